@@ -1,0 +1,82 @@
+"""retrograd: reverse-mode automatic differentiation and neural networks on NumPy,
+with PyTorch's public API (``import retrograd as torch``)."""
+
+from . import _backend
+from ._backend import device
+from ._dtype import (bfloat16, bool_ as bool, double, dtype, float, float16, float32, float64,  # noqa: A004
+                     get_default_dtype, half, int, int8, int16, int32, int64, long, promote_types,
+                     set_default_dtype, short, uint8)
+from ._dtype import result_type as _result_type
+from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled,
+                                 is_inference_mode_enabled, no_grad, set_grad_enabled)
+from .tensor import Size, Tensor
+from . import ops  # noqa: F401  (registers the Tensor methods)
+from .ops.elementwise import *  # noqa: F403
+from .ops.comparison import *  # noqa: F403
+from .ops.reduction import *  # noqa: F403
+from .ops.linalg import *  # noqa: F403
+from .ops.shape import *  # noqa: F403
+from .ops.indexing import *  # noqa: F403
+from .ops._broadcast import broadcast_shapes
+from .creation import *  # noqa: F403
+from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+from . import autograd, random  # noqa: F401
+
+__version__ = "0.1.0"
+uint8 = uint8
+float32 = float32
+
+
+def result_type(tensor1, tensor2):
+    """The dtype of an arithmetic result of the two operands (torch's promotion rules)."""
+    return _result_type(tensor1, tensor2)
+
+
+def can_cast(from_, to):
+    """Whether ``from_`` converts to ``to`` under torch's casting rules."""
+    return from_._category <= to._category
+
+
+def is_floating_point(input):
+    return input.is_floating_point()
+
+
+def is_nonzero(input):
+    if input.numel() != 1:
+        raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+    return builtins_bool(input.item())
+
+
+def builtins_bool(x):
+    import builtins
+
+    return builtins.bool(x)
+
+
+class _Cuda:
+    """``retrograd.cuda``: CUDA through CuPy, when it is installed and a GPU is present."""
+
+    @staticmethod
+    def is_available():
+        return _backend.cuda_available()
+
+    @staticmethod
+    def device_count():
+        if not _backend.cuda_available():
+            return 0
+        return _backend.cupy.cuda.runtime.getDeviceCount()
+
+    @staticmethod
+    def manual_seed(seed):
+        if _backend.cuda_available():
+            _backend.cupy.random.seed(seed)
+
+    manual_seed_all = manual_seed
+
+    @staticmethod
+    def synchronize(device=None):
+        if _backend.cuda_available():
+            _backend.cupy.cuda.Device().synchronize()
+
+
+cuda = _Cuda()

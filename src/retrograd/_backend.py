@@ -1,0 +1,104 @@
+"""The one seam to the array libraries: NumPy on the CPU, CuPy on CUDA devices."""
+
+import numpy as np
+
+try:  # CuPy is optional; without it only the CPU exists
+    import cupy
+except ImportError:
+    cupy = None
+
+
+class device:
+    """Where a tensor's memory lives: ``device('cpu')`` or ``device('cuda', 0)``."""
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, type, index=None):  # noqa: A002 - torch's argument name
+        if isinstance(type, device):
+            type, index = type.type, type.index
+        elif isinstance(type, int):
+            type, index = "cuda", type
+        elif ":" in type:
+            type, _, idx = type.partition(":")
+            index = int(idx)
+        if type not in ("cpu", "cuda"):
+            raise RuntimeError(
+                f"Expected one of cpu, cuda device type at start of device string: {type}"
+            )
+        self.type = type
+        self.index = index
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            other = device(other)
+        if not isinstance(other, device):
+            return NotImplemented
+        return self.type == other.type and (
+            self.index == other.index or None in (self.index, other.index)
+        )
+
+    def __hash__(self):
+        return hash(self.type)
+
+    def __repr__(self):
+        idx = "" if self.index is None else f", index={self.index}"
+        return f"device(type='{self.type}'{idx})"
+
+    def __str__(self):
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+
+CPU = device("cpu")
+
+
+def cuda_available():
+    if cupy is None:
+        return False
+    try:
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:  # no driver, or no device
+        return False
+
+
+def array_module(arr):
+    """numpy or cupy: the module that computes on ``arr``."""
+    if type(arr) is np.ndarray or cupy is None:
+        return np
+    return cupy.get_array_module(arr)
+
+
+def device_of(arr):
+    if type(arr) is np.ndarray or cupy is None or not isinstance(arr, cupy.ndarray):
+        return CPU
+    return device("cuda", arr.device.id)
+
+
+def module_for(dev):
+    """The array module for a device, with a clear error when CUDA is not there."""
+    dev = device(dev) if not isinstance(dev, device) else dev
+    if dev.type == "cpu":
+        return np
+    if not cuda_available():
+        raise RuntimeError(
+            f"Cannot use device '{dev}': retrograd runs CUDA tensors through CuPy, and "
+            "CuPy or a CUDA device is not available here. Install cupy (for example "
+            "`pip install cupy-cuda12x`) on a machine with an NVIDIA GPU, or use device='cpu'."
+        )
+    return cupy
+
+
+def to_device(arr, dev):
+    """Copy ``arr`` to ``dev`` (no copy when it is already there)."""
+    dev = device(dev) if not isinstance(dev, device) else dev
+    if device_of(arr) == dev:
+        return arr
+    if dev.type == "cpu":
+        return cupy.asnumpy(arr)
+    xp = module_for(dev)
+    with xp.cuda.Device(dev.index or 0):
+        return xp.asarray(arr)
+
+
+def as_array(x, xp=np):
+    """``x`` as an array of module ``xp`` (NumPy scalars become 0-dim arrays)."""
+    return xp.asarray(x)

@@ -1,0 +1,167 @@
+"""Dtypes as torch names them, their NumPy storage types, and torch's promotion rules."""
+
+import builtins
+
+import numpy as np
+
+try:  # bfloat16 on the CPU comes from ml_dtypes, when it is installed
+    import ml_dtypes
+
+    _np_bfloat16 = np.dtype(ml_dtypes.bfloat16)
+except ImportError:  # pragma: no cover - exercised only without ml_dtypes
+    _np_bfloat16 = None
+
+
+class dtype:
+    """A tensor element type: ``retrograd.float32`` and friends."""
+
+    __slots__ = ("name", "np", "itemsize", "is_floating_point", "is_complex", "is_signed", "_category")
+
+    def __init__(self, name, np_dtype, category):
+        self.name = name
+        self.np = np_dtype
+        self.itemsize = np_dtype.itemsize if np_dtype is not None else 2
+        self._category = category  # 0 bool, 1 integer, 2 floating point
+        self.is_floating_point = category == 2
+        self.is_complex = False
+        self.is_signed = name not in ("bool", "uint8")
+
+    def __repr__(self):
+        return f"torch.{self.name}"
+
+    def __reduce__(self):
+        return (_by_name, (self.name,))
+
+    def to_real(self):
+        return self
+
+
+float32 = dtype("float32", np.dtype(np.float32), 2)
+float64 = dtype("float64", np.dtype(np.float64), 2)
+float16 = dtype("float16", np.dtype(np.float16), 2)
+bfloat16 = dtype("bfloat16", _np_bfloat16, 2)
+int64 = dtype("int64", np.dtype(np.int64), 1)
+int32 = dtype("int32", np.dtype(np.int32), 1)
+int16 = dtype("int16", np.dtype(np.int16), 1)
+int8 = dtype("int8", np.dtype(np.int8), 1)
+uint8 = dtype("uint8", np.dtype(np.uint8), 1)
+bool_ = dtype("bool", np.dtype(np.bool_), 0)
+
+# torch's aliases
+float = float32  # noqa: A001
+double = float64
+half = float16
+long = int64
+int = int32  # noqa: A001
+short = int16
+bool = bool_  # noqa: A001
+
+ALL = (float32, float64, float16, bfloat16, int64, int32, int16, int8, uint8, bool_)
+_FROM_NP = {d.np: d for d in ALL if d.np is not None}
+_BY_NAME = {d.name: d for d in ALL}
+
+
+def _by_name(name):
+    return _BY_NAME[name]
+
+
+class _DefaultDtype:
+    value = float32
+
+
+_default = _DefaultDtype()
+
+
+def get_default_dtype():
+    return _default.value
+
+
+def set_default_dtype(d):
+    if not isinstance(d, dtype) or not d.is_floating_point:
+        raise TypeError(f"only floating-point types are supported as the default type, got {d}")
+    _default.value = d
+
+
+def from_numpy_dtype(np_dtype):
+    """The retrograd dtype stored as ``np_dtype``; TypeError for types torch lacks."""
+    try:
+        return _FROM_NP[np_dtype]
+    except KeyError:
+        pass
+    np_dtype = np.dtype(np_dtype)
+    if np_dtype in _FROM_NP:
+        return _FROM_NP[np_dtype]
+    raise TypeError(
+        f"can't convert np.ndarray of type {np_dtype}. The only supported types are: "
+        "float64, float32, float16, bfloat16, int64, int32, int16, int8, uint8, and bool."
+    )
+
+
+def to_dtype(d):
+    """Accept a retrograd dtype, a NumPy dtype or a Python type and return a retrograd dtype."""
+    if isinstance(d, dtype):
+        return d
+    if d is builtins.float:
+        return get_default_dtype()
+    if d is builtins.int:
+        return int64
+    if d is builtins.bool:
+        return bool_
+    if isinstance(d, str):
+        if d in _BY_NAME:
+            return _BY_NAME[d]
+        d = d.removeprefix("torch.")
+        if d in _BY_NAME:
+            return _BY_NAME[d]
+    return from_numpy_dtype(np.dtype(d))
+
+
+def promote_types(a, b):
+    """torch.promote_types: the smallest dtype both ``a`` and ``b`` convert to safely."""
+    if a is b:
+        return a
+    if a._category != b._category:
+        return a if a._category > b._category else b
+    if a._category == 2:
+        if {a, b} == {float16, bfloat16}:
+            return float32
+        return a if a.itemsize >= b.itemsize else b
+    return from_numpy_dtype(np.promote_types(a.np, b.np))
+
+
+def _scalar_dtype(x):
+    if isinstance(x, builtins.bool):
+        return bool_
+    if isinstance(x, builtins.int):
+        return int64
+    if isinstance(x, builtins.float):
+        return get_default_dtype()
+    if isinstance(x, np.generic):
+        return from_numpy_dtype(x.dtype)
+    raise TypeError(f"unsupported operand type {type(x).__name__}")
+
+
+def result_type(*operands):
+    """torch.result_type: dimensioned tensors decide, unless a 0-dim tensor or a Python
+    scalar is of a higher category (bool < integer < floating point)."""
+    dim_t = zero_t = scalar_t = None
+    for x in operands:
+        d = getattr(x, "dtype", None)
+        if isinstance(d, dtype):
+            if x.ndim:
+                dim_t = d if dim_t is None else promote_types(dim_t, d)
+            else:
+                zero_t = d if zero_t is None else promote_types(zero_t, d)
+        elif x is not None:
+            s = _scalar_dtype(x)
+            scalar_t = s if scalar_t is None else promote_types(scalar_t, s)
+    result = dim_t
+    for tier in (zero_t, scalar_t):
+        if tier is None:
+            continue
+        if result is None:
+            result = tier
+        elif tier._category > result._category:
+            # a Python scalar of a higher category gives that category's default dtype
+            result = tier if tier is zero_t else (get_default_dtype() if tier._category == 2 else int64)
+    return result

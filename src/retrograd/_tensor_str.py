@@ -1,0 +1,147 @@
+"""Tensor repr in torch's layout: ``tensor([0., 1., 1.], requires_grad=True)``."""
+
+import math
+
+import numpy as np
+
+PRECISION = 4
+THRESHOLD = 1000
+EDGEITEMS = 3
+LINEWIDTH = 80
+
+
+class _Formatter:
+    """Chooses one format for all elements (integer-valued, fixed or scientific) and a width."""
+
+    def __init__(self, values, kind):
+        self.kind = kind
+        self.int_mode = True
+        self.sci_mode = False
+        self.max_width = 1
+        if kind in ("bool", "int"):
+            for v in values.ravel().tolist():
+                self.max_width = max(self.max_width, len(str(v)))
+            return
+        finite = values[np.isfinite(values)]
+        nonzero = np.abs(finite[finite != 0])
+        if nonzero.size == 0:
+            if finite.size:
+                self.max_width = max(self.max_width, len(self._fmt_fixed_int(0.0)))
+            self._include_nonfinite(values)
+            return
+        amax, amin = float(nonzero.max()), float(nonzero.min())
+        self.int_mode = bool(np.all(np.ceil(nonzero) == nonzero))
+        if self.int_mode:
+            self.sci_mode = amax > 1e8
+        else:
+            self.sci_mode = amax / amin > 1000.0 or amax > 1e8 or amin < 1e-4
+        for v in finite.tolist():
+            self.max_width = max(self.max_width, len(self._format_value(v)))
+        self._include_nonfinite(values)
+
+    def _include_nonfinite(self, values):
+        for v in values[~np.isfinite(values)].tolist():
+            self.max_width = max(self.max_width, len(self._format_value(v)))
+
+    @staticmethod
+    def _fmt_fixed_int(v):
+        return f"{v:.0f}."
+
+    def _format_value(self, v):
+        if self.kind == "bool":
+            return str(bool(v))
+        if self.kind == "int":
+            return str(int(v))
+        if not math.isfinite(v):
+            return str(v)
+        if self.sci_mode:
+            return f"{v:.{PRECISION}e}"
+        if self.int_mode:
+            return self._fmt_fixed_int(v)
+        return f"{v:.{PRECISION}f}"
+
+    def format(self, v):
+        return self._format_value(v).rjust(self.max_width)
+
+
+def _kind(np_dtype):
+    if np_dtype == np.bool_:
+        return "bool"
+    if np.issubdtype(np_dtype, np.integer):
+        return "int"
+    return "float"
+
+
+def _summarized(values):
+    """Only the edge items of each dimension, for deciding the format of a large tensor."""
+    if values.ndim == 0:
+        return values
+    if values.shape[0] > 2 * EDGEITEMS:
+        values = np.concatenate([values[:EDGEITEMS], values[-EDGEITEMS:]])
+    return np.stack([_summarized(v) for v in values]) if values.ndim > 1 else values
+
+
+def _vector_str(values, indent, formatter, summarize):
+    element_length = formatter.max_width + 2
+    per_line = max(1, int(math.floor((LINEWIDTH - indent) / element_length)))
+    if summarize and values.shape[0] > 2 * EDGEITEMS:
+        items = [formatter.format(v) for v in values[:EDGEITEMS].tolist()] + [" ..."] + [
+            formatter.format(v) for v in values[-EDGEITEMS:].tolist()
+        ]
+    else:
+        items = [formatter.format(v) for v in values.tolist()]
+    lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
+    return "[" + ("," + "\n" + " " * (indent + 1)).join(lines) + "]"
+
+
+def _array_str(values, indent, formatter, summarize):
+    dim = values.ndim
+    if dim == 0:
+        return formatter.format(values.item())
+    if dim == 1:
+        return _vector_str(values, indent, formatter, summarize)
+    if summarize and values.shape[0] > 2 * EDGEITEMS:
+        slices = (
+            [_array_str(values[i], indent + 1, formatter, summarize) for i in range(EDGEITEMS)]
+            + ["..."]
+            + [_array_str(values[i], indent + 1, formatter, summarize)
+               for i in range(len(values) - EDGEITEMS, len(values))]
+        )
+    else:
+        slices = [_array_str(values[i], indent + 1, formatter, summarize) for i in range(len(values))]
+    return "[" + ("," + "\n" * (dim - 1) + " " * (indent + 1)).join(slices) + "]"
+
+
+def array_str(values, indent):
+    """The bracketed body of a tensor repr for the host array ``values``."""
+    kind = _kind(values.dtype)
+    if kind == "float":
+        values = values.astype(np.float64)
+    if values.size == 0:
+        return "[]"
+    summarize = values.size > THRESHOLD
+    formatter = _Formatter(_summarized(values) if summarize else values, kind)
+    return _array_str(values, indent, formatter, summarize)
+
+
+def tensor_repr(t, prefix="tensor("):
+    from . import _dtype
+
+    values = t._host_array()
+    indent = len(prefix)
+    body = array_str(values, indent)
+    suffixes = []
+    if t.device.type != "cpu":
+        suffixes.append(f"device='{t.device}'")
+    if values.size == 0 and values.shape != (0,):
+        suffixes.append(f"size={tuple(values.shape)}")
+    if t.dtype not in (_dtype.get_default_dtype(), _dtype.int64, _dtype.bool_):
+        suffixes.append(f"dtype={t.dtype}")
+    if t.grad_fn is not None:
+        suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
+    elif t.requires_grad:
+        suffixes.append("requires_grad=True")
+    text = prefix + body
+    for s in suffixes:
+        text += ", " + s
+    return text + ")"

@@ -1,0 +1,352 @@
+"""The backward engine: walk the graph from the outputs to the leaves, once, iteratively.
+
+1. Discover the nodes reachable from the roots and count, for each, how many edges
+   point to it (its dependencies). No recursion: deep graphs (10,000-step RNNs) work.
+2. A node is ready when every node that feeds it gradient has run. Pop a ready node,
+   sum the gradients waiting for it, run its hooks and its backward rule, and send the
+   results along its edges (``next_functions``).
+3. After its backward a node frees its saved tensors, unless ``retain_graph``.
+"""
+
+from . import anomaly
+from .function import _accumulator, _zeros_for
+from .grad_mode import _state
+from .graph import AccumulateGrad
+
+
+def _tensor_cls():
+    from ..tensor import Tensor
+
+    return Tensor
+
+
+def _as_list(x):
+    if x is None:
+        return None
+    if isinstance(x, (list, tuple)):
+        return list(x)
+    return [x]
+
+
+def _root_grads(outputs, grad_outputs, create_graph):
+    """The gradients to start from: given ones, or 1 for scalar outputs."""
+    Tensor = _tensor_cls()
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    if len(grad_outputs) != len(outputs):
+        raise RuntimeError(
+            f"grad can be implicitly created only for scalar outputs: got {len(grad_outputs)} "
+            f"gradients for {len(outputs)} outputs"
+        )
+    roots = []
+    for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
+        if not isinstance(out, Tensor):
+            raise TypeError(f"backward expects tensors, got {type(out).__name__} at position {i}")
+        if not out._requires_grad:
+            raise RuntimeError(
+                f"element {i} of tensors does not require grad and does not have a grad_fn. "
+                "The tensor was produced without recording a graph: check for .detach(), "
+                ".item(), .numpy(), torch.no_grad(), or inputs that never set requires_grad=True."
+            )
+        if g is None:
+            if out.numel() != 1:
+                raise RuntimeError(
+                    "grad can be implicitly created only for scalar outputs; the output has "
+                    f"shape {list(out.shape)}: pass gradient= (a tensor of that shape) or "
+                    "reduce it to a scalar first (e.g. .sum() or .mean())"
+                )
+            g = Tensor._make(out._data.dtype.type(1) * _ones_like_data(out._data))
+        elif not isinstance(g, Tensor):
+            g = Tensor(g) if not isinstance(g, (int, float)) else Tensor._make(
+                _ones_like_data(out._data) * g
+            )
+        elif g.shape != out.shape:
+            raise RuntimeError(
+                f"Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and output[{i}] "
+                f"has a shape of {out.shape}."
+            )
+        if not create_graph and g._requires_grad:
+            g = g.detach()
+        node = out.grad_fn if out.grad_fn is not None else _accumulator(out)
+        roots.append((node, out._output_nr if out.grad_fn is not None else 0, g))
+    return roots
+
+
+def _ones_like_data(data):
+    from .._backend import array_module
+
+    return array_module(data).ones_like(data)
+
+
+def _dependencies(root_nodes):
+    deps = {}
+    seen = set(root_nodes)
+    stack = list(seen)
+    while stack:
+        node = stack.pop()
+        for fn, _ in node._next:
+            if fn is None:
+                continue
+            deps[fn] = deps.get(fn, 0) + 1
+            if fn not in seen:
+                seen.add(fn)
+                stack.append(fn)
+    return deps, seen
+
+
+def _needed(root_nodes, deps, targets):
+    """Nodes with a path to a target: the only ones worth running for autograd.grad."""
+    remaining = dict(deps)
+    order = []
+    ready = [n for n in set(root_nodes) if remaining.get(n, 0) == 0]
+    while ready:
+        node = ready.pop()
+        order.append(node)
+        for fn, _ in node._next:
+            if fn is not None:
+                remaining[fn] -= 1
+                if remaining[fn] == 0:
+                    ready.append(fn)
+    needed = set()
+    for node in reversed(order):
+        if node in targets or any(fn in needed for fn, _ in node._next if fn is not None):
+            needed.add(node)
+    return needed
+
+
+def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=True):
+    """Run the graph from ``roots`` ([(node, output_nr, grad)]).
+
+    capture: {(node, output_nr): index} of gradients to return (autograd.grad and
+    backward(inputs=)); when given, only nodes leading to them run, and leaves
+    accumulate only if ``accumulate``.
+    """
+    root_nodes = [r[0] for r in roots]
+    deps, _ = _dependencies(root_nodes)
+    pending = {}
+    for node, nr, g in roots:
+        buf = pending.get(node)
+        if buf is None:
+            buf = pending[node] = [None] * _num_outputs(node)
+        buf[nr] = g if buf[nr] is None else buf[nr] + g
+    needed = None
+    captured = None
+    if capture is not None:
+        captured = [None] * (max(capture.values()) + 1 if capture else 0)
+        needed = _needed(root_nodes, deps, {node for node, _ in capture})
+
+    prev = _state.enabled
+    _state.enabled = create_graph
+    try:
+        ready = [n for n in dict.fromkeys(root_nodes) if deps.get(n, 0) == 0]
+        while ready:
+            node = ready.pop()
+            grads = pending.pop(node, None)
+            in_grads = None
+            if grads is not None and (needed is None or node in needed):
+                in_grads = _run_node(node, grads, retain_graph, create_graph, capture, captured,
+                                     accumulate)
+            for i, (fn, nr) in enumerate(node._next):
+                if fn is None:
+                    continue
+                g = in_grads[i] if in_grads is not None else None
+                if g is not None:
+                    buf = pending.get(fn)
+                    if buf is None:
+                        buf = pending[fn] = [None] * _num_outputs(fn)
+                    buf[nr] = g if buf[nr] is None else buf[nr] + g
+                deps[fn] -= 1
+                if deps[fn] == 0:
+                    ready.append(fn)
+    finally:
+        _state.enabled = prev
+    return captured
+
+
+def _num_outputs(node):
+    meta = getattr(node, "_out_meta", None)
+    return len(meta) if meta is not None else 1
+
+
+def _run_node(node, grads, retain_graph, create_graph, capture, captured, accumulate):
+    hooks = node._tensor_hooks
+    if hooks:
+        for nr, fns in hooks.items():
+            if grads[nr] is not None:
+                for fn in list(fns.values()):
+                    out = fn(grads[nr])
+                    if out is not None:
+                        grads[nr] = out
+    if node._retained:
+        for nr, ref in node._retained.items():
+            t = ref()
+            if t is not None and grads[nr] is not None:
+                g = grads[nr] if create_graph else grads[nr].detach()
+                t.grad = g.clone() if t.grad is None else t.grad + g
+    if node._pre_hooks:
+        for fn in list(node._pre_hooks.values()):
+            out = fn(tuple(grads))
+            if out is not None:
+                grads = list(out)
+    if capture is not None:
+        for nr in range(len(grads)):
+            idx = capture.get((node, nr))
+            if idx is not None:
+                captured[idx] = grads[nr]
+    if isinstance(node, AccumulateGrad):
+        if capture is None or (accumulate and (node, 0) in capture):
+            _accumulate(node.variable, grads[0], create_graph)
+        return None
+
+    if node._materialize_grads and any(g is None for g in grads):
+        some = next(g for g in grads if g is not None)
+        grads = [g if g is not None else _zeros_for(node._out_meta[i], some._data)
+                 for i, g in enumerate(grads)]
+    try:
+        result = node.backward(node, *grads)
+    except Exception as exc:
+        if node._anomaly_trace and hasattr(exc, "add_note"):
+            exc.add_note(f"Traceback of forward call that created {node.name()}:\n"
+                         f"{node._anomaly_trace}")
+        raise
+    if not isinstance(result, tuple):
+        result = (result,)
+    result = _validate(node, result)
+    if node._post_hooks:
+        for fn in list(node._post_hooks.values()):
+            out = fn(result, tuple(grads))
+            if out is not None:
+                result = tuple(out)
+    if not retain_graph:
+        node._release()
+    return result
+
+
+def _validate(node, result):
+    """Check each gradient against its input: count, shape (summing broadcast dims), dtype."""
+    n = len(node._next)
+    if len(result) != n:
+        if len(result) > n and all(g is None for g in result[n:]):
+            result = result[:n]
+        else:
+            raise RuntimeError(
+                f"function {node.name()} returned an incorrect number of gradients "
+                f"(expected {n}, got {len(result)})"
+            )
+    Tensor = _tensor_cls()
+    out = list(result)
+    for i, ((fn, nr), g) in enumerate(zip(node._next, result)):
+        if fn is None or g is None:
+            continue
+        if not isinstance(g, Tensor):
+            raise TypeError(
+                f"function {node.name()} returned a {type(g).__name__} as gradient {i}; "
+                "backward must return tensors (or None)"
+            )
+        if isinstance(fn, AccumulateGrad):
+            shape, dtype = fn.variable._data.shape, fn.variable._data.dtype
+        else:
+            shape, dtype = fn._out_meta[nr]
+        if g._data.shape != shape:
+            from ..ops._broadcast import sum_to_shape
+
+            if not _expandable(shape, g._data.shape):
+                raise RuntimeError(
+                    f"Function {node.name()} returned an invalid gradient at index {i} - got "
+                    f"{list(g.shape)} but expected shape compatible with {list(shape)}"
+                )
+            g = sum_to_shape(g, shape)
+        if g._data.dtype != dtype:
+            g = g.to(dtype=Tensor._dtype_of(dtype))
+        if anomaly._state.enabled and anomaly._state.check_nan and g.isnan().any():
+            raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th output.")
+        out[i] = g
+    return out
+
+
+def _expandable(shape, grad_shape):
+    if len(shape) > len(grad_shape):
+        return False
+    for s, gs in zip(reversed(shape), reversed(grad_shape)):
+        if s != gs and s != 1:
+            return False
+    return True
+
+
+def _accumulate(var, g, create_graph):
+    """leaf.grad += g. The first gradient is copied, so no two leaves share a buffer."""
+    if var.grad is None:
+        var.grad = g if create_graph else g.detach().clone()
+    elif create_graph or var.grad._requires_grad:
+        var.grad = var.grad + g
+    else:
+        var.grad._data += g._data
+        var.grad._vc[0] += 1
+
+
+# ------------------------------------------------------------------------- public API
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, grad_variables=None,
+             inputs=None):
+    """Accumulate into the leaves' ``.grad`` the gradient of ``tensors`` (see Tensor.backward)."""
+    tensors = _as_list(tensors)
+    grad_tensors = _as_list(grad_tensors if grad_tensors is not None else grad_variables)
+    if retain_graph is None:
+        retain_graph = create_graph
+    roots = _root_grads(tensors, grad_tensors, create_graph)
+    capture = None
+    if inputs is not None:
+        inputs = _as_list(inputs)
+        if not inputs:
+            raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+        capture = _capture_points(inputs)
+    captured = run_backward(roots, retain_graph, create_graph, capture, accumulate=True)
+    if inputs is not None:
+        for t, g in zip(inputs, captured):
+            if g is not None and t.grad_fn is not None:  # non-leaf inputs accumulate too
+                _accumulate(t, g, create_graph)
+
+
+def _capture_points(inputs):
+    Tensor = _tensor_cls()
+    capture = {}
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"inputs must be tensors, got {type(t).__name__} at position {i}")
+        if not t._requires_grad:
+            raise RuntimeError(f"One of the differentiated Tensors (input {i}) does not require grad")
+        key = (t.grad_fn, t._output_nr) if t.grad_fn is not None else (_accumulator(t), 0)
+        capture[key] = i
+    return capture
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
+    """The gradients of ``outputs`` with respect to ``inputs``, returned (not accumulated)."""
+    outputs, inputs = _as_list(outputs), _as_list(inputs)
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    if retain_graph is None:
+        retain_graph = create_graph
+    roots = _root_grads(outputs, _as_list(grad_outputs), create_graph)
+    capture = _capture_points(inputs)
+    index = {id(t): i for i, t in enumerate(inputs)}
+    captured = run_backward(roots, retain_graph, create_graph, capture, accumulate=False)
+    result = []
+    for t in inputs:
+        g = captured[capture[(t.grad_fn, t._output_nr) if t.grad_fn is not None
+                             else (_accumulator(t), 0)]]
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    f"One of the differentiated Tensors (input {index[id(t)]}, shape "
+                    f"{list(t.shape)}) appears to not have been used in the graph. Set "
+                    "allow_unused=True if this is the desired behavior."
+                )
+            if materialize_grads:
+                g = t.detach().new_zeros(t.shape) if hasattr(t, "new_zeros") else None
+        elif not create_graph:
+            g = g.detach()
+        result.append(g)
+    return tuple(result)

@@ -1,0 +1,302 @@
+"""Function: one differentiable op, its forward and its local derivative rule side by side.
+
+``Op.apply(*args)`` runs ``forward`` with grad mode off and, when an input requires
+grad, records the op's context as a node of the backward graph (the outputs'
+``grad_fn``). The context is the Function instance itself, as in torch.
+"""
+
+import traceback
+
+import numpy as np
+
+from . import anomaly
+from .grad_mode import _state
+from .graph import AccumulateGrad, Node, current_saved_tensors_hooks
+
+_SAVED_PLAIN, _SAVED_OUTPUT, _SAVED_PACKED = 0, 1, 2
+
+
+def _second_backward_error(node):
+    return RuntimeError(
+        f"Trying to backward through the graph a second time (or directly access saved "
+        f"tensors after they have already been freed) in {node.name()}. Saved intermediate "
+        "values of the graph are freed when you call .backward() or autograd.grad(). "
+        "Specify retain_graph=True if you need to backward through the graph a second "
+        "time or if you need to access saved tensors after calling backward. If you reuse "
+        "a recurrent hidden state across iterations, detach() it between them."
+    )
+
+
+class FunctionCtx:
+    """What ``forward`` can tell ``backward``: saved tensors and which inputs need grads."""
+
+    _to_save = ()
+    _saved = None
+    _freed = False
+    _dirty = ()
+    _non_differentiable = ()
+    _materialize_grads = True
+    needs_input_grad = ()
+
+    def save_for_backward(self, *tensors):
+        """Keep tensors for backward. The one place saved values pass through, so that
+        version checks and saved-tensor hooks (checkpointing, offloading) apply."""
+        self._to_save = tensors
+
+    def save_for_forward(self, *tensors):
+        self._to_save = self._to_save + tensors
+
+    def mark_dirty(self, *tensors):
+        """Declare inputs that forward modified in place."""
+        self._dirty = tensors
+
+    def mark_non_differentiable(self, *tensors):
+        """Declare outputs that have no gradient (indices, masks)."""
+        self._non_differentiable = tensors
+
+    def set_materialize_grads(self, value):
+        """If False, backward receives None (not zeros) for outputs that got no gradient."""
+        self._materialize_grads = bool(value)
+
+    @property
+    def saved_tensors(self):
+        saved = self._saved
+        if saved is None:
+            if self._freed:
+                raise _second_backward_error(self)
+            return tuple(self._to_save)
+        return tuple(self._unpack(entry) for entry in saved)
+
+    def _unpack(self, entry):
+        if entry is None:
+            return None
+        kind = entry[0]
+        if kind == _SAVED_PACKED:
+            return entry[2](entry[1])
+        if kind == _SAVED_PLAIN:
+            tensor, version = entry[1], entry[2]
+            if tensor._vc[0] != version:
+                self._raise_modified(tensor, version)
+            return tensor
+        _, data, version, vc, output_nr, requires_grad = entry
+        if vc[0] != version:
+            self._raise_modified(_Tensor._make(data), version, vc[0], output_nr)
+        out = _Tensor._make(data)
+        out._vc = vc
+        if requires_grad:
+            out._requires_grad = True
+            out.grad_fn = self
+            out._output_nr = output_nr
+        return out
+
+    def _raise_modified(self, tensor, expected, actual=None, output_nr=None):
+        actual = tensor._vc[0] if actual is None else actual
+        which = f", which is output {output_nr} of {self.name()}," if output_nr is not None else ""
+        raise RuntimeError(
+            "one of the variables needed for gradient computation has been modified by an "
+            f"inplace operation: [{tensor.type()} {list(tensor.shape)}]{which} is at version "
+            f"{actual}; expected version {expected} instead. It was saved for backward by "
+            f"{self.name()}. Hint: an in-place op (a method ending in '_', `+=`, or "
+            "`x[...] = ...`) changed it after it was used; use the out-of-place op, or clone() "
+            "the tensor before changing it."
+        )
+
+    def _release(self):
+        """Free what forward saved: called after backward unless retain_graph."""
+        self._saved = None
+        self._to_save = ()
+        self._freed = True
+
+
+class Function(FunctionCtx, Node):
+    """Base class of every differentiable op and of user-defined custom functions.
+
+    Subclasses define ``forward(ctx, *args)`` and ``backward(ctx, *grad_outputs)`` as
+    static methods and are called through ``apply``. Internal ops may return arrays
+    from forward; they are wrapped as tensors. Backward rules use tensor ops, so they
+    are themselves differentiable (``create_graph=True``).
+    """
+
+    _view = False  # True for ops whose output shares memory with their first input
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    @classmethod
+    def name(cls):
+        return cls._backward_name
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        internal = cls.__module__.startswith("retrograd.")
+        cls._backward_name = cls.__name__ + ("Backward0" if internal else "Backward")
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("a Function subclass must implement forward (not supported on the base class)")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError(
+            "a Function subclass must implement backward to be differentiated "
+            "(not supported on the base class)"
+        )
+
+    vjp = backward
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        ctx = cls.__new__(cls)
+        prev = _state.enabled
+        record = False
+        if prev:
+            needs = tuple(isinstance(a, _Tensor) and a._requires_grad for a in args)
+            record = True in needs
+            ctx.needs_input_grad = needs
+        else:
+            ctx.needs_input_grad = (False,) * len(args)
+        _state.enabled = False
+        try:
+            out = cls.forward(ctx, *args, **kwargs)
+        finally:
+            _state.enabled = prev
+
+        single = not isinstance(out, tuple)
+        outs = (out,) if single else out
+        results = [_wrap_output(o, args, ctx) for o in outs]
+        if ctx._dirty:
+            _apply_dirty(ctx, args, results, record)
+        if record:
+            _record(ctx, cls, args, kwargs, results)
+        elif ctx._view:
+            _link_view(args[0], results[0], cls, args, kwargs)
+        return results[0] if single else tuple(results)
+
+
+def _wrap_output(o, args, ctx):
+    if isinstance(o, _Tensor):
+        if any(o is a for a in args) and not any(o is d for d in ctx._dirty):
+            alias = _Tensor._make(o._data)  # an input returned as-is becomes a view of it
+            alias._vc = o._vc
+            return alias
+        return o
+    if o is None or type(o) in (int, float, bool):
+        return o
+    return _Tensor._make(o)
+
+
+def _link_view(src, view, cls, args, kwargs):
+    """``view`` shares ``src``'s memory: share its version counter and remember how to
+    replay the view from the base (for in-place writes through the view)."""
+    view._vc = src._vc
+    view._base = src._base if src._base is not None else src
+    view._view_chain = (src._view_chain or ()) + ((cls, args[1:], kwargs),)
+
+
+def _apply_dirty(ctx, args, results, record):
+    for t in ctx._dirty:
+        if record and t.is_leaf and t._requires_grad:
+            raise RuntimeError(
+                "a leaf Variable that requires grad is being used in an in-place operation."
+            )
+        t._vc[0] += 1
+
+
+def _record(ctx, cls, args, kwargs, results):
+    """Make ``ctx`` the grad_fn of the differentiable outputs and link it to its inputs."""
+    next_fns = []
+    for a in args:
+        if isinstance(a, _Tensor) and a._requires_grad:
+            fn = a.grad_fn
+            next_fns.append((fn, a._output_nr) if fn is not None else (_accumulator(a), 0))
+        else:
+            next_fns.append((None, 0))
+    ctx._next = tuple(next_fns)
+    non_diff = ctx._non_differentiable
+    meta = []
+    for i, r in enumerate(results):
+        if r is None or not isinstance(r, _Tensor):
+            meta.append(None)
+            continue
+        meta.append((r._data.shape, r._data.dtype))
+        if not r.dtype.is_floating_point or any(r is n for n in non_diff):
+            continue
+        r._requires_grad = True
+        r.grad_fn = ctx
+        r._output_nr = i
+        if ctx._view:
+            _link_view(args[0], r, cls, args, kwargs)
+    ctx._out_meta = meta
+    if ctx._to_save:
+        ctx._saved = _pack_saved(ctx, results)
+        ctx._to_save = ()
+    if anomaly._state.enabled:
+        ctx._anomaly_trace = "".join(traceback.format_stack()[:-2])
+
+
+def _pack_saved(ctx, results):
+    hooks = current_saved_tensors_hooks()
+    entries = []
+    for t in ctx._to_save:
+        if t is None:
+            entries.append(None)
+            continue
+        if not isinstance(t, _Tensor):
+            raise TypeError(
+                f"save_for_backward can only save tensors or None, but got {type(t).__name__}"
+            )
+        if hooks is not None:
+            entries.append((_SAVED_PACKED, hooks[0](t), hooks[1]))
+            continue
+        output_nr = next((i for i, r in enumerate(results) if r is t), None)
+        if output_nr is None:
+            entries.append((_SAVED_PLAIN, t, t._vc[0]))
+        else:
+            # saving our own output by reference would be a cycle (output -> grad_fn -> output)
+            entries.append((_SAVED_OUTPUT, t._data, t._vc[0], t._vc, output_nr, t._requires_grad))
+    return entries
+
+
+def _accumulator(tensor):
+    """The one AccumulateGrad node of a leaf (kept while some graph uses it)."""
+    ref = tensor._accumulator
+    acc = ref() if ref is not None else None
+    if acc is None:
+        acc = AccumulateGrad(tensor)
+        tensor._accumulator = _weakref(acc)
+    return acc
+
+
+class once_differentiable:
+    """Decorator for a backward that is not itself differentiable (runs without graph)."""
+
+    def __new__(cls, fn):
+        def wrapper(ctx, *args):
+            from .grad_mode import no_grad
+
+            with no_grad():
+                return fn(ctx, *args)
+
+        wrapper.__wrapped__ = fn
+        return wrapper
+
+
+class InplaceFunction(Function):
+    pass
+
+
+class NestedIOFunction(Function):
+    pass
+
+
+def _zeros_for(meta, like):
+    """Zeros standing in for an output that received no gradient."""
+    shape, dtype = meta
+    xp = np if like is None else _xp(like)
+    return _Tensor._make(xp.zeros(shape, dtype=dtype))
+
+
+# Filled in by retrograd.tensor to avoid an import cycle.
+_Tensor = None
+_weakref = None
+_xp = None

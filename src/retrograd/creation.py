@@ -1,0 +1,224 @@
+"""Tensor creation: from data, filled, ranges, and random."""
+
+import math
+
+import numpy as np
+
+from . import _backend, _dtype
+from .random import _rng
+from .tensor import Tensor, _to_array
+
+__all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "full", "empty",
+           "zeros_like", "ones_like", "full_like", "empty_like", "arange", "linspace", "logspace",
+           "eye", "rand", "randn", "randint", "randperm", "normal", "rand_like", "randn_like",
+           "randint_like", "scalar_tensor", "is_tensor", "numel"]
+
+
+def _finish(arr, dtype=None, device=None, requires_grad=False):
+    if dtype is not None:
+        dtype = _dtype.to_dtype(dtype)
+        if arr.dtype != dtype.np:
+            arr = arr.astype(dtype.np)
+    if device is not None:
+        arr = _backend.to_device(arr, device)
+    t = Tensor._make(arr)
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
+def _size(size):
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    size = tuple(int(s) for s in size)
+    if any(s < 0 for s in size):
+        raise RuntimeError(f"Trying to create tensor with negative dimension: {list(size)}")
+    return size
+
+
+def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    """A new tensor holding a copy of ``data`` (floats default to float32, ints to int64)."""
+    arr = _to_array(data, _dtype.to_dtype(dtype) if dtype is not None else None)
+    return _finish(arr, None, device, requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None):
+    """``data`` as a tensor, sharing memory with a NumPy array or tensor when it can."""
+    if isinstance(data, Tensor):
+        out = data if dtype is None else data.to(dtype)
+        return out if device is None else out.to(device)
+    if isinstance(data, np.ndarray):
+        return _finish(data, dtype, device)
+    return tensor(data, dtype=dtype, device=device)
+
+
+asarray = as_tensor
+
+
+def from_numpy(array):
+    """A tensor sharing memory with ``array``."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    _dtype.from_numpy_dtype(array.dtype)
+    return Tensor._make(array)
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def numel(input):
+    return input.numel()
+
+
+def _filled(size, value, dtype, device, requires_grad, default=None):
+    dtype = _dtype.to_dtype(dtype) if dtype is not None else (default or _dtype.get_default_dtype())
+    xp = _backend.module_for(device) if device is not None else np
+    arr = xp.full(_size(size), value, dtype=dtype.np)
+    return _finish(arr, None, None, requires_grad)
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+    return _filled(size, 0, dtype, device, requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+    return _filled(size, 1, dtype, device, requires_grad)
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
+          memory_format=None, pin_memory=False):
+    return _filled(size, 0, dtype, device, requires_grad)
+
+
+def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+    """A tensor of ``size`` filled with ``fill_value`` (its dtype inferred as torch does)."""
+    default = _dtype.result_type(fill_value) if not isinstance(fill_value, Tensor) else fill_value.dtype
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    return _filled((size,) if isinstance(size, int) else (tuple(size),), fill_value, dtype, device,
+                   requires_grad, default)
+
+
+def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
+    return _filled((), s, dtype, device, requires_grad)
+
+
+def _like(input, value, dtype, device, requires_grad):
+    return _filled((tuple(input.shape),), value, dtype or input.dtype,
+                   device or input.device, requires_grad)
+
+
+def zeros_like(input, *, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None):
+    return _like(input, 0, dtype, device, requires_grad)
+
+
+def ones_like(input, *, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None):
+    return _like(input, 1, dtype, device, requires_grad)
+
+
+def empty_like(input, *, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None):
+    return _like(input, 0, dtype, device, requires_grad)
+
+
+def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None,
+              memory_format=None):
+    return _like(input, fill_value, dtype, device, requires_grad)
+
+
+def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False, out=None):
+    """Values from start to end (exclusive) by step; int64 unless a bound is a float."""
+    if end is None:
+        start, end = 0, start
+    vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    is_float = any(isinstance(v, float) for v in vals)
+    default = _dtype.get_default_dtype() if is_float else _dtype.int64
+    dt = _dtype.to_dtype(dtype) if dtype is not None else default
+    n = max(0, math.ceil((vals[1] - vals[0]) / vals[2]))
+    arr = (vals[0] + np.arange(n, dtype=np.float64) * vals[2]) if is_float else np.arange(*vals)
+    return _finish(arr.astype(dt.np), None, device, requires_grad)
+
+
+def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False, out=None):
+    arr = np.linspace(float(start), float(end), int(steps))
+    return _finish(arr, dtype or _dtype.get_default_dtype(), device, requires_grad)
+
+
+def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
+    arr = np.logspace(float(start), float(end), int(steps), base=base)
+    return _finish(arr, dtype or _dtype.get_default_dtype(), device, requires_grad)
+
+
+def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None):
+    return _finish(np.eye(n, m), dtype or _dtype.get_default_dtype(), device, requires_grad)
+
+
+# ---------------------------------------------------------------------------- random
+
+
+def _float_dtype(dtype):
+    dt = _dtype.to_dtype(dtype) if dtype is not None else _dtype.get_default_dtype()
+    if not dt.is_floating_point:
+        raise RuntimeError(f"expected a floating point dtype for random floats, got {dt}")
+    return dt
+
+
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None):
+    """Uniform samples in [0, 1)."""
+    dt = _float_dtype(dtype)
+    arr = _rng(generator).random(_size(size), dtype=np.float64 if dt is not _dtype.float32 else np.float32)
+    return _finish(arr, dt, device, requires_grad)
+
+
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None):
+    """Standard normal samples."""
+    dt = _float_dtype(dtype)
+    arr = _rng(generator).standard_normal(
+        _size(size), dtype=np.float64 if dt is not _dtype.float32 else np.float32)
+    return _finish(arr, dt, device, requires_grad)
+
+
+def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
+            requires_grad=False, out=None):
+    """Integers uniform in [low, high)."""
+    if size is None:  # randint(high, size)
+        low, high, size = 0, low, high
+    arr = _rng(generator).integers(low, high, size=tuple(size))
+    return _finish(arr, dtype or _dtype.int64, device, requires_grad)
+
+
+def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False, out=None):
+    """A random permutation of 0..n-1."""
+    return _finish(_rng(generator).permutation(n), dtype or _dtype.int64, device, requires_grad)
+
+
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None,
+           requires_grad=False, out=None):
+    """Normal samples with the given mean and std (numbers or tensors)."""
+    m = mean._data if isinstance(mean, Tensor) else mean
+    s = std._data if isinstance(std, Tensor) else std
+    shape = tuple(size) if size is not None else np.broadcast_shapes(np.shape(m), np.shape(s))
+    arr = _rng(generator).normal(size=shape) * s + m
+    like = mean if isinstance(mean, Tensor) else std if isinstance(std, Tensor) else None
+    return _finish(np.asarray(arr), dtype or (like.dtype if like is not None else None)
+                   or _dtype.get_default_dtype(), device, requires_grad)
+
+
+def rand_like(input, *, dtype=None, device=None, requires_grad=False, generator=None, memory_format=None):
+    return rand(tuple(input.shape), generator=generator, dtype=dtype or input.dtype,
+                device=device or input.device, requires_grad=requires_grad)
+
+
+def randn_like(input, *, dtype=None, device=None, requires_grad=False, generator=None, memory_format=None):
+    return randn(tuple(input.shape), generator=generator, dtype=dtype or input.dtype,
+                 device=device or input.device, requires_grad=requires_grad)
+
+
+def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_grad=False, generator=None,
+                 memory_format=None):
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, tuple(input.shape), generator=generator, dtype=dtype or input.dtype,
+                   device=device or input.device)

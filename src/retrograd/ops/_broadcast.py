@@ -1,0 +1,47 @@
+"""Undo broadcasting in backward, and torch's broadcasting error."""
+
+
+def sum_to_shape(grad, shape):
+    """Sum ``grad`` over the dimensions that broadcasting added or stretched, so that it
+    has ``shape`` again: the backward of every broadcasting op."""
+    shape = tuple(shape)
+    if grad.shape == shape:
+        return grad
+    lead = grad.ndim - len(shape)
+    dims = tuple(range(lead)) + tuple(
+        lead + i for i, s in enumerate(shape) if s == 1 and grad.shape[lead + i] != 1
+    )
+    if dims:
+        grad = grad.sum(dims, keepdim=True)
+    return grad.reshape(shape) if grad.shape != shape else grad
+
+
+def broadcast_error(a_shape, b_shape, names=("a", "b")):
+    """RuntimeError in torch's words for two shapes that do not broadcast."""
+    n = max(len(a_shape), len(b_shape))
+    a = (1,) * (n - len(a_shape)) + tuple(a_shape)
+    b = (1,) * (n - len(b_shape)) + tuple(b_shape)
+    for dim in range(n - 1, -1, -1):
+        if a[dim] != b[dim] and 1 not in (a[dim], b[dim]):
+            return RuntimeError(
+                f"The size of tensor {names[0]} ({a[dim]}) must match the size of tensor "
+                f"{names[1]} ({b[dim]}) at non-singleton dimension {dim} "
+                f"(shapes {list(a_shape)} and {list(b_shape)} do not broadcast)"
+            )
+    return RuntimeError(f"shapes {list(a_shape)} and {list(b_shape)} do not broadcast")
+
+
+def broadcast_shapes(*shapes):
+    """torch.broadcast_shapes."""
+    out = []
+    for shape in shapes:
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        if len(shape) > len(out):
+            out = [1] * (len(shape) - len(out)) + out
+        for i, s in enumerate(shape):
+            j = len(out) - len(shape) + i
+            if out[j] == 1:
+                out[j] = s
+            elif s != 1 and s != out[j]:
+                raise broadcast_error(tuple(out), shape)
+    return tuple(out)

@@ -1,0 +1,23 @@
+"""Dimension arguments as torch takes them: an int, a tuple or list, or None for all."""
+
+from ..tensor import _wrap_dim
+
+
+def normalize_dims(dim, ndim):
+    """A sorted tuple of non-negative dims; None means every dim. Repeats raise as torch does."""
+    if dim is None:
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    if not dims:
+        return tuple(range(ndim))
+    out = tuple(sorted(_wrap_dim(d, ndim) for d in dims))
+    if len(set(out)) != len(out):
+        raise RuntimeError(f"dim {out[0]} appears multiple times in the list of dims")
+    return out
+
+
+def expand_reduced(g, shape, dims, keepdim):
+    """Broadcast the gradient of a reduction back over the reduced dims of ``shape``."""
+    if not keepdim and dims and len(shape):
+        g = g.reshape(tuple(1 if i in dims else s for i, s in enumerate(shape)))
+    return g.expand(shape)

@@ -1,0 +1,136 @@
+"""In-place ops: ``x.op_(...)`` computes ``op(x, ...)`` and writes it into x's memory.
+
+When autograd is involved, the new value's graph becomes x's graph and x's version
+goes up, so backward can tell that values it saved were overwritten. Writing into a
+view also rewrites its base's graph (``CopySlices``), as torch does.
+"""
+
+from .. import _backend
+from ..autograd.function import Function
+from ..autograd.grad_mode import _state
+from ..tensor import Tensor
+
+_TORCH_TYPE = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
+               "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+               "bool": "Bool"}
+
+LEAF_ERROR = "a leaf Variable that requires grad is being used in an in-place operation."
+
+
+def _check_can_write(self, result, name):
+    if result.dtype._category > self.dtype._category:
+        raise RuntimeError(
+            f"result type {_TORCH_TYPE[result.dtype.name]} can't be cast to the desired output "
+            f"type {_TORCH_TYPE[self.dtype.name]} (in {name} on a {self.dtype} tensor)"
+        )
+    if result._data.shape != self._data.shape:
+        raise RuntimeError(
+            f"output with shape {list(self.shape)} doesn't match the broadcast shape "
+            f"{list(result.shape)} (in {name})"
+        )
+
+
+def _write(self, data, name):
+    try:
+        self._data[...] = data
+    except ValueError:
+        raise RuntimeError(
+            "unsupported operation: more than one element of the written-to tensor refers to a "
+            f"single memory location (in {name}). Please clone() the tensor before performing "
+            "the operation."
+        ) from None
+
+
+def inplace(self, name, op, *args, **kwargs):
+    """Make ``self`` hold ``op(self, *args, **kwargs)``; return ``self``."""
+    tracked = _state.enabled and (self._requires_grad or _any_requires_grad(args))
+    if not tracked:
+        result = op(self, *args, **kwargs)
+        _check_can_write(self, result, name)
+        _write(self, result._data, name)
+        self._vc[0] += 1
+        return self
+    if self._requires_grad and self.grad_fn is None:
+        raise RuntimeError(LEAF_ERROR + f" (in {name} on a tensor of shape {list(self.shape)}; "
+                           "wrap manual parameter updates in torch.no_grad())")
+    base = self._base
+    if base is not None and base._requires_grad and base.grad_fn is None:
+        raise RuntimeError(
+            "a view of a leaf Variable that requires grad is being used in an in-place operation."
+        )
+    old = Tensor._make(self._data.copy())  # the value before the write, for backward
+    old.grad_fn, old._output_nr, old._requires_grad = self.grad_fn, self._output_nr, self._requires_grad
+    result = op(old, *args, **kwargs)
+    _check_can_write(self, result, name)
+    _write(self, result._data, name)
+    if base is not None:
+        _rebase_base(base, self._view_chain, result)
+    self.grad_fn, self._output_nr = result.grad_fn, result._output_nr
+    self._requires_grad = result._requires_grad
+    self._vc[0] += 1
+    return self
+
+
+def _any_requires_grad(args):
+    for v in args:
+        if isinstance(v, Tensor) and v._requires_grad:
+            return True
+        if isinstance(v, (tuple, list)) and any(isinstance(x, Tensor) and x._requires_grad for x in v):
+            return True
+    return False
+
+
+def replay_view(chain, t):
+    """Apply the recorded view ops ``chain`` to ``t`` (base -> view)."""
+    for cls, args, kwargs in chain:
+        t = cls.apply(t, *args, **kwargs)
+    return t
+
+
+class CopySlices(Function):
+    """base' = base with its view region replaced by ``value``;
+    dbase = g with the region zeroed,  dvalue = g's view region."""
+
+    @staticmethod
+    def forward(ctx, base, value, chain):
+        ctx.chain = chain
+        ctx.shape = base.shape
+        return base._data
+
+    @staticmethod
+    def backward(ctx, g):
+        gb = gv = None
+        if ctx.needs_input_grad[0]:
+            xp = _backend.array_module(g._data)
+            mask = xp.ones(ctx.shape, dtype=g._data.dtype)
+            prev = _state.enabled
+            _state.enabled = False
+            try:
+                replay_view(ctx.chain, Tensor._make(mask))._data[...] = 0
+            finally:
+                _state.enabled = prev
+            gb = g * Tensor._make(mask)
+        if ctx.needs_input_grad[1]:
+            gv = replay_view(ctx.chain, g)
+        return gb, gv, None
+
+
+def _rebase_base(base, chain, value):
+    old = Tensor._make(base._data)
+    old.grad_fn, old._output_nr, old._requires_grad = base.grad_fn, base._output_nr, base._requires_grad
+    old._vc = base._vc
+    new = CopySlices.apply(old, value, chain)
+    if new._requires_grad:
+        base.grad_fn, base._output_nr, base._requires_grad = new.grad_fn, 0, True
+
+
+def make_inplace(fn, name):
+    """The in-place method ``name`` for the out-of-place op ``fn(self, *args, **kwargs)``."""
+
+    def method(self, *args, **kwargs):
+        return inplace(self, name, fn, *args, **kwargs)
+
+    method.__name__ = name
+    method.__doc__ = f"In-place version of :func:`{fn.__name__}`."
+    return method
+

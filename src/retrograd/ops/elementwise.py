@@ -1,0 +1,617 @@
+"""Elementwise arithmetic and the first activations, each forward beside its derivative.
+
+Binary ops broadcast, and their backward sums the gradient back to each input's shape
+(``sum_to_shape``). Operands are cast to torch's promoted dtype first; Python scalars
+stay scalars (they never widen a tensor's dtype).
+"""
+
+import numpy as np
+
+from .. import _backend, _dtype
+from ..autograd.function import Function
+from ..tensor import Tensor
+from ._broadcast import broadcast_error, sum_to_shape
+from ._method import tensor_method
+
+__all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "pow",
+           "neg", "negative", "exp", "log", "sqrt", "abs", "absolute", "tanh", "sigmoid", "relu",
+           "rsub", "clone", "square"]
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _device_error(x, y):
+    return RuntimeError(
+        "Expected all tensors to be on the same device, but found at least two devices, "
+        f"{_backend.device_of(x)} and {_backend.device_of(y)}! Move them with .to(device)."
+    )
+
+
+def _scalar(v):
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def operands(a, b):
+    """The arrays (or Python scalars) of ``a`` and ``b``, cast to their promoted dtype."""
+    ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
+    if ta and tb:
+        x, y = a._data, b._data
+        if type(x) is not type(y):
+            raise _device_error(x, y)
+        if x.dtype == y.dtype:
+            return x, y
+    dt = _dtype.result_type(a, b).np
+    x = a._data if ta else _scalar(a)
+    y = b._data if tb else _scalar(b)
+    if ta and x.dtype != dt:
+        x = x.astype(dt)
+    if tb and y.dtype != dt:
+        y = y.astype(dt)
+    return x, y
+
+
+def float_operands(a, b):
+    """Like ``operands``, but integer results become the default float dtype (true division)."""
+    x, y = operands(a, b)
+    dt = getattr(x, "dtype", None) or getattr(y, "dtype", None)
+    if dt is not None and dt.kind in "biu":
+        f = _dtype.get_default_dtype().np
+        x = x.astype(f) if hasattr(x, "astype") else x
+        y = y.astype(f) if hasattr(y, "astype") else y
+        if not hasattr(x, "astype") and not hasattr(y, "astype"):
+            x = np.asarray(x, dtype=f)
+    return x, y
+
+
+def float_data(t):
+    """The array of ``t``, as the default float dtype when ``t`` holds integers or bools."""
+    x = t._data
+    if x.dtype.kind in "biu":
+        x = x.astype(_dtype.get_default_dtype().np)
+    return x
+
+
+def _shape(v):
+    return v.shape if isinstance(v, Tensor) else None
+
+
+def broadcast_op(op, x, y, a, b):
+    """``op(x, y)`` with torch's error when the shapes do not broadcast."""
+    try:
+        return op(x, y)
+    except ValueError:
+        raise broadcast_error(_shape(a) or (), _shape(b) or ()) from None
+
+
+def _unbroadcast(g, shape):
+    return None if shape is None else sum_to_shape(g, shape)
+
+
+# ---------------------------------------------------------------------------- arithmetic
+
+
+class Add(Function):
+    """z = a + alpha*b;  da = g,  db = alpha*g."""
+
+    @staticmethod
+    def forward(ctx, a, b, alpha=1):
+        x, y = operands(a, b)
+        ctx.shapes = (_shape(a), _shape(b))
+        ctx.alpha = alpha
+        if alpha != 1:
+            y = y * alpha
+        return broadcast_op(_add, x, y, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        sa, sb = ctx.shapes
+        ga = _unbroadcast(g, sa) if ctx.needs_input_grad[0] else None
+        gb = None
+        if ctx.needs_input_grad[1]:
+            gb = _unbroadcast(g if ctx.alpha == 1 else g * ctx.alpha, sb)
+        return ga, gb, None
+
+
+class Sub(Function):
+    """z = a - alpha*b;  da = g,  db = -alpha*g."""
+
+    @staticmethod
+    def forward(ctx, a, b, alpha=1):
+        x, y = operands(a, b)
+        if getattr(x, "dtype", None) == np.bool_ and getattr(y, "dtype", np.bool_) == np.bool_:
+            raise RuntimeError(
+                "Subtraction, the `-` operator, with two bool tensors is not supported. "
+                "Use the `^` or `logical_xor()` operator instead."
+            )
+        ctx.shapes = (_shape(a), _shape(b))
+        ctx.alpha = alpha
+        if alpha != 1:
+            y = y * alpha
+        return broadcast_op(_sub, x, y, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        sa, sb = ctx.shapes
+        ga = _unbroadcast(g, sa) if ctx.needs_input_grad[0] else None
+        gb = _unbroadcast(-g if ctx.alpha == 1 else g * -ctx.alpha, sb) if ctx.needs_input_grad[1] else None
+        return ga, gb, None
+
+
+def _scalars(a, b):
+    """The Python-number operands (tensors reach backward only through save_for_backward)."""
+    return (None if isinstance(a, Tensor) else a, None if isinstance(b, Tensor) else b)
+
+
+def _save_other_operand(ctx, a, b):
+    """Save for each input's gradient the other operand, and only when that gradient is needed."""
+    need_a, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+    ctx.save_for_backward(a if need_b else None, b if need_a and isinstance(b, Tensor) else None)
+    ctx.scalars = _scalars(a, b)
+    ctx.shapes = (_shape(a), _shape(b))
+
+
+class Mul(Function):
+    """z = a*b;  da = g*b,  db = g*a."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = operands(a, b)
+        _save_other_operand(ctx, a, b)
+        return broadcast_op(_mul, x, y, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        sa, sb = ctx.scalars
+        shape_a, shape_b = ctx.shapes
+        ga = _unbroadcast(g * (b if b is not None else sb), shape_a) if ctx.needs_input_grad[0] else None
+        gb = _unbroadcast(g * a, shape_b) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Div(Function):
+    """z = a/b;  da = g/b,  db = -g*a/b^2."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = float_operands(a, b)
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None,
+                              b if isinstance(b, Tensor) else None)
+        ctx.scalars = _scalars(a, b)
+        ctx.shapes = (_shape(a), _shape(b))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return broadcast_op(_div, x, y, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        sa, sb = ctx.scalars
+        bv = b if b is not None else sb
+        ga = _unbroadcast(g / bv, ctx.shapes[0]) if ctx.needs_input_grad[0] else None
+        gb = None
+        if ctx.needs_input_grad[1]:
+            av = a if a is not None else sa
+            gb = _unbroadcast(-g * av / (b * b), ctx.shapes[1])
+        return ga, gb
+
+
+class Pow(Function):
+    """z = a^b;  da = g*b*a^(b-1),  db = g*z*log(a) (0 where a = 0 and b >= 0)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = operands(a, b)
+        if getattr(x, "dtype", np.dtype(float)).kind in "iu" and isinstance(y, int) and y < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            out = broadcast_op(_pow, x, y, a, b)
+        out = Tensor._make(out)
+        ctx.save_for_backward(a if isinstance(a, Tensor) else None,
+                              b if isinstance(b, Tensor) else None,
+                              out if isinstance(b, Tensor) else None)
+        ctx.scalars = _scalars(a, b)
+        ctx.shapes = (_shape(a), _shape(b))
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, out = ctx.saved_tensors
+        sa, sb = ctx.scalars
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            if b is None:
+                ga = g * sb * a ** (sb - 1) if sb != 0 else g * 0
+            else:
+                ga = _unbroadcast(g * b * a ** (b - 1), a.shape)
+        if ctx.needs_input_grad[1]:
+            if a is None:
+                gb = g * out * float(np.log(sa))
+            else:
+                from .comparison import where
+
+                log_a = where((a == 0) & (b >= 0), 0.0, log(a))
+                gb = _unbroadcast(g * out * log_a, b.shape)
+        return ga, gb
+
+
+class Neg(Function):
+    """z = -a;  da = -g."""
+
+    @staticmethod
+    def forward(ctx, a):
+        if a._data.dtype == np.bool_:
+            raise RuntimeError(
+                "Negation, the `-` operator, on a bool tensor is not supported. If you are "
+                "trying to invert a mask, use the `~` or `logical_not()` operator instead."
+            )
+        return -a._data
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g
+
+
+def _add(x, y):
+    return x + y
+
+
+def _sub(x, y):
+    return x - y
+
+
+def _mul(x, y):
+    return x * y
+
+
+def _div(x, y):
+    return x / y
+
+
+def _pow(x, y):
+    return x ** y
+
+
+# ---------------------------------------------------------------------------- unary
+
+
+class Exp(Function):
+    """z = e^a;  da = g*z."""
+
+    @staticmethod
+    def forward(ctx, a):
+        xp = _backend.array_module(a._data)
+        with np.errstate(over="ignore"):
+            out = Tensor._make(xp.exp(float_data(a)))
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * out
+
+
+class Log(Function):
+    """z = ln a;  da = g/a."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        xp = _backend.array_module(a._data)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return xp.log(float_data(a))
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return g / a
+
+
+class Sqrt(Function):
+    """z = sqrt(a);  da = g/(2z)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        xp = _backend.array_module(a._data)
+        with np.errstate(invalid="ignore"):
+            out = Tensor._make(xp.sqrt(float_data(a)))
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g / (2 * out)
+
+
+class Abs(Function):
+    """z = |a|;  da = g*sign(a) (0 at a = 0)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return _backend.array_module(a._data).abs(a._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return g * a.sign()
+
+
+class Tanh(Function):
+    """z = tanh a;  da = g*(1 - z^2)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        out = Tensor._make(_backend.array_module(a._data).tanh(float_data(a)))
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * (1 - out * out)
+
+
+def sigmoid_array(x):
+    """1/(1+e^-x), computed without overflow for large |x|."""
+    xp = _backend.array_module(x)
+    e = xp.exp(-xp.abs(x))
+    r = 1 / (1 + e)
+    return xp.where(x >= 0, r, e * r)
+
+
+class Sigmoid(Function):
+    """z = 1/(1+e^-a);  da = g*z*(1 - z)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        out = Tensor._make(sigmoid_array(float_data(a)))
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * out * (1 - out)
+
+
+class Relu(Function):
+    """z = max(0, a);  da = g where z > 0, else 0."""
+
+    @staticmethod
+    def forward(ctx, a):
+        x = a._data
+        out = Tensor._make(_backend.array_module(x).maximum(x, 0) if x.dtype != np.bool_ else x.copy())
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * (out > 0)
+
+
+class Clone(Function):
+    """A copy that stays in the graph;  da = g."""
+
+    @staticmethod
+    def forward(ctx, a):
+        return a._data.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+class To(Function):
+    """Change dtype and/or device;  da = g converted back."""
+
+    @staticmethod
+    def forward(ctx, a, dtype, device):
+        ctx.src = (a.dtype, a.device)
+        x = a._data
+        if dtype is not None and x.dtype != dtype.np:
+            x = x.astype(dtype.np)
+        if device is not None:
+            x = _backend.to_device(x, device)
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        dtype, device = ctx.src
+        return _to(g, dtype, device), None, None
+
+
+def _to(t, dtype, device, copy=False):
+    same_dtype = dtype is None or t._data.dtype == dtype.np
+    same_device = device is None or t.device == _backend.device(device)
+    if same_dtype and same_device:
+        return t.clone() if copy else t
+    if dtype is not None and t._requires_grad and not dtype.is_floating_point:
+        return To.apply(t.detach(), dtype, device)
+    return To.apply(t, dtype, device)
+
+
+# ---------------------------------------------------------------------------- public API
+
+
+@tensor_method()
+def add(input, other, *, alpha=1, out=None):
+    """input + alpha * other, with broadcasting."""
+    return Add.apply(input, other, alpha)
+
+
+@tensor_method()
+def sub(input, other, *, alpha=1, out=None):
+    """input - alpha * other, with broadcasting."""
+    return Sub.apply(input, other, alpha)
+
+
+@tensor_method()
+def rsub(input, other, *, alpha=1):
+    """other - alpha * input."""
+    return Sub.apply(other, input * alpha if alpha != 1 else input)
+
+
+@tensor_method()
+def mul(input, other, *, out=None):
+    """input * other, with broadcasting."""
+    return Mul.apply(input, other)
+
+
+@tensor_method()
+def div(input, other, *, rounding_mode=None, out=None):
+    """input / other (true division; integer inputs give floats)."""
+    if rounding_mode is not None:
+        from . import elementwise_more
+
+        return elementwise_more.div_rounded(input, other, rounding_mode)
+    return Div.apply(input, other)
+
+
+@tensor_method()
+def pow(input, exponent, *, out=None):  # noqa: A001
+    """input ** exponent (either may be a Python number)."""
+    return Pow.apply(input, exponent)
+
+
+@tensor_method()
+def neg(input, *, out=None):
+    return Neg.apply(input)
+
+
+@tensor_method()
+def exp(input, *, out=None):
+    return Exp.apply(input)
+
+
+@tensor_method()
+def log(input, *, out=None):
+    return Log.apply(input)
+
+
+@tensor_method()
+def sqrt(input, *, out=None):
+    return Sqrt.apply(input)
+
+
+@tensor_method()
+def abs(input, *, out=None):  # noqa: A001
+    return Abs.apply(input)
+
+
+@tensor_method()
+def tanh(input, *, out=None):
+    return Tanh.apply(input)
+
+
+@tensor_method()
+def sigmoid(input, *, out=None):
+    return Sigmoid.apply(input)
+
+
+@tensor_method()
+def relu(input):
+    return Relu.apply(input)
+
+
+@tensor_method()
+def square(input):
+    return Mul.apply(input, input)
+
+
+@tensor_method()
+def clone(input, *, memory_format=None):
+    """A differentiable copy."""
+    return Clone.apply(input)
+
+
+subtract, multiply, divide, true_divide, negative, absolute = sub, mul, div, div, neg, abs
+for _name, _fn in [("subtract", sub), ("multiply", mul), ("divide", div), ("true_divide", div),
+                   ("negative", neg), ("absolute", abs)]:
+    setattr(Tensor, _name, _fn)
+
+
+# ---------------------------------------------------------------------------- operators
+
+Tensor.__add__ = add
+Tensor.__radd__ = lambda self, other: Add.apply(other, self)
+Tensor.__sub__ = sub
+Tensor.__rsub__ = lambda self, other: Sub.apply(other, self)
+Tensor.__mul__ = mul
+Tensor.__rmul__ = lambda self, other: Mul.apply(other, self)
+Tensor.__truediv__ = div
+Tensor.__rtruediv__ = lambda self, other: Div.apply(other, self)
+Tensor.__pow__ = pow
+Tensor.__rpow__ = lambda self, other: Pow.apply(other, self)
+Tensor.__neg__ = neg
+Tensor.__pos__ = lambda self: self
+Tensor.__abs__ = abs
+
+
+# ---------------------------------------------------------------------------- in-place forms
+
+
+class Fill(Function):
+    """z = value everywhere;  da = 0 (overwritten),  dvalue = sum(g)."""
+
+    @staticmethod
+    def forward(ctx, a, value):
+        xp = _backend.array_module(a._data)
+        v = value._data if isinstance(value, Tensor) else value
+        return xp.full(a._data.shape, v, dtype=a._data.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return None, g.sum() if ctx.needs_input_grad[1] else None
+
+
+class CopyFrom(Function):
+    """z = src broadcast to a's shape, in a's dtype;  da = 0 (overwritten),  dsrc = g summed back."""
+
+    @staticmethod
+    def forward(ctx, a, src):
+        x = src._data if isinstance(src, Tensor) else np.asarray(src)
+        if _backend.device_of(x) != a.device:
+            x = _backend.to_device(x, a.device)
+        ctx.src_shape = x.shape
+        xp = _backend.array_module(a._data)
+        try:
+            return xp.broadcast_to(x, a._data.shape).astype(a._data.dtype)
+        except ValueError:
+            raise broadcast_error(tuple(a.shape), x.shape, ("self", "src")) from None
+
+    @staticmethod
+    def backward(ctx, g):
+        return None, sum_to_shape(g, ctx.src_shape) if ctx.needs_input_grad[1] else None
+
+
+def _fill(t, value):
+    return Fill.apply(t, value)
+
+
+def _copy(t, src, non_blocking=False):
+    return CopyFrom.apply(t, src)
+
+
+def _register_inplace():
+    from ._inplace import make_inplace
+
+    for name, fn in [("add_", add), ("sub_", sub), ("subtract_", sub), ("mul_", mul),
+                     ("multiply_", mul), ("div_", div), ("divide_", div), ("true_divide_", div),
+                     ("pow_", pow), ("neg_", neg), ("negative_", neg), ("exp_", exp),
+                     ("log_", log), ("sqrt_", sqrt), ("abs_", abs), ("absolute_", abs),
+                     ("tanh_", tanh), ("sigmoid_", sigmoid), ("relu_", relu), ("square_", square),
+                     ("fill_", _fill), ("copy_", _copy)]:
+        setattr(Tensor, name, make_inplace(fn, name))
+    Tensor.zero_ = lambda self: self.fill_(0)
+    Tensor.__iadd__ = Tensor.add_
+    Tensor.__isub__ = Tensor.sub_
+    Tensor.__imul__ = Tensor.mul_
+    Tensor.__itruediv__ = Tensor.div_
+    Tensor.__ipow__ = Tensor.pow_
+
+
+_register_inplace()

@@ -1,0 +1,87 @@
+"""Random number generators: a global one (``manual_seed``) and ``Generator`` objects.
+
+Streams are NumPy's PCG64, so seeded results are reproducible within retrograd but do
+not equal torch's numbers for the same seed.
+"""
+
+import numpy as np
+
+
+class Generator:
+    """A source of random numbers with its own state, like ``torch.Generator``."""
+
+    def __init__(self, device="cpu"):
+        self.device = device
+        self._seed = int(np.random.SeedSequence().entropy % (2**63))
+        self._rng = np.random.Generator(np.random.PCG64(self._seed))
+
+    def manual_seed(self, seed):
+        self._seed = int(seed)
+        self._rng = np.random.Generator(np.random.PCG64(self._seed & (2**64 - 1)))
+        return self
+
+    def seed(self):
+        self.manual_seed(int(np.random.SeedSequence().entropy % (2**63)))
+        return self._seed
+
+    def initial_seed(self):
+        return self._seed
+
+    def get_state(self):
+        from .tensor import Tensor
+
+        state = self._rng.bit_generator.state
+        encoded = np.frombuffer(repr(state).encode(), dtype=np.uint8).copy()
+        return Tensor._make(encoded)
+
+    def set_state(self, state):
+        import ast
+
+        raw = bytes(state._data.astype(np.uint8).tolist()).decode()
+        self._rng.bit_generator.state = ast.literal_eval(raw)
+        return self
+
+
+default_generator = Generator()
+default_generator.manual_seed(0)
+
+
+def _rng(generator=None):
+    return (generator or default_generator)._rng
+
+
+def manual_seed(seed):
+    """Seed the global generator (and return it)."""
+    return default_generator.manual_seed(seed)
+
+
+def seed():
+    return default_generator.seed()
+
+
+def initial_seed():
+    return default_generator.initial_seed()
+
+
+def get_rng_state():
+    return default_generator.get_state()
+
+
+def set_rng_state(state):
+    default_generator.set_state(state)
+
+
+class fork_rng:
+    """Restore the global generator's state on exit (used by checkpoint's recompute)."""
+
+    def __init__(self, devices=None, enabled=True, **kwargs):
+        self.enabled = enabled
+
+    def __enter__(self):
+        if self.enabled:
+            self._state = default_generator._rng.bit_generator.state
+
+    def __exit__(self, *exc):
+        if self.enabled:
+            default_generator._rng.bit_generator.state = self._state
+        return False

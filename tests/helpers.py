@@ -1,0 +1,104 @@
+"""Shared test helpers: one line checks an op against finite differences and against torch."""
+
+import numpy as np
+import pytest
+
+import retrograd
+
+try:
+    import torch
+except ImportError:  # the torch comparisons skip; everything else still runs
+    torch = None
+
+requires_torch = pytest.mark.skipif(torch is None, reason="torch is not installed")
+
+
+def rand(*shape, low=-1.0, high=1.0, seed=0, dtype=np.float64):
+    """A seeded float64 NumPy array (shared by retrograd and torch inputs)."""
+    rng = np.random.default_rng(seed)
+    return rng.uniform(low, high, size=shape).astype(dtype)
+
+
+def to_rg(arr, requires_grad=True):
+    t = retrograd.tensor(arr)
+    return t.requires_grad_() if requires_grad and t.dtype.is_floating_point else t
+
+
+def to_torch(arr, requires_grad=True):
+    t = torch.tensor(arr)
+    return t.requires_grad_() if requires_grad and t.dtype.is_floating_point else t
+
+
+def _inputs(specs, seed, low, high):
+    arrays = []
+    for i, spec in enumerate(specs):
+        if isinstance(spec, np.ndarray):
+            arrays.append(spec)
+        elif isinstance(spec, tuple):
+            arrays.append(rand(*spec, low=low, high=high, seed=seed + i))
+        else:
+            arrays.append(spec)  # a Python number or other non-tensor argument
+    return arrays
+
+
+def _wrap(arrays, to):
+    return [to(a) if isinstance(a, np.ndarray) else a for a in arrays]
+
+
+def _tensors(out):
+    return [o for o in (out if isinstance(out, (tuple, list)) else (out,)) if hasattr(o, "shape")]
+
+
+def check_op(fn, *specs, low=-1.0, high=1.0, seed=0, gradcheck=True, gradgradcheck=True,
+             compare_torch=True, atol=1e-7, rtol=1e-6):
+    """Check ``fn(module, *inputs)``, where module is retrograd (and torch when installed).
+
+    specs: a shape tuple for a random float64 input (uniform in [low, high)), a NumPy
+    array for a fixed input, or a non-tensor argument passed through.
+    Checks: gradcheck and gradgradcheck in float64; values and gradients equal to torch's.
+    """
+    arrays = _inputs(specs, seed, low, high)
+    rg_inputs = _wrap(arrays, to_rg)
+    diff = [t for t in rg_inputs if isinstance(t, retrograd.Tensor) and t.requires_grad]
+
+    def rg_fn(*xs):
+        it = iter(xs)
+        args = [next(it) if isinstance(a, retrograd.Tensor) and a.requires_grad else a
+                for a in rg_inputs]
+        return fn(retrograd, *args)
+
+    if gradcheck and diff:
+        assert retrograd.autograd.gradcheck(rg_fn, diff, eps=1e-6, atol=1e-5, rtol=1e-4)
+    if gradgradcheck and diff:
+        assert retrograd.autograd.gradgradcheck(rg_fn, diff, eps=1e-6, atol=1e-5, rtol=1e-4)
+    if compare_torch and torch is not None:
+        compare_with_torch(fn, arrays, atol=atol, rtol=rtol)
+
+
+def compare_with_torch(fn, arrays, atol=1e-7, rtol=1e-6, seed=123):
+    """Same inputs through retrograd and torch: outputs and input gradients must agree."""
+    rg_inputs = _wrap(arrays, to_rg)
+    th_inputs = _wrap(arrays, to_torch)
+    rg_out = _tensors(fn(retrograd, *rg_inputs))
+    th_out = _tensors(fn(torch, *th_inputs))
+    assert len(rg_out) == len(th_out)
+    for r, t in zip(rg_out, th_out):
+        assert tuple(r.shape) == tuple(t.shape), (r.shape, t.shape)
+        assert str(r.dtype) == str(t.dtype), (r.dtype, t.dtype)
+        np.testing.assert_allclose(r.detach().numpy(), t.detach().numpy(), atol=atol, rtol=rtol)
+    rg_diff = [(r, t) for r, t in zip(rg_out, th_out) if t.requires_grad]
+    if not rg_diff:
+        return
+    rng = np.random.default_rng(seed)
+    grads = [rng.standard_normal(tuple(t.shape)) for _, t in rg_diff]
+    rg_sum = sum((r * retrograd.tensor(g, dtype=r.dtype)).sum() for (r, _), g in zip(rg_diff, grads))
+    th_sum = sum((t * torch.tensor(g, dtype=t.dtype)).sum() for (_, t), g in zip(rg_diff, grads))
+    rg_sum.backward()
+    th_sum.backward()
+    for r, t in zip(rg_inputs, th_inputs):
+        if isinstance(t, torch.Tensor) and t.requires_grad:
+            if t.grad is None:
+                assert r.grad is None or not np.any(r.grad.numpy())
+                continue
+            assert r.grad is not None, "torch has a gradient where retrograd has none"
+            np.testing.assert_allclose(r.grad.numpy(), t.grad.numpy(), atol=atol * 10, rtol=rtol * 10)
