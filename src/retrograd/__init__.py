@@ -17,10 +17,17 @@ from .ops.reduction import *  # noqa: F403
 from .ops.linalg import *  # noqa: F403
 from .ops.shape import *  # noqa: F403
 from .ops.indexing import *  # noqa: F403
+from .ops.math import *  # noqa: F403
+from .ops.activation import *  # noqa: F403
+from .ops.softmax import *  # noqa: F403
+from .ops.join import *  # noqa: F403
+from .ops.sorting import *  # noqa: F403
+from .ops.distance import *  # noqa: F403
 from .ops._broadcast import broadcast_shapes
 from .creation import *  # noqa: F403
 from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from . import autograd, random  # noqa: F401
+from . import nn, optim, utils  # noqa: F401
 
 __version__ = "0.1.0"
 uint8 = uint8

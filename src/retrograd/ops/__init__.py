@@ -1,4 +1,7 @@
 """The differentiable ops, one family per file. Importing a family registers its
-Tensor methods; ``retrograd`` re-exports each family's ``__all__``."""
+Tensor methods; ``retrograd`` re-exports each family's ``__all__`` (the names torch has
+at top level), and ``retrograd.nn.functional`` the nn-facing ones."""
 
-from . import elementwise, comparison, reduction, linalg, shape, indexing  # noqa: F401
+from . import (elementwise, comparison, reduction, linalg, shape, indexing, math, activation,  # noqa: F401
+               softmax, join, sorting, distance, linear, loss, conv, pooling, normalization, dropout,
+               embedding, upsample)

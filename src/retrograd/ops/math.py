@@ -1,0 +1,3 @@
+"""(being written: see the op-set and nn issues)"""
+
+__all__ = []
