@@ -1,0 +1,143 @@
+"""The benchmark workloads, written once against the torch API and run with either
+module (``t`` is ``retrograd`` or ``torch``). Each returns a Workload: a model, a
+batch, a loss function, and (for ``mlp`` and ``deep``) the matmul FLOPs of one step."""
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+
+@dataclass
+class Workload:
+    model: object
+    inputs: tuple
+    target: object
+    loss_fn: Callable
+    step_flops: float = 0.0  # matmul FLOPs of forward + backward (for the BLAS floor)
+    layer_sizes: list = field(default_factory=list)  # for the hand-written NumPy step
+
+
+def _seeded(t):
+    t.manual_seed(0)
+
+
+def mlp(t):
+    """Linear(784,512)-ReLU-Linear(512,512)-ReLU-Linear(512,10), batch 128, cross-entropy."""
+    _seeded(t)
+    nn = t.nn
+    model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
+    x = t.randn(128, 784)
+    y = t.randint(0, 10, (128,))
+    sizes = [784, 512, 512, 10]
+    flops = sum(3 * 2 * 128 * a * b for a, b in zip(sizes, sizes[1:]))
+    return Workload(model, (x,), y, nn.CrossEntropyLoss(), flops, sizes)
+
+
+def tiny(t):
+    """Linear(2,16)-Tanh-Linear(16,16)-Tanh-Linear(16,1), batch 32, MSE (overhead-bound)."""
+    _seeded(t)
+    nn = t.nn
+    model = nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 16), nn.Tanh(), nn.Linear(16, 1))
+    return Workload(model, (t.randn(32, 2),), t.randn(32, 1), nn.MSELoss())
+
+
+def cnn(t):
+    """Conv(1,16,3,p1)-ReLU-MaxPool2-Conv(16,32,3,p1)-ReLU-MaxPool2-Flatten-Linear(1568,10), batch 64."""
+    _seeded(t)
+    nn = t.nn
+    model = nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(1568, 10))
+    return Workload(model, (t.randn(64, 1, 28, 28),), t.randint(0, 10, (64,)), nn.CrossEntropyLoss())
+
+
+def transformer(t):
+    """Token+position embeddings (vocab 1000, d 256, seq 128), 2 pre-LayerNorm blocks with causal
+    4-head attention written with matmul/masked_fill/softmax, MLP 256-1024-256 GELU, batch 8."""
+    _seeded(t)
+    nn = t.nn
+    vocab, d, seq, heads = 1000, 256, 128, 4
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ln1 = nn.LayerNorm(d)
+            self.qkv = nn.Linear(d, 3 * d)
+            self.proj = nn.Linear(d, d)
+            self.ln2 = nn.LayerNorm(d)
+            self.fc1 = nn.Linear(d, 4 * d)
+            self.act = nn.GELU()
+            self.fc2 = nn.Linear(4 * d, d)
+
+        def forward(self, x):
+            b, s, _ = x.shape
+            q, k, v = self.qkv(self.ln1(x)).split(d, dim=-1)
+            q = q.reshape(b, s, heads, d // heads).transpose(1, 2)
+            k = k.reshape(b, s, heads, d // heads).transpose(1, 2)
+            v = v.reshape(b, s, heads, d // heads).transpose(1, 2)
+            att = (q @ k.transpose(-2, -1)) * (1.0 / (d // heads) ** 0.5)
+            mask = t.triu(t.ones(s, s, dtype=t.bool), diagonal=1)
+            att = att.masked_fill(mask, float("-inf")).softmax(dim=-1)
+            y = (att @ v).transpose(1, 2).reshape(b, s, d)
+            x = x + self.proj(y)
+            return x + self.fc2(self.act(self.fc1(self.ln2(x))))
+
+    class GPT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.tok = nn.Embedding(vocab, d)
+            self.pos = nn.Embedding(seq, d)
+            self.blocks = nn.Sequential(Block(), Block())
+            self.ln = nn.LayerNorm(d)
+            self.head = nn.Linear(d, vocab)
+
+        def forward(self, idx):
+            pos = t.arange(idx.shape[1])
+            x = self.tok(idx) + self.pos(pos)
+            return self.head(self.ln(self.blocks(x)))
+
+    idx = t.randint(0, vocab, (8, seq + 1))
+    ce = nn.CrossEntropyLoss()
+    return Workload(GPT(), (idx[:, :-1],), idx[:, 1:],
+                    lambda logits, y: ce(logits.reshape(-1, vocab), y.reshape(-1)))
+
+
+def lstm(t):
+    """nn.LSTM(64, 256, batch_first=True) over 64 steps, batch 32, MSE of Linear(256,1) on the last output."""
+    _seeded(t)
+    nn = t.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(64, 256, batch_first=True)
+            self.head = nn.Linear(256, 1)
+
+        def forward(self, x):
+            out, _ = self.lstm(x)
+            return self.head(out[:, -1])
+
+    return Workload(Net(), (t.randn(32, 64, 64),), t.randn(32, 1), nn.MSELoss())
+
+
+def deep(t):
+    """32 blocks x = x + tanh(Linear(1024,1024)(x)), batch 256, loss mean(x^2)."""
+    _seeded(t)
+    nn = t.nn
+
+    class Deep(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = nn.ModuleList(nn.Linear(1024, 1024) for _ in range(32))
+
+        def forward(self, x):
+            for layer in self.layers:
+                x = x + t.tanh(layer(x))
+            return x
+
+    flops = 32 * 3 * 2 * 256 * 1024 * 1024
+    return Workload(Deep(), (t.randn(256, 1024),), None, lambda out, _: (out ** 2).mean(), flops)
+
+
+WORKLOADS = {"mlp": mlp, "tiny": tiny, "cnn": cnn, "transformer": transformer, "lstm": lstm,
+             "deep": deep, "opoverhead": None}
