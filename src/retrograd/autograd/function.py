@@ -11,7 +11,7 @@ import numpy as np
 
 from . import anomaly
 from .grad_mode import _state
-from .graph import AccumulateGrad, Node, current_saved_tensors_hooks
+from .graph import AccumulateGrad, Node, _modules, _saved_hooks, current_saved_tensors_hooks
 
 _SAVED_PLAIN, _SAVED_OUTPUT, _SAVED_PACKED = 0, 1, 2
 
@@ -227,6 +227,8 @@ def _record(ctx, cls, args, kwargs, results):
         if ctx._view:
             _link_view(args[0], r, cls, args, kwargs)
     ctx._out_meta = meta
+    if _modules.stack:
+        ctx._module = _modules.stack[-1]
     if ctx._to_save:
         ctx._saved = _pack_saved(ctx, results)
         ctx._to_save = ()
@@ -246,6 +248,7 @@ def _pack_saved(ctx, results):
                 f"save_for_backward can only save tensors or None, but got {type(t).__name__}"
             )
         if hooks is not None:
+            _saved_hooks.saving_node = ctx.name()
             entries.append((_SAVED_PACKED, hooks[0](t), hooks[1]))
             continue
         output_nr = next((i for i, r in enumerate(results) if r is t), None)

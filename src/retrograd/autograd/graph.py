@@ -39,6 +39,7 @@ class Node:
     _post_hooks = None
     _pre_hooks = None
     _anomaly_trace = None
+    _module = None  # the nn.Module whose forward created this node
 
     @property
     def next_functions(self):
@@ -105,6 +106,26 @@ class _HookStack(threading.local):
     def __init__(self):
         self.stack = []
         self.disabled = None  # an error message while saved-tensor hooks are disabled
+        self.saving_node = None  # the name of the op whose tensors are being packed
+
+
+class _ModuleStack(threading.local):
+    def __init__(self):
+        self.stack = []
+
+
+_modules = _ModuleStack()
+
+
+def current_module():
+    """The innermost nn.Module whose forward is running (nodes remember it, for reports)."""
+    stack = _modules.stack
+    return stack[-1] if stack else None
+
+
+def current_saving_node():
+    """Inside a pack hook: the name of the op saving the tensor (e.g. 'MulBackward0')."""
+    return _saved_hooks.saving_node
 
 
 _saved_hooks = _HookStack()
@@ -149,3 +170,6 @@ class disable_saved_tensors_hooks:
     def __exit__(self, *exc):
         _saved_hooks.disabled = self._prev
         return False
+
+
+from .offload import save_on_cpu, save_on_disk  # noqa: E402,F401  (torch.autograd.graph's names)

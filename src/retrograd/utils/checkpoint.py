@@ -1,0 +1,188 @@
+"""Gradient checkpointing: keep a segment's inputs, drop what its ops save for backward,
+and recompute the segment once when backward first needs one of those values.
+
+Built on saved-tensor hooks (``autograd.graph.saved_tensors_hooks``): during the
+forward, every tensor an op inside the segment saves is replaced by a small index;
+the first unpack reruns the segment (with the RNG and autocast state of the forward)
+and collects the recomputed saved tensors in the same order.
+"""
+
+import threading
+
+from .. import random as _random
+from ..autograd import graph
+from ..autograd.function import Function
+from ..autograd.grad_mode import enable_grad, no_grad
+from ..tensor import Tensor
+
+__all__ = ["checkpoint", "checkpoint_sequential", "CheckpointError"]
+
+
+class CheckpointError(RuntimeError):
+    """A recompute did not reproduce the forward (different saved shapes or dtypes)."""
+
+
+class _State(threading.local):
+    autocast_state = None  # set by retrograd.amp: () -> state, state -> context manager
+
+
+_state = _State()
+
+
+def _capture_autocast():
+    try:
+        from ..amp import autocast_mode
+    except ImportError:
+        return None
+    return autocast_mode.current_state()
+
+
+def _autocast_context(state):
+    from contextlib import nullcontext
+
+    if state is None:
+        return nullcontext()
+    from ..amp import autocast_mode
+
+    return autocast_mode.restore_state(state)
+
+
+def _detach_args(args):
+    out = []
+    for a in args:
+        if isinstance(a, Tensor):
+            d = a.detach()
+            d.requires_grad = a.requires_grad
+            out.append(d)
+        else:
+            out.append(a)
+    return out
+
+
+class _Segment:
+    """One checkpointed call: its inputs, how to rerun it, and the recomputed values."""
+
+    def __init__(self, fn, args, kwargs, preserve_rng_state):
+        self.fn, self.args, self.kwargs = fn, args, kwargs
+        self.rng_state = _random.get_rng_state() if preserve_rng_state else None
+        self.autocast = _capture_autocast()
+        self.meta = []  # (shape, dtype, saving op) of each tensor saved in the forward
+        self.recomputed = None
+
+    def pack(self, tensor):
+        self.meta.append((tuple(tensor.shape), tensor.dtype, graph.current_saving_node()))
+        return len(self.meta) - 1
+
+    def unpack(self, index):
+        if self.recomputed is None:
+            self.recompute()
+        t = self.recomputed[index]
+        if t is None:
+            raise CheckpointError(
+                f"torch.utils.checkpoint: the recompute saved fewer tensors ({len(self.recomputed)}) "
+                f"than the forward ({len(self.meta)}): the checkpointed function must run the same ops")
+        return t
+
+    def recompute(self):
+        values = []
+
+        def pack(t):
+            i = len(values)
+            if i < len(self.meta):
+                shape, dtype, op = self.meta[i]
+                if tuple(t.shape) != shape or t.dtype != dtype:
+                    raise CheckpointError(
+                        "torch.utils.checkpoint: Recomputed values for the following tensors have "
+                        f"different metadata than during the forward pass. tensor at position {i} "
+                        f"saved by {op}: forward {{'shape': {list(shape)}, 'dtype': {dtype}}}, "
+                        f"recomputed {{'shape': {list(t.shape)}, 'dtype': {t.dtype}}}")
+            values.append(t)
+            return i
+
+        args = _detach_args(self.args)
+        with _random.fork_rng(enabled=self.rng_state is not None):
+            if self.rng_state is not None:
+                _random.set_rng_state(self.rng_state)
+            with enable_grad(), _autocast_context(self.autocast), graph.saved_tensors_hooks(pack, values.__getitem__):
+                self.fn(*args, **self.kwargs)
+        values.extend([None] * (len(self.meta) - len(values)))
+        self.recomputed = values
+        self.fn = self.args = self.kwargs = None  # the segment's inputs are no longer needed
+
+
+def _checkpoint_nonreentrant(function, args, kwargs, preserve_rng_state):
+    segment = _Segment(function, args, kwargs, preserve_rng_state)
+    with graph.saved_tensors_hooks(segment.pack, segment.unpack):
+        return function(*args, **kwargs)
+
+
+class _ReentrantCheckpoint(Function):
+    """Run the segment without recording; in backward, rerun it with recording and
+    backpropagate through the rerun (parameters accumulate their .grad there)."""
+
+    @staticmethod
+    def forward(ctx, function, preserve_rng_state, *args):
+        ctx.function = function
+        ctx.rng_state = _random.get_rng_state() if preserve_rng_state else None
+        ctx.autocast = _capture_autocast()
+        ctx.save_for_backward(*[a for a in args if isinstance(a, Tensor)])
+        ctx.tensor_positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+        ctx.plain_args = [None if isinstance(a, Tensor) else a for a in args]
+        with no_grad():
+            out = function(*args)
+        if isinstance(out, Tensor):
+            return out.detach()
+        return tuple(o.detach() if isinstance(o, Tensor) else o for o in out)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        from ..autograd.engine import backward as run_backward
+
+        args = list(ctx.plain_args)
+        for pos, t in zip(ctx.tensor_positions, ctx.saved_tensors):
+            args[pos] = t
+        args = _detach_args(args)
+        with _random.fork_rng(enabled=ctx.rng_state is not None):
+            if ctx.rng_state is not None:
+                _random.set_rng_state(ctx.rng_state)
+            with enable_grad(), _autocast_context(ctx.autocast):
+                out = ctx.function(*args)
+        outs = (out,) if isinstance(out, Tensor) else tuple(out)
+        pairs = [(o, g) for o, g in zip(outs, grads) if isinstance(o, Tensor) and o.requires_grad]
+        if pairs:
+            run_backward([o for o, _ in pairs], [g for _, g in pairs])
+        return (None, None) + tuple(a.grad if isinstance(a, Tensor) else None for a in args)
+
+
+def checkpoint(function, *args, use_reentrant=None, context_fn=None, determinism_check="default",
+               debug=False, preserve_rng_state=True, **kwargs):
+    """Run ``function(*args, **kwargs)`` without keeping its saved activations; they are
+    recomputed once, in backward. Results and gradients equal the plain call's."""
+    if use_reentrant:
+        if kwargs:
+            raise ValueError("Unexpected keyword arguments: " + ",".join(kwargs))
+        return _ReentrantCheckpoint.apply(function, preserve_rng_state, *args)
+    return _checkpoint_nonreentrant(function, args, kwargs, preserve_rng_state)
+
+
+def checkpoint_sequential(functions, segments, input, use_reentrant=None, **kwargs):
+    """Split a Sequential (or list of modules) into ``segments`` chunks and checkpoint each
+    chunk except the last, as torch does."""
+    if hasattr(functions, "children") and not isinstance(functions, (list, tuple)):
+        functions = list(functions.children())
+    functions = list(functions)
+    size = len(functions) // segments
+
+    def run(start, end):
+        def forward(x):
+            for f in functions[start:end + 1]:
+                x = f(x)
+            return x
+
+        return forward
+
+    end = -1
+    for start in range(0, size * (segments - 1), size):
+        end = start + size - 1
+        input = checkpoint(run(start, end), input, use_reentrant=use_reentrant, **kwargs)
+    return run(end + 1, len(functions) - 1)(input)
