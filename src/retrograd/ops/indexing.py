@@ -34,8 +34,18 @@ def _convert_index(k):
     )
 
 
+def _sequence_as_tuple(key):
+    """torch (like old NumPy) reads ``x[[a, b]]`` as ``x[a, b]`` when the list holds tensors,
+    sequences, slices, Ellipsis or None (and is shorter than 32)."""
+    return len(key) < 32 and any(
+        isinstance(k, (Tensor, list, tuple, slice, type(None), type(Ellipsis))) or
+        (isinstance(k, np.ndarray) and k.ndim > 0) for k in key)
+
+
 def convert_key(key):
     """A NumPy index for a torch-style key; and whether it is advanced (copying) indexing."""
+    if isinstance(key, list) and _sequence_as_tuple(key):
+        key = tuple(key)
     if not isinstance(key, tuple):
         key = (key,)
     out = []
@@ -47,7 +57,7 @@ def convert_key(key):
     return tuple(out), advanced
 
 
-def scatter_add(z, key, values):
+def add_at(z, key, values):
     """z[key] += values, adding over repeated indices."""
     xp = _backend.array_module(z)
     if xp is np:
@@ -83,7 +93,7 @@ class IndexScatter(Function):
         ctx.key, ctx.advanced = key, advanced
         z = _backend.array_module(g._data).zeros(shape, dtype=g._data.dtype)
         if advanced:
-            scatter_add(z, key, g._data)
+            add_at(z, key, g._data)
         else:
             z[key] = g._data
         return z
@@ -106,7 +116,7 @@ class IndexPut(Function):
         ctx.vshape = value.shape if isinstance(value, Tensor) else None
         try:
             if accumulate:
-                scatter_add(out, key, v)
+                add_at(out, key, v)
             else:
                 out[key] = v
         except ValueError:
@@ -151,3 +161,521 @@ Tensor.__getitem__ = getitem
 Tensor.__setitem__ = setitem
 Tensor.index_put = index_put
 Tensor.index_put_ = index_put_
+
+
+# ---------------------------------------------------------------------------- gather / scatter family
+
+from .._backend import array_module  # noqa: E402
+from ..tensor import _wrap_dim  # noqa: E402
+from ._inplace import make_inplace  # noqa: E402
+from ._method import tensor_method  # noqa: E402
+
+__all__ += ["gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add",
+            "index_copy", "index_fill", "masked_fill", "masked_select", "masked_scatter", "take",
+            "take_along_dim", "put", "nonzero", "argwhere", "select_scatter", "slice_scatter"]
+
+
+def _index_array(index, name, what="index"):
+    if not isinstance(index, Tensor):
+        raise TypeError(f"{name}(): argument '{what}' must be Tensor, not {type(index).__name__}")
+    arr = index._data
+    if arr.dtype != np.int64 and name not in ("index_select", "index_add", "index_copy",
+                                              "index_fill", "take", "put"):
+        raise RuntimeError(f"{name}(): Expected dtype int64 for index (got {index.dtype})")
+    if arr.dtype.kind not in "iu":
+        raise IndexError(f"{name}(): Expected dtype int32/int64 for index (got {index.dtype})")
+    return arr
+
+
+def _check_bounds(arr, size, dim, name, negative=False):
+    if arr.size == 0:
+        return arr
+    lo, hi = int(arr.min()), int(arr.max())
+    if hi >= size or lo < (-size if negative else 0):
+        bad = hi if hi >= size else lo
+        if name in ("index_select", "index_add", "index_copy", "index_fill", "take", "put"):
+            raise IndexError(f"{name}(): index {bad} is out of range for dimension {dim} with size {size}")
+        raise RuntimeError(f"index {bad} is out of bounds for dimension {dim} with size {size}")
+    return arr
+
+
+def _dim_key(idx, dim, xp):
+    """The NumPy key that picks ``a[i][j][idx[i][j][k]]`` (for dim=2): ``idx`` along ``dim``,
+    the position itself along every other dim."""
+    nd = idx.ndim
+    key = []
+    for d in range(nd):
+        if d == dim:
+            key.append(idx)
+        else:
+            shape = [1] * nd
+            shape[d] = idx.shape[d]
+            key.append(xp.arange(idx.shape[d]).reshape(shape))
+    return tuple(key)
+
+
+def _gather_key(input, dim, index, name):
+    """Checks as torch's gather/scatter, then the key. 0-dim tensors act as 1-element 1-D ones."""
+    idx = _index_array(index, name)
+    nd = max(input.ndim, 1)
+    dim = _wrap_dim(dim, nd)
+    if idx.ndim == 0:
+        idx = idx.reshape((1,) * nd)
+    if idx.ndim != nd:
+        raise RuntimeError(
+            f"Index tensor must have the same number of dimensions as input tensor (index shape "
+            f"{list(index.shape)}, input shape {list(input.shape)})"
+        )
+    shape = tuple(input.shape) or (1,)
+    for d in range(nd):
+        if d != dim and idx.shape[d] > shape[d]:
+            raise RuntimeError(
+                f"Size does not match at dimension {d} expected index {list(index.shape)} to be "
+                f"smaller than self {list(input.shape)} apart from dimension {dim}"
+            )
+    _check_bounds(idx, shape[dim], dim, name)
+    return _dim_key(idx, dim, array_module(idx)), dim
+
+
+@tensor_method()
+def gather(input, dim, index, *, sparse_grad=False, out=None):
+    """z[i][j] = input[index[i][j]][j] (dim=0);  da = g added at those positions."""
+    key, _ = _gather_key(input, dim, index, "gather")
+    x = input.reshape(1) if input.ndim == 0 else input
+    out = Index.apply(x, key, True)
+    return out.reshape(index.shape) if index.ndim == 0 or input.ndim == 0 else out
+
+
+def _src_for(src, index, name):
+    """src cropped to index's shape (src may be larger), or a scalar value."""
+    if not isinstance(src, Tensor):
+        return src
+    if src.ndim == 0 and index.ndim == 0:
+        return src.reshape(1)
+    if src.ndim != index.ndim and index.ndim:
+        raise RuntimeError(
+            f"{name}(): Index tensor must have the same number of dimensions as src tensor "
+            f"(index shape {list(index.shape)}, src shape {list(src.shape)})"
+        )
+    for d, (i, s) in enumerate(zip(index.shape, src.shape)):
+        if i > s:
+            raise RuntimeError(
+                f"Size does not match at dimension {d} expected index {list(index.shape)} to be "
+                f"smaller than src {list(src.shape)}"
+            )
+    if tuple(src.shape) == tuple(index.shape):
+        return src
+    return src[tuple(slice(0, i) for i in index.shape)]
+
+
+def _scatter_impl(input, dim, index, src, accumulate, name):
+    key, _ = _gather_key(input, dim, index, name)
+    x = input.reshape(1) if input.ndim == 0 else input
+    value = _src_for(src, index, name)
+    if isinstance(value, Tensor):
+        value = value.reshape(key[0].shape) if value.ndim != len(key) else value
+    out = IndexPut.apply(x, key, True, value, accumulate)
+    return out.reshape(()) if input.ndim == 0 else out
+
+
+@tensor_method()
+def scatter(input, dim, index, src=None, *, value=None, reduce=None, out=None):
+    """z = input with z[index[i][j]][j] = src[i][j] (dim=0);  da = g zeroed there,  dsrc = g gathered."""
+    if src is None:
+        src = value
+    if src is None:
+        raise TypeError("scatter() missing the 'src' (or 'value') argument")
+    if reduce is not None:
+        if reduce not in ("add", "multiply"):
+            raise RuntimeError(f"reduce argument must be either add or multiply (got {reduce!r})")
+        if not isinstance(src, Tensor):
+            src = input.new_full(tuple(index.shape), src)
+        return scatter_reduce(input, dim, index, src, "sum" if reduce == "add" else "prod")
+    return _scatter_impl(input, dim, index, src, False, "scatter")
+
+
+@tensor_method()
+def scatter_add(input, dim, index, src):
+    """z = input with src[i][j] added at z[index[i][j]][j] (dim=0; repeats add up);
+    da = g,  dsrc = g gathered at index."""
+    if not isinstance(src, Tensor):
+        raise TypeError(f"scatter_add(): argument 'src' must be Tensor, not {type(src).__name__}")
+    return _scatter_impl(input, dim, index, src, True, "scatter_add")
+
+
+_REDUCE_INIT = {"sum": 0.0, "prod": 1.0, "mean": 0.0, "amax": -np.inf, "amin": np.inf}
+
+
+class ScatterReduce(Function):
+    """z = input with src reduced (sum/prod/mean/amax/amin) into z[index[i][j]][j] (dim=0).
+    Gradients as torch: sum: da = g, dsrc = g[index]; mean: both divided by the count;
+    prod: da = g*z/a, dsrc = g[index]*z[index]/src; amax/amin: shared evenly among the
+    elements equal to the result."""
+
+    @staticmethod
+    def forward(ctx, a, src, key, reduce, include_self):
+        x, s = a._data, src._data
+        xp = array_module(x)
+        out = x.copy()
+        count = xp.zeros(x.shape, dtype=x.dtype if x.dtype.kind == "f" else np.float64)
+        add_at(count, key, xp.ones(s.shape, count.dtype))
+        hit = count > 0
+        if not include_self:
+            init = _REDUCE_INIT[reduce]
+            if x.dtype.kind != "f" and not np.isfinite(init):
+                init = np.iinfo(x.dtype).min if init < 0 else np.iinfo(x.dtype).max
+            out[hit] = init
+        else:
+            count += 1
+        ufunc = {"sum": np.add, "mean": np.add, "prod": np.multiply, "amax": np.maximum,
+                 "amin": np.minimum}[reduce]
+        if xp is np:
+            ufunc.at(out, key, s)
+        else:  # CuPy
+            import cupyx
+
+            getattr(cupyx, {"sum": "scatter_add", "mean": "scatter_add", "amax": "scatter_max",
+                            "amin": "scatter_min"}[reduce])(out, key, s)
+        if reduce == "mean":
+            div = xp.where(count > 0, count, 1)
+            out = out / div if x.dtype.kind == "f" else out // div.astype(x.dtype)
+            out = out.astype(x.dtype)
+        ctx.key, ctx.reduce, ctx.include_self = key, reduce, include_self
+        ctx.count = count
+        result = Tensor._make(out)
+        ctx.save_for_backward(a, src, result)
+        return result
+
+    @staticmethod
+    def backward(ctx, g):
+        a, src, result = ctx.saved_tensors
+        key, reduce, include_self = ctx.key, ctx.reduce, ctx.include_self
+        xp = array_module(g._data)
+        count = Tensor._make(xp.maximum(ctx.count, 1).astype(g._data.dtype))
+        hit = Tensor._make(ctx.count > (1 if include_self else 0))
+        ga = gs = None
+        if reduce in ("sum", "mean"):
+            scale = g / count if reduce == "mean" else g
+            if ctx.needs_input_grad[0]:
+                ga = scale if include_self else MaskedFill.apply(scale, hit, 0.0)
+            if ctx.needs_input_grad[1]:
+                gs = Index.apply(scale, key, True)
+        elif reduce == "prod":
+            if ctx.needs_input_grad[0]:
+                ga = g * result / a
+                ga = ga if include_self else MaskedFill.apply(ga, hit, 0.0)
+            if ctx.needs_input_grad[1]:
+                gs = Index.apply(g * result, key, True) / src
+        else:  # amax / amin: the gradient is shared evenly among the elements equal to the result
+            r, x = result._data, a._data
+            self_eq = (x == r) if include_self else (x == r) & ~hit._data
+            src_eq = r[key] == src._data
+            n = self_eq.astype(g._data.dtype)
+            add_at(n, key, src_eq.astype(n.dtype))
+            share = g / Tensor._make(xp.maximum(n, 1))
+            if ctx.needs_input_grad[0]:
+                ga = share * Tensor._make(self_eq.astype(n.dtype))
+            if ctx.needs_input_grad[1]:
+                gs = Index.apply(share, key, True) * Tensor._make(src_eq.astype(n.dtype))
+        return ga, gs, None, None, None
+
+
+@tensor_method()
+def scatter_reduce(input, dim, index, src, reduce, *, include_self=True, out=None):
+    """Reduce src into input at index along dim with 'sum', 'prod', 'mean', 'amax' or 'amin'."""
+    if reduce not in _REDUCE_INIT:
+        raise RuntimeError(
+            f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}"
+        )
+    key, _ = _gather_key(input, dim, index, "scatter_reduce")
+    x = input.reshape(1) if input.ndim == 0 else input
+    value = _src_for(src, index, "scatter_reduce")
+    value = value.reshape(key[0].shape) if value.ndim != len(key) else value
+    if value.dtype != x.dtype:
+        raise RuntimeError(
+            f"scatter_reduce(): Expected self.dtype to be equal to src.dtype (got {x.dtype} and {value.dtype})"
+        )
+    out = ScatterReduce.apply(x, value, key, reduce, include_self)
+    return out.reshape(()) if input.ndim == 0 else out
+
+
+def _dim_index(input, dim, index, name):
+    """The key selecting ``index`` (1-D) along ``dim``."""
+    idx = _index_array(index, name)
+    if idx.ndim > 1:
+        raise IndexError(f"{name}(): Index is supposed to be a vector (got shape {list(index.shape)})")
+    idx = idx.reshape(-1)
+    nd = max(input.ndim, 1)
+    dim = _wrap_dim(dim, nd)
+    size = input.shape[dim] if input.ndim else 1
+    _check_bounds(idx, size, dim, name)
+    return (slice(None),) * dim + (idx,), dim
+
+
+@tensor_method()
+def index_select(input, dim, index, *, out=None):
+    """The entries ``index`` (1-D) along ``dim``;  da = g added back at them."""
+    key, _ = _dim_index(input, dim, index, "index_select")
+    if input.ndim == 0:
+        return Index.apply(input.reshape(1), key, True).reshape(())
+    return Index.apply(input, key, True)
+
+
+def _check_source(input, dim, key, source, name):
+    expect = list(input.shape)
+    if input.ndim:
+        expect[dim] = key[-1].shape[0]
+    if isinstance(source, Tensor) and list(source.shape) != expect and source.numel() != np.prod(expect):
+        raise RuntimeError(
+            f"{name}(): source shape {list(source.shape)} must be input's shape {list(input.shape)} "
+            f"with dim {dim} of size {expect[dim] if expect else 1} (the index length)"
+        )
+
+
+def _index_write(input, dim, index, source, accumulate, name):
+    key, dim = _dim_index(input, dim, index, name)
+    _check_source(input, dim, key, source, name)
+    x = input.reshape(1) if input.ndim == 0 else input
+    if isinstance(source, Tensor):
+        target = list(x.shape)
+        target[dim] = key[-1].shape[0]
+        if list(source.shape) != target:
+            source = source.reshape(target)
+    out = IndexPut.apply(x, key, True, source, accumulate)
+    return out.reshape(()) if input.ndim == 0 else out
+
+
+@tensor_method()
+def index_add(input, dim, index, source, *, alpha=1, out=None):
+    """z = input with alpha*source[i] added along dim at index[i] (repeats add up);
+    da = g,  dsource = alpha * g selected at index."""
+    if alpha != 1:
+        source = source * alpha
+    return _index_write(input, dim, index, source, True, "index_add")
+
+
+@tensor_method()
+def index_copy(input, dim, index, source):
+    """z = input with source[i] written along dim at index[i];  da = g zeroed there,  dsource = g there."""
+    return _index_write(input, dim, index, source, False, "index_copy")
+
+
+@tensor_method()
+def index_fill(input, dim, index, value):
+    """z = input with ``value`` along dim at index;  da = g zeroed there,  dvalue = sum of g there."""
+    if isinstance(value, Tensor) and value.ndim:
+        raise RuntimeError(
+            f"index_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+            f"{value.ndim} dimension(s)."
+        )
+    return _index_write(input, dim, index, value, False, "index_fill")
+
+
+def _bool_mask(mask, name):
+    if not isinstance(mask, Tensor):
+        raise TypeError(f"{name}(): argument 'mask' must be Tensor, not {type(mask).__name__}")
+    if mask.dtype.name != "bool":
+        raise RuntimeError(f"{name} only supports boolean masks, but got mask with dtype {mask.dtype}")
+    return mask._data
+
+
+class MaskedFill(Function):
+    """z = value where mask else a;  da = g where not mask,  dvalue = sum of g where mask."""
+
+    @staticmethod
+    def forward(ctx, a, mask, value):
+        x, m = a._data, mask._data
+        xp = array_module(x)
+        v = value._data if isinstance(value, Tensor) else value
+        ctx.save_for_backward(mask)
+        ctx.shape = a.shape
+        try:
+            return xp.where(m, xp.asarray(v).astype(x.dtype), x)
+        except ValueError:
+            from ._broadcast import broadcast_error
+
+            raise broadcast_error(a.shape, mask.shape, ("self", "mask")) from None
+
+    @staticmethod
+    def backward(ctx, g):
+        (mask,) = ctx.saved_tensors
+        ga = gv = None
+        if ctx.needs_input_grad[0]:
+            ga = sum_to_shape(MaskedFill.apply(g, mask, 0.0), ctx.shape)
+        if ctx.needs_input_grad[2]:
+            gv = (g - MaskedFill.apply(g, mask, 0.0)).sum()
+        return ga, None, gv
+
+
+@tensor_method()
+def masked_fill(input, mask, value):
+    """``value`` where ``mask`` (bool, broadcast) is True, else input."""
+    _bool_mask(mask, "masked_fill_")
+    if isinstance(value, Tensor) and value.ndim:
+        raise RuntimeError(
+            f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+            f"{value.ndim} dimension(s)."
+        )
+    return MaskedFill.apply(input, mask, value)
+
+
+@tensor_method()
+def masked_select(input, mask, *, out=None):
+    """The elements where ``mask`` is True, as a 1-D tensor (input and mask broadcast)."""
+    m = _bool_mask(mask, "masked_select")
+    from ._broadcast import broadcast_shapes
+
+    shape = broadcast_shapes(input.shape, mask.shape)
+    x = input.expand(shape) if tuple(input.shape) != shape else input
+    xp = array_module(m)
+    m = xp.broadcast_to(m, shape)
+    if not shape:
+        return Index.apply(x.reshape(1), (m.reshape(1),), True)
+    return Index.apply(x, (m,), True)
+
+
+class MaskedScatter(Function):
+    """z = a with its masked positions filled, in order, from source's first elements;
+    da = g where not mask,  dsource = g's masked values in front, zeros behind."""
+
+    @staticmethod
+    def forward(ctx, a, mask, source):
+        x, m, s = a._data, mask._data, source._data
+        xp = array_module(x)
+        try:
+            m = xp.broadcast_to(m, x.shape)
+        except ValueError:
+            from ._broadcast import broadcast_error
+
+            raise broadcast_error(a.shape, mask.shape, ("self", "mask")) from None
+        k = int(m.sum())
+        if k > s.size:
+            raise RuntimeError(
+                f"masked_scatter: expected source to have at least {k} elements (the number of "
+                f"True values in mask), but it has {s.size}"
+            )
+        out = x.copy()
+        out[m] = s.reshape(-1)[:k]
+        ctx.mask, ctx.k, ctx.src_shape = m, k, source.shape
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        m = Tensor._make(ctx.mask)
+        ga = gs = None
+        if ctx.needs_input_grad[0]:
+            ga = MaskedFill.apply(g, m, 0.0)
+        if ctx.needs_input_grad[2]:
+            from .shape import ConstantPad
+
+            n = int(np.prod(ctx.src_shape))
+            picked = Index.apply(g, (ctx.mask,), True)
+            gs = ConstantPad.apply(picked, ((0, n - ctx.k),), 0).reshape(ctx.src_shape)
+        return ga, None, gs
+
+
+@tensor_method()
+def masked_scatter(input, mask, source):
+    """Copy source's elements, in order, into input where mask is True."""
+    _bool_mask(mask, "masked_scatter_")
+    if source.dtype != input.dtype:
+        raise RuntimeError(
+            f"masked_scatter: expected self and source to have same dtypes but got {input.dtype} "
+            f"and {source.dtype}"
+        )
+    if tuple(input.shape) != tuple(mask.shape):
+        from ._broadcast import broadcast_shapes
+
+        shape = broadcast_shapes(input.shape, mask.shape)
+        input = input.expand(shape)
+    return MaskedScatter.apply(input, mask, source)
+
+
+@tensor_method()
+def take(input, index):
+    """input treated as 1-D, at ``index`` (negative counts from the end); the result has index's shape."""
+    idx = _index_array(index, "take")
+    _check_bounds(idx, input.numel(), 0, "take", negative=True)
+    return Index.apply(input.reshape(-1), (idx,), True)
+
+
+@tensor_method()
+def take_along_dim(input, indices, dim=None, *, out=None):
+    """gather after broadcasting input and indices (all but ``dim``); flattened when dim is None."""
+    if dim is None:
+        return take(input, indices.reshape(-1)) if indices.dtype.name == "int64" else take(input, indices)
+    idx = _index_array(indices, "take_along_dim")
+    if input.ndim != idx.ndim:
+        raise RuntimeError(
+            f"torch.take_along_dim(): input and indices should have the same number of dimensions, "
+            f"but got {input.ndim} dimensions for input, and {idx.ndim} dimensions for indices"
+        )
+    dim = _wrap_dim(dim, max(input.ndim, 1))
+    from ._broadcast import broadcast_shapes
+
+    ishape, jshape = list(input.shape), list(idx.shape)
+    ishape[dim] = jshape[dim] = 1
+    common = list(broadcast_shapes(ishape, jshape))
+    xs, js = list(common), list(common)
+    if input.ndim:
+        xs[dim], js[dim] = input.shape[dim], idx.shape[dim]
+    x = input.expand(xs) if list(input.shape) != xs else input
+    xp = array_module(idx)
+    j = Tensor._make(xp.broadcast_to(idx, js)) if list(idx.shape) != js else indices
+    return gather(x, dim, j)
+
+
+@tensor_method()
+def put(input, index, source, accumulate=False):
+    """input (as 1-D) with source written (or added) at ``index``."""
+    idx = _index_array(index, "put")
+    _check_bounds(idx, input.numel(), 0, "put", negative=True)
+    if source.numel() != idx.size:
+        raise RuntimeError(
+            f"put_(): Expected source and index to have the same number of elements, but got "
+            f"source.numel() = {source.numel()}, index.numel() = {idx.size}"
+        )
+    flat = IndexPut.apply(input.reshape(-1), (idx.reshape(-1),), True, source.reshape(-1), accumulate)
+    return flat.reshape(tuple(input.shape))
+
+
+@tensor_method()
+def nonzero(input, *, out=None, as_tuple=False):
+    """The indices of the non-zero elements: an [n, ndim] int64 tensor, or a tuple of 1-D ones."""
+    x = input._data
+    xp = array_module(x)
+    if as_tuple:
+        return tuple(Tensor._make(i.astype(np.int64)) for i in xp.nonzero(x.reshape(-1) if x.ndim == 0 else x))
+    return Tensor._make(xp.argwhere(x).astype(np.int64))
+
+
+@tensor_method()
+def argwhere(input):
+    """Same as nonzero(input)."""
+    return nonzero(input)
+
+
+@tensor_method()
+def select_scatter(input, src, dim, index):
+    """input with ``src`` written at input.select(dim, index)."""
+    dim = _wrap_dim(dim, input.ndim)
+    return IndexPut.apply(input, (slice(None),) * dim + (int(index),), False, src)
+
+
+@tensor_method()
+def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
+    """input with ``src`` written at the slice start:end:step of ``dim``."""
+    dim = _wrap_dim(dim, input.ndim)
+    return IndexPut.apply(input, (slice(None),) * dim + (slice(start, end, step),), False, src)
+
+
+def _register_inplace():
+    for name, fn in [("scatter_", scatter), ("scatter_add_", scatter_add),
+                     ("scatter_reduce_", scatter_reduce), ("index_add_", index_add),
+                     ("index_copy_", index_copy), ("index_fill_", index_fill),
+                     ("masked_fill_", masked_fill), ("masked_scatter_", masked_scatter),
+                     ("put_", put)]:
+        setattr(Tensor, name, make_inplace(fn, name))
+
+
+_register_inplace()

@@ -1,3 +1,329 @@
-"""(being written: see the op-set and nn issues)"""
+"""Joining and splitting: cat/stack and their relatives, split/chunk/unbind/tensor_split.
 
-__all__ = []
+``cat`` copies; its backward hands each input its slice of the gradient. The split
+family returns views of the input (shared memory and version counter, replayable for
+in-place writes); one node takes all pieces' gradients and concatenates them, so
+splitting into n pieces costs O(n) in backward, not n full-size scatters.
+"""
+
+import numpy as np
+
+from .. import _dtype
+from .._backend import array_module
+from ..autograd.function import Function
+from ..tensor import Tensor, _wrap_dim
+from ._method import tensor_method
+from .indexing import Index
+from .shape import atleast_1d, atleast_2d, atleast_3d
+
+__all__ = ["cat", "concat", "concatenate", "stack", "hstack", "vstack", "row_stack", "dstack",
+           "column_stack", "split", "chunk", "unbind", "tensor_split", "hsplit", "vsplit", "dsplit",
+           "meshgrid"]
+
+
+def _tensor_list(tensors, name):
+    if isinstance(tensors, Tensor):
+        raise TypeError(
+            f"{name}(): argument 'tensors' must be tuple of Tensors, not Tensor"
+        )
+    tensors = list(tensors)
+    for t in tensors:
+        if not isinstance(t, Tensor):
+            raise TypeError(
+                f"{name}(): expected a sequence of Tensors, but an element is {type(t).__name__}"
+            )
+    return tensors
+
+
+class Cat(Function):
+    """z = [a_1, ..., a_n] joined along dim;  da_i = g's slice for a_i."""
+
+    @staticmethod
+    def forward(ctx, dim, *tensors):
+        arrays = [t._data for t in tensors]
+        dt = arrays[0].dtype
+        for t in tensors[1:]:
+            dt = _dtype.promote_types(_dtype.from_numpy_dtype(dt), t.dtype).np
+        arrays = [x if x.dtype == dt else x.astype(dt) for x in arrays]
+        ctx.dim = dim
+        ctx.sizes = [x.shape[dim] if x.ndim else 0 for x in arrays]
+        nd = max(x.ndim for x in arrays)
+        ctx.skip = [x.ndim == 1 and x.shape[0] == 0 and nd != 1 for x in arrays]
+        keep = [x for x, s in zip(arrays, ctx.skip) if not s]
+        xp = array_module(arrays[0])
+        if not keep:
+            return xp.concatenate(arrays, 0)
+        return xp.concatenate(keep, dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        grads, start = [None], 0
+        for i, (size, skip) in enumerate(zip(ctx.sizes, ctx.skip)):
+            if skip:
+                grads.append(g.new_zeros(0) if ctx.needs_input_grad[i + 1] else None)
+                continue
+            if ctx.needs_input_grad[i + 1]:
+                grads.append(g.narrow(ctx.dim, start, size))
+            else:
+                grads.append(None)
+            start += size
+        return tuple(grads)
+
+
+@tensor_method()
+def cat(tensors, dim=0, *, out=None):
+    """Join tensors along an existing dim (1-D empty tensors are skipped, as torch does)."""
+    tensors = _tensor_list(tensors, "cat")
+    if not tensors:
+        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+    ref = next((t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)), tensors[0])
+    if ref.ndim == 0:
+        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
+    d = _wrap_dim(dim, ref.ndim)
+    for i, t in enumerate(tensors):
+        if t.ndim == 1 and t.shape[0] == 0 and ref.ndim != 1:
+            continue
+        if t.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
+        if t.ndim != ref.ndim:
+            raise RuntimeError(
+                f"Tensors must have same number of dimensions: got {ref.ndim} and {t.ndim} "
+                f"(tensor {i} has shape {list(t.shape)})"
+            )
+        for k in range(ref.ndim):
+            if k != d and t.shape[k] != ref.shape[k]:
+                raise RuntimeError(
+                    f"Sizes of tensors must match except in dimension {d}. Expected size "
+                    f"{ref.shape[k]} but got size {t.shape[k]} for tensor number {i} in the list."
+                )
+    return Cat.apply(d, *tensors)
+
+
+concat = concatenate = cat
+
+
+@tensor_method()
+def stack(tensors, dim=0, *, out=None):
+    """Join tensors of one shape along a new dim."""
+    tensors = _tensor_list(tensors, "stack")
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    shape = tensors[0].shape
+    for i, t in enumerate(tensors):
+        if t.shape != shape:
+            raise RuntimeError(
+                f"stack expects each tensor to be equal size, but got {list(shape)} at entry 0 "
+                f"and {list(t.shape)} at entry {i}"
+            )
+    d = _wrap_dim(dim, len(shape) + 1)
+    return Cat.apply(d, *(t.unsqueeze(d) for t in tensors))
+
+
+def hstack(tensors, *, out=None):
+    """Join along dim 1 (dim 0 for 1-D tensors)."""
+    tensors = atleast_1d(*_tensor_list(tensors, "hstack"))
+    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors, *, out=None):
+    """Join along dim 0 after making each tensor at least 2-D."""
+    return cat(atleast_2d(*_tensor_list(tensors, "vstack")), 0)
+
+
+row_stack = vstack
+
+
+def dstack(tensors, *, out=None):
+    """Join along dim 2 after making each tensor at least 3-D."""
+    return cat(atleast_3d(*_tensor_list(tensors, "dstack")), 2)
+
+
+def column_stack(tensors, *, out=None):
+    """Join along dim 1; 0-D and 1-D tensors become columns."""
+    tensors = _tensor_list(tensors, "column_stack")
+    cols = [t.reshape(-1, 1) if t.ndim <= 1 else t for t in tensors]
+    return cat(cols, 1)
+
+
+# ---------------------------------------------------------------------------- splitting
+
+
+class Split(Function):
+    """(z_1, ..., z_n) = pieces [b_i, e_i) of a along dim (views);  da = cat(g_1, ..., g_n)."""
+
+    @staticmethod
+    def forward(ctx, a, dim, bounds):
+        x = a._data
+        ctx.dim, ctx.shape = dim, a.shape
+        lead = (slice(None),) * dim
+        return tuple(x[lead + (slice(b, e),)] for b, e in bounds)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        if len(grads) == 1:
+            return grads[0], None, None
+        return cat(grads, ctx.dim), None, None
+
+
+def _split_at(input, dim, bounds):
+    """Views of ``input`` for the ranges ``bounds`` along ``dim``, sharing its memory and version."""
+    outs = Split.apply(input, dim, tuple(bounds))
+    base = input._base if input._base is not None else input
+    lead = (slice(None),) * dim
+    for o, (b, e) in zip(outs, bounds):
+        # each piece replays as the basic slice it is, for in-place writes through it
+        o._vc = input._vc
+        o._base = base
+        o._view_chain = (input._view_chain or ()) + ((Index, (lead + (slice(b, e),), False), {}),)
+    return outs
+
+
+def _bounds(sizes):
+    out, start = [], 0
+    for s in sizes:
+        out.append((start, start + s))
+        start += s
+    return out
+
+
+@tensor_method()
+def split(tensor, split_size_or_sections, dim=0):
+    """Pieces of ``split_size`` along dim (the last may be smaller), or of the listed sizes."""
+    if tensor.ndim == 0:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
+    dim = _wrap_dim(dim, tensor.ndim)
+    n = tensor.shape[dim]
+    if isinstance(split_size_or_sections, (int, np.integer)) or (
+            isinstance(split_size_or_sections, Tensor) and split_size_or_sections.ndim == 0):
+        size = int(split_size_or_sections)
+        if size < 0 or (size == 0 and n != 0):
+            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}")
+        sizes = [size] * (n // size) + ([n % size] if n % size else []) if size else [0]
+        if not sizes:
+            sizes = [0]
+    else:
+        sizes = [int(s) for s in split_size_or_sections]
+        if sum(sizes) != n or any(s < 0 for s in sizes):
+            raise RuntimeError(
+                f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size at "
+                f"dimension {dim}), but got split_sizes={sizes}"
+            )
+    return _split_at(tensor, dim, _bounds(sizes))
+
+
+@tensor_method()
+def chunk(input, chunks, dim=0):
+    """Split into ``chunks`` pieces of ceil(n / chunks) (possibly fewer pieces)."""
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    if input.ndim == 0:
+        raise RuntimeError("chunk expects at least a 1-dimensional tensor")
+    dim = _wrap_dim(dim, input.ndim)
+    n = input.shape[dim]
+    size = -(-n // chunks)
+    if n == 0:
+        return _split_at(input, dim, [(0, 0)] * chunks)
+    return split(input, size, dim)
+
+
+@tensor_method()
+def unbind(input, dim=0):
+    """The slices along ``dim``, each without that dim."""
+    if input.ndim == 0:
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+    dim = _wrap_dim(dim, input.ndim)
+    n = input.shape[dim]
+    if n == 0:
+        return ()
+    pieces = _split_at(input, dim, [(i, i + 1) for i in range(n)])
+    return tuple(p.squeeze(dim) for p in pieces)
+
+
+@tensor_method()
+def tensor_split(input, indices_or_sections, dim=0):
+    """Split like NumPy's array_split: n near-equal sections, or at the given indices."""
+    if input.ndim == 0:
+        raise RuntimeError(
+            "tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 dims"
+        )
+    dim = _wrap_dim(dim, input.ndim)
+    n = input.shape[dim]
+    ios = indices_or_sections
+    if isinstance(ios, Tensor):
+        if ios.dtype.is_floating_point or ios.ndim > 1:
+            raise RuntimeError(
+                "tensor_split expected tensor_indices_or_sections to have a long dtype and be 0-D or 1-D"
+            )
+        ios = ios.item() if ios.ndim == 0 else ios.tolist()
+    if isinstance(ios, (int, np.integer)):
+        k = int(ios)
+        if k <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {k}")
+        q, r = divmod(n, k)
+        sizes = [q + 1] * r + [q] * (k - r)
+        return _split_at(input, dim, _bounds(sizes))
+    bounds, prev = [], 0
+    for i in list(ios) + [n]:
+        i = int(i)
+        i = min(max(i + n if i < 0 else i, 0), n)
+        bounds.append((prev, max(i, prev)))
+        prev = max(i, prev)
+    return _split_at(input, dim, bounds)
+
+
+def _nsplit(input, ios, dim, name, min_dim):
+    if input.ndim < min_dim:
+        raise RuntimeError(
+            f"torch.{name} requires a tensor with at least {min_dim} dimension, but got a tensor "
+            f"with {input.ndim} dimensions!"
+        )
+    if isinstance(ios, int) and input.shape[dim] % ios:
+        raise RuntimeError(
+            f"torch.{name} attempted to split along dimension {dim}, but the size of the dimension "
+            f"{input.shape[dim]} is not divisible by the split_size {ios}!"
+        )
+    return tensor_split(input, ios, dim)
+
+
+@tensor_method()
+def hsplit(input, indices_or_sections):
+    return _nsplit(input, indices_or_sections, 0 if input.ndim == 1 else 1, "hsplit", 1)
+
+
+@tensor_method()
+def vsplit(input, indices_or_sections):
+    return _nsplit(input, indices_or_sections, 0, "vsplit", 2)
+
+
+@tensor_method()
+def dsplit(input, indices_or_sections):
+    return _nsplit(input, indices_or_sections, 2, "dsplit", 3)
+
+
+def meshgrid(*tensors, indexing=None):
+    """Coordinate grids from 1-D tensors (``indexing`` 'ij', the default, or 'xy'); views."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if not tensors:
+        return ()
+    indexing = indexing or "ij"
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(
+            f"torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but received: {indexing}"
+        )
+    for t in tensors:
+        if t.ndim > 1:
+            raise RuntimeError(
+                f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got: {list(t.shape)}"
+            )
+    flat = [t.reshape(-1) for t in tensors]
+    swap = indexing == "xy" and len(flat) >= 2
+    if swap:
+        flat[0], flat[1] = flat[1], flat[0]
+    shape = tuple(t.shape[0] for t in flat)
+    n = len(flat)
+    grids = [t.reshape(tuple(-1 if k == i else 1 for k in range(n))).expand(shape)
+             for i, t in enumerate(flat)]
+    if swap:
+        grids[0], grids[1] = grids[1], grids[0]
+    return tuple(grids)

@@ -3,6 +3,8 @@ the backward undoes the rearrangement."""
 
 import math
 
+import numpy as np
+
 from .._backend import array_module
 from ..autograd.function import Function
 from ..tensor import Tensor, _wrap_dim
@@ -235,3 +237,413 @@ def contiguous(input, memory_format=None):
     if input._data.flags.c_contiguous:
         return input
     return input.clone()
+
+
+# ---------------------------------------------------------------------------- more shape ops
+
+__all__ += ["unflatten", "movedim", "moveaxis", "broadcast_to", "repeat_interleave", "tile", "flip",
+            "fliplr", "flipud", "roll", "narrow", "select", "atleast_1d", "atleast_2d", "atleast_3d",
+            "ravel", "broadcast_tensors", "rot90"]
+
+FUNCTIONAL = ["pad"]  # torch.nn.functional names, re-exported by nn/functional.py
+
+
+@tensor_method()
+def unflatten(input, dim, sizes):
+    """Split dim ``dim`` into ``sizes`` (one entry may be -1)."""
+    dim = _wrap_dim(dim, input.ndim)
+    sizes = tuple(int(s) for s in sizes)
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    inner = _infer_shape(sizes, input.shape[dim], (input.shape[dim],))
+    shape = tuple(input.shape[:dim]) + inner + tuple(input.shape[dim + 1:])
+    return Reshape.apply(input, shape)
+
+
+@tensor_method("movedim", "moveaxis")
+def movedim(input, source, destination):
+    """Move dims ``source`` to positions ``destination`` (a view)."""
+    n = input.ndim
+    src = (source,) if isinstance(source, int) else tuple(source)
+    dst = (destination,) if isinstance(destination, int) else tuple(destination)
+    if len(src) != len(dst):
+        raise RuntimeError(
+            f"movedim: Invalid source or destination dims: source ({list(src)} dims) should "
+            f"contain the same number of dims as destination ({list(dst)} dims)"
+        )
+    src = tuple(_wrap_dim(d, n) for d in src)
+    dst = tuple(_wrap_dim(d, n) for d in dst)
+    if len(set(src)) != len(src):
+        raise RuntimeError(f"movedim: repeated dim in `source` ({list(source)})")
+    if len(set(dst)) != len(dst):
+        raise RuntimeError(f"movedim: repeated dim in `destination` ({list(destination)})")
+    perm = [-1] * n
+    for s, d in zip(src, dst):
+        perm[d] = s
+    rest = iter(d for d in range(n) if d not in src)
+    perm = [p if p != -1 else next(rest) for p in perm]
+    if n == 0:
+        return input.view(())
+    return Permute.apply(input, tuple(perm))
+
+
+moveaxis = movedim
+
+
+@tensor_method()
+def broadcast_to(input, size):
+    """Broadcast to ``size`` (a view); -1 keeps a dim."""
+    return expand(input, tuple(size))
+
+
+def broadcast_tensors(*tensors):
+    """Broadcast all tensors to one shape (views)."""
+    from ._broadcast import broadcast_shapes
+
+    shape = broadcast_shapes(*(t.shape for t in tensors))
+    return tuple(expand(t, shape) for t in tensors)
+
+
+class Tile(Function):
+    """z = a tiled reps times along each dim;  da = g viewed as (r0, s0, r1, s1, ...) summed over the r's."""
+
+    @staticmethod
+    def forward(ctx, a, reps):
+        x = a._data
+        ctx.shape, ctx.reps = a.shape, reps
+        return array_module(x).tile(x, reps)
+
+    @staticmethod
+    def backward(ctx, g):
+        split = []
+        for r, s in zip(ctx.reps, ctx.shape):
+            split += [r, s]
+        return g.reshape(tuple(split)).sum(tuple(range(0, 2 * len(ctx.reps), 2))), None
+
+
+@tensor_method()
+def repeat(input, *sizes):
+    """Tile the tensor ``sizes`` times along each dim (len(sizes) >= ndim; leading dims are new)."""
+    sizes = _shape_args(sizes)
+    if len(sizes) < input.ndim:
+        raise RuntimeError(
+            "Number of dimensions of repeat dims can not be smaller than number of dimensions of "
+            f"tensor (repeat dims {list(sizes)}, tensor shape {list(input.shape)})"
+        )
+    if any(s < 0 for s in sizes):
+        raise RuntimeError(f"Trying to create tensor with negative dimension: repeats {list(sizes)}")
+    lead = len(sizes) - input.ndim
+    x = input.reshape((1,) * lead + tuple(input.shape)) if lead else input
+    return Tile.apply(x, sizes)
+
+
+@tensor_method()
+def tile(input, dims):
+    """Like repeat, but ``dims`` shorter than ndim are padded with leading 1s."""
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    if len(dims) < input.ndim:
+        dims = (1,) * (input.ndim - len(dims)) + dims
+    return repeat(input, dims)
+
+
+def _index_along(input, dim, idx):
+    """input indexed by the integer array ``idx`` along ``dim`` (differentiable, accumulating)."""
+    from .indexing import Index
+
+    key = (slice(None),) * dim + (idx,)
+    return Index.apply(input, key, True)
+
+
+@tensor_method()
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
+    """Repeat each element ``repeats`` times (an int or a tensor of counts) along ``dim``
+    (flattened when dim is None). ``repeat_interleave(counts)`` gives the repeated indices."""
+    xp = array_module(input._data)
+    if repeats is None:  # repeat_interleave(repeats_tensor)
+        counts = input._data
+        if counts.ndim > 1 or counts.dtype.kind not in "iu":
+            raise RuntimeError("repeat_interleave: repeats must be a 1-d integer tensor")
+        return Tensor._make(xp.repeat(xp.arange(counts.shape[0], dtype=np.int64), counts))
+    if dim is None:
+        input = input.reshape(-1)
+        dim = 0
+    dim = _wrap_dim(dim, input.ndim)
+    if input.ndim == 0:
+        input = input.reshape(1)
+    n = input.shape[dim]
+    r = repeats._data if isinstance(repeats, Tensor) else int(repeats)
+    if isinstance(r, int) or getattr(r, "ndim", 1) == 0:
+        r = int(r)
+        if r < 0:
+            raise RuntimeError("repeat_interleave: repeats can not be negative")
+    elif r.shape[0] not in (1, n):
+        raise RuntimeError(
+            f"repeat_interleave: repeats must have the same size as input along dim, but got "
+            f"repeats.size(0) = {r.shape[0]} and input.size({dim}) = {n}"
+        )
+    elif (r < 0).any():
+        raise RuntimeError("repeat_interleave: repeats can not be negative")
+    idx = xp.repeat(xp.arange(n, dtype=np.int64), r)
+    return _index_along(input, dim, idx)
+
+
+class Flip(Function):
+    """z = a reversed along dims (a copy, as torch);  da = g flipped back."""
+
+    @staticmethod
+    def forward(ctx, a, dims):
+        ctx.dims = dims
+        x = a._data
+        return array_module(x).flip(x, dims).copy() if dims else x.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return Flip.apply(g, ctx.dims), None
+
+
+@tensor_method()
+def flip(input, *dims):
+    """Reverse the order of elements along ``dims``."""
+    dims = _shape_args(dims)
+    n = input.ndim
+    wrapped = tuple(_wrap_dim(d, n) for d in dims)
+    if len(set(wrapped)) != len(wrapped):
+        raise RuntimeError(f"dim {wrapped[0]} appears multiple times in the list of dims")
+    return Flip.apply(input, wrapped if n else ())
+
+
+@tensor_method()
+def fliplr(input):
+    if input.ndim < 2:
+        raise RuntimeError(f"Input must be >= 2-d (got a {input.ndim}-d tensor).")
+    return flip(input, 1)
+
+
+@tensor_method()
+def flipud(input):
+    if input.ndim < 1:
+        raise RuntimeError("Input must be >= 1-d (got a 0-d tensor).")
+    return flip(input, 0)
+
+
+@tensor_method()
+def rot90(input, k=1, dims=(0, 1)):
+    """Rotate by 90 degrees k times in the plane ``dims``."""
+    if len(dims) != 2:
+        raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+    d0, d1 = (_wrap_dim(d, input.ndim) for d in dims)
+    if d0 == d1:
+        raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {d0} and dim1 = {d1}")
+    k %= 4
+    if k == 1:
+        return flip(input, d1).transpose(d0, d1)
+    if k == 2:
+        return flip(input, d0, d1)
+    if k == 3:
+        return flip(input, d0).transpose(d0, d1)
+    return input.clone()
+
+
+class Roll(Function):
+    """z = a shifted cyclically;  da = g rolled back by -shifts."""
+
+    @staticmethod
+    def forward(ctx, a, shifts, dims):
+        ctx.shifts, ctx.dims = shifts, dims
+        x = a._data
+        xp = array_module(x)
+        if dims is None:
+            return xp.roll(x.reshape(-1), shifts).reshape(x.shape)
+        return xp.roll(x, shifts, dims)
+
+    @staticmethod
+    def backward(ctx, g):
+        neg = tuple(-s for s in ctx.shifts) if ctx.dims is not None else -ctx.shifts
+        return Roll.apply(g, neg, ctx.dims), None, None
+
+
+@tensor_method()
+def roll(input, shifts, dims=None):
+    """Shift elements cyclically along ``dims`` (of the flattened tensor when dims is None)."""
+    if dims is None:
+        if not isinstance(shifts, int):
+            if len(shifts) != 1:
+                raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:0")
+            shifts = shifts[0]
+        return Roll.apply(input, int(shifts), None)
+    shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    if len(shifts) != len(dims):
+        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
+    dims = tuple(_wrap_dim(d, input.ndim) for d in dims)
+    if input.ndim == 0:
+        return input.clone()
+    return Roll.apply(input, tuple(int(s) for s in shifts), dims)
+
+
+@tensor_method()
+def narrow(input, dim, start, length):
+    """The slice [start, start+length) of dim ``dim`` (a view)."""
+    if input.ndim == 0:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+    dim = _wrap_dim(dim, input.ndim)
+    start = int(start)
+    size = input.shape[dim]
+    if not -size <= start <= size:
+        raise IndexError(
+            f"start out of range (expected to be in range of [{-size}, {size}], but got {start})"
+        )
+    if start < 0:
+        start += size
+    if length < 0 or start + length > size:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
+    from .indexing import Index
+
+    return Index.apply(input, (slice(None),) * dim + (slice(start, start + length),), False)
+
+
+@tensor_method()
+def select(input, dim, index):
+    """input[..., index, ...] at dim ``dim`` (a view with that dim removed)."""
+    if input.ndim == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    dim = _wrap_dim(dim, input.ndim)
+    size = input.shape[dim]
+    index = int(index)
+    if not -size <= index < size:
+        raise IndexError(
+            f"select(): index {index} out of range for tensor of size {list(input.shape)} at "
+            f"dimension {dim}"
+        )
+    from .indexing import Index
+
+    return Index.apply(input, (slice(None),) * dim + (index % size,), False)
+
+
+def _atleast(n, tensors):
+    single = len(tensors) == 1 and isinstance(tensors[0], Tensor)
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    out = []
+    for t in tensors:
+        if t.ndim >= n:
+            out.append(t)
+        elif n == 3 and t.ndim == 2:
+            out.append(t.unsqueeze(-1))
+        elif n == 3 and t.ndim == 1:
+            out.append(t.reshape(1, -1, 1))
+        else:
+            out.append(t.reshape((1,) * (n - t.ndim) + tuple(t.shape)))
+    return out[0] if single else tuple(out)
+
+
+def atleast_1d(*tensors):
+    """Each tensor with at least 1 dim (0-dim becomes shape [1])."""
+    return _atleast(1, tensors)
+
+
+def atleast_2d(*tensors):
+    """Each tensor with at least 2 dims (new dims in front)."""
+    return _atleast(2, tensors)
+
+
+def atleast_3d(*tensors):
+    """Each tensor with at least 3 dims (as NumPy: [n] -> [1, n, 1], [m, n] -> [m, n, 1])."""
+    return _atleast(3, tensors)
+
+
+@tensor_method()
+def ravel(input):
+    """The flattened tensor (a view when possible)."""
+    return input.reshape(-1)
+
+
+# ---------------------------------------------------------------------------- padding
+
+
+class ConstantPad(Function):
+    """z = a surrounded by ``value`` (negative pads crop);  da = g sliced back to a's region."""
+
+    @staticmethod
+    def forward(ctx, a, pads, value):
+        x = a._data
+        xp = array_module(x)
+        crop = tuple(slice(max(-lo, 0), s - max(-hi, 0)) for (lo, hi), s in zip(pads, x.shape))
+        x = x[crop]
+        shape = tuple(s + max(lo, 0) + max(hi, 0) for (lo, hi), s in zip(pads, x.shape))
+        out = xp.full(shape, value, dtype=x.dtype)
+        region = tuple(slice(max(lo, 0), max(lo, 0) + s) for (lo, _), s in zip(pads, x.shape))
+        out[region] = x
+        ctx.pads = pads
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        inverse = tuple((-lo, -hi) for lo, hi in ctx.pads)
+        return ConstantPad.apply(g, inverse, 0), None, None
+
+
+def _pad_source_index(n, lo, hi, mode, xp):
+    """For padding a dim of size n by (lo, hi): the source position of each output position."""
+    pos = xp.arange(-lo, n + hi, dtype=np.int64)
+    if mode == "replicate":
+        return xp.clip(pos, 0, n - 1)
+    if mode == "circular":
+        return pos % n
+    period = 2 * (n - 1)  # reflect (the edge is not repeated)
+    pos = xp.abs(pos) % period if period else pos * 0
+    return xp.where(pos >= n, period - pos, pos)
+
+
+def pad(input, pad, mode="constant", value=None):
+    """torch.nn.functional.pad: ``pad`` lists (left, right) pairs from the last dim backwards.
+    Modes: constant (value, default 0; negative pads crop), reflect, replicate, circular."""
+    pad = tuple(int(p) for p in pad)
+    if len(pad) % 2:
+        raise RuntimeError(f"Padding length must be divisible by 2 (got pad={list(pad)})")
+    npairs = len(pad) // 2
+    if npairs > input.ndim:
+        raise RuntimeError(
+            f"Padding length should be less than or equal to two times the input dimension but got "
+            f"padding length {len(pad)} and input of dimension {input.ndim}"
+        )
+    pairs = [(0, 0)] * input.ndim
+    for i in range(npairs):
+        pairs[input.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    if mode == "constant":
+        for (lo, hi), s in zip(pairs, input.shape):
+            if s + lo + hi < 0:
+                raise RuntimeError(
+                    f"The input size {s}, plus negative padding {lo} and {hi} resulted in a negative "
+                    f"output size, which is invalid. Check dimension of your input."
+                )
+        return ConstantPad.apply(input, tuple(pairs), 0 if value is None else value)
+    if mode not in ("reflect", "replicate", "circular"):
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    if value not in (None, 0):
+        raise RuntimeError(f"Padding mode \"{mode}\" doesn't take in value argument")
+    xp = array_module(input._data)
+    out = input
+    for d, (lo, hi) in enumerate(pairs):
+        if lo == 0 and hi == 0:
+            continue
+        n = input.shape[d]
+        if mode == "reflect" and (lo >= n or hi >= n):
+            raise RuntimeError(
+                f"Argument #4: Padding size should be less than the corresponding input dimension, "
+                f"but got: padding ({lo}, {hi}) at dimension {d} of input {list(input.shape)}"
+            )
+        if mode == "circular" and (lo > n or hi > n):
+            raise RuntimeError(
+                f"Padding value causes wrapping around more than once (padding ({lo}, {hi}) at "
+                f"dimension {d} of input {list(input.shape)})"
+            )
+        if n == 0:
+            raise RuntimeError(f"{mode} padding of an empty dimension (dimension {d}) is not possible")
+        if lo < 0 or hi < 0:
+            keep = slice(max(-lo, 0), n - max(-hi, 0))
+            out = out[(slice(None),) * d + (keep,)]
+            n = out.shape[d]
+            lo, hi = max(lo, 0), max(hi, 0)
+        out = _index_along(out, d, _pad_source_index(n, lo, hi, mode, xp))
+    return out
