@@ -1,0 +1,391 @@
+"""Recurrent layers as fused Functions: one graph node per layer (all steps, all directions).
+
+Forward computes the input projection of every time step in one matmul
+(``X W_ih^T + b``), then per step one matmul ``h W_hh^T`` and a few in-place array ops for
+the fused gates. Backward is backpropagation through time written as one loop over the
+steps in array code: per step a few array ops and one matmul ``dG W_hh`` for the
+gradient of the previous state; the weight gradients are then one matmul each over all
+steps (``dW_hh = dG^T H_prev``, ``dW_ih = dG^T X``, ``dX = dG W_ih``).
+
+Sequences are handled in the packed layout of ``nn.utils.rnn.PackedSequence``: the rows
+of step ``t`` are ``data[offset_t : offset_t + batch_sizes[t]]`` (batch sorted by
+decreasing length, so the sequences still running at step ``t`` are the first
+``batch_sizes[t]``). A padded batch (T, B, *) is the case where every step has B rows.
+A finished sequence keeps its state; the final state of each sequence is its state at
+its own last step (the reverse direction starts each sequence at its own last step).
+
+Gate order and formulas are torch's:
+  RNN:  h' = act(W_ih x + b_ih + W_hh h + b_hh), act = tanh or relu
+  LSTM: i, f, g, o = sig, sig, tanh, sig of (W_ih x + b_ih + W_hh h + b_hh) split in four;
+        c' = f*c + i*g;  h' = o*tanh(c')  (times W_hr^T with proj_size)
+  GRU:  r, z = sig(W_i{r,z} x + b_i{r,z} + W_h{r,z} h + b_h{r,z});
+        n = tanh(W_in x + b_in + r*(W_hn h + b_hn));  h' = (1-z)*n + z*h
+
+The fused backward is once-differentiable (its BPTT loop runs on arrays, like cuDNN's
+RNN kernels, which have the same limit): double backward (``create_graph=True``)
+through a recurrent layer raises a RuntimeError.
+"""
+
+from .._backend import array_module
+from ..autograd.function import Function
+from ..autograd.grad_mode import _state
+from ..tensor import Tensor as _Tensor
+
+_NUM_GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+def _sigmoid_(a, xp):
+    """In place: a = sigmoid(a) = (1 + tanh(a/2))/2 (no overflow for large |a|)."""
+    a *= 0.5
+    xp.tanh(a, out=a)
+    a *= 0.5
+    a += 0.5
+
+
+def _steps(batch_sizes, backward_in_time):
+    """(t, start, stop) of the rows of each step, in processing order."""
+    offsets = []
+    start = 0
+    for n in batch_sizes:
+        offsets.append((start, start + n))
+        start += n
+    order = range(len(batch_sizes) - 1, -1, -1) if backward_in_time else range(len(batch_sizes))
+    return [(t, offsets[t][0], offsets[t][1]) for t in order]
+
+
+# ------------------------------------------------------------------ one direction, forward
+
+
+def _input_projection(X, w_ih, b_ih, b_hh=None):
+    G = X @ w_ih.T
+    if b_ih is not None:
+        G += b_ih
+        if b_hh is not None:
+            G += b_hh
+    return G
+
+
+def _rnn_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, steps, out):
+    G = _input_projection(X, w_ih, b_ih, b_hh)  # becomes the new states, in place
+    h = h0.copy()
+    Hprev = xp.empty((X.shape[0], h0.shape[1]), dtype=X.dtype)
+    whhT = w_hh.T
+    relu = mode == "RNN_RELU"
+    for _, s, e in steps:
+        n = e - s
+        hp = h[:n]
+        Hprev[s:e] = hp
+        g = G[s:e]
+        g += hp @ whhT
+        if relu:
+            xp.maximum(g, 0, out=g)
+        else:
+            xp.tanh(g, out=g)
+        h[:n] = g
+        out[s:e] = g
+    return h, None, [G, Hprev]
+
+
+def _lstm_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, steps, out):
+    H = w_ih.shape[0] // 4
+    G = _input_projection(X, w_ih, b_ih, b_hh)  # becomes the gate activations, in place
+    N = X.shape[0]
+    h, c = h0.copy(), c0.copy()
+    Hprev = xp.empty((N, h0.shape[1]), dtype=X.dtype)
+    Cprev = xp.empty((N, H), dtype=X.dtype)
+    C = xp.empty((N, H), dtype=X.dtype)
+    M = xp.empty((N, H), dtype=X.dtype) if w_hr is not None else None
+    whhT = w_hh.T
+    for _, s, e in steps:
+        n = e - s
+        hp, cp = h[:n], c[:n]
+        Hprev[s:e] = hp
+        Cprev[s:e] = cp
+        g = G[s:e]
+        g += hp @ whhT
+        _sigmoid_(g[:, :2 * H], xp)
+        xp.tanh(g[:, 2 * H:3 * H], out=g[:, 2 * H:3 * H])
+        _sigmoid_(g[:, 3 * H:], xp)
+        cn = g[:, H:2 * H] * cp
+        cn += g[:, :H] * g[:, 2 * H:3 * H]
+        C[s:e] = cn
+        c[:n] = cn
+        m = xp.tanh(cn)
+        m *= g[:, 3 * H:]
+        if M is not None:
+            M[s:e] = m
+            m = m @ w_hr.T
+        h[:n] = m
+        out[s:e] = m
+    saved = [G, Hprev, Cprev, C] + ([M] if M is not None else [])
+    return h, c, saved
+
+
+def _gru_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, steps, out):
+    H = w_hh.shape[1]
+    G = _input_projection(X, w_ih, b_ih)  # becomes r, z, n in place
+    N = X.shape[0]
+    h = h0.copy()
+    Hprev = xp.empty((N, H), dtype=X.dtype)
+    HN = xp.empty((N, H), dtype=X.dtype)  # W_hn h + b_hn, needed for dr
+    whhT = w_hh.T
+    for _, s, e in steps:
+        n = e - s
+        hp = h[:n]
+        Hprev[s:e] = hp
+        gh = hp @ whhT
+        if b_hh is not None:
+            gh += b_hh
+        g = G[s:e]
+        rz = g[:, :2 * H]
+        rz += gh[:, :2 * H]
+        _sigmoid_(rz, xp)
+        hn = gh[:, 2 * H:]
+        HN[s:e] = hn
+        nn = g[:, 2 * H:]
+        nn += g[:, :H] * hn
+        xp.tanh(nn, out=nn)
+        hnew = hp - nn
+        hnew *= g[:, H:2 * H]
+        hnew += nn
+        h[:n] = hnew
+        out[s:e] = hnew
+    return h, None, [G, Hprev, HN]
+
+
+_FORWARD = {"RNN_TANH": _rnn_dir_forward, "RNN_RELU": _rnn_dir_forward,
+            "LSTM": _lstm_dir_forward, "GRU": _gru_dir_forward}
+
+
+# ----------------------------------------------------------------- one direction, backward
+# Each returns (dG_ih, dG_hh, extra): the gradients of the pre-activations fed by W_ih
+# (all steps, (N, gates*H)) and by W_hh; dh (and dc) are updated in place to the
+# gradients of the initial state. ``extra`` is (dH_out, M) for the LSTM projection.
+
+
+def _rnn_dir_backward(xp, mode, saved, w_hh, w_hr, steps, dout, dh, dc):
+    Hs, _ = saved
+    dG = xp.empty_like(Hs)
+    relu = mode == "RNN_RELU"
+    for _, s, e in steps:
+        n = e - s
+        d = dh[:n] + dout[s:e]
+        h = Hs[s:e]
+        if relu:
+            d *= h > 0
+        else:
+            d *= 1 - h * h
+        dG[s:e] = d
+        dh[:n] = d @ w_hh
+    return dG, dG, None
+
+
+def _lstm_dir_backward(xp, mode, saved, w_hh, w_hr, steps, dout, dh, dc):
+    G, Hprev, Cprev, C = saved[:4]
+    M = saved[4] if len(saved) > 4 else None
+    H = C.shape[1]
+    dG = xp.empty_like(G)
+    dHout = xp.empty((G.shape[0], dh.shape[1]), dtype=G.dtype) if M is not None else None
+    for _, s, e in steps:
+        n = e - s
+        dm = dh[:n] + dout[s:e]
+        if dHout is not None:
+            dHout[s:e] = dm
+            dm = dm @ w_hr
+        g = G[s:e]
+        i, f, gg, o = g[:, :H], g[:, H:2 * H], g[:, 2 * H:3 * H], g[:, 3 * H:]
+        tc = xp.tanh(C[s:e])
+        d = dG[s:e]
+        dc_ = dm * o
+        dc_ *= 1 - tc * tc
+        dc_ += dc[:n]
+        d[:, 3 * H:] = dm * tc * o * (1 - o)
+        d[:, :H] = dc_ * gg * i * (1 - i)
+        d[:, H:2 * H] = dc_ * Cprev[s:e] * f * (1 - f)
+        d[:, 2 * H:3 * H] = dc_ * i * (1 - gg * gg)
+        dc[:n] = dc_ * f
+        dh[:n] = d @ w_hh
+    return dG, dG, (dHout, M)
+
+
+def _gru_dir_backward(xp, mode, saved, w_hh, w_hr, steps, dout, dh, dc):
+    G, Hprev, HN = saved
+    H = HN.shape[1]
+    dGi = xp.empty_like(G)
+    dGh = xp.empty_like(G)
+    for _, s, e in steps:
+        n = e - s
+        dhn = dh[:n] + dout[s:e]
+        g = G[s:e]
+        r, z, nn = g[:, :H], g[:, H:2 * H], g[:, 2 * H:]
+        di, dgh = dGi[s:e], dGh[s:e]
+        dnp = dhn * (1 - z) * (1 - nn * nn)
+        di[:, 2 * H:] = dnp
+        dgh[:, 2 * H:] = dnp * r
+        di[:, :H] = dnp * HN[s:e] * r * (1 - r)
+        di[:, H:2 * H] = dhn * (Hprev[s:e] - nn) * z * (1 - z)
+        dgh[:, :2 * H] = di[:, :2 * H]
+        dh[:n] = dhn * z + dgh @ w_hh
+    return dGi, dGh, None
+
+
+_BACKWARD = {"RNN_TANH": _rnn_dir_backward, "RNN_RELU": _rnn_dir_backward,
+             "LSTM": _lstm_dir_backward, "GRU": _gru_dir_backward}
+
+
+# --------------------------------------------------------------------------- the Function
+
+
+class RNNLayer(Function):
+    """One recurrent layer, every step and direction in one node.
+
+    apply(mode, batch_sizes, x, h0, c0, *weights) with weights = (w_ih, w_hh, b_ih, b_hh,
+    w_hr) per direction (None where absent); x is (T, B, I) with batch_sizes None, or
+    packed (N, I) with batch_sizes the rows of each step. Returns (out, h_n, c_n):
+    out (T, B, D*H_out) or (N, D*H_out), h_n (D, B, H_out), c_n (D, B, H) or None.
+
+    Backward (BPTT, per direction, steps in reverse processing order):
+      dpre_t = act'(pre_t) * (dout_t + dh_t);  dh_{t-1} = dpre_t W_hh  (plus LSTM's cell path
+      dc_{t-1} = f_t * dc_t and GRU's direct path z_t * dh_t);  then over all steps
+      dW_ih = dPre^T X,  dX = dPre W_ih,  dW_hh = dPre_h^T H_prev,  db = sum dPre.
+    Once-differentiable: the BPTT loop runs on arrays.
+    """
+
+    @staticmethod
+    def forward(ctx, mode, batch_sizes, x, h0, c0, *weights):
+        X = x._data
+        xp = array_module(X)
+        D = len(weights) // 5
+        padded = batch_sizes is None
+        if padded:
+            T, B = X.shape[0], X.shape[1]
+            batch_sizes = (B,) * T
+            X = X.reshape(T * B, X.shape[2])
+        arrays = [w._data if w is not None else None for w in weights]
+        Hout = h0.shape[2]
+        out = xp.empty((X.shape[0], D * Hout), dtype=X.dtype)
+        hn = xp.empty(h0.shape, dtype=X.dtype)
+        cn = xp.empty(c0.shape, dtype=X.dtype) if c0 is not None else None
+        fwd = _FORWARD[mode]
+        saved = []
+        for d in range(D):
+            w_ih, w_hh, b_ih, b_hh, w_hr = arrays[5 * d:5 * d + 5]
+            steps = _steps(batch_sizes, d == 1)
+            h, c, s = fwd(xp, mode, X, h0._data[d], c0._data[d] if c0 is not None else None,
+                          w_ih, w_hh, b_ih, b_hh, w_hr, steps, out[:, d * Hout:(d + 1) * Hout])
+            hn[d] = h
+            if cn is not None:
+                cn[d] = c
+            saved.append(s)
+        ctx.mode = mode
+        ctx.batch_sizes = batch_sizes
+        ctx.x_shape = x.shape
+        ctx.num_saved = [len(s) for s in saved]
+        ctx.has_bias = weights[2] is not None
+        ctx.save_for_backward(x, *weights, *[_Tensor._make(a) for s in saved for a in s])
+        if padded:
+            out = out.reshape(ctx.x_shape[0], ctx.x_shape[1], D * Hout)
+        return (out, hn, cn) if cn is not None else (out, hn)
+
+    @staticmethod
+    def backward(ctx, dout, dhn, dcn=None):
+        if _state.enabled:
+            raise RuntimeError(
+                f"{ctx.name()}: double backward (create_graph=True) through a fused recurrent "
+                "layer is not supported: its backpropagation through time runs as one "
+                "once-differentiable array loop (as cuDNN's RNN kernels in torch). Compute "
+                "the second-order term without the recurrent layer, or unroll it with cells "
+                "written from tensor ops."
+            )
+        saved = ctx.saved_tensors
+        x = saved[0]
+        D = len(ctx.num_saved)
+        weights = saved[1:1 + 5 * D]
+        rest = [t._data for t in saved[1 + 5 * D:]]
+        X = x._data
+        xp = array_module(X)
+        if X.ndim == 3:
+            X = X.reshape(-1, X.shape[2])
+        dO = dout._data.reshape(X.shape[0], -1)
+        Hout = dhn.shape[2]
+        need = ctx.needs_input_grad
+        dX = None
+        dh0 = xp.empty(dhn.shape, dtype=X.dtype)
+        dc0 = xp.empty(dcn.shape, dtype=X.dtype) if ctx.mode == "LSTM" else None
+        grads = []
+        bwd = _BACKWARD[ctx.mode]
+        k = 0
+        for d in range(D):
+            w_ih, w_hh, b_ih, b_hh, w_hr = [w._data if w is not None else None
+                                            for w in weights[5 * d:5 * d + 5]]
+            s = rest[k:k + ctx.num_saved[d]]
+            k += ctx.num_saved[d]
+            dh = dhn._data[d].copy()
+            dc = dcn._data[d].copy() if dc0 is not None else None
+            steps = _steps(ctx.batch_sizes, d != 1)
+            dGi, dGh, extra = bwd(xp, ctx.mode, s, w_hh, w_hr, steps,
+                                  dO[:, d * Hout:(d + 1) * Hout], dh, dc)
+            dh0[d] = dh
+            if dc0 is not None:
+                dc0[d] = dc
+            base = 5 + 5 * d  # index of w_ih in apply's arguments
+            if need[2]:
+                dx = dGi @ w_ih
+                dX = dx if dX is None else dX + dx
+            gw_ih = _Tensor._make(dGi.T @ X) if need[base] else None
+            gw_hh = _Tensor._make(dGh.T @ s[1]) if need[base + 1] else None
+            gb_ih = _Tensor._make(dGi.sum(0)) if need[base + 2] else None
+            gb_hh = _Tensor._make(dGh.sum(0)) if need[base + 3] else None
+            gw_hr = None
+            if need[base + 4] and extra is not None:
+                dHout, M = extra
+                gw_hr = _Tensor._make(dHout.T @ M)
+            grads.extend([gw_ih, gw_hh, gb_ih, gb_hh, gw_hr])
+        gx = _Tensor._make(dX.reshape(ctx.x_shape)) if dX is not None else None
+        gh0 = _Tensor._make(dh0) if need[3] else None
+        gc0 = _Tensor._make(dc0) if dc0 is not None and need[4] else None
+        return (None, None, gx, gh0, gc0, *grads)
+
+
+class RNNTanhLayer(RNNLayer):
+    pass
+
+
+class RNNReluLayer(RNNLayer):
+    pass
+
+
+class LSTMLayer(RNNLayer):
+    pass
+
+
+class GRULayer(RNNLayer):
+    pass
+
+
+_LAYER = {"RNN_TANH": RNNTanhLayer, "RNN_RELU": RNNReluLayer, "LSTM": LSTMLayer, "GRU": GRULayer}
+
+
+def rnn_layer(mode, input, hx, weights, batch_sizes=None):
+    """One recurrent layer over a whole sequence (one or two directions).
+
+    mode: 'RNN_TANH', 'RNN_RELU', 'LSTM' or 'GRU'. input: (T, B, I), or packed data
+    (N, I) with ``batch_sizes`` (a sequence of ints, non-increasing). hx: h_0 (D, B, H_out),
+    or (h_0, c_0) for LSTM. weights: per direction (w_ih, w_hh, b_ih, b_hh[, w_hr]), biases
+    None when absent. Returns (output, h_n) or, for LSTM, (output, (h_n, c_n)).
+    """
+    if mode not in _NUM_GATES:
+        raise ValueError(f"Unknown recurrent mode '{mode}', expected one of {list(_NUM_GATES)}")
+    if mode == "LSTM":
+        h0, c0 = hx
+    else:
+        h0, c0 = hx, None
+    flat = []
+    for w in weights:
+        w = tuple(w)
+        flat.extend(w + (None,) * (5 - len(w)))
+    if batch_sizes is not None:
+        batch_sizes = tuple(int(b) for b in batch_sizes)
+    res = _LAYER[mode].apply(mode, batch_sizes, input, h0, c0, *flat)
+    return (res[0], (res[1], res[2])) if mode == "LSTM" else res
+

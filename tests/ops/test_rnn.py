@@ -1,0 +1,210 @@
+"""The fused recurrent-layer Functions (ops/rnn.py): torch's values and gradients, gradcheck."""
+
+import numpy as np
+import pytest
+
+import retrograd
+from retrograd.ops.rnn import rnn_layer
+from helpers import rand, requires_torch, torch
+
+MODES = ["RNN_TANH", "RNN_RELU", "LSTM", "GRU"]
+GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+def _weights(mode, I, H, D, bias=True, proj=0, seed=0):
+    """Per direction [w_ih, w_hh, b_ih, b_hh, w_hr] as float64 arrays (None where absent)."""
+    G = GATES[mode]
+    Hout = proj or H
+    out = []
+    for d in range(D):
+        s = seed + 10 * d
+        out.append([rand(G * H, I, seed=s), rand(G * H, Hout, seed=s + 1),
+                    rand(G * H, seed=s + 2) if bias else None,
+                    rand(G * H, seed=s + 3) if bias else None,
+                    rand(Hout, H, seed=s + 4) if proj else None])
+    return out
+
+
+def _rg(arrays, grad=True):
+    return [[retrograd.tensor(a, requires_grad=grad) if a is not None else None for a in w]
+            for w in arrays]
+
+
+def _torch_module(mode, I, H, D, weights, bias=True, proj=0):
+    kw = dict(bias=bias, bidirectional=D == 2, dtype=torch.float64)
+    if mode == "LSTM":
+        m = torch.nn.LSTM(I, H, proj_size=proj, **kw)
+    elif mode == "GRU":
+        m = torch.nn.GRU(I, H, **kw)
+    else:
+        m = torch.nn.RNN(I, H, nonlinearity="tanh" if mode == "RNN_TANH" else "relu", **kw)
+    with torch.no_grad():
+        for d, w in enumerate(weights):
+            sfx = "_l0" + ("_reverse" if d else "")
+            for name, a in zip(["weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr"], w):
+                if a is not None:
+                    getattr(m, name + sfx).copy_(torch.tensor(a))
+    return m
+
+
+CONFIGS = [(mode, D, bias, proj) for mode in MODES for D in (1, 2) for bias in (True, False)
+           for proj in ((0, 2) if mode == "LSTM" else (0,))]
+
+
+@requires_torch
+@pytest.mark.parametrize("mode,D,bias,proj", CONFIGS)
+def test_matches_torch(mode, D, bias, proj):
+    T, B, I, H = 5, 3, 4, 3
+    Hout = proj or H
+    x, h0, c0 = rand(T, B, I, seed=1), rand(D, B, Hout, seed=2), rand(D, B, H, seed=3)
+    weights = _weights(mode, I, H, D, bias, proj)
+    rx, rh, rc = (retrograd.tensor(a, requires_grad=True) for a in (x, h0, c0))
+    rw = _rg(weights)
+    hx = (rh, rc) if mode == "LSTM" else rh
+    out, hn = rnn_layer(mode, rx, hx, rw)
+    m = _torch_module(mode, I, H, D, weights, bias, proj)
+    tx, th, tc = (torch.tensor(a, requires_grad=True) for a in (x, h0, c0))
+    tout, thn = m(tx, (th, tc) if mode == "LSTM" else th)
+    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), atol=1e-10)
+    rstate = hn if mode == "LSTM" else (hn,)
+    tstate = thn if mode == "LSTM" else (thn,)
+    for a, b in zip(rstate, tstate):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), atol=1e-10)
+    gs = [rand(*o.shape, seed=20 + i) for i, o in enumerate((out,) + tuple(rstate))]
+    loss = sum((o * retrograd.tensor(g)).sum() for o, g in zip((out,) + tuple(rstate), gs))
+    loss.backward()
+    tloss = sum((o * torch.tensor(g)).sum() for o, g in zip((tout,) + tuple(tstate), gs))
+    tloss.backward()
+    np.testing.assert_allclose(rx.grad.numpy(), tx.grad.numpy(), atol=1e-10)
+    np.testing.assert_allclose(rh.grad.numpy(), th.grad.numpy(), atol=1e-10)
+    if mode == "LSTM":
+        np.testing.assert_allclose(rc.grad.numpy(), tc.grad.numpy(), atol=1e-10)
+    for d, w in enumerate(rw):
+        sfx = "_l0" + ("_reverse" if d else "")
+        for name, t in zip(["weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr"], w):
+            if t is not None:
+                np.testing.assert_allclose(t.grad.numpy(), getattr(m, name + sfx).grad.numpy(),
+                                           atol=1e-10, err_msg=name + sfx)
+
+
+def _packed_case(mode, D, lengths, I=3, H=2):
+    """Packed data (sorted by decreasing length) and its batch sizes."""
+    T = max(lengths)
+    batch_sizes = [sum(1 for n in lengths if n > t) for t in range(T)]
+    N = sum(lengths)
+    return rand(N, I, seed=4), batch_sizes, _weights(mode, I, H, D)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("D", [1, 2])
+def test_gradcheck(mode, D):
+    T, B, I, H = 3, 2, 2, 2
+    x, h0, c0 = rand(T, B, I, seed=1), rand(D, B, H, seed=2), rand(D, B, H, seed=3)
+    weights = _weights(mode, I, H, D)
+    inputs = [retrograd.tensor(a, requires_grad=True) for a in [x, h0, c0]
+              + [a for w in weights for a in w[:4]]]
+
+    def fn(x, h0, c0, *ws):
+        ws = [ws[4 * d:4 * d + 4] for d in range(D)]
+        out, hn = rnn_layer(mode, x, (h0, c0) if mode == "LSTM" else h0, ws)
+        return (out, *hn) if mode == "LSTM" else (out, hn)
+
+    if mode != "LSTM":
+        inputs.pop(2)
+        fn2 = fn
+
+        def fn(x, h0, *ws):  # noqa: F811
+            return fn2(x, h0, None, *ws)
+
+    assert retrograd.autograd.gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("D", [1, 2])
+def test_packed_gradcheck(mode, D):
+    lengths = [3, 2, 2, 1]
+    x, bs, weights = _packed_case(mode, D, lengths)
+    H = 2
+    inputs = [retrograd.tensor(x, requires_grad=True),
+              retrograd.tensor(rand(D, 4, H, seed=5), requires_grad=True),
+              retrograd.tensor(rand(D, 4, H, seed=6), requires_grad=True),
+              retrograd.tensor(weights[0][1], requires_grad=True)]
+
+    def fn(x, h0, c0, w_hh):
+        ws = [[weights[0][0], w_hh] + weights[0][2:4]] + [w[:4] for w in weights[1:]]
+        ws = [[retrograd.tensor(a) if not isinstance(a, retrograd.Tensor) else a for a in w]
+              for w in ws]
+        out, hn = rnn_layer(mode, x, (h0, c0) if mode == "LSTM" else h0, ws, batch_sizes=bs)
+        return (out, *hn) if mode == "LSTM" else (out, hn)
+
+    assert retrograd.autograd.gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4)
+
+
+@requires_torch
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("D", [1, 2])
+def test_packed_matches_torch(mode, D):
+    lengths = [4, 3, 3, 1]
+    I, H, B = 3, 2, len(lengths)
+    x, bs, weights = _packed_case(mode, D, lengths, I, H)
+    h0, c0 = rand(D, B, H, seed=5), rand(D, B, H, seed=6)
+    rx, rh, rc = (retrograd.tensor(a, requires_grad=True) for a in (x, h0, c0))
+    rw = _rg(weights)
+    out, hn = rnn_layer(mode, rx, (rh, rc) if mode == "LSTM" else rh, rw, batch_sizes=bs)
+    m = _torch_module(mode, I, H, D, weights)
+    tx, th, tc = (torch.tensor(a, requires_grad=True) for a in (x, h0, c0))
+    packed = torch.nn.utils.rnn.PackedSequence(tx, torch.tensor(bs))
+    tout, thn = m(packed, (th, tc) if mode == "LSTM" else th)
+    np.testing.assert_allclose(out.detach().numpy(), tout.data.detach().numpy(), atol=1e-10)
+    rstate = hn if mode == "LSTM" else (hn,)
+    tstate = thn if mode == "LSTM" else (thn,)
+    for a, b in zip(rstate, tstate):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), atol=1e-10)
+    gs = [rand(*o.shape, seed=20 + i) for i, o in enumerate((out,) + tuple(rstate))]
+    sum((o * retrograd.tensor(g)).sum() for o, g in zip((out,) + tuple(rstate), gs)).backward()
+    sum((o * torch.tensor(g)).sum() for o, g in zip((tout.data,) + tuple(tstate), gs)).backward()
+    np.testing.assert_allclose(rx.grad.numpy(), tx.grad.numpy(), atol=1e-10)
+    np.testing.assert_allclose(rh.grad.numpy(), th.grad.numpy(), atol=1e-10)
+    np.testing.assert_allclose(rw[0][1].grad.numpy(), m.weight_hh_l0.grad.numpy(), atol=1e-10)
+
+
+def test_float32_stays_float32():
+    x = retrograd.tensor(rand(4, 2, 3, dtype=np.float32), requires_grad=True)
+    w = _weights("LSTM", 3, 5, 1)[0]
+    ws = [[retrograd.tensor(a.astype(np.float32), requires_grad=True) for a in w[:4]]]
+    h0 = retrograd.zeros(1, 2, 5)
+    out, (hn, cn) = rnn_layer("LSTM", x, (h0, h0), ws)
+    assert out.dtype == retrograd.float32 and hn.dtype == retrograd.float32
+    out.sum().backward()
+    assert x.grad.dtype == retrograd.float32 and ws[0][1].grad.dtype == retrograd.float32
+
+
+def test_one_node_per_layer():
+    x = retrograd.tensor(rand(6, 2, 3), requires_grad=True)
+    ws = _rg(_weights("LSTM", 3, 4, 2))
+    h0 = retrograd.zeros(2, 2, 4, dtype=retrograd.float64)
+    out, (hn, cn) = rnn_layer("LSTM", x, (h0, h0), [w[:4] for w in ws])
+    assert out.grad_fn is hn.grad_fn is cn.grad_fn
+    assert out.grad_fn.name() == "LSTMLayerBackward0"
+
+
+def test_double_backward_raises():
+    x = retrograd.tensor(rand(3, 2, 2), requires_grad=True)
+    ws = _rg(_weights("GRU", 2, 2, 1))
+    h0 = retrograd.zeros(1, 2, 2, dtype=retrograd.float64)
+    out, hn = rnn_layer("GRU", x, h0, [w[:4] for w in ws])
+    (g,) = retrograd.autograd.grad(out.sum(), x, create_graph=False)
+    assert g.shape == x.shape
+    out, hn = rnn_layer("GRU", x, h0, [w[:4] for w in ws])
+    with pytest.raises(RuntimeError, match="once-differentiable"):
+        retrograd.autograd.grad(out.sum(), x, create_graph=True)
+
+
+def test_long_sequence_backprops():
+    T = 1000
+    x = retrograd.tensor(rand(T, 1, 2), requires_grad=True)
+    ws = _rg(_weights("LSTM", 2, 3, 1))
+    h0 = retrograd.zeros(1, 1, 3, dtype=retrograd.float64)
+    out, _ = rnn_layer("LSTM", x, (h0, h0), [w[:4] for w in ws])
+    out[-1].sum().backward()
+    assert x.grad.shape == (T, 1, 2) and np.isfinite(x.grad.numpy()).all()
