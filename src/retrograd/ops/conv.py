@@ -1,3 +1,495 @@
-"""(being written: see the op-set and nn issues)"""
+"""Convolutions (1-, 2- and 3-d, plain and transposed) and unfold/fold, by im2col + BLAS.
+
+Forward gathers every receptive field with a strided view of the (padded) input
+(``as_strided``: no copy), lays the fields out once as columns ``cols`` of shape
+(N, groups, C/groups * K, L) (K = kernel elements, L = output positions) and computes
+all outputs with one batched matmul:  Y = W @ cols  (+ b).
+
+Backward is two more matmuls:  dW = sum_n G @ cols^T  and  dX = col2im(W^T @ G), where
+col2im adds each kernel offset's slice of columns back into the padded input (a loop
+over the K kernel offsets only, each a vectorised slice-add).
+
+Three Functions are closed under differentiation, so double backward works:
+    y  = conv(x, w)                 dx = conv_input_grad(g, w),   dw = conv_weight_grad(x, g)
+    z  = conv_input_grad(g, w)      dg = conv(gz, w),             dw = conv_weight_grad(gz, g)
+    z  = conv_weight_grad(x, g)     dx = conv_input_grad(g, gz),  dg = conv(x, gz)
+``conv_input_grad`` is the transposed convolution (conv_transpose*d).
+"""
+
+import itertools
+from typing import NamedTuple
+
+import numpy as np
+
+from .. import _backend
+from ..autograd.function import Function
+from ..tensor import Tensor
 
 __all__ = []
+FUNCTIONAL = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+              "unfold", "fold"]
+
+
+# conv keeps its input's columns for the weight gradient (instead of recomputing them) up to this size
+SAVE_COLUMNS_MAX_BYTES = 1 << 28
+
+
+class ConvParams(NamedTuple):
+    stride: tuple
+    pads: tuple  # ((lo, hi), ...) per spatial dim
+    dilation: tuple
+    groups: int
+
+
+# ---------------------------------------------------------------------------- array kernels
+
+
+def _xp(arr):
+    return _backend.array_module(arr)
+
+
+def _as_strided(xp, arr, shape, strides):
+    return xp.lib.stride_tricks.as_strided(arr, shape=shape, strides=strides)
+
+
+def _pad(x, pads):
+    """x zero-padded on its spatial dims (no copy when there is no padding)."""
+    if not any(lo or hi for lo, hi in pads):
+        return x
+    xp = _xp(x)
+    shape = x.shape[:2] + tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], pads))
+    out = xp.zeros(shape, dtype=x.dtype)
+    out[(slice(None), slice(None)) + tuple(slice(lo, lo + s) for s, (lo, _) in zip(x.shape[2:], pads))] = x
+    return out
+
+
+def _im2col(x, kshape, out, p):
+    """Columns of x: (N, G, C/G * K, L), contiguous (the one copy of the forward)."""
+    n, c = x.shape[:2]
+    nd = len(kshape)
+    G = p.groups
+    L = int(np.prod(out))
+    K = int(np.prod(kshape))
+    if all(k == 1 for k in kshape) and all(s == 1 for s in p.stride) and not any(
+            lo or hi for lo, hi in p.pads):  # 1x1 convolution: the input already is its columns
+        return x.reshape(n, G, c // G, L)
+    xp = _xp(x)
+    xpad = _pad(x, p.pads)
+    st = xpad.strides
+    win = _as_strided(
+        xp, xpad,
+        x.shape[:2] + tuple(kshape) + tuple(out),
+        st[:2] + tuple(st[2 + i] * p.dilation[i] for i in range(nd))
+        + tuple(st[2 + i] * p.stride[i] for i in range(nd)))
+    cols = xp.empty((n, c) + tuple(kshape) + tuple(out), dtype=x.dtype)
+    cols[...] = win
+    return cols.reshape(n, G, c // G * K, L)
+
+
+def _col2im(cols, x_shape, kshape, out, p):
+    """The adjoint of _im2col: add the columns (N, C, *k, *out) back into an input-shaped array."""
+    n, c = x_shape[:2]
+    if all(k == 1 for k in kshape) and all(s == 1 for s in p.stride) and not any(
+            lo or hi for lo, hi in p.pads):
+        return cols.reshape(x_shape)
+    xp = _xp(cols)
+    padded = tuple(s + lo + hi for s, (lo, hi) in zip(x_shape[2:], p.pads))
+    gx = xp.zeros((n, c) + padded, dtype=cols.dtype)
+    cols = cols.reshape((n, c) + tuple(kshape) + tuple(out))
+    for offset in itertools.product(*(range(k) for k in kshape)):
+        target = tuple(slice(d * i, d * i + s * (o - 1) + 1, s)
+                       for i, d, s, o in zip(offset, p.dilation, p.stride, out))
+        gx[(slice(None), slice(None)) + target] += cols[(slice(None), slice(None)) + offset]
+    if any(lo or hi for lo, hi in p.pads):
+        gx = gx[(slice(None), slice(None)) + tuple(slice(lo, lo + s) for s, (lo, _) in zip(x_shape[2:], p.pads))]
+    return gx
+
+
+def _shares(a, b):
+    return a.base is not None and (a.base is b or a.base is b.base)
+
+
+def _out_shape(in_shape, kshape, p):
+    return tuple((s + lo + hi - d * (k - 1) - 1) // st + 1
+                 for s, k, (lo, hi), d, st in zip(in_shape, kshape, p.pads, p.dilation, p.stride))
+
+
+def conv_forward(x, w, b, p, keep_cols=False):
+    """y[n, o] = sum_{c, k} w[o, c, k] x_window[n, c, k] + b[o], on arrays (and the columns when
+    keep_cols)."""
+    xp = _xp(x)
+    n = x.shape[0]
+    o = w.shape[0]
+    kshape = w.shape[2:]
+    out = _out_shape(x.shape[2:], kshape, p)
+    cols = _im2col(x, kshape, out, p)
+    G = p.groups
+    y = xp.matmul(w.reshape(G, o // G, -1), cols)  # (N, G, O/G, L)
+    y = y.reshape((n, o) + out)
+    if b is not None:
+        y += b.reshape((1, o) + (1,) * len(out))
+    return (y, cols) if keep_cols else y
+
+
+def conv_input_grad(g, w, x_shape, p):
+    """dx = col2im(W^T @ G): the transposed convolution of g, to an input of shape x_shape."""
+    xp = _xp(g)
+    n, o = g.shape[:2]
+    out = g.shape[2:]
+    G = p.groups
+    wt = w.reshape(G, o // G, -1).transpose(0, 2, 1)  # (G, C/G*K, O/G)
+    if all(s == 1 for s in p.stride) and len(out) > 1:
+        return _col2im_flat(xp, wt, g, x_shape, w.shape[2:], p)
+    cols = xp.matmul(wt, g.reshape(n, G, o // G, -1))  # (N, G, C/G*K, L)
+    return _col2im(cols, x_shape, w.shape[2:], out, p)
+
+
+def _col2im_flat(xp, wt, g, x_shape, kshape, p):
+    """col2im for stride 1, with every slice-add one long contiguous run per (n, c).
+
+    g is first placed on the padded input grid (output position o sits at flat index
+    sum_i o_i * S_i, S the grid's row-major strides), so the columns W^T @ G are on that
+    grid too, and kernel offset k is a flat shift sum_i d_i k_i S_i. Positions outside
+    the output hold zeros, so what spills into the next row adds nothing.
+    """
+    n, o = g.shape[:2]
+    c = x_shape[1]
+    G = p.groups
+    out = g.shape[2:]
+    grid = tuple(s + lo + hi for s, (lo, hi) in zip(x_shape[2:], p.pads))
+    size = int(np.prod(grid))
+    strides = [int(np.prod(grid[i + 1:])) for i in range(len(grid))]
+    g_grid = xp.zeros((n, o) + grid, dtype=g.dtype)
+    g_grid[(slice(None), slice(None)) + tuple(slice(0, s) for s in out)] = g
+    cols = xp.matmul(wt, g_grid.reshape(n, G, o // G, size))  # (N, G, C/G*K, grid)
+    cols = cols.reshape((n, c, -1, size))
+    shifts = [sum(d * k * st for d, k, st in zip(p.dilation, offset, strides))
+              for offset in itertools.product(*(range(k) for k in kshape))]
+    gx = xp.zeros((n, c, size + max(shifts)), dtype=g.dtype)
+    for i, sh in enumerate(shifts):
+        gx[:, :, sh:sh + size] += cols[:, :, i]
+    gx = gx[:, :, :size].reshape((n, c) + grid)
+    return gx[(slice(None), slice(None)) + tuple(slice(lo, lo + s) for s, (lo, _) in zip(x_shape[2:], p.pads))]
+
+
+def conv_weight_grad(x, g, w_shape, p, cols=None):
+    """dw[o, c, k] = sum_{n, l} g[n, o, l] x_window[n, c, k, l]  (= sum_n G @ cols^T)."""
+    n, o = g.shape[:2]
+    out = g.shape[2:]
+    G = p.groups
+    if cols is None:
+        cols = _im2col(x, w_shape[2:], out, p)  # (N, G, C/G*K, L)
+    gw = _xp(x).matmul(g.reshape(n, G, o // G, -1), cols.transpose(0, 1, 3, 2))  # (N, G, O/G, C/G*K)
+    return gw.sum(0).reshape(w_shape)
+
+
+# ---------------------------------------------------------------------------- Functions
+
+
+def _bias_grad(g):
+    return g.sum((0,) + tuple(range(2, g.ndim)))
+
+
+def _fit(t, shape):
+    """Crop t's spatial dims to shape (conv of a transposed conv with output_padding >= stride)."""
+    if tuple(t.shape[2:]) == tuple(shape):
+        return t
+    return t[(slice(None), slice(None)) + tuple(slice(0, s) for s in shape)]
+
+
+class Conv(Function):
+    """y = conv(x, w) + b;  dx = conv_transpose(g, w),  dw = conv_weight_grad(x, g),  db = sum of g
+    over batch and space."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, p):
+        ctx.p, ctx.x_shape, ctx.w_shape = p, x.shape, w.shape
+        need = ctx.needs_input_grad
+        keep = need[1] and x._data.nbytes * int(np.prod(w.shape[2:])) <= SAVE_COLUMNS_MAX_BYTES
+        y = conv_forward(x._data, w._data, None if b is None else b._data, p, keep_cols=keep)
+        cols = None
+        if keep:
+            y, cols = y
+            cols = Tensor._make(cols)
+        ctx.save_for_backward(x if need[1] else None, w if need[0] else None, cols)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w, cols = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        gx = ConvInputGrad.apply(g, w, None, ctx.x_shape[2:], ctx.p) if need[0] else None
+        gw = ConvWeightGrad.apply(x, g, ctx.w_shape, ctx.p, cols) if need[1] else None
+        gb = _bias_grad(g) if need[2] else None
+        return gx, gw, gb, None
+
+
+class ConvInputGrad(Function):
+    """z = conv_transpose(g, w) + b (the input gradient of conv, to spatial size `size`);
+    dg = conv(gz, w),  dw = conv_weight_grad(gz, g),  db = sum of gz over batch and space."""
+
+    @staticmethod
+    def forward(ctx, g, w, b, size, p):
+        ctx.p, ctx.g_shape, ctx.w_shape = p, g.shape, w.shape
+        need = ctx.needs_input_grad
+        ctx.save_for_backward(g if need[1] else None, w if need[0] else None)
+        z = conv_input_grad(g._data, w._data, (g.shape[0], w.shape[1] * p.groups) + tuple(size), p)
+        if b is not None:
+            z = z + b._data.reshape((1, -1) + (1,) * len(size))
+        return z
+
+    @staticmethod
+    def backward(ctx, gz):
+        g, w = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        dg = _fit(Conv.apply(gz, w, None, ctx.p), ctx.g_shape[2:]) if need[0] else None
+        dw = ConvWeightGrad.apply(gz, g, ctx.w_shape, ctx.p) if need[1] else None
+        db = _bias_grad(gz) if need[2] else None
+        return dg, dw, db, None, None
+
+
+class ConvWeightGrad(Function):
+    """z = conv_weight_grad(x, g) (the weight gradient of conv);
+    dx = conv_transpose(g, gz),  dg = conv(x, gz)."""
+
+    @staticmethod
+    def forward(ctx, x, g, w_shape, p, cols=None):
+        ctx.p, ctx.x_shape, ctx.g_shape = p, x.shape, g.shape
+        need = ctx.needs_input_grad
+        ctx.save_for_backward(x if need[1] else None, g if need[0] else None)
+        return conv_weight_grad(x._data, g._data, tuple(w_shape), p, None if cols is None else cols._data)
+
+    @staticmethod
+    def backward(ctx, gz):
+        x, g = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        dx = ConvInputGrad.apply(g, gz, None, ctx.x_shape[2:], ctx.p) if need[0] else None
+        dg = _fit(Conv.apply(x, gz, None, ctx.p), ctx.g_shape[2:]) if need[1] else None
+        return dx, dg, None, None, None
+
+
+# ---------------------------------------------------------------------------- argument handling
+
+
+def _tuple(v, n, name):
+    if isinstance(v, (int, np.integer)):
+        return (int(v),) * n
+    v = tuple(int(i) for i in v)
+    if len(v) == 1 and n > 1:
+        return v * n
+    if len(v) != n:
+        raise RuntimeError(f"expected {name} to be a single integer value or a list of {n} values to match "
+                           f"the convolution dimensions, but got {name}={list(v)}")
+    return v
+
+
+def _check_dtypes(name, input, weight, bias):
+    if input.dtype != weight.dtype:
+        raise RuntimeError(f"{name}: Input type ({input.dtype}) and weight type ({weight.dtype}) should be "
+                           "the same; convert one with .to(dtype)")
+    if bias is not None and bias.dtype != input.dtype:
+        raise RuntimeError(f"{name}: Input type ({input.dtype}) and bias type ({bias.dtype}) should be "
+                           "the same; convert one with .to(dtype)")
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"{name}: expected a floating point input, got {input.dtype}")
+
+
+def _batched(input, nd, name):
+    """(input with a batch dim, whether one was added)."""
+    if input.ndim == nd + 1:
+        return input.unsqueeze(0), True
+    if input.ndim != nd + 2:
+        raise RuntimeError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to {name}, but got "
+                           f"input of size: {list(input.shape)}")
+    return input, False
+
+
+def _conv(name, nd, input, weight, bias, stride, padding, dilation, groups):
+    _check_dtypes(name, input, weight, bias)
+    if weight.ndim != nd + 2:
+        raise RuntimeError(f"{name}: expected weight to be {nd + 2}-dimensional (out_channels, "
+                           f"in_channels/groups, *kernel), but got weight of size {list(weight.shape)}")
+    x, unbatched = _batched(input, nd, name)
+    stride = _tuple(stride, nd, "stride")
+    dilation = _tuple(dilation, nd, "dilation")
+    kshape = tuple(weight.shape[2:])
+    if isinstance(padding, str):
+        if padding == "valid":
+            pads = ((0, 0),) * nd
+        elif padding == "same":
+            if any(s != 1 for s in stride):
+                raise ValueError("padding='same' is not supported for strided convolutions")
+            total = [d * (k - 1) for d, k in zip(dilation, kshape)]
+            pads = tuple((t // 2, t - t // 2) for t in total)
+        else:
+            raise ValueError(f"Invalid padding string '{padding}', should be one of 'valid' or 'same'")
+    else:
+        pads = tuple((q, q) for q in _tuple(padding, nd, "padding"))
+    if any(s <= 0 for s in stride):
+        raise RuntimeError(f"{name}: non-positive stride is not supported (stride={list(stride)})")
+    if any(lo < 0 for lo, _ in pads):
+        raise RuntimeError(f"{name}: negative padding is not supported")
+    if groups <= 0 or weight.shape[0] % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
+                           f"but got weight of size {list(weight.shape)} instead")
+    if x.shape[1] != weight.shape[1] * groups:
+        raise RuntimeError(
+            f"Given groups={groups}, weight of size {list(weight.shape)}, expected input{list(x.shape)} to have "
+            f"{weight.shape[1] * groups} channels, but got {x.shape[1]} channels instead")
+    if bias is not None and tuple(bias.shape) != (weight.shape[0],):
+        raise RuntimeError(f"{name}: expected bias of shape [{weight.shape[0]}], got {list(bias.shape)}")
+    padded = tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], pads))
+    eff = tuple(d * (k - 1) + 1 for d, k in zip(dilation, kshape))
+    if any(pd < e for pd, e in zip(padded, eff)):
+        raise RuntimeError(
+            f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). Kernel size: "
+            f"({' x '.join(map(str, eff))}). Kernel size can't be greater than actual input size")
+    y = Conv.apply(x, weight, bias, ConvParams(stride, pads, dilation, int(groups)))
+    return y.squeeze(0) if unbatched else y
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-d convolution (cross-correlation) over (N, C, L) input with an (O, C/groups, k) weight."""
+    return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-d convolution (cross-correlation) over (N, C, H, W) input with an (O, C/groups, kh, kw) weight."""
+    return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """3-d convolution (cross-correlation) over (N, C, D, H, W) input."""
+    return _conv("conv3d", 3, input, weight, bias, stride, padding, dilation, groups)
+
+
+def _conv_transpose(name, nd, input, weight, bias, stride, padding, output_padding, groups, dilation,
+                    output_size=None):
+    _check_dtypes(name, input, weight, bias)
+    if weight.ndim != nd + 2:
+        raise RuntimeError(f"{name}: expected weight to be {nd + 2}-dimensional (in_channels, "
+                           f"out_channels/groups, *kernel), but got weight of size {list(weight.shape)}")
+    x, unbatched = _batched(input, nd, name)
+    stride = _tuple(stride, nd, "stride")
+    dilation = _tuple(dilation, nd, "dilation")
+    padding = _tuple(padding, nd, "padding")
+    output_padding = _tuple(output_padding, nd, "output_padding")
+    kshape = tuple(weight.shape[2:])
+    if x.shape[1] != weight.shape[0]:
+        raise RuntimeError(
+            f"Given transposed=1, weight of size {list(weight.shape)}, expected input{list(x.shape)} to have "
+            f"{weight.shape[0]} channels, but got {x.shape[1]} channels instead")
+    if groups <= 0 or weight.shape[0] % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
+                           f"but got weight of size {list(weight.shape)} instead")
+    for op, s, d in zip(output_padding, stride, dilation):
+        if op >= s and op >= d:
+            raise RuntimeError(f"{name}: output padding must be smaller than either stride or dilation, but got "
+                               f"output_padding={list(output_padding)}, stride={list(stride)}, "
+                               f"dilation={list(dilation)}")
+    if bias is not None and tuple(bias.shape) != (weight.shape[1] * groups,):
+        raise RuntimeError(f"{name}: expected bias of shape [{weight.shape[1] * groups}], got {list(bias.shape)}")
+    size = tuple((i - 1) * s - 2 * q + d * (k - 1) + op + 1
+                 for i, s, q, d, k, op in zip(x.shape[2:], stride, padding, dilation, kshape, output_padding))
+    if output_size is not None:
+        size = tuple(output_size)[-nd:]
+    if any(s <= 0 for s in size):
+        raise RuntimeError(f"{name}: the computed output size {list(size)} is not positive (input "
+                           f"{list(x.shape)}, weight {list(weight.shape)})")
+    p = ConvParams(stride, tuple((q, q) for q in padding), dilation, int(groups))
+    y = ConvInputGrad.apply(x, weight, bias, size, p)
+    return y.squeeze(0) if unbatched else y
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """1-d transposed convolution (the gradient of conv1d with respect to its input); weight (C_in, C_out/groups, k)."""
+    return _conv_transpose("conv_transpose1d", 1, input, weight, bias, stride, padding, output_padding,
+                           groups, dilation)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """2-d transposed convolution (the gradient of conv2d w.r.t. its input); weight (C_in, C_out/groups, kh, kw)."""
+    return _conv_transpose("conv_transpose2d", 2, input, weight, bias, stride, padding, output_padding,
+                           groups, dilation)
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """3-d transposed convolution; weight (C_in, C_out/groups, kd, kh, kw)."""
+    return _conv_transpose("conv_transpose3d", 3, input, weight, bias, stride, padding, output_padding,
+                           groups, dilation)
+
+
+# ---------------------------------------------------------------------------- unfold / fold
+
+
+class Unfold(Function):
+    """z = im2col(x): (N, C*K, L) columns of sliding blocks;  dx = fold(g) (col2im)."""
+
+    @staticmethod
+    def forward(ctx, x, kshape, out, p):
+        ctx.x_shape, ctx.kshape, ctx.out, ctx.p = x.shape, kshape, out, p
+        n, c = x.shape[:2]
+        cols = _im2col(x._data, kshape, out, p).reshape(n, c * int(np.prod(kshape)), -1)
+        return cols.copy() if _shares(cols, x._data) else cols
+
+    @staticmethod
+    def backward(ctx, g):
+        return Fold.apply(g, ctx.x_shape, ctx.kshape, ctx.out, ctx.p), None, None, None
+
+
+class Fold(Function):
+    """z = col2im(cols): sum of the (N, C*K, L) blocks into (N, C, *size);  dcols = unfold(g)."""
+
+    @staticmethod
+    def forward(ctx, cols, x_shape, kshape, out, p):
+        ctx.x_shape, ctx.kshape, ctx.out, ctx.p = x_shape, kshape, out, p
+        z = _col2im(cols._data, tuple(x_shape), kshape, out, p)
+        return z.copy() if _shares(z, cols._data) else z
+
+    @staticmethod
+    def backward(ctx, g):
+        return Unfold.apply(g, ctx.kshape, ctx.out, ctx.p), None, None, None, None
+
+
+def _block_params(kernel_size, dilation, padding, stride):
+    k = _tuple(kernel_size, 2, "kernel_size")
+    d = _tuple(dilation, 2, "dilation")
+    q = _tuple(padding, 2, "padding")
+    s = _tuple(stride, 2, "stride")
+    return k, ConvParams(s, tuple((i, i) for i in q), d, 1)
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    """Sliding local blocks of a (N, C, H, W) input as columns (N, C*kh*kw, L) (im2col)."""
+    x, unbatched = _batched(input, 2, "unfold")
+    k, p = _block_params(kernel_size, dilation, padding, stride)
+    out = _out_shape(x.shape[2:], k, p)
+    if any(o <= 0 for o in out):
+        raise RuntimeError(f"unfold: the kernel {list(k)} with padding and dilation does not fit in the input "
+                           f"of shape {list(x.shape)}")
+    y = Unfold.apply(x, k, out, p)
+    return y.squeeze(0) if unbatched else y
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """Sum (N, C*kh*kw, L) columns of sliding blocks into an (N, C, *output_size) tensor (col2im)."""
+    if input.ndim == 2:
+        cols, unbatched = input.unsqueeze(0), True
+    elif input.ndim == 3:
+        cols, unbatched = input, False
+    else:
+        raise RuntimeError(f"Expected 2D (unbatched) or 3D (batched) input to fold, but got input of size: "
+                           f"{list(input.shape)}")
+    k, p = _block_params(kernel_size, dilation, padding, stride)
+    size = _tuple(output_size, 2, "output_size")
+    out = _out_shape(size, k, p)
+    K = k[0] * k[1]
+    if cols.shape[1] % K:
+        raise RuntimeError(f"Expected size of input's dimension 1 to be divisible by the product of kernel_size, "
+                           f"but got input.size(1)={cols.shape[1]} and kernel_size={list(k)}")
+    if cols.shape[2] != out[0] * out[1]:
+        raise RuntimeError(f"Given output_size={list(size)}, kernel_size={list(k)}, dilation, padding, stride, "
+                           f"expected size of input's dimension 2 to match the calculated number of sliding "
+                           f"blocks {out[0]} * {out[1]} = {out[0] * out[1]}, but got input.size(2)={cols.shape[2]}.")
+    y = Fold.apply(cols, (cols.shape[0], cols.shape[1] // K) + size, k, out, p)
+    return y.squeeze(0) if unbatched else y

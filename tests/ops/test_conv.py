@@ -1,0 +1,102 @@
+"""Convolutions: finite differences (first and second order) and torch, for the functional forms."""
+
+import numpy as np
+import pytest
+
+import retrograd
+from retrograd.ops import conv as C
+from tests.helpers import check_op, rand, requires_torch, torch
+
+
+def F(t):
+    return C if t is retrograd else t.nn.functional
+
+
+CONV2D = [
+    dict(),
+    dict(stride=2, padding=1),
+    dict(padding="same", dilation=2),
+    dict(padding="valid"),
+    dict(stride=(2, 1), padding=(1, 0), dilation=(1, 2)),
+]
+
+
+@pytest.mark.parametrize("kw", CONV2D)
+def test_conv2d(kw):
+    check_op(lambda t, x, w, b: F(t).conv2d(x, w, b, **kw), (1, 2, 5, 5), (2, 2, 3, 3), (2,))
+
+
+def test_conv2d_groups_even_kernel_same():
+    check_op(lambda t, x, w: F(t).conv2d(x, w, None, padding="same", groups=2), (1, 4, 4, 5), (2, 2, 2, 2))
+
+
+def test_conv2d_unbatched():
+    check_op(lambda t, x, w: F(t).conv2d(x, w, padding=1), (2, 4, 4), (3, 2, 3, 3), gradgradcheck=False)
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(stride=2, padding=2, dilation=2), dict(padding="same", groups=2)])
+def test_conv1d(kw):
+    check_op(lambda t, x, w, b: F(t).conv1d(x, w, b, **kw), (2, 2, 7), (2, 2 // kw.get("groups", 1), 3), (2,))
+
+
+def test_conv3d():
+    check_op(lambda t, x, w, b: F(t).conv3d(x, w, b, stride=(1, 2, 1), padding=1), (1, 2, 3, 4, 3),
+             (2, 2, 2, 2, 2), (2,))
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(stride=2, padding=1, output_padding=1),
+                                dict(stride=2, dilation=2, groups=2), dict(stride=(1, 2), padding=(0, 1))])
+def test_conv_transpose2d(kw):
+    check_op(lambda t, x, w, b: F(t).conv_transpose2d(x, w, b, **kw), (1, 2, 3, 3), (2, 2, 3, 2), (2 * kw.get(
+        "groups", 1),))
+
+
+def test_conv_transpose1d_and_3d():
+    check_op(lambda t, x, w, b: F(t).conv_transpose1d(x, w, b, stride=3, padding=1, output_padding=2),
+             (2, 2, 4), (2, 3, 3), (3,))
+    check_op(lambda t, x, w: F(t).conv_transpose3d(x, w, stride=2), (1, 2, 2, 2, 2), (2, 1, 2, 2, 2),
+             gradgradcheck=False)
+
+
+def test_unfold_fold():
+    check_op(lambda t, x: F(t).unfold(x, (2, 3), dilation=(1, 2), padding=1, stride=2), (1, 2, 4, 5))
+    check_op(lambda t, c: F(t).fold(c, (4, 5), (2, 2), padding=1, stride=(1, 2)), (2, 8, 15))
+
+
+def test_1x1_and_float32():
+    x = rand(2, 3, 4, 4, dtype=np.float32)
+    w = rand(5, 3, 1, 1, seed=1, dtype=np.float32)
+    y = C.conv2d(retrograd.tensor(x), retrograd.tensor(w))
+    assert y.dtype == retrograd.float32
+    np.testing.assert_allclose(y.numpy(), np.einsum("nchw,oc->nohw", x, w[:, :, 0, 0]), rtol=1e-5, atol=1e-6)
+
+
+def test_errors():
+    x = retrograd.zeros(1, 3, 5, 5)
+    with pytest.raises(RuntimeError, match="to have 2 channels, but got 3"):
+        C.conv2d(x, retrograd.zeros(4, 2, 3, 3))
+    with pytest.raises(RuntimeError, match="Kernel size can't be greater"):
+        C.conv2d(x, retrograd.zeros(4, 3, 7, 7))
+    with pytest.raises(ValueError, match="strided"):
+        C.conv2d(x, retrograd.zeros(4, 3, 3, 3), stride=2, padding="same")
+    with pytest.raises(RuntimeError, match="Expected 3D"):
+        C.conv2d(retrograd.zeros(5, 5), retrograd.zeros(4, 3, 3, 3))
+    with pytest.raises(RuntimeError, match="weight type"):
+        C.conv2d(x, retrograd.zeros(4, 3, 3, 3, dtype=retrograd.float64))
+
+
+@requires_torch
+@pytest.mark.parametrize("kw", [dict(padding=1), dict(stride=2), dict(padding=2, dilation=2, groups=4)])
+def test_bigger_float32_against_torch(kw):
+    x = rand(4, 8, 12, 12, dtype=np.float32)
+    w = rand(16, 8 // kw.get("groups", 1), 3, 3, seed=1, dtype=np.float32)
+    b = rand(16, seed=2, dtype=np.float32)
+    out = []
+    for t in (retrograd, torch):
+        xs, ws, bs = (t.tensor(a, requires_grad=True) for a in (x, w, b))
+        y = F(t).conv2d(xs, ws, bs, **kw)
+        (y * y).sum().backward()
+        out.append([y.detach().numpy(), xs.grad.numpy(), ws.grad.numpy(), bs.grad.numpy()])
+    for r, t in zip(*out):
+        assert r.dtype == np.float32
+        np.testing.assert_allclose(r, t, rtol=1e-4, atol=1e-3)
