@@ -28,6 +28,8 @@ from .creation import *  # noqa: F403
 from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from . import autograd, random  # noqa: F401
 from . import nn, optim, utils  # noqa: F401
+from . import amp  # noqa: F401
+from .amp import autocast
 
 __version__ = "0.1.0"
 uint8 = uint8
@@ -86,4 +88,20 @@ class _Cuda:
             _backend.cupy.cuda.Device().synchronize()
 
 
+class _DeviceAmp:
+    """``retrograd.cpu.amp`` / ``retrograd.cuda.amp``: the older per-device spellings."""
+
+    def __init__(self, device_type):
+        self.device_type = device_type
+        self.amp = self
+
+    def autocast(self, enabled=True, dtype=None, cache_enabled=True):
+        return autocast(self.device_type, dtype=dtype, enabled=enabled)
+
+    def GradScaler(self, *args, **kwargs):
+        return amp.GradScaler(self.device_type, *args, **kwargs)
+
+
 cuda = _Cuda()
+cuda.amp = _DeviceAmp("cuda")
+cpu = _DeviceAmp("cpu")

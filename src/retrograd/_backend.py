@@ -102,3 +102,13 @@ def to_device(arr, dev):
 def as_array(x, xp=np):
     """``x`` as an array of module ``xp`` (NumPy scalars become 0-dim arrays)."""
     return xp.asarray(x)
+
+
+def matmul(x, y):
+    """``x @ y``. float16 and bfloat16 go through float32 BLAS and are rounded back, as
+    torch accumulates low-precision products in float32 (NumPy has no fast half matmul)."""
+    dt = x.dtype
+    if dt.itemsize == 2 and dt.kind in "fV":
+        xp = array_module(x)
+        return xp.matmul(x.astype(xp.float32), y.astype(xp.float32)).astype(dt)
+    return x @ y
