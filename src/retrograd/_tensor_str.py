@@ -23,24 +23,14 @@ class _Formatter:
                 self.max_width = max(self.max_width, len(str(v)))
             return
         finite = values[np.isfinite(values)]
-        nonzero = np.abs(finite[finite != 0])
-        if nonzero.size == 0:
-            if finite.size:
-                self.max_width = max(self.max_width, len(self._fmt_fixed_int(0.0)))
-            self._include_nonfinite(values)
+        nonzero = finite[finite != 0]
+        if nonzero.size == 0:  # as torch: zeros and non-finite values do not set the width
             return
-        amax, amin = float(nonzero.max()), float(nonzero.min())
+        magnitudes = np.abs(nonzero)
+        amax, amin = float(magnitudes.max()), float(magnitudes.min())
         self.int_mode = bool(np.all(np.ceil(nonzero) == nonzero))
-        if self.int_mode:
-            self.sci_mode = amax > 1e8
-        else:
-            self.sci_mode = amax / amin > 1000.0 or amax > 1e8 or amin < 1e-4
-        for v in finite.tolist():
-            self.max_width = max(self.max_width, len(self._format_value(v)))
-        self._include_nonfinite(values)
-
-    def _include_nonfinite(self, values):
-        for v in values[~np.isfinite(values)].tolist():
+        self.sci_mode = amax / amin > 1000.0 or amax > 1e8 or (not self.int_mode and amin < 1e-4)
+        for v in nonzero.tolist():
             self.max_width = max(self.max_width, len(self._format_value(v)))
 
     @staticmethod

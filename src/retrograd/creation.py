@@ -136,6 +136,11 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     is_float = any(isinstance(v, float) for v in vals)
     default = _dtype.get_default_dtype() if is_float else _dtype.int64
     dt = _dtype.to_dtype(dtype) if dtype is not None else default
+    if (vals[1] - vals[0]) * vals[2] < 0:
+        raise RuntimeError(
+            f"upper bound and lower bound inconsistent with step sign (start={vals[0]}, "
+            f"end={vals[1]}, step={vals[2]})"
+        )
     n = max(0, math.ceil((vals[1] - vals[0]) / vals[2]))
     arr = (vals[0] + np.arange(n, dtype=np.float64) * vals[2]) if is_float else np.arange(*vals)
     return _finish(arr.astype(dt.np), None, device, requires_grad)

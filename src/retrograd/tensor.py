@@ -43,8 +43,7 @@ class Size(tuple):
 def _check_float_for_grad(dtype):
     if not dtype.is_floating_point:
         raise RuntimeError(
-            f"Only Tensors of floating point and complex dtype can require gradients "
-            f"(got {dtype})"
+            f"only Tensors of floating point dtype can require gradients (got {dtype})"
         )
 
 
@@ -103,6 +102,9 @@ class Tensor:
         return t
 
     _dtype_of = staticmethod(_dtype.from_numpy_dtype)
+    # a view's version when its grad_fn was last set (None: not tracked); stored in the
+    # instance __dict__ of views only, to keep plain tensors small and _make fast
+    _view_version = None
 
     # ------------------------------------------------------------ metadata
     @property
@@ -231,6 +233,7 @@ class Tensor:
         """Keep ``.grad`` for this non-leaf tensor after backward."""
         if not self._requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        function.refresh_if_stale(self)
         if self.grad_fn is None or self._retains_grad:
             return
         node = self.grad_fn
@@ -244,6 +247,7 @@ class Tensor:
         replacement. Returns a handle whose ``remove()`` unregisters it."""
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        function.refresh_if_stale(self)
         if self.grad_fn is not None:
             return self.grad_fn._add_tensor_hook(self._output_nr, hook)
         from .autograd.graph import RemovableHandle
@@ -330,9 +334,13 @@ class Tensor:
         return builtins.bool(self.item())
 
     def __float__(self):
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
         return builtins.float(self.item())
 
     def __int__(self):
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
         return builtins.int(self.item())
 
     def __index__(self):
@@ -530,8 +538,10 @@ def _tensors_to_lists(data):
 
 
 def _infer_dtype(data):
-    """torch.tensor's inference: any float gives the default float dtype, else int64, else bool."""
+    """torch.tensor's inference: any float gives the default float dtype, else int64, else bool;
+    NumPy scalars count with their own dtype (np.float64 makes the tensor float64)."""
     seen_float = seen_int = False
+    np_dtype = None
     stack = [data]
     while stack:
         x = stack.pop()
@@ -539,9 +549,12 @@ def _infer_dtype(data):
             stack.extend(x)
         elif isinstance(x, builtins.bool) or isinstance(x, np.bool_):
             continue
-        elif isinstance(x, (builtins.int, np.integer)):
+        elif isinstance(x, np.generic) and isinstance(x, (np.integer, np.floating)):
+            d = _dtype.from_numpy_dtype(x.dtype)
+            np_dtype = d if np_dtype is None else _dtype.promote_types(np_dtype, d)
+        elif isinstance(x, builtins.int):
             seen_int = True
-        elif isinstance(x, (builtins.float, np.floating)):
+        elif isinstance(x, builtins.float):
             seen_float = True
         elif isinstance(x, complex):
             raise TypeError("complex tensors are not supported by retrograd")
@@ -550,6 +563,12 @@ def _infer_dtype(data):
                 f"Could not infer dtype of {type(x).__name__}: tensor() takes numbers, nested "
                 "lists of numbers, NumPy arrays or tensors"
             )
+    if np_dtype is not None:
+        if seen_float:
+            np_dtype = _dtype.promote_types(np_dtype, _dtype.get_default_dtype())
+        elif seen_int:
+            np_dtype = _dtype.promote_types(np_dtype, _dtype.int64)
+        return np_dtype
     if seen_float:
         return _dtype.get_default_dtype()
     if seen_int:

@@ -9,7 +9,7 @@
 """
 
 from . import anomaly
-from .function import _accumulator, _zeros_for
+from .function import _accumulator, _zeros_for, refresh_if_stale
 from .grad_mode import _state
 from .graph import AccumulateGrad
 
@@ -67,6 +67,7 @@ def _root_grads(outputs, grad_outputs, create_graph):
             )
         if not create_graph and g._requires_grad:
             g = g.detach()
+        refresh_if_stale(out)
         node = out.grad_fn if out.grad_fn is not None else _accumulator(out)
         roots.append((node, out._output_nr if out.grad_fn is not None else 0, g))
     return roots
@@ -316,6 +317,7 @@ def _capture_points(inputs):
             raise TypeError(f"inputs must be tensors, got {type(t).__name__} at position {i}")
         if not t._requires_grad:
             raise RuntimeError(f"One of the differentiated Tensors (input {i}) does not require grad")
+        refresh_if_stale(t)
         key = (t.grad_fn, t._output_nr) if t.grad_fn is not None else (_accumulator(t), 0)
         capture[key] = i
     return capture
@@ -340,9 +342,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         if g is None:
             if not allow_unused:
                 raise RuntimeError(
-                    f"One of the differentiated Tensors (input {index[id(t)]}, shape "
-                    f"{list(t.shape)}) appears to not have been used in the graph. Set "
-                    "allow_unused=True if this is the desired behavior."
+                    f"The differentiated Tensor at index {index[id(t)]} appears to not have "
+                    "been used in the graph. Set allow_unused=True if this is the desired "
+                    f"behavior. (It has shape {list(t.shape)}.)"
                 )
             if materialize_grads:
                 g = t.detach().new_zeros(t.shape) if hasattr(t, "new_zeros") else None

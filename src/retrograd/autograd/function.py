@@ -9,6 +9,8 @@ import traceback
 
 import numpy as np
 
+from ..amp.autocast_mode import _state as _amp_state
+from ..amp.autocast_mode import cast_args
 from . import anomaly
 from .grad_mode import _state
 from .graph import AccumulateGrad, Node, _modules, _saved_hooks, current_saved_tensors_hooks
@@ -18,13 +20,19 @@ _SAVED_PLAIN, _SAVED_OUTPUT, _SAVED_PACKED = 0, 1, 2
 
 def _second_backward_error(node):
     return RuntimeError(
-        f"Trying to backward through the graph a second time (or directly access saved "
-        f"tensors after they have already been freed) in {node.name()}. Saved intermediate "
-        "values of the graph are freed when you call .backward() or autograd.grad(). "
-        "Specify retain_graph=True if you need to backward through the graph a second "
-        "time or if you need to access saved tensors after calling backward. If you reuse "
-        "a recurrent hidden state across iterations, detach() it between them."
+        "Trying to backward through the graph a second time (or directly access saved "
+        "tensors after they have already been freed). Saved intermediate values of the graph "
+        "are freed when you call .backward() or autograd.grad(). Specify retain_graph=True if "
+        "you need to backward through the graph a second time or if you need to access saved "
+        f"tensors after calling backward. (The freed node is {node.name()}. If you reuse a "
+        "recurrent hidden state across iterations, detach() it between them.)"
     )
+
+
+def _forward_name(node):
+    """torch names the forward op in version errors: 'Mul' for MulBackward0."""
+    name = node.name()
+    return name[:-9] if name.endswith("Backward0") else name
 
 
 class FunctionCtx:
@@ -91,14 +99,21 @@ class FunctionCtx:
 
     def _raise_modified(self, tensor, expected, actual=None, output_nr=None):
         actual = tensor._vc[0] if actual is None else actual
-        which = f", which is output {output_nr} of {self.name()}," if output_nr is not None else ""
+        if output_nr is None and tensor.grad_fn is not None:  # a saved input: who made it now
+            output_nr, producer = tensor._output_nr, tensor.grad_fn
+        else:
+            producer = self
+        which = f", which is output {output_nr} of {_forward_name(producer)}," \
+            if output_nr is not None else ""
         raise RuntimeError(
             "one of the variables needed for gradient computation has been modified by an "
             f"inplace operation: [{tensor.type()} {list(tensor.shape)}]{which} is at version "
             f"{actual}; expected version {expected} instead. It was saved for backward by "
             f"{self.name()}. Hint: an in-place op (a method ending in '_', `+=`, or "
             "`x[...] = ...`) changed it after it was used; use the out-of-place op, or clone() "
-            "the tensor before changing it."
+            "the tensor before changing it. Hint: enable anomaly detection to find the "
+            "operation that failed to compute its gradient, with "
+            "torch.autograd.set_detect_anomaly(True)."
         )
 
     def _release(self):
@@ -146,6 +161,8 @@ class Function(FunctionCtx, Node):
 
     @classmethod
     def apply(cls, *args, **kwargs):
+        if _amp_state.enabled:
+            args = cast_args(cls, args)
         ctx = cls.__new__(cls)
         prev = _state.enabled
         record = False
@@ -191,6 +208,32 @@ def _link_view(src, view, cls, args, kwargs):
     view._vc = src._vc
     view._base = src._base if src._base is not None else src
     view._view_chain = (src._view_chain or ()) + ((cls, args[1:], kwargs),)
+    view._view_version = src._vc[0]
+
+
+def refresh_if_stale(t):
+    """``t``, with its grad_fn brought up to date if it is a view written through since."""
+    if t._base is not None and t._view_version is not None and t._view_version != t._vc[0]:
+        refresh_view(t)
+    return t
+
+
+def refresh_view(view):
+    """Give a view whose memory was written in place since its grad_fn was set (through
+    its base or another view) the grad_fn of replaying it from its base, as torch does."""
+    base = view._base
+    view._view_version = view._vc[0]
+    if not base._requires_grad:
+        return
+    prev = _state.enabled
+    _state.enabled = True
+    try:
+        t = base
+        for cls, args, kwargs in view._view_chain:
+            t = cls.apply(t, *args, **kwargs)
+    finally:
+        _state.enabled = prev
+    view.grad_fn, view._output_nr, view._requires_grad = t.grad_fn, t._output_nr, t._requires_grad
 
 
 def _apply_dirty(ctx, args, results, record):
@@ -207,6 +250,8 @@ def _record(ctx, cls, args, kwargs, results):
     next_fns = []
     for a in args:
         if isinstance(a, _Tensor) and a._requires_grad:
+            if a._base is not None and a._view_version is not None and a._view_version != a._vc[0]:
+                refresh_view(a)
             fn = a.grad_fn
             next_fns.append((fn, a._output_nr) if fn is not None else (_accumulator(a), 0))
         else:

@@ -6,7 +6,7 @@ view also rewrites its base's graph (``CopySlices``), as torch does.
 """
 
 from .. import _backend
-from ..autograd.function import Function
+from ..autograd.function import _SAVED_OUTPUT, Function, refresh_if_stale
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
 
@@ -54,6 +54,8 @@ def inplace(self, name, op, *args, **kwargs):
         raise RuntimeError(LEAF_ERROR + f" (in {name} on a tensor of shape {list(self.shape)}; "
                            "wrap manual parameter updates in torch.no_grad())")
     base = self._base
+    if base is not None:
+        refresh_if_stale(self)
     if base is not None and base._requires_grad and base.grad_fn is None:
         raise RuntimeError(
             "a view of a leaf Variable that requires grad is being used in an in-place operation."
@@ -68,7 +70,20 @@ def inplace(self, name, op, *args, **kwargs):
     self.grad_fn, self._output_nr = result.grad_fn, result._output_nr
     self._requires_grad = result._requires_grad
     self._vc[0] += 1
+    if base is not None:
+        self._view_version = self._vc[0]
+    if result.grad_fn is not None and result.grad_fn._saved:
+        _resave_output(result.grad_fn, result, self)
     return self
+
+
+def _resave_output(node, result, self):
+    """The op saved its output ``result``, whose values now live in ``self``: save ``self``
+    instead, so that a later in-place change of ``self`` is caught (as torch does)."""
+    saved = node._saved
+    for i, entry in enumerate(saved):
+        if entry is not None and entry[0] == _SAVED_OUTPUT and entry[3] is result._vc:
+            saved[i] = (_SAVED_OUTPUT, self._data, self._vc[0], self._vc, entry[4], entry[5])
 
 
 def _any_requires_grad(args):

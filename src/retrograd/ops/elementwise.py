@@ -82,6 +82,14 @@ def broadcast_op(op, x, y, a, b):
         return op(x, y)
     except ValueError:
         raise broadcast_error(_shape(a) or (), _shape(b) or ()) from None
+    except OverflowError:  # a Python int outside the tensor's integer range wraps, as in torch
+        return op(_wrap_int(x, y), _wrap_int(y, x))
+
+
+def _wrap_int(v, other):
+    if isinstance(v, int) and hasattr(other, "dtype"):
+        return np.array(v).astype(other.dtype)[()]
+    return v
 
 
 def _unbroadcast(g, shape):
@@ -146,7 +154,8 @@ def _scalars(a, b):
 def _save_other_operand(ctx, a, b):
     """Save for each input's gradient the other operand, and only when that gradient is needed."""
     need_a, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-    ctx.save_for_backward(a if need_b else None, b if need_a and isinstance(b, Tensor) else None)
+    ctx.save_for_backward(a if need_b and isinstance(a, Tensor) else None,
+                          b if need_a and isinstance(b, Tensor) else None)
     ctx.scalars = _scalars(a, b)
     ctx.shapes = (_shape(a), _shape(b))
 
@@ -166,7 +175,7 @@ class Mul(Function):
         sa, sb = ctx.scalars
         shape_a, shape_b = ctx.shapes
         ga = _unbroadcast(g * (b if b is not None else sb), shape_a) if ctx.needs_input_grad[0] else None
-        gb = _unbroadcast(g * a, shape_b) if ctx.needs_input_grad[1] else None
+        gb = _unbroadcast(g * (a if a is not None else sa), shape_b) if ctx.needs_input_grad[1] else None
         return ga, gb
 
 
@@ -176,7 +185,7 @@ class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
         x, y = float_operands(a, b)
-        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None,
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] and isinstance(a, Tensor) else None,
                               b if isinstance(b, Tensor) else None)
         ctx.scalars = _scalars(a, b)
         ctx.shapes = (_shape(a), _shape(b))
@@ -465,9 +474,9 @@ def mul(input, other, *, out=None):
 def div(input, other, *, rounding_mode=None, out=None):
     """input / other (true division; integer inputs give floats)."""
     if rounding_mode is not None:
-        from . import elementwise_more
+        from .math import div_rounded
 
-        return elementwise_more.div_rounded(input, other, rounding_mode)
+        return div_rounded(input, other, rounding_mode)
     return Div.apply(input, other)
 
 
@@ -565,7 +574,9 @@ class Fill(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return None, g.sum() if ctx.needs_input_grad[1] else None
+        # zeros (not None) for the overwritten input, as torch: the graph behind it still runs
+        ga = g.new_zeros(g.shape) if ctx.needs_input_grad[0] else None
+        return ga, g.sum() if ctx.needs_input_grad[1] else None
 
 
 class CopyFrom(Function):
@@ -585,7 +596,8 @@ class CopyFrom(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return None, sum_to_shape(g, ctx.src_shape) if ctx.needs_input_grad[1] else None
+        ga = g.new_zeros(g.shape) if ctx.needs_input_grad[0] else None
+        return ga, sum_to_shape(g, ctx.src_shape) if ctx.needs_input_grad[1] else None
 
 
 def _fill(t, value):
