@@ -1,0 +1,210 @@
+"""Scaled dot-product attention as one Function with a memory-lean backward.
+
+    S = Q K^T * scale + M,   P = softmax(S),   A = dropout(P),   O = A V
+
+Backward (saves Q, K, V and P: O(L*S) per head once, plus a bool dropout mask):
+    dV = A^T G,   dA = G V^T,   dP = dA * mask/(1-p),
+    dS = P * (dP - sum(dP * P, -1)),   dQ = dS K * scale,   dK = dS^T Q * scale,   dM = dS.
+The backward is written with tensor ops and P is returned as a second output (the
+attention weights), so double backward flows through P's own graph edge.
+Rows whose every key is masked give zeros (as torch's math kernel), not NaN.
+"""
+
+import math
+
+import numpy as np
+
+from .._backend import array_module
+from ..autograd.function import Function
+from ..tensor import Tensor
+from ._broadcast import sum_to_shape
+
+__all__ = []
+FUNCTIONAL = ["scaled_dot_product_attention"]
+
+
+def _repeat_heads(t, groups):
+    """(..., Hkv, S, E) -> (..., Hkv*groups, S, E), each head repeated `groups` times in a row
+    (torch's repeat_interleave on dim -3), with tensor ops so it is differentiable."""
+    if groups == 1:
+        return t
+    shape = tuple(t.shape)
+    lead, (h, s, e) = shape[:-3], shape[-3:]
+    return t.unsqueeze(-3).expand(*lead, h, groups, s, e).reshape(*lead, h * groups, s, e)
+
+
+def _softmax_rows(S, xp):
+    mx = S.max(axis=-1, keepdims=True)
+    mx = xp.where(xp.isfinite(mx), mx, 0)
+    E = xp.exp(S - mx)
+    den = E.sum(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        P = E / den
+    return xp.where(den > 0, P, 0)  # fully masked rows: zeros, as torch
+
+
+class ScaledDotProductAttention(Function):
+    """O = dropout(softmax(Q K^T * scale + M)) V, and P = softmax(...) as a second output;
+    dV = A^T G,  dS = P*(dP - sum(dP*P)),  dQ = dS K scale,  dK = dS^T Q scale,  dM = dS."""
+
+    @staticmethod
+    def forward(ctx, q, k, v, mask, keep, scale, dropout_p, groups):
+        Q, K, V = q._data, k._data, v._data
+        xp = array_module(Q)
+        if groups > 1:
+            K = xp.repeat(K, groups, axis=-3)
+            V = xp.repeat(V, groups, axis=-3)
+        S = Q @ xp.swapaxes(K, -1, -2)
+        S *= scale
+        if mask is not None:
+            m = mask._data
+            if m.dtype == np.bool_:
+                S = xp.where(m, S, -np.inf)
+            else:
+                S = S + m.astype(S.dtype, copy=False)
+        P = _softmax_rows(S, xp).astype(Q.dtype, copy=False)
+        A = P
+        if keep is not None:
+            A = P * keep._data * Q.dtype.type(_keep_scale(dropout_p))
+        O = A @ V
+        Pt = Tensor._make(P)
+        ctx.scale, ctx.dropout_p, ctx.groups = scale, dropout_p, groups
+        ctx.mask_shape = None if mask is None else tuple(mask.shape)
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(q, k, v, keep, Pt)
+        return O, Pt
+
+    @staticmethod
+    def backward(ctx, gO, gP):
+        q, k, v, keep, P = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        scale, groups = ctx.scale, ctx.groups
+        ke, ve = _repeat_heads(k, groups), _repeat_heads(v, groups)
+        A = P
+        if keep is not None:
+            A = P * keep * _keep_scale(ctx.dropout_p)
+        dv = None
+        dP = gP
+        if gO is not None:
+            if need[2]:
+                dv = _unrepeat(A.transpose(-2, -1) @ gO, groups, v.shape)
+            dA = gO @ ve.transpose(-2, -1)
+            if keep is not None:
+                dA = dA * keep * _keep_scale(ctx.dropout_p)
+            dP = dA if dP is None else dP + dA
+        if dP is None:
+            return None, None, None, None, None, None, None, None
+        dS = P * (dP - (dP * P).sum(-1, keepdim=True))
+        dq = sum_to_shape((dS @ ke) * scale, q.shape) if need[0] else None
+        dk = None
+        if need[1]:
+            dk = _unrepeat((dS.transpose(-2, -1) @ q) * scale, groups, k.shape)
+        dm = sum_to_shape(dS, ctx.mask_shape) if need[3] else None
+        return dq, dk, dv, dm, None, None, None, None
+
+
+def _keep_scale(p):
+    """1/(1-p), the scale of kept weights (0 when everything is dropped)."""
+    return 0.0 if p >= 1.0 else 1.0 / (1.0 - p)
+
+
+def _unrepeat(g, groups, shape):
+    """Sum a gradient over the repeated heads of `_repeat_heads`, then over broadcast dims."""
+    if groups > 1:
+        gs = tuple(g.shape)
+        g = g.reshape(*gs[:-3], gs[-3] // groups, groups, gs[-2], gs[-1]).sum(-3)
+    return sum_to_shape(g, shape)
+
+
+def _check(query, key, value, attn_mask, enable_gqa):
+    for name, t in (("query", query), ("key", key), ("value", value)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"scaled_dot_product_attention(): argument '{name}' must be Tensor, "
+                            f"not {type(t).__name__}")
+        if t.ndim < 2:
+            raise RuntimeError(f"scaled_dot_product_attention: {name} must be at least 2-D, got "
+                               f"shape {list(t.shape)}")
+    if not (query.dtype == key.dtype == value.dtype):
+        raise RuntimeError(
+            "Expected query, key, and value to have the same dtype, but got query.dtype: "
+            f"{query.dtype} key.dtype: {key.dtype} and value.dtype: {value.dtype} instead."
+        )
+    if query.shape[-1] != key.shape[-1]:
+        raise RuntimeError(
+            f"scaled_dot_product_attention: query's embedding size ({query.shape[-1]}) must "
+            f"equal key's ({key.shape[-1]}); shapes {list(query.shape)} and {list(key.shape)}"
+        )
+    if key.shape[-2] != value.shape[-2]:
+        raise RuntimeError(
+            f"scaled_dot_product_attention: key and value must have the same sequence length; "
+            f"got shapes {list(key.shape)} and {list(value.shape)}"
+        )
+    groups = 1
+    if enable_gqa and query.ndim >= 3 and key.ndim >= 3 and query.shape[-3] != key.shape[-3]:
+        hq, hk = query.shape[-3], key.shape[-3]
+        if hq % hk or value.shape[-3] != hk:
+            raise RuntimeError(
+                f"scaled_dot_product_attention with enable_gqa=True: the number of query heads "
+                f"({hq}) must be a multiple of the number of key/value heads ({hk}, "
+                f"{value.shape[-3]})"
+            )
+        groups = hq // hk
+    if attn_mask is not None and not isinstance(attn_mask, Tensor):
+        raise TypeError(f"attn_mask must be a Tensor or None, not {type(attn_mask).__name__}")
+    return groups
+
+
+def _causal_mask(L, S):
+    return Tensor._make(np.tril(np.ones((L, S), dtype=np.bool_)))
+
+
+def attention_with_weights(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False,
+                           scale=None, enable_gqa=False, generator=None):
+    """scaled_dot_product_attention that also returns the attention weights and the
+    dropout keep-mask: (output, P, keep) with P = softmax(Q K^T scale + M) before dropout,
+    keep a bool tensor (or None without dropout). Used by nn.MultiheadAttention."""
+    groups = _check(query, key, value, attn_mask, enable_gqa)
+    L, S = query.shape[-2], key.shape[-2]
+    if is_causal:
+        causal = _causal_mask(L, S)
+        if attn_mask is None:
+            attn_mask = causal
+        elif attn_mask.dtype == _bool():
+            attn_mask = attn_mask & causal
+        else:
+            attn_mask = attn_mask.masked_fill(causal.logical_not(), float("-inf"))
+    if scale is None:
+        scale = 1.0 / math.sqrt(query.shape[-1])
+    if not 0.0 <= dropout_p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {dropout_p}")
+    keep = None
+    if dropout_p > 0.0:
+        from ..random import _rng
+
+        heads = (key.shape[-3] * groups,) if key.ndim >= 3 else ()
+        shape = np.broadcast_shapes(tuple(query.shape[:-2]), tuple(key.shape[:-3]) + heads)
+        keep_arr = _rng(generator).random(shape + (L, S)) >= dropout_p
+        keep = Tensor._make(array_module(query._data).asarray(keep_arr))
+    out, P = ScaledDotProductAttention.apply(query, key, value, attn_mask, keep, scale,
+                                             float(dropout_p), groups)
+    return out, P, keep
+
+
+def _bool():
+    from .. import bool as b
+
+    return b
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
+                                 is_causal=False, scale=None, enable_gqa=False):
+    """softmax(Q K^T * scale + attn_mask) V, with dropout on the weights.
+
+    attn_mask: bool (True = may attend) or float (added to the scores), broadcastable to
+    (..., L, S); is_causal: a lower-triangular (top-left aligned) mask, combined with
+    attn_mask when both are given; scale defaults to 1/sqrt(E); enable_gqa: key/value may
+    have fewer heads (dim -3) than query, each serving a group of query heads.
+    Fully masked rows give zeros. One node in the graph (ScaledDotProductAttentionBackward0).
+    """
+    return attention_with_weights(query, key, value, attn_mask, dropout_p, is_causal, scale,
+                                  enable_gqa)[0]

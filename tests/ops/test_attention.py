@@ -1,0 +1,123 @@
+"""scaled_dot_product_attention (ops/attention.py): torch's values and gradients, gradcheck."""
+
+import numpy as np
+import pytest
+
+import retrograd
+from retrograd.ops.attention import attention_with_weights, scaled_dot_product_attention
+from helpers import check_op, rand, requires_torch, torch
+
+
+def _sdpa(t):
+    if t is retrograd:
+        return scaled_dot_product_attention
+    return torch.nn.functional.scaled_dot_product_attention
+
+
+def _bool_mask(L, S, seed=7):
+    m = np.random.default_rng(seed).random((L, S)) > 0.3
+    m[:, 0] = True
+    return m
+
+
+def _mask(t, arr):
+    return t.tensor(arr)
+
+
+def _mask_and_causal(t, q, k, v):
+    """Both a mask and is_causal: their intersection (torch's math kernel with grads refuses
+    the pair, so the oracle gets the combined mask)."""
+    m = _bool_mask(4, 4)
+    if t is retrograd:
+        return _sdpa(t)(q, k, v, attn_mask=t.tensor(m), is_causal=True)
+    return _sdpa(t)(q, k, v, attn_mask=t.tensor(m & np.tri(4, 4, dtype=bool)))
+
+
+CASES = [
+    ("plain", lambda t, q, k, v: _sdpa(t)(q, k, v), (2, 3, 4), (2, 5, 4), (2, 5, 3)),
+    ("4d", lambda t, q, k, v: _sdpa(t)(q, k, v), (1, 2, 3, 2), (1, 2, 4, 2), (1, 2, 4, 2)),
+    ("causal", lambda t, q, k, v: _sdpa(t)(q, k, v, is_causal=True), (2, 4, 3), (2, 4, 3), (2, 4, 2)),
+    ("causal_rect", lambda t, q, k, v: _sdpa(t)(q, k, v, is_causal=True), (1, 3, 2), (1, 5, 2),
+     (1, 5, 2)),
+    ("scale", lambda t, q, k, v: _sdpa(t)(q, k, v, scale=0.3), (2, 3, 4), (2, 5, 4), (2, 5, 3)),
+    ("bool_mask", lambda t, q, k, v: _sdpa(t)(q, k, v, attn_mask=_mask(t, _bool_mask(3, 5))),
+     (2, 3, 4), (2, 5, 4), (2, 5, 3)),
+    ("bool_mask_causal", lambda t, q, k, v: _mask_and_causal(t, q, k, v), (2, 4, 2), (2, 4, 2),
+     (2, 4, 2)),
+    ("float_mask", lambda t, q, k, v: _sdpa(t)(q, k, v, attn_mask=_mask(t, rand(3, 5, seed=9))),
+     (2, 3, 4), (2, 5, 4), (2, 5, 3)),
+    ("broadcast_kv", lambda t, q, k, v: _sdpa(t)(q, k, v), (2, 2, 3, 2), (1, 2, 4, 2), (1, 2, 4, 2)),
+    ("gqa", lambda t, q, k, v: _sdpa(t)(q, k, v, enable_gqa=True), (1, 4, 3, 2), (1, 2, 3, 2),
+     (1, 2, 3, 2)),
+]
+
+
+@pytest.mark.parametrize("name,fn,qs,ks,vs", CASES, ids=[c[0] for c in CASES])
+def test_sdpa(name, fn, qs, ks, vs):
+    check_op(fn, qs, ks, vs)
+
+
+def test_float_mask_gradient():
+    check_op(lambda t, q, k, v, m: _sdpa(t)(q, k, v, attn_mask=m), (2, 3, 2), (2, 4, 2), (2, 4, 2),
+             (3, 4))
+
+
+@requires_torch
+def test_fully_masked_rows_give_zeros():
+    m = _bool_mask(3, 5)
+    m[1] = False
+    check_op(lambda t, q, k, v: _sdpa(t)(q, k, v, attn_mask=_mask(t, m)), (2, 3, 4), (2, 5, 4),
+             (2, 5, 3), gradgradcheck=False)
+    q = retrograd.tensor(rand(2, 3, 4), requires_grad=True)
+    out = scaled_dot_product_attention(q, retrograd.tensor(rand(2, 5, 4)),
+                                       retrograd.tensor(rand(2, 5, 3)),
+                                       attn_mask=retrograd.tensor(m))
+    assert not np.isnan(out.detach().numpy()).any()
+    assert np.all(out.detach().numpy()[:, 1] == 0)
+
+
+def test_dropout_gradcheck_and_scale():
+    q, k, v = (retrograd.tensor(rand(2, 3, 4, seed=s), requires_grad=True) for s in range(3))
+
+    def fn(q, k, v):
+        retrograd.manual_seed(3)
+        return scaled_dot_product_attention(q, k, v, dropout_p=0.4)
+
+    assert retrograd.autograd.gradcheck(fn, (q, k, v), eps=1e-6, atol=1e-5, rtol=1e-4)
+    retrograd.manual_seed(3)
+    out, P, keep = attention_with_weights(q, k, v, dropout_p=0.4)
+    A = P * keep / 0.6
+    np.testing.assert_allclose(out.detach().numpy(), (A @ v).detach().numpy(), atol=1e-12)
+    assert keep.dtype == retrograd.bool and 0 < keep.float().mean().item() < 1
+    out = scaled_dot_product_attention(q, k, v, dropout_p=1.0)
+    assert np.all(out.detach().numpy() == 0)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        scaled_dot_product_attention(q, k, v, dropout_p=1.5)
+
+
+def test_weights_output_and_one_node():
+    q, k, v = (retrograd.tensor(rand(2, 3, 4, seed=s), requires_grad=True) for s in range(3))
+    out, P, keep = attention_with_weights(q, k, v)
+    assert keep is None and out.grad_fn is P.grad_fn
+    assert out.grad_fn.name() == "ScaledDotProductAttentionBackward0"
+    np.testing.assert_allclose(P.detach().numpy().sum(-1), 1.0)
+    # gradient through the returned weights alone
+    check = retrograd.autograd.gradcheck(lambda q, k, v: attention_with_weights(q, k, v)[1],
+                                         (q, k, v), eps=1e-6, atol=1e-5, rtol=1e-4)
+    assert check
+
+
+def test_float32_and_errors():
+    q = retrograd.tensor(rand(2, 3, 4, dtype=np.float32))
+    assert scaled_dot_product_attention(q, q, q).dtype == retrograd.float32
+    with pytest.raises(RuntimeError, match="embedding size"):
+        scaled_dot_product_attention(q, q[..., :3], q)
+    with pytest.raises(RuntimeError, match="same dtype"):
+        scaled_dot_product_attention(q, q.double(), q)
+    with pytest.raises(RuntimeError, match="multiple"):
+        scaled_dot_product_attention(retrograd.zeros(1, 3, 2, 2), retrograd.zeros(1, 2, 2, 2),
+                                     retrograd.zeros(1, 2, 2, 2), enable_gqa=True)
+
+
+def test_functional_export():
+    assert retrograd.nn.functional.scaled_dot_product_attention is scaled_dot_product_attention
