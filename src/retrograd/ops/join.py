@@ -46,8 +46,8 @@ class Cat(Function):
             dt = _dtype.promote_types(_dtype.from_numpy_dtype(dt), t.dtype).np
         arrays = [x if x.dtype == dt else x.astype(dt) for x in arrays]
         ctx.dim = dim
-        ctx.sizes = [x.shape[dim] if x.ndim else 0 for x in arrays]
         nd = max(x.ndim for x in arrays)
+        ctx.sizes = [x.shape[dim] if x.ndim == nd else 0 for x in arrays]
         ctx.skip = [x.ndim == 1 and x.shape[0] == 0 and nd != 1 for x in arrays]
         keep = [x for x, s in zip(arrays, ctx.skip) if not s]
         xp = array_module(arrays[0])

@@ -1,0 +1,270 @@
+"""Indexing: x[key] both ways, gather/scatter/index_*/masked_*/take/put; gradcheck + gradgradcheck +
+torch comparison one line per op, and hypothesis property tests for basic and advanced keys."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import retrograd
+from tests.helpers import check_op, requires_torch, torch
+
+I = np.array  # fixed integer / bool inputs pass through check_op unchanged (no grad)
+
+IDX = I([[0, 1, 2, 0], [2, 2, 1, 0]])
+MASK = I([[True, False, True, False], [False, False, True, True], [True, True, False, False]])
+
+CASES = [
+    ("getitem_int", lambda t, x: x[1], (3, 4)),
+    ("getitem_slice", lambda t, x: x[1:, ::2], (3, 4)),
+    ("getitem_neg", lambda t, x: x[-1, -2:], (3, 4)),
+    ("getitem_none_ellipsis", lambda t, x: x[None, ..., 1], (3, 4)),
+    ("getitem_list_repeat", lambda t, x: x[[0, 2, 0, 0]], (3, 4)),
+    ("getitem_tensor", lambda t, x, i: x[i], (3, 4), I([[2, 0], [0, 0]])),
+    ("getitem_two_tensors", lambda t, x, i: x[i, i], (3, 3), I([1, 1, 0])),
+    ("getitem_mixed", lambda t, x, i: x[:, i, None], (2, 3, 2), I([2, 2, 0])),
+    ("getitem_split_adv", lambda t, x, i: x[i, :, i], (3, 2, 3), I([0, 2])),
+    ("getitem_bool", lambda t, x, m: x[m], (3, 4), MASK),
+    ("getitem_bool_row", lambda t, x, m: x[m], (3, 4), I([True, False, True])),
+    ("getitem_empty", lambda t, x, i: x[i], (3, 4), np.zeros(0, dtype=np.int64)),
+    ("getitem_0dim", lambda t, x: x[None], ()),
+    ("setitem_slice", lambda t, x, v: _set(x, (slice(1, 3),), v), (3, 4), (4,)),
+    ("setitem_adv", lambda t, x, v: _set(x, ([0, 2], [1, 3]), v), (3, 4), (2,)),
+    ("setitem_mask", lambda t, x, m: _set(x, (m,), 0.5), (3, 4), MASK),
+    ("gather", lambda t, x, i: t.gather(x, 0, i), (3, 4), IDX),
+    ("gather_dim1", lambda t, x, i: x.gather(-1, i), (2, 5), IDX),
+    ("gather_small", lambda t, x, i: x.gather(1, i), (3, 5), I([[0], [4]])),
+    ("gather_0dim", lambda t, x, i: x.gather(0, i), (), I(0)),
+    ("scatter", lambda t, x, i, s: t.scatter(x, 1, i, s), (2, 4), I([[3, 0], [1, 2]]), (2, 2)),
+    ("scatter_value", lambda t, x, i: x.scatter(0, i, 2.5), (3, 4), I([[2, 0, 1, 1]])),
+    ("scatter_add", lambda t, x, i, s: t.scatter_add(x, 0, i, s), (3, 4), IDX, (2, 4)),
+    ("scatter_add_dim1", lambda t, x, i, s: x.scatter_add(1, i, s), (2, 3), IDX[:, :3], (2, 3)),
+    ("scatter_reduce_sum", lambda t, x, i, s: x.scatter_reduce(0, i, s, "sum"), (3, 4), IDX, (2, 4)),
+    ("scatter_reduce_mean", lambda t, x, i, s: x.scatter_reduce(0, i, s, "mean"), (3, 4), IDX, (2, 4)),
+    ("scatter_reduce_mean_noself",
+     lambda t, x, i, s: x.scatter_reduce(0, i, s, "mean", include_self=False), (3, 4), IDX, (2, 4)),
+    ("scatter_reduce_prod", lambda t, x, i, s: x.scatter_reduce(0, i, s, "prod"), (3, 4), IDX, (2, 4)),
+    ("scatter_reduce_amax", lambda t, x, i, s: x.scatter_reduce(0, i, s, "amax"), (3, 4), IDX, (2, 4)),
+    ("scatter_reduce_amin_noself",
+     lambda t, x, i, s: x.scatter_reduce(0, i, s, "amin", include_self=False), (3, 4), IDX, (2, 4)),
+    ("index_select", lambda t, x, i: t.index_select(x, 0, i), (3, 2), I([2, 0, 2])),
+    ("index_select_neg_dim", lambda t, x, i: x.index_select(-1, i), (2, 3), I([1])),
+    ("index_select_empty", lambda t, x, i: x.index_select(0, i), (3, 2), np.zeros(0, dtype=np.int64)),
+    ("index_add", lambda t, x, i, s: t.index_add(x, 0, i, s), (3, 2), I([2, 0, 2]), (3, 2)),
+    ("index_add_alpha", lambda t, x, i, s: x.index_add(1, i, s, alpha=-2), (2, 3), I([1, 1]), (2, 2)),
+    ("index_copy", lambda t, x, i, s: t.index_copy(x, 1, i, s), (2, 3), I([2, 0]), (2, 2)),
+    ("index_fill", lambda t, x, i: t.index_fill(x, 1, i, -1.0), (2, 3), I([2, 0])),
+    ("masked_fill", lambda t, x, m: t.masked_fill(x, m, 0.25), (3, 4), MASK),
+    ("masked_fill_bcast", lambda t, x, m: x.masked_fill(m, 1.0), (3, 4), I([True, False, True, True])),
+    ("masked_fill_tensor_value", lambda t, x, v, m: x.masked_fill(m, v), (3, 4), (), MASK),
+    ("masked_select", lambda t, x, m: t.masked_select(x, m), (3, 4), MASK),
+    ("masked_select_bcast", lambda t, x, m: x.masked_select(m), (3, 1), MASK),
+    ("masked_scatter", lambda t, x, m, s: t.masked_scatter(x, m, s), (3, 4), MASK, (2, 5)),
+    ("take", lambda t, x, i: t.take(x, i), (3, 4), I([[0, 11], [-1, 0]])),
+    ("take_along_dim", lambda t, x, i: t.take_along_dim(x, i, 1), (3, 4), I([[0, 3], [1, 1], [2, 0]])),
+    ("take_along_dim_bcast", lambda t, x, i: t.take_along_dim(x, i, 0), (3, 4), I([[0], [2]])),
+    ("take_along_dim_flat", lambda t, x, i: t.take_along_dim(x, i), (3, 4), I([5, 0, 5])),
+    ("put", lambda t, x, i, s: x.put(i, s), (3, 4), I([0, 11, -2]), (3,)),
+    ("put_accumulate", lambda t, x, i, s: x.put(i, s, accumulate=True), (3, 4), I([0, 11, 0]), (3,)),
+    ("select_scatter", lambda t, x, s: t.select_scatter(x, s, 0, 1), (3, 2), (2,)),
+    ("slice_scatter", lambda t, x, s: t.slice_scatter(x, s, 1, 0, 4, 2), (3, 4), (3, 2)),
+]
+
+
+def _set(x, key, v):
+    y = x.clone()
+    y[key] = v
+    return y
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_indexing_op(case):
+    _, fn, *specs = case
+    check_op(fn, *specs)
+
+
+INPLACE = [
+    ("masked_fill_", lambda t, x, m: x.masked_fill_(m, 0.5), MASK),
+    ("scatter_", lambda t, x, i: x.scatter_(0, i, 1.5), IDX),
+    ("scatter_add_", lambda t, x, i: x.scatter_add_(0, i, t.ones(2, 4, dtype=t.float64)), IDX),
+    ("index_add_", lambda t, x, i: x.index_add_(0, i, t.ones(2, 4, dtype=t.float64)), I([2, 2])),
+    ("index_fill_", lambda t, x, i: x.index_fill_(1, i, 0.0), I([0, 3])),
+    ("index_copy_", lambda t, x, i: x.index_copy_(0, i, t.zeros(1, 4, dtype=t.float64)), I([1])),
+    ("put_", lambda t, x, i: x.put_(i, t.ones(2, dtype=t.float64)), I([0, 5])),
+    ("masked_scatter_", lambda t, x, m: x.masked_scatter_(m, t.ones(8, dtype=t.float64)), MASK),
+]
+
+
+@pytest.mark.parametrize("case", INPLACE, ids=[c[0] for c in INPLACE])
+def test_inplace_variants(case):
+    _, fn, arg = case
+    check_op(lambda t, x, a: fn(t, x * 1, a) * 2, (3, 4), arg)
+    y = retrograd.zeros(3, 4, dtype=retrograd.float64)
+    v = y._version
+    assert fn(retrograd, y, retrograd.tensor(arg)) is y and y._version > v
+
+
+def test_scatter_src_larger_than_index():
+    # torch's own backward rejects this case (it returns a gradient of index's shape), so no comparison
+    check_op(lambda t, x, i, s: t.scatter(x, 1, i, s), (2, 4), I([[3, 0], [1, 2]]), (2, 3),
+             compare_torch=False)
+
+
+def test_basic_index_is_a_view():
+    x = retrograd.arange(12.0).reshape(3, 4)
+    v = x[1:, ::2]
+    assert np.shares_memory(v._data, x._data) and v._vc is x._vc
+    assert not np.shares_memory(x[[0, 1]]._data, x._data)
+
+
+def test_repeated_indices_accumulate():
+    x = retrograd.zeros(4, 2, requires_grad=True)
+    x[retrograd.tensor([1, 1, 3, 1])].sum().backward()
+    assert x.grad[:, 0].tolist() == [0, 3, 0, 1]
+
+
+def test_setitem_differentiable_inplace():
+    a = retrograd.ones(3, requires_grad=True)
+    v = retrograd.tensor(5.0, requires_grad=True)
+    y = a * 2
+    y[1] = v * 3
+    y.sum().backward()
+    assert a.grad.tolist() == [2, 0, 2] and v.grad.item() == 3
+
+
+def test_nonzero_argwhere():
+    x = retrograd.tensor([[0, 1], [2, 0]])
+    assert x.nonzero().tolist() == [[0, 1], [1, 0]] and x.nonzero().dtype == retrograd.int64
+    rows, cols = retrograd.nonzero(x, as_tuple=True)
+    assert rows.tolist() == [0, 1] and cols.tolist() == [1, 0]
+    assert retrograd.argwhere(x).tolist() == [[0, 1], [1, 0]]
+    assert retrograd.nonzero(retrograd.tensor(3)).shape == (1, 0)
+    assert retrograd.nonzero(retrograd.zeros(0, 3)).shape == (0, 2)
+
+
+@pytest.mark.parametrize("fn,exc", [
+    (lambda x, t: x.gather(0, t.tensor([[3]])), RuntimeError),
+    (lambda x, t: x.gather(0, t.tensor([[0.0]])), RuntimeError),
+    (lambda x, t: x.gather(0, t.tensor([0])), RuntimeError),
+    (lambda x, t: x.index_select(0, t.tensor([3])), IndexError),
+    (lambda x, t: x.index_select(0, t.tensor([[0]])), IndexError),
+    (lambda x, t: x.masked_fill(t.ones(3, 2), 0), RuntimeError),
+    (lambda x, t: x.masked_fill(t.ones(3, 2).bool(), t.ones(2)), RuntimeError),
+    (lambda x, t: x[t.tensor([5])], IndexError),
+    (lambda x, t: x[t.tensor([0.0])], IndexError),
+    (lambda x, t: x.scatter_reduce(0, t.tensor([[0]]), t.ones(1, 1), "max"), RuntimeError),
+    (lambda x, t: x.take(t.tensor([6])), IndexError),
+])
+def test_index_errors(fn, exc):
+    with pytest.raises(exc):
+        fn(retrograd.zeros(3, 2), retrograd)
+
+
+# ---------------------------------------------------------------------------- property tests
+
+
+@st.composite
+def _key(draw, shape):
+    """A key of basic and advanced parts: ints, slices, None, Ellipsis, integer lists, a bool mask."""
+    parts, dim = [], 0
+    adv_len = draw(st.integers(1, 3))
+    used_ellipsis = False
+    while dim < len(shape) and len(parts) < 4:
+        kind = draw(st.sampled_from(["int", "slice", "none", "list", "mask", "ellipsis"]))
+        n = shape[dim]
+        if kind == "int" and n:
+            parts.append(draw(st.integers(-n, n - 1)))
+            dim += 1
+        elif kind == "slice":
+            parts.append(slice(draw(st.none() | st.integers(-n - 1, n + 1)),
+                               draw(st.none() | st.integers(-n - 1, n + 1)),
+                               draw(st.none() | st.integers(1, 3))))
+            dim += 1
+        elif kind == "none":
+            parts.append(None)
+        elif kind == "list" and n:
+            parts.append(draw(st.lists(st.integers(-n, n - 1), min_size=adv_len, max_size=adv_len)))
+            dim += 1
+        elif kind == "mask":
+            parts.append(np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool))
+            dim += 1
+        elif kind == "ellipsis" and not used_ellipsis:
+            used_ellipsis = True
+            parts.append(Ellipsis)
+            break
+    return tuple(parts)
+
+
+def _to_torch_key(key):
+    return tuple(torch.tensor(k) if isinstance(k, np.ndarray) else k for k in key)
+
+
+def _to_rg_key(key):
+    return tuple(retrograd.tensor(k) if isinstance(k, np.ndarray) else k for k in key)
+
+
+def _mask_count(key):
+    return sum(1 for k in key if isinstance(k, np.ndarray) or isinstance(k, list))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(1, 4), min_size=1, max_size=3).flatmap(
+    lambda s: st.tuples(st.just(tuple(s)), _key(tuple(s)))))
+def test_getitem_matches_numpy_and_backward(case):
+    shape, key = case
+    a = np.arange(int(np.prod(shape)), dtype=np.float64).reshape(shape)
+    adv = [k for k in key if isinstance(k, (list, np.ndarray))]
+    lens = {np.count_nonzero(k) if isinstance(k, np.ndarray) else len(k) for k in adv}
+    if len(lens) > 1 and 1 not in lens:
+        return  # the advanced parts would not broadcast
+    try:
+        expect = a[tuple(np.array(k) if isinstance(k, list) else k for k in key)]
+    except IndexError:
+        return
+    x = retrograd.tensor(a, requires_grad=True)
+    y = x[_to_rg_key(key)]
+    np.testing.assert_array_equal(y.detach().numpy(), expect)
+    g = np.random.default_rng(0).standard_normal(expect.shape)
+    y.backward(retrograd.tensor(g))
+    ref = np.zeros_like(a)
+    np.add.at(ref, tuple(np.array(k) if isinstance(k, list) else k for k in key), g)
+    np.testing.assert_allclose(x.grad.numpy(), ref)
+    if torch is not None:
+        t = torch.tensor(a)
+        np.testing.assert_array_equal(t[_to_torch_key(key)].numpy(), expect)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(1, 4), min_size=1, max_size=3).flatmap(
+    lambda s: st.tuples(st.just(tuple(s)), _key(tuple(s)))))
+def test_setitem_matches_numpy(case):
+    shape, key = case
+    a = np.arange(int(np.prod(shape)), dtype=np.float64).reshape(shape)
+    nkey = tuple(np.array(k) if isinstance(k, list) else k for k in key)
+    try:
+        target = a[nkey]
+    except IndexError:
+        return
+    b = a.copy()
+    b[nkey] = -1.0
+    x = retrograd.tensor(a)
+    x[_to_rg_key(key)] = -1.0
+    np.testing.assert_array_equal(x.numpy(), b)
+    assert target.shape == x[_to_rg_key(key)].shape
+
+
+@requires_torch
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 4), st.integers(1, 4), st.integers(0, 1), st.data())
+def test_gather_scatter_add_match_torch(n, m, dim, data):
+    a = np.arange(n * m, dtype=np.float64).reshape(n, m)
+    size = (n, m)
+    ishape = tuple(data.draw(st.integers(1, s)) for s in size)
+    idx = np.array(data.draw(st.lists(st.integers(0, size[dim] - 1), min_size=int(np.prod(ishape)),
+                                      max_size=int(np.prod(ishape))))).reshape(ishape)
+    src = np.ones(ishape)
+    np.testing.assert_array_equal(
+        retrograd.tensor(a).gather(dim, retrograd.tensor(idx)).numpy(),
+        torch.tensor(a).gather(dim, torch.tensor(idx)).numpy())
+    np.testing.assert_array_equal(
+        retrograd.tensor(a).scatter_add(dim, retrograd.tensor(idx), retrograd.tensor(src)).numpy(),
+        torch.tensor(a).scatter_add(dim, torch.tensor(idx), torch.tensor(src)).numpy())

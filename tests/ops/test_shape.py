@@ -1,0 +1,154 @@
+"""Shape ops: gradcheck + gradgradcheck + torch comparison, one line per op; hypothesis for reshaping."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import retrograd
+from retrograd.ops.shape import pad as rg_pad
+from tests.helpers import check_op, requires_torch, torch
+
+
+def _pad(t, *args, **kw):
+    return (rg_pad if t is retrograd else t.nn.functional.pad)(*args, **kw)
+
+
+CASES = [
+    ("reshape", lambda t, x: t.reshape(x, (4, 3)), (3, 4)),
+    ("reshape_infer", lambda t, x: x.reshape(-1, 2), (3, 4)),
+    ("reshape_0dim", lambda t, x: x.reshape(1, 1), ()),
+    ("reshape_empty", lambda t, x: x.reshape(0, 5), (5, 0)),
+    ("view_as", lambda t, x: x.view_as(t.zeros(12, dtype=t.float64)), (3, 4)),
+    ("flatten", lambda t, x: t.flatten(x, 1), (2, 3, 2)),
+    ("flatten_neg", lambda t, x: x.flatten(-2, -1), (2, 3, 2)),
+    ("flatten_0dim", lambda t, x: x.flatten(), ()),
+    ("unflatten", lambda t, x: t.unflatten(x, 1, (2, -1)), (2, 6)),
+    ("unflatten_neg", lambda t, x: x.unflatten(-1, (3, 2)), (2, 6)),
+    ("movedim", lambda t, x: t.movedim(x, 0, -1), (2, 3, 4)),
+    ("movedim_multi", lambda t, x: t.movedim(x, (0, 1), (2, 0)), (2, 3, 4)),
+    ("moveaxis", lambda t, x: t.moveaxis(x, -1, 0), (2, 3, 4)),
+    ("transpose", lambda t, x: x.transpose(0, -1), (2, 3, 4)),
+    ("permute", lambda t, x: x.permute(2, 0, 1), (2, 3, 4)),
+    ("squeeze_unsqueeze", lambda t, x: x.unsqueeze(-1).squeeze(0), (1, 3)),
+    ("broadcast_to", lambda t, x: t.broadcast_to(x, (2, 3, 4)), (3, 1)),
+    ("broadcast_to_0dim", lambda t, x: t.broadcast_to(x, (2, 3)), ()),
+    ("expand", lambda t, x: x.expand(2, -1, 4), (3, 1)),
+    ("repeat", lambda t, x: x.repeat(2, 3), (2, 2)),
+    ("repeat_newdims", lambda t, x: x.repeat(2, 1, 2), (3,)),
+    ("repeat_0dim", lambda t, x: x.repeat(3), ()),
+    ("repeat_empty", lambda t, x: x.repeat(2, 0), (2, 2)),
+    ("repeat_interleave", lambda t, x: t.repeat_interleave(x, 2), (2, 3)),
+    ("repeat_interleave_dim", lambda t, x: x.repeat_interleave(2, dim=-1), (2, 3)),
+    ("repeat_interleave_tensor", lambda t, x: x.repeat_interleave(t.tensor([1, 0, 3]), dim=1), (2, 3)),
+    ("tile", lambda t, x: t.tile(x, (2,)), (2, 3)),
+    ("tile_more", lambda t, x: x.tile((2, 1, 2)), (2, 3)),
+    ("flip", lambda t, x: t.flip(x, (0, -1)), (2, 3, 2)),
+    ("flip_0dim", lambda t, x: t.flip(x, ()), ()),
+    ("fliplr", lambda t, x: t.fliplr(x), (2, 3)),
+    ("flipud", lambda t, x: t.flipud(x), (2, 3)),
+    ("rot90", lambda t, x: t.rot90(x, 1, (0, 1)), (2, 3)),
+    ("rot90_k3", lambda t, x: t.rot90(x, -1, (1, 0)), (2, 3)),
+    ("roll", lambda t, x: t.roll(x, 2), (2, 3)),
+    ("roll_dims", lambda t, x: t.roll(x, (1, -1), (0, -1)), (2, 3)),
+    ("narrow", lambda t, x: t.narrow(x, -1, 1, 2), (2, 4)),
+    ("narrow_negstart", lambda t, x: x.narrow(0, -2, 2), (3, 2)),
+    ("select", lambda t, x: t.select(x, 1, -1), (2, 3)),
+    ("atleast_1d", lambda t, x: t.atleast_1d(x), ()),
+    ("atleast_2d", lambda t, x: t.atleast_2d(x), (3,)),
+    ("atleast_3d", lambda t, x: t.atleast_3d(x), (3,)),
+    ("atleast_3d_2d", lambda t, x: t.atleast_3d(x), (2, 3)),
+    ("ravel", lambda t, x: t.ravel(x.t()), (2, 3)),
+    ("t", lambda t, x: x.t(), (2, 3)),
+    ("mT", lambda t, x: x.mT, (2, 2, 3)),
+    ("pad_constant", lambda t, x: _pad(t, x, (1, 2, 0, 1), value=0.5), (2, 3)),
+    ("pad_crop", lambda t, x: _pad(t, x, (-1, 2)), (2, 3)),
+    ("pad_reflect", lambda t, x: _pad(t, x, (2, 1), mode="reflect"), (1, 2, 4)),
+    ("pad_reflect_2d", lambda t, x: _pad(t, x, (1, 1, 2, 0), mode="reflect"), (1, 1, 3, 3)),
+    ("pad_replicate", lambda t, x: _pad(t, x, (2, 1, 1, 2), mode="replicate"), (1, 1, 2, 3)),
+    ("pad_circular", lambda t, x: _pad(t, x, (2, 1), mode="circular"), (1, 2, 3)),
+    ("pad_circular_2d", lambda t, x: _pad(t, x, (1, 1, 1, 0), mode="circular"), (1, 1, 2, 3)),
+]
+
+
+@pytest.mark.parametrize("name,fn,shape", CASES, ids=[c[0] for c in CASES])
+def test_shape_op(name, fn, shape):
+    check_op(fn, shape)
+
+
+def test_views_share_memory():
+    x = retrograd.arange(12.0).reshape(3, 4)
+    for v in (x.narrow(1, 1, 2), x.select(0, 1), x.movedim(0, 1), x.unflatten(1, (2, 2)),
+              retrograd.broadcast_to(x, (2, 3, 4))):
+        assert np.shares_memory(v._data, x._data)
+    x.narrow(1, 0, 1).mul_(0)
+    assert x[:, 0].tolist() == [0, 0, 0]
+
+
+def test_inplace_through_narrow_is_differentiable():
+    a = retrograd.ones(3, 4, requires_grad=True)
+    y = a * 2
+    y.narrow(0, 1, 1).mul_(3)
+    y.sum().backward()
+    assert a.grad.tolist() == [[2] * 4, [6] * 4, [2] * 4]
+
+
+def test_repeat_interleave_counts():
+    out = retrograd.repeat_interleave(retrograd.tensor([2, 0, 1]))
+    assert out.tolist() == [0, 0, 2] and out.dtype == retrograd.int64
+
+
+@pytest.mark.parametrize("fn,exc", [
+    (lambda x: x.repeat(2), RuntimeError),
+    (lambda x: x.narrow(0, 2, 2), RuntimeError),
+    (lambda x: x.select(0, 3), IndexError),
+    (lambda x: x.flip(0, 0), RuntimeError),
+    (lambda x: x.movedim(0, 5), IndexError),
+    (lambda x: x.roll((1, 2), 0), RuntimeError),
+    (lambda x: rg_pad(x, (3, 3), mode="reflect"), RuntimeError),
+    (lambda x: rg_pad(x, (1,)), RuntimeError),
+    (lambda x: x.unflatten(1, (2, 3)), RuntimeError),
+])
+def test_shape_errors(fn, exc):
+    with pytest.raises(exc):
+        fn(retrograd.zeros(3, 2))
+
+
+@st.composite
+def _reshape_case(draw):
+    shape = draw(st.lists(st.integers(0, 4), min_size=0, max_size=4))
+    n = int(np.prod(shape))
+    factors = [d for d in range(1, n + 1) if n % d == 0] if n else [0]
+    first = draw(st.sampled_from(factors))
+    new = (first, -1) if first else (0, draw(st.integers(1, 3)))
+    perm = draw(st.permutations(range(len(shape))))
+    return tuple(shape), new, tuple(perm)
+
+
+@settings(max_examples=25, deadline=None)
+@given(_reshape_case())
+def test_reshape_permute_property(case):
+    shape, new, perm = case
+    a = np.arange(int(np.prod(shape)), dtype=np.float64).reshape(shape)
+    x = retrograd.tensor(a, requires_grad=True)
+    y = x.permute(*perm).reshape(new) if perm else x.reshape(new)
+    expect = a.transpose(perm).reshape(new) if perm else a.reshape(new)
+    np.testing.assert_array_equal(y.detach().numpy(), expect)
+    y.backward(retrograd.ones_like(y))
+    np.testing.assert_array_equal(x.grad.numpy(), np.ones(shape))
+    z = x.flatten()
+    assert z.shape == (a.size,)
+
+
+@requires_torch
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(1, 3), min_size=1, max_size=3), st.data())
+def test_movedim_flip_roll_match_torch(shape, data):
+    a = np.arange(int(np.prod(shape)), dtype=np.float64).reshape(shape)
+    n = len(shape)
+    src = data.draw(st.integers(-n, n - 1))
+    dst = data.draw(st.integers(-n, n - 1))
+    shift = data.draw(st.integers(-4, 4))
+    for f in (lambda t, x: t.movedim(x, src, dst), lambda t, x: t.flip(x, (src,)),
+              lambda t, x: t.roll(x, shift, dst), lambda t, x: t.roll(x, shift)):
+        np.testing.assert_array_equal(f(retrograd, retrograd.tensor(a)).numpy(),
+                                      f(torch, torch.tensor(a)).numpy())
