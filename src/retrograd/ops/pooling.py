@@ -1,3 +1,476 @@
-"""(being written: see the op-set and nn issues)"""
+"""Pooling: max (with indices), average, adaptive, Lp and max-unpooling, for 1-3 spatial dims.
+
+Max pooling finds each window's argmax with a loop over the kernel offsets only (each
+step one vectorised comparison over all windows), as flat indices into the input plane.
+Its gradient scatters g to those indices; scatter and gather are each other's gradient,
+so max pooling is twice differentiable.
+
+Average pooling (plain and adaptive) is separable: it is a product of one (out, in)
+averaging matrix per spatial dim, Y = X x_1 A_1 x_2 A_2 ..., so the forward is a few
+BLAS matmuls and the backward the same with the transposed matrices.
+"""
+
+import math
+
+import numpy as np
+
+from .. import _backend
+from ..autograd.function import Function
+from ..tensor import Tensor
 
 __all__ = []
+FUNCTIONAL = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
+              "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d",
+              "adaptive_max_pool2d", "adaptive_max_pool3d", "max_unpool1d", "max_unpool2d", "max_unpool3d",
+              "lp_pool1d", "lp_pool2d", "max_pool1d_with_indices", "max_pool2d_with_indices",
+              "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices"]
+
+
+def _xp(arr):
+    return _backend.array_module(arr)
+
+
+# ---------------------------------------------------------------------------- scatter / gather by flat index
+
+
+def _scatter_flat(g, idx, shape, unique):
+    """zeros(shape) with g added at the flat spatial indices idx (per batch and channel)."""
+    xp = _xp(g)
+    nc = int(np.prod(shape[:2]))
+    size = int(np.prod(shape[2:]))
+    g2 = g.reshape(nc, -1)
+    i2 = idx.reshape(nc, -1)
+    if unique:
+        out = xp.zeros((nc, size), dtype=g.dtype)
+        xp.put_along_axis(out, i2, g2, axis=1)
+    elif xp is np:
+        flat = (i2 + (np.arange(nc) * size)[:, None]).ravel()
+        out = np.bincount(flat, weights=g2.ravel(), minlength=nc * size).astype(g.dtype, copy=False)
+    else:
+        import cupyx
+
+        out = xp.zeros((nc, size), dtype=g.dtype)
+        cupyx.scatter_add(out, (xp.arange(nc)[:, None], i2), g2)
+    return out.reshape(shape)
+
+
+def _gather_flat(x, idx):
+    n, c = x.shape[:2]
+    out = _xp(x).take_along_axis(x.reshape(n * c, -1), idx.reshape(n * c, -1), axis=1)
+    return out.reshape(idx.shape)
+
+
+class GatherFlat(Function):
+    """z = x at flat spatial indices idx;  dx = g scattered (added) back to idx."""
+
+    @staticmethod
+    def forward(ctx, x, idx, unique):
+        ctx.x_shape, ctx.unique = x.shape, unique
+        ctx.save_for_backward(idx)
+        return _gather_flat(x._data, idx._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        (idx,) = ctx.saved_tensors
+        return ScatterFlat.apply(g, idx, ctx.x_shape, ctx.unique), None, None
+
+
+class ScatterFlat(Function):
+    """z = zeros(shape) with g added at flat spatial indices idx;  dg = gz at idx."""
+
+    @staticmethod
+    def forward(ctx, g, idx, shape, unique):
+        ctx.unique = unique
+        ctx.save_for_backward(idx)
+        return _scatter_flat(g._data, idx._data, tuple(shape), unique)
+
+    @staticmethod
+    def backward(ctx, gz):
+        (idx,) = ctx.saved_tensors
+        return GatherFlat.apply(gz, idx, ctx.unique), None, None, None
+
+
+class MaxPool(Function):
+    """z = max over each window (values already found with the flat indices idx);
+    dx = g scattered to idx."""
+
+    @staticmethod
+    def forward(ctx, x, values, idx, unique):
+        ctx.x_shape, ctx.unique = x.shape, unique
+        ctx.save_for_backward(idx)
+        return values
+
+    @staticmethod
+    def backward(ctx, g):
+        (idx,) = ctx.saved_tensors
+        return ScatterFlat.apply(g, idx, ctx.x_shape, ctx.unique), None, None, None
+
+
+# ---------------------------------------------------------------------------- separable linear pooling
+
+
+def _apply_mats(x, mats):
+    """x contracted along each spatial dim i with mats[i] (out_i, in_i)."""
+    xp = _xp(x)
+    nd = len(mats)
+    for i in range(nd - 1, -1, -1):
+        axis = 2 + i
+        # tensordot puts the new axis last; move it back to its place
+        x = xp.moveaxis(xp.tensordot(x, mats[i], axes=([axis], [1])), -1, axis)
+    return xp.ascontiguousarray(x)
+
+
+class SeparablePool(Function):
+    """z = x x_1 A_1 ... x_d A_d (average pooling);  dx = g x_1 A_1^T ... x_d A_d^T."""
+
+    @staticmethod
+    def forward(ctx, x, mats):
+        ctx.mats = mats
+        return _apply_mats(x._data, [m.astype(x._data.dtype, copy=False) for m in mats])
+
+    @staticmethod
+    def backward(ctx, g):
+        return SeparablePool.apply(g, [m.T for m in ctx.mats]), None
+
+
+# ---------------------------------------------------------------------------- argument handling
+
+
+def _tuple(v, n, name):
+    if isinstance(v, (int, np.integer)):
+        return (int(v),) * n
+    v = tuple(int(i) for i in v)
+    if len(v) == 1 and n > 1:
+        return v * n
+    if len(v) != n:
+        raise RuntimeError(f"{name} must either be a single int, or a tuple of {n} ints, got {list(v)}")
+    return v
+
+
+def _batched(input, nd, name):
+    if input.ndim == nd + 1:
+        return input.unsqueeze(0), True
+    if input.ndim != nd + 2:
+        raise RuntimeError(f"{name}: Expected {nd + 1}D or {nd + 2}D (batch mode) tensor with optional 0 dim "
+                           f"batch size for input, but got input of size: {list(input.shape)}")
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"{name}: expected a floating point input, got {input.dtype}")
+    return input, False
+
+
+def _out_size(size, k, s, p, d, ceil_mode):
+    eff = d * (k - 1) + 1
+    num = size + 2 * p - eff
+    o = (-(-num // s) if ceil_mode else num // s) + 1
+    if ceil_mode and (o - 1) * s >= size + p:  # the last window must start inside the input
+        o -= 1
+    return o
+
+
+def _pool_args(name, nd, x, kernel_size, stride, padding, dilation, ceil_mode):
+    k = _tuple(kernel_size, nd, "kernel_size")
+    s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) else _tuple(stride, nd, "stride")
+    p = _tuple(padding, nd, "padding")
+    d = _tuple(dilation, nd, "dilation")
+    for ki, pi, di in zip(k, p, d):
+        if pi * 2 > di * (ki - 1) + 1:
+            raise RuntimeError(f"{name}: pad should be at most half of effective kernel size, but got "
+                               f"pad={pi}, kernel_size={ki} and dilation={di}")
+    if any(v <= 0 for v in k + s + d):
+        raise RuntimeError(f"{name}: kernel_size, stride and dilation must be greater than zero, but got "
+                           f"kernel_size={list(k)}, stride={list(s)}, dilation={list(d)}")
+    out = tuple(_out_size(n, ki, si, pi, di, ceil_mode) for n, ki, si, pi, di in zip(x.shape[2:], k, s, p, d))
+    if any(o <= 0 for o in out):
+        raise RuntimeError(f"{name}: Given input size: ({'x'.join(map(str, x.shape[1:]))}). Calculated output "
+                           f"size: ({'x'.join(map(str, (x.shape[1],) + out))}). Output size is too small")
+    return k, s, p, d, out
+
+
+# ---------------------------------------------------------------------------- max pooling
+
+
+def _max_pool_arrays(x, k, s, p, d, out):
+    """(max values, flat input indices) of each window, looping over kernel offsets only."""
+    xp = _xp(x)
+    nd = len(k)
+    spatial = x.shape[2:]
+    need = tuple((o - 1) * si + di * (ki - 1) + 1 for o, si, di, ki in zip(out, s, d, k))
+    hi = tuple(max(0, nn - n - pi) for nn, n, pi in zip(need, spatial, p))
+    if any(p) or any(hi):
+        padded = xp.full(x.shape[:2] + tuple(n + pi + h for n, pi, h in zip(spatial, p, hi)), -np.inf,
+                         dtype=x.dtype)
+        padded[(slice(None), slice(None)) + tuple(slice(pi, pi + n) for pi, n in zip(p, spatial))] = x
+    else:
+        padded = x
+    offsets = list(np.ndindex(*k))
+    best = arg = None
+    for i, off in enumerate(offsets):
+        v = padded[(slice(None), slice(None)) + tuple(
+            slice(di * oi, di * oi + si * (o - 1) + 1, si) for di, oi, si, o in zip(d, off, s, out))]
+        if best is None:
+            best = v.copy()
+            arg = xp.zeros(best.shape, dtype=np.int16 if len(offsets) < 32000 else np.int64)
+            continue
+        m = v > best
+        m |= v != v  # NaN wins, as in torch
+        xp.copyto(best, v, where=m)
+        arg[m] = i
+    # flat index into the (unpadded) input plane
+    table = np.array(offsets, dtype=np.int64).reshape(len(offsets), nd)
+    flat = None
+    for j in range(nd):
+        pos = (xp.arange(out[j]) * s[j] - p[j]).reshape((out[j],) + (1,) * (nd - 1 - j))
+        coord = xp.asarray(table[:, j] * d[j])[arg] + pos
+        stride = int(np.prod(spatial[j + 1:]))
+        flat = coord * stride if flat is None else flat + coord * stride
+    return best, flat
+
+
+def _max_pool(name, nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    x, unbatched = _batched(input, nd, name)
+    k, s, p, d, out = _pool_args(name, nd, x, kernel_size, stride, padding, dilation, ceil_mode)
+    values, idx = _max_pool_arrays(x._data, k, s, p, d, out)
+    unique = all(si >= di * (ki - 1) + 1 for si, di, ki in zip(s, d, k))
+    idx_t = Tensor._make(idx)
+    y = MaxPool.apply(x, values, idx_t, unique)
+    if unbatched:
+        y, idx_t = y.squeeze(0), idx_t.squeeze(0)
+    return (y, idx_t) if return_indices else y
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """Max over sliding windows of (N, C, L) input; with return_indices, also their flat input indices."""
+    return _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """Max over sliding windows of (N, C, H, W) input (padding counts as -inf); indices are h*W + w."""
+    return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """Max over sliding windows of (N, C, D, H, W) input."""
+    return _max_pool("max_pool3d", 3, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=True):
+    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=True):
+    return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+# ---------------------------------------------------------------------------- average pooling
+
+
+def _avg_matrix(n, out, k, s, p, count_include_pad, ones=False):
+    """(out, n) matrix averaging each window of one spatial dim (torch's divisors)."""
+    a = np.zeros((out, n))
+    for o in range(out):
+        start = o * s - p
+        end = min(start + k, n + p)
+        lo, hi = max(start, 0), min(end, n)
+        div = (end - start) if count_include_pad else (hi - lo)
+        if hi > lo:
+            a[o, lo:hi] = 1.0 if ones else 1.0 / div
+    return a
+
+
+def _avg_pool(name, nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
+    x, unbatched = _batched(input, nd, name)
+    k, s, p, _, out = _pool_args(name, nd, x, kernel_size, stride, padding, 1, ceil_mode)
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError(f"{name}: divisor must be not zero")
+    ones = divisor_override is not None
+    mats = [_avg_matrix(n, o, ki, si, pi, count_include_pad, ones)
+            for n, o, ki, si, pi in zip(x.shape[2:], out, k, s, p)]
+    if ones:
+        mats[0] = mats[0] / divisor_override
+    xp = _xp(x._data)
+    y = SeparablePool.apply(x, [xp.asarray(m) for m in mats])
+    return y.squeeze(0) if unbatched else y
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """Mean over sliding windows of (N, C, L) input."""
+    return _avg_pool("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """Mean over sliding windows of (N, C, H, W) input (divisor: window size, or divisor_override)."""
+    return _avg_pool("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override)
+
+
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """Mean over sliding windows of (N, C, D, H, W) input."""
+    return _avg_pool("avg_pool3d", 3, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override)
+
+
+# ---------------------------------------------------------------------------- adaptive pooling
+
+
+def _adaptive_bounds(n, out):
+    return [(o * n // out, -(-(o + 1) * n // out)) for o in range(out)]
+
+
+def _adaptive_args(name, nd, input, output_size):
+    x, unbatched = _batched(input, nd, name)
+    if isinstance(output_size, (int, np.integer)) or output_size is None:
+        output_size = (output_size,) * nd
+    output_size = tuple(output_size)
+    if len(output_size) == 1 and nd > 1:
+        output_size = output_size * nd
+    if len(output_size) != nd:
+        raise ValueError(f"{name}: output_size must be an int or a tuple of {nd} ints, got {output_size}")
+    out = tuple(n if o is None else int(o) for o, n in zip(output_size, x.shape[2:]))
+    if any(o <= 0 for o in out) or any(n == 0 for n in x.shape[2:]):
+        raise RuntimeError(f"{name}: elements of output_size must be greater than or equal to 1 and the input "
+                           f"must have non-zero spatial size, got output_size={list(out)} for input of size "
+                           f"{list(input.shape)}")
+    return x, unbatched, out
+
+
+def _adaptive_avg(name, nd, input, output_size):
+    x, unbatched, out = _adaptive_args(name, nd, input, output_size)
+    xp = _xp(x._data)
+    mats = []
+    for n, o in zip(x.shape[2:], out):
+        a = np.zeros((o, n))
+        for i, (lo, hi) in enumerate(_adaptive_bounds(n, o)):
+            a[i, lo:hi] = 1.0 / (hi - lo)
+        mats.append(xp.asarray(a))
+    y = SeparablePool.apply(x, mats)
+    return y.squeeze(0) if unbatched else y
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """Mean over input windows chosen so that the output has length output_size."""
+    return _adaptive_avg("adaptive_avg_pool1d", 1, input, output_size)
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Mean over input windows chosen so that the output is output_size (None keeps that dim)."""
+    return _adaptive_avg("adaptive_avg_pool2d", 2, input, output_size)
+
+
+def adaptive_avg_pool3d(input, output_size):
+    return _adaptive_avg("adaptive_avg_pool3d", 3, input, output_size)
+
+
+def _adaptive_max_arrays(x, out):
+    """Separable windowed argmax: one spatial dim at a time, carrying the coordinates found."""
+    xp = _xp(x)
+    nd = len(out)
+    vals, coords = x, []
+    for j in range(nd - 1, -1, -1):
+        axis = 2 + j
+        pieces, args = [], []
+        for lo, hi in _adaptive_bounds(x.shape[axis], out[j]):
+            w = vals[(slice(None),) * axis + (slice(lo, hi),)]
+            a = xp.argmax(w, axis=axis)
+            a = xp.expand_dims(a, axis)
+            pieces.append(xp.take_along_axis(w, a, axis=axis))
+            args.append(a + lo)
+        vals = xp.concatenate(pieces, axis=axis)
+        sel = xp.concatenate(args, axis=axis)
+        coords = [xp.take_along_axis(c, sel, axis=axis) for c in coords] + [sel]
+    coords = coords[::-1]  # coords[j] is the coordinate along spatial dim j
+    flat = 0
+    for j in range(nd):
+        flat = flat + coords[j] * int(np.prod(x.shape[3 + j:]))
+    return vals, flat
+
+
+def _adaptive_max(name, nd, input, output_size, return_indices):
+    x, unbatched, out = _adaptive_args(name, nd, input, output_size)
+    values, idx = _adaptive_max_arrays(x._data, out)
+    unique = all(n % o == 0 for n, o in zip(x.shape[2:], out))  # windows overlap otherwise
+    idx_t = Tensor._make(idx)
+    y = MaxPool.apply(x, values, idx_t, unique)
+    if unbatched:
+        y, idx_t = y.squeeze(0), idx_t.squeeze(0)
+    return (y, idx_t) if return_indices else y
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """Max over input windows chosen so that the output has length output_size."""
+    return _adaptive_max("adaptive_max_pool1d", 1, input, output_size, return_indices)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Max over input windows chosen so that the output is output_size (None keeps that dim)."""
+    return _adaptive_max("adaptive_max_pool2d", 2, input, output_size, return_indices)
+
+
+def adaptive_max_pool3d(input, output_size, return_indices=False):
+    return _adaptive_max("adaptive_max_pool3d", 3, input, output_size, return_indices)
+
+
+def adaptive_max_pool1d_with_indices(input, output_size, return_indices=True):
+    return adaptive_max_pool1d(input, output_size, True)
+
+
+def adaptive_max_pool2d_with_indices(input, output_size, return_indices=True):
+    return adaptive_max_pool2d(input, output_size, True)
+
+
+# ---------------------------------------------------------------------------- unpooling, Lp pooling
+
+
+def _max_unpool(name, nd, input, indices, kernel_size, stride, padding, output_size):
+    x, unbatched = _batched(input, nd, name)
+    idx = indices.unsqueeze(0) if unbatched else indices
+    k = _tuple(kernel_size, nd, "kernel_size")
+    s = k if stride is None else _tuple(stride, nd, "stride")
+    p = _tuple(padding, nd, "padding")
+    if output_size is None:
+        size = tuple((n - 1) * si - 2 * pi + ki for n, si, pi, ki in zip(x.shape[2:], s, p, k))
+    else:
+        size = tuple(output_size)[-nd:]
+    if tuple(idx.shape) != tuple(x.shape):
+        raise RuntimeError(f"{name}: Expected shape of indices to be same as that of the input tensor "
+                           f"({list(x.shape)}) but got indices tensor with shape: {list(indices.shape)}")
+    total = int(np.prod(size))
+    if idx.numel() and (int(idx._data.min()) < 0 or int(idx._data.max()) >= total):
+        raise RuntimeError(f"{name}: Found an invalid max index: {int(idx._data.max())} (output volumes are of "
+                           f"size {'x'.join(map(str, size))})")
+    y = ScatterFlat.apply(x, idx, x.shape[:2] + size, True)
+    return y.squeeze(0) if unbatched else y
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """Partial inverse of max_pool1d: values placed at their indices, zeros elsewhere."""
+    return _max_unpool("max_unpool1d", 1, input, indices, kernel_size, stride, padding, output_size)
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """Partial inverse of max_pool2d: values placed at their indices, zeros elsewhere."""
+    return _max_unpool("max_unpool2d", 2, input, indices, kernel_size, stride, padding, output_size)
+
+
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    return _max_unpool("max_unpool3d", 3, input, indices, kernel_size, stride, padding, output_size)
+
+
+def _lp_pool(nd, input, norm_type, kernel_size, stride, ceil_mode):
+    k = _tuple(kernel_size, nd, "kernel_size")
+    pool = avg_pool1d if nd == 1 else avg_pool2d
+    out = pool(input ** norm_type, k, stride, 0, ceil_mode)
+    return (out * math.prod(k)) ** (1.0 / norm_type)
+
+
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """(sum over each window of x^p)^(1/p)."""
+    return _lp_pool(1, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """(sum over each window of x^p)^(1/p)."""
+    return _lp_pool(2, input, norm_type, kernel_size, stride, ceil_mode)
