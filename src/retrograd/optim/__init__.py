@@ -1,1 +1,20 @@
-"""(being written: see the nn issue)"""
+"""Optimizers (``retrograd.optim``) and learning-rate schedulers (``optim.lr_scheduler``)."""
+
+from .optimizer import Optimizer
+from .sgd import SGD
+from .adam import Adam, AdamW
+from .rmsprop import RMSprop
+from .adagrad import Adagrad
+from .adadelta import Adadelta
+from .adamax import Adamax
+from .nadam import NAdam
+from .radam import RAdam
+from .lbfgs import LBFGS
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam",
+           "LBFGS", "lr_scheduler"]
+
+try:
+    from . import lr_scheduler
+except ImportError:  # being written
+    pass

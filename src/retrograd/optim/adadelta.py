@@ -1,0 +1,61 @@
+"""Adadelta: step sizes from running averages of squared gradients and squared updates."""
+
+import numpy as np
+
+from .optimizer import (Optimizer, _bump, _check, _check_lr, _eval_closure, _incr_step, _mul_addcmul_, _step,
+                        _step_tensor, _zeros_like)
+
+__all__ = ["Adadelta"]
+
+
+class Adadelta(Optimizer):
+    """v = rho*v + (1-rho)*g^2;  delta = sqrt(u + eps)/sqrt(v + eps) * g;
+    u = rho*u + (1-rho)*delta^2;  p -= lr*delta."""
+
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *, capturable=False,
+                 maximize=False, differentiable=False):
+        _check_lr(lr)
+        _check(0.0 <= rho <= 1.0, f"Invalid rho value: {rho}")
+        _check(0.0 <= eps, f"Invalid epsilon value: {eps}")
+        _check(0.0 <= weight_decay, f"Invalid weight_decay value: {weight_decay}")
+        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize,
+                        capturable=capturable, foreach=foreach, differentiable=differentiable)
+        super().__init__(params, defaults)
+
+    @_step
+    def step(self, closure=None):
+        """One update of every parameter that has a gradient; returns the closure's loss."""
+        loss = _eval_closure(closure)
+        for group in self.param_groups:
+            lr = float(group["lr"])
+            rho, eps, wd = group["rho"], group["eps"], group["weight_decay"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = _step_tensor()
+                    state["square_avg"] = _zeros_like(p)
+                    state["acc_delta"] = _zeros_like(p)
+                d = p._data
+                g = p.grad._data
+                if group["maximize"]:
+                    g = np.negative(g)
+                _incr_step(state)
+                if wd != 0:
+                    g = np.add(g, np.multiply(d, wd))
+                v = state["square_avg"]._data
+                u = state["acc_delta"]._data
+                _mul_addcmul_(v, rho, g, g, 1 - rho)
+                std = np.add(v, eps)
+                np.sqrt(std, out=std)
+                delta = np.add(u, eps)
+                np.sqrt(delta, out=delta)
+                delta /= std
+                delta *= g
+                _mul_addcmul_(u, rho, delta, delta, 1 - rho)
+                if lr != 1:
+                    delta *= lr
+                d -= delta
+                _bump(p)
+        return loss

@@ -1,0 +1,66 @@
+"""Adagrad: per-coordinate learning rates from the sum of squared gradients."""
+
+import numpy as np
+
+from ..tensor import Tensor
+from .optimizer import Optimizer, _bump, _check, _check_lr, _eval_closure, _incr_step, _step, _step_tensor
+
+__all__ = ["Adagrad"]
+
+
+class Adagrad(Optimizer):
+    """s += g^2;  p -= lr/(1 + (t-1)*lr_decay) * g / (sqrt(s) + eps)."""
+
+    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
+                 foreach=None, *, maximize=False, differentiable=False, fused=None):
+        _check_lr(lr)
+        _check(0.0 <= lr_decay, f"Invalid lr_decay value: {lr_decay}")
+        _check(0.0 <= weight_decay, f"Invalid weight_decay value: {weight_decay}")
+        _check(0.0 <= initial_accumulator_value,
+               f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
+        _check(0.0 <= eps, f"Invalid epsilon value: {eps}")
+        defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+                        initial_accumulator_value=initial_accumulator_value, foreach=foreach, maximize=maximize,
+                        differentiable=differentiable, fused=fused)
+        super().__init__(params, defaults)
+        for group in self.param_groups:  # torch creates the state eagerly
+            for p in group["params"]:
+                self._init_state(p, group)
+
+    def _init_state(self, p, group):
+        state = self.state[p]
+        if len(state) == 0:
+            state["step"] = _step_tensor()
+            arr = p._data.copy()
+            arr[...] = group["initial_accumulator_value"]
+            state["sum"] = Tensor._make(arr)
+        return state
+
+    @_step
+    def step(self, closure=None):
+        """One update of every parameter that has a gradient; returns the closure's loss."""
+        loss = _eval_closure(closure)
+        for group in self.param_groups:
+            lr = float(group["lr"])
+            lr_decay, eps, wd = group["lr_decay"], group["eps"], group["weight_decay"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self._init_state(p, group)
+                d = p._data
+                g = p.grad._data
+                if group["maximize"]:
+                    g = np.negative(g)
+                step = _incr_step(state)
+                if wd != 0:
+                    g = np.add(g, np.multiply(d, wd))
+                clr = lr / (1 + (step - 1) * lr_decay)
+                s = state["sum"]._data
+                s += np.multiply(g, g)
+                std = np.sqrt(s)
+                std += eps
+                np.divide(g, std, out=std)
+                std *= -clr
+                d += std
+                _bump(p)
+        return loss

@@ -1,0 +1,101 @@
+"""Adam and AdamW: adaptive moment estimation (AdamW: decoupled weight decay)."""
+
+import math
+
+import numpy as np
+
+
+from .optimizer import (Optimizer, _bump, _check, _check_betas, _check_lr, _eval_closure, _incr_step, _lerp_,
+                        _mul_addcmul_, _step, _step_tensor, _zeros_like)
+
+__all__ = ["Adam", "AdamW"]
+
+
+class Adam(Optimizer):
+    """m = lerp(m, g, 1-b1);  v = b2*v + (1-b2)*g^2;  (vmax = max(vmax, v) with amsgrad)
+    p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps).  Weight decay adds wd*p to g, or,
+    when decoupled (AdamW), scales p by (1 - lr*wd) first."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
+                 foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
+                 decoupled_weight_decay=False):
+        _check_lr(lr)
+        _check(0.0 <= eps, f"Invalid epsilon value: {eps}")
+        _check_betas(betas)
+        _check(0.0 <= weight_decay, f"Invalid weight_decay value: {weight_decay}")
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                        maximize=maximize, foreach=foreach, capturable=capturable,
+                        differentiable=differentiable, fused=fused,
+                        decoupled_weight_decay=decoupled_weight_decay)
+        super().__init__(params, defaults)
+
+    @_step
+    def step(self, closure=None):
+        """One update of every parameter that has a gradient; returns the closure's loss."""
+        loss = _eval_closure(closure)
+        for group in self.param_groups:
+            lr = float(group["lr"])
+            beta1, beta2 = (float(b) for b in group["betas"])
+            eps = group["eps"]
+            wd = group["weight_decay"]
+            amsgrad = group["amsgrad"]
+            maximize = group["maximize"]
+            decoupled = group["decoupled_weight_decay"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = _step_tensor()
+                    state["exp_avg"] = _zeros_like(p)
+                    state["exp_avg_sq"] = _zeros_like(p)
+                    if amsgrad:
+                        state["max_exp_avg_sq"] = _zeros_like(p)
+                d = p._data
+                g = p.grad._data
+                if maximize:
+                    g = np.negative(g)
+                step = _incr_step(state)
+                if wd != 0:
+                    if decoupled:
+                        d *= 1 - lr * wd
+                    else:
+                        g = np.add(g, np.multiply(d, wd))
+                m = state["exp_avg"]._data
+                v = state["exp_avg_sq"]._data
+                _lerp_(m, g, 1 - beta1)
+                _mul_addcmul_(v, beta2, g, g, 1 - beta2)
+                bias_correction1 = 1 - beta1**step
+                bias_correction2 = 1 - beta2**step
+                step_size = lr / bias_correction1
+                bc2_sqrt = math.sqrt(bias_correction2)
+                if amsgrad:
+                    vmax = state["max_exp_avg_sq"]._data
+                    np.maximum(vmax, v, out=vmax)
+                    v = vmax
+                denom = np.sqrt(v)
+                denom /= bc2_sqrt
+                denom += eps
+                np.divide(m, denom, out=denom)
+                denom *= -step_size
+                d += denom
+                _bump(p)
+        return loss
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay: p *= 1 - lr*wd before the Adam update."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
+                 maximize=False, foreach=None, capturable=False, differentiable=False, fused=None):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach, maximize=maximize,
+                         capturable=capturable, differentiable=differentiable, fused=fused,
+                         decoupled_weight_decay=True)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group["decoupled_weight_decay"] = True
+
+
+

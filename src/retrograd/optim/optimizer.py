@@ -1,0 +1,415 @@
+"""Optimizer: the base class of every optimizer (param_groups, state, state_dict, hooks).
+
+The updates of the subclasses work on the parameters' arrays directly, in place, with
+NumPy ``out=`` ufuncs (no autograd graph, no Tensor temporaries), and bump each
+parameter's version counter once per update. ``state`` is keyed by the parameter as in
+torch, and ``state_dict()`` uses torch's layout: ``{'state': {int: {...}},
+'param_groups': [{..., 'params': [int, ...]}]}``.
+"""
+
+import copy
+import functools
+import warnings
+from collections import OrderedDict, defaultdict
+
+import numpy as np
+
+from .. import _backend
+from ..autograd.grad_mode import _state as _grad_state
+from ..autograd.graph import RemovableHandle
+from ..tensor import Tensor
+
+__all__ = ["Optimizer", "required", "register_optimizer_step_pre_hook",
+           "register_optimizer_step_post_hook"]
+
+
+class _RequiredParameter:
+    """Singleton marking a hyperparameter with no default (an optimizer argument)."""
+
+    def __repr__(self):
+        return "<required parameter>"
+
+
+required = _RequiredParameter()
+
+_global_step_pre_hooks = OrderedDict()
+_global_step_post_hooks = OrderedDict()
+
+
+def register_optimizer_step_pre_hook(hook):
+    """``hook(optimizer, args, kwargs)`` runs before every optimizer's ``step``."""
+    handle = RemovableHandle(_global_step_pre_hooks)
+    _global_step_pre_hooks[handle.id] = hook
+    return handle
+
+
+def register_optimizer_step_post_hook(hook):
+    """``hook(optimizer, args, kwargs)`` runs after every optimizer's ``step``."""
+    handle = RemovableHandle(_global_step_post_hooks)
+    _global_step_post_hooks[handle.id] = hook
+    return handle
+
+
+def _typename(obj):
+    if isinstance(obj, Tensor):
+        return "torch." + type(obj).__name__
+    return type(obj).__module__ + "." + type(obj).__qualname__ if type(obj).__module__ != "builtins" \
+        else type(obj).__qualname__
+
+
+def _step(fn):
+    """Wrap a subclass's ``step``: run the step hooks, and the update with grad mode off."""
+
+    @functools.wraps(fn)
+    def step(self, *args, **kwargs):
+        hooks = self._optimizer_step_pre_hooks or _global_step_pre_hooks
+        if hooks:
+            for hook in (*_global_step_pre_hooks.values(), *self._optimizer_step_pre_hooks.values()):
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError(
+                            f"{hook} must return None or a tuple of (new_args, new_kwargs), but got "
+                            f"{result}.")
+                    args, kwargs = result
+        prev = _grad_state.enabled
+        _grad_state.enabled = False
+        try:
+            out = fn(self, *args, **kwargs)
+        finally:
+            _grad_state.enabled = prev
+        self._opt_called = True
+        self._step_count = getattr(self, "_step_count", 0) + 1
+        if self._optimizer_step_post_hooks or _global_step_post_hooks:
+            for hook in (*self._optimizer_step_post_hooks.values(), *_global_step_post_hooks.values()):
+                hook(self, args, kwargs)
+        return out
+
+    return step
+
+
+def _eval_closure(closure):
+    """Run the closure with grad mode on (it usually calls backward)."""
+    if closure is None:
+        return None
+    prev = _grad_state.enabled
+    _grad_state.enabled = True
+    try:
+        return closure()
+    finally:
+        _grad_state.enabled = prev
+
+
+class Optimizer:
+    """Base class of the optimizers: holds ``param_groups``, ``defaults`` and ``state``.
+
+    ``params`` is an iterable of tensors, of ``(name, tensor)`` pairs, or of dicts each
+    defining a parameter group (``{'params': [...], 'lr': ...}``).
+    """
+
+    def __init__(self, params, defaults):
+        self.defaults = defaults
+        self._optimizer_step_pre_hooks = OrderedDict()
+        self._optimizer_step_post_hooks = OrderedDict()
+        self._optimizer_state_dict_pre_hooks = OrderedDict()
+        self._optimizer_state_dict_post_hooks = OrderedDict()
+        self._optimizer_load_state_dict_pre_hooks = OrderedDict()
+        self._optimizer_load_state_dict_post_hooks = OrderedDict()
+        if isinstance(params, Tensor):
+            raise TypeError(
+                "params argument given to the optimizer should be an iterable of Tensors or dicts, "
+                f"but got {_typename(params)}")
+        self.state = defaultdict(dict)
+        self.param_groups = []
+        param_groups = list(params)
+        if len(param_groups) == 0:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(param_groups[0], dict):
+            param_groups = [{"params": param_groups}]
+        for group in param_groups:
+            self.add_param_group(group)
+
+    def __getstate__(self):
+        return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        for name in ("_optimizer_step_pre_hooks", "_optimizer_step_post_hooks",
+                     "_optimizer_state_dict_pre_hooks", "_optimizer_state_dict_post_hooks",
+                     "_optimizer_load_state_dict_pre_hooks", "_optimizer_load_state_dict_post_hooks"):
+            if name not in self.__dict__:
+                setattr(self, name, OrderedDict())
+        for group in self.param_groups:  # groups saved by older versions lack newer options
+            for k, v in self.defaults.items():
+                if v is not required:
+                    group.setdefault(k, v)
+
+    def __repr__(self):
+        lines = [self.__class__.__name__ + " ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for key in sorted(group):
+                if key != "params":
+                    lines.append(f"    {key}: {group[key]}")
+        lines.append(")")
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------ groups
+    def add_param_group(self, param_group):
+        """Add a group of parameters with its own options (the missing ones from ``defaults``)."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, (set, frozenset)):
+            raise TypeError(
+                "optimizer parameters need to be organized in ordered collections, but the ordering "
+                "of tensors in sets will change between runs. Please use a list instead.")
+        else:
+            params = list(params)
+        names = None
+        if params and isinstance(params[0], tuple):
+            names = [n for n, _ in params]
+            params = [p for _, p in params]
+        param_group["params"] = params
+        if names is not None:
+            param_group["param_names"] = names
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError("optimizer can only optimize Tensors, but one of the params is "
+                                + _typename(p))
+            if not self.defaults.get("differentiable", None) and not (p.is_leaf or p.retains_grad):
+                raise ValueError("can't optimize a non-leaf Tensor")
+        for name, default in self.defaults.items():
+            if default is required and name not in param_group:
+                raise ValueError(
+                    f"parameter group didn't specify a value of required optimization parameter {name}")
+            param_group.setdefault(name, default)
+        if len(set(map(id, params))) != len(params):
+            warnings.warn(
+                "optimizer contains a parameter group with duplicate parameters; in future, this will "
+                "cause an error; see github.com/pytorch/pytorch/issues/40967 for more information",
+                stacklevel=3)
+        seen = set()
+        for group in self.param_groups:
+            seen.update(map(id, group["params"]))
+        if not seen.isdisjoint(map(id, params)):
+            raise ValueError("some parameters appear in more than one parameter group")
+        if any("param_names" in g for g in self.param_groups) != ("param_names" in param_group) \
+                and self.param_groups:
+            raise ValueError("all optimizer param groups with be with or without names.")
+        self.param_groups.append(param_group)
+
+    # ------------------------------------------------------------ gradients
+    def zero_grad(self, set_to_none=True):
+        """Reset the gradients: to None (the default) or to zeros in place."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                g = p.grad
+                if g is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    if g.grad_fn is not None:
+                        g.detach_()
+                    else:
+                        g._requires_grad = False
+                    g._data[...] = 0
+                    g._vc[0] += 1
+
+    def step(self, closure=None):
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ hooks
+    def _add_hook(self, store, hook, prepend=False):
+        handle = RemovableHandle(store)
+        store[handle.id] = hook
+        if prepend:
+            store.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_step_pre_hook(self, hook):
+        """``hook(optimizer, args, kwargs)`` before ``step``; may return ``(args, kwargs)``."""
+        return self._add_hook(self._optimizer_step_pre_hooks, hook)
+
+    def register_step_post_hook(self, hook):
+        """``hook(optimizer, args, kwargs)`` after ``step``."""
+        return self._add_hook(self._optimizer_step_post_hooks, hook)
+
+    def register_state_dict_pre_hook(self, hook, prepend=False):
+        return self._add_hook(self._optimizer_state_dict_pre_hooks, hook, prepend)
+
+    def register_state_dict_post_hook(self, hook, prepend=False):
+        return self._add_hook(self._optimizer_state_dict_post_hooks, hook, prepend)
+
+    def register_load_state_dict_pre_hook(self, hook, prepend=False):
+        return self._add_hook(self._optimizer_load_state_dict_pre_hooks, hook, prepend)
+
+    def register_load_state_dict_post_hook(self, hook, prepend=False):
+        return self._add_hook(self._optimizer_load_state_dict_post_hooks, hook, prepend)
+
+    # ------------------------------------------------------------ state dict
+    def state_dict(self):
+        """``{'state': {index: {...}}, 'param_groups': [...]}`` with parameters as indices
+        numbered in group order, as torch writes it."""
+        for hook in self._optimizer_state_dict_pre_hooks.values():
+            hook(self)
+        mapping = {}
+        index = 0
+        packed_groups = []
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            for p in group["params"]:
+                if id(p) not in mapping:
+                    mapping[id(p)] = index
+                    index += 1
+            packed["params"] = [mapping[id(p)] for p in group["params"]]
+            packed_groups.append(packed)
+        packed_state = {(mapping[id(k)] if isinstance(k, Tensor) else k): v
+                        for k, v in self.state.items()}
+        out = {"state": packed_state, "param_groups": packed_groups}
+        for hook in self._optimizer_state_dict_post_hooks.values():
+            result = hook(self, out)
+            if result is not None:
+                out = result
+        return out
+
+    @staticmethod
+    def _cast_state_value(param, value, key):
+        """A loaded state tensor as a new array of the parameter's dtype and device ('step' kept)."""
+        if isinstance(value, Tensor):
+            arr = value._data
+            if key != "step":
+                if param.dtype.is_floating_point and arr.dtype != param._data.dtype:
+                    arr = arr.astype(param._data.dtype)
+                if _backend.device_of(arr) != param.device:
+                    arr = _backend.to_device(arr, param.device)
+            out = Tensor._make(arr.copy() if arr is value._data else arr)
+            return out
+        if isinstance(value, dict):
+            return {k: Optimizer._cast_state_value(param, v, k) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return type(value)(Optimizer._cast_state_value(param, v, key) for v in value)
+        return value
+
+    def load_state_dict(self, state_dict):
+        """Load a state made by ``state_dict()`` (of this or an identically built optimizer)."""
+        state_dict = dict(state_dict)
+        for hook in self._optimizer_load_state_dict_pre_hooks.values():
+            result = hook(self, state_dict)
+            if result is not None:
+                state_dict = result
+        groups = self.param_groups
+        saved_groups = copy.deepcopy(state_dict["param_groups"])
+        if len(groups) != len(saved_groups):
+            raise ValueError("loaded state dict has a different number of parameter groups")
+        for g, sg in zip(groups, saved_groups):
+            if len(g["params"]) != len(sg["params"]):
+                raise ValueError(
+                    "loaded state dict contains a parameter group that doesn't match the size of "
+                    "optimizer's group")
+        id_map = {}
+        for g, sg in zip(groups, saved_groups):
+            for old, p in zip(sg["params"], g["params"]):
+                id_map[old] = p
+        state = defaultdict(dict)
+        for k, v in state_dict["state"].items():
+            if k in id_map:
+                param = id_map[k]
+                state[param] = self._cast_state_value(param, v, None)
+            else:
+                state[k] = v
+        new_groups = []
+        for g, sg in zip(groups, saved_groups):
+            sg["params"] = g["params"]
+            if "param_names" in g and "param_names" not in sg:
+                sg["param_names"] = g["param_names"]
+            new_groups.append(sg)
+        self.__setstate__({"state": state, "param_groups": new_groups})
+        for hook in self._optimizer_load_state_dict_post_hooks.values():
+            hook(self)
+
+
+# ---------------------------------------------------------------- helpers for the subclasses
+def _check(cond, message):
+    if not cond:
+        raise ValueError(message)
+
+
+def _check_lr(lr):
+    if isinstance(lr, Tensor) and lr.numel() != 1:
+        raise ValueError("Tensor lr must be 1-element")
+    _check(0.0 <= float(lr), f"Invalid learning rate: {lr}")
+
+
+def _check_betas(betas):
+    for i in range(2):
+        b = betas[i]
+        if isinstance(b, Tensor) and b.numel() != 1:
+            raise ValueError("Tensor betas[i] must be 1-element")
+        _check(0.0 <= float(b) < 1.0, f"Invalid beta parameter at index {i}: {b}")
+
+
+def _zeros_like(p):
+    return Tensor._make(_backend.array_module(p._data).zeros_like(p._data))
+
+
+def _step_tensor():
+    """The 'step' counter: a float32 scalar tensor on the CPU, as torch keeps it."""
+    return Tensor._make(np.zeros((), dtype=np.float32))
+
+
+def _incr_step(state):
+    """Add one to the state's step counter and return it as a Python float."""
+    s = state["step"]
+    if isinstance(s, Tensor):
+        arr = s._data
+        arr += 1
+        return float(arr)
+    state["step"] = s + 1
+    return float(s + 1)
+
+
+def _grad_array(p, maximize):
+    g = p.grad._data
+    return np.negative(g) if maximize else g
+
+
+def _lerp_(start, end, weight):
+    """start <- start + weight*(end - start), rounded as torch's lerp (two formulas by weight)."""
+    diff = np.subtract(end, start)
+    if weight < 0.5:
+        diff *= weight
+        start += diff
+    else:
+        diff *= 1.0 - weight
+        np.subtract(end, diff, out=start)
+
+
+def _mul_addcmul_(buf, decay, a, b, value):
+    """buf <- buf*decay + value*a*b (the running average of squares)."""
+    buf *= decay
+    tmp = np.multiply(a, b)
+    if value != 1:
+        tmp *= value
+    buf += tmp
+
+
+def _add_scaled_(dst, src, alpha):
+    """dst <- dst + alpha*src."""
+    if alpha == 1:
+        dst += src
+    elif alpha == -1:
+        dst -= src
+    else:
+        dst += np.multiply(src, alpha)
+
+
+def _value(x):
+    return float(x) if isinstance(x, Tensor) else x
+
+
+def _bump(p):
+    p._vc[0] += 1

@@ -1,0 +1,314 @@
+"""Optimizers: five steps compared with torch's on the same parameters and gradients, state_dict
+round trips, and torch's errors for bad arguments."""
+
+import copy
+
+import numpy as np
+import pytest
+
+import retrograd
+from helpers import requires_torch, torch
+from retrograd import optim
+from retrograd.nn import Parameter
+
+SHAPES = [(3, 4), (5,)]
+
+CONFIGS = [
+    ("SGD", dict(lr=0.1)),
+    ("SGD", dict(lr=0.1, momentum=0.9)),
+    ("SGD", dict(lr=0.1, momentum=0.9, dampening=0.3, weight_decay=0.1)),
+    ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True, maximize=True)),
+    ("Adam", dict(lr=0.1)),
+    ("Adam", dict(lr=0.1, amsgrad=True, weight_decay=0.1)),
+    ("Adam", dict(lr=0.1, betas=(0.6, 0.8), maximize=True)),
+    ("Adam", dict(lr=0.1, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("AdamW", dict(lr=0.1)),
+    ("AdamW", dict(lr=0.1, amsgrad=True, weight_decay=0.3)),
+    ("RMSprop", dict(lr=0.01)),
+    ("RMSprop", dict(lr=0.01, centered=True, momentum=0.9, weight_decay=0.1)),
+    ("RMSprop", dict(lr=0.01, momentum=0.5, maximize=True)),
+    ("RMSprop", dict(lr=0.01, centered=True)),
+    ("Adagrad", dict(lr=0.1)),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.1, weight_decay=0.1, initial_accumulator_value=0.5)),
+    ("Adadelta", dict()),
+    ("Adadelta", dict(lr=0.5, rho=0.8, weight_decay=0.1, maximize=True)),
+    ("Adamax", dict(lr=0.1)),
+    ("Adamax", dict(lr=0.1, weight_decay=0.1, betas=(0.7, 0.9))),
+    ("NAdam", dict(lr=0.1)),
+    ("NAdam", dict(lr=0.1, weight_decay=0.1, momentum_decay=0.1)),
+    ("NAdam", dict(lr=0.1, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
+    ("RAdam", dict(lr=0.1, betas=(0.9, 0.9))),
+    ("RAdam", dict(lr=0.1, betas=(0.8, 0.9), weight_decay=0.1)),
+    ("RAdam", dict(lr=0.1, betas=(0.9, 0.9), weight_decay=0.1, decoupled_weight_decay=True)),
+]
+
+
+def _data(seed=0, steps=8, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    init = [rng.standard_normal(s).astype(dtype) for s in SHAPES]
+    grads = [[rng.standard_normal(s).astype(dtype) for s in SHAPES] for _ in range(steps)]
+    return init, grads
+
+
+def _run(lib, name, kwargs, init, grads, opt_state=None):
+    if lib is retrograd:
+        params = [Parameter(retrograd.tensor(a.copy())) for a in init]
+    else:
+        params = [torch.nn.Parameter(torch.tensor(a.copy())) for a in init]
+    opt = getattr(lib.optim, name)(params, **kwargs)
+    if opt_state is not None:
+        opt.load_state_dict(opt_state)
+    history = []
+    for gs in grads:
+        for p, g in zip(params, gs):
+            p.grad = lib.tensor(g.copy())
+        opt.step()
+        history.append([p.detach().numpy().copy() for p in params])
+    return opt, params, history
+
+
+@requires_torch
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name,kwargs", CONFIGS)
+def test_matches_torch(name, kwargs, dtype):
+    init, grads = _data(dtype=dtype)
+    steps = 8 if name == "RAdam" else 5  # RAdam's rectified branch starts at step 6 with beta2=0.9
+    _, _, ours = _run(retrograd, name, kwargs, init, grads[:steps])
+    _, _, theirs = _run(torch, name, kwargs, init, grads[:steps])
+    tol = dict(rtol=1e-10, atol=1e-12) if dtype == np.float64 else dict(rtol=2e-5, atol=2e-6)
+    for a, b in zip(ours, theirs):
+        for x, y in zip(a, b):
+            assert x.dtype == y.dtype
+            np.testing.assert_allclose(x, y, **tol)
+
+
+@requires_torch
+@pytest.mark.parametrize("name,kwargs", CONFIGS[1::3])
+def test_state_dict_layout_matches_torch(name, kwargs):
+    init, grads = _data()
+    ours, _, _ = _run(retrograd, name, kwargs, init, grads[:2])
+    theirs, _, _ = _run(torch, name, kwargs, init, grads[:2])
+    a, b = ours.state_dict(), theirs.state_dict()
+    assert a["param_groups"] == b["param_groups"]
+    assert a["state"].keys() == b["state"].keys()
+    for k in a["state"]:
+        assert a["state"][k].keys() == b["state"][k].keys()
+        for key, v in a["state"][k].items():
+            w = b["state"][k][key]
+            if hasattr(v, "shape"):
+                assert tuple(v.shape) == tuple(w.shape) and str(v.dtype) == str(w.dtype)
+                np.testing.assert_allclose(v.numpy(), w.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name,kwargs", CONFIGS)
+def test_state_dict_round_trip_continues_identically(name, kwargs):
+    init, grads = _data()
+    opt, params, _ = _run(retrograd, name, kwargs, init, grads[:3])
+    sd = copy.deepcopy(opt.state_dict())
+    mid = [p.detach().numpy().copy() for p in params]
+    _, _, cont = _run(retrograd, name, kwargs, init, grads[:5])
+    # a fresh optimizer on fresh parameters holding the values after three steps
+    _, _, resumed = _run(retrograd, name, kwargs, mid, grads[3:5], opt_state=sd)
+    # (NAdam's float32 mu_product is cast to the parameters' float64 on load, as torch does)
+    tol = 1e-6 if name == "NAdam" else 0
+    for a, b in zip(cont[3:], resumed):
+        for x, y in zip(a, b):
+            np.testing.assert_allclose(x, y, rtol=tol, atol=0)
+    # loading copies: stepping the fresh optimizer leaves the saved state untouched
+    assert sd == sd and all(isinstance(k, int) for k in sd["state"])
+
+
+def _quadratic(lib, dtype=np.float64):
+    rng = np.random.default_rng(3)
+    A = rng.standard_normal((6, 4)).astype(dtype)
+    b = rng.standard_normal(6).astype(dtype)
+    x0 = rng.standard_normal(4).astype(dtype)
+    x = (Parameter(retrograd.tensor(x0)) if lib is retrograd else torch.nn.Parameter(torch.tensor(x0)))
+    At, bt = lib.tensor(A), lib.tensor(b)
+
+    def loss_fn():
+        r = At @ x - bt
+        return (r * r).sum() + (x * x * x * x).sum() * 0.1
+
+    return x, loss_fn
+
+
+@requires_torch
+@pytest.mark.parametrize("kwargs", [dict(lr=1, max_iter=5), dict(lr=0.5, max_iter=4, history_size=2),
+                                    dict(lr=1, max_iter=6, line_search_fn="strong_wolfe")])
+def test_lbfgs_matches_torch(kwargs):
+    results = []
+    for lib in (retrograd, torch):
+        x, loss_fn = _quadratic(lib)
+        opt = lib.optim.LBFGS([x], **kwargs)
+
+        def closure(opt=opt, loss_fn=loss_fn):
+            opt.zero_grad()
+            loss = loss_fn()
+            loss.backward()
+            return loss
+
+        losses = [opt.step(closure).item() for _ in range(3)]
+        results.append((losses, x.detach().numpy().copy(), opt.state[x]["func_evals"]))
+    (l1, x1, e1), (l2, x2, e2) = results
+    np.testing.assert_allclose(l1, l2, rtol=1e-8)
+    np.testing.assert_allclose(x1, x2, rtol=1e-7, atol=1e-9)
+    assert e1 == e2
+
+
+def test_lbfgs_minimises_without_torch():
+    x, loss_fn = _quadratic(retrograd)
+    opt = optim.LBFGS([x], line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        loss = loss_fn()
+        loss.backward()
+        return loss
+
+    first = float(closure())
+    for _ in range(3):
+        opt.step(closure)
+    assert float(closure()) < first
+    with pytest.raises(ValueError, match="parameter groups"):
+        optim.LBFGS([{"params": [x]}, {"params": [Parameter(retrograd.zeros(2))]}])
+
+
+def test_training_loop_reduces_loss():
+    rng = np.random.default_rng(0)
+    X = retrograd.tensor(rng.standard_normal((32, 3)))
+    y = X @ retrograd.tensor([1.0, -2.0, 0.5]) + 0.3
+    w = Parameter(retrograd.zeros(3, dtype=retrograd.float64))
+    b = Parameter(retrograd.zeros(1, dtype=retrograd.float64))
+    for cls in (optim.SGD, optim.Adam):
+        opt = cls([w, b], lr=0.1)
+        losses = []
+        for _ in range(30):
+            opt.zero_grad()
+            loss = ((X @ w + b - y) ** 2).mean()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        assert losses[-1] < 0.1 * losses[0]
+
+
+def test_step_bumps_version_and_runs_without_grad():
+    p = Parameter(retrograd.ones(3))
+    opt = optim.SGD([p], lr=0.1)
+    v = p._version
+    p.grad = retrograd.ones(3)
+    opt.step()
+    assert p._version == v + 1
+    assert p.requires_grad and p.grad_fn is None
+    np.testing.assert_allclose(p.detach().numpy(), 0.9)
+    q = Parameter(retrograd.ones(2))  # params without grad are skipped
+    opt2 = optim.Adam([q])
+    opt2.step()
+    assert len(opt2.state) == 0
+
+
+def test_closure_loss_returned_and_grad_enabled():
+    p = Parameter(retrograd.ones(2))
+    opt = optim.SGD([p], lr=0.5)
+
+    def closure():
+        opt.zero_grad()
+        assert retrograd.is_grad_enabled()
+        loss = (p * p).sum()
+        loss.backward()
+        return loss
+
+    with retrograd.no_grad():
+        loss = opt.step(closure)
+    assert loss.item() == 2.0
+    np.testing.assert_allclose(p.detach().numpy(), 0.0)
+
+
+def test_zero_grad():
+    p = Parameter(retrograd.ones(2))
+    opt = optim.SGD([p], lr=0.1)
+    p.grad = retrograd.ones(2)
+    opt.zero_grad(set_to_none=False)
+    assert p.grad is not None and p.grad.tolist() == [0.0, 0.0]
+    opt.zero_grad()
+    assert p.grad is None
+
+
+def test_param_groups_and_defaults():
+    a, b = Parameter(retrograd.ones(2)), Parameter(retrograd.ones(3))
+    opt = optim.SGD([{"params": [a]}, {"params": b, "lr": 0.5}], lr=0.1, momentum=0.9)
+    assert [g["lr"] for g in opt.param_groups] == [0.1, 0.5]
+    assert opt.param_groups[1]["momentum"] == 0.9 and opt.param_groups[1]["params"] == [b]
+    c = Parameter(retrograd.ones(1))
+    opt.add_param_group({"params": [c], "lr": 0.01})
+    assert len(opt.param_groups) == 3 and opt.param_groups[2]["nesterov"] is False
+    with pytest.raises(ValueError, match="some parameters appear in more than one parameter group"):
+        opt.add_param_group({"params": [a]})
+    named = optim.Adam([("w", a), ("b", b)])
+    assert named.param_groups[0]["param_names"] == ["w", "b"]
+    assert "Adam (" in repr(named) and "lr: 0.001" in repr(named)
+
+
+def test_errors_match_torch():
+    p = Parameter(retrograd.ones(2))
+    with pytest.raises(ValueError, match="optimizer got an empty parameter list"):
+        optim.SGD([], lr=0.1)
+    with pytest.raises(TypeError, match="iterable of Tensors or dicts"):
+        optim.SGD(p, lr=0.1)
+    with pytest.raises(TypeError, match="ordered collections"):
+        optim.SGD([{"params": {p}}], lr=0.1)
+    with pytest.raises(ValueError, match="can't optimize a non-leaf Tensor"):
+        optim.SGD([p * 2], lr=0.1)
+    with pytest.raises(ValueError, match="Invalid learning rate: -1"):
+        optim.Adam([p], lr=-1)
+    with pytest.raises(ValueError, match="Invalid momentum value: -0.5"):
+        optim.SGD([p], lr=0.1, momentum=-0.5)
+    with pytest.raises(ValueError, match="Nesterov momentum requires a momentum and zero dampening"):
+        optim.SGD([p], lr=0.1, nesterov=True)
+    with pytest.raises(ValueError, match="Invalid beta parameter at index 1: 1.0"):
+        optim.Adam([p], betas=(0.9, 1.0))
+    with pytest.raises(ValueError, match="Invalid epsilon value"):
+        optim.RMSprop([p], eps=-1)
+    with pytest.raises(ValueError, match="Invalid weight_decay value: -0.1"):
+        optim.AdamW([p], weight_decay=-0.1)
+    with pytest.raises(ValueError, match="Invalid rho value"):
+        optim.Adadelta([p], rho=1.5)
+    with pytest.raises(ValueError, match="Invalid momentum_decay value"):
+        optim.NAdam([p], momentum_decay=-1)
+    with pytest.raises(ValueError, match="Invalid lr_decay value"):
+        optim.Adagrad([p], lr_decay=-1)
+    opt = optim.SGD([p], lr=0.1)
+    with pytest.raises(ValueError, match="different number of parameter groups"):
+        opt.load_state_dict({"state": {}, "param_groups": []})
+    with pytest.raises(ValueError, match="doesn't match the size"):
+        opt.load_state_dict({"state": {}, "param_groups": [{"lr": 0.1, "params": [0, 1]}]})
+
+
+def test_step_hooks():
+    p = Parameter(retrograd.ones(2))
+    opt = optim.SGD([p], lr=0.1)
+    calls = []
+    h1 = opt.register_step_pre_hook(lambda o, a, k: calls.append(("pre", o is opt)))
+    h2 = opt.register_step_post_hook(lambda o, a, k: calls.append(("post", o is opt)))
+    p.grad = retrograd.ones(2)
+    opt.step()
+    assert calls == [("pre", True), ("post", True)]
+    h1.remove()
+    h2.remove()
+    opt.step()
+    assert len(calls) == 2
+
+
+def test_load_state_dict_casts_to_param_dtype():
+    p = Parameter(retrograd.ones(3, dtype=retrograd.float64))
+    opt = optim.Adam([p])
+    p.grad = retrograd.ones(3, dtype=retrograd.float64)
+    opt.step()
+    sd = opt.state_dict()
+    q = Parameter(retrograd.ones(3))
+    opt2 = optim.Adam([q])
+    opt2.load_state_dict(sd)
+    st = opt2.state[q]
+    assert st["exp_avg"].dtype == retrograd.float32
+    assert st["step"].dtype == retrograd.float32 and st["step"].item() == 1.0
+    assert st["exp_avg"]._data is not opt.state[p]["exp_avg"]._data
