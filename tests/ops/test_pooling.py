@@ -61,6 +61,11 @@ def test_avg_pool2d(kw):
     check_op(lambda t, x: F(t).avg_pool2d(x, **kw), (1, 2, 5, 6))
 
 
+@pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=(2, 3), divisor_override=5)])
+def test_avg_pool2d_blocks(kw):
+    check_op(lambda t, x: F(t).avg_pool2d(x, **kw), (1, 2, 4, 6))
+
+
 def test_avg_pool1d_3d():
     check_op(lambda t, x: F(t).avg_pool1d(x, 3, 2, 1, count_include_pad=False), (2, 2, 7))
     check_op(lambda t, x: F(t).avg_pool3d(x, 2, ceil_mode=True), (1, 1, 3, 4, 5))

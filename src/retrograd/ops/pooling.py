@@ -133,6 +133,43 @@ class SeparablePool(Function):
         return SeparablePool.apply(g, [m.T for m in ctx.mats]), None
 
 
+class BlockPool(Function):
+    """z = scale * sum over non-overlapping k-blocks of x (avg pooling with stride = kernel, no padding);
+    dx = scale * g repeated over each block."""
+
+    @staticmethod
+    def forward(ctx, x, k, scale):
+        ctx.k, ctx.scale = k, scale
+        n, c = x.shape[:2]
+        split = (n, c) + tuple(v for o, ki in zip(x.shape[2:], k) for v in (o // ki, ki))
+        z = x._data.reshape(split).sum(axis=tuple(range(3, len(split), 2)))
+        z *= z.dtype.type(scale)
+        return z
+
+    @staticmethod
+    def backward(ctx, g):
+        return BlockRepeat.apply(g, ctx.k, ctx.scale), None, None
+
+
+class BlockRepeat(Function):
+    """z = scale * g repeated over k-blocks (the adjoint of BlockPool);  dg = scale * block sums of gz."""
+
+    @staticmethod
+    def forward(ctx, g, k, scale):
+        ctx.k, ctx.scale = k, scale
+        xp = _xp(g._data)
+        n, c = g.shape[:2]
+        spread = (n, c) + tuple(v for o, ki in zip(g.shape[2:], k) for v in (o, ki))
+        expanded = tuple(v for o in g.shape[2:] for v in (o, 1))
+        z = xp.empty(spread, dtype=g._data.dtype)
+        z[...] = g._data.reshape((n, c) + expanded) * g._data.dtype.type(scale)
+        return z.reshape((n, c) + tuple(o * ki for o, ki in zip(g.shape[2:], k)))
+
+    @staticmethod
+    def backward(ctx, gz):
+        return BlockPool.apply(gz, ctx.k, ctx.scale), None, None
+
+
 # ---------------------------------------------------------------------------- argument handling
 
 
@@ -285,6 +322,9 @@ def _avg_pool(name, nd, input, kernel_size, stride, padding, ceil_mode, count_in
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError(f"{name}: divisor must be not zero")
     ones = divisor_override is not None
+    if k == s and not any(p) and all(n == o * ki for n, o, ki in zip(x.shape[2:], out, k)):
+        y = BlockPool.apply(x, k, 1.0 / (divisor_override or math.prod(k)))
+        return y.squeeze(0) if unbatched else y
     mats = [_avg_matrix(n, o, ki, si, pi, count_include_pad, ones)
             for n, o, ki, si, pi in zip(x.shape[2:], out, k, s, p)]
     if ones:
