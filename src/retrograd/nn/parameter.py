@@ -26,3 +26,22 @@ class Parameter(Tensor):
 
     def __reduce_ex__(self, protocol):
         return (Parameter, (Tensor._make(self._host_array().copy()), self._requires_grad))
+
+
+class Buffer(Tensor):
+    """Marks a tensor to be registered as a buffer when assigned to a Module attribute
+    (``self.running_mean = nn.Buffer(torch.zeros(3))``)."""
+
+    def __new__(cls, data=None, *, persistent=True):
+        if data is None:
+            from ..creation import empty
+
+            data = empty(0)
+        b = object.__new__(cls)
+        b._init(data._data)
+        b._vc = data._vc
+        b.persistent = persistent
+        return b
+
+    def __init__(self, data=None, *, persistent=True):
+        pass

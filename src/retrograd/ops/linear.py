@@ -1,3 +1,109 @@
-"""(being written: see the op-set and nn issues)"""
+"""The affine layer's ops: ``linear`` (Y = X W^T + b) and ``bilinear``."""
 
-__all__ = []
+from .. import _backend
+from ..autograd.function import Function
+from ..tensor import Tensor
+
+__all__ = []  # nn-only: exported through retrograd.nn.functional
+FUNCTIONAL = ["linear", "bilinear"]
+
+_TYPE = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16"}
+
+
+def _type_name(t):
+    return _TYPE.get(t.dtype.name, t.dtype.name)
+
+
+class Linear(Function):
+    """Y = X W^T + b;  dX = G W,  dW = G^T X,  db = sum of G over the batch dims.
+
+    X may have any number of leading (batch) dims; they are flattened into one for the
+    two matrix products of the backward."""
+
+    @staticmethod
+    def forward(ctx, x, w, b=None):
+        ctx.save_for_backward(x if ctx.needs_input_grad[1] else None,
+                              w if ctx.needs_input_grad[0] else None)
+        y = _backend.matmul(x._data, w._data.T)
+        if b is not None:
+            y += b._data
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        gx = gw = gb = None
+        if ctx.needs_input_grad[0]:
+            gx = g @ w  # dX = G W
+        if ctx.needs_input_grad[1] or (len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2]):
+            g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
+        if ctx.needs_input_grad[1]:
+            x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+            gw = g2.t() @ x2  # dW = G^T X
+        if len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2]:
+            gb = g2.sum(0)  # db = sum_i G_i
+        return gx, gw, gb
+
+
+def _check(input, weight, bias):
+    for name, t in (("input", input), ("weight", weight)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"linear(): argument '{name}' must be Tensor, not {type(t).__name__}")
+    if input.dtype != weight.dtype:
+        raise RuntimeError(
+            f"mat1 and mat2 must have the same dtype, but got {_type_name(input)} and "
+            f"{_type_name(weight)} (linear: input {input.dtype}, weight {weight.dtype})"
+        )
+    if input.ndim == 0:
+        raise RuntimeError("both arguments to linear need to be at least 1D, but they are 0D and "
+                           f"{weight.ndim}D")
+    if weight.ndim == 2 and input.shape[-1] != weight.shape[1]:
+        rows = input.numel() // max(input.shape[-1], 1) if input.ndim > 1 else 1
+        raise RuntimeError(
+            f"mat1 and mat2 shapes cannot be multiplied ({rows}x{input.shape[-1]} and "
+            f"{weight.shape[1]}x{weight.shape[0]}) (linear: input {list(input.shape)}, weight "
+            f"{list(weight.shape)}; the input's last dim must equal in_features)"
+        )
+    if bias is not None:
+        if bias.dtype != input.dtype:
+            raise RuntimeError(
+                f"expected bias to have the dtype of input ({input.dtype}), but got {bias.dtype}"
+            )
+        if type(bias._data) is not type(input._data) or type(weight._data) is not type(input._data):
+            raise RuntimeError(
+                "Expected all tensors to be on the same device, but found at least two devices "
+                f"(input on {input.device}, weight on {weight.device}, bias on {bias.device})"
+            )
+
+
+def linear(input, weight, bias=None):
+    """Y = input @ weight^T + bias: input (*, in_features), weight (out_features,
+    in_features), bias (out_features) or None; result (*, out_features)."""
+    _check(input, weight, bias)
+    if weight.ndim != 2 or (bias is not None and bias.ndim != 1):
+        out = input @ weight.t() if weight.ndim == 2 else input @ weight
+        return out + bias if bias is not None else out
+    if bias is None:
+        return Linear.apply(input, weight)
+    return Linear.apply(input, weight, bias)
+
+
+def bilinear(input1, input2, weight, bias=None):
+    """y_k = x1^T A_k x2 + b_k: input1 (*, in1), input2 (*, in2), weight (out, in1, in2)."""
+    if input1.shape[:-1] != input2.shape[:-1]:
+        raise RuntimeError(
+            f"bilinear(): input batch dimensions do not match: got {list(input1.shape[:-1])} and "
+            f"{list(input2.shape[:-1])}"
+        )
+    if weight.ndim != 3 or weight.shape[1] != input1.shape[-1] or weight.shape[2] != input2.shape[-1]:
+        raise RuntimeError(
+            f"bilinear(): weight of shape {list(weight.shape)} does not match input1 "
+            f"{list(input1.shape)} and input2 {list(input2.shape)} (expected (out, "
+            f"{input1.shape[-1]}, {input2.shape[-1]}))"
+        )
+    out, in1, in2 = weight.shape
+    # (x2 @ W_(out*in1, in2)^T) -> (*, out, in1), then contract in1 with x1
+    t = (input2 @ weight.reshape(out * in1, in2).t()).reshape(*input2.shape[:-1], out, in1)
+    y = (t * input1.unsqueeze(-2)).sum(-1)
+    return y + bias if bias is not None else y
+

@@ -1,3 +1,769 @@
-"""(being written: see the op-set and nn issues)"""
+"""Loss functions, as ``torch.nn.functional``'s.
 
-__all__ = []
+The classification losses are fused ops (one node each, numerically stable through
+log-sum-exp, finite gradients for large logits): ``cross_entropy`` from logits with the
+backward ``dx = coef * (s * softmax(x) - q)`` (q: the target distribution), ``nll_loss``,
+``binary_cross_entropy``; ``binary_cross_entropy_with_logits`` uses a stable softplus.
+The others compose tensor ops. Every backward is written with tensor ops, so
+double backward (gradient penalties, gradgradcheck) works.
+"""
+
+import math
+import warnings
+
+import numpy as np
+
+from .. import _backend
+from ..autograd.function import Function
+from ..autograd.grad_mode import _state
+from ..tensor import Tensor
+
+__all__ = []  # nn-only: exported through retrograd.nn.functional
+FUNCTIONAL = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss",
+              "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
+              "cosine_embedding_loss", "margin_ranking_loss", "triplet_margin_loss",
+              "triplet_margin_with_distance_loss", "gaussian_nll_loss", "poisson_nll_loss",
+              "hinge_embedding_loss", "soft_margin_loss", "multilabel_soft_margin_loss",
+              "multi_margin_loss", "multilabel_margin_loss"]
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def legacy_reduction(size_average, reduce, reduction="mean"):
+    """torch's deprecated ``size_average`` / ``reduce`` arguments as a reduction string."""
+    if size_average is None and reduce is None:
+        return reduction
+    warnings.warn("size_average and reduce args will be deprecated, please use reduction='"
+                  f"{reduction}' instead.", UserWarning, stacklevel=3)
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if not reduce:
+        return "none"
+    return "mean" if size_average else "sum"
+
+
+def _reduce(loss, reduction):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _check_reduction(reduction):
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _warn_size(input, target):
+    if tuple(target.shape) != tuple(input.shape):
+        warnings.warn(
+            f"Using a target size ({target.shape}) that is different to the input size "
+            f"({input.shape}). This will likely lead to incorrect results due to broadcasting. "
+            "Please ensure they have the same size.", UserWarning, stacklevel=3)
+
+
+def _const(arr):
+    return Tensor._make(arr)
+
+
+def _xp(t):
+    return _backend.array_module(t._data)
+
+
+class _LogSoftmax(Function):
+    """y = x - logsumexp(x);  dx = g - exp(y) * sum(g)  (over ``dim``)."""
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        a = x._data
+        m = a.max(axis=dim, keepdims=True)
+        xp = _backend.array_module(a)
+        with np.errstate(invalid="ignore"):
+            z = a - m
+            out = z - xp.log(xp.exp(z).sum(axis=dim, keepdims=True))
+        ctx.dim = dim
+        out = Tensor._make(out)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g - y.exp() * g.sum(ctx.dim, keepdim=True), None
+
+
+def log_softmax(x, dim):
+    """Stable log-softmax (used by the losses; ``nn.functional.log_softmax`` is the public one)."""
+    return _LogSoftmax.apply(x, dim % max(x.ndim, 1))
+
+
+class _Softplus(Function):
+    """y = log(1 + e^z) computed as max(z, 0) + log1p(e^-|z|);  dz = g * sigmoid(z)."""
+
+    @staticmethod
+    def forward(ctx, z):
+        a = z._data
+        xp = _backend.array_module(a)
+        ctx.save_for_backward(z)
+        return xp.maximum(a, 0) + xp.log1p(xp.exp(-xp.abs(a)))
+
+    @staticmethod
+    def backward(ctx, g):
+        (z,) = ctx.saved_tensors
+        return g * z.sigmoid()
+
+
+class _ClampMin(Function):
+    """y = max(x, m);  dx = g where x >= m, else 0."""
+
+    @staticmethod
+    def forward(ctx, x, m):
+        a = x._data
+        ctx.save_for_backward(_const(a >= m))
+        return _backend.array_module(a).maximum(a, a.dtype.type(m))
+
+    @staticmethod
+    def backward(ctx, g):
+        (mask,) = ctx.saved_tensors
+        return g * mask.to(g.dtype), None
+
+
+def _clamp_min(x, m):
+    return _ClampMin.apply(x, m)
+
+
+# ---------------------------------------------------------------------------- regression
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """mean((input - target)^2) (or sum / none)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    _warn_size(input, target)
+    d = input - target
+    loss = d * d
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """mean(|input - target|)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    _warn_size(input, target)
+    loss = (input - target).abs()
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+class _SmoothL1(Function):
+    """l = 0.5 d^2 / beta where |d| < beta else |d| - 0.5 beta (times ``scale``);
+    dd = g * scale * (d / beta where |d| < beta else sign d)."""
+
+    @staticmethod
+    def forward(ctx, d, beta, scale):
+        a = d._data
+        xp = _backend.array_module(a)
+        ad = xp.abs(a)
+        small = ad < beta
+        ctx.beta, ctx.scale = beta, scale
+        ctx.save_for_backward(d, _const(small.astype(a.dtype)))
+        loss = xp.where(small, 0.5 * a * a / beta, ad - 0.5 * beta)
+        return loss * scale if scale != 1 else loss
+
+    @staticmethod
+    def backward(ctx, g):
+        d, small = ctx.saved_tensors
+        sign = _const(_backend.array_module(d._data).sign(d._data))
+        gd = d * (small * (ctx.scale / ctx.beta)) + sign * ((1 - small) * ctx.scale)
+        return g * gd, None, None
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - target)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    _warn_size(input, target)
+    d = input - target
+    loss = d.abs() if beta == 0 else _SmoothL1.apply(d, float(beta), 1.0)
+    return _reduce(loss, reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta)."""
+    _check_reduction(reduction)
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    _warn_size(input, target)
+    loss = _SmoothL1.apply(input - target, float(delta), float(delta))
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+# ---------------------------------------------------------------------------- classification
+
+
+def _classes_last(a, ndim):
+    """(N, C, d1..) -> (N*d1*.., C); (C,) -> (1, C)."""
+    if ndim == 1:
+        return a.reshape(1, -1)
+    if ndim > 2:
+        a = _backend.array_module(a).moveaxis(a, 1, -1)
+    return a.reshape(-1, a.shape[-1])
+
+
+def _grad_layout(gx2, shape):
+    """Inverse of ``_classes_last`` for a gradient tensor."""
+    if len(shape) == 1:
+        return gx2.reshape(shape)
+    if len(shape) == 2:
+        return gx2
+    n, c, rest = shape[0], shape[1], tuple(shape[2:])
+    return gx2.reshape(n, *rest, c).movedim(-1, 1)
+
+
+def _check_class_target(input, target, fn):
+    if input.ndim == 0:
+        raise ValueError(f"{fn}: input must have at least 1 dimension (classes), got a 0-d tensor")
+    if target.dtype.is_floating_point or target.dtype.name == "bool":
+        raise RuntimeError(
+            f"expected scalar type Long but found {target.dtype} (the target of {fn} holds class "
+            "indices; for class probabilities pass a float target of the input's shape)"
+        )
+    if input.ndim == 1:
+        if target.ndim != 0:
+            raise RuntimeError(
+                f"{fn}: for an unbatched input of shape {list(input.shape)} the target must be a "
+                f"0-d tensor of one class index, got shape {list(target.shape)}"
+            )
+        return
+    if target.ndim == 0 or target.shape[0] != input.shape[0]:
+        n = target.shape[0] if target.ndim else 0
+        raise ValueError(
+            f"Expected input batch_size ({input.shape[0]}) to match target batch_size ({n})."
+        )
+    expect = (input.shape[0],) + tuple(input.shape[2:])
+    if tuple(target.shape) != expect:
+        raise RuntimeError(f"Expected target size {list(expect)}, got {list(target.shape)}")
+
+
+def _target_dist(xp, t, c, w, ignore_index, eps, dtype):
+    """From class indices ``t`` (M,): valid mask, per-row class weight w_t, and the row
+    sums s_i of the target distribution q_i = valid * ((1-eps) w_t onehot + eps/C w)."""
+    valid = t != ignore_index
+    tt = xp.where(valid, t, 0)
+    bad = (tt < 0) | (tt >= c)
+    if bad.any():
+        raise IndexError(f"Target {int(tt[bad][0])} is out of bounds.")
+    wt = (w[tt] if w is not None else xp.ones(t.shape, dtype=dtype)) * valid
+    if eps:
+        wsum = w.sum() if w is not None else c
+        s = (1 - eps) * wt + (eps / c) * wsum * valid
+    else:
+        s = wt
+    return valid, tt, wt.astype(dtype, copy=False), s.astype(dtype, copy=False)
+
+
+def _dense_q(xp, m, c, tt, wt, valid, w, eps, dtype):
+    q = xp.zeros((m, c), dtype=dtype)
+    q[xp.arange(m), tt] = (1 - eps) * wt
+    if eps:
+        row = (w if w is not None else xp.ones(c, dtype=dtype)) * (eps / c)
+        q += valid[:, None] * row[None, :].astype(dtype)
+    return q
+
+
+def _coef(g, reduction, total, m):
+    if reduction == "mean":
+        return g / total
+    if reduction == "sum":
+        return g
+    return g.reshape(m, 1)
+
+
+class CrossEntropy(Function):
+    """L_i = -sum_c q_ic log softmax(x_i)_c with q_i the (weighted, smoothed) one-hot of
+    the target class;  dx_i = coef * (s_i softmax(x_i) - q_i), s_i = sum_c q_ic, and
+    coef = g / sum_i w_{t_i} for the mean (g for sum)."""
+
+    @staticmethod
+    def forward(ctx, x, target, weight, ignore_index, reduction, label_smoothing):
+        xp = _xp(x)
+        a = _classes_last(x._data, x.ndim)
+        m, c = a.shape
+        dtype = a.dtype
+        w = weight._data.astype(dtype, copy=False) if weight is not None else None
+        t = target._data.reshape(-1)
+        eps = float(label_smoothing)
+        valid, tt, wt, s = _target_dist(xp, t, c, w, ignore_index, eps, dtype)
+        mx = a.max(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", over="ignore"):
+            z = a - mx
+            e = xp.exp(z)
+            se = e.sum(axis=1, keepdims=True)
+            logp = z - xp.log(se)
+            rows = -(1 - eps) * wt * logp[xp.arange(m), tt]
+            if eps:
+                wl = logp * w if w is not None else logp
+                rows = rows - (eps / c) * valid * wl.sum(axis=1)
+        total = float(wt.sum())
+        ctx.reduction, ctx.total, ctx.eps, ctx.ignore_index = reduction, total, eps, ignore_index
+        ctx.shape = tuple(x.shape)
+        ctx.save_for_backward(x, target, weight, _const(e / se))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if reduction == "mean":
+                return xp.asarray(rows.sum() / total, dtype=dtype)
+            if reduction == "sum":
+                return xp.asarray(rows.sum(), dtype=dtype)
+        return rows.reshape(tuple(target.shape))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, target, weight, p = ctx.saved_tensors
+        if not ctx.needs_input_grad[0]:
+            return (None,) * 6
+        xp = _xp(x)
+        m, c = p.shape
+        dtype = p._data.dtype
+        w = weight._data.astype(dtype, copy=False) if weight is not None else None
+        t = target._data.reshape(-1)
+        valid, tt, wt, s = _target_dist(xp, t, c, w, ctx.ignore_index, ctx.eps, dtype)
+        q = _dense_q(xp, m, c, tt, wt, valid, w, ctx.eps, dtype)
+        if _state.enabled:  # create_graph: softmax must stay differentiable in x
+            xr = x.movedim(1, -1) if x.ndim > 2 else x
+            p = log_softmax(xr.reshape(m, c), 1).exp()
+        gx = (p * _const(s[:, None]) - _const(q)) * _coef(g, ctx.reduction, ctx.total, m)
+        return _grad_layout(gx, ctx.shape), None, None, None, None, None
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                  reduction="mean", label_smoothing=0.0):
+    """Cross entropy between logits ``input`` (N, C, d1..) / (C,) and class indices
+    (N, d1..) or class probabilities (input's shape), with log-softmax inside."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    c = input.shape[0] if input.ndim == 1 else (input.shape[1] if input.ndim else 0)
+    if weight is not None and (weight.ndim != 1 or weight.shape[0] != c):
+        raise RuntimeError(
+            f"weight tensor should be defined either for all {c} classes or no classes but got "
+            f"weight tensor of shape: {list(weight.shape)}"
+        )
+    if target.dtype.is_floating_point:
+        return _cross_entropy_probs(input, target, weight, reduction, label_smoothing)
+    _check_class_target(input, target, "cross_entropy")
+    return CrossEntropy.apply(input, target, weight, ignore_index, reduction, label_smoothing)
+
+
+def _cross_entropy_probs(input, target, weight, reduction, eps):
+    if tuple(target.shape) != tuple(input.shape):
+        raise RuntimeError(
+            f"cross_entropy: a float target holds class probabilities and must have the input's "
+            f"shape {list(input.shape)}, got {list(target.shape)} (pass int64 class indices "
+            "otherwise)"
+        )
+    cdim = 0 if input.ndim == 1 else 1
+    c = input.shape[cdim]
+    logp = log_softmax(input, cdim)
+    if eps:
+        target = target * (1 - eps) + eps / c
+    prod = logp * target
+    if weight is not None:
+        shape = [1] * input.ndim
+        shape[cdim] = c
+        prod = prod * weight.reshape(shape)
+    loss = -prod.sum(cdim)
+    if reduction == "mean":
+        return loss.sum() / (input.numel() // c) if input.ndim > 1 else loss
+    return _reduce(loss, reduction)
+
+
+class NLLLoss(Function):
+    """L_i = -w_{t_i} logp_{i,t_i};  dlogp_i = -coef * w_{t_i} onehot(t_i), coef = g / sum w_t
+    for the mean."""
+
+    @staticmethod
+    def forward(ctx, logp, target, weight, ignore_index, reduction):
+        xp = _xp(logp)
+        a = _classes_last(logp._data, logp.ndim)
+        m, c = a.shape
+        dtype = a.dtype
+        w = weight._data.astype(dtype, copy=False) if weight is not None else None
+        t = target._data.reshape(-1)
+        valid, tt, wt, _ = _target_dist(xp, t, c, w, ignore_index, 0.0, dtype)
+        rows = -wt * a[xp.arange(m), tt]
+        total = float(wt.sum())
+        ctx.reduction, ctx.total, ctx.ignore_index, ctx.shape = reduction, total, ignore_index, tuple(logp.shape)
+        ctx.mc = (m, c)
+        ctx.save_for_backward(target, weight)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if reduction == "mean":
+                return xp.asarray(rows.sum() / total, dtype=dtype)
+            if reduction == "sum":
+                return xp.asarray(rows.sum(), dtype=dtype)
+        return rows.reshape(tuple(target.shape))
+
+    @staticmethod
+    def backward(ctx, g):
+        target, weight = ctx.saved_tensors
+        if not ctx.needs_input_grad[0]:
+            return (None,) * 5
+        xp = _backend.array_module(g._data)
+        m, c = ctx.mc
+        dtype = g._data.dtype
+        w = weight._data.astype(dtype, copy=False) if weight is not None else None
+        valid, tt, wt, _ = _target_dist(xp, target._data.reshape(-1), c, w, ctx.ignore_index, 0.0, dtype)
+        q = _dense_q(xp, m, c, tt, wt, valid, w, 0.0, dtype)
+        gx = -(_const(q) * _coef(g, ctx.reduction, ctx.total, m))
+        return _grad_layout(gx, ctx.shape), None, None, None, None
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+             reduction="mean"):
+    """Negative log likelihood of class indices under log-probabilities ``input``."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    _check_class_target(input, target, "nll_loss")
+    c = input.shape[0] if input.ndim == 1 else input.shape[1]
+    if weight is not None and (weight.ndim != 1 or weight.shape[0] != c):
+        raise RuntimeError(
+            f"weight tensor should be defined either for all {c} classes or no classes but got "
+            f"weight tensor of shape: {list(weight.shape)}"
+        )
+    return NLLLoss.apply(input, target, weight, ignore_index, reduction)
+
+
+class BinaryCrossEntropy(Function):
+    """l = -w (y log p + (1-y) log(1-p)) (logs clamped at -100);
+    dp = g w (p - y) / max(p (1-p), 1e-12),  dy = g w (log(1-p) - log p)."""
+
+    @staticmethod
+    def forward(ctx, p, y, weight):
+        a, b = p._data, y._data
+        xp = _backend.array_module(a)
+        if ((a < 0) | (a > 1)).any() or xp.isnan(a).any():
+            raise RuntimeError("all elements of input should be between 0 and 1")
+        with np.errstate(divide="ignore"):
+            lp = xp.maximum(xp.log(a), -100)
+            l1p = xp.maximum(xp.log1p(-a), -100)
+        loss = -(b * lp + (1 - b) * l1p)
+        if weight is not None:
+            loss = loss * weight._data
+        ctx.save_for_backward(p, y, weight)
+        return loss.astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        p, y, w = ctx.saved_tensors
+        gw = g * w if w is not None else g
+        gp = gy = None
+        if ctx.needs_input_grad[0]:
+            gp = gw * (p - y) / _clamp_min(p * (1 - p), 1e-12)
+        if ctx.needs_input_grad[1]:
+            gy = gw * (_clamp_min((1 - p).log(), -100) - _clamp_min(p.log(), -100))
+        return gp, gy, None
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction="mean"):
+    """-w (y log p + (1-y) log(1-p)) for probabilities ``input`` in [0, 1]."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(
+            f"Using a target size ({target.shape}) that is different to the input size "
+            f"({input.shape}) is deprecated. Please ensure they have the same size."
+        )
+    if weight is not None and tuple(weight.shape) != tuple(input.shape):
+        weight = weight.expand(input.shape)
+    return _reduce(BinaryCrossEntropy.apply(input, target, weight), reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
+                                     reduction="mean", pos_weight=None):
+    """BCE of sigmoid(input) without forming it: (1-y) x + (1 + (pw-1) y) softplus(-x),
+    stable for large |x|."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(
+            f"Target size ({target.shape}) must be the same as input size ({input.shape})"
+        )
+    sp = _Softplus.apply(-input)
+    if pos_weight is not None:
+        loss = (1 - target) * input + (1 + (pos_weight - 1) * target) * sp
+    else:
+        loss = (1 - target) * input + sp
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    """target * (log target - input) (0 where target = 0); with ``log_target``,
+    exp(target) * (target - input). ``batchmean`` divides the sum by the batch size."""
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce)
+    if reduction not in ("mean", "sum", "none", "batchmean"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if reduction == "mean":
+        warnings.warn(
+            "reduction: 'mean' divides the total loss by both the batch size and the support "
+            "size.'batchmean' divides only by the batch size, and aligns with the KL div math "
+            "definition.'mean' will be changed to behave the same as 'batchmean' in the next "
+            "major release.", UserWarning, stacklevel=2)
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        loss = _xlogy_self(target) - target * input
+    if reduction == "batchmean":
+        return loss.sum() / input.shape[0] if input.ndim else loss.sum()
+    return _reduce(loss, reduction)
+
+
+class _XLogX(Function):
+    """y = x log x (0 at x = 0);  dx = g (log x + 1)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        a = x._data
+        xp = _backend.array_module(a)
+        ctx.save_for_backward(x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return xp.where(a == 0, 0, a * xp.log(a)).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * (x.log() + 1)
+
+
+def _xlogy_self(t):
+    return _XLogX.apply(t)
+
+
+# ---------------------------------------------------------------------------- embedding / ranking
+
+
+def _mask(cond_array, dtype):
+    return _const(cond_array.astype(dtype.np))
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
+                          reduction="mean"):
+    """1 - cos(x1, x2) where y = 1, max(0, cos(x1, x2) - margin) where y = -1."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if input1.shape != input2.shape:
+        raise RuntimeError(
+            f"cosine_embedding_loss: input1 {list(input1.shape)} and input2 {list(input2.shape)} "
+            "must have the same shape"
+        )
+    dim = input1.ndim - 1
+    if input1.ndim not in (1, 2):
+        raise RuntimeError(f"1D target tensor expects 2D input tensors, but found inputs with sizes "
+                           f"{list(input1.shape)} and {list(input2.shape)}.")
+    eps = 1e-12
+    prod = (input1 * input2).sum(dim)
+    m1 = (input1 * input1).sum(dim) + eps
+    m2 = (input2 * input2).sum(dim) + eps
+    cos = prod / (m1 * m2).sqrt()
+    y = target._data
+    pos = _mask(y == 1, cos.dtype)
+    neg = _mask(y == -1, cos.dtype)
+    loss = pos * (1 - cos) + neg * (cos - margin).relu()
+    return _reduce(loss, reduction)
+
+
+def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
+                        reduction="mean"):
+    """max(0, -y (x1 - x2) + margin)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if input1.ndim != input2.ndim or input1.ndim != target.ndim:
+        raise RuntimeError(
+            f"margin_ranking_loss : All input tensors should have same dimension but got sizes: "
+            f"input1: {input1.shape}, input2: {input2.shape}, target: {target.shape} "
+        )
+    return _reduce((-target * (input1 - input2) + margin).relu(), reduction)
+
+
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None,
+                         reduction="mean"):
+    """x where y = 1, max(0, margin - x) where y = -1."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    y = target._data
+    pos = _mask(y == 1, input.dtype)
+    neg = _mask(y == -1, input.dtype)
+    loss = pos * input + neg * (margin - input).relu()
+    return _reduce(loss, reduction)
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """log(1 + exp(-y x))."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    return _reduce(_Softplus.apply(-target * input), reduction)
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,
+                                reduction="mean"):
+    """-mean_c [y log sigmoid(x) + (1-y) log sigmoid(-x)] per sample."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    loss = target * _Softplus.apply(-input) + (1 - target) * _Softplus.apply(input)
+    if weight is not None:
+        loss = loss * weight
+    loss = loss.sum(input.ndim - 1) / input.shape[-1]
+    return _reduce(loss, reduction)
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
+                      reduction="mean"):
+    """sum_{j != y} max(0, margin - x_y + x_j)^p / C (times w_y)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    x = input if input.ndim == 2 else input.reshape(1, -1)
+    n, c = x.shape
+    t = target._data.reshape(-1)
+    xp = _xp(x)
+    onehot = xp.zeros((n, c), dtype=x._data.dtype)
+    onehot[xp.arange(n), t] = 1
+    oh = _const(onehot)
+    xy = (x * oh).sum(1, keepdim=True)
+    z = (margin - xy + x).relu() * (1 - oh)
+    if p == 2:
+        z = z * z
+    if weight is not None:
+        z = z * _const(weight._data[t][:, None])
+    loss = z.sum(1) / c
+    if input.ndim < 2:
+        loss = loss.reshape(())
+    return _reduce(loss, reduction)
+
+
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """sum over target classes j (up to the first -1) and non-target classes i of
+    max(0, 1 - (x_j - x_i)) / C."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    x = input if input.ndim == 2 else input.reshape(1, -1)
+    n, c = x.shape
+    t = target._data.reshape(n, c)
+    xp = _xp(x)
+    is_t = xp.zeros((n, c), dtype=bool)
+    for i in range(n):
+        for j in t[i]:
+            if j < 0:
+                break
+            is_t[i, j] = True
+    pair = (is_t[:, :, None] & ~is_t[:, None, :]).astype(x._data.dtype)  # [n, j, i]
+    diff = 1 - (x.unsqueeze(2) - x.unsqueeze(1))
+    loss = (diff.relu() * _const(pair)).sum((1, 2)) / c
+    if input.ndim < 2:
+        loss = loss.reshape(())
+    return _reduce(loss, reduction)
+
+
+def _pairwise_distance(x1, x2, p, eps):
+    d = x1 - x2 + eps
+    if p == 2:
+        return (d * d).sum(-1).sqrt()
+    if p == 1:
+        return d.abs().sum(-1)
+    return (d.abs() ** p).sum(-1) ** (1.0 / p)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
+                        size_average=None, reduce=None, reduction="mean"):
+    """max(0, d(a, p) - d(a, n) + margin) with d the p-norm distance (+eps)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if not (anchor.ndim == positive.ndim == negative.ndim):
+        raise RuntimeError(
+            "The anchor, positive, and negative tensors are expected to have the same number of "
+            f"dimensions, but got: anchor {anchor.ndim}D, positive {positive.ndim}D, and negative "
+            f"{negative.ndim}D inputs")
+    d_ap = _pairwise_distance(anchor, positive, p, eps)
+    d_an = _pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_pn = _pairwise_distance(positive, negative, p, eps)
+        d_an = _minimum(d_an, d_pn)
+    return _reduce((d_ap - d_an + margin).relu(), reduction)
+
+
+def _minimum(a, b):
+    m = _mask(a._data <= b._data, a.dtype)
+    return a * m + b * (1 - m)
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None,
+                                      margin=1.0, swap=False, reduction="mean"):
+    """max(0, d(a, p) - d(a, n) + margin) with a user distance (default pairwise L2)."""
+    _check_reduction(reduction)
+    dist = distance_function or (lambda a, b: _pairwise_distance(a, b, 2, 1e-6))
+    d_ap = dist(anchor, positive)
+    d_an = dist(anchor, negative)
+    if swap:
+        d_an = _minimum(d_an, dist(positive, negative))
+    return _reduce((d_ap - d_an + margin).relu(), reduction)
+
+
+# ---------------------------------------------------------------------------- likelihoods
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """0.5 (log max(var, eps) + (input - target)^2 / max(var, eps)) (+ 0.5 log 2 pi if full).
+    The clamp of var is outside autograd, as in torch."""
+    _check_reduction(reduction)
+    if isinstance(var, (int, float)):
+        var = input.new_full(tuple(input.shape), float(var))
+    if tuple(var.shape) != tuple(input.shape):
+        if tuple(input.shape[:-1]) == tuple(var.shape):
+            var = var.unsqueeze(-1)
+        elif tuple(input.shape[:-1]) == tuple(var.shape[:-1]) and var.shape[-1] == 1:
+            pass
+        else:
+            raise ValueError("var is of incorrect size")
+    if (var._data < 0).any():
+        raise ValueError("var has negative entry/entries")
+    xp = _xp(var)
+    # var + (clamped - var) held constant: the value is clamped, the gradient is identity
+    shift = _const(xp.maximum(var._data, eps) - var._data)
+    v = var + shift
+    loss = 0.5 * (v.log() + (input - target) ** 2 / v)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8,
+                     reduce=None, reduction="mean"):
+    """exp(input) - target * input (log_input), else input - target * log(input + eps);
+    ``full`` adds Stirling's term target log target - target + 0.5 log(2 pi target) for target > 1."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if log_input:
+        loss = input.exp() - target * input
+    else:
+        loss = input - target * (input + eps).log()
+    if full:
+        t = target._data
+        xp = _xp(target)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            st = t * xp.log(t) - t + 0.5 * xp.log(2 * math.pi * t)
+        loss = loss + _const(xp.where(t > 1, st, 0).astype(t.dtype, copy=False))
+    return _reduce(loss, reduction)
