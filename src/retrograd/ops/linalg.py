@@ -1,5 +1,6 @@
 """Matrix multiplication: Y = A @ B, with the seed's backward dA = G B^T, dB = A^T G."""
 
+from .. import _backend
 from ..autograd.function import Function
 from ._broadcast import sum_to_shape
 from ..tensor import Tensor
@@ -41,7 +42,7 @@ class Matmul(Function):
             raise _matmul_error(x.shape, y.shape)
         ctx.save_for_backward(a, b)
         try:
-            return x @ y
+            return _backend.matmul(x, y)
         except ValueError:
             raise _matmul_error(x.shape, y.shape) from None
 
@@ -79,3 +80,457 @@ def _rmatmul(self, other):
 
 
 Tensor.__rmatmul__ = _rmatmul
+
+
+# ---------------------------------------------------------------------------- products
+
+import string  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from .._backend import array_module  # noqa: E402
+from ..tensor import _wrap_dim  # noqa: E402
+from ._inplace import make_inplace  # noqa: E402
+
+__all__ += ["mm", "bmm", "mv", "addmm", "addbmm", "baddbmm", "addmv", "addr", "dot", "vdot", "outer",
+            "ger", "inner", "einsum", "tensordot", "kron", "trace", "diag", "diagonal", "diag_embed",
+            "diagflat", "tril", "triu", "chain_matmul"]
+
+
+def _same_dtype(name, a, b, what=("m1", "m2")):
+    if a.dtype != b.dtype:
+        raise RuntimeError(
+            f"{name}: expected {what[0]} and {what[1]} to have the same dtype, but got: "
+            f"{a.dtype} != {b.dtype}"
+        )
+
+
+@tensor_method()
+def mm(input, mat2, *, out=None):
+    """Matrix product of two 2-D tensors;  dA = G B^T,  dB = A^T G."""
+    if input.ndim != 2 or mat2.ndim != 2:
+        raise RuntimeError(f"{'self' if input.ndim != 2 else 'mat2'} must be a matrix "
+                           f"(got shapes {list(input.shape)} and {list(mat2.shape)})")
+    _same_dtype("mm", input, mat2, ("self", "mat2"))
+    return Matmul.apply(input, mat2)
+
+
+@tensor_method()
+def bmm(input, mat2, *, out=None):
+    """Batched matrix product of [b, n, m] and [b, m, p] tensors."""
+    if input.ndim != 3 or mat2.ndim != 3:
+        raise RuntimeError(f"batch1 must be a 3D tensor (got shapes {list(input.shape)} and "
+                           f"{list(mat2.shape)})")
+    if input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
+        raise RuntimeError(
+            f"Expected size for first two dimensions of batch2 tensor to be: "
+            f"[{input.shape[0]}, {input.shape[2]}] but got: [{mat2.shape[0]}, {mat2.shape[1]}]."
+        )
+    _same_dtype("bmm", input, mat2, ("self", "mat2"))
+    return Matmul.apply(input, mat2)
+
+
+@tensor_method()
+def mv(input, vec, *, out=None):
+    """Matrix-vector product."""
+    if input.ndim != 2 or vec.ndim != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got {input.ndim}, {vec.ndim}")
+    return Matmul.apply(input, vec)
+
+
+def _scaled_sum(input, product, beta, alpha):
+    """beta*input + alpha*product (beta = 0 ignores input, nan included, as torch)."""
+    if alpha != 1:
+        product = product * alpha
+    if beta == 0:  # zero (not nan) where input is nan/inf, and a zero gradient for input
+        from .indexing import masked_fill
+
+        everywhere = Tensor._make(array_module(input._data).ones((), dtype=bool))
+        return product + masked_fill(input, everywhere, 0)
+    return (input * beta if beta != 1 else input) + product
+
+
+@tensor_method()
+def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
+    """beta*input + alpha*(mat1 @ mat2)."""
+    return _scaled_sum(input, mm(mat1, mat2), beta, alpha)
+
+
+@tensor_method()
+def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
+    """beta*input + alpha*(mat @ vec)."""
+    return _scaled_sum(input, mv(mat, vec), beta, alpha)
+
+
+@tensor_method()
+def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
+    """beta*input + alpha*outer(vec1, vec2)."""
+    return _scaled_sum(input, outer(vec1, vec2), beta, alpha)
+
+
+@tensor_method()
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
+    """beta*input + alpha*(batch1 @ batch2), batched."""
+    return _scaled_sum(input, bmm(batch1, batch2), beta, alpha)
+
+
+@tensor_method()
+def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
+    """beta*input + alpha * sum_b batch1[b] @ batch2[b]."""
+    return _scaled_sum(input, bmm(batch1, batch2).sum(0), beta, alpha)
+
+
+@tensor_method()
+def dot(input, tensor, *, out=None):
+    """Inner product of two 1-D tensors of one size and dtype."""
+    if input.ndim != 1 or tensor.ndim != 1:
+        raise RuntimeError(
+            f"1D tensors expected, but got {input.ndim}D and {tensor.ndim}D tensors"
+        )
+    if input.shape[0] != tensor.shape[0]:
+        raise RuntimeError(
+            f"inconsistent tensor size, expected tensor [{input.shape[0]}] and src "
+            f"[{tensor.shape[0]}] to have the same number of elements, but got {input.shape[0]} "
+            f"and {tensor.shape[0]} elements respectively"
+        )
+    _same_dtype("dot", input, tensor, ("both vectors", ""))
+    return Matmul.apply(input, tensor)
+
+
+@tensor_method()
+def vdot(input, other, *, out=None):
+    """dot(conj(input), other); the same as dot for real tensors."""
+    return dot(input, other)
+
+
+@tensor_method("outer", "ger")
+def outer(input, vec2, *, out=None):
+    """z[i, j] = input[i] * vec2[j];  via broadcasting multiply."""
+    if input.ndim != 1 or vec2.ndim != 1:
+        raise RuntimeError(f"outer: expected 1-D tensors, but got {input.ndim}D and {vec2.ndim}D")
+    return input.reshape(-1, 1) * vec2.reshape(1, -1)
+
+
+ger = outer
+
+
+@tensor_method()
+def inner(input, other, *, out=None):
+    """Sum over the last dims of both (a product with a 0-dim tensor is elementwise)."""
+    if input.ndim == 0 or other.ndim == 0:
+        return input * other
+    if input.shape[-1] != other.shape[-1]:
+        raise RuntimeError(
+            f"inner() the last dimension must match on both input tensors but got shapes "
+            f"{list(input.shape)} and {list(other.shape)}"
+        )
+    return tensordot(input, other, ([-1], [-1]))
+
+
+def tensordot(a, b, dims=2, out=None):
+    """Contract dims ``dims`` of a with those of b (an int n means a's last n with b's first n)."""
+    if isinstance(dims, Tensor):
+        dims = dims.tolist()
+    if isinstance(dims, int):
+        if dims < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        da, db = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    else:
+        da, db = dims
+        da = [da] if isinstance(da, int) else list(da)
+        db = [db] if isinstance(db, int) else list(db)
+    if len(da) != len(db):
+        raise RuntimeError("both dimension lists should have same length")
+    da = [_wrap_dim(d, a.ndim) for d in da]
+    db = [_wrap_dim(d, b.ndim) for d in db]
+    for i, j in zip(da, db):
+        if a.shape[i] != b.shape[j]:
+            raise RuntimeError(
+                f"contracted dimensions need to match, but first has size {a.shape[i]} in dim {i} "
+                f"and second has size {b.shape[j]} in dim {j}"
+            )
+    free_a = [d for d in range(a.ndim) if d not in da]
+    free_b = [d for d in range(b.ndim) if d not in db]
+    k = int(np.prod([a.shape[d] for d in da]))
+    a2 = a.permute(free_a + da).reshape(-1, k)
+    b2 = b.permute(db + free_b).reshape(k, -1)
+    shape = [a.shape[d] for d in free_a] + [b.shape[d] for d in free_b]
+    return Matmul.apply(a2, b2).reshape(shape)
+
+
+@tensor_method()
+def kron(input, other, *, out=None):
+    """Kronecker product: z[i*m + k] = a[i] * b[k] in every dim;  via broadcasting multiply."""
+    n = max(input.ndim, other.ndim)
+    a = input.reshape((1,) * (n - input.ndim) + tuple(input.shape))
+    b = other.reshape((1,) * (n - other.ndim) + tuple(other.shape))
+    sa, sb = [], []
+    for x, y in zip(a.shape, b.shape):
+        sa += [x, 1]
+        sb += [1, y]
+    out = a.reshape(sa) * b.reshape(sb)
+    return out.reshape(tuple(x * y for x, y in zip(a.shape, b.shape)))
+
+
+def chain_matmul(*matrices, out=None):
+    """matrices[0] @ matrices[1] @ ... (deprecated in torch for linalg.multi_dot)."""
+    result = matrices[0]
+    for m in matrices[1:]:
+        result = mm(result, m)
+    return result
+
+
+# ---------------------------------------------------------------------------- einsum
+
+
+class Einsum(Function):
+    """z = einsum(eq, *ops) with each operand's letters distinct and sizes agreeing;
+    d op_i = einsum of g with the other operands into op_i's letters (summed-only letters
+    broadcast back)."""
+
+    @staticmethod
+    def forward(ctx, subs, out_sub, *operands):
+        arrays = [t._data for t in operands]
+        dt = arrays[0].dtype
+        for t in operands[1:]:
+            dt = np.promote_types(dt, t._data.dtype)
+        arrays = [x.astype(dt) if x.dtype != dt else x for x in arrays]
+        ctx.subs, ctx.out_sub = subs, out_sub
+        ctx.shapes = [t.shape for t in operands]
+        ctx.save_for_backward(*operands)
+        eq = ",".join(subs) + "->" + out_sub
+        xp = array_module(arrays[0])
+        return xp.einsum(eq, *arrays, optimize=len(arrays) > 2)
+
+    @staticmethod
+    def backward(ctx, g):
+        operands = ctx.saved_tensors
+        subs, out_sub = ctx.subs, ctx.out_sub
+        grads = [None, None]
+        for i, sub in enumerate(subs):
+            if not ctx.needs_input_grad[i + 2]:
+                grads.append(None)
+                continue
+            others = [s for j, s in enumerate(subs) if j != i]
+            avail = set(out_sub).union(*others) if others else set(out_sub)
+            target = "".join(c for c in sub if c in avail)
+            gi = Einsum.apply([out_sub] + others, target, g,
+                              *[t for j, t in enumerate(operands) if j != i])
+            if target != sub:  # letters summed only inside op_i: broadcast the gradient back
+                shape = [ctx.shapes[i][k] if c in avail else 1 for k, c in enumerate(sub)]
+                gi = gi.reshape(shape).expand(tuple(ctx.shapes[i]))
+            grads.append(gi)
+        return tuple(grads)
+
+
+def _parse_einsum(equation, operands):
+    eq = equation.replace(" ", "")
+    lhs, arrow, rhs = eq.partition("->")
+    in_subs = lhs.split(",")
+    if len(in_subs) != len(operands):
+        raise RuntimeError(
+            "einsum(): more operands were provided than specified in the equation"
+            if len(operands) > len(in_subs) else
+            "einsum(): fewer operands were provided than specified in the equation"
+        )
+    used = set(c for c in eq if c.isalpha())
+    free = [c for c in string.ascii_letters if c not in used]
+    ell_nd = max((t.ndim - (len(s) - 3) for s, t in zip(in_subs, operands) if "..." in s), default=0)
+    ell = "".join(free[:ell_nd])
+    subs = []
+    for s, t in zip(in_subs, operands):
+        if "..." in s:
+            k = t.ndim - (len(s) - 3)
+            if k < 0:
+                raise RuntimeError(f"einsum(): the number of subscripts in the equation ({len(s) - 3}) "
+                                   f"is more than the number of dimensions ({t.ndim}) for operand")
+            s = s.replace("...", ell[ell_nd - k:])
+        if len(s) != t.ndim:
+            raise RuntimeError(
+                f"einsum(): the number of subscripts in the equation ({len(s)}) does not match the "
+                f"number of dimensions ({t.ndim}) for operand {len(subs)}"
+                + ("" if len(s) > t.ndim else " and no ellipsis was given")
+            )
+        for c in s:
+            if not c.isalpha():
+                raise RuntimeError(f"einsum(): invalid subscript given at index {eq.index(c)} in the "
+                                   f"equation string, subscripts must be in [a-zA-Z]")
+        subs.append(s)
+    if arrow:
+        out = rhs.replace("...", ell)
+        for c in out:
+            if not any(c in s for s in subs):
+                raise RuntimeError(f"einsum(): output subscript {c} does not appear in the equation "
+                                   "for any input operand")
+        if len(set(out)) != len(out):
+            raise RuntimeError("einsum(): output subscript appears more than once in the output")
+    else:
+        counts = {}
+        for s in subs:
+            for c in s:
+                counts[c] = counts.get(c, 0) + 1
+        out = ell + "".join(sorted(c for c, n in counts.items() if n == 1 and c not in ell))
+    return subs, out
+
+
+def einsum(equation, *operands):
+    """Einstein summation (with '...' and implicit output, as torch); differentiable twice."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    subs, out = _parse_einsum(equation, operands)
+    # sizes of each letter (1 broadcasts), and diagonals for repeated letters within an operand
+    sizes = {}
+    for s, t in zip(subs, operands):
+        for c, n in zip(s, t.shape):
+            if sizes.get(c, 1) == 1:
+                sizes[c] = n
+            elif n not in (1, sizes[c]):
+                raise RuntimeError(
+                    f"einsum(): operands do not broadcast with remapped shapes (original->remapped): "
+                    f"subscript {c} has size {sizes[c]} and {n}"
+                )
+    new_ops, new_subs = [], []
+    for s, t in zip(subs, operands):
+        while len(set(s)) != len(s):  # a repeated letter: take that diagonal first
+            c = next(c for c in s if s.count(c) > 1)
+            i = s.index(c)
+            j = s.index(c, i + 1)
+            t = diagonal(t, 0, i, j)
+            s = s[:i] + s[i + 1:j] + s[j + 1:] + c
+        want = tuple(sizes[c] for c in s)
+        if tuple(t.shape) != want:
+            t = t.expand(want)
+        new_ops.append(t)
+        new_subs.append(s)
+    return Einsum.apply(new_subs, out, *new_ops)
+
+
+# ---------------------------------------------------------------------------- diagonals and triangles
+
+
+def _diag_view(x, offset, d1, d2):
+    """A writable view of the diagonal of array x (the diagonal as its last dim)."""
+    if offset >= 0:
+        x = x[(slice(None),) * d2 + (slice(offset, None),)]
+    else:
+        x = x[(slice(None),) * d1 + (slice(-offset, None),)]
+    d = x.diagonal(0, d1, d2)
+    if getattr(d.flags, "writeable", True):
+        return d
+    return np.lib.stride_tricks.as_strided(x, d.shape, d.strides, writeable=True)
+
+
+class Diagonal(Function):
+    """z = the offset diagonal of dims (d1, d2) of a, as a last dim (a view);
+    da = zeros with g written on that diagonal."""
+
+    _view = True
+
+    @staticmethod
+    def forward(ctx, a, offset, d1, d2):
+        ctx.shape, ctx.args = a.shape, (offset, d1, d2)
+        return _diag_view(a._data, offset, d1, d2)
+
+    @staticmethod
+    def backward(ctx, g):
+        return DiagonalScatter.apply(g, ctx.shape, *ctx.args), None, None, None
+
+
+class DiagonalScatter(Function):
+    """z = zeros(shape) with g on the offset diagonal of dims (d1, d2);  dg = diagonal of gz."""
+
+    @staticmethod
+    def forward(ctx, g, shape, offset, d1, d2):
+        ctx.args = (offset, d1, d2)
+        x = g._data
+        z = array_module(x).zeros(shape, dtype=x.dtype)
+        _diag_view(z, offset, d1, d2)[...] = x
+        return z
+
+    @staticmethod
+    def backward(ctx, gz):
+        return Diagonal.apply(gz, *ctx.args), None, None, None, None
+
+
+@tensor_method()
+def diagonal(input, offset=0, dim1=0, dim2=1):
+    """The offset diagonal of dims (dim1, dim2), appended as the last dim (a view)."""
+    d1, d2 = _wrap_dim(dim1, input.ndim), _wrap_dim(dim2, input.ndim)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return Diagonal.apply(input, int(offset), d1, d2)
+
+
+@tensor_method()
+def diag_embed(input, offset=0, dim1=-2, dim2=-1):
+    """A tensor whose (dim1, dim2) offset diagonals hold input's last dim (zeros elsewhere)."""
+    n = input.ndim + 1
+    d1, d2 = _wrap_dim(dim1, n), _wrap_dim(dim2, n)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    m = (input.shape[-1] if input.ndim else 1) + abs(offset)
+    rest = iter(input.shape[:-1])
+    shape = tuple(m if k in (d1, d2) else next(rest) for k in range(n))
+    x = input.reshape(1) if input.ndim == 0 else input
+    return DiagonalScatter.apply(x, shape, int(offset), d1, d2)
+
+
+@tensor_method()
+def diag(input, diagonal=0, *, out=None):
+    """1-D: the matrix with input on its ``diagonal``-th diagonal. 2-D: that diagonal (a copy)."""
+    if input.ndim == 1:
+        return diag_embed(input, diagonal, 0, 1)
+    if input.ndim == 2:
+        return Diagonal.apply(input, int(diagonal), 0, 1).clone()
+    raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {input.ndim}D")
+
+
+@tensor_method()
+def diagflat(input, offset=0):
+    """The flattened input on the ``offset`` diagonal of a square matrix."""
+    return diag_embed(input.reshape(-1), offset, 0, 1)
+
+
+@tensor_method()
+def trace(input):
+    """Sum of the main diagonal of a 2-D tensor."""
+    if input.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.ndim}")
+    return diagonal(input).sum()
+
+
+class Triangle(Function):
+    """z = a with the elements above (tril) / below (triu) the k-th diagonal zeroed;  da = the same of g."""
+
+    @staticmethod
+    def forward(ctx, a, k, upper):
+        ctx.k, ctx.upper = k, upper
+        x = a._data
+        xp = array_module(x)
+        return xp.triu(x, k) if upper else xp.tril(x, k)
+
+    @staticmethod
+    def backward(ctx, g):
+        return Triangle.apply(g, ctx.k, ctx.upper), None, None
+
+
+def _triangle(input, diagonal, upper):
+    if input.ndim < 2:
+        raise RuntimeError(f"{'triu' if upper else 'tril'}: input tensor must have at least 2 dimensions")
+    return Triangle.apply(input, int(diagonal), upper)
+
+
+@tensor_method()
+def tril(input, diagonal=0, *, out=None):
+    """Lower triangle (elements with j - i <= diagonal), the rest zero."""
+    return _triangle(input, diagonal, False)
+
+
+@tensor_method()
+def triu(input, diagonal=0, *, out=None):
+    """Upper triangle (elements with j - i >= diagonal), the rest zero."""
+    return _triangle(input, diagonal, True)
+
+
+Tensor.tril_ = make_inplace(tril, "tril_")
+Tensor.triu_ = make_inplace(triu, "triu_")
