@@ -1,3 +1,994 @@
-"""(being written: see the op-set and nn issues)"""
+"""Elementwise math beyond the basic arithmetic of ``elementwise.py``: rounding and
+remainders, logs and exponentials, trigonometric and hyperbolic functions, erf, clamp,
+maximum/minimum, lerp, addcmul/addcdiv, hypot, logaddexp, xlogy and nan_to_num.
 
-__all__ = []
+Each op's forward works on arrays; its backward is written with tensor ops so that
+it can be differentiated again. Integer inputs to floating-point functions give the
+default float dtype, as in torch; rounding ops keep integer dtypes.
+"""
+
+import builtins
+import math
+
+import numpy as np
+
+from .. import _backend, _dtype
+from ..autograd.function import Function
+from ..tensor import Tensor
+from ._broadcast import sum_to_shape
+from ._inplace import make_inplace
+from ._method import tensor_method
+from .comparison import sign, where
+from .elementwise import broadcast_op, div, float_data, float_operands, operands, square, true_divide
+
+try:  # erf and erfinv come from SciPy when it is there; otherwise from the fallbacks below
+    from scipy import special as _special
+except ImportError:  # pragma: no cover - exercised only without SciPy
+    _special = None
+
+__all__ = ["true_divide", "floor_divide", "remainder", "fmod", "reciprocal", "rsqrt", "square",
+           "log2", "log10", "log1p", "exp2", "expm1", "sin", "cos", "tan", "asin", "acos", "atan",
+           "atan2", "arcsin", "arccos", "arctan", "arctan2", "sinh", "cosh", "asinh", "acosh", "atanh",
+           "arcsinh", "arccosh", "arctanh", "erf", "erfc", "erfinv", "sgn", "signbit", "floor", "ceil",
+           "round", "trunc", "fix", "frac", "clamp", "clip", "clamp_min", "clamp_max", "maximum",
+           "minimum", "fmax", "fmin", "lerp", "addcmul", "addcdiv", "hypot", "logaddexp", "logaddexp2",
+           "xlogy", "nan_to_num", "deg2rad", "rad2deg", "logit", "positive"]
+
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _xp(x):
+    return _backend.array_module(x) if hasattr(x, "dtype") and not isinstance(x, np.generic) else np
+
+
+def _save_pair(ctx, a, b):
+    """Save both operands of a binary op (tensors through save_for_backward, numbers as such)."""
+    ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
+    ctx.save_for_backward(a if ta else None, b if tb else None)
+    ctx.scalars = (None if ta else a, None if tb else b)
+    ctx.shapes = (a.shape if ta else None, b.shape if tb else None)
+
+
+def _load_pair(ctx):
+    ta, tb = ctx.saved_tensors
+    sa, sb = ctx.scalars
+    return (ta if ta is not None else sa), (tb if tb is not None else sb)
+
+
+def _back(g, shape):
+    return None if shape is None else sum_to_shape(g, shape)
+
+
+def _zeros(g):
+    return g.new_zeros(g.shape)
+
+
+def _check_int_zero_division(y):
+    if hasattr(y, "dtype") and y.dtype.kind in "biu":
+        if bool((y == 0).any()):
+            raise RuntimeError("ZeroDivisionError")
+    elif isinstance(y, (int, np.integer)) and not isinstance(y, bool) and y == 0:
+        raise RuntimeError("ZeroDivisionError")
+
+
+def _erf_array(x):
+    xp = _xp(x)
+    if xp is not np:
+        from cupyx.scipy import special
+
+        return special.erf(x)
+    if _special is not None:
+        return _special.erf(x).astype(x.dtype, copy=False)
+    return np.vectorize(math.erf, otypes=[x.dtype])(x)
+
+
+def _erfinv_array(y):
+    xp = _xp(y)
+    if xp is not np:
+        from cupyx.scipy import special
+
+        return special.erfinv(y)
+    if _special is not None:
+        return _special.erfinv(y).astype(y.dtype, copy=False)
+    # Newton's method on erf(x) = y from a logarithmic first guess
+    y64 = y.astype(np.float64)
+    with np.errstate(all="ignore"):
+        w = -np.log((1.0 - y64) * (1.0 + y64))
+        x = np.sign(y64) * np.sqrt(np.sqrt((4.3 + w / 2) ** 2 - w) - (4.3 + w / 2)) * 1.0
+        x = np.where(np.abs(y64) < 1, np.copysign(np.sqrt(np.maximum(-np.log1p(-np.abs(y64)), 0)), y64) * 0.9, x)
+        for _ in range(60):
+            x = x - (np.vectorize(math.erf, otypes=[np.float64])(x) - y64) / (2 / math.sqrt(math.pi) * np.exp(-x * x))
+        x = np.where(y64 == 1, np.inf, np.where(y64 == -1, -np.inf, x))
+        x = np.where(np.abs(y64) > 1, np.nan, x)
+    return x.astype(y.dtype)
+
+
+# ---------------------------------------------------------------------------- unary ops
+
+
+class _UnaryFloat(Function):
+    """Base of the floating-point unary ops: ``f`` computes the output array, ``df`` the
+    input gradient from (g, a, z). ``saves`` names what backward needs: 'a', 'z' or ''."""
+
+    saves = "a"
+
+    @staticmethod
+    def f(xp, x):
+        raise NotImplementedError
+
+    @staticmethod
+    def df(g, a, z):
+        raise NotImplementedError
+
+    @staticmethod
+    def forward(ctx, a):
+        x = float_data(a)
+        with np.errstate(all="ignore"):
+            out = ctx.f(_backend.array_module(x), x)
+        if ctx.saves == "z":
+            out = Tensor._make(out)
+            ctx.save_for_backward(out)
+        elif ctx.saves == "a":
+            ctx.save_for_backward(a)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        saved = ctx.saved_tensors
+        s = saved[0] if saved else None
+        return ctx.df(g, s if ctx.saves == "a" else None, s if ctx.saves == "z" else None)
+
+
+class Reciprocal(_UnaryFloat):
+    """z = 1/a;  da = -g*z^2."""
+    saves = "z"
+    f = staticmethod(lambda xp, x: 1 / x if x.dtype.kind == "f" else xp.reciprocal(x))
+    df = staticmethod(lambda g, a, z: -g * z * z)
+
+
+class Rsqrt(_UnaryFloat):
+    """z = 1/sqrt(a);  da = -g*z^3/2."""
+    saves = "z"
+    f = staticmethod(lambda xp, x: 1 / xp.sqrt(x))
+    df = staticmethod(lambda g, a, z: -0.5 * g * z * z * z)
+
+
+class Log2(_UnaryFloat):
+    """z = log2 a;  da = g/(a ln 2)."""
+    f = staticmethod(lambda xp, x: xp.log2(x))
+    df = staticmethod(lambda g, a, z: g / (a * _LN2))
+
+
+class Log10(_UnaryFloat):
+    """z = log10 a;  da = g/(a ln 10)."""
+    f = staticmethod(lambda xp, x: xp.log10(x))
+    df = staticmethod(lambda g, a, z: g / (a * _LN10))
+
+
+class Log1p(_UnaryFloat):
+    """z = ln(1 + a);  da = g/(1 + a)."""
+    f = staticmethod(lambda xp, x: xp.log1p(x))
+    df = staticmethod(lambda g, a, z: g / (a + 1))
+
+
+class Exp2(_UnaryFloat):
+    """z = 2^a;  da = g*z*ln 2."""
+    saves = "z"
+    f = staticmethod(lambda xp, x: xp.exp2(x))
+    df = staticmethod(lambda g, a, z: g * z * _LN2)
+
+
+class Expm1(_UnaryFloat):
+    """z = e^a - 1;  da = g*(z + 1)."""
+    saves = "z"
+    f = staticmethod(lambda xp, x: xp.expm1(x))
+    df = staticmethod(lambda g, a, z: g * (z + 1))
+
+
+class Sin(_UnaryFloat):
+    """z = sin a;  da = g*cos a."""
+    f = staticmethod(lambda xp, x: xp.sin(x))
+    df = staticmethod(lambda g, a, z: g * cos(a))
+
+
+class Cos(_UnaryFloat):
+    """z = cos a;  da = -g*sin a."""
+    f = staticmethod(lambda xp, x: xp.cos(x))
+    df = staticmethod(lambda g, a, z: -g * sin(a))
+
+
+class Tan(_UnaryFloat):
+    """z = tan a;  da = g*(1 + z^2)."""
+    saves = "z"
+    f = staticmethod(lambda xp, x: xp.tan(x))
+    df = staticmethod(lambda g, a, z: g * (1 + z * z))
+
+
+class Asin(_UnaryFloat):
+    """z = asin a;  da = g/sqrt(1 - a^2)."""
+    f = staticmethod(lambda xp, x: xp.arcsin(x))
+    df = staticmethod(lambda g, a, z: g * rsqrt(1 - a * a))
+
+
+class Acos(_UnaryFloat):
+    """z = acos a;  da = -g/sqrt(1 - a^2)."""
+    f = staticmethod(lambda xp, x: xp.arccos(x))
+    df = staticmethod(lambda g, a, z: -g * rsqrt(1 - a * a))
+
+
+class Atan(_UnaryFloat):
+    """z = atan a;  da = g/(1 + a^2)."""
+    f = staticmethod(lambda xp, x: xp.arctan(x))
+    df = staticmethod(lambda g, a, z: g / (1 + a * a))
+
+
+class Sinh(_UnaryFloat):
+    """z = sinh a;  da = g*cosh a."""
+    f = staticmethod(lambda xp, x: xp.sinh(x))
+    df = staticmethod(lambda g, a, z: g * cosh(a))
+
+
+class Cosh(_UnaryFloat):
+    """z = cosh a;  da = g*sinh a."""
+    f = staticmethod(lambda xp, x: xp.cosh(x))
+    df = staticmethod(lambda g, a, z: g * sinh(a))
+
+
+class Asinh(_UnaryFloat):
+    """z = asinh a;  da = g/sqrt(a^2 + 1)."""
+    f = staticmethod(lambda xp, x: xp.arcsinh(x))
+    df = staticmethod(lambda g, a, z: g * rsqrt(a * a + 1))
+
+
+class Acosh(_UnaryFloat):
+    """z = acosh a;  da = g/sqrt(a^2 - 1)."""
+    f = staticmethod(lambda xp, x: xp.arccosh(x))
+    df = staticmethod(lambda g, a, z: g * rsqrt(a * a - 1))
+
+
+class Atanh(_UnaryFloat):
+    """z = atanh a;  da = g/(1 - a^2)."""
+    f = staticmethod(lambda xp, x: xp.arctanh(x))
+    df = staticmethod(lambda g, a, z: g / (1 - a * a))
+
+
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+class Erf(_UnaryFloat):
+    """z = erf a;  da = g*2/sqrt(pi)*e^(-a^2)."""
+    f = staticmethod(lambda xp, x: _erf_array(x))
+    df = staticmethod(lambda g, a, z: g * _TWO_OVER_SQRT_PI * (-(a * a)).exp())
+
+
+class Erfc(_UnaryFloat):
+    """z = 1 - erf a;  da = -g*2/sqrt(pi)*e^(-a^2)."""
+    f = staticmethod(lambda xp, x: _special.erfc(x).astype(x.dtype, copy=False)
+                     if _special is not None and xp is np else 1 - _erf_array(x))
+    df = staticmethod(lambda g, a, z: -g * _TWO_OVER_SQRT_PI * (-(a * a)).exp())
+
+
+class Erfinv(_UnaryFloat):
+    """z = erf^-1(a);  da = g*sqrt(pi)/2*e^(z^2)."""
+    saves = "z"
+    f = staticmethod(lambda xp, x: _erfinv_array(x))
+    df = staticmethod(lambda g, a, z: g * (math.sqrt(math.pi) / 2) * (z * z).exp())
+
+
+class Frac(_UnaryFloat):
+    """z = a - trunc(a);  da = g."""
+    saves = ""
+    f = staticmethod(lambda xp, x: x - xp.trunc(x))
+    df = staticmethod(lambda g, a, z: g)
+
+
+class Deg2rad(_UnaryFloat):
+    """z = a*pi/180;  da = g*pi/180."""
+    saves = ""
+    f = staticmethod(lambda xp, x: x * (math.pi / 180))
+    df = staticmethod(lambda g, a, z: g * (math.pi / 180))
+
+
+class Rad2deg(_UnaryFloat):
+    """z = a*180/pi;  da = g*180/pi."""
+    saves = ""
+    f = staticmethod(lambda xp, x: x * (180 / math.pi))
+    df = staticmethod(lambda g, a, z: g * (180 / math.pi))
+
+
+class Logit(Function):
+    """z = ln(a/(1-a)) (a clamped to [eps, 1-eps] when eps is given);  da = g/(a(1-a)),
+    0 outside [eps, 1-eps]."""
+
+    @staticmethod
+    def forward(ctx, a, eps):
+        x = float_data(a)
+        ctx.eps = eps
+        ctx.save_for_backward(a)
+        if eps is not None:
+            x = _backend.array_module(x).clip(x, eps, 1 - eps)
+        with np.errstate(all="ignore"):
+            return _backend.array_module(x).log(x / (1 - x))
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        ga = g / (a * (1 - a))
+        if ctx.eps is not None:
+            ga = where((a < ctx.eps) | (a > 1 - ctx.eps), 0.0, ga)
+        return ga, None
+
+
+class _Rounding(Function):
+    """Base of the piecewise-constant ops (floor, ceil, round, trunc): da = 0.
+    Integer and bool tensors pass through unchanged, as torch does."""
+
+    @staticmethod
+    def f(xp, x):
+        raise NotImplementedError
+
+    @staticmethod
+    def forward(ctx, a, *args):
+        x = a._data
+        if x.dtype.kind in "biu":
+            return x.copy()
+        return ctx.f(_backend.array_module(x), x, *args)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (_zeros(g),) + (None,) * (len(ctx.needs_input_grad) - 1)
+
+
+class Floor(_Rounding):
+    """z = floor a;  da = 0."""
+    f = staticmethod(lambda xp, x: xp.floor(x))
+
+
+class Ceil(_Rounding):
+    """z = ceil a;  da = 0."""
+    f = staticmethod(lambda xp, x: xp.ceil(x))
+
+
+class Trunc(_Rounding):
+    """z = trunc a;  da = 0."""
+    f = staticmethod(lambda xp, x: xp.trunc(x))
+
+
+class Round(_Rounding):
+    """z = a rounded half to even (to ``decimals`` places);  da = 0."""
+    f = staticmethod(lambda xp, x, decimals=0: xp.round(x, decimals))
+
+
+class Signbit(Function):
+    """z = (a has its sign bit set), a bool tensor; no gradient."""
+
+    @staticmethod
+    def forward(ctx, a):
+        return _backend.array_module(a._data).signbit(a._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        return None
+
+
+# ---------------------------------------------------------------------------- binary ops
+
+
+class DivRounded(Function):
+    """z = a/b rounded toward zero ('trunc') or down ('floor');  da = db = 0."""
+
+    @staticmethod
+    def forward(ctx, a, b, mode):
+        x, y = operands(a, b)
+        _check_int_zero_division(y)
+        ctx.shapes = (getattr(a, "shape", None), getattr(b, "shape", None))
+        ctx.mode = mode
+        xp = _xp(x if hasattr(x, "dtype") else y)
+        with np.errstate(all="ignore"):
+            if mode in ("floor", "floor_divide"):
+                return broadcast_op(xp.floor_divide, x, y, a, b)
+            if getattr(x, "dtype", getattr(y, "dtype", None)).kind in "biu":
+                q = broadcast_op(xp.floor_divide, x, y, a, b)
+                r = broadcast_op(xp.remainder, x, y, a, b)
+                # integer floor division rounds down; step back toward zero where signs differ
+                return q + ((r != 0) & ((xp.asarray(x) < 0) != (xp.asarray(y) < 0))).astype(q.dtype)
+            return xp.trunc(broadcast_op(lambda u, v: u / v, x, y, a, b))
+
+    @staticmethod
+    def backward(ctx, g):
+        if ctx.mode == "floor_divide":
+            raise RuntimeError("derivative for floor_divide is not implemented (use div with rounding_mode="
+                               "'floor', whose gradient is zero)")
+        sa, sb = ctx.shapes
+        return _back(_zeros(g), sa), _back(_zeros(g), sb), None
+
+
+class Remainder(Function):
+    """z = a - floor(a/b)*b (the sign of b, as Python's %);  da = g,  db = -g*floor(a/b)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = operands(a, b)
+        _check_int_zero_division(y)
+        _save_pair(ctx, a, b)
+        with np.errstate(all="ignore"):
+            return broadcast_op(_xp(x if hasattr(x, "dtype") else y).remainder, x, y, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = _load_pair(ctx)
+        sa, sb = ctx.shapes
+        ga = _back(g, sa) if ctx.needs_input_grad[0] else None
+        gb = _back(-g * floor(div(a, b)), sb) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Fmod(Function):
+    """z = a - trunc(a/b)*b (the sign of a, as C's fmod);  da = g,  db = -g*trunc(a/b)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = operands(a, b)
+        _check_int_zero_division(y)
+        _save_pair(ctx, a, b)
+        with np.errstate(all="ignore"):
+            return broadcast_op(_xp(x if hasattr(x, "dtype") else y).fmod, x, y, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = _load_pair(ctx)
+        sa, sb = ctx.shapes
+        ga = _back(g, sa) if ctx.needs_input_grad[0] else None
+        gb = _back(-g * trunc(div(a, b)), sb) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Atan2(Function):
+    """z = atan2(a, b);  da = g*b/(a^2 + b^2),  db = -g*a/(a^2 + b^2)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = float_operands(a, b)
+        _save_pair(ctx, a, b)
+        with np.errstate(all="ignore"):
+            return broadcast_op(_xp(x if hasattr(x, "dtype") else y).arctan2, x, y, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = _load_pair(ctx)
+        sa, sb = ctx.shapes
+        r2 = a * a + b * b
+        ga = _back(g * b / r2, sa) if ctx.needs_input_grad[0] else None
+        gb = _back(-g * a / r2, sb) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Hypot(Function):
+    """z = sqrt(a^2 + b^2);  da = g*a/z,  db = g*b/z."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = operands(a, b)
+        for v, t in ((x, a), (y, b)):
+            if hasattr(v, "dtype") and v.dtype.kind in "biu":
+                raise NotImplementedError(f"\"hypot_cpu\" not implemented for '{t.dtype}': pass float tensors")
+        out = Tensor._make(broadcast_op(_xp(x).hypot, x, y, a, b))
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, z = ctx.saved_tensors
+        ga = sum_to_shape(g * a / z, a.shape) if ctx.needs_input_grad[0] else None
+        gb = sum_to_shape(g * b / z, b.shape) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+def _float_only(name, *tensors):
+    for t in tensors:
+        if not t.dtype.is_floating_point:
+            raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{t.dtype}': pass float tensors")
+
+
+class Logaddexp(Function):
+    """z = ln(e^a + e^b) (computed without overflow);  da = g*e^(a-z),  db = g*e^(b-z)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        _float_only("logaddexp", a, b)
+        x, y = float_operands(a, b)
+        with np.errstate(all="ignore"):
+            out = Tensor._make(broadcast_op(_xp(x).logaddexp, x, y, a, b))
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, z = ctx.saved_tensors
+        ga = sum_to_shape(g * (a - z).exp(), a.shape) if ctx.needs_input_grad[0] else None
+        gb = sum_to_shape(g * (b - z).exp(), b.shape) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Logaddexp2(Function):
+    """z = log2(2^a + 2^b);  da = g*2^(a-z),  db = g*2^(b-z)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        _float_only("logaddexp2", a, b)
+        x, y = float_operands(a, b)
+        with np.errstate(all="ignore"):
+            out = Tensor._make(broadcast_op(_xp(x).logaddexp2, x, y, a, b))
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, z = ctx.saved_tensors
+        ga = sum_to_shape(g * exp2(a - z), a.shape) if ctx.needs_input_grad[0] else None
+        gb = sum_to_shape(g * exp2(b - z), b.shape) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Xlogy(Function):
+    """z = a*ln b, 0 where a = 0 (unless b is nan);  da = g*ln b (0 where a = 0 and b <= 0),
+    db = g*a/b."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = float_operands(a, b)
+        _save_pair(ctx, a, b)
+        xp = _xp(x if hasattr(x, "dtype") else y)
+        dt = (x if hasattr(x, "dtype") else y).dtype
+        x, y = xp.asarray(x, dtype=dt), xp.asarray(y, dtype=dt)
+        with np.errstate(all="ignore"):
+            prod = broadcast_op(lambda u, v: u * xp.log(v), x, y, a, b)
+            return xp.where((xp.asarray(x) == 0) & ~xp.isnan(y), xp.zeros((), prod.dtype), prod)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = _load_pair(ctx)
+        sa, sb = ctx.shapes
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            ga = xlogy(g, b)
+            if isinstance(b, Tensor):
+                ga = where((a == 0) & (b <= 0), 0.0, ga)
+            elif b <= 0:
+                ga = where(a == 0, 0.0, ga)
+            ga = _back(ga, sa)
+        if ctx.needs_input_grad[1]:
+            gb = _back(g * a / b, sb)
+        return ga, gb
+
+
+class Maximum(Function):
+    """z = max(a, b);  da = g where a > b, g/2 where a = b (ties share), else 0; db likewise."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = operands(a, b)
+        ctx.save_for_backward(a, b)
+        return broadcast_op(_xp(x).maximum, x, y, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        half = where(a == b, g / 2, g)
+        ga = sum_to_shape(where(a < b, 0.0, half), a.shape) if ctx.needs_input_grad[0] else None
+        gb = sum_to_shape(where(a > b, 0.0, half), b.shape) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Minimum(Function):
+    """z = min(a, b);  da = g where a < b, g/2 where a = b (ties share), else 0; db likewise."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = operands(a, b)
+        ctx.save_for_backward(a, b)
+        return broadcast_op(_xp(x).minimum, x, y, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        half = where(a == b, g / 2, g)
+        ga = sum_to_shape(where(a > b, 0.0, half), a.shape) if ctx.needs_input_grad[0] else None
+        gb = sum_to_shape(where(a < b, 0.0, half), b.shape) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Fmax(Function):
+    """z = max(a, b), ignoring a nan operand;  da = g where a >= b or b is nan, db = g elsewhere."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = operands(a, b)
+        ctx.save_for_backward(a, b)
+        return broadcast_op(_xp(x).fmax, x, y, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        take_a = (a >= b) | isnan_(b)
+        ga = sum_to_shape(where(take_a, g, 0.0), a.shape) if ctx.needs_input_grad[0] else None
+        gb = sum_to_shape(where(take_a, 0.0, g), b.shape) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Fmin(Function):
+    """z = min(a, b), ignoring a nan operand;  da = g where a <= b or b is nan, db = g elsewhere."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = operands(a, b)
+        ctx.save_for_backward(a, b)
+        return broadcast_op(_xp(x).fmin, x, y, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        take_a = (a <= b) | isnan_(b)
+        ga = sum_to_shape(where(take_a, g, 0.0), a.shape) if ctx.needs_input_grad[0] else None
+        gb = sum_to_shape(where(take_a, 0.0, g), b.shape) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+def isnan_(t):
+    return Tensor._make(_backend.array_module(t._data).isnan(t._data))
+
+
+class Clamp(Function):
+    """z = min(max(a, lo), hi);  da = g where lo <= a <= hi (bounds included, as torch),
+    dlo = g where a < lo < hi,  dhi = g where a > hi or hi < lo."""
+
+    @staticmethod
+    def forward(ctx, a, lo, hi):
+        dt = _dtype.result_type(*[v for v in (a, lo, hi) if v is not None]).np
+        xp = _backend.array_module(a._data)
+
+        def arr(v):
+            if v is None:
+                return None
+            return v._data.astype(dt, copy=False) if isinstance(v, Tensor) else v
+
+        x, lo_, hi_ = arr(a), arr(lo), arr(hi)
+        ctx.save_for_backward(a, lo if isinstance(lo, Tensor) else None, hi if isinstance(hi, Tensor) else None)
+        ctx.scalars = (None if isinstance(lo, Tensor) else lo, None if isinstance(hi, Tensor) else hi)
+        out = x
+        try:
+            if lo_ is not None:
+                out = xp.maximum(out, lo_)
+            if hi_ is not None:
+                out = xp.minimum(out, hi_)
+        except ValueError:
+            from ._broadcast import broadcast_error
+
+            shapes = [tuple(v.shape) for v in (a, lo, hi) if isinstance(v, Tensor)]
+            raise broadcast_error(shapes[0], shapes[-1]) from None
+        if out is x:
+            out = x.copy()
+        return out.astype(dt, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, tlo, thi = ctx.saved_tensors
+        slo, shi = ctx.scalars
+        lo = tlo if tlo is not None else slo
+        hi = thi if thi is not None else shi
+        ga = glo = ghi = None
+        if ctx.needs_input_grad[0]:
+            mask = None
+            if lo is not None:
+                mask = a >= lo
+            if hi is not None:
+                mask = (a <= hi) if mask is None else mask & (a <= hi)
+            ga = sum_to_shape(where(mask, g, 0.0), a.shape)
+        if ctx.needs_input_grad[1]:
+            m = a < lo if hi is None else (a < lo) & (lo < hi)
+            glo = sum_to_shape(where(m, g, 0.0), tlo.shape)
+        if ctx.needs_input_grad[2]:
+            m = a > hi if lo is None else (a > hi) | (hi < lo)
+            ghi = sum_to_shape(where(m, g, 0.0), thi.shape)
+        return ga, glo, ghi
+
+
+class Lerp(Function):
+    """z = a + w*(b - a);  da = g*(1 - w),  db = g*w,  dw = g*(b - a)."""
+
+    @staticmethod
+    def forward(ctx, a, b, w):
+        for t in (a, b):
+            if not t.dtype.is_floating_point:
+                raise NotImplementedError(f"\"lerp_kernel\" not implemented for '{t.dtype}': pass float tensors")
+        x, y = operands(a, b)
+        wv = w._data if isinstance(w, Tensor) else w
+        xp = _xp(x)
+        ctx.save_for_backward(a if ctx.needs_input_grad[2] else None,
+                              b if ctx.needs_input_grad[2] else None,
+                              w if isinstance(w, Tensor) else None)
+        ctx.weight = None if isinstance(w, Tensor) else w
+        ctx.shapes = (a.shape, b.shape, getattr(w, "shape", None))
+        try:
+            # torch's two-sided form: exact at w = 0 and w = 1
+            diff = y - x
+            out = xp.where(xp.abs(wv) < 0.5, x + wv * diff, y - diff * (1 - wv))
+        except ValueError:
+            from ._broadcast import broadcast_error
+
+            raise broadcast_error(tuple(a.shape), tuple(b.shape)) from None
+        return out.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, tw = ctx.saved_tensors
+        w = tw if tw is not None else ctx.weight
+        sa, sb, sw = ctx.shapes
+        ga = sum_to_shape(g * (1 - w), sa) if ctx.needs_input_grad[0] else None
+        gb = sum_to_shape(g * w, sb) if ctx.needs_input_grad[1] else None
+        gw = sum_to_shape(g * (b - a), sw) if ctx.needs_input_grad[2] else None
+        return ga, gb, gw
+
+
+class NanToNum(Function):
+    """z = a with nan, +inf, -inf replaced;  da = g where a is finite, else 0."""
+
+    @staticmethod
+    def forward(ctx, a, nan, posinf, neginf):
+        x = a._data
+        if x.dtype.kind in "biu":
+            return x.copy()
+        ctx.save_for_backward(a)
+        xp = _backend.array_module(x)
+        info = np.finfo(x.dtype)
+        posinf = info.max if posinf is None else posinf
+        neginf = info.min if neginf is None else neginf
+        out = xp.where(xp.isnan(x), nan, x)
+        out = xp.where(xp.isposinf(x), posinf, out)
+        out = xp.where(xp.isneginf(x), neginf, out)
+        return out.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return where(Tensor._make(_backend.array_module(a._data).isfinite(a._data)), g, 0.0), None, None, None
+
+
+# ---------------------------------------------------------------------------- public API
+
+
+def _unary(cls, name, *aliases):
+    def fn(input, *, out=None):
+        return cls.apply(input)
+
+    fn.__name__ = name
+    fn.__qualname__ = name
+    fn.__doc__ = cls.__doc__
+    tensor_method(name, *aliases)(fn)
+    return fn
+
+
+reciprocal = _unary(Reciprocal, "reciprocal")
+rsqrt = _unary(Rsqrt, "rsqrt")
+log2 = _unary(Log2, "log2")
+log10 = _unary(Log10, "log10")
+log1p = _unary(Log1p, "log1p")
+exp2 = _unary(Exp2, "exp2")
+expm1 = _unary(Expm1, "expm1")
+sin = _unary(Sin, "sin")
+cos = _unary(Cos, "cos")
+tan = _unary(Tan, "tan")
+asin = arcsin = _unary(Asin, "asin", "arcsin")
+acos = arccos = _unary(Acos, "acos", "arccos")
+atan = arctan = _unary(Atan, "atan", "arctan")
+sinh = _unary(Sinh, "sinh")
+cosh = _unary(Cosh, "cosh")
+asinh = arcsinh = _unary(Asinh, "asinh", "arcsinh")
+acosh = arccosh = _unary(Acosh, "acosh", "arccosh")
+atanh = arctanh = _unary(Atanh, "atanh", "arctanh")
+erf = _unary(Erf, "erf")
+erfc = _unary(Erfc, "erfc")
+erfinv = _unary(Erfinv, "erfinv")
+deg2rad = _unary(Deg2rad, "deg2rad")
+rad2deg = _unary(Rad2deg, "rad2deg")
+floor = _unary(Floor, "floor")
+ceil = _unary(Ceil, "ceil")
+trunc = fix = _unary(Trunc, "trunc", "fix")
+sgn = sign
+Tensor.sgn = sign
+
+
+@tensor_method()
+def frac(input, *, out=None):
+    """a - trunc(a) (float tensors only, as torch)."""
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f"\"frac_cpu\" not implemented for '{input.dtype}': frac takes float tensors")
+    return Frac.apply(input)
+
+
+@tensor_method()
+def round(input, *, decimals=0, out=None):  # noqa: A001
+    """Round half to even, to ``decimals`` decimal places."""
+    return Round.apply(input, decimals)
+
+
+@tensor_method()
+def signbit(input, *, out=None):
+    return Signbit.apply(input)
+
+
+@tensor_method()
+def logit(input, eps=None, *, out=None):
+    """ln(p/(1-p)), with p clamped to [eps, 1-eps] when eps is given."""
+    return Logit.apply(input, eps)
+
+
+@tensor_method()
+def positive(input):
+    return input
+
+
+@tensor_method()
+def floor_divide(input, other, *, out=None):
+    """a // b, rounding the quotient down (Python's //); not differentiable (as torch)."""
+    return DivRounded.apply(input, other, "floor_divide")
+
+
+def div_rounded(input, other, rounding_mode):
+    """div(..., rounding_mode='trunc' or 'floor'): the rounded quotient, zero gradient."""
+    if rounding_mode not in ("trunc", "floor"):
+        raise ValueError("div expected rounding_mode to be one of None, 'trunc', or 'floor' "
+                         f"but found '{rounding_mode}'")
+    return DivRounded.apply(input, other, rounding_mode)
+
+
+@tensor_method()
+def remainder(input, other, *, out=None):
+    """a - floor(a/b)*b: the remainder with the sign of b (Python's %)."""
+    return Remainder.apply(input, other)
+
+
+@tensor_method()
+def fmod(input, other, *, out=None):
+    """a - trunc(a/b)*b: the remainder with the sign of a (C's fmod)."""
+    return Fmod.apply(input, other)
+
+
+@tensor_method("atan2", "arctan2")
+def atan2(input, other, *, out=None):
+    return Atan2.apply(input, other)
+
+
+arctan2 = atan2
+
+
+@tensor_method()
+def hypot(input, other, *, out=None):
+    return Hypot.apply(input, other)
+
+
+@tensor_method()
+def logaddexp(input, other, *, out=None):
+    return Logaddexp.apply(input, other)
+
+
+@tensor_method()
+def logaddexp2(input, other, *, out=None):
+    return Logaddexp2.apply(input, other)
+
+
+@tensor_method()
+def xlogy(input, other, *, out=None):
+    """input * log(other), 0 where input is 0 (either may be a Python number)."""
+    return Xlogy.apply(input, other)
+
+
+def _require_tensor(name, v):
+    if not isinstance(v, Tensor):
+        raise TypeError(f"{name}(): argument 'other' must be Tensor, not {type(v).__name__}")
+
+
+@tensor_method()
+def maximum(input, other, *, out=None):
+    """Elementwise max (nan propagates); ties split the gradient evenly."""
+    _require_tensor("maximum", other)
+    return Maximum.apply(input, other)
+
+
+@tensor_method()
+def minimum(input, other, *, out=None):
+    """Elementwise min (nan propagates); ties split the gradient evenly."""
+    _require_tensor("minimum", other)
+    return Minimum.apply(input, other)
+
+
+@tensor_method()
+def fmax(input, other, *, out=None):
+    """Elementwise max that ignores a nan operand."""
+    _require_tensor("fmax", other)
+    return Fmax.apply(input, other)
+
+
+@tensor_method()
+def fmin(input, other, *, out=None):
+    """Elementwise min that ignores a nan operand."""
+    _require_tensor("fmin", other)
+    return Fmin.apply(input, other)
+
+
+@tensor_method("clamp", "clip")
+def clamp(input, min=None, max=None, *, out=None):  # noqa: A002
+    """min(max(input, min), max), bounds numbers or tensors; gradient 1 at the bounds."""
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    return Clamp.apply(input, min, max)
+
+
+clip = clamp
+
+
+@tensor_method()
+def clamp_min(input, min):  # noqa: A002
+    return Clamp.apply(input, min, None)
+
+
+@tensor_method()
+def clamp_max(input, max):  # noqa: A002
+    return Clamp.apply(input, None, max)
+
+
+@tensor_method()
+def lerp(input, end, weight, *, out=None):
+    """input + weight*(end - input); weight a number or a tensor."""
+    return Lerp.apply(input, end, weight)
+
+
+@tensor_method()
+def addcmul(input, tensor1, tensor2, *, value=1, out=None):
+    """input + value * tensor1 * tensor2."""
+    prod = tensor1 * tensor2
+    return input + (prod if value == 1 else value * prod)
+
+
+@tensor_method()
+def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
+    """input + value * tensor1 / tensor2 (integer tensors are refused, as torch does)."""
+    if not tensor1.dtype.is_floating_point and not tensor2.dtype.is_floating_point:
+        raise RuntimeError(
+            "Integer division with addcdiv is no longer supported, and in a future release addcdiv "
+            "will perform a true division of tensor1 and tensor2. Use torch.div with rounding_mode."
+        )
+    q = tensor1 / tensor2
+    return input + (q if value == 1 else value * q)
+
+
+@tensor_method()
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
+    """Replace nan by ``nan``, +inf by ``posinf`` (default: the dtype's max), -inf by ``neginf``."""
+    return NanToNum.apply(input, nan, posinf, neginf)
+
+
+def _register_inplace():
+    pairs = [(n, globals()[n]) for n in (
+        "reciprocal", "rsqrt", "log2", "log10", "log1p", "exp2", "expm1", "sin", "cos", "tan", "asin",
+        "acos", "atan", "arcsin", "arccos", "arctan", "sinh", "cosh", "asinh", "acosh", "atanh",
+        "arcsinh", "arccosh", "arctanh", "erf", "erfc", "erfinv", "floor", "ceil", "trunc", "fix", "frac",
+        "round", "clamp", "clip", "clamp_min", "clamp_max", "lerp", "addcmul", "addcdiv", "hypot",
+        "xlogy", "nan_to_num", "remainder", "fmod", "floor_divide", "atan2", "arctan2", "deg2rad",
+        "rad2deg", "logit", "sgn")]
+    for name, fn in pairs:
+        setattr(Tensor, name + "_", make_inplace(fn, name + "_"))
+    Tensor.__floordiv__ = floor_divide
+    Tensor.__rfloordiv__ = lambda self, other: floor_divide(other, self)
+    Tensor.__ifloordiv__ = Tensor.floor_divide_
+    Tensor.__mod__ = remainder
+    Tensor.__rmod__ = lambda self, other: remainder(other, self)
+    Tensor.__imod__ = Tensor.remainder_
+
+
+_register_inplace()
+_ = (builtins, square, true_divide)

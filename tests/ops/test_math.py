@@ -1,0 +1,304 @@
+"""Elementwise math (ops/math.py): one line per op against finite differences and torch."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import retrograd
+from tests.helpers import check_op, requires_torch, torch
+
+POS = dict(low=0.5, high=2.0)  # inputs where log-like ops are smooth
+UNIT = dict(low=-0.9, high=0.9)  # inside (-1, 1) for asin/acos/atanh/erfinv
+
+# name, fn, input specs, extra check_op keywords
+UNARY = [
+    ("reciprocal", lambda t, x: t.reciprocal(x), POS),
+    ("rsqrt", lambda t, x: t.rsqrt(x), POS),
+    ("square", lambda t, x: t.square(x), {}),
+    ("log2", lambda t, x: t.log2(x), POS),
+    ("log10", lambda t, x: t.log10(x), POS),
+    ("log1p", lambda t, x: t.log1p(x), POS),
+    ("exp2", lambda t, x: t.exp2(x), {}),
+    ("expm1", lambda t, x: t.expm1(x), {}),
+    ("sin", lambda t, x: t.sin(x), {}),
+    ("cos", lambda t, x: t.cos(x), {}),
+    ("tan", lambda t, x: t.tan(x), {}),
+    ("asin", lambda t, x: t.asin(x), UNIT),
+    ("acos", lambda t, x: t.acos(x), UNIT),
+    ("atan", lambda t, x: t.atan(x), {}),
+    ("arcsin", lambda t, x: t.arcsin(x), UNIT),
+    ("sinh", lambda t, x: t.sinh(x), {}),
+    ("cosh", lambda t, x: t.cosh(x), {}),
+    ("asinh", lambda t, x: t.asinh(x), {}),
+    ("acosh", lambda t, x: t.acosh(x), dict(low=1.5, high=3.0)),
+    ("atanh", lambda t, x: t.atanh(x), UNIT),
+    ("erf", lambda t, x: t.erf(x), {}),
+    ("erfc", lambda t, x: t.erfc(x), {}),
+    ("erfinv", lambda t, x: t.erfinv(x), UNIT),
+    ("frac", lambda t, x: t.frac(x), dict(low=0.1, high=0.9)),
+    ("deg2rad", lambda t, x: t.deg2rad(x), {}),
+    ("rad2deg", lambda t, x: t.rad2deg(x), {}),
+    ("logit", lambda t, x: t.logit(x), dict(low=0.1, high=0.9)),
+    ("logit_eps", lambda t, x: t.logit(x, eps=0.2), dict(low=0.25, high=0.75)),
+    ("floor", lambda t, x: t.floor(x), {}),
+    ("ceil", lambda t, x: t.ceil(x), {}),
+    ("round", lambda t, x: t.round(x), {}),
+    ("round_decimals", lambda t, x: t.round(x, decimals=2), {}),
+    ("trunc", lambda t, x: t.trunc(x), {}),
+    ("fix", lambda t, x: t.fix(x), {}),
+    ("sgn", lambda t, x: t.sgn(x), {}),
+    ("nan_to_num", lambda t, x: t.nan_to_num(x), {}),
+    ("clamp", lambda t, x: t.clamp(x, -0.5, 0.5), dict(seed=3)),
+    ("clamp_min", lambda t, x: t.clamp(x, min=-0.5), dict(seed=3)),
+    ("clamp_max", lambda t, x: x.clamp(max=0.5), dict(seed=3)),
+    ("clamp_min_fn", lambda t, x: t.clamp_min(x, 0.1), dict(seed=3)),
+    ("clamp_max_fn", lambda t, x: t.clamp_max(x, 0.1), dict(seed=3)),
+    ("clip", lambda t, x: t.clip(x, -0.5, 0.5), dict(seed=3)),
+    ("method_sin", lambda t, x: x.sin().cos().exp2(), {}),
+]
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (), (0, 3)])
+@pytest.mark.parametrize("name,fn,kw", UNARY, ids=[u[0] for u in UNARY])
+def test_unary(name, fn, kw, shape):
+    check_op(fn, shape, **kw)
+
+
+BINARY = [
+    ("remainder", lambda t, x, y: t.remainder(x, y), (3, 4), (4,), POS),
+    ("remainder_scalar", lambda t, x: t.remainder(x, 0.7), (3, 4), None, POS),
+    ("mod_op", lambda t, x, y: x % y, (3, 4), (3, 1), POS),
+    ("fmod", lambda t, x, y: t.fmod(x, y), (3, 4), (4,), POS),
+    ("fmod_neg", lambda t, x: t.fmod(-x, 0.7), (2, 3), None, POS),
+    ("atan2", lambda t, x, y: t.atan2(x, y), (3, 4), (4,), {}),
+    ("arctan2", lambda t, x, y: t.arctan2(x, y), (2, 1), (1, 3), {}),
+    ("hypot", lambda t, x, y: t.hypot(x, y), (3, 4), (4,), POS),
+    ("logaddexp", lambda t, x, y: t.logaddexp(x, y), (3, 4), (4,), {}),
+    ("logaddexp2", lambda t, x, y: t.logaddexp2(x, y), (3, 4), (1,), {}),
+    ("xlogy", lambda t, x, y: t.xlogy(x, y), (3, 4), (4,), POS),
+    ("xlogy_scalar_other", lambda t, x: t.xlogy(x, 2.5), (3,), None, {}),
+    ("xlogy_scalar_self", lambda t, x: t.xlogy(2.5, x), (3,), None, POS),
+    ("maximum", lambda t, x, y: t.maximum(x, y), (3, 4), (4,), {}),
+    ("minimum", lambda t, x, y: t.minimum(x, y), (3, 4), (4,), {}),
+    ("fmax", lambda t, x, y: t.fmax(x, y), (3, 4), (4,), {}),
+    ("fmin", lambda t, x, y: t.fmin(x, y), (3, 4), (4,), {}),
+    ("max_other", lambda t, x, y: t.max(x, y), (3, 4), (4,), {}),
+    ("min_other", lambda t, x, y: x.min(y), (3, 4), (4,), {}),
+    ("true_divide", lambda t, x, y: t.true_divide(x, y), (3, 4), (4,), POS),
+    ("div_floor", lambda t, x, y: t.div(-x, y, rounding_mode="floor"), (3, 4), (4,), POS),
+    ("div_trunc", lambda t, x, y: t.div(-x, y, rounding_mode="trunc"), (3, 4), (4,), POS),
+    ("lerp_scalar", lambda t, x, y: t.lerp(x, y, 0.3), (3, 4), (4,), {}),
+    ("lerp_big_weight", lambda t, x, y: t.lerp(x, y, 0.8), (3, 4), (4,), {}),
+    ("clamp_tensor", lambda t, x, y: t.clamp(x, min=y), (3, 4), (4,), dict(seed=5)),
+    ("clamp_tensor_max", lambda t, x, y: t.clamp(x, max=y), (3, 4), (4,), dict(seed=5)),
+]
+
+
+@pytest.mark.parametrize("name,fn,s1,s2,kw", BINARY, ids=[b[0] for b in BINARY])
+def test_binary(name, fn, s1, s2, kw):
+    specs = (s1,) if s2 is None else (s1, s2)
+    check_op(fn, *specs, **kw)
+
+
+@pytest.mark.parametrize("name,fn,s1,s2,kw", BINARY, ids=[b[0] for b in BINARY])
+def test_binary_0dim_and_empty(name, fn, s1, s2, kw):
+    specs = ((),) if s2 is None else ((), ())
+    check_op(fn, *specs, **kw)
+    specs = ((0, 2),) if s2 is None else ((0, 2), (2,))
+    check_op(fn, *specs, **kw)
+
+
+TERNARY = [
+    ("lerp_tensor", lambda t, x, y, w: t.lerp(x, y, w), (3, 4), (4,), (3, 1)),
+    ("addcmul", lambda t, x, y, z: t.addcmul(x, y, z, value=0.5), (3, 4), (4,), (3, 1)),
+    ("addcdiv", lambda t, x, y, z: x.addcdiv(y, z + 2, value=2), (3, 4), (4,), (3, 1)),
+    ("clamp_both", lambda t, x, lo, hi: t.clamp(x, lo - 1, hi + 1), (3, 4), (4,), (3, 1)),
+]
+
+
+@pytest.mark.parametrize("name,fn,s1,s2,s3", TERNARY, ids=[t[0] for t in TERNARY])
+def test_ternary(name, fn, s1, s2, s3):
+    check_op(fn, s1, s2, s3, low=-2, high=2)
+
+
+# ---------------------------------------------------------------------------- edges vs torch
+
+
+def _grads_like_torch(fn, *arrays):
+    """Values and input gradients of fn (with upstream ones) equal torch's, nan-aware."""
+    outs = {}
+    for mod in (retrograd, torch):
+        xs = [mod.tensor(a, requires_grad=True) for a in arrays]
+        y = fn(mod, *xs)
+        y.sum().backward()
+        outs[mod.__name__] = (y.detach().numpy(), [x.grad.numpy() if x.grad is not None else None for x in xs])
+    (ry, rg), (ty, tg) = outs["retrograd"], outs["torch"]
+    np.testing.assert_allclose(ry, ty, rtol=1e-6)
+    for r, t in zip(rg, tg):
+        if t is None:
+            assert r is None or not np.any(r)
+        else:
+            np.testing.assert_allclose(r, t, rtol=1e-6)
+
+
+INF, NAN = float("inf"), float("nan")
+
+EDGES = [
+    ("clamp_at_bounds", lambda t, x: t.clamp(x, -1, 1), [[-1.0, 0.0, 1.0, 2.0, -3.0]]),
+    ("clamp_tensor_bounds", lambda t, x, lo, hi: t.clamp(x, lo, hi),
+     [[-1.0, 0.0, 1.0, 2.0, 0.5, 0.3], [-1.0, 0.5, 0.0, 0.0, 1.0, 0.5], [1.0, 1.0, 1.0, 1.0, 0.0, 0.5]]),
+    ("maximum_ties", lambda t, x, y: t.maximum(x, y), [[1.0, 2.0, 3.0, NAN], [1.0, 1.0, 4.0, 1.0]]),
+    ("minimum_ties", lambda t, x, y: t.minimum(x, y), [[1.0, 2.0, 3.0, NAN], [1.0, 1.0, 4.0, 1.0]]),
+    ("fmax_nan", lambda t, x, y: t.fmax(x, y), [[1.0, 2.0, 3.0, NAN, 1.0], [1.0, 1.0, 4.0, 1.0, NAN]]),
+    ("fmin_nan", lambda t, x, y: t.fmin(x, y), [[1.0, 2.0, 3.0, NAN, 1.0], [1.0, 1.0, 4.0, 1.0, NAN]]),
+    ("xlogy_zeros", lambda t, x, y: t.xlogy(x, y), [[0.0, 0.0, 1.0, 2.0], [0.0, 2.0, 0.0, 3.0]]),
+    ("nan_to_num_grad", lambda t, x: t.nan_to_num(x, nan=1.0, posinf=2.0), [[NAN, INF, -INF, 1.0]]),
+    ("nan_to_num_default", lambda t, x: t.nan_to_num(x), [[NAN, INF, -INF, 1.0]]),
+    ("remainder_sign", lambda t, x, y: t.remainder(x, y), [[3.5, -3.5, 3.5, -3.5], [2.0, 2.0, -2.0, -2.0]]),
+    ("fmod_sign", lambda t, x, y: t.fmod(x, y), [[3.5, -3.5, 3.5, -3.5], [2.0, 2.0, -2.0, -2.0]]),
+    ("div_by_zero", lambda t, x, y: x / y, [[1.0, -1.0, 0.0], [0.0, 0.0, 0.0]]),
+    ("div_floor_by_zero", lambda t, x, y: t.div(x, y, rounding_mode="floor"), [[1.0, -1.0, 0.0], [0.0, 0.0, 0.0]]),
+    ("remainder_by_zero", lambda t, x, y: t.remainder(x, y), [[1.0, -1.0], [0.0, 0.0]]),
+    ("reciprocal_zero", lambda t, x: t.reciprocal(x), [[0.0, -0.0, INF]]),
+    ("log2_edges", lambda t, x: t.log2(x), [[0.0, -1.0, INF]]),
+    ("inf_nan_sin", lambda t, x: t.sin(x), [[INF, NAN, 1.0]]),
+    ("round_half_even", lambda t, x: t.round(x), [[0.5, 1.5, 2.5, -0.5]]),
+    ("round_decimals", lambda t, x: t.round(x, decimals=1), [[1.25, 1.35, -2.55]]),
+    ("logaddexp_inf", lambda t, x, y: t.logaddexp(x, y), [[INF, 1e4, -1e4], [INF, 1e4, -1e4]]),
+    ("erfinv_edges", lambda t, x: t.erfinv(x), [[0.999, -0.999, 0.5]]),
+    ("lerp_weights", lambda t, x, y: t.lerp(x, y, 1.0), [[1.0, 2.0], [3.0, 5.0]]),
+]
+
+
+@requires_torch
+@pytest.mark.parametrize("name,fn,arrays", EDGES, ids=[e[0] for e in EDGES])
+def test_edges_like_torch(name, fn, arrays):
+    _grads_like_torch(fn, *[np.array(a, dtype=np.float64) for a in arrays])
+
+
+INT_CASES = [
+    ("sin_int", lambda t, x: t.sin(x)),
+    ("floor_int", lambda t, x: t.floor(x)),
+    ("round_int", lambda t, x: t.round(x)),
+    ("sgn_int", lambda t, x: t.sgn(x)),
+    ("floordiv_int", lambda t, x: t.floor_divide(x, 2)),
+    ("div_trunc_int", lambda t, x: t.div(x, -3, rounding_mode="trunc")),
+    ("div_floor_int", lambda t, x: t.div(x, -3, rounding_mode="floor")),
+    ("remainder_int", lambda t, x: t.remainder(x, -3)),
+    ("fmod_int", lambda t, x: t.fmod(x, -3)),
+    ("clamp_int_float", lambda t, x: t.clamp(x, 0.5)),
+    ("clamp_int", lambda t, x: t.clamp(x, -1, 2)),
+    ("atan2_int", lambda t, x: t.atan2(x, x + 1)),
+    ("xlogy_int", lambda t, x: t.xlogy(x, 3)),
+    ("reciprocal_int", lambda t, x: t.reciprocal(x)),
+    ("erf_int", lambda t, x: t.erf(x)),
+    ("maximum_mixed", lambda t, x: t.maximum(x, t.tensor(1.5))),
+    ("nan_to_num_int", lambda t, x: t.nan_to_num(x)),
+    ("expm1_bool", lambda t, x: t.expm1(x > 0)),
+]
+
+
+@requires_torch
+@pytest.mark.parametrize("name,fn", INT_CASES, ids=[c[0] for c in INT_CASES])
+def test_integer_promotion_like_torch(name, fn):
+    arr = np.array([-4, -1, 0, 3, 7])
+    r, t = fn(retrograd, retrograd.tensor(arr)), fn(torch, torch.tensor(arr))
+    assert str(r.dtype) == str(t.dtype)
+    np.testing.assert_allclose(r.numpy(), t.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("shapes", [((3, 4), (4,)), ((), ()), ((0, 2), (2,))])
+def test_floor_divide_forward_only_and_backward_raises(shapes):
+    a = np.random.default_rng(0).uniform(-3, 3, size=shapes[0])
+    b = np.random.default_rng(1).uniform(0.5, 2, size=shapes[1])
+    x, y = retrograd.tensor(a, requires_grad=True), retrograd.tensor(b)
+    for out in (retrograd.floor_divide(x, y), x // y):
+        np.testing.assert_array_equal(out.detach().numpy(), np.floor_divide(a, b))
+    with pytest.raises(RuntimeError, match="floor_divide is not implemented"):
+        (x // y).sum().backward()
+    np.testing.assert_array_equal((2.0 // retrograd.tensor([0.5, 3.0])).numpy(), [4.0, 0.0])
+
+
+def test_integer_division_by_zero_raises_like_torch():
+    x = retrograd.tensor([3, -3])
+    for fn in (lambda: x // 0, lambda: x % 0, lambda: retrograd.fmod(x, 0),
+               lambda: retrograd.div(x, 0, rounding_mode="trunc")):
+        with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+            fn()
+
+
+def test_errors():
+    x = retrograd.tensor([1.0, 2.0])
+    with pytest.raises(RuntimeError, match="At least one of 'min' or 'max'"):
+        retrograd.clamp(x)
+    with pytest.raises(ValueError, match="rounding_mode"):
+        retrograd.div(x, 2, rounding_mode="ceil")
+    with pytest.raises(TypeError):
+        retrograd.maximum(x, 1.0)
+    with pytest.raises(NotImplementedError):
+        retrograd.frac(retrograd.tensor([1, 2]))
+    with pytest.raises(RuntimeError, match="size of tensor"):
+        retrograd.atan2(x, retrograd.ones(3))
+
+
+def test_zero_dim_stays_zero_dim():
+    x = retrograd.tensor(0.3, requires_grad=True)
+    for f in (retrograd.sin, retrograd.erf, retrograd.floor, lambda v: retrograd.clamp(v, 0, 1),
+              lambda v: retrograd.atan2(v, v), lambda v: retrograd.lerp(v, v, 0.5)):
+        assert f(x).shape == ()
+
+
+def test_inplace_variants():
+    x = retrograd.tensor([0.2, -0.4, 3.0], requires_grad=True)
+    y = x * 1
+    y.sin_()
+    y.clamp_(-0.3, 0.3)
+    y.sum().backward()
+    expected = np.cos([0.2, -0.4, 3.0]) * np.array([1.0, 0.0, 1.0])
+    np.testing.assert_allclose(x.grad.numpy(), expected)
+    z = retrograd.tensor([1.5, -2.5])
+    z.floor_()
+    assert z.tolist() == [1.0, -3.0]
+    z.clamp_(min=-1)
+    assert z.tolist() == [1.0, -1.0]
+    w = retrograd.tensor([7, 8])
+    w %= 3
+    assert w.tolist() == [1, 2]
+    w //= 2
+    assert w.tolist() == [0, 1]
+
+
+def test_erf_fallbacks_agree_with_scipy(monkeypatch):
+    from retrograd.ops import math as m
+
+    x = np.linspace(-0.99, 0.99, 11)
+    want_erf, want_inv = m._erf_array(x), m._erfinv_array(x)
+    monkeypatch.setattr(m, "_special", None)
+    np.testing.assert_allclose(m._erf_array(x), want_erf, rtol=1e-12)
+    np.testing.assert_allclose(m._erfinv_array(x), want_inv, rtol=1e-10, atol=1e-12)
+
+
+# ---------------------------------------------------------------------------- broadcasting properties
+
+_shapes = hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=3)
+BROADCAST_OPS = [
+    ("atan2", np.arctan2), ("hypot", np.hypot), ("logaddexp", np.logaddexp), ("maximum", np.maximum),
+    ("minimum", np.minimum), ("fmax", np.fmax), ("fmin", np.fmin), ("remainder", np.remainder),
+    ("fmod", np.fmod), ("xlogy", lambda a, b: a * np.log(b)),
+]
+
+
+@pytest.mark.parametrize("name,np_fn", BROADCAST_OPS, ids=[b[0] for b in BROADCAST_OPS])
+@settings(max_examples=25, deadline=None)
+@given(shapes=_shapes, seed=st.integers(0, 2**16))
+def test_binary_broadcasting_matches_numpy(name, np_fn, shapes, seed):
+    rng = np.random.default_rng(seed)
+    a, b = (rng.uniform(0.5, 2.0, size=s) for s in shapes.input_shapes)
+    ta, tb = retrograd.tensor(a, requires_grad=True), retrograd.tensor(b, requires_grad=True)
+    out = getattr(retrograd, name)(ta, tb)
+    assert out.shape == shapes.result_shape
+    np.testing.assert_allclose(out.detach().numpy(), np_fn(a, b), rtol=1e-12)
+    out.sum().backward()
+    assert ta.grad.shape == a.shape and tb.grad.shape == b.shape
