@@ -1,3 +1,242 @@
-"""(being written: see the op-set and nn issues)"""
+"""Normalization layers' ops: batch, layer, group, instance, RMS and local response norm.
+
+Batch, layer, group and instance norm share one fused Function: statistics over some
+axes of x (seen through a reshape), x_hat = (x - mean) * rstd, y = x_hat * w + b.
+Its backward is the closed form (means over the normalized axes, M elements each):
+
+    g_hat = g * w
+    dx = rstd * (g_hat - mean(g_hat) - x_hat * mean(g_hat * x_hat))
+    dw = sum of g * x_hat,   db = sum of g   (over the axes w is broadcast along)
+
+written with tensor ops. Under create_graph the statistics are recomputed from x with
+tensor ops, so the gradient is itself differentiable in x (double backward works);
+otherwise the forward's saved mean and rstd are used.
+"""
+
+import numpy as np
+
+from .. import _backend
+from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled, no_grad
+from ..tensor import Tensor
+from ._broadcast import sum_to_shape
 
 __all__ = []
+FUNCTIONAL = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm", "local_response_norm"]
+
+
+def _xp(arr):
+    return _backend.array_module(arr)
+
+
+class Normalize(Function):
+    """y = (x - mean) * rstd * w + b, statistics over `axes` of x.reshape(view) (given as arrays);
+    dx = rstd * (g_hat - mean(g_hat) - x_hat * mean(g_hat * x_hat)) with g_hat = g * w,
+    dw = sum g * x_hat,  db = sum g."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, view, axes, wshape, mean, rstd, eps):
+        ctx.view, ctx.axes, ctx.wshape, ctx.eps = view, axes, wshape, eps
+        ctx.x_shape = x.shape
+        ctx.b_shape = None if b is None else b.shape
+        xd = x._data
+        xhat = ((xd.reshape(view) - mean) * rstd).reshape(xd.shape)
+        y = xhat
+        if w is not None:
+            y = y * w._data.reshape(wshape)
+        if b is not None:
+            y = y + b._data.reshape(wshape) if w is None else _iadd(y, b._data.reshape(wshape))
+        ctx.save_for_backward(x, w, Tensor._make(mean), Tensor._make(rstd))
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w, mean, rstd = ctx.saved_tensors
+        view, axes, wshape = ctx.view, ctx.axes, ctx.wshape
+        need = ctx.needs_input_grad
+        xv = x.reshape(view)
+        if is_grad_enabled():  # create_graph: statistics as functions of x
+            mean = xv.mean(axes, keepdim=True)
+            xc = xv - mean
+            rstd = ((xc * xc).mean(axes, keepdim=True) + ctx.eps) ** -0.5
+            xhat = xc * rstd
+        else:
+            xhat = (xv - mean) * rstd
+        gx = gw = gb = None
+        if need[0]:
+            ghat = (g * w.reshape(wshape) if w is not None else g).reshape(view)
+            gx = rstd * (ghat - ghat.mean(axes, keepdim=True)
+                         - xhat * (ghat * xhat).mean(axes, keepdim=True))
+            gx = gx.reshape(ctx.x_shape)
+        if w is not None and need[1]:
+            gw = sum_to_shape(g * xhat.reshape(ctx.x_shape), wshape).reshape(w.shape)
+        if need[2]:
+            gb = sum_to_shape(g, wshape).reshape(ctx.b_shape)
+        return gx, gw, gb, None, None, None, None, None, None
+
+
+def _iadd(y, b):
+    y += b
+    return y
+
+
+def _stats(xd, view, axes, eps):
+    """(mean, rstd, biased var) of x.reshape(view) over axes, keeping dims."""
+    xp = _xp(xd)
+    xv = xd.reshape(view)
+    mean = xv.mean(axis=axes, keepdims=True)
+    xc = xv - mean
+    var = xp.mean(xc * xc, axis=axes, keepdims=True)
+    rstd = 1.0 / xp.sqrt(var + eps)
+    return mean, rstd.astype(xd.dtype, copy=False), var
+
+
+def _affine_eval(x, mean, var, weight, bias, eps, cshape):
+    """(x - mean) / sqrt(var + eps) * w + b with fixed statistics: y = x * scale + shift."""
+    xp = _xp(x._data)
+    rstd = Tensor._make((1.0 / xp.sqrt(var._data + eps)).astype(x._data.dtype, copy=False))
+    mean = Tensor._make(mean._data.astype(x._data.dtype, copy=False))
+    scale = rstd if weight is None else weight * rstd
+    shift = -mean * scale
+    if bias is not None:
+        shift = shift + bias
+    return x * scale.reshape(cshape) + shift.reshape(cshape)
+
+
+def _update_running(running, new, momentum):
+    with no_grad():
+        d = running._data
+        d *= 1.0 - momentum
+        d += momentum * new.astype(d.dtype, copy=False)
+        running._vc[0] += 1
+
+
+def _check_param(name, t, c, what):
+    if t is not None and t.numel() != c:
+        raise RuntimeError(f"{name}: expected {what} to have {c} elements (one per channel), but got "
+                           f"{what} of size {list(t.shape)}")
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1,
+               eps=1e-05):
+    """Normalize each channel (dim 1) over batch and space. training: batch statistics, and the
+    running ones updated as (1 - momentum) * running + momentum * batch (unbiased variance);
+    otherwise the running statistics."""
+    if input.ndim < 2:
+        raise ValueError(f"batch_norm: expected 2D or more input (N, C, ...), got input of size {list(input.shape)}")
+    c = input.shape[1]
+    for t, what in ((running_mean, "running_mean"), (running_var, "running_var"), (weight, "weight"),
+                    (bias, "bias")):
+        _check_param("batch_norm", t, c, what)
+    cshape = (1, c) + (1,) * (input.ndim - 2)
+    if not training:
+        if running_mean is None or running_var is None:
+            raise RuntimeError("batch_norm: running_mean and running_var must be defined in evaluation mode")
+        return _affine_eval(input, running_mean, running_var, weight, bias, eps, cshape)
+    n = input.numel() // c
+    if n <= 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size "
+                         f"{list(input.shape)}")
+    axes = (0,) + tuple(range(2, input.ndim))
+    mean, rstd, var = _stats(input._data, input.shape, axes, eps)
+    if running_mean is not None:
+        _update_running(running_mean, mean.reshape(c), momentum)
+    if running_var is not None:
+        _update_running(running_var, var.reshape(c) * (n / (n - 1)), momentum)
+    return Normalize.apply(input, weight, bias, tuple(input.shape), axes, cshape, mean, rstd, eps)
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
+    """Normalize over the last len(normalized_shape) dims; w and b have normalized_shape."""
+    if isinstance(normalized_shape, int):
+        normalized_shape = (normalized_shape,)
+    normalized_shape = tuple(normalized_shape)
+    k = len(normalized_shape)
+    if k == 0 or tuple(input.shape[input.ndim - k:]) != normalized_shape or input.ndim < k:
+        raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
+                           f"[*, {', '.join(map(str, normalized_shape))}], but got input of size{list(input.shape)}")
+    for t, what in ((weight, "weight"), (bias, "bias")):
+        if t is not None and tuple(t.shape) != normalized_shape:
+            raise RuntimeError(f"layer_norm: expected {what} of shape {list(normalized_shape)}, got {list(t.shape)}")
+    m = int(np.prod(normalized_shape))
+    view = (input.numel() // m if m else 0, m)
+    mean, rstd, _ = _stats(input._data, view, (1,), eps)
+    return Normalize.apply(input, weight, bias, view, (1,), normalized_shape, mean, rstd, eps)
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05):
+    """Normalize each group of num_groups channel groups over its channels and space; w, b per channel."""
+    if input.ndim < 2:
+        raise RuntimeError(f"group_norm: expected input of at least 2 dims (N, C, *), got {list(input.shape)}")
+    n, c = input.shape[:2]
+    if c % num_groups:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input "
+                           f"of shape {list(input.shape)} and num_groups={num_groups}")
+    for t, what in ((weight, "weight"), (bias, "bias")):
+        _check_param("group_norm", t, c, what)
+    view = (n, num_groups, input.numel() // max(n * num_groups, 1))
+    mean, rstd, _ = _stats(input._data, view, (2,), eps)
+    cshape = (1, c) + (1,) * (input.ndim - 2)
+    return Normalize.apply(input, weight, bias, view, (2,), cshape, mean, rstd, eps)
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
+                  momentum=0.1, eps=1e-05):
+    """Normalize each (sample, channel) over space; running statistics (if given) averaged over the batch."""
+    if input.ndim < 3:
+        raise ValueError(f"instance_norm: expected 3D or more input (N, C, *), got input of size "
+                         f"{list(input.shape)}")
+    n, c = input.shape[:2]
+    for t, what in ((running_mean, "running_mean"), (running_var, "running_var"), (weight, "weight"),
+                    (bias, "bias")):
+        _check_param("instance_norm", t, c, what)
+    cshape = (1, c) + (1,) * (input.ndim - 2)
+    if not use_input_stats:
+        if running_mean is None or running_var is None:
+            raise RuntimeError("instance_norm: Expected running_mean and running_var to be defined when "
+                               "use_input_stats is false")
+        return _affine_eval(input, running_mean, running_var, weight, bias, eps, cshape)
+    m = input.numel() // max(n * c, 1)
+    if m <= 1:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input size {list(input.shape)}")
+    view = (n, c, m)
+    mean, rstd, var = _stats(input._data, view, (2,), eps)
+    if running_mean is not None:
+        _update_running(running_mean, mean.reshape(n, c).mean(0), momentum)
+    if running_var is not None:
+        _update_running(running_var, var.reshape(n, c).mean(0) * (m / (m - 1)), momentum)
+    return Normalize.apply(input, weight, bias, view, (2,), cshape, mean, rstd, eps)
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """y = x / sqrt(mean(x^2 over the last dims) + eps) * w  (eps defaults to the dtype's machine epsilon)."""
+    if isinstance(normalized_shape, int):
+        normalized_shape = (normalized_shape,)
+    normalized_shape = tuple(normalized_shape)
+    k = len(normalized_shape)
+    if tuple(input.shape[input.ndim - k:]) != normalized_shape:
+        raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
+                           f"[*, {', '.join(map(str, normalized_shape))}], but got input of size{list(input.shape)}")
+    if eps is None:
+        eps = float(np.finfo(input._data.dtype).eps)
+    dims = tuple(range(input.ndim - k, input.ndim))
+    y = input * ((input * input).mean(dims, keepdim=True) + eps) ** -0.5
+    return y * weight if weight is not None else y
+
+
+def local_response_norm(input, size, alpha=0.0001, beta=0.75, k=1.0):
+    """y = x / (k + alpha/size * sum of x^2 over `size` neighbouring channels)^beta."""
+    if input.ndim < 3:
+        raise ValueError(f"Expected 3D or higher dimensionality input (got {input.ndim} dimensions)")
+    n, c = input.shape[:2]
+    if input.numel() == 0:
+        return input
+    lo = size // 2
+    a = np.zeros((c, c))
+    for i in range(c):
+        a[i, max(0, i - lo):min(c, i - lo + size)] = 1.0 / size
+    xp = _xp(input._data)
+    avg = Tensor._make(xp.asarray(a, dtype=input._data.dtype))
+    sq = (input * input).reshape(n, c, -1)
+    div = (avg @ sq).reshape(input.shape)
+    return input / (div * alpha + k) ** beta

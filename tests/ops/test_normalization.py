@@ -1,0 +1,93 @@
+"""Normalization ops: finite differences (first and second order), torch, running statistics."""
+
+import numpy as np
+import pytest
+
+import retrograd
+from retrograd.ops import normalization as N
+from tests.helpers import check_op, rand, requires_torch, torch
+
+
+def F(t):
+    return N if t is retrograd else t.nn.functional
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (3, 2, 4), (2, 2, 2, 3)])
+def test_batch_norm_training(shape):
+    c = shape[1]
+    check_op(lambda t, x, w, b: F(t).batch_norm(x, None, None, w, b, training=True), shape, (c,), (c,))
+
+
+def test_batch_norm_no_affine_and_bias_only():
+    check_op(lambda t, x: F(t).batch_norm(x, None, None, training=True, eps=1e-3), (3, 2, 4))
+    check_op(lambda t, x, b: F(t).batch_norm(x, None, None, None, b, training=True), (3, 2, 4), (2,))
+
+
+def test_batch_norm_eval():
+    rm, rv = rand(2, seed=5), rand(2, low=0.5, high=2.0, seed=6)
+    check_op(lambda t, x, w, b: F(t).batch_norm(x, t.tensor(rm), t.tensor(rv), w, b), (3, 2, 4), (2,), (2,))
+
+
+@requires_torch
+@pytest.mark.parametrize("momentum", [0.1, 0.5])
+def test_batch_norm_running_stats(momentum):
+    res = []
+    for t in (retrograd, torch):
+        rm, rv = t.zeros(3, dtype=t.float64), t.ones(3, dtype=t.float64)
+        for step in range(3):
+            x = t.tensor(rand(4, 3, 5, seed=step))
+            F(t).batch_norm(x, rm, rv, training=True, momentum=momentum)
+        res.append((rm.numpy(), rv.numpy()))
+    np.testing.assert_allclose(res[0][0], res[1][0], rtol=1e-12)
+    np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("shape,norm", [((3, 4), (4,)), ((2, 3, 4), (3, 4)), ((2, 2, 3), [3])])
+def test_layer_norm(shape, norm):
+    ws = tuple(norm)
+    check_op(lambda t, x, w, b: F(t).layer_norm(x, norm, w, b), shape, ws, ws)
+    check_op(lambda t, x: F(t).layer_norm(x, norm, eps=1e-3), shape)
+
+
+def test_group_norm():
+    check_op(lambda t, x, w, b: F(t).group_norm(x, 2, w, b), (2, 4, 3), (4,), (4,))
+    check_op(lambda t, x: F(t).group_norm(x, 1), (2, 2, 2, 2))
+
+
+def test_instance_norm():
+    check_op(lambda t, x, w, b: F(t).instance_norm(x, weight=w, bias=b), (2, 3, 4), (3,), (3,))
+    rm, rv = rand(3, seed=5), rand(3, low=0.5, high=2.0, seed=6)
+    check_op(lambda t, x: F(t).instance_norm(x, t.tensor(rm), t.tensor(rv), use_input_stats=False), (2, 3, 4))
+
+
+@requires_torch
+def test_instance_norm_running_stats():
+    res = []
+    for t in (retrograd, torch):
+        rm, rv = t.zeros(3, dtype=t.float64), t.ones(3, dtype=t.float64)
+        F(t).instance_norm(t.tensor(rand(2, 3, 5)), rm, rv, momentum=0.3)
+        res.append((rm.numpy(), rv.numpy()))
+    np.testing.assert_allclose(res[0][0], res[1][0], rtol=1e-12)
+    np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-12)
+
+
+def test_rms_norm():
+    check_op(lambda t, x, w: F(t).rms_norm(x, (4,), w), (3, 4), (4,))
+    check_op(lambda t, x: F(t).rms_norm(x, (2, 3), eps=1e-4), (2, 2, 3))
+
+
+def test_local_response_norm():
+    check_op(lambda t, x: F(t).local_response_norm(x, 3, alpha=0.1), (2, 5, 3))
+    check_op(lambda t, x: F(t).local_response_norm(x, 2, k=2.0), (1, 4, 2, 2))
+
+
+def test_float32_and_errors():
+    x = retrograd.tensor(rand(4, 3, dtype=np.float32))
+    assert N.batch_norm(x, None, None, training=True).dtype == retrograd.float32
+    assert N.layer_norm(x, (3,)).dtype == retrograd.float32
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
+        N.batch_norm(retrograd.zeros(1, 3), None, None, training=True)
+    with pytest.raises(RuntimeError, match="normalized_shape"):
+        N.layer_norm(x, (4,))
+    with pytest.raises(RuntimeError, match="divisible by num_groups"):
+        N.group_norm(retrograd.zeros(2, 3, 4), 2)
