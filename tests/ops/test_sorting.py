@@ -1,0 +1,124 @@
+"""Sorting and searching: values differentiable through the indices (gradcheck + gradgradcheck +
+torch), indices int64, torch's return types."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import retrograd
+from tests.helpers import check_op, requires_torch, torch
+
+# distinct values so that finite differences do not cross ties
+DISTINCT = np.random.default_rng(1).permutation(12).reshape(3, 4).astype(np.float64) / 7
+
+
+CASES = [
+    ("sort", lambda t, x: t.sort(x), DISTINCT),
+    ("sort_dim0_desc", lambda t, x: t.sort(x, 0, descending=True), DISTINCT),
+    ("sort_stable_kw", lambda t, x: x.sort(dim=-1, stable=True), DISTINCT),
+    ("sort_0dim", lambda t, x: t.sort(x), np.array(0.5)),
+    ("sort_empty", lambda t, x: t.sort(x, 0), np.zeros((0, 3))),
+    ("argsort", lambda t, x: x[0] * 0 + t.argsort(x, 1, descending=True), DISTINCT),
+    ("msort", lambda t, x: t.msort(x), DISTINCT),
+    ("topk", lambda t, x: t.topk(x, 2), DISTINCT),
+    ("topk_smallest_dim0", lambda t, x: x.topk(2, 0, largest=False), DISTINCT),
+    ("topk_k0", lambda t, x: x.topk(0), DISTINCT),
+    ("kthvalue", lambda t, x: t.kthvalue(x, 3), DISTINCT),
+    ("kthvalue_keepdim", lambda t, x: x.kthvalue(2, 0, keepdim=True), DISTINCT),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_sorting_op(case):
+    _, fn, *specs = case
+    check_op(fn, *specs)
+
+
+def test_return_types_and_dtypes():
+    x = retrograd.tensor([[3.0, 1.0, 2.0]])
+    out = retrograd.sort(x)
+    assert type(out).__name__ == "sort" and out.indices.dtype == retrograd.int64
+    values, indices = out
+    assert values.tolist() == [[1, 2, 3]] and indices.tolist() == [[1, 2, 0]]
+    assert retrograd.topk(x, 1).values.tolist() == [[3.0]]
+    assert type(retrograd.kthvalue(x, 1)).__name__ == "kthvalue"
+    assert "torch.return_types.sort(" in repr(out)
+
+
+def test_sort_ties_gradient_goes_to_each_position():
+    x = retrograd.tensor([2.0, 1.0, 2.0], requires_grad=True)
+    v, _ = x.sort()
+    (v * retrograd.tensor([1.0, 2.0, 3.0])).sum().backward()
+    assert x.grad.tolist() == [2.0, 1.0, 3.0]
+
+
+@requires_torch
+def test_nan_sorts_largest_like_torch():
+    a = np.array([[3.0, np.nan, 1.0, 1.0], [np.nan, 2.0, -np.inf, np.inf]])
+    for desc in (False, True):
+        ours = retrograd.sort(retrograd.tensor(a), descending=desc)
+        theirs = torch.sort(torch.tensor(a), descending=desc, stable=True)
+        np.testing.assert_array_equal(ours.values.numpy(), theirs.values.numpy())
+        np.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())
+    np.testing.assert_array_equal(retrograd.topk(retrograd.tensor(a), 2).values.numpy(),
+                                  torch.topk(torch.tensor(a), 2).values.numpy())
+
+
+@requires_torch
+@pytest.mark.parametrize("kw", [{}, {"return_inverse": True}, {"return_counts": True},
+                                {"return_inverse": True, "return_counts": True},
+                                {"dim": 0, "return_inverse": True, "return_counts": True},
+                                {"dim": 1, "return_counts": True}])
+@pytest.mark.parametrize("fn", ["unique", "unique_consecutive"])
+def test_unique_matches_torch(fn, kw):
+    a = np.array([[1, 1, 2, 2], [1, 1, 2, 2], [0, 3, 3, 0], [1, 1, 2, 2]])
+    ours = getattr(retrograd, fn)(retrograd.tensor(a), **kw)
+    theirs = getattr(torch, fn)(torch.tensor(a), **kw)
+    ours = ours if isinstance(ours, tuple) else (ours,)
+    theirs = theirs if isinstance(theirs, tuple) else (theirs,)
+    assert len(ours) == len(theirs)
+    for o, t in zip(ours, theirs):
+        assert str(o.dtype) == str(t.dtype)
+        np.testing.assert_array_equal(o.numpy(), t.numpy())
+
+
+@requires_torch
+@pytest.mark.parametrize("right", [False, True])
+def test_searchsorted_bucketize_match_torch(right):
+    seq = np.array([1.0, 3.0, 3.0, 5.0, 7.0])
+    vals = np.array([[0.0, 3.0], [5.0, 9.0]])
+    seq2 = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0]])
+    for args in ((seq, vals), (seq2, vals)):
+        np.testing.assert_array_equal(
+            retrograd.searchsorted(retrograd.tensor(args[0]), retrograd.tensor(args[1]), right=right).numpy(),
+            torch.searchsorted(torch.tensor(args[0]), torch.tensor(args[1]), right=right).numpy())
+    np.testing.assert_array_equal(
+        retrograd.bucketize(retrograd.tensor(vals), retrograd.tensor(seq), right=right).numpy(),
+        torch.bucketize(torch.tensor(vals), torch.tensor(seq), right=right).numpy())
+    assert retrograd.searchsorted(retrograd.tensor(seq), 3.0, side="right").item() == 3
+    assert retrograd.searchsorted(retrograd.tensor(seq), retrograd.tensor([3.0]), out_int32=True).dtype \
+        == retrograd.int32
+
+
+@pytest.mark.parametrize("fn", [
+    lambda t: t.topk(t.zeros(3), 4),
+    lambda t: t.kthvalue(t.zeros(3), 0),
+    lambda t: t.sort(t.zeros(3), 1),
+    lambda t: t.searchsorted(t.zeros(2, 3), t.zeros(3, 1)),
+    lambda t: t.bucketize(t.zeros(2), t.zeros(2, 2)),
+])
+def test_sorting_errors(fn):
+    with pytest.raises((RuntimeError, IndexError)):
+        fn(retrograd)
+
+
+@requires_torch
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(-3, 3), min_size=1, max_size=8), st.booleans())
+def test_sort_property_matches_torch(values, descending):
+    a = np.array(values, dtype=np.float64)
+    ours = retrograd.sort(retrograd.tensor(a), descending=descending)
+    theirs = torch.sort(torch.tensor(a), descending=descending, stable=True)
+    np.testing.assert_array_equal(ours.values.numpy(), theirs.values.numpy())
+    np.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())
+    np.testing.assert_array_equal(retrograd.unique(retrograd.tensor(a)).numpy(), torch.unique(torch.tensor(a)).numpy())
