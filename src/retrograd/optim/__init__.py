@@ -13,8 +13,4 @@ from .lbfgs import LBFGS
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam",
            "LBFGS", "lr_scheduler"]
-
-try:
-    from . import lr_scheduler
-except ImportError:  # being written
-    pass
+from . import lr_scheduler

@@ -1,1 +1,3 @@
 """Utilities: data loading, checkpointing."""
+
+from . import data

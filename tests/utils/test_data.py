@@ -1,0 +1,225 @@
+"""utils.data: datasets, samplers, DataLoader and default_collate (structure compared with torch)."""
+
+import collections
+
+import numpy as np
+import pytest
+
+import retrograd
+from helpers import requires_torch, torch
+from retrograd.utils import data
+
+Point = collections.namedtuple("Point", "x y")
+
+
+def _summary(obj):
+    """A library-independent view of a collated batch: containers, dtypes, values."""
+    if hasattr(obj, "shape") and hasattr(obj, "dtype"):
+        return ("tensor", str(obj.dtype).replace("torch.", ""), obj.tolist())
+    if isinstance(obj, dict):
+        return (type(obj).__name__, {k: _summary(v) for k, v in obj.items()})
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
+        return ("namedtuple", [_summary(v) for v in obj])
+    if isinstance(obj, (list, tuple)):
+        return (type(obj).__name__, [_summary(v) for v in obj])
+    return obj
+
+
+def _batches(lib):
+    arr = np.arange(6, dtype=np.float32).reshape(3, 2)
+    return [
+        [lib.tensor([1.0, 2.0]), lib.tensor([3.0, 4.0])],
+        [1, 2, 3],
+        [1.5, 2.5],
+        [True, False],
+        ["a", "b"],
+        [arr[0], arr[1]],
+        [np.float32(1.5), np.float32(2.0)],
+        [np.int64(3), np.int64(4)],
+        [{"x": lib.tensor(1.0), "y": (1, 2.0)}, {"x": lib.tensor(2.0), "y": (3, 4.0)}],
+        [collections.OrderedDict(a=1, b=[1.0, 2.0]), collections.OrderedDict(a=2, b=[3.0, 4.0])],
+        [Point(1, 2.0), Point(3, 4.0)],
+        [(lib.tensor([1, 2]), 0), (lib.tensor([3, 4]), 1)],
+    ]
+
+
+@requires_torch
+@pytest.mark.parametrize("i", range(12))
+def test_default_collate_matches_torch(i):
+    from torch.utils.data import default_collate as torch_collate
+
+    ours = data.default_collate(_batches(retrograd)[i])
+    theirs = torch_collate(_batches(torch)[i])
+    assert _summary(ours) == _summary(theirs)
+
+
+def test_default_collate_errors():
+    with pytest.raises(RuntimeError, match="each element in list of batch should be of equal size"):
+        data.default_collate([[1, 2], [3]])
+    with pytest.raises(TypeError, match="default_collate: batch must contain"):
+        data.default_collate([object(), object()])
+
+
+def test_default_convert():
+    out = data.default_convert({"a": np.ones(2), "b": [np.zeros(1), 3]})
+    assert isinstance(out["a"], retrograd.Tensor) and out["a"].dtype == retrograd.float64
+    assert isinstance(out["b"][0], retrograd.Tensor) and out["b"][1] == 3
+
+
+def _tensor_ds(lib, n=10):
+    return (data if lib is retrograd else torch.utils.data).TensorDataset(
+        lib.arange(n * 2, dtype=lib.float32).reshape(n, 2), lib.arange(n))
+
+
+@requires_torch
+@pytest.mark.parametrize("kwargs", [dict(), dict(batch_size=3), dict(batch_size=3, drop_last=True),
+                                    dict(batch_size=None), dict(batch_size=4, num_workers=2)])
+def test_sequential_loader_matches_torch(kwargs):
+    ours = list(data.DataLoader(_tensor_ds(retrograd), **kwargs))
+    theirs = list(torch.utils.data.DataLoader(_tensor_ds(torch), **kwargs))
+    assert len(data.DataLoader(_tensor_ds(retrograd), **kwargs)) == len(ours) == len(theirs)
+    assert _summary(ours) == _summary(theirs)
+
+
+def test_shuffle_seeded_and_complete():
+    ds = _tensor_ds(retrograd, 17)
+
+    def epoch(seed):
+        g = retrograd.Generator().manual_seed(seed)
+        loader = data.DataLoader(ds, batch_size=5, shuffle=True, generator=g)
+        return [y.tolist() for _, y in loader], [y.tolist() for _, y in loader]
+
+    a1, a2 = epoch(0)
+    b1, _ = epoch(0)
+    assert a1 == b1  # same seed, same order
+    assert a1 != a2  # a new permutation each epoch
+    assert sorted(sum(a1, [])) == list(range(17)) and [len(b) for b in a1] == [5, 5, 5, 2]
+    retrograd.manual_seed(3)
+    c = [y.tolist() for _, y in data.DataLoader(ds, batch_size=5, shuffle=True)]
+    retrograd.manual_seed(3)
+    d = [y.tolist() for _, y in data.DataLoader(ds, batch_size=5, shuffle=True)]
+    assert c == d  # manual_seed makes the global shuffling reproducible
+
+
+def test_sampler_and_batch_sampler_options():
+    ds = _tensor_ds(retrograd)
+    loader = data.DataLoader(ds, batch_size=2, sampler=[9, 1, 4])
+    assert [y.tolist() for _, y in loader] == [[9, 1], [4]]
+    bs = data.BatchSampler(data.SequentialSampler(range(7)), 3, drop_last=False)
+    assert list(bs) == [[0, 1, 2], [3, 4, 5], [6]] and len(bs) == 3
+    assert len(data.BatchSampler(range(7), 3, drop_last=True)) == 2
+    loader = data.DataLoader(ds, batch_sampler=[[0, 1, 2], [5]])
+    assert [y.tolist() for _, y in loader] == [[0, 1, 2], [5]]
+    loader = data.DataLoader(ds, batch_size=4, collate_fn=lambda b: len(b))
+    assert list(loader) == [4, 4, 2]
+    with pytest.raises(ValueError, match="sampler option is mutually exclusive with shuffle"):
+        data.DataLoader(ds, sampler=[0], shuffle=True)
+    with pytest.raises(ValueError, match="batch_sampler option is mutually exclusive"):
+        data.DataLoader(ds, batch_sampler=[[0]], batch_size=2)
+    with pytest.raises(ValueError, match="num_workers option should be non-negative"):
+        data.DataLoader(ds, num_workers=-1)
+    with pytest.raises(ValueError, match="batch_size should be a positive integer value"):
+        data.BatchSampler(range(3), 0, False)
+    data.DataLoader(ds, pin_memory=True, num_workers=2, persistent_workers=True)
+
+
+def test_samplers():
+    g = retrograd.Generator().manual_seed(1)
+    rs = list(data.RandomSampler(range(10), generator=g))
+    assert sorted(rs) == list(range(10))
+    rr = list(data.RandomSampler(range(4), replacement=True, num_samples=50, generator=g))
+    assert len(rr) == 50 and set(rr) <= set(range(4))
+    more = list(data.RandomSampler(range(4), num_samples=10, generator=g))
+    assert len(more) == 10 and sorted(more[:8]) == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert sorted(data.SubsetRandomSampler([5, 7, 9], generator=g)) == [5, 7, 9]
+    w = list(data.WeightedRandomSampler([0.0, 1.0, 0.0, 3.0], 40, generator=g))
+    assert len(w) == 40 and set(w) <= {1, 3} and w.count(3) > w.count(1)
+    w2 = list(data.WeightedRandomSampler(retrograd.tensor([1.0, 1.0, 0.0]), 2, replacement=False, generator=g))
+    assert sorted(w2) == [0, 1]
+    with pytest.raises(ValueError, match="num_samples should be a positive integer value"):
+        data.RandomSampler(range(3), num_samples=0)
+    with pytest.raises(TypeError, match="replacement should be a boolean"):
+        data.RandomSampler(range(3), replacement=1)
+    with pytest.raises(ValueError, match="weights should be a 1d sequence"):
+        data.WeightedRandomSampler([[1.0]], 1)
+
+
+def test_datasets():
+    ds = _tensor_ds(retrograd, 5)
+    x, y = ds[2]
+    assert x.tolist() == [4.0, 5.0] and y.item() == 2 and len(ds) == 5
+    with pytest.raises(AssertionError, match="Size mismatch between tensors"):
+        data.TensorDataset(retrograd.zeros(3), retrograd.zeros(4))
+    cat = ds + data.TensorDataset(retrograd.zeros(2, 2), retrograd.zeros(2, dtype=retrograd.int64))
+    assert isinstance(cat, data.ConcatDataset) and len(cat) == 7 and cat.cumulative_sizes == [5, 7]
+    assert cat[5][0].tolist() == [0.0, 0.0] and cat[-3][1].item() == 4
+    with pytest.raises(ValueError, match="absolute value of index"):
+        cat[-8]
+    with pytest.raises(AssertionError, match="empty iterable"):
+        data.ConcatDataset([])
+    sub = data.Subset(ds, [4, 0])
+    assert len(sub) == 2 and sub[0][1].item() == 4
+    stacked = data.StackDataset(a=ds, b=list(range(5)))
+    assert stacked[1]["b"] == 1
+
+
+class Stream(data.IterableDataset):
+    def __init__(self, n):
+        self.n = n
+
+    def __iter__(self):
+        return iter(range(self.n))
+
+    def __len__(self):
+        return self.n
+
+
+def test_iterable_dataset():
+    loader = data.DataLoader(Stream(7), batch_size=3)
+    assert [b.tolist() for b in loader] == [[0, 1, 2], [3, 4, 5], [6]] and len(loader) == 3
+    loader = data.DataLoader(Stream(7), batch_size=3, drop_last=True)
+    assert [b.tolist() for b in loader] == [[0, 1, 2], [3, 4, 5]] and len(loader) == 2
+    assert list(data.DataLoader(Stream(2), batch_size=None)) == [0, 1]
+    assert list(Stream(2) + Stream(1)) == [0, 1, 0]
+    with pytest.raises(ValueError, match="expected unspecified shuffle option"):
+        data.DataLoader(Stream(3), shuffle=True)
+    with pytest.raises(AssertionError, match="does not support IterableDataset"):
+        data.ConcatDataset([Stream(1)])
+    assert data.get_worker_info() is None
+
+
+def test_random_split():
+    ds = list(range(10))
+    a, b = data.random_split(ds, [7, 3], generator=retrograd.Generator().manual_seed(0))
+    assert len(a) == 7 and len(b) == 3 and sorted(list(a) + list(b)) == ds
+    parts = data.random_split(range(11), [0.5, 0.3, 0.2], generator=retrograd.Generator().manual_seed(0))
+    assert [len(p) for p in parts] == [6, 3, 2]  # torch's rounding: remainder to the first splits
+    again = data.random_split(ds, [7, 3], generator=retrograd.Generator().manual_seed(0))
+    assert list(again[0]) == list(a)
+    with pytest.raises(ValueError, match="Sum of input lengths does not equal"):
+        data.random_split(ds, [3, 3])
+
+
+@requires_torch
+def test_random_split_lengths_match_torch():
+    for lengths in ([0.5, 0.3, 0.2], [0.25, 0.25, 0.5], [0.1] * 10):
+        ours = [len(p) for p in data.random_split(range(23), lengths)]
+        theirs = [len(p) for p in torch.utils.data.random_split(range(23), lengths)]
+        assert ours == theirs
+
+
+def test_training_with_loader():
+    rng = np.random.default_rng(0)
+    X = retrograd.tensor(rng.standard_normal((64, 3)))
+    y = X @ retrograd.tensor([1.0, -1.0, 2.0])
+    w = retrograd.nn.Parameter(retrograd.zeros(3, dtype=retrograd.float64))
+    opt = retrograd.optim.SGD([w], lr=0.1)
+    loader = data.DataLoader(data.TensorDataset(X, y), batch_size=16, shuffle=True,
+                             generator=retrograd.Generator().manual_seed(0))
+    for _ in range(20):
+        for xb, yb in loader:
+            opt.zero_grad()
+            loss = ((xb @ w - yb) ** 2).mean()
+            loss.backward()
+            opt.step()
+    np.testing.assert_allclose(w.detach().numpy(), [1.0, -1.0, 2.0], atol=1e-3)
