@@ -761,9 +761,7 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     else:
         loss = input - target * (input + eps).log()
     if full:
-        t = target._data
-        xp = _xp(target)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            st = t * xp.log(t) - t + 0.5 * xp.log(2 * math.pi * t)
-        loss = loss + _const(xp.where(t > 1, st, 0).astype(t.dtype, copy=False))
+        mask = _mask(target._data > 1, target.dtype)
+        t = target * mask + (1 - mask)  # 1 (a zero term) where target <= 1
+        loss = loss + mask * (t * t.log() - t + 0.5 * (2 * math.pi * t).log())
     return _reduce(loss, reduction)

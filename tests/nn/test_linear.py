@@ -1,0 +1,119 @@
+"""Linear, Bilinear, Identity, Flatten/Unflatten, LazyLinear: values and gradients against
+finite differences and torch (weights copied in), default init, errors."""
+
+import math
+
+import numpy as np
+import pytest
+from helpers import check_op, rand, requires_torch, torch
+
+import retrograd
+from retrograd import nn
+
+
+@pytest.mark.parametrize("xshape, bias", [((4, 3), True), ((4, 3), False), ((2, 3, 3), True), ((3,), True)])
+def test_linear_functional(xshape, bias):
+    specs = (xshape, (2, 3)) + (((2,),) if bias else ())
+    check_op(lambda t, x, w, *b: t.nn.functional.linear(x, w, *b), *specs)
+
+
+def test_bilinear_functional():
+    check_op(lambda t, a, b, w, c: t.nn.functional.bilinear(a, b, w, c), (4, 2), (4, 3), (5, 2, 3), (5,))
+    check_op(lambda t, a, b, w: t.nn.functional.bilinear(a, b, w), (2, 2, 2), (2, 2, 3), (1, 2, 3))
+
+
+def _copy_params(rg_mod, th_mod):
+    rg_mod.load_state_dict({k: v.detach().numpy() for k, v in th_mod.state_dict().items()})
+
+
+@requires_torch
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_module_matches_torch(bias):
+    th = torch.nn.Linear(3, 4, bias=bias).double()
+    rg = nn.Linear(3, 4, bias=bias).double()
+    _copy_params(rg, th)
+    x = rand(5, 2, 3)
+    xr, xt = retrograd.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    yr, yt = rg(xr), th(xt)
+    np.testing.assert_allclose(yr.detach().numpy(), yt.detach().numpy(), rtol=1e-12)
+    g = rand(5, 2, 4, seed=3)
+    (yr * retrograd.tensor(g)).sum().backward()
+    (yt * torch.tensor(g)).sum().backward()
+    np.testing.assert_allclose(xr.grad.numpy(), xt.grad.numpy(), rtol=1e-10)
+    for (n, p), (_, q) in zip(rg.named_parameters(), th.named_parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-10, err_msg=n)
+    assert repr(rg) == repr(th)
+
+
+@requires_torch
+def test_bilinear_module_matches_torch():
+    th = torch.nn.Bilinear(2, 3, 4).double()
+    rg = nn.Bilinear(2, 3, 4).double()
+    _copy_params(rg, th)
+    a, b = rand(5, 2), rand(5, 3, seed=1)
+    ar, br = retrograd.tensor(a, requires_grad=True), retrograd.tensor(b, requires_grad=True)
+    at, bt = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+    yr, yt = rg(ar, br), th(at, bt)
+    np.testing.assert_allclose(yr.detach().numpy(), yt.detach().numpy(), rtol=1e-12)
+    yr.sum().backward()
+    yt.sum().backward()
+    np.testing.assert_allclose(ar.grad.numpy(), at.grad.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(rg.weight.grad.numpy(), th.weight.grad.numpy(), rtol=1e-10)
+    assert repr(rg) == repr(th)
+
+
+def test_linear_backward_formulas():
+    """dX = G W, dW = G^T X, db = sum_i G_i (the seed's matrix backprop)."""
+    layer = nn.Linear(3, 4).double()
+    X = retrograd.tensor(rand(5, 3), requires_grad=True)
+    G = rand(5, 4, seed=2)
+    (layer(X) * retrograd.tensor(G)).sum().backward()
+    W = layer.weight.detach().numpy()
+    np.testing.assert_allclose(X.grad.numpy(), G @ W)
+    np.testing.assert_allclose(layer.weight.grad.numpy(), G.T @ X.detach().numpy())
+    np.testing.assert_allclose(layer.bias.grad.numpy(), G.sum(0))
+    assert layer(X).grad_fn.name() == "LinearBackward0"
+
+
+def test_linear_default_init():
+    retrograd.manual_seed(0)
+    layer = nn.Linear(100, 50)
+    bound = 1 / math.sqrt(100)
+    w = layer.weight.detach().numpy()
+    b = layer.bias.detach().numpy()
+    assert w.shape == (50, 100) and b.shape == (50,)
+    assert np.abs(w).max() <= bound and np.abs(w).max() > 0.9 * bound
+    assert np.abs(b).max() <= bound
+    assert abs(w.std() - bound / math.sqrt(3)) < 0.01  # U(-a, a) has std a / sqrt(3)
+    assert layer.weight.dtype == retrograd.float32 and layer.weight.requires_grad
+    assert isinstance(layer.weight, nn.Parameter)
+    assert nn.Linear(2, 3, dtype=retrograd.float64).weight.dtype == retrograd.float64
+
+
+def test_linear_no_bias_and_errors():
+    layer = nn.Linear(3, 2, bias=False)
+    assert layer.bias is None and [n for n, _ in layer.named_parameters()] == ["weight"]
+    assert repr(layer) == "Linear(in_features=3, out_features=2, bias=False)"
+    with pytest.raises(RuntimeError, match=r"mat1 and mat2 shapes cannot be multiplied \(5x4 and 3x2\)"):
+        layer(retrograd.randn(5, 4))
+    with pytest.raises(RuntimeError, match="same dtype"):
+        layer(retrograd.randn(5, 3, dtype=retrograd.float64))
+
+
+def test_identity_flatten_unflatten():
+    x = retrograd.randn(2, 3, 4)
+    assert nn.Identity(54, unused="x")(x) is x
+    assert nn.Flatten()(x).shape == (2, 12)
+    assert nn.Flatten(0, 1)(x).shape == (6, 4)
+    assert nn.Unflatten(1, (3, 1))(x).shape == (2, 3, 1, 4)
+    assert repr(nn.Flatten()) == "Flatten(start_dim=1, end_dim=-1)"
+    assert repr(nn.Unflatten(1, (2, 3))) == "Unflatten(dim=1, unflattened_size=(2, 3))"
+    with pytest.raises(TypeError):
+        nn.Unflatten(1, 6)
+
+
+def test_lazy_linear():
+    layer = nn.LazyLinear(4)
+    y = layer(retrograd.randn(2, 7))
+    assert y.shape == (2, 4) and layer.weight.shape == (4, 7) and layer.in_features == 7
+    assert type(layer) is nn.Linear

@@ -1,0 +1,236 @@
+"""Losses: every functional form against finite differences (gradcheck and gradgradcheck in
+float64) and torch; modules against torch's modules; stability and errors."""
+
+import warnings
+
+import numpy as np
+import pytest
+from helpers import check_op, rand, requires_torch, torch
+
+import retrograd
+from retrograd import nn
+import retrograd.nn.functional as F
+
+IDX = np.array([0, 2, 1, 2])
+IDX_IGN = np.array([0, -100, 1, 2])
+IDX_K = np.array([[0, 2, 1], [1, 1, 0]])
+W3 = np.array([0.2, 1.0, 0.7])
+PROBS = np.abs(rand(4, 3, seed=7)) + 0.1
+PROBS = PROBS / PROBS.sum(1, keepdims=True)
+Y01 = (rand(3, 4, seed=5) > 0).astype(np.float64)
+SIGN = np.array([1.0, -1.0, 1.0, -1.0])
+
+
+def T(t, a):
+    return t.tensor(a)
+
+
+RED = ["mean", "sum", "none"]
+
+CASES = {
+    # regression
+    "mse": (lambda t, x, y, r: t.nn.functional.mse_loss(x, y, reduction=r), (3, 4), (3, 4)),
+    "l1": (lambda t, x, y, r: t.nn.functional.l1_loss(x, y, reduction=r), (3, 4), (3, 4)),
+    "smooth_l1": (lambda t, x, y, r: t.nn.functional.smooth_l1_loss(x, y, reduction=r, beta=0.5), (3, 4), (3, 4)),
+    "smooth_l1_beta0": (lambda t, x, y, r: t.nn.functional.smooth_l1_loss(x, y, reduction=r, beta=0.0),
+                        (3, 4), (3, 4)),
+    "huber": (lambda t, x, y, r: t.nn.functional.huber_loss(x, y, reduction=r, delta=0.4), (3, 4), (3, 4)),
+    # classification from logits
+    "ce": (lambda t, x, r: t.nn.functional.cross_entropy(x, T(t, IDX), reduction=r), (4, 3)),
+    "ce_weight_ignore": (lambda t, x, r: t.nn.functional.cross_entropy(
+        x, T(t, IDX_IGN), weight=T(t, W3), reduction=r), (4, 3)),
+    "ce_smooth": (lambda t, x, r: t.nn.functional.cross_entropy(
+        x, T(t, IDX_IGN), weight=T(t, W3), reduction=r, label_smoothing=0.2), (4, 3)),
+    "ce_kdim": (lambda t, x, r: t.nn.functional.cross_entropy(x, T(t, IDX_K), reduction=r,
+                                                              label_smoothing=0.1), (2, 3, 3)),
+    "ce_unbatched": (lambda t, x, r: t.nn.functional.cross_entropy(x, T(t, np.array(1)), reduction=r), (3,)),
+    "ce_probs": (lambda t, x, y, r: t.nn.functional.cross_entropy(x, y, reduction=r), (4, 3), PROBS),
+    "ce_probs_w_smooth": (lambda t, x, y, r: t.nn.functional.cross_entropy(
+        x, y, weight=T(t, W3), reduction=r, label_smoothing=0.3), (4, 3), PROBS),
+    "nll": (lambda t, x, r: t.nn.functional.nll_loss(x, T(t, IDX_IGN), weight=T(t, W3), reduction=r), (4, 3)),
+    "nll_kdim": (lambda t, x, r: t.nn.functional.nll_loss(x, T(t, IDX_K), reduction=r), (2, 3, 3)),
+    # binary
+    "bce": (lambda t, p, y, r: t.nn.functional.binary_cross_entropy(p, y, reduction=r), (3, 4), (3, 4)),
+    "bce_weight": (lambda t, p, y, r: t.nn.functional.binary_cross_entropy(
+        p, y, weight=T(t, rand(3, 4, low=0.5, high=1.5, seed=9)), reduction=r), (3, 4), Y01),
+    "bce_logits": (lambda t, x, y, r: t.nn.functional.binary_cross_entropy_with_logits(x, y, reduction=r),
+                   (3, 4), (3, 4)),
+    "bce_logits_pw": (lambda t, x, y, r: t.nn.functional.binary_cross_entropy_with_logits(
+        x, y, weight=T(t, rand(4, low=0.5, high=1.5, seed=4)), pos_weight=T(t, rand(4, low=0.5, high=3, seed=8)),
+        reduction=r), (3, 4), Y01),
+    # distributions
+    "kl": (lambda t, x, y, r: t.nn.functional.kl_div(x, y, reduction=r), (3, 4), (3, 4)),
+    "kl_log_target": (lambda t, x, y, r: t.nn.functional.kl_div(x, y, reduction=r, log_target=True),
+                      (3, 4), (3, 4)),
+    "gaussian_nll": (lambda t, x, y, v, r: t.nn.functional.gaussian_nll_loss(x, y, v, reduction=r),
+                     (3, 4), (3, 4), (3, 4)),
+    "gaussian_nll_full_1d_var": (lambda t, x, y, v, r: t.nn.functional.gaussian_nll_loss(
+        x, y, v, full=True, reduction=r), (3, 4), (3, 4), (3,)),
+    "poisson": (lambda t, x, y, r: t.nn.functional.poisson_nll_loss(x, y, reduction=r), (3, 4), (3, 4)),
+    "poisson_full": (lambda t, x, y, r: t.nn.functional.poisson_nll_loss(
+        x, y, log_input=False, full=True, reduction=r), (3, 4), np.array([[0.5, 2.0, 3.0, 1.5]] * 3)),
+    # ranking / embedding
+    "cosine_embedding": (lambda t, a, b, r: t.nn.functional.cosine_embedding_loss(
+        a, b, T(t, SIGN), margin=0.1, reduction=r), (4, 3), (4, 3)),
+    "margin_ranking": (lambda t, a, b, r: t.nn.functional.margin_ranking_loss(
+        a, b, T(t, SIGN), margin=0.2, reduction=r), (4,), (4,)),
+    "triplet": (lambda t, a, p, n, r: t.nn.functional.triplet_margin_loss(a, p, n, margin=0.5, reduction=r),
+                (4, 3), (4, 3), (4, 3)),
+    "triplet_p1_swap": (lambda t, a, p, n, r: t.nn.functional.triplet_margin_loss(
+        a, p, n, margin=2.0, p=1, swap=True, reduction=r), (4, 3), (4, 3), (4, 3)),
+    "hinge_embedding": (lambda t, x, r: t.nn.functional.hinge_embedding_loss(x, T(t, SIGN), reduction=r), (4,)),
+    "soft_margin": (lambda t, x, r: t.nn.functional.soft_margin_loss(x, T(t, SIGN), reduction=r), (4,)),
+    "multilabel_soft_margin": (lambda t, x, y, r: t.nn.functional.multilabel_soft_margin_loss(
+        x, y, reduction=r), (3, 4), Y01),
+    "multi_margin": (lambda t, x, r: t.nn.functional.multi_margin_loss(x, T(t, IDX), reduction=r), (4, 3)),
+    "multi_margin_p2_w": (lambda t, x, r: t.nn.functional.multi_margin_loss(
+        x, T(t, IDX), p=2, margin=0.7, weight=T(t, W3), reduction=r), (4, 3)),
+    "multilabel_margin": (lambda t, x, r: t.nn.functional.multilabel_margin_loss(
+        x, T(t, np.array([[2, 0, -1], [1, -1, 0]])), reduction=r), (2, 3)),
+}
+
+LOW_HIGH = {"bce": (0.05, 0.95), "bce_weight": (0.05, 0.95), "kl": (0.1, 1.0), "gaussian_nll": (0.2, 1.0),
+            "gaussian_nll_full_1d_var": (0.2, 1.0), "poisson_full": (0.2, 1.0)}
+NO_GRADGRAD = {"multilabel_margin"}
+
+
+@pytest.mark.parametrize("reduction", RED)
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_loss_functional(name, reduction):
+    fn, *specs = CASES[name]
+    low, high = LOW_HIGH.get(name, (-1.0, 1.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check_op(lambda t, *a: fn(t, *a, reduction), *specs, low=low, high=high,
+                 gradgradcheck=name not in NO_GRADGRAD)
+
+
+@requires_torch
+@pytest.mark.parametrize("make, args", [
+    (lambda m: m.CrossEntropyLoss(weight=m_t(m, W3), ignore_index=1, label_smoothing=0.1), "ce"),
+    (lambda m: m.NLLLoss(weight=m_t(m, W3)), "ce"),
+    (lambda m: m.MSELoss(reduction="sum"), "reg"),
+    (lambda m: m.L1Loss(), "reg"),
+    (lambda m: m.SmoothL1Loss(beta=0.3), "reg"),
+    (lambda m: m.HuberLoss(delta=0.3), "reg"),
+    (lambda m: m.BCEWithLogitsLoss(pos_weight=m_t(m, np.full(3, 2.0))), "bin"),
+    (lambda m: m.BCELoss(), "prob"),
+    (lambda m: m.KLDivLoss(reduction="batchmean", log_target=True), "reg"),
+    (lambda m: m.PoissonNLLLoss(), "reg"),
+    (lambda m: m.SoftMarginLoss(), "sign"),
+])
+def test_loss_modules_match_torch(make, args):
+    rg, th = make(nn), make(torch.nn)
+    assert repr(rg) == repr(th)
+    x = rand(4, 3, seed=1)
+    if args == "ce":
+        y = np.array([0, 2, 1, 1])
+    elif args == "bin":
+        y = Y01[:, :3][:4] if Y01.shape[0] >= 4 else np.array([[1.0, 0, 1]] * 4)
+    elif args == "prob":
+        x = rand(4, 3, low=0.1, high=0.9, seed=1)
+        y = rand(4, 3, low=0.0, high=1.0, seed=2)
+    elif args == "sign":
+        y = np.sign(rand(4, 3, seed=3))
+    else:
+        y = rand(4, 3, seed=2)
+    xr, xt = retrograd.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    lr, lt = rg(xr, retrograd.tensor(y)), th(xt, torch.tensor(y))
+    np.testing.assert_allclose(lr.item(), lt.item(), rtol=1e-10)
+    lr.backward()
+    lt.backward()
+    np.testing.assert_allclose(xr.grad.numpy(), xt.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def m_t(m, a):
+    return (retrograd if m is nn else torch).tensor(a)
+
+
+@requires_torch
+def test_three_input_loss_modules_match_torch():
+    a, b, c = rand(4, 3, seed=1), rand(4, 3, seed=2), rand(4, 3, seed=3)
+    for make in (lambda m: m.TripletMarginLoss(margin=0.7), lambda m: m.CosineEmbeddingLoss(0.2),
+                 lambda m: m.MarginRankingLoss(0.1), lambda m: m.GaussianNLLLoss(full=True)):
+        rg, th = make(nn), make(torch.nn)
+        assert repr(rg) == repr(th)
+        if isinstance(rg, nn.CosineEmbeddingLoss):
+            args = (a, b, SIGN)
+        elif isinstance(rg, nn.MarginRankingLoss):
+            args = (a[:, 0], b[:, 0], SIGN)
+        elif isinstance(rg, nn.GaussianNLLLoss):
+            args = (a, b, np.abs(c) + 0.1)
+        else:
+            args = (a, b, c)
+        lr = rg(*[retrograd.tensor(v) for v in args])
+        lt = th(*[torch.tensor(v) for v in args])
+        np.testing.assert_allclose(lr.item(), lt.item(), rtol=1e-10)
+
+
+def test_cross_entropy_stable_for_large_logits():
+    x = retrograd.tensor([[1000.0, -1000.0, 0.0], [-5e4, 5e4, 1.0]], requires_grad=True)
+    loss = F.cross_entropy(x, retrograd.tensor([1, 1]))
+    assert np.isfinite(loss.item()) and abs(loss.item() - 1000.0) < 1e-3
+    loss.backward()
+    g = x.grad.numpy()
+    assert np.all(np.isfinite(g))
+    np.testing.assert_allclose(g, [[0.5, -0.5, 0.0], [0.0, 0.0, 0.0]], atol=1e-6)
+
+
+def test_cross_entropy_backward_is_softmax_minus_onehot():
+    x = rand(5, 4)
+    t = np.array([0, 3, 1, 1, 2])
+    xr = retrograd.tensor(x, requires_grad=True)
+    F.cross_entropy(xr, retrograd.tensor(t)).backward()
+    p = np.exp(x - x.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    np.testing.assert_allclose(xr.grad.numpy(), (p - np.eye(4)[t]) / 5)
+    assert F.cross_entropy(xr, retrograd.tensor(t)).grad_fn.name() == "CrossEntropyBackward0"
+
+
+def test_bce_with_logits_stable_and_bce_clamps():
+    x = retrograd.tensor([800.0, -800.0, 0.0], requires_grad=True)
+    y = retrograd.tensor([0.0, 1.0, 1.0])
+    loss = F.binary_cross_entropy_with_logits(x, y, reduction="none")
+    np.testing.assert_allclose(loss.detach().numpy(), [800.0, 800.0, np.log(2)], rtol=1e-6)
+    loss.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [1.0, -1.0, -0.5])
+    p = retrograd.tensor([0.0, 1.0], requires_grad=True)
+    out = F.binary_cross_entropy(p, retrograd.tensor([1.0, 0.0]), reduction="none")
+    np.testing.assert_allclose(out.detach().numpy(), [100.0, 100.0])
+    out.sum().backward()
+    assert np.all(np.isfinite(p.grad.numpy()))
+
+
+def test_loss_errors():
+    x = retrograd.randn(4, 3)
+    with pytest.raises(IndexError, match="Target 3 is out of bounds"):
+        F.cross_entropy(x, retrograd.tensor([0, 1, 2, 3]))
+    with pytest.raises(ValueError, match=r"Expected input batch_size \(4\) to match target batch_size \(2\)"):
+        F.cross_entropy(x, retrograd.tensor([0, 1]))
+    with pytest.raises(ValueError, match="is not a valid value for reduction"):
+        F.mse_loss(x, x, reduction="avg")
+    with pytest.raises(RuntimeError, match="between 0 and 1"):
+        F.binary_cross_entropy(x * 10, retrograd.zeros(4, 3))
+    with pytest.raises(ValueError, match="different to the input size"):
+        F.binary_cross_entropy(retrograd.rand(4, 3), retrograd.zeros(4))
+    with pytest.raises(RuntimeError, match="weight tensor should be defined either for all 3 classes"):
+        F.cross_entropy(x, retrograd.tensor([0, 1, 2, 1]), weight=retrograd.ones(2))
+    with pytest.warns(UserWarning, match="different to the input size"):
+        F.mse_loss(retrograd.randn(3, 1), retrograd.randn(3))
+    with pytest.raises(ValueError, match="var has negative"):
+        F.gaussian_nll_loss(x, x, -retrograd.ones(4, 3))
+
+
+def test_all_ignored_mean_is_nan_like_torch():
+    out = F.cross_entropy(retrograd.randn(2, 3), retrograd.tensor([-100, -100]))
+    assert np.isnan(out.item())
+
+
+def test_legacy_size_average_reduce():
+    x, y = retrograd.randn(3, 2), retrograd.randn(3, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert nn.MSELoss(size_average=False).reduction == "sum"
+        assert nn.MSELoss(reduce=False).reduction == "none"
+        np.testing.assert_allclose(F.mse_loss(x, y, size_average=False).item(),
+                                   F.mse_loss(x, y, reduction="sum").item())
