@@ -1,0 +1,69 @@
+"""Dropout ops: scaling, masks, reproducibility with manual_seed, gradients."""
+
+import numpy as np
+import pytest
+
+import retrograd
+from retrograd.ops import dropout as D
+
+
+def test_dropout_scaling_and_grad():
+    retrograd.manual_seed(0)
+    x = retrograd.ones(200, 50, requires_grad=True)
+    y = D.dropout(x, 0.3)
+    vals = np.unique(y.detach().numpy())
+    np.testing.assert_allclose(vals, [0.0, 1 / 0.7], rtol=1e-6)
+    assert abs((y.detach().numpy() == 0).mean() - 0.3) < 0.02
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), y.detach().numpy())
+
+
+def test_dropout_reproducible_and_eval():
+    x = retrograd.ones(10, 10)
+    retrograd.manual_seed(3)
+    a = D.dropout(x, 0.5).numpy()
+    retrograd.manual_seed(3)
+    b = D.dropout(x, 0.5).numpy()
+    np.testing.assert_array_equal(a, b)
+    assert D.dropout(x, 0.5, training=False) is x
+    assert D.alpha_dropout(x, 0.5) is x
+    assert not D.dropout(x, 1.0).numpy().any()
+
+
+def test_dropout_dtype_inplace_and_errors():
+    x = retrograd.ones(4, 4, dtype=retrograd.float32)
+    assert D.dropout(x, 0.5).dtype == retrograd.float32
+    y = D.dropout(x, 0.5, inplace=True)
+    assert y is x and set(np.unique(x.numpy())) <= {0.0, 2.0}
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        D.dropout(x, 1.5)
+
+
+@pytest.mark.parametrize("fn,shape,units", [(D.dropout1d, (8, 16, 5), 128), (D.dropout2d, (8, 16, 3, 3), 128),
+                                            (D.dropout3d, (8, 16, 2, 2, 2), 128), (D.dropout2d, (16, 3, 3), 48),
+                                            (D.dropout1d, (16, 5), 16)])
+def test_feature_dropout_whole_channels(fn, shape, units):
+    retrograd.manual_seed(1)
+    y = fn(retrograd.ones(*shape), 0.5).numpy()
+    for row in y.reshape(units, -1):
+        assert len(np.unique(row)) == 1
+    assert set(np.unique(y)) == {0.0, 2.0}
+
+
+def test_dropout_double_backward():
+    retrograd.manual_seed(0)
+    x = retrograd.tensor(np.linspace(-1, 1, 12).reshape(3, 4), requires_grad=True)
+    y = (D.dropout(x, 0.4) ** 2).sum()
+    (g,) = retrograd.autograd.grad(y, x, create_graph=True)
+    g.sum().backward()
+    assert x.grad is not None
+
+
+def test_alpha_dropout_statistics():
+    retrograd.manual_seed(0)
+    x = retrograd.tensor(np.random.default_rng(0).standard_normal((400, 250)))
+    y = D.alpha_dropout(x, 0.2, training=True).numpy()
+    assert abs(y.mean()) < 0.02 and abs(y.std() - 1) < 0.02
+    z = D.feature_alpha_dropout(retrograd.ones(8, 6, 5), 0.5, training=True).numpy()
+    for row in z.reshape(48, 5):
+        assert len(np.unique(row)) == 1
