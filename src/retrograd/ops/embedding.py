@@ -1,3 +1,215 @@
-"""(being written: see the op-set and nn issues)"""
+"""Embedding lookups: rows of a weight matrix picked by integer indices, and bags of them.
+
+The lookup z = W[idx] and the scatter-add of row gradients dW = sum over positions of
+g[pos] into row idx[pos] are each other's gradient (twice differentiable). Positions
+holding padding_idx get no gradient; with scale_grad_by_freq each position's gradient
+is divided by how often its index occurs in the batch. Both are a per-position factor c,
+so dW = scatter(c * g) and its gradient gather(gz) * c.
+"""
+
+import numpy as np
+
+from .. import _backend
+from ..autograd.function import Function
+from ..autograd.grad_mode import no_grad
+from ..tensor import Tensor
 
 __all__ = []
+FUNCTIONAL = ["embedding", "embedding_bag"]
+
+
+def _xp(arr):
+    return _backend.array_module(arr)
+
+
+class Lookup(Function):
+    """z = W[idx] (rows);  dW = rows of c * g added into zeros at idx."""
+
+    @staticmethod
+    def forward(ctx, w, idx, factor):
+        ctx.num = w.shape[0]
+        ctx.save_for_backward(idx, factor)
+        return w._data[idx._data]
+
+    @staticmethod
+    def backward(ctx, g):
+        idx, factor = ctx.saved_tensors
+        return RowScatter.apply(g, idx, ctx.num, factor), None, None
+
+
+class RowScatter(Function):
+    """z = zeros(num, D) with row c[pos] * g[pos] added at idx[pos];  dg = gz[idx] * c."""
+
+    @staticmethod
+    def forward(ctx, g, idx, num, factor):
+        ctx.save_for_backward(idx, factor)
+        gd = g._data
+        d = gd.shape[-1]
+        rows = gd.reshape(-1, d)
+        if factor is not None:
+            rows = rows * factor._data.reshape(-1, 1)
+        xp = _xp(gd)
+        out = xp.zeros((num, d), dtype=gd.dtype)
+        flat = idx._data.reshape(-1)
+        if xp is np:
+            np.add.at(out, flat, rows)
+        else:
+            import cupyx
+
+            cupyx.scatter_add(out, flat, rows)
+        return out
+
+    @staticmethod
+    def backward(ctx, gz):
+        idx, factor = ctx.saved_tensors
+        dg = Lookup.apply(gz, idx, None)
+        if factor is not None:
+            dg = dg * factor.unsqueeze(-1)
+        return dg, None, None, None
+
+
+def _check_indices(input, num, name):
+    if input.dtype.is_floating_point or input.dtype.name == "bool":
+        raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the following scalar types: "
+                           f"Long, Int; but got {input.type()} instead (while checking arguments for {name})")
+    if input.numel():
+        lo, hi = int(input._data.min()), int(input._data.max())
+        if lo < 0 or hi >= num:
+            raise IndexError(f"index out of range in self ({name}: index {hi if hi >= num else lo} is not in "
+                             f"[0, {num}) for a weight with {num} rows)")
+
+
+def _padding_idx(padding_idx, num):
+    if padding_idx is None:
+        return None
+    if padding_idx >= num or padding_idx < -num:
+        raise AssertionError(f"Padding_idx must be within num_embeddings (got {padding_idx} for {num})")
+    return padding_idx + num if padding_idx < 0 else padding_idx
+
+
+def _renorm_(weight, idx, max_norm, norm_type):
+    """Rows of weight used by idx rescaled in place to norm at most max_norm (torch's embedding_renorm_)."""
+    with no_grad():
+        xp = _xp(weight._data)
+        rows = xp.unique(idx.reshape(-1))
+        w = weight._data
+        sel = w[rows]
+        if norm_type == float("inf"):
+            norms = xp.abs(sel).max(axis=1)
+        else:
+            norms = (xp.abs(sel) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
+        scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(w.dtype)
+        w[rows] = sel * scale[:, None]
+        weight._vc[0] += 1
+
+
+def _factor(idx, padding_idx, scale_grad_by_freq, dtype):
+    """Per-position gradient factor (None when every factor is 1)."""
+    if padding_idx is None and not scale_grad_by_freq:
+        return None
+    xp = _xp(idx)
+    f = xp.ones(idx.shape, dtype=dtype)
+    if scale_grad_by_freq:
+        _, inverse, counts = xp.unique(idx.reshape(-1), return_inverse=True, return_counts=True)
+        f = (1.0 / counts[inverse.reshape(-1)]).astype(dtype).reshape(idx.shape)
+    if padding_idx is not None:
+        f = f * (idx != padding_idx)
+    return Tensor._make(f.astype(dtype, copy=False))
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
+              sparse=False):
+    """weight[input]: one row of weight (num_embeddings, D) per index. padding_idx's row gets no gradient;
+    max_norm renormalizes the rows used, in place; sparse gradients are not supported (dense ones are
+    returned)."""
+    if weight.ndim != 2:
+        raise RuntimeError(f"'weight' must be 2-D, got weight of size {list(weight.shape)}")
+    num = weight.shape[0]
+    _check_indices(input, num, "embedding")
+    padding_idx = _padding_idx(padding_idx, num)
+    idx = input._data.astype(np.int64, copy=False)
+    if max_norm is not None:
+        _renorm_(weight, idx, max_norm, norm_type)
+    factor = _factor(idx, padding_idx, scale_grad_by_freq, weight._data.dtype)
+    return Lookup.apply(weight, Tensor._make(idx), factor)
+
+
+def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False, mode="mean",
+                  sparse=False, per_sample_weights=None, include_last_offset=False, padding_idx=None):
+    """Sum, mean or max of the embeddings of each bag: the rows of a 2-D input, or the segments of a 1-D
+    input starting at offsets. Entries equal to padding_idx are left out; empty bags give zeros."""
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError(f"mode has to be one of sum, mean or max, got {mode!r}")
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. per_sample_weights is only "
+                                  f"supported for mode='sum' (got mode='{mode}'). Please open a feature request "
+                                  "on GitHub.")
+    num = weight.shape[0]
+    xp = _xp(weight._data)
+    if input.ndim == 2:
+        if offsets is not None:
+            raise ValueError("if input is 2D, then offsets has to be None, as input is treated is a mini-batch "
+                             "of fixed length sequences.")
+        nbags, length = input.shape
+        flat_idx = input._data.reshape(-1).astype(np.int64)
+        bag = xp.repeat(xp.arange(nbags), length)
+        psw = per_sample_weights.reshape(-1) if per_sample_weights is not None else None
+    elif input.ndim == 1:
+        if offsets is None or offsets.ndim != 1:
+            raise ValueError("offsets has to be a 1D Tensor but got None" if offsets is None else
+                             f"offsets has to be a 1D Tensor, got offsets of size {list(offsets.shape)}")
+        off = offsets._data.astype(np.int64)
+        if include_last_offset:
+            off = off[:-1]
+        nbags = len(off)
+        if nbags and int(off[0]) != 0:
+            raise RuntimeError(f"offsets[0] has to be 0, i.e., the first sequence in the mini-batch has to start "
+                               f"from position 0. However, got {int(off[0])}")
+        flat_idx = input._data.astype(np.int64)
+        bag = xp.searchsorted(off, xp.arange(len(flat_idx)), side="right") - 1
+        psw = per_sample_weights
+    else:
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.ndim}")
+    _check_indices(Tensor._make(flat_idx), num, "embedding_bag")
+    padding_idx = _padding_idx(padding_idx, num)
+    if max_norm is not None:
+        _renorm_(weight, flat_idx, max_norm, norm_type)
+    if padding_idx is not None:  # padding entries take no part in any bag
+        keep = xp.nonzero(flat_idx != padding_idx)[0]
+        flat_idx, bag = flat_idx[keep], bag[keep]
+        if psw is not None:
+            psw = psw[Tensor._make(keep)]
+    factor = _factor(flat_idx, None, scale_grad_by_freq, weight._data.dtype)
+    rows = Lookup.apply(weight, Tensor._make(flat_idx), factor)  # (entries, D)
+    bag_t = Tensor._make(bag.astype(np.int64))
+    if mode == "max":
+        return _bag_max(rows, bag, nbags, xp)
+    if psw is not None:
+        rows = rows * psw.unsqueeze(-1)
+    out = RowScatter.apply(rows, bag_t, nbags, None)
+    if mode == "mean":
+        counts = xp.bincount(bag, minlength=nbags) if len(bag) else xp.zeros(nbags, dtype=np.int64)
+        inv = (1.0 / xp.maximum(counts, 1)).astype(weight._data.dtype)
+        out = out * Tensor._make(inv[:, None])
+    return out
+
+
+def _bag_max(rows, bag, nbags, xp):
+    """Per-bag, per-column max of rows (bags are contiguous runs of `bag`); empty bags are zeros."""
+    n, d = rows.shape
+    out_rows = xp.zeros((nbags, d), dtype=np.int64)
+    if n == 0:
+        return Tensor._make(xp.zeros((nbags, d), dtype=rows._data.dtype))
+    starts = xp.nonzero(xp.r_[True, bag[1:] != bag[:-1]])[0]
+    ids = bag[starts]
+    r = rows._data
+    mx = xp.maximum.reduceat(r, starts, axis=0)
+    cand = xp.where(r == mx[xp.searchsorted(starts, xp.arange(n), side="right") - 1], xp.arange(n)[:, None], n)
+    first = xp.minimum.reduceat(cand, starts, axis=0)  # the first row holding each max
+    out_rows[ids] = first
+    picked = rows[Tensor._make(out_rows), Tensor._make(xp.arange(d)[None, :])]
+    empty = xp.ones(nbags, dtype=bool)
+    empty[ids] = False
+    if empty.any():
+        picked = picked * Tensor._make((~empty)[:, None].astype(r.dtype))
+    return picked
