@@ -27,7 +27,9 @@ from .ops._broadcast import broadcast_shapes
 from .creation import *  # noqa: F403
 from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from . import autograd, random  # noqa: F401
+from . import linalg  # noqa: F401  (torch.linalg)
 from . import nn, optim, utils  # noqa: F401
+from .serialization import load, save
 from . import amp  # noqa: F401
 from .amp import autocast
 

@@ -534,3 +534,53 @@ def triu(input, diagonal=0, *, out=None):
 
 Tensor.tril_ = make_inplace(tril, "tril_")
 Tensor.triu_ = make_inplace(triu, "triu_")
+
+
+# ---------------------------------------------------------------------------- torch.* spellings of linalg
+
+
+__all__ += ["inverse", "det", "logdet", "slogdet", "cholesky"]
+
+
+@tensor_method()
+def inverse(input, *, out=None):
+    """torch.inverse: linalg.inv."""
+    from .. import linalg
+
+    return linalg.inv(input)
+
+
+@tensor_method()
+def det(input):
+    """torch.det: linalg.det."""
+    from .. import linalg
+
+    return linalg.det(input)
+
+
+@tensor_method()
+def logdet(input):
+    """log det A: nan for a negative determinant, -inf for a zero one."""
+    from .. import linalg
+
+    sign, logabs = linalg.slogdet(input)
+    xp = array_module(sign._data)
+    s = sign._data
+    fix = xp.where(s < 0, xp.nan, xp.where(s == 0, -xp.inf, 0.0)).astype(s.dtype)
+    return logabs + Tensor._make(fix)
+
+
+@tensor_method()
+def slogdet(input):
+    """torch.slogdet: linalg.slogdet."""
+    from .. import linalg
+
+    return linalg.slogdet(input)
+
+
+@tensor_method()
+def cholesky(input, upper=False, *, out=None):
+    """torch.cholesky (deprecated in torch for linalg.cholesky)."""
+    from .. import linalg
+
+    return linalg.cholesky(input, upper=upper)

@@ -1,0 +1,376 @@
+"""``retrograd.linalg``: torch.linalg's functions, each with its gradient formula.
+
+Note: created by the linear-algebra engineer (issue #3) with the matrix functions
+(inv det slogdet solve cholesky qr svd ...); the norms (vector_norm, matrix_norm, norm)
+are added by the reductions engineer. Batched inputs ([..., m, n]) work everywhere.
+Backward rules are written with tensor ops, so they are differentiable again.
+"""
+
+from collections import namedtuple
+
+import numpy as np
+
+from ._backend import array_module
+from .autograd.function import Function
+from .ops._broadcast import sum_to_shape
+from .ops.linalg import diag_embed, diagonal, matmul, tril, triu
+from .ops.linalg import chain_matmul as _chain_matmul
+from .ops.reduction import linalg_norm as norm, matrix_norm, vector_norm  # the norms live with the reductions
+from .tensor import Tensor
+
+__all__ = ["inv", "inv_ex", "det", "slogdet", "solve", "cholesky", "cholesky_ex", "qr", "svd",
+           "svdvals", "multi_dot", "matmul", "diagonal", "LinAlgError", "vector_norm", "matrix_norm", "norm"]
+
+
+class LinAlgError(RuntimeError):
+    """torch.linalg.LinAlgError: a matrix was singular or not positive-definite."""
+
+
+def _named(name, fields):
+    cls = namedtuple(name, fields)
+    cls.__module__ = "torch.return_types"
+    cls.__repr__ = lambda self: f"torch.return_types.{name}(" + ",".join(
+        f"\n{f}={v!r}" for f, v in zip(fields, self)) + ")"
+    return cls
+
+
+_slogdet = _named("slogdet", ["sign", "logabsdet"])
+_qr = _named("qr", ["Q", "R"])
+_svd = _named("svd", ["U", "S", "Vh"])
+_inv_ex = _named("inv_ex", ["inverse", "info"])
+_cholesky_ex = _named("cholesky_ex", ["L", "info"])
+
+
+def _check_square(A, name):
+    if A.ndim < 2:
+        raise RuntimeError(
+            f"linalg.{name}: The input tensor A must have at least 2 dimensions (got shape {list(A.shape)})."
+        )
+    if A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(
+            f"linalg.{name}: A must be batches of square matrices, but they are {A.shape[-2]} by "
+            f"{A.shape[-1]} matrices"
+        )
+    if not A.dtype.is_floating_point:
+        raise RuntimeError(
+            f"linalg.{name}: Expected a floating point or complex tensor as input. Got {A.dtype}"
+        )
+
+
+def _singular(name):
+    return LinAlgError(
+        f"linalg.{name}: The diagonal element is zero, the {name} could not be completed because "
+        "the input matrix is singular."
+    )
+
+
+# ---------------------------------------------------------------------------- inverse, det
+
+
+class Inv(Function):
+    """Z = A^-1;  dA = -Z^T G Z^T."""
+
+    @staticmethod
+    def forward(ctx, A):
+        x = A._data
+        xp = array_module(x)
+        try:
+            z = xp.linalg.inv(x)
+        except np.linalg.LinAlgError:
+            raise _singular("inv") from None
+        out = Tensor._make(z)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (Z,) = ctx.saved_tensors
+        Zt = Z.mT
+        return -(Zt @ g @ Zt)
+
+
+def inv(A, *, out=None):
+    """The inverse of square matrices; LinAlgError when singular."""
+    _check_square(A, "inv")
+    return Inv.apply(A)
+
+
+def inv_ex(A, *, check_errors=False, out=None):
+    """(inverse, info): info is 0 where A was invertible."""
+    _check_square(A, "inv_ex")
+    try:
+        return _inv_ex(Inv.apply(A), Tensor._make(np.zeros(A.shape[:-2], dtype=np.int32)))
+    except LinAlgError:
+        if check_errors:
+            raise
+        nan = Tensor._make(np.full(A.shape, np.nan, dtype=A._data.dtype))
+        return _inv_ex(nan, Tensor._make(np.ones(A.shape[:-2], dtype=np.int32)))
+
+
+class Det(Function):
+    """d = det A;  dA = g d A^-T (A invertible)."""
+
+    @staticmethod
+    def forward(ctx, A):
+        out = Tensor._make(array_module(A._data).linalg.det(A._data))
+        ctx.save_for_backward(A, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        A, d = ctx.saved_tensors
+        return (g * d).unsqueeze(-1).unsqueeze(-1) * inv(A).mT
+
+
+def det(A, *, out=None):
+    """Determinant of square matrices (gradient via A^-T: needs A invertible)."""
+    _check_square(A, "det")
+    return Det.apply(A)
+
+
+class LogAbsDet(Function):
+    """l = log|det A|;  dA = g A^-T."""
+
+    @staticmethod
+    def forward(ctx, A):
+        sign, logabs = array_module(A._data).linalg.slogdet(A._data)
+        ctx.save_for_backward(A)
+        ctx.sign = sign
+        return logabs
+
+    @staticmethod
+    def backward(ctx, g):
+        (A,) = ctx.saved_tensors
+        return g.unsqueeze(-1).unsqueeze(-1) * inv(A).mT
+
+
+def slogdet(A, *, out=None):
+    """(sign, log|det A|); the log is differentiable, the sign is not."""
+    _check_square(A, "slogdet")
+    logabs = LogAbsDet.apply(A)
+    sign = array_module(A._data).linalg.slogdet(A._data)[0]
+    return _slogdet(Tensor._make(np.asarray(sign, dtype=A._data.dtype)), logabs)
+
+
+# ---------------------------------------------------------------------------- solve
+
+
+class Solve(Function):
+    """X = A^-1 B;  dB = A^-T G,  dA = -dB X^T (each summed over broadcast batch dims)."""
+
+    @staticmethod
+    def forward(ctx, A, B):
+        xp = array_module(A._data)
+        try:
+            x = xp.linalg.solve(A._data, B._data)
+        except np.linalg.LinAlgError:
+            raise _singular("solve") from None
+        except ValueError as e:
+            raise RuntimeError(
+                f"linalg.solve: incompatible shapes A {list(A.shape)} and B {list(B.shape)} ({e})"
+            ) from None
+        out = Tensor._make(x)
+        ctx.save_for_backward(A, out)
+        ctx.shapes = (A.shape, B.shape)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        A, X = ctx.saved_tensors
+        gB = Solve.apply(A.mT, g)
+        gA = -(gB @ X.mT) if ctx.needs_input_grad[0] else None
+        return (sum_to_shape(gA, ctx.shapes[0]) if gA is not None else None,
+                sum_to_shape(gB, ctx.shapes[1]) if ctx.needs_input_grad[1] else None)
+
+
+def solve(A, B, *, left=True, out=None):
+    """X with A X = B (left=True) or X A = B; B may be a (batch of) vector(s)."""
+    _check_square(A, "solve")
+    if A.dtype != B.dtype:
+        raise RuntimeError(
+            f"linalg.solve: Expected A and B to have the same dtype, but found A of type {A.dtype} "
+            f"and B of type {B.dtype} instead"
+        )
+    if not left:
+        return solve(A.mT, B.mT).mT
+    vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
+    if vector:
+        return Solve.apply(A, B.unsqueeze(-1)).squeeze(-1)
+    return Solve.apply(A, B)
+
+
+# ---------------------------------------------------------------------------- cholesky
+
+
+def _phi(M):
+    """The lower triangle of M with its diagonal halved."""
+    return tril(M) - 0.5 * diag_embed(diagonal(M, 0, -2, -1))
+
+
+class Cholesky(Function):
+    """L with A = L L^T;  dA = sym(L^-T Phi(L^T G) L^-1), Phi = lower triangle, diagonal halved."""
+
+    @staticmethod
+    def forward(ctx, A):
+        xp = array_module(A._data)
+        try:
+            L = xp.linalg.cholesky(A._data)
+        except np.linalg.LinAlgError:
+            raise LinAlgError(
+                "linalg.cholesky: The factorization could not be completed because the input is not "
+                "positive-definite."
+            ) from None
+        out = Tensor._make(L)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (L,) = ctx.saved_tensors
+        Linv = inv(L)
+        S = Linv.mT @ _phi(L.mT @ g) @ Linv
+        return 0.5 * (S + S.mT)
+
+
+def cholesky(A, *, upper=False, out=None):
+    """Lower-triangular L with A = L L^T (upper=True: L^T)."""
+    _check_square(A, "cholesky")
+    L = Cholesky.apply(A)
+    return L.mT if upper else L
+
+
+def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
+    """(L, info): info is 0 where the factorization succeeded."""
+    try:
+        return _cholesky_ex(cholesky(A, upper=upper), Tensor._make(np.zeros(A.shape[:-2], np.int32)))
+    except LinAlgError:
+        if check_errors:
+            raise
+        nan = Tensor._make(np.full(A.shape, np.nan, dtype=A._data.dtype))
+        return _cholesky_ex(nan, Tensor._make(np.ones(A.shape[:-2], np.int32)))
+
+
+# ---------------------------------------------------------------------------- qr
+
+
+class QR(Function):
+    """A = Q R;  with M = triu(gR) R^T - Q^T gQ and N = M's upper triangle copied to the lower,
+    dA = (gQ + Q N) R^-T  (m >= n, reduced, or square)."""
+
+    @staticmethod
+    def forward(ctx, A, mode):
+        xp = array_module(A._data)
+        q, r = xp.linalg.qr(A._data, mode=mode)
+        Q, R = Tensor._make(q), Tensor._make(r)
+        ctx.mode = mode
+        ctx.mn = A.shape[-2:]
+        ctx.save_for_backward(Q, R)
+        return Q, R
+
+    @staticmethod
+    def backward(ctx, gQ, gR):
+        Q, R = ctx.saved_tensors
+        m, n = ctx.mn
+        if m < n or (ctx.mode == "complete" and m != n):
+            raise NotImplementedError(
+                f"The derivative of linalg.qr is implemented here for matrices with m >= n and "
+                f"mode='reduced' (got a {m}x{n} matrix, mode={ctx.mode!r})"
+            )
+        M = triu(gR) @ R.mT - Q.mT @ gQ  # R's lower triangle is constant zero
+        N = triu(M) + triu(M, 1).mT
+        X = gQ + Q @ N
+        # X R^-T = (R^-1 X^T)^T
+        return solve(R, X.mT).mT, None
+
+
+def qr(A, mode="reduced", *, out=None):
+    """(Q, R) with A = Q R, Q orthonormal columns, R upper triangular."""
+    if A.ndim < 2:
+        raise RuntimeError(f"linalg.qr: The input tensor A must have at least 2 dimensions (got {A.ndim}).")
+    if mode not in ("reduced", "complete", "r"):
+        raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of 'reduced' "
+                           "(default), 'r', or 'complete'")
+    if mode == "r":
+        r = array_module(A._data).linalg.qr(A._data, mode="r")
+        return _qr(Tensor._make(np.zeros(0, dtype=A._data.dtype)), Tensor._make(r))
+    return _qr(*QR.apply(A, mode))
+
+
+# ---------------------------------------------------------------------------- svd
+
+
+class SVD(Function):
+    """A = U diag(S) Vh (reduced);  with E_jk = S_k^2 - S_j^2 and skew(X) = X - X^T,
+    dA = U [skew(U^T gU)/E S + S skew(V^T gV)/E + diag(gS)] Vh
+         + (I - U U^T) gU S^-1 Vh + U S^-1 gV^T (I - V V^T)."""
+
+    @staticmethod
+    def forward(ctx, A, full_matrices):
+        xp = array_module(A._data)
+        u, s, vh = xp.linalg.svd(A._data, full_matrices=full_matrices)
+        U, S, Vh = Tensor._make(u), Tensor._make(s), Tensor._make(vh)
+        ctx.full = full_matrices
+        ctx.mn = A.shape[-2:]
+        ctx.save_for_backward(U, S, Vh)
+        return U, S, Vh
+
+    @staticmethod
+    def backward(ctx, gU, gS, gVh):
+        U, S, Vh = ctx.saved_tensors
+        m, n = ctx.mn
+        k = min(m, n)
+        if ctx.full and m != n:
+            raise NotImplementedError(
+                "linalg.svd: the derivative with full_matrices=True is not defined for non-square "
+                "matrices; use full_matrices=False"
+            )
+        V, gV = Vh.mT, gVh.mT
+        Ssq = S * S
+        xp = array_module(S._data)
+        eye = Tensor._make(xp.eye(k, dtype=S._data.dtype))
+        E = Ssq.unsqueeze(-2) - Ssq.unsqueeze(-1) + eye  # E_jk = S_k^2 - S_j^2, 1 on the diagonal
+        UtgU = U.mT @ gU
+        VtgV = V.mT @ gV
+        J = (UtgU - UtgU.mT) / E
+        K = (VtgV - VtgV.mT) / E
+        inner = J * S.unsqueeze(-2) + S.unsqueeze(-1) * K + diag_embed(gS)
+        gA = U @ inner @ Vh
+        if m > k:
+            gA = gA + ((gU - U @ UtgU) / S.unsqueeze(-2)) @ Vh
+        if n > k:
+            gA = gA + U @ ((gV - V @ VtgV) / S.unsqueeze(-2)).mT
+        return gA, None
+
+
+def svd(A, full_matrices=True, *, driver=None, out=None):
+    """(U, S, Vh) with A = U diag(S) Vh, S descending. Gradients need full_matrices=False (or
+    square A) and distinct singular values, as in torch."""
+    if A.ndim < 2:
+        raise RuntimeError(f"linalg.svd: The input tensor A must have at least 2 dimensions (got {A.ndim}).")
+    return _svd(*SVD.apply(A, full_matrices))
+
+
+def svdvals(A, *, driver=None, out=None):
+    """The singular values, descending;  dA = U diag(g) Vh."""
+    return svd(A, full_matrices=False).S
+
+
+def multi_dot(tensors, *, out=None):
+    """tensors[0] @ tensors[1] @ ... (1-D ends are a row / a column vector)."""
+    tensors = list(tensors)
+    if len(tensors) < 2:
+        raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {len(tensors)}")
+    first, last = tensors[0], tensors[-1]
+    if first.ndim == 1:
+        tensors[0] = first.unsqueeze(0)
+    if last.ndim == 1:
+        tensors[-1] = last.unsqueeze(-1)
+    out = _chain_matmul(*tensors)
+    if first.ndim == 1:
+        out = out.squeeze(0)
+    if last.ndim == 1:
+        out = out.squeeze(-1)
+    return out
+
+
+_ = matmul

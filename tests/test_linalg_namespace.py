@@ -1,0 +1,82 @@
+"""retrograd.linalg: inv det slogdet solve cholesky qr svd ... gradcheck + gradgradcheck + torch."""
+
+import numpy as np
+import pytest
+
+import retrograd
+from tests.helpers import check_op
+
+
+def _well(t, a):
+    """A well-conditioned matrix (batch) from a random one."""
+    n = a.shape[-1]
+    return a + 3 * t.eye(n, dtype=a.dtype)
+
+
+def _spd(t, a):
+    n = a.shape[-1]
+    return a @ a.mT + n * t.eye(n, dtype=a.dtype)
+
+
+def _svd_invariant(t, a):
+    U, S, Vh = t.linalg.svd(a, full_matrices=False)
+    # gauge-invariant functions of the factors: the polar factor, the rank-1 part, the values
+    return U @ Vh, S, U[..., :, :1] @ Vh[..., :1, :]
+
+
+CASES = [
+    ("inv", lambda t, a: t.linalg.inv(_well(t, a)), (3, 3)),
+    ("inv_batched", lambda t, a: t.linalg.inv(_well(t, a)), (2, 2, 2)),
+    ("inverse", lambda t, a: t.inverse(_well(t, a)), (2, 2)),
+    ("inverse_method", lambda t, a: _well(t, a).inverse(), (2, 2)),
+    ("det", lambda t, a: t.linalg.det(_well(t, a)), (3, 3)),
+    ("det_batched", lambda t, a: t.det(a), (2, 2, 2)),
+    ("slogdet", lambda t, a: t.linalg.slogdet(a), (3, 3)),
+    ("logdet", lambda t, a: t.logdet(_well(t, a)), (2, 2)),
+    ("solve", lambda t, a, b: t.linalg.solve(_well(t, a), b), (3, 3), (3, 2)),
+    ("solve_vector", lambda t, a, b: t.linalg.solve(_well(t, a), b), (3, 3), (3,)),
+    ("solve_batched_bcast", lambda t, a, b: t.linalg.solve(_well(t, a), b), (3, 3), (2, 3, 1)),
+    ("solve_right", lambda t, a, b: t.linalg.solve(_well(t, a), b, left=False), (2, 2), (3, 2)),
+    ("cholesky", lambda t, a: t.linalg.cholesky(_spd(t, a)), (3, 3)),
+    ("cholesky_upper_batched", lambda t, a: t.linalg.cholesky(_spd(t, a), upper=True), (2, 2, 2)),
+    ("qr", lambda t, a: t.linalg.qr(a), (3, 2)),
+    ("qr_square_batched", lambda t, a: t.linalg.qr(a), (2, 3, 3)),
+    ("svd_tall", lambda t, a: _svd_invariant(t, a), (3, 2)),
+    ("svd_wide", lambda t, a: _svd_invariant(t, a), (2, 3)),
+    ("svd_square_batched", lambda t, a: _svd_invariant(t, a), (2, 2, 2)),
+    ("svdvals", lambda t, a: t.linalg.svdvals(a), (3, 2)),
+    ("multi_dot", lambda t, a, b, c: t.linalg.multi_dot([a, b, c]), (3,), (3, 2), (2,)),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_linalg_namespace_op(case):
+    _, fn, *shapes = case
+    check_op(fn, *shapes, atol=1e-6)
+
+
+def test_return_types():
+    a = retrograd.tensor(np.random.default_rng(0).standard_normal((3, 3)))
+    sign, logabs = retrograd.linalg.slogdet(a)
+    assert retrograd.linalg.slogdet(a).logabsdet is not None
+    np.testing.assert_allclose(sign.item() * np.exp(logabs.item()), np.linalg.det(a.numpy()))
+    Q, R = retrograd.linalg.qr(a)
+    np.testing.assert_allclose((Q @ R).numpy(), a.numpy(), atol=1e-12)
+    U, S, Vh = retrograd.linalg.svd(a)
+    np.testing.assert_allclose((U * S.unsqueeze(0) @ Vh).numpy(), a.numpy(), atol=1e-12)
+    assert retrograd.linalg.svd(a).Vh.shape == (3, 3)
+
+
+def test_errors():
+    with pytest.raises(retrograd.linalg.LinAlgError):
+        retrograd.linalg.inv(retrograd.zeros(2, 2))
+    with pytest.raises(RuntimeError):  # LinAlgError is a RuntimeError, as in torch
+        retrograd.linalg.cholesky(-retrograd.eye(2))
+    with pytest.raises(RuntimeError):
+        retrograd.linalg.inv(retrograd.zeros(2, 3))
+    with pytest.raises(RuntimeError):
+        retrograd.linalg.det(retrograd.zeros(3))
+    with pytest.raises(RuntimeError):
+        retrograd.linalg.solve(retrograd.eye(2), retrograd.ones(2, dtype=retrograd.float64))
+    out = retrograd.linalg.inv_ex(retrograd.zeros(2, 2))
+    assert out.info.item() == 1
