@@ -241,7 +241,7 @@ class ModuleList(Module):
         return v
 
     def extend(self, modules):
-        if isinstance(modules, (Module, Tensor)) or not hasattr(modules, "__iter__"):
+        if isinstance(modules, Tensor) or not hasattr(modules, "__iter__"):
             raise TypeError(
                 "ModuleList.extend should be called with an iterable, but got " + type(modules).__name__
             )
