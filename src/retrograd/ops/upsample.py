@@ -1,3 +1,191 @@
-"""(being written: see the op-set and nn issues)"""
+"""Resampling: interpolate (nearest, nearest-exact, linear/bilinear/trilinear, bicubic, area) and
+pixel (un)shuffle.
+
+Every interpolation mode is separable: a fixed (out, in) matrix per spatial dim whose rows
+hold the source weights of each output position (one 1 for nearest, two lerp weights for
+linear, four cubic weights for bicubic, a window mean for area). The output is the input
+contracted with these matrices (pooling.SeparablePool: a few BLAS matmuls) and the
+gradient the same with the transposed matrices.
+"""
+
+import math
+
+import numpy as np
+
+from .. import _backend
+from .pooling import SeparablePool, _adaptive_bounds
 
 __all__ = []
+FUNCTIONAL = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "pixel_shuffle",
+              "pixel_unshuffle"]
+
+_LINEAR = {"linear": 1, "bilinear": 2, "trilinear": 3}
+_MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area")
+
+
+def _source_scale(n_in, n_out, scale, align_corners):
+    """Source positions per destination step, torch's way (from scale_factor when one was given)."""
+    if align_corners:
+        return (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+    return 1.0 / scale if scale is not None and scale > 0 else n_in / n_out
+
+
+def _nearest_matrix(n_in, n_out, scale, exact):
+    s = _source_scale(n_in, n_out, scale, False)
+    dst = np.arange(n_out)
+    src = np.floor((dst + 0.5) * s) if exact else np.floor(dst.astype(np.float32) * np.float32(s))
+    src = np.minimum(src.astype(np.int64), n_in - 1)
+    a = np.zeros((n_out, n_in))
+    a[dst, src] = 1.0
+    return a
+
+
+def _linear_matrix(n_in, n_out, scale, align_corners):
+    s = _source_scale(n_in, n_out, scale, align_corners)
+    dst = np.arange(n_out)
+    src = dst * s if align_corners else np.maximum((dst + 0.5) * s - 0.5, 0.0)
+    i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+    i1 = np.minimum(i0 + 1, n_in - 1)
+    lam = src - i0
+    a = np.zeros((n_out, n_in))
+    np.add.at(a, (dst, i0), 1.0 - lam)
+    np.add.at(a, (dst, i1), lam)
+    return a
+
+
+def _cubic_matrix(n_in, n_out, scale, align_corners, A=-0.75):
+    s = _source_scale(n_in, n_out, scale, align_corners)
+    dst = np.arange(n_out)
+    src = dst * s if align_corners else (dst + 0.5) * s - 0.5
+    i = np.floor(src).astype(np.int64)
+    t = src - i
+
+    def near(x):  # |x| <= 1
+        return ((A + 2) * x - (A + 3)) * x * x + 1
+
+    def far(x):  # 1 < |x| < 2
+        return ((A * x - 5 * A) * x + 8 * A) * x - 4 * A
+
+    a = np.zeros((n_out, n_in))
+    for off, w in ((-1, far(t + 1)), (0, near(t)), (1, near(1 - t)), (2, far(2 - t))):
+        np.add.at(a, (dst, np.clip(i + off, 0, n_in - 1)), w)
+    return a
+
+
+def _area_matrix(n_in, n_out):
+    a = np.zeros((n_out, n_in))
+    for o, (lo, hi) in enumerate(_adaptive_bounds(n_in, n_out)):
+        a[o, lo:hi] = 1.0 / (hi - lo)
+    return a
+
+
+def _sizes(input, nd, size, scale_factor, recompute_scale_factor):
+    if size is not None and scale_factor is not None:
+        raise ValueError("only one of size or scale_factor should be defined")
+    if size is None and scale_factor is None:
+        raise ValueError("either size or scale_factor should be defined")
+    spatial = tuple(input.shape[2:])
+    if size is not None:
+        size = (size,) * nd if isinstance(size, (int, np.integer)) else tuple(size)
+        if len(size) != nd:
+            raise ValueError(f"Input and output must have the same number of spatial dimensions, but got input with "
+                             f"spatial dimensions of {list(spatial)} and output size of {list(size)}. Please "
+                             "provide input tensor in (N, C, d1, d2, ...,dK) format and output size in (o1, o2, "
+                             "...,oK) format.")
+        return tuple(int(s) for s in size), (None,) * nd
+    scales = (scale_factor,) * nd if isinstance(scale_factor, (int, float)) else tuple(scale_factor)
+    if len(scales) != nd:
+        raise ValueError(f"Input and scale_factor must have the same number of spatial dimensions, but got input "
+                         f"with spatial dimensions of {list(spatial)} and scale_factor of shape {list(scales)}.")
+    out = tuple(int(math.floor(n * float(s))) for n, s in zip(spatial, scales))
+    if recompute_scale_factor:
+        scales = (None,) * nd
+    return out, tuple(None if s is None else float(s) for s in scales)
+
+
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None, recompute_scale_factor=None,
+                antialias=False):
+    """Resample (N, C, *spatial) input to `size` (or spatial * scale_factor) with `mode`."""
+    if mode not in _MODES:
+        raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for "
+                                  f"the modes: nearest | linear | bilinear | bicubic | trilinear | area | "
+                                  f"nearest-exact (got {mode})")
+    if antialias:
+        raise NotImplementedError("interpolate: antialias=True is not supported by retrograd")
+    if mode in ("nearest", "nearest-exact", "area") and align_corners is not None:
+        raise ValueError("align_corners option can only be set with the interpolating modes: linear | bilinear | "
+                         "bicubic | trilinear")
+    nd = input.ndim - 2
+    if nd < 1 or nd > 3:
+        raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for "
+                                  f"the modes: nearest | linear | bilinear | bicubic | trilinear | area | "
+                                  f"nearest-exact (got {mode})")
+    if mode in _LINEAR and _LINEAR[mode] != nd:
+        raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs {_LINEAR[mode] + 2}D input")
+    if mode == "bicubic" and nd != 2:
+        raise NotImplementedError(f"Got {input.ndim}D input, but bicubic mode needs 4D input")
+    out, scales = _sizes(input, nd, size, scale_factor, recompute_scale_factor)
+    if any(o <= 0 for o in out):
+        raise RuntimeError(f"interpolate: output size {list(out)} must be greater than 0 (input of size "
+                           f"{list(input.shape)})")
+    ac = bool(align_corners)
+    mats = []
+    for n, o, s in zip(input.shape[2:], out, scales):
+        if mode == "nearest":
+            a = _nearest_matrix(n, o, s, False)
+        elif mode == "nearest-exact":
+            a = _nearest_matrix(n, o, s, True)
+        elif mode == "area":
+            a = _area_matrix(n, o)
+        elif mode == "bicubic":
+            a = _cubic_matrix(n, o, s, ac)
+        else:
+            a = _linear_matrix(n, o, s, ac)
+        mats.append(a)
+    xp = _backend.array_module(input._data)
+    return SeparablePool.apply(input, [xp.asarray(m) for m in mats])
+
+
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    """Deprecated alias of interpolate."""
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+def pixel_shuffle(input, upscale_factor):
+    """(*, C*r^2, H, W) -> (*, C, H*r, W*r): each group of r^2 channels becomes an r x r block."""
+    r = int(upscale_factor)
+    if input.ndim < 3:
+        raise RuntimeError(f"pixel_shuffle expects input to have at least 3 dimensions, but got input with "
+                           f"{input.ndim} dimension(s)")
+    *lead, c, h, w = input.shape
+    if c % (r * r):
+        raise RuntimeError(f"pixel_shuffle expects its input's 'channel' dimension to be divisible by the square of "
+                           f"upscale_factor, but input.size(-3)={c} is not divisible by {r * r}")
+    k = len(lead)
+    x = input.reshape(*lead, c // (r * r), r, r, h, w)
+    x = x.permute(*range(k), k, k + 3, k + 1, k + 4, k + 2)
+    return x.reshape(*lead, c // (r * r), h * r, w * r)
+
+
+def pixel_unshuffle(input, downscale_factor):
+    """(*, C, H*r, W*r) -> (*, C*r^2, H, W): the inverse of pixel_shuffle."""
+    r = int(downscale_factor)
+    if input.ndim < 3:
+        raise RuntimeError(f"pixel_unshuffle expects input to have at least 3 dimensions, but got input with "
+                           f"{input.ndim} dimension(s)")
+    *lead, c, h, w = input.shape
+    if h % r or w % r:
+        raise RuntimeError(f"pixel_unshuffle expects height and width to be divisible by downscale_factor, but "
+                           f"input.size(-2)={h} and input.size(-1)={w} are not divisible by {r}")
+    k = len(lead)
+    x = input.reshape(*lead, c, h // r, r, w // r, r)
+    x = x.permute(*range(k), k, k + 2, k + 4, k + 1, k + 3)
+    return x.reshape(*lead, c * r * r, h // r, w // r)
