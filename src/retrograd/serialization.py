@@ -1,0 +1,370 @@
+"""``retrograd.save`` / ``retrograd.load``: checkpoints without pickle for tensors.
+
+A checkpoint is an uncompressed zip archive holding
+
+* ``retrograd.json``: the object's structure (nested dicts, OrderedDicts, lists, tuples,
+  numbers, strings, bytes, None, dtypes, devices, ``Size``) with tensors replaced by
+  references, and a table of the tensors (dtype, shape, device, requires_grad, Parameter);
+* ``tensors/<n>``: each tensor's raw little-endian bytes in C order.
+
+Loading such a file runs no code from it. Objects that this structure cannot express (a
+whole ``nn.Module``, custom classes) are pickled into ``pickles/<n>`` members, and loading
+them needs ``weights_only=False``, as in torch. A tensor saved twice (the same object) is
+stored once and loads as one object; distinct views of one memory load as separate copies.
+
+Writing to a path is atomic: the archive goes to a temporary file in the same directory,
+is flushed and fsync'ed, and replaces the target with ``os.replace``; a crash at any point
+leaves any existing file as it was. A corrupt or truncated file raises a RuntimeError
+naming the file.
+"""
+
+import base64
+import collections
+import io
+import json
+import os
+import pickle
+import struct
+import tempfile
+import zipfile
+import zlib
+
+import numpy as np
+
+from . import _backend, _dtype
+from .tensor import Size, Tensor
+
+__all__ = ["save", "load"]
+
+_FORMAT = "retrograd-checkpoint"
+_VERSION = 1
+_HEADER = "retrograd.json"
+
+
+# ---------------------------------------------------------------- atomic file writing
+_umask_cache = []
+
+
+def _default_file_mode():
+    if not _umask_cache:
+        mask = os.umask(0)
+        os.umask(mask)
+        _umask_cache.append(mask)
+    return 0o666 & ~_umask_cache[0]
+
+
+def _atomic_write(path, write):
+    """Call ``write(fileobj)`` on a temporary file beside ``path``, fsync it, then move it over
+    ``path`` (``os.replace``), so ``path`` holds either the old or the complete new content."""
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            mode = os.stat(path).st_mode & 0o7777
+        except OSError:
+            mode = _default_file_mode()
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:  # make the rename itself durable (POSIX); not possible everywhere
+        dfd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:
+        pass
+
+
+def _is_path(f):
+    return isinstance(f, (str, bytes, os.PathLike))
+
+
+# ---------------------------------------------------------------- encoding
+class _Encoder:
+    def __init__(self):
+        self.tensors = []  # (array, meta)
+        self.tensor_ids = {}
+        self.pickles = []
+
+    def tensor_ref(self, t, kind="tensor"):
+        key = id(t)
+        if key not in self.tensor_ids:
+            if isinstance(t, Tensor):
+                arr, dev = t._host_array(), str(t.device)
+                meta = {"dtype": t.dtype.name, "shape": list(arr.shape), "device": dev,
+                        "requires_grad": bool(t._requires_grad)}
+                if _is_parameter(t):
+                    meta["parameter"] = True
+            else:  # a NumPy array
+                arr = t
+                meta = {"numpy_dtype": arr.dtype.str, "shape": list(arr.shape)}
+            self.tensor_ids[key] = len(self.tensors)
+            self.tensors.append((arr, meta, t))  # keep t alive so ids stay unique
+        return {"__rg__": kind, "id": self.tensor_ids[key]}
+
+    def enc(self, obj):
+        t = type(obj)
+        if obj is None or t is bool or t is str or t is int:
+            return obj
+        if t is float:
+            return obj if np.isfinite(obj) else {"__rg__": "float", "v": repr(obj)}
+        if isinstance(obj, Tensor):
+            return self.tensor_ref(obj)
+        if t is list:
+            return [self.enc(x) for x in obj]
+        if t is tuple:
+            return {"__rg__": "tuple", "items": [self.enc(x) for x in obj]}
+        if t is Size:
+            return {"__rg__": "size", "items": list(obj)}
+        if t is dict or t is collections.OrderedDict:
+            out = {"__rg__": "dict" if t is dict else "odict", "keys": [self.enc(k) for k in obj],
+                   "values": [self.enc(v) for v in obj.values()]}
+            meta = getattr(obj, "_metadata", None)
+            if meta is not None:
+                out["metadata"] = self.enc(meta)
+            return out
+        if isinstance(obj, np.ndarray) and obj.dtype.kind in "biufc?" and obj.dtype.kind != "c":
+            return self.tensor_ref(obj, "ndarray")
+        if isinstance(obj, np.generic) and obj.dtype.kind in "biuf?":
+            return {"__rg__": "npscalar", "dtype": obj.dtype.str, "v": self.enc(obj.item())}
+        if isinstance(obj, _dtype.dtype):
+            return {"__rg__": "dtype", "name": obj.name}
+        if isinstance(obj, _backend.device):
+            return {"__rg__": "device", "v": str(obj)}
+        if t is complex:
+            return {"__rg__": "complex", "re": self.enc(obj.real), "im": self.enc(obj.imag)}
+        if t is bytes:
+            return {"__rg__": "bytes", "v": base64.b64encode(obj).decode("ascii")}
+        if t is set or t is frozenset:
+            return {"__rg__": t.__name__, "items": [self.enc(x) for x in obj]}
+        # anything else: pickled, loadable only with weights_only=False
+        self.pickles.append(obj)
+        return {"__rg__": "pickle", "id": len(self.pickles) - 1, "type": f"{t.__module__}.{t.__qualname__}"}
+
+
+def _is_parameter(t):
+    try:
+        from .nn.parameter import Parameter
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(t, Parameter)
+
+
+def _write_archive(obj, fh, pickle_protocol):
+    enc = _Encoder()
+    root = enc.enc(obj)
+    with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        table = []
+        for i, (arr, meta, _) in enumerate(enc.tensors):
+            arr = np.ascontiguousarray(arr)
+            if arr.dtype.byteorder == ">":
+                arr = arr.astype(arr.dtype.newbyteorder("<"))
+            name = f"tensors/{i}"
+            with zf.open(name, "w", force_zip64=arr.nbytes > 2**31) as out:
+                out.write(memoryview(arr.reshape(-1).view(np.uint8)))
+            table.append({**meta, "file": name, "nbytes": int(arr.nbytes)})
+        pickled = []
+        for i, p in enumerate(enc.pickles):
+            name = f"pickles/{i}"
+            zf.writestr(name, pickle.dumps(p, protocol=max(pickle_protocol, 2)))
+            pickled.append(name)
+        header = {"format": _FORMAT, "version": _VERSION, "tensors": table, "pickles": pickled, "root": root}
+        zf.writestr(_HEADER, json.dumps(header, allow_nan=False))
+
+
+def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_serialization=True,
+         _disable_byteorder_record=False):
+    """Save ``obj`` (state dicts, optimizer states, nested containers of tensors) to ``f``,
+    a path (written atomically) or a writable binary file object."""
+    if _is_path(f):
+        _atomic_write(f, lambda fh: _write_archive(obj, fh, pickle_protocol))
+    else:
+        buf = io.BytesIO()
+        _write_archive(obj, buf, pickle_protocol)
+        f.write(buf.getvalue())
+
+
+# ---------------------------------------------------------------- decoding
+class _Corrupt(Exception):
+    pass
+
+
+def _map_device(saved, map_location):
+    """The device a tensor saved on ``saved`` loads to."""
+    if map_location is None:
+        return saved
+    if isinstance(map_location, (str, _backend.device)):
+        return str(map_location)
+    if isinstance(map_location, dict):
+        return str(map_location.get(saved, saved))
+    return saved
+
+
+def _place(t, saved, map_location):
+    if callable(map_location) and not isinstance(map_location, (str, _backend.device, dict)):
+        out = map_location(t, saved)
+        return out if isinstance(out, Tensor) else t
+    dev = _map_device(saved, map_location)
+    if _backend.device(dev).type == "cuda":
+        if not _backend.cuda_available():
+            raise RuntimeError(
+                "Attempting to deserialize object on a CUDA device but torch.cuda.is_available() is False. "
+                "If you are running on a CPU-only machine, please use torch.load with "
+                "map_location=torch.device('cpu') to map your storages to the CPU.")
+        t._data = _backend.to_device(t._data, dev)
+    return t
+
+
+def _read_array(zf, meta):
+    if "numpy_dtype" in meta:
+        dt = np.dtype(meta["numpy_dtype"])
+    else:
+        d = _dtype._BY_NAME.get(meta["dtype"])
+        if d is None or d.np is None:
+            raise RuntimeError(f"dtype {meta['dtype']} is not available here (bfloat16 needs ml_dtypes)")
+        dt = d.np
+    shape = tuple(int(s) for s in meta["shape"])
+    arr = np.empty(shape, dtype=dt)
+    view = memoryview(arr.reshape(-1).view(np.uint8))
+    with zf.open(meta["file"]) as fh:
+        got = 0
+        while got < len(view):
+            n = fh.readinto(view[got:])
+            if not n:
+                break
+            got += n
+        if got != len(view) or fh.read(1):
+            raise _Corrupt(f"tensor data {meta['file']} has the wrong size")
+    return arr
+
+
+class _Decoder:
+    def __init__(self, zf, header, map_location, weights_only, name):
+        self.zf = zf
+        self.table = header["tensors"]
+        self.pickles = header.get("pickles", [])
+        self.map_location = map_location
+        self.weights_only = weights_only
+        self.name = name
+        self.cache = {}
+
+    def tensor(self, i, kind):
+        if i not in self.cache:
+            meta = self.table[i]
+            arr = _read_array(self.zf, meta)
+            if kind == "ndarray":
+                self.cache[i] = arr
+            else:
+                t = Tensor._make(arr)
+                if meta.get("parameter"):
+                    from .nn.parameter import Parameter
+
+                    t = Parameter(t, requires_grad=meta.get("requires_grad", True))
+                elif meta.get("requires_grad"):
+                    t._requires_grad = True
+                self.cache[i] = _place(t, meta.get("device", "cpu"), self.map_location)
+        return self.cache[i]
+
+    def dec(self, obj):
+        if not isinstance(obj, (dict, list)):
+            return obj
+        if isinstance(obj, list):
+            return [self.dec(x) for x in obj]
+        tag = obj["__rg__"]
+        if tag in ("tensor", "ndarray"):
+            return self.tensor(obj["id"], tag)
+        if tag in ("dict", "odict"):
+            out = (dict if tag == "dict" else collections.OrderedDict)(
+                zip((self.dec(k) for k in obj["keys"]), (self.dec(v) for v in obj["values"])))
+            if "metadata" in obj and tag == "odict":
+                out._metadata = self.dec(obj["metadata"])
+            return out
+        if tag == "tuple":
+            return tuple(self.dec(x) for x in obj["items"])
+        if tag == "size":
+            return Size(obj["items"])
+        if tag == "float":
+            return float(obj["v"])
+        if tag == "npscalar":
+            return np.dtype(obj["dtype"]).type(self.dec(obj["v"]))
+        if tag == "dtype":
+            return _dtype._BY_NAME[obj["name"]]
+        if tag == "device":
+            return _backend.device(obj["v"])
+        if tag == "complex":
+            return complex(self.dec(obj["re"]), self.dec(obj["im"]))
+        if tag == "bytes":
+            return base64.b64decode(obj["v"])
+        if tag in ("set", "frozenset"):
+            return (set if tag == "set" else frozenset)(self.dec(x) for x in obj["items"])
+        if tag == "pickle":
+            if self.weights_only:
+                raise pickle.UnpicklingError(
+                    f"Weights only load failed: {self.name} holds a pickled object of type {obj['type']}, and "
+                    "unpickling can run arbitrary code. If you trust the source of the file, call "
+                    "retrograd.load(..., weights_only=False).")
+            return pickle.loads(self.zf.read(self.pickles[obj["id"]]))
+        raise _Corrupt(f"unknown tag {tag!r}")
+
+
+def _describe(f):
+    if _is_path(f):
+        return repr(os.fsdecode(f))
+    name = getattr(f, "name", None)
+    return repr(name) if isinstance(name, str) else "<file-like object>"
+
+
+def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None, **pickle_load_args):
+    """Load an object saved with ``retrograd.save`` from a path or a readable binary file.
+
+    ``map_location``: a device (``'cpu'``), a dict from saved to wanted device, or a function
+    ``(tensor, saved_location) -> tensor``. ``weights_only`` (default True, as torch 2.6+):
+    refuse the pickled members that only arbitrary objects produce.
+    """
+    weights_only = True if weights_only is None else weights_only
+    name = _describe(f)
+    source = os.fspath(f) if _is_path(f) else f
+    if not _is_path(f) and not (hasattr(f, "seek") and hasattr(f, "tell")):
+        source = io.BytesIO(f.read())
+    try:
+        zf = zipfile.ZipFile(source, "r")
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        raise
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
+        raise RuntimeError(
+            f"retrograd.load: {name} is not a valid retrograd checkpoint: the file is truncated, corrupt or "
+            f"not a checkpoint ({type(e).__name__}: {e})") from e
+    with zf:
+        names = zf.namelist()
+        if _HEADER not in names:
+            if any(n.endswith("data.pkl") for n in names):
+                raise RuntimeError(
+                    f"retrograd.load: {name} was written by torch.save (a pickle archive), which retrograd does "
+                    "not unpickle. Save the state_dict to safetensors in PyTorch "
+                    "(safetensors.torch.save_file) and read it with retrograd.safetensors_io.load_safetensors.")
+            raise RuntimeError(f"retrograd.load: {name} is not a retrograd checkpoint (no {_HEADER} inside); "
+                               "the file is corrupt or of another format")
+        try:
+            header = json.loads(zf.read(_HEADER))
+            if header.get("format") != _FORMAT:
+                raise _Corrupt("wrong format marker")
+            if header.get("version", 0) > _VERSION:
+                raise RuntimeError(f"retrograd.load: {name} was written by a newer retrograd (format version "
+                                   f"{header['version']}); upgrade retrograd to read it")
+            return _Decoder(zf, header, map_location, weights_only, name).dec(header["root"])
+        except (_Corrupt, zipfile.BadZipFile, KeyError, ValueError, TypeError, IndexError, zlib.error, EOFError,
+                struct.error, OSError) as e:
+            raise RuntimeError(
+                f"retrograd.load: {name} is corrupt or truncated and cannot be read "
+                f"({type(e).__name__}: {e})") from e

@@ -1,0 +1,305 @@
+"""retrograd.save / load (pickle-free, atomic, clear errors) and safetensors interchange with torch."""
+
+import collections
+import io
+import os
+import pickle
+
+import numpy as np
+import pytest
+
+import retrograd
+from helpers import requires_torch, torch
+from retrograd import serialization
+from retrograd.nn import Parameter
+from retrograd.safetensors_io import load_safetensors, save_safetensors
+
+try:
+    import safetensors.torch as st_torch
+except ImportError:
+    st_torch = None
+
+requires_safetensors = pytest.mark.skipif(torch is None or st_torch is None,
+                                          reason="torch and safetensors are needed")
+
+
+class Custom:
+    def __init__(self, v):
+        self.v = v
+
+
+def _nested():
+    p = Parameter(retrograd.randn(2, 3))
+    sd = collections.OrderedDict([("0.weight", p), ("0.bias", retrograd.zeros(3, dtype=retrograd.float64)),
+                                  ("bn.num_batches_tracked", retrograd.tensor(7))])
+    sd._metadata = collections.OrderedDict([("", {"version": 1})])
+    return {
+        "model": sd,
+        "optimizer": {"state": {0: {"step": retrograd.tensor(3.0), "exp_avg": retrograd.ones(2, 3)}},
+                      "param_groups": [{"lr": 0.1, "betas": (0.9, 0.999), "params": [0], "foreach": None,
+                                        "amsgrad": False}]},
+        "epoch": 5, "loss": float("nan"), "best": float("inf"), "name": "run", "tags": ["a", ("b", 2)],
+        "shape": retrograd.Size([2, 3]), "dtype": retrograd.float16, "array": np.arange(4, dtype=np.int16),
+        "scalar": np.float32(1.5), "blob": b"\x00\x01", "same": p, "bool": retrograd.tensor([True, False]),
+        "empty": retrograd.zeros(0, 4), "half": retrograd.ones(2, dtype=retrograd.float16), "c": 1 + 2j,
+    }
+
+
+def _check_equal(a, b):
+    assert type(a) is type(b), (type(a), type(b))
+    if isinstance(a, retrograd.Tensor):
+        assert a.dtype == b.dtype and a.shape == b.shape and a.requires_grad == b.requires_grad
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+    elif isinstance(a, np.ndarray):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+    elif isinstance(a, dict):
+        assert list(a) == list(b)
+        for k in a:
+            _check_equal(a[k], b[k])
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            _check_equal(x, y)
+    elif isinstance(a, float) and np.isnan(a):
+        assert np.isnan(b)
+    else:
+        assert a == b
+
+
+def test_round_trip_nested(tmp_path):
+    obj = _nested()
+    path = tmp_path / "ckpt.pt"
+    retrograd.save(obj, path)
+    back = retrograd.load(path)
+    _check_equal(obj, back)
+    assert back["model"]._metadata == {"": {"version": 1}}
+    assert back["same"] is back["model"]["0.weight"]  # one tensor saved twice loads as one object
+    assert isinstance(back["same"], Parameter)
+    back["model"]["0.bias"].add_(1)  # loaded tensors own writable memory
+    retrograd.save(obj, str(path))  # str paths too
+    _check_equal(obj, retrograd.load(str(path), map_location="cpu"))
+
+
+def test_file_like_objects():
+    buf = io.BytesIO()
+    retrograd.save({"w": retrograd.arange(6.0).reshape(2, 3)}, buf)
+    buf.seek(0)
+    back = retrograd.load(buf)
+    assert back["w"].tolist() == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+
+    class Stream:  # readable, not seekable
+        def __init__(self, data):
+            self.data = data
+
+        def read(self, n=-1):
+            return self.data
+
+    assert retrograd.load(Stream(buf.getvalue()))["w"].shape == (2, 3)
+
+
+def test_format_is_a_zip_with_json_and_no_pickle(tmp_path):
+    import json
+    import zipfile
+
+    path = tmp_path / "ckpt.pt"
+    retrograd.save(_nested(), path)
+    with zipfile.ZipFile(path) as zf:
+        names = zf.namelist()
+        header = json.loads(zf.read("retrograd.json"))
+    assert not any(n.startswith("pickles/") for n in names)
+    assert header["format"] == "retrograd-checkpoint" and header["pickles"] == []
+
+
+def test_optimizer_state_round_trip_continues(tmp_path):
+    def make(values):
+        p = Parameter(retrograd.tensor(values))
+        return p, retrograd.optim.Adam([p], lr=0.1, amsgrad=True)
+
+    p, opt = make([1.0, -2.0, 3.0])
+    for _ in range(3):
+        p.grad = p.detach() * 2
+        opt.step()
+    retrograd.save({"p": p.detach(), "opt": opt.state_dict()}, tmp_path / "o.pt")
+    ck = retrograd.load(tmp_path / "o.pt")
+    q, opt2 = make(ck["p"].tolist())
+    opt2.load_state_dict(ck["opt"])
+    for _ in range(2):
+        p.grad = p.detach() * 2
+        opt.step()
+        q.grad = q.detach() * 2
+        opt2.step()
+    np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
+
+
+def test_module_state_dict_round_trip(tmp_path):
+    if not hasattr(retrograd.nn, "Linear"):
+        pytest.skip("nn.Linear not available")
+    m = retrograd.nn.Linear(4, 3)
+    retrograd.save(m.state_dict(), tmp_path / "m.pt")
+    m2 = retrograd.nn.Linear(4, 3)
+    m2.load_state_dict(retrograd.load(tmp_path / "m.pt"))
+    x = retrograd.randn(2, 4)
+    np.testing.assert_array_equal(m(x).detach().numpy(), m2(x).detach().numpy())
+
+
+def test_atomic_write_keeps_old_file_on_crash(tmp_path, monkeypatch):
+    path = tmp_path / "ckpt.pt"
+    retrograd.save({"version": 1, "w": retrograd.ones(3)}, path)
+    before = path.read_bytes()
+    real = serialization._write_archive
+
+    def crash(obj, fh, protocol):
+        real(obj, fh, protocol)  # the new archive is (partly) written to the temporary file...
+        fh.truncate(10)
+        raise KeyboardInterrupt("simulated crash mid-write")  # ...and the process dies
+
+    monkeypatch.setattr(serialization, "_write_archive", crash)
+    with pytest.raises(KeyboardInterrupt):
+        retrograd.save({"version": 2, "w": retrograd.zeros(3)}, path)
+    monkeypatch.setattr(serialization, "_write_archive", real)
+    assert path.read_bytes() == before
+    assert retrograd.load(path)["version"] == 1
+    assert os.listdir(tmp_path) == ["ckpt.pt"]  # no temporary file left behind
+
+    def failing_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(serialization.os, "replace", failing_replace)
+    with pytest.raises(OSError, match="disk full"):
+        retrograd.save({"version": 3}, path)
+    monkeypatch.undo()
+    assert retrograd.load(path)["version"] == 1
+    assert os.listdir(tmp_path) == ["ckpt.pt"]
+
+
+def test_new_file_permissions_follow_umask(tmp_path):
+    path = tmp_path / "new.pt"
+    retrograd.save([1], path)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (path.stat().st_mode & 0o777) == (0o666 & ~mask)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "garbage", "empty"])
+def test_corrupt_or_truncated_file_raises_clear_error(tmp_path, damage):
+    path = tmp_path / "bad.pt"
+    retrograd.save({"w": retrograd.randn(64, 64)}, path)
+    data = bytearray(path.read_bytes())
+    if damage == "truncate":
+        data = data[: len(data) // 2]
+    elif damage == "flip":  # inside the tensor bytes: the zip's CRC check catches it
+        data[200] ^= 0xFF
+        data[201] ^= 0xFF
+    elif damage == "garbage":
+        data = bytearray(b"not a checkpoint at all" * 10)
+    else:
+        data = bytearray()
+    path.write_bytes(bytes(data))
+    with pytest.raises(RuntimeError, match="bad.pt"):
+        retrograd.load(path)
+
+
+def test_missing_file_raises_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        retrograd.load(tmp_path / "nope.pt")
+
+
+def test_arbitrary_objects_need_weights_only_false(tmp_path):
+    path = tmp_path / "obj.pt"
+    retrograd.save({"custom": Custom(3), "w": retrograd.ones(1)}, path)
+    with pytest.raises(pickle.UnpicklingError, match="weights_only=False"):
+        retrograd.load(path)
+    back = retrograd.load(path, weights_only=False)
+    assert back["custom"].v == 3 and back["w"].tolist() == [1.0]
+
+
+@requires_torch
+def test_torch_save_file_gives_clear_error(tmp_path):
+    path = tmp_path / "t.pt"
+    torch.save({"w": torch.ones(2)}, path)
+    with pytest.raises(RuntimeError, match="torch.save"):
+        retrograd.load(path)
+
+
+# ---------------------------------------------------------------- safetensors
+def _linear_weights(seed=0):
+    rng = np.random.default_rng(seed)
+    return {"weight": rng.standard_normal((3, 4)).astype(np.float32),
+            "bias": rng.standard_normal(3).astype(np.float32)}
+
+
+def _our_linear(sd, x):
+    return (retrograd.tensor(x) @ sd["weight"].t() + sd["bias"]).detach().numpy()
+
+
+@pytest.mark.parametrize("builtin", [False, True])
+def test_safetensors_round_trip(tmp_path, monkeypatch, builtin):
+    import retrograd.safetensors_io as sio
+
+    if builtin:
+        monkeypatch.setattr(sio, "_safetensors_numpy", lambda: None)
+    sd = collections.OrderedDict((k, retrograd.tensor(v)) for k, v in _linear_weights().items())
+    sd["steps"] = retrograd.tensor([1, 2], dtype=retrograd.int64)
+    sd["mask"] = retrograd.tensor([True, False])
+    sd["half"] = retrograd.ones(2, 2, dtype=retrograd.float16)
+    path = tmp_path / "w.safetensors"
+    save_safetensors(sd, path, metadata={"format": "pt"})
+    back = load_safetensors(path)
+    assert set(back) == set(sd)
+    for k in sd:
+        assert back[k].dtype == sd[k].dtype
+        np.testing.assert_array_equal(back[k].numpy(), sd[k].numpy())
+    path.write_bytes(path.read_bytes()[:40])
+    with pytest.raises(RuntimeError, match="w.safetensors"):
+        load_safetensors(path)
+
+
+def test_safetensors_bfloat16(tmp_path):
+    if retrograd.bfloat16.np is None:
+        pytest.skip("ml_dtypes not installed")
+    t = retrograd.tensor([1.5, -2.0, 3.25]).to(retrograd.bfloat16)
+    save_safetensors({"t": t}, tmp_path / "b.safetensors")
+    back = load_safetensors(tmp_path / "b.safetensors")["t"]
+    assert back.dtype == retrograd.bfloat16 and back.float().tolist() == [1.5, -2.0, 3.25]
+    if st_torch is not None and torch is not None:
+        theirs = st_torch.load_file(str(tmp_path / "b.safetensors"))["t"]
+        assert theirs.dtype == torch.bfloat16 and theirs.float().tolist() == [1.5, -2.0, 3.25]
+
+
+@requires_safetensors
+def test_safetensors_retrograd_to_torch(tmp_path):
+    w = _linear_weights(1)
+    x = np.random.default_rng(2).standard_normal((5, 4)).astype(np.float32)
+    if hasattr(retrograd.nn, "Linear"):
+        ours = retrograd.nn.Linear(4, 3)
+        ours.load_state_dict({k: retrograd.tensor(v) for k, v in w.items()})
+        sd = ours.state_dict()
+        out_ours = ours(retrograd.tensor(x)).detach().numpy()
+    else:
+        sd = {k: retrograd.tensor(v) for k, v in w.items()}
+        out_ours = _our_linear(sd, x)
+    save_safetensors(sd, tmp_path / "lin.safetensors")
+    theirs = torch.nn.Linear(4, 3)
+    theirs.load_state_dict(st_torch.load_file(str(tmp_path / "lin.safetensors")))
+    out_theirs = theirs(torch.tensor(x)).detach().numpy()
+    np.testing.assert_allclose(out_ours, out_theirs, rtol=1e-6, atol=1e-6)
+
+
+@requires_safetensors
+def test_safetensors_torch_to_retrograd(tmp_path):
+    torch.manual_seed(0)
+    theirs = torch.nn.Linear(4, 3)
+    st_torch.save_file(theirs.state_dict(), str(tmp_path / "lin.safetensors"))
+    x = np.random.default_rng(3).standard_normal((5, 4)).astype(np.float32)
+    out_theirs = theirs(torch.tensor(x)).detach().numpy()
+    sd = load_safetensors(tmp_path / "lin.safetensors")
+    assert list(sd) == ["bias", "weight"] or set(sd) == {"weight", "bias"}
+    if hasattr(retrograd.nn, "Linear"):
+        ours = retrograd.nn.Linear(4, 3)
+        ours.load_state_dict(sd)
+        out_ours = ours(retrograd.tensor(x)).detach().numpy()
+    else:
+        out_ours = _our_linear(sd, x)
+    np.testing.assert_allclose(out_ours, out_theirs, rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(sd["weight"].numpy(), theirs.weight.detach().numpy())
