@@ -13,7 +13,7 @@ def normalize_dims(dim, ndim):
     out = tuple(sorted(_wrap_dim(d, ndim) for d in dims))
     if len(set(out)) != len(out):
         raise RuntimeError(f"dim {out[0]} appears multiple times in the list of dims")
-    return out
+    return out if ndim else ()  # a 0-dim tensor takes dim 0 / -1 and reduces nothing
 
 
 def expand_reduced(g, shape, dims, keepdim):

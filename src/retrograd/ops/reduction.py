@@ -1,11 +1,20 @@
-"""Reductions: sum and mean (the rest of the family lives beside them, in reduction_more)."""
+"""Reductions: sums and means, products, variances, max/min (values, indices and arg),
+norms, log-sum-exp, cumulative sums and products, logical reductions, median and mode."""
+
+import builtins
+import math
+from collections import namedtuple
 
 import numpy as np
 
-from .. import _dtype
+from .. import _backend, _dtype
 from ..autograd.function import Function
+from ..tensor import Tensor, _wrap_dim
 from ._dims import expand_reduced, normalize_dims
+from ._inplace import make_inplace
 from ._method import tensor_method
+from .comparison import where
+from .elementwise import float_data
 
 __all__ = ["sum", "mean"]
 
@@ -54,16 +63,829 @@ class Mean(Function):
         return expand_reduced(g / ctx.n, ctx.shape, ctx.dims, ctx.keepdim), None, None, None
 
 
+class SumDim(Sum):
+    """Sum over given dims (torch names its node SumBackward1)."""
+
+    _backward_name = "SumBackward1"
+
+
+class MeanDim(Mean):
+    """Mean over given dims (torch names its node MeanBackward1)."""
+
+    _backward_name = "MeanBackward1"
+
+
 @tensor_method()
 def sum(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A001
     """Sum of elements over ``dim`` (all by default). Integers and bools sum to int64."""
     dims = normalize_dims(dim, input.ndim)
-    return Sum.apply(input, dims, keepdim, _dtype.to_dtype(dtype) if dtype is not None else None)
+    return (Sum if dim is None else SumDim).apply(
+        input, dims, keepdim, _dtype.to_dtype(dtype) if dtype is not None else None)
 
 
 @tensor_method()
 def mean(input, dim=None, keepdim=False, *, dtype=None):
     """Mean of elements over ``dim`` (all by default)."""
     dims = normalize_dims(dim, input.ndim)
-    return Mean.apply(input, dims, keepdim, _dtype.to_dtype(dtype) if dtype is not None else None)
+    return (Mean if dim is None else MeanDim).apply(
+        input, dims, keepdim, _dtype.to_dtype(dtype) if dtype is not None else None)
 
+
+
+# ---------------------------------------------------------------------------- helpers
+
+__all__ += ["prod", "var", "std", "var_mean", "std_mean", "max", "min", "amax", "amin", "aminmax",
+            "argmax", "argmin", "norm", "logsumexp", "cumsum", "cumprod", "all", "any",
+            "count_nonzero", "median", "nanmedian", "mode", "nansum", "nanmean"]
+
+
+class return_types:  # noqa: N801 - torch's name
+    """The named pairs that value-and-index reductions return (``torch.return_types``)."""
+
+    max = namedtuple("max", ["values", "indices"])
+    min = namedtuple("min", ["values", "indices"])
+    median = namedtuple("median", ["values", "indices"])
+    nanmedian = namedtuple("nanmedian", ["values", "indices"])
+    mode = namedtuple("mode", ["values", "indices"])
+    aminmax = namedtuple("aminmax", ["min", "max"])
+
+
+def _numel(shape, dims):
+    n = 1
+    for d in dims:
+        n *= shape[d]
+    return n
+
+
+def _require_nonempty(name, input, dims, full):
+    """torch's errors for reductions without an identity over an empty dim."""
+    if full and input.numel() == 0:
+        raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+                           "Specify the reduction dim with the 'dim' argument.")
+    for d in dims:
+        if input.shape[d] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+
+
+def _float_dtype_for(name, input):
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"{name}(): std and var only support floating point and complex dtypes "
+                           f"(got {input.dtype})")
+
+
+def _bool_tensor(arr):
+    return Tensor._make(arr)
+
+
+def _keep(g, shape, dims, keepdim):
+    """g broadcast back to the input's shape over the reduced dims."""
+    return expand_reduced(g, shape, dims, keepdim)
+
+
+def _evenly(g, a, z, dims, keepdim, nan_equal=True):
+    """Gradient of a value-selecting reduction whose value ties share it evenly:
+    da = g/count where a equals the result. nan_equal: a nan result goes to the nan
+    elements (torch's max(), median()); else nan poisons the slice (torch's amax/amin)."""
+    shape = a.shape
+    zk = _keep(z, shape, dims, keepdim)
+    xp = _backend.array_module(a._data)
+    ad, zd = a._data, zk._data
+    mask = ad == zd
+    if nan_equal and ad.dtype.kind == "f":
+        mask |= xp.isnan(ad) & xp.isnan(zd)
+    with np.errstate(all="ignore"):
+        count = mask.sum(axis=dims, keepdims=True).astype(ad.dtype)
+    share = _keep(g, shape, dims, keepdim) / Tensor._make(count)
+    if nan_equal:
+        return where(_bool_tensor(mask), share, 0.0)
+    return share * Tensor._make(mask.astype(ad.dtype))
+
+
+def _index_mask(indices, shape, dim, keepdim):
+    """A bool array of ``shape``, True where position along ``dim`` equals ``indices``."""
+    xp = _backend.array_module(indices)
+    idx = indices if keepdim or not len(shape) else xp.expand_dims(indices, dim)
+    pos = xp.arange(shape[dim]).reshape([-1 if i == dim else 1 for i in range(len(shape))]) if shape else 0
+    return pos == idx
+
+
+class _SelectAlongDim(Function):
+    """Base of value-and-index reductions along one dim (max, min, median, mode):
+    forward finds ``indices``; z = a at those indices;  da = g at the indices, 0 elsewhere."""
+
+    @staticmethod
+    def indices(xp, x, dim):
+        raise NotImplementedError
+
+    @staticmethod
+    def forward(ctx, a, dim, keepdim):
+        x = a._data
+        xp = _backend.array_module(x)
+        if x.ndim == 0:
+            idx = xp.zeros((), dtype=np.int64)
+            values = x.copy()
+        else:
+            idx = ctx.indices(xp, x, dim).astype(np.int64)
+            values = xp.take_along_axis(x, xp.expand_dims(idx, dim), axis=dim)
+            if keepdim:
+                idx = xp.expand_dims(idx, dim)
+            else:
+                values = values.squeeze(dim)
+        ctx.shape, ctx.dim, ctx.keepdim = tuple(a.shape), dim, keepdim
+        idx_t = Tensor._make(idx)
+        ctx.mark_non_differentiable(idx_t)
+        ctx.save_for_backward(idx_t)
+        return values, idx_t
+
+    @staticmethod
+    def backward(ctx, g, g_idx=None):
+        (idx,) = ctx.saved_tensors
+        if not ctx.shape:
+            return g, None, None
+        mask = _bool_tensor(_index_mask(idx._data, ctx.shape, ctx.dim, ctx.keepdim))
+        return where(mask, _keep(g, ctx.shape, (ctx.dim,), ctx.keepdim), 0.0), None, None
+
+
+class MaxDim(_SelectAlongDim):
+    """(values, indices) of the max along dim (first index among ties; nan is the max)."""
+    indices = staticmethod(lambda xp, x, dim: xp.argmax(x, axis=dim))
+
+
+class MinDim(_SelectAlongDim):
+    """(values, indices) of the min along dim (first index among ties; nan is the min)."""
+    indices = staticmethod(lambda xp, x, dim: xp.argmin(x, axis=dim))
+
+
+def _lower_median_index(xp, x, dim):
+    # stable sort puts nan last; torch's median returns nan if any (its index: the first nan)
+    order = xp.argsort(x, axis=dim, kind="stable")
+    n = x.shape[dim]
+    idx = xp.take(order, (n - 1) // 2, axis=dim)
+    has_nan = xp.isnan(x).any(axis=dim) if x.dtype.kind == "f" else None
+    if has_nan is not None and bool(has_nan.any()):
+        idx = xp.where(has_nan, xp.argmax(xp.isnan(x), axis=dim), idx)
+    return idx
+
+
+def _lower_nanmedian_index(xp, x, dim):
+    order = xp.argsort(x, axis=dim, kind="stable")  # nan sorts last
+    count = (~xp.isnan(x)).sum(axis=dim, keepdims=True) if x.dtype.kind == "f" else x.shape[dim]
+    k = xp.maximum((count - 1) // 2, 0)
+    k = xp.broadcast_to(k, order.shape[:dim] + (1,) + order.shape[dim + 1:]) if hasattr(k, "shape") else k
+    if not hasattr(k, "shape"):
+        return xp.take(order, k, axis=dim)
+    return xp.take_along_axis(order, k, axis=dim).squeeze(dim)
+
+
+def _mode_index(xp, x, dim):
+    moved = xp.moveaxis(x, dim, -1)
+    rows = moved.reshape(-1, moved.shape[-1])
+    out = np.empty(rows.shape[0], dtype=np.int64)
+    host = rows if xp is np else _backend.to_device(rows, "cpu")
+    for r, row in enumerate(host):
+        vals, counts = np.unique(row, return_counts=True)
+        v = vals[np.argmax(counts)]  # most frequent; the smallest among equally frequent
+        out[r] = np.nonzero(row == v)[0][-1] if v == v else np.nonzero(np.isnan(row))[0][-1]
+    out = out.reshape(moved.shape[:-1])
+    return out if xp is np else xp.asarray(out)
+
+
+class MedianDim(_SelectAlongDim):
+    """(values, indices) of the lower median along dim."""
+    indices = staticmethod(_lower_median_index)
+
+
+class NanMedianDim(_SelectAlongDim):
+    """(values, indices) of the lower median along dim, ignoring nan."""
+    indices = staticmethod(_lower_nanmedian_index)
+
+
+class ModeDim(_SelectAlongDim):
+    """(values, indices) of the most frequent value along dim (smallest among ties; its last index)."""
+    indices = staticmethod(_mode_index)
+
+
+class _ValueReduction(Function):
+    """Base of the full or multi-dim value reductions whose ties share the gradient evenly
+    (max(), min(), amax, amin, median()): da = g/count where a equals z."""
+
+    @staticmethod
+    def f(xp, x, dims, keepdim):
+        raise NotImplementedError
+
+    @staticmethod
+    def forward(ctx, a, dims, keepdim):
+        x = a._data
+        out = Tensor._make(ctx.f(_backend.array_module(x), x, dims, keepdim))
+        ctx.dims, ctx.keepdim = dims, keepdim
+        ctx.save_for_backward(a, out)
+        return out
+
+    nan_equal = True
+
+    @staticmethod
+    def backward(ctx, g):
+        a, z = ctx.saved_tensors
+        return _evenly(g, a, z, ctx.dims, ctx.keepdim, ctx.nan_equal), None, None
+
+
+class MaxAll(_ValueReduction):
+    """z = max of all elements;  da = g shared evenly among the elements equal to z (or nan)."""
+    f = staticmethod(lambda xp, x, dims, keepdim: xp.max(x, axis=dims, keepdims=keepdim))
+
+
+class MinAll(_ValueReduction):
+    """z = min of all elements;  da = g shared evenly among the elements equal to z (or nan)."""
+    f = staticmethod(lambda xp, x, dims, keepdim: xp.min(x, axis=dims, keepdims=keepdim))
+
+
+class Amax(MaxAll):
+    """z = max of a over dims;  da = g shared evenly among the elements equal to z (nan where z is)."""
+    nan_equal = False
+
+
+class Amin(MinAll):
+    """z = min of a over dims;  da = g shared evenly among the elements equal to z (nan where z is)."""
+    nan_equal = False
+
+
+def _median_all(xp, x, dims, keepdim):
+    flat = x.reshape(-1)
+    if flat.size == 0:
+        return xp.full((1,) * x.ndim if keepdim else (), xp.nan, dtype=x.dtype)
+    if flat.dtype.kind == "f" and bool(xp.isnan(flat).any()):
+        v = xp.asarray(xp.nan, dtype=x.dtype)
+    else:
+        v = xp.sort(flat)[(flat.size - 1) // 2]
+    return v.reshape((1,) * x.ndim) if keepdim else xp.asarray(v)
+
+
+def _nanmedian_all(xp, x, dims, keepdim):
+    flat = x.reshape(-1)
+    if flat.dtype.kind == "f":
+        flat = flat[~xp.isnan(flat)]
+    if flat.size == 0:
+        return xp.asarray(xp.nan, dtype=x.dtype)
+    return xp.asarray(xp.sort(flat)[(flat.size - 1) // 2])
+
+
+class MedianAll(_ValueReduction):
+    """z = the lower median of all elements;  da = g shared evenly among the elements equal to z."""
+    f = staticmethod(_median_all)
+
+
+class NanMedianAll(_ValueReduction):
+    """z = the lower median of the non-nan elements;  da = g shared evenly among those equal to z."""
+    f = staticmethod(_nanmedian_all)
+
+
+class Prod(Function):
+    """z = product of a over dims;  da = g*z/a, computed as the product of the other
+    elements where a has zeros (so one zero still passes a gradient to itself)."""
+
+    @staticmethod
+    def forward(ctx, a, dims, keepdim, dtype):
+        x = a._data
+        if dtype is not None:
+            x = x.astype(dtype.np)
+        elif x.dtype.kind in "biu":
+            x = x.astype(np.int64)
+        out = Tensor._make(x.prod(axis=dims, keepdims=keepdim))
+        ctx.dims, ctx.keepdim = dims, keepdim
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, z = ctx.saved_tensors
+        dims, keepdim, shape = ctx.dims, ctx.keepdim, a.shape
+        gk = _keep(g, shape, dims, keepdim)
+        zk = _keep(z, shape, dims, keepdim)
+        if not bool((a._data == 0).any()):
+            return gk * zk / a, None, None, None
+        zero = a == 0
+        others = prod_dims(where(zero, 1.0, a), dims, True)  # product of the nonzero elements
+        n_zero = zero.sum(dims, keepdim=True)
+        at_zero = where(n_zero == 1, gk * others, 0.0)
+        return where(zero, at_zero, gk * zk / where(zero, 1.0, a)), None, None, None
+
+
+def prod_dims(a, dims, keepdim):
+    return Prod.apply(a, dims, keepdim, None)
+
+
+class Var(Function):
+    """z = sum((a - mean)^2)/(N - correction) over dims;  da = g*2*(a - mean)/(N - correction)."""
+
+    @staticmethod
+    def forward(ctx, a, dims, correction, keepdim):
+        x = a._data
+        xp = _backend.array_module(x)
+        n = _numel(x.shape, dims)
+        ctx.dims, ctx.keepdim, ctx.denom = dims, keepdim, n - correction
+        ctx.save_for_backward(a)
+        with np.errstate(all="ignore"):
+            mu = x.mean(axis=dims, keepdims=True) if n else xp.full([1] * x.ndim, xp.nan, x.dtype)
+            dev = x - mu
+            return ((dev * dev).sum(axis=dims, keepdims=keepdim) / x.dtype.type(builtins.max(n - correction, 0)))
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        dev = a - a.mean(ctx.dims, keepdim=True)
+        return _keep(g, a.shape, ctx.dims, ctx.keepdim) * dev * (2.0 / ctx.denom if ctx.denom > 0 else
+                                                                   float("inf")), None, None, None
+
+
+class Std(Function):
+    """z = sqrt(var(a));  da = g*(a - mean)/((N - correction)*z), 0 where z = 0."""
+
+    @staticmethod
+    def forward(ctx, a, dims, correction, keepdim):
+        prev = Var.forward(ctx, a, dims, correction, keepdim)
+        out = Tensor._make(_backend.array_module(prev).sqrt(prev))
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, z = ctx.saved_tensors
+        dims, keepdim = ctx.dims, ctx.keepdim
+        dev = a - a.mean(dims, keepdim=True)
+        zk = _keep(z, a.shape, dims, keepdim)
+        scale = where(zk == 0, 0.0, _keep(g, a.shape, dims, keepdim) / (zk * ctx.denom))
+        return scale * dev, None, None, None
+
+
+class Logsumexp(Function):
+    """z = m + ln(sum(e^(a - m))) with m = max a (stable);  da = g*e^(a - z)."""
+
+    @staticmethod
+    def forward(ctx, a, dims, keepdim):
+        x = float_data(a)
+        xp = _backend.array_module(x)
+        with np.errstate(all="ignore"):
+            if x.size:
+                m = xp.max(x, axis=dims, keepdims=True) if dims else x
+                m = xp.where(xp.isfinite(m), m, 0)
+            else:
+                m = xp.zeros([1] * x.ndim, dtype=x.dtype)
+            s = xp.log(xp.exp(x - m).sum(axis=dims, keepdims=True)) + m
+        out = s if keepdim else s.reshape([n for i, n in enumerate(s.shape) if i not in dims])
+        out = Tensor._make(out)
+        ctx.dims, ctx.keepdim = dims, keepdim
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, z = ctx.saved_tensors
+        zk = _keep(z, a.shape, ctx.dims, ctx.keepdim)
+        return _keep(g, a.shape, ctx.dims, ctx.keepdim) * (a - zk).exp(), None, None
+
+
+class Cumsum(Function):
+    """z_i = sum_{j<=i} a_j along dim;  da_i = sum_{j>=i} g_j (a reversed cumulative sum)."""
+
+    @staticmethod
+    def forward(ctx, a, dim, dtype):
+        x = a._data
+        if dtype is not None:
+            x = x.astype(dtype.np)
+        elif x.dtype.kind in "biu":
+            x = x.astype(np.int64)
+        ctx.dim = dim
+        return x.cumsum(axis=dim) if x.ndim else x.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        if g.ndim == 0:
+            return g, None, None
+        return g - cumsum(g, ctx.dim) + g.sum(ctx.dim, keepdim=True), None, None
+
+
+class Cumprod(Function):
+    """z_i = prod_{j<=i} a_j along dim;  da_i = sum_{j>=i} g_j*z_j/a_i (without dividing by
+    zero: where a has zeros the sum is built right to left, S_i = g_i + a_{i+1}*S_{i+1})."""
+
+    @staticmethod
+    def forward(ctx, a, dim, dtype):
+        x = a._data
+        if dtype is not None:
+            x = x.astype(dtype.np)
+        elif x.dtype.kind in "biu":
+            x = x.astype(np.int64)
+        out = Tensor._make(x.cumprod(axis=dim) if x.ndim else x.copy())
+        ctx.dim = dim
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, z = ctx.saved_tensors
+        if g.ndim == 0:
+            return g, None, None
+        d = ctx.dim
+        if not bool((a._data == 0).any()):
+            gz = g * z
+            return (gz - cumsum(gz, d) + gz.sum(d, keepdim=True)) / a, None, None
+        n = a.shape[d]
+        # exclusive prefix products E_i = prod_{k<i} a_k, and S_i = g_i + a_{i+1} S_{i+1}
+        cols = [a.select(d, i).unsqueeze(d) for i in range(n)]
+        gcols = [g.select(d, i).unsqueeze(d) for i in range(n)]
+        excl = [a.new_ones(cols[0].shape)]
+        for i in range(1, n):
+            excl.append(excl[-1] * cols[i - 1])
+        s = [None] * n
+        s[n - 1] = gcols[n - 1]
+        for i in range(n - 2, -1, -1):
+            s[i] = gcols[i] + cols[i + 1] * s[i + 1]
+        return _cat([e * si for e, si in zip(excl, s)], d), None, None
+
+
+def _cat(parts, dim):
+    from . import join
+
+    return join.cat(parts, dim)
+
+
+class NanSum(Function):
+    """z = sum of the non-nan elements over dims;  da = g where a is not nan, else 0."""
+
+    @staticmethod
+    def forward(ctx, a, dims, keepdim, dtype):
+        x = a._data
+        if dtype is not None:
+            x = x.astype(dtype.np)
+        elif x.dtype.kind in "biu":
+            x = x.astype(np.int64)
+        ctx.dims, ctx.keepdim = dims, keepdim
+        ctx.save_for_backward(a)
+        return _backend.array_module(x).nansum(x, axis=dims, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        nan = _bool_tensor(_backend.array_module(a._data).isnan(a._data))
+        return where(nan, 0.0, _keep(g, a.shape, ctx.dims, ctx.keepdim)), None, None, None
+
+
+class VectorNorm(Function):
+    """z = (sum |a|^p)^(1/p) over dims (max |a| for inf, min for -inf, count of nonzeros for 0);
+    da = g*a*|a|^(p-2)/z^(p-1) (g*sign(a) for p = 1; ties share for +-inf; 0 where z = 0)."""
+
+    @staticmethod
+    def forward(ctx, a, ord, dims, keepdim):
+        x = float_data(a)
+        xp = _backend.array_module(x)
+        ax = xp.abs(x)
+        with np.errstate(all="ignore"):
+            if ord == math.inf:
+                out = ax.max(axis=dims, keepdims=keepdim)
+            elif ord == -math.inf:
+                out = ax.min(axis=dims, keepdims=keepdim)
+            elif ord == 0:
+                out = (x != 0).sum(axis=dims, keepdims=keepdim).astype(x.dtype)
+            elif ord == 1:
+                out = ax.sum(axis=dims, keepdims=keepdim)
+            elif ord == 2:
+                out = xp.sqrt((x * x).sum(axis=dims, keepdims=keepdim))
+            else:
+                out = (ax ** ord).sum(axis=dims, keepdims=keepdim) ** (1.0 / ord)
+        out = Tensor._make(xp.asarray(out, dtype=x.dtype))
+        ctx.ord, ctx.dims, ctx.keepdim = ord, dims, keepdim
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, z = ctx.saved_tensors
+        p, dims, keepdim, shape = ctx.ord, ctx.dims, ctx.keepdim, a.shape
+        if p == 0:
+            return a * 0, None, None, None
+        if p in (math.inf, -math.inf):
+            return _evenly(g, a.abs(), z, dims, keepdim) * a.sign(), None, None, None
+        gk = _keep(g, shape, dims, keepdim)
+        if p == 1:
+            return gk * a.sign(), None, None, None
+        zk = _keep(z, shape, dims, keepdim)
+        if p == 2:
+            return where(zk == 0, 0.0, gk / zk) * a, None, None, None
+        scale = where(zk == 0, 0.0, gk / zk ** (p - 1))
+        return scale * a * a.abs() ** (p - 2), None, None, None
+
+
+# ---------------------------------------------------------------------------- public API
+
+
+def _dims_or_all(dim, ndim):
+    return normalize_dims(dim, ndim)
+
+
+def _maybe_dtype(dtype):
+    return _dtype.to_dtype(dtype) if dtype is not None else None
+
+
+@tensor_method()
+def prod(input, dim=None, keepdim=False, *, dtype=None):
+    """Product of elements (over one ``dim``, or all). Integers and bools give int64."""
+    dims = tuple(range(input.ndim)) if dim is None else (_wrap_dim(dim, input.ndim),) if input.ndim else ()
+    return Prod.apply(input, dims, keepdim and dim is not None, _maybe_dtype(dtype))
+
+
+def _correction(dim, unbiased, correction, name):
+    if isinstance(dim, bool):  # var(input, unbiased) overload
+        dim, unbiased = None, dim
+    if correction is not None and unbiased is not None:
+        raise RuntimeError(f"{name}: can't pass both unbiased and correction")
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    return dim, correction
+
+
+@tensor_method()
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """Variance over ``dim`` with ``correction`` (1: Bessel's, the default; ``unbiased=False``: 0)."""
+    dim, c = _correction(dim, unbiased, correction, "var")
+    _float_dtype_for("var", input)
+    return Var.apply(input, _dims_or_all(dim, input.ndim), c, keepdim)
+
+
+@tensor_method()
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """Standard deviation over ``dim`` with ``correction`` (see var); gradient 0 where it is 0."""
+    dim, c = _correction(dim, unbiased, correction, "std")
+    _float_dtype_for("std", input)
+    return Std.apply(input, _dims_or_all(dim, input.ndim), c, keepdim)
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """(var, mean) over ``dim``."""
+    return var(input, dim, unbiased, keepdim, correction=correction), mean(
+        input, None if isinstance(dim, bool) else dim, keepdim)
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """(std, mean) over ``dim``."""
+    return std(input, dim, unbiased, keepdim, correction=correction), mean(
+        input, None if isinstance(dim, bool) else dim, keepdim)
+
+
+def _select(cls, name, rtype, input, dim, keepdim):
+    d = _wrap_dim(dim, input.ndim)
+    if input.ndim:
+        _require_nonempty(name, input, (d,), False)
+    values, indices = cls.apply(input, d, keepdim)
+    return rtype(values, indices)
+
+
+def _full(cls, name, input):
+    _require_nonempty(name, input, (), True)
+    return cls.apply(input, tuple(range(input.ndim)), False)
+
+
+@tensor_method()
+def max(input, dim=None, keepdim=False, *, out=None):  # noqa: A001
+    """max(input): the largest element (ties share the gradient);
+    max(input, dim, keepdim=False): the named pair (values, indices) along dim;
+    max(input, other): the elementwise maximum."""
+    if isinstance(dim, Tensor):
+        from .math import maximum
+
+        return maximum(input, dim)
+    if dim is None:
+        return _full(MaxAll, "max", input)
+    return _select(MaxDim, "max", return_types.max, input, dim, keepdim)
+
+
+@tensor_method()
+def min(input, dim=None, keepdim=False, *, out=None):  # noqa: A001
+    """min(input), min(input, dim, keepdim) -> (values, indices), or min(input, other)."""
+    if isinstance(dim, Tensor):
+        from .math import minimum
+
+        return minimum(input, dim)
+    if dim is None:
+        return _full(MinAll, "min", input)
+    return _select(MinDim, "min", return_types.min, input, dim, keepdim)
+
+
+def _amax_like(cls, name, input, dim, keepdim):
+    full = dim is None or dim == () or dim == []
+    dims = normalize_dims(None if full else dim, input.ndim)
+    _require_nonempty(name, input, dims if not full or input.ndim else (), full)
+    return cls.apply(input, dims, keepdim)
+
+
+@tensor_method()
+def amax(input, dim=(), keepdim=False, *, out=None):
+    """Largest elements over ``dim`` (all by default); ties share the gradient evenly."""
+    return _amax_like(Amax, "amax", input, dim, keepdim)
+
+
+@tensor_method()
+def amin(input, dim=(), keepdim=False, *, out=None):
+    """Smallest elements over ``dim`` (all by default); ties share the gradient evenly."""
+    return _amax_like(Amin, "amin", input, dim, keepdim)
+
+
+@tensor_method()
+def aminmax(input, *, dim=None, keepdim=False):
+    """The named pair (min, max) over ``dim`` (all by default)."""
+    d = () if dim is None else dim
+    return return_types.aminmax(_amax_like(Amin, "aminmax", input, d, keepdim),
+                                _amax_like(Amax, "aminmax", input, d, keepdim))
+
+
+def _arg(fn_name, input, dim, keepdim):
+    x = input._data
+    xp = _backend.array_module(x)
+    if dim is None:
+        if x.size == 0:
+            raise IndexError(f"{fn_name}(): Expected reduction dim to be specified for input.numel() == 0.")
+        out = getattr(xp, fn_name)(x.reshape(-1))
+        return Tensor._make(xp.asarray(out, dtype=np.int64).reshape((1,) * x.ndim if keepdim else ()))
+    d = _wrap_dim(dim, input.ndim)
+    if x.ndim == 0:
+        return Tensor._make(xp.zeros((), dtype=np.int64))
+    _require_nonempty(fn_name, input, (d,), False)
+    out = getattr(xp, fn_name)(x, axis=d).astype(np.int64)
+    return Tensor._make(xp.expand_dims(out, d) if keepdim else out)
+
+
+@tensor_method()
+def argmax(input, dim=None, keepdim=False):
+    """Index of the largest element (flattened when dim is None; the first among ties)."""
+    return _arg("argmax", input, dim, keepdim)
+
+
+@tensor_method()
+def argmin(input, dim=None, keepdim=False):
+    """Index of the smallest element (flattened when dim is None; the first among ties)."""
+    return _arg("argmin", input, dim, keepdim)
+
+
+@tensor_method()
+def median(input, dim=None, keepdim=False):
+    """median(input): the lower median of all elements (nan if any is nan; ties share the
+    gradient); median(input, dim, keepdim) -> (values, indices)."""
+    if dim is None:
+        return MedianAll.apply(input, tuple(range(input.ndim)), False)
+    return _select(MedianDim, "median", return_types.median, input, dim, keepdim)
+
+
+@tensor_method()
+def nanmedian(input, dim=None, keepdim=False):
+    """median that ignores nan (nan only where all are nan)."""
+    if dim is None:
+        return NanMedianAll.apply(input, tuple(range(input.ndim)), False)
+    return _select(NanMedianDim, "nanmedian", return_types.nanmedian, input, dim, keepdim)
+
+
+@tensor_method()
+def mode(input, dim=-1, keepdim=False):
+    """(values, indices): the most frequent value along ``dim`` (the smallest among equally
+    frequent ones) and the index of its last occurrence."""
+    return _select(ModeDim, "mode", return_types.mode, input, dim, keepdim)
+
+
+@tensor_method()
+def logsumexp(input, dim, keepdim=False, *, out=None):
+    """ln(sum(exp(input))) over ``dim``, without overflow."""
+    return Logsumexp.apply(input, normalize_dims(dim, input.ndim), keepdim)
+
+
+@tensor_method()
+def cumsum(input, dim, *, dtype=None, out=None):
+    """Cumulative sum along ``dim`` (integers and bools give int64)."""
+    return Cumsum.apply(input, _wrap_dim(dim, input.ndim), _maybe_dtype(dtype))
+
+
+@tensor_method()
+def cumprod(input, dim, *, dtype=None, out=None):
+    """Cumulative product along ``dim`` (integers and bools give int64)."""
+    return Cumprod.apply(input, _wrap_dim(dim, input.ndim), _maybe_dtype(dtype))
+
+
+Tensor.cumsum_ = make_inplace(cumsum, "cumsum_")
+Tensor.cumprod_ = make_inplace(cumprod, "cumprod_")
+
+
+def _logical_reduce(name, input, dim, keepdim):
+    x = input._data
+    xp = _backend.array_module(x)
+    dims = normalize_dims(dim, x.ndim)
+    out = getattr(xp, name)(x, axis=dims, keepdims=keepdim)
+    if x.dtype == np.uint8:  # torch keeps uint8 for uint8 inputs
+        out = out.astype(np.uint8)
+    return Tensor._make(xp.asarray(out))
+
+
+@tensor_method()
+def all(input, dim=None, keepdim=False, *, out=None):  # noqa: A001
+    """Whether every element (over ``dim``) is nonzero; a bool tensor."""
+    return _logical_reduce("all", input, dim, keepdim)
+
+
+@tensor_method()
+def any(input, dim=None, keepdim=False, *, out=None):  # noqa: A001
+    """Whether some element (over ``dim``) is nonzero; a bool tensor."""
+    return _logical_reduce("any", input, dim, keepdim)
+
+
+@tensor_method()
+def count_nonzero(input, dim=None):
+    """The number of nonzero elements (over ``dim``), as int64."""
+    x = input._data
+    dims = normalize_dims(dim, x.ndim)
+    return Tensor._make(_backend.array_module(x).asarray((x != 0).sum(axis=dims), dtype=np.int64))
+
+
+@tensor_method()
+def nansum(input, dim=None, keepdim=False, *, dtype=None):
+    """Sum treating nan as zero."""
+    return NanSum.apply(input, normalize_dims(dim, input.ndim), keepdim, _maybe_dtype(dtype))
+
+
+@tensor_method()
+def nanmean(input, dim=None, keepdim=False, *, dtype=None):
+    """Mean of the non-nan elements."""
+    if not input.dtype.is_floating_point and dtype is None:
+        raise RuntimeError(f"nanmean(): expected input to have floating point dtype but got {input.dtype}")
+    x = input._data
+    dims = normalize_dims(dim, x.ndim)
+    count = Tensor._make((~_backend.array_module(x).isnan(x)).sum(axis=dims, keepdims=keepdim).astype(x.dtype))
+    return nansum(input, dim, keepdim, dtype=dtype) / count
+
+
+def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
+    """(sum |x|^ord)^(1/ord) over ``dim`` (all by default); ord may be inf, -inf or 0."""
+    if dtype is not None:
+        x = x.to(_dtype.to_dtype(dtype))
+    if not x.dtype.is_floating_point:
+        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. "
+                           f"Got {x.dtype}")
+    ord = float(ord)
+    dims = normalize_dims(dim, x.ndim)
+    if ord < 0 or ord == math.inf:
+        if x.numel() == 0 and (dim is None or builtins.any(x.shape[d] == 0 for d in dims)):
+            raise RuntimeError(f"linalg.vector_norm cannot compute the {ord:g} norm on an empty tensor "
+                               "because the operation does not have an identity")
+    return VectorNorm.apply(x, ord, dims, keepdim)
+
+
+@tensor_method()
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None, *, out=None):
+    """torch.norm: the vector p-norm over ``dim`` (all by default); 'fro' is the 2-norm,
+    'nuc' the nuclear norm of the matrices over the last two (or the two given) dims."""
+    if p == "nuc":
+        from ..linalg import matrix_norm
+
+        return matrix_norm(input, "nuc", dim=(-2, -1) if dim is None else dim, keepdim=keepdim, dtype=dtype)
+    if p == "fro" or p is None:
+        p = 2
+    return vector_norm(input, p, dim, keepdim, dtype=dtype)
+
+
+def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):
+    """Matrix norms over the two dims ``dim``: 'fro', 'nuc' (sum of singular values), inf/-inf
+    (max/min absolute row sum), 1/-1 (max/min absolute column sum), 2/-2 (max/min singular value)."""
+    if A.ndim < 2:
+        raise RuntimeError(f"linalg.matrix_norm: The input tensor A must have at least 2 dimensions "
+                           f"(got shape {list(A.shape)}).")
+    if dtype is not None:
+        A = A.to(_dtype.to_dtype(dtype))
+    if not A.dtype.is_floating_point:
+        raise RuntimeError(f"linalg.matrix_norm: Expected a floating point or complex tensor as input. Got {A.dtype}")
+    d0, d1 = (_wrap_dim(d, A.ndim) for d in dim)
+    if d0 == d1:
+        raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({dim[0]}, {dim[1]})")
+    if ord == "fro":
+        return vector_norm(A, 2, (d0, d1), keepdim)
+    keep_shape = tuple(1 if i in (d0, d1) else s for i, s in enumerate(A.shape))
+    out_shape = keep_shape if keepdim else tuple(s for i, s in enumerate(A.shape) if i not in (d0, d1))
+    if ord in ("nuc", 2, -2):
+        from ..linalg import svdvals
+
+        rest = [i for i in range(A.ndim) if i not in (d0, d1)]
+        s = svdvals(A.permute(*rest, d0, d1))
+        r = s.sum(-1) if ord == "nuc" else s.amax(-1) if ord == 2 else s.amin(-1)
+        return r.reshape(out_shape)
+    if ord not in (1, -1, math.inf, -math.inf):
+        raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
+    # 1-norms sum |A| over rows (dim d0) per column; inf-norms over columns per row
+    summed = A.abs().sum(d0 if builtins.abs(ord) == 1 else d1, keepdim=True)
+    r = summed.amax((d0, d1), keepdim=True) if ord > 0 else summed.amin((d0, d1), keepdim=True)
+    return r.reshape(out_shape)
+
+
+def linalg_norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
+    """linalg.norm: a matrix norm when ``dim`` is a pair (or A is 2-D and ``ord`` is given),
+    else a vector norm (the 2-norm of all elements by default)."""
+    if isinstance(dim, int):
+        dim = (dim,)
+    if ord is not None and (dim is not None and len(dim) == 2 or dim is None and A.ndim == 2) \
+            or isinstance(ord, str):
+        return matrix_norm(A, ord if ord is not None else "fro", (-2, -1) if dim is None else dim, keepdim,
+                           dtype=dtype)
+    return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
