@@ -1,0 +1,71 @@
+"""nn.functional re-exports every family's functions, with nn.functional's signatures."""
+
+import numpy as np
+import pytest
+from helpers import check_op, requires_torch, torch
+
+import retrograd
+import retrograd.nn.functional as F
+from retrograd.ops import linear as linear_ops
+from retrograd.ops import loss as loss_ops
+
+MINE = ["linear", "bilinear", "relu", "tanh", "sigmoid", "softmax", "log_softmax", "softmin", "mse_loss",
+        "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
+        "l1_loss", "smooth_l1_loss", "huber_loss"]
+
+
+@pytest.mark.parametrize("name", MINE)
+def test_names_present(name):
+    assert callable(getattr(F, name))
+
+
+def test_functional_lists_are_exported():
+    for mod in (linear_ops, loss_ops):
+        for name in mod.FUNCTIONAL:
+            assert getattr(F, name) is getattr(mod, name)
+    import importlib
+
+    for fam in ("activation", "softmax", "conv", "pooling", "normalization", "dropout", "embedding", "upsample",
+                "counting"):
+        try:
+            mod = importlib.import_module(f"retrograd.ops.{fam}")
+        except ImportError:
+            continue
+        for name in getattr(mod, "FUNCTIONAL", []):
+            assert hasattr(F, name), f"nn.functional lacks {name} from ops.{fam}"
+
+
+def test_relu_inplace():
+    x = retrograd.tensor([-1.0, 2.0])
+    assert F.relu(x, inplace=True) is x
+    np.testing.assert_array_equal(x.numpy(), [0.0, 2.0])
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_softmax_family(dim):
+    check_op(lambda t, x: t.nn.functional.softmax(x, dim=dim), (3, 4))
+    check_op(lambda t, x: t.nn.functional.log_softmax(x, dim=dim), (3, 4))
+    check_op(lambda t, x: t.nn.functional.softmin(x, dim=dim), (3, 4))
+
+
+def test_softmax_stable():
+    x = retrograd.tensor([[1000.0, 0.0, -1000.0]])
+    np.testing.assert_allclose(F.softmax(x, dim=1).numpy(), [[1.0, 0.0, 0.0]])
+    np.testing.assert_allclose(F.log_softmax(x, dim=1).numpy(), [[0.0, -1000.0, -2000.0]])
+
+
+@requires_torch
+def test_mlp_functional_matches_torch():
+    rng = np.random.default_rng(0)
+    x, w1, b1, w2 = rng.standard_normal((5, 3)), rng.standard_normal((4, 3)), rng.standard_normal(4), \
+        rng.standard_normal((2, 4))
+    tgt = np.array([0, 1, 1, 0, 1])
+    out = []
+    for lib in (retrograd, torch):
+        ps = [lib.tensor(a, requires_grad=True) for a in (w1, b1, w2)]
+        h = lib.nn.functional.relu(lib.nn.functional.linear(lib.tensor(x), ps[0], ps[1]))
+        loss = lib.nn.functional.cross_entropy(lib.nn.functional.linear(h, ps[2]), lib.tensor(tgt))
+        loss.backward()
+        out.append([loss.item()] + [p.grad.numpy().copy() for p in ps])
+    for a, b in zip(*out):
+        np.testing.assert_allclose(a, b, rtol=1e-10)
