@@ -57,7 +57,7 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):
 
 _SOURCES = ("elementwise", "activation", "softmax", "linear", "loss", "conv", "pooling",
             "normalization", "dropout", "embedding", "upsample", "distance", "counting", "rnn",
-            "attention", "padding", "vision")
+            "attention", "shape", "padding", "vision")
 
 
 def _has_inplace(fn):

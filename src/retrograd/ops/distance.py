@@ -1,3 +1,161 @@
-"""(being written: see the op-set and nn issues)"""
+"""Distances: cdist, pdist, pairwise_distance, cosine_similarity.
 
-__all__ = []
+All go through one p-norm over the last dim whose gradient is 0 (not nan) where the norm
+is 0, as torch's. Large Euclidean cdist uses the matrix-product form
+|x|^2 + |y|^2 - 2 x.y (torch's 'use_mm_for_euclid_dist_if_necessary').
+"""
+
+import math
+
+import numpy as np
+
+from .._backend import array_module
+from ..autograd.function import Function
+from ..tensor import Tensor, _wrap_dim
+from ._broadcast import broadcast_shapes
+
+__all__ = ["cdist", "pdist", "pairwise_distance", "cosine_similarity"]
+
+FUNCTIONAL = ["pdist", "pairwise_distance", "cosine_similarity"]  # also in torch.nn.functional
+
+
+def _mask(cond):
+    return Tensor._make(cond)
+
+
+class PNorm(Function):
+    """n = ||x||_p over the last dim (p = 0, inf, or > 0);
+    dx = g sign(x) |x|^(p-1) / n^(p-1)  (0 where n = 0; inf: shared among the maxima; 0: none)."""
+
+    @staticmethod
+    def forward(ctx, x, p, keepdim):
+        a = x._data
+        xp = array_module(a)
+        ctx.p, ctx.keepdim = p, keepdim
+        if p == 0:
+            n = (a != 0).sum(-1, keepdims=keepdim).astype(a.dtype)
+        elif p == math.inf:
+            n = xp.abs(a).max(-1, keepdims=keepdim, initial=0)
+        elif p == 1:
+            n = xp.abs(a).sum(-1, keepdims=keepdim)
+        elif p == 2:
+            n = xp.sqrt((a * a).sum(-1, keepdims=keepdim))
+        else:
+            n = (xp.abs(a) ** p).sum(-1, keepdims=keepdim) ** (1.0 / p)
+        out = Tensor._make(xp.asarray(n, dtype=a.dtype))
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, n = ctx.saved_tensors
+        p = ctx.p
+        if not ctx.keepdim:
+            g, n = g.unsqueeze(-1), n.unsqueeze(-1)
+        if p == 0:
+            return x * 0, None, None
+        if p == 1:
+            return g * x.sign(), None, None
+        zero = n == 0
+        safe = n.masked_fill(zero, 1.0)
+        if p == math.inf:
+            at_max = (x.abs() == n) & ~zero
+            count = at_max.sum(-1, keepdim=True).to(x.dtype)
+            share = g * x.sign() / count.masked_fill(count == 0, 1.0)
+            return share.masked_fill(~at_max, 0.0), None, None
+        if p == 2:
+            return (g * x / safe).masked_fill(zero, 0.0), None, None
+        grad = g * x.sign() * x.abs() ** (p - 1) / safe ** (p - 1)
+        return grad.masked_fill(zero, 0.0), None, None
+
+
+def _pnorm(x, p, keepdim=False):
+    if p < 0:
+        raise RuntimeError(f"p should be at least 0 (got p={p})")
+    return PNorm.apply(x, float(p), keepdim)
+
+
+class EuclidCdist(Function):
+    """d_ij = ||x_i - y_j||_2 via |x|^2 + |y|^2 - 2 x.y;
+    with w = g/d (0 where d = 0): dx = x * rowsum(w) - w y,  dy = y * colsum(w) - w^T x."""
+
+    @staticmethod
+    def forward(ctx, x1, x2):
+        a, b = x1._data, x2._data
+        xp = array_module(a)
+        sq = (a * a).sum(-1)[..., :, None] + (b * b).sum(-1)[..., None, :] - 2 * (a @ b.swapaxes(-1, -2))
+        d = Tensor._make(xp.sqrt(xp.maximum(sq, 0)))
+        ctx.save_for_backward(x1, x2, d)
+        return d
+
+    @staticmethod
+    def backward(ctx, g):
+        x1, x2, d = ctx.saved_tensors
+        w = (g / d.masked_fill(d == 0, 1.0)).masked_fill(d == 0, 0.0)
+        g1 = x1 * w.sum(-1).unsqueeze(-1) - w @ x2 if ctx.needs_input_grad[0] else None
+        g2 = x2 * w.sum(-2).unsqueeze(-1) - w.mT @ x1 if ctx.needs_input_grad[1] else None
+        return g1, g2
+
+
+def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
+    """Distances between each row of x1 [..., P, M] and each row of x2 [..., R, M]: [..., P, R]."""
+    if x1.ndim < 2 or x2.ndim < 2:
+        raise RuntimeError(
+            f"cdist only supports at least 2D tensors, X1 got: {x1.ndim}D, X2 got: {x2.ndim}D"
+        )
+    if x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(
+            f"X1 and X2 must have the same number of columns. X1: {x1.shape[-1]} X2: {x2.shape[-1]}"
+        )
+    if p < 0:
+        raise RuntimeError(f"cdist only supports non-negative p values (got p={p})")
+    if compute_mode not in ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
+                            "donot_use_mm_for_euclid_dist"):
+        raise ValueError(f"{compute_mode} is not a valid value for compute_mode")
+    batch = broadcast_shapes(x1.shape[:-2], x2.shape[:-2])
+    a = x1.expand(batch + tuple(x1.shape[-2:])) if tuple(x1.shape[:-2]) != batch else x1
+    b = x2.expand(batch + tuple(x2.shape[-2:])) if tuple(x2.shape[:-2]) != batch else x2
+    use_mm = p == 2 and (compute_mode == "use_mm_for_euclid_dist" or (
+        compute_mode == "use_mm_for_euclid_dist_if_necessary" and (x1.shape[-2] > 25 or x2.shape[-2] > 25)))
+    if use_mm:
+        return EuclidCdist.apply(a, b)
+    return _pnorm(a.unsqueeze(-2) - b.unsqueeze(-3), p)
+
+
+def pdist(input, p=2):
+    """The distances between all pairs of rows i < j of a 2-D tensor, as a 1-D tensor."""
+    if input.ndim != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.ndim}D")
+    n = input.shape[0]
+    i, j = np.triu_indices(n, 1)
+    from .indexing import Index
+
+    rows_i = Index.apply(input, (i,), True)
+    rows_j = Index.apply(input, (j,), True)
+    return _pnorm(rows_i - rows_j, p)
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """||x1 - x2 + eps||_p over the last dim (inputs broadcast)."""
+    nd = max(x1.ndim, x2.ndim)
+    diff = x1 - x2 + eps
+    if nd == 0:
+        return _pnorm(diff.reshape(1), p, keepdim)
+    out = _pnorm(diff, p, keepdim)
+    return out
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """sum(x1/max(||x1||, eps) * x2/max(||x2||, eps)) over ``dim`` (inputs broadcast)."""
+    shape = broadcast_shapes(x1.shape, x2.shape)
+    d = _wrap_dim(dim, max(len(shape), 1))
+    a = x1.expand(shape) if tuple(x1.shape) != shape else x1
+    b = x2.expand(shape) if tuple(x2.shape) != shape else x2
+    if not shape:
+        a, b = a.reshape(1), b.reshape(1)
+    na = _pnorm(a.movedim(d, -1), 2).unsqueeze(d)
+    nb = _pnorm(b.movedim(d, -1), 2).unsqueeze(d)
+    na = na.masked_fill(na < eps, eps)
+    nb = nb.masked_fill(nb < eps, eps)
+    out = ((a / na) * (b / nb)).sum(d)
+    return out.reshape(()) if not shape else out

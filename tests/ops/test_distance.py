@@ -1,0 +1,69 @@
+"""cdist, pdist, pairwise_distance, cosine_similarity: gradcheck + gradgradcheck + torch."""
+
+import math
+
+import numpy as np
+import pytest
+
+import retrograd
+from retrograd.ops.distance import pdist as rg_pdist
+from tests.helpers import check_op, requires_torch, torch
+
+
+def _pdist(t, *a, **k):
+    return (rg_pdist if t is retrograd else t.nn.functional.pdist)(*a, **k)
+
+
+CASES = [
+    ("cdist", lambda t, a, b: t.cdist(a, b), (3, 2), (2, 2)),
+    ("cdist_p1", lambda t, a, b: t.cdist(a, b, p=1.0), (3, 2), (2, 2)),
+    ("cdist_p3", lambda t, a, b: t.cdist(a, b, p=3.0), (3, 2), (2, 2)),
+    ("cdist_pinf", lambda t, a, b: t.cdist(a, b, p=math.inf), (3, 2), (2, 2)),
+    ("cdist_batched", lambda t, a, b: t.cdist(a, b), (2, 2, 3), (1, 3, 3)),
+    ("cdist_mm", lambda t, a, b: t.cdist(a, b, compute_mode="use_mm_for_euclid_dist"), (3, 2), (2, 2)),
+    ("cdist_empty", lambda t, a, b: t.cdist(a, b), (0, 2), (2, 2)),
+    ("pdist", lambda t, a: _pdist(t, a), (4, 2)),
+    ("pdist_p1", lambda t, a: _pdist(t, a, p=1), (3, 2)),
+    ("pairwise_distance", lambda t, a, b: t.pairwise_distance(a, b), (3, 4), (3, 4)),
+    ("pairwise_distance_bcast_keepdim", lambda t, a, b: t.pairwise_distance(a, b, 1.5, keepdim=True),
+     (3, 4), (4,)),
+    ("pairwise_distance_1d", lambda t, a, b: t.pairwise_distance(a, b), (4,), (4,)),
+    ("cosine_similarity", lambda t, a, b: t.cosine_similarity(a, b), (3, 4), (3, 4)),
+    ("cosine_similarity_dim", lambda t, a, b: t.cosine_similarity(a, b, dim=-1), (2, 3), (1, 3)),
+    ("cosine_similarity_1d", lambda t, a, b: t.cosine_similarity(a, b, dim=0), (4,), (4,)),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_distance_op(case):
+    _, fn, *shapes = case
+    check_op(fn, *shapes)
+
+
+@requires_torch
+def test_zero_distance_has_zero_gradient_like_torch():
+    a = np.array([[1.0, 2.0], [0.5, 0.5]])
+    for p in (2.0, 3.0, math.inf):
+        x = retrograd.tensor(a, requires_grad=True)
+        tx = torch.tensor(a, requires_grad=True)
+        retrograd.cdist(x, x, p=p).sum().backward()
+        torch.cdist(tx, tx, p=p).sum().backward()
+        assert not np.isnan(x.grad.numpy()).any()
+        np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), atol=1e-12)
+
+
+@requires_torch
+def test_large_cdist_uses_mm_and_matches_torch():
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((30, 4)), rng.standard_normal((27, 4))
+    np.testing.assert_allclose(retrograd.cdist(retrograd.tensor(a), retrograd.tensor(b)).numpy(),
+                               torch.cdist(torch.tensor(a), torch.tensor(b)).numpy(), atol=1e-10)
+
+
+def test_distance_errors():
+    with pytest.raises(RuntimeError):
+        retrograd.cdist(retrograd.zeros(3), retrograd.zeros(2, 3))
+    with pytest.raises(RuntimeError):
+        retrograd.cdist(retrograd.zeros(2, 3), retrograd.zeros(2, 2))
+    with pytest.raises(RuntimeError):
+        retrograd.cdist(retrograd.zeros(2, 3), retrograd.zeros(2, 3), p=-1)
