@@ -234,3 +234,37 @@ def test_legacy_size_average_reduce():
         assert nn.MSELoss(reduce=False).reduction == "none"
         np.testing.assert_allclose(F.mse_loss(x, y, size_average=False).item(),
                                    F.mse_loss(x, y, reduction="sum").item())
+
+
+CTC_T = np.array([[1, 2, 2], [3, 1, 0]])
+
+
+@pytest.mark.parametrize("reduction", RED)
+def test_ctc_loss(reduction):
+    """Through log_softmax (torch's gradient is exact there); CTC is once differentiable, as in torch."""
+    check_op(lambda t, x: t.nn.functional.ctc_loss(t.nn.functional.log_softmax(x, 2), t.tensor(CTC_T),
+                                                   t.tensor([6, 5]), t.tensor([3, 2]), reduction=reduction),
+             (6, 2, 4), gradgradcheck=False)
+
+
+@requires_torch
+def test_ctc_loss_module_matches_torch_1d_targets_and_infinity():
+    x = rand(4, 2, 3, low=-2, high=2)
+    targets = np.array([1, 2, 1, 1, 2, 2, 2])  # concatenated: 3 + 4 labels
+    for zero_inf in (False, True):
+        res = []
+        for lib, m in ((retrograd, nn), (torch, torch.nn)):
+            lp = lib.tensor(x, requires_grad=True)
+            loss_fn = m.CTCLoss(blank=0, reduction="sum", zero_infinity=zero_inf)
+            loss = loss_fn(lp.log_softmax(2) if hasattr(lp, "log_softmax") else lib.nn.functional.log_softmax(lp, 2),
+                           lib.tensor(targets), (4, 4), (3, 4))  # the 2nd cannot fit 4 labels + a repeat in 4 steps
+            res.append(loss.item())
+            if zero_inf:
+                loss.backward()
+                res.append(lp.grad.numpy().copy())
+        if zero_inf:
+            np.testing.assert_allclose(res[0], res[2], rtol=1e-10)
+            np.testing.assert_allclose(res[1], res[3], rtol=1e-9, atol=1e-12)
+        else:
+            assert res[0] == res[1] == float("inf")
+    assert repr(nn.CTCLoss()) == repr(torch.nn.CTCLoss())

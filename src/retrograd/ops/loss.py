@@ -24,7 +24,7 @@ FUNCTIONAL = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entr
               "cosine_embedding_loss", "margin_ranking_loss", "triplet_margin_loss",
               "triplet_margin_with_distance_loss", "gaussian_nll_loss", "poisson_nll_loss",
               "hinge_embedding_loss", "soft_margin_loss", "multilabel_soft_margin_loss",
-              "multi_margin_loss", "multilabel_margin_loss"]
+              "multi_margin_loss", "multilabel_margin_loss", "ctc_loss"]
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -765,3 +765,143 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
         t = target * mask + (1 - mask)  # 1 (a zero term) where target <= 1
         loss = loss + mask * (t * t.log() - t + 0.5 * (2 * math.pi * t).log())
     return _reduce(loss, reduction)
+
+
+# ---------------------------------------------------------------------------- CTC
+
+
+def _logaddexp(*arrays):
+    out = arrays[0]
+    for a in arrays[1:]:
+        out = np.logaddexp(out, a)
+    return out
+
+
+def _ctc_one(lp, labels, blank):
+    """-log p(labels | lp) for one sequence (lp: (T, C) log-probabilities) by the
+    forward-backward recursions over the blank-extended labels; also log(alpha*beta)."""
+    t_len = lp.shape[0]
+    ext = np.full(2 * len(labels) + 1, blank, dtype=np.int64)
+    ext[1::2] = labels
+    s_len = len(ext)
+    neg = -np.inf
+    # a skip from s-2 to s is allowed unless l'_s is blank or repeats l'_{s-2}
+    skip = np.zeros(s_len, dtype=bool)
+    skip[2:] = (ext[2:] != blank) & (ext[2:] != ext[:-2])
+    em = lp[:, ext]  # (T, S) emission log-probabilities
+    alpha = np.full((t_len, s_len), neg)
+    alpha[0, 0] = em[0, 0]
+    if s_len > 1:
+        alpha[0, 1] = em[0, 1]
+    for t in range(1, t_len):
+        prev = alpha[t - 1]
+        a1 = np.concatenate(([neg], prev[:-1]))
+        a2 = np.where(skip, np.concatenate(([neg, neg], prev[:-2])), neg)
+        alpha[t] = _logaddexp(prev, a1, a2) + em[t]
+    beta = np.full((t_len, s_len), neg)
+    beta[-1, -1] = em[-1, -1]
+    if s_len > 1:
+        beta[-1, -2] = em[-1, -2]
+    skip_next = np.zeros(s_len, dtype=bool)
+    skip_next[:-2] = skip[2:]
+    for t in range(t_len - 2, -1, -1):
+        nxt = beta[t + 1]
+        b1 = np.concatenate((nxt[1:], [neg]))
+        b2 = np.where(skip_next, np.concatenate((nxt[2:], [neg, neg])), neg)
+        beta[t] = _logaddexp(nxt, b1, b2) + em[t]
+    tail = alpha[-1, -1] if s_len == 1 else np.logaddexp(alpha[-1, -1], alpha[-1, -2])
+    return -tail, alpha + beta, ext
+
+
+class CTCLoss(Function):
+    """Connectionist temporal classification: L_n = -log sum over alignments of prod_t
+    p_t(label);  dlp[t, c] = g_n (exp(lp[t, c]) - exp(log sum_{s: l'_s = c} alpha_t(s) beta_t(s)
+    + L_n - lp[t, c])), torch's gradient (exact after a log_softmax). Not twice differentiable."""
+
+    @staticmethod
+    def forward(ctx, log_probs, targets, input_lengths, target_lengths, blank, reduction, zero_infinity):
+        lp_all = _backend.to_device(log_probs._data, "cpu").astype(np.float64)
+        unbatched = lp_all.ndim == 2
+        if unbatched:
+            lp_all = lp_all[:, None, :]
+        t_max, n, c = lp_all.shape
+        tg = _backend.to_device(targets._data, "cpu").astype(np.int64)
+        if unbatched and tg.ndim == 1 and len(target_lengths) == 1 and tg.shape[0] >= target_lengths[0]:
+            tg = tg[None, :]
+        losses = np.zeros(n)
+        grad = np.zeros_like(lp_all)
+        offset = 0
+        for i in range(n):
+            t_len, l_len = int(input_lengths[i]), int(target_lengths[i])
+            if t_len > t_max:
+                raise RuntimeError(f"Expected input_lengths to have value at most {t_max}, but got value {t_len}")
+            if tg.ndim == 2:
+                labels = tg[i, :l_len]
+            else:
+                labels = tg[offset:offset + l_len]
+                offset += l_len
+            lp = lp_all[:t_len, i]
+            if t_len == 0:
+                losses[i] = 0.0 if l_len == 0 else np.inf
+                continue
+            with np.errstate(invalid="ignore", divide="ignore"):
+                nll, ab, ext = _ctc_one(lp, labels, blank)
+                lcab = np.full((t_len, c), -np.inf)
+                for s, k in enumerate(ext):
+                    lcab[:, k] = np.logaddexp(lcab[:, k], ab[:, s])
+                g = np.exp(lp) - np.exp(lcab + nll - lp)
+            if zero_infinity and np.isinf(nll):
+                nll, g = 0.0, np.zeros_like(g)
+            losses[i] = nll
+            grad[:t_len, i] = g
+        dtype = log_probs._data.dtype
+        ctx.scale = None
+        if reduction == "mean":
+            lengths = np.maximum(np.asarray(target_lengths, dtype=np.float64), 1)
+            out = np.asarray((losses / lengths).mean())
+            ctx.scale = 1.0 / (lengths * n)
+        elif reduction == "sum":
+            out = np.asarray(losses.sum())
+        else:
+            out = losses[0] if unbatched else losses
+            out = np.asarray(out)
+        ctx.reduction = reduction
+        grad = grad[:, 0] if unbatched else grad
+        xp = _xp(log_probs)
+        ctx.save_for_backward(_const(xp.asarray(grad.astype(dtype))))
+        return xp.asarray(out.astype(dtype))
+
+    @staticmethod
+    def backward(ctx, g):
+        (grad,) = ctx.saved_tensors
+        if ctx.reduction == "none":
+            gn = g.reshape(1, -1, 1) if grad.ndim == 3 else g
+        elif ctx.reduction == "mean":
+            gn = g * _const(_backend.array_module(grad._data).asarray(
+                ctx.scale.astype(grad._data.dtype))).reshape(1, -1, 1)
+            if grad.ndim == 2:
+                gn = gn.reshape(1, 1)
+        else:
+            gn = g
+        return grad * gn, None, None, None, None, None, None
+
+
+def _lengths(v):
+    if isinstance(v, Tensor):
+        return [int(x) for x in _backend.to_device(v._data, "cpu").reshape(-1)]
+    return [int(x) for x in v]
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean",
+             zero_infinity=False):
+    """CTC loss of log-probabilities (T, N, C) (or (T, C)) against targets (N, S) padded or
+    concatenated 1-D; lengths as tensors or sequences. Twice differentiable it is not."""
+    _check_reduction(reduction)
+    il, tl = _lengths(input_lengths), _lengths(target_lengths)
+    n = 1 if log_probs.ndim == 2 else log_probs.shape[1]
+    if len(il) != n or len(tl) != n:
+        raise RuntimeError(
+            f"ctc_loss: input_lengths ({len(il)}) and target_lengths ({len(tl)}) must have one entry "
+            f"per batch element ({n})"
+        )
+    return CTCLoss.apply(log_probs, targets, il, tl, blank, reduction, zero_infinity)
