@@ -215,10 +215,40 @@ def test_arbitrary_objects_need_weights_only_false(tmp_path):
 
 
 @requires_torch
-def test_torch_save_file_gives_clear_error(tmp_path):
+def test_load_file_written_by_torch_save(tmp_path):
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(4, 3)
+    opt = torch.optim.SGD(lin.parameters(), lr=0.1, momentum=0.9)
+    lin(torch.ones(2, 4)).sum().backward()
+    opt.step()
+    x = np.random.default_rng(0).standard_normal((2, 4)).astype(np.float32)
     path = tmp_path / "t.pt"
-    torch.save({"w": torch.ones(2)}, path)
-    with pytest.raises(RuntimeError, match="torch.save"):
+    torch.save({"model": lin.state_dict(), "opt": opt.state_dict(), "epoch": 3, "shape": torch.Size([2, 3]),
+                "dtype": torch.float16, "col": lin.weight.detach()[:, 1], "half": torch.ones(2).half(),
+                "idx": torch.tensor([1, 2])}, path)
+    ck = retrograd.load(path)
+    sd = ck["model"]
+    assert isinstance(sd, collections.OrderedDict) and list(sd) == ["weight", "bias"]
+    out = (retrograd.tensor(x) @ sd["weight"].t() + sd["bias"]).numpy()
+    np.testing.assert_allclose(out, lin(torch.tensor(x)).detach().numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(ck["col"].numpy(), lin.weight.detach()[:, 1].numpy())  # a strided view
+    assert ck["epoch"] == 3 and ck["shape"] == retrograd.Size([2, 3]) and ck["dtype"] is retrograd.float16
+    assert ck["half"].dtype == retrograd.float16 and ck["idx"].dtype == retrograd.int64
+    buf = ck["opt"]["state"][0]["momentum_buffer"]
+    np.testing.assert_array_equal(buf.numpy(), opt.state_dict()["state"][0]["momentum_buffer"].numpy())
+    assert ck["opt"]["param_groups"][0]["lr"] == 0.1
+
+
+@requires_torch
+def test_torch_save_file_with_arbitrary_objects_refused(tmp_path):
+    path = tmp_path / "t.pt"
+    torch.save({"custom": Custom(1), "w": torch.ones(2)}, path)
+    with pytest.raises(pickle.UnpicklingError, match="weights_only=False"):
+        retrograd.load(path)
+    assert retrograd.load(path, weights_only=False)["custom"].v == 1
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(RuntimeError, match="t.pt"):
         retrograd.load(path)
 
 

@@ -12,6 +12,12 @@ whole ``nn.Module``, custom classes) are pickled into ``pickles/<n>`` members, a
 them needs ``weights_only=False``, as in torch. A tensor saved twice (the same object) is
 stored once and loads as one object; distinct views of one memory load as separate copies.
 
+``load`` also reads files written by ``torch.save`` (its zip format): state dicts, optimizer
+states and other plain data, through an unpickler that admits only tensors, storages,
+dtypes, ``Size``, ``device`` and ``OrderedDict`` (as torch's ``weights_only`` loader), so no
+code from the file runs. retrograd does not write torch's format; use safetensors
+(``retrograd.safetensors_io``) to hand weights to PyTorch.
+
 Writing to a path is atomic: the archive goes to a temporary file in the same directory,
 is flushed and fsync'ed, and replaces the target with ``os.replace``; a crash at any point
 leaves any existing file as it was. A corrupt or truncated file raises a RuntimeError
@@ -348,11 +354,14 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     with zf:
         names = zf.namelist()
         if _HEADER not in names:
-            if any(n.endswith("data.pkl") for n in names):
-                raise RuntimeError(
-                    f"retrograd.load: {name} was written by torch.save (a pickle archive), which retrograd does "
-                    "not unpickle. Save the state_dict to safetensors in PyTorch "
-                    "(safetensors.torch.save_file) and read it with retrograd.safetensors_io.load_safetensors.")
+            pkl = [n for n in names if n.endswith("/data.pkl") or n == "data.pkl"]
+            if pkl:
+                try:
+                    return _load_torch_archive(zf, pkl[0], map_location, weights_only, name)
+                except (zipfile.BadZipFile, KeyError, ValueError, TypeError, IndexError, zlib.error, EOFError,
+                        struct.error, OSError) as e:
+                    raise RuntimeError(f"retrograd.load: {name} (a torch.save archive) is corrupt or truncated "
+                                       f"and cannot be read ({type(e).__name__}: {e})") from e
             raise RuntimeError(f"retrograd.load: {name} is not a retrograd checkpoint (no {_HEADER} inside); "
                                "the file is corrupt or of another format")
         try:
@@ -368,3 +377,129 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
             raise RuntimeError(
                 f"retrograd.load: {name} is corrupt or truncated and cannot be read "
                 f"({type(e).__name__}: {e})") from e
+
+
+# ---------------------------------------------------------------- files written by torch.save
+_TORCH_STORAGES = {"FloatStorage": "float32", "DoubleStorage": "float64", "HalfStorage": "float16",
+                   "BFloat16Storage": "bfloat16", "LongStorage": "int64", "IntStorage": "int32",
+                   "ShortStorage": "int16", "CharStorage": "int8", "ByteStorage": "uint8", "BoolStorage": "bool"}
+
+
+class _TorchStorageType:
+    def __init__(self, dtype_name):
+        self.dtype = _dtype._BY_NAME[dtype_name]
+
+
+class _TorchStorage:
+    def __init__(self, array, location):
+        self.array = array
+        self.location = location
+
+
+def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks=None, metadata=None):
+    arr = storage.array
+    size, stride = tuple(size), tuple(stride)
+    if int(np.prod(size, dtype=np.int64)) == 0:
+        out = np.zeros(size, dtype=arr.dtype)
+    else:
+        view = np.lib.stride_tricks.as_strided(arr[storage_offset:], shape=size,
+                                               strides=tuple(s * arr.itemsize for s in stride))
+        out = np.array(view)  # each tensor owns its memory (views of one storage load as copies)
+    t = Tensor._make(out)
+    t._requires_grad = bool(requires_grad) and t.dtype.is_floating_point
+    t._torch_location = storage.location
+    return t
+
+
+def _rebuild_parameter(data, requires_grad, backward_hooks=None, state=None):
+    from .nn.parameter import Parameter
+
+    p = Parameter(data, requires_grad=requires_grad)
+    p._torch_location = getattr(data, "_torch_location", "cpu")
+    return p
+
+
+class _TorchUnpickler(pickle.Unpickler):
+    """Reads torch.save's data.pkl allowing only the classes of tensors, state dicts and
+    optimizer states (like torch's weights_only loader): no arbitrary code runs."""
+
+    def __init__(self, file, zf, prefix, map_location, weights_only, name, big_endian):
+        super().__init__(file)
+        self.zf, self.prefix, self.map_location = zf, prefix, map_location
+        self.weights_only, self.name, self.big_endian = weights_only, name, big_endian
+        self.storages = {}
+
+    _SAFE = {("collections", "OrderedDict"): collections.OrderedDict,
+             ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
+             ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
+             ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
+             ("torch", "Size"): Size, ("torch", "device"): _backend.device,
+             ("builtins", "set"): set, ("builtins", "frozenset"): frozenset, ("builtins", "slice"): slice,
+             ("builtins", "complex"): complex}
+
+    def find_class(self, module, name):
+        if (module, name) in self._SAFE:
+            return self._SAFE[(module, name)]
+        if module == "torch" and name in _TORCH_STORAGES:
+            return _TorchStorageType(_TORCH_STORAGES[name])
+        if module == "torch" and name in _dtype._BY_NAME:
+            return _dtype._BY_NAME[name]
+        if (module, name) == ("_codecs", "encode"):
+            import codecs
+
+            return codecs.encode
+        if (module, name) == ("torch._tensor", "_rebuild_from_type_v2"):
+            return lambda func, new_type, args, state: func(*args)
+        if self.weights_only or module.split(".")[0] == "torch":
+            raise pickle.UnpicklingError(
+                f"retrograd.load: {self.name} (written by torch.save) needs {module}.{name}, which the safe loader "
+                "does not allow" + ("" if module.split(".")[0] == "torch" else
+                                    "; pass weights_only=False if you trust the file"))
+        return super().find_class(module, name)
+
+    def persistent_load(self, pid):
+        if not (isinstance(pid, tuple) and pid and pid[0] == "storage"):
+            raise pickle.UnpicklingError(f"unsupported persistent id {pid!r}")
+        _, storage_type, key, location, numel = pid
+        if key not in self.storages:
+            dt = storage_type.dtype
+            if dt.np is None:
+                raise RuntimeError(f"retrograd.load: {self.name} holds {dt} tensors, which need ml_dtypes")
+            raw = self.zf.read(f"{self.prefix}data/{key}")
+            np_dt = dt.np.newbyteorder(">") if self.big_endian and dt.np.itemsize > 1 else dt.np
+            arr = np.frombuffer(raw, dtype=np_dt).astype(dt.np)
+            self.storages[key] = _TorchStorage(arr, location)
+        return self.storages[key]
+
+
+def _place_torch(obj, map_location, seen=None):
+    """Move the loaded tensors to their saved location (or per map_location)."""
+    if seen is None:
+        seen = set()
+    if isinstance(obj, Tensor):
+        if id(obj) not in seen:
+            seen.add(id(obj))
+            loc = obj.__dict__.pop("_torch_location", "cpu")
+            return _place(obj, loc, map_location)
+        return obj
+    if isinstance(obj, dict):
+        for k in list(obj):
+            obj[k] = _place_torch(obj[k], map_location, seen)
+        return obj
+    if isinstance(obj, list):
+        obj[:] = [_place_torch(x, map_location, seen) for x in obj]
+        return obj
+    if type(obj) is tuple:
+        return tuple(_place_torch(x, map_location, seen) for x in obj)
+    return obj
+
+
+def _load_torch_archive(zf, pkl_name, map_location, weights_only, name):
+    """A state dict (or other plain data) from a file written by ``torch.save``."""
+    prefix = pkl_name[: -len("data.pkl")]
+    big = False
+    if f"{prefix}byteorder" in zf.namelist():
+        big = zf.read(f"{prefix}byteorder").strip() == b"big"
+    data = zf.read(pkl_name)
+    obj = _TorchUnpickler(io.BytesIO(data), zf, prefix, map_location, weights_only, name, big).load()
+    return _place_torch(obj, map_location)
