@@ -131,7 +131,14 @@ def tensor_repr(t, prefix="tensor("):
         suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
-    text = prefix + body
+    parts = [prefix + body]
+    # as torch: a suffix that would pass the line width goes on a new line
+    last_line_len = len(parts[0]) - parts[0].rfind("\n") + 1
     for s in suffixes:
-        text += ", " + s
-    return text + ")"
+        if last_line_len + len(s) + 2 > LINEWIDTH:
+            parts.append(",\n" + " " * indent + s)
+            last_line_len = indent + len(s)
+        else:
+            parts.append(", " + s)
+            last_line_len += len(s) + 2
+    return "".join(parts) + ")"

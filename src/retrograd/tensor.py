@@ -586,3 +586,4 @@ function._Tensor = Tensor
 function._weakref = weakref.ref
 function._xp = _backend.array_module
 _ = _state
+engine._Tensor = Tensor

@@ -14,10 +14,16 @@ from .grad_mode import _state
 from .graph import AccumulateGrad
 
 
-def _tensor_cls():
-    from ..tensor import Tensor
+_Tensor = None
 
-    return Tensor
+
+def _tensor_cls():
+    global _Tensor
+    if _Tensor is None:
+        from ..tensor import Tensor
+
+        _Tensor = Tensor
+    return _Tensor
 
 
 def _as_list(x):
@@ -55,7 +61,7 @@ def _root_grads(outputs, grad_outputs, create_graph):
                     f"shape {list(out.shape)}: pass gradient= (a tensor of that shape) or "
                     "reduce it to a scalar first (e.g. .sum() or .mean())"
                 )
-            g = Tensor._make(out._data.dtype.type(1) * _ones_like_data(out._data))
+            g = Tensor._make(_ones_like_data(out._data))
         elif not isinstance(g, Tensor):
             g = Tensor(g) if not isinstance(g, (int, float)) else Tensor._make(
                 _ones_like_data(out._data) * g
@@ -199,7 +205,7 @@ def _run_node(node, grads, retain_graph, create_graph, capture, captured, accumu
             _accumulate(node.variable, grads[0], create_graph)
         return None
 
-    if node._materialize_grads and any(g is None for g in grads):
+    if len(grads) > 1 and node._materialize_grads and any(g is None for g in grads):
         some = next(g for g in grads if g is not None)
         grads = [g if g is not None else _zeros_for(node._out_meta[i], some._data)
                  for i, g in enumerate(grads)]
@@ -234,7 +240,7 @@ def _validate(node, result):
                 f"function {node.name()} returned an incorrect number of gradients "
                 f"(expected {n}, got {len(result)})"
             )
-    Tensor = _tensor_cls()
+    Tensor = _Tensor
     out = list(result)
     for i, ((fn, nr), g) in enumerate(zip(node._next, result)):
         if fn is None or g is None:
@@ -277,7 +283,7 @@ def _expandable(shape, grad_shape):
 def _accumulate(var, g, create_graph):
     """leaf.grad += g. The first gradient is copied, so no two leaves share a buffer."""
     if var.grad is None:
-        var.grad = g if create_graph else g.detach().clone()
+        var.grad = g if create_graph else _Tensor._make(g._data.copy())
     elif create_graph or var.grad._requires_grad:
         var.grad = var.grad + g
     else:

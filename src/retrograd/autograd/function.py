@@ -137,14 +137,33 @@ class Function(FunctionCtx, Node):
     def __init__(self, *args, **kwargs):
         pass
 
-    @classmethod
-    def name(cls):
-        return cls._backward_name
+    def name(self):
+        """The node's name as torch prints it (``MulBackward0``). An op may set
+        ``_backward_name`` on the class, or on ctx for a variant (``SumBackward1``)."""
+        return self._backward_name
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        internal = cls.__module__.startswith("retrograd.")
-        cls._backward_name = cls.__name__ + ("Backward0" if internal else "Backward")
+        if "_backward_name" not in cls.__dict__:
+            internal = cls.__module__.startswith("retrograd.")
+            cls._backward_name = cls.__name__ + ("Backward0" if internal else "Backward")
+        if cls.setup_context is not Function.setup_context:
+            # torch 2's style: forward(*args) without ctx, then setup_context(ctx, inputs, output)
+            forward, setup = cls.forward, cls.setup_context
+
+            def forward_with_ctx(ctx, *args, **kwargs):
+                out = forward(*args, **kwargs)
+                setup(ctx, args, out)
+                return out
+
+            cls._forward_ctx = staticmethod(forward_with_ctx)
+        else:
+            cls._forward_ctx = cls.forward
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        """Optional: save what backward needs, when ``forward`` does not take ``ctx``."""
+        raise NotImplementedError
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -164,20 +183,28 @@ class Function(FunctionCtx, Node):
         if _amp_state.enabled:
             args = cast_args(cls, args)
         ctx = cls.__new__(cls)
-        prev = _state.enabled
-        record = False
-        if prev:
-            needs = tuple(isinstance(a, _Tensor) and a._requires_grad for a in args)
+        state = _state
+        if state.enabled:
+            needs = tuple([isinstance(a, _Tensor) and a._requires_grad for a in args])
             record = True in needs
             ctx.needs_input_grad = needs
-        else:
+            state.enabled = False
+            try:
+                out = cls._forward_ctx(ctx, *args, **kwargs)
+            finally:
+                state.enabled = True
+        else:  # grad mode off (e.g. inside backward): nothing to switch or record
+            record = False
             ctx.needs_input_grad = (False,) * len(args)
-        _state.enabled = False
-        try:
-            out = cls.forward(ctx, *args, **kwargs)
-        finally:
-            _state.enabled = prev
+            out = cls._forward_ctx(ctx, *args, **kwargs)
 
+        if type(out) is np.ndarray:  # the common case: one new array
+            result = _Tensor._make(out)
+            if record:
+                _record(ctx, cls, args, kwargs, (result,))
+            elif ctx._view:
+                _link_view(args[0], result, cls, args, kwargs)
+            return result
         single = not isinstance(out, tuple)
         outs = (out,) if single else out
         results = [_wrap_output(o, args, ctx) for o in outs]
@@ -236,11 +263,16 @@ def refresh_view(view):
     view.grad_fn, view._output_nr, view._requires_grad = t.grad_fn, t._output_nr, t._requires_grad
 
 
+def cls_name(ctx):
+    return type(ctx).__name__
+
+
 def _apply_dirty(ctx, args, results, record):
     for t in ctx._dirty:
         if record and t.is_leaf and t._requires_grad:
             raise RuntimeError(
-                "a leaf Variable that requires grad is being used in an in-place operation."
+                "a leaf Variable that requires grad has been used in an in-place operation "
+                f"(mark_dirty in {cls_name(ctx)})."
             )
         t._vc[0] += 1
 

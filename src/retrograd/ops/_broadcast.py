@@ -4,16 +4,20 @@
 def sum_to_shape(grad, shape):
     """Sum ``grad`` over the dimensions that broadcasting added or stretched, so that it
     has ``shape`` again: the backward of every broadcasting op."""
-    shape = tuple(shape)
-    if grad.shape == shape:
+    gshape = grad._data.shape
+    if gshape == shape:
         return grad
-    lead = grad.ndim - len(shape)
-    dims = tuple(range(lead)) + tuple(
-        lead + i for i, s in enumerate(shape) if s == 1 and grad.shape[lead + i] != 1
-    )
+    shape = tuple(shape)
+    if gshape == shape:
+        return grad
+    lead = len(gshape) - len(shape)
+    stretched = tuple(lead + i for i, s in enumerate(shape) if s == 1 and gshape[lead + i] != 1)
+    if not stretched:  # only leading dims were added (a bias): one sum, no reshape
+        return grad.sum(tuple(range(lead)))
+    dims = tuple(range(lead)) + stretched
     if dims:
         grad = grad.sum(dims, keepdim=True)
-    return grad.reshape(shape) if grad.shape != shape else grad
+    return grad.reshape(shape) if grad._data.shape != shape else grad
 
 
 def broadcast_error(a_shape, b_shape, names=("a", "b")):

@@ -18,6 +18,6 @@ def normalize_dims(dim, ndim):
 
 def expand_reduced(g, shape, dims, keepdim):
     """Broadcast the gradient of a reduction back over the reduced dims of ``shape``."""
-    if not keepdim and dims and len(shape):
+    if not keepdim and dims and len(shape) and g._data.ndim:
         g = g.reshape(tuple(1 if i in dims else s for i, s in enumerate(shape)))
     return g.expand(shape)

@@ -48,7 +48,12 @@ def operands(a, b):
         x = x.astype(dt)
     if tb and y.dtype != dt:
         y = y.astype(dt)
+    if dt == _BF16 and not (ta and tb):  # ml_dtypes widens bfloat16 op Python float to float32
+        x, y = (x if ta else np.asarray(x, dtype=dt)), (y if tb else np.asarray(y, dtype=dt))
     return x, y
+
+
+_BF16 = _dtype.bfloat16.np
 
 
 def float_operands(a, b):
@@ -73,7 +78,7 @@ def float_data(t):
 
 
 def _shape(v):
-    return v.shape if isinstance(v, Tensor) else None
+    return v._data.shape if isinstance(v, Tensor) else None
 
 
 def broadcast_op(op, x, y, a, b):
@@ -399,7 +404,24 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
-        return g * (out > 0)
+        return ReluGrad.apply(g, out)
+
+
+class ReluGrad(Function):
+    """z = g where out > 0, else 0 (relu's backward, one op);  dg = gz where out > 0."""
+
+    _backward_name = "ThresholdBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx, g, out):
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward(out)
+        return g._data * (out._data > 0)
+
+    @staticmethod
+    def backward(ctx, gz):
+        (out,) = ctx.saved_tensors
+        return ReluGrad.apply(gz, out), None
 
 
 class Clone(Function):
@@ -416,6 +438,8 @@ class Clone(Function):
 
 class To(Function):
     """Change dtype and/or device;  da = g converted back."""
+
+    _backward_name = "ToCopyBackward0"  # torch's name
 
     @staticmethod
     def forward(ctx, a, dtype, device):
