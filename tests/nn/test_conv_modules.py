@@ -1,0 +1,105 @@
+"""Conv and ConvTranspose modules: torch's parameters, init, repr, padding modes; same results as torch."""
+
+import math
+
+import numpy as np
+import pytest
+
+import retrograd
+from retrograd import nn
+from tests.helpers import rand, requires_torch, torch
+from tests.nn._layer_helpers import compare_modules, copy_from_torch
+
+CONV2D = [
+    dict(),
+    dict(stride=2, padding=1, bias=False),
+    dict(padding="same", dilation=2),
+    dict(padding=(1, 2), padding_mode="reflect"),
+    dict(padding=1, padding_mode="replicate", stride=2),
+    dict(padding=2, padding_mode="circular", groups=2),
+    dict(padding="same", padding_mode="reflect"),
+]
+
+
+@requires_torch
+@pytest.mark.parametrize("kw", CONV2D)
+def test_conv2d_like_torch(kw):
+    rg_m, th_m = nn.Conv2d(4, 6, 3, **kw).double(), torch.nn.Conv2d(4, 6, 3, **kw).double()
+    compare_modules(rg_m, th_m, rand(2, 4, 6, 7))
+    assert repr(rg_m) == repr(th_m)
+
+
+@requires_torch
+def test_conv1d_conv3d_like_torch():
+    compare_modules(nn.Conv1d(2, 3, 3, padding=1, padding_mode="circular").double(),
+                    torch.nn.Conv1d(2, 3, 3, padding=1, padding_mode="circular").double(), rand(2, 2, 6))
+    compare_modules(nn.Conv3d(2, 2, 2, stride=(1, 2, 1)).double(),
+                    torch.nn.Conv3d(2, 2, 2, stride=(1, 2, 1)).double(), rand(1, 2, 3, 4, 3))
+
+
+@requires_torch
+@pytest.mark.parametrize("kw", [dict(), dict(stride=2, padding=1, output_padding=1), dict(groups=2, dilation=2)])
+def test_conv_transpose2d_like_torch(kw):
+    rg_m, th_m = nn.ConvTranspose2d(4, 6, 3, **kw).double(), torch.nn.ConvTranspose2d(4, 6, 3, **kw).double()
+    compare_modules(rg_m, th_m, rand(2, 4, 3, 4))
+    assert repr(rg_m) == repr(th_m)
+
+
+@requires_torch
+def test_conv_transpose_output_size_and_1d():
+    rg_m, th_m = nn.ConvTranspose2d(2, 3, 3, stride=2).double(), torch.nn.ConvTranspose2d(2, 3, 3, stride=2).double()
+    copy_from_torch(rg_m, th_m)
+    x = rand(1, 2, 4, 4)
+    y = rg_m(retrograd.tensor(x), output_size=[10, 10])
+    np.testing.assert_allclose(y.detach().numpy(), th_m(torch.tensor(x), output_size=[10, 10]).detach().numpy(),
+                               atol=1e-10)
+    compare_modules(nn.ConvTranspose1d(2, 2, 3, stride=3).double(),
+                    torch.nn.ConvTranspose1d(2, 2, 3, stride=3).double(), rand(2, 2, 4))
+
+
+def test_parameters_init_and_state_dict():
+    m = nn.Conv2d(8, 16, 3, groups=2)
+    assert tuple(m.weight.shape) == (16, 4, 3, 3) and tuple(m.bias.shape) == (16,)
+    assert [k for k, _ in m.named_parameters()] == ["weight", "bias"]
+    bound = 1 / math.sqrt(4 * 9)  # kaiming_uniform_(a=sqrt(5)) == U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+    w = m.weight.detach().numpy()
+    assert np.abs(w).max() <= bound and np.abs(w).max() > 0.8 * bound
+    assert np.abs(m.bias.detach().numpy()).max() <= bound
+    assert m.weight.dtype == retrograd.float32
+    t = nn.ConvTranspose2d(4, 6, 2, groups=2)
+    assert tuple(t.weight.shape) == (4, 3, 2, 2)
+    assert set(nn.Conv1d(2, 2, 1, bias=False).state_dict()) == {"weight"}
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="in_channels must be divisible by groups"):
+        nn.Conv2d(3, 4, 3, groups=2)
+    with pytest.raises(ValueError, match="strided"):
+        nn.Conv2d(3, 4, 3, stride=2, padding="same")
+    with pytest.raises(ValueError, match="padding_mode must be one of"):
+        nn.Conv2d(3, 4, 3, padding_mode="mirror")
+    with pytest.raises(ValueError, match='Only "zeros"'):
+        nn.ConvTranspose2d(3, 4, 3, padding_mode="reflect")
+    with pytest.raises(RuntimeError, match="channels"):
+        nn.Conv2d(3, 4, 3)(retrograd.zeros(1, 2, 5, 5))
+
+
+def test_small_convnet_trains():
+    retrograd.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Conv2d(4, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                        nn.Dropout(0.1), nn.Linear(8, 3))
+    y = np.arange(12) % 3
+    x = np.random.default_rng(0).standard_normal((12, 1, 8, 8)) * 0.3
+    for i, c in enumerate(y):  # the class is where the bright bar is
+        x[i, 0, :, 3 * c:3 * c + 2] += 2.0
+    x, y = retrograd.tensor(x, dtype=retrograd.float32), retrograd.tensor(y)
+    opt = retrograd.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+    losses = []
+    for _ in range(20):
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(net(x), y)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0], losses
