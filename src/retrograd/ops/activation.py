@@ -1,3 +1,547 @@
-"""(being written: see the op-set and nn issues)"""
+"""Activation functions, each forward beside its derivative, with torch's gradient at the
+kinks (hardtanh/relu6 pass no gradient at their bounds, leaky_relu and elu use their
+negative branch at 0, and so on).
 
-__all__ = []
+``__all__`` holds the names torch has at top level (selu, celu, threshold, prelu, ...);
+``FUNCTIONAL`` the ones ``torch.nn.functional`` has, which nn/functional.py re-exports.
+Arguments named ``inplace`` write the result into the input, as torch does.
+"""
+
+import math
+
+import numpy as np
+
+from .. import _backend
+from ..autograd.function import Function
+from ..tensor import Tensor
+from ._inplace import inplace as _inplace_op
+from ._method import tensor_method
+from .comparison import where
+from .elementwise import float_data, relu as _relu, sigmoid, sigmoid_array, tanh
+from .math import _erf_array, erf
+
+__all__ = ["selu", "selu_", "celu", "celu_", "threshold", "threshold_", "prelu", "rrelu", "rrelu_",
+           "hardshrink", "relu_"]
+
+FUNCTIONAL = ["relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "elu_", "selu", "selu_",
+              "celu", "celu_", "gelu", "silu", "mish", "softplus", "softsign", "hardtanh", "hardtanh_",
+              "hardsigmoid", "hardswish", "logsigmoid", "threshold", "threshold_", "prelu", "rrelu",
+              "rrelu_", "glu", "hardshrink", "softshrink", "tanhshrink"]
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_INV_SQRT_2 = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def _check_float(name, a):
+    if not a.dtype.is_floating_point:
+        raise NotImplementedError(f"\"{name}\" not implemented for '{a.dtype}': pass a float tensor")
+
+
+class Hardtanh(Function):
+    """z = clamp(a, lo, hi);  da = g where lo < a < hi (0 at the bounds, as torch)."""
+
+    @staticmethod
+    def forward(ctx, a, lo, hi):
+        ctx.lo, ctx.hi = lo, hi
+        ctx.save_for_backward(a)
+        x = a._data
+        return _backend.array_module(x).clip(x, lo, hi).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return where((a > ctx.lo) & (a < ctx.hi), g, 0.0), None, None
+
+
+class LeakyRelu(Function):
+    """z = a if a > 0 else slope*a;  da = g if a > 0 else slope*g."""
+
+    @staticmethod
+    def forward(ctx, a, slope):
+        _check_float("leaky_relu", a)
+        ctx.slope = slope
+        ctx.save_for_backward(a)
+        x = a._data
+        return _backend.array_module(x).where(x > 0, x, x * x.dtype.type(slope))
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return where(a > 0, g, g * ctx.slope), None
+
+
+class Elu(Function):
+    """z = scale*a if a > 0 else scale*alpha*(e^(a*s) - 1), s = input_scale;
+    da = scale*g if a > 0 else g*scale*alpha*s*e^(a*s) (the negative branch at 0, as torch)."""
+
+    @staticmethod
+    def forward(ctx, a, alpha, scale, input_scale):
+        _check_float("elu", a)
+        ctx.params = (alpha, scale, input_scale)
+        ctx.save_for_backward(a)
+        x = a._data
+        xp = _backend.array_module(x)
+        with np.errstate(over="ignore"):
+            neg = alpha * xp.expm1(x * x.dtype.type(input_scale))
+        return (xp.where(x > 0, x, neg) * x.dtype.type(scale)).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        alpha, scale, s = ctx.params
+        neg = g * (scale * alpha * s) * (where(a > 0, 0.0, a) * s).exp()
+        return where(a > 0, g * scale, neg), None, None, None
+
+
+class Gelu(Function):
+    """z = a*Phi(a), Phi the standard normal cdf ('tanh': 0.5a(1 + tanh(k(a + 0.044715a^3))));
+    da = g*(Phi(a) + a*phi(a)) (the tanh form's derivative for 'tanh')."""
+
+    @staticmethod
+    def forward(ctx, a, approximate):
+        _check_float("GeluKernelImpl", a)
+        ctx.approximate = approximate
+        ctx.save_for_backward(a)
+        x = a._data
+        xp = _backend.array_module(x)
+        if approximate == "tanh":
+            inner = x.dtype.type(_SQRT_2_OVER_PI) * (x + x.dtype.type(0.044715) * x * x * x)
+            return x.dtype.type(0.5) * x * (1 + xp.tanh(inner))
+        return x * (x.dtype.type(0.5) * (1 + _erf_array(x * x.dtype.type(_INV_SQRT_2))))
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        if ctx.approximate == "tanh":
+            inner = _SQRT_2_OVER_PI * (a + 0.044715 * a * a * a)
+            t = tanh(inner)
+            d_inner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * a * a)
+            return g * (0.5 * (1 + t) + 0.5 * a * (1 - t * t) * d_inner), None
+        cdf = 0.5 * (1 + erf(a * _INV_SQRT_2))
+        pdf = _INV_SQRT_2PI * (-0.5 * a * a).exp()
+        return g * (cdf + a * pdf), None
+
+
+class Silu(Function):
+    """z = a*s, s = sigmoid(a);  da = g*s*(1 + a*(1 - s))."""
+
+    @staticmethod
+    def forward(ctx, a):
+        _check_float("silu", a)
+        ctx.save_for_backward(a)
+        x = a._data
+        return x * sigmoid_array(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        s = sigmoid(a)
+        return g * s * (1 + a * (1 - s))
+
+
+def _softplus_array(x, beta, threshold):
+    xp = _backend.array_module(x)
+    bx = x * x.dtype.type(beta)
+    with np.errstate(all="ignore"):
+        soft = xp.logaddexp(x.dtype.type(0), bx) / x.dtype.type(beta)
+    return xp.where(bx > threshold, x, soft).astype(x.dtype, copy=False)
+
+
+class Mish(Function):
+    """z = a*tanh(softplus(a));  da = g*(t + a*sigmoid(a)*(1 - t^2)), t = tanh(softplus(a))."""
+
+    @staticmethod
+    def forward(ctx, a):
+        _check_float("mish", a)
+        ctx.save_for_backward(a)
+        x = a._data
+        return x * _backend.array_module(x).tanh(_softplus_array(x, 1.0, 20.0))
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        t = tanh(softplus(a))
+        return g * (t + a * sigmoid(a) * (1 - t * t))
+
+
+class Softplus(Function):
+    """z = ln(1 + e^(beta*a))/beta, or a where beta*a > threshold;
+    da = g*sigmoid(beta*a), or g where beta*a > threshold."""
+
+    @staticmethod
+    def forward(ctx, a, beta, threshold):
+        _check_float("softplus", a)
+        ctx.beta, ctx.threshold = beta, threshold
+        ctx.save_for_backward(a)
+        return _softplus_array(a._data, beta, threshold)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        ba = a * ctx.beta
+        return where(ba > ctx.threshold, g, g * sigmoid(ba)), None, None
+
+
+class Softsign(Function):
+    """z = a/(1 + |a|);  da = g/(1 + |a|)^2."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        x = float_data(a)
+        return x / (1 + _backend.array_module(x).abs(x))
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        d = 1 + a.abs()
+        return g / (d * d)
+
+
+class Hardsigmoid(Function):
+    """z = clamp(a/6 + 1/2, 0, 1);  da = g/6 where -3 < a < 3, else 0."""
+
+    @staticmethod
+    def forward(ctx, a):
+        _check_float("hardsigmoid", a)
+        ctx.save_for_backward(a)
+        x = a._data
+        return _backend.array_module(x).clip(x / x.dtype.type(6) + x.dtype.type(0.5), 0, 1).astype(x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return where((a > -3) & (a < 3), g / 6, 0.0)
+
+
+class Hardswish(Function):
+    """z = a*relu6(a + 3)/6;  da = g*(a/3 + 1/2) where -3 < a < 3, g where a >= 3, else 0."""
+
+    @staticmethod
+    def forward(ctx, a):
+        _check_float("hardswish", a)
+        ctx.save_for_backward(a)
+        x = a._data
+        return x * _backend.array_module(x).clip(x + x.dtype.type(3), 0, 6) / x.dtype.type(6)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        mid = where((a > -3) & (a < 3), g * (a / 3 + 0.5), 0.0)
+        return where(a >= 3, g, mid)
+
+
+class Logsigmoid(Function):
+    """z = ln sigmoid(a) = min(a, 0) - ln(1 + e^-|a|);  da = g*(1 - sigmoid(a))."""
+
+    @staticmethod
+    def forward(ctx, a):
+        _check_float("log_sigmoid_forward", a)
+        ctx.save_for_backward(a)
+        x = a._data
+        xp = _backend.array_module(x)
+        return xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return g * sigmoid(-a)
+
+
+class Threshold(Function):
+    """z = a if a > threshold else value;  da = g where a > threshold."""
+
+    @staticmethod
+    def forward(ctx, a, threshold, value):
+        ctx.threshold = threshold
+        ctx.save_for_backward(a)
+        x = a._data
+        xp = _backend.array_module(x)
+        return xp.where(x > threshold, x, xp.asarray(value).astype(x.dtype))
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return where(a > ctx.threshold, g, 0.0), None, None
+
+
+class Hardshrink(Function):
+    """z = a where |a| > lambd, else 0;  da = g where |a| > lambd."""
+
+    @staticmethod
+    def forward(ctx, a, lambd):
+        ctx.lambd = lambd
+        ctx.save_for_backward(a)
+        x = a._data
+        xp = _backend.array_module(x)
+        return xp.where((x >= -lambd) & (x <= lambd), xp.zeros((), x.dtype), x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return where((a >= -ctx.lambd) & (a <= ctx.lambd), 0.0, g), None
+
+
+class Softshrink(Function):
+    """z = a - lambd if a > lambd, a + lambd if a < -lambd, else 0;  da = g where |a| > lambd."""
+
+    @staticmethod
+    def forward(ctx, a, lambd):
+        _check_float("softshrink", a)
+        ctx.lambd = lambd
+        ctx.save_for_backward(a)
+        x = a._data
+        xp = _backend.array_module(x)
+        lam = x.dtype.type(lambd)
+        return xp.where(x > lam, x - lam, xp.where(x < -lam, x + lam, xp.zeros((), x.dtype)))
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return where((a >= -ctx.lambd) & (a <= ctx.lambd), 0.0, g), None
+
+
+class RreluWithNoise(Function):
+    """z = a if a >= 0 else r*a, r drawn uniformly from [lower, upper] per element;
+    da = g if a >= 0 else r*g."""
+
+    @staticmethod
+    def forward(ctx, a, lower, upper, generator):
+        from ..random import _rng
+
+        x = a._data
+        r = _rng(generator).uniform(lower, upper, size=x.shape).astype(x.dtype)
+        if _backend.device_of(x).type != "cpu":
+            r = _backend.to_device(r, _backend.device_of(x))
+        xp = _backend.array_module(x)
+        slopes = Tensor._make(xp.where(x >= 0, xp.ones((), x.dtype), r))
+        ctx.save_for_backward(slopes)
+        return x * slopes._data
+
+    @staticmethod
+    def backward(ctx, g):
+        (slopes,) = ctx.saved_tensors
+        return g * slopes, None, None, None
+
+
+# ---------------------------------------------------------------------------- public API
+
+
+def _maybe_inplace(input, inplace, name, fn, *args):
+    """fn(input, *args), written into ``input`` when ``inplace`` (as torch's inplace=True)."""
+    if inplace:
+        return _inplace_op(input, name, fn, *args)
+    return fn(input, *args)
+
+
+def relu(input, inplace=False):
+    """max(a, 0) (nn.functional's form, with ``inplace``)."""
+    return _maybe_inplace(input, inplace, "relu_", _relu)
+
+
+def relu_(input):
+    return _inplace_op(input, "relu_", _relu)
+
+
+def _hardtanh(input, min_val, max_val):
+    return Hardtanh.apply(input, min_val, max_val)
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """clamp(a, min_val, max_val); zero gradient at and beyond the bounds."""
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    return _maybe_inplace(input, inplace, "hardtanh_", _hardtanh, min_val, max_val)
+
+
+def hardtanh_(input, min_val=-1.0, max_val=1.0):
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def relu6(input, inplace=False):
+    """min(max(a, 0), 6) (hardtanh(a, 0, 6))."""
+    return _maybe_inplace(input, inplace, "relu6_", _hardtanh, 0.0, 6.0)
+
+
+def _leaky_relu(input, negative_slope):
+    return LeakyRelu.apply(input, negative_slope)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """a if a > 0 else negative_slope*a."""
+    return _maybe_inplace(input, inplace, "leaky_relu_", _leaky_relu, negative_slope)
+
+
+def leaky_relu_(input, negative_slope=0.01):
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def _elu(input, alpha, scale=1.0, input_scale=1.0):
+    return Elu.apply(input, alpha, scale, input_scale)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    """a if a > 0 else alpha*(e^a - 1)."""
+    return _maybe_inplace(input, inplace, "elu_", _elu, alpha)
+
+
+def elu_(input, alpha=1.0):
+    return elu(input, alpha, inplace=True)
+
+
+def selu(input, inplace=False):
+    """scale*elu(a, alpha) with the self-normalizing constants."""
+    return _maybe_inplace(input, inplace, "selu_", _elu, _SELU_ALPHA, _SELU_SCALE)
+
+
+def selu_(input):
+    return selu(input, inplace=True)
+
+
+def celu(input, alpha=1.0, inplace=False):
+    """max(0, a) + min(0, alpha*(e^(a/alpha) - 1))."""
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError: celu's alpha must not be 0")
+    return _maybe_inplace(input, inplace, "celu_", _elu, alpha, 1.0, 1.0 / alpha)
+
+
+def celu_(input, alpha=1.0):
+    return celu(input, alpha, inplace=True)
+
+
+def gelu(input, approximate="none"):
+    """a*Phi(a) (exact, with erf) or its tanh approximation (approximate='tanh')."""
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError(f"approximate argument must be either none or tanh (got {approximate!r})")
+    return Gelu.apply(input, approximate)
+
+
+def _silu(input):
+    return Silu.apply(input)
+
+
+def silu(input, inplace=False):
+    """a*sigmoid(a) (swish)."""
+    return _maybe_inplace(input, inplace, "silu_", _silu)
+
+
+def _mish(input):
+    return Mish.apply(input)
+
+
+def mish(input, inplace=False):
+    """a*tanh(softplus(a))."""
+    return _maybe_inplace(input, inplace, "mish_", _mish)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """ln(1 + e^(beta*a))/beta, linear where beta*a > threshold."""
+    return Softplus.apply(input, beta, threshold)
+
+
+def softsign(input):
+    """a/(1 + |a|)."""
+    return Softsign.apply(input)
+
+
+def _hardsigmoid(input):
+    return Hardsigmoid.apply(input)
+
+
+def hardsigmoid(input, inplace=False):
+    """clamp(a/6 + 1/2, 0, 1)."""
+    return _maybe_inplace(input, inplace, "hardsigmoid_", _hardsigmoid)
+
+
+def _hardswish(input):
+    return Hardswish.apply(input)
+
+
+def hardswish(input, inplace=False):
+    """a*relu6(a + 3)/6."""
+    return _maybe_inplace(input, inplace, "hardswish_", _hardswish)
+
+
+def logsigmoid(input):
+    """ln(sigmoid(a)), stable for large |a|."""
+    return Logsigmoid.apply(input)
+
+
+def _threshold(input, threshold, value):
+    return Threshold.apply(input, threshold, value)
+
+
+def threshold(input, threshold, value, inplace=False):
+    """a where a > threshold, else value."""
+    return _maybe_inplace(input, inplace, "threshold_", _threshold, threshold, value)
+
+
+def threshold_(input, threshold, value):
+    return _inplace_op(input, "threshold_", _threshold, threshold, value)
+
+
+@tensor_method()
+def prelu(input, weight):
+    """a if a > 0 else w*a, with one learnable slope per channel (dim 1) or one shared."""
+    channels = input.shape[1] if input.ndim >= 2 else 1
+    if weight.numel() not in (1, channels):
+        raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found parameter numbers = "
+                           f"{weight.numel()} and channel size = {channels}.")
+    if weight.ndim > 1:
+        raise RuntimeError(f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: ndim = {weight.ndim}")
+    w = weight
+    if input.ndim >= 2 and weight.numel() > 1:
+        w = weight.reshape((channels,) + (1,) * (input.ndim - 2))
+    elif weight.ndim == 1 and input.ndim == 0:
+        w = weight.reshape(())
+    return where(input > 0, input, w * input)
+
+
+def _rrelu(input, lower, upper, training, generator=None):
+    if training:
+        return RreluWithNoise.apply(input, lower, upper, generator)
+    return LeakyRelu.apply(input, (lower + upper) / 2)
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    """Randomized leaky relu: negative slopes drawn from U(lower, upper) when training,
+    (lower + upper)/2 otherwise."""
+    return _maybe_inplace(input, inplace, "rrelu_", _rrelu, lower, upper, training)
+
+
+def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
+    return rrelu(input, lower, upper, training, inplace=True)
+
+
+def glu(input, dim=-1):
+    """a*sigmoid(b), where a and b are the two halves of ``input`` along ``dim``."""
+    if input.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    d = dim % input.ndim if -input.ndim <= dim < input.ndim else dim
+    n = input.shape[d]
+    if n % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size {n}")
+    a, b = input.narrow(d, 0, n // 2), input.narrow(d, n // 2, n // 2)
+    return a * sigmoid(b)
+
+
+@tensor_method()
+def hardshrink(input, lambd=0.5):
+    """a where |a| > lambd, else 0."""
+    return Hardshrink.apply(input, lambd)
+
+
+def softshrink(input, lambd=0.5):
+    """a - lambd*sign(a) where |a| > lambd, else 0."""
+    if lambd < 0:
+        raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
+    return Softshrink.apply(input, lambd)
+
+
+def tanhshrink(input):
+    """a - tanh(a)."""
+    return input - tanh(input)
+

@@ -1,3 +1,110 @@
-"""(being written: see the op-set and nn issues)"""
+"""softmax, log_softmax and softmin along a dim: computed after subtracting the max (so
+large magnitudes stay finite), with the fused backward formulas.
 
-__all__ = []
+One signature serves torch.softmax(input, dim, dtype), Tensor.softmax(dim, dtype) and
+nn.functional.softmax(input, dim=None, _stacklevel=3, dtype=None), including the latter's
+deprecated implicit dim.
+"""
+
+import warnings
+
+import numpy as np
+
+from .. import _backend, _dtype
+from ..autograd.function import Function
+from ..tensor import Tensor, _wrap_dim
+from ._method import tensor_method
+
+__all__ = ["softmax", "log_softmax"]
+
+FUNCTIONAL = ["softmax", "log_softmax", "softmin"]
+
+
+def _shifted(x, dim):
+    """x - max(x) along dim (an inf in a row makes the row nan, as in torch)."""
+    return x - _backend.array_module(x).max(x, axis=dim, keepdims=True)
+
+
+class Softmax(Function):
+    """z = e^(a - max a)/sum(e^(a - max a));  da = z*(g - sum(g*z))."""
+
+    @staticmethod
+    def forward(ctx, a, dim):
+        x = a._data
+        ctx.dim = dim
+        if x.size == 0:
+            out = x.copy()
+        else:
+            x1 = x.reshape(1) if x.ndim == 0 else x
+            xp = _backend.array_module(x1)
+            with np.errstate(invalid="ignore", over="ignore"):
+                e = xp.exp(_shifted(x1, dim))
+                out = (e / e.sum(axis=dim, keepdims=True)).reshape(x.shape)
+        out = Tensor._make(out)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (z,) = ctx.saved_tensors
+        return z * (g - (g * z).sum(ctx.dim, keepdim=True)), None
+
+
+class LogSoftmax(Function):
+    """z = a - max a - ln(sum(e^(a - max a)));  da = g - e^z*sum(g)."""
+
+    @staticmethod
+    def forward(ctx, a, dim):
+        x = a._data
+        ctx.dim = dim
+        if x.size == 0:
+            out = x.copy()
+        else:
+            x1 = x.reshape(1) if x.ndim == 0 else x
+            xp = _backend.array_module(x1)
+            with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+                s = _shifted(x1, dim)
+                out = (s - xp.log(xp.exp(s).sum(axis=dim, keepdims=True))).reshape(x.shape)
+        out = Tensor._make(out)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (z,) = ctx.saved_tensors
+        return g - z.exp() * g.sum(ctx.dim, keepdim=True), None
+
+
+def _prepare(name, input, dim, stacklevel, dtype):
+    if isinstance(stacklevel, (_dtype.dtype, type)):  # torch.softmax(input, dim, dtype)
+        dtype = stacklevel
+    if dim is None:
+        warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to "
+                      "include dim=X as an argument.", UserWarning, stacklevel=3)
+        dim = 0 if input.ndim in (0, 1, 3) else 1
+    if dtype is not None:
+        input = input.to(_dtype.to_dtype(dtype))
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"\"{name}_lastdim_kernel_impl\" not implemented for '{input.dtype}': "
+                           "pass a float tensor or dtype=")
+    return input, _wrap_dim(dim, input.ndim) if input.ndim else 0
+
+
+@tensor_method()
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """e^x / sum e^x along ``dim`` (computed in ``dtype`` when given)."""
+    input, d = _prepare("softmax", input, dim, _stacklevel, dtype)
+    return Softmax.apply(input, d)
+
+
+@tensor_method()
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """x - log(sum e^x) along ``dim``, stable at large magnitudes."""
+    input, d = _prepare("log_softmax", input, dim, _stacklevel, dtype)
+    return LogSoftmax.apply(input, d)
+
+
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    """softmax(-x) along ``dim``."""
+    input, d = _prepare("softmin", input, dim, _stacklevel, dtype)
+    return Softmax.apply(-input, d)

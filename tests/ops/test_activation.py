@@ -1,0 +1,173 @@
+"""Activations (ops/activation.py): one line per op against finite differences and torch."""
+
+import numpy as np
+import pytest
+
+import retrograd
+from retrograd.ops import activation
+from tests.helpers import check_op, requires_torch, torch
+
+
+def F(t):
+    """nn.functional's activations: torch's, or retrograd's ops module."""
+    return activation if t is retrograd else t.nn.functional
+
+
+# name, fn, extra check_op keywords (random inputs in [-2, 2) keep away from kinks at 0, +-1, +-3)
+ACTIVATIONS = [
+    ("relu", lambda t, x: F(t).relu(x)),
+    ("relu6", lambda t, x: F(t).relu6(x * 4)),
+    ("leaky_relu", lambda t, x: F(t).leaky_relu(x, 0.2)),
+    ("elu", lambda t, x: F(t).elu(x, alpha=1.5)),
+    ("selu", lambda t, x: F(t).selu(x)),
+    ("selu_top", lambda t, x: t.selu(x)),
+    ("celu", lambda t, x: F(t).celu(x, 0.7)),
+    ("celu_top", lambda t, x: t.celu(x)),
+    ("gelu", lambda t, x: F(t).gelu(x)),
+    ("gelu_tanh", lambda t, x: F(t).gelu(x, approximate="tanh")),
+    ("silu", lambda t, x: F(t).silu(x)),
+    ("mish", lambda t, x: F(t).mish(x)),
+    ("softplus", lambda t, x: F(t).softplus(x)),
+    ("softplus_beta", lambda t, x: F(t).softplus(x, beta=2.0, threshold=1.5)),
+    ("softsign", lambda t, x: F(t).softsign(x)),
+    ("hardtanh", lambda t, x: F(t).hardtanh(x, -0.5, 0.75)),
+    ("hardsigmoid", lambda t, x: F(t).hardsigmoid(x * 2)),
+    ("hardswish", lambda t, x: F(t).hardswish(x * 2)),
+    ("logsigmoid", lambda t, x: F(t).logsigmoid(x)),
+    ("threshold", lambda t, x: F(t).threshold(x, 0.1, -2.0)),
+    ("threshold_top", lambda t, x: t.threshold(x, 0.1, 20.0)),
+    ("rrelu_eval", lambda t, x: F(t).rrelu(x)),
+    ("hardshrink", lambda t, x: F(t).hardshrink(x, 0.3)),
+    ("hardshrink_method", lambda t, x: x.hardshrink()),
+    ("softshrink", lambda t, x: F(t).softshrink(x, 0.3)),
+    ("tanhshrink", lambda t, x: F(t).tanhshrink(x)),
+]
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (), (0, 2)])
+@pytest.mark.parametrize("name,fn", ACTIVATIONS, ids=[a[0] for a in ACTIVATIONS])
+def test_activation(name, fn, shape):
+    check_op(fn, shape, low=-2.0, high=2.0, seed=7)
+
+
+@pytest.mark.parametrize("name,fn,specs", [
+    ("prelu_channels", lambda t, x, w: F(t).prelu(x, w), ((2, 3, 2), (3,))),
+    ("prelu_shared", lambda t, x, w: t.prelu(x, w), ((2, 3), (1,))),
+    ("prelu_1d", lambda t, x, w: x.prelu(w), ((4,), (1,))),
+    ("glu", lambda t, x: F(t).glu(x), ((3, 4),)),
+    ("glu_dim0", lambda t, x: F(t).glu(x, 0), ((4, 3),)),
+], ids=lambda v: v if isinstance(v, str) else "")
+def test_parametrized_activations(name, fn, specs):
+    check_op(fn, *specs, low=-2.0, high=2.0)
+
+
+KINKS = [
+    ("relu6_bounds", lambda t, x: F(t).relu6(x), [0.0, 6.0, 3.0, -1.0, 7.0]),
+    ("hardtanh_bounds", lambda t, x: F(t).hardtanh(x), [-1.0, 0.0, 1.0, 2.0]),
+    ("hardswish_bounds", lambda t, x: F(t).hardswish(x), [-3.0, 3.0, 0.0, -4.0, 4.0]),
+    ("hardsigmoid_bounds", lambda t, x: F(t).hardsigmoid(x), [-3.0, 3.0, 0.0]),
+    ("elu_zero", lambda t, x: F(t).elu(x, 2.0), [0.0, -0.0]),
+    ("selu_zero", lambda t, x: F(t).selu(x), [0.0]),
+    ("celu_zero", lambda t, x: F(t).celu(x, 2.0), [0.0]),
+    ("leaky_zero", lambda t, x: F(t).leaky_relu(x, 0.1), [0.0]),
+    ("relu_zero", lambda t, x: F(t).relu(x), [0.0]),
+    ("threshold_tie", lambda t, x: F(t).threshold(x, 1.0, 5.0), [1.0, 2.0]),
+    ("softplus_threshold", lambda t, x: F(t).softplus(x, 2, 2), [1.0, 2.0, 1e4, -1e4]),
+    ("shrink_ties", lambda t, x: F(t).hardshrink(x, 0.5) + F(t).softshrink(x, 0.5), [0.5, -0.5, 0.0]),
+    ("prelu_zero", lambda t, x: t.prelu(x, t.tensor([0.25], dtype=x.dtype)), [0.0, -1.0]),
+    ("large_magnitudes", lambda t, x: F(t).logsigmoid(x) + F(t).silu(x) + F(t).mish(x) + F(t).gelu(x)
+     + F(t).softplus(x) + F(t).elu(x) + F(t).softsign(x), [1e4, -1e4, 50.0, -50.0]),
+    ("inf_nan", lambda t, x: F(t).relu6(x) + F(t).leaky_relu(x) + F(t).softplus(x), [float("inf"), float("nan")]),
+]
+
+
+@requires_torch
+@pytest.mark.parametrize("name,fn,arr", KINKS, ids=[k[0] for k in KINKS])
+def test_kinks_and_extremes_like_torch(name, fn, arr):
+    outs = []
+    for mod in (retrograd, torch):
+        x = mod.tensor(arr, dtype=mod.float64, requires_grad=True)
+        y = fn(mod, x)
+        y.sum().backward()
+        outs.append((y.detach().numpy(), x.grad.numpy()))
+    np.testing.assert_allclose(outs[0][0], outs[1][0], rtol=1e-7)
+    np.testing.assert_allclose(outs[0][1], outs[1][1], rtol=1e-7)
+
+
+INPLACE = [
+    ("relu_", lambda t, x: F(t).relu_(x)), ("relu_inplace", lambda t, x: F(t).relu(x, inplace=True)),
+    ("leaky_relu_", lambda t, x: F(t).leaky_relu_(x, 0.2)), ("elu_", lambda t, x: F(t).elu_(x)),
+    ("selu_", lambda t, x: t.selu_(x)), ("celu_", lambda t, x: t.celu_(x, 0.5)),
+    ("hardtanh_", lambda t, x: F(t).hardtanh_(x, -0.5, 0.5)), ("threshold_", lambda t, x: t.threshold_(x, 0.1, 2.0)),
+    ("relu6_inplace", lambda t, x: F(t).relu6(x, inplace=True)),
+    ("silu_inplace", lambda t, x: F(t).silu(x, inplace=True)),
+    ("mish_inplace", lambda t, x: F(t).mish(x, inplace=True)),
+    ("hardswish_inplace", lambda t, x: F(t).hardswish(x, inplace=True)),
+    ("hardsigmoid_inplace", lambda t, x: F(t).hardsigmoid(x, inplace=True)),
+    ("rrelu_eval_", lambda t, x: t.rrelu_(x)),
+]
+
+
+@requires_torch
+@pytest.mark.parametrize("name,fn", INPLACE, ids=[i[0] for i in INPLACE])
+def test_inplace_like_torch(name, fn):
+    arr = np.array([-1.5, -0.3, 0.2, 0.9, 2.0])
+    results = []
+    for mod in (retrograd, torch):
+        leaf = mod.tensor(arr, requires_grad=True)
+        y = leaf * 1.0
+        out = fn(mod, y)
+        assert out is y
+        (y * mod.tensor(np.arange(5.0))).sum().backward()
+        results.append((y.detach().numpy(), leaf.grad.numpy()))
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-7)
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-7)
+
+
+def test_inplace_on_leaf_raises():
+    x = retrograd.tensor([1.0, -1.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf Variable"):
+        activation.elu_(x)
+
+
+def test_rrelu_training_is_random_and_differentiable():
+    retrograd.manual_seed(0)
+    x = retrograd.tensor([-1.0, -2.0, 3.0, -4.0], requires_grad=True)
+    y = activation.rrelu(x, 0.1, 0.3, training=True)
+    slopes = (y / x).detach().numpy()
+    assert slopes[2] == 1.0
+    assert np.all((slopes[[0, 1, 3]] >= 0.1) & (slopes[[0, 1, 3]] <= 0.3))
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), slopes)
+
+
+def test_errors_like_torch():
+    with pytest.raises(RuntimeError, match="Halving dimension must be even"):
+        activation.glu(retrograd.ones(2, 3))
+    with pytest.raises(RuntimeError, match="Mismatch of parameter numbers"):
+        activation.prelu(retrograd.ones(2, 3), retrograd.ones(2))
+    with pytest.raises(RuntimeError, match="approximate"):
+        activation.gelu(retrograd.ones(2), approximate="fast")
+    with pytest.raises(ValueError, match="min_val cannot be greater"):
+        activation.hardtanh(retrograd.ones(2), 1.0, -1.0)
+
+
+def test_float32_stays_float32():
+    x = retrograd.randn(3, 4)
+    for name in activation.FUNCTIONAL:
+        fn = getattr(activation, name)
+        if name.endswith("_") or name in ("prelu", "threshold", "glu"):
+            continue
+        assert fn(x).dtype == retrograd.float32, name
+
+
+def test_names_exported():
+    for name in activation.FUNCTIONAL:
+        assert callable(getattr(activation, name))
+        if torch is not None:
+            assert hasattr(torch.nn.functional, name), name
+    for name in activation.__all__:
+        assert getattr(retrograd, name) is getattr(activation, name)
+        if torch is not None:
+            assert hasattr(torch, name), name
+    assert not hasattr(retrograd, "gelu") and not hasattr(retrograd, "silu")

@@ -1,0 +1,117 @@
+"""softmax / log_softmax / softmin (ops/softmax.py): gradients, torch parity, stability."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import retrograd
+from retrograd.ops import softmax as S
+from tests.helpers import check_op, requires_torch, torch
+
+
+def F(t):
+    return S if t is retrograd else t.nn.functional
+
+
+CASES = [
+    ("softmax_last", lambda t, x: t.softmax(x, -1)),
+    ("softmax_dim0", lambda t, x: x.softmax(0)),
+    ("log_softmax_last", lambda t, x: t.log_softmax(x, dim=-1)),
+    ("log_softmax_dim0", lambda t, x: x.log_softmax(0)),
+    ("softmin", lambda t, x: F(t).softmin(x, dim=1)),
+    ("functional_softmax", lambda t, x: F(t).softmax(x, dim=-2)),
+    ("functional_log_softmax", lambda t, x: F(t).log_softmax(x, 1)),
+]
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (2, 3, 2), (0, 3)])
+@pytest.mark.parametrize("name,fn", CASES, ids=[c[0] for c in CASES])
+def test_softmax_family(name, fn, shape):
+    check_op(fn, shape, low=-3, high=3)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_zero_dim(name):
+    check_op(lambda t, x: getattr(t, name)(x, 0), ())
+    check_op(lambda t, x: getattr(t, name)(x, -1), ())
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_dtype_argument(name):
+    check_op(lambda t, x: getattr(t, name)(x.float(), -1, dtype=t.float64), (2, 3), gradgradcheck=False,
+             gradcheck=False, atol=1e-6, rtol=1e-5)
+    check_op(lambda t, x: getattr(t, name)(x.float(), -1, t.float64), (2, 3), gradcheck=False,
+             gradgradcheck=False, atol=1e-6, rtol=1e-5)
+    check_op(lambda t, x: getattr(F(t), name)(x, 1, dtype=t.float32), (2, 3), gradcheck=False,
+             gradgradcheck=False, atol=1e-6, rtol=1e-5)
+    out = getattr(retrograd, name)(retrograd.tensor([1, 2]), 0, dtype=retrograd.float64)
+    assert out.dtype == retrograd.float64
+
+
+@requires_torch
+@pytest.mark.parametrize("scale", [1e4, -1e4, 1e30])
+def test_finite_at_large_magnitudes(scale):
+    arr = np.array([[1.0, 2.0, 3.0], [-1.0, 0.0, 5.0]]) * scale
+    for dtype in ("float32", "float64"):
+        for name in ("softmax", "log_softmax"):
+            r = retrograd.tensor(arr, dtype=getattr(retrograd, dtype), requires_grad=True)
+            t = torch.tensor(arr, dtype=getattr(torch, dtype), requires_grad=True)
+            ry, ty = getattr(retrograd, name)(r, 1), getattr(torch, name)(t, 1)
+            if name == "softmax":
+                assert np.all(np.isfinite(ry.detach().numpy()))
+            np.testing.assert_allclose(ry.detach().numpy(), ty.detach().numpy(), rtol=1e-6)
+            g = np.arange(6.0).reshape(2, 3)
+            (ry * retrograd.tensor(g, dtype=ry.dtype)).sum().backward()
+            (ty * torch.tensor(g, dtype=ty.dtype)).sum().backward()
+            assert np.all(np.isfinite(r.grad.numpy()))
+            np.testing.assert_allclose(r.grad.numpy(), t.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@requires_torch
+def test_inf_and_nan_like_torch():
+    inf = float("inf")
+    arr = np.array([[inf, 1.0, 2.0], [-inf, 1.0, 2.0], [-inf, -inf, -inf], [np.nan, 1.0, 0.0]])
+    for name in ("softmax", "log_softmax"):
+        with np.errstate(all="ignore"):
+            r = getattr(retrograd, name)(retrograd.tensor(arr), 1).numpy()
+        t = getattr(torch, name)(torch.tensor(arr), 1).numpy()
+        np.testing.assert_allclose(r, t, rtol=1e-7)
+
+
+def test_implicit_dim_warns_and_picks_torchs_dim():
+    x = retrograd.randn(2, 3)
+    with pytest.warns(UserWarning, match="Implicit dimension choice for softmax"):
+        y = S.softmax(x)
+    np.testing.assert_allclose(y.sum(1).numpy(), np.ones(2), rtol=1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        z = S.log_softmax(retrograd.randn(3))
+    assert z.shape == (3,)
+
+
+def test_errors():
+    with pytest.raises(RuntimeError, match="not implemented for 'torch.int64'"):
+        retrograd.softmax(retrograd.tensor([1, 2]), 0)
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        retrograd.softmax(retrograd.ones(2, 3), 2)
+
+
+def test_double_backward_of_log_softmax_matches_torch():
+    if torch is None:
+        pytest.skip("torch is not installed")
+    arr = np.array([[0.3, -1.2, 2.0], [1.0, 0.5, -0.5]])
+    grads = []
+    for mod in (retrograd, torch):
+        x = mod.tensor(arr, requires_grad=True)
+        y = mod.log_softmax(x, 1)
+        (g,) = mod.autograd.grad((y * y).sum(), x, create_graph=True)
+        (g * g).sum().backward()
+        grads.append(x.grad.numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-7)
+
+
+def test_names_exported():
+    assert set(S.__all__) <= set(dir(retrograd))
+    assert not hasattr(retrograd, "softmin")
+    assert callable(retrograd.Tensor.softmax) and callable(retrograd.Tensor.log_softmax)
