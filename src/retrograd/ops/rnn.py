@@ -69,7 +69,7 @@ def _rnn_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, steps, o
     G = _input_projection(X, w_ih, b_ih, b_hh)  # becomes the new states, in place
     h = h0.copy()
     Hprev = xp.empty((X.shape[0], h0.shape[1]), dtype=X.dtype)
-    whhT = w_hh.T
+    whhT = xp.ascontiguousarray(w_hh.T)
     relu = mode == "RNN_RELU"
     for _, s, e in steps:
         n = e - s
@@ -95,7 +95,7 @@ def _lstm_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, steps, 
     Cprev = xp.empty((N, H), dtype=X.dtype)
     C = xp.empty((N, H), dtype=X.dtype)
     M = xp.empty((N, H), dtype=X.dtype) if w_hr is not None else None
-    whhT = w_hh.T
+    whhT = xp.ascontiguousarray(w_hh.T)
     for _, s, e in steps:
         n = e - s
         hp, cp = h[:n], c[:n]
@@ -128,7 +128,7 @@ def _gru_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, steps, o
     h = h0.copy()
     Hprev = xp.empty((N, H), dtype=X.dtype)
     HN = xp.empty((N, H), dtype=X.dtype)  # W_hn h + b_hn, needed for dr
-    whhT = w_hh.T
+    whhT = xp.ascontiguousarray(w_hh.T)
     for _, s, e in steps:
         n = e - s
         hp = h[:n]
