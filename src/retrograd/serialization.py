@@ -2,7 +2,7 @@
 
 A checkpoint is an uncompressed zip archive holding
 
-* ``retrograd.json``: the object's structure (nested dicts, OrderedDicts, lists, tuples,
+* ``retrograd.json``: the object's structure (nested dicts, OrderedDicts, Counters, lists, tuples,
   numbers, strings, bytes, None, dtypes, devices, ``Size``) with tensors replaced by
   references, and a table of the tensors (dtype, shape, device, requires_grad, Parameter);
 * ``tensors/<n>``: each tensor's raw little-endian bytes in C order.
@@ -133,8 +133,9 @@ class _Encoder:
             return {"__rg__": "tuple", "items": [self.enc(x) for x in obj]}
         if t is Size:
             return {"__rg__": "size", "items": list(obj)}
-        if t is dict or t is collections.OrderedDict:
-            out = {"__rg__": "dict" if t is dict else "odict", "keys": [self.enc(k) for k in obj],
+        if t is dict or t is collections.OrderedDict or t is collections.Counter:
+            tag = "dict" if t is dict else "odict" if t is collections.OrderedDict else "counter"
+            out = {"__rg__": tag, "keys": [self.enc(k) for k in obj],
                    "values": [self.enc(v) for v in obj.values()]}
             meta = getattr(obj, "_metadata", None)
             if meta is not None:
@@ -290,8 +291,8 @@ class _Decoder:
         tag = obj["__rg__"]
         if tag in ("tensor", "ndarray"):
             return self.tensor(obj["id"], tag)
-        if tag in ("dict", "odict"):
-            out = (dict if tag == "dict" else collections.OrderedDict)(
+        if tag in ("dict", "odict", "counter"):
+            out = {"dict": dict, "odict": collections.OrderedDict, "counter": collections.Counter}[tag](
                 zip((self.dec(k) for k in obj["keys"]), (self.dec(v) for v in obj["values"])))
             if "metadata" in obj and tag == "odict":
                 out._metadata = self.dec(obj["metadata"])

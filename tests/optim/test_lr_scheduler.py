@@ -198,3 +198,17 @@ def test_errors():
         lrs.CyclicLR(opt_nomom, 0.01, 0.1)
     with pytest.raises(ValueError, match="one more than the number of milestone"):
         lrs.SequentialLR(opt, [lrs.ExponentialLR(opt, 0.9)], milestones=[3])
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_state_dict_saves_without_pickle(case, tmp_path):
+    import zipfile
+
+    _, sched = _make(retrograd, case)
+    sched.step()
+    sd = sched.state_dict()
+    retrograd.save(sd, tmp_path / "s.pt")
+    with zipfile.ZipFile(tmp_path / "s.pt") as zf:
+        assert not any(n.startswith("pickles/") for n in zf.namelist())
+    back = retrograd.load(tmp_path / "s.pt")
+    assert back.keys() == sd.keys() and back.get("last_epoch") == sd.get("last_epoch")

@@ -312,3 +312,53 @@ def test_load_state_dict_casts_to_param_dtype():
     assert st["exp_avg"].dtype == retrograd.float32
     assert st["step"].dtype == retrograd.float32 and st["step"].item() == 1.0
     assert st["exp_avg"]._data is not opt.state[p]["exp_avg"]._data
+
+
+def test_checkpoint_resume_with_module_loader_and_scheduler(tmp_path):
+    """A seed-style loop (zero_grad, forward, loss, backward, step) with a DataLoader and a
+    scheduler; a checkpoint saved mid-training resumes to exactly the same weights."""
+    if not hasattr(retrograd.nn, "Sequential"):
+        pytest.skip("nn.Module not available yet")
+    from retrograd.utils.data import DataLoader, TensorDataset
+
+    rng = np.random.default_rng(0)
+    X = retrograd.tensor(rng.standard_normal((48, 4)).astype(np.float32))
+    y = retrograd.tensor((rng.standard_normal(48) > 0).astype(np.int64))
+
+    def build():
+        retrograd.manual_seed(0)
+        model = retrograd.nn.Sequential(retrograd.nn.Linear(4, 16), retrograd.nn.ReLU(), retrograd.nn.Linear(16, 2))
+        opt = optim.AdamW(model.parameters(), lr=0.05)
+        sched = optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+        return model, opt, sched
+
+    def epoch(model, opt, sched, seed):
+        loader = DataLoader(TensorDataset(X, y), batch_size=8, shuffle=True,
+                            generator=retrograd.Generator().manual_seed(seed))
+        total = 0.0
+        for xb, yb in loader:
+            opt.zero_grad()
+            loss = retrograd.nn.functional.cross_entropy(model(xb), yb)
+            loss.backward()
+            opt.step()
+            total += loss.item()
+        sched.step()
+        return total
+
+    model, opt, sched = build()
+    losses = [epoch(model, opt, sched, e) for e in range(3)]
+    retrograd.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict()},
+                   tmp_path / "ck.pt")
+    losses += [epoch(model, opt, sched, e) for e in range(3, 6)]
+    assert losses[-1] < losses[0]
+
+    model2, opt2, sched2 = build()
+    ck = retrograd.load(tmp_path / "ck.pt")
+    model2.load_state_dict(ck["model"])
+    opt2.load_state_dict(ck["opt"])
+    sched2.load_state_dict(ck["sched"])
+    for e in range(3, 6):
+        epoch(model2, opt2, sched2, e)
+    for (k, a), (_, b) in zip(model.state_dict().items(), model2.state_dict().items()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=k)
+    assert sched2.get_last_lr() == sched.get_last_lr()
