@@ -2,6 +2,7 @@
 
 from .. import _backend
 from ..autograd.function import Function
+from ..autograd.grad_mode import _state
 from ..tensor import Tensor
 
 __all__ = []  # nn-only: exported through retrograd.nn.functional
@@ -32,15 +33,23 @@ class Linear(Function):
     @staticmethod
     def backward(ctx, g):
         x, w = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        need_b = len(need) > 2 and need[2]
+        if not _state.enabled:  # plain backward: the same formulas on arrays, no graph
+            ga = g._data
+            g2 = ga.reshape(-1, ga.shape[-1])
+            gx = Tensor._make(ga @ w._data) if need[0] else None
+            gw = Tensor._make(g2.T @ x._data.reshape(-1, x._data.shape[-1])) if need[1] else None
+            gb = Tensor._make(g2.sum(0)) if need_b else None
+            return gx, gw, gb
         gx = gw = gb = None
-        if ctx.needs_input_grad[0]:
+        g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
+        if need[0]:
             gx = g @ w  # dX = G W
-        if ctx.needs_input_grad[1] or (len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2]):
-            g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
-        if ctx.needs_input_grad[1]:
+        if need[1]:
             x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
             gw = g2.t() @ x2  # dW = G^T X
-        if len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2]:
+        if need_b:
             gb = g2.sum(0)  # db = sum_i G_i
         return gx, gw, gb
 
