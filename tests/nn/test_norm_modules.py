@@ -1,0 +1,99 @@
+"""BatchNorm, InstanceNorm, LayerNorm, GroupNorm, RMSNorm, LocalResponseNorm against torch: outputs,
+gradients, running statistics over several steps, train/eval, state_dict names."""
+
+import numpy as np
+import pytest
+
+import retrograd
+from retrograd import nn
+from tests.helpers import rand, requires_torch, torch
+from tests.nn._layer_helpers import compare_modules, copy_from_torch
+
+
+def _randomize_affine(th_m):
+    with torch.no_grad():
+        for p in th_m.parameters():
+            p.copy_(torch.randn_like(p))
+
+
+BN = [
+    ("BatchNorm1d", (3,), dict(), (4, 3)),
+    ("BatchNorm1d", (3,), dict(momentum=None), (4, 3, 5)),
+    ("BatchNorm2d", (3,), dict(momentum=0.3, eps=1e-3), (2, 3, 4, 4)),
+    ("BatchNorm2d", (3,), dict(affine=False), (2, 3, 4, 4)),
+    ("BatchNorm2d", (3,), dict(bias=False), (2, 3, 4, 4)),
+    ("BatchNorm2d", (3,), dict(track_running_stats=False), (2, 3, 4, 4)),
+    ("BatchNorm3d", (2,), dict(), (2, 2, 2, 3, 2)),
+    ("InstanceNorm1d", (3,), dict(), (2, 3, 5)),
+    ("InstanceNorm2d", (3,), dict(affine=True, track_running_stats=True), (2, 3, 4, 4)),
+    ("InstanceNorm2d", (3,), dict(affine=True), (3, 4, 4)),
+    ("InstanceNorm3d", (2,), dict(track_running_stats=True, momentum=None), (2, 2, 2, 3, 2)),
+]
+
+
+@requires_torch
+@pytest.mark.parametrize("name,args,kw,shape", BN)
+def test_batch_and_instance_norm_like_torch(name, args, kw, shape):
+    torch.manual_seed(0)
+    rg_m, th_m = getattr(nn, name)(*args, **kw).double(), getattr(torch.nn, name)(*args, **kw).double()
+    _randomize_affine(th_m)
+    copy_from_torch(rg_m, th_m)
+    for step in range(3):  # training steps: batch statistics, running statistics updated each time
+        compare_modules(rg_m, th_m, rand(*shape, seed=step), copy=False)
+    rg_m.eval()
+    th_m.eval()
+    compare_modules(rg_m, th_m, rand(*shape, seed=9), copy=False)
+    assert repr(rg_m) == repr(th_m)
+    assert list(rg_m.state_dict()) == list(th_m.state_dict())
+
+
+@requires_torch
+def test_batchnorm_num_batches_tracked_and_eval_without_stats():
+    m = nn.BatchNorm1d(2)
+    for _ in range(3):
+        m(retrograd.randn(4, 2))
+    assert m.num_batches_tracked.item() == 3 and m.num_batches_tracked.dtype == retrograd.int64
+    m.eval()
+    m(retrograd.randn(4, 2))
+    assert m.num_batches_tracked.item() == 3
+    m2 = nn.BatchNorm1d(2, track_running_stats=False).eval()
+    assert m2.running_mean is None
+    y = m2(retrograd.randn(5, 2))  # no running statistics: batch statistics even in eval
+    np.testing.assert_allclose(y.detach().numpy().mean(0), 0, atol=1e-6)
+    with pytest.raises(ValueError, match="expected 4D input"):
+        nn.BatchNorm2d(2)(retrograd.zeros(2, 2))
+
+
+NORMS = [
+    ("LayerNorm", (5,), dict(), (2, 3, 5)),
+    ("LayerNorm", ((3, 5),), dict(elementwise_affine=False), (2, 3, 5)),
+    ("LayerNorm", (5,), dict(bias=False, eps=1e-3), (4, 5)),
+    ("GroupNorm", (2, 4), dict(), (2, 4, 3)),
+    ("GroupNorm", (4, 4), dict(affine=False), (2, 4, 2, 2)),
+    ("GroupNorm", (2, 4), dict(bias=False), (2, 4, 2)),
+    ("RMSNorm", (5,), dict(), (2, 3, 5)),
+    ("RMSNorm", ([3, 5],), dict(eps=1e-4, elementwise_affine=False), (2, 3, 5)),
+    ("LocalResponseNorm", (3,), dict(alpha=0.1), (2, 5, 2, 2)),
+]
+
+
+@requires_torch
+@pytest.mark.parametrize("name,args,kw,shape", NORMS)
+def test_norms_like_torch(name, args, kw, shape):
+    torch.manual_seed(0)
+    rg_m, th_m = getattr(nn, name)(*args, **kw).double(), getattr(torch.nn, name)(*args, **kw).double()
+    _randomize_affine(th_m)
+    compare_modules(rg_m, th_m, rand(*shape))
+    assert repr(rg_m) == repr(th_m)
+
+
+def test_defaults_and_float32():
+    m = nn.BatchNorm2d(3)
+    assert [k for k, _ in m.named_buffers()] == ["running_mean", "running_var", "num_batches_tracked"]
+    np.testing.assert_array_equal(m.weight.detach().numpy(), 1)
+    np.testing.assert_array_equal(m.running_var.numpy(), 1)
+    x = retrograd.randn(4, 3, 2, 2)
+    assert m(x).dtype == retrograd.float32 and m.running_mean.dtype == retrograd.float32
+    assert nn.LayerNorm(2)(retrograd.randn(3, 2)).dtype == retrograd.float32
+    with pytest.raises(ValueError, match="divisible by num_groups"):
+        nn.GroupNorm(3, 4)
