@@ -41,7 +41,8 @@ class Where(Function):
         x, y = operands(a, b)
         c = cond._data if isinstance(cond, Tensor) else cond
         if getattr(c, "dtype", np.bool_) != np.bool_:
-            raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {cond.dtype}")
+            raise RuntimeError("where expected condition to be a boolean tensor, but got a tensor with dtype "
+                               f"{cond.dtype}")
         ctx.save_for_backward(cond)
         ctx.shapes = (a.shape if isinstance(a, Tensor) else None, b.shape if isinstance(b, Tensor) else None)
         xp = _backend.array_module(c)
@@ -67,11 +68,16 @@ def where(condition, input=None, other=None, *, out=None):
 
 
 class Sign(Function):
-    """z = sign(a);  da = 0."""
+    """z = sign(a) (0 for nan, as torch);  da = 0."""
 
     @staticmethod
     def forward(ctx, a):
-        return _backend.array_module(a._data).sign(a._data)
+        x = a._data
+        xp = _backend.array_module(x)
+        if x.dtype == np.bool_:
+            return x.copy()
+        out = xp.sign(x)
+        return xp.where(xp.isnan(x), xp.zeros((), x.dtype), out) if x.dtype.kind == "f" else out
 
     @staticmethod
     def backward(ctx, g):
@@ -118,3 +124,126 @@ def logical_not(input):
 
 
 __all__ += ["bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "logical_not"]
+
+
+# ---------------------------------------------------------------------------- closeness and classes
+
+__all__ += ["isclose", "allclose", "equal", "isnan", "isinf", "isfinite", "isposinf", "isneginf", "isreal",
+            "logical_and", "logical_or", "logical_xor", "bitwise_left_shift", "bitwise_right_shift"]
+
+
+def _array(v):
+    return v._data if isinstance(v, Tensor) else v
+
+
+@tensor_method()
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """|input - other| <= atol + rtol*|other| elementwise (equal infinities are close;
+    nan is close to nan only with equal_nan)."""
+    if isinstance(other, Tensor) and input.dtype != other.dtype:
+        raise RuntimeError(f"{input.dtype} did not match {other.dtype}: isclose needs tensors of one dtype")
+    x, y = operands(input, other)
+    xp = _backend.array_module(x)
+    if x.dtype.kind in "biu" and getattr(y, "dtype", np.dtype(type(y))).kind in "biu" and rtol == 0 and atol == 0:
+        return Tensor._make(broadcast_op(lambda u, v: u == v, x, y, input, other))
+    with np.errstate(all="ignore"):
+        xf = x.astype(np.float64) if x.dtype.kind in "biu" else x
+        close = broadcast_op(lambda u, v: (u == v) | (xp.isfinite(u) & xp.isfinite(v) & (
+            xp.abs(u - v) <= atol + rtol * xp.abs(v))), xf, y, input, other)
+        if equal_nan:
+            close = close | (xp.isnan(xf) & xp.isnan(y))
+    return Tensor._make(xp.asarray(close))
+
+
+@tensor_method()
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Whether every element of input is close to other's (see isclose); a Python bool."""
+    return bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
+
+
+@tensor_method()
+def equal(input, other):
+    """True if the two tensors have the same shape and the same elements."""
+    if tuple(input.shape) != tuple(other.shape):
+        return False
+    x, y = operands(input, other)
+    return bool((x == y).all())
+
+
+def _classify(name, fn):
+    def classify(input):
+        x = input._data
+        xp = _backend.array_module(x)
+        if x.dtype.kind in "biu":
+            return Tensor._make(xp.full(x.shape, fn is _finite, dtype=np.bool_))
+        return Tensor._make(getattr(xp, fn)(x) if isinstance(fn, str) else fn(xp, x))
+
+    classify.__name__ = name
+    classify.__doc__ = f"Elementwise {name}: a bool tensor."
+    return tensor_method(name)(classify)
+
+
+_finite = "isfinite"
+isnan = _classify("isnan", "isnan")
+isinf = _classify("isinf", "isinf")
+isfinite = _classify("isfinite", _finite)
+isposinf = _classify("isposinf", "isposinf")
+isneginf = _classify("isneginf", "isneginf")
+
+
+@tensor_method()
+def isreal(input):
+    """All True: retrograd tensors are real."""
+    return Tensor._make(_backend.array_module(input._data).ones(input._data.shape, dtype=np.bool_))
+
+
+def _logical(op, name):
+    def fn(input, other, *, out=None):
+        x, y = _array(input), _array(other)
+        xp = _backend.array_module(x)
+        return Tensor._make(xp.asarray(broadcast_op(lambda u, v: op(xp, u != 0, v != 0), x, y, input, other)))
+
+    fn.__name__ = name
+    fn.__doc__ = f"Elementwise {name.replace('_', ' ')} of the operands' truth values; a bool tensor."
+    return tensor_method(name)(fn)
+
+
+logical_and = _logical(lambda xp, u, v: u & v, "logical_and")
+logical_or = _logical(lambda xp, u, v: u | v, "logical_or")
+logical_xor = _logical(lambda xp, u, v: u ^ v, "logical_xor")
+
+
+def _shift(op, name):
+    def fn(input, other, *, out=None):
+        x, y = operands(input, other)
+        if any(getattr(v, "dtype", None) is not None and v.dtype.kind == "f" or isinstance(v, float) for v in (x, y)):
+            raise RuntimeError(f"\"{name}_cpu\" not implemented for 'Float': shifts take integer tensors")
+        return Tensor._make(broadcast_op(op, x, y, input, other))
+
+    fn.__name__ = name
+    return fn
+
+
+bitwise_left_shift = tensor_method("bitwise_left_shift", "__lshift__")(
+    _shift(lambda x, y: x << y, "bitwise_left_shift"))
+bitwise_right_shift = tensor_method("bitwise_right_shift", "__rshift__")(
+    _shift(lambda x, y: x >> y, "bitwise_right_shift"))
+Tensor.__rlshift__ = lambda self, other: bitwise_left_shift(other, self)
+Tensor.__rrshift__ = lambda self, other: bitwise_right_shift(other, self)
+
+
+def _register_inplace():
+    from ._inplace import make_inplace
+
+    for name in ("eq", "ne", "lt", "le", "gt", "ge", "not_equal", "greater", "greater_equal", "less",
+                 "less_equal", "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and",
+                 "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift"):
+        setattr(Tensor, name + "_", make_inplace(globals()[name], name + "_"))
+    Tensor.__iand__ = Tensor.bitwise_and_
+    Tensor.__ior__ = Tensor.bitwise_or_
+    Tensor.__ixor__ = Tensor.bitwise_xor_
+    Tensor.__ilshift__ = Tensor.bitwise_left_shift_
+    Tensor.__irshift__ = Tensor.bitwise_right_shift_
+
+
+_register_inplace()

@@ -1,0 +1,117 @@
+"""Comparisons, logic, bits, closeness and where (ops/comparison.py), against torch and NumPy."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import retrograd
+from tests.helpers import check_op, requires_torch, torch
+
+INF, NAN = float("inf"), float("nan")
+A = np.array([[1.0, NAN, INF, -INF], [2.0, 0.0, -1.0, 1e-9]])
+B = np.array([1.0 + 1e-9, NAN, INF, INF])
+I = np.array([[3, 0, -2, 7], [1, 1, 0, -5]])
+J = np.array([1, 2, 0, 3])
+
+CASES = [
+    ("eq", lambda t, a, b: t.eq(a, b), A, B), ("ne", lambda t, a, b: a != b, A, B),
+    ("lt", lambda t, a, b: t.lt(a, b), A, B), ("le", lambda t, a, b: a <= b, A, B),
+    ("gt", lambda t, a, b: t.greater(a, b), A, B), ("ge", lambda t, a, b: t.greater_equal(a, b), A, B),
+    ("eq_scalar", lambda t, a, b: a == 1.0, A, B), ("lt_int_float", lambda t, a, b: a < 0.5, I, J),
+    ("isclose", lambda t, a, b: t.isclose(a, b), A, B),
+    ("isclose_nan", lambda t, a, b: a.isclose(b, equal_nan=True), A, B),
+    ("isclose_tol", lambda t, a, b: t.isclose(a, b, rtol=0.5, atol=0.1), A, B),
+    ("isclose_int", lambda t, a, b: t.isclose(a, b), I, J),
+    ("isnan", lambda t, a, b: t.isnan(a), A, B), ("isinf", lambda t, a, b: a.isinf(), A, B),
+    ("isfinite", lambda t, a, b: t.isfinite(a), A, B), ("isposinf", lambda t, a, b: t.isposinf(a), A, B),
+    ("isneginf", lambda t, a, b: a.isneginf(), A, B), ("isreal", lambda t, a, b: t.isreal(a), A, B),
+    ("isnan_int", lambda t, a, b: t.isnan(a), I, J), ("isfinite_int", lambda t, a, b: t.isfinite(a), I, J),
+    ("isinf_int", lambda t, a, b: t.isinf(a), I, J),
+    ("logical_and", lambda t, a, b: t.logical_and(a, b), A, B),
+    ("logical_or", lambda t, a, b: a.logical_or(b), I, J),
+    ("logical_xor", lambda t, a, b: t.logical_xor(a, b), I, J),
+    ("logical_not", lambda t, a, b: t.logical_not(a), A, B),
+    ("bitwise_and", lambda t, a, b: a & b, I, J), ("bitwise_or", lambda t, a, b: t.bitwise_or(a, b), I, J),
+    ("bitwise_xor", lambda t, a, b: a ^ b, I, J), ("bitwise_not", lambda t, a, b: ~a, I, J),
+    ("bool_ops", lambda t, a, b: (a > 0) & (b > 1) | ~(a < 0) ^ (b == 0), I, J),
+    ("left_shift", lambda t, a, b: t.bitwise_left_shift(a, b), I, J),
+    ("right_shift", lambda t, a, b: a >> b, I, J), ("lshift_scalar", lambda t, a, b: a << 2, I, J),
+    ("sign_int", lambda t, a, b: t.sign(a), I, J), ("sign_float", lambda t, a, b: t.sign(a), A, B),
+    ("where_scalar", lambda t, a, b: t.where(a > 0, a, 0.0), A, B),
+]
+
+
+@requires_torch
+@pytest.mark.parametrize("name,fn,a,b", CASES, ids=[c[0] for c in CASES])
+def test_like_torch(name, fn, a, b):
+    with np.errstate(all="ignore"):
+        r = fn(retrograd, retrograd.tensor(a), retrograd.tensor(b))
+    t = fn(torch, torch.tensor(a), torch.tensor(b))
+    assert str(r.dtype) == str(t.dtype) and tuple(r.shape) == tuple(t.shape)
+    np.testing.assert_array_equal(r.numpy(), t.numpy())
+
+
+def test_python_bool_results():
+    a = retrograd.tensor([1.0, 2.0, NAN])
+    assert retrograd.allclose(a[:2], retrograd.tensor([1.0, 2.0 + 1e-7])) is True
+    assert retrograd.allclose(a, a) is False
+    assert a.allclose(a, equal_nan=True) is True
+    assert retrograd.equal(a[:2], a[:2].clone()) is True
+    assert retrograd.equal(a, a) is False  # nan != nan
+    assert retrograd.equal(a, a[:2]) is False  # shapes differ
+
+
+def test_inplace_comparisons_and_bits():
+    x = retrograd.tensor([1.0, 2.0, 3.0])
+    x.gt_(1.5)
+    assert x.tolist() == [0.0, 1.0, 1.0] and x.dtype == retrograd.float32
+    m = retrograd.tensor([True, False])
+    m.logical_or_(retrograd.tensor([False, False]))
+    assert m.tolist() == [True, False]
+    i = retrograd.tensor([5, 6])
+    i |= 1
+    i ^= 2
+    i <<= 1
+    assert i.tolist() == [((5 | 1) ^ 2) << 1, ((6 | 1) ^ 2) << 1]
+
+
+def test_errors():
+    with pytest.raises(RuntimeError, match="not implemented for 'Float'"):
+        retrograd.tensor([1.0]) << 1
+    with pytest.raises(RuntimeError, match="did not match"):
+        retrograd.isclose(retrograd.tensor([1.0]), retrograd.tensor([1]))
+    with pytest.raises(RuntimeError, match="size of tensor"):
+        retrograd.eq(retrograd.ones(2), retrograd.ones(3))
+
+
+@pytest.mark.parametrize("shapes", [((3, 4), (4,)), ((), ()), ((0, 2), (2,)), ((2, 1), (1, 3))])
+def test_where_gradients(shapes):
+    check_op(lambda t, c, a, b: t.where(c > 0, a, b), shapes[0], shapes[0], shapes[1])
+
+
+def test_sign_gradient_is_zero():
+    check_op(lambda t, x: t.sign(x), (3,))
+
+
+def test_zero_dim_and_empty_results():
+    assert retrograd.isnan(retrograd.tensor(1.0)).shape == ()
+    assert retrograd.isclose(retrograd.zeros(0, 3), retrograd.zeros(3)).shape == (0, 3)
+    assert retrograd.logical_and(retrograd.zeros(0), retrograd.ones(1)).shape == (0,)
+
+
+_shapes = hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=3)
+
+
+@settings(max_examples=25, deadline=None)
+@given(shapes=_shapes, seed=st.integers(0, 2**16))
+def test_comparison_broadcasting_matches_numpy(shapes, seed):
+    rng = np.random.default_rng(seed)
+    a, b = (rng.integers(-2, 3, size=s) for s in shapes.input_shapes)
+    ta, tb = retrograd.tensor(a), retrograd.tensor(b)
+    for got, want in [(ta < tb, a < b), (retrograd.logical_xor(ta, tb), np.logical_xor(a, b)),
+                      (ta & tb, a & b), (retrograd.isclose(ta, tb), np.isclose(a, b)),
+                      (retrograd.where(ta > tb, ta, tb), np.where(a > b, a, b))]:
+        assert got.shape == shapes.result_shape
+        np.testing.assert_array_equal(got.numpy(), want)
