@@ -1,0 +1,55 @@
+"""Rprop: resilient backpropagation (per-coordinate step sizes from gradient signs)."""
+
+import numpy as np
+
+from ..tensor import Tensor
+from .optimizer import Optimizer, _bump, _check_lr, _eval_closure, _incr_step, _step, _step_tensor, _zeros_like
+
+__all__ = ["Rprop"]
+
+
+class Rprop(Optimizer):
+    """s = sign(g * g_prev);  step *= etaplus where s > 0, etaminus where s < 0, clipped to
+    step_sizes;  g = 0 where s < 0;  p -= sign(g) * step;  g_prev = g."""
+
+    def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *, capturable=False, foreach=None,
+                 maximize=False, differentiable=False):
+        _check_lr(lr)
+        if not 0.0 < etas[0] < 1.0 < etas[1]:
+            raise ValueError(f"Invalid eta values: {etas[0]}, {etas[1]}")
+        defaults = dict(lr=lr, etas=etas, step_sizes=step_sizes, foreach=foreach, maximize=maximize,
+                        differentiable=differentiable, capturable=capturable)
+        super().__init__(params, defaults)
+
+    @_step
+    def step(self, closure=None):
+        """One update of every parameter that has a gradient; returns the closure's loss."""
+        loss = _eval_closure(closure)
+        for group in self.param_groups:
+            etaminus, etaplus = group["etas"]
+            step_min, step_max = group["step_sizes"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = _step_tensor()
+                    state["prev"] = _zeros_like(p)
+                    arr = p.grad._data.copy()
+                    arr[...] = float(group["lr"])
+                    state["step_size"] = Tensor._make(arr)
+                g = p.grad._data
+                if group["maximize"]:
+                    g = np.negative(g)
+                _incr_step(state)
+                prev = state["prev"]._data
+                step_size = state["step_size"]._data
+                prod = np.multiply(g, prev)
+                factor = np.where(prod > 0, etaplus, np.where(prod < 0, etaminus, 1.0)).astype(step_size.dtype)
+                step_size *= factor
+                np.clip(step_size, step_min, step_max, out=step_size)
+                g = np.where(prod < 0, 0, g).astype(g.dtype)
+                p._data -= np.sign(g) * step_size
+                prev[...] = g
+                _bump(p)
+        return loss
