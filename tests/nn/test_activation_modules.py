@@ -76,7 +76,8 @@ def test_activation_module(case):
     yt = tmod(xt * 1) if kwargs.get("inplace") else tmod(xt)
     (yt * torch.tensor(g)).sum().backward()
     np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(xr.grad.numpy(), xt.grad.numpy(), rtol=1e-9, atol=1e-12)
+    # rtol 1e-7: torch computes some float64 backwards with float32 constants (hardsigmoid: 1.0f / 6)
+    np.testing.assert_allclose(xr.grad.numpy(), xt.grad.numpy(), rtol=1e-7, atol=1e-12)
     if name == "PReLU":
         np.testing.assert_allclose(mod.weight.grad.numpy(), tmod.weight.grad.numpy(), rtol=1e-9)
 
