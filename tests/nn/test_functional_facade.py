@@ -69,3 +69,19 @@ def test_mlp_functional_matches_torch():
         out.append([loss.item()] + [p.grad.numpy().copy() for p in ps])
     for a, b in zip(*out):
         np.testing.assert_allclose(a, b, rtol=1e-10)
+
+
+@pytest.mark.parametrize("p, dim", [(2, 1), (2, 0), (1, 1), (3, -1)])
+def test_normalize(p, dim):
+    check_op(lambda t, x: t.nn.functional.normalize(x, p=p, dim=dim), (3, 4))
+
+
+def test_gumbel_softmax():
+    retrograd.manual_seed(0)
+    x = retrograd.randn(5, 4, requires_grad=True)
+    y = F.gumbel_softmax(x, tau=0.5)
+    np.testing.assert_allclose(y.detach().numpy().sum(1), np.ones(5), rtol=1e-6)
+    h = F.gumbel_softmax(x, hard=True)
+    assert set(np.unique(h.detach().numpy())) <= {0.0, 1.0} and np.all(h.detach().numpy().sum(1) == 1)
+    (h * retrograd.arange(4.0)).sum().backward()  # straight-through: the soft sample's gradient
+    assert x.grad is not None and np.abs(x.grad.numpy()).sum() > 0

@@ -10,6 +10,8 @@ like); an op module's own version replaces them.
 import importlib as _importlib
 import inspect as _inspect
 
+import numpy as _np
+
 from ..ops import elementwise as _elementwise
 from ..ops import loss as _loss
 from ..ops.loss import legacy_reduction as _legacy_reduction  # noqa: F401
@@ -51,6 +53,37 @@ def softmax(input, dim=None, _stacklevel=3, dtype=None):
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
     return softmax(-input, dim, dtype=dtype)
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    """v / max(||v||_p, eps) along ``dim``."""
+    if p == 2:
+        norm = (input * input).sum(dim, keepdim=True).sqrt()
+    elif p == 1:
+        norm = input.abs().sum(dim, keepdim=True)
+    else:
+        norm = (input.abs() ** p).sum(dim, keepdim=True) ** (1.0 / p)
+    return input / _loss._clamp_min(norm, eps)
+
+
+def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
+    """softmax((logits + g) / tau) with g ~ Gumbel(0, 1); ``hard``: the one-hot of its
+    argmax in the forward, the soft sample's gradient in the backward (straight-through)."""
+    from .. import _backend
+    from ..random import _rng
+    from ..tensor import Tensor
+
+    arr = logits._data
+    xp = _backend.array_module(arr)
+    g = -_np.log(_rng().exponential(size=arr.shape))
+    gumbels = Tensor._make(xp.asarray(g.astype(arr.dtype)))
+    y = softmax((logits + gumbels) / tau, dim)
+    if not hard:
+        return y
+    idx = xp.expand_dims(y._data.argmax(axis=dim), dim)
+    onehot = xp.zeros_like(y._data)
+    xp.put_along_axis(onehot, idx, 1.0, axis=dim)
+    return Tensor._make(onehot) - y.detach() + y
 
 
 # ---------------------------------------------------------------- re-exports
