@@ -1,0 +1,212 @@
+"""Creation functions with torch's dtype inference, and seeded random generators."""
+
+import math
+
+import numpy as np
+import pytest
+
+import retrograd
+from tests.helpers import requires_torch, torch
+
+# expressions evaluated with retrograd and torch (when installed): same dtype, shape, values
+DETERMINISTIC = [
+    "tensor([1, 2, 3])", "tensor([1, 2.])", "tensor([True, 2])", "tensor([True, False])",
+    "tensor([])", "tensor([[]])", "tensor(2.5)", "tensor(3)", "tensor(True)",
+    "tensor(np.array([1, 2], dtype=np.int32))", "tensor(np.array([1, 2], dtype=np.float64))",
+    "tensor(np.float64(2.5))", "tensor(np.int32(2))", "tensor([np.float64(1.0), 2])",
+    "tensor([np.float32(1.0), 2.5])", "tensor([np.int32(1), 2])", "tensor([np.int32(1)])",
+    "tensor([np.int8(1), np.uint8(2)])", "tensor([tensor(1.0), tensor(2.0)])",
+    "tensor([1, 2], dtype=float64)", "tensor([1.7, -2.7], dtype=int64)",
+    "as_tensor([1, 2])", "as_tensor(np.array([1.0, 2.0]))", "as_tensor([1, 2], dtype=float16)",
+    "zeros(2, 3)", "zeros((2, 3))", "zeros([2, 3], dtype=int64)", "zeros(())", "ones(2)",
+    "ones(2, 1, dtype=bool)", "full((2,), 3)", "full((2,), 3.0)", "full((2,), True)",
+    "full((2,), 3, dtype=float32)", "full([2], tensor(2.0))", "full((), 7)",
+    "arange(5)", "arange(1, 5)", "arange(1, 5, 2)", "arange(0, 1, 0.25)", "arange(5.0)",
+    "arange(5, dtype=float32)", "arange(tensor(3))", "arange(1, 2.5, 0.5)", "arange(0, -3, -1)",
+    "arange(0.0, 1.0, 0.1)", "arange(10, 0, -3)",
+    "linspace(0, 1, 5)", "linspace(0, 1, 1)", "linspace(-2, 2, 4, dtype=float64)",
+    "linspace(0, 10, 3, dtype=int64)", "logspace(0, 2, 3)",
+    "eye(3)", "eye(2, 3)", "eye(2, dtype=int64)",
+    "zeros_like(tensor([1, 2]))", "ones_like(tensor([1.0, 2.0]), dtype=float64)",
+    "full_like(tensor([1, 2]), 2.7)", "full_like(tensor([1.0, 2.0]), 7)",
+    "scalar_tensor(3)",
+]
+
+
+def _ns(module):
+    names = ["tensor", "as_tensor", "zeros", "ones", "full", "arange", "linspace", "logspace",
+             "eye", "zeros_like", "ones_like", "full_like", "scalar_tensor", "float64",
+             "float32", "float16", "int64", "bool"]
+    ns = {k: getattr(module, k) for k in names}
+    ns["np"] = np
+    return ns
+
+
+@pytest.mark.parametrize("expr", DETERMINISTIC)
+def test_creation_matches_torch(expr):
+    out = eval(expr, _ns(retrograd))
+    assert isinstance(out, retrograd.Tensor)
+    assert out.is_leaf and not out.requires_grad
+    if torch is None:
+        return
+    ref = eval(expr, _ns(torch))
+    assert str(out.dtype) == str(ref.dtype)
+    assert tuple(out.shape) == tuple(ref.shape)
+    np.testing.assert_allclose(np.asarray(out.tolist(), dtype=np.float64),
+                               np.asarray(ref.tolist(), dtype=np.float64), rtol=1e-6)
+
+
+def test_known_inferred_dtypes_without_torch():
+    T = retrograd
+    assert T.tensor([1, 2]).dtype is T.int64
+    assert T.tensor([1, 2.0]).dtype is T.float32
+    assert T.tensor([True, False]).dtype is T.bool
+    assert T.tensor([]).dtype is T.float32
+    assert T.tensor([np.float64(1.0), 2]).dtype is T.float64
+    assert T.full((2,), 3).dtype is T.int64
+    assert T.full((2,), True).dtype is T.bool
+    assert T.arange(5).dtype is T.int64 and T.arange(5.0).dtype is T.float32
+    assert T.arange(0, 1, 0.25).tolist() == [0.0, 0.25, 0.5, 0.75]
+
+
+ERRORS = [
+    ("tensor([[1, 2], [3]])", ValueError),
+    ("tensor('a')", TypeError),
+    ("zeros(-1)", RuntimeError),
+    ("arange(0, 5, 0)", RuntimeError),
+    ("arange(10, 0)", RuntimeError),
+    ("tensor(2, requires_grad=True)", RuntimeError),
+    ("zeros(2, dtype=int64, requires_grad=True)", RuntimeError),
+]
+
+
+@pytest.mark.parametrize("expr,exc", ERRORS)
+def test_creation_errors_like_torch(expr, exc):
+    with pytest.raises(exc):
+        eval(expr, _ns(retrograd))
+    if torch is not None:
+        with pytest.raises(exc):
+            eval(expr, _ns(torch))
+
+
+def test_requires_grad_and_device_arguments():
+    for fn in (lambda **k: retrograd.zeros(2, **k), lambda **k: retrograd.ones(2, **k),
+               lambda **k: retrograd.tensor([1.0], **k), lambda **k: retrograd.randn(2, **k),
+               lambda **k: retrograd.full((2,), 1.0, **k), lambda **k: retrograd.empty(2, **k),
+               lambda **k: retrograd.arange(3.0, **k), lambda **k: retrograd.linspace(0, 1, 3, **k)):
+        t = fn(requires_grad=True, device="cpu")
+        assert t.requires_grad and t.is_leaf and t.device == retrograd.device("cpu")
+    assert repr(retrograd.device("cpu")) == "device(type='cpu')"
+    assert str(retrograd.device("cuda", 1)) == "cuda:1"
+
+
+def test_tensor_copies_but_from_numpy_and_as_tensor_share_memory():
+    a = np.array([1.0, 2.0])
+    copied, shared, as_t = retrograd.tensor(a), retrograd.from_numpy(a), retrograd.as_tensor(a)
+    a[0] = 9.0
+    assert copied.tolist() == [1.0, 2.0]
+    assert shared.tolist() == [9.0, 2.0] and as_t.tolist() == [9.0, 2.0]
+    shared[1] = 7.0
+    assert a[1] == 7.0
+    assert shared.dtype is retrograd.float64
+    with pytest.raises(TypeError):
+        retrograd.from_numpy([1, 2])
+    t = retrograd.tensor([1.0, 2.0])
+    assert retrograd.as_tensor(t) is t
+
+
+def test_tensor_of_a_tensor_copies_and_detaches():
+    x = retrograd.tensor([1.0, 2.0], requires_grad=True)
+    y = retrograd.tensor(x.detach())
+    y[0] = 5.0
+    assert x.tolist() == [1.0, 2.0] and not y.requires_grad
+
+
+def test_empty_has_shape_and_dtype():
+    e = retrograd.empty(2, 3, dtype=retrograd.int32)
+    assert tuple(e.shape) == (2, 3) and e.dtype is retrograd.int32
+    assert tuple(retrograd.empty_like(e).shape) == (2, 3)
+
+
+# ------------------------------------------------------------------------- random
+
+
+RANDOM = [
+    lambda g: retrograd.rand(3, 4, generator=g),
+    lambda g: retrograd.randn(5, generator=g, dtype=retrograd.float64),
+    lambda g: retrograd.randint(0, 10, (6,), generator=g),
+    lambda g: retrograd.randint(10, (2, 3), generator=g),
+    lambda g: retrograd.randperm(7, generator=g),
+    lambda g: retrograd.normal(2.0, 3.0, size=(4,), generator=g),
+    lambda g: retrograd.normal(retrograd.zeros(3), retrograd.ones(3), generator=g),
+]
+
+
+@pytest.mark.parametrize("fn", RANDOM)
+def test_same_seed_same_values(fn):
+    a = fn(retrograd.Generator().manual_seed(123))
+    b = fn(retrograd.Generator().manual_seed(123))
+    c = fn(retrograd.Generator().manual_seed(124))
+    assert a.tolist() == b.tolist()
+    assert a.tolist() != c.tolist()
+
+
+def test_manual_seed_reproduces_global_stream():
+    retrograd.manual_seed(0)
+    a = [retrograd.rand(3).tolist(), retrograd.randn(2).tolist(), retrograd.randint(0, 9, (3,)).tolist()]
+    retrograd.manual_seed(0)
+    b = [retrograd.rand(3).tolist(), retrograd.randn(2).tolist(), retrograd.randint(0, 9, (3,)).tolist()]
+    assert a == b
+    assert retrograd.initial_seed() == 0
+    g = retrograd.manual_seed(5)
+    assert isinstance(g, retrograd.Generator) and g.initial_seed() == 5
+
+
+def test_rng_state_save_and_restore():
+    retrograd.manual_seed(1)
+    state = retrograd.get_rng_state()
+    a = retrograd.randn(4).tolist()
+    retrograd.set_rng_state(state)
+    assert retrograd.randn(4).tolist() == a
+    with retrograd.random.fork_rng():
+        retrograd.randn(10)
+    after_fork = retrograd.randn(2).tolist()
+    retrograd.set_rng_state(state)
+    retrograd.randn(4)
+    assert retrograd.randn(2).tolist() == after_fork
+
+
+def test_random_dtypes_shapes_and_ranges():
+    retrograd.manual_seed(0)
+    r = retrograd.rand(1000)
+    assert r.dtype is retrograd.float32 and 0 <= r.min().item() and r.max().item() < 1
+    n = retrograd.randn(20000, dtype=retrograd.float64)
+    assert abs(n.mean().item()) < 0.05 and abs(n.std().item() - 1) < 0.05
+    i = retrograd.randint(3, 10, (500,))
+    assert i.dtype is retrograd.int64 and i.min().item() >= 3 and i.max().item() <= 9
+    p = retrograd.randperm(6)
+    assert sorted(p.tolist()) == list(range(6)) and p.dtype is retrograd.int64
+    assert retrograd.rand_like(retrograd.zeros(2, dtype=retrograd.float64)).dtype is retrograd.float64
+    assert retrograd.randint_like(retrograd.zeros(2), 5).dtype is retrograd.float32
+    assert retrograd.normal(retrograd.zeros(3), 1.0).shape == (3,)
+    x = retrograd.randn(3, requires_grad=True)
+    assert x.requires_grad and x.is_leaf
+    with pytest.raises(RuntimeError):
+        retrograd.rand(2, dtype=retrograd.int64)
+
+
+@requires_torch
+def test_random_signatures_match_torch_shapes_and_dtypes():
+    for expr in ["rand(2, 3)", "rand((2, 3))", "randn(4, dtype=M.float64)", "randint(0, 10, (3,))",
+                 "randint(10, (3,))", "randperm(5)", "normal(0.0, 1.0, size=(2,))",
+                 "normal(M.zeros(3), 1.0)", "randn_like(M.zeros(2, 2))",
+                 "randint_like(M.zeros(2), 5)", "rand_like(M.zeros(2, dtype=M.float64))"]:
+        a = eval("M." + expr, {"M": retrograd})
+        b = eval("M." + expr, {"M": torch})
+        assert tuple(a.shape) == tuple(b.shape) and str(a.dtype) == str(b.dtype), expr
+
+
+def test_is_tensor_and_numel():
+    assert retrograd.is_tensor(retrograd.zeros(1)) and not retrograd.is_tensor([1])
+    assert retrograd.numel(retrograd.zeros(2, 3)) == 6
+    assert math.isclose(retrograd.linspace(0, 1, 3)[1].item(), 0.5)

@@ -1,0 +1,343 @@
+"""Tensor attributes, conversions, Python protocols and operators, as torch has them."""
+
+import copy
+import pickle
+
+import numpy as np
+import pytest
+
+import retrograd
+from tests.helpers import torch
+
+T = retrograd
+
+
+def _both(expr):
+    """``expr`` evaluated with M = retrograd, and with M = torch when installed."""
+    out = [eval(expr, {"M": retrograd, "np": np})]
+    if torch is not None:
+        out.append(eval(expr, {"M": torch, "np": np}))
+    return out
+
+
+def _same(expr):
+    vals = _both(expr)
+    if len(vals) == 2:
+        a, b = vals
+        if hasattr(a, "dtype") and not isinstance(a, np.ndarray):
+            assert repr(a) == repr(b), expr
+        else:
+            assert a == b, expr
+    return vals[0]
+
+
+# ------------------------------------------------------------------------- metadata
+
+
+def test_metadata():
+    x = T.zeros(2, 3)
+    assert x.shape == (2, 3) and isinstance(x.shape, T.Size)
+    assert repr(x.shape) == "torch.Size([2, 3])" and str(x.size()) == "torch.Size([2, 3])"
+    assert x.size(1) == 3 and x.size(-1) == 3
+    assert x.dim() == 2 and x.ndim == 2 and x.ndimension() == 2
+    assert x.numel() == 6 and x.nelement() == 6 and x.shape.numel() == 6
+    assert x.dtype is T.float32 and x.device == T.device("cpu") and str(x.device) == "cpu"
+    assert x.is_leaf and not x.requires_grad and x.grad is None and x.grad_fn is None
+    assert x.element_size() == 4 and x.itemsize == 4 and x.nbytes == 24
+    assert x.stride() == (3, 1) and x.t().stride() == (1, 3)
+    assert x.is_contiguous() and not x.t().is_contiguous()
+    assert x.is_floating_point() and not T.zeros(1, dtype=T.int64).is_floating_point()
+    assert x.shape[1:] == (3,) and isinstance(x.shape[1:], T.Size)
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        x.size(2)
+
+
+@pytest.mark.parametrize("expr", [
+    "M.tensor([1., 2.]).item() if False else M.tensor(2.5).item()", "M.tensor(3).item()",
+    "M.tensor(True).item()", "M.tensor([[1.5]]).item()", "M.tensor([[1, 2], [3, 4]]).tolist()",
+    "M.tensor(2.5).tolist()", "M.tensor([1.5]).tolist()", "M.tensor([True]).tolist()",
+    "bool(M.tensor([0.]))", "bool(M.tensor(2))", "bool(M.tensor([[1.]]))",
+    "len(M.tensor([[1, 2], [3, 4]]))", "[t.tolist() for t in M.tensor([[1, 2], [3, 4]])]",
+    "float(M.tensor([[2.5]]))", "int(M.tensor(2.7))", "int(M.tensor(-2.7))",
+    "[1, 2, 3][M.tensor(1)]", "[1, 2, 3][M.tensor([1])]", "complex(M.tensor(2.))",
+    "M.tensor([1, 2]).float()", "M.tensor([1.5, 2]).long()", "M.tensor([1.5, 2]).int()",
+    "M.tensor([1.5, 0]).bool()", "M.tensor([1.5, 2]).half()", "M.tensor([1.5, 2]).double()",
+    "M.tensor([1.5, 2]).bfloat16()", "M.tensor([1.5, 2]).byte()", "M.tensor([1.5, 2]).char()",
+    "M.tensor([1.5, 2]).short()", "M.tensor([1.5, 2]).cpu()",
+    "M.tensor([1.5, 2]).to(M.float64)", "M.tensor([1.5, 2]).to('cpu')",
+    "M.tensor([1.5, 2]).to('cpu', M.int32)", "M.tensor([1.5, 2]).to(M.tensor([1]))",
+    "M.tensor([1.5, 2]).to(dtype=M.int16)", "M.tensor([1.5, 2]).to(M.device('cpu'))",
+    "M.tensor([1.5, 2]).type()", "M.tensor([1, 2]).type()", "M.tensor([True]).type()",
+    "M.tensor([1.5, 2]).type(M.int64)", "M.tensor([1.5, 2]).type('torch.DoubleTensor')",
+    "M.tensor([1.5, 2]).type_as(M.tensor([1]))",
+    "M.tensor([[1., 2.]]).new_zeros(2, 3)", "M.tensor([[1., 2.]]).new_zeros((2, 3))",
+    "M.tensor([[1, 2]]).new_ones(2)", "M.tensor([[1, 2]]).new_full((2,), 3.5)",
+    "M.tensor([[1, 2]]).new_tensor([1.5])", "M.tensor([[1, 2]]).new_tensor([1, 3])",
+    "M.tensor([[1., 2]]).new_empty(2).shape", "M.tensor([[1., 2]]).new_zeros(2, dtype=M.int32)",
+    "M.tensor([1., 2.]).new_ones(2, requires_grad=True)",
+    "M.tensor([1., 2.], requires_grad=True).detach()", "M.tensor([1., 2.], requires_grad=True).clone()",
+    "M.tensor([1., 2.], requires_grad=True).data", "M.tensor([1., 2.], requires_grad=True).contiguous()",
+    "M.tensor([[1., 2.]]).t().contiguous()", "M.tensor([[1., 2.]]).t().contiguous().is_contiguous()",
+    "M.tensor([1., 2.], requires_grad=True).double()", "M.tensor([1., 2.], requires_grad=True).long()",
+    "M.tensor([1., 2.], requires_grad=True).to(M.float16) * 1",
+])
+def test_conversions_match_torch(expr):
+    _same(expr)
+
+
+CONVERSION_ERRORS = [
+    ("M.tensor([1., 2.], requires_grad=True).numpy()", RuntimeError, r"Use tensor\.detach\(\)\.numpy\(\)"),
+    ("M.tensor([1., 2.]).item()", RuntimeError, "cannot be converted to Scalar"),
+    ("bool(M.tensor([1., 2.]))", RuntimeError, "more than one value is ambiguous"),
+    ("bool(M.tensor([]))", RuntimeError, "ambiguous"),
+    ("float(M.tensor([1., 2.]))", ValueError, "only one element tensors"),
+    ("int(M.tensor([1, 2]))", ValueError, "only one element tensors"),
+    ("len(M.tensor(2.))", TypeError, "len\\(\\) of a 0-d tensor"),
+    ("list(M.tensor(3))", TypeError, "iteration over a 0-d tensor"),
+    ("[1, 2][M.tensor(1.)]", TypeError, "only integer tensors of a single element"),
+    ("[1, 2][M.tensor([0, 1])]", TypeError, "only integer tensors of a single element"),
+    ("M.tensor([1, 2]).requires_grad_()", RuntimeError, "only Tensors of floating point"),
+]
+
+
+@pytest.mark.parametrize("expr,exc,match", CONVERSION_ERRORS)
+def test_conversion_errors_match_torch(expr, exc, match):
+    with pytest.raises(exc, match=match):
+        eval(expr, {"M": retrograd})
+    if torch is not None:
+        with pytest.raises(exc, match=match):
+            eval(expr, {"M": torch})
+
+
+def test_numpy_shares_memory_and_detach_numpy_works():
+    x = T.tensor([1.0, 2.0])
+    x.numpy()[0] = 5.0
+    assert x.tolist() == [5.0, 2.0]
+    y = T.tensor([1.0, 2.0], requires_grad=True)
+    assert y.detach().numpy().tolist() == [1.0, 2.0]
+    assert y.numpy(force=True).tolist() == [1.0, 2.0]
+    assert np.asarray(x).tolist() == [5.0, 2.0]
+    assert np.asarray(x, dtype=np.float64).dtype == np.float64
+
+
+def test_item_and_tolist_types():
+    assert type(T.tensor(2.5).item()) is float and type(T.tensor(3).item()) is int
+    assert type(T.tensor(True).item()) is bool
+    assert type(T.tensor([1, 2]).tolist()[0]) is int
+
+
+def test_iteration_yields_views():
+    x = T.arange(6.0).reshape(3, 2)
+    rows = list(x)
+    assert len(rows) == 3 and rows[1].tolist() == [2.0, 3.0]
+    rows[0][0] = 9.0
+    assert x[0, 0].item() == 9.0
+
+
+# ------------------------------------------------------------------------- graph state
+
+
+def test_requires_grad_and_leaf_rules():
+    x = T.tensor([1.0, 2.0])
+    assert x.requires_grad_() is x and x.requires_grad and x.is_leaf
+    y = x * 2
+    assert y.requires_grad and not y.is_leaf and y.grad_fn.name() == "MulBackward0"
+    with pytest.raises(RuntimeError, match="you can only change requires_grad flags of leaf"):
+        y.requires_grad = False
+    y.requires_grad_(True)  # allowed (no-op) on a non-leaf
+    x.requires_grad_(False)
+    assert not x.requires_grad
+    z = (x * 2)
+    assert not z.requires_grad and z.is_leaf
+
+
+def test_detach_shares_memory_and_version():
+    x = T.tensor([1.0, 2.0], requires_grad=True)
+    d = x.detach()
+    assert not d.requires_grad and d.is_leaf and d.grad_fn is None
+    d[0] = 5.0
+    assert x.tolist() == [5.0, 2.0]
+    assert x._version == d._version == 1
+
+
+def test_detach_in_place():
+    x = T.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 2
+    assert h.detach_() is h
+    assert not h.requires_grad and h.grad_fn is None and h.is_leaf
+    v = (x * 2)[:1]
+    with pytest.raises(RuntimeError, match="Can't detach views in-place"):
+        v.detach_()
+
+
+def test_clone_is_a_differentiable_copy():
+    x = T.tensor([1.0, 2.0], requires_grad=True)
+    c = x.clone()
+    assert c.grad_fn.name() == "CloneBackward0"
+    c.sum().backward()
+    assert x.grad.tolist() == [1.0, 1.0]
+    c2 = x.detach().clone()
+    c2[0] = 7.0
+    assert x.tolist() == [1.0, 2.0]
+
+
+def test_data_is_detached_and_assignable():
+    x = T.tensor([1.0, 2.0], requires_grad=True)
+    d = x.data
+    assert not d.requires_grad
+    d.mul_(2)  # changes x without autograd knowing
+    assert x.tolist() == [2.0, 4.0]
+    x.data = T.tensor([7.0, 8.0])
+    assert x.tolist() == [7.0, 8.0] and x.requires_grad
+
+
+def test_to_keeps_graph_and_returns_self_when_nothing_changes():
+    x = T.tensor([1.0, 2.0], requires_grad=True)
+    assert x.to(T.float32) is x and x.to("cpu") is x and x.float() is x
+    assert x.to(T.float32, copy=True) is not x
+    y = x.to(T.float64)
+    assert y.grad_fn.name() == "ToCopyBackward0"
+    (y * y).sum().backward()
+    assert x.grad.dtype is T.float32 and x.grad.tolist() == [2.0, 4.0]
+    assert not x.long().requires_grad
+
+
+def test_contiguous():
+    x = T.arange(6.0).reshape(2, 3)
+    assert x.contiguous() is x
+    c = x.t().contiguous()
+    assert c.is_contiguous() and c.tolist() == [[0.0, 3.0], [1.0, 4.0], [2.0, 5.0]]
+
+
+def test_pickle_and_deepcopy():
+    x = T.tensor([1.0, 2.0], requires_grad=True)
+    y = pickle.loads(pickle.dumps(x))
+    assert y.tolist() == [1.0, 2.0] and y.requires_grad
+    z = copy.deepcopy(x)
+    assert z is not x and z.tolist() == [1.0, 2.0] and z.requires_grad
+    with pytest.raises(RuntimeError, match="graph leaves"):
+        copy.deepcopy(x * 2)
+
+
+def test_hash_is_identity():
+    x, y = T.zeros(1), T.zeros(1)
+    assert len({x, y}) == 2
+
+
+# ------------------------------------------------------------------------- operators
+
+
+OPERATORS = [
+    "M.tensor([1., 2.]) + 1", "1 + M.tensor([1., 2.])", "M.tensor([1., 2.]) - 1",
+    "1 - M.tensor([2.])", "M.tensor([1., 2.]) * 2", "2 * M.tensor([1, 2])",
+    "M.tensor([1, 2]) / 2", "1 / M.tensor([2])", "M.tensor(2.) ** 2", "2 ** M.tensor(2.)",
+    "2 ** M.tensor(2)", "M.tensor([2]) ** 2.", "M.tensor([2]) ** M.tensor(2.)",
+    "-M.tensor([3])", "+M.tensor([3])", "abs(M.tensor([-3]))", "~M.tensor([True])",
+    "M.tensor([3]) & M.tensor([1])", "M.tensor([3]) | 4", "M.tensor([3]) ^ 1", "1 & M.tensor([3])",
+    "M.tensor([1, 2]) @ M.tensor([3, 4])", "M.tensor([[1., 2.]]) @ M.tensor([[1.], [2.]])",
+    "M.tensor([1.5]) * np.float64(2)", "np.float64(2) * M.tensor([1.5])",
+    "M.tensor([1.5]) + np.int64(2)", "M.tensor([1]) + np.float32(2)",
+    "M.tensor([1., 2.]) == M.tensor([1., 3.])", "M.tensor([1., 2.]) < 2", "2 < M.tensor([1., 2.])",
+    "M.tensor([1, 2]) == 1.", "M.tensor([1., 2.]) != 2", "M.tensor([1., 2.]) >= 2",
+    "M.tensor([1., 2.]) <= M.tensor(1.)", "M.tensor([1., 2.]) > M.tensor([[0.], [3.]])",
+]
+
+
+@pytest.mark.parametrize("expr", OPERATORS)
+def test_operators_match_torch(expr):
+    _same(expr)
+
+
+def test_in_place_operators_keep_identity_and_bump_version():
+    x = T.tensor([1.0, 2.0])
+    ident = id(x)
+    x += 1
+    x -= 0.5
+    x *= 2
+    x /= 4
+    x **= 2
+    assert id(x) == ident and x._version == 5
+    i = T.tensor([1, 2])
+    with pytest.raises(RuntimeError, match="can't be cast"):
+        i /= 2  # an int tensor cannot hold the float result, as in torch
+    with pytest.raises(RuntimeError, match="can't be cast"):
+        i += 1.5
+
+
+def test_comparisons_give_bool_tensors_without_grad():
+    x = T.tensor([1.0, 2.0], requires_grad=True)
+    c = x > 1
+    assert c.dtype is T.bool and not c.requires_grad and c.grad_fn is None
+    assert c.tolist() == [False, True]
+
+
+# ------------------------------------------------------------------------- bad input
+
+
+BAD_INPUT = [
+    ("M.ones(2, 3) + M.ones(4)", RuntimeError, r"\(3\) must match the size of tensor b \(4\)"),
+    ("M.ones(2, 3) * M.ones(2, 4)", RuntimeError, "must match the size"),
+    ("M.ones(2, 3) @ M.ones(4, 5)", RuntimeError, r"2x3 and 4x5"),
+    ("M.ones(3) @ M.ones(4)", RuntimeError, None),
+    ("M.ones(3) @ M.ones(4, 2)", RuntimeError, None),
+    ("M.ones(2, 3, 4) @ M.ones(3, 5, 6)", RuntimeError, None),
+    ("M.tensor(1.) @ M.ones(2)", RuntimeError, "at least 1D"),
+    ("M.ones(2, 3).sum(2)", IndexError, "Dimension out of range"),
+    ("M.ones(2, 3).sum(-3)", IndexError, "Dimension out of range"),
+    ("M.ones(2, 3).mean(5)", IndexError, "Dimension out of range"),
+    ("M.ones(2, 3).transpose(0, 2)", IndexError, "Dimension out of range"),
+    ("M.ones(2, 3).unsqueeze(3)", IndexError, "Dimension out of range"),
+    ("M.ones(2, 3).unsqueeze(-4)", IndexError, "Dimension out of range"),
+    ("M.ones(2, 3).squeeze(3)", IndexError, "Dimension out of range"),
+    ("M.ones(2, 3).flatten(0, 2)", IndexError, "Dimension out of range"),
+    ("M.ones(2, 3).permute(0, 2)", IndexError, "Dimension out of range"),
+    ("M.ones(2, 3).size(2)", IndexError, "Dimension out of range"),
+    ("M.ones(2, 3)[2]", IndexError, None),
+    ("M.ones(2, 3)[0, 3]", IndexError, None),
+    ("M.ones(2, 3)[0, 0, 0]", IndexError, None),
+    ("M.ones(2, 3).view(4)", RuntimeError, "invalid for input of size 6"),
+    ("M.ones(2, 3).view(-1, -1)", RuntimeError, "only one dimension can be inferred"),
+    ("M.ones(2, 3).t().view(6)", RuntimeError, "view size is not compatible"),
+    ("M.ones(2, 3).expand(3, 3)", RuntimeError, "expanded size"),
+    ("M.ones(2, 3).permute(0, 0)", RuntimeError, None),
+    ("M.tensor([True]) - M.tensor([True])", RuntimeError, "Subtraction, the `-` operator"),
+    ("-M.tensor([True])", RuntimeError, "Negation, the `-` operator"),
+    ("M.ones(2).mean(dtype=None) if False else M.tensor([1, 2]).mean()", RuntimeError,
+     "mean\\(\\): could not infer output dtype"),
+]
+
+
+@pytest.mark.parametrize("expr,exc,match", BAD_INPUT)
+def test_bad_input_raises_like_torch(expr, exc, match):
+    with pytest.raises(exc, match=match):
+        eval(expr, {"M": retrograd})
+    if torch is not None:
+        with pytest.raises(exc):
+            eval(expr, {"M": torch})
+
+
+def test_shape_errors_name_both_shapes():
+    with pytest.raises(RuntimeError, match=r"\[2, 3\] and \[4\]"):
+        T.ones(2, 3) + T.ones(4)
+    with pytest.raises(RuntimeError, match=r"\[2, 3, 4\] and \[3, 5, 6\]"):
+        T.ones(2, 3, 4) @ T.ones(3, 5, 6)
+    with pytest.raises(RuntimeError, match=r"2x3 and 4x5"):
+        T.ones(2, 3) @ T.ones(4, 5)
+
+
+def test_dtype_mismatch_in_place_names_both_dtypes():
+    with pytest.raises(RuntimeError, match="Float.*Long"):
+        T.tensor([1, 2]).add_(T.tensor([0.5, 0.5]))
+
+
+def test_device_mismatch_names_both_devices():
+    from retrograd.ops.elementwise import _device_error
+
+    err = _device_error(np.zeros(1), np.zeros(1))
+    assert "Expected all tensors to be on the same device" in str(err)
+    assert str(err).count("cpu") == 2
+    with pytest.raises(RuntimeError, match="CuPy or a CUDA device is not available"):
+        if not T.cuda.is_available():
+            T.zeros(1, device="cuda")
+        else:  # pragma: no cover - only on a GPU machine
+            T.zeros(1) + T.zeros(1, device="cuda")
