@@ -7,6 +7,9 @@ import retrograd
 from retrograd import nn
 from helpers import rand, requires_torch, torch
 
+# torch's own deprecation/performance notes about the oracle's configuration
+pytestmark = pytest.mark.filterwarnings("ignore:Support for mismatched", "ignore:enable_nested_tensor")
+
 
 def _load(rm, tm):
     res = rm.load_state_dict({k: retrograd.tensor(v.detach().numpy())
@@ -83,7 +86,6 @@ def _mha_masks(opts, N, H, L, S):
 
 
 @requires_torch
-@pytest.mark.filterwarnings("ignore:Support for mismatched key_padding_mask")
 @pytest.mark.parametrize("name,ctor,opts", MHA_CONFIGS, ids=[c[0] for c in MHA_CONFIGS])
 def test_multihead_attention_matches_torch(name, ctor, opts):
     E, H, N, L = 8, 2, 2, 4
