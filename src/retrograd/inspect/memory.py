@@ -10,7 +10,8 @@ from ..autograd.graph import AccumulateGrad
 
 @dataclass
 class SavedTensor:
-    """One tensor kept for backward (deduplicated: ``saved_by`` lists every op keeping it)."""
+    """One tensor kept for backward (deduplicated: ``saved_by`` lists every op keeping it);
+    ``module`` is the module whose forward created it."""
 
     op: str
     module: str
@@ -106,23 +107,22 @@ def _module_names(model):
 
 
 def _saved_arrays(node):
-    """(array or None, kind, packed object) for each tensor ``node`` saved."""
+    """(array or None, kind, module that created it) for each tensor ``node`` saved."""
     out = []
     for entry in getattr(node, "_saved", None) or ():
         if entry is None:
             continue
         if entry[0] == _SAVED_PLAIN:
             t = entry[1]
-            kind = "activation"
             if t.grad_fn is None:
-                kind = "parameter" if t._requires_grad else "input"
-            out.append((t._data, kind))
+                out.append((t._data, "parameter" if t._requires_grad else "input", node._module))
+            else:
+                out.append((t._data, "activation", t.grad_fn._module))
         elif entry[0] == _SAVED_OUTPUT:
-            out.append((entry[1], "activation"))
+            out.append((entry[1], "activation", node._module))
         elif entry[0] == _SAVED_PACKED:
-            packed = entry[1]
-            data = getattr(packed, "_data", None)
-            out.append((data, "packed" if data is None else "activation"))
+            data = getattr(entry[1], "_data", None)
+            out.append((data, "packed" if data is None else "activation", node._module))
     return out
 
 
@@ -134,9 +134,8 @@ def saved_tensors(output, model=None):
     records, by_owner = [], {}
     users = {}  # owner id -> nodes that keep it
     for node in nodes:
-        module = node._module
-        mname = names.get(id(module), type(module).__name__) if module is not None else "(no module)"
-        for arr, kind in _saved_arrays(node):
+        for arr, kind, module in _saved_arrays(node):
+            mname = names.get(id(module), type(module).__name__) if module is not None else "(no module)"
             if arr is None:
                 records.append(SavedTensor(node.name(), mname, (), "?", 0, "packed", [node.name()]))
                 continue

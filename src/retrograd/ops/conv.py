@@ -124,7 +124,7 @@ def conv_forward(x, w, b, p, keep_cols=False):
     out = _out_shape(x.shape[2:], kshape, p)
     cols = _im2col(x, kshape, out, p)
     G = p.groups
-    y = xp.matmul(w.reshape(G, o // G, -1), cols)  # (N, G, O/G, L)
+    y = _backend.matmul(w.reshape(G, o // G, -1), cols)  # (N, G, O/G, L)
     y = y.reshape((n, o) + out)
     if b is not None:
         y += b.reshape((1, o) + (1,) * len(out))
@@ -140,7 +140,7 @@ def conv_input_grad(g, w, x_shape, p):
     wt = w.reshape(G, o // G, -1).transpose(0, 2, 1)  # (G, C/G*K, O/G)
     if all(s == 1 for s in p.stride) and len(out) > 1:
         return _col2im_flat(xp, wt, g, x_shape, w.shape[2:], p)
-    cols = xp.matmul(wt, g.reshape(n, G, o // G, -1))  # (N, G, C/G*K, L)
+    cols = _backend.matmul(wt, g.reshape(n, G, o // G, -1))  # (N, G, C/G*K, L)
     return _col2im(cols, x_shape, w.shape[2:], out, p)
 
 
@@ -161,7 +161,7 @@ def _col2im_flat(xp, wt, g, x_shape, kshape, p):
     strides = [int(np.prod(grid[i + 1:])) for i in range(len(grid))]
     g_grid = xp.zeros((n, o) + grid, dtype=g.dtype)
     g_grid[(slice(None), slice(None)) + tuple(slice(0, s) for s in out)] = g
-    cols = xp.matmul(wt, g_grid.reshape(n, G, o // G, size))  # (N, G, C/G*K, grid)
+    cols = _backend.matmul(wt, g_grid.reshape(n, G, o // G, size))  # (N, G, C/G*K, grid)
     cols = cols.reshape((n, c, -1, size))
     shifts = [sum(d * k * st for d, k, st in zip(p.dilation, offset, strides))
               for offset in itertools.product(*(range(k) for k in kshape))]
@@ -179,7 +179,7 @@ def conv_weight_grad(x, g, w_shape, p, cols=None):
     G = p.groups
     if cols is None:
         cols = _im2col(x, w_shape[2:], out, p)  # (N, G, C/G*K, L)
-    gw = _xp(x).matmul(g.reshape(n, G, o // G, -1), cols.transpose(0, 1, 3, 2))  # (N, G, O/G, C/G*K)
+    gw = _backend.matmul(g.reshape(n, G, o // G, -1), cols.transpose(0, 1, 3, 2))  # (N, G, O/G, C/G*K)
     return gw.sum(0).reshape(w_shape)
 
 

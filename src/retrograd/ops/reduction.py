@@ -30,6 +30,8 @@ class Sum(Function):
         elif x.dtype.kind in "biu":
             x = x.astype(np.int64)
         ctx.shape, ctx.dims, ctx.keepdim = a.shape, dims, keepdim
+        if x.dtype.itemsize == 2 and x.dtype.kind in "fV":  # half: accumulate in float32, as torch
+            return x.sum(axis=dims, keepdims=keepdim, dtype=np.float32).astype(x.dtype)
         return x.sum(axis=dims, keepdims=keepdim)
 
     @staticmethod
