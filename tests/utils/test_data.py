@@ -223,3 +223,23 @@ def test_training_with_loader():
             loss.backward()
             opt.step()
     np.testing.assert_allclose(w.detach().numpy(), [1.0, -1.0, 2.0], atol=1e-3)
+
+
+@requires_torch
+@pytest.mark.parametrize("n,replicas,drop_last", [(10, 3, False), (10, 3, True), (2, 4, False), (12, 4, True)])
+def test_distributed_sampler_unshuffled_matches_torch(n, replicas, drop_last):
+    for rank in range(replicas):
+        ours = data.DistributedSampler(range(n), replicas, rank, shuffle=False, drop_last=drop_last)
+        theirs = torch.utils.data.DistributedSampler(range(n), replicas, rank, shuffle=False, drop_last=drop_last)
+        assert list(ours) == list(theirs) and len(ours) == len(theirs)
+
+
+def test_distributed_sampler_shuffled_partition():
+    shards = [list(data.DistributedSampler(range(11), 3, r, seed=5)) for r in range(3)]
+    assert sorted(set(sum(shards, []))) == list(range(11)) and all(len(s) == 4 for s in shards)
+    s = data.DistributedSampler(range(11), 3, 0, seed=5)
+    first = list(s)
+    s.set_epoch(1)
+    assert list(s) != first
+    with pytest.raises(ValueError, match="Invalid rank 3"):
+        data.DistributedSampler(range(4), 3, 3)
