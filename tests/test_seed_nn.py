@@ -73,3 +73,38 @@ def test_training_step_snippet():
                 p -= lr * p.grad
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
+
+
+def _train(model, loss_fn, X, y, optimizer, steps):
+    losses = []
+    for _ in range(steps):
+        optimizer.zero_grad()
+        pred = model(X)
+        loss = loss_fn(pred, y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+
+
+def test_mlp_trains_with_optimizer():
+    """The seed's training step with an optimizer: classification of two blobs."""
+    torch.manual_seed(0)
+    X = torch.cat([torch.randn(32, 2) + 2, torch.randn(32, 2) - 2])
+    y = torch.tensor([0] * 32 + [1] * 32)
+    model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
+    losses = _train(model, nn.CrossEntropyLoss(), X, y, torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9), 40)
+    assert losses[-1] < 0.2 * losses[0]
+    assert (model(X).argmax(1) == y).float().mean().item() > 0.95
+
+
+def test_small_convnet_trains():
+    torch.manual_seed(0)
+    X = torch.randn(16, 1, 8, 8)
+    y = (X[:, 0, :4].sum((1, 2)) > X[:, 0, 4:].sum((1, 2))).long()  # top half brighter than bottom
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(4 * 4 * 4, 2),
+    )
+    losses = _train(model, nn.CrossEntropyLoss(), X, y, torch.optim.Adam(model.parameters(), lr=0.01), 40)
+    assert losses[-1] < 0.5 * losses[0]

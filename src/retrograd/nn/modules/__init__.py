@@ -14,14 +14,19 @@ from .flatten import *  # noqa: F401,F403
 from .activation import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 
-_FAMILIES = ("conv", "pooling", "normalization", "dropout", "sparse", "upsampling", "pixelshuffle",
-             "padding", "rnn", "transformer", "attention", "distance", "fold", "channelshuffle",
-             "adaptive", "instancenorm", "batchnorm")
+_MINE = ("module", "container", "linear", "flatten", "activation", "loss")
+# the other families, in a fixed order first, then any other file of this package
+_FAMILIES = ("conv", "pooling", "normalization", "batchnorm", "instancenorm", "dropout", "sparse",
+             "upsampling", "pixelshuffle", "padding", "fold", "rnn", "attention", "transformer")
 
 
 def _load_families():
+    import pkgutil
+
     g = globals()
-    for name in _FAMILIES:
+    found = [m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")]  # noqa: F405
+    names = [n for n in _FAMILIES if n in found] + sorted(n for n in found if n not in _FAMILIES + _MINE)
+    for name in names:
         try:
             mod = _importlib.import_module(f"{__name__}.{name}")
         except ModuleNotFoundError as e:
