@@ -279,7 +279,7 @@ def test_dropout_between_layers():
     x = retrograd.randn(5, 2, 3)
     m.eval()
     a, b = m(x)[0], m(x)[0]
-    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
     m.train()
     c = m(x)[0]
     assert not np.allclose(a.detach().numpy(), c.detach().numpy())
