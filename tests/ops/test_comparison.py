@@ -40,6 +40,7 @@ CASES = [
     ("right_shift", lambda t, a, b: a >> b, I, J), ("lshift_scalar", lambda t, a, b: a << 2, I, J),
     ("sign_int", lambda t, a, b: t.sign(a), I, J), ("sign_float", lambda t, a, b: t.sign(a), A, B),
     ("where_scalar", lambda t, a, b: t.where(a > 0, a, 0.0), A, B),
+    ("where_method", lambda t, a, b: a.where(a > 0, b), A, B),
 ]
 
 
@@ -75,6 +76,9 @@ def test_inplace_comparisons_and_bits():
     i ^= 2
     i <<= 1
     assert i.tolist() == [((5 | 1) ^ 2) << 1, ((6 | 1) ^ 2) << 1]
+    s = retrograd.tensor([-2.0, 0.0, 3.0])
+    s.sign_()
+    assert s.tolist() == [-1.0, 0.0, 1.0]
 
 
 def test_errors():

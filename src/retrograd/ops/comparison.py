@@ -58,13 +58,20 @@ class Where(Function):
         return None, ga, gb
 
 
-@tensor_method()
 def where(condition, input=None, other=None, *, out=None):
     """where(cond, a, b): elements of a where cond is True, else of b.
     where(cond) alone: the indices of the True elements, as a tuple of tensors."""
     if input is None and other is None:
         return tuple(Tensor._make(i) for i in _backend.array_module(condition._data).nonzero(condition._data))
     return Where.apply(condition, input, other)
+
+
+def _where_method(self, condition, other):
+    """Tensor.where(condition, y): self where condition, else y."""
+    return Where.apply(condition, self, other)
+
+
+Tensor.where = _where_method
 
 
 class Sign(Function):
@@ -237,7 +244,7 @@ def _register_inplace():
 
     for name in ("eq", "ne", "lt", "le", "gt", "ge", "not_equal", "greater", "greater_equal", "less",
                  "less_equal", "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and",
-                 "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift"):
+                 "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "sign"):
         setattr(Tensor, name + "_", make_inplace(globals()[name], name + "_"))
     Tensor.__iand__ = Tensor.bitwise_and_
     Tensor.__ior__ = Tensor.bitwise_or_
