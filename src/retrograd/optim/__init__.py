@@ -14,5 +14,5 @@ from .rprop import Rprop
 from .asgd import ASGD
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam",
-           "LBFGS", "Rprop", "ASGD", "lr_scheduler"]
-from . import lr_scheduler
+           "LBFGS", "Rprop", "ASGD", "lr_scheduler", "swa_utils"]
+from . import lr_scheduler, swa_utils
