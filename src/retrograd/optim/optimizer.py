@@ -108,6 +108,10 @@ class Optimizer:
     """
 
     def __init__(self, params, defaults):
+        if defaults.get("differentiable"):
+            raise NotImplementedError(
+                f"{type(self).__name__}(differentiable=True) is not supported: retrograd's optimizers update the "
+                "parameters' arrays in place, outside autograd, so no gradient flows through the update")
         self.defaults = defaults
         self._optimizer_step_pre_hooks = OrderedDict()
         self._optimizer_step_post_hooks = OrderedDict()
