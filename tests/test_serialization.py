@@ -200,9 +200,11 @@ def test_corrupt_or_truncated_file_raises_clear_error(tmp_path, damage):
         retrograd.load(path)
 
 
-def test_missing_file_raises_file_not_found(tmp_path):
+def test_missing_file_or_directory(tmp_path):
     with pytest.raises(FileNotFoundError):
         retrograd.load(tmp_path / "nope.pt")
+    with pytest.raises(RuntimeError, match="Parent directory .*missing does not exist"):
+        retrograd.save({}, tmp_path / "missing" / "x.pt")
 
 
 def test_arbitrary_objects_need_weights_only_false(tmp_path):
