@@ -171,3 +171,16 @@ def test_names_exported():
         if torch is not None:
             assert hasattr(torch, name), name
     assert not hasattr(retrograd, "gelu") and not hasattr(retrograd, "silu")
+
+
+@requires_torch
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
+def test_low_precision_dtypes_like_torch(dtype):
+    a = np.random.default_rng(0).uniform(-4, 4, (3, 4)).astype(np.float32)
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == "float32" else dict(rtol=2e-2, atol=2e-2)
+    for name in activation.FUNCTIONAL:
+        if name.endswith("_") or name in ("threshold", "prelu", "glu", "rrelu"):
+            continue
+        outs = [getattr(F(mod), name)(mod.tensor(a).to(getattr(mod, dtype))) for mod in (retrograd, torch)]
+        assert str(outs[0].dtype) == str(outs[1].dtype), name
+        np.testing.assert_allclose(outs[0].float().numpy(), outs[1].float().numpy(), **tol, err_msg=name)

@@ -302,3 +302,24 @@ def test_binary_broadcasting_matches_numpy(name, np_fn, shapes, seed):
     np.testing.assert_allclose(out.detach().numpy(), np_fn(a, b), rtol=1e-12)
     out.sum().backward()
     assert ta.grad.shape == a.shape and tb.grad.shape == b.shape
+
+
+LOW_PRECISION_OPS = ["reciprocal", "rsqrt", "log2", "log1p", "exp2", "expm1", "sin", "tan", "asin", "atanh", "erf",
+                     "erfc", "erfinv", "floor", "round", "frac", "deg2rad", "rad2deg", "logit", "nan_to_num"]
+
+
+@requires_torch
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
+def test_low_precision_dtypes_like_torch(dtype):
+    a = np.random.default_rng(0).uniform(0.2, 0.9, (3, 4)).astype(np.float32)
+    b = np.random.default_rng(1).uniform(0.2, 0.9, (4,)).astype(np.float32)
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == "float32" else dict(rtol=2e-2, atol=2e-3)
+    for name in LOW_PRECISION_OPS + ["atan2", "hypot", "logaddexp", "xlogy", "maximum", "fmod"]:
+        binary = name in ("atan2", "hypot", "logaddexp", "xlogy", "maximum", "fmod")
+        outs = []
+        for mod in (retrograd, torch):
+            x = mod.tensor(a).to(getattr(mod, dtype))
+            outs.append(getattr(mod, name)(x, mod.tensor(b).to(getattr(mod, dtype))) if binary else
+                        getattr(mod, name)(x))
+        assert str(outs[0].dtype) == str(outs[1].dtype), name
+        np.testing.assert_allclose(outs[0].float().numpy(), outs[1].float().numpy(), **tol, err_msg=name)

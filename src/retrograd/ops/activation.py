@@ -225,7 +225,8 @@ class Hardswish(Function):
         _check_float("hardswish", a)
         ctx.save_for_backward(a)
         x = a._data
-        return x * _backend.array_module(x).clip(x + x.dtype.type(3), 0, 6) / x.dtype.type(6)
+        six = x.dtype.type(6)
+        return (x * _backend.array_module(x).clip(x + x.dtype.type(3), 0, six) / six).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):

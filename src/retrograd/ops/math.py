@@ -129,6 +129,8 @@ class _UnaryFloat(Function):
         x = float_data(a)
         with np.errstate(all="ignore"):
             out = ctx.f(_backend.array_module(x), x)
+        if out.dtype != x.dtype:  # a Python-float constant widens bfloat16 (ml_dtypes) to float32
+            out = out.astype(x.dtype)
         if ctx.saves == "z":
             out = Tensor._make(out)
             ctx.save_for_backward(out)
@@ -307,12 +309,13 @@ class Logit(Function):
     @staticmethod
     def forward(ctx, a, eps):
         x = float_data(a)
+        dt = x.dtype
         ctx.eps = eps
         ctx.save_for_backward(a)
         if eps is not None:
             x = _backend.array_module(x).clip(x, eps, 1 - eps)
         with np.errstate(all="ignore"):
-            return _backend.array_module(x).log(x / (1 - x))
+            return _backend.array_module(x).log(x / (1 - x)).astype(dt, copy=False)
 
     @staticmethod
     def backward(ctx, g):
@@ -744,7 +747,12 @@ class NanToNum(Function):
             return x.copy()
         ctx.save_for_backward(a)
         xp = _backend.array_module(x)
-        info = np.finfo(x.dtype)
+        try:
+            info = np.finfo(x.dtype)
+        except ValueError:  # bfloat16 (ml_dtypes) has its own finfo
+            import ml_dtypes
+
+            info = ml_dtypes.finfo(x.dtype)
         posinf = info.max if posinf is None else posinf
         neginf = info.min if neginf is None else neginf
         out = xp.where(xp.isnan(x), nan, x)
