@@ -369,3 +369,25 @@ def test_checkpoint_resume_with_module_loader_and_scheduler(tmp_path):
     for (k, a), (_, b) in zip(model.state_dict().items(), model2.state_dict().items()):
         np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=k)
     assert sched2.get_last_lr() == sched.get_last_lr()
+
+
+def test_user_defined_optimizer():
+    class PlainSGD(optim.Optimizer):
+        def __init__(self, params, lr=0.1):
+            super().__init__(params, dict(lr=lr))
+
+        @retrograd.no_grad()
+        def step(self, closure=None):
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is not None:
+                        p.add_(p.grad, alpha=-group["lr"])
+
+    p = Parameter(retrograd.ones(3))
+    opt = PlainSGD([p])
+    calls = []
+    opt.register_step_post_hook(lambda o, a, k: calls.append(1))
+    p.grad = retrograd.ones(3)
+    opt.step()
+    np.testing.assert_allclose(p.detach().numpy(), 0.9)
+    assert calls == [1] and opt.state_dict()["param_groups"] == [{"lr": 0.1, "params": [0]}]

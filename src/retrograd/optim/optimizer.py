@@ -57,21 +57,47 @@ def _typename(obj):
         else type(obj).__qualname__
 
 
-def _step(fn):
-    """Wrap a subclass's ``step``: run the step hooks, and the update with grad mode off."""
+def _run_pre_hooks(self, args, kwargs):
+    for hook in (*_global_step_pre_hooks.values(), *self._optimizer_step_pre_hooks.values()):
+        result = hook(self, args, kwargs)
+        if result is not None:
+            if not (isinstance(result, tuple) and len(result) == 2):
+                raise RuntimeError(
+                    f"{hook} must return None or a tuple of (new_args, new_kwargs), but got {result}.")
+            args, kwargs = result
+    return args, kwargs
+
+
+def _run_post_hooks(self, args, kwargs):
+    for hook in (*self._optimizer_step_post_hooks.values(), *_global_step_post_hooks.values()):
+        hook(self, args, kwargs)
+
+
+def _with_hooks(fn):
+    """Wrap the ``step`` of an optimizer written by a user (a subclass): run the step hooks."""
 
     @functools.wraps(fn)
     def step(self, *args, **kwargs):
-        hooks = self._optimizer_step_pre_hooks or _global_step_pre_hooks
-        if hooks:
-            for hook in (*_global_step_pre_hooks.values(), *self._optimizer_step_pre_hooks.values()):
-                result = hook(self, args, kwargs)
-                if result is not None:
-                    if not (isinstance(result, tuple) and len(result) == 2):
-                        raise RuntimeError(
-                            f"{hook} must return None or a tuple of (new_args, new_kwargs), but got "
-                            f"{result}.")
-                    args, kwargs = result
+        if self._optimizer_step_pre_hooks or _global_step_pre_hooks:
+            args, kwargs = _run_pre_hooks(self, args, kwargs)
+        out = fn(self, *args, **kwargs)
+        self._opt_called = True
+        self._step_count = getattr(self, "_step_count", 0) + 1
+        if self._optimizer_step_post_hooks or _global_step_post_hooks:
+            _run_post_hooks(self, args, kwargs)
+        return out
+
+    step._rg_wrapped = True
+    return step
+
+
+def _step(fn):
+    """Wrap a built-in optimizer's ``step``: run the step hooks, and the update with grad mode off."""
+
+    @functools.wraps(fn)
+    def step(self, *args, **kwargs):
+        if self._optimizer_step_pre_hooks or _global_step_pre_hooks:
+            args, kwargs = _run_pre_hooks(self, args, kwargs)
         prev = _grad_state.enabled
         _grad_state.enabled = False
         try:
@@ -81,10 +107,10 @@ def _step(fn):
         self._opt_called = True
         self._step_count = getattr(self, "_step_count", 0) + 1
         if self._optimizer_step_post_hooks or _global_step_post_hooks:
-            for hook in (*self._optimizer_step_post_hooks.values(), *_global_step_post_hooks.values()):
-                hook(self, args, kwargs)
+            _run_post_hooks(self, args, kwargs)
         return out
 
+    step._rg_wrapped = True
     return step
 
 
@@ -106,6 +132,12 @@ class Optimizer:
     ``params`` is an iterable of tensors, of ``(name, tensor)`` pairs, or of dicts each
     defining a parameter group (``{'params': [...], 'lr': ...}``).
     """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("step")
+        if step is not None and callable(step) and not getattr(step, "_rg_wrapped", False):
+            cls.step = _with_hooks(step)  # users' optimizers get the step hooks too, as in torch
 
     def __init__(self, params, defaults):
         if defaults.get("differentiable"):
