@@ -26,6 +26,8 @@ RNN kernels, which have the same limit): double backward (``create_graph=True``)
 through a recurrent layer raises a RuntimeError.
 """
 
+import numpy as np
+
 from .._backend import array_module
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state
@@ -42,18 +44,59 @@ def _sigmoid_(a, xp):
     a += 0.5
 
 
-def _steps(batch_sizes, backward_in_time):
-    """(t, start, stop) of the rows of each step, in processing order."""
-    offsets = []
-    start = 0
-    for n in batch_sizes:
-        offsets.append((start, start + n))
-        start += n
-    order = range(len(batch_sizes) - 1, -1, -1) if backward_in_time else range(len(batch_sizes))
-    return [(t, offsets[t][0], offsets[t][1]) for t in order]
+def _schedule(batch_sizes, reverse):
+    """Per step, in processing order: (s, e, ps, m). The step's rows are s:e of the packed
+    buffers; its previous state is rows ps:ps+m of the state buffer (the previous step's
+    rows, m = 0 at the first step) followed by rows m:n of the initial state (sequences
+    that start here: only in the reverse direction of a packed batch)."""
+    offsets = [0]
+    for n in batch_sizes[:-1]:
+        offsets.append(offsets[-1] + n)
+    order = range(len(batch_sizes) - 1, -1, -1) if reverse else range(len(batch_sizes))
+    sched, prev = [], None
+    for t in order:
+        n, s = batch_sizes[t], offsets[t]
+        if prev is None:
+            sched.append((s, s + n, 0, 0))
+        else:
+            sched.append((s, s + n, offsets[prev], min(batch_sizes[prev], n)))
+        prev = t
+    return sched
+
+
+def _prev(buf, init, s, e, ps, m, xp):
+    """The state before the step at rows s:e (a view unless sequences start at this step)."""
+    n = e - s
+    if m == n:
+        return buf[ps:ps + n]
+    if m == 0:
+        return init[:n]
+    return xp.concatenate([buf[ps:ps + m], init[m:n]])
+
+
+def _final_rows(sched, batch):
+    """Row of each sequence's last processed step (its final state) in the packed buffers."""
+    s, e = sched[-1][:2]
+    if e - s == batch:
+        return slice(s, e)
+    idx = np.empty(batch, dtype=np.int64)
+    for s, e, _, _ in sched:
+        idx[:e - s] = np.arange(s, e)
+    return idx
+
+
+def _prev_all(buf, init, sched, xp):
+    """The previous state of every row (N, H): the right factor of dW_hh = dG^T H_prev."""
+    out = xp.empty(buf.shape, dtype=buf.dtype)
+    for s, e, ps, m in sched:
+        out[s:e] = _prev(buf, init, s, e, ps, m, xp)
+    return out
 
 
 # ------------------------------------------------------------------ one direction, forward
+# Each returns (Hs, C, saved): the state after every step in the packed layout (N, H_out)
+# (the layer's output), the LSTM cell after every step (or None), and the other arrays
+# the backward needs.
 
 
 def _input_projection(X, w_ih, b_ih, b_hh=None):
@@ -65,74 +108,59 @@ def _input_projection(X, w_ih, b_ih, b_hh=None):
     return G
 
 
-def _rnn_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, steps, out):
+def _rnn_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched):
     G = _input_projection(X, w_ih, b_ih, b_hh)  # becomes the new states, in place
-    h = h0.copy()
-    Hprev = xp.empty((X.shape[0], h0.shape[1]), dtype=X.dtype)
     whhT = xp.ascontiguousarray(w_hh.T)
     relu = mode == "RNN_RELU"
-    for _, s, e in steps:
-        n = e - s
-        hp = h[:n]
-        Hprev[s:e] = hp
+    for s, e, ps, m in sched:
         g = G[s:e]
-        g += hp @ whhT
+        g += _prev(G, h0, s, e, ps, m, xp) @ whhT
         if relu:
             xp.maximum(g, 0, out=g)
         else:
             xp.tanh(g, out=g)
-        h[:n] = g
-        out[s:e] = g
-    return h, None, [G, Hprev]
+    return G, None, []
 
 
-def _lstm_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, steps, out):
+def _lstm_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched):
     H = w_ih.shape[0] // 4
     G = _input_projection(X, w_ih, b_ih, b_hh)  # becomes the gate activations, in place
     N = X.shape[0]
-    h, c = h0.copy(), c0.copy()
-    Hprev = xp.empty((N, h0.shape[1]), dtype=X.dtype)
-    Cprev = xp.empty((N, H), dtype=X.dtype)
+    Hs = xp.empty((N, h0.shape[1]), dtype=X.dtype)
     C = xp.empty((N, H), dtype=X.dtype)
     M = xp.empty((N, H), dtype=X.dtype) if w_hr is not None else None
     whhT = xp.ascontiguousarray(w_hh.T)
-    for _, s, e in steps:
-        n = e - s
-        hp, cp = h[:n], c[:n]
-        Hprev[s:e] = hp
-        Cprev[s:e] = cp
+    whrT = xp.ascontiguousarray(w_hr.T) if w_hr is not None else None
+    for s, e, ps, m in sched:
         g = G[s:e]
-        g += hp @ whhT
+        g += _prev(Hs, h0, s, e, ps, m, xp) @ whhT
         _sigmoid_(g[:, :2 * H], xp)
         xp.tanh(g[:, 2 * H:3 * H], out=g[:, 2 * H:3 * H])
         _sigmoid_(g[:, 3 * H:], xp)
-        cn = g[:, H:2 * H] * cp
-        cn += g[:, :H] * g[:, 2 * H:3 * H]
-        C[s:e] = cn
-        c[:n] = cn
-        m = xp.tanh(cn)
-        m *= g[:, 3 * H:]
-        if M is not None:
-            M[s:e] = m
-            m = m @ w_hr.T
-        h[:n] = m
-        out[s:e] = m
-    saved = [G, Hprev, Cprev, C] + ([M] if M is not None else [])
-    return h, c, saved
+        c = C[s:e]
+        xp.multiply(g[:, H:2 * H], _prev(C, c0, s, e, ps, m, xp), out=c)
+        c += g[:, :H] * g[:, 2 * H:3 * H]
+        if M is None:
+            h = Hs[s:e]
+            xp.tanh(c, out=h)
+            h *= g[:, 3 * H:]
+        else:
+            mm = M[s:e]
+            xp.tanh(c, out=mm)
+            mm *= g[:, 3 * H:]
+            xp.matmul(mm, whrT, out=Hs[s:e])
+    return Hs, C, [G] + ([M] if M is not None else [])
 
 
-def _gru_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, steps, out):
+def _gru_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched):
     H = w_hh.shape[1]
     G = _input_projection(X, w_ih, b_ih)  # becomes r, z, n in place
     N = X.shape[0]
-    h = h0.copy()
-    Hprev = xp.empty((N, H), dtype=X.dtype)
+    Hs = xp.empty((N, H), dtype=X.dtype)
     HN = xp.empty((N, H), dtype=X.dtype)  # W_hn h + b_hn, needed for dr
     whhT = xp.ascontiguousarray(w_hh.T)
-    for _, s, e in steps:
-        n = e - s
-        hp = h[:n]
-        Hprev[s:e] = hp
+    for s, e, ps, m in sched:
+        hp = _prev(Hs, h0, s, e, ps, m, xp)
         gh = hp @ whhT
         if b_hh is not None:
             gh += b_hh
@@ -145,12 +173,11 @@ def _gru_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, steps, o
         nn = g[:, 2 * H:]
         nn += g[:, :H] * hn
         xp.tanh(nn, out=nn)
-        hnew = hp - nn
-        hnew *= g[:, H:2 * H]
-        hnew += nn
-        h[:n] = hnew
-        out[s:e] = hnew
-    return h, None, [G, Hprev, HN]
+        h = Hs[s:e]
+        xp.subtract(hp, nn, out=h)
+        h *= g[:, H:2 * H]
+        h += nn
+    return Hs, None, [G, HN]
 
 
 _FORWARD = {"RNN_TANH": _rnn_dir_forward, "RNN_RELU": _rnn_dir_forward,
@@ -163,11 +190,10 @@ _FORWARD = {"RNN_TANH": _rnn_dir_forward, "RNN_RELU": _rnn_dir_forward,
 # gradients of the initial state. ``extra`` is (dH_out, M) for the LSTM projection.
 
 
-def _rnn_dir_backward(xp, mode, saved, w_hh, w_hr, steps, dout, dh, dc):
-    Hs, _ = saved
+def _rnn_dir_backward(xp, mode, Hs, C, saved, h0, c0, w_hh, w_hr, sched, dout, dh, dc):
     dG = xp.empty_like(Hs)
     relu = mode == "RNN_RELU"
-    for _, s, e in steps:
+    for s, e, _, _ in reversed(sched):
         n = e - s
         d = dh[:n] + dout[s:e]
         h = Hs[s:e]
@@ -180,13 +206,13 @@ def _rnn_dir_backward(xp, mode, saved, w_hh, w_hr, steps, dout, dh, dc):
     return dG, dG, None
 
 
-def _lstm_dir_backward(xp, mode, saved, w_hh, w_hr, steps, dout, dh, dc):
-    G, Hprev, Cprev, C = saved[:4]
-    M = saved[4] if len(saved) > 4 else None
+def _lstm_dir_backward(xp, mode, Hs, C, saved, h0, c0, w_hh, w_hr, sched, dout, dh, dc):
+    G = saved[0]
+    M = saved[1] if len(saved) > 1 else None
     H = C.shape[1]
     dG = xp.empty_like(G)
     dHout = xp.empty((G.shape[0], dh.shape[1]), dtype=G.dtype) if M is not None else None
-    for _, s, e in steps:
+    for s, e, ps, m in reversed(sched):
         n = e - s
         dm = dh[:n] + dout[s:e]
         if dHout is not None:
@@ -201,19 +227,19 @@ def _lstm_dir_backward(xp, mode, saved, w_hh, w_hr, steps, dout, dh, dc):
         dc_ += dc[:n]
         d[:, 3 * H:] = dm * tc * o * (1 - o)
         d[:, :H] = dc_ * gg * i * (1 - i)
-        d[:, H:2 * H] = dc_ * Cprev[s:e] * f * (1 - f)
+        d[:, H:2 * H] = dc_ * _prev(C, c0, s, e, ps, m, xp) * f * (1 - f)
         d[:, 2 * H:3 * H] = dc_ * i * (1 - gg * gg)
         dc[:n] = dc_ * f
         dh[:n] = d @ w_hh
     return dG, dG, (dHout, M)
 
 
-def _gru_dir_backward(xp, mode, saved, w_hh, w_hr, steps, dout, dh, dc):
-    G, Hprev, HN = saved
+def _gru_dir_backward(xp, mode, Hs, C, saved, h0, c0, w_hh, w_hr, sched, dout, dh, dc):
+    G, HN = saved
     H = HN.shape[1]
     dGi = xp.empty_like(G)
     dGh = xp.empty_like(G)
-    for _, s, e in steps:
+    for s, e, ps, m in reversed(sched):
         n = e - s
         dhn = dh[:n] + dout[s:e]
         g = G[s:e]
@@ -223,7 +249,7 @@ def _gru_dir_backward(xp, mode, saved, w_hh, w_hr, steps, dout, dh, dc):
         di[:, 2 * H:] = dnp
         dgh[:, 2 * H:] = dnp * r
         di[:, :H] = dnp * HN[s:e] * r * (1 - r)
-        di[:, H:2 * H] = dhn * (Hprev[s:e] - nn) * z * (1 - z)
+        di[:, H:2 * H] = dhn * (_prev(Hs, h0, s, e, ps, m, xp) - nn) * z * (1 - z)
         dgh[:, :2 * H] = di[:, :2 * H]
         dh[:n] = dhn * z + dgh @ w_hh
     return dGi, dGh, None
@@ -248,7 +274,9 @@ class RNNLayer(Function):
       dpre_t = act'(pre_t) * (dout_t + dh_t);  dh_{t-1} = dpre_t W_hh  (plus LSTM's cell path
       dc_{t-1} = f_t * dc_t and GRU's direct path z_t * dh_t);  then over all steps
       dW_ih = dPre^T X,  dX = dPre W_ih,  dW_hh = dPre_h^T H_prev,  db = sum dPre.
-    Once-differentiable: the BPTT loop runs on arrays.
+    Saved: the input, the weights, the initial state, the output (the states of every
+    step), the gate activations (and the LSTM cells). Once-differentiable: the BPTT loop
+    runs on arrays.
     """
 
     @staticmethod
@@ -262,29 +290,35 @@ class RNNLayer(Function):
             batch_sizes = (B,) * T
             X = X.reshape(T * B, X.shape[2])
         arrays = [w._data if w is not None else None for w in weights]
-        Hout = h0.shape[2]
-        out = xp.empty((X.shape[0], D * Hout), dtype=X.dtype)
         hn = xp.empty(h0.shape, dtype=X.dtype)
         cn = xp.empty(c0.shape, dtype=X.dtype) if c0 is not None else None
         fwd = _FORWARD[mode]
-        saved = []
+        states, saved = [], []
         for d in range(D):
             w_ih, w_hh, b_ih, b_hh, w_hr = arrays[5 * d:5 * d + 5]
-            steps = _steps(batch_sizes, d == 1)
-            h, c, s = fwd(xp, mode, X, h0._data[d], c0._data[d] if c0 is not None else None,
-                          w_ih, w_hh, b_ih, b_hh, w_hr, steps, out[:, d * Hout:(d + 1) * Hout])
-            hn[d] = h
+            sched = _schedule(batch_sizes, d == 1)
+            Hs, C, s = fwd(xp, mode, X, h0._data[d], c0._data[d] if c0 is not None else None,
+                           w_ih, w_hh, b_ih, b_hh, w_hr, sched)
+            last = _final_rows(sched, h0.shape[1])
+            hn[d] = Hs[last]
             if cn is not None:
-                cn[d] = c
+                cn[d] = C[last]
+            states.append((Hs, C))
             saved.append(s)
+        out = states[0][0] if D == 1 else xp.concatenate([st[0] for st in states], axis=1)
+        if padded:
+            out = out.reshape(T, B, out.shape[1])
+        out = _Tensor._make(out)
         ctx.mode = mode
         ctx.batch_sizes = batch_sizes
         ctx.x_shape = x.shape
         ctx.num_saved = [len(s) for s in saved]
-        ctx.has_bias = weights[2] is not None
-        ctx.save_for_backward(x, *weights, *[_Tensor._make(a) for s in saved for a in s])
-        if padded:
-            out = out.reshape(ctx.x_shape[0], ctx.x_shape[1], D * Hout)
+        private = [a for Hs, C in states for a in ((Hs,) if D > 1 else ()) + ((C,) if C is not None else ())]
+        # with one direction the states are the output itself (saved by reference, so an
+        # in-place change of the output is caught by the version check)
+        ctx.save_for_backward(x, h0, c0, out, *weights,
+                              *[_Tensor._make(a) for a in private],
+                              *[_Tensor._make(a) for s in saved for a in s])
         return (out, hn, cn) if cn is not None else (out, hn)
 
     @staticmethod
@@ -298,20 +332,30 @@ class RNNLayer(Function):
                 "written from tensor ops."
             )
         saved = ctx.saved_tensors
-        x = saved[0]
+        x, h0, c0, out = saved[:4]
         D = len(ctx.num_saved)
-        weights = saved[1:1 + 5 * D]
-        rest = [t._data for t in saved[1 + 5 * D:]]
+        weights = saved[4:4 + 5 * D]
+        rest = [t._data for t in saved[4 + 5 * D:]]
         X = x._data
         xp = array_module(X)
         if X.ndim == 3:
             X = X.reshape(-1, X.shape[2])
-        dO = dout._data.reshape(X.shape[0], -1)
+        N = X.shape[0]
+        is_lstm = ctx.mode == "LSTM"
         Hout = dhn.shape[2]
+        if D == 1:
+            Hs_list = [out._data.reshape(N, Hout)]
+            C_list = [rest.pop(0)] if is_lstm else [None]
+        else:
+            Hs_list, C_list = [], []
+            for _ in range(D):
+                Hs_list.append(rest.pop(0))
+                C_list.append(rest.pop(0) if is_lstm else None)
+        dO = dout._data.reshape(N, -1)
         need = ctx.needs_input_grad
         dX = None
         dh0 = xp.empty(dhn.shape, dtype=X.dtype)
-        dc0 = xp.empty(dcn.shape, dtype=X.dtype) if ctx.mode == "LSTM" else None
+        dc0 = xp.empty(dcn.shape, dtype=X.dtype) if is_lstm else None
         grads = []
         bwd = _BACKWARD[ctx.mode]
         k = 0
@@ -320,10 +364,13 @@ class RNNLayer(Function):
                                             for w in weights[5 * d:5 * d + 5]]
             s = rest[k:k + ctx.num_saved[d]]
             k += ctx.num_saved[d]
+            Hs, C = Hs_list[d], C_list[d]
+            h0d = h0._data[d]
+            c0d = c0._data[d] if c0 is not None else None
             dh = dhn._data[d].copy()
             dc = dcn._data[d].copy() if dc0 is not None else None
-            steps = _steps(ctx.batch_sizes, d != 1)
-            dGi, dGh, extra = bwd(xp, ctx.mode, s, w_hh, w_hr, steps,
+            sched = _schedule(ctx.batch_sizes, d == 1)
+            dGi, dGh, extra = bwd(xp, ctx.mode, Hs, C, s, h0d, c0d, w_hh, w_hr, sched,
                                   dO[:, d * Hout:(d + 1) * Hout], dh, dc)
             dh0[d] = dh
             if dc0 is not None:
@@ -333,7 +380,9 @@ class RNNLayer(Function):
                 dx = dGi @ w_ih
                 dX = dx if dX is None else dX + dx
             gw_ih = _Tensor._make(dGi.T @ X) if need[base] else None
-            gw_hh = _Tensor._make(dGh.T @ s[1]) if need[base + 1] else None
+            gw_hh = None
+            if need[base + 1]:
+                gw_hh = _Tensor._make(dGh.T @ _prev_all(Hs, h0d, sched, xp))
             gb_ih = _Tensor._make(dGi.sum(0)) if need[base + 2] else None
             gb_hh = _Tensor._make(dGh.sum(0)) if need[base + 3] else None
             gw_hr = None
