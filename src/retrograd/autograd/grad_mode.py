@@ -91,6 +91,11 @@ class set_grad_enabled(_DecoratorContextManager):
         _state.enabled = self._prev
         return False
 
+    def __call__(self, func):
+        # used as a decorator: construction switched the mode; switch it back (as torch)
+        _state.enabled = self._prev
+        return super().__call__(func)
+
     def clone(self):
         return set_grad_enabled(self._mode)
 

@@ -1,0 +1,299 @@
+"""The backward engine: ordering, accumulation, freeing, errors, autograd.grad and backward."""
+
+import gc
+import weakref
+
+import numpy as np
+import pytest
+
+import retrograd as T
+from tests.helpers import requires_torch, torch
+
+
+def _leaf(values, dtype=None):
+    return T.tensor(values, dtype=dtype, requires_grad=True)
+
+
+def test_gradients_accumulate_across_backward_calls():
+    x = _leaf([1.0, 2.0])
+    (x * x).sum().backward()
+    (x * 3).sum().backward()
+    assert x.grad.tolist() == [5.0, 7.0]
+    x.grad = None
+    (x * 3).sum().backward()
+    assert x.grad.tolist() == [3.0, 3.0]
+
+
+def test_shared_subexpression_gets_the_sum_of_its_paths():
+    x = _leaf([1.0, 2.0])
+    h = x * 2
+    y = h * h + h.exp() + h
+    y.sum().backward()
+    hv = np.array([2.0, 4.0])
+    np.testing.assert_allclose(x.grad.numpy(), 2 * (2 * hv + np.exp(hv) + 1), rtol=1e-6)
+
+
+def test_first_grad_is_a_copy_not_shared():
+    x = _leaf([1.0, 2.0])
+    y = _leaf([1.0, 2.0])
+    (x + y).sum().backward()
+    x.grad.add_(1)
+    assert y.grad.tolist() == [1.0, 1.0]
+
+
+def test_retain_graph_allows_a_second_backward():
+    x = _leaf([1.0, 2.0])
+    y = (x.exp() * x).sum()
+    y.backward(retain_graph=True)
+    first = x.grad.clone()
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * first.numpy())
+
+
+def test_second_backward_raises_naming_the_node():
+    x = _leaf([1.0, 2.0])
+    y = (x * x).sum()
+    y.backward()
+    with pytest.raises(RuntimeError) as info:
+        y.backward()
+    msg = str(info.value)
+    assert "Trying to backward through the graph a second time" in msg
+    assert "MulBackward0" in msg and "retain_graph=True" in msg
+
+
+def test_saved_tensors_are_freed_after_backward():
+    x = _leaf([1.0, 2.0])
+    y = x.exp()
+    node = y.grad_fn
+    assert len(node.saved_tensors) == 1
+    y.sum().backward()
+    with pytest.raises(RuntimeError, match="after they have already been freed"):
+        _ = node.saved_tensors
+
+
+def test_backward_of_a_tensor_without_grad_raises():
+    with pytest.raises(RuntimeError, match="element 0 of tensors does not require grad and does "
+                                           "not have a grad_fn"):
+        (T.tensor([1.0, 2.0]) * 2).sum().backward()
+    x = _leaf([1.0])
+    with pytest.raises(RuntimeError, match="element 1 of tensors does not require grad"):
+        T.autograd.backward([x.sum(), T.tensor(1.0)])
+
+
+def test_implicit_gradient_only_for_scalars():
+    x = _leaf([1.0, 2.0])
+    with pytest.raises(RuntimeError, match="grad can be implicitly created only for scalar outputs"):
+        (x * 2).backward()
+    (x * 2).backward(T.tensor([1.0, 10.0]))
+    assert x.grad.tolist() == [2.0, 20.0]
+    with pytest.raises(RuntimeError, match="Mismatch in shape"):
+        (x * 2).backward(T.tensor([1.0, 2.0, 3.0]))
+    # a one-element non-0-dim output is fine
+    y = _leaf([3.0])
+    (y * y).backward()
+    assert y.grad.tolist() == [6.0]
+
+
+def test_backward_of_a_leaf_itself():
+    x = _leaf([1.0, 2.0])
+    x.backward(T.tensor([3.0, 4.0]))
+    assert x.grad.tolist() == [3.0, 4.0]
+
+
+@pytest.mark.parametrize("fn,d1,d2,d3", [
+    (lambda x: x ** 3, lambda x: 3 * x ** 2, lambda x: 6 * x, lambda x: 6 + 0 * x),
+    (lambda x: x.exp(), np.exp, np.exp, np.exp),
+    (lambda x: x * x * x.exp(), lambda x: (2 * x + x * x) * np.exp(x),
+     lambda x: (2 + 4 * x + x * x) * np.exp(x), lambda x: (6 + 6 * x + x * x) * np.exp(x)),
+    (lambda x: x.log(), lambda x: 1 / x, lambda x: -1 / x ** 2, lambda x: 2 / x ** 3),
+    (lambda x: x.tanh(), lambda x: 1 - np.tanh(x) ** 2,
+     lambda x: -2 * np.tanh(x) * (1 - np.tanh(x) ** 2),
+     lambda x: -2 * (1 - np.tanh(x) ** 2) ** 2 + 4 * np.tanh(x) ** 2 * (1 - np.tanh(x) ** 2)),
+])
+def test_higher_order_derivatives_with_create_graph(fn, d1, d2, d3):
+    x0 = 0.7
+    x = _leaf(x0, dtype=T.float64)
+    (g1,) = T.autograd.grad(fn(x), x, create_graph=True)
+    (g2,) = T.autograd.grad(g1, x, create_graph=True)
+    (g3,) = T.autograd.grad(g2, x)
+    assert g1.requires_grad and g2.requires_grad and not g3.requires_grad
+    np.testing.assert_allclose([g1.item(), g2.item(), g3.item()], [d1(x0), d2(x0), d3(x0)],
+                               rtol=1e-10)
+
+
+def test_backward_create_graph_leaves_a_differentiable_grad():
+    x = _leaf([1.0, 2.0])
+    (x ** 3).sum().backward(create_graph=True)
+    g = x.grad
+    assert g.requires_grad and g.grad_fn is not None
+    x.grad = None
+    g.sum().backward()
+    assert x.grad.tolist() == [6.0, 12.0]
+
+
+def test_grad_returns_without_accumulating():
+    x = _leaf([1.0, 2.0])
+    (g,) = T.autograd.grad((x * x).sum(), x)
+    assert g.tolist() == [2.0, 4.0] and x.grad is None and not g.requires_grad
+    a, b = T.autograd.grad([(x * 2).sum(), (x ** 2).sum()], [x, x])
+    assert a.tolist() == b.tolist() == [4.0, 6.0]
+    (g,) = T.autograd.grad(x * 2, x, grad_outputs=T.tensor([1.0, 10.0]))
+    assert g.tolist() == [2.0, 20.0]
+    assert isinstance(T.autograd.grad(x.sum(), [x]), tuple)
+
+
+def test_grad_allow_unused_and_materialize():
+    x, z = _leaf(2.0), _leaf(3.0)
+    with pytest.raises(RuntimeError, match="appears to not have been used in the graph"):
+        T.autograd.grad(x * 2, [x, z])
+    gx, gz = T.autograd.grad(x * 2, [x, z], allow_unused=True)
+    assert gx.item() == 2.0 and gz is None
+    gx, gz = T.autograd.grad(x * 2, [x, z], materialize_grads=True)
+    assert gz.item() == 0.0
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        T.autograd.grad(x * 2, [T.tensor(1.0)])
+
+
+def test_grad_with_respect_to_an_intermediate():
+    x = _leaf([1.0, 2.0])
+    h = x * 3
+    y = (h * h).sum()
+    (gh,) = T.autograd.grad(y, h)
+    assert gh.tolist() == [6.0, 12.0] and x.grad is None and h.grad is None
+
+
+def test_backward_inputs_restricts_accumulation():
+    x, z = _leaf(2.0), _leaf(3.0)
+    h = x * z
+    (h * x).backward(inputs=[z])
+    assert x.grad is None and z.grad.item() == 4.0
+    x2, z2 = _leaf(2.0), _leaf(3.0)
+    h2 = x2 * z2
+    (h2 * x2).backward(inputs=[h2, x2])  # a non-leaf input gets .grad too, as in torch
+    assert h2.grad.item() == 2.0 and x2.grad.item() == 12.0 and z2.grad is None
+    with pytest.raises(RuntimeError, match="cannot be empty"):
+        (x * 2).backward(inputs=[])
+
+
+def test_non_leaf_grad_is_none_unless_retained():
+    x = _leaf([1.0, 2.0])
+    h = x * 2
+    k = x * 3
+    k.retain_grad()
+    assert k.retains_grad and not h.retains_grad
+    (h * k).sum().backward()
+    assert h.grad is None
+    assert k.grad.tolist() == [2.0, 4.0]
+    x.retain_grad()  # no-op on a leaf
+    with pytest.raises(RuntimeError, match="can't retain_grad on Tensor that has requires_grad=False"):
+        T.tensor([1.0]).retain_grad()
+
+
+def test_retained_grad_accumulates_like_torch():
+    x = _leaf([1.0, 2.0])
+    h = x * 2
+    h.retain_grad()
+    y = (h * h).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    assert h.grad.tolist() == [8.0, 16.0]  # torch accumulates retained grads too
+    assert x.grad.tolist() == [16.0, 32.0]
+
+
+@requires_torch
+def test_retained_grad_matches_torch_across_calls():
+    out = []
+    for M in (T, torch):
+        x = M.tensor([1.0, 2.0], requires_grad=True)
+        h = x * 2
+        h.retain_grad()
+        y = (h * h * x).sum()
+        y.backward(retain_graph=True)
+        g1 = h.grad.tolist()
+        h.grad = None
+        y.backward()
+        out.append((g1, h.grad.tolist(), x.grad.tolist()))
+    assert out[0] == out[1]
+
+
+def test_deep_graph_has_no_recursion_limit():
+    x = _leaf([1.0, 2.0], dtype=T.float64)
+    h = x
+    for _ in range(10000):
+        h = h * 1.0001 + 0.0
+    h.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [1.0001 ** 10000] * 2, rtol=1e-9)
+
+
+def test_dropped_loss_frees_its_graph_without_gc():
+    gc.disable()
+    try:
+        x = _leaf([1.0, 2.0])
+        loss = ((x * 2).exp() * x).sum()
+        refs, stack = [], [loss.grad_fn]
+        while stack:
+            node = stack.pop()
+            refs.append(weakref.ref(node))
+            stack.extend(f for f, _ in node.next_functions if f is not None)
+        del stack, node
+        assert len(refs) >= 5 and all(r() is not None for r in refs)
+        del loss
+        assert all(r() is None for r in refs)
+        # and after a backward, the intermediate results are released as well
+        y = x * 2
+        loss = (y.exp() * x).sum()
+        ref = weakref.ref(loss.grad_fn)
+        loss.backward()
+        del loss
+        assert ref() is None
+    finally:
+        gc.enable()
+
+
+def test_graph_structure():
+    x = _leaf([1.0, 2.0])
+    y = x * 2 + x
+    fns = y.grad_fn.next_functions
+    assert fns[0][0].name() == "MulBackward0" and fns[1][0].name() == "AccumulateGrad"
+    assert fns[1][0].variable is x
+    # one AccumulateGrad per leaf while a graph uses it
+    assert fns[0][0].next_functions[0][0] is fns[1][0]
+    assert repr(y.grad_fn).startswith("<AddBackward0 object at 0x")
+
+
+def test_unused_output_branches_do_not_break_backward():
+    x = _leaf([1.0, 2.0])
+    a = x * 2
+    _ = a.exp()  # a branch that the loss does not use
+    (a * 3).sum().backward()
+    assert x.grad.tolist() == [6.0, 6.0]
+
+
+def test_integer_outputs_are_not_differentiable():
+    x = _leaf([1.0, 2.0])
+    assert not (x > 1).requires_grad and not x.long().requires_grad
+    assert x.long().grad_fn is None
+
+
+def test_backward_in_no_grad_still_computes_grads():
+    x = _leaf([1.0, 2.0])
+    y = (x * x).sum()
+    with T.no_grad():
+        y.backward()
+    assert x.grad.tolist() == [2.0, 4.0]
+
+
+@requires_torch
+def test_hessian_vector_product_matches_torch():
+    rng = np.random.default_rng(0)
+    xv, wv, v = rng.standard_normal(4), rng.standard_normal((4, 4)), rng.standard_normal(4)
+    out = []
+    for M in (T, torch):
+        x = M.tensor(xv, requires_grad=True)
+        w = M.tensor(wv, requires_grad=True)
+        y = ((w @ x).tanh() * x).sum() + (x.sigmoid() ** 2).mean()
+        (g,) = M.autograd.grad(y, x, create_graph=True)
+        (hv, hw) = M.autograd.grad((g * M.tensor(v)).sum(), [x, w])
+        out.append((hv.detach().numpy(), hw.detach().numpy()))
+    np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-10, atol=1e-12)

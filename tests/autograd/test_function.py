@@ -1,0 +1,324 @@
+"""retrograd.autograd.Function: PyTorch's custom-Function API, tutorial included."""
+
+import math
+
+import numpy as np
+import pytest
+
+import retrograd as torch  # the tutorial below is PyTorch's, unchanged
+from tests.helpers import requires_torch
+from tests.helpers import torch as real_torch
+
+
+def test_pytorch_tutorial_legendre_polynomial3_runs_unchanged_and_trains():
+    # https://pytorch.org/tutorials/beginner/examples_autograd/polynomial_custom_function.html
+    # (2000 steps, as in the tutorial; only the print is replaced by assertions)
+    class LegendrePolynomial3(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, input):
+            ctx.save_for_backward(input)
+            return 0.5 * (5 * input ** 3 - 3 * input)
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            input, = ctx.saved_tensors
+            return grad_output * 1.5 * (5 * input ** 2 - 1)
+
+    dtype = torch.float
+    device = torch.device("cpu")
+    x = torch.linspace(-math.pi, math.pi, 2000, device=device, dtype=dtype)
+    y = torch.sin(x)
+    a = torch.full((), 0.0, device=device, dtype=dtype, requires_grad=True)
+    b = torch.full((), -1.0, device=device, dtype=dtype, requires_grad=True)
+    c = torch.full((), 0.0, device=device, dtype=dtype, requires_grad=True)
+    d = torch.full((), 0.3, device=device, dtype=dtype, requires_grad=True)
+    learning_rate = 5e-6
+    first_loss = None
+    for t in range(2000):  # noqa: B007
+        P3 = LegendrePolynomial3.apply
+        y_pred = a + b * P3(c + d * x)
+        loss = (y_pred - y).pow(2).sum()
+        if first_loss is None:
+            first_loss = loss.item()
+        loss.backward()
+        with torch.no_grad():
+            a -= learning_rate * a.grad
+            b -= learning_rate * b.grad
+            c -= learning_rate * c.grad
+            d -= learning_rate * d.grad
+            a.grad = None
+            b.grad = None
+            c.grad = None
+            d.grad = None
+    # torch prints: 99 209.95..., and ends near y = -6.7e-10 - 2.2 P3(-1.2e-10 + 0.255 x), loss ~ 8.8
+    assert loss.item() < 10 < first_loss
+    assert abs(b.item() + 2.2) < 0.05 and abs(d.item() - 0.255) < 0.01
+    assert P3(c + d * x).grad_fn.name() == "LegendrePolynomial3Backward"
+    assert a.is_leaf and a.requires_grad
+
+
+def test_save_for_backward_and_ctx_attributes():
+    class Pow(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, p):
+            ctx.p = p
+            ctx.save_for_backward(x)
+            return x ** p
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * ctx.p * x ** (ctx.p - 1), None
+
+    x = torch.tensor([1.0, 2.0], requires_grad=True, dtype=torch.float64)
+    Pow.apply(x, 3).sum().backward()
+    assert x.grad.tolist() == [3.0, 12.0]
+    assert torch.autograd.gradcheck(lambda x: Pow.apply(x, 3), (x,))
+    assert torch.autograd.gradgradcheck(lambda x: Pow.apply(x, 3), (x,))
+
+
+def test_setup_context_style():
+    class Pow(torch.autograd.Function):
+        @staticmethod
+        def forward(x, p):
+            return x ** p
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            x, p = inputs
+            ctx.p = p
+            ctx.save_for_backward(x)
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * ctx.p * x ** (ctx.p - 1), None
+
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    Pow.apply(x, 3).sum().backward()
+    assert x.grad.tolist() == [3.0, 12.0]
+
+
+def test_needs_input_grad():
+    seen = []
+
+    class F(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, y, k):
+            seen.append(ctx.needs_input_grad)
+            return x * y * k
+
+        @staticmethod
+        def backward(ctx, g):
+            seen.append(ctx.needs_input_grad)
+            return g, None, None
+
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    F.apply(x, torch.tensor([1.0, 2.0]), 3).sum().backward()
+    assert seen == [(True, False, False), (True, False, False)]
+
+
+def test_mark_dirty():
+    class AddOne(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            x.add_(1)
+            ctx.mark_dirty(x)
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 2
+    y = AddOne.apply(h)
+    assert y is h and h._version == 2 and h.grad_fn.name() == "AddOneBackward"
+    (y * y).sum().backward()
+    assert x.grad.tolist() == [12.0, 20.0]
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad has been used in an "
+                                           "in-place operation"):
+        AddOne.apply(x)
+
+
+def test_mark_non_differentiable_and_materialize_grads():
+    got = []
+
+    class Two(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            a, b = x * 2, x * 3
+            ctx.mark_non_differentiable(b)
+            return a, b
+
+        @staticmethod
+        def backward(ctx, ga, gb):
+            got.append((ga.tolist(), gb.tolist()))
+            return ga * 2
+
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    a, b = Two.apply(x)
+    assert a.requires_grad and not b.requires_grad and b.grad_fn is None
+    a.sum().backward()
+    assert got == [([1.0, 1.0], [0.0, 0.0])]  # the missing gradient is materialized as zeros
+    assert x.grad.tolist() == [2.0, 2.0]
+
+    class Lazy(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.set_materialize_grads(False)
+            return x * 2, x * 3
+
+        @staticmethod
+        def backward(ctx, ga, gb):
+            got.append(gb)
+            return ga * 2 if gb is None else ga * 2 + gb * 3
+
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    a, b = Lazy.apply(x)
+    a.sum().backward()
+    assert got[-1] is None and x.grad.tolist() == [2.0, 2.0]
+
+
+def test_integer_outputs_are_not_differentiable():
+    class ArgSort(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            idx = torch.tensor(np.argsort(x.detach().numpy()))
+            ctx.mark_non_differentiable(idx)
+            return x * 1, idx
+
+        @staticmethod
+        def backward(ctx, g, gi):
+            return g
+
+    x = torch.tensor([2.0, 1.0], requires_grad=True)
+    y, idx = ArgSort.apply(x)
+    assert not idx.requires_grad and y.requires_grad and idx.tolist() == [1, 0]
+
+
+def test_once_differentiable():
+    from retrograd.autograd.function import once_differentiable
+
+    class Square(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 2
+
+        @staticmethod
+        @once_differentiable
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return 2 * x * g
+
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    (g,) = torch.autograd.grad(Square.apply(x).sum(), x, create_graph=True)
+    assert g.tolist() == [2.0, 4.0] and not g.requires_grad
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        g.sum().backward()
+
+
+def test_returning_an_input_unchanged_makes_a_new_node():
+    class Identity(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = Identity.apply(x)
+    assert y is not x and y.grad_fn.name() == "IdentityBackward"
+    y.sum().backward()
+    assert x.grad.tolist() == [2.0, 2.0]
+
+
+def test_wrong_backward_results_are_reported():
+    class TooFew(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, y):
+            return x * y
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="returned an incorrect number of gradients"):
+        TooFew.apply(x, x).sum().backward()
+
+    class BadShape(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g[:1].reshape(1, 1, 1)
+
+    with pytest.raises(RuntimeError, match="invalid gradient at index 0"):
+        BadShape.apply(x).sum().backward()
+
+
+def test_no_input_requires_grad_records_nothing():
+    class F(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    y = F.apply(torch.tensor([1.0, 2.0]))
+    assert not y.requires_grad and y.grad_fn is None
+    x = torch.tensor([1.0], requires_grad=True)
+    with torch.no_grad():
+        assert F.apply(x).grad_fn is None
+
+
+def test_non_tensor_save_is_rejected():
+    class F(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(3)
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    with pytest.raises(TypeError, match="save_for_backward can only save tensors"):
+        F.apply(torch.tensor([1.0], requires_grad=True))
+
+
+def test_the_builtin_ops_are_functions():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    node = (x * 2).grad_fn
+    assert isinstance(node, torch.autograd.Function)
+    assert node.name() == "MulBackward0" and node.next_functions[0][0].name() == "AccumulateGrad"
+
+
+@requires_torch
+def test_custom_function_multiple_outputs_matches_torch():
+    def run(M):
+        class SinCos(M.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x.exp(), x * x
+
+            @staticmethod
+            def backward(ctx, ga, gb):
+                (x,) = ctx.saved_tensors
+                return ga * x.exp() + gb * 2 * x
+
+        x = M.tensor([0.5, -1.0], requires_grad=True, dtype=M.float64)
+        a, b = SinCos.apply(x)
+        (a * 3 + b * b).sum().backward()
+        return x.grad.tolist()
+
+    np.testing.assert_allclose(run(torch), run(real_torch), rtol=1e-12)
