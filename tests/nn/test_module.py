@@ -342,3 +342,24 @@ def test_global_forward_hook():
     finally:
         h.remove()
     assert seen == ["ReLU", "Sequential"]
+
+
+@requires_torch
+def test_backward_hook_grad_input_layout_matches_torch():
+    """One grad_input entry per positional argument: None for non-tensors; every tensor
+    argument gets a gradient once any of them requires grad (torch's behaviour)."""
+    rec = {}
+    for lib in (retrograd, torch):
+        class M(lib.nn.Module):
+            def forward(self, a, b):
+                return a * b
+
+        m = M()
+        out = []
+        m.register_full_backward_hook(lambda mod, gi, go, out=out: out.append(
+            [None if g is None else tuple(g.shape) for g in gi]))
+        b = lib.ones(2, requires_grad=True)
+        m(lib.ones(2), b).sum().backward()
+        m(b, 3.0).sum().backward()
+        rec[lib.__name__] = out
+    assert rec["retrograd"] == rec["torch"] == [[(2,), (2,)], [(2,), None]]

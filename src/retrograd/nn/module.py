@@ -115,9 +115,10 @@ def _shape_str(shape):
 class _BackwardHookState:
     """Links the identity nodes put on a module's inputs and outputs for one call."""
 
-    def __init__(self, module, n_inputs):
+    def __init__(self, module, n_args, positions):
         self.module = module
-        self.n_inputs = n_inputs
+        self.n_args = n_args  # grad_input has one entry per positional argument
+        self.positions = positions  # the arguments that are floating-point tensors
         self.grad_output = None
 
 
@@ -133,8 +134,11 @@ class _InputsHook(Function):
     @staticmethod
     def backward(ctx, *grads):
         state = ctx.state
-        grads = _call_backward_hooks(state.module, tuple(grads), state.grad_output)
-        return (None,) + tuple(grads)
+        full = [None] * state.n_args
+        for pos, g in zip(state.positions, grads):
+            full[pos] = g
+        full = _call_backward_hooks(state.module, tuple(full), state.grad_output)
+        return (None,) + tuple(full[pos] for pos in state.positions)
 
 
 class _OutputsHook(Function):
@@ -157,8 +161,8 @@ class _OutputsHook(Function):
             if res is not None:
                 grads = _check_hook_result(res, len(grads), "backward pre-hook")
         state.grad_output = grads
-        if state.n_inputs == 0:  # no input needs grad: hooks run now, with grad_input None
-            _call_backward_hooks(module, (None,), grads)
+        if not state.positions:  # no input needs grad: the hooks run now, grad_input all None
+            _call_backward_hooks(module, (None,) * state.n_args, grads)
         return (None,) + grads
 
 
@@ -286,11 +290,17 @@ class Module:
         state = None
         if self._backward_hooks or self._backward_pre_hooks or _global_backward_hooks \
                 or _global_backward_pre_hooks:
-            ins = [t for t in _flat_tensors(args) if t.requires_grad]
-            state = _BackwardHookState(self, len(ins))
-            if ins:
-                new = _InputsHook.apply(state, *ins)
-                args = _replace_tensors(args, ins, new)
+            positions = [i for i, a in enumerate(args)
+                         if isinstance(a, Tensor) and a.dtype.is_floating_point]
+            if not any(args[i].requires_grad for i in positions):
+                positions = []
+            state = _BackwardHookState(self, len(args), positions)
+            if positions:
+                new = _InputsHook.apply(state, *(args[i] for i in positions))
+                args = list(args)
+                for i, t in zip(positions, new):
+                    args[i] = t
+                args = tuple(args)
 
         try:
             result = self.forward(*args, **kwargs)
