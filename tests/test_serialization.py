@@ -335,3 +335,28 @@ def test_safetensors_torch_to_retrograd(tmp_path):
         out_ours = _our_linear(sd, x)
     np.testing.assert_allclose(out_ours, out_theirs, rtol=1e-6, atol=1e-6)
     np.testing.assert_array_equal(sd["weight"].numpy(), theirs.weight.detach().numpy())
+
+
+@requires_torch
+@pytest.mark.parametrize("name,kwargs", [("Adam", dict(lr=0.1, amsgrad=True)), ("SGD", dict(lr=0.1, momentum=0.9)),
+                                         ("RMSprop", dict(lr=0.01, centered=True))])
+def test_torch_optimizer_state_continues_in_retrograd(tmp_path, name, kwargs):
+    rng = np.random.default_rng(0)
+    init = rng.standard_normal(5)
+    grads = [rng.standard_normal(5) for _ in range(5)]
+    tp = torch.nn.Parameter(torch.tensor(init))
+    topt = getattr(torch.optim, name)([tp], **kwargs)
+    for g in grads[:3]:
+        tp.grad = torch.tensor(g)
+        topt.step()
+    torch.save({"p": tp.detach(), "opt": topt.state_dict()}, tmp_path / "t.pt")
+    ck = retrograd.load(tmp_path / "t.pt")
+    rp = Parameter(ck["p"])
+    ropt = getattr(retrograd.optim, name)([rp], **kwargs)
+    ropt.load_state_dict(ck["opt"])
+    for g in grads[3:]:
+        tp.grad = torch.tensor(g)
+        topt.step()
+        rp.grad = retrograd.tensor(g)
+        ropt.step()
+    np.testing.assert_allclose(rp.detach().numpy(), tp.detach().numpy(), rtol=1e-12)
