@@ -97,7 +97,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
 # ---------------------------------------------------------------------------- helpers
 
 __all__ += ["prod", "var", "std", "var_mean", "std_mean", "max", "min", "amax", "amin", "aminmax",
-            "argmax", "argmin", "norm", "logsumexp", "cumsum", "cumprod", "all", "any",
+            "argmax", "argmin", "norm", "logsumexp", "cumsum", "cumprod", "cummax", "cummin", "all", "any",
             "count_nonzero", "median", "nanmedian", "mode", "nansum", "nanmean"]
 
 
@@ -110,6 +110,8 @@ class return_types:  # noqa: N801 - torch's name
     nanmedian = namedtuple("nanmedian", ["values", "indices"])
     mode = namedtuple("mode", ["values", "indices"])
     aminmax = namedtuple("aminmax", ["min", "max"])
+    cummax = namedtuple("cummax", ["values", "indices"])
+    cummin = namedtuple("cummin", ["values", "indices"])
 
 
 def _numel(shape, dims):
@@ -511,6 +513,47 @@ def _cat(parts, dim):
     return join.cat(parts, dim)
 
 
+class _CumExtreme(Function):
+    """Base of cummax/cummin: z_i = the running extreme of a along dim, with the index it came
+    from (the latest among ties, nan sticks);  da = g summed into those indices."""
+
+    @staticmethod
+    def forward(ctx, a, dim):
+        x = a._data
+        xp = _backend.array_module(x)
+        if x.ndim == 0:
+            values, idx = x.copy(), xp.zeros((), dtype=np.int64)
+        else:
+            values = ctx.ufunc(xp).accumulate(x, axis=dim) if x.size else x.copy()
+            pos = xp.arange(x.shape[dim]).reshape([-1 if i == dim else 1 for i in range(x.ndim)])
+            hit = x == values
+            if x.dtype.kind == "f":
+                hit |= xp.isnan(x)
+            idx = xp.maximum.accumulate(xp.where(hit, pos, 0), axis=dim) if x.size else xp.zeros(x.shape, np.int64)
+        idx_t = Tensor._make(idx.astype(np.int64))
+        ctx.dim = dim
+        ctx.mark_non_differentiable(idx_t)
+        ctx.save_for_backward(idx_t)
+        return values, idx_t
+
+    @staticmethod
+    def backward(ctx, g, g_idx=None):
+        (idx,) = ctx.saved_tensors
+        if g.ndim == 0:
+            return g, None
+        return g.new_zeros(g.shape).scatter_add(ctx.dim, idx, g), None
+
+
+class CumMax(_CumExtreme):
+    """(values, indices) of the running max along dim."""
+    ufunc = staticmethod(lambda xp: xp.maximum)
+
+
+class CumMin(_CumExtreme):
+    """(values, indices) of the running min along dim."""
+    ufunc = staticmethod(lambda xp: xp.minimum)
+
+
 class NanSum(Function):
     """z = sum of the non-nan elements over dims;  da = g where a is not nan, else 0."""
 
@@ -767,6 +810,18 @@ def cumsum(input, dim, *, dtype=None, out=None):
 def cumprod(input, dim, *, dtype=None, out=None):
     """Cumulative product along ``dim`` (integers and bools give int64)."""
     return Cumprod.apply(input, _wrap_dim(dim, input.ndim), _maybe_dtype(dtype))
+
+
+@tensor_method()
+def cummax(input, dim):
+    """(values, indices): the running maximum along ``dim`` and where each came from."""
+    return return_types.cummax(*CumMax.apply(input, _wrap_dim(dim, input.ndim)))
+
+
+@tensor_method()
+def cummin(input, dim):
+    """(values, indices): the running minimum along ``dim`` and where each came from."""
+    return return_types.cummin(*CumMin.apply(input, _wrap_dim(dim, input.ndim)))
 
 
 Tensor.cumsum_ = make_inplace(cumsum, "cumsum_")
