@@ -88,10 +88,20 @@ def _check(input, weight, bias):
 def linear(input, weight, bias=None):
     """Y = input @ weight^T + bias: input (*, in_features), weight (out_features,
     in_features), bias (out_features) or None; result (*, out_features)."""
-    _check(input, weight, bias)
-    if weight.ndim != 2 or (bias is not None and bias.ndim != 1):
-        out = input @ weight.t() if weight.ndim == 2 else input @ weight
-        return out + bias if bias is not None else out
+    try:
+        x, w = input._data, weight._data
+        ok = (x.dtype == w.dtype and w.ndim == 2 and x.ndim >= 1 and x.shape[-1] == w.shape[1]
+              and type(x) is type(w))
+        if ok and bias is not None:
+            b = bias._data
+            ok = b.ndim == 1 and b.dtype == x.dtype and type(b) is type(x)
+    except AttributeError:
+        ok = False
+    if not ok:  # the slow path: a precise error, or a weight/bias of unusual rank
+        _check(input, weight, bias)
+        if weight.ndim != 2 or (bias is not None and bias.ndim != 1):
+            out = input @ weight.t() if weight.ndim == 2 else input @ weight
+            return out + bias if bias is not None else out
     if bias is None:
         return Linear.apply(input, weight)
     return Linear.apply(input, weight, bias)
