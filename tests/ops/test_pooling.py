@@ -25,6 +25,7 @@ MAX2D = [
     dict(kernel_size=(2, 3), stride=(1, 2), dilation=(2, 1)),
     dict(kernel_size=3, stride=2, ceil_mode=True),
     dict(kernel_size=2, stride=2, padding=1, ceil_mode=True),
+    dict(kernel_size=(3, 6), stride=1),  # more than 16 kernel offsets
 ]
 
 

@@ -239,27 +239,47 @@ def _max_pool_arrays(x, k, s, p, d, out):
         padded[(slice(None), slice(None)) + tuple(slice(pi, pi + n) for pi, n in zip(p, spatial))] = x
     else:
         padded = x
-    offsets = list(np.ndindex(*k))
-    best = arg = None
-    for i, off in enumerate(offsets):
-        v = padded[(slice(None), slice(None)) + tuple(
+    def window(off):  # the input element at kernel offset `off` of every window
+        return padded[(slice(None), slice(None)) + tuple(
             slice(di * oi, di * oi + si * (o - 1) + 1, si) for di, oi, si, o in zip(d, off, s, out))]
-        if best is None:
-            best = v.copy()
-            arg = xp.zeros(best.shape, dtype=np.int16 if len(offsets) < 32000 else np.int64)
-            continue
-        m = v > best
-        m |= v != v  # NaN wins, as in torch
-        xp.copyto(best, v, where=m)
-        arg[m] = i
-    # flat index into the (unpadded) input plane
-    table = np.array(offsets, dtype=np.int64).reshape(len(offsets), nd)
-    flat = None
+
+    offsets = list(np.ndindex(*k))
+    best = window(offsets[0]).copy()
+    for off in offsets[1:]:
+        xp.maximum(best, window(off), out=best)  # NaN propagates, as in torch
+    # flat input index = base(window) + shift(offset), both linear in the coordinates
+    strides = [int(np.prod(spatial[j + 1:])) for j in range(nd)]
+    base = 0
     for j in range(nd):
-        pos = (xp.arange(out[j]) * s[j] - p[j]).reshape((out[j],) + (1,) * (nd - 1 - j))
-        coord = xp.asarray(table[:, j] * d[j])[arg] + pos
-        stride = int(np.prod(spatial[j + 1:]))
-        flat = coord * stride if flat is None else flat + coord * stride
+        pos = (np.arange(out[j]) * s[j] - p[j]) * strides[j]
+        base = base + xp.asarray(pos.reshape((out[j],) + (1,) * (nd - 1 - j)))
+    shifts = np.array([sum(di * oi * st for di, oi, st in zip(d, off, strides)) for off in offsets], dtype=np.int64)
+    nan = bool(xp.isnan(best).any()) if best.dtype.kind == "f" else False
+    K = len(offsets)
+    if K <= 16:
+        # bit i of `code` says offset i holds the max; its lowest set bit is the first such offset
+        code = xp.zeros(best.shape, dtype=np.uint8 if K <= 8 else np.uint16)
+        for i, off in enumerate(offsets):
+            v = window(off)
+            hit = v == best
+            if nan:
+                hit |= v != v
+            hit = hit.view(np.uint8).astype(code.dtype, copy=False)
+            code |= hit << code.dtype.type(i) if i else hit
+        c = np.arange(1 << K)
+        lut = np.zeros(1 << K, dtype=np.int64)
+        lut[1:] = shifts[np.log2(c[1:] & -c[1:]).astype(np.int64)]
+        shift = xp.asarray(lut).take(code)
+    else:
+        shift = xp.zeros(best.shape, dtype=np.int64)
+        for i in range(K - 1, -1, -1):  # backwards: the first offset holding the max is written last
+            v = window(offsets[i])
+            hit = v == best
+            if nan:
+                hit |= v != v
+            shift *= ~hit
+            shift += hit * shifts[i]
+    flat = shift + base
     return best, flat
 
 
