@@ -74,6 +74,11 @@ def _check(input, weight, bias):
             f"{list(weight.shape)}; the input's last dim must equal in_features)"
         )
     if bias is not None:
+        if weight.ndim == 2 and bias.ndim == 1 and bias.shape[0] != weight.shape[0]:
+            raise RuntimeError(
+                f"linear: bias of shape {list(bias.shape)} does not match out_features "
+                f"{weight.shape[0]} of weight {list(weight.shape)}"
+            )
         if bias.dtype != input.dtype:
             raise RuntimeError(
                 f"expected bias to have the dtype of input ({input.dtype}), but got {bias.dtype}"
@@ -94,7 +99,7 @@ def linear(input, weight, bias=None):
               and type(x) is type(w))
         if ok and bias is not None:
             b = bias._data
-            ok = b.ndim == 1 and b.dtype == x.dtype and type(b) is type(x)
+            ok = b.shape == (w.shape[0],) and b.dtype == x.dtype and type(b) is type(x)
     except AttributeError:
         ok = False
     if not ok:  # the slow path: a precise error, or a weight/bias of unusual rank
