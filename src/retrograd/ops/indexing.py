@@ -137,13 +137,63 @@ class IndexPut(Function):
         return ga, None, None, gv, None
 
 
+def _is_int(k):
+    return isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_))
+
+
+def _is_array(k):
+    return hasattr(k, "shape") and not isinstance(k, np.generic) and k.ndim > 0
+
+
+def _torch_layout(key, ndim):
+    """torch applies integer indices first (as selects), NumPy counts them as advanced
+    indices. So where ints split the advanced indices NumPy puts the advanced dims first,
+    torch keeps them in place. Returns (b, p): move NumPy's leading b advanced dims to
+    position p to get torch's layout; None when the two agree."""
+    if not any(_is_int(k) for k in key):
+        return None
+    pos = [i for i, k in enumerate(key) if _is_array(k) or _is_int(k)]
+    arrays = [i for i, k in enumerate(key) if _is_array(k)]
+    if not arrays or pos[-1] - pos[0] + 1 == len(pos):
+        return None  # no advanced arrays, or NumPy's advanced indices are adjacent too
+    rest = [k for k in key if not _is_int(k)]
+    adv = [i for i, k in enumerate(rest) if _is_array(k)]
+    if adv[-1] - adv[0] + 1 != len(adv):
+        return None  # not adjacent for torch either: both put them first
+    shapes = [(int(np.count_nonzero(key[i])),) if key[i].dtype == np.bool_ else key[i].shape
+              for i in arrays]
+    b = len(np.broadcast_shapes(*shapes))
+    consumed = sum(k.ndim if _is_array(k) and k.dtype == np.bool_ else 1
+                   for k in key if isinstance(k, slice) or _is_int(k) or _is_array(k))
+    p = 0
+    for k in key[:arrays[0]]:
+        if k is Ellipsis:
+            p += ndim - consumed
+        elif not _is_int(k):
+            p += 1  # a slice, None or a Python bool
+    return (b, p) if p else None
+
+
 def getitem(self, key):
     key, advanced = convert_key(key)
-    return Index.apply(self, key, advanced)
+    out = Index.apply(self, key, advanced)
+    if advanced:
+        layout = _torch_layout(key, self._data.ndim)
+        if layout is not None:
+            b, p = layout
+            out = out.movedim(tuple(range(b)), tuple(range(p, p + b)))
+    return out
 
 
 def setitem(self, key, value):
     key, advanced = convert_key(key)
+    if advanced and isinstance(value, Tensor) and value.ndim:
+        layout = _torch_layout(key, self._data.ndim)
+        if layout is not None:  # value is laid out as torch's result: permute it to NumPy's
+            b, p = layout
+            target = np.empty(self._data.shape, dtype=np.bool_)[key].shape
+            torch_shape = tuple(target[b:b + p]) + tuple(target[:b]) + tuple(target[b + p:])
+            value = value.expand(torch_shape).movedim(tuple(range(p, p + b)), tuple(range(b)))
     inplace(self, "__setitem__", IndexPut.apply, key, advanced, value)
 
 

@@ -41,6 +41,7 @@ class Reshape(Function):
     """z = a with a new shape;  da = g reshaped back."""
 
     _view = True
+    _backward_name = "ViewBackward0"  # torch's name
 
     @staticmethod
     def forward(ctx, a, shape, strict_view=False):
@@ -647,3 +648,11 @@ def pad(input, pad, mode="constant", value=None):
             lo, hi = max(lo, 0), max(hi, 0)
         out = _index_along(out, d, _pad_source_index(n, lo, hi, mode, xp))
     return out
+
+
+__all__ += ["detach"]
+
+
+def detach(input):
+    """torch.detach: the same memory with no graph history."""
+    return input.detach()
