@@ -188,16 +188,50 @@ def test_one_node_per_layer():
     assert out.grad_fn.name() == "LSTMLayerBackward0"
 
 
-def test_double_backward_raises():
-    x = retrograd.tensor(rand(3, 2, 2), requires_grad=True)
-    ws = _rg(_weights("GRU", 2, 2, 1))
-    h0 = retrograd.zeros(1, 2, 2, dtype=retrograd.float64)
-    out, hn = rnn_layer("GRU", x, h0, [w[:4] for w in ws])
-    (g,) = retrograd.autograd.grad(out.sum(), x, create_graph=False)
-    assert g.shape == x.shape
-    out, hn = rnn_layer("GRU", x, h0, [w[:4] for w in ws])
-    with pytest.raises(RuntimeError, match="once-differentiable"):
-        retrograd.autograd.grad(out.sum(), x, create_graph=True)
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("D,packed", [(1, False), (2, True)])
+def test_gradgradcheck(mode, D, packed):
+    """create_graph=True differentiates a tensor-op replay of the layer."""
+    lengths = [2, 2, 1]
+    B, I, H = len(lengths), 2, 2
+    bs = [3, 2] if packed else None
+    x = rand(sum(lengths), I, seed=1) if packed else rand(2, B, I, seed=1)
+    weights = _weights(mode, I, H, D)
+    inputs = [retrograd.tensor(a, requires_grad=True)
+              for a in [x, rand(D, B, H, seed=2), rand(D, B, H, seed=3), weights[0][1],
+                        weights[0][2]]]
+
+    def fn(x, h0, c0, w_hh, b_ih):
+        ws = [[retrograd.tensor(a) if a is not None else None for a in w[:4]] for w in weights]
+        ws[0][1], ws[0][2] = w_hh, b_ih
+        out, hn = rnn_layer(mode, x, (h0, c0) if mode == "LSTM" else h0, ws, batch_sizes=bs)
+        return (out, *hn) if mode == "LSTM" else (out, hn + 0 * c0)
+
+    assert retrograd.autograd.gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4)
+
+
+@requires_torch
+def test_double_backward_matches_torch():
+    """A gradient penalty through an LSTM with a projection: d/dW of |dL/dx|^2."""
+    T, B, I, H, P = 3, 2, 2, 3, 2
+    x, weights = rand(T, B, I, seed=1), _weights("LSTM", I, H, 1, proj=P)
+    rx = retrograd.tensor(x, requires_grad=True)
+    rw = _rg(weights)
+    h0 = retrograd.zeros(1, B, P, dtype=retrograd.float64)
+    c0 = retrograd.zeros(1, B, H, dtype=retrograd.float64)
+    out, _ = rnn_layer("LSTM", rx, (h0, c0), rw)
+    (gx,) = retrograd.autograd.grad((out ** 2).sum(), rx, create_graph=True)
+    (gx ** 2).sum().backward()
+    m = _torch_module("LSTM", I, H, 1, weights, proj=P)
+    tx = torch.tensor(x, requires_grad=True)
+    tout, _ = m(tx)
+    (tgx,) = torch.autograd.grad((tout ** 2).sum(), tx, create_graph=True)
+    (tgx ** 2).sum().backward()
+    np.testing.assert_allclose(gx.detach().numpy(), tgx.detach().numpy(), atol=1e-10)
+    for r, name in zip(rw[0], ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0",
+                               "weight_hr_l0"]):
+        np.testing.assert_allclose(r.grad.numpy(), getattr(m, name).grad.numpy(), atol=1e-9,
+                                   err_msg=name)
 
 
 def test_long_sequence_backprops():

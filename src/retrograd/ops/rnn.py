@@ -21,9 +21,10 @@ Gate order and formulas are torch's:
   GRU:  r, z = sig(W_i{r,z} x + b_i{r,z} + W_h{r,z} h + b_h{r,z});
         n = tanh(W_in x + b_in + r*(W_hn h + b_hn));  h' = (1-z)*n + z*h
 
-The fused backward is once-differentiable (its BPTT loop runs on arrays, like cuDNN's
-RNN kernels, which have the same limit): double backward (``create_graph=True``)
-through a recurrent layer raises a RuntimeError.
+The fused backward runs on arrays. With ``create_graph=True`` (double backward, gradient
+penalties) the backward instead replays the layer step by step with tensor ops from the
+saved inputs and differentiates that replay, so higher-order gradients are exact (and
+as slow as an unfused RNN).
 """
 
 import numpy as np
@@ -275,8 +276,8 @@ class RNNLayer(Function):
       dc_{t-1} = f_t * dc_t and GRU's direct path z_t * dh_t);  then over all steps
       dW_ih = dPre^T X,  dX = dPre W_ih,  dW_hh = dPre_h^T H_prev,  db = sum dPre.
     Saved: the input, the weights, the initial state, the output (the states of every
-    step), the gate activations (and the LSTM cells). Once-differentiable: the BPTT loop
-    runs on arrays.
+    step), the gate activations (and the LSTM cells). The BPTT loop runs on arrays; under
+    create_graph=True the backward differentiates a tensor-op replay instead.
     """
 
     @staticmethod
@@ -323,14 +324,8 @@ class RNNLayer(Function):
 
     @staticmethod
     def backward(ctx, dout, dhn, dcn=None):
-        if _state.enabled:
-            raise RuntimeError(
-                f"{ctx.name()}: double backward (create_graph=True) through a fused recurrent "
-                "layer is not supported: its backpropagation through time runs as one "
-                "once-differentiable array loop (as cuDNN's RNN kernels in torch). Compute "
-                "the second-order term without the recurrent layer, or unroll it with cells "
-                "written from tensor ops."
-            )
+        if _state.enabled:  # create_graph=True: differentiate a tensor-op replay instead
+            return _replay_backward(ctx, dout, dhn, dcn)
         saved = ctx.saved_tensors
         x, h0, c0, out = saved[:4]
         D = len(ctx.num_saved)
@@ -394,6 +389,85 @@ class RNNLayer(Function):
         gh0 = _Tensor._make(dh0) if need[3] else None
         gc0 = _Tensor._make(dc0) if dc0 is not None and need[4] else None
         return (None, None, gx, gh0, gc0, *grads)
+
+
+# ------------------------------------------------------- double backward: tensor-op replay
+
+
+def _replay_layer(mode, x, h0, c0, weights, batch_sizes):
+    """The same layer written step by step with tensor ops (differentiable to any order).
+    Only used for create_graph=True, where the graph it records is the point."""
+    from .join import cat, stack
+
+    padded = x.ndim == 3
+    if padded:
+        T, B = x.shape[0], x.shape[1]
+        X = x.reshape(T * B, x.shape[2])
+    else:
+        X, B = x, batch_sizes[0]
+    D = len(weights) // 5
+    outs, hns, cns = [], [], []
+    for d in range(D):
+        w_ih, w_hh, b_ih, b_hh, w_hr = weights[5 * d:5 * d + 5]
+        H = w_hh.shape[1] if mode == "GRU" else w_ih.shape[0] // _NUM_GATES[mode]
+        h = h0[d]
+        c = c0[d] if c0 is not None else None
+        rows = {}
+        for s, e, _, _ in _schedule(batch_sizes, d == 1):
+            n = e - s
+            hp = h[:n]
+            gi = X[s:e] @ w_ih.t()
+            gh = hp @ w_hh.t()
+            if b_ih is not None:
+                gi, gh = gi + b_ih, gh + b_hh
+            if mode == "LSTM":
+                g = gi + gh
+                i, f = g[:, :H].sigmoid(), g[:, H:2 * H].sigmoid()
+                gg, o = g[:, 2 * H:3 * H].tanh(), g[:, 3 * H:].sigmoid()
+                cn = f * c[:n] + i * gg
+                hn = o * cn.tanh()
+                if w_hr is not None:
+                    hn = hn @ w_hr.t()
+                c = cn if n == B else cat([cn, c[n:]], 0)
+            elif mode == "GRU":
+                r = (gi[:, :H] + gh[:, :H]).sigmoid()
+                z = (gi[:, H:2 * H] + gh[:, H:2 * H]).sigmoid()
+                nn = (gi[:, 2 * H:] + r * gh[:, 2 * H:]).tanh()
+                hn = nn + z * (hp - nn)
+            else:
+                pre = gi + gh
+                hn = pre.relu() if mode == "RNN_RELU" else pre.tanh()
+            h = hn if n == B else cat([hn, h[n:]], 0)
+            rows[s] = hn
+        outs.append(cat([rows[k] for k in sorted(rows)], 0))
+        hns.append(h)
+        cns.append(c)
+    out = outs[0] if D == 1 else cat(outs, 1)
+    if padded:
+        out = out.reshape(T, B, out.shape[1])
+    return (out, stack(hns), stack(cns)) if mode == "LSTM" else (out, stack(hns))
+
+
+def _replay_backward(ctx, dout, dhn, dcn):
+    """Gradients as a differentiable function of the inputs: replay the layer with tensor
+    ops from (aliases of) the saved inputs and differentiate it with create_graph=True."""
+    from ..autograd.engine import grad
+
+    saved = ctx.saved_tensors
+    D = len(ctx.num_saved)
+    args = [saved[0], saved[1], saved[2], *saved[4:4 + 5 * D]]
+    need = ctx.needs_input_grad[2:]
+    # aliases, so the replay's gradients stop at them (not at the inputs' own producers)
+    alias = [a.view_as(a) if a is not None and nd else a for a, nd in zip(args, need)]
+    outs = _replay_layer(ctx.mode, alias[0], alias[1], alias[2], alias[3:], ctx.batch_sizes)
+    grads_out = (dout, dhn, dcn) if ctx.mode == "LSTM" else (dout, dhn)
+    targets = [i for i, (a, nd) in enumerate(zip(alias, need)) if a is not None and nd]
+    got = grad(outs, [alias[i] for i in targets], grad_outputs=grads_out, create_graph=True,
+               allow_unused=True)
+    result = [None] * len(alias)
+    for i, g in zip(targets, got):
+        result[i] = g
+    return (None, None, *result)
 
 
 class RNNTanhLayer(RNNLayer):

@@ -3,8 +3,8 @@
 Each layer of a module is one fused node over all time steps and both directions
 (``retrograd.ops.rnn``): the backward is backpropagation through time in one loop, so
 a 1,000-step sequence costs 1,000 small steps and no recursion. Packed sequences run in
-their packed layout. The fused backward is once-differentiable (like cuDNN's RNNs in
-torch): ``create_graph=True`` through these layers raises a RuntimeError.
+their packed layout. Under ``create_graph=True`` (double backward) a layer's backward
+differentiates a step-by-step tensor-op replay instead, so higher orders are exact.
 """
 
 import math
