@@ -227,3 +227,12 @@ def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_g
         low, high = 0, low
     return randint(low, high, tuple(input.shape), generator=generator, dtype=dtype or input.dtype,
                    device=device or input.device)
+
+
+def _attach_random_fills():
+    from .random import _register_tensor_methods
+
+    _register_tensor_methods()  # Tensor.uniform_, normal_, bernoulli_, random_, ...
+
+
+_attach_random_fills()

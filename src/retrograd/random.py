@@ -85,3 +85,58 @@ class fork_rng:
         if self.enabled:
             default_generator._rng.bit_generator.state = self._state
         return False
+
+
+# ---------------------------------------------------------------- in-place random fills
+
+
+def _fill_random(self, values, name):
+    """Write ``values`` into ``self`` as an in-place op (version bump; leaf check; a
+    non-leaf's gradient through the old values becomes zero, as after copy_)."""
+    from .tensor import Tensor
+
+    self.copy_(Tensor._make(np.asarray(values).astype(self._data.dtype, copy=False)))
+    return self
+
+
+def uniform_(self, from_=0.0, to=1.0, *, generator=None):
+    """Fill with samples of U(from, to)."""
+    return _fill_random(self, _rng(generator).uniform(from_, to, size=self._data.shape), "uniform_")
+
+
+def normal_(self, mean=0.0, std=1.0, *, generator=None):
+    """Fill with samples of N(mean, std^2)."""
+    return _fill_random(self, _rng(generator).normal(mean, std, size=self._data.shape), "normal_")
+
+
+def bernoulli_(self, p=0.5, *, generator=None):
+    """Fill with 1 with probability p, else 0."""
+    prob = p._data if hasattr(p, "_data") else p
+    return _fill_random(self, _rng(generator).random(self._data.shape) < prob, "bernoulli_")
+
+
+def random_(self, from_=0, to=None, *, generator=None):
+    """Fill with integers uniform in [from, to) (``random_(to)`` is [0, to))."""
+    if to is None:
+        from_, to = 0, from_
+    return _fill_random(self, _rng(generator).integers(from_, to, size=self._data.shape), "random_")
+
+
+def exponential_(self, lambd=1.0, *, generator=None):
+    """Fill with samples of Exp(lambd)."""
+    return _fill_random(self, _rng(generator).exponential(1.0 / lambd, size=self._data.shape),
+                        "exponential_")
+
+
+def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
+    """Fill with samples of exp(N(mean, std^2))."""
+    return _fill_random(self, _rng(generator).lognormal(mean, std, size=self._data.shape),
+                        "log_normal_")
+
+
+def _register_tensor_methods():
+    from .tensor import Tensor
+
+    for fn in (uniform_, normal_, bernoulli_, random_, exponential_, log_normal_):
+        if not hasattr(Tensor, fn.__name__):
+            setattr(Tensor, fn.__name__, fn)
