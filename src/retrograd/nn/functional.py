@@ -66,7 +66,7 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     return input / _loss._clamp_min(norm, eps)
 
 
-def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
+def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10, dim=-1):
     """softmax((logits + g) / tau) with g ~ Gumbel(0, 1); ``hard``: the one-hot of its
     argmax in the forward, the soft sample's gradient in the backward (straight-through)."""
     from .. import _backend
