@@ -275,6 +275,7 @@ def test_safetensors_round_trip(tmp_path, monkeypatch, builtin):
     sd["steps"] = retrograd.tensor([1, 2], dtype=retrograd.int64)
     sd["mask"] = retrograd.tensor([True, False])
     sd["half"] = retrograd.ones(2, 2, dtype=retrograd.float16)
+    sd["scalar"] = retrograd.tensor(2.5)
     path = tmp_path / "w.safetensors"
     save_safetensors(sd, path, metadata={"format": "pt"})
     back = load_safetensors(path)
@@ -360,3 +361,35 @@ def test_torch_optimizer_state_continues_in_retrograd(tmp_path, name, kwargs):
         rp.grad = retrograd.tensor(g)
         ropt.step()
     np.testing.assert_allclose(rp.detach().numpy(), tp.detach().numpy(), rtol=1e-12)
+
+
+@requires_torch
+def test_torch_compatible_save_loads_in_torch(tmp_path):
+    lin_w = _linear_weights(4)
+    p = Parameter(retrograd.tensor(lin_w["weight"]))
+    sd = collections.OrderedDict([("weight", p), ("bias", retrograd.tensor(lin_w["bias"]))])
+    obj = {"model": sd, "tied": p, "step": retrograd.tensor(3.0), "idx": retrograd.tensor([1, 2]),
+           "view": retrograd.arange(6.0).reshape(2, 3).t(), "shape": retrograd.Size([2, 3]),
+           "dtype": retrograd.float16, "meta": {"epoch": 2, "lr": 0.1, "betas": (0.9, 0.99), "tag": None},
+           "double": retrograd.ones(2, dtype=retrograd.float64), "flags": retrograd.tensor([True, False])}
+    path = tmp_path / "tc.pt"
+    retrograd.save(obj, path, torch_compatible=True)
+    theirs = torch.load(path, weights_only=True)
+    assert isinstance(theirs["model"], collections.OrderedDict) and theirs["tied"] is theirs["model"]["weight"]
+    assert isinstance(theirs["tied"], torch.nn.Parameter)
+    assert theirs["step"].shape == () and theirs["step"].item() == 3.0
+    assert theirs["view"].tolist() == [[0.0, 3.0], [1.0, 4.0], [2.0, 5.0]]
+    assert theirs["shape"] == torch.Size([2, 3]) and theirs["dtype"] is torch.float16
+    assert theirs["meta"] == {"epoch": 2, "lr": 0.1, "betas": (0.9, 0.99), "tag": None}
+    assert theirs["idx"].dtype == torch.int64 and theirs["double"].dtype == torch.float64
+    assert theirs["flags"].tolist() == [True, False]
+    lin = torch.nn.Linear(4, 3)
+    lin.load_state_dict(theirs["model"])
+    x = np.random.default_rng(5).standard_normal((2, 4)).astype(np.float32)
+    np.testing.assert_allclose(lin(torch.tensor(x)).detach().numpy(), _our_linear(sd, x), rtol=1e-6, atol=1e-6)
+    ours = retrograd.load(path)  # and retrograd reads its own torch-format file
+    _check_equal(obj["meta"], ours["meta"])
+    assert ours["tied"] is ours["model"]["weight"] and ours["step"].shape == ()
+    with pytest.raises(TypeError, match="cannot store objects of type Custom"):
+        retrograd.save({"c": Custom(1)}, tmp_path / "bad.pt", torch_compatible=True)
+    assert not (tmp_path / "bad.pt").exists()

@@ -54,7 +54,7 @@ def _arrays(tensors):
             arr = t
         else:
             raise TypeError(f"safetensors stores tensors only; {name!r} is a {type(t).__name__}")
-        out[name] = np.ascontiguousarray(arr)
+        out[name] = np.require(arr, requirements="C")
     return out
 
 

@@ -15,8 +15,9 @@ stored once and loads as one object; distinct views of one memory load as separa
 ``load`` also reads files written by ``torch.save`` (its zip format): state dicts, optimizer
 states and other plain data, through an unpickler that admits only tensors, storages,
 dtypes, ``Size``, ``device`` and ``OrderedDict`` (as torch's ``weights_only`` loader), so no
-code from the file runs. retrograd does not write torch's format; use safetensors
-(``retrograd.safetensors_io``) to hand weights to PyTorch.
+code from the file runs. ``save(..., torch_compatible=True)`` writes torch's format (for
+``torch.load(weights_only=True)``); safetensors (``retrograd.safetensors_io``) is the other
+way to hand weights to PyTorch.
 
 Writing to a path is atomic: the archive goes to a temporary file in the same directory,
 is flushed and fsync'ed, and replaces the target with ``os.replace``; a crash at any point
@@ -176,7 +177,7 @@ def _write_archive(obj, fh, pickle_protocol):
     with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
         table = []
         for i, (arr, meta, _) in enumerate(enc.tensors):
-            arr = np.ascontiguousarray(arr)
+            arr = np.require(arr, requirements="C")
             if arr.dtype.byteorder == ">":
                 arr = arr.astype(arr.dtype.newbyteorder("<"))
             name = f"tensors/{i}"
@@ -193,14 +194,21 @@ def _write_archive(obj, fh, pickle_protocol):
 
 
 def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_serialization=True,
-         _disable_byteorder_record=False):
+         _disable_byteorder_record=False, *, torch_compatible=False):
     """Save ``obj`` (state dicts, optimizer states, nested containers of tensors) to ``f``,
-    a path (written atomically) or a writable binary file object."""
+    a path (written atomically) or a writable binary file object.
+
+    ``torch_compatible=True`` (retrograd only) writes torch.save's archive format instead, which
+    ``torch.load(f, weights_only=True)`` reads (and ``retrograd.load`` too). It holds a pickle
+    that names only torch's tensor-rebuilding functions, storages, ``OrderedDict``, ``Size``,
+    dtypes and devices; objects of other types are refused with a TypeError.
+    """
+    write = _write_torch_archive if torch_compatible else _write_archive
     if _is_path(f):
-        _atomic_write(f, lambda fh: _write_archive(obj, fh, pickle_protocol))
+        _atomic_write(f, lambda fh: write(obj, fh, pickle_protocol))
     else:
         buf = io.BytesIO()
-        _write_archive(obj, buf, pickle_protocol)
+        write(obj, buf, pickle_protocol)
         f.write(buf.getvalue())
 
 
@@ -432,7 +440,7 @@ class _TorchUnpickler(pickle.Unpickler):
         self.weights_only, self.name, self.big_endian = weights_only, name, big_endian
         self.storages = {}
 
-    _SAFE = {("collections", "OrderedDict"): collections.OrderedDict,
+    _SAFE = {("collections", "OrderedDict"): collections.OrderedDict, ("collections", "Counter"): collections.Counter,
              ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
              ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
              ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
@@ -506,3 +514,101 @@ def _load_torch_archive(zf, pkl_name, map_location, weights_only, name):
     data = zf.read(pkl_name)
     obj = _TorchUnpickler(io.BytesIO(data), zf, prefix, map_location, weights_only, name, big).load()
     return _place_torch(obj, map_location)
+
+
+# ---------------------------------------------------------------- writing torch.save's format
+class _TorchGlobal:
+    """Pickled as the reference ``module.name`` (torch need not be importable here)."""
+
+    def __init__(self, module, name):
+        self.module, self.name = module, name
+
+    def __call__(self, *args):  # pickle's save_reduce insists on a callable
+        raise TypeError(f"{self.module}.{self.name} is a reference for torch, not a function here")
+
+
+_TORCH_STORAGE_NAMES = {v: k for k, v in _TORCH_STORAGES.items()}
+
+
+class _StorageRef:
+    def __init__(self, key, array, dtype_name):
+        self.key, self.array, self.dtype_name = key, array, dtype_name
+
+
+class _TorchPickler(pickle._Pickler):
+    """Pickles tensors as torch.save does (``_rebuild_tensor_v2`` over a persistent storage)."""
+
+    dispatch = pickle._Pickler.dispatch.copy()
+
+    def __init__(self, file):
+        super().__init__(file, protocol=2)
+        self.storages = []
+
+    def _save_torch_global(self, obj):
+        self.write(pickle.GLOBAL + f"{obj.module}\n{obj.name}\n".encode("utf-8"))
+        self.memoize(obj)
+
+    dispatch[_TorchGlobal] = _save_torch_global
+    dispatch[_dtype.dtype] = lambda self, d: self._save_torch_global(_TorchGlobal("torch", d.name))
+
+    def persistent_id(self, obj):
+        if isinstance(obj, _StorageRef):
+            return ("storage", _TorchGlobal("torch", _TORCH_STORAGE_NAMES[obj.dtype_name]), str(obj.key), "cpu",
+                    int(obj.array.size))
+        return None
+
+    def reducer_override(self, obj):
+        t = type(obj)
+        if isinstance(obj, Tensor):
+            arr = np.require(obj._host_array(), requirements="C")
+            storage = _StorageRef(len(self.storages), arr, obj.dtype.name)
+            self.storages.append(storage)
+            stride, acc = [], 1
+            for n in reversed(arr.shape):
+                stride.append(acc)
+                acc *= n
+            rebuilt = (_TorchGlobal("torch._utils", "_rebuild_tensor_v2"),
+                       (storage, 0, Size(arr.shape), tuple(reversed(stride)),
+                        bool(obj._requires_grad) and not _is_parameter(obj), collections.OrderedDict()))
+            if _is_parameter(obj):
+                return (_TorchGlobal("torch._utils", "_rebuild_parameter"),
+                        (_Rebuilt(rebuilt), bool(obj._requires_grad), collections.OrderedDict()))
+            return rebuilt
+        if isinstance(obj, _Rebuilt):
+            return obj.reduced
+        if t is Size:
+            return (_TorchGlobal("torch", "Size"), (tuple(obj),))
+        if isinstance(obj, _backend.device):
+            return (_TorchGlobal("torch", "device"), (str(obj),))
+        if t is collections.OrderedDict:
+            return (_TorchGlobal("collections", "OrderedDict"), (), None, None, iter(obj.items()))
+        if t is collections.Counter:
+            return (_TorchGlobal("collections", "Counter"), (dict(obj),))
+        if t in (dict, list, tuple, str, int, float, bool, bytes, type(None), _TorchGlobal, _StorageRef, _dtype.dtype):
+            return NotImplemented
+        if t is complex:
+            return (_TorchGlobal("builtins", "complex"), (obj.real, obj.imag))
+        raise TypeError(f"retrograd.save(torch_compatible=True) cannot store objects of type {t.__qualname__}; "
+                        "it stores tensors, numbers, strings and dicts/lists/tuples of them")
+
+
+class _Rebuilt:
+    def __init__(self, reduced):
+        self.reduced = reduced
+
+
+def _write_torch_archive(obj, fh, pickle_protocol):
+    buf = io.BytesIO()
+    pickler = _TorchPickler(buf)
+    pickler.dump(obj)
+    prefix = "archive/"
+    with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        zf.writestr(prefix + "data.pkl", buf.getvalue())
+        zf.writestr(prefix + ".format_version", "1")
+        zf.writestr(prefix + ".storage_alignment", "64")
+        zf.writestr(prefix + "byteorder", "little")
+        for st in pickler.storages:
+            with zf.open(f"{prefix}data/{st.key}", "w", force_zip64=st.array.nbytes > 2**31) as out:
+                out.write(memoryview(st.array.reshape(-1).view(np.uint8)))
+        zf.writestr(prefix + "version", "3\n")
+        zf.writestr(prefix + ".data/serialization_id", "0")
