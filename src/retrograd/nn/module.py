@@ -220,6 +220,7 @@ class Module:
     """Base class for all neural network modules; subclasses define ``forward``."""
 
     dump_patches = False
+    T_destination = OrderedDict
     _version = 1
     call_super_init = False
 
@@ -269,6 +270,11 @@ class Module:
             stack.pop()
 
     _call_impl = __call__
+    _wrapped_call_impl = __call__
+
+    def compile(self, *args, **kwargs):
+        """torch.compile in place: retrograd runs eagerly, so this does nothing."""
+        return None
 
     def _call_with_hooks(self, args, kwargs):
         for hid, hook in itertools.chain(_global_forward_pre_hooks.items(),
@@ -776,6 +782,15 @@ class Module:
         handle = RemovableHandle(self._load_state_dict_pre_hooks)
         self._load_state_dict_pre_hooks[handle.id] = hook
         return handle
+
+    def _register_load_state_dict_pre_hook(self, hook, with_module=False):
+        if with_module:
+            inner = hook
+
+            def hook(*args):
+                return inner(self, *args)
+
+        return self.register_load_state_dict_pre_hook(hook)
 
     def register_load_state_dict_post_hook(self, hook):
         handle = RemovableHandle(self._load_state_dict_post_hooks)
