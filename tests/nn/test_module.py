@@ -363,3 +363,17 @@ def test_backward_hook_grad_input_layout_matches_torch():
         m(b, 3.0).sum().backward()
         rec[lib.__name__] = out
     assert rec["retrograd"] == rec["torch"] == [[(2,), (2,)], [(2,), None]]
+
+
+def test_state_dict_hooks():
+    m = nn.Linear(2, 2)
+    seen = []
+    h1 = m.register_load_state_dict_pre_hook(lambda mod, sd, prefix, *a: seen.append(("pre", mod is m, prefix)))
+    h2 = m.register_load_state_dict_post_hook(lambda mod, keys: seen.append(("post", keys.missing_keys)))
+    h3 = m.register_state_dict_post_hook(lambda mod, sd, prefix, meta: sd.pop("bias") and None)
+    assert list(m.state_dict()) == ["weight"]
+    h3.remove()
+    m.load_state_dict(m.state_dict())
+    assert seen == [("pre", True, ""), ("post", [])]
+    h1.remove()
+    h2.remove()
