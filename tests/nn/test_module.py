@@ -370,7 +370,7 @@ def test_state_dict_hooks():
     seen = []
     h1 = m.register_load_state_dict_pre_hook(lambda mod, sd, prefix, *a: seen.append(("pre", mod is m, prefix)))
     h2 = m.register_load_state_dict_post_hook(lambda mod, keys: seen.append(("post", keys.missing_keys)))
-    h3 = m.register_state_dict_post_hook(lambda mod, sd, prefix, meta: sd.pop("bias") and None)
+    h3 = m.register_state_dict_post_hook(lambda mod, sd, prefix, meta: [sd.pop("bias"), None][1])
     assert list(m.state_dict()) == ["weight"]
     h3.remove()
     m.load_state_dict(m.state_dict())
