@@ -30,6 +30,7 @@ CASES = [
     ("unbind_method", lambda t, x: x.unbind(), (3, 2)),
     ("tensor_split", lambda t, x: t.tensor_split(x, 3), (7,)),
     ("tensor_split_idx", lambda t, x: t.tensor_split(x, [1, 5, -1], dim=1), (2, 6)),
+    ("tensor_split_unsorted", lambda t, x: t.tensor_split(x, [3, 1]), (5, 2)),
     ("hsplit", lambda t, x: t.hsplit(x, 2), (2, 4)),
     ("vsplit", lambda t, x: t.vsplit(x, [1]), (3, 2)),
     ("dsplit", lambda t, x: t.dsplit(x, 2), (1, 2, 4)),

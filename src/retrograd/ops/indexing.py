@@ -653,7 +653,7 @@ def take(input, index):
 def take_along_dim(input, indices, dim=None, *, out=None):
     """gather after broadcasting input and indices (all but ``dim``); flattened when dim is None."""
     if dim is None:
-        return take(input, indices.reshape(-1)) if indices.dtype.name == "int64" else take(input, indices)
+        return take(input, indices.reshape(-1))
     idx = _index_array(indices, "take_along_dim")
     if input.ndim != idx.ndim:
         raise RuntimeError(

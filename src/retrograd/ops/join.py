@@ -167,6 +167,13 @@ class Split(Function):
 
 def _split_at(input, dim, bounds):
     """Views of ``input`` for the ranges ``bounds`` along ``dim``, sharing its memory and version."""
+    bounds = [(b, max(b, e)) for b, e in bounds]
+    n = input.shape[dim]
+    tiles = all(b == e0 for (_, e0), (b, _) in zip(bounds, bounds[1:]))
+    if not (tiles and bounds and bounds[0][0] == 0 and bounds[-1][1] == n):
+        # overlapping pieces (tensor_split with unsorted indices): one slice view each
+        lead = (slice(None),) * dim
+        return tuple(Index.apply(input, lead + (slice(b, e),), False) for b, e in bounds)
     outs = Split.apply(input, dim, tuple(bounds))
     base = input._base if input._base is not None else input
     lead = (slice(None),) * dim
@@ -266,8 +273,8 @@ def tensor_split(input, indices_or_sections, dim=0):
     for i in list(ios) + [n]:
         i = int(i)
         i = min(max(i + n if i < 0 else i, 0), n)
-        bounds.append((prev, max(i, prev)))
-        prev = max(i, prev)
+        bounds.append((prev, i))
+        prev = i
     return _split_at(input, dim, bounds)
 
 

@@ -300,7 +300,9 @@ class Einsum(Function):
         ctx.save_for_backward(*operands)
         eq = ",".join(subs) + "->" + out_sub
         xp = array_module(arrays[0])
-        return xp.einsum(eq, *arrays, optimize=len(arrays) > 2)
+        # contraction order and BLAS pay off for many or large operands; small ones run direct
+        big = len(arrays) > 2 or sum(x.size for x in arrays) > 4096
+        return xp.einsum(eq, *arrays, optimize="greedy" if big else False)
 
     @staticmethod
     def backward(ctx, g):

@@ -278,13 +278,13 @@ def movedim(input, source, destination):
         raise RuntimeError(f"movedim: repeated dim in `source` ({list(source)})")
     if len(set(dst)) != len(dst):
         raise RuntimeError(f"movedim: repeated dim in `destination` ({list(destination)})")
+    if n == 0:
+        return input.view(())
     perm = [-1] * n
     for s, d in zip(src, dst):
         perm[d] = s
     rest = iter(d for d in range(n) if d not in src)
     perm = [p if p != -1 else next(rest) for p in perm]
-    if n == 0:
-        return input.view(())
     return Permute.apply(input, tuple(perm))
 
 
