@@ -55,6 +55,13 @@ REDUCTIONS = [
     ("median_dim", lambda t, x: t.median(x, -1), (3, 4), {}),
     ("nanmedian_dim", lambda t, x: t.nanmedian(x, 0), (3, 4), {}),
     ("mode", lambda t, x: t.mode(x, 0), (3, 4), {}),
+    ("quantile", lambda t, x: t.quantile(x, 0.3), (3, 4), {}),
+    ("quantile_dim", lambda t, x: x.quantile(t.tensor([0.2, 0.75], dtype=x.dtype), dim=-1, keepdim=True), (3, 4), {}),
+    ("quantile_midpoint", lambda t, x: t.quantile(x, 0.5, 0, interpolation="midpoint"), (3, 4), {}),
+    ("quantile_nearest", lambda t, x: t.quantile(x, 0.4, 1, interpolation="nearest"), (3, 4), {}),
+    ("quantile_lower", lambda t, x: t.quantile(x, 0.4, 1, interpolation="lower"), (3, 4), {}),
+    ("quantile_higher", lambda t, x: t.quantile(x, 0.4, None, True, interpolation="higher"), (3, 4), {}),
+    ("nanquantile", lambda t, x: t.nanquantile(x, 0.6, dim=0), (3, 4), {}),
     ("nansum", lambda t, x: t.nansum(x, 1), (3, 4), {}),
     ("nanmean", lambda t, x: x.nanmean(), (3, 4), {}),
 ]
@@ -65,8 +72,8 @@ def test_reduction(name, fn, shape, kw):
     check_op(fn, shape, **kw)
 
 
-ZERO_DIM = [r for r in REDUCTIONS if "dims" not in r[0] and "correction" not in r[0] and "(0, 1)" not in
-            r[0] and r[0] not in ("norm_p3", "norm_fro_dim", "logsumexp_dims", "var", "std",
+ZERO_DIM = [r for r in REDUCTIONS if "dims" not in r[0] and "correction" not in r[0] and
+            r[0] not in ("quantile_dim", "norm_p3", "norm_fro_dim", "logsumexp_dims", "var", "std",
                                    "var_dim", "var_unbiased_false", "var_mean", "std_dim", "std_mean")]
 
 
@@ -185,6 +192,10 @@ TIES = [
     ("logsumexp_big", lambda t, x: x.logsumexp(1), [[1e4, 1e4 + 1, -1e4], [-1e4, -1e4, -1e4]]),
     ("logsumexp_inf", lambda t, x: x.logsumexp(1), [[float("inf"), 1.0], [-float("inf"), 1.0]]),
     ("var_one", lambda t, x: x.var(1, correction=0), [[2.0], [3.0]]),
+    ("quantile_ties", lambda t, x: t.quantile(x, 0.5), [[3.0, 1.0, 2.0, 2.0]]),
+    ("quantile_nan", lambda t, x: t.quantile(x, 0.5, dim=1), [[1.0, NAN, 3.0], [1.0, 2.0, 3.0]]),
+    ("nanquantile_nan", lambda t, x: t.nanquantile(x, t.tensor([0.5, 1.0], dtype=x.dtype), dim=1),
+     [[1.0, NAN, 3.0], [NAN, NAN, NAN]]),
 ]
 
 
@@ -221,6 +232,16 @@ def test_integer_and_bool_like_torch(name, fn):
     for a, b in zip(r, t):
         assert str(a.dtype) == str(b.dtype) and tuple(a.shape) == tuple(b.shape)
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6)
+
+
+def test_quantile_errors():
+    x = retrograd.tensor([1.0, 2.0])
+    with pytest.raises(RuntimeError, match="range"):
+        retrograd.quantile(x, 1.5)
+    with pytest.raises(RuntimeError, match="float or double"):
+        retrograd.quantile(retrograd.tensor([1, 2]), 0.5)
+    with pytest.raises(RuntimeError, match="interpolation"):
+        retrograd.quantile(x, 0.5, interpolation="cubic")
 
 
 def test_int_var_and_mean_raise():

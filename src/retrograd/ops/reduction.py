@@ -98,7 +98,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
 
 __all__ += ["prod", "var", "std", "var_mean", "std_mean", "max", "min", "amax", "amin", "aminmax",
             "argmax", "argmin", "norm", "logsumexp", "cumsum", "cumprod", "cummax", "cummin", "all", "any",
-            "count_nonzero", "median", "nanmedian", "mode", "nansum", "nanmean"]
+            "count_nonzero", "median", "nanmedian", "mode", "nansum", "nanmean", "quantile", "nanquantile"]
 
 
 class return_types:  # noqa: N801 - torch's name
@@ -552,6 +552,105 @@ class CumMax(_CumExtreme):
 class CumMin(_CumExtreme):
     """(values, indices) of the running min along dim."""
     ufunc = staticmethod(lambda xp: xp.minimum)
+
+
+class Quantile(Function):
+    """z = sorted(a)[lo] + w*(sorted(a)[hi] - sorted(a)[lo]) at position q*(n-1) along dim;
+    da = g*(1 - w) into the source of sorted[lo] and g*w into that of sorted[hi]."""
+
+    @staticmethod
+    def forward(ctx, a, qs, dim, keepdim, interpolation, ignore_nan):
+        x = a._data
+        xp = _backend.array_module(x)
+        flat = dim is None
+        if flat:
+            x, dim = x.reshape(-1), 0
+        elif x.ndim == 0:
+            x = x.reshape(1)
+        order = xp.argsort(x, axis=dim, kind="stable")  # nan sorts last
+        srt = xp.take_along_axis(x, order, axis=dim)
+        n = x.shape[dim]
+        nan = xp.isnan(x)
+        valid = (~nan).sum(axis=dim, keepdims=True) if ignore_nan else xp.full(
+            [1 if i == dim else s for i, s in enumerate(x.shape)], n)
+        values, lo_idx, hi_idx, weights = [], [], [], []
+        for q in qs:
+            pos = q * (valid - 1).astype(np.float64)
+            lo, hi = xp.floor(pos), xp.ceil(pos)
+            if interpolation == "lower":
+                hi = lo
+            elif interpolation == "higher":
+                lo = hi
+            elif interpolation == "nearest":
+                lo = hi = xp.round(pos)
+            w = pos - lo if interpolation == "linear" else xp.full(pos.shape, 0.5 if interpolation == "midpoint"
+                                                                   else 0.0)
+            if not ignore_nan:  # a slice with nan takes its last sorted element (a nan), as torch
+                bad = nan.any(axis=dim, keepdims=True)
+                lo, hi, w = xp.where(bad, n - 1, lo), xp.where(bad, n - 1, hi), xp.where(bad, 0.0, w)
+            w = w.astype(x.dtype)
+            lo = xp.clip(lo, 0, builtins.max(n - 1, 0)).astype(np.int64)
+            hi = xp.clip(hi, 0, builtins.max(n - 1, 0)).astype(np.int64)
+            vlo, vhi = xp.take_along_axis(srt, lo, axis=dim), xp.take_along_axis(srt, hi, axis=dim)
+            values.append(vlo + w * (vhi - vlo))
+            lo_idx.append(xp.take_along_axis(order, lo, axis=dim))
+            hi_idx.append(xp.take_along_axis(order, hi, axis=dim))
+            weights.append(w)
+        out = xp.stack(values)  # (Q, ...keepdim shape)
+        if flat:
+            out = out.reshape((len(qs),) + ((1,) * a.ndim if keepdim else ()))
+        elif not keepdim:
+            out = out.squeeze(dim + 1) if a.ndim else out.reshape(len(qs))
+        elif not a.ndim:
+            out = out.reshape(len(qs))
+        ctx.flat, ctx.dim, ctx.shape = flat, dim, tuple(a.shape)
+        ctx.save_for_backward(Tensor._make(xp.stack(lo_idx)), Tensor._make(xp.stack(hi_idx)),
+                              Tensor._make(xp.stack(weights)))
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        lo, hi, w = ctx.saved_tensors
+        dim = ctx.dim + 1  # after the leading q dimension
+        gk = g.reshape(w.shape)  # (Q, ...) with the reduced dim kept
+        work = (lo.shape[0],) + (((int(np.prod(ctx.shape, dtype=np.int64)),)) if ctx.flat else
+                                 (ctx.shape if ctx.shape else (1,)))
+        ga = g.new_zeros(work)
+        ga = ga.scatter_add(dim, lo, gk * (1 - w)).scatter_add(dim, hi, gk * w)
+        return ga.sum(0).reshape(ctx.shape), None, None, None, None, None
+
+
+def _quantile(name, input, q, dim, keepdim, interpolation, ignore_nan):
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"{name}() input tensor must be either float or double dtype")
+    if interpolation not in ("linear", "lower", "higher", "midpoint", "nearest"):
+        raise RuntimeError(f"{name}() interpolation must be one of linear, lower, higher, midpoint or nearest. "
+                           f"Got {interpolation}")
+    scalar = not isinstance(q, Tensor) or q.ndim == 0
+    qs = [float(q)] if scalar else [float(v) for v in q.tolist()]
+    if isinstance(q, Tensor) and q.ndim > 1:
+        raise RuntimeError(f"{name}() q must be a scalar or 1D tensor")
+    for v in qs:
+        if not 0 <= v <= 1:
+            raise RuntimeError(f"{name}() q must be in the range [0, 1] but got {v}")
+    d = None if dim is None else _wrap_dim(dim, input.ndim)
+    if d is not None and input.ndim:
+        _require_nonempty(name, input, (d,), False)
+    out = Quantile.apply(input, qs, d, keepdim, interpolation, ignore_nan)
+    return out.squeeze(0) if scalar else out
+
+
+@tensor_method()
+def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear", out=None):
+    """The q-th quantiles along ``dim`` (of all elements by default); nan if a slice has nan.
+    A 1-D q puts its dimension first."""
+    return _quantile("quantile", input, q, dim, keepdim, interpolation, False)
+
+
+@tensor_method()
+def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear", out=None):
+    """quantile ignoring nan (nan only where a slice is all nan)."""
+    return _quantile("nanquantile", input, q, dim, keepdim, interpolation, True)
 
 
 class NanSum(Function):
