@@ -14,6 +14,7 @@ from .._backend import array_module
 from ..tensor import Tensor, _wrap_dim
 from ._method import tensor_method
 from .indexing import Index, _dim_key
+from .reduction import return_types
 
 __all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "unique", "unique_consecutive",
            "searchsorted", "bucketize", "return_types"]
@@ -28,10 +29,10 @@ def _return_type(name, fields):
     return cls
 
 
-class return_types:  # noqa: N801 - torch.return_types
-    sort = _return_type("sort", ["values", "indices"])
-    topk = _return_type("topk", ["values", "indices"])
-    kthvalue = _return_type("kthvalue", ["values", "indices"])
+# one torch.return_types for the package: the reductions' class, with the sorting pairs added
+return_types.sort = _return_type("sort", ["values", "indices"])
+return_types.topk = _return_type("topk", ["values", "indices"])
+return_types.kthvalue = _return_type("kthvalue", ["values", "indices"])
 
 
 def _argsort(x, axis, descending):
