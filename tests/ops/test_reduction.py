@@ -255,6 +255,7 @@ def test_return_types_and_overloads():
     x = retrograd.tensor([[1.0, 5.0], [3.0, 4.0]])
     out = x.max(1)
     assert type(out).__name__ == "max" and out._fields == ("values", "indices")
+    assert repr(out).startswith("torch.return_types.max(\nvalues=tensor([5., 4.]),\nindices=")
     values, indices = out
     assert values.tolist() == [5.0, 4.0] and indices.tolist() == [1, 1]
     assert x.min(dim=0).indices.tolist() == [0, 1]

@@ -101,17 +101,26 @@ __all__ += ["prod", "var", "std", "var_mean", "std_mean", "max", "min", "amax", 
             "count_nonzero", "median", "nanmedian", "mode", "nansum", "nanmean", "quantile", "nanquantile"]
 
 
+def _return_type(name, fields=("values", "indices")):
+    """A named tuple that prints as torch's ``torch.return_types.<name>(values=..., indices=...)``."""
+    cls = namedtuple(name, fields)
+    cls.__module__ = "torch.return_types"
+    cls.__repr__ = lambda self: f"torch.return_types.{name}(" + ",".join(
+        f"\n{f}={v!r}" for f, v in zip(fields, self)) + ")"
+    return cls
+
+
 class return_types:  # noqa: N801 - torch's name
     """The named pairs that value-and-index reductions return (``torch.return_types``)."""
 
-    max = namedtuple("max", ["values", "indices"])
-    min = namedtuple("min", ["values", "indices"])
-    median = namedtuple("median", ["values", "indices"])
-    nanmedian = namedtuple("nanmedian", ["values", "indices"])
-    mode = namedtuple("mode", ["values", "indices"])
-    aminmax = namedtuple("aminmax", ["min", "max"])
-    cummax = namedtuple("cummax", ["values", "indices"])
-    cummin = namedtuple("cummin", ["values", "indices"])
+    max = _return_type("max")
+    min = _return_type("min")
+    median = _return_type("median")
+    nanmedian = _return_type("nanmedian")
+    mode = _return_type("mode")
+    aminmax = _return_type("aminmax", ("min", "max"))
+    cummax = _return_type("cummax")
+    cummin = _return_type("cummin")
 
 
 def _numel(shape, dims):
