@@ -51,3 +51,41 @@ def test_inplace_modification_of_a_saved_tensor_fails_in_backward():
     h.add_(1.0)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.sum().backward()
+
+
+def test_forgetting_zero_grad_accumulates():
+    w = torch.tensor([1.0, 2.0], requires_grad=True)
+    for _ in range(2):
+        loss = (w * 3).sum()
+        loss.backward()
+    assert repr(w.grad) == "tensor([6., 6.])"  # accumulated over both iterations
+    w.grad = None  # what optimizer.zero_grad() does
+    (w * 3).sum().backward()
+    assert repr(w.grad) == "tensor([3., 3.])"
+
+
+def test_detached_tensors_stop_gradients_reaching_the_encoder():
+    enc_w = torch.tensor([1.0, 2.0], requires_grad=True)
+    dec_w = torch.tensor([3.0, 4.0], requires_grad=True)
+
+    def encoder(x):
+        return (x * enc_w).tanh()
+
+    def decoder(h):
+        return (h * dec_w).sum()
+
+    x = torch.tensor([0.5, -0.5])
+    h = encoder(x)
+    h = h.detach()
+    out = decoder(h)
+    loss = out
+    loss.backward()
+    assert enc_w.grad is None
+    assert dec_w.grad is not None
+
+
+def test_forward_pass_records_the_graph():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    loss = ((x * 2 - 1) ** 2).mean()
+    assert repr(loss).startswith("tensor(5., grad_fn=<MeanBackward0>)")
+    assert loss.grad_fn.next_functions[0][0].name() == "PowBackward0"

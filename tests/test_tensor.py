@@ -240,6 +240,9 @@ OPERATORS = [
     "M.tensor([1., 2.]) == M.tensor([1., 3.])", "M.tensor([1., 2.]) < 2", "2 < M.tensor([1., 2.])",
     "M.tensor([1, 2]) == 1.", "M.tensor([1., 2.]) != 2", "M.tensor([1., 2.]) >= 2",
     "M.tensor([1., 2.]) <= M.tensor(1.)", "M.tensor([1., 2.]) > M.tensor([[0.], [3.]])",
+    "M.tensor([5, 7]) // 2", "7 // M.tensor([5, 7])", "M.tensor([5, -7]) % 3", "10 % M.tensor([5, 7])",
+    "M.tensor([5., -7.5]) // 2", "M.tensor([5., -7.5]) % 2", "M.tensor([5, 7]) << 1",
+    "M.tensor([5, 7]) >> 1", "1 << M.tensor([5, 7])",
 ]
 
 
@@ -257,6 +260,10 @@ def test_in_place_operators_keep_identity_and_bump_version():
     x /= 4
     x **= 2
     assert id(x) == ident and x._version == 5
+    k = T.tensor([7, 9])
+    k //= 2
+    k %= 2
+    assert k.tolist() == [1, 0] and k._version == 2
     i = T.tensor([1, 2])
     with pytest.raises(RuntimeError, match="can't be cast"):
         i /= 2  # an int tensor cannot hold the float result, as in torch

@@ -297,3 +297,28 @@ def test_hessian_vector_product_matches_torch():
         out.append((hv.detach().numpy(), hw.detach().numpy()))
     np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-10, atol=1e-12)
+
+
+def test_detect_anomaly_reports_nan_and_the_forward_line():
+    x = _leaf([1.0, -1.0])
+    with T.autograd.detect_anomaly():
+        y = x.sqrt()
+        with pytest.raises(RuntimeError, match="Function 'SqrtBackward0' returned nan values"):
+            y.sum().backward()
+
+    class Boom(T.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 1
+
+        @staticmethod
+        def backward(ctx, g):
+            raise ValueError("boom")
+
+    with T.autograd.detect_anomaly():
+        z = Boom.apply(x)
+        with pytest.raises(ValueError) as info:
+            z.sum().backward()
+    notes = "".join(getattr(info.value, "__notes__", []))
+    assert "BoomBackward" in notes and "test_engine.py" in notes
+    assert not T.autograd.anomaly.is_anomaly_enabled()
