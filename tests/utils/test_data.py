@@ -243,3 +243,24 @@ def test_distributed_sampler_shuffled_partition():
     assert list(s) != first
     with pytest.raises(ValueError, match="Invalid rank 3"):
         data.DistributedSampler(range(4), 3, 3)
+
+
+@pytest.mark.parametrize("subset", [False, True])
+def test_tensor_dataset_fast_path_equals_per_sample_collate(subset):
+    ds = data.TensorDataset(retrograd.randn(30, 3), retrograd.arange(30), retrograd.randn(30, 2, 2).double())
+    if subset:
+        ds = data.Subset(data.Subset(ds, list(range(29, -1, -1))), [0, 5, 7, 9, 11, 2, 3, 4, 20, 21, 22])
+
+    def batches(collate):
+        g = retrograd.Generator().manual_seed(4)
+        kwargs = {} if collate is None else {"collate_fn": collate}
+        return list(data.DataLoader(ds, batch_size=4, shuffle=True, generator=g, **kwargs))
+
+    fast = batches(None)
+    slow = batches(lambda b: data.default_collate(b))  # not the default_collate object: per-sample path
+    assert len(fast) == len(slow)
+    for a, b in zip(fast, slow):
+        assert isinstance(a, list) and len(a) == len(b) == 3
+        for x, y in zip(a, b):
+            assert x.dtype == y.dtype and x.shape == y.shape
+            np.testing.assert_array_equal(x.numpy(), y.numpy())

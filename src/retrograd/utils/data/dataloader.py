@@ -5,7 +5,11 @@
 accepted and has no effect (NumPy arrays are already host memory).
 """
 
-from .dataset import IterableDataset
+import numpy as np
+
+from ... import _backend
+from ...tensor import Tensor
+from .dataset import IterableDataset, Subset, TensorDataset
 from ._collate import default_collate, default_convert
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
@@ -115,6 +119,17 @@ class DataLoader:
 
     def _iter_map(self):
         dataset, collate = self.dataset, self.collate_fn
+        fast = self._tensor_rows() if self._auto_collation and collate is default_collate else None
+        if fast is not None:
+            # default_collate of TensorDataset rows is each tensor indexed by the batch's indices:
+            # one gather per tensor instead of a getitem per sample and a stack
+            arrays, base = fast
+            for indices in self.batch_sampler:
+                idx = np.asarray(indices, dtype=np.intp)
+                if base is not None:
+                    idx = base[idx]
+                yield [Tensor._make(a[_backend.as_array(idx, _backend.array_module(a))]) for a in arrays]
+            return
         if self._auto_collation:
             getitems = getattr(dataset, "__getitems__", None)
             for indices in self.batch_sampler:
@@ -123,6 +138,19 @@ class DataLoader:
         else:
             for idx in self.sampler:
                 yield collate(dataset[idx])
+
+    def _tensor_rows(self):
+        """(arrays, index map) when the dataset is a TensorDataset (possibly inside Subsets) of
+        tensors that need no grad; else None."""
+        ds, base = self.dataset, None
+        while type(ds) is Subset:
+            idx = np.asarray(ds.indices, dtype=np.intp)
+            base = idx if base is None else idx[base]
+            ds = ds.dataset
+        if type(ds) is not TensorDataset or not all(isinstance(t, Tensor) and not t.requires_grad
+                                                     for t in ds.tensors):
+            return None
+        return [t._data for t in ds.tensors], base
 
     def _iter_iterable(self):
         collate = self.collate_fn
