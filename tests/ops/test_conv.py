@@ -63,6 +63,12 @@ def test_unfold_fold():
     check_op(lambda t, c: F(t).fold(c, (4, 5), (2, 2), padding=1, stride=(1, 2)), (2, 8, 15))
 
 
+def test_1x1_gradients():
+    check_op(lambda t, x, w, b: F(t).conv2d(x, w, b), (2, 3, 3, 3), (2, 3, 1, 1), (2,))
+    check_op(lambda t, x, w: F(t).conv1d(x, w), (2, 3, 4), (2, 3, 1))
+    check_op(lambda t, x, w: F(t).conv_transpose2d(x, w), (1, 2, 3, 3), (2, 3, 1, 1))
+
+
 def test_1x1_and_float32():
     x = rand(2, 3, 4, 4, dtype=np.float32)
     w = rand(5, 3, 1, 1, seed=1, dtype=np.float32)

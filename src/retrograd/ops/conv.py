@@ -17,6 +17,7 @@ Three Functions are closed under differentiation, so double backward works:
 """
 
 import itertools
+import threading
 from typing import NamedTuple
 
 import numpy as np
@@ -48,6 +49,38 @@ def _xp(arr):
     return _backend.array_module(arr)
 
 
+# Kernels' temporaries (padded input, gradient columns, ...) live in per-thread scratch
+# buffers reused from call to call: a fresh large array costs page faults on first touch,
+# which for a small convnet costs as much as the matmuls.
+SCRATCH_MAX_BYTES = 1 << 27
+_scratch = threading.local()
+
+
+def _buffer(xp, slot, shape, dtype, zero=False):
+    """A temporary array of `shape` from the scratch buffer `slot` (valid until that slot is asked again)."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    if xp is not np or nbytes > SCRATCH_MAX_BYTES:
+        return xp.zeros(shape, dtype=dtype) if zero else xp.empty(shape, dtype=dtype)
+    cache = _scratch.__dict__.setdefault("buffers", {})
+    buf = cache.get(slot)
+    if buf is None or buf.nbytes < nbytes:
+        buf = cache[slot] = np.empty(max(nbytes, 64), dtype=np.uint8)
+    arr = buf[:nbytes].view(dtype).reshape(shape)
+    if zero:
+        arr.fill(0)
+    return arr
+
+
+def _matmul(a, b, slot):
+    """a @ b into a scratch buffer (half precision goes through the backend's float32 matmul)."""
+    if a.dtype.itemsize == 2:
+        return _backend.matmul(a, b)
+    xp = _xp(a)
+    shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
+    return xp.matmul(a, b, out=_buffer(xp, slot, shape, np.result_type(a.dtype, b.dtype)))
+
+
 def _as_strided(xp, arr, shape, strides):
     return xp.lib.stride_tricks.as_strided(arr, shape=shape, strides=strides)
 
@@ -58,7 +91,7 @@ def _pad(x, pads):
         return x
     xp = _xp(x)
     shape = x.shape[:2] + tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], pads))
-    out = xp.zeros(shape, dtype=x.dtype)
+    out = _buffer(xp, "pad", shape, x.dtype, zero=True)
     out[(slice(None), slice(None)) + tuple(slice(lo, lo + s) for s, (lo, _) in zip(x.shape[2:], pads))] = x
     return out
 
@@ -117,7 +150,6 @@ def _out_shape(in_shape, kshape, p):
 def conv_forward(x, w, b, p, keep_cols=False):
     """y[n, o] = sum_{c, k} w[o, c, k] x_window[n, c, k] + b[o], on arrays (and the columns when
     keep_cols)."""
-    xp = _xp(x)
     n = x.shape[0]
     o = w.shape[0]
     kshape = w.shape[2:]
@@ -138,9 +170,12 @@ def conv_input_grad(g, w, x_shape, p):
     out = g.shape[2:]
     G = p.groups
     wt = w.reshape(G, o // G, -1).transpose(0, 2, 1)  # (G, C/G*K, O/G)
+    if all(k == 1 for k in w.shape[2:]) and all(s == 1 for s in p.stride) and not any(
+            lo or hi for lo, hi in p.pads):  # 1x1 convolution: no columns to fold
+        return _backend.matmul(wt, g.reshape(n, G, o // G, -1)).reshape(x_shape)
     if all(s == 1 for s in p.stride) and len(out) > 1:
         return _col2im_flat(xp, wt, g, x_shape, w.shape[2:], p)
-    cols = _backend.matmul(wt, g.reshape(n, G, o // G, -1))  # (N, G, C/G*K, L)
+    cols = _matmul(wt, g.reshape(n, G, o // G, -1), "cols")  # (N, G, C/G*K, L)
     return _col2im(cols, x_shape, w.shape[2:], out, p)
 
 
@@ -159,17 +194,21 @@ def _col2im_flat(xp, wt, g, x_shape, kshape, p):
     grid = tuple(s + lo + hi for s, (lo, hi) in zip(x_shape[2:], p.pads))
     size = int(np.prod(grid))
     strides = [int(np.prod(grid[i + 1:])) for i in range(len(grid))]
-    g_grid = xp.zeros((n, o) + grid, dtype=g.dtype)
+    g_grid = _buffer(xp, "g_grid", (n, o) + grid, g.dtype, zero=True)
     g_grid[(slice(None), slice(None)) + tuple(slice(0, s) for s in out)] = g
-    cols = _backend.matmul(wt, g_grid.reshape(n, G, o // G, size))  # (N, G, C/G*K, grid)
+    cols = _matmul(wt, g_grid.reshape(n, G, o // G, size), "cols")  # (N, G, C/G*K, grid)
     cols = cols.reshape((n, c, -1, size))
     shifts = [sum(d * k * st for d, k, st in zip(p.dilation, offset, strides))
               for offset in itertools.product(*(range(k) for k in kshape))]
-    gx = xp.zeros((n, c, size + max(shifts)), dtype=g.dtype)
-    for i, sh in enumerate(shifts):
+    gx = _buffer(xp, "gx", (n, c, size + max(shifts)), g.dtype)
+    gx[:, :, :shifts[0]] = 0
+    gx[:, :, shifts[0]:shifts[0] + size] = cols[:, :, 0]
+    gx[:, :, shifts[0] + size:] = 0
+    for i, sh in enumerate(shifts[1:], 1):
         gx[:, :, sh:sh + size] += cols[:, :, i]
     gx = gx[:, :, :size].reshape((n, c) + grid)
-    return gx[(slice(None), slice(None)) + tuple(slice(lo, lo + s) for s, (lo, _) in zip(x_shape[2:], p.pads))]
+    return xp.ascontiguousarray(gx[(slice(None), slice(None)) + tuple(
+        slice(lo, lo + s) for s, (lo, _) in zip(x_shape[2:], p.pads))])
 
 
 def conv_weight_grad(x, g, w_shape, p, cols=None):
@@ -179,7 +218,7 @@ def conv_weight_grad(x, g, w_shape, p, cols=None):
     G = p.groups
     if cols is None:
         cols = _im2col(x, w_shape[2:], out, p)  # (N, G, C/G*K, L)
-    gw = _backend.matmul(g.reshape(n, G, o // G, -1), cols.transpose(0, 1, 3, 2))  # (N, G, O/G, C/G*K)
+    gw = _matmul(g.reshape(n, G, o // G, -1), cols.transpose(0, 1, 3, 2), "gw")  # (N, G, O/G, C/G*K)
     return gw.sum(0).reshape(w_shape)
 
 
