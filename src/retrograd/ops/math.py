@@ -7,7 +7,6 @@ it can be differentiated again. Integer inputs to floating-point functions give 
 default float dtype, as in torch; rounding ops keep integer dtypes.
 """
 
-import builtins
 import math
 
 import numpy as np
@@ -617,7 +616,7 @@ class Fmax(Function):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        take_a = (a >= b) | isnan_(b)
+        take_a = (a >= b) | _isnan(b)
         ga = sum_to_shape(where(take_a, g, 0.0), a.shape) if ctx.needs_input_grad[0] else None
         gb = sum_to_shape(where(take_a, 0.0, g), b.shape) if ctx.needs_input_grad[1] else None
         return ga, gb
@@ -635,13 +634,13 @@ class Fmin(Function):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        take_a = (a <= b) | isnan_(b)
+        take_a = (a <= b) | _isnan(b)
         ga = sum_to_shape(where(take_a, g, 0.0), a.shape) if ctx.needs_input_grad[0] else None
         gb = sum_to_shape(where(take_a, 0.0, g), b.shape) if ctx.needs_input_grad[1] else None
         return ga, gb
 
 
-def isnan_(t):
+def _isnan(t):
     return Tensor._make(_backend.array_module(t._data).isnan(t._data))
 
 
@@ -999,4 +998,3 @@ def _register_inplace():
 
 
 _register_inplace()
-_ = (builtins, square, true_divide)
