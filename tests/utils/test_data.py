@@ -264,3 +264,13 @@ def test_tensor_dataset_fast_path_equals_per_sample_collate(subset):
         for x, y in zip(a, b):
             assert x.dtype == y.dtype and x.shape == y.shape
             np.testing.assert_array_equal(x.numpy(), y.numpy())
+
+
+def test_default_collate_keeps_graph_and_promotes():
+    a = retrograd.ones(2, requires_grad=True)
+    out = data.default_collate([a, a * 2])
+    assert out.requires_grad and out.shape == (2, 2)
+    out.sum().backward()
+    assert a.grad.tolist() == [3.0, 3.0]
+    mixed = data.default_collate([retrograd.ones(2), retrograd.ones(2, dtype=retrograd.float64)])
+    assert mixed.dtype == retrograd.float64

@@ -7,6 +7,7 @@ import re
 
 import numpy as np
 
+from ... import _backend
 from ...tensor import Tensor
 
 __all__ = ["default_collate", "default_convert"]
@@ -28,6 +29,18 @@ def _rebuild_like(elem, values):
         return dict(values)
 
 
+def _stack(tensors, stack):
+    """stack(tensors, 0); samples that need no grad, of one dtype and shape, are stacked as
+    arrays in one call (data batches rarely need the graph)."""
+    first = tensors[0]._data
+    if all(isinstance(t, Tensor) and not t._requires_grad and t._data.dtype == first.dtype
+           and t._data.shape == first.shape for t in tensors):
+        xp = _backend.array_module(first)
+        if all(_backend.array_module(t._data) is xp for t in tensors):
+            return Tensor._make(xp.stack([t._data for t in tensors], 0))
+    return stack(tensors, 0)
+
+
 def default_collate(batch):
     """Collate a list of samples into a batch, as torch's ``default_collate``."""
     from ...creation import as_tensor, tensor
@@ -35,11 +48,11 @@ def default_collate(batch):
 
     elem = batch[0]
     if isinstance(elem, Tensor):
-        return stack(batch, 0)
+        return _stack(batch, stack)
     if isinstance(elem, np.ndarray):
         if _np_str_obj.search(elem.dtype.str) is not None:
             raise TypeError(_ERR.format(elem.dtype))
-        return stack([as_tensor(np.asarray(b)) for b in batch], 0)
+        return _stack([as_tensor(np.asarray(b)) for b in batch], stack)
     if isinstance(elem, np.generic):
         if _np_str_obj.search(elem.dtype.str) is not None:
             return batch
