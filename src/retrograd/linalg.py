@@ -373,4 +373,11 @@ def multi_dot(tensors, *, out=None):
     return out
 
 
+def cross(input, other, *, dim=-1, out=None):
+    """linalg.cross: the cross product along ``dim`` (default -1)."""
+    from .ops.linalg import cross as _cross
+
+    return _cross(input, other, dim)
+
+
 _ = matmul

@@ -56,6 +56,10 @@ CASES = [
     ("tril_k", lambda t, a: a.tril(-1), (2, 3, 3)),
     ("triu", lambda t, a: t.triu(a, 1), (3, 4)),
     ("triu_", lambda t, a: (a * 1).triu_(), (3, 3)),
+    ("block_diag", lambda t, a, b, c: t.block_diag(a, b, c), (2, 2), (3,), ()),
+    ("cartesian_prod", lambda t, a, b: t.cartesian_prod(a, b), (2,), (3,)),
+    ("cross", lambda t, a, b: t.cross(a, b, dim=1), (2, 3), (2, 3)),
+    ("linalg_cross_bcast", lambda t, a, b: t.linalg.cross(a, b), (2, 3), (1, 3)),
     ("chain_matmul", lambda t, a, b, c: t.linalg.multi_dot([a, b, c]) if t is not retrograd
      else t.chain_matmul(a, b, c), (2, 3), (3, 3), (3, 2)),
 ]
@@ -73,6 +77,12 @@ def test_diagonal_is_writable_view():
     assert np.shares_memory(d._data, x._data)
     d.add_(1)
     assert x.tolist() == np.eye(3).tolist()
+
+
+def test_tri_indices():
+    assert retrograd.tril_indices(3, 3).tolist() == [[0, 1, 1, 2, 2, 2], [0, 0, 1, 0, 1, 2]]
+    assert retrograd.triu_indices(2, 3, 1).tolist() == [[0, 0, 1], [1, 2, 2]]
+    assert retrograd.triu_indices(2, 3).dtype == retrograd.int64
 
 
 def test_trace_int_is_int64():

@@ -60,6 +60,8 @@ CASES = [
     ("ravel", lambda t, x: t.ravel(x.t()), (2, 3)),
     ("t", lambda t, x: x.t(), (2, 3)),
     ("mT", lambda t, x: x.mT, (2, 2, 3)),
+    ("unfold", lambda t, x: x.unfold(1, 2, 2), (2, 5)),
+    ("unfold_overlap", lambda t, x: x.unfold(-1, 3, 1), (4,)),
     ("pad_constant", lambda t, x: _pad(t, x, (1, 2, 0, 1), value=0.5), (2, 3)),
     ("pad_crop", lambda t, x: _pad(t, x, (-1, 2)), (2, 3)),
     ("pad_reflect", lambda t, x: _pad(t, x, (2, 1), mode="reflect"), (1, 2, 4)),

@@ -586,3 +586,83 @@ def cholesky(input, upper=False, *, out=None):
     from .. import linalg
 
     return linalg.cholesky(input, upper=upper)
+
+
+# ---------------------------------------------------------------------------- assorted matrix builders
+
+__all__ += ["block_diag", "cartesian_prod", "tril_indices", "triu_indices", "cross"]
+
+
+def block_diag(*tensors):
+    """A block-diagonal matrix from the given (0-, 1- or 2-D) tensors."""
+    from .join import cat
+    from .shape import pad
+
+    mats = [t.reshape(1, -1) if t.ndim < 2 else t for t in tensors]
+    for t in mats:
+        if t.ndim != 2:
+            raise RuntimeError(
+                f"torch.block_diag: Input tensors must have 2 or fewer dimensions. Input has {t.ndim} dimensions"
+            )
+    if not mats:
+        return Tensor._make(np.zeros((1, 0), dtype=np.float32))
+    total = sum(t.shape[1] for t in mats)
+    rows, left = [], 0
+    for t in mats:
+        rows.append(pad(t, (left, total - left - t.shape[1])))
+        left += t.shape[1]
+    return cat(rows, 0)
+
+
+def cartesian_prod(*tensors):
+    """All combinations of the 1-D inputs' elements, one per row (like itertools.product)."""
+    from .join import meshgrid, stack
+
+    if len(tensors) == 1:
+        return tensors[0]
+    grids = meshgrid(*tensors, indexing="ij")
+    return stack([g.reshape(-1) for g in grids], 1)
+
+
+def _tri_indices(row, col, offset, upper, dtype, device):
+    from .. import _dtype
+    from ..creation import tensor
+
+    r, c = np.triu_indices(row, offset, col) if upper else np.tril_indices(row, offset, col)
+    return tensor(np.stack([r, c]).astype(np.int64), dtype=_dtype.to_dtype(dtype) if dtype else None,
+                  device=device)
+
+
+def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+    """The [2, N] coordinates of the lower triangle (j - i <= offset) of a row x col matrix."""
+    return _tri_indices(row, col, offset, False, dtype, device)
+
+
+def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+    """The [2, N] coordinates of the upper triangle (j - i >= offset) of a row x col matrix."""
+    return _tri_indices(row, col, offset, True, dtype, device)
+
+
+@tensor_method()
+def cross(input, other, dim=None, *, out=None):
+    """Cross product of 3-vectors along ``dim`` (the first dim of size 3 when None);
+    via index-select and products, so it differentiates like them."""
+    from ._broadcast import broadcast_shapes
+
+    shape = broadcast_shapes(input.shape, other.shape)
+    a = input.expand(shape) if tuple(input.shape) != shape else input
+    b = other.expand(shape) if tuple(other.shape) != shape else other
+    if dim is None:
+        dim = next((i for i, s in enumerate(shape) if s == 3), None)
+        if dim is None:
+            raise RuntimeError(f"no dimension of size 3 in input (shape {list(shape)})")
+    d = _wrap_dim(dim, len(shape))
+    if shape[d] != 3:
+        raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got {shape[d]} and "
+                           f"{shape[d]}")
+    i1, i2 = np.array([1, 2, 0]), np.array([2, 0, 1])
+    from .indexing import Index
+
+    key = (slice(None),) * d
+    return (Index.apply(a, key + (i1,), True) * Index.apply(b, key + (i2,), True)
+            - Index.apply(a, key + (i2,), True) * Index.apply(b, key + (i1,), True))

@@ -656,3 +656,26 @@ __all__ += ["detach"]
 def detach(input):
     """torch.detach: the same memory with no graph history."""
     return input.detach()
+
+
+@tensor_method()
+def unfold(input, dimension, size, step):
+    """Sliding windows of ``size`` every ``step`` along ``dimension``, as a new last dim
+    (a copy here, a view in torch);  d input = g added back to each window's positions."""
+    d = _wrap_dim(dimension, max(input.ndim, 1))
+    n = input.shape[d] if input.ndim else 1
+    if size > n:
+        raise RuntimeError(
+            f"maximum size for tensor at dimension {d} is {n} but size is {size}"
+        )
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    if input.ndim == 0:
+        return input.reshape(1)
+    xp = array_module(input._data)
+    count = (n - size) // step + 1
+    idx = xp.arange(count, dtype=np.int64)[:, None] * step + xp.arange(size, dtype=np.int64)
+    from .indexing import Index
+
+    out = Index.apply(input, (slice(None),) * d + (idx,), True)
+    return out.movedim(d + 1, -1)
