@@ -194,18 +194,20 @@ def _col2im_flat(xp, wt, g, x_shape, kshape, p):
     grid = tuple(s + lo + hi for s, (lo, hi) in zip(x_shape[2:], p.pads))
     size = int(np.prod(grid))
     strides = [int(np.prod(grid[i + 1:])) for i in range(len(grid))]
-    g_grid = _buffer(xp, "g_grid", (n, o) + grid, g.dtype, zero=True)
+    # g needs only its own rows of the grid: (out_0, *grid[1:])
+    g_size = out[0] * strides[0]
+    g_grid = _buffer(xp, "g_grid", (n, o, out[0]) + grid[1:], g.dtype, zero=True)
     g_grid[(slice(None), slice(None)) + tuple(slice(0, s) for s in out)] = g
-    cols = _matmul(wt, g_grid.reshape(n, G, o // G, size), "cols")  # (N, G, C/G*K, grid)
-    cols = cols.reshape((n, c, -1, size))
+    cols = _matmul(xp.ascontiguousarray(wt), g_grid.reshape(n, G, o // G, g_size), "cols")  # (N, G, C/G*K, g_size)
+    cols = cols.reshape((n, c, -1, g_size))
     shifts = [sum(d * k * st for d, k, st in zip(p.dilation, offset, strides))
               for offset in itertools.product(*(range(k) for k in kshape))]
-    gx = _buffer(xp, "gx", (n, c, size + max(shifts)), g.dtype)
+    gx = _buffer(xp, "gx", (n, c, max(size, g_size + max(shifts))), g.dtype)
     gx[:, :, :shifts[0]] = 0
-    gx[:, :, shifts[0]:shifts[0] + size] = cols[:, :, 0]
-    gx[:, :, shifts[0] + size:] = 0
+    gx[:, :, shifts[0]:shifts[0] + g_size] = cols[:, :, 0]
+    gx[:, :, shifts[0] + g_size:] = 0
     for i, sh in enumerate(shifts[1:], 1):
-        gx[:, :, sh:sh + size] += cols[:, :, i]
+        gx[:, :, sh:sh + g_size] += cols[:, :, i]
     gx = gx[:, :, :size].reshape((n, c) + grid)
     return xp.ascontiguousarray(gx[(slice(None), slice(None)) + tuple(
         slice(lo, lo + s) for s, (lo, _) in zip(x_shape[2:], p.pads))])
@@ -218,8 +220,9 @@ def conv_weight_grad(x, g, w_shape, p, cols=None):
     G = p.groups
     if cols is None:
         cols = _im2col(x, w_shape[2:], out, p)  # (N, G, C/G*K, L)
-    gw = _matmul(g.reshape(n, G, o // G, -1), cols.transpose(0, 1, 3, 2), "gw")  # (N, G, O/G, C/G*K)
-    return gw.sum(0).reshape(w_shape)
+    # dw^T = cols @ G^T runs faster in BLAS than G @ cols^T (the long L axis is contiguous in both)
+    gwt = _matmul(cols, g.reshape(n, G, o // G, -1).transpose(0, 1, 3, 2), "gw")  # (N, G, C/G*K, O/G)
+    return _xp(g).ascontiguousarray(gwt.sum(0).transpose(0, 2, 1)).reshape(w_shape)
 
 
 # ---------------------------------------------------------------------------- Functions
