@@ -8,6 +8,7 @@
 3. After its backward a node frees its saved tensors, unless ``retain_graph``.
 """
 
+from .._backend import array_module as _array_module
 from . import anomaly
 from .function import _accumulator, _zeros_for, refresh_if_stale
 from .grad_mode import _state
@@ -80,9 +81,7 @@ def _root_grads(outputs, grad_outputs, create_graph):
 
 
 def _ones_like_data(data):
-    from .._backend import array_module
-
-    return array_module(data).ones_like(data)
+    return _array_module(data).ones_like(data)
 
 
 def _dependencies(root_nodes):

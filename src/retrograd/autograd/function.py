@@ -11,11 +11,14 @@ import numpy as np
 
 from ..amp.autocast_mode import _state as _amp_state
 from ..amp.autocast_mode import cast_args
+from .. import _dtype
 from . import anomaly
 from .grad_mode import _state
 from .graph import AccumulateGrad, Node, _modules, _saved_hooks, current_saved_tensors_hooks
 
 _SAVED_PLAIN, _SAVED_OUTPUT, _SAVED_PACKED = 0, 1, 2
+# NumPy dtypes of the floating-point types (bfloat16's NumPy kind is not 'f')
+_FLOATING = frozenset(d.np for d in _dtype.ALL if d.is_floating_point and d.np is not None)
 
 
 def _second_backward_error(node):
@@ -295,8 +298,9 @@ def _record(ctx, cls, args, kwargs, results):
         if r is None or not isinstance(r, _Tensor):
             meta.append(None)
             continue
-        meta.append((r._data.shape, r._data.dtype))
-        if not r.dtype.is_floating_point or any(r is n for n in non_diff):
+        dt = r._data.dtype
+        meta.append((r._data.shape, dt))
+        if dt not in _FLOATING or (non_diff and any(r is n for n in non_diff)):
             continue
         r._requires_grad = True
         r.grad_fn = ctx
@@ -328,7 +332,11 @@ def _pack_saved(ctx, results):
             _saved_hooks.saving_node = ctx.name()
             entries.append((_SAVED_PACKED, hooks[0](t), hooks[1]))
             continue
-        output_nr = next((i for i, r in enumerate(results) if r is t), None)
+        output_nr = None
+        for i, r in enumerate(results):
+            if r is t:
+                output_nr = i
+                break
         if output_nr is None:
             entries.append((_SAVED_PLAIN, t, t._vc[0]))
         else:
