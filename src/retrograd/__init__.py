@@ -24,6 +24,10 @@ from .ops.join import *  # noqa: F403
 from .ops.sorting import *  # noqa: F403
 from .ops.distance import *  # noqa: F403
 from .ops.counting import *  # noqa: F403
+from .ops.conv import *  # noqa: F403
+from .ops.pooling import *  # noqa: F403
+from .ops.normalization import *  # noqa: F403
+from .ops.upsample import *  # noqa: F403
 from .ops._broadcast import broadcast_shapes
 from .creation import *  # noqa: F403
 from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state

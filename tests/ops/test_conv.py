@@ -106,3 +106,8 @@ def test_bigger_float32_against_torch(kw):
     for r, t in zip(*out):
         assert r.dtype == np.float32
         np.testing.assert_allclose(r, t, rtol=1e-4, atol=1e-3)
+
+
+def test_top_level_names():
+    assert retrograd.conv2d is C.conv2d and retrograd.conv_transpose1d is C.conv_transpose1d
+    assert retrograd.nn.functional.conv3d is C.conv3d and retrograd.nn.functional.unfold is C.unfold

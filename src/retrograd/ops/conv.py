@@ -26,7 +26,7 @@ from .. import _backend
 from ..autograd.function import Function
 from ..tensor import Tensor
 
-__all__ = []
+__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
 FUNCTIONAL = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
               "unfold", "fold"]
 

@@ -21,7 +21,7 @@ from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..tensor import Tensor
 from ._broadcast import sum_to_shape
 
-__all__ = []
+__all__ = ["layer_norm", "group_norm", "rms_norm"]
 FUNCTIONAL = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm", "local_response_norm"]
 
 
@@ -146,7 +146,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     return Normalize.apply(input, weight, bias, tuple(input.shape), axes, cshape, mean, rstd, eps)
 
 
-def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05, cudnn_enable=True):
     """Normalize over the last len(normalized_shape) dims; w and b have normalized_shape."""
     if isinstance(normalized_shape, int):
         normalized_shape = (normalized_shape,)
@@ -164,7 +164,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
     return Normalize.apply(input, weight, bias, view, (1,), normalized_shape, mean, rstd, eps)
 
 
-def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05):
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05, cudnn_enabled=True):
     """Normalize each group of num_groups channel groups over its channels and space; w, b per channel."""
     if input.ndim < 2:
         raise RuntimeError(f"group_norm: expected input of at least 2 dims (N, C, *), got {list(input.shape)}")

@@ -15,7 +15,7 @@ import numpy as np
 from .. import _backend
 from .pooling import SeparablePool, _adaptive_bounds
 
-__all__ = []
+__all__ = ["pixel_shuffle", "pixel_unshuffle"]
 FUNCTIONAL = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "pixel_shuffle",
               "pixel_unshuffle"]
 
