@@ -44,6 +44,8 @@ CONFIGS = [
     ("Rprop", dict(lr=0.05, etas=(0.3, 1.5), step_sizes=(1e-3, 0.1), maximize=True)),
     ("ASGD", dict(lr=0.1)),
     ("ASGD", dict(lr=0.1, lambd=0.01, alpha=0.5, t0=2, weight_decay=0.1, maximize=True)),
+    ("Adafactor", dict()),
+    ("Adafactor", dict(lr=0.1, eps=(1e-10, 1e-3), d=1.5, weight_decay=0.1, maximize=True, beta2_decay=-0.5)),
 ]
 
 

@@ -12,7 +12,8 @@ from .radam import RAdam
 from .lbfgs import LBFGS
 from .rprop import Rprop
 from .asgd import ASGD
+from .adafactor import Adafactor
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam",
-           "LBFGS", "Rprop", "ASGD", "lr_scheduler", "swa_utils"]
+           "LBFGS", "Rprop", "ASGD", "Adafactor", "lr_scheduler", "swa_utils"]
 from . import lr_scheduler, swa_utils
