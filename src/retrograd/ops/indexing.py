@@ -42,8 +42,16 @@ def _sequence_as_tuple(key):
         (isinstance(k, np.ndarray) and k.ndim > 0) for k in key)
 
 
+_BASIC = (int, slice, type(None), type(Ellipsis))
+
+
 def convert_key(key):
     """A NumPy index for a torch-style key; and whether it is advanced (copying) indexing."""
+    kt = type(key)
+    if kt in _BASIC:  # the common cases first: x[i], x[a:b], x[i, a:b, None]
+        return (key,), False
+    if kt is tuple and all(type(k) in _BASIC for k in key):
+        return key, False
     if isinstance(key, list) and _sequence_as_tuple(key):
         key = tuple(key)
     if not isinstance(key, tuple):
@@ -73,10 +81,11 @@ class Index(Function):
 
     @staticmethod
     def forward(ctx, a, key, advanced):
-        ctx.shape, ctx.key, ctx.advanced = a.shape, key, advanced
+        x = a._data
+        ctx.shape, ctx.key, ctx.advanced = x.shape, key, advanced
         ctx._view = not advanced
         try:
-            return a._data[key]
+            return x[key]
         except IndexError as e:
             raise IndexError(f"{e} (indexing a tensor of shape {list(a.shape)})") from None
 

@@ -42,9 +42,10 @@ class Cat(Function):
     def forward(ctx, dim, *tensors):
         arrays = [t._data for t in tensors]
         dt = arrays[0].dtype
-        for t in tensors[1:]:
-            dt = _dtype.promote_types(_dtype.from_numpy_dtype(dt), t.dtype).np
-        arrays = [x if x.dtype == dt else x.astype(dt) for x in arrays]
+        if any(x.dtype != dt for x in arrays):
+            for t in tensors[1:]:
+                dt = _dtype.promote_types(_dtype.from_numpy_dtype(dt), t.dtype).np
+            arrays = [x if x.dtype == dt else x.astype(dt) for x in arrays]
         ctx.dim = dim
         nd = max(x.ndim for x in arrays)
         ctx.sizes = [x.shape[dim] if x.ndim == nd else 0 for x in arrays]
