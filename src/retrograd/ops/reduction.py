@@ -97,7 +97,8 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
 # ---------------------------------------------------------------------------- helpers
 
 __all__ += ["prod", "var", "std", "var_mean", "std_mean", "max", "min", "amax", "amin", "aminmax",
-            "argmax", "argmin", "norm", "logsumexp", "cumsum", "cumprod", "cummax", "cummin", "all", "any",
+            "argmax", "argmin", "norm", "logsumexp", "cumsum", "cumprod", "cummax", "cummin", "logcumsumexp",
+            "all", "any",
             "count_nonzero", "median", "nanmedian", "mode", "nansum", "nanmean", "quantile", "nanquantile"]
 
 
@@ -522,6 +523,55 @@ def _cat(parts, dim):
     return join.cat(parts, dim)
 
 
+class Logcumsumexp(Function):
+    """z_i = ln sum_{j<=i} e^(a_j) along dim;  da_i = sum_{j>=i} g_j e^(a_i - z_j), summed in log
+    space for the positive and the negative parts of g (so large magnitudes stay finite)."""
+
+    @staticmethod
+    def forward(ctx, a, dim):
+        x = float_data(a)
+        xp = _backend.array_module(x)
+        ctx.dim = dim
+        if x.ndim == 0 or x.size == 0:
+            out = x.copy()
+        elif xp is np:
+            with np.errstate(all="ignore"):
+                out = np.logaddexp.accumulate(x, axis=dim)
+        else:  # CuPy has no logaddexp.accumulate: a loop over the dim
+            out = xp.moveaxis(x.copy(), dim, 0)
+            for i in range(1, out.shape[0]):
+                out[i] = xp.logaddexp(out[i - 1], out[i])
+            out = xp.moveaxis(out, 0, dim)
+        out = Tensor._make(out)
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, z = ctx.saved_tensors
+        if g.ndim == 0:
+            return g, None
+        d = ctx.dim
+
+        def reverse_lcse(t):
+            return Logcumsumexp.apply(t.flip(d), d).flip(d)
+
+        # log|g| on each sign's support, a huge finite negative elsewhere: exact zeros after exp,
+        # and no inf - inf (nan) anywhere in this backward or in its own derivative
+        low = _very_negative(g._data.dtype)
+        pos, neg = g > 0, g < 0
+        log_pos = where(pos, where(pos, g, 1.0).log(), low)
+        log_neg = where(neg, where(neg, -g, 1.0).log(), low)
+        return (a + reverse_lcse(log_pos - z)).exp() - (a + reverse_lcse(log_neg - z)).exp(), None
+
+
+def _very_negative(dt):
+    try:
+        return float(np.finfo(dt).min) / 4
+    except ValueError:  # bfloat16 (ml_dtypes)
+        return -1e37
+
+
 class _CumExtreme(Function):
     """Base of cummax/cummin: z_i = the running extreme of a along dim, with the index it came
     from (the latest among ties, nan sticks);  da = g summed into those indices."""
@@ -918,6 +968,12 @@ def cumsum(input, dim, *, dtype=None, out=None):
 def cumprod(input, dim, *, dtype=None, out=None):
     """Cumulative product along ``dim`` (integers and bools give int64)."""
     return Cumprod.apply(input, _wrap_dim(dim, input.ndim), _maybe_dtype(dtype))
+
+
+@tensor_method()
+def logcumsumexp(input, dim, *, out=None):
+    """ln(cumsum(exp(input))) along ``dim``, without overflow."""
+    return Logcumsumexp.apply(input, _wrap_dim(dim, input.ndim))
 
 
 @tensor_method()
