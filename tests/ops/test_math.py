@@ -323,3 +323,18 @@ def test_low_precision_dtypes_like_torch(dtype):
                         getattr(mod, name)(x))
         assert str(outs[0].dtype) == str(outs[1].dtype), name
         np.testing.assert_allclose(outs[0].float().numpy(), outs[1].float().numpy(), **tol, err_msg=name)
+
+
+@pytest.mark.parametrize("module", ["math", "comparison", "reduction"])
+def test_public_names_are_torchs(module):
+    import importlib
+
+    mod = importlib.import_module(f"retrograd.ops.{module}")
+    for name in mod.__all__:
+        assert getattr(retrograd, name) is getattr(mod, name) or name in ("true_divide", "square", "sign"), name
+        if torch is not None:
+            assert hasattr(torch, name), name
+            if hasattr(torch.Tensor, name):
+                assert hasattr(retrograd.Tensor, name), name
+            if hasattr(torch.Tensor, name + "_"):
+                assert hasattr(retrograd.Tensor, name + "_"), name + "_"
