@@ -24,6 +24,11 @@ def _svd_invariant(t, a):
     return U @ Vh, S, U[..., :, :1] @ Vh[..., :1, :]
 
 
+def _eigh_invariant(t, a):
+    L, V = t.linalg.eigh(a)
+    return L, (V * V[..., :1, :].sign()), V @ t.diag_embed(L.exp()) @ V.mT
+
+
 CASES = [
     ("inv", lambda t, a: t.linalg.inv(_well(t, a)), (3, 3)),
     ("inv_batched", lambda t, a: t.linalg.inv(_well(t, a)), (2, 2, 2)),
@@ -45,6 +50,18 @@ CASES = [
     ("svd_wide", lambda t, a: _svd_invariant(t, a), (2, 3)),
     ("svd_square_batched", lambda t, a: _svd_invariant(t, a), (2, 2, 2)),
     ("svdvals", lambda t, a: t.linalg.svdvals(a), (3, 2)),
+    ("det_singular", lambda t, a: t.linalg.det(a[..., :1].expand(3, 3) * t.tensor([1.0, 2.0, 3.0],
+                                                                                dtype=a.dtype)), (3, 3)),
+    ("eigh", lambda t, a: _eigh_invariant(t, a + a.mT), (3, 3)),
+    ("eigh_upper_batched", lambda t, a: t.linalg.eigh(a + a.mT, UPLO="U").eigenvalues, (2, 3, 3)),
+    ("eigvalsh", lambda t, a: t.linalg.eigvalsh(a + a.mT), (3, 3)),
+    ("solve_triangular", lambda t, a, b: t.linalg.solve_triangular(_well(t, a), b, upper=True),
+     (3, 3), (3, 2)),
+    ("solve_triangular_unit_right", lambda t, a, b: t.linalg.solve_triangular(
+        a, b, upper=False, left=False, unitriangular=True), (2, 2), (3, 2)),
+    ("matrix_power", lambda t, a: t.linalg.matrix_power(a, 3), (2, 2)),
+    ("matrix_power_neg", lambda t, a: t.linalg.matrix_power(_well(t, a), -2), (2, 2)),
+    ("vecdot", lambda t, a, b: t.linalg.vecdot(a, b), (2, 3), (3,)),
     ("multi_dot", lambda t, a, b, c: t.linalg.multi_dot([a, b, c]), (3,), (3, 2), (2,)),
 ]
 
@@ -78,5 +95,6 @@ def test_errors():
         retrograd.linalg.det(retrograd.zeros(3))
     with pytest.raises(RuntimeError):
         retrograd.linalg.solve(retrograd.eye(2), retrograd.ones(2, dtype=retrograd.float64))
+    assert retrograd.linalg.matrix_power(retrograd.ones(2, 2, 2), 0).tolist() == [np.eye(2).tolist()] * 2
     out = retrograd.linalg.inv_ex(retrograd.zeros(2, 2))
     assert out.info.item() == 1

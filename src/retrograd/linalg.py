@@ -108,7 +108,7 @@ def inv_ex(A, *, check_errors=False, out=None):
 
 
 class Det(Function):
-    """d = det A;  dA = g d A^-T (A invertible)."""
+    """d = det A;  dA = g d A^-T = g cofactor(A) (from the SVD when A is singular)."""
 
     @staticmethod
     def forward(ctx, A):
@@ -119,11 +119,20 @@ class Det(Function):
     @staticmethod
     def backward(ctx, g):
         A, d = ctx.saved_tensors
+        if (d._data == 0).any():  # singular: the cofactor matrix from the SVD (first order only)
+            xp = array_module(A._data)
+            u, s, vh = xp.linalg.svd(A._data)
+            n = s.shape[-1]
+            others = xp.stack([xp.prod(xp.delete(s, i, axis=-1), axis=-1) for i in range(n)], -1) \
+                if n else s
+            sign = xp.linalg.det(u) * xp.linalg.det(vh)
+            cof = (u * others[..., None, :]) @ vh * sign[..., None, None]
+            return g.unsqueeze(-1).unsqueeze(-1) * Tensor._make(cof.astype(A._data.dtype))
         return (g * d).unsqueeze(-1).unsqueeze(-1) * inv(A).mT
 
 
 def det(A, *, out=None):
-    """Determinant of square matrices (gradient via A^-T: needs A invertible)."""
+    """Determinant of square matrices."""
     _check_square(A, "det")
     return Det.apply(A)
 
@@ -378,6 +387,83 @@ def cross(input, other, *, dim=-1, out=None):
     from .ops.linalg import cross as _cross
 
     return _cross(input, other, dim)
+
+
+class Eigh(Function):
+    """A = V diag(L) V^T (symmetric A, from its lower triangle);  with F_ij = 1/(L_j - L_i),
+    dA = V (diag(gL) + F o (V^T gV)) V^T, symmetrized."""
+
+    @staticmethod
+    def forward(ctx, A, uplo):
+        xp = array_module(A._data)
+        w, v = xp.linalg.eigh(A._data, UPLO=uplo)
+        L, V = Tensor._make(w), Tensor._make(v)
+        ctx.save_for_backward(L, V)
+        return L, V
+
+    @staticmethod
+    def backward(ctx, gL, gV):
+        L, V = ctx.saved_tensors
+        xp = array_module(L._data)
+        n = L.shape[-1]
+        eye = Tensor._make(xp.eye(n, dtype=L._data.dtype))
+        diff = L.unsqueeze(-2) - L.unsqueeze(-1) + eye  # L_j - L_i, 1 on the diagonal
+        F = (1 - eye) / diff
+        inner = diag_embed(gL) + F * (V.mT @ gV)
+        gA = V @ inner @ V.mT
+        return 0.5 * (gA + gA.mT), None
+
+
+_eigh = _named("eigh", ["eigenvalues", "eigenvectors"])
+
+
+def eigh(A, UPLO="L", *, out=None):
+    """(eigenvalues ascending, eigenvectors) of symmetric matrices (only the UPLO triangle is read).
+    Gradients need distinct eigenvalues, as in torch."""
+    _check_square(A, "eigh")
+    if UPLO not in ("L", "U"):
+        raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
+    return _eigh(*Eigh.apply(A, UPLO))
+
+
+def eigvalsh(A, UPLO="L", *, out=None):
+    """The eigenvalues (ascending) of symmetric matrices;  dA = V diag(g) V^T."""
+    return eigh(A, UPLO).eigenvalues
+
+
+def solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=None):
+    """X with A X = B (left) or X A = B, reading only A's upper or lower triangle
+    (its diagonal taken as 1 when unitriangular)."""
+    _check_square(A, "solve_triangular")
+    T = triu(A) if upper else tril(A)
+    if unitriangular:
+        xp = array_module(A._data)
+        eye = Tensor._make(xp.eye(A.shape[-1], dtype=A._data.dtype))
+        T = T * (1 - eye) + eye
+    return solve(T, B, left=left)
+
+
+def matrix_power(A, n, *, out=None):
+    """A^n by repeated squaring (n < 0: the inverse's power)."""
+    _check_square(A, "matrix_power")
+    if n == 0:
+        xp = array_module(A._data)
+        return Tensor._make(xp.broadcast_to(xp.eye(A.shape[-1], dtype=A._data.dtype), A.shape).copy())
+    if n < 0:
+        A, n = inv(A), -n
+    result, base = None, A
+    while n:
+        if n & 1:
+            result = base if result is None else result @ base
+        n >>= 1
+        if n:
+            base = base @ base
+    return result
+
+
+def vecdot(x, y, *, dim=-1, out=None):
+    """sum(x * y) over ``dim`` (inputs broadcast)."""
+    return (x * y).sum(dim)
 
 
 _ = matmul
