@@ -103,11 +103,17 @@ class _Segment:
         with _random.fork_rng(enabled=self.rng_state is not None):
             if self.rng_state is not None:
                 _random.set_rng_state(self.rng_state)
-            with enable_grad(), _autocast_context(self.autocast), graph.saved_tensors_hooks(pack, values.__getitem__):
+            # the recompute's own graph is never walked; its unpack must not refer to `values`
+            # (values -> tensor -> grad_fn -> unpack -> values would be a cycle kept until gc)
+            with enable_grad(), _autocast_context(self.autocast), graph.saved_tensors_hooks(pack, _unused):
                 self.fn(*args, **self.kwargs)
         values.extend([None] * (len(self.meta) - len(values)))
         self.recomputed = values
         self.fn = self.args = self.kwargs = None  # the segment's inputs are no longer needed
+
+
+def _unused(index):
+    raise RuntimeError("a checkpoint recompute's own graph cannot be differentiated")
 
 
 def _checkpoint_nonreentrant(function, args, kwargs, preserve_rng_state):
