@@ -168,6 +168,10 @@ EDGES = [
     ("round_decimals", lambda t, x: t.round(x, decimals=1), [[1.25, 1.35, -2.55]]),
     ("logaddexp_inf", lambda t, x, y: t.logaddexp(x, y), [[INF, 1e4, -1e4], [INF, 1e4, -1e4]]),
     ("erfinv_edges", lambda t, x: t.erfinv(x), [[0.999, -0.999, 0.5]]),
+    ("logaddexp_one_inf", lambda t, x, y: t.logaddexp(x, y), [[INF, -INF, 2.0], [0.0, 0.0, -INF]]),
+    ("logaddexp2_one_inf", lambda t, x, y: t.logaddexp2(x, y), [[INF, -INF, 2.0], [0.0, 0.0, -INF]]),
+    ("logit_outside", lambda t, x: t.logit(x), [[1.5, -0.5, 0.25]]),
+    ("logit_eps_outside", lambda t, x: t.logit(x, eps=0.1), [[1.5, -0.5, 0.25, 0.05]]),
     ("lerp_weights", lambda t, x, y: t.lerp(x, y, 1.0), [[1.0, 2.0], [3.0, 5.0]]),
 ]
 

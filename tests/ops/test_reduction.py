@@ -174,6 +174,7 @@ TIES = [
     ("prod_one_zero", lambda t, x: x.prod(1), [[0.0, 2.0, 3.0], [1.0, 2.0, 3.0]]),
     ("prod_two_zeros", lambda t, x: x.prod(), [[0.0, 0.0, 3.0]]),
     ("prod_zero_all", lambda t, x: x.prod(), [[0.0, 2.0, 3.0]]),
+    ("prod_zeros_rows", lambda t, x: x.prod(1), [[0.0, -0.0, 3.0, 2.0], [0.0, 1.0, 4.0, 2.0]]),
     ("cumprod_zero", lambda t, x: x.cumprod(1), [[2.0, 0.0, 3.0, 4.0], [0.0, 1.0, 0.0, 2.0]]),
     ("cummax_ties_nan", lambda t, x: x.cummax(1), [[1.0, 3.0, 3.0, 2.0, 5.0], [1.0, NAN, 3.0, NAN, 0.0]]),
     ("cummin_ties", lambda t, x: x.cummin(0), [[1.0, 3.0], [1.0, 2.0], [0.0, 2.0]]),

@@ -18,7 +18,7 @@ from ._broadcast import sum_to_shape
 from ._inplace import make_inplace
 from ._method import tensor_method
 from .comparison import sign, where
-from .elementwise import broadcast_op, div, float_data, float_operands, operands, square, true_divide
+from .elementwise import broadcast_op, div, float_data, float_operands, operands, sigmoid, square, true_divide
 
 try:  # erf and erfinv come from SciPy when it is there; otherwise from the fallbacks below
     from scipy import special as _special
@@ -303,7 +303,7 @@ class Rad2deg(_UnaryFloat):
 
 class Logit(Function):
     """z = ln(a/(1-a)) (a clamped to [eps, 1-eps] when eps is given);  da = g/(a(1-a)),
-    0 outside [eps, 1-eps]."""
+    0 outside [eps, 1-eps] (nan outside [0, 1] without eps)."""
 
     @staticmethod
     def forward(ctx, a, eps):
@@ -322,6 +322,8 @@ class Logit(Function):
         ga = g / (a * (1 - a))
         if ctx.eps is not None:
             ga = where((a < ctx.eps) | (a > 1 - ctx.eps), 0.0, ga)
+        else:  # outside [0, 1] torch reports nan
+            ga = where((a < 0) | (a > 1), float("nan"), ga)
         return ga, None
 
 
@@ -497,42 +499,40 @@ def _float_only(name, *tensors):
 
 
 class Logaddexp(Function):
-    """z = ln(e^a + e^b) (computed without overflow);  da = g*e^(a-z),  db = g*e^(b-z)."""
+    """z = ln(e^a + e^b) (computed without overflow);  da = g*sigmoid(a - b),  db = g*sigmoid(b - a)."""
 
     @staticmethod
     def forward(ctx, a, b):
         _float_only("logaddexp", a, b)
         x, y = float_operands(a, b)
+        ctx.save_for_backward(a, b)
         with np.errstate(all="ignore"):
-            out = Tensor._make(broadcast_op(_xp(x).logaddexp, x, y, a, b))
-        ctx.save_for_backward(a, b, out)
-        return out
+            return broadcast_op(_xp(x).logaddexp, x, y, a, b)
 
     @staticmethod
     def backward(ctx, g):
-        a, b, z = ctx.saved_tensors
-        ga = sum_to_shape(g * (a - z).exp(), a.shape) if ctx.needs_input_grad[0] else None
-        gb = sum_to_shape(g * (b - z).exp(), b.shape) if ctx.needs_input_grad[1] else None
+        a, b = ctx.saved_tensors
+        ga = sum_to_shape(g * sigmoid(a - b), a.shape) if ctx.needs_input_grad[0] else None
+        gb = sum_to_shape(g * sigmoid(b - a), b.shape) if ctx.needs_input_grad[1] else None
         return ga, gb
 
 
 class Logaddexp2(Function):
-    """z = log2(2^a + 2^b);  da = g*2^(a-z),  db = g*2^(b-z)."""
+    """z = log2(2^a + 2^b);  da = g*sigmoid((a - b) ln 2),  db = g*sigmoid((b - a) ln 2)."""
 
     @staticmethod
     def forward(ctx, a, b):
         _float_only("logaddexp2", a, b)
         x, y = float_operands(a, b)
+        ctx.save_for_backward(a, b)
         with np.errstate(all="ignore"):
-            out = Tensor._make(broadcast_op(_xp(x).logaddexp2, x, y, a, b))
-        ctx.save_for_backward(a, b, out)
-        return out
+            return broadcast_op(_xp(x).logaddexp2, x, y, a, b)
 
     @staticmethod
     def backward(ctx, g):
-        a, b, z = ctx.saved_tensors
-        ga = sum_to_shape(g * exp2(a - z), a.shape) if ctx.needs_input_grad[0] else None
-        gb = sum_to_shape(g * exp2(b - z), b.shape) if ctx.needs_input_grad[1] else None
+        a, b = ctx.saved_tensors
+        ga = sum_to_shape(g * sigmoid((a - b) * _LN2), a.shape) if ctx.needs_input_grad[0] else None
+        gb = sum_to_shape(g * sigmoid((b - a) * _LN2), b.shape) if ctx.needs_input_grad[1] else None
         return ga, gb
 
 

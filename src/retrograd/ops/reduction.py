@@ -381,7 +381,9 @@ class Prod(Function):
         others = prod_dims(where(zero, 1.0, a), dims, True)  # product of the nonzero elements
         n_zero = zero.sum(dims, keepdim=True)
         at_zero = where(n_zero == 1, gk * others, 0.0)
-        return where(zero, at_zero, gk * zk / where(zero, 1.0, a)), None, None, None
+        # a nonzero element of a slice that holds a zero: the product of the others is 0
+        elsewhere = where(n_zero > 0, 0.0, gk * zk / where(zero, 1.0, a))
+        return where(zero, at_zero, elsewhere), None, None, None
 
 
 def prod_dims(a, dims, keepdim):
