@@ -47,11 +47,13 @@ def test_layer_norm(shape, norm):
     ws = tuple(norm)
     check_op(lambda t, x, w, b: F(t).layer_norm(x, norm, w, b), shape, ws, ws)
     check_op(lambda t, x: F(t).layer_norm(x, norm, eps=1e-3), shape)
+    check_op(lambda t, x, b: F(t).layer_norm(x, norm, None, b), shape, ws)
 
 
 def test_group_norm():
     check_op(lambda t, x, w, b: F(t).group_norm(x, 2, w, b), (2, 4, 3), (4,), (4,))
     check_op(lambda t, x: F(t).group_norm(x, 1), (2, 2, 2, 2))
+    check_op(lambda t, x, w, b: F(t).group_norm(x, 3, w, b), (2, 3, 4), (3,), (3,))
 
 
 def test_instance_norm():

@@ -32,36 +32,44 @@ def _xp(arr):
 class Normalize(Function):
     """y = (x - mean) * rstd * w + b, statistics over `axes` of x.reshape(view) (given as arrays);
     dx = rstd * (g_hat - mean(g_hat) - x_hat * mean(g_hat * x_hat)) with g_hat = g * w,
-    dw = sum g * x_hat,  db = sum g."""
+    dw = sum g * x_hat,  db = sum g.
+
+    wview: w's shape in the view when w is constant over each normalized group (batch and
+    instance norm), which lets the backward fold w into per-group coefficients."""
 
     @staticmethod
-    def forward(ctx, x, w, b, view, axes, wshape, mean, rstd, eps):
-        ctx.view, ctx.axes, ctx.wshape, ctx.eps = view, axes, wshape, eps
+    def forward(ctx, x, w, b, view, axes, wshape, mean, rstd, eps, xc=None, wview=None):
+        ctx.view, ctx.axes, ctx.wshape, ctx.eps, ctx.wview = view, axes, wshape, eps, wview
         ctx.x_shape = x.shape
         ctx.b_shape = None if b is None else b.shape
         xd = x._data
-        xhat = ((xd.reshape(view) - mean) * rstd).reshape(xd.shape)
-        y = xhat
-        if w is not None:
-            y = y * w._data.reshape(wshape)
+        y = xd.reshape(view) - mean if xc is None else xc  # xc: a scratch copy made by the caller
+        if w is not None and wview is not None:
+            y *= rstd * w._data.reshape(wview)
+        else:
+            y *= rstd
+            if w is not None:
+                y = y.reshape(xd.shape)
+                y *= w._data.reshape(wshape)
+        y = y.reshape(xd.shape)
         if b is not None:
-            y = y + b._data.reshape(wshape) if w is None else _iadd(y, b._data.reshape(wshape))
+            y += b._data.reshape(wshape)
         ctx.save_for_backward(x, w, Tensor._make(mean), Tensor._make(rstd))
         return y
 
     @staticmethod
     def backward(ctx, g):
         x, w, mean, rstd = ctx.saved_tensors
+        if not is_grad_enabled():
+            return _normalize_backward_arrays(ctx, x, w, mean, rstd, g)
         view, axes, wshape = ctx.view, ctx.axes, ctx.wshape
         need = ctx.needs_input_grad
+        # create_graph: the statistics as functions of x, so that the gradient is differentiable in x
         xv = x.reshape(view)
-        if is_grad_enabled():  # create_graph: statistics as functions of x
-            mean = xv.mean(axes, keepdim=True)
-            xc = xv - mean
-            rstd = ((xc * xc).mean(axes, keepdim=True) + ctx.eps) ** -0.5
-            xhat = xc * rstd
-        else:
-            xhat = (xv - mean) * rstd
+        mean = xv.mean(axes, keepdim=True)
+        xc = xv - mean
+        rstd = ((xc * xc).mean(axes, keepdim=True) + ctx.eps) ** -0.5
+        xhat = xc * rstd
         gx = gw = gb = None
         if need[0]:
             ghat = (g * w.reshape(wshape) if w is not None else g).reshape(view)
@@ -72,23 +80,68 @@ class Normalize(Function):
             gw = sum_to_shape(g * xhat.reshape(ctx.x_shape), wshape).reshape(w.shape)
         if need[2]:
             gb = sum_to_shape(g, wshape).reshape(ctx.b_shape)
-        return gx, gw, gb, None, None, None, None, None, None
+        return gx, gw, gb, None, None, None, None, None, None, None, None
 
 
-def _iadd(y, b):
-    y += b
-    return y
+def _sum_to(a, shape):
+    """a summed over the axes where `shape` (same ndim, or trailing dims) is 1 or missing."""
+    lead = a.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape) if s == 1 and a.shape[lead + i] != 1)
+    return a.sum(axis=axes).reshape(shape) if axes else a.reshape(shape)
+
+
+def _normalize_backward_arrays(ctx, x, w, mean, rstd, g):
+    """The closed-form backward on arrays, in few passes (the path without create_graph)."""
+    view, axes, wshape, wview = ctx.view, ctx.axes, ctx.wshape, ctx.wview
+    need = ctx.needs_input_grad
+    rstd = rstd._data
+    xhat = x._data.reshape(view) - mean._data
+    xhat *= rstd
+    gd = g._data
+    gv = gd.reshape(view)
+    m = int(np.prod([view[a] for a in axes]))
+    gx = gw = gb = None
+    if wview is not None or w is None:  # w constant over each group: dx = g*a + xhat*c1 + c0
+        s1 = gv.sum(axis=axes, keepdims=True)
+        s2 = (gv * xhat).sum(axis=axes, keepdims=True)
+        if w is not None and need[1]:
+            gw = Tensor._make(_sum_to(s2, wview).reshape(w.shape))
+        if need[2]:
+            gb = Tensor._make((_sum_to(s1, wview) if wview is not None else _sum_to(gd, wshape)).reshape(ctx.b_shape))
+        if need[0]:
+            a = rstd if w is None else rstd * w._data.reshape(wview)
+            gx = gv * a
+            xhat *= a * s2 * (-1.0 / m)
+            gx += xhat
+            gx -= a * s1 * (1.0 / m)
+            gx = Tensor._make(gx.reshape(ctx.x_shape))
+        return gx, gw, gb, None, None, None, None, None, None, None, None
+    xhat_x = xhat.reshape(ctx.x_shape)
+    if need[1]:
+        gw = Tensor._make(_sum_to(gd * xhat_x, wshape).reshape(w.shape))
+    if need[2]:
+        gb = Tensor._make(_sum_to(gd, wshape).reshape(ctx.b_shape))
+    if need[0]:
+        ghat = (gd * w._data.reshape(wshape)).reshape(view)
+        m1 = ghat.mean(axis=axes, keepdims=True)
+        m2 = (ghat * xhat).mean(axis=axes, keepdims=True)
+        ghat -= m1
+        xhat *= m2
+        ghat -= xhat
+        ghat *= rstd
+        gx = Tensor._make(ghat.reshape(ctx.x_shape))
+    return gx, gw, gb, None, None, None, None, None, None, None, None
 
 
 def _stats(xd, view, axes, eps):
-    """(mean, rstd, biased var) of x.reshape(view) over axes, keeping dims."""
+    """(mean, rstd, biased var, x - mean) of x.reshape(view) over axes, keeping dims."""
     xp = _xp(xd)
     xv = xd.reshape(view)
     mean = xv.mean(axis=axes, keepdims=True)
     xc = xv - mean
-    var = xp.mean(xc * xc, axis=axes, keepdims=True)
+    var = (xc * xc).mean(axis=axes, keepdims=True)
     rstd = 1.0 / xp.sqrt(var + eps)
-    return mean, rstd.astype(xd.dtype, copy=False), var
+    return mean, rstd.astype(xd.dtype, copy=False), var, xc
 
 
 def _affine_eval(x, mean, var, weight, bias, eps, cshape):
@@ -138,12 +191,12 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         raise ValueError(f"Expected more than 1 value per channel when training, got input size "
                          f"{list(input.shape)}")
     axes = (0,) + tuple(range(2, input.ndim))
-    mean, rstd, var = _stats(input._data, input.shape, axes, eps)
+    mean, rstd, var, xc = _stats(input._data, input.shape, axes, eps)
     if running_mean is not None:
         _update_running(running_mean, mean.reshape(c), momentum)
     if running_var is not None:
         _update_running(running_var, var.reshape(c) * (n / (n - 1)), momentum)
-    return Normalize.apply(input, weight, bias, tuple(input.shape), axes, cshape, mean, rstd, eps)
+    return Normalize.apply(input, weight, bias, tuple(input.shape), axes, cshape, mean, rstd, eps, xc, cshape)
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05, cudnn_enable=True):
@@ -160,8 +213,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05, cudnn
             raise RuntimeError(f"layer_norm: expected {what} of shape {list(normalized_shape)}, got {list(t.shape)}")
     m = int(np.prod(normalized_shape))
     view = (input.numel() // m if m else 0, m)
-    mean, rstd, _ = _stats(input._data, view, (1,), eps)
-    return Normalize.apply(input, weight, bias, view, (1,), normalized_shape, mean, rstd, eps)
+    mean, rstd, _, xc = _stats(input._data, view, (1,), eps)
+    return Normalize.apply(input, weight, bias, view, (1,), normalized_shape, mean, rstd, eps, xc)
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05, cudnn_enabled=True):
@@ -175,9 +228,10 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05, cudnn_enabl
     for t, what in ((weight, "weight"), (bias, "bias")):
         _check_param("group_norm", t, c, what)
     view = (n, num_groups, input.numel() // max(n * num_groups, 1))
-    mean, rstd, _ = _stats(input._data, view, (2,), eps)
+    mean, rstd, _, xc = _stats(input._data, view, (2,), eps)
     cshape = (1, c) + (1,) * (input.ndim - 2)
-    return Normalize.apply(input, weight, bias, view, (2,), cshape, mean, rstd, eps)
+    return Normalize.apply(input, weight, bias, view, (2,), cshape, mean, rstd, eps, xc,
+                           (1, num_groups, 1) if num_groups == c else None)
 
 
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
@@ -200,12 +254,12 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     if m <= 1:
         raise ValueError(f"Expected more than 1 spatial element when training, got input size {list(input.shape)}")
     view = (n, c, m)
-    mean, rstd, var = _stats(input._data, view, (2,), eps)
+    mean, rstd, var, xc = _stats(input._data, view, (2,), eps)
     if running_mean is not None:
         _update_running(running_mean, mean.reshape(n, c).mean(0), momentum)
     if running_var is not None:
         _update_running(running_var, var.reshape(n, c).mean(0) * (m / (m - 1)), momentum)
-    return Normalize.apply(input, weight, bias, view, (2,), cshape, mean, rstd, eps)
+    return Normalize.apply(input, weight, bias, view, (2,), cshape, mean, rstd, eps, xc, (1, c, 1))
 
 
 def rms_norm(input, normalized_shape, weight=None, eps=None):
