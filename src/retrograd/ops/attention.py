@@ -154,8 +154,9 @@ def _check(query, key, value, attn_mask, enable_gqa):
     return groups
 
 
-def _causal_mask(L, S):
-    return Tensor._make(np.tril(np.ones((L, S), dtype=np.bool_)))
+def _causal_mask(L, S, like):
+    xp = array_module(like._data)
+    return Tensor._make(xp.tril(xp.ones((L, S), dtype=xp.bool_)))
 
 
 def attention_with_weights(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False,
@@ -166,7 +167,7 @@ def attention_with_weights(query, key, value, attn_mask=None, dropout_p=0.0, is_
     groups = _check(query, key, value, attn_mask, enable_gqa)
     L, S = query.shape[-2], key.shape[-2]
     if is_causal:
-        causal = _causal_mask(L, S)
+        causal = _causal_mask(L, S, query)
         if attn_mask is None:
             attn_mask = causal
         elif attn_mask.dtype == _bool():

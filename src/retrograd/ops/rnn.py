@@ -301,6 +301,8 @@ class RNNLayer(Function):
             Hs, C, s = fwd(xp, mode, X, h0._data[d], c0._data[d] if c0 is not None else None,
                            w_ih, w_hh, b_ih, b_hh, w_hr, sched)
             last = _final_rows(sched, h0.shape[1])
+            if not isinstance(last, slice):
+                last = xp.asarray(last)
             hn[d] = Hs[last]
             if cn is not None:
                 cn[d] = C[last]
