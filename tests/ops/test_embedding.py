@@ -58,3 +58,8 @@ def test_embedding_bag_per_sample_weights_and_last_offset():
     idx = np.array([1, 2, 4, 3])
     check_op(lambda t, w, p: F(t).embedding_bag(t.tensor(idx), w, t.tensor([0, 1, 4]), mode="sum",
                                                 per_sample_weights=p, include_last_offset=True), (5, 2), (4,))
+
+
+def test_many_repeats_scatter():
+    idx = np.array([[0] * 40 + [1, 2, 1]])  # more than 16 repeats takes the segment-sum path
+    check_op(lambda t, w: F(t).embedding(t.tensor(idx), w), (3, 2), gradgradcheck=False)

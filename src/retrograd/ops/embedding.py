@@ -52,7 +52,7 @@ class RowScatter(Function):
         out = xp.zeros((num, d), dtype=gd.dtype)
         flat = idx._data.reshape(-1)
         if xp is np:
-            np.add.at(out, flat, rows)
+            _add_rows(out, flat, rows)
         else:
             import cupyx
 
@@ -66,6 +66,29 @@ class RowScatter(Function):
         if factor is not None:
             dg = dg * factor.unsqueeze(-1)
         return dg, None, None, None
+
+
+def _add_rows(out, idx, rows):
+    """out[idx[i]] += rows[i], repeated indices adding up. Sorting groups the repeats; round r
+    adds every index's r-th occurrence with one vectorised (repeat-free) fancy-index add, so
+    the rounds are as many as the largest repeat count (np.add.at is ~10x slower)."""
+    if len(idx) == 0:
+        return
+    order = np.argsort(idx, kind="stable")
+    si = idx[order]
+    pos = np.arange(len(si))
+    first = np.empty(len(si), dtype=bool)
+    first[0] = True
+    np.not_equal(si[1:], si[:-1], out=first[1:])
+    rank = pos - np.maximum.accumulate(np.where(first, pos, 0))
+    rounds = int(rank.max()) + 1
+    if rounds > 16:  # heavy repeats (padding tokens): few distinct rows, sum each run at once
+        starts = np.flatnonzero(first)
+        out[si[starts]] += np.add.reduceat(rows[order], starts, axis=0)
+        return
+    for r in range(rounds):
+        sel = np.flatnonzero(rank == r)
+        out[si[sel]] += rows[order[sel]]
 
 
 def _check_indices(input, num, name):
