@@ -78,6 +78,8 @@ KINKS = [
     ("large_magnitudes", lambda t, x: F(t).logsigmoid(x) + F(t).silu(x) + F(t).mish(x) + F(t).gelu(x)
      + F(t).softplus(x) + F(t).elu(x) + F(t).softsign(x), [1e4, -1e4, 50.0, -50.0]),
     ("inf_nan", lambda t, x: F(t).relu6(x) + F(t).leaky_relu(x) + F(t).softplus(x), [float("inf"), float("nan")]),
+    ("nan_branches", lambda t, x: F(t).elu(x) + F(t).selu(x) + F(t).celu(x) + F(t).hardswish(x)
+     + F(t).threshold(x, 0.5, 2.0) + F(t).hardshrink(x) + F(t).softshrink(x), [float("nan"), 0.5, -0.5, 3.0, -3.0]),
 ]
 
 

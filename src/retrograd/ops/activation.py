@@ -74,8 +74,8 @@ class LeakyRelu(Function):
 
 
 class Elu(Function):
-    """z = scale*a if a > 0 else scale*alpha*(e^(a*s) - 1), s = input_scale;
-    da = scale*g if a > 0 else g*scale*alpha*s*e^(a*s) (the negative branch at 0, as torch)."""
+    """z = scale*alpha*(e^(a*s) - 1) if a <= 0 else scale*a, s = input_scale;
+    da = g*scale*alpha*s*e^(a*s) if a <= 0 else scale*g (the negative branch at 0, as torch)."""
 
     @staticmethod
     def forward(ctx, a, alpha, scale, input_scale):
@@ -86,14 +86,14 @@ class Elu(Function):
         xp = _backend.array_module(x)
         with np.errstate(over="ignore"):
             neg = alpha * xp.expm1(x * x.dtype.type(input_scale))
-        return (xp.where(x > 0, x, neg) * x.dtype.type(scale)).astype(x.dtype, copy=False)
+        return (xp.where(x <= 0, neg, x) * x.dtype.type(scale)).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
         (a,) = ctx.saved_tensors
         alpha, scale, s = ctx.params
-        neg = g * (scale * alpha * s) * (where(a > 0, 0.0, a) * s).exp()
-        return where(a > 0, g * scale, neg), None, None, None
+        neg = g * (scale * alpha * s) * (where(a <= 0, a, 0.0) * s).exp()
+        return where(a <= 0, neg, g * scale), None, None, None
 
 
 class Gelu(Function):
@@ -218,7 +218,7 @@ class Hardsigmoid(Function):
 
 
 class Hardswish(Function):
-    """z = a*relu6(a + 3)/6;  da = g*(a/3 + 1/2) where -3 < a < 3, g where a >= 3, else 0."""
+    """z = a*relu6(a + 3)/6;  da = 0 where a <= -3, g*(a/3 + 1/2) where a < 3, else g."""
 
     @staticmethod
     def forward(ctx, a):
@@ -231,8 +231,7 @@ class Hardswish(Function):
     @staticmethod
     def backward(ctx, g):
         (a,) = ctx.saved_tensors
-        mid = where((a > -3) & (a < 3), g * (a / 3 + 0.5), 0.0)
-        return where(a >= 3, g, mid)
+        return where(a <= -3, 0.0, where(a < 3, g * (a / 3 + 0.5), g))
 
 
 class Logsigmoid(Function):
@@ -253,7 +252,7 @@ class Logsigmoid(Function):
 
 
 class Threshold(Function):
-    """z = a if a > threshold else value;  da = g where a > threshold."""
+    """z = value if a <= threshold else a;  da = 0 where a <= threshold, else g."""
 
     @staticmethod
     def forward(ctx, a, threshold, value):
@@ -261,12 +260,12 @@ class Threshold(Function):
         ctx.save_for_backward(a)
         x = a._data
         xp = _backend.array_module(x)
-        return xp.where(x > threshold, x, xp.asarray(value).astype(x.dtype))
+        return xp.where(x <= threshold, xp.asarray(value).astype(x.dtype), x)
 
     @staticmethod
     def backward(ctx, g):
         (a,) = ctx.saved_tensors
-        return where(a > ctx.threshold, g, 0.0), None, None
+        return where(a <= ctx.threshold, 0.0, g), None, None
 
 
 class Hardshrink(Function):
@@ -297,7 +296,7 @@ class Softshrink(Function):
         x = a._data
         xp = _backend.array_module(x)
         lam = x.dtype.type(lambd)
-        return xp.where(x > lam, x - lam, xp.where(x < -lam, x + lam, xp.zeros((), x.dtype)))
+        return xp.where((x >= -lam) & (x <= lam), xp.zeros((), x.dtype), x - xp.sign(x) * lam)
 
     @staticmethod
     def backward(ctx, g):
