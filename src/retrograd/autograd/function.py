@@ -17,6 +17,9 @@ from .grad_mode import _state
 from .graph import AccumulateGrad, Node, _modules, _saved_hooks, current_saved_tensors_hooks
 
 _SAVED_PLAIN, _SAVED_OUTPUT, _SAVED_PACKED = 0, 1, 2
+# edges for inputs that need no gradient; non-tensor arguments (dims, scalars) are marked so
+# that next_functions can leave them out, as torch does
+_NO_EDGE, _NOT_A_TENSOR = (None, 0), (None, -1)
 # NumPy dtypes of the floating-point types (bfloat16's NumPy kind is not 'f')
 _FLOATING = frozenset(d.np for d in _dtype.ALL if d.is_floating_point and d.np is not None)
 
@@ -284,13 +287,16 @@ def _record(ctx, cls, args, kwargs, results):
     """Make ``ctx`` the grad_fn of the differentiable outputs and link it to its inputs."""
     next_fns = []
     for a in args:
-        if isinstance(a, _Tensor) and a._requires_grad:
-            if a._base is not None and a._view_version is not None and a._view_version != a._vc[0]:
-                refresh_view(a)
-            fn = a.grad_fn
-            next_fns.append((fn, a._output_nr) if fn is not None else (_accumulator(a), 0))
+        if isinstance(a, _Tensor):
+            if a._requires_grad:
+                if a._base is not None and a._view_version is not None and a._view_version != a._vc[0]:
+                    refresh_view(a)
+                fn = a.grad_fn
+                next_fns.append((fn, a._output_nr) if fn is not None else (_accumulator(a), 0))
+            else:
+                next_fns.append(_NO_EDGE)
         else:
-            next_fns.append((None, 0))
+            next_fns.append(_NOT_A_TENSOR)
     ctx._next = tuple(next_fns)
     non_diff = ctx._non_differentiable
     meta = []

@@ -43,7 +43,8 @@ class Node:
 
     @property
     def next_functions(self):
-        return self._next
+        """(node, output_nr) for each tensor input; (None, 0) where no gradient flows."""
+        return tuple(e for e in self._next if e[1] != -1)
 
     def name(self):
         return type(self).__name__
