@@ -11,9 +11,14 @@ import retrograd
 from retrograd.__main__ import main
 
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
 def _run_cli(*args):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([os.path.join(ROOT, "src"), env.get("PYTHONPATH", "")])
     return subprocess.run([sys.executable, "-m", "retrograd", *args], capture_output=True, text=True,
-                          timeout=120)
+                          timeout=120, env=env)
 
 
 def test_help_lists_every_option():
@@ -47,6 +52,7 @@ def test_bad_option_in_a_fresh_process_is_one_line_and_exit_2():
     (["--device", "tpu"], ["--device", "'tpu'", "cpu"]),
     (["--seed", "-1"], ["--seed"]),
     (["--subset", "0"], ["--subset"]),
+    (["--subset", "5"], ["--subset", "at least 10"]),
     (["--frobnicate"], ["unrecognized arguments", "--frobnicate"]),
     (["extra"], ["unrecognized arguments", "extra"]),
 ])

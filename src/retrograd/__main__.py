@@ -57,6 +57,13 @@ def _seed(text):
     return value
 
 
+def _subset(text):
+    value = _positive_int(text)
+    if value < 10:
+        raise argparse.ArgumentTypeError(f"expected at least 10 images (some to train on, some to test), got {text!r}")
+    return value
+
+
 def _prog():
     argv0 = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
     return "python -m retrograd" if argv0 in ("__main__.py", "-m", "-c", "") else "retrograd"
@@ -91,8 +98,8 @@ def build_parser():
                         help="cpu, or cuda / cuda:N (needs CuPy and a GPU)")
     parser.add_argument("--seed", type=_seed, default=d["seed"],
                         help="seeds the split, the initial weights and the shuffling")
-    parser.add_argument("--subset", type=_positive_int, default=None, metavar="N",
-                        help="use only N of the 1,797 images (for a quick smoke run)")
+    parser.add_argument("--subset", type=_subset, default=None, metavar="N",
+                        help="use only N (>= 10) of the 1,797 images (for a quick smoke run)")
     parser.add_argument("--no-gradcheck", dest="gradcheck", action="store_false",
                         help="skip the gradient check before training")
     return parser
