@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from .. import _backend
-from .pooling import SeparablePool, _adaptive_bounds
+from .pooling import BlockRepeat, SeparablePool, _adaptive_bounds
 
 __all__ = ["pixel_shuffle", "pixel_unshuffle"]
 FUNCTIONAL = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "pixel_shuffle",
@@ -128,6 +128,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if any(o <= 0 for o in out):
         raise RuntimeError(f"interpolate: output size {list(out)} must be greater than 0 (input of size "
                            f"{list(input.shape)})")
+    spatial = tuple(input.shape[2:])
+    if mode == "nearest" and all(o % n == 0 for o, n in zip(out, spatial)):  # whole-number upscaling
+        return BlockRepeat.apply(input, tuple(o // n for o, n in zip(out, spatial)), 1.0)
     ac = bool(align_corners)
     mats = []
     for n, o, s in zip(input.shape[2:], out, scales):
