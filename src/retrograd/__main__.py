@@ -81,23 +81,22 @@ def build_parser():
             "differences in float64; after training it prints the test accuracy and writes "
             "a loss/accuracy curve and a per-layer gradient-norm plot (PNG) to --out."),
         epilog="Progress bar: needs tqdm; plots: need matplotlib (pip install -e \".[demo]\").",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--epochs", type=_positive_int, default=d["epochs"], metavar="N",
-                        help="passes over the 1,437 training images")
+                        help="passes over the 1,437 training images (default: %(default)s)")
     parser.add_argument("--batch-size", type=_positive_int, default=d["batch_size"], metavar="N",
-                        help="images per optimizer step")
+                        help="images per optimizer step (default: %(default)s)")
     parser.add_argument("--lr", type=_positive_float, default=d["lr"], metavar="LR",
-                        help="learning rate of the Adam optimizer")
+                        help="learning rate of the Adam optimizer (default: %(default)s)")
     parser.add_argument("--model", choices=("mlp", "cnn"), default=d["model"],
                         help="cnn: two 3x3 conv + max-pool blocks and a linear classifier; "
-                             "mlp: one hidden layer of 128 units")
+                             "mlp: one hidden layer of 128 units (default: %(default)s)")
     parser.add_argument("--out", default=d["out"], metavar="DIR",
-                        help="folder for the plots and metrics.json (created if missing)")
+                        help="folder for the plots and metrics.json (created if missing) (default: %(default)s)")
     parser.add_argument("--device", default=d["device"],
-                        help="cpu, or cuda / cuda:N (needs CuPy and a GPU)")
+                        help="cpu, or cuda / cuda:N (needs CuPy and a GPU) (default: %(default)s)")
     parser.add_argument("--seed", type=_seed, default=d["seed"],
-                        help="seeds the split, the initial weights and the shuffling")
+                        help="seeds the split, the initial weights and the shuffling (default: %(default)s)")
     parser.add_argument("--subset", type=_subset, default=None, metavar="N",
                         help="use only N (>= 10) of the 1,797 images (for a quick smoke run)")
     parser.add_argument("--no-gradcheck", dest="gradcheck", action="store_false",
