@@ -116,15 +116,22 @@ def _normalize_backward_arrays(ctx, x, w, mean, rstd, g):
             gx -= a * s1 * (1.0 / m)
             gx = Tensor._make(gx.reshape(ctx.x_shape))
         return gx, gw, gb, None, None, None, None, None, None, None, None
-    xhat_x = xhat.reshape(ctx.x_shape)
+    rows = len(view) == 2 and axes == (1,) and w.numel() == view[1]  # layer norm: (rows, features)
+    xp = _xp(gd)
     if need[1]:
-        gw = Tensor._make(_sum_to(gd * xhat_x, wshape).reshape(w.shape))
+        if rows:  # column sums of g * x_hat, without the temporary
+            gw = Tensor._make(xp.einsum("ij,ij->j", gv, xhat).reshape(w.shape))
+        else:
+            gw = Tensor._make(_sum_to(gd * xhat.reshape(ctx.x_shape), wshape).reshape(w.shape))
     if need[2]:
         gb = Tensor._make(_sum_to(gd, wshape).reshape(ctx.b_shape))
     if need[0]:
         ghat = (gd * w._data.reshape(wshape)).reshape(view)
         m1 = ghat.mean(axis=axes, keepdims=True)
-        m2 = (ghat * xhat).mean(axis=axes, keepdims=True)
+        if rows:
+            m2 = xp.einsum("ij,ij->i", ghat, xhat)[:, None] * (1.0 / m)
+        else:
+            m2 = (ghat * xhat).mean(axis=axes, keepdims=True)
         ghat -= m1
         xhat *= m2
         ghat -= xhat
@@ -139,7 +146,10 @@ def _stats(xd, view, axes, eps):
     xv = xd.reshape(view)
     mean = xv.mean(axis=axes, keepdims=True)
     xc = xv - mean
-    var = (xc * xc).mean(axis=axes, keepdims=True)
+    if len(view) == 2 and axes == (1,):  # rows: a sum of squares without the temporary
+        var = xp.einsum("ij,ij->i", xc, xc)[:, None] * (1.0 / max(view[1], 1))
+    else:
+        var = (xc * xc).mean(axis=axes, keepdims=True)
     rstd = 1.0 / xp.sqrt(var + eps)
     return mean, rstd.astype(xd.dtype, copy=False), var, xc
 
