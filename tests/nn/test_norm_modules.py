@@ -97,3 +97,13 @@ def test_defaults_and_float32():
     assert nn.LayerNorm(2)(retrograd.randn(3, 2)).dtype == retrograd.float32
     with pytest.raises(ValueError, match="divisible by num_groups"):
         nn.GroupNorm(3, 4)
+
+
+def test_sync_batchnorm_is_local_batchnorm():
+    net = nn.Sequential(nn.Conv2d(2, 3, 1), nn.BatchNorm2d(3))
+    x = retrograd.randn(4, 2, 3, 3)
+    expected = net(x).detach().numpy()
+    sync = nn.SyncBatchNorm.convert_sync_batchnorm(net)
+    assert isinstance(sync[1], nn.SyncBatchNorm) and sync[1].num_batches_tracked.item() == 1
+    np.testing.assert_allclose(sync(x).detach().numpy(), expected, rtol=1e-5, atol=1e-6)
+    assert list(sync.state_dict()) == list(net.state_dict())

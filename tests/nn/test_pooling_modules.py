@@ -29,6 +29,8 @@ MODULES = [
     ("AdaptiveMaxPool1d", (4,), dict(return_indices=True), (2, 3, 9)),
     ("AdaptiveMaxPool2d", ((2, 3),), dict(), (2, 3, 7, 5)),
     ("LPPool2d", (2, 2), dict(), (1, 2, 4, 4)),
+    ("LPPool3d", (2, 2), dict(), (1, 2, 4, 4, 2)),
+    ("ChannelShuffle", (3,), dict(), (2, 6, 2, 2)),
     ("Upsample", (), dict(scale_factor=2, mode="nearest"), (1, 2, 3, 3)),
     ("Upsample", (), dict(size=(5, 4), mode="bilinear", align_corners=False), (1, 2, 3, 3)),
     ("UpsamplingNearest2d", (), dict(scale_factor=3), (1, 2, 2, 3)),
