@@ -152,17 +152,21 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
             if grads is not None and (needed is None or node in needed):
                 in_grads = _run_node(node, grads, retain_graph, create_graph, capture, captured,
                                      accumulate)
-            for i, (fn, nr) in enumerate(node._next):
+            i = -1
+            for fn, nr in node._next:
+                i += 1
                 if fn is None:
                     continue
-                g = in_grads[i] if in_grads is not None else None
-                if g is not None:
-                    buf = pending.get(fn)
-                    if buf is None:
-                        buf = pending[fn] = [None] * _num_outputs(fn)
-                    buf[nr] = g if buf[nr] is None else buf[nr] + g
-                deps[fn] -= 1
-                if deps[fn] == 0:
+                if in_grads is not None:
+                    g = in_grads[i]
+                    if g is not None:
+                        buf = pending.get(fn)
+                        if buf is None:
+                            buf = pending[fn] = [None] * len(fn._out_meta)
+                        buf[nr] = g if buf[nr] is None else buf[nr] + g
+                left = deps[fn] - 1
+                deps[fn] = left
+                if not left:
                     ready.append(fn)
     finally:
         _state.enabled = prev
@@ -170,8 +174,7 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
 
 
 def _num_outputs(node):
-    meta = getattr(node, "_out_meta", None)
-    return len(meta) if meta is not None else 1
+    return len(node._out_meta)
 
 
 def _run_node(node, grads, retain_graph, create_graph, capture, captured, accumulate):
@@ -240,8 +243,12 @@ def _validate(node, result):
                 f"(expected {n}, got {len(result)})"
             )
     Tensor = _Tensor
+    check_nan = anomaly._state.enabled and anomaly._state.check_nan
     out = list(result)
-    for i, ((fn, nr), g) in enumerate(zip(node._next, result)):
+    i = -1
+    for fn, nr in node._next:
+        i += 1
+        g = out[i]
         if fn is None or g is None:
             continue
         if not isinstance(g, Tensor):
@@ -250,9 +257,13 @@ def _validate(node, result):
                 "backward must return tensors (or None)"
             )
         if isinstance(fn, AccumulateGrad):
-            shape, dtype = fn.variable._data.shape, fn.variable._data.dtype
+            data = fn.variable._data
+            shape, dtype = data.shape, data.dtype
         else:
             shape, dtype = fn._out_meta[nr]
+        data = g._data
+        if data.shape == shape and data.dtype == dtype and not check_nan:
+            continue
         if g._data.shape != shape:
             from ..ops._broadcast import sum_to_shape
 
@@ -264,7 +275,7 @@ def _validate(node, result):
             g = sum_to_shape(g, shape)
         if g._data.dtype != dtype:
             g = g.to(dtype=Tensor._dtype_of(dtype))
-        if anomaly._state.enabled and anomaly._state.check_nan and g.isnan().any():
+        if check_nan and g.isnan().any():
             raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th output.")
         out[i] = g
     return out

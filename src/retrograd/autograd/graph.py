@@ -39,6 +39,7 @@ class Node:
     _post_hooks = None
     _pre_hooks = None
     _anomaly_trace = None
+    _out_meta = (None,)  # (shape, dtype) per output; set on Functions when they record
     _module = None  # the nn.Module whose forward created this node
 
     @property

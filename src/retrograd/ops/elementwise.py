@@ -159,6 +159,8 @@ def _scalars(a, b):
 def _save_other_operand(ctx, a, b):
     """Save for each input's gradient the other operand, and only when that gradient is needed."""
     need_a, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+    if not (need_a or need_b):  # nothing will be recorded (e.g. inside backward)
+        return
     ctx.save_for_backward(a if need_b and isinstance(a, Tensor) else None,
                           b if need_a and isinstance(b, Tensor) else None)
     ctx.scalars = _scalars(a, b)
@@ -172,7 +174,12 @@ class Mul(Function):
     def forward(ctx, a, b):
         x, y = operands(a, b)
         _save_other_operand(ctx, a, b)
-        return broadcast_op(_mul, x, y, a, b)
+        try:
+            return x * y
+        except ValueError:
+            raise broadcast_error(_shape(a) or (), _shape(b) or ()) from None
+        except OverflowError:
+            return broadcast_op(_mul, x, y, a, b)
 
     @staticmethod
     def backward(ctx, g):

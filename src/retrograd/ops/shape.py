@@ -8,7 +8,7 @@ import numpy as np
 from .._backend import array_module
 from ..autograd.function import Function
 from ..tensor import Tensor, _wrap_dim
-from ._broadcast import sum_to_shape
+from ._broadcast import broadcast_view, sum_to_shape
 from ._method import tensor_method
 
 __all__ = ["reshape", "transpose", "swapaxes", "swapdims", "permute", "unsqueeze", "squeeze",
@@ -93,10 +93,10 @@ class Expand(Function):
 
     @staticmethod
     def forward(ctx, a, shape):
-        ctx.shape = a.shape
         x = a._data
+        ctx.shape = x.shape
         try:
-            return array_module(x).broadcast_to(x, shape)
+            return broadcast_view(x, shape)
         except ValueError:
             raise RuntimeError(
                 f"The expanded size of the tensor ({list(shape)}) must match the existing size "
