@@ -242,3 +242,21 @@ def test_long_sequence_backprops():
     out, _ = rnn_layer("LSTM", x, (h0, h0), [w[:4] for w in ws])
     out[-1].sum().backward()
     assert x.grad.shape == (T, 1, 2) and np.isfinite(x.grad.numpy()).all()
+
+
+@pytest.mark.parametrize("mode", ["LSTM", "GRU"])
+def test_saved_memory_grows_linearly(mode):
+    """What backward keeps is O(T) (a few arrays of (T*B, gates*H)), one node per layer."""
+
+    def saved_bytes(T):
+        x = retrograd.tensor(rand(T, 2, 3), requires_grad=True)
+        ws = _rg(_weights(mode, 3, 4, 1))
+        h0 = retrograd.zeros(1, 2, 4, dtype=retrograd.float64)
+        out, _ = rnn_layer(mode, x, (h0, h0) if mode == "LSTM" else h0, [w[:4] for w in ws])
+        return sum(t.numel() * t.element_size() for t in out.grad_fn.saved_tensors
+                   if t is not None)
+
+    a, b = saved_bytes(100), saved_bytes(200)
+    per_step = (b - a) / 100
+    assert per_step <= 2 * 8 * (3 + 4 * 4 + 4 + 4)  # x, gates, states, cells per row (x2 rows)
+    assert abs((b - a) - (saved_bytes(300) - b)) < 1e-9
