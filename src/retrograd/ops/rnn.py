@@ -316,11 +316,10 @@ class RNNLayer(Function):
         ctx.batch_sizes = batch_sizes
         ctx.x_shape = x.shape
         ctx.num_saved = [len(s) for s in saved]
-        private = [a for Hs, C in states for a in ((Hs,) if D > 1 else ()) + ((C,) if C is not None else ())]
-        # with one direction the states are the output itself (saved by reference, so an
-        # in-place change of the output is caught by the version check)
+        # the states of every step are the output itself, saved by reference (an in-place
+        # change of the output is caught by the version check)
         ctx.save_for_backward(x, h0, c0, out, *weights,
-                              *[_Tensor._make(a) for a in private],
+                              *[_Tensor._make(C) for _, C in states if C is not None],
                               *[_Tensor._make(a) for s in saved for a in s])
         return (out, hn, cn) if cn is not None else (out, hn)
 
@@ -340,14 +339,9 @@ class RNNLayer(Function):
         N = X.shape[0]
         is_lstm = ctx.mode == "LSTM"
         Hout = dhn.shape[2]
-        if D == 1:
-            Hs_list = [out._data.reshape(N, Hout)]
-            C_list = [rest.pop(0)] if is_lstm else [None]
-        else:
-            Hs_list, C_list = [], []
-            for _ in range(D):
-                Hs_list.append(rest.pop(0))
-                C_list.append(rest.pop(0) if is_lstm else None)
+        O = out._data.reshape(N, D * Hout)
+        Hs_list = [O[:, d * Hout:(d + 1) * Hout] for d in range(D)]
+        C_list = [rest.pop(0) if is_lstm else None for _ in range(D)]
         dO = dout._data.reshape(N, -1)
         need = ctx.needs_input_grad
         dX = None
