@@ -260,3 +260,13 @@ def test_saved_memory_grows_linearly(mode):
     per_step = (b - a) / 100
     assert per_step <= 2 * 8 * (3 + 4 * 4 + 4 + 4)  # x, gates, states, cells per row (x2 rows)
     assert abs((b - a) - (saved_bytes(300) - b)) < 1e-9
+
+
+def test_inplace_change_of_output_is_caught():
+    x = retrograd.tensor(rand(3, 2, 2), requires_grad=True)
+    ws = _rg(_weights("LSTM", 2, 2, 1))
+    h0 = retrograd.zeros(1, 2, 2, dtype=retrograd.float64)
+    out, _ = rnn_layer("LSTM", x, (h0, h0), [w[:4] for w in ws])
+    out.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.sum().backward()
