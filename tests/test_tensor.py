@@ -348,3 +348,23 @@ def test_device_mismatch_names_both_devices():
             T.zeros(1, device="cuda")
         else:  # pragma: no cover - only on a GPU machine
             T.zeros(1) + T.zeros(1, device="cuda")
+
+
+def test_comparison_with_non_numbers_falls_back_like_torch():
+    x = T.tensor([1.0, 2.0])
+    assert (x == None) is False and (x != "a") is True  # noqa: E711
+    assert [None, "a", x].index(x) == 2
+    with pytest.raises(TypeError):
+        x < None  # noqa: B015
+    assert (2 == x).tolist() == [False, True]
+
+
+def test_legacy_constructor_and_storage_helpers():
+    assert repr(T.Tensor()) == "tensor([])"
+    assert T.Tensor(2, 3).shape == (2, 3) and T.Tensor([1, 2]).dtype is T.float32
+    x = T.arange(6.0).reshape(2, 3)
+    assert x.storage_offset() == 0 and x[1].storage_offset() == 3 and x[1, 1:].storage_offset() == 4
+    assert not x.is_shared()
+    assert x.apply_(lambda v: v * 2)[1].tolist() == [6.0, 8.0, 10.0] and x._version == 1
+    y = T.tensor([1.0, 2.0]).map_(T.tensor([3.0, 4.0]), lambda a, b: a + b)
+    assert y.tolist() == [4.0, 6.0]

@@ -62,6 +62,8 @@ class Tensor:
             arr = _to_array(data, dtype or _dtype.get_default_dtype())
         else:
             shape = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
+            if not args:
+                shape = (0,)  # torch.Tensor() is an empty 1-D tensor
             arr = np.zeros(tuple(shape), dtype=(dtype or _dtype.get_default_dtype()).np)
         if device is not None:
             arr = _backend.to_device(arr, device)
@@ -160,6 +162,39 @@ class Tensor:
     def stride(self, dim=None):
         strides = tuple(s // self._data.itemsize for s in self._data.strides)
         return strides if dim is None else strides[_wrap_dim(dim, self._data.ndim)]
+
+    def storage_offset(self):
+        """Elements between the start of the underlying memory and this tensor's first one."""
+        data = self._data
+        root = data
+        while getattr(root, "base", None) is not None and hasattr(root.base, "dtype"):
+            root = root.base
+        if root is data or not isinstance(data, np.ndarray):
+            return 0
+        start = data.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+        return start // data.itemsize
+
+    def is_shared(self):
+        return False
+
+    def apply_(self, callable):
+        """Apply a Python function to each element, in place (CPU only, slow, as torch)."""
+        flat = self._data.reshape(-1) if self._data.flags.c_contiguous else None
+        values = [callable(v) for v in self._data.ravel().tolist()]
+        if flat is None:
+            self._data[...] = np.array(values, dtype=self._data.dtype).reshape(self._data.shape)
+        else:
+            flat[...] = values
+        self._vc[0] += 1
+        return self
+
+    def map_(self, tensor, callable):
+        """self[i] = callable(self[i], tensor[i]) for each element, in place."""
+        other = np.broadcast_to(tensor._data, self._data.shape).ravel().tolist()
+        values = [callable(a, b) for a, b in zip(self._data.ravel().tolist(), other)]
+        self._data[...] = np.array(values, dtype=self._data.dtype).reshape(self._data.shape)
+        self._vc[0] += 1
+        return self
 
     def is_contiguous(self, memory_format=None):
         return bool(self._data.flags.c_contiguous)

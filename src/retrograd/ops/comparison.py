@@ -33,6 +33,23 @@ for _n in ("eq", "ne", "lt", "le", "gt", "ge"):
     _fn.__name__ = _n
 
 
+def _operator(fn):
+    """The Python operator form: NotImplemented for operands that are not tensors or numbers,
+    so that ``t == None`` is False and ``t != 'a'`` True, as in torch."""
+
+    def method(self, other):
+        if isinstance(other, (Tensor, int, float, np.generic)):
+            return fn(self, other)
+        return NotImplemented
+
+    method.__name__ = f"__{fn.__name__}__"
+    return method
+
+
+for _n in ("eq", "ne", "lt", "le", "gt", "ge"):
+    setattr(Tensor, f"__{_n}__", _operator(globals()[_n]))
+
+
 class Where(Function):
     """z = cond ? a : b;  da = g where cond,  db = g where not cond."""
 
