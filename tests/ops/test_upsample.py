@@ -51,3 +51,26 @@ def test_interpolate_errors():
         U.interpolate(x, size=3, mode="linear")
     with pytest.raises(RuntimeError, match="divisible"):
         U.pixel_shuffle(retrograd.zeros(1, 3, 2, 2), 2)
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_grid_sample(mode, padding_mode, align_corners):
+    kw = dict(mode=mode, padding_mode=padding_mode, align_corners=align_corners)
+    check_op(lambda t, x, g: F(t).grid_sample(x, g, **kw), (1, 2, 3, 4), (1, 2, 3, 2), low=-1.3, high=1.3,
+             gradgradcheck=mode == "bilinear" and padding_mode == "zeros")
+
+
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_affine_grid(align_corners):
+    check_op(lambda t, th: F(t).affine_grid(th, (2, 1, 3, 4), align_corners=align_corners), (2, 2, 3))
+    check_op(lambda t, th: F(t).affine_grid(th, (1, 1, 2, 3, 2), align_corners=align_corners), (1, 3, 4))
+
+
+def test_spatial_transformer_gradient_reaches_theta():
+    theta = retrograd.tensor([[[0.9, 0.1, 0.0], [-0.1, 0.8, 0.1]]], requires_grad=True)
+    x = retrograd.tensor(np.arange(30.0).reshape(1, 1, 5, 6))
+    grid = U.affine_grid(theta, (1, 1, 4, 4), align_corners=False)
+    U.grid_sample(x, grid, align_corners=False).sum().backward()
+    assert theta.grad is not None and np.abs(theta.grad.numpy()).sum() > 0

@@ -13,11 +13,14 @@ import math
 import numpy as np
 
 from .. import _backend
+from ..autograd.function import Function
+from ..tensor import Tensor
 from .pooling import BlockRepeat, SeparablePool, _adaptive_bounds
 
-__all__ = ["pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle"]
+__all__ = ["pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle", "affine_grid_generator",
+           "grid_sampler"]
 FUNCTIONAL = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "pixel_shuffle",
-              "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle"]
+              "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle", "affine_grid", "grid_sample"]
 
 _LINEAR = {"linear": 1, "bilinear": 2, "trilinear": 3}
 _MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area")
@@ -209,3 +212,141 @@ def channel_shuffle(input, groups):
 
 
 native_channel_shuffle = channel_shuffle
+
+
+# ---------------------------------------------------------------------------- spatial transformers
+
+
+def _base_coords(n, align_corners):
+    """Normalized [-1, 1] coordinates of n pixel centres (or corners with align_corners)."""
+    if n <= 1:
+        return np.zeros(max(n, 0))
+    c = np.linspace(-1.0, 1.0, n)
+    return c if align_corners else c * (n - 1) / n
+
+
+def affine_grid(theta, size, align_corners=None):
+    """Sampling grid (N, H, W, 2) (or (N, D, H, W, 3)) of the affine maps theta (N, 2, 3) (or (N, 3, 4)):
+    grid[n, i, j] = theta[n] @ (x_j, y_i, 1). Differentiable in theta."""
+    align_corners = bool(align_corners)
+    size = tuple(size)
+    nd = len(size) - 2
+    if nd not in (2, 3):
+        raise NotImplementedError(f"affine_grid only supports 4D and 5D sizes, for 2D and 3D affine transforms, "
+                                  f"respectively. Got size {list(size)}.")
+    if theta.ndim != 3 or tuple(theta.shape[1:]) != (nd, nd + 1) or theta.shape[0] != size[0]:
+        raise ValueError(f"Expected a batch of {nd}D affine matrices of shape Nx{nd}x{nd + 1} for size "
+                         f"{list(size)}. Got {list(theta.shape)}.")
+    if not theta.dtype.is_floating_point:
+        raise ValueError(f"Expected theta to have floating point type, but got {theta.dtype}")
+    spatial = size[2:]
+    axes = [_base_coords(n, align_corners) for n in spatial]  # (D,) H, W
+    mesh = np.meshgrid(*axes, indexing="ij")  # coordinate arrays over (D,) H, W
+    base = np.stack([m.ravel() for m in reversed(mesh)] + [np.ones(mesh[0].size)], axis=1)  # (L, nd + 1): x, y, (z), 1
+    xp = _backend.array_module(theta._data)
+    base_t = Tensor._make(xp.asarray(base, dtype=theta._data.dtype))
+    grid = base_t @ theta.transpose(1, 2)  # (N, L, nd)
+    return grid.reshape(size[0], *spatial, nd)
+
+
+def _unnormalize(coord, size, align_corners):
+    if align_corners:
+        return (coord + 1) * ((size - 1) / 2)
+    return ((coord + 1) * size - 1) / 2
+
+
+def _reflect(coord, twice_low, twice_high):
+    """Coordinates reflected into [twice_low/2, twice_high/2] (torch's reflect_coordinates)."""
+    if twice_low == twice_high:
+        return coord * 0.0
+    lo = twice_low / 2
+    span = (twice_high - twice_low) / 2
+    coord = (coord - lo).abs()
+    flips = (coord.detach() / span).floor()
+    extra = coord - flips * span
+    even = (flips.remainder(2) == 0)
+    from .. import where
+
+    return where(even, extra + lo, span - extra + lo)
+
+
+def _source_coord(coord, size, padding_mode, align_corners):
+    c = _unnormalize(coord, size, align_corners)
+    if padding_mode == "border":
+        c = c.clamp(0, size - 1)
+    elif padding_mode == "reflection":
+        c = _reflect(c, 0, 2 * (size - 1)) if align_corners else _reflect(c, -1, 2 * size - 1)
+        c = c.clamp(0, size - 1)
+    return c
+
+
+def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
+    """out[n, c, i, j] = input[n, c] sampled at grid[n, i, j] = (x, y) in [-1, 1] (bilinear or nearest;
+    zeros, border or reflection outside). Differentiable in input and grid (4-D input only)."""
+    from .. import gather
+
+    if mode not in ("bilinear", "nearest", "bicubic"):
+        raise ValueError(f"nn.functional.grid_sample(): expected mode to be 'bilinear', 'nearest' or 'bicubic', "
+                         f"but got: '{mode}'")
+    if padding_mode not in ("zeros", "border", "reflection"):
+        raise ValueError(f"nn.functional.grid_sample(): expected padding_mode to be 'zeros', 'border', or "
+                         f"'reflection', but got: '{padding_mode}'")
+    if mode == "bicubic" or input.ndim != 4:
+        raise NotImplementedError("grid_sample: retrograd supports 4-D input with bilinear or nearest mode")
+    if grid.ndim != 4 or grid.shape[-1] != 2 or grid.shape[0] != input.shape[0]:
+        raise RuntimeError(f"grid_sampler(): expected grid to have size 2 in last dimension and the batch size of "
+                           f"input, but got grid with sizes {list(grid.shape)} for input {list(input.shape)}")
+    align_corners = bool(align_corners)
+    n, c, h, w = input.shape
+    ho, wo = grid.shape[1:3]
+    ix = _source_coord(grid[..., 0], w, padding_mode, align_corners)
+    iy = _source_coord(grid[..., 1], h, padding_mode, align_corners)
+    flat = input.reshape(n, c, h * w)
+    xp = _backend.array_module(input._data)
+
+    def corner(xi, yi):
+        """input at integer (xi, yi) (arrays (N, Ho, Wo)), zero outside the image; and the mask."""
+        inside = (xi >= 0) & (xi <= w - 1) & (yi >= 0) & (yi <= h - 1)
+        idx = (xp.clip(yi, 0, h - 1) * w + xp.clip(xi, 0, w - 1)).astype(np.int64).reshape(n, 1, ho * wo)
+        vals = gather(flat, 2, Tensor._make(xp.broadcast_to(idx, (n, c, ho * wo)).copy()))
+        return vals.reshape(n, c, ho, wo), Tensor._make(inside.astype(input._data.dtype))
+
+    if mode == "nearest":
+        xi = xp.rint(ix._data)
+        yi = xp.rint(iy._data)
+        vals, inside = corner(xi, yi)
+        return _ZeroGradTo.apply(vals * inside.unsqueeze(1), grid)  # the grid gets a zero gradient, as in torch
+    x0 = xp.floor(ix._data)
+    y0 = xp.floor(iy._data)
+    fx = ix - Tensor._make(x0)  # weight of the right neighbours, differentiable in the grid
+    fy = iy - Tensor._make(y0)
+    out = None
+    for dx, dy, wgt in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
+        vals, inside = corner(x0 + dx, y0 + dy)
+        term = vals * (wgt * inside).unsqueeze(1)
+        out = term if out is None else out + term
+    return out
+
+
+class _ZeroGradTo(Function):
+    """z = y (with `other` as an input whose gradient is zero);  dy = g,  dother = 0."""
+
+    @staticmethod
+    def forward(ctx, y, other):
+        ctx.other_shape, ctx.other_dtype = other.shape, other._data.dtype
+        return y._data.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        xp = _backend.array_module(g._data)
+        return g, Tensor._make(xp.zeros(ctx.other_shape, dtype=ctx.other_dtype))
+
+
+def affine_grid_generator(theta, size, align_corners):
+    return affine_grid(theta, size, align_corners)
+
+
+def grid_sampler(input, grid, interpolation_mode, padding_mode, align_corners):
+    modes = ("bilinear", "nearest", "bicubic")
+    pads = ("zeros", "border", "reflection")
+    return grid_sample(input, grid, modes[interpolation_mode], pads[padding_mode], align_corners)
