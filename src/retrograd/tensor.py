@@ -217,6 +217,8 @@ class Tensor:
     # ------------------------------------------------------------ autograd state
     @property
     def requires_grad(self):
+        if not self._requires_grad and self._base is not None:
+            function.refresh_if_stale(self)  # its base may have joined the graph since
         return self._requires_grad
 
     @requires_grad.setter

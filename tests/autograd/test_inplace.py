@@ -283,3 +283,14 @@ def test_random_view_and_in_place_programs_match_torch(chunk):
             assert (a is None) == (b is None), (seed, prog)
             if a is not None:
                 np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12, err_msg=str((seed, prog)))
+
+
+def test_view_made_before_its_base_joined_the_graph():
+    w = T.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    x = T.zeros(2, 3)
+    v = x[0]
+    assert not v.requires_grad
+    x.copy_(w.expand(2, 3) * 2)
+    assert v.requires_grad and v.grad_fn is not None  # as torch
+    (v * v).sum().backward()
+    assert w.grad.tolist() == [8.0, 16.0, 24.0]

@@ -191,7 +191,8 @@ class Function(FunctionCtx, Node):
         ctx = cls.__new__(cls)
         state = _state
         if state.enabled:
-            needs = tuple([isinstance(a, _Tensor) and a._requires_grad for a in args])
+            needs = tuple([isinstance(a, _Tensor) and (a._requires_grad or (
+                a._base is not None and _view_gained_grad(a))) for a in args])
             record = True in needs
             ctx.needs_input_grad = needs
             state.enabled = False
@@ -242,6 +243,15 @@ def _link_view(src, view, cls, args, kwargs):
     view._base = src._base if src._base is not None else src
     view._view_chain = (src._view_chain or ()) + ((cls, args[1:], kwargs),)
     view._view_version = src._vc[0]
+
+
+def _view_gained_grad(view):
+    """A view made before its base became part of the graph (by an in-place op) requires
+    grad from then on, as in torch."""
+    if view._view_version is not None and view._view_version != view._vc[0] \
+            and view._base._requires_grad:
+        refresh_view(view)
+    return view._requires_grad
 
 
 def refresh_if_stale(t):
