@@ -103,3 +103,17 @@ def test_small_convnet_trains():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0], losses
+
+
+@requires_torch
+@pytest.mark.parametrize("name,args,shape", [("LazyConv2d", (4, 3), (2, 3, 5, 5)), ("LazyConv1d", (2, 3), (5, 7)),
+                                             ("LazyConvTranspose2d", (4, 2), (1, 6, 3, 3))])
+def test_lazy_conv(name, args, shape):
+    m = getattr(nn, name)(*args)
+    params = list(m.parameters())
+    y = m(retrograd.randn(*shape))
+    t = getattr(torch.nn, name)(*args)
+    yt = t(torch.randn(*shape))
+    assert type(m).__name__ == type(t).__name__ and repr(m) == repr(t)
+    assert tuple(y.shape) == tuple(yt.shape) and tuple(m.weight.shape) == tuple(t.weight.shape)
+    assert params[0] is m.weight  # an optimizer built before the first call keeps working

@@ -107,3 +107,16 @@ def test_sync_batchnorm_is_local_batchnorm():
     assert isinstance(sync[1], nn.SyncBatchNorm) and sync[1].num_batches_tracked.item() == 1
     np.testing.assert_allclose(sync(x).detach().numpy(), expected, rtol=1e-5, atol=1e-6)
     assert list(sync.state_dict()) == list(net.state_dict())
+
+
+@requires_torch
+@pytest.mark.parametrize("name,kw,shape", [("LazyBatchNorm2d", {}, (4, 3, 2, 2)), ("LazyBatchNorm1d", {}, (4, 3)),
+                                           ("LazyInstanceNorm1d", dict(affine=True), (2, 3, 5))])
+def test_lazy_norms(name, kw, shape):
+    m, t = getattr(nn, name)(**kw), getattr(torch.nn, name)(**kw)
+    x = rand(*shape)
+    y, yt = m(retrograd.tensor(x, dtype=retrograd.float32)), t(torch.tensor(x, dtype=torch.float32))
+    np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=1e-4, atol=1e-5)
+    assert repr(m) == repr(t) and list(m.state_dict()) == list(t.state_dict())
+    for k, v in t.state_dict().items():
+        np.testing.assert_allclose(m.state_dict()[k].numpy(), v.numpy(), rtol=1e-4, atol=1e-6)

@@ -9,7 +9,8 @@ from .. import init
 from ..module import Module
 from ..parameter import Parameter
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm", "LazyBatchNorm1d", "LazyBatchNorm2d",
+           "LazyBatchNorm3d"]
 
 
 class _NormBase(Module):
@@ -138,3 +139,49 @@ class SyncBatchNorm(_BatchNorm):
         for name, child in module.named_children():
             out.add_module(name, cls.convert_sync_batchnorm(child, process_group))
         return out
+
+
+class _LazyNormMixin:
+    """num_features is taken from the first input (dim 1, or dim 0 of an unbatched instance-norm input);
+    parameters and running statistics are allocated then, keeping the same objects."""
+
+    cls_to_become = None
+
+    def reset_parameters(self):
+        if self.num_features:
+            super().reset_parameters()
+
+    def reset_running_stats(self):
+        if self.num_features:
+            super().reset_running_stats()
+
+    def __call__(self, input, *args, **kwargs):
+        if self.num_features == 0:
+            unbatched = input.ndim == getattr(self, "_nd", -10) + 1
+            self.num_features = c = input.shape[0] if unbatched else input.shape[1]
+            f = self._factory
+            for name in ("weight", "bias", "running_mean", "running_var"):
+                t = getattr(self, name)
+                if t is not None:
+                    t._data = creation.empty(c, **f)._data
+            self.reset_parameters()
+            self.__class__ = self.cls_to_become
+            return self(input, *args, **kwargs)
+        return super().__call__(input, *args, **kwargs)
+
+
+def _lazy(base, doc):
+    def __init__(self, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None, dtype=None,
+                 **kwargs):
+        self._factory = {"device": device, "dtype": dtype}
+        base.__init__(self, 0, eps, momentum, affine, track_running_stats, device, dtype, **kwargs)
+
+    cls = type("Lazy" + base.__name__, (_LazyNormMixin, base), {"__init__": __init__, "__doc__": doc,
+                                                                 "cls_to_become": base})
+    cls.__module__ = __name__
+    return cls
+
+
+LazyBatchNorm1d = _lazy(BatchNorm1d, "A BatchNorm1d whose num_features is taken from the first input.")
+LazyBatchNorm2d = _lazy(BatchNorm2d, "A BatchNorm2d whose num_features is taken from the first input.")
+LazyBatchNorm3d = _lazy(BatchNorm3d, "A BatchNorm3d whose num_features is taken from the first input.")

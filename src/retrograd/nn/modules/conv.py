@@ -11,7 +11,8 @@ from .. import init
 from ..module import Module
 from ..parameter import Parameter
 
-__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "LazyConv1d",
+           "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d"]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -243,3 +244,56 @@ class ConvTranspose3d(_ConvTranspose):
 
     _nd = 3
     _fn = "conv_transpose3d"
+
+
+class _LazyConvMixin:
+    """in_channels is taken from the first input; the parameters are allocated and initialised then
+    (the same Parameter objects, so an optimizer made before the first call sees them)."""
+
+    cls_to_become = None
+
+    def reset_parameters(self):
+        if self.in_channels:
+            super().reset_parameters()
+
+    def __call__(self, input, *args, **kwargs):
+        if self.in_channels == 0:
+            self._materialize(input)  # now of the concrete class
+            return self(input, *args, **kwargs)
+        return super().__call__(input, *args, **kwargs)
+
+    def _materialize(self, input):
+        nd = self._nd
+        c = input.shape[1] if input.ndim == nd + 2 else input.shape[0]
+        self.in_channels = c
+        g = self.groups
+        if c % g:
+            raise ValueError("in_channels must be divisible by groups")
+        if self._transposed:
+            shape = (c, self.out_channels // g) + self.kernel_size
+        else:
+            shape = (self.out_channels, c // g) + self.kernel_size
+        self.weight._data = creation.empty(shape, **self._factory)._data
+        if self.bias is not None:
+            self.bias._data = creation.empty(self.out_channels, **self._factory)._data
+        self.reset_parameters()
+        self.__class__ = self.cls_to_become
+
+
+def _lazy(base, doc):
+    def __init__(self, out_channels, kernel_size, *args, device=None, dtype=None, **kwargs):
+        self._factory = {"device": device, "dtype": dtype}
+        base.__init__(self, 0, out_channels, kernel_size, *args, device=device, dtype=dtype, **kwargs)
+
+    cls = type("Lazy" + base.__name__, (_LazyConvMixin, base), {"__init__": __init__, "__doc__": doc,
+                                                                 "cls_to_become": base})
+    cls.__module__ = __name__
+    return cls
+
+
+LazyConv1d = _lazy(Conv1d, "A Conv1d whose in_channels is taken from the first input.")
+LazyConv2d = _lazy(Conv2d, "A Conv2d whose in_channels is taken from the first input.")
+LazyConv3d = _lazy(Conv3d, "A Conv3d whose in_channels is taken from the first input.")
+LazyConvTranspose1d = _lazy(ConvTranspose1d, "A ConvTranspose1d whose in_channels is taken from the first input.")
+LazyConvTranspose2d = _lazy(ConvTranspose2d, "A ConvTranspose2d whose in_channels is taken from the first input.")
+LazyConvTranspose3d = _lazy(ConvTranspose3d, "A ConvTranspose3d whose in_channels is taken from the first input.")

@@ -4,9 +4,10 @@ default)."""
 import warnings
 
 from .. import functional as F
-from .batchnorm import _NormBase
+from .batchnorm import _LazyNormMixin, _NormBase
 
-__all__ = ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]
+__all__ = ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LazyInstanceNorm1d", "LazyInstanceNorm2d",
+           "LazyInstanceNorm3d"]
 
 
 class _InstanceNorm(_NormBase):
@@ -54,3 +55,20 @@ class InstanceNorm3d(_InstanceNorm):
     """Instance norm over (N, C, D, H, W) or (C, D, H, W) input."""
 
     _nd = 3
+
+
+def _lazy(base, doc):
+    def __init__(self, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False, device=None, dtype=None,
+                 **kwargs):
+        self._factory = {"device": device, "dtype": dtype}
+        base.__init__(self, 0, eps, momentum, affine, track_running_stats, device, dtype, **kwargs)
+
+    cls = type("Lazy" + base.__name__, (_LazyNormMixin, base), {"__init__": __init__, "__doc__": doc,
+                                                                 "cls_to_become": base})
+    cls.__module__ = __name__
+    return cls
+
+
+LazyInstanceNorm1d = _lazy(InstanceNorm1d, "An InstanceNorm1d whose num_features is taken from the first input.")
+LazyInstanceNorm2d = _lazy(InstanceNorm2d, "An InstanceNorm2d whose num_features is taken from the first input.")
+LazyInstanceNorm3d = _lazy(InstanceNorm3d, "An InstanceNorm3d whose num_features is taken from the first input.")
