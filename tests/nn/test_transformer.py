@@ -256,3 +256,31 @@ def test_transformer_trains_with_clipping():
                 p -= 0.05 * p.grad
         losses.append(loss.item())
     assert losses[-1] < losses[0]
+
+
+def test_multihead_attention_gradcheck():
+    retrograd.manual_seed(0)
+    m = nn.MultiheadAttention(4, 2, kdim=3, vdim=2).double()
+    q = retrograd.tensor(rand(2, 1, 4, seed=1), requires_grad=True)
+    k = retrograd.tensor(rand(3, 1, 3, seed=2), requires_grad=True)
+    v = retrograd.tensor(rand(3, 1, 2, seed=3), requires_grad=True)
+    mask = retrograd.tensor(np.array([[False, False, True], [False, False, False]]))
+
+    def fn(q, k, v, w):  # w is m.q_proj_weight, passed so that gradcheck perturbs it
+        return m(q, k, v, attn_mask=mask)
+
+    assert retrograd.autograd.gradcheck(fn, (q, k, v, m.q_proj_weight), eps=1e-6, atol=1e-5,
+                                        rtol=1e-4)
+
+
+@_needs_layers
+def test_encoder_layer_gradcheck():
+    retrograd.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(4, 2, dim_feedforward=6, dropout=0.0, activation="gelu",
+                                       norm_first=True).double()
+    x = retrograd.tensor(rand(3, 1, 4, seed=1), requires_grad=True)
+    mask = nn.Transformer.generate_square_subsequent_mask(3).double()
+    assert retrograd.autograd.gradcheck(lambda x: layer(x, src_mask=mask), (x,), eps=1e-6,
+                                        atol=1e-5, rtol=1e-4)
+    assert retrograd.autograd.gradgradcheck(lambda x: layer(x, src_mask=mask), (x,), eps=1e-6,
+                                            atol=1e-5, rtol=1e-4)
