@@ -58,7 +58,8 @@ class InstanceNorm3d(_InstanceNorm):
 
 
 def _lazy(base, doc):
-    def __init__(self, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False, device=None, dtype=None,
+    # torch's lazy instance norms default to affine=True, track_running_stats=True (unlike InstanceNorm*d)
+    def __init__(self, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None, dtype=None,
                  **kwargs):
         self._factory = {"device": device, "dtype": dtype}
         base.__init__(self, 0, eps, momentum, affine, track_running_stats, device, dtype, **kwargs)
