@@ -294,3 +294,21 @@ def test_view_made_before_its_base_joined_the_graph():
     assert v.requires_grad and v.grad_fn is not None  # as torch
     (v * v).sum().backward()
     assert w.grad.tolist() == [8.0, 16.0, 24.0]
+
+
+@pytest.mark.parametrize("write", ["h.mul_(3)", "h[0:1].mul_(5)", "h[1] = 7.0"])
+def test_retained_grad_follows_the_new_version(write):
+    def run(M):
+        x = M.tensor([1.0, 2.0], requires_grad=True)
+        h = x * 1
+        h.retain_grad()
+        exec(write, {"h": h})
+        (h * h).sum().backward()
+        return h.grad.tolist(), x.grad.tolist()
+
+    ours = run(T)
+    assert ours == {"h.mul_(3)": ([6.0, 12.0], [18.0, 36.0]),
+                    "h[0:1].mul_(5)": ([10.0, 4.0], [50.0, 4.0]),
+                    "h[1] = 7.0": ([2.0, 14.0], [2.0, 0.0])}[write]
+    if torch is not None:
+        assert ours == run(torch)

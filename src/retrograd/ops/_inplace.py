@@ -74,7 +74,18 @@ def inplace(self, name, op, *args, **kwargs):
         self._view_version = self._vc[0]
     if result.grad_fn is not None and result.grad_fn._saved:
         _resave_output(result.grad_fn, result, self)
+    if self._retains_grad:  # .grad follows the new version of the tensor, as in torch
+        _move_retain_grad(self, old)
     return self
+
+
+def _move_retain_grad(self, old):
+    node = old.grad_fn
+    if node is not None and node._retained:
+        node._retained.pop(old._output_nr, None)
+    self._retains_grad = False
+    if self.grad_fn is not None:
+        self.retain_grad()
 
 
 def _resave_output(node, result, self):
@@ -137,6 +148,8 @@ def _rebase_base(base, chain, value):
     new = CopySlices.apply(old, value, chain)
     if new._requires_grad:
         base.grad_fn, base._output_nr, base._requires_grad = new.grad_fn, 0, True
+        if base._retains_grad:
+            _move_retain_grad(base, old)
 
 
 def make_inplace(fn, name):
