@@ -93,7 +93,7 @@ def test_adaptive_max_pool1d():
 
 
 def test_max_unpool2d():
-    x = distinct(1, 2, 4, 4)
+    x = distinct(1, 1, 4, 4)
 
     def fn(t, x):
         y, i = F(t).max_pool2d(x, 2, return_indices=True)
