@@ -41,6 +41,8 @@ CASES = [
     ("einsum_outer3", lambda t, a, b, c: t.einsum("i,j,k->kji", a, b, c), (2,), (3,), (2,)),
     ("einsum_three", lambda t, a, b, c: t.einsum("ab,bc,cd->ad", a, b, c), (2, 3), (3, 2), (2, 2)),
     ("einsum_bcast1", lambda t, a, b: t.einsum("ij,ij->i", a, b), (2, 1), (2, 3)),
+    ("einsum_sublist", lambda t, a, b: t.einsum(a, [0, 1], b, [1, 2], [2, 0]), (2, 3), (3, 2)),
+    ("einsum_sublist_implicit", lambda t, a, b: t.einsum(a, [Ellipsis, 1], b, [1]), (2, 3), (3,)),
     ("einsum_list", lambda t, a, b: t.einsum("i,i", [a, b]), (3,), (3,)),
     ("trace", lambda t, a: t.trace(a), (3, 4)),
     ("diag_vec", lambda t, a: t.diag(a), (3,)),

@@ -89,9 +89,44 @@ class Index(Function):
         except IndexError as e:
             raise IndexError(f"{e} (indexing a tensor of shape {list(a.shape)})") from None
 
+    def name(self):
+        """torch's node name: that of the last basic indexing step (Select, Slice, Unsqueeze)."""
+        if self.advanced:
+            return "IndexBackward0"
+        for k in reversed(self.key):
+            if k is Ellipsis or (isinstance(k, slice) and k == slice(None)):
+                continue
+            return "UnsqueezeBackward0" if k is None else (
+                "SliceBackward0" if isinstance(k, slice) else "SelectBackward0")
+        return "SliceBackward0"
+
     @staticmethod
     def backward(ctx, g):
         return IndexScatter.apply(g, ctx.shape, ctx.key, ctx.advanced), None, None
+
+
+class Gather(Index):
+    """z = a gathered along a dim (Index under torch's name for the graph)."""
+
+
+class IndexSelect(Index):
+    """z = a's entries at a 1-D index along a dim."""
+
+
+class Take(Index):
+    """z = a flattened, at an index."""
+
+
+class MaskedSelect(Index):
+    """z = a's elements where a mask is True."""
+
+
+class Slice(Index):
+    """z = a basic slice of a (a view)."""
+
+
+class Select(Index):
+    """z = a at one position of a dim (a view without that dim)."""
 
 
 class IndexScatter(Function):
@@ -301,7 +336,7 @@ def gather(input, dim, index, *, sparse_grad=False, out=None):
     """z[i][j] = input[index[i][j]][j] (dim=0);  da = g added at those positions."""
     key, _ = _gather_key(input, dim, index, "gather")
     x = input.reshape(1) if input.ndim == 0 else input
-    out = Index.apply(x, key, True)
+    out = Gather.apply(x, key, True)
     return out.reshape(index.shape) if index.ndim == 0 or input.ndim == 0 else out
 
 
@@ -476,8 +511,8 @@ def index_select(input, dim, index, *, out=None):
     """The entries ``index`` (1-D) along ``dim``;  da = g added back at them."""
     key, _ = _dim_index(input, dim, index, "index_select")
     if input.ndim == 0:
-        return Index.apply(input.reshape(1), key, True).reshape(())
-    return Index.apply(input, key, True)
+        return IndexSelect.apply(input.reshape(1), key, True).reshape(())
+    return IndexSelect.apply(input, key, True)
 
 
 def _check_source(input, dim, key, source, name):
@@ -589,8 +624,8 @@ def masked_select(input, mask, *, out=None):
     xp = array_module(m)
     m = xp.broadcast_to(m, shape)
     if not shape:
-        return Index.apply(x.reshape(1), (m.reshape(1),), True)
-    return Index.apply(x, (m,), True)
+        return MaskedSelect.apply(x.reshape(1), (m.reshape(1),), True)
+    return MaskedSelect.apply(x, (m,), True)
 
 
 class MaskedScatter(Function):
@@ -655,7 +690,7 @@ def take(input, index):
     """input treated as 1-D, at ``index`` (negative counts from the end); the result has index's shape."""
     idx = _index_array(index, "take")
     _check_bounds(idx, input.numel(), 0, "take", negative=True)
-    return Index.apply(input.reshape(-1), (idx,), True)
+    return Take.apply(input.reshape(-1), (idx,), True)
 
 
 @tensor_method()

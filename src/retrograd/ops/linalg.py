@@ -41,10 +41,18 @@ class Matmul(Function):
         if x.ndim == 0 or y.ndim == 0:
             raise _matmul_error(x.shape, y.shape)
         ctx.save_for_backward(a, b)
+        ctx.ndims = (x.ndim, y.ndim)
         try:
             return _backend.matmul(x, y)
         except ValueError:
             raise _matmul_error(x.shape, y.shape) from None
+
+    _NAMES = {(2, 2): "MmBackward0", (1, 1): "DotBackward0", (2, 1): "MvBackward0",
+              (1, 2): "SqueezeBackward4"}
+
+    def name(self):
+        """torch's node name for this form of matmul (mm, dot, mv; batched: UnsafeView)."""
+        return self._NAMES.get(getattr(self, "ndims", None), "UnsafeViewBackward0")
 
     @staticmethod
     def backward(ctx, g):
@@ -375,8 +383,26 @@ def _parse_einsum(equation, operands):
     return subs, out
 
 
+def _sublist_equation(args):
+    """einsum(op1, [0, 1], op2, [1, 2], [0, 2]) -> ('ab,bc->ac', (op1, op2))."""
+    def letters(sub):
+        return "".join("..." if k is Ellipsis else string.ascii_letters[k] for k in sub)
+
+    ops, subs = list(args[0::2]), list(args[1::2])
+    out = None
+    if len(args) % 2:  # a trailing output sublist
+        out, ops = args[-1], ops[:-1]
+    eq = ",".join(letters(sub) for sub in subs[:len(ops)])
+    if out is not None:
+        eq += "->" + letters(out)
+    return eq, tuple(ops)
+
+
 def einsum(equation, *operands):
-    """Einstein summation (with '...' and implicit output, as torch); differentiable twice."""
+    """Einstein summation (with '...', implicit output and the sublist form, as torch);
+    differentiable twice."""
+    if isinstance(equation, Tensor):
+        equation, operands = _sublist_equation((equation,) + operands)
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     subs, out = _parse_einsum(equation, operands)

@@ -156,10 +156,31 @@ def transpose(input, dim0, dim1):
     d0, d1 = _wrap_dim(dim0, n), _wrap_dim(dim1, n)
     perm = list(range(n))
     perm[d0], perm[d1] = perm[d1], perm[d0]
-    return Permute.apply(input, tuple(perm))
+    return Transpose.apply(input, tuple(perm))
 
 
 swapaxes = swapdims = transpose
+
+
+# the same ops under torch's node names (grad_fn=<TransposeBackward0> and so on)
+class Transpose(Permute):
+    _backward_name = "TransposeBackward0"
+
+
+class TMatrix(Permute):
+    _backward_name = "TBackward0"
+
+
+class Unsqueeze(Reshape):
+    _backward_name = "UnsqueezeBackward0"
+
+
+class Squeeze(Reshape):
+    _backward_name = "SqueezeBackward0"
+
+
+class SqueezeDim(Reshape):
+    _backward_name = "SqueezeBackward1"
 
 
 @tensor_method()
@@ -167,7 +188,7 @@ def t(input):
     """Transpose of a matrix (0-D and 1-D tensors are returned as they are)."""
     if input.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
-    return transpose(input, 0, 1) if input.ndim == 2 else input.view(tuple(input.shape))
+    return TMatrix.apply(input, (1, 0)) if input.ndim == 2 else input.view(tuple(input.shape))
 
 
 Tensor.T = property(lambda self: Permute.apply(self, tuple(reversed(range(self.ndim)))))
@@ -183,7 +204,7 @@ def unsqueeze(input, dim):
     dim = _wrap_dim(dim, n)
     shape = list(input.shape)
     shape.insert(dim, 1)
-    return Reshape.apply(input, tuple(shape))
+    return Unsqueeze.apply(input, tuple(shape))
 
 
 @tensor_method()
@@ -195,7 +216,7 @@ def squeeze(input, dim=None):
     else:
         dims = {_wrap_dim(d, input.ndim) for d in ((dim,) if isinstance(dim, int) else dim)}
         new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
-    return Reshape.apply(input, new)
+    return (Squeeze if dim is None else SqueezeDim).apply(input, new)
 
 
 @tensor_method()
@@ -498,9 +519,9 @@ def narrow(input, dim, start, length):
         start += size
     if length < 0 or start + length > size:
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
-    from .indexing import Index
+    from .indexing import Slice
 
-    return Index.apply(input, (slice(None),) * dim + (slice(start, start + length),), False)
+    return Slice.apply(input, (slice(None),) * dim + (slice(start, start + length),), False)
 
 
 @tensor_method()
@@ -516,9 +537,9 @@ def select(input, dim, index):
             f"select(): index {index} out of range for tensor of size {list(input.shape)} at "
             f"dimension {dim}"
         )
-    from .indexing import Index
+    from .indexing import Select
 
-    return Index.apply(input, (slice(None),) * dim + (index % size,), False)
+    return Select.apply(input, (slice(None),) * dim + (index % size,), False)
 
 
 def _atleast(n, tensors):
