@@ -454,12 +454,21 @@ class ScatterReduce(Function):
                 ga = scale if include_self else MaskedFill.apply(scale, hit, 0.0)
             if ctx.needs_input_grad[1]:
                 gs = Index.apply(scale, key, True)
-        elif reduce == "prod":
+        elif reduce == "prod":  # products of the other members, exact with zeros (no division by 0)
+            ones = Tensor._make(xp.ones_like(a._data))
             if ctx.needs_input_grad[0]:
-                ga = g * result / a
-                ga = ga if include_self else MaskedFill.apply(ga, hit, 0.0)
+                ga = g * ScatterReduce.apply(ones, src, key, "prod", True) if include_self \
+                    else MaskedFill.apply(g, hit, 0.0)
             if ctx.needs_input_grad[1]:
-                gs = Index.apply(g * result, key, True) / src
+                src_zero = src._data == 0
+                zeros = (a._data == 0).astype(np.int64) if include_self else xp.zeros(a.shape, np.int64)
+                add_at(zeros, key, src_zero.astype(np.int64))
+                base = MaskedFill.apply(a, Tensor._make(a._data == 0), 1.0) if include_self else ones
+                s1 = MaskedFill.apply(src, Tensor._make(src_zero), 1.0)
+                nonzero_prod = ScatterReduce.apply(base, s1, key, "prod", True)
+                no_other_zero = Tensor._make(zeros[key] - src_zero == 0)
+                others = MaskedFill.apply(Index.apply(nonzero_prod, key, True) / s1, ~no_other_zero, 0.0)
+                gs = Index.apply(g, key, True) * others
         else:  # amax / amin: the gradient is shared evenly among the elements equal to the result
             r, x = result._data, a._data
             self_eq = (x == r) if include_self else (x == r) & ~hit._data
