@@ -161,3 +161,33 @@ def test_integer_inputs_follow_torch_dtypes():
     assert (i @ i).item() == 14
     with pytest.raises(RuntimeError, match="Integers to negative integer powers"):
         i ** -1
+
+
+NODE_NAMES = [
+    ("x + 1", "AddBackward0"), ("x - y", "SubBackward0"), ("1 - x", "RsubBackward1"),
+    ("x * 2", "MulBackward0"), ("x / y", "DivBackward0"), ("2 / x", "MulBackward0"),
+    ("-x", "NegBackward0"), ("x ** 2", "PowBackward0"), ("x ** y", "PowBackward1"),
+    ("2 ** x", "PowBackward2"), ("x.exp()", "ExpBackward0"), ("x.relu()", "ReluBackward0"),
+    ("x.sum()", "SumBackward0"), ("x.sum(0)", "SumBackward1"), ("x.mean()", "MeanBackward0"),
+    ("x.mean(1)", "MeanBackward1"), ("x @ y.t()", "MmBackward0"), ("v @ v", "DotBackward0"),
+    ("x @ v", "MvBackward0"), ("b @ y.t()", "UnsafeViewBackward0"), ("x.reshape(6)", "ViewBackward0"),
+    ("x.view(3, 2)", "ViewBackward0"), ("x.flatten()", "ViewBackward0"),
+    ("x.transpose(0, 1)", "TransposeBackward0"), ("x.t()", "TBackward0"), ("x.T", "PermuteBackward0"),
+    ("x.permute(1, 0)", "PermuteBackward0"), ("x.unsqueeze(0)", "UnsqueezeBackward0"),
+    ("x.unsqueeze(0).squeeze()", "SqueezeBackward0"), ("x.unsqueeze(0).squeeze(0)", "SqueezeBackward1"),
+    ("x.expand(2, 2, 3)", "ExpandBackward0"), ("x[0]", "SelectBackward0"), ("x[:, 1:]", "SliceBackward0"),
+    ("x[1:, :]", "SliceBackward0"), ("x[..., 0]", "SelectBackward0"), ("x[:, None]", "UnsqueezeBackward0"),
+    ("x[[0, 1]]", "IndexBackward0"), ("x.clone()", "CloneBackward0"), ("x.double()", "ToCopyBackward0"),
+]
+
+
+@pytest.mark.parametrize("expr,name", NODE_NAMES)
+def test_node_names_match_torch(expr, name):
+    from tests.helpers import torch
+
+    for M in (retrograd,) if torch is None else (retrograd, torch):
+        env = {"x": M.ones(2, 3, requires_grad=True), "y": M.ones(2, 3, requires_grad=True),
+               "v": M.ones(3, requires_grad=True), "b": M.ones(4, 2, 3, requires_grad=True)}
+        out = eval(expr, env)
+        assert out.grad_fn.name() == name, (M.__name__, expr)
+        assert repr(out).endswith(f"grad_fn=<{name}>)")

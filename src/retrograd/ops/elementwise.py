@@ -129,6 +129,9 @@ class Add(Function):
 class Sub(Function):
     """z = a - alpha*b;  da = g,  db = -alpha*g."""
 
+    def name(self):  # torch's names: a Python number minus a tensor is RsubBackward1
+        return "SubBackward0" if self.shapes[0] is not None else "RsubBackward1"
+
     @staticmethod
     def forward(ctx, a, b, alpha=1):
         x, y = operands(a, b)
@@ -194,6 +197,9 @@ class Mul(Function):
 class Div(Function):
     """z = a/b;  da = g/b,  db = -g*a/b^2."""
 
+    def name(self):  # torch computes number / tensor as a product (MulBackward0)
+        return "DivBackward0" if self.scalars[0] is None else "MulBackward0"
+
     @staticmethod
     def forward(ctx, a, b):
         x, y = float_operands(a, b)
@@ -219,6 +225,10 @@ class Div(Function):
 
 class Pow(Function):
     """z = a^b;  da = g*b*a^(b-1),  db = g*z*log(a) (0 where a = 0 and b >= 0)."""
+
+    def name(self):  # torch's names: tensor^number 0, tensor^tensor 1, number^tensor 2
+        sa, sb = self.scalars
+        return "PowBackward2" if sa is not None else "PowBackward0" if sb is not None else "PowBackward1"
 
     @staticmethod
     def forward(ctx, a, b):
