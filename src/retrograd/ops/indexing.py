@@ -242,6 +242,7 @@ def setitem(self, key, value):
 
 
 def index_put(input, indices, values, accumulate=False):
+    """input with ``values`` written (or added, accumulate=True) at the index tuple ``indices``."""
     key, advanced = convert_key(tuple(indices))
     return IndexPut.apply(input, key, True, values, accumulate)
 

@@ -295,16 +295,19 @@ def _nsplit(input, ios, dim, name, min_dim):
 
 @tensor_method()
 def hsplit(input, indices_or_sections):
+    """tensor_split along dim 1 (dim 0 for 1-D); equal sections must divide the size."""
     return _nsplit(input, indices_or_sections, 0 if input.ndim == 1 else 1, "hsplit", 1)
 
 
 @tensor_method()
 def vsplit(input, indices_or_sections):
+    """tensor_split along dim 0 of an at least 2-D tensor."""
     return _nsplit(input, indices_or_sections, 0, "vsplit", 2)
 
 
 @tensor_method()
 def dsplit(input, indices_or_sections):
+    """tensor_split along dim 2 of an at least 3-D tensor."""
     return _nsplit(input, indices_or_sections, 2, "dsplit", 3)
 
 

@@ -124,16 +124,19 @@ def view(input, *shape):
 
 @tensor_method()
 def view_as(input, other):
+    """input viewed with other's shape."""
     return view(input, tuple(other.shape))
 
 
 @tensor_method()
 def reshape_as(input, other):
+    """input reshaped to other's shape."""
     return reshape(input, tuple(other.shape))
 
 
 @tensor_method()
 def permute(input, *dims):
+    """The dims reordered as ``dims`` (a view)."""
     dims = _shape_args(dims)
     if len(dims) != input.ndim:
         raise RuntimeError(
@@ -436,6 +439,7 @@ def flip(input, *dims):
 
 @tensor_method()
 def fliplr(input):
+    """Reversed along dim 1 (left/right)."""
     if input.ndim < 2:
         raise RuntimeError(f"Input must be >= 2-d (got a {input.ndim}-d tensor).")
     return flip(input, 1)
@@ -443,6 +447,7 @@ def fliplr(input):
 
 @tensor_method()
 def flipud(input):
+    """Reversed along dim 0 (up/down)."""
     if input.ndim < 1:
         raise RuntimeError("Input must be >= 1-d (got a 0-d tensor).")
     return flip(input, 0)

@@ -223,5 +223,9 @@ def bucketize(input, boundaries, *, out_int32=False, right=False, out=None):
     return searchsorted(boundaries, input, out_int32=out_int32, right=right)
 
 
-Tensor.bucketize = lambda self, boundaries, *, out_int32=False, right=False: bucketize(
-    self, boundaries, out_int32=out_int32, right=right)
+def _bucketize_method(self, boundaries, *, out_int32=False, right=False):
+    """The bucket of each value among 1-D ``boundaries``."""
+    return bucketize(self, boundaries, out_int32=out_int32, right=right)
+
+
+Tensor.bucketize = _bucketize_method
