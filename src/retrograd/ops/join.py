@@ -195,8 +195,12 @@ def _bounds(sizes):
 
 
 @tensor_method()
-def split(tensor, split_size_or_sections, dim=0):
+def split(tensor, split_size_or_sections=None, dim=0, *, split_size=None):
     """Pieces of ``split_size`` along dim (the last may be smaller), or of the listed sizes."""
+    if split_size_or_sections is None:
+        split_size_or_sections = split_size  # Tensor.split's argument name
+    if split_size_or_sections is None:
+        raise TypeError("split() missing required argument 'split_size_or_sections'")
     if tensor.ndim == 0:
         raise RuntimeError("split expects at least a 1-dimensional tensor")
     dim = _wrap_dim(dim, tensor.ndim)
