@@ -182,6 +182,10 @@ def test_forward_errors():
         m(retrograd.zeros(2, 1, 1, 3))
     with pytest.raises(RuntimeError, match=r"Expected hidden\[0\] size \(1, 2, 4\)"):
         m(retrograd.zeros(5, 2, 3), (retrograd.zeros(1, 3, 4), retrograd.zeros(1, 3, 4)))
+    with pytest.raises(ValueError, match="does not match weight dtype"):
+        m(retrograd.zeros(5, 2, 3, dtype=retrograd.float64))
+    with pytest.raises(RuntimeError, match="same dtype"):
+        rnn_modules.GRUCell(3, 4)(retrograd.zeros(2, 3, dtype=retrograd.float64))
     with pytest.raises(RuntimeError, match="hx should also be 2-D"):
         m(retrograd.zeros(5, 3), (retrograd.zeros(1, 1, 4), retrograd.zeros(1, 1, 4)))
 

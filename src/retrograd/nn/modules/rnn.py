@@ -188,6 +188,11 @@ class RNNBase(Module):
         if x.shape[-1] != self.input_size:
             raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
                                f"{self.input_size}, got {x.shape[-1]}")
+        w_dtype = self.weight_ih_l0.dtype
+        if x.dtype != w_dtype:
+            raise ValueError(f"RNN input dtype ({x.dtype}) does not match weight dtype ({w_dtype}). "
+                             f"Convert input: input.to({w_dtype}), or convert model: "
+                             f"model.to({x.dtype})")
 
         h_shape = (self.num_layers * D, B, real_hidden)
         c_shape = (self.num_layers * D, B, self.hidden_size)
@@ -351,6 +356,9 @@ class RNNCellBase(Module):
         if input.shape[-1] != self.input_size:
             raise RuntimeError(f"input has inconsistent input_size: got {input.shape[-1]} "
                                f"expected {self.input_size}")
+        if input.dtype != self.weight_ih.dtype:
+            raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {input.dtype} "
+                               f"(input) and {self.weight_ih.dtype} ({name} weights)")
         batched = input.dim() == 2
         x = input if batched else input.unsqueeze(0)
         B = x.shape[0]
