@@ -117,7 +117,29 @@ def stack(tensors, dim=0, *, out=None):
                 f"and {list(t.shape)} at entry {i}"
             )
     d = _wrap_dim(dim, len(shape) + 1)
-    return Cat.apply(d, *(t.unsqueeze(d) for t in tensors))
+    return Stack.apply(d, *tensors)
+
+
+class Stack(Function):
+    """z = [a_1, ..., a_n] stacked along a new dim;  da_i = g.select(dim, i)."""
+
+    @staticmethod
+    def forward(ctx, dim, *tensors):
+        arrays = [t._data for t in tensors]
+        dt = arrays[0].dtype
+        if any(x.dtype != dt for x in arrays):
+            for t in tensors[1:]:
+                dt = _dtype.promote_types(_dtype.from_numpy_dtype(dt), t.dtype).np
+            arrays = [x if x.dtype == dt else x.astype(dt) for x in arrays]
+        ctx.dim = dim
+        return array_module(arrays[0]).stack(arrays, dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        if all(ctx.needs_input_grad[1:]):
+            return (None,) + tuple(g.unbind(ctx.dim))
+        return (None,) + tuple(g.select(ctx.dim, i) if need else None
+                               for i, need in enumerate(ctx.needs_input_grad[1:]))
 
 
 def hstack(tensors, *, out=None):
