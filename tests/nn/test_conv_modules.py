@@ -117,3 +117,14 @@ def test_lazy_conv(name, args, shape):
     assert type(m).__name__ == type(t).__name__ and repr(m) == repr(t)
     assert tuple(y.shape) == tuple(yt.shape) and tuple(m.weight.shape) == tuple(t.weight.shape)
     assert params[0] is m.weight  # an optimizer built before the first call keeps working
+
+
+@pytest.mark.parametrize("layer", [nn.Conv2d(3, 4, 3), nn.ConvTranspose2d(3, 4, 3, stride=2), nn.MaxPool2d(2),
+                                   nn.AvgPool2d(2), nn.AdaptiveMaxPool2d(2), nn.LayerNorm(5), nn.GroupNorm(1, 3),
+                                   nn.Upsample(scale_factor=2)])
+def test_empty_batch(layer):
+    x = retrograd.zeros(0, 3, 5, 5, requires_grad=True)
+    y = layer(x)
+    assert y.shape[0] == 0
+    y.sum().backward()
+    assert tuple(x.grad.shape) == (0, 3, 5, 5)

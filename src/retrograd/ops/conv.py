@@ -172,10 +172,10 @@ def conv_input_grad(g, w, x_shape, p):
     wt = w.reshape(G, o // G, -1).transpose(0, 2, 1)  # (G, C/G*K, O/G)
     if all(k == 1 for k in w.shape[2:]) and all(s == 1 for s in p.stride) and not any(
             lo or hi for lo, hi in p.pads):  # 1x1 convolution: no columns to fold
-        return _backend.matmul(wt, g.reshape(n, G, o // G, -1)).reshape(x_shape)
+        return _backend.matmul(wt, g.reshape(n, G, o // G, int(np.prod(out)))).reshape(x_shape)
     if all(s == 1 for s in p.stride) and len(out) > 1:
         return _col2im_flat(xp, wt, g, x_shape, w.shape[2:], p)
-    cols = _matmul(wt, g.reshape(n, G, o // G, -1), "cols")  # (N, G, C/G*K, L)
+    cols = _matmul(wt, g.reshape(n, G, o // G, int(np.prod(out))), "cols")  # (N, G, C/G*K, L)
     return _col2im(cols, x_shape, w.shape[2:], out, p)
 
 
@@ -199,7 +199,7 @@ def _col2im_flat(xp, wt, g, x_shape, kshape, p):
     g_grid = _buffer(xp, "g_grid", (n, o, out[0]) + grid[1:], g.dtype, zero=True)
     g_grid[(slice(None), slice(None)) + tuple(slice(0, s) for s in out)] = g
     cols = _matmul(xp.ascontiguousarray(wt), g_grid.reshape(n, G, o // G, g_size), "cols")  # (N, G, C/G*K, g_size)
-    cols = cols.reshape((n, c, -1, g_size))
+    cols = cols.reshape((n, c, int(np.prod(kshape)), g_size))
     shifts = [sum(d * k * st for d, k, st in zip(p.dilation, offset, strides))
               for offset in itertools.product(*(range(k) for k in kshape))]
     gx = _buffer(xp, "gx", (n, c, max(size, g_size + max(shifts))), g.dtype)
@@ -221,7 +221,7 @@ def conv_weight_grad(x, g, w_shape, p, cols=None):
     if cols is None:
         cols = _im2col(x, w_shape[2:], out, p)  # (N, G, C/G*K, L)
     # dw^T = cols @ G^T runs faster in BLAS than G @ cols^T (the long L axis is contiguous in both)
-    gwt = _matmul(cols, g.reshape(n, G, o // G, -1).transpose(0, 1, 3, 2), "gw")  # (N, G, C/G*K, O/G)
+    gwt = _matmul(cols, g.reshape(n, G, o // G, int(np.prod(out))).transpose(0, 1, 3, 2), "gw")  # (N, G, C/G*K, O/G)
     return _xp(g).ascontiguousarray(gwt.sum(0).transpose(0, 2, 1)).reshape(w_shape)
 
 
@@ -471,7 +471,7 @@ class Unfold(Function):
     def forward(ctx, x, kshape, out, p):
         ctx.x_shape, ctx.kshape, ctx.out, ctx.p = x.shape, kshape, out, p
         n, c = x.shape[:2]
-        cols = _im2col(x._data, kshape, out, p).reshape(n, c * int(np.prod(kshape)), -1)
+        cols = _im2col(x._data, kshape, out, p).reshape(n, c * int(np.prod(kshape)), int(np.prod(out)))
         return cols.copy() if _shares(cols, x._data) else cols
 
     @staticmethod

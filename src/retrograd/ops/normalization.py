@@ -209,6 +209,15 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     return Normalize.apply(input, weight, bias, tuple(input.shape), axes, cshape, mean, rstd, eps, xc, cshape)
 
 
+def _empty_norm(input, weight, bias, shape=None):
+    """An empty input's (empty) output, still connected to the parameters (whose gradients are zeros)."""
+    y = input * 0.0
+    for t in (weight, bias):
+        if t is not None:
+            y = y + (t if shape is None else t.reshape(shape)) * 0.0
+    return y
+
+
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05, cudnn_enable=True):
     """Normalize over the last len(normalized_shape) dims; w and b have normalized_shape."""
     if isinstance(normalized_shape, int):
@@ -222,6 +231,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05, cudnn
         if t is not None and tuple(t.shape) != normalized_shape:
             raise RuntimeError(f"layer_norm: expected {what} of shape {list(normalized_shape)}, got {list(t.shape)}")
     m = int(np.prod(normalized_shape))
+    if input.numel() == 0:
+        return _empty_norm(input, weight, bias)
     view = (input.numel() // m if m else 0, m)
     mean, rstd, _, xc = _stats(input._data, view, (1,), eps)
     return Normalize.apply(input, weight, bias, view, (1,), normalized_shape, mean, rstd, eps, xc)
@@ -237,6 +248,8 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05, cudnn_enabl
                            f"of shape {list(input.shape)} and num_groups={num_groups}")
     for t, what in ((weight, "weight"), (bias, "bias")):
         _check_param("group_norm", t, c, what)
+    if input.numel() == 0:
+        return _empty_norm(input, weight, bias, (1, c) + (1,) * (input.ndim - 2))
     view = (n, num_groups, input.numel() // max(n * num_groups, 1))
     mean, rstd, _, xc = _stats(input._data, view, (2,), eps)
     cshape = (1, c) + (1,) * (input.ndim - 2)

@@ -38,8 +38,9 @@ def _scatter_flat(g, idx, shape, unique):
     xp = _xp(g)
     nc = int(np.prod(shape[:2]))
     size = int(np.prod(shape[2:]))
-    g2 = g.reshape(nc, -1)
-    i2 = idx.reshape(nc, -1)
+    per = int(np.prod(g.shape[2:]))
+    g2 = g.reshape(nc, per)
+    i2 = idx.reshape(nc, per)
     if unique:
         out = xp.zeros((nc, size), dtype=g.dtype)
         xp.put_along_axis(out, i2, g2, axis=1)
@@ -56,7 +57,8 @@ def _scatter_flat(g, idx, shape, unique):
 
 def _gather_flat(x, idx):
     n, c = x.shape[:2]
-    out = _xp(x).take_along_axis(x.reshape(n * c, -1), idx.reshape(n * c, -1), axis=1)
+    out = _xp(x).take_along_axis(x.reshape(n * c, int(np.prod(x.shape[2:]))),
+                                 idx.reshape(n * c, int(np.prod(idx.shape[2:]))), axis=1)
     return out.reshape(idx.shape)
 
 
