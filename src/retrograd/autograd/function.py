@@ -302,7 +302,14 @@ def _record(ctx, cls, args, kwargs, results):
                 if a._base is not None and a._view_version is not None and a._view_version != a._vc[0]:
                     refresh_view(a)
                 fn = a.grad_fn
-                next_fns.append((fn, a._output_nr) if fn is not None else (_accumulator(a), 0))
+                if fn is None:  # a leaf: its AccumulateGrad node, while some graph holds it
+                    ref = a._accumulator
+                    fn = ref() if ref is not None else None
+                    if fn is None:
+                        fn = _accumulator(a)
+                    next_fns.append((fn, 0))
+                else:
+                    next_fns.append((fn, a._output_nr))
             else:
                 next_fns.append(_NO_EDGE)
         else:
