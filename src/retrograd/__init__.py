@@ -58,15 +58,10 @@ def is_floating_point(input):
 
 
 def is_nonzero(input):
+    """True if a one-element tensor is non-zero (RuntimeError for more elements)."""
     if input.numel() != 1:
         raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
-    return builtins_bool(input.item())
-
-
-def builtins_bool(x):
-    import builtins
-
-    return builtins.bool(x)
+    return input.item() != 0
 
 
 class _Cuda:
