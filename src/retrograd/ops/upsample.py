@@ -158,10 +158,12 @@ def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=
 
 
 def upsample_nearest(input, size=None, scale_factor=None):
+    """Deprecated: interpolate(..., mode='nearest')."""
     return interpolate(input, size, scale_factor, mode="nearest")
 
 
 def upsample_bilinear(input, size=None, scale_factor=None):
+    """Deprecated: interpolate(..., mode='bilinear', align_corners=True)."""
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 
@@ -343,10 +345,13 @@ class _ZeroGradTo(Function):
 
 
 def affine_grid_generator(theta, size, align_corners):
+    """torch.affine_grid_generator: affine_grid with every argument given."""
     return affine_grid(theta, size, align_corners)
 
 
 def grid_sampler(input, grid, interpolation_mode, padding_mode, align_corners):
+    """torch.grid_sampler: grid_sample with the modes given as integers (0 bilinear / 1 nearest; 0 zeros /
+    1 border / 2 reflection)."""
     modes = ("bilinear", "nearest", "bicubic")
     pads = ("zeros", "border", "reflection")
     return grid_sample(input, grid, modes[interpolation_mode], pads[padding_mode], align_corners)

@@ -135,6 +135,8 @@ class AdaptiveAvgPool2d(_AdaptivePool):
 
 
 class AdaptiveAvgPool3d(_AdaptivePool):
+    """Mean pooling to a fixed (D, H, W) output size."""
+
     _fn = "adaptive_avg_pool3d"
 
 
@@ -162,6 +164,8 @@ class AdaptiveMaxPool2d(_AdaptiveMaxPool):
 
 
 class AdaptiveMaxPool3d(_AdaptiveMaxPool):
+    """Max pooling to a fixed (D, H, W) output size."""
+
     _fn = "adaptive_max_pool3d"
 
 
@@ -202,6 +206,8 @@ class MaxUnpool2d(_MaxUnpoolNd):
 
 
 class MaxUnpool3d(_MaxUnpoolNd):
+    """Inverse of MaxPool3d: values back at their indices, zeros elsewhere."""
+
     _fn = "max_unpool3d"
     _nd = 3
 
