@@ -5,9 +5,10 @@ Forward gathers every receptive field with a strided view of the (padded) input
 (N, groups, C/groups * K, L) (K = kernel elements, L = output positions) and computes
 all outputs with one batched matmul:  Y = W @ cols  (+ b).
 
-Backward is two more matmuls:  dW = sum_n G @ cols^T  and  dX = col2im(W^T @ G), where
-col2im adds each kernel offset's slice of columns back into the padded input (a loop
-over the K kernel offsets only, each a vectorised slice-add).
+Backward is two more matmuls:  dW = sum_n G @ cols^T (the forward's columns are kept,
+below a size limit) and  dX = col2im(W^T @ G), where col2im adds each kernel offset's
+slice of columns back into the padded input (a loop over the K kernel offsets only, each
+a vectorised slice-add; for stride 1 each add is one contiguous run, see _col2im_flat).
 
 Three Functions are closed under differentiation, so double backward works:
     y  = conv(x, w)                 dx = conv_input_grad(g, w),   dw = conv_weight_grad(x, g)
