@@ -63,6 +63,16 @@ def test_unfold_fold():
     check_op(lambda t, c: F(t).fold(c, (4, 5), (2, 2), padding=1, stride=(1, 2)), (2, 8, 15))
 
 
+def test_gradients_never_alias_scratch_buffers():
+    # a (3, 1) kernel without padding: the stride-1 input gradient fills its whole scratch buffer
+    x = retrograd.tensor(rand(1, 2, 4, 3), requires_grad=True)
+    w = retrograd.tensor(rand(2, 2, 3, 1, seed=1))
+    C.conv2d(x, w).sum().backward()
+    first = x.grad.numpy().copy()
+    C.conv2d(retrograd.tensor(rand(1, 2, 4, 3), requires_grad=True), w * 2).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), first)
+
+
 def test_1x1_gradients():
     check_op(lambda t, x, w, b: F(t).conv2d(x, w, b), (2, 3, 3, 3), (2, 3, 1, 1), (2,))
     check_op(lambda t, x, w: F(t).conv1d(x, w), (2, 3, 4), (2, 3, 1))

@@ -210,8 +210,8 @@ def _col2im_flat(xp, wt, g, x_shape, kshape, p):
     for i, sh in enumerate(shifts[1:], 1):
         gx[:, :, sh:sh + g_size] += cols[:, :, i]
     gx = gx[:, :, :size].reshape((n, c) + grid)
-    return xp.ascontiguousarray(gx[(slice(None), slice(None)) + tuple(
-        slice(lo, lo + s) for s, (lo, _) in zip(x_shape[2:], p.pads))])
+    # a copy always: gx is a scratch buffer (ascontiguousarray would hand it out when already contiguous)
+    return gx[(slice(None), slice(None)) + tuple(slice(lo, lo + s) for s, (lo, _) in zip(x_shape[2:], p.pads))].copy()
 
 
 def conv_weight_grad(x, g, w_shape, p, cols=None):
