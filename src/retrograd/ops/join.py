@@ -205,6 +205,7 @@ def _split_at(input, dim, bounds):
         o._vc = input._vc
         o._base = base
         o._view_chain = (input._view_chain or ()) + ((Index, (lead + (slice(b, e),), False), {}),)
+        o._view_version = input._vc[0]  # lets autograd replay it if its base is written later
     return outs
 
 
