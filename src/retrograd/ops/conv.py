@@ -53,7 +53,7 @@ def _xp(arr):
 # Kernels' temporaries (padded input, gradient columns, ...) live in per-thread scratch
 # buffers reused from call to call: a fresh large array costs page faults on first touch,
 # which for a small convnet costs as much as the matmuls.
-SCRATCH_MAX_BYTES = 1 << 27
+SCRATCH_MAX_BYTES = 1 << 25  # per slot: at most a few times this stays allocated per thread
 _scratch = threading.local()
 
 
