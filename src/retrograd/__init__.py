@@ -54,6 +54,7 @@ def can_cast(from_, to):
 
 
 def is_floating_point(input):
+    """True if input's dtype is a floating-point type."""
     return input.is_floating_point()
 
 

@@ -73,10 +73,12 @@ _default = _DefaultDtype()
 
 
 def get_default_dtype():
+    """The floating-point dtype that factory functions and float conversions use (float32 at start)."""
     return _default.value
 
 
 def set_default_dtype(d):
+    """Set the default floating-point dtype; TypeError for a non-float dtype."""
     if not isinstance(d, dtype) or not d.is_floating_point:
         raise TypeError(f"only floating-point types are supported as the default type, got {d}")
     _default.value = d

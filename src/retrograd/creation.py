@@ -64,10 +64,12 @@ def from_numpy(array):
 
 
 def is_tensor(obj):
+    """True if obj is a retrograd Tensor."""
     return isinstance(obj, Tensor)
 
 
 def numel(input):
+    """The number of elements of input."""
     return input.numel()
 
 
@@ -79,15 +81,18 @@ def _filled(size, value, dtype, device, requires_grad, default=None):
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+    """A tensor of the given size filled with 0 (default dtype unless dtype is given)."""
     return _filled(size, 0, dtype, device, requires_grad)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+    """A tensor of the given size filled with 1 (default dtype unless dtype is given)."""
     return _filled(size, 1, dtype, device, requires_grad)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
           memory_format=None, pin_memory=False):
+    """A tensor of the given size; unlike torch's, its memory is initialized (zeros)."""
     return _filled(size, 0, dtype, device, requires_grad)
 
 
@@ -101,6 +106,7 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=
 
 
 def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
+    """A 0-dim tensor holding s (default dtype unless dtype is given)."""
     return _filled((), s, dtype, device, requires_grad)
 
 
@@ -110,19 +116,23 @@ def _like(input, value, dtype, device, requires_grad):
 
 
 def zeros_like(input, *, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None):
+    """Zeros with input's shape (and its dtype and device unless given)."""
     return _like(input, 0, dtype, device, requires_grad)
 
 
 def ones_like(input, *, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None):
+    """Ones with input's shape (and its dtype and device unless given)."""
     return _like(input, 1, dtype, device, requires_grad)
 
 
 def empty_like(input, *, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None):
+    """A tensor with input's shape (and its dtype and device unless given); initialized to zeros, unlike torch's."""
     return _like(input, 0, dtype, device, requires_grad)
 
 
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None,
               memory_format=None):
+    """A tensor with input's shape filled with fill_value (input's dtype and device unless given)."""
     return _like(input, fill_value, dtype, device, requires_grad)
 
 
@@ -147,16 +157,19 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
 
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False, out=None):
+    """steps values evenly spaced from start to end, both included."""
     arr = np.linspace(float(start), float(end), int(steps))
     return _finish(arr, dtype or _dtype.get_default_dtype(), device, requires_grad)
 
 
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
+    """steps values base^x for x evenly spaced from start to end, both included."""
     arr = np.logspace(float(start), float(end), int(steps), base=base)
     return _finish(arr, dtype or _dtype.get_default_dtype(), device, requires_grad)
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None):
+    """An n x m (default n x n) tensor with ones on the diagonal, zeros elsewhere."""
     return _finish(np.eye(n, m), dtype or _dtype.get_default_dtype(), device, requires_grad)
 
 
@@ -212,17 +225,20 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
 
 
 def rand_like(input, *, dtype=None, device=None, requires_grad=False, generator=None, memory_format=None):
+    """Uniform samples in [0, 1) with input's shape (and its dtype and device unless given)."""
     return rand(tuple(input.shape), generator=generator, dtype=dtype or input.dtype,
                 device=device or input.device, requires_grad=requires_grad)
 
 
 def randn_like(input, *, dtype=None, device=None, requires_grad=False, generator=None, memory_format=None):
+    """Standard normal samples with input's shape (and its dtype and device unless given)."""
     return randn(tuple(input.shape), generator=generator, dtype=dtype or input.dtype,
                  device=device or input.device, requires_grad=requires_grad)
 
 
 def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_grad=False, generator=None,
                  memory_format=None):
+    """Integers uniform in [low, high) with input's shape (and its dtype and device unless given)."""
     if high is None:
         low, high = 0, low
     return randint(low, high, tuple(input.shape), generator=generator, dtype=dtype or input.dtype,

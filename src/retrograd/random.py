@@ -56,18 +56,22 @@ def manual_seed(seed):
 
 
 def seed():
+    """Seed the global generator from fresh OS entropy; returns the new seed."""
     return default_generator.seed()
 
 
 def initial_seed():
+    """The seed the global generator was last seeded with."""
     return default_generator.initial_seed()
 
 
 def get_rng_state():
+    """The global generator's state, as a uint8 tensor (for set_rng_state; not torch's byte layout)."""
     return default_generator.get_state()
 
 
 def set_rng_state(state):
+    """Restore the global generator's state from a tensor returned by get_rng_state."""
     default_generator.set_state(state)
 
 

@@ -48,12 +48,14 @@ _state = _AutocastState()
 
 
 def is_autocast_enabled(device_type=None):
+    """True inside an enabled autocast region (for device_type, when given)."""
     if device_type is None:
         return _state.enabled
     return _state.enabled and _state.device_type == device_type
 
 
 def get_autocast_dtype(device_type):
+    """The lower-precision dtype autocast uses for device_type (the current region's, else the device default)."""
     return _state.dtype if _state.device_type == device_type and _state.dtype else \
         getattr(_dtype, _DEFAULT_DTYPE[device_type])
 
@@ -144,6 +146,7 @@ def custom_fwd(fwd=None, *, device_type="cuda", cast_inputs=None):
 
 
 def custom_bwd(bwd=None, *, device_type="cuda"):
+    """Decorator for a custom Function's backward (accepted for compatibility; returns it unchanged)."""
     if bwd is None:
         return functools.partial(custom_bwd, device_type=device_type)
     return bwd

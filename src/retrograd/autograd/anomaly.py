@@ -47,6 +47,9 @@ class detect_anomaly:
 
 
 class set_detect_anomaly(detect_anomaly):
+    """Turn anomaly detection on or off (``mode``) when created; used as a context manager, it
+    restores the previous setting on exit."""
+
     def __init__(self, mode, check_nan=True):
         super().__init__(check_nan)
         self._prev = (_state.enabled, _state.check_nan)

@@ -393,11 +393,11 @@ class once_differentiable:
 
 
 class InplaceFunction(Function):
-    pass
+    """A Function whose forward may modify its inputs in place (torch's legacy base; same as Function)."""
 
 
 class NestedIOFunction(Function):
-    pass
+    """A Function taking nested inputs (torch's legacy base; here the same as Function)."""
 
 
 def _zeros_for(meta, like):

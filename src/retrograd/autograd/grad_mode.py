@@ -13,10 +13,12 @@ _state = _GradState()
 
 
 def is_grad_enabled():
+    """True if grad mode is on in this thread (ops record the graph)."""
     return _state.enabled
 
 
 def is_inference_mode_enabled():
+    """True if this thread is inside inference_mode."""
     return _state.inference
 
 

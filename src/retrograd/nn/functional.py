@@ -30,10 +30,12 @@ def relu_(input):
 
 
 def tanh(input):
+    """Elementwise hyperbolic tangent: z = (e^a - e^-a)/(e^a + e^-a)."""
     return _elementwise.tanh(input)
 
 
 def sigmoid(input):
+    """Elementwise logistic sigmoid: z = 1/(1 + e^-a)."""
     return _elementwise.sigmoid(input)
 
 

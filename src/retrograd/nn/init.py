@@ -104,10 +104,12 @@ def constant_(tensor, val):
 
 
 def ones_(tensor):
+    """Fill with 1."""
     return constant_(tensor, 1.0)
 
 
 def zeros_(tensor):
+    """Fill with 0."""
     return constant_(tensor, 0.0)
 
 
@@ -213,6 +215,7 @@ def _deprecated(fn):
         return fn(*args, **kwargs)
 
     old.__name__ = fn.__name__[:-1]
+    old.__doc__ = f"Deprecated (FutureWarning): {fn.__name__}."
     return old
 
 

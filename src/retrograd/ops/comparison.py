@@ -28,9 +28,10 @@ le = tensor_method("le", "__le__", "less_equal")(_compare(lambda x, y: x <= y))
 gt = tensor_method("gt", "__gt__", "greater")(_compare(lambda x, y: x > y))
 ge = tensor_method("ge", "__ge__", "greater_equal")(_compare(lambda x, y: x >= y))
 greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
-for _n in ("eq", "ne", "lt", "le", "gt", "ge"):
+for _n, _sym in (("eq", "=="), ("ne", "!="), ("lt", "<"), ("le", "<="), ("gt", ">"), ("ge", ">=")):
     _fn = globals()[_n]
     _fn.__name__ = _n
+    _fn.__doc__ = f"Elementwise input {_sym} other, with broadcasting: a bool tensor (no gradient)."
 
 
 def _operator(fn):
@@ -110,13 +111,14 @@ class Sign(Function):
 
 @tensor_method()
 def sign(input, *, out=None):
+    """Elementwise sign: z = -1, 0 or 1 (0 for nan); zero gradient."""
     return Sign.apply(input)
 
 
 # ---------------------------------------------------------------------------- logic and bits
 
 
-def _bitwise(op, name):
+def _bitwise(op, name, symbol):
     def fn(input, other):
         x, y = operands(input, other)
         if any(isinstance(v, float) or getattr(v, "dtype", None) is not None and v.dtype.kind == "f" for v in (x, y)):
@@ -124,12 +126,13 @@ def _bitwise(op, name):
         return Tensor._make(broadcast_op(op, x, y, input, other))
 
     fn.__name__ = name
+    fn.__doc__ = f"Elementwise bitwise input {symbol} other of integer or bool tensors, with broadcasting."
     return fn
 
 
-bitwise_and = tensor_method("bitwise_and", "__and__")(_bitwise(lambda x, y: x & y, "bitwise_and"))
-bitwise_or = tensor_method("bitwise_or", "__or__")(_bitwise(lambda x, y: x | y, "bitwise_or"))
-bitwise_xor = tensor_method("bitwise_xor", "__xor__")(_bitwise(lambda x, y: x ^ y, "bitwise_xor"))
+bitwise_and = tensor_method("bitwise_and", "__and__")(_bitwise(lambda x, y: x & y, "bitwise_and", "&"))
+bitwise_or = tensor_method("bitwise_or", "__or__")(_bitwise(lambda x, y: x | y, "bitwise_or", "|"))
+bitwise_xor = tensor_method("bitwise_xor", "__xor__")(_bitwise(lambda x, y: x ^ y, "bitwise_xor", "^"))
 Tensor.__rand__ = lambda self, other: bitwise_and(other, self)
 Tensor.__ror__ = lambda self, other: bitwise_or(other, self)
 Tensor.__rxor__ = lambda self, other: bitwise_xor(other, self)
@@ -137,6 +140,7 @@ Tensor.__rxor__ = lambda self, other: bitwise_xor(other, self)
 
 @tensor_method("bitwise_not", "__invert__")
 def bitwise_not(input):
+    """Elementwise bitwise NOT: z = ~a (logical not for bool tensors); integer or bool tensors only."""
     if input.dtype.is_floating_point:
         raise RuntimeError("bitwise_not is only implemented for integer and bool tensors")
     return Tensor._make(~input._data)
@@ -144,6 +148,7 @@ def bitwise_not(input):
 
 @tensor_method()
 def logical_not(input):
+    """Elementwise logical NOT: z = (a == 0), a bool tensor."""
     return Tensor._make(_backend.array_module(input._data).logical_not(input._data))
 
 
@@ -237,7 +242,7 @@ logical_or = _logical(lambda xp, u, v: u | v, "logical_or")
 logical_xor = _logical(lambda xp, u, v: u ^ v, "logical_xor")
 
 
-def _shift(op, name):
+def _shift(op, name, symbol):
     def fn(input, other, *, out=None):
         x, y = operands(input, other)
         if any(getattr(v, "dtype", None) is not None and v.dtype.kind == "f" or isinstance(v, float) for v in (x, y)):
@@ -245,13 +250,14 @@ def _shift(op, name):
         return Tensor._make(broadcast_op(op, x, y, input, other))
 
     fn.__name__ = name
+    fn.__doc__ = f"Elementwise input {symbol} other (bit shift) of integer tensors, with broadcasting."
     return fn
 
 
 bitwise_left_shift = tensor_method("bitwise_left_shift", "__lshift__")(
-    _shift(lambda x, y: x << y, "bitwise_left_shift"))
+    _shift(lambda x, y: x << y, "bitwise_left_shift", "<<"))
 bitwise_right_shift = tensor_method("bitwise_right_shift", "__rshift__")(
-    _shift(lambda x, y: x >> y, "bitwise_right_shift"))
+    _shift(lambda x, y: x >> y, "bitwise_right_shift", ">>"))
 Tensor.__rlshift__ = lambda self, other: bitwise_left_shift(other, self)
 Tensor.__rrshift__ = lambda self, other: bitwise_right_shift(other, self)
 

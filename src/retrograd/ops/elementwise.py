@@ -529,46 +529,55 @@ def pow(input, exponent, *, out=None):  # noqa: A001
 
 @tensor_method()
 def neg(input, *, out=None):
+    """Elementwise negation: z = -a."""
     return Neg.apply(input)
 
 
 @tensor_method()
 def exp(input, *, out=None):
+    """Elementwise exponential: z = e^a."""
     return Exp.apply(input)
 
 
 @tensor_method()
 def log(input, *, out=None):
+    """Elementwise natural logarithm: z = ln a."""
     return Log.apply(input)
 
 
 @tensor_method()
 def sqrt(input, *, out=None):
+    """Elementwise square root: z = sqrt(a)."""
     return Sqrt.apply(input)
 
 
 @tensor_method()
 def abs(input, *, out=None):  # noqa: A001
+    """Elementwise absolute value: z = |a|."""
     return Abs.apply(input)
 
 
 @tensor_method()
 def tanh(input, *, out=None):
+    """Elementwise hyperbolic tangent: z = (e^a - e^-a)/(e^a + e^-a)."""
     return Tanh.apply(input)
 
 
 @tensor_method()
 def sigmoid(input, *, out=None):
+    """Elementwise logistic sigmoid: z = 1/(1 + e^-a)."""
     return Sigmoid.apply(input)
 
 
 @tensor_method()
 def relu(input):
+    """Elementwise rectified linear unit: z = max(0, a)."""
     return Relu.apply(input)
 
 
 @tensor_method()
 def square(input):
+    """Elementwise square: z = a*a."""
     return Mul.apply(input, input)
 
 
@@ -659,7 +668,12 @@ def _register_inplace():
                      ("tanh_", tanh), ("sigmoid_", sigmoid), ("relu_", relu), ("square_", square),
                      ("fill_", _fill), ("copy_", _copy)]:
         setattr(Tensor, name, make_inplace(fn, name))
-    Tensor.zero_ = lambda self: self.fill_(0)
+
+    def zero_(self):
+        """Fill with zeros, in place (z = 0;  da = 0)."""
+        return self.fill_(0)
+
+    Tensor.zero_ = zero_
     Tensor.__iadd__ = Tensor.add_
     Tensor.__isub__ = Tensor.sub_
     Tensor.__imul__ = Tensor.mul_

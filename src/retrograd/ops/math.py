@@ -825,6 +825,7 @@ def round(input, *, decimals=0, out=None):  # noqa: A001
 
 @tensor_method()
 def signbit(input, *, out=None):
+    """Elementwise test of the sign bit (True for negatives and -0.0): a bool tensor, no gradient."""
     return Signbit.apply(input)
 
 
@@ -836,6 +837,7 @@ def logit(input, eps=None, *, out=None):
 
 @tensor_method()
 def positive(input):
+    """Returns input itself: z = +a."""
     return input
 
 
@@ -867,6 +869,7 @@ def fmod(input, other, *, out=None):
 
 @tensor_method("atan2", "arctan2")
 def atan2(input, other, *, out=None):
+    """Elementwise arctangent of input/other in the quadrant of (other, input): z = atan2(a, b)."""
     return Atan2.apply(input, other)
 
 
@@ -875,16 +878,19 @@ arctan2 = atan2
 
 @tensor_method()
 def hypot(input, other, *, out=None):
+    """Elementwise hypotenuse: z = sqrt(a^2 + b^2)."""
     return Hypot.apply(input, other)
 
 
 @tensor_method()
 def logaddexp(input, other, *, out=None):
+    """Elementwise z = ln(e^a + e^b), computed without overflow."""
     return Logaddexp.apply(input, other)
 
 
 @tensor_method()
 def logaddexp2(input, other, *, out=None):
+    """Elementwise z = log2(2^a + 2^b), computed without overflow."""
     return Logaddexp2.apply(input, other)
 
 
@@ -940,11 +946,13 @@ clip = clamp
 
 @tensor_method()
 def clamp_min(input, min):  # noqa: A002
+    """Elementwise lower bound: z = max(a, min); min a number or a tensor."""
     return Clamp.apply(input, min, None)
 
 
 @tensor_method()
 def clamp_max(input, max):  # noqa: A002
+    """Elementwise upper bound: z = min(a, max); max a number or a tensor."""
     return Clamp.apply(input, None, max)
 
 

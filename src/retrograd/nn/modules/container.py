@@ -19,6 +19,9 @@ def _index(idx, n, what):
 
 
 class Container(Module):
+    """torch's deprecated Container: a Module holding its keyword arguments as submodules (use Sequential
+    or ModuleDict)."""
+
     def __init__(self, **kwargs):
         super().__init__()
         for key, value in kwargs.items():

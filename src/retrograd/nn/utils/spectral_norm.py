@@ -18,6 +18,9 @@ def _normalize(a, eps):
 
 
 class SpectralNorm:
+    """The forward pre-hook of spectral_norm: sets ``module.<name>`` to weight_orig / sigma, sigma
+    estimated by power iteration on ``<name>_u`` / ``<name>_v``."""
+
     def __init__(self, name="weight", n_power_iterations=1, dim=0, eps=1e-12):
         if n_power_iterations <= 0:
             raise ValueError(
@@ -95,6 +98,8 @@ def spectral_norm(module, name="weight", n_power_iterations=1, eps=1e-12, dim=No
 
 
 def remove_spectral_norm(module, name="weight"):
+    """Undo spectral_norm: ``module.<name>`` becomes a plain parameter again (the current normalized
+    weight)."""
     for hook in list(module._forward_pre_hooks.values()):
         if isinstance(hook, SpectralNorm) and hook.name == name:
             hook.remove(module)

@@ -24,6 +24,9 @@ def norm_except_dim(v, pow=2, dim=0):  # noqa: A002 - torch's argument name
 
 
 class WeightNorm:
+    """The forward pre-hook of weight_norm: sets ``module.<name>`` = g * v / ||v|| (norm over every
+    dim but ``dim``)."""
+
     def __init__(self, name, dim):
         self.name = name
         self.dim = -1 if dim is None else dim
