@@ -284,3 +284,26 @@ def test_encoder_layer_gradcheck():
                                         atol=1e-5, rtol=1e-4)
     assert retrograd.autograd.gradgradcheck(lambda x: layer(x, src_mask=mask), (x,), eps=1e-6,
                                             atol=1e-5, rtol=1e-4)
+
+
+@requires_torch
+def test_functional_multi_head_attention_forward():
+    E, H, L, S, N = 4, 2, 3, 5, 2
+    arrays = dict(q=rand(L, N, E, seed=1), k=rand(S, N, E, seed=2), v=rand(S, N, E, seed=3),
+                  w=rand(3 * E, E, seed=4), b=rand(3 * E, seed=5), ow=rand(E, E, seed=6),
+                  ob=rand(E, seed=7), bk=rand(1, 1, E, seed=8), bv=rand(1, 1, E, seed=9))
+    kpm = np.zeros((N, S), dtype=bool)
+    kpm[0, -1] = True
+    res = []
+    for mod, F in ((retrograd, nn.functional), (torch, torch.nn.functional)):
+        t = {k: mod.tensor(a, requires_grad=True) for k, a in arrays.items()}
+        out, w = F.multi_head_attention_forward(
+            t["q"], t["k"], t["v"], E, H, t["w"], t["b"], t["bk"], t["bv"], True, 0.0, t["ow"],
+            t["ob"], key_padding_mask=mod.tensor(kpm), average_attn_weights=False)
+        (out.sum() + (w * w).sum()).backward()
+        res.append((out, w, t))
+    (ro, rw, rt), (to, tw, tt) = res
+    np.testing.assert_allclose(ro.detach().numpy(), to.detach().numpy(), atol=1e-10)
+    np.testing.assert_allclose(rw.detach().numpy(), tw.detach().numpy(), atol=1e-10)
+    for k in arrays:
+        np.testing.assert_allclose(rt[k].grad.numpy(), tt[k].grad.numpy(), atol=1e-9, err_msg=k)

@@ -209,3 +209,141 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     """
     return attention_with_weights(query, key, value, attn_mask, dropout_p, is_causal, scale,
                                   enable_gqa)[0]
+
+
+# ------------------------------------------------------------------ multi-head attention
+
+FUNCTIONAL += ["multi_head_attention_forward"]
+
+
+def _float_mask(mask, dtype, name):
+    """Bool masks (True = do not attend) become additive float masks (-inf where True)."""
+    if mask is None:
+        return None
+    if not isinstance(mask, Tensor):
+        raise TypeError(f"{name} must be a Tensor or None, not {type(mask).__name__}")
+    if mask.dtype == _bool():
+        xp = array_module(mask._data)
+        return Tensor._make(xp.where(mask._data, xp.asarray(-np.inf, dtype=dtype.np),
+                                     xp.asarray(0, dtype=dtype.np)))
+    if not mask.dtype.is_floating_point:
+        raise AssertionError(f"only bool and floating types of {name} are supported")
+    return mask.to(dtype) if mask.dtype != dtype else mask
+
+
+def _in_projection(query, key, value, E, in_proj_weight, in_proj_bias, separate, q_w, k_w, v_w):
+    from .linear import linear
+
+    b = in_proj_bias
+    bq, bk, bv = (None, None, None) if b is None else (b[:E], b[E:2 * E], b[2 * E:])
+    if not separate:
+        w = in_proj_weight
+        if query is key and key is value:  # self-attention: one matmul for q, k and v
+            qkv = linear(query, w, b)
+            return qkv[..., :E], qkv[..., E:2 * E], qkv[..., 2 * E:]
+        q_w, k_w, v_w = w[:E], w[E:2 * E], w[2 * E:]
+    return linear(query, q_w, bq), linear(key, k_w, bk), linear(value, v_w, bv)
+
+
+def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_heads, in_proj_weight,
+                                 in_proj_bias, bias_k, bias_v, add_zero_attn, dropout_p,
+                                 out_proj_weight, out_proj_bias, training=True,
+                                 key_padding_mask=None, need_weights=True, attn_mask=None,
+                                 use_separate_proj_weight=False, q_proj_weight=None,
+                                 k_proj_weight=None, v_proj_weight=None, static_k=None,
+                                 static_v=None, average_attn_weights=True, is_causal=False):
+    """Multi-head attention on (L, N, E) / (S, N, E_k) / (S, N, E_v) inputs (or unbatched
+    (L, E) ...): project, split into heads, one scaled_dot_product_attention node over all
+    heads, merge, project out. Masks: bool True = not allowed, float = added. Returns
+    (output (L, N, E), weights (N, L, S) averaged over heads, (N, H, L, S), or None)."""
+    from .join import cat
+    from .linear import linear
+    from .shape import pad
+
+    if query.dim() not in (2, 3):
+        raise AssertionError(f"query should be unbatched 2D or batched 3D tensor but received "
+                             f"{query.dim()}-D query tensor")
+    if is_causal and attn_mask is None:
+        raise RuntimeError(
+            "Need attn_mask if specifying the is_causal hint. You may use the Transformer "
+            "module method `generate_square_subsequent_mask` to create this mask."
+        )
+    is_batched = query.dim() == 3
+    same = query is key and key is value
+    if not is_batched:
+        query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
+        if key_padding_mask is not None:
+            key_padding_mask = key_padding_mask.unsqueeze(0)
+        if same:
+            key = value = query
+    L, N, E = query.shape
+    if E != embed_dim_to_check:
+        raise AssertionError(f"was expecting embedding dimension of {embed_dim_to_check}, but "
+                             f"got {E}")
+    H = num_heads
+    hd = E // H
+    if hd * H != E:
+        raise AssertionError(f"embed_dim {E} not divisible by num_heads {H}")
+    dtype = query.dtype
+
+    q, k, v = _in_projection(query, key, value, E, in_proj_weight, in_proj_bias,
+                             use_separate_proj_weight, q_proj_weight, k_proj_weight,
+                             v_proj_weight)
+    attn = _float_mask(attn_mask, dtype, "attn_mask")
+    kpm = _float_mask(key_padding_mask, dtype, "key_padding_mask")
+    if bias_k is not None and bias_v is not None:
+        if static_k is not None or static_v is not None:
+            raise AssertionError("bias cannot be added to static key/value.")
+        k = cat([k, bias_k.expand(1, N, E)], 0)
+        v = cat([v, bias_v.expand(1, N, E)], 0)
+        attn = pad(attn, (0, 1)) if attn is not None else None
+        kpm = pad(kpm, (0, 1)) if kpm is not None else None
+    # (T, N, E) -> (N, H, T, hd)
+    q = q.reshape(L, N, H, hd).permute(1, 2, 0, 3)
+    if static_k is None:
+        k = k.reshape(k.shape[0], N, H, hd).permute(1, 2, 0, 3)
+    else:
+        k = static_k.reshape(N, H, static_k.shape[1], hd)
+    if static_v is None:
+        v = v.reshape(v.shape[0], N, H, hd).permute(1, 2, 0, 3)
+    else:
+        v = static_v.reshape(N, H, static_v.shape[1], hd)
+    if add_zero_attn:
+        zeros = Tensor._make(array_module(k._data).zeros((N, H, 1, hd), dtype=k._data.dtype))
+        k = cat([k, zeros], 2)
+        v = cat([v, zeros], 2)
+        attn = pad(attn, (0, 1)) if attn is not None else None
+        kpm = pad(kpm, (0, 1)) if kpm is not None else None
+    S = k.shape[2]
+    mask = None
+    if attn is not None:
+        if attn.dim() == 2:
+            if tuple(attn.shape) != (L, S):
+                raise RuntimeError(f"The shape of the 2D attn_mask is {list(attn.shape)}, but "
+                                   f"should be {(L, S)}.")
+        elif attn.dim() == 3:
+            if tuple(attn.shape) != (N * H, L, S):
+                raise RuntimeError(f"The shape of the 3D attn_mask is {list(attn.shape)}, but "
+                                   f"should be {(N * H, L, S)}.")
+            attn = attn.reshape(N, H, L, S)
+        else:
+            raise RuntimeError(f"attn_mask's dimension {attn.dim()} is not supported")
+        mask = attn
+    if kpm is not None:
+        if tuple(kpm.shape) != (N, S):
+            raise AssertionError(f"expecting key_padding_mask shape of {(N, S)}, but got "
+                                 f"{tuple(kpm.shape)}")
+        kpm = kpm.reshape(N, 1, 1, S)
+        mask = kpm if mask is None else mask + kpm
+    p = dropout_p if training else 0.0
+    out, P, keep = attention_with_weights(q, k, v, attn_mask=mask, dropout_p=p)
+    out = linear(out.permute(2, 0, 1, 3).reshape(L, N, E), out_proj_weight, out_proj_bias)
+    weights = None
+    if need_weights:
+        weights = P if keep is None else P * keep * _keep_scale(p)
+        if average_attn_weights:
+            weights = weights.mean(1)
+    if not is_batched:
+        out = out.squeeze(1)
+        weights = weights.squeeze(0) if weights is not None else None
+    return out, weights
