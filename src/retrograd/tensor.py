@@ -111,55 +111,68 @@ class Tensor:
     # ------------------------------------------------------------ metadata
     @property
     def shape(self):
+        """The size of each dimension, as a Size (a tuple)."""
         return Size(self._data.shape)
 
     def size(self, dim=None):
+        """The shape as a Size, or the size of dimension dim."""
         if dim is None:
             return Size(self._data.shape)
         return self._data.shape[_wrap_dim(dim, self._data.ndim)]
 
     @property
     def dtype(self):
+        """The element type."""
         return _dtype.from_numpy_dtype(self._data.dtype)
 
     @property
     def device(self):
+        """Where the data lives: cpu, or cuda (CuPy)."""
         return _backend.device_of(self._data)
 
     @property
     def is_cuda(self):
+        """True if the data is on a CUDA device."""
         return self.device.type == "cuda"
 
     @property
     def is_cpu(self):
+        """True if the data is in host memory."""
         return self.device.type == "cpu"
 
     @property
     def ndim(self):
+        """The number of dimensions."""
         return self._data.ndim
 
     def dim(self):
+        """The number of dimensions."""
         return self._data.ndim
 
     ndimension = dim
 
     def numel(self):
+        """The number of elements."""
         return int(self._data.size)
 
     nelement = numel
 
     def element_size(self):
+        """Bytes per element."""
         return self._data.itemsize
 
     @property
     def itemsize(self):
+        """Bytes per element."""
         return self._data.itemsize
 
     @property
     def nbytes(self):
+        """Bytes of all the elements: numel() * element_size()."""
         return int(self._data.nbytes)
 
     def stride(self, dim=None):
+        """Elements to step in memory for each dimension (a tuple), or for dimension dim."""
         strides = tuple(s // self._data.itemsize for s in self._data.strides)
         return strides if dim is None else strides[_wrap_dim(dim, self._data.ndim)]
 
@@ -175,6 +188,7 @@ class Tensor:
         return start // data.itemsize
 
     def is_shared(self):
+        """Always False: retrograd has no shared-memory tensors."""
         return False
 
     def apply_(self, callable):
@@ -197,26 +211,32 @@ class Tensor:
         return self
 
     def is_contiguous(self, memory_format=None):
+        """True if the elements are laid out in row-major (C) order without gaps; memory_format is ignored."""
         return bool(self._data.flags.c_contiguous)
 
     def is_floating_point(self):
+        """True if the dtype is a floating-point type."""
         return self.dtype.is_floating_point
 
     def is_complex(self):
+        """Always False: retrograd has no complex dtypes."""
         return False
 
     def data_ptr(self):
+        """The address of the first element."""
         if isinstance(self._data, np.ndarray):
             return self._data.__array_interface__["data"][0]
         return self._data.data.ptr
 
     @property
     def layout(self):
+        """The memory layout; always strided (the string "torch.strided", not a torch.layout object)."""
         return "torch.strided"
 
     # ------------------------------------------------------------ autograd state
     @property
     def requires_grad(self):
+        """Whether autograd records operations on this tensor (settable on leaves)."""
         if not self._requires_grad and self._base is not None:
             function.refresh_if_stale(self)  # its base may have joined the graph since
         return self._requires_grad
@@ -237,11 +257,13 @@ class Tensor:
         self._requires_grad = value
 
     def requires_grad_(self, requires_grad=True):
+        """Set requires_grad in place and return self."""
         self.requires_grad = requires_grad
         return self
 
     @property
     def is_leaf(self):
+        """True if the tensor was not made by a recorded operation (grad_fn is None); leaves get .grad."""
         return self.grad_fn is None
 
     @property
@@ -256,6 +278,7 @@ class Tensor:
 
     @property
     def output_nr(self):
+        """Which output of its grad_fn this tensor is."""
         return self._output_nr
 
     @property
@@ -264,6 +287,7 @@ class Tensor:
 
     @property
     def retains_grad(self):
+        """True if retain_grad() was called on this non-leaf tensor."""
         return self._retains_grad
 
     def retain_grad(self):
@@ -307,6 +331,8 @@ class Tensor:
         return out
 
     def detach_(self):
+        """Detach from the graph in place (no grad_fn, requires_grad False); not allowed on views of
+        tensors that require grad."""
         if self._base is not None and self._base._requires_grad:
             raise RuntimeError(
                 "Can't detach views in-place. Use detach() instead. If you are using "
@@ -326,9 +352,11 @@ class Tensor:
         return self._host_array().reshape(()).item()
 
     def tolist(self):
+        """The elements as (nested) Python lists of numbers."""
         return self._host_array().tolist()
 
     def numpy(self, force=False):
+        """The data as a NumPy array sharing memory (a host copy from the GPU only with force=True)."""
         if self._requires_grad and not force:
             raise RuntimeError(
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
@@ -439,6 +467,7 @@ class Tensor:
         return _to(self, None if dtype is None else _dtype.to_dtype(dtype), device, copy)
 
     def type(self, dtype=None, non_blocking=False):
+        """With no dtype, the type name (e.g. "torch.FloatTensor"); else self.to(dtype) (dtype or such a name)."""
         if dtype is None:
             return _TYPE_NAMES[self.dtype.name]
         if isinstance(dtype, str):
@@ -446,47 +475,61 @@ class Tensor:
         return self.to(dtype)
 
     def float(self):
+        """self.to(float32)."""
         return self.to(_dtype.float32)
 
     def double(self):
+        """self.to(float64)."""
         return self.to(_dtype.float64)
 
     def half(self):
+        """self.to(float16)."""
         return self.to(_dtype.float16)
 
     def bfloat16(self):
+        """self.to(bfloat16) (needs ml_dtypes on the CPU)."""
         return self.to(_dtype.bfloat16)
 
     def long(self):
+        """self.to(int64)."""
         return self.to(_dtype.int64)
 
     def int(self):
+        """self.to(int32)."""
         return self.to(_dtype.int32)
 
     def short(self):
+        """self.to(int16)."""
         return self.to(_dtype.int16)
 
     def char(self):
+        """self.to(int8)."""
         return self.to(_dtype.int8)
 
     def byte(self):
+        """self.to(uint8)."""
         return self.to(_dtype.uint8)
 
     def bool(self):
+        """self.to(bool)."""
         return self.to(_dtype.bool_)
 
     def cpu(self):
+        """self.to("cpu"): a copy in host memory (self if already there)."""
         return self.to("cpu")
 
     def cuda(self, device=None, non_blocking=False):
+        """self.to("cuda") (through CuPy); device an index or a device."""
         return self.to("cuda" if device is None else _backend.device("cuda", device)
                        if isinstance(device, builtins.int) else device)
 
     def type_as(self, other):
+        """self.to(other.dtype)."""
         return self.to(other.dtype)
 
     # ------------------------------------------------------------ new_* constructors
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        """A new tensor from data, with this tensor's dtype and device unless given."""
         from .creation import tensor
 
         return tensor(data, dtype=dtype or self.dtype, device=device or self.device,
@@ -503,15 +546,20 @@ class Tensor:
         return out
 
     def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        """Zeros of size, with this tensor's dtype and device unless given."""
         return self._new_filled(size, 0, dtype, device, requires_grad)
 
     def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        """Ones of size, with this tensor's dtype and device unless given."""
         return self._new_filled(size, 1, dtype, device, requires_grad)
 
     def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        """A tensor of size with this tensor's dtype and device unless given; zeros (torch leaves it
+        uninitialized)."""
         return self._new_filled(size, 0, dtype, device, requires_grad)
 
     def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        """A tensor of size filled with fill_value, with this tensor's dtype and device unless given."""
         return self._new_filled((size,), fill_value, dtype, device, requires_grad)
 
 
