@@ -55,7 +55,7 @@ def _documentable(obj):
 
 def _doc(obj):
     """The object's own docstring (not one inherited from a base class), stripped."""
-    doc = obj.__doc__ if not isinstance(obj, property) else (obj.fget.__doc__ if obj.fget else obj.__doc__)
+    doc = obj.__doc__  # a property's is its doc= argument, else its getter's
     if inspect.isclass(obj) and "__doc__" not in vars(obj):
         doc = None
     return inspect.cleandoc(doc).strip() if isinstance(doc, str) and doc.strip() else ""

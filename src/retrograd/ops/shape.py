@@ -194,10 +194,12 @@ def t(input):
     return TMatrix.apply(input, (1, 0)) if input.ndim == 2 else input.view(tuple(input.shape))
 
 
-Tensor.T = property(lambda self: Permute.apply(self, tuple(reversed(range(self.ndim)))))
-Tensor.mT = property(lambda self: transpose(self, -2, -1))
+Tensor.T = property(lambda self: Permute.apply(self, tuple(reversed(range(self.ndim)))),
+                    doc="All dimensions reversed (a matrix's transpose).")
+Tensor.mT = property(lambda self: transpose(self, -2, -1),
+                     doc="The last two dimensions transposed (mH is the same: tensors are real).")
 Tensor.mH = Tensor.mT
-Tensor.H = property(lambda self: t(self))
+Tensor.H = property(lambda self: t(self), doc="A matrix's conjugate transpose: t() (tensors are real).")
 
 
 @tensor_method()
@@ -253,6 +255,7 @@ def expand(input, *sizes):
 
 @tensor_method()
 def expand_as(input, other):
+    """expand(other.shape): broadcast to other's shape without copying."""
     return expand(input, tuple(other.shape))
 
 
