@@ -116,7 +116,8 @@ def _normalize_backward_arrays(ctx, x, w, mean, rstd, g):
             gx -= a * s1 * (1.0 / m)
             gx = Tensor._make(gx.reshape(ctx.x_shape))
         return gx, gw, gb, None, None, None, None, None, None, None, None
-    rows = len(view) == 2 and axes == (1,) and w.numel() == view[1]  # layer norm: (rows, features)
+    # layer norm, (rows, features): einsum's sums of products (float32/64 only; not bfloat16)
+    rows = len(view) == 2 and axes == (1,) and w.numel() == view[1] and gd.dtype.itemsize >= 4
     xp = _xp(gd)
     if need[1]:
         if rows:  # column sums of g * x_hat, without the temporary
@@ -146,7 +147,7 @@ def _stats(xd, view, axes, eps):
     xv = xd.reshape(view)
     mean = xv.mean(axis=axes, keepdims=True)
     xc = xv - mean
-    if len(view) == 2 and axes == (1,):  # rows: a sum of squares without the temporary
+    if len(view) == 2 and axes == (1,) and xd.dtype.itemsize >= 4:  # rows: a sum of squares without a temporary
         var = xp.einsum("ij,ij->i", xc, xc)[:, None] * (1.0 / max(view[1], 1))
     else:
         var = (xc * xc).mean(axis=axes, keepdims=True)
