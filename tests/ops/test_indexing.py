@@ -119,6 +119,12 @@ def test_scatter_src_larger_than_index():
              compare_torch=False)
 
 
+def test_empty_list_and_byte_mask_keys():
+    x = retrograd.arange(6).reshape(2, 3)
+    assert x[[]].shape == (0, 3)
+    assert x[retrograd.tensor([1, 0], dtype=retrograd.uint8)].tolist() == [[0, 1, 2]]
+
+
 def test_basic_index_is_a_view():
     x = retrograd.arange(12.0).reshape(3, 4)
     v = x[1:, ::2]
@@ -163,6 +169,8 @@ def test_nonzero_argwhere():
     (lambda x, t: x[t.tensor([0.0])], IndexError),
     (lambda x, t: x.scatter_reduce(0, t.tensor([[0]]), t.ones(1, 1), "max"), RuntimeError),
     (lambda x, t: x.take(t.tensor([6])), IndexError),
+    (lambda x, t: x[::-1], ValueError),
+    (lambda x, t: x[0, ::0], ValueError),
 ])
 def test_index_errors(fn, exc):
     with pytest.raises(exc):

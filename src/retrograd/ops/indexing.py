@@ -20,11 +20,16 @@ def _convert_index(k):
             raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
         if arr.ndim == 0 and arr.dtype != np.bool_:
             return int(arr)
+        if arr.dtype == np.uint8:  # torch reads byte tensors as masks (deprecated there)
+            return arr.astype(np.bool_)
         return arr
     if isinstance(k, (list, tuple)) and not isinstance(k, range):
         converted = [_convert_index(x) for x in k]
-        return np.array(converted)
-    if isinstance(k, (slice, int, type(None), type(Ellipsis), np.ndarray, np.integer)):
+        return np.array(converted) if converted else np.zeros(0, dtype=np.int64)
+    if isinstance(k, slice):
+        _check_step(k)
+        return k
+    if isinstance(k, (int, type(None), type(Ellipsis), np.ndarray, np.integer)):
         return k
     if isinstance(k, range):
         return np.arange(k.start, k.stop, k.step)
@@ -45,12 +50,22 @@ def _sequence_as_tuple(key):
 _BASIC = (int, slice, type(None), type(Ellipsis))
 
 
+def _check_step(k):
+    if k.step is not None and k.step <= 0:
+        raise ValueError(f"step must be greater than zero (got {k.step}); use flip() to reverse")
+
+
 def convert_key(key):
     """A NumPy index for a torch-style key; and whether it is advanced (copying) indexing."""
     kt = type(key)
     if kt in _BASIC:  # the common cases first: x[i], x[a:b], x[i, a:b, None]
+        if kt is slice and key.step is not None:
+            _check_step(key)
         return (key,), False
     if kt is tuple and all(type(k) in _BASIC for k in key):
+        for k in key:
+            if type(k) is slice and k.step is not None:
+                _check_step(k)
         return key, False
     if isinstance(key, list) and _sequence_as_tuple(key):
         key = tuple(key)
@@ -248,6 +263,7 @@ def index_put(input, indices, values, accumulate=False):
 
 
 def index_put_(input, indices, values, accumulate=False):
+    """In-place index_put: write (or add, accumulate=True) ``values`` at the index tuple ``indices``."""
     key, _ = convert_key(tuple(indices))
     return inplace(input, "index_put_", IndexPut.apply, key, True, values, accumulate)
 
