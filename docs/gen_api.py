@@ -2,20 +2,18 @@
 
     python docs/gen_api.py              # rewrite docs/api.md
     python docs/gen_api.py --check      # exit 1 (and list them) if a public name has no docstring
-    python docs/gen_api.py --baseline   # rewrite docs/undocumented.txt (the known backlog)
 
 A public name is one a PyTorch user reaches: the names of ``retrograd``, of its public
 namespaces (``retrograd.nn``, ``retrograd.nn.functional``, ``retrograd.optim`` ...), and
 the public methods and properties of ``retrograd.Tensor``, when they are functions or
 classes defined in retrograd (constants such as dtypes are listed, not required to have
-docstrings). tests/test_docs.py fails when one has no docstring, except for the names
-listed in docs/undocumented.txt: the backlog from before the test existed, which should
-only shrink (remove a name from it when you document it).
+docstrings). tests/test_docs.py fails when one has no docstring.
 """
 
 import importlib
 import inspect
 import os
+import re
 import sys
 import types
 
@@ -39,7 +37,6 @@ NAMESPACES = [
 ]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-BASELINE = os.path.join(HERE, "undocumented.txt")
 
 
 def _own(obj):
@@ -119,23 +116,6 @@ def undocumented(objects=False):
     return missing if objects else [name for name, _ in missing]
 
 
-def new_undocumented():
-    """The undocumented names that are not in the backlog (docs/undocumented.txt), nor
-    another name for an object that is."""
-    known = baseline()
-    missing = undocumented(objects=True)
-    known_objects = {id(obj) for name, obj in missing if name in known}
-    return [name for name, obj in missing if name not in known and id(obj) not in known_objects]
-
-
-def baseline():
-    """The set of names in docs/undocumented.txt (the known backlog)."""
-    if not os.path.exists(BASELINE):
-        return set()
-    with open(BASELINE) as f:
-        return {line.strip() for line in f if line.strip() and not line.startswith("#")}
-
-
 def _signature(obj):
     target = obj.fget if isinstance(obj, property) else obj
     if isinstance(obj, property):
@@ -144,6 +124,7 @@ def _signature(obj):
         sig = str(inspect.signature(target))
     except (TypeError, ValueError):
         return "(...)"
+    sig = re.sub(r"<(?:function|built-in function) ([\w.]+)(?: at 0x[0-9a-f]+)?>", r"\1", sig)  # no addresses
     if inspect.isclass(obj) or sig.startswith("(self"):
         sig = sig.replace("(self, ", "(", 1).replace("(self)", "()", 1)
     return sig if len(sig) <= 100 else sig[:97] + "...)"
@@ -201,19 +182,11 @@ def render():
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if "--check" in argv:
-        missing, new = undocumented(), set(new_undocumented())
-        for name in missing:
-            print(f"undocumented: {name}{'  (NEW: not in docs/undocumented.txt)' if name in new else ''}")
-        print(f"{len(missing)} public name(s) without a docstring, {len(new)} of them new")
-        return 1 if new else 0
-    if "--baseline" in argv:
         missing = undocumented()
-        with open(BASELINE, "w") as f:
-            f.write("# Public names without a docstring when tests/test_docs.py was written (the backlog).\n"
-                    "# Document one, then delete its line; never add lines (python docs/gen_api.py --check).\n")
-            f.writelines(name + "\n" for name in missing)
-        print(f"wrote {BASELINE}: {len(missing)} name(s)")
-        return 0
+        for name in missing:
+            print(f"undocumented: {name}")
+        print(f"{len(missing)} public name(s) without a docstring")
+        return 1 if missing else 0
     path = os.path.join(HERE, "api.md")
     with open(path, "w") as f:
         f.write(render())

@@ -24,7 +24,7 @@ def _read(*parts):
 
 
 def test_every_public_name_has_a_docstring():
-    missing = gen_api.new_undocumented()
+    missing = gen_api.undocumented()
     assert not missing, (
         f"{len(missing)} public name(s) without a docstring (write one: a line of what, the formula "
         "where there is one):\n  " + "\n  ".join(missing))
