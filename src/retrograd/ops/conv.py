@@ -32,8 +32,10 @@ FUNCTIONAL = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2
               "unfold", "fold"]
 
 
-# conv keeps its input's columns for the weight gradient (instead of recomputing them) up to this size
-SAVE_COLUMNS_MAX_BYTES = 1 << 28
+# conv keeps its input's columns (K times the input) for the weight gradient instead of recomputing
+# them, up to this size per layer: a saving for small layers, whose im2col costs as much as the matmul,
+# without holding K copies of every activation of a big network
+SAVE_COLUMNS_MAX_BYTES = 1 << 25
 
 
 class ConvParams(NamedTuple):
