@@ -121,3 +121,14 @@ def test_bigger_float32_against_torch(kw):
 def test_top_level_names():
     assert retrograd.conv2d is C.conv2d and retrograd.conv_transpose1d is C.conv_transpose1d
     assert retrograd.nn.functional.conv3d is C.conv3d and retrograd.nn.functional.unfold is C.unfold
+
+
+def test_weight_grad_with_recomputed_columns(monkeypatch):
+    x, w = rand(2, 2, 5, 5), rand(3, 2, 3, 3, seed=1)
+    grads = []
+    for limit in (C.SAVE_COLUMNS_MAX_BYTES, 0):  # columns kept from the forward, then recomputed
+        monkeypatch.setattr(C, "SAVE_COLUMNS_MAX_BYTES", limit)
+        ws = retrograd.tensor(w, requires_grad=True)
+        C.conv2d(retrograd.tensor(x), ws, stride=2, padding=1).sum().backward()
+        grads.append(ws.grad.numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12)
