@@ -176,10 +176,27 @@ def conv_input_grad(g, w, x_shape, p):
     if all(k == 1 for k in w.shape[2:]) and all(s == 1 for s in p.stride) and not any(
             lo or hi for lo, hi in p.pads):  # 1x1 convolution: no columns to fold
         return _backend.matmul(wt, g.reshape(n, G, o // G, int(np.prod(out)))).reshape(x_shape)
-    if all(s == 1 for s in p.stride) and len(out) > 1:
-        return _col2im_flat(xp, wt, g, x_shape, w.shape[2:], p)
+    if all(s == 1 for s in p.stride):
+        full = tuple(d * (k - 1) for d, k in zip(p.dilation, w.shape[2:]))
+        if o <= x_shape[1] and all(lo <= f and hi <= f for (lo, hi), f in zip(p.pads, full)):
+            return _full_correlation(g, w, full, p)
+        if len(out) > 1:
+            return _col2im_flat(xp, wt, g, x_shape, w.shape[2:], p)
     cols = _matmul(wt, g.reshape(n, G, o // G, int(np.prod(out))), "cols")  # (N, G, C/G*K, L)
     return _col2im(cols, x_shape, w.shape[2:], out, p)
+
+
+def _full_correlation(g, w, full, p):
+    """dx for stride 1 as a forward convolution of g with the flipped, transposed kernel
+    (padding d*(k-1) - pad): its columns hold O*K rows against col2im's C*K, so it wins when O <= C."""
+    o, cg = w.shape[:2]
+    G = p.groups
+    kshape = w.shape[2:]
+    nd = len(kshape)
+    wf = w.reshape((G, o // G, cg) + kshape).swapaxes(1, 2)[(slice(None),) * 3 + (slice(None, None, -1),) * nd]
+    wf = _xp(w).ascontiguousarray(wf).reshape((G * cg, o // G) + kshape)
+    pads = tuple((f - lo, f - hi) for f, (lo, hi) in zip(full, p.pads))
+    return conv_forward(g, wf, None, ConvParams((1,) * nd, pads, p.dilation, G))
 
 
 def _col2im_flat(xp, wt, g, x_shape, kshape, p):
