@@ -107,6 +107,7 @@ class Tensor:
     # a view's version when its grad_fn was last set (None: not tracked); stored in the
     # instance __dict__ of views only, to keep plain tensors small and _make fast
     _view_version = None
+    _post_accumulate_hooks = None  # {id: hook(tensor)}, run after backward updates .grad
 
     # ------------------------------------------------------------ metadata
     @property
@@ -317,6 +318,21 @@ class Tensor:
             self._hooks = {}
         handle = RemovableHandle(self._hooks)
         self._hooks[handle.id] = hook
+        return handle
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """``hook(tensor)`` runs after backward has added into this leaf's ``.grad``
+        (e.g. to step an optimizer during backward). Returns a removable handle."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        from .autograd.graph import RemovableHandle
+
+        if self._post_accumulate_hooks is None:
+            self._post_accumulate_hooks = {}
+        handle = RemovableHandle(self._post_accumulate_hooks)
+        self._post_accumulate_hooks[handle.id] = hook
         return handle
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):

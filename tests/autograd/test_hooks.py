@@ -122,3 +122,34 @@ def test_hooks_survive_in_place_on_the_hooked_tensor():
     h.mul_(2)  # the hook belongs to the old version of h, as in torch
     (h * 1).sum().backward()
     assert seen == [[2.0, 2.0]]
+
+
+def test_post_accumulate_grad_hook():
+    w = T.tensor([1.0, 2.0], requires_grad=True)
+    seen = []
+    handle = w.register_post_accumulate_grad_hook(lambda p: seen.append(p.grad.tolist()))
+    (w * 3).sum().backward()
+    (w * 2).sum().backward()
+    handle.remove()
+    (w * 2).sum().backward()
+    assert seen == [[3.0, 3.0], [5.0, 5.0]] and w.grad.tolist() == [7.0, 7.0]
+    with pytest.raises(RuntimeError, match="non-leaf"):
+        (w * 2).register_post_accumulate_grad_hook(lambda p: None)
+
+    # an optimizer step inside backward, as torch's tutorial does
+    p = T.tensor([1.0, 2.0], requires_grad=True)
+
+    def sgd_step(param):
+        with T.no_grad():
+            param -= 0.1 * param.grad
+        param.grad = None
+
+    p.register_post_accumulate_grad_hook(sgd_step)
+    (p * p).sum().backward()
+    assert p.grad is None and [round(v, 6) for v in p.tolist()] == [0.8, 1.6]
+
+
+def test_grads_batched_is_refused():
+    x = T.tensor([1.0], requires_grad=True)
+    with pytest.raises(NotImplementedError):
+        T.autograd.grad(x * 2, x, T.ones(3, 1), is_grads_batched=True)

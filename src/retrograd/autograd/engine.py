@@ -204,7 +204,11 @@ def _run_node(node, grads, retain_graph, create_graph, capture, captured, accumu
                 captured[idx] = grads[nr]
     if isinstance(node, AccumulateGrad):
         if capture is None or (accumulate and (node, 0) in capture):
-            _accumulate(node.variable, grads[0], create_graph)
+            var = node.variable
+            _accumulate(var, grads[0], create_graph)
+            if var._post_accumulate_hooks:
+                for fn in list(var._post_accumulate_hooks.values()):
+                    fn(var)
         return None
 
     if len(grads) > 1 and node._materialize_grads and any(g is None for g in grads):
@@ -342,6 +346,8 @@ def _capture_points(inputs):
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
          only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
     """The gradients of ``outputs`` with respect to ``inputs``, returned (not accumulated)."""
+    if is_grads_batched:
+        raise NotImplementedError("autograd.grad(is_grads_batched=True) is not supported in retrograd")
     outputs, inputs = _as_list(outputs), _as_list(inputs)
     if allow_unused is None:
         allow_unused = materialize_grads
