@@ -58,7 +58,8 @@ class FunctionCtx:
         self._to_save = tensors
 
     def save_for_forward(self, *tensors):
-        self._to_save = self._to_save + tensors
+        """For forward-mode AD (jvp), which retrograd does not run: kept, not saved for backward."""
+        self.saved_for_forward = tensors
 
     def mark_dirty(self, *tensors):
         """Declare inputs that forward modified in place."""
