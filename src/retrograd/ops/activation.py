@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import _backend
 from ..autograd.function import Function
+from ..autograd.grad_mode import _state as _grad_state
 from ..tensor import Tensor
 from ._inplace import inplace as _inplace_op
 from ._method import tensor_method
@@ -104,25 +105,48 @@ class Gelu(Function):
     def forward(ctx, a, approximate):
         _check_float("GeluKernelImpl", a)
         ctx.approximate = approximate
-        ctx.save_for_backward(a)
         x = a._data
         xp = _backend.array_module(x)
         if approximate == "tanh":
+            ctx.save_for_backward(a)
             inner = x.dtype.type(_SQRT_2_OVER_PI) * (x + x.dtype.type(0.044715) * x * x * x)
             return x.dtype.type(0.5) * x * (1 + xp.tanh(inner))
-        return x * (x.dtype.type(0.5) * (1 + _erf_array(x * x.dtype.type(_INV_SQRT_2))))
+        cdf = _normal_cdf(x)
+        ctx.save_for_backward(a, Tensor._make(cdf))  # Phi(a) again in backward: erf is costly
+        with np.errstate(invalid="ignore"):
+            return x * cdf
 
     @staticmethod
     def backward(ctx, g):
-        (a,) = ctx.saved_tensors
         if ctx.approximate == "tanh":
+            (a,) = ctx.saved_tensors
             inner = _SQRT_2_OVER_PI * (a + 0.044715 * a * a * a)
             t = tanh(inner)
             d_inner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * a * a)
             return g * (0.5 * (1 + t) + 0.5 * a * (1 - t * t) * d_inner), None
+        a, cdf = ctx.saved_tensors
+        if not _grad_state.enabled:  # plain backward: one fused pass on arrays
+            x = a._data
+            f = x.dtype.type
+            xp = _backend.array_module(x)
+            with np.errstate(invalid="ignore", over="ignore"):
+                d = xp.multiply(x, x, out=xp.empty_like(x))  # an array even when 0-dim
+                d *= f(-0.5)
+                xp.exp(d, out=d)
+                d *= x
+                d *= f(_INV_SQRT_2PI)  # a*phi(a)
+                d += cdf._data
+                d *= g._data
+            return Tensor._make(d), None
         cdf = 0.5 * (1 + erf(a * _INV_SQRT_2))
         pdf = _INV_SQRT_2PI * (-0.5 * a * a).exp()
         return g * (cdf + a * pdf), None
+
+
+def _normal_cdf(x):
+    """Phi(x) = (1 + erf(x/sqrt 2))/2 on an array."""
+    f = x.dtype.type
+    return f(0.5) * (1 + _erf_array(x * f(_INV_SQRT_2)))
 
 
 class Silu(Function):
