@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import _backend, _dtype
 from ..autograd.function import Function
+from ..autograd.grad_mode import _state
 from ..tensor import Tensor, _wrap_dim
 from ._method import tensor_method
 
@@ -38,8 +39,10 @@ class Softmax(Function):
             x1 = x.reshape(1) if x.ndim == 0 else x
             xp = _backend.array_module(x1)
             with np.errstate(invalid="ignore", over="ignore"):
-                e = xp.exp(_shifted(x1, dim))
-                out = (e / e.sum(axis=dim, keepdims=True)).reshape(x.shape)
+                e = _shifted(x1, dim)  # a fresh array: exp and the division run in place
+                xp.exp(e, out=e)
+                e /= e.sum(axis=dim, keepdims=True)
+                out = e.reshape(x.shape)
         out = Tensor._make(out)
         ctx.save_for_backward(out)
         return out
@@ -47,6 +50,12 @@ class Softmax(Function):
     @staticmethod
     def backward(ctx, g):
         (z,) = ctx.saved_tensors
+        if not _state.enabled and z.ndim:  # plain backward: g*z - z*sum(g*z), on arrays
+            zd = z._data
+            gz = g._data * zd
+            s = gz.sum(axis=ctx.dim, keepdims=True)
+            gz -= zd * s
+            return Tensor._make(gz), None
         return z * (g - (g * z).sum(ctx.dim, keepdim=True)), None
 
 
@@ -72,6 +81,13 @@ class LogSoftmax(Function):
     @staticmethod
     def backward(ctx, g):
         (z,) = ctx.saved_tensors
+        if not _state.enabled and z.ndim:  # plain backward: g - e^z*sum(g), on arrays
+            zd, gd = z._data, g._data
+            xp = _backend.array_module(zd)
+            e = xp.exp(zd)
+            e *= gd.sum(axis=ctx.dim, keepdims=True)
+            xp.subtract(gd, e, out=e)
+            return Tensor._make(e), None
         return g - z.exp() * g.sum(ctx.dim, keepdim=True), None
 
 
