@@ -305,20 +305,24 @@ class CrossEntropy(Function):
         t = target._data.reshape(-1)
         eps = float(label_smoothing)
         valid, tt, wt, s = _target_dist(xp, t, c, w, ignore_index, eps, dtype)
-        mx = a.max(axis=1, keepdims=True)
-        with np.errstate(invalid="ignore", over="ignore"):
-            z = a - mx
-            e = xp.exp(z)
-            se = e.sum(axis=1, keepdims=True)
-            logp = z - xp.log(se)
-            rows = -(1 - eps) * wt * logp[xp.arange(m), tt]
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+            z = a - a.max(axis=1, keepdims=True)
+            # log p_ic = z_ic - lse_i: only the target's entries (and, for smoothing, the row
+            # sums) are needed, so the full log-probability matrix is never built
+            z_t = z[xp.arange(m), tt]
+            z_sum = None if not eps else (z @ w if w is not None else z.sum(axis=1))
+            e = xp.exp(z, out=z)  # z is ours: reuse it for e^z, then for softmax
+            se = e.sum(axis=1)
+            lse = xp.log(se)
+            rows = -(1 - eps) * wt * (z_t - lse)
             if eps:
-                wl = logp * w if w is not None else logp
-                rows = rows - (eps / c) * valid * wl.sum(axis=1)
+                wsum = w.sum() if w is not None else c
+                rows = rows - (eps / c) * valid * (z_sum - wsum * lse)
+            e /= se[:, None]
         total = float(wt.sum())
         ctx.reduction, ctx.total, ctx.eps, ctx.ignore_index = reduction, total, eps, ignore_index
         ctx.shape = tuple(x.shape)
-        ctx.save_for_backward(x, target, weight, _const(e / se))
+        ctx.save_for_backward(x, target, weight, _const(e))
         with np.errstate(invalid="ignore", divide="ignore"):
             if reduction == "mean":
                 return xp.asarray(rows.sum() / total, dtype=dtype)
@@ -337,6 +341,15 @@ class CrossEntropy(Function):
         w = weight._data.astype(dtype, copy=False) if weight is not None else None
         t = target._data.reshape(-1)
         valid, tt, wt, s = _target_dist(xp, t, c, w, ctx.ignore_index, ctx.eps, dtype)
+        if not _state.enabled:  # plain backward, on arrays: coef * (s p - q) without a dense q
+            gx = p._data * s[:, None]
+            gx[xp.arange(m), tt] -= (1 - ctx.eps) * wt
+            if ctx.eps:
+                row = (w if w is not None else xp.ones(c, dtype=dtype)) * (ctx.eps / c)
+                gx -= valid[:, None] * row[None, :].astype(dtype)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                gx *= _coef(g._data, ctx.reduction, ctx.total, m)
+            return _grad_layout(_const(gx), ctx.shape), None, None, None, None, None
         q = _dense_q(xp, m, c, tt, wt, valid, w, ctx.eps, dtype)
         if _state.enabled:  # create_graph: softmax must stay differentiable in x
             xr = x.movedim(1, -1) if x.ndim > 2 else x
