@@ -2,10 +2,15 @@
 
 import numpy as np
 
+from . import _malloc
+
 try:  # CuPy is optional; without it only the CPU exists
     import cupy
 except ImportError:
     cupy = None
+
+
+_malloc.tune()  # large NumPy arrays reuse freed heap memory instead of fresh page faults
 
 
 class device:
