@@ -1,6 +1,6 @@
 """Reverse-mode automatic differentiation: Function, backward, grad, grad modes, hooks."""
 
-from . import graph  # noqa: F401
+from . import functional, graph  # noqa: F401
 from .anomaly import detect_anomaly, set_detect_anomaly
 from .engine import backward, grad
 from .function import Function, FunctionCtx, InplaceFunction, NestedIOFunction, once_differentiable
@@ -10,4 +10,4 @@ from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 __all__ = ["Function", "FunctionCtx", "InplaceFunction", "NestedIOFunction", "once_differentiable",
            "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
            "detect_anomaly", "set_detect_anomaly", "gradcheck", "gradgradcheck", "GradcheckError",
-           "graph"]
+           "graph", "functional"]

@@ -1,0 +1,200 @@
+"""torch.autograd.functional: vjp, jvp, jacobian, hessian, vhp, hvp, built on autograd.grad.
+
+Inputs are differentiated as fresh leaves (detached copies that require grad, or views of
+the inputs when ``create_graph=True``, so that the results stay differentiable in them).
+"""
+
+from .engine import grad as _grad
+from .grad_mode import enable_grad
+
+__all__ = ["vjp", "jvp", "jacobian", "hessian", "vhp", "hvp"]
+
+
+def _tensor_cls():
+    from ..tensor import Tensor
+
+    return Tensor
+
+
+def _as_tuple(x):
+    return (tuple(x), True) if isinstance(x, (tuple, list)) else ((x,), False)
+
+
+def _prepare(inputs, create_graph):
+    out = []
+    for x in inputs:
+        if create_graph and x.requires_grad:
+            out.append(x.view_as(x))  # stays connected to the caller's graph
+        else:
+            out.append(x.detach().requires_grad_(True))
+    return tuple(out)
+
+
+def _finish(tensors, create_graph):
+    return tuple(t if t is None or create_graph else t.detach() for t in tensors)
+
+
+def _fill_unused(grads, like, strict, what):
+    out = []
+    for i, (g, x) in enumerate(zip(grads, like)):
+        if g is None:
+            if strict:
+                raise RuntimeError(f"The output of the user-provided function is independent of "
+                                   f"input {i}. This is not allowed in strict mode ({what}).")
+            g = x.detach().new_zeros(x.shape)
+        out.append(g)
+    return tuple(out)
+
+
+def _check_v(v, outputs, name):
+    v, _ = _as_tuple(v)
+    if len(v) != len(outputs):
+        raise RuntimeError(f"{name}: v has {len(v)} tensors but there are {len(outputs)} outputs")
+    for i, (a, b) in enumerate(zip(v, outputs)):
+        if tuple(a.shape) != tuple(b.shape):
+            raise RuntimeError(f"{name}: entry {i} of v has shape {list(a.shape)} but the "
+                               f"corresponding tensor has shape {list(b.shape)}")
+    return v
+
+
+def vjp(func, inputs, v=None, create_graph=False, strict=False):
+    """(func(inputs), v^T J): the vector-Jacobian product at ``inputs``."""
+    with enable_grad():
+        inputs, tuple_in = _as_tuple(inputs)
+        xs = _prepare(inputs, create_graph)
+        outputs, tuple_out = _as_tuple(func(*xs))
+        if v is None:
+            if len(outputs) != 1 or outputs[0].numel() != 1:
+                raise RuntimeError("The vector v can only be None if the user-provided function "
+                                   "returns a single Tensor with a single element.")
+            v = (outputs[0].detach().new_ones(outputs[0].shape),)
+        v = _check_v(v, outputs, "vjp")
+        diff = [(o, g) for o, g in zip(outputs, v) if o.requires_grad]
+        grads = (None,) * len(xs)
+        if diff:
+            grads = _grad([o for o, _ in diff], xs, [g for _, g in diff],
+                          create_graph=create_graph, allow_unused=True)
+        grads = _fill_unused(grads, xs, strict, "vjp")
+    outputs, grads = _finish(outputs, create_graph), _finish(grads, create_graph)
+    return (outputs if tuple_out else outputs[0]), (grads if tuple_in else grads[0])
+
+
+def jvp(func, inputs, v=None, create_graph=False, strict=False):
+    """(func(inputs), J v): the Jacobian-vector product, by differentiating a vjp
+    (the "double backward trick")."""
+    with enable_grad():
+        inputs, tuple_in = _as_tuple(inputs)
+        xs = _prepare(inputs, create_graph)
+        if v is None:
+            if len(xs) != 1 or xs[0].numel() != 1:
+                raise RuntimeError("The vector v can only be None if the input to the "
+                                   "user-provided function is a single Tensor with a single element.")
+            v = (xs[0].detach().new_ones(xs[0].shape),)
+        v = _check_v(v, xs, "jvp")
+        outputs, tuple_out = _as_tuple(func(*xs))
+        # u is a dummy cotangent; J v = d(u^T J v)/du, and u^T J is linear in u
+        us = tuple(o.detach().new_zeros(o.shape).requires_grad_(True) for o in outputs)
+        diff = [(o, u) for o, u in zip(outputs, us) if o.requires_grad]
+        if diff:
+            g = _grad([o for o, _ in diff], xs, [u for _, u in diff], create_graph=True,
+                      allow_unused=True)
+            pairs = [(gi, vi) for gi, vi in zip(g, v) if gi is not None]
+            if pairs:
+                jv = _grad([gi for gi, _ in pairs], us, [vi for _, vi in pairs],
+                           create_graph=create_graph, allow_unused=True)
+            else:
+                jv = (None,) * len(us)
+        else:
+            jv = (None,) * len(us)
+        jv = _fill_unused(jv, outputs, strict, "jvp")
+    outputs, jv = _finish(outputs, create_graph), _finish(jv, create_graph)
+    return (outputs if tuple_out else outputs[0]), (jv if tuple_out else jv[0])
+
+
+def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
+             strategy="reverse-mode"):
+    """d func(inputs) / d inputs, one row of the output at a time (reverse mode).
+    Shapes: output.shape + input.shape; tuples of tuples for several outputs/inputs."""
+    with enable_grad():
+        inputs, tuple_in = _as_tuple(inputs)
+        xs = _prepare(inputs, create_graph)
+        outputs, tuple_out = _as_tuple(func(*xs))
+        jac = []
+        for out in outputs:
+            flat = out.reshape(-1)
+            rows = [[] for _ in xs]
+            for k in range(flat.numel()):
+                if out.requires_grad:
+                    g = _grad(flat[k], xs, retain_graph=True, create_graph=create_graph,
+                              allow_unused=True)
+                else:
+                    g = (None,) * len(xs)
+                g = _fill_unused(g, xs, strict, "jacobian")
+                for r, gi in zip(rows, g):
+                    r.append(gi)
+            per_input = []
+            for x, r in zip(xs, rows):
+                if r:
+                    from ..ops.join import stack
+
+                    block = stack(r).reshape(tuple(out.shape) + tuple(x.shape))
+                else:
+                    block = x.detach().new_zeros(tuple(out.shape) + tuple(x.shape))
+                per_input.append(block if create_graph else block.detach())
+            jac.append(tuple(per_input))
+    if not tuple_out:
+        return jac[0] if tuple_in else jac[0][0]
+    return tuple(j if tuple_in else j[0] for j in jac)
+
+
+def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
+            outer_jacobian_strategy="reverse-mode"):
+    """Second derivatives of a scalar function: shape input.shape + input.shape."""
+    inputs_t, tuple_in = _as_tuple(inputs)
+
+    def grad_fn(*xs):
+        out = func(*xs)
+        if not isinstance(out, _tensor_cls()) or out.numel() != 1:
+            raise RuntimeError("The function given to hessian should return a single Tensor "
+                               "with a single element.")
+        g = _grad(out, xs, create_graph=True, allow_unused=True)
+        return tuple(gi if gi is not None else x.detach().new_zeros(x.shape) * x.sum()
+                     for gi, x in zip(g, xs))
+
+    h = jacobian(grad_fn, inputs_t, create_graph=create_graph, strict=strict)
+    return h if tuple_in else h[0][0]
+
+
+def vhp(func, inputs, v=None, create_graph=False, strict=False):
+    """(func(inputs), v^T H) for a scalar function."""
+    return _hessian_product(func, inputs, v, create_graph, strict, "vhp")
+
+
+def hvp(func, inputs, v=None, create_graph=False, strict=False):
+    """(func(inputs), H v) for a scalar function (H is symmetric, so this equals v^T H)."""
+    return _hessian_product(func, inputs, v, create_graph, strict, "hvp")
+
+
+def _hessian_product(func, inputs, v, create_graph, strict, name):
+    with enable_grad():
+        inputs, tuple_in = _as_tuple(inputs)
+        xs = _prepare(inputs, create_graph)
+        out = func(*xs)
+        if not isinstance(out, _tensor_cls()) or out.numel() != 1:
+            raise RuntimeError(f"The function given to {name} should return a single Tensor "
+                               "with a single element.")
+        if v is None:
+            if len(xs) != 1 or xs[0].numel() != 1:
+                raise RuntimeError("The vector v can only be None if the input to the "
+                                   "user-provided function is a single Tensor with a single element.")
+            v = (xs[0].detach().new_ones(xs[0].shape),)
+        v = _check_v(v, xs, name)
+        g = _grad(out, xs, create_graph=True, allow_unused=True)
+        pairs = [(gi, vi) for gi, vi in zip(g, v) if gi is not None and gi.requires_grad]
+        hv = (None,) * len(xs)
+        if pairs:
+            hv = _grad([gi for gi, _ in pairs], xs, [vi for _, vi in pairs],
+                       create_graph=create_graph, allow_unused=True)
+        hv = _fill_unused(hv, xs, strict, name)
+    out, hv = _finish((out,), create_graph)[0], _finish(hv, create_graph)
+    return out, (hv if tuple_in else hv[0])
