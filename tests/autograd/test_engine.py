@@ -322,3 +322,59 @@ def test_detect_anomaly_reports_nan_and_the_forward_line():
     notes = "".join(getattr(info.value, "__notes__", []))
     assert "BoomBackward" in notes and "test_engine.py" in notes
     assert not T.autograd.anomaly.is_anomaly_enabled()
+
+
+# Random graphs of the core ops over three leaves: first-order gradients (backward twice,
+# with retain_graph) and second-order ones (grad of |grad|^2) must equal torch's.
+_UNARY = ["t.exp()", "t.tanh()", "t.sigmoid()", "(t * t)", "t.relu()", "-t", "t * 0.5", "t.abs()",
+          "(t + 1.5).log()", "(t * t + 1).sqrt()", "t ** 3", "2 ** t", "t.t()",
+          "t.reshape(-1).reshape(3, 3)", "t[1:].sum(0, keepdim=True).expand(3, 3)",
+          "t.mean(1, keepdim=True) * t", "t.transpose(0, 1)"]
+_BINARY = ["a + b", "a * b", "a - b", "a / (b * b + 1)", "a @ b", "a ** 2 * b", "(a * b).sum(0) + a"]
+
+
+def _random_graph(seed):
+    import random
+
+    r = random.Random(seed)
+    steps, n = [], 3
+    for _ in range(r.randint(3, 8)):
+        if r.random() < 0.5:
+            steps.append(("u", r.randrange(n), r.choice(_UNARY)))
+        else:
+            steps.append(("b", r.randrange(n), r.randrange(n), r.choice(_BINARY)))
+        n += 1
+    return steps
+
+
+def _run_graph(M, steps, seed, second_order):
+    g = np.random.default_rng(seed)
+    leaves = [M.tensor(g.uniform(-1, 1, (3, 3)), requires_grad=True) for _ in range(3)]
+    vals = list(leaves)
+    for s in steps:
+        if s[0] == "u":
+            vals.append(eval(s[2], {"t": vals[s[1]]}))
+        else:
+            vals.append(eval(s[3], {"a": vals[s[1]], "b": vals[s[2]]}))
+    loss = sum((v * (i + 1) * 0.1).sum() for i, v in enumerate(vals[3:]))
+    if second_order:
+        gs = M.autograd.grad(loss, leaves, create_graph=True, allow_unused=True)
+        penalty = sum((x * x).sum() for x in gs if x is not None)
+        out = M.autograd.grad(penalty, leaves, allow_unused=True) if penalty.requires_grad else gs
+    else:
+        loss.backward(retain_graph=True)
+        loss.backward()
+        out = [leaf.grad for leaf in leaves]
+    return [np.zeros((3, 3)) if o is None else np.array((o.detach() + 0).tolist()) for o in out]
+
+
+@requires_torch
+@pytest.mark.parametrize("chunk", range(4))
+def test_random_graphs_match_torch_to_second_order(chunk):
+    for seed in range(chunk * 25, chunk * 25 + 25):
+        steps = _random_graph(seed)
+        for second_order in (False, True):
+            ours = _run_graph(T, steps, seed, second_order)
+            theirs = _run_graph(torch, steps, seed, second_order)
+            for a, b in zip(ours, theirs):
+                np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10, err_msg=str((seed, steps)))

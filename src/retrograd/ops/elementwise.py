@@ -431,14 +431,13 @@ class ReluGrad(Function):
 
     @staticmethod
     def forward(ctx, g, out):
-        if ctx.needs_input_grad[0]:
-            ctx.save_for_backward(out)
+        ctx.save_for_backward(out)
         return g._data * (out._data > 0)
 
     @staticmethod
     def backward(ctx, gz):
         (out,) = ctx.saved_tensors
-        return ReluGrad.apply(gz, out), None
+        return ReluGrad.apply(gz, out) if ctx.needs_input_grad[0] else None, None
 
 
 class Clone(Function):
