@@ -280,16 +280,12 @@ def refresh_view(view):
     view.grad_fn, view._output_nr, view._requires_grad = t.grad_fn, t._output_nr, t._requires_grad
 
 
-def cls_name(ctx):
-    return type(ctx).__name__
-
-
 def _apply_dirty(ctx, args, results, record):
     for t in ctx._dirty:
         if record and t.is_leaf and t._requires_grad:
             raise RuntimeError(
                 "a leaf Variable that requires grad has been used in an in-place operation "
-                f"(mark_dirty in {cls_name(ctx)})."
+                f"(mark_dirty in {type(ctx).__name__})."
             )
         t._vc[0] += 1
 
