@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import _backend, _dtype
 from ..autograd.function import Function
+from ..autograd.grad_mode import _state as _grad_state
 from ..tensor import Tensor
 from ._broadcast import broadcast_error, sum_to_shape
 from ._method import tensor_method
@@ -382,6 +383,11 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
+        if not _grad_state.enabled and out.ndim:  # plain backward: one array, in place
+            d = out._data * out._data
+            _backend.array_module(d).subtract(1, d, out=d)
+            d *= g._data
+            return Tensor._make(d)
         return g * (1 - out * out)
 
 
