@@ -139,11 +139,39 @@ def _clamp_min(x, m):
 # ---------------------------------------------------------------------------- regression
 
 
+class MseLoss(Function):
+    """l = c * sum (x - y)^2 with c = 1/n for the mean, 1 for the sum;  dx = 2c g (x - y),  dy = -dx."""
+
+    @staticmethod
+    def forward(ctx, x, y, mean):
+        ctx.scale = 2.0 / x._data.size if mean else 2.0
+        ctx.save_for_backward(x, y)
+        d = x._data - y._data
+        d *= d
+        total = d.sum()
+        return _backend.array_module(d).asarray(total / d.size if mean else total, dtype=d.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        need_x, need_y = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        if not _state.enabled:  # plain backward: one array
+            d = x._data - y._data
+            d *= g._data * d.dtype.type(ctx.scale)
+            return (Tensor._make(d) if need_x else None), (Tensor._make(-d) if need_y else None), None
+        gx = (x - y) * (g * ctx.scale)
+        return (gx if need_x else None), (-gx if need_y else None), None
+
+
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """mean((input - target)^2) (or sum / none)."""
     reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     _warn_size(input, target)
+    if (weight is None and reduction != "none" and isinstance(input, Tensor) and isinstance(target, Tensor)
+            and input._data.shape == target._data.shape and input._data.dtype == target._data.dtype
+            and input._data.dtype.kind == "f" and input._data.size):
+        return MseLoss.apply(input, target, reduction == "mean")  # one fused node: the common case
     d = input - target
     loss = d * d
     if weight is not None:
