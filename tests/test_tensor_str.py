@@ -171,3 +171,34 @@ def test_views_and_non_contiguous_tensors_print_their_values():
     x = retrograd.arange(6.0).reshape(2, 3)
     assert repr(x.t()) == "tensor([[0., 3.],\n        [1., 4.],\n        [2., 5.]])"
     assert repr(x[:, ::2]) == "tensor([[0., 2.],\n        [3., 5.]])"
+
+
+PRINT_OPTIONS = [
+    ({'precision': 2}, 'tensor([1.23456, 2.5, 0.001])',
+     'tensor([1.23e+00, 2.50e+00, 1.00e-03])'),
+    ({'precision': 2}, 'arange(12.).reshape(3, 4) / 7',
+     'tensor([[0.00, 0.14, 0.29, 0.43],\n        [0.57, 0.71, 0.86, 1.00],\n        [1.14, 1.29, 1.43, 1.57]])'),
+    ({'sci_mode': True}, 'tensor([1., 2.])',
+     'tensor([1.0000e+00, 2.0000e+00])'),
+    ({'sci_mode': False}, 'tensor([1.23456, 2.5, 1e-5])',
+     'tensor([1.2346, 2.5000, 0.0000])'),
+    ({'threshold': 5}, 'arange(10)',
+     'tensor([0, 1, 2,  ..., 7, 8, 9])'),
+    ({'edgeitems': 1, 'threshold': 5}, 'arange(10)',
+     'tensor([0,  ..., 9])'),
+    ({'linewidth': 30}, 'arange(10.)',
+     'tensor([0., 1., 2., 3., 4.,\n        5., 6., 7., 8., 9.])'),
+    ({'profile': 'short'}, 'tensor([1.23456, 2.5])',
+     'tensor([1.23, 2.50])'),
+]
+
+
+@pytest.mark.parametrize("options,expr,expected", PRINT_OPTIONS)
+def test_set_printoptions_like_torch(options, expr, expected):
+    modules = [retrograd] if torch is None else [retrograd, torch]
+    for module in modules:
+        module.set_printoptions(**options)
+        try:
+            assert repr(_eval(module, expr)) == expected, module.__name__
+        finally:
+            module.set_printoptions(profile="default")

@@ -10,6 +10,7 @@ from ._dtype import result_type as _result_type
 from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled,
                                  is_inference_mode_enabled, no_grad, set_grad_enabled)
 from .tensor import Size, Tensor
+from ._tensor_str import set_printoptions
 from . import ops  # noqa: F401  (registers the Tensor methods)
 from .ops.elementwise import *  # noqa: F403
 from .ops.comparison import *  # noqa: F403

@@ -4,10 +4,38 @@ import math
 
 import numpy as np
 
-PRECISION = 4
-THRESHOLD = 1000
-EDGEITEMS = 3
-LINEWIDTH = 80
+
+
+class _PrintOptions:
+    precision = 4
+    threshold = 1000
+    edgeitems = 3
+    linewidth = 80
+    sci_mode = None
+
+
+_OPTS = _PrintOptions()
+_PROFILES = {"default": (4, 1000, 3, 80), "short": (2, 1000, 2, 80), "full": (4, math.inf, 3, 80)}
+
+
+def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None,
+                     sci_mode=None):
+    """torch.set_printoptions: digits after the point, the element count above which a
+    tensor is summarised, the items shown at each edge then, the line width, a profile
+    ('default', 'short', 'full'), and sci_mode (True/False forces it, None decides)."""
+    if profile is not None:
+        _OPTS.precision, _OPTS.threshold, _OPTS.edgeitems, _OPTS.linewidth = _PROFILES[profile]
+    for name, value in (("precision", precision), ("threshold", threshold),
+                        ("edgeitems", edgeitems), ("linewidth", linewidth)):
+        if value is not None:
+            setattr(_OPTS, name, value)
+    _OPTS.sci_mode = sci_mode
+
+
+def get_printoptions():
+    """The current print options, as a dict (torch.get_printoptions)."""
+    return {"precision": _OPTS.precision, "threshold": _OPTS.threshold,
+            "edgeitems": _OPTS.edgeitems, "linewidth": _OPTS.linewidth, "sci_mode": _OPTS.sci_mode}
 
 
 class _Formatter:
@@ -30,6 +58,8 @@ class _Formatter:
         amax, amin = float(magnitudes.max()), float(magnitudes.min())
         self.int_mode = bool(np.all(np.ceil(nonzero) == nonzero))
         self.sci_mode = amax / amin > 1000.0 or amax > 1e8 or (not self.int_mode and amin < 1e-4)
+        if _OPTS.sci_mode is not None:  # set_printoptions(sci_mode=...) forces it
+            self.sci_mode = _OPTS.sci_mode
         for v in nonzero.tolist():
             self.max_width = max(self.max_width, len(self._format_value(v)))
 
@@ -45,10 +75,10 @@ class _Formatter:
         if not math.isfinite(v):
             return str(v)
         if self.sci_mode:
-            return f"{v:.{PRECISION}e}"
+            return f"{v:.{_OPTS.precision}e}"
         if self.int_mode:
             return self._fmt_fixed_int(v)
-        return f"{v:.{PRECISION}f}"
+        return f"{v:.{_OPTS.precision}f}"
 
     def format(self, v):
         return self._format_value(v).rjust(self.max_width)
@@ -66,17 +96,17 @@ def _summarized(values):
     """Only the edge items of each dimension, for deciding the format of a large tensor."""
     if values.ndim == 0:
         return values
-    if values.shape[0] > 2 * EDGEITEMS:
-        values = np.concatenate([values[:EDGEITEMS], values[-EDGEITEMS:]])
+    if values.shape[0] > 2 * _OPTS.edgeitems:
+        values = np.concatenate([values[:_OPTS.edgeitems], values[-_OPTS.edgeitems:]])
     return np.stack([_summarized(v) for v in values]) if values.ndim > 1 else values
 
 
 def _vector_str(values, indent, formatter, summarize):
     element_length = formatter.max_width + 2
-    per_line = max(1, int(math.floor((LINEWIDTH - indent) / element_length)))
-    if summarize and values.shape[0] > 2 * EDGEITEMS:
-        items = [formatter.format(v) for v in values[:EDGEITEMS].tolist()] + [" ..."] + [
-            formatter.format(v) for v in values[-EDGEITEMS:].tolist()
+    per_line = max(1, int(math.floor((_OPTS.linewidth - indent) / element_length)))
+    if summarize and values.shape[0] > 2 * _OPTS.edgeitems:
+        items = [formatter.format(v) for v in values[:_OPTS.edgeitems].tolist()] + [" ..."] + [
+            formatter.format(v) for v in values[-_OPTS.edgeitems:].tolist()
         ]
     else:
         items = [formatter.format(v) for v in values.tolist()]
@@ -90,12 +120,12 @@ def _array_str(values, indent, formatter, summarize):
         return formatter.format(values.item())
     if dim == 1:
         return _vector_str(values, indent, formatter, summarize)
-    if summarize and values.shape[0] > 2 * EDGEITEMS:
+    if summarize and values.shape[0] > 2 * _OPTS.edgeitems:
         slices = (
-            [_array_str(values[i], indent + 1, formatter, summarize) for i in range(EDGEITEMS)]
+            [_array_str(values[i], indent + 1, formatter, summarize) for i in range(_OPTS.edgeitems)]
             + ["..."]
             + [_array_str(values[i], indent + 1, formatter, summarize)
-               for i in range(len(values) - EDGEITEMS, len(values))]
+               for i in range(len(values) - _OPTS.edgeitems, len(values))]
         )
     else:
         slices = [_array_str(values[i], indent + 1, formatter, summarize) for i in range(len(values))]
@@ -109,7 +139,7 @@ def array_str(values, indent):
         values = values.astype(np.float64)
     if values.size == 0:
         return "[]"
-    summarize = values.size > THRESHOLD
+    summarize = values.size > _OPTS.threshold
     formatter = _Formatter(_summarized(values) if summarize else values, kind)
     return _array_str(values, indent, formatter, summarize)
 
@@ -135,7 +165,7 @@ def tensor_repr(t, prefix="tensor("):
     # as torch: a suffix that would pass the line width goes on a new line
     last_line_len = len(parts[0]) - parts[0].rfind("\n") + 1
     for s in suffixes:
-        if last_line_len + len(s) + 2 > LINEWIDTH:
+        if last_line_len + len(s) + 2 > _OPTS.linewidth:
             parts.append(",\n" + " " * indent + s)
             last_line_len = indent + len(s)
         else:
