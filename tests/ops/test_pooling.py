@@ -128,3 +128,27 @@ def test_float32_bigger_against_torch():
     for r, t in zip(*out):
         assert r.dtype == np.float32
         np.testing.assert_allclose(r, t, rtol=1e-5, atol=1e-5)
+
+
+def test_max_pool_non_overlapping_blocks():
+    """stride = kernel, no padding, divisible sizes: the fast path without flat indices."""
+    check_op(lambda t, x: F(t).max_pool2d(x, 2), distinct(2, 3, 4, 6))
+    check_op(lambda t, x: F(t).max_pool2d(x, (2, 3)), distinct(1, 2, 4, 6))
+    check_op(lambda t, x: F(t).max_pool1d(x, 3), distinct(2, 2, 6))
+    check_op(lambda t, x: F(t).max_pool3d(x, 2), distinct(1, 1, 4, 4, 2))
+    check_op(lambda t, x: F(t).max_pool2d(x.transpose(-1, -2), 2), distinct(1, 2, 4, 6))  # strided input
+
+
+@requires_torch
+def test_max_pool_blocks_ties_and_nan_like_torch():
+    a = np.array([[[[1.0, 1.0, 2.0, 0.0], [1.0, 0.0, 2.0, 2.0],
+                    [float("nan"), 5.0, 3.0, 3.0], [float("nan"), 1.0, 3.0, 3.0]]]], dtype=np.float32)
+    g = np.arange(4, dtype=np.float32).reshape(1, 1, 2, 2) + 1
+    grads = []
+    for mod in (retrograd, torch):
+        x = mod.tensor(a, requires_grad=True)
+        y = F(mod).max_pool2d(x, 2)
+        y.backward(mod.tensor(g))
+        grads.append((y.detach().numpy(), x.grad.numpy()))
+    np.testing.assert_array_equal(grads[0][0], grads[1][0])
+    np.testing.assert_array_equal(grads[0][1], grads[1][1])

@@ -108,6 +108,107 @@ class MaxPool(Function):
         return ScatterFlat.apply(g, idx, ctx.x_shape, ctx.unique), None, None, None
 
 
+def _blocks(a, k):
+    """(N, C, n1, n2, ..) as the view (N, C, n1/k1, k1, n2/k2, k2, ..) of its k-blocks."""
+    return a.reshape(a.shape[:2] + sum(((n // ki, ki) for n, ki in zip(a.shape[2:], k)), ()))
+
+
+def _offset(off):
+    """Index of kernel offset ``off`` in every block of a ``_blocks`` view."""
+    return (slice(None), slice(None)) + sum(((slice(None), i) for i in off), ())
+
+
+def _first_hits(xb, offsets, test):
+    """For each offset in turn, where ``test`` holds there and at no offset before it."""
+    taken = None
+    for off in offsets:
+        hit = test(xb[_offset(off)])
+        if taken is None:
+            taken = hit.copy()
+        else:
+            hit &= ~taken
+            taken |= hit
+        yield off, hit
+
+
+def _first_max_hits(x, out, k):
+    """For each kernel offset: (its index in the block view, where it holds its block's max).
+    As torch: the first maximum of a block, or its last NaN when it has one."""
+    xb = _blocks(x, k)
+    offsets = list(np.ndindex(*k))
+    nan_hits = {}
+    if out.dtype.kind == "f" and bool(_xp(out).isnan(out).any()):
+        nan_hits = dict(_first_hits(xb, offsets[::-1], lambda v: v != v))
+    for off, hit in _first_hits(xb, offsets, lambda v: v == out):  # never true in NaN blocks
+        if nan_hits:
+            hit |= nan_hits[off]
+        yield _offset(off), hit
+
+
+class MaxPoolBlocks(Function):
+    """Max pooling over non-overlapping blocks (stride = kernel, no padding or dilation, sizes
+    divisible by the kernel): z = max of each block;  dx = g at each block's first maximum."""
+
+    _backward_name = MaxPool._backward_name
+
+    @staticmethod
+    def forward(ctx, x, k):
+        ctx.k = k
+        xp = _xp(x._data)
+        xb = _blocks(x._data, k)
+        offsets = list(np.ndindex(*k))
+        best = xb[_offset(offsets[0])].copy()
+        for off in offsets[1:]:
+            xp.maximum(best, xb[_offset(off)], out=best)  # NaN propagates, as in torch
+        out = Tensor._make(best)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        return MaxPoolBlocksScatter.apply(g, x, out, ctx.k), None
+
+
+class MaxPoolBlocksScatter(Function):
+    """dx = g placed at each block's first maximum of x, 0 elsewhere;  dg = gather of the
+    incoming gradient at those places."""
+
+    @staticmethod
+    def forward(ctx, g, x, out, k):
+        ctx.k = k
+        ctx.save_for_backward(x, out)
+        dx = _xp(x._data).zeros_like(x._data, dtype=g._data.dtype)
+        db = _blocks(dx, k)
+        for at, hit in _first_max_hits(x._data, out._data, k):
+            _xp(dx).multiply(g._data, hit, out=db[at])
+        return dx
+
+    @staticmethod
+    def backward(ctx, gz):
+        x, out = ctx.saved_tensors
+        return MaxPoolBlocksGather.apply(gz, x, out, ctx.k), None, None, None
+
+
+class MaxPoolBlocksGather(Function):
+    """z = y at each block's first maximum of x;  dy = g placed back there."""
+
+    @staticmethod
+    def forward(ctx, y, x, out, k):
+        ctx.k = k
+        ctx.save_for_backward(x, out)
+        yb = _blocks(y._data, k)
+        z = _xp(y._data).zeros(out._data.shape, dtype=y._data.dtype)
+        for at, hit in _first_max_hits(x._data, out._data, k):
+            z += yb[at] * hit
+        return z
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        return MaxPoolBlocksScatter.apply(g, x, out, ctx.k), None, None, None
+
+
 # ---------------------------------------------------------------------------- separable linear pooling
 
 
@@ -293,6 +394,10 @@ def _max_pool_arrays(x, k, s, p, d, out):
 def _max_pool(name, nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     x, unbatched = _batched(input, nd, name)
     k, s, p, d, out = _pool_args(name, nd, x, kernel_size, stride, padding, dilation, ceil_mode)
+    if not return_indices and s == k and not any(p) and all(di == 1 for di in d) \
+            and all(n % ki == 0 for n, ki in zip(x.shape[2:], k)):
+        y = MaxPoolBlocks.apply(x, k)  # the common MaxPool2d(2): no flat indices needed
+        return y.squeeze(0) if unbatched else y
     values, idx = _max_pool_arrays(x._data, k, s, p, d, out)
     unique = all(si >= di * (ki - 1) + 1 for si, di, ki in zip(s, d, k))
     idx_t = Tensor._make(idx)
