@@ -1,0 +1,29 @@
+"""Each benchmark workload runs one training step with retrograd, so the harness cannot rot.
+(No timing here: speed is measured by `python -m bench`.)"""
+
+import math
+
+import pytest
+
+import retrograd
+from bench import worker
+from bench.workloads import WORKLOADS
+
+
+@pytest.mark.parametrize("name", [n for n in WORKLOADS if n != "opoverhead"])
+def test_workload_trains_one_step(name):
+    w = WORKLOADS[name](retrograd)
+    opt = retrograd.optim.SGD(w.model.parameters(), lr=0.01)
+    opt.zero_grad()
+    loss = w.loss_fn(w.model(*w.inputs), w.target)
+    loss.backward()
+    opt.step()
+    assert math.isfinite(loss.item())
+    assert all(p.grad is not None for p in w.model.parameters())
+
+
+def test_worker_reports_json_fields():
+    result = worker.measure_opoverhead(retrograd, seconds=0.01)
+    assert result["us_per_op"] > 0 and result["steps"] > 0
+    floor = worker.measure_numpy("mlp", seconds=0.01)
+    assert floor["matmul_gflops"] > 0 and floor["step_s"] > 0 and floor["floor_s"] > 0
