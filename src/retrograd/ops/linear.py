@@ -25,7 +25,11 @@ class Linear(Function):
     def forward(ctx, x, w, b=None):
         ctx.save_for_backward(x if ctx.needs_input_grad[1] else None,
                               w if ctx.needs_input_grad[0] else None)
-        y = _backend.matmul(x._data, w._data.T)
+        xd = x._data
+        if xd.ndim > 2 and xd.flags.c_contiguous:  # one GEMM over all rows, not one per batch entry
+            y = _backend.matmul(xd.reshape(-1, xd.shape[-1]), w._data.T).reshape(xd.shape[:-1] + w._data.shape[:1])
+        else:
+            y = _backend.matmul(xd, w._data.T)
         if b is not None:
             y += b._data
         return y
@@ -38,7 +42,7 @@ class Linear(Function):
         if not _state.enabled:  # plain backward: the same formulas on arrays, no graph
             ga = g._data
             g2 = ga.reshape(-1, ga.shape[-1])
-            gx = Tensor._make(ga @ w._data) if need[0] else None
+            gx = Tensor._make((g2 @ w._data).reshape(ga.shape[:-1] + w._data.shape[1:])) if need[0] else None
             gw = Tensor._make(g2.T @ x._data.reshape(-1, x._data.shape[-1])) if need[1] else None
             gb = Tensor._make(g2.sum(0)) if need_b else None
             return gx, gw, gb
