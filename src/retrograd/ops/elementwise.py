@@ -102,6 +102,15 @@ def _unbroadcast(g, shape):
     return None if shape is None else sum_to_shape(g, shape)
 
 
+def _sum_to(arr, shape):
+    """Array ``arr`` summed over the dims that broadcasting added or stretched to reach ``shape``."""
+    if arr.shape == shape:
+        return arr
+    lead = arr.ndim - len(shape)
+    dims = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and arr.shape[lead + i] != 1)
+    return arr.sum(axis=dims, keepdims=True).reshape(shape)
+
+
 # ---------------------------------------------------------------------------- arithmetic
 
 
@@ -190,6 +199,14 @@ class Mul(Function):
         a, b = ctx.saved_tensors
         sa, sb = ctx.scalars
         shape_a, shape_b = ctx.shapes
+        if not _grad_state.enabled:  # plain backward: the same products on arrays
+            gd = g._data
+            ga = gb = None
+            if ctx.needs_input_grad[0]:
+                ga = Tensor._make(_sum_to(gd * (b._data if b is not None else sb), shape_a))
+            if ctx.needs_input_grad[1]:
+                gb = Tensor._make(_sum_to(gd * (a._data if a is not None else sa), shape_b))
+            return ga, gb
         ga = _unbroadcast(g * (b if b is not None else sb), shape_a) if ctx.needs_input_grad[0] else None
         gb = _unbroadcast(g * (a if a is not None else sa), shape_b) if ctx.needs_input_grad[1] else None
         return ga, gb
