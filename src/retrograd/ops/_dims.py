@@ -1,6 +1,7 @@
 """Dimension arguments as torch takes them: an int, a tuple or list, or None for all."""
 
 from ..tensor import _wrap_dim
+from ._broadcast import broadcast_view
 
 
 def normalize_dims(dim, ndim):
@@ -21,3 +22,10 @@ def expand_reduced(g, shape, dims, keepdim):
     if not keepdim and dims and len(shape) and g._data.ndim:
         g = g.reshape(tuple(1 if i in dims else s for i, s in enumerate(shape)))
     return g.expand(shape)
+
+
+def expand_reduced_array(g, shape, dims, keepdim):
+    """``expand_reduced`` on arrays (a read-only broadcast view), for backward without a graph."""
+    if not keepdim and dims and len(shape) and g.ndim:
+        g = g.reshape(tuple(1 if i in dims else s for i, s in enumerate(shape)))
+    return broadcast_view(g, tuple(shape))

@@ -9,8 +9,9 @@ import numpy as np
 
 from .. import _backend, _dtype
 from ..autograd.function import Function
+from ..autograd.grad_mode import _state as _grad_state
 from ..tensor import Tensor, _wrap_dim
-from ._dims import expand_reduced, normalize_dims
+from ._dims import expand_reduced, expand_reduced_array, normalize_dims
 from ._inplace import make_inplace
 from ._method import tensor_method
 from .comparison import where
@@ -36,6 +37,8 @@ class Sum(Function):
 
     @staticmethod
     def backward(ctx, g):
+        if not _grad_state.enabled:  # plain backward: a broadcast view, no graph
+            return Tensor._make(expand_reduced_array(g._data, ctx.shape, ctx.dims, ctx.keepdim)), None, None, None
         return expand_reduced(g, ctx.shape, ctx.dims, ctx.keepdim), None, None, None
 
 
@@ -62,6 +65,10 @@ class Mean(Function):
 
     @staticmethod
     def backward(ctx, g):
+        if not _grad_state.enabled:  # plain backward: a broadcast view, no graph
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gn = _backend.array_module(g._data).asarray(g._data / g._data.dtype.type(ctx.n))
+            return Tensor._make(expand_reduced_array(gn, ctx.shape, ctx.dims, ctx.keepdim)), None, None, None
         return expand_reduced(g / ctx.n, ctx.shape, ctx.dims, ctx.keepdim), None, None, None
 
 
