@@ -444,6 +444,8 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
+        if not _grad_state.enabled:  # plain backward: ReluGrad's product, without recording it
+            return Tensor._make(g._data * (out._data > 0))
         return ReluGrad.apply(g, out)
 
 
