@@ -405,6 +405,7 @@ def relu(input, inplace=False):
 
 
 def relu_(input):
+    """In-place relu: input = max(0, input)."""
     return _inplace_op(input, "relu_", _relu)
 
 
@@ -420,6 +421,7 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
 
 
 def hardtanh_(input, min_val=-1.0, max_val=1.0):
+    """In-place hardtanh: input = min(max(input, min_val), max_val)."""
     return hardtanh(input, min_val, max_val, inplace=True)
 
 
@@ -438,6 +440,7 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
 
 
 def leaky_relu_(input, negative_slope=0.01):
+    """In-place leaky_relu: input = input if input > 0 else negative_slope*input."""
     return leaky_relu(input, negative_slope, inplace=True)
 
 
@@ -451,6 +454,7 @@ def elu(input, alpha=1.0, inplace=False):
 
 
 def elu_(input, alpha=1.0):
+    """In-place elu: input = input if input > 0 else alpha*(e^input - 1)."""
     return elu(input, alpha, inplace=True)
 
 
@@ -460,6 +464,7 @@ def selu(input, inplace=False):
 
 
 def selu_(input):
+    """In-place selu: input = scale*elu(input, alpha) with the self-normalizing constants."""
     return selu(input, inplace=True)
 
 
@@ -471,6 +476,7 @@ def celu(input, alpha=1.0, inplace=False):
 
 
 def celu_(input, alpha=1.0):
+    """In-place celu: input = max(0, input) + min(0, alpha*(e^(input/alpha) - 1))."""
     return celu(input, alpha, inplace=True)
 
 
@@ -542,6 +548,7 @@ def threshold(input, threshold, value, inplace=False):
 
 
 def threshold_(input, threshold, value):
+    """In-place threshold: input = input if input > threshold else value."""
     return _inplace_op(input, "threshold_", _threshold, threshold, value)
 
 
@@ -575,6 +582,7 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
 
 
 def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
+    """In-place rrelu: leaky_relu with slopes drawn from U(lower, upper) when training, else (lower + upper)/2."""
     return rrelu(input, lower, upper, training, inplace=True)
 
 
