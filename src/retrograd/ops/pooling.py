@@ -126,7 +126,7 @@ def _first_hits(xb, offsets, test):
         if taken is None:
             taken = hit.copy()
         else:
-            hit &= ~taken
+            _xp(hit).greater(hit, taken, out=hit)  # hit and not taken
             taken |= hit
         yield off, hit
 
@@ -178,7 +178,8 @@ class MaxPoolBlocksScatter(Function):
     def forward(ctx, g, x, out, k):
         ctx.k = k
         ctx.save_for_backward(x, out)
-        dx = _xp(x._data).zeros_like(x._data, dtype=g._data.dtype)
+        # the blocks tile x, so the loop below writes every element of dx
+        dx = _xp(x._data).empty(x._data.shape, dtype=g._data.dtype)
         db = _blocks(dx, k)
         for at, hit in _first_max_hits(x._data, out._data, k):
             _xp(dx).multiply(g._data, hit, out=db[at])
