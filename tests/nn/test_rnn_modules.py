@@ -276,7 +276,6 @@ def test_truncated_bptt_with_detach():
     assert losses[-1] < losses[0]
 
 
-@pytest.mark.skipif(not hasattr(retrograd.nn.functional, "dropout"), reason="F.dropout not yet there")
 def test_dropout_between_layers():
     retrograd.manual_seed(0)
     m = rnn_modules.GRU(3, 4, num_layers=2, dropout=0.5)

@@ -152,8 +152,6 @@ def test_multihead_attention_dropout():
     assert x.grad is not None and m.in_proj_weight.grad is not None
 
 
-_needs_layers = pytest.mark.skipif(not (hasattr(nn, "LayerNorm") and hasattr(nn, "Dropout")),
-                                   reason="nn.LayerNorm / nn.Dropout not yet there")
 
 LAYER_CONFIGS = [
     dict(),
@@ -163,7 +161,6 @@ LAYER_CONFIGS = [
 
 
 @requires_torch
-@_needs_layers
 @pytest.mark.parametrize("cfg", LAYER_CONFIGS)
 def test_encoder_layer_and_stack_match_torch(cfg):
     E, H, N, L = 8, 2, 2, 5
@@ -192,7 +189,6 @@ def test_encoder_layer_and_stack_match_torch(cfg):
 
 
 @requires_torch
-@_needs_layers
 @pytest.mark.parametrize("cfg", LAYER_CONFIGS)
 def test_transformer_matches_torch(cfg):
     E, H, N, S, T = 8, 2, 2, 5, 4
@@ -214,7 +210,6 @@ def test_transformer_matches_torch(cfg):
     _compare([r_out], [t_out], [rs, rt], [ts, tt], rm, tm)
 
 
-@_needs_layers
 def test_transformer_structure_and_errors():
     m = nn.Transformer(d_model=8, nhead=2, num_encoder_layers=1, num_decoder_layers=1,
                        dim_feedforward=16)
@@ -234,7 +229,6 @@ def test_transformer_structure_and_errors():
     assert layer(retrograd.randn(3, 2, 8)).shape == (3, 2, 8)
 
 
-@_needs_layers
 def test_transformer_trains_with_clipping():
     retrograd.manual_seed(0)
     layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.1, batch_first=True,
@@ -273,7 +267,6 @@ def test_multihead_attention_gradcheck():
                                         rtol=1e-4)
 
 
-@_needs_layers
 def test_encoder_layer_gradcheck():
     retrograd.manual_seed(0)
     layer = nn.TransformerEncoderLayer(4, 2, dim_feedforward=6, dropout=0.0, activation="gelu",

@@ -326,8 +326,6 @@ def test_load_state_dict_casts_to_param_dtype():
 def test_checkpoint_resume_with_module_loader_and_scheduler(tmp_path):
     """A seed-style loop (zero_grad, forward, loss, backward, step) with a DataLoader and a
     scheduler; a checkpoint saved mid-training resumes to exactly the same weights."""
-    if not hasattr(retrograd.nn, "Sequential"):
-        pytest.skip("nn.Module not available yet")
     from retrograd.utils.data import DataLoader, TensorDataset
 
     rng = np.random.default_rng(0)
