@@ -41,6 +41,38 @@ def test_first_grad_is_a_copy_not_shared():
     assert y.grad.tolist() == [1.0, 1.0]
 
 
+@pytest.mark.parametrize("loss", [
+    lambda x, y: (x + y).sum(),
+    lambda x, y: (x - y).sum(),
+    lambda x, y: (x.expand(3, 4) + y).sum(),
+    lambda x, y: (x.sum() + y.sum()),
+    lambda x, y: (x.clone() + y.clone()).sum(),
+    lambda x, y: (x + x + y).sum(),
+    lambda x, y: (x * y + y * x).sum(),
+], ids=["add", "sub", "expand", "sum", "clone", "add_twice", "mul_twice"])
+def test_leaves_never_share_a_grad_buffer(loss):
+    x, y = _leaf([1.0, 2.0, 3.0, 4.0]), _leaf([5.0, 6.0, 7.0, 8.0])
+    loss(x, y).backward()
+    y_grad = y.grad.tolist()
+    x.grad.mul_(2)
+    assert y.grad.tolist() == y_grad
+    assert not np.shares_memory(x.grad.numpy(), y.grad.numpy())
+
+
+def test_grad_does_not_alias_a_gradient_the_user_passed_or_a_hook_kept():
+    x = _leaf([1.0, 2.0])
+    g = T.tensor([1.0, 1.0])
+    x.backward(g)
+    x.grad.mul_(3)
+    assert g.tolist() == [1.0, 1.0]
+    kept = []
+    w = _leaf([1.0, 2.0])
+    w.register_hook(lambda grad: kept.append(grad))
+    (w * 2).sum().backward()
+    w.grad.mul_(5)
+    assert kept[0].tolist() == [2.0, 2.0]
+
+
 def test_retain_graph_allows_a_second_backward():
     x = _leaf([1.0, 2.0])
     y = (x.exp() * x).sum()

@@ -6,7 +6,16 @@
    sum the gradients waiting for it, run its hooks and its backward rule, and send the
    results along its edges (``next_functions``).
 3. After its backward a node frees its saved tensors, unless ``retain_graph``.
+
+Gradients the engine alone holds (fresh arrays from a backward, referenced by nothing
+else: see ``_owned``) are summed in place and handed to a leaf's ``.grad`` without a copy;
+any other gradient is added out of place and copied into ``.grad``, so no two tensors
+ever share a gradient buffer.
 """
+
+from sys import getrefcount as _getrefcount
+
+import numpy as np
 
 from .._backend import array_module as _array_module
 from . import anomaly
@@ -78,6 +87,46 @@ def _root_grads(outputs, grad_outputs, create_graph):
         node = out.grad_fn if out.grad_fn is not None else _accumulator(out)
         roots.append((node, out._output_nr if out.grad_fn is not None else 0, g))
     return roots
+
+
+def _refs(t):
+    """(references to tensor t, references to its array), as seen from ``_refs(lst[i])``."""
+    arr = t._data
+    return _getrefcount(t), _getrefcount(arr)
+
+
+class _Probe:
+    def __init__(self):
+        self._data = np.empty(1)
+
+
+def _refs_via_call(t):
+    return _refs(t)
+
+
+# What _refs counts, called from a function called as f(lst[i]) (the way _owned is), for a
+# tensor held by one list slot only whose array only it holds: measured, not assumed, so
+# that it stays true across Python versions.
+def _calibrate():
+    held = [_Probe()]
+    return _refs_via_call(held[0])
+
+
+_SOLE = _calibrate()
+
+
+def _owned(t):
+    """True if gradient ``t``, reached as ``lst[i]`` with ``lst`` a list of the engine, is
+    referenced only by that list slot and its NumPy array only by ``t`` (no view of it, no
+    other tensor, no saved tensor, no hook kept it): the engine may then write into it or
+    hand it over as a ``.grad``. Conservative: any doubt answers False."""
+    arr = t._data
+    if type(arr) is not np.ndarray or arr.base is not None or t._requires_grad \
+            or t._base is not None or t._hooks is not None:
+        return False
+    del arr
+    refs = _refs(t)
+    return refs[0] <= _SOLE[0] and refs[1] <= _SOLE[1]
 
 
 def _ones_like_data(data):
@@ -163,11 +212,17 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
                         buf = pending.get(fn)
                         if buf is None:
                             buf = pending[fn] = [None] * len(fn._out_meta)
-                        buf[nr] = g if buf[nr] is None else buf[nr] + g
+                        if buf[nr] is None:
+                            buf[nr] = g
+                        elif not create_graph and _owned(buf[nr]):
+                            buf[nr]._data += g._data  # a sum only the engine holds
+                        else:
+                            buf[nr] = buf[nr] + g
                 left = deps[fn] - 1
                 deps[fn] = left
                 if not left:
                     ready.append(fn)
+            g = in_grads = None  # hold no gradient between nodes (see _owned)
     finally:
         _state.enabled = prev
     return captured
@@ -205,7 +260,8 @@ def _run_node(node, grads, retain_graph, create_graph, capture, captured, accumu
     if isinstance(node, AccumulateGrad):
         if capture is None or (accumulate and (node, 0) in capture):
             var = node.variable
-            _accumulate(var, grads[0], create_graph)
+            owned = var.grad is None and not create_graph and _owned(grads[0])
+            _accumulate(var, grads[0], create_graph, owned)
             if var._post_accumulate_hooks:
                 for fn in list(var._post_accumulate_hooks.values()):
                     fn(var)
@@ -294,10 +350,11 @@ def _expandable(shape, grad_shape):
     return True
 
 
-def _accumulate(var, g, create_graph):
-    """leaf.grad += g. The first gradient is copied, so no two leaves share a buffer."""
+def _accumulate(var, g, create_graph, owned=False):
+    """leaf.grad += g. The first gradient is copied, so no two leaves share a buffer,
+    unless ``owned`` (only the engine holds g and its array: see ``_owned``)."""
     if var.grad is None:
-        var.grad = g if create_graph else _Tensor._make(g._data.copy())
+        var.grad = g if create_graph or owned else _Tensor._make(g._data.copy())
     elif create_graph or var.grad._requires_grad:
         var.grad = var.grad + g
     else:
