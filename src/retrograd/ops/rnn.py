@@ -131,41 +131,51 @@ def _rnn_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched):
     return G, None, []
 
 
+def _ifog(w, H, xp):
+    """Rows (or entries) of an LSTM weight or bias moved from torch's gate order i, f, g, o
+    to the internal order i, f, o, g: the three sigmoid gates become one contiguous block."""
+    return xp.concatenate([w[:2 * H], w[3 * H:], w[2 * H:3 * H]])
+
+
 def _lstm_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched):
     H = w_ih.shape[0] // 4
-    # sigmoid(a) = (1 + tanh(a/2))/2: with the i, f, o rows of the weights halved (exact in
-    # binary floating point) one contiguous tanh per step serves all four gates
+    # internal gate order i, f, o, g. sigmoid(a) = (1 + tanh(a/2))/2: with the i, f, o rows
+    # of the weights halved (exact in binary floating point) one tanh per step serves all
+    # four gates, and one affine pass over the contiguous i, f, o block finishes the sigmoids
     half = xp.ones((4 * H, 1), dtype=X.dtype)
-    half[:2 * H] = 0.5
-    half[3 * H:] = 0.5
-    G = X @ (w_ih * half).T  # becomes the gate activations, in place
+    half[:3 * H] = 0.5
+    G = X @ (_ifog(w_ih, H, xp) * half).T  # becomes the gate activations, in place
     if b_ih is not None:
-        G += (b_ih + b_hh) * half[:, 0]
+        G += _ifog(b_ih + b_hh, H, xp) * half[:, 0]
     N = X.shape[0]
     Hs = xp.empty((N, h0.shape[1]), dtype=X.dtype)
     C = xp.empty((N, H), dtype=X.dtype)
     M = xp.empty((N, H), dtype=X.dtype) if w_hr is not None else None
-    whh = w_hh * half
+    whh = _ifog(w_hh, H, xp) * half
     whrT = xp.ascontiguousarray(w_hr.T) if w_hr is not None else None
     buf = xp.empty((4 * H, h0.shape[0]), dtype=X.dtype)  # reused: no allocation per step
+    tmp = xp.empty((h0.shape[0], H), dtype=X.dtype)
+    tcb = xp.empty((h0.shape[0], H), dtype=X.dtype)
     for s, e, ps, m in sched:
         g = G[s:e]
         g += _recurrent(whh, _prev(Hs, h0, s, e, ps, m, xp), buf, xp)
         xp.tanh(g, out=g)
-        for sl in (g[:, :2 * H], g[:, 3 * H:]):
-            sl *= 0.5
-            sl += 0.5
+        sig = g[:, :3 * H]  # i, f, o = (1 + tanh(a/2))/2
+        sig *= 0.5
+        sig += 0.5
+        i, f, o, gg = g[:, :H], g[:, H:2 * H], g[:, 2 * H:3 * H], g[:, 3 * H:]
         c = C[s:e]
-        xp.multiply(g[:, H:2 * H], _prev(C, c0, s, e, ps, m, xp), out=c)
-        c += g[:, :H] * g[:, 2 * H:3 * H]
+        xp.multiply(f, _prev(C, c0, s, e, ps, m, xp), out=c)  # c_t = f*c_{t-1} + i*g
+        ig = tmp[:e - s]
+        xp.multiply(i, gg, out=ig)
+        c += ig
+        tc = tcb[:e - s]
+        xp.tanh(c, out=tc)
         if M is None:
-            h = Hs[s:e]
-            xp.tanh(c, out=h)
-            h *= g[:, 3 * H:]
+            xp.multiply(o, tc, out=Hs[s:e])  # h_t = o*tanh(c_t)
         else:
             mm = M[s:e]
-            xp.tanh(c, out=mm)
-            mm *= g[:, 3 * H:]
+            xp.multiply(o, tc, out=mm)  # h_t = (o*tanh(c_t)) W_hr^T
             xp.matmul(mm, whrT, out=Hs[s:e])
     return Hs, C, [G] + ([M] if M is not None else [])
 
@@ -207,7 +217,8 @@ _FORWARD = {"RNN_TANH": _rnn_dir_forward, "RNN_RELU": _rnn_dir_forward,
 # gradients of the initial state. ``extra`` is (dH_out, M) for the LSTM projection.
 
 
-def _rnn_dir_backward(xp, mode, Hs, C, saved, h0, c0, w_hh, w_hr, sched, dout, dh, dc):
+def _rnn_dir_backward(xp, mode, Hs, C, saved, h0, c0, w_hh, w_hr, sched, dout, dh, dc,
+                      need_h0=True):
     dG = xp.empty_like(Hs)
     relu = mode == "RNN_RELU"
     for s, e, _, _ in reversed(sched):
@@ -223,35 +234,62 @@ def _rnn_dir_backward(xp, mode, Hs, C, saved, h0, c0, w_hh, w_hr, sched, dout, d
     return dG, dG, None
 
 
-def _lstm_dir_backward(xp, mode, Hs, C, saved, h0, c0, w_hh, w_hr, sched, dout, dh, dc):
-    G = saved[0]
+def _lstm_dir_backward(xp, mode, Hs, C, saved, h0, c0, w_hh, w_hr, sched, dout, dh, dc,
+                       need_h0=True):
+    G = saved[0]  # the activated gates, in the internal order i, f, o, g (forward's)
     M = saved[1] if len(saved) > 1 else None
     H = C.shape[1]
-    dG = xp.empty_like(G)
+    whh = _ifog(w_hh, H, xp)  # rows in the internal gate order, like dG
+    dG = xp.empty_like(G)  # internal gate order i, f, o, g; RNNLayer.backward reorders
     dHout = xp.empty((G.shape[0], dh.shape[1]), dtype=G.dtype) if M is not None else None
-    for s, e, ps, m in reversed(sched):
+    B = dh.shape[0]
+    dmb = xp.empty((B, dh.shape[1]), dtype=G.dtype)
+    dcb = xp.empty((B, H), dtype=G.dtype)
+    tcb = xp.empty((B, H), dtype=G.dtype)
+    kb = xp.empty((B, 4 * H), dtype=G.dtype)
+    last = len(sched) - 1
+    # Per step, few NumPy calls on small arrays that stay in cache; the three passes over
+    # whole rows (4H wide, contiguous) do the most work.
+    #   dG_t = gate'(a_t) * K_t,  gate' = s(1-s) for i, f, o and 1-g^2 for g,
+    #   K_t = [dc_t*g, dc_t*c_{t-1}, dm_t*tanh(c_t), dc_t*i]
+    for k, (s, e, ps, m) in enumerate(reversed(sched)):
         n = e - s
-        dm = dh[:n] + dout[s:e]
+        gt = G[s:e]
+        i, f, o, g = gt[:, :H], gt[:, H:2 * H], gt[:, 2 * H:3 * H], gt[:, 3 * H:]
+        dm = dmb[:n]
+        xp.add(dh[:n], dout[s:e], out=dm)  # dm_t = dL/dh_t: from the output and from step t+1
         if dHout is not None:
             dHout[s:e] = dm
-            dm = dm @ w_hr
-        g = G[s:e]
-        i, f, gg, o = g[:, :H], g[:, H:2 * H], g[:, 2 * H:3 * H], g[:, 3 * H:]
-        tc = xp.tanh(C[s:e])
+            dm = dm @ w_hr  # through the projection h_t = m_t W_hr^T
+        tc = tcb[:n]
+        xp.tanh(C[s:e], out=tc)
+        # dc_t = dm_t * o * (1 - tanh^2 c_t) + dc_{t+1} * f_{t+1}   (dc holds the second term)
+        dct = dcb[:n]
+        xp.multiply(tc, tc, out=dct)
+        xp.subtract(1, dct, out=dct)
+        dct *= o
+        dct *= dm
+        dct += dc[:n]
+        K = kb[:n]
+        xp.multiply(g, dct, out=K[:, :H])
+        xp.multiply(_prev(C, c0, s, e, ps, m, xp), dct, out=K[:, H:2 * H])
+        xp.multiply(tc, dm, out=K[:, 2 * H:3 * H])
+        xp.multiply(i, dct, out=K[:, 3 * H:])
         d = dG[s:e]
-        dc_ = dm * o
-        dc_ *= 1 - tc * tc
-        dc_ += dc[:n]
-        d[:, 3 * H:] = dm * tc * o * (1 - o)
-        d[:, :H] = dc_ * gg * i * (1 - i)
-        d[:, H:2 * H] = dc_ * _prev(C, c0, s, e, ps, m, xp) * f * (1 - f)
-        d[:, 2 * H:3 * H] = dc_ * i * (1 - gg * gg)
-        dc[:n] = dc_ * f
-        dh[:n] = d @ w_hh
+        xp.subtract(1, gt, out=d)  # s(1-s) on the whole row ...
+        d *= gt
+        dg = d[:, 3 * H:]  # ... then 1-g^2 for the tanh gate
+        xp.multiply(g, g, out=dg)
+        xp.subtract(1, dg, out=dg)
+        d *= K
+        xp.multiply(dct, f, out=dc[:n])  # the cell path to step t-1: dc_t*f_t
+        if k < last or need_h0:
+            xp.matmul(d, whh, out=dh[:n])  # dh_{t-1} = dG_t W_hh
     return dG, dG, (dHout, M)
 
 
-def _gru_dir_backward(xp, mode, Hs, C, saved, h0, c0, w_hh, w_hr, sched, dout, dh, dc):
+def _gru_dir_backward(xp, mode, Hs, C, saved, h0, c0, w_hh, w_hr, sched, dout, dh, dc,
+                      need_h0=True):
     G, HN = saved
     H = HN.shape[1]
     dGi = xp.empty_like(G)
@@ -378,20 +416,26 @@ class RNNLayer(Function):
             dc = dcn._data[d].copy() if dc0 is not None else None
             sched = _schedule(ctx.batch_sizes, d == 1)
             dGi, dGh, extra = bwd(xp, ctx.mode, Hs, C, s, h0d, c0d, w_hh, w_hr, sched,
-                                  dO[:, d * Hout:(d + 1) * Hout], dh, dc)
+                                  dO[:, d * Hout:(d + 1) * Hout], dh, dc, need[3])
             dh0[d] = dh
             if dc0 is not None:
                 dc0[d] = dc
             base = 5 + 5 * d  # index of w_ih in apply's arguments
+            # an LSTM's dG is in the internal gate order: reorder rows to match (an involution)
+            H4 = w_ih.shape[0] // 4
+
+            def order(a, H4=H4):
+                return _ifog(a, H4, xp) if is_lstm else a
+
             if need[2]:
-                dx = dGi @ w_ih
+                dx = dGi @ order(w_ih)
                 dX = dx if dX is None else dX + dx
-            gw_ih = _Tensor._make(dGi.T @ X) if need[base] else None
+            gw_ih = _Tensor._make(order(dGi.T @ X)) if need[base] else None
             gw_hh = None
             if need[base + 1]:
-                gw_hh = _Tensor._make(dGh.T @ _prev_all(Hs, h0d, sched, xp))
-            gb_ih = _Tensor._make(dGi.sum(0)) if need[base + 2] else None
-            gb_hh = _Tensor._make(dGh.sum(0)) if need[base + 3] else None
+                gw_hh = _Tensor._make(order(dGh.T @ _prev_all(Hs, h0d, sched, xp)))
+            gb_ih = _Tensor._make(order(dGi.sum(0))) if need[base + 2] else None
+            gb_hh = _Tensor._make(order(dGh.sum(0))) if need[base + 3] else None
             gw_hr = None
             if need[base + 4] and extra is not None:
                 dHout, M = extra
