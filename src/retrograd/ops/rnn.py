@@ -86,9 +86,11 @@ def _final_rows(sched, batch):
     return idx
 
 
-def _prev_all(buf, init, sched, xp):
-    """The previous state of every row (N, H): the right factor of dW_hh = dG^T H_prev."""
-    out = xp.empty(buf.shape, dtype=buf.dtype)
+def _prev_all(buf, init, sched, xp, out=None):
+    """The previous state of every row (N, H): the right factor of dW_hh = dG^T H_prev
+    (written into ``out`` when given)."""
+    if out is None:
+        out = xp.empty(buf.shape, dtype=buf.dtype)
     for s, e, ps, m in sched:
         out[s:e] = _prev(buf, init, s, e, ps, m, xp)
     return out
@@ -430,10 +432,20 @@ class RNNLayer(Function):
             if need[2]:
                 dx = dGi @ order(w_ih)
                 dX = dx if dX is None else dX + dx
-            gw_ih = _Tensor._make(order(dGi.T @ X)) if need[base] else None
-            gw_hh = None
-            if need[base + 1]:
-                gw_hh = _Tensor._make(order(dGh.T @ _prev_all(Hs, h0d, sched, xp)))
+            gw_ih = gw_hh = None
+            if need[base] and need[base + 1] and dGi is dGh:
+                # [dW_hh | dW_ih] = dG^T [H_prev | X]: one matmul for both
+                HX = xp.empty((N, Hout + X.shape[1]), dtype=X.dtype)
+                _prev_all(Hs, h0d, sched, xp, out=HX[:, :Hout])
+                HX[:, Hout:] = X
+                gw = order(dGh.T @ HX)
+                gw_hh = _Tensor._make(xp.ascontiguousarray(gw[:, :Hout]))
+                gw_ih = _Tensor._make(xp.ascontiguousarray(gw[:, Hout:]))
+            else:
+                if need[base]:
+                    gw_ih = _Tensor._make(order(dGi.T @ X))
+                if need[base + 1]:
+                    gw_hh = _Tensor._make(order(dGh.T @ _prev_all(Hs, h0d, sched, xp)))
             gb_ih = _Tensor._make(order(dGi.sum(0))) if need[base + 2] else None
             gb_hh = _Tensor._make(order(dGh.sum(0))) if need[base + 3] else None
             gw_hr = None
