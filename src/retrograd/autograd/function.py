@@ -192,8 +192,11 @@ class Function(FunctionCtx, Node):
         ctx = cls.__new__(cls)
         state = _state
         if state.enabled:
-            needs = tuple([isinstance(a, _Tensor) and (a._requires_grad or (
-                a._base is not None and _view_gained_grad(a))) for a in args])
+            needs = []
+            for a in args:
+                needs.append(isinstance(a, _Tensor) and (a._requires_grad or (
+                    a._base is not None and _view_gained_grad(a))))
+            needs = tuple(needs)
             record = True in needs
             ctx.needs_input_grad = needs
             state.enabled = False
@@ -293,22 +296,22 @@ def _apply_dirty(ctx, args, results, record):
 def _record(ctx, cls, args, kwargs, results):
     """Make ``ctx`` the grad_fn of the differentiable outputs and link it to its inputs."""
     next_fns = []
-    # needs_input_grad[i] is True exactly for the tensors that required grad when apply ran
-    for a, needs in zip(args, ctx.needs_input_grad):
-        if needs:
-            if a._base is not None and a._view_version is not None and a._view_version != a._vc[0]:
-                refresh_view(a)
-            fn = a.grad_fn
-            if fn is None:  # a leaf: its AccumulateGrad node, while some graph holds it
-                ref = a._accumulator
-                fn = ref() if ref is not None else None
-                if fn is None:
-                    fn = _accumulator(a)
-                next_fns.append((fn, 0))
+    for a in args:
+        if isinstance(a, _Tensor):
+            if a._requires_grad:
+                if a._base is not None and a._view_version is not None and a._view_version != a._vc[0]:
+                    refresh_view(a)
+                fn = a.grad_fn
+                if fn is None:  # a leaf: its AccumulateGrad node, while some graph holds it
+                    ref = a._accumulator
+                    fn = ref() if ref is not None else None
+                    if fn is None:
+                        fn = _accumulator(a)
+                    next_fns.append((fn, 0))
+                else:
+                    next_fns.append((fn, a._output_nr))
             else:
-                next_fns.append((fn, a._output_nr))
-        elif isinstance(a, _Tensor):
-            next_fns.append(_NO_EDGE)
+                next_fns.append(_NO_EDGE)
         else:
             next_fns.append(_NOT_A_TENSOR)
     ctx._next = tuple(next_fns)
