@@ -20,16 +20,23 @@ from .elementwise import float_data
 __all__ = ["sum", "mean"]
 
 
+def _accumulation_input(a, dtype):
+    """The array of ``a`` to sum or multiply: in ``dtype`` if given, else with integers and
+    bools widened to int64 (torch's rule for sum, prod, cumsum, cumprod, nansum)."""
+    x = a._data
+    if dtype is not None:
+        return x.astype(dtype.np)
+    if x.dtype.kind in "biu":
+        return x.astype(np.int64)
+    return x
+
+
 class Sum(Function):
     """z = sum over dims of a;  da = g broadcast back over those dims."""
 
     @staticmethod
     def forward(ctx, a, dims, keepdim, dtype):
-        x = a._data
-        if dtype is not None:
-            x = x.astype(dtype.np)
-        elif x.dtype.kind in "biu":
-            x = x.astype(np.int64)
+        x = _accumulation_input(a, dtype)
         ctx.shape, ctx.dims, ctx.keepdim = a.shape, dims, keepdim
         if x.dtype.itemsize == 2 and x.dtype.kind in "fV":  # half: accumulate in float32, as torch
             return x.sum(axis=dims, keepdims=keepdim, dtype=np.float32).astype(x.dtype)
@@ -196,7 +203,7 @@ class _SelectAlongDim(Function):
 
     @staticmethod
     def indices(xp, x, dim):
-        raise NotImplementedError
+        raise NotImplementedError("each reduction subclass defines indices (abstract base)")
 
     @staticmethod
     def forward(ctx, a, dim, keepdim):
@@ -292,7 +299,7 @@ class _ValueReduction(Function):
 
     @staticmethod
     def f(xp, x, dims, keepdim):
-        raise NotImplementedError
+        raise NotImplementedError("each reduction subclass defines f (abstract base)")
 
     @staticmethod
     def forward(ctx, a, dims, keepdim):
@@ -366,11 +373,7 @@ class Prod(Function):
 
     @staticmethod
     def forward(ctx, a, dims, keepdim, dtype):
-        x = a._data
-        if dtype is not None:
-            x = x.astype(dtype.np)
-        elif x.dtype.kind in "biu":
-            x = x.astype(np.int64)
+        x = _accumulation_input(a, dtype)
         out = Tensor._make(x.prod(axis=dims, keepdims=keepdim))
         ctx.dims, ctx.keepdim = dims, keepdim
         ctx.save_for_backward(a, out)
@@ -472,11 +475,7 @@ class Cumsum(Function):
 
     @staticmethod
     def forward(ctx, a, dim, dtype):
-        x = a._data
-        if dtype is not None:
-            x = x.astype(dtype.np)
-        elif x.dtype.kind in "biu":
-            x = x.astype(np.int64)
+        x = _accumulation_input(a, dtype)
         ctx.dim = dim
         return x.cumsum(axis=dim) if x.ndim else x.copy()
 
@@ -493,11 +492,7 @@ class Cumprod(Function):
 
     @staticmethod
     def forward(ctx, a, dim, dtype):
-        x = a._data
-        if dtype is not None:
-            x = x.astype(dtype.np)
-        elif x.dtype.kind in "biu":
-            x = x.astype(np.int64)
+        x = _accumulation_input(a, dtype)
         out = Tensor._make(x.cumprod(axis=dim) if x.ndim else x.copy())
         ctx.dim = dim
         ctx.save_for_backward(a, out)
@@ -726,11 +721,7 @@ class NanSum(Function):
 
     @staticmethod
     def forward(ctx, a, dims, keepdim, dtype):
-        x = a._data
-        if dtype is not None:
-            x = x.astype(dtype.np)
-        elif x.dtype.kind in "biu":
-            x = x.astype(np.int64)
+        x = _accumulation_input(a, dtype)
         ctx.dims, ctx.keepdim = dims, keepdim
         ctx.save_for_backward(a)
         return _backend.array_module(x).nansum(x, axis=dims, keepdims=keepdim)
