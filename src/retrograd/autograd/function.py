@@ -170,7 +170,7 @@ class Function(FunctionCtx, Node):
     @staticmethod
     def setup_context(ctx, inputs, output):
         """Optional: save what backward needs, when ``forward`` does not take ``ctx``."""
-        raise NotImplementedError
+        raise NotImplementedError("setup_context is only called when a Function subclass defines it")
 
     @staticmethod
     def forward(ctx, *args, **kwargs):

@@ -117,11 +117,11 @@ class _UnaryFloat(Function):
 
     @staticmethod
     def f(xp, x):
-        raise NotImplementedError
+        raise NotImplementedError("each op subclass defines f (abstract base)")
 
     @staticmethod
     def df(g, a, z):
-        raise NotImplementedError
+        raise NotImplementedError("each op subclass defines df (abstract base)")
 
     @staticmethod
     def forward(ctx, a):
@@ -333,7 +333,7 @@ class _Rounding(Function):
 
     @staticmethod
     def f(xp, x):
-        raise NotImplementedError
+        raise NotImplementedError("each op subclass defines f (abstract base)")
 
     @staticmethod
     def forward(ctx, a, *args):

@@ -75,7 +75,7 @@ class LRScheduler:
         return self._last_lr
 
     def get_lr(self):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define get_lr(): LRScheduler is abstract")
 
     def step(self, epoch=None):
         self._step_count += 1

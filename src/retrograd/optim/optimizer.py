@@ -256,7 +256,7 @@ class Optimizer:
                     g._vc[0] += 1
 
     def step(self, closure=None):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define step(): the Optimizer base class is abstract")
 
     # ------------------------------------------------------------ hooks
     def _add_hook(self, store, hook, prepend=False):

@@ -26,7 +26,7 @@ class Sampler:
         pass
 
     def __iter__(self):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define __iter__ (Sampler is abstract)")
 
 
 class SequentialSampler(Sampler):
