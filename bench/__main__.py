@@ -20,10 +20,12 @@ from bench.workloads import WORKLOADS
 FLOOR_WORKLOADS = ("mlp", "deep")
 
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
 def run_worker(framework, workload, seconds, env):
     cmd = [sys.executable, "-m", "bench.worker", framework, workload, str(seconds)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env,
-                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     if not lines:
         return {"framework": framework, "workload": workload,
@@ -122,6 +124,8 @@ def main(argv=None):
         p.error(f"unknown workload(s): {', '.join(unknown)}")
 
     env = dict(os.environ)
+    # the checkout's own retrograd, installed or not
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (os.path.join(ROOT, "src"), env.get("PYTHONPATH")) if p)
     removed = {}
     if not args.keep_blas_env:
         for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):

@@ -7,6 +7,7 @@ it can be differentiated again. Integer inputs to floating-point functions give 
 default float dtype, as in torch; rounding ops keep integer dtypes.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -20,10 +21,17 @@ from ._method import tensor_method
 from .comparison import sign, where
 from .elementwise import broadcast_op, div, float_data, float_operands, operands, sigmoid, square, true_divide
 
-try:  # erf and erfinv come from SciPy when it is there; otherwise from the fallbacks below
-    from scipy import special as _special
-except ImportError:  # pragma: no cover - exercised only without SciPy
-    _special = None
+
+@functools.cache
+def _scipy_special():
+    """scipy.special for erf, erfc and erfinv, or None without SciPy (then the fallbacks
+    below). Imported on first use: importing SciPy takes ~0.2 s and loads a second
+    OpenBLAS with its own thread pool."""
+    try:
+        from scipy import special
+    except ImportError:  # pragma: no cover - exercised only without SciPy
+        return None
+    return special
 
 __all__ = ["true_divide", "floor_divide", "remainder", "fmod", "reciprocal", "rsqrt", "square",
            "log2", "log10", "log1p", "exp2", "expm1", "sin", "cos", "tan", "asin", "acos", "atan",
@@ -80,8 +88,9 @@ def _erf_array(x):
         from cupyx.scipy import special
 
         return special.erf(x)
-    if _special is not None:
-        return _special.erf(x).astype(x.dtype, copy=False)
+    special = _scipy_special()
+    if special is not None:
+        return special.erf(x).astype(x.dtype, copy=False)
     return np.vectorize(math.erf, otypes=[x.dtype])(x)
 
 
@@ -91,8 +100,9 @@ def _erfinv_array(y):
         from cupyx.scipy import special
 
         return special.erfinv(y)
-    if _special is not None:
-        return _special.erfinv(y).astype(y.dtype, copy=False)
+    special = _scipy_special()
+    if special is not None:
+        return special.erfinv(y).astype(y.dtype, copy=False)
     # Newton's method on erf(x) = y from a logarithmic first guess
     y64 = y.astype(np.float64)
     with np.errstate(all="ignore"):
@@ -268,8 +278,8 @@ class Erf(_UnaryFloat):
 
 class Erfc(_UnaryFloat):
     """z = 1 - erf a;  da = -g*2/sqrt(pi)*e^(-a^2)."""
-    f = staticmethod(lambda xp, x: _special.erfc(x).astype(x.dtype, copy=False)
-                     if _special is not None and xp is np else 1 - _erf_array(x))
+    f = staticmethod(lambda xp, x: _scipy_special().erfc(x).astype(x.dtype, copy=False)
+                     if xp is np and _scipy_special() is not None else 1 - _erf_array(x))
     df = staticmethod(lambda g, a, z: -g * _TWO_OVER_SQRT_PI * (-(a * a)).exp())
 
 
