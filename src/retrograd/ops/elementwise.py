@@ -432,12 +432,20 @@ class Sigmoid(Function):
 
 
 class Relu(Function):
-    """z = max(0, a);  da = g where z > 0, else 0."""
+    """z = max(0, a);  da = g where z != 0 (z > 0 or NaN, as torch's threshold_backward), else 0."""
 
     @staticmethod
     def forward(ctx, a):
         x = a._data
-        out = Tensor._make(_backend.array_module(x).maximum(x, 0) if x.dtype != np.bool_ else x.copy())
+        xp = _backend.array_module(x)
+        if x.dtype.kind == "f":
+            # clip with both bounds given in x's dtype runs NumPy's vectorised clip loop, ~3x faster
+            # than maximum(x, 0) (a scalar operand takes maximum's slow path); NaN propagates and
+            # -0 stays -0, as in torch
+            z = xp.clip(x, x.dtype.type(0), x.dtype.type(np.inf))
+        else:
+            z = xp.maximum(x, 0) if x.dtype != np.bool_ else x.copy()
+        out = Tensor._make(z)
         ctx.save_for_backward(out)
         return out
 
@@ -445,19 +453,24 @@ class Relu(Function):
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
         if not _grad_state.enabled:  # plain backward: ReluGrad's product, without recording it
-            return Tensor._make(g._data * (out._data > 0))
+            return Tensor._make(g._data * _relu_mask(out._data))
         return ReluGrad.apply(g, out)
 
 
+def _relu_mask(out):
+    """Where relu passes its gradient: z != 0, i.e. z > 0 or NaN (torch: not z <= 0)."""
+    return out != 0
+
+
 class ReluGrad(Function):
-    """z = g where out > 0, else 0 (relu's backward, one op);  dg = gz where out > 0."""
+    """z = g where out != 0, else 0 (relu's backward, one op);  dg = gz where out != 0."""
 
     _backward_name = "ThresholdBackwardBackward0"
 
     @staticmethod
     def forward(ctx, g, out):
         ctx.save_for_backward(out)
-        return g._data * (out._data > 0)
+        return g._data * _relu_mask(out._data)
 
     @staticmethod
     def backward(ctx, gz):
