@@ -15,15 +15,11 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor, _wrap_dim
 from ._method import tensor_method
+from ._rows import exp_sums, sums
 
 __all__ = ["softmax", "log_softmax"]
 
 FUNCTIONAL = ["softmax", "log_softmax", "softmin"]
-
-
-def _shifted(x, dim):
-    """x - max(x) along dim (an inf in a row makes the row nan, as in torch)."""
-    return x - _backend.array_module(x).max(x, axis=dim, keepdims=True)
 
 
 class Softmax(Function):
@@ -37,11 +33,9 @@ class Softmax(Function):
             out = x.copy()
         else:
             x1 = x.reshape(1) if x.ndim == 0 else x
-            xp = _backend.array_module(x1)
             with np.errstate(invalid="ignore", over="ignore"):
-                e = _shifted(x1, dim)  # a fresh array: exp and the division run in place
-                xp.exp(e, out=e)
-                e /= e.sum(axis=dim, keepdims=True)
+                e, s = exp_sums(x1, dim)
+                e /= s
                 out = e.reshape(x.shape)
         out = Tensor._make(out)
         ctx.save_for_backward(out)
@@ -53,8 +47,7 @@ class Softmax(Function):
         if not _state.enabled and z.ndim:  # plain backward: g*z - z*sum(g*z), on arrays
             zd = z._data
             gz = g._data * zd
-            s = gz.sum(axis=ctx.dim, keepdims=True)
-            gz -= zd * s
+            gz -= zd * sums(gz, ctx.dim)
             return Tensor._make(gz), None
         return z * (g - (g * z).sum(ctx.dim, keepdim=True)), None
 
@@ -72,8 +65,9 @@ class LogSoftmax(Function):
             x1 = x.reshape(1) if x.ndim == 0 else x
             xp = _backend.array_module(x1)
             with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-                s = _shifted(x1, dim)
-                out = (s - xp.log(xp.exp(s).sum(axis=dim, keepdims=True))).reshape(x.shape)
+                z = x1 - xp.max(x1, axis=dim, keepdims=True)
+                z -= xp.log(sums(xp.exp(z), dim))
+                out = z.reshape(x.shape)
         out = Tensor._make(out)
         ctx.save_for_backward(out)
         return out
@@ -85,7 +79,7 @@ class LogSoftmax(Function):
             zd, gd = z._data, g._data
             xp = _backend.array_module(zd)
             e = xp.exp(zd)
-            e *= gd.sum(axis=ctx.dim, keepdims=True)
+            e *= sums(gd, ctx.dim)
             xp.subtract(gd, e, out=e)
             return Tensor._make(e), None
         return g - z.exp() * g.sum(ctx.dim, keepdim=True), None
