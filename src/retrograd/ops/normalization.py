@@ -20,6 +20,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..tensor import Tensor
 from ._broadcast import sum_to_shape
+from ._rows import col_sums, row_sums
 
 __all__ = ["layer_norm", "group_norm", "rms_norm"]
 FUNCTIONAL = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm", "local_response_norm"]
@@ -44,24 +45,25 @@ class Normalize(Function):
         ctx.b_shape = None if b is None else b.shape
         xd = x._data
         y = xd.reshape(view) - mean if xc is None else xc  # xc: a scratch copy made by the caller
+        xhat = None
         if w is not None and wview is not None:
             y *= rstd * w._data.reshape(wview)
         else:
             y *= rstd
-            if w is not None:
-                y = y.reshape(xd.shape)
-                y *= w._data.reshape(wshape)
+            if w is not None:  # x_hat is kept for the backward (it would cost two passes again)
+                xhat = Tensor._make(y)
+                y = y.reshape(xd.shape) * w._data.reshape(wshape)
         y = y.reshape(xd.shape)
         if b is not None:
             y += b._data.reshape(wshape)
-        ctx.save_for_backward(x, w, Tensor._make(mean), Tensor._make(rstd))
+        ctx.save_for_backward(x, w, Tensor._make(mean), Tensor._make(rstd), xhat)
         return y
 
     @staticmethod
     def backward(ctx, g):
-        x, w, mean, rstd = ctx.saved_tensors
+        x, w, mean, rstd, xhat = ctx.saved_tensors
         if not is_grad_enabled():
-            return _normalize_backward_arrays(ctx, x, w, mean, rstd, g)
+            return _normalize_backward_arrays(ctx, x, w, mean, rstd, xhat, g)
         view, axes, wshape = ctx.view, ctx.axes, ctx.wshape
         need = ctx.needs_input_grad
         # create_graph: the statistics as functions of x, so that the gradient is differentiable in x
@@ -90,13 +92,16 @@ def _sum_to(a, shape):
     return a.sum(axis=axes).reshape(shape) if axes else a.reshape(shape)
 
 
-def _normalize_backward_arrays(ctx, x, w, mean, rstd, g):
+def _normalize_backward_arrays(ctx, x, w, mean, rstd, xhat, g):
     """The closed-form backward on arrays, in few passes (the path without create_graph)."""
     view, axes, wshape, wview = ctx.view, ctx.axes, ctx.wshape, ctx.wview
     need = ctx.needs_input_grad
     rstd = rstd._data
-    xhat = x._data.reshape(view) - mean._data
-    xhat *= rstd
+    if xhat is None:
+        xhat = x._data.reshape(view) - mean._data
+        xhat *= rstd
+    else:  # saved by the forward: read only
+        xhat = xhat._data.reshape(view)
     gd = g._data
     gv = gd.reshape(view)
     m = int(np.prod([view[a] for a in axes]))
@@ -116,26 +121,40 @@ def _normalize_backward_arrays(ctx, x, w, mean, rstd, g):
             gx -= a * s1 * (1.0 / m)
             gx = Tensor._make(gx.reshape(ctx.x_shape))
         return gx, gw, gb, None, None, None, None, None, None, None, None
-    # layer norm, (rows, features): einsum's sums of products (float32/64 only; not bfloat16)
-    rows = len(view) == 2 and axes == (1,) and w.numel() == view[1] and gd.dtype.itemsize >= 4
-    xp = _xp(gd)
+    if len(view) == 2 and axes == (1,) and w.numel() == view[1] and gd.dtype.itemsize >= 4:
+        return _layer_norm_backward_rows(ctx, w, rstd, xhat, gv)
+    # per-channel w over groups of channels (group norm)
     if need[1]:
-        if rows:  # column sums of g * x_hat, without the temporary
-            gw = Tensor._make(xp.einsum("ij,ij->j", gv, xhat).reshape(w.shape))
-        else:
-            gw = Tensor._make(_sum_to(gd * xhat.reshape(ctx.x_shape), wshape).reshape(w.shape))
+        gw = Tensor._make(_sum_to(gd * xhat.reshape(ctx.x_shape), wshape).reshape(w.shape))
     if need[2]:
         gb = Tensor._make(_sum_to(gd, wshape).reshape(ctx.b_shape))
     if need[0]:
         ghat = (gd * w._data.reshape(wshape)).reshape(view)
         m1 = ghat.mean(axis=axes, keepdims=True)
-        if rows:
-            m2 = xp.einsum("ij,ij->i", ghat, xhat)[:, None] * (1.0 / m)
-        else:
-            m2 = (ghat * xhat).mean(axis=axes, keepdims=True)
+        m2 = (ghat * xhat).mean(axis=axes, keepdims=True)
         ghat -= m1
-        xhat *= m2
-        ghat -= xhat
+        ghat -= xhat * m2
+        ghat *= rstd
+        gx = Tensor._make(ghat.reshape(ctx.x_shape))
+    return gx, gw, gb, None, None, None, None, None, None, None, None
+
+
+def _layer_norm_backward_rows(ctx, w, rstd, xhat, g):
+    """Layer norm's backward for (rows, features) arrays g and x_hat, w per feature: the sums
+    over rows and over features are matrix-vector products (see _rows.py)."""
+    need = ctx.needs_input_grad
+    wv = w._data.reshape(-1)
+    gxh = g * xhat
+    gw = Tensor._make(col_sums(gxh).reshape(w.shape)) if need[1] else None  # dw = sum g*x_hat
+    gb = Tensor._make(col_sums(g).reshape(ctx.b_shape)) if need[2] else None  # db = sum g
+    gx = None
+    if need[0]:  # dx = rstd*(g_hat - mean(g_hat) - x_hat*mean(g_hat*x_hat)), g_hat = g*w
+        inv_m = 1.0 / g.shape[1]
+        m1 = (g @ wv)[:, None] * inv_m
+        m2 = (gxh @ wv)[:, None] * inv_m
+        ghat = g * wv
+        ghat -= m1
+        ghat -= _xp(g).multiply(xhat, m2, out=gxh)
         ghat *= rstd
         gx = Tensor._make(ghat.reshape(ctx.x_shape))
     return gx, gw, gb, None, None, None, None, None, None, None, None
@@ -145,9 +164,10 @@ def _stats(xd, view, axes, eps):
     """(mean, rstd, biased var, x - mean) of x.reshape(view) over axes, keeping dims."""
     xp = _xp(xd)
     xv = xd.reshape(view)
-    mean = xv.mean(axis=axes, keepdims=True)
+    rows = len(view) == 2 and axes == (1,) and xd.dtype.itemsize >= 4
+    mean = row_sums(xv, keepdims=True) * (1.0 / max(view[1], 1)) if rows else xv.mean(axis=axes, keepdims=True)
     xc = xv - mean
-    if len(view) == 2 and axes == (1,) and xd.dtype.itemsize >= 4:  # rows: a sum of squares without a temporary
+    if rows:  # a sum of squares without a temporary
         var = xp.einsum("ij,ij->i", xc, xc)[:, None] * (1.0 / max(view[1], 1))
     else:
         var = (xc * xc).mean(axis=axes, keepdims=True)
