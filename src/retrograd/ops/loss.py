@@ -17,6 +17,7 @@ from .. import _backend
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
+from ._rows import row_sums
 
 __all__ = []  # nn-only: exported through retrograd.nn.functional
 FUNCTIONAL = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss",
@@ -340,7 +341,7 @@ class CrossEntropy(Function):
             z_t = z[xp.arange(m), tt]
             z_sum = None if not eps else (z @ w if w is not None else z.sum(axis=1))
             e = xp.exp(z, out=z)  # z is ours: reuse it for e^z, then for softmax
-            se = e.sum(axis=1)
+            se = row_sums(e)
             lse = xp.log(se)
             rows = -(1 - eps) * wt * (z_t - lse)
             if eps:
@@ -370,13 +371,13 @@ class CrossEntropy(Function):
         t = target._data.reshape(-1)
         valid, tt, wt, s = _target_dist(xp, t, c, w, ctx.ignore_index, ctx.eps, dtype)
         if not _state.enabled:  # plain backward, on arrays: coef * (s p - q) without a dense q
-            gx = p._data * s[:, None]
-            gx[xp.arange(m), tt] -= (1 - ctx.eps) * wt
+            with np.errstate(invalid="ignore", divide="ignore"):
+                coef = xp.broadcast_to(_coef(g._data, ctx.reduction, ctx.total, m), (m, 1)).astype(dtype)
+            gx = p._data * (s[:, None] * coef)  # one pass over the (M, C) probabilities
+            gx[xp.arange(m), tt] -= (1 - ctx.eps) * wt * coef[:, 0]
             if ctx.eps:
                 row = (w if w is not None else xp.ones(c, dtype=dtype)) * (ctx.eps / c)
-                gx -= valid[:, None] * row[None, :].astype(dtype)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                gx *= _coef(g._data, ctx.reduction, ctx.total, m)
+                gx -= (valid[:, None] * coef) * row[None, :].astype(dtype)
             return _grad_layout(_const(gx), ctx.shape), None, None, None, None, None
         q = _dense_q(xp, m, c, tt, wt, valid, w, ctx.eps, dtype)
         if _state.enabled:  # create_graph: softmax must stay differentiable in x
