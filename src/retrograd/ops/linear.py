@@ -4,6 +4,7 @@ from .. import _backend
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
+from ._rows import col_sums
 
 __all__ = []  # nn-only: exported through retrograd.nn.functional
 FUNCTIONAL = ["linear", "bilinear"]
@@ -44,7 +45,7 @@ class Linear(Function):
             g2 = ga.reshape(-1, ga.shape[-1])
             gx = Tensor._make((g2 @ w._data).reshape(ga.shape[:-1] + w._data.shape[1:])) if need[0] else None
             gw = Tensor._make(g2.T @ x._data.reshape(-1, x._data.shape[-1])) if need[1] else None
-            gb = Tensor._make(g2.sum(0)) if need_b else None
+            gb = Tensor._make(col_sums(g2)) if need_b else None
             return gx, gw, gb
         gx = gw = gb = None
         g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
