@@ -29,7 +29,7 @@ def row_sums(a, keepdims=False):
 def col_sums(a):
     """a summed over every axis but the last: shape (a.shape[-1],)."""
     if not _blas_ok(a) or a.ndim < 2:
-        return a.reshape(-1, a.shape[-1]).sum(axis=0)
+        return a.sum(axis=tuple(range(a.ndim - 1)))
     rows = a.reshape(-1, a.shape[-1])
     return array_module(a).ones(rows.shape[0], dtype=a.dtype) @ rows
 

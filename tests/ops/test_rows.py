@@ -1,0 +1,61 @@
+"""Row and column sums as matrix-vector products, and softmax's shift-free exp (ops/_rows.py)."""
+
+import numpy as np
+import pytest
+
+from retrograd.ops._rows import col_sums, exp_sums, row_sums
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16, np.int64])
+@pytest.mark.parametrize("shape", [(5,), (3, 7), (2, 3, 4), (4, 0), (0, 3)])
+def test_row_and_col_sums_equal_numpy(dtype, shape):
+    a = (np.random.default_rng(0).standard_normal(shape) * 10).astype(dtype)
+    tol = 1e-2 if dtype == np.float16 else 1e-5
+    np.testing.assert_allclose(row_sums(a), a.sum(-1), rtol=tol, atol=tol)
+    assert row_sums(a, keepdims=True).shape == a.sum(-1, keepdims=True).shape
+    np.testing.assert_allclose(col_sums(a), a.sum(axis=tuple(range(a.ndim - 1))), rtol=tol, atol=tol)
+
+
+def test_sums_of_a_non_contiguous_array():
+    a = np.arange(24.0).reshape(4, 6)[:, ::2]
+    np.testing.assert_array_equal(row_sums(a), a.sum(-1))
+    np.testing.assert_array_equal(col_sums(a), a.sum(0))
+
+
+def _reference(x, dim):
+    e = np.exp(x - x.max(axis=dim, keepdims=True))
+    return e / e.sum(axis=dim, keepdims=True)
+
+
+@pytest.mark.parametrize("rows", [
+    [[0.0, 1.0, 2.0], [3.0, -1.0, 0.5]],  # the shift-free path
+    [[79.0, -79.0, 0.0], [1.0, 2.0, 3.0]],  # still shift-free
+    [[100.0, 1.0, 2.0], [1.0, 2.0, 3.0]],  # e^100 overflows float32: row max
+    [[0.0, 1.0, 2.0], [-100.0, -101.0, -150.0]],  # a row that underflows: row max
+    [[0.0, 1.0, 2.0], [-np.inf, 0.0, 3.0]],  # -inf entries are fine either way
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_exp_sums_give_the_shifted_softmax(rows, dtype):
+    x = np.array(rows, dtype=dtype)
+    e, s = exp_sums(x, 1)
+    np.testing.assert_allclose(e / s, _reference(x, 1), rtol=1e-6)
+    e0, s0 = exp_sums(np.ascontiguousarray(x.T), 0)  # not the last dim: always the row max
+    np.testing.assert_allclose(e0 / s0, _reference(x.T, 0), rtol=1e-6)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_exp_sums_make_a_row_with_nan_or_inf_nan(bad):
+    x = np.array([[0.0, 1.0, bad], [1.0, 2.0, 3.0]], dtype=np.float32)
+    with np.errstate(invalid="ignore"):
+        e, s = exp_sums(x, 1)
+        p = e / s
+    assert np.isnan(p[0]).all()
+    np.testing.assert_allclose(p[1], _reference(x[1:], 1)[0], rtol=1e-6)
+
+
+def test_exp_sums_make_an_all_minus_inf_row_nan():
+    x = np.array([[-np.inf, -np.inf], [0.0, 1.0]], dtype=np.float32)
+    with np.errstate(invalid="ignore"):
+        e, s = exp_sums(x, 1)
+        p = e / s
+    assert np.isnan(p[0]).all() and np.isfinite(p[1]).all()
