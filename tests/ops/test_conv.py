@@ -51,6 +51,16 @@ def test_conv_transpose2d(kw):
         "groups", 1),))
 
 
+@pytest.mark.parametrize("nd, kw", [(1, dict(padding=2, dilation=2)), (2, dict(padding=(1, 0), groups=2)),
+                                     (3, dict(padding=(1, 0, 1), dilation=(1, 1, 2)))])
+def test_stride1_input_grad_with_more_outputs_than_inputs(nd, kw):
+    # O > C: the input gradient folds W^T @ G back over the whole batch on the padded grid (_col2im_grid)
+    fn = {1: "conv1d", 2: "conv2d", 3: "conv3d"}[nd]
+    size = (5, 4, 3)[:nd]
+    check_op(lambda t, x, w: getattr(F(t), fn)(x, w, **kw), (2, 2) + size,
+             (6, 2 // kw.get("groups", 1)) + (3, 2, 2)[:nd], gradgradcheck=nd < 3)
+
+
 def test_conv_transpose1d_and_3d():
     check_op(lambda t, x, w, b: F(t).conv_transpose1d(x, w, b, stride=3, padding=1, output_padding=2),
              (2, 2, 4), (2, 3, 3), (3,))

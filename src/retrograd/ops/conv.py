@@ -8,7 +8,7 @@ all outputs with one batched matmul:  Y = W @ cols  (+ b).
 Backward is two more matmuls:  dW = sum_n G @ cols^T (the forward's columns are kept,
 below a size limit) and  dX = col2im(W^T @ G), where col2im adds each kernel offset's
 slice of columns back into the padded input (a loop over the K kernel offsets only, each
-a vectorised slice-add; for stride 1 each add is one contiguous run, see _col2im_flat).
+a vectorised slice-add; for stride 1 each add is one contiguous run, see _col2im_grid).
 
 Three Functions are closed under differentiation, so double backward works:
     y  = conv(x, w)                 dx = conv_input_grad(g, w),   dw = conv_weight_grad(x, g)
@@ -56,6 +56,7 @@ def _xp(arr):
 # buffers reused from call to call: a fresh large array costs page faults on first touch,
 # which for a small convnet costs as much as the matmuls.
 SCRATCH_MAX_BYTES = 1 << 25  # per slot: at most a few times this stays allocated per thread
+ROW_PAD = 16  # elements (64 bytes of float32) between the rows of long scratch matrices, see _padded
 _scratch = threading.local()
 
 
@@ -75,13 +76,24 @@ def _buffer(xp, slot, shape, dtype, zero=False):
     return arr
 
 
-def _matmul(a, b, slot):
-    """a @ b into a scratch buffer (half precision goes through the backend's float32 matmul)."""
+def _matmul(a, b, slot, pad=0):
+    """a @ b into a scratch buffer (half precision goes through the backend's float32 matmul),
+    its rows `pad` elements apart beyond their length (see _padded)."""
     if a.dtype.itemsize == 2:
         return _backend.matmul(a, b)
     xp = _xp(a)
     shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
-    return xp.matmul(a, b, out=_buffer(xp, slot, shape, np.result_type(a.dtype, b.dtype)))
+    return xp.matmul(a, b, out=_padded(xp, slot, shape, np.result_type(a.dtype, b.dtype), pad))
+
+
+def _padded(xp, slot, shape, dtype, pad, zero=False):
+    """A scratch array of `shape` whose rows lie `pad` elements further apart than their length:
+    rows a power of two bytes apart (here 64 KiB: 64 samples of a 16x16 grid) share cache sets,
+    which makes a matmul writing or reading them ~1.6x slower."""
+    if not pad:
+        return _buffer(xp, slot, shape, dtype, zero)
+    buf = _buffer(xp, slot, shape[:-1] + (shape[-1] + pad,), dtype, zero)
+    return buf[..., :shape[-1]]
 
 
 def _as_strided(xp, arr, shape, strides):
@@ -180,8 +192,7 @@ def conv_input_grad(g, w, x_shape, p):
         full = tuple(d * (k - 1) for d, k in zip(p.dilation, w.shape[2:]))
         if o <= x_shape[1] and all(lo <= f and hi <= f for (lo, hi), f in zip(p.pads, full)):
             return _full_correlation(g, w, full, p)
-        if len(out) > 1:
-            return _col2im_flat(xp, wt, g, x_shape, w.shape[2:], p)
+        return _col2im_grid(xp, wt, g, x_shape, w.shape[2:], p)
     cols = _matmul(wt, g.reshape(n, G, o // G, int(np.prod(out))), "cols")  # (N, G, C/G*K, L)
     return _col2im(cols, x_shape, w.shape[2:], out, p)
 
@@ -199,38 +210,39 @@ def _full_correlation(g, w, full, p):
     return conv_forward(g, wf, None, ConvParams((1,) * nd, pads, p.dilation, G))
 
 
-def _col2im_flat(xp, wt, g, x_shape, kshape, p):
-    """col2im for stride 1, with every slice-add one long contiguous run per (n, c).
+def _col2im_grid(xp, wt, g, x_shape, kshape, p):
+    """col2im for stride 1 over the whole batch at once, every slice-add one long contiguous run
+    per channel (K adds of (C, N*S) arrays; per-row runs are ~3x slower).
 
-    g is first placed on the padded input grid (output position o sits at flat index
-    sum_i o_i * S_i, S the grid's row-major strides), so the columns W^T @ G are on that
-    grid too, and kernel offset k is a flat shift sum_i d_i k_i S_i. Positions outside
-    the output hold zeros, so what spills into the next row adds nothing.
+    g is placed on each sample's padded input grid, channels first: gk (O, N*S), S the padded
+    sample size, output position o of sample n at n*S + sum_i o_i S_i (S_i the grid's row-major
+    strides), zeros elsewhere. The columns W^T @ gk lie on that grid too, and kernel offset k is
+    the flat shift sum_i d_i k_i S_i. What spills past a sample's end comes from zero positions
+    and adds nothing.
     """
     n, o = g.shape[:2]
     c = x_shape[1]
     G = p.groups
     out = g.shape[2:]
     grid = tuple(s + lo + hi for s, (lo, hi) in zip(x_shape[2:], p.pads))
-    size = int(np.prod(grid))
+    total = n * int(np.prod(grid))
     strides = [int(np.prod(grid[i + 1:])) for i in range(len(grid))]
-    # g needs only its own rows of the grid: (out_0, *grid[1:])
-    g_size = out[0] * strides[0]
-    g_grid = _buffer(xp, "g_grid", (n, o, out[0]) + grid[1:], g.dtype, zero=True)
-    g_grid[(slice(None), slice(None)) + tuple(slice(0, s) for s in out)] = g
-    cols = _matmul(xp.ascontiguousarray(wt), g_grid.reshape(n, G, o // G, g_size), "cols")  # (N, G, C/G*K, g_size)
-    cols = cols.reshape((n, c, int(np.prod(kshape)), g_size))
+    gk = _padded(xp, "g_grid", (o, total), g.dtype, ROW_PAD, zero=True)
+    gk.reshape((o, n) + grid)[(slice(None), slice(None)) + tuple(slice(0, s) for s in out)] = g.swapaxes(0, 1)
+    cols = _matmul(xp.ascontiguousarray(wt), gk.reshape(G, o // G, total), "cols", ROW_PAD)  # (G, C/G*K, N*S)
+    cols = cols.reshape(c, int(np.prod(kshape)), total)
     shifts = [sum(d * k * st for d, k, st in zip(p.dilation, offset, strides))
-              for offset in itertools.product(*(range(k) for k in kshape))]
-    gx = _buffer(xp, "gx", (n, c, max(size, g_size + max(shifts))), g.dtype)
-    gx[:, :, :shifts[0]] = 0
-    gx[:, :, shifts[0]:shifts[0] + g_size] = cols[:, :, 0]
-    gx[:, :, shifts[0] + g_size:] = 0
+              for offset in itertools.product(*(range(k) for k in kshape))]  # shifts[0] == 0
+    gx = _buffer(xp, "gx", (c, total + max(shifts)), g.dtype)
+    gx[:, :total] = cols[:, 0]
+    gx[:, total:] = 0
     for i, sh in enumerate(shifts[1:], 1):
-        gx[:, :, sh:sh + g_size] += cols[:, :, i]
-    gx = gx[:, :, :size].reshape((n, c) + grid)
-    # a copy always: gx is a scratch buffer (ascontiguousarray would hand it out when already contiguous)
-    return gx[(slice(None), slice(None)) + tuple(slice(lo, lo + s) for s, (lo, _) in zip(x_shape[2:], p.pads))].copy()
+        gx[:, sh:sh + total] += cols[:, i]
+    gx = gx[:, :total].reshape((c, n) + grid)
+    inner = tuple(slice(lo, lo + s) for s, (lo, _) in zip(x_shape[2:], p.pads))
+    dx = xp.empty(x_shape, dtype=g.dtype)  # a fresh array: gx is a scratch buffer
+    dx[...] = gx[(slice(None), slice(None)) + inner].swapaxes(0, 1)
+    return dx
 
 
 def conv_weight_grad(x, g, w_shape, p, cols=None):
