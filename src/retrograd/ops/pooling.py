@@ -128,7 +128,7 @@ def _first_hits(xb, offsets, test):
         else:
             _xp(hit).greater(hit, taken, out=hit)  # hit and not taken
             taken |= hit
-        yield off, hit
+        yield off, hit, taken
 
 
 def _first_max_hits(x, out, k):
@@ -136,13 +136,18 @@ def _first_max_hits(x, out, k):
     As torch: the first maximum of a block, or its last NaN when it has one."""
     xb = _blocks(x, k)
     offsets = list(np.ndindex(*k))
-    nan_hits = {}
     if out.dtype.kind == "f" and bool(_xp(out).isnan(out).any()):
-        nan_hits = dict(_first_hits(xb, offsets[::-1], lambda v: v != v))
-    for off, hit in _first_hits(xb, offsets, lambda v: v == out):  # never true in NaN blocks
-        if nan_hits:
-            hit |= nan_hits[off]
+        nan_hits = {off: hit for off, hit, _ in _first_hits(xb, offsets[::-1], lambda v: v != v)}
+        for off, hit, _ in _first_hits(xb, offsets, lambda v: v == out):  # never true in NaN blocks
+            yield _offset(off), hit | nan_hits[off]
+        return
+    # without NaN every block holds its max, so the last offset holds the first one exactly where
+    # no offset before it did: no comparison needed there
+    taken = None
+    for off, hit, seen in _first_hits(xb, offsets[:-1], lambda v: v == out):
+        taken = seen  # where an earlier offset holds the max (grows in place)
         yield _offset(off), hit
+    yield _offset(offsets[-1]), (~taken if taken is not None else _xp(out).ones(out.shape, dtype=bool))
 
 
 class MaxPoolBlocks(Function):
