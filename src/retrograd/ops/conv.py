@@ -261,7 +261,13 @@ def conv_weight_grad(x, g, w_shape, p, cols=None):
 
 
 def _bias_grad(g):
-    return g.sum((0,) + tuple(range(2, g.ndim)))
+    """db[o] = sum of g[:, o] over batch and space."""
+    space = tuple(range(2, g.ndim))
+    if g.dtype.itemsize >= 4 and space:
+        # batch first (contiguous adds of whole samples), then space: ~2x faster than one
+        # reduction over (0, *space), whose inner loop runs along the short spatial rows
+        return g.sum(0).sum(tuple(i - 1 for i in space))
+    return g.sum((0,) + space)
 
 
 def _fit(t, shape):
