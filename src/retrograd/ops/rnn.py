@@ -1,11 +1,18 @@
 """Recurrent layers as fused Functions: one graph node per layer (all steps, all directions).
 
-Forward computes the input projection of every time step in one matmul
-(``X W_ih^T + b``), then per step one matmul ``h W_hh^T`` and a few in-place array ops for
-the fused gates. Backward is backpropagation through time written as one loop over the
-steps in array code: per step a few array ops and one matmul ``dG W_hh`` for the
+RNN and GRU: forward computes the input projection of every time step in one matmul
+(``X W_ih^T + b``), then per step one matmul ``h W_hh^T`` and a few in-place array ops
+for the fused gates. Backward is backpropagation through time written as one loop over
+the steps in array code: per step a few array ops and one matmul ``dG W_hh`` for the
 gradient of the previous state; the weight gradients are then one matmul each over all
 steps (``dW_hh = dG^T H_prev``, ``dW_ih = dG^T X``, ``dX = dG W_ih``).
+
+LSTM: the same plan in a transposed layout (see ``_lstm_dir_forward``): per step the
+arrays are feature-major, (features, n) for a step of n rows, in flat per-step blocks, so
+the gates are contiguous row blocks. Per step one matmul ``[W_hh | W_ih | b] [h; x; 1]``
+(input projection and bias included) writes the step's gate block, and the backward's
+``dh^T = W_hh^T dG^T`` is one matmul in the shape BLAS is fastest at; after the loop
+``[dW_hh | dW_ih | db] = dG^T [H_prev | X | 1]`` is one matmul.
 
 Sequences are handled in the packed layout of ``nn.utils.rnn.PackedSequence``: the rows
 of step ``t`` are ``data[offset_t : offset_t + batch_sizes[t]]`` (batch sorted by
@@ -97,17 +104,14 @@ def _prev_all(buf, init, sched, xp, out=None):
 
 
 # ------------------------------------------------------------------ one direction, forward
-# Each returns (Hs, C, saved): the state after every step in the packed layout (N, H_out)
-# (the layer's output), the LSTM cell after every step (or None), and the other arrays
-# the backward needs.
+# Each returns (Hs, c_n, saved): the state after every step in the packed layout
+# (N, H_out) (the layer's output), the LSTM's final cell of each sequence (B, H) (or
+# None), and the arrays the backward needs.
 
 
-def _recurrent(w_hh, hp, buf, xp):
+def _recurrent(w_hh, hp, xp):
     """h W_hh^T for one step, computed as (W_hh h^T)^T: BLAS is faster in that shape when
-    the step has few rows. ``buf`` (gates*H, B), when given, takes the product."""
-    n = hp.shape[0]
-    if buf is not None and n == buf.shape[1]:
-        return xp.matmul(w_hh, hp.T, out=buf).T
+    the step has few rows."""
     return xp.matmul(w_hh, hp.T).T
 
 
@@ -125,7 +129,7 @@ def _rnn_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched):
     relu = mode == "RNN_RELU"
     for s, e, ps, m in sched:
         g = G[s:e]
-        g += _recurrent(w_hh, _prev(G, h0, s, e, ps, m, xp), None, xp)
+        g += _recurrent(w_hh, _prev(G, h0, s, e, ps, m, xp), xp)
         if relu:
             xp.maximum(g, 0, out=g)
         else:
@@ -139,47 +143,97 @@ def _ifog(w, H, xp):
     return xp.concatenate([w[:2 * H], w[3 * H:], w[2 * H:3 * H]])
 
 
+def _block(flat, rows, s, e):
+    """Step rows s:e of a flat per-step buffer: the contiguous (rows, e-s) block at
+    offset rows*s (the LSTM's transposed layout, see _lstm_dir_forward)."""
+    return flat[rows * s:rows * e].reshape(rows, e - s)
+
+
+def _prev_cols(blocks, init, n, m, xp):
+    """The LSTM cell before a step of n rows, transposed (H, n): the first m columns of the
+    previous step's block, then rows m:n of the initial cell (like _prev, transposed)."""
+    if m == n:
+        return blocks[:, :n]
+    if m == 0:
+        return init[:n].T
+    return xp.concatenate([blocks[:, :m], init[m:n].T], axis=1)
+
+
 def _lstm_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched):
+    """LSTM in a transposed layout: every per-step array is feature-major, (features, n)
+    for a step of n rows, so each gate is a contiguous row block, the step's matmul writes
+    straight into its gate block and the elementwise work runs on contiguous arrays.
+
+    Flat buffers of per-step blocks (_block: step s:e at offset rows*s):
+      Z (K, n), K = H_out + I (+ 1 with biases): the step's [h_{t-1}^T; x_t^T; 1], so with
+        W (4H, K) = [W_hh | W_ih | b_ih + b_hh] one matmul W Z_t is the step's whole
+        pre-activation, input projection and bias included;
+      G (4H, n): the activated gates;  C, TC (H, n): the cell c_t and tanh(c_t).
+    """
     H = w_ih.shape[0] // 4
+    N, I = X.shape
+    B, P = h0.shape  # P = H_out: the projection size, or H
+    dt = X.dtype
+    bias = b_ih is not None
+    K = P + I + bias
     # internal gate order i, f, o, g. sigmoid(a) = (1 + tanh(a/2))/2: with the i, f, o rows
-    # of the weights halved (exact in binary floating point) one tanh per step serves all
-    # four gates, and one affine pass over the contiguous i, f, o block finishes the sigmoids
-    half = xp.ones((4 * H, 1), dtype=X.dtype)
-    half[:3 * H] = 0.5
-    G = X @ (_ifog(w_ih, H, xp) * half).T  # becomes the gate activations, in place
-    if b_ih is not None:
-        G += _ifog(b_ih + b_hh, H, xp) * half[:, 0]
-    N = X.shape[0]
-    Hs = xp.empty((N, h0.shape[1]), dtype=X.dtype)
-    C = xp.empty((N, H), dtype=X.dtype)
-    M = xp.empty((N, H), dtype=X.dtype) if w_hr is not None else None
-    whh = _ifog(w_hh, H, xp) * half
-    whrT = xp.ascontiguousarray(w_hr.T) if w_hr is not None else None
-    buf = xp.empty((4 * H, h0.shape[0]), dtype=X.dtype)  # reused: no allocation per step
-    tmp = xp.empty((h0.shape[0], H), dtype=X.dtype)
-    tcb = xp.empty((h0.shape[0], H), dtype=X.dtype)
-    for s, e, ps, m in sched:
-        g = G[s:e]
-        g += _recurrent(whh, _prev(Hs, h0, s, e, ps, m, xp), buf, xp)
-        xp.tanh(g, out=g)
-        sig = g[:, :3 * H]  # i, f, o = (1 + tanh(a/2))/2
+    # of W halved (exact in binary floating point) one tanh per step serves all four
+    # gates, and one affine pass over the contiguous i, f, o block finishes the sigmoids
+    W = xp.empty((4 * H, K), dtype=dt)
+    W[:, :P] = _ifog(w_hh, H, xp)
+    W[:, P:P + I] = _ifog(w_ih, H, xp)
+    if bias:
+        W[:, K - 1] = _ifog(b_ih + b_hh, H, xp)
+    W[:3 * H] *= 0.5
+    Z = xp.empty(K * N, dtype=dt)
+    for s, e, _, m in sched:
+        z = _block(Z, K, s, e)
+        z[P:P + I] = X[s:e].T
+        if bias:
+            z[K - 1] = 1
+        if m < e - s:  # sequences whose previous state is the initial one
+            z[:P, m:] = h0[m:e - s].T
+    G = xp.empty(4 * H * N, dtype=dt)
+    C = xp.empty(H * N, dtype=dt)
+    TC = xp.empty(H * N, dtype=dt)
+    M = xp.empty((H, N), dtype=dt) if w_hr is not None else None  # o*tanh(c) before W_hr
+    Hs = xp.empty((N, P), dtype=dt)
+    cn = xp.empty((B, H), dtype=dt)
+    tmp = xp.empty(H * B, dtype=dt)
+    hb = xp.empty(P * B, dtype=dt)
+    cp = None
+    for k, (s, e, _, m) in enumerate(sched):
+        n = e - s
+        g4 = _block(G, 4 * H, s, e)
+        xp.matmul(W, _block(Z, K, s, e), out=g4)
+        xp.tanh(g4, out=g4)
+        sig = g4[:3 * H]  # i, f, o = (1 + tanh(a/2))/2
         sig *= 0.5
         sig += 0.5
-        i, f, o, gg = g[:, :H], g[:, H:2 * H], g[:, 2 * H:3 * H], g[:, 3 * H:]
-        c = C[s:e]
-        xp.multiply(f, _prev(C, c0, s, e, ps, m, xp), out=c)  # c_t = f*c_{t-1} + i*g
-        ig = tmp[:e - s]
-        xp.multiply(i, gg, out=ig)
+        i, f, o, g = g4[:H], g4[H:2 * H], g4[2 * H:3 * H], g4[3 * H:]
+        c = _block(C, H, s, e)
+        xp.multiply(f, _prev_cols(cp, c0, n, m, xp), out=c)  # c_t = f*c_{t-1} + i*g
+        ig = tmp[:H * n].reshape(H, n)
+        xp.multiply(i, g, out=ig)
         c += ig
-        tc = tcb[:e - s]
+        tc = _block(TC, H, s, e)
         xp.tanh(c, out=tc)
+        # h_t^T goes to the next step's Z rows (straight there when it feeds all of them)
+        s1, e1, _, m1 = sched[k + 1] if k + 1 < len(sched) else (0, 0, 0, 0)
+        z1 = _block(Z, K, s1, e1)[:P]
+        h = z1 if m1 == n == e1 - s1 else hb[:P * n].reshape(P, n)
         if M is None:
-            xp.multiply(o, tc, out=Hs[s:e])  # h_t = o*tanh(c_t)
+            xp.multiply(o, tc, out=h)  # h_t = o*tanh(c_t)
         else:
-            mm = M[s:e]
-            xp.multiply(o, tc, out=mm)  # h_t = (o*tanh(c_t)) W_hr^T
-            xp.matmul(mm, whrT, out=Hs[s:e])
-    return Hs, C, [G] + ([M] if M is not None else [])
+            mm = M[:, s:e]
+            xp.multiply(o, tc, out=mm)  # h_t = W_hr (o*tanh(c_t))
+            xp.matmul(w_hr, mm, out=h)
+        if h is not z1:
+            z1[:, :m1] = h[:, :m1]
+        Hs[s:e] = h.T
+        cn[m1:n] = c[:, m1:].T  # the rows that do not go on end here: final cells
+        cp = c
+    return Hs, cn, [G, C, TC] + ([M] if M is not None else [])
 
 
 def _gru_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched):
@@ -190,7 +244,7 @@ def _gru_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched):
     HN = xp.empty((N, H), dtype=X.dtype)  # W_hn h + b_hn, needed for dr
     for s, e, ps, m in sched:
         hp = _prev(Hs, h0, s, e, ps, m, xp)
-        gh = _recurrent(w_hh, hp, None, xp)
+        gh = _recurrent(w_hh, hp, xp)
         if b_hh is not None:
             gh += b_hh
         g = G[s:e]
@@ -214,18 +268,20 @@ _FORWARD = {"RNN_TANH": _rnn_dir_forward, "RNN_RELU": _rnn_dir_forward,
 
 
 # ----------------------------------------------------------------- one direction, backward
-# Each returns (dG_ih, dG_hh, extra): the gradients of the pre-activations fed by W_ih
-# (all steps, (N, gates*H)) and by W_hh; dh (and dc) are updated in place to the
-# gradients of the initial state. ``extra`` is (dH_out, M) for the LSTM projection.
+# RNN and GRU return (dG_ih, dG_hh): the gradients of the pre-activations fed by W_ih
+# (all steps, (N, gates*H)) and by W_hh; the LSTM returns (dG^T, dH_out^T, M) in its
+# transposed layout. ``douts[k]`` is dL/dout of the rows of step sched[k]; dh (and dc)
+# are updated in place to the gradients of the initial state.
 
 
-def _rnn_dir_backward(xp, mode, Hs, C, saved, h0, c0, w_hh, w_hr, sched, dout, dh, dc,
+def _rnn_dir_backward(xp, mode, Hs, saved, h0, c0, w_hh, w_hr, sched, douts, dh, dc,
                       need_h0=True):
     dG = xp.empty_like(Hs)
     relu = mode == "RNN_RELU"
-    for s, e, _, _ in reversed(sched):
+    for k in range(len(sched) - 1, -1, -1):
+        s, e, _, _ = sched[k]
         n = e - s
-        d = dh[:n] + dout[s:e]
+        d = dh[:n] + douts[k]
         h = Hs[s:e]
         if relu:
             d *= h > 0
@@ -233,72 +289,92 @@ def _rnn_dir_backward(xp, mode, Hs, C, saved, h0, c0, w_hh, w_hr, sched, dout, d
             d *= 1 - h * h
         dG[s:e] = d
         dh[:n] = d @ w_hh
-    return dG, dG, None
+    return dG, dG
 
 
-def _lstm_dir_backward(xp, mode, Hs, C, saved, h0, c0, w_hh, w_hr, sched, dout, dh, dc,
+def _lstm_dir_backward(xp, mode, Hs, saved, h0, c0, w_hh, w_hr, sched, douts, dh, dc,
                        need_h0=True):
-    G = saved[0]  # the activated gates, in the internal order i, f, o, g (forward's)
-    M = saved[1] if len(saved) > 1 else None
-    H = C.shape[1]
-    whh = _ifog(w_hh, H, xp)  # rows in the internal gate order, like dG
-    dG = xp.empty_like(G)  # internal gate order i, f, o, g; RNNLayer.backward reorders
-    dHout = xp.empty((G.shape[0], dh.shape[1]), dtype=G.dtype) if M is not None else None
-    B = dh.shape[0]
-    dmb = xp.empty((B, dh.shape[1]), dtype=G.dtype)
-    dcb = xp.empty((B, H), dtype=G.dtype)
-    tcb = xp.empty((B, H), dtype=G.dtype)
-    kb = xp.empty((B, 4 * H), dtype=G.dtype)
+    """BPTT in the forward's transposed layout (see _lstm_dir_forward): dh^T, dc^T are kept
+    (features, B) and the gate gradients dG_t^T (4H, n) in per-step blocks, so that
+    dh_{t-1}^T = W_hh^T dG_t^T is one matmul in BLAS's fast shape. Returns dG^T (4H, N)
+    (internal gate order, step s:e in columns s:e), dH_out^T (P, N) and M for the
+    projection (None without)."""
+    G, C, TC = saved[:3]
+    M = saved[3] if len(saved) > 3 else None
+    H = w_hh.shape[0] // 4
+    N = Hs.shape[0]
+    B, P = dh.shape
+    dt = G.dtype
+    whhT = _ifog(w_hh, H, xp).T  # (P, 4H), columns in internal order (a transposed view:
+    # BLAS takes it as it is, a transposed copy would cost more than it saves)
+    whr = xp.ascontiguousarray(w_hr.T) if M is not None else None
+    # dG^T with step s:e in columns s:e; the rows padded by 16 entries so that the step's
+    # columns of consecutive rows do not fall in the same cache set (N is often 2^k)
+    dGT = xp.empty((4 * H, N + 16), dtype=dt)[:, :N]
+    dHT = xp.empty((P, N), dtype=dt) if M is not None else None  # dL/dh_t^T for dW_hr
+    dhT = xp.ascontiguousarray(dh.T)
+    dcT = xp.ascontiguousarray(dc.T)
+    dmb = xp.empty(P * B, dtype=dt)
+    dmp = xp.empty(H * B, dtype=dt) if M is not None else None
+    dcb = xp.empty(H * B, dtype=dt)
+    kb = xp.empty(4 * H * B, dtype=dt)
+    db = xp.empty(4 * H * B, dtype=dt)
     last = len(sched) - 1
-    # Per step, few NumPy calls on small arrays that stay in cache; the three passes over
-    # whole rows (4H wide, contiguous) do the most work.
+    # Per step, few NumPy calls on contiguous blocks that stay in cache:
     #   dG_t = gate'(a_t) * K_t,  gate' = s(1-s) for i, f, o and 1-g^2 for g,
     #   K_t = [dc_t*g, dc_t*c_{t-1}, dm_t*tanh(c_t), dc_t*i]
-    for k, (s, e, ps, m) in enumerate(reversed(sched)):
+    for k in range(last, -1, -1):
+        s, e, ps, m = sched[k]
         n = e - s
-        gt = G[s:e]
-        i, f, o, g = gt[:, :H], gt[:, H:2 * H], gt[:, 2 * H:3 * H], gt[:, 3 * H:]
-        dm = dmb[:n]
-        xp.add(dh[:n], dout[s:e], out=dm)  # dm_t = dL/dh_t: from the output and from step t+1
-        if dHout is not None:
-            dHout[s:e] = dm
-            dm = dm @ w_hr  # through the projection h_t = m_t W_hr^T
-        tc = tcb[:n]
-        xp.tanh(C[s:e], out=tc)
+        gt = _block(G, 4 * H, s, e)
+        f, o, g = gt[H:2 * H], gt[2 * H:3 * H], gt[3 * H:]
+        dm = dmb[:P * n].reshape(P, n)
+        # dm_t = dL/dh_t: from the output and from step t+1 (written as the transposes: the
+        # iteration then runs along dout's rows, about 2x faster than along its columns)
+        xp.add(dhT[:, :n].T, douts[k], out=dm.T)
+        if M is not None:
+            dHT[:, s:e] = dm
+            dm = xp.matmul(whr, dm, out=dmp[:H * n].reshape(H, n))  # through h_t = W_hr m_t
+        tc = _block(TC, H, s, e)
         # dc_t = dm_t * o * (1 - tanh^2 c_t) + dc_{t+1} * f_{t+1}   (dc holds the second term)
-        dct = dcb[:n]
+        dct = dcb[:H * n].reshape(H, n)
         xp.multiply(tc, tc, out=dct)
         xp.subtract(1, dct, out=dct)
         dct *= o
         dct *= dm
-        dct += dc[:n]
-        K = kb[:n]
-        xp.multiply(g, dct, out=K[:, :H])
-        xp.multiply(_prev(C, c0, s, e, ps, m, xp), dct, out=K[:, H:2 * H])
-        xp.multiply(tc, dm, out=K[:, 2 * H:3 * H])
-        xp.multiply(i, dct, out=K[:, 3 * H:])
-        d = dG[s:e]
-        xp.subtract(1, gt, out=d)  # s(1-s) on the whole row ...
-        d *= gt
-        dg = d[:, 3 * H:]  # ... then 1-g^2 for the tanh gate
+        dct += dcT[:, :n]
+        K = kb[:4 * H * n].reshape(4, H, n)
+        xp.multiply(gt.reshape(4, H, n)[3::-3], dct, out=K[::3])  # [g, i]*dc_t in one call
+        cprev = _prev_cols(_block(C, H, *sched[k - 1][:2]) if k else None, c0, n, m, xp)
+        xp.multiply(cprev, dct, out=K[1])
+        xp.multiply(tc, dm, out=K[2])
+        K = K.reshape(4 * H, n)
+        d = db[:4 * H * n].reshape(4 * H, n)
+        xp.subtract(1, gt[:3 * H], out=d[:3 * H])  # s(1-s) for i, f, o
+        d[:3 * H] *= gt[:3 * H]
+        dg = d[3 * H:]  # 1-g^2 for g
         xp.multiply(g, g, out=dg)
         xp.subtract(1, dg, out=dg)
-        d *= K
-        xp.multiply(dct, f, out=dc[:n])  # the cell path to step t-1: dc_t*f_t
-        if k < last or need_h0:
-            xp.matmul(d, whh, out=dh[:n])  # dh_{t-1} = dG_t W_hh
-    return dG, dG, (dHout, M)
+        dG = dGT[:, s:e]
+        xp.multiply(d, K, out=dG)
+        xp.multiply(dct, f, out=dcT[:, :n])  # the cell path to step t-1: dc_t*f_t
+        if k or need_h0:
+            xp.matmul(whhT, dG, out=dhT[:, :n])  # dh_{t-1}^T = W_hh^T dG_t^T
+    dh[...] = dhT.T
+    dc[...] = dcT.T
+    return dGT, dHT, M
 
 
-def _gru_dir_backward(xp, mode, Hs, C, saved, h0, c0, w_hh, w_hr, sched, dout, dh, dc,
+def _gru_dir_backward(xp, mode, Hs, saved, h0, c0, w_hh, w_hr, sched, douts, dh, dc,
                       need_h0=True):
     G, HN = saved
     H = HN.shape[1]
     dGi = xp.empty_like(G)
     dGh = xp.empty_like(G)
-    for s, e, ps, m in reversed(sched):
+    for k in range(len(sched) - 1, -1, -1):
+        s, e, ps, m = sched[k]
         n = e - s
-        dhn = dh[:n] + dout[s:e]
+        dhn = dh[:n] + douts[k]
         g = G[s:e]
         r, z, nn = g[:, :H], g[:, H:2 * H], g[:, 2 * H:]
         di, dgh = dGi[s:e], dGh[s:e]
@@ -309,11 +385,35 @@ def _gru_dir_backward(xp, mode, Hs, C, saved, h0, c0, w_hh, w_hr, sched, dout, d
         di[:, H:2 * H] = dhn * (_prev(Hs, h0, s, e, ps, m, xp) - nn) * z * (1 - z)
         dgh[:, :2 * H] = di[:, :2 * H]
         dh[:n] = dhn * z + dgh @ w_hh
-    return dGi, dGh, None
+    return dGi, dGh
 
 
 _BACKWARD = {"RNN_TANH": _rnn_dir_backward, "RNN_RELU": _rnn_dir_backward,
              "LSTM": _lstm_dir_backward, "GRU": _gru_dir_backward}
+
+
+def _lstm_weight_grads(xp, res, Hs, h0, X, sched, bias, need):
+    """The LSTM's weight gradients [w_ih, w_hh, b_ih, b_hh, w_hr] (None where not needed)
+    from its backward's (dG^T, dH_out^T, M): [dW_hh | dW_ih | db] = dG^T [H_prev | X | 1]
+    in one matmul (db = the sum of dG's rows), whose rows then go back from the internal
+    gate order to torch's (_ifog is an involution); dW_hr = dH_out^T M."""
+    dGT, dHT, M = res
+    N, P = Hs.shape
+    I = X.shape[1]
+    out = [None] * 5
+    if any(need[:4]):
+        HX = xp.empty((N, P + I + bias), dtype=X.dtype)
+        _prev_all(Hs, h0, sched, xp, out=HX[:, :P])
+        HX[:, P:P + I] = X
+        if bias:
+            HX[:, P + I] = 1
+        gw = dGT @ HX
+        for j, cols in ((0, slice(P, P + I)), (1, slice(0, P)), (2, P + I), (3, P + I)):
+            if need[j]:
+                out[j] = _Tensor._make(_ifog(gw[:, cols], dGT.shape[0] // 4, xp))
+    if need[4] and M is not None:
+        out[4] = _Tensor._make(dHT @ M.T)
+    return out
 
 
 # --------------------------------------------------------------------------- the Function
@@ -354,17 +454,17 @@ class RNNLayer(Function):
         for d in range(D):
             w_ih, w_hh, b_ih, b_hh, w_hr = arrays[5 * d:5 * d + 5]
             sched = _schedule(batch_sizes, d == 1)
-            Hs, C, s = fwd(xp, mode, X, h0._data[d], c0._data[d] if c0 is not None else None,
-                           w_ih, w_hh, b_ih, b_hh, w_hr, sched)
+            Hs, cnd, s = fwd(xp, mode, X, h0._data[d], c0._data[d] if c0 is not None else None,
+                             w_ih, w_hh, b_ih, b_hh, w_hr, sched)
             last = _final_rows(sched, h0.shape[1])
             if not isinstance(last, slice):
                 last = xp.asarray(last)
             hn[d] = Hs[last]
             if cn is not None:
-                cn[d] = C[last]
-            states.append((Hs, C))
+                cn[d] = cnd
+            states.append(Hs)
             saved.append(s)
-        out = states[0][0] if D == 1 else xp.concatenate([st[0] for st in states], axis=1)
+        out = states[0] if D == 1 else xp.concatenate(states, axis=1)
         if padded:
             out = out.reshape(T, B, out.shape[1])
         out = _Tensor._make(out)
@@ -375,7 +475,6 @@ class RNNLayer(Function):
         # the states of every step are the output itself, saved by reference (an in-place
         # change of the output is caught by the version check)
         ctx.save_for_backward(x, h0, c0, out, *weights,
-                              *[_Tensor._make(C) for _, C in states if C is not None],
                               *[_Tensor._make(a) for s in saved for a in s])
         return (out, hn, cn) if cn is not None else (out, hn)
 
@@ -390,15 +489,14 @@ class RNNLayer(Function):
         rest = [t._data for t in saved[4 + 5 * D:]]
         X = x._data
         xp = array_module(X)
-        if X.ndim == 3:
+        padded = X.ndim == 3
+        if padded:
             X = X.reshape(-1, X.shape[2])
         N = X.shape[0]
         is_lstm = ctx.mode == "LSTM"
         Hout = dhn.shape[2]
         O = out._data.reshape(N, D * Hout)
-        Hs_list = [O[:, d * Hout:(d + 1) * Hout] for d in range(D)]
-        C_list = [rest.pop(0) if is_lstm else None for _ in range(D)]
-        dO = dout._data.reshape(N, -1)
+        dO = dout._data
         need = ctx.needs_input_grad
         dX = None
         dh0 = xp.empty(dhn.shape, dtype=X.dtype)
@@ -411,26 +509,32 @@ class RNNLayer(Function):
                                             for w in weights[5 * d:5 * d + 5]]
             s = rest[k:k + ctx.num_saved[d]]
             k += ctx.num_saved[d]
-            Hs, C = Hs_list[d], C_list[d]
+            Hs = O[:, d * Hout:(d + 1) * Hout]
             h0d = h0._data[d]
             c0d = c0._data[d] if c0 is not None else None
             dh = dhn._data[d].copy()
             dc = dcn._data[d].copy() if dc0 is not None else None
             sched = _schedule(ctx.batch_sizes, d == 1)
-            dGi, dGh, extra = bwd(xp, ctx.mode, Hs, C, s, h0d, c0d, w_hh, w_hr, sched,
-                                  dO[:, d * Hout:(d + 1) * Hout], dh, dc, need[3])
+            # dL/dout of each step's rows (views: a padded dout need not be contiguous)
+            cols = slice(d * Hout, (d + 1) * Hout)
+            B = ctx.batch_sizes[0]
+            douts = [dO[st // B, :, cols] if padded else dO[st:e, cols] for st, e, _, _ in sched]
+            res = bwd(xp, ctx.mode, Hs, s, h0d, c0d, w_hh, w_hr, sched, douts, dh, dc, need[3])
             dh0[d] = dh
             if dc0 is not None:
                 dc0[d] = dc
             base = 5 + 5 * d  # index of w_ih in apply's arguments
-            # an LSTM's dG is in the internal gate order: reorder rows to match (an involution)
-            H4 = w_ih.shape[0] // 4
-
-            def order(a, H4=H4):
-                return _ifog(a, H4, xp) if is_lstm else a
-
+            if is_lstm:
+                grads.extend(_lstm_weight_grads(xp, res, Hs, h0d, X, sched, b_ih is not None,
+                                                 need[base:base + 5]))
+                if need[2]:
+                    # dX = dG W_ih, dG's columns moved back from the internal gate order
+                    dx = res[0].T @ _ifog(w_ih, w_ih.shape[0] // 4, xp)
+                    dX = dx if dX is None else dX + dx
+                continue
+            dGi, dGh = res
             if need[2]:
-                dx = dGi @ order(w_ih)
+                dx = dGi @ w_ih
                 dX = dx if dX is None else dX + dx
             gw_ih = gw_hh = None
             if need[base] and need[base + 1] and dGi is dGh:
@@ -438,21 +542,17 @@ class RNNLayer(Function):
                 HX = xp.empty((N, Hout + X.shape[1]), dtype=X.dtype)
                 _prev_all(Hs, h0d, sched, xp, out=HX[:, :Hout])
                 HX[:, Hout:] = X
-                gw = order(dGh.T @ HX)
+                gw = dGh.T @ HX
                 gw_hh = _Tensor._make(xp.ascontiguousarray(gw[:, :Hout]))
                 gw_ih = _Tensor._make(xp.ascontiguousarray(gw[:, Hout:]))
             else:
                 if need[base]:
-                    gw_ih = _Tensor._make(order(dGi.T @ X))
+                    gw_ih = _Tensor._make(dGi.T @ X)
                 if need[base + 1]:
-                    gw_hh = _Tensor._make(order(dGh.T @ _prev_all(Hs, h0d, sched, xp)))
-            gb_ih = _Tensor._make(order(dGi.sum(0))) if need[base + 2] else None
-            gb_hh = _Tensor._make(order(dGh.sum(0))) if need[base + 3] else None
-            gw_hr = None
-            if need[base + 4] and extra is not None:
-                dHout, M = extra
-                gw_hr = _Tensor._make(dHout.T @ M)
-            grads.extend([gw_ih, gw_hh, gb_ih, gb_hh, gw_hr])
+                    gw_hh = _Tensor._make(dGh.T @ _prev_all(Hs, h0d, sched, xp))
+            gb_ih = _Tensor._make(dGi.sum(0)) if need[base + 2] else None
+            gb_hh = _Tensor._make(dGh.sum(0)) if need[base + 3] else None
+            grads.extend([gw_ih, gw_hh, gb_ih, gb_hh, None])
         gx = _Tensor._make(dX.reshape(ctx.x_shape)) if dX is not None else None
         gh0 = _Tensor._make(dh0) if need[3] else None
         gc0 = _Tensor._make(dc0) if dc0 is not None and need[4] else None
