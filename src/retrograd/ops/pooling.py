@@ -160,11 +160,17 @@ class MaxPoolBlocks(Function):
     def forward(ctx, x, k):
         ctx.k = k
         xp = _xp(x._data)
-        xb = _blocks(x._data, k)
-        offsets = list(np.ndindex(*k))
-        best = xb[_offset(offsets[0])].copy()
-        for off in offsets[1:]:
-            xp.maximum(best, xb[_offset(off)], out=best)  # NaN propagates, as in torch
+        best = _blocks(x._data, k)
+        # one block dim at a time, the first first: for 2-d its rows are whole input rows, so
+        # that maximum runs along contiguous memory and halves the data for the strided ones after it
+        for i, ki in enumerate(k):
+            axis = 3 + i  # dim i's block axis, once those before it are reduced away
+            parts = [best[(slice(None),) * axis + (j,)] for j in range(ki)]
+            best = parts[0] if ki == 1 else xp.maximum(parts[0], parts[1])  # NaN propagates, as in torch
+            for part in parts[2:]:
+                xp.maximum(best, part, out=best)
+        if all(ki == 1 for ki in k):  # no maximum taken: best is a view of x
+            best = best.copy()
         out = Tensor._make(best)
         ctx.save_for_backward(x, out)
         return out
