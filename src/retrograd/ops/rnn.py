@@ -168,7 +168,7 @@ def _lstm_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched):
       Z (K, n), K = H_out + I (+ 1 with biases): the step's [h_{t-1}^T; x_t^T; 1], so with
         W (4H, K) = [W_hh | W_ih | b_ih + b_hh] one matmul W Z_t is the step's whole
         pre-activation, input projection and bias included;
-      G (4H, n): the activated gates;  C, TC (H, n): the cell c_t and tanh(c_t).
+      G (4H, n): the activated gates;  C (H, n): the cell c_t.
     """
     H = w_ih.shape[0] // 4
     N, I = X.shape
@@ -195,7 +195,6 @@ def _lstm_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched):
             z[:P, m:] = h0[m:e - s].T
     G = xp.empty(4 * H * N, dtype=dt)
     C = xp.empty(H * N, dtype=dt)
-    TC = xp.empty(H * N, dtype=dt)
     M = xp.empty((H, N), dtype=dt) if w_hr is not None else None  # o*tanh(c) before W_hr
     Hs = xp.empty((N, P), dtype=dt)
     cn = xp.empty((B, H), dtype=dt)
@@ -216,7 +215,7 @@ def _lstm_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched):
         ig = tmp[:H * n].reshape(H, n)
         xp.multiply(i, g, out=ig)
         c += ig
-        tc = _block(TC, H, s, e)
+        tc = tmp[:H * n].reshape(H, n)
         xp.tanh(c, out=tc)
         # h_t^T goes to the next step's Z rows (straight there when it feeds all of them)
         s1, e1, _, m1 = sched[k + 1] if k + 1 < len(sched) else (0, 0, 0, 0)
@@ -233,7 +232,7 @@ def _lstm_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched):
         Hs[s:e] = h.T
         cn[m1:n] = c[:, m1:].T  # the rows that do not go on end here: final cells
         cp = c
-    return Hs, cn, [G, C, TC] + ([M] if M is not None else [])
+    return Hs, cn, [G, C] + ([M] if M is not None else [])
 
 
 def _gru_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched):
@@ -299,8 +298,8 @@ def _lstm_dir_backward(xp, mode, Hs, saved, h0, c0, w_hh, w_hr, sched, douts, dh
     dh_{t-1}^T = W_hh^T dG_t^T is one matmul in BLAS's fast shape. Returns dG^T (4H, N)
     (internal gate order, step s:e in columns s:e), dH_out^T (P, N) and M for the
     projection (None without)."""
-    G, C, TC = saved[:3]
-    M = saved[3] if len(saved) > 3 else None
+    G, C = saved[:2]
+    M = saved[2] if len(saved) > 2 else None
     H = w_hh.shape[0] // 4
     N = Hs.shape[0]
     B, P = dh.shape
@@ -317,6 +316,7 @@ def _lstm_dir_backward(xp, mode, Hs, saved, h0, c0, w_hh, w_hr, sched, douts, dh
     dmb = xp.empty(P * B, dtype=dt)
     dmp = xp.empty(H * B, dtype=dt) if M is not None else None
     dcb = xp.empty(H * B, dtype=dt)
+    tcb = xp.empty(H * B, dtype=dt)
     kb = xp.empty(4 * H * B, dtype=dt)
     db = xp.empty(4 * H * B, dtype=dt)
     last = len(sched) - 1
@@ -335,7 +335,8 @@ def _lstm_dir_backward(xp, mode, Hs, saved, h0, c0, w_hh, w_hr, sched, douts, dh
         if M is not None:
             dHT[:, s:e] = dm
             dm = xp.matmul(whr, dm, out=dmp[:H * n].reshape(H, n))  # through h_t = W_hr m_t
-        tc = _block(TC, H, s, e)
+        tc = tcb[:H * n].reshape(H, n)
+        xp.tanh(_block(C, H, s, e), out=tc)
         # dc_t = dm_t * o * (1 - tanh^2 c_t) + dc_{t+1} * f_{t+1}   (dc holds the second term)
         dct = dcb[:H * n].reshape(H, n)
         xp.multiply(tc, tc, out=dct)
