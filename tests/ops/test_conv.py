@@ -61,6 +61,12 @@ def test_stride1_input_grad_with_more_outputs_than_inputs(nd, kw):
              (6, 2 // kw.get("groups", 1)) + (3, 2, 2)[:nd], gradgradcheck=nd < 3)
 
 
+def test_weight_grad_with_fewer_column_rows_than_outputs():
+    # C*K < O: the columns stay batch major and the weight gradient sums N matmuls
+    check_op(lambda t, x, w, b: F(t).conv2d(x, w, b, padding=1), (2, 1, 4, 5), (12, 1, 3, 3), (12,))
+    check_op(lambda t, x, w: F(t).conv1d(x, w, padding=1, groups=2), (2, 2, 5), (10, 1, 3))
+
+
 def test_conv_transpose1d_and_3d():
     check_op(lambda t, x, w, b: F(t).conv_transpose1d(x, w, b, stride=3, padding=1, output_padding=2),
              (2, 2, 4), (2, 3, 3), (3,))

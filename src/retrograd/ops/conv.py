@@ -100,10 +100,10 @@ def _as_strided(xp, arr, shape, strides):
     return xp.lib.stride_tricks.as_strided(arr, shape=shape, strides=strides)
 
 
-def _pad(x, pads):
-    """x zero-padded on its spatial dims (no copy when there is no padding)."""
+def _pad(x, pads, fresh=False):
+    """x zero-padded on its spatial dims (no copy when there is no padding, unless fresh)."""
     if not any(lo or hi for lo, hi in pads):
-        return x
+        return x.copy() if fresh else x
     xp = _xp(x)
     shape = x.shape[:2] + tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], pads))
     out = _buffer(xp, "pad", shape, x.dtype, zero=True)
@@ -111,8 +111,10 @@ def _pad(x, pads):
     return out
 
 
-def _im2col(x, kshape, out, p):
-    """Columns of x: (N, G, C/G * K, L), contiguous (the one copy of the forward)."""
+def _im2col(x, kshape, out, p, channel_major=False):
+    """Columns of x: (N, G, C/G * K, L) (the one copy of the forward); contiguous, or with
+    channel_major the view of a contiguous (G, C/G * K, N, L) array, whose weight gradient is
+    one matmul over all N * L positions (see _channel_major)."""
     n, c = x.shape[:2]
     nd = len(kshape)
     G = p.groups
@@ -122,16 +124,32 @@ def _im2col(x, kshape, out, p):
             lo or hi for lo, hi in p.pads):  # 1x1 convolution: the input already is its columns
         return x.reshape(n, G, c // G, L)
     xp = _xp(x)
-    xpad = _pad(x, p.pads)
-    st = xpad.strides
+    if channel_major:  # gather from a (C, N, ...) copy of the input: the copy below then reads in order
+        xpad = _pad(x.swapaxes(0, 1), p.pads, fresh=True)
+        st = xpad.strides
+        lead, shape_lead, perm = (st[0],), (c,), (st[1],)
+    else:
+        xpad = _pad(x, p.pads)
+        st = xpad.strides
+        lead, shape_lead, perm = st[:2], (n, c), ()
+    shape = shape_lead + tuple(kshape) + (n,) * bool(perm) + tuple(out)
     win = _as_strided(
-        xp, xpad,
-        x.shape[:2] + tuple(kshape) + tuple(out),
-        st[:2] + tuple(st[2 + i] * p.dilation[i] for i in range(nd))
+        xp, xpad, shape,
+        lead + tuple(st[2 + i] * p.dilation[i] for i in range(nd)) + perm
         + tuple(st[2 + i] * p.stride[i] for i in range(nd)))
-    cols = xp.empty((n, c) + tuple(kshape) + tuple(out), dtype=x.dtype)
+    cols = xp.empty(shape, dtype=x.dtype)
     cols[...] = win
+    if channel_major:
+        return cols.reshape(G, c // G * K, n, L).transpose(2, 0, 1, 3)
     return cols.reshape(n, G, c // G * K, L)
+
+
+def _channel_major(c, k, o):
+    """Whether conv's columns go channel major (see _im2col): its weight gradient is then one
+    matmul instead of N small ones (~1.5x faster), for a transposed copy of the output gradient,
+    which is cheap next to the matmul when the columns have at least as many rows (C*K) as it
+    has (O)."""
+    return c * k >= o
 
 
 def _col2im(cols, x_shape, kshape, out, p):
@@ -169,8 +187,8 @@ def conv_forward(x, w, b, p, keep_cols=False):
     o = w.shape[0]
     kshape = w.shape[2:]
     out = _out_shape(x.shape[2:], kshape, p)
-    cols = _im2col(x, kshape, out, p)
     G = p.groups
+    cols = _im2col(x, kshape, out, p, _channel_major(x.shape[1] // G, int(np.prod(kshape)), o // G))
     y = _backend.matmul(w.reshape(G, o // G, -1), cols)  # (N, G, O/G, L)
     y = y.reshape((n, o) + out)
     if b is not None:
@@ -247,14 +265,23 @@ def _col2im_grid(xp, wt, g, x_shape, kshape, p):
 
 def conv_weight_grad(x, g, w_shape, p, cols=None):
     """dw[o, c, k] = sum_{n, l} g[n, o, l] x_window[n, c, k, l]  (= sum_n G @ cols^T)."""
+    xp = _xp(g)
     n, o = g.shape[:2]
     out = g.shape[2:]
+    L = int(np.prod(out))
     G = p.groups
     if cols is None:
-        cols = _im2col(x, w_shape[2:], out, p)  # (N, G, C/G*K, L)
-    # dw^T = cols @ G^T runs faster in BLAS than G @ cols^T (the long L axis is contiguous in both)
-    gwt = _matmul(cols, g.reshape(n, G, o // G, int(np.prod(out))).transpose(0, 1, 3, 2), "gw")  # (N, G, C/G*K, O/G)
-    return _xp(g).ascontiguousarray(gwt.sum(0).transpose(0, 2, 1)).reshape(w_shape)
+        cols = _im2col(x, w_shape[2:], out, p, _channel_major(w_shape[1], int(np.prod(w_shape[2:])), o // G))
+    g4 = g.reshape(n, G, o // G, L)
+    ck = cols.transpose(1, 2, 0, 3)  # (G, C/G*K, N, L)
+    if ck.flags.c_contiguous:  # channel-major columns: one matmul over all N * L positions
+        gk = _buffer(xp, "g_cols", (G, o // G, n, L), g.dtype)
+        gk[...] = g4.transpose(1, 2, 0, 3)
+        gwt = _matmul(ck.reshape(G, -1, n * L), gk.reshape(G, o // G, n * L).swapaxes(1, 2), "gw")  # (G, C/G*K, O/G)
+    else:
+        # dw^T = cols @ G^T runs faster in BLAS than G @ cols^T (the long L axis is contiguous in both)
+        gwt = _matmul(cols, g4.transpose(0, 1, 3, 2), "gw").sum(0)  # (G, C/G*K, O/G)
+    return gwt.transpose(0, 2, 1).copy().reshape(w_shape)  # a copy always: gwt may be a scratch buffer
 
 
 # ---------------------------------------------------------------------------- Functions
