@@ -126,19 +126,33 @@ def _im2col(x, kshape, out, p, channel_major=False):
     xp = _xp(x)
     if channel_major:  # gather from a (C, N, ...) copy of the input: the copy below then reads in order
         xpad = _pad(x.swapaxes(0, 1), p.pads, fresh=True)
-        st = xpad.strides
-        lead, shape_lead, perm = (st[0],), (c,), (st[1],)
     else:
         xpad = _pad(x, p.pads)
+    d, s = p.dilation, p.stride
+    if nd > 1:
+        # two gathers: first the last dim's kernel offsets, T[j, ..., o] = xpad[..., o*s + j*d] (short
+        # runs, but K_last times the input only), then the rest from T, whose runs (rows of
+        # out[-1], and whole output planes for stride 1) are long: ~1.4x faster than one gather
+        xs = xpad.strides
+        src = _buffer(xp, "im2col", (kshape[-1],) + xpad.shape[:-1] + (out[-1],), x.dtype)
+        src[...] = _as_strided(xp, xpad, src.shape, (xs[-1] * d[-1],) + xs[:-1] + (xs[-1] * s[-1],))
+        ts = src.strides
+        st = ts[1:-1]  # strides of xpad's axes but the last, in src
+        k_st = tuple(st[2 + i] * d[i] for i in range(nd - 1)) + (ts[0],)
+        o_st = tuple(st[2 + i] * s[i] for i in range(nd - 1)) + (ts[-1],)
+    else:
+        src = xpad
         st = xpad.strides
-        lead, shape_lead, perm = st[:2], (n, c), ()
-    shape = shape_lead + tuple(kshape) + (n,) * bool(perm) + tuple(out)
-    win = _as_strided(
-        xp, xpad, shape,
-        lead + tuple(st[2 + i] * p.dilation[i] for i in range(nd)) + perm
-        + tuple(st[2 + i] * p.stride[i] for i in range(nd)))
+        k_st = tuple(st[2 + i] * d[i] for i in range(nd))
+        o_st = tuple(st[2 + i] * s[i] for i in range(nd))
+    if channel_major:
+        shape = (c,) + tuple(kshape) + (n,) + tuple(out)
+        strides = (st[0],) + k_st + (st[1],) + o_st
+    else:
+        shape = (n, c) + tuple(kshape) + tuple(out)
+        strides = st[:2] + k_st + o_st
     cols = xp.empty(shape, dtype=x.dtype)
-    cols[...] = win
+    cols[...] = _as_strided(xp, src, shape, strides)
     if channel_major:
         return cols.reshape(G, c // G * K, n, L).transpose(2, 0, 1, 3)
     return cols.reshape(n, G, c // G * K, L)
