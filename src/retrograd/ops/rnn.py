@@ -143,10 +143,11 @@ def _ifog(w, H, xp):
     return xp.concatenate([w[:2 * H], w[3 * H:], w[2 * H:3 * H]])
 
 
-def _block(flat, rows, s, e):
-    """Step rows s:e of a flat per-step buffer: the contiguous (rows, e-s) block at
-    offset rows*s (the LSTM's transposed layout, see _lstm_dir_forward)."""
-    return flat[rows * s:rows * e].reshape(rows, e - s)
+def _blocks(flat, rows, sched):
+    """The blocks of a flat per-step buffer (the LSTM's transposed layout, see
+    _lstm_dir_forward), in the order of ``sched``: step rows s:e is the contiguous
+    (rows, e-s) block at offset rows*s."""
+    return [flat[rows * s:rows * e].reshape(rows, e - s) for s, e, _, _ in sched]
 
 
 def _prev_cols(blocks, init, n, m, xp):
@@ -164,7 +165,7 @@ def _lstm_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched):
     for a step of n rows, so each gate is a contiguous row block, the step's matmul writes
     straight into its gate block and the elementwise work runs on contiguous arrays.
 
-    Flat buffers of per-step blocks (_block: step s:e at offset rows*s):
+    Flat buffers of per-step blocks (_blocks: step s:e at offset rows*s):
       Z (K, n), K = H_out + I (+ 1 with biases): the step's [h_{t-1}^T; x_t^T; 1], so with
         W (4H, K) = [W_hh | W_ih | b_ih + b_hh] one matmul W Z_t is the step's whole
         pre-activation, input projection and bias included;
@@ -185,9 +186,8 @@ def _lstm_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched):
     if bias:
         W[:, K - 1] = _ifog(b_ih + b_hh, H, xp)
     W[:3 * H] *= 0.5
-    Z = xp.empty(K * N, dtype=dt)
-    for s, e, _, m in sched:
-        z = _block(Z, K, s, e)
+    Zs = _blocks(xp.empty(K * N, dtype=dt), K, sched)
+    for z, (s, e, _, m) in zip(Zs, sched):
         z[P:P + I] = X[s:e].T
         if bias:
             z[K - 1] = 1
@@ -195,37 +195,39 @@ def _lstm_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched):
             z[:P, m:] = h0[m:e - s].T
     G = xp.empty(4 * H * N, dtype=dt)
     C = xp.empty(H * N, dtype=dt)
+    Gs, Cs = _blocks(G, 4 * H, sched), _blocks(C, H, sched)
+    Zs.append(Zs[0][:, :0])  # (after the last step h_t feeds no Z)
+    m_next = [st[3] for st in sched[1:]] + [0]  # the rows of each h_t the next step takes
     M = xp.empty((H, N), dtype=dt) if w_hr is not None else None  # o*tanh(c) before W_hr
     Hs = xp.empty((N, P), dtype=dt)
     cn = xp.empty((B, H), dtype=dt)
     tmp = xp.empty(H * B, dtype=dt)
     hb = xp.empty(P * B, dtype=dt)
     cp = None
+    mul, tanh = xp.multiply, xp.tanh
     for k, (s, e, _, m) in enumerate(sched):
         n = e - s
-        g4 = _block(G, 4 * H, s, e)
-        xp.matmul(W, _block(Z, K, s, e), out=g4)
-        xp.tanh(g4, out=g4)
+        g4, c = Gs[k], Cs[k]
+        xp.matmul(W, Zs[k], out=g4)
+        tanh(g4, out=g4)
         sig = g4[:3 * H]  # i, f, o = (1 + tanh(a/2))/2
         sig *= 0.5
         sig += 0.5
-        i, f, o, g = g4[:H], g4[H:2 * H], g4[2 * H:3 * H], g4[3 * H:]
-        c = _block(C, H, s, e)
-        xp.multiply(f, _prev_cols(cp, c0, n, m, xp), out=c)  # c_t = f*c_{t-1} + i*g
+        i, f, o, g = g4.reshape(4, H, n)
+        mul(f, _prev_cols(cp, c0, n, m, xp), out=c)  # c_t = f*c_{t-1} + i*g
         ig = tmp[:H * n].reshape(H, n)
-        xp.multiply(i, g, out=ig)
+        mul(i, g, out=ig)
         c += ig
-        tc = tmp[:H * n].reshape(H, n)
-        xp.tanh(c, out=tc)
+        tc = tanh(c, out=ig)
         # h_t^T goes to the next step's Z rows (straight there when it feeds all of them)
-        s1, e1, _, m1 = sched[k + 1] if k + 1 < len(sched) else (0, 0, 0, 0)
-        z1 = _block(Z, K, s1, e1)[:P]
-        h = z1 if m1 == n == e1 - s1 else hb[:P * n].reshape(P, n)
+        m1 = m_next[k]
+        z1 = Zs[k + 1][:P]
+        h = z1 if m1 == n == z1.shape[1] else hb[:P * n].reshape(P, n)
         if M is None:
-            xp.multiply(o, tc, out=h)  # h_t = o*tanh(c_t)
+            mul(o, tc, out=h)  # h_t = o*tanh(c_t)
         else:
             mm = M[:, s:e]
-            xp.multiply(o, tc, out=mm)  # h_t = W_hr (o*tanh(c_t))
+            mul(o, tc, out=mm)  # h_t = W_hr (o*tanh(c_t))
             xp.matmul(w_hr, mm, out=h)
         if h is not z1:
             z1[:, :m1] = h[:, :m1]
@@ -319,15 +321,17 @@ def _lstm_dir_backward(xp, mode, Hs, saved, h0, c0, w_hh, w_hr, sched, douts, dh
     tcb = xp.empty(H * B, dtype=dt)
     kb = xp.empty(4 * H * B, dtype=dt)
     db = xp.empty(4 * H * B, dtype=dt)
-    last = len(sched) - 1
+    Gs, Cs = _blocks(G, 4 * H, sched), _blocks(C, H, sched)
+    mul, sub = xp.multiply, xp.subtract
     # Per step, few NumPy calls on contiguous blocks that stay in cache:
     #   dG_t = gate'(a_t) * K_t,  gate' = s(1-s) for i, f, o and 1-g^2 for g,
     #   K_t = [dc_t*g, dc_t*c_{t-1}, dm_t*tanh(c_t), dc_t*i]
-    for k in range(last, -1, -1):
-        s, e, ps, m = sched[k]
+    for k in range(len(sched) - 1, -1, -1):
+        s, e, _, m = sched[k]
         n = e - s
-        gt = _block(G, 4 * H, s, e)
-        f, o, g = gt[H:2 * H], gt[2 * H:3 * H], gt[3 * H:]
+        gt = Gs[k]
+        g4 = gt.reshape(4, H, n)
+        _, f, o, g = g4
         dm = dmb[:P * n].reshape(P, n)
         # dm_t = dL/dh_t: from the output and from step t+1 (written as the transposes: the
         # iteration then runs along dout's rows, about 2x faster than along its columns)
@@ -335,30 +339,25 @@ def _lstm_dir_backward(xp, mode, Hs, saved, h0, c0, w_hh, w_hr, sched, douts, dh
         if M is not None:
             dHT[:, s:e] = dm
             dm = xp.matmul(whr, dm, out=dmp[:H * n].reshape(H, n))  # through h_t = W_hr m_t
-        tc = tcb[:H * n].reshape(H, n)
-        xp.tanh(_block(C, H, s, e), out=tc)
+        tc = xp.tanh(Cs[k], out=tcb[:H * n].reshape(H, n))
         # dc_t = dm_t * o * (1 - tanh^2 c_t) + dc_{t+1} * f_{t+1}   (dc holds the second term)
-        dct = dcb[:H * n].reshape(H, n)
-        xp.multiply(tc, tc, out=dct)
-        xp.subtract(1, dct, out=dct)
+        dct = mul(tc, tc, out=dcb[:H * n].reshape(H, n))
+        sub(1, dct, out=dct)
         dct *= o
         dct *= dm
         dct += dcT[:, :n]
         K = kb[:4 * H * n].reshape(4, H, n)
-        xp.multiply(gt.reshape(4, H, n)[3::-3], dct, out=K[::3])  # [g, i]*dc_t in one call
-        cprev = _prev_cols(_block(C, H, *sched[k - 1][:2]) if k else None, c0, n, m, xp)
-        xp.multiply(cprev, dct, out=K[1])
-        xp.multiply(tc, dm, out=K[2])
-        K = K.reshape(4 * H, n)
+        mul(g4[3::-3], dct, out=K[::3])  # [g, i]*dc_t in one call
+        mul(_prev_cols(Cs[k - 1] if k else None, c0, n, m, xp), dct, out=K[1])
+        mul(tc, dm, out=K[2])
         d = db[:4 * H * n].reshape(4 * H, n)
-        xp.subtract(1, gt[:3 * H], out=d[:3 * H])  # s(1-s) for i, f, o
-        d[:3 * H] *= gt[:3 * H]
-        dg = d[3 * H:]  # 1-g^2 for g
-        xp.multiply(g, g, out=dg)
-        xp.subtract(1, dg, out=dg)
-        dG = dGT[:, s:e]
-        xp.multiply(d, K, out=dG)
-        xp.multiply(dct, f, out=dcT[:, :n])  # the cell path to step t-1: dc_t*f_t
+        sig, dsig = gt[:3 * H], d[:3 * H]
+        sub(1, sig, out=dsig)  # s(1-s) for i, f, o
+        dsig *= sig
+        dg = mul(g, g, out=d[3 * H:])  # 1-g^2 for g
+        sub(1, dg, out=dg)
+        dG = mul(d, K.reshape(4 * H, n), out=dGT[:, s:e])
+        mul(dct, f, out=dcT[:, :n])  # the cell path to step t-1: dc_t*f_t
         if k or need_h0:
             xp.matmul(whhT, dG, out=dhT[:, :n])  # dh_{t-1}^T = W_hh^T dG_t^T
     dh[...] = dhT.T
