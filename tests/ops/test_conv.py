@@ -67,6 +67,14 @@ def test_weight_grad_with_fewer_column_rows_than_outputs():
     check_op(lambda t, x, w: F(t).conv1d(x, w, padding=1, groups=2), (2, 2, 5), (10, 1, 3))
 
 
+def test_empty_batch_gradients():
+    for groups, o in ((1, 4), (3, 30)):  # batch-major and channel-major columns
+        x = retrograd.zeros(0, 3, 5, 5, requires_grad=True)
+        w = retrograd.ones(o, 3 // groups, 3, 3, requires_grad=True)
+        C.conv2d(x, w, padding=1, groups=groups).sum().backward()
+        assert tuple(x.grad.shape) == (0, 3, 5, 5) and not w.grad.numpy().any()
+
+
 def test_conv_transpose1d_and_3d():
     check_op(lambda t, x, w, b: F(t).conv_transpose1d(x, w, b, stride=3, padding=1, output_padding=2),
              (2, 2, 4), (2, 3, 3), (3,))

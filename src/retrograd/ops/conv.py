@@ -291,7 +291,7 @@ def conv_weight_grad(x, g, w_shape, p, cols=None):
     if ck.flags.c_contiguous:  # channel-major columns: one matmul over all N * L positions
         gk = _buffer(xp, "g_cols", (G, o // G, n, L), g.dtype)
         gk[...] = g4.transpose(1, 2, 0, 3)
-        gwt = _matmul(ck.reshape(G, -1, n * L), gk.reshape(G, o // G, n * L).swapaxes(1, 2), "gw")  # (G, C/G*K, O/G)
+        gwt = _matmul(ck.reshape(G, ck.shape[1], n * L), gk.reshape(G, o // G, n * L).swapaxes(1, 2), "gw")
     else:
         # dw^T = cols @ G^T runs faster in BLAS than G @ cols^T (the long L axis is contiguous in both)
         gwt = _matmul(cols, g4.transpose(0, 1, 3, 2), "gw").sum(0)  # (G, C/G*K, O/G)
