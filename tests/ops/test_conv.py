@@ -68,7 +68,7 @@ def test_weight_grad_with_fewer_column_rows_than_outputs():
 
 
 def test_empty_batch_gradients():
-    for groups, o in ((1, 4), (3, 30)):  # batch-major and channel-major columns
+    for groups, o in ((1, 4), (3, 30)):  # channel-major (C*K >= O) and batch-major columns
         x = retrograd.zeros(0, 3, 5, 5, requires_grad=True)
         w = retrograd.ones(o, 3 // groups, 3, 3, requires_grad=True)
         C.conv2d(x, w, padding=1, groups=groups).sum().backward()
