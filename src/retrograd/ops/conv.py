@@ -3,12 +3,16 @@
 Forward gathers every receptive field with a strided view of the (padded) input
 (``as_strided``: no copy), lays the fields out once as columns ``cols`` of shape
 (N, groups, C/groups * K, L) (K = kernel elements, L = output positions) and computes
-all outputs with one batched matmul:  Y = W @ cols  (+ b).
+all outputs with one batched matmul:  Y = W @ cols  (+ b). When the columns have at
+least as many rows as the output has channels they are stored channel major,
+(groups, C/groups * K, N, L), so that the weight gradient is one matmul over all N*L
+positions (see _channel_major).
 
 Backward is two more matmuls:  dW = sum_n G @ cols^T (the forward's columns are kept,
 below a size limit) and  dX = col2im(W^T @ G), where col2im adds each kernel offset's
 slice of columns back into the padded input (a loop over the K kernel offsets only, each
-a vectorised slice-add; for stride 1 each add is one contiguous run, see _col2im_grid).
+a vectorised slice-add; for stride 1 each add is one contiguous run over the whole batch,
+see _col2im_grid).
 
 Three Functions are closed under differentiation, so double backward works:
     y  = conv(x, w)                 dx = conv_input_grad(g, w),   dw = conv_weight_grad(x, g)
