@@ -458,8 +458,9 @@ class Relu(Function):
 
 
 def _relu_mask(out):
-    """Where relu passes its gradient: z != 0, i.e. z > 0 or NaN (torch: not z <= 0)."""
-    return out != 0
+    """Where relu passes its gradient: z != 0, i.e. z > 0 or NaN (torch: not z <= 0), as 1/0 in
+    z's dtype (NumPy multiplies by a bool array through a slow casting loop: ~20% slower)."""
+    return (out != 0).astype(out.dtype)
 
 
 class ReluGrad(Function):
