@@ -59,3 +59,9 @@ def test_exp_sums_make_an_all_minus_inf_row_nan():
         e, s = exp_sums(x, 1)
         p = e / s
     assert np.isnan(p[0]).all() and np.isfinite(p[1]).all()
+
+
+def test_exp_sums_of_long_rows_whose_sum_would_overflow():
+    x = np.full((2, 100_000), 80.0, dtype=np.float32)  # 1e5 * e^80 overflows float32
+    e, s = exp_sums(x, 1)
+    np.testing.assert_allclose(e / s, 1e-5, rtol=1e-4)

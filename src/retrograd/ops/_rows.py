@@ -8,6 +8,8 @@ BLAS's gemv does the same sum at memory speed (``a @ ones``: 17 us against 150 u
 call. Other dtypes and layouts fall back to ``sum``.
 """
 
+import math
+
 import numpy as np
 
 from .._backend import array_module
@@ -39,25 +41,28 @@ def sums(a, dim):
     return row_sums(a, keepdims=True) if dim == a.ndim - 1 else a.sum(axis=dim, keepdims=True)
 
 
-# Softmax may skip the shift by the row max when e^x cannot overflow (x below the first
-# number) and every row's sum of e^x is at least the second (no row lost to underflow):
-# then z = x exactly, which is at least as accurate as x - max (that subtraction rounds).
-_NO_SHIFT = {np.dtype(np.float32): (80.0, 1e-20), np.dtype(np.float64): (700.0, 1e-280)}
+# Softmax may skip the shift by the row max when no sum of e^x can overflow (every x below
+# log(largest float / row length)) and every row's sum of e^x is at least the number below
+# (no row lost to underflow): then z = x exactly, which is at least as accurate as x - max
+# (that subtraction rounds).
+_MIN_ROW_SUM = {np.dtype(np.float32): 1e-20, np.dtype(np.float64): 1e-280}
 
 
 def exp_sums(x, dim):
     """(e, s): e = e^(x - m) and s = sum(e) along dim (keepdims), m = max(x) along dim, the
     stable parts of softmax(x) = e/s. For the last dim of a contiguous NumPy float array
-    that is safe without the shift (see _NO_SHIFT), m = 0: NumPy reduces short rows one at a
-    time (~70 ns each), so the row max costs more than the exp. A row holding inf or nan, or
-    only -inf, gives nan, as in torch."""
+    where it is safe (see _MIN_ROW_SUM), m = 0: NumPy reduces short rows one at a time
+    (~70 ns each), so the row max would cost more than the exp. A row holding inf or nan,
+    or only -inf, gives nan, as in torch."""
     xp = array_module(x)
-    safe = _NO_SHIFT.get(x.dtype)
-    if safe and xp is np and dim == x.ndim - 1 and _blas_ok(x) and x.max() < safe[0]:
-        e = np.exp(x)
-        s = row_sums(e, keepdims=True)
-        if s.min() >= safe[1]:
-            return e, s
+    tiny = _MIN_ROW_SUM.get(x.dtype)
+    if tiny and xp is np and dim == x.ndim - 1 and _blas_ok(x):
+        limit = math.log(np.finfo(x.dtype).max) - math.log(x.shape[-1]) - 1.0
+        if x.max() < limit:
+            e = np.exp(x)
+            s = row_sums(e, keepdims=True)
+            if s.min() >= tiny:
+                return e, s
     e = x - xp.max(x, axis=dim, keepdims=True)
     xp.exp(e, out=e)
     return e, sums(e, dim)
