@@ -273,7 +273,16 @@ def _col2im_grid(xp, wt, g, x_shape, kshape, p):
     strides = [int(np.prod(grid[i + 1:])) for i in range(len(grid))]
     gk = _padded(xp, "g_grid", (o, total), g.dtype, ROW_PAD, zero=True)
     gk.reshape((o, n) + grid)[(slice(None), slice(None)) + tuple(slice(0, s) for s in out)] = g.swapaxes(0, 1)
-    cols = _matmul(xp.ascontiguousarray(wt), gk.reshape(G, o // G, total), "cols", ROW_PAD)  # (G, C/G*K, N*S)
+    wt = xp.ascontiguousarray(wt)
+    if o // G >= 32 or g.dtype.itemsize == 2 or n == 0:
+        cols = _matmul(wt, gk.reshape(G, o // G, total), "cols", ROW_PAD)  # (G, C/G*K, N*S)
+    else:
+        # a matmul with a short inner dim (O/G) runs ~1.5x faster one sample at a time (on the same
+        # layout: each writes its own N*S-column stretch)
+        cols = _padded(xp, "cols", (G, wt.shape[1], total), g.dtype, ROW_PAD)
+        size = total // n
+        xp.matmul(wt, gk.reshape(G, o // G, n, size).transpose(2, 0, 1, 3),
+                  out=cols.reshape(G, wt.shape[1], n, size).transpose(2, 0, 1, 3))
     cols = cols.reshape(c, int(np.prod(kshape)), total)
     shifts = [sum(d * k * st for d, k, st in zip(p.dilation, offset, strides))
               for offset in itertools.product(*(range(k) for k in kshape))]  # shifts[0] == 0
