@@ -94,7 +94,7 @@ def _padded(xp, slot, shape, dtype, pad, zero=False):
     """A scratch array of `shape` whose rows lie `pad` elements further apart than their length:
     rows a power of two bytes apart (here 64 KiB: 64 samples of a 16x16 grid) share cache sets,
     which makes a matmul writing or reading them ~1.6x slower."""
-    if not pad:
+    if not pad or xp is not np:  # (NumPy's CPU caches only)
         return _buffer(xp, slot, shape, dtype, zero)
     buf = _buffer(xp, slot, shape[:-1] + (shape[-1] + pad,), dtype, zero)
     return buf[..., :shape[-1]]
@@ -274,7 +274,7 @@ def _col2im_grid(xp, wt, g, x_shape, kshape, p):
     gk = _padded(xp, "g_grid", (o, total), g.dtype, ROW_PAD, zero=True)
     gk.reshape((o, n) + grid)[(slice(None), slice(None)) + tuple(slice(0, s) for s in out)] = g.swapaxes(0, 1)
     wt = xp.ascontiguousarray(wt)
-    if o // G >= 32 or g.dtype.itemsize == 2 or n == 0:
+    if o // G >= 32 or g.dtype.itemsize == 2 or n == 0 or xp is not np:
         cols = _matmul(wt, gk.reshape(G, o // G, total), "cols", ROW_PAD)  # (G, C/G*K, N*S)
     else:
         # a matmul with a short inner dim (O/G) runs ~1.5x faster one sample at a time (on the same
