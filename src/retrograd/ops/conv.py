@@ -258,11 +258,10 @@ def _col2im_grid(xp, wt, g, x_shape, kshape, p):
     """col2im for stride 1 over the whole batch at once, every slice-add one long contiguous run
     per channel (K adds of (C, N*S) arrays; per-row runs are ~3x slower).
 
-    g is placed on each sample's padded input grid, channels first: gk (O, N*S), S the padded
-    sample size, output position o of sample n at n*S + sum_i o_i S_i (S_i the grid's row-major
-    strides), zeros elsewhere. The columns W^T @ gk lie on that grid too, and kernel offset k is
-    the flat shift sum_i d_i k_i S_i. What spills past a sample's end comes from zero positions
-    and adds nothing.
+    g is placed on each sample's padded input grid (S its size), output position o of sample n
+    at n*S + sum_i o_i S_i (S_i the grid's row-major strides), zeros elsewhere; so the columns
+    W^T @ G, (C, K, N*S), lie on that grid too, and kernel offset k is the flat shift
+    sum_i d_i k_i S_i. What spills past a sample's end comes from zero positions and adds nothing.
     """
     n, o = g.shape[:2]
     c = x_shape[1]
@@ -271,18 +270,20 @@ def _col2im_grid(xp, wt, g, x_shape, kshape, p):
     grid = tuple(s + lo + hi for s, (lo, hi) in zip(x_shape[2:], p.pads))
     total = n * int(np.prod(grid))
     strides = [int(np.prod(grid[i + 1:])) for i in range(len(grid))]
-    gk = _padded(xp, "g_grid", (o, total), g.dtype, ROW_PAD, zero=True)
-    gk.reshape((o, n) + grid)[(slice(None), slice(None)) + tuple(slice(0, s) for s in out)] = g.swapaxes(0, 1)
     wt = xp.ascontiguousarray(wt)
+    place = (slice(None), slice(None)) + tuple(slice(0, s) for s in out)
     if o // G >= 32 or g.dtype.itemsize == 2 or n == 0 or xp is not np:
+        gk = _padded(xp, "g_grid", (o, total), g.dtype, ROW_PAD, zero=True)
+        gk.reshape((o, n) + grid)[place] = g.swapaxes(0, 1)
         cols = _matmul(wt, gk.reshape(G, o // G, total), "cols", ROW_PAD)  # (G, C/G*K, N*S)
     else:
-        # a matmul with a short inner dim (O/G) runs ~1.5x faster one sample at a time (on the same
-        # layout: each writes its own N*S-column stretch)
+        # a matmul with a short inner dim (O/G) runs ~1.5x faster one sample at a time (each
+        # writes its own S-column stretch of the same layout); g then stays batch major
+        gk = _buffer(xp, "g_grid", (n, o) + grid, g.dtype, zero=True)
+        gk[place] = g
         cols = _padded(xp, "cols", (G, wt.shape[1], total), g.dtype, ROW_PAD)
-        size = total // n
-        xp.matmul(wt, gk.reshape(G, o // G, n, size).transpose(2, 0, 1, 3),
-                  out=cols.reshape(G, wt.shape[1], n, size).transpose(2, 0, 1, 3))
+        xp.matmul(wt, gk.reshape(n, G, o // G, total // n),
+                  out=cols.reshape(G, wt.shape[1], n, total // n).transpose(2, 0, 1, 3))
     cols = cols.reshape(c, int(np.prod(kshape)), total)
     shifts = [sum(d * k * st for d, k, st in zip(p.dilation, offset, strides))
               for offset in itertools.product(*(range(k) for k in kshape))]  # shifts[0] == 0
