@@ -168,6 +168,37 @@ def test_packed_matches_torch(mode, D):
     np.testing.assert_allclose(rw[0][1].grad.numpy(), m.weight_hh_l0.grad.numpy(), atol=1e-10)
 
 
+@requires_torch
+@pytest.mark.parametrize("D", [1, 2])
+def test_packed_lstm_projection_all_grads_match_torch(D):
+    """Packed LSTM with proj_size: every output and every gradient (cells, all weights of
+    both directions), where steps have different widths and the state is H_out wide."""
+    lengths = [4, 3, 3, 1]
+    I, H, P, B = 3, 4, 2, len(lengths)
+    x, bs, _ = _packed_case("LSTM", D, lengths, I, H)
+    weights = _weights("LSTM", I, H, D, proj=P)
+    h0, c0 = rand(D, B, P, seed=5), rand(D, B, H, seed=6)
+    rx, rh, rc = (retrograd.tensor(a, requires_grad=True) for a in (x, h0, c0))
+    rw = _rg(weights)
+    out, (hn, cn) = rnn_layer("LSTM", rx, (rh, rc), rw, batch_sizes=bs)
+    m = _torch_module("LSTM", I, H, D, weights, proj=P)
+    tx, th, tc = (torch.tensor(a, requires_grad=True) for a in (x, h0, c0))
+    tout, (thn, tcn) = m(torch.nn.utils.rnn.PackedSequence(tx, torch.tensor(bs)), (th, tc))
+    outs, touts = (out, hn, cn), (tout.data, thn, tcn)
+    for a, b in zip(outs, touts):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), atol=1e-10)
+    gs = [rand(*o.shape, seed=20 + i) for i, o in enumerate(outs)]
+    sum((o * retrograd.tensor(g)).sum() for o, g in zip(outs, gs)).backward()
+    sum((o * torch.tensor(g)).sum() for o, g in zip(touts, gs)).backward()
+    for a, b in ((rx, tx), (rh, th), (rc, tc)):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), atol=1e-10)
+    for d, w in enumerate(rw):
+        sfx = "_l0" + ("_reverse" if d else "")
+        for name, t in zip(["weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr"], w):
+            np.testing.assert_allclose(t.grad.numpy(), getattr(m, name + sfx).grad.numpy(),
+                                       atol=1e-10, err_msg=name + sfx)
+
+
 def test_float32_stays_float32():
     x = retrograd.tensor(rand(4, 2, 3, dtype=np.float32), requires_grad=True)
     w = _weights("LSTM", 3, 5, 1)[0]
