@@ -142,6 +142,7 @@ _ERFC_COEFFS = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.06140542
 # with z = |x|/sqrt 2: Phi(-|x|) = erfc(z)/2 = (sqrt(2 pi)/2) t P(t) phi(x), phi the normal pdf
 _PHI_COEFFS = tuple(-0.5 * math.sqrt(2 * math.pi) * c for c in _ERFC_COEFFS)  # -Phi(-|x|)/phi(x)
 _LOG_INV_SQRT_2PI = math.log(_INV_SQRT_2PI)
+_INV_K = math.sqrt(2.0) / _ERFC_P
 _SIGN_BIT = np.int32(-2**31)
 
 
@@ -156,9 +157,8 @@ def _normal_cdf_pdf(x):
         return (xp.asarray(f(0.5) * (1 + _erf_array(x * f(_INV_SQRT_2)))),
                 xp.asarray(f(_INV_SQRT_2PI) * xp.exp(f(-0.5) * x * x)))
     a = np.abs(x)
-    t = np.multiply(a, f(_ERFC_P * _INV_SQRT_2))
-    t += f(1)
-    np.divide(f(1), t, out=t)  # (faster than np.reciprocal)
+    t = np.add(a, f(_INV_K))
+    np.divide(f(_INV_K), t, out=t)  # t = 1/(1 + k|x|) = (1/k)/(1/k + |x|), k = p/sqrt 2
     p = np.multiply(t, f(_PHI_COEFFS[-1]))
     for c in _PHI_COEFFS[-2::-1]:  # Horner: p = -(sqrt(2 pi)/2) t P(t)
         p += f(c)
