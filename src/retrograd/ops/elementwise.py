@@ -439,10 +439,11 @@ class Relu(Function):
         x = a._data
         xp = _backend.array_module(x)
         if x.dtype.kind == "f":
-            # clip with both bounds given in x's dtype runs NumPy's vectorised clip loop, ~3x faster
-            # than maximum(x, 0) (a scalar operand takes maximum's slow path); NaN propagates and
-            # -0 stays -0, as in torch
-            z = xp.clip(x, x.dtype.type(0), x.dtype.type(np.inf))
+            # NaN propagates and -0 stays -0, as in torch. On large arrays clip with both bounds
+            # in x's dtype runs NumPy's vectorised clip loop, ~3x faster than maximum with a
+            # scalar (which takes a slow path); on small ones clip's Python wrapper (~2 us) costs more
+            zero = x.dtype.type(0)
+            z = xp.maximum(zero, x) if x.size < _SMALL else xp.clip(x, zero, x.dtype.type(np.inf))
         else:
             z = xp.maximum(x, 0) if x.dtype != np.bool_ else x.copy()
         out = Tensor._make(z)
@@ -459,8 +460,13 @@ class Relu(Function):
 
 def _relu_mask(out):
     """Where relu passes its gradient: z != 0, i.e. z > 0 or NaN (torch: not z <= 0), as 1/0 in
-    z's dtype (NumPy multiplies by a bool array through a slow casting loop: ~20% slower)."""
-    return (out != 0).astype(out.dtype)
+    z's dtype for large arrays (NumPy multiplies by a bool array through a slow casting loop:
+    ~20% slower there; on small ones the extra call costs more)."""
+    mask = out != 0
+    return mask if out.size < _SMALL else mask.astype(out.dtype)
+
+
+_SMALL = 1 << 12  # elements: below this NumPy's per-call overhead outweighs a faster loop
 
 
 class ReluGrad(Function):
