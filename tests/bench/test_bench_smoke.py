@@ -27,3 +27,11 @@ def test_worker_reports_json_fields():
     assert result["us_per_op"] > 0 and result["steps"] > 0
     floor = worker.measure_numpy("mlp", seconds=0.01)
     assert floor["matmul_gflops"] > 0 and floor["step_s"] > 0 and floor["floor_s"] > 0
+
+
+def test_profile_prints_the_table(capsys):
+    from bench import profile
+
+    assert profile.main(["tiny", "--steps", "1", "--top", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "tiny: 1 training steps" in out and "tottime" in out
