@@ -421,44 +421,41 @@ class DivRounded(Function):
         return _back(_zeros(g), sa), _back(_zeros(g), sb), None
 
 
-class Remainder(Function):
+class _RoundedRemainder(Function):
+    """z = a - q(a/b)*b with the quotient q(a/b) rounded by ``quotient``;  da = g,  db = -g*q(a/b).
+    Subclasses name the array function (``op``) and the rounding."""
+
+    op = quotient = None
+
+    @classmethod
+    def forward(cls, ctx, a, b):
+        x, y = operands(a, b)
+        _check_int_zero_division(y)
+        _save_pair(ctx, a, b)
+        with np.errstate(all="ignore"):
+            return broadcast_op(getattr(_xp(x if hasattr(x, "dtype") else y), cls.op), x, y, a, b)
+
+    @classmethod
+    def backward(cls, ctx, g):
+        a, b = _load_pair(ctx)
+        sa, sb = ctx.shapes
+        ga = _back(g, sa) if ctx.needs_input_grad[0] else None
+        gb = _back(-g * cls.quotient(div(a, b)), sb) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Remainder(_RoundedRemainder):
     """z = a - floor(a/b)*b (the sign of b, as Python's %);  da = g,  db = -g*floor(a/b)."""
 
-    @staticmethod
-    def forward(ctx, a, b):
-        x, y = operands(a, b)
-        _check_int_zero_division(y)
-        _save_pair(ctx, a, b)
-        with np.errstate(all="ignore"):
-            return broadcast_op(_xp(x if hasattr(x, "dtype") else y).remainder, x, y, a, b)
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = _load_pair(ctx)
-        sa, sb = ctx.shapes
-        ga = _back(g, sa) if ctx.needs_input_grad[0] else None
-        gb = _back(-g * floor(div(a, b)), sb) if ctx.needs_input_grad[1] else None
-        return ga, gb
+    op = "remainder"
+    quotient = staticmethod(lambda q: floor(q))  # (floor and trunc are defined further down)
 
 
-class Fmod(Function):
+class Fmod(_RoundedRemainder):
     """z = a - trunc(a/b)*b (the sign of a, as C's fmod);  da = g,  db = -g*trunc(a/b)."""
 
-    @staticmethod
-    def forward(ctx, a, b):
-        x, y = operands(a, b)
-        _check_int_zero_division(y)
-        _save_pair(ctx, a, b)
-        with np.errstate(all="ignore"):
-            return broadcast_op(_xp(x if hasattr(x, "dtype") else y).fmod, x, y, a, b)
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = _load_pair(ctx)
-        sa, sb = ctx.shapes
-        ga = _back(g, sa) if ctx.needs_input_grad[0] else None
-        gb = _back(-g * trunc(div(a, b)), sb) if ctx.needs_input_grad[1] else None
-        return ga, gb
+    op = "fmod"
+    quotient = staticmethod(lambda q: trunc(q))
 
 
 class Atan2(Function):
