@@ -18,6 +18,13 @@ def _index(idx, n, what):
     return idx % n
 
 
+def _renumber(modules):
+    """Keys "0".."n-1" again after a deletion, the modules in their order."""
+    items = list(modules.values())
+    modules.clear()
+    modules.update((str(i), m) for i, m in enumerate(items))
+
+
 class Container(Module):
     """torch's deprecated Container: a Module holding its keyword arguments as submodules (use Sequential
     or ModuleDict)."""
@@ -62,10 +69,7 @@ class Sequential(Module):
         else:
             key = self._get_item_by_idx(iter(self._modules.keys()), idx)
             delattr(self, key)
-        # keep the numbering 0..n-1
-        items = list(self._modules.values())
-        self._modules.clear()
-        self._modules.update((str(i), m) for i, m in enumerate(items))
+        _renumber(self._modules)
 
     def __len__(self):
         return len(self._modules)
@@ -186,9 +190,7 @@ class ModuleList(Module):
                 delattr(self, str(k))
         else:
             delattr(self, self._get_abs_string_index(idx))
-        items = list(self._modules.values())
-        self._modules.clear()
-        self._modules.update((str(i), m) for i, m in enumerate(items))
+        _renumber(self._modules)
 
     def __len__(self):
         return len(self._modules)
