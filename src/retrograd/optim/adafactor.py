@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, _bump, _eval_closure, _incr_step, _lerp_, _step, _step_tensor
+from .optimizer import Optimizer, _bump, _eval_closure, _grad_array, _incr_step, _lerp_, _step, _step_tensor
 
 __all__ = ["Adafactor"]
 
@@ -56,9 +56,7 @@ class Adafactor(Optimizer):
                         state["col_var"] = Tensor._make(np.zeros(data.shape[:-2] + (1, data.shape[-1]), data.dtype))
                     else:
                         state["variance"] = Tensor._make(np.zeros_like(data))
-                g = p.grad._data
-                if group["maximize"]:
-                    g = np.negative(g)
+                g = _grad_array(p, group["maximize"])
                 e1 = float(np.finfo(data.dtype).eps) if eps1 is None else eps1
                 t = _incr_step(state)
                 one_minus_beta2 = t**decay

@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, _bump, _check, _check_lr, _eval_closure, _incr_step, _step, _step_tensor
+from .optimizer import Optimizer, _bump, _check, _check_lr, _eval_closure, _grad_array, _incr_step, _step, _step_tensor
 
 __all__ = ["Adagrad"]
 
@@ -48,9 +48,7 @@ class Adagrad(Optimizer):
                     continue
                 state = self._init_state(p, group)
                 d = p._data
-                g = p.grad._data
-                if group["maximize"]:
-                    g = np.negative(g)
+                g = _grad_array(p, group["maximize"])
                 step = _incr_step(state)
                 if wd != 0:
                     g = np.add(g, np.multiply(d, wd))

@@ -5,8 +5,8 @@ import math
 import numpy as np
 
 
-from .optimizer import (Optimizer, _bump, _check, _check_betas, _check_lr, _eval_closure, _incr_step, _lerp_,
-                        _mul_addcmul_, _step, _step_tensor, _zeros_like)
+from .optimizer import (Optimizer, _bump, _check, _check_betas, _check_lr, _eval_closure, _grad_array, _incr_step,
+                        _lerp_, _mul_addcmul_, _step, _step_tensor, _zeros_like)
 
 __all__ = ["Adam", "AdamW"]
 
@@ -52,9 +52,7 @@ class Adam(Optimizer):
                     if amsgrad:
                         state["max_exp_avg_sq"] = _zeros_like(p)
                 d = p._data
-                g = p.grad._data
-                if maximize:
-                    g = np.negative(g)
+                g = _grad_array(p, maximize)
                 step = _incr_step(state)
                 if wd != 0:
                     if decoupled:

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from .optimizer import (Optimizer, _bump, _check, _check_betas, _check_lr, _eval_closure, _incr_step, _lerp_,
-                        _step, _step_tensor, _zeros_like)
+from .optimizer import (Optimizer, _bump, _check, _check_betas, _check_lr, _eval_closure, _grad_array, _incr_step,
+                        _lerp_, _step, _step_tensor, _zeros_like)
 
 __all__ = ["Adamax"]
 
@@ -38,9 +38,7 @@ class Adamax(Optimizer):
                     state["exp_avg"] = _zeros_like(p)
                     state["exp_inf"] = _zeros_like(p)
                 d = p._data
-                g = p.grad._data
-                if group["maximize"]:
-                    g = np.negative(g)
+                g = _grad_array(p, group["maximize"])
                 step = _incr_step(state)
                 if wd != 0:
                     g = np.add(g, np.multiply(d, wd))

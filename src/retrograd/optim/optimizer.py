@@ -409,6 +409,7 @@ def _incr_step(state):
 
 
 def _grad_array(p, maximize):
+    """p's gradient array, negated (as a new array) when the optimizer maximizes."""
     g = p.grad._data
     return np.negative(g) if maximize else g
 

@@ -4,8 +4,8 @@ import math
 
 import numpy as np
 
-from .optimizer import (Optimizer, _bump, _check, _check_betas, _check_lr, _eval_closure, _incr_step, _lerp_,
-                        _mul_addcmul_, _step, _step_tensor, _zeros_like)
+from .optimizer import (Optimizer, _bump, _check, _check_betas, _check_lr, _eval_closure, _grad_array, _incr_step,
+                        _lerp_, _mul_addcmul_, _step, _step_tensor, _zeros_like)
 
 __all__ = ["RAdam"]
 
@@ -44,9 +44,7 @@ class RAdam(Optimizer):
                     state["exp_avg"] = _zeros_like(p)
                     state["exp_avg_sq"] = _zeros_like(p)
                 d = p._data
-                g = p.grad._data
-                if group["maximize"]:
-                    g = np.negative(g)
+                g = _grad_array(p, group["maximize"])
                 step = _incr_step(state)
                 if wd != 0:
                     if group["decoupled_weight_decay"]:

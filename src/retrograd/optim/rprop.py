@@ -3,7 +3,8 @@
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, _bump, _check_lr, _eval_closure, _incr_step, _step, _step_tensor, _zeros_like
+from .optimizer import (Optimizer, _bump, _check_lr, _eval_closure, _grad_array, _incr_step, _step, _step_tensor,
+                        _zeros_like)
 
 __all__ = ["Rprop"]
 
@@ -38,9 +39,7 @@ class Rprop(Optimizer):
                     arr = p.grad._data.copy()
                     arr[...] = float(group["lr"])
                     state["step_size"] = Tensor._make(arr)
-                g = p.grad._data
-                if group["maximize"]:
-                    g = np.negative(g)
+                g = _grad_array(p, group["maximize"])
                 _incr_step(state)
                 prev = state["prev"]._data
                 step_size = state["step_size"]._data

@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, _bump, _check, _check_lr, _step, _eval_closure
+from .optimizer import Optimizer, _bump, _check, _check_lr, _step, _eval_closure, _grad_array
 
 __all__ = ["SGD"]
 
@@ -39,9 +39,7 @@ class SGD(Optimizer):
                 if p.grad is None:
                     continue
                 d = p._data
-                g = p.grad._data
-                if maximize:
-                    g = np.negative(g)
+                g = _grad_array(p, maximize)
                 if wd != 0:
                     g = np.add(g, np.multiply(d, wd))
                 if momentum != 0:
