@@ -3,30 +3,20 @@
 The functions live with their ops (``retrograd.ops.*``); each ops module lists its
 nn-facing names in ``FUNCTIONAL`` (and its top-level ones in ``__all__``), and this
 module re-exports them, so a name appears here as soon as its op is written. The few
-definitions below are fallbacks with nn.functional's signatures (``inplace=`` and the
-like); an op module's own version replaces them.
+definitions below are nn.functional's names that no op module defines.
 """
 
 import importlib as _importlib
-import inspect as _inspect
 
 import numpy as _np
 
 from ..ops import elementwise as _elementwise
 from ..ops import loss as _loss
+from ..ops import softmax as _softmax
 from ..ops.loss import legacy_reduction as _legacy_reduction  # noqa: F401
 
 
-# ---------------------------------------------------------------- fallbacks
-
-
-def relu(input, inplace=False):
-    """max(x, 0)."""
-    return input.relu_() if inplace else _elementwise.relu(input)
-
-
-def relu_(input):
-    return input.relu_()
+# ------------------------------------------------- functions without an op module
 
 
 def tanh(input):
@@ -37,24 +27,6 @@ def tanh(input):
 def sigmoid(input):
     """Elementwise logistic sigmoid: z = 1/(1 + e^-a)."""
     return _elementwise.sigmoid(input)
-
-
-def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
-    """log softmax along ``dim`` (stable, via log-sum-exp)."""
-    if dtype is not None:
-        input = input.to(dtype)
-    if dim is None:
-        dim = 0 if input.ndim in (0, 1, 3) else 1
-    return _loss.log_softmax(input, dim)
-
-
-def softmax(input, dim=None, _stacklevel=3, dtype=None):
-    """exp(x) / sum exp(x) along ``dim``."""
-    return log_softmax(input, dim, dtype=dtype).exp()
-
-
-def softmin(input, dim=None, _stacklevel=3, dtype=None):
-    return softmax(-input, dim, dtype=dtype)
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
@@ -79,7 +51,7 @@ def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10, dim=-1):
     xp = _backend.array_module(arr)
     g = -_np.log(_rng().exponential(size=arr.shape))
     gumbels = Tensor._make(xp.asarray(g.astype(arr.dtype)))
-    y = softmax((logits + gumbels) / tau, dim)
+    y = _softmax.softmax((logits + gumbels) / tau, dim)
     if not hard:
         return y
     idx = xp.expand_dims(y._data.argmax(axis=dim), dim)
@@ -92,33 +64,19 @@ def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10, dim=-1):
 
 _SOURCES = ("elementwise", "activation", "softmax", "linear", "loss", "conv", "pooling",
             "normalization", "dropout", "embedding", "upsample", "distance", "counting", "rnn",
-            "attention", "shape", "padding", "vision")
-
-
-def _has_inplace(fn):
-    try:
-        return "inplace" in _inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
+            "attention", "shape")
 
 
 def _export():
-    """Top-level names of the activation-like families first, then every ``FUNCTIONAL``;
-    a fallback taking ``inplace=`` is kept over a replacement that lacks it."""
+    """Top-level names of the activation-like families, and every ``FUNCTIONAL``."""
     g = globals()
     for name in _SOURCES:
-        try:
-            mod = _importlib.import_module(f"retrograd.ops.{name}")
-        except ImportError:
-            continue
+        mod = _importlib.import_module(f"retrograd.ops.{name}")
         names = list(getattr(mod, "FUNCTIONAL", []))
         if name in ("activation", "softmax", "distance"):
             names = list(getattr(mod, "__all__", [])) + names
         for n in names:
-            fn = getattr(mod, n, None)
-            if fn is None or (n in g and _has_inplace(g[n]) and not _has_inplace(fn)):
-                continue
-            g[n] = fn
+            g[n] = getattr(mod, n)
 
 
 _export()
