@@ -18,6 +18,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
 from ._rows import row_sums
+from .softmax import LogSoftmax
 
 __all__ = []  # nn-only: exported through retrograd.nn.functional
 FUNCTIONAL = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss",
@@ -75,31 +76,10 @@ def _xp(t):
     return _backend.array_module(t._data)
 
 
-class _LogSoftmax(Function):
-    """y = x - logsumexp(x);  dx = g - exp(y) * sum(g)  (over ``dim``)."""
-
-    @staticmethod
-    def forward(ctx, x, dim):
-        a = x._data
-        m = a.max(axis=dim, keepdims=True)
-        xp = _backend.array_module(a)
-        with np.errstate(invalid="ignore"):
-            z = a - m
-            out = z - xp.log(xp.exp(z).sum(axis=dim, keepdims=True))
-        ctx.dim = dim
-        out = Tensor._make(out)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        (y,) = ctx.saved_tensors
-        return g - y.exp() * g.sum(ctx.dim, keepdim=True), None
-
-
 def log_softmax(x, dim):
-    """Stable log-softmax (used by the losses; ``nn.functional.log_softmax`` is the public one)."""
-    return _LogSoftmax.apply(x, dim % max(x.ndim, 1))
+    """Stable log-softmax along an int dim (the op of ``nn.functional.log_softmax``, without its
+    dtype and implicit-dim handling)."""
+    return LogSoftmax.apply(x, dim % max(x.ndim, 1))
 
 
 class _Softplus(Function):
