@@ -22,22 +22,34 @@ __all__ = ["softmax", "log_softmax"]
 FUNCTIONAL = ["softmax", "log_softmax", "softmin"]
 
 
+def _along(x, fn, dim):
+    """fn(x, dim) for a 0-dim x as one element; an empty x is returned as a copy."""
+    if x.size == 0:
+        return x.copy()
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        return fn(x.reshape(1) if x.ndim == 0 else x, dim).reshape(x.shape)
+
+
+def _softmax(x, dim):
+    e, s = exp_sums(x, dim)
+    e /= s
+    return e
+
+
+def _log_softmax(x, dim):
+    xp = _backend.array_module(x)
+    z = x - xp.max(x, axis=dim, keepdims=True)
+    z -= xp.log(sums(xp.exp(z), dim))
+    return z
+
+
 class Softmax(Function):
     """z = e^(a - max a)/sum(e^(a - max a));  da = z*(g - sum(g*z))."""
 
     @staticmethod
     def forward(ctx, a, dim):
-        x = a._data
         ctx.dim = dim
-        if x.size == 0:
-            out = x.copy()
-        else:
-            x1 = x.reshape(1) if x.ndim == 0 else x
-            with np.errstate(invalid="ignore", over="ignore"):
-                e, s = exp_sums(x1, dim)
-                e /= s
-                out = e.reshape(x.shape)
-        out = Tensor._make(out)
+        out = Tensor._make(_along(a._data, _softmax, dim))
         ctx.save_for_backward(out)
         return out
 
@@ -57,18 +69,8 @@ class LogSoftmax(Function):
 
     @staticmethod
     def forward(ctx, a, dim):
-        x = a._data
         ctx.dim = dim
-        if x.size == 0:
-            out = x.copy()
-        else:
-            x1 = x.reshape(1) if x.ndim == 0 else x
-            xp = _backend.array_module(x1)
-            with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-                z = x1 - xp.max(x1, axis=dim, keepdims=True)
-                z -= xp.log(sums(xp.exp(z), dim))
-                out = z.reshape(x.shape)
-        out = Tensor._make(out)
+        out = Tensor._make(_along(a._data, _log_softmax, dim))
         ctx.save_for_backward(out)
         return out
 
