@@ -4,6 +4,8 @@ import collections
 import io
 import os
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -177,6 +179,88 @@ def test_new_file_permissions_follow_umask(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert (path.stat().st_mode & 0o777) == (0o666 & ~mask)
+
+
+def test_save_through_symlink_writes_its_target(tmp_path):
+    real_dir, link_dir = tmp_path / "real", tmp_path / "links"
+    real_dir.mkdir()
+    link_dir.mkdir()
+    target = real_dir / "ckpt.pt"
+    retrograd.save({"version": 1}, target)
+    os.chmod(target, 0o640)
+    link = link_dir / "latest.pt"
+    os.symlink(os.path.relpath(target, link_dir), link)
+    seen = {}
+
+    def write(fh):  # the temporary file lives beside the target, not beside the link
+        seen["real"], seen["links"] = sorted(os.listdir(real_dir)), sorted(os.listdir(link_dir))
+        serialization._write_archive({"version": 2}, fh, 2)
+
+    serialization._atomic_write(link, write)
+    assert len(seen["real"]) == 2 and seen["real"][0].startswith(".ckpt.pt.") and seen["links"] == ["latest.pt"]
+    assert link.is_symlink() and os.readlink(link) == os.path.relpath(target, link_dir)
+    assert retrograd.load(target)["version"] == 2 and (target.stat().st_mode & 0o777) == 0o640
+    retrograd.save({"version": 3}, link)
+    save_safetensors({"w": retrograd.ones(2)}, link_dir / "w.safetensors")
+    os.symlink("w.safetensors", link_dir / "w-link.safetensors")
+    save_safetensors({"w": retrograd.zeros(3)}, link_dir / "w-link.safetensors")
+    assert (link_dir / "w-link.safetensors").is_symlink()
+    assert load_safetensors(link_dir / "w.safetensors")["w"].tolist() == [0.0, 0.0, 0.0]
+    assert link.is_symlink() and retrograd.load(link)["version"] == 3
+    assert sorted(os.listdir(real_dir)) == ["ckpt.pt"]
+    os.symlink("new.pt", link_dir / "dangling.pt")  # as open(path, "wb"): the missing target is created
+    retrograd.save({"version": 4}, link_dir / "dangling.pt")
+    assert (link_dir / "dangling.pt").is_symlink() and retrograd.load(link_dir / "new.pt")["version"] == 4
+    os.symlink("loop.pt", link_dir / "loop.pt")
+    with pytest.raises(OSError, match="symbolic links"):
+        retrograd.save({}, link_dir / "loop.pt")
+    assert (link_dir / "loop.pt").is_symlink()
+
+
+def _dead_pid():
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_save_removes_stale_temporary_files_of_its_target(tmp_path):
+    path = tmp_path / "ckpt.pt"
+    dead, alive = _dead_pid(), os.getppid()
+    stale = f".ckpt.pt.{dead}.abc_1234.tmp"
+    kept = [f".ckpt.pt.{alive}.abc_1234.tmp",  # a save of another live process
+            f".ckpt.pt.{os.getpid()}.abc_1234.tmp",  # a save of another thread of this process
+            f".other.pt.{dead}.abc_1234.tmp",  # another target's
+            f".ckpt.pt.5.{dead}.abc_1234.tmp",  # the target ckpt.pt.5's
+            "ckpt.pt.tmp", f".ckpt.pt.{dead}.tmp"]  # not named as save names its temporary files
+    for name in [stale] + kept:
+        (tmp_path / name).write_bytes(b"x" * 100)
+    retrograd.save({"v": 1}, path)
+    assert sorted(os.listdir(tmp_path)) == sorted(kept + ["ckpt.pt"])
+
+
+def test_killed_save_leaves_a_temporary_file_that_the_next_save_removes(tmp_path):
+    path = tmp_path / "ckpt.pt"
+    retrograd.save({"v": 1}, path)
+    child = (
+        "import os, sys, time, retrograd\n"
+        "from retrograd import serialization\n"
+        "def hang(obj, fh, protocol):\n"
+        "    fh.write(b'partial' * 1000); fh.flush(); print('writing', flush=True); time.sleep(60)\n"
+        "serialization._write_archive = hang\n"
+        "retrograd.save({'v': 2}, sys.argv[1])\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [os.path.dirname(os.path.dirname(retrograd.__file__)), os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.Popen([sys.executable, "-c", child, str(path)], stdout=subprocess.PIPE, env=env)
+    try:
+        assert proc.stdout.readline() == b"writing\n"
+    finally:
+        proc.kill()
+        proc.wait()
+    left = [n for n in os.listdir(tmp_path) if n != "ckpt.pt"]
+    assert len(left) == 1 and left[0].startswith(f".ckpt.pt.{proc.pid}.") and left[0].endswith(".tmp")
+    assert retrograd.load(path)["v"] == 1
+    retrograd.save({"v": 3}, path)
+    assert os.listdir(tmp_path) == ["ckpt.pt"] and retrograd.load(path)["v"] == 3
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip", "garbage", "empty"])

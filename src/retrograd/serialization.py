@@ -27,10 +27,12 @@ naming the file.
 
 import base64
 import collections
+import errno
 import io
 import json
 import os
 import pickle
+import re
 import struct
 import tempfile
 import zipfile
@@ -62,12 +64,23 @@ def _default_file_mode():
 
 def _atomic_write(path, write):
     """Call ``write(fileobj)`` on a temporary file beside ``path``, fsync it, then move it over
-    ``path`` (``os.replace``), so ``path`` holds either the old or the complete new content."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
+    ``path`` (``os.replace``), so ``path`` holds either the old or the complete new content.
+
+    A symbolic link is written through, as ``open(path, "wb")`` (and so torch.save) does: the
+    link stays, its target gets the data, and the temporary file lives beside the target.
+    Temporary files are named ``.{target}.{pid}.{random}.tmp``; those of the same target left
+    by a process that no longer runs (a killed save) are removed first. (Whether a process runs
+    is asked of this machine: on a file system shared between machines a save running
+    elsewhere with a pid unused here loses its temporary file and fails, leaving the target as
+    it was. Without POSIX process ids, on Windows, nothing is removed.)"""
+    path = os.path.realpath(os.fsdecode(os.fspath(path)))
+    if os.path.islink(path):  # a loop of links that realpath could not resolve
+        raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), path)
+    directory, base = os.path.split(path)
     if not os.path.isdir(directory):
         raise RuntimeError(f"Parent directory {directory} does not exist.")
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    _remove_stale_temporaries(directory, base)
+    fd, tmp = tempfile.mkstemp(prefix=f".{base}.{os.getpid()}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as fh:
             write(fh)
@@ -93,6 +106,38 @@ def _atomic_write(path, write):
             os.close(dfd)
     except OSError:
         pass
+
+
+def _remove_stale_temporaries(directory, base):
+    """Remove ``.{base}.{pid}.{random}.tmp`` files in ``directory`` whose process has ended."""
+    if os.name != "posix":  # os.kill(pid, 0) is no probe elsewhere (on Windows it terminates)
+        return
+    pattern = re.compile(rf"\.{re.escape(base)}\.(\d+)\.[a-z0-9_]+\.tmp\Z")
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for entry in names:
+        m = pattern.match(entry)
+        if m and not _process_alive(int(m.group(1))):
+            try:
+                os.unlink(os.path.join(directory, entry))
+            except OSError:
+                pass
+
+
+def _process_alive(pid):
+    if pid == os.getpid():  # another thread of this process may be saving the same target
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it runs, under another user
+        return True
+    except (OverflowError, ValueError):  # no process can have this id
+        return False
+    return True
 
 
 def _is_path(f):
