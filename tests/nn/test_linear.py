@@ -17,6 +17,62 @@ def test_linear_functional(xshape, bias):
     check_op(lambda t, x, w, *b: t.nn.functional.linear(x, w, *b), *specs)
 
 
+@pytest.mark.parametrize("xshape, bias", [((4, 0), True), ((4, 0), False), ((2, 4, 0), True),
+                                         ((2, 4, 0), False), ((0,), True)])
+def test_linear_with_no_in_features(xshape, bias):
+    # in_features = 0: the output is the bias (or zeros), dX and dW are empty, db = sum of G
+    # (reshape(-1, 0) of the batch rows used to fail: 3-D forward, 2-D backward)
+    specs = (xshape, (3, 0)) + (((3,),) if bias else ())
+    check_op(lambda t, x, w, *b: t.nn.functional.linear(x, w, *b), *specs)
+    x = retrograd.zeros(xshape, requires_grad=True)
+    w = retrograd.zeros(3, 0, requires_grad=True)
+    b = retrograd.tensor([1.0, 2.0, 3.0], requires_grad=True) if bias else None
+    y = nn.functional.linear(x, w, b)
+    assert y.shape == xshape[:-1] + (3,)
+    expected = np.broadcast_to(np.array([1.0, 2.0, 3.0]) if bias else 0.0, y.shape)
+    np.testing.assert_array_equal(y.detach().numpy(), expected)
+    y.sum().backward()
+    assert x.grad.shape == xshape and w.grad.shape == (3, 0)
+    if bias:
+        np.testing.assert_array_equal(b.grad.numpy(), np.full(3, math.prod(xshape[:-1])))
+
+
+# torch 2.13's messages (linear is mm without a bias, addmm with one; bilinear checks all)
+LINEAR_DTYPE_CASES = [
+    ("no_bias", lambda t: t.nn.functional.linear(t.ones(2, 3), t.ones(4, 3, dtype=t.float64)),
+     "expected m1 and m2 to have the same dtype, but got: float != double"),
+    ("no_bias_3d", lambda t: t.nn.functional.linear(t.ones(5, 2, 3, dtype=t.float16), t.ones(4, 3)),
+     "expected m1 and m2 to have the same dtype, but got: c10::Half != float"),
+    ("bias", lambda t: t.nn.functional.linear(t.ones(2, 3), t.ones(4, 3), t.ones(4, dtype=t.float64)),
+     "self and mat2 must have the same dtype, but got Double and Float"),
+    ("weight", lambda t: t.nn.functional.linear(t.ones(2, 3), t.ones(4, 3, dtype=t.float64),
+                                                t.ones(4, dtype=t.float64)),
+     "mat1 and mat2 must have the same dtype, but got Float and Double"),
+    ("weight_1d", lambda t: t.nn.functional.linear(t.ones(2, 3), t.ones(3, dtype=t.float64)),
+     "addmv input tensors must have the same dtype, but got Double, Float, and Double"),
+    ("bilinear", lambda t: t.nn.functional.bilinear(t.ones(2, 3), t.ones(2, 3, dtype=t.float64),
+                                                    t.ones(4, 3, 3)),
+     "All tensors must have the same dtype, got input1: float, input2: double, weight: float"),
+    ("bilinear_bias", lambda t: t.nn.functional.bilinear(t.ones(2, 3), t.ones(2, 3), t.ones(4, 3, 3),
+                                                         t.ones(4, dtype=t.float64)),
+     "All tensors must have the same dtype, got input1: float, input2: float, weight: float, "
+     "bias: double"),
+]
+
+
+@pytest.mark.parametrize("case", LINEAR_DTYPE_CASES, ids=[c[0] for c in LINEAR_DTYPE_CASES])
+def test_linear_of_mixed_dtypes_raises_as_torch(case):
+    _, fn, message = case
+    with pytest.raises(RuntimeError) as err:
+        fn(retrograd)
+    assert str(err.value).startswith(message + " (operands ")
+    assert "e.g. with .to(torch.float" in str(err.value)
+    if torch is not None:
+        with pytest.raises(RuntimeError) as err:
+            fn(torch)
+        assert str(err.value).split("\n")[0] == message
+
+
 def test_bilinear_functional():
     check_op(lambda t, a, b, w, c: t.nn.functional.bilinear(a, b, w, c), (4, 2), (4, 3), (5, 2, 3), (5,))
     check_op(lambda t, a, b, w: t.nn.functional.bilinear(a, b, w), (2, 2, 2), (2, 2, 3), (1, 2, 3))

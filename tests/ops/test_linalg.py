@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import retrograd
-from tests.helpers import check_op
+from tests.helpers import check_op, requires_torch, torch
 
 CASES = [
     ("matmul", lambda t, a, b: t.matmul(a, b), (2, 3), (3, 2)),
@@ -110,3 +110,106 @@ def test_trace_int_is_int64():
 def test_linalg_errors(fn):
     with pytest.raises(RuntimeError):
         fn(retrograd)
+
+
+# torch 2.13's message for each product of operands of different dtypes (recorded; checked
+# against torch itself below when it is installed): products never promote, unlike +/*.
+_f, _d, _h, _i = "float32", "float64", "float16", "int64"
+DTYPE_CASES = [
+    ("mm", lambda t, a, b: t.mm(a, b), ((3, 3), _f), ((3, 3), _d),
+     "expected m1 and m2 to have the same dtype, but got: float != double"),
+    ("matmul_2d", lambda t, a, b: a @ b, ((3, 3), _f), ((3, 3), _d),
+     "expected m1 and m2 to have the same dtype, but got: float != double"),
+    ("matmul_int_float", lambda t, a, b: a @ b, ((3, 3), _i), ((3, 3), _f),
+     "expected m1 and m2 to have the same dtype, but got: long int != float"),
+    ("matmul_half_float", lambda t, a, b: t.matmul(a, b), ((3, 3), _h), ((3, 3), _f),
+     "expected m1 and m2 to have the same dtype, but got: c10::Half != float"),
+    ("matmul_1d_1d", lambda t, a, b: a @ b, ((3,), _f), ((3,), _d),
+     "dot : expected both vectors to have same dtype, but found Float and Double"),
+    ("matmul_2d_1d", lambda t, a, b: a @ b, ((2, 3), _f), ((3,), _d),
+     "addmv input tensors must have the same dtype, but got Double, Float, and Double"),
+    ("matmul_1d_2d", lambda t, a, b: a @ b, ((3,), _h), ((3, 2), _f),
+     "expected m1 and m2 to have the same dtype, but got: c10::Half != float"),
+    ("matmul_3d", lambda t, a, b: a @ b, ((2, 3, 3), _f), ((2, 3, 3), _d),
+     "expected scalar type Float but found Double"),
+    ("matmul_3d_2d", lambda t, a, b: a @ b, ((2, 3, 3), _i), ((3, 3), _f),
+     "expected m1 and m2 to have the same dtype, but got: long int != float"),
+    ("matmul_2d_4d", lambda t, a, b: a @ b, ((3, 3), _d), ((2, 2, 3, 3), _f),
+     "expected scalar type Double but found Float"),
+    ("rmatmul", lambda t, a, b: b.__rmatmul__(a), ((3, 3), _d), ((3, 3), _f),
+     "expected m1 and m2 to have the same dtype, but got: double != float"),
+    ("bmm", lambda t, a, b: t.bmm(a, b), ((2, 3, 3), _h), ((2, 3, 3), _f),
+     "expected scalar type Half but found Float"),
+    ("mv", lambda t, a, b: t.mv(a, b), ((2, 3), _f), ((3,), _i),
+     "addmv input tensors must have the same dtype, but got Long, Float, and Long"),
+    ("dot", lambda t, a, b: t.dot(a, b), ((3,), _i), ((3,), _f),
+     "dot : expected both vectors to have same dtype, but found Long and Float"),
+    ("vdot", lambda t, a, b: a.vdot(b), ((3,), _f), ((3,), _d),
+     "dot : expected both vectors to have same dtype, but found Float and Double"),
+    ("addmm_input", lambda t, c, a, b: t.addmm(c, a, b), ((3, 3), _d), ((3, 3), _f), ((3, 3), _f),
+     "self and mat2 must have the same dtype, but got Double and Float"),
+    ("addmm_mat1", lambda t, c, a, b: t.addmm(c, a, b), ((3, 3), _f), ((3, 3), _d), ((3, 3), _f),
+     "mat1 and mat2 must have the same dtype, but got Double and Float"),
+    ("addmv", lambda t, c, a, b: t.addmv(c, a, b), ((3,), _d), ((3, 3), _f), ((3,), _f),
+     "addmv input tensors must have the same dtype, but got Double, Float, and Float"),
+    ("baddbmm_input", lambda t, c, a, b: t.baddbmm(c, a, b), ((2, 3, 3), _d), ((2, 3, 3), _f),
+     ((2, 3, 3), _f), "Input dtypes must be the same, got: input double, batch1: float, batch2: float"),
+    ("baddbmm_batch2", lambda t, c, a, b: c.baddbmm(a, b), ((2, 3, 3), _f), ((2, 3, 3), _f),
+     ((2, 3, 3), _d), "expected scalar type Float but found Double"),
+    ("addbmm", lambda t, c, a, b: t.addbmm(c, a, b), ((3, 3), _f), ((2, 3, 3), _f), ((2, 3, 3), _h),
+     "self and mat2 must have the same dtype, but got Float and Half"),
+    ("inner", lambda t, a, b: t.inner(a, b), ((2, 3), _f), ((2, 3), _d),
+     "both inputs should have same dtype"),
+    ("tensordot", lambda t, a, b: t.tensordot(a, b, 1), ((2, 3), _f), ((3, 2), _d),
+     "both inputs should have same dtype"),
+    ("multi_dot", lambda t, a, b, c: t.linalg.multi_dot([a, b, c]), ((2, 3), _f), ((3, 3), _f),
+     ((3, 2), _d), "multi_dot(): all tensors must have be the same dtype but tensor 0 is float and "
+     "tensor 2 double"),
+    ("chain_matmul", lambda t, a, b: t.chain_matmul(a, b), ((3, 3), _f), ((3, 3), _d),
+     "multi_dot(): all tensors must have be the same dtype but tensor 0 is float and tensor 1 double"),
+]
+
+
+def _dtype_case_inputs(t, specs):
+    return [t.ones(*shape, dtype=getattr(t, dt)) for shape, dt in specs]
+
+
+@pytest.mark.parametrize("case", DTYPE_CASES, ids=[c[0] for c in DTYPE_CASES])
+def test_products_of_mixed_dtypes_raise_as_torch(case):
+    _, fn, *specs, message = case
+    args = _dtype_case_inputs(retrograd, specs)
+    with pytest.raises(RuntimeError) as err:
+        fn(retrograd, *args)
+    text = str(err.value)
+    assert text.startswith(message + " (")  # torch's words, then what we add:
+    for a in args:  # each operand's shape and dtype, and the fix
+        assert f"{list(a.shape)} {a.dtype}" in text
+    assert "cast the operands to one dtype first, e.g. with .to(torch." in text
+
+
+@requires_torch
+@pytest.mark.parametrize("case", DTYPE_CASES, ids=[c[0] for c in DTYPE_CASES])
+def test_mixed_dtype_messages_are_torchs(case):
+    import warnings
+
+    _, fn, *specs, message = case
+    with pytest.raises(RuntimeError) as err, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # chain_matmul is deprecated in torch
+        fn(torch, *_dtype_case_inputs(torch, specs))
+    assert str(err.value).split("\n")[0] == message
+
+
+def test_products_of_one_dtype_still_work_for_every_form():
+    # int @ int stays int, half @ half stays half (no cast, no error)
+    a = retrograd.ones(2, 3, dtype=retrograd.int64)
+    assert (a @ a.t()).dtype == retrograd.int64 and (a @ a.t()).tolist() == [[3, 3], [3, 3]]
+    h = retrograd.ones(2, 3, 3, dtype=retrograd.float16)
+    assert (h @ h).dtype == retrograd.float16 and retrograd.bmm(h, h).dtype == retrograd.float16
+
+
+def test_matmul_with_a_non_tensor_is_a_type_error():
+    x = retrograd.ones(2)
+    with pytest.raises(TypeError, match="must be Tensor, not int"):
+        retrograd.matmul(x, 2)
+    with pytest.raises(TypeError, match="must be Tensor, not int"):
+        x @ 2

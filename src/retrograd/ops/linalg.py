@@ -1,13 +1,77 @@
 """Matrix multiplication: Y = A @ B, with the seed's backward dA = G B^T, dB = A^T G."""
 
-from .. import _backend
+from .. import _backend, _dtype
 from ..autograd.function import Function
 from ._broadcast import sum_to_shape
 from ..tensor import Tensor
+from ._inplace import _TORCH_TYPE
 from ._method import tensor_method
-from .elementwise import operands
+from .elementwise import _device_error
 
 __all__ = ["matmul"]
+
+# ---------------------------------------------------------------------------- one dtype rule
+
+# torch's names for dtypes in its C++ messages (``float != double``) and its ScalarType names (Float)
+_CPP_NAME = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
+             "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
+             "uint8": "unsigned char", "bool": "bool"}
+
+
+def _cpp(t):
+    return _CPP_NAME[t.dtype.name]
+
+
+def _st(t):
+    return _TORCH_TYPE[t.dtype.name]
+
+
+# torch's message, per product form, when its operands' dtypes differ (products never promote)
+_DTYPE_MESSAGES = {
+    "mm": lambda a, b: f"expected m1 and m2 to have the same dtype, but got: {_cpp(a)} != {_cpp(b)}",
+    "dot": lambda a, b: f"dot : expected both vectors to have same dtype, but found {_st(a)} and {_st(b)}",
+    "mv": lambda a, b: f"addmv input tensors must have the same dtype, but got {_st(b)}, {_st(a)}, and {_st(b)}",
+    "bmm": lambda a, b: f"expected scalar type {_st(a)} but found {_st(b)}",
+    "addmm": lambda s, m1, m2: (f"self and mat2 must have the same dtype, but got {_st(s)} and {_st(m2)}"
+                                if s.dtype != m2.dtype else
+                                f"mat1 and mat2 must have the same dtype, but got {_st(m1)} and {_st(m2)}"),
+    "addmv": lambda s, m, v: f"addmv input tensors must have the same dtype, but got {_st(s)}, {_st(m)}, and {_st(v)}",
+    "baddbmm": lambda s, b1, b2: (f"Input dtypes must be the same, got: input {_cpp(s)}, batch1: {_cpp(b1)}, "
+                                  f"batch2: {_cpp(b2)}" if s.dtype != b1.dtype else
+                                  f"expected scalar type {_st(b1)} but found {_st(b2)}"),
+    "tensordot": lambda a, b: "both inputs should have same dtype",
+    "multi_dot": lambda *ts: next(
+        f"multi_dot(): all tensors must have be the same dtype but tensor 0 is {_cpp(ts[0])} and tensor "
+        f"{i} {_cpp(t)}" for i, t in enumerate(ts) if t.dtype != ts[0].dtype),
+    "bilinear": lambda *ts: "All tensors must have the same dtype, got " + ", ".join(
+        f"{n}: {_cpp(t)}" for n, t in zip(("input1", "input2", "weight", "bias"), ts)),
+}
+
+
+def check_same_dtype(form, *tensors, names=None):
+    """Raise torch's RuntimeError for product ``form`` (a key of _DTYPE_MESSAGES) when the
+    tensors' dtypes differ: matrix products do not promote in torch. The message adds each
+    operand's shape and dtype (named by ``names`` when given) and the fix."""
+    first = tensors[0].dtype
+    if all(t.dtype == first for t in tensors):
+        return
+    target = first
+    for t in tensors[1:]:
+        target = _dtype.promote_types(target, t.dtype)
+    desc = [f"{list(t.shape)} {t.dtype}" for t in tensors]
+    if names:
+        desc = [f"{n} {d}" for n, d in zip(names, desc)]
+    raise RuntimeError(
+        f"{_DTYPE_MESSAGES[form](*tensors)} (operands {', '.join(desc)}: matrix products do not "
+        f"promote dtypes; cast the operands to one dtype first, e.g. with .to({target}))"
+    )
+
+
+def _matmul_form(a_ndim, b_ndim):
+    """torch's kernel for matmul of these ranks, which decides its dtype message."""
+    if b_ndim == 1:
+        return "dot" if a_ndim == 1 else "mv"
+    return "mm" if b_ndim == 2 else "bmm"
 
 
 def _matmul_error(a_shape, b_shape):
@@ -37,9 +101,13 @@ class Matmul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        x, y = operands(a, b)
+        x, y = a._data, b._data
         if x.ndim == 0 or y.ndim == 0:
             raise _matmul_error(x.shape, y.shape)
+        if type(x) is not type(y):
+            raise _device_error(x, y)
+        if x.dtype != y.dtype:
+            check_same_dtype(_matmul_form(x.ndim, y.ndim), a, b)
         ctx.save_for_backward(a, b)
         ctx.ndims = (x.ndim, y.ndim)
         try:
@@ -77,13 +145,15 @@ class Matmul(Function):
 
 @tensor_method("matmul", "__matmul__")
 def matmul(input, other, *, out=None):
-    """Matrix product with torch's rules for 1-D and batched operands."""
+    """Matrix product with torch's rules for 1-D and batched operands (one dtype: no promotion)."""
+    if not isinstance(other, Tensor):
+        raise TypeError(f"matmul(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
     return Matmul.apply(input, other)
 
 
-
-
 def _rmatmul(self, other):
+    if not isinstance(other, Tensor):
+        raise TypeError(f"unsupported operand type(s) for @: '{type(other).__name__}' and 'Tensor'")
     return Matmul.apply(other, self)
 
 
@@ -105,21 +175,12 @@ __all__ += ["mm", "bmm", "mv", "addmm", "addbmm", "baddbmm", "addmv", "addr", "d
             "diagflat", "tril", "triu", "chain_matmul"]
 
 
-def _same_dtype(name, a, b, what=("m1", "m2")):
-    if a.dtype != b.dtype:
-        raise RuntimeError(
-            f"{name}: expected {what[0]} and {what[1]} to have the same dtype, but got: "
-            f"{a.dtype} != {b.dtype}"
-        )
-
-
 @tensor_method()
 def mm(input, mat2, *, out=None):
     """Matrix product of two 2-D tensors;  dA = G B^T,  dB = A^T G."""
     if input.ndim != 2 or mat2.ndim != 2:
         raise RuntimeError(f"{'self' if input.ndim != 2 else 'mat2'} must be a matrix "
                            f"(got shapes {list(input.shape)} and {list(mat2.shape)})")
-    _same_dtype("mm", input, mat2, ("self", "mat2"))
     return Matmul.apply(input, mat2)
 
 
@@ -134,7 +195,6 @@ def bmm(input, mat2, *, out=None):
             f"Expected size for first two dimensions of batch2 tensor to be: "
             f"[{input.shape[0]}, {input.shape[2]}] but got: [{mat2.shape[0]}, {mat2.shape[1]}]."
         )
-    _same_dtype("bmm", input, mat2, ("self", "mat2"))
     return Matmul.apply(input, mat2)
 
 
@@ -161,12 +221,14 @@ def _scaled_sum(input, product, beta, alpha):
 @tensor_method()
 def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
     """beta*input + alpha*(mat1 @ mat2)."""
+    check_same_dtype("addmm", input, mat1, mat2, names=("input", "mat1", "mat2"))
     return _scaled_sum(input, mm(mat1, mat2), beta, alpha)
 
 
 @tensor_method()
 def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
     """beta*input + alpha*(mat @ vec)."""
+    check_same_dtype("addmv", input, mat, vec, names=("input", "mat", "vec"))
     return _scaled_sum(input, mv(mat, vec), beta, alpha)
 
 
@@ -179,12 +241,14 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
 @tensor_method()
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     """beta*input + alpha*(batch1 @ batch2), batched."""
+    check_same_dtype("baddbmm", input, batch1, batch2, names=("input", "batch1", "batch2"))
     return _scaled_sum(input, bmm(batch1, batch2), beta, alpha)
 
 
 @tensor_method()
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     """beta*input + alpha * sum_b batch1[b] @ batch2[b]."""
+    check_same_dtype("addmm", input, batch1, batch2, names=("input", "batch1", "batch2"))
     return _scaled_sum(input, bmm(batch1, batch2).sum(0), beta, alpha)
 
 
@@ -201,7 +265,6 @@ def dot(input, tensor, *, out=None):
             f"[{tensor.shape[0]}] to have the same number of elements, but got {input.shape[0]} "
             f"and {tensor.shape[0]} elements respectively"
         )
-    _same_dtype("dot", input, tensor, ("both vectors", ""))
     return Matmul.apply(input, tensor)
 
 
@@ -227,6 +290,7 @@ def inner(input, other, *, out=None):
     """Sum over the last dims of both (a product with a 0-dim tensor is elementwise)."""
     if input.ndim == 0 or other.ndim == 0:
         return input * other
+    check_same_dtype("tensordot", input, other)
     if input.shape[-1] != other.shape[-1]:
         raise RuntimeError(
             f"inner() the last dimension must match on both input tensors but got shapes "
@@ -237,6 +301,7 @@ def inner(input, other, *, out=None):
 
 def tensordot(a, b, dims=2, out=None):
     """Contract dims ``dims`` of a with those of b (an int n means a's last n with b's first n)."""
+    check_same_dtype("tensordot", a, b)
     if isinstance(dims, Tensor):
         dims = dims.tolist()
     if isinstance(dims, int):
@@ -282,6 +347,7 @@ def kron(input, other, *, out=None):
 
 def chain_matmul(*matrices, out=None):
     """matrices[0] @ matrices[1] @ ... (deprecated in torch for linalg.multi_dot)."""
+    check_same_dtype("multi_dot", *matrices)
     result = matrices[0]
     for m in matrices[1:]:
         result = mm(result, m)

@@ -1,19 +1,22 @@
 """The affine layer's ops: ``linear`` (Y = X W^T + b) and ``bilinear``."""
 
+import math
+
 from .. import _backend
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
 from ._rows import col_sums
+from .linalg import check_same_dtype
 
 __all__ = []  # nn-only: exported through retrograd.nn.functional
 FUNCTIONAL = ["linear", "bilinear"]
 
-_TYPE = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16"}
 
-
-def _type_name(t):
-    return _TYPE.get(t.dtype.name, t.dtype.name)
+def _matrix(a):
+    """Array or tensor ``a`` as a matrix: its last dim the columns, all leading dims one row dim
+    (``reshape(-1, n)`` cannot say that when n is 0)."""
+    return a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
 
 
 class Linear(Function):
@@ -27,8 +30,10 @@ class Linear(Function):
         ctx.save_for_backward(x if ctx.needs_input_grad[1] else None,
                               w if ctx.needs_input_grad[0] else None)
         xd = x._data
+        if xd.dtype != w._data.dtype or (b is not None and b._data.dtype != xd.dtype):
+            _same_dtype(x, w, b)  # here, after autocast's cast of the arguments, as torch
         if xd.ndim > 2 and xd.flags.c_contiguous:  # one GEMM over all rows, not one per batch entry
-            y = _backend.matmul(xd.reshape(-1, xd.shape[-1]), w._data.T).reshape(xd.shape[:-1] + w._data.shape[:1])
+            y = _backend.matmul(_matrix(xd), w._data.T).reshape(xd.shape[:-1] + w._data.shape[:1])
         else:
             y = _backend.matmul(xd, w._data.T)
         if b is not None:
@@ -42,32 +47,35 @@ class Linear(Function):
         need_b = len(need) > 2 and need[2]
         if not _state.enabled:  # plain backward: the same formulas on arrays, no graph
             ga = g._data
-            g2 = ga.reshape(-1, ga.shape[-1])
+            g2 = _matrix(ga)
             gx = Tensor._make((g2 @ w._data).reshape(ga.shape[:-1] + w._data.shape[1:])) if need[0] else None
-            gw = Tensor._make(g2.T @ x._data.reshape(-1, x._data.shape[-1])) if need[1] else None
+            gw = Tensor._make(g2.T @ _matrix(x._data)) if need[1] else None
             gb = Tensor._make(col_sums(g2)) if need_b else None
             return gx, gw, gb
         gx = gw = gb = None
-        g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
+        g2 = _matrix(g) if g.ndim != 2 else g
         if need[0]:
             gx = g @ w  # dX = G W
         if need[1]:
-            x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+            x2 = _matrix(x) if x.ndim != 2 else x
             gw = g2.t() @ x2  # dW = G^T X
         if need_b:
             gb = g2.sum(0)  # db = sum_i G_i
         return gx, gw, gb
 
 
+def _same_dtype(x, w, b):
+    """torch's error for operands of different dtypes: linear is mm (no bias) or addmm (bias)."""
+    if b is None:
+        check_same_dtype("mm", x, w, names=("input", "weight"))
+    else:
+        check_same_dtype("addmm", b, x, w, names=("bias", "input", "weight"))
+
+
 def _check(input, weight, bias):
     for name, t in (("input", input), ("weight", weight)):
         if not isinstance(t, Tensor):
             raise TypeError(f"linear(): argument '{name}' must be Tensor, not {type(t).__name__}")
-    if input.dtype != weight.dtype:
-        raise RuntimeError(
-            f"mat1 and mat2 must have the same dtype, but got {_type_name(input)} and "
-            f"{_type_name(weight)} (linear: input {input.dtype}, weight {weight.dtype})"
-        )
     if input.ndim == 0:
         raise RuntimeError("both arguments to linear need to be at least 1D, but they are 0D and "
                            f"{weight.ndim}D")
@@ -84,10 +92,6 @@ def _check(input, weight, bias):
                 f"linear: bias of shape {list(bias.shape)} does not match out_features "
                 f"{weight.shape[0]} of weight {list(weight.shape)}"
             )
-        if bias.dtype != input.dtype:
-            raise RuntimeError(
-                f"expected bias to have the dtype of input ({input.dtype}), but got {bias.dtype}"
-            )
         if type(bias._data) is not type(input._data) or type(weight._data) is not type(input._data):
             raise RuntimeError(
                 "Expected all tensors to be on the same device, but found at least two devices "
@@ -100,16 +104,17 @@ def linear(input, weight, bias=None):
     in_features), bias (out_features) or None; result (*, out_features)."""
     try:
         x, w = input._data, weight._data
-        ok = (x.dtype == w.dtype and w.ndim == 2 and x.ndim >= 1 and x.shape[-1] == w.shape[1]
-              and type(x) is type(w))
+        ok = w.ndim == 2 and x.ndim >= 1 and x.shape[-1] == w.shape[1] and type(x) is type(w)
         if ok and bias is not None:
             b = bias._data
-            ok = b.shape == (w.shape[0],) and b.dtype == x.dtype and type(b) is type(x)
+            ok = b.shape == (w.shape[0],) and type(b) is type(x)
     except AttributeError:
         ok = False
     if not ok:  # the slow path: a precise error, or a weight/bias of unusual rank
         _check(input, weight, bias)
         if weight.ndim != 2 or (bias is not None and bias.ndim != 1):
+            if bias is not None:  # (the product checks input against weight)
+                _same_dtype(input, weight, bias)
             out = input @ weight.t() if weight.ndim == 2 else input @ weight
             return out + bias if bias is not None else out
     if bias is None:
@@ -119,6 +124,8 @@ def linear(input, weight, bias=None):
 
 def bilinear(input1, input2, weight, bias=None):
     """y_k = x1^T A_k x2 + b_k: input1 (*, in1), input2 (*, in2), weight (out, in1, in2)."""
+    operands = (input1, input2, weight) + ((bias,) if bias is not None else ())
+    check_same_dtype("bilinear", *operands, names=("input1", "input2", "weight", "bias"))
     if input1.shape[:-1] != input2.shape[:-1]:
         raise RuntimeError(
             f"bilinear(): input batch dimensions do not match: got {list(input1.shape[:-1])} and "
