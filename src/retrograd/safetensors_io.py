@@ -18,11 +18,12 @@ import collections
 import json
 import os
 import struct
+import sys
 
 import numpy as np
 
 from . import _backend, _dtype
-from .serialization import _atomic_write
+from .serialization import _atomic_write, _nbytes, _shape
 from .tensor import Tensor
 
 __all__ = ["save_safetensors", "load_safetensors", "save_file", "load_file"]
@@ -82,43 +83,79 @@ def _serialize(arrays, metadata):
     return b"".join(parts)
 
 
+_MAX_HEADER = 100_000_000  # the reference implementation's limit
+
+
 def _read_header(data, name):
-    """The tensors' entries of a safetensors header (checked for shape and bounds)."""
+    """The tensors of a safetensors file as ``[(key, dtype name, shape, begin, end)]`` in file
+    order, every entry checked as the reference implementation checks it before anything is
+    read: known dtype, shape of non-negative ints, offsets that tile the data exactly and span
+    as many bytes as shape and dtype need."""
     if len(data) < 8:
         raise RuntimeError(f"{name} is not a safetensors file (truncated header)")
     (n,) = struct.unpack("<Q", data[:8])
-    if 8 + n > len(data):
-        raise RuntimeError(f"{name} is not a safetensors file or is truncated (header length {n})")
+    if n > _MAX_HEADER or 8 + n > len(data):
+        raise RuntimeError(f"{name} is not a safetensors file or is truncated (header length {n}, file length "
+                           f"{len(data)})")
     try:
-        header = json.loads(data[8:8 + n])
-        header.pop("__metadata__", None)
-        size = len(data) - 8 - n
-        for key, info in header.items():
-            begin, end = info["data_offsets"]
-            if not 0 <= begin <= end <= size:
-                raise ValueError(f"tensor {key!r} data is out of bounds")
-    except (ValueError, KeyError, TypeError, AttributeError) as e:
-        raise RuntimeError(f"{name} is not a valid safetensors file: corrupt or truncated ({e})") from e
-    return header
+        header = json.loads(bytes(data[8:8 + n]))
+    except RecursionError as e:
+        raise RuntimeError(f"{name} is not a valid safetensors file: its header nests deeper than Python's "
+                           f"recursion limit ({sys.getrecursionlimit()})") from e
+    except ValueError as e:  # also invalid UTF-8
+        raise RuntimeError(f"{name} is not a valid safetensors file: its header is no JSON ({e})") from e
+    if not isinstance(header, dict):
+        raise RuntimeError(f"{name} is not a valid safetensors file: its header is a {type(header).__name__}, "
+                           "not an object")
+    meta = header.pop("__metadata__", {})
+    if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+        raise RuntimeError(f"{name} is not a valid safetensors file: __metadata__ {meta!r} is not a map of strings")
+    entries = [_entry(key, info, name) for key, info in header.items()]
+    entries.sort(key=lambda e: (e[3], e[4]))
+    position = 0
+    for key, dname, shape, begin, end in entries:
+        if begin != position:
+            raise RuntimeError(f"{name} is not a valid safetensors file: tensor {key!r} starts at byte {begin} of "
+                               f"the data where {position} was expected (the tensors must tile the data)")
+        need = _nbytes(shape, _dtype._BY_NAME[dname].itemsize)
+        if end - begin != need:
+            raise RuntimeError(f"{name} is not a valid safetensors file: tensor {key!r} of shape {list(shape)} and "
+                               f"dtype {_CODES[dname]} needs {need} bytes but its data_offsets [{begin}, {end}] "
+                               f"span {end - begin}")
+        position = end
+    if 8 + n + position != len(data):
+        raise RuntimeError(f"{name} is not a valid safetensors file or is truncated: its tensors span {position} "
+                           f"bytes of data but the file holds {len(data) - 8 - n}")
+    return entries
+
+
+def _entry(key, info, name):
+    """(key, dtype name, shape, begin, end) of one header entry; RuntimeError naming it if malformed."""
+    where = f"{name} is not a valid safetensors file: tensor {key!r}"
+    if not isinstance(info, dict) or not {"dtype", "shape", "data_offsets"} <= set(info):
+        raise RuntimeError(f"{where} is described by {info!r}; expected dtype, shape and data_offsets")
+    code, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
+    dname = _FROM_CODE.get(code) if isinstance(code, str) else None
+    if dname is None:
+        raise RuntimeError(f"{where} has dtype {code!r}, which retrograd does not support (supported: "
+                           f"{', '.join(_FROM_CODE)})")
+    shape = _shape(shape, where)  # a RuntimeError naming the tensor
+    if not isinstance(offsets, list) or len(offsets) != 2 or not all(type(o) is int and o >= 0 for o in offsets) \
+            or offsets[0] > offsets[1]:
+        raise RuntimeError(f"{where} has data_offsets {offsets!r}; expected [begin, end] with 0 <= begin <= end")
+    return key, dname, shape, offsets[0], offsets[1]
 
 
 def _deserialize(data, name):
     """{name: ndarray} from the bytes of a safetensors file (built-in reader)."""
-    header = _read_header(data, name)
+    entries = _read_header(data, name)
     (n,) = struct.unpack("<Q", data[:8])
     body = memoryview(data)[8 + n:]
     out = {}
-    for key, info in sorted(header.items(), key=lambda kv: kv[1]["data_offsets"][0]):
-        dname = _FROM_CODE.get(info["dtype"])
-        if dname is None:
-            raise RuntimeError(f"{name}: tensor {key!r} has dtype {info['dtype']}, which retrograd does not support")
+    for key, dname, shape, begin, end in entries:
         dt = _dtype._BY_NAME[dname].np
         if dt is None:
             raise RuntimeError(f"{name}: tensor {key!r} is bfloat16, which needs the ml_dtypes package")
-        begin, end = info["data_offsets"]
-        shape = tuple(info["shape"])
-        if end > len(body) or end - begin != int(np.prod(shape, dtype=np.int64)) * dt.itemsize:
-            raise RuntimeError(f"{name}: tensor {key!r} data is out of bounds (truncated or corrupt file)")
         out[key] = np.frombuffer(body[begin:end], dtype=dt.newbyteorder("<")).astype(dt).reshape(shape)
     return out
 
@@ -128,7 +165,7 @@ def save_safetensors(tensors, path, metadata=None):
     ``metadata``: optional ``{str: str}`` stored in the header."""
     arrays = _arrays(tensors)
     stn = _safetensors_numpy()
-    if stn is not None and all(a.dtype != _dtype.bfloat16.np for a in arrays.values()):
+    if stn is not None and all(a.dtype.name != "bfloat16" for a in arrays.values()):
         blob = stn.save(arrays, metadata=metadata)
     else:
         blob = _serialize(arrays, metadata)
@@ -141,10 +178,10 @@ def load_safetensors(path, device="cpu"):
     path = os.fspath(path)
     with open(path, "rb") as fh:
         data = fh.read()
-    header = _read_header(data, repr(path))
-    order = [k for k, _ in sorted(header.items(), key=lambda kv: kv[1]["data_offsets"][0])]
+    entries = _read_header(data, repr(path))
+    order = [key for key, *_ in entries]
     stn = _safetensors_numpy()
-    if stn is not None and all(info["dtype"] != "BF16" for info in header.values()):
+    if stn is not None and all(dname != "bfloat16" for _, dname, *_ in entries):
         try:
             arrays = stn.load(data)
         except Exception as e:  # the package's SafetensorError for corrupt files

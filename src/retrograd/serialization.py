@@ -19,10 +19,15 @@ code from the file runs. ``save(..., torch_compatible=True)`` writes torch's for
 ``torch.load(weights_only=True)``); safetensors (``retrograd.safetensors_io``) is the other
 way to hand weights to PyTorch.
 
-Writing to a path is atomic: the archive goes to a temporary file in the same directory,
+Writing to a path is atomic: the archive goes to a temporary file in the target's directory,
 is flushed and fsync'ed, and replaces the target with ``os.replace``; a crash at any point
-leaves any existing file as it was. A corrupt or truncated file raises a RuntimeError
-naming the file.
+leaves any existing file as it was (and the temporary file, removed by the next save of that
+target). A symbolic link is written through, as torch.save does.
+
+Loading trusts nothing a file declares: every size, stride, offset, dtype and byte count is
+checked against the bytes present before an array is made of them. A corrupt, truncated or
+crafted file raises a RuntimeError naming the file and the entry (a tensor whose size or
+stride is no integer in a torch.save file: TypeError, as torch raises).
 """
 
 import base64
@@ -34,6 +39,7 @@ import os
 import pickle
 import re
 import struct
+import sys
 import tempfile
 import zipfile
 import zlib
@@ -257,11 +263,96 @@ def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_seriali
         f.write(buf.getvalue())
 
 
+# ---------------------------------------------------------------- checks of what a file declares
+# Every size, stride, offset, dtype and byte count read from a file (this module's format,
+# torch.save's, safetensors) is checked against the bytes present before an array is made of
+# them: a corrupt or crafted file raises RuntimeError, never reads outside its buffer, never
+# allocates what its header merely claims.
+class _Corrupt(RuntimeError):
+    """What a file declares contradicts itself or the bytes it holds (the loaders add the file's name)."""
+
+
+class _BadType(TypeError):
+    """A torch.save record gives a size, stride or offset that is no integer (torch raises TypeError)."""
+
+
+_MAX_DIMS = 64  # NumPy's limit
+
+# the most bytes one stored byte can stand for: 1 uncompressed, about 1032 deflated
+_EXPANSION = {zipfile.ZIP_STORED: 1, zipfile.ZIP_DEFLATED: 1032}
+
+
+def _member(zf, name, entry):
+    """The ZipInfo of member ``name`` of ``zf``, checked before anything is read: it exists, is
+    stored or deflated (what torch and retrograd write) and claims no more bytes than the
+    archive can hold for it."""
+    if not isinstance(name, str):
+        raise _Corrupt(f"{entry} names the member {name!r}, which is no file name")
+    try:
+        info = zf.getinfo(name)
+    except KeyError:
+        raise _Corrupt(f"{entry}: the archive has no member {name!r}") from None
+    expansion = _EXPANSION.get(info.compress_type)
+    if expansion is None:
+        raise _Corrupt(f"{entry}: member {name!r} declares compression method {info.compress_type}; "
+                       "checkpoints are stored (0) or deflated (8)")
+    room = zf.start_dir - info.header_offset
+    if info.compress_size > room or info.file_size > expansion * info.compress_size:
+        raise _Corrupt(f"{entry}: member {name!r} declares {info.file_size} bytes ({info.compress_size} "
+                       f"stored), more than the {room} bytes the archive has for it can hold")
+    return info
+
+
+def _read_member(zf, name, entry):
+    return zf.read(_member(zf, name, entry))
+
+
+def _shape(value, entry):
+    """``value``, a shape read from a file, as a tuple of non-negative ints."""
+    if not isinstance(value, (list, tuple)) or not all(type(n) is int and n >= 0 for n in value):
+        raise _Corrupt(f"{entry} has shape {value!r}; a shape is a list of non-negative integers")
+    if len(value) > _MAX_DIMS:
+        raise _Corrupt(f"{entry} has {len(value)} dimensions; NumPy arrays have at most {_MAX_DIMS}")
+    return tuple(value)
+
+
+def _nbytes(shape, itemsize):
+    """The bytes of a C-contiguous array of ``shape`` (in Python ints: no overflow)."""
+    n = itemsize
+    for s in shape:
+        n *= s
+    return n
+
+
+def _check_strided(entry, size, stride, offset, numel):
+    """Check that a tensor of ``size`` and ``stride`` (in elements) at ``offset`` of a storage of
+    ``numel`` elements stays inside it, as torch's ``set_`` checks: TypeError for arguments
+    that are no int64, RuntimeError for values out of range."""
+    if not isinstance(size, (tuple, list)) or not isinstance(stride, (tuple, list)):
+        raise _BadType(f"{entry}: a tensor's size and stride are tuples of ints, got {size!r} and {stride!r}")
+    for what, v in [("size", n) for n in size] + [("stride", n) for n in stride] + [("storage offset", offset)]:
+        if type(v) is not int or not -2**63 <= v < 2**63:
+            raise _BadType(f"{entry}: a tensor's {what} must be an int64, got {v!r} (size {size!r}, stride "
+                           f"{stride!r}, storage offset {offset!r})")
+    described = f"a tensor of size {list(size)}, stride {list(stride)} and storage offset {offset}"
+    if len(size) != len(stride):
+        raise _Corrupt(f"{entry}: {described} has unequal size length ({len(size)}) and stride length "
+                       f"({len(stride)})")
+    if len(size) > _MAX_DIMS:
+        raise _Corrupt(f"{entry}: {described} has {len(size)} dimensions; NumPy arrays have at most {_MAX_DIMS}")
+    if any(n < 0 for n in size) or offset < 0:
+        raise _Corrupt(f"{entry}: {described}: sizes and the storage offset cannot be negative")
+    if 0 in size:  # no element is read
+        return
+    if any(st < 0 for n, st in zip(size, stride) if n > 1):
+        raise _Corrupt(f"{entry}: {described}: negative strides are not supported")
+    last = offset + sum((n - 1) * st for n, st in zip(size, stride))
+    if last >= numel:
+        raise _Corrupt(f"{entry}: {described} reaches element {last}, out of bounds for the storage's {numel} "
+                       "elements")
+
+
 # ---------------------------------------------------------------- decoding
-class _Corrupt(Exception):
-    pass
-
-
 def _map_device(saved, map_location):
     """The device a tensor saved on ``saved`` loads to."""
     if map_location is None:
@@ -288,18 +379,42 @@ def _place(t, saved, map_location):
     return t
 
 
-def _read_array(zf, meta):
+def _numpy_dtype(meta, entry):
+    """The NumPy dtype of a tensor table entry (a torch dtype's name, or a plain NumPy array's)."""
     if "numpy_dtype" in meta:
-        dt = np.dtype(meta["numpy_dtype"])
-    else:
-        d = _dtype._BY_NAME.get(meta["dtype"])
-        if d is None or d.np is None:
-            raise RuntimeError(f"dtype {meta['dtype']} is not available here (bfloat16 needs ml_dtypes)")
-        dt = d.np
-    shape = tuple(int(s) for s in meta["shape"])
-    arr = np.empty(shape, dtype=dt)
+        try:
+            dt = np.dtype(meta["numpy_dtype"]) if isinstance(meta["numpy_dtype"], str) else None
+        except (TypeError, ValueError):
+            dt = None
+        if dt is None or dt.kind not in "biuf" or dt.names is not None or dt.subdtype is not None:
+            raise _Corrupt(f"{entry} has NumPy dtype {meta['numpy_dtype']!r}; checkpoints hold bool, integer and "
+                           "floating point arrays")
+        return dt
+    name = meta.get("dtype")
+    d = _dtype._BY_NAME.get(name) if isinstance(name, str) else None
+    if d is None:
+        raise _Corrupt(f"{entry} has dtype {name!r}, which is not a dtype")
+    if d.np is None:
+        raise RuntimeError(f"dtype {name} is not available here (bfloat16 needs ml_dtypes)")
+    return d.np
+
+
+def _read_array(zf, meta, i):
+    """Tensor ``i`` of the table, its shape and dtype checked against its member's size first."""
+    entry = f"tensor {i}"
+    if not isinstance(meta, dict):
+        raise _Corrupt(f"{entry} is described by {meta!r}, not a table")
+    dt = _numpy_dtype(meta, entry)
+    shape = _shape(meta.get("shape"), entry)
+    info = _member(zf, meta.get("file"), entry)
+    want = _nbytes(shape, dt.itemsize)
+    if info.file_size != want or meta.get("nbytes", want) != want:
+        raise _Corrupt(f"{entry} ({info.filename}) has shape {list(shape)} of {dt.name}, {want} bytes, but the "
+                       f"archive holds {info.file_size} bytes for it")
+    little = dt.newbyteorder("<")  # the bytes are little-endian whatever byte order the array had
+    arr = np.empty(shape, dtype=little)
     view = memoryview(arr.reshape(-1).view(np.uint8))
-    with zf.open(meta["file"]) as fh:
+    with zf.open(info) as fh:
         got = 0
         while got < len(view):
             n = fh.readinto(view[got:])
@@ -307,8 +422,8 @@ def _read_array(zf, meta):
                 break
             got += n
         if got != len(view) or fh.read(1):
-            raise _Corrupt(f"tensor data {meta['file']} has the wrong size")
-    return arr
+            raise _Corrupt(f"{entry} ({info.filename}) holds {got} bytes where {want} were declared")
+    return arr.astype(dt.newbyteorder("="), copy=False)
 
 
 class _Decoder:
@@ -323,8 +438,10 @@ class _Decoder:
 
     def tensor(self, i, kind):
         if i not in self.cache:
+            if type(i) is not int or not 0 <= i < len(self.table):
+                raise _Corrupt(f"a reference to tensor {i!r} of a table of {len(self.table)}")
             meta = self.table[i]
-            arr = _read_array(self.zf, meta)
+            arr = _read_array(self.zf, meta, i)
             if kind == "ndarray":
                 self.cache[i] = arr
             else:
@@ -359,7 +476,7 @@ class _Decoder:
         if tag == "float":
             return float(obj["v"])
         if tag == "npscalar":
-            return np.dtype(obj["dtype"]).type(self.dec(obj["v"]))
+            return _numpy_dtype({"numpy_dtype": obj["dtype"]}, "a NumPy scalar").type(self.dec(obj["v"]))
         if tag == "dtype":
             return _dtype._BY_NAME[obj["name"]]
         if tag == "device":
@@ -376,8 +493,15 @@ class _Decoder:
                     f"Weights only load failed: {self.name} holds a pickled object of type {obj['type']}, and "
                     "unpickling can run arbitrary code. If you trust the source of the file, call "
                     "retrograd.load(..., weights_only=False).")
-            return pickle.loads(self.zf.read(self.pickles[obj["id"]]))
+            i = obj["id"]
+            if type(i) is not int or not 0 <= i < len(self.pickles):
+                raise _Corrupt(f"a reference to pickled object {i!r} of {len(self.pickles)}")
+            return pickle.loads(_read_member(self.zf, self.pickles[i], f"pickled object {i}"))
         raise _Corrupt(f"unknown tag {tag!r}")
+
+
+def _reason(e):
+    return str(e) if isinstance(e, _Corrupt) else f"{type(e).__name__}: {e}"
 
 
 def _describe(f):
@@ -414,25 +538,31 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
             if pkl:
                 try:
                     return _load_torch_archive(zf, pkl[0], map_location, weights_only, name)
-                except (zipfile.BadZipFile, KeyError, ValueError, TypeError, IndexError, zlib.error, EOFError,
-                        struct.error, OSError) as e:
+                except _BadType as e:
+                    raise TypeError(f"retrograd.load: {name} (a torch.save archive): {e}") from e
+                except (_Corrupt, zipfile.BadZipFile, KeyError, ValueError, TypeError, IndexError, zlib.error,
+                        EOFError, struct.error, OSError) as e:
                     raise RuntimeError(f"retrograd.load: {name} (a torch.save archive) is corrupt or truncated "
-                                       f"and cannot be read ({type(e).__name__}: {e})") from e
+                                       f"and cannot be read ({_reason(e)})") from e
             raise RuntimeError(f"retrograd.load: {name} is not a retrograd checkpoint (no {_HEADER} inside); "
                                "the file is corrupt or of another format")
         try:
-            header = json.loads(zf.read(_HEADER))
-            if header.get("format") != _FORMAT:
+            header = json.loads(_read_member(zf, _HEADER, "the header"))
+            if not isinstance(header, dict) or header.get("format") != _FORMAT:
                 raise _Corrupt("wrong format marker")
             if header.get("version", 0) > _VERSION:
                 raise RuntimeError(f"retrograd.load: {name} was written by a newer retrograd (format version "
                                    f"{header['version']}); upgrade retrograd to read it")
+            if not isinstance(header.get("tensors"), list) or not isinstance(header.get("pickles", []), list):
+                raise _Corrupt("the header's tensor or pickle table is not a list")
             return _Decoder(zf, header, map_location, weights_only, name).dec(header["root"])
+        except RecursionError as e:
+            raise RuntimeError(f"retrograd.load: {name} is corrupt: its header nests deeper than Python's "
+                               f"recursion limit ({sys.getrecursionlimit()})") from e
         except (_Corrupt, zipfile.BadZipFile, KeyError, ValueError, TypeError, IndexError, zlib.error, EOFError,
                 struct.error, OSError) as e:
             raise RuntimeError(
-                f"retrograd.load: {name} is corrupt or truncated and cannot be read "
-                f"({type(e).__name__}: {e})") from e
+                f"retrograd.load: {name} is corrupt or truncated and cannot be read ({_reason(e)})") from e
 
 
 # ---------------------------------------------------------------- files written by torch.save
@@ -447,37 +577,15 @@ class _TorchStorageType:
 
 
 class _TorchStorage:
-    def __init__(self, array, location):
-        self.array = array
-        self.location = location
-
-
-def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks=None, metadata=None):
-    arr = storage.array
-    size, stride = tuple(size), tuple(stride)
-    if int(np.prod(size, dtype=np.int64)) == 0:
-        out = np.zeros(size, dtype=arr.dtype)
-    else:
-        view = np.lib.stride_tricks.as_strided(arr[storage_offset:], shape=size,
-                                               strides=tuple(s * arr.itemsize for s in stride))
-        out = np.array(view)  # each tensor owns its memory (views of one storage load as copies)
-    t = Tensor._make(out)
-    t._requires_grad = bool(requires_grad) and t.dtype.is_floating_point
-    t._torch_location = storage.location
-    return t
-
-
-def _rebuild_parameter(data, requires_grad, backward_hooks=None, state=None):
-    from .nn.parameter import Parameter
-
-    p = Parameter(data, requires_grad=requires_grad)
-    p._torch_location = getattr(data, "_torch_location", "cpu")
-    return p
+    def __init__(self, array, location, entry):
+        self.array, self.location, self.entry = array, location, entry
 
 
 class _TorchUnpickler(pickle.Unpickler):
     """Reads torch.save's data.pkl allowing only the classes of tensors, state dicts and
-    optimizer states (like torch's weights_only loader): no arbitrary code runs."""
+    optimizer states (like torch's weights_only loader): no arbitrary code runs. Each storage's
+    byte count, and each tensor's size, stride and offset within its storage, are checked
+    before a view of them is made."""
 
     def __init__(self, file, zf, prefix, map_location, weights_only, name, big_endian):
         super().__init__(file)
@@ -486,9 +594,6 @@ class _TorchUnpickler(pickle.Unpickler):
         self.storages = {}
 
     _SAFE = {("collections", "OrderedDict"): collections.OrderedDict, ("collections", "Counter"): collections.Counter,
-             ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
-             ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
-             ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
              ("torch", "Size"): Size, ("torch", "device"): _backend.device,
              ("builtins", "set"): set, ("builtins", "frozenset"): frozenset, ("builtins", "slice"): slice,
              ("builtins", "complex"): complex}
@@ -496,6 +601,10 @@ class _TorchUnpickler(pickle.Unpickler):
     def find_class(self, module, name):
         if (module, name) in self._SAFE:
             return self._SAFE[(module, name)]
+        if module == "torch._utils" and name == "_rebuild_tensor_v2":
+            return self.rebuild_tensor
+        if module == "torch._utils" and name in ("_rebuild_parameter", "_rebuild_parameter_with_state"):
+            return self.rebuild_parameter
         if module == "torch" and name in _TORCH_STORAGES:
             return _TorchStorageType(_TORCH_STORAGES[name])
         if module == "torch" and name in _dtype._BY_NAME:
@@ -514,40 +623,52 @@ class _TorchUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
     def persistent_load(self, pid):
-        if not (isinstance(pid, tuple) and pid and pid[0] == "storage"):
+        if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"):
             raise pickle.UnpicklingError(f"unsupported persistent id {pid!r}")
         _, storage_type, key, location, numel = pid
+        entry = f"storage {key!r}"
+        if not isinstance(storage_type, _TorchStorageType) or not isinstance(key, str) or \
+                not isinstance(location, str) or type(numel) is not int or numel < 0:
+            raise _Corrupt(f"{entry} is declared as {pid!r}; expected ('storage', <storage type>, key, location, "
+                           "element count)")
         if key not in self.storages:
             dt = storage_type.dtype
             if dt.np is None:
                 raise RuntimeError(f"retrograd.load: {self.name} holds {dt} tensors, which need ml_dtypes")
-            raw = self.zf.read(f"{self.prefix}data/{key}")
-            np_dt = dt.np.newbyteorder(">") if self.big_endian and dt.np.itemsize > 1 else dt.np
+            member = f"{self.prefix}data/{key}"
+            raw = _read_member(self.zf, member, entry)
+            if len(raw) != numel * dt.itemsize:
+                raise _Corrupt(f"{entry}: record size ({len(raw)} bytes) does not match expected size "
+                               f"({numel * dt.itemsize} bytes = {numel} elements * {dt.itemsize} bytes/element) "
+                               f"for dtype {dt.name}")
+            np_dt = dt.np.newbyteorder(">" if self.big_endian else "<")
             arr = np.frombuffer(raw, dtype=np_dt).astype(dt.np)
-            self.storages[key] = _TorchStorage(arr, location)
+            self.storages[key] = _TorchStorage(arr, location, entry)
         return self.storages[key]
 
+    def rebuild_tensor(self, storage, storage_offset, size, stride, requires_grad, backward_hooks=None,
+                       metadata=None):
+        """torch._utils._rebuild_tensor_v2: a tensor viewing a storage, copied out of it once checked."""
+        if not isinstance(storage, _TorchStorage):
+            raise _Corrupt(f"_rebuild_tensor_v2 expects a storage, got {type(storage).__name__}")
+        arr = storage.array
+        _check_strided(storage.entry, size, stride, storage_offset, arr.size)
+        if 0 in size:
+            out = np.zeros(tuple(size), dtype=arr.dtype)
+        else:
+            strides = tuple(st * arr.itemsize if n > 1 else 0 for n, st in zip(size, stride))
+            view = np.lib.stride_tricks.as_strided(arr[storage_offset:], shape=tuple(size), strides=strides)
+            out = np.array(view)  # each tensor owns its memory (views of one storage load as copies)
+        t = Tensor._make(out)
+        t._requires_grad = bool(requires_grad) and t.dtype.is_floating_point
+        return _place(t, storage.location, self.map_location)
 
-def _place_torch(obj, map_location, seen=None):
-    """Move the loaded tensors to their saved location (or per map_location)."""
-    if seen is None:
-        seen = set()
-    if isinstance(obj, Tensor):
-        if id(obj) not in seen:
-            seen.add(id(obj))
-            loc = obj.__dict__.pop("_torch_location", "cpu")
-            return _place(obj, loc, map_location)
-        return obj
-    if isinstance(obj, dict):
-        for k in list(obj):
-            obj[k] = _place_torch(obj[k], map_location, seen)
-        return obj
-    if isinstance(obj, list):
-        obj[:] = [_place_torch(x, map_location, seen) for x in obj]
-        return obj
-    if type(obj) is tuple:
-        return tuple(_place_torch(x, map_location, seen) for x in obj)
-    return obj
+    def rebuild_parameter(self, data, requires_grad, backward_hooks=None, state=None):
+        from .nn.parameter import Parameter
+
+        if not isinstance(data, Tensor):
+            raise _Corrupt(f"_rebuild_parameter expects a tensor, got {type(data).__name__}")
+        return Parameter(data, requires_grad=requires_grad)
 
 
 def _load_torch_archive(zf, pkl_name, map_location, weights_only, name):
@@ -555,10 +676,9 @@ def _load_torch_archive(zf, pkl_name, map_location, weights_only, name):
     prefix = pkl_name[: -len("data.pkl")]
     big = False
     if f"{prefix}byteorder" in zf.namelist():
-        big = zf.read(f"{prefix}byteorder").strip() == b"big"
-    data = zf.read(pkl_name)
-    obj = _TorchUnpickler(io.BytesIO(data), zf, prefix, map_location, weights_only, name, big).load()
-    return _place_torch(obj, map_location)
+        big = _read_member(zf, f"{prefix}byteorder", "the byte order record").strip() == b"big"
+    data = _read_member(zf, pkl_name, "the pickle")
+    return _TorchUnpickler(io.BytesIO(data), zf, prefix, map_location, weights_only, name, big).load()
 
 
 # ---------------------------------------------------------------- writing torch.save's format
