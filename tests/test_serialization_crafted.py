@@ -333,8 +333,22 @@ CORRUPT_SAFETENSORS = {  # name: (file bytes, what the message says)
 }
 
 
+def _safetensors_package():
+    try:
+        import safetensors.numpy  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("builtin", [True, pytest.param(False, marks=pytest.mark.skipif(
+    not _safetensors_package(), reason="the safetensors package is not installed"))])
 @pytest.mark.parametrize("case", list(CORRUPT_SAFETENSORS))
-def test_corrupt_safetensors_raises_runtime_error(tmp_path, case):
+def test_corrupt_safetensors_raises_runtime_error(tmp_path, monkeypatch, case, builtin):
+    import retrograd.safetensors_io as sio
+
+    if builtin:  # the built-in reader; otherwise the safetensors package reads what the checks admit
+        monkeypatch.setattr(sio, "_safetensors_numpy", lambda: None)
     data, says = CORRUPT_SAFETENSORS[case]
     path = tmp_path / "w.safetensors"
     path.write_bytes(data)
