@@ -37,7 +37,7 @@ from . import linalg  # noqa: F401  (torch.linalg)
 from . import nn, optim, utils  # noqa: F401
 from .serialization import load, save
 from . import amp  # noqa: F401
-from .amp import autocast
+from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: F401 (torch's names)
 
 __version__ = "0.1.0"
 uint8 = uint8

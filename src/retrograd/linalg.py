@@ -6,6 +6,7 @@ are added by the reductions engineer. Batched inputs ([..., m, n]) work everywhe
 Backward rules are written with tensor ops, so they are differentiable again.
 """
 
+from .amp.autocast_mode import autocast_op
 from collections import namedtuple
 
 import numpy as np
@@ -69,6 +70,7 @@ def _singular(name):
 
 class Inv(Function):
     """Z = A^-1;  dA = -Z^T G Z^T."""
+    _autocast = {"cpu": "fp32"}
 
     @staticmethod
     def forward(ctx, A):
@@ -192,6 +194,7 @@ class Solve(Function):
                 sum_to_shape(gB, ctx.shapes[1]) if ctx.needs_input_grad[1] else None)
 
 
+@autocast_op({"cpu": "fp32"})
 def solve(A, B, *, left=True, out=None):
     """X with A X = B (left=True) or X A = B; B may be a (batch of) vector(s)."""
     _check_square(A, "solve")
@@ -218,6 +221,7 @@ def _phi(M):
 
 class Cholesky(Function):
     """L with A = L L^T;  dA = sym(L^-T Phi(L^T G) L^-1), Phi = lower triangle, diagonal halved."""
+    _autocast = {"cpu": "fp32"}
 
     @staticmethod
     def forward(ctx, A):
@@ -265,6 +269,7 @@ def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
 class QR(Function):
     """A = Q R;  with M = triu(gR) R^T - Q^T gQ and N = M's upper triangle copied to the lower,
     dA = (gQ + Q N) R^-T  (m >= n, reduced, or square)."""
+    _autocast = {"cpu": "fp32"}
 
     @staticmethod
     def forward(ctx, A, mode):
@@ -312,6 +317,7 @@ class SVD(Function):
     """A = U diag(S) Vh (reduced);  with E_jk = S_k^2 - S_j^2 and skew(X) = X - X^T,
     dA = U [skew(U^T gU)/E S + S skew(V^T gV)/E + diag(gS)] Vh
          + (I - U U^T) gU S^-1 Vh + U S^-1 gV^T (I - V V^T)."""
+    _autocast = {"cpu": "fp32"}
 
     @staticmethod
     def forward(ctx, A, full_matrices):
@@ -364,6 +370,7 @@ def svdvals(A, *, driver=None, out=None):
     return svd(A, full_matrices=False).S
 
 
+@autocast_op({"cuda": "lower"})
 def multi_dot(tensors, *, out=None):
     """tensors[0] @ tensors[1] @ ... (1-D ends are a row / a column vector)."""
     tensors = list(tensors)
@@ -392,6 +399,7 @@ def cross(input, other, *, dim=-1, out=None):
 class Eigh(Function):
     """A = V diag(L) V^T (symmetric A, from its lower triangle);  with F_ij = 1/(L_j - L_i),
     dA = V (diag(gL) + F o (V^T gV)) V^T, symmetrized."""
+    _autocast = {"cpu": "fp32"}
 
     @staticmethod
     def forward(ctx, A, uplo):
@@ -461,6 +469,7 @@ def matrix_power(A, n, *, out=None):
     return result
 
 
+@autocast_op("lower")
 def vecdot(x, y, *, dim=-1, out=None):
     """sum(x * y) over ``dim`` (inputs broadcast)."""
     return (x * y).sum(dim)

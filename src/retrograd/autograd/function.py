@@ -140,6 +140,7 @@ class Function(FunctionCtx, Node):
     """
 
     _view = False  # True for ops whose output shares memory with their first input
+    _autocast = None  # the op's autocast policy: "lower", "fp32", "promote" or {device_type: ...} (amp.autocast_mode)
 
     def __init__(self, *args, **kwargs):
         pass
@@ -187,8 +188,8 @@ class Function(FunctionCtx, Node):
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        if _amp_state.enabled:
-            args = cast_args(cls, args)
+        if _amp_state.enabled and cls._autocast is not None:
+            args = cast_args(cls._autocast, args)
         ctx = cls.__new__(cls)
         state = _state
         if state.enabled:

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from ..amp.autocast_mode import autocast_op
 from .. import _backend
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state as _grad_state
@@ -221,6 +222,7 @@ class Mish(Function):
 class Softplus(Function):
     """z = ln(1 + e^(beta*a))/beta, or a where beta*a > threshold;
     da = g*sigmoid(beta*a), or g where beta*a > threshold."""
+    _autocast = {"cuda": "fp32"}
 
     @staticmethod
     def forward(ctx, a, beta, threshold):
@@ -542,6 +544,7 @@ def threshold_(input, threshold, value):
 
 
 @tensor_method()
+@autocast_op("lower")
 def prelu(input, weight):
     """a if a > 0 else w*a, with one learnable slope per channel (dim 1) or one shared."""
     channels = input.shape[1] if input.ndim >= 2 else 1

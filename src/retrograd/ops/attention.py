@@ -14,7 +14,9 @@ import math
 
 import numpy as np
 
+from ..amp.autocast_mode import autocast_op
 from .._backend import array_module
+from .._backend import matmul as _matmul  # half precision accumulates in float32, as torch
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._broadcast import sum_to_shape
@@ -54,7 +56,7 @@ class ScaledDotProductAttention(Function):
         if groups > 1:
             K = xp.repeat(K, groups, axis=-3)
             V = xp.repeat(V, groups, axis=-3)
-        S = Q @ xp.swapaxes(K, -1, -2)
+        S = _matmul(Q, xp.swapaxes(K, -1, -2))
         S *= scale
         if mask is not None:
             m = mask._data
@@ -66,7 +68,7 @@ class ScaledDotProductAttention(Function):
         A = P
         if keep is not None:
             A = P * keep._data * Q.dtype.type(_keep_scale(dropout_p))
-        O = A @ V
+        O = _matmul(A, V)
         Pt = Tensor._make(P)
         ctx.scale, ctx.dropout_p, ctx.groups = scale, dropout_p, groups
         ctx.mask_shape = None if mask is None else tuple(mask.shape)
@@ -197,6 +199,7 @@ def _bool():
     return b
 
 
+@autocast_op("lower")
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
                                  is_causal=False, scale=None, enable_gqa=False):
     """softmax(Q K^T * scale + attn_mask) V, with dropout on the weights.

@@ -23,6 +23,7 @@ Three Functions are closed under differentiation, so double backward works:
 
 import itertools
 import threading
+from ..amp.autocast_mode import autocast_op
 from typing import NamedTuple
 
 import numpy as np
@@ -491,16 +492,19 @@ def _conv(name, nd, input, weight, bias, stride, padding, dilation, groups):
     return y.squeeze(0) if unbatched else y
 
 
+@autocast_op("lower")
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-d convolution (cross-correlation) over (N, C, L) input with an (O, C/groups, k) weight."""
     return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
 
 
+@autocast_op("lower")
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-d convolution (cross-correlation) over (N, C, H, W) input with an (O, C/groups, kh, kw) weight."""
     return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
+@autocast_op("lower")
 def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """3-d convolution (cross-correlation) over (N, C, D, H, W) input."""
     return _conv("conv3d", 3, input, weight, bias, stride, padding, dilation, groups)
@@ -544,18 +548,21 @@ def _conv_transpose(name, nd, input, weight, bias, stride, padding, output_paddi
     return y.squeeze(0) if unbatched else y
 
 
+@autocast_op("lower")
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """1-d transposed convolution (the gradient of conv1d with respect to its input); weight (C_in, C_out/groups, k)."""
     return _conv_transpose("conv_transpose1d", 1, input, weight, bias, stride, padding, output_padding,
                            groups, dilation)
 
 
+@autocast_op("lower")
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """2-d transposed convolution (the gradient of conv2d w.r.t. its input); weight (C_in, C_out/groups, kh, kw)."""
     return _conv_transpose("conv_transpose2d", 2, input, weight, bias, stride, padding, output_padding,
                            groups, dilation)
 
 
+@autocast_op("lower")
 def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """3-d transposed convolution; weight (C_in, C_out/groups, kd, kh, kw)."""
     return _conv_transpose("conv_transpose3d", 3, input, weight, bias, stride, padding, output_padding,

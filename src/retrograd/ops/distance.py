@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+from ..amp.autocast_mode import autocast_op
 from .._backend import array_module
 from ..autograd.function import Function
 from ..tensor import Tensor, _wrap_dim
@@ -97,6 +98,7 @@ class EuclidCdist(Function):
         return g1, g2
 
 
+@autocast_op("fp32")
 def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
     """Distances between each row of x1 [..., P, M] and each row of x2 [..., R, M]: [..., P, R]."""
     if x1.ndim < 2 or x2.ndim < 2:
@@ -122,6 +124,7 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
     return _pnorm(a.unsqueeze(-2) - b.unsqueeze(-3), p)
 
 
+@autocast_op({"cuda": "fp32"})
 def pdist(input, p=2):
     """The distances between all pairs of rows i < j of a 2-D tensor, as a 1-D tensor."""
     if input.ndim != 2:
@@ -145,6 +148,7 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     return out
 
 
+@autocast_op({"cuda": "fp32"})
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     """sum(x1/max(||x1||, eps) * x2/max(||x2||, eps)) over ``dim`` (inputs broadcast)."""
     shape = broadcast_shapes(x1.shape, x2.shape)

@@ -243,6 +243,7 @@ class Div(Function):
 
 class Pow(Function):
     """z = a^b;  da = g*b*a^(b-1),  db = g*z*log(a) (0 where a = 0 and b >= 0)."""
+    _autocast = {"cuda": "fp32"}
 
     def name(self):  # torch's names: tensor^number 0, tensor^tensor 1, number^tensor 2
         sa, sb = self.scalars
@@ -326,6 +327,7 @@ def _pow(x, y):
 
 class Exp(Function):
     """z = e^a;  da = g*z."""
+    _autocast = {"cuda": "fp32"}
 
     @staticmethod
     def forward(ctx, a):
@@ -343,6 +345,7 @@ class Exp(Function):
 
 class Log(Function):
     """z = ln a;  da = g/a."""
+    _autocast = {"cuda": "fp32"}
 
     @staticmethod
     def forward(ctx, a):

@@ -4,6 +4,7 @@ repeated indices; backward of a write routes the gradient to the written value."
 
 import numpy as np
 
+from ..amp.autocast_mode import autocast_op
 from .. import _backend
 from ..autograd.function import Function
 from ..tensor import Tensor
@@ -256,6 +257,7 @@ def setitem(self, key, value):
     inplace(self, "__setitem__", IndexPut.apply, key, advanced, value)
 
 
+@autocast_op({"cuda": "promote"})
 def index_put(input, indices, values, accumulate=False):
     """input with ``values`` written (or added, accumulate=True) at the index tuple ``indices``."""
     key, advanced = convert_key(tuple(indices))
@@ -406,6 +408,7 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None, out=None):
 
 
 @tensor_method()
+@autocast_op({"cuda": "promote"})
 def scatter_add(input, dim, index, src):
     """z = input with src[i][j] added at z[index[i][j]][j] (dim=0; repeats add up);
     da = g,  dsrc = g gathered at index."""
@@ -575,6 +578,7 @@ def index_add(input, dim, index, source, *, alpha=1, out=None):
 
 
 @tensor_method()
+@autocast_op({"cpu": "promote"})
 def index_copy(input, dim, index, source):
     """z = input with source[i] written along dim at index[i];  da = g zeroed there,  dsource = g there."""
     return _index_write(input, dim, index, source, False, "index_copy")

@@ -37,6 +37,7 @@ def _tensor_list(tensors, name):
 
 class Cat(Function):
     """z = [a_1, ..., a_n] joined along dim;  da_i = g's slice for a_i."""
+    _autocast = {"cpu": "promote"}
 
     @staticmethod
     def forward(ctx, dim, *tensors):
@@ -122,6 +123,7 @@ def stack(tensors, dim=0, *, out=None):
 
 class Stack(Function):
     """z = [a_1, ..., a_n] stacked along a new dim;  da_i = g.select(dim, i)."""
+    _autocast = {"cpu": "promote"}
 
     @staticmethod
     def forward(ctx, dim, *tensors):

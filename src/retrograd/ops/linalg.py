@@ -1,5 +1,6 @@
 """Matrix multiplication: Y = A @ B, with the seed's backward dA = G B^T, dB = A^T G."""
 
+from ..amp.autocast_mode import autocast_op
 from .. import _backend, _dtype
 from ..autograd.function import Function
 from ._broadcast import sum_to_shape
@@ -144,6 +145,7 @@ class Matmul(Function):
 
 
 @tensor_method("matmul", "__matmul__")
+@autocast_op("lower")
 def matmul(input, other, *, out=None):
     """Matrix product with torch's rules for 1-D and batched operands (one dtype: no promotion)."""
     if not isinstance(other, Tensor):
@@ -176,6 +178,7 @@ __all__ += ["mm", "bmm", "mv", "addmm", "addbmm", "baddbmm", "addmv", "addr", "d
 
 
 @tensor_method()
+@autocast_op("lower")
 def mm(input, mat2, *, out=None):
     """Matrix product of two 2-D tensors;  dA = G B^T,  dB = A^T G."""
     if input.ndim != 2 or mat2.ndim != 2:
@@ -185,6 +188,7 @@ def mm(input, mat2, *, out=None):
 
 
 @tensor_method()
+@autocast_op("lower")
 def bmm(input, mat2, *, out=None):
     """Batched matrix product of [b, n, m] and [b, m, p] tensors."""
     if input.ndim != 3 or mat2.ndim != 3:
@@ -199,6 +203,7 @@ def bmm(input, mat2, *, out=None):
 
 
 @tensor_method()
+@autocast_op({"cuda": "lower"})
 def mv(input, vec, *, out=None):
     """Matrix-vector product."""
     if input.ndim != 2 or vec.ndim != 1:
@@ -219,6 +224,7 @@ def _scaled_sum(input, product, beta, alpha):
 
 
 @tensor_method()
+@autocast_op("lower")
 def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
     """beta*input + alpha*(mat1 @ mat2)."""
     check_same_dtype("addmm", input, mat1, mat2, names=("input", "mat1", "mat2"))
@@ -226,6 +232,7 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
 
 
 @tensor_method()
+@autocast_op({"cuda": "lower"})
 def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
     """beta*input + alpha*(mat @ vec)."""
     check_same_dtype("addmv", input, mat, vec, names=("input", "mat", "vec"))
@@ -233,12 +240,14 @@ def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
 
 
 @tensor_method()
+@autocast_op({"cuda": "lower"})
 def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
     """beta*input + alpha*outer(vec1, vec2)."""
     return _scaled_sum(input, outer(vec1, vec2), beta, alpha)
 
 
 @tensor_method()
+@autocast_op("lower")
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     """beta*input + alpha*(batch1 @ batch2), batched."""
     check_same_dtype("baddbmm", input, batch1, batch2, names=("input", "batch1", "batch2"))
@@ -246,6 +255,7 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
 
 
 @tensor_method()
+@autocast_op("lower")
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     """beta*input + alpha * sum_b batch1[b] @ batch2[b]."""
     check_same_dtype("addmm", input, batch1, batch2, names=("input", "batch1", "batch2"))
@@ -253,6 +263,7 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
 
 
 @tensor_method()
+@autocast_op({"cuda": "promote"})
 def dot(input, tensor, *, out=None):
     """Inner product of two 1-D tensors of one size and dtype."""
     if input.ndim != 1 or tensor.ndim != 1:
@@ -269,6 +280,7 @@ def dot(input, tensor, *, out=None):
 
 
 @tensor_method()
+@autocast_op({"cuda": "promote"})
 def vdot(input, other, *, out=None):
     """dot(conj(input), other); the same as dot for real tensors."""
     return dot(input, other)
@@ -299,6 +311,7 @@ def inner(input, other, *, out=None):
     return tensordot(input, other, ([-1], [-1]))
 
 
+@autocast_op({"cpu": "lower", "cuda": "promote"})  # cpu: torch's tensordot runs its mm (lower)
 def tensordot(a, b, dims=2, out=None):
     """Contract dims ``dims`` of a with those of b (an int n means a's last n with b's first n)."""
     check_same_dtype("tensordot", a, b)
@@ -345,6 +358,7 @@ def kron(input, other, *, out=None):
     return out.reshape(tuple(x * y for x, y in zip(a.shape, b.shape)))
 
 
+@autocast_op({"cuda": "lower"})
 def chain_matmul(*matrices, out=None):
     """matrices[0] @ matrices[1] @ ... (deprecated in torch for linalg.multi_dot)."""
     check_same_dtype("multi_dot", *matrices)
@@ -361,6 +375,7 @@ class Einsum(Function):
     """z = einsum(eq, *ops) with each operand's letters distinct and sizes agreeing;
     d op_i = einsum of g with the other operands into op_i's letters (summed-only letters
     broadcast back)."""
+    _autocast = "lower"
 
     @staticmethod
     def forward(ctx, subs, out_sub, *operands):
@@ -376,7 +391,10 @@ class Einsum(Function):
         xp = array_module(arrays[0])
         # contraction order and BLAS pay off for many or large operands; small ones run direct
         big = len(arrays) > 2 or sum(x.size for x in arrays) > 4096
-        return xp.einsum(eq, *arrays, optimize="greedy" if big else False)
+        half = dt.itemsize == 2 and dt.kind in "fV"  # float16/bfloat16: float32 sums, rounded back, as torch
+        out = xp.einsum(eq, *[x.astype(np.float32) for x in arrays] if half else arrays,
+                        optimize="greedy" if big else False)
+        return out.astype(dt) if half else out
 
     @staticmethod
     def backward(ctx, g):
@@ -586,6 +604,7 @@ def diagflat(input, offset=0):
 
 
 @tensor_method()
+@autocast_op({"cpu": "fp32", "cuda": "keep"})  # cuda: one kernel in torch, not its Sum's fp32
 def trace(input):
     """Sum of the main diagonal of a 2-D tensor."""
     if input.ndim != 2:
@@ -637,6 +656,7 @@ __all__ += ["inverse", "det", "logdet", "slogdet", "cholesky"]
 
 
 @tensor_method()
+@autocast_op({"cpu": "fp32"})
 def inverse(input, *, out=None):
     """torch.inverse: linalg.inv."""
     from .. import linalg
@@ -673,6 +693,7 @@ def slogdet(input):
 
 
 @tensor_method()
+@autocast_op({"cpu": "fp32"})
 def cholesky(input, upper=False, *, out=None):
     """torch.cholesky (deprecated in torch for linalg.cholesky)."""
     from .. import linalg
@@ -736,6 +757,7 @@ def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
 
 
 @tensor_method()
+@autocast_op({"cuda": "promote"})
 def cross(input, other, dim=None, *, out=None):
     """Cross product of 3-vectors along ``dim`` (the first dim of size 3 when None);
     via index-select and products, so it differentiates like them."""

@@ -2,6 +2,7 @@
 
 import math
 
+from ..amp.autocast_mode import autocast_op
 from .. import _backend
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state
@@ -99,6 +100,7 @@ def _check(input, weight, bias):
             )
 
 
+@autocast_op("lower")
 def linear(input, weight, bias=None):
     """Y = input @ weight^T + bias: input (*, in_features), weight (out_features,
     in_features), bias (out_features) or None; result (*, out_features)."""
@@ -122,6 +124,7 @@ def linear(input, weight, bias=None):
     return Linear.apply(input, weight, bias)
 
 
+@autocast_op({"cuda": "promote"})
 def bilinear(input1, input2, weight, bias=None):
     """y_k = x1^T A_k x2 + b_k: input1 (*, in1), input2 (*, in2), weight (out, in1, in2)."""
     operands = (input1, input2, weight) + ((bias,) if bias is not None else ())

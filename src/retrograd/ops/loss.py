@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 
+from ..amp.autocast_mode import autocast_op
 from .. import _backend
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state
@@ -144,6 +145,7 @@ class MseLoss(Function):
         return (gx if need_x else None), (-gx if need_y else None), None
 
 
+@autocast_op("fp32")
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """mean((input - target)^2) (or sum / none)."""
     reduction = legacy_reduction(size_average, reduce, reduction)
@@ -160,6 +162,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     return _reduce(loss, reduction)
 
 
+@autocast_op("fp32")
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """mean(|input - target|)."""
     reduction = legacy_reduction(size_average, reduce, reduction)
@@ -194,6 +197,7 @@ class _SmoothL1(Function):
         return g * gd, None, None
 
 
+@autocast_op("fp32")
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - target)."""
     reduction = legacy_reduction(size_average, reduce, reduction)
@@ -206,6 +210,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     return _reduce(loss, reduction)
 
 
+@autocast_op("fp32")
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta)."""
     _check_reduction(reduction)
@@ -367,6 +372,7 @@ class CrossEntropy(Function):
         return _grad_layout(gx, ctx.shape), None, None, None, None, None
 
 
+@autocast_op("fp32")
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
                   reduction="mean", label_smoothing=0.0):
     """Cross entropy between logits ``input`` (N, C, d1..) / (C,) and class indices
@@ -450,6 +456,7 @@ class NLLLoss(Function):
         return _grad_layout(gx, ctx.shape), None, None, None, None
 
 
+@autocast_op("fp32")
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
              reduction="mean"):
     """Negative log likelihood of class indices under log-probabilities ``input``."""
@@ -496,6 +503,7 @@ class BinaryCrossEntropy(Function):
         return gp, gy, None
 
 
+@autocast_op({"cpu": "fp32", "cuda": "unsafe"})
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
                          reduction="mean"):
     """-w (y log p + (1-y) log(1-p)) for probabilities ``input`` in [0, 1]."""
@@ -511,6 +519,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     return _reduce(BinaryCrossEntropy.apply(input, target, weight), reduction)
 
 
+@autocast_op("fp32")
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
                                      reduction="mean", pos_weight=None):
     """BCE of sigmoid(input) without forming it: (1-y) x + (1 + (pw-1) y) softplus(-x),
@@ -531,6 +540,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     return _reduce(loss, reduction)
 
 
+@autocast_op("fp32")
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
     """target * (log target - input) (0 where target = 0); with ``log_target``,
     exp(target) * (target - input). ``batchmean`` divides the sum by the batch size."""
@@ -581,6 +591,7 @@ def _mask(cond_array, dtype):
     return _const(cond_array.astype(dtype.np))
 
 
+@autocast_op("fp32")
 def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce=None,
                           reduction="mean"):
     """1 - cos(x1, x2) where y = 1, max(0, cos(x1, x2) - margin) where y = -1."""
@@ -607,6 +618,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, r
     return _reduce(loss, reduction)
 
 
+@autocast_op("fp32")
 def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None,
                         reduction="mean"):
     """max(0, -y (x1 - x2) + margin)."""
@@ -620,6 +632,7 @@ def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, red
     return _reduce((-target * (input1 - input2) + margin).relu(), reduction)
 
 
+@autocast_op("fp32")
 def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None,
                          reduction="mean"):
     """x where y = 1, max(0, margin - x) where y = -1."""
@@ -632,6 +645,7 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     return _reduce(loss, reduction)
 
 
+@autocast_op("fp32")
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """log(1 + exp(-y x))."""
     reduction = legacy_reduction(size_average, reduce, reduction)
@@ -651,6 +665,7 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     return _reduce(loss, reduction)
 
 
+@autocast_op("fp32")
 def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
                       reduction="mean"):
     """sum_{j != y} max(0, margin - x_y + x_j)^p / C (times w_y)."""
@@ -677,6 +692,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     return _reduce(loss, reduction)
 
 
+@autocast_op("fp32")
 def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """sum over target classes j (up to the first -1) and non-target classes i of
     max(0, 1 - (x_j - x_i)) / C."""
@@ -709,6 +725,7 @@ def _pairwise_distance(x1, x2, p, eps):
     return (d.abs() ** p).sum(-1) ** (1.0 / p)
 
 
+@autocast_op("fp32")
 def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
                         size_average=None, reduce=None, reduction="mean"):
     """max(0, d(a, p) - d(a, n) + margin) with d the p-norm distance (+eps)."""
@@ -772,6 +789,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     return _reduce(loss, reduction)
 
 
+@autocast_op("fp32")
 def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8,
                      reduce=None, reduction="mean"):
     """exp(input) - target * input (log_input), else input - target * log(input + eps);
@@ -914,6 +932,7 @@ def _lengths(v):
     return [int(x) for x in v]
 
 
+@autocast_op({"cpu": "fp32"})
 def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean",
              zero_infinity=False):
     """CTC loss of log-probabilities (T, N, C) (or (T, C)) against targets (N, S) padded or

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from ..amp.autocast_mode import autocast_op
 from .. import _backend, _dtype
 from ..autograd.function import Function
 from ..tensor import Tensor
@@ -156,6 +157,7 @@ class _UnaryFloat(Function):
 
 class Reciprocal(_UnaryFloat):
     """z = 1/a;  da = -g*z^2."""
+    _autocast = {"cuda": "fp32"}
     saves = "z"
     f = staticmethod(lambda xp, x: 1 / x if x.dtype.kind == "f" else xp.reciprocal(x))
     df = staticmethod(lambda g, a, z: -g * z * z)
@@ -163,6 +165,7 @@ class Reciprocal(_UnaryFloat):
 
 class Rsqrt(_UnaryFloat):
     """z = 1/sqrt(a);  da = -g*z^3/2."""
+    _autocast = {"cuda": "fp32"}
     saves = "z"
     f = staticmethod(lambda xp, x: 1 / xp.sqrt(x))
     df = staticmethod(lambda g, a, z: -0.5 * g * z * z * z)
@@ -170,18 +173,21 @@ class Rsqrt(_UnaryFloat):
 
 class Log2(_UnaryFloat):
     """z = log2 a;  da = g/(a ln 2)."""
+    _autocast = {"cuda": "fp32"}
     f = staticmethod(lambda xp, x: xp.log2(x))
     df = staticmethod(lambda g, a, z: g / (a * _LN2))
 
 
 class Log10(_UnaryFloat):
     """z = log10 a;  da = g/(a ln 10)."""
+    _autocast = {"cuda": "fp32"}
     f = staticmethod(lambda xp, x: xp.log10(x))
     df = staticmethod(lambda g, a, z: g / (a * _LN10))
 
 
 class Log1p(_UnaryFloat):
     """z = ln(1 + a);  da = g/(1 + a)."""
+    _autocast = {"cuda": "fp32"}
     f = staticmethod(lambda xp, x: xp.log1p(x))
     df = staticmethod(lambda g, a, z: g / (a + 1))
 
@@ -195,6 +201,7 @@ class Exp2(_UnaryFloat):
 
 class Expm1(_UnaryFloat):
     """z = e^a - 1;  da = g*(z + 1)."""
+    _autocast = {"cuda": "fp32"}
     saves = "z"
     f = staticmethod(lambda xp, x: xp.expm1(x))
     df = staticmethod(lambda g, a, z: g * (z + 1))
@@ -214,6 +221,7 @@ class Cos(_UnaryFloat):
 
 class Tan(_UnaryFloat):
     """z = tan a;  da = g*(1 + z^2)."""
+    _autocast = {"cuda": "fp32"}
     saves = "z"
     f = staticmethod(lambda xp, x: xp.tan(x))
     df = staticmethod(lambda g, a, z: g * (1 + z * z))
@@ -221,12 +229,14 @@ class Tan(_UnaryFloat):
 
 class Asin(_UnaryFloat):
     """z = asin a;  da = g/sqrt(1 - a^2)."""
+    _autocast = {"cuda": "fp32"}
     f = staticmethod(lambda xp, x: xp.arcsin(x))
     df = staticmethod(lambda g, a, z: g * rsqrt(1 - a * a))
 
 
 class Acos(_UnaryFloat):
     """z = acos a;  da = -g/sqrt(1 - a^2)."""
+    _autocast = {"cuda": "fp32"}
     f = staticmethod(lambda xp, x: xp.arccos(x))
     df = staticmethod(lambda g, a, z: -g * rsqrt(1 - a * a))
 
@@ -239,12 +249,14 @@ class Atan(_UnaryFloat):
 
 class Sinh(_UnaryFloat):
     """z = sinh a;  da = g*cosh a."""
+    _autocast = {"cuda": "fp32"}
     f = staticmethod(lambda xp, x: xp.sinh(x))
     df = staticmethod(lambda g, a, z: g * cosh(a))
 
 
 class Cosh(_UnaryFloat):
     """z = cosh a;  da = g*sinh a."""
+    _autocast = {"cuda": "fp32"}
     f = staticmethod(lambda xp, x: xp.cosh(x))
     df = staticmethod(lambda g, a, z: g * sinh(a))
 
@@ -285,6 +297,7 @@ class Erfc(_UnaryFloat):
 
 class Erfinv(_UnaryFloat):
     """z = erf^-1(a);  da = g*sqrt(pi)/2*e^(z^2)."""
+    _autocast = {"cuda": "fp32"}
     saves = "z"
     f = staticmethod(lambda xp, x: _erfinv_array(x))
     df = staticmethod(lambda g, a, z: g * (math.sqrt(math.pi) / 2) * (z * z).exp())
@@ -460,6 +473,7 @@ class Fmod(_RoundedRemainder):
 
 class Atan2(Function):
     """z = atan2(a, b);  da = g*b/(a^2 + b^2),  db = -g*a/(a^2 + b^2)."""
+    _autocast = {"cuda": "promote"}
 
     @staticmethod
     def forward(ctx, a, b):
@@ -970,6 +984,7 @@ def lerp(input, end, weight, *, out=None):
 
 
 @tensor_method()
+@autocast_op({"cuda": "promote"})
 def addcmul(input, tensor1, tensor2, *, value=1, out=None):
     """input + value * tensor1 * tensor2."""
     prod = tensor1 * tensor2
@@ -977,6 +992,7 @@ def addcmul(input, tensor1, tensor2, *, value=1, out=None):
 
 
 @tensor_method()
+@autocast_op({"cuda": "promote"})
 def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
     """input + value * tensor1 / tensor2 (integer tensors are refused, as torch does)."""
     if not tensor1.dtype.is_floating_point and not tensor2.dtype.is_floating_point:

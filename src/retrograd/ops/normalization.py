@@ -15,6 +15,7 @@ otherwise the forward's saved mean and rstd are used.
 
 import numpy as np
 
+from ..amp.autocast_mode import autocast_op
 from .. import _backend
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled, no_grad
@@ -57,7 +58,7 @@ class Normalize(Function):
         if b is not None:
             y += b._data.reshape(wshape)
         ctx.save_for_backward(x, w, Tensor._make(mean), Tensor._make(rstd), xhat)
-        return y
+        return y.astype(xd.dtype, copy=False)  # half input, float32 w and b: the input's dtype, as torch
 
     @staticmethod
     def backward(ctx, g):
@@ -239,6 +240,7 @@ def _empty_norm(input, weight, bias, shape=None):
     return y
 
 
+@autocast_op({"cuda": "fp32"})
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05, cudnn_enable=True):
     """Normalize over the last len(normalized_shape) dims; w and b have normalized_shape."""
     if isinstance(normalized_shape, int):
@@ -259,6 +261,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05, cudnn
     return Normalize.apply(input, weight, bias, view, (1,), normalized_shape, mean, rstd, eps, xc)
 
 
+@autocast_op({"cuda": "fp32"})
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05, cudnn_enabled=True):
     """Normalize each group of num_groups channel groups over its channels and space; w, b per channel."""
     if input.ndim < 2:
@@ -306,6 +309,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     return Normalize.apply(input, weight, bias, view, (2,), cshape, mean, rstd, eps, xc, (1, c, 1))
 
 
+@autocast_op({"cuda": "fp32"})
 def rms_norm(input, normalized_shape, weight=None, eps=None):
     """y = x / sqrt(mean(x^2 over the last dims) + eps) * w  (eps defaults to the dtype's machine epsilon)."""
     if isinstance(normalized_shape, int):
@@ -319,7 +323,10 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
         eps = float(np.finfo(input._data.dtype).eps)
     dims = tuple(range(input.ndim - k, input.ndim))
     y = input * ((input * input).mean(dims, keepdim=True) + eps) ** -0.5
-    return y * weight if weight is not None else y
+    if weight is None:
+        return y
+    y = y * weight
+    return y if y.dtype == input.dtype else y.to(input.dtype)  # half input, float32 weight: as torch
 
 
 def local_response_norm(input, size, alpha=0.0001, beta=0.75, k=1.0):

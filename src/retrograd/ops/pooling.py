@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from ..amp.autocast_mode import autocast_op
 from .. import _backend
 from ..autograd.function import Function
 from ..tensor import Tensor
@@ -429,6 +430,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
+@autocast_op({"cpu": "fp32"})
 def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """Max over sliding windows of (N, C, D, H, W) input."""
     return _max_pool("max_pool3d", 3, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
@@ -492,6 +494,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
                      divisor_override)
 
 
+@autocast_op({"cpu": "fp32"})
 def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):
     """Mean over sliding windows of (N, C, D, H, W) input."""
@@ -546,6 +549,7 @@ def adaptive_avg_pool2d(input, output_size):
     return _adaptive_avg("adaptive_avg_pool2d", 2, input, output_size)
 
 
+@autocast_op({"cpu": "fp32"})
 def adaptive_avg_pool3d(input, output_size):
     """Mean over input windows chosen so that the (D, H, W) output is output_size."""
     return _adaptive_avg("adaptive_avg_pool3d", 3, input, output_size)
@@ -596,6 +600,7 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     return _adaptive_max("adaptive_max_pool2d", 2, input, output_size, return_indices)
 
 
+@autocast_op({"cpu": "fp32"})
 def adaptive_max_pool3d(input, output_size, return_indices=False):
     """Max over input windows chosen so that the (D, H, W) output is output_size."""
     return _adaptive_max("adaptive_max_pool3d", 3, input, output_size, return_indices)
@@ -640,11 +645,13 @@ def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_siz
     return _max_unpool("max_unpool1d", 1, input, indices, kernel_size, stride, padding, output_size)
 
 
+@autocast_op({"cpu": "fp32"})
 def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     """Partial inverse of max_pool2d: values placed at their indices, zeros elsewhere."""
     return _max_unpool("max_unpool2d", 2, input, indices, kernel_size, stride, padding, output_size)
 
 
+@autocast_op({"cpu": "fp32"})
 def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     """Partial inverse of max_pool3d: values placed at their indices, zeros elsewhere."""
     return _max_unpool("max_unpool3d", 3, input, indices, kernel_size, stride, padding, output_size)

@@ -33,6 +33,7 @@ def _accumulation_input(a, dtype):
 
 class Sum(Function):
     """z = sum over dims of a;  da = g broadcast back over those dims."""
+    _autocast = {"cuda": "fp32"}
 
     @staticmethod
     def forward(ctx, a, dims, keepdim, dtype):
@@ -370,6 +371,7 @@ class NanMedianAll(_ValueReduction):
 class Prod(Function):
     """z = product of a over dims;  da = g*z/a, computed as the product of the other
     elements where a has zeros (so one zero still passes a gradient to itself)."""
+    _autocast = "fp32"
 
     @staticmethod
     def forward(ctx, a, dims, keepdim, dtype):
@@ -445,6 +447,7 @@ class Std(Function):
 
 class Logsumexp(Function):
     """z = m + ln(sum(e^(a - m))) with m = max a (stable);  da = g*e^(a - z)."""
+    _autocast = {"cuda": "fp32"}
 
     @staticmethod
     def forward(ctx, a, dims, keepdim):
@@ -472,6 +475,7 @@ class Logsumexp(Function):
 
 class Cumsum(Function):
     """z_i = sum_{j<=i} a_j along dim;  da_i = sum_{j>=i} g_j (a reversed cumulative sum)."""
+    _autocast = {"cuda": "fp32"}
 
     @staticmethod
     def forward(ctx, a, dim, dtype):
@@ -489,6 +493,7 @@ class Cumsum(Function):
 class Cumprod(Function):
     """z_i = prod_{j<=i} a_j along dim;  da_i = sum_{j>=i} g_j*z_j/a_i (without dividing by
     zero: where a has zeros the sum is built right to left, S_i = g_i + a_{i+1}*S_{i+1})."""
+    _autocast = {"cuda": "fp32"}
 
     @staticmethod
     def forward(ctx, a, dim, dtype):
@@ -620,6 +625,7 @@ class CumMin(_CumExtreme):
 class Quantile(Function):
     """z = sorted(a)[lo] + w*(sorted(a)[hi] - sorted(a)[lo]) at position q*(n-1) along dim;
     da = g*(1 - w) into the source of sorted[lo] and g*w into that of sorted[hi]."""
+    _autocast = {"cpu": "fp32"}
 
     @staticmethod
     def forward(ctx, a, qs, dim, keepdim, interpolation, ignore_nan):
@@ -736,6 +742,7 @@ class NanSum(Function):
 class VectorNorm(Function):
     """z = (sum |a|^p)^(1/p) over dims (max |a| for inf, min for -inf, count of nonzeros for 0);
     da = g*a*|a|^(p-2)/z^(p-1) (g*sign(a) for p = 1; ties share for +-inf; 0 where z = 0)."""
+    _autocast = {"cuda": "fp32"}
 
     @staticmethod
     def forward(ctx, a, ord, dims, keepdim):

@@ -37,6 +37,7 @@ as slow as an unfused RNN).
 import numpy as np
 
 from .._backend import array_module
+from .._backend import matmul as _matmul
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor as _Tensor
@@ -112,11 +113,11 @@ def _prev_all(buf, init, sched, xp, out=None):
 def _recurrent(w_hh, hp, xp):
     """h W_hh^T for one step, computed as (W_hh h^T)^T: BLAS is faster in that shape when
     the step has few rows."""
-    return xp.matmul(w_hh, hp.T).T
+    return _matmul(w_hh, hp.T).T
 
 
 def _input_projection(X, w_ih, b_ih, b_hh=None):
-    G = X @ w_ih.T
+    G = _matmul(X, w_ih.T)  # half precision through float32 BLAS, rounded back (NumPy's bfloat16 @ is float32)
     if b_ih is not None:
         G += b_ih
         if b_hh is not None:
@@ -435,6 +436,7 @@ class RNNLayer(Function):
     step), the gate activations (and the LSTM cells). The BPTT loop runs on arrays; under
     create_graph=True the backward differentiates a tensor-op replay instead.
     """
+    _autocast = "lower"
 
     @staticmethod
     def forward(ctx, mode, batch_sizes, x, h0, c0, *weights):
@@ -651,7 +653,7 @@ class LSTMLayer(RNNLayer):
 
 
 class GRULayer(RNNLayer):
-    pass
+    _autocast = {"cuda": "lower"}  # torch's CPU GRU has no autocast kernel (no mkldnn_rnn_layer)
 
 
 _LAYER = {"RNN_TANH": RNNTanhLayer, "RNN_RELU": RNNReluLayer, "LSTM": LSTMLayer, "GRU": GRULayer}

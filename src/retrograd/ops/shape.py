@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 
+from ..amp.autocast_mode import cast_args
 from .._backend import array_module
 from ..autograd.function import Function
 from ..tensor import Tensor, _wrap_dim
@@ -652,6 +653,8 @@ def pad(input, pad, mode="constant", value=None):
         raise NotImplementedError(f"Unrecognised padding mode {mode}")
     if value not in (None, 0):
         raise RuntimeError(f"Padding mode \"{mode}\" doesn't take in value argument")
+    if mode == "replicate" or (mode == "reflect" and npairs <= 2):  # torch's replication_pad1d-3d and
+        input, = cast_args({"cpu": "fp32"}, (input,))  # reflection_pad1d-2d run in float32 under cpu autocast
     xp = array_module(input._data)
     out = input
     for d, (lo, hi) in enumerate(pairs):

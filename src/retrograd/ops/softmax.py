@@ -45,6 +45,7 @@ def _log_softmax(x, dim):
 
 class Softmax(Function):
     """z = e^(a - max a)/sum(e^(a - max a));  da = z*(g - sum(g*z))."""
+    _autocast = {"cuda": "fp32"}
 
     @staticmethod
     def forward(ctx, a, dim):
@@ -66,6 +67,7 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     """z = a - max a - ln(sum(e^(a - max a)));  da = g - e^z*sum(g)."""
+    _autocast = {"cuda": "fp32"}
 
     @staticmethod
     def forward(ctx, a, dim):

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from ..amp.autocast_mode import autocast_op, cast_args
 from .. import _backend
 from ..autograd.function import Function
 from ..tensor import Tensor
@@ -131,6 +132,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if any(o <= 0 for o in out):
         raise RuntimeError(f"interpolate: output size {list(out)} must be greater than 0 (input of size "
                            f"{list(input.shape)})")
+    # autocast: torch's upsample kernels run in float32 on CUDA; area mode is adaptive_avg_pool,
+    # float32 on the CPU in 3-d
+    input, = cast_args(({"cpu": "fp32"} if nd == 3 else None) if mode == "area" else {"cuda": "fp32"}, (input,))
     spatial = tuple(input.shape[2:])
     if mode == "nearest" and all(o % n == 0 for o, n in zip(out, spatial)):  # whole-number upscaling
         return BlockRepeat.apply(input, tuple(o // n for o, n in zip(out, spatial)), 1.0)
@@ -282,6 +286,7 @@ def _source_coord(coord, size, padding_mode, align_corners):
     return c
 
 
+@autocast_op({"cpu": "fp32", "cuda": "promote"})
 def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
     """out[n, c, i, j] = input[n, c] sampled at grid[n, i, j] = (x, y) in [-1, 1] (bilinear or nearest;
     zeros, border or reflection outside). Differentiable in input and grid (4-D input only)."""

@@ -13,6 +13,7 @@ import warnings
 
 from ... import creation
 from ...ops.rnn import rnn_layer
+from ...amp.autocast_mode import _state as _amp_state
 from ...tensor import Tensor
 from .. import init
 from ..module import Module
@@ -189,7 +190,7 @@ class RNNBase(Module):
             raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
                                f"{self.input_size}, got {x.shape[-1]}")
         w_dtype = self.weight_ih_l0.dtype
-        if x.dtype != w_dtype:
+        if x.dtype != w_dtype and not _amp_state.enabled:  # as torch: no check under autocast
             raise ValueError(f"RNN input dtype ({x.dtype}) does not match weight dtype ({w_dtype}). "
                              f"Convert input: input.to({w_dtype}), or convert model: "
                              f"model.to({x.dtype})")
