@@ -411,7 +411,10 @@ def _loss(t, model, dtype):
     inputs, target, y = _data(t)
     with t.autocast("cpu", dtype=getattr(t, dtype)):
         logits, pred = model(*inputs)
-        loss = t.nn.functional.cross_entropy(logits, target) + t.nn.functional.mse_loss(pred, y)
+        F_ = t.nn.functional
+        loss = (F_.cross_entropy(logits, target) + F_.nll_loss(F_.log_softmax(logits, 1), target)
+                + F_.mse_loss(pred, y) + F_.smooth_l1_loss(pred, y) + F_.l1_loss(pred, y)
+                + F_.binary_cross_entropy_with_logits(pred, (y > 0).float()))
     return loss
 
 
