@@ -136,6 +136,8 @@ def test_cpu_output_dtype(name, dtype):
             assert got == ref, (name, dtype, in_low, got, ref)
             np.testing.assert_allclose(value, ref_value, rtol=3e-2, atol=3e-2, err_msg=name)
         if isinstance(got, Exception):
+            if mixed and policy("cpu", name) is None:  # mixed dtypes, no cast: the op's own dtype
+                continue  # rules decide (dot and bilinear raise in both libraries)
             raise got
         expected = _expected("cpu", name, dtype, in_low, mixed)
         if expected is not None:
