@@ -7,6 +7,7 @@ import numpy as np
 from . import _backend, _dtype
 from .random import _rng
 from .tensor import Tensor, _to_array
+from .ops._out import INTO, takes_out
 
 __all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "full", "empty",
            "zeros_like", "ones_like", "full_like", "empty_like", "arange", "linspace", "logspace",
@@ -80,23 +81,27 @@ def _filled(size, value, dtype, device, requires_grad, default=None):
     return _finish(arr, None, None, requires_grad)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+@takes_out(dtype=INTO, resize_warning=None)  # torch's factories resize out silently
+def zeros(*size, dtype=None, device=None, requires_grad=False, layout=None):
     """A tensor of the given size filled with 0 (default dtype unless dtype is given)."""
     return _filled(size, 0, dtype, device, requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+@takes_out(dtype=INTO, resize_warning=None)  # torch's factories resize out silently
+def ones(*size, dtype=None, device=None, requires_grad=False, layout=None):
     """A tensor of the given size filled with 1 (default dtype unless dtype is given)."""
     return _filled(size, 1, dtype, device, requires_grad)
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
+@takes_out(dtype=INTO, resize_warning=None)  # torch's factories resize out silently
+def empty(*size, dtype=None, device=None, requires_grad=False, layout=None,
           memory_format=None, pin_memory=False):
     """A tensor of the given size; unlike torch's, its memory is initialized (zeros)."""
     return _filled(size, 0, dtype, device, requires_grad)
 
 
-def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+@takes_out(dtype=INTO, resize_warning=None)  # torch's factories resize out silently
+def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None):
     """A tensor of ``size`` filled with ``fill_value`` (its dtype inferred as torch does)."""
     default = _dtype.result_type(fill_value) if not isinstance(fill_value, Tensor) else fill_value.dtype
     if isinstance(fill_value, Tensor):
@@ -136,7 +141,14 @@ def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False
     return _like(input, fill_value, dtype, device, requires_grad)
 
 
-def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False, out=None):
+ARANGE_RESIZE_WARNING = (
+    "The number of elements in the out tensor of shape {old} is {old_numel} which does not match the "
+    "computed number of elements {new_numel}. Note that this may occur as a result of rounding error. "
+    "The out tensor will be resized to a tensor of shape {new_tuple}.")
+
+
+@takes_out(dtype=INTO, resize_warning=ARANGE_RESIZE_WARNING)
+def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
     """Values from start to end (exclusive) by step; int64 unless a bound is a float."""
     if end is None:
         start, end = 0, start
@@ -145,7 +157,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
         raise RuntimeError("step must be nonzero")
     is_float = any(isinstance(v, float) for v in vals)
     default = _dtype.get_default_dtype() if is_float else _dtype.int64
-    dt = _dtype.to_dtype(dtype) if dtype is not None else default
+    dt = _not_bool(_dtype.to_dtype(dtype) if dtype is not None else default, "arange_cpu")
     if (vals[1] - vals[0]) * vals[2] < 0:
         raise RuntimeError(
             f"upper bound and lower bound inconsistent with step sign (start={vals[0]}, "
@@ -156,10 +168,11 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     return _finish(arr.astype(dt.np), None, device, requires_grad)
 
 
-def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False, out=None):
+@takes_out(dtype=INTO, resize_warning=None)  # torch's factories resize out silently
+def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
     """steps values evenly spaced from start to end, both included."""
     arr = np.linspace(float(start), float(end), int(steps))
-    return _finish(arr, dtype or _dtype.get_default_dtype(), device, requires_grad)
+    return _finish(arr, _not_bool(dtype or _dtype.get_default_dtype(), "linspace_cpu"), device, requires_grad)
 
 
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
@@ -168,9 +181,17 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_
     return _finish(arr, dtype or _dtype.get_default_dtype(), device, requires_grad)
 
 
-def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None):
+@takes_out(dtype=INTO, resize_warning=None)  # torch's factories resize out silently
+def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
     """An n x m (default n x n) tensor with ones on the diagonal, zeros elsewhere."""
     return _finish(np.eye(n, m), dtype or _dtype.get_default_dtype(), device, requires_grad)
+
+
+def _not_bool(dtype, kernel):
+    """torch has no bool kernel for ranges and permutations."""
+    if dtype is not None and _dtype.to_dtype(dtype) is _dtype.bool_:
+        raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool': pass an integer or float dtype")
+    return dtype
 
 
 # ---------------------------------------------------------------------------- random
@@ -178,19 +199,21 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None):
 
 def _float_dtype(dtype):
     dt = _dtype.to_dtype(dtype) if dtype is not None else _dtype.get_default_dtype()
-    if not dt.is_floating_point:
-        raise RuntimeError(f"expected a floating point dtype for random floats, got {dt}")
+    if not dt.is_floating_point:  # torch's kernels for random floats have no integer version
+        raise NotImplementedError(f"random floats need a floating point dtype, got {dt}")
     return dt
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None):
+@takes_out(dtype=INTO, resize_warning=None)  # torch's factories resize out silently
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
     """Uniform samples in [0, 1)."""
     dt = _float_dtype(dtype)
     arr = _rng(generator).random(_size(size), dtype=np.float64 if dt is not _dtype.float32 else np.float32)
     return _finish(arr, dt, device, requires_grad)
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None):
+@takes_out(dtype=INTO, resize_warning=None)  # torch's factories resize out silently
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
     """Standard normal samples."""
     dt = _float_dtype(dtype)
     arr = _rng(generator).standard_normal(
@@ -198,26 +221,38 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, o
     return _finish(arr, dt, device, requires_grad)
 
 
+@takes_out(dtype=INTO, resize_warning=None)  # torch's factories resize out silently
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
-            requires_grad=False, out=None):
+            requires_grad=False):
     """Integers uniform in [low, high)."""
     if size is None:  # randint(high, size)
         low, high, size = 0, low, high
+    dt = _dtype.to_dtype(dtype) if dtype is not None else _dtype.int64
+    if not dt.is_floating_point:
+        bounds = (0, 1) if dt is _dtype.bool_ else (np.iinfo(dt.np).min, np.iinfo(dt.np).max)
+        if high - 1 > bounds[1] or low < bounds[0]:
+            raise RuntimeError(f"randint: [{low}, {high}) is out of bounds for {dt} (values from "
+                               f"{bounds[0]} to {bounds[1]}): pass a wider dtype")
     arr = _rng(generator).integers(low, high, size=tuple(size))
     return _finish(arr, dtype or _dtype.int64, device, requires_grad)
 
 
-def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False, out=None):
+@takes_out(dtype=INTO, resize_warning=None)  # torch's factories resize out silently
+def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
     """A random permutation of 0..n-1."""
-    return _finish(_rng(generator).permutation(n), dtype or _dtype.int64, device, requires_grad)
+    return _finish(_rng(generator).permutation(n), _not_bool(dtype, "randperm") or _dtype.int64, device,
+                   requires_grad)
 
 
+@takes_out(dtype=INTO, resize_warning=None)  # torch's factories resize out silently
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None,
-           requires_grad=False, out=None):
+           requires_grad=False):
     """Normal samples with the given mean and std (numbers or tensors)."""
     m = mean._data if isinstance(mean, Tensor) else mean
     s = std._data if isinstance(std, Tensor) else std
     shape = tuple(size) if size is not None else np.broadcast_shapes(np.shape(m), np.shape(s))
+    if dtype is not None:
+        _float_dtype(dtype)
     arr = _rng(generator).normal(size=shape) * s + m
     like = mean if isinstance(mean, Tensor) else std if isinstance(std, Tensor) else None
     return _finish(np.asarray(arr), dtype or (like.dtype if like is not None else None)

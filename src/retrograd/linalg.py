@@ -18,6 +18,7 @@ from .ops.linalg import diag_embed, diagonal, matmul, tril, triu
 from .ops.linalg import chain_matmul as _chain_matmul
 from .ops.reduction import linalg_norm as norm, matrix_norm, vector_norm  # the norms live with the reductions
 from .tensor import Tensor
+from .ops._out import SAME, takes_out
 
 __all__ = ["inv", "inv_ex", "det", "slogdet", "solve", "cholesky", "cholesky_ex", "qr", "svd",
            "svdvals", "multi_dot", "matmul", "diagonal", "LinAlgError", "vector_norm", "matrix_norm", "norm"]
@@ -91,13 +92,15 @@ class Inv(Function):
         return -(Zt @ g @ Zt)
 
 
-def inv(A, *, out=None):
+@takes_out(dtype=SAME)
+def inv(A):
     """The inverse of square matrices; LinAlgError when singular."""
     _check_square(A, "inv")
     return Inv.apply(A)
 
 
-def inv_ex(A, *, check_errors=False, out=None):
+@takes_out(dtype=SAME)
+def inv_ex(A, *, check_errors=False):
     """(inverse, info): info is 0 where A was invertible."""
     _check_square(A, "inv_ex")
     try:
@@ -133,7 +136,8 @@ class Det(Function):
         return (g * d).unsqueeze(-1).unsqueeze(-1) * inv(A).mT
 
 
-def det(A, *, out=None):
+@takes_out(dtype=SAME)
+def det(A):
     """Determinant of square matrices."""
     _check_square(A, "det")
     return Det.apply(A)
@@ -155,7 +159,8 @@ class LogAbsDet(Function):
         return g.unsqueeze(-1).unsqueeze(-1) * inv(A).mT
 
 
-def slogdet(A, *, out=None):
+@takes_out(dtype=SAME)
+def slogdet(A):
     """(sign, log|det A|); the log is differentiable, the sign is not."""
     _check_square(A, "slogdet")
     logabs = LogAbsDet.apply(A)
@@ -194,8 +199,9 @@ class Solve(Function):
                 sum_to_shape(gB, ctx.shapes[1]) if ctx.needs_input_grad[1] else None)
 
 
+@takes_out(dtype=SAME)
 @autocast_op({"cpu": "fp32"})
-def solve(A, B, *, left=True, out=None):
+def solve(A, B, *, left=True):
     """X with A X = B (left=True) or X A = B; B may be a (batch of) vector(s)."""
     _check_square(A, "solve")
     if A.dtype != B.dtype:
@@ -245,14 +251,16 @@ class Cholesky(Function):
         return 0.5 * (S + S.mT)
 
 
-def cholesky(A, *, upper=False, out=None):
+@takes_out(dtype=SAME)
+def cholesky(A, *, upper=False):
     """Lower-triangular L with A = L L^T (upper=True: L^T)."""
     _check_square(A, "cholesky")
     L = Cholesky.apply(A)
     return L.mT if upper else L
 
 
-def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
+@takes_out(dtype=SAME)
+def cholesky_ex(A, *, upper=False, check_errors=False):
     """(L, info): info is 0 where the factorization succeeded."""
     try:
         return _cholesky_ex(cholesky(A, upper=upper), Tensor._make(np.zeros(A.shape[:-2], np.int32)))
@@ -297,7 +305,8 @@ class QR(Function):
         return solve(R, X.mT).mT, None
 
 
-def qr(A, mode="reduced", *, out=None):
+@takes_out(dtype=SAME)
+def qr(A, mode="reduced"):
     """(Q, R) with A = Q R, Q orthonormal columns, R upper triangular."""
     if A.ndim < 2:
         raise RuntimeError(f"linalg.qr: The input tensor A must have at least 2 dimensions (got {A.ndim}).")
@@ -357,7 +366,8 @@ class SVD(Function):
         return gA, None
 
 
-def svd(A, full_matrices=True, *, driver=None, out=None):
+@takes_out(dtype=SAME)
+def svd(A, full_matrices=True, *, driver=None):
     """(U, S, Vh) with A = U diag(S) Vh, S descending. Gradients need full_matrices=False (or
     square A) and distinct singular values, as in torch."""
     if A.ndim < 2:
@@ -365,13 +375,15 @@ def svd(A, full_matrices=True, *, driver=None, out=None):
     return _svd(*SVD.apply(A, full_matrices))
 
 
-def svdvals(A, *, driver=None, out=None):
+@takes_out(dtype=SAME)
+def svdvals(A, *, driver=None):
     """The singular values, descending;  dA = U diag(g) Vh."""
     return svd(A, full_matrices=False).S
 
 
+@takes_out(dtype=SAME)
 @autocast_op({"cuda": "lower"})
-def multi_dot(tensors, *, out=None):
+def multi_dot(tensors):
     """tensors[0] @ tensors[1] @ ... (1-D ends are a row / a column vector)."""
     tensors = list(tensors)
     if len(tensors) < 2:
@@ -389,7 +401,8 @@ def multi_dot(tensors, *, out=None):
     return out
 
 
-def cross(input, other, *, dim=-1, out=None):
+@takes_out(dtype=SAME)
+def cross(input, other, *, dim=-1):
     """linalg.cross: the cross product along ``dim`` (default -1)."""
     from .ops.linalg import cross as _cross
 
@@ -425,7 +438,8 @@ class Eigh(Function):
 _eigh = _named("eigh", ["eigenvalues", "eigenvectors"])
 
 
-def eigh(A, UPLO="L", *, out=None):
+@takes_out(dtype=SAME)
+def eigh(A, UPLO="L"):
     """(eigenvalues ascending, eigenvectors) of symmetric matrices (only the UPLO triangle is read).
     Gradients need distinct eigenvalues, as in torch."""
     _check_square(A, "eigh")
@@ -434,12 +448,14 @@ def eigh(A, UPLO="L", *, out=None):
     return _eigh(*Eigh.apply(A, UPLO))
 
 
-def eigvalsh(A, UPLO="L", *, out=None):
+@takes_out(dtype=SAME)
+def eigvalsh(A, UPLO="L"):
     """The eigenvalues (ascending) of symmetric matrices;  dA = V diag(g) V^T."""
     return eigh(A, UPLO).eigenvalues
 
 
-def solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=None):
+@takes_out(dtype=SAME)
+def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
     """X with A X = B (left) or X A = B, reading only A's upper or lower triangle
     (its diagonal taken as 1 when unitriangular)."""
     _check_square(A, "solve_triangular")
@@ -451,7 +467,8 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=None):
     return solve(T, B, left=left)
 
 
-def matrix_power(A, n, *, out=None):
+@takes_out(dtype=SAME)
+def matrix_power(A, n):
     """A^n by repeated squaring (n < 0: the inverse's power)."""
     _check_square(A, "matrix_power")
     if n == 0:
@@ -469,8 +486,9 @@ def matrix_power(A, n, *, out=None):
     return result
 
 
+@takes_out(dtype=SAME)
 @autocast_op("lower")
-def vecdot(x, y, *, dim=-1, out=None):
+def vecdot(x, y, *, dim=-1):
     """sum(x * y) over ``dim`` (inputs broadcast)."""
     return (x * y).sum(dim)
 

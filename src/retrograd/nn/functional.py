@@ -14,6 +14,7 @@ from ..ops import elementwise as _elementwise
 from ..ops import loss as _loss
 from ..ops import softmax as _softmax
 from ..ops.loss import legacy_reduction as _legacy_reduction  # noqa: F401
+from ..ops._out import CAST, takes_out
 
 
 # ------------------------------------------------- functions without an op module
@@ -29,7 +30,8 @@ def sigmoid(input):
     return _elementwise.sigmoid(input)
 
 
-def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+@takes_out(dtype=CAST)
+def normalize(input, p=2.0, dim=1, eps=1e-12):
     """v / max(||v||_p, eps) along ``dim``."""
     if p == 2:
         norm = (input * input).sum(dim, keepdim=True).sqrt()

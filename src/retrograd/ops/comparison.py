@@ -8,25 +8,27 @@ from ..tensor import Tensor
 from ._broadcast import sum_to_shape
 from ._method import tensor_method
 from .elementwise import broadcast_op, operands
+from ._out import ANY, NONE, SAME, takes_out
 
 __all__ = ["eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal",
            "not_equal", "where", "sign"]
 
 
-def _compare(op):
-    def compare(input, other, *, out=None):
+def _compare(op, *names):
+    def compare(input, other):
         x, y = operands(input, other)
         return Tensor._make(broadcast_op(op, x, y, input, other))
 
-    return compare
+    compare.__name__ = compare.__qualname__ = names[0]
+    return takes_out(tensor_method(*names)(compare), dtype=ANY, grad=NONE)
 
 
-eq = tensor_method("eq", "__eq__")(_compare(lambda x, y: x == y))
-ne = tensor_method("ne", "__ne__", "not_equal")(_compare(lambda x, y: x != y))
-lt = tensor_method("lt", "__lt__", "less")(_compare(lambda x, y: x < y))
-le = tensor_method("le", "__le__", "less_equal")(_compare(lambda x, y: x <= y))
-gt = tensor_method("gt", "__gt__", "greater")(_compare(lambda x, y: x > y))
-ge = tensor_method("ge", "__ge__", "greater_equal")(_compare(lambda x, y: x >= y))
+eq = _compare(lambda x, y: x == y, "eq", "__eq__")
+ne = _compare(lambda x, y: x != y, "ne", "__ne__", "not_equal")
+lt = _compare(lambda x, y: x < y, "lt", "__lt__", "less")
+le = _compare(lambda x, y: x <= y, "le", "__le__", "less_equal")
+gt = _compare(lambda x, y: x > y, "gt", "__gt__", "greater")
+ge = _compare(lambda x, y: x >= y, "ge", "__ge__", "greater_equal")
 greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 for _n, _sym in (("eq", "=="), ("ne", "!="), ("lt", "<"), ("le", "<="), ("gt", ">"), ("ge", ">=")):
     _fn = globals()[_n]
@@ -76,7 +78,8 @@ class Where(Function):
         return None, ga, gb
 
 
-def where(condition, input=None, other=None, *, out=None):
+@takes_out(dtype=SAME)
+def where(condition, input=None, other=None):
     """where(cond, a, b): elements of a where cond is True, else of b.
     where(cond) alone: the indices of the True elements, as a tuple of tensors."""
     if input is None and other is None:
@@ -109,8 +112,9 @@ class Sign(Function):
         return g * 0
 
 
+@takes_out(dtype=SAME)
 @tensor_method()
-def sign(input, *, out=None):
+def sign(input):
     """Elementwise sign: z = -1, 0 or 1 (0 for nan); zero gradient."""
     return Sign.apply(input)
 
@@ -227,14 +231,14 @@ def isreal(input):
 
 
 def _logical(op, name):
-    def fn(input, other, *, out=None):
+    def fn(input, other):
         x, y = _array(input), _array(other)
         xp = _backend.array_module(x)
         return Tensor._make(xp.asarray(broadcast_op(lambda u, v: op(xp, u != 0, v != 0), x, y, input, other)))
 
     fn.__name__ = name
     fn.__doc__ = f"Elementwise {name.replace('_', ' ')} of the operands' truth values; a bool tensor."
-    return tensor_method(name)(fn)
+    return takes_out(tensor_method(name)(fn), dtype=ANY, grad=NONE)
 
 
 logical_and = _logical(lambda xp, u, v: u & v, "logical_and")
@@ -243,7 +247,7 @@ logical_xor = _logical(lambda xp, u, v: u ^ v, "logical_xor")
 
 
 def _shift(op, name, symbol):
-    def fn(input, other, *, out=None):
+    def fn(input, other):
         x, y = operands(input, other)
         if any(getattr(v, "dtype", None) is not None and v.dtype.kind == "f" or isinstance(v, float) for v in (x, y)):
             raise RuntimeError(f"\"{name}_cpu\" not implemented for 'Float': shifts take integer tensors")
@@ -254,10 +258,10 @@ def _shift(op, name, symbol):
     return fn
 
 
-bitwise_left_shift = tensor_method("bitwise_left_shift", "__lshift__")(
-    _shift(lambda x, y: x << y, "bitwise_left_shift", "<<"))
-bitwise_right_shift = tensor_method("bitwise_right_shift", "__rshift__")(
-    _shift(lambda x, y: x >> y, "bitwise_right_shift", ">>"))
+bitwise_left_shift = takes_out(tensor_method("bitwise_left_shift", "__lshift__")(
+    _shift(lambda x, y: x << y, "bitwise_left_shift", "<<")))
+bitwise_right_shift = takes_out(tensor_method("bitwise_right_shift", "__rshift__")(
+    _shift(lambda x, y: x >> y, "bitwise_right_shift", ">>")))
 Tensor.__rlshift__ = lambda self, other: bitwise_left_shift(other, self)
 Tensor.__rrshift__ = lambda self, other: bitwise_right_shift(other, self)
 

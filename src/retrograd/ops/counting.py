@@ -8,14 +8,16 @@ import numpy as np
 from .._backend import array_module
 from ..tensor import Tensor, _wrap_dim
 from ._method import tensor_method
+from ._out import NONE, SAME, takes_out
 
 __all__ = ["histc", "bincount", "diff"]
 
 FUNCTIONAL = ["one_hot"]  # torch.nn.functional names, re-exported by nn/functional.py
 
 
+@takes_out(dtype=SAME, grad=NONE)  # histc has no derivative in torch
 @tensor_method()
-def histc(input, bins=100, min=0, max=0, *, out=None):  # noqa: A002
+def histc(input, bins=100, min=0, max=0):  # noqa: A002
     """Histogram of ``bins`` equal bins over [min, max] (the data's range when min == max);
     values outside are ignored, the max goes into the last bin."""
     x = input._data

@@ -13,6 +13,7 @@ from ..autograd.grad_mode import _state as _grad_state
 from ..tensor import Tensor
 from ._broadcast import broadcast_error, sum_to_shape
 from ._method import tensor_method
+from ._out import CAST, SAME, takes_out
 
 __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "pow",
            "neg", "negative", "exp", "log", "sqrt", "abs", "absolute", "tanh", "sigmoid", "relu",
@@ -534,14 +535,16 @@ def _to(t, dtype, device, copy=False):
 # ---------------------------------------------------------------------------- public API
 
 
+@takes_out(dtype=CAST)
 @tensor_method()
-def add(input, other, *, alpha=1, out=None):
+def add(input, other, *, alpha=1):
     """input + alpha * other, with broadcasting."""
     return Add.apply(input, other, alpha)
 
 
+@takes_out(dtype=CAST)
 @tensor_method()
-def sub(input, other, *, alpha=1, out=None):
+def sub(input, other, *, alpha=1):
     """input - alpha * other, with broadcasting."""
     return Sub.apply(input, other, alpha)
 
@@ -552,14 +555,16 @@ def rsub(input, other, *, alpha=1):
     return Sub.apply(other, input * alpha if alpha != 1 else input)
 
 
+@takes_out(dtype=CAST)
 @tensor_method()
-def mul(input, other, *, out=None):
+def mul(input, other):
     """input * other, with broadcasting."""
     return Mul.apply(input, other)
 
 
+@takes_out(dtype=CAST)
 @tensor_method()
-def div(input, other, *, rounding_mode=None, out=None):
+def div(input, other, *, rounding_mode=None):
     """input / other (true division; integer inputs give floats)."""
     if rounding_mode is not None:
         from .math import div_rounded
@@ -568,50 +573,58 @@ def div(input, other, *, rounding_mode=None, out=None):
     return Div.apply(input, other)
 
 
+@takes_out(dtype=CAST)
 @tensor_method()
-def pow(input, exponent, *, out=None):  # noqa: A001
+def pow(input, exponent):  # noqa: A001
     """input ** exponent (either may be a Python number)."""
     return Pow.apply(input, exponent)
 
 
+@takes_out(dtype=SAME)
 @tensor_method()
-def neg(input, *, out=None):
+def neg(input):
     """Elementwise negation: z = -a."""
     return Neg.apply(input)
 
 
+@takes_out(dtype=CAST)
 @tensor_method()
-def exp(input, *, out=None):
+def exp(input):
     """Elementwise exponential: z = e^a."""
     return Exp.apply(input)
 
 
+@takes_out(dtype=CAST)
 @tensor_method()
-def log(input, *, out=None):
+def log(input):
     """Elementwise natural logarithm: z = ln a."""
     return Log.apply(input)
 
 
+@takes_out(dtype=CAST)
 @tensor_method()
-def sqrt(input, *, out=None):
+def sqrt(input):
     """Elementwise square root: z = sqrt(a)."""
     return Sqrt.apply(input)
 
 
+@takes_out(dtype=SAME)
 @tensor_method()
-def abs(input, *, out=None):  # noqa: A001
+def abs(input):  # noqa: A001
     """Elementwise absolute value: z = |a|."""
     return Abs.apply(input)
 
 
+@takes_out(dtype=CAST)
 @tensor_method()
-def tanh(input, *, out=None):
+def tanh(input):
     """Elementwise hyperbolic tangent: z = (e^a - e^-a)/(e^a + e^-a)."""
     return Tanh.apply(input)
 
 
+@takes_out(dtype=CAST)
 @tensor_method()
-def sigmoid(input, *, out=None):
+def sigmoid(input):
     """Elementwise logistic sigmoid: z = 1/(1 + e^-a)."""
     return Sigmoid.apply(input)
 
@@ -637,7 +650,7 @@ def clone(input, *, memory_format=None):
 subtract, multiply, divide, true_divide, negative, absolute = sub, mul, div, div, neg, abs
 for _name, _fn in [("subtract", sub), ("multiply", mul), ("divide", div), ("true_divide", div),
                    ("negative", neg), ("absolute", abs)]:
-    setattr(Tensor, _name, _fn)
+    setattr(Tensor, _name, _fn.__wrapped__)  # the method, without the function's out=
 
 
 # ---------------------------------------------------------------------------- operators

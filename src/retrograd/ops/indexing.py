@@ -282,6 +282,7 @@ from .._backend import array_module  # noqa: E402
 from ..tensor import _wrap_dim  # noqa: E402
 from ._inplace import make_inplace  # noqa: E402
 from ._method import tensor_method  # noqa: E402
+from ._out import SAME, takes_out  # noqa: E402
 
 __all__ += ["gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add",
             "index_copy", "index_fill", "masked_fill", "masked_select", "masked_scatter", "take",
@@ -350,8 +351,9 @@ def _gather_key(input, dim, index, name):
     return _dim_key(idx, dim, array_module(idx)), dim
 
 
+@takes_out(dtype=SAME)
 @tensor_method()
-def gather(input, dim, index, *, sparse_grad=False, out=None):
+def gather(input, dim, index, *, sparse_grad=False):
     """z[i][j] = input[index[i][j]][j] (dim=0);  da = g added at those positions."""
     key, _ = _gather_key(input, dim, index, "gather")
     x = input.reshape(1) if input.ndim == 0 else input
@@ -391,8 +393,9 @@ def _scatter_impl(input, dim, index, src, accumulate, name):
     return out.reshape(()) if input.ndim == 0 else out
 
 
+@takes_out(dtype=SAME)
 @tensor_method()
-def scatter(input, dim, index, src=None, *, value=None, reduce=None, out=None):
+def scatter(input, dim, index, src=None, *, value=None, reduce=None):
     """z = input with z[index[i][j]][j] = src[i][j] (dim=0);  da = g zeroed there,  dsrc = g gathered."""
     if src is None:
         src = value
@@ -503,8 +506,9 @@ class ScatterReduce(Function):
         return ga, gs, None, None, None
 
 
+@takes_out(dtype=SAME)
 @tensor_method()
-def scatter_reduce(input, dim, index, src, reduce, *, include_self=True, out=None):
+def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     """Reduce src into input at index along dim with 'sum', 'prod', 'mean', 'amax' or 'amin'."""
     if reduce not in _REDUCE_INIT:
         raise RuntimeError(
@@ -535,8 +539,9 @@ def _dim_index(input, dim, index, name):
     return (slice(None),) * dim + (idx,), dim
 
 
+@takes_out(dtype=SAME)
 @tensor_method()
-def index_select(input, dim, index, *, out=None):
+def index_select(input, dim, index):
     """The entries ``index`` (1-D) along ``dim``;  da = g added back at them."""
     key, _ = _dim_index(input, dim, index, "index_select")
     if input.ndim == 0:
@@ -568,8 +573,9 @@ def _index_write(input, dim, index, source, accumulate, name):
     return out.reshape(()) if input.ndim == 0 else out
 
 
+@takes_out(dtype=SAME)
 @tensor_method()
-def index_add(input, dim, index, source, *, alpha=1, out=None):
+def index_add(input, dim, index, source, *, alpha=1):
     """z = input with alpha*source[i] added along dim at index[i] (repeats add up);
     da = g,  dsource = alpha * g selected at index."""
     if alpha != 1:
@@ -647,8 +653,9 @@ def masked_fill(input, mask, value):
     return MaskedFill.apply(input, mask, value)
 
 
+@takes_out(dtype=SAME)
 @tensor_method()
-def masked_select(input, mask, *, out=None):
+def masked_select(input, mask):
     """The elements where ``mask`` is True, as a 1-D tensor (input and mask broadcast)."""
     m = _bool_mask(mask, "masked_select")
     from ._broadcast import broadcast_shapes
@@ -727,8 +734,9 @@ def take(input, index):
     return Take.apply(input.reshape(-1), (idx,), True)
 
 
+@takes_out(dtype=SAME)
 @tensor_method()
-def take_along_dim(input, indices, dim=None, *, out=None):
+def take_along_dim(input, indices, dim=None):
     """gather after broadcasting input and indices (all but ``dim``); flattened when dim is None."""
     if dim is None:
         return take(input, indices.reshape(-1))
@@ -767,8 +775,9 @@ def put(input, index, source, accumulate=False):
     return flat.reshape(tuple(input.shape))
 
 
+@takes_out(dtype=SAME)
 @tensor_method()
-def nonzero(input, *, out=None, as_tuple=False):
+def nonzero(input, *, as_tuple=False):
     """The indices of the non-zero elements: an [n, ndim] int64 tensor, or a tuple of 1-D ones."""
     x = input._data
     xp = array_module(x)

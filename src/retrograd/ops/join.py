@@ -15,6 +15,7 @@ from ..tensor import Tensor, _wrap_dim
 from ._method import tensor_method
 from .indexing import Index
 from .shape import atleast_1d, atleast_2d, atleast_3d
+from ._out import CAST, takes_out
 
 __all__ = ["cat", "concat", "concatenate", "stack", "hstack", "vstack", "row_stack", "dstack",
            "column_stack", "split", "chunk", "unbind", "tensor_split", "hsplit", "vsplit", "dsplit",
@@ -72,8 +73,9 @@ class Cat(Function):
         return tuple(grads)
 
 
+@takes_out(dtype=CAST, cast_error=TypeError)
 @tensor_method()
-def cat(tensors, dim=0, *, out=None):
+def cat(tensors, dim=0):
     """Join tensors along an existing dim (1-D empty tensors are skipped, as torch does)."""
     tensors = _tensor_list(tensors, "cat")
     if not tensors:
@@ -104,8 +106,9 @@ def cat(tensors, dim=0, *, out=None):
 concat = concatenate = cat
 
 
+@takes_out(dtype=CAST, cast_error=TypeError)
 @tensor_method()
-def stack(tensors, dim=0, *, out=None):
+def stack(tensors, dim=0):
     """Join tensors of one shape along a new dim."""
     tensors = _tensor_list(tensors, "stack")
     if not tensors:
@@ -144,13 +147,15 @@ class Stack(Function):
                                for i, need in enumerate(ctx.needs_input_grad[1:]))
 
 
-def hstack(tensors, *, out=None):
+@takes_out(dtype=CAST, cast_error=TypeError)
+def hstack(tensors):
     """Join along dim 1 (dim 0 for 1-D tensors)."""
     tensors = atleast_1d(*_tensor_list(tensors, "hstack"))
     return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
 
 
-def vstack(tensors, *, out=None):
+@takes_out(dtype=CAST, cast_error=TypeError)
+def vstack(tensors):
     """Join along dim 0 after making each tensor at least 2-D."""
     return cat(atleast_2d(*_tensor_list(tensors, "vstack")), 0)
 
@@ -158,12 +163,14 @@ def vstack(tensors, *, out=None):
 row_stack = vstack
 
 
-def dstack(tensors, *, out=None):
+@takes_out(dtype=CAST, cast_error=TypeError)
+def dstack(tensors):
     """Join along dim 2 after making each tensor at least 3-D."""
     return cat(atleast_3d(*_tensor_list(tensors, "dstack")), 2)
 
 
-def column_stack(tensors, *, out=None):
+@takes_out(dtype=CAST, cast_error=TypeError)
+def column_stack(tensors):
     """Join along dim 1; 0-D and 1-D tensors become columns."""
     tensors = _tensor_list(tensors, "column_stack")
     cols = [t.reshape(-1, 1) if t.ndim <= 1 else t for t in tensors]

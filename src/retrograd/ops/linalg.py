@@ -7,6 +7,7 @@ from ._broadcast import sum_to_shape
 from ..tensor import Tensor
 from ._inplace import _TORCH_TYPE
 from ._method import tensor_method
+from ._out import CAST, COPY, SAME, takes_out
 from .elementwise import _device_error
 
 __all__ = ["matmul"]
@@ -144,9 +145,10 @@ class Matmul(Function):
         return ga, gb
 
 
+@takes_out(dtype=SAME)
 @tensor_method("matmul", "__matmul__")
 @autocast_op("lower")
-def matmul(input, other, *, out=None):
+def matmul(input, other):
     """Matrix product with torch's rules for 1-D and batched operands (one dtype: no promotion)."""
     if not isinstance(other, Tensor):
         raise TypeError(f"matmul(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
@@ -177,9 +179,10 @@ __all__ += ["mm", "bmm", "mv", "addmm", "addbmm", "baddbmm", "addmv", "addr", "d
             "diagflat", "tril", "triu", "chain_matmul"]
 
 
+@takes_out(dtype=SAME)
 @tensor_method()
 @autocast_op("lower")
-def mm(input, mat2, *, out=None):
+def mm(input, mat2):
     """Matrix product of two 2-D tensors;  dA = G B^T,  dB = A^T G."""
     if input.ndim != 2 or mat2.ndim != 2:
         raise RuntimeError(f"{'self' if input.ndim != 2 else 'mat2'} must be a matrix "
@@ -187,9 +190,10 @@ def mm(input, mat2, *, out=None):
     return Matmul.apply(input, mat2)
 
 
+@takes_out(dtype=SAME)
 @tensor_method()
 @autocast_op("lower")
-def bmm(input, mat2, *, out=None):
+def bmm(input, mat2):
     """Batched matrix product of [b, n, m] and [b, m, p] tensors."""
     if input.ndim != 3 or mat2.ndim != 3:
         raise RuntimeError(f"batch1 must be a 3D tensor (got shapes {list(input.shape)} and "
@@ -202,9 +206,10 @@ def bmm(input, mat2, *, out=None):
     return Matmul.apply(input, mat2)
 
 
+@takes_out(dtype=SAME)
 @tensor_method()
 @autocast_op({"cuda": "lower"})
-def mv(input, vec, *, out=None):
+def mv(input, vec):
     """Matrix-vector product."""
     if input.ndim != 2 or vec.ndim != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got {input.ndim}, {vec.ndim}")
@@ -223,48 +228,54 @@ def _scaled_sum(input, product, beta, alpha):
     return (input * beta if beta != 1 else input) + product
 
 
+@takes_out(dtype=SAME)
 @tensor_method()
 @autocast_op("lower")
-def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     """beta*input + alpha*(mat1 @ mat2)."""
     check_same_dtype("addmm", input, mat1, mat2, names=("input", "mat1", "mat2"))
     return _scaled_sum(input, mm(mat1, mat2), beta, alpha)
 
 
+@takes_out(dtype=SAME)
 @tensor_method()
 @autocast_op({"cuda": "lower"})
-def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
+def addmv(input, mat, vec, *, beta=1, alpha=1):
     """beta*input + alpha*(mat @ vec)."""
     check_same_dtype("addmv", input, mat, vec, names=("input", "mat", "vec"))
     return _scaled_sum(input, mv(mat, vec), beta, alpha)
 
 
+@takes_out(dtype=CAST)
 @tensor_method()
 @autocast_op({"cuda": "lower"})
-def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
+def addr(input, vec1, vec2, *, beta=1, alpha=1):
     """beta*input + alpha*outer(vec1, vec2)."""
     return _scaled_sum(input, outer(vec1, vec2), beta, alpha)
 
 
+@takes_out(dtype=SAME)
 @tensor_method()
 @autocast_op("lower")
-def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
     """beta*input + alpha*(batch1 @ batch2), batched."""
     check_same_dtype("baddbmm", input, batch1, batch2, names=("input", "batch1", "batch2"))
     return _scaled_sum(input, bmm(batch1, batch2), beta, alpha)
 
 
+@takes_out(dtype=SAME, resize_warning=None)  # torch's addbmm resizes out silently
 @tensor_method()
 @autocast_op("lower")
-def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
+def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
     """beta*input + alpha * sum_b batch1[b] @ batch2[b]."""
     check_same_dtype("addmm", input, batch1, batch2, names=("input", "batch1", "batch2"))
     return _scaled_sum(input, bmm(batch1, batch2).sum(0), beta, alpha)
 
 
+@takes_out(dtype=SAME)
 @tensor_method()
 @autocast_op({"cuda": "promote"})
-def dot(input, tensor, *, out=None):
+def dot(input, tensor):
     """Inner product of two 1-D tensors of one size and dtype."""
     if input.ndim != 1 or tensor.ndim != 1:
         raise RuntimeError(
@@ -279,15 +290,17 @@ def dot(input, tensor, *, out=None):
     return Matmul.apply(input, tensor)
 
 
+@takes_out(dtype=SAME)
 @tensor_method()
 @autocast_op({"cuda": "promote"})
-def vdot(input, other, *, out=None):
+def vdot(input, other):
     """dot(conj(input), other); the same as dot for real tensors."""
     return dot(input, other)
 
 
+@takes_out(dtype=CAST)
 @tensor_method("outer", "ger")
-def outer(input, vec2, *, out=None):
+def outer(input, vec2):
     """z[i, j] = input[i] * vec2[j];  via broadcasting multiply."""
     if input.ndim != 1 or vec2.ndim != 1:
         raise RuntimeError(f"outer: expected 1-D tensors, but got {input.ndim}D and {vec2.ndim}D")
@@ -297,8 +310,9 @@ def outer(input, vec2, *, out=None):
 ger = outer
 
 
+@takes_out(dtype=SAME, grad=COPY)  # composite in torch
 @tensor_method()
-def inner(input, other, *, out=None):
+def inner(input, other):
     """Sum over the last dims of both (a product with a 0-dim tensor is elementwise)."""
     if input.ndim == 0 or other.ndim == 0:
         return input * other
@@ -311,8 +325,9 @@ def inner(input, other, *, out=None):
     return tensordot(input, other, ([-1], [-1]))
 
 
+@takes_out(dtype=SAME, grad=COPY)  # composite in torch
 @autocast_op({"cpu": "lower", "cuda": "promote"})  # cpu: torch's tensordot runs its mm (lower)
-def tensordot(a, b, dims=2, out=None):
+def tensordot(a, b, dims=2):
     """Contract dims ``dims`` of a with those of b (an int n means a's last n with b's first n)."""
     check_same_dtype("tensordot", a, b)
     if isinstance(dims, Tensor):
@@ -344,8 +359,9 @@ def tensordot(a, b, dims=2, out=None):
     return Matmul.apply(a2, b2).reshape(shape)
 
 
+@takes_out(dtype=CAST)
 @tensor_method()
-def kron(input, other, *, out=None):
+def kron(input, other):
     """Kronecker product: z[i*m + k] = a[i] * b[k] in every dim;  via broadcasting multiply."""
     n = max(input.ndim, other.ndim)
     a = input.reshape((1,) * (n - input.ndim) + tuple(input.shape))
@@ -358,8 +374,9 @@ def kron(input, other, *, out=None):
     return out.reshape(tuple(x * y for x, y in zip(a.shape, b.shape)))
 
 
+@takes_out(dtype=SAME)
 @autocast_op({"cuda": "lower"})
-def chain_matmul(*matrices, out=None):
+def chain_matmul(*matrices):
     """matrices[0] @ matrices[1] @ ... (deprecated in torch for linalg.multi_dot)."""
     check_same_dtype("multi_dot", *matrices)
     result = matrices[0]
@@ -587,8 +604,9 @@ def diag_embed(input, offset=0, dim1=-2, dim2=-1):
     return DiagonalScatter.apply(x, shape, int(offset), d1, d2)
 
 
+@takes_out(dtype=SAME)
 @tensor_method()
-def diag(input, diagonal=0, *, out=None):
+def diag(input, diagonal=0):
     """1-D: the matrix with input on its ``diagonal``-th diagonal. 2-D: that diagonal (a copy)."""
     if input.ndim == 1:
         return diag_embed(input, diagonal, 0, 1)
@@ -633,14 +651,16 @@ def _triangle(input, diagonal, upper):
     return Triangle.apply(input, int(diagonal), upper)
 
 
+@takes_out(dtype=SAME)
 @tensor_method()
-def tril(input, diagonal=0, *, out=None):
+def tril(input, diagonal=0):
     """Lower triangle (elements with j - i <= diagonal), the rest zero."""
     return _triangle(input, diagonal, False)
 
 
+@takes_out(dtype=SAME)
 @tensor_method()
-def triu(input, diagonal=0, *, out=None):
+def triu(input, diagonal=0):
     """Upper triangle (elements with j - i >= diagonal), the rest zero."""
     return _triangle(input, diagonal, True)
 
@@ -655,9 +675,10 @@ Tensor.triu_ = make_inplace(triu, "triu_")
 __all__ += ["inverse", "det", "logdet", "slogdet", "cholesky"]
 
 
+@takes_out(dtype=SAME)
 @tensor_method()
 @autocast_op({"cpu": "fp32"})
-def inverse(input, *, out=None):
+def inverse(input):
     """torch.inverse: linalg.inv."""
     from .. import linalg
 
@@ -692,9 +713,10 @@ def slogdet(input):
     return linalg.slogdet(input)
 
 
+@takes_out(dtype=CAST)
 @tensor_method()
 @autocast_op({"cpu": "fp32"})
-def cholesky(input, upper=False, *, out=None):
+def cholesky(input, upper=False):
     """torch.cholesky (deprecated in torch for linalg.cholesky)."""
     from .. import linalg
 
@@ -756,9 +778,10 @@ def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
     return _tri_indices(row, col, offset, True, dtype, device)
 
 
+@takes_out(dtype=SAME)
 @tensor_method()
 @autocast_op({"cuda": "promote"})
-def cross(input, other, dim=None, *, out=None):
+def cross(input, other, dim=None):
     """Cross product of 3-vectors along ``dim`` (the first dim of size 3 when None);
     via index-select and products, so it differentiates like them."""
     from ._broadcast import broadcast_shapes

@@ -21,6 +21,7 @@ from ._inplace import make_inplace
 from ._method import tensor_method
 from .comparison import sign, where
 from .elementwise import broadcast_op, div, float_data, float_operands, operands, sigmoid, square, true_divide
+from ._out import CAST, NONE, SAME, takes_out
 
 
 @functools.cache
@@ -789,15 +790,15 @@ class NanToNum(Function):
 # ---------------------------------------------------------------------------- public API
 
 
-def _unary(cls, name, *aliases):
-    def fn(input, *, out=None):
+def _unary(cls, name, *aliases, out_dtype=CAST):
+    def fn(input):
         return cls.apply(input)
 
     fn.__name__ = name
     fn.__qualname__ = name
     fn.__doc__ = cls.__doc__
     tensor_method(name, *aliases)(fn)
-    return fn
+    return takes_out(fn, dtype=out_dtype)
 
 
 reciprocal = _unary(Reciprocal, "reciprocal")
@@ -823,35 +824,39 @@ erfc = _unary(Erfc, "erfc")
 erfinv = _unary(Erfinv, "erfinv")
 deg2rad = _unary(Deg2rad, "deg2rad")
 rad2deg = _unary(Rad2deg, "rad2deg")
-floor = _unary(Floor, "floor")
-ceil = _unary(Ceil, "ceil")
-trunc = fix = _unary(Trunc, "trunc", "fix")
+floor = _unary(Floor, "floor", out_dtype=SAME)
+ceil = _unary(Ceil, "ceil", out_dtype=SAME)
+trunc = fix = _unary(Trunc, "trunc", "fix", out_dtype=SAME)
 sgn = sign
-Tensor.sgn = sign
+Tensor.sgn = Tensor.sign
 
 
+@takes_out(dtype=SAME)
 @tensor_method()
-def frac(input, *, out=None):
+def frac(input):
     """a - trunc(a) (float tensors only, as torch)."""
     if not input.dtype.is_floating_point:
         raise NotImplementedError(f"\"frac_cpu\" not implemented for '{input.dtype}': frac takes float tensors")
     return Frac.apply(input)
 
 
+@takes_out(dtype=SAME)
 @tensor_method()
-def round(input, *, decimals=0, out=None):  # noqa: A001
+def round(input, *, decimals=0):  # noqa: A001
     """Round half to even, to ``decimals`` decimal places."""
     return Round.apply(input, decimals)
 
 
+@takes_out(dtype=SAME, grad=NONE)
 @tensor_method()
-def signbit(input, *, out=None):
+def signbit(input):
     """Elementwise test of the sign bit (True for negatives and -0.0): a bool tensor, no gradient."""
     return Signbit.apply(input)
 
 
+@takes_out(dtype=CAST)
 @tensor_method()
-def logit(input, eps=None, *, out=None):
+def logit(input, eps=None):
     """ln(p/(1-p)), with p clamped to [eps, 1-eps] when eps is given."""
     return Logit.apply(input, eps)
 
@@ -862,8 +867,9 @@ def positive(input):
     return input
 
 
+@takes_out(dtype=CAST)
 @tensor_method()
-def floor_divide(input, other, *, out=None):
+def floor_divide(input, other):
     """a // b, rounding the quotient down (Python's //); not differentiable (as torch)."""
     return DivRounded.apply(input, other, "floor_divide")
 
@@ -876,20 +882,23 @@ def div_rounded(input, other, rounding_mode):
     return DivRounded.apply(input, other, rounding_mode)
 
 
+@takes_out(dtype=CAST)
 @tensor_method()
-def remainder(input, other, *, out=None):
+def remainder(input, other):
     """a - floor(a/b)*b: the remainder with the sign of b (Python's %)."""
     return Remainder.apply(input, other)
 
 
+@takes_out(dtype=CAST)
 @tensor_method()
-def fmod(input, other, *, out=None):
+def fmod(input, other):
     """a - trunc(a/b)*b: the remainder with the sign of a (C's fmod)."""
     return Fmod.apply(input, other)
 
 
+@takes_out(dtype=CAST)
 @tensor_method("atan2", "arctan2")
-def atan2(input, other, *, out=None):
+def atan2(input, other):
     """Elementwise arctangent of input/other in the quadrant of (other, input): z = atan2(a, b)."""
     return Atan2.apply(input, other)
 
@@ -897,26 +906,30 @@ def atan2(input, other, *, out=None):
 arctan2 = atan2
 
 
+@takes_out(dtype=CAST)
 @tensor_method()
-def hypot(input, other, *, out=None):
+def hypot(input, other):
     """Elementwise hypotenuse: z = sqrt(a^2 + b^2)."""
     return Hypot.apply(input, other)
 
 
+@takes_out(dtype=CAST)
 @tensor_method()
-def logaddexp(input, other, *, out=None):
+def logaddexp(input, other):
     """Elementwise z = ln(e^a + e^b), computed without overflow."""
     return Logaddexp.apply(input, other)
 
 
+@takes_out(dtype=CAST)
 @tensor_method()
-def logaddexp2(input, other, *, out=None):
+def logaddexp2(input, other):
     """Elementwise z = log2(2^a + 2^b), computed without overflow."""
     return Logaddexp2.apply(input, other)
 
 
+@takes_out(dtype=CAST)
 @tensor_method()
-def xlogy(input, other, *, out=None):
+def xlogy(input, other):
     """input * log(other), 0 where input is 0 (either may be a Python number)."""
     return Xlogy.apply(input, other)
 
@@ -926,36 +939,41 @@ def _require_tensor(name, v):
         raise TypeError(f"{name}(): argument 'other' must be Tensor, not {type(v).__name__}")
 
 
+@takes_out(dtype=CAST)
 @tensor_method()
-def maximum(input, other, *, out=None):
+def maximum(input, other):
     """Elementwise max (nan propagates); ties split the gradient evenly."""
     _require_tensor("maximum", other)
     return Maximum.apply(input, other)
 
 
+@takes_out(dtype=CAST)
 @tensor_method()
-def minimum(input, other, *, out=None):
+def minimum(input, other):
     """Elementwise min (nan propagates); ties split the gradient evenly."""
     _require_tensor("minimum", other)
     return Minimum.apply(input, other)
 
 
+@takes_out(dtype=CAST)
 @tensor_method()
-def fmax(input, other, *, out=None):
+def fmax(input, other):
     """Elementwise max that ignores a nan operand."""
     _require_tensor("fmax", other)
     return Fmax.apply(input, other)
 
 
+@takes_out(dtype=CAST)
 @tensor_method()
-def fmin(input, other, *, out=None):
+def fmin(input, other):
     """Elementwise min that ignores a nan operand."""
     _require_tensor("fmin", other)
     return Fmin.apply(input, other)
 
 
+@takes_out(dtype=SAME)
 @tensor_method("clamp", "clip")
-def clamp(input, min=None, max=None, *, out=None):  # noqa: A002
+def clamp(input, min=None, max=None):  # noqa: A002
     """min(max(input, min), max), bounds numbers or tensors; gradient 1 at the bounds."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
@@ -977,23 +995,26 @@ def clamp_max(input, max):  # noqa: A002
     return Clamp.apply(input, None, max)
 
 
+@takes_out(dtype=CAST)
 @tensor_method()
-def lerp(input, end, weight, *, out=None):
+def lerp(input, end, weight):
     """input + weight*(end - input); weight a number or a tensor."""
     return Lerp.apply(input, end, weight)
 
 
+@takes_out(dtype=CAST)
 @tensor_method()
 @autocast_op({"cuda": "promote"})
-def addcmul(input, tensor1, tensor2, *, value=1, out=None):
+def addcmul(input, tensor1, tensor2, *, value=1):
     """input + value * tensor1 * tensor2."""
     prod = tensor1 * tensor2
     return input + (prod if value == 1 else value * prod)
 
 
+@takes_out(dtype=CAST)
 @tensor_method()
 @autocast_op({"cuda": "promote"})
-def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
+def addcdiv(input, tensor1, tensor2, *, value=1):
     """input + value * tensor1 / tensor2 (integer tensors are refused, as torch does)."""
     if not tensor1.dtype.is_floating_point and not tensor2.dtype.is_floating_point:
         raise RuntimeError(
@@ -1004,8 +1025,9 @@ def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
     return input + (q if value == 1 else value * q)
 
 
+@takes_out(dtype=SAME)
 @tensor_method()
-def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
     """Replace nan by ``nan``, +inf by ``posinf`` (default: the dtype's max), -inf by ``neginf``."""
     return NanToNum.apply(input, nan, posinf, neginf)
 

@@ -16,6 +16,7 @@ from ._inplace import make_inplace
 from ._method import tensor_method
 from .comparison import where
 from .elementwise import float_data
+from ._out import CAST, COPY, INTO, SAME, takes_out
 
 __all__ = ["sum", "mean"]
 
@@ -709,15 +710,17 @@ def _quantile(name, input, q, dim, keepdim, interpolation, ignore_nan):
     return out.squeeze(0) if scalar else out
 
 
+@takes_out(dtype=SAME, grad=COPY)  # composite in torch
 @tensor_method()
-def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear", out=None):
+def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
     """The q-th quantiles along ``dim`` (of all elements by default); nan if a slice has nan.
     A 1-D q puts its dimension first."""
     return _quantile("quantile", input, q, dim, keepdim, interpolation, False)
 
 
+@takes_out(dtype=SAME, grad=COPY)  # composite in torch
 @tensor_method()
-def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear", out=None):
+def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
     """quantile ignoring nan (nan only where a slice is all nan)."""
     return _quantile("nanquantile", input, q, dim, keepdim, interpolation, True)
 
@@ -854,8 +857,9 @@ def _full(cls, name, input):
     return cls.apply(input, tuple(range(input.ndim)), False)
 
 
+@takes_out(dtype=SAME)
 @tensor_method()
-def max(input, dim=None, keepdim=False, *, out=None):  # noqa: A001
+def max(input, dim=None, keepdim=False):  # noqa: A001
     """max(input): the largest element (ties share the gradient);
     max(input, dim, keepdim=False): the named pair (values, indices) along dim;
     max(input, other): the elementwise maximum."""
@@ -868,8 +872,9 @@ def max(input, dim=None, keepdim=False, *, out=None):  # noqa: A001
     return _select(MaxDim, "max", return_types.max, input, dim, keepdim)
 
 
+@takes_out(dtype=SAME)
 @tensor_method()
-def min(input, dim=None, keepdim=False, *, out=None):  # noqa: A001
+def min(input, dim=None, keepdim=False):  # noqa: A001
     """min(input), min(input, dim, keepdim) -> (values, indices), or min(input, other)."""
     if isinstance(dim, Tensor):
         from .math import minimum
@@ -887,14 +892,16 @@ def _amax_like(cls, name, input, dim, keepdim):
     return cls.apply(input, dims, keepdim)
 
 
+@takes_out(dtype=SAME)
 @tensor_method()
-def amax(input, dim=(), keepdim=False, *, out=None):
+def amax(input, dim=(), keepdim=False):
     """Largest elements over ``dim`` (all by default); ties share the gradient evenly."""
     return _amax_like(Amax, "amax", input, dim, keepdim)
 
 
+@takes_out(dtype=SAME)
 @tensor_method()
-def amin(input, dim=(), keepdim=False, *, out=None):
+def amin(input, dim=(), keepdim=False):
     """Smallest elements over ``dim`` (all by default); ties share the gradient evenly."""
     return _amax_like(Amin, "amin", input, dim, keepdim)
 
@@ -959,26 +966,30 @@ def mode(input, dim=-1, keepdim=False):
     return _select(ModeDim, "mode", return_types.mode, input, dim, keepdim)
 
 
+@takes_out(dtype=CAST)
 @tensor_method()
-def logsumexp(input, dim, keepdim=False, *, out=None):
+def logsumexp(input, dim, keepdim=False):
     """ln(sum(exp(input))) over ``dim``, without overflow."""
     return Logsumexp.apply(input, normalize_dims(dim, input.ndim), keepdim)
 
 
+@takes_out(dtype=INTO)
 @tensor_method()
-def cumsum(input, dim, *, dtype=None, out=None):
+def cumsum(input, dim, *, dtype=None):
     """Cumulative sum along ``dim`` (integers and bools give int64)."""
     return Cumsum.apply(input, _wrap_dim(dim, input.ndim), _maybe_dtype(dtype))
 
 
+@takes_out(dtype=INTO)
 @tensor_method()
-def cumprod(input, dim, *, dtype=None, out=None):
+def cumprod(input, dim, *, dtype=None):
     """Cumulative product along ``dim`` (integers and bools give int64)."""
     return Cumprod.apply(input, _wrap_dim(dim, input.ndim), _maybe_dtype(dtype))
 
 
+@takes_out(dtype=SAME)
 @tensor_method()
-def logcumsumexp(input, dim, *, out=None):
+def logcumsumexp(input, dim):
     """ln(cumsum(exp(input))) along ``dim``, without overflow."""
     return Logcumsumexp.apply(input, _wrap_dim(dim, input.ndim))
 
@@ -1009,14 +1020,16 @@ def _logical_reduce(name, input, dim, keepdim):
     return Tensor._make(xp.asarray(out))
 
 
+@takes_out(dtype=SAME)
 @tensor_method()
-def all(input, dim=None, keepdim=False, *, out=None):  # noqa: A001
+def all(input, dim=None, keepdim=False):  # noqa: A001
     """Whether every element (over ``dim``) is nonzero; a bool tensor."""
     return _logical_reduce("all", input, dim, keepdim)
 
 
+@takes_out(dtype=SAME)
 @tensor_method()
-def any(input, dim=None, keepdim=False, *, out=None):  # noqa: A001
+def any(input, dim=None, keepdim=False):  # noqa: A001
     """Whether some element (over ``dim``) is nonzero; a bool tensor."""
     return _logical_reduce("any", input, dim, keepdim)
 
@@ -1046,7 +1059,8 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None):
     return nansum(input, dim, keepdim, dtype=dtype) / count
 
 
-def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
+@takes_out(dtype=SAME)
+def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     """(sum |x|^ord)^(1/ord) over ``dim`` (all by default); ord may be inf, -inf or 0."""
     if dtype is not None:
         x = x.to(_dtype.to_dtype(dtype))
@@ -1062,8 +1076,9 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
     return VectorNorm.apply(x, ord, dims, keepdim)
 
 
+@takes_out(dtype=SAME)
 @tensor_method()
-def norm(input, p="fro", dim=None, keepdim=False, dtype=None, *, out=None):
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     """torch.norm: the vector p-norm over ``dim`` (all by default); 'fro' is the 2-norm,
     'nuc' the nuclear norm of the matrices over the last two (or the two given) dims."""
     if p == "nuc":
@@ -1075,7 +1090,8 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None, *, out=None):
     return vector_norm(input, p, dim, keepdim, dtype=dtype)
 
 
-def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):
+@takes_out(dtype=SAME, grad=COPY)  # composite in torch
+def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
     """Matrix norms over the two dims ``dim``: 'fro', 'nuc' (sum of singular values), inf/-inf
     (max/min absolute row sum), 1/-1 (max/min absolute column sum), 2/-2 (max/min singular value)."""
     if A.ndim < 2:
@@ -1107,7 +1123,8 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=No
     return r.reshape(out_shape)
 
 
-def linalg_norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
+@takes_out(dtype=SAME, grad=COPY)  # composite in torch
+def linalg_norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
     """linalg.norm: a matrix norm when ``dim`` is a pair (or A is 2-D and ``ord`` is given),
     else a vector norm (the 2-norm of all elements by default)."""
     if isinstance(dim, int):

@@ -15,6 +15,7 @@ from ..tensor import Tensor, _wrap_dim
 from ._method import tensor_method
 from .indexing import Index, _dim_key
 from .reduction import return_types
+from ._out import NONE, SAME, takes_out
 
 __all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "unique", "unique_consecutive",
            "searchsorted", "bucketize", "return_types"]
@@ -56,8 +57,9 @@ def _int64(x):
     return Tensor._make(x.astype(np.int64, copy=False))
 
 
+@takes_out(dtype=SAME)
 @tensor_method()
-def sort(input, dim=-1, descending=False, stable=False, *, out=None):
+def sort(input, dim=-1, descending=False, stable=False):
     """(values, indices) sorted along ``dim``; d input = g scattered back through indices."""
     if input.ndim == 0:
         return return_types.sort(input.clone(), _int64(array_module(input._data).zeros((), np.int64)))
@@ -74,14 +76,16 @@ def argsort(input, dim=-1, descending=False, stable=False):
     return _int64(_argsort(input._data, _wrap_dim(dim, input.ndim), descending))
 
 
+@takes_out(dtype=SAME)
 @tensor_method()
-def msort(input, *, out=None):
+def msort(input):
     """Sorted along dim 0."""
     return sort(input, 0).values
 
 
+@takes_out(dtype=SAME)
 @tensor_method()
-def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):  # noqa: A002
+def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002
     """The k largest (or smallest) values along ``dim`` and their indices."""
     dim = _wrap_dim(dim, max(input.ndim, 1))
     n = input.shape[dim] if input.ndim else 1
@@ -94,8 +98,9 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):  # noqa: A00
     return return_types.topk(_pick(input, dim, idx), _int64(idx))
 
 
+@takes_out(dtype=SAME)
 @tensor_method()
-def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
+def kthvalue(input, k, dim=-1, keepdim=False):
     """The k-th smallest value (1-based) along ``dim`` and its index."""
     dim = _wrap_dim(dim, max(input.ndim, 1))
     n = input.shape[dim] if input.ndim else 1
@@ -188,8 +193,8 @@ def _search(seq, vals, right, sorter, xp):
     return out.reshape(lead + vals.shape[len(lead):])
 
 
-def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None, sorter=None,
-                 out=None):
+@takes_out(dtype=SAME, grad=NONE)
+def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None, sorter=None):
     """For each value, the index at which it would be inserted into the sorted innermost dim
     (``right``/``side='right'``: after equal elements)."""
     if side is not None:
@@ -214,7 +219,8 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
     return Tensor._make(xp.asarray(out_arr).astype(np.int32 if out_int32 else np.int64))
 
 
-def bucketize(input, boundaries, *, out_int32=False, right=False, out=None):
+@takes_out(dtype=SAME, grad=NONE)
+def bucketize(input, boundaries, *, out_int32=False, right=False):
     """The bucket of each value among 1-D ``boundaries`` (right=False: b[i-1] < x <= b[i])."""
     if boundaries.ndim != 1:
         raise RuntimeError(
