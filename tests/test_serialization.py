@@ -6,6 +6,7 @@ import os
 import pickle
 import subprocess
 import sys
+import types
 
 import numpy as np
 import pytest
@@ -475,3 +476,26 @@ def test_torch_compatible_save_loads_in_torch(tmp_path):
     with pytest.raises(TypeError, match="cannot store objects of type Custom"):
         retrograd.save({"c": Custom(1)}, tmp_path / "bad.pt", torch_compatible=True)
     assert not (tmp_path / "bad.pt").exists()
+
+
+def test_load_and_save_options_without_an_implementation_are_refused(tmp_path):
+    """torch.load/save options retrograd's reader and writer lack raise, never pass silently."""
+    import pickle
+
+    path = tmp_path / "ckpt.pt"
+    retrograd.save({"a": retrograd.ones(2)}, path)
+    assert retrograd.load(path, pickle_module=pickle)["a"].tolist() == [1.0, 1.0]  # the default module
+    with pytest.raises(NotImplementedError, match="pickle_module"):
+        retrograd.load(path, pickle_module=types.SimpleNamespace())
+    with pytest.raises(NotImplementedError, match="mmap"):
+        retrograd.load(path, mmap=True)
+    with open(path, "rb") as fh, pytest.raises(ValueError, match="file path in order to use the mmap"):
+        retrograd.load(fh, mmap=True)
+    with pytest.warns(UserWarning, match="pickle_load_args only works"):
+        retrograd.load(path, encoding="latin1")
+    with pytest.raises(NotImplementedError, match="pickle_load_args"):
+        retrograd.load(path, weights_only=False, encoding="latin1")
+    for kwargs in ({"pickle_module": types.SimpleNamespace()}, {"_use_new_zipfile_serialization": False},
+                   {"_disable_byteorder_record": True}):
+        with pytest.raises(NotImplementedError):
+            retrograd.save({"a": retrograd.ones(2)}, path, **kwargs)

@@ -41,6 +41,7 @@ import re
 import struct
 import sys
 import tempfile
+import warnings
 import zipfile
 import zlib
 
@@ -254,6 +255,15 @@ def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_seriali
     that names only torch's tensor-rebuilding functions, storages, ``OrderedDict``, ``Size``,
     dtypes and devices; objects of other types are refused with a TypeError.
     """
+    if pickle_module is not None and pickle_module is not pickle:
+        raise NotImplementedError("retrograd.save: pickle_module is not supported (retrograd pickles with the "
+                                  "standard pickle module); drop the argument")
+    if not _use_new_zipfile_serialization:
+        raise NotImplementedError("retrograd.save: _use_new_zipfile_serialization=False (torch's legacy "
+                                  "format) is not supported; retrograd writes zip archives only")
+    if _disable_byteorder_record:
+        raise NotImplementedError("retrograd.save: _disable_byteorder_record=True is not supported; "
+                                  "archives always record their byte order")
     write = _write_torch_archive if torch_compatible else _write_archive
     if _is_path(f):
         _atomic_write(f, lambda fh: write(obj, fh, pickle_protocol))
@@ -511,6 +521,24 @@ def _describe(f):
     return repr(name) if isinstance(name, str) else "<file-like object>"
 
 
+def _check_load_options(f, pickle_module, weights_only, mmap, pickle_load_args):
+    """The options of torch.load that retrograd's reader does not have: refused, never ignored."""
+    if pickle_module is not None and pickle_module is not pickle:
+        raise NotImplementedError("retrograd.load: pickle_module is not supported (retrograd unpickles with "
+                                  "its own restricted unpickler); drop the argument")
+    if mmap:
+        if not _is_path(f):
+            raise ValueError("f must be a file path in order to use the mmap argument")
+        raise NotImplementedError("retrograd.load: mmap=True is not supported: the checkpoint is read into "
+                                  "memory; drop mmap")
+    if pickle_load_args:
+        if weights_only:  # torch's behaviour: the restricted unpickler takes no options
+            warnings.warn("pickle_load_args only works if `weights_only=False`.", UserWarning, stacklevel=3)
+        else:
+            raise NotImplementedError(f"retrograd.load: pickle_load_args {sorted(pickle_load_args)} are not "
+                                      "supported; drop them")
+
+
 def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None, **pickle_load_args):
     """Load an object saved with ``retrograd.save`` from a path or a readable binary file.
 
@@ -519,6 +547,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     refuse the pickled members that only arbitrary objects produce.
     """
     weights_only = True if weights_only is None else weights_only
+    _check_load_options(f, pickle_module, weights_only, mmap, pickle_load_args)
     name = _describe(f)
     source = os.fspath(f) if _is_path(f) else f
     if not _is_path(f) and not (hasattr(f, "seek") and hasattr(f, "tell")):
