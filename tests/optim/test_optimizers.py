@@ -184,7 +184,7 @@ def test_lbfgs_minimises_without_torch():
 def test_training_loop_reduces_loss():
     rng = np.random.default_rng(0)
     X = retrograd.tensor(rng.standard_normal((32, 3)))
-    y = X @ retrograd.tensor([1.0, -2.0, 0.5]) + 0.3
+    y = X @ retrograd.tensor([1.0, -2.0, 0.5], dtype=retrograd.float64) + 0.3  # (products do not promote)
     w = Parameter(retrograd.zeros(3, dtype=retrograd.float64))
     b = Parameter(retrograd.zeros(1, dtype=retrograd.float64))
     for cls in (optim.SGD, optim.Adam):

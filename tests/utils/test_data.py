@@ -211,7 +211,7 @@ def test_random_split_lengths_match_torch():
 def test_training_with_loader():
     rng = np.random.default_rng(0)
     X = retrograd.tensor(rng.standard_normal((64, 3)))
-    y = X @ retrograd.tensor([1.0, -1.0, 2.0])
+    y = X @ retrograd.tensor([1.0, -1.0, 2.0], dtype=retrograd.float64)  # (products do not promote)
     w = retrograd.nn.Parameter(retrograd.zeros(3, dtype=retrograd.float64))
     opt = retrograd.optim.SGD([w], lr=0.1)
     loader = data.DataLoader(data.TensorDataset(X, y), batch_size=16, shuffle=True,
