@@ -29,6 +29,7 @@ NAMESPACES = [
     "retrograd.optim",
     "retrograd.optim.lr_scheduler",
     "retrograd.amp",
+    "retrograd.backends",
     "retrograd.utils.data",
     "retrograd.utils.checkpoint",
     "retrograd.linalg",

@@ -131,3 +131,92 @@ def test_dtype_conversion_accepts_numpy_and_python_types():
 def test_can_cast():
     assert retrograd.can_cast(retrograd.int32, retrograd.float32)
     assert not retrograd.can_cast(retrograd.float32, retrograd.int32)
+
+
+def _run(code, **env_extra):
+    """Run ``code`` in a fresh interpreter (bfloat16's NumPy type is loaded on first use, once per process)."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, **env_extra)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.split()
+
+
+def test_bfloat16_creation_and_conversion_give_bfloat16():
+    import ml_dtypes
+
+    bf = retrograd.bfloat16
+    made = [retrograd.zeros(2, dtype=bf), retrograd.ones(2, 3, dtype=bf), retrograd.full((2,), 1.5, dtype=bf),
+            retrograd.empty(2, dtype=bf), retrograd.tensor([1.0, 2.0], dtype=bf), retrograd.randn(3, dtype=bf),
+            retrograd.arange(3, dtype=bf), retrograd.randn(3).to(bf), retrograd.randn(3).bfloat16(),
+            retrograd.tensor([1, 2]).to(dtype=bf), retrograd.zeros_like(retrograd.randn(2), dtype=bf),
+            retrograd.from_numpy(np.ones(2, dtype=ml_dtypes.bfloat16))]
+    for t in made:
+        assert t.dtype is bf and t.numpy().dtype == np.dtype(ml_dtypes.bfloat16)
+    assert retrograd.tensor([1.0, 2.0], dtype=bf).tolist() == [1.0, 2.0]
+
+
+def test_bfloat16_loads_ml_dtypes_on_first_use():
+    code = """
+import sys
+import numpy as np
+import retrograd as t
+print("ml_dtypes" in sys.modules)
+z = t.zeros(2, dtype=t.bfloat16)
+x = t.tensor([1.5, 2.25], requires_grad=True)
+y = x.to(t.bfloat16)
+(y * 2).sum().backward()
+print("ml_dtypes" in sys.modules, z.dtype, y.dtype, x.grad.tolist())
+"""
+    assert _run(code) == ["False", "True", "torch.bfloat16", "torch.bfloat16", "[2.0,", "2.0]"]
+
+
+def test_bfloat16_of_an_ml_dtypes_array_made_after_import():
+    # ml_dtypes imported by the user after retrograd: from_numpy finds bfloat16, and it is differentiable
+    code = """
+import numpy as np
+import retrograd as t
+import ml_dtypes
+x = t.from_numpy(np.array([1.0, 3.0], dtype=ml_dtypes.bfloat16)).requires_grad_()
+(x * x).sum().backward()
+print(x.dtype, x.grad.dtype, x.grad.tolist())
+"""
+    assert _run(code) == ["torch.bfloat16", "torch.bfloat16", "[2.0,", "6.0]"]
+
+
+_WITHOUT_ML_DTYPES = """
+import sys
+sys.modules["ml_dtypes"] = None  # as if it were not installed
+import retrograd as t
+from retrograd.utils.checkpoint import checkpoint
+
+
+
+def linear_under_bf16_autocast():
+    with t.autocast("cpu", dtype=t.bfloat16):
+        t.nn.functional.linear(t.randn(2, 3), t.randn(4, 3))
+
+
+for use in (lambda: t.zeros(2, dtype=t.bfloat16), lambda: t.randn(2).to(t.bfloat16),
+            lambda: t.randn(2).bfloat16(), lambda: t.ones(2, dtype="bfloat16"), linear_under_bf16_autocast):
+    try:
+        use()
+        print("no-error")
+    except ImportError as e:
+        print("ImportError" if "pip install ml_dtypes" in str(e) else "unclear:" + str(e))
+x = t.randn(3, 4, requires_grad=True)
+w = t.randn(4, 2, requires_grad=True)
+y = checkpoint(lambda a: (a @ w).tanh(), x, use_reentrant=False).sum() + (x.float() * 2).sum()
+y.backward()
+with t.autocast("cpu", enabled=False):
+    pass
+print(y.dtype, x.grad.dtype, w.grad.shape == (4, 2), t.zeros(2, dtype=t.float16).dtype)
+"""
+
+
+def test_without_ml_dtypes_bfloat16_raises_and_float32_works():
+    out = _run(_WITHOUT_ML_DTYPES)
+    assert out == ["ImportError"] * 5 + ["torch.float32", "torch.float32", "True", "torch.float16"]

@@ -37,6 +37,7 @@ from . import linalg  # noqa: F401  (torch.linalg)
 from . import nn, optim, utils  # noqa: F401
 from .serialization import load, save
 from . import amp  # noqa: F401
+from . import backends  # noqa: F401  (retrograd.backends.set_malloc_tuning_enabled)
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: F401 (torch's names)
 
 __version__ = "0.1.0"

@@ -1,26 +1,39 @@
-"""Dtypes as torch names them, their NumPy storage types, and torch's promotion rules."""
+"""Dtypes as torch names them, their NumPy storage types, and torch's promotion rules.
+
+bfloat16's NumPy type comes from ml_dtypes (a required dependency), imported the first time
+``bfloat16.np`` is read: importing ml_dtypes takes about half a second (it registers all its
+types and their NumPy loops), several times the rest of ``import retrograd``.
+"""
 
 import builtins
+import sys
 
 import numpy as np
 
-try:  # bfloat16 on the CPU comes from ml_dtypes, when it is installed
-    import ml_dtypes
 
-    _np_bfloat16 = np.dtype(ml_dtypes.bfloat16)
-except ImportError:  # pragma: no cover - exercised only without ml_dtypes
-    _np_bfloat16 = None
+def _import_ml_dtypes():
+    try:
+        import ml_dtypes
+    except ImportError as e:
+        raise ImportError(
+            "torch.bfloat16 on the CPU is stored through the ml_dtypes package, a required dependency "
+            "of retrograd that is not importable here: pip install ml_dtypes") from e
+    return ml_dtypes
 
 
 class dtype:
-    """A tensor element type: ``retrograd.float32`` and friends."""
+    """A tensor element type: ``retrograd.float32`` and friends.
+
+    ``np`` is the NumPy type that stores it; for a type NumPy lacks (bfloat16) it is set on
+    first read by ``__getattr__``, so that nothing pays for ml_dtypes before using it."""
 
     __slots__ = ("name", "np", "itemsize", "is_floating_point", "is_complex", "is_signed", "_category")
 
-    def __init__(self, name, np_dtype, category):
+    def __init__(self, name, np_dtype, category, itemsize=None):
         self.name = name
-        self.np = np_dtype
-        self.itemsize = np_dtype.itemsize if np_dtype is not None else 2
+        if np_dtype is not None:
+            self.np = np_dtype
+        self.itemsize = np_dtype.itemsize if np_dtype is not None else itemsize
         self._category = category  # 0 bool, 1 integer, 2 floating point
         self.is_floating_point = category == 2
         self.is_complex = False
@@ -35,11 +48,21 @@ class dtype:
     def to_real(self):
         return self
 
+    def __getattr__(self, name):  # only reached while a slot is unset: bfloat16's np before first use
+        if name != "np" or self.name not in _LAZY_NP:
+            raise AttributeError(f"'torch.dtype' object has no attribute '{name}'")
+        np_dtype = np.dtype(getattr(_import_ml_dtypes(), self.name))
+        self.np = np_dtype
+        _FROM_NP[np_dtype] = self
+        if self.is_floating_point:
+            FLOATING_NP.add(np_dtype)
+        return np_dtype
+
 
 float32 = dtype("float32", np.dtype(np.float32), 2)
 float64 = dtype("float64", np.dtype(np.float64), 2)
 float16 = dtype("float16", np.dtype(np.float16), 2)
-bfloat16 = dtype("bfloat16", _np_bfloat16, 2)
+bfloat16 = dtype("bfloat16", None, 2, itemsize=2)  # np: ml_dtypes.bfloat16, on first use
 int64 = dtype("int64", np.dtype(np.int64), 1)
 int32 = dtype("int32", np.dtype(np.int32), 1)
 int16 = dtype("int16", np.dtype(np.int16), 1)
@@ -57,8 +80,14 @@ short = int16
 bool = bool_  # noqa: A001
 
 ALL = (float32, float64, float16, bfloat16, int64, int32, int16, int8, uint8, bool_)
-_FROM_NP = {d.np: d for d in ALL if d.np is not None}
+_LAZY_NP = ("bfloat16",)  # the dtypes whose NumPy type ml_dtypes provides
+_EAGER = tuple(d for d in ALL if d.name not in _LAZY_NP)
+_FROM_NP = {d.np: d for d in _EAGER}  # the lazy ones are added when loaded
 _BY_NAME = {d.name: d for d in ALL}
+# NumPy types of the floating-point dtypes (bfloat16's NumPy kind is 'V', not 'f'), as above
+FLOATING_NP = {d.np for d in _EAGER if d.is_floating_point}
+if sys.modules.get("ml_dtypes") is not None:  # already imported: nothing to save by waiting
+    bfloat16.np  # noqa: B018
 
 
 def _by_name(name):
@@ -93,6 +122,8 @@ def from_numpy_dtype(np_dtype):
     np_dtype = np.dtype(np_dtype)
     if np_dtype in _FROM_NP:
         return _FROM_NP[np_dtype]
+    if np_dtype.name in _LAZY_NP and _BY_NAME[np_dtype.name].np == np_dtype:  # e.g. an ml_dtypes array
+        return _BY_NAME[np_dtype.name]
     raise TypeError(
         f"can't convert np.ndarray of type {np_dtype}. The only supported types are: "
         "float64, float32, float16, bfloat16, int64, int32, int16, int8, uint8, and bool."

@@ -35,3 +35,16 @@ def test_profile_prints_the_table(capsys):
     assert profile.main(["tiny", "--steps", "1", "--top", "3"]) == 0
     out = capsys.readouterr().out
     assert "tiny: 1 training steps" in out and "tottime" in out
+
+
+def test_importtime_prints_the_medians(capsys):
+    from bench import importtime
+
+    row = importtime.measure("retrograd", runs=1)
+    assert row["module"] == "retrograd" and row["median_s"] > 0 and row["heavy"] == []
+    assert importtime.main(["--runs", "1", "--compare", "none"]) == 0
+    out = capsys.readouterr().out
+    assert "median of 1 fresh processes" in out
+    lines = {line.split()[0]: line.split()[1:] for line in out.splitlines()[2:] if line.strip()}
+    assert set(lines) == {"numpy", "retrograd"}
+    assert all(float(lines[m][0]) > 0 for m in lines)

@@ -87,6 +87,63 @@ def test_unfold_fold():
     check_op(lambda t, c: F(t).fold(c, (4, 5), (2, 2), padding=1, stride=(1, 2)), (2, 8, 15))
 
 
+# (conv, x shape, w shape, kwargs): each of the kernels' paths (see src/retrograd/ops/conv.py)
+KERNEL_PATHS = [
+    (C.conv2d, (2, 1, 8, 8), (16, 1, 3, 3), dict(padding=1)),  # col2im on the grid, per sample; dw by sample
+    (C.conv2d, (2, 1, 8, 8), (32, 1, 3, 3), dict(padding=1)),  # col2im on the grid, one matmul
+    (C.conv2d, (2, 4, 8, 8), (2, 4, 3, 3), dict(padding=1)),  # dx as a full correlation; dw channel major
+    (C.conv2d, (2, 2, 9, 9), (4, 2, 3, 3), dict(stride=2, padding=1)),  # columns then col2im
+    (C.conv2d, (2, 3, 5, 5), (4, 3, 1, 1), dict()),  # 1x1: the input is its own columns
+    (C.conv2d, (2, 4, 6, 6), (4, 2, 3, 3), dict(groups=2, dilation=2, padding=2)),
+    (C.conv1d, (2, 3, 10), (5, 3, 3), dict(padding=1)),
+    (C.conv3d, (1, 2, 4, 4, 4), (3, 2, 2, 2, 2), dict()),
+    (C.conv_transpose2d, (2, 3, 4, 4), (3, 2, 3, 3), dict(stride=2)),
+]
+
+
+@pytest.mark.parametrize("conv, x_shape, w_shape, kw", KERNEL_PATHS)
+def test_consecutive_calls_share_no_memory(conv, x_shape, w_shape, kw):
+    """No result of a conv call (output, input and weight gradients) is memory a later call writes."""
+    def call(seed):
+        x = retrograd.tensor(rand(*x_shape, seed=seed, dtype=np.float32), requires_grad=True)
+        w = retrograd.tensor(rand(*w_shape, seed=seed + 1, dtype=np.float32), requires_grad=True)
+        y = conv(x, w, **kw)
+        (y * y).sum().backward()
+        return [y.detach().numpy(), x.grad.numpy(), w.grad.numpy()]
+
+    first = call(0)
+    kept = [a.copy() for a in first]
+    second = call(10)
+    for a in first:
+        assert not any(np.shares_memory(a, b) for b in second)
+    for a, b in zip(first, kept):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_no_memory_kept_between_calls():
+    """conv's temporaries (padded input, columns, ...) are freed with the call: no buffers stay behind."""
+    import gc
+    import tracemalloc
+
+    def call(n):
+        x = retrograd.tensor(rand(n, 4, 32, 32, dtype=np.float32), requires_grad=True)
+        w = retrograd.tensor(rand(8, 4, 3, 3, seed=1, dtype=np.float32), requires_grad=True)
+        C.conv2d(x, w, padding=1, stride=2).sum().backward()
+        C.conv2d(x, w, padding=1).sum().backward()
+
+    call(1)  # imports and first-use caches, before measuring
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        call(8)  # the inputs alone are 128 KB, the temporaries several times that
+        gc.collect()
+        kept, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak - base > 1 << 20
+    assert kept - base < 32 << 10
+
+
 def test_gradients_never_alias_scratch_buffers():
     # a (3, 1) kernel without padding: the stride-1 input gradient fills its whole scratch buffer
     x = retrograd.tensor(rand(1, 2, 4, 3), requires_grad=True)

@@ -20,8 +20,8 @@ _SAVED_PLAIN, _SAVED_OUTPUT, _SAVED_PACKED = 0, 1, 2
 # edges for inputs that need no gradient; non-tensor arguments (dims, scalars) are marked so
 # that next_functions can leave them out, as torch does
 _NO_EDGE, _NOT_A_TENSOR = (None, 0), (None, -1)
-# NumPy dtypes of the floating-point types (bfloat16's NumPy kind is not 'f')
-_FLOATING = frozenset(d.np for d in _dtype.ALL if d.is_floating_point and d.np is not None)
+# NumPy dtypes of the floating-point types (bfloat16's NumPy kind is not 'f'; _dtype adds it on first use)
+_FLOATING = _dtype.FLOATING_NP
 
 
 def _second_backward_error(node):

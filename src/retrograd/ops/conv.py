@@ -22,7 +22,6 @@ Three Functions are closed under differentiation, so double backward works:
 """
 
 import itertools
-import threading
 from ..amp.autocast_mode import autocast_op
 from typing import NamedTuple
 
@@ -57,48 +56,32 @@ def _xp(arr):
     return _backend.array_module(arr)
 
 
-# Kernels' temporaries (padded input, gradient columns, ...) live in per-thread scratch
-# buffers reused from call to call: a fresh large array costs page faults on first touch,
-# which for a small convnet costs as much as the matmuls.
-SCRATCH_MAX_BYTES = 1 << 25  # per slot: at most a few times this stays allocated per thread
-ROW_PAD = 16  # elements (64 bytes of float32) between the rows of long scratch matrices, see _padded
-_scratch = threading.local()
+# Kernels' temporaries (padded input, gradient columns, ...) are fresh arrays, freed when the
+# call returns; nothing is kept between calls. Their page faults are avoided by glibc keeping
+# freed memory for reuse (retrograd._malloc), not by a cache here: per-thread scratch buffers
+# reused from call to call were no faster with it (cnn step 24.5 ms CPU with them, 22.5 without;
+# peak RSS 89 MB with, 78 without).
+ROW_PAD = 16  # elements (64 bytes of float32) between the rows of long temporary matrices, see _padded
 
 
-def _buffer(xp, slot, shape, dtype, zero=False):
-    """A temporary array of `shape` from the scratch buffer `slot` (valid until that slot is asked again)."""
-    dtype = np.dtype(dtype)
-    nbytes = int(np.prod(shape)) * dtype.itemsize
-    if xp is not np or nbytes > SCRATCH_MAX_BYTES:
-        return xp.zeros(shape, dtype=dtype) if zero else xp.empty(shape, dtype=dtype)
-    cache = _scratch.__dict__.setdefault("buffers", {})
-    buf = cache.get(slot)
-    if buf is None or buf.nbytes < nbytes:
-        buf = cache[slot] = np.empty(max(nbytes, 64), dtype=np.uint8)
-    arr = buf[:nbytes].view(dtype).reshape(shape)
-    if zero:
-        arr.fill(0)
-    return arr
-
-
-def _matmul(a, b, slot, pad=0):
-    """a @ b into a scratch buffer (half precision goes through the backend's float32 matmul),
-    its rows `pad` elements apart beyond their length (see _padded)."""
-    if a.dtype.itemsize == 2:
+def _matmul(a, b, pad=0):
+    """a @ b (half precision goes through the backend's float32 matmul); with `pad`, into an
+    array whose rows lie `pad` elements apart beyond their length (see _padded)."""
+    if a.dtype.itemsize == 2 or not pad:
         return _backend.matmul(a, b)
     xp = _xp(a)
     shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
-    return xp.matmul(a, b, out=_padded(xp, slot, shape, np.result_type(a.dtype, b.dtype), pad))
+    return xp.matmul(a, b, out=_padded(xp, shape, np.result_type(a.dtype, b.dtype), pad))
 
 
-def _padded(xp, slot, shape, dtype, pad, zero=False):
-    """A scratch array of `shape` whose rows lie `pad` elements further apart than their length:
+def _padded(xp, shape, dtype, pad, zero=False):
+    """A new array of `shape` whose rows lie `pad` elements further apart than their length:
     rows a power of two bytes apart (here 64 KiB: 64 samples of a 16x16 grid) share cache sets,
     which makes a matmul writing or reading them ~1.6x slower."""
+    new = xp.zeros if zero else xp.empty
     if not pad or xp is not np:  # (NumPy's CPU caches only)
-        return _buffer(xp, slot, shape, dtype, zero)
-    buf = _buffer(xp, slot, shape[:-1] + (shape[-1] + pad,), dtype, zero)
-    return buf[..., :shape[-1]]
+        return new(shape, dtype=dtype)
+    return new(shape[:-1] + (shape[-1] + pad,), dtype=dtype)[..., :shape[-1]]
 
 
 def _as_strided(xp, arr, shape, strides):
@@ -111,7 +94,7 @@ def _pad(x, pads, fresh=False):
         return x.copy() if fresh else x
     xp = _xp(x)
     shape = x.shape[:2] + tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], pads))
-    out = _buffer(xp, "pad", shape, x.dtype, zero=True)
+    out = xp.zeros(shape, dtype=x.dtype)
     out[(slice(None), slice(None)) + tuple(slice(lo, lo + s) for s, (lo, _) in zip(x.shape[2:], pads))] = x
     return out
 
@@ -139,7 +122,7 @@ def _im2col(x, kshape, out, p, channel_major=False):
         # runs, but K_last times the input only), then the rest from T, whose runs (rows of
         # out[-1], and whole output planes for stride 1) are long: ~1.4x faster than one gather
         xs = xpad.strides
-        src = _buffer(xp, "im2col", (kshape[-1],) + xpad.shape[:-1] + (out[-1],), x.dtype)
+        src = xp.empty((kshape[-1],) + xpad.shape[:-1] + (out[-1],), dtype=x.dtype)
         src[...] = _as_strided(xp, xpad, src.shape, (xs[-1] * d[-1],) + xs[:-1] + (xs[-1] * s[-1],))
         ts = src.strides
         st = ts[1:-1]  # strides of xpad's axes but the last, in src
@@ -238,7 +221,7 @@ def conv_input_grad(g, w, x_shape, p):
         if o <= x_shape[1] and all(lo <= f and hi <= f for (lo, hi), f in zip(p.pads, full)):
             return _full_correlation(g, w, full, p)
         return _col2im_grid(xp, wt, g, x_shape, w.shape[2:], p)
-    cols = _matmul(wt, g.reshape(n, G, o // G, int(np.prod(out))), "cols")  # (N, G, C/G*K, L)
+    cols = _matmul(wt, g.reshape(n, G, o // G, int(np.prod(out))))  # (N, G, C/G*K, L)
     return _col2im(cols, x_shape, w.shape[2:], out, p)
 
 
@@ -274,28 +257,28 @@ def _col2im_grid(xp, wt, g, x_shape, kshape, p):
     wt = xp.ascontiguousarray(wt)
     place = (slice(None), slice(None)) + tuple(slice(0, s) for s in out)
     if o // G >= 32 or g.dtype.itemsize == 2 or n == 0 or xp is not np:
-        gk = _padded(xp, "g_grid", (o, total), g.dtype, ROW_PAD, zero=True)
+        gk = _padded(xp, (o, total), g.dtype, ROW_PAD, zero=True)
         gk.reshape((o, n) + grid)[place] = g.swapaxes(0, 1)
-        cols = _matmul(wt, gk.reshape(G, o // G, total), "cols", ROW_PAD)  # (G, C/G*K, N*S)
+        cols = _matmul(wt, gk.reshape(G, o // G, total), ROW_PAD)  # (G, C/G*K, N*S)
     else:
         # a matmul with a short inner dim (O/G) runs ~1.5x faster one sample at a time (each
         # writes its own S-column stretch of the same layout); g then stays batch major
-        gk = _buffer(xp, "g_grid", (n, o) + grid, g.dtype, zero=True)
+        gk = xp.zeros((n, o) + grid, dtype=g.dtype)
         gk[place] = g
-        cols = _padded(xp, "cols", (G, wt.shape[1], total), g.dtype, ROW_PAD)
+        cols = _padded(xp, (G, wt.shape[1], total), g.dtype, ROW_PAD)
         xp.matmul(wt, gk.reshape(n, G, o // G, total // n),
                   out=cols.reshape(G, wt.shape[1], n, total // n).transpose(2, 0, 1, 3))
     cols = cols.reshape(c, int(np.prod(kshape)), total)
     shifts = [sum(d * k * st for d, k, st in zip(p.dilation, offset, strides))
               for offset in itertools.product(*(range(k) for k in kshape))]  # shifts[0] == 0
-    gx = _buffer(xp, "gx", (c, total + max(shifts)), g.dtype)
+    gx = xp.empty((c, total + max(shifts)), dtype=g.dtype)
     gx[:, :total] = cols[:, 0]
     gx[:, total:] = 0
     for i, sh in enumerate(shifts[1:], 1):
         gx[:, sh:sh + total] += cols[:, i]
     gx = gx[:, :total].reshape((c, n) + grid)
     inner = tuple(slice(lo, lo + s) for s, (lo, _) in zip(x_shape[2:], p.pads))
-    dx = xp.empty(x_shape, dtype=g.dtype)  # a fresh array: gx is a scratch buffer
+    dx = xp.empty(x_shape, dtype=g.dtype)  # batch major again (gx is channel major)
     dx[...] = gx[(slice(None), slice(None)) + inner].swapaxes(0, 1)
     return dx
 
@@ -312,13 +295,13 @@ def conv_weight_grad(x, g, w_shape, p, cols=None):
     g4 = g.reshape(n, G, o // G, L)
     ck = cols.transpose(1, 2, 0, 3)  # (G, C/G*K, N, L)
     if ck.flags.c_contiguous:  # channel-major columns: one matmul over all N * L positions
-        gk = _buffer(xp, "g_cols", (G, o // G, n, L), g.dtype)
+        gk = xp.empty((G, o // G, n, L), dtype=g.dtype)
         gk[...] = g4.transpose(1, 2, 0, 3)
-        gwt = _matmul(ck.reshape(G, ck.shape[1], n * L), gk.reshape(G, o // G, n * L).swapaxes(1, 2), "gw")
+        gwt = _matmul(ck.reshape(G, ck.shape[1], n * L), gk.reshape(G, o // G, n * L).swapaxes(1, 2))
     else:
         # dw^T = cols @ G^T runs faster in BLAS than G @ cols^T (the long L axis is contiguous in both)
-        gwt = _matmul(cols, g4.transpose(0, 1, 3, 2), "gw").sum(0)  # (G, C/G*K, O/G)
-    return gwt.transpose(0, 2, 1).copy().reshape(w_shape)  # a copy always: gwt may be a scratch buffer
+        gwt = _matmul(cols, g4.transpose(0, 1, 3, 2)).sum(0)  # (G, C/G*K, O/G)
+    return gwt.transpose(0, 2, 1).reshape(w_shape)
 
 
 # ---------------------------------------------------------------------------- Functions

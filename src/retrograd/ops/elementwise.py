@@ -43,19 +43,18 @@ def operands(a, b):
             raise _device_error(x, y)
         if x.dtype == y.dtype:
             return x, y
-    dt = _dtype.result_type(a, b).np
+    rt = _dtype.result_type(a, b)
+    dt = rt.np
     x = a._data if ta else _scalar(a)
     y = b._data if tb else _scalar(b)
     if ta and x.dtype != dt:
         x = x.astype(dt)
     if tb and y.dtype != dt:
         y = y.astype(dt)
-    if dt == _BF16 and not (ta and tb):  # ml_dtypes widens bfloat16 op Python float to float32
+    if rt is _dtype.bfloat16 and not (ta and tb):  # ml_dtypes widens bfloat16 op Python float to float32
         x, y = (x if ta else np.asarray(x, dtype=dt)), (y if tb else np.asarray(y, dtype=dt))
     return x, y
 
-
-_BF16 = _dtype.bfloat16.np
 
 
 def float_operands(a, b):
