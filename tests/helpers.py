@@ -103,3 +103,27 @@ def compare_with_torch(fn, arrays, atol=1e-7, rtol=1e-6, seed=123):
             assert r.grad is not None, "torch has a gradient where retrograd has none"
             np.testing.assert_allclose(r.grad.numpy(), t.grad.numpy(force=True),  # force: ZeroTensor grads
                                        atol=atol * 10, rtol=rtol * 10)
+
+
+def values_and_grads(module, fn, arrays, dtype="float64"):
+    """``fn(module, *leaves)`` on the arrays as leaf tensors of ``dtype`` and the gradients of
+    its output's sum: [value, grad of each leaf] as NumPy arrays (None for no gradient)."""
+    leaves = [module.tensor(np.asarray(a), dtype=getattr(module, dtype), requires_grad=True) for a in arrays]
+    out = fn(module, *leaves)
+    out.sum().backward()
+    return [out.detach().numpy()] + [None if x.grad is None else x.grad.numpy() for x in leaves]
+
+
+def assert_values_and_grads(fn, arrays, expected, dtype="float64", rtol=1e-6, atol=1e-12):
+    """values_and_grads of retrograd equal ``expected`` (torch's, recorded in the test: checked on
+    the bare install, nan and inf included) and, where torch is installed, torch's own."""
+    got = values_and_grads(retrograd, fn, arrays, dtype)
+    refs = [expected] + ([values_and_grads(torch, fn, arrays, dtype)] if torch is not None else [])
+    for ref in refs:
+        assert len(got) == len(ref)
+        for i, (g, e) in enumerate(zip(got, ref)):
+            assert (g is None) == (e is None), f"output/gradient {i}: present in one only"
+            if g is not None:
+                e = np.asarray(e, dtype=g.dtype)
+                assert g.shape == e.shape, (i, g.shape, e.shape)
+                np.testing.assert_allclose(g, e, rtol=rtol, atol=atol, err_msg=f"output/gradient {i}")

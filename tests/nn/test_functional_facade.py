@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from helpers import check_op, requires_torch, torch
+from helpers import assert_values_and_grads, check_op, requires_torch, torch
 
 import retrograd
 import retrograd.nn.functional as F
@@ -74,6 +74,19 @@ def test_mlp_functional_matches_torch():
 @pytest.mark.parametrize("p, dim", [(2, 1), (2, 0), (1, 1), (3, -1)])
 def test_normalize(p, dim):
     check_op(lambda t, x: t.nn.functional.normalize(x, p=p, dim=dim), (3, 4))
+
+
+@pytest.mark.parametrize("p", [2, 1, 3, float("inf")])
+def test_normalize_of_a_zero_row_has_torchs_finite_gradient(p):
+    # the norm's gradient is 0 at 0 (as torch's), so d/dx of x / max(||x||, eps) is 1/eps there
+    expected = {2: [0.2672612419124244, -0.5345224838248488, 0.8017837257372732],
+                1: [1 / 6, -2 / 6, 3 / 6], 3: [0.30285343213869, -0.60570686427738, 0.90856029641607],
+                float("inf"): [1 / 3, -2 / 3, 1.0]}[p]
+    grads = {2: [0.22908106449636378, 0.3436215967445456, 0.1527207096642425],
+             1: [1 / 9, 2 / 9, 1 / 9], 3: [0.2860282414643183, 0.3701541948361767, 0.15142671606934496],
+             float("inf"): [1 / 3, 1 / 3, 1 / 9]}[p]
+    assert_values_and_grads(lambda t, x: t.nn.functional.normalize(x, p), [[[0.0, 0, 0], [1, -2, 3]]],
+                            [[[0.0, 0, 0], expected], [[1e12] * 3, grads]], rtol=1e-7)
 
 
 def test_gumbel_softmax():

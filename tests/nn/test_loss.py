@@ -5,7 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
-from helpers import check_op, rand, requires_torch, torch
+from helpers import assert_values_and_grads, check_op, rand, requires_torch, torch
 
 import retrograd
 from retrograd import nn
@@ -224,6 +224,66 @@ def test_loss_errors():
 def test_all_ignored_mean_is_nan_like_torch():
     out = F.cross_entropy(retrograd.randn(2, 3), retrograd.tensor([-100, -100]))
     assert np.isnan(out.item())
+
+
+NAN = float("nan")
+# torch 2.13 (recorded): the mean over no weight is nan, its gradient 0 on ignored rows (was nan)
+ALL_IGNORED = [
+    ("cross_entropy", lambda t, x: t.nn.functional.cross_entropy(x, t.tensor([-100, -100, -100])), [NAN, 0.0]),
+    ("cross_entropy_4d", lambda t, x: t.nn.functional.cross_entropy(
+        x.reshape(1, 3, 4, 1), t.tensor([[[7], [7], [7], [7]]]), ignore_index=7), [NAN, 0.0]),
+    ("cross_entropy_smoothing_weight", lambda t, x: t.nn.functional.cross_entropy(
+        x, t.tensor([-100, -100, -100]), weight=t.ones(4, dtype=t.float64), label_smoothing=0.1), [NAN, 0.0]),
+    ("nll_loss", lambda t, x: t.nn.functional.nll_loss(x, t.tensor([-100, -100, -100])), [NAN, 0.0]),
+    # not ignored but weighted 0: nan everywhere in torch too (smoothing used to give inf)
+    ("cross_entropy_zero_weights", lambda t, x: t.nn.functional.cross_entropy(
+        x, t.tensor([1, 2, 1]), weight=t.tensor([1.0, 0, 0, 1], dtype=t.float64), label_smoothing=0.2),
+     [NAN, NAN]),
+]
+
+
+@pytest.mark.parametrize("name,fn,expected", ALL_IGNORED, ids=[c[0] for c in ALL_IGNORED])
+def test_mean_over_ignored_targets_as_torch(name, fn, expected):
+    x = rand(3, 4, seed=3)
+    value, grad = expected
+    with np.errstate(invalid="ignore"):  # nan is the answer here
+        assert_values_and_grads(fn, [x], [value, np.full((3, 4), grad)])
+
+
+# torch 2.13's float16 cross entropy (recorded): log_softmax then nll_loss, each rounding to
+# float16 (and nll_loss summing in float32); the fused float16 computation gave other values
+HALF_CE = [
+    ("mean", 0.1502685546875,
+     [[0.00412750244140625, 0.01122283935546875, 0.0305023193359375, 0.08282470703125, -0.128662109375],
+      [0.0008287429809570312, 1.8537044525146484e-05, 0.0003361701965332031, -0.001461029052734375,
+       5.036592483520508e-05]]),
+    ("none", [0.297607421875, 0.002925872802734375],
+     [[0.0082550048828125, 0.0224456787109375, 0.061004638671875, 0.1656494140625, -0.25732421875],
+      [0.0016574859619140625, 3.707408905029297e-05, 0.0006723403930664062, -0.00292205810546875,
+       0.00010073184967041016]]),
+]
+
+
+@pytest.mark.parametrize("reduction,value,grad", HALF_CE, ids=[c[0] for c in HALF_CE])
+def test_cross_entropy_float16_like_torch(reduction, value, grad):
+    x_values = [[1.0, 2.0, 3.0, 4.0, 5.5], [3.099609375, -0.7001953125, 2.19921875, 9.5, 0.300048828125]]
+    for t in (retrograd,) if torch is None else (retrograd, torch):
+        x = t.tensor(x_values, dtype=t.float16, requires_grad=True)
+        out = t.nn.functional.cross_entropy(x, t.tensor([4, 3]), reduction=reduction)
+        out.sum().backward()
+        assert out.dtype == t.float16 and x.grad.dtype == t.float16
+        np.testing.assert_array_equal(out.detach().numpy(), np.array(value, dtype=np.float16))
+        np.testing.assert_array_equal(x.grad.numpy(), np.array(grad, dtype=np.float16))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "float64"])
+def test_label_smoothing_keeps_the_input_dtype(dtype):
+    x = retrograd.randn(3, 4).to(getattr(retrograd, dtype))
+    for reduction in ("none", "sum", "mean"):
+        for weight in (None, retrograd.ones(4, dtype=x.dtype)):
+            out = F.cross_entropy(x, retrograd.tensor([0, 1, -100]), weight=weight, label_smoothing=0.1,
+                                  reduction=reduction)
+            assert out.dtype == x.dtype, (reduction, weight is not None, out.dtype)
 
 
 def test_legacy_size_average_reduce():

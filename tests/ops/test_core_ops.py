@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import retrograd
-from tests.helpers import check_op, compare_with_torch, requires_torch
+from tests.helpers import assert_values_and_grads, check_op, compare_with_torch, requires_torch
 
 POS = dict(low=0.5, high=2.0)  # for log, sqrt, fractional powers
 
@@ -191,3 +191,34 @@ def test_node_names_match_torch(expr, name):
         out = eval(expr, env)
         assert out.grad_fn.name() == name, (M.__name__, expr)
         assert repr(out).endswith(f"grad_fn=<{name}>)")
+
+
+INF = float("inf")
+# torch 2.13's values and gradients of pow where a derivative formula meets 0 (recorded):
+# d/da = 0 where b = 0 (not 0 * 0^-1 = nan), d/db = 0 where a = 0 and b >= 0 (not 0 * log 0)
+POW_AT_ZERO = [
+    ("tensor_tensor", lambda t, x, y: t.pow(x, y), [[0.0, 0, 0, 0, 0, 2], [0.0, 2, 0.5, -1, -0.5, 0]],
+     [[1.0, 0.0, 0.0, INF, INF, 1.0], [0.0, 0.0, INF, -INF, -INF, 0.0],
+      [0.0, 0.0, 0.0, -INF, -INF, 0.6931471805599453]]),
+    ("zero_base_number", lambda t, y: t.pow(0.0, y), [[2.0, 0.5, 0, -1, -0.5]],
+     [[0.0, 0.0, 1.0, INF, INF], [0.0, 0.0, 0.0, -INF, -INF]]),
+    ("zero_exponent_number", lambda t, x: t.pow(x, 0), [[0.0, 1.0]], [[1.0, 1.0], [0.0, 0.0]]),
+]
+
+
+@pytest.mark.parametrize("name,fn,arrays,expected", POW_AT_ZERO, ids=[c[0] for c in POW_AT_ZERO])
+def test_pow_gradients_at_zero_as_torch(name, fn, arrays, expected):
+    with np.errstate(all="ignore"):
+        assert_values_and_grads(fn, arrays, expected)
+
+
+def test_pow_of_integers_to_negative_integer_tensors_as_torch():
+    # torch: 1 for base 1, +-1 for base -1, 0 otherwise (0 included); a Python int exponent raises
+    base = retrograd.tensor([2, 1, -1, -1, 0, 3, -2])
+    assert retrograd.pow(base, retrograd.tensor([-1, -2, -3, -2, -1, 2, -5])).tolist() == [0, 1, -1, 1, 0, 9, 0]
+    out = retrograd.pow(retrograd.tensor([[2], [1], [-1]], dtype=retrograd.int32), retrograd.tensor([-1, -2, -3]))
+    assert out.dtype == retrograd.int64 and out.tolist() == [[0, 0, 0], [1, 1, 1], [-1, 1, -1]]
+    assert retrograd.pow(2, retrograd.tensor([-1, 1])).tolist() == [0, 2]
+    assert retrograd.pow(retrograd.tensor([2, 1]), retrograd.tensor(-1)).tolist() == [0, 1]
+    int8 = retrograd.pow(retrograd.tensor([2, 1], dtype=retrograd.int8), retrograd.tensor([-1, 3]))
+    assert int8.dtype == retrograd.int64 and int8.tolist() == [0, 1]

@@ -321,3 +321,22 @@ def test_gather_scatter_add_match_torch(n, m, dim, data):
     np.testing.assert_array_equal(
         retrograd.tensor(a).scatter_add(dim, retrograd.tensor(idx), retrograd.tensor(src)).numpy(),
         torch.tensor(a).scatter_add(dim, torch.tensor(idx), torch.tensor(src)).numpy())
+
+
+@pytest.mark.parametrize("xshape,dim,ishape", [((3, 4), 1, (3, 0)), ((3, 4), 0, (0, 4)), ((3, 4), 1, (5, 0)),
+                                               ((3, 4), 0, (0, 7)), ((2, 3, 4), 1, (2, 0, 9)), ((3, 4), 1, (2, 0, 3)),
+                                               ((3, 0), 1, (3, 0)), ((4,), 0, (0,))])
+def test_gather_and_scatter_with_an_empty_index_as_torch(xshape, dim, ishape):
+    # torch checks no sizes (nor ranks, for gather) for an empty index: an empty result of the
+    # index's shape whose gradient is zeros; scatter leaves the input as it is
+    for t in (retrograd,) if torch is None else (retrograd, torch):
+        x = t.ones(*xshape, requires_grad=True)
+        index = t.zeros(*ishape, dtype=t.int64)
+        y = t.gather(x, dim, index)
+        assert tuple(y.shape) == ishape and y.dtype == x.dtype
+        y.sum().backward()
+        assert tuple(x.grad.shape) == xshape and not x.grad.numpy().any()
+        if len(ishape) == len(xshape):
+            src = t.ones(*ishape, requires_grad=True)
+            for out in (x.scatter(dim, index, src), x.scatter_add(dim, index, src), x.scatter(dim, index, 2.0)):
+                assert tuple(out.shape) == xshape and out.detach().numpy().tolist() == np.ones(xshape).tolist()

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import retrograd
-from tests.helpers import check_op, requires_torch, torch
+from tests.helpers import assert_values_and_grads, check_op, requires_torch, torch
 
 POS = dict(low=0.5, high=2.0)  # inputs where log-like ops are smooth
 UNIT = dict(low=-0.9, high=0.9)  # inside (-1, 1) for asin/acos/atanh/erfinv
@@ -342,3 +342,15 @@ def test_public_names_are_torchs(module):
                 assert hasattr(retrograd.Tensor, name), name
             if hasattr(torch.Tensor, name + "_"):
                 assert hasattr(retrograd.Tensor, name + "_"), name + "_"
+
+
+def test_atan2_gradient_at_the_origin_as_torch():
+    # torch zeroes 1 / (a^2 + b^2) where it is 1 / 0 (recorded values; nan/inf before)
+    pi = float(np.pi)
+    expected = [[0.0, pi, pi / 2, 0.0], [0.0, -0.0, 0.0, 1.0], [-0.0, -0.0, -1.0, -0.0]]
+    assert_values_and_grads(lambda t, a, b: t.atan2(a, b), [[0.0, 0, 1, 0], [0.0, -0.0, 0, 1]], expected)
+    # a^2 + b^2 underflowing to 0 counts as 0; a denormal sum gives torch's nan / -inf
+    expected = [[pi / 2, 0.0, pi / 2], [0.0, 0.0, float("nan")], [-0.0, -0.0, -float("inf")]]
+    with np.errstate(all="ignore"):
+        assert_values_and_grads(lambda t, a, b: t.atan2(a, b), [[1e-200, 0.0, 1e-160], [0.0, 1e-170, 0.0]],
+                                expected)

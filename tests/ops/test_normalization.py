@@ -56,6 +56,21 @@ def test_group_norm():
     check_op(lambda t, x, w, b: F(t).group_norm(x, 3, w, b), (2, 3, 4), (3,), (3,))
 
 
+@pytest.mark.parametrize("shape,groups,raises", [
+    ((1, 4), 4, [1, 4]), ((1, 4, 1), 4, [1, 4, 1]), ((1, 4, 1, 1), 4, [1, 4, 1, 1]), ((1, 1), 1, [1, 1]),
+    ((2, 4), 4, None), ((1, 4, 1), 2, None), ((1, 4, 2), 4, None), ((0, 4, 1), 4, None)])
+def test_group_norm_of_single_values_raises_as_torch(shape, groups, raises):
+    # torch checks the batch of the view [N * C / G, G, *spatial]: one value in all of it raises,
+    # in training and evaluation mode alike (GroupNorm keeps no running statistics)
+    for t in (retrograd,) if torch is None else (retrograd, torch):
+        for call in (lambda x: F(t).group_norm(x, groups), lambda x: t.nn.GroupNorm(groups, shape[1]).eval()(x)):
+            if raises is None:
+                assert tuple(call(t.ones(*shape)).shape) == shape
+                continue
+            with pytest.raises(ValueError, match=rf"per channel when training, got input size \{raises}"):
+                call(t.ones(*shape))
+
+
 def test_instance_norm():
     check_op(lambda t, x, w, b: F(t).instance_norm(x, weight=w, bias=b), (2, 3, 4), (3,), (3,))
     rm, rv = rand(3, seed=5), rand(3, low=0.5, high=2.0, seed=6)

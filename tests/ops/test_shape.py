@@ -154,3 +154,60 @@ def test_movedim_flip_roll_match_torch(shape, data):
               lambda t, x: t.roll(x, shift, dst), lambda t, x: t.roll(x, shift)):
         np.testing.assert_array_equal(f(retrograd, retrograd.tensor(a)).numpy(),
                                       f(torch, torch.tensor(a)).numpy())
+
+
+FLIP_CALLS = [  # torch's spellings of flip: torch.flip(input, dims) and Tensor.flip(*dims)
+    ("keyword", lambda t, x: t.flip(x, dims=(0,)), [[3, 4, 5], [0, 1, 2]]),
+    ("keywords", lambda t, x: t.flip(input=x, dims=[1]), [[2, 1, 0], [5, 4, 3]]),
+    ("tuple", lambda t, x: t.flip(x, (0, 1)), [[5, 4, 3], [2, 1, 0]]),
+    ("method_keyword", lambda t, x: x.flip(dims=[1]), [[2, 1, 0], [5, 4, 3]]),
+    ("method_ints", lambda t, x: x.flip(0, 1), [[5, 4, 3], [2, 1, 0]]),
+    ("method_list", lambda t, x: x.flip([0]), [[3, 4, 5], [0, 1, 2]]),
+    ("no_dims", lambda t, x: t.flip(x, ()), [[0, 1, 2], [3, 4, 5]]),
+    ("int_dims", lambda t, x: t.flip(x, 0), TypeError),  # torch.flip's dims is a tuple
+    ("two_ints", lambda t, x: t.flip(x, 0, 1), TypeError),
+    ("missing", lambda t, x: t.flip(x), TypeError),
+    ("method_missing", lambda t, x: x.flip(), TypeError),
+    ("method_int_keyword", lambda t, x: x.flip(dims=1), TypeError),
+    ("method_twice", lambda t, x: x.flip(0, dims=1), TypeError),
+]
+
+
+@pytest.mark.parametrize("name,fn,expected", FLIP_CALLS, ids=[c[0] for c in FLIP_CALLS])
+def test_flip_takes_torchs_arguments(name, fn, expected):
+    for t in (retrograd,) if torch is None else (retrograd, torch):
+        x = t.arange(6).reshape(2, 3)
+        if isinstance(expected, list):
+            assert fn(t, x).tolist() == expected
+        else:
+            with pytest.raises(expected):
+                fn(t, x)
+
+
+PAD_EDGES = [  # (shape, pad, mode, torch's result: a shape or the exception type)
+    ((2, 0, 3), (1, 1), "replicate", RuntimeError),  # replicate/reflect: only the batch dim may be 0
+    ((2, 3, 0), (1, 1), "replicate", RuntimeError),
+    ((0, 3), (1, 1), "replicate", RuntimeError),  # unbatched: no dim may be 0
+    ((1, 0, 2, 3), (1, 1, 1, 1), "replicate", RuntimeError),
+    ((2, 0, 3), (1, 1), "reflect", RuntimeError),
+    ((0, 3, 4), (1, 1, 1, 1), "reflect", RuntimeError),
+    ((0, 3, 4), (1, 1), "replicate", (0, 3, 6)),
+    ((0, 2, 2, 2), (1, 1, 1, 1, 1, 1), "replicate", RuntimeError),
+    ((2, 0, 3), (1, 1), "circular", (2, 0, 5)),
+    ((2, 3, 4, 5), (1, 1), "replicate", NotImplementedError),  # 1-3 padded dims, batched or not
+    ((3,), (1, 1), "replicate", NotImplementedError),
+    ((2, 3), (1, 1, 1, 1), "reflect", NotImplementedError),
+    ((2, 3, 4, 5, 6, 7), (1, 1, 1, 1, 1, 1), "circular", NotImplementedError),
+    ((3, 4, 5, 6), (1, 1, 1, 1, 1, 1), "circular", (3, 6, 7, 8)),
+]
+
+
+@pytest.mark.parametrize("shape,pad,mode,expected", PAD_EDGES)
+def test_pad_raises_where_torch_raises(shape, pad, mode, expected):
+    for t in (retrograd,) if torch is None else (retrograd, torch):
+        x = t.zeros(*shape)
+        if isinstance(expected, tuple):
+            assert tuple(t.nn.functional.pad(x, pad, mode=mode).shape) == expected
+        else:
+            with pytest.raises(expected):
+                t.nn.functional.pad(x, pad, mode=mode)

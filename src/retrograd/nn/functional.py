@@ -32,14 +32,9 @@ def sigmoid(input):
 
 @takes_out(dtype=CAST)
 def normalize(input, p=2.0, dim=1, eps=1e-12):
-    """v / max(||v||_p, eps) along ``dim``."""
-    if p == 2:
-        norm = (input * input).sum(dim, keepdim=True).sqrt()
-    elif p == 1:
-        norm = input.abs().sum(dim, keepdim=True)
-    else:
-        norm = (input.abs() ** p).sum(dim, keepdim=True) ** (1.0 / p)
-    return input / _loss._clamp_min(norm, eps)
+    """v / max(||v||_p, eps) along ``dim`` (the norm's gradient is 0 at a zero v, as torch's:
+    finite gradients for an all-zero row)."""
+    return input / _loss._clamp_min(input.norm(p, dim, keepdim=True), eps)
 
 
 def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10, dim=-1):

@@ -242,7 +242,7 @@ class Div(Function):
 
 
 class Pow(Function):
-    """z = a^b;  da = g*b*a^(b-1),  db = g*z*log(a) (0 where a = 0 and b >= 0)."""
+    """z = a^b;  da = g*b*a^(b-1) (0 where b = 0),  db = g*z*log(a) (0 where a = 0 and b >= 0)."""
     _autocast = {"cuda": "fp32"}
 
     def name(self):  # torch's names: tensor^number 0, tensor^tensor 1, number^tensor 2
@@ -269,17 +269,18 @@ class Pow(Function):
         a, b, out = ctx.saved_tensors
         sa, sb = ctx.scalars
         ga = gb = None
-        if ctx.needs_input_grad[0]:
+        from .comparison import where
+
+        if ctx.needs_input_grad[0]:  # 0 where b = 0 (not 0 * a^-1 = nan at a = 0)
             if b is None:
                 ga = g * sb * a ** (sb - 1) if sb != 0 else g * 0
             else:
-                ga = _unbroadcast(g * b * a ** (b - 1), a.shape)
+                ga = _unbroadcast(where(b == 0, 0.0, g * b * a ** (b - 1)), a.shape)
         if ctx.needs_input_grad[1]:
             if a is None:
-                gb = g * out * float(np.log(sa))
+                log_a = float(np.log(sa)) if sa != 0 else where(b >= 0, 0.0, -np.inf)
+                gb = g * out * log_a
             else:
-                from .comparison import where
-
                 log_a = where((a == 0) & (b >= 0), 0.0, log(a))
                 gb = _unbroadcast(g * out * log_a, b.shape)
         return ga, gb
@@ -319,7 +320,19 @@ def _div(x, y):
 
 
 def _pow(x, y):
+    if getattr(y, "dtype", None) is not None and y.dtype.kind == "i" and (y < 0).any():
+        return _int_pow(x, y)
     return x ** y
+
+
+def _int_pow(x, y):
+    """Integers to integer powers as torch computes them: a negative exponent gives 1 for base 1,
+    +-1 for base -1 (even/odd exponent) and 0 for any other base (NumPy raises instead)."""
+    xp = _backend.array_module(y)
+    neg = y < 0
+    x = xp.asarray(x, dtype=y.dtype)
+    out = x ** xp.where(neg, 0, y)
+    return xp.where(neg, xp.where(x == 1, 1, xp.where(x == -1, 1 - 2 * (y & 1), 0)), out).astype(out.dtype)
 
 
 # ---------------------------------------------------------------------------- unary

@@ -341,7 +341,7 @@ def _gather_key(input, dim, index, name):
             f"{list(index.shape)}, input shape {list(input.shape)})"
         )
     shape = tuple(input.shape) or (1,)
-    for d in range(nd):
+    for d in range(nd * (idx.size > 0)):  # (torch checks no sizes for an empty index)
         if d != dim and idx.shape[d] > shape[d]:
             raise RuntimeError(
                 f"Size does not match at dimension {d} expected index {list(index.shape)} to be "
@@ -355,6 +355,9 @@ def _gather_key(input, dim, index, name):
 @tensor_method()
 def gather(input, dim, index, *, sparse_grad=False):
     """z[i][j] = input[index[i][j]][j] (dim=0);  da = g added at those positions."""
+    if isinstance(index, Tensor) and index.numel() == 0:  # torch checks nothing then: empty, da = 0
+        empty = Gather.apply(input.reshape(-1), (array_module(index._data).zeros(0, dtype=np.int64),), True)
+        return empty.reshape(index.shape)
     key, _ = _gather_key(input, dim, index, "gather")
     x = input.reshape(1) if input.ndim == 0 else input
     out = Gather.apply(x, key, True)

@@ -296,8 +296,18 @@ def _dense_q(xp, m, c, tt, wt, valid, w, eps, dtype):
     return q
 
 
-def _coef(g, reduction, total, m):
+def _coef(g, reduction, total, m, valid):
+    """The upstream gradient's factor per row: g / (sum of the rows' target weights) for the
+    mean, g for the sum, g_i for none. A mean over no weight (every target ignored) is nan, but
+    torch's gradient is still 0 on ignored rows (not 0 * inf = nan): where(valid, g / 0, 0)."""
     if reduction == "mean":
+        if total == 0:
+            if isinstance(g, Tensor):
+                from .comparison import where
+
+                return where(_const(valid.reshape(m, 1)), g / total, 0.0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return _backend.array_module(valid).where(valid.reshape(m, 1), g / total, 0)
         return g / total
     if reduction == "sum":
         return g
@@ -331,7 +341,7 @@ class CrossEntropy(Function):
             rows = -(1 - eps) * wt * (z_t - lse)
             if eps:
                 wsum = w.sum() if w is not None else c
-                rows = rows - (eps / c) * valid * (z_sum - wsum * lse)
+                rows = rows - (eps / c) * valid.astype(dtype) * (z_sum - wsum * lse)  # (bool * float: float64)
             e /= se[:, None]
         total = float(wt.sum())
         ctx.reduction, ctx.total, ctx.eps, ctx.ignore_index = reduction, total, eps, ignore_index
@@ -339,7 +349,7 @@ class CrossEntropy(Function):
         ctx.save_for_backward(x, target, weight, _const(e))
         with np.errstate(invalid="ignore", divide="ignore"):
             if reduction == "mean":
-                return xp.asarray(rows.sum() / total, dtype=dtype)
+                return xp.asarray(rows.sum() / total if total else xp.nan, dtype=dtype)  # torch: nan
             if reduction == "sum":
                 return xp.asarray(rows.sum(), dtype=dtype)
         return rows.reshape(tuple(target.shape))
@@ -357,7 +367,7 @@ class CrossEntropy(Function):
         valid, tt, wt, s = _target_dist(xp, t, c, w, ctx.ignore_index, ctx.eps, dtype)
         if not _state.enabled:  # plain backward, on arrays: coef * (s p - q) without a dense q
             with np.errstate(invalid="ignore", divide="ignore"):
-                coef = xp.broadcast_to(_coef(g._data, ctx.reduction, ctx.total, m), (m, 1)).astype(dtype)
+                coef = xp.broadcast_to(_coef(g._data, ctx.reduction, ctx.total, m, valid), (m, 1)).astype(dtype)
             gx = p._data * (s[:, None] * coef)  # one pass over the (M, C) probabilities
             gx[xp.arange(m), tt] -= (1 - ctx.eps) * wt * coef[:, 0]
             if ctx.eps:
@@ -368,7 +378,7 @@ class CrossEntropy(Function):
         if _state.enabled:  # create_graph: softmax must stay differentiable in x
             xr = x.movedim(1, -1) if x.ndim > 2 else x
             p = log_softmax(xr.reshape(m, c), 1).exp()
-        gx = (p * _const(s[:, None]) - _const(q)) * _coef(g, ctx.reduction, ctx.total, m)
+        gx = (p * _const(s[:, None]) - _const(q)) * _coef(g, ctx.reduction, ctx.total, m, valid)
         return _grad_layout(gx, ctx.shape), None, None, None, None, None
 
 
@@ -390,7 +400,31 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if target.dtype.is_floating_point:
         return _cross_entropy_probs(input, target, weight, reduction, label_smoothing)
     _check_class_target(input, target, "cross_entropy")
+    if input.dtype.itemsize == 2:  # half precision: torch's values are those of its op-by-op form
+        return _cross_entropy_ops(input, target, weight, ignore_index, reduction, label_smoothing)
     return CrossEntropy.apply(input, target, weight, ignore_index, reduction, label_smoothing)
+
+
+def _cross_entropy_ops(input, target, weight, ignore_index, reduction, eps):
+    """torch's definition of cross_entropy op by op: nll_loss(log_softmax(input)), mixed with the
+    smoothing term -sum_c w_c log p_c. Each op rounds to the dtype, which for float16/bfloat16
+    gives torch's values (the fused CrossEntropy rounds in other places)."""
+    cdim = 0 if input.ndim == 1 else 1
+    logp = log_softmax(input, cdim)
+    loss = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
+    if not eps:
+        return loss
+    c = input.shape[cdim]
+    ignored = target == ignore_index
+    if weight is not None:
+        logp = logp * weight.reshape([c if d == cdim else 1 for d in range(input.ndim)])
+    smooth = (-logp.sum(cdim)).masked_fill(ignored, 0.0)
+    if reduction == "mean":
+        kept = ~ignored
+        smooth = smooth.sum() / (weight[target[kept]].sum() if weight is not None else kept.sum())
+    elif reduction == "sum":
+        smooth = smooth.sum()
+    return (1 - eps) * loss + smooth * (eps / c)
 
 
 def _cross_entropy_probs(input, target, weight, reduction, eps):
@@ -430,15 +464,16 @@ class NLLLoss(Function):
         t = target._data.reshape(-1)
         valid, tt, wt, _ = _target_dist(xp, t, c, w, ignore_index, 0.0, dtype)
         rows = -wt * a[xp.arange(m), tt]
-        total = float(wt.sum())
+        acc = np.float32 if dtype.itemsize == 2 else None  # torch sums half precision in float32
+        total = float(wt.sum(dtype=acc))
         ctx.reduction, ctx.total, ctx.ignore_index, ctx.shape = reduction, total, ignore_index, tuple(logp.shape)
         ctx.mc = (m, c)
         ctx.save_for_backward(target, weight)
         with np.errstate(invalid="ignore", divide="ignore"):
             if reduction == "mean":
-                return xp.asarray(rows.sum() / total, dtype=dtype)
+                return xp.asarray(rows.sum(dtype=acc) / total if total else xp.nan, dtype=dtype)  # torch: nan
             if reduction == "sum":
-                return xp.asarray(rows.sum(), dtype=dtype)
+                return xp.asarray(rows.sum(dtype=acc), dtype=dtype)
         return rows.reshape(tuple(target.shape))
 
     @staticmethod
@@ -452,7 +487,7 @@ class NLLLoss(Function):
         w = weight._data.astype(dtype, copy=False) if weight is not None else None
         valid, tt, wt, _ = _target_dist(xp, target._data.reshape(-1), c, w, ctx.ignore_index, 0.0, dtype)
         q = _dense_q(xp, m, c, tt, wt, valid, w, 0.0, dtype)
-        gx = -(_const(q) * _coef(g, ctx.reduction, ctx.total, m))
+        gx = -(_const(q) * _coef(g, ctx.reduction, ctx.total, m, valid))
         return _grad_layout(gx, ctx.shape), None, None, None, None
 
 

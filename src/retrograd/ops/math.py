@@ -473,7 +473,7 @@ class Fmod(_RoundedRemainder):
 
 
 class Atan2(Function):
-    """z = atan2(a, b);  da = g*b/(a^2 + b^2),  db = -g*a/(a^2 + b^2)."""
+    """z = atan2(a, b);  da = g*b/(a^2 + b^2),  db = -g*a/(a^2 + b^2) (both 0 where a^2 + b^2 = 0)."""
     _autocast = {"cuda": "promote"}
 
     @staticmethod
@@ -488,8 +488,9 @@ class Atan2(Function):
         a, b = _load_pair(ctx)
         sa, sb = ctx.shapes
         r2 = a * a + b * b
-        ga = _back(g * b / r2, sa) if ctx.needs_input_grad[0] else None
-        gb = _back(-g * a / r2, sb) if ctx.needs_input_grad[1] else None
+        recip = where(r2 == 0, 0.0, 1 / r2)  # 0 at a = b = 0, as torch (not 0/0 = nan)
+        ga = _back(g * b * recip, sa) if ctx.needs_input_grad[0] else None
+        gb = _back(-g * a * recip, sb) if ctx.needs_input_grad[1] else None
         return ga, gb
 
 

@@ -13,6 +13,8 @@ tensor ops, so the gradient is itself differentiable in x (double backward works
 otherwise the forward's saved mean and rstd are used.
 """
 
+import math
+
 import numpy as np
 
 from ..amp.autocast_mode import autocast_op
@@ -220,8 +222,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         return _affine_eval(input, running_mean, running_var, weight, bias, eps, cshape)
     n = input.numel() // c
     if n <= 1:
-        raise ValueError(f"Expected more than 1 value per channel when training, got input size "
-                         f"{list(input.shape)}")
+        raise _one_value_per_channel(input.shape)
     axes = (0,) + tuple(range(2, input.ndim))
     mean, rstd, var, xc = _stats(input._data, input.shape, axes, eps)
     if running_mean is not None:
@@ -261,6 +262,13 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05, cudnn
     return Normalize.apply(input, weight, bias, view, (1,), normalized_shape, mean, rstd, eps, xc)
 
 
+def _one_value_per_channel(size):
+    """torch's error where batch statistics would come from one value each (its message names the
+    shape the statistics are taken over)."""
+    return ValueError(f"Expected more than 1 value per channel when training, got input size {list(size)} "
+                      "(statistics of one value each: use a batch of more than one sample)")
+
+
 @autocast_op({"cuda": "fp32"})
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05, cudnn_enabled=True):
     """Normalize each group of num_groups channel groups over its channels and space; w, b per channel."""
@@ -272,6 +280,9 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05, cudnn_enabl
                            f"of shape {list(input.shape)} and num_groups={num_groups}")
     for t, what in ((weight, "weight"), (bias, "bias")):
         _check_param("group_norm", t, c, what)
+    size = [n * c // num_groups, num_groups] + list(input.shape[2:])  # torch checks this view's batch
+    if math.prod([size[0]] + size[2:]) == 1:  # (every group one value, and one sample)
+        raise _one_value_per_channel(size)
     if input.numel() == 0:
         return _empty_norm(input, weight, bias, (1, c) + (1,) * (input.ndim - 2))
     view = (n, num_groups, input.numel() // max(n * num_groups, 1))

@@ -430,10 +430,11 @@ class Flip(Function):
         return Flip.apply(g, ctx.dims), None
 
 
-@tensor_method()
-def flip(input, *dims):
-    """Reverse the order of elements along ``dims``."""
-    dims = _shape_args(dims)
+def flip(input, dims):
+    """Reverse the order of elements along ``dims`` (a tuple or list; ``Tensor.flip`` also takes
+    the dims unpacked)."""
+    if not isinstance(dims, (tuple, list)):
+        raise TypeError(f"flip(): argument 'dims' (position 2) must be tuple of ints, not {type(dims).__name__}")
     n = input.ndim
     wrapped = tuple(_wrap_dim(d, n) for d in dims)
     if len(set(wrapped)) != len(wrapped):
@@ -441,12 +442,27 @@ def flip(input, *dims):
     return Flip.apply(input, wrapped if n else ())
 
 
+def _flip_method(self, *dims, **kwargs):
+    """Tensor.flip(*dims), Tensor.flip(dims) or Tensor.flip(dims=dims)."""
+    if kwargs:
+        if dims or set(kwargs) != {"dims"}:
+            raise TypeError("flip() got multiple values for argument 'dims'" if dims else
+                            f"flip() got an unexpected keyword argument '{next(k for k in kwargs if k != 'dims')}'")
+        return flip(self, kwargs["dims"])
+    if not dims:
+        raise TypeError('flip() missing 1 required positional arguments: "dims"')
+    return flip(self, _shape_args(dims))
+
+
+Tensor.flip = _flip_method
+
+
 @tensor_method()
 def fliplr(input):
     """Reversed along dim 1 (left/right)."""
     if input.ndim < 2:
         raise RuntimeError(f"Input must be >= 2-d (got a {input.ndim}-d tensor).")
-    return flip(input, 1)
+    return flip(input, (1,))
 
 
 @tensor_method()
@@ -454,7 +470,7 @@ def flipud(input):
     """Reversed along dim 0 (up/down)."""
     if input.ndim < 1:
         raise RuntimeError("Input must be >= 1-d (got a 0-d tensor).")
-    return flip(input, 0)
+    return flip(input, (0,))
 
 
 @tensor_method()
@@ -467,11 +483,11 @@ def rot90(input, k=1, dims=(0, 1)):
         raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {d0} and dim1 = {d1}")
     k %= 4
     if k == 1:
-        return flip(input, d1).transpose(d0, d1)
+        return flip(input, (d1,)).transpose(d0, d1)
     if k == 2:
-        return flip(input, d0, d1)
+        return flip(input, (d0, d1))
     if k == 3:
-        return flip(input, d0).transpose(d0, d1)
+        return flip(input, (d0,)).transpose(d0, d1)
     return input.clone()
 
 
@@ -653,6 +669,18 @@ def pad(input, pad, mode="constant", value=None):
         raise NotImplementedError(f"Unrecognised padding mode {mode}")
     if value not in (None, 0):
         raise RuntimeError(f"Padding mode \"{mode}\" doesn't take in value argument")
+    if input.ndim not in (npairs + 1, npairs + 2) or npairs > 3:  # torch's kernels: 1-3 dims, batched or not
+        raise NotImplementedError(
+            f"Padding size {len(pad)} is not supported for {input.ndim}D input tensor.\n"
+            "Supported combinations for non-constant padding:\n"
+            "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+            "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+            "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
+    if mode != "circular" and 0 in input.shape[input.ndim - npairs - 1:]:  # only the batch dim may be 0
+        raise RuntimeError(
+            f"Expected {npairs + 1}D or {npairs + 2}D (batch mode) tensor with possibly 0 batch size and other "
+            f"non-zero dimensions for input, but got: {list(input.shape)} ({mode} padding takes its values "
+            "from the input, which has none along a 0-size dimension)")
     if mode == "replicate" or (mode == "reflect" and npairs <= 2):  # torch's replication_pad1d-3d and
         input, = cast_args({"cpu": "fp32"}, (input,))  # reflection_pad1d-2d run in float32 under cpu autocast
     xp = array_module(input._data)
@@ -671,8 +699,6 @@ def pad(input, pad, mode="constant", value=None):
                 f"Padding value causes wrapping around more than once (padding ({lo}, {hi}) at "
                 f"dimension {d} of input {list(input.shape)})"
             )
-        if n == 0:
-            raise RuntimeError(f"{mode} padding of an empty dimension (dimension {d}) is not possible")
         if lo < 0 or hi < 0:
             keep = slice(max(-lo, 0), n - max(-hi, 0))
             out = out[(slice(None),) * d + (keep,)]

@@ -22,24 +22,45 @@ __all__ = ["softmax", "log_softmax"]
 FUNCTIONAL = ["softmax", "log_softmax", "softmin"]
 
 
+def _float32(*arrays):
+    """The arrays in float32 where they are half precision (float16, bfloat16: torch's kernels
+    compute those in float32), and that dtype to round the result back to (None otherwise)."""
+    low = arrays[0].dtype if arrays[0].dtype.itemsize == 2 else None
+    return [a if low is None else a.astype(np.float32) for a in arrays] + [low]
+
+
+def _round(a, low):
+    """a (float32) rounded to the half-precision dtype ``low``, kept in float32."""
+    return a.astype(low).astype(np.float32)
+
+
 def _along(x, fn, dim):
-    """fn(x, dim) for a 0-dim x as one element; an empty x is returned as a copy."""
+    """fn(x, dim, low) for a 0-dim x as one element; an empty x is returned as a copy.
+    Half precision is computed in float32 and rounded back at the end (see _float32)."""
     if x.size == 0:
         return x.copy()
+    xf, low = _float32(x)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        return fn(x.reshape(1) if x.ndim == 0 else x, dim).reshape(x.shape)
+        out = fn(xf.reshape(x.shape or (1,)), dim, low).reshape(x.shape)
+    return out if low is None else out.astype(low)
 
 
-def _softmax(x, dim):
+def _softmax(x, dim, low=None):
     e, s = exp_sums(x, dim)
+    if low is not None and dim != x.ndim - 1:  # torch's kernel for a dim not last rounds e^(x - max)
+        e = _round(e, low)
     e /= s
     return e
 
 
-def _log_softmax(x, dim):
+def _log_softmax(x, dim, low=None):
     xp = _backend.array_module(x)
     z = x - xp.max(x, axis=dim, keepdims=True)
-    z -= xp.log(sums(xp.exp(z), dim))
+    s = sums(xp.exp(z), dim)
+    if low is not None and dim == x.ndim - 1:  # torch's last-dim kernel rounds sum and log(sum)
+        z -= _round(xp.log(_round(s, low)), low)
+    else:
+        z -= xp.log(s)
     return z
 
 
@@ -57,11 +78,11 @@ class Softmax(Function):
     @staticmethod
     def backward(ctx, g):
         (z,) = ctx.saved_tensors
-        if not _state.enabled and z.ndim:  # plain backward: g*z - z*sum(g*z), on arrays
-            zd = z._data
-            gz = g._data * zd
-            gz -= zd * sums(gz, ctx.dim)
-            return Tensor._make(gz), None
+        if not _state.enabled and z.ndim:  # plain backward: (g - sum(g*z))*z, on arrays
+            zd, gd, low = _float32(z._data, g._data)
+            gz = gd - sums(gd * zd, ctx.dim)
+            gz *= zd
+            return Tensor._make(gz if low is None else gz.astype(low)), None
         return z * (g - (g * z).sum(ctx.dim, keepdim=True)), None
 
 
@@ -80,12 +101,12 @@ class LogSoftmax(Function):
     def backward(ctx, g):
         (z,) = ctx.saved_tensors
         if not _state.enabled and z.ndim:  # plain backward: g - e^z*sum(g), on arrays
-            zd, gd = z._data, g._data
+            zd, gd, low = _float32(z._data, g._data)
             xp = _backend.array_module(zd)
             e = xp.exp(zd)
             e *= sums(gd, ctx.dim)
             xp.subtract(gd, e, out=e)
-            return Tensor._make(e), None
+            return Tensor._make(e if low is None else e.astype(low)), None
         return g - z.exp() * g.sum(ctx.dim, keepdim=True), None
 
 
