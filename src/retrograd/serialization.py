@@ -404,8 +404,6 @@ def _numpy_dtype(meta, entry):
     d = _dtype._BY_NAME.get(name) if isinstance(name, str) else None
     if d is None:
         raise _Corrupt(f"{entry} has dtype {name!r}, which is not a dtype")
-    if d.np is None:
-        raise RuntimeError(f"dtype {name} is not available here (bfloat16 needs ml_dtypes)")
     return d.np
 
 
@@ -662,8 +660,6 @@ class _TorchUnpickler(pickle.Unpickler):
                            "element count)")
         if key not in self.storages:
             dt = storage_type.dtype
-            if dt.np is None:
-                raise RuntimeError(f"retrograd.load: {self.name} holds {dt} tensors, which need ml_dtypes")
             member = f"{self.prefix}data/{key}"
             raw = _read_member(self.zf, member, entry)
             if len(raw) != numel * dt.itemsize:
