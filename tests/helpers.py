@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 
 import retrograd
+from tests.reference.store import reference
 
 try:
     import torch
-except ImportError:  # the torch comparisons skip; everything else still runs
+except ImportError:  # the torch comparisons use the recorded values; tests needing torch skip
     torch = None
 
 requires_torch = pytest.mark.skipif(torch is None, reason="torch is not installed")
@@ -67,42 +68,56 @@ def check_op(fn, *specs, low=-1.0, high=1.0, seed=0, gradcheck=True, gradgradche
                 for a in rg_inputs]
         return fn(retrograd, *args)
 
+    if compare_torch:  # first, so that recording torch's values does not wait on retrograd passing
+        compare_with_torch(fn, arrays, atol=atol, rtol=rtol)
     if gradcheck and diff:
         assert retrograd.autograd.gradcheck(rg_fn, diff, eps=1e-6, atol=1e-5, rtol=1e-4)
     if gradgradcheck and diff:
         assert retrograd.autograd.gradgradcheck(rg_fn, diff, eps=1e-6, atol=1e-5, rtol=1e-4)
-    if compare_torch and torch is not None:
-        compare_with_torch(fn, arrays, atol=atol, rtol=rtol)
 
 
 def compare_with_torch(fn, arrays, atol=1e-7, rtol=1e-6, seed=123):
-    """Same inputs through retrograd and torch: outputs and input gradients must agree."""
+    """Same inputs through retrograd and torch: outputs and input gradients must agree.
+
+    Without torch, torch's outputs and gradients recorded by tests/reference/record.py stand in."""
+    expected = reference(lambda: _torch_results(fn, arrays, seed), inputs=arrays)
     rg_inputs = _wrap(arrays, to_rg)
-    th_inputs = _wrap(arrays, to_torch)
     rg_out = _tensors(fn(retrograd, *rg_inputs))
-    th_out = _tensors(fn(torch, *th_inputs))
-    assert len(rg_out) == len(th_out)
-    for r, t in zip(rg_out, th_out):
-        assert tuple(r.shape) == tuple(t.shape), (r.shape, t.shape)
-        assert str(r.dtype) == str(t.dtype), (r.dtype, t.dtype)
-        np.testing.assert_allclose(r.detach().numpy(), t.detach().numpy(), atol=atol, rtol=rtol)
-    rg_diff = [(r, t) for r, t in zip(rg_out, th_out) if t.requires_grad]
+    assert len(rg_out) == len(expected["outputs"])
+    for r, (value, dtype, _) in zip(rg_out, expected["outputs"]):
+        assert tuple(r.shape) == value.shape, (r.shape, value.shape)
+        assert str(r.dtype) == dtype, (r.dtype, dtype)
+        np.testing.assert_allclose(r.detach().numpy(), value, atol=atol, rtol=rtol)
+    rg_diff = [r for r, (_, _, requires_grad) in zip(rg_out, expected["outputs"]) if requires_grad]
     if not rg_diff:
         return
     rng = np.random.default_rng(seed)
-    grads = [rng.standard_normal(tuple(t.shape)) for _, t in rg_diff]
-    rg_sum = sum((r * retrograd.tensor(g, dtype=r.dtype)).sum() for (r, _), g in zip(rg_diff, grads))
-    th_sum = sum((t * torch.tensor(g, dtype=t.dtype)).sum() for (_, t), g in zip(rg_diff, grads))
-    rg_sum.backward()
-    th_sum.backward()
-    for r, t in zip(rg_inputs, th_inputs):
-        if isinstance(t, torch.Tensor) and t.requires_grad:
-            if t.grad is None:
-                assert r.grad is None or not np.any(r.grad.numpy())
-                continue
-            assert r.grad is not None, "torch has a gradient where retrograd has none"
-            np.testing.assert_allclose(r.grad.numpy(), t.grad.numpy(force=True),  # force: ZeroTensor grads
-                                       atol=atol * 10, rtol=rtol * 10)
+    sum((r * retrograd.tensor(rng.standard_normal(tuple(r.shape)), dtype=r.dtype)).sum()
+        for r in rg_diff).backward()
+    leaves = [t for t in rg_inputs if isinstance(t, retrograd.Tensor) and t.requires_grad]
+    assert len(leaves) == len(expected["grads"])
+    for r, grad in zip(leaves, expected["grads"]):
+        if grad is None:
+            assert r.grad is None or not np.any(r.grad.numpy())
+            continue
+        assert r.grad is not None, "torch has a gradient where retrograd has none"
+        np.testing.assert_allclose(r.grad.numpy(), grad, atol=atol * 10, rtol=rtol * 10)
+
+
+def _torch_results(fn, arrays, seed):
+    """torch's outputs as (value, dtype, requires_grad), and its input gradients (None where
+    torch has none) from the seeded random upstream gradient that compare_with_torch uses."""
+    inputs = _wrap(arrays, to_torch)
+    out = _tensors(fn(torch, *inputs))
+    diff = [t for t in out if t.requires_grad]
+    if diff:
+        rng = np.random.default_rng(seed)
+        sum((t * torch.tensor(rng.standard_normal(tuple(t.shape)), dtype=t.dtype)).sum()
+            for t in diff).backward()
+    leaves = [t for t in inputs if isinstance(t, torch.Tensor) and t.requires_grad]
+    return {"outputs": [(t.detach().numpy(), str(t.dtype), t.requires_grad) for t in out],
+            "grads": [None if t.grad is None else t.grad.numpy(force=True)  # force: ZeroTensor grads
+                      for t in leaves]}
 
 
 def values_and_grads(module, fn, arrays, dtype="float64"):

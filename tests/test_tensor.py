@@ -7,28 +7,24 @@ import numpy as np
 import pytest
 
 import retrograd
-from tests.helpers import torch
+from tests.helpers import reference, torch
 
 T = retrograd
 
 
-def _both(expr):
-    """``expr`` evaluated with M = retrograd, and with M = torch when installed."""
-    out = [eval(expr, {"M": retrograd, "np": np})]
-    if torch is not None:
-        out.append(eval(expr, {"M": torch, "np": np}))
-    return out
+def _compared(value):
+    """What _same compares: a tensor's repr, otherwise the value (a tuple or torch.Size as a list)."""
+    if (hasattr(value, "dtype") and not isinstance(value, np.ndarray)) or isinstance(value, complex):
+        return repr(value)
+    return list(value) if isinstance(value, tuple) else value
 
 
 def _same(expr):
-    vals = _both(expr)
-    if len(vals) == 2:
-        a, b = vals
-        if hasattr(a, "dtype") and not isinstance(a, np.ndarray):
-            assert repr(a) == repr(b), expr
-        else:
-            assert a == b, expr
-    return vals[0]
+    """``expr`` gives with M = retrograd what it gives with M = torch (torch's recorded result where
+    torch is not installed)."""
+    ours = eval(expr, {"M": retrograd, "np": np})
+    assert _compared(ours) == reference(lambda: _compared(eval(expr, {"M": torch, "np": np}))), expr
+    return ours
 
 
 # ------------------------------------------------------------------------- metadata

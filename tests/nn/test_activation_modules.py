@@ -4,7 +4,7 @@ module whose function is not written yet is skipped, not failed."""
 
 import numpy as np
 import pytest
-from helpers import rand, requires_torch, torch
+from helpers import rand, reference, torch
 
 import retrograd
 from retrograd import nn
@@ -64,26 +64,28 @@ def test_activation_module(case):
         y = mod(xr)
     g = rand(*y.shape, seed=4)
     (y * retrograd.tensor(g)).sum().backward()
-    if torch is None:
-        assert xr.grad.shape == xr.shape
-        return
-    tmod = getattr(torch.nn, name)(*args, **kwargs).double()
-    assert repr(mod) == repr(tmod)
-    xt = torch.tensor(x, requires_grad=True)
-    yt = tmod(xt * 1) if kwargs.get("inplace") else tmod(xt)
-    (yt * torch.tensor(g)).sum().backward()
-    np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+    def run_torch():
+        tmod = getattr(torch.nn, name)(*args, **kwargs).double()
+        xt = torch.tensor(x, requires_grad=True)
+        yt = tmod(xt * 1) if kwargs.get("inplace") else tmod(xt)
+        (yt * torch.tensor(g)).sum().backward()
+        return (repr(tmod), yt.detach().numpy(), xt.grad.numpy(),
+                tmod.weight.grad.numpy() if name == "PReLU" else None)
+
+    torch_repr, yt, xt_grad, weight_grad = reference(run_torch, inputs=[x, g])
+    assert repr(mod) == torch_repr
+    np.testing.assert_allclose(y.detach().numpy(), yt, rtol=1e-10, atol=1e-12)
     # rtol 1e-7: torch computes some float64 backwards with float32 constants (hardsigmoid: 1.0f / 6)
-    np.testing.assert_allclose(xr.grad.numpy(), xt.grad.numpy(), rtol=1e-7, atol=1e-12)
+    np.testing.assert_allclose(xr.grad.numpy(), xt_grad, rtol=1e-7, atol=1e-12)
     if name == "PReLU":
-        np.testing.assert_allclose(mod.weight.grad.numpy(), tmod.weight.grad.numpy(), rtol=1e-9)
+        np.testing.assert_allclose(mod.weight.grad.numpy(), weight_grad, rtol=1e-9)
 
 
-@requires_torch
 @pytest.mark.parametrize("case", MODULES, ids=[_ids(c) for c in MODULES])
 def test_activation_repr_equals_torch(case):
     name, args, kwargs, _, _ = case
-    assert repr(getattr(nn, name)(*args, **kwargs)) == repr(getattr(torch.nn, name)(*args, **kwargs))
+    assert repr(getattr(nn, name)(*args, **kwargs)) == reference(lambda: repr(getattr(torch.nn, name)(*args, **kwargs)))
 
 
 def test_activation_module_options():

@@ -7,7 +7,7 @@ import pytest
 
 import retrograd
 from retrograd.ops import activation
-from tests.helpers import check_op, requires_torch, torch
+from tests.helpers import check_op, reference, torch
 
 
 def F(t):
@@ -85,15 +85,15 @@ KINKS = [
 ]
 
 
-@requires_torch
 @pytest.mark.parametrize("name,fn,arr", KINKS, ids=[k[0] for k in KINKS])
 def test_kinks_and_extremes_like_torch(name, fn, arr):
-    outs = []
-    for mod in (retrograd, torch):
+    def run(mod):
         x = mod.tensor(arr, dtype=mod.float64, requires_grad=True)
         y = fn(mod, x)
         y.sum().backward()
-        outs.append((y.detach().numpy(), x.grad.numpy()))
+        return y.detach().numpy(), x.grad.numpy()
+
+    outs = [run(retrograd), reference(lambda: run(torch), inputs=[np.asarray(arr)])]
     np.testing.assert_allclose(outs[0][0], outs[1][0], rtol=1e-7)
     np.testing.assert_allclose(outs[0][1], outs[1][1], rtol=1e-7)
 
@@ -112,18 +112,19 @@ INPLACE = [
 ]
 
 
-@requires_torch
 @pytest.mark.parametrize("name,fn", INPLACE, ids=[i[0] for i in INPLACE])
 def test_inplace_like_torch(name, fn):
     arr = np.array([-1.5, -0.3, 0.2, 0.9, 2.0])
-    results = []
-    for mod in (retrograd, torch):
+
+    def run(mod):
         leaf = mod.tensor(arr, requires_grad=True)
         y = leaf * 1.0
         out = fn(mod, y)
         assert out is y
         (y * mod.tensor(np.arange(5.0))).sum().backward()
-        results.append((y.detach().numpy(), leaf.grad.numpy()))
+        return y.detach().numpy(), leaf.grad.numpy()
+
+    results = [run(retrograd), reference(lambda: run(torch), inputs=[arr])]
     np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-7)
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-7)
 
@@ -177,17 +178,20 @@ def test_names_exported():
     assert not hasattr(retrograd, "gelu") and not hasattr(retrograd, "silu")
 
 
-@requires_torch
 @pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
 def test_low_precision_dtypes_like_torch(dtype):
     a = np.random.default_rng(0).uniform(-4, 4, (3, 4)).astype(np.float32)
     tol = dict(rtol=1e-5, atol=1e-6) if dtype == "float32" else dict(rtol=2e-2, atol=2e-2)
-    for name in activation.FUNCTIONAL:
-        if name.endswith("_") or name in ("threshold", "prelu", "glu", "rrelu"):
-            continue
-        outs = [getattr(F(mod), name)(mod.tensor(a).to(getattr(mod, dtype))) for mod in (retrograd, torch)]
-        assert str(outs[0].dtype) == str(outs[1].dtype), name
-        np.testing.assert_allclose(outs[0].float().numpy(), outs[1].float().numpy(), **tol, err_msg=name)
+    names = [name for name in activation.FUNCTIONAL
+             if not name.endswith("_") and name not in ("threshold", "prelu", "glu", "rrelu")]
+
+    def run(mod):
+        outs = [getattr(F(mod), name)(mod.tensor(a).to(getattr(mod, dtype))) for name in names]
+        return [(str(out.dtype), out.float().numpy()) for out in outs]
+
+    for name, ours, theirs in zip(names, run(retrograd), reference(lambda: run(torch), inputs=[a, names])):
+        assert ours[0] == theirs[0], name
+        np.testing.assert_allclose(ours[1], theirs[1], **tol, err_msg=name)
 
 
 def test_gelu_float32_cdf_accurate():

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import retrograd
-from tests.helpers import assert_values_and_grads, check_op, compare_with_torch, requires_torch
+from tests.helpers import assert_values_and_grads, check_op, compare_with_torch
 
 POS = dict(low=0.5, high=2.0)  # for log, sqrt, fractional powers
 
@@ -136,7 +136,6 @@ def test_higher_order_gradients_of_composed_ops():
     np.testing.assert_allclose(k.numpy(), fd, rtol=1e-5, atol=1e-7)
 
 
-@requires_torch
 @pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
 def test_low_precision_dtypes_match_torch(dtype):
     def fn(t, x, y):

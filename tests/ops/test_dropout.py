@@ -51,12 +51,16 @@ def test_feature_dropout_whole_channels(fn, shape, units):
 
 
 def test_dropout_double_backward():
+    # y = sum((m * x / 0.6) ** 2) for the kept mask m: dy/dx = 2 m x / 0.36, and d(sum dy/dx)/dx = 2 m / 0.36
     retrograd.manual_seed(0)
-    x = retrograd.tensor(np.linspace(-1, 1, 12).reshape(3, 4), requires_grad=True)
-    y = (D.dropout(x, 0.4) ** 2).sum()
-    (g,) = retrograd.autograd.grad(y, x, create_graph=True)
+    x = retrograd.tensor(np.linspace(-1, 1, 12).reshape(3, 4), requires_grad=True)  # no zero entry
+    out = D.dropout(x, 0.4)
+    kept = out.detach().numpy() != 0
+    assert 0 < kept.sum() < kept.size
+    (g,) = retrograd.autograd.grad((out ** 2).sum(), x, create_graph=True)
+    np.testing.assert_allclose(g.detach().numpy(), 2 * kept * x.detach().numpy() / 0.36, rtol=1e-12)
     g.sum().backward()
-    assert x.grad is not None
+    np.testing.assert_allclose(x.grad.numpy(), 2 * kept / 0.36, rtol=1e-12)
 
 
 def test_alpha_dropout_statistics():

@@ -3,7 +3,7 @@ torch comparison one line per op, and hypothesis property tests for basic and ad
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from tests.properties import given, settings, st
 
 import retrograd
 from tests.helpers import check_op, requires_torch, torch

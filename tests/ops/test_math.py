@@ -2,12 +2,10 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
+from tests.properties import given, hnp, settings, st
 
 import retrograd
-from tests.helpers import assert_values_and_grads, check_op, requires_torch, torch
+from tests.helpers import assert_values_and_grads, check_op, reference, torch
 
 POS = dict(low=0.5, high=2.0)  # inputs where log-like ops are smooth
 UNIT = dict(low=-0.9, high=0.9)  # inside (-1, 1) for asin/acos/atanh/erfinv
@@ -128,13 +126,13 @@ def test_ternary(name, fn, s1, s2, s3):
 
 def _grads_like_torch(fn, *arrays):
     """Values and input gradients of fn (with upstream ones) equal torch's, nan-aware."""
-    outs = {}
-    for mod in (retrograd, torch):
+    def run(mod):
         xs = [mod.tensor(a, requires_grad=True) for a in arrays]
         y = fn(mod, *xs)
         y.sum().backward()
-        outs[mod.__name__] = (y.detach().numpy(), [x.grad.numpy() if x.grad is not None else None for x in xs])
-    (ry, rg), (ty, tg) = outs["retrograd"], outs["torch"]
+        return y.detach().numpy(), [x.grad.numpy() if x.grad is not None else None for x in xs]
+
+    (ry, rg), (ty, tg) = run(retrograd), reference(lambda: run(torch), inputs=arrays)
     np.testing.assert_allclose(ry, ty, rtol=1e-6)
     for r, t in zip(rg, tg):
         if t is None:
@@ -176,7 +174,6 @@ EDGES = [
 ]
 
 
-@requires_torch
 @pytest.mark.parametrize("name,fn,arrays", EDGES, ids=[e[0] for e in EDGES])
 def test_edges_like_torch(name, fn, arrays):
     _grads_like_torch(fn, *[np.array(a, dtype=np.float64) for a in arrays])
@@ -204,13 +201,17 @@ INT_CASES = [
 ]
 
 
-@requires_torch
 @pytest.mark.parametrize("name,fn", INT_CASES, ids=[c[0] for c in INT_CASES])
 def test_integer_promotion_like_torch(name, fn):
     arr = np.array([-4, -1, 0, 3, 7])
-    r, t = fn(retrograd, retrograd.tensor(arr)), fn(torch, torch.tensor(arr))
-    assert str(r.dtype) == str(t.dtype)
-    np.testing.assert_allclose(r.numpy(), t.numpy(), rtol=1e-6)
+
+    def run(mod):
+        out = fn(mod, mod.tensor(arr))
+        return str(out.dtype), out.numpy()
+
+    (dtype, r), (expected_dtype, t) = run(retrograd), reference(lambda: run(torch), inputs=[arr])
+    assert dtype == expected_dtype
+    np.testing.assert_allclose(r, t, rtol=1e-6)
 
 
 @pytest.mark.parametrize("shapes", [((3, 4), (4,)), ((), ()), ((0, 2), (2,))])
@@ -312,21 +313,22 @@ LOW_PRECISION_OPS = ["reciprocal", "rsqrt", "log2", "log1p", "exp2", "expm1", "s
                      "erfc", "erfinv", "floor", "round", "frac", "deg2rad", "rad2deg", "logit", "nan_to_num"]
 
 
-@requires_torch
 @pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
 def test_low_precision_dtypes_like_torch(dtype):
     a = np.random.default_rng(0).uniform(0.2, 0.9, (3, 4)).astype(np.float32)
     b = np.random.default_rng(1).uniform(0.2, 0.9, (4,)).astype(np.float32)
     tol = dict(rtol=1e-5, atol=1e-6) if dtype == "float32" else dict(rtol=2e-2, atol=2e-3)
-    for name in LOW_PRECISION_OPS + ["atan2", "hypot", "logaddexp", "xlogy", "maximum", "fmod"]:
-        binary = name in ("atan2", "hypot", "logaddexp", "xlogy", "maximum", "fmod")
-        outs = []
-        for mod in (retrograd, torch):
-            x = mod.tensor(a).to(getattr(mod, dtype))
-            outs.append(getattr(mod, name)(x, mod.tensor(b).to(getattr(mod, dtype))) if binary else
-                        getattr(mod, name)(x))
-        assert str(outs[0].dtype) == str(outs[1].dtype), name
-        np.testing.assert_allclose(outs[0].float().numpy(), outs[1].float().numpy(), **tol, err_msg=name)
+    binary = ["atan2", "hypot", "logaddexp", "xlogy", "maximum", "fmod"]
+    names = LOW_PRECISION_OPS + binary
+
+    def run(mod):
+        x, y = mod.tensor(a).to(getattr(mod, dtype)), mod.tensor(b).to(getattr(mod, dtype))
+        outs = [getattr(mod, name)(x, y) if name in binary else getattr(mod, name)(x) for name in names]
+        return [(str(out.dtype), out.float().numpy()) for out in outs]
+
+    for name, ours, theirs in zip(names, run(retrograd), reference(lambda: run(torch), inputs=[a, b, names])):
+        assert ours[0] == theirs[0], name
+        np.testing.assert_allclose(ours[1], theirs[1], **tol, err_msg=name)
 
 
 @pytest.mark.parametrize("module", ["math", "comparison", "reduction"])

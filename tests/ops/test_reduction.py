@@ -4,12 +4,10 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
+from tests.properties import given, hnp, settings, st
 
 import retrograd
-from tests.helpers import check_op, requires_torch, torch
+from tests.helpers import check_op, reference, torch
 
 # name, fn, input shape, extra check_op keywords
 REDUCTIONS = [
@@ -113,7 +111,6 @@ EMPTY_OK = [
 ]
 
 
-@requires_torch
 @pytest.mark.parametrize("name,fn", EMPTY_OK, ids=[e[0] for e in EMPTY_OK])
 def test_empty_like_torch(name, fn):
     with warnings.catch_warnings():
@@ -144,16 +141,16 @@ def test_empty_raises_like_torch(name, fn, exc):
 
 
 def _like_torch(fn, *arrays, upstream_seed=None):
-    outs = {}
-    for mod in (retrograd, torch):
+    def run(mod):
         xs = [mod.tensor(a, requires_grad=True) for a in arrays]
         out = fn(mod, *xs)
         vals = out if isinstance(out, tuple) else (out,)
         loss = sum(v.sum() for v in vals if v.dtype.is_floating_point)
         loss.backward()
         grads = [x.grad.numpy() if x.grad is not None else np.zeros(x.shape) for x in xs]
-        outs[mod.__name__] = ([v.detach().numpy() for v in vals], grads)
-    (rv, rg), (tv, tg) = outs["retrograd"], outs["torch"]
+        return [v.detach().numpy() for v in vals], grads
+
+    (rv, rg), (tv, tg) = run(retrograd), reference(lambda: run(torch), inputs=arrays)
     for r, t in zip(rv + rg, tv + tg):
         assert r.dtype == t.dtype and r.shape == t.shape
         np.testing.assert_allclose(r, t, rtol=1e-6, atol=1e-12)
@@ -203,7 +200,6 @@ TIES = [
 ]
 
 
-@requires_torch
 @pytest.mark.parametrize("name,fn,arr", TIES, ids=[t[0] for t in TIES])
 def test_edges_like_torch(name, fn, arr):
     _like_torch(fn, np.array(arr, dtype=np.float64))
@@ -227,15 +223,19 @@ DTYPES = [
 ]
 
 
-@requires_torch
 @pytest.mark.parametrize("name,fn", DTYPES, ids=[d[0] for d in DTYPES])
 def test_integer_and_bool_like_torch(name, fn):
     arr = np.array([[1, 0, 3], [-2, 5, 2]])
-    r, t = fn(retrograd, retrograd.tensor(arr)), fn(torch, torch.tensor(arr))
-    r, t = (r, t) if isinstance(r, tuple) else ((r,), (t,))
-    for a, b in zip(r, t):
-        assert str(a.dtype) == str(b.dtype) and tuple(a.shape) == tuple(b.shape)
-        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6)
+
+    def run(mod):
+        out = fn(mod, mod.tensor(arr))
+        return [(str(v.dtype), v.numpy()) for v in (out if isinstance(out, tuple) else (out,))]
+
+    ours, theirs = run(retrograd), reference(lambda: run(torch), inputs=[arr])
+    assert len(ours) == len(theirs)
+    for (dtype, a), (expected_dtype, b) in zip(ours, theirs):
+        assert dtype == expected_dtype and a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=1e-6)
 
 
 def test_quantile_errors():
@@ -280,14 +280,18 @@ def test_inplace_cumulative():
     y.cumsum_(0)
     y.cumprod_(0)
     y.sum().backward()
-    if torch is not None:
+
+    def run_torch():
         tx = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
         ty = tx * 1
         ty.cumsum_(0)
         ty.cumprod_(0)
         ty.sum().backward()
-        np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy())
-        np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy())
+        return ty.detach().numpy(), tx.grad.numpy()
+
+    ty, tx_grad = reference(run_torch)
+    np.testing.assert_allclose(y.detach().numpy(), ty)
+    np.testing.assert_allclose(x.grad.numpy(), tx_grad)
 
 
 # ---------------------------------------------------------------------------- linalg norms

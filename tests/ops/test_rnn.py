@@ -5,10 +5,11 @@ import pytest
 
 import retrograd
 from retrograd.ops.rnn import rnn_layer
-from helpers import rand, requires_torch, torch
+from helpers import rand, reference, requires_torch, torch
 
 MODES = ["RNN_TANH", "RNN_RELU", "LSTM", "GRU"]
 GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+WEIGHT_NAMES = ["weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr"]
 
 
 def _weights(mode, I, H, D, bias=True, proj=0, seed=0):
@@ -41,7 +42,7 @@ def _torch_module(mode, I, H, D, weights, bias=True, proj=0):
     with torch.no_grad():
         for d, w in enumerate(weights):
             sfx = "_l0" + ("_reverse" if d else "")
-            for name, a in zip(["weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr"], w):
+            for name, a in zip(WEIGHT_NAMES, w):
                 if a is not None:
                     getattr(m, name + sfx).copy_(torch.tensor(a))
     return m
@@ -51,7 +52,6 @@ CONFIGS = [(mode, D, bias, proj) for mode in MODES for D in (1, 2) for bias in (
            for proj in ((0, 2) if mode == "LSTM" else (0,))]
 
 
-@requires_torch
 @pytest.mark.parametrize("mode,D,bias,proj", CONFIGS)
 def test_matches_torch(mode, D, bias, proj):
     T, B, I, H = 5, 3, 4, 3
@@ -62,29 +62,35 @@ def test_matches_torch(mode, D, bias, proj):
     rw = _rg(weights)
     hx = (rh, rc) if mode == "LSTM" else rh
     out, hn = rnn_layer(mode, rx, hx, rw)
-    m = _torch_module(mode, I, H, D, weights, bias, proj)
-    tx, th, tc = (torch.tensor(a, requires_grad=True) for a in (x, h0, c0))
-    tout, thn = m(tx, (th, tc) if mode == "LSTM" else th)
-    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), atol=1e-10)
     rstate = hn if mode == "LSTM" else (hn,)
-    tstate = thn if mode == "LSTM" else (thn,)
-    for a, b in zip(rstate, tstate):
-        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), atol=1e-10)
     gs = [rand(*o.shape, seed=20 + i) for i, o in enumerate((out,) + tuple(rstate))]
+
+    def run_torch():
+        """Outputs, then the gradients of x, h0, c0 and of each direction's weights."""
+        m = _torch_module(mode, I, H, D, weights, bias, proj)
+        tx, th, tc = (torch.tensor(a, requires_grad=True) for a in (x, h0, c0))
+        tout, thn = m(tx, (th, tc) if mode == "LSTM" else th)
+        tstate = thn if mode == "LSTM" else (thn,)
+        sum((o * torch.tensor(g)).sum() for o, g in zip((tout,) + tuple(tstate), gs)).backward()
+        weight_grads = [[getattr(m, name + "_l0" + ("_reverse" if d else "")).grad.numpy()
+                         if a is not None else None for name, a in zip(WEIGHT_NAMES, w)]
+                        for d, w in enumerate(weights)]
+        return ([o.detach().numpy() for o in (tout,) + tuple(tstate)],
+                [tx.grad.numpy(), th.grad.numpy(), tc.grad.numpy() if mode == "LSTM" else None], weight_grads)
+
+    touts, tgrads, tweight_grads = reference(run_torch, inputs=[x, h0, c0])
+    for a, b in zip((out,) + tuple(rstate), touts):
+        np.testing.assert_allclose(a.detach().numpy(), b, atol=1e-10)
     loss = sum((o * retrograd.tensor(g)).sum() for o, g in zip((out,) + tuple(rstate), gs))
     loss.backward()
-    tloss = sum((o * torch.tensor(g)).sum() for o, g in zip((tout,) + tuple(tstate), gs))
-    tloss.backward()
-    np.testing.assert_allclose(rx.grad.numpy(), tx.grad.numpy(), atol=1e-10)
-    np.testing.assert_allclose(rh.grad.numpy(), th.grad.numpy(), atol=1e-10)
+    np.testing.assert_allclose(rx.grad.numpy(), tgrads[0], atol=1e-10)
+    np.testing.assert_allclose(rh.grad.numpy(), tgrads[1], atol=1e-10)
     if mode == "LSTM":
-        np.testing.assert_allclose(rc.grad.numpy(), tc.grad.numpy(), atol=1e-10)
-    for d, w in enumerate(rw):
-        sfx = "_l0" + ("_reverse" if d else "")
-        for name, t in zip(["weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr"], w):
+        np.testing.assert_allclose(rc.grad.numpy(), tgrads[2], atol=1e-10)
+    for d, (w, tw) in enumerate(zip(rw, tweight_grads)):
+        for name, t, expected in zip(WEIGHT_NAMES, w, tw):
             if t is not None:
-                np.testing.assert_allclose(t.grad.numpy(), getattr(m, name + sfx).grad.numpy(),
-                                           atol=1e-10, err_msg=name + sfx)
+                np.testing.assert_allclose(t.grad.numpy(), expected, atol=1e-10, err_msg=f"{name} direction {d}")
 
 
 def _packed_case(mode, D, lengths, I=3, H=2):

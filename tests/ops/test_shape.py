@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from tests.properties import given, settings, st
 
 import retrograd
 from retrograd.ops.shape import pad as rg_pad

@@ -3,7 +3,7 @@ torch), indices int64, torch's return types."""
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from tests.properties import given, settings, st
 
 import retrograd
 from tests.helpers import check_op, requires_torch, torch
