@@ -785,7 +785,7 @@ class VectorNorm(Function):
         if p == 2:
             return where(zk == 0, 0.0, gk / zk) * a, None, None, None
         scale = where(zk == 0, 0.0, gk / zk ** (p - 1))
-        return scale * a * a.abs() ** (p - 2), None, None, None
+        return scale * where(a == 0, 0.0, a * a.abs() ** (p - 2)), None, None, None  # (0, not 0 * inf, at a = 0)
 
 
 # ---------------------------------------------------------------------------- public API
