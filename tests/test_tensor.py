@@ -2,6 +2,7 @@
 
 import copy
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -196,6 +197,100 @@ def test_to_keeps_graph_and_returns_self_when_nothing_changes():
     (y * y).sum().backward()
     assert x.grad.dtype is T.float32 and x.grad.tolist() == [2.0, 4.0]
     assert not x.long().requires_grad
+
+
+# ------------------------------------------------------------------------- .grad
+
+_NON_LEAF_GRAD = "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed"
+
+
+def test_reading_grad_of_a_non_leaf_warns_like_torch():
+    x = T.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 2
+    with pytest.warns(UserWarning, match=_NON_LEAF_GRAD) as record:
+        assert h.grad is None
+    assert record[0].filename == __file__  # points at the reading line, not at tensor.py
+    ours = str(record[0].message)
+    assert "retain_grad()" in ours
+    if torch is not None:
+        th = torch.tensor([1.0, 2.0], requires_grad=True) * 2
+        with pytest.warns(UserWarning) as theirs:
+            assert th.grad is None
+        assert str(theirs[0].message).startswith(ours)  # torch adds where it was triggered
+    k = x * 3
+    k.retain_grad()
+    h.grad = T.tensor([5.0, 5.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert x.grad is None and T.tensor([1.0]).grad is None and k.grad is None
+        assert h.grad.tolist() == [5.0, 5.0]  # a non-leaf with a grad set by hand: no warning
+
+
+@pytest.mark.parametrize("value, exc, match", [
+    ("0.", TypeError, "assigned grad expected to be a Tensor or None but got grad of type float"),
+    ("[1., 2.]", TypeError, "but got grad of type list"),
+    ("np.zeros(2)", TypeError, "but got grad of type numpy.ndarray"),
+    ("x", RuntimeError, "can't assign Variable as its own grad"),
+    ("M.zeros(3)", RuntimeError, r"gradient of size '\[3\]' to a tensor of size '\[2\]'"),
+    ("M.zeros(2, 1)", RuntimeError, r"gradient of size '\[2, 1\]' to a tensor of size '\[2\]'"),
+    ("M.zeros(())", RuntimeError, r"gradient of size '\[\]' to a tensor of size '\[2\]'"),
+    ("M.zeros(2, dtype=M.float64)", RuntimeError, "attempting to assign a gradient with dtype"),
+    ("M.zeros(2, dtype=M.float16)", RuntimeError, "attempting to assign a gradient with dtype"),
+    ("M.zeros(2, dtype=M.int64)", RuntimeError, "attempting to assign a gradient with dtype"),
+    ("M.zeros(3, dtype=M.float64)", RuntimeError, "with dtype"),  # dtype is checked first
+])
+def test_grad_assignment_is_checked_like_torch(value, exc, match):
+    for M in [retrograd] + ([torch] if torch is not None else []):
+        x = M.tensor([1.0, 2.0], requires_grad=True)
+        with pytest.raises(exc, match=match):
+            x.grad = eval(value, {"M": M, "np": np, "x": x})
+        assert x.grad is None
+
+
+def test_grad_assignment_accepts_what_torch_accepts():
+    x = T.tensor([1.0, 2.0], requires_grad=True)
+    for value in [T.zeros(2), T.zeros(2, 2)[:, 0], T.nn.Parameter(T.zeros(2)),
+                  T.zeros(2, requires_grad=True), (x * 2)]:
+        x.grad = value
+        assert x.grad is value
+    x.grad = None
+    assert x.grad is None
+    x.grad = T.ones(2)
+    del x.grad
+    assert x.grad is None
+    d = T.tensor([1, 2])  # any tensor may hold a grad of its own dtype, as in torch
+    d.grad = T.tensor([3, 4])
+    assert d.grad.tolist() == [3, 4]
+    m = T.tensor([1.0, 2.0], dtype=T.float64) * T.tensor([1.0, 1.0], dtype=T.float64, requires_grad=True)
+    m.grad = T.zeros(2, dtype=T.float64)  # non-leaves too
+    assert m.grad.tolist() == [0.0, 0.0]
+
+
+def test_library_code_reading_and_writing_grads_does_not_warn():
+    from retrograd.inspect import saved_tensors
+    from retrograd.utils.checkpoint import checkpoint
+
+    model = T.nn.Sequential(T.nn.Linear(3, 4), T.nn.Tanh(), T.nn.Linear(4, 1))
+    opt = T.optim.Adam(model.parameters())
+    x = T.randn(5, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        h = model[0](x)
+        a = model[1](h)
+        a.retain_grad()
+        out = model[2](a).sum()
+        out.backward(inputs=[h] + list(model.parameters()), create_graph=True)  # h: non-leaf
+        assert h.grad.shape == a.grad.shape == (5, 4)
+        T.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        T.nn.utils.clip_grad_value_(model.parameters(), 0.1)
+        opt.step()
+        model.zero_grad(set_to_none=False)
+        assert all(p.grad.abs().sum().item() == 0 for p in model.parameters())
+        model.double()
+        assert all(p.grad.dtype is T.float64 for p in model.parameters())
+        copy.deepcopy(model)
+        checkpoint(model, x.double().requires_grad_(), use_reentrant=True).sum().backward()
+        saved_tensors(model(x.double()).sum())
 
 
 def test_contiguous():

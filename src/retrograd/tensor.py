@@ -8,6 +8,7 @@ Operators and most methods are attached by the op modules (``retrograd.ops``).
 """
 
 import builtins
+import warnings
 import weakref
 
 import numpy as np
@@ -15,7 +16,6 @@ import numpy as np
 from . import _backend, _dtype
 from ._tensor_str import tensor_repr
 from .autograd import engine, function
-from .autograd.grad_mode import _state
 
 
 class Size(tuple):
@@ -47,12 +47,61 @@ def _check_float_for_grad(dtype):
         )
 
 
+_NON_LEAF_GRAD_WARNING = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+    "attribute won't be populated during autograd.backward(). If you indeed want the .grad "
+    "field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. "
+    "If you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor "
+    "instead. See github.com/pytorch/pytorch/pull/30531 for more information."
+)
+
+
+_HEAP_TYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class defined in Python
+
+
+def _check_assigned_grad(tensor, grad):
+    """torch's rules for ``tensor.grad = grad``, in torch's order: a Tensor, not the tensor
+    itself, then the same dtype, device and size."""
+    if not isinstance(grad, Tensor):
+        cls = type(grad)  # named as CPython's tp_name, as torch does: "float", "numpy.ndarray"
+        name = cls.__name__ if cls.__flags__ & _HEAP_TYPE or cls.__module__ == "builtins" \
+            else f"{cls.__module__}.{cls.__name__}"
+        raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {name}")
+    if grad is tensor:
+        raise RuntimeError("can't assign Variable as its own grad")
+    if grad._data.dtype != tensor._data.dtype:
+        raise RuntimeError(
+            f"attempting to assign a gradient with dtype '{grad.dtype}' to a tensor with dtype "
+            f"'{tensor.dtype}'. The gradient must match the tensor's dtype: convert it first "
+            f"(grad.to({tensor.dtype}))"
+        )
+    gd, td = grad.device, tensor.device
+    if gd.type != td.type:
+        raise RuntimeError(
+            f"attempting to assign a gradient with device type '{gd.type}' to a tensor with "
+            f"device type '{td.type}'. Please ensure that the gradient and the tensor are on "
+            "the same device"
+        )
+    if gd.index != td.index:
+        raise RuntimeError(
+            f"attempting to assign a gradient located on device with index '{gd.index}' to a "
+            f"tensor located on device with index '{td.index}'. Please ensure that the "
+            "gradient and the tensor are on the same device"
+        )
+    if grad._data.shape != tensor._data.shape:
+        raise RuntimeError(
+            f"attempting to assign a gradient of size '{list(grad.shape)}' to a tensor of size "
+            f"'{list(tensor.shape)}'. Please ensure that the gradient and the tensor are the "
+            "same size"
+        )
+
+
 class Tensor:
     """A multi-dimensional array that records the operations applied to it."""
 
-    __slots__ = ("_data", "_requires_grad", "grad", "grad_fn", "_output_nr", "_vc", "_base",
+    __slots__ = ("_data", "_requires_grad", "_grad", "grad_fn", "_output_nr", "_vc", "_base",
                  "_view_chain", "_hooks", "_retains_grad", "_accumulator", "__weakref__",
-                 "__dict__")
+                 "_grad_lock", "__dict__")  # _grad_lock: unset until a backward writes .grad
 
     # ------------------------------------------------------------ construction
     def __init__(self, *args, dtype=None, device=None, requires_grad=False):
@@ -74,7 +123,7 @@ class Tensor:
     def _init(self, data):
         self._data = data
         self._requires_grad = False
-        self.grad = None
+        self._grad = None
         self.grad_fn = None
         self._output_nr = 0
         self._vc = [0]
@@ -92,7 +141,7 @@ class Tensor:
             data = np.asarray(data)
         t._data = data
         t._requires_grad = requires_grad
-        t.grad = None
+        t._grad = None
         t.grad_fn = None
         t._output_nr = 0
         t._vc = [0]
@@ -267,6 +316,26 @@ class Tensor:
         """True if the tensor was not made by a recorded operation (grad_fn is None); leaves get .grad."""
         return self.grad_fn is None
 
+    # .grad: internal code reads and writes the slot ``_grad`` (no warning, no checks)
+    @property
+    def grad(self):
+        """The gradient backward accumulated into this tensor (leaves, and non-leaves that
+        called retain_grad()), or None. Reading it on any other non-leaf warns, as in torch."""
+        g = self._grad
+        if g is None and self.grad_fn is not None and not self._retains_grad:
+            warnings.warn(_NON_LEAF_GRAD_WARNING, UserWarning, stacklevel=2)
+        return g
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            _check_assigned_grad(self, value)
+        self._grad = value
+
+    @grad.deleter
+    def grad(self):
+        self._grad = None
+
     @property
     def data(self):
         """The same memory, detached from the graph (changes to it are not tracked)."""
@@ -395,10 +464,15 @@ class Tensor:
     __array_ufunc__ = None
 
     def __array__(self, dtype=None, copy=None):
+        """NumPy's protocol: copy=True always copies, copy=False never does (ValueError if it must)."""
         arr = self.numpy()
-        return arr if dtype is None else arr.astype(dtype)
+        if dtype is not None and np.dtype(dtype) != arr.dtype:
+            if copy is False:
+                raise ValueError(f"Unable to avoid copy while converting a {self.dtype} tensor to {np.dtype(dtype)}")
+            return arr.astype(dtype)
+        return arr.copy() if copy else arr
 
-    def __repr__(self, *, tensor_contents=None):
+    def __repr__(self):
         return tensor_repr(self)
 
     def __format__(self, spec):
@@ -458,8 +532,8 @@ class Tensor:
         out = type(self).__new__(type(self))
         out._init(self._data.copy())
         out._requires_grad = self._requires_grad
-        if self.grad is not None:
-            out.grad = self.grad.__deepcopy__(memo)
+        if self._grad is not None:
+            out._grad = self._grad.__deepcopy__(memo)
         if hasattr(self, "__dict__"):
             for k, v in self.__dict__.items():
                 import copy
@@ -682,9 +756,4 @@ def _contains_bool(data):
         data, (list, tuple)) else isinstance(data, (builtins.bool, np.bool_))
 
 
-# Let the autograd package build tensors without importing this module at import time.
-function._Tensor = Tensor
-function._weakref = weakref.ref
-function._xp = _backend.array_module
-_ = _state
-engine._Tensor = Tensor
+function.bind_tensor_class(Tensor)  # the autograd package's one way to the class (see there)

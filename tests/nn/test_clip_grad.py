@@ -63,6 +63,24 @@ def test_clip_grad_value():
         np.testing.assert_array_equal(p.grad.numpy(), np.clip(g, -0.5, 0.5))
 
 
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True")  # torch's
+@pytest.mark.parametrize("loss", [lambda p: p.sum(), lambda p: p.mean() * 8, lambda p: (p * 2).sum()],
+                         ids=["sum", "mean", "mul"])
+def test_clipping_grads_left_by_a_create_graph_backward(loss):
+    # a sum's gradient is a broadcast of one value: it used to become a read-only, stride-0
+    # .grad that clip_grad_value_ could not write ("output array is read-only")
+    results = []
+    for lib in [retrograd] + ([torch] if torch is not None else []):
+        p, q = lib.nn.Parameter(lib.tensor([1.0, -2.0, 3.0])), lib.nn.Parameter(lib.tensor([1.0, 1.0, 1.0]))
+        (loss(p) + loss(q)).backward(create_graph=True)
+        lib.nn.utils.clip_grad_value_([p], 0.5)
+        total = lib.nn.utils.clip_grad_norm_([q], 1.0)
+        results.append((p.grad.detach().numpy().copy(), q.grad.detach().numpy().copy(), total.item()))
+    assert np.all(np.abs(results[0][0]) == 0.5)
+    for ours, theirs in zip(results[0], results[-1]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+
+
 def test_parameters_vector_round_trip():
     m = nn.Sequential(nn.Linear(3, 2), nn.Linear(2, 1))
     v = parameters_to_vector(m.parameters())

@@ -9,10 +9,14 @@
 
 Gradients the engine alone holds (fresh arrays from a backward, referenced by nothing
 else: see ``_owned``) are summed in place and handed to a leaf's ``.grad`` without a copy;
-any other gradient is added out of place and copied into ``.grad``, so no two tensors
-ever share a gradient buffer.
+any other gradient is added out of place and copied into ``.grad`` (with ``create_graph``
+by a differentiable clone), so every leaf gets its own writable gradient: none shares its
+buffer with another leaf, a saved tensor or a broadcast view (torch's AccumulateGrad).
+Adding into a tensor's ``.grad`` holds that tensor's lock (``_grad_lock``), so threads
+running backward into the same leaf lose no update.
 """
 
+import threading
 from sys import getrefcount as _getrefcount
 
 import numpy as np
@@ -24,16 +28,23 @@ from .grad_mode import _state
 from .graph import AccumulateGrad
 
 
-_Tensor = None
+_Tensor = None  # retrograd.tensor.Tensor, set by function.bind_tensor_class at import
+_new_lock = threading.Lock()
 
 
-def _tensor_cls():
-    global _Tensor
-    if _Tensor is None:
-        from ..tensor import Tensor
-
-        _Tensor = Tensor
-    return _Tensor
+def _grad_lock(t):
+    """The lock around ``t.grad``'s updates (torch's per-node mutex): made on the first
+    backward into t and kept for t's life. Reentrant, since a post-accumulate hook that
+    holds it may run backward again."""
+    try:
+        return t._grad_lock
+    except AttributeError:  # the slot is unset until then
+        with _new_lock:
+            try:
+                return t._grad_lock
+            except AttributeError:
+                lock = t._grad_lock = threading.RLock()
+                return lock
 
 
 def _as_list(x):
@@ -46,7 +57,7 @@ def _as_list(x):
 
 def _root_grads(outputs, grad_outputs, create_graph):
     """The gradients to start from: given ones, or 1 for scalar outputs."""
-    Tensor = _tensor_cls()
+    Tensor = _Tensor
     if grad_outputs is None:
         grad_outputs = [None] * len(outputs)
     if len(grad_outputs) != len(outputs):
@@ -246,7 +257,8 @@ def _run_node(node, grads, retain_graph, create_graph, capture, captured, accumu
             t = ref()
             if t is not None and grads[nr] is not None:
                 g = grads[nr] if create_graph else grads[nr].detach()
-                t.grad = g.clone() if t.grad is None else t.grad + g
+                with _grad_lock(t):
+                    t._grad = g.clone() if t._grad is None else t._grad + g
     if node._pre_hooks:
         for fn in list(node._pre_hooks.values()):
             out = fn(tuple(grads))
@@ -260,11 +272,12 @@ def _run_node(node, grads, retain_graph, create_graph, capture, captured, accumu
     if isinstance(node, AccumulateGrad):
         if capture is None or (accumulate and (node, 0) in capture):
             var = node.variable
-            owned = var.grad is None and not create_graph and _owned(grads[0])
-            _accumulate(var, grads[0], create_graph, owned)
-            if var._post_accumulate_hooks:
-                for fn in list(var._post_accumulate_hooks.values()):
-                    fn(var)
+            with _grad_lock(var):
+                owned = var._grad is None and not create_graph and _owned(grads[0])
+                _accumulate(var, grads[0], create_graph, owned)
+                if var._post_accumulate_hooks:
+                    for fn in list(var._post_accumulate_hooks.values()):
+                        fn(var)
         return None
 
     if len(grads) > 1 and node._materialize_grads and any(g is None for g in grads):
@@ -351,15 +364,23 @@ def _expandable(shape, grad_shape):
 
 
 def _accumulate(var, g, create_graph, owned=False):
-    """leaf.grad += g. The first gradient is copied, so no two leaves share a buffer,
-    unless ``owned`` (only the engine holds g and its array: see ``_owned``)."""
-    if var.grad is None:
-        var.grad = g if create_graph or owned else _Tensor._make(g._data.copy())
-    elif create_graph or var.grad._requires_grad:
-        var.grad = var.grad + g
+    """var.grad += g, under the caller's lock. The first gradient is taken as it is only if
+    ``owned`` (only the engine holds g and its array: see ``_owned``); otherwise it is copied
+    into a new contiguous, writable buffer, differentiably with ``create_graph``. Later ones
+    are added in place, or out of place when either side is part of a graph."""
+    grad = var._grad
+    if grad is None:
+        if owned:
+            var._grad = g
+        elif create_graph:
+            var._grad = g.clone()
+        else:
+            var._grad = _Tensor._make(g._data.copy())
+    elif create_graph or grad._requires_grad:
+        var._grad = grad + g
     else:
-        var.grad._data += g._data
-        var.grad._vc[0] += 1
+        grad._data += g._data
+        grad._vc[0] += 1
 
 
 # ------------------------------------------------------------------------- public API
@@ -383,11 +404,12 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     if inputs is not None:
         for t, g in zip(inputs, captured):
             if g is not None and t.grad_fn is not None:  # non-leaf inputs accumulate too
-                _accumulate(t, g, create_graph)
+                with _grad_lock(t):
+                    _accumulate(t, g, create_graph)
 
 
 def _capture_points(inputs):
-    Tensor = _tensor_cls()
+    Tensor = _Tensor
     capture = {}
     for i, t in enumerate(inputs):
         if not isinstance(t, Tensor):

@@ -6,12 +6,14 @@ grad, records the op's context as a node of the backward graph (the outputs'
 """
 
 import traceback
+import weakref
 
 import numpy as np
 
 from ..amp.autocast_mode import _state as _amp_state
 from ..amp.autocast_mode import cast_args
 from .. import _dtype
+from .._backend import array_module as _xp
 from . import anomaly
 from .grad_mode import _state
 from .graph import AccumulateGrad, Node, _modules, _saved_hooks, current_saved_tensors_hooks
@@ -375,7 +377,7 @@ def _accumulator(tensor):
     acc = ref() if ref is not None else None
     if acc is None:
         acc = AccumulateGrad(tensor)
-        tensor._accumulator = _weakref(acc)
+        tensor._accumulator = weakref.ref(acc)
     return acc
 
 
@@ -408,7 +410,19 @@ def _zeros_for(meta, like):
     return _Tensor._make(xp.zeros(shape, dtype=dtype))
 
 
-# Filled in by retrograd.tensor to avoid an import cycle.
+# ------------------------------------------------------------------ the Tensor class
+# retrograd.tensor imports this package before it defines Tensor (Tensor's methods call the
+# engine and Function.apply), so no autograd module can import Tensor at import time. Instead
+# tensor.py calls bind_tensor_class(Tensor) once, right after the class statement: the one
+# mechanism by which the autograd package learns the class. It sets ``_Tensor`` in the
+# modules that build or check tensors on every op or node (this one and engine.py), as a
+# module global, so those paths pay neither an import nor an attribute lookup.
 _Tensor = None
-_weakref = None
-_xp = None
+
+
+def bind_tensor_class(cls):
+    """Make ``cls`` (retrograd.tensor.Tensor) the tensor class of function.py and engine.py."""
+    global _Tensor
+    from . import engine
+
+    _Tensor = engine._Tensor = cls
