@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import retrograd
-from tests.helpers import check_op
+from tests.helpers import check_op, torch
 
 
 def _well(t, a):
@@ -98,3 +98,35 @@ def test_errors():
     assert retrograd.linalg.matrix_power(retrograd.ones(2, 2, 2), 0).tolist() == [np.eye(2).tolist()] * 2
     out = retrograd.linalg.inv_ex(retrograd.zeros(2, 2))
     assert out.info.item() == 1
+
+
+LOW_PRECISION = {  # torch 2.13's exception for each LAPACK-backed op on float16/bfloat16
+    "inv": RuntimeError, "inv_ex": RuntimeError, "slogdet": RuntimeError, "det": NotImplementedError,
+    "solve": NotImplementedError, "cholesky": NotImplementedError, "cholesky_ex": NotImplementedError,
+    "qr": NotImplementedError, "svd": NotImplementedError, "svdvals": NotImplementedError,
+    "eigh": NotImplementedError, "eigvalsh": NotImplementedError, "solve_triangular": NotImplementedError,
+}
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("name", sorted(LOW_PRECISION))
+def test_lapack_ops_refuse_half_precision_as_torch(name, dtype):
+    """There are no half-precision LAPACK routines: torch refuses, and so does retrograd (it
+    returned float64 for bfloat16 and raised NumPy's TypeError for float16)."""
+    def call(lib):
+        A = lib.eye(3, dtype=getattr(lib, dtype)) * 2
+        f = getattr(lib.linalg, name)
+        if name == "solve":
+            return f(A, A)
+        if name == "solve_triangular":
+            return f(A, A, upper=True)
+        return f(A)
+
+    expected = LOW_PRECISION[name]
+    if torch is not None:
+        with pytest.raises(expected):
+            call(torch)
+    with pytest.raises(Exception) as info:
+        call(retrograd)
+    assert type(info.value) is expected, f"{type(info.value).__name__}: {info.value}"
+    assert "Half" in str(info.value) or "BFloat16" in str(info.value)

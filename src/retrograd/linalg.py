@@ -18,6 +18,7 @@ from .ops.linalg import diag_embed, diagonal, matmul, tril, triu
 from .ops.linalg import chain_matmul as _chain_matmul
 from .ops.reduction import linalg_norm as norm, matrix_norm, vector_norm  # the norms live with the reductions
 from .tensor import Tensor
+from .ops._kernel_dtypes import not_implemented_for, scalar_name
 from .ops._out import SAME, takes_out
 
 __all__ = ["inv", "inv_ex", "det", "slogdet", "solve", "cholesky", "cholesky_ex", "qr", "svd",
@@ -43,6 +44,21 @@ _inv_ex = _named("inv_ex", ["inverse", "info"])
 _cholesky_ex = _named("cholesky_ex", ["L", "info"])
 
 
+# LAPACK has no half-precision routines: torch refuses float16/bfloat16 with these errors
+_LOW_PRECISION_KERNEL = {"det": "lu_cpu", "solve": "lu_cpu", "cholesky": "cholesky_cpu", "qr": "geqrf_cpu",
+                         "svd": "linalg_svd_cpu", "eigh": "linalg_eigh_cpu", "solve_triangular": "triangular_solve_cpu"}
+
+
+def _check_lapack_dtype(A, name):
+    if A.dtype.name not in ("float16", "bfloat16"):
+        return
+    if name in _LOW_PRECISION_KERNEL:
+        raise not_implemented_for(_LOW_PRECISION_KERNEL[name], A.dtype, "LAPACK has no half-precision routines: "
+                                  "convert with .float() first")
+    raise RuntimeError(f"linalg.{name.removesuffix('_ex')}: Low precision dtypes not supported. Got "
+                       f"{scalar_name(A.dtype)} (convert with .float() first)")
+
+
 def _check_square(A, name):
     if A.ndim < 2:
         raise RuntimeError(
@@ -57,6 +73,8 @@ def _check_square(A, name):
         raise RuntimeError(
             f"linalg.{name}: Expected a floating point or complex tensor as input. Got {A.dtype}"
         )
+    if name != "matrix_power":  # a product of matrices: any float dtype
+        _check_lapack_dtype(A, name)
 
 
 def _singular(name):
@@ -310,6 +328,7 @@ def qr(A, mode="reduced"):
     """(Q, R) with A = Q R, Q orthonormal columns, R upper triangular."""
     if A.ndim < 2:
         raise RuntimeError(f"linalg.qr: The input tensor A must have at least 2 dimensions (got {A.ndim}).")
+    _check_lapack_dtype(A, "qr")
     if mode not in ("reduced", "complete", "r"):
         raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of 'reduced' "
                            "(default), 'r', or 'complete'")
@@ -372,13 +391,20 @@ def svd(A, full_matrices=True, *, driver=None):
     square A) and distinct singular values, as in torch."""
     if A.ndim < 2:
         raise RuntimeError(f"linalg.svd: The input tensor A must have at least 2 dimensions (got {A.ndim}).")
+    _check_lapack_dtype(A, "svd")
+    if driver is not None:  # torch: cuSOLVER's algorithms, on CUDA inputs only
+        if A.device.type == "cpu":
+            raise RuntimeError("torch.linalg.svd: keyword argument `driver=` is only supported on CUDA inputs "
+                               "with cuSOLVER backend.")
+        raise NotImplementedError(f"linalg.svd(driver={driver!r}): retrograd does not choose cuSOLVER's "
+                                  "algorithm; leave driver unset")
     return _svd(*SVD.apply(A, full_matrices))
 
 
 @takes_out(dtype=SAME)
 def svdvals(A, *, driver=None):
     """The singular values, descending;  dA = U diag(g) Vh."""
-    return svd(A, full_matrices=False).S
+    return svd(A, full_matrices=False, driver=driver).S
 
 
 @takes_out(dtype=SAME)
