@@ -1,0 +1,41 @@
+"""Which dtypes an op's kernel takes, and torch's error for the others.
+
+torch names dtypes in these errors by their scalar type ('Long', 'Half', ...) and raises
+NotImplementedError when a kernel has no version for a dtype: ``"mse_cpu" not implemented
+for 'Long'``. Ops call ``check_floating``/``check_integral`` before computing, so an
+integer or bool input is refused as in torch instead of being promoted silently.
+"""
+
+SCALAR_NAME = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
+               "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+               "bool": "Bool"}
+
+
+def scalar_name(dtype):
+    """torch's scalar type name of a retrograd dtype: float32 -> 'Float'."""
+    return SCALAR_NAME.get(dtype.name, dtype.name)
+
+
+def not_implemented_for(kernel, dtype, hint):
+    return NotImplementedError(f"\"{kernel}\" not implemented for '{scalar_name(dtype)}' ({hint})")
+
+
+def check_floating(kernel, *tensors):
+    """Refuse integer and bool tensors, as torch's float-only kernels do."""
+    for t in tensors:
+        if t is not None and not t.dtype.is_floating_point:
+            raise not_implemented_for(kernel, t.dtype, f"it takes float tensors: convert with .float(), got {t.dtype}")
+
+
+def check_integral(kernel, *tensors):
+    """Refuse floating tensors, as torch's integer/bool-only kernels (bitwise ops) do."""
+    for t in tensors:
+        if t is not None and t.dtype.is_floating_point:
+            raise not_implemented_for(kernel, t.dtype, f"it takes integer or bool tensors, got {t.dtype}")
+
+
+def check_not_bool(kernel, *tensors):
+    """Refuse bool tensors, as torch's arithmetic kernels without a Bool version do."""
+    for t in tensors:
+        if t is not None and t.dtype.name == "bool":
+            raise not_implemented_for(kernel, t.dtype, "convert the bool tensor with .int() or .float() first")
