@@ -69,11 +69,50 @@ def check_op(fn, *specs, low=-1.0, high=1.0, seed=0, gradcheck=True, gradgradche
         return fn(retrograd, *args)
 
     if compare_torch:  # first, so that recording torch's values does not wait on retrograd passing
-        compare_with_torch(fn, arrays, atol=atol, rtol=rtol)
+        compare_with_torch(fn, arrays, atol=atol, rtol=rtol)  # which runs check_create_graph_agrees
+    else:
+        check_create_graph_agrees(fn, arrays)
     if gradcheck and diff:
         assert retrograd.autograd.gradcheck(rg_fn, diff, eps=1e-6, atol=1e-5, rtol=1e-4)
     if gradgradcheck and diff:
         assert retrograd.autograd.gradgradcheck(rg_fn, diff, eps=1e-6, atol=1e-5, rtol=1e-4)
+
+
+# relative and absolute tolerance (the latter times the gradient's largest magnitude) of
+# check_create_graph_agrees, by dtype: the two backward paths may round in different orders
+_PATH_TOL = {"float64": (1e-10, 1e-12), "float32": (1e-5, 1e-6), "float16": (1e-2, 1e-3),
+             "bfloat16": (2e-2, 1e-2)}
+
+
+def check_create_graph_agrees(fn, arrays, seed=321):
+    """First derivatives of ``fn(retrograd, *inputs)`` with create_graph=True equal those without.
+
+    Hot ops' backwards take a plain-array path when no graph is recorded and a tensor-op path
+    under create_graph=True: two copies of one formula, which gradcheck (the plain path),
+    gradgradcheck (consistent with whatever the tensor path computes) and torch comparisons
+    (the plain path) do not compare. One forward, one random upstream gradient, both paths."""
+    inputs = _wrap(arrays, to_rg)
+    diff = [t for t in inputs if isinstance(t, retrograd.Tensor) and t.requires_grad]
+    outs = [o for o in _tensors(fn(retrograd, *inputs)) if o.requires_grad]
+    if not diff or not outs:
+        return
+    rng = np.random.default_rng(seed)
+    gos = [retrograd.tensor(rng.standard_normal(tuple(o.shape))).to(o.dtype) for o in outs]
+    plain = retrograd.autograd.grad(outs, diff, gos, retain_graph=True, allow_unused=True)
+    graph = retrograd.autograd.grad(outs, diff, gos, retain_graph=True, create_graph=True,
+                                    allow_unused=True)
+    for i, (p, g) in enumerate(zip(plain, graph)):
+        where = f"input {i} {tuple(diff[i].shape)} {diff[i].dtype}"
+        assert (p is None) == (g is None), f"{where}: a gradient on one backward path only"
+        if p is None:
+            continue
+        assert g.dtype == p.dtype and tuple(g.shape) == tuple(p.shape), (where, g.dtype, p.dtype)
+        pa, ga = p.detach().numpy().astype(np.float64), g.detach().numpy().astype(np.float64)
+        # the tolerance of the least precise dtype among this input and the outputs
+        rtol, atol = max(_PATH_TOL.get(str(t.dtype).split(".")[-1], (0, 0)) for t in [p, *outs])
+        scale = float(np.nanmax(np.abs(pa), initial=1.0))
+        np.testing.assert_allclose(ga, pa, rtol=rtol, atol=atol * scale,
+                                   err_msg=f"{where}: create_graph=True vs plain backward")
 
 
 def compare_with_torch(fn, arrays, atol=1e-7, rtol=1e-6, seed=123):
@@ -81,6 +120,7 @@ def compare_with_torch(fn, arrays, atol=1e-7, rtol=1e-6, seed=123):
 
     Without torch, torch's outputs and gradients recorded by tests/reference/record.py stand in."""
     expected = reference(lambda: _torch_results(fn, arrays, seed), inputs=arrays)
+    check_create_graph_agrees(fn, arrays)
     rg_inputs = _wrap(arrays, to_rg)
     rg_out = _tensors(fn(retrograd, *rg_inputs))
     assert len(rg_out) == len(expected["outputs"])
