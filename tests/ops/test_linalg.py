@@ -167,6 +167,13 @@ DTYPE_CASES = [
      "tensor 2 double"),
     ("chain_matmul", lambda t, a, b: t.chain_matmul(a, b), ((3, 3), _f), ((3, 3), _d),
      "multi_dot(): all tensors must have be the same dtype but tensor 0 is float and tensor 1 double"),
+    # einsum contracts left to right; a pair with a letter summed away goes through bmm
+    ("einsum", lambda t, a, b: t.einsum("ij,jk->ik", a, b), ((2, 3), _f), ((3, 2), _d),
+     "expected scalar type Float but found Double"),
+    ("einsum_batch", lambda t, a, b: t.einsum("ij,ij->i", a, b), ((2, 3), _h), ((2, 3), _f),
+     "expected scalar type Half but found Float"),
+    ("einsum_after_a_product", lambda t, a, b, c: t.einsum("i,i,i->", a, b, c), ((2,), _f), ((2,), _d),
+     ((2,), _f), "expected scalar type Double but found Float"),
 ]
 
 
@@ -213,3 +220,17 @@ def test_matmul_with_a_non_tensor_is_a_type_error():
         retrograd.matmul(x, 2)
     with pytest.raises(TypeError, match="must be Tensor, not int"):
         x @ 2
+
+
+def test_einsum_without_a_contraction_promotes_as_torch():
+    # pairs that share no summed letter are multiplied, which promotes (torch's dtypes, not NumPy's)
+    f, d, i = retrograd.float32, retrograd.float64, retrograd.int64
+    cases = [("i,j->ij", f, d, d), ("i,i->i", f, d, d), ("ij,k->", f, d, d), ("i,j->ij", i, f, f), ("i,i->", i, i, i)]
+    for eq, a, b, out in cases:
+        x, y = retrograd.ones(3, dtype=a), retrograd.ones(3 if eq != "ij,k->" else 2, dtype=b)
+        if eq == "ij,k->":
+            x = retrograd.ones(2, 3, dtype=a)
+        assert retrograd.einsum(eq, x, y).dtype == out, eq
+    x, y = retrograd.ones(3, requires_grad=True), retrograd.ones(2, dtype=d, requires_grad=True)
+    retrograd.einsum("i,j->ij", x, y).sum().backward()
+    assert x.grad.dtype == f and y.grad.dtype == d and x.grad.tolist() == [2.0] * 3

@@ -55,17 +55,21 @@ def check_same_dtype(form, *tensors, names=None):
     tensors' dtypes differ: matrix products do not promote in torch. The message adds each
     operand's shape and dtype (named by ``names`` when given) and the fix."""
     first = tensors[0].dtype
-    if all(t.dtype == first for t in tensors):
-        return
-    target = first
+    if any(t.dtype != first for t in tensors):
+        raise _dtype_error(_DTYPE_MESSAGES[form](*tensors), tensors, names)
+
+
+def _dtype_error(message, tensors, names=None):
+    """torch's ``message``, then each operand's shape and dtype and the fix."""
+    target = tensors[0].dtype
     for t in tensors[1:]:
         target = _dtype.promote_types(target, t.dtype)
     desc = [f"{list(t.shape)} {t.dtype}" for t in tensors]
     if names:
         desc = [f"{n} {d}" for n, d in zip(names, desc)]
-    raise RuntimeError(
-        f"{_DTYPE_MESSAGES[form](*tensors)} (operands {', '.join(desc)}: matrix products do not "
-        f"promote dtypes; cast the operands to one dtype first, e.g. with .to({target}))"
+    return RuntimeError(
+        f"{message} (operands {', '.join(desc)}: matrix products do not promote dtypes; cast the "
+        f"operands to one dtype first, e.g. with .to({target}))"
     )
 
 
@@ -396,11 +400,8 @@ class Einsum(Function):
 
     @staticmethod
     def forward(ctx, subs, out_sub, *operands):
-        arrays = [t._data for t in operands]
-        dt = arrays[0].dtype
-        for t in operands[1:]:
-            dt = np.promote_types(dt, t._data.dtype)
-        arrays = [x.astype(dt) if x.dtype != dt else x for x in arrays]
+        dt = _einsum_dtype(subs, out_sub, operands).np
+        arrays = [t._data if t._data.dtype == dt else t._data.astype(dt) for t in operands]
         ctx.subs, ctx.out_sub = subs, out_sub
         ctx.shapes = [t.shape for t in operands]
         ctx.save_for_backward(*operands)
@@ -425,8 +426,8 @@ class Einsum(Function):
             others = [s for j, s in enumerate(subs) if j != i]
             avail = set(out_sub).union(*others) if others else set(out_sub)
             target = "".join(c for c in sub if c in avail)
-            gi = Einsum.apply([out_sub] + others, target, g,
-                              *[t for j, t in enumerate(operands) if j != i])
+            rest = [t if t.dtype == g.dtype else t.to(g.dtype) for j, t in enumerate(operands) if j != i]
+            gi = Einsum.apply([out_sub] + others, target, g, *rest)  # (in the result's dtype)
             if target != sub:  # letters summed only inside op_i: broadcast the gradient back
                 shape = [ctx.shapes[i][k] if c in avail else 1 for k, c in enumerate(sub)]
                 gi = gi.reshape(shape).expand(tuple(ctx.shapes[i]))
@@ -435,6 +436,20 @@ class Einsum(Function):
 
 
 def _parse_einsum(equation, operands):
+def _einsum_dtype(subs, out_sub, operands):
+    """einsum's result dtype, checked as torch computes it: the operands contracted left to right,
+    a pair sharing a letter summed away there (in neither the output nor a later operand) through
+    bmm, which needs one dtype; any other pair through mul, which promotes."""
+    letters, dtype = set(subs[0]), operands[0].dtype
+    for k in range(1, len(subs)):
+        t = operands[k]
+        if (letters & set(subs[k])) - set(out_sub).union(*subs[k + 1:]) and t.dtype != dtype:
+            raise _dtype_error(f"expected scalar type {_TORCH_TYPE[dtype.name]} but found {_st(t)}", operands)
+        letters |= set(subs[k])
+        dtype = _dtype.promote_types(dtype, t.dtype)
+    return dtype
+
+
     eq = equation.replace(" ", "")
     lhs, arrow, rhs = eq.partition("->")
     in_subs = lhs.split(",")
