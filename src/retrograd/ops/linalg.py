@@ -435,7 +435,6 @@ class Einsum(Function):
         return tuple(grads)
 
 
-def _parse_einsum(equation, operands):
 def _einsum_dtype(subs, out_sub, operands):
     """einsum's result dtype, checked as torch computes it: the operands contracted left to right,
     a pair sharing a letter summed away there (in neither the output nor a later operand) through
@@ -450,6 +449,7 @@ def _einsum_dtype(subs, out_sub, operands):
     return dtype
 
 
+def _parse_einsum(equation, operands):
     eq = equation.replace(" ", "")
     lhs, arrow, rhs = eq.partition("->")
     in_subs = lhs.split(",")
