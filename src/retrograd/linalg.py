@@ -46,7 +46,7 @@ _cholesky_ex = _named("cholesky_ex", ["L", "info"])
 
 # LAPACK has no half-precision routines: torch refuses float16/bfloat16 with these errors
 _LOW_PRECISION_KERNEL = {"det": "lu_cpu", "solve": "lu_cpu", "cholesky": "cholesky_cpu", "qr": "geqrf_cpu",
-                         "svd": "linalg_svd_cpu", "eigh": "linalg_eigh_cpu", "solve_triangular": "triangular_solve_cpu"}
+                         "svd": "linalg_svd_cpu", "eigh": "linalg_eigh_cpu"}
 
 
 def _check_lapack_dtype(A, name):
@@ -55,7 +55,7 @@ def _check_lapack_dtype(A, name):
     if name in _LOW_PRECISION_KERNEL:
         raise not_implemented_for(_LOW_PRECISION_KERNEL[name], A.dtype, "LAPACK has no half-precision routines: "
                                   "convert with .float() first")
-    raise RuntimeError(f"linalg.{name.removesuffix('_ex')}: Low precision dtypes not supported. Got "
+    raise RuntimeError(f"linalg.{name}: Low precision dtypes not supported. Got "
                        f"{scalar_name(A.dtype)} (convert with .float() first)")
 
 
@@ -73,8 +73,6 @@ def _check_square(A, name):
         raise RuntimeError(
             f"linalg.{name}: Expected a floating point or complex tensor as input. Got {A.dtype}"
         )
-    if name != "matrix_power":  # a product of matrices: any float dtype
-        _check_lapack_dtype(A, name)
 
 
 def _singular(name):
@@ -93,6 +91,7 @@ class Inv(Function):
 
     @staticmethod
     def forward(ctx, A):
+        _check_lapack_dtype(A, "inv")  # after autocast has cast A
         x = A._data
         xp = array_module(x)
         try:
@@ -135,6 +134,7 @@ class Det(Function):
 
     @staticmethod
     def forward(ctx, A):
+        _check_lapack_dtype(A, "det")  # after autocast has cast A
         out = Tensor._make(array_module(A._data).linalg.det(A._data))
         ctx.save_for_backward(A, out)
         return out
@@ -166,6 +166,7 @@ class LogAbsDet(Function):
 
     @staticmethod
     def forward(ctx, A):
+        _check_lapack_dtype(A, "slogdet")  # after autocast has cast A
         sign, logabs = array_module(A._data).linalg.slogdet(A._data)
         ctx.save_for_backward(A)
         ctx.sign = sign
@@ -194,6 +195,7 @@ class Solve(Function):
 
     @staticmethod
     def forward(ctx, A, B):
+        _check_lapack_dtype(A, "solve")  # after autocast has cast A
         xp = array_module(A._data)
         try:
             x = xp.linalg.solve(A._data, B._data)
@@ -249,6 +251,7 @@ class Cholesky(Function):
 
     @staticmethod
     def forward(ctx, A):
+        _check_lapack_dtype(A, "cholesky")  # after autocast has cast A
         xp = array_module(A._data)
         try:
             L = xp.linalg.cholesky(A._data)
@@ -299,6 +302,7 @@ class QR(Function):
 
     @staticmethod
     def forward(ctx, A, mode):
+        _check_lapack_dtype(A, "qr")  # after autocast has cast A
         xp = array_module(A._data)
         q, r = xp.linalg.qr(A._data, mode=mode)
         Q, R = Tensor._make(q), Tensor._make(r)
@@ -328,11 +332,11 @@ def qr(A, mode="reduced"):
     """(Q, R) with A = Q R, Q orthonormal columns, R upper triangular."""
     if A.ndim < 2:
         raise RuntimeError(f"linalg.qr: The input tensor A must have at least 2 dimensions (got {A.ndim}).")
-    _check_lapack_dtype(A, "qr")
     if mode not in ("reduced", "complete", "r"):
         raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of 'reduced' "
                            "(default), 'r', or 'complete'")
     if mode == "r":
+        _check_lapack_dtype(A, "qr")
         r = array_module(A._data).linalg.qr(A._data, mode="r")
         return _qr(Tensor._make(np.zeros(0, dtype=A._data.dtype)), Tensor._make(r))
     return _qr(*QR.apply(A, mode))
@@ -349,6 +353,7 @@ class SVD(Function):
 
     @staticmethod
     def forward(ctx, A, full_matrices):
+        _check_lapack_dtype(A, "svd")  # after autocast has cast A
         xp = array_module(A._data)
         u, s, vh = xp.linalg.svd(A._data, full_matrices=full_matrices)
         U, S, Vh = Tensor._make(u), Tensor._make(s), Tensor._make(vh)
@@ -391,7 +396,6 @@ def svd(A, full_matrices=True, *, driver=None):
     square A) and distinct singular values, as in torch."""
     if A.ndim < 2:
         raise RuntimeError(f"linalg.svd: The input tensor A must have at least 2 dimensions (got {A.ndim}).")
-    _check_lapack_dtype(A, "svd")
     if driver is not None:  # torch: cuSOLVER's algorithms, on CUDA inputs only
         if A.device.type == "cpu":
             raise RuntimeError("torch.linalg.svd: keyword argument `driver=` is only supported on CUDA inputs "
@@ -442,6 +446,7 @@ class Eigh(Function):
 
     @staticmethod
     def forward(ctx, A, uplo):
+        _check_lapack_dtype(A, "eigh")  # after autocast has cast A
         xp = array_module(A._data)
         w, v = xp.linalg.eigh(A._data, UPLO=uplo)
         L, V = Tensor._make(w), Tensor._make(v)
