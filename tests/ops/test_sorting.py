@@ -6,7 +6,7 @@ import pytest
 from tests.properties import given, settings, st
 
 import retrograd
-from tests.helpers import check_op, requires_torch, torch
+from tests.helpers import check_op, reference, requires_torch, torch
 
 # distinct values so that finite differences do not cross ties
 DISTINCT = np.random.default_rng(1).permutation(12).reshape(3, 4).astype(np.float64) / 7
@@ -52,19 +52,18 @@ def test_sort_ties_gradient_goes_to_each_position():
     assert x.grad.tolist() == [2.0, 1.0, 3.0]
 
 
-@requires_torch
 def test_nan_sorts_largest_like_torch():
     a = np.array([[3.0, np.nan, 1.0, 1.0], [np.nan, 2.0, -np.inf, np.inf]])
     for desc in (False, True):
         ours = retrograd.sort(retrograd.tensor(a), descending=desc)
-        theirs = torch.sort(torch.tensor(a), descending=desc, stable=True)
-        np.testing.assert_array_equal(ours.values.numpy(), theirs.values.numpy())
-        np.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())
+        values, indices = reference(
+            lambda: [r.numpy() for r in torch.sort(torch.tensor(a), descending=desc, stable=True)], inputs=[a])
+        np.testing.assert_array_equal(ours.values.numpy(), values)
+        np.testing.assert_array_equal(ours.indices.numpy(), indices)
     np.testing.assert_array_equal(retrograd.topk(retrograd.tensor(a), 2).values.numpy(),
-                                  torch.topk(torch.tensor(a), 2).values.numpy())
+                                  reference(lambda: torch.topk(torch.tensor(a), 2).values.numpy(), inputs=[a]))
 
 
-@requires_torch
 @pytest.mark.parametrize("kw", [{}, {"return_inverse": True}, {"return_counts": True},
                                 {"return_inverse": True, "return_counts": True},
                                 {"dim": 0, "return_inverse": True, "return_counts": True},
@@ -72,29 +71,30 @@ def test_nan_sorts_largest_like_torch():
 @pytest.mark.parametrize("fn", ["unique", "unique_consecutive"])
 def test_unique_matches_torch(fn, kw):
     a = np.array([[1, 1, 2, 2], [1, 1, 2, 2], [0, 3, 3, 0], [1, 1, 2, 2]])
-    ours = getattr(retrograd, fn)(retrograd.tensor(a), **kw)
-    theirs = getattr(torch, fn)(torch.tensor(a), **kw)
-    ours = ours if isinstance(ours, tuple) else (ours,)
-    theirs = theirs if isinstance(theirs, tuple) else (theirs,)
+
+    def run(mod):
+        out = getattr(mod, fn)(mod.tensor(a), **kw)
+        return [(str(o.dtype), o.numpy()) for o in (out if isinstance(out, tuple) else (out,))]
+
+    ours, theirs = run(retrograd), reference(lambda: run(torch), inputs=[a])
     assert len(ours) == len(theirs)
-    for o, t in zip(ours, theirs):
-        assert str(o.dtype) == str(t.dtype)
-        np.testing.assert_array_equal(o.numpy(), t.numpy())
+    for (dtype, o), (expected_dtype, t) in zip(ours, theirs):
+        assert dtype == expected_dtype
+        np.testing.assert_array_equal(o, t)
 
 
-@requires_torch
 @pytest.mark.parametrize("right", [False, True])
 def test_searchsorted_bucketize_match_torch(right):
     seq = np.array([1.0, 3.0, 3.0, 5.0, 7.0])
     vals = np.array([[0.0, 3.0], [5.0, 9.0]])
     seq2 = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0]])
-    for args in ((seq, vals), (seq2, vals)):
-        np.testing.assert_array_equal(
-            retrograd.searchsorted(retrograd.tensor(args[0]), retrograd.tensor(args[1]), right=right).numpy(),
-            torch.searchsorted(torch.tensor(args[0]), torch.tensor(args[1]), right=right).numpy())
-    np.testing.assert_array_equal(
-        retrograd.bucketize(retrograd.tensor(vals), retrograd.tensor(seq), right=right).numpy(),
-        torch.bucketize(torch.tensor(vals), torch.tensor(seq), right=right).numpy())
+
+    def run(mod):
+        return ([mod.searchsorted(mod.tensor(s), mod.tensor(vals), right=right).numpy() for s in (seq, seq2)]
+                + [mod.bucketize(mod.tensor(vals), mod.tensor(seq), right=right).numpy()])
+
+    for ours, theirs in zip(run(retrograd), reference(lambda: run(torch), inputs=[seq, vals, seq2]), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
     assert retrograd.searchsorted(retrograd.tensor(seq), 3.0, side="right").item() == 3
     assert retrograd.searchsorted(retrograd.tensor(seq), retrograd.tensor([3.0]), out_int32=True).dtype \
         == retrograd.int32
