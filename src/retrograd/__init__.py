@@ -82,8 +82,10 @@ class _Cuda:
 
     @staticmethod
     def manual_seed(seed):
-        if _backend.cuda_available():
-            _backend.cupy.random.seed(seed)
+        """Seed the random numbers of CUDA tensors (see random.cuda_manual_seed)."""
+        from .random import cuda_manual_seed
+
+        cuda_manual_seed(seed)
 
     manual_seed_all = manual_seed
 

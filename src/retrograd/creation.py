@@ -7,6 +7,7 @@ import numpy as np
 from . import _backend, _dtype
 from .random import _rng
 from .tensor import Tensor, _to_array
+from ._unsupported import reject
 from .ops._out import INTO, takes_out
 
 __all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "full", "empty",
@@ -37,8 +38,18 @@ def _size(size):
     return size
 
 
+def _check_pin_memory(pin_memory):
+    if pin_memory:
+        if not _backend.cuda_available():
+            raise RuntimeError("pin_memory=True requires a CUDA or other accelerator backend; no pinned memory "
+                               "allocator is available on this system.")
+        raise NotImplementedError("pin_memory=True: retrograd does not allocate pinned host memory; "
+                                  "pass pin_memory=False")
+
+
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """A new tensor holding a copy of ``data`` (floats default to float32, ints to int64)."""
+    _check_pin_memory(pin_memory)
     arr = _to_array(data, _dtype.to_dtype(dtype) if dtype is not None else None)
     return _finish(arr, None, device, requires_grad)
 
@@ -84,12 +95,14 @@ def _filled(size, value, dtype, device, requires_grad, default=None):
 @takes_out(dtype=INTO, resize_warning=None)  # torch's factories resize out silently
 def zeros(*size, dtype=None, device=None, requires_grad=False, layout=None):
     """A tensor of the given size filled with 0 (default dtype unless dtype is given)."""
+    reject("zeros", layout=layout)
     return _filled(size, 0, dtype, device, requires_grad)
 
 
 @takes_out(dtype=INTO, resize_warning=None)  # torch's factories resize out silently
 def ones(*size, dtype=None, device=None, requires_grad=False, layout=None):
     """A tensor of the given size filled with 1 (default dtype unless dtype is given)."""
+    reject("ones", layout=layout)
     return _filled(size, 1, dtype, device, requires_grad)
 
 
@@ -97,12 +110,15 @@ def ones(*size, dtype=None, device=None, requires_grad=False, layout=None):
 def empty(*size, dtype=None, device=None, requires_grad=False, layout=None,
           memory_format=None, pin_memory=False):
     """A tensor of the given size; unlike torch's, its memory is initialized (zeros)."""
+    reject("empty", layout=layout, memory_format=memory_format)
+    _check_pin_memory(pin_memory)
     return _filled(size, 0, dtype, device, requires_grad)
 
 
 @takes_out(dtype=INTO, resize_warning=None)  # torch's factories resize out silently
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None):
     """A tensor of ``size`` filled with ``fill_value`` (its dtype inferred as torch does)."""
+    reject("full", layout=layout)
     default = _dtype.result_type(fill_value) if not isinstance(fill_value, Tensor) else fill_value.dtype
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
@@ -122,22 +138,26 @@ def _like(input, value, dtype, device, requires_grad):
 
 def zeros_like(input, *, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None):
     """Zeros with input's shape (and its dtype and device unless given)."""
+    reject("zeros_like", layout=layout, memory_format=memory_format)
     return _like(input, 0, dtype, device, requires_grad)
 
 
 def ones_like(input, *, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None):
     """Ones with input's shape (and its dtype and device unless given)."""
+    reject("ones_like", layout=layout, memory_format=memory_format)
     return _like(input, 1, dtype, device, requires_grad)
 
 
 def empty_like(input, *, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None):
     """A tensor with input's shape (and its dtype and device unless given); initialized to zeros, unlike torch's."""
+    reject("empty_like", layout=layout, memory_format=memory_format)
     return _like(input, 0, dtype, device, requires_grad)
 
 
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None,
               memory_format=None):
     """A tensor with input's shape filled with fill_value (input's dtype and device unless given)."""
+    reject("full_like", layout=layout, memory_format=memory_format)
     return _like(input, fill_value, dtype, device, requires_grad)
 
 
@@ -208,7 +228,7 @@ def _float_dtype(dtype):
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
     """Uniform samples in [0, 1)."""
     dt = _float_dtype(dtype)
-    arr = _rng(generator).random(_size(size), dtype=np.float64 if dt is not _dtype.float32 else np.float32)
+    arr = _rng(generator, device).random(_size(size), dtype=np.float64 if dt is not _dtype.float32 else np.float32)
     return _finish(arr, dt, device, requires_grad)
 
 
@@ -216,7 +236,7 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
     """Standard normal samples."""
     dt = _float_dtype(dtype)
-    arr = _rng(generator).standard_normal(
+    arr = _rng(generator, device).standard_normal(
         _size(size), dtype=np.float64 if dt is not _dtype.float32 else np.float32)
     return _finish(arr, dt, device, requires_grad)
 
@@ -233,14 +253,14 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
         if high - 1 > bounds[1] or low < bounds[0]:
             raise RuntimeError(f"randint: [{low}, {high}) is out of bounds for {dt} (values from "
                                f"{bounds[0]} to {bounds[1]}): pass a wider dtype")
-    arr = _rng(generator).integers(low, high, size=tuple(size))
+    arr = _rng(generator, device).integers(low, high, size=tuple(size))
     return _finish(arr, dtype or _dtype.int64, device, requires_grad)
 
 
 @takes_out(dtype=INTO, resize_warning=None)  # torch's factories resize out silently
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
     """A random permutation of 0..n-1."""
-    return _finish(_rng(generator).permutation(n), _not_bool(dtype, "randperm") or _dtype.int64, device,
+    return _finish(_rng(generator, device).permutation(n), _not_bool(dtype, "randperm") or _dtype.int64, device,
                    requires_grad)
 
 
@@ -253,7 +273,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
     shape = tuple(size) if size is not None else np.broadcast_shapes(np.shape(m), np.shape(s))
     if dtype is not None:
         _float_dtype(dtype)
-    arr = _rng(generator).normal(size=shape) * s + m
+    arr = _rng(generator, device).normal(size=shape) * s + m
     like = mean if isinstance(mean, Tensor) else std if isinstance(std, Tensor) else None
     return _finish(np.asarray(arr), dtype or (like.dtype if like is not None else None)
                    or _dtype.get_default_dtype(), device, requires_grad)
@@ -261,12 +281,14 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
 
 def rand_like(input, *, dtype=None, device=None, requires_grad=False, generator=None, memory_format=None):
     """Uniform samples in [0, 1) with input's shape (and its dtype and device unless given)."""
+    reject("rand_like", memory_format=memory_format)
     return rand(tuple(input.shape), generator=generator, dtype=dtype or input.dtype,
                 device=device or input.device, requires_grad=requires_grad)
 
 
 def randn_like(input, *, dtype=None, device=None, requires_grad=False, generator=None, memory_format=None):
     """Standard normal samples with input's shape (and its dtype and device unless given)."""
+    reject("randn_like", memory_format=memory_format)
     return randn(tuple(input.shape), generator=generator, dtype=dtype or input.dtype,
                  device=device or input.device, requires_grad=requires_grad)
 
@@ -274,10 +296,11 @@ def randn_like(input, *, dtype=None, device=None, requires_grad=False, generator
 def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_grad=False, generator=None,
                  memory_format=None):
     """Integers uniform in [low, high) with input's shape (and its dtype and device unless given)."""
+    reject("randint_like", memory_format=memory_format)
     if high is None:
         low, high = 0, low
     return randint(low, high, tuple(input.shape), generator=generator, dtype=dtype or input.dtype,
-                   device=device or input.device)
+                   device=device or input.device, requires_grad=requires_grad)
 
 
 def _attach_random_fills():

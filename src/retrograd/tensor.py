@@ -261,7 +261,10 @@ class Tensor:
         return self
 
     def is_contiguous(self, memory_format=None):
-        """True if the elements are laid out in row-major (C) order without gaps; memory_format is ignored."""
+        """True if the elements are laid out in row-major (C) order without gaps."""
+        from ._unsupported import reject
+
+        reject("is_contiguous", memory_format=memory_format)
         return bool(self._data.flags.c_contiguous)
 
     def is_floating_point(self):
@@ -545,6 +548,9 @@ class Tensor:
     # ------------------------------------------------------------ dtype and device moves
     def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, memory_format=None):
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other_tensor)``."""
+        from ._unsupported import reject
+
+        reject("to", memory_format=memory_format)
         for a in args:
             if isinstance(a, Tensor):
                 dtype, device = a.dtype, a.device

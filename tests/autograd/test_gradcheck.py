@@ -2,6 +2,8 @@
 
 import warnings
 
+import numpy as np
+
 import pytest
 
 import retrograd as T
@@ -112,3 +114,154 @@ def test_gradgradcheck_with_given_grad_outputs():
     x = _x(0.5, -0.25)
     go = T.tensor([1.0, -2.0], dtype=T.float64, requires_grad=True)
     assert gradgradcheck(lambda a: a.exp() * a, (x,), (go,))
+
+
+# ---------------------------------------------------------------------------- torch's other arguments
+# Each used to be accepted and ignored; each now changes what gradcheck checks (or raises).
+
+
+def _gradcheck_both(make_fn, **kwargs):
+    """gradcheck's verdict for ``make_fn(module)`` at [1, 2] in retrograd, and in torch when installed."""
+    verdicts = []
+    for m in (T, torch) if torch is not None else (T,):
+        x = m.tensor([1.0, 2.0], dtype=m.float64, requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            verdicts.append(m.autograd.gradcheck(make_fn(m), (x,), raise_exception=False, **kwargs))
+    return verdicts
+
+
+def _noisy_square(m):
+    """A right gradient with relative noise 1e-12 from one call of backward to the next."""
+    noise = iter(np.random.default_rng(0).random(10000))
+    return _square_with_backward(lambda g, x: g * 2 * x * (1 + 1e-12 * float(next(noise))), m).apply
+
+
+def test_nondet_tol_is_the_tolerance_between_two_backward_runs():
+    assert set(_gradcheck_both(_noisy_square)) == {False}
+    assert set(_gradcheck_both(_noisy_square, nondet_tol=1e-6)) == {True}
+    with pytest.raises(GradcheckError, match="Backward is not reentrant.*tolerance for nondeterminism was 0.0"):
+        gradcheck(_noisy_square(T), (_x(1.0, 2.0),))
+
+
+def _two_outputs_bad_on_undefined(m):
+    """Two outputs (2x, 3x); the backward, not materializing grads, returns x where one output
+    gradient is undefined and the other zero (instead of zeros): right everywhere else."""
+    class Two(m.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.set_materialize_grads(False)
+            ctx.save_for_backward(x)
+            return x * 2, x * 3
+
+        @staticmethod
+        def backward(ctx, g1, g2):
+            (x,) = ctx.saved_tensors
+            zero = [g is None or not g.any() for g in (g1, g2)]
+            if (g1 is None or g2 is None) and all(zero):
+                return x * 1
+            return (0 if g1 is None else g1 * 2) + (0 if g2 is None else g2 * 3)
+
+    return Two.apply
+
+
+def test_check_undefined_grad_runs_backward_with_undefined_output_grads():
+    assert set(_gradcheck_both(_two_outputs_bad_on_undefined)) == {False}
+    assert set(_gradcheck_both(_two_outputs_bad_on_undefined, check_undefined_grad=False)) == {True}
+    with pytest.raises(GradcheckError, match="undefined or zero when all output grads are undefined"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            gradcheck(_two_outputs_bad_on_undefined(T), (_x(1.0, 2.0),))
+
+
+def _almost_zero_on_zero_grad(m):
+    """Right to 1e-12, but a zero output gradient gives 1e-12 * x, not exact zeros."""
+    return _square_with_backward(lambda g, x: g * 2 * x + 1e-12 * x, m).apply
+
+
+def test_masked_makes_the_zero_grad_output_check_approximate():
+    # torch: with masked=True "backward multiplied by grad_output" is checked with allclose
+    assert set(_gradcheck_both(_almost_zero_on_zero_grad, check_undefined_grad=False)) == {False}
+    assert set(_gradcheck_both(_almost_zero_on_zero_grad, check_undefined_grad=False, masked=True)) == {True}
+    with pytest.raises(GradcheckError, match="backward not multiplied by grad_output"):
+        gradcheck(_almost_zero_on_zero_grad(T), (_x(1.0, 2.0),), check_undefined_grad=False)
+
+
+def _counting_square(calls):
+    return _square_with_backward(lambda g, x: (calls.append(1), g * 2 * x)[1]).apply
+
+
+def test_fast_mode_checks_a_random_projection():
+    x = T.tensor(np.linspace(0.5, 2.0, 12), dtype=T.float64, requires_grad=True)
+    slow, fast = [], []
+    assert gradcheck(_counting_square(slow), (x,), check_undefined_grad=False)
+    assert gradcheck(_counting_square(fast), (x,), check_undefined_grad=False, fast_mode=True)
+    # slow: one backward per output element (twice, for nondet_tol); fast: one vector-Jacobian product
+    assert len(slow) == 2 * 12 + 1 and len(fast) == 2 + 1
+    wrong = lambda m: _square_with_backward(lambda g, x: g * 3 * x, m).apply  # noqa: E731
+    assert set(_gradcheck_both(wrong, fast_mode=True)) == {False}
+    assert set(_gradcheck_both(lambda m: _square_with_backward(lambda g, x: g * 2 * x, m).apply,
+                               fast_mode=True)) == {True}
+    with pytest.raises(GradcheckError, match="(?s)Jacobian mismatch.*fast_mode"):
+        gradcheck(wrong(T), (_x(1.0, 2.0),), fast_mode=True)
+
+
+def test_gen_non_contig_grad_outputs_gives_backward_strided_gradients():
+    for m in (T, torch) if torch is not None else (T,):
+        seen = []
+        square = _square_with_backward(lambda g, x: (seen.append(g.is_contiguous()), g * 2 * x)[1], m)
+        x = m.tensor([1.0, 2.0], dtype=m.float64, requires_grad=True)
+        assert m.autograd.gradgradcheck(square.apply, (x,))
+        assert all(seen), m
+        seen.clear()
+        assert m.autograd.gradgradcheck(square.apply, (x,), gen_non_contig_grad_outputs=True)
+        assert not all(seen), m
+
+
+@pytest.mark.parametrize("check,kwargs", [
+    ("gradcheck", dict(check_batched_grad=True)),
+    ("gradcheck", dict(check_forward_ad=True)),
+    ("gradcheck", dict(check_forward_ad=True, check_batched_forward_grad=True)),
+    ("gradgradcheck", dict(check_batched_grad=True)),
+    ("gradgradcheck", dict(check_fwd_over_rev=True)),
+])
+def test_what_retrograd_lacks_raises_naming_the_argument(check, kwargs):
+    fn = {"gradcheck": gradcheck, "gradgradcheck": gradgradcheck}[check]
+    with pytest.raises(NotImplementedError, match="check_(batched_grad|forward_ad|batched_forward_grad)=True"):
+        fn(lambda a: a * a, (_x(1.0, 2.0),), **kwargs)
+
+
+@pytest.mark.parametrize("check,kwargs", [
+    ("gradcheck", dict(check_backward_ad=False)),
+    ("gradcheck", dict(check_batched_grad=True, check_backward_ad=False, check_forward_ad=True)),
+    ("gradcheck", dict(check_batched_forward_grad=True)),
+    ("gradgradcheck", dict(check_rev_over_rev=False)),
+    ("gradgradcheck", dict(check_rev_over_rev=False, check_fwd_over_rev=True)),
+])
+def test_inconsistent_arguments_raise_as_torch(check, kwargs):
+    for m in (T, torch) if torch is not None else (T,):
+        with pytest.raises(AssertionError, match="Expected at least one|requires check_"):
+            getattr(m.autograd, check)(lambda a: a * a, (m.tensor([1.0], dtype=m.float64, requires_grad=True),),
+                                       **kwargs)
+
+
+def test_gradgradcheck_passes_its_arguments_on():
+    noisy = _noisy_square(T)
+    x = _x(1.0, 2.0)
+    assert gradgradcheck(lambda a: noisy(a) * a, (x,), raise_exception=False) is False
+    assert gradgradcheck(lambda a: noisy(a) * a, (x,), nondet_tol=1e-6)
+
+
+def test_check_grad_dtypes_agrees_with_torch():
+    # both engines cast a float32 gradient to the float64 input's dtype, so the check passes
+    f32 = lambda m: _square_with_backward(lambda g, x: (g * 2 * x).to(m.float32), m).apply  # noqa: E731
+    assert set(_gradcheck_both(f32, check_grad_dtypes=True)) == {True}
+
+
+def test_jacobian_mismatch_names_the_output():
+    def two(a):
+        return a * 2, Bad.apply(a)
+
+    Bad = _square_with_backward(lambda g, x: g * 3 * x)
+    with pytest.raises(GradcheckError, match="mismatch for output 1 with respect to input 0"):
+        gradcheck(two, (_x(1.0, 2.0),))

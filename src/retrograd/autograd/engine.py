@@ -425,6 +425,12 @@ def _capture_points(inputs):
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
          only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
     """The gradients of ``outputs`` with respect to ``inputs``, returned (not accumulated)."""
+    if not only_inputs:
+        import warnings
+
+        warnings.warn("only_inputs argument is deprecated and is ignored now (defaults to True). To accumulate "
+                      "gradient for other parts of the graph, please use torch.autograd.backward.",
+                      FutureWarning, stacklevel=2)
     if is_grads_batched:
         raise NotImplementedError("autograd.grad(is_grads_batched=True) is not supported in retrograd")
     outputs, inputs = _as_list(outputs), _as_list(inputs)

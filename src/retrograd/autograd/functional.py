@@ -114,7 +114,10 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
 def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
              strategy="reverse-mode"):
     """d func(inputs) / d inputs, one row of the output at a time (reverse mode).
-    Shapes: output.shape + input.shape; tuples of tuples for several outputs/inputs."""
+    Shapes: output.shape + input.shape; tuples of tuples for several outputs/inputs.
+    ``vectorize`` (torch: vmap over the rows) gives the same values; strategy="forward-mode"
+    needs forward-mode AD, which retrograd lacks (NotImplementedError)."""
+    _check_strategy(strategy, vectorize, strict)
     with enable_grad():
         inputs, tuple_in = _as_tuple(inputs)
         xs = _prepare(inputs, create_graph)
@@ -147,6 +150,20 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
     return tuple(j if tuple_in else j[0] for j in jac)
 
 
+def _check_strategy(strategy, vectorize, strict):
+    """torch's argument checks of jacobian."""
+    if strategy not in ("forward-mode", "reverse-mode"):
+        raise AssertionError('Expected strategy to be either "forward-mode" or "reverse-mode". Hint: If your '
+                             'function has more outputs than inputs, "forward-mode" tends to be more performant. '
+                             'Otherwise, prefer to use "reverse-mode".')
+    if strict and vectorize:
+        raise RuntimeError("torch.autograd.functional.jacobian: `strict=True` and `vectorized=True` are not "
+                           "supported together. Please either set `strict=False` or `vectorize=False`.")
+    if strategy == "forward-mode":
+        raise NotImplementedError('jacobian(strategy="forward-mode") needs forward-mode AD, which retrograd does '
+                                  'not have; use strategy="reverse-mode"')
+
+
 def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
             outer_jacobian_strategy="reverse-mode"):
     """Second derivatives of a scalar function: shape input.shape + input.shape."""
@@ -161,7 +178,8 @@ def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
         return tuple(gi if gi is not None else x.detach().new_zeros(x.shape) * x.sum()
                      for gi, x in zip(g, xs))
 
-    h = jacobian(grad_fn, inputs_t, create_graph=create_graph, strict=strict)
+    h = jacobian(grad_fn, inputs_t, create_graph=create_graph, strict=strict, vectorize=vectorize,
+                 strategy=outer_jacobian_strategy)
     return h if tuple_in else h[0][0]
 
 

@@ -1,12 +1,41 @@
-"""gradcheck / gradgradcheck: compare backward with central finite differences in float64."""
+"""gradcheck / gradgradcheck: compare backward with central finite differences in float64.
+
+As torch's, for each differentiable output y and each input x that requires grad:
+- the Jacobian dy/dx from backward matches finite differences within atol + rtol * |numerical|
+  (``fast_mode``: the scalar v^T J u for random unit vectors u, v, torch's random projection);
+- backward run twice gives the same Jacobian within ``nondet_tol``;
+- gradients have x's shape (and dtype, with ``check_grad_dtypes``);
+- backward multiplies by the output gradient: zero output gradients give zero input gradients
+  (``masked``: up to allclose rather than exactly, as torch's check for masked inputs);
+- ``check_undefined_grad``: backward accepts undefined (None) output gradients, treated as zeros.
+Forward-mode AD and vmap do not exist in retrograd: ``check_forward_ad``,
+``check_batched_forward_grad``, ``check_batched_grad`` (and gradgradcheck's
+``check_fwd_over_rev``) raise NotImplementedError when True.
+"""
+
+import warnings
 
 import numpy as np
 
 from .engine import grad as autograd_grad
+from .function import Function
 
 
 class GradcheckError(RuntimeError):
     """Raised by gradcheck when analytical and numerical gradients disagree."""
+
+
+FAILED_NONDET = (
+    "Backward is not reentrant, i.e., running backward with same input and grad_output multiple "
+    "times gives different values, although analytical gradient matches numerical gradient."
+    "The tolerance for nondeterminism was {tol}. If the op is legitimately nondeterministic, "
+    "pass gradcheck(..., nondet_tol=<tol>)."
+)
+UNDEFINED_GRAD_HINT = (
+    "Backwards compatibility: New undefined gradient support checking feature is enabled by "
+    "default, but it may break existing callers of this function. If this is true for you, you "
+    'can call this function with "check_undefined_grad=False" to disable the feature'
+)
 
 
 def _tensor_cls():
@@ -24,85 +53,244 @@ def _outputs(func, inputs):
     return tuple(o for o in _as_tuple(func(*inputs)) if isinstance(o, Tensor))
 
 
+def _flat_outputs(func, inputs):
+    return [o._data.astype(np.float64).ravel().copy() for o in _outputs(func, inputs)]
+
+
+def _directional(func, inputs, i, direction, eps):
+    """(f(x_i + eps * direction) - f(x_i - eps * direction)) / 2eps, per output (flattened).
+
+    The data is perturbed directly (no version bump); grad mode stays as it is, since func
+    may itself differentiate (gradgradcheck)."""
+    x = inputs[i]._data
+    orig = x.copy()
+    try:
+        x += eps * direction.reshape(x.shape).astype(x.dtype)
+        plus = _flat_outputs(func, inputs)
+        x[...] = orig - eps * direction.reshape(x.shape).astype(x.dtype)
+        minus = _flat_outputs(func, inputs)
+    finally:
+        x[...] = orig
+    return [(p - m) / (2 * eps) for p, m in zip(plus, minus)]
+
+
 def _numerical_jacobians(func, inputs, wrt, eps):
-    """J[i][j, k] = d output_k / d input_i[j], by (f(x + eps) - f(x - eps)) / 2eps."""
+    """J[i][k] (n_in_i x n_out_k) = d output_k / d input_i, by central differences, for all outputs."""
     jacobians = []
     for i in wrt:
-        x = inputs[i]._data
-        cols = []
-        for j in range(x.size):
-            idx = np.unravel_index(j, x.shape)
-            orig = x[idx].copy()
-            # the data is perturbed directly (no version bump); grad mode stays as it is,
-            # since func may itself differentiate (gradgradcheck)
-            x[idx] = orig + eps
-            plus = [o._data.astype(np.float64).ravel().copy() for o in _outputs(func, inputs)]
-            x[idx] = orig - eps
-            minus = [o._data.astype(np.float64).ravel().copy() for o in _outputs(func, inputs)]
-            x[idx] = orig
-            cols.append(np.concatenate([(p - m) / (2 * eps) for p, m in zip(plus, minus)])
-                        if plus else np.zeros(0))
-        n_out = sum(o.numel() for o in _outputs(func, inputs))
-        jacobians.append(np.stack(cols) if cols else np.zeros((0, n_out)))
+        n = inputs[i].numel()
+        cols = [_directional(func, inputs, i, np.eye(1, n, j).ravel(), eps) for j in range(n)]
+        n_outs = [o.numel() for o in _outputs(func, inputs)]
+        jacobians.append([np.stack([c[k] for c in cols]) if cols else np.zeros((0, n_outs[k]))
+                          for k in range(len(n_outs))])
     return jacobians
 
 
-def _analytical_jacobians(func, inputs, wrt):
+def _vjps(output, diff_inputs, grad_output, check_grad_dtypes):
+    """Input gradients for output gradient ``grad_output`` (zeros where unused), checked."""
     Tensor = _tensor_cls()
-    outputs = _outputs(func, inputs)
+    grads = autograd_grad(output, diff_inputs, Tensor._make(grad_output), retain_graph=True,
+                          allow_unused=True)
+    rows = []
+    for x, g in zip(diff_inputs, grads):
+        if g is None:
+            rows.append(np.zeros(x.numel()))
+            continue
+        if tuple(g.shape) != tuple(x.shape):
+            raise GradcheckError("Analytical gradient has incorrect size")
+        if check_grad_dtypes and g.dtype != x.dtype:
+            raise GradcheckError("Gradient has dtype mismatch")
+        rows.append(g._data.astype(np.float64).ravel())
+    return rows
+
+
+def _analytical(output, diff_inputs, grad_outputs, nondet_tol, check_grad_dtypes):
+    """[input][row] = vjp with each of ``grad_outputs``, computed twice to check reentrancy."""
+    runs = []
+    for _ in range(2):
+        per_row = [_vjps(output, diff_inputs, go, check_grad_dtypes) for go in grad_outputs]
+        runs.append([np.stack([row[r] for row in per_row]) if per_row else np.zeros((0, x.numel()))
+                     for r, x in enumerate(diff_inputs)])
+    for a, b in zip(*runs):
+        if a.size and np.abs(a - b).max() > nondet_tol:
+            raise GradcheckError(FAILED_NONDET.format(tol=nondet_tol))
+    return runs[0]
+
+
+def _mismatch(k, r, numerical, analytical, extra=""):
+    return GradcheckError(f"Jacobian mismatch for output {k:d} with respect to input {r:d},\n"
+                          f"numerical:{numerical}\nanalytical:{analytical}\n{extra}")
+
+
+def _slow_check(func, inputs, wrt, outputs, eps, atol, rtol, nondet_tol, check_grad_dtypes):
+    numerical = _numerical_jacobians(func, inputs, wrt, eps)
     diff_inputs = [inputs[i] for i in wrt]
-    sizes = [o.numel() for o in outputs]
-    total = sum(sizes)
-    jac = [np.zeros((inputs[i].numel(), total)) for i in wrt]
-    col = 0
-    for out in outputs:
-        for k in range(out.numel()):
-            if not out.requires_grad:
-                col += 1
-                continue
-            onehot = np.zeros(out.numel(), dtype=out._data.dtype)
-            onehot[k] = 1
-            grads = autograd_grad(out, diff_inputs, Tensor._make(onehot.reshape(out.shape)),
-                                  retain_graph=True, allow_unused=True)
-            for r, g in enumerate(grads):
-                if g is not None:
-                    jac[r][:, col] = g._data.astype(np.float64).ravel()
-            col += 1
-    return jac
+    for k, out in enumerate(outputs):
+        if not out.requires_grad:
+            continue
+        onehots = [np.eye(1, out.numel(), j, dtype=out._data.dtype).reshape(out.shape)
+                   for j in range(out.numel())]
+        # analytical[r]: one row per output element; transposed to numerical's (n_in x n_out)
+        analytical = _analytical(out, diff_inputs, onehots, nondet_tol, check_grad_dtypes)
+        for r, a in enumerate(analytical):
+            n, a = numerical[r][k], a.T
+            if n.shape != a.shape or not np.allclose(a, n, rtol=rtol, atol=atol):
+                raise _mismatch(sum(o.requires_grad for o in outputs[:k]), r, n, a)
+
+
+def _unit_vector(rng, n):
+    v = rng.random(n)
+    norm = np.linalg.norm(v)
+    return v / norm if norm else v
+
+
+def _fast_check(func, inputs, wrt, outputs, eps, atol, rtol, nondet_tol, check_grad_dtypes):
+    """torch's fast mode: compare v^T J u from finite differences along u and from the vjp with v."""
+    rng = np.random.default_rng(0)
+    us = [_unit_vector(rng, inputs[i].numel()) for i in wrt]
+    diff = [k for k, o in enumerate(outputs) if o.requires_grad]
+    vs = {k: _unit_vector(rng, outputs[k].numel()) for k in diff}
+    numerical = [_directional(func, inputs, i, u, eps) for i, u in zip(wrt, us)]
+    diff_inputs = [inputs[i] for i in wrt]
+    for d, k in enumerate(diff):
+        v = vs[k].astype(outputs[k]._data.dtype).reshape(outputs[k].shape)
+        vjps = _analytical(outputs[k], diff_inputs, [v], nondet_tol, check_grad_dtypes)
+        for r, u in enumerate(us):
+            a = float(vjps[r][0] @ u)
+            n = float(vs[k] @ numerical[r][k])
+            adjusted_atol = atol * us[r].sum() * vs[k].sum()
+            if not np.isclose(a, n, rtol=rtol, atol=adjusted_atol):
+                raise _mismatch(d, r, n, a, "(fast_mode compares v^T J u for random unit vectors u "
+                                "and v; gradcheck(..., fast_mode=False) shows the whole Jacobians)\n")
+
+
+def _check_no_differentiable_outputs(func, inputs, wrt, eps):
+    for per_output in _numerical_jacobians(func, inputs, wrt, eps):
+        for jacobian in per_output:
+            if np.any(jacobian != 0):
+                raise GradcheckError("Numerical gradient for function expected to be zero")
+
+
+def _check_backward_multiplies_by_grad_output(outputs, diff_inputs, masked):
+    Tensor = _tensor_cls()
+    diff_outputs = [o for o in outputs if o.requires_grad]
+    zeros = [Tensor._make(np.zeros(o.shape, dtype=o._data.dtype)) for o in diff_outputs]
+    grads = autograd_grad(diff_outputs, diff_inputs, zeros, retain_graph=True, allow_unused=True)
+    for g, x in zip(grads, diff_inputs):
+        if g is None:
+            continue
+        zero = np.allclose(g._data, 0) if masked else not np.any(g._data != 0)
+        if not zero:
+            raise GradcheckError("backward not multiplied by grad_output")
+        if g.dtype != x.dtype:
+            raise GradcheckError("grad is incorrect type")
+        if g.device != x.device:
+            raise GradcheckError("grad is incorrect device")
+        if tuple(g.shape) != tuple(x.shape):
+            raise GradcheckError("grad is incorrect size")
+
+
+class _UndefinedGrad(Function):
+    """Identity whose backward passes on an undefined gradient: what torch's engine hands the
+    node that made x, zeros if that node materializes grads (the default) and None if not
+    (retrograd's engine then runs it only if another output of it has a gradient)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.materialize = getattr(x.grad_fn, "_materialize_grads", True)
+        return x._data.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 0 if ctx.materialize else None
+
+
+def _check_undefined_grad(func, inputs, diff_inputs):
+    """Backward must accept undefined output gradients (all of them, then one at a time)."""
+    Tensor = _tensor_cls()
+
+    def diff_outputs():
+        return [o for o in _outputs(func, inputs) if o.requires_grad]
+
+    n = len(diff_outputs())
+    cases = [[True] * n] + ([[i == j for j in range(n)] for i in range(n)] if n > 1 else [])
+    for undefined in cases:
+        outs = [_UndefinedGrad.apply(o) if u else o for o, u in zip(diff_outputs(), undefined)]
+        zeros = [Tensor._make(np.zeros(o.shape, dtype=o._data.dtype)) for o in outs]
+        try:
+            grads = autograd_grad(outs, diff_inputs, zeros, allow_unused=True)
+        except (RuntimeError, TypeError, AttributeError) as e:
+            warnings.warn(UNDEFINED_GRAD_HINT, stacklevel=4)
+            raise GradcheckError(
+                "Expected backward function to handle undefined output grads (an output gradient "
+                "of None means zeros; the backward raised " + type(e).__name__ + f": {e})") from e
+        if any(g is not None and np.any(g._data != 0) for g in grads):
+            warnings.warn(UNDEFINED_GRAD_HINT, stacklevel=4)
+            raise GradcheckError("Expected all input grads to be undefined or zero when all output "
+                                 "grads are undefined or zero.")
+
+
+def _not_implemented(name, value, why):
+    if value:
+        raise NotImplementedError(f"{name}=True: {why}, which retrograd does not have; pass {name}=False")
 
 
 def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True,
               nondet_tol=0.0, check_undefined_grad=True, check_grad_dtypes=False,
               check_batched_grad=False, check_batched_forward_grad=False, check_forward_ad=False,
               check_backward_ad=True, fast_mode=False, masked=None):
-    """True if the gradients of ``func`` at ``inputs`` match finite differences: for
-    every input x_i that requires grad and every output y,
-    |dy/dx_analytical - dy/dx_numerical| <= atol + rtol * |dy/dx_numerical|."""
+    """True if the gradients of ``func`` at ``inputs`` match finite differences (see the module
+    docstring for every check); False, or GradcheckError with ``raise_exception``, if not."""
+    if not (check_forward_ad or check_backward_ad):
+        raise AssertionError("Expected at least one of check_forward_ad or check_backward_ad to be True")
+    if check_batched_grad and not check_backward_ad:
+        raise AssertionError("Setting check_batched_grad=True requires check_backward_ad to be True")
+    if check_batched_forward_grad and not check_forward_ad:
+        raise AssertionError("Setting check_batched_forward_grad=True requires check_forward_ad to be True")
+    _not_implemented("check_forward_ad", check_forward_ad, "it needs forward-mode AD")
+    _not_implemented("check_batched_forward_grad", check_batched_forward_grad, "it needs forward-mode AD and vmap")
+    _not_implemented("check_batched_grad", check_batched_grad, "it needs vmap")
+    try:
+        _gradcheck(func, _as_tuple(inputs), eps, atol, rtol, nondet_tol, check_undefined_grad,
+                   check_grad_dtypes, fast_mode, masked)
+    except GradcheckError:
+        if raise_exception:
+            raise
+        return False
+    return True
+
+
+def _gradcheck(func, inputs, eps, atol, rtol, nondet_tol, check_undefined_grad, check_grad_dtypes,
+               fast_mode, masked):
     Tensor = _tensor_cls()
-    inputs = _as_tuple(inputs)
     wrt = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     if not wrt:
         raise ValueError("gradcheck expects at least one input tensor to require gradient, "
                          "but none of the them have requires_grad=True.")
     for i in wrt:
         if inputs[i].dtype.name != "float64":
-            import warnings
-
             warnings.warn(
                 f"Input #{i} requires gradient and is not a double precision floating point. "
                 "This check will likely fail if all the inputs are not of double precision "
-                "floating point.", stacklevel=2)
-    numerical = _numerical_jacobians(func, inputs, wrt, eps)
-    analytical = _analytical_jacobians(func, inputs, wrt)
-    for r, (n, a) in enumerate(zip(numerical, analytical)):
-        if n.shape != a.shape or not np.allclose(a, n, rtol=rtol, atol=atol):
-            if not raise_exception:
-                return False
-            raise GradcheckError(
-                f"Jacobian mismatch for output 0 with respect to input {wrt[r]},\n"
-                f"numerical:{n}\nanalytical:{a}\n"
-            )
-    return True
+                "floating point.", stacklevel=3)
+    outputs = _outputs(func, inputs)
+    if not any(o.requires_grad for o in outputs):
+        _check_no_differentiable_outputs(func, inputs, wrt, eps)
+        return
+    check = _fast_check if fast_mode else _slow_check
+    check(func, inputs, wrt, outputs, eps, atol, rtol, nondet_tol, check_grad_dtypes)
+    diff_inputs = [inputs[i] for i in wrt]
+    _check_backward_multiplies_by_grad_output(outputs, diff_inputs, masked)
+    if check_undefined_grad:
+        _check_undefined_grad(func, inputs, diff_inputs)
+
+
+def _non_contiguous(arr):
+    """A copy of ``arr`` whose memory is strided (every other element of a larger buffer)."""
+    buf = np.empty(arr.shape + (2,), dtype=arr.dtype)
+    view = buf[..., 0]
+    view[...] = arr
+    return view
 
 
 def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e-3,
@@ -110,15 +298,23 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
                   check_undefined_grad=True, check_grad_dtypes=False, check_batched_grad=False,
                   check_fwd_over_rev=False, check_rev_over_rev=True, fast_mode=False, masked=False):
     """gradcheck of the gradient: checks that backward is itself correctly differentiable
-    (what ``create_graph=True`` relies on)."""
+    (what ``create_graph=True`` relies on). The random output gradients are seeded;
+    ``gen_non_contig_grad_outputs`` makes them non-contiguous."""
+    if not (check_fwd_over_rev or check_rev_over_rev):
+        raise AssertionError("Expected at least one of check_fwd_over_rev or check_rev_over_rev to be True")
+    if check_undefined_grad and not check_rev_over_rev:
+        raise AssertionError("Setting check_undefined_grad=True requires check_rev_over_rev to be True")
+    if check_batched_grad and not check_rev_over_rev:
+        raise AssertionError("Setting check_batched_grad=True requires check_rev_over_rev to be True")
     Tensor = _tensor_cls()
     inputs = _as_tuple(inputs)
-    outputs = _outputs(func, inputs)
     if grad_outputs is None:
         rng = np.random.default_rng(0)
-        grad_outputs = tuple(
-            Tensor._make(rng.standard_normal(o.shape).astype(o._data.dtype)).requires_grad_()
-            for o in outputs if o.requires_grad)
+        arrays = [rng.standard_normal(o.shape).astype(o._data.dtype)
+                  for o in _outputs(func, inputs) if o.requires_grad]
+        if gen_non_contig_grad_outputs:
+            arrays = [_non_contiguous(a) for a in arrays]
+        grad_outputs = tuple(Tensor._make(a).requires_grad_() for a in arrays)
     grad_outputs = _as_tuple(grad_outputs)
     n_in = len(inputs)
     wrt = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
@@ -131,4 +327,8 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
         return tuple(g for g in grads if g is not None)
 
     return gradcheck(first_derivative, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol,
-                     raise_exception=raise_exception)
+                     raise_exception=raise_exception, nondet_tol=nondet_tol,
+                     check_undefined_grad=check_undefined_grad, check_grad_dtypes=check_grad_dtypes,
+                     check_batched_grad=check_batched_grad, fast_mode=fast_mode,
+                     check_forward_ad=check_fwd_over_rev, check_backward_ad=check_rev_over_rev,
+                     masked=masked)

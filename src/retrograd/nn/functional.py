@@ -39,14 +39,19 @@ def normalize(input, p=2.0, dim=1, eps=1e-12):
 
 def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10, dim=-1):
     """softmax((logits + g) / tau) with g ~ Gumbel(0, 1); ``hard``: the one-hot of its
-    argmax in the forward, the soft sample's gradient in the backward (straight-through)."""
+    argmax in the forward, the soft sample's gradient in the backward (straight-through).
+    ``eps`` is deprecated in torch and has no effect there either (it warns, as torch)."""
+    if eps != 1e-10:
+        import warnings
+
+        warnings.warn("`eps` parameter is deprecated and has no effect.", stacklevel=2)
     from .. import _backend
     from ..random import _rng
     from ..tensor import Tensor
 
     arr = logits._data
     xp = _backend.array_module(arr)
-    g = -_np.log(_rng().exponential(size=arr.shape))
+    g = -_np.log(_rng(None, logits).exponential(size=arr.shape))
     gumbels = Tensor._make(xp.asarray(g.astype(arr.dtype)))
     y = _softmax.softmax((logits + gumbels) / tau, dim)
     if not hard:

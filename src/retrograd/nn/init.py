@@ -73,17 +73,17 @@ def _calculate_correct_fan(tensor, mode):
 
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
     """Fill with U(a, b)."""
-    return _write(tensor, _rng(generator).uniform(a, b, size=tuple(tensor.shape)))
+    return _write(tensor, _rng(generator, tensor).uniform(a, b, size=tuple(tensor.shape)))
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
     """Fill with N(mean, std^2)."""
-    return _write(tensor, _rng(generator).normal(mean, std, size=tuple(tensor.shape)))
+    return _write(tensor, _rng(generator, tensor).normal(mean, std, size=tuple(tensor.shape)))
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     """Fill with N(mean, std^2) restricted to [a, b] (absolute bounds), by resampling."""
-    rng = _rng(generator)
+    rng = _rng(generator, tensor)
     n = tensor.numel()
     out = rng.normal(mean, std, size=n)
     bad = (out < a) | (out > b)
@@ -185,7 +185,7 @@ def orthogonal_(tensor, gain=1, generator=None):
         return tensor
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
-    flat = _rng(generator).normal(0.0, 1.0, size=(rows, cols))
+    flat = _rng(generator, tensor).normal(0.0, 1.0, size=(rows, cols))
     if rows < cols:
         flat = flat.T
     q, r = np.linalg.qr(flat)
@@ -200,7 +200,7 @@ def sparse_(tensor, sparsity, std=0.01, generator=None):
     if tensor.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
     rows, cols = tuple(tensor.shape)
-    rng = _rng(generator)
+    rng = _rng(generator, tensor)
     out = rng.normal(0.0, std, size=(rows, cols))
     zeros = int(math.ceil(sparsity * rows))
     for c in range(cols):

@@ -154,6 +154,7 @@ def _rebase_base(base, chain, value):
 
 def make_inplace(fn, name):
     """The in-place method ``name`` for the out-of-place op ``fn(self, *args, **kwargs)``."""
+    fn = fn.__wrapped__ if hasattr(fn, "takes_out") else fn  # the op without the function's out=
 
     def method(self, *args, **kwargs):
         return inplace(self, name, fn, *args, **kwargs)

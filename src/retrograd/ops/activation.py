@@ -366,7 +366,7 @@ class RreluWithNoise(Function):
         from ..random import _rng
 
         x = a._data
-        r = _rng(generator).uniform(lower, upper, size=x.shape).astype(x.dtype)
+        r = _rng(generator, a).uniform(lower, upper, size=x.shape).astype(x.dtype)
         if _backend.device_of(x).type != "cpu":
             r = _backend.to_device(r, _backend.device_of(x))
         xp = _backend.array_module(x)

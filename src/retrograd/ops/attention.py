@@ -186,7 +186,7 @@ def attention_with_weights(query, key, value, attn_mask=None, dropout_p=0.0, is_
 
         heads = (key.shape[-3] * groups,) if key.ndim >= 3 else ()
         shape = np.broadcast_shapes(tuple(query.shape[:-2]), tuple(key.shape[:-3]) + heads)
-        keep_arr = _rng(generator).random(shape + (L, S)) >= dropout_p
+        keep_arr = _rng(generator, query).random(shape + (L, S)) >= dropout_p
         keep = Tensor._make(array_module(query._data).asarray(keep_arr))
     out, P = ScaledDotProductAttention.apply(query, key, value, attn_mask, keep, scale,
                                              float(dropout_p), groups)

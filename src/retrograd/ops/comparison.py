@@ -20,6 +20,7 @@ def _compare(op, *names):
         return Tensor._make(broadcast_op(op, x, y, input, other))
 
     compare.__name__ = compare.__qualname__ = names[0]
+    compare.__doc__ = f"Elementwise ``{names[0]}`` comparison of input and other, broadcast; a bool tensor."
     return takes_out(tensor_method(*names)(compare), dtype=ANY, grad=NONE)
 
 

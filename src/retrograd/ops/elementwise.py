@@ -13,6 +13,7 @@ from ..autograd.grad_mode import _state as _grad_state
 from ..tensor import Tensor
 from ._broadcast import broadcast_error, sum_to_shape
 from ._method import tensor_method
+from .._unsupported import reject
 from ._out import CAST, SAME, takes_out
 
 __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "pow",
@@ -656,6 +657,7 @@ def square(input):
 @tensor_method()
 def clone(input, *, memory_format=None):
     """A differentiable copy."""
+    reject("clone", memory_format=memory_format)
     return Clone.apply(input)
 
 
@@ -667,19 +669,19 @@ for _name, _fn in [("subtract", sub), ("multiply", mul), ("divide", div), ("true
 
 # ---------------------------------------------------------------------------- operators
 
-Tensor.__add__ = add
+Tensor.__add__ = Tensor.add  # the methods (the functions' out= is not an operator's)
 Tensor.__radd__ = lambda self, other: Add.apply(other, self)
-Tensor.__sub__ = sub
+Tensor.__sub__ = Tensor.sub
 Tensor.__rsub__ = lambda self, other: Sub.apply(other, self)
-Tensor.__mul__ = mul
+Tensor.__mul__ = Tensor.mul
 Tensor.__rmul__ = lambda self, other: Mul.apply(other, self)
-Tensor.__truediv__ = div
+Tensor.__truediv__ = Tensor.div
 Tensor.__rtruediv__ = lambda self, other: Div.apply(other, self)
-Tensor.__pow__ = pow
+Tensor.__pow__ = Tensor.pow
 Tensor.__rpow__ = lambda self, other: Pow.apply(other, self)
-Tensor.__neg__ = neg
+Tensor.__neg__ = Tensor.neg
 Tensor.__pos__ = lambda self: self
-Tensor.__abs__ = abs
+Tensor.__abs__ = Tensor.abs
 
 
 # ---------------------------------------------------------------------------- in-place forms

@@ -12,6 +12,7 @@ import numpy as np
 from .. import _backend
 from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad
+from .._unsupported import reject
 from ..tensor import Tensor
 
 __all__ = []
@@ -143,8 +144,8 @@ def _factor(idx, padding_idx, scale_grad_by_freq, dtype):
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
               sparse=False):
     """weight[input]: one row of weight (num_embeddings, D) per index. padding_idx's row gets no gradient;
-    max_norm renormalizes the rows used, in place; sparse gradients are not supported (dense ones are
-    returned)."""
+    max_norm renormalizes the rows used, in place; sparse=True (sparse gradients) raises NotImplementedError."""
+    reject("embedding", sparse=sparse)
     if weight.ndim != 2:
         raise RuntimeError(f"'weight' must be 2-D, got weight of size {list(weight.shape)}")
     num = weight.shape[0]
@@ -161,6 +162,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
                   sparse=False, per_sample_weights=None, include_last_offset=False, padding_idx=None):
     """Sum, mean or max of the embeddings of each bag: the rows of a 2-D input, or the segments of a 1-D
     input starting at offsets. Entries equal to padding_idx are left out; empty bags give zeros."""
+    reject("embedding_bag", sparse=sparse)
     if mode not in ("sum", "mean", "max"):
         raise ValueError(f"mode has to be one of sum, mean or max, got {mode!r}")
     if per_sample_weights is not None and mode != "sum":

@@ -283,6 +283,7 @@ from ..tensor import _wrap_dim  # noqa: E402
 from ._inplace import make_inplace  # noqa: E402
 from ._method import tensor_method  # noqa: E402
 from ._out import SAME, takes_out  # noqa: E402
+from .._unsupported import reject  # noqa: E402
 
 __all__ += ["gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add",
             "index_copy", "index_fill", "masked_fill", "masked_select", "masked_scatter", "take",
@@ -355,6 +356,7 @@ def _gather_key(input, dim, index, name):
 @tensor_method()
 def gather(input, dim, index, *, sparse_grad=False):
     """z[i][j] = input[index[i][j]][j] (dim=0);  da = g added at those positions."""
+    reject("gather", sparse_grad=sparse_grad)
     if isinstance(index, Tensor) and index.numel() == 0:  # torch checks nothing then: empty, da = 0
         empty = Gather.apply(input.reshape(-1), (array_module(index._data).zeros(0, dtype=np.int64),), True)
         return empty.reshape(index.shape)

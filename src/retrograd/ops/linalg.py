@@ -7,6 +7,7 @@ from ._broadcast import sum_to_shape
 from ..tensor import Tensor
 from ._inplace import _TORCH_TYPE
 from ._method import tensor_method
+from .._unsupported import reject
 from ._out import CAST, COPY, SAME, takes_out
 from .elementwise import _device_error
 
@@ -785,11 +786,13 @@ def _tri_indices(row, col, offset, upper, dtype, device):
 
 def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
     """The [2, N] coordinates of the lower triangle (j - i <= offset) of a row x col matrix."""
+    reject("tril_indices", layout=layout)
     return _tri_indices(row, col, offset, False, dtype, device)
 
 
 def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
     """The [2, N] coordinates of the upper triangle (j - i >= offset) of a row x col matrix."""
+    reject("triu_indices", layout=layout)
     return _tri_indices(row, col, offset, True, dtype, device)
 
 

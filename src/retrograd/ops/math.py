@@ -1043,10 +1043,10 @@ def _register_inplace():
         "rad2deg", "logit", "sgn")]
     for name, fn in pairs:
         setattr(Tensor, name + "_", make_inplace(fn, name + "_"))
-    Tensor.__floordiv__ = floor_divide
+    Tensor.__floordiv__ = Tensor.floor_divide
     Tensor.__rfloordiv__ = lambda self, other: floor_divide(other, self)
     Tensor.__ifloordiv__ = Tensor.floor_divide_
-    Tensor.__mod__ = remainder
+    Tensor.__mod__ = Tensor.remainder
     Tensor.__rmod__ = lambda self, other: remainder(other, self)
     Tensor.__imod__ = Tensor.remainder_
 

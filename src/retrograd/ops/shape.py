@@ -8,6 +8,7 @@ import numpy as np
 from ..amp.autocast_mode import cast_args
 from .._backend import array_module
 from ..autograd.function import Function
+from .._unsupported import reject
 from ..tensor import Tensor, _wrap_dim
 from ._broadcast import broadcast_view, sum_to_shape
 from ._method import tensor_method
@@ -263,6 +264,7 @@ def expand_as(input, other):
 @tensor_method()
 def contiguous(input, memory_format=None):
     """The tensor itself when contiguous, else a contiguous copy."""
+    reject("contiguous", memory_format=memory_format)
     if input._data.flags.c_contiguous:
         return input
     return input.clone()
@@ -392,7 +394,10 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
         counts = input._data
         if counts.ndim > 1 or counts.dtype.kind not in "iu":
             raise RuntimeError("repeat_interleave: repeats must be a 1-d integer tensor")
-        return Tensor._make(xp.repeat(xp.arange(counts.shape[0], dtype=np.int64), counts))
+        idx = xp.repeat(xp.arange(counts.shape[0], dtype=np.int64), counts)
+        if output_size is not None and output_size != idx.shape[0]:
+            raise RuntimeError(f"repeat_interleave: Invalid output_size, expected {idx.shape[0]} but got {output_size}")
+        return Tensor._make(idx)
     if dim is None:
         input = input.reshape(-1)
         dim = 0
@@ -413,6 +418,8 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     elif (r < 0).any():
         raise RuntimeError("repeat_interleave: repeats can not be negative")
     idx = xp.repeat(xp.arange(n, dtype=np.int64), r)
+    if output_size is not None and output_size != idx.shape[0]:
+        raise RuntimeError(f"repeat_interleave: Invalid output_size, expected {idx.shape[0]} but got {output_size}")
     return _index_along(input, dim, idx)
 
 

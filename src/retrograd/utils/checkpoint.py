@@ -163,7 +163,18 @@ class _ReentrantCheckpoint(Function):
 def checkpoint(function, *args, use_reentrant=None, context_fn=None, determinism_check="default",
                debug=False, preserve_rng_state=True, **kwargs):
     """Run ``function(*args, **kwargs)`` without keeping its saved activations; they are
-    recomputed once, in backward. Results and gradients equal the plain call's."""
+    recomputed once, in backward. Results and gradients equal the plain call's.
+    context_fn and debug=True are not implemented (NotImplementedError)."""
+    if determinism_check not in ("default", "none"):
+        raise ValueError(f"determinism_check should be one of ['default', 'none'], but got {determinism_check}")
+    if use_reentrant and (context_fn is not None or debug):
+        raise ValueError("Passing `context_fn` or `debug` is only supported when use_reentrant=False.")
+    if context_fn is not None:
+        raise NotImplementedError("checkpoint(context_fn=...): retrograd does not run the forward and the "
+                                  "recomputation under given contexts; leave context_fn unset")
+    if debug:
+        raise NotImplementedError("checkpoint(debug=True): retrograd keeps no trace of the recomputed ops; "
+                                  "pass debug=False")
     if use_reentrant:
         if kwargs:
             raise ValueError("Unexpected keyword arguments: " + ",".join(kwargs))

@@ -110,7 +110,8 @@ class PackedSequence(namedtuple("PackedSequence",
         return self._with_data(self.data.cuda(*args, **kwargs))
 
     def cpu(self, *args, **kwargs):
-        return self._with_data(self.data.cpu())
+        """On the CPU, after ``.to(*args, **kwargs)`` (a dtype, say), as torch's."""
+        return self._with_data(self.data.to(*args, **kwargs).cpu())
 
     def double(self):
         return self._with_data(self.data.double())
