@@ -6,15 +6,15 @@ import pytest
 import retrograd
 from retrograd.nn.modules import rnn as rnn_modules
 from retrograd.nn.utils import rnn as rnn_utils
-from helpers import rand, requires_torch, torch
+from helpers import rand, reference, requires_torch, torch
 
 
-def _pair(name, **kwargs):
-    """A torch module and a retrograd one (float64) with the same weights."""
-    tm = getattr(torch.nn, name)(**kwargs, dtype=torch.float64)
-    rm = getattr(rnn_modules, name)(**kwargs).double()
-    rm.load_state_dict({k: retrograd.tensor(v.detach().numpy()) for k, v in tm.state_dict().items()})
-    return tm, rm
+def _module(lib, name, **kwargs):
+    """lib's (retrograd's or torch's) module in float64 with seeded weights, the same in both."""
+    m = getattr(rnn_modules if lib is retrograd else lib.nn, name)(**kwargs).double()
+    m.load_state_dict({k: lib.tensor(rand(*v.shape, low=-0.5, high=0.5, seed=100 + i))
+                       for i, (k, v) in enumerate(sorted(m.state_dict().items()))})
+    return m
 
 
 def _flat(out):
@@ -23,22 +23,27 @@ def _flat(out):
     return [] if out is None else [out]
 
 
-def _compare(rm, tm, r_args, t_args, r_leaves, t_leaves, unpack=None):
-    r_out, t_out = _flat(rm(*r_args)), _flat(tm(*t_args))
-    if unpack is not None:
-        r_out, t_out = unpack(r_out, t_out)
-    assert len(r_out) == len(t_out)
+def _results(lib, m, out, leaves):
+    """Outputs, and the gradients of the leaves and parameters from seeded upstream gradients."""
+    out = _flat(out)
+    gs = [rand(*o.shape, seed=50 + i) for i, o in enumerate(out)]
+    sum((o * lib.tensor(g)).sum() for o, g in zip(out, gs)).backward()
+    return ([o.detach().numpy() for o in out], [leaf.grad.numpy() for leaf in leaves],
+            [(n, p.grad.numpy()) for n, p in m.named_parameters()])
+
+
+def _assert_like_torch(run):
+    """run(lib) gives the same outputs and gradients with retrograd as with torch (recorded)."""
+    (r_out, r_leaves, r_params), (t_out, t_leaves, t_params) = run(retrograd), reference(lambda: run(torch))
+    assert len(r_out) == len(t_out) and len(r_leaves) == len(t_leaves) and len(r_params) == len(t_params)
     for r, t in zip(r_out, t_out):
-        assert tuple(r.shape) == tuple(t.shape)
-        np.testing.assert_allclose(r.detach().numpy(), t.detach().numpy(), atol=1e-10)
-    gs = [rand(*t.shape, seed=50 + i) for i, t in enumerate(t_out)]
-    sum((r * retrograd.tensor(g)).sum() for r, g in zip(r_out, gs)).backward()
-    sum((t * torch.tensor(g)).sum() for t, g in zip(t_out, gs)).backward()
+        assert r.shape == t.shape
+        np.testing.assert_allclose(r, t, atol=1e-10)
     for r, t in zip(r_leaves, t_leaves):
-        np.testing.assert_allclose(r.grad.numpy(), t.grad.numpy(), atol=1e-9)
-    for (n, p), (tn, tp) in zip(rm.named_parameters(), tm.named_parameters()):
+        np.testing.assert_allclose(r, t, atol=1e-9)
+    for (n, p), (tn, tp) in zip(r_params, t_params):
         assert n == tn
-        np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), atol=1e-9, err_msg=n)
+        np.testing.assert_allclose(p, tp, atol=1e-9, err_msg=n)
 
 
 CONFIGS = [
@@ -64,72 +69,48 @@ def _hx(name, kwargs, B, seed=3):
     return (h, rand(*cshape, seed=seed + 1)) if name == "LSTM" else (h,)
 
 
-@requires_torch
 @pytest.mark.parametrize("name,kwargs", CONFIGS)
 @pytest.mark.parametrize("with_hx", [False, True])
 def test_matches_torch(name, kwargs, with_hx):
-    tm, rm = _pair(name, **kwargs)
     T, B = 5, 3
-    shape = (B, T, 3) if kwargs.get("batch_first") else (T, B, 3)
-    x = rand(*shape, seed=1)
-    rx, tx = retrograd.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-    r_args, t_args, r_leaves, t_leaves = [rx], [tx], [rx], [tx]
-    if with_hx:
-        hs = _hx(name, kwargs, B)
-        rh = [retrograd.tensor(h, requires_grad=True) for h in hs]
-        th = [torch.tensor(h, requires_grad=True) for h in hs]
-        r_args.append(tuple(rh) if name == "LSTM" else rh[0])
-        t_args.append(tuple(th) if name == "LSTM" else th[0])
-        r_leaves += rh
-        t_leaves += th
-    _compare(rm, tm, r_args, t_args, r_leaves, t_leaves)
+    x = rand(*((B, T, 3) if kwargs.get("batch_first") else (T, B, 3)), seed=1)
+
+    def run(lib):
+        m = _module(lib, name, **kwargs)
+        leaves = [lib.tensor(a, requires_grad=True) for a in [x] + (list(_hx(name, kwargs, B)) if with_hx else [])]
+        args = leaves[:1] + ([tuple(leaves[1:]) if name == "LSTM" else leaves[1]] if with_hx else [])
+        return _results(lib, m, m(*args), leaves)
+
+    _assert_like_torch(run)
 
 
-@requires_torch
 @pytest.mark.parametrize("name,kwargs", CONFIGS[1:2] + CONFIGS[4:5] + CONFIGS[6:7])
 def test_unbatched_matches_torch(name, kwargs):
-    tm, rm = _pair(name, **kwargs)
-    x = rand(4, 3, seed=1)
-    hs = _hx(name, kwargs, None)
-    rx, tx = retrograd.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-    rh = [retrograd.tensor(h, requires_grad=True) for h in hs]
-    th = [torch.tensor(h, requires_grad=True) for h in hs]
-    _compare(rm, tm, [rx, tuple(rh) if name == "LSTM" else rh[0]],
-             [tx, tuple(th) if name == "LSTM" else th[0]], [rx] + rh, [tx] + th)
+    def run(lib):
+        m = _module(lib, name, **kwargs)
+        leaves = [lib.tensor(a, requires_grad=True) for a in [rand(4, 3, seed=1), *_hx(name, kwargs, None)]]
+        return _results(lib, m, m(leaves[0], tuple(leaves[1:]) if name == "LSTM" else leaves[1]), leaves)
+
+    _assert_like_torch(run)
 
 
-@requires_torch
 @pytest.mark.parametrize("name,kwargs", [CONFIGS[1], CONFIGS[3], CONFIGS[4], CONFIGS[7]])
 @pytest.mark.parametrize("enforce_sorted", [True, False])
 def test_packed_matches_torch(name, kwargs, enforce_sorted):
-    tm, rm = _pair(name, **kwargs)
     bf = kwargs.get("batch_first", False)
     lengths = [5, 3, 3, 1] if enforce_sorted else [3, 5, 1, 3]
     B, T = len(lengths), max(lengths)
     x = rand(*((B, T, 3) if bf else (T, B, 3)), seed=1)
-    hs = _hx(name, kwargs, B)
-    rx, tx = retrograd.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-    rh = [retrograd.tensor(h, requires_grad=True) for h in hs]
-    th = [torch.tensor(h, requires_grad=True) for h in hs]
-    rp = rnn_utils.pack_padded_sequence(rx, lengths, batch_first=bf, enforce_sorted=enforce_sorted)
-    tp = torch.nn.utils.rnn.pack_padded_sequence(tx, lengths, batch_first=bf,
-                                                 enforce_sorted=enforce_sorted)
-    rm_fwd, tm_fwd = rm, tm
 
-    class R:
-        def __call__(self, *a):
-            out, state = rm_fwd(*a)
-            return rnn_utils.pad_packed_sequence(out, batch_first=bf)[0], state
+    def run(lib):
+        utils = rnn_utils if lib is retrograd else lib.nn.utils.rnn
+        m = _module(lib, name, **kwargs)
+        leaves = [lib.tensor(a, requires_grad=True) for a in [x, *_hx(name, kwargs, B)]]
+        packed = utils.pack_padded_sequence(leaves[0], lengths, batch_first=bf, enforce_sorted=enforce_sorted)
+        out, state = m(packed, tuple(leaves[1:]) if name == "LSTM" else leaves[1])
+        return _results(lib, m, [utils.pad_packed_sequence(out, batch_first=bf)[0], state], leaves)
 
-    class Tt:
-        def __call__(self, *a):
-            out, state = tm_fwd(*a)
-            return torch.nn.utils.rnn.pad_packed_sequence(out, batch_first=bf)[0], state
-
-    r, t = R(), Tt()
-    r.named_parameters, t.named_parameters = rm.named_parameters, tm.named_parameters
-    _compare(r, t, [rp, tuple(rh) if name == "LSTM" else rh[0]],
-             [tp, tuple(th) if name == "LSTM" else th[0]], [rx] + rh, [tx] + th)
+    _assert_like_torch(run)
 
 
 def test_parameter_names_shapes_and_init():
@@ -190,19 +171,20 @@ def test_forward_errors():
         m(retrograd.zeros(5, 3), (retrograd.zeros(1, 1, 4), retrograd.zeros(1, 1, 4)))
 
 
-@requires_torch
 @pytest.mark.parametrize("name", ["RNNCell", "LSTMCell", "GRUCell"])
 @pytest.mark.parametrize("batched", [True, False])
 def test_cells_match_torch(name, batched):
-    tm, rm = _pair(name, input_size=3, hidden_size=4)
     x = rand(*((2, 3) if batched else (3,)), seed=1)
     hshape = (2, 4) if batched else (4,)
     hs = [rand(*hshape, seed=2)] + ([rand(*hshape, seed=3)] if name == "LSTMCell" else [])
-    rx, tx = retrograd.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-    rh = [retrograd.tensor(h, requires_grad=True) for h in hs]
-    th = [torch.tensor(h, requires_grad=True) for h in hs]
-    _compare(rm, tm, [rx, tuple(rh) if name == "LSTMCell" else rh[0]],
-             [tx, tuple(th) if name == "LSTMCell" else th[0]], [rx] + rh, [tx] + th)
+
+    def run(lib):
+        m = _module(lib, name, input_size=3, hidden_size=4)
+        leaves = [lib.tensor(a, requires_grad=True) for a in [x, *hs]]
+        return _results(lib, m, m(leaves[0], tuple(leaves[1:]) if name == "LSTMCell" else leaves[1]), leaves)
+
+    _assert_like_torch(run)
+    rm = _module(retrograd, name, input_size=3, hidden_size=4)
     out = rm(retrograd.tensor(x))  # default zero state
     assert _flat(out)[0].shape == hshape
 
