@@ -5,8 +5,7 @@ import pytest
 
 import retrograd
 from retrograd import nn
-from tests.helpers import rand, requires_torch, torch
-from tests.nn._layer_helpers import compare_modules
+from tests.helpers import rand, reference, torch
 
 
 def distinct(*shape):
@@ -42,25 +41,40 @@ MODULES = [
 ]
 
 
-@requires_torch
 @pytest.mark.parametrize("name,args,kw,shape", MODULES)
 def test_module_like_torch(name, args, kw, shape):
-    rg_m, th_m = getattr(nn, name)(*args, **kw), getattr(torch.nn, name)(*args, **kw)
+    """Outputs (each of a tuple), dtype, input gradient from a seeded upstream gradient, repr."""
     x = distinct(*shape) if "Max" in name else rand(*shape, low=0.1) if "LP" in name else rand(*shape)
-    compare_modules(rg_m, th_m, x)
-    assert repr(rg_m) == repr(th_m)
+
+    def run(lib):
+        m = getattr(nn if lib is retrograd else lib.nn, name)(*args, **kw)
+        xt = lib.tensor(x, requires_grad=True)
+        outs = m(xt)
+        outs = list(outs) if isinstance(outs, tuple) else [outs]
+        g = np.random.default_rng(7).standard_normal(tuple(outs[0].shape))
+        (outs[0] * lib.tensor(g, dtype=outs[0].dtype)).sum().backward()
+        return repr(m), str(outs[0].dtype), [o.detach().numpy() for o in outs], xt.grad.numpy()
+
+    (r_repr, r_dtype, r_outs, r_grad), (t_repr, t_dtype, t_outs, t_grad) = run(retrograd), reference(
+        lambda: run(torch), inputs=[x])
+    assert r_repr == t_repr and r_dtype == t_dtype and len(r_outs) == len(t_outs)
+    for r, t in zip(r_outs, t_outs):
+        assert r.shape == t.shape
+        np.testing.assert_allclose(r, t, atol=1e-6, rtol=1e-5)
+    np.testing.assert_allclose(r_grad, t_grad, atol=1e-5, rtol=1e-4)
 
 
-@requires_torch
 def test_max_unpool2d_like_torch():
     x = distinct(1, 2, 4, 4)
-    res = []
-    for t in (retrograd, torch):
+
+    def run(t):
         xs = t.tensor(x, requires_grad=True)
         y, i = t.nn.MaxPool2d(2, return_indices=True)(xs)
         z = t.nn.MaxUnpool2d(2)(y, i)
         (z * z).sum().backward()
-        res.append((z.detach().numpy(), xs.grad.numpy(), repr(t.nn.MaxUnpool2d(2))))
+        return z.detach().numpy(), xs.grad.numpy(), repr(t.nn.MaxUnpool2d(2))
+
+    res = [run(retrograd), reference(lambda: run(torch), inputs=[x])]
     np.testing.assert_allclose(res[0][0], res[1][0])
     np.testing.assert_allclose(res[0][1], res[1][1])
     assert res[0][2] == res[1][2]
