@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import retrograd
-from tests.reference.store import reference
+from tests.reference.store import as_recorded, reference
 
 try:
     import torch

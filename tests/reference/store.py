@@ -84,6 +84,12 @@ def _decode(tree, array):
     return tree
 
 
+def as_recorded(value):
+    """``value`` as reference() returns a recorded one: tuples as lists, NumPy scalars as 0-d arrays."""
+    arrays = []
+    return _decode(_encode(value, arrays), arrays.__getitem__)
+
+
 def _load():
     global _recorded, _pools
     if _recorded is None:
