@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import retrograd
-from helpers import reference, requires_torch, torch
+from helpers import as_recorded, reference, torch
 from retrograd import optim
 from retrograd.nn import Parameter
 
@@ -87,22 +87,29 @@ def test_matches_torch(name, kwargs, dtype):
             np.testing.assert_allclose(x, y, **tol)
 
 
-@requires_torch
+def _layout(sd):
+    """A state_dict as reference() records it, each state tensor as {"tensor": [shape, dtype, values]}."""
+    state = {k: {key: {"tensor": [list(v.shape), str(v.dtype), v.numpy()]} if hasattr(v, "shape") else v
+                 for key, v in s.items()} for k, s in sd["state"].items()}
+    return as_recorded({"param_groups": sd["param_groups"], "state": state})
+
+
 @pytest.mark.parametrize("name,kwargs", CONFIGS[1::3])
 def test_state_dict_layout_matches_torch(name, kwargs):
     init, grads = _data()
     ours, _, _ = _run(retrograd, name, kwargs, init, grads[:2])
-    theirs, _, _ = _run(torch, name, kwargs, init, grads[:2])
-    a, b = ours.state_dict(), theirs.state_dict()
+    a = _layout(ours.state_dict())
+    b = reference(lambda: _layout(_run(torch, name, kwargs, init, grads[:2])[0].state_dict()))
     assert a["param_groups"] == b["param_groups"]
     assert a["state"].keys() == b["state"].keys()
     for k in a["state"]:
         assert a["state"][k].keys() == b["state"][k].keys()
         for key, v in a["state"][k].items():
             w = b["state"][k][key]
-            if hasattr(v, "shape"):
-                assert tuple(v.shape) == tuple(w.shape) and str(v.dtype) == str(w.dtype)
-                np.testing.assert_allclose(v.numpy(), w.numpy(), rtol=1e-6)
+            if isinstance(v, dict) and "tensor" in v:
+                (shape, dtype, values), (expected_shape, expected_dtype, expected) = v["tensor"], w["tensor"]
+                assert shape == expected_shape and dtype == expected_dtype
+                np.testing.assert_allclose(values, expected, rtol=1e-6)
 
 
 @pytest.mark.parametrize("name,kwargs", CONFIGS)
@@ -150,24 +157,23 @@ def _quadratic(lib, dtype=np.float64):
     return x, loss_fn
 
 
-@requires_torch
 @pytest.mark.parametrize("kwargs", [dict(lr=1, max_iter=5), dict(lr=0.5, max_iter=4, history_size=2),
                                     dict(lr=1, max_iter=6, line_search_fn="strong_wolfe")])
 def test_lbfgs_matches_torch(kwargs):
-    results = []
-    for lib in (retrograd, torch):
+    def run(lib):
         x, loss_fn = _quadratic(lib)
         opt = lib.optim.LBFGS([x], **kwargs)
 
-        def closure(opt=opt, loss_fn=loss_fn):
+        def closure():
             opt.zero_grad()
             loss = loss_fn()
             loss.backward()
             return loss
 
         losses = [opt.step(closure).item() for _ in range(3)]
-        results.append((losses, x.detach().numpy().copy(), opt.state[x]["func_evals"]))
-    (l1, x1, e1), (l2, x2, e2) = results
+        return losses, x.detach().numpy().copy(), opt.state[x]["func_evals"]
+
+    (l1, x1, e1), (l2, x2, e2) = run(retrograd), reference(lambda: run(torch))
     np.testing.assert_allclose(l1, l2, rtol=1e-8)
     np.testing.assert_allclose(x1, x2, rtol=1e-7, atol=1e-9)
     assert e1 == e2
