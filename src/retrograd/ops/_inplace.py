@@ -9,10 +9,8 @@ from .. import _backend
 from ..autograd.function import _SAVED_OUTPUT, Function, refresh_if_stale
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
+from ._kernel_dtypes import SCALAR_NAME as _TORCH_TYPE
 
-_TORCH_TYPE = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-               "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-               "bool": "Bool"}
 
 LEAF_ERROR = "a leaf Variable that requires grad is being used in an in-place operation."
 

@@ -16,6 +16,7 @@ from .. import _backend
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state as _grad_state
 from ..tensor import Tensor
+from ._kernel_dtypes import check_floating, check_not_bool
 from ._inplace import inplace as _inplace_op
 from ._method import tensor_method
 from .comparison import where
@@ -35,11 +36,6 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _INV_SQRT_2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
-
-
-def _check_float(name, a):
-    if not a.dtype.is_floating_point:
-        raise NotImplementedError(f"\"{name}\" not implemented for '{a.dtype}': pass a float tensor")
 
 
 class Hardtanh(Function):
@@ -63,7 +59,7 @@ class LeakyRelu(Function):
 
     @staticmethod
     def forward(ctx, a, slope):
-        _check_float("leaky_relu", a)
+        check_floating("leaky_relu", a)
         ctx.slope = slope
         ctx.save_for_backward(a)
         x = a._data
@@ -81,7 +77,7 @@ class Elu(Function):
 
     @staticmethod
     def forward(ctx, a, alpha, scale, input_scale):
-        _check_float("elu", a)
+        check_floating("elu", a)
         ctx.params = (alpha, scale, input_scale)
         ctx.save_for_backward(a)
         x = a._data
@@ -104,7 +100,7 @@ class Gelu(Function):
 
     @staticmethod
     def forward(ctx, a, approximate):
-        _check_float("GeluKernelImpl", a)
+        check_floating("GeluKernelImpl", a)
         ctx.approximate = approximate
         x = a._data
         xp = _backend.array_module(x)
@@ -182,7 +178,7 @@ class Silu(Function):
 
     @staticmethod
     def forward(ctx, a):
-        _check_float("silu", a)
+        check_floating("silu", a)
         ctx.save_for_backward(a)
         x = a._data
         return x * sigmoid_array(x)
@@ -207,7 +203,7 @@ class Mish(Function):
 
     @staticmethod
     def forward(ctx, a):
-        _check_float("mish", a)
+        check_floating("mish", a)
         ctx.save_for_backward(a)
         x = a._data
         return x * _backend.array_module(x).tanh(_softplus_array(x, 1.0, 20.0))
@@ -226,7 +222,7 @@ class Softplus(Function):
 
     @staticmethod
     def forward(ctx, a, beta, threshold):
-        _check_float("softplus", a)
+        check_floating("softplus", a)
         ctx.beta, ctx.threshold = beta, threshold
         ctx.save_for_backward(a)
         return _softplus_array(a._data, beta, threshold)
@@ -259,7 +255,7 @@ class Hardsigmoid(Function):
 
     @staticmethod
     def forward(ctx, a):
-        _check_float("hardsigmoid", a)
+        check_floating("hardsigmoid", a)
         ctx.save_for_backward(a)
         x = a._data
         return _backend.array_module(x).clip(x / x.dtype.type(6) + x.dtype.type(0.5), 0, 1).astype(x.dtype)
@@ -275,7 +271,7 @@ class Hardswish(Function):
 
     @staticmethod
     def forward(ctx, a):
-        _check_float("hardswish", a)
+        check_floating("hardswish", a)
         ctx.save_for_backward(a)
         x = a._data
         six = x.dtype.type(6)
@@ -292,7 +288,7 @@ class Logsigmoid(Function):
 
     @staticmethod
     def forward(ctx, a):
-        _check_float("log_sigmoid_forward", a)
+        check_floating("log_sigmoid_forward", a)
         ctx.save_for_backward(a)
         x = a._data
         xp = _backend.array_module(x)
@@ -343,7 +339,7 @@ class Softshrink(Function):
 
     @staticmethod
     def forward(ctx, a, lambd):
-        _check_float("softshrink", a)
+        check_floating("softshrink", a)
         ctx.lambd = lambd
         ctx.save_for_backward(a)
         x = a._data
@@ -408,6 +404,8 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     """clamp(a, min_val, max_val); zero gradient at and beyond the bounds."""
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
+    if input.dtype.name == "bool":
+        raise RuntimeError("Bool inputs not supported for hardtanh (convert with .float() first)")
     return _maybe_inplace(input, inplace, "hardtanh_", _hardtanh, min_val, max_val)
 
 
@@ -503,6 +501,7 @@ def softplus(input, beta=1.0, threshold=20.0):
 
 def softsign(input):
     """a/(1 + |a|)."""
+    check_not_bool("abs_cpu", input)
     return Softsign.apply(input)
 
 
@@ -580,6 +579,7 @@ def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
 
 def glu(input, dim=-1):
     """a*sigmoid(b), where a and b are the two halves of ``input`` along ``dim``."""
+    check_floating("glu_cpu", input)
     if input.ndim == 0:
         raise RuntimeError("glu does not support scalars because halving size must be even")
     d = dim % input.ndim if -input.ndim <= dim < input.ndim else dim

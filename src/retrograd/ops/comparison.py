@@ -7,34 +7,32 @@ from ..autograd.function import Function
 from ..tensor import Tensor
 from ._broadcast import sum_to_shape
 from ._method import tensor_method
-from .elementwise import broadcast_op, operands
+from .elementwise import broadcast_op, operands, require_tensor
 from ._out import ANY, NONE, SAME, takes_out
+from .._dtype import float32
+from ._kernel_dtypes import check_integral, not_implemented_for
 
 __all__ = ["eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal",
            "not_equal", "where", "sign"]
 
 
-def _compare(op, *names):
+def _compare(op, symbol, *names):
     def compare(input, other):
         x, y = operands(input, other)
         return Tensor._make(broadcast_op(op, x, y, input, other))
 
     compare.__name__ = compare.__qualname__ = names[0]
-    compare.__doc__ = f"Elementwise ``{names[0]}`` comparison of input and other, broadcast; a bool tensor."
+    compare.__doc__ = f"Elementwise input {symbol} other, with broadcasting: a bool tensor (no gradient)."
     return takes_out(tensor_method(*names)(compare), dtype=ANY, grad=NONE)
 
 
-eq = _compare(lambda x, y: x == y, "eq", "__eq__")
-ne = _compare(lambda x, y: x != y, "ne", "__ne__", "not_equal")
-lt = _compare(lambda x, y: x < y, "lt", "__lt__", "less")
-le = _compare(lambda x, y: x <= y, "le", "__le__", "less_equal")
-gt = _compare(lambda x, y: x > y, "gt", "__gt__", "greater")
-ge = _compare(lambda x, y: x >= y, "ge", "__ge__", "greater_equal")
+eq = _compare(lambda x, y: x == y, "==", "eq", "__eq__")
+ne = _compare(lambda x, y: x != y, "!=", "ne", "__ne__", "not_equal")
+lt = _compare(lambda x, y: x < y, "<", "lt", "__lt__", "less")
+le = _compare(lambda x, y: x <= y, "<=", "le", "__le__", "less_equal")
+gt = _compare(lambda x, y: x > y, ">", "gt", "__gt__", "greater")
+ge = _compare(lambda x, y: x >= y, ">=", "ge", "__ge__", "greater_equal")
 greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
-for _n, _sym in (("eq", "=="), ("ne", "!="), ("lt", "<"), ("le", "<="), ("gt", ">"), ("ge", ">=")):
-    _fn = globals()[_n]
-    _fn.__name__ = _n
-    _fn.__doc__ = f"Elementwise input {_sym} other, with broadcasting: a bool tensor (no gradient)."
 
 
 def _operator(fn):
@@ -125,9 +123,10 @@ def sign(input):
 
 def _bitwise(op, name, symbol):
     def fn(input, other):
+        check_integral(f"{name}_cpu", *(t for t in (input, other) if isinstance(t, Tensor)))
         x, y = operands(input, other)
-        if any(isinstance(v, float) or getattr(v, "dtype", None) is not None and v.dtype.kind == "f" for v in (x, y)):
-            raise RuntimeError(f"\"{name}_cpu\" not implemented for 'Float': {name} takes integer or bool tensors")
+        if isinstance(x, float) or isinstance(y, float):
+            raise not_implemented_for(f"{name}_cpu", float32, f"{name} takes integer or bool operands")
         return Tensor._make(broadcast_op(op, x, y, input, other))
 
     fn.__name__ = name
@@ -143,12 +142,20 @@ Tensor.__ror__ = lambda self, other: bitwise_or(other, self)
 Tensor.__rxor__ = lambda self, other: bitwise_xor(other, self)
 
 
-@tensor_method("bitwise_not", "__invert__")
+@tensor_method("bitwise_not")
 def bitwise_not(input):
     """Elementwise bitwise NOT: z = ~a (logical not for bool tensors); integer or bool tensors only."""
-    if input.dtype.is_floating_point:
-        raise RuntimeError("bitwise_not is only implemented for integer and bool tensors")
+    check_integral("bitwise_not_cpu", input)
     return Tensor._make(~input._data)
+
+
+def _invert(self):
+    if self.dtype.is_floating_point:  # torch's operator checks before its kernel does
+        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
+    return bitwise_not(self)
+
+
+Tensor.__invert__ = _invert
 
 
 @tensor_method()
@@ -174,7 +181,8 @@ def _array(v):
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     """|input - other| <= atol + rtol*|other| elementwise (equal infinities are close;
     nan is close to nan only with equal_nan)."""
-    if isinstance(other, Tensor) and input.dtype != other.dtype:
+    require_tensor("isclose", other)
+    if input.dtype != other.dtype:
         raise RuntimeError(f"{input.dtype} did not match {other.dtype}: isclose needs tensors of one dtype")
     x, y = operands(input, other)
     xp = _backend.array_module(x)
@@ -233,6 +241,7 @@ def isreal(input):
 
 def _logical(op, name):
     def fn(input, other):
+        require_tensor(name, other)
         x, y = _array(input), _array(other)
         xp = _backend.array_module(x)
         return Tensor._make(xp.asarray(broadcast_op(lambda u, v: op(xp, u != 0, v != 0), x, y, input, other)))
@@ -249,9 +258,11 @@ logical_xor = _logical(lambda xp, u, v: u ^ v, "logical_xor")
 
 def _shift(op, name, symbol):
     def fn(input, other):
+        kernel = {"bitwise_left_shift": "lshift_cpu", "bitwise_right_shift": "rshift_cpu"}[name]
+        check_integral(kernel, *(t for t in (input, other) if isinstance(t, Tensor)))
         x, y = operands(input, other)
-        if any(getattr(v, "dtype", None) is not None and v.dtype.kind == "f" or isinstance(v, float) for v in (x, y)):
-            raise RuntimeError(f"\"{name}_cpu\" not implemented for 'Float': shifts take integer tensors")
+        if isinstance(x, float) or isinstance(y, float):
+            raise not_implemented_for(kernel, float32, "shifts take integer operands")
         return Tensor._make(broadcast_op(op, x, y, input, other))
 
     fn.__name__ = name

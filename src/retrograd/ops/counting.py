@@ -7,6 +7,7 @@ import numpy as np
 
 from .._backend import array_module
 from ..tensor import Tensor, _wrap_dim
+from ._kernel_dtypes import check_floating
 from ._method import tensor_method
 from ._out import NONE, SAME, takes_out
 
@@ -20,9 +21,8 @@ FUNCTIONAL = ["one_hot"]  # torch.nn.functional names, re-exported by nn/functio
 def histc(input, bins=100, min=0, max=0):  # noqa: A002
     """Histogram of ``bins`` equal bins over [min, max] (the data's range when min == max);
     values outside are ignored, the max goes into the last bin."""
+    check_floating("histogram_cpu", input)
     x = input._data
-    if x.dtype.kind not in "f":
-        raise NotImplementedError(f"\"histogram_cpu\" not implemented for '{input.dtype}' (histc needs floats)")
     if bins <= 0:
         raise RuntimeError(f"torch.histc(): bins must be > 0, but got {bins} for dimension 0")
     xp = array_module(x)

@@ -11,6 +11,7 @@ from .. import _backend, _dtype
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state as _grad_state
 from ..tensor import Tensor
+from ._kernel_dtypes import check_not_bool, not_implemented_for
 from ._broadcast import broadcast_error, sum_to_shape
 from ._method import tensor_method
 from .._unsupported import reject
@@ -33,6 +34,12 @@ def _device_error(x, y):
 
 def _scalar(v):
     return v.item() if isinstance(v, np.generic) else v
+
+
+def require_tensor(name, v):
+    """torch's binary ops whose ``other`` has no Scalar overload refuse Python numbers."""
+    if not isinstance(v, Tensor):
+        raise TypeError(f"{name}(): argument 'other' must be Tensor, not {type(v).__name__}")
 
 
 def operands(a, b):
@@ -145,12 +152,18 @@ class Sub(Function):
 
     @staticmethod
     def forward(ctx, a, b, alpha=1):
-        x, y = operands(a, b)
-        if getattr(x, "dtype", None) == np.bool_ and getattr(y, "dtype", np.bool_) == np.bool_:
+        bools = [isinstance(v, bool) or isinstance(v, Tensor) and v.dtype.name == "bool" for v in (a, b)]
+        if all(bools):
             raise RuntimeError(
                 "Subtraction, the `-` operator, with two bool tensors is not supported. "
                 "Use the `^` or `logical_xor()` operator instead."
             )
+        if any(bools):
+            raise RuntimeError(
+                "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying "
+                "to invert a mask, use the `~` or `logical_not()` operator instead."
+            )
+        x, y = operands(a, b)
         ctx.shapes = (_shape(a), _shape(b))
         ctx.alpha = alpha
         if alpha != 1:
@@ -253,6 +266,8 @@ class Pow(Function):
     @staticmethod
     def forward(ctx, a, b):
         x, y = operands(a, b)
+        if all(getattr(v, "dtype", None) == np.bool_ for v in (x, y)):
+            raise not_implemented_for("pow", _dtype.bool, "convert the bool tensors with .int() or .float() first")
         if getattr(x, "dtype", np.dtype(float)).kind in "iu" and isinstance(y, int) and y < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -321,6 +336,8 @@ def _div(x, y):
 
 
 def _pow(x, y):
+    if getattr(x, "dtype", None) == np.bool_ and isinstance(y, bool):  # stays bool, as in torch (NumPy: int8)
+        return x.copy() if y else _backend.array_module(x).ones_like(x)
     if getattr(y, "dtype", None) is not None and y.dtype.kind == "i" and (y < 0).any():
         return _int_pow(x, y)
     return x ** y
@@ -396,6 +413,7 @@ class Abs(Function):
 
     @staticmethod
     def forward(ctx, a):
+        check_not_bool("abs_cpu", a)
         ctx.save_for_backward(a)
         return _backend.array_module(a._data).abs(a._data)
 
@@ -461,8 +479,10 @@ class Relu(Function):
             # scalar (which takes a slow path); on small ones clip's Python wrapper (~2 us) costs more
             zero = x.dtype.type(0)
             z = xp.maximum(zero, x) if x.size < _SMALL else xp.clip(x, zero, x.dtype.type(np.inf))
+        elif x.dtype == np.bool_:
+            raise RuntimeError("Boolean inputs not supported for relu (convert with .float() first)")
         else:
-            z = xp.maximum(x, 0) if x.dtype != np.bool_ else x.copy()
+            z = xp.maximum(x, 0)
         out = Tensor._make(z)
         ctx.save_for_backward(out)
         return out
@@ -650,7 +670,9 @@ def relu(input):
 
 @tensor_method()
 def square(input):
-    """Elementwise square: z = a*a."""
+    """Elementwise square: z = a*a (a ** 2 for bool tensors, which gives int64 as in torch)."""
+    if input.dtype.name == "bool":
+        return Pow.apply(input, 2)
     return Mul.apply(input, input)
 
 

@@ -18,6 +18,7 @@ from .. import _backend
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
+from ._kernel_dtypes import check_floating
 from ._rows import row_sums
 from .softmax import LogSoftmax
 
@@ -150,6 +151,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     """mean((input - target)^2) (or sum / none)."""
     reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
+    check_floating("mse_cpu", input, target)
     _warn_size(input, target)
     if (weight is None and reduction != "none" and isinstance(input, Tensor) and isinstance(target, Tensor)
             and input._data.shape == target._data.shape and input._data.dtype == target._data.dtype
@@ -204,6 +206,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     _check_reduction(reduction)
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    check_floating("smooth_l1_cpu", input, target)
     _warn_size(input, target)
     d = input - target
     loss = d.abs() if beta == 0 else _SmoothL1.apply(d, float(beta), 1.0)
@@ -216,6 +219,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     _check_reduction(reduction)
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    check_floating("huber_cpu", input, target)
     _warn_size(input, target)
     loss = _SmoothL1.apply(input - target, float(delta), float(delta))
     if weight is not None:
@@ -232,7 +236,7 @@ def _classes_last(a, ndim):
         return a.reshape(1, -1)
     if ndim > 2:
         a = _backend.array_module(a).moveaxis(a, 1, -1)
-    return a.reshape(-1, a.shape[-1])
+    return a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
 
 
 def _grad_layout(gx2, shape):
@@ -247,7 +251,7 @@ def _grad_layout(gx2, shape):
 
 def _check_class_target(input, target, fn):
     if input.ndim == 0:
-        raise ValueError(f"{fn}: input must have at least 1 dimension (classes), got a 0-d tensor")
+        raise RuntimeError(f"{fn}: input must have at least 1 dimension (classes), got a 0-d tensor")
     if target.dtype.is_floating_point or target.dtype.name == "bool":
         raise RuntimeError(
             f"expected scalar type Long but found {target.dtype} (the target of {fn} holds class "
@@ -330,7 +334,7 @@ class CrossEntropy(Function):
         eps = float(label_smoothing)
         valid, tt, wt, s = _target_dist(xp, t, c, w, ignore_index, eps, dtype)
         with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-            z = a - a.max(axis=1, keepdims=True)
+            z = a - (a.max(axis=1, keepdims=True) if c else a)  # c == 0 only with no rows (m == 0)
             # log p_ic = z_ic - lse_i: only the target's entries (and, for smoothing, the row
             # sums) are needed, so the full log-probability matrix is never built
             z_t = z[xp.arange(m), tt]
@@ -391,6 +395,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     _check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    check_floating("log_softmax_lastdim_kernel_impl", input)
     c = input.shape[0] if input.ndim == 1 else (input.shape[1] if input.ndim else 0)
     if weight is not None and (weight.ndim != 1 or weight.shape[0] != c):
         raise RuntimeError(

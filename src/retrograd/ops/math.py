@@ -18,9 +18,11 @@ from ..autograd.function import Function
 from ..tensor import Tensor
 from ._broadcast import sum_to_shape
 from ._inplace import make_inplace
+from ._kernel_dtypes import check_floating, check_not_bool, not_implemented_for
 from ._method import tensor_method
 from .comparison import sign, where
-from .elementwise import broadcast_op, div, float_data, float_operands, operands, sigmoid, square, true_divide
+from .elementwise import (broadcast_op, div, float_data, float_operands, operands, require_tensor, sigmoid, square,
+                          true_divide)
 from ._out import CAST, NONE, SAME, takes_out
 
 
@@ -76,9 +78,13 @@ def _zeros(g):
     return g.new_zeros(g.shape)
 
 
-def _check_int_zero_division(y):
+def _check_int_division(name, x, y):
+    """torch has no bool kernel for rounded division, and integer division by zero raises
+    (only when some quotient is computed: an empty broadcast result divides nothing)."""
+    if all(getattr(v, "dtype", None) == np.bool_ or isinstance(v, bool) for v in (x, y)):
+        raise not_implemented_for(f"{name}_cpu", _dtype.bool, "convert the bool tensor with .int() or .float() first")
     if hasattr(y, "dtype") and y.dtype.kind in "biu":
-        if bool((y == 0).any()):
+        if 0 not in np.broadcast_shapes(getattr(x, "shape", ()), y.shape) and bool((y == 0).any()):
             raise RuntimeError("ZeroDivisionError")
     elif isinstance(y, (int, np.integer)) and not isinstance(y, bool) and y == 0:
         raise RuntimeError("ZeroDivisionError")
@@ -353,7 +359,7 @@ class Logit(Function):
 
 class _Rounding(Function):
     """Base of the piecewise-constant ops (floor, ceil, round, trunc): da = 0.
-    Integer and bool tensors pass through unchanged, as torch does."""
+    Integer tensors pass through unchanged, as torch does; bool tensors are refused."""
 
     @staticmethod
     def f(xp, x):
@@ -361,8 +367,9 @@ class _Rounding(Function):
 
     @staticmethod
     def forward(ctx, a, *args):
+        check_not_bool(f"{type(ctx).__name__.lower()}_vml_cpu", a)
         x = a._data
-        if x.dtype.kind in "biu":
+        if x.dtype.kind in "iu":
             return x.copy()
         return ctx.f(_backend.array_module(x), x, *args)
 
@@ -412,7 +419,7 @@ class DivRounded(Function):
     @staticmethod
     def forward(ctx, a, b, mode):
         x, y = operands(a, b)
-        _check_int_zero_division(y)
+        _check_int_division("div_floor" if mode in ("floor", "floor_divide") else "div_trunc", x, y)
         ctx.shapes = (getattr(a, "shape", None), getattr(b, "shape", None))
         ctx.mode = mode
         xp = _xp(x if hasattr(x, "dtype") else y)
@@ -444,7 +451,7 @@ class _RoundedRemainder(Function):
     @classmethod
     def forward(cls, ctx, a, b):
         x, y = operands(a, b)
-        _check_int_zero_division(y)
+        _check_int_division(cls.op, x, y)
         _save_pair(ctx, a, b)
         with np.errstate(all="ignore"):
             return broadcast_op(getattr(_xp(x if hasattr(x, "dtype") else y), cls.op), x, y, a, b)
@@ -500,9 +507,8 @@ class Hypot(Function):
     @staticmethod
     def forward(ctx, a, b):
         x, y = operands(a, b)
-        for v, t in ((x, a), (y, b)):
-            if hasattr(v, "dtype") and v.dtype.kind in "biu":
-                raise NotImplementedError(f"\"hypot_cpu\" not implemented for '{t.dtype}': pass float tensors")
+        if not (a.dtype.is_floating_point or b.dtype.is_floating_point):  # the promoted dtype must be float
+            check_floating("hypot_cpu", a)
         out = Tensor._make(broadcast_op(_xp(x).hypot, x, y, a, b))
         ctx.save_for_backward(a, b, out)
         return out
@@ -515,18 +521,12 @@ class Hypot(Function):
         return ga, gb
 
 
-def _float_only(name, *tensors):
-    for t in tensors:
-        if not t.dtype.is_floating_point:
-            raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{t.dtype}': pass float tensors")
-
-
 class Logaddexp(Function):
     """z = ln(e^a + e^b) (computed without overflow);  da = g*sigmoid(a - b),  db = g*sigmoid(b - a)."""
 
     @staticmethod
     def forward(ctx, a, b):
-        _float_only("logaddexp", a, b)
+        check_floating("logaddexp_cpu", a, b)
         x, y = float_operands(a, b)
         ctx.save_for_backward(a, b)
         with np.errstate(all="ignore"):
@@ -545,7 +545,7 @@ class Logaddexp2(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        _float_only("logaddexp2", a, b)
+        check_floating("logaddexp2_cpu", a, b)
         x, y = float_operands(a, b)
         ctx.save_for_backward(a, b)
         with np.errstate(all="ignore"):
@@ -727,9 +727,7 @@ class Lerp(Function):
 
     @staticmethod
     def forward(ctx, a, b, w):
-        for t in (a, b):
-            if not t.dtype.is_floating_point:
-                raise NotImplementedError(f"\"lerp_kernel\" not implemented for '{t.dtype}': pass float tensors")
+        check_floating("lerp_kernel", a, b)
         x, y = operands(a, b)
         wv = w._data if isinstance(w, Tensor) else w
         xp = _xp(x)
@@ -836,8 +834,7 @@ Tensor.sgn = Tensor.sign
 @tensor_method()
 def frac(input):
     """a - trunc(a) (float tensors only, as torch)."""
-    if not input.dtype.is_floating_point:
-        raise NotImplementedError(f"\"frac_cpu\" not implemented for '{input.dtype}': frac takes float tensors")
+    check_floating("frac_cpu", input)
     return Frac.apply(input)
 
 
@@ -901,6 +898,7 @@ def fmod(input, other):
 @tensor_method("atan2", "arctan2")
 def atan2(input, other):
     """Elementwise arctangent of input/other in the quadrant of (other, input): z = atan2(a, b)."""
+    require_tensor("atan2", other)
     return Atan2.apply(input, other)
 
 
@@ -911,6 +909,7 @@ arctan2 = atan2
 @tensor_method()
 def hypot(input, other):
     """Elementwise hypotenuse: z = sqrt(a^2 + b^2)."""
+    require_tensor("hypot", other)
     return Hypot.apply(input, other)
 
 
@@ -918,6 +917,7 @@ def hypot(input, other):
 @tensor_method()
 def logaddexp(input, other):
     """Elementwise z = ln(e^a + e^b), computed without overflow."""
+    require_tensor("logaddexp", other)
     return Logaddexp.apply(input, other)
 
 
@@ -925,6 +925,7 @@ def logaddexp(input, other):
 @tensor_method()
 def logaddexp2(input, other):
     """Elementwise z = log2(2^a + 2^b), computed without overflow."""
+    require_tensor("logaddexp2", other)
     return Logaddexp2.apply(input, other)
 
 
@@ -935,16 +936,11 @@ def xlogy(input, other):
     return Xlogy.apply(input, other)
 
 
-def _require_tensor(name, v):
-    if not isinstance(v, Tensor):
-        raise TypeError(f"{name}(): argument 'other' must be Tensor, not {type(v).__name__}")
-
-
 @takes_out(dtype=CAST)
 @tensor_method()
 def maximum(input, other):
     """Elementwise max (nan propagates); ties split the gradient evenly."""
-    _require_tensor("maximum", other)
+    require_tensor("maximum", other)
     return Maximum.apply(input, other)
 
 
@@ -952,7 +948,7 @@ def maximum(input, other):
 @tensor_method()
 def minimum(input, other):
     """Elementwise min (nan propagates); ties split the gradient evenly."""
-    _require_tensor("minimum", other)
+    require_tensor("minimum", other)
     return Minimum.apply(input, other)
 
 
@@ -960,7 +956,7 @@ def minimum(input, other):
 @tensor_method()
 def fmax(input, other):
     """Elementwise max that ignores a nan operand."""
-    _require_tensor("fmax", other)
+    require_tensor("fmax", other)
     return Fmax.apply(input, other)
 
 
@@ -968,7 +964,7 @@ def fmax(input, other):
 @tensor_method()
 def fmin(input, other):
     """Elementwise min that ignores a nan operand."""
-    _require_tensor("fmin", other)
+    require_tensor("fmin", other)
     return Fmin.apply(input, other)
 
 
@@ -978,7 +974,20 @@ def clamp(input, min=None, max=None):  # noqa: A002
     """min(max(input, min), max), bounds numbers or tensors; gradient 1 at the bounds."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
-    return Clamp.apply(input, min, max)
+    return Clamp.apply(input, _int_bound(input, min), _int_bound(input, max))
+
+
+def _int_bound(input, v):
+    """A Python int bound in an integer tensor's type, converted as torch converts it: exact for
+    signed types, modulo 2^bits for unsigned ones (so -1 is 255 for uint8), else an error."""
+    if not isinstance(v, int) or isinstance(v, bool) or input.dtype.is_floating_point or input.dtype.name == "bool":
+        return v
+    info = np.iinfo(input._data.dtype)
+    lo = -info.max if info.min == 0 else info.min
+    if not lo <= v <= info.max:
+        raise RuntimeError(f"value cannot be converted to type {input.dtype.name}_t without overflow "
+                           f"(clamp bound {v} on a {input.dtype} tensor)")
+    return v % (info.max + 1) if info.min == 0 else v
 
 
 clip = clamp
@@ -987,13 +996,13 @@ clip = clamp
 @tensor_method()
 def clamp_min(input, min):  # noqa: A002
     """Elementwise lower bound: z = max(a, min); min a number or a tensor."""
-    return Clamp.apply(input, min, None)
+    return Clamp.apply(input, _int_bound(input, min), None)
 
 
 @tensor_method()
 def clamp_max(input, max):  # noqa: A002
     """Elementwise upper bound: z = min(a, max); max a number or a tensor."""
-    return Clamp.apply(input, None, max)
+    return Clamp.apply(input, None, _int_bound(input, max))
 
 
 @takes_out(dtype=CAST)

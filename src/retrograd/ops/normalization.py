@@ -22,6 +22,7 @@ from .. import _backend
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..tensor import Tensor
+from ._kernel_dtypes import check_floating
 from ._broadcast import sum_to_shape
 from ._rows import col_sums, row_sums
 
@@ -244,6 +245,7 @@ def _empty_norm(input, weight, bias, shape=None):
 @autocast_op({"cuda": "fp32"})
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05, cudnn_enable=True):
     """Normalize over the last len(normalized_shape) dims; w and b have normalized_shape."""
+    check_floating("LayerNormKernelImpl", input)
     if isinstance(normalized_shape, int):
         normalized_shape = (normalized_shape,)
     normalized_shape = tuple(normalized_shape)

@@ -11,6 +11,7 @@ from .. import _backend, _dtype
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state as _grad_state
 from ..tensor import Tensor, _wrap_dim
+from ._kernel_dtypes import check_not_bool
 from ._dims import expand_reduced, expand_reduced_array, normalize_dims
 from ._inplace import make_inplace
 from ._method import tensor_method
@@ -59,11 +60,6 @@ class Mean(Function):
         x = a._data
         if dtype is not None:
             x = x.astype(dtype.np)
-        elif x.dtype.kind in "biu":
-            raise RuntimeError(
-                f"mean(): could not infer output dtype. Input dtype must be either a floating "
-                f"point or complex dtype. Got: {a.dtype}. Use .float() first, or pass dtype=."
-            )
         ctx.shape, ctx.dims, ctx.keepdim = a.shape, dims, keepdim
         n = 1
         for d in dims:
@@ -104,6 +100,11 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A001
 @tensor_method()
 def mean(input, dim=None, keepdim=False, *, dtype=None):
     """Mean of elements over ``dim`` (all by default)."""
+    if dtype is None and not input.dtype.is_floating_point:  # checked before dim, as torch
+        raise RuntimeError(
+            f"mean(): could not infer output dtype. Input dtype must be either a floating "
+            f"point or complex dtype. Got: {input.dtype}. Use .float() first, or pass dtype=."
+        )
     dims = normalize_dims(dim, input.ndim)
     return (Mean if dim is None else MeanDim).apply(
         input, dims, keepdim, _dtype.to_dtype(dtype) if dtype is not None else None)
@@ -802,7 +803,12 @@ def _maybe_dtype(dtype):
 @tensor_method()
 def prod(input, dim=None, keepdim=False, *, dtype=None):
     """Product of elements (over one ``dim``, or all). Integers and bools give int64."""
-    dims = tuple(range(input.ndim)) if dim is None else (_wrap_dim(dim, input.ndim),) if input.ndim else ()
+    if dim is not None:
+        if not isinstance(dim, int):
+            raise TypeError(f"prod(): argument 'dim' must be int, not {type(dim).__name__} (prod reduces one "
+                            "dim at a time)")
+        dim = _wrap_dim(dim, input.ndim or 1)  # a 0-d tensor takes dim 0 or -1
+    dims = tuple(range(input.ndim)) if dim is None else (dim,) if input.ndim else ()
     return Prod.apply(input, dims, keepdim and dim is not None, _maybe_dtype(dtype))
 
 
@@ -887,6 +893,9 @@ def min(input, dim=None, keepdim=False):  # noqa: A001
 
 def _amax_like(cls, name, input, dim, keepdim):
     full = dim is None or dim == () or dim == []
+    if not full:  # an empty reduced dim is reported before a repeated one, as torch
+        wrapped = [_wrap_dim(d, input.ndim or 1) for d in ((dim,) if isinstance(dim, int) else dim)]
+        _require_nonempty(name, input, wrapped if input.ndim else (), False)
     dims = normalize_dims(None if full else dim, input.ndim)
     _require_nonempty(name, input, dims if not full or input.ndim else (), full)
     return cls.apply(input, dims, keepdim)
@@ -915,6 +924,8 @@ def aminmax(input, *, dim=None, keepdim=False):
 
 
 def _arg(fn_name, input, dim, keepdim):
+    if input.dtype.name == "bool":
+        raise RuntimeError(f"{fn_name}(): does not support bool input (convert with .int() first)")
     x = input._data
     xp = _backend.array_module(x)
     if dim is None:
@@ -946,6 +957,7 @@ def argmin(input, dim=None, keepdim=False):
 def median(input, dim=None, keepdim=False):
     """median(input): the lower median of all elements (nan if any is nan; ties share the
     gradient); median(input, dim, keepdim) -> (values, indices)."""
+    check_not_bool("median_cpu" if dim is None else "median_out", input)
     if dim is None:
         return MedianAll.apply(input, tuple(range(input.ndim)), False)
     return _select(MedianDim, "median", return_types.median, input, dim, keepdim)

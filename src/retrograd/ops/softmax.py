@@ -14,6 +14,7 @@ from .. import _backend, _dtype
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor, _wrap_dim
+from ._kernel_dtypes import check_floating
 from ._method import tensor_method
 from ._rows import exp_sums, sums
 
@@ -119,10 +120,10 @@ def _prepare(name, input, dim, stacklevel, dtype):
         dim = 0 if input.ndim in (0, 1, 3) else 1
     if dtype is not None:
         input = input.to(_dtype.to_dtype(dtype))
-    if not input.dtype.is_floating_point:
-        raise RuntimeError(f"\"{name}_lastdim_kernel_impl\" not implemented for '{input.dtype}': "
-                           "pass a float tensor or dtype=")
-    return input, _wrap_dim(dim, input.ndim) if input.ndim else 0
+    dim = _wrap_dim(dim, max(input.ndim, 1))  # a 0-d tensor takes dim 0 or -1
+    if input.numel():  # torch returns an empty input of any dtype unchanged
+        check_floating(f"{name}_lastdim_kernel_impl", input)
+    return input, dim
 
 
 @tensor_method()
