@@ -357,7 +357,8 @@ def _gather_key(input, dim, index, name):
 def gather(input, dim, index, *, sparse_grad=False):
     """z[i][j] = input[index[i][j]][j] (dim=0);  da = g added at those positions."""
     reject("gather", sparse_grad=sparse_grad)
-    if isinstance(index, Tensor) and index.numel() == 0:  # torch checks nothing then: empty, da = 0
+    if isinstance(index, Tensor) and index.numel() == 0:  # torch checks only dim then: empty, da = 0
+        _wrap_dim(dim, input.ndim or 1)
         empty = Gather.apply(input.reshape(-1), (array_module(index._data).zeros(0, dtype=np.int64),), True)
         return empty.reshape(index.shape)
     key, _ = _gather_key(input, dim, index, "gather")
@@ -548,7 +549,15 @@ def _dim_index(input, dim, index, name):
 @tensor_method()
 def index_select(input, dim, index):
     """The entries ``index`` (1-D) along ``dim``;  da = g added back at them."""
-    key, _ = _dim_index(input, dim, index, "index_select")
+    if input.ndim == 0 and isinstance(index, Tensor) and index.numel() != 1:
+        raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got {index.numel()} value(s)")
+    try:
+        key, _ = _dim_index(input, dim, index, "index_select")
+    except IndexError as e:  # torch raises IndexError for a bad index along dim 0 of a non-empty dim,
+        d = _wrap_dim(dim, max(input.ndim, 1))  # and RuntimeError from its kernel for the other dims
+        if "is out of range for dimension" in str(e) and (d != 0 or input.ndim and input.shape[0] == 0):
+            raise RuntimeError(str(e)) from None
+        raise
     if input.ndim == 0:
         return IndexSelect.apply(input.reshape(1), key, True).reshape(())
     return IndexSelect.apply(input, key, True)

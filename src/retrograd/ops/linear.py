@@ -115,6 +115,10 @@ def linear(input, weight, bias=None):
     if not ok:  # the slow path: a precise error, or a weight/bias of unusual rank
         _check(input, weight, bias)
         if weight.ndim != 2 or (bias is not None and bias.ndim != 1):
+            if weight.ndim > 2:
+                raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {weight.ndim}D "
+                                   f"(linear: weight of shape {list(weight.shape)} must be (out_features, "
+                                   "in_features))")
             if bias is not None:  # (the product checks input against weight)
                 _same_dtype(input, weight, bias)
             out = input @ weight.t() if weight.ndim == 2 else input @ weight

@@ -139,6 +139,8 @@ def reshape_as(input, other):
 @tensor_method()
 def permute(input, *dims):
     """The dims reordered as ``dims`` (a view)."""
+    if not dims:
+        raise TypeError('permute() missing 1 required positional arguments: "dims"')
     dims = _shape_args(dims)
     if len(dims) != input.ndim:
         raise RuntimeError(
@@ -156,9 +158,9 @@ def permute(input, *dims):
 def transpose(input, dim0, dim1):
     """Swap two dims (a view)."""
     n = input.ndim
+    d0, d1 = _wrap_dim(dim0, max(n, 1)), _wrap_dim(dim1, max(n, 1))  # a 0-d tensor takes dims 0 and -1
     if n == 0:
         return input.view(())
-    d0, d1 = _wrap_dim(dim0, n), _wrap_dim(dim1, n)
     perm = list(range(n))
     perm[d0], perm[d1] = perm[d1], perm[d0]
     return Transpose.apply(input, tuple(perm))
@@ -229,9 +231,9 @@ def squeeze(input, dim=None):
 @tensor_method()
 def flatten(input, start_dim=0, end_dim=-1):
     """Merge dims start_dim..end_dim into one."""
+    s, e = _wrap_dim(start_dim, input.ndim or 1), _wrap_dim(end_dim, input.ndim or 1)  # 0-d: dims 0 and -1
     if input.ndim == 0:
         return input.reshape(1)
-    s, e = _wrap_dim(start_dim, input.ndim), _wrap_dim(end_dim, input.ndim)
     if s > e:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     shape = input.shape
@@ -529,9 +531,11 @@ def roll(input, shifts, dims=None):
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
     if len(shifts) != len(dims):
         raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
-    dims = tuple(_wrap_dim(d, input.ndim) for d in dims)
     if input.ndim == 0:
+        raise IndexError(f"Dimension specified as {dims[0]} but tensor has no dimensions")
+    if input.numel() == 0:  # torch returns an empty input before it looks at dims
         return input.clone()
+    dims = tuple(_wrap_dim(d, input.ndim) for d in dims)
     return Roll.apply(input, tuple(int(s) for s in shifts), dims)
 
 
