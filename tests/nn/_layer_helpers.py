@@ -1,47 +1,66 @@
-"""Shared by the layer tests: run a retrograd module and a torch module with the same weights."""
+"""Shared by the layer tests: a retrograd module and torch's, with the same seeded weights, on the
+same inputs (torch's results recorded in tests/reference/ where torch is not installed)."""
 
 import numpy as np
 
 import retrograd
-from tests.helpers import torch
+from tests.helpers import as_recorded, rand, reference, torch
 
 
-def copy_from_torch(rg_module, th_module):
-    """Load th_module's state (parameters and buffers) into rg_module."""
-    state = {k: retrograd.tensor(v.detach().numpy().copy()) for k, v in th_module.state_dict().items()}
-    rg_module.load_state_dict(state)
+def _run(lib, build, steps):
+    """build(lib), a module of lib.nn in float64 whose parameters are set to seeded uniforms, on
+    each step: a tuple of inputs (NumPy arrays become tensors, floating ones requiring grad; a
+    trailing dict holds keyword arguments), or "eval" to switch to eval mode. Per step: outputs
+    (dtype, values), input and parameter gradients from a seeded upstream gradient of the first
+    output, and the buffers after it; then the module's repr and state_dict keys."""
+    m = build(lib).double()
+    with lib.no_grad():
+        for i, (_, p) in enumerate(sorted(m.named_parameters(), key=lambda item: item[0])):
+            p.copy_(lib.tensor(rand(*p.shape, seed=100 + i)))
+    results = []
+    for step in steps:
+        if step == "eval":
+            m.eval()
+            continue
+        kwargs = step[-1] if step and isinstance(step[-1], dict) else {}
+        inputs = [lib.tensor(x, requires_grad=x.dtype.kind == "f") if isinstance(x, np.ndarray) else x
+                  for x in step[:len(step) - bool(kwargs)]]
+        outs = m(*inputs, **kwargs)
+        outs = list(outs) if isinstance(outs, tuple) else [outs]
+        if outs[0].requires_grad:
+            g = np.random.default_rng(7).standard_normal(tuple(outs[0].shape))
+            (outs[0] * lib.tensor(g, dtype=outs[0].dtype)).sum().backward()
+        results.append({
+            "outs": [(str(o.dtype), o.detach().numpy()) for o in outs],
+            "input_grads": [None if x.grad is None else x.grad.numpy() for x in inputs
+                            if isinstance(x, lib.Tensor) and x.requires_grad],
+            "param_grads": [(n, None if p.grad is None else p.grad.numpy()) for n, p in m.named_parameters()],
+            "buffers": [(n, b.numpy()) for n, b in m.named_buffers()]})
+        m.zero_grad(set_to_none=True)
+    return {"repr": repr(m), "state_dict": list(m.state_dict()), "steps": results}
 
 
-def compare_modules(rg_module, th_module, *inputs, atol=1e-6, rtol=1e-5, copy=True, grad=True):
-    """Same weights, same inputs: outputs, input gradients, parameter gradients and buffers must agree."""
-    if copy:
-        copy_from_torch(rg_module, th_module)
-    rg_in = [retrograd.tensor(x, requires_grad=grad and x.dtype.kind == "f") if isinstance(x, np.ndarray) else x
-             for x in inputs]
-    th_in = [torch.tensor(x, requires_grad=grad and x.dtype.kind == "f") if isinstance(x, np.ndarray) else x
-             for x in inputs]
-    rg_out, th_out = rg_module(*rg_in), th_module(*th_in)
-    if isinstance(th_out, tuple):
-        for r, t in zip(rg_out, th_out):
-            np.testing.assert_allclose(r.detach().numpy(), t.detach().numpy(), atol=atol, rtol=rtol)
-        rg_out, th_out = rg_out[0], th_out[0]
-    np.testing.assert_allclose(rg_out.detach().numpy(), th_out.detach().numpy(), atol=atol, rtol=rtol)
-    assert str(rg_out.dtype) == str(th_out.dtype)
-    if grad and th_out.requires_grad:
-        g = np.random.default_rng(7).standard_normal(tuple(th_out.shape))
-        (rg_out * retrograd.tensor(g, dtype=rg_out.dtype)).sum().backward()
-        (th_out * torch.tensor(g, dtype=th_out.dtype)).sum().backward()
-        for r, t in zip(rg_in, th_in):
-            if isinstance(t, torch.Tensor) and t.requires_grad:
-                np.testing.assert_allclose(r.grad.numpy(), t.grad.numpy(), atol=atol * 10, rtol=rtol * 10)
-        rg_params = dict(rg_module.named_parameters())
-        for name, p in th_module.named_parameters():
-            if p.grad is None:
-                assert rg_params[name].grad is None
-                continue
-            np.testing.assert_allclose(rg_params[name].grad.numpy(), p.grad.numpy(), atol=atol * 10,
-                                       rtol=rtol * 10, err_msg=name)
-    rg_buffers = dict(rg_module.named_buffers())
-    for name, b in th_module.named_buffers():
-        np.testing.assert_allclose(rg_buffers[name].numpy(), b.numpy(), atol=atol, rtol=rtol, err_msg=name)
-    return rg_out, th_out
+def _assert_close(ours, theirs, where, atol, rtol):
+    if isinstance(theirs, np.ndarray):
+        assert isinstance(ours, np.ndarray) and ours.shape == theirs.shape, (where, ours, theirs.shape)
+        np.testing.assert_allclose(ours, theirs, atol=atol, rtol=rtol, err_msg=where)
+    elif isinstance(theirs, list):
+        assert isinstance(ours, list) and len(ours) == len(theirs), (where, ours, theirs)
+        for i, (o, t) in enumerate(zip(ours, theirs)):
+            _assert_close(o, t, f"{where}[{i}]", atol, rtol)
+    else:
+        assert ours == theirs, (where, ours, theirs)
+
+
+def compare_modules(build, *steps, atol=1e-6, rtol=1e-5):
+    """build(retrograd) and build(torch), with the same weights, give the same outputs, input and
+    parameter gradients (10x the tolerance) and buffers on each step, the same repr and state_dict
+    keys (see _run). Without torch, its recorded results stand in."""
+    ours = as_recorded(_run(retrograd, build, steps))
+    arrays = [x for step in steps if step != "eval" for x in step if isinstance(x, np.ndarray)]
+    theirs = reference(lambda: _run(torch, build, steps), inputs=arrays)
+    assert ours["repr"] == theirs["repr"] and ours["state_dict"] == theirs["state_dict"]
+    assert len(ours["steps"]) == len(theirs["steps"])
+    for i, (o, t) in enumerate(zip(ours["steps"], theirs["steps"])):
+        for key, scale in (("outs", 1), ("input_grads", 10), ("param_grads", 10), ("buffers", 1)):
+            _assert_close(o[key], t[key], f"step {i} {key}", atol * scale, rtol * scale)
