@@ -218,3 +218,14 @@ print(y.dtype, x.grad.dtype, w.grad.shape == (4, 2), t.zeros(2, dtype=t.float16)
 def test_without_ml_dtypes_bfloat16_raises_and_float32_works():
     out = _run(_WITHOUT_ML_DTYPES)
     assert out == ["ImportError"] * 5 + ["torch.float32", "torch.float32", "True", "torch.float16"]
+
+
+def test_bfloat16_to_integer_types_converts_as_torch():
+    """ml_dtypes converts bfloat16 to uint8/int8 by saturating to 0; torch (like float32)
+    wraps: -2 -> 254, 300 -> 44."""
+    x = retrograd.tensor([-2.0, 300.0, -1.5], dtype=retrograd.bfloat16)
+    assert x.to(retrograd.uint8).tolist() == [254, 44, 255]
+    assert x.to(retrograd.int8).tolist() == [-2, 44, -1]
+    z = retrograd.zeros(3, dtype=retrograd.uint8)
+    z.copy_(x)
+    assert z.tolist() == [254, 44, 255]

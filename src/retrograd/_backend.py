@@ -109,6 +109,15 @@ def as_array(x, xp=np):
     return xp.asarray(x)
 
 
+def cast(x, dtype):
+    """``x`` converted to the NumPy dtype ``dtype`` as torch converts. bfloat16 goes to integer
+    types through float32: ml_dtypes' own conversion gives 0 for values that torch wraps
+    (-2 -> 254 as uint8, 300 -> 44), as float32 -> integer does."""
+    if x.dtype.name == "bfloat16" and np.dtype(dtype).kind in "iu":
+        x = x.astype(np.float32)
+    return x.astype(dtype)
+
+
 def matmul(x, y):
     """``x @ y``. float16 and bfloat16 go through float32 BLAS and are rounded back, as
     torch accumulates low-precision products in float32 (NumPy has no fast half matmul)."""

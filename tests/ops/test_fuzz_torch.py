@@ -183,6 +183,28 @@ def _layout(draw, shape):
     return draw(st.sampled_from(("contiguous", "strided", "transposed"))) if len(shape) else "contiguous"
 
 
+def _one_input(draw, dtypes=ALL_DTYPES, max_dims=4):
+    """(values, dtype, layout) of one drawn input, and a seeded generator for further arrays."""
+    shape = _shape(draw, max_dims=max_dims)
+    dt = _dtype(draw, dtypes)
+    lay = _layout(draw, shape)
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    return _array(rng, shape, dt), dt, lay, rng
+
+
+def _two_inputs(draw, same_dtype_often=True):
+    """Two drawn inputs whose shapes mostly broadcast: ([a, b], [dtypes], [layouts])."""
+    shape_a = _shape(draw)
+    shape_b = _broadcast_partner(draw, shape_a)
+    if draw(st.booleans()):
+        shape_a, shape_b = shape_b, shape_a
+    dt_a = _dtype(draw)
+    dt_b = dt_a if same_dtype_often and draw(st.booleans()) else _dtype(draw)
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    arrays = [_array(rng, shape_a, dt_a), _array(rng, shape_b, dt_b)]
+    return arrays, [dt_a, dt_b], [_layout(draw, shape_a), _layout(draw, shape_b)]
+
+
 # ----------------------------------------------------------------- families
 
 UNARY = ["abs", "neg", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "erf",
@@ -195,10 +217,7 @@ UNARY = ["abs", "neg", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "r
 @given(st.data())
 def test_unary(data):
     op = data.draw(st.sampled_from(UNARY), label="op")
-    shape = _shape(data.draw)
-    dt = _dtype(data.draw)
-    lay = _layout(data.draw, shape)
-    arr = _array(np.random.default_rng(data.draw(st.integers(0, 2**16))), shape, dt)
+    arr, dt, lay, _ = _one_input(data.draw)
     as_method = data.draw(st.booleans(), label="method")
 
     def fn(lib, x):
@@ -216,21 +235,13 @@ BINARY = ["add", "sub", "mul", "div", "pow", "maximum", "minimum", "atan2", "fmo
 @given(st.data())
 def test_binary_broadcasting(data):
     op = data.draw(st.sampled_from(BINARY), label="op")
-    shape_a = _shape(data.draw)
-    shape_b = _broadcast_partner(data.draw, shape_a)
-    if data.draw(st.booleans()):
-        shape_a, shape_b = shape_b, shape_a
-    dt_a = _dtype(data.draw)
-    dt_b = dt_a if data.draw(st.booleans()) else _dtype(data.draw)
-    lay_a, lay_b = _layout(data.draw, shape_a), _layout(data.draw, shape_b)
-    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
-    a, b = _array(rng, shape_a, dt_a), _array(rng, shape_b, dt_b)
+    arrays, dtypes, layouts = _two_inputs(data.draw)
     scalar = data.draw(st.sampled_from([None, None, 2, -1.5, True]), label="scalar")
 
     def fn(lib, x, y):
         return getattr(lib, op)(x, y if scalar is None else scalar)
 
-    run_both(fn, [a, b], [dt_a, dt_b], [lay_a, lay_b])
+    run_both(fn, arrays, dtypes, layouts)
 
 
 REDUCTIONS = ["sum", "mean", "prod", "amax", "amin", "max", "min", "std", "var", "logsumexp",
@@ -242,11 +253,8 @@ REDUCTIONS = ["sum", "mean", "prod", "amax", "amin", "max", "min", "std", "var",
 @given(st.data())
 def test_reductions(data):
     op = data.draw(st.sampled_from(REDUCTIONS), label="op")
-    shape = _shape(data.draw)
-    dt = _dtype(data.draw)
-    lay = _layout(data.draw, shape)
-    arr = _array(np.random.default_rng(data.draw(st.integers(0, 2**16))), shape, dt)
-    nd = max(len(shape), 1)
+    arr, dt, lay, _ = _one_input(data.draw)
+    nd = max(arr.ndim, 1)
     dim = data.draw(st.one_of(st.none(), st.integers(-nd - 1, nd),
                               st.lists(st.integers(-nd, nd - 1), min_size=1, max_size=2).map(tuple)),
                     label="dim")
@@ -284,12 +292,8 @@ def _dims(draw, n, k=1):
 @given(st.data())
 def test_shape_and_indexing(data):
     op = data.draw(st.sampled_from(SHAPE_OPS), label="op")
-    shape = _shape(data.draw)
-    dt = _dtype(data.draw)
-    lay = _layout(data.draw, shape)
-    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
-    arr = _array(rng, shape, dt)
-    n = len(shape)
+    arr, dt, lay, rng = _one_input(data.draw)
+    shape, n = arr.shape, arr.ndim
     d0, d1 = _dims(data.draw, n, 2)
     k = data.draw(st.integers(-2, 3), label="k")
     perm = tuple(data.draw(st.permutations(range(n)))) if data.draw(st.booleans()) else tuple(range(n))[::-1]
@@ -390,11 +394,8 @@ NN_OPS = ["gelu", "silu", "softplus", "elu", "leaky_relu", "hardtanh", "layer_no
 @given(st.data())
 def test_nn_functional(data):
     op = data.draw(st.sampled_from(NN_OPS), label="op")
-    shape = _shape(data.draw, max_dims=3)
-    dt = _dtype(data.draw, ("float32", "float64", "float16", "bfloat16", "int64"))
-    lay = _layout(data.draw, shape)
-    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
-    arr = _array(rng, shape, dt)
+    arr, dt, lay, rng = _one_input(data.draw, ("float32", "float64", "float16", "bfloat16", "int64"), max_dims=3)
+    shape = arr.shape
     other = _array(rng, shape, dt)
     classes = max(shape[1] if len(shape) > 1 else (shape[0] if shape else 1), 1)
     target = rng.integers(0, classes, size=(shape[0],) if len(shape) > 1 else ())
@@ -432,12 +433,7 @@ def test_inplace(data):
     into an integer tensor), broadcasting of the other operand into self's shape, and the
     gradient through the mutated tensor."""
     op = data.draw(st.sampled_from(INPLACE), label="op")
-    shape_a = _shape(data.draw)
-    shape_b = _broadcast_partner(data.draw, shape_a)
-    dt_a, dt_b = _dtype(data.draw), _dtype(data.draw)
-    lay_a, lay_b = _layout(data.draw, shape_a), _layout(data.draw, shape_b)
-    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
-    a, b = _array(rng, shape_a, dt_a), _array(rng, shape_b, dt_b)
+    arrays, dtypes, layouts = _two_inputs(data.draw, same_dtype_often=False)
 
     def fn(lib, x, y):
         z = x.clone()  # a non-leaf, so in-place ops are allowed under autograd
@@ -453,4 +449,4 @@ def test_inplace(data):
             getattr(z, op)()
         return z
 
-    run_both(fn, [a, b], [dt_a, dt_b], [lay_a, lay_b])
+    run_both(fn, arrays, dtypes, layouts)

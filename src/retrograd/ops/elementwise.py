@@ -544,7 +544,7 @@ class To(Function):
         ctx.src = (a.dtype, a.device)
         x = a._data
         if dtype is not None and x.dtype != dtype.np:
-            x = x.astype(dtype.np)
+            x = _backend.cast(x, dtype.np)
         if device is not None:
             x = _backend.to_device(x, device)
         return x
@@ -736,7 +736,7 @@ class CopyFrom(Function):
         ctx.src_shape = x.shape
         xp = _backend.array_module(a._data)
         try:
-            return xp.broadcast_to(x, a._data.shape).astype(a._data.dtype)
+            return _backend.cast(xp.broadcast_to(x, a._data.shape), a._data.dtype)
         except ValueError:
             raise broadcast_error(tuple(a.shape), x.shape, ("self", "src")) from None
 

@@ -549,13 +549,14 @@ def _dim_index(input, dim, index, name):
 @tensor_method()
 def index_select(input, dim, index):
     """The entries ``index`` (1-D) along ``dim``;  da = g added back at them."""
+    d = _wrap_dim(dim, input.ndim or 1)
     if input.ndim == 0 and isinstance(index, Tensor) and index.numel() != 1:
         raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got {index.numel()} value(s)")
     try:
         key, _ = _dim_index(input, dim, index, "index_select")
-    except IndexError as e:  # torch raises IndexError for a bad index along dim 0 of a non-empty dim,
-        d = _wrap_dim(dim, max(input.ndim, 1))  # and RuntimeError from its kernel for the other dims
-        if "is out of range for dimension" in str(e) and (d != 0 or input.ndim and input.shape[0] == 0):
+    except IndexError as e:  # torch raises IndexError for a bad index along dim 0 of a non-empty or 1-D
+        # tensor, and RuntimeError from its kernel for the other dims and for empty 2-D and up
+        if "is out of range for dimension" in str(e) and (d != 0 or input.numel() == 0 and input.ndim > 1):
             raise RuntimeError(str(e)) from None
         raise
     if input.ndim == 0:
