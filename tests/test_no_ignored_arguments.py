@@ -54,7 +54,6 @@ ALLOWED = {
     # hints that permit what retrograd does
     ("retrograd.tensor.Tensor.cuda", "non_blocking"): "copies are synchronous, which non_blocking=True permits",
     ("retrograd.tensor.Tensor.to", "non_blocking"): "copies are synchronous, which non_blocking=True permits",
-    ("retrograd.tensor.Tensor.type", "non_blocking"): "copies are synchronous, which non_blocking=True permits",
     ("retrograd.autograd.offload.save_on_cpu.__init__", "pin_memory"):
         "pinned host copies only speed transfers up; torch also copies unpinned without the device",
     ("retrograd.autograd.offload.save_on_cpu.__init__", "device_type"):

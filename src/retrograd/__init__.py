@@ -39,6 +39,8 @@ from .serialization import load, save
 from . import amp  # noqa: F401
 from . import backends  # noqa: F401  (retrograd.backends.set_malloc_tuning_enabled)
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: F401 (torch's names)
+from ._legacy import *  # noqa: F403  (FloatTensor, LongTensor, ...: the legacy tensor types)
+from . import _legacy
 
 __version__ = "0.1.0"
 uint8 = uint8
@@ -111,4 +113,5 @@ class _DeviceAmp:
 
 cuda = _Cuda()
 cuda.amp = _DeviceAmp("cuda")
+vars(cuda).update(_legacy.CUDA_TYPES)  # torch.cuda.FloatTensor, ...
 cpu = _DeviceAmp("cpu")

@@ -563,12 +563,13 @@ class Tensor:
         return _to(self, None if dtype is None else _dtype.to_dtype(dtype), device, copy)
 
     def type(self, dtype=None, non_blocking=False):
-        """With no dtype, the type name (e.g. "torch.FloatTensor"); else self.to(dtype) (dtype or such a name)."""
+        """With no dtype, the legacy type name ("torch.FloatTensor"); else the tensor converted
+        to ``dtype``: a legacy type (``torch.LongTensor``), its name, or a dtype."""
+        from . import _legacy
+
         if dtype is None:
-            return _TYPE_NAMES[self.dtype.name]
-        if isinstance(dtype, str):
-            dtype = _TYPE_BY_NAME.get(dtype) or _dtype.to_dtype(dtype)
-        return self.to(dtype)
+            return _legacy.type_name(self)
+        return _legacy.convert(self, dtype, non_blocking)
 
     def float(self):
         """self.to(float32)."""
@@ -659,15 +660,6 @@ class Tensor:
         return self._new_filled((size,), fill_value, dtype, device, requires_grad)
 
 
-_TYPE_NAMES = {
-    "float32": "torch.FloatTensor", "float64": "torch.DoubleTensor", "float16": "torch.HalfTensor",
-    "bfloat16": "torch.BFloat16Tensor", "int64": "torch.LongTensor", "int32": "torch.IntTensor",
-    "int16": "torch.ShortTensor", "int8": "torch.CharTensor", "uint8": "torch.ByteTensor",
-    "bool": "torch.BoolTensor",
-}
-_TYPE_BY_NAME = {v: _dtype._BY_NAME[k] for k, v in _TYPE_NAMES.items()}
-
-
 def _rebuild(array, requires_grad, device):
     t = Tensor._make(array.copy())
     if device != "cpu":
@@ -699,7 +691,28 @@ def _to_array(data, dtype=None, xp=np):
             _dtype.from_numpy_dtype(arr.dtype)  # reject types torch lacks
             return arr
         dtype = _infer_dtype(data)
-    return xp.array(data, dtype=dtype.np)
+    try:
+        return xp.array(data, dtype=dtype.np)
+    except OverflowError:
+        if dtype._category != 1:  # not an integer type
+            raise
+        return xp.asarray(_wrapped_ints(data, dtype))
+    except ValueError:
+        if isinstance(data, (list, tuple)) and any(isinstance(x, str) for x in _flat(data)):
+            raise TypeError(f"must be real number, not str (tensor data of dtype {dtype} must be "
+                            "numbers)") from None
+        raise
+
+
+def _wrapped_ints(data, dtype):
+    """torch's conversion of Python ints: within the type's width they wrap (-1 -> 255 as
+    uint8; an unsigned type takes -max..max), beyond it a RuntimeError."""
+    info = np.iinfo(dtype.np)
+    wide = np.array(data, dtype=object)
+    low = -info.max if info.min == 0 else info.min
+    if not (low <= wide.min() and wide.max() <= info.max):
+        raise RuntimeError(f"value cannot be converted to type {dtype.name} without overflow")
+    return wide.astype(np.int64).astype(dtype.np)
 
 
 def _flat(data):
