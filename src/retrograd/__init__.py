@@ -41,6 +41,9 @@ from . import backends  # noqa: F401  (retrograd.backends.set_malloc_tuning_enab
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: F401 (torch's names)
 from ._legacy import *  # noqa: F403  (FloatTensor, LongTensor, ...: the legacy tensor types)
 from . import _legacy
+from ._lazy import submodule_getattr as _submodule_getattr
+
+__getattr__ = _submodule_getattr(__name__)  # torch's submodules, imported on first access (retrograd._lazy)
 
 __version__ = "0.1.0"
 uint8 = uint8

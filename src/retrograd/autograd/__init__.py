@@ -7,6 +7,9 @@ from .function import Function, FunctionCtx, InplaceFunction, NestedIOFunction, 
 from .grad_mode import enable_grad, inference_mode, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .variable import Variable
+from .._lazy import submodule_getattr as _submodule_getattr
+
+__getattr__ = _submodule_getattr(__name__)  # torch's submodules, imported on first access
 
 __all__ = ["Function", "FunctionCtx", "InplaceFunction", "NestedIOFunction", "once_differentiable",
            "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",

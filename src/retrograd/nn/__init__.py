@@ -5,3 +5,6 @@ from .module import Module  # noqa: F401
 from . import functional, init  # noqa: F401
 from .modules import *  # noqa: F401,F403
 from . import modules, utils  # noqa: F401
+from .._lazy import submodule_getattr as _submodule_getattr
+
+__getattr__ = _submodule_getattr(__name__)  # torch's submodules, imported on first access

@@ -10,13 +10,9 @@ from ...ops.attention import multi_head_attention_forward
 from .. import init
 from ..module import Module
 from ..parameter import Parameter
-from .linear import Linear
+from .linear import NonDynamicallyQuantizableLinear
 
 __all__ = ["MultiheadAttention"]
-
-
-class NonDynamicallyQuantizableLinear(Linear):
-    """Linear under torch's name for MultiheadAttention.out_proj (same parameters)."""
 
 
 class MultiheadAttention(Module):

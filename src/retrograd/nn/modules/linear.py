@@ -53,6 +53,11 @@ class Linear(Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
+class NonDynamicallyQuantizableLinear(Linear):
+    """Linear under torch's name for MultiheadAttention.out_proj (same parameters and forward;
+    in torch it only keeps the layer from being dynamically quantized). Not in ``nn``, as in torch."""
+
+
 class Bilinear(Module):
     """y = x1^T A x2 + b with A (out_features, in1_features, in2_features)."""
 

@@ -1,0 +1,5 @@
+"""``torch.nn.modules.channelshuffle``: ChannelShuffle, defined with the pixel shuffles."""
+
+from .pixelshuffle import ChannelShuffle
+
+__all__ = ["ChannelShuffle"]
