@@ -5,48 +5,50 @@ import pytest
 
 import retrograd
 from retrograd import nn
-from helpers import rand, requires_torch, torch
+from helpers import rand, reference, torch
 
 # torch's own deprecation/performance notes about the oracle's configuration
 pytestmark = pytest.mark.filterwarnings("ignore:Support for mismatched", "ignore:enable_nested_tensor")
 
 
-def _load(rm, tm):
-    res = rm.load_state_dict({k: retrograd.tensor(v.detach().numpy())
-                              for k, v in tm.state_dict().items()})
-    assert not res.missing_keys and not res.unexpected_keys
-    assert list(rm.state_dict()) == list(tm.state_dict())
+def _seeded(lib, m):
+    """m in float64 with its parameters set to seeded uniforms (by name: the same in both libraries)."""
+    m = m.double()
+    with lib.no_grad():
+        for i, (_, p) in enumerate(sorted(m.named_parameters(), key=lambda item: item[0])):
+            p.copy_(lib.tensor(rand(*p.shape, low=-0.5, high=0.5, seed=100 + i)))
+    return m
 
 
-def _compare(r_out, t_out, r_leaves, t_leaves, rm, tm, atol=1e-9):
-    r_out = [o for o in r_out if o is not None]
-    t_out = [o for o in t_out if o is not None]
-    assert len(r_out) == len(t_out)
+def _module(lib, name, *args, **kwargs):
+    return _seeded(lib, getattr(lib.nn, name)(*args, **kwargs))
+
+
+def _results(lib, m, outs, leaves):
+    """Outputs (those not None), then the gradients of the leaves and parameters from seeded
+    upstream gradients, and the state_dict keys."""
+    outs = [o for o in (outs if isinstance(outs, tuple) else (outs,)) if o is not None]
+    gs = [rand(*o.shape, seed=40 + i) for i, o in enumerate(outs)]
+    sum((o * lib.tensor(g)).sum() for o, g in zip(outs, gs)).backward()
+    return ([o.detach().numpy() for o in outs], [leaf.grad.numpy() for leaf in leaves],
+            [(n, None if p.grad is None else p.grad.numpy()) for n, p in m.named_parameters()], list(m.state_dict()))
+
+
+def _assert_like_torch(run, atol=1e-9):
+    """run(lib) gives the same results (see _results) with retrograd as with torch (recorded)."""
+    (r_out, r_leaves, r_params, r_keys), (t_out, t_leaves, t_params, t_keys) = run(retrograd), reference(
+        lambda: run(torch))
+    assert r_keys == t_keys and len(r_out) == len(t_out) and len(r_params) == len(t_params)
     for r, t in zip(r_out, t_out):
-        assert tuple(r.shape) == tuple(t.shape)
-        np.testing.assert_allclose(r.detach().numpy(), t.detach().numpy(), atol=atol)
-    gs = [rand(*t.shape, seed=40 + i) for i, t in enumerate(t_out)]
-    sum((r * retrograd.tensor(g)).sum() for r, g in zip(r_out, gs)).backward()
-    sum((t * torch.tensor(g)).sum() for t, g in zip(t_out, gs)).backward()
+        assert r.shape == t.shape
+        np.testing.assert_allclose(r, t, atol=atol)
     for r, t in zip(r_leaves, t_leaves):
-        np.testing.assert_allclose(r.grad.numpy(), t.grad.numpy(), atol=atol * 10)
-    for (n, p), (_, tp) in zip(rm.named_parameters(), tm.named_parameters()):
-        if tp.grad is None:
-            assert p.grad is None or not np.any(p.grad.numpy()), n
+        np.testing.assert_allclose(r, t, atol=atol * 10)
+    for (n, p), (_, tp) in zip(r_params, t_params):
+        if tp is None:
+            assert p is None or not np.any(p), n
             continue
-        np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), atol=atol * 10, err_msg=n)
-
-
-def _pair(name, *args, **kwargs):
-    tm = getattr(torch.nn, name)(*args, **kwargs, dtype=torch.float64)
-    rm = getattr(nn, name)(*args, **kwargs).double()
-    _load(rm, tm)
-    return rm, tm
-
-
-def _tensors(*arrays):
-    return ([retrograd.tensor(a, requires_grad=True) for a in arrays],
-            [torch.tensor(a, requires_grad=True) for a in arrays])
+        np.testing.assert_allclose(p, tp, atol=atol * 10, err_msg=n)
 
 
 MHA_CONFIGS = [
@@ -64,59 +66,50 @@ MHA_CONFIGS = [
 ]
 
 
-def _mha_masks(opts, N, H, L, S):
-    r_kw, t_kw = {}, {}
+def _mha_masks(lib, opts, N, H, L, S):
+    kw = {}
     kind = opts.get("key_padding_mask")
     if kind:
         m = np.zeros((N, S), dtype=bool)
         m[1, -2:] = True
         m = m if kind == "bool" else np.where(m, -1e9, 0.0) + rand(N, S, seed=11) * 0.1
-        r_kw["key_padding_mask"], t_kw["key_padding_mask"] = retrograd.tensor(m), torch.tensor(m)
+        kw["key_padding_mask"] = lib.tensor(m)
     kind = opts.get("attn_mask")
     if kind == "bool":
-        m = np.triu(np.ones((L, S), dtype=bool), 1)
-        r_kw["attn_mask"], t_kw["attn_mask"] = retrograd.tensor(m), torch.tensor(m)
+        kw["attn_mask"] = lib.tensor(np.triu(np.ones((L, S), dtype=bool), 1))
     elif kind == "float3d":
-        m = rand(N * H, L, S, seed=12)
-        r_kw["attn_mask"], t_kw["attn_mask"] = retrograd.tensor(m), torch.tensor(m)
+        kw["attn_mask"] = lib.tensor(rand(N * H, L, S, seed=12))
     for k in ("need_weights", "average_attn_weights"):
         if k in opts:
-            r_kw[k] = t_kw[k] = opts[k]
-    return r_kw, t_kw
+            kw[k] = opts[k]
+    return kw
 
 
-@requires_torch
 @pytest.mark.parametrize("name,ctor,opts", MHA_CONFIGS, ids=[c[0] for c in MHA_CONFIGS])
 def test_multihead_attention_matches_torch(name, ctor, opts):
     E, H, N, L = 8, 2, 2, 4
     S = 4 if "kdim" not in ctor else 5
-    rm, tm = _pair("MultiheadAttention", E, H, **ctor)
     bf = ctor.get("batch_first", False)
-    unbatched = opts.pop("unbatched", False) if "unbatched" in opts else False
-    opts = dict(opts)
+    unbatched = opts.get("unbatched", False)
 
     def shape(T, F):
         if unbatched:
             return (T, F)
         return (N, T, F) if bf else (T, N, F)
 
-    q = rand(*shape(L, E), seed=1)
+    arrays = [rand(*shape(L, E), seed=1)]
     if name.startswith("cross"):
-        k, v = rand(*shape(S, ctor["kdim"]), seed=2), rand(*shape(S, ctor["vdim"]), seed=3)
-        (rq, rk, rv), (tq, tk, tv) = _tensors(q, k, v)
-        r_leaves, t_leaves = [rq, rk, rv], [tq, tk, tv]
-    else:
-        (rq,), (tq,) = _tensors(q)
-        rk = rv = rq
-        tk = tv = tq
-        r_leaves, t_leaves = [rq], [tq]
-    r_kw, t_kw = _mha_masks(opts, N, H, L, S)
-    if unbatched:
-        r_kw.pop("key_padding_mask", None)
-        t_kw.pop("key_padding_mask", None)
-    r_out = rm(rq, rk, rv, **r_kw)
-    t_out = tm(tq, tk, tv, **t_kw)
-    _compare(r_out, t_out, r_leaves, t_leaves, rm, tm)
+        arrays += [rand(*shape(S, ctor["kdim"]), seed=2), rand(*shape(S, ctor["vdim"]), seed=3)]
+
+    def run(lib):
+        m = _module(lib, "MultiheadAttention", E, H, **ctor)
+        leaves = [lib.tensor(a, requires_grad=True) for a in arrays]
+        kw = _mha_masks(lib, opts, N, H, L, S)
+        if unbatched:
+            kw.pop("key_padding_mask", None)
+        return _results(lib, m, m(*(leaves if len(leaves) == 3 else leaves * 3), **kw), leaves)
+
+    _assert_like_torch(run)
 
 
 def test_multihead_attention_parameters_and_errors():
@@ -160,54 +153,52 @@ LAYER_CONFIGS = [
 ]
 
 
-@requires_torch
 @pytest.mark.parametrize("cfg", LAYER_CONFIGS)
 def test_encoder_layer_and_stack_match_torch(cfg):
     E, H, N, L = 8, 2, 2, 5
     layer_kw = dict(dim_feedforward=16, dropout=0.0, **cfg)
-    rl, tl = _pair("TransformerEncoderLayer", E, H, **layer_kw)
     bf = cfg.get("batch_first", False)
     x = rand(*((N, L, E) if bf else (L, N, E)), seed=1)
     mask = np.triu(np.full((L, L), -np.inf), 1)
     kpm = np.zeros((N, L), dtype=bool)
     kpm[0, -1] = True
-    (rx,), (tx,) = _tensors(x)
-    kw_r = dict(src_mask=retrograd.tensor(mask), src_key_padding_mask=retrograd.tensor(kpm))
-    kw_t = dict(src_mask=torch.tensor(mask), src_key_padding_mask=torch.tensor(kpm))
-    _compare([rl(rx, **kw_r)], [tl(tx, **kw_t)], [rx], [tx], rl, tl)
 
-    tenc = torch.nn.TransformerEncoder(
-        torch.nn.TransformerEncoderLayer(E, H, **layer_kw, dtype=torch.float64), 2,
-        norm=torch.nn.LayerNorm(E, dtype=torch.float64), enable_nested_tensor=False)
-    renc = nn.TransformerEncoder(nn.TransformerEncoderLayer(E, H, **layer_kw), 2,
-                                 norm=nn.LayerNorm(E)).double()
-    _load(renc, tenc)
-    assert "layers.1.self_attn.in_proj_weight" in renc.state_dict()
-    (rx,), (tx,) = _tensors(x)
-    _compare([renc(rx, mask=retrograd.tensor(mask))], [tenc(tx, mask=torch.tensor(mask))],
-             [rx], [tx], renc, tenc)
+    def run_layer(lib):
+        m = _module(lib, "TransformerEncoderLayer", E, H, **layer_kw)
+        xt = lib.tensor(x, requires_grad=True)
+        return _results(lib, m, m(xt, src_mask=lib.tensor(mask), src_key_padding_mask=lib.tensor(kpm)), [xt])
+
+    def run_stack(lib):
+        m = _seeded(lib, lib.nn.TransformerEncoder(lib.nn.TransformerEncoderLayer(E, H, **layer_kw), 2,
+                                                   norm=lib.nn.LayerNorm(E), enable_nested_tensor=False))
+        xt = lib.tensor(x, requires_grad=True)
+        return _results(lib, m, m(xt, mask=lib.tensor(mask)), [xt])
+
+    _assert_like_torch(run_layer)
+    _assert_like_torch(run_stack)
+    assert "layers.1.self_attn.in_proj_weight" in run_stack(retrograd)[3]
 
 
-@requires_torch
 @pytest.mark.parametrize("cfg", LAYER_CONFIGS)
 def test_transformer_matches_torch(cfg):
     E, H, N, S, T = 8, 2, 2, 5, 4
     kw = dict(num_encoder_layers=2, num_decoder_layers=1, dim_feedforward=16, dropout=0.0, **cfg)
-    rm, tm = _pair("Transformer", E, H, **kw)
     bf = cfg.get("batch_first", False)
     src = rand(*((N, S, E) if bf else (S, N, E)), seed=1)
     tgt = rand(*((N, T, E) if bf else (T, N, E)), seed=2)
-    (rs, rt), (ts, tt) = _tensors(src, tgt)
-    tmask = nn.Transformer.generate_square_subsequent_mask(T).double()
-    ttmask = torch.nn.Transformer.generate_square_subsequent_mask(T, dtype=torch.float64)
-    np.testing.assert_array_equal(tmask.numpy(), ttmask.numpy())
+    tmask = nn.Transformer.generate_square_subsequent_mask(T).double().numpy()
+    np.testing.assert_array_equal(tmask, reference(
+        lambda: torch.nn.Transformer.generate_square_subsequent_mask(T, dtype=torch.float64).numpy()))
     mkpm = np.zeros((N, S), dtype=bool)
     mkpm[1, -2:] = True
-    r_out = rm(rs, rt, tgt_mask=tmask, memory_key_padding_mask=retrograd.tensor(mkpm),
-               tgt_is_causal=True)
-    t_out = tm(ts, tt, tgt_mask=ttmask, memory_key_padding_mask=torch.tensor(mkpm),
-               tgt_is_causal=True)
-    _compare([r_out], [t_out], [rs, rt], [ts, tt], rm, tm)
+
+    def run(lib):
+        m = _module(lib, "Transformer", E, H, **kw)
+        leaves = [lib.tensor(a, requires_grad=True) for a in (src, tgt)]
+        out = m(*leaves, tgt_mask=lib.tensor(tmask), memory_key_padding_mask=lib.tensor(mkpm), tgt_is_causal=True)
+        return _results(lib, m, out, leaves)
+
+    _assert_like_torch(run)
 
 
 def test_transformer_structure_and_errors():
@@ -279,7 +270,6 @@ def test_encoder_layer_gradcheck():
                                             atol=1e-5, rtol=1e-4)
 
 
-@requires_torch
 def test_functional_multi_head_attention_forward():
     E, H, L, S, N = 4, 2, 3, 5, 2
     arrays = dict(q=rand(L, N, E, seed=1), k=rand(S, N, E, seed=2), v=rand(S, N, E, seed=3),
@@ -287,16 +277,17 @@ def test_functional_multi_head_attention_forward():
                   ob=rand(E, seed=7), bk=rand(1, 1, E, seed=8), bv=rand(1, 1, E, seed=9))
     kpm = np.zeros((N, S), dtype=bool)
     kpm[0, -1] = True
-    res = []
-    for mod, F in ((retrograd, nn.functional), (torch, torch.nn.functional)):
+
+    def run(mod):
         t = {k: mod.tensor(a, requires_grad=True) for k, a in arrays.items()}
-        out, w = F.multi_head_attention_forward(
+        out, w = mod.nn.functional.multi_head_attention_forward(
             t["q"], t["k"], t["v"], E, H, t["w"], t["b"], t["bk"], t["bv"], True, 0.0, t["ow"],
             t["ob"], key_padding_mask=mod.tensor(kpm), average_attn_weights=False)
         (out.sum() + (w * w).sum()).backward()
-        res.append((out, w, t))
-    (ro, rw, rt), (to, tw, tt) = res
-    np.testing.assert_allclose(ro.detach().numpy(), to.detach().numpy(), atol=1e-10)
-    np.testing.assert_allclose(rw.detach().numpy(), tw.detach().numpy(), atol=1e-10)
+        return out.detach().numpy(), w.detach().numpy(), {k: v.grad.numpy() for k, v in t.items()}
+
+    (ro, rw, rt), (to, tw, tt) = run(retrograd), reference(lambda: run(torch))
+    np.testing.assert_allclose(ro, to, atol=1e-10)
+    np.testing.assert_allclose(rw, tw, atol=1e-10)
     for k in arrays:
-        np.testing.assert_allclose(rt[k].grad.numpy(), tt[k].grad.numpy(), atol=1e-9, err_msg=k)
+        np.testing.assert_allclose(rt[k], tt[k], atol=1e-9, err_msg=k)
