@@ -269,3 +269,71 @@ def test_default_collate_keeps_graph_and_promotes():
     assert a.grad.tolist() == [3.0, 3.0]
     mixed = data.default_collate([retrograd.ones(2), retrograd.ones(2, dtype=retrograd.float64)])
     assert mixed.dtype == retrograd.float64
+
+
+def test_random_sampler_with_replacement_draws_lazily():
+    """num_samples=10**10 allocates nothing up front (it asked NumPy for 74.5 GiB before); the
+    first indices are those of a short sampler with the same generator seed (the chunks are one
+    stream); len() is num_samples, as torch's."""
+    import itertools
+    import tracemalloc
+
+    sampler = data.RandomSampler(range(10), replacement=True, num_samples=10**10,
+                                 generator=retrograd.Generator().manual_seed(4))
+    assert len(sampler) == 10**10
+    tracemalloc.start()
+    head = list(itertools.islice(sampler, 100))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 1 << 20
+    short = data.RandomSampler(range(10), replacement=True, num_samples=100,
+                               generator=retrograd.Generator().manual_seed(4))
+    assert head == list(short) and set(head) == set(range(10))
+    batches = data.BatchSampler(sampler, 4, drop_last=False)
+    assert len(batches) == 10**10 // 4 and len(next(iter(batches))) == 4
+    with pytest.raises(RuntimeError, match="random_ expects 'from' to be less than 'to'"):
+        next(iter(data.RandomSampler([], replacement=True, num_samples=3)))
+
+
+def test_weighted_random_sampler_with_replacement_draws_lazily():
+    """Also lazy (torch's multinomial would allocate 80 GB here); the frequencies follow the
+    weights (5-sigma bounds over 20,000 draws) and zero weights are never drawn."""
+    import itertools
+    import tracemalloc
+
+    weights = [0.0, 1.0, 0.0, 3.0, 4.0]
+    sampler = data.WeightedRandomSampler(weights, 10**10, generator=retrograd.Generator().manual_seed(0))
+    assert len(sampler) == 10**10
+    tracemalloc.start()
+    draws = np.array(list(itertools.islice(sampler, 20000)))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 4 << 20  # the 20,000 Python ints drawn, not 10**10
+    counts = np.bincount(draws, minlength=5)
+    assert counts[0] == counts[2] == 0
+    for k, p in ((1, 1 / 8), (3, 3 / 8), (4, 4 / 8)):
+        assert abs(counts[k] - 20000 * p) < 5 * np.sqrt(20000 * p * (1 - p))
+    again = data.WeightedRandomSampler(weights, 50, generator=retrograd.Generator().manual_seed(0))
+    assert list(again) == draws[:50].tolist()  # one stream, whatever num_samples
+
+
+def test_sampler_generators_as_torch():
+    """generator=None: RandomSampler seeds a private stream from the global generator each epoch;
+    SubsetRandomSampler permutes with the global generator itself (torch's randperm(generator=None));
+    a given generator carries on from epoch to epoch."""
+    idx = [10, 11, 12, 13, 14, 15, 16]
+    retrograd.manual_seed(7)
+    ours = list(data.SubsetRandomSampler(idx))
+    after = retrograd.rand(3).tolist()
+    retrograd.manual_seed(7)
+    assert ours == [idx[i] for i in retrograd.randperm(len(idx)).tolist()]
+    assert retrograd.rand(3).tolist() == after
+    g = retrograd.Generator().manual_seed(1)
+    sub = data.SubsetRandomSampler(idx, generator=g)
+    first, second = list(sub), list(sub)
+    assert first != second and sorted(first) == sorted(second) == idx
+    assert first == list(data.SubsetRandomSampler(idx, generator=retrograd.Generator().manual_seed(1)))
+    retrograd.manual_seed(2)
+    a = list(data.RandomSampler(range(9)))
+    retrograd.manual_seed(2)
+    assert a == list(data.RandomSampler(range(9))) and sorted(a) == list(range(9))

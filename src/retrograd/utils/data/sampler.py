@@ -8,15 +8,31 @@ __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler
            "BatchSampler"]
 
 
+# draws with replacement are made this many at a time, as torch's RandomSampler does, so that
+# num_samples=10**10 costs no memory up front (the stream is the same as one large draw)
+_CHUNK = 32
+
+
+def _draw_seed(generator=None):
+    """One int64 seed in [0, 2**63) from ``generator``, or from the global generator."""
+    from ...random import _rng
+
+    return int(_rng(generator).integers(0, 2**63))
+
+
 def _seeded_rng(generator):
     """The NumPy generator to draw from: ``generator``'s, or a fresh one seeded from the global
     generator (so ``manual_seed`` makes shuffling reproducible, as in torch)."""
     if generator is not None:
         return generator._rng
-    from ...random import default_generator
+    return np.random.Generator(np.random.PCG64(_draw_seed()))
 
-    seed = int(default_generator._rng.integers(0, 2**63 - 1))
-    return np.random.Generator(np.random.PCG64(seed))
+
+def _chunks(total, draw):
+    """``total`` values, ``draw(k)`` producing the next ``k`` of them, ``_CHUNK`` at a time."""
+    for _ in range(total // _CHUNK):
+        yield from draw(_CHUNK).tolist()
+    yield from draw(total % _CHUNK).tolist()
 
 
 class Sampler:
@@ -43,7 +59,12 @@ class SequentialSampler(Sampler):
 
 
 class RandomSampler(Sampler):
-    """A random permutation (each epoch), or ``num_samples`` draws with replacement."""
+    """A random permutation (each epoch), or ``num_samples`` draws with replacement, drawn
+    lazily 32 at a time as torch's (``num_samples=10**10`` allocates nothing up front).
+
+    Without ``generator``, each epoch draws one seed from the global generator for a private
+    stream (as torch); with one, it draws from ``generator`` itself, whose state carries on.
+    """
 
     def __init__(self, data_source, replacement=False, num_samples=None, generator=None):
         self.data_source = data_source
@@ -64,7 +85,9 @@ class RandomSampler(Sampler):
         n = len(self.data_source)
         rng = _seeded_rng(self.generator)
         if self.replacement:
-            yield from rng.integers(0, n, size=self.num_samples).tolist()
+            if n == 0:
+                raise RuntimeError("random_ expects 'from' to be less than 'to', but got from=0 >= to=0")
+            yield from _chunks(self.num_samples, lambda k: rng.integers(0, n, size=k))
             return
         for _ in range(self.num_samples // n):
             yield from rng.permutation(n).tolist()
@@ -75,14 +98,17 @@ class RandomSampler(Sampler):
 
 
 class SubsetRandomSampler(Sampler):
-    """The given indices in a random order."""
+    """The given indices in a random order: a permutation drawn from ``generator``, or from the
+    global generator itself when there is none (torch's ``randperm(generator=None)``)."""
 
     def __init__(self, indices, generator=None):
         self.indices = indices
         self.generator = generator
 
     def __iter__(self):
-        for i in _seeded_rng(self.generator).permutation(len(self.indices)).tolist():
+        from ...random import _rng
+
+        for i in _rng(self.generator).permutation(len(self.indices)).tolist():
             yield self.indices[i]
 
     def __len__(self):
@@ -90,7 +116,14 @@ class SubsetRandomSampler(Sampler):
 
 
 class WeightedRandomSampler(Sampler):
-    """``num_samples`` indices drawn with probabilities proportional to ``weights``."""
+    """``num_samples`` indices drawn with probabilities proportional to ``weights``.
+
+    Without replacement, all are drawn at the first ``next()`` from ``generator`` (the global
+    generator if None), as torch's ``multinomial``. With replacement they are drawn lazily, 32 at
+    a time (``num_samples=10**10`` allocates nothing up front; torch's would allocate 80 GB), from
+    a private stream seeded by one draw from ``generator`` at the first ``next()``, so the indices
+    do not depend on other random draws made while iterating.
+    """
 
     def __init__(self, weights, num_samples, replacement=True, generator=None):
         if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples <= 0:
@@ -113,9 +146,17 @@ class WeightedRandomSampler(Sampler):
         self.generator = generator
 
     def __iter__(self):
+        from ...random import _rng
+
         w = self.weights._data
-        rng = _seeded_rng(self.generator)
-        yield from rng.choice(len(w), size=self.num_samples, replace=self.replacement, p=w / w.sum()).tolist()
+        if not self.replacement:
+            yield from _rng(self.generator).choice(len(w), size=self.num_samples, replace=False,
+                                                   p=w / w.sum()).tolist()
+            return
+        rng = np.random.Generator(np.random.PCG64(_draw_seed(self.generator)))
+        cdf = np.cumsum(w)
+        cdf /= cdf[-1]
+        yield from _chunks(self.num_samples, lambda k: cdf.searchsorted(rng.random(k), side="right"))
 
     def __len__(self):
         return self.num_samples
