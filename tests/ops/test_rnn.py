@@ -5,7 +5,7 @@ import pytest
 
 import retrograd
 from retrograd.ops.rnn import rnn_layer
-from helpers import rand, reference, requires_torch, torch
+from helpers import rand, reference, torch
 
 MODES = ["RNN_TANH", "RNN_RELU", "LSTM", "GRU"]
 GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
@@ -146,7 +146,6 @@ def test_packed_gradcheck(mode, D):
     assert retrograd.autograd.gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4)
 
 
-@requires_torch
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("D", [1, 2])
 def test_packed_matches_torch(mode, D):
@@ -157,24 +156,27 @@ def test_packed_matches_torch(mode, D):
     rx, rh, rc = (retrograd.tensor(a, requires_grad=True) for a in (x, h0, c0))
     rw = _rg(weights)
     out, hn = rnn_layer(mode, rx, (rh, rc) if mode == "LSTM" else rh, rw, batch_sizes=bs)
-    m = _torch_module(mode, I, H, D, weights)
-    tx, th, tc = (torch.tensor(a, requires_grad=True) for a in (x, h0, c0))
-    packed = torch.nn.utils.rnn.PackedSequence(tx, torch.tensor(bs))
-    tout, thn = m(packed, (th, tc) if mode == "LSTM" else th)
-    np.testing.assert_allclose(out.detach().numpy(), tout.data.detach().numpy(), atol=1e-10)
     rstate = hn if mode == "LSTM" else (hn,)
-    tstate = thn if mode == "LSTM" else (thn,)
-    for a, b in zip(rstate, tstate):
-        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), atol=1e-10)
     gs = [rand(*o.shape, seed=20 + i) for i, o in enumerate((out,) + tuple(rstate))]
+
+    def run_torch():
+        m = _torch_module(mode, I, H, D, weights)
+        tx, th, tc = (torch.tensor(a, requires_grad=True) for a in (x, h0, c0))
+        tout, thn = m(torch.nn.utils.rnn.PackedSequence(tx, torch.tensor(bs)), (th, tc) if mode == "LSTM" else th)
+        touts = (tout.data,) + (thn if mode == "LSTM" else (thn,))
+        sum((o * torch.tensor(g)).sum() for o, g in zip(touts, gs)).backward()
+        return ([o.detach().numpy() for o in touts],
+                [tx.grad.numpy(), th.grad.numpy(), m.weight_hh_l0.grad.numpy()])
+
+    touts, (tx_grad, th_grad, tw_hh_grad) = reference(run_torch, inputs=[x, h0, c0])
+    for a, b in zip((out,) + tuple(rstate), touts, strict=True):
+        np.testing.assert_allclose(a.detach().numpy(), b, atol=1e-10)
     sum((o * retrograd.tensor(g)).sum() for o, g in zip((out,) + tuple(rstate), gs)).backward()
-    sum((o * torch.tensor(g)).sum() for o, g in zip((tout.data,) + tuple(tstate), gs)).backward()
-    np.testing.assert_allclose(rx.grad.numpy(), tx.grad.numpy(), atol=1e-10)
-    np.testing.assert_allclose(rh.grad.numpy(), th.grad.numpy(), atol=1e-10)
-    np.testing.assert_allclose(rw[0][1].grad.numpy(), m.weight_hh_l0.grad.numpy(), atol=1e-10)
+    np.testing.assert_allclose(rx.grad.numpy(), tx_grad, atol=1e-10)
+    np.testing.assert_allclose(rh.grad.numpy(), th_grad, atol=1e-10)
+    np.testing.assert_allclose(rw[0][1].grad.numpy(), tw_hh_grad, atol=1e-10)
 
 
-@requires_torch
 @pytest.mark.parametrize("D", [1, 2])
 def test_packed_lstm_projection_all_grads_match_torch(D):
     """Packed LSTM with proj_size: every output and every gradient (cells, all weights of
@@ -187,22 +189,28 @@ def test_packed_lstm_projection_all_grads_match_torch(D):
     rx, rh, rc = (retrograd.tensor(a, requires_grad=True) for a in (x, h0, c0))
     rw = _rg(weights)
     out, (hn, cn) = rnn_layer("LSTM", rx, (rh, rc), rw, batch_sizes=bs)
-    m = _torch_module("LSTM", I, H, D, weights, proj=P)
-    tx, th, tc = (torch.tensor(a, requires_grad=True) for a in (x, h0, c0))
-    tout, (thn, tcn) = m(torch.nn.utils.rnn.PackedSequence(tx, torch.tensor(bs)), (th, tc))
-    outs, touts = (out, hn, cn), (tout.data, thn, tcn)
-    for a, b in zip(outs, touts):
-        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), atol=1e-10)
+    outs = (out, hn, cn)
     gs = [rand(*o.shape, seed=20 + i) for i, o in enumerate(outs)]
+
+    def run_torch():
+        m = _torch_module("LSTM", I, H, D, weights, proj=P)
+        tx, th, tc = (torch.tensor(a, requires_grad=True) for a in (x, h0, c0))
+        tout, (thn, tcn) = m(torch.nn.utils.rnn.PackedSequence(tx, torch.tensor(bs)), (th, tc))
+        touts = (tout.data, thn, tcn)
+        sum((o * torch.tensor(g)).sum() for o, g in zip(touts, gs)).backward()
+        weight_grads = [[getattr(m, name + "_l0" + ("_reverse" if d else "")).grad.numpy() for name in WEIGHT_NAMES]
+                        for d in range(D)]
+        return [o.detach().numpy() for o in touts], [t.grad.numpy() for t in (tx, th, tc)], weight_grads
+
+    touts, tgrads, tweight_grads = reference(run_torch, inputs=[x, h0, c0])
+    for a, b in zip(outs, touts, strict=True):
+        np.testing.assert_allclose(a.detach().numpy(), b, atol=1e-10)
     sum((o * retrograd.tensor(g)).sum() for o, g in zip(outs, gs)).backward()
-    sum((o * torch.tensor(g)).sum() for o, g in zip(touts, gs)).backward()
-    for a, b in ((rx, tx), (rh, th), (rc, tc)):
-        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), atol=1e-10)
-    for d, w in enumerate(rw):
-        sfx = "_l0" + ("_reverse" if d else "")
-        for name, t in zip(["weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr"], w):
-            np.testing.assert_allclose(t.grad.numpy(), getattr(m, name + sfx).grad.numpy(),
-                                       atol=1e-10, err_msg=name + sfx)
+    for a, b in zip((rx, rh, rc), tgrads):
+        np.testing.assert_allclose(a.grad.numpy(), b, atol=1e-10)
+    for d, (w, tw) in enumerate(zip(rw, tweight_grads, strict=True)):
+        for name, t, expected in zip(WEIGHT_NAMES, w, tw):
+            np.testing.assert_allclose(t.grad.numpy(), expected, atol=1e-10, err_msg=f"{name} direction {d}")
 
 
 def test_float32_stays_float32():
@@ -247,7 +255,6 @@ def test_gradgradcheck(mode, D, packed):
     assert retrograd.autograd.gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4)
 
 
-@requires_torch
 def test_double_backward_matches_torch():
     """A gradient penalty through an LSTM with a projection: d/dW of |dL/dx|^2."""
     T, B, I, H, P = 3, 2, 2, 3, 2
@@ -259,16 +266,19 @@ def test_double_backward_matches_torch():
     out, _ = rnn_layer("LSTM", rx, (h0, c0), rw)
     (gx,) = retrograd.autograd.grad((out ** 2).sum(), rx, create_graph=True)
     (gx ** 2).sum().backward()
-    m = _torch_module("LSTM", I, H, 1, weights, proj=P)
-    tx = torch.tensor(x, requires_grad=True)
-    tout, _ = m(tx)
-    (tgx,) = torch.autograd.grad((tout ** 2).sum(), tx, create_graph=True)
-    (tgx ** 2).sum().backward()
-    np.testing.assert_allclose(gx.detach().numpy(), tgx.detach().numpy(), atol=1e-10)
-    for r, name in zip(rw[0], ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0",
-                               "weight_hr_l0"]):
-        np.testing.assert_allclose(r.grad.numpy(), getattr(m, name).grad.numpy(), atol=1e-9,
-                                   err_msg=name)
+
+    def run_torch():
+        m = _torch_module("LSTM", I, H, 1, weights, proj=P)
+        tx = torch.tensor(x, requires_grad=True)
+        tout, _ = m(tx)
+        (tgx,) = torch.autograd.grad((tout ** 2).sum(), tx, create_graph=True)
+        (tgx ** 2).sum().backward()
+        return tgx.detach().numpy(), [getattr(m, name + "_l0").grad.numpy() for name in WEIGHT_NAMES]
+
+    tgx, tweight_grads = reference(run_torch, inputs=[x])
+    np.testing.assert_allclose(gx.detach().numpy(), tgx, atol=1e-10)
+    for r, name, expected in zip(rw[0], WEIGHT_NAMES, tweight_grads, strict=True):
+        np.testing.assert_allclose(r.grad.numpy(), expected, atol=1e-9, err_msg=name)
 
 
 def test_long_sequence_backprops():
