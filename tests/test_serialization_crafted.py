@@ -20,6 +20,7 @@ import pytest
 
 import retrograd
 from helpers import torch
+from retrograd import serialization
 from retrograd.safetensors_io import load_safetensors
 
 STORAGE = np.arange(4, dtype=np.float32)  # every crafted torch file holds one 4-float storage
@@ -176,8 +177,9 @@ def _central_entry(data, member):
 
 
 def _own_checkpoint():
+    """A checkpoint in retrograd's older format (retrograd.json), which load still reads."""
     buf = io.BytesIO()
-    retrograd.save({"w": retrograd.tensor(STORAGE), "n": 3}, buf)
+    serialization._write_legacy_archive({"w": retrograd.tensor(STORAGE), "n": 3}, buf, 2)
     return buf.getvalue()
 
 
@@ -283,7 +285,7 @@ def test_corrupt_header_of_own_format_raises_runtime_error(case, weights_only):
 
 def test_big_endian_numpy_array_loads_with_its_values():
     buf = io.BytesIO()
-    retrograd.save({"a": np.arange(3, dtype=">f4"), "b": np.arange(3, dtype=">i8")}, buf)
+    serialization._write_legacy_archive({"a": np.arange(3, dtype=">f4"), "b": np.arange(3, dtype=">i8")}, buf, 2)
     buf.seek(0)
     back = retrograd.load(buf)
     assert back["a"].tolist() == [0.0, 1.0, 2.0] and back["b"].tolist() == [0, 1, 2]

@@ -1,22 +1,27 @@
-"""``retrograd.save`` / ``retrograd.load``: checkpoints without pickle for tensors.
+"""``retrograd.save`` / ``retrograd.load``: checkpoints in torch.save's zip format.
 
-A checkpoint is an uncompressed zip archive holding
+``save`` writes what ``torch.save`` writes: an uncompressed zip archive ``archive/`` holding
+``data.pkl`` (the object pickled, each tensor as a ``torch._utils._rebuild_tensor_v2`` call over
+a persistent storage, dtypes/``Size``/devices as torch's globals), ``data/<n>`` (each storage's
+little-endian bytes), ``byteorder`` and ``version``. ``torch.load(f, weights_only=True)`` reads
+such a file when it holds tensors, parameters, numbers, strings, dtypes, ``Size``, devices and
+dicts/``OrderedDict``/lists/tuples/sets of them (state dicts, optimizer states); other objects (a
+whole ``nn.Module``, custom classes, NumPy arrays) are pickled as torch pickles them, by
+reference to their class, and loading them needs ``weights_only=False`` or an allow-list entry
+(``retrograd.serialization.add_safe_globals`` / ``safe_globals``), as in torch.
 
-* ``retrograd.json``: the object's structure (nested dicts, OrderedDicts, Counters, lists, tuples,
-  numbers, strings, bytes, None, dtypes, devices, ``Size``) with tensors replaced by
-  references, and a table of the tensors (dtype, shape, device, requires_grad, Parameter);
-* ``tensors/<n>``: each tensor's raw little-endian bytes in C order.
+``load`` reads those files and the ones ``torch.save`` writes through an unpickler that admits
+only torch's default weights-only globals and the user's allow-list when ``weights_only=True``
+(the default, as torch 2.6+), so no code from the file runs. torch's names load as the retrograd
+objects of the same name (``torch.nn.modules.linear.Linear`` as ``retrograd.nn.Linear``), so a
+whole module saved by ``torch.save(model)`` loads (``weights_only=False``) as the retrograd
+module, its parameters and buffers retrograd tensors. A class that subclasses torch's
+``nn.Module`` cannot become a retrograd class and is refused with a clear error.
 
-Loading such a file runs no code from it. Objects that this structure cannot express (a
-whole ``nn.Module``, custom classes) are pickled into ``pickles/<n>`` members, and loading
-them needs ``weights_only=False``, as in torch. A tensor saved twice (the same object) is
-stored once and loads as one object; distinct views of one memory load as separate copies.
-
-``load`` also reads files written by ``torch.save`` (its zip format): state dicts, optimizer
-states and other plain data, through an unpickler that admits only tensors, storages,
-dtypes, ``Size``, ``device`` and ``OrderedDict`` (as torch's ``weights_only`` loader), so no
-code from the file runs. ``save(..., torch_compatible=True)`` writes torch's format (for
-``torch.load(weights_only=True)``); safetensors (``retrograd.safetensors_io``) is the other
+``load`` also reads retrograd's older format (``retrograd.json`` with the structure, tensors
+replaced by references, and ``tensors/<n>`` raw bytes; pickled members ``pickles/<n>`` need
+``weights_only=False``). ``save(..., torch_compatible=False)`` still writes it, with a
+FutureWarning: torch cannot read it. safetensors (``retrograd.safetensors_io``) is the other
 way to hand weights to PyTorch.
 
 Writing to a path is atomic: the archive goes to a temporary file in the target's directory,
@@ -48,9 +53,11 @@ import zlib
 import numpy as np
 
 from . import _backend, _dtype
+from . import serialization_globals as _globals
+from .serialization_globals import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals
 from .tensor import Size, Tensor
 
-__all__ = ["save", "load"]
+__all__ = ["save", "load", "add_safe_globals", "get_safe_globals", "clear_safe_globals", "safe_globals"]
 
 _FORMAT = "retrograd-checkpoint"
 _VERSION = 1
@@ -223,7 +230,8 @@ def _is_parameter(t):
     return isinstance(t, Parameter)
 
 
-def _write_archive(obj, fh, pickle_protocol):
+def _write_legacy_archive(obj, fh, pickle_protocol):
+    """retrograd's older format (``retrograd.json`` + ``tensors/<n>``), which torch cannot read."""
     enc = _Encoder()
     root = enc.enc(obj)
     with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
@@ -246,14 +254,19 @@ def _write_archive(obj, fh, pickle_protocol):
 
 
 def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_serialization=True,
-         _disable_byteorder_record=False, *, torch_compatible=False):
-    """Save ``obj`` (state dicts, optimizer states, nested containers of tensors) to ``f``,
-    a path (written atomically) or a writable binary file object.
+         _disable_byteorder_record=False, *, torch_compatible=None):
+    """Save ``obj`` to ``f``, a path (written atomically) or a writable binary file object, in
+    torch.save's zip format: ``torch.load`` reads the file, with ``weights_only=True`` when it
+    holds state dicts, optimizer states and nested containers of tensors, numbers and strings.
 
-    ``torch_compatible=True`` (retrograd only) writes torch.save's archive format instead, which
-    ``torch.load(f, weights_only=True)`` reads (and ``retrograd.load`` too). It holds a pickle
-    that names only torch's tensor-rebuilding functions, storages, ``OrderedDict``, ``Size``,
-    dtypes and devices; objects of other types are refused with a TypeError.
+    Other objects (a whole ``nn.Module``, custom classes) are pickled by reference to their
+    class, as torch pickles them; loading them needs ``weights_only=False`` or the classes
+    marked safe (``retrograd.serialization.safe_globals``). ``_disable_byteorder_record=True``
+    leaves out the ``byteorder`` record (readers then take the bytes as little-endian).
+
+    ``torch_compatible`` (retrograd only, deprecated): ``True`` is the default format now;
+    ``False`` writes retrograd's older format (``retrograd.json``), which torch cannot read.
+    Both warn (FutureWarning); drop the argument.
     """
     if pickle_module is not None and pickle_module is not pickle:
         raise NotImplementedError("retrograd.save: pickle_module is not supported (retrograd pickles with the "
@@ -261,10 +274,28 @@ def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_seriali
     if not _use_new_zipfile_serialization:
         raise NotImplementedError("retrograd.save: _use_new_zipfile_serialization=False (torch's legacy "
                                   "format) is not supported; retrograd writes zip archives only")
-    if _disable_byteorder_record:
-        raise NotImplementedError("retrograd.save: _disable_byteorder_record=True is not supported; "
-                                  "archives always record their byte order")
-    write = _write_torch_archive if torch_compatible else _write_archive
+    if type(pickle_protocol) is not int or pickle_protocol > pickle.HIGHEST_PROTOCOL:
+        raise ValueError(f"pickle protocol must be <= {pickle.HIGHEST_PROTOCOL}, got {pickle_protocol!r}")
+    if pickle_protocol < 2:
+        raise NotImplementedError(f"retrograd.save: pickle_protocol={pickle_protocol} is not supported (torch.load "
+                                  "cannot read such a file with weights_only=True either); use 2 or higher")
+    if torch_compatible is None or torch_compatible:
+        if torch_compatible:
+            warnings.warn("retrograd.save: torch_compatible=True is deprecated: torch's format is the default now; "
+                          "drop the argument", FutureWarning, stacklevel=2)
+
+        write = _write_archive
+        if _disable_byteorder_record:
+            def write(obj, fh, protocol):
+                _write_archive(obj, fh, protocol, byteorder=False)
+    else:
+        warnings.warn("retrograd.save: torch_compatible=False is deprecated: it writes retrograd's older format, "
+                      "which torch.load cannot read (retrograd.load reads both); drop the argument to write "
+                      "torch's format", FutureWarning, stacklevel=2)
+        if _disable_byteorder_record:
+            raise ValueError("retrograd.save: _disable_byteorder_record=True applies to torch's format; retrograd's "
+                             "older format (torch_compatible=False) always records little-endian bytes")
+        write = _write_legacy_archive
     if _is_path(f):
         _atomic_write(f, lambda fh: write(obj, fh, pickle_protocol))
     else:
@@ -280,6 +311,10 @@ def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_seriali
 # allocates what its header merely claims.
 class _Corrupt(RuntimeError):
     """What a file declares contradicts itself or the bytes it holds (the loaders add the file's name)."""
+
+
+class _AllowListError(Exception):
+    """Wraps the ValueError/TypeError of a malformed allow-list entry, which load raises as it is."""
 
 
 class _BadType(TypeError):
@@ -565,6 +600,8 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
             if pkl:
                 try:
                     return _load_torch_archive(zf, pkl[0], map_location, weights_only, name)
+                except _AllowListError as e:  # a malformed add_safe_globals entry: torch's ValueError/TypeError
+                    raise e.args[0] from None
                 except _BadType as e:
                     raise TypeError(f"retrograd.load: {name} (a torch.save archive): {e}") from e
                 except (_Corrupt, zipfile.BadZipFile, KeyError, ValueError, TypeError, IndexError, zlib.error,
@@ -620,19 +657,21 @@ class _TorchUnpickler(pickle.Unpickler):
         self.weights_only, self.name, self.big_endian = weights_only, name, big_endian
         self.storages = {}
 
+    # torch's default weights-only globals that retrograd has (besides storages, dtypes and the
+    # tensor-rebuilding functions): anything else needs weights_only=False or the allow-list
     _SAFE = {("collections", "OrderedDict"): collections.OrderedDict, ("collections", "Counter"): collections.Counter,
-             ("torch", "Size"): Size, ("torch", "device"): _backend.device,
-             ("builtins", "set"): set, ("builtins", "frozenset"): frozenset, ("builtins", "slice"): slice,
-             ("builtins", "complex"): complex}
+             ("torch", "Size"): Size, ("torch", "device"): _backend.device, ("builtins", "set"): set,
+             ("builtins", "complex"): complex, ("builtins", "bytearray"): bytearray}
 
-    def find_class(self, module, name):
+    def _default_global(self, module, name):
+        """The object torch's weights-only loader allows by default for ``module.name``, or None."""
         if (module, name) in self._SAFE:
             return self._SAFE[(module, name)]
         if module == "torch._utils" and name == "_rebuild_tensor_v2":
             return self.rebuild_tensor
         if module == "torch._utils" and name in ("_rebuild_parameter", "_rebuild_parameter_with_state"):
             return self.rebuild_parameter
-        if module == "torch" and name in _TORCH_STORAGES:
+        if module in ("torch", "torch.cuda") and name in _TORCH_STORAGES:
             return _TorchStorageType(_TORCH_STORAGES[name])
         if module == "torch" and name in _dtype._BY_NAME:
             return _dtype._BY_NAME[name]
@@ -641,13 +680,43 @@ class _TorchUnpickler(pickle.Unpickler):
 
             return codecs.encode
         if (module, name) == ("torch._tensor", "_rebuild_from_type_v2"):
-            return lambda func, new_type, args, state: func(*args)
-        if self.weights_only or module.split(".")[0] == "torch":
-            raise pickle.UnpicklingError(
-                f"retrograd.load: {self.name} (written by torch.save) needs {module}.{name}, which the safe loader "
-                "does not allow" + ("" if module.split(".")[0] == "torch" else
-                                    "; pass weights_only=False if you trust the file"))
-        return super().find_class(module, name)
+            return _rebuild_from_type_v2
+        if (module, name) in (("torch.nn.parameter", "Parameter"), ("torch", "Tensor")):
+            return _globals.retrograd_object(module, name)
+        return None
+
+    def find_class(self, module, name):
+        module, name = _globals.normalize(module, name)
+        full_path = f"{module}.{name}"
+        if self.weights_only and module in _globals._BLOCKLISTED_MODULES:
+            raise pickle.UnpicklingError(f"Weights only load failed: {self.name} names the global {full_path}: "
+                                         f"Trying to load unsupported GLOBAL {full_path} whose module {module} is "
+                                         "blocked.")
+        obj = self._default_global(module, name)
+        if obj is not None:
+            return obj
+        from_torch = module == "torch" or module.startswith("torch.")
+        obj = _globals.retrograd_object(module, name) if from_torch else None
+        if self.weights_only:
+            try:
+                allowed = _globals.user_allowed()
+            except (ValueError, TypeError) as e:
+                raise _AllowListError(e) from None
+            if from_torch and obj is not None and (full_path in allowed or any(obj is v for v in allowed.values())):
+                pass
+            elif not from_torch and full_path in allowed:
+                obj = allowed[full_path]
+            else:
+                raise pickle.UnpicklingError(_globals.weights_only_error(_globals.display_path(module, name)))
+        elif from_torch:
+            if obj is None:
+                raise pickle.UnpicklingError(
+                    f"retrograd.load: {self.name} needs torch's {full_path}, which retrograd does not have; save "
+                    "the object's state_dict() with torch and load that into the retrograd object instead")
+        else:
+            obj = super().find_class(module, name)
+        _refuse_torch_subclass(obj, full_path, self.name)
+        return obj
 
     def persistent_load(self, pid):
         if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"):
@@ -693,7 +762,43 @@ class _TorchUnpickler(pickle.Unpickler):
 
         if not isinstance(data, Tensor):
             raise _Corrupt(f"_rebuild_parameter expects a tensor, got {type(data).__name__}")
-        return Parameter(data, requires_grad=requires_grad)
+        param = Parameter(data, requires_grad=requires_grad)
+        if state:  # _rebuild_parameter_with_state: the Python attributes the parameter had
+            if isinstance(state, tuple) and len(state) == 2:  # (__dict__, slots)
+                state = {**(state[0] or {}), **(state[1] or {})}
+            if not isinstance(state, dict):
+                raise _Corrupt(f"_rebuild_parameter_with_state expects a dict of attributes, got {type(state).__name__}")
+            for k, v in state.items():
+                setattr(param, k, v)
+        return param
+
+
+def _rebuild_from_type_v2(func, new_type, args, state):
+    """torch._tensor._rebuild_from_type_v2: a tensor with Python attributes (``state``) or of a
+    Tensor subclass; retrograd rebuilds Tensor and Parameter, and refuses other subclasses."""
+    out = func(*args)
+    if not (isinstance(new_type, type) and isinstance(out, new_type)):
+        raise pickle.UnpicklingError(f"the checkpoint holds a tensor of the subclass {new_type!r}, which retrograd "
+                                     "cannot rebuild; save it as a plain tensor")
+    if isinstance(state, tuple) and len(state) == 2:  # (__dict__, slots)
+        state = {**(state[0] or {}), **(state[1] or {})}
+    for k, v in (state or {}).items():
+        setattr(out, k, v)
+    return out
+
+
+def _refuse_torch_subclass(obj, full_path, name):
+    """A class defined outside torch that subclasses one of torch's (``class Net(torch.nn.Module)``)
+    would rebuild as a torch object holding retrograd tensors: refused, with what to do."""
+    if not isinstance(obj, type):
+        return
+    for base in obj.__mro__:
+        if base.__module__ == "torch" or base.__module__.startswith("torch."):
+            raise pickle.UnpicklingError(
+                f"retrograd.load: {name} holds an object of class {full_path}, which subclasses torch's "
+                f"{base.__module__}.{base.__qualname__}: retrograd cannot rebuild a torch class. Define the class "
+                "on retrograd's base (`import retrograd as torch`), save model.state_dict() with torch and load it "
+                "with model.load_state_dict(retrograd.load(path))")
 
 
 def _load_torch_archive(zf, pkl_name, map_location, weights_only, name):
@@ -721,17 +826,19 @@ _TORCH_STORAGE_NAMES = {v: k for k, v in _TORCH_STORAGES.items()}
 
 
 class _StorageRef:
-    def __init__(self, key, array, dtype_name):
-        self.key, self.array, self.dtype_name = key, array, dtype_name
+    def __init__(self, key, array, dtype_name, location):
+        self.key, self.array, self.dtype_name, self.location = key, array, dtype_name, location
 
 
 class _TorchPickler(pickle._Pickler):
-    """Pickles tensors as torch.save does (``_rebuild_tensor_v2`` over a persistent storage)."""
+    """Pickles as torch.save does: a tensor as ``_rebuild_tensor_v2`` over a persistent storage
+    (a parameter wrapped in ``_rebuild_parameter``), retrograd's dtypes, ``Size`` and devices as
+    torch's globals; every other object by its own reduction, as pickle (and torch) does."""
 
     dispatch = pickle._Pickler.dispatch.copy()
 
-    def __init__(self, file):
-        super().__init__(file, protocol=2)
+    def __init__(self, file, protocol):
+        super().__init__(file, protocol=protocol)
         self.storages = []
 
     def _save_torch_global(self, obj):
@@ -743,43 +850,41 @@ class _TorchPickler(pickle._Pickler):
 
     def persistent_id(self, obj):
         if isinstance(obj, _StorageRef):
-            return ("storage", _TorchGlobal("torch", _TORCH_STORAGE_NAMES[obj.dtype_name]), str(obj.key), "cpu",
-                    int(obj.array.size))
+            return ("storage", _TorchGlobal("torch", _TORCH_STORAGE_NAMES[obj.dtype_name]), str(obj.key),
+                    obj.location, int(obj.array.size))
         return None
 
     def reducer_override(self, obj):
         t = type(obj)
         if isinstance(obj, Tensor):
-            arr = np.require(obj._host_array(), requirements="C")
-            storage = _StorageRef(len(self.storages), arr, obj.dtype.name)
-            self.storages.append(storage)
-            stride, acc = [], 1
-            for n in reversed(arr.shape):
-                stride.append(acc)
-                acc *= n
-            rebuilt = (_TorchGlobal("torch._utils", "_rebuild_tensor_v2"),
-                       (storage, 0, Size(arr.shape), tuple(reversed(stride)),
-                        bool(obj._requires_grad) and not _is_parameter(obj), collections.OrderedDict()))
-            if _is_parameter(obj):
-                return (_TorchGlobal("torch._utils", "_rebuild_parameter"),
-                        (_Rebuilt(rebuilt), bool(obj._requires_grad), collections.OrderedDict()))
-            return rebuilt
-        if isinstance(obj, _Rebuilt):
+            return self._reduce_tensor(obj)
+        if t is _Rebuilt:
             return obj.reduced
         if t is Size:
             return (_TorchGlobal("torch", "Size"), (tuple(obj),))
-        if isinstance(obj, _backend.device):
+        if t is _backend.device:
             return (_TorchGlobal("torch", "device"), (str(obj),))
-        if t is collections.OrderedDict:
-            return (_TorchGlobal("collections", "OrderedDict"), (), None, None, iter(obj.items()))
-        if t is collections.Counter:
-            return (_TorchGlobal("collections", "Counter"), (dict(obj),))
-        if t in (dict, list, tuple, str, int, float, bool, bytes, type(None), _TorchGlobal, _StorageRef, _dtype.dtype):
-            return NotImplemented
-        if t is complex:
-            return (_TorchGlobal("builtins", "complex"), (obj.real, obj.imag))
-        raise TypeError(f"retrograd.save(torch_compatible=True) cannot store objects of type {t.__qualname__}; "
-                        "it stores tensors, numbers, strings and dicts/lists/tuples of them")
+        if t is collections.OrderedDict:  # with its attributes (a state dict's _metadata), as pickle does
+            return (_TorchGlobal("collections", "OrderedDict"), (), vars(obj) or None, None, iter(obj.items()))
+        return NotImplemented
+
+    def _reduce_tensor(self, obj):
+        arr = np.require(obj._host_array(), requirements="C")
+        location = "cpu" if obj.device.type == "cpu" else f"{obj.device.type}:{obj.device.index or 0}"
+        storage = _StorageRef(len(self.storages), arr, obj.dtype.name, location)
+        self.storages.append(storage)
+        stride, acc = [], 1
+        for n in reversed(arr.shape):
+            stride.append(acc)
+            acc *= n
+        param = _is_parameter(obj)
+        rebuilt = (_TorchGlobal("torch._utils", "_rebuild_tensor_v2"),
+                   (storage, 0, Size(arr.shape), tuple(reversed(stride)), bool(obj._requires_grad) and not param,
+                    collections.OrderedDict()))
+        if param:
+            return (_TorchGlobal("torch._utils", "_rebuild_parameter"),
+                    (_Rebuilt(rebuilt), bool(obj._requires_grad), collections.OrderedDict()))
+        return rebuilt
 
 
 class _Rebuilt:
@@ -787,16 +892,18 @@ class _Rebuilt:
         self.reduced = reduced
 
 
-def _write_torch_archive(obj, fh, pickle_protocol):
+def _write_archive(obj, fh, pickle_protocol, byteorder=True):
+    """``obj`` in torch.save's zip format."""
     buf = io.BytesIO()
-    pickler = _TorchPickler(buf)
+    pickler = _TorchPickler(buf, pickle_protocol)
     pickler.dump(obj)
     prefix = "archive/"
     with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
         zf.writestr(prefix + "data.pkl", buf.getvalue())
         zf.writestr(prefix + ".format_version", "1")
         zf.writestr(prefix + ".storage_alignment", "64")
-        zf.writestr(prefix + "byteorder", "little")
+        if byteorder:
+            zf.writestr(prefix + "byteorder", "little")
         for st in pickler.storages:
             with zf.open(f"{prefix}data/{st.key}", "w", force_zip64=st.array.nbytes > 2**31) as out:
                 out.write(memoryview(st.array.reshape(-1).view(np.uint8)))

@@ -141,6 +141,9 @@ class _ConvNd(Module):
         super().__setstate__(state)
         if not hasattr(self, "padding_mode"):
             self.padding_mode = "zeros"
+        if "_pads" not in self.__dict__:  # pickled by torch: the pads from its F.pad-order attribute
+            r = self._reversed_padding_repeated_twice
+            self._pads = tuple(reversed([(r[i], r[i + 1]) for i in range(0, len(r), 2)]))
 
 
 class _Conv(_ConvNd):
