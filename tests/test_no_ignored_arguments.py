@@ -28,7 +28,8 @@ MODULES = ["retrograd", "retrograd.nn.functional", "retrograd.linalg", "retrogra
            "retrograd.nn.utils", "retrograd.nn.utils.rnn", "retrograd.nn.utils.parametrize",
            "retrograd.nn.utils.parametrizations", "retrograd.optim", "retrograd.optim.lr_scheduler",
            "retrograd.optim.swa_utils", "retrograd.amp", "retrograd.utils.data", "retrograd.utils.checkpoint",
-           "retrograd.random"]
+           "retrograd.random", "retrograd.cuda", "retrograd.accelerator", "retrograd.backends.cudnn",
+           "retrograd.backends.cuda", "retrograd.backends.mps", "retrograd.profiler"]
 
 # (qualified name, parameter): why it is right not to read it
 ALLOWED = {
@@ -61,6 +62,8 @@ ALLOWED = {
     ("retrograd.nn.utils.get_total_norm", "foreach"): "torch's _foreach kernels; the values are the same",
     ("retrograd.nn.utils.clip_grads_with_norm_", "foreach"): "torch's _foreach kernels; the values are the same",
     ("retrograd.nn.utils.clip_grad_value_", "foreach"): "torch's _foreach kernels; the values are the same",
+    ("retrograd.profiler.profiler.profile.export_chrome_trace", "use_python_export"):
+        "retrograd's one exporter is in Python (what True asks for) and writes the format Kineto's does",
     ("retrograd.sort", "stable"): "the sort is always stable, which stable=False permits",
     ("retrograd.tensor.Tensor.sort", "stable"): "the sort is always stable, which stable=False permits",
     ("retrograd.tensor.Tensor.argsort", "stable"): "the sort is always stable, which stable=False permits",
@@ -140,8 +143,6 @@ def _callables():
     for name, member in vars(retrograd.Tensor).items():
         if not name.startswith("_") or (name.startswith("__") and name.endswith("__")):
             add(f"Tensor.{name}", member)
-    for name in ("manual_seed", "manual_seed_all", "synchronize", "device_count"):
-        add(f"retrograd.cuda.{name}", getattr(type(retrograd.cuda), name))
     return dict(found.values())
 
 

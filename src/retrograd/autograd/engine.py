@@ -30,6 +30,7 @@ from .graph import AccumulateGrad
 
 _Tensor = None  # retrograd.tensor.Tensor, set by function.bind_tensor_class at import
 _new_lock = threading.Lock()
+profile_hook = None  # retrograd.profiler's recorder while a profile records: times each node
 
 
 def _grad_lock(t):
@@ -210,8 +211,8 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
             grads = pending.pop(node, None)
             in_grads = None
             if grads is not None and (needed is None or node in needed):
-                in_grads = _run_node(node, grads, retain_graph, create_graph, capture, captured,
-                                     accumulate)
+                run = _run_node if profile_hook is None else profile_hook.evaluate
+                in_grads = run(node, grads, retain_graph, create_graph, capture, captured, accumulate)
             i = -1
             for fn, nr in node._next:
                 i += 1
@@ -285,7 +286,10 @@ def _run_node(node, grads, retain_graph, create_graph, capture, captured, accumu
         grads = [g if g is not None else _zeros_for(node._out_meta[i], some._data)
                  for i, g in enumerate(grads)]
     try:
-        result = node.backward(node, *grads)
+        if profile_hook is None:
+            result = node.backward(node, *grads)
+        else:
+            result = profile_hook.backward(node, grads)
     except Exception as exc:
         if node._anomaly_trace and hasattr(exc, "add_note"):
             exc.add_note(f"Traceback of forward call that created {node.name()}:\n"

@@ -24,6 +24,9 @@ _SAVED_PLAIN, _SAVED_OUTPUT, _SAVED_PACKED = 0, 1, 2
 _NO_EDGE, _NOT_A_TENSOR = (None, 0), (None, -1)
 # NumPy dtypes of the floating-point types (bfloat16's NumPy kind is not 'f'; _dtype adds it on first use)
 _FLOATING = _dtype.FLOATING_NP
+# retrograd.profiler's recorder while a profile records, else None: apply hands it each call
+# first; it records the op and runs it through apply again (answering NotImplemented there)
+profile_hook = None
 
 
 def _second_backward_error(node):
@@ -190,6 +193,10 @@ class Function(FunctionCtx, Node):
 
     @classmethod
     def apply(cls, *args, **kwargs):
+        if profile_hook is not None:
+            out = profile_hook(cls, args, kwargs)
+            if out is not NotImplemented:
+                return out
         if _amp_state.enabled and cls._autocast is not None:
             args = cast_args(cls._autocast, args)
         ctx = cls.__new__(cls)
