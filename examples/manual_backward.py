@@ -1,4 +1,4 @@
-"""Backpropagation by hand for the founding document's one-hidden-layer network, checked
+"""Backpropagation by hand for the founding document's (docs/backpropagation.md) one-hidden-layer network, checked
 against autograd.
 
     h = x W1^T + b1,   a = sigmoid(h),   o = a W2^T + b2,   L = mean((o - y)^2)

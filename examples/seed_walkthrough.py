@@ -1,4 +1,4 @@
-"""Every code snippet of the founding document (backpropagation.md), in order, with
+"""Every code snippet of the founding document (docs/backpropagation.md), in order, with
 ``import retrograd as torch``, printing what the document says it prints.
 
 Where a snippet uses a name the document never defines (``model_block``, ``optimizer``,

@@ -10,6 +10,11 @@ import textwrap
 
 import pytest
 
+try:
+    import torch
+except ImportError:  # the comparisons with torch's node names are skipped
+    torch = None
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCS = os.path.join(ROOT, "docs")
 sys.path.insert(0, DOCS)
@@ -84,6 +89,146 @@ def test_readme_feature_table_is_true():
                 missing.append(name)
     assert not missing, f"README lists these as supported, but retrograd has no such name: {missing}"
     assert not present, f"README lists these as not implemented, but they exist now (update it): {present}"
+
+
+def _qualified_names(text):
+    """The names written as `torch.<name>` or `retrograd.<name>` (dotted identifiers only)."""
+    return re.findall(r"`((?:torch|retrograd)(?:\.\w+)+)`", text)
+
+
+def _resolve_qualified(name):
+    return _resolve(name.split(".", 1)[1])
+
+
+def _differences():
+    """{section title: [bullet text, whitespace-joined]} of docs/differences.md's top-level bullets."""
+    sections = {}
+    for chunk in _read("docs", "differences.md").split("\n## ")[1:]:
+        title, body = chunk.split("\n", 1)
+        sections[title.strip()] = [" ".join(b.split()) for b in re.split(r"\n- ", "\n" + body)[1:]]
+    return sections
+
+
+def _not_implemented():
+    """[(names the bullet starts with, the rest)] of the "Not implemented" section."""
+    out = []
+    for bullet in _differences()["Not implemented"]:
+        lead = re.match(r"((?:`[^`]+`,? )*`[^`]+`): ", bullet)
+        assert lead, f"a 'Not implemented' bullet starts with the backticked names it says are missing: {bullet!r}"
+        out.append((re.findall(r"`([^`]+)`", lead.group(1)), bullet[lead.end():]))
+    return out
+
+
+def test_differences_not_implemented_names_are_missing():
+    names = [n for lead, _ in _not_implemented() for n in lead]
+    assert len(names) >= 20
+    wrong = [n for n in names if not n.startswith("torch.")]
+    assert not wrong, f"write the missing names as torch.<name>: {wrong}"
+    present = [n for n in names if _resolve_qualified(n) is not None]
+    assert not present, f"docs/differences.md says these are not implemented, but they exist now (update it): {present}"
+
+
+def test_differences_names_the_rest_of_the_page_uses_exist():
+    text = _read("docs", "differences.md")
+    for lead, _ in _not_implemented():
+        for name in lead:
+            text = text.replace(f"`{name}`", "", 1)
+    names = _qualified_names(text)
+    assert len(names) >= 10
+    missing = sorted({n for n in names if _resolve_qualified(n) is None})
+    assert not missing, f"docs/differences.md uses these as existing names, but retrograd has none of them: {missing}"
+
+
+def _node_name_ops(m):
+    """How to call each op that the node-name bullets of docs/differences.md name, in module ``m``."""
+    F = m.nn.functional
+    x = m.linspace(-1.0, 1.0, 12).reshape(3, 4).requires_grad_()
+    image = m.linspace(-1.0, 1.0, 16).reshape(1, 1, 4, 4).requires_grad_()
+    zeros = m.zeros(3, 4)
+    return {
+        "F.linear": lambda: F.linear(x, m.ones(5, 4), m.ones(5)),
+        "F.conv2d": lambda: F.conv2d(image, m.ones(1, 1, 3, 3)),
+        "F.cross_entropy": lambda: F.cross_entropy(x, m.tensor([0, 1, 2])),
+        "F.nll_loss": lambda: F.nll_loss(x, m.tensor([0, 1, 2])),
+        "F.batch_norm": lambda: F.batch_norm(x, None, None, training=True),
+        "F.layer_norm": lambda: F.layer_norm(x, (4,)),
+        "F.group_norm": lambda: F.group_norm(x.reshape(1, 3, 4), 3),
+        "F.mse_loss": lambda: F.mse_loss(x, zeros),
+        "F.l1_loss": lambda: F.l1_loss(x, zeros),
+        "F.smooth_l1_loss": lambda: F.smooth_l1_loss(x, zeros),
+        "F.binary_cross_entropy": lambda: F.binary_cross_entropy(x.sigmoid(), zeros),
+        "F.binary_cross_entropy_with_logits": lambda: F.binary_cross_entropy_with_logits(x, zeros),
+        "F.log_softmax": lambda: F.log_softmax(x, 1),
+        "F.softmax": lambda: F.softmax(x, 1),
+        "F.gelu": lambda: F.gelu(x),
+        "nn.Embedding": lambda: m.nn.Embedding(5, 3)(m.tensor([1])),
+        "F.embedding": lambda: F.embedding(m.tensor([1]), m.ones(5, 3, requires_grad=True)),
+        "F.max_pool2d": lambda: F.max_pool2d(image, 2),
+        "F.avg_pool2d": lambda: F.avg_pool2d(image, 2),
+        "F.interpolate": lambda: F.interpolate(x[None], scale_factor=2),
+        "F.pad": lambda: F.pad(x, (1, 1)),
+        "F.scaled_dot_product_attention": lambda: F.scaled_dot_product_attention(x[None], x[None], x[None]),
+        "nn.LSTM": lambda: m.nn.LSTM(4, 2)(x[None])[0],
+    }
+
+
+def _node_name_bullets():
+    """{op: (retrograd's node name, [PyTorch's])} from the "Node names that differ" section."""
+    out = {}
+    for bullet in _differences()["Node names that differ"]:
+        parts = re.match(r"`([\w.]+)`: `(\w+)`.*\(PyTorch: (.*)\)$", bullet)
+        assert parts, f"a node-name bullet reads '`op`: `OurBackward0` ... (PyTorch: `TheirBackward0` ...)': {bullet!r}"
+        out[parts.group(1)] = (parts.group(2), re.findall(r"`(\w+Backward\d*)`", parts.group(3)))
+    return out
+
+
+def test_differences_node_names_are_the_recorded_ones():
+    ops = _node_name_ops(importlib.import_module("retrograd"))
+    torch_ops = _node_name_ops(torch) if torch is not None else {}
+    wrong = []
+    for op, (ours, theirs) in _node_name_bullets().items():
+        assert op in ops, f"add how to call {op} to _node_name_ops in tests/test_docs.py"
+        got = ops[op]().grad_fn.name()
+        if got != ours or ours in theirs:
+            wrong.append(f"{op}: retrograd records {got}, the page says {ours} (PyTorch: {theirs})")
+        if torch is not None and torch_ops[op]().grad_fn.name() not in theirs:
+            wrong.append(f"{op}: PyTorch records {torch_ops[op]().grad_fn.name()}, the page says {theirs}")
+    assert not wrong, "docs/differences.md's node names are not the code's:\n  " + "\n  ".join(wrong)
+
+
+@pytest.mark.skipif(torch is None, reason="compares with torch's node names")
+def test_node_names_not_on_the_page_are_torchs():
+    listed = _node_name_bullets()
+    ops, torch_ops = _node_name_ops(importlib.import_module("retrograd")), _node_name_ops(torch)
+    differ = [f"{op}: {ops[op]().grad_fn.name()} (PyTorch: {torch_ops[op]().grad_fn.name()})"
+              for op in ops if op not in listed and ops[op]().grad_fn.name() != torch_ops[op]().grad_fn.name()]
+    assert not differ, f"add these to docs/differences.md's 'Node names that differ': {differ}"
+
+
+def test_api_reference_is_regenerated():
+    code = f"import sys; sys.path.insert(0, {DOCS!r}); import gen_api; sys.stdout.write(gen_api.render())"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.join(ROOT, "src"), os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout == _read("docs", "api.md"), "docs/api.md is stale: run `python docs/gen_api.py` and commit it"
+
+
+def test_the_cited_founding_document_is_in_the_repository():
+    cited = []
+    for folder in ("", "docs", "examples", "tests"):
+        for name in sorted(os.listdir(os.path.join(ROOT, folder))):
+            path = os.path.join(folder, name)
+            if name.endswith((".md", ".py")) and name != "test_docs.py":
+                cited += [(path, target) for target in re.findall(r"[\w./-]*backpropagation\.md", _read(path))]
+    assert len(cited) >= 5
+    lost = [(path, target) for path, target in cited if not (os.path.isfile(os.path.join(ROOT, target))
+            or os.path.isfile(os.path.join(ROOT, os.path.dirname(path), target)))]
+    assert not lost, f"these cite a backpropagation.md the repository does not hold (cite docs/backpropagation.md): {lost}"
+
+
+def test_license_is_the_one_pyproject_names():
+    license_ = re.search(r'^license = \{text = "(\w+)"\}', _read("pyproject.toml"), re.M).group(1)
+    assert _read("LICENSE").startswith(f"{license_} License\n")
 
 
 def _python_blocks(path):

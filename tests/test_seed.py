@@ -1,4 +1,4 @@
-"""The seed's snippets (shared/seed/backpropagation.md) run as written and print what it says."""
+"""The seed's snippets (docs/backpropagation.md) run as written and print what it says."""
 
 import pytest
 

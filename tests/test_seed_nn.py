@@ -1,4 +1,4 @@
-"""The nn snippets of seed/backpropagation.md, run as written with ``import retrograd as torch``."""
+"""The nn snippets of docs/backpropagation.md, run as written with ``import retrograd as torch``."""
 
 import retrograd as torch
 from retrograd import nn
