@@ -155,6 +155,28 @@ def test_numpy_arrays_need_weights_only_false_as_in_torch():
     assert back["a"].dtype == np.int16 and back["a"].tolist() == [0, 1, 2] and back["s"] == np.float32(1.5)
 
 
+def test_get_unsafe_globals_in_checkpoint_lists_what_weights_only_refuses():
+    data = _torch_saved(lambda: {"m": torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU()), "p": Point(1),
+                                 "sd": torch.nn.Linear(2, 2).state_dict(), "size": torch.Size([2])})
+    theirs = reference(lambda: sorted(torch.serialization.get_unsafe_globals_in_checkpoint(io.BytesIO(data))))
+    assert theirs == ["test_serialization_modules.Point", "torch.nn.modules.activation.ReLU",
+                      "torch.nn.modules.container.Sequential", "torch.nn.modules.linear.Linear"]
+    assert retrograd.serialization.get_unsafe_globals_in_checkpoint(io.BytesIO(data)) == theirs
+    with retrograd.serialization.safe_globals([retrograd.nn.Linear, Point]):  # retrograd's Linear admits torch's
+        assert retrograd.serialization.get_unsafe_globals_in_checkpoint(io.BytesIO(data)) == [
+            "torch.nn.modules.activation.ReLU", "torch.nn.modules.container.Sequential"]
+    # protocol 4 pickles name globals by STACK_GLOBAL, which torch 2.13's scanner refuses ("Unsupported operand")
+    ours = _saved(retrograd.save, {"p": Point(1), "w": retrograd.ones(1)}, pickle_protocol=4)
+    assert retrograd.serialization.get_unsafe_globals_in_checkpoint(io.BytesIO(ours)) == [
+        "test_serialization_modules.Point"]
+    with pytest.raises(ValueError, match="Expected input to be a checkpoint returned by torch.save"):
+        retrograd.serialization.get_unsafe_globals_in_checkpoint(io.BytesIO(b"not a zip"))
+    old = io.BytesIO()
+    serialization._write_legacy_archive({"w": retrograd.ones(1)}, old, 2)
+    with pytest.raises(ValueError, match="retrograd's older format"):
+        retrograd.serialization.get_unsafe_globals_in_checkpoint(io.BytesIO(old.getvalue()))
+
+
 # ---------------------------------------------------------------- whole modules
 def _small_net():
     retrograd.manual_seed(0)

@@ -57,7 +57,8 @@ from . import serialization_globals as _globals
 from .serialization_globals import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals
 from .tensor import Size, Tensor
 
-__all__ = ["save", "load", "add_safe_globals", "get_safe_globals", "clear_safe_globals", "safe_globals"]
+__all__ = ["save", "load", "add_safe_globals", "get_safe_globals", "clear_safe_globals", "safe_globals",
+           "get_unsafe_globals_in_checkpoint"]
 
 _FORMAT = "retrograd-checkpoint"
 _VERSION = 1
@@ -573,11 +574,15 @@ def _check_load_options(f, pickle_module, weights_only, mmap, pickle_load_args):
 
 
 def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None, **pickle_load_args):
-    """Load an object saved with ``retrograd.save`` from a path or a readable binary file.
+    """Load an object saved with ``retrograd.save`` or ``torch.save`` (or retrograd's older format)
+    from a path or a readable binary file.
 
     ``map_location``: a device (``'cpu'``), a dict from saved to wanted device, or a function
-    ``(tensor, saved_location) -> tensor``. ``weights_only`` (default True, as torch 2.6+):
-    refuse the pickled members that only arbitrary objects produce.
+    ``(tensor, saved_location) -> tensor``. ``weights_only`` (default True, as torch 2.6+): the
+    pickle may name only torch's default weights-only globals (tensors, storages, dtypes,
+    ``Size``, devices, ``OrderedDict``, ``Counter``, ``set``, ``complex``, ``bytearray``) and
+    those marked safe with ``add_safe_globals`` / ``safe_globals``; any other raises torch's
+    ``UnpicklingError``. torch's names load as retrograd's objects of the same names.
     """
     weights_only = True if weights_only is None else weights_only
     _check_load_options(f, pickle_module, weights_only, mmap, pickle_load_args)
@@ -809,6 +814,39 @@ def _load_torch_archive(zf, pkl_name, map_location, weights_only, name):
         big = _read_member(zf, f"{prefix}byteorder", "the byte order record").strip() == b"big"
     data = _read_member(zf, pkl_name, "the pickle")
     return _TorchUnpickler(io.BytesIO(data), zf, prefix, map_location, weights_only, name, big).load()
+
+
+def get_unsafe_globals_in_checkpoint(f):
+    """The globals (``"module.name"``) that a file written by ``save``/``torch.save`` names and
+    a ``weights_only`` load would refuse: neither allowed by default nor marked safe. The
+    pickle is read, not run: globals a pickle only computes while loading are not listed."""
+    name = _describe(f)
+    source = os.fspath(f) if _is_path(f) else f
+    if not _is_path(f) and not (hasattr(f, "seek") and hasattr(f, "tell")):
+        source = io.BytesIO(f.read())
+    try:
+        zf = zipfile.ZipFile(source, "r")
+    except (zipfile.BadZipFile, EOFError, ValueError):
+        raise ValueError("Expected input to be a checkpoint returned by torch.save") from None
+    with zf:
+        names = zf.namelist()
+        pkl = [n for n in names if n.endswith("/data.pkl") or n == "data.pkl"]
+        if not pkl:
+            detail = (" (retrograd's older format: its pickled objects load only with weights_only=False)"
+                      if _HEADER in names else "")
+            raise ValueError(f"Expected input to be a checkpoint returned by torch.save{detail}")
+        data = _read_member(zf, pkl[0], "the pickle")
+        policy = _TorchUnpickler(io.BytesIO(b""), zf, "", None, True, name, False)
+        allowed = _globals.user_allowed()
+        unsafe = set()
+        for module, global_name in _globals.globals_in_pickle(data):
+            module, global_name = _globals.normalize(module, global_name)
+            full_path = f"{module}.{global_name}"
+            if policy._default_global(module, global_name) is None and full_path not in allowed:
+                obj = _globals.retrograd_object(module, global_name)
+                if obj is None or not any(obj is v for v in allowed.values()):
+                    unsafe.add(full_path)
+        return sorted(unsafe)
 
 
 # ---------------------------------------------------------------- writing torch.save's format

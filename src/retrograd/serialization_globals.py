@@ -14,6 +14,8 @@ allow-list entry admits a torch name when it is the retrograd object that name m
 
 import _compat_pickle
 import importlib
+import pickle
+import pickletools
 
 __all__ = ["add_safe_globals", "get_safe_globals", "clear_safe_globals", "safe_globals"]
 
@@ -69,6 +71,29 @@ def user_allowed():
         else:
             out[f"{f.__module__}.{f.__qualname__}"] = f
     return out
+
+
+def globals_in_pickle(data):
+    """The ``(module, name)`` globals a pickle names, read without running it: GLOBAL's
+    argument, or for STACK_GLOBAL the two strings pushed before it (directly or from the memo)."""
+    found, memo, strings = [], {}, []  # strings: the values pushed last (None for a non-string)
+    for op, arg, _ in pickletools.genops(data):
+        if op.name == "GLOBAL":
+            module, name = arg.split(" ", 1)
+            found.append((module, name))
+            strings.append(None)
+        elif op.name == "STACK_GLOBAL":
+            if len(strings) < 2 or not all(isinstance(v, str) for v in strings[-2:]):
+                raise pickle.UnpicklingError("STACK_GLOBAL without a module and a name before it")
+            found.append((strings[-2], strings[-1]))
+            strings.append(None)
+        elif op.name in ("MEMOIZE", "PUT", "BINPUT", "LONG_BINPUT"):
+            memo[len(memo) if op.name == "MEMOIZE" else arg] = strings[-1] if strings else None
+        elif op.name in ("GET", "BINGET", "LONG_BINGET"):
+            strings.append(memo.get(arg))
+        else:
+            strings.append(arg if isinstance(arg, str) and "unicode" in op.name.lower() else None)
+    return found
 
 
 def normalize(module, name):
