@@ -28,7 +28,8 @@ MODULES = ["retrograd", "retrograd.nn.functional", "retrograd.linalg", "retrogra
            "retrograd.nn.utils", "retrograd.nn.utils.rnn", "retrograd.nn.utils.parametrize",
            "retrograd.nn.utils.parametrizations", "retrograd.optim", "retrograd.optim.lr_scheduler",
            "retrograd.optim.swa_utils", "retrograd.amp", "retrograd.utils.data", "retrograd.utils.checkpoint",
-           "retrograd.random", "retrograd.profiler"]
+           "retrograd.random", "retrograd.profiler",
+           "retrograd.utils.benchmark"]
 
 # (qualified name, parameter): why it is right not to read it
 ALLOWED = {
