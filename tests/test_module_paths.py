@@ -138,6 +138,13 @@ def test_a_missing_submodule_is_an_attribute_error():
     assert not hasattr(retrograd.utils, "tensorboard_")
 
 
+def test_the_lazy_submodule_names_are_torchs():
+    from retrograd._lazy import SUBMODULES
+
+    names = [f"torch{package[len('retrograd'):]}.{name}" for package, names in SUBMODULES.items() for name in names]
+    assert not [n for n in names if n not in RECORD["submodules"]], "list only what a bare `import torch` reaches"
+
+
 def _implemented_classes():
     """{name: class} of the public classes in retrograd.nn and in each file of retrograd.nn.modules."""
     found = {n: v for n, v in vars(retrograd.nn).items() if inspect.isclass(v) and not n.startswith("_")}
