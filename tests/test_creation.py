@@ -210,3 +210,43 @@ def test_is_tensor_and_numel():
     assert retrograd.is_tensor(retrograd.zeros(1)) and not retrograd.is_tensor([1])
     assert retrograd.numel(retrograd.zeros(2, 3)) == 6
     assert math.isclose(retrograd.linspace(0, 1, 3)[1].item(), 0.5)
+
+
+# ------------------------------------------------------------------------- default device
+
+FACTORIES = ["tensor([1.0])", "as_tensor([1, 2])", "as_tensor(np.zeros(2))", "zeros(2)", "ones(2)", "empty(2)",
+             "full((2,), 1.0)", "scalar_tensor(1)", "arange(3)", "linspace(0, 1, 3)", "logspace(0, 1, 3)",
+             "eye(2)", "rand(2)", "randn(2)", "randint(0, 3, (2,))", "randperm(3)", "nn.Linear(2, 2)"]
+
+
+@pytest.fixture
+def default_device_reset():
+    yield
+    retrograd.set_default_device(None)
+
+
+def test_default_device_starts_as_cpu_and_resets(default_device_reset):
+    assert retrograd.get_default_device() == retrograd.device("cpu")
+    retrograd.set_default_device("cpu")
+    assert retrograd.get_default_device() == retrograd.device("cpu") and retrograd.zeros(1).device.type == "cpu"
+    retrograd.set_default_device(None)
+    assert retrograd.get_default_device() == retrograd.device("cpu")
+    with pytest.raises(RuntimeError, match="Expected one of cpu, cuda device type"):
+        retrograd.set_default_device("tpu")
+
+
+@pytest.mark.skipif(retrograd.cuda.is_available(), reason="a GPU is available here")
+@pytest.mark.parametrize("expr", FACTORIES)
+def test_factories_honour_a_cuda_default_device(expr, default_device_reset):
+    """Without CUDA, torch.set_default_device('cuda') succeeds and every factory then raises."""
+    ns = {"np": np, "nn": retrograd.nn, **{k: getattr(retrograd, k) for k in dir(retrograd) if not k.startswith("_")}}
+    retrograd.set_default_device("cuda")
+    with pytest.raises(RuntimeError, match="CuPy or a CUDA device is not available"):
+        eval(expr, ns)
+    with pytest.raises(RuntimeError, match="CuPy or a CUDA device is not available"):
+        retrograd.get_default_device()
+    source = retrograd.Tensor._make(np.zeros(2, dtype=np.float32))
+    # an explicit device, and tensors made from others, keep theirs
+    assert retrograd.zeros(2, device="cpu").device.type == "cpu"
+    assert retrograd.zeros_like(source).device.type == "cpu" and retrograd.rand_like(source).device.type == "cpu"
+    assert retrograd.from_numpy(np.zeros(2)).device.type == "cpu"

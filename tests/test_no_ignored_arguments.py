@@ -28,7 +28,8 @@ MODULES = ["retrograd", "retrograd.nn.functional", "retrograd.linalg", "retrogra
            "retrograd.nn.utils", "retrograd.nn.utils.rnn", "retrograd.nn.utils.parametrize",
            "retrograd.nn.utils.parametrizations", "retrograd.optim", "retrograd.optim.lr_scheduler",
            "retrograd.optim.swa_utils", "retrograd.amp", "retrograd.utils.data", "retrograd.utils.checkpoint",
-           "retrograd.random", "retrograd.profiler",
+           "retrograd.random", "retrograd.cuda", "retrograd.accelerator", "retrograd.backends.cudnn",
+           "retrograd.backends.cuda", "retrograd.backends.mps", "retrograd.profiler",
            "retrograd.utils.benchmark"]
 
 # (qualified name, parameter): why it is right not to read it
@@ -143,8 +144,6 @@ def _callables():
     for name, member in vars(retrograd.Tensor).items():
         if not name.startswith("_") or (name.startswith("__") and name.endswith("__")):
             add(f"Tensor.{name}", member)
-    for name in ("manual_seed", "manual_seed_all", "synchronize", "device_count"):
-        add(f"retrograd.cuda.{name}", getattr(type(retrograd.cuda), name))
     return dict(found.values())
 
 

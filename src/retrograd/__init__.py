@@ -31,7 +31,13 @@ from .ops.normalization import *  # noqa: F403
 from .ops.upsample import *  # noqa: F403
 from .ops._broadcast import broadcast_shapes
 from .creation import *  # noqa: F403
+from .sampling import *  # noqa: F403  (multinomial, bernoulli, poisson, normal; Tensor.bernoulli_, ...)
 from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+from ._threads import get_num_interop_threads, get_num_threads, set_num_interop_threads, set_num_threads
+from ._flags import (are_deterministic_algorithms_enabled, get_deterministic_debug_mode, get_float32_matmul_precision,
+                     is_deterministic_algorithms_warn_only_enabled, set_deterministic_debug_mode,
+                     set_float32_matmul_precision, use_deterministic_algorithms)
+from . import accelerator  # noqa: F401  (torch.accelerator)
 from . import autograd, random  # noqa: F401
 from . import linalg  # noqa: F401  (torch.linalg)
 from . import nn, optim, utils  # noqa: F401
@@ -72,34 +78,6 @@ def is_nonzero(input):
     return input.item() != 0
 
 
-class _Cuda:
-    """``retrograd.cuda``: CUDA through CuPy, when it is installed and a GPU is present."""
-
-    @staticmethod
-    def is_available():
-        return _backend.cuda_available()
-
-    @staticmethod
-    def device_count():
-        if not _backend.cuda_available():
-            return 0
-        return _backend.cupy.cuda.runtime.getDeviceCount()
-
-    @staticmethod
-    def manual_seed(seed):
-        """Seed the random numbers of CUDA tensors (see random.cuda_manual_seed)."""
-        from .random import cuda_manual_seed
-
-        cuda_manual_seed(seed)
-
-    manual_seed_all = manual_seed
-
-    @staticmethod
-    def synchronize(device=None):
-        if _backend.cuda_available():
-            _backend.cupy.cuda.Device().synchronize()
-
-
 class _DeviceAmp:
     """``retrograd.cpu.amp`` / ``retrograd.cuda.amp``: the older per-device spellings."""
 
@@ -114,7 +92,7 @@ class _DeviceAmp:
         return amp.GradScaler(self.device_type, *args, **kwargs)
 
 
-cuda = _Cuda()
+from . import cuda  # noqa: E402  (torch.cuda: CUDA through CuPy)
 cuda.amp = _DeviceAmp("cuda")
 vars(cuda).update(_legacy.CUDA_TYPES)  # torch.cuda.FloatTensor, ...
 cpu = _DeviceAmp("cpu")

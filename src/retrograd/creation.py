@@ -12,8 +12,38 @@ from .ops._out import INTO, takes_out
 
 __all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "full", "empty",
            "zeros_like", "ones_like", "full_like", "empty_like", "arange", "linspace", "logspace",
-           "eye", "rand", "randn", "randint", "randperm", "normal", "rand_like", "randn_like",
-           "randint_like", "scalar_tensor", "is_tensor", "numel"]
+           "eye", "rand", "randn", "randint", "randperm", "rand_like", "randn_like",
+           "randint_like", "scalar_tensor", "is_tensor", "numel", "set_default_device", "get_default_device"]
+
+# the device factories use when not given one (torch.set_default_device); None: the CPU
+_default_device = [None]
+
+
+def set_default_device(device):
+    """Make factories (tensor, zeros, ones, rand, arange, ...) create tensors on ``device`` when not
+    given one; None resets to the CPU. Tensors made from others (``zeros_like``, ``from_numpy``)
+    keep their source's device, as torch's. Setting 'cuda' without CUDA succeeds, as in torch;
+    the factories then raise."""
+    if device is None:
+        _default_device[0] = None
+        return
+    device = _backend.device(device)
+    _default_device[0] = None if device.type == "cpu" else device
+
+
+def get_default_device():
+    """The device factories use when not given one (RuntimeError when it is CUDA and CUDA is not here)."""
+    device = _default_device[0]
+    if device is None:
+        return _backend.CPU
+    if device.index is None:
+        return _backend.device("cuda", _backend.module_for(device).cuda.runtime.getDevice())
+    return device
+
+
+def _at(device):
+    """``device``, else the default device (None for the CPU)."""
+    return device if device is not None else _default_device[0]
 
 
 def _finish(arr, dtype=None, device=None, requires_grad=False):
@@ -49,6 +79,7 @@ def _check_pin_memory(pin_memory):
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """A new tensor holding a copy of ``data`` (floats default to float32, ints to int64)."""
+    device = _at(device)
     _check_pin_memory(pin_memory)
     arr = _to_array(data, _dtype.to_dtype(dtype) if dtype is not None else None)
     return _finish(arr, None, device, requires_grad)
@@ -56,6 +87,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
 
 def as_tensor(data, dtype=None, device=None):
     """``data`` as a tensor, sharing memory with a NumPy array or tensor when it can."""
+    device = _at(device)
     if isinstance(data, Tensor):
         out = data if dtype is None else data.to(dtype)
         return out if device is None else out.to(device)
@@ -95,6 +127,7 @@ def _filled(size, value, dtype, device, requires_grad, default=None):
 @takes_out(dtype=INTO, resize_warning=None)  # torch's factories resize out silently
 def zeros(*size, dtype=None, device=None, requires_grad=False, layout=None):
     """A tensor of the given size filled with 0 (default dtype unless dtype is given)."""
+    device = _at(device)
     reject("zeros", layout=layout)
     return _filled(size, 0, dtype, device, requires_grad)
 
@@ -102,6 +135,7 @@ def zeros(*size, dtype=None, device=None, requires_grad=False, layout=None):
 @takes_out(dtype=INTO, resize_warning=None)  # torch's factories resize out silently
 def ones(*size, dtype=None, device=None, requires_grad=False, layout=None):
     """A tensor of the given size filled with 1 (default dtype unless dtype is given)."""
+    device = _at(device)
     reject("ones", layout=layout)
     return _filled(size, 1, dtype, device, requires_grad)
 
@@ -110,6 +144,7 @@ def ones(*size, dtype=None, device=None, requires_grad=False, layout=None):
 def empty(*size, dtype=None, device=None, requires_grad=False, layout=None,
           memory_format=None, pin_memory=False):
     """A tensor of the given size; unlike torch's, its memory is initialized (zeros)."""
+    device = _at(device)
     reject("empty", layout=layout, memory_format=memory_format)
     _check_pin_memory(pin_memory)
     return _filled(size, 0, dtype, device, requires_grad)
@@ -118,6 +153,7 @@ def empty(*size, dtype=None, device=None, requires_grad=False, layout=None,
 @takes_out(dtype=INTO, resize_warning=None)  # torch's factories resize out silently
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None):
     """A tensor of ``size`` filled with ``fill_value`` (its dtype inferred as torch does)."""
+    device = _at(device)
     reject("full", layout=layout)
     default = _dtype.result_type(fill_value) if not isinstance(fill_value, Tensor) else fill_value.dtype
     if isinstance(fill_value, Tensor):
@@ -128,6 +164,7 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, layo
 
 def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
     """A 0-dim tensor holding s (default dtype unless dtype is given)."""
+    device = _at(device)
     return _filled((), s, dtype, device, requires_grad)
 
 
@@ -170,6 +207,7 @@ ARANGE_RESIZE_WARNING = (
 @takes_out(dtype=INTO, resize_warning=ARANGE_RESIZE_WARNING)
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
     """Values from start to end (exclusive) by step; int64 unless a bound is a float."""
+    device = _at(device)
     if end is None:
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
@@ -191,12 +229,14 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
 @takes_out(dtype=INTO, resize_warning=None)  # torch's factories resize out silently
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
     """steps values evenly spaced from start to end, both included."""
+    device = _at(device)
     arr = np.linspace(float(start), float(end), int(steps))
     return _finish(arr, _not_bool(dtype or _dtype.get_default_dtype(), "linspace_cpu"), device, requires_grad)
 
 
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
     """steps values base^x for x evenly spaced from start to end, both included."""
+    device = _at(device)
     arr = np.logspace(float(start), float(end), int(steps), base=base)
     return _finish(arr, dtype or _dtype.get_default_dtype(), device, requires_grad)
 
@@ -204,6 +244,7 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_
 @takes_out(dtype=INTO, resize_warning=None)  # torch's factories resize out silently
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
     """An n x m (default n x n) tensor with ones on the diagonal, zeros elsewhere."""
+    device = _at(device)
     return _finish(np.eye(n, m), dtype or _dtype.get_default_dtype(), device, requires_grad)
 
 
@@ -227,6 +268,7 @@ def _float_dtype(dtype):
 @takes_out(dtype=INTO, resize_warning=None)  # torch's factories resize out silently
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
     """Uniform samples in [0, 1)."""
+    device = _at(device)
     dt = _float_dtype(dtype)
     arr = _rng(generator, device).random(_size(size), dtype=np.float64 if dt is not _dtype.float32 else np.float32)
     return _finish(arr, dt, device, requires_grad)
@@ -235,18 +277,27 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
 @takes_out(dtype=INTO, resize_warning=None)  # torch's factories resize out silently
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
     """Standard normal samples."""
+    device = _at(device)
     dt = _float_dtype(dtype)
     arr = _rng(generator, device).standard_normal(
         _size(size), dtype=np.float64 if dt is not _dtype.float32 else np.float32)
     return _finish(arr, dt, device, requires_grad)
 
 
+def check_from_to(low, high):
+    """torch's check of an integer range [low, high) to draw from."""
+    if not low < high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+
+
 @takes_out(dtype=INTO, resize_warning=None)  # torch's factories resize out silently
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
             requires_grad=False):
     """Integers uniform in [low, high)."""
+    device = _at(device)
     if size is None:  # randint(high, size)
         low, high, size = 0, low, high
+    check_from_to(low, high)
     dt = _dtype.to_dtype(dtype) if dtype is not None else _dtype.int64
     if not dt.is_floating_point:
         bounds = (0, 1) if dt is _dtype.bool_ else (np.iinfo(dt.np).min, np.iinfo(dt.np).max)
@@ -260,23 +311,9 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
 @takes_out(dtype=INTO, resize_warning=None)  # torch's factories resize out silently
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
     """A random permutation of 0..n-1."""
+    device = _at(device)
     return _finish(_rng(generator, device).permutation(n), _not_bool(dtype, "randperm") or _dtype.int64, device,
                    requires_grad)
-
-
-@takes_out(dtype=INTO, resize_warning=None)  # torch's factories resize out silently
-def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None,
-           requires_grad=False):
-    """Normal samples with the given mean and std (numbers or tensors)."""
-    m = mean._data if isinstance(mean, Tensor) else mean
-    s = std._data if isinstance(std, Tensor) else std
-    shape = tuple(size) if size is not None else np.broadcast_shapes(np.shape(m), np.shape(s))
-    if dtype is not None:
-        _float_dtype(dtype)
-    arr = _rng(generator, device).normal(size=shape) * s + m
-    like = mean if isinstance(mean, Tensor) else std if isinstance(std, Tensor) else None
-    return _finish(np.asarray(arr), dtype or (like.dtype if like is not None else None)
-                   or _dtype.get_default_dtype(), device, requires_grad)
 
 
 def rand_like(input, *, dtype=None, device=None, requires_grad=False, generator=None, memory_format=None):
@@ -301,12 +338,3 @@ def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_g
         low, high = 0, low
     return randint(low, high, tuple(input.shape), generator=generator, dtype=dtype or input.dtype,
                    device=device or input.device, requires_grad=requires_grad)
-
-
-def _attach_random_fills():
-    from .random import _register_tensor_methods
-
-    _register_tensor_methods()  # Tensor.uniform_, normal_, bernoulli_, random_, ...
-
-
-_attach_random_fills()

@@ -1,30 +1,48 @@
 """Random number generators: a global one (``manual_seed``) and ``Generator`` objects.
 
 Streams are NumPy's PCG64, so seeded results are reproducible within retrograd but do
-not equal torch's numbers for the same seed.
+not equal torch's numbers for the same seed. As in torch, a process starts from a fresh
+random seed (``initial_seed()`` tells it; ``manual_seed`` fixes it), while a new
+``Generator()`` starts from torch's fixed default seed. The distributions drawn from
+these streams are in ``retrograd.sampling``.
 """
 
 import numpy as np
+
+DEFAULT_SEED = 67280421310721  # torch's seed of a new Generator (default_rng_seed_val)
+_SEED_RANGE = (-2**63, 2**64 - 1)  # torch takes a signed or unsigned 64-bit seed
+
+
+def _fresh_seed():
+    """A non-deterministic 64-bit seed from the OS's entropy."""
+    return int(np.random.SeedSequence().entropy % 2**64)
 
 
 class Generator:
     """A source of random numbers with its own state, like ``torch.Generator``."""
 
     def __init__(self, device="cpu"):
-        self.device = device
-        self._seed = int(np.random.SeedSequence().entropy % (2**63))
-        self._rng = np.random.Generator(np.random.PCG64(self._seed))
+        from ._backend import device as _device
+
+        self.device = _device(device)
+        self.manual_seed(DEFAULT_SEED)
 
     def manual_seed(self, seed):
-        self._seed = int(seed)
-        self._rng = np.random.Generator(np.random.PCG64(self._seed & (2**64 - 1)))
+        """Seed the stream: ``seed`` is an integer in [-2**63, 2**64) (negative ones wrap to
+        unsigned, as torch's); returns the generator."""
+        seed = int(seed)
+        if not _SEED_RANGE[0] <= seed <= _SEED_RANGE[1]:
+            raise ValueError(f"Overflow when unpacking long long: a seed must lie in [-2**63, 2**64), got {seed}")
+        self._seed = seed % 2**64
+        self._rng = np.random.Generator(np.random.PCG64(self._seed))
         return self
 
     def seed(self):
-        self.manual_seed(int(np.random.SeedSequence().entropy % (2**63)))
-        return self._seed
+        """Seed from fresh OS entropy; returns the new seed."""
+        return self.manual_seed(_fresh_seed())._seed
 
     def initial_seed(self):
+        """The seed the stream was last seeded with (unsigned 64-bit)."""
         return self._seed
 
     def get_state(self):
@@ -42,12 +60,13 @@ class Generator:
         return self
 
 
+# the process's streams start from fresh random seeds, as torch's: unseeded runs differ
 default_generator = Generator()
-default_generator.manual_seed(0)
+default_generator.seed()
 # the stream of CUDA tensors' random numbers (drawn on the host, then copied), seeded by
 # torch.manual_seed and torch.cuda.manual_seed as torch's CUDA generator is
 cuda_generator = Generator(device="cuda")
-cuda_generator.manual_seed(0)
+cuda_generator.seed()
 
 
 def _rng(generator=None, device=None):
@@ -75,12 +94,21 @@ def cuda_manual_seed(seed):
 
 
 def seed():
-    """Seed the global generator from fresh OS entropy; returns the new seed."""
-    return default_generator.seed()
+    """Seed the global generators (CPU and CUDA) from fresh OS entropy, as torch.seed; returns
+    the new seed."""
+    new = default_generator.seed()
+    cuda_generator.manual_seed(new)
+    return new
+
+
+def cuda_seed():
+    """torch.cuda.seed / seed_all: seed the generator of CUDA tensors from fresh OS entropy."""
+    cuda_generator.seed()
 
 
 def initial_seed():
-    """The seed the global generator was last seeded with."""
+    """The seed the global CPU generator was last seeded with: a random one chosen when the
+    process started, unless ``manual_seed`` or ``seed`` set another."""
     return default_generator.initial_seed()
 
 
@@ -114,58 +142,3 @@ class fork_rng:
             for g, state in zip(self.generators, self._states):
                 g._rng.bit_generator.state = state
         return False
-
-
-# ---------------------------------------------------------------- in-place random fills
-
-
-def _fill_random(self, values, name):
-    """Write ``values`` into ``self`` as an in-place op (version bump; leaf check; a
-    non-leaf's gradient through the old values becomes zero, as after copy_)."""
-    from .tensor import Tensor
-
-    self.copy_(Tensor._make(np.asarray(values).astype(self._data.dtype, copy=False)))
-    return self
-
-
-def uniform_(self, from_=0.0, to=1.0, *, generator=None):
-    """Fill with samples of U(from, to)."""
-    return _fill_random(self, _rng(generator, self).uniform(from_, to, size=self._data.shape), "uniform_")
-
-
-def normal_(self, mean=0.0, std=1.0, *, generator=None):
-    """Fill with samples of N(mean, std^2)."""
-    return _fill_random(self, _rng(generator, self).normal(mean, std, size=self._data.shape), "normal_")
-
-
-def bernoulli_(self, p=0.5, *, generator=None):
-    """Fill with 1 with probability p, else 0."""
-    prob = p._data if hasattr(p, "_data") else p
-    return _fill_random(self, _rng(generator, self).random(self._data.shape) < prob, "bernoulli_")
-
-
-def random_(self, from_=0, to=None, *, generator=None):
-    """Fill with integers uniform in [from, to) (``random_(to)`` is [0, to))."""
-    if to is None:
-        from_, to = 0, from_
-    return _fill_random(self, _rng(generator, self).integers(from_, to, size=self._data.shape), "random_")
-
-
-def exponential_(self, lambd=1.0, *, generator=None):
-    """Fill with samples of Exp(lambd)."""
-    return _fill_random(self, _rng(generator, self).exponential(1.0 / lambd, size=self._data.shape),
-                        "exponential_")
-
-
-def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
-    """Fill with samples of exp(N(mean, std^2))."""
-    return _fill_random(self, _rng(generator, self).lognormal(mean, std, size=self._data.shape),
-                        "log_normal_")
-
-
-def _register_tensor_methods():
-    from .tensor import Tensor
-
-    for fn in (uniform_, normal_, bernoulli_, random_, exponential_, log_normal_):
-        if not hasattr(Tensor, fn.__name__):
-            setattr(Tensor, fn.__name__, fn)

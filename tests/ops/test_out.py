@@ -131,12 +131,13 @@ CASES = {
     "rand": lambda m: ((3, 4), {}), "randn": lambda m: ((3, 4), {}),
     "randint": lambda m: ((0, 5, (3, 4)), {}), "randperm": lambda m: ((6,), {}),
     "normal": lambda m: ((0.0, 1.0, (3, 4)), {}),
+    "bernoulli": lambda m: ((T(m, POS),), {}), "multinomial": lambda m: ((T(m, POS), 2), {}),
 }
-RANDOM = {"rand", "randn", "randint", "randperm", "normal", "empty"}  # values not compared
+RANDOM = {"rand", "randn", "randint", "randperm", "normal", "empty", "bernoulli", "multinomial"}  # values not compared
 DECOMPOSITIONS = {"linalg.qr", "linalg.svd", "linalg.eigh"}  # compared up to sign
 # torch resizes these outs without a warning (its factories, and addbmm)
 SILENT_RESIZE = {"zeros", "ones", "empty", "full", "linspace", "eye", "rand", "randn", "randint", "randperm",
-                 "normal", "addbmm"}
+                 "normal", "addbmm", "bernoulli", "multinomial"}
 # torch names kthvalue's out shape with the reduced dim put back ([7, 1])
 RESIZE_WORDING = {"kthvalue"}
 NOT_DIFFERENTIABLE = {"histc"}  # torch writes an out that requires grad

@@ -86,9 +86,12 @@ def add_at(z, key, values):
     xp = _backend.array_module(z)
     if xp is np:
         np.add.at(z, key, values)
-    else:  # CuPy
+    else:  # CuPy: atomic adds, whose float sums vary in order run to run
         import cupyx
 
+        from .._flags import alert_not_deterministic
+
+        alert_not_deterministic("scatter-add on CUDA (indexing backward, index_add_, ...)")
         cupyx.scatter_add(z, key, values)
 
 

@@ -51,6 +51,9 @@ def _scatter_flat(g, idx, shape, unique):
     else:
         import cupyx
 
+        from .._flags import alert_not_deterministic
+
+        alert_not_deterministic("max-pool backward on CUDA (CuPy's atomic scatter-add)")
         out = xp.zeros((nc, size), dtype=g.dtype)
         cupyx.scatter_add(out, (xp.arange(nc)[:, None], i2), g2)
     return out.reshape(shape)

@@ -1,0 +1,52 @@
+"""``set_num_threads`` / ``get_num_threads`` and the inter-op pair, as torch's.
+
+retrograd's parallelism is the BLAS library under NumPy (matmul, conv through matmul, linear
+algebra); every other op runs on one thread. So the intra-op thread count is the BLAS pools'
+count, read and set through threadpoolctl (imported on first use, so ``import retrograd``
+stays fast). retrograd runs no ops concurrently: it has no inter-op pool, and
+``get_num_interop_threads()`` is 1 whatever ``set_num_interop_threads`` was given (a limit
+that retrograd never exceeds).
+"""
+
+_controller = None
+
+
+def _blas():
+    """threadpoolctl's controller restricted to the BLAS pools NumPy loaded."""
+    global _controller
+    if _controller is None:
+        import numpy  # noqa: F401  (its BLAS must be loaded for threadpoolctl to see it)
+        from threadpoolctl import ThreadpoolController
+
+        _controller = ThreadpoolController()
+    return _controller.select(user_api="blas")
+
+
+def _check_positive(n, name):
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"{name}(): argument 'int' must be int, not {type(n).__name__}")
+    if n <= 0:
+        raise RuntimeError(f"{name} expects a positive integer (got {n})")
+
+
+def set_num_threads(int):  # noqa: A002 - torch's parameter name
+    """Use ``int`` threads for intra-op parallelism: the BLAS under NumPy (matmul, conv, linalg)."""
+    _check_positive(int, "set_num_threads")
+    _blas().limit(limits=int)
+
+
+def get_num_threads():
+    """The number of threads used for intra-op parallelism: the BLAS pools' (1 without a threaded BLAS)."""
+    counts = [info["num_threads"] for info in _blas().info()]
+    return max(counts) if counts else 1
+
+
+def set_num_interop_threads(int):  # noqa: A002 - torch's parameter name
+    """torch's inter-op pool runs independent ops concurrently; retrograd runs them one after the
+    other, which any positive ``int`` permits. Validated as torch's (a positive integer)."""
+    _check_positive(int, "set_num_interop_threads")
+
+
+def get_num_interop_threads():
+    """The number of threads used for inter-op parallelism: 1 (ops run one at a time)."""
+    return 1
