@@ -25,6 +25,7 @@ from .ops.join import *  # noqa: F403
 from .ops.sorting import *  # noqa: F403
 from .ops.distance import *  # noqa: F403
 from .ops.counting import *  # noqa: F403
+from .ops.statistics import *  # noqa: F403
 from .ops.conv import *  # noqa: F403
 from .ops.pooling import *  # noqa: F403
 from .ops.normalization import *  # noqa: F403

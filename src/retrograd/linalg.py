@@ -367,11 +367,8 @@ class SVD(Function):
         U, S, Vh = ctx.saved_tensors
         m, n = ctx.mn
         k = min(m, n)
-        if ctx.full and m != n:
-            raise NotImplementedError(
-                "linalg.svd: the derivative with full_matrices=True is not defined for non-square "
-                "matrices; use full_matrices=False"
-            )
+        if ctx.full and m != n:  # as torch: the k singular vectors of S only (the others are arbitrary)
+            U, gU, Vh, gVh = U[..., :k], gU[..., :k], Vh[..., :k, :], gVh[..., :k, :]
         V, gV = Vh.mT, gVh.mT
         Ssq = S * S
         xp = array_module(S._data)
@@ -396,6 +393,9 @@ def svd(A, full_matrices=True, *, driver=None):
     square A) and distinct singular values, as in torch."""
     if A.ndim < 2:
         raise RuntimeError(f"linalg.svd: The input tensor A must have at least 2 dimensions (got {A.ndim}).")
+    if not A.dtype.is_floating_point:
+        raise RuntimeError(f"linalg.svd: Expected a floating point or complex tensor as input. Got "
+                           f"{scalar_name(A.dtype)} (convert with .float() or .double() first)")
     if driver is not None:  # torch: cuSOLVER's algorithms, on CUDA inputs only
         if A.device.type == "cpu":
             raise RuntimeError("torch.linalg.svd: keyword argument `driver=` is only supported on CUDA inputs "

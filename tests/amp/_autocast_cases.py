@@ -236,6 +236,7 @@ CASES = {
     "linalg_inv_ex": lambda t, F, m: t.linalg.inv_ex(m(3, 3, spd=True))[0],
     "linalg_qr": lambda t, F, m: t.linalg.qr(m(3, 3))[1],
     "linalg_svd": lambda t, F, m: t.linalg.svd(m(3, 3))[1],
+    "svd": lambda t, F, m: t.svd(m(3, 3))[1],
     # promote: one float32 input among the others
     "addcdiv": lambda t, F, m: t.addcdiv(m(3), m(3, f32=True), m(3, pos=True)),
     "addcmul": lambda t, F, m: t.addcmul(m(3), m(3, f32=True), m(3)),
@@ -274,7 +275,7 @@ ABSENT = {
     "rnn_tanh_cell": "rnn_tanh_cell", "dist": "dist", "renorm": "renorm", "frobenius_norm": "frobenius_norm",
     "nuclear_norm": "nuclear_norm", "polar": "polar", "stft": "stft", "view_as_complex": "view_as_complex",
     "cholesky_inverse": "cholesky_inverse", "cholesky_solve": "cholesky_solve", "lu_solve": "lu_solve",
-    "orgqr": "orgqr", "ormqr": "ormqr", "pinverse": "pinverse", "geqrf": "geqrf", "qr": "qr", "svd": "svd",
+    "orgqr": "orgqr", "ormqr": "ormqr", "pinverse": "pinverse", "geqrf": "geqrf", "qr": "qr",
     "triangular_solve": "triangular_solve", "fake_quantize_per_tensor_affine": "fake_quantize_per_tensor_affine",
     "fractional_max_pool2d": "nn.functional.fractional_max_pool2d",
     "fractional_max_pool3d": "nn.functional.fractional_max_pool3d",

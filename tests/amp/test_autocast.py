@@ -155,7 +155,7 @@ def as_if_cuda(monkeypatch):
 # CUDA policy, only their float32 inputs are checked there
 _NO_HALF_ON_CUDA = {"cholesky", "inverse", "linalg_cholesky", "linalg_cholesky_ex", "linalg_eigh",
                     "linalg_eigvalsh", "linalg_inv", "linalg_inv_ex", "linalg_qr", "linalg_solve",
-                    "linalg_svd", "linalg_svdvals"}
+                    "linalg_svd", "linalg_svdvals", "svd"}
 
 
 @pytest.mark.parametrize("dtype", LOW)

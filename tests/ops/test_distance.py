@@ -67,3 +67,39 @@ def test_distance_errors():
         retrograd.cdist(retrograd.zeros(2, 3), retrograd.zeros(2, 2))
     with pytest.raises(RuntimeError):
         retrograd.cdist(retrograd.zeros(2, 3), retrograd.zeros(2, 3), p=-1)
+
+
+# inputs with equal coordinates (a zero component of x1_i - x2_j) and a zero distance
+TIES = np.array([[0.0, 1.0], [1.0, 1.0], [0.3, -0.2]])
+TIES2 = np.array([[0.0, 1.0], [2.0, 1.0]])
+
+
+@pytest.mark.parametrize("p", [0.0, 0.5, 1.0, 1.5, 2.0, 3.0, math.inf])
+def test_cdist_gradient_at_equal_coordinates_like_torch(p):
+    """torch's gradient is 0 (not nan) where a coordinate difference or the distance is 0, for
+    every p (p < 1: |d|^(p-1) is infinite there)."""
+    check_op(lambda t, a, b: t.cdist(a, b, p=p), TIES, TIES2, gradcheck=False, gradgradcheck=False)
+
+
+@pytest.mark.parametrize("p", [0.5, 1.5, 2.0])
+def test_cdist_gradgradcheck_away_from_ties(p):
+    check_op(lambda t, a, b: t.cdist(a, b, p=p), (3, 2), (4, 2), compare_torch=False)
+
+
+@pytest.mark.parametrize("fn,exc,match", [
+    (lambda t: t.cdist(t.zeros(3), t.zeros(2, 3)), RuntimeError, "X1 got: 1D"),
+    (lambda t: t.cdist(t.zeros(2, 3), t.zeros(3)), RuntimeError, "X2 got: 1D"),
+    (lambda t: t.cdist(t.zeros(2, 3), t.zeros(2, 2)), RuntimeError, "same number of columns"),
+    (lambda t: t.cdist(t.zeros(2, 3), t.zeros(2, 3), p=-1), RuntimeError, "non-negative p"),
+    (lambda t: t.cdist(t.zeros(2, 3, dtype=t.int64), t.zeros(2, 3, dtype=t.int64)), RuntimeError,
+     "floating-point dtypes, X1 got: Long"),
+    (lambda t: t.cdist(t.zeros(2, 3), t.zeros(2, 3, dtype=t.float64)), RuntimeError,
+     "expected scalar type Float but found Double"),
+    (lambda t: t.cdist(t.zeros(2, 3, dtype=t.float16), t.zeros(2, 3, dtype=t.float16)), NotImplementedError,
+     "Half"),
+    (lambda t: t.cdist(t.zeros(2, 3), t.zeros(2, 3), compute_mode="foo"), ValueError, "compute_mode"),
+])
+def test_cdist_errors_as_torch(fn, exc, match):
+    for lib in [retrograd] + ([torch] if torch is not None else []):
+        with pytest.raises(exc, match=match):
+            fn(lib)

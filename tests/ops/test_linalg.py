@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import retrograd
-from tests.helpers import check_op, requires_torch, torch
+from tests.helpers import check_op, reference, requires_torch, torch
 
 CASES = [
     ("matmul", lambda t, a, b: t.matmul(a, b), (2, 3), (3, 2)),
@@ -234,3 +234,118 @@ def test_einsum_without_a_contraction_promotes_as_torch():
     x, y = retrograd.ones(3, requires_grad=True), retrograd.ones(2, dtype=d, requires_grad=True)
     retrograd.einsum("i,j->ij", x, y).sum().backward()
     assert x.grad.dtype == f and y.grad.dtype == d and x.grad.tolist() == [2.0] * 3
+
+
+# ---------------------------------------------------------------------------- torch.svd
+
+
+def _svd_fixed_signs(t, a, **kw):
+    """torch.svd's (U, S, V) with each singular pair's sign fixed (V's first row >= 0), so that
+    values and gradients compare between libraries; the first k = min(m, n) columns."""
+    U, S, V = t.svd(a, **kw)
+    k = S.shape[-1]
+    sign = t.sign(V[..., :1, :k])
+    return U[..., :k] * sign, S, V[..., :k] * sign
+
+
+SVD_CASES = [
+    ("tall", lambda t, a: _svd_fixed_signs(t, a), (4, 3)),
+    ("wide", lambda t, a: _svd_fixed_signs(t, a), (2, 4)),
+    ("batched", lambda t, a: _svd_fixed_signs(t, a), (2, 3, 3)),
+    ("some_false_tall", lambda t, a: _svd_fixed_signs(t, a, some=False), (4, 3)),  # full U: backward narrows it
+    ("some_false_wide", lambda t, a: _svd_fixed_signs(t, a, some=False), (2, 3)),
+    ("method", lambda t, a: _svd_fixed_signs(t, a) if t is not retrograd else _svd_method(a), (3, 2)),
+    ("singular_values_only", lambda t, a: t.svd(a, compute_uv=False).S, (3, 4)),
+]
+
+
+def _svd_method(a):
+    U, S, V = a.svd()
+    sign = retrograd.sign(V[..., :1, :])
+    return U * sign, S, V * sign
+
+
+@pytest.mark.parametrize("case", SVD_CASES, ids=[c[0] for c in SVD_CASES])
+def test_torch_svd(case):
+    """Values and gradients as torch; gradcheck and gradgradcheck."""
+    _, fn, *specs = case
+    check_op(fn, *specs)
+
+
+def test_torch_svd_shapes_and_return_type_as_torch():
+    a = retrograd.randn(2, 5, 3, dtype=retrograd.float64)
+    out = retrograd.svd(a)
+    assert type(out).__name__ == "svd" and out._fields == ("U", "S", "V")
+    assert [tuple(x.shape) for x in out] == [(2, 5, 3), (2, 3), (2, 3, 3)]
+    np.testing.assert_allclose((out.U * out.S.unsqueeze(-2) @ out.V.mT).numpy(), a.numpy(), atol=1e-12)
+    full = retrograd.svd(a, some=False)
+    assert [tuple(x.shape) for x in full] == [(2, 5, 5), (2, 3), (2, 3, 3)]
+    # compute_uv=False: S only; U and V zeros of the full shapes, whatever some says
+    none = retrograd.svd(a.requires_grad_(), some=True, compute_uv=False)
+    assert [tuple(x.shape) for x in none] == [(2, 5, 5), (2, 3), (2, 3, 3)]
+    assert not none.U.any() and not none.V.any() and none.S.requires_grad and not none.U.requires_grad
+    np.testing.assert_allclose(none.S.detach().numpy(), out.S.numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("fn,exc", [
+    (lambda t: t.svd(t.ones(3)), RuntimeError),
+    (lambda t: t.svd(t.ones(2, 2, dtype=t.int64)), RuntimeError),  # Expected a floating point ... Got Long
+    (lambda t: t.linalg.svd(t.ones(2, 2, dtype=t.int32)), RuntimeError),
+])
+def test_torch_svd_errors_as_torch(fn, exc):
+    for lib in [retrograd] + ([torch] if torch is not None else []):
+        with pytest.raises(exc):
+            fn(lib)
+
+
+def test_linalg_svd_full_matrices_gradient_as_torch():
+    """full_matrices=True on a non-square input: torch differentiates through the first k singular
+    vectors (the others are arbitrary) instead of refusing."""
+    check_op(lambda t, a: (lambda r: (r.U[..., :2] * t.sign(r.Vh[..., :2, :1]).mT, r.S))(t.linalg.svd(a)),
+             (3, 2), gradgradcheck=False)
+
+
+# ---------------------------------------------------------------------------- block_diag, cartesian_prod
+
+
+def _result(out):
+    return str(out.dtype), out.numpy()
+
+
+@pytest.mark.parametrize("fn", [
+    lambda t: t.block_diag(t.tensor(5, dtype=t.int32), t.tensor([[1, 2], [3, 4]], dtype=t.uint8)),  # 0-d ranks low
+    lambda t: t.block_diag(t.tensor(True), t.tensor([[1, 2], [3, 4]], dtype=t.uint8)),
+    lambda t: t.block_diag(t.tensor([1, 2]), t.tensor([[1.0, 2], [3, 4]])),
+    lambda t: t.block_diag(t.tensor([1.0], dtype=t.float16), t.tensor([2.0], dtype=t.bfloat16)),
+    lambda t: t.block_diag(t.zeros(0, 2), t.ones(2, 0), t.ones(1, 1)),
+    lambda t: t.block_diag(),
+    lambda t: t.cartesian_prod(t.tensor([1, 2]), t.tensor([3, 4, 5]), t.tensor([6])),
+    lambda t: t.cartesian_prod(t.tensor([1, 2]), t.tensor([], dtype=t.int64)),
+    lambda t: t.cartesian_prod(t.tensor([1.5, 2])),
+])
+def test_block_diag_cartesian_prod_like_torch(fn):
+    (dtype, ours), (want_dtype, theirs) = _result(fn(retrograd)), reference(lambda: _result(fn(torch)))
+    assert dtype == want_dtype
+    np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("case", [
+    ("block_diag", lambda t, a, b, c: t.block_diag(a, b, c), (2, 3), (3,), (1, 1)),
+    ("cartesian_prod", lambda t, a, b: t.cartesian_prod(a, b), (3,), (2,)),
+], ids=lambda c: c[0])
+def test_block_diag_cartesian_prod_gradients(case):
+    _, fn, *specs = case
+    check_op(fn, *specs)
+
+
+@pytest.mark.parametrize("fn,match", [
+    (lambda t: t.block_diag(t.zeros(2), t.zeros(2, 2, 2)), "Input 1 has 3 dimensions"),
+    (lambda t: t.cartesian_prod(t.tensor([[1, 2]])), r"Expect a 1D vector, but got shape \[1, 2\]"),
+    (lambda t: t.cartesian_prod(t.tensor(1), t.tensor([1])), "Expect a 1D vector"),
+    (lambda t: t.cartesian_prod(t.tensor([1, 2]), t.tensor([1.0, 2])), "same dtype"),
+    (lambda t: t.cartesian_prod(), "non-empty TensorList"),
+])
+def test_block_diag_cartesian_prod_errors_as_torch(fn, match):
+    for lib in [retrograd] + ([torch] if torch is not None else []):
+        with pytest.raises(RuntimeError, match=match):
+            fn(lib)

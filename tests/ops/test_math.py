@@ -356,3 +356,46 @@ def test_atan2_gradient_at_the_origin_as_torch():
     with np.errstate(all="ignore"):
         assert_values_and_grads(lambda t, a, b: t.atan2(a, b), [[1e-200, 0.0, 1e-160], [0.0, 1e-170, 0.0]],
                                 expected)
+
+
+# ---------------------------------------------------------------------------- float_power
+
+FLOAT_POWER = [
+    ("tensor_number", lambda t, x: t.float_power(x, 2.5), (3, 2)),
+    ("tensor_int_number", lambda t, x: t.float_power(x, 3), (4,)),
+    ("number_tensor", lambda t, x: t.float_power(2, x), (3,)),
+    ("tensor_tensor_broadcast", lambda t, x, y: t.float_power(x, y), (2, 3), (3,)),
+    ("method", lambda t, x: x.float_power(0.5), (4,)),
+    ("int_base_float_exponent", lambda t, y: t.float_power(t.tensor([1, 2, 3]), y), (3,)),
+]
+
+
+@pytest.mark.parametrize("case", FLOAT_POWER, ids=[c[0] for c in FLOAT_POWER])
+def test_float_power(case):
+    """float64 results whatever the operands' dtypes; the gradient in each operand's dtype."""
+    _, fn, *specs = case
+    check_op(fn, *specs, low=0.5, high=2.0)
+
+
+def test_float_power_of_float32_operands():
+    """float64 result, float32 gradients (through the conversion); gradcheck needs float64 inputs."""
+    check_op(lambda t, x, y: t.float_power(x.float(), y.float()), (3,), (3,), low=0.5, high=2.0,
+             gradcheck=False, gradgradcheck=False, rtol=1e-5)
+
+
+def test_float_power_dtypes_and_errors_as_torch():
+    libs = [retrograd] + ([torch] if torch is not None else [])
+    for t in libs:
+        assert t.float_power(t.tensor([1, 2]), 2).dtype == t.float64
+        assert t.float_power(t.tensor([True]), True).dtype == t.float64
+        assert t.float_power(t.tensor([1.0], dtype=t.float16), t.tensor(2.0, dtype=t.bfloat16)).dtype == t.float64
+        x = t.tensor([1.0, 2.0], dtype=t.float64)
+        assert x.float_power_(t.tensor([2, 3])) is x and x.tolist() == [1.0, 8.0]
+        with pytest.raises(RuntimeError, match="float_power_ has dtype Float"):
+            t.tensor([1.0, 2.0]).float_power_(2)
+        with pytest.raises(RuntimeError):  # out must be float64
+            t.float_power(t.tensor([1.0]), 2, out=t.empty(1))
+        out = t.empty(2, dtype=t.float64)
+        assert t.float_power(t.tensor([1.0, 3.0]), 2, out=out) is out and out.tolist() == [1.0, 9.0]
+        with pytest.raises(TypeError):
+            t.float_power(2, 3)

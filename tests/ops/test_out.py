@@ -105,6 +105,9 @@ CASES = {
     "linalg.qr": lambda m: ((T(m, SQ),), {}),
     "linalg.svd": lambda m: ((T(m, SQ),), {}),
     "linalg.svdvals": lambda m: ((T(m, SQ),), {}),
+    "svd": lambda m: ((T(m, SQ),), {}),
+    "histogram": lambda m: ((T(m, X), 4), {}),
+    "float_power": lambda m: ((T(m, POS), 2.5), {}),
     "linalg.multi_dot": lambda m: (([T(m, X), T(m, Y.T), T(m, SQ)],), {}),
     "linalg.cross": lambda m: ((T(m, SQ), T(m, SQ.T)), {}),
     "linalg.eigh": lambda m: ((T(m, SPD),), {}),
@@ -134,7 +137,7 @@ CASES = {
     "bernoulli": lambda m: ((T(m, POS),), {}), "multinomial": lambda m: ((T(m, POS), 2), {}),
 }
 RANDOM = {"rand", "randn", "randint", "randperm", "normal", "empty", "bernoulli", "multinomial"}  # values not compared
-DECOMPOSITIONS = {"linalg.qr", "linalg.svd", "linalg.eigh"}  # compared up to sign
+DECOMPOSITIONS = {"linalg.qr", "linalg.svd", "linalg.eigh", "svd"}  # compared up to sign
 # torch resizes these outs without a warning (its factories, and addbmm)
 SILENT_RESIZE = {"zeros", "ones", "empty", "full", "linspace", "eye", "rand", "randn", "randint", "randperm",
                  "normal", "addbmm", "bernoulli", "multinomial"}
@@ -144,7 +147,7 @@ NOT_DIFFERENTIABLE = {"histc"}  # torch writes an out that requires grad
 # composite in torch: out receives the result through copy_, which autograd records
 COMPOSITE = {"inner", "tensordot", "quantile", "nanquantile", "linalg.matrix_norm", "linalg.norm"}
 # torch records a node that raises only in backward; retrograd raises at the call
-GRAD_RAISES_EARLY = {"diag", "floor_divide"}
+GRAD_RAISES_EARLY = {"diag", "floor_divide", "histogram"}
 
 
 def _fn(m, name):

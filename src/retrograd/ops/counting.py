@@ -1,17 +1,18 @@
-"""Counting: histc, bincount, diff, and one_hot (torch.nn.functional.one_hot).
+"""Counting: histc, histogram, bincount, diff, and one_hot (torch.nn.functional.one_hot).
 
-histc, bincount and one_hot count (no gradient, as in torch); diff is differentiable
-(it is made of slices and a subtraction)."""
+histc, histogram, bincount and one_hot count (no gradient, as in torch); diff is
+differentiable (it is made of slices and a subtraction)."""
 
 import numpy as np
 
 from .._backend import array_module
+from ..autograd.function import Function
 from ..tensor import Tensor, _wrap_dim
-from ._kernel_dtypes import check_floating
+from ._kernel_dtypes import check_floating, not_implemented_for
 from ._method import tensor_method
 from ._out import NONE, SAME, takes_out
 
-__all__ = ["histc", "bincount", "diff"]
+__all__ = ["histc", "histogram", "bincount", "diff"]
 
 FUNCTIONAL = ["one_hot"]  # torch.nn.functional names, re-exported by nn/functional.py
 
@@ -40,16 +41,195 @@ def histc(input, bins=100, min=0, max=0):  # noqa: A002
     return Tensor._make(xp.bincount(idx, minlength=bins).astype(x.dtype))
 
 
+class NotDifferentiable(Function):
+    """An op that torch records in the graph without a derivative (histogram; bincount with
+    weights): its outputs require grad when an input does, and backward raises torch's error."""
+
+    def name(self):
+        return "NotImplemented"  # what torch's graph shows for such a node
+
+    @staticmethod
+    def forward(ctx, name, outputs, *inputs):
+        ctx.op = name
+        return outputs
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise RuntimeError(f"derivative for aten::{ctx.op} is not implemented")
+
+
+# ---------------------------------------------------------------------------- histogram
+
+from .reduction import _return_type, return_types  # noqa: E402
+
+return_types.histogram = _return_type("histogram", ("hist", "bin_edges"))
+
+
+def _fma(a, b, c, dtype):
+    """a*b + c rounded once to ``dtype`` (float64 arrays in), as the fused multiply-add that torch's
+    linspace compiles to: float32 through float64 (the product is exact there), float64 through
+    Dekker's exact product and a compensated sum."""
+    if dtype != np.float64:
+        return (a * b + c).astype(dtype)
+    p = a * b
+
+    def split(v):
+        t = 134217729.0 * v  # 2^27 + 1
+        hi = t - (t - v)
+        return hi, v - hi
+
+    (ah, al), (bh, bl) = split(a), split(b)
+    product_error = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    s = p + c
+    bb = s - p
+    sum_error = (p - (s - bb)) + (c - bb)
+    return s + (sum_error + product_error)
+
+
+def _bin_edges(lo, hi, bins, dtype):
+    """torch.linspace(lo, hi, bins + 1) in ``dtype``, bit for bit: lo + step*i up to the middle,
+    hi - step*(bins - i) after it, each with one rounding."""
+    lo, hi = dtype.type(lo), dtype.type(hi)
+    step = np.float64((hi - lo) / dtype.type(bins))
+    i = np.arange(bins + 1)
+    first = i < (bins + 1) // 2
+    return _fma(np.where(first, step, -step), np.where(first, i, bins - i).astype(np.float64),
+                np.where(first, np.float64(lo), np.float64(hi)), dtype)
+
+
+def _upper_bound(edges, x):
+    """For each x, the index std::upper_bound finds in ``edges`` (the first edge > x, by torch's
+    binary search: on edges that are not increasing, where that search ends, as in torch)."""
+    first = np.zeros(x.shape, dtype=np.int64)
+    count = np.full(x.shape, edges.size, dtype=np.int64)
+    while (count > 0).any():
+        half = count // 2
+        probe = first + half
+        right = (count > 0) & ~(x < edges[np.minimum(probe, edges.size - 1)])
+        first = np.where(right, probe + 1, first)
+        count = np.where(right, count - half - 1, half)
+    return first
+
+
+def _fmt(v):
+    return f"{v:g}"  # C++'s default formatting of a double, as in torch's messages
+
+
+def _outer_edges(x, range, bins):  # noqa: A002 - torch's name
+    if range is not None:
+        range = tuple(range)  # noqa: A001
+        if len(range) != 2:
+            raise RuntimeError(f"torch.histogramdd: for a 1-dimensional histogram range should have 2 elements, "
+                               f"but got {len(range)}")
+        lo, hi = float(range[0]), float(range[1])
+    elif x.size:
+        lo, hi = float(x.min()), float(x.max())
+    else:
+        lo, hi = 0.0, 1.0
+    if lo == hi:  # as numpy: an empty range becomes one of width 1
+        lo, hi = lo - 0.5, hi + 0.5
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        raise RuntimeError(f"torch.histogramdd: dimension 0's range [{_fmt(lo)}, {_fmt(hi)}] is not finite")
+    if lo > hi:
+        raise RuntimeError(f"torch.histogramdd: min should not exceed max, but got min {_fmt(lo)} max {_fmt(hi)} "
+                           "for dimension 0")
+    return lo, hi
+
+
+def _check_weight(input, weight):
+    if weight.dtype != input.dtype:
+        raise RuntimeError(
+            "torch.histogramdd: if weight tensor is provided, input tensor and weight tensor should have the "
+            f"same dtype, but got input({_CPP[input.dtype.name]}), and weight({_CPP[weight.dtype.name]})")
+    if weight.numel() != input.numel():
+        raise RuntimeError(
+            "torch.histogramdd: if weight tensor is provided it should have the same shape as the input tensor "
+            f"excluding its innermost dimension, but got input with shape [{input.numel()}, 1] and weight with "
+            f"shape [{weight.numel()}]")
+
+
+def _check_bins_tensor(input, bins):
+    if bins.dtype != input.dtype:
+        raise RuntimeError(
+            "torch.histogramdd: input tensor and bins tensors should have the same dtype, but got input with "
+            f"dtype {_CPP[input.dtype.name]} and bins for dimension 0 with dtype {_CPP[bins.dtype.name]}")
+    if bins.ndim != 1:
+        raise RuntimeError(f"torch.histogramdd: bins tensor should have one dimension, but got {bins.ndim} "
+                           "dimensions in the bins tensor for dimension 0")
+    if bins.numel() == 0:
+        raise RuntimeError("torch.histogramdd: bins tensor should have at least 1 element, but got 0 elements in "
+                           "the bins tensor for dimension 0")
+
+
+_CPP = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
+        "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
+        "bool": "bool"}  # torch's C++ dtype names in its histogram messages
+
+
+def _check_histogram_dtype(input):
+    if input.dtype.name not in ("float32", "float64"):
+        raise not_implemented_for("histogramdd", input.dtype, "histogram counts float32 and float64 tensors: "
+                                  "convert with .float() first")
+
+
+@takes_out(dtype=SAME)  # torch records histogram in the graph (its backward raises): out refuses grad
+@tensor_method()
+def histogram(input, bins=100, *, range=None, weight=None, density=False):  # noqa: A002 - torch's name
+    """(hist, bin_edges) of the flattened input: ``bins`` equal bins over ``range`` (default the
+    data's min and max), or the edges given as a 1-D tensor. A value counts in bin i when
+    edges[i] <= value < edges[i+1], the last bin including its right edge; values outside and nan
+    are left out. weight: each value's weight (default 1); density: hist / (sum(hist) * bin width)."""
+    if isinstance(bins, Tensor):
+        if range is not None:
+            raise TypeError("histogram(): range= is taken with an int bins only; with a bins tensor the "
+                            "edges are the tensor's values")
+        _check_bins_tensor(input, bins)
+        if weight is not None:
+            _check_weight(input, weight)
+        if bins.numel() - 1 <= 0:
+            raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins.numel() - 1} for dimension 0")
+        _check_histogram_dtype(input)
+        edges = bins._data.copy()
+    else:
+        if isinstance(bins, (bool, float)) or not isinstance(bins, (int, np.integer)):
+            raise TypeError(f"histogram(): argument 'bins' must be int or Tensor, not {type(bins).__name__}")
+        if bins <= 0:
+            raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for dimension 0")
+        lo, hi = _outer_edges(input._data, range, bins)
+        _check_histogram_dtype(input)
+        if weight is not None:
+            _check_weight(input, weight)
+        edges = _bin_edges(lo, hi, int(bins), input._data.dtype)
+    dtype = input._data.dtype
+    x = input._data.reshape(-1)
+    w = None if weight is None else weight._data.reshape(-1)
+    inside = (x >= edges[0]) & (x <= edges[-1])  # false for nan
+    pos = np.minimum(_upper_bound(edges, x[inside]) - 1, edges.size - 2)  # the last bin holds its right edge
+    hist = np.bincount(pos, weights=None if w is None else w[inside], minlength=edges.size - 1).astype(dtype)
+    if density:  # 0/0 = nan for an empty histogram, as in torch
+        with np.errstate(invalid="ignore", divide="ignore"):
+            hist = hist / dtype.type(hist.sum())
+            hist = (hist / np.diff(edges)).astype(dtype)
+    return return_types.histogram(*NotDifferentiable.apply("histogram", (hist, edges), input, weight))
+
+
+# ---------------------------------------------------------------------------- bincount
+
+
 @tensor_method()
 def bincount(input, weights=None, minlength=0):
-    """Occurrences of each value 0..max of a 1-D non-negative integer tensor (summed weights if given)."""
+    """Occurrences of each value 0..max of a 1-D non-negative integer tensor (summed weights if
+    given: float32 weights give float32, any other dtype float64; an empty input gives int64)."""
     x = input._data
-    if x.ndim != 1 or x.dtype.kind not in "iub" or (x.size and x.min() < 0):
+    if x.dtype.kind not in "iu":
+        raise not_implemented_for("bincount_cpu", input.dtype, "bincount counts integer tensors: convert "
+                                  "with .long() first")
+    if x.ndim != 1 or (x.size and x.min() < 0):
         raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
     if minlength < 0:
         raise RuntimeError("minlength should be >= 0")
     xp = array_module(x)
-    if weights is None:
+    if weights is None or x.size == 0:  # torch counts an empty input as int64 even with weights
         return Tensor._make(xp.bincount(x, minlength=minlength).astype(np.int64))
     w = weights._data
     if w.shape != x.shape:
@@ -57,8 +237,9 @@ def bincount(input, weights=None, minlength=0):
             f"weights should be 1-d and have the same length as input (got {list(weights.shape)} "
             f"for input {list(input.shape)})"
         )
-    dt = w.dtype if w.dtype.kind == "f" else np.float64
-    return Tensor._make(xp.bincount(x, weights=w, minlength=minlength).astype(dt))
+    dt = np.float32 if w.dtype == np.float32 else np.float64
+    counts = xp.bincount(x, weights=w.astype(np.float64), minlength=minlength).astype(dt)
+    return NotDifferentiable.apply("bincount", counts, input, weights)
 
 
 @tensor_method()

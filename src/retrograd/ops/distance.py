@@ -14,6 +14,7 @@ from .._backend import array_module
 from ..autograd.function import Function
 from ..tensor import Tensor, _wrap_dim
 from ._broadcast import broadcast_shapes
+from ._kernel_dtypes import not_implemented_for, scalar_name
 
 __all__ = ["cdist", "pdist", "pairwise_distance", "cosine_similarity"]
 
@@ -66,7 +67,11 @@ class PNorm(Function):
             return share.masked_fill(~at_max, 0.0), None, None
         if p == 2:
             return (g * x / safe).masked_fill(zero, 0.0), None, None
-        grad = g * x.sign() * x.abs() ** (p - 1) / safe ** (p - 1)
+        ax = x.abs()
+        if p < 1:  # |x|^(p-1) is infinite at x = 0: torch's gradient is 0 there
+            zero = zero | (x == 0)
+            ax = ax.masked_fill(x == 0, 1.0)
+        grad = g * x.sign() * ax ** (p - 1) / safe ** (p - 1)
         return grad.masked_fill(zero, 0.0), None, None
 
 
@@ -101,19 +106,26 @@ class EuclidCdist(Function):
 @autocast_op("fp32")
 def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
     """Distances between each row of x1 [..., P, M] and each row of x2 [..., R, M]: [..., P, R]."""
-    if x1.ndim < 2 or x2.ndim < 2:
-        raise RuntimeError(
-            f"cdist only supports at least 2D tensors, X1 got: {x1.ndim}D, X2 got: {x2.ndim}D"
-        )
+    if compute_mode not in ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
+                            "donot_use_mm_for_euclid_dist"):
+        raise ValueError(f"{compute_mode} is not a valid value for compute_mode")
+    for name, x in (("X1", x1), ("X2", x2)):
+        if x.ndim < 2:
+            raise RuntimeError(f"cdist only supports at least 2D tensors, {name} got: {x.ndim}D")
     if x1.shape[-1] != x2.shape[-1]:
         raise RuntimeError(
             f"X1 and X2 must have the same number of columns. X1: {x1.shape[-1]} X2: {x2.shape[-1]}"
         )
+    for name, x in (("X1", x1), ("X2", x2)):
+        if not x.dtype.is_floating_point:
+            raise RuntimeError(f"cdist only supports floating-point dtypes, {name} got: {scalar_name(x.dtype)}")
     if p < 0:
         raise RuntimeError(f"cdist only supports non-negative p values (got p={p})")
-    if compute_mode not in ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
-                            "donot_use_mm_for_euclid_dist"):
-        raise ValueError(f"{compute_mode} is not a valid value for compute_mode")
+    if x1.dtype != x2.dtype:
+        raise RuntimeError(f"expected scalar type {scalar_name(x1.dtype)} but found {scalar_name(x2.dtype)} "
+                           f"(cdist of X1 {x1.dtype} and X2 {x2.dtype}): convert them to one dtype first")
+    if x1.dtype.name in ("float16", "bfloat16"):
+        raise not_implemented_for("cdist", x1.dtype, "convert with .float() first")
     batch = broadcast_shapes(x1.shape[:-2], x2.shape[:-2])
     a = x1.expand(batch + tuple(x1.shape[-2:])) if tuple(x1.shape[:-2]) != batch else x1
     b = x2.expand(batch + tuple(x2.shape[-2:])) if tuple(x2.shape[:-2]) != batch else x2

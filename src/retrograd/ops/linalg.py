@@ -688,7 +688,7 @@ Tensor.triu_ = make_inplace(triu, "triu_")
 # ---------------------------------------------------------------------------- torch.* spellings of linalg
 
 
-__all__ += ["inverse", "det", "logdet", "slogdet", "cholesky"]
+__all__ += ["inverse", "det", "logdet", "slogdet", "cholesky", "svd"]
 
 
 @takes_out(dtype=SAME)
@@ -729,6 +729,28 @@ def slogdet(input):
     return linalg.slogdet(input)
 
 
+from .reduction import _return_type, return_types  # noqa: E402
+
+return_types.svd = _return_type("svd", ("U", "S", "V"))
+
+
+@takes_out(dtype=SAME)
+@tensor_method()
+@autocast_op({"cpu": "fp32"})
+def svd(input, some=True, compute_uv=True):
+    """torch.svd: (U, S, V) with input = U diag(S) V^T, V = linalg.svd's Vh^T. some=False: the full
+    (square) U and V. compute_uv=False: S alone is computed (differentiable), U and V are zeros of
+    the full shapes, as in torch."""
+    from .. import linalg
+
+    if not compute_uv:
+        S = linalg.svdvals(input)
+        batch, (m, n) = tuple(input.shape[:-2]), input.shape[-2:]
+        return return_types.svd(input.new_zeros(batch + (m, m)), S, input.new_zeros(batch + (n, n)))
+    U, S, Vh = linalg.svd(input, full_matrices=not some)
+    return return_types.svd(U, S, Vh.mT)
+
+
 @takes_out(dtype=CAST)
 @tensor_method()
 @autocast_op({"cpu": "fp32"})
@@ -745,18 +767,21 @@ __all__ += ["block_diag", "cartesian_prod", "tril_indices", "triu_indices", "cro
 
 
 def block_diag(*tensors):
-    """A block-diagonal matrix from the given (0-, 1- or 2-D) tensors."""
+    """A block-diagonal matrix from the given (0-, 1- or 2-D) tensors, in their torch.result_type."""
     from .join import cat
     from .shape import pad
 
-    mats = [t.reshape(1, -1) if t.ndim < 2 else t for t in tensors]
-    for t in mats:
-        if t.ndim != 2:
-            raise RuntimeError(
-                f"torch.block_diag: Input tensors must have 2 or fewer dimensions. Input has {t.ndim} dimensions"
-            )
-    if not mats:
-        return Tensor._make(np.zeros((1, 0), dtype=np.float32))
+    for i, t in enumerate(tensors):
+        if t.ndim > 2:
+            raise RuntimeError(f"torch.block_diag: Input tensors must have 2 or fewer dimensions. Input {i} has "
+                               f"{t.ndim} dimensions")
+        if t.device != tensors[0].device:
+            raise RuntimeError(f"torch.block_diag: input tensors must all be on the same device. Input 0 is on "
+                               f"device {tensors[0].device} and input {i} is on device {t.device}")
+    if not tensors:
+        return Tensor._make(np.zeros((1, 0), dtype=_dtype.get_default_dtype().np))
+    dtype = _dtype.result_type(*tensors)  # a 0-d block ranks below the others, as in torch
+    mats = [(t.reshape(1, -1) if t.ndim < 2 else t).to(dtype) for t in tensors]
     total = sum(t.shape[1] for t in mats)
     rows, left = [], 0
     for t in mats:
@@ -769,8 +794,20 @@ def cartesian_prod(*tensors):
     """All combinations of the 1-D inputs' elements, one per row (like itertools.product)."""
     from .join import meshgrid, stack
 
+    for t in tensors:
+        if t.ndim != 1:
+            raise RuntimeError(f"Expect a 1D vector, but got shape {list(t.shape)}")
     if len(tensors) == 1:
         return tensors[0]
+    if not tensors:
+        raise RuntimeError("meshgrid expects a non-empty TensorList")
+    for t in tensors:
+        if t.dtype != tensors[0].dtype:
+            raise RuntimeError(f"meshgrid expects all tensors to have the same dtype (got {tensors[0].dtype} and "
+                               f"{t.dtype}): convert them to one dtype first")
+        if t.device != tensors[0].device:
+            raise RuntimeError(f"meshgrid expects all tensors to have the same device (got {tensors[0].device} "
+                               f"and {t.device})")
     grids = meshgrid(*tensors, indexing="ij")
     return stack([g.reshape(-1) for g in grids], 1)
 

@@ -18,7 +18,7 @@ from ..autograd.function import Function
 from ..tensor import Tensor
 from ._broadcast import sum_to_shape
 from ._inplace import make_inplace
-from ._kernel_dtypes import check_floating, check_not_bool, not_implemented_for
+from ._kernel_dtypes import SCALAR_NAME, check_floating, check_not_bool, not_implemented_for
 from ._method import tensor_method
 from .comparison import sign, where
 from .elementwise import (broadcast_op, div, float_data, float_operands, operands, require_tensor, sigmoid, square,
@@ -43,7 +43,7 @@ __all__ = ["true_divide", "floor_divide", "remainder", "fmod", "reciprocal", "rs
            "arcsinh", "arccosh", "arctanh", "erf", "erfc", "erfinv", "sgn", "signbit", "floor", "ceil",
            "round", "trunc", "fix", "frac", "clamp", "clip", "clamp_min", "clamp_max", "maximum",
            "minimum", "fmax", "fmin", "lerp", "addcmul", "addcdiv", "hypot", "logaddexp", "logaddexp2",
-           "xlogy", "nan_to_num", "deg2rad", "rad2deg", "logit", "positive"]
+           "xlogy", "nan_to_num", "deg2rad", "rad2deg", "logit", "positive", "float_power"]
 
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
@@ -1042,7 +1042,41 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
     return NanToNum.apply(input, nan, posinf, neginf)
 
 
+def _float64(operand, name):
+    """An operand of float_power as float64: a tensor converted (differentiably), a number as float."""
+    if isinstance(operand, Tensor):
+        return operand.to(_dtype.float64)
+    if isinstance(operand, complex):
+        raise NotImplementedError(f"float_power with the complex {name} {operand}: retrograd has no complex "
+                                  "tensors (torch computes in complex128)")
+    return float(operand)
+
+
+@takes_out(dtype=SAME)
+@tensor_method()
+def float_power(input, exponent):
+    """input ** exponent computed in float64 whatever the operands' dtypes (either may be a number)."""
+    if not isinstance(input, Tensor) and not isinstance(exponent, Tensor):
+        raise TypeError(f"float_power(): expected a Tensor as input or exponent, got {type(input).__name__} "
+                        f"and {type(exponent).__name__}")
+    from .elementwise import pow
+
+    return pow(_float64(input, "input"), _float64(exponent, "exponent"))
+
+
+_float_power_inplace = make_inplace(float_power, "float_power_")
+
+
+def _float_power_(self, exponent):
+    """Tensor.float_power_: only a float64 tensor can hold the result, as in torch."""
+    if self.dtype is not _dtype.float64:
+        raise RuntimeError(f"the base given to float_power_ has dtype {SCALAR_NAME[self.dtype.name]} but the "
+                           "operation's result requires dtype Double; convert it with .double() first")
+    return _float_power_inplace(self, exponent)
+
+
 def _register_inplace():
+    Tensor.float_power_ = _float_power_
     pairs = [(n, globals()[n]) for n in (
         "reciprocal", "rsqrt", "log2", "log10", "log1p", "exp2", "expm1", "sin", "cos", "tan", "asin",
         "acos", "atan", "arcsin", "arccos", "arctan", "sinh", "cosh", "asinh", "acosh", "atanh",

@@ -656,6 +656,10 @@ def _pad_source_index(n, lo, hi, mode, xp):
 def pad(input, pad, mode="constant", value=None):
     """torch.nn.functional.pad: ``pad`` lists (left, right) pairs from the last dim backwards.
     Modes: constant (value, default 0; negative pads crop), reflect, replicate, circular."""
+    for i, p in enumerate(pad):
+        if isinstance(p, float):  # int() would truncate it silently
+            raise TypeError(f"pad(): argument 'pad' (position 2) must be tuple of ints, but found element of type "
+                            f"float at pos {i}")
     pad = tuple(int(p) for p in pad)
     if len(pad) % 2:
         raise RuntimeError(f"Padding length must be divisible by 2 (got pad={list(pad)})")
