@@ -1,6 +1,7 @@
 """cov and corrcoef (ops/statistics.py): values, dtypes, gradients (gradcheck, gradgradcheck) and
 errors as torch's."""
 
+import inspect
 import warnings
 
 import numpy as np
@@ -52,6 +53,7 @@ VALUES = [
     lambda t: t.cov(t.tensor(3.0)),  # one observation: nan (with the warning below)
     lambda t: t.cov(t.ones(2, 3), correction=3),  # no degrees of freedom: nan
     lambda t: t.cov(t.ones(2, 3), correction=-1),
+    lambda t: t.cov(t.tensor(X, dtype=t.float64), correction=t.tensor(0)),  # a 0-d integer tensor is an int
     lambda t: t.cov(t.zeros(0, 3)),
     lambda t: t.cov(t.zeros(2, 0)),
     lambda t: t.corrcoef(t.tensor(X)),
@@ -66,7 +68,8 @@ def test_statistics_values_like_torch(i):
     fn = VALUES[i]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        (dtype, shape, ours), want = _result(fn(retrograd)), reference(lambda: _result(fn(torch)))
+        (dtype, shape, ours), want = _result(fn(retrograd)), reference(lambda: _result(fn(torch)),
+                                                                       inputs=[inspect.getsource(fn)])
     assert (dtype, shape) == (want[0], want[1])
     np.testing.assert_allclose(ours.astype(np.float64), want[2].astype(np.float64), rtol=1e-6, atol=1e-7)
 
@@ -80,6 +83,7 @@ def test_cov_warns_without_degrees_of_freedom():
     (lambda t: t.cov(t.zeros(2, 2, 2)), RuntimeError, "two or fewer dimensions"),
     (lambda t: t.cov(t.tensor([[True, False]])), RuntimeError, "bool dtype is not supported"),
     (lambda t: t.cov(t.ones(2, 3), correction=1.5), TypeError, "correction"),
+    (lambda t: t.cov(t.ones(2, 3), correction=True), TypeError, "correction"),
     (lambda t: t.cov(t.ones(2, 3), fweights=t.tensor([1.0, 2, 3])), RuntimeError, "integral dtype"),
     (lambda t: t.cov(t.ones(2, 3), fweights=t.tensor([True, False, True])), RuntimeError, "integral dtype"),
     (lambda t: t.cov(t.ones(2, 3), fweights=t.tensor([1, -2, 3])), RuntimeError, "fweights cannot be negative"),

@@ -11,6 +11,7 @@ weights f and observation weights a (w = f a):
 (the denominator is sum w - correction without aweights).
 """
 
+import operator
 import warnings
 
 import numpy as np
@@ -53,8 +54,12 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
                            f"{input.ndim} dimensions")
     if input.dtype is _dtype.bool_:
         raise RuntimeError("cov(): bool dtype is not supported for input")
-    if isinstance(correction, float) or not isinstance(correction, int):
-        raise TypeError(f"cov(): argument 'correction' must be int, not {type(correction).__name__}")
+    try:  # an int, or what converts to one exactly (a 0-d integer tensor), as torch's int arguments
+        if isinstance(correction, bool):
+            raise TypeError
+        correction = operator.index(correction)
+    except TypeError:
+        raise TypeError(f"cov(): argument 'correction' must be int, not {type(correction).__name__}") from None
     x = input.reshape(1, -1) if input.ndim < 2 else input
     observations = x.shape[1]
     w = None
