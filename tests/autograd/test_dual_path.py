@@ -87,17 +87,17 @@ ACTIVATION = [
 ]
 
 LINEAR = [
-    ("linear_2d_bias", [linear.Linear], lambda t, x, w, b: F.linear(x, w, b), [(5, 3), (4, 3), (4,)]),
-    ("linear_2d_no_bias", [linear.Linear], lambda t, x, w: F.linear(x, w), [(5, 3), (4, 3)]),
-    ("linear_3d_bias", [linear.Linear], lambda t, x, w, b: F.linear(x, w, b), [(2, 5, 3), (4, 3), (4,)]),
-    ("linear_3d_noncontiguous", [linear.Linear], lambda t, x, w, b: F.linear(x.transpose(0, 1), w, b),
+    ("linear_2d_bias", [linear.Addmm], lambda t, x, w, b: F.linear(x, w, b), [(5, 3), (4, 3), (4,)]),
+    ("linear_2d_no_bias", [linear.Addmm], lambda t, x, w: F.linear(x, w), [(5, 3), (4, 3)]),
+    ("linear_3d_bias", [linear.Addmm], lambda t, x, w, b: F.linear(x, w, b), [(2, 5, 3), (4, 3), (4,)]),
+    ("linear_3d_noncontiguous", [linear.Addmm], lambda t, x, w, b: F.linear(x.transpose(0, 1), w, b),
      [(5, 2, 3), (4, 3), (4,)]),
-    ("linear_1d", [linear.Linear], lambda t, x, w, b: F.linear(x, w, b), [(3,), (4, 3), (4,)]),
-    ("linear_no_rows", [linear.Linear], lambda t, x, w, b: F.linear(x, w, b), [(0, 3), (4, 3), (4,)]),
-    ("linear_no_features", [linear.Linear], lambda t, x, w, b: F.linear(x, w, b), [(2, 5, 0), (4, 0), (4,)]),
-    ("linear_weight_only", [linear.Linear], lambda t, x, w, b: F.linear(x.detach(), w, b),
+    ("linear_1d", [linear.Addmm], lambda t, x, w, b: F.linear(x, w, b), [(3,), (4, 3), (4,)]),
+    ("linear_no_rows", [linear.Addmm], lambda t, x, w, b: F.linear(x, w, b), [(0, 3), (4, 3), (4,)]),
+    ("linear_no_features", [linear.Addmm], lambda t, x, w, b: F.linear(x, w, b), [(2, 5, 0), (4, 0), (4,)]),
+    ("linear_weight_only", [linear.Addmm], lambda t, x, w, b: F.linear(x.detach(), w, b),
      [(5, 3), (4, 3), (4,)]),
-    ("linear_input_only", [linear.Linear], lambda t, x, w: F.linear(x, w.detach()), [(2, 5, 3), (4, 3)]),
+    ("linear_input_only", [linear.Addmm], lambda t, x, w: F.linear(x, w.detach()), [(2, 5, 3), (4, 3)]),
 ]
 
 NORMALIZATION = [
@@ -357,7 +357,7 @@ def dual_path_functions():
 
 def test_every_dual_path_backward_is_listed():
     found = dual_path_functions()
-    assert len(found) >= 10  # the scan itself works (Linear, Softmax, Normalize, RNNLayer ...)
+    assert len(found) >= 10  # the scan itself works (Addmm, Softmax, Normalize, RNNLayer ...)
     listed = {cls for case in CASES for cls in case[1]}
     missing = sorted(f"{c.__module__}.{c.__qualname__}" for c in found - listed)
     assert not missing, (f"backward of {missing} has a plain-array path and a create_graph path: "

@@ -362,7 +362,7 @@ def test_graph_structure():
     x = _leaf([1.0, 2.0])
     y = x * 2 + x
     fns = y.grad_fn.next_functions
-    assert fns[0][0].name() == "MulBackward0" and fns[1][0].name() == "AccumulateGrad"
+    assert fns[0][0].name() == "MulBackward0" and fns[1][0].name() == "torch::autograd::AccumulateGrad"
     assert fns[1][0].variable is x
     # one AccumulateGrad per leaf while a graph uses it
     assert fns[0][0].next_functions[0][0] is fns[1][0]

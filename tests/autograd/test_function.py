@@ -299,7 +299,7 @@ def test_the_builtin_ops_are_functions():
     x = torch.tensor([1.0, 2.0], requires_grad=True)
     node = (x * 2).grad_fn
     assert isinstance(node, torch.autograd.Function)
-    assert node.name() == "MulBackward0" and node.next_functions[0][0].name() == "AccumulateGrad"
+    assert node.name() == "MulBackward0" and node.next_functions[0][0].name() == "torch::autograd::AccumulateGrad"
 
 
 @requires_torch

@@ -1,5 +1,7 @@
 """nn.MultiheadAttention and the Transformer layers: torch's names, values and gradients."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -291,3 +293,62 @@ def test_functional_multi_head_attention_forward():
     np.testing.assert_allclose(rw, tw, atol=1e-10)
     for k in arrays:
         np.testing.assert_allclose(rt[k], tt[k], atol=1e-9, err_msg=k)
+
+
+# ------------------------------------------------- TransformerEncoder's nested-tensor path
+
+_WHY_NOT_NESTED = [  # (layer keywords, torch's reason; '' where it takes the nested path)
+    (dict(), "encoder_layer.self_attn.batch_first was not True(use batch_first for better inference "
+             "performance)"),
+    (dict(batch_first=True), ""),
+    (dict(batch_first=True, norm_first=True), "encoder_layer.norm_first was True"),
+    (dict(batch_first=True, activation="gelu"), ""),
+    (dict(batch_first=True, activation="tanh"), "encoder_layer.activation_relu_or_gelu was not True"),
+    (dict(batch_first=True, bias=False), "encoder_layer.self_attn was passed bias=False"),
+    (dict(batch_first=True, nhead=1), "encoder_layer.self_attn.num_heads is odd"),
+]
+
+
+def _encoder(lib, enable=True, nhead=2, activation="relu", **kwargs):
+    act = getattr(lib, activation) if activation == "tanh" else activation
+    layer = lib.nn.TransformerEncoderLayer(8, nhead, 16, activation=act, **kwargs)
+    return lib.nn.TransformerEncoder(layer, 2, enable_nested_tensor=enable)
+
+
+@pytest.mark.parametrize("lib", ["retrograd", "torch"])
+@pytest.mark.parametrize("kwargs,why", _WHY_NOT_NESTED)
+def test_enable_nested_tensor_warns_as_torch(lib, kwargs, why):
+    lib = retrograd if lib == "retrograd" else torch or pytest.skip("torch is not installed")
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        enc = _encoder(lib, **kwargs)
+        quiet = _encoder(lib, enable=False, **kwargs)
+    messages = [str(w.message) for w in seen if "nested" in str(w.message)]
+    assert messages == ([f"enable_nested_tensor is True, but self.use_nested_tensor is False because {why}"]
+                        if why else [])
+    assert enc.use_nested_tensor == (not why) and not quiet.use_nested_tensor
+
+
+def test_nested_path_pads_with_zeros_as_torch():
+    """At inference with a padding mask torch runs the layers on nested tensors and pads the
+    result with zeros (before the final norm); with autograd recording it does not."""
+    enc = _seeded(retrograd, nn.TransformerEncoder(nn.TransformerEncoderLayer(
+        8, 2, 16, dropout=0.0, batch_first=True), 2, norm=nn.LayerNorm(8))).eval()
+    x = retrograd.tensor(rand(2, 4, 8, seed=1))
+    pad = retrograd.tensor([[False, False, True, True], [False, False, False, True]])
+    with retrograd.no_grad():
+        y = enc(x, src_key_padding_mask=pad)
+    recorded = enc(x, src_key_padding_mask=pad)  # parameters require grad: no nested path
+    norm_of_zeros = enc.norm(retrograd.zeros(8, dtype=retrograd.float64)).detach().numpy()
+    for b, s in [(0, 2), (0, 3), (1, 3)]:
+        np.testing.assert_allclose(y[b, s].numpy(), norm_of_zeros)
+        assert not np.allclose(recorded[b, s].detach().numpy(), norm_of_zeros)
+    keep = ~pad.numpy()
+    np.testing.assert_allclose(y.numpy()[keep], recorded.detach().numpy()[keep], atol=1e-12)
+    if torch is not None:
+        tenc = _seeded(torch, torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(
+            8, 2, 16, dropout=0.0, batch_first=True), 2, norm=torch.nn.LayerNorm(8))).eval()
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's note that its nested tensors are a prototype
+            ty = tenc(torch.tensor(rand(2, 4, 8, seed=1)), src_key_padding_mask=torch.tensor(pad.numpy()))
+        np.testing.assert_allclose(y.numpy(), ty.numpy(), atol=1e-10)

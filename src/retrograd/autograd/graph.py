@@ -41,11 +41,21 @@ class Node:
     _anomaly_trace = None
     _out_meta = (None,)  # (shape, dtype) per output; set on Functions when they record
     _module = None  # the nn.Module whose forward created this node
+    # which inputs next_functions lists, as torch does: the first _listed_inputs inputs always
+    # (a Python number among them is a wrapped tensor in torch, a None an absent optional
+    # tensor: both (None, 0)), and no input in _unlisted_inputs (indices, targets, masks:
+    # inputs torch's formula does not differentiate)
+    _listed_inputs = 0
+    _unlisted_inputs = ()
 
     @property
     def next_functions(self):
         """(node, output_nr) for each tensor input; (None, 0) where no gradient flows."""
-        return tuple(e for e in self._next if e[1] != -1)
+        listed, unlisted = self._listed_inputs, self._unlisted_inputs
+        if not (listed or unlisted):
+            return tuple(e for e in self._next if e[1] != -1)
+        return tuple((None, 0) if e[1] == -1 else e for i, e in enumerate(self._next)
+                     if i not in unlisted and (e[1] != -1 or i < listed))
 
     def name(self):
         return type(self).__name__
@@ -93,7 +103,10 @@ class AccumulateGrad(Node):
         self.variable = variable
 
     def name(self):
-        return "AccumulateGrad"
+        return "torch::autograd::AccumulateGrad"  # torch's name (its repr says AccumulateGrad)
+
+    def __repr__(self):
+        return f"<AccumulateGrad object at {hex(id(self))}>"
 
     @property
     def _tensor_hooks(self):

@@ -328,6 +328,9 @@ class Conv(Function):
     """y = conv(x, w) + b;  dx = conv_transpose(g, w),  dw = conv_weight_grad(x, g),  db = sum of g
     over batch and space."""
 
+    _backward_name = "ConvolutionBackward0"
+    _listed_inputs = 3  # (input, weight, bias), bias None when absent, as torch
+
     @staticmethod
     def forward(ctx, x, w, b, p):
         ctx.p, ctx.x_shape, ctx.w_shape = p, x.shape, w.shape
@@ -373,6 +376,13 @@ class ConvInputGrad(Function):
         dw = ConvWeightGrad.apply(gz, g, ctx.w_shape, ctx.p) if need[1] else None
         db = _bias_grad(gz) if need[2] else None
         return dg, dw, db, None, None
+
+
+class ConvTranspose(ConvInputGrad):
+    """conv_transpose's forward is conv's input gradient; torch names both ConvolutionBackward0."""
+
+    _backward_name = "ConvolutionBackward0"
+    _listed_inputs = 3  # (input, weight, bias), bias None when absent
 
 
 class ConvWeightGrad(Function):
@@ -527,7 +537,7 @@ def _conv_transpose(name, nd, input, weight, bias, stride, padding, output_paddi
         raise RuntimeError(f"{name}: the computed output size {list(size)} is not positive (input "
                            f"{list(x.shape)}, weight {list(weight.shape)})")
     p = ConvParams(stride, tuple((q, q) for q in padding), dilation, int(groups))
-    y = ConvInputGrad.apply(x, weight, bias, size, p)
+    y = ConvTranspose.apply(x, weight, bias, size, p)
     return y.squeeze(0) if unbatched else y
 
 

@@ -125,6 +125,8 @@ def _sum_to(arr, shape):
 class Add(Function):
     """z = a + alpha*b;  da = g,  db = alpha*g."""
 
+    _listed_inputs = 2  # a Python number operand is listed as None (torch wraps it as a tensor)
+
     @staticmethod
     def forward(ctx, a, b, alpha=1):
         x, y = operands(a, b)
@@ -149,6 +151,10 @@ class Sub(Function):
 
     def name(self):  # torch's names: a Python number minus a tensor is RsubBackward1
         return "SubBackward0" if self.shapes[0] is not None else "RsubBackward1"
+
+    @property
+    def _listed_inputs(self):  # tensor - number lists the number as None; rsub(tensor, number) not
+        return 2 if self.shapes[0] is not None else 0
 
     @staticmethod
     def forward(ctx, a, b, alpha=1):
@@ -197,6 +203,8 @@ def _save_other_operand(ctx, a, b):
 class Mul(Function):
     """z = a*b;  da = g*b,  db = g*a."""
 
+    _listed_inputs = 2  # a Python number operand is listed as None (torch wraps it as a tensor)
+
     @staticmethod
     def forward(ctx, a, b):
         x, y = operands(a, b)
@@ -228,6 +236,8 @@ class Mul(Function):
 
 class Div(Function):
     """z = a/b;  da = g/b,  db = -g*a/b^2."""
+
+    _listed_inputs = 2  # a Python number operand is listed as None (torch wraps it as a tensor)
 
     def name(self):  # torch computes number / tensor as a product (MulBackward0)
         return "DivBackward0" if self.scalars[0] is None else "MulBackward0"
@@ -692,11 +702,11 @@ for _name, _fn in [("subtract", sub), ("multiply", mul), ("divide", div), ("true
 # ---------------------------------------------------------------------------- operators
 
 Tensor.__add__ = Tensor.add  # the methods (the functions' out= is not an operator's)
-Tensor.__radd__ = lambda self, other: Add.apply(other, self)
+Tensor.__radd__ = lambda self, other: Add.apply(self, other)  # as torch: self + other (edges in that order)
 Tensor.__sub__ = Tensor.sub
 Tensor.__rsub__ = lambda self, other: Sub.apply(other, self)
 Tensor.__mul__ = Tensor.mul
-Tensor.__rmul__ = lambda self, other: Mul.apply(other, self)
+Tensor.__rmul__ = lambda self, other: Mul.apply(self, other)  # as torch: self * other
 Tensor.__truediv__ = Tensor.div
 Tensor.__rtruediv__ = lambda self, other: Div.apply(other, self)
 Tensor.__pow__ = Tensor.pow

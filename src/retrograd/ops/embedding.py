@@ -26,6 +26,9 @@ def _xp(arr):
 class Lookup(Function):
     """z = W[idx] (rows);  dW = rows of c * g added into zeros at idx."""
 
+    _backward_name = "EmbeddingBackward0"
+    _unlisted_inputs = (1, 2)  # the indices and the frequency scale
+
     @staticmethod
     def forward(ctx, w, idx, factor):
         ctx.num = w.shape[0]

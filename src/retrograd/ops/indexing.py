@@ -630,6 +630,11 @@ def _bool_mask(mask, name):
 class MaskedFill(Function):
     """z = value where mask else a;  da = g where not mask,  dvalue = sum of g where mask."""
 
+    _unlisted_inputs = (1,)  # the mask
+
+    def name(self):  # torch's names: a number value 0, a tensor value 1
+        return "MaskedFillBackward1" if self._next[2][1] != -1 else "MaskedFillBackward0"
+
     @staticmethod
     def forward(ctx, a, mask, value):
         x, m = a._data, mask._data

@@ -195,6 +195,13 @@ def mm(input, mat2):
     return Matmul.apply(input, mat2)
 
 
+class Bmm(Matmul):
+    """torch.bmm: Matmul of two 3-D operands, named as torch names it."""
+
+    def name(self):
+        return "BmmBackward0"
+
+
 @takes_out(dtype=SAME)
 @tensor_method()
 @autocast_op("lower")
@@ -208,7 +215,7 @@ def bmm(input, mat2):
             f"Expected size for first two dimensions of batch2 tensor to be: "
             f"[{input.shape[0]}, {input.shape[2]}] but got: [{mat2.shape[0]}, {mat2.shape[1]}]."
         )
-    return Matmul.apply(input, mat2)
+    return Bmm.apply(input, mat2)
 
 
 @takes_out(dtype=SAME)

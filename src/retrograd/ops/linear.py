@@ -8,61 +8,64 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
 from ._rows import col_sums
-from .linalg import check_same_dtype
+from .shape import UnsafeView
+from .linalg import Matmul, check_same_dtype
 
 __all__ = []  # nn-only: exported through retrograd.nn.functional
 FUNCTIONAL = ["linear", "bilinear"]
 
 
-def _matrix(a):
-    """Array or tensor ``a`` as a matrix: its last dim the columns, all leading dims one row dim
-    (``reshape(-1, n)`` cannot say that when n is 0)."""
-    return a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
+class Addmm(Function):
+    """Y = b + X M, torch's addmm(bias, input, weight.t()) of a linear layer (Mm without b);
+    db = sum of G over the rows,  dX = G M^T,  dM = X^T G."""
 
-
-class Linear(Function):
-    """Y = X W^T + b;  dX = G W,  dW = G^T X,  db = sum of G over the batch dims.
-
-    X may have any number of leading (batch) dims; they are flattened into one for the
-    two matrix products of the backward."""
+    def name(self):
+        return "AddmmBackward0" if self._next[0][1] != -1 else "MmBackward0"
 
     @staticmethod
-    def forward(ctx, x, w, b=None):
-        ctx.save_for_backward(x if ctx.needs_input_grad[1] else None,
-                              w if ctx.needs_input_grad[0] else None)
+    def forward(ctx, b, x, m):
+        ctx.save_for_backward(x if ctx.needs_input_grad[2] else None,
+                              m if ctx.needs_input_grad[1] else None)
         xd = x._data
-        if xd.dtype != w._data.dtype or (b is not None and b._data.dtype != xd.dtype):
-            _same_dtype(x, w, b)  # here, after autocast's cast of the arguments, as torch
-        if xd.ndim > 2 and xd.flags.c_contiguous:  # one GEMM over all rows, not one per batch entry
-            y = _backend.matmul(_matrix(xd), w._data.T).reshape(xd.shape[:-1] + w._data.shape[:1])
-        else:
-            y = _backend.matmul(xd, w._data.T)
+        if xd.dtype != m._data.dtype or (b is not None and b._data.dtype != xd.dtype):
+            _same_dtype(x, m, b)  # here, after autocast's cast of the arguments, as torch
+        y = _backend.matmul(xd, m._data)
         if b is not None:
             y += b._data
         return y
 
     @staticmethod
     def backward(ctx, g):
-        x, w = ctx.saved_tensors
+        x, m = ctx.saved_tensors
         need = ctx.needs_input_grad
-        need_b = len(need) > 2 and need[2]
+        # dM is computed as (G^T X)^T: its transpose, the weight's gradient, is then contiguous
         if not _state.enabled:  # plain backward: the same formulas on arrays, no graph
             ga = g._data
-            g2 = _matrix(ga)
-            gx = Tensor._make((g2 @ w._data).reshape(ga.shape[:-1] + w._data.shape[1:])) if need[0] else None
-            gw = Tensor._make(g2.T @ _matrix(x._data)) if need[1] else None
-            gb = Tensor._make(col_sums(g2)) if need_b else None
-            return gx, gw, gb
-        gx = gw = gb = None
-        g2 = _matrix(g) if g.ndim != 2 else g
-        if need[0]:
-            gx = g @ w  # dX = G W
-        if need[1]:
-            x2 = _matrix(x) if x.ndim != 2 else x
-            gw = g2.t() @ x2  # dW = G^T X
-        if need_b:
-            gb = g2.sum(0)  # db = sum_i G_i
-        return gx, gw, gb
+            gb = Tensor._make(col_sums(ga)) if need[0] else None
+            gx = Tensor._make(ga @ m._data.T) if need[1] else None
+            gm = Tensor._make((ga.T @ x._data).T) if need[2] else None
+            return gb, gx, gm
+        gb = g.sum(0) if need[0] else None  # db = sum_i G_i
+        gx = g @ m.t() if need[1] else None  # dX = G M^T
+        gm = (g.t() @ x).t() if need[2] else None  # dM = X^T G
+        return gb, gx, gm
+
+
+def _linear(x, w, b):
+    """Y = X W^T + b decomposed as torch's at::linear does, so that the graph has torch's nodes:
+    addmm(b, X, W.t()) for a matrix X; a contiguous X of other rank folded to a matrix first
+    (views before and after); else the product of the folded X and b added after it."""
+    wt = w.t()
+    if x.ndim == 2:
+        return Addmm.apply(b, x, wt)
+    if x.ndim == 1 and b is None:
+        return Matmul.apply(x, wt)
+    lead = tuple(x.shape[:-1])
+    fold = b is None or x.is_contiguous()
+    y = Addmm.apply(b if fold else None, x.reshape(math.prod(lead), x.shape[-1]), wt)
+    if b is not None:
+        return y.view(lead + (w.shape[0],)) if fold else UnsafeView.apply(y, lead + (w.shape[0],)) + b
+    return UnsafeView.apply(y, lead + (w.shape[0],))
 
 
 def _same_dtype(x, w, b):
@@ -123,9 +126,7 @@ def linear(input, weight, bias=None):
                 _same_dtype(input, weight, bias)
             out = input @ weight.t() if weight.ndim == 2 else input @ weight
             return out + bias if bias is not None else out
-    if bias is None:
-        return Linear.apply(input, weight)
-    return Linear.apply(input, weight, bias)
+    return _linear(input, weight, bias)
 
 
 @autocast_op({"cuda": "promote"})

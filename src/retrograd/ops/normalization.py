@@ -42,6 +42,8 @@ class Normalize(Function):
     wview: w's shape in the view when w is constant over each normalized group (batch and
     instance norm), which lets the backward fold w into per-group coefficients."""
 
+    _listed_inputs = 3  # (input, weight, bias), None where absent, as torch
+
     @staticmethod
     def forward(ctx, x, w, b, view, axes, wshape, mean, rstd, eps, xc=None, wview=None):
         ctx.view, ctx.axes, ctx.wshape, ctx.eps, ctx.wview = view, axes, wshape, eps, wview
@@ -87,6 +89,19 @@ class Normalize(Function):
         if need[2]:
             gb = sum_to_shape(g, wshape).reshape(ctx.b_shape)
         return gx, gw, gb, None, None, None, None, None, None, None, None
+
+
+# torch's node names for the normalizations Normalize computes
+class BatchNorm(Normalize):
+    _backward_name = "NativeBatchNormBackward0"
+
+
+class LayerNorm(Normalize):
+    _backward_name = "NativeLayerNormBackward0"
+
+
+class GroupNorm(Normalize):
+    _backward_name = "NativeGroupNormBackward0"
 
 
 def _sum_to(a, shape):
@@ -230,7 +245,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         _update_running(running_mean, mean.reshape(c), momentum)
     if running_var is not None:
         _update_running(running_var, var.reshape(c) * (n / (n - 1)), momentum)
-    return Normalize.apply(input, weight, bias, tuple(input.shape), axes, cshape, mean, rstd, eps, xc, cshape)
+    return BatchNorm.apply(input, weight, bias, tuple(input.shape), axes, cshape, mean, rstd, eps, xc, cshape)
 
 
 def _empty_norm(input, weight, bias, shape=None):
@@ -261,7 +276,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05, cudnn
         return _empty_norm(input, weight, bias)
     view = (input.numel() // m if m else 0, m)
     mean, rstd, _, xc = _stats(input._data, view, (1,), eps)
-    return Normalize.apply(input, weight, bias, view, (1,), normalized_shape, mean, rstd, eps, xc)
+    return LayerNorm.apply(input, weight, bias, view, (1,), normalized_shape, mean, rstd, eps, xc)
 
 
 def _one_value_per_channel(size):
@@ -290,7 +305,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05, cudnn_enabl
     view = (n, num_groups, input.numel() // max(n * num_groups, 1))
     mean, rstd, _, xc = _stats(input._data, view, (2,), eps)
     cshape = (1, c) + (1,) * (input.ndim - 2)
-    return Normalize.apply(input, weight, bias, view, (2,), cshape, mean, rstd, eps, xc,
+    return GroupNorm.apply(input, weight, bias, view, (2,), cshape, mean, rstd, eps, xc,
                            (1, num_groups, 1) if num_groups == c else None)
 
 
@@ -319,7 +334,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         _update_running(running_mean, mean.reshape(n, c).mean(0), momentum)
     if running_var is not None:
         _update_running(running_var, var.reshape(n, c).mean(0) * (m / (m - 1)), momentum)
-    return Normalize.apply(input, weight, bias, view, (2,), cshape, mean, rstd, eps, xc, (1, c, 1))
+    return BatchNorm.apply(input, weight, bias, view, (2,), cshape, mean, rstd, eps, xc, (1, c, 1))
 
 
 @autocast_op({"cuda": "fp32"})

@@ -100,6 +100,11 @@ class MaxPool(Function):
     """z = max over each window (values already found with the flat indices idx);
     dx = g scattered to idx."""
 
+    _unlisted_inputs = (1, 2)  # the values and their indices
+
+    def name(self):  # torch's names by the pooled dims (it pools 1-d as 2-d)
+        return "MaxPool3DWithIndicesBackward0" if len(self.x_shape) == 5 else "MaxPool2DWithIndicesBackward0"
+
     @staticmethod
     def forward(ctx, x, values, idx, unique):
         ctx.x_shape, ctx.unique = x.shape, unique
@@ -158,11 +163,11 @@ class MaxPoolBlocks(Function):
     """Max pooling over non-overlapping blocks (stride = kernel, no padding or dilation, sizes
     divisible by the kernel): z = max of each block;  dx = g at each block's first maximum."""
 
-    _backward_name = MaxPool._backward_name
+    name = MaxPool.name
 
     @staticmethod
     def forward(ctx, x, k):
-        ctx.k = k
+        ctx.k, ctx.x_shape = k, x.shape
         xp = _xp(x._data)
         best = _blocks(x._data, k)
         # one block dim at a time, the first first: for 2-d its rows are whole input rows, so

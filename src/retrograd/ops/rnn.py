@@ -649,7 +649,7 @@ class RNNReluLayer(RNNLayer):
 
 
 class LSTMLayer(RNNLayer):
-    pass
+    _backward_name = "MkldnnRnnLayerBackward0"  # torch's CPU LSTM layer node, one per layer too
 
 
 class GRULayer(RNNLayer):

@@ -70,6 +70,12 @@ class Reshape(Function):
         return g.reshape(ctx.shape), None, None
 
 
+class UnsafeView(Reshape):
+    """torch's _unsafe_view: the reshape that folds a matrix product's rows back (linear, matmul)."""
+
+    _backward_name = "UnsafeViewBackward0"
+
+
 class Permute(Function):
     """z = a with dims reordered;  da = g with the inverse order."""
 

@@ -7,6 +7,7 @@ after each (post-norm, the default) or before (``norm_first=True``, pre-norm).
 """
 
 import copy
+import warnings
 
 import numpy as np
 
@@ -40,6 +41,29 @@ def _get_activation_fn(activation):
     if activation == "gelu":
         return F.gelu
     raise RuntimeError(f"activation should be relu/gelu, not {activation}")
+
+
+def _why_not_nested(layer):
+    """torch's reason why a TransformerEncoder of these layers cannot use nested tensors ('' if it can)."""
+    name = "encoder_layer"
+    attn = getattr(layer, "self_attn", None)
+    if not isinstance(layer, TransformerEncoderLayer):
+        return f"{name} was not TransformerEncoderLayer"
+    if layer.norm_first:
+        return f"{name}.norm_first was True"
+    if not attn.batch_first:
+        return f"{name}.self_attn.batch_first was not True(use batch_first for better inference performance)"
+    if not attn._qkv_same_embed_dim:
+        return f"{name}.self_attn._qkv_same_embed_dim was not True"
+    if attn.in_proj_bias is None:
+        return f"{name}.self_attn was passed bias=False"
+    if not layer.activation_relu_or_gelu:
+        return f"{name}.activation_relu_or_gelu was not True"
+    if layer.norm1.eps != layer.norm2.eps:
+        return f"{name}.norm1.eps was not equal to {name}.norm2.eps"
+    if attn.num_heads % 2 == 1:
+        return f"{name}.self_attn.num_heads is odd"
+    return ""
 
 
 def _get_clones(module, N):
@@ -78,6 +102,15 @@ class TransformerEncoderLayer(Module):
         self.dropout2 = _dropout(dropout)
         if isinstance(activation, str):
             activation = _get_activation_fn(activation)
+        # torch's record of the activation, read by TransformerEncoder's fast-path checks
+        from .activation import GELU, ReLU
+
+        if activation is F.relu or isinstance(activation, ReLU):
+            self.activation_relu_or_gelu = 1
+        elif activation is F.gelu or isinstance(activation, GELU):
+            self.activation_relu_or_gelu = 2
+        else:
+            self.activation_relu_or_gelu = 0
         self.activation = activation
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
@@ -168,17 +201,44 @@ class TransformerEncoder(Module):
         self.layers = _get_clones(encoder_layer, num_layers)
         self.num_layers = num_layers
         self.norm = norm
-        self.enable_nested_tensor = enable_nested_tensor  # accepted; there are no nested tensors
+        self.enable_nested_tensor = enable_nested_tensor
         self.mask_check = mask_check
+        # torch's nested-tensor path: used (at inference, with a padding mask) only for the
+        # encoder layers it can run, and warned about otherwise, with torch's reasons
+        self.use_nested_tensor = enable_nested_tensor
+        why_not = _why_not_nested(encoder_layer)
+        if enable_nested_tensor and why_not:
+            warnings.warn(f"enable_nested_tensor is True, but self.use_nested_tensor is False because "
+                          f"{why_not}", stacklevel=2)
+            self.use_nested_tensor = False
 
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
         output = src
+        nested = self._nested_path(src, mask, src_key_padding_mask)
         for mod in self.layers:
             output = mod(output, src_mask=mask, is_causal=bool(is_causal),
                          src_key_padding_mask=src_key_padding_mask)
+        if nested:  # torch's nested tensors come back padded with zeros
+            output = output.masked_fill(src_key_padding_mask.bool().unsqueeze(-1), 0.0)
         if self.norm is not None:
             output = self.norm(output)
         return output
+
+    def _nested_path(self, src, mask, padding):
+        """Whether torch would run this call on nested tensors: at inference without autograd,
+        a 3-D input with a left-aligned padding mask (True = padding) and no attention mask."""
+        from ... import amp
+        from ...autograd.grad_mode import is_grad_enabled
+
+        if not self.use_nested_tensor or self.layers[0].training or src.dim() != 3 or padding is None:
+            return False
+        if mask is not None or amp.is_autocast_enabled():  # torch asks about CUDA's autocast only
+            return False
+        padding = padding.bool()
+        if self.mask_check and bool((padding[..., :-1] & ~padding[..., 1:]).any()):
+            return False  # not left-aligned: a padding position before a real one
+        tensors = [src, padding] + list(self.layers[0].parameters())
+        return not (is_grad_enabled() and any(t.requires_grad for t in tensors))
 
 
 class TransformerDecoder(Module):
