@@ -115,6 +115,8 @@ CASES = [
     ("torch.autograd.Variable(torch.zeros(2), _grad_fn=1)", TypeError),
     ("torch.autograd.Variable(torch.zeros(2), 1, 2, 3, 4, 5)", TypeError),
     ("torch.autograd.Variable(torch.ones(2, dtype=torch.long), requires_grad=True)", RuntimeError),
+    ("torch.autograd.variable(torch.zeros(2))", RuntimeError),  # the removed function
+    ("__import__(torch.__name__ + '.autograd.variable', fromlist=['Variable']).Variable.__name__", "Variable"),
 ]
 IDS = [expr for expr, _ in CASES]
 

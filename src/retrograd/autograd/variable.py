@@ -43,3 +43,8 @@ class Variable(metaclass=_VariableMeta):
         if name is not None:
             out.name = name
         return out
+
+
+def variable(*args, **kwargs):
+    """``torch.autograd.variable``: removed in torch, which raises this error."""
+    raise RuntimeError("torch.autograd.variable(...) is deprecated, use torch.tensor(...) instead")
