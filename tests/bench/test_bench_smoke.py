@@ -48,3 +48,10 @@ def test_importtime_prints_the_medians(capsys):
     lines = {line.split()[0]: line.split()[1:] for line in out.splitlines()[2:] if line.strip()}
     assert set(lines) == {"numpy", "retrograd"}
     assert all(float(lines[m][0]) > 0 for m in lines)
+
+
+def test_dataloader_bench_runs_each_worker_count():
+    from bench import dataloader
+
+    result = dataloader.run("retrograd", [0, 2], items=6, sleep_s=0.0, batch_size=4, epochs=1)
+    assert set(result["epochs"]) == {"0", "2"} and all(len(t) == 1 for t in result["epochs"].values())
