@@ -297,6 +297,16 @@ def test_chrome_trace_is_valid_and_nested(tmp_path):
     memory = [e for e in trace["traceEvents"] if e["name"] == "[memory]"]
     assert {"Bytes": 96, "Device Type": "CPU", "Op": "aten::matmul"} in [e["args"] for e in memory]
     assert any(e["ph"] == "M" and e["name"] == "thread_name" for e in trace["traceEvents"])
+    # each forward op and its backward node share a sequence number, linked by an arrow
+    seq = {}
+    for e in complete:  # the first of each name: the forward ops (backward rules run some again)
+        seq.setdefault(e["name"], e["args"].get("Sequence number"))
+    for op, node in (("aten::matmul", "MmBackward0"), ("aten::relu", "ReluBackward0"),
+                     ("aten::mul", "MulBackward0"), ("aten::sum", "SumBackward0")):
+        assert seq[op] is not None and seq[op] == seq[node] == seq[
+            "autograd::engine::evaluate_function: " + node]
+    arrows = [(e["ph"], e["id"]) for e in trace["traceEvents"] if e.get("cat") == "fwdbwd"]
+    assert sorted(arrows) == sorted((ph, n) for n in range(4) for ph in "sf")
 
 
 def test_chrome_trace_gzip_and_tensorboard_handler(tmp_path):

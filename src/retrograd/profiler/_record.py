@@ -53,6 +53,7 @@ class _Recorder:
         self.with_stack = with_stack
         self.events = []
         self._ids = itertools.count(1)
+        self._seq = itertools.count(0)  # torch's "sequence number" of recorded nodes
         self._state = _ThreadState()
         self._threads = {}  # native thread id -> 1, 2, ... in order of first event
         self._t0 = time.perf_counter_ns() if t0_ns is None else t0_ns  # times count from here
@@ -168,12 +169,16 @@ class _Recorder:
         finally:
             state.rerun = False
             self.close(event, args, out)
+        node = _made_node(out, cls)
+        if node is not None:  # number the node, so its backward events point back to this op
+            event.sequence_nr = node._profiler_seq = next(self._seq)
         return out
 
     def evaluate(self, node, grads, *rest):
         """engine.profile_hook.evaluate: the engine's whole step for one node."""
         name = _node_name(node)
         event = self.open(_EVALUATE + name, [] if self.record_shapes else None)
+        event.sequence_nr = getattr(node, "_profiler_seq", -1)
         # an AccumulateGrad node's step is its accumulation: no backward rule to time apart
         inner = self.open(name, self._grad_shapes(grads)) \
             if isinstance(node, AccumulateGrad) else None
@@ -187,6 +192,7 @@ class _Recorder:
     def backward(self, node, grads):
         """engine.profile_hook.backward: a node's backward rule."""
         event = self.open(_node_name(node), self._grad_shapes(grads))
+        event.sequence_nr = getattr(node, "_profiler_seq", -1)
         out = None
         try:
             out = node.backward(node, *grads)
@@ -198,6 +204,15 @@ class _Recorder:
         if not self.record_shapes:
             return None
         return [list(g.shape) if g is not None else [] for g in grads]
+
+
+def _made_node(out, cls):
+    """The backward node the op just recorded (its outputs' grad_fn), if any."""
+    for t in _tensors(out):
+        fn = t.grad_fn
+        if fn is not None and type(fn) is cls:
+            return fn
+    return None
 
 
 def _tensors(values):
