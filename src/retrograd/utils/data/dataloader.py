@@ -48,7 +48,15 @@ def _cpu_count():
 
 
 class DataLoader:
-    """Iterate over ``dataset`` in batches, with torch's arguments and defaults."""
+    """Iterate over ``dataset`` in batches, with torch's arguments and defaults.
+
+    ``num_workers > 0`` loads in worker processes (see the module docstring): ``worker_init_fn``,
+    ``prefetch_factor`` (default 2), ``persistent_workers``, ``timeout`` (RuntimeError when no
+    batch comes in time), ``multiprocessing_context`` (a start method or a context; default
+    multiprocessing's) and ``in_order`` apply to them. ``pin_memory=True`` has no effect on the
+    CPU and warns, as torch's without an accelerator (``pin_memory_device`` adds torch's
+    deprecation warning); with CUDA it raises NotImplementedError.
+    """
 
     __initialized = False
 
