@@ -5,6 +5,7 @@ import math
 import numpy as np
 
 from . import _backend, _dtype
+from ._linspace import linspace_array
 from .random import _rng
 from .tensor import Tensor, _to_array
 from ._unsupported import reject
@@ -230,8 +231,12 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
     """steps values evenly spaced from start to end, both included."""
     device = _at(device)
-    arr = np.linspace(float(start), float(end), int(steps))
-    return _finish(arr, _not_bool(dtype or _dtype.get_default_dtype(), "linspace_cpu"), device, requires_grad)
+    dtype = _dtype.to_dtype(_not_bool(dtype or _dtype.get_default_dtype(), "linspace_cpu"))
+    if dtype.name in ("float32", "float64") and int(steps) > 0:
+        arr = linspace_array(float(start), float(end), int(steps), dtype.np)  # torch's values, bit for bit
+    else:
+        arr = np.linspace(float(start), float(end), int(steps))
+    return _finish(arr, dtype, device, requires_grad)
 
 
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):

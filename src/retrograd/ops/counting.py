@@ -6,6 +6,7 @@ differentiable (it is made of slices and a subtraction)."""
 import numpy as np
 
 from .._backend import array_module
+from .._linspace import linspace_array
 from ..autograd.function import Function
 from ..tensor import Tensor, _wrap_dim
 from ._kernel_dtypes import check_floating, not_implemented_for
@@ -63,38 +64,6 @@ class NotDifferentiable(Function):
 from .reduction import _return_type, return_types  # noqa: E402
 
 return_types.histogram = _return_type("histogram", ("hist", "bin_edges"))
-
-
-def _fma(a, b, c, dtype):
-    """a*b + c rounded once to ``dtype`` (float64 arrays in), as the fused multiply-add that torch's
-    linspace compiles to: float32 through float64 (the product is exact there), float64 through
-    Dekker's exact product and a compensated sum."""
-    if dtype != np.float64:
-        return (a * b + c).astype(dtype)
-    p = a * b
-
-    def split(v):
-        t = 134217729.0 * v  # 2^27 + 1
-        hi = t - (t - v)
-        return hi, v - hi
-
-    (ah, al), (bh, bl) = split(a), split(b)
-    product_error = ((ah * bh - p) + ah * bl + al * bh) + al * bl
-    s = p + c
-    bb = s - p
-    sum_error = (p - (s - bb)) + (c - bb)
-    return s + (sum_error + product_error)
-
-
-def _bin_edges(lo, hi, bins, dtype):
-    """torch.linspace(lo, hi, bins + 1) in ``dtype``, bit for bit: lo + step*i up to the middle,
-    hi - step*(bins - i) after it, each with one rounding."""
-    lo, hi = dtype.type(lo), dtype.type(hi)
-    step = np.float64((hi - lo) / dtype.type(bins))
-    i = np.arange(bins + 1)
-    first = i < (bins + 1) // 2
-    return _fma(np.where(first, step, -step), np.where(first, i, bins - i).astype(np.float64),
-                np.where(first, np.float64(lo), np.float64(hi)), dtype)
 
 
 def _upper_bound(edges, x):
@@ -199,7 +168,7 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False):  # no
         _check_histogram_dtype(input)
         if weight is not None:
             _check_weight(input, weight)
-        edges = _bin_edges(lo, hi, int(bins), input._data.dtype)
+        edges = linspace_array(lo, hi, int(bins) + 1, input._data.dtype)
     dtype = input._data.dtype
     x = input._data.reshape(-1)
     w = None if weight is None else weight._data.reshape(-1)
