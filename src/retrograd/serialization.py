@@ -548,6 +548,13 @@ def _reason(e):
     return str(e) if isinstance(e, _Corrupt) else f"{type(e).__name__}: {e}"
 
 
+def _zip_source(f):
+    """What zipfile can open: a path, a seekable file, or the bytes of an unseekable one."""
+    if _is_path(f):
+        return os.fspath(f)
+    return f if hasattr(f, "seek") and hasattr(f, "tell") else io.BytesIO(f.read())
+
+
 def _describe(f):
     if _is_path(f):
         return repr(os.fsdecode(f))
@@ -587,9 +594,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     weights_only = True if weights_only is None else weights_only
     _check_load_options(f, pickle_module, weights_only, mmap, pickle_load_args)
     name = _describe(f)
-    source = os.fspath(f) if _is_path(f) else f
-    if not _is_path(f) and not (hasattr(f, "seek") and hasattr(f, "tell")):
-        source = io.BytesIO(f.read())
+    source = _zip_source(f)
     try:
         zf = zipfile.ZipFile(source, "r")
     except (FileNotFoundError, IsADirectoryError, PermissionError):
@@ -821,9 +826,7 @@ def get_unsafe_globals_in_checkpoint(f):
     a ``weights_only`` load would refuse: neither allowed by default nor marked safe. The
     pickle is read, not run: globals a pickle only computes while loading are not listed."""
     name = _describe(f)
-    source = os.fspath(f) if _is_path(f) else f
-    if not _is_path(f) and not (hasattr(f, "seek") and hasattr(f, "tell")):
-        source = io.BytesIO(f.read())
+    source = _zip_source(f)
     try:
         zf = zipfile.ZipFile(source, "r")
     except (zipfile.BadZipFile, EOFError, ValueError):
