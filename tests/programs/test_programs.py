@@ -1,0 +1,129 @@
+"""The programs of this folder run under retrograd and print what torch prints.
+
+Each program is ``main(torch)`` in plain torch idiom; it runs here in-process under retrograd,
+and its printed losses are compared with torch's: computed by running the same text under torch
+where torch is installed, recorded by ``python tests/reference/record.py tests/programs/`` where
+it is not (the digest of the program's source marks a recorded value stale when it changes).
+"""
+
+import ast
+import contextlib
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import retrograd
+from tests.helpers import requires_torch
+from tests.programs import char_rnn, checkpoint, dataloader_workers, regression
+from tests.reference.store import reference
+
+try:
+    import torch
+except ImportError:
+    torch = None
+
+RTOL = 1e-6
+
+
+def printed(main, library, *args, **kwargs):
+    """What ``main(library, ...)`` prints, as its lines."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        main(library, *args, **kwargs)
+    return out.getvalue().splitlines()
+
+
+def numbers(lines):
+    """{label: value} of the lines 'label ... value' that end in a number."""
+    found = {}
+    for line in lines:
+        label, _, value = line.rpartition(" ")
+        if re.fullmatch(r"-?\d\.\d+e[+-]\d+", value):
+            found[label] = float(value)
+    assert found, lines
+    return found
+
+
+def torch_numbers(program, main, *args, **kwargs):
+    """torch's printed numbers for ``main``: run under torch, or as recorded from torch."""
+    source = Path(program.__file__).read_text()
+
+    def compute():
+        got = numbers(printed(main, torch, *args, **kwargs))
+        return {"labels": list(got), "values": np.array(list(got.values()))}
+
+    ref = reference(compute, inputs=(source, args, sorted(kwargs.items())))
+    return dict(zip(ref["labels"], ref["values"]))
+
+
+def assert_same_numbers(ours, theirs, rtol=RTOL):
+    assert list(ours) == list(theirs)
+    a, b = np.array(list(ours.values())), np.array(list(theirs.values()))
+    np.testing.assert_allclose(a, b, rtol=rtol, atol=0)
+
+
+def test_regression_prints_torchs_losses():
+    ours = numbers(printed(regression.main, retrograd))
+    assert len(ours) == 11 and ours["step 299 loss"] < ours["step 0 loss"] / 100
+    assert_same_numbers(ours, torch_numbers(regression, regression.main))
+
+
+def test_char_rnn_prints_torchs_losses_and_samples_the_texts_characters():
+    lines = printed(char_rnn.main, retrograd)
+    assert_same_numbers(numbers(lines), torch_numbers(char_rnn, char_rnn.main))
+    sample = ast.literal_eval(lines[-1].removeprefix("sample "))  # the repr it printed
+    assert len(sample) == 41 and set(sample) <= set(char_rnn.TEXT)
+    assert sample != char_rnn.TEXT[:41]  # drawn, not copied
+
+
+def test_dataloader_with_workers_gives_the_batches_of_zero_workers_and_torchs_losses():
+    with_workers = numbers(printed(dataloader_workers.main, retrograd, num_workers=2))
+    assert with_workers == numbers(printed(dataloader_workers.main, retrograd, num_workers=0))
+    assert len(with_workers) == 6
+    assert_same_numbers(with_workers, torch_numbers(dataloader_workers, dataloader_workers.main,
+                                                    num_workers=0))
+
+
+def test_dataloader_with_workers_keeps_a_shuffled_sampler_order():
+    shuffled = numbers(printed(dataloader_workers.main, retrograd, num_workers=2, shuffle=True, seed=5))
+    assert shuffled == numbers(printed(dataloader_workers.main, retrograd, num_workers=0, shuffle=True,
+                                       seed=5))
+    assert shuffled != numbers(printed(dataloader_workers.main, retrograd, num_workers=0))
+
+
+def _straight_and_resumed(found):
+    straight = {k.removeprefix("straight "): v for k, v in found.items() if k.startswith("straight")}
+    resumed = {k.removeprefix("resumed "): v for k, v in found.items() if k.startswith("resumed")}
+    return straight, resumed
+
+
+def test_checkpoint_resume_continues_the_uninterrupted_run(tmp_path):
+    ours = numbers(printed(checkpoint.main, retrograd, str(tmp_path / "ckpt.pt")))
+    straight, resumed = _straight_and_resumed(ours)
+    assert len(straight) == 12 and resumed == straight  # exactly: the state came back whole
+    theirs = torch_numbers(checkpoint, lambda lib: checkpoint.main(lib, str(tmp_path / "torch.pt")))
+    assert_same_numbers(ours, theirs)
+
+
+@requires_torch
+def test_retrograds_checkpoint_loads_in_torch(tmp_path):
+    path = tmp_path / "ckpt.pt"
+    printed(checkpoint.main, retrograd, str(path))
+    theirs = torch.load(path, weights_only=True)
+    ours = retrograd.load(path, weights_only=True)
+    assert theirs["step"] == ours["step"] == 6
+    assert list(theirs["model"]) == list(ours["model"])
+    for name, value in ours["model"].items():
+        assert theirs["model"][name].dtype == torch.float64
+        np.testing.assert_array_equal(theirs["model"][name].numpy(), value.numpy())
+    assert theirs["optimizer"]["param_groups"] == ours["optimizer"]["param_groups"]
+    for i, state in ours["optimizer"]["state"].items():
+        for key, value in state.items():
+            np.testing.assert_array_equal(theirs["optimizer"]["state"][i][key].numpy(), value.numpy())
+    # and torch trains on from it, as from its own checkpoint
+    model, optimizer = checkpoint.make(torch, seed=1)
+    model.load_state_dict(theirs["model"])
+    optimizer.load_state_dict(theirs["optimizer"])
