@@ -13,7 +13,6 @@ import re
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 import retrograd
 from tests.helpers import requires_torch
