@@ -91,7 +91,7 @@ class Permute(Function):
         inverse = [0] * len(ctx.dims)
         for i, d in enumerate(ctx.dims):
             inverse[d] = i
-        return g.permute(inverse), None
+        return Permute.apply(g, tuple(inverse)), None  # (dims known valid: no permute() checks)
 
 
 class Expand(Function):
