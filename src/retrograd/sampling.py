@@ -12,7 +12,8 @@ import numpy as np
 
 from . import _backend, _dtype
 from .autograd.function import Function
-from .creation import check_from_to
+from ._unsupported import reject
+from .creation import _check_pin_memory, _float_dtype, _size, check_from_to
 from .ops._kernel_dtypes import check_floating, scalar_name
 from .ops._method import tensor_method
 from .ops._broadcast import broadcast_shapes
@@ -239,8 +240,6 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
     with numbers: a new tensor of ``size`` (default dtype unless ``dtype`` is given). A negative
     std raises RuntimeError; ``size`` with tensor arguments, or numbers without ``size``, is a
     TypeError as in torch."""
-    from ._unsupported import reject
-    from .creation import _check_pin_memory, _float_dtype, _size
 
     tensors = isinstance(mean, Tensor) or isinstance(std, Tensor)
     if tensors:

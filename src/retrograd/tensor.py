@@ -15,6 +15,7 @@ import numpy as np
 
 from . import _backend, _dtype
 from ._tensor_str import tensor_repr
+from ._unsupported import reject
 from .autograd import engine, function
 
 
@@ -262,8 +263,6 @@ class Tensor:
 
     def is_contiguous(self, memory_format=None):
         """True if the elements are laid out in row-major (C) order without gaps."""
-        from ._unsupported import reject
-
         reject("is_contiguous", memory_format=memory_format)
         return bool(self._data.flags.c_contiguous)
 
@@ -548,8 +547,6 @@ class Tensor:
     # ------------------------------------------------------------ dtype and device moves
     def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, memory_format=None):
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other_tensor)``."""
-        from ._unsupported import reject
-
         reject("to", memory_format=memory_format)
         for a in args:
             if isinstance(a, Tensor):
