@@ -394,3 +394,82 @@ def test_reachable_as_torch_profiler():
     code = "import retrograd as torch; print(torch.profiler.profile.__name__)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "profile"
+
+
+# ---------------------------------------------------------------------------- optimizer ranges
+
+
+def run_training_step(lib, optimizer_class):
+    """One zero_grad / forward / backward / step of a linear model, profiled; a step pre-hook
+    opens its own range (torch runs the hooks inside the step's range)."""
+    model = lib.nn.Linear(3, 2)
+    opt = optimizer_class(lib, model.parameters())
+
+    def pre_hook(optimizer, args, kwargs):
+        with lib.profiler.record_function("pre_hook"):
+            pass
+
+    opt.register_step_pre_hook(pre_hook)
+    x = lib.ones(4, 3)
+    with lib.profiler.profile() as prof:
+        opt.zero_grad()
+        model(x).sum().backward()
+        opt.step()
+        opt.step()
+    return prof
+
+
+def sgd(lib, params):
+    return lib.optim.SGD(params, lr=0.1)
+
+
+def users_optimizer(lib, params):
+    class PlainDescent(lib.optim.Optimizer):  # a user's optimizer: its own step
+        def __init__(self, params):
+            super().__init__(params, {"lr": 0.1})
+
+        def step(self, closure=None):
+            with lib.no_grad():
+                for group in self.param_groups:
+                    for p in group["params"]:
+                        p.sub_(p.grad * group["lr"])
+
+    return PlainDescent(params)
+
+
+def optimizer_ranges(prof):
+    """(name, user annotation?, parent's name, its children's user ranges) of the optimizer ranges."""
+    return [(e.name, e.is_user_annotation, e.cpu_parent and e.cpu_parent.name,
+             [c.name for c in e.cpu_children if c.is_user_annotation])
+            for e in prof.events() if e.name.startswith("Optimizer.")]
+
+
+@pytest.mark.parametrize("make, name", [(sgd, "SGD"), (users_optimizer, "PlainDescent")])
+def test_optimizer_step_and_zero_grad_are_ranges(make, name):
+    prof = run_training_step(retrograd, make)
+    assert optimizer_ranges(prof) == [
+        (f"Optimizer.zero_grad#{name}.zero_grad", True, None, []),
+        (f"Optimizer.step#{name}.step", True, None, ["pre_hook"]),
+        (f"Optimizer.step#{name}.step", True, None, ["pre_hook"])]
+    assert by_key(prof.key_averages())[f"Optimizer.step#{name}.step"].count == 2
+    if name == "PlainDescent":  # its update's ops are recorded inside the step
+        step = next(e for e in prof.events() if e.name.startswith("Optimizer.step"))
+        assert "aten::mul" in [c.name for c in step.cpu_children]
+
+
+@requires_torch
+@pytest.mark.parametrize("make", [sgd, users_optimizer])
+def test_optimizer_ranges_as_torch(make):
+    assert optimizer_ranges(run_training_step(retrograd, make)) == \
+        optimizer_ranges(run_training_step(torch, make))
+
+
+def test_optimizer_outside_a_profile_records_nothing():
+    model = retrograd.nn.Linear(3, 2)
+    opt = retrograd.optim.SGD(model.parameters(), lr=0.1)
+    model(retrograd.ones(1, 3)).sum().backward()
+    opt.step()  # no profile: nothing to record into, and no range left open
+    opt.zero_grad()
+    with profile() as prof:
+        pass
+    assert list(prof.events()) == []

@@ -15,6 +15,7 @@ from collections import OrderedDict, defaultdict
 import numpy as np
 
 from .. import _backend
+from ..autograd import function as _function  # profile_hook: set while a profile records
 from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.graph import RemovableHandle
 from ..tensor import Tensor
@@ -78,14 +79,10 @@ def _with_hooks(fn):
 
     @functools.wraps(fn)
     def step(self, *args, **kwargs):
-        if self._optimizer_step_pre_hooks or _global_step_pre_hooks:
-            args, kwargs = _run_pre_hooks(self, args, kwargs)
-        out = fn(self, *args, **kwargs)
-        self._opt_called = True
-        self._step_count = getattr(self, "_step_count", 0) + 1
-        if self._optimizer_step_post_hooks or _global_step_post_hooks:
-            _run_post_hooks(self, args, kwargs)
-        return out
+        if _function.profile_hook is not None:  # a profile records: the step is a range in it
+            with _profile_range(f"Optimizer.step#{type(self).__name__}.step"):
+                return _hooked_step(self, fn, args, kwargs, False)
+        return _hooked_step(self, fn, args, kwargs, False)
 
     step._rg_wrapped = True
     return step
@@ -96,22 +93,40 @@ def _step(fn):
 
     @functools.wraps(fn)
     def step(self, *args, **kwargs):
-        if self._optimizer_step_pre_hooks or _global_step_pre_hooks:
-            args, kwargs = _run_pre_hooks(self, args, kwargs)
+        if _function.profile_hook is not None:  # a profile records: the step is a range in it
+            with _profile_range(f"Optimizer.step#{type(self).__name__}.step"):
+                return _hooked_step(self, fn, args, kwargs, True)
+        return _hooked_step(self, fn, args, kwargs, True)
+
+    step._rg_wrapped = True
+    return step
+
+
+def _hooked_step(self, fn, args, kwargs, no_grad):
+    """``fn(self, *args, **kwargs)`` between the step hooks (with grad mode off if ``no_grad``)."""
+    if self._optimizer_step_pre_hooks or _global_step_pre_hooks:
+        args, kwargs = _run_pre_hooks(self, args, kwargs)
+    if no_grad:
         prev = _grad_state.enabled
         _grad_state.enabled = False
         try:
             out = fn(self, *args, **kwargs)
         finally:
             _grad_state.enabled = prev
-        self._opt_called = True
-        self._step_count = getattr(self, "_step_count", 0) + 1
-        if self._optimizer_step_post_hooks or _global_step_post_hooks:
-            _run_post_hooks(self, args, kwargs)
-        return out
+    else:
+        out = fn(self, *args, **kwargs)
+    self._opt_called = True
+    self._step_count = getattr(self, "_step_count", 0) + 1
+    if self._optimizer_step_post_hooks or _global_step_post_hooks:
+        _run_post_hooks(self, args, kwargs)
+    return out
 
-    step._rg_wrapped = True
-    return step
+
+def _profile_range(name):
+    """torch's range around an optimizer's step or zero_grad, for the profile now recording
+    (imported here: a profile that records has imported the profiler already)."""
+    from ..profiler._record import record_function
+    return record_function(name)
 
 
 def _eval_closure(closure):
@@ -240,6 +255,12 @@ class Optimizer:
     # ------------------------------------------------------------ gradients
     def zero_grad(self, set_to_none=True):
         """Reset the gradients: to None (the default) or to zeros in place."""
+        if _function.profile_hook is not None:  # a profile records: zero_grad is a range in it
+            with _profile_range(f"Optimizer.zero_grad#{type(self).__name__}.zero_grad"):
+                return self._zero_grad(set_to_none)
+        return self._zero_grad(set_to_none)
+
+    def _zero_grad(self, set_to_none):
         for group in self.param_groups:
             for p in group["params"]:
                 g = p.grad
