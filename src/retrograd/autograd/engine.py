@@ -31,6 +31,23 @@ from .graph import AccumulateGrad
 _Tensor = None  # retrograd.tensor.Tensor, set by function.bind_tensor_class at import
 _new_lock = threading.Lock()
 profile_hook = None  # retrograd.profiler's recorder while a profile records: times each node
+_final_callbacks = threading.local()  # .stack: one callback list per backward running on this thread
+
+
+def queue_callback(callback):
+    """Run ``callback()`` once the running backward has finished (torch's
+    ``Variable._execution_engine.queue_callback``: DistributedDataParallel waits for its
+    gradient buckets this way). Only valid while a backward runs on this thread."""
+    stack = getattr(_final_callbacks, "stack", None)
+    if not stack:
+        raise RuntimeError("Final callbacks can only be installed during backward pass.")
+    stack[-1].append(callback)
+
+
+class _ExecutionEngine:
+    """``Variable._execution_engine``: the engine's one public hook, ``queue_callback``."""
+
+    queue_callback = staticmethod(queue_callback)
 
 
 def _grad_lock(t):
@@ -204,6 +221,9 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
 
     prev = _state.enabled
     _state.enabled = create_graph
+    callbacks = []
+    stack = _final_callbacks.__dict__.setdefault("stack", [])
+    stack.append(callbacks)
     try:
         ready = [n for n in dict.fromkeys(root_nodes) if deps.get(n, 0) == 0]
         while ready:
@@ -235,7 +255,10 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
                 if not left:
                     ready.append(fn)
             g = in_grads = None  # hold no gradient between nodes (see _owned)
+        while callbacks:  # a callback may queue another, as in torch
+            callbacks.pop(0)()
     finally:
+        stack.pop()
         _state.enabled = prev
     return captured
 

@@ -5,6 +5,7 @@ memory) and every tensor is an instance of ``Variable``."""
 import warnings
 
 from ..tensor import Tensor
+from .engine import _ExecutionEngine
 
 __all__ = ["Variable"]
 
@@ -18,6 +19,8 @@ class Variable(metaclass=_VariableMeta):
     """``Variable(data=None, requires_grad=False, volatile=False, _grad_fn=None, name=None)``:
     ``data`` detached (its memory and version counter shared), with ``requires_grad`` set.
     ``volatile`` has no effect and warns, as in torch (use ``torch.no_grad()``)."""
+
+    _execution_engine = _ExecutionEngine()  # torch's: queue_callback(fn) runs fn after the running backward
 
     def __new__(cls, data=None, requires_grad=False, volatile=False, _grad_fn=None, name=None):
         for flag in (requires_grad, volatile):
