@@ -1,6 +1,8 @@
 """retrograd: reverse-mode automatic differentiation and neural networks on NumPy,
 with PyTorch's public API (``import retrograd as torch``)."""
 
+import math as _math
+
 from . import _backend
 from ._backend import device
 from ._dtype import (bfloat16, bool_ as bool, double, dtype, float, float16, float32, float64,  # noqa: A004
@@ -11,6 +13,9 @@ from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled,
                                  is_inference_mode_enabled, no_grad, set_grad_enabled)
 from .tensor import Size, Tensor
 from ._tensor_str import set_printoptions
+from ._type_info import finfo, iinfo
+from ._layouts import (channels_last, channels_last_3d, contiguous_format, layout, memory_format,
+                       preserve_format, strided)
 from . import ops  # noqa: F401  (registers the Tensor methods)
 from .ops.elementwise import *  # noqa: F403
 from .ops.comparison import *  # noqa: F403
@@ -45,7 +50,7 @@ from . import nn, optim, utils  # noqa: F401
 from .serialization import load, save
 from . import amp  # noqa: F401
 from . import backends  # noqa: F401  (retrograd.backends.set_malloc_tuning_enabled)
-from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: F401 (torch's names)
+from .amp import GradScaler, autocast, get_autocast_dtype, is_autocast_enabled  # noqa: F401 (torch's names)
 from ._legacy import *  # noqa: F403  (FloatTensor, LongTensor, ...: the legacy tensor types)
 from . import _legacy
 from ._lazy import submodule_getattr as _submodule_getattr
@@ -55,6 +60,8 @@ __getattr__ = _submodule_getattr(__name__)  # torch's submodules, imported on fi
 __version__ = "0.1.0"
 uint8 = uint8
 float32 = float32
+pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan
+newaxis = None
 
 
 def result_type(tensor1, tensor2):
@@ -70,6 +77,33 @@ def can_cast(from_, to):
 def is_floating_point(input):
     """True if input's dtype is a floating-point type."""
     return input.is_floating_point()
+
+
+def is_complex(input):
+    """True if input's dtype is complex: never in retrograd, which has no complex dtypes."""
+    return input.dtype.is_complex
+
+
+def is_signed(input):
+    """True if input's dtype is signed (every dtype but bool and uint8)."""
+    return input.dtype.is_signed
+
+
+def is_same_size(input, other):
+    """True if the two tensors have the same shape."""
+    return input.shape == other.shape
+
+
+def typename(obj):
+    """The type name torch prints: ``'torch.FloatTensor'`` for a tensor, else the module-qualified
+    name of the object (a class or function) or of its type (``'int'`` for builtins)."""
+    if isinstance(obj, Tensor):
+        return obj.type()
+    if hasattr(obj, "__qualname__") or hasattr(obj, "__name__"):
+        module, name = getattr(obj, "__module__", "") or "", getattr(obj, "__qualname__", None) or obj.__name__
+    else:
+        module, name = type(obj).__module__ or "", type(obj).__qualname__
+    return name if module in ("", "builtins") else f"{module}.{name}"
 
 
 def is_nonzero(input):

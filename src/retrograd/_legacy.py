@@ -7,6 +7,8 @@ its device kind (so ``isinstance(zeros(2), FloatTensor)`` is True). ``FloatTenso
 is zero-filled where torch leaves the memory uninitialised.
 """
 
+import warnings
+
 import numpy as np
 
 from . import _backend, _dtype
@@ -54,7 +56,7 @@ def _make_type(name, dtype, cuda):
 CPU_TYPES = {name: _make_type(name, _dtype._BY_NAME[d], False) for name, d in _TYPES}
 CUDA_TYPES = {name: _make_type(name, _dtype._BY_NAME[d], True) for name, d in _TYPES}
 globals().update(CPU_TYPES)  # FloatTensor, ... (retrograd.cuda gets CUDA_TYPES)
-__all__ = list(CPU_TYPES)
+__all__ = [*CPU_TYPES, "set_default_tensor_type"]
 
 
 def _device_kind(cls):
@@ -152,3 +154,21 @@ def convert(tensor, dtype, non_blocking=False):
     if isinstance(dtype, _dtype.dtype):
         return tensor.to(dtype=dtype, non_blocking=non_blocking)
     raise TypeError("dtype must be a type, str, or dtype object")
+
+
+def set_default_tensor_type(t, /):
+    """Deprecated in torch: make a floating legacy type (``torch.DoubleTensor`` or its name)
+    the default, i.e. set the default dtype, and for a ``torch.cuda`` type the default device."""
+    warnings.warn("torch.set_default_tensor_type() is deprecated as of PyTorch 2.1, please use "
+                  "torch.set_default_dtype() and torch.set_default_device() as alternatives.",
+                  UserWarning, stacklevel=2)
+    cls = _type_by_name(t) if isinstance(t, str) else t
+    if not isinstance(cls, _LegacyTensorType):
+        raise TypeError(f"invalid type object: only floating-point types are supported as the default type "
+                        f"(got {t!r}; use torch.set_default_dtype for a dtype)")
+    if not cls.dtype.is_floating_point:
+        raise TypeError("only floating-point types are supported as the default type")
+    from .creation import set_default_device
+
+    _dtype.set_default_dtype(cls.dtype)
+    set_default_device("cuda" if cls.is_cuda else None)

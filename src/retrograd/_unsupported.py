@@ -10,7 +10,7 @@ WHY = {
 }
 
 
-# torch's values that mean what retrograd does (``Tensor.layout`` is the string "torch.strided")
+# torch's values that mean what retrograd does (retrograd._layouts' objects print as these)
 SUPPORTED = {"layout": {"torch.strided"}, "memory_format": {"torch.contiguous_format", "torch.preserve_format"}}
 
 

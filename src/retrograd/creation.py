@@ -1,6 +1,7 @@
 """Tensor creation: from data, filled, ranges, and random."""
 
 import math
+import warnings
 
 import numpy as np
 
@@ -13,7 +14,7 @@ from .ops._out import INTO, takes_out
 
 __all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "full", "empty",
            "zeros_like", "ones_like", "full_like", "empty_like", "arange", "linspace", "logspace",
-           "eye", "rand", "randn", "randint", "randperm", "rand_like", "randn_like",
+           "eye", "range", "rand", "randn", "randint", "randperm", "rand_like", "randn_like",
            "randint_like", "scalar_tensor", "is_tensor", "numel", "set_default_device", "get_default_device"]
 
 # the device factories use when not given one (torch.set_default_device); None: the CPU
@@ -225,6 +226,26 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     n = max(0, math.ceil((vals[1] - vals[0]) / vals[2]))
     arr = (vals[0] + np.arange(n, dtype=np.float64) * vals[2]) if is_float else np.arange(*vals)
     return _finish(arr.astype(dt.np), None, device, requires_grad)
+
+
+@takes_out(dtype=INTO, resize_warning=None)
+def range(start, end, step=1, *, dtype=None, device=None, requires_grad=False):  # noqa: A001
+    """Deprecated in torch: values from start to end INCLUDED by step,
+    ``floor((end - start) / step) + 1`` of them, in the default dtype unless dtype is given
+    (integer bounds too). Use ``arange``, which excludes end."""
+    warnings.warn("torch.range is deprecated and will be removed in a future release because its behavior "
+                  "is inconsistent with Python's range builtin. Instead, use torch.arange, which produces "
+                  "values in [start, end).", UserWarning, stacklevel=3)
+    device = _at(device)
+    vals = [float(v.item() if isinstance(v, Tensor) else v) for v in (start, end, step)]
+    if vals[2] == 0:
+        raise RuntimeError("step must be nonzero")
+    if (vals[1] - vals[0]) * vals[2] < 0:
+        raise RuntimeError(f"upper bound and lower bound inconsistent with step sign (start={vals[0]}, "
+                           f"end={vals[1]}, step={vals[2]})")
+    dt = _not_bool(_dtype.to_dtype(dtype) if dtype is not None else _dtype.get_default_dtype(), "range_cpu")
+    n = math.floor((vals[1] - vals[0]) / vals[2]) + 1
+    return _finish((vals[0] + np.arange(n, dtype=np.float64) * vals[2]).astype(dt.np), None, device, requires_grad)
 
 
 @takes_out(dtype=INTO, resize_warning=None)  # torch's factories resize out silently

@@ -14,6 +14,7 @@ import weakref
 import numpy as np
 
 from . import _backend, _dtype
+from ._layouts import strided
 from ._tensor_str import tensor_repr
 from ._unsupported import reject
 from .autograd import engine, function
@@ -282,8 +283,8 @@ class Tensor:
 
     @property
     def layout(self):
-        """The memory layout; always strided (the string "torch.strided", not a torch.layout object)."""
-        return "torch.strided"
+        """The memory layout: always ``torch.strided`` (dense)."""
+        return strided
 
     # ------------------------------------------------------------ autograd state
     @property

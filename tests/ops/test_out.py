@@ -128,7 +128,7 @@ CASES = {
     # factories (deterministic values)
     "zeros": lambda m: ((3, 4), {}), "ones": lambda m: ((3, 4), {}), "empty": lambda m: ((3, 4), {}),
     "full": lambda m: (((3, 4), 2.5), {}),
-    "arange": lambda m: ((1, 7, 2), {}), "linspace": lambda m: ((0, 1, 5), {}),
+    "arange": lambda m: ((1, 7, 2), {}), "range": lambda m: ((1, 7, 2), {}), "linspace": lambda m: ((0, 1, 5), {}),
     "eye": lambda m: ((3, 4), {}),
     # random factories: only dtype/shape compare
     "rand": lambda m: ((3, 4), {}), "randn": lambda m: ((3, 4), {}),
@@ -139,7 +139,7 @@ CASES = {
 RANDOM = {"rand", "randn", "randint", "randperm", "normal", "empty", "bernoulli", "multinomial"}  # values not compared
 DECOMPOSITIONS = {"linalg.qr", "linalg.svd", "linalg.eigh", "svd"}  # compared up to sign
 # torch resizes these outs without a warning (its factories, and addbmm)
-SILENT_RESIZE = {"zeros", "ones", "empty", "full", "linspace", "eye", "rand", "randn", "randint", "randperm",
+SILENT_RESIZE = {"zeros", "ones", "empty", "full", "linspace", "range", "eye", "rand", "randn", "randint", "randperm",
                  "normal", "addbmm", "bernoulli", "multinomial"}
 # torch names kthvalue's out shape with the reduced dim put back ([7, 1])
 RESIZE_WORDING = {"kthvalue"}

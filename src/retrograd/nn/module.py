@@ -16,6 +16,7 @@ from .. import _dtype
 from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad
 from ..autograd.graph import RemovableHandle
+from .._unsupported import reject
 from ..tensor import Tensor
 from .parameter import Buffer, Parameter
 
@@ -675,7 +676,7 @@ class Module:
         device = kwargs.pop("device", None)
         dtype = kwargs.pop("dtype", None)
         kwargs.pop("non_blocking", None)
-        kwargs.pop("memory_format", None)
+        reject("Module.to", memory_format=kwargs.pop("memory_format", None))
         if kwargs:
             raise TypeError(f"to() received an invalid combination of arguments: {sorted(kwargs)}")
         for a in args:

@@ -1,0 +1,41 @@
+"""``torch.layout`` and ``torch.memory_format`` values. retrograd tensors are all dense and
+row-major, so ``strided`` and ``contiguous_format`` / ``preserve_format`` describe every tensor;
+the others exist so that programs naming them get a clear error where they are used
+(``x.to(memory_format=torch.channels_last)`` raises NotImplementedError, see _unsupported.py)."""
+
+
+class layout:
+    """A tensor memory layout (``torch.strided`` is the only one retrograd has)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return f"torch.{self.name}"
+
+    def __reduce__(self):
+        return self.name  # pickled by reference to the module-level instance
+
+
+class memory_format:
+    """An order of a dense tensor's dimensions in memory."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return f"torch.{self.name}"
+
+    def __reduce__(self):
+        return self.name
+
+
+strided = layout("strided")
+contiguous_format = memory_format("contiguous_format")
+preserve_format = memory_format("preserve_format")
+channels_last = memory_format("channels_last")
+channels_last_3d = memory_format("channels_last_3d")

@@ -1,0 +1,133 @@
+"""Top-level names tutorials use beside the op set: constants (pi, e, inf, nan, newaxis),
+finfo/iinfo, layouts and memory formats, typename, is_complex/is_signed/is_same_size,
+the deprecated range and set_default_tensor_type, GradScaler.
+
+Each case is an expression and torch 2.13's outcome, written down here and checked against
+torch where it is installed (``test_cases_are_torchs``), against retrograd everywhere."""
+
+import math
+import pickle
+import warnings
+
+import pytest
+
+import retrograd
+from helpers import requires_torch, torch
+from test_legacy_api import _outcome
+
+CASES = [
+    ("torch.pi", math.pi), ("torch.e", math.e), ("torch.inf", math.inf), ("torch.newaxis", None),
+    ("torch.nan != torch.nan", True),
+    ("torch.zeros(2, 3)[:, torch.newaxis].shape", [2, 1, 3]),
+    # finfo / iinfo
+    ("torch.finfo(torch.float32).eps", 1.1920928955078125e-07),
+    ("torch.finfo(torch.float32).max", 3.4028234663852886e+38),
+    ("torch.finfo(torch.float32).tiny", 1.1754943508222875e-38),
+    ("torch.finfo(torch.float32).resolution", 1e-06),
+    ("torch.finfo(torch.float32).bits", 32),
+    ("torch.finfo(torch.float32).dtype", "float32"),
+    ("torch.finfo(torch.float16).min", -65504.0),
+    ("torch.finfo(torch.float16).smallest_normal", 6.103515625e-05),
+    ("torch.finfo(torch.float16).resolution", 0.001),
+    ("torch.finfo(torch.bfloat16).eps", 0.0078125),
+    ("torch.finfo(torch.bfloat16).max", 3.3895313892515355e+38),
+    ("torch.finfo(torch.bfloat16).bits", 16),
+    ("torch.finfo(torch.float64).eps", 2.220446049250313e-16),
+    ("torch.finfo().dtype", "float32"),
+    ("repr(torch.finfo(torch.bfloat16))", "finfo(resolution=0.01, min=-3.38953e+38, max=3.38953e+38, "
+     "eps=0.0078125, smallest_normal=1.17549e-38, tiny=1.17549e-38, dtype=bfloat16)"),
+    ("torch.finfo(torch.float32) == torch.finfo(torch.float32)", True),
+    ("torch.finfo(torch.int32)", TypeError),
+    ("torch.iinfo(torch.int32).max", 2147483647),
+    ("torch.iinfo(torch.int64).min", -9223372036854775808),
+    ("torch.iinfo(torch.uint8).max", 255),
+    ("torch.iinfo(torch.int8).bits", 8),
+    ("torch.iinfo(torch.int16).dtype", "int16"),
+    ("repr(torch.iinfo(torch.int32))", "iinfo(min=-2.14748e+09, max=2.14748e+09, dtype=int32)"),
+    ("torch.iinfo(torch.float32)", TypeError),
+    ("torch.iinfo(torch.bool)", TypeError),
+    # layouts and memory formats
+    ("repr(torch.strided)", "torch.strided"),
+    ("torch.zeros(2).layout is torch.strided", True),
+    ("type(torch.strided) is torch.layout", True),
+    ("repr(torch.channels_last)", "torch.channels_last"),
+    ("type(torch.contiguous_format) is torch.memory_format", True),
+    ("torch.zeros(2, 3).t().contiguous(memory_format=torch.contiguous_format).is_contiguous()", True),
+    ("torch.zeros(2).clone(memory_format=torch.preserve_format)", ([0.0, 0.0], "float32")),
+    ("torch.zeros(2).to(memory_format=torch.contiguous_format)", ([0.0, 0.0], "float32")),
+    ("torch.zeros(2).is_contiguous(memory_format=torch.contiguous_format)", True),
+    ("torch.zeros(2, layout=torch.strided)", ([0.0, 0.0], "float32")),
+    # typename, is_complex, is_signed, is_same_size
+    ("torch.typename(torch.zeros(2))", "torch.FloatTensor"),
+    ("torch.typename(torch.zeros(2, dtype=torch.long))", "torch.LongTensor"),
+    ("torch.typename(3)", "int"),
+    ("torch.typename(len)", "len"),
+    ("torch.typename(torch.nn.Linear(1, 1)).replace('retrograd', 'torch')", "torch.nn.modules.linear.Linear"),
+    ("torch.typename(torch.nn.Linear).replace('retrograd', 'torch')", "torch.nn.modules.linear.Linear"),
+    ("torch.is_complex(torch.zeros(1))", False),
+    ("torch.is_signed(torch.zeros(1, dtype=torch.uint8))", False),
+    ("torch.is_signed(torch.zeros(1, dtype=torch.int8))", True),
+    ("torch.is_signed(torch.zeros(1, dtype=torch.bool))", False),
+    ("torch.is_same_size(torch.zeros(2, 3), torch.ones(2, 3))", True),
+    ("torch.is_same_size(torch.zeros(2, 3), torch.ones(3, 2))", False),
+    # range: end included, default dtype even for integer bounds
+    ("torch.range(1, 4)", ([1.0, 2.0, 3.0, 4.0], "float32")),
+    ("torch.range(4)", TypeError),  # end is required
+    ("torch.range(1, 2, 0.5)", ([1.0, 1.5, 2.0], "float32")),
+    ("torch.range(0, 3, dtype=torch.long)", ([0, 1, 2, 3], "int64")),
+    ("torch.range(0, -1, -1)", ([0.0, -1.0], "float32")),
+    ("torch.range(0, 1, 0.1).shape", [11]),
+    ("torch.range(0, -1)", RuntimeError),
+    ("torch.range(0, 1, 0)", RuntimeError),
+    ("torch.GradScaler is torch.amp.GradScaler", True),
+]
+IDS = [expr for expr, _ in CASES]
+
+
+@pytest.mark.parametrize("expr, expected", CASES, ids=IDS)
+def test_top_level_case(expr, expected):
+    assert _outcome(retrograd, expr) == expected
+
+
+@requires_torch
+@pytest.mark.parametrize("expr, expected", CASES, ids=IDS)
+def test_cases_are_torchs(expr, expected):
+    assert _outcome(torch, expr) == expected
+
+
+def test_range_warns_as_deprecated_at_the_callers_line():
+    with pytest.warns(UserWarning, match="torch.range is deprecated") as record:
+        retrograd.range(0, 3)
+    assert record[0].filename == __file__
+
+
+@pytest.mark.parametrize("lib", ["retrograd", pytest.param("torch", marks=requires_torch)])
+def test_set_default_tensor_type_sets_the_default_dtype(lib):
+    t = retrograd if lib == "retrograd" else torch
+    try:
+        with pytest.warns(UserWarning, match="set_default_tensor_type\\(\\) is deprecated"):
+            t.set_default_tensor_type(t.DoubleTensor)
+        assert t.zeros(1).dtype is t.float64 and t.get_default_dtype() is t.float64
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t.set_default_tensor_type("torch.FloatTensor")
+            assert t.get_default_dtype() is t.float32
+            for bad in (t.LongTensor, t.float64):
+                with pytest.raises(TypeError, match="only floating-point types"):
+                    t.set_default_tensor_type(bad)
+    finally:
+        t.set_default_dtype(t.float32)
+
+
+def test_channels_last_is_refused_not_ignored():
+    x = retrograd.zeros(1, 2, 3, 3)
+    for call in (lambda: x.to(memory_format=retrograd.channels_last),
+                 lambda: x.contiguous(memory_format=retrograd.channels_last),
+                 lambda: retrograd.nn.Conv2d(2, 2, 1).to(memory_format=retrograd.channels_last)):
+        with pytest.raises(NotImplementedError, match="memory_format=torch.channels_last"):
+            call()
+
+
+def test_layouts_and_formats_pickle_as_themselves():
+    for obj in (retrograd.strided, retrograd.channels_last, retrograd.contiguous_format):
+        assert pickle.loads(pickle.dumps(obj)) is obj
