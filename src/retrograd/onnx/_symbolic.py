@@ -1,0 +1,359 @@
+"""One ONNX lowering per retrograd op, in a table keyed by the op itself.
+
+``SYMBOLIC`` maps a Function class (``elementwise.Add``), or a composite function (below), to
+``lower(g, op)``: it adds the ONNX nodes computing the op to the graph ``g`` (_graph.Graph) and
+returns the ONNX name of the op's output (a list for ops with several). ``op.args`` holds the
+op's arguments as the tracer saw them, each tensor replaced by its traced Value: ``g.name(v)`` /
+``g.operand(v, dtype)`` give its ONNX name, ``op.arg(i)`` a non-tensor argument (checked not to
+change with a dynamic axis). ONNX has no type promotion, so operands are cast to the traced
+result's dtype where they differ.
+
+Composites: a few functional forms are one ONNX op but several retrograd ops (eval-mode
+``batch_norm`` is a scale and a shift; ``max_pool2d``'s Function receives its windows already
+computed, without their sizes). While the tracer runs, ``retrograd.nn.functional``'s attribute
+for each is wrapped so that a call ``accept`` takes records as one op of the original function
+(the ops it runs inside are not recorded); calls it declines, or calls through a reference bound
+before the export, record their Function ops as usual.
+"""
+
+import math
+
+import numpy as np
+
+from ..ops import (activation, conv, elementwise, embedding, join, linalg, linear, normalization, pooling,
+                   reduction, shape, softmax)
+from .errors import OnnxExporterError, UnsupportedOperatorError
+
+
+def _dtype(op, i=0):
+    return op.outputs[i].dtype
+
+
+# ---------------------------------------------------------------------------- elementwise
+
+
+def _unary(onnx_type):
+    def lower(g, op):
+        return g.node(onnx_type, [g.operand(op.args[0], _dtype(op))])
+    return lower
+
+
+def _binary(onnx_type):
+    def lower(g, op):
+        dt = _dtype(op)
+        return g.node(onnx_type, [g.operand(op.args[0], dt), g.operand(op.args[1], dt)])
+    return lower
+
+
+def _add_sub(onnx_type):
+    """a + alpha * b (a - alpha * b)."""
+    def lower(g, op):
+        dt = _dtype(op)
+        alpha = op.arg(2) if len(op.args) > 2 else 1
+        b = g.operand(op.args[1], dt)
+        if alpha != 1:
+            b = g.node("Mul", [b, g.scalar(alpha, dt)])
+        return g.node(onnx_type, [g.operand(op.args[0], dt), b])
+    return lower
+
+
+def _leaky_relu(g, op):
+    return g.node("LeakyRelu", [g.operand(op.args[0], _dtype(op))], alpha=float(op.arg(1)))
+
+
+def _gelu(g, op):
+    dt = _dtype(op)
+    x = g.operand(op.args[0], dt)
+    approximate = op.arg(1)
+    if g.opset >= 20:
+        return g.node("Gelu", [x], approximate=approximate)
+    half_x = g.node("Mul", [x, g.scalar(0.5, dt)])
+    if approximate == "tanh":  # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+        cube = g.node("Mul", [g.node("Mul", [x, x]), x])
+        inner = g.node("Add", [x, g.node("Mul", [cube, g.scalar(0.044715, dt)])])
+        t = g.node("Tanh", [g.node("Mul", [inner, g.scalar(math.sqrt(2 / math.pi), dt)])])
+    else:  # 0.5 x (1 + erf(x / sqrt(2)))
+        t = g.node("Erf", [g.node("Mul", [x, g.scalar(1 / math.sqrt(2), dt)])])
+    return g.node("Mul", [half_x, g.node("Add", [t, g.scalar(1, dt)])])
+
+
+def _softmax(onnx_type):
+    def lower(g, op):
+        return g.node(onnx_type, [g.operand(op.args[0], _dtype(op))], axis=int(op.arg(1)))
+    return lower
+
+
+def _clone(g, op):
+    return g.node("Identity", [g.name(op.args[0])])
+
+
+def _to(g, op):
+    x = op.args[0]
+    if x.dtype == _dtype(op):
+        return g.node("Identity", [g.name(x)])
+    return g.node("Cast", [g.name(x)], to=g.elem_type(_dtype(op)))
+
+
+# ---------------------------------------------------------------------------- products and reductions
+
+
+def _matmul(g, op):
+    dt = _dtype(op)
+    return g.node("MatMul", [g.operand(op.args[0], dt), g.operand(op.args[1], dt)])
+
+
+def _addmm(g, op):
+    """b + x @ m as Gemm; linear's x @ w.t() reads w with transB=1, as torch's exporter writes it."""
+    b, x, m = op.args
+    dt = _dtype(op)
+    m_name = g.operand(m, dt)
+    source = g.untransposed(m_name)
+    inputs = [g.operand(x, dt), source or m_name] + ([g.operand(b, dt)] if b is not None else [])
+    return g.node("Gemm", inputs, alpha=1.0, beta=1.0, transB=1 if source else None)
+
+
+def _reduction(onnx_type):
+    def lower(g, op):
+        x, dims, keepdim = op.args[0], op.arg(1), op.arg(2)
+        name = g.operand(x, _dtype(op))  # the result's dtype: sum of ints is int64, dtype= casts first
+        if len(x.shape) == 0:
+            return g.node("Identity", [name])
+        axes = range(len(x.shape)) if dims is None else dims
+        return g.reduce(onnx_type, name, axes, keepdim)
+    return lower
+
+
+# ---------------------------------------------------------------------------- shapes
+
+
+def _reshape(g, op):
+    """Reshape to the traced output shape. With dynamic axes, a size that changes between the two
+    traces is 0 (copy the input's size) where it stays at its place, else -1 (inferred)."""
+    x, out = op.args[0], op.outputs[0]
+    dims = list(out.shape)
+    if out.twin is not None:
+        inferred = []
+        for i, (a, b) in enumerate(zip(out.shape, out.twin.shape)):
+            if a == b:
+                continue
+            if i < len(x.shape) and x.shape[i] == a and x.twin.shape[i] == b:
+                dims[i] = 0
+            else:
+                inferred.append(i)
+        if len(inferred) > 1:
+            raise OnnxExporterError(
+                f"{op.name} in {op.where()}: the reshape from {list(x.shape)} to {list(out.shape)} moves "
+                f"{len(inferred)} sizes that depend on dynamic axes (dims {inferred}); ONNX's Reshape can "
+                "infer one of them. Export with fewer dynamic axes.")
+        for i in inferred:
+            dims[i] = -1
+        if 0 in dims and any(a == 0 for a in out.shape):
+            raise OnnxExporterError(f"{op.name} in {op.where()}: a reshape to a zero size {list(out.shape)} "
+                                    "cannot be exported with dynamic axes")
+    allowzero = 1 if 0 in dims and out.twin is None else None  # a real zero size, not "copy"
+    return g.node("Reshape", [g.name(x), g.ints(dims)], allowzero=allowzero)
+
+
+def _permute(g, op):
+    return g.node("Transpose", [g.name(op.args[0])], perm=[int(d) for d in op.arg(1)])
+
+
+def _expand(g, op):
+    out = op.outputs[0]
+    if out.twin is not None and out.twin.shape != out.shape:
+        raise OnnxExporterError(f"{op.name} in {op.where()}: expand to {list(out.shape)}, a shape that depends "
+                                "on a dynamic axis, cannot be exported with dynamic_axes for it")
+    return g.node("Expand", [g.name(op.args[0]), g.ints(out.shape)])
+
+
+def _cat(g, op):
+    dt = _dtype(op)
+    return g.node("Concat", [g.operand(t, dt) for t in op.args[1:]], axis=int(op.arg(0)))
+
+
+# ---------------------------------------------------------------------------- layers
+
+
+def _conv(g, op):
+    x, w, b, p = op.args
+    p = op.arg(3)
+    dt = _dtype(op)
+    inputs = [g.operand(x, dt), g.operand(w, dt)] + ([g.operand(b, dt)] if b is not None else [])
+    return g.node("Conv", inputs, kernel_shape=list(w.shape[2:]), strides=list(p.stride),
+                  pads=[lo for lo, _ in p.pads] + [hi for _, hi in p.pads], dilations=list(p.dilation),
+                  group=int(p.groups))
+
+
+def _layer_norm(g, op):
+    x, w, b = op.args[:3]
+    wshape, eps = op.arg(5), float(op.arg(8))
+    dt = _dtype(op)
+    xn = g.operand(x, dt)
+    scale = g.operand(w, dt) if w is not None else g.constant(np.ones(wshape, dtype=dt))
+    if g.opset >= 17:
+        return g.node("LayerNormalization", [xn, scale] + ([g.operand(b, dt)] if b is not None else []),
+                      axis=-len(wshape), epsilon=eps)
+    axes = range(len(x.shape) - len(wshape), len(x.shape))
+    centered = g.node("Sub", [xn, g.reduce("ReduceMean", xn, axes, True)])
+    var = g.reduce("ReduceMean", g.node("Mul", [centered, centered]), axes, True)
+    y = g.node("Div", [centered, g.node("Sqrt", [g.node("Add", [var, g.scalar(eps, dt)])])])
+    y = g.node("Mul", [y, scale])
+    return g.node("Add", [y, g.operand(b, dt)]) if b is not None else y
+
+
+def _batch_norm(g, op):
+    """F.batch_norm in eval mode: BatchNormalization with the running statistics."""
+    x, mean, var, w, b = op.args[:5]
+    momentum, eps = op.arg(6), float(op.arg(7))
+    dt = _dtype(op)
+    c = x.shape[1]
+    scale = g.name(w) if w is not None else g.constant(np.ones(c, dtype=dt))
+    shift = g.name(b) if b is not None else g.constant(np.zeros(c, dtype=dt))
+    return g.node("BatchNormalization", [g.name(x), scale, shift, g.name(mean), g.name(var)], epsilon=eps,
+                  momentum=None if momentum is None else 1.0 - float(momentum))
+
+
+def _embedding(g, op):
+    """F.embedding: Gather of the weight's rows (max_norm, which renormalizes in place, is declined)."""
+    idx, w = op.args[:2]
+    return g.node("Gather", [g.name(w), g.operand(idx, np.dtype(np.int64))], axis=0)
+
+
+def _lookup(g, op):
+    w, idx = op.args[:2]
+    return g.node("Gather", [g.name(w), g.operand(idx, np.dtype(np.int64))], axis=0)
+
+
+# ---------------------------------------------------------------------------- pooling
+
+
+def _ntuple(v, n):
+    return [int(v)] * n if isinstance(v, (int, np.integer)) else [int(i) for i in v] * (n if len(v) == 1 else 1)
+
+
+def _max_pool(nd):
+    def lower(g, op):
+        x, kernel, stride, padding, dilation, ceil_mode = op.args[0], *(op.arg(i) for i in range(1, 6))
+        k = _ntuple(kernel, nd)
+        s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) else _ntuple(stride, nd)
+        p = _ntuple(padding, nd)
+        return g.node("MaxPool", [g.name(x)], kernel_shape=k, strides=s, pads=p + p,
+                      dilations=_ntuple(dilation, nd), ceil_mode=int(bool(ceil_mode)))
+    return lower
+
+
+def _avg_pool(nd):
+    def lower(g, op):
+        x, kernel, stride, padding, _, count_include_pad = op.args[0], *(op.arg(i) for i in range(1, 6))
+        k = _ntuple(kernel, nd)
+        s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) else _ntuple(stride, nd)
+        p = _ntuple(padding, nd)
+        return g.node("AveragePool", [g.name(x)], kernel_shape=k, strides=s, pads=p + p,
+                      count_include_pad=int(bool(count_include_pad)))
+    return lower
+
+
+def _global_avg_pool(g, op):
+    return g.node("GlobalAveragePool", [g.name(op.args[0])])
+
+
+def _max_pool_blocks(g, op):
+    k = [int(v) for v in op.arg(1)]
+    return g.node("MaxPool", [g.name(op.args[0])], kernel_shape=k, strides=k)
+
+
+def _block_pool(g, op):
+    k, scale = [int(v) for v in op.arg(1)], float(op.arg(2))
+    y = g.node("AveragePool", [g.name(op.args[0])], kernel_shape=k, strides=k)
+    if not math.isclose(scale * math.prod(k), 1.0, rel_tol=1e-12):  # divisor_override
+        y = g.node("Mul", [y, g.scalar(scale * math.prod(k), _dtype(op))])
+    return y
+
+
+def _separable_pool(g, op):
+    """Average pooling by one (out, in) matrix per spatial dim: Y = A_1 X A_2^T for 2-d (MatMul
+    broadcasts A_1 over batch and channels), X A^T for 1-d; all-ones/n rows are GlobalAveragePool."""
+    x, mats = op.args[0], op.arg(1)
+    dt = _dtype(op)
+    if all(m.shape[0] == 1 and np.allclose(m, 1.0 / m.shape[1], rtol=1e-12, atol=0) for m in mats):
+        return g.node("GlobalAveragePool", [g.name(x)])
+    if len(mats) == 1:
+        return g.node("MatMul", [g.name(x), g.constant(np.asarray(mats[0]).T.astype(dt))])
+    if len(mats) == 2:
+        rows = g.node("MatMul", [g.name(x), g.constant(np.asarray(mats[1]).T.astype(dt))])
+        return g.node("MatMul", [g.constant(np.asarray(mats[0]).astype(dt)), rows])
+    raise UnsupportedOperatorError(f"{op.name} in {op.where()}: 3-d adaptive or padded average pooling has no "
+                                   "ONNX lowering here; call F.avg_pool3d with ceil_mode=False")
+
+
+# ---------------------------------------------------------------------------- the table
+
+SYMBOLIC = {
+    elementwise.Add: _add_sub("Add"), elementwise.Sub: _add_sub("Sub"), elementwise.Mul: _binary("Mul"),
+    elementwise.Div: _binary("Div"), elementwise.Pow: _binary("Pow"), elementwise.Neg: _unary("Neg"),
+    elementwise.Exp: _unary("Exp"), elementwise.Log: _unary("Log"), elementwise.Sqrt: _unary("Sqrt"),
+    elementwise.Abs: _unary("Abs"), elementwise.Relu: _unary("Relu"), elementwise.Sigmoid: _unary("Sigmoid"),
+    elementwise.Tanh: _unary("Tanh"), elementwise.Clone: _clone, elementwise.To: _to,
+    activation.LeakyRelu: _leaky_relu, activation.Gelu: _gelu,
+    softmax.Softmax: _softmax("Softmax"), softmax.LogSoftmax: _softmax("LogSoftmax"),
+    linalg.Matmul: _matmul, linalg.Bmm: _matmul, linear.Addmm: _addmm,
+    reduction.Sum: _reduction("ReduceSum"), reduction.SumDim: _reduction("ReduceSum"),
+    reduction.Mean: _reduction("ReduceMean"), reduction.MeanDim: _reduction("ReduceMean"),
+    shape.Reshape: _reshape, shape.UnsafeView: _reshape, shape.Unsqueeze: _reshape, shape.Squeeze: _reshape,
+    shape.SqueezeDim: _reshape, shape.Permute: _permute, shape.Transpose: _permute, shape.TMatrix: _permute,
+    shape.Expand: _expand, join.Cat: _cat,
+    conv.Conv: _conv, normalization.LayerNorm: _layer_norm, embedding.Lookup: _lookup,
+    pooling.MaxPoolBlocks: _max_pool_blocks, pooling.BlockPool: _block_pool, pooling.SeparablePool: _separable_pool,
+    # composites (see the module docstring)
+    normalization.batch_norm: _batch_norm, embedding.embedding: _embedding,
+    pooling.max_pool1d: _max_pool(1), pooling.max_pool2d: _max_pool(2), pooling.max_pool3d: _max_pool(3),
+    pooling.avg_pool1d: _avg_pool(1), pooling.avg_pool2d: _avg_pool(2), pooling.avg_pool3d: _avg_pool(3),
+    pooling.adaptive_avg_pool1d: _global_avg_pool, pooling.adaptive_avg_pool2d: _global_avg_pool,
+    pooling.adaptive_avg_pool3d: _global_avg_pool,
+}
+
+
+def _pool_accept(nd, max_pool):
+    def accept(input, kernel_size, stride=None, padding=0, *rest):
+        if input.ndim != nd + 2:
+            return False  # unbatched: the Function ops (an unsqueeze, then the pooling) are recorded
+        if max_pool:  # (dilation, ceil_mode, return_indices)
+            return not rest[2]
+        ceil_mode, _, divisor_override = (rest + (None,))[:3]  # avg_pool1d has no divisor_override
+        return not ceil_mode and divisor_override is None  # torch's ceil windows differ from ONNX's
+    return accept
+
+
+def _adaptive_accept(nd):
+    def accept(input, output_size):
+        size = (output_size,) * nd if isinstance(output_size, int) else tuple(output_size)
+        return input.ndim == nd + 2 and all(v == 1 for v in size)  # GlobalAveragePool
+    return accept
+
+
+# name in retrograd.nn.functional: accept(*args bound to the function's signature with its defaults)
+COMPOSITES = {
+    "batch_norm": lambda input, rm, rv, w, b, training, momentum, eps: not training,
+    "embedding": lambda input, weight, padding_idx, max_norm, *rest: max_norm is None,
+    "max_pool1d": _pool_accept(1, True), "max_pool2d": _pool_accept(2, True), "max_pool3d": _pool_accept(3, True),
+    "avg_pool1d": _pool_accept(1, False), "avg_pool2d": _pool_accept(2, False), "avg_pool3d": _pool_accept(3, False),
+    "adaptive_avg_pool1d": _adaptive_accept(1), "adaptive_avg_pool2d": _adaptive_accept(2),
+    "adaptive_avg_pool3d": _adaptive_accept(3),
+}
+
+
+def supported():
+    """The names of the ops with a lowering, for messages."""
+    return sorted({getattr(fn, "__name__", repr(fn)) for fn in SYMBOLIC})
+
+
+def lower(g, op):
+    fn = SYMBOLIC.get(op.fn)
+    if fn is None:
+        module = getattr(op.fn, "__module__", "?")
+        raise UnsupportedOperatorError(
+            f"torch.onnx.export: the retrograd op {op.name} ({module}.{op.name}, node "
+            f"{getattr(op.fn, '_backward_name', op.name)}), called in {op.where()}, has no ONNX lowering. "
+            f"Supported ops: {', '.join(supported())}.")
+    out = fn(g, op)
+    return out if isinstance(out, list) else [out]
