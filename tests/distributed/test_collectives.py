@@ -1,0 +1,40 @@
+"""Every collective of retrograd.distributed against its definition on 2 MPI ranks (one mpiexec
+for all the checks in collectives_script.py), and the errors before init_process_group."""
+
+import json
+
+import pytest
+from mpi_run import requires_mpi, run_ranks
+
+import collectives_script
+import retrograd as torch
+import retrograd.distributed as dist
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    out = tmp_path_factory.mktemp("collectives")
+    proc = run_ranks("collectives_script.py", out)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return [json.loads((out / f"rank{r}.json").read_text()) for r in range(2)]
+
+
+@requires_mpi
+@pytest.mark.parametrize("name", list(collectives_script.CHECKS))
+def test_collective_on_two_ranks(results, name):
+    for rank in range(2):
+        assert results[rank][name] == "ok", f"rank {rank}: {results[rank][name]}"
+
+
+NOT_INITIALIZED = "Default process group has not been initialized, please make sure to call init_process_group."
+
+
+@pytest.mark.parametrize("call", [
+    lambda: dist.all_reduce(torch.ones(2)), lambda: dist.broadcast(torch.ones(2), src=0),
+    lambda: dist.barrier(), lambda: dist.get_rank(), lambda: dist.get_world_size(), lambda: dist.get_backend(),
+    lambda: dist.all_gather_object([None], 1), lambda: dist.send(torch.ones(1), dst=1), lambda: dist.new_group(),
+])
+def test_before_init_process_group_raises_torch_error(call):
+    assert not dist.is_initialized()
+    with pytest.raises(ValueError, match=NOT_INITIALIZED.replace(".", r"\.")):
+        call()
