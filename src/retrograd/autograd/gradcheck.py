@@ -58,7 +58,13 @@ def _flat_outputs(func, inputs):
 
 
 def _directional(func, inputs, i, direction, eps):
-    """(f(x_i + eps * direction) - f(x_i - eps * direction)) / 2eps, per output (flattened).
+    """(f(x_i + eps * direction) - f(x_i - eps * direction)) / 2eps, per output (flattened)."""
+    plus, minus = _perturbed_outputs(func, inputs, i, direction, eps)
+    return [(p - m) / (2 * eps) for p, m in zip(plus, minus)]
+
+
+def _perturbed_outputs(func, inputs, i, direction, eps):
+    """(f(x_i + eps * direction), f(x_i - eps * direction)), each a list of flattened outputs.
 
     The data is perturbed directly (no version bump); grad mode stays as it is, since func
     may itself differentiate (gradgradcheck)."""
@@ -71,7 +77,7 @@ def _directional(func, inputs, i, direction, eps):
         minus = _flat_outputs(func, inputs)
     finally:
         x[...] = orig
-    return [(p - m) / (2 * eps) for p, m in zip(plus, minus)]
+    return plus, minus
 
 
 def _numerical_jacobians(func, inputs, wrt, eps):
