@@ -6,8 +6,7 @@ every node of the next_functions walk, ``None`` where torch lists no node) must 
 torch itself where it is installed.
 
 Where retrograd's graph still differs from torch's, the cases are left out and named here:
-F.cross_entropy is one fused node (CrossEntropyBackward0; torch: NllLossBackward0 after
-LogSoftmaxBackward0, whose two backwards do twice the array work); the LSTM layer node
+the LSTM layer node
 (MkldnnRnnLayerBackward0, as torch's CPU node) lists its inputs in retrograd's order and
 h_n has no StackBackward0; GRU/RNN layers are one node each (torch composes them of small
 ops on the CPU); matmul of batched or 1-D operands is one node (torch adds its views and
@@ -48,6 +47,11 @@ CASES = {
     "nll_loss_weighted": lambda t: t.nn.functional.nll_loss(_leaf(t, 4, 5), t.tensor([0, 1, 2, 3]),
                                                             weight=t.rand(5)),
     "nll_loss_4d": lambda t: t.nn.functional.nll_loss(_leaf(t, 2, 5, 3, 3), t.zeros(2, 3, 3, dtype=t.long)),
+    "cross_entropy": lambda t: t.nn.functional.cross_entropy(_leaf(t, 4, 5), t.tensor([0, 1, 2, 3])),
+    "cross_entropy_4d": lambda t: t.nn.functional.cross_entropy(_leaf(t, 2, 5, 3, 3), t.zeros(2, 3, 3, dtype=t.long)),
+    "cross_entropy_unbatched": lambda t: t.nn.functional.cross_entropy(_leaf(t, 5), t.tensor(2)),
+    "cross_entropy_of_mlp": lambda t: t.nn.CrossEntropyLoss()(
+        t.nn.Sequential(t.nn.Linear(3, 4), t.nn.ReLU(), t.nn.Linear(4, 5))(t.randn(2, 3)), t.tensor([1, 4])),
     "conv2d": lambda t: t.nn.Conv2d(2, 3, 3)(t.randn(1, 2, 5, 5)),
     "conv2d_no_bias_input_grad": lambda t: t.nn.functional.conv2d(_leaf(t, 1, 2, 5, 5), _leaf(t, 3, 2, 3, 3)),
     "conv1d": lambda t: t.nn.Conv1d(2, 3, 3)(t.randn(1, 2, 5)),
@@ -133,6 +137,12 @@ EXPECTED = {
     'nll_loss_of_log_softmax': ['NllLossBackward0', ['LogSoftmaxBackward0', ACC]],
     'nll_loss_weighted': ['NllLossBackward0', ACC],
     'nll_loss_4d': ['NllLoss2DBackward0', ACC],
+    'cross_entropy': ['NllLossBackward0', ['LogSoftmaxBackward0', ACC]],
+    'cross_entropy_4d': ['NllLoss2DBackward0', ['LogSoftmaxBackward0', ACC]],
+    'cross_entropy_unbatched': ['NllLossBackward0', ['LogSoftmaxBackward0', ACC]],
+    'cross_entropy_of_mlp': ['NllLossBackward0', ['LogSoftmaxBackward0', [
+        'AddmmBackward0', ACC, ['ReluBackward0', ['AddmmBackward0', ACC, None, ['TBackward0', ACC]]],
+        ['TBackward0', ACC]]]],
     'conv2d': ['ConvolutionBackward0', None, ACC, ACC],
     'conv2d_no_bias_input_grad': ['ConvolutionBackward0', ACC, ACC, None],
     'conv1d': ['ConvolutionBackward0', None, ACC, ACC],

@@ -19,7 +19,6 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
 from ._kernel_dtypes import check_floating
-from ._rows import row_sums
 from .softmax import LogSoftmax
 
 __all__ = []  # nn-only: exported through retrograd.nn.functional
@@ -274,30 +273,16 @@ def _check_class_target(input, target, fn):
         raise RuntimeError(f"Expected target size {list(expect)}, got {list(target.shape)}")
 
 
-def _target_dist(xp, t, c, w, ignore_index, eps, dtype):
-    """From class indices ``t`` (M,): valid mask, per-row class weight w_t, and the row
-    sums s_i of the target distribution q_i = valid * ((1-eps) w_t onehot + eps/C w)."""
+def _target_weights(xp, t, c, w, ignore_index, dtype):
+    """From class indices ``t`` (M,): the valid mask, the targets with ignored rows set to 0,
+    and each row's class weight w_t (0 on ignored rows)."""
     valid = t != ignore_index
     tt = xp.where(valid, t, 0)
     bad = (tt < 0) | (tt >= c)
     if bad.any():
         raise IndexError(f"Target {int(tt[bad][0])} is out of bounds.")
-    wt = (w[tt] if w is not None else xp.ones(t.shape, dtype=dtype)) * valid
-    if eps:
-        wsum = w.sum() if w is not None else c
-        s = (1 - eps) * wt + (eps / c) * wsum * valid
-    else:
-        s = wt
-    return valid, tt, wt.astype(dtype, copy=False), s.astype(dtype, copy=False)
-
-
-def _dense_q(xp, m, c, tt, wt, valid, w, eps, dtype):
-    q = xp.zeros((m, c), dtype=dtype)
-    q[xp.arange(m), tt] = (1 - eps) * wt
-    if eps:
-        row = (w if w is not None else xp.ones(c, dtype=dtype)) * (eps / c)
-        q += valid[:, None] * row[None, :].astype(dtype)
-    return q
+    wt = w[tt] * valid if w is not None else valid
+    return valid, tt, wt.astype(dtype, copy=False)
 
 
 def _coef(g, reduction, total, m, valid):
@@ -316,79 +301,6 @@ def _coef(g, reduction, total, m, valid):
     if reduction == "sum":
         return g
     return g.reshape(m, 1)
-
-
-class CrossEntropy(Function):
-    """L_i = -sum_c q_ic log softmax(x_i)_c with q_i the (weighted, smoothed) one-hot of
-    the target class;  dx_i = coef * (s_i softmax(x_i) - q_i), s_i = sum_c q_ic, and
-    coef = g / sum_i w_{t_i} for the mean (g for sum).
-
-    One node where torch has two (NllLossBackward0 after LogSoftmaxBackward0): its backward
-    does half the array work of their two (NumPy, 2048 x 1000 float32: 1.2 ms against 2.5 ms)."""
-
-    _unlisted_inputs = (1, 2)  # target and class weights, as torch lists neither
-
-    @staticmethod
-    def forward(ctx, x, target, weight, ignore_index, reduction, label_smoothing):
-        xp = _xp(x)
-        a = _classes_last(x._data, x.ndim)
-        m, c = a.shape
-        dtype = a.dtype
-        w = weight._data.astype(dtype, copy=False) if weight is not None else None
-        t = target._data.reshape(-1)
-        eps = float(label_smoothing)
-        valid, tt, wt, s = _target_dist(xp, t, c, w, ignore_index, eps, dtype)
-        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-            z = a - (a.max(axis=1, keepdims=True) if c else a)  # c == 0 only with no rows (m == 0)
-            # log p_ic = z_ic - lse_i: only the target's entries (and, for smoothing, the row
-            # sums) are needed, so the full log-probability matrix is never built
-            z_t = z[xp.arange(m), tt]
-            z_sum = None if not eps else (z @ w if w is not None else z.sum(axis=1))
-            e = xp.exp(z, out=z)  # z is ours: reuse it for e^z, then for softmax
-            se = row_sums(e)
-            lse = xp.log(se)
-            rows = -(1 - eps) * wt * (z_t - lse)
-            if eps:
-                wsum = w.sum() if w is not None else c
-                rows = rows - (eps / c) * valid.astype(dtype) * (z_sum - wsum * lse)  # (bool * float: float64)
-            e /= se[:, None]
-        total = float(wt.sum())
-        ctx.reduction, ctx.total, ctx.eps, ctx.ignore_index = reduction, total, eps, ignore_index
-        ctx.shape = tuple(x.shape)
-        ctx.save_for_backward(x, target, weight, _const(e))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            if reduction == "mean":
-                return xp.asarray(rows.sum() / total if total else xp.nan, dtype=dtype)  # torch: nan
-            if reduction == "sum":
-                return xp.asarray(rows.sum(), dtype=dtype)
-        return rows.reshape(tuple(target.shape))
-
-    @staticmethod
-    def backward(ctx, g):
-        x, target, weight, p = ctx.saved_tensors
-        if not ctx.needs_input_grad[0]:
-            return (None,) * 6
-        xp = _xp(x)
-        m, c = p.shape
-        dtype = p._data.dtype
-        w = weight._data.astype(dtype, copy=False) if weight is not None else None
-        t = target._data.reshape(-1)
-        valid, tt, wt, s = _target_dist(xp, t, c, w, ctx.ignore_index, ctx.eps, dtype)
-        if not _state.enabled:  # plain backward, on arrays: coef * (s p - q) without a dense q
-            with np.errstate(invalid="ignore", divide="ignore"):
-                coef = xp.broadcast_to(_coef(g._data, ctx.reduction, ctx.total, m, valid), (m, 1)).astype(dtype)
-            gx = p._data * (s[:, None] * coef)  # one pass over the (M, C) probabilities
-            gx[xp.arange(m), tt] -= (1 - ctx.eps) * wt * coef[:, 0]
-            if ctx.eps:
-                row = (w if w is not None else xp.ones(c, dtype=dtype)) * (ctx.eps / c)
-                gx -= (valid[:, None] * coef) * row[None, :].astype(dtype)
-            return _grad_layout(_const(gx), ctx.shape), None, None, None, None, None
-        q = _dense_q(xp, m, c, tt, wt, valid, w, ctx.eps, dtype)
-        if _state.enabled:  # create_graph: softmax must stay differentiable in x
-            xr = x.movedim(1, -1) if x.ndim > 2 else x
-            p = log_softmax(xr.reshape(m, c), 1).exp()
-        gx = (p * _const(s[:, None]) - _const(q)) * _coef(g, ctx.reduction, ctx.total, m, valid)
-        return _grad_layout(gx, ctx.shape), None, None, None, None, None
 
 
 @autocast_op("fp32")
@@ -410,18 +322,16 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if target.dtype.is_floating_point:
         return _cross_entropy_probs(input, target, weight, reduction, label_smoothing)
     _check_class_target(input, target, "cross_entropy")
-    if input.dtype.itemsize == 2:  # half precision: torch's values are those of its op-by-op form
-        return _cross_entropy_ops(input, target, weight, ignore_index, reduction, label_smoothing)
-    return CrossEntropy.apply(input, target, weight, ignore_index, reduction, label_smoothing)
+    return _cross_entropy_indices(input, target, weight, ignore_index, reduction, label_smoothing)
 
 
-def _cross_entropy_ops(input, target, weight, ignore_index, reduction, eps):
-    """torch's definition of cross_entropy op by op: nll_loss(log_softmax(input)), mixed with the
-    smoothing term -sum_c w_c log p_c. Each op rounds to the dtype, which for float16/bfloat16
-    gives torch's values (the fused CrossEntropy rounds in other places)."""
+def _cross_entropy_indices(input, target, weight, ignore_index, reduction, eps):
+    """torch's definition, op by op: nll_loss(log_softmax(input)), mixed with the smoothing term
+    -sum_c w_c log p_c. The graph is torch's (NllLossBackward0 after LogSoftmaxBackward0), and
+    the rounding too: each op rounds to the dtype as torch's do."""
     cdim = 0 if input.ndim == 1 else 1
     logp = log_softmax(input, cdim)
-    loss = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
+    loss = NLLLoss.apply(logp, target, weight, ignore_index, reduction)  # nll_loss, its checks done
     if not eps:
         return loss
     c = input.shape[cdim]
@@ -476,13 +386,13 @@ class NLLLoss(Function):
         m, c = a.shape
         dtype = a.dtype
         w = weight._data.astype(dtype, copy=False) if weight is not None else None
-        t = target._data.reshape(-1)
-        valid, tt, wt, _ = _target_dist(xp, t, c, w, ignore_index, 0.0, dtype)
+        valid, tt, wt = _target_weights(xp, target._data.reshape(-1), c, w, ignore_index, dtype)
         rows = -wt * a[xp.arange(m), tt]
         acc = np.float32 if dtype.itemsize == 2 else None  # torch sums half precision in float32
         total = float(wt.sum(dtype=acc))
         ctx.reduction, ctx.total, ctx.ignore_index, ctx.shape = reduction, total, ignore_index, tuple(logp.shape)
         ctx.mc = (m, c)
+        ctx.rows = valid, tt, wt  # read from target and weight, which are saved for their version checks
         ctx.save_for_backward(target, weight)
         with np.errstate(invalid="ignore", divide="ignore"):
             if reduction == "mean":
@@ -493,16 +403,22 @@ class NLLLoss(Function):
 
     @staticmethod
     def backward(ctx, g):
-        target, weight = ctx.saved_tensors
+        ctx.saved_tensors  # noqa: B018  (the version checks of target and weight)
         if not ctx.needs_input_grad[0]:
             return (None,) * 5
         xp = _backend.array_module(g._data)
         m, c = ctx.mc
         dtype = g._data.dtype
-        w = weight._data.astype(dtype, copy=False) if weight is not None else None
-        valid, tt, wt, _ = _target_dist(xp, target._data.reshape(-1), c, w, ctx.ignore_index, 0.0, dtype)
-        q = _dense_q(xp, m, c, tt, wt, valid, w, 0.0, dtype)
-        gx = -(_const(q) * _coef(g, ctx.reduction, ctx.total, m, valid))
+        valid, tt, wt = ctx.rows
+        if not _state.enabled:  # plain backward: write the m nonzeros, no dense one-hot product
+            with np.errstate(invalid="ignore", divide="ignore"):
+                coef = xp.broadcast_to(_coef(g._data, ctx.reduction, ctx.total, m, valid), (m, 1))
+            gx = xp.zeros((m, c), dtype=dtype)
+            gx[xp.arange(m), tt] = -wt * coef[:, 0]
+            return _grad_layout(_const(gx), ctx.shape), None, None, None, None
+        onehot = xp.zeros((m, c), dtype=dtype)
+        onehot[xp.arange(m), tt] = wt
+        gx = -(_const(onehot) * _coef(g, ctx.reduction, ctx.total, m, valid))
         return _grad_layout(gx, ctx.shape), None, None, None, None
 
 
