@@ -289,9 +289,87 @@ def test_file_writer_directly(tmp_path):
     assert [(e.step, e.value) for e in accumulate(tmp_path).Scalars("y")] == [(4, 2.0)]
 
 
-def test_add_graph_says_it_is_missing(tmp_path):
-    with SummaryWriter(tmp_path) as w, pytest.raises(NotImplementedError, match="add_graph"):
-        w.add_graph(retrograd.nn.Linear(2, 2), retrograd.ones(1, 2))
+class Net:
+    """A model with nested modules and a constant, built from lib (retrograd or torch)."""
+
+    def __new__(cls, lib):
+        class Net(lib.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = lib.nn.Linear(3, 4)
+                self.act = lib.nn.ReLU()
+                self.head = lib.nn.Sequential(lib.nn.Tanh(), lib.nn.Linear(4, 2))
+
+            def forward(self, x):
+                return self.head(self.act(self.fc(x))) + lib.ones(1, 2)
+
+        return Net()
+
+
+def op_scopes(graph_def):
+    return sorted({n.name.rpartition("/")[0] for n in graph_def.node if n.op.startswith("aten::")})
+
+
+def io_nodes(graph_def):
+    return [(n.name, [d.size for d in n.attr["_output_shapes"].list.shape[0].dim])
+            for n in graph_def.node if n.op == "IO Node"]
+
+
+def test_graph_read_back(tmp_path, capsys):
+    model = Net(retrograd)
+    model.train()
+    with SummaryWriter(tmp_path) as w:
+        w.add_graph(model, retrograd.ones(5, 3), verbose=True)
+    assert model.training and model.head[0].training  # traced in eval mode, modes restored
+    assert "Net/Linear[fc]/" in capsys.readouterr().out
+    acc = accumulate(tmp_path)
+    assert acc.Tags()["graph"] and acc.Tags()["run_metadata"] == ["step1"]
+    g = acc.Graph()
+    nodes = {n.name: n for n in g.node}
+    assert io_nodes(g) == [("input/x", [5, 3]), ("output/output.1", [5, 2])]
+    assert nodes["Net/Linear[fc]/weight"].op == "prim::GetAttr"
+    assert op_scopes(g) == ["Net", "Net/Linear[fc]", "Net/ReLU[act]", "Net/Sequential[head]/Linear[1]",
+                           "Net/Sequential[head]/Tanh[0]"]
+    # the edges follow the data: input -> fc's addmm -> relu -> head's addmm -> add (with a constant) -> output
+    addmm = next(n for n in g.node if n.op == "aten::addmm" and n.name.startswith("Net/Linear[fc]"))
+    assert "input/x" in addmm.input and "Net/Linear[fc]/bias" in addmm.input
+    relu = next(n for n in g.node if n.op == "aten::relu")
+    assert list(relu.input) == [addmm.name]
+    (out,) = [n for n in g.node if n.name == "output/output.1"]
+    add = nodes[out.input[0]]
+    assert add.op == "aten::add" and any(nodes[i].op == "prim::Constant" for i in add.input)
+    assert all(i in nodes for n in g.node for i in n.input)  # every edge names a node of the graph
+
+
+def test_graph_inputs_and_outputs(tmp_path):
+    class Two(retrograd.nn.Module):
+        def forward(self, a, b):
+            return [a + b, a * b]
+
+    with SummaryWriter(tmp_path) as w:
+        with pytest.warns(UserWarning, match="list at the output"):
+            w.add_graph(Two(), [retrograd.ones(2), retrograd.ones(2)])
+        w.add_graph(Two(), (retrograd.ones(2), retrograd.ones(2)), use_strict_trace=False)  # no warning
+        with pytest.raises(RuntimeError, match="input_to_model"):
+            w.add_graph(Two())
+    assert [name for name, _ in io_nodes(accumulate(tmp_path).Graph())] == \
+        ["input/a", "input/b", "output/output.1", "output/output.2"]
+
+
+@requires_torch
+@pytest.mark.filterwarnings("ignore:`torch.jit.trace:DeprecationWarning")
+def test_graph_as_torch(tmp_path):
+    from torch.utils.tensorboard import SummaryWriter as TorchWriter
+
+    with SummaryWriter(tmp_path / "retrograd") as w:
+        w.add_graph(Net(retrograd), retrograd.ones(5, 3))
+    with TorchWriter(tmp_path / "torch") as w:
+        w.add_graph(Net(torch), torch.ones(5, 3))
+    ours, theirs = accumulate(tmp_path / "retrograd"), accumulate(tmp_path / "torch")
+    assert ours.Tags()["run_metadata"] == theirs.Tags()["run_metadata"]
+    assert ours.RunMetadata("step1") == theirs.RunMetadata("step1")
+    assert io_nodes(ours.Graph()) == io_nodes(theirs.Graph())
+    assert op_scopes(ours.Graph()) == op_scopes(theirs.Graph())
 
 
 def test_pr_curve_raw_rejects_weights(tmp_path):

@@ -14,6 +14,7 @@ from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
 from ._embedding import get_embedding_info, make_mat, make_sprite, make_tsv, write_pbtxt
 from ._onnx_graph import load_onnx_graph
+from ._pytorch_graph import graph
 from ._utils import figure_to_image
 from .summary import (audio, custom_scalars, histogram, histogram_raw, hparams, image, image_boxes, make_np, mesh,
                       pr_curve, pr_curve_raw, scalar, tensor_proto, text, video)
@@ -215,12 +216,11 @@ class SummaryWriter:
         self._get_file_writer().add_onnx_graph(load_onnx_graph(prototxt))
 
     def add_graph(self, model, input_to_model=None, verbose=False, use_strict_trace=True):
-        """The model's graph. Not built: torch traces it with torch.jit, which retrograd lacks."""
-        raise NotImplementedError(
-            f"SummaryWriter.add_graph({type(model).__name__}, input_to_model of type "
-            f"{type(input_to_model).__name__}, verbose={verbose}, use_strict_trace={use_strict_trace}) is "
-            "not implemented: torch builds the graph with torch.jit.trace, which retrograd lacks. Export "
-            "the model with torch.onnx.export and log the file with add_onnx_graph instead")
+        """The graph of one run of ``model(*input_to_model)`` (a tensor or a tuple/list of them),
+        in eval mode, for the GRAPHS tab: traced op by op, named by module scope as torch's
+        (``verbose`` prints its nodes; ``use_strict_trace`` warns when the output is a list or
+        dict, as torch's tracer does)."""
+        self._get_file_writer().add_graph(graph(model, input_to_model, verbose, use_strict_trace))
 
     @staticmethod
     def _encode(rawstr):
