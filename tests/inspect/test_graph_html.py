@@ -69,6 +69,15 @@ def test_without_a_model_modules_are_instances_by_class():
     assert all(gr.parent is None for gr in g.groups)
 
 
+def test_a_parameter_its_module_did_not_use_goes_with_the_op_using_it(tmp_path):
+    mha = nn.MultiheadAttention(8, 2)  # its forward uses out_proj.weight; out_proj never runs
+    x = torch.randn(3, 1, 8)
+    g = inspect.graph(mha(x, x, x)[0].sum(), tmp_path / "g.html", model=mha)
+    leaves = {n.label: n for n in g.nodes if n.name.endswith("AccumulateGrad")}
+    assert leaves["out_proj.weight"].module == "MultiheadAttention"
+    assert "out_proj" not in {gr.key for gr in g.groups}
+
+
 def test_grads_are_the_norms_flowing_back_and_leave_grad_untouched(tmp_path):
     model = _model()
     loss = _loss(model)
@@ -198,6 +207,8 @@ def test_chromium_renders_collapses_and_opens_a_node(tmp_path):
     assert len(hidden) == folded == 5
     assert re.search(rf'data-visible-nodes="{len(g.nodes) - folded}"', dom)
     assert "\u25b8 2  (5 ops)" in dom  # the folded module's title
+    height = float(re.search(r'<svg id="graph"[^>]* height="([\d.]+)"', dom).group(1))
+    assert height < g.height - 2 * 84  # what lay below the folded module moved up
     panel = re.search(r'<div id="panel">(.*?)</div>\s*<script', dom, re.S).group(1)
     assert "ReluBackward0" in panel and "5×8" in panel and "160 B" in panel and "activation" in panel
     assert re.search(r'<code id="source">[^<]*test_graph_html\.py:\d+', panel)

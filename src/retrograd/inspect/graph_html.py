@@ -234,25 +234,23 @@ def _record_grad_norms(output, order, ids, edges):
 
 def _groups(order, model):
     """Groups keyed by module path (with ``model``: nested by path) or by module instance
-    (class name, numbered when a class occurs more than once); and each node's group."""
+    (class name, numbered when a class occurs more than once); and each node's group. A
+    parameter's leaf goes with its module, or, where that module made no op itself (the
+    forward of a module around it used the parameter), with the op that uses it."""
     names = _module_names(model)
-    rank = {}
-    if model is not None:
-        for i, (name, m) in enumerate(model.named_modules()):
-            rank[name or type(m).__name__] = i
+    paths = {name or type(m).__name__ for name, m in model.named_modules()} if model is not None else set()
     params = {}
     if model is not None:
         for pname, p in model.named_parameters():
             params[id(p)] = pname.rpartition(".")[0] or names[id(model)]
-    groups, node_group, instance_keys = {}, {}, {}
+    groups, node_group, instance_keys, user = {}, {}, {}, {}
     for n in reversed(order):  # forward order: groups are numbered as the model runs
-        if isinstance(n, AccumulateGrad):
-            key = params.get(id(n.variable))
-            if key is None:
-                continue
-        elif n._module is None:
+        for fn, _ in n._next:
+            if isinstance(fn, AccumulateGrad):
+                user.setdefault(fn, n)
+        if isinstance(n, AccumulateGrad) or n._module is None:
             continue
-        elif id(n._module) in names:
+        if id(n._module) in names:
             key = names[id(n._module)]
         else:
             key = instance_keys.get(id(n._module))
@@ -260,8 +258,17 @@ def _groups(order, model):
                 cls = type(n._module).__name__
                 count = sum(1 for k in instance_keys.values() if k.split("#")[0] == cls)
                 key = instance_keys[id(n._module)] = f"{cls}#{count + 1}" if count else cls
-        _add_group(groups, key, model is not None and key in rank)
+        _add_group(groups, key, key in paths)
         node_group[n] = key
+    made_ops = set(node_group.values())
+    for n in order:
+        if isinstance(n, AccumulateGrad):
+            key = params.get(id(n.variable))
+            if key is not None and key not in made_ops:
+                key = node_group.get(user.get(n))
+            if key is not None:
+                _add_group(groups, key, key in paths)
+                node_group[n] = key
     return groups, node_group
 
 

@@ -67,8 +67,9 @@ document.addEventListener('securitypolicyviolation', function (ev) {
 _SCRIPT = r"""
 (function () {
   const D = JSON.parse(document.getElementById('graph-data').textContent);
-  const NH = D.nodeHeight, NS = 'http://www.w3.org/2000/svg';
+  const NH = D.nodeHeight, svg = document.getElementById('graph');
   const groups = {}, nodes = D.nodes, collapsed = new Set();
+  let folds = [];  // the collapsed groups shown (not inside another collapsed one)
   D.groups.forEach(g => { groups[g.key] = g; });
   const nodeEl = {}, groupEl = {}, edgeEls = [];
   document.querySelectorAll('#graph .node').forEach(el => { nodeEl[el.dataset.id] = el; });
@@ -82,33 +83,47 @@ _SCRIPT = r"""
     return r;
   }
   function hiddenGroup(key) { return chain(groups[key].parent).some(k => collapsed.has(k)); }
+  function lift(y) {  // how far up what lies at y moves: the height given back by the folds above it
+    let s = 0;
+    for (const g of folds) if (g.box[1] + g.box[3] <= y + 0.5) s += g.box[3] - NH;
+    return s;
+  }
   function foldedRect(g) {
     const w = Math.max(150, 7.2 * g.label.length + 70);
-    return [g.box[0] + g.box[2] / 2 - w / 2, g.box[1], w, NH];
+    return [g.box[0] + g.box[2] / 2 - w / 2, g.box[1] - lift(g.box[1]), w, NH];
   }
   function hide(el, on) {  // SVG elements have no .hidden property
     if (on) el.setAttribute('hidden', ''); else el.removeAttribute('hidden');
   }
-  function nodeRect(n) { return [n.x - n.width / 2, n.y, n.width, NH]; }
-  function edgePath(a, b, off) {
+  function nodeRect(n) { return [n.x - n.width / 2, n.y - lift(n.y), n.width, NH]; }
+  function edgePath(a, b, off, t) {  // as _edge_path in graph_page.py
     const sx = a[0] + a[2] / 2 + off, sy = a[1] + a[3], tx = b[0] + b[2] / 2 + off, ty = b[1];
-    const my = (sy + ty) / 2;
+    const my = (sy + ty) / 2, u = 1 - t;
     return ['M' + sx.toFixed(1) + ',' + sy.toFixed(1) + ' C' + sx.toFixed(1) + ',' + my.toFixed(1) + ' ' +
             tx.toFixed(1) + ',' + my.toFixed(1) + ' ' + tx.toFixed(1) + ',' + (ty - 2).toFixed(1),
-            0.784 * sx + 0.216 * tx, 0.343 * sy + 0.63 * my + 0.027 * ty];
+            sx * (u * u * u + 3 * u * u * t) + tx * (3 * u * t * t + t * t * t),
+            sy * u * u * u + my * 3 * u * t + ty * t * t * t];
   }
 
   function redraw() {
     let visible = 0;
-    nodes.forEach(n => { const h = shown(n) !== null; hide(nodeEl[n.id], h); if (!h) visible++; });
+    folds = D.groups.filter(g => collapsed.has(g.key) && !hiddenGroup(g.key));
+    nodes.forEach(n => {
+      const h = shown(n) !== null;
+      hide(nodeEl[n.id], h);
+      if (!h) visible++;
+      nodeEl[n.id].setAttribute('transform', 'translate(0,' + (-lift(n.y)) + ')');
+    });
+    svg.setAttribute('height', D.height - folds.reduce((s, g) => s + g.box[3] - NH, 0));
     D.groups.forEach(g => {
       const el = groupEl[g.key], folded = collapsed.has(g.key);
       hide(el, hiddenGroup(g.key));
       const box = el.querySelector('rect.box'), fold = el.querySelector('rect.folded');
       const title = el.querySelector('text');
       hide(box, folded); hide(fold, !folded);
-      const r = folded ? foldedRect(g) : g.box;
-      if (folded) ['x', 'y', 'width', 'height'].forEach((a, i) => fold.setAttribute(a, r[i]));
+      const top = g.box[1] - lift(g.box[1]), bottom = g.box[1] + g.box[3] - lift(g.box[1] + g.box[3]);
+      const r = folded ? foldedRect(g) : [g.box[0], top, g.box[2], bottom - top];
+      ['x', 'y', 'width', 'height'].forEach((a, i) => (folded ? fold : box).setAttribute(a, r[i]));
       title.setAttribute('x', r[0] + 8); title.setAttribute('y', folded ? r[1] + NH / 2 + 4 : r[1] + 15);
       title.textContent = (folded ? '\u25b8 ' : '\u25be ') + g.label + (folded ? '  (' + g.size + ' ops)' : '');
     });
@@ -118,7 +133,7 @@ _SCRIPT = r"""
       if (ga !== null && ga === gb) { hide(el, true); return; }
       hide(el, false);
       const p = edgePath(ga === null ? nodeRect(a) : foldedRect(groups[ga]),
-                         gb === null ? nodeRect(b) : foldedRect(groups[gb]), e.offset);
+                         gb === null ? nodeRect(b) : foldedRect(groups[gb]), e.offset, e.t);
       el.querySelector('path').setAttribute('d', p[0]);
       el.querySelectorAll('text').forEach((t, i) => {
         t.setAttribute('x', p[1]);
@@ -206,14 +221,25 @@ def _e(text):
     return html.escape(str(text), quote=True)
 
 
-def _edge_path(a, b, off):
-    """The same curve as the script's edgePath (bottom centre of a to top centre of b) and
-    where its label goes."""
+def _edge_path(a, b, off, t):
+    """The same curve as the script's edgePath, from the bottom centre of rectangle a to the
+    top centre of b, and the point at ``t`` along it (where the label goes)."""
     sx, sy = a[0] + a[2] / 2 + off, a[1] + a[3]
     tx, ty = b[0] + b[2] / 2 + off, b[1]
-    my = (sy + ty) / 2  # the label sits at t = 0.3 of the curve, nearer its source
+    my, u = (sy + ty) / 2, 1 - t
     return (f"M{sx:.1f},{sy:.1f} C{sx:.1f},{my:.1f} {tx:.1f},{my:.1f} {tx:.1f},{ty - 2:.1f}",
-            0.784 * sx + 0.216 * tx, 0.343 * sy + 0.63 * my + 0.027 * ty)
+            sx * (u ** 3 + 3 * u * u * t) + tx * (3 * u * t * t + t ** 3), sy * u ** 3 + my * 3 * u * t + ty * t ** 3)
+
+
+def _label_positions(edges):
+    """Where along each edge its label goes: near the source (0.3), or near the user (0.75)
+    when the source feeds several edges (their labels would overlap at the source) and the
+    user takes only this one."""
+    outs, ins = {}, {}
+    for e in edges:
+        outs[e.src] = outs.get(e.src, 0) + 1
+        ins[e.dst] = ins.get(e.dst, 0) + 1
+    return [0.75 if outs[e.src] > 1 and ins[e.dst] == 1 else 0.5 if outs[e.src] > 1 else 0.3 for e in edges]
 
 
 def _group_size(graph):
@@ -242,8 +268,10 @@ def render(graph):
         seen[(e.src, e.dst)] = k + 1
         offsets.append((k - (pairs[(e.src, e.dst)] - 1) / 2) * 16)
     size = _group_size(graph)
+    ts = _label_positions(edges)
     data = {
         "nodeHeight": NODE_HEIGHT,
+        "height": graph.height,
         "noSource": NO_SOURCE,
         "nodes": [{"id": n.id, "name": n.name, "label": n.label, "module": n.module, "x": n.x, "y": n.y,
                    "width": n.width, "source": n.source,
@@ -251,8 +279,10 @@ def render(graph):
                    "saved": None if n.saved is None else [
                        {"shape": _shape(s.shape), "dtype": s.dtype, "bytes": _fmt(s.bytes), "kind": s.kind}
                        for s in n.saved]} for n in nodes],
-        "edges": [{"src": e.src, "dst": e.dst, "offset": off, "tensor": describe_tensor(e.shape, e.dtype, e.bytes),
-                   "grad": None if e.grad_norm is None else f"{e.grad_norm:.3g}"} for e, off in zip(edges, offsets)],
+        "edges": [{"src": e.src, "dst": e.dst, "offset": off, "t": t,
+                   "tensor": describe_tensor(e.shape, e.dtype, e.bytes),
+                   "grad": None if e.grad_norm is None else f"{e.grad_norm:.3g}"}
+                  for e, off, t in zip(edges, offsets, ts)],
         "groups": [{"key": g.key, "label": g.label, "parent": g.parent, "box": list(g.box), "size": size[g.key]}
                    for g in graph.groups],
     }
@@ -280,10 +310,10 @@ def render(graph):
                    f'width="{w:.1f}" height="{h:.1f}" rx="8"/><rect class="folded" hidden rx="8"/>'
                    f'<text x="{x + 8:.1f}" y="{y + 15:.1f}">\u25be {_e(g.label)}</text></g>')
     out.append('</g><g id="edges">')
-    for i, (e, off) in enumerate(zip(edges, offsets)):
+    for i, (e, off, t) in enumerate(zip(edges, offsets, ts)):
         a, b = nodes[e.src], nodes[e.dst]
         d, mx, my = _edge_path((a.x - a.width / 2, a.y, a.width, NODE_HEIGHT),
-                               (b.x - b.width / 2, b.y, b.width, NODE_HEIGHT), off)
+                               (b.x - b.width / 2, b.y, b.width, NODE_HEIGHT), off, t)
         tensor = describe_tensor(e.shape, e.dtype, e.bytes)
         texts = f'<text x="{mx:.1f}" y="{my - 3:.1f}">{_e(tensor)}</text>'
         tip = f"{a.label} \u2192 {b.label}: {tensor}"
