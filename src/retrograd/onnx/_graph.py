@@ -22,6 +22,8 @@ class Graph:
         self._keep = []
         self._used = {}  # node and constant names -> times used
         self._transposed = {}  # output of a 2-D Transpose -> its input (Gemm's transB)
+        # (example size, grown size) of each dynamic axis -> (symbolic name, graph input, axis)
+        self.sizes = {}
 
     # ------------------------------------------------------------------ names
 
@@ -92,6 +94,16 @@ class Graph:
         if op_type == "Transpose" and list(attrs.get("perm", ())) == [1, 0]:
             self._transposed[names[0]] = inputs[0]
         return names[0] if outputs == 1 else names
+
+    def symbolic_size(self, size, grown):
+        """(name, input, axis) of the dynamic axis whose size is ``size`` in the example run and
+        ``grown`` in the grown one, or None."""
+        return self.sizes.get((size, grown))
+
+    def size_of(self, size, grown):
+        """A 1-element int64 tensor holding a dynamic axis' size at run time (Shape, then Gather)."""
+        _, name, axis = self.sizes[(size, grown)]
+        return self.node("Gather", [self.node("Shape", [name]), self.ints([axis])], axis=0)
 
     def untransposed(self, name):
         """For a Transpose(perm=[1, 0]) output: its input (the Transpose is dropped if nothing else

@@ -20,8 +20,8 @@ import math
 
 import numpy as np
 
-from ..ops import (activation, conv, elementwise, embedding, join, linalg, linear, normalization, pooling,
-                   reduction, shape, softmax)
+from ..ops import (activation, conv, dropout, elementwise, embedding, join, linalg, linear, normalization,
+                   pooling, reduction, shape, softmax)
 from .errors import OnnxExporterError, UnsupportedOperatorError
 
 
@@ -127,31 +127,54 @@ def _reduction(onnx_type):
 
 
 def _reshape(g, op):
-    """Reshape to the traced output shape. With dynamic axes, a size that changes between the two
-    traces is 0 (copy the input's size) where it stays at its place, else -1 (inferred)."""
+    """Reshape to the traced output shape. With dynamic axes, a size that differs between the two
+    traces is 0 (copy the input's size) where it stays at its place, else the size of the dynamic
+    input axis it equals (read with Shape at run time), else -1 (inferred: one at most)."""
     x, out = op.args[0], op.outputs[0]
-    dims = list(out.shape)
+    dims = [g.ints([d]) if out.twin is not None else d for d in out.shape]
+    copied = inferred = 0
     if out.twin is not None:
-        inferred = []
+        if any(d == 0 for d in out.shape):
+            raise OnnxExporterError(f"{op.name} in {op.where()}: a reshape to a zero size {list(out.shape)} "
+                                    "cannot be exported with dynamic axes")
         for i, (a, b) in enumerate(zip(out.shape, out.twin.shape)):
             if a == b:
                 continue
             if i < len(x.shape) and x.shape[i] == a and x.twin.shape[i] == b:
-                dims[i] = 0
+                dims[i], copied = g.ints([0]), copied + 1
+            elif g.symbolic_size(a, b):
+                dims[i] = g.size_of(a, b)
             else:
-                inferred.append(i)
-        if len(inferred) > 1:
+                dims[i], inferred = g.ints([-1]), inferred + 1
+        if inferred > 1:
             raise OnnxExporterError(
-                f"{op.name} in {op.where()}: the reshape from {list(x.shape)} to {list(out.shape)} moves "
-                f"{len(inferred)} sizes that depend on dynamic axes (dims {inferred}); ONNX's Reshape can "
-                "infer one of them. Export with fewer dynamic axes.")
-        for i in inferred:
-            dims[i] = -1
-        if 0 in dims and any(a == 0 for a in out.shape):
-            raise OnnxExporterError(f"{op.name} in {op.where()}: a reshape to a zero size {list(out.shape)} "
-                                    "cannot be exported with dynamic axes")
-    allowzero = 1 if 0 in dims and out.twin is None else None  # a real zero size, not "copy"
+                f"{op.name} in {op.where()}: the reshape from {list(x.shape)} to {list(out.shape)} has "
+                f"{inferred} sizes that follow dynamic axes but none of them alone; ONNX's Reshape can infer "
+                "one. Export with fewer dynamic axes.")
+        shape = g.node("Concat", dims, axis=0) if not all(d in g.initializers for d in dims) \
+            else g.ints([int(g.initializers[d][0]) for d in dims])
+        return g.node("Reshape", [g.name(x), shape])
+    allowzero = 1 if 0 in dims else None  # a real zero size, not "copy the input's"
     return g.node("Reshape", [g.name(x), g.ints(dims)], allowzero=allowzero)
+
+
+def _flatten_axis(x, out):
+    """The axis k for which out is x flattened to (prod(x.shape[:k]), prod(x.shape[k:])), in both
+    traces where there are two; else None."""
+    for k in range(len(x.shape) + 1):
+        if all(len(o.shape) == 2 and o.shape == (math.prod(i.shape[:k]), math.prod(i.shape[k:]))
+               for i, o in ((x, out), (x.twin, out.twin)) if o is not None):
+            return k
+    return None
+
+
+def _view(g, op):
+    """A reshape to 2-d that flattens each side of one axis is ONNX's Flatten (as torch writes
+    flatten(x, 1) and x.view(n, -1)); other reshapes are Reshape."""
+    k = _flatten_axis(op.args[0], op.outputs[0])
+    if k is not None:
+        return g.node("Flatten", [g.name(op.args[0])], axis=k)
+    return _reshape(g, op)
 
 
 def _permute(g, op):
@@ -222,6 +245,19 @@ def _embedding(g, op):
 def _lookup(g, op):
     w, idx = op.args[:2]
     return g.node("Gather", [g.name(w), g.operand(idx, np.dtype(np.int64))], axis=0)
+
+
+def _dropout(g, op):
+    """F.dropout in training mode (TrainingMode.TRAINING or PRESERVE): ONNX's Dropout, which draws its own mask."""
+    x, p = op.args[0], float(op.arg(1))
+    dt = _dtype(op)
+    return g.node("Dropout", [g.name(x), g.scalar(p, dt), g.scalar(True, np.bool_)], outputs=2)[0]
+
+
+def _feature_dropout(g, op):
+    raise UnsupportedOperatorError(
+        f"torch.onnx.export: {op.name} in training mode, called in {op.where()}, has no ONNX lowering (ONNX's "
+        "Dropout is plain dropout of single elements); export in eval mode (training=TrainingMode.EVAL, the default)")
 
 
 # ---------------------------------------------------------------------------- pooling
@@ -299,13 +335,15 @@ SYMBOLIC = {
     linalg.Matmul: _matmul, linalg.Bmm: _matmul, linear.Addmm: _addmm,
     reduction.Sum: _reduction("ReduceSum"), reduction.SumDim: _reduction("ReduceSum"),
     reduction.Mean: _reduction("ReduceMean"), reduction.MeanDim: _reduction("ReduceMean"),
-    shape.Reshape: _reshape, shape.UnsafeView: _reshape, shape.Unsqueeze: _reshape, shape.Squeeze: _reshape,
+    shape.Reshape: _view, shape.UnsafeView: _view, shape.Unsqueeze: _reshape, shape.Squeeze: _reshape,
     shape.SqueezeDim: _reshape, shape.Permute: _permute, shape.Transpose: _permute, shape.TMatrix: _permute,
     shape.Expand: _expand, join.Cat: _cat,
     conv.Conv: _conv, normalization.LayerNorm: _layer_norm, embedding.Lookup: _lookup,
     pooling.MaxPoolBlocks: _max_pool_blocks, pooling.BlockPool: _block_pool, pooling.SeparablePool: _separable_pool,
     # composites (see the module docstring)
-    normalization.batch_norm: _batch_norm, embedding.embedding: _embedding,
+    normalization.batch_norm: _batch_norm, embedding.embedding: _embedding, dropout.dropout: _dropout,
+    dropout.dropout1d: _feature_dropout, dropout.dropout2d: _feature_dropout, dropout.dropout3d: _feature_dropout,
+    dropout.alpha_dropout: _feature_dropout, dropout.feature_alpha_dropout: _feature_dropout,
     pooling.max_pool1d: _max_pool(1), pooling.max_pool2d: _max_pool(2), pooling.max_pool3d: _max_pool(3),
     pooling.avg_pool1d: _avg_pool(1), pooling.avg_pool2d: _avg_pool(2), pooling.avg_pool3d: _avg_pool(3),
     pooling.adaptive_avg_pool1d: _global_avg_pool, pooling.adaptive_avg_pool2d: _global_avg_pool,
@@ -335,6 +373,9 @@ def _adaptive_accept(nd):
 COMPOSITES = {
     "batch_norm": lambda input, rm, rv, w, b, training, momentum, eps: not training,
     "embedding": lambda input, weight, padding_idx, max_norm, *rest: max_norm is None,
+    # in training mode only (in eval mode dropout is the identity: no op at all)
+    **{name: lambda input, p, training, *rest: bool(training) and p > 0
+       for name in ("dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout")},
     "max_pool1d": _pool_accept(1, True), "max_pool2d": _pool_accept(2, True), "max_pool3d": _pool_accept(3, True),
     "avg_pool1d": _pool_accept(1, False), "avg_pool2d": _pool_accept(2, False), "avg_pool3d": _pool_accept(3, False),
     "adaptive_avg_pool1d": _adaptive_accept(1), "adaptive_avg_pool2d": _adaptive_accept(2),

@@ -115,7 +115,7 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
         if any(n in axes for n in names):
             grown = Tracer(model, fold=bool(do_constant_folding), composites=composites,
                            inline=bool(autograd_inlining))
-            grown_args, grown_kwargs = _grow(call_args, call_kwargs, names, axes)
+            grown_args, grown_kwargs = _grow(call_args, call_kwargs, names, axes, _growth(axes))
             grown_outputs = _trace(grown, model, grown_args, grown_kwargs, names)
             pair(tracer, grown)
             for u, w in zip(outputs, grown_outputs):
@@ -127,7 +127,7 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
     proto = _build(onnx, tracer, outputs, out_names, axes, opset, bool(export_params),
                    bool(keep_initializers_as_inputs))
     if verbose:
-        print(onnx.helper.printable_graph(proto.graph))
+        print(onnx.printer.to_text(proto.graph))
     data = proto.SerializeToString()
     if isinstance(f, (str, os.PathLike)):
         with open(f, "wb") as fh:
@@ -222,21 +222,33 @@ def _dynamic_axes(dynamic_axes, input_names, output_names):
     return axes
 
 
-def _grow(args, kwargs, names, axes):
-    """The inputs with each dynamic axis one larger (its first slice repeated at the end)."""
+def _growth(axes):
+    """How much each symbolic name's axes grow in the second run: 1, 2, 3, ... by name, so that two
+    names never give the same (example size, grown size) pair and each size found later is traced
+    back to its name."""
+    growth = {}
+    for spec in axes.values():
+        for symbol in spec.values():
+            growth.setdefault(symbol, len(growth) + 1)
+    return growth
+
+
+def _grow(args, kwargs, names, axes, growth):
+    """The inputs with each dynamic axis grown (its first slices repeated at the end)."""
     from ..autograd.grad_mode import no_grad
     from ..ops.join import cat
 
     def grow(t, name):
         with no_grad():
-            for axis in axes.get(name, {}):
+            for axis, symbol in axes.get(name, {}).items():
                 if not -t.ndim <= axis < t.ndim:
                     raise ValueError(f"torch.onnx.export: dynamic_axes gives axis {axis} of input {name!r}, "
                                      f"which has shape {list(t.shape)}")
-                if t.shape[axis] == 0:
-                    raise ValueError(f"torch.onnx.export: dynamic axis {axis} of input {name!r} has size 0 in "
-                                     "the example; give an example with at least one element along it")
-                t = cat([t, t.narrow(axis, 0, 1)], axis)
+                if t.shape[axis] < growth[symbol]:
+                    raise ValueError(f"torch.onnx.export: dynamic axis {axis} of input {name!r} has size "
+                                     f"{t.shape[axis]} in the example; give an example with at least "
+                                     f"{growth[symbol]} elements along it")
+                t = cat([t, t.narrow(axis, 0, growth[symbol])], axis)
         return t
 
     it = iter(names)
@@ -245,13 +257,14 @@ def _grow(args, kwargs, names, axes):
     return args, kwargs
 
 
-def _shape_proto(onnx, value, dims_named, name):
+def _shape_proto(g, value, dims_named, name):
     dims = []
     for i, size in enumerate(value.shape):
         if i in dims_named:
             dims.append(dims_named[i])
         elif value.twin is not None and value.twin.shape[i] != size:
-            dims.append(f"{name}_dim_{i}")
+            found = g.symbolic_size(size, value.twin.shape[i])
+            dims.append(found[0] if found else f"{name}_dim_{i}")
         else:
             dims.append(int(size))
     return dims
@@ -263,7 +276,10 @@ def _build(onnx, tracer, outputs, out_names, axes, opset, export_params, keep_in
     graph_inputs = []
     for v in tracer.inputs:
         g.bind(v, v.name)
-        dims = _shape_proto(onnx, v, axes.get(v.name, {}), v.name)
+        for axis, symbol in axes.get(v.name, {}).items():
+            if v.twin is not None:
+                g.sizes.setdefault((v.shape[axis], v.twin.shape[axis]), (symbol, v.name, axis % len(v.shape)))
+        dims = _shape_proto(g, v, axes.get(v.name, {}), v.name)
         graph_inputs.append(helper.make_tensor_value_info(v.name, g.elem_type(v.dtype), dims))
     for op in tracer.ops:
         g.scope = op.module
@@ -282,9 +298,9 @@ def _build(onnx, tracer, outputs, out_names, axes, opset, export_params, keep_in
         final.append(name)
     g.prune(final)
     graph_outputs = [helper.make_tensor_value_info(name, g.elem_type(v.dtype),
-                                                   _shape_proto(onnx, v, axes.get(name, {}), name))
+                                                   _shape_proto(g, v, axes.get(name, {}), name))
                      for v, name in zip(outputs, out_names)]
-    initializers = [onnx.numpy_helper.from_array(np.ascontiguousarray(a), name) for name, a in g.initializers.items()]
+    initializers = [onnx.numpy_helper.from_array(np.array(a, order="C"), name) for name, a in g.initializers.items()]
     for name, v in g.param_inputs.items():
         graph_inputs.append(helper.make_tensor_value_info(name, g.elem_type(v.dtype), list(v.shape)))
     if keep_initializers_as_inputs:

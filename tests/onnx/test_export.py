@@ -1,0 +1,444 @@
+"""retrograd.onnx.export: the written graph passes onnx's checker and, run by onnx's reference
+evaluator, gives the model's own outputs; names, dynamic axes, options and errors as torch's."""
+
+import io
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import retrograd
+from retrograd import nn
+from retrograd.nn import functional as F
+from tests.helpers import requires_torch, torch
+
+onnx = pytest.importorskip("onnx")
+from onnx.reference import ReferenceEvaluator  # noqa: E402
+
+
+# ---------------------------------------------------------------------------- models
+
+
+class CNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3, padding=1)
+        self.bn = nn.BatchNorm2d(4)
+        self.pool = nn.MaxPool2d(2)
+        self.fc = nn.Linear(4 * 4 * 4, 10)
+
+    def forward(self, x):
+        x = self.pool(F.relu(self.bn(self.conv(x))))
+        return self.fc(retrograd.flatten(x, 1))
+
+
+class Block(nn.Module):
+    """Layer norm, gelu, softmax on a (batch, tokens, features) input."""
+
+    def __init__(self):
+        super().__init__()
+        self.ln = nn.LayerNorm(6)
+        self.fc = nn.Linear(6, 5)
+        self.drop = nn.Dropout(0.5)
+
+    def forward(self, x):
+        return F.softmax(self.drop(F.gelu(self.fc(self.ln(x)))), dim=-1)
+
+
+class Bag(nn.Module):
+    """Embedding, mean over the tokens, linear, log_softmax."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(11, 4)
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, idx):
+        return F.log_softmax(self.fc(self.emb(idx).mean(1)), dim=1)
+
+
+def mlp():
+    return nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 8), nn.LeakyReLU(0.1), nn.Linear(8, 2),
+                         nn.Sigmoid())
+
+
+def _trained_bn(model, x):
+    """Running statistics that are not the initial ones (so eval mode is visible)."""
+    model.train()
+    with retrograd.no_grad():
+        model(x)
+        model(x * 2 + 1)
+    return model.eval()
+
+
+def _export(model, args, **kw):
+    buf = io.BytesIO()
+    retrograd.onnx.export(model, args, buf, **kw)
+    proto = onnx.load_from_string(buf.getvalue())
+    onnx.checker.check_model(proto, full_check=True)
+    return proto
+
+
+def _run(proto, **feeds):
+    return ReferenceEvaluator(proto).run(None, {k: v.numpy() for k, v in feeds.items()})
+
+
+def _ops(proto):
+    return [n.op_type for n in proto.graph.node]
+
+
+def _close(got, model, *args):
+    with retrograd.no_grad():
+        want = model(*args)
+    want = want if isinstance(want, (tuple, list)) else (want,)
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert g.dtype == np.float32
+        np.testing.assert_allclose(g, w.numpy(), rtol=1e-5, atol=1e-5)
+
+
+# ---------------------------------------------------------------------------- the four models
+
+
+def test_mlp_to_a_file_object_and_a_path(tmp_path):
+    retrograd.manual_seed(0)
+    model, x = mlp(), retrograd.randn(4, 3)
+    proto = _export(model, (x,), input_names=["x"], output_names=["y"])
+    assert _ops(proto) == ["Gemm", "Tanh", "Gemm", "LeakyRelu", "Gemm", "Sigmoid"]
+    assert [i.name for i in proto.graph.initializer] == [n for n, _ in model.named_parameters()]
+    _close(_run(proto, x=x), model, x)
+
+    path = tmp_path / "mlp.onnx"
+    assert retrograd.onnx.export(model, x, str(path), input_names=["x"]) is None
+    onnx.checker.check_model(str(path))
+    from_path = onnx.load(str(path))
+    _close(_run(from_path, x=x), model, x)
+    retrograd.onnx.export(model, (x,), path)  # a PathLike
+    assert onnx.load(path).graph.node[0].op_type == "Gemm"
+
+
+def test_cnn_conv_batchnorm_eval_relu_maxpool_flatten_linear():
+    retrograd.manual_seed(0)
+    x = retrograd.randn(2, 1, 8, 8)
+    model = _trained_bn(CNN(), x)
+    proto = _export(model, (x,), input_names=["image"], output_names=["logits"],
+                    dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}})
+    assert _ops(proto) == ["Conv", "BatchNormalization", "Relu", "MaxPool", "Flatten", "Gemm"]
+    names = {i.name for i in proto.graph.initializer}
+    assert {"conv.weight", "bn.running_mean", "bn.running_var", "fc.bias"} <= names
+    _close(_run(proto, image=x), model, x)
+    x5 = retrograd.randn(5, 1, 8, 8)  # another batch size through the symbolic batch dim
+    _close(_run(proto, image=x5), model, x5)
+    assert model.training is False and not model.bn.training  # the caller's eval mode is kept
+
+
+@pytest.mark.parametrize("opset", [13, 17, 20])
+def test_layer_norm_gelu_softmax_in_each_opset(opset):
+    """LayerNormalization and Gelu where the opset has them (17, 20), their formulas before."""
+    retrograd.manual_seed(0)
+    model, x = Block().eval(), retrograd.randn(2, 3, 6)
+    proto = _export(model, (x,), opset_version=opset, dynamic_axes={"x": [0, 1]})
+    assert proto.opset_import[0].version == opset
+    assert ("LayerNormalization" in _ops(proto)) == (opset >= 17)
+    assert ("Gelu" in _ops(proto)) == (opset >= 20)
+    assert "Dropout" not in _ops(proto) and _ops(proto)[-1] == "Softmax"
+    _close(_run(proto, x=x), model, x)
+    x2 = retrograd.randn(4, 7, 6)  # both dynamic axes change: the reshapes around the Gemm follow them
+    _close(_run(proto, x=x2), model, x2)
+    dims = [d.dim_param or d.dim_value for d in proto.graph.input[0].type.tensor_type.shape.dim]
+    assert dims == ["x_dynamic_axes_1", "x_dynamic_axes_2", 6]
+
+
+def test_embedding_model_with_int64_indices():
+    retrograd.manual_seed(0)
+    model = Bag()
+    idx = retrograd.tensor([[1, 2, 3], [10, 0, 4]])
+    proto = _export(model, (idx,), input_names=["tokens"], dynamic_axes={"tokens": {0: "batch", 1: "length"}})
+    assert _ops(proto)[0] == "Gather" and proto.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.INT64
+    _close(_run(proto, tokens=idx), model, idx)
+    longer = retrograd.tensor([[5, 6, 7, 8, 9], [1, 1, 1, 1, 1], [0, 2, 4, 6, 8]])
+    _close(_run(proto, tokens=longer), model, longer)
+
+
+# ---------------------------------------------------------------------------- more ops
+
+
+class Pools(nn.Module):
+    def forward(self, x):
+        return (F.max_pool2d(x, 3, 2, 1), F.avg_pool2d(x, 3, 2, 1, count_include_pad=False),
+                F.avg_pool2d(x, 2), F.adaptive_avg_pool2d(x, 1), F.adaptive_avg_pool2d(x, (2, 3)),
+                F.max_pool2d(x, 2, ceil_mode=True), F.avg_pool1d(x.flatten(2), 4))
+
+
+def test_pooling_forms():
+    retrograd.manual_seed(0)
+    x = retrograd.randn(2, 3, 7, 6)
+    proto = _export(Pools(), (x,))
+    ops = _ops(proto)
+    assert ops.count("MaxPool") == 2 and ops.count("AveragePool") == 3 and "GlobalAveragePool" in ops
+    assert "MatMul" in ops  # adaptive (2, 3) of 7x6: uneven windows, written as averaging matrices
+    _close(_run(proto, x=x), Pools(), x)
+
+
+class Arithmetic(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv1d(2, 3, 3, stride=2, padding=1, dilation=1)
+        self.register_buffer("offset", retrograd.arange(5.0))
+
+    def forward(self, x, y):
+        a = (x + y * 2 - 1) / (y.abs() + 1)
+        b = retrograd.sqrt(x.exp()) + retrograd.log(y.abs() + 1) - (-x) ** 2
+        c = retrograd.cat([a, b], dim=1).permute(0, 2, 1).transpose(1, 2)
+        d = (c @ c.transpose(1, 2)).sum(dim=(1, 2), keepdim=True) + c.mean()
+        e = self.conv1(c.reshape(-1, 2, 10))
+        f = retrograd.matmul(x, retrograd.ones(5, 5)) + self.offset
+        return a.sum(), d, e.relu(), f.log_softmax(-1), x.to(retrograd.float64)
+
+
+def test_elementwise_reductions_shapes_and_constants():
+    retrograd.manual_seed(0)
+    x, y = retrograd.randn(2, 2, 5), retrograd.randn(2, 2, 5)
+    model = Arithmetic()
+    proto = _export(model, (x, y))
+    with retrograd.no_grad():
+        want = model(x, y)
+    got = _run(proto, x=x, y=y)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w.numpy(), rtol=1e-5, atol=1e-5)
+    assert got[-1].dtype == np.float64
+    for op in ("Add", "Sub", "Mul", "Div", "Pow", "Neg", "Exp", "Log", "Sqrt", "Abs", "Concat", "Transpose",
+               "MatMul", "ReduceSum", "ReduceMean", "Conv", "LogSoftmax", "Cast", "Relu"):
+        assert op in _ops(proto), op
+
+
+# ---------------------------------------------------------------------------- names, axes, options
+
+
+def test_input_and_output_names_and_default_names():
+    retrograd.manual_seed(0)
+    model, x = mlp(), retrograd.randn(4, 3)
+    proto = _export(model, (x,), input_names=["features"], output_names=["probability"])
+    assert [i.name for i in proto.graph.input] == ["features"]
+    assert [o.name for o in proto.graph.output] == ["probability"]
+    assert proto.graph.node[-1].output[0] == "probability"
+    default = _export(Block(), (retrograd.randn(1, 2, 6),))
+    assert [i.name for i in default.graph.input] == ["x"]  # the forward's parameter name
+    assert [o.name for o in default.graph.output] == ["output"]
+    with pytest.raises(ValueError, match="input_names"):
+        retrograd.onnx.export(model, (x,), io.BytesIO(), input_names=["a", "b"])
+    with pytest.raises(ValueError, match="neither an input"):
+        retrograd.onnx.export(model, (x,), io.BytesIO(), dynamic_axes={"nope": [0]})
+
+
+def test_without_dynamic_axes_shapes_are_fixed():
+    retrograd.manual_seed(0)
+    model, x = mlp(), retrograd.randn(4, 3)
+    proto = _export(model, (x,))
+    assert [d.dim_value for d in proto.graph.input[0].type.tensor_type.shape.dim] == [4, 3]
+    assert [d.dim_value for d in proto.graph.output[0].type.tensor_type.shape.dim] == [4, 2]
+
+
+class SizedConstant(nn.Module):
+    def forward(self, x):
+        return x + retrograd.zeros(x.shape[0], 3)
+
+
+def test_a_constant_sized_by_a_dynamic_axis_is_refused():
+    x = retrograd.randn(2, 3)
+    _export(SizedConstant(), (x,))  # fixed shapes: fine
+    with pytest.raises(retrograd.onnx.OnnxExporterError, match=r"constant tensor of shape \[2, 3\]"):
+        retrograd.onnx.export(SizedConstant(), (x,), io.BytesIO(), dynamic_axes={"x": [0]})
+
+
+class Scaled(nn.Module):
+    def forward(self, x):
+        return x * (retrograd.eye(3) * 2 + 1)
+
+
+def test_constant_folding():
+    x = retrograd.randn(3, 3)
+    folded = _export(Scaled(), (x,))
+    assert _ops(folded) == ["Mul"]
+    unfolded = _export(Scaled(), (x,), do_constant_folding=False)
+    assert _ops(unfolded) == ["Mul", "Add", "Mul"]
+    for proto in (folded, unfolded):
+        _close(_run(proto, x=x), Scaled(), x)
+
+
+def test_export_params_and_keep_initializers_as_inputs():
+    retrograd.manual_seed(0)
+    model, x = nn.Linear(3, 2), retrograd.randn(4, 3)
+    proto = _export(model, (x,), input_names=["x"], export_params=False)
+    assert [i.name for i in proto.graph.input] == ["x", "weight", "bias"] and not proto.graph.initializer
+    out = _run(proto, x=x, weight=model.weight.detach(), bias=model.bias.detach())
+    _close(out, model, x)
+    kept = _export(model, (x,), input_names=["x"], keep_initializers_as_inputs=True)
+    assert [i.name for i in kept.graph.input] == ["x", "weight", "bias"]
+    assert [i.name for i in kept.graph.initializer] == ["weight", "bias"]
+
+
+def test_training_modes():
+    model = nn.Sequential(nn.Linear(3, 3), nn.Dropout(0.5))
+    x = retrograd.randn(20, 3)
+    model.train()
+    assert _ops(_export(model, (x,))) == ["Gemm"]  # EVAL (the default): dropout is the identity
+    assert model.training and model[1].training  # restored
+    preserved = _export(model, (x,), training=retrograd.onnx.TrainingMode.PRESERVE)
+    assert _ops(preserved) == ["Gemm", "Dropout"]  # not a mask drawn once and frozen into the graph
+    (y,) = _run(preserved, **{"input": x})
+    with retrograd.no_grad():
+        full = model[0](x).numpy() * 2
+    assert np.all(np.isclose(y, 0) | np.isclose(y, full, rtol=1e-5)) and np.isclose(y, 0).any()
+    model.eval()
+    assert _ops(_export(model, (x,), training=retrograd.onnx.TrainingMode.TRAINING)) == ["Gemm", "Dropout"]
+    assert not model.training
+    channels = nn.Sequential(nn.Conv2d(1, 1, 1), nn.Dropout2d())
+    with pytest.raises(retrograd.onnx.errors.UnsupportedOperatorError, match="module '1' \\(Dropout2d\\)"):
+        retrograd.onnx.export(channels, (retrograd.randn(1, 1, 2, 2),), io.BytesIO(),
+                              training=retrograd.onnx.TrainingMode.TRAINING)
+
+
+def test_verbose_prints_the_graph(capsys):
+    retrograd.onnx.export(mlp(), (retrograd.randn(1, 3),), io.BytesIO(), verbose=True)
+    assert "Gemm" in capsys.readouterr().out
+    retrograd.onnx.export(mlp(), (retrograd.randn(1, 3),), io.BytesIO())
+    assert capsys.readouterr().out == ""
+
+
+class _Square(retrograd.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x * x
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+class UsesFunction(nn.Module):
+    def forward(self, x):
+        return _Square.apply(x) + 1
+
+
+def test_a_custom_function_is_inlined_or_refused():
+    x = retrograd.randn(2, 2)
+    proto = _export(UsesFunction(), (x,))
+    assert _ops(proto) == ["Mul", "Add"]
+    _close(_run(proto, x=x), UsesFunction(), x)
+    with pytest.raises(retrograd.onnx.errors.UnsupportedOperatorError, match="_Square"):
+        retrograd.onnx.export(UsesFunction(), (x,), io.BytesIO(), autograd_inlining=False)
+
+
+def test_is_in_onnx_export():
+    seen = []
+
+    class Probe(nn.Module):
+        def forward(self, x):
+            seen.append(retrograd.onnx.is_in_onnx_export())
+            return x + 1
+
+    _export(Probe(), (retrograd.randn(2),))
+    assert seen == [True] and not retrograd.onnx.is_in_onnx_export()
+
+
+# ---------------------------------------------------------------------------- errors
+
+
+class Trig(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(2, 2)
+
+    def forward(self, x):
+        return retrograd.sin(self.fc(x))
+
+
+def test_an_op_without_lowering_names_itself_and_its_module():
+    with pytest.raises(retrograd.onnx.errors.UnsupportedOperatorError) as info:
+        retrograd.onnx.export(nn.Sequential(Trig()), (retrograd.randn(1, 2),), io.BytesIO())
+    message = str(info.value)
+    assert "Sin" in message and "module '0' (Trig)" in message and "Supported ops:" in message
+    assert "Addmm" in message and isinstance(info.value, RuntimeError)
+    from retrograd.autograd import function
+
+    assert function.profile_hook is None  # the hook is given back after a failed export
+
+
+def test_unsupported_arguments_raise_naming_them():
+    x = retrograd.randn(1, 3)
+    for kw in ({"dynamo": True}, {"dynamic_shapes": {"x": {0: "b"}}}, {"custom_opsets": {"x": 1}},
+               {"export_modules_as_functions": True}, {"external_data": False}, {"report": True},
+               {"operator_export_type": retrograd.onnx.OperatorExportTypes.ONNX_ATEN}):
+        with pytest.raises(NotImplementedError, match=next(iter(kw))):
+            retrograd.onnx.export(mlp(), (x,), io.BytesIO(), **kw)
+    with pytest.raises(ValueError, match="opset_version=9"):
+        retrograd.onnx.export(mlp(), (x,), io.BytesIO(), opset_version=9)
+    with pytest.raises(TypeError, match="nn.Module"):
+        retrograd.onnx.export(lambda t: t, (x,), io.BytesIO())
+
+
+def test_every_parameter_is_read():
+    from tests.test_no_ignored_arguments import _unread
+
+    assert _unread(retrograd.onnx.export) == []
+
+
+def test_refuses_while_a_profiler_records():
+    from retrograd.autograd import function
+
+    with retrograd.profiler.profile():
+        with pytest.raises(RuntimeError, match="profiler is recording"):
+            retrograd.onnx.export(mlp(), (retrograd.randn(1, 3),), io.BytesIO())
+        assert function.profile_hook is not None  # the profiler's hook is left in place
+    assert function.profile_hook is None
+
+
+def test_without_onnx_export_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnx", None)  # what Python's import system reads as "not installed"
+    with pytest.raises(ModuleNotFoundError, match="pip install onnx") as info:
+        retrograd.onnx.export(mlp(), (retrograd.randn(1, 3),), io.BytesIO())
+    assert info.value.name == "onnx"
+
+
+def test_without_onnx_the_package_imports():
+    code = ("import sys; sys.modules['onnx'] = None; import retrograd; "
+            "assert retrograd.onnx.TrainingMode.EVAL == 0 and callable(retrograd.onnx.export)")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+
+
+# ---------------------------------------------------------------------------- against torch's exporter
+
+
+def _torch_ops(build, args, **kw):
+    import warnings
+
+    retrograd.manual_seed(0)
+    model = build(torch)
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model.eval(), args(torch), buf, dynamo=False, **kw)
+    return _ops(onnx.load_from_string(buf.getvalue()))
+
+
+@requires_torch
+@pytest.mark.parametrize("case", ["mlp", "block", "bag"])
+def test_node_types_match_torchs_exporter(case):
+    def build_mlp(m):
+        return m.nn.Sequential(m.nn.Linear(3, 4), m.nn.ReLU(), m.nn.Linear(4, 2), m.nn.Softmax(dim=1))
+
+    def build_block(m):
+        return m.nn.Sequential(m.nn.LayerNorm(6), m.nn.Linear(6, 5), m.nn.GELU(), m.nn.Dropout(), m.nn.Tanh())
+
+    def build_bag(m):
+        return m.nn.Sequential(m.nn.Embedding(7, 3), m.nn.Flatten(), m.nn.Linear(6, 2), m.nn.LogSoftmax(1))
+
+    build, args = {
+        "mlp": (build_mlp, lambda m: (m.ones(2, 3),)),
+        "block": (build_block, lambda m: (m.ones(2, 6),)),
+        "bag": (build_bag, lambda m: (m.tensor([[1, 2], [3, 4]]),)),
+    }[case]
+    assert _ops(_export(build(retrograd).eval(), args(retrograd))) == _torch_ops(build, args)
