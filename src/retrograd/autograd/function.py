@@ -13,6 +13,7 @@ import numpy as np
 from ..amp.autocast_mode import _state as _amp_state
 from ..amp.autocast_mode import cast_args
 from .. import _dtype
+from .._callsite import format_site, user_site
 from .._backend import array_module as _xp
 from . import anomaly
 from .grad_mode import _state
@@ -38,6 +39,46 @@ def _second_backward_error(node):
         f"tensors after calling backward. (The freed node is {node.name()}. If you reuse a "
         "recurrent hidden state across iterations, detach() it between them.)"
     )
+
+
+# A tensor saved for backward gets a second slot on its version counter (``_vc``, shared by
+# its views): None, then the log of the in-place ops that bumped the counter since, each
+# (new version, op name, user site). Bump sites call note_inplace when the slot is there, so
+# the error below can name the op and the line that made the change (the log keeps the last 8).
+_INPLACE_LOG = 8
+
+
+def watch_version(vc):
+    """Make in-place bumps of ``vc`` (a saved tensor's version counter) be logged."""
+    if len(vc) == 1:
+        vc.append(None)
+
+
+def note_inplace(vc, op):
+    """Log the bump of the watched version counter ``vc`` just made by in-place op ``op``
+    (at the user's line)."""
+    entry = (vc[0], op, user_site(2))
+    log = vc[1]
+    if log is None:
+        vc[1] = [entry]
+    else:
+        log.append(entry)
+        if len(log) > _INPLACE_LOG:
+            del log[0]
+
+
+def _modified_by(vc, expected):
+    """The end of the modified-tensor error, `` and modified by add_ at train.py:42``, from
+    the log of ``vc``: the first in-place op that took it past version ``expected``; an empty
+    string if none was logged."""
+    log = vc[1] if len(vc) > 1 else None
+    after = [e for e in log or () if e[0] > expected]
+    if not after:
+        return ""
+    version, op, site = after[0]
+    op = "__setitem__ (x[...] = value)" if op == "__setitem__" else op
+    more = f" (and {len(after) - 1} more in-place op(s) after it)" if len(after) > 1 else ""
+    return f" and modified by {op} at {format_site(site)}{more}"
 
 
 def _forward_name(node):
@@ -100,7 +141,7 @@ class FunctionCtx:
             return tensor
         _, data, version, vc, output_nr, requires_grad = entry
         if vc[0] != version:
-            self._raise_modified(_Tensor._make(data), version, vc[0], output_nr)
+            self._raise_modified(_Tensor._make(data), version, vc[0], output_nr, vc)
         out = _Tensor._make(data)
         out._vc = vc
         if requires_grad:
@@ -109,8 +150,9 @@ class FunctionCtx:
             out._output_nr = output_nr
         return out
 
-    def _raise_modified(self, tensor, expected, actual=None, output_nr=None):
-        actual = tensor._vc[0] if actual is None else actual
+    def _raise_modified(self, tensor, expected, actual=None, output_nr=None, vc=None):
+        vc = tensor._vc if vc is None else vc
+        actual = vc[0] if actual is None else actual
         if output_nr is None and tensor.grad_fn is not None:  # a saved input: who made it now
             output_nr, producer = tensor._output_nr, tensor.grad_fn
         else:
@@ -121,7 +163,7 @@ class FunctionCtx:
             "one of the variables needed for gradient computation has been modified by an "
             f"inplace operation: [{tensor.type()} {list(tensor.shape)}]{which} is at version "
             f"{actual}; expected version {expected} instead. It was saved for backward by "
-            f"{self.name()}. Hint: an in-place op (a method ending in '_', `+=`, or "
+            f"{self.name()}{_modified_by(vc, expected)}. Hint: an in-place op (a method ending in '_', `+=`, or "
             "`x[...] = ...`) changed it after it was used; use the out-of-place op, or clone() "
             "the tensor before changing it. Hint: enable anomaly detection to find the "
             "operation that failed to compute its gradient, with "
@@ -370,6 +412,9 @@ def _pack_saved(ctx, results):
             if r is t:
                 output_nr = i
                 break
+        vc = t._vc
+        if len(vc) == 1:
+            vc.append(None)  # watch_version, inlined: log in-place changes from now on
         if output_nr is None:
             entries.append((_SAVED_PLAIN, t, t._vc[0]))
         else:

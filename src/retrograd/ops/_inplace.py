@@ -6,7 +6,7 @@ view also rewrites its base's graph (``CopySlices``), as torch does.
 """
 
 from .. import _backend
-from ..autograd.function import _SAVED_OUTPUT, Function, refresh_if_stale
+from ..autograd.function import _SAVED_OUTPUT, Function, note_inplace, refresh_if_stale, watch_version
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
 from ._kernel_dtypes import SCALAR_NAME as _TORCH_TYPE
@@ -46,7 +46,10 @@ def inplace(self, name, op, *args, **kwargs):
         result = op(self, *args, **kwargs)
         _check_can_write(self, result, name)
         _write(self, result._data, name)
-        self._vc[0] += 1
+        vc = self._vc
+        vc[0] += 1
+        if len(vc) > 1:  # saved for backward: log who changed it (autograd.function)
+            note_inplace(vc, name)
         return self
     if self._requires_grad and self.grad_fn is None:
         raise RuntimeError(LEAF_ERROR + f" (in {name} on a tensor of shape {list(self.shape)}; "
@@ -67,7 +70,10 @@ def inplace(self, name, op, *args, **kwargs):
         _rebase_base(base, self._view_chain, result)
     self.grad_fn, self._output_nr = result.grad_fn, result._output_nr
     self._requires_grad = result._requires_grad
-    self._vc[0] += 1
+    vc = self._vc
+    vc[0] += 1
+    if len(vc) > 1:
+        note_inplace(vc, name)
     if base is not None:
         self._view_version = self._vc[0]
     if result.grad_fn is not None and result.grad_fn._saved:
@@ -92,6 +98,7 @@ def _resave_output(node, result, self):
     saved = node._saved
     for i, entry in enumerate(saved):
         if entry is not None and entry[0] == _SAVED_OUTPUT and entry[3] is result._vc:
+            watch_version(self._vc)
             saved[i] = (_SAVED_OUTPUT, self._data, self._vc[0], self._vc, entry[4], entry[5])
 
 

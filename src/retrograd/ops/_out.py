@@ -21,6 +21,7 @@ import inspect
 import warnings
 
 from .. import _backend
+from ..autograd.function import note_inplace
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
 from ._inplace import _TORCH_TYPE
@@ -84,7 +85,7 @@ def takes_out(fn=None, *, dtype=CAST, grad=CHECK, cast_error=RuntimeError, resiz
         for r, o in zip(results, outs):
             _check_dtype(name, r, o, dtype, cast_error)
         for r, o in zip(results, outs):
-            _write(o, r, resize_warning, grad == COPY)
+            _write(o, r, resize_warning, grad == COPY, name)
         if kwargs.get("requires_grad"):  # a factory's requires_grad=True makes out a leaf that requires grad
             out.requires_grad_(True)
         if isinstance(out, Tensor):
@@ -160,7 +161,7 @@ def _check_dtype(name, result, out, rule, cast_error):
                          f"dtype {have}")
 
 
-def _write(out, result, resize_warning, copy):
+def _write(out, result, resize_warning, copy, name):
     data = result._data
     tracked = copy and _state.enabled and (out._requires_grad or result._requires_grad)
     if out._data.shape != data.shape:
@@ -177,4 +178,7 @@ def _write(out, result, resize_warning, copy):
         return
     if out._data is not data:
         out._data[...] = data
-    out._vc[0] += 1
+    vc = out._vc
+    vc[0] += 1
+    if len(vc) > 1:  # saved for backward: log who changed it (autograd.function)
+        note_inplace(vc, f"{name}(out=...)")
