@@ -226,6 +226,7 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
     stack.append(callbacks)
     try:
         ready = [n for n in dict.fromkeys(root_nodes) if deps.get(n, 0) == 0]
+        leaves = []
         while ready:
             node = ready.pop()
             grads = pending.pop(node, None)
@@ -253,7 +254,13 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
                 left = deps[fn] - 1
                 deps[fn] = left
                 if not left:
-                    ready.append(fn)
+                    if type(fn) is AccumulateGrad:
+                        leaves.append(fn)
+                    else:
+                        ready.append(fn)
+            if leaves:  # accumulate a leaf's gradient as soon as it is complete, as torch's engine
+                ready += leaves  # (hooks such as DDP's see it early; no other node's input changes)
+                leaves.clear()
             g = in_grads = None  # hold no gradient between nodes (see _owned)
         while callbacks:  # a callback may queue another, as in torch
             callbacks.pop(0)()
