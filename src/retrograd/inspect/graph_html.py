@@ -298,6 +298,9 @@ def _layout(nodes, edges, groups):
         node.row = row_of[node.id]
     for node in nodes:
         node.width = max(96, 7.2 * len(node.label) + 24)
+    for e in edges:  # room for the label of an edge leaving the node (10 px type, ~5.6 px a character)
+        node = nodes[e.src]
+        node.width = max(node.width, 5.6 * len(describe_tensor(e.shape, e.dtype, e.bytes)) + 4)
     neighbours = {node.id: [] for node in nodes}
     for e in edges:
         neighbours[e.src].append(e.dst)

@@ -1,8 +1,9 @@
 """The HTML page of :func:`retrograd.inspect.graph`: inline SVG at the positions the layout
 computed, inline style, and an inline script that collapses module groups, opens a node's
-panel (saved tensors, source line), and follows the URL hash (``#collapse=a,b&open=3``) so a
-page can be opened in a given state. A Content-Security-Policy forbids every load, so the
-page is self-contained; its script writes any error into ``#errors``."""
+panel (saved tensors, source line), and follows the URL hash (``#collapse=a,b&open=3``: the
+script clicks those titles and that node), so a page can be opened in a given state. A
+Content-Security-Policy forbids every load, so the page is self-contained; its script writes
+any error into ``#errors``."""
 
 import html
 import json
@@ -15,7 +16,12 @@ _STYLE = """
 body{margin:0;font:13px system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;color:#1f2933;background:#fbfcfd}
 header{position:fixed;top:0;left:0;right:0;height:44px;display:flex;align-items:center;gap:18px;
  padding:0 16px;background:#fff;border-bottom:1px solid #d9e0e8;z-index:2}
-header b{font-size:14px} header .hint{color:#6b7785}
+header b,header .key{font-size:14px;white-space:nowrap}
+header .hint{color:#6b7785;font-size:12px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+header .key{font-size:12px}
+header .key i{display:inline-block;width:12px;height:12px;border-radius:3px;margin:0 4px -2px 8px;border:1px solid}
+header .key .op{background:#e8f0fe;border-color:#4a78c2} header .key .leaf{background:#fff4d6;border-color:#b8921d}
+header .key .root{background:#fde8e8;border-color:#c0392b}
 #errors{position:fixed;bottom:0;left:0;right:0;margin:0;padding:8px 16px;background:#fde8e8;color:#8a1c1c;
  white-space:pre-wrap;z-index:3}
 #wrap{position:absolute;top:45px;left:0;right:0;bottom:0;overflow:auto}
@@ -193,15 +199,20 @@ _SCRIPT = r"""
     if (collapsed.has(key)) collapsed.delete(key); else collapsed.add(key);
     redraw();
   }
-  function fromHash() {
+  function click(el) { el.dispatchEvent(new MouseEvent('click', {bubbles: true})); }
+  function fromHash() {  // #collapse=a,b&open=3: the page as after clicking those titles and that node
     const params = new URLSearchParams(location.hash.slice(1));
     collapsed.clear();
+    redraw();
     (params.get('collapse') || '').split(',').filter(k => k).forEach(k => {
       if (!(k in groups)) throw new Error('no module group ' + JSON.stringify(k));
-      collapsed.add(k);
+      click(groupEl[k].querySelector('text'));
     });
-    redraw();
-    if (params.has('open')) open(+params.get('open'));
+    if (params.has('open')) {
+      const id = params.get('open');
+      if (!(id in nodeEl)) throw new Error('no node ' + id + ' (the graph has ' + nodes.length + ')');
+      click(nodeEl[id]);
+    }
   }
   document.querySelectorAll('#graph .node').forEach(el => el.addEventListener('click', () => open(+el.dataset.id)));
   document.querySelectorAll('#graph .group>text').forEach(
@@ -292,7 +303,8 @@ def render(graph):
            f"<title>retrograd graph: {len(nodes)} ops</title><style>{_STYLE}</style></head><body>",
            f'<div id="errors" hidden></div><script>{_REPORT_ERRORS}</script>',
            f"<header><b>Graph: {len(nodes)} nodes, {len(edges)} edges, {len(graph.groups)} modules</b>",
-           '<span class="hint">forward flows down, gradients flow up; click a module title to collapse it, '
+           '<span class="key"><i class="op"></i>op <i class="leaf"></i>leaf <i class="root"></i>output</span>',
+           '<span class="hint">forward flows down, gradients flow back up; click a module title to collapse it, '
            "a node for what it saved and where it was made</span></header>",
            f'<div id="wrap"><svg id="graph" xmlns="http://www.w3.org/2000/svg" width="{graph.width:.0f}" '
            f'height="{graph.height:.0f}">',
