@@ -104,7 +104,7 @@ def test_healthy_residual_net_with_layer_norm_has_no_problem(seed):
     model = _resnet()
     _backward(model)
     assert inspect.gradient_flow(model).problems == []
-    assert inspect.gradient_flow(model, lr=0.01).problems == []
+    assert inspect.gradient_flow(model, lr=1e-3).problems == []
     report = inspect.gradient_flow(model, optimizer=torch.optim.Adam(model.parameters(), lr=1e-3))
     assert report.problems == [] and "no problem found" in str(report)
 
@@ -151,7 +151,8 @@ def test_update_ratio_is_lr_times_grad_over_weight_and_the_optimizer_trial_step_
     adam.step()
     before = [p.detach().clone() for p in model.parameters()]
     steps = [adam.state[p]["step"].item() for p in model.parameters()]
-    inspect.gradient_flow(model, optimizer=adam)
+    with pytest.warns(UserWarning, match="parameters changed"):  # adam.step() above
+        inspect.gradient_flow(model, optimizer=adam)
     assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
     assert [adam.state[p]["step"].item() for p in model.parameters()] == steps
 
@@ -267,3 +268,13 @@ def test_plot_without_matplotlib_raises_import_error(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     with pytest.raises(ImportError, match="pip install matplotlib"):
         report.plot(tmp_path / "flow.png")
+
+
+def test_records_from_before_an_optimizer_step_are_left_out_with_a_warning():
+    torch.manual_seed(0)
+    model = _mlp(4, nn.ReLU, bias=-3.0)
+    _backward(model)
+    torch.optim.SGD(model.parameters(), lr=0.1).step()
+    with pytest.warns(UserWarning, match="since the forward inspect.watch recorded"):
+        report = inspect.gradient_flow(model)
+    assert report.signal == "parameter gradient" and "dead" not in report.kinds

@@ -165,19 +165,23 @@ def check_gradients(model, inputs, loss_fn, *, directions=3, eps=1e-6, rtol=1e-4
         raise ValueError(f"check_gradients: directions must be a positive integer, got {directions!r}")
     if not eps > 0 or not rtol > 0:
         raise ValueError(f"check_gradients: eps and rtol must be positive, got eps={eps!r}, rtol={rtol!r}")
+    from .. import random as _random
+
     args = inputs if isinstance(inputs, (tuple, list)) else (inputs,)
-    calls = _record_calls(model, tuple(args), loss_fn)
-    rng = np.random.default_rng(seed)
-    rows = [_check_call(c, rng, int(directions), eps, rtol) for c in calls]
+    rng_state = _random.get_rng_state()
+    try:
+        calls = _record_calls(model, tuple(args), loss_fn)
+        rng = np.random.default_rng(seed)
+        rows = [_check_call(c, rng, int(directions), eps, rtol) for c in calls]
+    finally:
+        _random.set_rng_state(rng_state)
     return GradientCheckReport(type(model).__name__, rows, rtol, int(directions))
 
 
 def _record_calls(model, args, loss_fn):
     """[(name, module or function, call index, args, kwargs)] for each module call of one
-    forward, in the order they finished, then the loss function's; the model's buffers and
-    the global RNG state are restored afterwards."""
-    from .. import random as _random
-
+    forward, in the order they finished, then the loss function's; the model's buffers are
+    restored afterwards."""
     names = {id(m): name or type(m).__name__ for name, m in model.named_modules()}
     counts, calls, handles = {}, [], []
 
@@ -187,7 +191,6 @@ def _record_calls(model, args, loss_fn):
             clone = lambda t: t.detach().clone()  # noqa: E731
             calls.append((names[id(module)], module, n, _map_tensors(a, clone), _map_tensors(kw, clone)))
 
-    rng_state = _random.get_rng_state()
     buffers = [(b, b.detach().clone()) for b in model.buffers()]
     try:
         for m in model.modules():
@@ -200,7 +203,6 @@ def _record_calls(model, args, loss_fn):
         calls.append(("loss_fn", loss_fn, 1, (_map_tensors(out, lambda t: t.detach().clone()),), {}))
         loss_fn(out)
     finally:
-        _random.set_rng_state(rng_state)
         from ..autograd.grad_mode import no_grad
 
         with no_grad():
@@ -315,5 +317,6 @@ def _directional_errors(fn, args, kwargs, rng, directions, eps, jitter):
                 if not (math.isfinite(analytic) and math.isfinite(numeric)):
                     errors[label].append(0.0 if analytic == numeric else math.inf)
                     continue
-                errors[label].append(abs(analytic - numeric) / max(abs(analytic), abs(numeric), floor))
+                denom = max(abs(analytic), abs(numeric), floor)
+                errors[label].append(abs(analytic - numeric) / denom if denom else 0.0)
     return errors, kinks

@@ -33,6 +33,7 @@ default initialization) gives no finding.
 
 import copy
 import math
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -289,6 +290,12 @@ def gradient_flow(model, lr=None, *, optimizer=None):
     if lr is not None and not (isinstance(lr, (int, float)) and lr > 0):
         raise ValueError(f"gradient_flow: lr must be a positive number, got {lr!r}")
     watched = latest_watch(model)
+    if watched is not None and not watched.is_current():
+        warnings.warn("gradient_flow: the parameters changed (an optimizer step?) since the forward "
+                      "inspect.watch recorded, so its activations and output gradients are left out; "
+                      "run the forward and backward inside watch again, and call gradient_flow before "
+                      "optimizer.step()", UserWarning, stacklevel=2)
+        watched = None
     layers = _layers(model, watched)
     if not any(p.grad is not None for _, _, params in layers for p in params):
         raise RuntimeError("gradient_flow: no parameter of the model has a .grad; call "

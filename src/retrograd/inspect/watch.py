@@ -131,6 +131,7 @@ class Watch:
         self._grad_sq = {}
         self._calls = {}
         self._handles = []
+        self._versions = self._parameter_versions()
         names = {}
         for name, m in model.named_modules():
             names[id(m)] = name or type(m).__name__
@@ -153,6 +154,15 @@ class Watch:
     def _start(self):
         self.activations, self.layers = [], []
         self.output_grad_norms, self._grad_sq, self._calls = {}, {}, {}
+        self._versions = self._parameter_versions()
+
+    def _parameter_versions(self):
+        return tuple(p._version for p in self.model.parameters())
+
+    def is_current(self):
+        """Whether the records may describe the model's current gradients: False once a
+        parameter was modified in place (an optimizer step) since the watched forward."""
+        return self._versions == self._parameter_versions()
 
     def _call_name(self, name):
         n = self._calls.get(name, 0) + 1
