@@ -120,23 +120,31 @@ def lstm(t):
     return Workload(Net(), (t.randn(32, 64, 64),), t.randn(32, 1), nn.MSELoss())
 
 
-def deep(t):
-    """32 blocks x = x + tanh(Linear(1024,1024)(x)), batch 256, loss mean(x^2)."""
+def deep(t, blocks=32, width=1024, batch=256):
+    """32 blocks x = x + tanh(Linear(1024,1024)(x)), batch 256, loss mean(x^2). Each block is a
+    module of an nn.Sequential, so that inspect.checkpoint_plan can checkpoint runs of blocks;
+    the sizes are arguments so that tests can run it small."""
     _seeded(t)
     nn = t.nn
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = nn.Linear(width, width)
+
+        def forward(self, x):
+            return x + t.tanh(self.linear(x))
 
     class Deep(nn.Module):
         def __init__(self):
             super().__init__()
-            self.layers = nn.ModuleList(nn.Linear(1024, 1024) for _ in range(32))
+            self.layers = nn.Sequential(*(Block() for _ in range(blocks)))
 
         def forward(self, x):
-            for layer in self.layers:
-                x = x + t.tanh(layer(x))
-            return x
+            return self.layers(x)
 
-    flops = 32 * 3 * 2 * 256 * 1024 * 1024
-    return Workload(Deep(), (t.randn(256, 1024),), None, lambda out, _: (out ** 2).mean(), flops)
+    flops = blocks * 3 * 2 * batch * width * width
+    return Workload(Deep(), (t.randn(batch, width),), None, lambda out, _: (out ** 2).mean(), flops)
 
 
 WORKLOADS = {"mlp": mlp, "tiny": tiny, "cnn": cnn, "transformer": transformer, "lstm": lstm,
