@@ -28,6 +28,32 @@ _FLOATING = _dtype.FLOATING_NP
 # retrograd.profiler's recorder while a profile records, else None: apply hands it each call
 # first; it records the op and runs it through apply again (answering NotImplemented there)
 profile_hook = None
+# tools that look at each op's outputs while they are on (anomaly mode's forward check,
+# inspect.record_breaks): None, or one function called as after_apply(cls, args, outputs)
+after_apply = None
+_observers = []
+
+
+def add_apply_observer(fn):
+    """Call ``fn(cls, args, outputs)`` after every ``Function.apply`` until removed."""
+    _observers.append(fn)
+    _set_after_apply()
+
+
+def remove_apply_observer(fn):
+    _observers.remove(fn)
+    _set_after_apply()
+
+
+def _set_after_apply():
+    global after_apply
+    observers = tuple(_observers)
+
+    def each(cls, args, outputs):
+        for fn in observers:
+            fn(cls, args, outputs)
+
+    after_apply = None if not observers else observers[0] if len(observers) == 1 else each
 
 
 def _second_backward_error(node):
@@ -267,6 +293,8 @@ class Function(FunctionCtx, Node):
                 _record(ctx, cls, args, kwargs, (result,))
             elif ctx._view:
                 _link_view(args[0], result, cls, args, kwargs)
+            if after_apply is not None:
+                after_apply(cls, args, (result,))
             return result
         single = not isinstance(out, tuple)
         outs = (out,) if single else out
@@ -277,6 +305,8 @@ class Function(FunctionCtx, Node):
             _record(ctx, cls, args, kwargs, results)
         elif ctx._view:
             _link_view(args[0], results[0], cls, args, kwargs)
+        if after_apply is not None:
+            after_apply(cls, args, results)
         return results[0] if single else tuple(results)
 
 
