@@ -5,7 +5,8 @@ float64, on the input it really receives in the model: for people writing custom
 How: one forward of ``model(*inputs)`` and ``loss_fn(output)`` records, with forward hooks, the
 arguments of every module call (and the loss function's). Then, for each call in the order the
 calls finished (a module before the module containing it), a float64 copy of the module
-(``copy.deepcopy(module).double()``) runs on a float64 copy of those arguments and its backward
+(``copy.deepcopy(module).cpu().double()``: the check runs on the CPU) runs on a float64 copy of
+those arguments and its backward
 (a VJP with a random output cotangent u) is compared with central finite differences of that
 module alone. Instead of full Jacobians, each differentiable tensor (every floating input, and
 each parameter of the module's own, not its submodules') is checked along ``directions``
@@ -130,7 +131,7 @@ def _flat(obj):
 
 
 def _to64(t):
-    t = t.detach()
+    t = t.detach().cpu()
     return t.double().clone() if t.dtype.is_floating_point else t.clone()
 
 
@@ -247,7 +248,7 @@ def _directional_errors(fn, args, kwargs, rng, directions, eps, jitter):
     from ..nn import Module
     from ..tensor import Tensor
 
-    module = copy.deepcopy(fn).double() if isinstance(fn, Module) else fn
+    module = copy.deepcopy(fn).cpu().double() if isinstance(fn, Module) else fn
     args64 = _map_tensors(args, _to64)
     kwargs64 = _map_tensors(kwargs, _to64)
     labels, leaves = [], []
