@@ -182,6 +182,42 @@ def test_pooling_forms():
     _close(_run(proto, x=x), Pools(), x)
 
 
+@pytest.mark.parametrize("n, k, s, p, d", [(5, 2, 2, 1, 1), (7, 3, 2, 1, 1), (6, 2, 1, 1, 1), (8, 3, 3, 1, 2)])
+def test_max_pool_windows_and_ceil_mode(n, k, s, p, d):
+    """ceil_mode as torch's: the last window may hang over, but never starts in the padding."""
+    class Pool(nn.Module):
+        def forward(self, x):
+            return F.max_pool2d(x, k, s, p, d, ceil_mode=True), retrograd.max_pool2d(x, k, s, p, d)
+
+    x = retrograd.randn(1, 2, n, n)
+    proto = _export(Pool(), (x,))
+    assert _ops(proto) == ["MaxPool", "MaxPool"]  # retrograd.max_pool2d is F.max_pool2d, recorded as one op too
+    _close(_run(proto, x=x), Pool(), x)
+
+
+_bound_early = F.max_pool2d  # the exporter cannot see calls through this name
+
+
+def test_max_pool_bound_before_the_export_is_refused_with_the_reason():
+    class Pool(nn.Module):
+        def forward(self, x):
+            return _bound_early(x, 3, 2, 1), _bound_early(x, 2)
+
+    with pytest.raises(retrograd.onnx.errors.UnsupportedOperatorError, match="window sizes"):
+        retrograd.onnx.export(Pool(), (retrograd.randn(1, 1, 6, 6),), io.BytesIO())
+
+
+def test_avg_pool_ceil_mode_as_averaging_matrices():
+    class Pool(nn.Module):
+        def forward(self, x):
+            return F.avg_pool2d(x, 2, ceil_mode=True), F.avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False)
+
+    x = retrograd.randn(2, 1, 5, 7)
+    proto = _export(Pool(), (x,))
+    assert "AveragePool" not in _ops(proto)
+    _close(_run(proto, x=x), Pool(), x)
+
+
 class Arithmetic(nn.Module):
     def __init__(self):
         super().__init__()
@@ -231,6 +267,21 @@ def test_input_and_output_names_and_default_names():
         retrograd.onnx.export(model, (x,), io.BytesIO(), input_names=["a", "b"])
     with pytest.raises(ValueError, match="neither an input"):
         retrograd.onnx.export(model, (x,), io.BytesIO(), dynamic_axes={"nope": [0]})
+
+
+def test_a_detached_parameter_is_still_the_parameter():
+    class Detached(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scale = nn.Parameter(retrograd.ones(3) * 2)
+
+        def forward(self, x):
+            return x * self.scale.detach()
+
+    proto = _export(Detached(), (retrograd.randn(2, 3),), input_names=["x"])
+    assert [i.name for i in proto.graph.initializer] == ["scale"]
+    with pytest.raises(ValueError, match=r"\['scale'\]"):
+        retrograd.onnx.export(Detached(), (retrograd.randn(2, 3),), io.BytesIO(), input_names=["scale"])
 
 
 def test_without_dynamic_axes_shapes_are_fixed():

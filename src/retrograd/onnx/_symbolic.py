@@ -272,9 +272,14 @@ def _max_pool(nd):
         x, kernel, stride, padding, dilation, ceil_mode = op.args[0], *(op.arg(i) for i in range(1, 6))
         k = _ntuple(kernel, nd)
         s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) else _ntuple(stride, nd)
-        p = _ntuple(padding, nd)
-        return g.node("MaxPool", [g.name(x)], kernel_shape=k, strides=s, pads=p + p,
-                      dilations=_ntuple(dilation, nd), ceil_mode=int(bool(ceil_mode)))
+        p, d = _ntuple(padding, nd), _ntuple(dilation, nd)
+        # ceil_mode only where it adds a window (onnx's reference evaluator grows the output even
+        # for stride 1, where torch's ceil_mode changes nothing)
+        ceil = bool(ceil_mode) and any(
+            pooling._out_size(n, *w, True) != pooling._out_size(n, *w, False)
+            for v in (x, x.twin) if v is not None for n, *w in zip(v.shape[2:], k, s, p, d))
+        return g.node("MaxPool", [g.name(x)], kernel_shape=k, strides=s, pads=p + p, dilations=d,
+                      ceil_mode=int(ceil))
     return lower
 
 
@@ -287,6 +292,14 @@ def _avg_pool(nd):
         return g.node("AveragePool", [g.name(x)], kernel_shape=k, strides=s, pads=p + p,
                       count_include_pad=int(bool(count_include_pad)))
     return lower
+
+
+def _max_pool_function(g, op):
+    raise UnsupportedOperatorError(
+        f"torch.onnx.export: max pooling with padding, a stride other than its kernel, dilation or returned "
+        f"indices, called in {op.where()}, reached the exporter without its window sizes. Call it as "
+        "F.max_pool1d/2d/3d or nn.MaxPool1d/2d/3d without return_indices (the exporter records those calls); "
+        "a reference to the function bound before the export is not seen.")
 
 
 def _global_avg_pool(g, op):
@@ -339,7 +352,7 @@ SYMBOLIC = {
     shape.SqueezeDim: _reshape, shape.Permute: _permute, shape.Transpose: _permute, shape.TMatrix: _permute,
     shape.Expand: _expand, join.Cat: _cat,
     conv.Conv: _conv, normalization.LayerNorm: _layer_norm, embedding.Lookup: _lookup,
-    pooling.MaxPoolBlocks: _max_pool_blocks, pooling.BlockPool: _block_pool, pooling.SeparablePool: _separable_pool,
+    pooling.MaxPoolBlocks: _max_pool_blocks, pooling.MaxPool: _max_pool_function, pooling.BlockPool: _block_pool, pooling.SeparablePool: _separable_pool,
     # composites (see the module docstring)
     normalization.batch_norm: _batch_norm, embedding.embedding: _embedding, dropout.dropout: _dropout,
     dropout.dropout1d: _feature_dropout, dropout.dropout2d: _feature_dropout, dropout.dropout3d: _feature_dropout,
@@ -383,9 +396,12 @@ COMPOSITES = {
 }
 
 
+_REFUSALS = (_max_pool_function, _feature_dropout)  # entries that only explain why not
+
+
 def supported():
     """The names of the ops with a lowering, for messages."""
-    return sorted({getattr(fn, "__name__", repr(fn)) for fn in SYMBOLIC})
+    return sorted({getattr(fn, "__name__", repr(fn)) for fn, lower in SYMBOLIC.items() if lower not in _REFUSALS})
 
 
 def lower(g, op):

@@ -111,6 +111,7 @@ class Tracer:
         for prefix_items in (model.named_parameters(), model.named_buffers()):
             for name, t in prefix_items:
                 self._params.setdefault(id(t), (name, t))
+        self._param_arrays = {id(t._data): t for _, t in self._params.values()}
         self._module_names = {id(m): (name, type(m).__name__) for name, m in model.named_modules()}
         self._previous = None
         self._patched = []
@@ -228,6 +229,9 @@ class Tracer:
         v = self._by_array.get(id(t._data))
         if v is not None:
             return v
+        p = self._param_arrays.get(id(t._data))
+        if p is not None:  # a parameter's detach() or .data before the parameter itself was used
+            return self.resolve(p, op)
         for arr in self._dynamic_arrays:
             if isinstance(t._data, np.ndarray) and np.may_share_memory(t._data, arr):
                 where = f"{op.name} in {op.where()}" if op is not None else "the model's outputs"

@@ -90,13 +90,17 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
     if f is None:
         raise ValueError("torch.onnx.export: f (a file path or a binary file object to write the model to) is "
                          "required with dynamo=False")
-    opset = DEFAULT_OPSET if opset_version is None else int(opset_version)
     highest = onnx.defs.onnx_opset_version()
+    opset = min(DEFAULT_OPSET, highest) if opset_version is None else int(opset_version)
     if not MIN_OPSET <= opset <= highest:
         raise ValueError(f"torch.onnx.export: opset_version={opset_version} is not supported; retrograd writes "
                          f"opsets {MIN_OPSET} to {highest} (the installed onnx's newest)")
     call_args, call_kwargs = _split_args(args, kwargs)
     names = _input_names(model, call_args, call_kwargs, input_names)
+    taken = {n for n, _ in model.named_parameters()} | {n for n, _ in model.named_buffers()}
+    if taken & set(names):
+        raise ValueError(f"torch.onnx.export: input names {sorted(taken & set(names))} are also names of the "
+                         "model's parameters or buffers; choose other input_names")
 
     modes = [(m, m.training) for m in model.modules()]
     if training == TrainingMode.EVAL:
@@ -106,8 +110,10 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
     elif training != TrainingMode.PRESERVE:
         raise ValueError(f"torch.onnx.export: training must be a TrainingMode, got {training!r}")
     try:
-        composites = [(sys.modules["retrograd.nn.functional"], name, accept)
-                      for name, accept in _symbolic.COMPOSITES.items()]
+        functional, top = sys.modules["retrograd.nn.functional"], sys.modules["retrograd"]
+        composites = [(module, name, accept) for name, accept in _symbolic.COMPOSITES.items()
+                      for module in (functional, top)
+                      if module is functional or getattr(top, name, None) is getattr(functional, name)]
         tracer = Tracer(model, fold=bool(do_constant_folding), composites=composites, inline=bool(autograd_inlining))
         outputs = _trace(tracer, model, call_args, call_kwargs, names)
         out_names = _output_names(outputs, output_names)
