@@ -101,6 +101,11 @@ def test_tiny_run_checks_gradients_trains_and_writes_both_plots(model, tmp_path,
     assert metrics["model"] == model and len(metrics["history"]["test_acc"]) == 1
     assert 0.0 <= metrics["test_accuracy"] <= 1.0
     assert all(len(v) == 3 for v in metrics["history"]["grad_norms"].values())  # 96 images / 32
+    page = (out / "graph.html").read_text()
+    assert f"graph of one training step (ops by module, tensors and gradients on the edges): {out / 'graph.html'}" \
+        in text
+    assert page.count('<g class="node') >= 8 and "\u2207 norm" in page and "test_main.py" not in page
+    assert "demo/diagnose.py:" in page and "retrograd/nn/modules/linear.py" in page  # the lines that made the ops
 
 
 def test_runs_without_tqdm_and_matplotlib(tmp_path, capsys, monkeypatch):

@@ -12,7 +12,7 @@ import retrograd as torch
 from retrograd import nn
 from retrograd.utils.data import DataLoader, TensorDataset
 
-from . import data, models
+from . import data, diagnose, models
 
 
 def _tqdm():
@@ -95,6 +95,8 @@ def run(args):
     loss_fn = nn.CrossEntropyLoss()
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     names = layer_names(model)
+    page = diagnose.graph_page(model, loss_fn, xt[:args.batch_size], yt[:args.batch_size], args.out)
+    out(f"graph of one training step (ops by module, tensors and gradients on the edges): {page}")
     history = {"step_loss": [], "grad_norms": {label: [] for label in dict.fromkeys(names.values())},
                "epoch": [], "train_loss": [], "test_loss": [], "test_acc": [], "epoch_seconds": []}
 

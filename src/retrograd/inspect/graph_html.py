@@ -167,6 +167,7 @@ def _saved(node):
 _FRAME = re.compile(r'  File "(.+?)", line (\d+), in (.+)\n(?:    (.*)\n)?')
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _MODULES = os.path.join(_PACKAGE, "nn", "modules") + os.sep
+_DEMO = os.path.join(_PACKAGE, "demo") + os.sep  # written as a user's program: its lines are the user's
 
 
 def _source_line(node):
@@ -180,7 +181,7 @@ def _source_line(node):
     for file, line, func, code in _FRAME.findall(trace):
         where = f"{file}:{line} in {func}" + (f": {code.strip()}" if code else "")
         path = os.path.abspath(file)
-        if not path.startswith(_PACKAGE + os.sep):
+        if not path.startswith(_PACKAGE + os.sep) or path.startswith(_DEMO):
             user, inner = where, None
         elif path.startswith(_MODULES):
             inner = f"{os.path.relpath(file, os.path.dirname(_PACKAGE))}:{line} in {func}" + (
