@@ -6,6 +6,7 @@ from ... import int64 as _long
 from ...autograd.grad_mode import no_grad
 from .. import functional as F
 from ..module import Module
+from ._sync_batch_norm import SyncBatchNormFunction
 from .normalization import affine_parameters, reset_affine
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm", "LazyBatchNorm1d", "LazyBatchNorm2d",
@@ -97,25 +98,61 @@ class BatchNorm3d(_BatchNorm):
 
 
 class SyncBatchNorm(_BatchNorm):
-    """Batch norm over (N, C, *) input. retrograd runs one process, so the statistics are the local
-    batch's (what torch's SyncBatchNorm computes with a world size of 1)."""
+    """Batch norm over (N, C, *) input whose training statistics are those of the batches of
+    every rank of ``process_group`` (default: the world) put together, and whose backward sums
+    the gradient statistics over the ranks too (see ``_sync_batch_norm``): each rank's output
+    and input gradient equal BatchNorm's on the whole batch. Without an initialized process
+    group, with one rank, or in eval mode it is BatchNorm on the local batch, as torch's.
+    Unlike torch's (GPU only), CPU tensors are synchronized too (over MPI)."""
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
-                 process_group=None, device=None, dtype=None):
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype)
+                 process_group=None, device=None, dtype=None, *, bias=True):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
         self.process_group = process_group
 
     def _check_input_dim(self, input):
         if input.dim() < 2:
             raise ValueError(f"expected at least 2D input (got {input.dim()}D input)")
 
+    def forward(self, input):
+        self._check_input_dim(input)
+        if input.shape[1] == 0:
+            raise ValueError("SyncBatchNorm number of input channels should be non-zero")
+        group, world_size = self._sync_group()
+        if group is None:
+            return super().forward(input)
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.track_running_stats:
+            with no_grad():
+                self.num_batches_tracked.add_(1)
+            if self.momentum is None:  # cumulative moving average
+                factor = 1.0 / float(self.num_batches_tracked.item())
+        running_mean = self.running_mean if self.track_running_stats else None
+        running_var = self.running_var if self.track_running_stats else None
+        return SyncBatchNormFunction.apply(input, self.weight, self.bias, running_mean, running_var, self.eps, factor,
+                                           group, world_size)
+
+    def _sync_group(self):
+        """(group, world size) when this forward synchronizes: training with an initialized
+        process group of more than one rank; else (None, 1)."""
+        if not self.training:
+            return None, 1
+        from ... import distributed as dist
+
+        if not dist.is_available() or not dist.is_initialized():
+            return None, 1
+        group = self.process_group if self.process_group else dist.group.WORLD
+        world_size = dist.get_world_size(group)
+        return (group, world_size) if world_size > 1 else (None, 1)
+
     @classmethod
     def convert_sync_batchnorm(cls, module, process_group=None):
-        """`module` with every BatchNorm*d replaced by a SyncBatchNorm holding the same state."""
+        """``module`` with every BatchNorm*d replaced by a SyncBatchNorm on ``process_group``
+        holding the same parameters and buffers (a BatchNorm given itself returns the new layer)."""
         out = module
-        if isinstance(module, _BatchNorm) and not isinstance(module, SyncBatchNorm):
+        if isinstance(module, _BatchNorm):
             out = cls(module.num_features, module.eps, module.momentum, module.affine, module.track_running_stats,
-                      process_group)
+                      process_group, bias=module.bias is not None)
             if module.affine:
                 with no_grad():
                     out.weight = module.weight
@@ -124,6 +161,8 @@ class SyncBatchNorm(_BatchNorm):
             out.running_var = module.running_var
             out.num_batches_tracked = module.num_batches_tracked
             out.training = module.training
+            if hasattr(module, "qconfig"):
+                out.qconfig = module.qconfig
         for name, child in module.named_children():
             out.add_module(name, cls.convert_sync_batchnorm(child, process_group))
         return out
