@@ -6,9 +6,8 @@ every node of the next_functions walk, ``None`` where torch lists no node) must 
 torch itself where it is installed.
 
 Where retrograd's graph still differs from torch's, the cases are left out and named here:
-the LSTM layer node
-(MkldnnRnnLayerBackward0, as torch's CPU node) lists its inputs in retrograd's order and
-h_n has no StackBackward0; GRU/RNN layers are one node each (torch composes them of small
+an LSTM with proj_size is one node per layer and direction as without (torch composes it
+of small ops); GRU/RNN layers are one node per direction (torch composes them of small
 ops on the CPU); matmul of batched or 1-D operands is one node (torch adds its views and
 Mm/Bmm); a reshape that copies is one ViewBackward0 (torch: UnsafeViewBackward0 after
 CloneBackward0); batch_norm in eval mode is composed of elementwise ops.
@@ -26,6 +25,13 @@ ACC = "torch::autograd::AccumulateGrad"
 
 def _leaf(t, *shape):
     return t.randn(*shape, requires_grad=True)
+
+
+def _lstm(t, which, unbatched=False, **kwargs):
+    """One of nn.LSTM(3, 4, **kwargs)'s results ('out', 'h' or 'c') on a sequence of 5."""
+    x = t.randn(5, 3) if unbatched else t.randn(2, 5, 3) if kwargs.get("batch_first") else t.randn(5, 2, 3)
+    out, (h, c) = t.nn.LSTM(3, 4, **kwargs)(x)
+    return {"out": out, "h": h, "c": c}[which]
 
 
 CASES = {
@@ -52,6 +58,15 @@ CASES = {
     "cross_entropy_unbatched": lambda t: t.nn.functional.cross_entropy(_leaf(t, 5), t.tensor(2)),
     "cross_entropy_of_mlp": lambda t: t.nn.CrossEntropyLoss()(
         t.nn.Sequential(t.nn.Linear(3, 4), t.nn.ReLU(), t.nn.Linear(4, 5))(t.randn(2, 3)), t.tensor([1, 4])),
+    "lstm_out": lambda t: _lstm(t, "out"),
+    "lstm_h_n": lambda t: _lstm(t, "h"),
+    "lstm_c_n": lambda t: _lstm(t, "c"),
+    "lstm_two_layers_h_n": lambda t: _lstm(t, "h", num_layers=2),
+    "lstm_bidirectional_out": lambda t: _lstm(t, "out", bidirectional=True),
+    "lstm_bidirectional_h_n": lambda t: _lstm(t, "h", bidirectional=True),
+    "lstm_batch_first_out": lambda t: _lstm(t, "out", batch_first=True),
+    "lstm_unbatched_h_n": lambda t: _lstm(t, "h", unbatched=True),
+    "lstm_no_bias_out": lambda t: _lstm(t, "out", bias=False),
     "conv2d": lambda t: t.nn.Conv2d(2, 3, 3)(t.randn(1, 2, 5, 5)),
     "conv2d_no_bias_input_grad": lambda t: t.nn.functional.conv2d(_leaf(t, 1, 2, 5, 5), _leaf(t, 3, 2, 3, 3)),
     "conv1d": lambda t: t.nn.Conv1d(2, 3, 3)(t.randn(1, 2, 5)),
@@ -106,6 +121,8 @@ CASES = {
 }
 
 
+# torch's CPU LSTM layer node: edges input, w_ih, w_hh, b_ih, b_hh, h0, c0
+LSTM_LAYER = ['MkldnnRnnLayerBackward0', None, ACC, ACC, ACC, ACC, None, None]
 EXPECTED = {
     'mse_of_mlp': ['MseLossBackward0',
                    ['AddmmBackward0', ACC,
@@ -138,6 +155,16 @@ EXPECTED = {
     'nll_loss_weighted': ['NllLossBackward0', ACC],
     'nll_loss_4d': ['NllLoss2DBackward0', ACC],
     'cross_entropy': ['NllLossBackward0', ['LogSoftmaxBackward0', ACC]],
+    'lstm_out': LSTM_LAYER,
+    'lstm_h_n': ['StackBackward0', LSTM_LAYER],
+    'lstm_c_n': ['StackBackward0', LSTM_LAYER],
+    'lstm_two_layers_h_n': ['StackBackward0', LSTM_LAYER,
+                            ['MkldnnRnnLayerBackward0', LSTM_LAYER, ACC, ACC, ACC, ACC, None, None]],
+    'lstm_bidirectional_out': ['CatBackward0', LSTM_LAYER, LSTM_LAYER],
+    'lstm_bidirectional_h_n': ['StackBackward0', LSTM_LAYER, LSTM_LAYER],
+    'lstm_batch_first_out': ['TransposeBackward0', LSTM_LAYER],
+    'lstm_unbatched_h_n': ['SqueezeBackward1', ['StackBackward0', LSTM_LAYER]],
+    'lstm_no_bias_out': ['MkldnnRnnLayerBackward0', None, ACC, ACC, None, None, None, None],
     'cross_entropy_4d': ['NllLoss2DBackward0', ['LogSoftmaxBackward0', ACC]],
     'cross_entropy_unbatched': ['NllLossBackward0', ['LogSoftmaxBackward0', ACC]],
     'cross_entropy_of_mlp': ['NllLossBackward0', ['LogSoftmaxBackward0', [

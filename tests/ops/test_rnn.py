@@ -224,13 +224,22 @@ def test_float32_stays_float32():
     assert x.grad.dtype == retrograd.float32 and ws[0][1].grad.dtype == retrograd.float32
 
 
-def test_one_node_per_layer():
+def test_one_node_per_layer_and_direction():
+    """As torch's CPU LSTM: a MkldnnRnnLayerBackward0 per direction, whose edges are (input,
+    w_ih, w_hh, b_ih, b_hh, h0, c0); the output concatenates the directions, the states stack."""
     x = retrograd.tensor(rand(6, 2, 3), requires_grad=True)
     ws = _rg(_weights("LSTM", 3, 4, 2))
     h0 = retrograd.zeros(2, 2, 4, dtype=retrograd.float64)
     out, (hn, cn) = rnn_layer("LSTM", x, (h0, h0), [w[:4] for w in ws])
-    assert out.grad_fn is hn.grad_fn is cn.grad_fn
-    assert out.grad_fn.name() == "MkldnnRnnLayerBackward0"  # torch's CPU LSTM layer node
+    assert out.grad_fn.name() == "CatBackward0"
+    assert hn.grad_fn.name() == cn.grad_fn.name() == "StackBackward0"
+    nodes = [f for f, _ in out.grad_fn.next_functions]
+    assert [f for f, _ in hn.grad_fn.next_functions] == [f for f, _ in cn.grad_fn.next_functions] == nodes
+    for node, w in zip(nodes, ws):
+        assert node.name() == "MkldnnRnnLayerBackward0"  # torch's CPU LSTM layer node
+        edges = [f for f, _ in node.next_functions]
+        assert edges[0] is x.grad_fn or edges[0].variable is x
+        assert [e.variable for e in edges[1:5]] == list(w[:4]) and edges[5:] == [None, None]
 
 
 @pytest.mark.parametrize("mode", MODES)

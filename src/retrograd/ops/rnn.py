@@ -421,14 +421,16 @@ def _lstm_weight_grads(xp, res, Hs, h0, X, sched, bias, need):
 
 
 class RNNLayer(Function):
-    """One recurrent layer, every step and direction in one node.
+    """One direction of one recurrent layer, every step in one node (torch's CPU LSTM layer
+    node, ``mkldnn_rnn_layer``: a node per layer and direction, its edges in torch's order).
 
-    apply(mode, batch_sizes, x, h0, c0, *weights) with weights = (w_ih, w_hh, b_ih, b_hh,
-    w_hr) per direction (None where absent); x is (T, B, I) with batch_sizes None, or
-    packed (N, I) with batch_sizes the rows of each step. Returns (out, h_n, c_n):
-    out (T, B, D*H_out) or (N, D*H_out), h_n (D, B, H_out), c_n (D, B, H) or None.
+    apply(x, w_ih, w_hh, b_ih, b_hh, h0, c0, w_hr, mode, batch_sizes, reverse) with biases,
+    c0 (all but LSTM) and w_hr (no projection) None where absent; x is (T, B, I) with
+    batch_sizes None, or packed (N, I) with batch_sizes the rows of each step; reverse runs
+    the steps backwards (the second direction). h0, c0: (B, H_out), (B, H). Returns
+    (out, h_n, c_n) for LSTM, else (out, h_n): out (T, B, H_out) or (N, H_out).
 
-    Backward (BPTT, per direction, steps in reverse processing order):
+    Backward (BPTT, steps in reverse processing order):
       dpre_t = act'(pre_t) * (dout_t + dh_t);  dh_{t-1} = dpre_t W_hh  (plus LSTM's cell path
       dc_{t-1} = f_t * dc_t and GRU's direct path z_t * dh_t);  then over all steps
       dW_ih = dPre^T X,  dX = dPre W_ih,  dW_hh = dPre_h^T H_prev,  db = sum dPre.
@@ -439,183 +441,134 @@ class RNNLayer(Function):
     _autocast = "lower"
 
     @staticmethod
-    def forward(ctx, mode, batch_sizes, x, h0, c0, *weights):
+    def forward(ctx, x, w_ih, w_hh, b_ih, b_hh, h0, c0, w_hr, mode, batch_sizes, reverse):
         X = x._data
         xp = array_module(X)
-        D = len(weights) // 5
         padded = batch_sizes is None
         if padded:
             T, B = X.shape[0], X.shape[1]
             batch_sizes = (B,) * T
             X = X.reshape(T * B, X.shape[2])
+        weights = (w_ih, w_hh, b_ih, b_hh, w_hr)
         arrays = [w._data if w is not None else None for w in weights]
-        hn = xp.empty(h0.shape, dtype=X.dtype)
-        cn = xp.empty(c0.shape, dtype=X.dtype) if c0 is not None else None
-        fwd = _FORWARD[mode]
-        states, saved = [], []
-        for d in range(D):
-            w_ih, w_hh, b_ih, b_hh, w_hr = arrays[5 * d:5 * d + 5]
-            sched = _schedule(batch_sizes, d == 1)
-            Hs, cnd, s = fwd(xp, mode, X, h0._data[d], c0._data[d] if c0 is not None else None,
-                             w_ih, w_hh, b_ih, b_hh, w_hr, sched)
-            last = _final_rows(sched, h0.shape[1])
-            if not isinstance(last, slice):
-                last = xp.asarray(last)
-            hn[d] = Hs[last]
-            if cn is not None:
-                cn[d] = cnd
-            states.append(Hs)
-            saved.append(s)
-        out = states[0] if D == 1 else xp.concatenate(states, axis=1)
-        if padded:
-            out = out.reshape(T, B, out.shape[1])
-        out = _Tensor._make(out)
-        ctx.mode = mode
-        ctx.batch_sizes = batch_sizes
-        ctx.x_shape = x.shape
-        ctx.num_saved = [len(s) for s in saved]
+        sched = _schedule(batch_sizes, reverse)
+        Hs, cn, saved = _FORWARD[mode](xp, mode, X, h0._data, c0._data if c0 is not None else None,
+                                       *arrays, sched)
+        last = _final_rows(sched, h0.shape[0])
+        hn = Hs[last].copy() if isinstance(last, slice) else Hs[xp.asarray(last)]
+        out = _Tensor._make(Hs.reshape(T, B, Hs.shape[1]) if padded else Hs)
+        ctx.mode, ctx.batch_sizes, ctx.reverse, ctx.x_shape = mode, batch_sizes, reverse, x.shape
         # the states of every step are the output itself, saved by reference (an in-place
         # change of the output is caught by the version check)
-        ctx.save_for_backward(x, h0, c0, out, *weights,
-                              *[_Tensor._make(a) for s in saved for a in s])
-        return (out, hn, cn) if cn is not None else (out, hn)
+        ctx.save_for_backward(x, h0, c0, out, *weights, *[_Tensor._make(a) for a in saved])
+        return (out, hn, cn) if mode == "LSTM" else (out, hn)
 
     @staticmethod
     def backward(ctx, dout, dhn, dcn=None):
         if _state.enabled:  # create_graph=True: differentiate a tensor-op replay instead
             return _replay_backward(ctx, dout, dhn, dcn)
-        saved = ctx.saved_tensors
-        x, h0, c0, out = saved[:4]
-        D = len(ctx.num_saved)
-        weights = saved[4:4 + 5 * D]
-        rest = [t._data for t in saved[4 + 5 * D:]]
+        x, h0, c0, out, w_ih, w_hh, b_ih, b_hh, w_hr, *rest = ctx.saved_tensors
+        rest = [t._data for t in rest]
+        w_ih, w_hh, b_ih, b_hh, w_hr = [w._data if w is not None else None for w in (w_ih, w_hh, b_ih, b_hh, w_hr)]
         X = x._data
         xp = array_module(X)
         padded = X.ndim == 3
         if padded:
             X = X.reshape(-1, X.shape[2])
         N = X.shape[0]
-        is_lstm = ctx.mode == "LSTM"
-        Hout = dhn.shape[2]
-        O = out._data.reshape(N, D * Hout)
+        Hout = dhn.shape[1]
+        Hs = out._data.reshape(N, Hout)
         dO = dout._data
+        # needs_input_grad by apply's argument: x 0, w_ih 1, w_hh 2, b_ih 3, b_hh 4, h0 5, c0 6, w_hr 7
         need = ctx.needs_input_grad
-        dX = None
-        dh0 = xp.empty(dhn.shape, dtype=X.dtype)
-        dc0 = xp.empty(dcn.shape, dtype=X.dtype) if is_lstm else None
-        grads = []
-        bwd = _BACKWARD[ctx.mode]
-        k = 0
-        for d in range(D):
-            w_ih, w_hh, b_ih, b_hh, w_hr = [w._data if w is not None else None
-                                            for w in weights[5 * d:5 * d + 5]]
-            s = rest[k:k + ctx.num_saved[d]]
-            k += ctx.num_saved[d]
-            Hs = O[:, d * Hout:(d + 1) * Hout]
-            h0d = h0._data[d]
-            c0d = c0._data[d] if c0 is not None else None
-            dh = dhn._data[d].copy()
-            dc = dcn._data[d].copy() if dc0 is not None else None
-            sched = _schedule(ctx.batch_sizes, d == 1)
-            # dL/dout of each step's rows (views: a padded dout need not be contiguous)
-            cols = slice(d * Hout, (d + 1) * Hout)
-            B = ctx.batch_sizes[0]
-            douts = [dO[st // B, :, cols] if padded else dO[st:e, cols] for st, e, _, _ in sched]
-            res = bwd(xp, ctx.mode, Hs, s, h0d, c0d, w_hh, w_hr, sched, douts, dh, dc, need[3])
-            dh0[d] = dh
-            if dc0 is not None:
-                dc0[d] = dc
-            base = 5 + 5 * d  # index of w_ih in apply's arguments
-            if is_lstm:
-                grads.extend(_lstm_weight_grads(xp, res, Hs, h0d, X, sched, b_ih is not None,
-                                                 need[base:base + 5]))
-                if need[2]:
-                    # dX = dG W_ih, dG's columns moved back from the internal gate order
-                    dx = res[0].T @ _ifog(w_ih, w_ih.shape[0] // 4, xp)
-                    dX = dx if dX is None else dX + dx
-                continue
+        dh = dhn._data.copy()
+        dc = dcn._data.copy() if ctx.mode == "LSTM" else None
+        sched = _schedule(ctx.batch_sizes, ctx.reverse)
+        B = ctx.batch_sizes[0]
+        # dL/dout of each step's rows (views: a padded dout need not be contiguous)
+        douts = [dO[st // B] if padded else dO[st:e] for st, e, _, _ in sched]
+        res = _BACKWARD[ctx.mode](xp, ctx.mode, Hs, rest, h0._data, c0._data if c0 is not None else None,
+                                  w_hh, w_hr, sched, douts, dh, dc, need[5])
+        gx = None
+        if ctx.mode == "LSTM":
+            gw_ih, gw_hh, gb_ih, gb_hh, gw_hr = _lstm_weight_grads(
+                xp, res, Hs, h0._data, X, sched, b_ih is not None, need[1:5] + need[7:8])
+            if need[0]:
+                # dX = dG W_ih, dG's columns moved back from the internal gate order
+                gx = res[0].T @ _ifog(w_ih, w_ih.shape[0] // 4, xp)
+        else:
             dGi, dGh = res
-            if need[2]:
-                dx = dGi @ w_ih
-                dX = dx if dX is None else dX + dx
-            gw_ih = gw_hh = None
-            if need[base] and need[base + 1] and dGi is dGh:
+            gw_ih = gw_hh = gw_hr = None
+            if need[0]:
+                gx = dGi @ w_ih
+            if need[1] and need[2] and dGi is dGh:
                 # [dW_hh | dW_ih] = dG^T [H_prev | X]: one matmul for both
                 HX = xp.empty((N, Hout + X.shape[1]), dtype=X.dtype)
-                _prev_all(Hs, h0d, sched, xp, out=HX[:, :Hout])
+                _prev_all(Hs, h0._data, sched, xp, out=HX[:, :Hout])
                 HX[:, Hout:] = X
                 gw = dGh.T @ HX
                 gw_hh = _Tensor._make(xp.ascontiguousarray(gw[:, :Hout]))
                 gw_ih = _Tensor._make(xp.ascontiguousarray(gw[:, Hout:]))
             else:
-                if need[base]:
+                if need[1]:
                     gw_ih = _Tensor._make(dGi.T @ X)
-                if need[base + 1]:
-                    gw_hh = _Tensor._make(dGh.T @ _prev_all(Hs, h0d, sched, xp))
-            gb_ih = _Tensor._make(dGi.sum(0)) if need[base + 2] else None
-            gb_hh = _Tensor._make(dGh.sum(0)) if need[base + 3] else None
-            grads.extend([gw_ih, gw_hh, gb_ih, gb_hh, None])
-        gx = _Tensor._make(dX.reshape(ctx.x_shape)) if dX is not None else None
-        gh0 = _Tensor._make(dh0) if need[3] else None
-        gc0 = _Tensor._make(dc0) if dc0 is not None and need[4] else None
-        return (None, None, gx, gh0, gc0, *grads)
+                if need[2]:
+                    gw_hh = _Tensor._make(dGh.T @ _prev_all(Hs, h0._data, sched, xp))
+            gb_ih = _Tensor._make(dGi.sum(0)) if need[3] else None
+            gb_hh = _Tensor._make(dGh.sum(0)) if need[4] else None
+        gx = _Tensor._make(gx.reshape(ctx.x_shape)) if gx is not None else None
+        gh0 = _Tensor._make(dh) if need[5] else None
+        gc0 = _Tensor._make(dc) if dc is not None and need[6] else None
+        return gx, gw_ih, gw_hh, gb_ih, gb_hh, gh0, gc0, gw_hr, None, None, None
 
 
 # ------------------------------------------------------- double backward: tensor-op replay
 
 
-def _replay_layer(mode, x, h0, c0, weights, batch_sizes):
-    """The same layer written step by step with tensor ops (differentiable to any order).
-    Only used for create_graph=True, where the graph it records is the point."""
-    from .join import cat, stack
+def _replay_layer(mode, reverse, x, w_ih, w_hh, b_ih, b_hh, h, c, w_hr, batch_sizes):
+    """The same layer direction written step by step with tensor ops (differentiable to any
+    order). Only used for create_graph=True, where the graph it records is the point."""
+    from .join import cat
 
     padded = x.ndim == 3
     if padded:
         T, B = x.shape[0], x.shape[1]
         X = x.reshape(T * B, x.shape[2])
+        batch_sizes = (B,) * T
     else:
         X, B = x, batch_sizes[0]
-    D = len(weights) // 5
-    outs, hns, cns = [], [], []
-    for d in range(D):
-        w_ih, w_hh, b_ih, b_hh, w_hr = weights[5 * d:5 * d + 5]
-        H = w_hh.shape[1] if mode == "GRU" else w_ih.shape[0] // _NUM_GATES[mode]
-        h = h0[d]
-        c = c0[d] if c0 is not None else None
-        rows = {}
-        for s, e, _, _ in _schedule(batch_sizes, d == 1):
-            n = e - s
-            hp = h[:n]
-            gi = X[s:e] @ w_ih.t()
-            gh = hp @ w_hh.t()
-            if b_ih is not None:
-                gi, gh = gi + b_ih, gh + b_hh
-            if mode == "LSTM":
-                g = gi + gh
-                i, f = g[:, :H].sigmoid(), g[:, H:2 * H].sigmoid()
-                gg, o = g[:, 2 * H:3 * H].tanh(), g[:, 3 * H:].sigmoid()
-                cn = f * c[:n] + i * gg
-                hn = o * cn.tanh()
-                if w_hr is not None:
-                    hn = hn @ w_hr.t()
-                c = cn if n == B else cat([cn, c[n:]], 0)
-            elif mode == "GRU":
-                r = (gi[:, :H] + gh[:, :H]).sigmoid()
-                z = (gi[:, H:2 * H] + gh[:, H:2 * H]).sigmoid()
-                nn = (gi[:, 2 * H:] + r * gh[:, 2 * H:]).tanh()
-                hn = nn + z * (hp - nn)
-            else:
-                pre = gi + gh
-                hn = pre.relu() if mode == "RNN_RELU" else pre.tanh()
-            h = hn if n == B else cat([hn, h[n:]], 0)
-            rows[s] = hn
-        outs.append(cat([rows[k] for k in sorted(rows)], 0))
-        hns.append(h)
-        cns.append(c)
-    out = outs[0] if D == 1 else cat(outs, 1)
+    H = w_hh.shape[1] if mode == "GRU" else w_ih.shape[0] // _NUM_GATES[mode]
+    rows = {}
+    for s, e, _, _ in _schedule(batch_sizes, reverse):
+        n = e - s
+        hp = h[:n]
+        gi = X[s:e] @ w_ih.t()
+        gh = hp @ w_hh.t()
+        if b_ih is not None:
+            gi, gh = gi + b_ih, gh + b_hh
+        if mode == "LSTM":
+            g = gi + gh
+            i, f = g[:, :H].sigmoid(), g[:, H:2 * H].sigmoid()
+            gg, o = g[:, 2 * H:3 * H].tanh(), g[:, 3 * H:].sigmoid()
+            cn = f * c[:n] + i * gg
+            hn = o * cn.tanh()
+            if w_hr is not None:
+                hn = hn @ w_hr.t()
+            c = cn if n == B else cat([cn, c[n:]], 0)
+        elif mode == "GRU":
+            r = (gi[:, :H] + gh[:, :H]).sigmoid()
+            z = (gi[:, H:2 * H] + gh[:, H:2 * H]).sigmoid()
+            nn = (gi[:, 2 * H:] + r * gh[:, 2 * H:]).tanh()
+            hn = nn + z * (hp - nn)
+        else:
+            pre = gi + gh
+            hn = pre.relu() if mode == "RNN_RELU" else pre.tanh()
+        h = hn if n == B else cat([hn, h[n:]], 0)
+        rows[s] = hn
+    out = cat([rows[k] for k in sorted(rows)], 0)
     if padded:
         out = out.reshape(T, B, out.shape[1])
-    return (out, stack(hns), stack(cns)) if mode == "LSTM" else (out, stack(hns))
+    return (out, h, c) if mode == "LSTM" else (out, h)
 
 
 def _replay_backward(ctx, dout, dhn, dcn):
@@ -623,13 +576,12 @@ def _replay_backward(ctx, dout, dhn, dcn):
     ops from (aliases of) the saved inputs and differentiate it with create_graph=True."""
     from ..autograd.engine import grad
 
-    saved = ctx.saved_tensors
-    D = len(ctx.num_saved)
-    args = [saved[0], saved[1], saved[2], *saved[4:4 + 5 * D]]
-    need = ctx.needs_input_grad[2:]
+    x, h0, c0, _, w_ih, w_hh, b_ih, b_hh, w_hr = ctx.saved_tensors[:9]
+    args = [x, w_ih, w_hh, b_ih, b_hh, h0, c0, w_hr]  # apply's tensor arguments, in order
+    need = ctx.needs_input_grad[:8]
     # aliases, so the replay's gradients stop at them (not at the inputs' own producers)
     alias = [a.view_as(a) if a is not None and nd else a for a, nd in zip(args, need)]
-    outs = _replay_layer(ctx.mode, alias[0], alias[1], alias[2], alias[3:], ctx.batch_sizes)
+    outs = _replay_layer(ctx.mode, ctx.reverse, *alias, ctx.batch_sizes)
     grads_out = (dout, dhn, dcn) if ctx.mode == "LSTM" else (dout, dhn)
     targets = [i for i, (a, nd) in enumerate(zip(alias, need)) if a is not None and nd]
     got = grad(outs, [alias[i] for i in targets], grad_outputs=grads_out, create_graph=True,
@@ -637,7 +589,7 @@ def _replay_backward(ctx, dout, dhn, dcn):
     result = [None] * len(alias)
     for i, g in zip(targets, got):
         result[i] = g
-    return (None, None, *result)
+    return (*result, None, None, None)
 
 
 class RNNTanhLayer(RNNLayer):
@@ -649,7 +601,8 @@ class RNNReluLayer(RNNLayer):
 
 
 class LSTMLayer(RNNLayer):
-    _backward_name = "MkldnnRnnLayerBackward0"  # torch's CPU LSTM layer node, one per layer too
+    _backward_name = "MkldnnRnnLayerBackward0"  # torch's CPU LSTM layer node, one per layer and direction
+    _listed_inputs = 7  # its edges: input, w_ih, w_hh, b_ih, b_hh, h0, c0, absent biases included
 
 
 class GRULayer(RNNLayer):
@@ -659,26 +612,44 @@ class GRULayer(RNNLayer):
 _LAYER = {"RNN_TANH": RNNTanhLayer, "RNN_RELU": RNNReluLayer, "LSTM": LSTMLayer, "GRU": GRULayer}
 
 
+def rnn_directions(mode, input, h0, c0, weights, batch_sizes=None):
+    """One recurrent layer over a whole sequence, a node per direction as torch's CPU LSTM:
+    returns (output, [h_n of each direction], [c_n of each direction, LSTM only]).
+    The directions' outputs are concatenated along the features (CatBackward0).
+
+    h0, c0: (D, B, H_out), (D, B, H) (c0 None but for LSTM). weights: per direction
+    (w_ih, w_hh, b_ih, b_hh[, w_hr]), biases None when absent. batch_sizes: see rnn_layer."""
+    if mode not in _NUM_GATES:
+        raise ValueError(f"Unknown recurrent mode '{mode}', expected one of {list(_NUM_GATES)}")
+    if batch_sizes is not None:
+        batch_sizes = tuple(int(b) for b in batch_sizes)
+    outs, hs, cs = [], [], []
+    for d, w in enumerate(weights):
+        w_ih, w_hh, b_ih, b_hh, w_hr = tuple(w) + (None,) * (5 - len(w))
+        res = _LAYER[mode].apply(input, w_ih, w_hh, b_ih, b_hh, h0[d], c0[d] if c0 is not None else None,
+                                 w_hr, mode, batch_sizes, d == 1)
+        outs.append(res[0])
+        hs.append(res[1])
+        if mode == "LSTM":
+            cs.append(res[2])
+    if len(outs) == 1:
+        return outs[0], hs, cs
+    from .join import cat
+
+    return cat(outs, -1), hs, cs
+
+
 def rnn_layer(mode, input, hx, weights, batch_sizes=None):
     """One recurrent layer over a whole sequence (one or two directions).
 
     mode: 'RNN_TANH', 'RNN_RELU', 'LSTM' or 'GRU'. input: (T, B, I), or packed data
     (N, I) with ``batch_sizes`` (a sequence of ints, non-increasing). hx: h_0 (D, B, H_out),
     or (h_0, c_0) for LSTM. weights: per direction (w_ih, w_hh, b_ih, b_hh[, w_hr]), biases
-    None when absent. Returns (output, h_n) or, for LSTM, (output, (h_n, c_n)).
+    None when absent. Returns (output, h_n) or, for LSTM, (output, (h_n, c_n)), the states
+    stacked over the directions (StackBackward0, as torch).
     """
-    if mode not in _NUM_GATES:
-        raise ValueError(f"Unknown recurrent mode '{mode}', expected one of {list(_NUM_GATES)}")
-    if mode == "LSTM":
-        h0, c0 = hx
-    else:
-        h0, c0 = hx, None
-    flat = []
-    for w in weights:
-        w = tuple(w)
-        flat.extend(w + (None,) * (5 - len(w)))
-    if batch_sizes is not None:
-        batch_sizes = tuple(int(b) for b in batch_sizes)
-    res = _LAYER[mode].apply(mode, batch_sizes, input, h0, c0, *flat)
-    return (res[0], (res[1], res[2])) if mode == "LSTM" else res
+    from .join import stack
 
+    h0, c0 = hx if mode == "LSTM" else (hx, None)
+    out, hs, cs = rnn_directions(mode, input, h0, c0, weights, batch_sizes)
+    return (out, (stack(hs), stack(cs))) if mode == "LSTM" else (out, stack(hs))

@@ -12,7 +12,8 @@ import numbers
 import warnings
 
 from ... import creation
-from ...ops.rnn import rnn_layer
+from ...ops.join import stack
+from ...ops.rnn import rnn_directions, rnn_layer
 from ...amp.autocast_mode import _state as _amp_state
 from ...tensor import Tensor
 from .. import init
@@ -24,14 +25,6 @@ __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell"
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 _NAMES = {"RNN_TANH": "RNN", "RNN_RELU": "RNN", "LSTM": "LSTM", "GRU": "GRU"}
-
-
-def _cat0(tensors):
-    if len(tensors) == 1:
-        return tensors[0]
-    from ...ops.join import cat
-
-    return cat(tensors, 0)
 
 
 def _dropout(x, p, training):
@@ -229,25 +222,20 @@ class RNNBase(Module):
                 raise RuntimeError(f"Input and hidden tensors are not the same dtype, found input "
                                    f"tensor with {x.dtype} and hidden tensor with {h0.dtype}")
 
-        hs, cs = [], []
+        hs, cs = [], []  # the final states of every layer and direction, stacked as torch does
         layer_in = x
         for layer in range(self.num_layers):
             sl = slice(layer * D, (layer + 1) * D)
-            h_l = h0[sl] if self.num_layers > 1 else h0
-            if is_lstm:
-                c_l = c0[sl] if self.num_layers > 1 else c0
-                out, (h, c) = rnn_layer(self.mode, layer_in, (h_l, c_l), self._layer_weights(layer),
-                                        batch_sizes)
-                cs.append(c)
-            else:
-                out, h = rnn_layer(self.mode, layer_in, h_l, self._layer_weights(layer), batch_sizes)
-            hs.append(h)
+            out, h, c = rnn_directions(self.mode, layer_in, h0[sl], c0[sl] if is_lstm else None,
+                                       self._layer_weights(layer), batch_sizes)
+            hs.extend(h)
+            cs.extend(c)
             if self.dropout > 0 and self.training and layer < self.num_layers - 1:
                 out = _dropout(out, self.dropout, True)
             layer_in = out
         output = layer_in
-        h_n = _cat0(hs)
-        c_n = _cat0(cs) if is_lstm else None
+        h_n = stack(hs)
+        c_n = stack(cs) if is_lstm else None
 
         if packed:
             if unsorted_indices is not None:
