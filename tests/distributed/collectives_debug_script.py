@@ -1,8 +1,9 @@
 """Run by test_collectives_debug.py under ``mpiexec -n 2`` with TORCH_DISTRIBUTED_DEBUG=DETAIL:
-collectives whose tensors differ across ranks raise RuntimeError on every rank; prints one JSON
-line per rank with the messages."""
+collectives whose tensors differ across ranks raise RuntimeError on every rank;
+``python collectives_debug_script.py OUT_DIR`` writes each rank's messages to OUT_DIR/rank<R>.json."""
 
 import json
+import sys
 
 import retrograd as torch
 import retrograd.distributed as dist
@@ -28,5 +29,6 @@ report = {
 t = torch.ones(2)
 dist.all_reduce(t)
 report["after"] = t.tolist()
-print(json.dumps(report), flush=True)
+with open(f"{sys.argv[1]}/rank{r}.json", "w") as f:
+    json.dump(report, f)
 dist.destroy_process_group()

@@ -8,11 +8,11 @@ from mpi_run import requires_mpi, run_ranks
 
 
 @pytest.fixture(scope="module")
-def reports():
-    proc = run_ranks("collectives_debug_script.py", TORCH_DISTRIBUTED_DEBUG="DETAIL", timeout=60)
+def reports(tmp_path_factory):
+    out = tmp_path_factory.mktemp("debug")
+    proc = run_ranks("collectives_debug_script.py", out, TORCH_DISTRIBUTED_DEBUG="DETAIL", timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
-    return sorted(lines, key=lambda rep: rep["rank"])
+    return [json.loads((out / f"rank{r}.json").read_text()) for r in range(2)]
 
 
 @requires_mpi
