@@ -33,6 +33,7 @@ default initialization) gives no finding.
 
 import copy
 import math
+import textwrap
 import warnings
 from dataclasses import dataclass, field
 
@@ -126,9 +127,10 @@ class Finding:
             self.section, self.remedy = REMEDIES[self.kind]
 
     def __str__(self):
-        return (f"{self.kind}: {self.message}\n"
-                f"  remedy: {self.remedy}\n"
-                f"  ({SOURCE}, section \"{self.section}\")")
+        wrap = lambda text, first: textwrap.fill(text, 100, initial_indent=first,  # noqa: E731
+                                                 subsequent_indent="    ")
+        return "\n".join([wrap(self.message, f"- {self.kind}: "), wrap(self.remedy, "  remedy: "),
+                          wrap(f"({SOURCE}, section \"{self.section}\")", "  ")])
 
 
 @dataclass
@@ -188,25 +190,49 @@ class GradientFlowReport:
         fig = Figure(figsize=(max(6.0, 0.45 * len(names) + 3), 7.5))
         FigureCanvasAgg(fig)
         ax_g, ax_u, ax_a = fig.subplots(3, 1, sharex=True)
-        ax_g.plot(x, _series(self.layers, "grad_norm"), "o-", label="parameter gradient norm")
-        if any(r.output_grad_norm is not None for r in self.layers):
-            ax_g.plot(x, _series(self.layers, "output_grad_norm"), "s-", label="output gradient norm")
+        for attr, style, label in (("grad_norm", "o-", "parameter gradient norm"),
+                                   ("output_grad_norm", "s-", "norm of dL/d(output)")):
+            values = _series(self.layers, attr)
+            if not np.isnan(values).all():
+                ax_g.plot(x, np.where(values > 0, values, np.nan), style, label=label)
+        zero = [i for i, r in enumerate(self.layers) if r.grad_norm == 0]
+        if zero:
+            ax_g.scatter(zero, [0.04] * len(zero), marker="v", color="black", transform=ax_g.get_xaxis_transform(),
+                         label="zero gradient")
+        flagged = {n for p in self.problems if p.kind in ("vanishing", "exploding") for n in p.layers}
+        for i, r in enumerate(self.layers):
+            if r.name in flagged:
+                ax_g.axvspan(i - 0.4, i + 0.4, color="tab:red", alpha=0.12, lw=0)
         ax_g.set_yscale("log")
         ax_g.legend(loc="best", fontsize=8)
-        ax_g.set_ylabel("norm")
-        ax_u.plot(x, _series(self.layers, "update_ratio"), "o-", color="tab:green")
-        for bound in (LR_TOO_HIGH, LR_TOO_LOW):
-            ax_u.axhline(bound, color="gray", lw=0.8, ls="--")
-        ax_u.set_yscale("log")
-        ax_u.set_ylabel("update / weight")
-        ax_a.bar(x - 0.2, [r.dead or 0 for r in self.layers], 0.4, label="dead (ReLU)")
-        ax_a.bar(x + 0.2, [r.saturated or 0 for r in self.layers], 0.4, label="saturated (tanh/sigmoid)")
+        ax_g.set_ylabel("gradient norm\n(red: vanishing/exploding)", fontsize=8)
+        ratios = _series(self.layers, "update_ratio")
+        if np.isnan(ratios).all():
+            ax_u.text(0.5, 0.5, "no update/weight ratio: pass lr= or optimizer=", ha="center", va="center",
+                      transform=ax_u.transAxes, color="gray")
+            ax_u.set_yticks([])
+        else:
+            ax_u.plot(x, np.where(ratios > 0, ratios, np.nan), "o-", color="tab:green")
+            ax_u.axhline(LR_TOO_HIGH, color="tab:red", lw=0.8, ls="--", label=f"lr too high (> {LR_TOO_HIGH:g})")
+            ax_u.axhline(LR_TOO_LOW, color="tab:blue", lw=0.8, ls="--", label=f"lr too low (< {LR_TOO_LOW:g})")
+            ax_u.set_yscale("log")
+            ax_u.legend(loc="best", fontsize=8)
+        ax_u.set_ylabel(f"update / weight\n{self.step}", fontsize=8)
+        if all(r.dead is None and r.saturated is None for r in self.layers):
+            ax_a.text(0.5, 0.5, "no activation statistics (run the forward inside inspect.watch)",
+                      ha="center", va="center", transform=ax_a.transAxes, color="gray")
+        else:
+            ax_a.bar(x - 0.2, [r.dead or 0 for r in self.layers], 0.4, color="tab:gray", label="dead (ReLU)")
+            ax_a.bar(x + 0.2, [r.saturated or 0 for r in self.layers], 0.4, color="tab:orange",
+                     label="saturated (tanh/sigmoid)")
+            ax_a.axhline(DEAD_FRACTION, color="tab:red", lw=0.8, ls="--")
+            ax_a.legend(loc="best", fontsize=8)
         ax_a.set_ylim(0, 1)
-        ax_a.set_ylabel("fraction")
-        ax_a.legend(loc="best", fontsize=8)
+        ax_a.set_ylabel("fraction of the activation\nafter the layer", fontsize=8)
         ax_a.set_xticks(x)
         ax_a.set_xticklabels(names, rotation=60, ha="right", fontsize=7)
-        title = ", ".join(f"{p.kind} ({len(p.layers)} layers)" for p in self.problems) or "no problem found"
+        title = ", ".join(f"{p.kind} ({len(p.layers)} layer{'s' if len(p.layers) != 1 else ''})"
+                          for p in self.problems) or "no problem found"
         fig.suptitle(f"gradient flow of {self.model}: {title}", fontsize=10)
         fig.tight_layout()
         fig.savefig(path, format="png", dpi=100)
@@ -214,7 +240,7 @@ class GradientFlowReport:
 
 
 def _series(layers, attr):
-    return [np.nan if getattr(r, attr) is None else getattr(r, attr) for r in layers]
+    return np.array([np.nan if getattr(r, attr) is None else getattr(r, attr) for r in layers], dtype=np.float64)
 
 
 def _num(v):
@@ -364,14 +390,14 @@ def _diagnose(rows, acts, use_out):
                                     f"that of the last layer '{last.name}' ({ref:.3g}); "
                                     f"threshold {VANISHING_RATIO:g}x"))
     if dead:
-        parts = ", ".join(f"{a.name}{_after(a)} {100 * a.dead:.0f}% of {a.units} units" for a in dead)
+        parts = ", ".join(f"'{a.name}'{_after(a)} {100 * a.dead:.0f}% of {a.units} units" for a in dead)
         msg = f"ReLU units dead on the whole batch: {parts}"
         if cut:
             msg += f"; no gradient at all reaches {_names(cut)}"
         problems.append(Finding("dead", _concerned(dead), msg))
     if sat:
-        parts = ", ".join(f"{a.name} ({a.kind}){_after(a)} {100 * a.saturated:.0f}% of outputs" for a in sat)
-        problems.append(Finding("saturated", _concerned(sat), f"saturated: {parts}"))
+        parts = ", ".join(f"'{a.name}' ({a.kind}){_after(a)} {100 * a.saturated:.0f}% of outputs" for a in sat)
+        problems.append(Finding("saturated", _concerned(sat), f"outputs on the flat tails: {parts}"))
     ratios = [(r.name, r.update_ratio) for r in rows if r.update_ratio is not None and math.isfinite(r.update_ratio)]
     if ratios:
         high = [(n, u) for n, u in ratios if u > LR_TOO_HIGH]
@@ -388,7 +414,7 @@ def _diagnose(rows, acts, use_out):
 
 
 def _after(a):
-    return f" after '{a.layer}'" if a.layer else ""
+    return f" (after '{a.layer}'):" if a.layer else ":"
 
 
 def _concerned(acts):
