@@ -181,3 +181,14 @@ def test_errors():
         inspect.check_gradients(nn.Linear(2, 2), torch.randn(2), lambda out: out.sum(), directions=0)
     with pytest.raises(ValueError, match="eps"):
         inspect.check_gradients(nn.Linear(2, 2), torch.randn(2), lambda out: out.sum(), eps=0)
+
+
+def test_an_in_place_module_is_checked_on_the_input_it_received():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 6), nn.ReLU(inplace=True), nn.Linear(6, 2))
+    report = inspect.check_gradients(model, torch.randn(5, 4), lambda out: out.sum())
+    relu = report.modules[1]
+    # relu's input had negative entries: checked there, not on its own (in place) output, whose
+    # zeros are kinks
+    assert relu.type == "ReLU" and relu.status == "ok" and relu.note == ""
+    assert report.ok

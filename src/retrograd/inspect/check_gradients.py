@@ -184,24 +184,29 @@ def _record_calls(model, args, loss_fn):
     forward, in the order they finished, then the loss function's; the model's buffers are
     restored afterwards."""
     names = {id(m): name or type(m).__name__ for name, m in model.named_modules()}
-    counts, calls, handles = {}, [], []
+    counts, calls, handles, pending = {}, [], [], {}
+    clone = lambda t: t.detach().clone()  # noqa: E731
 
-    def hook(module, a, kw, out):
+    def before(module, a, kw):  # the arguments as they come in (an in-place forward changes them)
+        pending.setdefault(id(module), []).append((_map_tensors(a, clone), _map_tensors(kw, clone)))
+
+    def after(module, a, kw, out):
+        a, kw = pending[id(module)].pop()
         n = counts[id(module)] = counts.get(id(module), 0) + 1
         if n <= MAX_CALLS:
-            clone = lambda t: t.detach().clone()  # noqa: E731
-            calls.append((names[id(module)], module, n, _map_tensors(a, clone), _map_tensors(kw, clone)))
+            calls.append((names[id(module)], module, n, a, kw))
 
     buffers = [(b, b.detach().clone()) for b in model.buffers()]
     try:
         for m in model.modules():
-            handles.append(m.register_forward_hook(hook, with_kwargs=True))
+            handles.append(m.register_forward_pre_hook(before, with_kwargs=True))
+            handles.append(m.register_forward_hook(after, with_kwargs=True))
         out = model(*args)
     finally:
         for h in handles:
             h.remove()
     try:
-        calls.append(("loss_fn", loss_fn, 1, (_map_tensors(out, lambda t: t.detach().clone()),), {}))
+        calls.append(("loss_fn", loss_fn, 1, (_map_tensors(out, clone),), {}))
         loss_fn(out)
     finally:
         from ..autograd.grad_mode import no_grad
@@ -267,10 +272,10 @@ def _directional_errors(fn, args, kwargs, rng, directions, eps, jitter):
         return {}, 0
     state = _random.get_rng_state()
 
-    def run(*_):
+    def run(*_):  # on copies of the inputs, so that an in-place forward leaves them alone
         _random.set_rng_state(state)
-        return tuple(t for t in _flat(module(*args64, **kwargs64))
-                     if isinstance(t, Tensor) and t.dtype.is_floating_point)
+        a, kw = _map_tensors((args64, kwargs64), lambda t: t.clone() if t.requires_grad else t)
+        return tuple(t for t in _flat(module(*a, **kw)) if isinstance(t, Tensor) and t.dtype.is_floating_point)
 
     try:
         with enable_grad():
