@@ -6,3 +6,4 @@ from .memory_plan import MemoryPlan, MemoryRow, memory_plan  # noqa: F401
 from .watch import ActivationStats, Watch, watch  # noqa: F401
 from .gradient_flow import Finding, GradientFlowReport, LayerFlow, gradient_flow  # noqa: F401
 from .check_gradients import GradientCheckReport, ModuleCheck, check_gradients  # noqa: F401
+from .why_no_grad import NoGradExplanation, record_breaks, why_no_grad  # noqa: F401
