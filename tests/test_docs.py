@@ -235,10 +235,10 @@ def _python_blocks(path):
     return re.findall(r"```python\n(.*?)```", _read(path), re.S)
 
 
-DOC_FILES = ["README.md", "docs/getting-started.md", "docs/autograd.md", "docs/custom-ops.md"]
+DOC_FILES = ["README.md", "docs/getting-started.md", "docs/autograd.md", "docs/custom-ops.md", "docs/inspect.md"]
 
 
-def test_code_blocks_in_the_docs_run():
+def test_code_blocks_in_the_docs_run(tmp_path):
     blocks = [(path, i, code) for path in DOC_FILES for i, code in enumerate(_python_blocks(path))]
     assert len(blocks) >= 5
     runner = textwrap.dedent("""
@@ -257,7 +257,7 @@ def test_code_blocks_in_the_docs_run():
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
     env["PYTHONPATH"] = os.pathsep.join([os.path.join(ROOT, "src"), ROOT, env.get("PYTHONPATH", "")])
     proc = subprocess.run([sys.executable, "-c", runner], input=json.dumps(blocks), capture_output=True,
-                          text=True, env=env, cwd=ROOT, timeout=120)
+                          text=True, env=env, cwd=tmp_path, timeout=120)  # files the blocks write land there
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
 
 
