@@ -3,6 +3,7 @@ by tests/distributed/test_collectives.py: ``python collectives_script.py OUT_DIR
 ``OUT_DIR/rank<R>.json`` mapping each check's name to "ok" or the failure."""
 
 import json
+import os
 import sys
 import traceback
 
@@ -374,10 +375,41 @@ def type_errors_name_the_argument(r, n):
             raise AssertionError("no TypeError")
 
 
+def raises(exc_type, text, call):
+    try:
+        call()
+    except exc_type as e:
+        assert text in str(e), f"{text!r} not in {e!r}"
+    else:
+        raise AssertionError(f"{call} did not raise {exc_type.__name__}")
+
+
+def init_checks():
+    """init_process_group's checks of its arguments against MPI, gloo on MPI, init after destroy."""
+    os.environ["RANK"] = "7"
+    raises(RuntimeError, "RANK=7 from the environment disagrees with MPI", dist.init_process_group)
+    del os.environ["RANK"]
+    raises(RuntimeError, "world_size=5", lambda: dist.init_process_group(world_size=5))
+    assert not dist.is_initialized()
+    dist.init_process_group("gloo", init_method="env://", world_size=2)
+    assert dist.get_backend() == "gloo" == dist.Backend.GLOO
+    raises(ValueError, "twice", dist.init_process_group)
+    t = torch.ones(2)
+    dist.all_reduce(t)
+    assert t.tolist() == [2.0, 2.0]
+    dist.destroy_process_group()
+    assert not dist.is_initialized()
+
+
 def main(out_dir):
+    results = {}
+    try:
+        init_checks()
+        results["init_checks"] = "ok"
+    except Exception:
+        results["init_checks"] = traceback.format_exc()
     dist.init_process_group()
     rank, size = dist.get_rank(), dist.get_world_size()
-    results = {}
     for name, fn in CHECKS.items():
         try:
             fn(rank, size)

@@ -2,8 +2,12 @@
 for all the checks in collectives_script.py), and the errors before init_process_group."""
 
 import json
+import re
+import subprocess
+import sys
 
 import pytest
+import mpi_run
 from mpi_run import requires_mpi, run_ranks
 
 import collectives_script
@@ -20,7 +24,7 @@ def results(tmp_path_factory):
 
 
 @requires_mpi
-@pytest.mark.parametrize("name", list(collectives_script.CHECKS))
+@pytest.mark.parametrize("name", ["init_checks", *collectives_script.CHECKS])
 def test_collective_on_two_ranks(results, name):
     for rank in range(2):
         assert results[rank][name] == "ok", f"rank {rank}: {results[rank][name]}"
@@ -38,3 +42,31 @@ def test_before_init_process_group_raises_torch_error(call):
     assert not dist.is_initialized()
     with pytest.raises(ValueError, match=NOT_INITIALIZED.replace(".", r"\.")):
         call()
+
+
+@pytest.mark.parametrize("kwargs, exc, text", [
+    ({"store": object()}, NotImplementedError, "Store"),
+    ({"init_method": "tcp://127.0.0.1:23456"}, NotImplementedError, "init_method='tcp://127.0.0.1:23456'"),
+    ({"backend": "ucc"}, ValueError, "Invalid backend: 'ucc'"),
+    ({"pg_options": object()}, NotImplementedError, "pg_options"),
+    ({"timeout": 30}, TypeError, "datetime.timedelta"),
+])
+def test_init_process_group_rejects_what_it_cannot_honour(kwargs, exc, text):
+    with pytest.raises(exc, match=re.escape(text)):
+        dist.init_process_group(**kwargs)
+    assert not dist.is_initialized()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error without a GPU")
+def test_nccl_without_gpu_raises():
+    with pytest.raises(RuntimeError, match="no GPUs found"):
+        dist.init_process_group("nccl")
+
+
+def test_import_and_is_available_without_mpi4py():
+    code = ("import sys; sys.modules['mpi4py'] = None; import retrograd.distributed as d; "
+            "assert not d.is_available() and not d.is_mpi_available()\n"
+            "try:\n    d.init_process_group()\nexcept RuntimeError as e:\n    print(e)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=mpi_run.env(), timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert 'pip install -e ".[distributed]"' in out.stdout

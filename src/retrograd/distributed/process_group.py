@@ -8,9 +8,8 @@ with (see ``_watchdog``) and the ``TORCH_DISTRIBUTED_DEBUG`` level read at init.
 
 import datetime
 import os
-import sys
 
-from . import _mpi
+from . import _faults, _mpi
 from ._watchdog import Watchdog
 
 default_pg_timeout = datetime.timedelta(minutes=30)
@@ -237,11 +236,16 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
         _nccl.select_device(device_id)
     if _state.watchdog is None:
         _state.watchdog = Watchdog(mpi_rank)
-    pg = ProcessGroup(world.Dup(), range(mpi_size), name, timeout, group_name or "default_pg", debug_level)
+    token = _state.watchdog.begin("init_process_group (every rank must call it)", timeout)
+    try:
+        comm = world.Dup()
+    finally:
+        _state.watchdog.end(token)
+    pg = ProcessGroup(comm, range(mpi_size), name, timeout, group_name or "default_pg", debug_level)
     _state.default_pg = pg
     _state.groups = [pg]
     GroupMember.WORLD = pg
-    _install_excepthook(mpi_rank)
+    _faults.install_excepthook(mpi_rank)
 
 
 def new_group(ranks=None, timeout=None, backend=None, pg_options=None, use_local_synchronization=False,
@@ -294,7 +298,7 @@ def destroy_process_group(group=None):
         _state.groups = []
         _state.default_pg = None
         GroupMember.WORLD = None
-        _restore_excepthook()
+        _faults.restore_excepthook()
         return
     pg = _resolve(group)
     pg._comm.Free()
@@ -345,22 +349,3 @@ def get_process_group_ranks(group):
     if pg is None:
         raise ValueError("Group GroupMember.NON_GROUP_MEMBER is not registered")
     return list(pg._ranks)
-
-
-def _install_excepthook(rank):
-    previous = sys.excepthook
-
-    def excepthook(exc_type, exc, tb):
-        previous(exc_type, exc, tb)
-        print(f"rank {rank} failed: {exc_type.__name__}: {exc}; ending the job (MPI_Abort)",
-              file=sys.stderr, flush=True)
-        _mpi.mpi().COMM_WORLD.Abort(1)
-
-    _state.previous_excepthook = previous
-    sys.excepthook = excepthook
-
-
-def _restore_excepthook():
-    if _state.previous_excepthook is not None:
-        sys.excepthook = _state.previous_excepthook
-        _state.previous_excepthook = None
