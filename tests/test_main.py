@@ -101,6 +101,12 @@ def test_tiny_run_checks_gradients_trains_and_writes_both_plots(model, tmp_path,
     assert metrics["model"] == model and len(metrics["history"]["test_acc"]) == 1
     assert 0.0 <= metrics["test_accuracy"] <= 1.0
     assert all(len(v) == 3 for v in metrics["history"]["grad_norms"].values())  # 96 images / 32
+    # retrograd.inspect on the demo's own model: the memory plan before training, the gradient flow after
+    plan = text.split("memory plan of one training step (batch 32):\npredicted peak of the step: ", 1)[1]
+    assert " during " in plan.splitlines()[0] and "activations" in plan.splitlines()[1]
+    assert text.index("memory plan") < text.index("test accuracy:") < text.index("after training, gradient flow of")
+    flow = text.split("after training, gradient flow of Sequential", 1)[1]
+    assert "update/weight of one Adam step" in flow and ("no problem found" in flow or "problem(s):" in flow)
     page = (out / "graph.html").read_text()
     assert f"graph of one training step (ops by module, tensors and gradients on the edges): {out / 'graph.html'}" \
         in text

@@ -1,5 +1,6 @@
 """``python -m retrograd`` (or the ``retrograd`` command): train a small CNN on the 8x8
-digits that ship with the package, after checking its gradients, and plot the run.
+digits that ship with the package, after checking its gradients, and plot the run; along the
+way, show what ``retrograd.inspect`` sees of it (memory plan, graph page, gradient flow).
 
 Everything runs offline on NumPy; tqdm (progress bar) and matplotlib (plots) are optional
 (``pip install -e ".[demo]"``). Bad options exit with code 2 and a one-line message.
@@ -78,8 +79,10 @@ def build_parser():
             "Train a small convolutional network (or an MLP) on the 8x8 handwritten digits "
             "shipped with retrograd (UCI, 1,797 images, seeded 80/20 train/test split). "
             "Before training it checks the gradients of each layer type against finite "
-            "differences in float64; after training it prints the test accuracy and writes "
-            "a loss/accuracy curve and a per-layer gradient-norm plot (PNG) to --out."),
+            "differences in float64 and prints the memory plan of one training step, and writes "
+            "the graph of one step (graph.html); after training it prints the test accuracy and "
+            "the gradient-flow diagnosis, and writes a loss/accuracy curve and a per-layer "
+            "gradient-norm plot (PNG) to --out."),
         epilog="Progress bar: needs tqdm; plots: need matplotlib (pip install -e \".[demo]\").",
     )
     parser.add_argument("--epochs", type=_positive_int, default=d["epochs"], metavar="N",

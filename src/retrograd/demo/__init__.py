@@ -6,5 +6,6 @@ digits that ship with the package, with a gradient check first and plots at the 
 - ``gradcheck``: float64 finite-difference checks of each layer type a model uses.
 - ``train``: the training loop, progress display and evaluation.
 - ``plots``: the loss/accuracy curves and the per-layer gradient-norm plot (matplotlib).
-- ``diagnose``: what ``retrograd.inspect`` shows about the model's backprop (the graph page).
+- ``diagnose``: what ``retrograd.inspect`` shows of the model's backprop: the memory plan of a
+  step, the graph page, the gradient-flow diagnosis after training.
 """

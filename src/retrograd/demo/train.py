@@ -93,9 +93,17 @@ def run(args):
     loader = DataLoader(TensorDataset(xt, yt), batch_size=args.batch_size, shuffle=True,
                         generator=torch.Generator().manual_seed(args.seed))
     loss_fn = nn.CrossEntropyLoss()
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+
+    def make_optimizer(params):
+        return torch.optim.Adam(params, lr=args.lr)
+
+    optimizer = make_optimizer(model.parameters())
     names = layer_names(model)
-    page = diagnose.graph_page(model, loss_fn, xt[:args.batch_size], yt[:args.batch_size], args.out)
+    xb, yb = xt[:args.batch_size], yt[:args.batch_size]
+    if device.type == "cpu":  # the plan follows NumPy's allocations (tracemalloc)
+        out(f"memory plan of one training step (batch {len(yb)}):\n"
+            f"{diagnose.memory_plan(model, loss_fn, make_optimizer, xb, yb)}")
+    page = diagnose.graph_page(model, loss_fn, xb, yb, args.out)
     out(f"graph of one training step (ops by module, tensors and gradients on the edges): {page}")
     history = {"step_loss": [], "grad_norms": {label: [] for label in dict.fromkeys(names.values())},
                "epoch": [], "train_loss": [], "test_loss": [], "test_acc": [], "epoch_seconds": []}
@@ -142,6 +150,7 @@ def run(args):
     n_correct = round(final_acc * len(y_test))
     out(f"test accuracy: {100 * final_acc:.2f}% ({n_correct}/{len(y_test)}) after {args.epochs} "
         f"epoch(s), {elapsed:.1f}s of training")
+    out(f"after training, {diagnose.gradient_flow(model, loss_fn, optimizer, xb, yb)}")
     _write_outputs(args, history, final_acc, elapsed)
     return 0
 
