@@ -128,6 +128,8 @@ def test_a_freed_graph_shows_no_saved_tensors_and_refuses_grads(tmp_path):
     assert all(n.saved is None for n in g.nodes if not n.name.endswith("AccumulateGrad"))
     with pytest.raises(RuntimeError, match="retain_graph=True"):
         inspect.graph(loss, tmp_path / "g.html", grads=True)
+    with pytest.raises(RuntimeError, match=r"must be a scalar.*got shape \[5, 3\]"):
+        inspect.graph(_model()(torch.randn(5, 4)), tmp_path / "g.html", grads=True)
     with pytest.raises(RuntimeError, match="no recorded graph"):
         inspect.graph(torch.ones(2), tmp_path / "g.html")
 

@@ -196,6 +196,10 @@ def _record_grad_norms(output, order, ids, edges):
     norm of each gradient a node sends along its edges (no leaf's ``.grad`` changes)."""
     from ..autograd import grad as autograd_grad
 
+    if output.numel() != 1:
+        raise RuntimeError(
+            f"inspect.graph(grads=True) runs backward from the output, which must be a scalar (a loss); "
+            f"got shape {list(output.shape)}: pass output.sum() or the loss computed from it")
     leaves = [n.variable for n in order if isinstance(n, AccumulateGrad)]
     if any(getattr(n, "_freed", False) for n in order):
         raise RuntimeError(
