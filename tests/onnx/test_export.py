@@ -250,6 +250,113 @@ def test_elementwise_reductions_shapes_and_constants():
         assert op in _ops(proto), op
 
 
+class Activations(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.acts = nn.ModuleList([nn.SiLU(), nn.ReLU6(), nn.ELU(0.7), nn.SELU(), nn.CELU(0.5), nn.Softplus(2.0, 1.0),
+                                   nn.Mish(), nn.Hardswish(), nn.Hardsigmoid(), nn.Softsign(), nn.LogSigmoid(),
+                                   nn.GELU("tanh")])
+
+    def forward(self, x):
+        return tuple(act(x) for act in self.acts) + (
+            retrograd.clamp(x, -0.5, 0.5), retrograd.rsqrt(x.abs() + 1), retrograd.maximum(x, -x), x.sin() + x.cos(),
+            retrograd.erf(x), x.amax(1), x.min())
+
+
+def test_activations_and_elementwise_math():
+    x = retrograd.randn(4, 6) * 3
+    proto = _export(Activations(), (x,))
+    _close(_run(proto, x=x), Activations(), x)
+
+
+class Pieces(nn.Module):
+    def forward(self, x):
+        a, b, c = x.chunk(3, dim=1)
+        return (retrograd.stack([a, b, c], 1), x[:, -1], x[0, 1:3, None], x[..., ::2], x[:, 1:-1, 2],
+                retrograd.where(x > 0, x, 0.0), x.masked_fill((x < 0) & ~(x < -1), 1.0), (x == x.max()).float(),
+                1 < x, x.ne(0.5) | x.le(0), retrograd.logical_not(x))
+
+
+def test_indexing_split_stack_and_masks_follow_the_inputs():
+    """Comparisons, which run without autograd, are recorded too: their masks follow new inputs."""
+    x = retrograd.randn(2, 6, 4)
+    proto = _export(Pieces(), (x,), dynamic_axes={"x": [0, 2]})
+    for feed in (x, retrograd.randn(3, 6, 5)):
+        got = _run(proto, x=feed)
+        with retrograd.no_grad():
+            want = Pieces()(feed)
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(g, w.numpy(), rtol=1e-6)
+    assert {"Split", "Slice", "Gather", "Unsqueeze", "Greater", "Less", "Equal", "And", "Not", "Or", "Where"} <= \
+        set(_ops(proto))
+
+
+class Encoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(10, 8)
+        self.enc = nn.TransformerEncoderLayer(8, 2, 16, batch_first=True)
+
+    def forward(self, tokens):
+        return self.enc(self.emb(tokens), src_key_padding_mask=tokens == 0)
+
+
+def test_transformer_encoder_layer_with_a_padding_mask_and_dynamic_axes():
+    retrograd.manual_seed(0)
+    model = Encoder().eval()
+    tokens = retrograd.tensor([[1, 2, 3, 0], [4, 5, 0, 0]])
+    proto = _export(model, (tokens,), dynamic_axes={"tokens": {0: "batch", 1: "length"}})
+    assert "Softmax" in _ops(proto) and "LayerNormalization" in _ops(proto)
+    out = proto.graph.output[0].type.tensor_type.shape.dim
+    assert [d.dim_param or d.dim_value for d in out] == ["batch", "length", 8]  # traced back to the input's names
+    longer = retrograd.tensor([[1, 2, 3, 0, 7, 7], [4, 5, 0, 0, 1, 1], [3, 3, 3, 3, 0, 0]])
+    for feed in (tokens, longer):
+        _close(_run(proto, tokens=feed), model, feed)
+
+
+class FromItem(nn.Module):
+    def forward(self, x):
+        return x * retrograd.tensor(x[0].sum().item())  # a value of the input that no op computes
+
+
+def test_a_constant_computed_from_the_input_without_ops_is_refused():
+    """The check run (shuffled values) sees the constant change: as a constant it would be frozen."""
+    with pytest.raises(retrograd.onnx.OnnxExporterError, match="changes when the inputs' values change"):
+        retrograd.onnx.export(FromItem(), (retrograd.randn(2, 3),), io.BytesIO())
+
+
+class Branchy(nn.Module):
+    def forward(self, x):
+        return x.relu() if x[0, 0].item() > 0 else x.sigmoid()
+
+
+def test_control_flow_on_input_values_is_refused():
+    x = retrograd.tensor([[1.0, -1.0], [-2.0, -3.0]])  # shuffled, x[0, 0] is negative
+    with pytest.raises(retrograd.onnx.OnnxExporterError, match="control flow depends on the values"):
+        retrograd.onnx.export(Branchy(), (x,), io.BytesIO())
+
+
+def test_random_numbers_and_buffers_are_as_after_one_run():
+    class Noisy(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("calls", retrograd.zeros(1))
+
+        def forward(self, x):
+            self.calls.add_(1)
+            return x + retrograd.randn(3)  # the same noise in both runs: a constant
+
+    model, x = Noisy(), retrograd.randn(2, 3)
+    retrograd.manual_seed(5)
+    proto = _export(model, (x,))
+    after = retrograd.randn(1)
+    retrograd.manual_seed(5)
+    noise = retrograd.randn(3)
+    assert float(retrograd.randn(1)) == float(after)  # one forward's draws, as torch's export
+    assert float(model.calls) == 1.0
+    np.testing.assert_allclose(_run(proto, x=x)[0], (x + noise).numpy(), rtol=1e-6)
+
+
 # ---------------------------------------------------------------------------- names, axes, options
 
 
@@ -392,26 +499,26 @@ def test_is_in_onnx_export():
             return x + 1
 
     _export(Probe(), (retrograd.randn(2),))
-    assert seen == [True] and not retrograd.onnx.is_in_onnx_export()
+    assert seen == [True, True] and not retrograd.onnx.is_in_onnx_export()  # the trace and the check run
 
 
 # ---------------------------------------------------------------------------- errors
 
 
-class Trig(nn.Module):
+class Running(nn.Module):
     def __init__(self):
         super().__init__()
         self.fc = nn.Linear(2, 2)
 
     def forward(self, x):
-        return retrograd.sin(self.fc(x))
+        return retrograd.cumsum(self.fc(x), 1)
 
 
 def test_an_op_without_lowering_names_itself_and_its_module():
     with pytest.raises(retrograd.onnx.errors.UnsupportedOperatorError) as info:
-        retrograd.onnx.export(nn.Sequential(Trig()), (retrograd.randn(1, 2),), io.BytesIO())
+        retrograd.onnx.export(nn.Sequential(Running()), (retrograd.randn(1, 2),), io.BytesIO())
     message = str(info.value)
-    assert "Sin" in message and "module '0' (Trig)" in message and "Supported ops:" in message
+    assert "Cumsum" in message and "module '0' (Running)" in message and "Supported ops:" in message
     assert "Addmm" in message and isinstance(info.value, RuntimeError)
     from retrograd.autograd import function
 

@@ -48,6 +48,10 @@ class Graph:
             else:
                 self.param_inputs[name] = value
         elif value.kind == "const":
+            if value.problem is not None:
+                from .errors import OnnxExporterError
+
+                raise OnnxExporterError(value.problem)
             name = self.constant(value.array)
         else:
             raise AssertionError(f"{value} has no ONNX name yet")  # lowering order guarantees one

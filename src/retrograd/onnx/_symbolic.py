@@ -20,8 +20,10 @@ import math
 
 import numpy as np
 
-from ..ops import (activation, conv, dropout, elementwise, embedding, join, linalg, linear, normalization,
-                   pooling, reduction, shape, softmax)
+from ..ops import (activation, attention, comparison, conv, dropout, elementwise, embedding, indexing, join, linalg,
+                   linear, math as _math, normalization, pooling, reduction, shape, softmax)
+from ..tensor import Tensor
+from ._trace import Value
 from .errors import OnnxExporterError, UnsupportedOperatorError
 
 
@@ -29,19 +31,26 @@ def _dtype(op, i=0):
     return op.outputs[i].dtype
 
 
+def _in(g, op, i, dtype):
+    """Argument i (a traced tensor or a Python number, checked to be the same in the check run) as
+    an ONNX value of ``dtype``."""
+    a = op.args[i]
+    return g.operand(a if isinstance(a, Value) else op.arg(i), dtype)
+
+
 # ---------------------------------------------------------------------------- elementwise
 
 
 def _unary(onnx_type):
     def lower(g, op):
-        return g.node(onnx_type, [g.operand(op.args[0], _dtype(op))])
+        return g.node(onnx_type, [_in(g, op, 0, _dtype(op))])
     return lower
 
 
 def _binary(onnx_type):
     def lower(g, op):
         dt = _dtype(op)
-        return g.node(onnx_type, [g.operand(op.args[0], dt), g.operand(op.args[1], dt)])
+        return g.node(onnx_type, [_in(g, op, 0, dt), _in(g, op, 1, dt)])
     return lower
 
 
@@ -50,20 +59,20 @@ def _add_sub(onnx_type):
     def lower(g, op):
         dt = _dtype(op)
         alpha = op.arg(2) if len(op.args) > 2 else 1
-        b = g.operand(op.args[1], dt)
+        b = _in(g, op, 1, dt)
         if alpha != 1:
             b = g.node("Mul", [b, g.scalar(alpha, dt)])
-        return g.node(onnx_type, [g.operand(op.args[0], dt), b])
+        return g.node(onnx_type, [_in(g, op, 0, dt), b])
     return lower
 
 
 def _leaky_relu(g, op):
-    return g.node("LeakyRelu", [g.operand(op.args[0], _dtype(op))], alpha=float(op.arg(1)))
+    return g.node("LeakyRelu", [_in(g, op, 0, _dtype(op))], alpha=float(op.arg(1)))
 
 
 def _gelu(g, op):
     dt = _dtype(op)
-    x = g.operand(op.args[0], dt)
+    x = _in(g, op, 0, dt)
     approximate = op.arg(1)
     if g.opset >= 20:
         return g.node("Gelu", [x], approximate=approximate)
@@ -77,9 +86,89 @@ def _gelu(g, op):
     return g.node("Mul", [half_x, g.node("Add", [t, g.scalar(1, dt)])])
 
 
+def _silu(g, op):
+    x = _in(g, op, 0, _dtype(op))
+    return g.node("Mul", [x, g.node("Sigmoid", [x])])
+
+
+def _hardtanh(g, op):
+    dt = _dtype(op)
+    return g.node("Clip", [_in(g, op, 0, dt), g.scalar(op.arg(1), dt), g.scalar(op.arg(2), dt)])
+
+
+def _elu(g, op):
+    """ELU, SELU and CELU: scale * x for x > 0, else scale * alpha * (exp(x * input_scale) - 1)."""
+    dt = _dtype(op)
+    x = _in(g, op, 0, dt)
+    alpha, scale, input_scale = float(op.arg(1)), float(op.arg(2)), float(op.arg(3))
+    if input_scale == 1.0:
+        return g.node("Elu", [x], alpha=alpha) if scale == 1.0 else g.node("Selu", [x], alpha=alpha, gamma=scale)
+    if scale == 1.0 and math.isclose(input_scale * alpha, 1.0, rel_tol=1e-12):
+        return g.node("Celu", [x], alpha=alpha)
+    negative = g.node("Mul", [g.node("Sub", [g.node("Exp", [g.node("Mul", [x, g.scalar(input_scale, dt)])]),
+                                             g.scalar(1, dt)]), g.scalar(scale * alpha, dt)])
+    return g.node("Where", [g.node("Greater", [x, g.scalar(0, dt)]), g.node("Mul", [x, g.scalar(scale, dt)]),
+                            negative])
+
+
+def _softplus(g, op):
+    """log(1 + exp(beta x)) / beta, and x where beta x > threshold (as torch)."""
+    dt = _dtype(op)
+    x = _in(g, op, 0, dt)
+    beta, threshold = float(op.arg(1)), float(op.arg(2))
+    bx = g.node("Mul", [x, g.scalar(beta, dt)]) if beta != 1.0 else x
+    y = g.node("Softplus", [bx])
+    if beta != 1.0:
+        y = g.node("Div", [y, g.scalar(beta, dt)])
+    return g.node("Where", [g.node("Greater", [bx, g.scalar(threshold, dt)]), x, y])
+
+
+def _mish(g, op):
+    x = _in(g, op, 0, _dtype(op))
+    if g.opset >= 18:
+        return g.node("Mish", [x])
+    return g.node("Mul", [x, g.node("Tanh", [g.node("Softplus", [x])])])
+
+
+def _hardsigmoid(g, op):
+    return g.node("HardSigmoid", [_in(g, op, 0, _dtype(op))], alpha=1 / 6, beta=0.5)
+
+
+def _logsigmoid(g, op):
+    x = _in(g, op, 0, _dtype(op))
+    return g.node("Neg", [g.node("Softplus", [g.node("Neg", [x])])])
+
+
+def _rsqrt(g, op):
+    return g.node("Reciprocal", [g.node("Sqrt", [_in(g, op, 0, _dtype(op))])])
+
+
+def _clamp(g, op):
+    """min(max(x, lo), hi) (hi wins where lo > hi, as torch's); lo or hi may be None or a tensor."""
+    dt = _dtype(op)
+    y = _in(g, op, 0, dt)
+    if op.args[1] is not None:
+        y = g.node("Max", [y, _in(g, op, 1, dt)])
+    if op.args[2] is not None:
+        y = g.node("Min", [y, _in(g, op, 2, dt)])
+    return y
+
+
+def _where(g, op):
+    dt = _dtype(op)
+    return g.node("Where", [_in(g, op, 0, np.dtype(np.bool_)), _in(g, op, 1, dt),
+                            _in(g, op, 2, dt)])
+
+
+def _masked_fill(g, op):
+    dt = _dtype(op)
+    return g.node("Where", [_in(g, op, 1, np.dtype(np.bool_)), _in(g, op, 2, dt),
+                            _in(g, op, 0, dt)])
+
+
 def _softmax(onnx_type):
     def lower(g, op):
-        return g.node(onnx_type, [g.operand(op.args[0], _dtype(op))], axis=int(op.arg(1)))
+        return g.node(onnx_type, [_in(g, op, 0, _dtype(op))], axis=int(op.arg(1)))
     return lower
 
 
@@ -99,7 +188,7 @@ def _to(g, op):
 
 def _matmul(g, op):
     dt = _dtype(op)
-    return g.node("MatMul", [g.operand(op.args[0], dt), g.operand(op.args[1], dt)])
+    return g.node("MatMul", [_in(g, op, 0, dt), _in(g, op, 1, dt)])
 
 
 def _addmm(g, op):
@@ -127,35 +216,45 @@ def _reduction(onnx_type):
 
 
 def _reshape(g, op):
-    """Reshape to the traced output shape. With dynamic axes, a size that differs between the two
-    traces is 0 (copy the input's size) where it stays at its place, else the size of the dynamic
-    input axis it equals (read with Shape at run time), else -1 (inferred: one at most)."""
+    """Reshape to the traced output shape. With dynamic axes, a size that differs in the check run
+    is 0 (copy the input's size) where it stays at its place, else the size of the dynamic input
+    axis it equals (read with Shape at run time), else -1 (inferred: one at most)."""
     x, out = op.args[0], op.outputs[0]
-    dims = [g.ints([d]) if out.twin is not None else d for d in out.shape]
-    copied = inferred = 0
-    if out.twin is not None:
-        if any(d == 0 for d in out.shape):
-            raise OnnxExporterError(f"{op.name} in {op.where()}: a reshape to a zero size {list(out.shape)} "
-                                    "cannot be exported with dynamic axes")
-        for i, (a, b) in enumerate(zip(out.shape, out.twin.shape)):
-            if a == b:
-                continue
-            if i < len(x.shape) and x.shape[i] == a and x.twin.shape[i] == b:
-                dims[i], copied = g.ints([0]), copied + 1
-            elif g.symbolic_size(a, b):
-                dims[i] = g.size_of(a, b)
-            else:
-                dims[i], inferred = g.ints([-1]), inferred + 1
-        if inferred > 1:
-            raise OnnxExporterError(
-                f"{op.name} in {op.where()}: the reshape from {list(x.shape)} to {list(out.shape)} has "
-                f"{inferred} sizes that follow dynamic axes but none of them alone; ONNX's Reshape can infer "
-                "one. Export with fewer dynamic axes.")
-        shape = g.node("Concat", dims, axis=0) if not all(d in g.initializers for d in dims) \
-            else g.ints([int(g.initializers[d][0]) for d in dims])
-        return g.node("Reshape", [g.name(x), shape])
-    allowzero = 1 if 0 in dims else None  # a real zero size, not "copy the input's"
-    return g.node("Reshape", [g.name(x), g.ints(dims)], allowzero=allowzero)
+    if out.twin is None or out.twin.shape == out.shape:
+        allowzero = 1 if 0 in out.shape else None  # a real zero size, not "copy the input's"
+        return g.node("Reshape", [g.name(x), g.ints(out.shape)], allowzero=allowzero)
+    if 0 in out.shape:
+        raise OnnxExporterError(f"{op.name} in {op.where()}: a reshape to a zero size {list(out.shape)} "
+                                "cannot be exported with dynamic axes")
+    dims, inferred = [], 0  # each an int, or the name of a run-time size
+    for i, (a, b) in enumerate(zip(out.shape, out.twin.shape)):
+        if a == b:
+            dims.append(int(a))
+        elif i < len(x.shape) and x.shape[i] == a and x.twin.shape[i] == b:
+            dims.append(0)
+        elif g.symbolic_size(a, b):
+            dims.append(g.size_of(a, b))
+        else:
+            dims.append(-1)
+            inferred += 1
+    if inferred > 1:
+        raise OnnxExporterError(
+            f"{op.name} in {op.where()}: the reshape from {list(x.shape)} to {list(out.shape)} has {inferred} "
+            "sizes that follow dynamic axes but none of them alone; ONNX's Reshape can infer one. Export with "
+            "fewer dynamic axes.")
+    if all(isinstance(d, int) for d in dims):
+        return g.node("Reshape", [g.name(x), g.ints(dims)])
+    pieces, run = [], []
+    for d in dims + [None]:
+        if isinstance(d, int):
+            run.append(d)
+            continue
+        if run:
+            pieces.append(g.ints(run))
+            run = []
+        if d is not None:
+            pieces.append(d)
+    return g.node("Reshape", [g.name(x), g.node("Concat", pieces, axis=0)])
 
 
 def _flatten_axis(x, out):
@@ -187,6 +286,63 @@ def _expand(g, op):
         raise OnnxExporterError(f"{op.name} in {op.where()}: expand to {list(out.shape)}, a shape that depends "
                                 "on a dynamic axis, cannot be exported with dynamic_axes for it")
     return g.node("Expand", [g.name(op.args[0]), g.ints(out.shape)])
+
+
+def _index(g, op):
+    """Basic indexing x[key] (ints, slices, None, Ellipsis): Slice, then Gather of a scalar for each int
+    (which drops its dim), then Unsqueeze for each None. Negative ints and bounds stay negative, so
+    x[:, -1] follows a dynamic axis. Advanced (tensor) indexing has no lowering here."""
+    x = op.args[0]
+    key, advanced = op.arg(1), op.arg(2)
+    if advanced or any(not (k is None or k is Ellipsis or isinstance(k, (int, np.integer, slice))) or
+                       isinstance(k, bool) for k in key):
+        raise UnsupportedOperatorError(
+            f"torch.onnx.export: advanced indexing (by a tensor, list or bool) in {op.where()} has no ONNX "
+            "lowering here; basic indexing (ints, slices, None, ...) has")
+    used = sum(1 for k in key if k is not None and k is not Ellipsis)
+    dims, axis = [], 0  # (input axis, key entry) for each entry that reads an input axis
+    nones = []  # output positions of None entries
+    out_axis = 0
+    for k in key:
+        if k is Ellipsis:
+            skip = len(x.shape) - used
+            axis += skip
+            out_axis += skip
+        elif k is None:
+            nones.append(out_axis)
+            out_axis += 1
+        else:
+            dims.append((axis, k))
+            axis += 1
+            out_axis += 0 if isinstance(k, (int, np.integer)) else 1
+    y = g.name(x)
+    slices = [(a, k) for a, k in dims if isinstance(k, slice) and k != slice(None)]
+    if slices:
+        big = np.iinfo(np.int64).max
+        starts = [0 if k.start is None else int(k.start) for _, k in slices]
+        ends = [big if k.stop is None else int(k.stop) for _, k in slices]
+        steps = [1 if k.step is None else int(k.step) for _, k in slices]
+        y = g.node("Slice", [y, g.ints(starts), g.ints(ends), g.ints([a for a, _ in slices]), g.ints(steps)])
+    for a, k in reversed([(a, k) for a, k in dims if isinstance(k, (int, np.integer))]):  # last first: axes stay put
+        y = g.node("Gather", [y, g.constant(np.asarray(int(k), dtype=np.int64))], axis=a)
+    if nones:
+        y = g.node("Unsqueeze", [y, g.ints(nones)])
+    if y == g.name(x):
+        y = g.node("Identity", [y])
+    return y
+
+
+def _split(g, op):
+    dim, bounds = int(op.arg(1)), op.arg(2)
+    return g.node("Split", [g.name(op.args[0]), g.ints([e - b for b, e in bounds])], outputs=len(bounds),
+                  axis=dim) if len(bounds) > 1 else [g.node("Identity", [g.name(op.args[0])])]
+
+
+def _stack(g, op):
+    dt = _dtype(op)
+    dim = int(op.arg(0))
+    axes = g.ints([dim])
+    return g.node("Concat", [g.node("Unsqueeze", [g.operand(t, dt), axes]) for t in op.args[1:]], axis=dim)
 
 
 def _cat(g, op):
@@ -258,6 +414,27 @@ def _feature_dropout(g, op):
     raise UnsupportedOperatorError(
         f"torch.onnx.export: {op.name} in training mode, called in {op.where()}, has no ONNX lowering (ONNX's "
         "Dropout is plain dropout of single elements); export in eval mode (training=TrainingMode.EVAL, the default)")
+
+
+def _attention(g, op):
+    """softmax(Q K^T * scale + mask) V; the weights are the second output."""
+    q, k, v, mask, keep = op.args[:5]
+    scale, groups = float(op.arg(5)), int(op.arg(7))
+    if keep is not None or groups != 1:
+        raise UnsupportedOperatorError(
+            f"torch.onnx.export: scaled_dot_product_attention with {'dropout' if keep is not None else 'grouped'} "
+            f"heads in {op.where()} has no ONNX lowering here (export in eval mode; enable_gqa=False)")
+    dt = _dtype(op)
+    nd = len(k.shape)
+    kt = g.node("Transpose", [g.operand(k, dt)], perm=list(range(nd - 2)) + [nd - 1, nd - 2])
+    scores = g.node("Mul", [g.node("MatMul", [g.operand(q, dt), kt]), g.scalar(scale, dt)])
+    if mask is not None:
+        if mask.dtype == np.bool_:
+            scores = g.node("Where", [g.name(mask), scores, g.scalar(-np.inf, dt)])
+        else:
+            scores = g.node("Add", [scores, g.operand(mask, dt)])
+    weights = g.node("Softmax", [scores], axis=-1)
+    return [g.node("MatMul", [weights, g.operand(v, dt)]), weights]
 
 
 # ---------------------------------------------------------------------------- pooling
@@ -343,11 +520,24 @@ SYMBOLIC = {
     elementwise.Exp: _unary("Exp"), elementwise.Log: _unary("Log"), elementwise.Sqrt: _unary("Sqrt"),
     elementwise.Abs: _unary("Abs"), elementwise.Relu: _unary("Relu"), elementwise.Sigmoid: _unary("Sigmoid"),
     elementwise.Tanh: _unary("Tanh"), elementwise.Clone: _clone, elementwise.To: _to,
-    activation.LeakyRelu: _leaky_relu, activation.Gelu: _gelu,
+    activation.LeakyRelu: _leaky_relu, activation.Gelu: _gelu, activation.Silu: _silu,
+    activation.Hardtanh: _hardtanh, activation.Elu: _elu, activation.Softplus: _softplus, activation.Mish: _mish,
+    activation.Softsign: _unary("Softsign"), activation.Hardsigmoid: _hardsigmoid,
+    activation.Hardswish: _unary("HardSwish"), activation.Logsigmoid: _logsigmoid,
+    _math.Reciprocal: _unary("Reciprocal"), _math.Rsqrt: _rsqrt, _math.Sin: _unary("Sin"), _math.Cos: _unary("Cos"),
+    _math.Tan: _unary("Tan"), _math.Asin: _unary("Asin"), _math.Acos: _unary("Acos"), _math.Atan: _unary("Atan"),
+    _math.Sinh: _unary("Sinh"), _math.Cosh: _unary("Cosh"), _math.Asinh: _unary("Asinh"),
+    _math.Acosh: _unary("Acosh"), _math.Atanh: _unary("Atanh"), _math.Erf: _unary("Erf"),
+    _math.Maximum: _binary("Max"), _math.Minimum: _binary("Min"), _math.Clamp: _clamp,
+    comparison.Where: _where, comparison.Sign: _unary("Sign"), indexing.MaskedFill: _masked_fill,
+    indexing.Index: _index, indexing.Slice: _index, indexing.Select: _index, join.Split: _split, join.Stack: _stack,
+    attention.ScaledDotProductAttention: _attention,
     softmax.Softmax: _softmax("Softmax"), softmax.LogSoftmax: _softmax("LogSoftmax"),
     linalg.Matmul: _matmul, linalg.Bmm: _matmul, linear.Addmm: _addmm,
     reduction.Sum: _reduction("ReduceSum"), reduction.SumDim: _reduction("ReduceSum"),
     reduction.Mean: _reduction("ReduceMean"), reduction.MeanDim: _reduction("ReduceMean"),
+    reduction.MaxAll: _reduction("ReduceMax"), reduction.MinAll: _reduction("ReduceMin"),
+    reduction.Amax: _reduction("ReduceMax"), reduction.Amin: _reduction("ReduceMin"),
     shape.Reshape: _view, shape.UnsafeView: _view, shape.Unsqueeze: _reshape, shape.Squeeze: _reshape,
     shape.SqueezeDim: _reshape, shape.Permute: _permute, shape.Transpose: _permute, shape.TMatrix: _permute,
     shape.Expand: _expand, join.Cat: _cat,
@@ -365,7 +555,7 @@ SYMBOLIC = {
 
 
 def _pool_accept(nd, max_pool):
-    def accept(input, kernel_size, stride=None, padding=0, *rest):
+    def accept(input, kernel_size, stride=None, padding=0, *rest, **_):
         if input.ndim != nd + 2:
             return False  # unbatched: the Function ops (an unsqueeze, then the pooling) are recorded
         if max_pool:  # (dilation, ceil_mode, return_indices)
@@ -376,7 +566,7 @@ def _pool_accept(nd, max_pool):
 
 
 def _adaptive_accept(nd):
-    def accept(input, output_size):
+    def accept(input, output_size, **_):
         size = (output_size,) * nd if isinstance(output_size, int) else tuple(output_size)
         return input.ndim == nd + 2 and all(v == 1 for v in size)  # GlobalAveragePool
     return accept
@@ -384,10 +574,10 @@ def _adaptive_accept(nd):
 
 # name in retrograd.nn.functional: accept(*args bound to the function's signature with its defaults)
 COMPOSITES = {
-    "batch_norm": lambda input, rm, rv, w, b, training, momentum, eps: not training,
-    "embedding": lambda input, weight, padding_idx, max_norm, *rest: max_norm is None,
+    "batch_norm": lambda input, rm, rv, w, b, training, momentum, eps, **_: not training,
+    "embedding": lambda input, weight, padding_idx, max_norm, *rest, **_: max_norm is None,
     # in training mode only (in eval mode dropout is the identity: no op at all)
-    **{name: lambda input, p, training, *rest: bool(training) and p > 0
+    **{name: lambda input, p, training, *rest, **_: bool(training) and p > 0
        for name in ("dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout")},
     "max_pool1d": _pool_accept(1, True), "max_pool2d": _pool_accept(2, True), "max_pool3d": _pool_accept(3, True),
     "avg_pool1d": _pool_accept(1, False), "avg_pool2d": _pool_accept(2, False), "avg_pool3d": _pool_accept(3, False),
@@ -397,6 +587,74 @@ COMPOSITES = {
 
 
 _REFUSALS = (_max_pool_function, _feature_dropout)  # entries that only explain why not
+
+
+def _compare(onnx_type, negate=False):
+    """eq/ne/lt/le/gt/ge: both operands in their common type (a float scalar makes ints float32, as torch)."""
+    def lower(g, op):
+        a, b = op.args[:2]
+        dt = np.result_type(*[v.dtype for v in (a, b) if isinstance(v, Value)])
+        if dt.kind in "biu" and any(isinstance(v, float) for v in (a, b)):
+            dt = np.dtype(np.float32)
+        elif dt.kind == "b" and any(type(v) is int for v in (a, b)):
+            dt = np.dtype(np.int64)
+        y = g.node(onnx_type, [_in(g, op, 0, dt), _in(g, op, 1, dt)])
+        return g.node("Not", [y]) if negate else y
+    return lower
+
+
+def _logic(onnx_type):
+    def lower(g, op):
+        bools = np.dtype(np.bool_)
+        return g.node(onnx_type, [_in(g, op, i, bools) for i in range(len(op.args))])
+    return lower
+
+
+def _logical_not(g, op):
+    return g.node("Not", [_in(g, op, 0, np.dtype(np.bool_))])  # a non-bool is cast: nonzero is True
+
+
+def _comparable(input, other, **_):
+    return isinstance(other, (Tensor, int, float, np.generic))  # the operator form answers NotImplemented else
+
+
+def _bools(*operands, **_):
+    return all(isinstance(t, Tensor) and t.dtype.np == np.bool_ for t in operands)
+
+
+# Tensor methods and operators, and functions, recorded as one op (as COMPOSITES are):
+# key: (the names it goes by, accept, the owners of those names: Tensor and modules; a function
+# also under the same name at the top level)
+_MASKS = (Tensor, comparison)
+OPERATORS = {
+    comparison.eq: (("eq", "__eq__"), _comparable, _MASKS),
+    comparison.ne: (("ne", "__ne__", "not_equal"), _comparable, _MASKS),
+    comparison.lt: (("lt", "__lt__", "less"), _comparable, _MASKS),
+    comparison.le: (("le", "__le__", "less_equal"), _comparable, _MASKS),
+    comparison.gt: (("gt", "__gt__", "greater"), _comparable, _MASKS),
+    comparison.ge: (("ge", "__ge__", "greater_equal"), _comparable, _MASKS),
+    comparison.bitwise_and: (("bitwise_and", "__and__"), _bools, _MASKS),  # on bool tensors (masks)
+    comparison.bitwise_or: (("bitwise_or", "__or__"), _bools, _MASKS),
+    comparison.bitwise_xor: (("bitwise_xor", "__xor__"), _bools, _MASKS),
+    comparison.bitwise_not: (("bitwise_not", "__invert__"), _bools, _MASKS),
+    comparison.logical_not: (("logical_not",), lambda input, **_: isinstance(input, Tensor), _MASKS),
+    # MultiheadAttention's bool masks made additive (-inf where True)
+    attention._float_mask: (("_float_mask",), lambda mask, *_, **__: _bools(mask), (attention,)),
+}
+
+
+def _additive_mask(g, op):
+    dt = _dtype(op)
+    return g.node("Where", [g.name(op.args[0]), g.scalar(-np.inf, dt), g.scalar(0, dt)])
+
+
+SYMBOLIC.update({
+    comparison.eq: _compare("Equal"), comparison.ne: _compare("Equal", negate=True),
+    comparison.lt: _compare("Less"), comparison.le: _compare("LessOrEqual"), comparison.gt: _compare("Greater"),
+    comparison.ge: _compare("GreaterOrEqual"), comparison.bitwise_and: _logic("And"),
+    comparison.bitwise_or: _logic("Or"), comparison.bitwise_xor: _logic("Xor"), comparison.bitwise_not: _logic("Not"),
+    comparison.logical_not: _logical_not, attention._float_mask: _additive_mask,
+})
 
 
 def supported():

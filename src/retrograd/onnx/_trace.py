@@ -39,13 +39,14 @@ _exporting = [False]  # is_in_onnx_export()
 class Value:
     """One tensor of the traced graph (see the module docstring for ``kind``)."""
 
-    __slots__ = ("kind", "name", "array", "op", "index", "shape", "dtype", "twin")
+    __slots__ = ("kind", "name", "array", "op", "index", "shape", "dtype", "twin", "problem")
 
     def __init__(self, kind, array, name=None, op=None, index=0):
         self.kind, self.name, self.op, self.index = kind, name, op, index
         self.array = array  # the value: an input's or parameter's, a constant's snapshot, an op's output
         self.shape, self.dtype = tuple(array.shape), array.dtype
-        self.twin = None  # the same value in the trace with grown dynamic axes, if one was run
+        self.twin = None  # the same value in the check run (other values, dynamic axes grown)
+        self.problem = None  # for a constant that changes in the check run: why it cannot be exported
 
     def __repr__(self):
         return f"Value({self.kind}, {self.name or ''}, {list(self.shape)}, {self.dtype})"
@@ -72,15 +73,15 @@ class Op:
         return f"module {self.module!r} ({self.module_type})" if self.module else f"the model's forward ({self.module_type})"
 
     def arg(self, i):
-        """Argument i (not a tensor), checked to be the same in the grown trace: a value that
-        changes with a dynamic axis cannot be written as a constant attribute."""
+        """Argument i (not a tensor), checked to be the same in the check run: a value that changes
+        with the inputs cannot be written as a constant."""
         value = self.args[i]
         if self.twin is not None and not _same(value, self.twin.args[i]):
             raise OnnxExporterError(
                 f"{self.name} in {self.where()}: its argument {i} is {value!r} for the example inputs "
-                f"but {self.twin.args[i]!r} when a dynamic axis grows; this op's ONNX form holds it as a "
-                "constant, so it cannot follow a dynamic axis. Export without dynamic_axes for that "
-                "axis, or compute it with ops the exporter makes symbolic (reshape/view/flatten).")
+                f"but {self.twin.args[i]!r} for other input values or sizes (dynamic axes); this op's ONNX "
+                "form holds it as a constant. Export without dynamic_axes for that axis, or compute it "
+                "with ops the exporter follows (reshape/view/flatten take dynamic sizes).")
         return value
 
 
@@ -98,7 +99,7 @@ class Tracer:
 
     def __init__(self, model, fold, composites=(), inline=True):
         self.fold = fold
-        self.composites = composites  # (module, attribute name, accept)
+        self.composites = composites  # (owner, attribute name, accept, key) to wrap while tracing
         self.inline = inline  # a user's autograd.Function records the ops of its forward
         self.ops = []
         self.inputs = []
@@ -128,10 +129,10 @@ class Tracer:
                 ".stop()) before exporting.")
         self._previous = _function.profile_hook
         _function.profile_hook = self._hook
-        for module, attr, accept in self.composites:
-            original = getattr(module, attr)
-            self._patched.append((module, attr, original))
-            setattr(module, attr, self._composite(original, accept))
+        for owner, attr, accept, key in self.composites:
+            original = getattr(owner, attr)
+            self._patched.append((owner, attr, original))
+            setattr(owner, attr, self._composite(original, accept, key))
         _exporting[0] = True
 
     def uninstall(self):
@@ -148,17 +149,21 @@ class Tracer:
             return NotImplemented  # a user's Function: the ops its forward runs are recorded
         return self.record(cls, args, kwargs, lambda: cls.apply(*args, **kwargs))
 
-    def _composite(self, original, accept):
-        """``original`` recorded as one op where ``accept`` takes its arguments (_symbolic.COMPOSITES)."""
+    def _composite(self, original, accept, key):
+        """``original`` recorded as one op (``key``, or ``original`` itself) where ``accept`` takes its
+        arguments, bound to its signature with the defaults filled in (_symbolic.COMPOSITES)."""
         signature = inspect.signature(original)
 
         @functools.wraps(original)
         def composite(*args, **kwargs):
             if self._depth == 0:
-                bound = signature.bind(*args, **kwargs)
+                try:
+                    bound = signature.bind(*args, **kwargs)
+                except TypeError:  # a call the signature does not describe (out=): as it is
+                    return original(*args, **kwargs)
                 bound.apply_defaults()
-                if accept(*bound.args):
-                    return self.record(original, bound.args, bound.kwargs, lambda: original(*args, **kwargs))
+                if accept(*bound.args, **bound.kwargs):
+                    return self.record(key or original, bound.args, bound.kwargs, lambda: original(*args, **kwargs))
             return original(*args, **kwargs)
 
         return composite
@@ -267,8 +272,9 @@ def _values(args):
 
 
 def pair(first, second):
-    """Link each op and Value of ``second`` (the run with grown dynamic axes) to its counterpart
-    in ``first`` as its ``twin``; the two runs must have called the same ops in the same order."""
+    """Link each op and Value of ``second`` (the check run: other values, dynamic axes grown) to its
+    counterpart in ``first`` as its ``twin``; the two runs must have called the same ops in the same
+    order, and each constant must be the same in both."""
     a, b = first.ops, second.ops
     if [op.fn for op in a] != [op.fn for op in b]:
         for i, (x, y) in enumerate(zip(a, b)):
@@ -279,10 +285,10 @@ def pair(first, second):
         first_op = a[i].name if i < len(a) else "nothing"
         second_op = b[i].name if i < len(b) else "nothing"
         raise OnnxExporterError(
-            "torch.onnx.export with dynamic_axes: the model ran other ops when a dynamic axis grew "
-            f"(op {i}: {first_op} with the example inputs, {second_op} with a larger size), so one graph "
-            "cannot cover both sizes. Export without dynamic_axes, or make the forward's ops independent "
-            "of those sizes.")
+            "torch.onnx.export: the model ran other ops when run again with other input values (shuffled, "
+            f"and dynamic axes grown): op {i} is {first_op} with the example inputs, {second_op} with the others. "
+            "Its Python control flow depends on the values or sizes of its inputs, so one traced graph "
+            "cannot stand for it; make the forward's ops independent of them.")
     for x, y in zip(a, b):
         x.twin = y
         for u, w in zip(_values(x.args) + _values(tuple(x.kwargs.values())),
@@ -296,10 +302,18 @@ def pair(first, second):
 
 
 def _link(u, w, op):
+    """Pair u with w; a constant that differs between the runs gets the reason it cannot be exported
+    (raised if a lowering uses it: Graph.name)."""
     if u.kind == "const" and w.kind == "const" and u.shape != w.shape:
-        raise OnnxExporterError(
+        u.problem = (
             f"a constant tensor of shape {list(u.shape)} used by {op.name} in {op.where()} has shape "
             f"{list(w.shape)} when a dynamic axis grows: it was made from a size of the input (e.g. "
             "torch.zeros(x.shape[0], ...)) without an op the exporter records, so the graph would hold one "
             "fixed size. Export without dynamic_axes for that axis.")
+    elif u.kind == "const" and w.kind == "const" and not _same(u.array, w.array):
+        u.problem = (
+            f"a tensor of shape {list(u.shape)} used by {op.name} in {op.where()} changes when the inputs' values "
+            "change, but no op the exporter records computed it (a comparison, argmax, .item() or a NumPy "
+            "round trip?): the graph would hold its value for the example inputs. Compute it with ops that "
+            "have an ONNX lowering.")
     u.twin = w

@@ -27,6 +27,7 @@ import sys
 
 import numpy as np
 
+from .. import random
 from ..tensor import Tensor
 from . import _symbolic
 from ._graph import Graph
@@ -110,22 +111,28 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
     elif training != TrainingMode.PRESERVE:
         raise ValueError(f"torch.onnx.export: training must be a TrainingMode, got {training!r}")
     try:
-        functional, top = sys.modules["retrograd.nn.functional"], sys.modules["retrograd"]
-        composites = [(module, name, accept) for name, accept in _symbolic.COMPOSITES.items()
-                      for module in (functional, top)
-                      if module is functional or getattr(top, name, None) is getattr(functional, name)]
+        composites = _composites()
         tracer = Tracer(model, fold=bool(do_constant_folding), composites=composites, inline=bool(autograd_inlining))
+        rng = random.get_rng_state()
         outputs = _trace(tracer, model, call_args, call_kwargs, names)
         out_names = _output_names(outputs, output_names)
         axes = _dynamic_axes(dynamic_axes, names, out_names)
-        if any(n in axes for n in names):
-            grown = Tracer(model, fold=bool(do_constant_folding), composites=composites,
-                           inline=bool(autograd_inlining))
-            grown_args, grown_kwargs = _grow(call_args, call_kwargs, names, axes, _growth(axes))
-            grown_outputs = _trace(grown, model, grown_args, grown_kwargs, names)
-            pair(tracer, grown)
-            for u, w in zip(outputs, grown_outputs):
-                u.twin = w
+        # the check run: other values (shuffled), dynamic axes grown, the same random numbers, and the
+        # model's buffers as they were; its trace must call the same ops, and any constant must not change
+        after = random.get_rng_state()
+        buffers = [(b, b._data.copy()) for b in model.buffers()]
+        random.set_rng_state(rng)
+        check = Tracer(model, fold=bool(do_constant_folding), composites=composites, inline=bool(autograd_inlining))
+        try:
+            check_args, check_kwargs = _variant(call_args, call_kwargs, names, axes)
+            check_outputs = _trace(check, model, check_args, check_kwargs, names)
+        finally:
+            random.set_rng_state(after)
+            for b, data in buffers:
+                b._data[...] = data
+        pair(tracer, check)
+        for u, w in zip(outputs, check_outputs):
+            u.twin = w
     finally:
         for m, mode in modes:
             m.training = mode
@@ -141,6 +148,25 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
     else:
         f.write(data)
     return None
+
+
+def _composites():
+    """(owner, attribute, accept, key) for each call the tracer records as one op: the functional
+    forms of _symbolic.COMPOSITES (in nn.functional, and at the top level where the same function is
+    there), and _symbolic.OPERATORS wherever their names are (Tensor methods and operators, the top
+    level, the ops modules' own calls)."""
+    functional, top = sys.modules["retrograd.nn.functional"], sys.modules["retrograd"]
+    out = [(module, name, accept, None) for name, accept in _symbolic.COMPOSITES.items()
+           for module in (functional, top)
+           if module is functional or getattr(top, name, None) is getattr(functional, name)]
+    for key, (names, accept, owners) in _symbolic.OPERATORS.items():
+        for owner in owners:
+            for name in names:
+                if name in vars(owner):
+                    out.append((owner, name, accept, key))
+                    if not isinstance(owner, type) and getattr(top, name, None) is vars(owner)[name]:
+                        out.append((top, name, accept, key))
+    return out
 
 
 def _refuse_unsupported(**given):
@@ -239,12 +265,17 @@ def _growth(axes):
     return growth
 
 
-def _grow(args, kwargs, names, axes, growth):
-    """The inputs with each dynamic axis grown (its first slices repeated at the end)."""
+def _variant(args, kwargs, names, axes):
+    """The inputs of the check run: each dynamic axis grown (its first slices repeated at the end, by
+    ``_growth``), then the values shuffled (a tensor whose values are all equal: float ones + 1)."""
     from ..autograd.grad_mode import no_grad
+    from ..creation import tensor as _tensor
     from ..ops.join import cat
 
-    def grow(t, name):
+    growth = _growth(axes)
+    order = np.random.default_rng(0)
+
+    def vary(t, name):
         with no_grad():
             for axis, symbol in axes.get(name, {}).items():
                 if not -t.ndim <= axis < t.ndim:
@@ -255,11 +286,16 @@ def _grow(args, kwargs, names, axes, growth):
                                      f"{t.shape[axis]} in the example; give an example with at least "
                                      f"{growth[symbol]} elements along it")
                 t = cat([t, t.narrow(axis, 0, growth[symbol])], axis)
+            if t.numel() > 1:
+                shuffled = t.reshape(-1)[_tensor(order.permutation(t.numel()), device=t.device)].reshape(t.shape)
+                if t.dtype.is_floating_point and bool((shuffled == t).all()):
+                    shuffled = shuffled + 1
+                t = shuffled
         return t
 
     it = iter(names)
-    args = tuple(grow(a, next(it)) if isinstance(a, Tensor) else a for a in args)
-    kwargs = {k: grow(v, next(it)) if isinstance(v, Tensor) else v for k, v in kwargs.items()}
+    args = tuple(vary(a, next(it)) if isinstance(a, Tensor) else a for a in args)
+    kwargs = {k: vary(v, next(it)) if isinstance(v, Tensor) else v for k, v in kwargs.items()}
     return args, kwargs
 
 
