@@ -73,7 +73,8 @@ def test_scalars_read_back(tmp_path):
     events = [e for e in raw_events(tmp_path)["."] if e.summary.value]
     by_tag = {e.summary.value[0].tag: e.summary.value[0] for e in events}
     assert by_tag["loss"].simple_value == 3.0 and not by_tag["loss"].HasField("tensor")
-    assert by_tag["new"].tensor.float_val == [np.float32(0.1)] and by_tag["new"].metadata.plugin_data.plugin_name == "scalars"
+    assert by_tag["new"].tensor.float_val == [np.float32(0.1)]
+    assert by_tag["new"].metadata.plugin_data.plugin_name == "scalars"
     assert by_tag["double"].tensor.double_val == [0.1]  # float64 kept
 
 
