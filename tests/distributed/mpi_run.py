@@ -29,7 +29,8 @@ requires_mpi = pytest.mark.skipif(importlib.util.find_spec("mpi4py") is None or 
 def env(**extra):
     """The environment for a child: retrograd importable from the source tree, ``extra`` added."""
     e = dict(os.environ)
-    e["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), str(REPO / "tests")] + ([e["PYTHONPATH"]] if e.get("PYTHONPATH") else []))
+    paths = [str(REPO / "src"), str(REPO / "tests")] + ([e["PYTHONPATH"]] if e.get("PYTHONPATH") else [])
+    e["PYTHONPATH"] = os.pathsep.join(paths)
     for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "TORCH_DISTRIBUTED_DEBUG"):
         e.pop(key, None)
     e.update({k: str(v) for k, v in extra.items()})

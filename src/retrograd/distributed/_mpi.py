@@ -14,6 +14,7 @@ INSTALL_HINT = ('retrograd.distributed runs on MPI through mpi4py, which is not 
                 '(or `pip install mpi4py mpich`)')
 
 _MPI = None
+IN_PLACE = None  # MPI.IN_PLACE, once mpi() has run
 
 
 def available():
@@ -23,29 +24,46 @@ def available():
 
 def mpi():
     """The ``mpi4py.MPI`` module (MPI is initialised on the first call)."""
-    global _MPI
+    global _MPI, IN_PLACE
     if _MPI is None:
         try:
             from mpi4py import MPI
         except ImportError as e:
             raise RuntimeError(f"{INSTALL_HINT} ({e})") from e
-        _MPI = MPI
+        _MPI, IN_PLACE = MPI, MPI.IN_PLACE
     return _MPI
+
+
+# dtype characters whose arrays mpi4py passes to MPI with the right datatype by itself
+NATIVE = frozenset("fdeqilhbBH")
+_DATATYPES = {}  # NumPy dtype character -> (MPI datatype, NumPy dtype the buffer is viewed as, or None)
+
+
+def _datatype(dtype):
+    """The MPI datatype for elements of ``dtype`` and the view the buffer needs (cached per dtype)."""
+    spec = _DATATYPES.get(dtype.char)
+    if spec is None:
+        MPI = mpi()
+        if is_bfloat16(dtype):
+            spec = (MPI.UINT16_T, np.dtype(np.uint16))
+        elif dtype == np.bool_:
+            spec = (MPI.C_BOOL, None)
+        else:
+            spec = (MPI.Datatype.fromcode(dtype.char), None)
+        _DATATYPES[dtype.char] = spec
+    return spec
 
 
 def buffer(arr):
     """``arr`` as an mpi4py buffer specification, in place: ``[arr, datatype]``.
 
     bfloat16 has no MPI datatype in MPICH: its 2-byte elements travel as uint16 (the bits,
-    unchanged) and reductions over them use the ops of ``bfloat16_op``.
+    unchanged) and reductions over them use the ops of ``reduce_op._bfloat16_op``.
     """
-    MPI = mpi()
-    if arr.dtype.kind == "V" or arr.dtype.name == "bfloat16":
-        return [arr.view(np.uint16), MPI.UINT16_T]
-    if arr.dtype == np.bool_:
-        return [arr, MPI.C_BOOL]
-    return [arr, MPI.Datatype.fromcode(arr.dtype.char)]
+    datatype, view = _datatype(arr.dtype)
+    return [arr if view is None else arr.view(view), datatype]
 
 
-def is_bfloat16(arr):
-    return arr.dtype.name == "bfloat16"
+def is_bfloat16(dtype):
+    """True for ml_dtypes' bfloat16 (a NumPy dtype of kind 'V')."""
+    return dtype.kind == "V" and dtype.name == "bfloat16"

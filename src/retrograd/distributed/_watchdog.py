@@ -25,14 +25,15 @@ class Watchdog:
         self._thread = None
 
     def begin(self, op, timeout):
-        """Start watching ``op``; returns the token that ``end`` takes."""
-        seconds = timeout.total_seconds()
+        """Start watching ``op`` (a ``datetime.timedelta`` ``timeout``); returns the token ``end`` takes."""
         token = next(self._tokens)
-        self._active[token] = (op, timeout, time.monotonic() + seconds)
-        if self._thread is None or seconds / 4 < self._poll:
-            self._poll = min(self._poll, max(seconds / 4, 0.01))
-            self._start()
+        self._active[token] = (op, timeout, time.monotonic() + timeout.total_seconds())
         return token
+
+    def expect(self, timeout):
+        """Make sure the thread runs and checks often enough for ``timeout`` (a quarter of it, at most 1 s)."""
+        self._poll = min(self._poll, max(timeout.total_seconds() / 4, 0.01))
+        self._start()
 
     def end(self, token):
         self._active.pop(token, None)

@@ -73,7 +73,11 @@ class ProcessGroup:
             raise ValueError(f"Global rank {global_rank} is not part of group {self}") from None
 
     def _watchdog_begin(self, op, timeout=None):
-        return _state.watchdog.begin(op, timeout if timeout is not None else self._timeout)
+        if timeout is None:
+            timeout = self._timeout
+        else:
+            _state.watchdog.expect(timeout)
+        return _state.watchdog.begin(op, timeout)
 
     def _watchdog_end(self, token):
         _state.watchdog.end(token)
@@ -236,6 +240,7 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
         _nccl.select_device(device_id)
     if _state.watchdog is None:
         _state.watchdog = Watchdog(mpi_rank)
+    _state.watchdog.expect(timeout)
     token = _state.watchdog.begin("init_process_group (every rank must call it)", timeout)
     try:
         comm = world.Dup()
@@ -265,6 +270,7 @@ def new_group(ranks=None, timeout=None, backend=None, pg_options=None, use_local
         raise NotImplementedError("new_group(device_id=...) is not supported by retrograd.distributed")
     name = _check_backend(backend if backend is not None else default._backend)
     timeout = _check_timeout(timeout if timeout is not None else default._timeout)
+    _state.watchdog.expect(timeout)
     world_size = default.size()
     members = list(range(world_size)) if ranks is None else [int(r) for r in ranks]
     if sort_ranks:

@@ -59,23 +59,33 @@ def _op_type(op):
     return op
 
 
+_MPI_OPS = {}  # (RedOpType, NumPy dtype character) -> MPI op
+
+
 def mpi_op(op, arr, op_name):
     """The MPI operation computing ``op`` over arrays like ``arr``; checks the pairing."""
-    op = _op_type(op)
+    key = (op.op if type(op) is ReduceOp else op, arr.dtype.char)
+    found = _MPI_OPS.get(key)
+    if found is None:
+        found = _MPI_OPS[key] = _make_mpi_op(_op_type(op), arr.dtype, op_name)
+    return found
+
+
+def _make_mpi_op(op, dtype, op_name):
     MPI = _mpi.mpi()
-    if op.name == "AVG" and arr.dtype.kind not in "fV":
+    if op.name == "AVG" and dtype.kind != "f" and not _mpi.is_bfloat16(dtype):
         raise ValueError(
-            f"{op_name}: ReduceOp.AVG needs a floating-point tensor, got {arr.dtype.name}: "
+            f"{op_name}: ReduceOp.AVG needs a floating-point tensor, got {dtype.name}: "
             "reduce with ReduceOp.SUM and divide, or convert the tensor to a float dtype first")
-    if arr.dtype == np.bool_:  # as torch's NCCL: SUM of bools is OR, PRODUCT is AND
+    if dtype == np.bool_:  # as torch's NCCL: SUM of bools is OR, PRODUCT is AND
         return {"SUM": MPI.LOR, "MAX": MPI.LOR, "MIN": MPI.LAND, "PRODUCT": MPI.LAND}[op.name]
-    if _mpi.is_bfloat16(arr):
+    if _mpi.is_bfloat16(dtype):
         return _bfloat16_op(op.name)
     return {"SUM": MPI.SUM, "AVG": MPI.SUM, "MAX": MPI.MAX, "MIN": MPI.MIN, "PRODUCT": MPI.PROD}[op.name]
 
 
 def is_avg(op):
-    return _op_type(op).name == "AVG"
+    return (op.op if isinstance(op, ReduceOp) else op) is ReduceOp.AVG
 
 
 def _bfloat16_op(name):
