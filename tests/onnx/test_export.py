@@ -263,9 +263,10 @@ class Activations(nn.Module):
             retrograd.erf(x), x.amax(1), x.min())
 
 
-def test_activations_and_elementwise_math():
+@pytest.mark.parametrize("opset", [13, 17, 20])
+def test_activations_and_elementwise_math(opset):
     x = retrograd.randn(4, 6) * 3
-    proto = _export(Activations(), (x,))
+    proto = _export(Activations(), (x,), opset_version=opset)
     _close(_run(proto, x=x), Activations(), x)
 
 

@@ -134,6 +134,13 @@ def _hardsigmoid(g, op):
     return g.node("HardSigmoid", [_in(g, op, 0, _dtype(op))], alpha=1 / 6, beta=0.5)
 
 
+def _hardswish(g, op):
+    x = _in(g, op, 0, _dtype(op))
+    if g.opset >= 14:
+        return g.node("HardSwish", [x])
+    return g.node("Mul", [x, g.node("HardSigmoid", [x], alpha=1 / 6, beta=0.5)])
+
+
 def _logsigmoid(g, op):
     x = _in(g, op, 0, _dtype(op))
     return g.node("Neg", [g.node("Softplus", [g.node("Neg", [x])])])
@@ -221,6 +228,9 @@ def _reshape(g, op):
     axis it equals (read with Shape at run time), else -1 (inferred: one at most)."""
     x, out = op.args[0], op.outputs[0]
     if out.twin is None or out.twin.shape == out.shape:
+        if 0 in out.shape and g.opset < 14:
+            raise OnnxExporterError(f"{op.name} in {op.where()}: a reshape to a zero size {list(out.shape)} needs "
+                                    "Reshape's allowzero (opset 14 or later)")
         allowzero = 1 if 0 in out.shape else None  # a real zero size, not "copy the input's"
         return g.node("Reshape", [g.name(x), g.ints(out.shape)], allowzero=allowzero)
     if 0 in out.shape:
@@ -523,7 +533,7 @@ SYMBOLIC = {
     activation.LeakyRelu: _leaky_relu, activation.Gelu: _gelu, activation.Silu: _silu,
     activation.Hardtanh: _hardtanh, activation.Elu: _elu, activation.Softplus: _softplus, activation.Mish: _mish,
     activation.Softsign: _unary("Softsign"), activation.Hardsigmoid: _hardsigmoid,
-    activation.Hardswish: _unary("HardSwish"), activation.Logsigmoid: _logsigmoid,
+    activation.Hardswish: _hardswish, activation.Logsigmoid: _logsigmoid,
     _math.Reciprocal: _unary("Reciprocal"), _math.Rsqrt: _rsqrt, _math.Sin: _unary("Sin"), _math.Cos: _unary("Cos"),
     _math.Tan: _unary("Tan"), _math.Asin: _unary("Asin"), _math.Acos: _unary("Acos"), _math.Atan: _unary("Atan"),
     _math.Sinh: _unary("Sinh"), _math.Cosh: _unary("Cosh"), _math.Asinh: _unary("Asinh"),

@@ -19,7 +19,10 @@ a tensor that shares memory with an input or an op's output but came from neithe
 Ops whose tensor arguments are all constants are folded (their outputs become constants)
 when ``fold`` is set (``do_constant_folding``). ``composites`` names functions that record as
 one op (``F.batch_norm`` in eval mode, which retrograd computes with several ops, is ONNX's
-one BatchNormalization).
+one BatchNormalization; a comparison, which runs without ``Function.apply``, is ONNX's Greater).
+
+``pair`` links the trace of the check run (export.py) to the first one, value by value (``twin``),
+so that lowerings see which sizes follow dynamic axes and which constants changed.
 """
 
 import functools

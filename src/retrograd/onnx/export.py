@@ -1,15 +1,19 @@
-"""``torch.onnx.export``: trace the model once on example inputs and write the ONNX graph.
+"""``torch.onnx.export``: trace the model on example inputs and write the ONNX graph.
 
-This is torch's TorchScript-based exporter (``dynamo=False``): the model runs once in eval mode
+This is torch's TorchScript-based exporter (``dynamo=False``): the model runs in eval mode
 without autograd while every retrograd op it calls is recorded (_trace.py); each op is lowered
 to ONNX nodes (_symbolic.py); parameters and buffers become initializers named as
 ``named_parameters``/``named_buffers`` name them. Python control flow is fixed at the example's
 path, as in torch's tracer.
 
-``dynamic_axes``: the model runs a second time with each dynamic axis one larger; the two runs
-must call the same ops. Reshapes whose sizes follow a dynamic axis become symbolic (0 or -1
-in ONNX's Reshape), graph inputs and outputs get ``dim_param`` dims, and an op whose constant
-arguments change with the axis is refused with an error naming it.
+The check run: the model runs a second time on other inputs (the example's values shuffled,
+each dynamic axis grown), with the same random numbers and with its buffers restored after.
+It must call the same ops (else its control flow depends on its inputs), and a tensor the
+graph would hold as a constant must not change (else it was computed from the inputs without
+an op the exporter records: ``.item()``, a NumPy round trip). With ``dynamic_axes``, reshapes
+whose sizes follow a dynamic axis become symbolic (0, -1, or the input's size read with Shape),
+graph inputs and outputs get ``dim_param`` dims, and an op whose constant arguments change with
+the axis is refused with an error naming it.
 
 Differences from torch 2.13: torch's default ``dynamo=True`` captures with ``torch.export``
 and returns an ``ONNXProgram`` (it needs onnxscript); retrograd has no torch.export, so its
@@ -17,7 +21,7 @@ default is the tracer (``dynamo=False``), it returns None, and ``dynamo=True`` r
 NotImplementedError. Eval-mode conv + batch norm are not fused into one Conv (torch's
 exporter folds them); the graph's numbers are the same. Default input names are the
 forward's parameter names (torch's are generated, ``onnx::Gemm_0``), outputs ``output``,
-``output_1``, ... (torch's: numbers).
+``output_1``, ... (torch's: numbers). torch's tracer warns where retrograd's check run refuses.
 """
 
 import enum
@@ -60,6 +64,7 @@ def _require_onnx():
     try:
         import onnx
         import onnx.numpy_helper  # noqa: F401
+        import onnx.printer  # noqa: F401
     except ImportError as e:
         raise ModuleNotFoundError(
             "torch.onnx.export needs the onnx package, which is not installed: pip install onnx "
@@ -117,8 +122,7 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
         outputs = _trace(tracer, model, call_args, call_kwargs, names)
         out_names = _output_names(outputs, output_names)
         axes = _dynamic_axes(dynamic_axes, names, out_names)
-        # the check run: other values (shuffled), dynamic axes grown, the same random numbers, and the
-        # model's buffers as they were; its trace must call the same ops, and any constant must not change
+        # the check run (see the module docstring); random numbers and buffers are left as after one run
         after = random.get_rng_state()
         buffers = [(b, b._data.copy()) for b in model.buffers()]
         random.set_rng_state(rng)
