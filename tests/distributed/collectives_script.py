@@ -51,7 +51,11 @@ def all_reduce_async_work(r, n):
     work = dist.all_reduce(t, async_op=True)
     assert work.wait() is True and work.is_completed()
     np.testing.assert_array_equal(t.numpy(), sum(expected(n)))
-    assert work.result()[0] is t
+    assert work.result()[0] is t and work.exception() is None
+    t = rank_tensor(r)
+    future = dist.all_reduce(t, async_op=True).get_future()
+    assert future.wait()[0] is t and future.done()
+    np.testing.assert_array_equal(t.numpy(), sum(expected(n)))
 
 
 @check

@@ -61,6 +61,16 @@ class Work:
         """The output tensors of the operation (after ``wait()``)."""
         return list(self._outputs)
 
+    def get_future(self):
+        """A ``retrograd.futures.Future`` of ``result()``, completed when someone waits for it."""
+        from ..futures import Future
+
+        return Future()._bind(lambda: (self.wait(), self.result())[1], self.is_completed)
+
+    def exception(self):
+        """None: a failed MPI operation raises (or aborts the job) instead of completing with an error."""
+        return None
+
     def source_rank(self):
         """For a receive: the rank the message came from."""
         if not self._done:
