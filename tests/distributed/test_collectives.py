@@ -50,6 +50,7 @@ def test_before_init_process_group_raises_torch_error(call):
     ({"backend": "ucc"}, ValueError, "Invalid backend: 'ucc'"),
     ({"pg_options": object()}, NotImplementedError, "pg_options"),
     ({"timeout": 30}, TypeError, "datetime.timedelta"),
+    ({"device_id": 0}, ValueError, "device_id=0"),
 ])
 def test_init_process_group_rejects_what_it_cannot_honour(kwargs, exc, text):
     with pytest.raises(exc, match=re.escape(text)):
@@ -60,6 +61,14 @@ def test_init_process_group_rejects_what_it_cannot_honour(kwargs, exc, text):
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error without a GPU")
 def test_nccl_without_gpu_raises():
     with pytest.raises(RuntimeError, match="no GPUs found"):
+        dist.init_process_group("nccl")
+
+
+def test_nccl_with_gpu_is_refused_as_not_implemented(monkeypatch):
+    from retrograd.distributed import process_group
+
+    monkeypatch.setattr(process_group, "is_nccl_available", lambda: True)
+    with pytest.raises(NotImplementedError, match="backend='nccl'"):
         dist.init_process_group("nccl")
 
 

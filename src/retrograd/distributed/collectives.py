@@ -93,14 +93,6 @@ def _average(arr, n, op):
     return (lambda: np.divide(arr, n, out=arr, casting="unsafe")) if is_avg(op) else None
 
 
-def _nccl(pg):
-    if pg._backend == Backend.NCCL:
-        from . import _nccl
-
-        return _nccl
-    return None
-
-
 # ------------------------------------------------------------------ collectives
 def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     """Reduce ``tensor`` over the ranks of ``group`` with ``op``; every rank gets the result in place."""
@@ -108,8 +100,6 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     pg = _resolve(group)
     if pg is None:
         return None
-    if pg._backend == Backend.NCCL:
-        return _nccl(pg).all_reduce(pg, tensor, op, async_op)
     # the hot path of DDP and of bench.distributed_allreduce: a contiguous NumPy array of a dtype
     # that MPI knows goes to MPI as it is, with no closures made
     arr = tensor._data
@@ -143,8 +133,6 @@ def broadcast(tensor, src=None, group=None, async_op=False, group_src=None):
     if pg is None:
         return None
     root = _root(pg, "broadcast", src, group_src, "src")
-    if _nccl(pg):
-        return _nccl(pg).broadcast(pg, tensor, root, async_op)
     arr, writeback = _array(tensor, pg, "broadcast")
     _debug.check(pg, "BROADCAST", [tensor])
     buf, comm = _mpi.buffer(arr), pg._comm

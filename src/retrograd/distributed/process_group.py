@@ -48,7 +48,6 @@ class ProcessGroup:
         self._timeout = timeout
         self.group_name = group_name
         self._debug_level = debug_level
-        self._nccl = None  # CuPy NCCL communicator, made on the first CUDA collective
 
     def rank(self):
         return self._rank
@@ -178,9 +177,12 @@ def _check_backend(backend):
     if name not in (Backend.MPI, Backend.GLOO, Backend.NCCL):
         raise ValueError(f"Invalid backend: {backend!r}; retrograd.distributed supports 'mpi' (the default), "
                          "'gloo' (run on MPI) and 'nccl' (CUDA tensors)")
-    if name == Backend.NCCL and not is_nccl_available():
-        raise RuntimeError("ProcessGroupNCCL is only supported with GPUs, no GPUs found! (backend='nccl' needs "
-                           "CUDA tensors through CuPy; use backend='mpi' or 'gloo' for CPU tensors)")
+    if name == Backend.NCCL:
+        if not is_nccl_available():
+            raise RuntimeError("ProcessGroupNCCL is only supported with GPUs, no GPUs found! (backend='nccl' is "
+                               "for CUDA tensors; use backend='mpi' or 'gloo' for CPU tensors)")
+        raise NotImplementedError("backend='nccl' (CUDA tensors through CuPy's NCCL) is not implemented yet: use "
+                                  "backend='mpi' with CPU tensors (.cpu())")
     return name
 
 
@@ -221,8 +223,9 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
     if _ranks is not None:
         raise NotImplementedError("init_process_group(_ranks=...) is not supported by retrograd.distributed")
     name = _check_backend(backend)
-    if device_id is not None and name != Backend.NCCL:
-        raise ValueError(f"init_process_group(device_id={device_id!r}) needs backend='nccl' (CUDA devices)")
+    if device_id is not None:
+        raise ValueError(f"init_process_group(device_id={device_id!r}) binds a CUDA device for backend='nccl'; "
+                         "the MPI backend runs on CPU tensors: leave device_id=None")
     timeout = _check_timeout(timeout)
     debug_level = _debug_level()
     MPI = _mpi.mpi()
@@ -234,10 +237,6 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
         _check_env("world_size", world_size, mpi_size)
     if rank != -1:
         _check_env("rank", rank, mpi_rank)
-    if name == Backend.NCCL:
-        from . import _nccl
-
-        _nccl.select_device(device_id)
     if _state.watchdog is None:
         _state.watchdog = Watchdog(mpi_rank)
     _state.watchdog.expect(timeout)
