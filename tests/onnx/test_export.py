@@ -539,6 +539,19 @@ def test_unsupported_arguments_raise_naming_them():
         retrograd.onnx.export(lambda t: t, (x,), io.BytesIO())
 
 
+@requires_torch
+def test_the_signature_is_torchs():
+    """The same parameters in the same order with the same defaults, except dynamo (see export.py)."""
+    import inspect
+
+    ours = inspect.signature(retrograd.onnx.export).parameters
+    theirs = inspect.signature(torch.onnx.export).parameters
+    assert list(ours) == list(theirs)
+    differ = [n for n in ours if n != "dynamo" and ours[n].default != theirs[n].default
+              and int(ours[n].default) != int(theirs[n].default)]  # the enums: equal values
+    assert not differ and ours["dynamo"].default is False and theirs["dynamo"].default is True
+
+
 def test_every_parameter_is_read():
     from tests.test_no_ignored_arguments import _unread
 

@@ -22,6 +22,7 @@ class Graph:
         self._keep = []
         self._used = {}  # node and constant names -> times used
         self._transposed = {}  # output of a 2-D Transpose -> its input (Gemm's transB)
+        self._casts = {}  # (name, dtype) -> the Cast of it
         # (example size, grown size) of each dynamic axis -> (symbolic name, graph input, axis)
         self.sizes = {}
 
@@ -80,7 +81,10 @@ class Graph:
             return self.scalar(a, dtype)
         name = self.name(a)
         if a.dtype != dtype:
-            name = self.node("Cast", [name], to=self.elem_type(dtype))
+            key = (name, np.dtype(dtype).str)
+            if key not in self._casts:  # one Cast per value and type
+                self._casts[key] = self.node("Cast", [name], to=self.elem_type(dtype))
+            name = self._casts[key]
         return name
 
     def elem_type(self, dtype):
