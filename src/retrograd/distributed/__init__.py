@@ -17,6 +17,8 @@ from .process_group import (Backend, GroupMember, ProcessGroup, default_pg_timeo
 from .reduce_op import ReduceOp
 from .work import Work
 
+from . import algorithms  # noqa: E402,F401  (torch.distributed.algorithms is reachable after import torch)
+
 __all__ = [
     "Backend", "GroupMember", "ProcessGroup", "ReduceOp", "Work", "all_gather", "all_gather_into_tensor",
     "all_gather_object", "all_reduce", "all_to_all_single", "barrier", "broadcast", "broadcast_object_list",
