@@ -109,6 +109,7 @@ class _Buffer:
     died: int = None
     param: object = None  # the parameter whose .grad or optimizer state this is
     state: bool = False  # new optimizer state
+    keepers: list = None  # the modules of the forward ops that keep it for backward
     category: str = None  # set by _Recorder.finish
 
 
@@ -120,6 +121,7 @@ class _Op:
     at: int  # index in the timeline
     rise: int = 0  # traced bytes above the op's start at its highest point inside
     end: int = None  # index in the timeline after the op and the buffers recorded for it
+    traced: int = 0  # traced bytes (all of them, Python objects too) above the run's start when it started
     param: object = None  # AccumulateGrad's parameter
 
 
@@ -161,6 +163,7 @@ class _Recorder:
         self._refs = {}  # buffer index -> weakref that records its death
         self._frames = []  # [traced memory at the op's start, highest traced memory seen] per open op
         self._rerun = False
+        self._own = 0  # bytes of the recorder's own records
         self._node_module = []
         self._handles = []
         self._optimizer_state = None
@@ -173,6 +176,7 @@ class _Recorder:
         self._started_tracing = not tracemalloc.is_tracing()
         if self._started_tracing:
             tracemalloc.start()
+        self._base = tracemalloc.get_traced_memory()[0]
         _function.profile_hook = self.apply
         _engine.profile_hook = self
         self._handles = [_optimizer.register_optimizer_step_pre_hook(self._step_pre),
@@ -199,17 +203,20 @@ class _Recorder:
         if self._frames:
             frame = self._frames[-1]
             frame[1] = max(frame[1], peak)
-        tracemalloc.reset_peak()
-        op = _Op(name, module, self.phase, len(self.events), param=param)
+        op = _Op(name, module, self.phase, len(self.events), param=param, traced=cur - self._base - self._own)
         self.ops.append(op)
         self.events.append((_OP, len(self.ops) - 1))
-        self._frames.append([cur, cur])
+        self._frames.append(None)
+        after = tracemalloc.get_traced_memory()[0]
+        self._own += after - cur  # the recorder's own objects are not the step's memory
+        tracemalloc.reset_peak()
+        self._frames[-1] = [after, after, self._own]
         return op
 
     def _close(self, op):
-        start, highest = self._frames.pop()
+        start, highest, own = self._frames.pop()
         peak = max(tracemalloc.get_traced_memory()[1], highest)
-        op.rise = max(0, peak - start)
+        op.rise = max(0, peak - start - (self._own - own))
         if self._frames:
             frame = self._frames[-1]
             frame[1] = max(frame[1], peak)
@@ -225,12 +232,14 @@ class _Recorder:
         return stack[-1]
 
     def _track(self, owner, module, **kw):
+        before = tracemalloc.get_traced_memory()[0]
         i = len(self.buffers)
         key = id(owner)
         self.buffers.append(_Buffer(int(owner.nbytes), module, self.phase, len(self.events), **kw))
         self.events.append((_ALLOC, i))
         self._live[key] = i
         self._refs[i] = weakref.ref(owner, lambda _, i=i, key=key: self._freed(i, key))
+        self._own += tracemalloc.get_traced_memory()[0] - before
         return i
 
     def _freed(self, i, key):
@@ -264,7 +273,13 @@ class _Recorder:
                 self._track(owner, module)
         node = outs[0].grad_fn if outs else None
         if type(node) is cls:  # arrays the op kept on its node for backward (im2col buffers, masks)
-            self._track_new(_arrays((node._saved, vars(node))), inputs, module)
+            kept = list(_arrays((node._saved, vars(node))))
+            self._track_new(kept, inputs, module)
+            for a in kept:
+                i = self._live.get(id(_owner(a)))
+                if i is not None:
+                    b = self.buffers[i]
+                    b.keepers = (b.keepers or []) + [module]
         op.end = len(self.events)
         return out
 
@@ -283,14 +298,15 @@ class _Recorder:
         prev = self.phase
         self.phase = "backward"
         leaf = node.variable if isinstance(node, AccumulateGrad) else None
+        before = None if leaf is None or leaf._grad is None else _owner(leaf._grad._data)
         self._node_module.append(node._module)
         op = self._open(node.name(), node._module, param=leaf)
         try:
             return _engine._run_node(node, grads, *rest)
         finally:
             self._close(op)
-            if leaf is not None and leaf._grad is not None:
-                owner = _owner(leaf._grad._data)
+            if leaf is not None and leaf._grad is not None and _owner(leaf._grad._data) is not before:
+                owner = _owner(leaf._grad._data)  # a new .grad buffer (not one added into in place)
                 i = self._live.get(id(owner))
                 if i is None and isinstance(owner, np.ndarray):
                     i = self._track(owner, None)  # copied into .grad outside any op

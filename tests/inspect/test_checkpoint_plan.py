@@ -1,0 +1,157 @@
+"""inspect.checkpoint_plan: the chosen checkpointing fits the step in budgets of 1/2 and 1/4 of
+its unconstrained peak (measured with tracemalloc), trains identically, is the cheapest plan
+(the dynamic program against brute force), and says when no plan fits."""
+
+import itertools
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import retrograd as torch
+from bench.workloads import WORKLOADS
+from retrograd.inspect import CheckpointBudgetError, CheckpointPlan, checkpoint_plan
+from retrograd.inspect.checkpoint_plan import Segment, _Model, _profile, _record_step
+
+nn = torch.nn
+
+
+def _deep():
+    """bench's deep workload, small: 32 residual tanh blocks, activations larger than weights."""
+    return WORKLOADS["deep"](torch, blocks=32, width=64, batch=1024)
+
+
+def _loss(out):
+    return (out ** 2).mean()
+
+
+def _step(model, x):
+    for p in model.parameters():
+        p.grad = None
+    _loss(model(x)).backward()
+
+
+def _measured_peak(model, x):
+    _step(model, x)  # warm up
+    for p in model.parameters():
+        p.grad = None
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        _loss(model(x)).backward()
+        return tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("fraction", [2, 4])
+def test_measured_peak_fits_the_budget(fraction):
+    w = _deep()
+    x = w.inputs[0]
+    unconstrained = _measured_peak(w.model, x)
+    budget = unconstrained // fraction
+    for p in w.model.parameters():
+        p.grad = None
+    plan = checkpoint_plan(w.model, (x,), budget, loss_fn=_loss, apply=True)
+    assert isinstance(plan, CheckpointPlan) and plan.applied
+    assert plan.peak_bytes <= budget and plan.checkpointed
+    assert abs(plan.unconstrained_peak_bytes - unconstrained) <= 0.1 * unconstrained
+    assert _measured_peak(w.model, x) <= budget
+    plan.remove()
+    assert abs(_measured_peak(w.model, x) - unconstrained) <= 0.1 * unconstrained
+    text = str(plan)
+    assert "sqrt(n) baseline" in text and "checkpointed segments" in text
+
+
+def _grads(model, x):
+    _step(model, x)
+    return [p.grad.numpy().copy() for p in model.parameters()]
+
+
+def test_applied_plan_trains_identically():
+    w = _deep()
+    x = w.inputs[0]
+    plain = _grads(w.model, x)
+    plan = checkpoint_plan(w.model, (x,), _measured_peak(w.model, x) // 3, loss_fn=_loss, apply=True)
+    assert any(s.checkpoint and s.stop - s.start > 1 for s in plan.segments)  # runs of blocks
+    for a, b in zip(plain, _grads(w.model, x)):
+        np.testing.assert_array_equal(a, b)
+    assert sorted(w.model.state_dict()) == sorted(WORKLOADS["deep"](torch, 32, 64, 1024).model.state_dict())
+
+
+class _Looped(nn.Module):
+    """A ModuleList called by the model's own loop, with ops between its modules."""
+
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.ModuleList(nn.Sequential(nn.Linear(64, 64), nn.Tanh()) for _ in range(12))
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = x + layer(x) * 0.5
+        return x
+
+
+def test_modulelist_modules_are_checkpointed_one_by_one():
+    torch.manual_seed(0)
+    model = _Looped()
+    x = torch.randn(512, 64)
+    plain = _grads(model, x)
+    unconstrained = _measured_peak(model, x)
+    plan = checkpoint_plan(model, x, int(unconstrained * 0.7), loss_fn=_loss, apply=True)
+    assert plan.sequence == "layers" and plan.checkpointed
+    assert all(s.stop - s.start == 1 for s in plan.segments if s.checkpoint)
+    assert _measured_peak(model, x) <= int(unconstrained * 0.7)
+    for a, b in zip(plain, _grads(model, x)):
+        np.testing.assert_array_equal(a, b)
+
+
+def _all_plans(n, model):
+    """Every cut of n modules into segments, each plain or checkpointed."""
+    for cuts in itertools.product([False, True], repeat=n - 1):
+        bounds = [0] + [i + 1 for i, c in enumerate(cuts) if c] + [n]
+        pairs = list(zip(bounds, bounds[1:]))
+        for flags in itertools.product([False, True], repeat=len(pairs)):
+            if all(model.allowed(j, k, f) for (j, k), f in zip(pairs, flags)):
+                yield [Segment(j, k, [], f) for (j, k), f in zip(pairs, flags)]
+
+
+def test_dynamic_program_is_optimal_against_brute_force():
+    torch.manual_seed(0)
+    widths = [16, 64, 24, 96, 32]
+    mods = []
+    for a, b in zip(widths, widths[1:]):
+        mods += [nn.Linear(a, b), nn.Tanh()]
+    model = nn.Sequential(*mods[:-1])
+    x = torch.randn(64, 16)
+    rec = _record_step(model, (x,), _loss, list(model.children()))
+    prof = _profile(rec, model)
+    prof.fwd_s = [1.0 + (i * 7) % 5 for i in range(prof.n)]  # fixed costs: the optimum is unique to check
+    cost = _Model(prof, sequential=True)
+    plans = list(_all_plans(prof.n, cost))
+    peaks = sorted({cost.peak(p) for p in plans})
+    assert len(peaks) > 5
+    for budget in peaks[:: max(1, len(peaks) // 12)] + [peaks[0] - 1]:
+        feasible = [cost.recompute(p) for p in plans if cost.peak(p) <= budget]
+        best = cost.best(budget)
+        if not feasible:
+            assert best is None and not cost.feasible(budget)
+            continue
+        segs = [Segment(j, k, [], c) for j, k, c in best]
+        assert cost.peak(segs) <= budget
+        assert cost.recompute(segs) == pytest.approx(min(feasible))
+    assert cost.min_peak() == pytest.approx(peaks[0], rel=1e-3)
+
+
+def test_infeasible_budget_names_the_smallest_peak():
+    w = _deep()
+    x = w.inputs[0]
+    with pytest.raises(CheckpointBudgetError, match="smallest peak a plan reaches") as info:
+        checkpoint_plan(w.model, (x,), 4096, loss_fn=_loss)
+    assert isinstance(info.value, ValueError) and info.value.min_peak_bytes > 4096
+    # the smallest peak is reachable (5% over it: each recording's op scratch differs a little)
+    budget = int(info.value.min_peak_bytes * 1.05)
+    plan = checkpoint_plan(w.model, (x,), budget, loss_fn=_loss)
+    assert plan.peak_bytes <= budget and not plan.applied
+    with pytest.raises(ValueError, match="no nn.Sequential or nn.ModuleList"):
+        checkpoint_plan(nn.Linear(4, 4), torch.randn(2, 4), 10**6)
