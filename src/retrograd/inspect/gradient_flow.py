@@ -48,7 +48,7 @@ SATURATED_FRACTION = 0.5
 LR_TOO_HIGH = 1e-1
 LR_TOO_LOW = 1e-5
 
-SOURCE = "the founding document (shared/seed/backpropagation.md)"
+SOURCE = "the founding document, docs/backpropagation.md"
 
 # kind -> (section of the founding document, remedy: its advice, quoted or paraphrased)
 REMEDIES = {
