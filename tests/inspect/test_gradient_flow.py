@@ -278,3 +278,15 @@ def test_records_from_before_an_optimizer_step_are_left_out_with_a_warning():
     with pytest.warns(UserWarning, match="since the forward inspect.watch recorded"):
         report = inspect.gradient_flow(model)
     assert report.signal == "parameter gradient" and "dead" not in report.kinds
+
+
+def test_every_remedy_cites_a_section_of_the_founding_document():
+    import os
+
+    from retrograd.inspect.gradient_flow import REMEDIES
+
+    root = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "backpropagation.md")
+    with open(root, encoding="utf-8") as f:
+        headings = {line.lstrip("#").strip() for line in f if line.startswith("#")}
+    assert set(REMEDIES) == {"vanishing", "exploding", "dead", "saturated", "lr_too_high", "lr_too_low"}
+    assert {section for section, _ in REMEDIES.values()} <= headings
