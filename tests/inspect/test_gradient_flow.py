@@ -290,3 +290,16 @@ def test_every_remedy_cites_a_section_of_the_founding_document():
         headings = {line.lstrip("#").strip() for line in f if line.startswith("#")}
     assert set(REMEDIES) == {"vanishing", "exploding", "dead", "saturated", "lr_too_high", "lr_too_low"}
     assert {section for section, _ in REMEDIES.values()} <= headings
+
+
+def test_a_watched_model_can_be_garbage_collected():
+    import gc
+    import weakref
+
+    model = _mlp(2, nn.ReLU)
+    with inspect.watch(model):
+        model(torch.randn(3, 32)).sum().backward()
+    ref = weakref.ref(model)
+    del model
+    gc.collect()
+    assert ref() is None

@@ -124,7 +124,7 @@ class Watch:
     ``with`` block."""
 
     def __init__(self, model):
-        self.model = model
+        self._model = weakref.ref(model)  # _active's value must not keep its key alive
         self.activations = []
         self.layers = []
         self.output_grad_norms = {}
@@ -139,17 +139,23 @@ class Watch:
         self._install()
         _active[model] = self
 
+    @property
+    def model(self):
+        """The watched model (held weakly)."""
+        return self._model()
+
     # ------------------------------------------------------------ hooks
     def _install(self):
         add = self._handles.append
-        add(self.model.register_forward_pre_hook(lambda m, args: self._start()))
-        for m in self.model.modules():
+        model = self.model
+        add(model.register_forward_pre_hook(lambda m, args: self._start()))
+        for m in model.modules():
             kind = _kind_of(m)
             if kind is not None:
                 add(m.register_forward_hook(self._activation_hook(kind)))
             elif any(True for _ in m.parameters(recurse=False)):
                 add(m.register_forward_hook(self._layer_hook))
-        add(self.model.register_forward_hook(lambda m, args, out: self._find_functional(out)))
+        add(model.register_forward_hook(lambda m, args, out: self._find_functional(out)))
 
     def _start(self):
         self.activations, self.layers = [], []
@@ -157,7 +163,8 @@ class Watch:
         self._versions = self._parameter_versions()
 
     def _parameter_versions(self):
-        return tuple(p._version for p in self.model.parameters())
+        model = self.model
+        return () if model is None else tuple(p._version for p in model.parameters())
 
     def is_current(self):
         """Whether the records may describe the model's current gradients: False once a
