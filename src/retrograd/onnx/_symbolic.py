@@ -4,16 +4,12 @@
 ``lower(g, op)``: it adds the ONNX nodes computing the op to the graph ``g`` (_graph.Graph) and
 returns the ONNX name of the op's output (a list for ops with several). ``op.args`` holds the
 op's arguments as the tracer saw them, each tensor replaced by its traced Value: ``g.name(v)`` /
-``g.operand(v, dtype)`` give its ONNX name, ``op.arg(i)`` a non-tensor argument (checked not to
-change with a dynamic axis). ONNX has no type promotion, so operands are cast to the traced
+``g.operand(v, dtype)`` give its ONNX name, ``op.arg(i)`` a non-tensor argument (checked to be
+the same in the check run). ONNX has no type promotion, so operands are cast to the traced
 result's dtype where they differ.
 
-Composites: a few functional forms are one ONNX op but several retrograd ops (eval-mode
-``batch_norm`` is a scale and a shift; ``max_pool2d``'s Function receives its windows already
-computed, without their sizes). While the tracer runs, ``retrograd.nn.functional``'s attribute
-for each is wrapped so that a call ``accept`` takes records as one op of the original function
-(the ops it runs inside are not recorded); calls it declines, or calls through a reference bound
-before the export, record their Function ops as usual.
+Composites (_composites.py): functions recorded as one op, keyed by the function itself
+(``normalization.batch_norm``, ``comparison.gt``); their lowerings are here too.
 """
 
 import math
@@ -22,7 +18,6 @@ import numpy as np
 
 from ..ops import (activation, attention, comparison, conv, dropout, elementwise, embedding, indexing, join, linalg,
                    linear, math as _math, normalization, pooling, reduction, shape, softmax)
-from ..tensor import Tensor
 from ._trace import Value
 from .errors import OnnxExporterError, UnsupportedOperatorError
 
@@ -522,6 +517,39 @@ def _separable_pool(g, op):
                                    "ONNX lowering here; call F.avg_pool3d with ceil_mode=False")
 
 
+# ---------------------------------------------------------------------------- comparisons and masks
+
+
+def _compare(onnx_type, negate=False):
+    """eq/ne/lt/le/gt/ge: both operands in their common type (a float scalar makes ints float32, as torch)."""
+    def lower(g, op):
+        a, b = op.args[:2]
+        dt = np.result_type(*[v.dtype for v in (a, b) if isinstance(v, Value)])
+        if dt.kind in "biu" and any(isinstance(v, float) for v in (a, b)):
+            dt = np.dtype(np.float32)
+        elif dt.kind == "b" and any(type(v) is int for v in (a, b)):
+            dt = np.dtype(np.int64)
+        y = g.node(onnx_type, [_in(g, op, 0, dt), _in(g, op, 1, dt)])
+        return g.node("Not", [y]) if negate else y
+    return lower
+
+
+def _logic(onnx_type):
+    def lower(g, op):
+        bools = np.dtype(np.bool_)
+        return g.node(onnx_type, [_in(g, op, i, bools) for i in range(len(op.args))])
+    return lower
+
+
+def _logical_not(g, op):
+    return g.node("Not", [_in(g, op, 0, np.dtype(np.bool_))])  # a non-bool is cast: nonzero is True
+
+
+def _additive_mask(g, op):
+    dt = _dtype(op)
+    return g.node("Where", [g.name(op.args[0]), g.scalar(-np.inf, dt), g.scalar(0, dt)])
+
+
 # ---------------------------------------------------------------------------- the table
 
 SYMBOLIC = {
@@ -552,8 +580,9 @@ SYMBOLIC = {
     shape.SqueezeDim: _reshape, shape.Permute: _permute, shape.Transpose: _permute, shape.TMatrix: _permute,
     shape.Expand: _expand, join.Cat: _cat,
     conv.Conv: _conv, normalization.LayerNorm: _layer_norm, embedding.Lookup: _lookup,
-    pooling.MaxPoolBlocks: _max_pool_blocks, pooling.MaxPool: _max_pool_function, pooling.BlockPool: _block_pool, pooling.SeparablePool: _separable_pool,
-    # composites (see the module docstring)
+    pooling.MaxPoolBlocks: _max_pool_blocks, pooling.MaxPool: _max_pool_function, pooling.BlockPool: _block_pool,
+    pooling.SeparablePool: _separable_pool,
+    # composites (_composites.COMPOSITES)
     normalization.batch_norm: _batch_norm, embedding.embedding: _embedding, dropout.dropout: _dropout,
     dropout.dropout1d: _feature_dropout, dropout.dropout2d: _feature_dropout, dropout.dropout3d: _feature_dropout,
     dropout.alpha_dropout: _feature_dropout, dropout.feature_alpha_dropout: _feature_dropout,
@@ -561,110 +590,16 @@ SYMBOLIC = {
     pooling.avg_pool1d: _avg_pool(1), pooling.avg_pool2d: _avg_pool(2), pooling.avg_pool3d: _avg_pool(3),
     pooling.adaptive_avg_pool1d: _global_avg_pool, pooling.adaptive_avg_pool2d: _global_avg_pool,
     pooling.adaptive_avg_pool3d: _global_avg_pool,
-}
-
-
-def _pool_accept(nd, max_pool):
-    def accept(input, kernel_size, stride=None, padding=0, *rest, **_):
-        if input.ndim != nd + 2:
-            return False  # unbatched: the Function ops (an unsqueeze, then the pooling) are recorded
-        if max_pool:  # (dilation, ceil_mode, return_indices)
-            return not rest[2]
-        ceil_mode, _, divisor_override = (rest + (None,))[:3]  # avg_pool1d has no divisor_override
-        return not ceil_mode and divisor_override is None  # torch's ceil windows differ from ONNX's
-    return accept
-
-
-def _adaptive_accept(nd):
-    def accept(input, output_size, **_):
-        size = (output_size,) * nd if isinstance(output_size, int) else tuple(output_size)
-        return input.ndim == nd + 2 and all(v == 1 for v in size)  # GlobalAveragePool
-    return accept
-
-
-# name in retrograd.nn.functional: accept(*args bound to the function's signature with its defaults)
-COMPOSITES = {
-    "batch_norm": lambda input, rm, rv, w, b, training, momentum, eps, **_: not training,
-    "embedding": lambda input, weight, padding_idx, max_norm, *rest, **_: max_norm is None,
-    # in training mode only (in eval mode dropout is the identity: no op at all)
-    **{name: lambda input, p, training, *rest, **_: bool(training) and p > 0
-       for name in ("dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout")},
-    "max_pool1d": _pool_accept(1, True), "max_pool2d": _pool_accept(2, True), "max_pool3d": _pool_accept(3, True),
-    "avg_pool1d": _pool_accept(1, False), "avg_pool2d": _pool_accept(2, False), "avg_pool3d": _pool_accept(3, False),
-    "adaptive_avg_pool1d": _adaptive_accept(1), "adaptive_avg_pool2d": _adaptive_accept(2),
-    "adaptive_avg_pool3d": _adaptive_accept(3),
-}
-
-
-_REFUSALS = (_max_pool_function, _feature_dropout)  # entries that only explain why not
-
-
-def _compare(onnx_type, negate=False):
-    """eq/ne/lt/le/gt/ge: both operands in their common type (a float scalar makes ints float32, as torch)."""
-    def lower(g, op):
-        a, b = op.args[:2]
-        dt = np.result_type(*[v.dtype for v in (a, b) if isinstance(v, Value)])
-        if dt.kind in "biu" and any(isinstance(v, float) for v in (a, b)):
-            dt = np.dtype(np.float32)
-        elif dt.kind == "b" and any(type(v) is int for v in (a, b)):
-            dt = np.dtype(np.int64)
-        y = g.node(onnx_type, [_in(g, op, 0, dt), _in(g, op, 1, dt)])
-        return g.node("Not", [y]) if negate else y
-    return lower
-
-
-def _logic(onnx_type):
-    def lower(g, op):
-        bools = np.dtype(np.bool_)
-        return g.node(onnx_type, [_in(g, op, i, bools) for i in range(len(op.args))])
-    return lower
-
-
-def _logical_not(g, op):
-    return g.node("Not", [_in(g, op, 0, np.dtype(np.bool_))])  # a non-bool is cast: nonzero is True
-
-
-def _comparable(input, other, **_):
-    return isinstance(other, (Tensor, int, float, np.generic))  # the operator form answers NotImplemented else
-
-
-def _bools(*operands, **_):
-    return all(isinstance(t, Tensor) and t.dtype.np == np.bool_ for t in operands)
-
-
-# Tensor methods and operators, and functions, recorded as one op (as COMPOSITES are):
-# key: (the names it goes by, accept, the owners of those names: Tensor and modules; a function
-# also under the same name at the top level)
-_MASKS = (Tensor, comparison)
-OPERATORS = {
-    comparison.eq: (("eq", "__eq__"), _comparable, _MASKS),
-    comparison.ne: (("ne", "__ne__", "not_equal"), _comparable, _MASKS),
-    comparison.lt: (("lt", "__lt__", "less"), _comparable, _MASKS),
-    comparison.le: (("le", "__le__", "less_equal"), _comparable, _MASKS),
-    comparison.gt: (("gt", "__gt__", "greater"), _comparable, _MASKS),
-    comparison.ge: (("ge", "__ge__", "greater_equal"), _comparable, _MASKS),
-    comparison.bitwise_and: (("bitwise_and", "__and__"), _bools, _MASKS),  # on bool tensors (masks)
-    comparison.bitwise_or: (("bitwise_or", "__or__"), _bools, _MASKS),
-    comparison.bitwise_xor: (("bitwise_xor", "__xor__"), _bools, _MASKS),
-    comparison.bitwise_not: (("bitwise_not", "__invert__"), _bools, _MASKS),
-    comparison.logical_not: (("logical_not",), lambda input, **_: isinstance(input, Tensor), _MASKS),
-    # MultiheadAttention's bool masks made additive (-inf where True)
-    attention._float_mask: (("_float_mask",), lambda mask, *_, **__: _bools(mask), (attention,)),
-}
-
-
-def _additive_mask(g, op):
-    dt = _dtype(op)
-    return g.node("Where", [g.name(op.args[0]), g.scalar(-np.inf, dt), g.scalar(0, dt)])
-
-
-SYMBOLIC.update({
+    # comparisons and masks (_composites.OPERATORS)
     comparison.eq: _compare("Equal"), comparison.ne: _compare("Equal", negate=True),
     comparison.lt: _compare("Less"), comparison.le: _compare("LessOrEqual"), comparison.gt: _compare("Greater"),
     comparison.ge: _compare("GreaterOrEqual"), comparison.bitwise_and: _logic("And"),
     comparison.bitwise_or: _logic("Or"), comparison.bitwise_xor: _logic("Xor"), comparison.bitwise_not: _logic("Not"),
     comparison.logical_not: _logical_not, attention._float_mask: _additive_mask,
-})
+}
+
+
+_REFUSALS = (_max_pool_function, _feature_dropout)  # entries that only explain why not
 
 
 def supported():

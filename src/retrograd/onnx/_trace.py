@@ -73,7 +73,9 @@ class Op:
 
     def where(self):
         """'in module 'encoder.0' (Linear)' for messages."""
-        return f"module {self.module!r} ({self.module_type})" if self.module else f"the model's forward ({self.module_type})"
+        if self.module:
+            return f"module {self.module!r} ({self.module_type})"
+        return f"the model's forward ({self.module_type})"
 
     def arg(self, i):
         """Argument i (not a tensor), checked to be the same in the check run: a value that changes

@@ -27,13 +27,12 @@ forward's parameter names (torch's are generated, ``onnx::Gemm_0``), outputs ``o
 import enum
 import inspect
 import os
-import sys
 
 import numpy as np
 
 from .. import random
 from ..tensor import Tensor
-from . import _symbolic
+from . import _composites, _symbolic
 from ._graph import Graph
 from ._trace import Tracer, pair
 from .errors import OnnxExporterError
@@ -82,7 +81,8 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
     """Export ``model`` (an nn.Module) run on ``args`` as an ONNX model written to ``f`` (a path or a
     binary file object); returns None. See the module docstring for how, and what differs from torch."""
     _refuse_unsupported(dynamo=(dynamo, False), external_data=(external_data, True),
-                        dynamic_shapes=(dynamic_shapes, None), custom_translation_table=(custom_translation_table, None),
+                        dynamic_shapes=(dynamic_shapes, None),
+                        custom_translation_table=(custom_translation_table, None),
                         report=(report, False), optimize=(optimize, True), verify=(verify, False),
                         profile=(profile, False), dump_exported_program=(dump_exported_program, False),
                         artifacts_dir=(artifacts_dir, "."), operator_export_type=(operator_export_type, 0),
@@ -116,7 +116,7 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
     elif training != TrainingMode.PRESERVE:
         raise ValueError(f"torch.onnx.export: training must be a TrainingMode, got {training!r}")
     try:
-        composites = _composites()
+        composites = _composites.wrappers()
         tracer = Tracer(model, fold=bool(do_constant_folding), composites=composites, inline=bool(autograd_inlining))
         rng = random.get_rng_state()
         outputs = _trace(tracer, model, call_args, call_kwargs, names)
@@ -152,25 +152,6 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
     else:
         f.write(data)
     return None
-
-
-def _composites():
-    """(owner, attribute, accept, key) for each call the tracer records as one op: the functional
-    forms of _symbolic.COMPOSITES (in nn.functional, and at the top level where the same function is
-    there), and _symbolic.OPERATORS wherever their names are (Tensor methods and operators, the top
-    level, the ops modules' own calls)."""
-    functional, top = sys.modules["retrograd.nn.functional"], sys.modules["retrograd"]
-    out = [(module, name, accept, None) for name, accept in _symbolic.COMPOSITES.items()
-           for module in (functional, top)
-           if module is functional or getattr(top, name, None) is getattr(functional, name)]
-    for key, (names, accept, owners) in _symbolic.OPERATORS.items():
-        for owner in owners:
-            for name in names:
-                if name in vars(owner):
-                    out.append((owner, name, accept, key))
-                    if not isinstance(owner, type) and getattr(top, name, None) is vars(owner)[name]:
-                        out.append((top, name, accept, key))
-    return out
 
 
 def _refuse_unsupported(**given):
