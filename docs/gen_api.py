@@ -47,6 +47,7 @@ NAMESPACES = [
     "retrograd.linalg",
     "retrograd.random",
     "retrograd.inspect",
+    "retrograd.distributed",
 ]
 
 HERE = os.path.dirname(os.path.abspath(__file__))

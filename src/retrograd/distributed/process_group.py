@@ -94,6 +94,8 @@ class _NonGroupMember:
 
 
 class GroupMember:
+    """``GroupMember.WORLD`` (the default group once initialised) and ``GroupMember.NON_GROUP_MEMBER``."""
+
     WORLD = None
     NON_GROUP_MEMBER = _NonGroupMember()
 
@@ -126,6 +128,7 @@ def is_available():
 
 
 def is_mpi_available():
+    """True where MPI (mpi4py) is installed: the 'mpi' backend, the default here."""
     return _mpi.available()
 
 
@@ -135,12 +138,14 @@ def is_gloo_available():
 
 
 def is_nccl_available():
+    """True where MPI and a CUDA device are there (backend='nccl' itself is not written yet)."""
     from .. import cuda
 
     return _mpi.available() and cuda.is_available()
 
 
 def is_initialized():
+    """True between ``init_process_group`` and ``destroy_process_group``."""
     return _state.default_pg is not None
 
 
