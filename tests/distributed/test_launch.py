@@ -97,3 +97,14 @@ def test_rank_environment_comes_from_the_process_manager():
 def test_console_script():
     proc = subprocess.run(["retrograd-run", "--help"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and "--nproc-per-node" in proc.stdout
+
+
+@requires_mpi
+def test_plain_python_is_a_job_of_one_rank():
+    code = ("import sys, retrograd as torch, retrograd.distributed as dist\n"
+            "dist.init_process_group()\n"
+            "t = torch.ones(2); dist.all_reduce(t, op=dist.ReduceOp.AVG)\n"
+            "print(dist.get_rank(), dist.get_world_size(), t.tolist(), sys.excepthook is sys.__excepthook__)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env())
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["0", "1", "[1.0,", "1.0]", "True"]  # one rank: no abort-on-error hook

@@ -212,8 +212,8 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
     or ``mpiexec -n N``. ``init_method`` may be None or ``"env://"`` (RANK and WORLD_SIZE, where
     set, must agree with MPI's). ``rank`` and ``world_size``, where given, must agree too.
     ``timeout`` bounds every collective's wait: past it the job is aborted with a message.
-    From then on an uncaught exception on any rank prints ``rank R failed: ...`` and ends the
-    whole job (MPI_Abort) instead of leaving the other ranks waiting.
+    From then on (with more than one rank) an uncaught exception on any rank prints
+    ``rank R failed: ...`` and ends the whole job (MPI_Abort) instead of leaving the others waiting.
     """
     if _state.default_pg is not None:
         raise ValueError("trying to initialize the default process group twice!")
@@ -254,7 +254,8 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
     _state.default_pg = pg
     _state.groups = [pg]
     GroupMember.WORLD = pg
-    _faults.install_excepthook(mpi_rank)
+    if mpi_size > 1:  # with one rank nobody waits for this one (and a REPL's error should not end it)
+        _faults.install_excepthook(mpi_rank)
 
 
 def new_group(ranks=None, timeout=None, backend=None, pg_options=None, use_local_synchronization=False,
