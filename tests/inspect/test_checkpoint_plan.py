@@ -11,7 +11,7 @@ import pytest
 import retrograd as torch
 from bench.workloads import WORKLOADS
 from retrograd.inspect import CheckpointBudgetError, CheckpointPlan, checkpoint_plan
-from retrograd.inspect.checkpoint_plan import Segment, _Model, _profile, _record_step
+from retrograd.inspect.checkpoint_plan import CheckpointSegment, _Model, _profile, _record_step
 
 nn = torch.nn
 
@@ -113,7 +113,7 @@ def _all_plans(n, model):
         pairs = list(zip(bounds, bounds[1:]))
         for flags in itertools.product([False, True], repeat=len(pairs)):
             if all(model.allowed(j, k, f) for (j, k), f in zip(pairs, flags)):
-                yield [Segment(j, k, [], f) for (j, k), f in zip(pairs, flags)]
+                yield [CheckpointSegment(j, k, [], f) for (j, k), f in zip(pairs, flags)]
 
 
 def test_dynamic_program_is_optimal_against_brute_force():
@@ -137,7 +137,7 @@ def test_dynamic_program_is_optimal_against_brute_force():
         if not feasible:
             assert best is None and not cost.feasible(budget)
             continue
-        segs = [Segment(j, k, [], c) for j, k, c in best]
+        segs = [CheckpointSegment(j, k, [], c) for j, k, c in best]
         assert cost.peak(segs) <= budget
         assert cost.recompute(segs) == pytest.approx(min(feasible))
     assert cost.min_peak() == pytest.approx(peaks[0], rel=1e-3)

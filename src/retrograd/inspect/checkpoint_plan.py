@@ -50,7 +50,7 @@ class CheckpointBudgetError(ValueError):
 
 
 @dataclass
-class Segment:
+class CheckpointSegment:
     """Modules ``start`` .. ``stop - 1`` of the sequence, run under checkpoint or plainly."""
 
     start: int
@@ -62,7 +62,7 @@ class Segment:
 class CheckpointPlan:
     """The result of :func:`checkpoint_plan`.
 
-    ``segments`` (a :class:`Segment` per run of modules), ``checkpointed`` (paths of the
+    ``segments`` (a :class:`CheckpointSegment` per run of modules), ``checkpointed`` (paths of the
     checkpointed modules), ``peak_bytes`` (the predicted peak of the step with the plan),
     ``unconstrained_peak_bytes`` (without checkpointing), ``budget_bytes``,
     ``recompute_seconds`` and ``recompute_fraction`` (the extra forward time per step, and
@@ -539,7 +539,7 @@ def checkpoint_plan(model, example_inputs, budget_bytes, apply=False, loss_fn=No
     unconstrained = best_prof.peak
 
     def plan_of(segs, method, baseline=None):
-        segments = [Segment(j, k, child_names[j:k], ckpt) for j, k, ckpt in segs]
+        segments = [CheckpointSegment(j, k, child_names[j:k], ckpt) for j, k, ckpt in segs]
         return CheckpointPlan(seq_name, best_c, segments, cost.peak(segments), unconstrained, budget,
                               cost.recompute(segments), best_prof.forward_s, method, baseline)
 
