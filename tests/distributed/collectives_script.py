@@ -2,9 +2,11 @@
 by tests/distributed/test_collectives.py: ``python collectives_script.py OUT_DIR`` writes
 ``OUT_DIR/rank<R>.json`` mapping each check's name to "ok" or the failure."""
 
+import datetime
 import json
 import os
 import sys
+import time
 import traceback
 
 import numpy as np
@@ -55,6 +57,24 @@ def all_reduce_async_work(r, n):
     t = rank_tensor(r)
     future = dist.all_reduce(t, async_op=True).get_future()
     assert future.wait()[0] is t and future.done()
+    np.testing.assert_array_equal(t.numpy(), sum(expected(n)))
+
+
+@check
+def work_wait_with_timeout_raises_and_stays_in_flight(r, n):
+    t = rank_tensor(r)
+    if r == 1:
+        time.sleep(1.0)  # late: rank 0's wait(timeout) expires first
+    work = dist.all_reduce(t, async_op=True)
+    if r == 0:
+        try:
+            work.wait(timeout=datetime.timedelta(seconds=0.05))
+        except RuntimeError as e:
+            assert "all_reduce did not complete within Work.wait(timeout=0:00:00.050000)" in str(e), e
+        else:
+            raise AssertionError("Work.wait(timeout) did not raise")
+        assert not work.is_completed()
+    assert work.wait(datetime.timedelta(0))  # torch's default: the group's timeout
     np.testing.assert_array_equal(t.numpy(), sum(expected(n)))
 
 

@@ -1,5 +1,8 @@
 """``Work``: the handle of an operation started with ``async_op=True`` (an MPI nonblocking request)."""
 
+import datetime
+import time
+
 from . import _mpi
 
 
@@ -38,18 +41,39 @@ class Work:
     def wait(self, timeout=None):
         """Block until the operation completes; returns True.
 
-        ``timeout`` (a ``datetime.timedelta``) replaces the process group's timeout for this wait;
-        past it the job is aborted with a message naming the operation.
+        Without ``timeout`` (or with ``timedelta(0)``, torch's default) the process group's timeout
+        applies, and past it the job is aborted with a message naming the operation. With a
+        ``datetime.timedelta`` ``timeout``, as in torch, a RuntimeError is raised past it instead,
+        and the operation stays in flight (``wait()`` again to finish it).
         """
-        if not self._done:
-            MPI = _mpi.mpi()
-            token = self._group._watchdog_begin(self._op, timeout)
+        if self._done:
+            return True
+        MPI = _mpi.mpi()
+        if timeout is not None and not isinstance(timeout, datetime.timedelta):
+            raise TypeError(f"Work.wait(timeout=...) takes a datetime.timedelta, got {type(timeout).__name__}")
+        if timeout:
+            self._wait_until(time.monotonic() + timeout.total_seconds(), timeout)
+        else:
+            token = self._group._watchdog_begin(self._op)
             try:
                 MPI.Request.Waitall(self._requests, self._statuses())
             finally:
                 self._group._watchdog_end(token)
-            self._complete()
+        self._complete()
         return True
+
+    def _wait_until(self, deadline, timeout):
+        """Poll MPI (Test) until the requests complete or ``deadline`` passes (RuntimeError)."""
+        MPI = _mpi.mpi()
+        pause = 1e-5
+        while not MPI.Request.Testall(self._requests, self._statuses()):
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"[rank {self._group._global_rank(self._group.rank())}] {self._op} did not complete within "
+                    f"Work.wait(timeout={timeout}): a peer rank is late, stuck or running a different collective; "
+                    "the operation is still in flight (call wait() again to finish it)")
+            time.sleep(pause)
+            pause = min(pause * 2, 1e-3)
 
     def _statuses(self):
         if self._status is None:
