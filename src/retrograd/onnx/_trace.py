@@ -30,6 +30,7 @@ import inspect
 
 import numpy as np
 
+from .._backend import to_device
 from ..autograd import function as _function
 from ..autograd.graph import current_module
 from ..autograd.grad_mode import no_grad
@@ -191,7 +192,7 @@ class Tracer:
         if self.fold and inputs and all(v.kind == "const" for v in inputs):
             for o in outs:  # every input constant: the outputs are constants
                 if isinstance(o, Tensor):
-                    self._bind(o, Value("const", np.array(o._data, copy=True)))
+                    self._bind(o, Value("const", host_copy(o._data)))
             return out
         for i, o in enumerate(outs):
             if isinstance(o, Tensor):
@@ -250,7 +251,7 @@ class Tracer:
                     "or an op's output, but no retrograd op made it (was it built from .numpy() or ._data?). "
                     "As a constant it would freeze the example input's values into the graph: compute it "
                     "with tensor ops instead.")
-        v = Value("const", np.array(t._data, copy=True))
+        v = Value("const", host_copy(t._data))
         self._bind(t, v)
         return v
 
@@ -264,6 +265,11 @@ class Tracer:
                 return model(*args, **kwargs)
         finally:
             self.uninstall()
+
+
+def host_copy(array):
+    """A NumPy copy of ``array`` (a CUDA array is copied to the host)."""
+    return np.array(to_device(array, "cpu"), copy=True, order="C")
 
 
 def _values(args):

@@ -34,7 +34,7 @@ from .. import random
 from ..tensor import Tensor
 from . import _composites, _symbolic
 from ._graph import Graph
-from ._trace import Tracer, pair
+from ._trace import Tracer, host_copy, pair
 from .errors import OnnxExporterError
 
 DEFAULT_OPSET = 20  # torch 2.13's exporter (dynamo=False) writes opset 20 unless told
@@ -327,7 +327,7 @@ def _build(onnx, tracer, outputs, out_names, axes, opset, export_params, keep_in
     graph_outputs = [helper.make_tensor_value_info(name, g.elem_type(v.dtype),
                                                    _shape_proto(g, v, axes.get(name, {}), name))
                      for v, name in zip(outputs, out_names)]
-    initializers = [onnx.numpy_helper.from_array(np.array(a, order="C"), name) for name, a in g.initializers.items()]
+    initializers = [onnx.numpy_helper.from_array(host_copy(a), name) for name, a in g.initializers.items()]
     for name, v in g.param_inputs.items():
         graph_inputs.append(helper.make_tensor_value_info(name, g.elem_type(v.dtype), list(v.shape)))
     if keep_initializers_as_inputs:
