@@ -2,6 +2,7 @@
 tests/distributed/test_ddp.py: ``python ddp_script.py OUT_DIR`` writes ``OUT_DIR/rank<R>.json``
 mapping each check's name to "ok" or the failure. Every check runs on every rank, in order."""
 
+import gc
 import json
 import sys
 import traceback
@@ -297,6 +298,10 @@ def module_attribute_and_state_dict_keys(r, n):
     assert ddp.module is m
     assert list(ddp.state_dict()) == ["module." + k for k in m.state_dict()]
     assert ddp.device_ids is None and ddp.output_device is None
+    assert all(len(p._post_accumulate_hooks) == 1 for p in m.parameters())
+    del ddp
+    gc.collect()
+    assert all(not p._post_accumulate_hooks for p in m.parameters())  # a dead DDP's hooks are gone
     try:
         DDP(mlp(seed=0), device_ids=[0])
     except ValueError as e:

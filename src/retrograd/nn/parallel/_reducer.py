@@ -21,6 +21,7 @@ torch's ``DDP_SET_LAST_BUCKET_CAP=1``).
 import functools
 import os
 import sys
+import weakref
 
 import numpy as np
 
@@ -61,6 +62,17 @@ def compute_bucket_assignment_by_size(tensors, size_limits, tensor_indices=None)
     if tensor_indices is None:
         done.sort(key=lambda b: min(b[0]))
     return [b[0] for b in done], [b[1] for b in done]
+
+
+def _hook(reducer_ref, index, param):
+    reducer = reducer_ref()
+    if reducer is not None:
+        reducer._autograd_hook(index, param)
+
+
+def _remove(handles):
+    for handle in handles:
+        handle.remove()
 
 
 class GradBucket:
@@ -146,8 +158,11 @@ class Reducer:
             limits = self._limits()
         buckets, caps = compute_bucket_assignment_by_size(params, limits)
         self._initialize_buckets(list(reversed(buckets)), list(reversed(caps)))
-        self.handles = [p.register_post_accumulate_grad_hook(functools.partial(self._autograd_hook, i))
+        # the hooks hold the reducer weakly and go when it does (as torch's Reducer removes its
+        # hooks in its destructor), so a module wrapped again is not reduced by a dead DDP
+        self.handles = [p.register_post_accumulate_grad_hook(functools.partial(_hook, weakref.ref(self), i))
                         for i, p in enumerate(params)]
+        weakref.finalize(self, _remove, self.handles)
 
     def _limits(self):
         if self.first_bucket_bytes_cap < self.bucket_bytes_cap:
