@@ -82,8 +82,10 @@ def work_wait_with_timeout_raises_and_stays_in_flight(r, n):
 def broadcast_from_each_rank(r, n):
     for src in range(n):
         t = rank_tensor(r)
+        version = t._version
         dist.broadcast(t, src=src)
         np.testing.assert_array_equal(t.numpy(), expected(n)[src])
+        assert t._version == version + (r != src)  # written (in place) where it is not the source
 
 
 @check

@@ -36,7 +36,7 @@ def _array(tensor, pg, op):
     if type(arr) is not np.ndarray:
         raise RuntimeError(
             f"{op}: the tensor is on {tensor.device}, but backend {pg._backend!r} runs on CPU tensors: "
-            "move it with .cpu(), or use init_process_group(backend='nccl') for CUDA tensors")
+            "move it with .cpu() (backend='nccl' for CUDA tensors is not written yet)")
     if arr.flags.c_contiguous:
         return arr, None
     contiguous = np.ascontiguousarray(arr)
@@ -75,17 +75,14 @@ def _run(pg, op, async_op, blocking, nonblocking, outputs, after=None):
     return None
 
 
-def _then(*steps):
-    """One function running the given steps (None entries skipped), or None when there are none."""
-    if steps[-1] is None and (len(steps) == 1 or steps[0] is None):
-        return None
-    steps = [s for s in steps if s is not None]
-    if len(steps) == 1:
-        return steps[0]
+def _then(first, second):
+    """A function running ``first()`` then ``second()`` (either may be None), or None when both are."""
+    if first is None or second is None:
+        return second if first is None else first
 
     def run():
-        for step in steps:
-            step()
+        first()
+        second()
     return run
 
 
@@ -136,7 +133,8 @@ def broadcast(tensor, src=None, group=None, async_op=False, group_src=None):
     arr, writeback = _array(tensor, pg, "broadcast")
     _debug.check(pg, "BROADCAST", [tensor])
     buf, comm = _mpi.buffer(arr), pg._comm
-    _bump(tensor)
+    if pg.rank() != root:  # written on the other ranks only
+        _bump(tensor)
     return _run(pg, "broadcast", async_op, lambda: comm.Bcast(buf, root), lambda: [comm.Ibcast(buf, root)],
                 [tensor], writeback)
 
