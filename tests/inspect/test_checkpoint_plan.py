@@ -44,21 +44,28 @@ def _measured_peak(model, x):
         tracemalloc.stop()
 
 
-@pytest.mark.parametrize("fraction", [2, 4])
-def test_measured_peak_fits_the_budget(fraction):
+@pytest.fixture(scope="module")
+def deep():
+    """The small deep workload and its measured unconstrained peak (tests remove their plans)."""
     w = _deep()
-    x = w.inputs[0]
-    unconstrained = _measured_peak(w.model, x)
+    return w.model, w.inputs[0], _measured_peak(w.model, w.inputs[0])
+
+
+@pytest.mark.parametrize("fraction", [2, 4])
+def test_measured_peak_fits_the_budget(deep, fraction):
+    model, x, unconstrained = deep
     budget = unconstrained // fraction
-    for p in w.model.parameters():
+    for p in model.parameters():
         p.grad = None
-    plan = checkpoint_plan(w.model, (x,), budget, loss_fn=_loss, apply=True)
-    assert isinstance(plan, CheckpointPlan) and plan.applied
-    assert plan.peak_bytes <= budget and plan.checkpointed
-    assert abs(plan.unconstrained_peak_bytes - unconstrained) <= 0.1 * unconstrained
-    assert _measured_peak(w.model, x) <= budget
-    plan.remove()
-    assert abs(_measured_peak(w.model, x) - unconstrained) <= 0.1 * unconstrained
+    plan = checkpoint_plan(model, (x,), budget, loss_fn=_loss, apply=True)
+    try:
+        assert isinstance(plan, CheckpointPlan) and plan.applied
+        assert plan.peak_bytes <= budget and plan.checkpointed
+        assert abs(plan.unconstrained_peak_bytes - unconstrained) <= 0.1 * unconstrained
+        assert _measured_peak(model, x) <= budget
+    finally:
+        plan.remove()
+    assert "forward" not in model.layers.__dict__ and not plan.applied
     text = str(plan)
     assert "sqrt(n) baseline" in text and "checkpointed segments" in text
 
@@ -68,15 +75,17 @@ def _grads(model, x):
     return [p.grad.numpy().copy() for p in model.parameters()]
 
 
-def test_applied_plan_trains_identically():
-    w = _deep()
-    x = w.inputs[0]
-    plain = _grads(w.model, x)
-    plan = checkpoint_plan(w.model, (x,), _measured_peak(w.model, x) // 3, loss_fn=_loss, apply=True)
-    assert any(s.checkpoint and s.stop - s.start > 1 for s in plan.segments)  # runs of blocks
-    for a, b in zip(plain, _grads(w.model, x)):
-        np.testing.assert_array_equal(a, b)
-    assert sorted(w.model.state_dict()) == sorted(WORKLOADS["deep"](torch, 32, 64, 1024).model.state_dict())
+def test_applied_plan_trains_identically(deep):
+    model, x, unconstrained = deep
+    plain = _grads(model, x)
+    plan = checkpoint_plan(model, (x,), unconstrained // 3, loss_fn=_loss, apply=True)
+    try:
+        assert any(s.checkpoint and s.stop - s.start > 1 for s in plan.segments)  # runs of blocks
+        for a, b in zip(plain, _grads(model, x)):
+            np.testing.assert_array_equal(a, b)
+        assert sorted(model.state_dict()) == sorted(_deep().model.state_dict())
+    finally:
+        plan.remove()
 
 
 class _Looped(nn.Module):
@@ -143,15 +152,14 @@ def test_dynamic_program_is_optimal_against_brute_force():
     assert cost.min_peak() == pytest.approx(peaks[0], rel=1e-3)
 
 
-def test_infeasible_budget_names_the_smallest_peak():
-    w = _deep()
-    x = w.inputs[0]
+def test_infeasible_budget_names_the_smallest_peak(deep):
+    model, x, _ = deep
     with pytest.raises(CheckpointBudgetError, match="smallest peak a plan reaches") as info:
-        checkpoint_plan(w.model, (x,), 4096, loss_fn=_loss)
+        checkpoint_plan(model, (x,), 4096, loss_fn=_loss)
     assert isinstance(info.value, ValueError) and info.value.min_peak_bytes > 4096
     # the smallest peak is reachable (5% over it: each recording's op scratch differs a little)
     budget = int(info.value.min_peak_bytes * 1.05)
-    plan = checkpoint_plan(w.model, (x,), budget, loss_fn=_loss)
+    plan = checkpoint_plan(model, (x,), budget, loss_fn=_loss)
     assert plan.peak_bytes <= budget and not plan.applied
     with pytest.raises(ValueError, match="no nn.Sequential or nn.ModuleList"):
         checkpoint_plan(nn.Linear(4, 4), torch.randn(2, 4), 10**6)
