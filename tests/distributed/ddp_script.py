@@ -135,6 +135,25 @@ def bucket_order_and_cap_follow_torch(r, n):
 
 
 @check
+def bucket_cap_mb_list_and_init_sync(r, n):
+    caps = [700 / 2 ** 20, 3000 / 2 ** 20]  # bytes 768 | 128 + 2048 + 128 + ... in forward order
+    ddp = DDP(mlp(seed=0), find_unused_parameters=True, bucket_cap_mb_list=caps)
+    assert ddp._get_ddp_bucket_indices() == [[1, 2, 3, 4, 5], [0]], ddp._get_ddp_bucket_indices()
+    model = mlp(seed=r)
+    DDP(model, init_sync=False)  # no broadcast: each rank keeps its own weights
+    mine, other = gathered(params(model))
+    assert not np.array_equal(mine[0], other[0])
+
+
+@check
+def batched_grad_copy_trains_the_same(r, n):
+    model = mlp(seed=0)
+    train(model, r, n, ddp=DDP(model, batched_grad_copy=True))
+    for p, q in zip(params(model), params(train(mlp(seed=0), r, n))):
+        np.testing.assert_allclose(p, q, rtol=0, atol=1e-12)
+
+
+@check
 def gradient_as_bucket_view_gives_views_and_the_same_training(r, n):
     model = mlp(seed=0)
     ddp = DDP(model, gradient_as_bucket_view=True)
@@ -185,6 +204,16 @@ def find_unused_parameters_lets_a_rank_skip_a_layer(r, n):
     solo(torch.ones(2, 4, dtype=torch.float64), use=True).sum().backward()
     np.testing.assert_allclose(model.used_on_rank0.weight.grad.numpy(), solo.used_on_rank0.weight.grad.numpy() / 2,
                                rtol=1e-12)
+
+
+@check
+def static_graph_finds_the_unused_parameters_once(r, n):
+    model = Branchy()
+    ddp = DDP(model, static_graph=True)  # without it (or find_unused_parameters) this raises
+    for _ in range(3):
+        ddp(torch.ones(2, 4, dtype=torch.float64) * (r + 1), use=False).sum().backward()
+    assert model.used_on_rank0.weight.grad is None and model.never.weight.grad is None
+    assert ddp.reducer.static_unused == [2, 3, 4, 5]
 
 
 @check

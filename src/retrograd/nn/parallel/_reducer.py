@@ -148,6 +148,7 @@ class Reducer:
         self.ready_order = []
         self.locally_used = np.zeros(len(params), dtype=bool)
         self.static_unused = None  # static_graph: the unused parameters found in the first iteration
+        self.static_globally_used = None  # static_graph: which parameters some rank used then
         self.unused = []
         self._reset_iteration()
         if self.per_bucket_caps:
@@ -384,11 +385,13 @@ class Reducer:
                                            f"of {bucket.buffer.numel()}")
                     bucket.buffer._data[...] = result._data.reshape(-1).astype(bucket.buffer._data.dtype,
                                                                                 copy=False)
-        globally_used = None
-        if self.find_unused or (self.static_graph and self.num_iterations == 0):
+        globally_used = self.static_globally_used
+        if globally_used is None and (self.find_unused or self.static_graph):
             used = creation.tensor(self.locally_used.astype(np.int32))
             dist.all_reduce(used, group=self.group)
             globally_used = used._data > 0
+            if self.static_graph:  # found once, in the first iteration
+                self.static_globally_used = globally_used
         with no_grad():
             for bucket in self.buckets:
                 for i, view in zip(bucket.indices, bucket.views):
