@@ -250,6 +250,28 @@ def test_elementwise_reductions_shapes_and_constants():
         assert op in _ops(proto), op
 
 
+class Decoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.up = nn.ConvTranspose2d(4, 4, 3, stride=2, padding=1, output_padding=1)
+        self.grouped = nn.Conv2d(4, 6, 3, padding=1, groups=2)
+        self.out = nn.ConvTranspose1d(6, 2, 4, stride=3, padding=2, dilation=2, bias=False)
+
+    def forward(self, x):
+        y = self.grouped(F.relu(self.up(x)))
+        return self.out(y.flatten(2))
+
+
+def test_conv_transpose_and_grouped_conv_with_dynamic_spatial_sizes():
+    """(onnx's reference evaluator cannot run a grouped ConvTranspose, so that one is not here)"""
+    retrograd.manual_seed(0)
+    model, x = Decoder(), retrograd.randn(2, 4, 3, 5)
+    proto = _export(model, (x,), dynamic_axes={"x": {0: "batch", 2: "height"}})
+    assert _ops(proto).count("ConvTranspose") == 2
+    for feed in (x, retrograd.randn(3, 4, 6, 5)):
+        _close(_run(proto, x=feed), model, feed)
+
+
 class Activations(nn.Module):
     def __init__(self):
         super().__init__()

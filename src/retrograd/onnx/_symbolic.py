@@ -368,6 +368,28 @@ def _conv(g, op):
                   group=int(p.groups))
 
 
+def _conv_transpose(g, op):
+    """conv_transpose as ConvTranspose; the output size given as output_padding (the rows past
+    what stride, padding and kernel make), which stays the same when spatial sizes are dynamic."""
+    x, w, b = op.args[:3]
+    p = op.arg(4)
+    k = w.shape[2:]
+
+    def extra(xv, size):
+        return [int(n) - ((i - 1) * s + d * (kk - 1) + 1 - lo - hi)
+                for n, i, s, (lo, hi), d, kk in zip(size, xv.shape[2:], p.stride, p.pads, p.dilation, k)]
+
+    output_padding = extra(x, op.args[3])
+    if op.twin is not None and extra(x.twin, op.twin.args[3]) != output_padding:
+        raise OnnxExporterError(f"{op.name} in {op.where()}: an output_size that does not follow the input's "
+                                "dynamic size cannot be exported with dynamic_axes")
+    dt = _dtype(op)
+    inputs = [_in(g, op, 0, dt), _in(g, op, 1, dt)] + ([_in(g, op, 2, dt)] if b is not None else [])
+    return g.node("ConvTranspose", inputs, kernel_shape=list(k), strides=list(p.stride),
+                  pads=[lo for lo, _ in p.pads] + [hi for _, hi in p.pads], dilations=list(p.dilation),
+                  group=int(p.groups), output_padding=output_padding if any(output_padding) else None)
+
+
 def _layer_norm(g, op):
     x, w, b = op.args[:3]
     wshape, eps = op.arg(5), float(op.arg(8))
@@ -579,7 +601,7 @@ SYMBOLIC = {
     shape.Reshape: _view, shape.UnsafeView: _view, shape.Unsqueeze: _reshape, shape.Squeeze: _reshape,
     shape.SqueezeDim: _reshape, shape.Permute: _permute, shape.Transpose: _permute, shape.TMatrix: _permute,
     shape.Expand: _expand, join.Cat: _cat,
-    conv.Conv: _conv, normalization.LayerNorm: _layer_norm, embedding.Lookup: _lookup,
+    conv.Conv: _conv, conv.ConvTranspose: _conv_transpose, normalization.LayerNorm: _layer_norm, embedding.Lookup: _lookup,
     pooling.MaxPoolBlocks: _max_pool_blocks, pooling.MaxPool: _max_pool_function, pooling.BlockPool: _block_pool,
     pooling.SeparablePool: _separable_pool,
     # composites (_composites.COMPOSITES)
