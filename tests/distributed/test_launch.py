@@ -23,12 +23,15 @@ def reports(out):
 
 @requires_mpi
 def test_launcher_sets_torchrun_variables_passes_arguments_and_returns_the_exit_code(tmp_path):
-    proc = launch("--nproc-per-node", "2", "--master-port", "29611", "launch_script.py", tmp_path, 5)
+    hosts = tmp_path / "hosts"  # an MPI host file naming this machine: the multi-node path, on one node
+    hosts.write_text("localhost:2\n")
+    proc = launch("--nproc-per-node", "2", "--master-port", "29611", "--hostfile", hosts,
+                  "launch_script.py", tmp_path, 5)
     assert proc.returncode == 5, proc.stderr
     assert "rank 1 failed: exited with code 5" in proc.stderr
     for rank, rep in enumerate(reports(tmp_path)):
         assert rep["env"] == {"RANK": str(rank), "WORLD_SIZE": "2", "LOCAL_RANK": str(rank),
-                              "LOCAL_WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "29611"}
+                              "LOCAL_WORLD_SIZE": "2", "MASTER_ADDR": "localhost", "MASTER_PORT": "29611"}
         assert rep["argv"] == ["launch_script.py", str(tmp_path), "5"]  # as `python launch_script.py`
         assert rep["name"] == "__main__"
 
