@@ -163,3 +163,9 @@ def test_infeasible_budget_names_the_smallest_peak(deep):
     assert plan.peak_bytes <= budget and not plan.applied
     with pytest.raises(ValueError, match="no nn.Sequential or nn.ModuleList"):
         checkpoint_plan(nn.Linear(4, 4), torch.randn(2, 4), 10**6)
+
+
+def test_infeasible_because_of_new_gradients_says_so():
+    w = WORKLOADS["deep"](torch, blocks=8, width=256, batch=16)  # weights >> activations
+    with pytest.raises(CheckpointBudgetError, match="new .grad buffers, which checkpointing does not reduce"):
+        checkpoint_plan(w.model, w.inputs, 500_000, loss_fn=_loss)

@@ -482,10 +482,10 @@ def _record_step(model, inputs, loss_fn, watch):
             loss = loss_fn(out) if loss_fn is not None else out.sum()
             loss.backward()
             del out, loss
+        rec.finish()  # while the new .grad buffers are the parameters' (they are gradients)
     finally:
         for p, g in zip(params, kept):
             p.grad = g
-    rec.finish()
     return rec
 
 
@@ -555,10 +555,16 @@ def checkpoint_plan(model, example_inputs, budget_bytes, apply=False, loss_fn=No
         method = "uniform"
     if segs is None:
         least = cost.min_peak()
+        grads = sum(b.bytes for b in rec.buffers if b.category == "gradients")
+        why = ""
+        if grads >= least // 2:
+            why = (f" {_fmt(grads)} of it are the parameters' new .grad buffers, which checkpointing does not "
+                   "reduce; gradients kept between steps (optimizer.zero_grad(set_to_none=False)) exist before "
+                   "the step and are not counted.")
         raise CheckpointBudgetError(
             f"checkpoint_plan: no checkpointing of the {n} modules of {seq_name} fits the step in "
             f"{_fmt(budget)} ({budget} bytes); the smallest peak a plan reaches is {_fmt(least)} ({least} bytes; "
-            f"{_fmt(unconstrained)} without checkpointing). Raise budget_bytes to at least {least}, or "
+            f"{_fmt(unconstrained)} without checkpointing).{why} Raise budget_bytes to at least {least}, or "
             "make the step smaller (batch size).", budget, least)
     plan = plan_of(segs, method, baseline)
     if apply:
