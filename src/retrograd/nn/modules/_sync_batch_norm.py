@@ -9,6 +9,7 @@ then dx = (dy - sum_dy/N - (x - mean) * invstd^2 * sum_dy_xmu/N) * invstd * weig
 and bias gradients stay local: DistributedDataParallel averages them as it does every gradient.
 """
 
+from ..._backend import array_module
 from ...autograd.function import Function
 from ...autograd.grad_mode import no_grad
 
@@ -23,23 +24,39 @@ def _per_channel(vec, ndim):
     return vec.reshape((1, -1) + (1,) * (ndim - 2))
 
 
+def _compute(arr):
+    """The array to compute statistics in: float16/bfloat16 in float32 (torch's accumulate type)."""
+    return arr.astype("float32") if arr.dtype.itemsize < 4 else arr
+
+
+def _zeros_like_stats(arr, n):
+    """A tensor of n zeros in arr's dtype and array module, to all-reduce statistics in."""
+    from ...tensor import Tensor
+
+    return Tensor._make(array_module(arr).zeros(n, dtype=arr.dtype))
+
+
+def _result(arr, dtype):
+    from ...tensor import Tensor
+
+    return Tensor._make(arr.astype(dtype, copy=False))
+
+
 class SyncBatchNormFunction(Function):
     @staticmethod
     def forward(ctx, input, weight, bias, running_mean, running_var, eps, momentum, process_group, world_size):
         from ... import distributed as dist
-        from ...tensor import Tensor
 
-        x = input._data
-        local_sum = _sum_over_channels(x)
-        count = x.size // x.shape[1]
-        totals = input.new_zeros(x.shape[1] + 1)
-        totals._data[:-1] = local_sum
-        totals._data[-1] = count
+        x = _compute(input._data)
+        c = x.shape[1]
+        totals = _zeros_like_stats(x, c + 1)  # per-channel sums, then the count
+        totals._data[:-1] = _sum_over_channels(x)
+        totals._data[-1] = x.size // c
         dist.all_reduce(totals, group=process_group)
         n = float(totals._data[-1])
         mean = totals._data[:-1] / n
         xmu = x - _per_channel(mean, x.ndim)
-        sq = input.new_zeros(x.shape[1])
+        sq = _zeros_like_stats(x, c)
         sq._data[...] = _sum_over_channels(xmu * xmu)
         dist.all_reduce(sq, group=process_group)
         var = sq._data / n
@@ -49,38 +66,37 @@ class SyncBatchNormFunction(Function):
             out = out * _per_channel(weight._data, x.ndim)
         if bias is not None:
             out = out + _per_channel(bias._data, x.ndim)
-        if running_mean is not None:
-            with no_grad():
+        with no_grad():
+            if running_mean is not None:
                 running_mean._data *= 1 - momentum
                 running_mean._data += momentum * mean
                 running_mean._vc[0] += 1
-        if running_var is not None:
-            with no_grad():
+            if running_var is not None:
                 running_var._data *= 1 - momentum
                 running_var._data += momentum * var * (n / (n - 1) if n > 1 else float("inf"))
                 running_var._vc[0] += 1
         ctx.save_for_backward(input, weight)
         ctx.xmu, ctx.invstd, ctx.n, ctx.process_group = xmu, invstd, n, process_group
-        return Tensor._make(out.astype(x.dtype, copy=False))
+        return _result(out, input._data.dtype)
 
     @staticmethod
     def backward(ctx, grad_output):
         from ... import distributed as dist
-        from ...tensor import Tensor
 
         input, weight = ctx.saved_tensors
-        dy = grad_output._data
+        dtype = grad_output._data.dtype
+        dy = _compute(grad_output._data)
         xmu, invstd, n = ctx.xmu, ctx.invstd, ctx.n
-        nd = dy.ndim
+        nd, c = dy.ndim, dy.shape[1]
         sum_dy = _sum_over_channels(dy)
         sum_dy_xmu = _sum_over_channels(dy * xmu)
-        grad_weight = Tensor._make((sum_dy_xmu * invstd).astype(dy.dtype, copy=False)) \
-            if weight is not None and ctx.needs_input_grad[1] else None
-        grad_bias = Tensor._make(sum_dy.copy()) if ctx.needs_input_grad[2] else None
-        grad_input = None
+        grad_weight = grad_bias = grad_input = None
+        if weight is not None and ctx.needs_input_grad[1]:
+            grad_weight = _result(sum_dy_xmu * invstd, weight._data.dtype)
+        if ctx.needs_input_grad[2]:
+            grad_bias = _result(sum_dy, dtype)
         if ctx.needs_input_grad[0]:
-            c = dy.shape[1]
-            combined = input.new_zeros(2 * c)
+            combined = _zeros_like_stats(dy, 2 * c)
             combined._data[:c] = sum_dy
             combined._data[c:] = sum_dy_xmu
             dist.all_reduce(combined, group=ctx.process_group)
@@ -89,5 +105,5 @@ class SyncBatchNormFunction(Function):
             scale = invstd if weight is None else invstd * weight._data
             gi = (dy - _per_channel(mean_dy, nd) - xmu * _per_channel(invstd * invstd * mean_dy_xmu, nd)) \
                 * _per_channel(scale, nd)
-            grad_input = Tensor._make(gi.astype(dy.dtype, copy=False))
+            grad_input = _result(gi, input._data.dtype)
         return grad_input, grad_weight, grad_bias, None, None, None, None, None, None
