@@ -8,27 +8,17 @@ wrappers do the same around another hook. bfloat16 runs on MPI here (torch's nee
 """
 
 from .... import bfloat16, float16
-from ....futures import Future
 from ... import all_reduce, group as _group
 
 __all__ = ["allreduce_hook", "fp16_compress_hook", "bf16_compress_hook", "fp16_compress_wrapper",
            "bf16_compress_wrapper"]
 
 
-def _future(work):
-    """A Future completed by waiting for ``work``, holding its output tensors (torch's
-    ``Work.get_future()``)."""
-    get = getattr(work, "get_future", None)
-    if get is not None:
-        return get()
-    return Future()._bind(lambda: (work.wait(), work.result())[1], work.is_completed)
-
-
 def _allreduce_fut(process_group, tensor):
     """Average ``tensor`` over the group in place; a Future of it."""
     group_to_use = process_group if process_group is not None else _group.WORLD
     tensor.div_(group_to_use.size())
-    return _future(all_reduce(tensor, group=group_to_use, async_op=True)).then(lambda fut: fut.value()[0])
+    return all_reduce(tensor, group=group_to_use, async_op=True).get_future().then(lambda fut: fut.value()[0])
 
 
 def allreduce_hook(process_group, bucket):
@@ -45,7 +35,7 @@ def _compress_hook(dtype, process_group, bucket):
         buffer.copy_(fut.value()[0])
         return buffer
 
-    return _future(all_reduce(compressed, group=group_to_use, async_op=True)).then(decompress)
+    return all_reduce(compressed, group=group_to_use, async_op=True).get_future().then(decompress)
 
 
 def fp16_compress_hook(process_group, bucket):
