@@ -272,6 +272,30 @@ def test_conv_transpose_and_grouped_conv_with_dynamic_spatial_sizes():
         _close(_run(proto, x=feed), model, feed)
 
 
+class Recurrent(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(3, 5, num_layers=2, batch_first=True)
+        self.gru = nn.GRU(5, 4, bidirectional=True)
+        self.rnn = nn.RNN(8, 4, bias=False)
+
+    def forward(self, x, h):
+        y, (h_n, c_n) = self.lstm(x)
+        z, g_n = self.gru(y)
+        w, r_n = self.rnn(z, h)
+        return y, h_n, c_n, z, g_n, w, r_n
+
+
+def test_lstm_gru_rnn_layers_with_dynamic_batch_and_length():
+    """(onnx's reference evaluator runs no Relu RNN, so nonlinearity='relu' is not here)"""
+    retrograd.manual_seed(0)
+    model, x, h = Recurrent().eval(), retrograd.randn(2, 6, 3), retrograd.randn(1, 6, 4)
+    proto = _export(model, (x, h), dynamic_axes={"x": {0: "batch", 1: "length"}, "h": {1: "length"}})
+    assert [op for op in _ops(proto) if op in ("LSTM", "GRU", "RNN")] == ["LSTM", "LSTM", "GRU", "GRU", "RNN"]
+    for feed in ((x, h), (retrograd.randn(4, 3, 3), retrograd.randn(1, 3, 4))):
+        _close(_run(proto, x=feed[0], h=feed[1]), model, *feed)
+
+
 class Activations(nn.Module):
     def __init__(self):
         super().__init__()

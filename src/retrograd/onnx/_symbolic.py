@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from ..ops import (activation, attention, comparison, conv, dropout, elementwise, embedding, indexing, join, linalg,
-                   linear, math as _math, normalization, pooling, reduction, shape, softmax)
+                   linear, math as _math, normalization, pooling, reduction, rnn, shape, softmax)
 from ._trace import Value
 from .errors import OnnxExporterError, UnsupportedOperatorError
 
@@ -464,6 +464,59 @@ def _attention(g, op):
     return [g.node("MatMul", [weights, g.operand(v, dt)]), weights]
 
 
+# ONNX's gate order, as indices into torch's: LSTM torch (i, f, g, o) -> ONNX (i, o, f, c); GRU torch
+# (r, z, n) -> ONNX (z, r, h)
+_GATES = {"LSTM": [0, 3, 1, 2], "GRU": [1, 0, 2], "RNN_TANH": [0], "RNN_RELU": [0]}
+
+
+def _rnn_layer(g, op):
+    """One direction of one recurrent layer as ONNX's RNN/GRU/LSTM with one direction: the weights'
+    gate blocks reordered (Split, Concat), the biases concatenated, GRU with linear_before_reset (as
+    torch's). An all-zero initial state (what the modules make when none is given) is left out."""
+    x, w_ih, w_hh, b_ih, b_hh, h0, c0, w_hr = op.args[:8]
+    mode, batch_sizes, reverse = op.arg(8), op.arg(9), op.arg(10)
+    if batch_sizes is not None or w_hr is not None:
+        raise UnsupportedOperatorError(
+            f"torch.onnx.export: a {mode} layer in {op.where()} with "
+            f"{'a packed sequence' if batch_sizes is not None else 'proj_size'} has no ONNX lowering here")
+    dt = _dtype(op)
+    order = _GATES[mode]
+    hidden = w_hh.shape[1]
+    axis0 = g.ints([0])
+
+    def gates(w):  # (gates*H, ...) in ONNX's order, with a leading direction axis
+        name = g.operand(w, dt)
+        if len(order) > 1:
+            parts = g.node("Split", [name, g.ints([hidden] * len(order))], outputs=len(order), axis=0)
+            name = g.node("Concat", [parts[i] for i in order], axis=0)
+        return g.node("Unsqueeze", [name, axis0])
+
+    def state(v):  # (1, B, H), or "" where it is zeros
+        if v is None or (v.kind == "const" and not v.array.any() and (v.twin is None or not v.twin.array.any())):
+            return ""
+        return g.node("Unsqueeze", [g.operand(v, dt), axis0])
+
+    inputs = [g.operand(x, dt), gates(w_ih), gates(w_hh)]
+    if b_ih is not None or b_hh is not None:
+        biases = [gates(b) if b is not None else g.constant(np.zeros((1, len(order) * hidden), dt))
+                  for b in (b_ih, b_hh)]
+        inputs.append(g.node("Concat", biases, axis=1))
+    else:
+        inputs.append("")
+    inputs += ["", state(h0)] + ([state(c0)] if mode == "LSTM" else [])
+    while inputs[-1] == "":
+        inputs.pop()
+    onnx_type = {"LSTM": "LSTM", "GRU": "GRU"}.get(mode, "RNN")
+    attrs = {"hidden_size": int(hidden), "direction": "reverse" if reverse else "forward"}
+    if mode == "GRU":
+        attrs["linear_before_reset"] = 1
+    if mode in ("RNN_TANH", "RNN_RELU"):
+        attrs["activations"] = ["Tanh" if mode == "RNN_TANH" else "Relu"]
+    outs = g.node(onnx_type, inputs, outputs=3 if mode == "LSTM" else 2, **attrs)
+    y = g.node("Squeeze", [outs[0], g.ints([1])])  # (T, 1, B, H): one direction
+    return [y] + [g.node("Squeeze", [o, axis0]) for o in outs[1:]]
+
+
 # ---------------------------------------------------------------------------- pooling
 
 
@@ -591,7 +644,8 @@ SYMBOLIC = {
     _math.Maximum: _binary("Max"), _math.Minimum: _binary("Min"), _math.Clamp: _clamp,
     comparison.Where: _where, comparison.Sign: _unary("Sign"), indexing.MaskedFill: _masked_fill,
     indexing.Index: _index, indexing.Slice: _index, indexing.Select: _index, join.Split: _split, join.Stack: _stack,
-    attention.ScaledDotProductAttention: _attention,
+    attention.ScaledDotProductAttention: _attention, rnn.RNNTanhLayer: _rnn_layer, rnn.RNNReluLayer: _rnn_layer,
+    rnn.LSTMLayer: _rnn_layer, rnn.GRULayer: _rnn_layer,
     softmax.Softmax: _softmax("Softmax"), softmax.LogSoftmax: _softmax("LogSoftmax"),
     linalg.Matmul: _matmul, linalg.Bmm: _matmul, linear.Addmm: _addmm,
     reduction.Sum: _reduction("ReduceSum"), reduction.SumDim: _reduction("ReduceSum"),
