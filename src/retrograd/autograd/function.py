@@ -13,7 +13,7 @@ import numpy as np
 from ..amp.autocast_mode import _state as _amp_state
 from ..amp.autocast_mode import cast_args
 from .. import _dtype
-from .._callsite import format_site, user_site
+from .._callsite import format_site, position_site, user_position
 from .._backend import array_module as _xp
 from . import anomaly
 from .grad_mode import _state
@@ -69,7 +69,7 @@ def _second_backward_error(node):
 
 # A tensor saved for backward gets a second slot on its version counter (``_vc``, shared by
 # its views): None, then the log of the in-place ops that bumped the counter since, each
-# (new version, op name, user site). Bump sites call note_inplace when the slot is there, so
+# (new version, op name, user_position). Bump sites call note_inplace when the slot is there, so
 # the error below can name the op and the line that made the change (the log keeps the last 8).
 _INPLACE_LOG = 8
 
@@ -83,7 +83,7 @@ def watch_version(vc):
 def note_inplace(vc, op):
     """Log the bump of the watched version counter ``vc`` just made by in-place op ``op``
     (at the user's line)."""
-    entry = (vc[0], op, user_site(2))
+    entry = (vc[0], op, user_position(2))
     log = vc[1]
     if log is None:
         vc[1] = [entry]
@@ -101,10 +101,10 @@ def _modified_by(vc, expected):
     after = [e for e in log or () if e[0] > expected]
     if not after:
         return ""
-    version, op, site = after[0]
+    version, op, position = after[0]
     op = "__setitem__ (x[...] = value)" if op == "__setitem__" else op
     more = f" (and {len(after) - 1} more in-place op(s) after it)" if len(after) > 1 else ""
-    return f" and modified by {op} at {format_site(site)}{more}"
+    return f" and modified by {op} at {format_site(position_site(position))}{more}"
 
 
 def _forward_name(node):
