@@ -2,6 +2,7 @@
 peak (NumPy reports its buffers to it) on each bench workload, run small; the table and rows
 say where the memory goes."""
 
+import dataclasses
 import tracemalloc
 
 import pytest
@@ -75,6 +76,8 @@ def test_rows_attribute_memory_to_modules_by_kind():
     plan = memory_plan(step)
     rows = {r.module: r for r in plan.rows}
     assert all(isinstance(r, MemoryRow) for r in plan.rows)
+    assert [f.name for f in dataclasses.fields(MemoryRow)] == [
+        "module", "activations", "gradients", "optimizer_state", "temporaries", "total"]
     # the step's peak is in the optimizer step: the momentum buffers appear as optimizer state
     # of the modules owning the parameters, next to the parameters' gradients
     assert plan.peak_phase == "optimizer"

@@ -32,7 +32,7 @@ counted; they are a few hundred bytes per op.
 import time
 import tracemalloc
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -48,17 +48,17 @@ _ALLOC, _FREE, _OP = 0, 1, 2
 
 @dataclass
 class MemoryRow:
-    """Bytes one module holds at the step's peak, by kind (``total`` is their sum)."""
+    """Bytes one module holds at the step's peak, by kind; ``total`` is their sum."""
 
     module: str
     activations: int = 0
     gradients: int = 0
     optimizer_state: int = 0
     temporaries: int = 0
+    total: int = field(init=False)
 
-    @property
-    def total(self):
-        return self.activations + self.gradients + self.optimizer_state + self.temporaries
+    def __post_init__(self):
+        self.total = self.activations + self.gradients + self.optimizer_state + self.temporaries
 
 
 class MemoryPlan:
@@ -78,12 +78,13 @@ class MemoryPlan:
         self.peak_module = peak_module
         self.activation_bytes = activation_bytes
         self.seconds = seconds
-        rows = {}
+        by_module = {}
         for (category, module), n in live.items():
             if n:
-                row = rows.setdefault(module, MemoryRow(module))
-                setattr(row, category, getattr(row, category) + n)
-        self.rows = sorted(rows.values(), key=lambda r: -r.total)
+                kinds = by_module.setdefault(module, dict.fromkeys(CATEGORIES, 0))
+                kinds[category] += n
+        rows = [MemoryRow(module, **kinds) for module, kinds in by_module.items()]
+        self.rows = sorted(rows, key=lambda r: -r.total)
         self.breakdown = {c: sum(getattr(r, c) for r in self.rows) for c in CATEGORIES}
 
     def __str__(self):
@@ -171,8 +172,8 @@ class _Recorder:
     # ---------------------------------------------------------------- install / remove
     def __enter__(self):
         if _function.profile_hook is not None or _engine.profile_hook is not None:
-            raise RuntimeError("inspect.memory_plan cannot run while a profile (torch.profiler) records: "
-                               "both use the same hooks; leave the profile first")
+            raise RuntimeError("inspect.memory_plan cannot run while a profile (torch.profiler) or another "
+                               "memory_plan records: they use the same hooks; leave the profile first")
         self._started_tracing = not tracemalloc.is_tracing()
         if self._started_tracing:
             tracemalloc.start()
