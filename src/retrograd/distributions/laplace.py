@@ -79,9 +79,9 @@ class Laplace(Distribution):
             return self.loc - self.scale * u.sign() * retrograd.log1p(
                 -u.abs().clamp(min=finfo.tiny)
             )
-        u = self.loc.new(shape).uniform_(finfo.eps - 1, 1)
+        u = self.loc.new_empty(shape).uniform_(finfo.eps - 1, 1)
         # TODO: If we ever implement tensor.nextafter, below is what we want ideally.
-        # u = self.loc.new(shape).uniform_(self.loc.nextafter(-.5, 0), .5)
+        # u = self.loc.new_empty(shape).uniform_(self.loc.nextafter(-.5, 0), .5)
         return self.loc - self.scale * u.sign() * retrograd.log1p(-u.abs())
 
     def log_prob(self, value):

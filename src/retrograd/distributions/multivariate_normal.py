@@ -228,7 +228,12 @@ class MultivariateNormal(Distribution):
 
     @lazy_property
     def precision_matrix(self) -> Tensor:
-        return retrograd.cholesky_inverse(self._unbroadcasted_scale_tril).expand(
+        tril_inv = retrograd.linalg.solve_triangular(  # (L L^T)^-1 = L^-T L^-1
+            self._unbroadcasted_scale_tril,
+            retrograd.eye(self._event_shape[-1], dtype=self.loc.dtype, device=self.loc.device),
+            upper=False,
+        )
+        return (tril_inv.mT @ tril_inv).expand(
             self._batch_shape + self._event_shape + self._event_shape
         )
 

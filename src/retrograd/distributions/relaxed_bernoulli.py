@@ -88,7 +88,7 @@ class LogitRelaxedBernoulli(Distribution):
         return new
 
     def _new(self, *args, **kwargs):
-        return self._param.new(*args, **kwargs)
+        return self._param.new_empty(*args, **kwargs)
 
     @lazy_property
     def logits(self) -> Tensor:
