@@ -71,13 +71,15 @@ class MemoryPlan:
     peak, e.g. 'AddmmBackward0'), ``peak_module``. ``activation_bytes``: all forward values
     alive when backward started. ``str(plan)`` is the table."""
 
-    def __init__(self, peak_bytes, live, peak_phase, peak_op, peak_module, activation_bytes, seconds):
+    def __init__(self, peak_bytes, live, peak_phase, peak_op, peak_module, activation_bytes, seconds,
+                 module_types=None):
         self.peak_bytes = peak_bytes
         self.peak_phase = peak_phase
         self.peak_op = peak_op
         self.peak_module = peak_module
         self.activation_bytes = activation_bytes
         self.seconds = seconds
+        self.module_types = dict(module_types or {})  # module name -> class name (shown in the table)
         by_module = {}
         for (category, module), n in live.items():
             if n:
@@ -88,13 +90,15 @@ class MemoryPlan:
         self.breakdown = {c: sum(getattr(r, c) for r in self.rows) for c in CATEGORIES}
 
     def __str__(self):
-        head = f"{'module':<28}" + "".join(f"{c.replace('_', ' '):>16}" for c in CATEGORIES) + f"{'total':>14}"
+        head = f"{'module':<32}" + "".join(f"{c.replace('_', ' '):>16}" for c in CATEGORIES) + f"{'total':>14}"
         lines = [f"predicted peak of the step: {_fmt(self.peak_bytes)}, during {self.peak_phase} "
                  f"({self.peak_op} in {self.peak_module})", head]
         for r in self.rows:
-            lines.append(f"{r.module:<28}" + "".join(f"{_fmt(getattr(r, c)):>16}" for c in CATEGORIES)
+            kind = self.module_types.get(r.module)
+            label = f"{r.module} ({kind})" if kind and kind != r.module else r.module
+            lines.append(f"{label:<32}" + "".join(f"{_fmt(getattr(r, c)):>16}" for c in CATEGORIES)
                          + f"{_fmt(r.total):>14}")
-        lines.append(f"{'total':<28}" + "".join(f"{_fmt(self.breakdown[c]):>16}" for c in CATEGORIES)
+        lines.append(f"{'total':<32}" + "".join(f"{_fmt(self.breakdown[c]):>16}" for c in CATEGORIES)
                      + f"{_fmt(self.peak_bytes):>14}")
         return "\n".join(lines)
 
@@ -391,12 +395,15 @@ class _Recorder:
             if op.param is not None:
                 op.module = param_module.get(id(op.param), op.module)
         self.names = names
+        self.types = {}  # module name -> class name, for the table
         return names
 
     def name(self, module):
         if module is None:
             return "(no module)"
-        return self.names.get(id(module), type(module).__name__)
+        name = self.names.get(id(module), type(module).__name__)
+        self.types[name] = type(module).__name__
+        return name
 
 
 def replay(rec, on_op=None):
@@ -464,4 +471,4 @@ def memory_plan(fn, *args, **kwargs):
     peak, live, op = replay(rec)
     acts = sum(b.bytes for b in rec.buffers if b.category == "activations")
     return MemoryPlan(peak, live, op.phase if op else "forward", op.name if op else "-",
-                      rec.name(op.module) if op else "-", acts, seconds)
+                      rec.name(op.module) if op else "-", acts, seconds, rec.types)
