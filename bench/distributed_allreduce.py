@@ -2,12 +2,14 @@
 bandwidth of ``retrograd.distributed.all_reduce`` against raw mpi4py ``Comm.Allreduce`` on the
 same buffers (float32, in place, SUM), for 4 KB to 64 MB messages.
 
-One job of fresh processes under ``mpiexec``. For each size, the two take turns ``--rounds``
-times; each turn runs as many allreduces as fill about ``--seconds`` (from a calibration with
-mpi4py) between two barriers, and its time is the slowest rank's. The table gives each one's
-best turn as algorithm bandwidth (message bytes / seconds per allreduce) and the ratio
-retrograd / mpi4py (target: at least 0.9 at every size). The tensor wraps the very array that
-mpi4py reduces (``from_numpy``), so the difference is retrograd's per-call overhead alone.
+One job of fresh processes under ``mpiexec``. For each size the two calls alternate, one
+mpi4py allreduce, two retrograd allreduces, two mpi4py ones, and so on (so that a burst of load
+on this shared machine weighs on both alike, and neither always runs first), each call timed
+on rank 0; ``--rounds`` rounds of about
+``--seconds`` each, with a barrier between rounds. The table gives each one's median seconds per
+call as algorithm bandwidth (message bytes / seconds) and the ratio retrograd / mpi4py (target:
+at least 0.9 at every size). The tensor wraps the very array that mpi4py reduces
+(``from_numpy``), so the difference is retrograd's per-call overhead alone.
 """
 
 import argparse
@@ -32,7 +34,9 @@ def _label(nbytes):
 
 
 def worker(rounds, seconds, largest):
-    """One rank: for each size, the best seconds per allreduce of each; rank 0 prints them as JSON."""
+    """One rank: for each size, the median seconds per call of each; rank 0 prints them as JSON."""
+    import statistics
+
     import numpy as np
     from mpi4py import MPI
 
@@ -54,17 +58,18 @@ def worker(rounds, seconds, largest):
         for _ in range(3):
             calls["mpi4py"]()
         once = comm.allreduce((time.perf_counter() - start) / 3, op=MPI.MAX)
-        count = max(3, min(20000, int(seconds / max(once, 1e-7))))
-        best = {}
+        pairs = max(3, min(20000, int(seconds / 2 / max(once, 1e-7))))
+        times = {name: [] for name in calls}
+        clock = time.perf_counter
+        orders = (list(calls.items()), list(calls.items())[::-1])  # A B, then B A: neither always goes first
         for _ in range(rounds):
-            for name, fn in calls.items():
-                comm.Barrier()
-                start = time.perf_counter()
-                for _ in range(count):
+            comm.Barrier()
+            for i in range(pairs):
+                for name, fn in orders[i % 2]:
+                    start = clock()
                     fn()
-                elapsed = comm.allreduce(time.perf_counter() - start, op=MPI.MAX) / count
-                best[name] = min(best.get(name, elapsed), elapsed)
-        results[nbytes] = best
+                    times[name].append(clock() - start)
+        results[nbytes] = {name: statistics.median(t) for name, t in times.items()}
     if dist.get_rank() == 0:
         print(json.dumps({"ranks": dist.get_world_size(), "results": results}))
     dist.destroy_process_group()
@@ -84,7 +89,7 @@ def run(ranks, rounds, seconds, largest):
 
 
 def table(report):
-    lines = [f"allreduce (float32 SUM, in place) on {report['ranks']} ranks: best of each size's turns, "
+    lines = [f"allreduce (float32 SUM, in place) on {report['ranks']} ranks: median per call, calls alternating, "
              "algorithm bandwidth = bytes / time",
              f"{'size':>8} {'mpi4py':>14} {'retrograd':>14} {'ratio':>7}"]
     worst = None
