@@ -68,6 +68,7 @@ object.
 """
 
 from retrograd.distributions import constraints, transforms
+from retrograd.distributions.utils import _Number
 
 
 __all__ = [

@@ -648,7 +648,9 @@ class _PositiveDefinite(_Symmetric):
         sym_check = super().check(value)
         if not sym_check.all():
             return sym_check
-        return retrograd.linalg.cholesky_ex(value).info.eq(0)
+        # the smallest eigenvalue positive, per matrix (retrograd's cholesky_ex reports one
+        # info for a whole batch)
+        return retrograd.linalg.eigvalsh(value).gt(0).all(-1)
 
 
 class _Cat(Constraint):
