@@ -440,6 +440,20 @@ def test_a_detached_parameter_is_still_the_parameter():
         retrograd.onnx.export(Detached(), (retrograd.randn(2, 3),), io.BytesIO(), input_names=["scale"])
 
 
+class Scaled2(nn.Module):
+    def forward(self, x, bias=None, scale=None):
+        return x * scale + bias
+
+
+def test_keyword_tensors_are_inputs_named_by_their_keywords():
+    x, b, s = retrograd.randn(2, 3), retrograd.randn(3), retrograd.randn(2, 3)
+    for args, kw in (((x,), {"kwargs": {"scale": s, "bias": b}}), ((x, {"scale": s, "bias": b}), {})):
+        proto = _export(Scaled2(), args, **kw)
+        assert [i.name for i in proto.graph.input] == ["x", "scale", "bias"]
+        (got,) = _run(proto, x=x, scale=s, bias=b)
+        np.testing.assert_allclose(got, (x * s + b).numpy(), rtol=1e-6)
+
+
 def test_without_dynamic_axes_shapes_are_fixed():
     retrograd.manual_seed(0)
     model, x = mlp(), retrograd.randn(4, 3)
