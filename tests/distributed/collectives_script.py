@@ -417,6 +417,12 @@ def init_checks():
     del os.environ["RANK"]
     raises(RuntimeError, "world_size=5", lambda: dist.init_process_group(world_size=5))
     assert not dist.is_initialized()
+    dist.init_process_group("cpu:gloo,cuda:nccl")  # torch's per-device form: CPU tensors on MPI
+    assert dist.get_backend() == "cpu:gloo,cuda:nccl"
+    t = torch.ones(2)
+    dist.all_reduce(t)
+    assert t.tolist() == [2.0, 2.0]
+    dist.destroy_process_group()
     dist.init_process_group("gloo", init_method="env://", world_size=2)
     assert dist.get_backend() == "gloo" == dist.Backend.GLOO
     raises(ValueError, "twice", dist.init_process_group)

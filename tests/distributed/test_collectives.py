@@ -48,6 +48,8 @@ def test_before_init_process_group_raises_torch_error(call):
     ({"store": object()}, NotImplementedError, "Store"),
     ({"init_method": "tcp://127.0.0.1:23456"}, NotImplementedError, "init_method='tcp://127.0.0.1:23456'"),
     ({"backend": "ucc"}, ValueError, "Invalid backend: 'ucc'"),
+    ({"backend": "cpu:ucc,cuda:nccl"}, ValueError, "Invalid backend: 'cpu:ucc,cuda:nccl'"),
+    ({"backend": "cpu:gloo,cuda"}, ValueError, "Invalid backend: 'cpu:gloo,cuda'"),
     ({"pg_options": object()}, NotImplementedError, "pg_options"),
     ({"timeout": 30}, TypeError, "datetime.timedelta"),
     ({"device_id": 0}, ValueError, "device_id=0"),

@@ -179,6 +179,15 @@ def _check_timeout(timeout):
 
 def _check_backend(backend):
     name = Backend(backend if backend is not None else Backend.MPI)
+    if ":" in name:  # torch's per-device form, e.g. "cpu:gloo,cuda:nccl": CPU tensors use the cpu entry
+        pairs = [pair.split(":", 1) for pair in name.split(",")]
+        devices = dict(pair for pair in pairs if len(pair) == 2)
+        if len(devices) != len(pairs) or set(devices) - {"cpu", "cuda"} \
+                or devices.get("cpu") not in (Backend.MPI, Backend.GLOO) \
+                or devices.get("cuda", Backend.NCCL) != Backend.NCCL:
+            raise ValueError(f"Invalid backend: {backend!r}; the per-device form takes 'cpu:mpi' or 'cpu:gloo', "
+                             "optionally with ',cuda:nccl' (CUDA tensors then raise: nccl is not written)")
+        return name
     if name not in (Backend.MPI, Backend.GLOO, Backend.NCCL):
         raise ValueError(f"Invalid backend: {backend!r}; retrograd.distributed supports 'mpi' (the default), "
                          "'gloo' (run on MPI) and 'nccl' (CUDA tensors)")
