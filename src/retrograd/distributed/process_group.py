@@ -293,12 +293,16 @@ def new_group(ranks=None, timeout=None, backend=None, pg_options=None, use_local
         raise ValueError(f"new_group(ranks={list(ranks)}): ranks must be distinct")
     for r in members:
         if not 0 <= r < world_size:
-            raise ValueError(f"The new group's rank should be within the world_size set by init_process_group: "
-                             f"rank {r} is not in [0, {world_size})")
+            raise ValueError(f"Rank {r} is out of range. Valid ranks are 0 to {world_size - 1} "
+                             f"(world_size={world_size})")
     me = default.rank()
     MPI = _mpi.mpi()
     color = 0 if me in members else MPI.UNDEFINED
-    comm = default._comm.Split(color, members.index(me) if me in members else 0)
+    token = _state.watchdog.begin("new_group (every rank must call it)", default._timeout)
+    try:
+        comm = default._comm.Split(color, members.index(me) if me in members else 0)
+    finally:
+        _state.watchdog.end(token)
     if comm == MPI.COMM_NULL:
         return GroupMember.NON_GROUP_MEMBER
     pg = ProcessGroup(comm, members, name, timeout, group_desc or f"group_{len(_state.groups)}",
