@@ -35,6 +35,7 @@ from .ops.conv import *  # noqa: F403
 from .ops.pooling import *  # noqa: F403
 from .ops.normalization import *  # noqa: F403
 from .ops.upsample import *  # noqa: F403
+from .ops.special import *  # noqa: F403  (lgamma, digamma, polygamma, ...: torch.special's top-level ops)
 from .ops._broadcast import broadcast_shapes
 from .creation import *  # noqa: F403
 from .sampling import *  # noqa: F403  (multinomial, bernoulli, poisson, normal; Tensor.bernoulli_, ...)

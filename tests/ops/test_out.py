@@ -39,6 +39,9 @@ CASES = {
         "round", "rsqrt", "sgn", "sign", "sigmoid", "signbit", "sin", "sinh", "sqrt", "tan", "tanh", "trunc",
         "asinh", "arcsinh", "nan_to_num"]},
     "acosh": lambda m: ((T(m, POS + 1),), {}), "arccosh": lambda m: ((T(m, POS + 1),), {}),
+    # special functions (ops/special.py)
+    **{n: (lambda m: ((T(m, POS),), {})) for n in ["lgamma", "digamma"]},
+    "polygamma": lambda m: ((2, T(m, POS)), {}), "mvlgamma": lambda m: ((T(m, POS + 1), 2), {}),
     # binary elementwise
     **{n: (lambda m: ((T(m, X), T(m, POS)), {})) for n in [
         "add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "pow", "floor_divide",
