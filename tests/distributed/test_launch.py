@@ -111,3 +111,12 @@ def test_plain_python_is_a_job_of_one_rank():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env())
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["0", "1", "[1.0,", "1.0]", "True"]  # one rank: no abort-on-error hook
+
+
+def test_missing_mpiexec_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(run.sysconfig, "get_path", lambda name: str(tmp_path))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match=r'pip install -e "\.\[distributed\]"'):
+        run.find_mpiexec()
+    assert run.main(["--nproc-per-node", "2", "train.py"]) == 1
+    assert "retrograd-run: mpiexec not found" in capsys.readouterr().err
