@@ -4,7 +4,7 @@ from __future__ import annotations
 import retrograd
 from retrograd import Tensor
 from retrograd.distributions import constraints
-from retrograd.distributions._gamma_sampling import _standard_gamma
+from retrograd.distributions._gamma_sampling import _gammainc, _standard_gamma
 from retrograd.distributions.exp_family import ExponentialFamily
 from retrograd.distributions.utils import broadcast_all
 from retrograd.distributions.utils import _Number
@@ -116,4 +116,4 @@ class Gamma(ExponentialFamily):
     def cdf(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        return retrograd.special.gammainc(self.concentration, self.rate * value)
+        return _gammainc(self.concentration, self.rate * value)
