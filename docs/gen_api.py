@@ -48,6 +48,9 @@ NAMESPACES = [
     "retrograd.random",
     "retrograd.inspect",
     "retrograd.distributed",
+    "retrograd.nn.parallel",
+    "retrograd.futures",
+    "retrograd.onnx",
 ]
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -30,7 +30,8 @@ MODULES = ["retrograd", "retrograd.nn.functional", "retrograd.linalg", "retrogra
            "retrograd.optim.swa_utils", "retrograd.amp", "retrograd.utils.data", "retrograd.utils.checkpoint",
            "retrograd.random", "retrograd.cuda", "retrograd.accelerator", "retrograd.backends.cudnn",
            "retrograd.backends.cuda", "retrograd.backends.mps", "retrograd.profiler",
-           "retrograd.utils.benchmark", "retrograd.distributed"]
+           "retrograd.utils.benchmark", "retrograd.distributed", "retrograd.onnx", "retrograd.nn.parallel",
+           "retrograd.futures", "retrograd.inspect"]
 
 # (qualified name, parameter): why it is right not to read it
 ALLOWED = {
