@@ -190,13 +190,41 @@ def _after_apply(cls, args, outputs):
         note(cls.__name__, _callsite.user_site(3), args, None, tuple(outputs))
 
 
+def _defaults():
+    """ids of the functions that retrograd's own functions take as default arguments
+    (``activation=F.relu``): code compares those by identity (``activation is F.relu``), so
+    they stay unwrapped (their ops are still seen through Function.apply)."""
+    import sys
+
+    found = set()
+
+    def scan(fn):
+        for d in (fn.__defaults__ or ()) + tuple((fn.__kwdefaults__ or {}).values()):
+            if isinstance(d, types.FunctionType):
+                found.add(id(d))
+
+    for name, module in list(sys.modules.items()):
+        if not name.startswith("retrograd.") or module is None:
+            continue
+        for value in list(vars(module).values()):
+            if isinstance(value, types.FunctionType):
+                scan(value)
+            elif isinstance(value, type) and value.__module__ == name:
+                for member in vars(value).values():
+                    if isinstance(member, types.FunctionType):
+                        scan(member)
+    return found
+
+
 def _patch():
     from .. import nn
     import retrograd
 
     Tensor = _function._Tensor
+    kept = _defaults()
     for name, value in list(vars(Tensor).items()):
-        if isinstance(value, types.FunctionType) and (not name.startswith("_") or name in _OPERATORS):
+        if isinstance(value, types.FunctionType) and (not name.startswith("_") or name in _OPERATORS) \
+                and id(value) not in kept:
             _patched.append((Tensor, name, value))
             setattr(Tensor, name, _wrap(value, name))
     prop = vars(Tensor)["data"]
@@ -204,7 +232,7 @@ def _patch():
     Tensor.data = property(_wrap(prop.fget, "data"), prop.fset, prop.fdel, prop.__doc__)
     for module in (retrograd, nn.functional):
         for name, value in list(vars(module).items()):
-            if isinstance(value, types.FunctionType) and not name.startswith("_"):
+            if isinstance(value, types.FunctionType) and not name.startswith("_") and id(value) not in kept:
                 _patched.append((module, name, value))
                 setattr(module, name, _wrap(value, name))
     _function.add_apply_observer(_after_apply)
