@@ -31,7 +31,8 @@ MODULES = ["retrograd", "retrograd.nn.functional", "retrograd.linalg", "retrogra
            "retrograd.random", "retrograd.cuda", "retrograd.accelerator", "retrograd.backends.cudnn",
            "retrograd.backends.cuda", "retrograd.backends.mps", "retrograd.profiler",
            "retrograd.utils.benchmark", "retrograd.distributed", "retrograd.onnx", "retrograd.nn.parallel",
-           "retrograd.futures", "retrograd.inspect"]
+           "retrograd.futures", "retrograd.inspect", "retrograd.distributions",
+           "retrograd.distributions.constraints", "retrograd.distributions.transforms"]
 
 # (qualified name, parameter): why it is right not to read it
 ALLOWED = {
@@ -47,6 +48,12 @@ ALLOWED = {
     ("retrograd.nn.modules.container.ParameterDict.__call__", "*"): "raises: not callable, as torch's",
     ("retrograd.nn.modules.linear.Identity.__init__", "*"): "torch documents them as 'any argument (unused)'",
     ("retrograd.optim.optimizer.Optimizer.step", "closure"): "abstract: raises NotImplementedError as torch's",
+    # the Transform interface passes x and y; these Jacobians are functions of x alone, as torch's
+    **{(f"retrograd.distributions.transforms.{t}Transform.log_abs_det_jacobian", "y"):
+       "Transform interface: this Jacobian is a function of x" for t in
+       ("Affine", "CumulativeDistribution", "Exp", "Reshape", "Sigmoid", "Softplus", "Tanh")},
+    ("retrograd.distributions.transforms.CorrCholeskyTransform.log_abs_det_jacobian", "intermediates"):
+        "Transform interface: torch's also recomputes them from x",
     # read by __new__, which builds the object
     ("retrograd.nn.parameter.Parameter.__init__", "*"): "consumed by Parameter.__new__",
     ("retrograd.nn.parameter.Buffer.__init__", "*"): "consumed by Buffer.__new__",

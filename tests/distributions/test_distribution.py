@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import retrograd
+from retrograd import distributions as D
 from retrograd.distributions import Bernoulli, Distribution, Normal, OneHotCategorical, constraints
 
 
@@ -95,3 +96,34 @@ def test_non_tensor_parameters_are_refused():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         Normal(retrograd.tensor(0.0), 1.0)  # a number beside a tensor takes the tensor's dtype
+
+
+SAMPLERS = {  # a distribution of every family here, float32 parameters
+    "Normal": lambda t: D.Normal(t([0.0, 1.0]), t([1.0, 2.0])),
+    "Uniform": lambda t: D.Uniform(t([0.0, 1.0]), t([1.0, 2.0])),
+    "Exponential": lambda t: D.Exponential(t([0.5, 2.0])),
+    "Laplace": lambda t: D.Laplace(t([0.0, 1.0]), t([1.0, 2.0])),
+    "Cauchy": lambda t: D.Cauchy(t([0.0, 1.0]), t([1.0, 2.0])),
+    "Gumbel": lambda t: D.Gumbel(t([0.0, 1.0]), t([1.0, 2.0])),
+    "LogNormal": lambda t: D.LogNormal(t([0.0, 1.0]), t([1.0, 2.0])),
+    "Bernoulli": lambda t: D.Bernoulli(probs=t([0.3, 0.6])),
+    "Categorical": lambda t: D.Categorical(probs=t([0.3, 0.6, 0.1])),
+    "OneHotCategorical": lambda t: D.OneHotCategorical(logits=t([0.3, 0.6, 0.1])),
+    "MultivariateNormal": lambda t: D.MultivariateNormal(t([0.0, 1.0]), t([[2.0, 0.5], [0.5, 1.0]])),
+    "RelaxedBernoulli": lambda t: D.RelaxedBernoulli(t(0.5), probs=t([0.3, 0.6])),
+    "RelaxedOneHotCategorical": lambda t: D.RelaxedOneHotCategorical(t(0.5), probs=t([0.3, 0.6, 0.1])),
+    "MixtureSameFamily": lambda t: D.MixtureSameFamily(D.Categorical(probs=t([0.3, 0.7])), D.Normal(t([0.0, 5.0]), t([1.0, 1.0]))),
+}
+
+
+@pytest.mark.parametrize("name", SAMPLERS)
+def test_samples_come_from_retrograds_generator(name):
+    d = SAMPLERS[name](retrograd.tensor)
+    retrograd.manual_seed(5)
+    a = d.sample((3,))
+    retrograd.manual_seed(5)
+    b = d.sample((3,))
+    c = d.sample((3,))
+    assert retrograd.equal(a, b) and not retrograd.equal(b, c)
+    expected = retrograd.int64 if name == "Categorical" else retrograd.float32  # as torch's
+    assert a.dtype == expected and not a.requires_grad

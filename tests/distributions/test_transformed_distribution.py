@@ -59,3 +59,16 @@ def test_bad_transforms_raise():
         D.TransformedDistribution(D.Normal(0.0, 1.0), 3)
     with pytest.raises(ValueError, match="base_distribution needs to have shape with size at least 1"):
         D.TransformedDistribution(D.Normal(0.0, 1.0), T.StickBreakingTransform())
+
+
+def build_logistic_normal(m, loc, scale):
+    return m.distributions.LogisticNormal(loc, scale)
+
+
+def test_logistic_normal_matches_torch():
+    check_against_torch(build_logistic_normal, [LOC, SCALE], ["log_prob"], {"log_prob": [0.1, 0.2, 0.3, 0.4]},
+                        rtol=1e-6)
+    d = build_logistic_normal(retrograd, retrograd.tensor(LOC), retrograd.tensor(SCALE))
+    assert d.event_shape == (4,) and d.batch_shape == () and d.support is D.constraints.simplex
+    assert type(d.expand((2,))) is D.LogisticNormal and d.expand((2,)).sample().shape == (2, 4)
+    assert rsample_gradcheck(build_logistic_normal, [LOC, SCALE], (2,))
