@@ -7,7 +7,6 @@ which rank, which operation and the timeout, and calls ``MPI_Abort``, which ends
 the job with exit code 1 (as torch's NCCL watchdog tears the job down).
 """
 
-import itertools
 import sys
 import threading
 import time
@@ -16,27 +15,39 @@ from . import _mpi
 
 
 class Watchdog:
+    """Watches the blocking operation in flight: ``begin(op, timeout)`` ... ``end(token)``.
+
+    Per call that is one tuple stored in a slot (with a sequence number) and cleared after: no
+    clock is read on the hot path. The thread reads the slot every ``poll`` seconds and times
+    how long it has held the same operation (so it notices between ``timeout`` and ``timeout``
+    plus two polls). One slot serves the process: MPI's collectives on a communicator are called
+    from one thread at a time; where threads overlap blocking calls, ``end`` clears only its own
+    operation, and the later one is watched.
+    """
+
     def __init__(self, rank):
         self._rank = rank
-        self._active = {}  # token -> (op name, timeout timedelta, monotonic deadline)
-        self._tokens = itertools.count()
+        self._slot = None  # (op name, timeout timedelta, sequence number) of the call in flight
+        self._seq = 0
         self._poll = 1.0
         self._stop = threading.Event()
         self._thread = None
 
     def begin(self, op, timeout):
         """Start watching ``op`` (a ``datetime.timedelta`` ``timeout``); returns the token ``end`` takes."""
-        token = next(self._tokens)
-        self._active[token] = (op, timeout, time.monotonic() + timeout.total_seconds())
-        return token
+        self._seq = seq = self._seq + 1
+        self._slot = (op, timeout, seq)
+        return seq
+
+    def end(self, token):
+        slot = self._slot
+        if slot is not None and slot[2] == token:
+            self._slot = None
 
     def expect(self, timeout):
         """Make sure the thread runs and checks often enough for ``timeout`` (a quarter of it, at most 1 s)."""
         self._poll = min(self._poll, max(timeout.total_seconds() / 4, 0.01))
         self._start()
-
-    def end(self, token):
-        self._active.pop(token, None)
 
     def stop(self):
         self._stop.set()
@@ -48,11 +59,13 @@ class Watchdog:
             self._thread.start()
 
     def _run(self):
+        seen, since = None, 0.0
         while not self._stop.wait(self._poll):
-            now = time.monotonic()
-            for op, timeout, deadline in list(self._active.values()):
-                if now > deadline:
-                    self._abort(op, timeout)
+            slot, now = self._slot, time.monotonic()
+            if slot is None or slot[2] != seen:
+                seen, since = (None if slot is None else slot[2]), now
+            elif now - since > slot[1].total_seconds():
+                self._abort(slot[0], slot[1])
 
     def _abort(self, op, timeout):
         print(f"[rank {self._rank}] retrograd.distributed: {op} did not complete within the timeout "

@@ -15,6 +15,7 @@ class ReduceOp:
     class RedOpType:
         def __init__(self, name, value):
             self.name, self.value = name, value
+            self._mpi_ops = {}  # NumPy dtype character -> MPI op (filled by mpi_op)
 
         def __repr__(self):
             return f"<RedOpType.{self.name}: {self.value}>"
@@ -59,15 +60,14 @@ def _op_type(op):
     return op
 
 
-_MPI_OPS = {}  # (RedOpType, NumPy dtype character) -> MPI op
-
-
 def mpi_op(op, arr, op_name):
-    """The MPI operation computing ``op`` over arrays like ``arr``; checks the pairing."""
-    key = (op.op if type(op) is ReduceOp else op, arr.dtype.char)
-    found = _MPI_OPS.get(key)
+    """The MPI operation computing ``op`` over arrays like ``arr``; checks the pairing.
+
+    The result is cached in ``op._mpi_ops`` by dtype character, where all_reduce looks first."""
+    op = _op_type(op)
+    found = op._mpi_ops.get(arr.dtype.char)
     if found is None:
-        found = _MPI_OPS[key] = _make_mpi_op(_op_type(op), arr.dtype, op_name)
+        found = op._mpi_ops[arr.dtype.char] = _make_mpi_op(op, arr.dtype, op_name)
     return found
 
 
