@@ -33,7 +33,7 @@ from ..tensor import Tensor
 _TAIL = 40.0  # the weight is integrated down to exp(-_TAIL)
 
 
-def _panel_rule(nodes=16, panels=13):
+def _panel_rule(nodes=8, panels=13):
     """Gauss-Legendre nodes and weights on [0, 1] in panels [0, 2^-12], [2^-12, 2^-11], ..., [1/2, 1]:
     fine near 0, where the weight is largest and may fall steeply."""
     x, w = np.polynomial.legendre.leggauss(nodes)
@@ -45,29 +45,32 @@ def _panel_rule(nodes=16, panels=13):
 _NODES, _WEIGHTS = _panel_rule()
 
 
-def _tail_integral(drop, score, w0, direction):
-    """integral_0^inf exp(drop(v)) score(w0 + direction * v) dv, elementwise over the arrays
-    ``w0``; ``drop(v) = l(w0 + direction v) - l(w0) <= 0`` is concave and decreasing in v >= 0."""
-    # V within a factor 2 of where the weight reaches exp(-_TAIL): double, then halve
-    span = np.ones_like(w0)
+def _tail_integral(profile, direction, slope, curvature, mean_log):
+    """integral_0^inf exp(drop(v)) (log t(v) - mean_log) dv elementwise, where
+    ``profile(v) = (drop(v), log t(v))`` at w = w0 + direction v: drop(v) = l(w) - l(w0) <= 0 is
+    concave and decreasing in v >= 0 with drop'(0) = -|slope|, drop''(0) = -|curvature|."""
+    # V within a factor 2 of where the weight reaches exp(-_TAIL): from the root of the quadratic
+    # -|slope| v - |curvature| v^2 / 2 = -_TAIL, doubled or halved
+    s, c = np.abs(slope), np.abs(curvature)
+    span = np.where(c * _TAIL > 1e-8 * s * s, 2 * _TAIL / (s + np.sqrt(s * s + 2 * c * _TAIL)), _TAIL / s)
+    span = np.where(np.isfinite(span) & (span > 0), span, 1.0)
     for _ in range(2100):
-        low = drop(span) > -_TAIL
+        low = profile(span)[0] > -_TAIL
         if not low.any():
             break
         span = np.where(low, span * 2, span)
     for _ in range(2100):
-        high = drop(span / 2) <= -_TAIL
+        high = profile(span / 2)[0] <= -_TAIL
         if not high.any():
             break
         span = np.where(high, span / 2, span)
-    v = span[..., None] * _NODES  # (..., nodes)
-    integrand = np.exp(drop(v, expand=True)) * score(w0[..., None] + direction[..., None] * v)
-    return span * (integrand @ _WEIGHTS)
+    drop, log_t = profile(span[..., None] * _NODES, expand=True)  # (..., nodes)
+    return span * ((np.exp(drop) * (log_t - mean_log[..., None])) @ _WEIGHTS)
 
 
 def standard_gamma_grad(z, alpha):
     """dz/dalpha for z ~ Gamma(alpha, 1) at fixed CDF value (float64 arrays; torch's
-    ``_standard_gamma_grad(z, alpha)``)."""
+    ``_standard_gamma_grad(z, alpha)``). l(w) = alpha w - e^w, the score log t - psi(alpha)."""
     z, alpha = np.broadcast_arrays(np.asarray(z, np.float64), np.asarray(alpha, np.float64))
     z = np.maximum(z, np.finfo(np.float64).tiny)
     w0 = np.log(z)
@@ -75,39 +78,35 @@ def standard_gamma_grad(z, alpha):
     with np.errstate(divide="ignore", invalid="ignore"):
         psi = digamma(alpha)
 
-    def drop(v, expand=False):  # l(w) = alpha w - e^w, l(w0 + d v) - l(w0)
-        a, zz, d = (alpha[..., None], z[..., None], direction[..., None]) if expand else (alpha, z, direction)
-        return a * d * v - zz * np.expm1(d * v)
-
-    def score(w):  # d log p / d alpha = log t - psi(alpha)
-        return w - psi[..., None]
+    def profile(v, expand=False):
+        a, zz, d, ww = (t[..., None] for t in (alpha, z, direction, w0)) if expand else (alpha, z, direction, w0)
+        return a * d * v - zz * np.expm1(d * v), ww + d * v
 
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        return direction * z * _tail_integral(drop, score, w0, direction)
+        return direction * z * _tail_integral(profile, direction, alpha - z, z, psi)
 
 
 def beta_grad(x, a, b):
-    """dx/da for x ~ Beta(a, b) at fixed CDF value, b held fixed (float64 arrays)."""
+    """dx/da for x ~ Beta(a, b) at fixed CDF value, b held fixed (float64 arrays). With w = logit t,
+    l(w) = a log t + b log(1 - t) = (a + b) log t - b w; the score log t - (psi(a) - psi(a + b))."""
     x, a, b = np.broadcast_arrays(*(np.asarray(t, np.float64) for t in (x, a, b)))
     eps = np.finfo(np.float64).eps
     x = np.clip(x, np.finfo(np.float64).tiny, 1 - eps / 2)
     w0 = np.log(x) - np.log1p(-x)
     direction = np.where(w0 <= np.log(a) - np.log(b), -1.0, 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        shift = digamma(a) - digamma(a + b)  # E[log x]
-    l0 = -a * np.logaddexp(0, -w0) - b * np.logaddexp(0, w0)  # l(w) = a log sigmoid(w) + b log sigmoid(-w)
+        mean_log = digamma(a) - digamma(a + b)
+    log_x = np.log(x)
 
-    def drop(v, expand=False):
-        aa, bb, ww, d, ll = ((t[..., None] for t in (a, b, w0, direction, l0)) if expand
-                             else (a, b, w0, direction, l0))
-        w = ww + d * v
-        return -aa * np.logaddexp(0, -w) - bb * np.logaddexp(0, w) - ll
-
-    def score(w):  # d log p / d a = log t - (psi(a) - psi(a + b))
-        return -np.logaddexp(0, -w) - shift[..., None]
+    def profile(v, expand=False):
+        n, bb, d, ww, l0 = ((t[..., None] for t in (a + b, b, direction, w0, log_x)) if expand
+                            else (a + b, b, direction, w0, log_x))
+        log_t = -np.logaddexp(0, -(ww + d * v))
+        return n * (log_t - l0) - bb * d * v, log_t
 
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        return direction * x * (1 - x) * _tail_integral(drop, score, w0, direction)
+        return direction * x * (1 - x) * _tail_integral(profile, direction, a * (1 - x) - b * x,
+                                                             (a + b) * x * (1 - x), mean_log)
 
 
 def dirichlet_grad(x, concentration, total):
