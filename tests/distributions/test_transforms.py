@@ -37,6 +37,14 @@ TRANSFORMS = {  # name: (make(module, *params) -> transform, params, input)
         m.distributions.transforms.ExpTransform(), 1), [], X),
     "Inverse": (lambda m: m.distributions.transforms.ExpTransform().inv, [], POS),
     "Reshape": (lambda m: m.distributions.transforms.ReshapeTransform((3,), (3, 1)), [], X),
+    "Cat": (lambda m: m.distributions.transforms.CatTransform(
+        [m.distributions.transforms.ExpTransform(), m.distributions.transforms.SigmoidTransform()], dim=1,
+        lengths=[1, 2]), [], X),
+    "Stack": (lambda m: m.distributions.transforms.StackTransform(
+        [m.distributions.transforms.ExpTransform(), m.distributions.transforms.TanhTransform()], dim=0), [], X),
+    "CorrCholesky": (lambda m: m.distributions.transforms.CorrCholeskyTransform(), [], X),
+    "CumulativeDistribution": (lambda m, loc: m.distributions.transforms.CumulativeDistributionTransform(
+        m.distributions.Normal(loc, 2.0)), [np.array([0.5, -1.0, 2.0])], X),
 }
 
 
@@ -103,3 +111,12 @@ def test_transform_of_a_tensor_keeps_gradients():
     y = T.ComposeTransform([T.AffineTransform(0.0, a), T.ExpTransform()])(retrograd.tensor([1.0, 2.0]))
     y.sum().backward()
     np.testing.assert_allclose(a.grad.item(), np.exp(2.0) * 1 + np.exp(4.0) * 2, rtol=1e-6)
+
+
+def test_matrix_transforms_match_torch():
+    a = np.array([[1.2, 0.3, -0.4], [0.3, 0.8, 0.5], [-0.4, 0.5, 1.5]])
+    check_against_torch(lambda m, x: SimpleNamespace(y=m.distributions.transforms.LowerCholeskyTransform()(x)),
+                        [a], ["y"])
+    check_against_torch(lambda m, x: SimpleNamespace(y=m.distributions.transforms.PositiveDefiniteTransform()(x)),
+                        [a], ["y"])
+    check_against_torch(lambda m, x: SimpleNamespace(y=m.distributions.transforms.AbsTransform()(x)), [a], ["y"])
