@@ -52,7 +52,8 @@ def _tail_integral(profile, direction, slope, curvature, mean_log):
     # V within a factor 2 of where the weight reaches exp(-_TAIL): from the root of the quadratic
     # -|slope| v - |curvature| v^2 / 2 = -_TAIL, doubled or halved
     s, c = np.abs(slope), np.abs(curvature)
-    span = np.where(c * _TAIL > 1e-8 * s * s, 2 * _TAIL / (s + np.sqrt(s * s + 2 * c * _TAIL)), _TAIL / s)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        span = np.where(c * _TAIL > 1e-8 * s * s, 2 * _TAIL / (s + np.sqrt(s * s + 2 * c * _TAIL)), _TAIL / s)
     span = np.where(np.isfinite(span) & (span > 0), span, 1.0)
     for _ in range(2100):
         low = profile(span)[0] > -_TAIL
@@ -142,8 +143,20 @@ class StandardGamma(Function):
     @staticmethod
     def backward(ctx, g):
         (concentration,) = ctx.saved_tensors
-        grad = standard_gamma_grad(_host(Tensor._make(ctx.z)), _host(concentration))
-        return g * Tensor._make(_on_device_of(grad, concentration, concentration.dtype)), None
+        return g * StandardGammaGrad.apply(concentration, Tensor._make(ctx.z)), None
+
+
+class StandardGammaGrad(Function):
+    """z = dsample/dalpha (standard_gamma_grad); its own derivative is not implemented, as torch's."""
+
+    @staticmethod
+    def forward(ctx, concentration, sample):
+        return _on_device_of(standard_gamma_grad(_host(sample), _host(concentration)), concentration,
+                             concentration.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        raise NotImplementedError("the derivative for '_standard_gamma_grad' is not implemented.")
 
 
 def _standard_gamma(concentration, generator=None):
