@@ -40,7 +40,8 @@ CASES = {
         "asinh", "arcsinh", "nan_to_num"]},
     "acosh": lambda m: ((T(m, POS + 1),), {}), "arccosh": lambda m: ((T(m, POS + 1),), {}),
     # special functions (ops/special.py)
-    **{n: (lambda m: ((T(m, POS),), {})) for n in ["lgamma", "digamma"]},
+    **{n: (lambda m: ((T(m, POS),), {})) for n in ["lgamma", "digamma", "i0", "sinc"]},
+    **{n: (lambda m: ((T(m, POS), T(m, POS)), {})) for n in ["igamma", "igammac"]},
     "polygamma": lambda m: ((2, T(m, POS)), {}), "mvlgamma": lambda m: ((T(m, POS + 1), 2), {}),
     # binary elementwise
     **{n: (lambda m: ((T(m, X), T(m, POS)), {})) for n in [

@@ -149,3 +149,174 @@ def test_argument_errors_like_torch():
     with pytest.raises(RuntimeError, match="greater than or equal to 1"):
         retrograd.mvlgamma(x, 0)
     assert retrograd.polygamma(retrograd.tensor(1), x).item() == pytest.approx(0.9348022005446793)
+
+
+# ---------------------------------------------------------------------------- the rest of torch.special
+
+WIDE_GRID = np.concatenate([
+    np.linspace(-30.3, 30.7, 123), np.linspace(-3.3, 3.3, 45), [-8.0, 8.0, 5.0, -5.0, -6.1, 26.6, -26.6, -26.8, 40.0],
+    [0.0, -0.0, INF, -INF, NAN, 1e-300, 1e-8, -1e-8, 1e8, -1e8, 1e300, 700.0, 720.0],
+])
+PROB_GRID = np.concatenate([np.linspace(0.0, 1.0, 41), np.exp(-np.linspace(1, 700, 40)),
+                            1 - np.exp(-np.linspace(1, 36, 20)), [-0.5, 1.5, NAN, 0.135, 0.8647]])
+
+SPECIAL_UNARY = [  # name, fn, grid, float64 rtol
+    ("i0", lambda t, x: t.i0(x), WIDE_GRID, 1e-14),
+    ("special_i0", lambda t, x: t.special.i0(x), WIDE_GRID, 1e-14),
+    ("i0e", lambda t, x: t.special.i0e(x), WIDE_GRID, 1e-14),
+    ("i1", lambda t, x: t.special.i1(x), WIDE_GRID, 1e-14),
+    ("i1e", lambda t, x: t.special.i1e(x), WIDE_GRID, 1e-14),
+    ("erfcx", lambda t, x: t.special.erfcx(x), WIDE_GRID, 1e-14),
+    ("ndtr", lambda t, x: t.special.ndtr(x), WIDE_GRID, 1e-12),  # (1 + erf) cancels in the left tail
+    ("log_ndtr", lambda t, x: t.special.log_ndtr(x), WIDE_GRID, 1e-14),
+    ("ndtri", lambda t, x: t.special.ndtri(x), PROB_GRID, 1e-14),
+    ("entr", lambda t, x: t.special.entr(x), WIDE_GRID, 1e-14),
+    ("sinc", lambda t, x: t.sinc(x), WIDE_GRID, 1e-14),
+    ("special_sinc", lambda t, x: t.special.sinc(x), WIDE_GRID, 1e-14),
+    ("expit", lambda t, x: t.special.expit(x), WIDE_GRID, 1e-14),
+    ("exp2", lambda t, x: t.special.exp2(x), WIDE_GRID, 1e-14),
+    ("expm1", lambda t, x: t.special.expm1(x), WIDE_GRID, 1e-14),
+    ("log1p", lambda t, x: t.special.log1p(x), WIDE_GRID, 1e-14),
+    ("round", lambda t, x: t.special.round(x, decimals=1), WIDE_GRID, 1e-14),
+    ("logit", lambda t, x: t.special.logit(x, eps=1e-3), PROB_GRID, 1e-14),
+    ("erf", lambda t, x: t.special.erf(x), WIDE_GRID, 1e-14),
+    ("erfc", lambda t, x: t.special.erfc(x), WIDE_GRID, 1e-13),
+    ("erfinv", lambda t, x: t.special.erfinv(x), PROB_GRID * 2 - 1, 1e-13),
+]
+
+
+@pytest.mark.parametrize("name,fn,grid,rtol", SPECIAL_UNARY, ids=[u[0] for u in SPECIAL_UNARY])
+def test_special_values_float64(name, fn, grid, rtol):
+    if name in ("erf", "erfc", "erfinv"):
+        pytest.importorskip("scipy")  # without SciPy, ops/math.py's fallbacks are less accurate
+    ours, theirs = _values(fn, grid)
+    finite = np.isfinite(theirs)
+    np.testing.assert_allclose(ours[finite], theirs[finite], rtol=rtol, atol=1e-300 if name != "ndtr" else 1e-16)
+    _assert_close(ours, theirs, rtol=1)  # inf and nan in the same places
+
+
+@pytest.mark.parametrize("name,fn,grid,rtol", SPECIAL_UNARY, ids=[u[0] for u in SPECIAL_UNARY])
+def test_special_values_float32(name, fn, grid, rtol):
+    grid = grid[np.abs(grid) < 80]  # float32 overflows beyond (and the inputs round)
+    # erfcx(x < 0) is 2 exp(x^2): torch squares in float32, x^2 times the rounding of x^2
+    _assert_close(*_values(fn, grid, "float32"), rtol=2e-5 if name == "erfcx" else 3e-6)
+
+
+BINARY_GRID = np.meshgrid(np.array([-2.0, -1.0, 0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 7.5, 30.0, INF, NAN]),
+                          np.array([-3.5, -2.0, -1.0, 0.0, 1e-3, 0.5, 1.0, 2.5, 10.0, 100.0, INF, NAN]))
+SPECIAL_BINARY = [
+    ("zeta", lambda t, x, y: t.special.zeta(x, y), 1e-13),
+    ("xlog1py", lambda t, x, y: t.special.xlog1py(x, y), 1e-14),
+    ("xlogy", lambda t, x, y: t.special.xlogy(x, y), 1e-14),
+    ("gammainc", lambda t, x, y: t.special.gammainc(x, y), 1e-12),
+    ("gammaincc", lambda t, x, y: t.special.gammaincc(x, y), 1e-12),
+    ("igamma", lambda t, x, y: t.igamma(x, y), 1e-12),
+    ("igammac_method", lambda t, x, y: x.igammac(y), 1e-12),
+]
+
+
+@pytest.mark.parametrize("name,fn,rtol", SPECIAL_BINARY, ids=[b[0] for b in SPECIAL_BINARY])
+def test_special_binary_values(name, fn, rtol):
+    if "gamma" in name:
+        pytest.importorskip("scipy")
+    x, y = (a.ravel() for a in BINARY_GRID)
+
+    def run(mod):
+        return fn(mod, mod.tensor(x), mod.tensor(y)).numpy()
+
+    _assert_close(run(retrograd), reference(lambda: run(torch), inputs=[x, y]), rtol=rtol)
+
+
+@pytest.mark.parametrize("name", ["bessel_j0", "bessel_j1"])
+def test_bessel_j_values_without_gradient(name):
+    pytest.importorskip("scipy")
+    x = np.concatenate([np.linspace(-50, 50, 101), [0.0, INF, -INF, NAN, 1e-8]])
+
+    def run(mod):
+        xt = mod.tensor(x, requires_grad=True)
+        out = getattr(mod.special, name)(xt)
+        return out.detach().numpy(), out.requires_grad
+
+    (ours, ours_rg), (theirs, theirs_rg) = run(retrograd), reference(lambda: run(torch), inputs=[x, name])
+    assert ours_rg is False and theirs_rg is False
+    # SciPy's values; torch's own kernel is off by up to ~6e-8 near the zeros beyond |x| = 25
+    np.testing.assert_array_equal(np.isnan(ours), np.isnan(theirs))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-7)
+
+
+SHAPES_A = np.linspace(0.3, 4.0, 12).reshape(3, 4)  # gammainc's first argument (no derivative)
+SPECIAL_GRADS = [
+    ("i0", lambda t, x: t.i0(x), {}),
+    ("i0e", lambda t, x: t.special.i0e(x), dict(low=-3.0, high=3.0)),
+    ("i1", lambda t, x: t.special.i1(x), dict(low=-3.0, high=3.0)),
+    ("i1e", lambda t, x: t.special.i1e(x), dict(low=-3.0, high=3.0)),
+    ("erfcx", lambda t, x: t.special.erfcx(x), dict(low=-2.0, high=6.0)),
+    ("ndtr", lambda t, x: t.special.ndtr(x), dict(low=-3.0, high=3.0)),
+    ("ndtri", lambda t, x: t.special.ndtri(x), dict(low=0.05, high=0.95)),
+    ("log_ndtr", lambda t, x: t.special.log_ndtr(x), dict(low=-4.0, high=3.0)),
+    ("entr", lambda t, x: t.special.entr(x), dict(low=0.1, high=3.0)),
+    ("sinc", lambda t, x: t.sinc(x), dict(low=-2.0, high=2.0)),
+    ("xlog1py", lambda t, x, y: t.special.xlog1py(x, y), dict(low=0.1, high=2.0)),
+    ("zeta_q", lambda t, y: t.special.zeta(2.5, y), dict(low=0.5, high=3.0)),
+    ("gammainc_x", lambda t, y: t.special.gammainc(t.tensor(SHAPES_A, dtype=t.float64), y), dict(low=0.2, high=3.0)),
+    ("gammaincc_x", lambda t, y: t.igammac(t.tensor(SHAPES_A, dtype=t.float64), y), dict(low=0.2, high=3.0)),
+]
+
+
+@pytest.mark.parametrize("name,fn,kw", SPECIAL_GRADS, ids=[g[0] for g in SPECIAL_GRADS])
+def test_special_gradients(name, fn, kw):
+    if "gamma" in name:
+        pytest.importorskip("scipy")
+    n_args = fn.__code__.co_argcount - 1
+    check_op(fn, *[(3, 4)] * n_args, rtol=1e-10, atol=1e-12, **kw)
+
+
+@pytest.mark.parametrize("name,fn,x", [
+    ("i0e_at_0", lambda t, x: t.special.i0e(x), [0.0, -1.0]), ("i1_at_0", lambda t, x: t.special.i1(x), [0.0, 2.0]),
+    ("i1e_at_0", lambda t, x: t.special.i1e(x), [0.0, -2.0]), ("sinc_at_0", lambda t, x: t.sinc(x), [0.0, 1.0]),
+    ("entr_at_0", lambda t, x: t.special.entr(x), [0.0, -1.0, 2.0])])
+def test_special_gradient_edges(name, fn, x):
+    def run(mod):
+        xt = mod.tensor(x, dtype=mod.float64, requires_grad=True)
+        fn(mod, xt).sum().backward()
+        return xt.grad.numpy()
+
+    _assert_close(run(retrograd), reference(lambda: run(torch), inputs=[x, name]), rtol=1e-14)
+
+
+@pytest.mark.parametrize("fn,message", [
+    (lambda t, x, y: t.special.zeta(x, y), "'zeta' is not implemented"),
+    (lambda t, x, y: t.special.gammainc(x, y), "'igamma: input' is not implemented"),
+    (lambda t, x, y: t.special.gammaincc(x, y), "'igammac: input' is not implemented"),
+])
+def test_no_derivative_in_the_first_argument(fn, message):
+    if "gamma" in message:
+        pytest.importorskip("scipy")
+    x = retrograd.tensor([2.0, 3.0], requires_grad=True)
+    with pytest.raises(NotImplementedError, match=message):
+        fn(retrograd, x, retrograd.tensor([1.0, 2.0])).sum().backward()
+
+
+def test_special_namespace_matches_torch():
+    """Every function retrograd.special names is torch.special's, and the aliases are the ops."""
+    for name in retrograd.special.__all__:
+        assert callable(getattr(retrograd.special, name)), name
+    assert retrograd.special.psi is retrograd.special.digamma is retrograd.digamma
+    assert retrograd.special.gammaln is retrograd.lgamma and retrograd.special.i0 is retrograd.i0
+    assert retrograd.special.expit is retrograd.sigmoid and retrograd.special.erfinv is retrograd.erfinv
+    if torch is not None:
+        assert set(retrograd.special.__all__) <= set(dir(torch.special))
+
+
+def test_special_dtype_promotion_and_inplace():
+    x = retrograd.tensor([1, 2, 3])
+    for fn in (retrograd.special.i0e, retrograd.special.ndtr, retrograd.special.entr, retrograd.sinc,
+               lambda v: retrograd.special.zeta(v, 2), lambda v: retrograd.special.xlog1py(v, v)):
+        assert fn(x).dtype == retrograd.float32
+    y = retrograd.tensor([0.5, 1.5], dtype=retrograd.float64)
+    for method, fn in [("i0_", retrograd.i0), ("sinc_", retrograd.sinc)]:
+        z = y.clone()
+        getattr(z, method)()
+        np.testing.assert_array_equal(z.numpy(), fn(y).numpy())
+    out = retrograd.empty(2, dtype=retrograd.float64)
+    assert retrograd.special.ndtri(y / 2, out=out) is out

@@ -13,15 +13,26 @@ import numpy as np
 
 from .. import _backend
 from ..autograd.function import Function
+from ..autograd.forward_ad import diagonal_jvp
 from ..tensor import Tensor
 from . import _special_kernels as K
 from ._inplace import make_inplace
 from ._method import tensor_method
-from ._out import CAST, takes_out
-from .elementwise import float_data
-from .math import _UnaryFloat, _unary
+from ._out import CAST, NONE, takes_out
+from .comparison import where
+from .elementwise import broadcast_op, float_data, float_operands
+from .math import _UnaryFloat, _back, _load_pair, _save_pair, _unary
 
-__all__ = ["lgamma", "digamma", "polygamma", "mvlgamma"]
+__all__ = ["lgamma", "digamma", "polygamma", "mvlgamma", "i0", "sinc", "igamma", "igammac"]
+
+
+def _scipy_special(name):
+    """scipy.special, for the functions computed there (imported on first use: SciPy is optional)."""
+    try:
+        from scipy import special
+    except ImportError:
+        raise ImportError(f"torch.special.{name} is computed by SciPy here: pip install scipy") from None
+    return special
 
 
 def _kernel(fn, name):
@@ -69,10 +80,163 @@ class Polygamma(Function):
                 return special.polygamma(n, x).astype(x.dtype, copy=False)
             return K.polygamma(n, x.astype(np.float64)).astype(x.dtype, copy=False)
 
+    jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
+
     @staticmethod
     def backward(ctx, g):
         (a,) = ctx.saved_tensors
         return g * polygamma(ctx.n + 1, a), None
+
+
+# ---------------------------------------------------------------------------- Bessel, error and normal functions
+
+_SQRT_2PI = math.sqrt(2 * math.pi)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+class I0(_UnaryFloat):
+    """z = I0(a);  da = g*I1(a)."""
+    f = _kernel(K.i0, "i0")
+    df = staticmethod(lambda g, a, z: g * i1(a))
+
+
+class I0e(_UnaryFloat):
+    """z = exp(-|a|) I0(a);  da = g*(i1e(a) - sgn(a)*z)."""
+    f = _kernel(K.i0e, "i0e")
+    df = staticmethod(lambda g, a, z: g * (i1e(a) - a.sign() * i0e(a)))
+
+
+class I1(_UnaryFloat):
+    """z = I1(a);  da = g*(I0(a) - z/a), g/2 at a = 0."""
+    f = _kernel(K.i1, "i1")
+    df = staticmethod(lambda g, a, z: g * where(a == 0, 0.5, i0(a) - i1(a) / where(a == 0, 1.0, a)))
+
+
+class I1e(_UnaryFloat):
+    """z = exp(-|a|) I1(a);  da = g*(i0e(a) - z*(sgn(a) + 1/a)), g/2 at a = 0."""
+    f = _kernel(K.i1e, "i1e")
+    df = staticmethod(lambda g, a, z: g * where(a == 0, 0.5, i0e(a) - i1e(a) * (a.sign() + 1 / where(a == 0, 1.0, a))))
+
+
+class Erfcx(_UnaryFloat):
+    """z = exp(a^2) erfc(a);  da = g*(2 a z - 2/sqrt(pi))."""
+    f = _kernel(K.erfcx, "erfcx")
+    df = staticmethod(lambda g, a, z: g * (2 * a * erfcx(a) - _TWO_OVER_SQRT_PI))
+
+
+class Ndtr(_UnaryFloat):
+    """z = (1 + erf(a/sqrt 2))/2, the standard normal CDF;  da = g*exp(-a^2/2)/sqrt(2 pi)."""
+    f = _kernel(K.ndtr, "ndtr")
+    df = staticmethod(lambda g, a, z: g * (-(a * a) / 2).exp() / _SQRT_2PI)
+
+
+class Ndtri(_UnaryFloat):
+    """z = ndtr^-1(a);  da = g*sqrt(2 pi)*exp(z^2/2)."""
+    saves = "z"
+    f = _kernel(K.ndtri, "ndtri")
+    df = staticmethod(lambda g, a, z: g * _SQRT_2PI * (z * z / 2).exp())
+
+
+class LogNdtr(_UnaryFloat):
+    """z = ln ndtr(a);  da = g*exp(-a^2/2 - z)/sqrt(2 pi)."""
+    f = _kernel(K.log_ndtr, "log_ndtr")
+    df = staticmethod(lambda g, a, z: g * (-(a * a) / 2 - log_ndtr(a)).exp() / _SQRT_2PI)
+
+
+class Entr(_UnaryFloat):
+    """z = -a ln a (0 at 0, -inf below 0);  da = -g*(1 + ln a)."""
+    f = staticmethod(lambda xp, x: xp.where(x > 0, -x * xp.log(xp.where(x > 0, x, 1)),
+                                            xp.where(x == 0, 0, xp.where(x < 0, -xp.inf, x))).astype(x.dtype))
+    df = staticmethod(lambda g, a, z: -g * (1 + a.log()))
+
+
+class Sinc(_UnaryFloat):
+    """z = sin(pi a)/(pi a), 1 at 0;  da = g*(cos(pi a) - z)/a, 0 at a = 0."""
+    f = staticmethod(lambda xp, x: xp.sinc(x))
+    df = staticmethod(lambda g, a, z: g * where(a == 0, 0.0, ((math.pi * a).cos() - sinc(a)) / where(a == 0, 1.0, a)))
+
+
+# ---------------------------------------------------------------------------- binary ops
+
+
+class _Binary(Function):
+    """Base of the elementwise functions of two operands (tensors or numbers, broadcast, integers
+    promoted to the default float): ``f(x, y)`` on float64 arrays; subclasses' backward."""
+
+    @staticmethod
+    def f(x, y):
+        raise NotImplementedError("each op subclass defines f (abstract base)")
+
+    @classmethod
+    def forward(cls, ctx, a, b):
+        x, y = float_operands(a, b)
+        _save_pair(ctx, a, b)
+        xp = np if not hasattr(x, "dtype") and not hasattr(y, "dtype") else _backend.array_module(
+            x if hasattr(x, "dtype") else y)
+        dt = (x if hasattr(x, "dtype") else y).dtype
+        with np.errstate(all="ignore"):
+            out = broadcast_op(lambda u, v: cls.f(xp.asarray(u, np.float64), xp.asarray(v, np.float64)), x, y, a, b)
+        return out.astype(dt, copy=False)
+
+
+class Xlog1py(_Binary):
+    """z = a*ln(1 + b), 0 where a = 0 (unless b is nan);  da = g*ln(1 + b) (0 where a = 0 and b <= -1),
+    db = g*a/(1 + b)."""
+
+    @staticmethod
+    def f(x, y):
+        return np.where((x == 0) & ~np.isnan(y), 0.0, x * np.log1p(y))
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = _load_pair(ctx)
+        sa, sb = ctx.shapes
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            ga = xlog1py(g, b)
+            ga = _back(where((a == 0) & (b <= -1), 0.0, ga) if isinstance(b, Tensor) or b <= -1 else ga, sa)
+        if ctx.needs_input_grad[1]:
+            gb = _back(g * a / (b + 1), sb)
+        return ga, gb
+
+
+class Zeta(_Binary):
+    """z = zeta(a, b) = sum_k (k + b)^-a (Hurwitz);  db = -g*a*zeta(a + 1, b); no derivative in a
+    (as torch)."""
+
+    f = staticmethod(K.zeta)
+
+    @staticmethod
+    def backward(ctx, g):
+        if ctx.needs_input_grad[0]:
+            raise NotImplementedError("the derivative for 'zeta' is not implemented.")
+        a, b = _load_pair(ctx)
+        return None, _back(-g * a * zeta(a + 1, b), ctx.shapes[1])
+
+
+class Igamma(_Binary):
+    """z = P(a, b), the regularized lower incomplete gamma function (SciPy's gammainc);
+    db = g*exp((a - 1) ln b - b - lgamma(a)); no derivative in a (as torch)."""
+
+    f = staticmethod(lambda x, y: K.incomplete_gamma(x, y, _scipy_special("gammainc").gammainc(x, y), upper=False))
+    sign = 1
+
+    @classmethod
+    def backward(cls, ctx, g):
+        if ctx.needs_input_grad[0]:
+            raise NotImplementedError(f"the derivative for '{cls.__name__.lower()}: input' is not implemented.")
+        a, b = _load_pair(ctx)
+        density = ((a - 1) * (b if isinstance(b, Tensor) else Tensor._make(np.asarray(b))).log() - b - lgamma(
+            a if isinstance(a, Tensor) else Tensor._make(np.asarray(float(a))))).exp()
+        return None, _back(cls.sign * g * density, ctx.shapes[1])
+
+
+class Igammac(Igamma):
+    """z = Q(a, b) = 1 - P(a, b), the regularized upper incomplete gamma function (SciPy's
+    gammaincc);  db = -g*exp((a - 1) ln b - b - lgamma(a)); no derivative in a (as torch)."""
+
+    f = staticmethod(lambda x, y: K.incomplete_gamma(x, y, _scipy_special("gammaincc").gammaincc(x, y), upper=True))
+    sign = -1
 
 
 # ---------------------------------------------------------------------------- public API
@@ -99,6 +263,83 @@ def _order(n, name):
 def polygamma(n, input):
     """The n-th derivative of the digamma function: polygamma(0, x) = digamma(x)."""
     return Polygamma.apply(input, _order(n, "polygamma"))
+
+
+def _special(cls, name):
+    """torch.special's function for the unary op ``cls`` (no Tensor method, as in torch)."""
+
+    def fn(input):
+        return cls.apply(input)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = cls.__doc__
+    return takes_out(fn, dtype=CAST)
+
+
+i0 = _unary(I0, "i0")
+sinc = _unary(Sinc, "sinc")
+i0e = _special(I0e, "i0e")
+i1 = _special(I1, "i1")
+i1e = _special(I1e, "i1e")
+erfcx = _special(Erfcx, "erfcx")
+ndtr = _special(Ndtr, "ndtr")
+ndtri = _special(Ndtri, "ndtri")
+log_ndtr = _special(LogNdtr, "log_ndtr")
+entr = _special(Entr, "entr")
+
+
+@takes_out(dtype=CAST)
+def xlog1py(input, other):
+    """input * log1p(other), 0 where input is 0 (either may be a Python number)."""
+    return Xlog1py.apply(input, other)
+
+
+@takes_out(dtype=CAST)
+def zeta(input, other):
+    """The Hurwitz zeta function sum_k (k + other)^-input (either may be a Python number)."""
+    return Zeta.apply(input, other)
+
+
+@takes_out(dtype=CAST)
+@tensor_method()
+def igamma(input, other):
+    """The regularized lower incomplete gamma function P(input, other) (computed by SciPy)."""
+    _require_tensors("igamma", input, other)
+    return Igamma.apply(input, other)
+
+
+@takes_out(dtype=CAST)
+@tensor_method()
+def igammac(input, other):
+    """The regularized upper incomplete gamma function Q(input, other) (computed by SciPy)."""
+    _require_tensors("igammac", input, other)
+    return Igammac.apply(input, other)
+
+
+def _require_tensors(name, *operands):
+    for position, (arg, value) in enumerate(zip(("input", "other"), operands), 1):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"{name}(): argument '{arg}' (position {position}) must be Tensor, not "
+                            f"{type(value).__name__}")
+
+
+def _bessel(name, scipy_name):
+    """A Bessel function of the first kind computed by SciPy; no derivative (as torch: its
+    result does not require grad)."""
+
+    def fn(input):
+        x = float_data(input)
+        with np.errstate(all="ignore"):
+            out = getattr(_scipy_special(name), scipy_name)(x.astype(np.float64)).astype(x.dtype, copy=False)
+        return Tensor._make(out)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"The Bessel function of the first kind {name[-2:].upper()}(input), by SciPy; not differentiable."
+    return takes_out(fn, dtype=CAST, grad=NONE)
+
+
+bessel_j0 = _bessel("bessel_j0", "j0")
+bessel_j1 = _bessel("bessel_j1", "j1")
 
 
 def _polygamma_method(self, n):
@@ -136,7 +377,8 @@ def _default_float():
 
 
 def _register_inplace():
-    for name, fn in (("lgamma", lgamma), ("digamma", digamma), ("mvlgamma", mvlgamma)):
+    for name, fn in (("lgamma", lgamma), ("digamma", digamma), ("mvlgamma", mvlgamma), ("i0", i0), ("sinc", sinc),
+                     ("igamma", igamma), ("igammac", igammac)):
         setattr(Tensor, name + "_", make_inplace(fn, name + "_"))
     Tensor.polygamma_ = make_inplace(_polygamma_method, "polygamma_")
 
