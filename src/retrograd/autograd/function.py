@@ -32,6 +32,10 @@ profile_hook = None
 # inspect.record_breaks): None, or one function called as after_apply(cls, args, outputs)
 after_apply = None
 _observers = []
+# forward AD while a dual level is entered, else None: forward_hook(args) gives the
+# arguments' tangents (None when none carries one); the op then calls
+# forward_hook.propagate(ctx, cls, args, kwargs, outputs, tangents) after its forward
+forward_hook = None
 
 
 def add_apply_observer(fn):
@@ -130,7 +134,7 @@ class FunctionCtx:
         self._to_save = tensors
 
     def save_for_forward(self, *tensors):
-        """For forward-mode AD (jvp), which retrograd does not run: kept, not saved for backward."""
+        """Keep tensors for ``jvp`` (forward-mode AD): ``ctx.saved_tensors`` inside jvp."""
         self.saved_for_forward = tensors
 
     def mark_dirty(self, *tensors):
@@ -145,8 +149,12 @@ class FunctionCtx:
         """If False, backward receives None (not zeros) for outputs that got no gradient."""
         self._materialize_grads = bool(value)
 
+    _jvp_saved = None  # while a custom Function's jvp runs: what save_for_forward kept
+
     @property
     def saved_tensors(self):
+        if self._jvp_saved is not None:
+            return self._jvp_saved
         saved = self._saved
         if saved is None:
             if self._freed:
@@ -165,7 +173,7 @@ class FunctionCtx:
             if tensor._vc[0] != version:
                 self._raise_modified(tensor, version)
             return tensor
-        _, data, version, vc, output_nr, requires_grad = entry
+        _, data, version, vc, output_nr, requires_grad = entry[:6]
         if vc[0] != version:
             self._raise_modified(_Tensor._make(data), version, vc[0], output_nr, vc)
         out = _Tensor._make(data)
@@ -174,6 +182,8 @@ class FunctionCtx:
             out._requires_grad = True
             out.grad_fn = self
             out._output_nr = output_nr
+        if len(entry) > 6:  # the output's tangent (forward AD), as forward_ad stored it
+            out.__dict__["_fw"] = entry[6]
         return out
 
     def _raise_modified(self, tensor, expected, actual=None, output_nr=None, vc=None):
@@ -259,6 +269,12 @@ class Function(FunctionCtx, Node):
 
     vjp = backward
 
+    @staticmethod
+    def jvp(ctx, *grad_inputs):
+        """The op's forward-mode derivative: the output tangents from the input tangents."""
+        raise NotImplementedError("You must implement the jvp function for custom autograd.Function "
+                                  "to use it with forward mode AD.")
+
     @classmethod
     def apply(cls, *args, **kwargs):
         if profile_hook is not None:
@@ -268,6 +284,7 @@ class Function(FunctionCtx, Node):
         if _amp_state.enabled and cls._autocast is not None:
             args = cast_args(cls._autocast, args)
         ctx = cls.__new__(cls)
+        fw = None if forward_hook is None else forward_hook(args)
         state = _state
         if state.enabled:
             needs = []
@@ -276,7 +293,7 @@ class Function(FunctionCtx, Node):
                     a._base is not None and _view_gained_grad(a))))
             needs = tuple(needs)
             record = True in needs
-            ctx.needs_input_grad = needs
+            ctx.needs_input_grad = needs if fw is None else forward_hook.needs(needs, fw)
             state.enabled = False
             try:
                 out = cls._forward_ctx(ctx, *args, **kwargs)
@@ -284,7 +301,7 @@ class Function(FunctionCtx, Node):
                 state.enabled = True
         else:  # grad mode off (e.g. inside backward): nothing to switch or record
             record = False
-            ctx.needs_input_grad = (False,) * len(args)
+            ctx.needs_input_grad = (False,) * len(args) if fw is None else forward_hook.needs(None, fw)
             out = cls._forward_ctx(ctx, *args, **kwargs)
 
         if type(out) is np.ndarray:  # the common case: one new array
@@ -293,6 +310,8 @@ class Function(FunctionCtx, Node):
                 _record(ctx, cls, args, kwargs, (result,))
             elif ctx._view:
                 _link_view(args[0], result, cls, args, kwargs)
+            if fw is not None:
+                forward_hook.propagate(ctx, cls, args, kwargs, (result,), fw)
             if after_apply is not None:
                 after_apply(cls, args, (result,))
             return result
@@ -305,6 +324,8 @@ class Function(FunctionCtx, Node):
             _record(ctx, cls, args, kwargs, results)
         elif ctx._view:
             _link_view(args[0], results[0], cls, args, kwargs)
+        if fw is not None:
+            forward_hook.propagate(ctx, cls, args, kwargs, results, fw)
         if after_apply is not None:
             after_apply(cls, args, results)
         return results[0] if single else tuple(results)

@@ -7,6 +7,8 @@ view also rewrites its base's graph (``CopySlices``), as torch does.
 
 from .. import _backend
 from ..autograd.function import _SAVED_OUTPUT, Function, note_inplace, refresh_if_stale, watch_version
+from ..autograd import forward_ad, function as _function
+from ..autograd.forward_ad import linear_jvp
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
 from ._kernel_dtypes import SCALAR_NAME as _TORCH_TYPE
@@ -46,6 +48,8 @@ def inplace(self, name, op, *args, **kwargs):
         result = op(self, *args, **kwargs)
         _check_can_write(self, result, name)
         _write(self, result._data, name)
+        if _function.forward_hook is not None:  # forward AD: self's tangent becomes result's
+            forward_ad.update_in_place(self, result)
         vc = self._vc
         vc[0] += 1
         if len(vc) > 1:  # saved for backward: log who changed it (autograd.function)
@@ -63,9 +67,13 @@ def inplace(self, name, op, *args, **kwargs):
         )
     old = Tensor._make(self._data.copy())  # the value before the write, for backward
     old.grad_fn, old._output_nr, old._requires_grad = self.grad_fn, self._output_nr, self._requires_grad
+    if _function.forward_hook is not None and "_fw" in self.__dict__:
+        old.__dict__["_fw"] = self.__dict__["_fw"]  # forward AD: the tangent of the old value
     result = op(old, *args, **kwargs)
     _check_can_write(self, result, name)
     _write(self, result._data, name)
+    if _function.forward_hook is not None:
+        forward_ad.update_in_place(self, result)
     if base is not None:
         _rebase_base(base, self._view_chain, result)
     self.grad_fn, self._output_nr = result.grad_fn, result._output_nr
@@ -127,6 +135,8 @@ class CopySlices(Function):
         ctx.chain = chain
         ctx.shape = base.shape
         return base._data
+
+    jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
 
     @staticmethod
     def backward(ctx, g):

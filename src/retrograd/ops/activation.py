@@ -14,6 +14,7 @@ import numpy as np
 from ..amp.autocast_mode import autocast_op
 from .. import _backend
 from ..autograd.function import Function
+from ..autograd.forward_ad import diagonal_jvp
 from ..autograd.grad_mode import _state as _grad_state
 from ..tensor import Tensor
 from ._kernel_dtypes import check_floating, check_not_bool
@@ -48,6 +49,8 @@ class Hardtanh(Function):
         x = a._data
         return _backend.array_module(x).clip(x, lo, hi).astype(x.dtype, copy=False)
 
+    jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
+
     @staticmethod
     def backward(ctx, g):
         (a,) = ctx.saved_tensors
@@ -64,6 +67,8 @@ class LeakyRelu(Function):
         ctx.save_for_backward(a)
         x = a._data
         return _backend.array_module(x).where(x > 0, x, x * x.dtype.type(slope))
+
+    jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
 
     @staticmethod
     def backward(ctx, g):
@@ -85,6 +90,8 @@ class Elu(Function):
         with np.errstate(over="ignore"):
             neg = alpha * xp.expm1(x * x.dtype.type(input_scale))
         return (xp.where(x <= 0, neg, x) * x.dtype.type(scale)).astype(x.dtype, copy=False)
+
+    jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
 
     @staticmethod
     def backward(ctx, g):
@@ -116,6 +123,8 @@ class Gelu(Function):
                 d += cdf
                 ctx.save_for_backward(a, Tensor._make(d))
         return out
+
+    jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
 
     @staticmethod
     def backward(ctx, g):
@@ -183,6 +192,8 @@ class Silu(Function):
         x = a._data
         return x * sigmoid_array(x)
 
+    jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
+
     @staticmethod
     def backward(ctx, g):
         (a,) = ctx.saved_tensors
@@ -208,6 +219,8 @@ class Mish(Function):
         x = a._data
         return x * _backend.array_module(x).tanh(_softplus_array(x, 1.0, 20.0))
 
+    jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
+
     @staticmethod
     def backward(ctx, g):
         (a,) = ctx.saved_tensors
@@ -227,6 +240,8 @@ class Softplus(Function):
         ctx.save_for_backward(a)
         return _softplus_array(a._data, beta, threshold)
 
+    jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
+
     @staticmethod
     def backward(ctx, g):
         (a,) = ctx.saved_tensors
@@ -242,6 +257,8 @@ class Softsign(Function):
         ctx.save_for_backward(a)
         x = float_data(a)
         return x / (1 + _backend.array_module(x).abs(x))
+
+    jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
 
     @staticmethod
     def backward(ctx, g):
@@ -260,6 +277,8 @@ class Hardsigmoid(Function):
         x = a._data
         return _backend.array_module(x).clip(x / x.dtype.type(6) + x.dtype.type(0.5), 0, 1).astype(x.dtype)
 
+    jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
+
     @staticmethod
     def backward(ctx, g):
         (a,) = ctx.saved_tensors
@@ -276,6 +295,8 @@ class Hardswish(Function):
         x = a._data
         six = x.dtype.type(6)
         return (x * _backend.array_module(x).clip(x + x.dtype.type(3), 0, six) / six).astype(x.dtype, copy=False)
+
+    jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
 
     @staticmethod
     def backward(ctx, g):
@@ -294,6 +315,8 @@ class Logsigmoid(Function):
         xp = _backend.array_module(x)
         return xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
 
+    jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
+
     @staticmethod
     def backward(ctx, g):
         (a,) = ctx.saved_tensors
@@ -311,6 +334,8 @@ class Threshold(Function):
         xp = _backend.array_module(x)
         return xp.where(x <= threshold, xp.asarray(value).astype(x.dtype), x)
 
+    jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
+
     @staticmethod
     def backward(ctx, g):
         (a,) = ctx.saved_tensors
@@ -327,6 +352,8 @@ class Hardshrink(Function):
         x = a._data
         xp = _backend.array_module(x)
         return xp.where((x >= -lambd) & (x <= lambd), xp.zeros((), x.dtype), x)
+
+    jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
 
     @staticmethod
     def backward(ctx, g):
@@ -346,6 +373,8 @@ class Softshrink(Function):
         xp = _backend.array_module(x)
         lam = x.dtype.type(lambd)
         return xp.where((x >= -lam) & (x <= lam), xp.zeros((), x.dtype), x - xp.sign(x) * lam)
+
+    jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
 
     @staticmethod
     def backward(ctx, g):
@@ -369,6 +398,8 @@ class RreluWithNoise(Function):
         slopes = Tensor._make(xp.where(x >= 0, xp.ones((), x.dtype), r))
         ctx.save_for_backward(slopes)
         return x * slopes._data
+
+    jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
 
     @staticmethod
     def backward(ctx, g):

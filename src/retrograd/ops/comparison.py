@@ -68,6 +68,11 @@ class Where(Function):
         return xp.where(c, x, y)
 
     @staticmethod
+    def jvp(ctx, _cond, ta, tb):
+        """dz = cond ? ta : tb (a number operand is a constant: 0)."""
+        return Where.apply(ctx._fw_args[0], 0.0 if ta is None else ta, 0.0 if tb is None else tb)
+
+    @staticmethod
     def backward(ctx, g):
         (cond,) = ctx.saved_tensors
         sa, sb = ctx.shapes
@@ -105,6 +110,11 @@ class Sign(Function):
             return x.copy()
         out = xp.sign(x)
         return xp.where(xp.isnan(x), xp.zeros((), x.dtype), out) if x.dtype.kind == "f" else out
+
+    @staticmethod
+    def jvp(ctx, ta):
+        """Piecewise constant: dz = 0."""
+        return ta.new_zeros(())
 
     @staticmethod
     def backward(ctx, g):

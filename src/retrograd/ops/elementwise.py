@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import _backend, _dtype
 from ..autograd.function import Function
+from ..autograd.forward_ad import diagonal_jvp, fsum, linear_jvp
 from ..autograd.grad_mode import _state as _grad_state
 from ..tensor import Tensor
 from ._kernel_dtypes import check_not_bool, not_implemented_for
@@ -139,6 +140,11 @@ class Add(Function):
         return broadcast_op(_add, x, y, a, b)
 
     @staticmethod
+    def jvp(ctx, ta, tb, *_):
+        """dz = ta + alpha*tb."""
+        return fsum(ta, None if tb is None else tb * ctx.alpha)
+
+    @staticmethod
     def backward(ctx, g):
         sa, sb = ctx.shapes
         ga = _unbroadcast(g, sa) if ctx.needs_input_grad[0] else None
@@ -177,6 +183,13 @@ class Sub(Function):
         if alpha != 1:
             y = y * alpha
         return broadcast_op(_sub, x, y, a, b)
+
+    @staticmethod
+    def jvp(ctx, ta, tb, *_):
+        """dz = ta - alpha*tb."""
+        args = ctx._fw_args
+        alpha = args[2] if len(args) > 2 else ctx._fw_kwargs.get("alpha", 1)
+        return fsum(ta, None if tb is None else tb * -alpha)
 
     @staticmethod
     def backward(ctx, g):
@@ -219,6 +232,12 @@ class Mul(Function):
             return broadcast_op(_mul, x, y, a, b)
 
     @staticmethod
+    def jvp(ctx, ta, tb):
+        """dz = ta*b + a*tb."""
+        a, b = ctx._fw_args
+        return fsum(None if ta is None else ta * b, None if tb is None else a * tb)
+
+    @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         sa, sb = ctx.scalars
@@ -255,6 +274,12 @@ class Div(Function):
             if not isinstance(a, Tensor):  # number / tensor is torch's reciprocal(tensor) * number
                 return _mul(a if type(a) is float else x, _backend.array_module(y).reciprocal(y))
             return broadcast_op(_div, x, b if type(b) is float else y, a, b)
+
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        """dz = ta/b - tb*z/b."""
+        a, b = ctx._fw_args
+        return fsum(None if ta is None else ta / b, None if tb is None else -tb * ctx._fw_results[0] / b)
 
     @staticmethod
     def backward(ctx, g):
@@ -298,6 +323,26 @@ class Pow(Function):
         return out
 
     @staticmethod
+    def jvp(ctx, ta, tb):
+        """dz = ta*b*a^(b-1) (0 where b = 0) + tb*z*ln a (0 where a = 0 and b >= 0)."""
+        from .comparison import where
+
+        a, b = ctx._fw_args
+        da = db = None
+        if ta is not None:
+            if isinstance(b, Tensor):
+                da = where(b == 0, 0.0, ta * b * a ** (b - 1))
+            else:
+                da = ta * (b * a ** (b - 1)) if b != 0 else ta * 0
+        if tb is not None:
+            if isinstance(a, Tensor):
+                log_a = where((a == 0) & (b >= 0), 0.0, log(a))
+            else:
+                log_a = float(np.log(a)) if a != 0 else where(b >= 0, 0.0, -np.inf)
+            db = tb * ctx._fw_results[0] * log_a
+        return fsum(da, db)
+
+    @staticmethod
     def backward(ctx, g):
         a, b, out = ctx.saved_tensors
         sa, sb = ctx.scalars
@@ -330,6 +375,8 @@ class Neg(Function):
                 "trying to invert a mask, use the `~` or `logical_not()` operator instead."
             )
         return -a._data
+
+    jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
 
     @staticmethod
     def backward(ctx, g):
@@ -417,6 +464,8 @@ class Exp(Function):
         ctx.save_for_backward(out)
         return out
 
+    jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
+
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
@@ -433,6 +482,8 @@ class Log(Function):
         xp = _backend.array_module(a._data)
         with np.errstate(divide="ignore", invalid="ignore"):
             return xp.log(float_data(a))
+
+    jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
 
     @staticmethod
     def backward(ctx, g):
@@ -451,6 +502,8 @@ class Sqrt(Function):
         ctx.save_for_backward(out)
         return out
 
+    jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
+
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
@@ -466,6 +519,8 @@ class Abs(Function):
         ctx.save_for_backward(a)
         return _backend.array_module(a._data).abs(a._data)
 
+    jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
+
     @staticmethod
     def backward(ctx, g):
         (a,) = ctx.saved_tensors
@@ -480,6 +535,8 @@ class Tanh(Function):
         out = Tensor._make(_backend.array_module(a._data).tanh(float_data(a)))
         ctx.save_for_backward(out)
         return out
+
+    jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
 
     @staticmethod
     def backward(ctx, g):
@@ -509,6 +566,8 @@ class Sigmoid(Function):
         ctx.save_for_backward(out)
         return out
 
+    jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
+
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
@@ -535,6 +594,8 @@ class Relu(Function):
         out = Tensor._make(z)
         ctx.save_for_backward(out)
         return out
+
+    jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
 
     @staticmethod
     def backward(ctx, g):
@@ -566,6 +627,11 @@ class ReluGrad(Function):
         return g._data * _relu_mask(out._data)
 
     @staticmethod
+    def jvp(ctx, tg, tout):
+        """Linear in g (the mask of out is piecewise constant): dz = tg where out != 0."""
+        return ReluGrad.apply(tg, ctx._fw_args[1])
+
+    @staticmethod
     def backward(ctx, gz):
         (out,) = ctx.saved_tensors
         return ReluGrad.apply(gz, out) if ctx.needs_input_grad[0] else None, None
@@ -577,6 +643,8 @@ class Clone(Function):
     @staticmethod
     def forward(ctx, a):
         return a._data.copy()
+
+    jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
 
     @staticmethod
     def backward(ctx, g):
@@ -597,6 +665,8 @@ class To(Function):
         if device is not None:
             x = _backend.to_device(x, device)
         return x
+
+    jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
 
     @staticmethod
     def backward(ctx, g):
@@ -768,6 +838,11 @@ class Fill(Function):
         return xp.full(a._data.shape, v, dtype=a._data.dtype)
 
     @staticmethod
+    def jvp(ctx, ta, tvalue):
+        """dz = tvalue everywhere (a number value is a constant: 0)."""
+        return Fill.apply(ta, 0.0 if tvalue is None else tvalue)
+
+    @staticmethod
     def backward(ctx, g):
         # zeros (not None) for the overwritten input, as torch: the graph behind it still runs
         ga = g.new_zeros(g.shape) if ctx.needs_input_grad[0] else None
@@ -788,6 +863,8 @@ class CopyFrom(Function):
             return _backend.cast(xp.broadcast_to(x, a._data.shape), a._data.dtype)
         except ValueError:
             raise broadcast_error(tuple(a.shape), x.shape, ("self", "src")) from None
+
+    jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
 
     @staticmethod
     def backward(ctx, g):

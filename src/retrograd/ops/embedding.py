@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import _backend
 from ..autograd.function import Function
+from ..autograd.forward_ad import linear_jvp
 from ..autograd.grad_mode import no_grad
 from .._unsupported import reject
 from ..tensor import Tensor
@@ -34,6 +35,8 @@ class Lookup(Function):
         ctx.num = w.shape[0]
         ctx.save_for_backward(idx, factor)
         return w._data[idx._data]
+
+    jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
 
     @staticmethod
     def backward(ctx, g):
@@ -62,6 +65,8 @@ class RowScatter(Function):
 
             cupyx.scatter_add(out, flat, rows)
         return out
+
+    jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
 
     @staticmethod
     def backward(ctx, gz):

@@ -7,6 +7,7 @@ import numpy as np
 from ..amp.autocast_mode import autocast_op
 from .. import _backend
 from ..autograd.function import Function
+from ..autograd.forward_ad import linear_jvp
 from ..tensor import Tensor
 from ._broadcast import sum_to_shape
 from ._inplace import inplace
@@ -119,6 +120,8 @@ class Index(Function):
                 "SliceBackward0" if isinstance(k, slice) else "SelectBackward0")
         return "SliceBackward0"
 
+    jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
+
     @staticmethod
     def backward(ctx, g):
         return IndexScatter.apply(g, ctx.shape, ctx.key, ctx.advanced), None, None
@@ -161,6 +164,8 @@ class IndexScatter(Function):
             z[key] = g._data
         return z
 
+    jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
+
     @staticmethod
     def backward(ctx, gz):
         return Index.apply(gz, ctx.key, ctx.advanced), None, None, None
@@ -189,6 +194,12 @@ class IndexPut(Function):
                 f"to indexing result of shape {list(target)}"
             ) from None
         return out
+
+    @staticmethod
+    def jvp(ctx, ta, _key, _advanced, tvalue, *_):
+        """dz = ta with z[key] = tvalue (a number value is a constant: 0)."""
+        a, key, advanced, value, *rest = ctx._fw_args
+        return IndexPut.apply(ta, key, advanced, 0.0 if tvalue is None else tvalue, *rest, **ctx._fw_kwargs)
 
     @staticmethod
     def backward(ctx, g):
@@ -654,6 +665,11 @@ class MaskedFill(Function):
         return out
 
     @staticmethod
+    def jvp(ctx, ta, _mask, tvalue):
+        """dz = tvalue where mask else ta (a number value is a constant: 0)."""
+        return MaskedFill.apply(ta, ctx._fw_args[1], 0.0 if tvalue is None else tvalue)
+
+    @staticmethod
     def backward(ctx, g):
         (mask,) = ctx.saved_tensors
         ga = gv = None
@@ -716,6 +732,8 @@ class MaskedScatter(Function):
         out[m] = s.reshape(-1)[:k]
         ctx.mask, ctx.k, ctx.src_shape = m, k, source.shape
         return out
+
+    jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
 
     @staticmethod
     def backward(ctx, g):

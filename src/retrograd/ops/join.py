@@ -11,6 +11,7 @@ import numpy as np
 from .. import _dtype
 from .._backend import array_module
 from ..autograd.function import Function
+from ..autograd.forward_ad import linear_jvp
 from ..tensor import Tensor, _wrap_dim
 from ._method import tensor_method
 from .indexing import Index
@@ -57,6 +58,8 @@ class Cat(Function):
         if not keep:
             return xp.concatenate(arrays, 0)
         return xp.concatenate(keep, dim)
+
+    jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
 
     @staticmethod
     def backward(ctx, g):
@@ -139,6 +142,8 @@ class Stack(Function):
         ctx.dim = dim
         return array_module(arrays[0]).stack(arrays, dim)
 
+    jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
+
     @staticmethod
     def backward(ctx, g):
         if all(ctx.needs_input_grad[1:]):
@@ -189,6 +194,8 @@ class Split(Function):
         ctx.dim, ctx.shape = dim, a.shape
         lead = (slice(None),) * dim
         return tuple(x[lead + (slice(b, e),)] for b, e in bounds)
+
+    jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
 
     @staticmethod
     def backward(ctx, *grads):

@@ -3,6 +3,7 @@
 from ..amp.autocast_mode import autocast_op
 from .. import _backend, _dtype
 from ..autograd.function import Function
+from ..autograd.forward_ad import fsum, linear_jvp
 from ._broadcast import sum_to_shape
 from ..tensor import Tensor
 from ._inplace import _TORCH_TYPE
@@ -128,6 +129,13 @@ class Matmul(Function):
     def name(self):
         """torch's node name for this form of matmul (mm, dot, mv; batched: UnsafeView)."""
         return self._NAMES.get(getattr(self, "ndims", None), "UnsafeViewBackward0")
+
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        """dY = dA B + A dB."""
+        a, b = ctx._fw_args
+        op = type(ctx).apply
+        return fsum(None if ta is None else op(ta, b), None if tb is None else op(a, tb))
 
     @staticmethod
     def backward(ctx, g):
@@ -423,6 +431,13 @@ class Einsum(Function):
         return out.astype(dt) if half else out
 
     @staticmethod
+    def jvp(ctx, _subs, _out, *tangents):
+        """Multilinear: dz = sum over operands i of einsum with operand i replaced by its tangent."""
+        subs, out_sub, *ops = ctx._fw_args
+        return fsum(*(Einsum.apply(subs, out_sub, *ops[:i], t, *ops[i + 1:])
+                      for i, t in enumerate(tangents) if t is not None))
+
+    @staticmethod
     def backward(ctx, g):
         operands = ctx.saved_tensors
         subs, out_sub = ctx.subs, ctx.out_sub
@@ -583,6 +598,8 @@ class Diagonal(Function):
         ctx.shape, ctx.args = a.shape, (offset, d1, d2)
         return _diag_view(a._data, offset, d1, d2)
 
+    jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
+
     @staticmethod
     def backward(ctx, g):
         return DiagonalScatter.apply(g, ctx.shape, *ctx.args), None, None, None
@@ -598,6 +615,8 @@ class DiagonalScatter(Function):
         z = array_module(x).zeros(shape, dtype=x.dtype)
         _diag_view(z, offset, d1, d2)[...] = x
         return z
+
+    jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
 
     @staticmethod
     def backward(ctx, gz):
@@ -662,6 +681,8 @@ class Triangle(Function):
         x = a._data
         xp = array_module(x)
         return xp.triu(x, k) if upper else xp.tril(x, k)
+
+    jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
 
     @staticmethod
     def backward(ctx, g):

@@ -5,6 +5,7 @@ import math
 from ..amp.autocast_mode import autocast_op
 from .. import _backend
 from ..autograd.function import Function
+from ..autograd.forward_ad import fsum
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
 from ._rows import col_sums
@@ -33,6 +34,13 @@ class Addmm(Function):
         if b is not None:
             y += b._data
         return y
+
+    @staticmethod
+    def jvp(ctx, tb, tx, tm):
+        """dY = db + dX M + X dM."""
+        b, x, m = ctx._fw_args
+        return fsum(tb, None if tx is None else Addmm.apply(None, tx, m),
+                    None if tm is None else Addmm.apply(None, x, tm))
 
     @staticmethod
     def backward(ctx, g):

@@ -16,6 +16,7 @@ import numpy as np
 from ..amp.autocast_mode import autocast_op
 from .. import _backend
 from ..autograd.function import Function
+from ..autograd.forward_ad import diagonal_jvp
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
 from ._kernel_dtypes import check_floating
@@ -92,6 +93,8 @@ class _Softplus(Function):
         xp = _backend.array_module(a)
         ctx.save_for_backward(z)
         return xp.maximum(a, 0) + xp.log1p(xp.exp(-xp.abs(a)))
+
+    jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
 
     @staticmethod
     def backward(ctx, g):
@@ -189,6 +192,8 @@ class _SmoothL1(Function):
         ctx.save_for_backward(d, _const(small.astype(a.dtype)))
         loss = xp.where(small, 0.5 * a * a / beta, ad - 0.5 * beta)
         return loss * scale if scale != 1 else loss
+
+    jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
 
     @staticmethod
     def backward(ctx, g):
@@ -539,6 +544,8 @@ class _XLogX(Function):
         ctx.save_for_backward(x)
         with np.errstate(divide="ignore", invalid="ignore"):
             return xp.where(a == 0, 0, a * xp.log(a)).astype(a.dtype, copy=False)
+
+    jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
 
     @staticmethod
     def backward(ctx, g):

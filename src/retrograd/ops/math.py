@@ -15,6 +15,7 @@ import numpy as np
 from ..amp.autocast_mode import autocast_op
 from .. import _backend, _dtype
 from ..autograd.function import Function
+from ..autograd.forward_ad import diagonal_jvp, fsum
 from ..tensor import Tensor
 from ._broadcast import sum_to_shape
 from ._inplace import make_inplace
@@ -154,6 +155,8 @@ class _UnaryFloat(Function):
         elif ctx.saves == "a":
             ctx.save_for_backward(a)
         return out
+
+    jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
 
     @staticmethod
     def backward(ctx, g):
@@ -346,6 +349,8 @@ class Logit(Function):
         with np.errstate(all="ignore"):
             return _backend.array_module(x).log(x / (1 - x)).astype(dt, copy=False)
 
+    jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
+
     @staticmethod
     def backward(ctx, g):
         (a,) = ctx.saved_tensors
@@ -372,6 +377,11 @@ class _Rounding(Function):
         if x.dtype.kind in "iu":
             return x.copy()
         return ctx.f(_backend.array_module(x), x, *args)
+
+    @staticmethod
+    def jvp(ctx, ta, *_):
+        """Piecewise constant: dz = 0."""
+        return ta.new_zeros(())
 
     @staticmethod
     def backward(ctx, g):
@@ -406,6 +416,11 @@ class Signbit(Function):
         return _backend.array_module(a._data).signbit(a._data)
 
     @staticmethod
+    def jvp(ctx, ta):
+        """A bool output: no tangent."""
+        return None
+
+    @staticmethod
     def backward(ctx, g):
         return None
 
@@ -432,6 +447,11 @@ class DivRounded(Function):
                 # integer floor division rounds down; step back toward zero where signs differ
                 return q + ((r != 0) & ((xp.asarray(x) < 0) != (xp.asarray(y) < 0))).astype(q.dtype)
             return xp.trunc(broadcast_op(lambda u, v: u / v, x, y, a, b))
+
+    @staticmethod
+    def jvp(ctx, ta, tb, mode):
+        """Piecewise constant: dz = 0."""
+        return fsum(ta, tb).new_zeros(())
 
     @staticmethod
     def backward(ctx, g):

@@ -17,6 +17,7 @@ import numpy as np
 from ..amp.autocast_mode import autocast_op
 from .. import _backend
 from ..autograd.function import Function
+from ..autograd.forward_ad import linear_jvp
 from ..tensor import Tensor
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "adaptive_avg_pool1d", "max_pool1d_with_indices"]
@@ -75,6 +76,8 @@ class GatherFlat(Function):
         ctx.save_for_backward(idx)
         return _gather_flat(x._data, idx._data)
 
+    jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
+
     @staticmethod
     def backward(ctx, g):
         (idx,) = ctx.saved_tensors
@@ -89,6 +92,8 @@ class ScatterFlat(Function):
         ctx.unique = unique
         ctx.save_for_backward(idx)
         return _scatter_flat(g._data, idx._data, tuple(shape), unique)
+
+    jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
 
     @staticmethod
     def backward(ctx, gz):
@@ -206,6 +211,11 @@ class MaxPoolBlocksScatter(Function):
         return dx
 
     @staticmethod
+    def jvp(ctx, tg, *_):
+        """Linear in g (x only says where each block's maximum is): the same scatter of tg."""
+        return MaxPoolBlocksScatter.apply(tg, *ctx._fw_args[1:])
+
+    @staticmethod
     def backward(ctx, gz):
         x, out = ctx.saved_tensors
         return MaxPoolBlocksGather.apply(gz, x, out, ctx.k), None, None, None
@@ -223,6 +233,11 @@ class MaxPoolBlocksGather(Function):
         for at, hit in _first_max_hits(x._data, out._data, k):
             z += yb[at] * hit
         return z
+
+    @staticmethod
+    def jvp(ctx, ty, *_):
+        """Linear in y (x only says where each block's maximum is): the same gather of ty."""
+        return MaxPoolBlocksGather.apply(ty, *ctx._fw_args[1:])
 
     @staticmethod
     def backward(ctx, g):
@@ -252,6 +267,8 @@ class SeparablePool(Function):
         ctx.mats = mats
         return _apply_mats(x._data, [m.astype(x._data.dtype, copy=False) for m in mats])
 
+    jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
+
     @staticmethod
     def backward(ctx, g):
         return SeparablePool.apply(g, [m.T for m in ctx.mats]), None
@@ -275,6 +292,8 @@ class BlockPool(Function):
         z *= z.dtype.type(scale)
         return z
 
+    jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
+
     @staticmethod
     def backward(ctx, g):
         return BlockRepeat.apply(g, ctx.k, ctx.scale), None, None
@@ -293,6 +312,8 @@ class BlockRepeat(Function):
         z = xp.empty(spread, dtype=g._data.dtype)
         z[...] = g._data.reshape((n, c) + expanded) * g._data.dtype.type(scale)
         return z.reshape((n, c) + tuple(o * ki for o, ki in zip(g.shape[2:], k)))
+
+    jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
 
     @staticmethod
     def backward(ctx, gz):

@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import _backend, _dtype
 from ..autograd.function import Function
+from ..autograd.forward_ad import linear_jvp
 from ..autograd.grad_mode import _state as _grad_state
 from ..tensor import Tensor, _wrap_dim
 from ._kernel_dtypes import check_not_bool
@@ -45,6 +46,8 @@ class Sum(Function):
             return x.sum(axis=dims, keepdims=keepdim, dtype=np.float32).astype(x.dtype)
         return x.sum(axis=dims, keepdims=keepdim)
 
+    jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
+
     @staticmethod
     def backward(ctx, g):
         if not _grad_state.enabled:  # plain backward: a broadcast view, no graph
@@ -67,6 +70,8 @@ class Mean(Function):
         ctx.n = n
         with np.errstate(invalid="ignore", divide="ignore"):
             return x.mean(axis=dims, keepdims=keepdim) if n else x.sum(axis=dims, keepdims=keepdim) * np.nan
+
+    jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
 
     @staticmethod
     def backward(ctx, g):
@@ -227,6 +232,16 @@ class _SelectAlongDim(Function):
         ctx.mark_non_differentiable(idx_t)
         ctx.save_for_backward(idx_t)
         return values, idx_t
+
+    @staticmethod
+    def jvp(ctx, ta, *_):
+        """dz = ta at the selected indices along dim; the indices have no tangent."""
+        a, dim, keepdim = ctx._fw_args
+        idx = ctx._fw_results[1]
+        if a.dim() == 0:
+            return ta, None
+        t = ta.gather(dim, idx if keepdim else idx.unsqueeze(dim))
+        return (t if keepdim else t.squeeze(dim)), None
 
     @staticmethod
     def backward(ctx, g, g_idx=None):
@@ -484,6 +499,8 @@ class Cumsum(Function):
         x = _accumulation_input(a, dtype)
         ctx.dim = dim
         return x.cumsum(axis=dim) if x.ndim else x.copy()
+
+    jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
 
     @staticmethod
     def backward(ctx, g):

@@ -8,6 +8,7 @@ import numpy as np
 from ..amp.autocast_mode import cast_args
 from .._backend import array_module
 from ..autograd.function import Function
+from ..autograd.forward_ad import linear_jvp
 from .._unsupported import reject
 from ..tensor import Tensor, _wrap_dim
 from ._broadcast import broadcast_view, sum_to_shape
@@ -65,6 +66,8 @@ class Reshape(Function):
         ctx._view = out.base is not None
         return out
 
+    jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
+
     @staticmethod
     def backward(ctx, g):
         return g.reshape(ctx.shape), None, None
@@ -85,6 +88,8 @@ class Permute(Function):
     def forward(ctx, a, dims):
         ctx.dims = dims
         return a._data.transpose(dims)
+
+    jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
 
     @staticmethod
     def backward(ctx, g):
@@ -110,6 +115,8 @@ class Expand(Function):
                 f"The expanded size of the tensor ({list(shape)}) must match the existing size "
                 f"({list(x.shape)}) at each non-singleton dimension."
             ) from None
+
+    jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
 
     @staticmethod
     def backward(ctx, g):
@@ -352,6 +359,8 @@ class Tile(Function):
         ctx.shape, ctx.reps = a.shape, reps
         return array_module(x).tile(x, reps)
 
+    jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
+
     @staticmethod
     def backward(ctx, g):
         split = []
@@ -440,6 +449,8 @@ class Flip(Function):
         x = a._data
         return array_module(x).flip(x, dims).copy() if dims else x.copy()
 
+    jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
+
     @staticmethod
     def backward(ctx, g):
         return Flip.apply(g, ctx.dims), None
@@ -517,6 +528,8 @@ class Roll(Function):
         if dims is None:
             return xp.roll(x.reshape(-1), shifts).reshape(x.shape)
         return xp.roll(x, shifts, dims)
+
+    jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
 
     @staticmethod
     def backward(ctx, g):
@@ -640,6 +653,12 @@ class ConstantPad(Function):
         out[region] = x
         ctx.pads = pads
         return out
+
+    @staticmethod
+    def jvp(ctx, ta, *_):
+        """dz = ta padded with zeros (the pad value is a constant)."""
+        a, pads, value = ctx._fw_args
+        return ConstantPad.apply(ta, pads, 0.0)
 
     @staticmethod
     def backward(ctx, g):

@@ -77,6 +77,12 @@ class Softmax(Function):
         return out
 
     @staticmethod
+    def jvp(ctx, ta, *_):
+        """dz = z*(ta - sum(ta*z)) along dim."""
+        z, dim = ctx._fw_results[0], ctx._fw_args[1]
+        return z * (ta - (ta * z).sum(dim, keepdim=True))
+
+    @staticmethod
     def backward(ctx, g):
         (z,) = ctx.saved_tensors
         if not _state.enabled and z.ndim:  # plain backward: (g - sum(g*z))*z, on arrays
@@ -97,6 +103,12 @@ class LogSoftmax(Function):
         out = Tensor._make(_along(a._data, _log_softmax, dim))
         ctx.save_for_backward(out)
         return out
+
+    @staticmethod
+    def jvp(ctx, ta, *_):
+        """dz = ta - sum(ta*e^z) along dim."""
+        z, dim = ctx._fw_results[0], ctx._fw_args[1]
+        return ta - (ta * z.exp()).sum(dim, keepdim=True)
 
     @staticmethod
     def backward(ctx, g):

@@ -344,6 +344,11 @@ class _ZeroGradTo(Function):
         return y._data.copy()
 
     @staticmethod
+    def jvp(ctx, ty, tother):
+        """dz = ty (other only lends its place in the graph)."""
+        return ty
+
+    @staticmethod
     def backward(ctx, g):
         xp = _backend.array_module(g._data)
         return g, Tensor._make(xp.zeros(ctx.other_shape, dtype=ctx.other_dtype))
