@@ -187,13 +187,15 @@ class VonMises(Distribution):
         ).to(self.loc.dtype)
 
     def expand(self, batch_shape, _instance=None):
-        try:
-            return super().expand(batch_shape)
-        except NotImplementedError:
-            validate_args = self.__dict__.get("_validate_args")
-            loc = self.loc.expand(batch_shape)
-            concentration = self.concentration.expand(batch_shape)
-            return type(self)(loc, concentration, validate_args=validate_args)
+        # torch's falls back to a new VonMises(loc, concentration) and ignores _instance; the same
+        # distribution, built as the other families' expand (so subclasses get their own type)
+        new = self._get_checked_instance(VonMises, _instance)
+        batch_shape = retrograd.Size(batch_shape)
+        new.loc = self.loc.expand(batch_shape)
+        new.concentration = self.concentration.expand(batch_shape)
+        super(VonMises, new).__init__(batch_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
 
     @property
     def mean(self) -> Tensor:
