@@ -86,10 +86,16 @@ FAMILIES = {  # name: (build, params for p, params for q)
                            [A, L], [[A2, A], L * 1.5 + np.eye(3)]),
     "LowRankMultivariateNormal": (lambda m, loc, w, d: m.distributions.LowRankMultivariateNormal(loc, w, d),
                                   [A, W, POS], [A2, W * 0.5, POS2]),
+    "Pareto": (lambda m, s, a: m.distributions.Pareto(s, a), [[0.2, 0.5, 0.4], POS2], [[0.1, 0.3, 0.2], POS]),
+    "ContinuousBernoulli": (lambda m, p: m.distributions.ContinuousBernoulli(probs=p), [[0.2, 0.7, 0.5]],
+                            [[0.6, 0.4, 0.45]]),
+    "Beta": (lambda m, a, b: m.distributions.Beta(a, b), [POS, POS2], [POS2, POS]),
+    "Gamma": (lambda m, a, b: m.distributions.Gamma(a, b), [POS, POS2], [POS2, POS]),
 }
+SAME = [n for n in FAMILIES if n not in ("Beta", "Gamma")]  # theirs: tests/distributions/test_gamma_family.py
 
 
-@pytest.mark.parametrize("name", FAMILIES)
+@pytest.mark.parametrize("name", SAME)
 def test_same_family_pairs_match_torch(name):
     build, p, q = FAMILIES[name]
     check_kl(build, build, p, q, rtol=1e-6)
@@ -102,6 +108,13 @@ CROSS = {  # (p family, q family): chosen so that the KL is finite where torch's
     ("Normal", "Exponential"), ("Normal", "Uniform"), ("Normal", "Gumbel"), ("Normal", "Laplace"),
     ("Uniform", "Exponential"), ("Uniform", "Gumbel"), ("Uniform", "Normal"),
     ("MultivariateNormal", "LowRankMultivariateNormal"), ("LowRankMultivariateNormal", "MultivariateNormal"),
+    ("Beta", "ContinuousBernoulli"), ("Beta", "Pareto"), ("ContinuousBernoulli", "Pareto"),
+    ("ContinuousBernoulli", "Exponential"), ("ContinuousBernoulli", "Normal"), ("ContinuousBernoulli", "Uniform"),
+    ("Exponential", "ContinuousBernoulli"), ("Exponential", "Pareto"), ("Gamma", "ContinuousBernoulli"),
+    ("Gamma", "Pareto"), ("Gumbel", "ContinuousBernoulli"), ("Gumbel", "Pareto"), ("Laplace", "ContinuousBernoulli"),
+    ("Laplace", "Pareto"), ("Normal", "ContinuousBernoulli"), ("Normal", "Pareto"), ("Pareto", "Beta"),
+    ("Pareto", "ContinuousBernoulli"), ("Pareto", "Uniform"), ("Pareto", "Exponential"), ("Pareto", "Gamma"),
+    ("Pareto", "Normal"), ("Uniform", "ContinuousBernoulli"), ("Uniform", "Pareto"),
 }
 _UNIFORM_POS = (lambda m, a, w: m.distributions.Uniform(a, a + w), [POS, [3.0, 4.0, 2.0]])
 
@@ -109,8 +122,10 @@ _UNIFORM_POS = (lambda m, a, w: m.distributions.Uniform(a, a + w), [POS, [3.0, 4
 @pytest.mark.parametrize("pair", sorted(CROSS), ids="-".join)
 def test_cross_family_pairs_match_torch(pair):
     (bp, pp, _), (bq, _, qq) = FAMILIES[pair[0]], FAMILIES[pair[1]]
-    if pair == ("Uniform", "Exponential"):
-        bp, pp = _UNIFORM_POS  # inside Exponential's support: a finite KL
+    if pair in {("Uniform", "Exponential"), ("Uniform", "Pareto")}:
+        bp, pp = _UNIFORM_POS  # inside Exponential's and Pareto's support: a finite KL
+    if pair == ("Uniform", "ContinuousBernoulli"):
+        bp, pp = (lambda m, a, w: m.distributions.Uniform(a, a + w), [[0.1, 0.2, 0.0], [0.5, 0.3, 1.0]])
     check_kl(bp, bq, pp, qq, rtol=1e-6)
 
 
