@@ -14,8 +14,9 @@ import retrograd as torch
 import retrograd.distributed as dist
 
 mode, timeout_s = sys.argv[1], float(sys.argv[2])
-dist.init_process_group(timeout=datetime.timedelta(seconds=timeout_s))
+dist.init_process_group()  # the default timeout: the ranks may start seconds apart on a loaded machine
 rank = dist.get_rank()
+group = dist.new_group(timeout=datetime.timedelta(seconds=timeout_s))  # the timeout under test
 dist.barrier()
 if rank == 1:
     if mode == "raise":
@@ -24,7 +25,7 @@ if rank == 1:
         sys.exit(3)
     time.sleep(60)
 elif mode == "stuck_async":
-    dist.all_reduce(torch.ones(4), async_op=True).wait()
+    dist.all_reduce(torch.ones(4), group=group, async_op=True).wait()
 else:
-    dist.all_reduce(torch.ones(4))
+    dist.all_reduce(torch.ones(4), group=group)
 print("unreachable: the collective completed", flush=True)
