@@ -2,7 +2,7 @@ from __future__ import annotations
 
 
 import retrograd
-from retrograd import nan, Tensor
+from retrograd import nan
 from retrograd.distributions import constraints
 from retrograd.distributions.exp_family import ExponentialFamily
 from retrograd.distributions.utils import (  # noqa
@@ -39,7 +39,6 @@ class Bernoulli(ExponentialFamily):
         validate_args (bool, optional): whether to validate arguments, None by default
     """
 
-    # pyrefly: ignore [bad-override]
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.boolean
     has_enumerate_support = True
@@ -47,23 +46,21 @@ class Bernoulli(ExponentialFamily):
 
     def __init__(
         self,
-        probs: Tensor | Number | None = None,
-        logits: Tensor | Number | None = None,
-        validate_args: bool | None = None,
-    ) -> None:
+        probs=None,
+        logits=None,
+        validate_args=None,
+    ):
         if (probs is None) == (logits is None):
             raise ValueError(
                 "Either `probs` or `logits` must be specified, but not both."
             )
         if probs is not None:
             is_scalar = isinstance(probs, _Number)
-            # pyrefly: ignore [read-only]
             (self.probs,) = broadcast_all(probs)
         else:
             if logits is None:
                 raise AssertionError("logits is unexpectedly None")
             is_scalar = isinstance(logits, _Number)
-            # pyrefly: ignore [read-only]
             (self.logits,) = broadcast_all(logits)
         self._param = self.probs if probs is not None else self.logits
         if is_scalar:
@@ -89,29 +86,29 @@ class Bernoulli(ExponentialFamily):
         return self._param.new_empty(*args, **kwargs)
 
     @property
-    def mean(self) -> Tensor:
+    def mean(self):
         return self.probs
 
     @property
-    def mode(self) -> Tensor:
+    def mode(self):
         mode = (self.probs >= 0.5).to(self.probs)
         mode[self.probs == 0.5] = nan
         return mode
 
     @property
-    def variance(self) -> Tensor:
+    def variance(self):
         return self.probs * (1 - self.probs)
 
     @lazy_property
-    def logits(self) -> Tensor:
+    def logits(self):
         return probs_to_logits(self.probs, is_binary=True)
 
     @lazy_property
-    def probs(self) -> Tensor:
+    def probs(self):
         return logits_to_probs(self.logits, is_binary=True)
 
     @property
-    def param_shape(self) -> retrograd.Size:
+    def param_shape(self):
         return self._param.size()
 
     def sample(self, sample_shape=retrograd.Size()):
@@ -138,9 +135,8 @@ class Bernoulli(ExponentialFamily):
         return values
 
     @property
-    def _natural_params(self) -> tuple[Tensor]:
+    def _natural_params(self):
         return (retrograd.logit(self.probs),)
 
-    # pyrefly: ignore [bad-override]
     def _log_normalizer(self, x):
         return retrograd.log1p(retrograd.exp(x))

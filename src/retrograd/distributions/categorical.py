@@ -2,7 +2,7 @@ from __future__ import annotations
 
 
 import retrograd
-from retrograd import nan, Tensor
+from retrograd import nan
 from retrograd.distributions import constraints
 from retrograd.distributions.distribution import Distribution
 from retrograd.distributions.utils import lazy_property, logits_to_probs, probs_to_logits
@@ -50,16 +50,15 @@ class Categorical(Distribution):
         logits (Tensor): event log probabilities (unnormalized)
     """
 
-    # pyrefly: ignore [bad-override]
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
     has_enumerate_support = True
 
     def __init__(
         self,
-        probs: Tensor | None = None,
-        logits: Tensor | None = None,
-        validate_args: bool | None = None,
-    ) -> None:
+        probs=None,
+        logits=None,
+        validate_args=None,
+    ):
         if (probs is None) == (logits is None):
             raise ValueError(
                 "Either `probs` or `logits` must be specified, but not both."
@@ -67,7 +66,6 @@ class Categorical(Distribution):
         if probs is not None:
             if probs.dim() < 1:
                 raise ValueError("`probs` parameter must be at least one-dimensional.")
-            # pyrefly: ignore [read-only]
             self.probs = probs / probs.sum(-1, keepdim=True)
         else:
             if logits is None:
@@ -75,14 +73,12 @@ class Categorical(Distribution):
             if logits.dim() < 1:
                 raise ValueError("`logits` parameter must be at least one-dimensional.")
             # Normalize
-            # pyrefly: ignore [read-only]
             self.logits = logits - logits.logsumexp(dim=-1, keepdim=True)
         self._param = self.probs if probs is not None else self.logits
         self._num_events = self._param.size()[-1]
         batch_shape = (
             self._param.size()[:-1] if self._param.ndimension() > 1 else retrograd.Size()
         )
-        # pyrefly: ignore [bad-argument-type]
         super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
@@ -104,24 +100,23 @@ class Categorical(Distribution):
         return self._param.new_empty(*args, **kwargs)
 
     @constraints.dependent_property(is_discrete=True, event_dim=0)
-    # pyrefly: ignore [bad-override]
     def support(self):
         return constraints.integer_interval(0, self._num_events - 1)
 
     @lazy_property
-    def logits(self) -> Tensor:
+    def logits(self):
         return probs_to_logits(self.probs)
 
     @lazy_property
-    def probs(self) -> Tensor:
+    def probs(self):
         return logits_to_probs(self.logits)
 
     @property
-    def param_shape(self) -> retrograd.Size:
+    def param_shape(self):
         return self._param.size()
 
     @property
-    def mean(self) -> Tensor:
+    def mean(self):
         return retrograd.full(
             self._extended_shape(),
             nan,
@@ -130,11 +125,11 @@ class Categorical(Distribution):
         )
 
     @property
-    def mode(self) -> Tensor:
+    def mode(self):
         return self.probs.argmax(dim=-1)
 
     @property
-    def variance(self) -> Tensor:
+    def variance(self):
         return retrograd.full(
             self._extended_shape(),
             nan,

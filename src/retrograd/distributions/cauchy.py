@@ -3,7 +3,7 @@ from __future__ import annotations
 import math
 
 import retrograd
-from retrograd import inf, nan, Tensor
+from retrograd import inf, nan
 from retrograd.distributions import constraints
 from retrograd.distributions.distribution import Distribution
 from retrograd.distributions.utils import _Number, broadcast_all
@@ -30,17 +30,16 @@ class Cauchy(Distribution):
         scale (float or Tensor): half width at half maximum.
     """
 
-    # pyrefly: ignore [bad-override]
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
     has_rsample = True
 
     def __init__(
         self,
-        loc: Tensor | float,
-        scale: Tensor | float,
-        validate_args: bool | None = None,
-    ) -> None:
+        loc,
+        scale,
+        validate_args=None,
+    ):
         self.loc, self.scale = broadcast_all(loc, scale)
         if isinstance(loc, _Number) and isinstance(scale, _Number):
             batch_shape = retrograd.Size()
@@ -58,22 +57,22 @@ class Cauchy(Distribution):
         return new
 
     @property
-    def mean(self) -> Tensor:
+    def mean(self):
         return retrograd.full(
             self._extended_shape(), nan, dtype=self.loc.dtype, device=self.loc.device
         )
 
     @property
-    def mode(self) -> Tensor:
+    def mode(self):
         return self.loc
 
     @property
-    def variance(self) -> Tensor:
+    def variance(self):
         return retrograd.full(
             self._extended_shape(), inf, dtype=self.loc.dtype, device=self.loc.device
         )
 
-    def rsample(self, sample_shape: _size = retrograd.Size()) -> Tensor:
+    def rsample(self, sample_shape=retrograd.Size()):
         shape = self._extended_shape(sample_shape)
         eps = self.loc.new_empty(shape).cauchy_()
         return self.loc + eps * self.scale

@@ -3,7 +3,6 @@ from __future__ import annotations
 import math
 
 import retrograd
-from retrograd import Tensor
 from retrograd.distributions import constraints
 from retrograd.distributions.exp_family import ExponentialFamily
 from retrograd.distributions.utils import (  # noqa
@@ -47,7 +46,6 @@ class ContinuousBernoulli(ExponentialFamily):
     https://arxiv.org/abs/1907.06845
     """
 
-    # pyrefly: ignore [bad-override]
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.unit_interval
     _mean_carrier_measure = 0
@@ -55,31 +53,28 @@ class ContinuousBernoulli(ExponentialFamily):
 
     def __init__(
         self,
-        probs: Tensor | Number | None = None,
-        logits: Tensor | Number | None = None,
-        lims: tuple[float, float] = (0.499, 0.501),
-        validate_args: bool | None = None,
-    ) -> None:
+        probs=None,
+        logits=None,
+        lims=(0.499, 0.501),
+        validate_args=None,
+    ):
         if (probs is None) == (logits is None):
             raise ValueError(
                 "Either `probs` or `logits` must be specified, but not both."
             )
         if probs is not None:
             is_scalar = isinstance(probs, _Number)
-            # pyrefly: ignore [read-only]
             (self.probs,) = broadcast_all(probs)
             # validate 'probs' here if necessary as it is later clamped for numerical stability
             # close to 0 and 1, later on; otherwise the clamped 'probs' would always pass
             if validate_args is not None:
                 if not self.arg_constraints["probs"].check(self.probs).all():
                     raise ValueError("The parameter probs has invalid values")
-            # pyrefly: ignore [read-only]
             self.probs = clamp_probs(self.probs)
         else:
             if logits is None:
                 raise AssertionError("logits is unexpectedly None")
             is_scalar = isinstance(logits, _Number)
-            # pyrefly: ignore [read-only]
             (self.logits,) = broadcast_all(logits)
         self._param = self.probs if probs is not None else self.logits
         if is_scalar:
@@ -139,7 +134,7 @@ class ContinuousBernoulli(ExponentialFamily):
         return retrograd.where(self._outside_unstable_region(), log_norm, taylor)
 
     @property
-    def mean(self) -> Tensor:
+    def mean(self):
         cut_probs = self._cut_probs()
         mus = cut_probs / (2.0 * cut_probs - 1.0) + 1.0 / (
             retrograd.log1p(-cut_probs) - retrograd.log(cut_probs)
@@ -149,11 +144,11 @@ class ContinuousBernoulli(ExponentialFamily):
         return retrograd.where(self._outside_unstable_region(), mus, taylor)
 
     @property
-    def stddev(self) -> Tensor:
+    def stddev(self):
         return retrograd.sqrt(self.variance)
 
     @property
-    def variance(self) -> Tensor:
+    def variance(self):
         cut_probs = self._cut_probs()
         vars = cut_probs * (cut_probs - 1.0) / retrograd.pow(
             1.0 - 2.0 * cut_probs, 2
@@ -163,15 +158,15 @@ class ContinuousBernoulli(ExponentialFamily):
         return retrograd.where(self._outside_unstable_region(), vars, taylor)
 
     @lazy_property
-    def logits(self) -> Tensor:
+    def logits(self):
         return probs_to_logits(self.probs, is_binary=True)
 
     @lazy_property
-    def probs(self) -> Tensor:
+    def probs(self):
         return clamp_probs(logits_to_probs(self.logits, is_binary=True))
 
     @property
-    def param_shape(self) -> retrograd.Size:
+    def param_shape(self):
         return self._param.size()
 
     def sample(self, sample_shape=retrograd.Size()):
@@ -180,7 +175,7 @@ class ContinuousBernoulli(ExponentialFamily):
         with retrograd.no_grad():
             return self.icdf(u)
 
-    def rsample(self, sample_shape: _size = retrograd.Size()) -> Tensor:
+    def rsample(self, sample_shape=retrograd.Size()):
         shape = self._extended_shape(sample_shape)
         u = retrograd.rand(shape, dtype=self.probs.dtype, device=self.probs.device)
         return self.icdf(u)
@@ -232,10 +227,9 @@ class ContinuousBernoulli(ExponentialFamily):
         )
 
     @property
-    def _natural_params(self) -> tuple[Tensor]:
+    def _natural_params(self):
         return (self.logits,)
 
-    # pyrefly: ignore [bad-override]
     def _log_normalizer(self, x):
         """computes the log normalizing constant as a function of the natural parameter"""
         out_unst_reg = retrograd.max(

@@ -26,7 +26,7 @@ class Distribution:
     _validate_args = __debug__
 
     @staticmethod
-    def set_default_validate_args(value: bool) -> None:
+    def set_default_validate_args(value):
         """
         Sets whether validation is enabled or disabled.
 
@@ -44,10 +44,10 @@ class Distribution:
 
     def __init__(
         self,
-        batch_shape: retrograd.Size = retrograd.Size(),
-        event_shape: retrograd.Size = retrograd.Size(),
-        validate_args: bool | None = None,
-    ) -> None:
+        batch_shape=retrograd.Size(),
+        event_shape=retrograd.Size(),
+        validate_args=None,
+    ):
         self._batch_shape = batch_shape
         self._event_shape = event_shape
         if validate_args is not None:
@@ -82,7 +82,7 @@ class Distribution:
                     )
         super().__init__()
 
-    def expand(self, batch_shape: _size, _instance=None):
+    def expand(self, batch_shape, _instance=None):
         """
         Returns a new distribution instance (or populates an existing instance
         provided by a derived class) with batch dimensions expanded to
@@ -104,21 +104,21 @@ class Distribution:
         raise NotImplementedError
 
     @property
-    def batch_shape(self) -> retrograd.Size:
+    def batch_shape(self):
         """
         Returns the shape over which parameters are batched.
         """
         return self._batch_shape
 
     @property
-    def event_shape(self) -> retrograd.Size:
+    def event_shape(self):
         """
         Returns the shape of a single sample (without batching).
         """
         return self._event_shape
 
     @property
-    def arg_constraints(self) -> dict[str, constraints.Constraint]:
+    def arg_constraints(self):
         """
         Returns a dictionary from argument names to
         :class:`~retrograd.distributions.constraints.Constraint` objects that
@@ -128,7 +128,7 @@ class Distribution:
         raise NotImplementedError
 
     @property
-    def support(self) -> constraints.Constraint | None:
+    def support(self):
         """
         Returns a :class:`~retrograd.distributions.constraints.Constraint` object
         representing this distribution's support.
@@ -136,34 +136,34 @@ class Distribution:
         raise NotImplementedError
 
     @property
-    def mean(self) -> Tensor:
+    def mean(self):
         """
         Returns the mean of the distribution.
         """
         raise NotImplementedError
 
     @property
-    def mode(self) -> Tensor:
+    def mode(self):
         """
         Returns the mode of the distribution.
         """
         raise NotImplementedError(f"{self.__class__} does not implement mode")
 
     @property
-    def variance(self) -> Tensor:
+    def variance(self):
         """
         Returns the variance of the distribution.
         """
         raise NotImplementedError
 
     @property
-    def stddev(self) -> Tensor:
+    def stddev(self):
         """
         Returns the standard deviation of the distribution.
         """
         return self.variance.sqrt()
 
-    def sample(self, sample_shape: _size = retrograd.Size()) -> Tensor:
+    def sample(self, sample_shape=retrograd.Size()):
         """
         Generates a sample_shape shaped sample or sample_shape shaped batch of
         samples if the distribution parameters are batched.
@@ -171,7 +171,7 @@ class Distribution:
         with retrograd.no_grad():
             return self.rsample(sample_shape)
 
-    def rsample(self, sample_shape: _size = retrograd.Size()) -> Tensor:
+    def rsample(self, sample_shape=retrograd.Size()):
         """
         Generates a sample_shape shaped reparameterized sample or sample_shape
         shaped batch of reparameterized samples if the distribution parameters
@@ -179,7 +179,7 @@ class Distribution:
         """
         raise NotImplementedError
 
-    def sample_n(self, n: int) -> Tensor:
+    def sample_n(self, n):
         """
         Generates n samples or n batches of samples if the distribution
         parameters are batched.
@@ -188,7 +188,7 @@ class Distribution:
                       FutureWarning, stacklevel=2)
         return self.sample(retrograd.Size((n,)))
 
-    def log_prob(self, value: Tensor) -> Tensor:
+    def log_prob(self, value):
         """
         Returns the log of the probability density/mass function evaluated at
         `value`.
@@ -198,7 +198,7 @@ class Distribution:
         """
         raise NotImplementedError
 
-    def cdf(self, value: Tensor) -> Tensor:
+    def cdf(self, value):
         """
         Returns the cumulative density/mass function evaluated at
         `value`.
@@ -208,7 +208,7 @@ class Distribution:
         """
         raise NotImplementedError
 
-    def icdf(self, value: Tensor) -> Tensor:
+    def icdf(self, value):
         """
         Returns the inverse cumulative density/mass function evaluated at
         `value`.
@@ -218,7 +218,7 @@ class Distribution:
         """
         raise NotImplementedError
 
-    def enumerate_support(self, expand: bool = True) -> Tensor:
+    def enumerate_support(self, expand=True):
         """
         Returns tensor containing all values supported by a discrete
         distribution. The result will enumerate over dimension 0, so the shape
@@ -242,7 +242,7 @@ class Distribution:
         """
         raise NotImplementedError
 
-    def entropy(self) -> Tensor:
+    def entropy(self):
         """
         Returns entropy of distribution, batched over batch_shape.
 
@@ -251,7 +251,7 @@ class Distribution:
         """
         raise NotImplementedError
 
-    def perplexity(self) -> Tensor:
+    def perplexity(self):
         """
         Returns perplexity of distribution, batched over batch_shape.
 
@@ -260,7 +260,7 @@ class Distribution:
         """
         return retrograd.exp(self.entropy())
 
-    def _extended_shape(self, sample_shape: _size = retrograd.Size()) -> retrograd.Size:
+    def _extended_shape(self, sample_shape=retrograd.Size()):
         """
         Returns the size of the sample returned by the distribution, given
         a `sample_shape`. Note, that the batch and event shapes of a distribution
@@ -274,7 +274,7 @@ class Distribution:
             sample_shape = retrograd.Size(sample_shape)
         return retrograd.Size(sample_shape + self._batch_shape + self._event_shape)
 
-    def _validate_sample(self, value: Tensor) -> None:
+    def _validate_sample(self, value):
         """
         Argument validation for distribution methods such as `log_prob`,
         `cdf` and `icdf`. The rightmost dimensions of a value to be
@@ -334,7 +334,7 @@ class Distribution:
             )
         return self.__new__(type(self)) if _instance is None else _instance
 
-    def __repr__(self) -> str:
+    def __repr__(self):
         param_names = [k for k in self.arg_constraints if k in self.__dict__]
         args_string = ", ".join(
             [

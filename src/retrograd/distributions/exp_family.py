@@ -31,7 +31,7 @@ class ExponentialFamily(Distribution):
     """
 
     @property
-    def _natural_params(self) -> tuple[Tensor, ...]:
+    def _natural_params(self):
         """
         Abstract method for natural parameters. Returns a tuple of Tensors based
         on the distribution
@@ -46,7 +46,7 @@ class ExponentialFamily(Distribution):
         raise NotImplementedError
 
     @property
-    def _mean_carrier_measure(self) -> float:
+    def _mean_carrier_measure(self):
         """
         Abstract method for expected carrier measure, which is required for computing
         entropy.

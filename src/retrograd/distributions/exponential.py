@@ -2,7 +2,6 @@ from __future__ import annotations
 
 
 import retrograd
-from retrograd import Tensor
 from retrograd.distributions import constraints
 from retrograd.distributions.exp_family import ExponentialFamily
 from retrograd.distributions.utils import _Number, broadcast_all
@@ -26,33 +25,32 @@ class Exponential(ExponentialFamily):
         rate (float or Tensor): rate = 1 / scale of the distribution
     """
 
-    # pyrefly: ignore [bad-override]
     arg_constraints = {"rate": constraints.positive}
     support = constraints.nonnegative
     has_rsample = True
     _mean_carrier_measure = 0
 
     @property
-    def mean(self) -> Tensor:
+    def mean(self):
         return self.rate.reciprocal()
 
     @property
-    def mode(self) -> Tensor:
+    def mode(self):
         return retrograd.zeros_like(self.rate)
 
     @property
-    def stddev(self) -> Tensor:
+    def stddev(self):
         return self.rate.reciprocal()
 
     @property
-    def variance(self) -> Tensor:
+    def variance(self):
         return self.rate.pow(-2)
 
     def __init__(
         self,
-        rate: Tensor | float,
-        validate_args: bool | None = None,
-    ) -> None:
+        rate,
+        validate_args=None,
+    ):
         (self.rate,) = broadcast_all(rate)
         batch_shape = retrograd.Size() if isinstance(rate, _Number) else self.rate.size()
         super().__init__(batch_shape, validate_args=validate_args)
@@ -65,7 +63,7 @@ class Exponential(ExponentialFamily):
         new._validate_args = self._validate_args
         return new
 
-    def rsample(self, sample_shape: _size = retrograd.Size()) -> Tensor:
+    def rsample(self, sample_shape=retrograd.Size()):
         shape = self._extended_shape(sample_shape)
         return self.rate.new_empty(shape).exponential_() / self.rate
 
@@ -86,9 +84,8 @@ class Exponential(ExponentialFamily):
         return 1.0 - retrograd.log(self.rate)
 
     @property
-    def _natural_params(self) -> tuple[Tensor]:
+    def _natural_params(self):
         return (-self.rate,)
 
-    # pyrefly: ignore [bad-override]
     def _log_normalizer(self, x):
         return -retrograd.log(-x)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 
 import retrograd
-from retrograd import nan, Tensor
+from retrograd import nan
 from retrograd.distributions import constraints
 from retrograd.distributions.distribution import Distribution
 from retrograd.distributions.gamma import Gamma
@@ -28,17 +28,16 @@ class FisherSnedecor(Distribution):
         df2 (float or Tensor): degrees of freedom parameter 2
     """
 
-    # pyrefly: ignore [bad-override]
     arg_constraints = {"df1": constraints.positive, "df2": constraints.positive}
     support = constraints.positive
     has_rsample = True
 
     def __init__(
         self,
-        df1: Tensor | float,
-        df2: Tensor | float,
-        validate_args: bool | None = None,
-    ) -> None:
+        df1,
+        df2,
+        validate_args=None,
+    ):
         self.df1, self.df2 = broadcast_all(df1, df2)
         self._gamma1 = Gamma(self.df1 * 0.5, self.df1)
         self._gamma2 = Gamma(self.df2 * 0.5, self.df2)
@@ -61,19 +60,19 @@ class FisherSnedecor(Distribution):
         return new
 
     @property
-    def mean(self) -> Tensor:
+    def mean(self):
         df2 = self.df2.clone(memory_format=retrograd.contiguous_format)
         df2[df2 <= 2] = nan
         return df2 / (df2 - 2)
 
     @property
-    def mode(self) -> Tensor:
+    def mode(self):
         mode = (self.df1 - 2) / self.df1 * self.df2 / (self.df2 + 2)
         mode[self.df1 <= 2] = nan
         return mode
 
     @property
-    def variance(self) -> Tensor:
+    def variance(self):
         df2 = self.df2.clone(memory_format=retrograd.contiguous_format)
         df2[df2 <= 4] = nan
         return (
@@ -83,7 +82,7 @@ class FisherSnedecor(Distribution):
             / (self.df1 * (df2 - 2).pow(2) * (df2 - 4))
         )
 
-    def rsample(self, sample_shape: _size = retrograd.Size(())) -> Tensor:
+    def rsample(self, sample_shape=retrograd.Size(())):
         shape = self._extended_shape(sample_shape)
         #   X1 ~ Gamma(df1 / 2, 1 / df1), X2 ~ Gamma(df2 / 2, 1 / df2)
         #   Y = df2 * df1 * X1 / (df1 * df2 * X2) = X1 / X2 ~ F(df1, df2)

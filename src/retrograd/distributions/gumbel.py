@@ -3,7 +3,6 @@ from __future__ import annotations
 import math
 
 import retrograd
-from retrograd import Tensor
 from retrograd.distributions import constraints
 from retrograd.distributions.transformed_distribution import TransformedDistribution
 from retrograd.distributions.transforms import AffineTransform, ExpTransform
@@ -31,15 +30,14 @@ class Gumbel(TransformedDistribution):
     """
 
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    # pyrefly: ignore [bad-override]
     support = constraints.real
 
     def __init__(
         self,
-        loc: Tensor | float,
-        scale: Tensor | float,
-        validate_args: bool | None = None,
-    ) -> None:
+        loc,
+        scale,
+        validate_args=None,
+    ):
         self.loc, self.scale = broadcast_all(loc, scale)
         finfo = retrograd.finfo(self.loc.dtype)
         if isinstance(loc, _Number) and isinstance(scale, _Number):
@@ -72,19 +70,19 @@ class Gumbel(TransformedDistribution):
         return (y - y.exp()) - self.scale.log()
 
     @property
-    def mean(self) -> Tensor:
+    def mean(self):
         return self.loc + self.scale * euler_constant
 
     @property
-    def mode(self) -> Tensor:
+    def mode(self):
         return self.loc
 
     @property
-    def stddev(self) -> Tensor:
+    def stddev(self):
         return (math.pi / math.sqrt(6)) * self.scale
 
     @property
-    def variance(self) -> Tensor:
+    def variance(self):
         return self.stddev.pow(2)
 
     def entropy(self):

@@ -3,7 +3,7 @@ from __future__ import annotations
 import math
 
 import retrograd
-from retrograd import inf, Tensor
+from retrograd import inf
 from retrograd.distributions import constraints
 from retrograd.distributions.cauchy import Cauchy
 from retrograd.distributions.transformed_distribution import TransformedDistribution
@@ -32,17 +32,15 @@ class HalfCauchy(TransformedDistribution):
     """
 
     arg_constraints = {"scale": constraints.positive}
-    # pyrefly: ignore [bad-override]
     support = constraints.nonnegative
     has_rsample = True
-    # pyrefly: ignore [bad-override]
     base_dist: Cauchy
 
     def __init__(
         self,
-        scale: Tensor | float,
-        validate_args: bool | None = None,
-    ) -> None:
+        scale,
+        validate_args=None,
+    ):
         base_dist = Cauchy(0, scale, validate_args=False)
         super().__init__(base_dist, AbsTransform(), validate_args=validate_args)
 
@@ -51,11 +49,11 @@ class HalfCauchy(TransformedDistribution):
         return super().expand(batch_shape, _instance=new)
 
     @property
-    def scale(self) -> Tensor:
+    def scale(self):
         return self.base_dist.scale
 
     @property
-    def mean(self) -> Tensor:
+    def mean(self):
         return retrograd.full(
             self._extended_shape(),
             math.inf,
@@ -64,11 +62,11 @@ class HalfCauchy(TransformedDistribution):
         )
 
     @property
-    def mode(self) -> Tensor:
+    def mode(self):
         return retrograd.zeros_like(self.scale)
 
     @property
-    def variance(self) -> Tensor:
+    def variance(self):
         return self.base_dist.variance
 
     def log_prob(self, value):

@@ -3,7 +3,7 @@ from __future__ import annotations
 import math
 
 import retrograd
-from retrograd import inf, Tensor
+from retrograd import inf
 from retrograd.distributions import constraints
 from retrograd.distributions.normal import Normal
 from retrograd.distributions.transformed_distribution import TransformedDistribution
@@ -32,17 +32,15 @@ class HalfNormal(TransformedDistribution):
     """
 
     arg_constraints = {"scale": constraints.positive}
-    # pyrefly: ignore [bad-override]
     support = constraints.nonnegative
     has_rsample = True
-    # pyrefly: ignore [bad-override]
     base_dist: Normal
 
     def __init__(
         self,
-        scale: Tensor | float,
-        validate_args: bool | None = None,
-    ) -> None:
+        scale,
+        validate_args=None,
+    ):
         base_dist = Normal(0, scale, validate_args=False)
         super().__init__(base_dist, AbsTransform(), validate_args=validate_args)
 
@@ -51,19 +49,19 @@ class HalfNormal(TransformedDistribution):
         return super().expand(batch_shape, _instance=new)
 
     @property
-    def scale(self) -> Tensor:
+    def scale(self):
         return self.base_dist.scale
 
     @property
-    def mean(self) -> Tensor:
+    def mean(self):
         return self.scale * math.sqrt(2 / math.pi)
 
     @property
-    def mode(self) -> Tensor:
+    def mode(self):
         return retrograd.zeros_like(self.scale)
 
     @property
-    def variance(self) -> Tensor:
+    def variance(self):
         return self.scale.pow(2) * (1 - 2 / math.pi)
 
     def log_prob(self, value):

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Generic, TypeVar
 
 import retrograd
-from retrograd import Size, Tensor
+from retrograd import Size
 from retrograd.distributions import constraints
 from retrograd.distributions.distribution import Distribution
 from retrograd.distributions.utils import _sum_rightmost
@@ -50,10 +50,10 @@ class Independent(Distribution, Generic[D]):
 
     def __init__(
         self,
-        base_distribution: D,
-        reinterpreted_batch_ndims: int,
-        validate_args: bool | None = None,
-    ) -> None:
+        base_distribution,
+        reinterpreted_batch_ndims,
+        validate_args=None,
+    ):
         if reinterpreted_batch_ndims > len(base_distribution.batch_shape):
             raise ValueError(
                 "Expected reinterpreted_batch_ndims <= len(base_distribution.batch_shape), "
@@ -65,7 +65,6 @@ class Independent(Distribution, Generic[D]):
         event_shape = shape[len(shape) - event_dim :]
         self.base_dist = base_distribution
         self.reinterpreted_batch_ndims = reinterpreted_batch_ndims
-        # pyrefly: ignore [bad-argument-type]
         super().__init__(batch_shape, event_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
@@ -82,17 +81,16 @@ class Independent(Distribution, Generic[D]):
         return new
 
     @property
-    def has_rsample(self) -> bool:  # type: ignore[override]
+    def has_rsample(self):
         return self.base_dist.has_rsample
 
     @property
-    def has_enumerate_support(self) -> bool:  # type: ignore[override]
+    def has_enumerate_support(self):
         if self.reinterpreted_batch_ndims > 0:
             return False
         return self.base_dist.has_enumerate_support
 
     @constraints.dependent_property
-    # pyrefly: ignore [bad-override]
     def support(self):
         result = self.base_dist.support
         if self.reinterpreted_batch_ndims:
@@ -100,21 +98,21 @@ class Independent(Distribution, Generic[D]):
         return result
 
     @property
-    def mean(self) -> Tensor:
+    def mean(self):
         return self.base_dist.mean
 
     @property
-    def mode(self) -> Tensor:
+    def mode(self):
         return self.base_dist.mode
 
     @property
-    def variance(self) -> Tensor:
+    def variance(self):
         return self.base_dist.variance
 
-    def sample(self, sample_shape=retrograd.Size()) -> Tensor:
+    def sample(self, sample_shape=retrograd.Size()):
         return self.base_dist.sample(sample_shape)
 
-    def rsample(self, sample_shape: _size = retrograd.Size()) -> Tensor:
+    def rsample(self, sample_shape=retrograd.Size()):
         return self.base_dist.rsample(sample_shape)
 
     def log_prob(self, value):

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 
 import retrograd
-from retrograd import Tensor
 from retrograd.distributions import constraints
 from retrograd.distributions.gamma import Gamma
 from retrograd.distributions.transformed_distribution import TransformedDistribution
@@ -38,18 +37,16 @@ class InverseGamma(TransformedDistribution):
         "concentration": constraints.positive,
         "rate": constraints.positive,
     }
-    # pyrefly: ignore [bad-override]
     support = constraints.positive
     has_rsample = True
-    # pyrefly: ignore [bad-override]
     base_dist: Gamma
 
     def __init__(
         self,
-        concentration: Tensor | float,
-        rate: Tensor | float,
-        validate_args: bool | None = None,
-    ) -> None:
+        concentration,
+        rate,
+        validate_args=None,
+    ):
         base_dist = Gamma(concentration, rate, validate_args=validate_args)
         neg_one = -base_dist.rate.new_ones(())
         super().__init__(
@@ -61,24 +58,24 @@ class InverseGamma(TransformedDistribution):
         return super().expand(batch_shape, _instance=new)
 
     @property
-    def concentration(self) -> Tensor:
+    def concentration(self):
         return self.base_dist.concentration
 
     @property
-    def rate(self) -> Tensor:
+    def rate(self):
         return self.base_dist.rate
 
     @property
-    def mean(self) -> Tensor:
+    def mean(self):
         result = self.rate / (self.concentration - 1)
         return retrograd.where(self.concentration > 1, result, retrograd.inf)
 
     @property
-    def mode(self) -> Tensor:
+    def mode(self):
         return self.rate / (self.concentration + 1)
 
     @property
-    def variance(self) -> Tensor:
+    def variance(self):
         result = self.rate.square() / (
             (self.concentration - 1).square() * (self.concentration - 2)
         )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 
 import retrograd
-from retrograd import nan, Tensor
+from retrograd import nan
 from retrograd.distributions import constraints
 from retrograd.distributions.transformed_distribution import TransformedDistribution
 from retrograd.distributions.transforms import AffineTransform, PowerTransform
@@ -44,16 +44,15 @@ class Kumaraswamy(TransformedDistribution):
         "concentration1": constraints.positive,
         "concentration0": constraints.positive,
     }
-    # pyrefly: ignore [bad-override]
     support = constraints.unit_interval
     has_rsample = True
 
     def __init__(
         self,
-        concentration1: Tensor | float,
-        concentration0: Tensor | float,
-        validate_args: bool | None = None,
-    ) -> None:
+        concentration1,
+        concentration0,
+        validate_args=None,
+    ):
         self.concentration1, self.concentration0 = broadcast_all(
             concentration1, concentration0
         )
@@ -67,7 +66,6 @@ class Kumaraswamy(TransformedDistribution):
             AffineTransform(loc=1.0, scale=-1.0),
             PowerTransform(exponent=self.concentration1.reciprocal()),
         ]
-        # pyrefly: ignore [bad-argument-type]
         super().__init__(base_dist, transforms, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
@@ -77,11 +75,11 @@ class Kumaraswamy(TransformedDistribution):
         return super().expand(batch_shape, _instance=new)
 
     @property
-    def mean(self) -> Tensor:
+    def mean(self):
         return _moments(self.concentration1, self.concentration0, 1)
 
     @property
-    def mode(self) -> Tensor:
+    def mode(self):
         # Evaluate in log-space for numerical stability.
         log_mode = (
             self.concentration0.reciprocal() * (-self.concentration0).log1p()
@@ -91,7 +89,7 @@ class Kumaraswamy(TransformedDistribution):
         return log_mode.exp()
 
     @property
-    def variance(self) -> Tensor:
+    def variance(self):
         return _moments(self.concentration1, self.concentration0, 2) - retrograd.pow(
             self.mean, 2
         )

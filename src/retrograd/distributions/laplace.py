@@ -2,7 +2,6 @@ from __future__ import annotations
 
 
 import retrograd
-from retrograd import Tensor
 from retrograd.distributions import constraints
 from retrograd.distributions.distribution import Distribution
 from retrograd.distributions.utils import _Number, broadcast_all
@@ -27,33 +26,32 @@ class Laplace(Distribution):
         scale (float or Tensor): scale of the distribution
     """
 
-    # pyrefly: ignore [bad-override]
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
     has_rsample = True
 
     @property
-    def mean(self) -> Tensor:
+    def mean(self):
         return self.loc
 
     @property
-    def mode(self) -> Tensor:
+    def mode(self):
         return self.loc
 
     @property
-    def variance(self) -> Tensor:
+    def variance(self):
         return 2 * self.scale.pow(2)
 
     @property
-    def stddev(self) -> Tensor:
+    def stddev(self):
         return (2**0.5) * self.scale
 
     def __init__(
         self,
-        loc: Tensor | float,
-        scale: Tensor | float,
-        validate_args: bool | None = None,
-    ) -> None:
+        loc,
+        scale,
+        validate_args=None,
+    ):
         self.loc, self.scale = broadcast_all(loc, scale)
         if isinstance(loc, _Number) and isinstance(scale, _Number):
             batch_shape = retrograd.Size()
@@ -70,15 +68,9 @@ class Laplace(Distribution):
         new._validate_args = self._validate_args
         return new
 
-    def rsample(self, sample_shape: _size = retrograd.Size()) -> Tensor:
+    def rsample(self, sample_shape=retrograd.Size()):
         shape = self._extended_shape(sample_shape)
         finfo = retrograd.finfo(self.loc.dtype)
-        if False:
-            # [JIT WORKAROUND] lack of support for .uniform_()
-            u = retrograd.rand(shape, dtype=self.loc.dtype, device=self.loc.device) * 2 - 1
-            return self.loc - self.scale * u.sign() * retrograd.log1p(
-                -u.abs().clamp(min=finfo.tiny)
-            )
         u = self.loc.new_empty(shape).uniform_(finfo.eps - 1, 1)
         # TODO: If we ever implement tensor.nextafter, below is what we want ideally.
         # u = self.loc.new_empty(shape).uniform_(self.loc.nextafter(-.5, 0), .5)

@@ -12,7 +12,6 @@ Original copyright notice:
 import math
 
 import retrograd
-from retrograd import Tensor
 from retrograd.distributions import Beta, constraints
 from retrograd.distributions.distribution import Distribution
 from retrograd.distributions.utils import broadcast_all
@@ -60,16 +59,15 @@ class LKJCholesky(Distribution):
     Journal of Multivariate Analysis. 100. 10.1016/j.jmva.2009.04.008
     """
 
-    # pyrefly: ignore [bad-override]
     arg_constraints = {"concentration": constraints.positive}
     support = constraints.corr_cholesky
 
     def __init__(
         self,
-        dim: int,
-        concentration: Tensor | float = 1.0,
-        validate_args: bool | None = None,
-    ) -> None:
+        dim,
+        concentration=1.0,
+        validate_args=None,
+    ):
         if dim < 2:
             raise ValueError(
                 f"Expected dim to be an integer greater than or equal to 2. Found dim={dim}."

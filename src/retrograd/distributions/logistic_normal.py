@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 
-from retrograd import Tensor
 from retrograd.distributions import constraints, Independent
 from retrograd.distributions.normal import Normal
 from retrograd.distributions.transformed_distribution import TransformedDistribution
@@ -36,18 +35,16 @@ class LogisticNormal(TransformedDistribution):
     """
 
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    # pyrefly: ignore [bad-override]
     support = constraints.simplex
     has_rsample = True
-    # pyrefly: ignore [bad-override]
     base_dist: Independent[Normal]
 
     def __init__(
         self,
-        loc: Tensor | float,
-        scale: Tensor | float,
-        validate_args: bool | None = None,
-    ) -> None:
+        loc,
+        scale,
+        validate_args=None,
+    ):
         base_dist = Normal(loc, scale, validate_args=validate_args)
         if not base_dist.batch_shape:
             base_dist = base_dist.expand([1])
@@ -60,9 +57,9 @@ class LogisticNormal(TransformedDistribution):
         return super().expand(batch_shape, _instance=new)
 
     @property
-    def loc(self) -> Tensor:
+    def loc(self):
         return self.base_dist.base_dist.loc
 
     @property
-    def scale(self) -> Tensor:
+    def scale(self):
         return self.base_dist.base_dist.scale

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 
 import retrograd
-from retrograd import Tensor
 from retrograd.distributions import Categorical, constraints
 from retrograd.distributions.constraints import MixtureSameFamilyConstraint
 from retrograd.distributions.distribution import Distribution
@@ -59,10 +58,10 @@ class MixtureSameFamily(Distribution):
 
     def __init__(
         self,
-        mixture_distribution: Categorical,
-        component_distribution: Distribution,
-        validate_args: bool | None = None,
-    ) -> None:
+        mixture_distribution,
+        component_distribution,
+        validate_args=None,
+    ):
         self._mixture_distribution = mixture_distribution
         self._component_distribution = component_distribution
 
@@ -103,7 +102,6 @@ class MixtureSameFamily(Distribution):
         event_shape = self._component_distribution.event_shape
         self._event_ndims = len(event_shape)
         super().__init__(
-            # pyrefly: ignore [bad-argument-type]
             batch_shape=cdbs,
             event_shape=event_shape,
             validate_args=validate_args,
@@ -127,27 +125,26 @@ class MixtureSameFamily(Distribution):
         return new
 
     @constraints.dependent_property
-    # pyrefly: ignore [bad-override]
     def support(self):
         return MixtureSameFamilyConstraint(self._component_distribution.support)
 
     @property
-    def mixture_distribution(self) -> Categorical:
+    def mixture_distribution(self):
         return self._mixture_distribution
 
     @property
-    def component_distribution(self) -> Distribution:
+    def component_distribution(self):
         return self._component_distribution
 
     @property
-    def mean(self) -> Tensor:
+    def mean(self):
         probs = self._pad_mixture_dimensions(self.mixture_distribution.probs)
         return retrograd.sum(
             probs * self.component_distribution.mean, dim=-1 - self._event_ndims
         )  # [B, E]
 
     @property
-    def variance(self) -> Tensor:
+    def variance(self):
         # Law of total variance: Var(Y) = E[Var(Y|X)] + Var(E[Y|X])
         probs = self._pad_mixture_dimensions(self.mixture_distribution.probs)
         mean_cond_var = retrograd.sum(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 
 import retrograd
-from retrograd import inf, Tensor
+from retrograd import inf
 from retrograd.distributions import Categorical, constraints
 from retrograd.distributions.binomial import Binomial
 from retrograd.distributions.distribution import Distribution
@@ -50,25 +50,24 @@ class Multinomial(Distribution):
         logits (Tensor): event log probabilities (unnormalized)
     """
 
-    # pyrefly: ignore [bad-override]
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
     total_count: int
 
     @property
-    def mean(self) -> Tensor:
+    def mean(self):
         return self.probs * self.total_count
 
     @property
-    def variance(self) -> Tensor:
+    def variance(self):
         return self.total_count * self.probs * (1 - self.probs)
 
     def __init__(
         self,
-        total_count: int = 1,
-        probs: Tensor | None = None,
-        logits: Tensor | None = None,
-        validate_args: bool | None = None,
-    ) -> None:
+        total_count=1,
+        probs=None,
+        logits=None,
+        validate_args=None,
+    ):
         if not isinstance(total_count, int):
             raise NotImplementedError("inhomogeneous total_count is not supported")
         self.total_count = total_count
@@ -76,7 +75,6 @@ class Multinomial(Distribution):
         self._binomial = Binomial(total_count=total_count, probs=self.probs)
         batch_shape = self._categorical.batch_shape
         event_shape = self._categorical.param_shape[-1:]
-        # pyrefly: ignore [bad-argument-type]
         super().__init__(batch_shape, event_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
@@ -94,20 +92,19 @@ class Multinomial(Distribution):
         return self._categorical._new(*args, **kwargs)
 
     @constraints.dependent_property(is_discrete=True, event_dim=1)
-    # pyrefly: ignore [bad-override]
     def support(self):
         return constraints.multinomial(self.total_count)
 
     @property
-    def logits(self) -> Tensor:
+    def logits(self):
         return self._categorical.logits
 
     @property
-    def probs(self) -> Tensor:
+    def probs(self):
         return self._categorical.probs
 
     @property
-    def param_shape(self) -> retrograd.Size:
+    def param_shape(self):
         return self._categorical.param_shape
 
     def sample(self, sample_shape=retrograd.Size()):

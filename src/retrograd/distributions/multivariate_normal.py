@@ -3,7 +3,6 @@ from __future__ import annotations
 import math
 
 import retrograd
-from retrograd import Tensor
 from retrograd.distributions import constraints
 from retrograd.distributions.distribution import Distribution
 from retrograd.distributions.utils import _standard_normal, lazy_property
@@ -122,7 +121,6 @@ class MultivariateNormal(Distribution):
         the corresponding lower triangular matrices using a Cholesky decomposition.
     """
 
-    # pyrefly: ignore [bad-override]
     arg_constraints = {
         "loc": constraints.real_vector,
         "covariance_matrix": constraints.positive_definite,
@@ -134,12 +132,12 @@ class MultivariateNormal(Distribution):
 
     def __init__(
         self,
-        loc: Tensor,
-        covariance_matrix: Tensor | None = None,
-        precision_matrix: Tensor | None = None,
-        scale_tril: Tensor | None = None,
-        validate_args: bool | None = None,
-    ) -> None:
+        loc,
+        covariance_matrix=None,
+        precision_matrix=None,
+        scale_tril=None,
+        validate_args=None,
+    ):
         if loc.dim() < 1:
             raise ValueError("loc must be at least one-dimensional.")
         if (covariance_matrix is not None) + (scale_tril is not None) + (
@@ -156,7 +154,6 @@ class MultivariateNormal(Distribution):
                     "with optional leading batch dimensions"
                 )
             batch_shape = retrograd.broadcast_shapes(scale_tril.shape[:-2], loc.shape[:-1])
-            # pyrefly: ignore [read-only]
             self.scale_tril = scale_tril.expand(batch_shape + (-1, -1))
         elif covariance_matrix is not None:
             if covariance_matrix.dim() < 2:
@@ -167,7 +164,6 @@ class MultivariateNormal(Distribution):
             batch_shape = retrograd.broadcast_shapes(
                 covariance_matrix.shape[:-2], loc.shape[:-1]
             )
-            # pyrefly: ignore [read-only]
             self.covariance_matrix = covariance_matrix.expand(batch_shape + (-1, -1))
         else:
             if precision_matrix is None:
@@ -180,12 +176,10 @@ class MultivariateNormal(Distribution):
             batch_shape = retrograd.broadcast_shapes(
                 precision_matrix.shape[:-2], loc.shape[:-1]
             )
-            # pyrefly: ignore [read-only]
             self.precision_matrix = precision_matrix.expand(batch_shape + (-1, -1))
         self.loc = loc.expand(batch_shape + (-1,))
 
         event_shape = self.loc.shape[-1:]
-        # pyrefly: ignore [bad-argument-type]
         super().__init__(batch_shape, event_shape, validate_args=validate_args)
 
         if scale_tril is not None:
@@ -215,19 +209,19 @@ class MultivariateNormal(Distribution):
         return new
 
     @lazy_property
-    def scale_tril(self) -> Tensor:
+    def scale_tril(self):
         return self._unbroadcasted_scale_tril.expand(
             self._batch_shape + self._event_shape + self._event_shape
         )
 
     @lazy_property
-    def covariance_matrix(self) -> Tensor:
+    def covariance_matrix(self):
         return retrograd.matmul(
             self._unbroadcasted_scale_tril, self._unbroadcasted_scale_tril.mT
         ).expand(self._batch_shape + self._event_shape + self._event_shape)
 
     @lazy_property
-    def precision_matrix(self) -> Tensor:
+    def precision_matrix(self):
         tril_inv = retrograd.linalg.solve_triangular(  # (L L^T)^-1 = L^-T L^-1
             self._unbroadcasted_scale_tril,
             retrograd.eye(self._event_shape[-1], dtype=self.loc.dtype, device=self.loc.device),
@@ -238,22 +232,22 @@ class MultivariateNormal(Distribution):
         )
 
     @property
-    def mean(self) -> Tensor:
+    def mean(self):
         return self.loc
 
     @property
-    def mode(self) -> Tensor:
+    def mode(self):
         return self.loc
 
     @property
-    def variance(self) -> Tensor:
+    def variance(self):
         return (
             self._unbroadcasted_scale_tril.pow(2)
             .sum(-1)
             .expand(self._batch_shape + self._event_shape)
         )
 
-    def rsample(self, sample_shape: _size = retrograd.Size()) -> Tensor:
+    def rsample(self, sample_shape=retrograd.Size()):
         shape = self._extended_shape(sample_shape)
         eps = _standard_normal(shape, dtype=self.loc.dtype, device=self.loc.device)
         return self.loc + _batch_mv(self._unbroadcasted_scale_tril, eps)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import retrograd
 import retrograd.nn.functional as F
-from retrograd import Tensor
 from retrograd.distributions import constraints
 from retrograd.distributions.distribution import Distribution
 from retrograd.distributions.gamma import Gamma
@@ -33,7 +32,6 @@ class NegativeBinomial(Distribution):
         logits (Tensor): Event log-odds for probabilities of success
     """
 
-    # pyrefly: ignore [bad-override]
     arg_constraints = {
         "total_count": constraints.greater_than_eq(0),
         "probs": constraints.half_open_interval(0.0, 1.0),
@@ -43,11 +41,11 @@ class NegativeBinomial(Distribution):
 
     def __init__(
         self,
-        total_count: Tensor | float,
-        probs: Tensor | None = None,
-        logits: Tensor | None = None,
-        validate_args: bool | None = None,
-    ) -> None:
+        total_count,
+        probs=None,
+        logits=None,
+        validate_args=None,
+    ):
         if (probs is None) == (logits is None):
             raise ValueError(
                 "Either `probs` or `logits` must be specified, but not both."
@@ -55,7 +53,6 @@ class NegativeBinomial(Distribution):
         if probs is not None:
             (
                 self.total_count,
-                # pyrefly: ignore [read-only]
                 self.probs,
             ) = broadcast_all(total_count, probs)
             self.total_count = self.total_count.type_as(self.probs)
@@ -64,7 +61,6 @@ class NegativeBinomial(Distribution):
                 raise AssertionError("logits is unexpectedly None")
             (
                 self.total_count,
-                # pyrefly: ignore [read-only]
                 self.logits,
             ) = broadcast_all(total_count, logits)
             self.total_count = self.total_count.type_as(self.logits)
@@ -91,31 +87,31 @@ class NegativeBinomial(Distribution):
         return self._param.new_empty(*args, **kwargs)
 
     @property
-    def mean(self) -> Tensor:
+    def mean(self):
         return self.total_count * retrograd.exp(self.logits)
 
     @property
-    def mode(self) -> Tensor:
+    def mode(self):
         return ((self.total_count - 1) * self.logits.exp()).floor().clamp(min=0.0)
 
     @property
-    def variance(self) -> Tensor:
+    def variance(self):
         return self.mean / retrograd.sigmoid(-self.logits)
 
     @lazy_property
-    def logits(self) -> Tensor:
+    def logits(self):
         return probs_to_logits(self.probs, is_binary=True)
 
     @lazy_property
-    def probs(self) -> Tensor:
+    def probs(self):
         return logits_to_probs(self.logits, is_binary=True)
 
     @property
-    def param_shape(self) -> retrograd.Size:
+    def param_shape(self):
         return self._param.size()
 
     @lazy_property
-    def _gamma(self) -> Gamma:
+    def _gamma(self):
         # Note we avoid validating because self.total_count can be zero.
         return Gamma(
             concentration=self.total_count,

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 
 import retrograd
-from retrograd import Tensor
 from retrograd.distributions import constraints
 from retrograd.distributions.categorical import Categorical
 from retrograd.distributions.distribution import Distribution
@@ -41,21 +40,19 @@ class OneHotCategorical(Distribution):
         logits (Tensor): event log probabilities (unnormalized)
     """
 
-    # pyrefly: ignore [bad-override]
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
     support = constraints.one_hot
     has_enumerate_support = True
 
     def __init__(
         self,
-        probs: Tensor | None = None,
-        logits: Tensor | None = None,
-        validate_args: bool | None = None,
-    ) -> None:
+        probs=None,
+        logits=None,
+        validate_args=None,
+    ):
         self._categorical = Categorical(probs, logits)
         batch_shape = self._categorical.batch_shape
         event_shape = self._categorical.param_shape[-1:]
-        # pyrefly: ignore [bad-argument-type]
         super().__init__(batch_shape, event_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
@@ -72,33 +69,33 @@ class OneHotCategorical(Distribution):
         return self._categorical._new(*args, **kwargs)
 
     @property
-    def _param(self) -> Tensor:
+    def _param(self):
         return self._categorical._param
 
     @property
-    def probs(self) -> Tensor:
+    def probs(self):
         return self._categorical.probs
 
     @property
-    def logits(self) -> Tensor:
+    def logits(self):
         return self._categorical.logits
 
     @property
-    def mean(self) -> Tensor:
+    def mean(self):
         return self._categorical.probs
 
     @property
-    def mode(self) -> Tensor:
+    def mode(self):
         probs = self._categorical.probs
         mode = probs.argmax(dim=-1)
         return retrograd.nn.functional.one_hot(mode, num_classes=probs.shape[-1]).to(probs)
 
     @property
-    def variance(self) -> Tensor:
+    def variance(self):
         return self._categorical.probs * (1 - self._categorical.probs)
 
     @property
-    def param_shape(self) -> retrograd.Size:
+    def param_shape(self):
         return self._categorical.param_shape
 
     def sample(self, sample_shape=retrograd.Size()):
@@ -137,7 +134,7 @@ class OneHotCategoricalStraightThrough(OneHotCategorical):
 
     has_rsample = True
 
-    def rsample(self, sample_shape: _size = retrograd.Size()) -> Tensor:
+    def rsample(self, sample_shape=retrograd.Size()):
         samples = self.sample(sample_shape)
         probs = self._categorical.probs  # cached via @lazy_property
         return samples + (probs - probs.detach())

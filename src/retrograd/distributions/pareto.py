@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-from typing import Optional
 
-from retrograd import Tensor
 from retrograd.distributions import constraints
 from retrograd.distributions.exponential import Exponential
 from retrograd.distributions.transformed_distribution import TransformedDistribution
@@ -33,43 +31,42 @@ class Pareto(TransformedDistribution):
 
     def __init__(
         self,
-        scale: Tensor | float,
-        alpha: Tensor | float,
-        validate_args: bool | None = None,
-    ) -> None:
+        scale,
+        alpha,
+        validate_args=None,
+    ):
         self.scale, self.alpha = broadcast_all(scale, alpha)
         base_dist = Exponential(self.alpha, validate_args=validate_args)
         transforms = [ExpTransform(), AffineTransform(loc=0, scale=self.scale)]
-        # pyrefly: ignore [bad-argument-type]
         super().__init__(base_dist, transforms, validate_args=validate_args)
 
     def expand(
-        self, batch_shape: _size, _instance: Optional["Pareto"] = None
-    ) -> "Pareto":
+        self, batch_shape, _instance=None
+    ):
         new = self._get_checked_instance(Pareto, _instance)
         new.scale = self.scale.expand(batch_shape)
         new.alpha = self.alpha.expand(batch_shape)
         return super().expand(batch_shape, _instance=new)
 
     @property
-    def mean(self) -> Tensor:
+    def mean(self):
         # mean is inf for alpha <= 1
         a = self.alpha.clamp(min=1)
         return a * self.scale / (a - 1)
 
     @property
-    def mode(self) -> Tensor:
+    def mode(self):
         return self.scale
 
     @property
-    def variance(self) -> Tensor:
+    def variance(self):
         # var is inf for alpha <= 2
         a = self.alpha.clamp(min=2)
         return self.scale.pow(2) * a / ((a - 1).pow(2) * (a - 2))
 
     @constraints.dependent_property(is_discrete=False, event_dim=0)
-    def support(self) -> constraints.Constraint:
+    def support(self):
         return constraints.greater_than_eq(self.scale)
 
-    def entropy(self) -> Tensor:
+    def entropy(self):
         return (self.scale / self.alpha).log() + (1 + self.alpha.reciprocal())

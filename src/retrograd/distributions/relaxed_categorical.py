@@ -2,7 +2,6 @@ from __future__ import annotations
 
 
 import retrograd
-from retrograd import Tensor
 from retrograd.distributions import constraints
 from retrograd.distributions.categorical import Categorical
 from retrograd.distributions.distribution import Distribution
@@ -37,7 +36,6 @@ class ExpRelaxedCategorical(Distribution):
     (Jang et al., 2017)
     """
 
-    # pyrefly: ignore [bad-override]
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
     support = (
         constraints.real_vector
@@ -46,16 +44,15 @@ class ExpRelaxedCategorical(Distribution):
 
     def __init__(
         self,
-        temperature: Tensor,
-        probs: Tensor | None = None,
-        logits: Tensor | None = None,
-        validate_args: bool | None = None,
-    ) -> None:
+        temperature,
+        probs=None,
+        logits=None,
+        validate_args=None,
+    ):
         self._categorical = Categorical(probs, logits)
         self.temperature = temperature
         batch_shape = self._categorical.batch_shape
         event_shape = self._categorical.param_shape[-1:]
-        # pyrefly: ignore [bad-argument-type]
         super().__init__(batch_shape, event_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
@@ -73,18 +70,18 @@ class ExpRelaxedCategorical(Distribution):
         return self._categorical._new(*args, **kwargs)
 
     @property
-    def param_shape(self) -> retrograd.Size:
+    def param_shape(self):
         return self._categorical.param_shape
 
     @property
-    def logits(self) -> Tensor:
+    def logits(self):
         return self._categorical.logits
 
     @property
-    def probs(self) -> Tensor:
+    def probs(self):
         return self._categorical.probs
 
-    def rsample(self, sample_shape: _size = retrograd.Size()) -> Tensor:
+    def rsample(self, sample_shape=retrograd.Size()):
         shape = self._extended_shape(sample_shape)
         uniforms = clamp_probs(
             retrograd.rand(shape, dtype=self.logits.dtype, device=self.logits.device)
@@ -128,19 +125,17 @@ class RelaxedOneHotCategorical(TransformedDistribution):
     """
 
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
-    # pyrefly: ignore [bad-override]
     support = constraints.simplex
     has_rsample = True
-    # pyrefly: ignore [bad-override]
     base_dist: ExpRelaxedCategorical
 
     def __init__(
         self,
-        temperature: Tensor,
-        probs: Tensor | None = None,
-        logits: Tensor | None = None,
-        validate_args: bool | None = None,
-    ) -> None:
+        temperature,
+        probs=None,
+        logits=None,
+        validate_args=None,
+    ):
         base_dist = ExpRelaxedCategorical(
             temperature, probs, logits, validate_args=validate_args
         )
@@ -151,13 +146,13 @@ class RelaxedOneHotCategorical(TransformedDistribution):
         return super().expand(batch_shape, _instance=new)
 
     @property
-    def temperature(self) -> Tensor:
+    def temperature(self):
         return self.base_dist.temperature
 
     @property
-    def logits(self) -> Tensor:
+    def logits(self):
         return self.base_dist.logits
 
     @property
-    def probs(self) -> Tensor:
+    def probs(self):
         return self.base_dist.probs

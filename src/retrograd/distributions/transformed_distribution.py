@@ -51,10 +51,10 @@ class TransformedDistribution(Distribution):
 
     def __init__(
         self,
-        base_distribution: Distribution,
-        transforms: Transform | list[Transform],
-        validate_args: bool | None = None,
-    ) -> None:
+        base_distribution,
+        transforms,
+        validate_args=None,
+    ):
         if isinstance(transforms, Transform):
             self.transforms = [
                 transforms,
@@ -125,7 +125,6 @@ class TransformedDistribution(Distribution):
         return new
 
     @constraints.dependent_property(is_discrete=False)
-    # pyrefly: ignore [bad-override]
     def support(self):
         if not self.transforms:
             return self.base_dist.support
@@ -137,7 +136,7 @@ class TransformedDistribution(Distribution):
         return support
 
     @property
-    def has_rsample(self) -> bool:  # type: ignore[override]
+    def has_rsample(self):
         return self.base_dist.has_rsample
 
     def sample(self, sample_shape=retrograd.Size()):
@@ -153,7 +152,7 @@ class TransformedDistribution(Distribution):
                 x = transform(x)
             return x
 
-    def rsample(self, sample_shape: _size = retrograd.Size()) -> Tensor:
+    def rsample(self, sample_shape=retrograd.Size()):
         """
         Generates a sample_shape shaped reparameterized sample or sample_shape
         shaped batch of reparameterized samples if the distribution parameters

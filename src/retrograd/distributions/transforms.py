@@ -3,13 +3,10 @@ from __future__ import annotations
 import functools
 import math
 import operator
-from collections.abc import Sequence
 
 import retrograd
 import retrograd.nn.functional as F
-from retrograd import Tensor
 from retrograd.distributions import constraints
-from retrograd.distributions.distribution import Distribution
 from retrograd.distributions.utils import (  # noqa
     _Number,
     _sum_rightmost,
@@ -94,7 +91,7 @@ class Transform:
     domain: constraints.Constraint
     codomain: constraints.Constraint
 
-    def __init__(self, cache_size: int = 0) -> None:
+    def __init__(self, cache_size=0):
         self._cache_size = cache_size
         self._inv: Transform | None = None
         if cache_size == 0:
@@ -111,13 +108,13 @@ class Transform:
         return state
 
     @property
-    def event_dim(self) -> int:
+    def event_dim(self):
         if self.domain.event_dim == self.codomain.event_dim:
             return self.domain.event_dim
         raise ValueError("Please use either .domain.event_dim or .codomain.event_dim")
 
     @property
-    def inv(self) -> "Transform":
+    def inv(self):
         """
         Returns the inverse :class:`Transform` of this transform.
         This should satisfy ``t.inv.inv is t``.
@@ -129,7 +126,7 @@ class Transform:
         return inv
 
     @property
-    def sign(self) -> int:
+    def sign(self):
         """
         Returns the sign of the determinant of the Jacobian, if applicable.
         In general this only makes sense for bijective transforms.
@@ -218,39 +215,37 @@ class _InverseTransform(Transform):
     This class is private; please instead use the ``Transform.inv`` property.
     """
 
-    def __init__(self, transform: Transform) -> None:
+    def __init__(self, transform):
         super().__init__(cache_size=transform._cache_size)
         self._inv: Transform | None = transform
 
     @constraints.dependent_property(is_discrete=False)
-    # pyrefly: ignore [bad-override]
     def domain(self):
         if self._inv is None:
             raise AssertionError("_inv must not be None")
         return self._inv.codomain
 
     @constraints.dependent_property(is_discrete=False)
-    # pyrefly: ignore [bad-override]
     def codomain(self):
         if self._inv is None:
             raise AssertionError("_inv must not be None")
         return self._inv.domain
 
     @property
-    def bijective(self) -> bool:  # type: ignore[override]
+    def bijective(self):
         if self._inv is None:
             raise AssertionError("_inv must not be None")
         return self._inv.bijective
 
     @property
-    def sign(self) -> int:
+    def sign(self):
         if self._inv is None:
             raise AssertionError("_inv must not be None")
         return self._inv.sign
 
     @property
-    def inv(self) -> Transform:
-        return self._inv  # pyrefly: ignore[bad-return]
+    def inv(self):
+        return self._inv
 
     def with_cache(self, cache_size=1):
         if self._inv is None:
@@ -278,10 +273,10 @@ class _InverseTransform(Transform):
         return -self._inv.log_abs_det_jacobian(y, x)
 
     def forward_shape(self, shape):
-        return self._inv.inverse_shape(shape)  # pyrefly: ignore[missing-attribute]
+        return self._inv.inverse_shape(shape)
 
     def inverse_shape(self, shape):
-        return self._inv.forward_shape(shape)  # pyrefly: ignore[missing-attribute]
+        return self._inv.forward_shape(shape)
 
 
 class ComposeTransform(Transform):
@@ -295,7 +290,7 @@ class ComposeTransform(Transform):
             the latest single value is cached. Only 0 and 1 are supported.
     """
 
-    def __init__(self, parts: list[Transform], cache_size: int = 0) -> None:
+    def __init__(self, parts, cache_size=0):
         if cache_size:
             parts = [part.with_cache(cache_size) for part in parts]
         super().__init__(cache_size=cache_size)
@@ -307,7 +302,6 @@ class ComposeTransform(Transform):
         return self.parts == other.parts
 
     @constraints.dependent_property(is_discrete=False)
-    # pyrefly: ignore [bad-override]
     def domain(self):
         if not self.parts:
             return constraints.real
@@ -326,7 +320,6 @@ class ComposeTransform(Transform):
         return domain
 
     @constraints.dependent_property(is_discrete=False)
-    # pyrefly: ignore [bad-override]
     def codomain(self):
         if not self.parts:
             return constraints.real
@@ -345,18 +338,18 @@ class ComposeTransform(Transform):
         return codomain
 
     @lazy_property
-    def bijective(self) -> bool:  # type: ignore[override]
+    def bijective(self):
         return all(p.bijective for p in self.parts)
 
     @lazy_property
-    def sign(self) -> int:  # type: ignore[override]
+    def sign(self):
         sign = 1
         for p in self.parts:
             sign = sign * p.sign
         return sign
 
     @property
-    def inv(self) -> Transform:
+    def inv(self):
         inv = self._inv
         if inv is None:
             inv = ComposeTransform([p.inv for p in reversed(self.parts)])
@@ -431,10 +424,10 @@ class IndependentTransform(Transform):
 
     def __init__(
         self,
-        base_transform: Transform,
-        reinterpreted_batch_ndims: int,
-        cache_size: int = 0,
-    ) -> None:
+        base_transform,
+        reinterpreted_batch_ndims,
+        cache_size=0,
+    ):
         super().__init__(cache_size=cache_size)
         self.base_transform = base_transform.with_cache(cache_size)
         self.reinterpreted_batch_ndims = reinterpreted_batch_ndims
@@ -447,25 +440,23 @@ class IndependentTransform(Transform):
         )
 
     @constraints.dependent_property(is_discrete=False)
-    # pyrefly: ignore [bad-override]
     def domain(self):
         return constraints.independent(
             self.base_transform.domain, self.reinterpreted_batch_ndims
         )
 
     @constraints.dependent_property(is_discrete=False)
-    # pyrefly: ignore [bad-override]
     def codomain(self):
         return constraints.independent(
             self.base_transform.codomain, self.reinterpreted_batch_ndims
         )
 
     @property
-    def bijective(self) -> bool:  # type: ignore[override]
+    def bijective(self):
         return self.base_transform.bijective
 
     @property
-    def sign(self) -> int:
+    def sign(self):
         return self.base_transform.sign
 
     def _call(self, x):
@@ -511,10 +502,10 @@ class ReshapeTransform(Transform):
 
     def __init__(
         self,
-        in_shape: retrograd.Size,
-        out_shape: retrograd.Size,
-        cache_size: int = 0,
-    ) -> None:
+        in_shape,
+        out_shape,
+        cache_size=0,
+    ):
         self.in_shape = retrograd.Size(in_shape)
         self.out_shape = retrograd.Size(out_shape)
         if self.in_shape.numel() != self.out_shape.numel():
@@ -522,12 +513,10 @@ class ReshapeTransform(Transform):
         super().__init__(cache_size=cache_size)
 
     @constraints.dependent_property
-    # pyrefly: ignore [bad-override]
     def domain(self):
         return constraints.independent(constraints.real, len(self.in_shape))
 
     @constraints.dependent_property
-    # pyrefly: ignore [bad-override]
     def codomain(self):
         return constraints.independent(constraints.real, len(self.out_shape))
 
@@ -601,7 +590,7 @@ class PowerTransform(Transform):
     codomain = constraints.positive
     bijective = True
 
-    def __init__(self, exponent: Tensor, cache_size: int = 0) -> None:
+    def __init__(self, exponent, cache_size=0):
         super().__init__(cache_size=cache_size)
         (self.exponent,) = broadcast_all(exponent)
 
@@ -611,8 +600,8 @@ class PowerTransform(Transform):
         return PowerTransform(self.exponent, cache_size=cache_size)
 
     @lazy_property
-    def sign(self) -> int:  # type: ignore[override]
-        return self.exponent.sign()  # type: ignore[return-value]
+    def sign(self):
+        return self.exponent.sign()
 
     def __eq__(self, other):
         if not isinstance(other, PowerTransform):
@@ -766,29 +755,27 @@ class AffineTransform(Transform):
 
     def __init__(
         self,
-        loc: Tensor | float,
-        scale: Tensor | float,
-        event_dim: int = 0,
-        cache_size: int = 0,
-    ) -> None:
+        loc,
+        scale,
+        event_dim=0,
+        cache_size=0,
+    ):
         super().__init__(cache_size=cache_size)
         self.loc = loc
         self.scale = scale
         self._event_dim = event_dim
 
     @property
-    def event_dim(self) -> int:
+    def event_dim(self):
         return self._event_dim
 
     @constraints.dependent_property(is_discrete=False)
-    # pyrefly: ignore [bad-override]
     def domain(self):
         if self.event_dim == 0:
             return constraints.real
         return constraints.independent(constraints.real, self.event_dim)
 
     @constraints.dependent_property(is_discrete=False)
-    # pyrefly: ignore [bad-override]
     def codomain(self):
         if self.event_dim == 0:
             return constraints.real
@@ -809,20 +796,20 @@ class AffineTransform(Transform):
             if self.loc != other.loc:
                 return False
         else:
-            if not (self.loc == other.loc).all().item():  # type: ignore[union-attr]
+            if not (self.loc == other.loc).all().item():
                 return False
 
         if isinstance(self.scale, _Number) and isinstance(other.scale, _Number):
             if self.scale != other.scale:
                 return False
         else:
-            if not (self.scale == other.scale).all().item():  # type: ignore[union-attr]
+            if not (self.scale == other.scale).all().item():
                 return False
 
         return True
 
     @property
-    def sign(self) -> Tensor | int:  # type: ignore[override]
+    def sign(self):
         if isinstance(self.scale, _Number):
             return 1 if float(self.scale) > 0 else -1 if float(self.scale) < 0 else 0
         return self.scale.sign()
@@ -1093,11 +1080,11 @@ class CatTransform(Transform):
 
     def __init__(
         self,
-        tseq: Sequence[Transform],
-        dim: int = 0,
-        lengths: Sequence[int] | None = None,
-        cache_size: int = 0,
-    ) -> None:
+        tseq,
+        dim=0,
+        lengths=None,
+        cache_size=0,
+    ):
         if not all(isinstance(t, Transform) for t in tseq):
             raise AssertionError("All elements of tseq must be Transform instances")
         if cache_size:
@@ -1114,11 +1101,11 @@ class CatTransform(Transform):
         self.dim = dim
 
     @lazy_property
-    def event_dim(self) -> int:  # type: ignore[override]
+    def event_dim(self):
         return max(t.event_dim for t in self.transforms)
 
     @lazy_property
-    def length(self) -> int:
+    def length(self):
         return sum(self.lengths)
 
     def with_cache(self, cache_size=1):
@@ -1198,18 +1185,16 @@ class CatTransform(Transform):
             return sum(logdetjacs)
 
     @property
-    def bijective(self) -> bool:  # type: ignore[override]
+    def bijective(self):
         return all(t.bijective for t in self.transforms)
 
     @constraints.dependent_property
-    # pyrefly: ignore [bad-override]
     def domain(self):
         return constraints.cat(
             [t.domain for t in self.transforms], self.dim, self.lengths
         )
 
     @constraints.dependent_property
-    # pyrefly: ignore [bad-override]
     def codomain(self):
         return constraints.cat(
             [t.codomain for t in self.transforms], self.dim, self.lengths
@@ -1232,8 +1217,8 @@ class StackTransform(Transform):
     transforms: list[Transform]
 
     def __init__(
-        self, tseq: Sequence[Transform], dim: int = 0, cache_size: int = 0
-    ) -> None:
+        self, tseq, dim=0, cache_size=0
+    ):
         if not all(isinstance(t, Transform) for t in tseq):
             raise AssertionError("All elements of tseq must be Transform instances")
         if cache_size:
@@ -1303,16 +1288,14 @@ class StackTransform(Transform):
         return retrograd.stack(logdetjacs, dim=self.dim)
 
     @property
-    def bijective(self) -> bool:  # type: ignore[override]
+    def bijective(self):
         return all(t.bijective for t in self.transforms)
 
     @constraints.dependent_property
-    # pyrefly: ignore [bad-override]
     def domain(self):
         return constraints.stack([t.domain for t in self.transforms], self.dim)
 
     @constraints.dependent_property
-    # pyrefly: ignore [bad-override]
     def codomain(self):
         return constraints.stack([t.codomain for t in self.transforms], self.dim)
 
@@ -1340,12 +1323,12 @@ class CumulativeDistributionTransform(Transform):
     codomain = constraints.unit_interval
     sign = +1
 
-    def __init__(self, distribution: Distribution, cache_size: int = 0) -> None:
+    def __init__(self, distribution, cache_size=0):
         super().__init__(cache_size=cache_size)
         self.distribution = distribution
 
     @property
-    def domain(self) -> constraints.Constraint | None:  # type: ignore[override]
+    def domain(self):
         return self.distribution.support
 
     def _call(self, x):

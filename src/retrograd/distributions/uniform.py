@@ -2,7 +2,7 @@ from __future__ import annotations
 
 
 import retrograd
-from retrograd import nan, Tensor
+from retrograd import nan
 from retrograd.distributions import constraints
 from retrograd.distributions.distribution import Distribution
 from retrograd.distributions.utils import _Number, broadcast_all
@@ -39,27 +39,27 @@ class Uniform(Distribution):
         }
 
     @property
-    def mean(self) -> Tensor:
+    def mean(self):
         return (self.high + self.low) / 2
 
     @property
-    def mode(self) -> Tensor:
+    def mode(self):
         return nan * self.high
 
     @property
-    def stddev(self) -> Tensor:
+    def stddev(self):
         return (self.high - self.low) / 12**0.5
 
     @property
-    def variance(self) -> Tensor:
+    def variance(self):
         return (self.high - self.low).pow(2) / 12
 
     def __init__(
         self,
-        low: Tensor | float,
-        high: Tensor | float,
-        validate_args: bool | None = None,
-    ) -> None:
+        low,
+        high,
+        validate_args=None,
+    ):
         self.low, self.high = broadcast_all(low, high)
 
         if isinstance(low, _Number) and isinstance(high, _Number):
@@ -78,11 +78,10 @@ class Uniform(Distribution):
         return new
 
     @constraints.dependent_property(is_discrete=False, event_dim=0)
-    # pyrefly: ignore [bad-override]
     def support(self):
         return constraints.interval(self.low, self.high)
 
-    def rsample(self, sample_shape: _size = retrograd.Size()) -> Tensor:
+    def rsample(self, sample_shape=retrograd.Size()):
         shape = self._extended_shape(sample_shape)
         rand = retrograd.rand(shape, dtype=self.low.dtype, device=self.low.device)
         return self.low + rand * (self.high - self.low)

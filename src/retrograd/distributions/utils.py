@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from functools import update_wrapper
 from typing import Any, Final, Generic, overload, TypeVar
 
@@ -30,7 +30,7 @@ __all__ = [
 
 # FIXME: Use (*values: *Ts) -> tuple[Tensor for T in Ts] if Mapping-Type is ever added.
 #   See https://github.com/python/typing/issues/1216#issuecomment-2126153831
-def broadcast_all(*values: Tensor | Number) -> tuple[Tensor, ...]:
+def broadcast_all(*values):
     r"""
     Given a list of values (possibly containing numbers), returns a list where each
     value is broadcasted based on the following rules:
@@ -66,20 +66,14 @@ def broadcast_all(*values: Tensor | Number) -> tuple[Tensor, ...]:
 
 
 def _standard_normal(
-    shape: Sequence[int],
-    dtype: _dtype | None,
-    device: Device | None,
-) -> Tensor:
-    if False:
-        # [JIT WORKAROUND] lack of support for .normal_()
-        return retrograd.normal(
-            retrograd.zeros(shape, dtype=dtype, device=device),
-            retrograd.ones(shape, dtype=dtype, device=device),
-        )
+    shape,
+    dtype,
+    device,
+):
     return retrograd.empty(shape, dtype=dtype, device=device).normal_()
 
 
-def _sum_rightmost(value: Tensor, dim: int) -> Tensor:
+def _sum_rightmost(value, dim):
     r"""
     Sum out ``dim`` many rightmost dimensions of a given tensor.
 
@@ -93,7 +87,7 @@ def _sum_rightmost(value: Tensor, dim: int) -> Tensor:
     return value.reshape(required_shape).sum(-1)
 
 
-def logits_to_probs(logits: Tensor, is_binary: bool = False) -> Tensor:
+def logits_to_probs(logits, is_binary=False):
     r"""
     Converts a tensor of logits into probabilities. Note that for the
     binary case, each value denotes log odds, whereas for the
@@ -105,7 +99,7 @@ def logits_to_probs(logits: Tensor, is_binary: bool = False) -> Tensor:
     return F.softmax(logits, dim=-1)
 
 
-def clamp_probs(probs: Tensor) -> Tensor:
+def clamp_probs(probs):
     """Clamps the probabilities to be in the open interval `(0, 1)`.
 
     The probabilities would be clamped between `eps` and `1 - eps`,
@@ -131,7 +125,7 @@ def clamp_probs(probs: Tensor) -> Tensor:
     return probs.clamp(min=eps, max=1 - eps)
 
 
-def probs_to_logits(probs: Tensor, is_binary: bool = False) -> Tensor:
+def probs_to_logits(probs, is_binary=False):
     r"""
     Converts a tensor of probabilities into logits. For the binary case,
     this denotes the probability of occurrence of the event indexed by `1`.
@@ -156,21 +150,21 @@ class lazy_property(Generic[T, R]):
     attribute.
     """
 
-    def __init__(self, wrapped: Callable[[T], R]) -> None:
+    def __init__(self, wrapped):
         self.wrapped: Callable[[T], R] = wrapped
         update_wrapper(self, wrapped)  # type:ignore[arg-type]
 
     @overload
     def __get__(
-        self, instance: None, obj_type: Any = None
-    ) -> "_lazy_property_and_property[T, R]": ...
+        self, instance, obj_type=None
+    ): ...
 
     @overload
-    def __get__(self, instance: T, obj_type: Any = None) -> R: ...
+    def __get__(self, instance, obj_type=None): ...
 
     def __get__(
-        self, instance: T | None, obj_type: Any = None
-    ) -> "R | _lazy_property_and_property[T, R]":
+        self, instance, obj_type=None
+    ):
         if instance is None:
             return _lazy_property_and_property(self.wrapped)
         with retrograd.enable_grad():
@@ -186,17 +180,17 @@ class _lazy_property_and_property(lazy_property[T, R], property):
     * lazy_property when Distribution validate_args looks
     """
 
-    def __init__(self, wrapped: Callable[[T], R]) -> None:
+    def __init__(self, wrapped):
         property.__init__(self, wrapped)
 
 
-def tril_matrix_to_vec(mat: Tensor, diag: int = 0) -> Tensor:
+def tril_matrix_to_vec(mat, diag=0):
     r"""
     Convert a `D x D` matrix or a batch of matrices into a (batched) vector
     which comprises of lower triangular elements from the matrix in row order.
     """
     n = mat.shape[-1]
-    if not False and (diag < -n or diag >= n):
+    if diag < -n or diag >= n:
         raise ValueError(f"diag ({diag}) provided is outside [{-n}, {n - 1}].")
     arange = retrograd.arange(n, device=mat.device)
     tril_mask = arange < arange.view(-1, 1) + (diag + 1)
@@ -204,7 +198,7 @@ def tril_matrix_to_vec(mat: Tensor, diag: int = 0) -> Tensor:
     return vec
 
 
-def vec_to_tril_matrix(vec: Tensor, diag: int = 0) -> Tensor:
+def vec_to_tril_matrix(vec, diag=0):
     r"""
     Convert a vector or a batch of vectors into a batched `D x D`
     lower triangular matrix containing elements from the vector in row order.
@@ -215,7 +209,7 @@ def vec_to_tril_matrix(vec: Tensor, diag: int = 0) -> Tensor:
         + ((1 + 2 * diag) ** 2 + 8 * vec.shape[-1] + 4 * abs(diag) * (diag + 1)) ** 0.5
     ) / 2
     eps = retrograd.finfo(vec.dtype).eps
-    if not False and (round(n) - n > eps):
+    if round(n) - n > eps:
         raise ValueError(
             f"The size of last dimension is {vec.shape[-1]} which cannot be expressed as "
             + "the lower triangular part of a square D x D matrix."

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 
 import retrograd
-from retrograd import Tensor
 from retrograd.distributions import constraints
 from retrograd.distributions.exponential import Exponential
 from retrograd.distributions.gumbel import euler_constant
@@ -35,15 +34,14 @@ class Weibull(TransformedDistribution):
         "scale": constraints.positive,
         "concentration": constraints.positive,
     }
-    # pyrefly: ignore [bad-override]
     support = constraints.positive
 
     def __init__(
         self,
-        scale: Tensor | float,
-        concentration: Tensor | float,
-        validate_args: bool | None = None,
-    ) -> None:
+        scale,
+        concentration,
+        validate_args=None,
+    ):
         self.scale, self.concentration = broadcast_all(scale, concentration)
         self.concentration_reciprocal = self.concentration.reciprocal()
         base_dist = Exponential(
@@ -53,7 +51,6 @@ class Weibull(TransformedDistribution):
             PowerTransform(exponent=self.concentration_reciprocal),
             AffineTransform(loc=0, scale=self.scale),
         ]
-        # pyrefly: ignore [bad-argument-type]
         super().__init__(base_dist, transforms, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
@@ -71,11 +68,11 @@ class Weibull(TransformedDistribution):
         return new
 
     @property
-    def mean(self) -> Tensor:
+    def mean(self):
         return self.scale * retrograd.exp(retrograd.lgamma(1 + self.concentration_reciprocal))
 
     @property
-    def mode(self) -> Tensor:
+    def mode(self):
         return (
             self.scale
             * ((self.concentration - 1) / self.concentration)
@@ -83,7 +80,7 @@ class Weibull(TransformedDistribution):
         )
 
     @property
-    def variance(self) -> Tensor:
+    def variance(self):
         return self.scale.pow(2) * (
             retrograd.exp(retrograd.lgamma(1 + 2 * self.concentration_reciprocal))
             - retrograd.exp(2 * retrograd.lgamma(1 + self.concentration_reciprocal))

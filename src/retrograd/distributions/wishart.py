@@ -4,7 +4,7 @@ import math
 import warnings
 
 import retrograd
-from retrograd import nan, Tensor
+from retrograd import nan
 from retrograd.distributions import constraints
 from retrograd.distributions.exp_family import ExponentialFamily
 from retrograd.distributions.multivariate_normal import _precision_to_scale_tril
@@ -22,7 +22,7 @@ def _cholesky_solve(b, tril):
 _log_2 = math.log(2)
 
 
-def _mvdigamma(x: Tensor, p: int) -> Tensor:
+def _mvdigamma(x, p):
     if not x.gt((p - 1) / 2).all():
         raise AssertionError("Wrong domain for multivariate digamma function.")
     return retrograd.digamma(
@@ -31,7 +31,7 @@ def _mvdigamma(x: Tensor, p: int) -> Tensor:
     ).sum(-1)
 
 
-def _clamp_above_eps(x: Tensor) -> Tensor:
+def _clamp_above_eps(x):
     # We assume positive input for this function
     return x.clamp(min=retrograd.finfo(x.dtype).eps)
 
@@ -85,12 +85,12 @@ class Wishart(ExponentialFamily):
 
     def __init__(
         self,
-        df: Tensor | Number,
-        covariance_matrix: Tensor | None = None,
-        precision_matrix: Tensor | None = None,
-        scale_tril: Tensor | None = None,
-        validate_args: bool | None = None,
-    ) -> None:
+        df,
+        covariance_matrix=None,
+        precision_matrix=None,
+        scale_tril=None,
+        validate_args=None,
+    ):
         if (
             (covariance_matrix is not None)
             + (scale_tril is not None)
@@ -125,13 +125,10 @@ class Wishart(ExponentialFamily):
             )
 
         if scale_tril is not None:
-            # pyrefly: ignore [read-only]
             self.scale_tril = param.expand(batch_shape + (-1, -1))
         elif covariance_matrix is not None:
-            # pyrefly: ignore [read-only]
             self.covariance_matrix = param.expand(batch_shape + (-1, -1))
         elif precision_matrix is not None:
-            # pyrefly: ignore [read-only]
             self.precision_matrix = param.expand(batch_shape + (-1, -1))
 
         if self.df.lt(event_shape[-1]).any():
@@ -140,7 +137,6 @@ class Wishart(ExponentialFamily):
                 stacklevel=2,
             )
 
-        # pyrefly: ignore [bad-argument-type]
         super().__init__(batch_shape, event_shape, validate_args=validate_args)
         self._batch_dims = [-(x + 1) for x in range(len(self._batch_shape))]
 
@@ -196,20 +192,20 @@ class Wishart(ExponentialFamily):
         return new
 
     @lazy_property
-    def scale_tril(self) -> Tensor:
+    def scale_tril(self):
         return self._unbroadcasted_scale_tril.expand(
             self._batch_shape + self._event_shape
         )
 
     @lazy_property
-    def covariance_matrix(self) -> Tensor:
+    def covariance_matrix(self):
         return (
             self._unbroadcasted_scale_tril
             @ self._unbroadcasted_scale_tril.transpose(-2, -1)
         ).expand(self._batch_shape + self._event_shape)
 
     @lazy_property
-    def precision_matrix(self) -> Tensor:
+    def precision_matrix(self):
         identity = retrograd.eye(
             self._event_shape[-1],
             device=self._unbroadcasted_scale_tril.device,
@@ -220,17 +216,17 @@ class Wishart(ExponentialFamily):
         )
 
     @property
-    def mean(self) -> Tensor:
+    def mean(self):
         return self.df.view(self._batch_shape + (1, 1)) * self.covariance_matrix
 
     @property
-    def mode(self) -> Tensor:
+    def mode(self):
         factor = self.df - self.covariance_matrix.shape[-1] - 1
         factor[factor <= 0] = nan
         return factor.view(self._batch_shape + (1, 1)) * self.covariance_matrix
 
     @property
-    def variance(self) -> Tensor:
+    def variance(self):
         V = self.covariance_matrix  # has shape (batch_shape x event_shape)
         diag_V = V.diagonal(dim1=-2, dim2=-1)
         return self.df.view(self._batch_shape + (1, 1)) * (
@@ -255,8 +251,8 @@ class Wishart(ExponentialFamily):
         return chol @ chol.transpose(-2, -1)
 
     def rsample(
-        self, sample_shape: _size = retrograd.Size(), max_try_correction=None
-    ) -> Tensor:
+        self, sample_shape=retrograd.Size(), max_try_correction=None
+    ):
         r"""
         .. warning::
             In some cases, sampling algorithm based on Bartlett decomposition may return singular matrix samples.
@@ -267,7 +263,7 @@ class Wishart(ExponentialFamily):
         """
 
         if max_try_correction is None:
-            max_try_correction = 3 if False else 10
+            max_try_correction = 10
 
         sample_shape = retrograd.Size(sample_shape)
         sample = self._bartlett_sampling(sample_shape)
@@ -278,32 +274,20 @@ class Wishart(ExponentialFamily):
         if self._batch_shape:
             is_singular = is_singular.amax(self._batch_dims)
 
-        if False:
-            # Less optimized version for JIT
+        if is_singular.any():
+            warnings.warn("Singular sample detected.", stacklevel=2)
+
             for _ in range(max_try_correction):
-                sample_new = self._bartlett_sampling(sample_shape)
-                sample = retrograd.where(is_singular, sample_new, sample)
+                sample_new = self._bartlett_sampling(is_singular[is_singular].shape)
+                sample[is_singular] = sample_new
 
-                is_singular = ~self.support.check(sample)
+                is_singular_new = ~self.support.check(sample_new)
                 if self._batch_shape:
-                    is_singular = is_singular.amax(self._batch_dims)
+                    is_singular_new = is_singular_new.amax(self._batch_dims)
+                is_singular[is_singular.clone()] = is_singular_new
 
-        else:
-            # More optimized version with data-dependent control flow.
-            if is_singular.any():
-                warnings.warn("Singular sample detected.", stacklevel=2)
-
-                for _ in range(max_try_correction):
-                    sample_new = self._bartlett_sampling(is_singular[is_singular].shape)
-                    sample[is_singular] = sample_new
-
-                    is_singular_new = ~self.support.check(sample_new)
-                    if self._batch_shape:
-                        is_singular_new = is_singular_new.amax(self._batch_dims)
-                    is_singular[is_singular.clone()] = is_singular_new
-
-                    if not is_singular.any():
-                        break
+                if not is_singular.any():
+                    break
 
         return sample
 
@@ -345,12 +329,11 @@ class Wishart(ExponentialFamily):
         )
 
     @property
-    def _natural_params(self) -> tuple[Tensor, Tensor]:
+    def _natural_params(self):
         nu = self.df  # has shape (batch_shape)
         p = self._event_shape[-1]  # has singleton shape
         return -self.precision_matrix / 2, (nu - p - 1) / 2
 
-    # pyrefly: ignore [bad-override]
     def _log_normalizer(self, x, y):
         p = self._event_shape[-1]
         return (y + (p + 1) / 2) * (
