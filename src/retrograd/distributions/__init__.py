@@ -7,8 +7,9 @@ Samples come from retrograd's generator (``retrograd.manual_seed``). Argument va
 follows ``Distribution.set_default_validate_args`` (on unless Python runs with ``-O``), raising
 torch's ValueError messages for parameters and values outside their constraints.
 
-The code follows PyTorch's ``torch/distributions`` (BSD-3-Clause licence, Copyright (c) 2016-
-Facebook, Inc. and its affiliates; see docs/differences.md) written against retrograd's ops.
+The code follows PyTorch's ``torch/distributions``, written against retrograd's ops (PyTorch's
+BSD-style licence is in LICENSE-PyTorch beside this file; docs/differences.md lists where the
+two differ).
 """
 
 from . import constraints, transforms
