@@ -390,7 +390,9 @@ def _jvp_by_double_vjp(ctx, cls, args, tangents, results):
 
     outs = [r if isinstance(r, Tensor) and (r.is_floating_point() or r.is_complex()) else None
             for r in results]
-    us = [None if r is None else r.detach().new_zeros(r.shape).requires_grad_(True) for r in outs]
+    # g is linear in u, so its derivative is Jᵀ at any u: ones, not zeros, where a backward
+    # computes its linear map through log|u| (logcumsumexp's)
+    us = [None if r is None else r.detach().new_ones(r.shape).requires_grad_(True) for r in outs]
     # backward gives one gradient per argument (None for a list argument, such as an index key)
     flat_args = args
     flat_t = [None if isinstance(t, list) else t for t in tangents]
@@ -416,7 +418,7 @@ def _jvp_by_double_vjp(ctx, cls, args, tangents, results):
             pairs_v.append(t.to(g.dtype))
     live = [u for u in us if u is not None]
     if not pairs_g:
-        return tuple(None if u is None else u.detach() for u in us)
+        return tuple(None if u is None else u.detach().new_zeros(()) for u in us)
     prev = _grad_state.enabled
     _grad_state.enabled = True
     try:
@@ -430,5 +432,5 @@ def _jvp_by_double_vjp(ctx, cls, args, tangents, results):
             out.append(None)
             continue
         j = next(it)
-        out.append(u.detach() if j is None else j)
+        out.append(u.detach().new_zeros(()) if j is None else j)
     return tuple(out)

@@ -8,7 +8,6 @@ view also rewrites its base's graph (``CopySlices``), as torch does.
 from .. import _backend
 from ..autograd.function import _SAVED_OUTPUT, Function, note_inplace, refresh_if_stale, watch_version
 from ..autograd import forward_ad, function as _function
-from ..autograd.forward_ad import linear_jvp
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
 from ._kernel_dtypes import SCALAR_NAME as _TORCH_TYPE
@@ -136,7 +135,17 @@ class CopySlices(Function):
         ctx.shape = base.shape
         return base._data
 
-    jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
+    @staticmethod
+    def jvp(ctx, tbase, tvalue, _chain):
+        """dbase' = tbase with its view region replaced by tvalue."""
+        out = tbase.detach().clone()
+        prev = _state.enabled
+        _state.enabled = False
+        try:
+            replay_view(ctx.chain, out)._data[...] = tvalue._data
+        finally:
+            _state.enabled = prev
+        return out
 
     @staticmethod
     def backward(ctx, g):
@@ -160,7 +169,11 @@ def _rebase_base(base, chain, value):
     old = Tensor._make(base._data)
     old.grad_fn, old._output_nr, old._requires_grad = base.grad_fn, base._output_nr, base._requires_grad
     old._vc = base._vc
+    if _function.forward_hook is not None and "_fw" in base.__dict__:
+        old.__dict__["_fw"] = base.__dict__["_fw"]  # forward AD: base's tangent, before the write
     new = CopySlices.apply(old, value, chain)
+    if _function.forward_hook is not None:
+        forward_ad.update_in_place(base, new)
     if new._requires_grad:
         base.grad_fn, base._output_nr, base._requires_grad = new.grad_fn, 0, True
         if base._retains_grad:

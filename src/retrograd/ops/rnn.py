@@ -580,7 +580,9 @@ def _replay_backward(ctx, dout, dhn, dcn):
     args = [x, w_ih, w_hh, b_ih, b_hh, h0, c0, w_hr]  # apply's tensor arguments, in order
     need = ctx.needs_input_grad[:8]
     # aliases, so the replay's gradients stop at them (not at the inputs' own producers)
-    alias = [a.view_as(a) if a is not None and nd else a for a, nd in zip(args, need)]
+    # (forward AD's double-VJP runs this backward for inputs that carry a tangent but need no grad)
+    alias = [(a.view_as(a) if a.requires_grad else a.detach().requires_grad_()) if a is not None and nd else a
+             for a, nd in zip(args, need)]
     outs = _replay_layer(ctx.mode, ctx.reverse, *alias, ctx.batch_sizes)
     grads_out = (dout, dhn, dcn) if ctx.mode == "LSTM" else (dout, dhn)
     targets = [i for i, (a, nd) in enumerate(zip(alias, need)) if a is not None and nd]

@@ -1,0 +1,397 @@
+"""Every differentiable op's JVP (issue 13, item 2), in float64:
+
+- against central finite differences of the op,
+- against its VJP by the identity u·(J v) = (Jᵀ u)·v,
+- and, for a sample of ops, against torch's forward AD (recorded values without torch).
+
+``test_every_op_has_a_jvp_rule_or_is_listed`` walks every Function subclass of
+retrograd.ops: each has a ``jvp`` rule of its own (or of a base), or is listed in FALLBACK
+(its JVP comes from its VJP by the double-VJP trick), or in NOT_DIFFERENTIABLE; and every
+op of the first two kinds is run by some case below (an apply observer records which).
+"""
+
+import importlib
+import inspect
+import pkgutil
+
+import numpy as np
+import pytest
+
+import retrograd
+import retrograd.autograd.forward_ad as fwAD
+import retrograd.ops
+from retrograd.autograd.function import Function, add_apply_observer, remove_apply_observer
+from tests.helpers import rand, torch
+from tests.reference.store import reference
+
+# the ops whose JVP comes from their backward (forward_ad._jvp_by_double_vjp): exact, listed
+FALLBACK = {
+    "Remainder", "Fmod", "Atan2", "Hypot", "Logaddexp", "Logaddexp2", "Xlogy", "Maximum", "Minimum",
+    "Fmax", "Fmin", "Clamp", "Lerp", "NanToNum",
+    "MaxAll", "MinAll", "Amax", "Amin", "MedianAll", "NanMedianAll", "Prod", "Var", "Std", "Logsumexp",
+    "Cumprod", "Logcumsumexp", "CumMax", "CumMin", "Quantile", "NanSum", "VectorNorm",
+    "ScatterReduce", "_ClampMin", "MseLoss", "NLLLoss", "BinaryCrossEntropy", "CTCLoss",
+    "PNorm", "EuclidCdist", "Conv", "ConvInputGrad", "ConvTranspose", "ConvWeightGrad", "Unfold", "Fold",
+    "MaxPool", "MaxPoolBlocks", "BatchNorm", "LayerNorm", "GroupNorm",
+    "RNNTanhLayer", "RNNReluLayer", "LSTMLayer", "GRULayer", "ScaledDotProductAttention",
+    "Xlog1py", "Zeta", "Igamma", "Igammac",
+}
+# ops that torch records without a derivative, and abstract bases never applied themselves
+NOT_DIFFERENTIABLE = {"NotDifferentiable"}
+ABSTRACT = {"_UnaryFloat", "_Rounding", "_RoundedRemainder", "_SelectAlongDim", "_ValueReduction",
+            "_CumExtreme", "_Binary", "Normalize", "RNNLayer"}
+
+F = retrograd.nn.functional
+
+
+def _grad_of(r, f, x, g):
+    """f's input gradient for output gradient g, as a differentiable function of x and g
+    (runs the op's backward ops forward)."""
+    y = x.clone()
+    if not y.requires_grad:
+        y.requires_grad_()
+    return r.autograd.grad(f(y), y, g, create_graph=True)[0]
+
+
+def _pos(*shape, seed=0):
+    return ("pos",) + shape
+
+
+IDX5 = np.array([0, 3, 1, 1, 2])
+
+# (id, fn(r, *inputs), input specs[, rtol]): a shape tuple is a random float64 input in [-1, 1)
+# (differentiated), ("pos", *shape) one in [0.5, 1.5), a NumPy array a constant input
+CASES = [
+    # elementwise
+    ("add", lambda r, a, b: r.add(a, b, alpha=2), [(3, 4), (4,)]),
+    ("add_scalar", lambda r, a: a + 3.0, [(3,)]),
+    ("sub", lambda r, a, b: r.sub(a, b, alpha=0.5), [(3, 1), (3, 4)]),
+    ("rsub", lambda r, a: 2.0 - a, [(3,)]),
+    ("mul", lambda r, a, b: a * b, [(3, 4), (4,)]),
+    ("div", lambda r, a, b: a / b, [(3, 4), ("pos", 4)]),
+    ("rdiv", lambda r, b: 2.0 / b, [("pos", 4)]),
+    ("pow", lambda r, a, b: a ** b, [("pos", 3, 2), (2,)]),
+    ("pow_scalar", lambda r, a: a ** 3, [(4,)]),
+    ("rpow", lambda r, b: 2.0 ** b, [(4,)]),
+    ("neg_clone", lambda r, a: (-a).clone(), [(3,)]),
+    ("to", lambda r, a: a.to(r.float32), [(3,)], 5e-2),  # float32 finite differences
+    ("exp_log_sqrt", lambda r, a: a.exp() + a.log() + a.sqrt(), [("pos", 4)]),
+    ("abs_tanh_sigmoid_relu", lambda r, a: a.abs() + a.tanh() + a.sigmoid() + a.relu(), [(5,)]),
+    ("fill", lambda r, a, v: a.clone().fill_(v), [(3,), ()]),
+    ("copy", lambda r, a, b: a.clone().copy_(b), [(2, 3), (3,)]),
+    ("relu_grad", lambda r, x, g: _grad_of(r, r.relu, x, g), [(5,), (5,)]),
+    # math
+    ("unary_math", lambda r, a: (a.reciprocal() + a.rsqrt() + a.log2() + a.log10() + a.log1p() + a.exp2()
+                                 + a.expm1() + a.sin() + a.cos() + a.tan() + a.sinh() + a.cosh()
+                                 + a.asinh() + a.erf() + a.erfc() + a.frac() + a.deg2rad() + a.rad2deg()),
+     [("pos", 4)]),
+    ("inverse_trig", lambda r, a: a.asin() + a.acos() + a.atan() + a.atanh() + a.erfinv() + (a * 0.5 + 0.5).logit(),
+     [(4,)]),
+    ("acosh", lambda r, a: (a + 1.5).acosh(), [("pos", 3)]),
+    ("rounding", lambda r, a: a.floor() + a.ceil() + a.trunc() + a.round() + a * 1, [(4,)]),
+    ("sign_signbit", lambda r, a: a.sign() + a.signbit() + a, [(4,)]),
+    ("div_rounded", lambda r, a, b: r.div(a, b, rounding_mode="floor") + a, [(4,), ("pos", 4)]),
+    ("remainder_fmod", lambda r, a, b: r.remainder(a, b) + r.fmod(a, b), [(4,), ("pos", 4)]),
+    ("binary_math", lambda r, a, b: r.atan2(a, b) + r.hypot(a, b) + r.logaddexp(a, b) + r.logaddexp2(a, b),
+     [(3, 4), (4,)]),
+    ("xlogy", lambda r, a, b: r.xlogy(a, b), [(4,), ("pos", 4)]),
+    ("max_min", lambda r, a, b: r.maximum(a, b) + r.minimum(a, b) + r.fmax(a, b) + r.fmin(a, b),
+     [(3, 4), (4,)]),
+    ("clamp", lambda r, a: a.clamp(-0.5, 0.5) + r.nan_to_num(a), [(6,)]),
+    ("lerp", lambda r, a, b, w: r.lerp(a, b, w), [(4,), (4,), (4,)]),
+    # special
+    ("special_unary", lambda r, a: (r.lgamma(a) + r.digamma(a) + r.polygamma(1, a) + r.special.i0(a)
+                                    + r.special.i0e(a) + r.special.i1(a) + r.special.i1e(a)
+                                    + r.special.erfcx(a) + r.special.ndtr(a) + r.special.log_ndtr(a)
+                                    + r.special.entr(a) + r.special.sinc(a)), [("pos", 4)]),
+    ("ndtri", lambda r, a: r.special.ndtri(a * 0.5), [("pos", 3)]),
+    ("special_binary", lambda r, a, b: (r.special.xlog1py(a, b) + r.special.zeta(3.0, b)
+                                        + r.special.gammainc(r.full_like(b, 2.0), b)
+                                        + r.special.gammaincc(r.full_like(b, 0.5), b)),
+     [("pos", 4), ("pos", 4)]),
+    # activations
+    ("activations", lambda r, a: (F.hardtanh(a, -0.5, 0.5) + F.leaky_relu(a, 0.1) + F.elu(a) + F.gelu(a)
+                                  + F.gelu(a, approximate="tanh") + F.silu(a) + F.mish(a) + F.softplus(a)
+                                  + F.softsign(a) + F.hardsigmoid(a * 4) + F.hardswish(a * 4)
+                                  + F.logsigmoid(a) + F.threshold(a, 0.1, 2.0) + F.hardshrink(a, 0.3)
+                                  + F.softshrink(a, 0.3)), [(6,)]),
+    ("rrelu", lambda r, a: F.rrelu(a, training=True), [(6,)]),
+    ("softmax", lambda r, a: F.softmax(a, 1) + F.log_softmax(a, 0), [(3, 4)]),
+    # reductions
+    ("sum_mean", lambda r, a: a.sum() + a.mean() + a.sum(1).sum() + a.mean((0, 1), keepdim=True).sum(),
+     [(3, 4)]),
+    ("max_min_dim", lambda r, a: a.max(1).values + a.min(0, keepdim=True).values.T.squeeze(1)[:3]
+     + a.median(1).values + a.nanmedian(1).values, [(3, 4)]),
+    ("mode", lambda r, a: a.mode(1).values, [(3, 4)]),
+    ("value_reductions", lambda r, a: (a.max() + a.min() + a.amax(1).sum() + a.amin(0).sum() + a.median()
+                                       + a.nanmedian()), [(3, 4)]),
+    ("prod_var_std", lambda r, a: (a.prod(1) + a.var(1) + a.std(1) + a.logsumexp(1) + a.nansum(1)
+                                   + r.linalg.vector_norm(a, dim=1)), [(3, 4)]),
+    ("cumulative", lambda r, a: (a.cumsum(1) + a.cumprod(1) + a.logcumsumexp(1) + a.cummax(1).values
+                                 + a.cummin(1).values), [(3, 4)]),
+    ("quantile", lambda r, a: r.quantile(a, 0.3, dim=1), [(3, 5)]),
+    # linear algebra
+    ("matmul", lambda r, a, b: a @ b, [(2, 3, 4), (4, 5)]),
+    ("matmul_vec", lambda r, a, b: a @ b, [(4,), (4, 2)]),
+    ("bmm", lambda r, a, b: r.bmm(a, b), [(2, 3, 4), (2, 4, 2)]),
+    ("einsum", lambda r, a, b: r.einsum("ij,jk->ik", a, b), [(3, 4), (4, 2)]),
+    ("diagonal_triangle", lambda r, a: a.diagonal(1).sum() + a.tril() + a.triu(1), [(4, 4)]),
+    ("diag_embed", lambda r, x, g: _grad_of(r, lambda y: y.diagonal().sum() * 0 + (y.diagonal() ** 2).sum(),
+                                              x, g), [(3, 3), ()]),
+    ("linear", lambda r, x, w, b: F.linear(x, w, b), [(5, 3), (4, 3), (4,)]),
+    ("linear_nobias", lambda r, x, w: F.linear(x, w), [(5, 3), (4, 3)]),
+    ("linear_3d", lambda r, x, w, b: F.linear(x, w, b) + F.linear(x, w), [(2, 5, 3), (4, 3), (4,)]),
+    # shape
+    ("shape_ops", lambda r, a: (a.reshape(4, 3).T.reshape(12) + a.permute(1, 0).flatten()
+                                + a.unsqueeze(0).squeeze().view(-1) + a.squeeze(0).reshape(-1)
+                                + a.t().contiguous().view(-1)), [(3, 4)]),
+    ("expand_tile_flip_roll", lambda r, a: (a.expand(2, 3, 4).sum(0) + a.tile((1, 2))[:, :4] + a.flip(0)
+                                            + a.roll(1, 1)), [(3, 4)]),
+    ("pad", lambda r, a: F.pad(a, (1, 2), value=3.0), [(2, 3)]),
+    # join
+    ("cat_stack_split", lambda r, a, b: (r.cat([a, b], 0).split(2, 0)[1].sum() + r.stack([a, b]).sum(0)),
+     [(2, 3), (2, 3)]),
+    # indexing
+    ("index", lambda r, a: a[1:, [0, 2]].sum() + a[0] + a[..., 1].sum() + a.select(1, 2).sum(), [(3, 4)]),
+    ("gather_family", lambda r, a: (a.gather(1, r.tensor([[0, 1], [2, 2], [3, 0]])).sum()
+                                    + a.index_select(0, r.tensor([2, 0])).sum() + a.take(r.tensor([1, 5])).sum()
+                                    + a.masked_select(a > 0).sum()), [(3, 4)]),
+    ("index_put", lambda r, a, v: a.index_put((r.tensor([0, 2]),), v) + a.clone().index_put_(
+        (r.tensor([1]),), v, accumulate=True), [(3, 4), (4,)]),
+    ("setitem_scalar", lambda r, a: _set(a, 5.0), [(3, 4)]),
+    ("copy_slices", lambda r, a, b: _copy_slices(a, b), [(3, 4), (4,)]),
+    ("view_in_place", lambda r, a: _view_in_place(a), [(3, 4)]),
+    ("index_scatter", lambda r, x, g: _grad_of(r, lambda y: y[[0, 2, 2]], x, g), [(3, 2), (3, 2)]),
+    ("scatter_reduce", lambda r, a, s: a.scatter_reduce(0, r.tensor([[0, 1], [0, 0]]), s, "sum")
+     + a.scatter_reduce(0, r.tensor([[0, 1], [0, 0]]), s, "amax") + a.scatter_add(0, r.tensor([[1, 0]]), s[:1]),
+     [(2, 2), (2, 2)]),
+    ("masked", lambda r, a, s: a.masked_fill(a > 0, 2.0) + a.masked_scatter(a < 0, s), [(3, 4), (12,)]),
+    ("masked_fill_tensor", lambda r, a, v: a.masked_fill(a > 0, v), [(3, 4), ()]),
+    ("where", lambda r, a, b: r.where(a > 0, a, b) + r.where(a > 0, a, 1.0), [(3, 4), (4,)]),
+    # embedding
+    ("embedding", lambda r, w: F.embedding(r.tensor([[0, 2], [3, 3]]), w), [(4, 3)]),
+    ("embedding_bag", lambda r, w: F.embedding_bag(r.tensor([0, 2, 3, 3]), w, r.tensor([0, 2])), [(4, 3)]),
+    ("embedding_grad", lambda r, w, g: _grad_of(r, lambda y: F.embedding(r.tensor([0, 2, 2]), y), w, g),
+     [(4, 3), (3, 3)]),
+    # losses
+    ("losses", lambda r, x, y: (F.mse_loss(x, y) + F.smooth_l1_loss(x, y, beta=0.5) + F.huber_loss(x, y)
+                                + F.binary_cross_entropy_with_logits(x, y.sigmoid())
+                                + F.soft_margin_loss(x, y.sign()) + F.hinge_embedding_loss(x, y.sign())
+                                + F.kl_div(x, y.sigmoid(), reduction="batchmean")
+                                + F.poisson_nll_loss(x, y.abs())), [(5, 4), (5, 4)]),
+    ("bce", lambda r, p, y: F.binary_cross_entropy(p.sigmoid(), y.sigmoid()), [(5,), (5,)]),
+    ("nll_cross_entropy", lambda r, x: F.nll_loss(F.log_softmax(x, 1), r.tensor(IDX5))
+     + F.cross_entropy(x, r.tensor(IDX5), label_smoothing=0.1), [(5, 4)]),
+    ("ctc", lambda r, x: F.ctc_loss(F.log_softmax(x, 2), r.tensor([[1, 2], [1, 1]]), r.tensor([4, 4]),
+                                    r.tensor([2, 2])), [(4, 2, 3)]),
+    # distance
+    ("distance", lambda r, a, b: F.pairwise_distance(a, b) + r.cdist(a, b).sum(1)
+     + r.cdist(a, b, compute_mode="use_mm_for_euclid_dist").sum(0), [(3, 4), (3, 4)]),
+    # conv
+    ("conv", lambda r, x, w, b: F.conv2d(x, w, b, padding=1), [(1, 2, 4, 4), (3, 2, 3, 3), (3,)]),
+    ("conv_transpose", lambda r, x, w: F.conv_transpose1d(x, w, stride=2), [(1, 2, 4), (2, 3, 3)]),
+    ("conv_grads", lambda r, x, w, g: _grad_of(r, lambda y: F.conv1d(y, w), x, g), [(1, 2, 5), (3, 2, 2),
+                                                                                  (1, 3, 4)]),
+    ("conv_weight_grad", lambda r, w, x, g: _grad_of(r, lambda y: F.conv1d(x, y), w, g), [(3, 2, 2), (1, 2, 5),
+                                                                                        (1, 3, 4)]),
+    ("unfold_fold", lambda r, x: F.fold(F.unfold(x, 2), (3, 3), 2), [(1, 2, 3, 3)]),
+    # pooling
+    ("max_pool", lambda r, x: F.max_pool2d(x, 3, stride=1, padding=1), [(1, 2, 4, 4)]),
+    ("max_pool_blocks", lambda r, x: F.max_pool2d(x, 2), [(1, 2, 4, 4)]),
+    ("max_pool_grads", lambda r, x, g: _grad_of(r, lambda y: F.max_pool2d(y, 2), x, g),
+     [(1, 1, 4, 4), (1, 1, 2, 2)]),
+    ("max_pool_flat_grads", lambda r, x, g: _grad_of(r, lambda y: F.max_pool2d(y, 3, 1, 1), x, g),
+     [(1, 1, 3, 3), (1, 1, 3, 3)]),
+    ("avg_pools", lambda r, x: F.avg_pool2d(x, 2) .sum() + F.avg_pool2d(x, 3, 1, 1).sum()
+     + F.adaptive_avg_pool2d(x, 3).sum(), [(1, 2, 4, 4)]),
+    ("avg_pool_grad", lambda r, x, g: _grad_of(r, lambda y: F.avg_pool2d(y, 2), x, g),
+     [(1, 1, 4, 4), (1, 1, 2, 2)]),
+    ("upsample_grid", lambda r, x, grid: F.interpolate(x, scale_factor=2, mode="bilinear")[..., :2, :2]
+     + F.grid_sample(x, grid, align_corners=False)[..., :2, :2]
+     + F.grid_sample(x, grid * 0.9, mode="nearest", align_corners=False)[..., :2, :2], [(1, 1, 3, 3), (1, 2, 2, 2)]),
+    # normalization
+    ("norms", lambda r, x, w, b: (F.layer_norm(x, (4,), w, b) + F.group_norm(x.unsqueeze(-1), 2).squeeze(-1)
+                                  + F.batch_norm(x, None, None, w, b, training=True)), [(3, 4), (4,), (4,)]),
+    ("batch_norm_eval", lambda r, x: F.batch_norm(x, r.zeros(4, dtype=r.float64), r.ones(4, dtype=r.float64)),
+     [(3, 4)]),
+    # recurrent
+    ("rnn_tanh", lambda r, x, h, wi, wh: _rnn(r, "RNN", x, h, wi, wh), [(3, 2, 2), (1, 2, 3), (3, 2), (3, 3)]),
+    ("rnn_relu", lambda r, x, h, wi, wh: _rnn(r, "RNN", x, h, wi, wh, nonlinearity="relu"),
+     [(3, 2, 2), (1, 2, 3), (3, 2), (3, 3)]),
+    ("gru", lambda r, x, h, wi, wh: _rnn(r, "GRU", x, h, wi, wh), [(3, 2, 2), (1, 2, 3), (9, 2), (9, 3)]),
+    ("lstm", lambda r, x, h, wi, wh: _rnn(r, "LSTM", x, h, wi, wh), [(3, 2, 2), (1, 2, 3), (12, 2), (12, 3)]),
+    # attention and dropout
+    ("attention", lambda r, q, k, v: F.scaled_dot_product_attention(q, k, v), [(1, 3, 2), (1, 4, 2), (1, 4, 2)]),
+    ("dropout", lambda r, a: F.dropout(a, 0.3) + F.alpha_dropout(a, 0.2, training=True), [(6,)]),
+]
+
+
+def _copy_slices(a, b):
+    """An in-place write into a view of a tensor in a graph (CopySlices)."""
+    y = a.clone()
+    if not y.requires_grad:
+        y.requires_grad_()
+    z = y * 1
+    z[1].mul_(b)
+    return z
+
+
+def _view_in_place(a):
+    """In-place writes through views, outside any graph: the base's tangent follows."""
+    z = a.clone()
+    z[1].mul_(2)
+    z[:, 0].add_(z[:, 1])
+    z.view(12)[3:5].sub_(1.5)
+    z.t()[2].exp_()
+    return z
+
+
+def _set(a, v):
+    a = a.clone()
+    a[1, 2] = v
+    a[0] = a[2] * 2
+    return a
+
+
+def _rnn(r, kind, x, h, w_ih, w_hh, **kw):
+    """One layer of nn.RNN/GRU/LSTM (no bias) run with the given weights; its output and state."""
+    m = getattr(r.nn, kind)(2, 3, bias=False, **kw).double()
+    call = r.func.functional_call if r is torch else retrograd.nn.utils.stateless.functional_call
+    h0 = (h, h * 0.5) if kind == "LSTM" else h
+    out, hn = call(m, {"weight_ih_l0": w_ih, "weight_hh_l0": w_hh}, (x, h0))
+    return out.sum(0) + (hn[1] if kind == "LSTM" else hn).sum(0)
+
+
+# ------------------------------------------------------------------ the checks
+
+
+def _arrays(specs, seed):
+    out = []
+    for i, spec in enumerate(specs):
+        if isinstance(spec, tuple) and spec[:1] == ("pos",):
+            out.append(rand(*spec[1:], low=0.5, high=1.5, seed=seed + i))
+        elif isinstance(spec, tuple):
+            out.append(rand(*spec, seed=seed + i))
+        else:
+            out.append(spec)
+    return out
+
+
+def _floating(outs):
+    outs = outs if isinstance(outs, (tuple, list)) else (outs,)
+    return [o for o in outs if hasattr(o, "dtype") and o.dtype.is_floating_point]
+
+
+def _run(fn, arrays, seed=0):
+    """fn's floating outputs as float64 arrays (the random ops reseeded alike each run)."""
+    retrograd.manual_seed(seed)
+    return [o.detach().numpy().astype(np.float64) for o in _floating(fn(retrograd, *map(retrograd.tensor, arrays)))]
+
+
+def forward_jvp(fn, arrays, tangents, seed=0):
+    """The outputs' tangents by forward AD (zeros for an output without one)."""
+    retrograd.manual_seed(seed)
+    with fwAD.dual_level():
+        duals = [fwAD.make_dual(retrograd.tensor(a), retrograd.tensor(v)) for a, v in zip(arrays, tangents)]
+        outs = _floating(fn(retrograd, *duals))
+        jv = []
+        for o in outs:
+            t = fwAD.unpack_dual(o).tangent
+            jv.append(np.zeros(tuple(o.shape)) if t is None else t.detach().numpy().astype(np.float64))
+    return jv
+
+
+def finite_difference_jvp(fn, arrays, tangents, eps=1e-6, seed=0):
+    plus = _run(fn, [a + eps * v for a, v in zip(arrays, tangents)], seed)
+    minus = _run(fn, [a - eps * v for a, v in zip(arrays, tangents)], seed)
+    return [(p - m) / (2 * eps) for p, m in zip(plus, minus)]
+
+
+def vjp_dot(fn, arrays, tangents, us, seed=0):
+    """(Jᵀ u)·v, by reverse mode."""
+    retrograd.manual_seed(seed)
+    xs = [retrograd.tensor(a).requires_grad_() for a in arrays]
+    outs = _floating(fn(retrograd, *xs))
+    pairs = [(o, retrograd.tensor(u)) for o, u in zip(outs, us) if o.requires_grad]
+    if not pairs:
+        return 0.0
+    gs = retrograd.autograd.grad([o for o, _ in pairs], xs, [u for _, u in pairs], allow_unused=True)
+    return sum(float((g.numpy() * v).sum()) for g, v in zip(gs, tangents) if g is not None)
+
+
+def _case_inputs(specs, seed=0):
+    arrays = _arrays(specs, seed)
+    rng = np.random.default_rng(seed + 100)
+    tangents = [rng.standard_normal(np.shape(a)) for a in arrays]
+    return arrays, tangents
+
+
+@pytest.mark.parametrize("name,fn,specs,rtol", [c + (1e-5,) * (4 - len(c)) for c in CASES],
+                         ids=[c[0] for c in CASES])
+def test_jvp_matches_finite_differences_and_vjp(name, fn, specs, rtol):
+    arrays, tangents = _case_inputs(specs)
+    jv = forward_jvp(fn, arrays, tangents)
+    fd = finite_difference_jvp(fn, arrays, tangents)
+    assert len(jv) == len(fd)
+    for i, (a, b) in enumerate(zip(jv, fd)):
+        assert a.shape == b.shape, (name, i)
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol / 10, err_msg=f"{name}: output {i}, JVP vs finite differences")
+    rng = np.random.default_rng(7)
+    us = [rng.standard_normal(a.shape) for a in jv]
+    u_jv = sum(float((u * a).sum()) for u, a in zip(us, jv))
+    rel = 1e-9 if rtol <= 1e-5 else 1e-6  # float32 outputs
+    assert u_jv == pytest.approx(vjp_dot(fn, arrays, tangents, us), rel=rel, abs=1e-10), \
+        f"{name}: u·(J v) != (Jᵀ u)·v"
+
+
+def _op_classes():
+    """Every Function subclass defined in a module of retrograd.ops."""
+    found = {}
+    for m in pkgutil.iter_modules(retrograd.ops.__path__):
+        mod = importlib.import_module("retrograd.ops." + m.name)
+        for c in vars(mod).values():
+            if inspect.isclass(c) and issubclass(c, Function) and c.__module__ == mod.__name__:
+                found[c.__name__] = c
+    return found
+
+
+def _has_rule(cls):
+    return any("jvp" in k.__dict__ for k in cls.__mro__[:cls.__mro__.index(Function)])
+
+
+def test_every_op_has_a_jvp_rule_or_is_listed():
+    classes = _op_classes()
+    for name, cls in classes.items():
+        if name in ABSTRACT or name in NOT_DIFFERENTIABLE:
+            continue
+        if name in FALLBACK:
+            assert not _has_rule(cls), f"{name} has a jvp rule now: take it off FALLBACK"
+        else:
+            assert _has_rule(cls), f"{name} has no jvp rule: write one beside its backward, or list it in FALLBACK"
+    assert not (FALLBACK | ABSTRACT | NOT_DIFFERENTIABLE) - set(classes), "listed names that are no op"
+
+
+def test_every_differentiable_op_is_run_by_a_case():
+    applied = set()
+
+    def observe(cls, args, outputs):
+        applied.add(cls.__name__)
+
+    add_apply_observer(observe)
+    try:
+        for name, fn, specs, *_ in CASES:
+            arrays, tangents = _case_inputs(specs)
+            forward_jvp(fn, arrays, tangents)
+    finally:
+        remove_apply_observer(observe)
+    missing = set(_op_classes()) - applied - ABSTRACT - NOT_DIFFERENTIABLE
+    assert not missing, f"ops no case runs under forward AD: {sorted(missing)}"
+
+
+def test_fallback_ops_are_the_listed_ones():
+    """forward_ad._FALLBACK_OPS records the ops that used the double-VJP trick: all listed."""
+    fwAD._FALLBACK_OPS.clear()
+    for name, fn, specs, *_ in CASES:
+        arrays, tangents = _case_inputs(specs)
+        forward_jvp(fn, arrays, tangents)
+    assert fwAD._FALLBACK_OPS <= FALLBACK, sorted(fwAD._FALLBACK_OPS - FALLBACK)
