@@ -2,6 +2,8 @@
 GeneralizedPareto, LKJCholesky, Wishart, NegativeBinomial (src/retrograd/distributions/<family>.py):
 values and parameter gradients against torch, shapes, seeded sample moments, validation."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -119,3 +121,17 @@ def test_generalized_pareto_log_prob_and_cdf_are_the_formulas():
     np.testing.assert_allclose(got, expected, rtol=1e-12)
     cdf = D.GeneralizedPareto(t(loc), t(scale), t(c)).cdf(t(x)).numpy()
     np.testing.assert_allclose(cdf, np.where(c == 0, -np.expm1(-z), 1 - (1 + safe * z) ** (-1 / safe)), rtol=1e-12)
+
+
+def test_wishart_redraws_only_singular_samples():
+    w = D.Wishart(retrograd.tensor(5.0), covariance_matrix=retrograd.eye(2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a regular draw: no warning (torch 2.13 warns for every one)
+        w.rsample((3,))
+    first = retrograd.eye(2).repeat(3, 1, 1)
+    first[1] = 0.0  # the second of three draws is singular: only it is drawn again
+    draws = iter([first, 2 * retrograd.eye(2).expand(1, 2, 2)])
+    w._bartlett_sampling = lambda shape: next(draws)
+    with pytest.warns(UserWarning, match="Singular sample detected."):
+        x = w.rsample((3,))
+    np.testing.assert_array_equal(x.numpy(), [np.eye(2), 2 * np.eye(2), np.eye(2)])
