@@ -125,3 +125,12 @@ def test_gamma_sample_gradient_has_no_second_derivative_as_torch():
     np.testing.assert_allclose(g.item(), standard_gamma_grad(z.detach().numpy(), 2.0)[0], rtol=1e-12)
     with pytest.raises(NotImplementedError, match="_standard_gamma_grad"):
         g.backward()
+
+
+@pytest.mark.parametrize("draw", [lambda a: _standard_gamma(a), lambda a: _sample_dirichlet(a)])
+def test_a_sample_changed_in_place_cannot_be_differentiated(draw):
+    a = retrograd.tensor([2.0, 1.0], requires_grad=True)
+    x = draw(a)
+    x.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        x.sum().backward()

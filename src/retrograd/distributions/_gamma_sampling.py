@@ -135,15 +135,14 @@ class StandardGamma(Function):
 
     @staticmethod
     def forward(ctx, concentration, generator):
-        z = _on_device_of(_draw_gammas(concentration, generator), concentration, concentration.dtype)
-        ctx.save_for_backward(concentration)
-        ctx.z = z
+        z = Tensor._make(_on_device_of(_draw_gammas(concentration, generator), concentration, concentration.dtype))
+        ctx.save_for_backward(concentration, z)
         return z
 
     @staticmethod
     def backward(ctx, g):
-        (concentration,) = ctx.saved_tensors
-        return g * StandardGammaGrad.apply(concentration, Tensor._make(ctx.z)), None
+        concentration, z = ctx.saved_tensors
+        return g * StandardGammaGrad.apply(concentration, z), None
 
 
 class StandardGammaGrad(Function):
@@ -184,15 +183,13 @@ class SampleDirichlet(Function):
     def forward(ctx, concentration, generator):
         gammas = _draw_gammas(concentration, generator)
         x = gammas / gammas.sum(-1, keepdims=True)
-        x = _on_device_of(x, concentration, concentration.dtype)
-        ctx.save_for_backward(concentration)
-        ctx.x = x
+        x = Tensor._make(_on_device_of(x, concentration, concentration.dtype))
+        ctx.save_for_backward(concentration, x)
         return x
 
     @staticmethod
     def backward(ctx, g):
-        (concentration,) = ctx.saved_tensors
-        x = Tensor._make(ctx.x)
+        concentration, x = ctx.saved_tensors
         alpha = _host(concentration)
         grad = dirichlet_grad(_host(x), alpha, alpha.sum(-1, keepdims=True))
         grad = Tensor._make(_on_device_of(grad, concentration, concentration.dtype))
