@@ -411,3 +411,135 @@ def incomplete_gamma(a, x, value, upper):
     edge = np.isinf(x) | np.isinf(a) | (x == 0) | (a == 0) | (x < 0) | (a < 0)
     out = np.where(edge, 1.0 - lower if upper else lower, value)
     return out
+
+
+# ---------------------------------------------------------------------------- orthogonal polynomials
+
+
+def _degree(n):
+    """torch's int64 degree of a float n: truncated; nan and +-inf become negative (degree < 0: 0)."""
+    return np.where(np.isfinite(n), np.trunc(np.where(np.isfinite(n), n, -1.0)), -1.0)
+
+
+def _recurrence(x, n, first, step):
+    """P_n(x) by a three-term recurrence: P_0 = 1, P_1 = first, P_k = step(k, P_k-1, P_k-2),
+    run on each element only as far as its degree (the elements still running are compressed)."""
+    out = np.where(n == 0, 1.0, first)
+    active = np.flatnonzero(n >= 2)
+    p, q, xa, na = np.ones(active.size), first.flat[active], x.flat[active], n.flat[active]
+    k = 2
+    while active.size:
+        r = step(k, xa, p, q)
+        p, q = q, r
+        done = na == k
+        out.flat[active[done]] = r[done]
+        keep = ~done
+        active, p, q, xa, na = active[keep], p[keep], q[keep], xa[keep], na[keep]
+        k += 1
+    return out
+
+
+def _chebyshev_step(k, x, p, q):
+    return (x + x) * q - p
+
+
+def _odd(n):
+    return np.fmod(n, 2) != 0
+
+
+def _polynomial(kind, x, n):
+    """torch.special's orthogonal polynomial ``kind`` of degree n at x, with torch's special
+    cases (and its closed trigonometric forms for high degrees)."""
+    x, n = np.broadcast_arrays(np.asarray(x, np.float64), _degree(np.asarray(n, np.float64)))
+    x, n = x.copy(), n.copy()
+    cases = []  # (condition, value), the first that holds wins
+    one = np.ones_like(x)
+    with np.errstate(all="ignore"):
+        if kind.startswith("shifted_"):
+            y = x + x - 1.0
+            t = np.arccos(y)
+            inside = np.abs(y) < 1.0
+            base = kind[-1]  # shifted_chebyshev_t -> t
+            if base == "t":
+                cases = [(x == 1, one), (x == 0, np.where(_odd(n), -1.0, 1.0)),
+                         ((n > 6) & inside, np.cos(n * t))]
+                first, step = y, lambda k, x_, p, q: (x_ + x_ - 1.0 + (x_ + x_ - 1.0)) * q - p
+            elif base == "u":
+                cases = [(x == 1, n + 1), (x == 0, np.where(_odd(n), -(n + 1), n + 1)),
+                         ((n > 6) & inside, np.where(np.sin(t) != 0, np.sin((n + 1) * t) / np.sin(t),
+                                                     (n + 1) * np.cos((n + 1) * t) / y))]
+                first = y + y
+            elif base == "v":
+                cases = [(x == 1, one), (x == 0, np.where(_odd(n), -(n + n + 1), n + n + 1)),
+                         ((n > 6) & inside, np.where(np.sin(t / 2) != 1, np.cos((n + 0.5) * t) / np.cos(t / 2),
+                                                     np.where(_odd(n), -(n + n + 1), n + n + 1)))]
+                first = y + y - 1.0
+            else:  # w
+                cases = [(x == 1, n + n + 1), (x == 0, np.where(_odd(n), -1.0, 1.0)),
+                         ((n > 4) & inside, np.where(np.cos(t / 2) != 1, np.sin((n + 0.5) * t) / np.sin(t / 2),
+                                                     np.where(_odd(n), -1.0, 1.0)))]
+                first = y + y + 1.0
+            if base != "t":
+                step = lambda k, x_, p, q: (x_ + x_ - 1.0 + (x_ + x_ - 1.0)) * q - p  # noqa: E731
+        elif kind.startswith("chebyshev_"):
+            t = np.arccos(x)
+            inside = np.abs(x) < 1.0
+            edge = np.abs(x) == 1
+            step = _chebyshev_step
+            base = kind[len("chebyshev_"):]
+            if base == "t":
+                cases = [(edge, np.where((x > 0) | ~_odd(n), 1.0, -1.0)), ((n > 6) & inside, np.cos(n * t))]
+                first = x
+            elif base == "u":
+                cases = [(edge, np.where((x > 0) | ~_odd(n), n + 1, -(n + 1))),
+                         ((n > 8) & inside, np.where(np.sin(t) != 0, np.sin((n + 1) * t) / np.sin(t),
+                                                     (n + 1) * np.cos((n + 1) * t) / x))]
+                first = x + x
+            elif base == "v":
+                odd_value = np.where(_odd(n), -(n + n + 1), n + n + 1)
+                cases = [(edge, np.where(x > 0, 1.0, odd_value)),
+                         ((n > 8) & inside, np.where(np.sin(t / 2) != 1, np.cos((n + 0.5) * t) / np.cos(t / 2),
+                                                     odd_value))]
+                first = x + x - 1.0
+            else:  # w
+                edge_value = np.where(x > 0, n + n + 1, np.where(_odd(n), -1.0, 1.0))
+                cases = [(edge, edge_value),
+                         ((n > 8) & inside, np.where(np.cos(t / 2) != 1, np.sin((n + 0.5) * t) / np.sin(t / 2),
+                                                     edge_value))]
+                first = x + x + 1.0
+        elif kind == "hermite_h":
+            first, step = x + x, lambda k, x_, p, q: (x_ + x_) * q - (2 * k - 2) * p
+        elif kind == "hermite_he":
+            first, step = x.copy(), lambda k, x_, p, q: x_ * q - (k - 1) * p
+        elif kind == "laguerre_l":
+            cases = [(np.abs(x) == 0, one)]
+            first, step = 1.0 - x, lambda k, x_, p, q: ((2 * k - 2 + (1.0 - x_)) * q - (k - 1) * p) / k
+        elif kind == "legendre_p":
+            cases = [(np.abs(x) == 1, np.where((x > 0) | ~_odd(n), 1.0, -1.0))]
+            first, step = x.copy(), lambda k, x_, p, q: ((2 * k - 1) * x_ * q - (k - 1) * p) / k
+        else:
+            raise ValueError(f"unknown polynomial {kind!r}")
+        out = _recurrence(x, n, np.array(first, np.float64), step)
+        for condition, value in reversed(cases):
+            out = np.where(condition, value, out)
+        return np.where(n < 0, 0.0, out)
+
+
+POLYNOMIALS = ("chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w",
+               "shifted_chebyshev_polynomial_t", "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
+               "shifted_chebyshev_polynomial_w", "hermite_polynomial_h", "hermite_polynomial_he",
+               "laguerre_polynomial_l", "legendre_polynomial_p")
+
+
+def polynomial(name, x, n):
+    """torch.special.<name>(x, n) for a name in POLYNOMIALS."""
+    return _polynomial(name.replace("_polynomial", ""), x, n)
+
+
+def spherical_bessel_j0(x):
+    """sin(x)/x, by its Taylor polynomial below 1/2; 0 at +-inf."""
+    x2 = x * x
+    series = 1.0 + x2 * (-1.0 / 6 + x2 * (1.0 / 120 + x2 * (-1.0 / 5040 + x2 * (
+        1.0 / 362880 + x2 * (-1.0 / 39916800 + x2 * (1.0 / 6227020800))))))
+    out = np.where(np.abs(x) < 0.5, series, np.sin(x) / np.where(x == 0, 1.0, x))
+    return np.where(np.isinf(x), 0.0, out)

@@ -161,7 +161,10 @@ class Sinc(_UnaryFloat):
 
 class _Binary(Function):
     """Base of the elementwise functions of two operands (tensors or numbers, broadcast, integers
-    promoted to the default float): ``f(x, y)`` on float64 arrays; subclasses' backward."""
+    promoted to the default float): ``f(x, y)`` on float64 arrays (``gpu``: the name of
+    cupyx.scipy.special's function for CuPy arrays); subclasses' backward."""
+
+    gpu = None
 
     @staticmethod
     def f(x, y):
@@ -174,6 +177,10 @@ class _Binary(Function):
         xp = np if not hasattr(x, "dtype") and not hasattr(y, "dtype") else _backend.array_module(
             x if hasattr(x, "dtype") else y)
         dt = (x if hasattr(x, "dtype") else y).dtype
+        if xp is not np:  # on a GPU: cupyx.scipy.special's function of the same name
+            from cupyx.scipy import special
+
+            return broadcast_op(getattr(special, cls.gpu), x, y, a, b).astype(dt, copy=False)
         with np.errstate(all="ignore"):
             out = broadcast_op(lambda u, v: cls.f(xp.asarray(u, np.float64), xp.asarray(v, np.float64)), x, y, a, b)
         return out.astype(dt, copy=False)
@@ -182,6 +189,8 @@ class _Binary(Function):
 class Xlog1py(_Binary):
     """z = a*ln(1 + b), 0 where a = 0 (unless b is nan);  da = g*ln(1 + b) (0 where a = 0 and b <= -1),
     db = g*a/(1 + b)."""
+
+    gpu = "xlog1py"
 
     @staticmethod
     def f(x, y):
@@ -205,6 +214,7 @@ class Zeta(_Binary):
     (as torch)."""
 
     f = staticmethod(K.zeta)
+    gpu = "zeta"
 
     @staticmethod
     def backward(ctx, g):
@@ -220,6 +230,7 @@ class Igamma(_Binary):
 
     f = staticmethod(lambda x, y: K.incomplete_gamma(x, y, _scipy_special("gammainc").gammainc(x, y), upper=False))
     sign = 1
+    gpu = "gammainc"
 
     @classmethod
     def backward(cls, ctx, g):
@@ -237,6 +248,7 @@ class Igammac(Igamma):
 
     f = staticmethod(lambda x, y: K.incomplete_gamma(x, y, _scipy_special("gammaincc").gammaincc(x, y), upper=True))
     sign = -1
+    gpu = "gammaincc"
 
 
 # ---------------------------------------------------------------------------- public API
@@ -323,23 +335,72 @@ def _require_tensors(name, *operands):
                             f"{type(value).__name__}")
 
 
-def _bessel(name, scipy_name):
-    """A Bessel function of the first kind computed by SciPy; no derivative (as torch: its
-    result does not require grad)."""
+def _by_scipy(name, scipy_name, description):
+    """torch.special's ``name``, computed by SciPy's ``scipy_name``; not differentiable (as torch:
+    its result does not require grad)."""
+
+    def fn(input):
+        x = float_data(input)
+        f = getattr(_scipy_special(name), scipy_name)
+        with np.errstate(all="ignore"):
+            out = f(x.astype(np.float64))
+        return Tensor._make((out[0] if isinstance(out, tuple) else out).astype(x.dtype, copy=False))
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"{description} (computed by SciPy's scipy.special.{scipy_name}); not differentiable."
+    return takes_out(fn, dtype=CAST, grad=NONE)
+
+
+bessel_j0 = _by_scipy("bessel_j0", "j0", "The Bessel function of the first kind of order 0")
+bessel_j1 = _by_scipy("bessel_j1", "j1", "The Bessel function of the first kind of order 1")
+bessel_y0 = _by_scipy("bessel_y0", "y0", "The Bessel function of the second kind of order 0")
+bessel_y1 = _by_scipy("bessel_y1", "y1", "The Bessel function of the second kind of order 1")
+modified_bessel_k0 = _by_scipy("modified_bessel_k0", "k0", "The modified Bessel function of the second kind K0")
+modified_bessel_k1 = _by_scipy("modified_bessel_k1", "k1", "The modified Bessel function of the second kind K1")
+scaled_modified_bessel_k0 = _by_scipy("scaled_modified_bessel_k0", "k0e", "exp(x) K0(x)")
+scaled_modified_bessel_k1 = _by_scipy("scaled_modified_bessel_k1", "k1e", "exp(x) K1(x)")
+airy_ai = _by_scipy("airy_ai", "airy", "The Airy function Ai")
+
+
+def _not_differentiable(name, kernel):
+    """torch.special's ``name`` computed by the float64 NumPy ``kernel``; as in torch, its result
+    does not require grad."""
 
     def fn(input):
         x = float_data(input)
         with np.errstate(all="ignore"):
-            out = getattr(_scipy_special(name), scipy_name)(x.astype(np.float64)).astype(x.dtype, copy=False)
-        return Tensor._make(out)
+            return Tensor._make(kernel(x.astype(np.float64)).astype(x.dtype, copy=False))
 
     fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = f"The Bessel function of the first kind {name[-2:].upper()}(input), by SciPy; not differentiable."
+    fn.__doc__ = f"{kernel.__doc__.splitlines()[0]} Not differentiable (as torch)."
     return takes_out(fn, dtype=CAST, grad=NONE)
 
 
-bessel_j0 = _bessel("bessel_j0", "j0")
-bessel_j1 = _bessel("bessel_j1", "j1")
+modified_bessel_i0 = _not_differentiable("modified_bessel_i0", K.i0)
+modified_bessel_i1 = _not_differentiable("modified_bessel_i1", K.i1)
+spherical_bessel_j0 = _not_differentiable("spherical_bessel_j0", K.spherical_bessel_j0)
+
+
+def _polynomial_function(name):
+    """torch.special.<name>(input, n): the polynomial of degree n (truncated to an integer; 0 for
+    n < 0) at input, either a number; not differentiable (as torch)."""
+
+    def fn(input, n):
+        if not isinstance(input, Tensor) and not isinstance(n, Tensor):
+            raise TypeError(f"special_{name}() received an invalid combination of arguments - got "
+                            f"({type(input).__name__}, {type(n).__name__}): input, n or both must be Tensors")
+        x, degree = float_operands(input, n)
+        dt = (x if hasattr(x, "dtype") else degree).dtype
+        with np.errstate(all="ignore"):
+            out = broadcast_op(lambda u, v: K.polynomial(name, u, v), x, degree, input, n)
+        return Tensor._make(np.asarray(out).astype(dt, copy=False))
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"torch.special.{name}(input, n): {K.polynomial.__doc__.splitlines()[0]} Not differentiable."
+    return takes_out(fn, dtype=CAST, grad=NONE)
+
+
+globals().update({name: _polynomial_function(name) for name in K.POLYNOMIALS})
 
 
 def _polygamma_method(self, n):
