@@ -116,6 +116,10 @@ def test_seeded_draws_repeat_and_keep_dtype():
     assert x.dtype == retrograd.float64 and np.allclose(x.sum(-1).numpy(), 1.0)
     with pytest.raises(RuntimeError, match="concentration > 0"):
         _standard_gamma(retrograd.tensor([1.0, 0.0]))
+    with pytest.raises(NotImplementedError, match="\"gamma_cpu\" not implemented for 'Long'"):
+        _standard_gamma(retrograd.tensor([1, 2]))
+    with pytest.raises(NotImplementedError, match="\"dirichlet\" not implemented for 'Long'"):
+        _sample_dirichlet(retrograd.tensor([1, 2]))
 
 
 def test_gamma_sample_gradient_has_no_second_derivative_as_torch():

@@ -15,8 +15,9 @@ density ``exp(l(w))`` is log-concave, both become
 
 with ``w0`` the sample's ``w``, ``s`` the score ``dlog p/dalpha`` and ``J = dz/dw``. Integrating
 over the tail away from the mode, the weight falls from 1 at ``w0`` and is log-concave, so a
-Gauss-Legendre rule on ``[0, V]``, with ``V`` where the weight reaches exp(-40), gives the
-derivative to about 1e-12 relative with no normalizing constant and no overflow, for any alpha.
+Gauss-Legendre rule on ``[0, V]`` (geometric panels), with ``V`` where the weight reaches
+exp(-40), gives the derivative to about 1e-7 relative (1e-10 typically) with no normalizing
+constant and no overflow, for any alpha. Also here: P(a, x), the Gamma CDF (``Gamma.cdf``).
 The forward draws are NumPy's ``standard_gamma`` (Marsaglia and Tsang's method, with the
 ``U^(1/alpha)`` boost below alpha = 1) from retrograd's generator.
 """
@@ -24,6 +25,7 @@ The forward draws are NumPy's ``standard_gamma`` (Marsaglia and Tsang's method, 
 import numpy as np
 
 from ..autograd.function import Function
+from ..ops._kernel_dtypes import check_floating
 from ..ops._special_kernels import digamma, lgamma
 from ..ops.shape import broadcast_tensors
 from ..random import _rng
@@ -117,15 +119,15 @@ def dirichlet_grad(x, concentration, total):
     return beta_grad(x, concentration, np.asarray(total, np.float64) - concentration) / (1 - x)
 
 
-def _draw_gammas(concentration, generator):
-    """Gamma(concentration, 1) draws in float64, clamped to the dtype's smallest normal number
-    (torch's sampler never returns 0)."""
+def _draw_gammas(concentration, generator, kernel):
+    """Gamma(concentration, 1) draws in float64, at least the dtype's smallest normal number
+    (torch's samplers never return 0)."""
+    check_floating(kernel, concentration)
     alpha = _host(concentration)
-    if not (alpha > 0).all():  # torch's sampler gives nan there; the Gamma distribution validates first
-        raise RuntimeError("_standard_gamma: expected every concentration > 0 (found a value <= 0 or nan)")
+    if not (alpha > 0).all():  # torch's sampler gives nan there; the distributions validate first
+        raise RuntimeError(f"{kernel}: expected every concentration > 0 (found a value <= 0 or nan)")
     draw = _rng(generator, concentration).standard_gamma(alpha)
-    return np.maximum(draw, np.finfo(concentration.dtype.np).tiny if concentration.dtype.np.kind == "f"
-                      else np.finfo(np.float32).tiny)
+    return np.maximum(draw, np.finfo(concentration.dtype.np).tiny)
 
 
 class StandardGamma(Function):
@@ -135,7 +137,8 @@ class StandardGamma(Function):
 
     @staticmethod
     def forward(ctx, concentration, generator):
-        z = Tensor._make(_on_device_of(_draw_gammas(concentration, generator), concentration, concentration.dtype))
+        z = _draw_gammas(concentration, generator, "gamma_cpu")
+        z = Tensor._make(_on_device_of(z, concentration, concentration.dtype))
         ctx.save_for_backward(concentration, z)
         return z
 
@@ -181,7 +184,7 @@ class SampleDirichlet(Function):
 
     @staticmethod
     def forward(ctx, concentration, generator):
-        gammas = _draw_gammas(concentration, generator)
+        gammas = _draw_gammas(concentration, generator, "dirichlet")
         x = gammas / gammas.sum(-1, keepdims=True)
         x = Tensor._make(_on_device_of(x, concentration, concentration.dtype))
         ctx.save_for_backward(concentration, x)
