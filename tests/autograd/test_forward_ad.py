@@ -244,3 +244,96 @@ def test_reverse_over_forward_differentiates_a_tangent():
         t = fwAD.unpack_dual(fwAD.make_dual(xr, _t(v)).sin().sum()).tangent  # sum cos(x) v
         (g,) = retrograd.autograd.grad(t, xr)
     np.testing.assert_allclose(g.numpy(), -np.sin(x) * v, rtol=1e-12)
+
+
+# ------------------------------------------------------------------ autograd.functional by forward AD
+
+
+def _functional_cases(T):
+    """jacobian/hessian by forward mode, hvp (forward-over-reverse) and vhp, on retrograd or torch."""
+    AF = T.autograd.functional
+    x, y, v = (T.tensor(rand(3, seed=s)) for s in (41, 42, 43))
+    f = lambda a, b: (a.sin() * b, a.sum() * b.exp())  # noqa: E731
+    g = lambda a: (a.exp() * a).sum() + (a[:2] * a[1:]).sum()  # noqa: E731
+    g2 = lambda a, b: (a * b.exp()).sum() * a.sum()  # noqa: E731
+    out = [t for row in AF.jacobian(f, (x, y), strategy="forward-mode", vectorize=True) for t in row]
+    out.append(AF.jacobian(lambda a: a.exp(), x, strategy="forward-mode", vectorize=True))
+    out.append(AF.hessian(g, x, outer_jacobian_strategy="forward-mode", vectorize=True))
+    out += [t for row in AF.hessian(g2, (x, y), outer_jacobian_strategy="forward-mode", vectorize=True)
+            for t in row]
+    out += list(AF.hvp(g, x, v)) + list(AF.hvp(g2, (x, y), (v, v * 2))[1]) + [AF.vhp(g, x, v)[1]]
+    return [t.detach().numpy() for t in out]
+
+
+def test_functional_forward_mode_matches_torch():
+    ours = _functional_cases(retrograd)
+    theirs = reference(lambda: _functional_cases(torch))
+    assert [a.shape for a in ours] == [np.shape(b) for b in theirs]
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_forward_mode_jacobian_equals_reverse_mode():
+    AF = retrograd.autograd.functional
+    x = _t(rand(2, 3, seed=44))
+    f = lambda a: (a @ a.T).tanh().cumsum(0)  # noqa: E731
+    fwd = AF.jacobian(f, x, strategy="forward-mode", vectorize=True)
+    np.testing.assert_allclose(fwd.numpy(), AF.jacobian(f, x).numpy(), rtol=1e-12)
+    assert fwd.shape == (2, 2, 2, 3)
+
+
+def test_hvp_is_forward_over_reverse():
+    """hvp's product is the tangent of the gradient; through a custom Function without jvp
+    (torch's hvp works there, by double backward) it takes the double-backward path."""
+    x, v = _t(rand(3, seed=45)), _t(rand(3, seed=46))
+    _, hv = retrograd.autograd.functional.hvp(lambda a: (a.sin() * a).sum(), x, v)
+    xa, va = x.numpy(), v.numpy()
+    np.testing.assert_allclose(hv.numpy(), (2 * np.cos(xa) - xa * np.sin(xa)) * va, rtol=1e-12)
+
+    class Square(retrograd.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            ctx.save_for_backward(a)
+            return a * a
+
+        @staticmethod
+        def backward(ctx, g):
+            (a,) = ctx.saved_tensors
+            return 2 * a * g
+
+    calls = []
+    fwAD_propagate = fwAD._propagate
+
+    def spy(*args):
+        calls.append(args[1].__name__)
+        return fwAD_propagate(*args)
+
+    fwAD._propagate = spy
+    try:
+        _, hv = retrograd.autograd.functional.hvp(lambda a: (a.sin() * a).sum(), x, v)
+        assert "Sin" in calls  # the tangent went through the forward ops and the backward's
+        _, hv2 = retrograd.autograd.functional.hvp(lambda a: Square.apply(a).sum(), x, v)
+    finally:
+        fwAD._propagate = fwAD_propagate
+    np.testing.assert_allclose(hv2.numpy(), 2 * va, rtol=1e-12)
+
+
+def _functional_errors(T):
+    AF = T.autograd.functional
+    x = T.ones(2, dtype=T.float64)
+    out = []
+    for kw in (dict(strategy="forward-mode"), dict(strategy="forward-mode", vectorize=True, create_graph=True),
+               dict(strategy="forward-mode", vectorize=True, strict=True)):
+        try:
+            AF.jacobian(lambda a: a * 2, x, **kw)
+            out.append(None)
+        except Exception as e:  # noqa: BLE001
+            out.append((type(e).__name__, str(e)))
+    return out
+
+
+def test_functional_forward_mode_errors_as_torch():
+    got = _functional_errors(retrograd)
+    assert [e[0] for e in got] == ["NotImplementedError", "NotImplementedError", "RuntimeError"]
+    if torch is not None:
+        assert got == _functional_errors(torch)

@@ -1,7 +1,10 @@
-"""torch.autograd.functional: vjp, jvp, jacobian, hessian, vhp, hvp, built on autograd.grad.
+"""torch.autograd.functional: vjp, jvp, jacobian, hessian, vhp, hvp, built on autograd.grad
+and forward-mode AD (autograd.forward_ad).
 
 Inputs are differentiated as fresh leaves (detached copies that require grad, or views of
 the inputs when ``create_graph=True``, so that the results stay differentiable in them).
+``hvp`` is forward-over-reverse (the tangent of the gradient); ``jvp`` is torch's double-backward
+trick, as torch's; ``jacobian(strategy="forward-mode")`` takes one dual pass per input element.
 """
 
 from .engine import grad as _grad
@@ -113,11 +116,18 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
 
 def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
              strategy="reverse-mode"):
-    """d func(inputs) / d inputs, one row of the output at a time (reverse mode).
-    Shapes: output.shape + input.shape; tuples of tuples for several outputs/inputs.
-    ``vectorize`` (torch: vmap over the rows) gives the same values; strategy="forward-mode"
-    needs forward-mode AD, which retrograd lacks (NotImplementedError)."""
+    """d func(inputs) / d inputs, one row of the output at a time (reverse mode), or one
+    column at a time by forward-mode AD (strategy="forward-mode", which needs vectorize=True,
+    as torch). Shapes: output.shape + input.shape; tuples of tuples for several
+    outputs/inputs. ``vectorize`` (torch: vmap over the rows or columns) gives the same values."""
     _check_strategy(strategy, vectorize, strict)
+    if strategy == "forward-mode":
+        if create_graph:
+            raise NotImplementedError(
+                "torch.autograd.functional.jacobian: `create_graph=True` and `strategy=\"forward-mode\"` are "
+                "not supported together (yet). Please either set `create_graph=False` or "
+                "`strategy=\"reverse-mode\"`.")
+        return _jacfwd(func, inputs, strict, vectorize)
     with enable_grad():
         inputs, tuple_in = _as_tuple(inputs)
         xs = _prepare(inputs, create_graph)
@@ -156,12 +166,55 @@ def _check_strategy(strategy, vectorize, strict):
         raise AssertionError('Expected strategy to be either "forward-mode" or "reverse-mode". Hint: If your '
                              'function has more outputs than inputs, "forward-mode" tends to be more performant. '
                              'Otherwise, prefer to use "reverse-mode".')
-    if strict and vectorize:
+    if strict and vectorize and strategy == "reverse-mode":
         raise RuntimeError("torch.autograd.functional.jacobian: `strict=True` and `vectorized=True` are not "
                            "supported together. Please either set `strict=False` or `vectorize=False`.")
-    if strategy == "forward-mode":
-        raise NotImplementedError('jacobian(strategy="forward-mode") needs forward-mode AD, which retrograd does '
-                                  'not have; use strategy="reverse-mode"')
+
+
+def _jacfwd(func, inputs, strict, vectorize):
+    """The Jacobian by forward-mode AD: column k is the tangent of the outputs for the k-th
+    standard basis vector of the (flattened, concatenated) inputs."""
+    from . import forward_ad as fwAD
+    from ..ops.join import stack
+
+    if strict:
+        raise RuntimeError("torch.autograd.functional.jacobian: `strict=True` and `strategy=\"forward-mode\"` "
+                           "are not supported together (yet). Please either set `strict=False` or "
+                           "`strategy=\"reverse-mode\"`.")
+    if not vectorize:
+        raise NotImplementedError("Computing Jacobian using forward-AD or forward-over-reverse Hessian is"
+                                  "only implemented for `vectorize=True`.")
+    inputs, tuple_in = _as_tuple(inputs)
+    columns, outputs, tuple_out = None, None, False
+    for j, x in enumerate(inputs):
+        for k in range(x.numel()):
+            with fwAD.dual_level():
+                duals = []
+                for i, y in enumerate(inputs):
+                    t = y.detach().new_zeros(y.shape)
+                    if i == j:
+                        t.view(-1)[k] = 1
+                    duals.append(fwAD.make_dual(y, t))
+                outs, tuple_out = _as_tuple(func(*duals))
+                jv = []
+                for o in outs:
+                    primal, tangent = fwAD.unpack_dual(o)
+                    jv.append(tangent if tangent is not None else primal.detach().new_zeros(primal.shape))
+            if columns is None:
+                outputs = [o.detach() for o in outs]
+                columns = [[[] for _ in inputs] for _ in outs]
+            for c, t in zip(columns, jv):
+                c[j].append(t.reshape(-1))
+    jac = []
+    for o, per_input in zip(outputs, columns):
+        blocks = []
+        for x, cols in zip(inputs, per_input):
+            shape = tuple(o.shape) + tuple(x.shape)
+            blocks.append(stack(cols, -1).reshape(shape) if cols else o.new_zeros(shape))
+        jac.append(tuple(blocks))
+    if not tuple_out:
+        return jac[0] if tuple_in else jac[0][0]
+    return tuple(j if tuple_in else j[0] for j in jac)
 
 
 def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
@@ -170,6 +223,12 @@ def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
     inputs_t, tuple_in = _as_tuple(inputs)
 
     def grad_fn(*xs):
+        if outer_jacobian_strategy == "forward-mode":  # the dual inputs are the inner pass's leaves, as torch's
+            xs = tuple(x.requires_grad_(True) for x in xs)
+        with enable_grad():
+            return _grad_of(xs)
+
+    def _grad_of(xs):
         out = func(*xs)
         if not isinstance(out, _tensor_cls()) or out.numel() != 1:
             raise RuntimeError("The function given to hessian should return a single Tensor "
@@ -189,24 +248,59 @@ def vhp(func, inputs, v=None, create_graph=False, strict=False):
 
 
 def hvp(func, inputs, v=None, create_graph=False, strict=False):
-    """(func(inputs), H v) for a scalar function (H is symmetric, so this equals v^T H)."""
-    return _hessian_product(func, inputs, v, create_graph, strict, "hvp")
+    """(func(inputs), H v) for a scalar function, forward-over-reverse: the tangent, along v,
+    of the gradient (one forward-mode pass through the backward). Where a custom Function
+    has no ``jvp``, torch's double-backward trick instead (torch's hvp works there too)."""
+    try:
+        return _hvp_forward_over_reverse(func, inputs, v, create_graph, strict)
+    except NotImplementedError as e:
+        if "You must implement the jvp function" not in str(e):
+            raise
+        return _hessian_product(func, inputs, v, create_graph, strict, "hvp")  # H symmetric: H v = v^T H
 
 
-def _hessian_product(func, inputs, v, create_graph, strict, name):
+def _hvp_forward_over_reverse(func, inputs, v, create_graph, strict):
+    from . import forward_ad as fwAD
+
     with enable_grad():
         inputs, tuple_in = _as_tuple(inputs)
         xs = _prepare(inputs, create_graph)
-        out = func(*xs)
-        if not isinstance(out, _tensor_cls()) or out.numel() != 1:
-            raise RuntimeError(f"The function given to {name} should return a single Tensor "
-                               "with a single element.")
-        if v is None:
-            if len(xs) != 1 or xs[0].numel() != 1:
-                raise RuntimeError("The vector v can only be None if the input to the "
-                                   "user-provided function is a single Tensor with a single element.")
-            v = (xs[0].detach().new_ones(xs[0].shape),)
-        v = _check_v(v, xs, name)
+        v = _default_v(v, xs)
+        v = _check_v(v, xs, "hvp")
+        with fwAD.dual_level():
+            duals = tuple(fwAD.make_dual(x, vi) for x, vi in zip(xs, v))
+            out = _scalar_output(func(*duals), "hvp")
+            g = _grad(out, duals, create_graph=True, allow_unused=True)
+            hv = tuple(None if gi is None else fwAD.unpack_dual(gi).tangent for gi in g)
+            out = fwAD.unpack_dual(out).primal
+        hv = _fill_unused(hv, xs, strict, "hvp")
+    out, hv = _finish((out,), create_graph)[0], _finish(hv, create_graph)
+    return out, (hv if tuple_in else hv[0])
+
+
+def _default_v(v, xs):
+    if v is None:
+        if len(xs) != 1 or xs[0].numel() != 1:
+            raise RuntimeError("The vector v can only be None if the input to the "
+                               "user-provided function is a single Tensor with a single element.")
+        v = (xs[0].detach().new_ones(xs[0].shape),)
+    return v
+
+
+def _scalar_output(out, name):
+    if not isinstance(out, _tensor_cls()) or out.numel() != 1:
+        raise RuntimeError(f"The function given to {name} should return a single Tensor "
+                           "with a single element.")
+    return out
+
+
+def _hessian_product(func, inputs, v, create_graph, strict, name):
+    """v^T H by differentiating <grad, v> (the double-backward trick)."""
+    with enable_grad():
+        inputs, tuple_in = _as_tuple(inputs)
+        xs = _prepare(inputs, create_graph)
+        out = _scalar_output(func(*xs), name)
+        v = _check_v(_default_v(v, xs), xs, name)
         g = _grad(out, xs, create_graph=True, allow_unused=True)
         pairs = [(gi, vi) for gi, vi in zip(g, v) if gi is not None and gi.requires_grad]
         hv = (None,) * len(xs)
