@@ -48,6 +48,7 @@ from . import accelerator  # noqa: F401  (torch.accelerator)
 from . import autograd, random  # noqa: F401
 from . import linalg  # noqa: F401  (torch.linalg)
 from . import nn, optim, utils  # noqa: F401
+from .compiler import compile  # noqa: A001,E402  (torch.compile: retrograd/compiler.py)
 from .serialization import load, save
 from . import amp  # noqa: F401
 from . import backends  # noqa: F401  (retrograd.backends.set_malloc_tuning_enabled)

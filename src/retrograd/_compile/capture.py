@@ -1,0 +1,347 @@
+"""Capture: run the function once eagerly, with real tensors, and record the ops it calls.
+
+Every op goes through ``Function.apply``, which hands each call to
+``retrograd.autograd.function.profile_hook`` first: the one hook the profiler and the ONNX
+exporter (onnx/_trace.py) also record through. While a ``Capture`` records, that hook is its
+``_hook``: it notes the op class, its arguments and kwargs, then runs the op through ``apply``
+as usual (so the first call's results are eager's own). Ops called inside an op run
+unrecorded (``depth`` > 0): replay calls the outer op's forward, which calls them again.
+
+Each tensor an op reads gets a slot of the replay environment (``Graph.env``):
+
+- an **input** of the function (a tensor in its arguments, in order);
+- a **live** tensor: one that existed before the call (a parameter, a buffer, a global): the
+  replay reads the object itself, so optimizer updates between calls take effect. Where the
+  capture finds how it was reached (a module's ``_parameters``/``_buffers``/attributes, the
+  function's globals or closure), that binding is a guard;
+- an op's **output**;
+- a **constant** made by a creation function (``zeros``, ``arange``, ``tensor`` ...) during the call;
+- a **draw**: dropout's scaled mask, drawn again at replay from the same generator;
+- an **alias**: a tensor sharing an env tensor's array but made without an op (``detach()``,
+  ``.data``): the same array at replay, with no gradient through it.
+
+Anything else ends the capture with a graph break (graph_break.py): a tensor made without a
+recorded op (a comparison ``x > 0``, a mask from ``.numpy()``), random numbers drawn outside
+an op, an in-place change of any captured tensor (the version counter moved), module hooks,
+an op returning a Python value. The Capture gives a ``Graph`` (replay.py) or the breaks.
+"""
+
+import numpy as np
+
+from .. import creation as _creation
+from ..autograd import function as _function
+from ..autograd.grad_mode import _state as _grad_state
+from ..amp.autocast_mode import _state as _amp_state
+from ..ops import dropout as _dropout_mod
+from .. import random as _random
+from ..tensor import Tensor
+from . import graph_break
+from .graph_break import has_hooks as _has_hooks
+from .replay import Graph, Step
+
+# creation functions whose result depends only on their (guarded or constant) arguments
+_CREATION = ("tensor", "as_tensor", "zeros", "ones", "full", "empty", "scalar_tensor", "zeros_like",
+             "ones_like", "full_like", "empty_like", "arange", "linspace", "logspace", "eye")
+
+
+_active = []  # the Capture recording now (one at a time)
+
+
+def active():
+    """The Capture recording now, or None."""
+    return _active[-1] if _active else None
+
+
+class Capture:
+    """One recording run of ``fn`` (see the module docstring)."""
+
+    def __init__(self, fn, fullgraph, modules=()):
+        self.fn, self.fullgraph = fn, fullgraph
+        self.depth = 0
+        self.breaks = []
+        self.steps = []
+        self.slots = []  # per env slot: ("input"|"live"|"const"|"op", tensor)
+        self._slot = {}  # id(tensor) -> env slot
+        self._keep = []  # tensors whose ids are keys above, kept alive
+        self._versions = []  # (tensor, version when first seen): a change means an in-place write
+        self._made = {}  # id -> tensor made at depth 0 by code that is no recorded op
+        self._consts = {}  # id -> tensor made by a creation function at depth 0
+        self.modules = []  # every nn.Module called during the capture
+        self._seen_modules = set()
+        self.n_inputs = 0
+        self.live = []  # live tensors, in slot order
+        self.bindings = []  # (container, key, tensor): how a live tensor was reached
+        self._owners = _owners_of(modules, fn)
+        self._undo = []
+
+    # ------------------------------------------------------------------ breaks
+    def graph_break(self, reason, skip=3):
+        graph_break.breaking_call(reason, self, skip)
+
+    # ------------------------------------------------------------------ patches
+    def _install(self):
+        from ..profiler import _record
+        from ..nn.module import Module
+
+        if _record.active() is not None or _function.profile_hook is not None:
+            raise RuntimeError("internal: capture started while the op hook is taken")
+        self._undo = graph_break.install(self)
+        cap = self
+        make = Tensor.__dict__["_make"]
+        make_fn = make.__func__
+
+        def _make(cls, data, requires_grad=False):
+            t = make_fn(cls, data, requires_grad)
+            if cap.depth == 0:
+                cap._made[id(t)] = t
+            return t
+
+        self._undo.append((Tensor, "_make", make))
+        Tensor._make = classmethod(_make)
+        call = Module.__dict__["__call__"]
+
+        def module_call(module, *args, **kwargs):
+            if id(module) not in cap._seen_modules:
+                cap._seen_modules.add(id(module))
+                cap.modules.append(module)
+            if cap.depth == 0 and _has_hooks(module):
+                cap.graph_break(f"hooks on module {type(module).__name__} (forward/backward hooks are not captured)")
+            return call(module, *args, **kwargs)
+
+        self._undo.append((Module, "__call__", call))
+        Module.__call__ = module_call
+        import retrograd
+
+        for name in _CREATION:
+            for owner in (retrograd, _creation):
+                original = owner.__dict__.get(name)
+                if original is not None:
+                    self._undo.append((owner, name, original))
+                    setattr(owner, name, self._creation(original))
+        self._undo.append((_dropout_mod, "_dropout", _dropout_mod._dropout))
+        _dropout_mod._dropout = self._dropout(_dropout_mod._dropout)
+        for gen in (_random.default_generator, _random.cuda_generator):
+            self._undo.append((gen, "_rng", gen._rng))
+            gen._rng = _WatchedRng(gen._rng, self)
+        self._undo.append((_function, "profile_hook", None))
+        _function.profile_hook = self._hook
+
+    def _uninstall(self):
+        for owner, name, original in reversed(self._undo):
+            if isinstance(owner, _random.Generator) and not isinstance(owner._rng, _WatchedRng):
+                self.breaks.append(graph_break.GraphBreak(
+                    "the random generator was reseeded inside the compiled function", None))
+                continue  # keep the stream the function seeded
+            setattr(owner, name, original)
+        self._undo = []
+
+    def _creation(self, original):
+        cap = self
+
+        def create(*args, **kwargs):
+            cap.depth += 1
+            try:
+                t = original(*args, **kwargs)
+            finally:
+                cap.depth -= 1
+            if cap.depth == 0 and isinstance(t, Tensor):
+                if t.requires_grad:
+                    cap.graph_break(f"{original.__name__}(requires_grad=True) makes a new leaf inside the function")
+                cap._consts[id(t)] = t
+                cap._keep.append(t)
+            return t
+
+        create.__name__ = original.__name__
+        return create
+
+    def _dropout(self, original):
+        """dropout's mask is drawn outside any op: recorded as a draw, drawn again at replay."""
+        cap = self
+
+        def dropout(input, p, training, inplace, mask_shape):
+            if cap.depth or not training or p == 0.0 or inplace or not input.dtype.is_floating_point:
+                return original(input, p, training, inplace, mask_shape)
+            _dropout_mod._check_p(p)
+            recipe = _DropoutMask(p, mask_shape)
+            cap.depth += 1
+            try:
+                factor = Tensor._make(recipe(input))
+            finally:
+                cap.depth -= 1
+            src = self.resolve(input)
+            slot = self._new_slot("op", factor)
+            self.steps.append(Step(recipe, ((True, src),), {}, (slot,), (False,), (False,), False, kind="draw"))
+            return input * factor  # as _dropout's non-in-place path computes it
+
+        return dropout
+
+    # ------------------------------------------------------------------ the hook
+    def _hook(self, cls, args, kwargs):
+        if self.depth:
+            return NotImplemented
+        spec = tuple(self._spec(a) for a in args)
+        kspec = {k: self._spec(v) for k, v in kwargs.items()}
+        versions = [(a, a._vc[0]) for a in args if isinstance(a, Tensor)]
+        enabled = _grad_state.enabled
+        needs = tuple(enabled and isinstance(a, Tensor) and a._requires_grad for a in args)
+        self.depth += 1
+        try:
+            out = cls.apply(*args, **kwargs)
+        finally:
+            self.depth -= 1
+        for a, v in versions:
+            if a._vc[0] != v:
+                self.graph_break(f"in-place op {cls.__name__} (in-place changes are not captured in this version)")
+                break
+        outs = out if isinstance(out, tuple) else (out,)
+        slots, rgs = [], []
+        for o in outs:
+            if isinstance(o, Tensor):
+                slots.append(self._new_slot("op", o))
+                rgs.append(o._requires_grad)
+            else:
+                if o is not None:
+                    self.graph_break(f"{cls.__name__} returned a Python {type(o).__name__}")
+                slots.append(None)
+                rgs.append(False)
+        autocast = bool(_amp_state.dtypes) and cls._autocast is not None
+        self.steps.append(Step(cls, spec, kspec, tuple(slots), needs, tuple(rgs), autocast,
+                               single=not isinstance(out, tuple)))
+        return out
+
+    # ------------------------------------------------------------------ values
+    def _new_slot(self, kind, t):
+        slot = len(self.slots)
+        self.slots.append((kind, t))
+        self._slot[id(t)] = slot
+        self._keep.append(t)
+        self._versions.append((t, t._vc[0]))
+        return slot
+
+    def add_input(self, t):
+        if id(t) in self._slot:  # the same tensor passed twice: one slot, two positions
+            return self._slot[id(t)]
+        self.n_inputs += 1
+        return self._new_slot("input", t)
+
+    def _spec(self, a):
+        """How replay finds argument ``a``: (True, slot) for a tensor, (False, value) otherwise,
+        ("list", [specs]) for a list/tuple holding tensors."""
+        if isinstance(a, Tensor):
+            return (True, self.resolve(a))
+        if isinstance(a, (list, tuple)) and any(isinstance(x, Tensor) for x in a):
+            return ("list", type(a), tuple(self._spec(x) for x in a))
+        return (False, a)
+
+    def resolve(self, t):
+        slot = self._slot.get(id(t))
+        if slot is not None:
+            return slot
+        if id(t) in self._consts:
+            return self._new_slot("const", t)
+        if id(t) in self._made:
+            for s, (kind, u) in enumerate(self.slots):
+                if u._data is t._data:  # detach() / .data: the same array, no gradient through it
+                    slot = self._new_slot("op", t)
+                    self.steps.append(Step(None, ((True, s),), {}, (slot,), (False,), (False,), False,
+                                           kind="alias"))
+                    return slot
+            self.graph_break("a tensor made by code that is no recorded op (a comparison such as x > 0, "
+                             "masked indexing, or an array from .numpy()) feeds an op", skip=4)
+            return self._new_slot("const", t)
+        binding = self._owners.get(id(t))
+        if binding is not None:
+            self.bindings.append(binding + (t,))
+        self.live.append(t)
+        return self._new_slot("live", t)
+
+    # ------------------------------------------------------------------ run
+    def run(self, args, kwargs, flat_inputs):
+        for t in flat_inputs:
+            self.add_input(t)
+        first_live = len(self.slots)
+        self._install()
+        _active.append(self)
+        try:
+            out = self.fn(*args, **kwargs)
+        finally:
+            _active.pop()
+            self._uninstall()
+        for t, v in self._versions:
+            if t._vc[0] != v:
+                self.graph_break(f"a tensor of shape {list(t.shape)} used by the function was changed in place")
+                break
+        return out, first_live
+
+    def graph(self, out, flat_out, treedef, name):
+        """The recorded Graph, or None when the capture broke."""
+        out_slots = []
+        for o in flat_out:
+            slot = self._slot.get(id(o))
+            kind = self.slots[slot][0] if slot is not None else None
+            if kind not in ("op", "input", "live"):
+                self.graph_break(f"the function returns a tensor of shape {list(o.shape)} that no recorded op made")
+                return None
+            if kind == "op":
+                for k, u in self.slots:
+                    if k in ("input", "live") and isinstance(o._data, np.ndarray) \
+                            and np.may_share_memory(o._data, u._data):
+                        self.graph_break("the function returns a view of its input (views are not captured)")
+                        return None
+            out_slots.append(slot)
+        if self.breaks:
+            return None
+        return Graph(self, out_slots, treedef, name)
+
+
+class _DropoutMask:
+    """Dropout's scaled keep-mask for an input, drawn from the input's generator as eager draws it."""
+
+    __name__ = "dropout_mask"
+
+    def __init__(self, p, shape):
+        self.p, self.shape = p, shape
+        self.scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
+
+    def __call__(self, input):
+        keep = _dropout_mod._keep_mask(input, self.shape, self.p)
+        return keep * keep.dtype.type(self.scale)
+
+
+class _WatchedRng:
+    """A generator's NumPy stream while a capture records: a draw at depth 0 (outside any op)
+    breaks the graph, since replay would not draw it again."""
+
+    def __init__(self, rng, capture):
+        self._rng, self._capture = rng, capture
+
+    def __getattr__(self, name):
+        attr = getattr(self._rng, name)
+        if self._capture.depth == 0 and name != "bit_generator":
+            self._capture.graph_break("random numbers drawn outside an op (torch.rand/randn/... inside "
+                                      "the function)", skip=3)
+        return attr
+
+
+def _owners_of(modules, fn):
+    """id(tensor) -> (container, key): where each tensor reachable from the compiled modules'
+    parameters, buffers and attributes, or the function's globals and closure, is held."""
+    owners = {}
+    for root in modules:
+        for m in root.modules():
+            for container in (m._parameters, m._buffers, m.__dict__):
+                for k, v in container.items():
+                    if isinstance(v, Tensor):
+                        owners.setdefault(id(v), (container, k))
+    code_fn = getattr(fn, "__func__", fn)
+    for k, v in getattr(code_fn, "__globals__", {}).items():
+        if isinstance(v, Tensor):
+            owners.setdefault(id(v), (code_fn.__globals__, k))
+    for cell in getattr(code_fn, "__closure__", None) or ():
+        try:
+            v = cell.cell_contents
+        except ValueError:
+            continue
+        if isinstance(v, Tensor):
+            owners.setdefault(id(v), (cell, None))
+    return owners

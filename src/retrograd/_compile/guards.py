@@ -1,0 +1,74 @@
+"""Guards: when a captured graph may stand for a call.
+
+``call_key`` reduces a call to a hashable key: each tensor argument's shape, dtype, device
+(array type), tensor class and requires_grad; every other argument's value (its identity when
+it is not hashable); grad mode and the autocast state. A graph is looked up by that key, then
+``Graph.check`` (replay.py) tests the rest: module training flags, live tensors still bound
+where they were found, with the same shape, dtype and requires_grad. ``eager_only`` names
+global states the capture does not handle (saved-tensor hooks, anomaly mode, forward AD): the
+call then runs eagerly.
+"""
+
+from ..amp.autocast_mode import _state as _amp_state
+from ..autograd import anomaly
+from ..autograd import function as _function
+from ..autograd.grad_mode import _state as _grad_state
+from ..autograd.graph import current_saved_tensors_hooks
+from ..tensor import Tensor
+
+
+def flatten(obj, leaves):
+    """Append the leaves of the nested tuples/lists/dicts ``obj`` to ``leaves``; returns the
+    structure (a treedef) that ``unflatten`` rebuilds it from."""
+    if isinstance(obj, (tuple, list)) and type(obj) in (tuple, list):
+        return (type(obj), tuple(flatten(x, leaves) for x in obj))
+    if type(obj) is dict:
+        return (dict, tuple((k, flatten(v, leaves)) for k, v in obj.items()))
+    leaves.append(obj)
+    return None
+
+
+def unflatten(treedef, leaves):
+    it = iter(leaves)
+    return _build(treedef, it)
+
+
+def _build(treedef, it):
+    if treedef is None:
+        return next(it)
+    kind, children = treedef
+    if kind is dict:
+        return {k: _build(c, it) for k, c in children}
+    return kind(_build(c, it) for c in children)
+
+
+def call_key(args, kwargs):
+    """(key, the tensor leaves in order)."""
+    leaves = []
+    tree = flatten((args, kwargs), leaves)
+    parts = []
+    tensors = []
+    for x in leaves:
+        if isinstance(x, Tensor):
+            tensors.append(x)
+            d = x._data
+            parts.append((type(x), d.shape, d.dtype, type(d), x._requires_grad))
+        else:
+            try:
+                hash(x)
+                parts.append((type(x), x))
+            except TypeError:
+                parts.append(("id", id(x)))
+    key = (tree, tuple(parts), _grad_state.enabled, tuple(sorted(_amp_state.dtypes.items(), key=str)))
+    return key, tensors
+
+
+def eager_only():
+    """Why this call must run eagerly (a global state the capture does not handle), or None."""
+    if current_saved_tensors_hooks() is not None:
+        return "saved-tensor hooks are active"
+    if anomaly._state.enabled:
+        return "anomaly detection is on"
+    if _function.forward_hook is not None:
+        return "forward-mode AD (a dual level) is active"
+    return None
