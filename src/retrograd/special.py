@@ -3,7 +3,7 @@
 The functions live in ``ops/special.py`` and, where torch.special repeats a top-level op (erf,
 expit, logsumexp, softmax, ...), in that op's module; this module gives them torch.special's
 names and signatures. Computed by SciPy (an optional dependency, imported on first use):
-gammainc, gammaincc, bessel_j0, bessel_j1, bessel_y0, bessel_y1, modified_bessel_k0,
+bessel_j0, bessel_j1, bessel_y0, bessel_y1, modified_bessel_k0,
 modified_bessel_k1, scaled_modified_bessel_k0, scaled_modified_bessel_k1 and airy_ai; the
 rest are computed here in NumPy (erf, erfc and
 erfinv use SciPy when it is installed, else the C library's erf and Newton's method)."""

@@ -217,14 +217,27 @@ SPECIAL_BINARY = [
 
 @pytest.mark.parametrize("name,fn,rtol", SPECIAL_BINARY, ids=[b[0] for b in SPECIAL_BINARY])
 def test_special_binary_values(name, fn, rtol):
-    if "gamma" in name:
-        pytest.importorskip("scipy")
     x, y = (a.ravel() for a in BINARY_GRID)
 
     def run(mod):
         return fn(mod, mod.tensor(x), mod.tensor(y)).numpy()
 
     _assert_close(run(retrograd), reference(lambda: run(torch), inputs=[x, y]), rtol=rtol)
+
+
+def test_incomplete_gamma_against_scipy():
+    """P and Q to ~1e-11 relative over 8 decades of a and where x ~ a (the slowest convergence),
+    tiny tails included; torch's own values differ from SciPy's by ~2e-9 for 20 < a < 200."""
+    special = pytest.importorskip("scipy.special")
+    rng = np.random.default_rng(0)
+    a = np.exp(rng.uniform(-12, 8.5, 3000))
+    x = np.abs(np.where(np.arange(3000) < 1000, a * (1 + rng.normal(0, 1, 3000) / np.sqrt(a + 1)),
+                        a * np.exp(rng.uniform(-3, 3, 3000))))
+    for upper, expected in [(False, special.gammainc(a, x)), (True, special.gammaincc(a, x))]:
+        fn = retrograd.special.gammaincc if upper else retrograd.special.gammainc
+        ours = fn(retrograd.tensor(a), retrograd.tensor(x)).numpy()
+        shown = expected > 1e-300
+        np.testing.assert_allclose(ours[shown], expected[shown], rtol=3e-11)
 
 
 SCIPY_FUNCTIONS = ["bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "modified_bessel_k0", "modified_bessel_k1",
@@ -310,8 +323,6 @@ SPECIAL_GRADS = [
 
 @pytest.mark.parametrize("name,fn,kw", SPECIAL_GRADS, ids=[g[0] for g in SPECIAL_GRADS])
 def test_special_gradients(name, fn, kw):
-    if "gamma" in name:
-        pytest.importorskip("scipy")
     n_args = fn.__code__.co_argcount - 1
     check_op(fn, *[(3, 4)] * n_args, rtol=1e-10, atol=1e-12, **kw)
 
@@ -335,8 +346,6 @@ def test_special_gradient_edges(name, fn, x):
     (lambda t, x, y: t.special.gammaincc(x, y), "'igammac: input' is not implemented"),
 ])
 def test_no_derivative_in_the_first_argument(fn, message):
-    if "gamma" in message:
-        pytest.importorskip("scipy")
     x = retrograd.tensor([2.0, 3.0], requires_grad=True)
     with pytest.raises(NotImplementedError, match=message):
         fn(retrograd, x, retrograd.tensor([1.0, 2.0])).sum().backward()

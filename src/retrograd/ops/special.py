@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from . import _batching
 from .. import _backend
 from ..autograd.function import Function
 from ..autograd.forward_ad import diagonal_jvp
@@ -66,6 +67,7 @@ class Digamma(_UnaryFloat):
 
 class Polygamma(Function):
     """z = polygamma(n, a), the n-th derivative of digamma;  da = g*polygamma(n + 1, a)."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a, n):
@@ -163,6 +165,7 @@ class _Binary(Function):
     """Base of the elementwise functions of two operands (tensors or numbers, broadcast, integers
     promoted to the default float): ``f(x, y)`` on float64 arrays (``gpu``: the name of
     cupyx.scipy.special's function for CuPy arrays); subclasses' backward."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     gpu = None
 
@@ -225,10 +228,10 @@ class Zeta(_Binary):
 
 
 class Igamma(_Binary):
-    """z = P(a, b), the regularized lower incomplete gamma function (SciPy's gammainc);
+    """z = P(a, b), the regularized lower incomplete gamma function (series or continued fraction);
     db = g*exp((a - 1) ln b - b - lgamma(a)); no derivative in a (as torch)."""
 
-    f = staticmethod(lambda x, y: K.incomplete_gamma(x, y, _scipy_special("gammainc").gammainc(x, y), upper=False))
+    f = staticmethod(lambda x, y: K.incomplete_gamma(x, y, upper=False))
     sign = 1
     gpu = "gammainc"
 
@@ -243,10 +246,9 @@ class Igamma(_Binary):
 
 
 class Igammac(Igamma):
-    """z = Q(a, b) = 1 - P(a, b), the regularized upper incomplete gamma function (SciPy's
-    gammaincc);  db = -g*exp((a - 1) ln b - b - lgamma(a)); no derivative in a (as torch)."""
+    """z = Q(a, b) = 1 - P(a, b), the regularized upper incomplete gamma function;  db = -g*exp((a - 1) ln b - b - lgamma(a)); no derivative in a (as torch)."""
 
-    f = staticmethod(lambda x, y: K.incomplete_gamma(x, y, _scipy_special("gammaincc").gammaincc(x, y), upper=True))
+    f = staticmethod(lambda x, y: K.incomplete_gamma(x, y, upper=True))
     sign = -1
     gpu = "gammaincc"
 
@@ -315,7 +317,7 @@ def zeta(input, other):
 @takes_out(dtype=CAST)
 @tensor_method()
 def igamma(input, other):
-    """The regularized lower incomplete gamma function P(input, other) (computed by SciPy)."""
+    """The regularized lower incomplete gamma function P(input, other)."""
     _require_tensors("igamma", input, other)
     return Igamma.apply(input, other)
 
@@ -323,7 +325,7 @@ def igamma(input, other):
 @takes_out(dtype=CAST)
 @tensor_method()
 def igammac(input, other):
-    """The regularized upper incomplete gamma function Q(input, other) (computed by SciPy)."""
+    """The regularized upper incomplete gamma function Q(input, other) = 1 - P(input, other)."""
     _require_tensors("igammac", input, other)
     return Igammac.apply(input, other)
 
