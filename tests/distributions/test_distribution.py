@@ -127,3 +127,13 @@ def test_samples_come_from_retrograds_generator(name):
     assert retrograd.equal(a, b) and not retrograd.equal(b, c)
     expected = retrograd.int64 if name == "Categorical" else retrograd.float32  # as torch's
     assert a.dtype == expected and not a.requires_grad
+
+
+def test_the_public_names_are_torchs():
+    from tests.reference.store import reference
+
+    def names(m):
+        d = m.distributions
+        return [sorted(d.__all__), sorted(d.constraints.__all__), sorted(d.transforms.__all__)]
+
+    assert names(retrograd) == reference(lambda: names(__import__("torch")))
