@@ -356,6 +356,18 @@ def diagonal_jvp(ctx, t, *rest):
     return out[0] if isinstance(out, (tuple, list)) else out
 
 
+def slicewise_jvp(ctx, t, *_):
+    """The JVP of a reduction over ``ctx.dims`` (``ctx.keepdim``) in which every input element
+    feeds one output element (max, median, prod, var, std, logsumexp, norms): Jᵀ1, the
+    backward of ones, holds each ∂z_k/∂a_i, and J t sums t·Jᵀ1 over each slice."""
+    from ..ops.reduction import Sum
+
+    z = ctx._fw_results[0]
+    w = type(ctx).backward(ctx, z.new_ones(z.shape))
+    w = w[0] if isinstance(w, (tuple, list)) else w
+    return Sum.apply(t * w, ctx.dims, ctx.keepdim, None)
+
+
 def fsum(*terms):
     """The sum of the terms that are not None (a JVP's contributions of each input)."""
     total = None

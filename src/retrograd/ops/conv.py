@@ -22,6 +22,7 @@ Three Functions are closed under differentiation, so double backward works:
 """
 
 import itertools
+from . import _batching
 from ..amp.autocast_mode import autocast_op
 from typing import NamedTuple
 
@@ -29,6 +30,7 @@ import numpy as np
 
 from .. import _backend
 from ..autograd.function import Function
+from ..autograd.forward_ad import fsum, linear_jvp
 from ..tensor import Tensor
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
@@ -327,6 +329,7 @@ def _fit(t, shape):
 class Conv(Function):
     """y = conv(x, w) + b;  dx = conv_transpose(g, w),  dw = conv_weight_grad(x, g),  db = sum of g
     over batch and space."""
+    vmap = classmethod(_batching.fold_batch)  # batching rule (retrograd.func.vmap)
 
     _backward_name = "ConvolutionBackward0"
     _listed_inputs = 3  # (input, weight, bias), bias None when absent, as torch
@@ -343,6 +346,12 @@ class Conv(Function):
             cols = Tensor._make(cols)
         ctx.save_for_backward(x if need[1] else None, w if need[0] else None, cols)
         return y
+
+    @staticmethod
+    def jvp(ctx, tx, tw, tb, _p):
+        """dy = conv(dx, w) + db + conv(x, dw)."""
+        x, w, b, p = ctx._fw_args
+        return fsum(Conv.apply(tx, w, tb, p), Conv.apply(x, tw, None, p))
 
     @staticmethod
     def backward(ctx, g):
@@ -367,6 +376,13 @@ class ConvInputGrad(Function):
         if b is not None:
             z = z + _spread_bias(b._data, z.shape)
         return z
+
+    @staticmethod
+    def jvp(ctx, tg, tw, tb, *_):
+        """Bilinear in (g, w): dz = op(dg, w) + db + op(g, dw)."""
+        g, w, b, size, p = ctx._fw_args
+        op = type(ctx).apply
+        return fsum(op(tg, w, tb, size, p), op(g, tw, None, size, p))
 
     @staticmethod
     def backward(ctx, gz):
@@ -395,6 +411,12 @@ class ConvWeightGrad(Function):
         need = ctx.needs_input_grad
         ctx.save_for_backward(x if need[1] else None, g if need[0] else None)
         return conv_weight_grad(x._data, g._data, tuple(w_shape), p, None if cols is None else cols._data)
+
+    @staticmethod
+    def jvp(ctx, tx, tg, *_):
+        """Bilinear in (x, g): dz = op(dx, g) + op(x, dg)."""
+        x, g, w_shape, p, *cols = ctx._fw_args
+        return fsum(ConvWeightGrad.apply(tx, g, w_shape, p), ConvWeightGrad.apply(x, tg, w_shape, p, *cols))
 
     @staticmethod
     def backward(ctx, gz):
@@ -575,6 +597,8 @@ class Unfold(Function):
         cols = _im2col(x._data, kshape, out, p).reshape(n, c * int(np.prod(kshape)), int(np.prod(out)))
         return cols.copy() if _shares(cols, x._data) else cols
 
+    jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
+
     @staticmethod
     def backward(ctx, g):
         return Fold.apply(g, ctx.x_shape, ctx.kshape, ctx.out, ctx.p), None, None, None
@@ -588,6 +612,8 @@ class Fold(Function):
         ctx.x_shape, ctx.kshape, ctx.out, ctx.p = x_shape, kshape, out, p
         z = _col2im(cols._data, tuple(x_shape), kshape, out, p)
         return z.copy() if _shares(z, cols._data) else z
+
+    jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
 
     @staticmethod
     def backward(ctx, g):

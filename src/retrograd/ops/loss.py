@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 
+from . import _batching
 from ..amp.autocast_mode import autocast_op
 from .. import _backend
 from ..autograd.function import Function
@@ -86,6 +87,7 @@ def log_softmax(x, dim):
 
 class _Softplus(Function):
     """y = log(1 + e^z) computed as max(z, 0) + log1p(e^-|z|);  dz = g * sigmoid(z)."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, z):
@@ -104,12 +106,19 @@ class _Softplus(Function):
 
 class _ClampMin(Function):
     """y = max(x, m);  dx = g where x >= m, else 0."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, x, m):
         a = x._data
         ctx.save_for_backward(_const(a >= m))
         return _backend.array_module(a).maximum(a, a.dtype.type(m))
+
+    @staticmethod
+    def jvp(ctx, tx, _m):
+        """dy = dx where x >= m (m is a number)."""
+        x, m = ctx._fw_args
+        return tx * (x >= m).to(tx.dtype)
 
     @staticmethod
     def backward(ctx, g):
@@ -126,6 +135,7 @@ def _clamp_min(x, m):
 
 class MseLoss(Function):
     """l = c * sum (x - y)^2 with c = 1/n for the mean, 1 for the sum;  dx = 2c g (x - y),  dy = -dx."""
+    vmap = classmethod(_batching.mse_loss)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, x, y, mean):
@@ -135,6 +145,13 @@ class MseLoss(Function):
         d *= d
         total = d.sum()
         return _backend.array_module(d).asarray(total / d.size if mean else total, dtype=d.dtype)
+
+    @staticmethod
+    def jvp(ctx, tx, ty, _mean):
+        """dl = 2c sum((x - y)(dx - dy))."""
+        x, y, mean = ctx._fw_args
+        c = 2.0 / x.numel() if mean else 2.0
+        return ((x - y) * (tx - ty)).sum() * c
 
     @staticmethod
     def backward(ctx, g):
@@ -181,6 +198,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
 class _SmoothL1(Function):
     """l = 0.5 d^2 / beta where |d| < beta else |d| - 0.5 beta (times ``scale``);
     dd = g * scale * (d / beta where |d| < beta else sign d)."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, d, beta, scale):
@@ -378,6 +396,7 @@ def _cross_entropy_probs(input, target, weight, reduction, eps):
 class NLLLoss(Function):
     """L_i = -w_{t_i} logp_{i,t_i};  dlogp_i = -coef * w_{t_i} onehot(t_i), coef = g / sum w_t
     for the mean."""
+    vmap = classmethod(_batching.nll_loss)  # batching rule (retrograd.func.vmap)
 
     _unlisted_inputs = (1, 2)  # target and class weights
 
@@ -405,6 +424,11 @@ class NLLLoss(Function):
             if reduction == "sum":
                 return xp.asarray(rows.sum(dtype=acc), dtype=dtype)
         return rows.reshape(tuple(target.shape))
+
+    @staticmethod
+    def jvp(ctx, tlogp, *_):
+        """Linear in logp (targets and class weights are constants): the loss of dlogp."""
+        return NLLLoss.apply(tlogp, *ctx._fw_args[1:])
 
     @staticmethod
     def backward(ctx, g):
@@ -446,6 +470,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
 class BinaryCrossEntropy(Function):
     """l = -w (y log p + (1-y) log(1-p)) (logs clamped at -100);
     dp = g w (p - y) / max(p (1-p), 1e-12),  dy = g w (log(1-p) - log p)."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, p, y, weight):
@@ -536,6 +561,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
 
 class _XLogX(Function):
     """y = x log x (0 at x = 0);  dx = g (log x + 1)."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, x):

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from . import _batching
 from ..amp.autocast_mode import autocast_op
 from .. import _backend, _dtype
 from ..autograd.function import Function
@@ -131,6 +132,7 @@ def _erfinv_array(y):
 class _UnaryFloat(Function):
     """Base of the floating-point unary ops: ``f`` computes the output array, ``df`` the
     input gradient from (g, a, z). ``saves`` names what backward needs: 'a', 'z' or ''."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     saves = "a"
 
@@ -337,6 +339,7 @@ class Rad2deg(_UnaryFloat):
 class Logit(Function):
     """z = ln(a/(1-a)) (a clamped to [eps, 1-eps] when eps is given);  da = g/(a(1-a)),
     0 outside [eps, 1-eps] (nan outside [0, 1] without eps)."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a, eps):
@@ -365,6 +368,7 @@ class Logit(Function):
 class _Rounding(Function):
     """Base of the piecewise-constant ops (floor, ceil, round, trunc): da = 0.
     Integer tensors pass through unchanged, as torch does; bool tensors are refused."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def f(xp, x):
@@ -410,6 +414,7 @@ class Round(_Rounding):
 
 class Signbit(Function):
     """z = (a has its sign bit set), a bool tensor; no gradient."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a):
@@ -430,6 +435,7 @@ class Signbit(Function):
 
 class DivRounded(Function):
     """z = a/b rounded toward zero ('trunc') or down ('floor');  da = db = 0."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a, b, mode):
@@ -465,6 +471,7 @@ class DivRounded(Function):
 class _RoundedRemainder(Function):
     """z = a - q(a/b)*b with the quotient q(a/b) rounded by ``quotient``;  da = g,  db = -g*q(a/b).
     Subclasses name the array function (``op``) and the rounding."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     op = quotient = None
 
@@ -475,6 +482,12 @@ class _RoundedRemainder(Function):
         _save_pair(ctx, a, b)
         with np.errstate(all="ignore"):
             return broadcast_op(getattr(_xp(x if hasattr(x, "dtype") else y), cls.op), x, y, a, b)
+
+    @classmethod
+    def jvp(cls, ctx, ta, tb):
+        """dz = ta - tb*q(a/b)."""
+        a, b = ctx._fw_args
+        return fsum(ta, None if tb is None else -tb * cls.quotient(div(a, b)))
 
     @classmethod
     def backward(cls, ctx, g):
@@ -501,6 +514,7 @@ class Fmod(_RoundedRemainder):
 
 class Atan2(Function):
     """z = atan2(a, b);  da = g*b/(a^2 + b^2),  db = -g*a/(a^2 + b^2) (both 0 where a^2 + b^2 = 0)."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
     _autocast = {"cuda": "promote"}
 
     @staticmethod
@@ -509,6 +523,14 @@ class Atan2(Function):
         _save_pair(ctx, a, b)
         with np.errstate(all="ignore"):
             return broadcast_op(_xp(x if hasattr(x, "dtype") else y).arctan2, x, y, a, b)
+
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        """dz = (ta*b - tb*a)/(a^2 + b^2) (0 where a^2 + b^2 = 0)."""
+        a, b = ctx._fw_args
+        r2 = a * a + b * b
+        num = fsum(None if ta is None else ta * b, None if tb is None else -tb * a)
+        return where(r2 == 0, 0.0, num / where(r2 == 0, 1.0, r2))
 
     @staticmethod
     def backward(ctx, g):
@@ -523,6 +545,7 @@ class Atan2(Function):
 
 class Hypot(Function):
     """z = sqrt(a^2 + b^2);  da = g*a/z,  db = g*b/z."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -534,6 +557,12 @@ class Hypot(Function):
         return out
 
     @staticmethod
+    def jvp(ctx, ta, tb):
+        """dz = (ta*a + tb*b)/z."""
+        a, b = ctx._fw_args
+        return fsum(ta * a, tb * b) / ctx._fw_results[0]
+
+    @staticmethod
     def backward(ctx, g):
         a, b, z = ctx.saved_tensors
         ga = sum_to_shape(g * a / z, a.shape) if ctx.needs_input_grad[0] else None
@@ -543,6 +572,7 @@ class Hypot(Function):
 
 class Logaddexp(Function):
     """z = ln(e^a + e^b) (computed without overflow);  da = g*sigmoid(a - b),  db = g*sigmoid(b - a)."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -551,6 +581,12 @@ class Logaddexp(Function):
         ctx.save_for_backward(a, b)
         with np.errstate(all="ignore"):
             return broadcast_op(_xp(x).logaddexp, x, y, a, b)
+
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        """dz = ta*sigmoid(a - b) + tb*sigmoid(b - a)."""
+        a, b = ctx._fw_args
+        return fsum(ta * sigmoid(a - b), tb * sigmoid(b - a))
 
     @staticmethod
     def backward(ctx, g):
@@ -562,6 +598,7 @@ class Logaddexp(Function):
 
 class Logaddexp2(Function):
     """z = log2(2^a + 2^b);  da = g*sigmoid((a - b) ln 2),  db = g*sigmoid((b - a) ln 2)."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -570,6 +607,12 @@ class Logaddexp2(Function):
         ctx.save_for_backward(a, b)
         with np.errstate(all="ignore"):
             return broadcast_op(_xp(x).logaddexp2, x, y, a, b)
+
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        """dz = ta*sigmoid((a - b) ln 2) + tb*sigmoid((b - a) ln 2)."""
+        a, b = ctx._fw_args
+        return fsum(ta * sigmoid((a - b) * _LN2), tb * sigmoid((b - a) * _LN2))
 
     @staticmethod
     def backward(ctx, g):
@@ -582,6 +625,7 @@ class Logaddexp2(Function):
 class Xlogy(Function):
     """z = a*ln b, 0 where a = 0 (unless b is nan);  da = g*ln b (0 where a = 0 and b <= 0),
     db = g*a/b."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -593,6 +637,21 @@ class Xlogy(Function):
         with np.errstate(all="ignore"):
             prod = broadcast_op(lambda u, v: u * xp.log(v), x, y, a, b)
             return xp.where((xp.asarray(x) == 0) & ~xp.isnan(y), xp.zeros((), prod.dtype), prod)
+
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        """dz = ta*ln b (0 where a = 0 and b <= 0) + tb*a/b."""
+        a, b = ctx._fw_args
+        da = db = None
+        if ta is not None:
+            da = xlogy(ta, b)
+            if isinstance(b, Tensor):
+                da = where((a == 0) & (b <= 0), 0.0, da)
+            elif b <= 0:
+                da = where(a == 0, 0.0, da)
+        if tb is not None:
+            db = tb * a / b
+        return fsum(da, db)
 
     @staticmethod
     def backward(ctx, g):
@@ -613,12 +672,19 @@ class Xlogy(Function):
 
 class Maximum(Function):
     """z = max(a, b);  da = g where a > b, g/2 where a = b (ties share), else 0; db likewise."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a, b):
         x, y = operands(a, b)
         ctx.save_for_backward(a, b)
         return broadcast_op(_xp(x).maximum, x, y, a, b)
+
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        """dz = ta where a > b, tb where a < b, (ta + tb)/2 at ties."""
+        a, b = ctx._fw_args
+        return where(a > b, ta, where(a < b, tb, (ta + tb) / 2))
 
     @staticmethod
     def backward(ctx, g):
@@ -631,12 +697,19 @@ class Maximum(Function):
 
 class Minimum(Function):
     """z = min(a, b);  da = g where a < b, g/2 where a = b (ties share), else 0; db likewise."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a, b):
         x, y = operands(a, b)
         ctx.save_for_backward(a, b)
         return broadcast_op(_xp(x).minimum, x, y, a, b)
+
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        """dz = ta where a < b, tb where a > b, (ta + tb)/2 at ties."""
+        a, b = ctx._fw_args
+        return where(a < b, ta, where(a > b, tb, (ta + tb) / 2))
 
     @staticmethod
     def backward(ctx, g):
@@ -649,12 +722,19 @@ class Minimum(Function):
 
 class Fmax(Function):
     """z = max(a, b), ignoring a nan operand;  da = g where a >= b or b is nan, db = g elsewhere."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a, b):
         x, y = operands(a, b)
         ctx.save_for_backward(a, b)
         return broadcast_op(_xp(x).fmax, x, y, a, b)
+
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        """dz = ta where a >= b or b is nan, else tb."""
+        a, b = ctx._fw_args
+        return where((a >= b) | _isnan(b), ta, tb)
 
     @staticmethod
     def backward(ctx, g):
@@ -667,12 +747,19 @@ class Fmax(Function):
 
 class Fmin(Function):
     """z = min(a, b), ignoring a nan operand;  da = g where a <= b or b is nan, db = g elsewhere."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a, b):
         x, y = operands(a, b)
         ctx.save_for_backward(a, b)
         return broadcast_op(_xp(x).fmin, x, y, a, b)
+
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        """dz = ta where a <= b or b is nan, else tb."""
+        a, b = ctx._fw_args
+        return where((a <= b) | _isnan(b), ta, tb)
 
     @staticmethod
     def backward(ctx, g):
@@ -690,6 +777,7 @@ def _isnan(t):
 class Clamp(Function):
     """z = min(max(a, lo), hi);  da = g where lo <= a <= hi (bounds included, as torch),
     dlo = g where a < lo < hi,  dhi = g where a > hi or hi < lo."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a, lo, hi):
@@ -720,6 +808,22 @@ class Clamp(Function):
         return out.astype(dt, copy=False)
 
     @staticmethod
+    def jvp(ctx, ta, tlo, thi):
+        """dz = ta where lo <= a <= hi, tlo where a < lo < hi, thi where a > hi or hi < lo."""
+        a, lo, hi = ctx._fw_args
+        mask = None
+        if lo is not None:
+            mask = a >= lo
+        if hi is not None:
+            mask = (a <= hi) if mask is None else mask & (a <= hi)
+        dz = where(mask, ta, 0.0)
+        if tlo is not None:
+            dz = dz + where(a < lo if hi is None else (a < lo) & (lo < hi), tlo, 0.0)
+        if thi is not None:
+            dz = dz + where(a > hi if lo is None else (a > hi) | (hi < lo), thi, 0.0)
+        return dz
+
+    @staticmethod
     def backward(ctx, g):
         a, tlo, thi = ctx.saved_tensors
         slo, shi = ctx.scalars
@@ -744,6 +848,7 @@ class Clamp(Function):
 
 class Lerp(Function):
     """z = a + w*(b - a);  da = g*(1 - w),  db = g*w,  dw = g*(b - a)."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a, b, w):
@@ -767,6 +872,12 @@ class Lerp(Function):
         return out.astype(x.dtype, copy=False)
 
     @staticmethod
+    def jvp(ctx, ta, tb, tw):
+        """dz = ta*(1 - w) + tb*w + tw*(b - a)."""
+        a, b, w = ctx._fw_args
+        return fsum(ta * (1 - w), tb * w, None if tw is None else tw * (b - a))
+
+    @staticmethod
     def backward(ctx, g):
         a, b, tw = ctx.saved_tensors
         w = tw if tw is not None else ctx.weight
@@ -779,6 +890,7 @@ class Lerp(Function):
 
 class NanToNum(Function):
     """z = a with nan, +inf, -inf replaced;  da = g where a is finite, else 0."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a, nan, posinf, neginf):
@@ -799,6 +911,12 @@ class NanToNum(Function):
         out = xp.where(xp.isposinf(x), posinf, out)
         out = xp.where(xp.isneginf(x), neginf, out)
         return out.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def jvp(ctx, ta, *_):
+        """dz = ta where a is finite, else 0."""
+        a = ctx._fw_args[0]
+        return where(Tensor._make(_backend.array_module(a._data).isfinite(a._data)), ta, 0.0)
 
     @staticmethod
     def backward(ctx, g):

@@ -117,6 +117,12 @@ class MaxPool(Function):
         return values
 
     @staticmethod
+    def jvp(ctx, tx, *_):
+        """dz = dx at each window's maximum (the flat indices idx)."""
+        x, values, idx, unique = ctx._fw_args
+        return GatherFlat.apply(tx, idx, unique)
+
+    @staticmethod
     def backward(ctx, g):
         (idx,) = ctx.saved_tensors
         return ScatterFlat.apply(g, idx, ctx.x_shape, ctx.unique), None, None, None
@@ -188,6 +194,12 @@ class MaxPoolBlocks(Function):
         out = Tensor._make(best)
         ctx.save_for_backward(x, out)
         return out
+
+    @staticmethod
+    def jvp(ctx, tx, _k):
+        """dz = dx at each block's first maximum."""
+        x, k = ctx._fw_args
+        return MaxPoolBlocksGather.apply(tx, x, ctx._fw_results[0], k)
 
     @staticmethod
     def backward(ctx, g):

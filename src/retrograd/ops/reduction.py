@@ -7,9 +7,10 @@ from collections import namedtuple
 
 import numpy as np
 
+from . import _batching
 from .. import _backend, _dtype
 from ..autograd.function import Function
-from ..autograd.forward_ad import linear_jvp
+from ..autograd.forward_ad import linear_jvp, slicewise_jvp
 from ..autograd.grad_mode import _state as _grad_state
 from ..tensor import Tensor, _wrap_dim
 from ._kernel_dtypes import check_not_bool
@@ -36,6 +37,7 @@ def _accumulation_input(a, dtype):
 
 class Sum(Function):
     """z = sum over dims of a;  da = g broadcast back over those dims."""
+    vmap = classmethod(_batching.along_dims(1))  # batching rule (retrograd.func.vmap)
     _autocast = {"cuda": "fp32"}
 
     @staticmethod
@@ -57,6 +59,7 @@ class Sum(Function):
 
 class Mean(Function):
     """z = mean over dims of a;  da = g/n broadcast back over those dims."""
+    vmap = classmethod(_batching.along_dims(1))  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a, dims, keepdim, dtype):
@@ -208,6 +211,7 @@ def _index_mask(indices, shape, dim, keepdim):
 class _SelectAlongDim(Function):
     """Base of value-and-index reductions along one dim (max, min, median, mode):
     forward finds ``indices``; z = a at those indices;  da = g at the indices, 0 elsewhere."""
+    vmap = classmethod(_batching.along_dims(1))  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def indices(xp, x, dim):
@@ -314,6 +318,7 @@ class ModeDim(_SelectAlongDim):
 class _ValueReduction(Function):
     """Base of the full or multi-dim value reductions whose ties share the gradient evenly
     (max(), min(), amax, amin, median()): da = g/count where a equals z."""
+    vmap = classmethod(_batching.along_dims(1))  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def f(xp, x, dims, keepdim):
@@ -328,6 +333,8 @@ class _ValueReduction(Function):
         return out
 
     nan_equal = True
+
+    jvp = staticmethod(slicewise_jvp)  # each element feeds one output: J t = slice sums of t·Jᵀ1
 
     @staticmethod
     def backward(ctx, g):
@@ -388,6 +395,7 @@ class NanMedianAll(_ValueReduction):
 class Prod(Function):
     """z = product of a over dims;  da = g*z/a, computed as the product of the other
     elements where a has zeros (so one zero still passes a gradient to itself)."""
+    vmap = classmethod(_batching.along_dims(1))  # batching rule (retrograd.func.vmap)
     _autocast = "fp32"
 
     @staticmethod
@@ -397,6 +405,8 @@ class Prod(Function):
         ctx.dims, ctx.keepdim = dims, keepdim
         ctx.save_for_backward(a, out)
         return out
+
+    jvp = staticmethod(slicewise_jvp)  # each element feeds one output: J t = slice sums of t·Jᵀ1
 
     @staticmethod
     def backward(ctx, g):
@@ -421,6 +431,7 @@ def prod_dims(a, dims, keepdim):
 
 class Var(Function):
     """z = sum((a - mean)^2)/(N - correction) over dims;  da = g*2*(a - mean)/(N - correction)."""
+    vmap = classmethod(_batching.along_dims(1))  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a, dims, correction, keepdim):
@@ -434,6 +445,8 @@ class Var(Function):
             dev = x - mu
             return ((dev * dev).sum(axis=dims, keepdims=keepdim) / x.dtype.type(builtins.max(n - correction, 0)))
 
+    jvp = staticmethod(slicewise_jvp)  # each element feeds one output: J t = slice sums of t·Jᵀ1
+
     @staticmethod
     def backward(ctx, g):
         (a,) = ctx.saved_tensors
@@ -444,6 +457,7 @@ class Var(Function):
 
 class Std(Function):
     """z = sqrt(var(a));  da = g*(a - mean)/((N - correction)*z), 0 where z = 0."""
+    vmap = classmethod(_batching.along_dims(1))  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a, dims, correction, keepdim):
@@ -451,6 +465,8 @@ class Std(Function):
         out = Tensor._make(_backend.array_module(prev).sqrt(prev))
         ctx.save_for_backward(a, out)
         return out
+
+    jvp = staticmethod(slicewise_jvp)  # each element feeds one output: J t = slice sums of t·Jᵀ1
 
     @staticmethod
     def backward(ctx, g):
@@ -464,6 +480,7 @@ class Std(Function):
 
 class Logsumexp(Function):
     """z = m + ln(sum(e^(a - m))) with m = max a (stable);  da = g*e^(a - z)."""
+    vmap = classmethod(_batching.along_dims(1))  # batching rule (retrograd.func.vmap)
     _autocast = {"cuda": "fp32"}
 
     @staticmethod
@@ -483,6 +500,8 @@ class Logsumexp(Function):
         ctx.save_for_backward(a, out)
         return out
 
+    jvp = staticmethod(slicewise_jvp)  # each element feeds one output: J t = slice sums of t·Jᵀ1
+
     @staticmethod
     def backward(ctx, g):
         a, z = ctx.saved_tensors
@@ -492,6 +511,7 @@ class Logsumexp(Function):
 
 class Cumsum(Function):
     """z_i = sum_{j<=i} a_j along dim;  da_i = sum_{j>=i} g_j (a reversed cumulative sum)."""
+    vmap = classmethod(_batching.along_dims(1))  # batching rule (retrograd.func.vmap)
     _autocast = {"cuda": "fp32"}
 
     @staticmethod
@@ -512,6 +532,7 @@ class Cumsum(Function):
 class Cumprod(Function):
     """z_i = prod_{j<=i} a_j along dim;  da_i = sum_{j>=i} g_j*z_j/a_i (without dividing by
     zero: where a has zeros the sum is built right to left, S_i = g_i + a_{i+1}*S_{i+1})."""
+    vmap = classmethod(_batching.along_dims(1))  # batching rule (retrograd.func.vmap)
     _autocast = {"cuda": "fp32"}
 
     @staticmethod
@@ -554,6 +575,7 @@ def _cat(parts, dim):
 class Logcumsumexp(Function):
     """z_i = ln sum_{j<=i} e^(a_j) along dim;  da_i = sum_{j>=i} g_j e^(a_i - z_j), summed in log
     space for the positive and the negative parts of g (so large magnitudes stay finite)."""
+    vmap = classmethod(_batching.along_dims(1))  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a, dim):
@@ -603,6 +625,7 @@ def _very_negative(dt):
 class _CumExtreme(Function):
     """Base of cummax/cummin: z_i = the running extreme of a along dim, with the index it came
     from (the latest among ties, nan sticks);  da = g summed into those indices."""
+    vmap = classmethod(_batching.along_dims(1))  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a, dim):
@@ -622,6 +645,14 @@ class _CumExtreme(Function):
         ctx.mark_non_differentiable(idx_t)
         ctx.save_for_backward(idx_t)
         return values, idx_t
+
+    @staticmethod
+    def jvp(ctx, ta, *_):
+        """dz = ta at the index each running extreme came from; the indices have no tangent."""
+        a, dim = ctx._fw_args
+        if a.dim() == 0:
+            return ta, None
+        return ta.gather(dim, ctx._fw_results[1]), None
 
     @staticmethod
     def backward(ctx, g, g_idx=None):
@@ -745,6 +776,7 @@ def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
 
 class NanSum(Function):
     """z = sum of the non-nan elements over dims;  da = g where a is not nan, else 0."""
+    vmap = classmethod(_batching.along_dims(1))  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a, dims, keepdim, dtype):
@@ -752,6 +784,8 @@ class NanSum(Function):
         ctx.dims, ctx.keepdim = dims, keepdim
         ctx.save_for_backward(a)
         return _backend.array_module(x).nansum(x, axis=dims, keepdims=keepdim)
+
+    jvp = staticmethod(slicewise_jvp)  # each element feeds one output: J t = slice sums of t·Jᵀ1
 
     @staticmethod
     def backward(ctx, g):
@@ -763,6 +797,7 @@ class NanSum(Function):
 class VectorNorm(Function):
     """z = (sum |a|^p)^(1/p) over dims (max |a| for inf, min for -inf, count of nonzeros for 0);
     da = g*a*|a|^(p-2)/z^(p-1) (g*sign(a) for p = 1; ties share for +-inf; 0 where z = 0)."""
+    vmap = classmethod(_batching.along_dims(2))  # batching rule (retrograd.func.vmap)
     _autocast = {"cuda": "fp32"}
 
     @staticmethod
@@ -787,6 +822,8 @@ class VectorNorm(Function):
         ctx.ord, ctx.dims, ctx.keepdim = ord, dims, keepdim
         ctx.save_for_backward(a, out)
         return out
+
+    jvp = staticmethod(slicewise_jvp)  # each element feeds one output: J t = slice sums of t·Jᵀ1
 
     @staticmethod
     def backward(ctx, g):
