@@ -265,25 +265,32 @@ def _profile(rec, container):
     return prof
 
 
-def _time_forward(model, inputs, children):
-    """Forward time of each module of the sequence, and of the whole model (best of 2)."""
+def _time_forward(model, inputs, children, runs=5):
+    """Forward time of each module of the sequence (timed by hooks) and of the whole model (timed
+    without them): the least of ``runs`` runs, so that a stall in one run does not count."""
     times = [math.inf] * len(children)
     starts = {}
-    handles = []
-    for i, m in enumerate(children):
-        handles.append(m.register_forward_pre_hook(lambda mod, a, i=i: starts.__setitem__(i, time.perf_counter())))
-        handles.append(m.register_forward_hook(
-            lambda mod, a, o, i=i: times.__setitem__(i, min(times[i], time.perf_counter() - starts[i]))))
+
+    def pre(i):
+        return lambda mod, a: starts.__setitem__(i, time.perf_counter())
+
+    def post(i):
+        return lambda mod, a, o: times.__setitem__(i, min(times[i], time.perf_counter() - starts[i]))
+
     whole = math.inf
-    try:
-        with enable_grad():
-            for _ in range(2):
-                t0 = time.perf_counter()
+    with enable_grad():
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            model(*inputs)
+            whole = min(whole, time.perf_counter() - t0)
+        handles = [h for i, m in enumerate(children)
+                   for h in (m.register_forward_pre_hook(pre(i)), m.register_forward_hook(post(i)))]
+        try:
+            for _ in range(runs):
                 model(*inputs)
-                whole = min(whole, time.perf_counter() - t0)
-    finally:
-        for h in handles:
-            h.remove()
+        finally:
+            for h in handles:
+                h.remove()
     return [0.0 if t == math.inf else t for t in times], whole
 
 
