@@ -149,3 +149,30 @@ def test_exponential_family_fallback_by_bregman_divergence():
     p, q = D.Normal(retrograd.tensor([0.5, 1.0]), retrograd.tensor([1.0, 2.0])), D.Normal(0.0, 1.5)
     np.testing.assert_allclose(_kl_expfamily_expfamily(p, q).detach().numpy(), kl_divergence(p, q).numpy(), rtol=1e-5)
     assert kl_divergence(MyNormal(0.0, 1.0), MyNormal(0.0, 1.0)).item() == 0.0
+
+
+def test_fitting_a_normal_by_minimizing_kl():
+    mu = retrograd.zeros(2, requires_grad=True)
+    rho = retrograd.zeros(2, requires_grad=True)
+    target = D.Normal(retrograd.tensor([2.0, -1.0]), retrograd.tensor([0.5, 3.0]))
+    opt = retrograd.optim.Adam([mu, rho], lr=0.1)
+    for _ in range(300):
+        loss = kl_divergence(D.Normal(mu, retrograd.nn.functional.softplus(rho)), target).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    np.testing.assert_allclose(mu.detach().numpy(), [2.0, -1.0], atol=0.02)
+    np.testing.assert_allclose(retrograd.nn.functional.softplus(rho).detach().numpy(), [0.5, 3.0], atol=0.02)
+
+
+def test_the_pathwise_monte_carlo_kl_gradient_estimates_the_closed_form_one():
+    target = D.Normal(retrograd.tensor([2.0, -1.0], dtype=retrograd.float64), retrograd.tensor([0.5, 3.0], dtype=retrograd.float64))
+    mu = retrograd.tensor([0.3, 0.1], dtype=retrograd.float64, requires_grad=True)
+    sigma = retrograd.tensor([1.0, 2.0], dtype=retrograd.float64, requires_grad=True)
+    exact = retrograd.autograd.grad(kl_divergence(D.Normal(mu, sigma), target).sum(), [mu, sigma])
+    retrograd.manual_seed(0)
+    q = D.Normal(mu, sigma)
+    z = q.rsample((40000,))
+    estimate = retrograd.autograd.grad((q.log_prob(z) - target.log_prob(z)).mean(0).sum(), [mu, sigma])
+    for e, g in zip(exact, estimate):
+        np.testing.assert_allclose(g.numpy(), e.numpy(), atol=0.05, rtol=0.02)
