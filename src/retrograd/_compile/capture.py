@@ -229,8 +229,12 @@ class Capture:
         ("list", [specs]) for a list/tuple holding tensors."""
         if isinstance(a, Tensor):
             return (True, self.resolve(a))
-        if isinstance(a, (list, tuple)) and any(isinstance(x, Tensor) for x in a):
+        if isinstance(a, (list, tuple)) and any(isinstance(x, (Tensor, np.ndarray)) for x in a):
             return ("list", type(a), tuple(self._spec(x) for x in a))
+        if isinstance(a, np.ndarray) or hasattr(a, "__cuda_array_interface__"):
+            # an array the op's caller computed (from its inputs' values, maybe) outside any op
+            self.graph_break(f"an op is called with an array of shape {list(a.shape)} computed outside the "
+                             "recorded ops (e.g. batch_norm in training mode)", skip=4)
         return (False, a)
 
     def resolve(self, t):

@@ -1,0 +1,59 @@
+"""Run a function eagerly and compiled (first call captures, later ones replay) and compare."""
+
+import numpy as np
+import pytest
+
+import retrograd
+from retrograd._compile.replay import CompiledFunction
+
+
+def leaves(arrays, requires_grad=True):
+    return [retrograd.tensor(a, requires_grad=requires_grad and a.dtype.kind == "f") for a in arrays]
+
+
+def outputs(out):
+    return out if isinstance(out, (tuple, list)) else (out,)
+
+
+def run(fn, arrays, grad=True):
+    """(outputs, input grads) of fn on fresh leaves made from ``arrays``; backward of the sum of
+    each float output times a fixed weight when ``grad``."""
+    xs = leaves(arrays, grad)
+    outs = outputs(fn(*xs))
+    if grad:
+        total = None
+        for i, o in enumerate(outs):
+            if o.requires_grad:
+                w = retrograd.tensor(np.linspace(-1, 1, o.numel()).reshape(o.shape).astype(o.detach().numpy().dtype))
+                term = (o * w).sum()
+                total = term if total is None else total + term
+        if total is not None:
+            total.backward()
+    return outs, [x.grad for x in xs]
+
+
+def assert_same_as_eager(fn, arrays, calls=3, grad=True):
+    """fn compiled gives eager's values and gradients, bitwise, on each of ``calls`` calls; from the
+    second call on the outputs come from one CompiledFunctionBackward node."""
+    compiled = retrograd.compile(fn, fullgraph=True)
+    ref_out, ref_grads = run(fn, arrays, grad)
+    for call in range(calls):
+        out, grads = run(compiled, arrays, grad)
+        for a, b in zip(ref_out, out):
+            np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+            assert a.dtype == b.dtype and a.requires_grad == b.requires_grad
+            if call and b.requires_grad:
+                assert isinstance(b.grad_fn, CompiledFunction)
+        for a, b in zip(ref_grads, grads):
+            assert (a is None) == (b is None)
+            if a is not None:
+                np.testing.assert_array_equal(a.numpy(), b.numpy())
+    return compiled
+
+
+@pytest.fixture(autouse=True)
+def fresh_compiler():
+    """Each test starts with no captured graph and no recompile counted."""
+    retrograd.compiler.reset()
+    yield
+    retrograd.compiler.reset()

@@ -1,0 +1,129 @@
+"""Graph breaks (graph_break.py, capture.py): each runs the function eagerly for that guard set,
+with its reason and line in explain; fullgraph=True raises Unsupported naming the line."""
+
+import re
+
+import numpy as np
+import pytest
+
+import retrograd
+import retrograd.nn.functional as F
+from retrograd.compiler import Unsupported
+from tests.compile.compare import fresh_compiler  # noqa: F401
+from tests.helpers import rand
+
+
+def _branch(a):
+    if a.sum() > 0:
+        return a * 2
+    return a * 3
+
+
+def _item(a):
+    return a * a.sum().item()
+
+
+def _numpy(a):
+    return a * retrograd.tensor(a.detach().numpy().max())
+
+
+def _comparison_mask(a):
+    return a * (a > 0)
+
+
+def _random_outside_op(a):
+    return a + retrograd.randn(a.shape)
+
+
+def _inplace(a):
+    b = a * 1
+    b.add_(1)
+    return b.exp()
+
+
+def _print(a):
+    print(a)
+    return a + 1
+
+
+def _batch_norm_training(a):
+    return F.batch_norm(a, None, None, training=True)
+
+
+def _backward_inside(a):
+    y = (a * a).sum()
+    y.backward()
+    return y
+
+
+BREAKS = {"branch": (_branch, "control flow"), "item": (_item, r"item\(\)"), "numpy": (_numpy, r"numpy\(\)"),
+          "comparison": (_comparison_mask, "no recorded op"), "random": (_random_outside_op, "random numbers"),
+          "inplace": (_inplace, "(in-place|no recorded op)"), "print": (_print, "printing"),
+          "batch_norm": (_batch_norm_training, "array of shape"), "backward": (_backward_inside, r"backward\(\)")}
+
+
+@pytest.mark.parametrize("name", sorted(BREAKS))
+def test_break_runs_eagerly_with_eager_results(name, capsys):
+    fn, reason = BREAKS[name]
+    f = retrograd.compile(fn)
+    for seed in (0, 1, 2):
+        data = rand(4, 3, seed=seed)
+        retrograd.manual_seed(seed)
+        a = retrograd.tensor(data, requires_grad=True)
+        ref = fn(a)
+        retrograd.manual_seed(seed)
+        b = retrograd.tensor(data, requires_grad=True)
+        out = f(b)
+        np.testing.assert_array_equal(ref.detach().numpy(), out.detach().numpy())
+        assert not isinstance(out.grad_fn, retrograd._compile.replay.CompiledFunction)
+    report = retrograd.compiler.explain(fn)(retrograd.tensor(rand(4, 3), requires_grad=True))
+    assert report.graph_count == 0 and report.graph_break_count >= 1
+    assert re.search(reason, report.break_reasons[0].reason)
+    assert report.break_reasons[0].user_stack[0].filename == __file__
+
+
+@pytest.mark.parametrize("name", ["branch", "item", "comparison", "inplace"])
+def test_fullgraph_raises_unsupported_naming_the_line(name):
+    fn, reason = BREAKS[name]
+    f = retrograd.compile(fn, fullgraph=True)
+    with pytest.raises(Unsupported, match=r"test_graph_break\.py:\d+.*" + reason):
+        f(retrograd.tensor(rand(4, 3), requires_grad=True))
+    assert issubclass(Unsupported, RuntimeError)
+
+
+def test_explain_counts_a_clean_graph():
+    report = retrograd.compiler.explain(lambda a: (a.exp() + 1).sum())(retrograd.tensor(rand(3)))
+    assert (report.graph_count, report.graph_break_count, report.op_count) == (1, 0, 3)
+    assert "Graph Count: 1" in str(report)
+
+
+def test_disable_inside_a_compiled_function_is_a_break():
+    @retrograd.compiler.disable
+    def helper(a):
+        return a * 2
+
+    report = retrograd.compiler.explain(lambda a: helper(a) + 1)(retrograd.tensor(rand(3)))
+    assert report.graph_break_count == 1 and "disable" in report.break_reasons[0].reason
+    f = retrograd.compile(retrograd.compiler.disable(lambda a: a + 1))
+    np.testing.assert_array_equal(f(retrograd.zeros(2)).numpy(), [1, 1])
+
+
+def test_module_hooks_break_and_added_hooks_are_seen():
+    lin = retrograd.nn.Linear(2, 2)
+    cm = retrograd.compile(lin)
+    x = retrograd.tensor(rand(3, 2, dtype=np.float32))
+    cm(x), cm(x)
+    calls = []
+    lin.register_forward_hook(lambda m, i, o: calls.append(1))
+    cm(x), cm(x)
+    assert calls == [1, 1]
+
+
+def test_profiler_sees_the_compiled_call_as_one_op():
+    f = retrograd.compile(lambda a: (a * 2).exp())
+    a = retrograd.tensor(rand(3))
+    f(a)
+    with retrograd.profiler.profile() as prof:
+        np.testing.assert_array_equal(f(a).numpy(), np.exp(rand(3) * 2))
+    names = [e.name for e in prof.function_events] if hasattr(prof, "function_events") else []
+    assert not any("Exp" in n for n in names)
