@@ -49,6 +49,12 @@ class PNorm(Function):
         return out
 
     @staticmethod
+    def jvp(ctx, tx, *_):
+        """dn = sum over the last dim of dx * dn/dx (the backward of ones: each x feeds one n)."""
+        n = ctx._fw_results[0]
+        return (tx * PNorm.backward(ctx, n.new_ones(n.shape))[0]).sum(-1, keepdim=ctx.keepdim)
+
+    @staticmethod
     def backward(ctx, g):
         x, n = ctx.saved_tensors
         p = ctx.p
@@ -93,6 +99,14 @@ class EuclidCdist(Function):
         d = Tensor._make(xp.sqrt(xp.maximum(sq, 0)))
         ctx.save_for_backward(x1, x2, d)
         return d
+
+    @staticmethod
+    def jvp(ctx, t1, t2):
+        """dd_ij = (x_i - y_j).(dx_i - dy_j)/d_ij (0 where d_ij = 0)."""
+        x1, x2 = ctx._fw_args
+        d = ctx._fw_results[0]
+        dot = ((x1.unsqueeze(-2) - x2.unsqueeze(-3)) * (t1.unsqueeze(-2) - t2.unsqueeze(-3))).sum(-1)
+        return (dot / d.masked_fill(d == 0, 1.0)).masked_fill(d == 0, 0.0)
 
     @staticmethod
     def backward(ctx, g):

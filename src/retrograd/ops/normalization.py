@@ -20,6 +20,7 @@ import numpy as np
 from ..amp.autocast_mode import autocast_op
 from .. import _backend
 from ..autograd.function import Function
+from ..autograd.forward_ad import fsum
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..tensor import Tensor
 from ._kernel_dtypes import check_floating
@@ -64,6 +65,23 @@ class Normalize(Function):
             y += b._data.reshape(wshape)
         ctx.save_for_backward(x, w, Tensor._make(mean), Tensor._make(rstd), xhat)
         return y.astype(xd.dtype, copy=False)  # half input, float32 w and b: the input's dtype, as torch
+
+    @staticmethod
+    def jvp(ctx, tx, tw, tb, *_):
+        """dy = d(x_hat)*w + x_hat*dw + db,  d(x_hat) = rstd*(dx - mean(dx) - x_hat*mean(dx*x_hat))
+        over the normalized axes (the statistics as functions of x, as the backward's)."""
+        x, w, b, view, axes, wshape = ctx._fw_args[:6]
+        xv = x.reshape(view)
+        xc = xv - xv.mean(axes, keepdim=True)
+        rstd = ((xc * xc).mean(axes, keepdim=True) + ctx.eps) ** -0.5
+        xhat = xc * rstd
+        tv = tx.reshape(view)
+        dxhat = (rstd * (tv - tv.mean(axes, keepdim=True) - xhat * (tv * xhat).mean(axes, keepdim=True))
+                 ).reshape(ctx.x_shape)
+        xhat = xhat.reshape(ctx.x_shape)
+        return fsum(dxhat if w is None else dxhat * w.reshape(wshape),
+                    None if tw is None else xhat * tw.reshape(wshape),
+                    None if tb is None else tb.reshape(wshape))
 
     @staticmethod
     def backward(ctx, g):

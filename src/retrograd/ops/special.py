@@ -14,7 +14,7 @@ import numpy as np
 from . import _batching
 from .. import _backend
 from ..autograd.function import Function
-from ..autograd.forward_ad import diagonal_jvp
+from ..autograd.forward_ad import diagonal_jvp, fsum, tangent_of
 from ..tensor import Tensor
 from . import _special_kernels as K
 from ._inplace import make_inplace
@@ -25,15 +25,6 @@ from .elementwise import broadcast_op, float_data, float_operands
 from .math import _UnaryFloat, _back, _load_pair, _save_pair, _unary
 
 __all__ = ["lgamma", "digamma", "polygamma", "mvlgamma", "i0", "sinc", "igamma", "igammac"]
-
-
-def _scipy_special(name):
-    """scipy.special, for the functions computed there (imported on first use: SciPy is optional)."""
-    try:
-        from scipy import special
-    except ImportError:
-        raise ImportError(f"torch.special.{name} is computed by SciPy here: pip install scipy") from None
-    return special
 
 
 def _kernel(fn, name):
@@ -200,6 +191,18 @@ class Xlog1py(_Binary):
         return np.where((x == 0) & ~np.isnan(y), 0.0, x * np.log1p(y))
 
     @staticmethod
+    def jvp(ctx, ta, tb):
+        """dz = ta*ln(1 + b) (0 where a = 0 and b <= -1) + tb*a/(1 + b)."""
+        a, b = ctx._fw_args
+        da = db = None
+        if ta is not None:
+            da = xlog1py(ta, b)
+            da = where((a == 0) & (b <= -1), 0.0, da) if isinstance(b, Tensor) or b <= -1 else da
+        if tb is not None:
+            db = tb * a / (b + 1)
+        return fsum(da, db)
+
+    @staticmethod
     def backward(ctx, g):
         a, b = _load_pair(ctx)
         sa, sb = ctx.shapes
@@ -220,6 +223,14 @@ class Zeta(_Binary):
     gpu = "zeta"
 
     @staticmethod
+    def jvp(ctx, ta, tb):
+        """dz = -tb*a*zeta(a + 1, b); no derivative in a (as torch)."""
+        a, b = ctx._fw_args
+        if isinstance(a, Tensor) and tangent_of(a) is not None:
+            raise NotImplementedError("the derivative for 'zeta' is not implemented.")
+        return None if tb is None else -tb * a * zeta(a + 1, b)
+
+    @staticmethod
     def backward(ctx, g):
         if ctx.needs_input_grad[0]:
             raise NotImplementedError("the derivative for 'zeta' is not implemented.")
@@ -234,6 +245,18 @@ class Igamma(_Binary):
     f = staticmethod(lambda x, y: K.incomplete_gamma(x, y, upper=False))
     sign = 1
     gpu = "gammainc"
+
+    @classmethod
+    def jvp(cls, ctx, ta, tb):
+        """dz = sign*tb*exp((a - 1) ln b - b - lgamma(a)); no derivative in a (as torch)."""
+        a, b = ctx._fw_args
+        if isinstance(a, Tensor) and tangent_of(a) is not None:
+            raise NotImplementedError(f"the derivative for '{cls.__name__.lower()}: input' is not implemented.")
+        if tb is None:
+            return None
+        density = ((a - 1) * (b if isinstance(b, Tensor) else Tensor._make(np.asarray(b))).log() - b - lgamma(
+            a if isinstance(a, Tensor) else Tensor._make(np.asarray(float(a))))).exp()
+        return cls.sign * tb * density
 
     @classmethod
     def backward(cls, ctx, g):
@@ -337,31 +360,6 @@ def _require_tensors(name, *operands):
                             f"{type(value).__name__}")
 
 
-def _by_scipy(name, scipy_name, description):
-    """torch.special's ``name``, computed by SciPy's ``scipy_name``; not differentiable (as torch:
-    its result does not require grad)."""
-
-    def fn(input):
-        x = float_data(input)
-        f = getattr(_scipy_special(name), scipy_name)
-        with np.errstate(all="ignore"):
-            out = f(x.astype(np.float64))
-        return Tensor._make((out[0] if isinstance(out, tuple) else out).astype(x.dtype, copy=False))
-
-    fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = f"{description} (computed by SciPy's scipy.special.{scipy_name}); not differentiable."
-    return takes_out(fn, dtype=CAST, grad=NONE)
-
-
-bessel_j0 = _by_scipy("bessel_j0", "j0", "The Bessel function of the first kind of order 0")
-bessel_j1 = _by_scipy("bessel_j1", "j1", "The Bessel function of the first kind of order 1")
-bessel_y0 = _by_scipy("bessel_y0", "y0", "The Bessel function of the second kind of order 0")
-bessel_y1 = _by_scipy("bessel_y1", "y1", "The Bessel function of the second kind of order 1")
-modified_bessel_k0 = _by_scipy("modified_bessel_k0", "k0", "The modified Bessel function of the second kind K0")
-modified_bessel_k1 = _by_scipy("modified_bessel_k1", "k1", "The modified Bessel function of the second kind K1")
-scaled_modified_bessel_k0 = _by_scipy("scaled_modified_bessel_k0", "k0e", "exp(x) K0(x)")
-scaled_modified_bessel_k1 = _by_scipy("scaled_modified_bessel_k1", "k1e", "exp(x) K1(x)")
-airy_ai = _by_scipy("airy_ai", "airy", "The Airy function Ai")
 
 
 def _not_differentiable(name, kernel):
@@ -380,7 +378,9 @@ def _not_differentiable(name, kernel):
 
 modified_bessel_i0 = _not_differentiable("modified_bessel_i0", K.i0)
 modified_bessel_i1 = _not_differentiable("modified_bessel_i1", K.i1)
-spherical_bessel_j0 = _not_differentiable("spherical_bessel_j0", K.spherical_bessel_j0)
+globals().update({name: _not_differentiable(name, getattr(K, name)) for name in (
+    "spherical_bessel_j0", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "modified_bessel_k0",
+    "modified_bessel_k1", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "airy_ai")})
 
 
 def _polynomial_function(name):
