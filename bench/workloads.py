@@ -147,5 +147,119 @@ def deep(t, blocks=32, width=1024, batch=256):
     return Workload(Deep(), (t.randn(batch, width),), None, lambda out, _: (out ** 2).mean(), flops)
 
 
+def gpt2(t, layers=4, d=64, heads=4, ctx=16, batch=32, vocab=27):
+    """A GPT-2-style character model written as nanoGPT-style programs write it: token+position
+    embeddings (vocabulary 27, width 64, context 16), 4 pre-LayerNorm blocks with causal 4-head
+    attention (mask by ``masked_fill(bias == 0, -inf)`` with a registered ``bias`` buffer), an MLP
+    64-256-64 with the tanh GELU written out with ``torch.pow(x, 3.0)``, batch 32, cross-entropy."""
+    import math
+
+    _seeded(t)
+    nn, F = t.nn, t.nn.functional
+
+    def new_gelu(x):
+        return 0.5 * x * (1.0 + t.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * t.pow(x, 3.0))))
+
+    class CausalSelfAttention(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c_attn = nn.Linear(d, 3 * d)
+            self.c_proj = nn.Linear(d, d)
+            self.register_buffer("bias", t.tril(t.ones(ctx, ctx)).view(1, 1, ctx, ctx))
+
+        def forward(self, x):
+            B, T, C = x.size()
+            q, k, v = self.c_attn(x).split(d, dim=2)
+            k = k.view(B, T, heads, C // heads).transpose(1, 2)
+            q = q.view(B, T, heads, C // heads).transpose(1, 2)
+            v = v.view(B, T, heads, C // heads).transpose(1, 2)
+            att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+            att = att.masked_fill(self.bias[:, :, :T, :T] == 0, float("-inf"))
+            att = F.softmax(att, dim=-1)
+            y = (att @ v).transpose(1, 2).contiguous().view(B, T, C)
+            return self.c_proj(y)
+
+    class MLP(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c_fc = nn.Linear(d, 4 * d)
+            self.c_proj = nn.Linear(4 * d, d)
+
+        def forward(self, x):
+            return self.c_proj(new_gelu(self.c_fc(x)))
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ln_1 = nn.LayerNorm(d)
+            self.attn = CausalSelfAttention()
+            self.ln_2 = nn.LayerNorm(d)
+            self.mlp = MLP()
+
+        def forward(self, x):
+            x = x + self.attn(self.ln_1(x))
+            return x + self.mlp(self.ln_2(x))
+
+    class GPT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.wte = nn.Embedding(vocab, d)
+            self.wpe = nn.Embedding(ctx, d)
+            self.h = nn.ModuleList([Block() for _ in range(layers)])
+            self.ln_f = nn.LayerNorm(d)
+            self.lm_head = nn.Linear(d, vocab, bias=False)
+
+        def forward(self, idx):
+            b, T = idx.size()
+            pos = t.arange(0, T, dtype=t.long).unsqueeze(0)
+            x = self.wte(idx) + self.wpe(pos)
+            for block in self.h:
+                x = block(x)
+            return self.lm_head(self.ln_f(x))
+
+    idx = t.randint(0, vocab, (batch, ctx + 1))
+    return Workload(GPT(), (idx[:, :-1],), idx[:, 1:],
+                    lambda logits, y: F.cross_entropy(logits.view(-1, logits.size(-1)), y.reshape(-1)))
+
+
+def grucell(t, steps=16, batch=32, width=64):
+    """A GRU cell written by hand from nn.Linear, torch.cat, F.sigmoid and F.tanh, stepped in a
+    Python loop over 16 positions (batch 32, width 64), its hidden states stacked; MSE of a
+    Linear(64,1) read-out of every position."""
+    _seeded(t)
+    nn, F = t.nn, t.nn.functional
+
+    class GRUCell(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.xh_to_z = nn.Linear(2 * width, width)
+            self.xh_to_r = nn.Linear(2 * width, width)
+            self.xh_to_hbar = nn.Linear(2 * width, width)
+
+        def forward(self, xt, hprev):
+            xh = t.cat([xt, hprev], dim=1)
+            r = F.sigmoid(self.xh_to_r(xh))
+            hbar = F.tanh(self.xh_to_hbar(t.cat([xt, r * hprev], dim=1)))
+            z = F.sigmoid(self.xh_to_z(xh))
+            return (1 - z) * hprev + z * hbar
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = GRUCell()
+            self.start = nn.Parameter(t.zeros(1, width))
+            self.head = nn.Linear(width, 1)
+
+        def forward(self, x):
+            h = self.start.expand(x.size(0), -1)
+            hiddens = []
+            for i in range(x.size(1)):
+                h = self.cell(x[:, i, :], h)
+                hiddens.append(h)
+            return self.head(t.stack(hiddens, 1))
+
+    return Workload(Net(), (t.randn(batch, steps, width),), t.randn(batch, steps, 1), nn.MSELoss())
+
+
 WORKLOADS = {"mlp": mlp, "tiny": tiny, "cnn": cnn, "transformer": transformer, "lstm": lstm,
-             "deep": deep, "opoverhead": None}
+             "deep": deep, "gpt2": gpt2, "grucell": grucell, "opoverhead": None}
