@@ -240,30 +240,42 @@ def test_incomplete_gamma_against_scipy():
         np.testing.assert_allclose(ours[shown], expected[shown], rtol=3e-11)
 
 
-SCIPY_FUNCTIONS = ["bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "modified_bessel_k0", "modified_bessel_k1",
-                   "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "airy_ai"]
+BESSEL = ["bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "modified_bessel_k0", "modified_bessel_k1",
+          "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "airy_ai"]
+BESSEL_X = np.concatenate([np.linspace(-30, 30, 121), [0.0, -0.0, INF, -INF, NAN, 1e-9, 0.4999, 2.09, -2.09, 5.0,
+                                                        103.0, 104.0, 700.0, 800.0]])
 
 
-@pytest.mark.parametrize("name", SCIPY_FUNCTIONS + ["modified_bessel_i0", "modified_bessel_i1", "spherical_bessel_j0"])
+@pytest.mark.parametrize("name", BESSEL + ["modified_bessel_i0", "modified_bessel_i1", "spherical_bessel_j0"])
 def test_not_differentiable_functions(name):
-    if name in SCIPY_FUNCTIONS:
-        pytest.importorskip("scipy")
-    x = np.concatenate([np.linspace(-30, 30, 121), [0.0, -0.0, INF, -INF, NAN, 1e-9, 0.4999, 700.0, 800.0]])
-
     def run(mod):
-        xt = mod.tensor(x, requires_grad=True)
+        xt = mod.tensor(BESSEL_X, requires_grad=True)
         out = getattr(mod.special, name)(xt)
         return out.detach().numpy(), out.requires_grad
 
-    (ours, ours_rg), (theirs, theirs_rg) = run(retrograd), reference(lambda: run(torch), inputs=[x, name])
+    (ours, ours_rg), (theirs, theirs_rg) = run(retrograd), reference(lambda: run(torch), inputs=[BESSEL_X, name])
     assert ours_rg is False and theirs_rg is False
     np.testing.assert_array_equal(np.isnan(ours), np.isnan(theirs))
     np.testing.assert_array_equal(np.isinf(ours), np.isinf(theirs))
     finite = np.isfinite(theirs)
-    # SciPy's values are accurate to ~1e-15; torch's own bessel_j0/j1/y0/y1 and airy_ai kernels are
+    # ours are Cephes' (SciPy's) to ~1e-15; torch's own bessel_j0/j1/y0/y1 and airy_ai kernels are
     # off by up to ~4e-7 (checked against mpmath), hence the absolute tolerance for those
-    atol = 5e-7 if name in SCIPY_FUNCTIONS[:4] + ["airy_ai"] else 0
+    atol = 5e-7 if name in BESSEL[:4] + ["airy_ai"] else 0
     np.testing.assert_allclose(ours[finite], theirs[finite], rtol=1e-13, atol=atol)
+
+
+@pytest.mark.parametrize("name", BESSEL)
+def test_bessel_against_scipy(name):
+    special = pytest.importorskip("scipy.special")
+    x = np.concatenate([np.linspace(-60, 60, 2401), [1e-9, 1e-6, 2.09, -2.09, 5.0, -5.0, 2.0, 8.32, 103.0, 700.0]])
+    scipy_name = {"modified_bessel_k0": "k0", "modified_bessel_k1": "k1", "scaled_modified_bessel_k0": "k0e",
+                  "scaled_modified_bessel_k1": "k1e"}.get(name, name.replace("bessel_", ""))
+    expected = special.airy(x)[0] if name == "airy_ai" else getattr(special, scipy_name)(x)
+    ours = getattr(retrograd.special, name)(retrograd.tensor(x)).numpy()
+    np.testing.assert_array_equal(np.isnan(ours), np.isnan(expected))
+    finite = np.isfinite(expected)
+    # (Ai oscillates for x << 0 with a phase of ~|x|^1.5: its rounding gives ~2e-14 absolute)
+    np.testing.assert_allclose(ours[finite], expected[finite], rtol=1e-12, atol=5e-14)
 
 
 POLY_X = np.concatenate([np.linspace(-2.5, 2.5, 51), [0.0, 1.0, -1.0, 0.5, 1e-9, 0.999999, INF, -INF]])
