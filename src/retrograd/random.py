@@ -69,9 +69,15 @@ cuda_generator = Generator(device="cuda")
 cuda_generator.seed()
 
 
+# retrograd.func.vmap's check of random draws while a vmap runs (torch's randomness modes), else None
+vmap_hook = None
+
+
 def _rng(generator=None, device=None):
     """The NumPy stream to draw from: ``generator``'s, else the CUDA one for a CUDA ``device``
     (a device, its name, or a tensor on it), else the CPU one."""
+    if vmap_hook is not None:
+        vmap_hook()
     if generator is not None:
         return generator._rng
     device = getattr(device, "device", device)

@@ -36,6 +36,10 @@ _observers = []
 # arguments' tangents (None when none carries one); the op then calls
 # forward_hook.propagate(ctx, cls, args, kwargs, outputs, tangents) after its forward
 forward_hook = None
+# retrograd.func.vmap's dispatcher while a vmap runs, else None: batch_hook(cls, args, kwargs)
+# runs the op's batching rule (cls.vmap) when an argument is a BatchedTensor, else answers
+# NotImplemented
+batch_hook = None
 
 
 def add_apply_observer(fn):
@@ -275,10 +279,26 @@ class Function(FunctionCtx, Node):
         raise NotImplementedError("You must implement the jvp function for custom autograd.Function "
                                   "to use it with forward mode AD.")
 
+    generate_vmap_rule = False  # torch's flag; True: vmap runs the op per sample (counted)
+
+    @staticmethod
+    def vmap(info, in_dims, *args):
+        """The op's batching rule under retrograd.func.vmap: ``args`` with the vmapped dim of
+        each at ``in_dims`` (None: not batched); returns ``(output, out_dims)``. Ops declare it on
+        their class (ops/_batching.py has the rules of each family); without one, vmap runs the
+        op once per sample and counts it (retrograd.func.vmap_fallbacks())."""
+        raise NotImplementedError(
+            "To use autograd.Function with vmap, you must either override the vmap staticmethod "
+            "or set generate_vmap_rule=True.")
+
     @classmethod
     def apply(cls, *args, **kwargs):
         if profile_hook is not None:
             out = profile_hook(cls, args, kwargs)
+            if out is not NotImplemented:
+                return out
+        if batch_hook is not None:
+            out = batch_hook(cls, args, kwargs)
             if out is not NotImplemented:
                 return out
         if _amp_state.enabled and cls._autocast is not None:

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from . import _batching
 from ..amp.autocast_mode import autocast_op
 from .. import _backend
 from ..autograd.function import Function
@@ -41,6 +42,7 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 class Hardtanh(Function):
     """z = clamp(a, lo, hi);  da = g where lo < a < hi (0 at the bounds, as torch)."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a, lo, hi):
@@ -59,6 +61,7 @@ class Hardtanh(Function):
 
 class LeakyRelu(Function):
     """z = a if a > 0 else slope*a;  da = g if a > 0 else slope*g."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a, slope):
@@ -79,6 +82,7 @@ class LeakyRelu(Function):
 class Elu(Function):
     """z = scale*alpha*(e^(a*s) - 1) if a <= 0 else scale*a, s = input_scale;
     da = g*scale*alpha*s*e^(a*s) if a <= 0 else scale*g (the negative branch at 0, as torch)."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a, alpha, scale, input_scale):
@@ -104,6 +108,7 @@ class Elu(Function):
 class Gelu(Function):
     """z = a*Phi(a), Phi the standard normal cdf ('tanh': 0.5a(1 + tanh(k(a + 0.044715a^3))));
     da = g*(Phi(a) + a*phi(a)), phi the normal pdf (the tanh form's derivative for 'tanh')."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a, approximate):
@@ -184,6 +189,7 @@ def _normal_cdf_pdf(x):
 
 class Silu(Function):
     """z = a*s, s = sigmoid(a);  da = g*s*(1 + a*(1 - s))."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a):
@@ -211,6 +217,7 @@ def _softplus_array(x, beta, threshold):
 
 class Mish(Function):
     """z = a*tanh(softplus(a));  da = g*(t + a*sigmoid(a)*(1 - t^2)), t = tanh(softplus(a))."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a):
@@ -231,6 +238,7 @@ class Mish(Function):
 class Softplus(Function):
     """z = ln(1 + e^(beta*a))/beta, or a where beta*a > threshold;
     da = g*sigmoid(beta*a), or g where beta*a > threshold."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
     _autocast = {"cuda": "fp32"}
 
     @staticmethod
@@ -251,6 +259,7 @@ class Softplus(Function):
 
 class Softsign(Function):
     """z = a/(1 + |a|);  da = g/(1 + |a|)^2."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a):
@@ -269,6 +278,7 @@ class Softsign(Function):
 
 class Hardsigmoid(Function):
     """z = clamp(a/6 + 1/2, 0, 1);  da = g/6 where -3 < a < 3, else 0."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a):
@@ -287,6 +297,7 @@ class Hardsigmoid(Function):
 
 class Hardswish(Function):
     """z = a*relu6(a + 3)/6;  da = 0 where a <= -3, g*(a/3 + 1/2) where a < 3, else g."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a):
@@ -306,6 +317,7 @@ class Hardswish(Function):
 
 class Logsigmoid(Function):
     """z = ln sigmoid(a) = min(a, 0) - ln(1 + e^-|a|);  da = g*(1 - sigmoid(a))."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a):
@@ -325,6 +337,7 @@ class Logsigmoid(Function):
 
 class Threshold(Function):
     """z = value if a <= threshold else a;  da = 0 where a <= threshold, else g."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a, threshold, value):
@@ -344,6 +357,7 @@ class Threshold(Function):
 
 class Hardshrink(Function):
     """z = a where |a| > lambd, else 0;  da = g where |a| > lambd."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a, lambd):
@@ -363,6 +377,7 @@ class Hardshrink(Function):
 
 class Softshrink(Function):
     """z = a - lambd if a > lambd, a + lambd if a < -lambd, else 0;  da = g where |a| > lambd."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a, lambd):

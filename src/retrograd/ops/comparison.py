@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from . import _batching
 from .. import _backend
 from ..autograd.function import Function
 from ..tensor import Tensor
@@ -54,6 +55,7 @@ for _n in ("eq", "ne", "lt", "le", "gt", "ge"):
 
 class Where(Function):
     """z = cond ? a : b;  da = g where cond,  db = g where not cond."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, cond, a, b):
@@ -101,6 +103,7 @@ Tensor.where = _where_method
 
 class Sign(Function):
     """z = sign(a) (0 for nan, as torch);  da = 0."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a):

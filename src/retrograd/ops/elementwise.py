@@ -9,6 +9,7 @@ import operator
 
 import numpy as np
 
+from . import _batching
 from .. import _backend, _dtype
 from ..autograd.function import Function
 from ..autograd.forward_ad import diagonal_jvp, fsum, linear_jvp
@@ -127,6 +128,7 @@ def _sum_to(arr, shape):
 
 class Add(Function):
     """z = a + alpha*b;  da = g,  db = alpha*g."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     _listed_inputs = 2  # a Python number operand is listed as None (torch wraps it as a tensor)
 
@@ -156,6 +158,7 @@ class Add(Function):
 
 class Sub(Function):
     """z = a - alpha*b;  da = g,  db = -alpha*g."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     def name(self):  # torch's names: a Python number minus a tensor is RsubBackward1
         return "SubBackward0" if self.shapes[0] is not None else "RsubBackward1"
@@ -217,6 +220,7 @@ def _save_other_operand(ctx, a, b):
 
 class Mul(Function):
     """z = a*b;  da = g*b,  db = g*a."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     _listed_inputs = 2  # a Python number operand is listed as None (torch wraps it as a tensor)
 
@@ -257,6 +261,7 @@ class Mul(Function):
 
 class Div(Function):
     """z = a/b;  da = g/b,  db = -g*a/b^2."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     _listed_inputs = 2  # a Python number operand is listed as None (torch wraps it as a tensor)
 
@@ -299,6 +304,7 @@ class Div(Function):
 
 class Pow(Function):
     """z = a^b;  da = g*b*a^(b-1) (0 where b = 0),  db = g*z*log(a) (0 where a = 0 and b >= 0)."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
     _autocast = {"cuda": "fp32"}
 
     def name(self):  # torch's names: tensor^number 0, tensor^tensor 1, number^tensor 2
@@ -366,6 +372,7 @@ class Pow(Function):
 
 class Neg(Function):
     """z = -a;  da = -g."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a):
@@ -454,6 +461,7 @@ def _int_pow(x, y):
 
 class Exp(Function):
     """z = e^a;  da = g*z."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
     _autocast = {"cuda": "fp32"}
 
     @staticmethod
@@ -474,6 +482,7 @@ class Exp(Function):
 
 class Log(Function):
     """z = ln a;  da = g/a."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
     _autocast = {"cuda": "fp32"}
 
     @staticmethod
@@ -493,6 +502,7 @@ class Log(Function):
 
 class Sqrt(Function):
     """z = sqrt(a);  da = g/(2z)."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a):
@@ -512,6 +522,7 @@ class Sqrt(Function):
 
 class Abs(Function):
     """z = |a|;  da = g*sign(a) (0 at a = 0)."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a):
@@ -529,6 +540,7 @@ class Abs(Function):
 
 class Tanh(Function):
     """z = tanh a;  da = g*(1 - z^2)."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a):
@@ -559,6 +571,7 @@ def sigmoid_array(x):
 
 class Sigmoid(Function):
     """z = 1/(1+e^-a);  da = g*z*(1 - z)."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a):
@@ -576,6 +589,7 @@ class Sigmoid(Function):
 
 class Relu(Function):
     """z = max(0, a);  da = g where z != 0 (z > 0 or NaN, as torch's threshold_backward), else 0."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a):
@@ -618,6 +632,7 @@ _SMALL = 1 << 12  # elements: below this NumPy's per-call overhead outweighs a f
 
 class ReluGrad(Function):
     """z = g where out != 0, else 0 (relu's backward, one op);  dg = gz where out != 0."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     _backward_name = "ThresholdBackwardBackward0"
 
@@ -639,6 +654,7 @@ class ReluGrad(Function):
 
 class Clone(Function):
     """A copy that stays in the graph;  da = g."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a):
@@ -653,6 +669,7 @@ class Clone(Function):
 
 class To(Function):
     """Change dtype and/or device;  da = g converted back."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     _backward_name = "ToCopyBackward0"  # torch's name
 

@@ -9,6 +9,7 @@ so dW = scatter(c * g) and its gradient gather(gz) * c.
 
 import numpy as np
 
+from . import _batching
 from .. import _backend
 from ..autograd.function import Function
 from ..autograd.forward_ad import linear_jvp
@@ -26,6 +27,7 @@ def _xp(arr):
 
 class Lookup(Function):
     """z = W[idx] (rows);  dW = rows of c * g added into zeros at idx."""
+    vmap = classmethod(_batching.index_lookup)  # batching rule (retrograd.func.vmap)
 
     _backward_name = "EmbeddingBackward0"
     _unlisted_inputs = (1, 2)  # the indices and the frequency scale

@@ -4,6 +4,7 @@ repeated indices; backward of a write routes the gradient to the written value."
 
 import numpy as np
 
+from . import _batching
 from ..amp.autocast_mode import autocast_op
 from .. import _backend
 from ..autograd.function import Function
@@ -98,6 +99,7 @@ def add_at(z, key, values):
 
 class Index(Function):
     """z = a[key];  da = zeros with g added at key."""
+    vmap = classmethod(_batching.index_key)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a, key, advanced):

@@ -8,6 +8,7 @@ splitting into n pieces costs O(n) in backward, not n full-size scatters.
 
 import numpy as np
 
+from . import _batching
 from .. import _dtype
 from .._backend import array_module
 from ..autograd.function import Function
@@ -39,6 +40,7 @@ def _tensor_list(tensors, name):
 
 class Cat(Function):
     """z = [a_1, ..., a_n] joined along dim;  da_i = g's slice for a_i."""
+    vmap = classmethod(_batching.join)  # batching rule (retrograd.func.vmap)
     _autocast = {"cpu": "promote"}
 
     @staticmethod
@@ -129,6 +131,7 @@ def stack(tensors, dim=0):
 
 class Stack(Function):
     """z = [a_1, ..., a_n] stacked along a new dim;  da_i = g.select(dim, i)."""
+    vmap = classmethod(_batching.join)  # batching rule (retrograd.func.vmap)
     _autocast = {"cpu": "promote"}
 
     @staticmethod
@@ -187,6 +190,7 @@ def column_stack(tensors):
 
 class Split(Function):
     """(z_1, ..., z_n) = pieces [b_i, e_i) of a along dim (views);  da = cat(g_1, ..., g_n)."""
+    vmap = classmethod(_batching.along_dims(1))  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a, dim, bounds):

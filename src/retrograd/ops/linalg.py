@@ -1,5 +1,6 @@
 """Matrix multiplication: Y = A @ B, with the seed's backward dA = G B^T, dB = A^T G."""
 
+from . import _batching
 from ..amp.autocast_mode import autocast_op
 from .. import _backend, _dtype
 from ..autograd.function import Function
@@ -106,6 +107,7 @@ def _matmul_error(a_shape, b_shape):
 class Matmul(Function):
     """Y = A @ B (1-D operands are treated as a row / a column, batch dims broadcast);
     dA = G @ B^T,  dB = A^T @ G, each summed back over broadcast batch dims."""
+    vmap = classmethod(_batching.matmul)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -205,6 +207,7 @@ def mm(input, mat2):
 
 class Bmm(Matmul):
     """torch.bmm: Matmul of two 3-D operands, named as torch names it."""
+    vmap = classmethod(_batching.bmm)  # batching rule (retrograd.func.vmap)
 
     def name(self):
         return "BmmBackward0"

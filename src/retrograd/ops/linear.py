@@ -2,6 +2,7 @@
 
 import math
 
+from . import _batching
 from ..amp.autocast_mode import autocast_op
 from .. import _backend
 from ..autograd.function import Function
@@ -19,6 +20,7 @@ FUNCTIONAL = ["linear", "bilinear"]
 class Addmm(Function):
     """Y = b + X M, torch's addmm(bias, input, weight.t()) of a linear layer (Mm without b);
     db = sum of G over the rows,  dX = G M^T,  dM = X^T G."""
+    vmap = classmethod(_batching.addmm)  # batching rule (retrograd.func.vmap)
 
     def name(self):
         return "AddmmBackward0" if self._next[0][1] != -1 else "MmBackward0"

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 
+from . import _batching
 from ..amp.autocast_mode import cast_args
 from .._backend import array_module
 from ..autograd.function import Function
@@ -42,6 +43,7 @@ def _shape_args(shape):
 
 class Reshape(Function):
     """z = a with a new shape;  da = g reshaped back."""
+    vmap = classmethod(_batching.shape_arg)  # batching rule (retrograd.func.vmap)
 
     _view = True
     _backward_name = "ViewBackward0"  # torch's name
@@ -81,6 +83,7 @@ class UnsafeView(Reshape):
 
 class Permute(Function):
     """z = a with dims reordered;  da = g with the inverse order."""
+    vmap = classmethod(_batching.permutation)  # batching rule (retrograd.func.vmap)
 
     _view = True
 
@@ -101,6 +104,7 @@ class Permute(Function):
 
 class Expand(Function):
     """z = a broadcast to a larger shape;  da = g summed back to a's shape."""
+    vmap = classmethod(_batching.expand)  # batching rule (retrograd.func.vmap)
 
     _view = True
 
@@ -442,6 +446,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
 
 class Flip(Function):
     """z = a reversed along dims (a copy, as torch);  da = g flipped back."""
+    vmap = classmethod(_batching.along_dims(1))  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a, dims):

@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 
+from . import _batching
 from .. import _backend, _dtype
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state
@@ -67,6 +68,7 @@ def _log_softmax(x, dim, low=None):
 
 class Softmax(Function):
     """z = e^(a - max a)/sum(e^(a - max a));  da = z*(g - sum(g*z))."""
+    vmap = classmethod(_batching.along_dims(1))  # batching rule (retrograd.func.vmap)
     _autocast = {"cuda": "fp32"}
 
     @staticmethod
@@ -95,6 +97,7 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     """z = a - max a - ln(sum(e^(a - max a)));  da = g - e^z*sum(g)."""
+    vmap = classmethod(_batching.along_dims(1))  # batching rule (retrograd.func.vmap)
     _autocast = {"cuda": "fp32"}
 
     @staticmethod

@@ -1,0 +1,124 @@
+"""jvp and jacfwd: forward-mode transforms, through retrograd.autograd.forward_ad."""
+
+import functools
+
+from ..autograd import forward_ad
+from ..tensor import Tensor
+from . import _pytree
+from ._grad import _check_argnums, _check_aux
+
+
+def jvp(func, primals, tangents, *, strict=False, has_aux=False):
+    """(func(*primals), the Jacobian-vector product J tangents) (torch.func.jvp); primals and
+    tangents are tuples of tensors (or pytrees of them) of the same structure."""
+    if strict:
+        raise NotImplementedError("jvp: strict=True is not implemented (torch's own jvp raises too)")
+    if not isinstance(primals, tuple):
+        raise RuntimeError("jvp(f, primals, tangents): Expected primals to be a tuple. E.g. it should be "
+                           "valid to call f(*primals).")
+    p_leaves, p_spec = _pytree.flatten(primals)
+    t_leaves, t_spec = _pytree.flatten(tangents)
+    if not isinstance(tangents, tuple) or len(p_leaves) != len(t_leaves) or \
+            _pytree.describe(primals) != _pytree.describe(tangents):
+        raise RuntimeError("jvp(f, primals, tangents): Expected primals and tangents to have the same python "
+                           f"structure. For example, if primals is a tuple of 3 tensors, tangents also must be. "
+                           f"Got primals with structure {_pytree.describe(primals)} and tangents with structure "
+                           f"{_pytree.describe(tangents)}")
+    for p, t in zip(p_leaves, t_leaves):
+        if not isinstance(p, Tensor) or not isinstance(t, Tensor):
+            raise RuntimeError("jvp(f, primals, tangents): Expected primals and tangents to only contain Tensors")
+        if tuple(p.shape) != tuple(t.shape):
+            raise RuntimeError(f"jvp(f, primals, tangents): Expected primals and tangents to have the same "
+                               f"shape, got {tuple(p.shape)} and {tuple(t.shape)}")
+    with forward_ad.dual_level():
+        duals = [forward_ad.make_dual(p, t) for p, t in zip(p_leaves, t_leaves)]
+        out = func(*_pytree.unflatten(duals, p_spec))
+        if has_aux:
+            if not (isinstance(out, tuple) and len(out) == 2):
+                raise RuntimeError("jvp(f, primals, tangents): output of function f should be a tuple: "
+                                   "(output, aux) if has_aux is True")
+            out, aux = out
+            _check_aux(aux)
+        out_leaves, out_spec = _pytree.flatten(out)
+        primal_out, tangent_out = [], []
+        for o in out_leaves:
+            if not isinstance(o, Tensor):
+                raise RuntimeError(f"jvp(f, primals, tangents): Expected f(*primals) to return only tensors, "
+                                   f"got unsupported type {type(o)}")
+            value, tangent = forward_ad.unpack_dual(o)
+            primal_out.append(value)
+            tangent_out.append(_zeros_like(value) if tangent is None else tangent)
+    result = (_pytree.unflatten(primal_out, out_spec), _pytree.unflatten(tangent_out, out_spec))
+    if has_aux:
+        return result + (aux,)
+    return result
+
+
+def _zeros_like(x):
+    from ..creation import zeros_like
+
+    return zeros_like(x)
+
+
+def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
+    """The Jacobian of ``func`` at the inputs ``argnums`` by forward mode: one jvp per input
+    element, batched by vmap over the basis of tangents (torch.func.jacfwd)."""
+
+    @functools.wraps(func)
+    def wrapped(*args, **kwargs):
+        from ..creation import eye, zeros
+        from ._vmap import vmap
+
+        nums = _check_argnums(argnums, len(args))
+        flat, specs = [], []
+        for i in nums:
+            leaves, spec = _pytree.flatten(args[i])
+            flat.extend(leaves)
+            specs.append((spec, len(leaves)))
+        sizes = [x.numel() for x in flat]
+        total = sum(sizes)
+        dtype = flat[0].dtype
+
+        def partial(*leaves):
+            full, k = list(args), 0
+            for i, (spec, n) in zip(nums, specs):
+                full[i] = _pytree.unflatten(list(leaves[k:k + n]), spec)
+                k += n
+            return func(*full, **kwargs)
+
+        def push(basis_row):
+            tangents, k = [], 0
+            for x, n in zip(flat, sizes):
+                tangents.append(basis_row[k:k + n].reshape(tuple(x.shape)).to(x.dtype))
+                k += n
+            result = jvp(partial, tuple(flat), tuple(tangents), has_aux=has_aux)
+            return (result[1], result[2]) if has_aux else result[1]
+
+        basis = eye(total, dtype=dtype)
+        pushed = vmap(push, randomness=randomness)(basis) if total else None
+        if total == 0:
+            raise RuntimeError("jacfwd: the inputs have no elements")
+        if has_aux:
+            jac_cols, aux = pushed
+            aux = _pytree.unflatten([a.select(0, 0) for a in _pytree.flatten(aux)[0]], _pytree.flatten(aux)[1])
+        else:
+            jac_cols = pushed
+        out_leaves, out_spec = _pytree.flatten(jac_cols)
+        jacs = []
+        for col in out_leaves:  # (total, *out.shape): split by input, move the input dims last
+            per_input, k = [], 0
+            out_shape = tuple(col.shape[1:])
+            for x, n in zip(flat, sizes):
+                part = col.narrow(0, k, n) if n else zeros((0,) + out_shape, dtype=col.dtype)
+                part = part.movedim(0, -1) if part.ndim > 1 else part
+                per_input.append(part.reshape(out_shape + tuple(x.shape)))
+                k += n
+            grouped, k = [], 0
+            for spec, n in specs:
+                grouped.append(_pytree.unflatten(per_input[k:k + n], spec))
+                k += n
+            jacs.append(grouped[0] if isinstance(argnums, int) else tuple(grouped))
+        jac = _pytree.unflatten(jacs, out_spec)
+        return (jac, aux) if has_aux else jac
+
+    return wrapped

@@ -1,0 +1,28 @@
+"""functional_call and stack_module_state: modules as functions of their parameters."""
+
+from ..nn.utils.stateless import functional_call  # noqa: F401  (torch.func's is the same function)
+
+
+def stack_module_state(models):
+    """(params, buffers): each parameter and buffer name mapped to the models' tensors stacked
+    along a new first dim, for vmap over an ensemble (torch.func.stack_module_state). The
+    stacked parameters are new leaves that require grad; buffers are stacked as they are."""
+    from ..ops.join import stack
+
+    models = list(models)
+    if not models:
+        raise RuntimeError("stack_module_state: Expected at least one model, got 0.")
+    if not (all(m.training for m in models) or all(not m.training for m in models)):
+        raise RuntimeError("stack_module_state: Expected all models to have the same training/eval mode.")
+    first = type(models[0])
+    if not all(type(m) is first for m in models):
+        raise RuntimeError(f"stack_module_state: Expected all models to be of the same class, got: "
+                           f"{[type(m) for m in models]}")
+    names = [n for n, _ in models[0].named_parameters()]
+    params = {}
+    for name in names:
+        ps = [dict(m.named_parameters())[name] for m in models]
+        params[name] = stack([p.detach() for p in ps]).requires_grad_(ps[0].requires_grad)
+    buffers = {name: stack([dict(m.named_buffers())[name] for m in models])
+               for name, _ in models[0].named_buffers()}
+    return params, buffers
