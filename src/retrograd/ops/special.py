@@ -1,10 +1,15 @@
-"""Special functions (torch.special and the top-level ops torch has for them): log gamma and
-its derivatives (digamma, polygamma, mvlgamma), the Hurwitz zeta function, ...
+"""Special functions (torch.special, and the top-level ops torch has for them: lgamma, digamma,
+polygamma, mvlgamma, i0, sinc, igamma, igammac): the gamma family, Bessel functions, the error
+and normal functions, entropy, Hurwitz zeta, the incomplete gamma functions, the orthogonal
+polynomials.
 
 Each op's forward computes in float64 with the NumPy kernels of ``_special_kernels.py`` (the
 algorithms of torch's CPU kernels, so poles give torch's infinities and nans) and rounds to
 the input's dtype; integer and bool inputs give the default float dtype, as in torch. Each
-backward is written with these ops, so that it can be differentiated again.
+backward is written with these ops, so that it can be differentiated again. The functions
+torch does not differentiate (Bessel J, Y, K, Airy, the polynomials) return tensors that do not
+require grad, as torch's do; zeta and the incomplete gamma functions have no derivative in their
+first argument (NotImplementedError, as torch).
 """
 
 import math
@@ -12,7 +17,7 @@ import math
 import numpy as np
 
 from . import _batching
-from .. import _backend
+from .. import _backend, _dtype
 from ..autograd.function import Function
 from ..autograd.forward_ad import diagonal_jvp, fsum, tangent_of
 from ..tensor import Tensor
@@ -238,6 +243,12 @@ class Zeta(_Binary):
         return None, _back(-g * a * zeta(a + 1, b), ctx.shapes[1])
 
 
+def _gamma_density(a, b):
+    """d/db P(a, b) = b^(a-1) e^-b / Gamma(a) (a and b tensors or numbers)."""
+    as_tensor = lambda v: v if isinstance(v, Tensor) else Tensor._make(np.asarray(float(v)))  # noqa: E731
+    return ((a - 1) * as_tensor(b).log() - b - lgamma(as_tensor(a))).exp()
+
+
 class Igamma(_Binary):
     """z = P(a, b), the regularized lower incomplete gamma function (series or continued fraction);
     db = g*exp((a - 1) ln b - b - lgamma(a)); no derivative in a (as torch)."""
@@ -254,8 +265,7 @@ class Igamma(_Binary):
             raise NotImplementedError(f"the derivative for '{cls.__name__.lower()}: input' is not implemented.")
         if tb is None:
             return None
-        density = ((a - 1) * (b if isinstance(b, Tensor) else Tensor._make(np.asarray(b))).log() - b - lgamma(
-            a if isinstance(a, Tensor) else Tensor._make(np.asarray(float(a))))).exp()
+        density = _gamma_density(a, b)
         return cls.sign * tb * density
 
     @classmethod
@@ -263,13 +273,13 @@ class Igamma(_Binary):
         if ctx.needs_input_grad[0]:
             raise NotImplementedError(f"the derivative for '{cls.__name__.lower()}: input' is not implemented.")
         a, b = _load_pair(ctx)
-        density = ((a - 1) * (b if isinstance(b, Tensor) else Tensor._make(np.asarray(b))).log() - b - lgamma(
-            a if isinstance(a, Tensor) else Tensor._make(np.asarray(float(a))))).exp()
+        density = _gamma_density(a, b)
         return None, _back(cls.sign * g * density, ctx.shapes[1])
 
 
 class Igammac(Igamma):
-    """z = Q(a, b) = 1 - P(a, b), the regularized upper incomplete gamma function;  db = -g*exp((a - 1) ln b - b - lgamma(a)); no derivative in a (as torch)."""
+    """z = Q(a, b) = 1 - P(a, b), the regularized upper incomplete gamma function;
+    db = -g*exp((a - 1) ln b - b - lgamma(a)); no derivative in a (as torch)."""
 
     f = staticmethod(lambda x, y: K.incomplete_gamma(x, y, upper=True))
     sign = -1
@@ -360,6 +370,7 @@ def _require_tensors(name, *operands):
                             f"{type(value).__name__}")
 
 
+# ---------------------------------------------------------------------------- without a derivative (as in torch)
 
 
 def _not_differentiable(name, kernel):
@@ -427,16 +438,10 @@ def mvlgamma(input, p):
     if input.dtype.name == "bool":
         raise RuntimeError("The input tensor may not be a boolean tensor. (mvlgamma: convert it with .float())")
     if not input.dtype.is_floating_point:
-        input = input.to(_default_float())
+        input = input.to(_dtype.get_default_dtype())
     offsets = Tensor._make((-np.arange(p, dtype=np.float64) / 2).astype(input._data.dtype))
     total = lgamma(input.unsqueeze(-1) + offsets.to(input.device)).sum(-1)
     return total + p * (p - 1) / 4 * math.log(math.pi)
-
-
-def _default_float():
-    from .. import _dtype
-
-    return _dtype.get_default_dtype()
 
 
 def _register_inplace():
