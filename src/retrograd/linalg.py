@@ -103,6 +103,12 @@ class Inv(Function):
         return out
 
     @staticmethod
+    def jvp(ctx, tA):
+        """dZ = -Z dA Z."""
+        Z = ctx._fw_results[0]
+        return -(Z @ tA @ Z)
+
+    @staticmethod
     def backward(ctx, g):
         (Z,) = ctx.saved_tensors
         Zt = Z.mT
@@ -173,6 +179,12 @@ class LogAbsDet(Function):
         return logabs
 
     @staticmethod
+    def jvp(ctx, tA):
+        """dl = trace(A^-1 dA)."""
+        A = ctx._fw_args[0]
+        return diagonal(Solve.apply(A, tA), 0, -2, -1).sum(-1)
+
+    @staticmethod
     def backward(ctx, g):
         (A,) = ctx.saved_tensors
         return g.unsqueeze(-1).unsqueeze(-1) * inv(A).mT
@@ -209,6 +221,12 @@ class Solve(Function):
         ctx.save_for_backward(A, out)
         ctx.shapes = (A.shape, B.shape)
         return out
+
+    @staticmethod
+    def jvp(ctx, tA, tB):
+        """dX = A^-1 (dB - dA X)."""
+        A, B = ctx._fw_args
+        return Solve.apply(A, tB - tA @ ctx._fw_results[0])
 
     @staticmethod
     def backward(ctx, g):
@@ -263,6 +281,13 @@ class Cholesky(Function):
         out = Tensor._make(L)
         ctx.save_for_backward(out)
         return out
+
+    @staticmethod
+    def jvp(ctx, tA, *_):
+        """dL = L phi(L^-1 dA L^-T), phi: the lower triangle with its diagonal halved."""
+        L = ctx._fw_results[0]
+        Linv = Inv.apply(L)
+        return L @ _phi(Linv @ tA @ Linv.mT)
 
     @staticmethod
     def backward(ctx, g):

@@ -28,6 +28,7 @@ from tests.reference.store import reference
 FALLBACK = {
     "Cumprod", "Logcumsumexp", "Quantile", "ScatterReduce", "BinaryCrossEntropy", "CTCLoss",
     "RNNTanhLayer", "RNNReluLayer", "LSTMLayer", "GRULayer", "ScaledDotProductAttention",
+    "Det", "QR", "SVD", "Eigh",  # torch.linalg's (retrograd/linalg.py)
 }
 # ops that torch records without a derivative, and abstract bases never applied themselves
 NOT_DIFFERENTIABLE = {"NotDifferentiable"}
@@ -214,8 +215,27 @@ CASES = [
     ("lstm", lambda r, x, h, wi, wh: _rnn(r, "LSTM", x, h, wi, wh), [(3, 2, 2), (1, 2, 3), (12, 2), (12, 3)]),
     # attention and dropout
     ("attention", lambda r, q, k, v: r.nn.functional.scaled_dot_product_attention(q, k, v), [(1, 3, 2), (1, 4, 2), (1, 4, 2)]),
+    # the torch.linalg namespace (retrograd/linalg.py)
+    ("inv_solve", lambda r, A, B: r.linalg.inv(A + _eye(r)).sum(1, keepdim=True) + r.linalg.solve(A + _eye(r), B), [(3, 3), (3, 2)]),
+    ("det_slogdet", lambda r, A: r.linalg.slogdet(A + _eye(r)).logabsdet + r.linalg.det(A + _eye(r)), [(3, 3)]),
+    ("cholesky", lambda r, A: r.linalg.cholesky(A @ A.mT + _eye(r)), [(3, 3)]),
+    ("qr_svd_eigh", lambda r, A: (r.linalg.qr(A).R.sum() + r.linalg.svd(A).S.sum()
+                                  + r.linalg.eigh(A + A.mT).eigenvalues.sum()), [(3, 3)]),
+    # modules with full backward hooks (identity Functions around the module)
+    ("module_hooks", lambda r, x: _hooked_linear(r, x), [(4, 3)]),
     ("dropout", lambda r, a: r.nn.functional.dropout(a, 0.3) + r.nn.functional.alpha_dropout(a, 0.2, training=True), [(6,)]),
 ]
+
+
+def _eye(r):
+    return r.eye(3, dtype=r.float64) * 3
+
+
+def _hooked_linear(r, x):
+    r.manual_seed(0)
+    m = r.nn.Linear(3, 2).double()
+    m.register_full_backward_hook(lambda mod, grad_in, grad_out: None)
+    return m(x)
 
 
 def _copy_slices(a, b):
@@ -338,10 +358,11 @@ def test_jvp_matches_finite_differences_and_vjp(name, fn, specs, rtol):
 
 
 def _op_classes():
-    """Every Function subclass defined in a module of retrograd.ops."""
+    """Every Function subclass defined in a module of retrograd.ops, and torch.linalg's."""
     found = {}
-    for m in pkgutil.iter_modules(retrograd.ops.__path__):
-        mod = importlib.import_module("retrograd.ops." + m.name)
+    names = ["retrograd.ops." + m.name for m in pkgutil.iter_modules(retrograd.ops.__path__)]
+    for name in names + ["retrograd.linalg"]:
+        mod = importlib.import_module(name)
         for c in vars(mod).values():
             if inspect.isclass(c) and issubclass(c, Function) and c.__module__ == mod.__name__:
                 found[c.__name__] = c
@@ -397,7 +418,7 @@ TORCH_SAMPLE = ["add", "mul", "div", "pow", "unary_math", "inverse_trig", "activ
                 "expand_tile_flip_roll", "pad", "cat_stack_split", "index", "gather_family", "index_put",
                 "where", "masked", "embedding", "bce", "nll_cross_entropy", "conv", "conv_transpose",
                 "unfold_fold", "max_pool", "avg_pools", "norms", "attention", "special_unary",
-                "lstm", "gru", "view_in_place"]
+                "lstm", "gru", "view_in_place", "inv_solve", "det_slogdet", "cholesky", "qr_svd_eigh"]
 
 
 @pytest.mark.parametrize("name", TORCH_SAMPLE)

@@ -133,6 +133,11 @@ class _InputsHook(Function):
         return tuple(x._data for x in xs)
 
     @staticmethod
+    def jvp(ctx, _state, *tangents):
+        """The identity on the inputs' tangents (no hook runs in forward mode)."""
+        return tangents
+
+    @staticmethod
     def backward(ctx, *grads):
         state = ctx.state
         full = [None] * state.n_args
@@ -150,6 +155,11 @@ class _OutputsHook(Function):
     def forward(ctx, state, *ys):
         ctx.state = state
         return tuple(y._data for y in ys)
+
+    @staticmethod
+    def jvp(ctx, _state, *tangents):
+        """The identity on the outputs' tangents (no hook runs in forward mode)."""
+        return tangents
 
     @staticmethod
     def backward(ctx, *grads):
