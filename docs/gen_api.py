@@ -54,6 +54,7 @@ NAMESPACES = [
     "retrograd.nn.parallel",
     "retrograd.futures",
     "retrograd.onnx",
+    "retrograd.compiler",
 ]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
