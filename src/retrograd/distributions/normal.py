@@ -1,38 +1,32 @@
-from __future__ import annotations
-
+"""The normal (Gaussian) distribution N(loc, scale^2)."""
 import math
 
 import retrograd
 from retrograd.distributions import constraints
+from retrograd.distributions._params import batch_shape_of, expand_params
 from retrograd.distributions.exp_family import ExponentialFamily
-from retrograd.distributions.utils import _Number, _standard_normal, broadcast_all
-
+from retrograd.distributions.utils import _standard_normal, broadcast_all
 
 __all__ = ["Normal"]
 
+_LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+
 
 class Normal(ExponentialFamily):
-    r"""
-    Creates a normal (also called Gaussian) distribution parameterized by
-    :attr:`loc` and :attr:`scale`.
-
-    Example::
-
-        >>> # xdoctest: +IGNORE_WANT("non-deterministic")
-        >>> m = Normal(retrograd.tensor([0.0]), retrograd.tensor([1.0]))
-        >>> m.sample()  # normally distributed with loc=0 and scale=1
-        tensor([ 0.1046])
-
-    Args:
-        loc (float or Tensor): mean of the distribution (often referred to as mu)
-        scale (float or Tensor): standard deviation of the distribution
-            (often referred to as sigma)
-    """
+    r"""Normal distribution with mean `loc` and standard deviation `scale`:
+    p(x) = exp(-(x - loc)^2 / (2 scale^2)) / (scale sqrt(2 pi))."""
 
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
     has_rsample = True
     _mean_carrier_measure = 0
+
+    def __init__(self, loc, scale, validate_args=None):
+        self.loc, self.scale = broadcast_all(loc, scale)
+        super().__init__(batch_shape_of((loc, scale), self.loc), validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        return expand_params(self, Normal, batch_shape, _instance, ("loc", "scale"))
 
     @property
     def mean(self):
@@ -48,72 +42,38 @@ class Normal(ExponentialFamily):
 
     @property
     def variance(self):
-        return self.stddev.pow(2)
-
-    def __init__(
-        self,
-        loc,
-        scale,
-        validate_args=None,
-    ):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        if isinstance(loc, _Number) and isinstance(scale, _Number):
-            batch_shape = retrograd.Size()
-        else:
-            batch_shape = self.loc.size()
-        super().__init__(batch_shape, validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Normal, _instance)
-        batch_shape = retrograd.Size(batch_shape)
-        new.loc = self.loc.expand(batch_shape)
-        new.scale = self.scale.expand(batch_shape)
-        super(Normal, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
-
-    def sample(self, sample_shape=retrograd.Size()):
-        shape = self._extended_shape(sample_shape)
-        with retrograd.no_grad():
-            return retrograd.normal(self.loc.expand(shape), self.scale.expand(shape))
+        return self.scale.pow(2)
 
     def rsample(self, sample_shape=retrograd.Size()):
-        shape = self._extended_shape(sample_shape)
-        eps = _standard_normal(shape, dtype=self.loc.dtype, device=self.loc.device)
-        return self.loc + eps * self.scale
+        # Reparameterization: x = loc + scale * eps, eps ~ N(0, 1), so x is differentiable in both.
+        eps = _standard_normal(self._extended_shape(sample_shape), dtype=self.loc.dtype, device=self.loc.device)
+        return self.loc + self.scale * eps
 
     def log_prob(self, value):
+        # log p(x) = -(x - loc)^2 / (2 scale^2) - log scale - log sqrt(2 pi)
         if self._validate_args:
             self._validate_sample(value)
-        # compute the variance
-        var = self.scale**2
-        log_scale = (
-            math.log(self.scale)
-            if isinstance(self.scale, _Number)
-            else self.scale.log()
-        )
-        return (
-            -((value - self.loc) ** 2) / (2 * var)
-            - log_scale
-            - math.log(math.sqrt(2 * math.pi))
-        )
+        return -((value - self.loc) ** 2) / (2 * self.scale.pow(2)) - self.scale.log() - _LOG_SQRT_2PI
 
     def cdf(self, value):
+        # F(x) = (1 + erf((x - loc) / (scale sqrt 2))) / 2
         if self._validate_args:
             self._validate_sample(value)
-        return 0.5 * (
-            1 + retrograd.erf((value - self.loc) * self.scale.reciprocal() / math.sqrt(2))
-        )
+        return 0.5 * (1 + retrograd.erf((value - self.loc) / (self.scale * math.sqrt(2))))
 
     def icdf(self, value):
-        return self.loc + self.scale * retrograd.erfinv(2 * value - 1) * math.sqrt(2)
+        # F^-1(q) = loc + scale sqrt(2) erfinv(2q - 1)
+        return self.loc + self.scale * math.sqrt(2) * retrograd.erfinv(2 * value - 1)
 
     def entropy(self):
-        return 0.5 + 0.5 * math.log(2 * math.pi) + retrograd.log(self.scale)
+        # H = 1/2 + log(sqrt(2 pi) scale)
+        return 0.5 + _LOG_SQRT_2PI + self.scale.log()
 
+    # Exponential-family form: natural parameters (loc / scale^2, -1 / (2 scale^2)) and the log
+    # normalizer A(eta1, eta2) = -eta1^2 / (4 eta2) + log(pi / -eta2) / 2.
     @property
     def _natural_params(self):
-        return (self.loc / self.scale.pow(2), -0.5 * self.scale.pow(2).reciprocal())
+        return (self.loc / self.scale.pow(2), -0.5 / self.scale.pow(2))
 
     def _log_normalizer(self, x, y):
         return -0.25 * x.pow(2) / y + 0.5 * retrograd.log(-math.pi / y)
