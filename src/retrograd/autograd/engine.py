@@ -23,6 +23,7 @@ import numpy as np
 
 from .._backend import array_module as _array_module
 from . import anomaly
+from . import function as _function
 from .function import _accumulator, _zeros_for, refresh_if_stale
 from .grad_mode import _state
 from .graph import AccumulateGrad
@@ -220,7 +221,10 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
         needed = _needed(root_nodes, deps, {node for node, _ in capture})
 
     prev = _state.enabled
-    _state.enabled = create_graph
+    # autograd.grad inside a dual level (forward-over-reverse): the backward runs its tensor-op
+    # paths so that tangents flow through it; grad() detaches the results, keeping their tangents
+    graph = create_graph or (not accumulate and _function.forward_hook is not None)
+    _state.enabled = graph
     callbacks = []
     stack = _final_callbacks.__dict__.setdefault("stack", [])
     stack.append(callbacks)
@@ -247,7 +251,7 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
                             buf = pending[fn] = [None] * len(fn._out_meta)
                         if buf[nr] is None:
                             buf[nr] = g
-                        elif not create_graph and _owned(buf[nr]):
+                        elif not graph and _owned(buf[nr]):
                             buf[nr]._data += g._data  # a sum only the engine holds
                         else:
                             buf[nr] = buf[nr] + g
@@ -456,6 +460,18 @@ def _capture_points(inputs):
     return capture
 
 
+def _detach_keeping_tangent(g):
+    """g out of the graph, with its forward-AD tangent (itself out of the graph), as torch's
+    autograd.grad returns inside a dual level."""
+    from . import forward_ad
+
+    t = forward_ad.tangent_of(g)
+    g = g.detach()
+    if t is not None:
+        forward_ad.set_tangent(g, t.detach())
+    return g
+
+
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
          only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
     """The gradients of ``outputs`` with respect to ``inputs``, returned (not accumulated)."""
@@ -490,6 +506,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             if materialize_grads:
                 g = t.detach().new_zeros(t.shape) if hasattr(t, "new_zeros") else None
         elif not create_graph:
-            g = g.detach()
+            g = g.detach() if _function.forward_hook is None else _detach_keeping_tangent(g)
         result.append(g)
     return tuple(result)
