@@ -285,6 +285,8 @@ KEYWORDS = {  # name: (call(module), the exception or warning type, or None: com
     "repeat_interleave(output_size)": (lambda m: m.repeat_interleave(m.tensor([1, 2]), 2, output_size=3), RuntimeError),
     "randint_like(requires_grad)": (lambda m: m.randint_like(_x(m), 3, requires_grad=True).requires_grad, None),
     "jacobian(strategy)": (lambda m: m.autograd.functional.jacobian(lambda a: a, _x(m), strategy="bogus"), AssertionError),
+    "jacobian(strategy=forward-mode)": (lambda m: m.autograd.functional.jacobian(
+        lambda a: a.exp(), _x(m), strategy="forward-mode", vectorize=True).sum().item(), None),
     "jacobian(vectorize)": (
         lambda m: m.autograd.functional.jacobian(lambda a: a, _x(m), strict=True, vectorize=True), RuntimeError),
     "hessian(outer_jacobian_strategy)": (
@@ -308,9 +310,6 @@ RETROGRAD_ONLY = {  # torch does something retrograd does not have: retrograd ra
     "embedding(sparse)": (lambda m: m.nn.functional.embedding(m.tensor([0]), _x(m), sparse=True), NotImplementedError),
     "checkpoint(context_fn) non-reentrant": (
         lambda m: _checkpoint(m, use_reentrant=False, context_fn=lambda: None), NotImplementedError),
-    "jacobian(strategy=forward-mode)": (
-        lambda m: m.autograd.functional.jacobian(lambda a: a, _x(m), strategy="forward-mode", vectorize=True),
-        NotImplementedError),
     "is_contiguous(memory_format)": (lambda m: _x(m).is_contiguous(memory_format="channels_last"), NotImplementedError),
 }
 

@@ -283,7 +283,7 @@ class Cholesky(Function):
         return out
 
     @staticmethod
-    def jvp(ctx, tA, *_):
+    def jvp(ctx, tA):
         """dL = L phi(L^-1 dA L^-T), phi: the lower triangle with its diagonal halved."""
         L = ctx._fw_results[0]
         Linv = Inv.apply(L)
