@@ -1,34 +1,28 @@
-from __future__ import annotations
-
+"""The Laplace (double exponential) distribution."""
+import math
 
 import retrograd
 from retrograd.distributions import constraints
+from retrograd.distributions._params import batch_shape_of, expand_params
 from retrograd.distributions.distribution import Distribution
-from retrograd.distributions.utils import _Number, broadcast_all
-
+from retrograd.distributions.utils import broadcast_all
 
 __all__ = ["Laplace"]
 
 
 class Laplace(Distribution):
-    r"""
-    Creates a Laplace distribution parameterized by :attr:`loc` and :attr:`scale`.
-
-    Example::
-
-        >>> # xdoctest: +IGNORE_WANT("non-deterministic")
-        >>> m = Laplace(retrograd.tensor([0.0]), retrograd.tensor([1.0]))
-        >>> m.sample()  # Laplace distributed with loc=0, scale=1
-        tensor([ 0.1046])
-
-    Args:
-        loc (float or Tensor): mean of the distribution
-        scale (float or Tensor): scale of the distribution
-    """
+    r"""Laplace distribution: p(x) = exp(-|x - loc| / scale) / (2 scale)."""
 
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
     has_rsample = True
+
+    def __init__(self, loc, scale, validate_args=None):
+        self.loc, self.scale = broadcast_all(loc, scale)
+        super().__init__(batch_shape_of((loc, scale), self.loc), validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        return expand_params(self, Laplace, batch_shape, _instance, ("loc", "scale"))
 
     @property
     def mean(self):
@@ -39,58 +33,39 @@ class Laplace(Distribution):
         return self.loc
 
     @property
+    def stddev(self):
+        return math.sqrt(2) * self.scale
+
+    @property
     def variance(self):
         return 2 * self.scale.pow(2)
 
-    @property
-    def stddev(self):
-        return (2**0.5) * self.scale
-
-    def __init__(
-        self,
-        loc,
-        scale,
-        validate_args=None,
-    ):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        if isinstance(loc, _Number) and isinstance(scale, _Number):
-            batch_shape = retrograd.Size()
-        else:
-            batch_shape = self.loc.size()
-        super().__init__(batch_shape, validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Laplace, _instance)
-        batch_shape = retrograd.Size(batch_shape)
-        new.loc = self.loc.expand(batch_shape)
-        new.scale = self.scale.expand(batch_shape)
-        super(Laplace, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
-
     def rsample(self, sample_shape=retrograd.Size()):
+        # Reparameterization by the inverse cdf with u = 2q - 1 drawn in the open (-1, 1), so
+        # log1p(-|u|) stays finite: x = loc - scale sign(u) log(1 - |u|).
         shape = self._extended_shape(sample_shape)
-        finfo = retrograd.finfo(self.loc.dtype)
-        u = self.loc.new_empty(shape).uniform_(finfo.eps - 1, 1)
-        # TODO: If we ever implement tensor.nextafter, below is what we want ideally.
-        # u = self.loc.new_empty(shape).uniform_(self.loc.nextafter(-.5, 0), .5)
+        eps = retrograd.finfo(self.loc.dtype).eps
+        u = retrograd.empty(shape, dtype=self.loc.dtype, device=self.loc.device).uniform_(eps - 1, 1)
         return self.loc - self.scale * u.sign() * retrograd.log1p(-u.abs())
 
     def log_prob(self, value):
+        # log p(x) = -log(2 scale) - |x - loc| / scale
         if self._validate_args:
             self._validate_sample(value)
-        return -retrograd.log(2 * self.scale) - retrograd.abs(value - self.loc) / self.scale
+        return -retrograd.log(2 * self.scale) - (value - self.loc).abs() / self.scale
 
     def cdf(self, value):
+        # F(x) = 1/2 - sign(x - loc) (exp(-|x - loc| / scale) - 1) / 2
         if self._validate_args:
             self._validate_sample(value)
-        return 0.5 - 0.5 * (value - self.loc).sign() * retrograd.expm1(
-            -(value - self.loc).abs() / self.scale
-        )
+        z = value - self.loc
+        return 0.5 - 0.5 * z.sign() * retrograd.expm1(-z.abs() / self.scale)
 
     def icdf(self, value):
-        term = value - 0.5
-        return self.loc - self.scale * (term).sign() * retrograd.log1p(-2 * term.abs())
+        # F^-1(q) = loc - scale sign(q - 1/2) log(1 - 2|q - 1/2|)
+        t = value - 0.5
+        return self.loc - self.scale * t.sign() * retrograd.log1p(-2 * t.abs())
 
     def entropy(self):
+        # H = 1 + log(2 scale)
         return 1 + retrograd.log(2 * self.scale)
