@@ -1,66 +1,33 @@
-from __future__ import annotations
-
+"""The Cauchy (Lorentz) distribution."""
 import math
 
 import retrograd
-from retrograd import inf, nan
 from retrograd.distributions import constraints
+from retrograd.distributions._params import batch_shape_of, expand_params
 from retrograd.distributions.distribution import Distribution
-from retrograd.distributions.utils import _Number, broadcast_all
-
+from retrograd.distributions.utils import broadcast_all
 
 __all__ = ["Cauchy"]
 
 
 class Cauchy(Distribution):
-    r"""
-    Samples from a Cauchy (Lorentz) distribution. The distribution of the ratio of
-    independent normally distributed random variables with means `0` follows a
-    Cauchy distribution.
-
-    Example::
-
-        >>> # xdoctest: +IGNORE_WANT("non-deterministic")
-        >>> m = Cauchy(retrograd.tensor([0.0]), retrograd.tensor([1.0]))
-        >>> m.sample()  # sample from a Cauchy distribution with loc=0 and scale=1
-        tensor([ 2.3214])
-
-    Args:
-        loc (float or Tensor): mode or median of the distribution.
-        scale (float or Tensor): half width at half maximum.
-    """
+    r"""Cauchy distribution: p(x) = 1 / (pi scale (1 + ((x - loc) / scale)^2)).
+    Its mean is undefined (nan) and its variance infinite."""
 
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
     has_rsample = True
 
-    def __init__(
-        self,
-        loc,
-        scale,
-        validate_args=None,
-    ):
+    def __init__(self, loc, scale, validate_args=None):
         self.loc, self.scale = broadcast_all(loc, scale)
-        if isinstance(loc, _Number) and isinstance(scale, _Number):
-            batch_shape = retrograd.Size()
-        else:
-            batch_shape = self.loc.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+        super().__init__(batch_shape_of((loc, scale), self.loc), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Cauchy, _instance)
-        batch_shape = retrograd.Size(batch_shape)
-        new.loc = self.loc.expand(batch_shape)
-        new.scale = self.scale.expand(batch_shape)
-        super(Cauchy, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return expand_params(self, Cauchy, batch_shape, _instance, ("loc", "scale"))
 
     @property
     def mean(self):
-        return retrograd.full(
-            self._extended_shape(), nan, dtype=self.loc.dtype, device=self.loc.device
-        )
+        return retrograd.full(self._extended_shape(), float("nan"), dtype=self.loc.dtype, device=self.loc.device)
 
     @property
     def mode(self):
@@ -68,31 +35,31 @@ class Cauchy(Distribution):
 
     @property
     def variance(self):
-        return retrograd.full(
-            self._extended_shape(), inf, dtype=self.loc.dtype, device=self.loc.device
-        )
+        return retrograd.full(self._extended_shape(), float("inf"), dtype=self.loc.dtype, device=self.loc.device)
 
     def rsample(self, sample_shape=retrograd.Size()):
+        # Reparameterization: x = loc + scale c, c ~ Cauchy(0, 1).
         shape = self._extended_shape(sample_shape)
-        eps = self.loc.new_empty(shape).cauchy_()
-        return self.loc + eps * self.scale
+        c = retrograd.empty(shape, dtype=self.loc.dtype, device=self.loc.device).cauchy_()
+        return self.loc + self.scale * c
 
     def log_prob(self, value):
+        # log p(x) = -log pi - log scale - log(1 + ((x - loc) / scale)^2)
         if self._validate_args:
             self._validate_sample(value)
-        return (
-            -math.log(math.pi)
-            - self.scale.log()
-            - (((value - self.loc) / self.scale) ** 2).log1p()
-        )
+        z = (value - self.loc) / self.scale
+        return -math.log(math.pi) - self.scale.log() - retrograd.log1p(z.pow(2))
 
     def cdf(self, value):
+        # F(x) = 1/2 + atan((x - loc) / scale) / pi
         if self._validate_args:
             self._validate_sample(value)
-        return retrograd.atan((value - self.loc) / self.scale) / math.pi + 0.5
+        return 0.5 + retrograd.atan((value - self.loc) / self.scale) / math.pi
 
     def icdf(self, value):
-        return retrograd.tan(math.pi * (value - 0.5)) * self.scale + self.loc
+        # F^-1(q) = loc + scale tan(pi (q - 1/2))
+        return self.loc + self.scale * retrograd.tan(math.pi * (value - 0.5))
 
     def entropy(self):
+        # H = log(4 pi scale)
         return math.log(4 * math.pi) + self.scale.log()
