@@ -77,7 +77,15 @@ def main(argv=None):
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--seconds", type=float, default=0.5, help="timing budget per run and round (default 0.5)")
     p.add_argument("--json", default=None, help="write the results to this JSON file")
+    p.add_argument("--threads", type=int, default=None,
+                   help="BLAS/intra-op threads for both frameworks (default: leave each framework's own)")
     args = p.parse_args(argv)
+    if args.threads is not None:
+        import retrograd
+        import torch
+
+        retrograd.set_num_threads(args.threads)
+        torch.set_num_threads(args.threads)
     rows = [measure(n, args.rounds, args.seconds) for n in args.workloads.split(",")]
     print(f"{'workload':10} {'compiled':>10} {'eager rg':>10} {'torch':>10} {'c/torch':>8} {'c/eager':>8} "
           f"{'compile':>8}  breaks")

@@ -88,11 +88,16 @@ def breaking_call(reason, capture, skip=2):
     capture.breaks.append(GraphBreak(reason, site))
 
 
-def has_hooks(module):
-    """Whether calling ``module`` runs hooks (its own or the global ones): the capture does not record them."""
+def global_hooks():
+    """Whether global module hooks are registered (nn.modules.module.register_module_*_hook)."""
     from ..nn.module import (_global_backward_hooks, _global_backward_pre_hooks, _global_forward_hooks,
                              _global_forward_pre_hooks)
 
+    return bool(_global_forward_pre_hooks or _global_forward_hooks or _global_backward_hooks
+                or _global_backward_pre_hooks)
+
+
+def has_hooks(module):
+    """Whether calling ``module`` runs hooks (its own or the global ones): the capture does not record them."""
     return bool(module._forward_pre_hooks or module._forward_hooks or module._backward_hooks
-                or module._backward_pre_hooks or _global_forward_pre_hooks or _global_forward_hooks
-                or _global_backward_hooks or _global_backward_pre_hooks)
+                or module._backward_pre_hooks or global_hooks())

@@ -22,7 +22,8 @@ from ..autograd import function as _function
 from ..autograd.function import Function, _wrap_output
 from ..autograd.grad_mode import _state as _grad_state
 from ..tensor import Tensor
-from .graph_break import has_hooks as _has_hooks
+from ..ops._broadcast import sum_to_shape
+from .graph_break import global_hooks as _global_hooks
 
 _make = Tensor._make
 
@@ -83,12 +84,27 @@ class Graph:
                                      for i, a in enumerate(step.spec) if a[0] is True and rg[a[1]])
         self.out_rg = tuple(rg[s] for s in out_slots)
         self.op_count = sum(1 for s in self.steps if s.kind == "op")
+        # each slot is dropped from the env after the step that reads it last (as eager frees an
+        # intermediate once nothing holds it), except the outputs and the arguments
+        last = {}
+        for i, step in enumerate(self.steps):
+            for s in _slots_of(step.spec) + _slots_of(tuple(step.kspec.values())):
+                last[s] = i
+        keep = set(out_slots) | set(self.input_slots)
+        self.free_after = [[] for _ in self.steps]
+        for s, i in last.items():
+            if s not in keep and capture.slots[s][0] == "op":
+                self.free_after[i].append(s)
+        self.out_meta = {s: (t._data.shape, t._data.dtype) for s, (kind, t) in enumerate(capture.slots) if kind == "op"}
 
     def check(self):
         """The guards beyond the call's key: module training flags, the bindings of live tensors,
         their shapes, dtypes and requires_grad."""
+        if _global_hooks():
+            return False
         for m, flag in zip(self.modules, self.training):
-            if m.training != flag or _has_hooks(m):
+            if m.training != flag or m._forward_pre_hooks or m._forward_hooks or m._backward_hooks \
+                    or m._backward_pre_hooks:
                 return False
         for container, key, t in self.bindings:
             held = container.cell_contents if key is None else container.get(key)
@@ -107,15 +123,19 @@ class Graph:
         for s, t in self.consts:
             env[s] = t
         ctxs = []
-        for step in self.steps:
+        for step, free in zip(self.steps, self.free_after):
             fn = step.fn
             if step.kind == "alias":
                 env[step.outs[0]] = _make(env[step.spec[0][1]]._data)
                 ctxs.append(None)
+                for s in free:
+                    env[s] = None
                 continue
             if step.kind == "draw":
                 env[step.outs[0]] = _make(fn(env[step.spec[0][1]]))
                 ctxs.append(None)
+                for s in free:
+                    env[s] = None
                 continue
             args = [_arg(a, env) for a in step.spec]
             kwargs = {k: _arg(a, env) for k, a in step.kspec.items()} if step.kspec else {}
@@ -132,22 +152,33 @@ class Graph:
                     if slot is not None:
                         env[slot] = _wrap_output(o, args, ctx)
             ctxs.append(ctx if step.differentiable else None)
+            for s in free:
+                env[s] = None
         return env, ctxs
 
-    def backward(self, ctxs, env, grads):
+    def backward(self, ctxs, grads):
         """The gradients of the inputs and live tensors, from the outputs' ``grads``."""
         genv = {}
         for slot, g in zip(self.out_slots, grads):
             if g is not None:
                 _add(genv, slot, g)
+        pop = genv.pop
         for step, ctx in zip(reversed(self.steps), reversed(ctxs)):
             if ctx is None:
                 continue
-            gs = [genv.pop(o, None) if o is not None else None for o in step.outs]
-            if all(g is None for g in gs):
-                continue
+            outs = step.outs
+            if len(outs) == 1:
+                g = pop(outs[0], None)
+                if g is None:
+                    continue
+                gs = (g,)
+            else:
+                gs = [pop(o, None) if o is not None else None for o in outs]
+                if all(g is None for g in gs):
+                    continue
             if len(gs) > 1 and ctx._materialize_grads and any(g is None for g in gs):
-                gs = [g if g is not None or o is None else _make(_xp(env[o]._data).zeros_like(env[o]._data))
+                like = next(g for g in gs if g is not None)._data
+                gs = [g if g is not None or o is None else _make(_xp(like).zeros(*self.out_meta[o]))
                       for g, o in zip(gs, step.outs)]
             result = step.fn.backward(ctx, *gs)
             if not isinstance(result, tuple):
@@ -157,13 +188,21 @@ class Graph:
                 if g is None:
                     continue
                 if g._data.shape != shape:
-                    from ..ops._broadcast import sum_to_shape
-
                     g = sum_to_shape(g, shape)
                 if g._data.dtype != dtype:
                     g = g.to(dtype=Tensor._dtype_of(dtype))
                 _add(genv, slot, g)
         return tuple(genv.get(s) for s in self.input_slots)
+
+
+def _slots_of(specs):
+    out = []
+    for a in specs:
+        if a[0] is True:
+            out.append(a[1])
+        elif a[0] == "list":
+            out.extend(_slots_of(a[2]))
+    return out
 
 
 def _add(genv, slot, g):
@@ -180,7 +219,7 @@ class CompiledFunction(Function):
     @staticmethod
     def forward(ctx, graph, *tensors):
         env, ctxs = graph.run(tensors)
-        ctx.graph, ctx.env, ctx.ctxs = graph, env, ctxs
+        ctx.graph, ctx.ctxs = graph, ctxs
         outs = tuple(env[s] for s in graph.out_slots)
         non_diff = [o for o, rg in zip(outs, graph.out_rg) if not rg]
         if non_diff:
@@ -196,8 +235,8 @@ class CompiledFunction(Function):
                 "it, or wrap it in torch.compiler.disable).")
         if ctx.ctxs is None:
             raise _function._second_backward_error(ctx)
-        return (None,) + ctx.graph.backward(ctx.ctxs, ctx.env, grads)
+        return (None,) + ctx.graph.backward(ctx.ctxs, grads)
 
     def _release(self):
         super()._release()
-        self.ctxs = self.env = None
+        self.ctxs = None
