@@ -16,12 +16,45 @@ def _mlp():
     return nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Dropout(0.1), nn.Linear(16, 16), nn.Tanh(), nn.Linear(16, 3))
 
 
-def _losses(compiled_step, whole_step=False):
-    model = _mlp()
+class _LSTMClassifier(retrograd.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = retrograd.nn.LSTM(6, 8, batch_first=True)
+        self.head = retrograd.nn.Linear(8, 3)
+
+    def forward(self, x):
+        out, _ = self.lstm(x)
+        return self.head(out[:, -1])
+
+
+def _cnn():
+    retrograd.manual_seed(0)
+    nn = retrograd.nn
+    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4 * 3 * 3, 3))
+
+
+def _lstm():
+    retrograd.manual_seed(0)
+    return _LSTMClassifier()
+
+
+def _transformer():
+    retrograd.manual_seed(0)
+    nn = retrograd.nn
+    return nn.Sequential(nn.Linear(6, 16), nn.TransformerEncoderLayer(16, 2, 32, dropout=0.1, batch_first=True),
+                         nn.Flatten(), nn.Linear(16, 3))
+
+
+INPUTS = {_mlp: (32, 6), _cnn: (8, 1, 6, 6), _lstm: (8, 5, 6), _transformer: (8, 1, 6)}
+
+
+def _losses(compiled_step, whole_step=False, make=_mlp, replays=True):
+    model = make()
     opt = retrograd.optim.Adam(model.parameters(), lr=1e-2)
     loss_fn = retrograd.nn.CrossEntropyLoss()
-    x = retrograd.tensor(rand(32, 6, dtype=np.float32))
-    y = retrograd.tensor(np.arange(32) % 3)
+    shape = INPUTS[make]
+    x = retrograd.tensor(rand(*shape, dtype=np.float32))
+    y = retrograd.tensor(np.arange(shape[0]) % 3)
 
     def forward(x, y):
         return loss_fn(model(x), y)
@@ -47,7 +80,7 @@ def _losses(compiled_step, whole_step=False):
             opt.zero_grad()
             loss = forward(x, y)
             if compiled_step and i not in (0, 10):
-                assert isinstance(loss.grad_fn, CompiledFunction)
+                assert isinstance(loss.grad_fn, CompiledFunction) == replays
             loss.backward()
             opt.step()
         losses.append(loss.item())
@@ -60,3 +93,13 @@ def test_compiled_mlp_loop_matches_eager_losses_over_20_steps():
 
 def test_compiled_whole_training_step_runs_correctly():
     assert _losses(False, whole_step=True) == _losses(False)
+
+
+def test_compiled_cnn_and_lstm_loops_match_eager_losses_over_20_steps():
+    assert _losses(True, make=_cnn) == _losses(False, make=_cnn)
+    assert _losses(True, make=_lstm) == _losses(False, make=_lstm)
+
+
+def test_compiled_transformer_loop_runs_eagerly_and_matches():
+    # layer_norm hands its statistics to its op as arrays: a graph break in this version
+    assert _losses(True, make=_transformer, replays=False) == _losses(False, make=_transformer)
