@@ -1,123 +1,49 @@
+"""Constraints: the set a distribution's parameter or sample lives in. ``check(value)`` says,
+per event, whether ``value`` is inside (a bool tensor of the batch shape: the rightmost
+``event_dim`` dimensions of ``value`` form one event); ``is_discrete`` and ``event_dim`` describe
+the set. ``biject_to``/``transform_to`` (constraint_registry.py) map the real numbers onto each."""
+
 from __future__ import annotations
-
-
-
-
-r"""
-The following constraints are implemented:
-
-- ``constraints.boolean``
-- ``constraints.cat``
-- ``constraints.corr_cholesky``
-- ``constraints.dependent``
-- ``constraints.greater_than(lower_bound)``
-- ``constraints.greater_than_eq(lower_bound)``
-- ``constraints.independent(constraint, reinterpreted_batch_ndims)``
-- ``constraints.integer_interval(lower_bound, upper_bound)``
-- ``constraints.interval(lower_bound, upper_bound)``
-- ``constraints.less_than(upper_bound)``
-- ``constraints.lower_cholesky``
-- ``constraints.lower_triangular``
-- ``constraints.MixtureSameFamilyConstraint(base_constraint)``
-- ``constraints.multinomial``
-- ``constraints.nonnegative``
-- ``constraints.nonnegative_integer``
-- ``constraints.one_hot``
-- ``constraints.positive_integer``
-- ``constraints.positive``
-- ``constraints.positive_semidefinite``
-- ``constraints.positive_definite``
-- ``constraints.real_vector``
-- ``constraints.real``
-- ``constraints.simplex``
-- ``constraints.symmetric``
-- ``constraints.stack``
-- ``constraints.square``
-- ``constraints.symmetric``
-- ``constraints.unit_interval``
-"""
 
 import retrograd
 
-
 __all__ = [
-    "Constraint",
-    "boolean",
-    "cat",
-    "corr_cholesky",
-    "dependent",
-    "dependent_property",
-    "greater_than",
-    "greater_than_eq",
-    "independent",
-    "integer_interval",
-    "interval",
-    "half_open_interval",
-    "is_dependent",
-    "less_than",
-    "lower_cholesky",
-    "lower_triangular",
-    "MixtureSameFamilyConstraint",
-    "multinomial",
-    "nonnegative",
-    "nonnegative_integer",
-    "one_hot",
-    "positive",
-    "positive_semidefinite",
-    "positive_definite",
-    "positive_integer",
-    "real",
-    "real_vector",
-    "simplex",
-    "square",
-    "stack",
-    "symmetric",
-    "unit_interval",
+    "Constraint", "boolean", "cat", "corr_cholesky", "dependent", "dependent_property",
+    "greater_than", "greater_than_eq", "independent", "integer_interval", "interval",
+    "half_open_interval", "is_dependent", "less_than", "lower_cholesky", "lower_triangular",
+    "MixtureSameFamilyConstraint", "multinomial", "nonnegative", "nonnegative_integer", "one_hot",
+    "positive", "positive_semidefinite", "positive_definite", "positive_integer", "real",
+    "real_vector", "simplex", "square", "stack", "symmetric", "unit_interval",
 ]
 
 
 class Constraint:
-    """
-    Abstract base class for constraints.
+    """A set of values. Subclasses define ``check``; ``is_discrete`` and ``event_dim`` (the
+    number of rightmost dimensions that make one event) default to a continuous scalar set."""
 
-    A constraint object represents a region over which a variable is valid,
-    e.g. within which a variable can be optimized.
-
-    Attributes:
-        is_discrete (bool): Whether constrained space is discrete.
-            Defaults to False.
-        event_dim (int): Number of rightmost dimensions that together define
-            an event. The :meth:`check` method will remove this many dimensions
-            when computing validity.
-    """
-
-    is_discrete = False  # Default to continuous.
-    event_dim = 0  # Default to univariate.
+    is_discrete = False
+    event_dim = 0
 
     def check(self, value):
-        """
-        Returns a byte tensor of ``sample_shape + batch_shape`` indicating
-        whether each event in value satisfies this constraint.
-        """
+        """A bool tensor: whether each event of ``value`` lies in the set."""
         raise NotImplementedError
 
     def __repr__(self):
-        return self.__class__.__name__[1:] + "()"
+        return type(self).__name__[1:] + "()"  # the class name without its leading underscore
 
+
+def _all_rightmost(result, n):
+    """``result`` reduced by ``all`` over its ``n`` rightmost dimensions."""
+    for _ in range(n):
+        result = result.all(-1)
+    return result
+
+
+# ---- dependent constraints: the set depends on the distribution's parameters
 
 class _Dependent(Constraint):
-    """
-    Placeholder for variables whose support depends on other variables.
-    These variables obey no simple coordinate-wise constraints.
-
-    Args:
-        is_discrete (bool): Optional value of ``.is_discrete`` in case this
-            can be computed statically. If not provided, access to the
-            ``.is_discrete`` attribute will raise a NotImplementedError.
-        event_dim (int): Optional value of ``.event_dim`` in case this
-            can be computed statically. If not provided, access to the
-            ``.event_dim`` attribute will raise a NotImplementedError.
-    """
+    """Placeholder for a support that depends on other values (Uniform's [low, high]); it
+    cannot check a value. Calling it gives one with known ``is_discrete``/``event_dim``."""
 
     def __init__(self, *, is_discrete=NotImplemented, event_dim=NotImplemented):
         self._is_discrete = is_discrete
@@ -137,116 +63,44 @@ class _Dependent(Constraint):
         return self._event_dim
 
     def __call__(self, *, is_discrete=NotImplemented, event_dim=NotImplemented):
-        """
-        Support for syntax to customize static attributes::
-
-            constraints.dependent(is_discrete=True, event_dim=1)
-        """
         if is_discrete is NotImplemented:
             is_discrete = self._is_discrete
         if event_dim is NotImplemented:
             event_dim = self._event_dim
         return _Dependent(is_discrete=is_discrete, event_dim=event_dim)
 
-    def check(self, x):
+    def check(self, value):
         raise ValueError("Cannot determine validity of dependent constraint")
 
 
 def is_dependent(constraint):
-    """
-    Checks if ``constraint`` is a ``_Dependent`` object.
-
-    Args:
-        constraint : A ``Constraint`` object.
-
-    Returns:
-        ``bool``: True if ``constraint`` can be refined to the type ``_Dependent``, False otherwise.
-
-    Examples:
-        >>> import torch
-        >>> from retrograd.distributions import Bernoulli
-        >>> from retrograd.distributions.constraints import is_dependent
-
-        >>> dist = Bernoulli(probs=retrograd.tensor([0.6], requires_grad=True))
-        >>> constraint1 = dist.arg_constraints["probs"]
-        >>> constraint2 = dist.arg_constraints["logits"]
-
-        >>> for constraint in [constraint1, constraint2]:
-        >>>     if is_dependent(constraint):
-        >>>         continue
-    """
+    """Whether ``constraint`` is a dependent one (its check needs the distribution)."""
     return isinstance(constraint, _Dependent)
 
 
 class _DependentProperty(property, _Dependent):
-    """
-    Decorator that extends @property to act like a `Dependent` constraint when
-    called on a class and act like a property when called on an object.
+    """A property that is a dependent constraint when read on the class (so ``is_dependent
+    (Uniform.support)`` is true) and the instance's actual constraint when read on an instance.
+    Used bare (``@dependent_property``) or with ``is_discrete``/``event_dim`` keywords."""
 
-    Example::
-
-        class Uniform(Distribution):
-            def __init__(self, low, high):
-                self.low = low
-                self.high = high
-
-            @constraints.dependent_property(is_discrete=False, event_dim=0)
-            def support(self):
-                return constraints.interval(self.low, self.high)
-
-    Args:
-        fn (Callable): The function to be decorated.
-        is_discrete (bool): Optional value of ``.is_discrete`` in case this
-            can be computed statically. If not provided, access to the
-            ``.is_discrete`` attribute will raise a NotImplementedError.
-        event_dim (int): Optional value of ``.event_dim`` in case this
-            can be computed statically. If not provided, access to the
-            ``.event_dim`` attribute will raise a NotImplementedError.
-    """
-
-    def __init__(
-        self,
-        fn=None,
-        *,
-        is_discrete=NotImplemented,
-        event_dim=NotImplemented,
-    ):
-        super().__init__(fn)
-        self._is_discrete = is_discrete
-        self._event_dim = event_dim
+    def __init__(self, fn=None, *, is_discrete=NotImplemented, event_dim=NotImplemented):
+        property.__init__(self, fn)
+        _Dependent.__init__(self, is_discrete=is_discrete, event_dim=event_dim)
 
     def __call__(self, fn):
-        """
-        Support for syntax to customize static attributes::
+        return _DependentProperty(fn, is_discrete=self._is_discrete, event_dim=self._event_dim)
 
-            @constraints.dependent_property(is_discrete=True, event_dim=1)
-            def support(self): ...
-        """
-        return _DependentProperty(
-            fn, is_discrete=self._is_discrete, event_dim=self._event_dim
-        )
 
+# ---- reshaping constraints
 
 class _IndependentConstraint(Constraint):
-    """
-    Wraps a constraint by aggregating over ``reinterpreted_batch_ndims``-many
-    dims in :meth:`check`, so that an event is valid only if all its
-    independent entries are valid.
-    """
+    """``base_constraint`` with its ``reinterpreted_batch_ndims`` rightmost batch dimensions
+    made part of the event: an event is inside when every element of it is."""
 
     def __init__(self, base_constraint, reinterpreted_batch_ndims):
-        if not isinstance(base_constraint, Constraint):
-            raise AssertionError(
-                f"base_constraint must be a Constraint, got {type(base_constraint).__name__}"
-            )
-        if not isinstance(reinterpreted_batch_ndims, int):
-            raise AssertionError(
-                f"reinterpreted_batch_ndims must be an int, got {type(reinterpreted_batch_ndims).__name__}"
-            )
-        if reinterpreted_batch_ndims < 0:
-            raise AssertionError(
-                f"reinterpreted_batch_ndims must be >= 0, got {reinterpreted_batch_ndims}"
-            )
+        assert isinstance(base_constraint, Constraint), f"base_constraint must be a Constraint, got {type(base_constraint).__name__}"
+        assert isinstance(reinterpreted_batch_ndims, int), f"reinterpreted_batch_ndims must be an int, got {type(reinterpreted_batch_ndims).__name__}"
+        assert reinterpreted_batch_ndims >= 0, f"reinterpreted_batch_ndims must be >= 0, got {reinterpreted_batch_ndims}"
         self.base_constraint = base_constraint
         self.reinterpreted_batch_ndims = reinterpreted_batch_ndims
         super().__init__()
@@ -263,37 +117,19 @@ class _IndependentConstraint(Constraint):
         result = self.base_constraint.check(value)
         if result.dim() < self.reinterpreted_batch_ndims:
             expected = self.base_constraint.event_dim + self.reinterpreted_batch_ndims
-            raise ValueError(
-                f"Expected value.dim() >= {expected} but got {value.dim()}"
-            )
-        result = result.reshape(
-            result.shape[: result.dim() - self.reinterpreted_batch_ndims] + (-1,)
-        )
-        result = result.all(-1)
-        return result
+            raise ValueError(f"Expected value.dim() >= {expected} but got {value.dim()}")
+        return _all_rightmost(result, self.reinterpreted_batch_ndims)
 
     def __repr__(self):
-        return f"{self.__class__.__name__[1:]}({repr(self.base_constraint)}, {self.reinterpreted_batch_ndims})"
+        return f"{type(self).__name__[1:]}({self.base_constraint!r}, {self.reinterpreted_batch_ndims})"
 
 
 class MixtureSameFamilyConstraint(Constraint):
-    """
-    Constraint for the :class:`~retrograd.distributions.MixtureSameFamily`
-    distribution that adds back the rightmost batch dimension before
-    performing the validity check with the component distribution
-    constraint.
-
-    Args:
-        base_constraint: The ``Constraint`` object of
-            the component distribution of
-            the :class:`~retrograd.distributions.MixtureSameFamily` distribution.
-    """
+    """The support of a MixtureSameFamily: a value is inside when it is inside the support of
+    every component (the components' batch dimension sits left of the event)."""
 
     def __init__(self, base_constraint):
-        if not isinstance(base_constraint, Constraint):
-            raise AssertionError(
-                f"base_constraint must be a Constraint, got {type(base_constraint).__name__}"
-            )
+        assert isinstance(base_constraint, Constraint), f"base_constraint must be a Constraint, got {type(base_constraint).__name__}"
         self.base_constraint = base_constraint
         super().__init__()
 
@@ -306,29 +142,17 @@ class MixtureSameFamilyConstraint(Constraint):
         return self.base_constraint.event_dim
 
     def check(self, value):
-        """
-        Check validity of ``value`` as a possible outcome of sampling
-        the :class:`~retrograd.distributions.MixtureSameFamily` distribution.
-        """
-        unsqueezed_value = value.unsqueeze(-1 - self.event_dim)
-        result = self.base_constraint.check(unsqueezed_value)
-        if value.dim() < self.event_dim:
-            raise ValueError(
-                f"Expected value.dim() >= {self.event_dim} but got {value.dim()}"
-            )
-        num_dim_to_keep = value.dim() - self.event_dim
-        result = result.reshape(result.shape[:num_dim_to_keep] + (-1,))
-        result = result.all(-1)
-        return result
+        # broadcast the value against the component dimension, then require all components
+        return self.base_constraint.check(value.unsqueeze(-1 - self.event_dim)).all(-1)
 
     def __repr__(self):
-        return f"{self.__class__.__name__}({repr(self.base_constraint)})"
+        return f"{type(self).__name__}({self.base_constraint!r})"
 
+
+# ---- scalar sets
 
 class _Boolean(Constraint):
-    """
-    Constrain to the two values `{0, 1}`.
-    """
+    """{0, 1}."""
 
     is_discrete = True
 
@@ -337,23 +161,17 @@ class _Boolean(Constraint):
 
 
 class _OneHot(Constraint):
-    """
-    Constrain to one-hot vectors.
-    """
+    """Vectors of zeros with a single one."""
 
     is_discrete = True
     event_dim = 1
 
     def check(self, value):
-        is_boolean = (value == 0) | (value == 1)
-        is_normalized = value.sum(-1).eq(1)
-        return is_boolean.all(-1) & is_normalized
+        return ((value == 0) | (value == 1)).all(-1) & (value.sum(-1) == 1)
 
 
 class _IntegerInterval(Constraint):
-    """
-    Constrain to an integer interval `[lower_bound, upper_bound]`.
-    """
+    """Integers in [lower_bound, upper_bound]."""
 
     is_discrete = True
 
@@ -363,22 +181,14 @@ class _IntegerInterval(Constraint):
         super().__init__()
 
     def check(self, value):
-        return (
-            (value % 1 == 0) & (self.lower_bound <= value) & (value <= self.upper_bound)
-        )
+        return (value % 1 == 0) & (self.lower_bound <= value) & (value <= self.upper_bound)
 
     def __repr__(self):
-        fmt_string = self.__class__.__name__[1:]
-        fmt_string += (
-            f"(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
-        )
-        return fmt_string
+        return f"{type(self).__name__[1:]}(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
 
 
 class _IntegerLessThan(Constraint):
-    """
-    Constrain to an integer interval `(-inf, upper_bound]`.
-    """
+    """Integers <= upper_bound."""
 
     is_discrete = True
 
@@ -390,15 +200,11 @@ class _IntegerLessThan(Constraint):
         return (value % 1 == 0) & (value <= self.upper_bound)
 
     def __repr__(self):
-        fmt_string = self.__class__.__name__[1:]
-        fmt_string += f"(upper_bound={self.upper_bound})"
-        return fmt_string
+        return f"{type(self).__name__[1:]}(upper_bound={self.upper_bound})"
 
 
 class _IntegerGreaterThan(Constraint):
-    """
-    Constrain to an integer interval `[lower_bound, inf)`.
-    """
+    """Integers >= lower_bound."""
 
     is_discrete = True
 
@@ -410,24 +216,18 @@ class _IntegerGreaterThan(Constraint):
         return (value % 1 == 0) & (value >= self.lower_bound)
 
     def __repr__(self):
-        fmt_string = self.__class__.__name__[1:]
-        fmt_string += f"(lower_bound={self.lower_bound})"
-        return fmt_string
+        return f"{type(self).__name__[1:]}(lower_bound={self.lower_bound})"
 
 
 class _Real(Constraint):
-    """
-    Trivially constrain to the extended real line `[-inf, inf]`.
-    """
+    """The extended real line, without NaN."""
 
     def check(self, value):
-        return value == value  # False for NANs.
+        return value == value  # false exactly at NaN
 
 
 class _GreaterThan(Constraint):
-    """
-    Constrain to a real half line `(lower_bound, inf]`.
-    """
+    """(lower_bound, inf]."""
 
     def __init__(self, lower_bound):
         self.lower_bound = lower_bound
@@ -437,15 +237,11 @@ class _GreaterThan(Constraint):
         return self.lower_bound < value
 
     def __repr__(self):
-        fmt_string = self.__class__.__name__[1:]
-        fmt_string += f"(lower_bound={self.lower_bound})"
-        return fmt_string
+        return f"{type(self).__name__[1:]}(lower_bound={self.lower_bound})"
 
 
 class _GreaterThanEq(Constraint):
-    """
-    Constrain to a real half line `[lower_bound, inf)`.
-    """
+    """[lower_bound, inf]."""
 
     def __init__(self, lower_bound):
         self.lower_bound = lower_bound
@@ -455,15 +251,11 @@ class _GreaterThanEq(Constraint):
         return self.lower_bound <= value
 
     def __repr__(self):
-        fmt_string = self.__class__.__name__[1:]
-        fmt_string += f"(lower_bound={self.lower_bound})"
-        return fmt_string
+        return f"{type(self).__name__[1:]}(lower_bound={self.lower_bound})"
 
 
 class _LessThan(Constraint):
-    """
-    Constrain to a real half line `[-inf, upper_bound)`.
-    """
+    """[-inf, upper_bound)."""
 
     def __init__(self, upper_bound):
         self.upper_bound = upper_bound
@@ -473,15 +265,11 @@ class _LessThan(Constraint):
         return value < self.upper_bound
 
     def __repr__(self):
-        fmt_string = self.__class__.__name__[1:]
-        fmt_string += f"(upper_bound={self.upper_bound})"
-        return fmt_string
+        return f"{type(self).__name__[1:]}(upper_bound={self.upper_bound})"
 
 
 class _Interval(Constraint):
-    """
-    Constrain to a real interval `[lower_bound, upper_bound]`.
-    """
+    """[lower_bound, upper_bound]."""
 
     def __init__(self, lower_bound, upper_bound):
         self.lower_bound = lower_bound
@@ -492,183 +280,122 @@ class _Interval(Constraint):
         return (self.lower_bound <= value) & (value <= self.upper_bound)
 
     def __repr__(self):
-        fmt_string = self.__class__.__name__[1:]
-        fmt_string += (
-            f"(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
-        )
-        return fmt_string
+        return f"{type(self).__name__[1:]}(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
 
 
-class _HalfOpenInterval(Constraint):
-    """
-    Constrain to a real interval `[lower_bound, upper_bound)`.
-    """
-
-    def __init__(self, lower_bound, upper_bound):
-        self.lower_bound = lower_bound
-        self.upper_bound = upper_bound
-        super().__init__()
+class _HalfOpenInterval(_Interval):
+    """[lower_bound, upper_bound)."""
 
     def check(self, value):
         return (self.lower_bound <= value) & (value < self.upper_bound)
 
-    def __repr__(self):
-        fmt_string = self.__class__.__name__[1:]
-        fmt_string += (
-            f"(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
-        )
-        return fmt_string
 
+# ---- vector and matrix sets
 
 class _Simplex(Constraint):
-    """
-    Constrain to the unit simplex in the innermost (rightmost) dimension.
-    Specifically: `x >= 0` and `x.sum(-1) == 1`.
-    """
+    """Nonnegative vectors summing to 1 (within 1e-6)."""
 
     event_dim = 1
 
     def check(self, value):
-        return retrograd.all(value >= 0, dim=-1) & ((value.sum(-1) - 1).abs() < 1e-6)
+        return (value >= 0).all(-1) & ((value.sum(-1) - 1).abs() < 1e-6)
 
 
 class _Multinomial(Constraint):
-    """
-    Constrain to nonnegative integer values summing to at most an upper bound.
-
-    Note due to limitations of the Multinomial distribution, this currently
-    checks the weaker condition ``value.sum(-1) <= upper_bound``. In the future
-    this may be strengthened to ``value.sum(-1) == upper_bound``.
-    """
+    """Nonnegative integer vectors of total at most upper_bound (the counts of a Multinomial)."""
 
     is_discrete = True
     event_dim = 1
 
     def __init__(self, upper_bound):
         self.upper_bound = upper_bound
+        super().__init__()
 
-    def check(self, x):
-        return (x >= 0).all(dim=-1) & (x.sum(dim=-1) <= self.upper_bound)
+    def check(self, value):
+        return (value >= 0).all(-1) & (value.sum(-1) <= self.upper_bound)
 
 
 class _LowerTriangular(Constraint):
-    """
-    Constrain to lower-triangular square matrices.
-    """
+    """Matrices with zeros above the diagonal."""
 
     event_dim = 2
 
     def check(self, value):
-        value_tril = value.tril()
-        return (value_tril == value).view(value.shape[:-2] + (-1,)).min(-1)[0]
+        return _all_rightmost(value.tril() == value, 2)
 
 
 class _LowerCholesky(Constraint):
-    """
-    Constrain to lower-triangular square matrices with positive diagonals.
-    """
+    """Lower-triangular matrices with a positive diagonal (Cholesky factors)."""
 
     event_dim = 2
 
     def check(self, value):
-        value_tril = value.tril()
-        lower_triangular = (
-            (value_tril == value).view(value.shape[:-2] + (-1,)).min(-1)[0]
-        )
-
-        positive_diagonal = (value.diagonal(dim1=-2, dim2=-1) > 0).min(-1)[0]
-        return lower_triangular & positive_diagonal
+        triangular = _all_rightmost(value.tril() == value, 2)
+        return triangular & (value.diagonal(dim1=-2, dim2=-1) > 0).all(-1)
 
 
 class _CorrCholesky(Constraint):
-    """
-    Constrain to lower-triangular square matrices with positive diagonals and each
-    row vector being of unit length.
-    """
+    """Cholesky factors of correlation matrices: lower Cholesky with rows of unit norm (to
+    10 ulps per row element)."""
 
     event_dim = 2
 
     def check(self, value):
-        tol = (
-            retrograd.finfo(value.dtype).eps * value.size(-1) * 10
-        )  # 10 is an adjustable fudge factor
-        row_norm = retrograd.linalg.norm(value.detach(), dim=-1)
-        unit_row_norm = (row_norm - 1.0).abs().le(tol).all(dim=-1)
-        return _LowerCholesky().check(value) & unit_row_norm
+        tol = retrograd.finfo(value.dtype).eps * value.shape[-1] * 10
+        unit_rows = ((retrograd.linalg.vector_norm(value, dim=-1) - 1).abs() <= tol).all(-1)
+        return _LowerCholesky().check(value) & unit_rows
 
 
 class _Square(Constraint):
-    """
-    Constrain to square matrices.
-    """
+    """Square matrices (a property of the shape: every batch element gives the same answer)."""
 
     event_dim = 2
 
     def check(self, value):
-        return retrograd.full(
-            size=value.shape[:-2],
-            fill_value=(value.shape[-2] == value.shape[-1]),
-            dtype=retrograd.bool,
-            device=value.device,
-        )
+        square = value.shape[-2] == value.shape[-1]
+        return retrograd.full(value.shape[:-2], square, dtype=retrograd.bool, device=value.device)
 
 
 class _Symmetric(_Square):
-    """
-    Constrain to Symmetric square matrices.
-    """
+    """Symmetric matrices (to an absolute 1e-6)."""
 
     def check(self, value):
-        square_check = super().check(value)
-        if not square_check.all():
-            return square_check
-        return retrograd.isclose(value, value.mT, atol=1e-6).all(-2).all(-1)
+        square = super().check(value)
+        if not square.all():
+            return square
+        return _all_rightmost(retrograd.isclose(value, value.mT, atol=1e-6), 2)
 
 
 class _PositiveSemidefinite(_Symmetric):
-    """
-    Constrain to positive-semidefinite matrices.
-    """
+    """Symmetric matrices with nonnegative eigenvalues."""
 
     def check(self, value):
-        sym_check = super().check(value)
-        if not sym_check.all():
-            return sym_check
-        return retrograd.linalg.eigvalsh(value).ge(0).all(-1)
+        symmetric = super().check(value)
+        if not symmetric.all():
+            return symmetric
+        return (retrograd.linalg.eigvalsh(value) >= 0).all(-1)
 
 
 class _PositiveDefinite(_Symmetric):
-    """
-    Constrain to positive-definite matrices.
-    """
+    """Symmetric matrices with positive eigenvalues."""
 
     def check(self, value):
-        sym_check = super().check(value)
-        if not sym_check.all():
-            return sym_check
-        # the smallest eigenvalue positive, per matrix (retrograd's cholesky_ex reports one
-        # info for a whole batch)
-        return retrograd.linalg.eigvalsh(value).gt(0).all(-1)
+        symmetric = super().check(value)
+        if not symmetric.all():
+            return symmetric
+        return (retrograd.linalg.eigvalsh(value) > 0).all(-1)
 
+
+# ---- sets built from others along a dimension
 
 class _Cat(Constraint):
-    """
-    Constraint functor that applies a sequence of constraints
-    `cseq` at the submatrices at dimension `dim`,
-    each of size `lengths[dim]`, in a way compatible with :func:`retrograd.cat`.
-    """
+    """Slices of ``dim`` of sizes ``lengths`` (1 each by default), the i-th in ``cseq[i]``."""
 
     def __init__(self, cseq, dim=0, lengths=None):
-        if not all(isinstance(c, Constraint) for c in cseq):
-            raise AssertionError("All elements of cseq must be Constraint instances")
+        assert all(isinstance(c, Constraint) for c in cseq), "cat: every element of cseq must be a Constraint"
         self.cseq = list(cseq)
-        if lengths is None:
-            lengths = [1] * len(self.cseq)
-        self.lengths = list(lengths)
-        if len(self.lengths) != len(self.cseq):
-            raise AssertionError(
-                f"lengths ({len(self.lengths)}) must match cseq ({len(self.cseq)})"
-            )
+        self.lengths = [1] * len(self.cseq) if lengths is None else list(lengths)
+        assert len(self.lengths) == len(self.cseq), f"cat: {len(self.lengths)} lengths for {len(self.cseq)} constraints"
         self.dim = dim
         super().__init__()
 
@@ -681,29 +408,19 @@ class _Cat(Constraint):
         return max(c.event_dim for c in self.cseq)
 
     def check(self, value):
-        if not (-value.dim() <= self.dim < value.dim()):
-            raise AssertionError(
-                f"dim {self.dim} out of range for value with {value.dim()} dimensions"
-            )
-        checks = []
-        start = 0
-        for constr, length in zip(self.cseq, self.lengths):
-            v = value.narrow(self.dim, start, length)
-            checks.append(constr.check(v))
-            start = start + length  # avoid += for jit compat
-        return retrograd.cat(checks, self.dim)
+        assert -value.dim() <= self.dim < value.dim(), f"cat: dim {self.dim} is out of range for a value of {value.dim()} dimensions"
+        pieces, start = [], 0
+        for constraint, length in zip(self.cseq, self.lengths):
+            pieces.append(constraint.check(value.narrow(self.dim, start, length)))
+            start += length
+        return retrograd.cat(pieces, self.dim)
 
 
 class _Stack(Constraint):
-    """
-    Constraint functor that applies a sequence of constraints
-    `cseq` at the submatrices at dimension `dim`,
-    in a way compatible with :func:`retrograd.stack`.
-    """
+    """Values whose i-th slice along ``dim`` lies in ``cseq[i]``."""
 
     def __init__(self, cseq, dim=0):
-        if not all(isinstance(c, Constraint) for c in cseq):
-            raise AssertionError("All elements of cseq must be Constraint instances")
+        assert all(isinstance(c, Constraint) for c in cseq), "stack: every element of cseq must be a Constraint"
         self.cseq = list(cseq)
         self.dim = dim
         super().__init__()
@@ -715,22 +432,15 @@ class _Stack(Constraint):
     @property
     def event_dim(self):
         dim = max(c.event_dim for c in self.cseq)
-        if self.dim + dim < 0:
-            dim += 1
-        return dim
+        return dim + 1 if self.dim + dim < 0 else dim  # a stacking dim inside the event adds one
 
     def check(self, value):
-        if not (-value.dim() <= self.dim < value.dim()):
-            raise AssertionError(
-                f"dim {self.dim} out of range for value with {value.dim()} dimensions"
-            )
-        vs = [value.select(self.dim, i) for i in range(value.size(self.dim))]
-        return retrograd.stack(
-            [constr.check(v) for v, constr in zip(vs, self.cseq)], self.dim
-        )
+        assert -value.dim() <= self.dim < value.dim(), f"stack: dim {self.dim} is out of range for a value of {value.dim()} dimensions"
+        slices = [value.select(self.dim, i) for i in range(value.size(self.dim))]
+        return retrograd.stack([c.check(v) for c, v in zip(self.cseq, slices)], self.dim)
 
 
-# Public interface.
+# the public names: instances for fixed sets, classes for sets with parameters
 dependent = _Dependent()
 dependent_property = _DependentProperty
 independent = _IndependentConstraint
