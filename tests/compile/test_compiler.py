@@ -42,19 +42,13 @@ def test_optimized_module_shares_parameters_and_state_dict_keys_as_torch():
     model = retrograd.nn.Sequential(retrograd.nn.Linear(3, 2))
     cm = retrograd.compile(model)
     assert isinstance(cm, OptimizedModule) and cm._orig_mod is model
+    # torch's OptimizedModule registers the module as _orig_mod: its keys carry that prefix
     assert list(cm.state_dict()) == ["_orig_mod.0.weight", "_orig_mod.0.bias"]
     assert [id(p) for p in cm.parameters()] == [id(p) for p in model.parameters()]
     model.extra = 5
     assert cm.extra == 5  # attributes reach the original module, as torch's
     cm.eval()
     assert not model.training
-
-
-@requires_torch
-def test_state_dict_keys_match_torch():
-    ours = retrograd.compile(retrograd.nn.Sequential(retrograd.nn.Linear(3, 2)))
-    theirs = torch.compile(torch.nn.Sequential(torch.nn.Linear(3, 2)))
-    assert list(ours.state_dict()) == list(theirs.state_dict())
 
 
 def test_backend_mode_options_checked_as_torch():
