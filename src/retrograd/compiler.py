@@ -132,7 +132,7 @@ def disable(fn=None, recursive=True, *, reason=None):
         from ._compile.capture import active
 
         cap = active()
-        if cap is not None and cap.depth == 0:
+        if cap is not None and cap.mine():
             cap.graph_break(why)
         _disabled[0] += 1
         try:

@@ -113,3 +113,23 @@ def test_no_grad_call_records_nothing():
         f(a)
         y = f(a)
     assert y.grad_fn is None and not y.requires_grad
+
+
+def test_autocast_casts_at_replay_as_eager():
+    lin = retrograd.nn.Linear(4, 3)
+    fn = lambda x: lin(x).relu().sum()  # noqa: E731
+    compiled = retrograd.compile(fn, fullgraph=True)
+    x = retrograd.tensor(rand(5, 4, dtype=np.float32))
+    with retrograd.autocast("cpu", dtype=retrograd.bfloat16):
+        ref = fn(x)
+        ref.backward()
+        ref_grad = lin.weight.grad.clone()
+        for _ in range(2):
+            lin.zero_grad()
+            out = compiled(x)
+            out.backward()
+    assert out.dtype == ref.dtype and isinstance(out.grad_fn, retrograd._compile.replay.CompiledFunction)
+    np.testing.assert_array_equal(out.detach().float().numpy(), ref.detach().float().numpy())
+    np.testing.assert_array_equal(lin.weight.grad.numpy(), ref_grad.numpy())
+    compiled(x)  # autocast off: another guard set, in float32
+    assert compiled(x).dtype == retrograd.float32

@@ -26,6 +26,8 @@ an op, an in-place change of any captured tensor (the version counter moved), mo
 an op returning a Python value. The Capture gives a ``Graph`` (replay.py) or the breaks.
 """
 
+import threading
+
 import numpy as np
 
 from .. import creation as _creation
@@ -73,6 +75,13 @@ class Capture:
         self.bindings = []  # (container, key, tensor): how a live tensor was reached
         self._owners = _owners_of(modules, fn)
         self._undo = []
+        # the patches are process-wide: only this thread's calls are recorded (other threads' ops
+        # run as usual, as if at depth 1)
+        self.thread = threading.get_ident()
+
+    def mine(self):
+        """True at depth 0 on the capturing thread: a call to record (or to break on)."""
+        return self.depth == 0 and threading.get_ident() == self.thread
 
     # ------------------------------------------------------------------ breaks
     def graph_break(self, reason, skip=3):
@@ -92,7 +101,7 @@ class Capture:
 
         def _make(cls, data, requires_grad=False):
             t = make_fn(cls, data, requires_grad)
-            if cap.depth == 0:
+            if cap.mine():
                 cap._made[id(t)] = t
             return t
 
@@ -104,7 +113,7 @@ class Capture:
             if id(module) not in cap._seen_modules:
                 cap._seen_modules.add(id(module))
                 cap.modules.append(module)
-            if cap.depth == 0 and _has_hooks(module):
+            if cap.mine() and _has_hooks(module):
                 cap.graph_break(f"hooks on module {type(module).__name__} (forward/backward hooks are not captured)")
             return call(module, *args, **kwargs)
 
@@ -139,6 +148,8 @@ class Capture:
         cap = self
 
         def create(*args, **kwargs):
+            if not cap.mine():
+                return original(*args, **kwargs)
             cap.depth += 1
             try:
                 t = original(*args, **kwargs)
@@ -159,7 +170,7 @@ class Capture:
         cap = self
 
         def dropout(input, p, training, inplace, mask_shape):
-            if cap.depth or not training or p == 0.0 or inplace or not input.dtype.is_floating_point:
+            if not cap.mine() or not training or p == 0.0 or inplace or not input.dtype.is_floating_point:
                 return original(input, p, training, inplace, mask_shape)
             _dropout_mod._check_p(p)
             recipe = _DropoutMask(p, mask_shape)
@@ -177,7 +188,7 @@ class Capture:
 
     # ------------------------------------------------------------------ the hook
     def _hook(self, cls, args, kwargs):
-        if self.depth:
+        if not self.mine():
             return NotImplemented
         spec = tuple(self._spec(a) for a in args)
         kspec = {k: self._spec(v) for k, v in kwargs.items()}
@@ -321,7 +332,7 @@ class _WatchedRng:
 
     def __getattr__(self, name):
         attr = getattr(self._rng, name)
-        if self._capture.depth == 0 and name != "bit_generator":
+        if self._capture.mine() and name != "bit_generator":
             self._capture.graph_break("random numbers drawn outside an op (torch.rand/randn/... inside "
                                       "the function)", skip=3)
         return attr

@@ -69,7 +69,7 @@ def install(capture):
 
 def _breaking(original, reason, capture):
     def method(self, *args, **kwargs):
-        if capture.depth == 0:
+        if capture.mine():
             capture.graph_break(reason)
         return original(self, *args, **kwargs)
 
