@@ -1,345 +1,204 @@
+"""The Distribution base class: the batch and event shapes, argument validation against
+``arg_constraints`` and ``support``, and the interface every distribution implements
+(sample/rsample, log_prob, cdf/icdf, entropy, moments, expand)."""
+
 from __future__ import annotations
 
 import warnings
 
 import retrograd
 from retrograd import Tensor
-from retrograd.distributions import constraints
-from retrograd.distributions.utils import lazy_property
+from retrograd.tensor import Size
 
+from . import constraints
+from .utils import lazy_property
 
 __all__ = ["Distribution"]
 
 
-class Distribution:
-    r"""
-    Distribution is the abstract base class for probability distributions.
+def _show(value):
+    """A tensor as the messages print it: a 0-dim one as its number."""
+    return value.item() if isinstance(value, Tensor) and value.dim() == 0 else value
 
-    Args:
-        batch_shape (retrograd.Size): The shape over which parameters are batched.
-        event_shape (retrograd.Size): The shape of a single sample (without batching).
-        validate_args (bool, optional): Whether to validate arguments. Default: None.
-    """
+
+class Distribution:
+    """A batch of probability distributions of shape ``batch_shape``, each over values of shape
+    ``event_shape``. Subclasses set ``arg_constraints`` (parameter name -> constraint),
+    ``support``, and implement the methods they have."""
 
     has_rsample = False
     has_enumerate_support = False
-    _validate_args = __debug__
+    _validate_args = __debug__  # validation is on unless Python runs with -O
 
     @staticmethod
     def set_default_validate_args(value):
-        """
-        Sets whether validation is enabled or disabled.
-
-        The default behavior mimics Python's ``assert`` statement: validation
-        is on by default, but is disabled if Python is run in optimized mode
-        (via ``python -O``). Validation may be expensive, so you may want to
-        disable it once a model is working.
-
-        Args:
-            value (bool): Whether to enable validation.
-        """
-        if value not in [True, False]:
-            raise ValueError
+        """Turn argument validation on (True) or off (False) for distributions made without
+        an explicit ``validate_args``."""
+        if value not in (True, False):
+            raise ValueError(f"set_default_validate_args expects True or False, got {value!r}")
         Distribution._validate_args = value
 
-    def __init__(
-        self,
-        batch_shape=retrograd.Size(),
-        event_shape=retrograd.Size(),
-        validate_args=None,
-    ):
-        self._batch_shape = batch_shape
-        self._event_shape = event_shape
+    def __init__(self, batch_shape=Size(), event_shape=Size(), validate_args=None):
+        self._batch_shape = Size(batch_shape)
+        self._event_shape = Size(event_shape)
         if validate_args is not None:
             self._validate_args = validate_args
         if self._validate_args:
-            try:
-                arg_constraints = self.arg_constraints
-            except NotImplementedError:
-                arg_constraints = {}
-                warnings.warn(
-                    f"{self.__class__} does not define `arg_constraints`. "
-                    + "Please set `arg_constraints = {}` or initialize the distribution "
-                    + "with `validate_args=False` to turn off validation.",
-                    stacklevel=2,
-                )
-            for param, constraint in arg_constraints.items():
-                if constraints.is_dependent(constraint):
-                    continue  # skip constraints that cannot be checked
-                if param not in self.__dict__ and isinstance(
-                    getattr(type(self), param), lazy_property
-                ):
-                    continue  # skip checking lazily-constructed args
-                value = getattr(self, param)
-                valid = constraint.check(value)
-                if not bool(valid.all()):
-                    raise ValueError(
-                        f"Expected parameter {param} "
-                        f"({type(value).__name__} of shape {tuple(value.shape)}) "
-                        f"of distribution {repr(self)} "
-                        f"to satisfy the constraint {repr(constraint)}, "
-                        f"but found invalid values:\n{value}"
-                    )
+            self._check_parameters()
         super().__init__()
 
-    def expand(self, batch_shape, _instance=None):
-        """
-        Returns a new distribution instance (or populates an existing instance
-        provided by a derived class) with batch dimensions expanded to
-        `batch_shape`. This method calls :class:`~retrograd.Tensor.expand` on
-        the distribution's parameters. As such, this does not allocate new
-        memory for the expanded distribution instance. Additionally,
-        this does not repeat any args checking or parameter broadcasting in
-        `__init__.py`, when an instance is first created.
+    def _check_parameters(self):
+        """Raise ValueError for a parameter outside its constraint in ``arg_constraints``."""
+        try:
+            arg_constraints = self.arg_constraints
+        except NotImplementedError:
+            arg_constraints = {}
+            warnings.warn(f"{self.__class__} does not define `arg_constraints`. Please set "
+                          "`arg_constraints = {}` or initialize the distribution with "
+                          "`validate_args=False` to turn off validation.")
+        for param, constraint in arg_constraints.items():
+            if constraints.is_dependent(constraint):
+                continue  # checked by whoever knows what it depends on
+            if param not in self.__dict__ and isinstance(getattr(type(self), param, None), lazy_property):
+                continue  # a parameter derived from another (probs from logits): not computed yet
+            value = getattr(self, param)
+            if not constraint.check(value).all():
+                raise ValueError(
+                    f"Expected parameter {param} ({type(value).__name__} of shape {tuple(value.shape)}) "
+                    f"of distribution {self!r} to satisfy the constraint {constraint!r}, "
+                    f"but found invalid values:\n{_show(value)}")
 
-        Args:
-            batch_shape (retrograd.Size): the desired expanded size.
-            _instance: new instance provided by subclasses that
-                need to override `.expand`.
-
-        Returns:
-            New distribution instance with batch dimensions expanded to
-            `batch_shape`.
-        """
-        raise NotImplementedError
+    # ---- shapes
 
     @property
     def batch_shape(self):
-        """
-        Returns the shape over which parameters are batched.
-        """
+        """The shape over which parameters are batched."""
         return self._batch_shape
 
     @property
     def event_shape(self):
-        """
-        Returns the shape of a single sample (without batching).
-        """
+        """The shape of a single sample (without batching)."""
         return self._event_shape
+
+    def _extended_shape(self, sample_shape=Size()):
+        """The shape of ``sample(sample_shape)``: sample_shape + batch_shape + event_shape."""
+        return Size(tuple(sample_shape) + tuple(self._batch_shape) + tuple(self._event_shape))
+
+    def expand(self, batch_shape, _instance=None):
+        """A new distribution of the same family with its parameters expanded to ``batch_shape``
+        (a view: no copy of the parameters)."""
+        raise NotImplementedError
+
+    def _get_checked_instance(self, cls, _instance=None):
+        """The object ``cls.expand`` fills: ``_instance`` when a subclass passes its own, else
+        a new uninitialized object of this type. A subclass with its own __init__ must have
+        its own expand (``cls.expand`` could not know how to fill its attributes)."""
+        if _instance is None and type(self).__init__ != cls.__init__:
+            raise NotImplementedError(
+                f"Subclass {self.__class__.__name__} of {cls.__name__} that defines a custom "
+                "__init__ method must also define a custom .expand() method.")
+        return self.__new__(type(self)) if _instance is None else _instance
+
+    # ---- what subclasses describe
 
     @property
     def arg_constraints(self):
-        """
-        Returns a dictionary from argument names to
-        :class:`~retrograd.distributions.constraints.Constraint` objects that
-        should be satisfied by each argument of this distribution. Args that
-        are not tensors need not appear in this dict.
-        """
+        """Parameter name -> the constraint it must satisfy."""
         raise NotImplementedError
 
     @property
     def support(self):
-        """
-        Returns a :class:`~retrograd.distributions.constraints.Constraint` object
-        representing this distribution's support.
-        """
+        """The constraint describing where the distribution has mass."""
         raise NotImplementedError
 
     @property
     def mean(self):
-        """
-        Returns the mean of the distribution.
-        """
         raise NotImplementedError
 
     @property
     def mode(self):
-        """
-        Returns the mode of the distribution.
-        """
         raise NotImplementedError(f"{self.__class__} does not implement mode")
 
     @property
     def variance(self):
-        """
-        Returns the variance of the distribution.
-        """
         raise NotImplementedError
 
     @property
     def stddev(self):
-        """
-        Returns the standard deviation of the distribution.
-        """
+        """The standard deviation: sqrt(variance)."""
         return self.variance.sqrt()
 
-    def sample(self, sample_shape=retrograd.Size()):
-        """
-        Generates a sample_shape shaped sample or sample_shape shaped batch of
-        samples if the distribution parameters are batched.
-        """
+    # ---- sampling
+
+    def sample(self, sample_shape=Size()):
+        """Draws of shape ``sample_shape + batch_shape + event_shape``, without gradient (by
+        default: rsample under no_grad)."""
         with retrograd.no_grad():
             return self.rsample(sample_shape)
 
-    def rsample(self, sample_shape=retrograd.Size()):
-        """
-        Generates a sample_shape shaped reparameterized sample or sample_shape
-        shaped batch of reparameterized samples if the distribution parameters
-        are batched.
-        """
+    def rsample(self, sample_shape=Size()):
+        """Reparameterized draws: differentiable functions of the parameters."""
         raise NotImplementedError
 
     def sample_n(self, n):
-        """
-        Generates n samples or n batches of samples if the distribution
-        parameters are batched.
-        """
-        warnings.warn("`sample_n(n)` will be deprecated. Use `sample((n,))` instead.",
-                      FutureWarning, stacklevel=2)
-        return self.sample(retrograd.Size((n,)))
+        """``sample((n,))`` (deprecated by torch)."""
+        warnings.warn("`sample_n(n)` will be deprecated. Use `sample((n,))` instead.", FutureWarning)
+        return self.sample(Size((n,)))
+
+    # ---- densities and functionals
 
     def log_prob(self, value):
-        """
-        Returns the log of the probability density/mass function evaluated at
-        `value`.
-
-        Args:
-            value (Tensor):
-        """
+        """The log of the density (or mass) at ``value``."""
         raise NotImplementedError
 
     def cdf(self, value):
-        """
-        Returns the cumulative density/mass function evaluated at
-        `value`.
-
-        Args:
-            value (Tensor):
-        """
+        """The cumulative distribution function at ``value``."""
         raise NotImplementedError
 
     def icdf(self, value):
-        """
-        Returns the inverse cumulative density/mass function evaluated at
-        `value`.
-
-        Args:
-            value (Tensor):
-        """
+        """The inverse of the cumulative distribution function at ``value``."""
         raise NotImplementedError
 
     def enumerate_support(self, expand=True):
-        """
-        Returns tensor containing all values supported by a discrete
-        distribution. The result will enumerate over dimension 0, so the shape
-        of the result will be `(cardinality,) + batch_shape + event_shape`
-        (where `event_shape = ()` for univariate distributions).
-
-        Note that this enumerates over all batched tensors in lock-step
-        `[[0, 0], [1, 1], ...]`. With `expand=False`, enumeration happens
-        along dim 0, but with the remaining batch dimensions being
-        singleton dimensions, `[[0], [1], ..`.
-
-        To iterate over the full Cartesian product use
-        `itertools.product(m.enumerate_support())`.
-
-        Args:
-            expand (bool): whether to expand the support over the
-                batch dims to match the distribution's `batch_shape`.
-
-        Returns:
-            Tensor iterating over dimension 0.
-        """
+        """All values of a discrete support, along a new leading dimension (batch dimensions
+        expanded, or left of size 1 when ``expand`` is False)."""
         raise NotImplementedError
 
     def entropy(self):
-        """
-        Returns entropy of distribution, batched over batch_shape.
-
-        Returns:
-            Tensor of shape batch_shape.
-        """
+        """The entropy, per batch element."""
         raise NotImplementedError
 
     def perplexity(self):
-        """
-        Returns perplexity of distribution, batched over batch_shape.
-
-        Returns:
-            Tensor of shape batch_shape.
-        """
+        """exp(entropy)."""
         return retrograd.exp(self.entropy())
 
-    def _extended_shape(self, sample_shape=retrograd.Size()):
-        """
-        Returns the size of the sample returned by the distribution, given
-        a `sample_shape`. Note, that the batch and event shapes of a distribution
-        instance are fixed at the time of construction. If this is empty, the
-        returned shape is upcast to (1,).
-
-        Args:
-            sample_shape (retrograd.Size): the size of the sample to be drawn.
-        """
-        if not isinstance(sample_shape, retrograd.Size):
-            sample_shape = retrograd.Size(sample_shape)
-        return retrograd.Size(sample_shape + self._batch_shape + self._event_shape)
+    # ---- validation of values
 
     def _validate_sample(self, value):
-        """
-        Argument validation for distribution methods such as `log_prob`,
-        `cdf` and `icdf`. The rightmost dimensions of a value to be
-        scored via these methods must agree with the distribution's batch
-        and event shapes.
-
-        Args:
-            value (Tensor): the tensor whose log probability is to be
-                computed by the `log_prob` method.
-        Raises
-            ValueError: when the rightmost dimensions of `value` do not match the
-                distribution's batch and event shapes.
-        """
-        if not isinstance(value, retrograd.Tensor):
+        """Raise ValueError unless ``value`` is a tensor whose shape ends in event_shape,
+        broadcasts with batch_shape + event_shape, and lies in the support."""
+        if not isinstance(value, Tensor):
             raise ValueError("The value argument to log_prob must be a Tensor")
-
-        event_dim_start = len(value.size()) - len(self._event_shape)
-        if value.size()[event_dim_start:] != self._event_shape:
+        event_start = value.dim() - len(self._event_shape)
+        if tuple(value.shape[event_start:]) != tuple(self._event_shape):
+            raise ValueError(f"The right-most size of value must match event_shape: "
+                             f"{value.size()} vs {self._event_shape}.")
+        expected = self._batch_shape + self._event_shape
+        for have, want in zip(reversed(tuple(value.shape)), reversed(tuple(expected))):
+            if have != 1 and want != 1 and have != want:
+                raise ValueError(f"Value is not broadcastable with batch_shape+event_shape: "
+                                 f"{value.size()} vs {expected}.")
+        support = self.support
+        if not support.check(value).all():
             raise ValueError(
-                f"The right-most size of value must match event_shape: {value.size()} vs {self._event_shape}."
-            )
-
-        actual_shape = value.size()
-        expected_shape = self._batch_shape + self._event_shape
-        for i, j in zip(reversed(actual_shape), reversed(expected_shape)):
-            if i != 1 and j != 1 and i != j:
-                raise ValueError(
-                    f"Value is not broadcastable with batch_shape+event_shape: {actual_shape} vs {expected_shape}."
-                )
-        try:
-            support = self.support
-        except NotImplementedError:
-            warnings.warn(
-                f"{self.__class__} does not define `support` to enable "
-                + "sample validation. Please initialize the distribution with "
-                + "`validate_args=False` to turn off validation.",
-                stacklevel=2,
-            )
-            return
-        if support is None:
-            raise AssertionError("support is unexpectedly None")
-        valid = support.check(value)
-        if not bool(valid.all()):
-            raise ValueError(
-                "Expected value argument "
-                f"({type(value).__name__} of shape {tuple(value.shape)}) "
-                f"to be within the support ({repr(support)}) "
-                f"of the distribution {repr(self)}, "
-                f"but found invalid values:\n{value}"
-            )
-
-    def _get_checked_instance(self, cls, _instance=None):
-        if _instance is None and type(self).__init__ != cls.__init__:
-            raise NotImplementedError(
-                f"Subclass {self.__class__.__name__} of {cls.__name__} that defines a custom __init__ method "
-                "must also define a custom .expand() method."
-            )
-        return self.__new__(type(self)) if _instance is None else _instance
+                f"Expected value argument ({type(value).__name__} of shape {tuple(value.shape)}) "
+                f"to be within the support ({support!r}) of the distribution {self!r}, "
+                f"but found invalid values:\n{_show(value)}")
 
     def __repr__(self):
-        param_names = [k for k in self.arg_constraints if k in self.__dict__]
-        args_string = ", ".join(
-            [
-                f"{p}: {self.__dict__[p] if self.__dict__[p].numel() == 1 else self.__dict__[p].size()}"
-                for p in param_names
-            ]
-        )
-        return self.__class__.__name__ + "(" + args_string + ")"
+        shown = []
+        for name in self.arg_constraints:
+            if name in self.__dict__:  # given or already computed (not a lazy one still pending)
+                value = self.__dict__[name]
+                shown.append(f"{name}: {_show(value) if value.numel() == 1 else value.size()}")
+        return f"{self.__class__.__name__}({', '.join(shown)})"
