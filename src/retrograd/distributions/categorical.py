@@ -1,103 +1,40 @@
-from __future__ import annotations
-
-
+"""The categorical distribution over K classes {0, ..., K-1}."""
 import retrograd
-from retrograd import nan
 from retrograd.distributions import constraints
+from retrograd.distributions._params import expand_params
 from retrograd.distributions.distribution import Distribution
 from retrograd.distributions.utils import lazy_property, logits_to_probs, probs_to_logits
-
 
 __all__ = ["Categorical"]
 
 
 class Categorical(Distribution):
-    r"""
-    Creates a categorical distribution parameterized by either :attr:`probs` or
-    :attr:`logits` (but not both).
+    r"""Categorical distribution given by `probs` (non-negative, normalized here along the last
+    dimension) or by `logits` (unnormalized log-probabilities), not both. The last dimension
+    indexes the K categories; the others are the batch. p(x = k) = probs[..., k]."""
 
-    .. note::
-        It is equivalent to the distribution that :func:`retrograd.multinomial`
-        samples from.
-
-    Samples are integers from :math:`\{0, \ldots, K-1\}` where `K` is ``probs.size(-1)``.
-
-    If `probs` is 1-dimensional with length-`K`, each element is the relative probability
-    of sampling the class at that index.
-
-    If `probs` is N-dimensional, the first N-1 dimensions are treated as a batch of
-    relative probability vectors.
-
-    .. note:: The `probs` argument must be non-negative, finite and have a non-zero sum,
-              and it will be normalized to sum to 1 along the last dimension. :attr:`probs`
-              will return this normalized value.
-              The `logits` argument will be interpreted as unnormalized log probabilities
-              and can therefore be any real number. It will likewise be normalized so that
-              the resulting probabilities sum to 1 along the last dimension. :attr:`logits`
-              will return this normalized value.
-
-    See also: :func:`retrograd.multinomial`
-
-    Example::
-
-        >>> # xdoctest: +IGNORE_WANT("non-deterministic")
-        >>> m = Categorical(retrograd.tensor([ 0.25, 0.25, 0.25, 0.25 ]))
-        >>> m.sample()  # equal probability of 0, 1, 2, 3
-        tensor(3)
-
-    Args:
-        probs (Tensor): event probabilities
-        logits (Tensor): event log probabilities (unnormalized)
-    """
-
-    arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
+    arg_constraints = {"probs": constraints.simplex, "logits": constraints.independent(constraints.real, 1)}
     has_enumerate_support = True
 
-    def __init__(
-        self,
-        probs=None,
-        logits=None,
-        validate_args=None,
-    ):
+    def __init__(self, probs=None, logits=None, validate_args=None):
         if (probs is None) == (logits is None):
-            raise ValueError(
-                "Either `probs` or `logits` must be specified, but not both."
-            )
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
         if probs is not None:
             if probs.dim() < 1:
                 raise ValueError("`probs` parameter must be at least one-dimensional.")
             self.probs = probs / probs.sum(-1, keepdim=True)
         else:
-            if logits is None:
-                raise AssertionError("logits is unexpectedly None")
             if logits.dim() < 1:
                 raise ValueError("`logits` parameter must be at least one-dimensional.")
-            # Normalize
+            # Normalize: logits - logsumexp(logits) are the log-probabilities.
             self.logits = logits - logits.logsumexp(dim=-1, keepdim=True)
-        self._param = self.probs if probs is not None else self.logits
-        self._num_events = self._param.size()[-1]
-        batch_shape = (
-            self._param.size()[:-1] if self._param.ndimension() > 1 else retrograd.Size()
-        )
-        super().__init__(batch_shape, validate_args=validate_args)
+        self._num_events = self.param_shape[-1]
+        super().__init__(self.param_shape[:-1], validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Categorical, _instance)
-        batch_shape = retrograd.Size(batch_shape)
-        param_shape = batch_shape + retrograd.Size((self._num_events,))
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(param_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(param_shape)
-            new._param = new.logits
+        new = expand_params(self, Categorical, batch_shape, _instance, ("probs", "logits"))
         new._num_events = self._num_events
-        super(Categorical, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
         return new
-
-    def _new(self, *args, **kwargs):
-        return self._param.new_empty(*args, **kwargs)
 
     @constraints.dependent_property(is_discrete=True, event_dim=0)
     def support(self):
@@ -113,16 +50,12 @@ class Categorical(Distribution):
 
     @property
     def param_shape(self):
-        return self._param.size()
+        return self.__dict__.get("probs", self.__dict__.get("logits")).size()
 
     @property
     def mean(self):
-        return retrograd.full(
-            self._extended_shape(),
-            nan,
-            dtype=self.probs.dtype,
-            device=self.probs.device,
-        )
+        # Category labels have no mean.
+        return retrograd.full(self._extended_shape(), float("nan"), dtype=self.probs.dtype, device=self.probs.device)
 
     @property
     def mode(self):
@@ -130,38 +63,32 @@ class Categorical(Distribution):
 
     @property
     def variance(self):
-        return retrograd.full(
-            self._extended_shape(),
-            nan,
-            dtype=self.probs.dtype,
-            device=self.probs.device,
-        )
+        return retrograd.full(self._extended_shape(), float("nan"), dtype=self.probs.dtype, device=self.probs.device)
 
     def sample(self, sample_shape=retrograd.Size()):
-        if not isinstance(sample_shape, retrograd.Size):
-            sample_shape = retrograd.Size(sample_shape)
-        probs_2d = self.probs.reshape(-1, self._num_events)
-        samples_2d = retrograd.multinomial(probs_2d, sample_shape.numel(), True).T
-        return samples_2d.reshape(self._extended_shape(sample_shape))
+        # One multinomial draw (with replacement) of n = prod(sample_shape) per batch row.
+        sample_shape = retrograd.Size(sample_shape)
+        with retrograd.no_grad():
+            rows = self.probs.reshape(-1, self._num_events)
+            draws = retrograd.multinomial(rows, sample_shape.numel(), True).T
+            return draws.reshape(self._extended_shape(sample_shape))
 
     def log_prob(self, value):
+        # log p(k) = logits[..., k] (the logits are normalized), value broadcast against the batch.
         if self._validate_args:
             self._validate_sample(value)
-        value = value.long().unsqueeze(-1)
-        value, log_pmf = retrograd.broadcast_tensors(value, self.logits)
-        value = value[..., :1]
-        return log_pmf.gather(-1, value).squeeze(-1)
+        index = value.long().unsqueeze(-1)
+        index, log_pmf = retrograd.broadcast_tensors(index, self.logits)
+        return log_pmf.gather(-1, index[..., :1]).squeeze(-1)
 
     def entropy(self):
-        min_real = retrograd.finfo(self.logits.dtype).min
-        logits = retrograd.clamp(self.logits, min=min_real)
-        p_log_p = logits * self.probs
-        return -p_log_p.sum(-1)
+        # H = -sum_k p_k log p_k; logits of -inf (p_k = 0) are clamped to the dtype's lowest finite
+        # value so that 0 * log 0 counts 0.
+        logits = self.logits.clamp(min=retrograd.finfo(self.logits.dtype).min)
+        return -(logits * self.probs).sum(-1)
 
     def enumerate_support(self, expand=True):
-        num_events = self._num_events
-        values = retrograd.arange(num_events, dtype=retrograd.long, device=self._param.device)
-        values = values.view((-1,) + (1,) * len(self._batch_shape))
-        if expand:
-            values = values.expand((-1,) + self._batch_shape)
-        return values
+        n = self._num_events
+        values = retrograd.arange(n, dtype=retrograd.long, device=self.probs.device)
+        values = values.reshape((n,) + (1,) * len(self.batch_shape))
+        return values.expand((n,) + self.batch_shape) if expand else values
