@@ -26,7 +26,7 @@ from tests.reference.store import reference
 
 # the ops whose JVP comes from their backward (forward_ad._jvp_by_double_vjp): exact, listed
 FALLBACK = {
-    "Cumprod", "Logcumsumexp", "Quantile", "ScatterReduce", "BinaryCrossEntropy", "CTCLoss",
+    "Cumprod", "Logcumsumexp", "Quantile", "ScatterReduce", "CTCLoss",
     "RNNTanhLayer", "RNNReluLayer", "LSTMLayer", "GRULayer", "ScaledDotProductAttention",
     "Det", "QR", "SVD", "Eigh",  # torch.linalg's (retrograd/linalg.py)
 }
@@ -173,6 +173,9 @@ CASES = [
                                 + r.nn.functional.kl_div(x, y.sigmoid(), reduction="batchmean")
                                 + r.nn.functional.poisson_nll_loss(x, y.abs())), [(5, 4), (5, 4)]),
     ("bce", lambda r, p, y: r.nn.functional.binary_cross_entropy(p.sigmoid(), y.sigmoid()), [(5,), (5,)]),
+    ("bce_weight", lambda r, p: r.nn.functional.binary_cross_entropy(
+        p.sigmoid(), r.tensor([0.0, 1.0, 1.0, 0.0, 0.5], dtype=r.float64), weight=r.linspace(0.5, 2, 5,
+                                                                                           dtype=r.float64)), [(5,)]),
     ("nll_cross_entropy", lambda r, x: r.nn.functional.nll_loss(r.nn.functional.log_softmax(x, 1), r.tensor(IDX5))
      + r.nn.functional.cross_entropy(x, r.tensor(IDX5), label_smoothing=0.1), [(5, 4)]),
     ("ctc", lambda r, x: r.nn.functional.ctc_loss(r.nn.functional.log_softmax(x, 2), r.tensor([[1, 2], [1, 1]]), r.tensor([4, 4]),

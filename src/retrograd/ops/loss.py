@@ -17,7 +17,7 @@ from . import _batching
 from ..amp.autocast_mode import autocast_op
 from .. import _backend
 from ..autograd.function import Function
-from ..autograd.forward_ad import diagonal_jvp
+from ..autograd.forward_ad import diagonal_jvp, fsum
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
 from ._kernel_dtypes import check_floating
@@ -486,6 +486,14 @@ class BinaryCrossEntropy(Function):
             loss = loss * weight._data
         ctx.save_for_backward(p, y, weight)
         return loss.astype(a.dtype, copy=False)
+
+    @staticmethod
+    def jvp(ctx, tp, ty, _tw):
+        """dl = w (dp (p - y) / max(p (1-p), 1e-12) + dy (log(1-p) - log p)) (weight: a constant)."""
+        p, y, w = ctx._fw_args
+        dl = fsum(None if tp is None else tp * (p - y) / _clamp_min(p * (1 - p), 1e-12),
+                  None if ty is None else ty * (_clamp_min((1 - p).log(), -100) - _clamp_min(p.log(), -100)))
+        return dl if w is None else dl * w
 
     @staticmethod
     def backward(ctx, g):
