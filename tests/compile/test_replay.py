@@ -22,6 +22,8 @@ CASES = {
     "softmax": (lambda a: (F.softmax(a, -1), F.log_softmax(a, 0)), [(3, 5)]),
     "conv_pool": (lambda x, w: F.max_pool2d(F.conv2d(x, w, padding=1), 2), [(2, 3, 6, 6), (4, 3, 3, 3)]),
     "losses": (lambda a, b: (F.mse_loss(a, b), F.l1_loss(a, b), F.smooth_l1_loss(a, b)), [(4, 3), (4, 3)]),
+    "normalization": (lambda a, w, b: (F.layer_norm(a, (5,), w, b) * 2, F.group_norm(a.reshape(2, 2, 5), 2) + 1),
+                      [(4, 5), (5,), (5,)]),
     "multi_output": (lambda a: a.chunk(2)[0] * 2 + a.split([1, 3])[1][:2].exp(), [(4, 3)]),
     "linear": (lambda x, w, b: F.linear(x, w, b), [(3, 4), (5, 4), (5,)]),
     "indexing": (lambda a: (a[1] + 1, a[1:, 0] * 3, a[..., -1:].exp()), [(4, 3)]),

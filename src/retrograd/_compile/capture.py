@@ -26,6 +26,7 @@ an op, an in-place change of any captured tensor (the version counter moved), mo
 an op returning a Python value. The Capture gives a ``Graph`` (replay.py) or the breaks.
 """
 
+import sys
 import threading
 
 import numpy as np
@@ -35,12 +36,15 @@ from ..autograd import function as _function
 from ..autograd.grad_mode import _state as _grad_state
 from ..amp.autocast_mode import _state as _amp_state
 from ..ops import dropout as _dropout_mod
+from ..ops import normalization as _norm_mod
 from .. import random as _random
 from ..tensor import Tensor
 from . import graph_break
 from .graph_break import has_hooks as _has_hooks
 from .replay import Graph, Step
 
+# functions of ops/normalization.py whose statistics (arrays, from ``_stats``) are recomputed at replay
+_STATS_CALLERS = ("layer_norm", "group_norm")
 # creation functions whose result depends only on their (guarded or constant) arguments
 _CREATION = ("tensor", "as_tensor", "zeros", "ones", "full", "empty", "scalar_tensor", "zeros_like",
              "ones_like", "full_like", "empty_like", "arange", "linspace", "logspace", "eye")
@@ -68,6 +72,7 @@ class Capture:
         self._versions = []  # (tensor, version when first seen): a change means an in-place write
         self._made = {}  # id -> tensor made at depth 0 by code that is no recorded op
         self._consts = {}  # id -> tensor made by a creation function at depth 0
+        self._arrays = {}  # id(array) -> slot: statistics recomputed at replay (_stats)
         self.modules = []  # every nn.Module called during the capture
         self._seen_modules = set()
         self.n_inputs = 0
@@ -127,6 +132,8 @@ class Capture:
                 if original is not None:
                     self._undo.append((owner, name, original))
                     setattr(owner, name, self._creation(original))
+        self._undo.append((_norm_mod, "_stats", _norm_mod._stats))
+        _norm_mod._stats = self._stats(_norm_mod._stats)
         self._undo.append((_dropout_mod, "_dropout", _dropout_mod._dropout))
         _dropout_mod._dropout = self._dropout(_dropout_mod._dropout)
         for gen in (_random.default_generator, _random.cuda_generator):
@@ -164,6 +171,31 @@ class Capture:
 
         create.__name__ = original.__name__
         return create
+
+    def _stats(self, original):
+        """layer_norm's and group_norm's statistics, computed from the input's array before their op
+        runs: recorded as a step that computes them again at replay (batch_norm's are not: it also
+        updates running statistics)."""
+        cap = self
+
+        def stats(xd, view, axes, eps):
+            out = original(xd, view, axes, eps)
+            if not cap.mine() or sys._getframe(1).f_code.co_name not in _STATS_CALLERS:
+                return out
+            src = next((s for s, (_, u) in enumerate(cap.slots) if u is not None and u._data is xd), None)
+            if src is None:
+                return out
+            slots = []
+            for a in out:
+                slots.append(len(cap.slots))
+                cap.slots.append(("array", None))
+                cap._arrays[id(a)] = slots[-1]
+                cap._keep.append(a)
+            cap.steps.append(Step(original, ((True, src), (False, view), (False, axes), (False, eps)), {},
+                                  tuple(slots), (), (False,) * len(slots), False, kind="arrays"))
+            return out
+
+        return stats
 
     def _dropout(self, original):
         """dropout's mask is drawn outside any op: recorded as a draw, drawn again at replay."""
@@ -242,6 +274,8 @@ class Capture:
             return (True, self.resolve(a))
         if isinstance(a, (list, tuple)) and any(isinstance(x, (Tensor, np.ndarray)) for x in a):
             return ("list", type(a), tuple(self._spec(x) for x in a))
+        if id(a) in self._arrays:
+            return (True, self._arrays[id(a)])
         if isinstance(a, np.ndarray) or hasattr(a, "__cuda_array_interface__"):
             # an array the op's caller computed (from its inputs' values, maybe) outside any op
             self.graph_break(f"an op is called with an array of shape {list(a.shape)} computed outside the "
@@ -256,7 +290,7 @@ class Capture:
             return self._new_slot("const", t)
         if id(t) in self._made:
             for s, (kind, u) in enumerate(self.slots):
-                if u._data is t._data:  # detach() / .data: the same array, no gradient through it
+                if u is not None and u._data is t._data:  # detach() / .data: the same array, no gradient through it
                     slot = self._new_slot("op", t)
                     self.steps.append(Step(None, ((True, s),), {}, (slot,), (False,), (False,), False,
                                            kind="alias"))

@@ -93,7 +93,7 @@ class Graph:
         keep = set(out_slots) | set(self.input_slots)
         self.free_after = [[] for _ in self.steps]
         for s, i in last.items():
-            if s not in keep and capture.slots[s][0] == "op":
+            if s not in keep and capture.slots[s][0] in ("op", "array"):
                 self.free_after[i].append(s)
         self.out_meta = {s: (t._data.shape, t._data.dtype) for s, (kind, t) in enumerate(capture.slots) if kind == "op"}
 
@@ -131,6 +131,11 @@ class Graph:
                 for s in free:
                     env[s] = None
                 continue
+            if step.kind == "arrays":  # statistics a normalization computes before its op
+                for slot, a in zip(step.outs, fn(env[step.spec[0][1]]._data, *(a[1] for a in step.spec[1:]))):
+                    env[slot] = a
+                ctxs.append(None)
+                continue
             if step.kind == "draw":
                 env[step.outs[0]] = _make(fn(env[step.spec[0][1]]))
                 ctxs.append(None)
@@ -157,7 +162,13 @@ class Graph:
         return env, ctxs
 
     def backward(self, ctxs, grads):
-        """The gradients of the inputs and live tensors, from the outputs' ``grads``."""
+        """The gradients of the inputs and live tensors, from the outputs' ``grads``. Not differentiable
+        again: with create_graph (grad mode on in backward) it raises, as torch.compile's backward."""
+        if _grad_state.enabled:
+            raise RuntimeError(
+                "torch.compile: double backward (create_graph=True, or autograd.grad of a gradient) through a "
+                "compiled graph is not supported, as in torch.compile; run that function eagerly (don't compile "
+                "it, or wrap it in torch.compiler.disable).")
         genv = {}
         for slot, g in zip(self.out_slots, grads):
             if g is not None:
@@ -228,11 +239,6 @@ class CompiledFunction(Function):
 
     @staticmethod
     def backward(ctx, *grads):
-        if _grad_state.enabled:
-            raise RuntimeError(
-                "torch.compile: double backward (create_graph=True, or autograd.grad of a gradient) through a "
-                "compiled graph is not supported, as in torch.compile; run that function eagerly (don't compile "
-                "it, or wrap it in torch.compiler.disable).")
         if ctx.ctxs is None:
             raise _function._second_backward_error(ctx)
         return (None,) + ctx.graph.backward(ctx.ctxs, grads)
