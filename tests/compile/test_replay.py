@@ -24,6 +24,8 @@ CASES = {
     "losses": (lambda a, b: (F.mse_loss(a, b), F.l1_loss(a, b), F.smooth_l1_loss(a, b)), [(4, 3), (4, 3)]),
     "normalization": (lambda a, w, b: (F.layer_norm(a, (5,), w, b) * 2, F.group_norm(a.reshape(2, 2, 5), 2) + 1),
                       [(4, 5), (5,), (5,)]),
+    "comparisons": (lambda a, b: (a * (a > 0), a.masked_fill(a < b, 0.0), retrograd.where(0.5 >= b, a, b * 2)),
+                    [(4, 3), (4, 3)]),
     "multi_output": (lambda a: a.chunk(2)[0] * 2 + a.split([1, 3])[1][:2].exp(), [(4, 3)]),
     "linear": (lambda x, w, b: F.linear(x, w, b), [(3, 4), (5, 4), (5,)]),
     "indexing": (lambda a: (a[1] + 1, a[1:, 0] * 3, a[..., -1:].exp()), [(4, 3)]),

@@ -36,7 +36,9 @@ from ..autograd import function as _function
 from ..autograd.grad_mode import _state as _grad_state
 from ..amp.autocast_mode import _state as _amp_state
 from ..ops import dropout as _dropout_mod
+from ..ops import comparison as _comparison_mod
 from ..ops import normalization as _norm_mod
+from ..ops.elementwise import operands as _operands
 from .. import random as _random
 from ..tensor import Tensor
 from . import graph_break
@@ -72,6 +74,7 @@ class Capture:
         self._versions = []  # (tensor, version when first seen): a change means an in-place write
         self._made = {}  # id -> tensor made at depth 0 by code that is no recorded op
         self._consts = {}  # id -> tensor made by a creation function at depth 0
+        self._pending = {}  # id(array) -> slot: a comparison's result, until its tensor is made
         self._arrays = {}  # id(array) -> slot: statistics recomputed at replay (_stats)
         self.modules = []  # every nn.Module called during the capture
         self._seen_modules = set()
@@ -107,7 +110,14 @@ class Capture:
         def _make(cls, data, requires_grad=False):
             t = make_fn(cls, data, requires_grad)
             if cap.mine():
-                cap._made[id(t)] = t
+                slot = cap._pending.pop(id(data), None)
+                if slot is not None:  # a comparison's result (see _comparison)
+                    cap.slots[slot] = ("op", t)
+                    cap._slot[id(t)] = slot
+                    cap._keep.append(t)
+                    cap._versions.append((t, t._vc[0]))
+                else:
+                    cap._made[id(t)] = t
             return t
 
         self._undo.append((Tensor, "_make", make))
@@ -132,6 +142,8 @@ class Capture:
                 if original is not None:
                     self._undo.append((owner, name, original))
                     setattr(owner, name, self._creation(original))
+        self._undo.append((_comparison_mod, "broadcast_op", _comparison_mod.broadcast_op))
+        _comparison_mod.broadcast_op = self._comparison(_comparison_mod.broadcast_op)
         self._undo.append((_norm_mod, "_stats", _norm_mod._stats))
         _norm_mod._stats = self._stats(_norm_mod._stats)
         self._undo.append((_dropout_mod, "_dropout", _dropout_mod._dropout))
@@ -171,6 +183,25 @@ class Capture:
 
         create.__name__ = original.__name__
         return create
+
+    def _comparison(self, original):
+        """A comparison (``x > 0``, ``mask == 0``) makes its bool tensor without Function.apply: recorded
+        as a step that compares again at replay."""
+        cap = self
+
+        def broadcast_op(op, x, y, a, b):
+            out = original(op, x, y, a, b)
+            if not cap.mine() or sys._getframe(1).f_code.co_name != "compare" or not isinstance(out, np.ndarray):
+                return out
+            slot = len(cap.slots)
+            cap.slots.append(("pending", None))
+            cap._pending[id(out)] = slot
+            cap._keep.append(out)
+            cap.steps.append(Step(_Compare(op, original), (cap._spec(a), cap._spec(b)), {}, (slot,), (), (False,),
+                                  False, kind="compare"))
+            return out
+
+        return broadcast_op
 
     def _stats(self, original):
         """layer_norm's and group_norm's statistics, computed from the input's array before their op
@@ -341,6 +372,19 @@ class Capture:
         if self.breaks:
             return None
         return Graph(self, out_slots, treedef, name)
+
+
+class _Compare:
+    """A comparison's kernel: ``op`` on the operands' arrays, as ops/comparison.py's compare runs it."""
+
+    __name__ = "compare"
+
+    def __init__(self, op, broadcast_op):
+        self.op, self.broadcast_op = op, broadcast_op
+
+    def __call__(self, a, b):
+        x, y = _operands(a, b)
+        return self.broadcast_op(self.op, x, y, a, b)
 
 
 class _DropoutMask:

@@ -136,6 +136,10 @@ class Graph:
                     env[slot] = a
                 ctxs.append(None)
                 continue
+            if step.kind == "compare":
+                env[step.outs[0]] = _make(fn(*(_arg(a, env) for a in step.spec)))
+                ctxs.append(None)
+                continue
             if step.kind == "draw":
                 env[step.outs[0]] = _make(fn(env[step.spec[0][1]]))
                 ctxs.append(None)
