@@ -1,5 +1,4 @@
-from __future__ import annotations
-
+"""The Gumbel (type-I extreme value) distribution."""
 import math
 
 import retrograd
@@ -7,54 +6,28 @@ from retrograd.distributions import constraints
 from retrograd.distributions.transformed_distribution import TransformedDistribution
 from retrograd.distributions.transforms import AffineTransform, ExpTransform
 from retrograd.distributions.uniform import Uniform
-from retrograd.distributions.utils import _Number, broadcast_all, euler_constant
-
+from retrograd.distributions.utils import broadcast_all, euler_constant  # re-exported, as torch's gumbel does
 
 __all__ = ["Gumbel"]
 
-
 class Gumbel(TransformedDistribution):
-    r"""
-    Samples from a Gumbel Distribution.
-
-    Examples::
-
-        >>> # xdoctest: +IGNORE_WANT("non-deterministic")
-        >>> m = Gumbel(retrograd.tensor([1.0]), retrograd.tensor([2.0]))
-        >>> m.sample()  # sample from Gumbel distribution with loc=1, scale=2
-        tensor([ 1.0124])
-
-    Args:
-        loc (float or Tensor): Location parameter of the distribution
-        scale (float or Tensor): Scale parameter of the distribution
-    """
+    r"""Gumbel distribution: p(x) = exp(-(z + e^-z)) / scale, z = (x - loc) / scale. Built as
+    x = loc - scale log(-log u) for u ~ Uniform(0, 1), which makes rsample reparameterized."""
 
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
 
-    def __init__(
-        self,
-        loc,
-        scale,
-        validate_args=None,
-    ):
+    def __init__(self, loc, scale, validate_args=None):
         self.loc, self.scale = broadcast_all(loc, scale)
         finfo = retrograd.finfo(self.loc.dtype)
-        if isinstance(loc, _Number) and isinstance(scale, _Number):
-            base_dist = Uniform(finfo.tiny, 1 - finfo.eps, validate_args=validate_args)
-        else:
-            base_dist = Uniform(
-                retrograd.full_like(self.loc, finfo.tiny),
-                retrograd.full_like(self.loc, 1 - finfo.eps),
-                validate_args=validate_args,
-            )
-        transforms = [
-            ExpTransform().inv,
-            AffineTransform(loc=0, scale=-retrograd.ones_like(self.scale)),
-            ExpTransform().inv,
-            AffineTransform(loc=loc, scale=-self.scale),
-        ]
-        super().__init__(base_dist, transforms, validate_args=validate_args)
+        # u stays inside (0, 1) by the dtype's margins, so that both logs are finite.
+        base = Uniform(
+            retrograd.full_like(self.loc, finfo.tiny), retrograd.full_like(self.loc, 1 - finfo.eps),
+            validate_args=validate_args)
+        log = ExpTransform().inv
+        # u -> log u -> -log u -> log(-log u) -> loc - scale log(-log u)
+        transforms = [log, AffineTransform(loc=0, scale=-1), log, AffineTransform(loc=self.loc, scale=-self.scale)]
+        super().__init__(base, transforms, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(Gumbel, _instance)
@@ -62,15 +35,17 @@ class Gumbel(TransformedDistribution):
         new.scale = self.scale.expand(batch_shape)
         return super().expand(batch_shape, _instance=new)
 
-    # Explicitly defining the log probability function for Gumbel due to precision issues
     def log_prob(self, value):
+        # log p(x) = -z - exp(-z) - log scale, z = (x - loc) / scale (closed form: more accurate
+        # than the chain of logs).
         if self._validate_args:
             self._validate_sample(value)
-        y = (self.loc - value) / self.scale
-        return (y - y.exp()) - self.scale.log()
+        z = (value - self.loc) / self.scale
+        return -z - retrograd.exp(-z) - self.scale.log()
 
     @property
     def mean(self):
+        # E X = loc + scale gamma (Euler-Mascheroni)
         return self.loc + self.scale * euler_constant
 
     @property
@@ -79,6 +54,7 @@ class Gumbel(TransformedDistribution):
 
     @property
     def stddev(self):
+        # sd = pi scale / sqrt(6)
         return (math.pi / math.sqrt(6)) * self.scale
 
     @property
@@ -86,4 +62,5 @@ class Gumbel(TransformedDistribution):
         return self.stddev.pow(2)
 
     def entropy(self):
+        # H = log scale + gamma + 1
         return self.scale.log() + (1 + euler_constant)
