@@ -1,48 +1,23 @@
-from __future__ import annotations
-
-
+"""The log-normal distribution: exp(X) for X ~ Normal(loc, scale)."""
+import retrograd
 from retrograd.distributions import constraints
 from retrograd.distributions.normal import Normal
 from retrograd.distributions.transformed_distribution import TransformedDistribution
 from retrograd.distributions.transforms import ExpTransform
 
-
 __all__ = ["LogNormal"]
 
 
 class LogNormal(TransformedDistribution):
-    r"""
-    Creates a log-normal distribution parameterized by
-    :attr:`loc` and :attr:`scale` where::
-
-        X ~ Normal(loc, scale)
-        Y = exp(X) ~ LogNormal(loc, scale)
-
-    Example::
-
-        >>> # xdoctest: +IGNORE_WANT("non-deterministic")
-        >>> m = LogNormal(retrograd.tensor([0.0]), retrograd.tensor([1.0]))
-        >>> m.sample()  # log-normal distributed with mean=0 and stddev=1
-        tensor([ 0.1046])
-
-    Args:
-        loc (float or Tensor): mean of log of distribution
-        scale (float or Tensor): standard deviation of log of the distribution
-    """
+    r"""Log-normal distribution: log Y ~ Normal(loc, scale);
+    p(y) = exp(-(log y - loc)^2 / (2 scale^2)) / (y scale sqrt(2 pi)), y > 0."""
 
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.positive
     has_rsample = True
-    base_dist: Normal
 
-    def __init__(
-        self,
-        loc,
-        scale,
-        validate_args=None,
-    ):
-        base_dist = Normal(loc, scale, validate_args=validate_args)
-        super().__init__(base_dist, ExpTransform(), validate_args=validate_args)
+    def __init__(self, loc, scale, validate_args=None):
+        super().__init__(Normal(loc, scale, validate_args=validate_args), ExpTransform(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(LogNormal, _instance)
@@ -58,16 +33,20 @@ class LogNormal(TransformedDistribution):
 
     @property
     def mean(self):
+        # E Y = exp(loc + scale^2 / 2)
         return (self.loc + self.scale.pow(2) / 2).exp()
 
     @property
     def mode(self):
-        return (self.loc - self.scale.square()).exp()
+        # argmax p = exp(loc - scale^2)
+        return (self.loc - self.scale.pow(2)).exp()
 
     @property
     def variance(self):
-        scale_sq = self.scale.pow(2)
-        return scale_sq.expm1() * (2 * self.loc + scale_sq).exp()
+        # Var Y = (exp(scale^2) - 1) exp(2 loc + scale^2)
+        s2 = self.scale.pow(2)
+        return retrograd.expm1(s2) * (2 * self.loc + s2).exp()
 
     def entropy(self):
+        # H = H_Normal + loc (the change of variables adds E[log Y] = loc)
         return self.base_dist.entropy() + self.loc
