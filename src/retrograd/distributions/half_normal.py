@@ -1,48 +1,25 @@
-from __future__ import annotations
-
+"""The half-normal distribution: |X| for X ~ Normal(0, scale)."""
 import math
 
 import retrograd
-from retrograd import inf
 from retrograd.distributions import constraints
+from retrograd.distributions._folded import FoldedAtZero
 from retrograd.distributions.normal import Normal
 from retrograd.distributions.transformed_distribution import TransformedDistribution
 from retrograd.distributions.transforms import AbsTransform
 
-
 __all__ = ["HalfNormal"]
 
 
-class HalfNormal(TransformedDistribution):
-    r"""
-    Creates a half-normal distribution parameterized by `scale` where::
-
-        X ~ Normal(0, scale)
-        Y = |X| ~ HalfNormal(scale)
-
-    Example::
-
-        >>> # xdoctest: +IGNORE_WANT("non-deterministic")
-        >>> m = HalfNormal(retrograd.tensor([1.0]))
-        >>> m.sample()  # half-normal distributed with scale=1
-        tensor([ 0.1046])
-
-    Args:
-        scale (float or Tensor): scale of the full Normal distribution
-    """
+class HalfNormal(FoldedAtZero, TransformedDistribution):
+    r"""Half-normal distribution: p(y) = sqrt(2 / pi) / scale * exp(-y^2 / (2 scale^2)), y >= 0."""
 
     arg_constraints = {"scale": constraints.positive}
     support = constraints.nonnegative
     has_rsample = True
-    base_dist: Normal
 
-    def __init__(
-        self,
-        scale,
-        validate_args=None,
-    ):
-        base_dist = Normal(0, scale, validate_args=False)
-        super().__init__(base_dist, AbsTransform(), validate_args=validate_args)
+    def __init__(self, scale, validate_args=None):
+        super().__init__(Normal(0, scale, validate_args=False), AbsTransform(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(HalfNormal, _instance)
@@ -54,6 +31,7 @@ class HalfNormal(TransformedDistribution):
 
     @property
     def mean(self):
+        # E|X| = scale sqrt(2 / pi)
         return self.scale * math.sqrt(2 / math.pi)
 
     @property
@@ -62,22 +40,5 @@ class HalfNormal(TransformedDistribution):
 
     @property
     def variance(self):
+        # Var|X| = E X^2 - (E|X|)^2 = scale^2 (1 - 2 / pi)
         return self.scale.pow(2) * (1 - 2 / math.pi)
-
-    def log_prob(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
-        log_prob = self.base_dist.log_prob(value) + math.log(2)
-        log_prob = retrograd.where(value >= 0, log_prob, -inf)
-        return log_prob
-
-    def cdf(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
-        return 2 * self.base_dist.cdf(value) - 1
-
-    def icdf(self, prob):
-        return self.base_dist.icdf((prob + 1) / 2)
-
-    def entropy(self):
-        return self.base_dist.entropy() - math.log(2)

@@ -1,0 +1,31 @@
+"""What HalfNormal and HalfCauchy share: each is |X| for X a symmetric distribution about 0
+(self.base_dist), so its density is twice the base's on [0, inf)."""
+import math
+
+import retrograd
+
+
+class FoldedAtZero:
+    """Mixin for a TransformedDistribution(symmetric base centered at 0, AbsTransform())."""
+
+    def log_prob(self, value):
+        # log p(y) = log 2 + log p_base(y) for y >= 0, -inf below.
+        if self._validate_args:
+            self._validate_sample(value)
+        value = retrograd.as_tensor(value, dtype=self.base_dist.scale.dtype, device=self.base_dist.scale.device)
+        log_p = self.base_dist.log_prob(value) + math.log(2)
+        return retrograd.where(value >= 0, log_p, float("-inf"))
+
+    def cdf(self, value):
+        # F(y) = P(-y <= X <= y) = 2 F_base(y) - 1
+        if self._validate_args:
+            self._validate_sample(value)
+        return 2 * self.base_dist.cdf(value) - 1
+
+    def icdf(self, prob):
+        # F^-1(q) = F_base^-1((1 + q) / 2)
+        return self.base_dist.icdf((prob + 1) / 2)
+
+    def entropy(self):
+        # Folding halves the density's support and doubles it: H = H_base - log 2.
+        return self.base_dist.entropy() - math.log(2)
