@@ -1,48 +1,24 @@
-from __future__ import annotations
-
-import math
-
+"""The half-Cauchy distribution: |X| for X ~ Cauchy(0, scale)."""
 import retrograd
-from retrograd import inf
 from retrograd.distributions import constraints
+from retrograd.distributions._folded import FoldedAtZero
 from retrograd.distributions.cauchy import Cauchy
 from retrograd.distributions.transformed_distribution import TransformedDistribution
 from retrograd.distributions.transforms import AbsTransform
 
-
 __all__ = ["HalfCauchy"]
 
 
-class HalfCauchy(TransformedDistribution):
-    r"""
-    Creates a half-Cauchy distribution parameterized by `scale` where::
-
-        X ~ Cauchy(0, scale)
-        Y = |X| ~ HalfCauchy(scale)
-
-    Example::
-
-        >>> # xdoctest: +IGNORE_WANT("non-deterministic")
-        >>> m = HalfCauchy(retrograd.tensor([1.0]))
-        >>> m.sample()  # half-cauchy distributed with scale=1
-        tensor([ 2.3214])
-
-    Args:
-        scale (float or Tensor): scale of the full Cauchy distribution
-    """
+class HalfCauchy(FoldedAtZero, TransformedDistribution):
+    r"""Half-Cauchy distribution: p(y) = 2 / (pi scale (1 + (y / scale)^2)), y >= 0. Its mean
+    and variance are infinite."""
 
     arg_constraints = {"scale": constraints.positive}
     support = constraints.nonnegative
     has_rsample = True
-    base_dist: Cauchy
 
-    def __init__(
-        self,
-        scale,
-        validate_args=None,
-    ):
-        base_dist = Cauchy(0, scale, validate_args=False)
-        super().__init__(base_dist, AbsTransform(), validate_args=validate_args)
+    def __init__(self, scale, validate_args=None):
+        super().__init__(Cauchy(0, scale, validate_args=False), AbsTransform(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(HalfCauchy, _instance)
@@ -54,12 +30,7 @@ class HalfCauchy(TransformedDistribution):
 
     @property
     def mean(self):
-        return retrograd.full(
-            self._extended_shape(),
-            math.inf,
-            dtype=self.scale.dtype,
-            device=self.scale.device,
-        )
+        return retrograd.full(self._extended_shape(), float("inf"), dtype=self.scale.dtype, device=self.scale.device)
 
     @property
     def mode(self):
@@ -68,24 +39,3 @@ class HalfCauchy(TransformedDistribution):
     @property
     def variance(self):
         return self.base_dist.variance
-
-    def log_prob(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
-        value = retrograd.as_tensor(
-            value, dtype=self.base_dist.scale.dtype, device=self.base_dist.scale.device
-        )
-        log_prob = self.base_dist.log_prob(value) + math.log(2)
-        log_prob = retrograd.where(value >= 0, log_prob, -inf)
-        return log_prob
-
-    def cdf(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
-        return 2 * self.base_dist.cdf(value) - 1
-
-    def icdf(self, prob):
-        return self.base_dist.icdf((prob + 1) / 2)
-
-    def entropy(self):
-        return self.base_dist.entropy() - math.log(2)
