@@ -373,14 +373,23 @@ def _require_tensors(name, *operands):
 # ---------------------------------------------------------------------------- without a derivative (as in torch)
 
 
+def _on_host(kernel, *arrays):
+    """``kernel`` (float64 NumPy) on ``arrays``, in the first array's dtype and on its device
+    (a CuPy array's values go through the host: these kernels have no GPU version)."""
+    first = next(a for a in arrays if hasattr(a, "dtype"))
+    dev = _backend.device_of(first)
+    host = [np.asarray(_backend.to_device(a, "cpu") if hasattr(a, "dtype") else a, np.float64) for a in arrays]
+    with np.errstate(all="ignore"):
+        out = np.asarray(kernel(*host)).astype(first.dtype, copy=False)
+    return _backend.to_device(out, dev)
+
+
 def _not_differentiable(name, kernel):
     """torch.special's ``name`` computed by the float64 NumPy ``kernel``; as in torch, its result
     does not require grad."""
 
     def fn(input):
-        x = float_data(input)
-        with np.errstate(all="ignore"):
-            return Tensor._make(kernel(x.astype(np.float64)).astype(x.dtype, copy=False))
+        return Tensor._make(_on_host(kernel, float_data(input)))
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"{kernel.__doc__.splitlines()[0]} Not differentiable (as torch)."
@@ -403,10 +412,8 @@ def _polynomial_function(name):
             raise TypeError(f"special_{name}() received an invalid combination of arguments - got "
                             f"({type(input).__name__}, {type(n).__name__}): input, n or both must be Tensors")
         x, degree = float_operands(input, n)
-        dt = (x if hasattr(x, "dtype") else degree).dtype
-        with np.errstate(all="ignore"):
-            out = broadcast_op(lambda u, v: K.polynomial(name, u, v), x, degree, input, n)
-        return Tensor._make(np.asarray(out).astype(dt, copy=False))
+        return Tensor._make(broadcast_op(lambda u, v: _on_host(lambda a, b: K.polynomial(name, a, b), u, v),
+                                         x, degree, input, n))
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"torch.special.{name}(input, n): {K.polynomial.__doc__.splitlines()[0]} Not differentiable."
