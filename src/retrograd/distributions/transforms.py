@@ -1,110 +1,51 @@
+r"""Transforms: invertible (mostly) maps y = f(x) with log|det df/dx|, used to build
+TransformedDistribution (density of y: p_x(f^-1(y)) - log|det J|) and to map unconstrained
+values into a constraint (constraint_registry.py). Each transform knows its ``domain`` and
+``codomain`` (constraints, whose ``event_dim`` says how many rightmost dimensions one Jacobian
+spans), whether it is ``bijective``, the ``sign`` of its derivative where monotone, and how it
+changes shapes. With ``cache_size=1`` a transform remembers its last (x, y) pair, so that
+inverting a value it produced returns the very tensor it came from."""
+
 from __future__ import annotations
 
 import functools
 import math
 import operator
+from numbers import Number
 
 import retrograd
 import retrograd.nn.functional as F
-from retrograd.distributions import constraints
-from retrograd.distributions.utils import (  # noqa
-    _Number,
-    _sum_rightmost,
-    broadcast_all,
-    lazy_property,
-    tril_matrix_to_vec,
-    vec_to_tril_matrix,
-)
-from retrograd.nn.functional import pad, softplus
+from retrograd import Tensor
+from retrograd.tensor import Size
 
+from . import constraints
+from .utils import _sum_rightmost, broadcast_all, lazy_property, tril_matrix_to_vec, vec_to_tril_matrix
 
 __all__ = [
-    "AbsTransform",
-    "AffineTransform",
-    "CatTransform",
-    "ComposeTransform",
-    "CorrCholeskyTransform",
-    "CumulativeDistributionTransform",
-    "ExpTransform",
-    "IndependentTransform",
-    "LowerCholeskyTransform",
-    "PositiveDefiniteTransform",
-    "PowerTransform",
-    "ReshapeTransform",
-    "SigmoidTransform",
-    "SoftplusTransform",
-    "TanhTransform",
-    "SoftmaxTransform",
-    "StackTransform",
-    "StickBreakingTransform",
-    "Transform",
-    "identity_transform",
+    "AbsTransform", "AffineTransform", "CatTransform", "ComposeTransform", "CorrCholeskyTransform",
+    "CumulativeDistributionTransform", "ExpTransform", "IndependentTransform",
+    "LowerCholeskyTransform", "PositiveDefiniteTransform", "PowerTransform", "ReshapeTransform",
+    "SigmoidTransform", "SoftplusTransform", "TanhTransform", "SoftmaxTransform", "StackTransform",
+    "StickBreakingTransform", "Transform", "identity_transform",
 ]
 
 
 class Transform:
-    """
-    Abstract class for invertible transformations with computable log
-    det jacobians. They are primarily used in
-    :class:`retrograd.distributions.TransformedDistribution`.
-
-    Caching is useful for transforms whose inverses are either expensive or
-    numerically unstable. Note that care must be taken with memoized values
-    since the autograd graph may be reversed. For example while the following
-    works with or without caching::
-
-        y = t(x)
-        t.log_abs_det_jacobian(x, y).backward()  # x will receive gradients.
-
-    However the following will error when caching due to dependency reversal::
-
-        y = t(x)
-        z = t.inv(y)
-        grad(z.sum(), [y])  # error because z is x
-
-    Derived classes should implement one or both of :meth:`_call` or
-    :meth:`_inverse`. Derived classes that set `bijective=True` should also
-    implement :meth:`log_abs_det_jacobian`.
-
-    Args:
-        cache_size (int): Size of cache. If zero, no caching is done. If one,
-            the latest single value is cached. Only 0 and 1 are supported.
-
-    Attributes:
-        domain (:class:`~retrograd.distributions.constraints.Constraint`):
-            The constraint representing valid inputs to this transform.
-        codomain (:class:`~retrograd.distributions.constraints.Constraint`):
-            The constraint representing valid outputs to this transform
-            which are inputs to the inverse transform.
-        bijective (bool): Whether this transform is bijective. A transform
-            ``t`` is bijective iff ``t.inv(t(x)) == x`` and
-            ``t(t.inv(y)) == y`` for every ``x`` in the domain and ``y`` in
-            the codomain. Transforms that are not bijective should at least
-            maintain the weaker pseudoinverse properties
-            ``t(t.inv(t(x)) == t(x)`` and ``t.inv(t(t.inv(y))) == t.inv(y)``.
-        sign (int or Tensor): For bijective univariate transforms, this
-            should be +1 or -1 depending on whether transform is monotone
-            increasing or decreasing.
-    """
+    """Base of the transforms. Subclasses define ``_call`` (x -> y), ``_inverse`` (y -> x) and
+    ``log_abs_det_jacobian(x, y)``, and set ``domain``, ``codomain``, ``bijective``, ``sign``."""
 
     bijective = False
-    domain: constraints.Constraint
-    codomain: constraints.Constraint
 
     def __init__(self, cache_size=0):
-        self._cache_size = cache_size
-        self._inv: Transform | None = None
-        if cache_size == 0:
-            pass  # default behavior
-        elif cache_size == 1:
-            self._cached_x_y = None, None
-        else:
+        if cache_size not in (0, 1):
             raise ValueError("cache_size must be 0 or 1")
-        super().__init__()
+        self._cache_size = cache_size
+        self._cached_x_y = (None, None)  # the last pair seen, when caching
+        self._inv = None
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        state["_inv"] = None
+        state["_inv"] = None  # the inverse is rebuilt on demand (it points back here)
         return state
 
     @property
@@ -115,28 +56,21 @@ class Transform:
 
     @property
     def inv(self):
-        """
-        Returns the inverse :class:`Transform` of this transform.
-        This should satisfy ``t.inv.inv is t``.
-        """
-        inv = self._inv
-        if inv is None:
-            inv = _InverseTransform(self)
-            self._inv = inv
-        return inv
+        """The inverse transform (the same object on every read, whose ``inv`` is this one)."""
+        if self._inv is None:
+            self._inv = _InverseTransform(self)
+        return self._inv
 
     @property
     def sign(self):
-        """
-        Returns the sign of the determinant of the Jacobian, if applicable.
-        In general this only makes sense for bijective transforms.
-        """
+        """+1 or -1: the sign of the derivative of a monotone scalar transform."""
         raise NotImplementedError
 
     def with_cache(self, cache_size=1):
+        """This transform with the given cache size (itself if it already has it)."""
         if self._cache_size == cache_size:
             return self
-        if type(self).__init__ is Transform.__init__:
+        if type(self).__init__ is Transform.__init__:  # no parameters besides the cache
             return type(self)(cache_size=cache_size)
         raise NotImplementedError(f"{type(self)}.with_cache is not implemented")
 
@@ -144,103 +78,75 @@ class Transform:
         return self is other
 
     def __ne__(self, other):
-        # Necessary for Python2
         return not self.__eq__(other)
 
+    __hash__ = object.__hash__
+
     def __call__(self, x):
-        """
-        Computes the transform `x => y`.
-        """
+        """y = f(x) (the cached y when ``x`` is the last input seen)."""
         if self._cache_size == 0:
             return self._call(x)
         x_old, y_old = self._cached_x_y
         if x is x_old:
             return y_old
         y = self._call(x)
-        self._cached_x_y = x, y
+        self._cached_x_y = (x, y)
         return y
 
     def _inv_call(self, y):
-        """
-        Inverts the transform `y => x`.
-        """
+        """x = f^-1(y) (the cached x when ``y`` is the last output seen)."""
         if self._cache_size == 0:
             return self._inverse(y)
         x_old, y_old = self._cached_x_y
         if y is y_old:
             return x_old
         x = self._inverse(y)
-        self._cached_x_y = x, y
+        self._cached_x_y = (x, y)
         return x
 
     def _call(self, x):
-        """
-        Abstract method to compute forward transformation.
-        """
         raise NotImplementedError
 
     def _inverse(self, y):
-        """
-        Abstract method to compute inverse transformation.
-        """
         raise NotImplementedError
 
     def log_abs_det_jacobian(self, x, y):
-        """
-        Computes the log det jacobian `log |dy/dx|` given input and output.
-        """
+        """log |det dy/dx| per event, given the input ``x`` and output ``y``."""
         raise NotImplementedError
+
+    def forward_shape(self, shape):
+        """The shape of f(x) for an x of ``shape``."""
+        return shape
+
+    def inverse_shape(self, shape):
+        """The shape of f^-1(y) for a y of ``shape``."""
+        return shape
 
     def __repr__(self):
         return self.__class__.__name__ + "()"
 
-    def forward_shape(self, shape):
-        """
-        Infers the shape of the forward computation, given the input shape.
-        Defaults to preserving shape.
-        """
-        return shape
-
-    def inverse_shape(self, shape):
-        """
-        Infers the shapes of the inverse computation, given the output shape.
-        Defaults to preserving shape.
-        """
-        return shape
-
 
 class _InverseTransform(Transform):
-    """
-    Inverts a single :class:`Transform`.
-    This class is private; please instead use the ``Transform.inv`` property.
-    """
+    """f^-1 of a transform f: calls f's inverse, and log|det| = -f's log|det| at (y, x)."""
 
     def __init__(self, transform):
         super().__init__(cache_size=transform._cache_size)
-        self._inv: Transform | None = transform
+        self._inv = transform  # strong: the inverse of an inverse is the original object
 
-    @constraints.dependent_property(is_discrete=False)
+    @property
     def domain(self):
-        if self._inv is None:
-            raise AssertionError("_inv must not be None")
         return self._inv.codomain
 
-    @constraints.dependent_property(is_discrete=False)
+    @property
     def codomain(self):
-        if self._inv is None:
-            raise AssertionError("_inv must not be None")
         return self._inv.domain
 
     @property
     def bijective(self):
-        if self._inv is None:
-            raise AssertionError("_inv must not be None")
         return self._inv.bijective
 
     @property
     def sign(self):
-        if self._inv is None:
-            raise AssertionError("_inv must not be None")
         return self._inv.sign
 
     @property
@@ -248,28 +154,20 @@ class _InverseTransform(Transform):
         return self._inv
 
     def with_cache(self, cache_size=1):
-        if self._inv is None:
-            raise AssertionError("_inv must not be None")
         return self.inv.with_cache(cache_size).inv
 
     def __eq__(self, other):
-        if not isinstance(other, _InverseTransform):
-            return False
-        if self._inv is None:
-            raise AssertionError("_inv must not be None")
-        return self._inv == other._inv
+        return isinstance(other, _InverseTransform) and self._inv == other._inv
+
+    __hash__ = Transform.__hash__
 
     def __repr__(self):
-        return f"{self.__class__.__name__}({repr(self._inv)})"
+        return f"{self.__class__.__name__}({self._inv!r})"
 
     def __call__(self, x):
-        if self._inv is None:
-            raise AssertionError("_inv must not be None")
         return self._inv._inv_call(x)
 
     def log_abs_det_jacobian(self, x, y):
-        if self._inv is None:
-            raise AssertionError("_inv must not be None")
         return -self._inv.log_abs_det_jacobian(y, x)
 
     def forward_shape(self, shape):
@@ -280,15 +178,8 @@ class _InverseTransform(Transform):
 
 
 class ComposeTransform(Transform):
-    """
-    Composes multiple transforms in a chain.
-    The transforms being composed are responsible for caching.
-
-    Args:
-        parts (list of :class:`Transform`): A list of transforms to compose.
-        cache_size (int): Size of cache. If zero, no caching is done. If one,
-            the latest single value is cached. Only 0 and 1 are supported.
-    """
+    """parts[-1](...parts[1](parts[0](x))). The log|det| of the composition is the sum of the
+    parts' (each summed over the event dimensions it does not span itself)."""
 
     def __init__(self, parts, cache_size=0):
         if cache_size:
@@ -297,24 +188,19 @@ class ComposeTransform(Transform):
         self.parts = parts
 
     def __eq__(self, other):
-        if not isinstance(other, ComposeTransform):
-            return False
-        return self.parts == other.parts
+        return isinstance(other, ComposeTransform) and self.parts == other.parts
+
+    __hash__ = Transform.__hash__
 
     @constraints.dependent_property(is_discrete=False)
     def domain(self):
         if not self.parts:
             return constraints.real
-        domain = self.parts[0].domain
-        # Adjust event_dim to be maximum among all parts.
+        # the event size at the input that the whole chain needs, walked back from the output
         event_dim = self.parts[-1].codomain.event_dim
         for part in reversed(self.parts):
-            event_dim += part.domain.event_dim - part.codomain.event_dim
-            event_dim = max(event_dim, part.domain.event_dim)
-        if event_dim < domain.event_dim:
-            raise AssertionError(
-                f"event_dim {event_dim} must be >= domain.event_dim {domain.event_dim}"
-            )
+            event_dim = max(event_dim - part.codomain.event_dim + part.domain.event_dim, part.domain.event_dim)
+        domain = self.parts[0].domain
         if event_dim > domain.event_dim:
             domain = constraints.independent(domain, event_dim - domain.event_dim)
         return domain
@@ -323,39 +209,28 @@ class ComposeTransform(Transform):
     def codomain(self):
         if not self.parts:
             return constraints.real
-        codomain = self.parts[-1].codomain
-        # Adjust event_dim to be maximum among all parts.
-        event_dim = self.parts[0].domain.event_dim
+        event_dim = self.parts[0].domain.event_dim  # walked forward from the input
         for part in self.parts:
-            event_dim += part.codomain.event_dim - part.domain.event_dim
-            event_dim = max(event_dim, part.codomain.event_dim)
-        if event_dim < codomain.event_dim:
-            raise AssertionError(
-                f"event_dim {event_dim} must be >= codomain.event_dim {codomain.event_dim}"
-            )
+            event_dim = max(event_dim - part.domain.event_dim + part.codomain.event_dim, part.codomain.event_dim)
+        codomain = self.parts[-1].codomain
         if event_dim > codomain.event_dim:
             codomain = constraints.independent(codomain, event_dim - codomain.event_dim)
         return codomain
 
     @lazy_property
     def bijective(self):
-        return all(p.bijective for p in self.parts)
+        return all(part.bijective for part in self.parts)
 
     @lazy_property
     def sign(self):
-        sign = 1
-        for p in self.parts:
-            sign = sign * p.sign
-        return sign
+        return functools.reduce(operator.mul, (part.sign for part in self.parts), 1)
 
     @property
     def inv(self):
-        inv = self._inv
-        if inv is None:
-            inv = ComposeTransform([p.inv for p in reversed(self.parts)])
-            self._inv = inv
-            inv._inv = self
-        return inv
+        if self._inv is None:
+            self._inv = ComposeTransform([part.inv for part in reversed(self.parts)])
+            self._inv._inv = self
+        return self._inv
 
     def with_cache(self, cache_size=1):
         if self._cache_size == cache_size:
@@ -370,23 +245,15 @@ class ComposeTransform(Transform):
     def log_abs_det_jacobian(self, x, y):
         if not self.parts:
             return retrograd.zeros_like(x)
-
-        # Compute intermediates. This will be free if parts[:-1] are all cached.
-        xs = [x]
+        inputs = [x]  # each part's input; the last part's output is y
         for part in self.parts[:-1]:
-            xs.append(part(xs[-1]))
-        xs.append(y)
-
-        terms = []
-        event_dim = self.domain.event_dim
-        for part, x, y in zip(self.parts, xs[:-1], xs[1:]):
-            terms.append(
-                _sum_rightmost(
-                    part.log_abs_det_jacobian(x, y), event_dim - part.domain.event_dim
-                )
-            )
+            inputs.append(part(inputs[-1]))
+        outputs = inputs[1:] + [y]
+        total, event_dim = 0, self.domain.event_dim
+        for part, a, b in zip(self.parts, inputs, outputs):
+            total = total + _sum_rightmost(part.log_abs_det_jacobian(a, b), event_dim - part.domain.event_dim)
             event_dim += part.codomain.event_dim - part.domain.event_dim
-        return functools.reduce(operator.add, terms)
+        return total
 
     def forward_shape(self, shape):
         for part in self.parts:
@@ -399,35 +266,17 @@ class ComposeTransform(Transform):
         return shape
 
     def __repr__(self):
-        fmt_string = self.__class__.__name__ + "(\n    "
-        fmt_string += ",\n    ".join([p.__repr__() for p in self.parts])
-        fmt_string += "\n)"
-        return fmt_string
+        return self.__class__.__name__ + "(\n    " + ",\n    ".join(repr(p) for p in self.parts) + "\n)"
 
 
 identity_transform = ComposeTransform([])
 
 
 class IndependentTransform(Transform):
-    """
-    Wrapper around another transform to treat
-    ``reinterpreted_batch_ndims``-many extra of the right most dimensions as
-    dependent. This has no effect on the forward or backward transforms, but
-    does sum out ``reinterpreted_batch_ndims``-many of the rightmost dimensions
-    in :meth:`log_abs_det_jacobian`.
+    """``base_transform`` with ``reinterpreted_batch_ndims`` more rightmost dimensions in each
+    event: the log|det| is summed over them."""
 
-    Args:
-        base_transform (:class:`Transform`): A base transform.
-        reinterpreted_batch_ndims (int): The number of extra rightmost
-            dimensions to treat as dependent.
-    """
-
-    def __init__(
-        self,
-        base_transform,
-        reinterpreted_batch_ndims,
-        cache_size=0,
-    ):
+    def __init__(self, base_transform, reinterpreted_batch_ndims, cache_size=0):
         super().__init__(cache_size=cache_size)
         self.base_transform = base_transform.with_cache(cache_size)
         self.reinterpreted_batch_ndims = reinterpreted_batch_ndims
@@ -435,21 +284,15 @@ class IndependentTransform(Transform):
     def with_cache(self, cache_size=1):
         if self._cache_size == cache_size:
             return self
-        return IndependentTransform(
-            self.base_transform, self.reinterpreted_batch_ndims, cache_size=cache_size
-        )
+        return IndependentTransform(self.base_transform, self.reinterpreted_batch_ndims, cache_size=cache_size)
 
     @constraints.dependent_property(is_discrete=False)
     def domain(self):
-        return constraints.independent(
-            self.base_transform.domain, self.reinterpreted_batch_ndims
-        )
+        return constraints.independent(self.base_transform.domain, self.reinterpreted_batch_ndims)
 
     @constraints.dependent_property(is_discrete=False)
     def codomain(self):
-        return constraints.independent(
-            self.base_transform.codomain, self.reinterpreted_batch_ndims
-        )
+        return constraints.independent(self.base_transform.codomain, self.reinterpreted_batch_ndims)
 
     @property
     def bijective(self):
@@ -470,12 +313,10 @@ class IndependentTransform(Transform):
         return self.base_transform.inv(y)
 
     def log_abs_det_jacobian(self, x, y):
-        result = self.base_transform.log_abs_det_jacobian(x, y)
-        result = _sum_rightmost(result, self.reinterpreted_batch_ndims)
-        return result
+        return _sum_rightmost(self.base_transform.log_abs_det_jacobian(x, y), self.reinterpreted_batch_ndims)
 
     def __repr__(self):
-        return f"{self.__class__.__name__}({repr(self.base_transform)}, {self.reinterpreted_batch_ndims})"
+        return f"{self.__class__.__name__}({self.base_transform!r}, {self.reinterpreted_batch_ndims})"
 
     def forward_shape(self, shape):
         return self.base_transform.forward_shape(shape)
@@ -485,29 +326,14 @@ class IndependentTransform(Transform):
 
 
 class ReshapeTransform(Transform):
-    """
-    Unit Jacobian transform to reshape the rightmost part of a tensor.
-
-    Note that ``in_shape`` and ``out_shape`` must have the same number of
-    elements, just as for :meth:`retrograd.Tensor.reshape`.
-
-    Arguments:
-        in_shape (retrograd.Size): The input event shape.
-        out_shape (retrograd.Size): The output event shape.
-        cache_size (int): Size of cache. If zero, no caching is done. If one,
-            the latest single value is cached. Only 0 and 1 are supported. (Default 0.)
-    """
+    """Reshapes the rightmost ``in_shape`` dimensions to ``out_shape`` (volume preserving:
+    log|det| = 0)."""
 
     bijective = True
 
-    def __init__(
-        self,
-        in_shape,
-        out_shape,
-        cache_size=0,
-    ):
-        self.in_shape = retrograd.Size(in_shape)
-        self.out_shape = retrograd.Size(out_shape)
+    def __init__(self, in_shape, out_shape, cache_size=0):
+        self.in_shape = Size(in_shape)
+        self.out_shape = Size(out_shape)
         if self.in_shape.numel() != self.out_shape.numel():
             raise ValueError("in_shape, out_shape have different numbers of elements")
         super().__init__(cache_size=cache_size)
@@ -526,42 +352,34 @@ class ReshapeTransform(Transform):
         return ReshapeTransform(self.in_shape, self.out_shape, cache_size=cache_size)
 
     def _call(self, x):
-        batch_shape = x.shape[: x.dim() - len(self.in_shape)]
-        return x.reshape(batch_shape + self.out_shape)
+        batch = x.shape[: x.dim() - len(self.in_shape)]
+        return x.reshape(*batch, *self.out_shape)
 
     def _inverse(self, y):
-        batch_shape = y.shape[: y.dim() - len(self.out_shape)]
-        return y.reshape(batch_shape + self.in_shape)
+        batch = y.shape[: y.dim() - len(self.out_shape)]
+        return y.reshape(*batch, *self.in_shape)
 
     def log_abs_det_jacobian(self, x, y):
-        batch_shape = x.shape[: x.dim() - len(self.in_shape)]
-        return x.new_zeros(batch_shape)
+        return x.new_zeros(x.shape[: x.dim() - len(self.in_shape)])
+
+    @staticmethod
+    def _swap(shape, old, new):
+        if len(shape) < len(old):
+            raise ValueError("Too few dimensions on input")
+        cut = len(shape) - len(old)
+        if tuple(shape[cut:]) != tuple(old):
+            raise ValueError(f"Shape mismatch: expected {tuple(shape[cut:])} but got {old}")
+        return Size(tuple(shape[:cut]) + tuple(new))
 
     def forward_shape(self, shape):
-        if len(shape) < len(self.in_shape):
-            raise ValueError("Too few dimensions on input")
-        cut = len(shape) - len(self.in_shape)
-        if shape[cut:] != self.in_shape:
-            raise ValueError(
-                f"Shape mismatch: expected {shape[cut:]} but got {self.in_shape}"
-            )
-        return shape[:cut] + self.out_shape
+        return self._swap(shape, self.in_shape, self.out_shape)
 
     def inverse_shape(self, shape):
-        if len(shape) < len(self.out_shape):
-            raise ValueError("Too few dimensions on input")
-        cut = len(shape) - len(self.out_shape)
-        if shape[cut:] != self.out_shape:
-            raise ValueError(
-                f"Shape mismatch: expected {shape[cut:]} but got {self.out_shape}"
-            )
-        return shape[:cut] + self.in_shape
+        return self._swap(shape, self.out_shape, self.in_shape)
 
 
 class ExpTransform(Transform):
-    r"""
-    Transform via the mapping :math:`y = \exp(x)`.
-    """
+    """y = exp(x); log|dy/dx| = x."""
 
     domain = constraints.real
     codomain = constraints.positive
@@ -570,6 +388,8 @@ class ExpTransform(Transform):
 
     def __eq__(self, other):
         return isinstance(other, ExpTransform)
+
+    __hash__ = Transform.__hash__
 
     def _call(self, x):
         return x.exp()
@@ -582,9 +402,7 @@ class ExpTransform(Transform):
 
 
 class PowerTransform(Transform):
-    r"""
-    Transform via the mapping :math:`y = x^{\text{exponent}}`.
-    """
+    """y = x^exponent on the positive reals; log|dy/dx| = log|exponent * y / x|."""
 
     domain = constraints.positive
     codomain = constraints.positive
@@ -604,9 +422,9 @@ class PowerTransform(Transform):
         return self.exponent.sign()
 
     def __eq__(self, other):
-        if not isinstance(other, PowerTransform):
-            return False
-        return self.exponent.eq(other.exponent).all().item()
+        return isinstance(other, PowerTransform) and bool(self.exponent.eq(other.exponent).all().item())
+
+    __hash__ = Transform.__hash__
 
     def _call(self, x):
         return x.pow(self.exponent)
@@ -618,21 +436,19 @@ class PowerTransform(Transform):
         return (self.exponent * y / x).abs().log()
 
     def forward_shape(self, shape):
-        return retrograd.broadcast_shapes(shape, getattr(self.exponent, "shape", ()))
+        return Size(retrograd.broadcast_shapes(shape, self.exponent.shape))
 
-    def inverse_shape(self, shape):
-        return retrograd.broadcast_shapes(shape, getattr(self.exponent, "shape", ()))
+    inverse_shape = forward_shape
 
 
 def _clipped_sigmoid(x):
+    """sigmoid(x) kept in [tiny, 1 - eps] of the dtype, so its log and log(1 - .) stay finite."""
     finfo = retrograd.finfo(x.dtype)
     return retrograd.clamp(retrograd.sigmoid(x), min=finfo.tiny, max=1.0 - finfo.eps)
 
 
 class SigmoidTransform(Transform):
-    r"""
-    Transform via the mapping :math:`y = \frac{1}{1 + \exp(-x)}` and :math:`x = \text{logit}(y)`.
-    """
+    """y = 1 / (1 + exp(-x)); log|dy/dx| = log(y (1 - y)) = -softplus(-x) - softplus(x)."""
 
     domain = constraints.real
     codomain = constraints.unit_interval
@@ -642,23 +458,23 @@ class SigmoidTransform(Transform):
     def __eq__(self, other):
         return isinstance(other, SigmoidTransform)
 
+    __hash__ = Transform.__hash__
+
     def _call(self, x):
         return _clipped_sigmoid(x)
 
     def _inverse(self, y):
         finfo = retrograd.finfo(y.dtype)
         y = y.clamp(min=finfo.tiny, max=1.0 - finfo.eps)
-        return y.log() - (-y).log1p()
+        return y.log() - (-y).log1p()  # logit
 
     def log_abs_det_jacobian(self, x, y):
         return -F.softplus(-x) - F.softplus(x)
 
 
 class SoftplusTransform(Transform):
-    r"""
-    Transform via the mapping :math:`\text{Softplus}(x) = \log(1 + \exp(x))`.
-    The implementation reverts to the linear function when :math:`x > 20`.
-    """
+    """y = log(1 + exp(x)); x = log(exp(y) - 1) = y + log(1 - exp(-y)); log|dy/dx| =
+    log sigmoid(x) = -softplus(-x)."""
 
     domain = constraints.real
     codomain = constraints.positive
@@ -668,38 +484,21 @@ class SoftplusTransform(Transform):
     def __eq__(self, other):
         return isinstance(other, SoftplusTransform)
 
+    __hash__ = Transform.__hash__
+
     def _call(self, x):
-        return softplus(x)
+        return F.softplus(x)
 
     def _inverse(self, y):
         return (-y).expm1().neg().log() + y
 
     def log_abs_det_jacobian(self, x, y):
-        return -softplus(-x)
+        return -F.softplus(-x)
 
 
 class TanhTransform(Transform):
-    r"""
-    Transform via the mapping :math:`y = \tanh(x)`.
-
-    It is equivalent to
-
-    .. code-block:: python
-
-        ComposeTransform(
-            [
-                AffineTransform(0.0, 2.0),
-                SigmoidTransform(),
-                AffineTransform(-1.0, 2.0),
-            ]
-        )
-
-    However this might not be numerically stable, thus it is recommended to use `TanhTransform`
-    instead.
-
-    Note that one should use `cache_size=1` when it comes to `NaN/Inf` values.
-
-    """
+    """y = tanh(x); log|dy/dx| = log(1 - tanh(x)^2) = 2 (log 2 - x - softplus(-2x)), a form
+    that stays finite for large |x|."""
 
     domain = constraints.real
     codomain = constraints.interval(-1.0, 1.0)
@@ -709,28 +508,28 @@ class TanhTransform(Transform):
     def __eq__(self, other):
         return isinstance(other, TanhTransform)
 
+    __hash__ = Transform.__hash__
+
     def _call(self, x):
         return x.tanh()
 
     def _inverse(self, y):
-        # We do not clamp to the boundary here as it may degrade the performance of certain algorithms.
-        # one should use `cache_size=1` instead
         return retrograd.atanh(y)
 
     def log_abs_det_jacobian(self, x, y):
-        # We use a formula that is more numerically stable, see details in the following link
-        # https://github.com/tensorflow/probability/blob/master/tensorflow_probability/python/bijectors/tanh.py#L69-L80
-        return 2.0 * (math.log(2.0) - x - softplus(-2.0 * x))
+        return 2.0 * (math.log(2.0) - x - F.softplus(-2.0 * x))
 
 
 class AbsTransform(Transform):
-    r"""Transform via the mapping :math:`y = |x|`."""
+    """y = |x| (not injective: the inverse gives the nonnegative root)."""
 
     domain = constraints.real
     codomain = constraints.positive
 
     def __eq__(self, other):
         return isinstance(other, AbsTransform)
+
+    __hash__ = Transform.__hash__
 
     def _call(self, x):
         return x.abs()
@@ -740,26 +539,11 @@ class AbsTransform(Transform):
 
 
 class AffineTransform(Transform):
-    r"""
-    Transform via the pointwise affine mapping :math:`y = \text{loc} + \text{scale} \times x`.
-
-    Args:
-        loc (Tensor or float): Location parameter.
-        scale (Tensor or float): Scale parameter.
-        event_dim (int): Optional size of `event_shape`. This should be zero
-            for univariate random variables, 1 for distributions over vectors,
-            2 for distributions over matrices, etc.
-    """
+    """y = loc + scale * x; log|dy/dx| = log|scale|, summed over ``event_dim`` dimensions."""
 
     bijective = True
 
-    def __init__(
-        self,
-        loc,
-        scale,
-        event_dim=0,
-        cache_size=0,
-    ):
+    def __init__(self, loc, scale, event_dim=0, cache_size=0):
         super().__init__(cache_size=cache_size)
         self.loc = loc
         self.scale = scale
@@ -771,47 +555,33 @@ class AffineTransform(Transform):
 
     @constraints.dependent_property(is_discrete=False)
     def domain(self):
-        if self.event_dim == 0:
-            return constraints.real
-        return constraints.independent(constraints.real, self.event_dim)
+        return constraints.real if self.event_dim == 0 else constraints.independent(constraints.real, self.event_dim)
 
     @constraints.dependent_property(is_discrete=False)
     def codomain(self):
-        if self.event_dim == 0:
-            return constraints.real
-        return constraints.independent(constraints.real, self.event_dim)
+        return self.domain
 
     def with_cache(self, cache_size=1):
         if self._cache_size == cache_size:
             return self
-        return AffineTransform(
-            self.loc, self.scale, self.event_dim, cache_size=cache_size
-        )
+        return AffineTransform(self.loc, self.scale, self.event_dim, cache_size=cache_size)
+
+    @staticmethod
+    def _same(a, b):
+        if isinstance(a, Number) and isinstance(b, Number):
+            return a == b
+        return bool((a == b).all().item())
 
     def __eq__(self, other):
-        if not isinstance(other, AffineTransform):
-            return False
+        return (isinstance(other, AffineTransform) and self._same(self.loc, other.loc)
+                and self._same(self.scale, other.scale))
 
-        if isinstance(self.loc, _Number) and isinstance(other.loc, _Number):
-            if self.loc != other.loc:
-                return False
-        else:
-            if not (self.loc == other.loc).all().item():
-                return False
-
-        if isinstance(self.scale, _Number) and isinstance(other.scale, _Number):
-            if self.scale != other.scale:
-                return False
-        else:
-            if not (self.scale == other.scale).all().item():
-                return False
-
-        return True
+    __hash__ = Transform.__hash__
 
     @property
     def sign(self):
-        if isinstance(self.scale, _Number):
-            return 1 if float(self.scale) > 0 else -1 if float(self.scale) < 0 else 0
+        if isinstance(self.scale, Number):
+            return 1 if self.scale > 0 else -1 if self.scale < 0 else 0
         return self.scale.sign()
 
     def _call(self, x):
@@ -821,121 +591,77 @@ class AffineTransform(Transform):
         return (y - self.loc) / self.scale
 
     def log_abs_det_jacobian(self, x, y):
-        shape = x.shape
-        scale = self.scale
-        if isinstance(scale, _Number):
-            result = retrograd.full_like(x, math.log(abs(scale)))
+        if isinstance(self.scale, Number):
+            result = retrograd.full_like(x, math.log(abs(self.scale)))
         else:
-            result = retrograd.abs(scale).log()
+            result = self.scale.abs().log()
+        shape = x.shape
         if self.event_dim:
-            result_size = result.size()[: -self.event_dim] + (-1,)
-            result = result.view(result_size).sum(-1)
-            shape = shape[: -self.event_dim]
+            result = _sum_rightmost(result, self.event_dim)
+            shape = shape[: len(shape) - self.event_dim]
         return result.expand(shape)
 
     def forward_shape(self, shape):
-        return retrograd.broadcast_shapes(
-            shape, getattr(self.loc, "shape", ()), getattr(self.scale, "shape", ())
-        )
+        return Size(retrograd.broadcast_shapes(shape, getattr(self.loc, "shape", ()), getattr(self.scale, "shape", ())))
 
-    def inverse_shape(self, shape):
-        return retrograd.broadcast_shapes(
-            shape, getattr(self.loc, "shape", ()), getattr(self.scale, "shape", ())
-        )
+    inverse_shape = forward_shape
 
 
 class CorrCholeskyTransform(Transform):
-    r"""
-    Transforms an unconstrained real vector :math:`x` with length :math:`D*(D-1)/2` into the
-    Cholesky factor of a D-dimension correlation matrix. This Cholesky factor is a lower
-    triangular matrix with positive diagonals and unit Euclidean norm for each row.
-    The transform is processed as follows:
-
-        1. First we convert x into a lower triangular matrix in row order.
-        2. For each row :math:`X_i` of the lower triangular part, we apply a *signed* version of
-           class :class:`StickBreakingTransform` to transform :math:`X_i` into a
-           unit Euclidean length vector using the following steps:
-           - Scales into the interval :math:`(-1, 1)` domain: :math:`r_i = \tanh(X_i)`.
-           - Transforms into an unsigned domain: :math:`z_i = r_i^2`.
-           - Applies :math:`s_i = StickBreakingTransform(z_i)`.
-           - Transforms back into signed domain: :math:`y_i = sign(r_i) * \sqrt{s_i}`.
-    """
+    r"""A vector of D(D-1)/2 reals to the Cholesky factor of a D x D correlation matrix:
+    z = tanh(x) (partial correlations in (-1, 1)) filled row by row below the diagonal, then
+    each row turned into a unit vector by stick breaking,
+    w_ij = z_ij * sqrt(1 - sum_{k<j} w_ik^2) = z_ij * prod_{k<j} sqrt(1 - z_ik^2),
+    w_ii = sqrt(1 - sum_{k<i} w_ik^2)."""
 
     domain = constraints.real_vector
     codomain = constraints.corr_cholesky
     bijective = True
 
     def _call(self, x):
-        x = retrograd.tanh(x)
         eps = retrograd.finfo(x.dtype).eps
-        x = x.clamp(min=-1 + eps, max=1 - eps)
-        r = vec_to_tril_matrix(x, diag=-1)
-        # apply stick-breaking on the squared values
-        # Note that y = sign(r) * sqrt(z * z1m_cumprod)
-        #             = (sign(r) * sqrt(z)) * sqrt(z1m_cumprod) = r * sqrt(z1m_cumprod)
-        z = r**2
-        z1m_cumprod_sqrt = (1 - z).sqrt().cumprod(-1)
-        # Diagonal elements must be 1.
-        r = r + retrograd.eye(r.shape[-1], dtype=r.dtype, device=r.device)
-        y = r * pad(z1m_cumprod_sqrt[..., :-1], [1, 0], value=1)
-        return y
+        z = vec_to_tril_matrix(x.tanh().clamp(min=-1 + eps, max=1 - eps), diag=-1)
+        # the remaining length before column j: prod_{k<j} sqrt(1 - z_ik^2) (1 at j = 0)
+        remaining = F.pad((1 - z * z).sqrt().cumprod(-1)[..., :-1], [1, 0], value=1.0)
+        eye = retrograd.eye(z.shape[-1], dtype=z.dtype, device=z.device)
+        return (z + eye) * remaining  # the diagonal: 1 * what remains of the row
 
     def _inverse(self, y):
-        # inverse stick-breaking
-        # See: https://mc-stan.org/docs/2_18/reference-manual/cholesky-factors-of-correlation-matrices-1.html
-        y_cumsum = 1 - retrograd.cumsum(y * y, dim=-1)
-        y_cumsum_shifted = pad(y_cumsum[..., :-1], [1, 0], value=1)
-        y_vec = tril_matrix_to_vec(y, diag=-1)
-        y_cumsum_vec = tril_matrix_to_vec(y_cumsum_shifted, diag=-1)
-        t = y_vec / (y_cumsum_vec).sqrt()
-        # inverse of tanh
-        x = (t.log1p() - t.neg().log1p()) / 2
-        return x
+        # z_ij = w_ij / sqrt(1 - sum_{k<j} w_ik^2), then x = atanh(z)
+        left = F.pad((1 - (y * y).cumsum(-1))[..., :-1], [1, 0], value=1.0)
+        z = tril_matrix_to_vec(y, diag=-1) / tril_matrix_to_vec(left, diag=-1).sqrt()
+        return retrograd.atanh(z)
 
     def log_abs_det_jacobian(self, x, y, intermediates=None):
-        # Because domain and codomain are two spaces with different dimensions, determinant of
-        # Jacobian is not well-defined. We return `log_abs_det_jacobian` of `x` and the
-        # flattened lower triangular part of `y`.
-
-        # See: https://mc-stan.org/docs/2_18/reference-manual/cholesky-factors-of-correlation-matrices-1.html
-        y1m_cumsum = 1 - (y * y).cumsum(dim=-1)
-        # by taking diagonal=-2, we don't need to shift z_cumprod to the right
-        # also works for 2 x 2 matrix
-        y1m_cumsum_tril = tril_matrix_to_vec(y1m_cumsum, diag=-2)
-        stick_breaking_logdet = 0.5 * (y1m_cumsum_tril).log().sum(-1)
-        tanh_logdet = -2 * (x + softplus(-2 * x) - math.log(2.0)).sum(dim=-1)
-        return stick_breaking_logdet + tanh_logdet
+        # the map is triangular: dw_ij/dz_ij = sqrt(1 - sum_{k<j} w_ik^2), whose logs over
+        # j < i are 0.5 log(1 - cumsum_{k<=j-1} w_ik^2) (the j = 0 term is log 1 = 0): the
+        # entries of 1 - cumsum(w^2) strictly below the first subdiagonal
+        left = 1 - (y * y).cumsum(-1)
+        stick_breaking = 0.5 * tril_matrix_to_vec(left, diag=-2).log().sum(-1)
+        tanh = 2.0 * (math.log(2.0) - x - F.softplus(-2.0 * x)).sum(-1)  # log(1 - tanh(x)^2)
+        return stick_breaking + tanh
 
     def forward_shape(self, shape):
-        # Reshape from (..., N) to (..., D, D).
         if len(shape) < 1:
             raise ValueError("Too few dimensions on input")
-        N = shape[-1]
-        D = round((0.25 + 2 * N) ** 0.5 + 0.5)
-        if D * (D - 1) // 2 != N:
+        n = shape[-1]
+        d = round((0.25 + 2 * n) ** 0.5 + 0.5)  # n = d (d - 1) / 2
+        if d * (d - 1) // 2 != n:
             raise ValueError("Input is not a flattened lower-diagonal number")
-        return shape[:-1] + (D, D)
+        return Size(tuple(shape[:-1]) + (d, d))
 
     def inverse_shape(self, shape):
-        # Reshape from (..., D, D) to (..., N).
         if len(shape) < 2:
             raise ValueError("Too few dimensions on input")
         if shape[-2] != shape[-1]:
             raise ValueError("Input is not square")
-        D = shape[-1]
-        N = D * (D - 1) // 2
-        return shape[:-2] + (N,)
+        d = shape[-1]
+        return Size(tuple(shape[:-2]) + (d * (d - 1) // 2,))
 
 
 class SoftmaxTransform(Transform):
-    r"""
-    Transform from unconstrained space to the simplex via :math:`y = \exp(x)` then
-    normalizing.
-
-    This is not bijective and cannot be used for HMC. However this acts mostly
-    coordinate-wise (except for the final normalization), and thus is
-    appropriate for coordinate-wise optimization algorithms.
-    """
+    """y = softmax(x) over the last dimension (not bijective: x + c gives the same y; the
+    inverse is log y, the representative whose exponentials sum to 1)."""
 
     domain = constraints.real_vector
     codomain = constraints.simplex
@@ -943,39 +669,28 @@ class SoftmaxTransform(Transform):
     def __eq__(self, other):
         return isinstance(other, SoftmaxTransform)
 
+    __hash__ = Transform.__hash__
+
     def _call(self, x):
-        logprobs = x
-        probs = (logprobs - logprobs.max(-1, True)[0]).exp()
-        return probs / probs.sum(-1, True)
+        e = (x - x.amax(-1, keepdim=True)).exp()
+        return e / e.sum(-1, keepdim=True)
 
     def _inverse(self, y):
-        probs = y
-        return probs.log()
+        return y.log()
 
     def forward_shape(self, shape):
         if len(shape) < 1:
             raise ValueError("Too few dimensions on input")
         return shape
 
-    def inverse_shape(self, shape):
-        if len(shape) < 1:
-            raise ValueError("Too few dimensions on input")
-        return shape
+    inverse_shape = forward_shape
 
 
 class StickBreakingTransform(Transform):
-    """
-    Transform from unconstrained space to the simplex of one additional
-    dimension via a stick-breaking process.
-
-    This transform arises as an iterated sigmoid transform in a stick-breaking
-    construction of the `Dirichlet` distribution: the first logit is
-    transformed via sigmoid to the first probability and the probability of
-    everything else, and then the process recurses.
-
-    This is bijective and appropriate for use in HMC; however it mixes
-    coordinates together and is less appropriate for optimization.
-    """
+    r"""K - 1 reals to a point of the K-simplex by stick breaking: z_k = sigmoid(x_k - log(K - k))
+    is the fraction taken from what is left, y_k = z_k prod_{j<k} (1 - z_j), y_K what remains.
+    The offset log(K - k) maps x = 0 to the uniform point. Bijective, with a triangular
+    Jacobian: dy_k/dx_k = y_k (1 - z_k)."""
 
     domain = constraints.real_vector
     codomain = constraints.simplex
@@ -984,55 +699,52 @@ class StickBreakingTransform(Transform):
     def __eq__(self, other):
         return isinstance(other, StickBreakingTransform)
 
+    __hash__ = Transform.__hash__
+
+    @staticmethod
+    def _offset(x):
+        """log(K - k) for k = 1..K-1 (K - 1 = x.shape[-1])."""
+        k = x.new_ones(x.shape[-1]).cumsum(-1)
+        return (x.shape[-1] + 1 - k).log()
+
     def _call(self, x):
-        offset = x.shape[-1] + 1 - x.new_ones(x.shape[-1]).cumsum(-1)
-        z = _clipped_sigmoid(x - offset.log())
-        z_cumprod = (1 - z).cumprod(-1)
-        y = pad(z, [0, 1], value=1) * pad(z_cumprod, [1, 0], value=1)
-        return y
+        z = _clipped_sigmoid(x - self._offset(x))
+        left = F.pad((1 - z).cumprod(-1), [1, 0], value=1.0)  # prod_{j<k} (1 - z_j), k = 1..K
+        return F.pad(z, [0, 1], value=1.0) * left
 
     def _inverse(self, y):
-        y_crop = y[..., :-1]
-        offset = y.shape[-1] - y.new_ones(y_crop.shape[-1]).cumsum(-1)
-        sf = 1 - y_crop.cumsum(-1)
-        # we clamp to make sure that sf is positive which sometimes does not
-        # happen when y[-1] ~ 0 or y[:-1].sum() ~ 1
-        sf = retrograd.clamp(sf, min=retrograd.finfo(y.dtype).tiny)
-        x = y_crop.log() - sf.log() + offset.log()
-        return x
+        # z_k = y_k / (1 - sum_{j<k} y_j), so logit(z_k) = log y_k - log(1 - sum_{j<=k} y_j)
+        head = y[..., :-1]
+        rest = (1 - head.cumsum(-1)).clamp(min=retrograd.finfo(y.dtype).tiny)
+        return head.log() - rest.log() + self._offset(head)
 
     def log_abs_det_jacobian(self, x, y):
-        offset = x.shape[-1] + 1 - x.new_ones(x.shape[-1]).cumsum(-1)
-        x = x - offset.log()
-        # use the identity 1 - sigmoid(x) = exp(-x) * sigmoid(x)
-        detJ = (-x + F.logsigmoid(x) + y[..., :-1].log()).sum(-1)
-        return detJ
+        # log(y_k (1 - z_k)) = log y_k + logsigmoid(-u_k) = log y_k - u_k + logsigmoid(u_k)
+        u = x - self._offset(x)
+        return (y[..., :-1].log() - u + F.logsigmoid(u)).sum(-1)
 
     def forward_shape(self, shape):
         if len(shape) < 1:
             raise ValueError("Too few dimensions on input")
-        return shape[:-1] + (shape[-1] + 1,)
+        return Size(tuple(shape[:-1]) + (shape[-1] + 1,))
 
     def inverse_shape(self, shape):
         if len(shape) < 1:
             raise ValueError("Too few dimensions on input")
-        return shape[:-1] + (shape[-1] - 1,)
+        return Size(tuple(shape[:-1]) + (shape[-1] - 1,))
 
 
 class LowerCholeskyTransform(Transform):
-    """
-    Transform from unconstrained matrices to lower-triangular matrices with
-    nonnegative diagonal entries.
-
-    This is useful for parameterizing positive definite matrices in terms of
-    their Cholesky factorization.
-    """
+    """Square matrices to lower-triangular ones with a positive diagonal: keep the strict lower
+    triangle, exponentiate the diagonal (not bijective: the upper triangle is dropped)."""
 
     domain = constraints.independent(constraints.real, 2)
     codomain = constraints.lower_cholesky
 
     def __eq__(self, other):
         return isinstance(other, LowerCholeskyTransform)
+
+    __hash__ = Transform.__hash__
 
     def _call(self, x):
         return x.tril(-1) + x.diagonal(dim1=-2, dim2=-1).exp().diag_embed()
@@ -1042,9 +754,7 @@ class LowerCholeskyTransform(Transform):
 
 
 class PositiveDefiniteTransform(Transform):
-    """
-    Transform from unconstrained matrices to positive-definite matrices.
-    """
+    """Square matrices to positive-definite ones: L L^T of the LowerCholeskyTransform's L."""
 
     domain = constraints.independent(constraints.real, 2)
     codomain = constraints.positive_definite
@@ -1052,52 +762,28 @@ class PositiveDefiniteTransform(Transform):
     def __eq__(self, other):
         return isinstance(other, PositiveDefiniteTransform)
 
+    __hash__ = Transform.__hash__
+
     def _call(self, x):
-        x = LowerCholeskyTransform()(x)
-        return x @ x.mT
+        lower = LowerCholeskyTransform()(x)
+        return lower @ lower.mT
 
     def _inverse(self, y):
-        y = retrograd.linalg.cholesky(y)
-        return LowerCholeskyTransform().inv(y)
+        return LowerCholeskyTransform().inv(retrograd.linalg.cholesky(y))
 
 
 class CatTransform(Transform):
-    """
-    Transform functor that applies a sequence of transforms `tseq`
-    component-wise to each submatrix at `dim`, of length `lengths[dim]`,
-    in a way compatible with :func:`retrograd.cat`.
+    """Applies ``tseq[i]`` to the i-th slice (of size ``lengths[i]``, default 1) along ``dim``
+    and concatenates the results."""
 
-    Example::
-
-       x0 = retrograd.cat([retrograd.range(1, 10), retrograd.range(1, 10)], dim=0)
-       x = retrograd.cat([x0, x0], dim=0)
-       t0 = CatTransform([ExpTransform(), identity_transform], dim=0, lengths=[10, 10])
-       t = CatTransform([t0, t0], dim=0, lengths=[20, 20])
-       y = t(x)
-    """
-
-    transforms: list[Transform]
-
-    def __init__(
-        self,
-        tseq,
-        dim=0,
-        lengths=None,
-        cache_size=0,
-    ):
-        if not all(isinstance(t, Transform) for t in tseq):
-            raise AssertionError("All elements of tseq must be Transform instances")
+    def __init__(self, tseq, dim=0, lengths=None, cache_size=0):
+        assert all(isinstance(t, Transform) for t in tseq), "CatTransform: tseq must hold Transforms"
         if cache_size:
             tseq = [t.with_cache(cache_size) for t in tseq]
         super().__init__(cache_size=cache_size)
         self.transforms = list(tseq)
-        if lengths is None:
-            lengths = [1] * len(self.transforms)
-        self.lengths = list(lengths)
-        if len(self.lengths) != len(self.transforms):
-            raise AssertionError(
-                f"lengths ({len(self.lengths)}) must match transforms ({len(self.transforms)})"
-            )
+        self.lengths = [1] * len(self.transforms) if lengths is None else list(lengths)
+        assert len(self.lengths) == len(self.transforms), f"CatTransform: {len(self.lengths)} lengths for {len(self.transforms)} transforms"
         self.dim = dim
 
     @lazy_property
@@ -1113,76 +799,27 @@ class CatTransform(Transform):
             return self
         return CatTransform(self.transforms, self.dim, self.lengths, cache_size)
 
-    def _call(self, x):
-        if not (-x.dim() <= self.dim < x.dim()):
-            raise AssertionError(
-                f"dim {self.dim} out of range for tensor with {x.dim()} dimensions"
-            )
-        if x.size(self.dim) != self.length:
-            raise AssertionError(
-                f"x.size({self.dim}) = {x.size(self.dim)} must equal length {self.length}"
-            )
-        yslices = []
+    def _slices(self, x):
+        assert -x.dim() <= self.dim < x.dim(), f"CatTransform: dim {self.dim} is out of range for {x.dim()} dimensions"
+        assert x.size(self.dim) == self.length, f"CatTransform: size {x.size(self.dim)} along dim {self.dim}, expected {self.length}"
         start = 0
-        for trans, length in zip(self.transforms, self.lengths):
-            xslice = x.narrow(self.dim, start, length)
-            yslices.append(trans(xslice))
-            start = start + length  # avoid += for jit compat
-        return retrograd.cat(yslices, dim=self.dim)
+        for length in self.lengths:
+            yield x.narrow(self.dim, start, length)
+            start += length
+
+    def _call(self, x):
+        return retrograd.cat([t(s) for t, s in zip(self.transforms, self._slices(x))], dim=self.dim)
 
     def _inverse(self, y):
-        if not (-y.dim() <= self.dim < y.dim()):
-            raise AssertionError(
-                f"dim {self.dim} out of range for tensor with {y.dim()} dimensions"
-            )
-        if y.size(self.dim) != self.length:
-            raise AssertionError(
-                f"y.size({self.dim}) = {y.size(self.dim)} must equal length {self.length}"
-            )
-        xslices = []
-        start = 0
-        for trans, length in zip(self.transforms, self.lengths):
-            yslice = y.narrow(self.dim, start, length)
-            xslices.append(trans.inv(yslice))
-            start = start + length  # avoid += for jit compat
-        return retrograd.cat(xslices, dim=self.dim)
+        return retrograd.cat([t.inv(s) for t, s in zip(self.transforms, self._slices(y))], dim=self.dim)
 
     def log_abs_det_jacobian(self, x, y):
-        if not (-x.dim() <= self.dim < x.dim()):
-            raise AssertionError(
-                f"dim {self.dim} out of range for x with {x.dim()} dimensions"
-            )
-        if x.size(self.dim) != self.length:
-            raise AssertionError(
-                f"x.size({self.dim}) = {x.size(self.dim)} must equal length {self.length}"
-            )
-        if not (-y.dim() <= self.dim < y.dim()):
-            raise AssertionError(
-                f"dim {self.dim} out of range for y with {y.dim()} dimensions"
-            )
-        if y.size(self.dim) != self.length:
-            raise AssertionError(
-                f"y.size({self.dim}) = {y.size(self.dim)} must equal length {self.length}"
-            )
-        logdetjacs = []
-        start = 0
-        for trans, length in zip(self.transforms, self.lengths):
-            xslice = x.narrow(self.dim, start, length)
-            yslice = y.narrow(self.dim, start, length)
-            logdetjac = trans.log_abs_det_jacobian(xslice, yslice)
-            if trans.event_dim < self.event_dim:
-                logdetjac = _sum_rightmost(logdetjac, self.event_dim - trans.event_dim)
-            logdetjacs.append(logdetjac)
-            start = start + length  # avoid += for jit compat
-        # Decide whether to concatenate or sum.
-        dim = self.dim
-        if dim >= 0:
-            dim = dim - x.dim()
-        dim = dim + self.event_dim
-        if dim < 0:
-            return retrograd.cat(logdetjacs, dim=dim)
-        else:
-            return sum(logdetjacs)
+        terms = []
+        for t, xs, ys in zip(self.transforms, self._slices(x), self._slices(y)):
+            terms.append(_sum_rightmost(t.log_abs_det_jacobian(xs, ys), self.event_dim - t.event_dim))
+        # where dim is a batch dimension, the pieces concatenate; inside the event they add
+        dim = (self.dim - x.dim() if self.dim >= 0 else self.dim) + self.event_dim
+        return retrograd.cat(terms, dim=dim) if dim < 0 else sum(terms)
 
     @property
     def bijective(self):
@@ -1190,37 +827,18 @@ class CatTransform(Transform):
 
     @constraints.dependent_property
     def domain(self):
-        return constraints.cat(
-            [t.domain for t in self.transforms], self.dim, self.lengths
-        )
+        return constraints.cat([t.domain for t in self.transforms], self.dim, self.lengths)
 
     @constraints.dependent_property
     def codomain(self):
-        return constraints.cat(
-            [t.codomain for t in self.transforms], self.dim, self.lengths
-        )
+        return constraints.cat([t.codomain for t in self.transforms], self.dim, self.lengths)
 
 
 class StackTransform(Transform):
-    """
-    Transform functor that applies a sequence of transforms `tseq`
-    component-wise to each submatrix at `dim`
-    in a way compatible with :func:`retrograd.stack`.
+    """Applies ``tseq[i]`` to the i-th slice along ``dim`` and stacks the results."""
 
-    Example::
-
-       x = retrograd.stack([retrograd.range(1, 10), retrograd.range(1, 10)], dim=1)
-       t = StackTransform([ExpTransform(), identity_transform], dim=1)
-       y = t(x)
-    """
-
-    transforms: list[Transform]
-
-    def __init__(
-        self, tseq, dim=0, cache_size=0
-    ):
-        if not all(isinstance(t, Transform) for t in tseq):
-            raise AssertionError("All elements of tseq must be Transform instances")
+    def __init__(self, tseq, dim=0, cache_size=0):
+        assert all(isinstance(t, Transform) for t in tseq), "StackTransform: tseq must hold Transforms"
         if cache_size:
             tseq = [t.with_cache(cache_size) for t in tseq]
         super().__init__(cache_size=cache_size)
@@ -1232,60 +850,20 @@ class StackTransform(Transform):
             return self
         return StackTransform(self.transforms, self.dim, cache_size)
 
-    def _slice(self, z):
+    def _slices(self, z):
+        assert -z.dim() <= self.dim < z.dim(), f"StackTransform: dim {self.dim} is out of range for {z.dim()} dimensions"
+        assert z.size(self.dim) == len(self.transforms), f"StackTransform: size {z.size(self.dim)} along dim {self.dim}, expected {len(self.transforms)}"
         return [z.select(self.dim, i) for i in range(z.size(self.dim))]
 
     def _call(self, x):
-        if not (-x.dim() <= self.dim < x.dim()):
-            raise AssertionError(
-                f"dim {self.dim} out of range for tensor with {x.dim()} dimensions"
-            )
-        if x.size(self.dim) != len(self.transforms):
-            raise AssertionError(
-                f"x.size({self.dim}) = {x.size(self.dim)} must equal len(transforms) {len(self.transforms)}"
-            )
-        yslices = []
-        for xslice, trans in zip(self._slice(x), self.transforms):
-            yslices.append(trans(xslice))
-        return retrograd.stack(yslices, dim=self.dim)
+        return retrograd.stack([t(s) for t, s in zip(self.transforms, self._slices(x))], dim=self.dim)
 
     def _inverse(self, y):
-        if not (-y.dim() <= self.dim < y.dim()):
-            raise AssertionError(
-                f"dim {self.dim} out of range for tensor with {y.dim()} dimensions"
-            )
-        if y.size(self.dim) != len(self.transforms):
-            raise AssertionError(
-                f"y.size({self.dim}) = {y.size(self.dim)} must equal len(transforms) {len(self.transforms)}"
-            )
-        xslices = []
-        for yslice, trans in zip(self._slice(y), self.transforms):
-            xslices.append(trans.inv(yslice))
-        return retrograd.stack(xslices, dim=self.dim)
+        return retrograd.stack([t.inv(s) for t, s in zip(self.transforms, self._slices(y))], dim=self.dim)
 
     def log_abs_det_jacobian(self, x, y):
-        if not (-x.dim() <= self.dim < x.dim()):
-            raise AssertionError(
-                f"dim {self.dim} out of range for x with {x.dim()} dimensions"
-            )
-        if x.size(self.dim) != len(self.transforms):
-            raise AssertionError(
-                f"x.size({self.dim}) = {x.size(self.dim)} must equal len(transforms) {len(self.transforms)}"
-            )
-        if not (-y.dim() <= self.dim < y.dim()):
-            raise AssertionError(
-                f"dim {self.dim} out of range for y with {y.dim()} dimensions"
-            )
-        if y.size(self.dim) != len(self.transforms):
-            raise AssertionError(
-                f"y.size({self.dim}) = {y.size(self.dim)} must equal len(transforms) {len(self.transforms)}"
-            )
-        logdetjacs = []
-        yslices = self._slice(y)
-        xslices = self._slice(x)
-        for xslice, yslice, trans in zip(xslices, yslices, self.transforms):
-            logdetjacs.append(trans.log_abs_det_jacobian(xslice, yslice))
-        return retrograd.stack(logdetjacs, dim=self.dim)
+        terms = [t.log_abs_det_jacobian(xs, ys) for t, xs, ys in zip(self.transforms, self._slices(x), self._slices(y))]
+        return retrograd.stack(terms, dim=self.dim)
 
     @property
     def bijective(self):
@@ -1301,23 +879,7 @@ class StackTransform(Transform):
 
 
 class CumulativeDistributionTransform(Transform):
-    """
-    Transform via the cumulative distribution function of a probability distribution.
-
-    Args:
-        distribution (Distribution): Distribution whose cumulative distribution function to use for
-            the transformation.
-
-    Example::
-
-        # Construct a Gaussian copula from a multivariate normal.
-        base_dist = MultivariateNormal(
-            loc=retrograd.zeros(2),
-            scale_tril=LKJCholesky(2).sample(),
-        )
-        transform = CumulativeDistributionTransform(Normal(0, 1))
-        copula = TransformedDistribution(base_dist, [transform])
-    """
+    """y = F(x), the CDF of ``distribution``: onto (0, 1), with log|dy/dx| = log p(x)."""
 
     bijective = True
     codomain = constraints.unit_interval
@@ -1341,6 +903,4 @@ class CumulativeDistributionTransform(Transform):
         return self.distribution.log_prob(x)
 
     def with_cache(self, cache_size=1):
-        if self._cache_size == cache_size:
-            return self
-        return CumulativeDistributionTransform(self.distribution, cache_size=cache_size)
+        return type(self)(self.distribution, cache_size=cache_size)
