@@ -101,5 +101,5 @@ def test_compiled_cnn_and_lstm_loops_match_eager_losses_over_20_steps():
 
 
 def test_compiled_transformer_loop_runs_eagerly_and_matches():
-    # layer_norm hands its statistics to its op as arrays: a graph break in this version
+    # nn.MultiheadAttention draws its dropout mask outside an op: a graph break in this version
     assert _losses(True, make=_transformer, replays=False) == _losses(False, make=_transformer)

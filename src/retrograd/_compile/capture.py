@@ -320,6 +320,10 @@ class Capture:
         if id(t) in self._consts:
             return self._new_slot("const", t)
         if id(t) in self._made:
+            for c in self._consts.values():
+                if c._data is t._data and c is not t:  # a constant's array, wrapped again: the constant
+                    self.resolve(c)
+                    break
             for s, (kind, u) in enumerate(self.slots):
                 if u is not None and u._data is t._data:  # detach() / .data: the same array, no gradient through it
                     slot = self._new_slot("op", t)
