@@ -51,3 +51,14 @@ def test_validation_errors_as_torch():
         D.MixtureSameFamily(D.Categorical(probs=retrograd.ones(3, 3)), comp)
     with pytest.raises(ValueError, match=r"`mixture_distribution component` \(4\) does not equal `component_distribution.batch_shape\[-1\]` \(3\)"):
         D.MixtureSameFamily(D.Categorical(probs=retrograd.ones(2, 4)), comp)
+
+
+def test_a_mixture_shared_across_the_batch_chooses_independently_per_batch_element():
+    # (torch 2.13 raises in gather here: its mixture sample keeps the Categorical's smaller batch.)
+    retrograd.manual_seed(0)
+    d = D.MixtureSameFamily(D.Categorical(retrograd.tensor([1.0, 1.0])),
+                            D.Normal(retrograd.tensor([[0.0, 100.0]] * 3), 1.0))
+    high = (d.sample((4000,)) > 50).numpy()
+    assert high.shape == (4000, 3)
+    np.testing.assert_allclose(high.mean(0), 0.5, atol=0.04)
+    np.testing.assert_allclose((high[:, 0] == high[:, 1]).mean(), 0.5, atol=0.04)

@@ -1,132 +1,59 @@
-from __future__ import annotations
-
-
+"""A mixture of K components of one family, weighted by a Categorical."""
 import retrograd
-from retrograd.distributions import Categorical, constraints
-from retrograd.distributions.constraints import MixtureSameFamilyConstraint
+from retrograd.distributions import constraints
+from retrograd.distributions.categorical import Categorical
 from retrograd.distributions.distribution import Distribution
-
 
 __all__ = ["MixtureSameFamily"]
 
 
 class MixtureSameFamily(Distribution):
-    r"""
-    The `MixtureSameFamily` distribution implements a (batch of) mixture
-    distribution where all components are from different parameterizations of
-    the same distribution type. It is parameterized by a `Categorical`
-    "selecting distribution" (over `k` components) and a component
-    distribution, i.e., a `Distribution` with a rightmost batch shape
-    (equal to `[k]`) which indexes each (batch of) component.
+    r"""p(x) = sum_k pi_k p_k(x): `mixture_distribution` is a Categorical over the K components
+    (the pi_k), `component_distribution` a distribution whose rightmost batch dimension indexes
+    the K components. The mixture's batch shape is the components' without that dimension."""
 
-    Examples::
-
-        >>> # xdoctest: +SKIP("undefined vars")
-        >>> # Construct Gaussian Mixture Model in 1D consisting of 5 equally
-        >>> # weighted normal distributions
-        >>> mix = D.Categorical(retrograd.ones(5,))
-        >>> comp = D.Normal(retrograd.randn(5,), retrograd.rand(5,))
-        >>> gmm = MixtureSameFamily(mix, comp)
-
-        >>> # Construct Gaussian Mixture Model in 2D consisting of 5 equally
-        >>> # weighted bivariate normal distributions
-        >>> mix = D.Categorical(retrograd.ones(5,))
-        >>> comp = D.Independent(D.Normal(
-        ...          retrograd.randn(5,2), retrograd.rand(5,2)), 1)
-        >>> gmm = MixtureSameFamily(mix, comp)
-
-        >>> # Construct a batch of 3 Gaussian Mixture Models in 2D each
-        >>> # consisting of 5 random weighted bivariate normal distributions
-        >>> mix = D.Categorical(retrograd.rand(3,5))
-        >>> comp = D.Independent(D.Normal(
-        ...         retrograd.randn(3,5,2), retrograd.rand(3,5,2)), 1)
-        >>> gmm = MixtureSameFamily(mix, comp)
-
-    Args:
-        mixture_distribution: `retrograd.distributions.Categorical`-like
-            instance. Manages the probability of selecting components.
-            The number of categories must match the rightmost batch
-            dimension of the `component_distribution`. Must have either
-            scalar `batch_shape` or `batch_shape` matching
-            `component_distribution.batch_shape[:-1]`
-        component_distribution: `retrograd.distributions.Distribution`-like
-            instance. Right-most batch dimension indexes component.
-    """
-
-    arg_constraints: dict[str, constraints.Constraint] = {}
+    arg_constraints = {}
     has_rsample = False
 
-    def __init__(
-        self,
-        mixture_distribution,
-        component_distribution,
-        validate_args=None,
-    ):
+    def __init__(self, mixture_distribution, component_distribution, validate_args=None):
+        if not isinstance(mixture_distribution, Categorical):
+            raise ValueError(" The Mixture distribution needs to be an  instance of retrograd.distributions.Categorical")
+        if not isinstance(component_distribution, Distribution):
+            raise ValueError("The Component distribution needs to be an instance of retrograd.distributions.Distribution")
+        mixture_batch = mixture_distribution.batch_shape
+        batch = component_distribution.batch_shape[:-1]
+        # The two batch shapes must broadcast (right-aligned, 1s stretch).
+        for m, c in zip(reversed(mixture_batch), reversed(batch)):
+            if m != 1 and c != 1 and m != c:
+                raise ValueError(
+                    f"`mixture_distribution.batch_shape` ({mixture_batch}) is not compatible with "
+                    f"`component_distribution.batch_shape`({batch})")
+        k_mixture = mixture_distribution.logits.shape[-1]
+        k_components = component_distribution.batch_shape[-1]
+        if k_mixture != k_components:
+            raise ValueError(
+                f"`mixture_distribution component` ({k_mixture}) does not equal "
+                f"`component_distribution.batch_shape[-1]` ({k_components})")
         self._mixture_distribution = mixture_distribution
         self._component_distribution = component_distribution
-
-        if not isinstance(self._mixture_distribution, Categorical):
-            raise ValueError(
-                " The Mixture distribution needs to be an "
-                " instance of retrograd.distributions.Categorical"
-            )
-
-        if not isinstance(self._component_distribution, Distribution):
-            raise ValueError(
-                "The Component distribution needs to be an "
-                "instance of retrograd.distributions.Distribution"
-            )
-
-        # Check that batch size matches
-        mdbs = self._mixture_distribution.batch_shape
-        cdbs = self._component_distribution.batch_shape[:-1]
-        for size1, size2 in zip(reversed(mdbs), reversed(cdbs)):
-            if size1 != 1 and size2 != 1 and size1 != size2:
-                raise ValueError(
-                    f"`mixture_distribution.batch_shape` ({mdbs}) is not "
-                    "compatible with `component_distribution."
-                    f"batch_shape`({cdbs})"
-                )
-
-        # Check that the number of mixture components matches
-        km = self._mixture_distribution.logits.shape[-1]
-        kc = self._component_distribution.batch_shape[-1]
-        if km is not None and kc is not None and km != kc:
-            raise ValueError(
-                f"`mixture_distribution component` ({km}) does not"
-                " equal `component_distribution.batch_shape[-1]`"
-                f" ({kc})"
-            )
-        self._num_component = km
-
-        event_shape = self._component_distribution.event_shape
-        self._event_ndims = len(event_shape)
-        super().__init__(
-            batch_shape=cdbs,
-            event_shape=event_shape,
-            validate_args=validate_args,
-        )
+        self._num_component = k_mixture
+        self._event_ndims = len(component_distribution.event_shape)
+        super().__init__(batch, component_distribution.event_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        batch_shape = retrograd.Size(batch_shape)
-        batch_shape_comp = batch_shape + (self._num_component,)
         new = self._get_checked_instance(MixtureSameFamily, _instance)
-        new._component_distribution = self._component_distribution.expand(
-            batch_shape_comp
-        )
+        batch_shape = retrograd.Size(batch_shape)
+        new._component_distribution = self._component_distribution.expand(batch_shape + (self._num_component,))
         new._mixture_distribution = self._mixture_distribution.expand(batch_shape)
         new._num_component = self._num_component
         new._event_ndims = self._event_ndims
-        event_shape = new._component_distribution.event_shape
-        super(MixtureSameFamily, new).__init__(
-            batch_shape=batch_shape, event_shape=event_shape, validate_args=False
-        )
+        super(MixtureSameFamily, new).__init__(batch_shape, self.event_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
 
     @constraints.dependent_property
     def support(self):
-        return MixtureSameFamilyConstraint(self._component_distribution.support)
+        return constraints.MixtureSameFamilyConstraint(self._component_distribution.support)
 
     @property
     def mixture_distribution(self):
@@ -136,86 +63,54 @@ class MixtureSameFamily(Distribution):
     def component_distribution(self):
         return self._component_distribution
 
+    def _weights(self):
+        """pi shaped to broadcast against the components' batch + event: (..., K, 1, ..., 1)."""
+        w = self._mixture_distribution.probs
+        return w.reshape(w.shape + (1,) * self._event_ndims)
+
+    def _pad(self, x):
+        """A value of the mixture's shape, with a dimension to broadcast over the K components."""
+        return x.unsqueeze(-1 - self._event_ndims)
+
     @property
     def mean(self):
-        probs = self._pad_mixture_dimensions(self.mixture_distribution.probs)
-        return retrograd.sum(
-            probs * self.component_distribution.mean, dim=-1 - self._event_ndims
-        )  # [B, E]
+        # E x = sum_k pi_k mu_k
+        return (self._weights() * self._component_distribution.mean).sum(-1 - self._event_ndims)
 
     @property
     def variance(self):
-        # Law of total variance: Var(Y) = E[Var(Y|X)] + Var(E[Y|X])
-        probs = self._pad_mixture_dimensions(self.mixture_distribution.probs)
-        mean_cond_var = retrograd.sum(
-            probs * self.component_distribution.variance, dim=-1 - self._event_ndims
-        )
-        var_cond_mean = retrograd.sum(
-            probs * (self.component_distribution.mean - self._pad(self.mean)).pow(2.0),
-            dim=-1 - self._event_ndims,
-        )
-        return mean_cond_var + var_cond_mean
+        # Law of total variance: Var x = sum_k pi_k sigma_k^2 + sum_k pi_k (mu_k - mu)^2
+        k_dim = -1 - self._event_ndims
+        pi = self._weights()
+        comp = self._component_distribution
+        within = (pi * comp.variance).sum(k_dim)
+        between = (pi * (comp.mean - self._pad(self.mean)).pow(2)).sum(k_dim)
+        return within + between
 
     def cdf(self, x):
-        x = self._pad(x)
-        cdf_x = self.component_distribution.cdf(x)
-        mix_prob = self.mixture_distribution.probs
-
-        return retrograd.sum(cdf_x * mix_prob, dim=-1)
+        # F(x) = sum_k pi_k F_k(x)
+        return (self._component_distribution.cdf(self._pad(x)) * self._mixture_distribution.probs).sum(-1)
 
     def log_prob(self, x):
+        # log p(x) = logsumexp_k (log pi_k + log p_k(x))
         if self._validate_args:
             self._validate_sample(x)
-        x = self._pad(x)
-        log_prob_x = self.component_distribution.log_prob(x)  # [S, B, k]
-        log_mix_prob = retrograd.log_softmax(
-            self.mixture_distribution.logits, dim=-1
-        )  # [B, k]
-        return retrograd.logsumexp(log_prob_x + log_mix_prob, dim=-1)  # [S, B]
+        log_p_k = self._component_distribution.log_prob(self._pad(x))
+        log_pi = self._mixture_distribution.logits.log_softmax(-1)
+        return (log_p_k + log_pi).logsumexp(-1)
 
     def sample(self, sample_shape=retrograd.Size()):
+        # Draw one sample from every component and a component index per batch element (the
+        # Categorical over the full batch, so that batch elements choose independently), and
+        # keep the chosen component's sample.
+        sample_shape = retrograd.Size(sample_shape)
         with retrograd.no_grad():
-            sample_len = len(sample_shape)
-            batch_len = len(self.batch_shape)
-            gather_dim = sample_len + batch_len
-            es = self.event_shape
-
-            # mixture samples [n, B]
-            mix_sample = self.mixture_distribution.sample(sample_shape)
-            mix_shape = mix_sample.shape
-
-            # component samples [n, B, k, E]
-            comp_samples = self.component_distribution.sample(sample_shape)
-
-            # Gather along the k dimension
-            mix_sample_r = mix_sample.reshape(
-                mix_shape + retrograd.Size([1] * (len(es) + 1))
-            )
-            mix_sample_r = mix_sample_r.repeat(
-                retrograd.Size([1] * len(mix_shape)) + retrograd.Size([1]) + es
-            )
-
-            samples = retrograd.gather(comp_samples, gather_dim, mix_sample_r)
-            return samples.squeeze(gather_dim)
-
-    def _pad(self, x):
-        return x.unsqueeze(-1 - self._event_ndims)
-
-    def _pad_mixture_dimensions(self, x):
-        dist_batch_ndims = len(self.batch_shape)
-        cat_batch_ndims = len(self.mixture_distribution.batch_shape)
-        pad_ndims = 0 if cat_batch_ndims == 1 else dist_batch_ndims - cat_batch_ndims
-        xs = x.shape
-        x = x.reshape(
-            xs[:-1]
-            + retrograd.Size(pad_ndims * [1])
-            + xs[-1:]
-            + retrograd.Size(self._event_ndims * [1])
-        )
-        return x
+            k_dim = len(sample_shape) + len(self.batch_shape)
+            every = self._component_distribution.sample(sample_shape)  # S + B + (K,) + E
+            chosen = self._mixture_distribution.expand(self.batch_shape).sample(sample_shape)  # S + B
+            index = chosen.reshape(chosen.shape + (1,) * (1 + self._event_ndims))
+            index = index.expand(chosen.shape + (1,) + self.event_shape)
+            return every.gather(k_dim, index).squeeze(k_dim)
 
     def __repr__(self):
-        args_string = (
-            f"\n  {self.mixture_distribution},\n  {self.component_distribution}"
-        )
-        return "MixtureSameFamily" + "(" + args_string + ")"
+        return f"{type(self).__name__}(\n  {self._mixture_distribution},\n  {self._component_distribution})"
