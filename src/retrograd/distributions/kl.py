@@ -1,9 +1,16 @@
+r"""``kl_divergence(p, q)`` = E_p[log p(x) - log q(x)] and its registry ``register_kl``.
+
+Pairs are registered by the types of p and q; ``kl_divergence`` uses the most specific
+registered pair whose types p and q are instances of (warning when two pairs are each more
+specific in one argument), memoized per pair of types. The closed forms below are written as
+-H(p) - E_p[log q(x)] (entropy and cross-entropy) where that reads simplest; a q whose support
+does not cover p's gives +inf. More pairs (Beta, Gamma, Binomial, Dirichlet, Geometric,
+Poisson) are registered in _kl_gamma_count.py."""
+
 from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable
-from functools import total_ordering
 
 import retrograd
 from retrograd import inf
@@ -21,12 +28,8 @@ from .gumbel import Gumbel
 from .half_normal import HalfNormal
 from .independent import Independent
 from .laplace import Laplace
-from .lowrank_multivariate_normal import (
-    _batch_lowrank_logdet,
-    _batch_lowrank_mahalanobis,
-    LowRankMultivariateNormal,
-)
-from .multivariate_normal import _batch_mahalanobis, MultivariateNormal
+from .lowrank_multivariate_normal import LowRankMultivariateNormal
+from .multivariate_normal import MultivariateNormal
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
 from .pareto import Pareto
@@ -34,565 +37,286 @@ from .transformed_distribution import TransformedDistribution
 from .uniform import Uniform
 from .utils import _sum_rightmost, euler_constant as _euler_gamma
 
-
-_KL_REGISTRY: dict[
-    tuple[type, type], Callable
-] = {}  # Source of truth mapping a few general (type, type) pairs to functions.
-_KL_MEMOIZE: dict[
-    tuple[type, type], Callable
-] = {}  # Memoized version mapping many specific (type, type) pairs to functions.
-
 __all__ = ["register_kl", "kl_divergence"]
+
+_KL_REGISTRY = {}  # (type_p, type_q) -> function(p, q)
+_KL_MEMOIZE = {}  # (type(p), type(q)) -> the registered function dispatch chose, or NotImplemented
 
 
 def register_kl(type_p, type_q):
-    """
-    Decorator to register a pairwise function with :meth:`kl_divergence`.
-    Usage::
+    """Decorator registering ``fn(p, q)`` as the KL divergence of p of type ``type_p`` and q of
+    type ``type_q`` (subclasses included, unless a more specific pair is registered)::
 
         @register_kl(Normal, Normal)
         def kl_normal_normal(p, q):
-            # insert implementation here
-
-    Lookup returns the most specific (type,type) match ordered by subclass. If
-    the match is ambiguous, a `RuntimeWarning` is raised. For example to
-    resolve the ambiguous situation::
-
-        @register_kl(BaseP, DerivedQ)
-        def kl_version1(p, q): ...
-        @register_kl(DerivedP, BaseQ)
-        def kl_version2(p, q): ...
-
-    you should register a third most-specific implementation, e.g.::
-
-        register_kl(DerivedP, DerivedQ)(kl_version1)  # Break the tie.
-
-    Args:
-        type_p (type): A subclass of :class:`~retrograd.distributions.Distribution`.
-        type_q (type): A subclass of :class:`~retrograd.distributions.Distribution`.
+            ...
     """
-    if not (isinstance(type_p, type) and issubclass(type_p, Distribution)):
-        raise TypeError(
-            f"Expected type_p to be a Distribution subclass but got {type_p}"
-        )
-    if not (isinstance(type_q, type) and issubclass(type_q, Distribution)):
-        raise TypeError(
-            f"Expected type_q to be a Distribution subclass but got {type_q}"
-        )
+    for name, t in (("type_p", type_p), ("type_q", type_q)):
+        if not (isinstance(t, type) and issubclass(t, Distribution)):
+            raise TypeError(f"Expected {name} to be a Distribution subclass but got {t}")
 
     def decorator(fun):
         _KL_REGISTRY[type_p, type_q] = fun
-        _KL_MEMOIZE.clear()  # reset since lookup order may have changed
+        _KL_MEMOIZE.clear()  # a new pair may be more specific than one already chosen
         return fun
 
     return decorator
 
 
-@total_ordering
-class _Match:
-    __slots__ = ["types"]
-
-    def __init__(self, *types):
-        self.types = types
-
-    def __eq__(self, other):
-        return self.types == other.types
-
-    def __le__(self, other):
-        for x, y in zip(self.types, other.types):
-            if not issubclass(x, y):
-                return False
-            if x is not y:
-                break
-        return True
-
-
 def _dispatch_kl(type_p, type_q):
-    """
-    Find the most specific approximate match, assuming single inheritance.
-    """
-    matches = [
-        (super_p, super_q)
-        for super_p, super_q in _KL_REGISTRY
-        if issubclass(type_p, super_p) and issubclass(type_q, super_q)
-    ]
+    """The registered function for the most specific pair matching (type_p, type_q)."""
+    matches = [(sp, sq) for sp, sq in _KL_REGISTRY if issubclass(type_p, sp) and issubclass(type_q, sq)]
     if not matches:
         return NotImplemented
-    # Check that the left- and right- lexicographic orders agree.
-    # mypy isn't smart enough to know that _Match implements __lt__
-    # see: https://github.com/python/typing/issues/760#issuecomment-710670503
-    left_p, left_q = min(_Match(*m) for m in matches).types
-    right_q, right_p = min(_Match(*reversed(m)) for m in matches).types
-    left_fun = _KL_REGISTRY[left_p, left_q]
-    right_fun = _KL_REGISTRY[right_p, right_q]
-    if left_fun is not right_fun:
-        warnings.warn(
-            f"Ambiguous kl_divergence({type_p.__name__}, {type_q.__name__}). "
-            f"Please register_kl({left_p.__name__}, {right_q.__name__})",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-    return left_fun
+    # specificity: a class's position in the MRO (0 = the type itself); most specific in p
+    # first, and most specific in q first: when these differ, neither pair is more specific
+    rank_p, rank_q = type_p.__mro__.index, type_q.__mro__.index
+    left_p, left_q = min(matches, key=lambda m: (rank_p(m[0]), rank_q(m[1])))
+    right_p, right_q = min(matches, key=lambda m: (rank_q(m[1]), rank_p(m[0])))
+    left, right = _KL_REGISTRY[left_p, left_q], _KL_REGISTRY[right_p, right_q]
+    if left is not right:
+        warnings.warn(f"Ambiguous kl_divergence({type_p.__name__}, {type_q.__name__}). "
+                      f"Please register_kl({left_p.__name__}, {right_q.__name__})", RuntimeWarning)
+    return left
+
+
+def kl_divergence(p, q):
+    r"""The Kullback-Leibler divergence KL(p \| q) = \int p(x) \log(p(x) / q(x)) dx.
+
+    Args:
+        p (Distribution): a :class:`~retrograd.distributions.Distribution`.
+        q (Distribution): a :class:`~retrograd.distributions.Distribution`.
+
+    Returns:
+        Tensor: the divergences, of the batch shape.
+
+    Raises:
+        NotImplementedError: if no pair of the types of p and q was registered by
+            :meth:`register_kl`.
+    """
+    key = (type(p), type(q))
+    if key not in _KL_MEMOIZE:
+        _KL_MEMOIZE[key] = _dispatch_kl(*key)
+    fun = _KL_MEMOIZE[key]
+    if fun is NotImplemented:
+        raise NotImplementedError(f"No KL(p || q) is implemented for p type {p.__class__.__name__} "
+                                  f"and q type {q.__class__.__name__}")
+    return fun(p, q)
+
+
+def _add_kl_info():
+    """Append the registered pairs to kl_divergence's docstring."""
+    pairs = sorted(f"* :class:`~retrograd.distributions.{p.__name__}` and "
+                   f":class:`~retrograd.distributions.{q.__name__}`" for p, q in _KL_REGISTRY)
+    kl_divergence.__doc__ += ("\n    KL divergence is currently implemented for the following "
+                              "distribution pairs:\n\t" + "\n\t".join(pairs))
 
 
 def _infinite_like(tensor):
-    """
-    Helper function for obtaining infinite KL Divergence throughout
-    """
+    """+inf in the shape, dtype and device of ``tensor``."""
     return retrograd.full_like(tensor, inf)
 
 
 def _x_log_x(tensor):
-    """
-    Utility function for calculating x log x
-    """
-    return retrograd.xlogy(tensor, tensor)  # produces correct result for x=0
+    return tensor * tensor.log()
 
 
-def _batch_trace_XXT(bmat):
-    """
-    Utility function for calculating the trace of XX^{T} with X having arbitrary trailing batch dimensions
-    """
-    n = bmat.size(-1)
-    m = bmat.size(-2)
-    flat_trace = bmat.reshape(-1, m * n).pow(2).sum(-1)
-    return flat_trace.reshape(bmat.shape[:-2])
+def _log_2pi_var(scale):
+    """log(2 pi sigma^2): the Normal's -2 log density at its mean."""
+    return math.log(2 * math.pi) + 2 * scale.log()
 
 
-def kl_divergence(p, q):
-    r"""
-    Compute Kullback-Leibler divergence :math:`KL(p \| q)` between two distributions.
-
-    .. math::
-
-        KL(p \| q) = \int p(x) \log\frac {p(x)} {q(x)} \,dx
-
-    Args:
-        p (Distribution): A :class:`~retrograd.distributions.Distribution` object.
-        q (Distribution): A :class:`~retrograd.distributions.Distribution` object.
-
-    Returns:
-        Tensor: A batch of KL divergences of shape `batch_shape`.
-
-    Raises:
-        NotImplementedError: If the distribution types have not been registered via
-            :meth:`register_kl`.
-    """
-    try:
-        fun = _KL_MEMOIZE[type(p), type(q)]
-    except KeyError:
-        fun = _dispatch_kl(type(p), type(q))
-        _KL_MEMOIZE[type(p), type(q)] = fun
-    if fun is NotImplemented:
-        raise NotImplementedError(
-            f"No KL(p || q) is implemented for p type {p.__class__.__name__} and q type {q.__class__.__name__}"
-        )
-    return fun(p, q)
+def _normal_cross_entropy(q, mean, variance):
+    """-E_p[log q(x)] for a Normal q and a p of the given mean and variance:
+    0.5 log(2 pi sigma^2) + (Var_p + (E_p x - mu)^2) / (2 sigma^2)."""
+    return 0.5 * _log_2pi_var(q.scale) + (variance + (mean - q.loc) ** 2) / (2 * q.scale ** 2)
 
 
-################################################################################
-# KL Divergence Implementations
-################################################################################
+def _cb_cross_entropy(q, mean):
+    """-E_p[log q(x)] for a ContinuousBernoulli q: log q(x) is affine in x on [0, 1], so its
+    expectation is (1 - E x) log q(0) + E x log q(1)."""
+    zero = retrograd.zeros_like(q.probs)
+    return -((1 - mean) * q.log_prob(zero) + mean * q.log_prob(zero + 1))
 
-# Same distributions
 
+# ---------------------------------------------------------------- same family
 
 @register_kl(Bernoulli, Bernoulli)
 def _kl_bernoulli_bernoulli(p, q):
-    t1 = p.probs * (
-        retrograd.nn.functional.softplus(-q.logits)
-        - retrograd.nn.functional.softplus(-p.logits)
-    )
-    t1[q.probs == 0] = inf
-    t1[p.probs == 0] = 0
-    t2 = (1 - p.probs) * (
-        retrograd.nn.functional.softplus(q.logits) - retrograd.nn.functional.softplus(p.logits)
-    )
-    t2[q.probs == 1] = inf
-    t2[p.probs == 1] = 0
+    # p log(p/q) + (1-p) log((1-p)/(1-q)), with log p = -softplus(-logit), log(1-p) = -softplus(logit);
+    # a term whose p-weight is 0 is 0, one whose q-probability is 0 is inf
+    sp = retrograd.nn.functional.softplus
+    t1 = p.probs * (sp(-q.logits) - sp(-p.logits))
+    t1 = retrograd.where(p.probs == 0, 0.0, retrograd.where(q.probs == 0, inf, t1))
+    t2 = (1 - p.probs) * (sp(q.logits) - sp(p.logits))
+    t2 = retrograd.where(p.probs == 1, 0.0, retrograd.where(q.probs == 1, inf, t2))
     return t1 + t2
 
 
 @register_kl(Categorical, Categorical)
 def _kl_categorical_categorical(p, q):
+    # sum_k p_k (log p_k - log q_k) (logits are normalized log-probabilities)
     t = p.probs * (p.logits - q.logits)
-    t[(q.probs == 0).expand_as(t)] = inf
-    t[(p.probs == 0).expand_as(t)] = 0
+    t = retrograd.where(q.probs == 0, inf, t)
+    t = retrograd.where(p.probs == 0, 0.0, t)
     return t.sum(-1)
-
-
-@register_kl(Exponential, Exponential)
-def _kl_exponential_exponential(p, q):
-    rate_ratio = q.rate / p.rate
-    t1 = -rate_ratio.log()
-    return t1 + rate_ratio - 1
-
-
-@register_kl(ExponentialFamily, ExponentialFamily)
-def _kl_expfamily_expfamily(p, q):
-    if type(p) is not type(q):
-        raise NotImplementedError(
-            "The cross KL-divergence between different exponential families cannot \
-                            be computed using Bregman divergences"
-        )
-    p_nparams = [np.detach().requires_grad_() for np in p._natural_params]
-    q_nparams = q._natural_params
-    lg_normal = p._log_normalizer(*p_nparams)
-    gradients = retrograd.autograd.grad(lg_normal.sum(), p_nparams, create_graph=True)
-    result = q._log_normalizer(*q_nparams) - lg_normal
-    for pnp, qnp, g in zip(p_nparams, q_nparams, gradients):
-        term = (qnp - pnp) * g
-        result -= _sum_rightmost(term, len(q.event_shape))
-    return result
-
-
-@register_kl(Gumbel, Gumbel)
-def _kl_gumbel_gumbel(p, q):
-    ct1 = p.scale / q.scale
-    ct2 = q.loc / q.scale
-    ct3 = p.loc / q.scale
-    t1 = -ct1.log() - ct2 + ct3
-    t2 = ct1 * _euler_gamma
-    t3 = retrograd.exp(ct2 + (1 + ct1).lgamma() - ct3)
-    return t1 + t2 + t3 - (1 + _euler_gamma)
-
-
-@register_kl(HalfNormal, HalfNormal)
-def _kl_halfnormal_halfnormal(p, q):
-    return _kl_normal_normal(p.base_dist, q.base_dist)
-
-
-@register_kl(Laplace, Laplace)
-def _kl_laplace_laplace(p, q):
-    # From http://www.mast.queensu.ca/~communications/Papers/gil-msc11.pdf
-    scale_ratio = p.scale / q.scale
-    loc_abs_diff = (p.loc - q.loc).abs()
-    t1 = -scale_ratio.log()
-    t2 = loc_abs_diff / q.scale
-    t3 = scale_ratio * retrograd.exp(-loc_abs_diff / p.scale)
-    return t1 + t2 + t3 - 1
-
-
-@register_kl(LowRankMultivariateNormal, LowRankMultivariateNormal)
-def _kl_lowrankmultivariatenormal_lowrankmultivariatenormal(p, q):
-    if p.event_shape != q.event_shape:
-        raise ValueError(
-            "KL-divergence between two Low Rank Multivariate Normals with\
-                          different event shapes cannot be computed"
-        )
-
-    term1 = _batch_lowrank_logdet(
-        q._unbroadcasted_cov_factor, q._unbroadcasted_cov_diag, q._capacitance_tril
-    ) - _batch_lowrank_logdet(
-        p._unbroadcasted_cov_factor, p._unbroadcasted_cov_diag, p._capacitance_tril
-    )
-    term3 = _batch_lowrank_mahalanobis(
-        q._unbroadcasted_cov_factor,
-        q._unbroadcasted_cov_diag,
-        q.loc - p.loc,
-        q._capacitance_tril,
-    )
-    # Expands term2 according to
-    # inv(qcov) @ pcov = [inv(qD) - inv(qD) @ qW @ inv(qC) @ qW.T @ inv(qD)] @ (pW @ pW.T + pD)
-    #                  = [inv(qD) - A.T @ A] @ (pD + pW @ pW.T)
-    qWt_qDinv = q._unbroadcasted_cov_factor.mT / q._unbroadcasted_cov_diag.unsqueeze(-2)
-    A = retrograd.linalg.solve_triangular(q._capacitance_tril, qWt_qDinv, upper=False)
-    term21 = (p._unbroadcasted_cov_diag / q._unbroadcasted_cov_diag).sum(-1)
-    term22 = _batch_trace_XXT(
-        p._unbroadcasted_cov_factor * q._unbroadcasted_cov_diag.rsqrt().unsqueeze(-1)
-    )
-    term23 = _batch_trace_XXT(A * p._unbroadcasted_cov_diag.sqrt().unsqueeze(-2))
-    term24 = _batch_trace_XXT(A.matmul(p._unbroadcasted_cov_factor))
-    term2 = term21 + term22 - term23 - term24
-    return 0.5 * (term1 + term2 + term3 - p.event_shape[0])
-
-
-@register_kl(MultivariateNormal, LowRankMultivariateNormal)
-def _kl_multivariatenormal_lowrankmultivariatenormal(p, q):
-    if p.event_shape != q.event_shape:
-        raise ValueError(
-            "KL-divergence between two (Low Rank) Multivariate Normals with\
-                          different event shapes cannot be computed"
-        )
-
-    term1 = _batch_lowrank_logdet(
-        q._unbroadcasted_cov_factor, q._unbroadcasted_cov_diag, q._capacitance_tril
-    ) - 2 * p._unbroadcasted_scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
-    term3 = _batch_lowrank_mahalanobis(
-        q._unbroadcasted_cov_factor,
-        q._unbroadcasted_cov_diag,
-        q.loc - p.loc,
-        q._capacitance_tril,
-    )
-    # Expands term2 according to
-    # inv(qcov) @ pcov = [inv(qD) - inv(qD) @ qW @ inv(qC) @ qW.T @ inv(qD)] @ p_tril @ p_tril.T
-    #                  = [inv(qD) - A.T @ A] @ p_tril @ p_tril.T
-    qWt_qDinv = q._unbroadcasted_cov_factor.mT / q._unbroadcasted_cov_diag.unsqueeze(-2)
-    A = retrograd.linalg.solve_triangular(q._capacitance_tril, qWt_qDinv, upper=False)
-    term21 = _batch_trace_XXT(
-        p._unbroadcasted_scale_tril * q._unbroadcasted_cov_diag.rsqrt().unsqueeze(-1)
-    )
-    term22 = _batch_trace_XXT(A.matmul(p._unbroadcasted_scale_tril))
-    term2 = term21 - term22
-    return 0.5 * (term1 + term2 + term3 - p.event_shape[0])
-
-
-@register_kl(LowRankMultivariateNormal, MultivariateNormal)
-def _kl_lowrankmultivariatenormal_multivariatenormal(p, q):
-    if p.event_shape != q.event_shape:
-        raise ValueError(
-            "KL-divergence between two (Low Rank) Multivariate Normals with\
-                          different event shapes cannot be computed"
-        )
-
-    term1 = 2 * q._unbroadcasted_scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(
-        -1
-    ) - _batch_lowrank_logdet(
-        p._unbroadcasted_cov_factor, p._unbroadcasted_cov_diag, p._capacitance_tril
-    )
-    term3 = _batch_mahalanobis(q._unbroadcasted_scale_tril, (q.loc - p.loc))
-    # Expands term2 according to
-    # inv(qcov) @ pcov = inv(q_tril @ q_tril.T) @ (pW @ pW.T + pD)
-    combined_batch_shape = retrograd.broadcast_shapes(
-        q._unbroadcasted_scale_tril.shape[:-2], p._unbroadcasted_cov_factor.shape[:-2]
-    )
-    n = p.event_shape[0]
-    q_scale_tril = q._unbroadcasted_scale_tril.expand(combined_batch_shape + (n, n))
-    p_cov_factor = p._unbroadcasted_cov_factor.expand(
-        combined_batch_shape + (n, p.cov_factor.size(-1))
-    )
-    p_cov_diag = retrograd.diag_embed(p._unbroadcasted_cov_diag.sqrt()).expand(
-        combined_batch_shape + (n, n)
-    )
-    term21 = _batch_trace_XXT(
-        retrograd.linalg.solve_triangular(q_scale_tril, p_cov_factor, upper=False)
-    )
-    term22 = _batch_trace_XXT(
-        retrograd.linalg.solve_triangular(q_scale_tril, p_cov_diag, upper=False)
-    )
-    term2 = term21 + term22
-    return 0.5 * (term1 + term2 + term3 - p.event_shape[0])
-
-
-@register_kl(MultivariateNormal, MultivariateNormal)
-def _kl_multivariatenormal_multivariatenormal(p, q):
-    # From https://en.wikipedia.org/wiki/Multivariate_normal_distribution#Kullback%E2%80%93Leibler_divergence
-    if p.event_shape != q.event_shape:
-        raise ValueError(
-            "KL-divergence between two Multivariate Normals with\
-                          different event shapes cannot be computed"
-        )
-
-    half_term1 = q._unbroadcasted_scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(
-        -1
-    ) - p._unbroadcasted_scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
-    combined_batch_shape = retrograd.broadcast_shapes(
-        q._unbroadcasted_scale_tril.shape[:-2], p._unbroadcasted_scale_tril.shape[:-2]
-    )
-    n = p.event_shape[0]
-    q_scale_tril = q._unbroadcasted_scale_tril.expand(combined_batch_shape + (n, n))
-    p_scale_tril = p._unbroadcasted_scale_tril.expand(combined_batch_shape + (n, n))
-    term2 = _batch_trace_XXT(
-        retrograd.linalg.solve_triangular(q_scale_tril, p_scale_tril, upper=False)
-    )
-    term3 = _batch_mahalanobis(q._unbroadcasted_scale_tril, (q.loc - p.loc))
-    return half_term1 + 0.5 * (term2 + term3 - n)
-
-
-@register_kl(Normal, Normal)
-def _kl_normal_normal(p, q):
-    var_ratio = (p.scale / q.scale).pow(2)
-    t1 = ((p.loc - q.loc) / q.scale).pow(2)
-    return 0.5 * (var_ratio + t1 - 1 - var_ratio.log())
 
 
 @register_kl(OneHotCategorical, OneHotCategorical)
 def _kl_onehotcategorical_onehotcategorical(p, q):
-    return _kl_categorical_categorical(p._categorical, q._categorical)
+    return _kl_categorical_categorical(p, q)  # the same probs/logits, one-hot coded
 
 
-@register_kl(TransformedDistribution, TransformedDistribution)
-def _kl_transformed_transformed(p, q):
-    if p.transforms != q.transforms:
-        raise NotImplementedError
-    if p.event_shape != q.event_shape:
-        raise NotImplementedError
-    return kl_divergence(p.base_dist, q.base_dist)
+@register_kl(Normal, Normal)
+def _kl_normal_normal(p, q):
+    # log(sigma_q / sigma_p) + (sigma_p^2 + (mu_p - mu_q)^2) / (2 sigma_q^2) - 1/2
+    var_ratio = (p.scale / q.scale) ** 2
+    shift = ((p.loc - q.loc) / q.scale) ** 2
+    return 0.5 * (var_ratio + shift - 1 - var_ratio.log())
+
+
+@register_kl(HalfNormal, HalfNormal)
+def _kl_halfnormal_halfnormal(p, q):
+    # the Normal's with both locations 0 (folding both at 0 keeps the ratio of densities)
+    var_ratio = (p.scale / q.scale) ** 2
+    return 0.5 * (var_ratio - 1 - var_ratio.log())
+
+
+@register_kl(Exponential, Exponential)
+def _kl_exponential_exponential(p, q):
+    # log(rate_p / rate_q) + rate_q / rate_p - 1
+    ratio = q.rate / p.rate
+    return ratio - 1 - ratio.log()
+
+
+@register_kl(Laplace, Laplace)
+def _kl_laplace_laplace(p, q):
+    # log(b_q / b_p) + |mu_p - mu_q| / b_q + (b_p / b_q) exp(-|mu_p - mu_q| / b_p) - 1
+    ratio = p.scale / q.scale
+    distance = (p.loc - q.loc).abs()
+    return -ratio.log() + distance / q.scale + ratio * (-distance / p.scale).exp() - 1
+
+
+@register_kl(Gumbel, Gumbel)
+def _kl_gumbel_gumbel(p, q):
+    # with x = mu_p + beta_p G (G standard Gumbel: E G = gamma, E exp(-t G) = Gamma(1 + t)):
+    # log(beta_q / beta_p) + gamma (beta_p / beta_q - 1) + (mu_p - mu_q) / beta_q
+    #   + exp((mu_q - mu_p) / beta_q) Gamma(1 + beta_p / beta_q) - 1
+    ratio = p.scale / q.scale
+    shift = (p.loc - q.loc) / q.scale
+    return (-ratio.log() + _euler_gamma * (ratio - 1) + shift
+            + (retrograd.lgamma(ratio + 1) - shift).exp() - 1)
+
+
+@register_kl(Cauchy, Cauchy)
+def _kl_cauchy_cauchy(p, q):
+    # log(((gamma_p + gamma_q)^2 + (x_p - x_q)^2) / (4 gamma_p gamma_q))  (Chyzak & Nielsen, 2019)
+    return (((p.scale + q.scale) ** 2 + (p.loc - q.loc) ** 2) / (4 * p.scale * q.scale)).log()
 
 
 @register_kl(Uniform, Uniform)
 def _kl_uniform_uniform(p, q):
+    # log(width_q / width_p) when [low_p, high_p] lies in [low_q, high_q], else inf
     result = ((q.high - q.low) / (p.high - p.low)).log()
-    result[(q.low > p.low) | (q.high < p.high)] = inf
-    return result
-
-
-# Different distributions
-
-
-@register_kl(Exponential, Uniform)
-@register_kl(Exponential, ContinuousBernoulli)
-@register_kl(Exponential, Pareto)
-def _kl_exponential_infinity(p, q):
-    return _infinite_like(p.rate)
-
-
-@register_kl(Exponential, Gumbel)
-def _kl_exponential_gumbel(p, q):
-    scale_rate_prod = p.rate * q.scale
-    loc_scale_ratio = q.loc / q.scale
-    t1 = scale_rate_prod.log() - 1
-    t2 = retrograd.exp(loc_scale_ratio) * scale_rate_prod / (scale_rate_prod + 1)
-    t3 = scale_rate_prod.reciprocal()
-    return t1 - loc_scale_ratio + t2 + t3
-
-
-# TODO: Add Exponential-Laplace KL Divergence
-
-
-@register_kl(Exponential, Normal)
-def _kl_exponential_normal(p, q):
-    var_normal = q.scale.pow(2)
-    rate_sqr = p.rate.pow(2)
-    t1 = 0.5 * retrograd.log(rate_sqr * var_normal * 2 * math.pi)
-    t2 = rate_sqr.reciprocal()
-    t3 = q.loc / p.rate
-    t4 = q.loc.pow(2) * 0.5
-    return t1 - 1 + (t2 - t3 + t4) / var_normal
-
-
-@register_kl(Gumbel, Exponential)
-@register_kl(Gumbel, Uniform)
-@register_kl(Gumbel, ContinuousBernoulli)
-@register_kl(Gumbel, Pareto)
-def _kl_gumbel_infinity(p, q):
-    return _infinite_like(p.loc)
-
-
-# TODO: Add Gumbel-Laplace KL Divergence
-
-
-@register_kl(Gumbel, Normal)
-def _kl_gumbel_normal(p, q):
-    param_ratio = p.scale / q.scale
-    t1 = (param_ratio / math.sqrt(2 * math.pi)).log()
-    t2 = (math.pi * param_ratio * 0.5).pow(2) / 3
-    t3 = ((p.loc + p.scale * _euler_gamma - q.loc) / q.scale).pow(2) * 0.5
-    return -t1 + t2 + t3 - (_euler_gamma + 1)
-
-
-@register_kl(Laplace, Exponential)
-@register_kl(Laplace, Uniform)
-@register_kl(Laplace, ContinuousBernoulli)
-@register_kl(Laplace, Pareto)
-def _kl_laplace_infinity(p, q):
-    return _infinite_like(p.loc)
-
-
-@register_kl(Laplace, Normal)
-def _kl_laplace_normal(p, q):
-    var_normal = q.scale.pow(2)
-    scale_sqr_var_ratio = p.scale.pow(2) / var_normal
-    t1 = 0.5 * retrograd.log(2 * scale_sqr_var_ratio / math.pi)
-    t2 = 0.5 * p.loc.pow(2)
-    t3 = p.loc * q.loc
-    t4 = 0.5 * q.loc.pow(2)
-    return -t1 + scale_sqr_var_ratio + (t2 - t3 + t4) / var_normal - 1
-
-
-@register_kl(Normal, Exponential)
-@register_kl(Normal, Uniform)
-@register_kl(Normal, ContinuousBernoulli)
-@register_kl(Normal, Pareto)
-def _kl_normal_infinity(p, q):
-    return _infinite_like(p.loc)
-
-
-@register_kl(Normal, Gumbel)
-def _kl_normal_gumbel(p, q):
-    mean_scale_ratio = p.loc / q.scale
-    var_scale_sqr_ratio = (p.scale / q.scale).pow(2)
-    loc_scale_ratio = q.loc / q.scale
-    t1 = var_scale_sqr_ratio.log() * 0.5
-    t2 = mean_scale_ratio - loc_scale_ratio
-    t3 = retrograd.exp(-mean_scale_ratio + 0.5 * var_scale_sqr_ratio + loc_scale_ratio)
-    return -t1 + t2 + t3 - (0.5 * (1 + math.log(2 * math.pi)))
-
-
-@register_kl(Normal, Laplace)
-def _kl_normal_laplace(p, q):
-    loc_diff = p.loc - q.loc
-    scale_ratio = p.scale / q.scale
-    loc_diff_scale_ratio = loc_diff / p.scale
-    t1 = retrograd.log(scale_ratio)
-    t2 = (
-        math.sqrt(2 / math.pi) * p.scale * retrograd.exp(-0.5 * loc_diff_scale_ratio.pow(2))
-    )
-    t3 = loc_diff * retrograd.erf(math.sqrt(0.5) * loc_diff_scale_ratio)
-    return -t1 + (t2 + t3) / q.scale - (0.5 * (1 + math.log(0.5 * math.pi)))
-
-
-@register_kl(Uniform, Exponential)
-def _kl_uniform_exponetial(p, q):
-    result = q.rate * (p.high + p.low) / 2 - ((p.high - p.low) * q.rate).log()
-    result[p.low < q.support.lower_bound] = inf
-    return result
-
-
-@register_kl(Uniform, Gumbel)
-def _kl_uniform_gumbel(p, q):
-    common_term = q.scale / (p.high - p.low)
-    high_loc_diff = (p.high - q.loc) / q.scale
-    low_loc_diff = (p.low - q.loc) / q.scale
-    t1 = common_term.log() + 0.5 * (high_loc_diff + low_loc_diff)
-    t2 = common_term * (retrograd.exp(-high_loc_diff) - retrograd.exp(-low_loc_diff))
-    return t1 - t2
-
-
-# TODO: Uniform-Laplace KL Divergence
-
-
-@register_kl(Uniform, Normal)
-def _kl_uniform_normal(p, q):
-    common_term = p.high - p.low
-    t1 = (math.sqrt(math.pi * 2) * q.scale / common_term).log()
-    t2 = (common_term).pow(2) / 12
-    t3 = ((p.high + p.low - 2 * q.loc) / 2).pow(2)
-    return t1 + 0.5 * (t2 + t3) / q.scale.pow(2)
-
-
-# Pareto and ContinuousBernoulli, with each other and with the other families
-
-
-@register_kl(ContinuousBernoulli, ContinuousBernoulli)
-def _kl_continuous_bernoulli_continuous_bernoulli(p, q):
-    t1 = p.mean * (p.logits - q.logits)
-    t2 = p._cont_bern_log_norm() + retrograd.log1p(-p.probs)
-    t3 = -q._cont_bern_log_norm() - retrograd.log1p(-q.probs)
-    return t1 + t2 + t3
+    return retrograd.where((q.low > p.low) | (q.high < p.high), inf, result)
 
 
 @register_kl(Pareto, Pareto)
 def _kl_pareto_pareto(p, q):
-    # From http://www.mast.queensu.ca/~communications/Papers/gil-msc11.pdf
-    scale_ratio = p.scale / q.scale
-    alpha_ratio = q.alpha / p.alpha
-    t1 = q.alpha * scale_ratio.log()
-    t2 = -alpha_ratio.log()
-    result = t1 + t2 + alpha_ratio - 1
-    result[p.support.lower_bound < q.support.lower_bound] = inf
+    # E_p log x = log s_p + 1/alpha_p:
+    # log(alpha_p / alpha_q) + alpha_q log(s_p / s_q) + alpha_q / alpha_p - 1, inf if s_p < s_q
+    ratio = q.alpha / p.alpha
+    result = -ratio.log() + q.alpha * (p.scale / q.scale).log() + ratio - 1
+    return retrograd.where(p.scale < q.scale, inf, result)
+
+
+@register_kl(ContinuousBernoulli, ContinuousBernoulli)
+def _kl_continuous_bernoulli_continuous_bernoulli(p, q):
+    return _cb_cross_entropy(q, p.mean) - _cb_cross_entropy(p, p.mean)
+
+
+@register_kl(ExponentialFamily, ExponentialFamily)
+def _kl_expfamily_expfamily(p, q):
+    r"""The Bregman divergence of the log-normalizer A at the natural parameters:
+    KL(p || q) = A(eta_q) - A(eta_p) - <eta_q - eta_p, grad A(eta_p)>."""
+    if type(p) is not type(q):
+        raise NotImplementedError("The cross KL-divergence between different exponential families "
+                                  "cannot be computed using Bregman divergences")
+    eta_p = [e.detach().requires_grad_() for e in p._natural_params]
+    eta_q = q._natural_params
+    log_normalizer_p = p._log_normalizer(*eta_p)
+    grads = retrograd.autograd.grad(log_normalizer_p.sum(), eta_p, create_graph=True)
+    result = q._log_normalizer(*eta_q) - log_normalizer_p
+    for ep, eq, g in zip(eta_p, eta_q, grads):
+        result = result - _sum_rightmost((eq - ep) * g, len(q.event_shape))
     return result
 
 
-@register_kl(Beta, ContinuousBernoulli)
-def _kl_beta_continuous_bernoulli(p, q):
-    return (
-        -p.entropy()
-        - p.mean * q.logits
-        - retrograd.log1p(-q.probs)
-        - q._cont_bern_log_norm()
-    )
+@register_kl(Independent, Independent)
+def _kl_independent_independent(p, q):
+    if p.reinterpreted_batch_ndims != q.reinterpreted_batch_ndims:
+        raise NotImplementedError("kl_divergence of Independent distributions needs the same "
+                                  f"reinterpreted_batch_ndims, got {p.reinterpreted_batch_ndims} "
+                                  f"and {q.reinterpreted_batch_ndims}")
+    # independent coordinates: the divergences add up over the reinterpreted dimensions
+    return _sum_rightmost(kl_divergence(p.base_dist, q.base_dist), p.reinterpreted_batch_ndims)
 
+
+@register_kl(TransformedDistribution, TransformedDistribution)
+def _kl_transformed_transformed(p, q):
+    # a bijection applied to both leaves the divergence unchanged
+    if p.transforms != q.transforms:
+        raise NotImplementedError("kl_divergence of TransformedDistributions needs the same transforms")
+    if p.event_shape != q.event_shape:
+        raise NotImplementedError("kl_divergence of TransformedDistributions needs the same event_shape, "
+                                  f"got {p.event_shape} and {q.event_shape}")
+    base = kl_divergence(p.base_dist, q.base_dist)
+    return _sum_rightmost(base, len(p.event_shape) - len(p.base_dist.event_shape))
+
+
+# ---------------------------------------------------------------- Gaussians with a covariance
+
+def _kl_gaussian(loc_p, tril_p, loc_q, tril_q):
+    r"""KL of N(mu_p, L_p L_p^T) from N(mu_q, L_q L_q^T), k dimensions:
+    0.5 (||L_q^-1 L_p||_F^2 + ||L_q^-1 (mu_q - mu_p)||^2 - k) + log|L_q| - log|L_p|."""
+    k = loc_p.shape[-1]
+    batch = retrograd.broadcast_shapes(loc_p.shape[:-1], loc_q.shape[:-1], tril_p.shape[:-2], tril_q.shape[:-2])
+    tril_q = tril_q.expand(*batch, k, k)
+    trace = (retrograd.linalg.solve_triangular(tril_q, tril_p.expand(*batch, k, k), upper=False) ** 2).sum((-2, -1))
+    shift = retrograd.linalg.solve_triangular(tril_q, (loc_q - loc_p).expand(*batch, k).unsqueeze(-1), upper=False)
+    mahalanobis = (shift ** 2).sum((-2, -1))
+    half_logdet = lambda tril: tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)  # noqa: E731  log|L|
+    return 0.5 * (trace + mahalanobis - k) + half_logdet(tril_q) - half_logdet(tril_p)
+
+
+def _scale_tril(d):
+    """The Cholesky factor of a Gaussian's covariance (a low-rank one's is formed densely)."""
+    if isinstance(d, MultivariateNormal):
+        return d.scale_tril
+    return retrograd.linalg.cholesky(d.covariance_matrix)
+
+
+def _kl_gaussians(kind):
+    def kl(p, q):
+        if p.event_shape != q.event_shape:
+            raise ValueError(f"KL-divergence between two {kind} with different event shapes cannot be computed")
+        return _kl_gaussian(p.loc, _scale_tril(p), q.loc, _scale_tril(q))
+    return kl
+
+
+_kl_multivariatenormal_multivariatenormal = register_kl(MultivariateNormal, MultivariateNormal)(
+    _kl_gaussians("Multivariate Normals"))
+_kl_lowrankmultivariatenormal_lowrankmultivariatenormal = register_kl(
+    LowRankMultivariateNormal, LowRankMultivariateNormal)(_kl_gaussians("Low Rank Multivariate Normals"))
+_kl_multivariatenormal_lowrankmultivariatenormal = register_kl(MultivariateNormal, LowRankMultivariateNormal)(
+    _kl_gaussians("(Low Rank) Multivariate Normals"))
+_kl_lowrankmultivariatenormal_multivariatenormal = register_kl(LowRankMultivariateNormal, MultivariateNormal)(
+    _kl_gaussians("(Low Rank) Multivariate Normals"))
+
+
+# ---------------------------------------------------------------- across families: inf
+# q puts no mass on part of p's support (q bounded where p is not, or q on [0, inf) where p
+# reaches below 0)
 
 @register_kl(Beta, Pareto)
 def _kl_beta_infinity(p, q):
@@ -604,40 +328,41 @@ def _kl_continuous_bernoulli_infinity(p, q):
     return _infinite_like(p.probs)
 
 
-@register_kl(ContinuousBernoulli, Exponential)
-def _kl_continuous_bernoulli_exponential(p, q):
-    return -p.entropy() - retrograd.log(q.rate) + q.rate * p.mean
-
-
-@register_kl(ContinuousBernoulli, Normal)
-def _kl_continuous_bernoulli_normal(p, q):
-    t1 = -p.entropy()
-    t2 = 0.5 * (math.log(2.0 * math.pi) + retrograd.square(q.loc / q.scale)) + retrograd.log(
-        q.scale
-    )
-    t3 = (p.variance + retrograd.square(p.mean) - 2.0 * q.loc * p.mean) / (
-        2.0 * retrograd.square(q.scale)
-    )
-    return t1 + t2 + t3
-
-
-@register_kl(ContinuousBernoulli, Uniform)
-def _kl_continuous_bernoulli_uniform(p, q):
-    result = -p.entropy() + (q.high - q.low).log()
-    return retrograd.where(
-        retrograd.max(
-            retrograd.ge(q.low, p.support.lower_bound),
-            retrograd.le(q.high, p.support.upper_bound),
-        ),
-        retrograd.ones_like(result) * inf,
-        result,
-    )
+@register_kl(Exponential, ContinuousBernoulli)
+@register_kl(Exponential, Pareto)
+@register_kl(Exponential, Uniform)
+def _kl_exponential_infinity(p, q):
+    return _infinite_like(p.rate)
 
 
 @register_kl(Gamma, ContinuousBernoulli)
 @register_kl(Gamma, Pareto)
 def _kl_gamma_infinity(p, q):
     return _infinite_like(p.concentration)
+
+
+@register_kl(Gumbel, ContinuousBernoulli)
+@register_kl(Gumbel, Exponential)
+@register_kl(Gumbel, Pareto)
+@register_kl(Gumbel, Uniform)
+def _kl_gumbel_infinity(p, q):
+    return _infinite_like(p.loc)
+
+
+@register_kl(Laplace, ContinuousBernoulli)
+@register_kl(Laplace, Exponential)
+@register_kl(Laplace, Pareto)
+@register_kl(Laplace, Uniform)
+def _kl_laplace_infinity(p, q):
+    return _infinite_like(p.loc)
+
+
+@register_kl(Normal, ContinuousBernoulli)
+@register_kl(Normal, Exponential)
+@register_kl(Normal, Pareto)
+@register_kl(Normal, Uniform)
+def _kl_normal_infinity(p, q):
+    return _infinite_like(p.loc)
 
 
 @register_kl(Pareto, Beta)
@@ -647,97 +372,154 @@ def _kl_pareto_infinity(p, q):
     return _infinite_like(p.scale)
 
 
+# ---------------------------------------------------------------- across families: closed forms
+
+@register_kl(Beta, ContinuousBernoulli)
+def _kl_beta_continuous_bernoulli(p, q):
+    return -p.entropy() + _cb_cross_entropy(q, p.mean)
+
+
+@register_kl(ContinuousBernoulli, Exponential)
+def _kl_continuous_bernoulli_exponential(p, q):
+    # -E_p log q = -log rate + rate E_p x
+    return -p.entropy() - q.rate.log() + q.rate * p.mean
+
+
+@register_kl(ContinuousBernoulli, Normal)
+def _kl_continuous_bernoulli_normal(p, q):
+    return -p.entropy() + _normal_cross_entropy(q, p.mean, p.variance)
+
+
+@register_kl(ContinuousBernoulli, Uniform)
+def _kl_continuous_bernoulli_uniform(p, q):
+    # log(high - low) - H(p) when [low, high] covers [0, 1]; as torch's, a bound on 0 or 1 counts as not
+    result = -p.entropy() + (q.high - q.low).log()
+    return retrograd.where((q.low >= 0) | (q.high <= 1), inf, result)
+
+
+@register_kl(Exponential, Gumbel)
+def _kl_exponential_gumbel(p, q):
+    # -H(p) = log rate - 1; with z = (x - mu) / beta, -E_p log q = log beta + E z + E exp(-z),
+    # E x = 1 / rate and E exp(-x / beta) = rate beta / (rate beta + 1)
+    rate_beta = p.rate * q.scale
+    shift = q.loc / q.scale
+    return (rate_beta.log() - 1 + 1 / rate_beta - shift
+            + shift.exp() * rate_beta / (rate_beta + 1))
+
+
+@register_kl(Exponential, Normal)
+def _kl_exponential_normal(p, q):
+    # -H(p) = log rate - 1; mean 1 / rate, variance 1 / rate^2
+    return p.rate.log() - 1 + _normal_cross_entropy(q, p.rate.reciprocal(), p.rate ** -2)
+
+
+@register_kl(Gumbel, Normal)
+def _kl_gumbel_normal(p, q):
+    # H(p) = log beta + gamma + 1; mean mu + beta gamma, variance (pi beta)^2 / 6
+    entropy = p.scale.log() + _euler_gamma + 1
+    mean = p.loc + p.scale * _euler_gamma
+    return -entropy + _normal_cross_entropy(q, mean, (math.pi * p.scale) ** 2 / 6)
+
+
+@register_kl(Laplace, Normal)
+def _kl_laplace_normal(p, q):
+    # H(p) = 1 + log(2 b); mean mu, variance 2 b^2
+    entropy = 1 + (2 * p.scale).log()
+    return -entropy + _normal_cross_entropy(q, p.loc, 2 * p.scale ** 2)
+
+
+@register_kl(Normal, Gumbel)
+def _kl_normal_gumbel(p, q):
+    # H(p) = 0.5 log(2 pi e sigma^2); with z = (x - mu_q) / beta, -E_p log q = log beta + E z + E exp(-z),
+    # E exp(-z) = exp(-(mu_p - mu_q) / beta + sigma^2 / (2 beta^2)) (the Normal's moment generating function)
+    entropy = 0.5 * (_log_2pi_var(p.scale) + 1)
+    shift = (p.loc - q.loc) / q.scale
+    return -entropy + q.scale.log() + shift + (-shift + 0.5 * (p.scale / q.scale) ** 2).exp()
+
+
+@register_kl(Normal, Laplace)
+def _kl_normal_laplace(p, q):
+    # -E_p log q = log(2 b) + E|x - mu_q| / b, the mean of a folded Normal with m = mu_p - mu_q:
+    # E|x - mu_q| = sigma sqrt(2 / pi) exp(-m^2 / (2 sigma^2)) + m erf(m / (sqrt(2) sigma))
+    entropy = 0.5 * (_log_2pi_var(p.scale) + 1)
+    m = p.loc - q.loc
+    folded_mean = (p.scale * math.sqrt(2 / math.pi) * (-0.5 * (m / p.scale) ** 2).exp()
+                   + m * retrograd.erf(m / (math.sqrt(2) * p.scale)))
+    return -entropy + (2 * q.scale).log() + folded_mean / q.scale
+
+
+def _pareto_entropy(p):
+    # H = log(s / alpha) + 1 + 1 / alpha
+    return (p.scale / p.alpha).log() + 1 + p.alpha.reciprocal()
+
+
+def _pareto_mean(p):
+    """alpha s / (alpha - 1); the inf where alpha <= 1 is set by the caller."""
+    return p.alpha * p.scale / (p.alpha - 1)
+
+
 @register_kl(Pareto, Exponential)
 def _kl_pareto_exponential(p, q):
-    scale_rate_prod = p.scale * q.rate
-    t1 = (p.alpha / scale_rate_prod).log()
-    t2 = p.alpha.reciprocal()
-    t3 = p.alpha * scale_rate_prod / (p.alpha - 1)
-    result = t1 - t2 + t3 - 1
-    result[p.alpha <= 1] = inf
-    return result
+    # -E_p log q = -log rate + rate E_p x, infinite where the mean is (alpha <= 1)
+    result = -_pareto_entropy(p) - q.rate.log() + q.rate * _pareto_mean(p)
+    return retrograd.where(p.alpha <= 1, inf, result)
 
 
 @register_kl(Pareto, Gamma)
 def _kl_pareto_gamma(p, q):
-    common_term = p.scale.log() + p.alpha.reciprocal()
-    t1 = p.alpha.log() - common_term
-    t2 = q.concentration.lgamma() - q.concentration * q.rate.log()
-    t3 = (1 - q.concentration) * common_term
-    t4 = q.rate * p.alpha * p.scale / (p.alpha - 1)
-    result = t1 + t2 + t3 + t4 - 1
-    result[p.alpha <= 1] = inf
-    return result
+    # log q = k log r - lgamma(k) + (k - 1) log x - r x; E_p log x = log s + 1/alpha
+    mean_log = p.scale.log() + p.alpha.reciprocal()
+    cross = (retrograd.lgamma(q.concentration) - q.concentration * q.rate.log()
+             - (q.concentration - 1) * mean_log + q.rate * _pareto_mean(p))
+    return retrograd.where(p.alpha <= 1, inf, -_pareto_entropy(p) + cross)
 
 
 @register_kl(Pareto, Normal)
 def _kl_pareto_normal(p, q):
-    var_normal = 2 * q.scale.pow(2)
-    common_term = p.scale / (p.alpha - 1)
-    t1 = (math.sqrt(2 * math.pi) * q.scale * p.alpha / p.scale).log()
-    t2 = p.alpha.reciprocal()
-    t3 = p.alpha * common_term.pow(2) / (p.alpha - 2)
-    t4 = (p.alpha * common_term - q.loc).pow(2)
-    result = t1 - t2 + (t3 + t4) / var_normal - 1
-    result[p.alpha <= 2] = inf
-    return result
+    # variance s^2 alpha / ((alpha - 1)^2 (alpha - 2)), infinite where alpha <= 2
+    variance = p.scale ** 2 * p.alpha / ((p.alpha - 1) ** 2 * (p.alpha - 2))
+    result = -_pareto_entropy(p) + _normal_cross_entropy(q, _pareto_mean(p), variance)
+    return retrograd.where(p.alpha <= 2, inf, result)
+
+
+def _uniform_entropy(p):
+    return (p.high - p.low).log()
 
 
 @register_kl(Uniform, ContinuousBernoulli)
 def _kl_uniform_continuous_bernoulli(p, q):
-    result = (
-        -p.entropy()
-        - p.mean * q.logits
-        - retrograd.log1p(-q.probs)
-        - q._cont_bern_log_norm()
-    )
-    return retrograd.where(
-        retrograd.max(
-            retrograd.ge(p.high, q.support.upper_bound),
-            retrograd.le(p.low, q.support.lower_bound),
-        ),
-        retrograd.ones_like(result) * inf,
-        result,
-    )
+    # finite when [low, high] lies in [0, 1]; as torch's, touching 0 or 1 counts as outside
+    result = -_uniform_entropy(p) + _cb_cross_entropy(q, p.mean)
+    return retrograd.where((p.low <= 0) | (p.high >= 1), inf, result)
+
+
+@register_kl(Uniform, Exponential)
+def _kl_uniform_exponetial(p, q):
+    # -E_p log q = -log rate + rate (low + high) / 2, infinite where p reaches below 0
+    result = -_uniform_entropy(p) - q.rate.log() + q.rate * (p.high + p.low) / 2
+    return retrograd.where(p.low < 0, inf, result)
+
+
+@register_kl(Uniform, Gumbel)
+def _kl_uniform_gumbel(p, q):
+    # with z = (x - mu) / beta: E z = ((low + high) / 2 - mu) / beta and
+    # E exp(-z) = beta (exp((mu - low) / beta) - exp((mu - high) / beta)) / (high - low)
+    width = p.high - p.low
+    mean_z = ((p.high + p.low) / 2 - q.loc) / q.scale
+    mean_exp = q.scale * (((q.loc - p.low) / q.scale).exp() - ((q.loc - p.high) / q.scale).exp()) / width
+    return -width.log() + q.scale.log() + mean_z + mean_exp
+
+
+@register_kl(Uniform, Normal)
+def _kl_uniform_normal(p, q):
+    # mean (low + high) / 2, variance (high - low)^2 / 12
+    return -_uniform_entropy(p) + _normal_cross_entropy(q, p.mean, (p.high - p.low) ** 2 / 12)
 
 
 @register_kl(Uniform, Pareto)
 def _kl_uniform_pareto(p, q):
-    support_uniform = p.high - p.low
-    t1 = (q.alpha * q.scale.pow(q.alpha) * (support_uniform)).log()
-    t2 = (_x_log_x(p.high) - _x_log_x(p.low) - support_uniform) / support_uniform
-    result = t2 * (q.alpha + 1) - t1
-    result[p.low < q.support.lower_bound] = inf
-    return result
-
-
-@register_kl(Independent, Independent)
-def _kl_independent_independent(p, q):
-    if p.reinterpreted_batch_ndims != q.reinterpreted_batch_ndims:
-        raise NotImplementedError
-    result = kl_divergence(p.base_dist, q.base_dist)
-    return _sum_rightmost(result, p.reinterpreted_batch_ndims)
-
-
-@register_kl(Cauchy, Cauchy)
-def _kl_cauchy_cauchy(p, q):
-    # From https://arxiv.org/abs/1905.10965
-    t1 = ((p.scale + q.scale).pow(2) + (p.loc - q.loc).pow(2)).log()
-    t2 = (4 * p.scale * q.scale).log()
-    return t1 - t2
-
-
-def _add_kl_info():
-    """Appends a list of implemented KL functions to the doc for kl_divergence."""
-    rows = [
-        "KL divergence is currently implemented for the following distribution pairs:"
-    ]
-    for p, q in sorted(
-        _KL_REGISTRY, key=lambda p_q: (p_q[0].__name__, p_q[1].__name__)
-    ):
-        rows.append(
-            f"* :class:`~retrograd.distributions.{p.__name__}` and :class:`~retrograd.distributions.{q.__name__}`"
-        )
-    kl_info = "\n\t".join(rows)
-    if kl_divergence.__doc__:
-        kl_divergence.__doc__ += kl_info
+    # log q = log alpha + alpha log s - (alpha + 1) log x on x >= s;
+    # E_p log x = (high log high - low log low) / (high - low) - 1
+    mean_log = (_x_log_x(p.high) - _x_log_x(p.low)) / (p.high - p.low) - 1
+    result = -_uniform_entropy(p) - q.alpha.log() - q.alpha * q.scale.log() + (q.alpha + 1) * mean_log
+    return retrograd.where(p.low < q.scale, inf, result)
