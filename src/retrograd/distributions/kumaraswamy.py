@@ -1,72 +1,39 @@
-from __future__ import annotations
-
-
+"""The Kumaraswamy distribution on (0, 1)."""
 import retrograd
-from retrograd import nan
 from retrograd.distributions import constraints
 from retrograd.distributions.transformed_distribution import TransformedDistribution
 from retrograd.distributions.transforms import AffineTransform, PowerTransform
 from retrograd.distributions.uniform import Uniform
 from retrograd.distributions.utils import broadcast_all, euler_constant
 
-
 __all__ = ["Kumaraswamy"]
 
 
-def _moments(a, b, n):
-    """
-    Computes nth moment of Kumaraswamy using retrograd.lgamma
-    """
-    arg1 = 1 + n / a
-    log_value = retrograd.lgamma(arg1) + retrograd.lgamma(b) - retrograd.lgamma(arg1 + b)
-    return b * retrograd.exp(log_value)
+def _moment(a, b, n):
+    """E[x^n] = b B(1 + n/a, b) = b Gamma(1 + n/a) Gamma(b) / Gamma(1 + n/a + b)."""
+    m = 1 + n / a
+    return (b.log() + retrograd.lgamma(m) + retrograd.lgamma(b) - retrograd.lgamma(m + b)).exp()
 
 
 class Kumaraswamy(TransformedDistribution):
-    r"""
-    Samples from a Kumaraswamy distribution.
+    r"""Kumaraswamy distribution with a = concentration1 and b = concentration0:
+    p(x) = a b x^(a - 1) (1 - x^a)^(b - 1), 0 < x < 1. Its cdf inverts in closed form, so it is
+    built as x = (1 - u^(1/b))^(1/a), u ~ Uniform(0, 1) (1 - u is uniform too)."""
 
-    Example::
-
-        >>> # xdoctest: +IGNORE_WANT("non-deterministic")
-        >>> m = Kumaraswamy(retrograd.tensor([1.0]), retrograd.tensor([1.0]))
-        >>> m.sample()  # sample from a Kumaraswamy distribution with concentration alpha=1 and beta=1
-        tensor([ 0.1729])
-
-    Args:
-        concentration1 (float or Tensor): 1st concentration parameter of the distribution
-            (often referred to as alpha)
-        concentration0 (float or Tensor): 2nd concentration parameter of the distribution
-            (often referred to as beta)
-    """
-
-    arg_constraints = {
-        "concentration1": constraints.positive,
-        "concentration0": constraints.positive,
-    }
+    arg_constraints = {"concentration1": constraints.positive, "concentration0": constraints.positive}
     support = constraints.unit_interval
     has_rsample = True
 
-    def __init__(
-        self,
-        concentration1,
-        concentration0,
-        validate_args=None,
-    ):
-        self.concentration1, self.concentration0 = broadcast_all(
-            concentration1, concentration0
-        )
-        base_dist = Uniform(
-            retrograd.full_like(self.concentration0, 0),
-            retrograd.full_like(self.concentration0, 1),
-            validate_args=validate_args,
-        )
+    def __init__(self, concentration1, concentration0, validate_args=None):
+        self.concentration1, self.concentration0 = broadcast_all(concentration1, concentration0)
+        base = Uniform(retrograd.zeros_like(self.concentration0), retrograd.ones_like(self.concentration0),
+                       validate_args=validate_args)
         transforms = [
-            PowerTransform(exponent=self.concentration0.reciprocal()),
-            AffineTransform(loc=1.0, scale=-1.0),
-            PowerTransform(exponent=self.concentration1.reciprocal()),
+            PowerTransform(exponent=self.concentration0.reciprocal()),  # u^(1/b)
+            AffineTransform(loc=1.0, scale=-1.0),  # 1 - u^(1/b)
+            PowerTransform(exponent=self.concentration1.reciprocal()),  # (1 - u^(1/b))^(1/a)
         ]
-        super().__init__(base_dist, transforms, validate_args=validate_args)
+        super().__init__(base, transforms, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(Kumaraswamy, _instance)
@@ -76,31 +43,26 @@ class Kumaraswamy(TransformedDistribution):
 
     @property
     def mean(self):
-        return _moments(self.concentration1, self.concentration0, 1)
+        return _moment(self.concentration1, self.concentration0, 1)
 
     @property
     def mode(self):
-        # Evaluate in log-space for numerical stability.
-        log_mode = (
-            self.concentration0.reciprocal() * (-self.concentration0).log1p()
-            - (-self.concentration0 * self.concentration1).log1p()
-        )
-        log_mode[(self.concentration0 < 1) | (self.concentration1 < 1)] = nan
-        return log_mode.exp()
+        # ((a - 1) / (ab - 1))^(1/a) for a >= 1, b >= 1 (not both 1); otherwise the density
+        # grows without bound at an end (or is flat) and there is no interior mode: nan.
+        # (torch 2.13 returns nan everywhere here.)
+        a, b = self.concentration1, self.concentration0
+        mode = ((a - 1) / (a * b - 1)).pow(a.reciprocal())
+        return retrograd.where((a < 1) | (b < 1) | ((a == 1) & (b == 1)), float("nan"), mode)
 
     @property
     def variance(self):
-        return _moments(self.concentration1, self.concentration0, 2) - retrograd.pow(
-            self.mean, 2
-        )
+        # Var x = E[x^2] - (E x)^2
+        a, b = self.concentration1, self.concentration0
+        return _moment(a, b, 2) - _moment(a, b, 1).pow(2)
 
     def entropy(self):
-        t1 = 1 - self.concentration1.reciprocal()
-        t0 = 1 - self.concentration0.reciprocal()
-        H0 = retrograd.digamma(self.concentration0 + 1) + euler_constant
-        return (
-            t0
-            + t1 * H0
-            - retrograd.log(self.concentration1)
-            - retrograd.log(self.concentration0)
-        )
+        # H = (1 - 1/b) + (1 - 1/a) H_b - log(a b), H_b = digamma(b + 1) + gamma the b-th
+        # harmonic number.
+        a, b = self.concentration1, self.concentration0
+        harmonic = retrograd.digamma(b + 1) + euler_constant
+        return (1 - b.reciprocal()) + (1 - a.reciprocal()) * harmonic - (a * b).log()
