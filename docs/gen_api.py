@@ -22,6 +22,7 @@ NAMESPACES = [
     "retrograd.autograd",
     "retrograd.autograd.functional",
     "retrograd.autograd.graph",
+    "retrograd.func",
     "retrograd.nn",
     "retrograd.nn.functional",
     "retrograd.nn.init",

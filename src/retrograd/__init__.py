@@ -55,6 +55,7 @@ from . import backends  # noqa: F401  (retrograd.backends.set_malloc_tuning_enab
 from .amp import GradScaler, autocast, get_autocast_dtype, is_autocast_enabled  # noqa: F401 (torch's names)
 from ._legacy import *  # noqa: F403  (FloatTensor, LongTensor, ...: the legacy tensor types)
 from . import _legacy
+from .func import vmap  # noqa: E402  (torch.vmap is torch.func.vmap)
 from ._lazy import submodule_getattr as _submodule_getattr
 
 __getattr__ = _submodule_getattr(__name__)  # torch's submodules, imported on first access (retrograd._lazy)

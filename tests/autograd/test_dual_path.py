@@ -24,6 +24,7 @@ from retrograd.autograd import grad_mode
 from retrograd.autograd.grad_mode import _state as _grad_state
 from retrograd.autograd.grad_mode import is_grad_enabled
 from retrograd.autograd.function import Function
+from retrograd.func._linear import PerSampleMatmul
 from retrograd.nn.utils.stateless import functional_call
 from retrograd.ops import activation, elementwise, linear, loss, normalization, reduction, rnn, softmax
 from retrograd.ops.rnn import rnn_layer

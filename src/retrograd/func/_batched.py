@@ -42,14 +42,25 @@ def reset_vmap_fallbacks():
     _fallbacks.clear()
 
 
+class ReadsValues(RuntimeError):
+    """A batched tensor's values were read outside an op (a Python-level check or kernel of a
+    function without a batching rule): vmap then runs the whole function once per sample."""
+
+    def __init__(self, level, attr):
+        super().__init__(
+            f"vmap: this code reads the values of a batched tensor directly (array attribute {attr!r}) "
+            "instead of through an op, so vmap cannot batch it")
+        self.level = level
+
+
 class _LogicalArray:
     """What ``_data`` of a BatchedTensor answers: the per-sample shape and the dtype, never
-    values (a path that reads a batched tensor's values outside an op fails loudly)."""
+    values (a path that reads them raises ReadsValues, and vmap falls back to a loop)."""
 
-    __slots__ = ("shape", "dtype")
+    __slots__ = ("shape", "dtype", "level")
 
-    def __init__(self, shape, dtype):
-        self.shape, self.dtype = tuple(shape), dtype
+    def __init__(self, shape, dtype, level):
+        self.shape, self.dtype, self.level = tuple(shape), dtype, level
 
     @property
     def ndim(self):
@@ -67,13 +78,15 @@ class _LogicalArray:
         return self.dtype.itemsize
 
     def __getattr__(self, name):
-        raise RuntimeError(
-            f"vmap: this code reads the values of a batched tensor directly (array attribute "
-            f"{name!r}) instead of through an op, so vmap cannot batch it. Call a retrograd op "
-            "instead, or move this computation out of vmap.")
+        raise ReadsValues(self.level, name)
 
-    def __array__(self, *args, **kwargs):
-        self.__getattr__("__array__")
+    def _values(self, *args, **kwargs):
+        raise ReadsValues(self.level, "values")
+
+    __array__ = __gt__ = __ge__ = __lt__ = __le__ = __eq__ = __ne__ = __getitem__ = __setitem__ = _values
+    __iadd__ = __isub__ = __imul__ = __itruediv__ = _values
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __rtruediv__ = _values
+    __hash__ = None
 
 
 def _item_error(*args, **kwargs):
@@ -99,7 +112,7 @@ class BatchedTensor(Tensor):
     @property
     def _data(self):
         v = self._value
-        return _LogicalArray(v.shape[1:], v._data.dtype)
+        return _LogicalArray(v.shape[1:], v._data.dtype, self._level)
 
     @property
     def shape(self):
@@ -144,6 +157,33 @@ class BatchedTensor(Tensor):
     def __repr__(self):
         value = "\n".join("    " + line for line in repr(self._value).splitlines())
         return f"BatchedTensor(lvl={self._level}, bdim=0, value=\n{value}\n)"
+
+
+def _comparison(name):
+    """Comparisons (computed on arrays, not ops with a node): on the batch, batch dim first."""
+    from ..ops._batching import _pad_to
+
+    def compare(self, other):
+        level = self._level
+        if type(other) is BatchedTensor and other._level > level:
+            return NotImplemented  # the other operand's own method handles its (inner) level
+        a = self._value
+        if type(other) is BatchedTensor and other._level == level:
+            b = other._value
+            rank = max(a.ndim, b.ndim) - 1
+            a, b = _pad_to(a, rank), _pad_to(b, rank)
+        else:
+            b = other
+            a = _pad_to(a, getattr(other, "ndim", 0))
+        return wrap(getattr(a, name)(b), level)
+
+    compare.__name__ = name
+    return compare
+
+
+for _name in ("eq", "ne", "gt", "ge", "lt", "le"):
+    setattr(BatchedTensor, _name, _comparison(_name))
+    setattr(BatchedTensor, f"__{_name}__", _comparison(f"__{_name}__"))
 
 
 def wrap(value, level):
@@ -215,6 +255,10 @@ def dispatch(cls, args, kwargs):
         else:
             return _wrap_outputs(out, out_dims, level)
     return _per_sample(cls, frame, values, in_dims, kwargs)
+
+
+def count_fallback(name):
+    _fallbacks[name] += 1
 
 
 def _wrap_outputs(out, out_dims, level):

@@ -91,8 +91,17 @@ def _run(func, name, leaves, dims, spec, kwargs, size, out_dims, randomness):
         wrapped = [x if d is None else _batched.wrap(x if d in (0, -x.ndim) else x.movedim(d, 0), frame.level)
                    for x, d in zip(leaves, dims)]
         out = func(*_pytree.unflatten(wrapped, spec), **kwargs)
+    except _batched.ReadsValues as e:
+        if e.level != frame.level:
+            raise
+        reader = _reader(e)
+    else:
+        reader = None
     finally:
         _batched.pop()
+    if reader is not None:  # a function read values outside an op: the whole func once per sample
+        _batched.count_fallback(f"{reader} (reads values)")
+        return _per_sample(func, name, leaves, dims, spec, kwargs, size, out_dims)
     out_leaves, out_spec = _pytree.flatten(out)
     odims = _out_dims(out_dims, out, name)
     result = []
@@ -108,4 +117,37 @@ def _run(func, name, leaves, dims, spec, kwargs, size, out_dims, randomness):
                              "Did you mean to set out_dims= to None for output?")
         value = o._value if batched else o.unsqueeze(0).expand((size,) + tuple(o.shape))
         result.append(value if d in (0, -value.ndim) else value.movedim(0, d))
+    return _pytree.unflatten(result, out_spec)
+
+
+def _reader(error):
+    """The name of the retrograd function that read a batched tensor's values."""
+    tb, name = error.__traceback__, "?"
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if "retrograd" in code.co_filename and "/func/" not in code.co_filename:
+            name = code.co_name
+        tb = tb.tb_next
+    return name
+
+
+def _per_sample(func, name, leaves, dims, spec, kwargs, size, out_dims):
+    from ..ops.join import stack
+
+    outs = []
+    for i in range(size):
+        sample = [x if d is None else x.select(d, i) for x, d in zip(leaves, dims)]
+        outs.append(func(*_pytree.unflatten(sample, spec), **kwargs))
+    flat = [_pytree.flatten(o)[0] for o in outs]
+    out_spec = _pytree.flatten(outs[0])[1]
+    odims = _out_dims(out_dims, outs[0], name)
+    result = []
+    for j, d in enumerate(odims):
+        if d is None:
+            result.append(flat[0][j])
+            continue
+        if not isinstance(flat[0][j], Tensor):
+            raise ValueError(f"vmap({name}, ...): `{name}` must only return Tensors, got type {type(flat[0][j])}. "
+                             "Did you mean to set out_dims= to None for output?")
+        result.append(stack([f[j] for f in flat], d))
     return _pytree.unflatten(result, out_spec)

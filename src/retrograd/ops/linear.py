@@ -106,7 +106,7 @@ def _check(input, weight, bias):
                 f"linear: bias of shape {list(bias.shape)} does not match out_features "
                 f"{weight.shape[0]} of weight {list(weight.shape)}"
             )
-        if type(bias._data) is not type(input._data) or type(weight._data) is not type(input._data):
+        if bias.device != input.device or weight.device != input.device:
             raise RuntimeError(
                 "Expected all tensors to be on the same device, but found at least two devices "
                 f"(input on {input.device}, weight on {weight.device}, bias on {bias.device})"

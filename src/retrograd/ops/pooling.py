@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from . import _batching
 from ..amp.autocast_mode import autocast_op
 from .. import _backend
 from ..autograd.function import Function
@@ -173,6 +174,7 @@ def _first_max_hits(x, out, k):
 class MaxPoolBlocks(Function):
     """Max pooling over non-overlapping blocks (stride = kernel, no padding or dilation, sizes
     divisible by the kernel): z = max of each block;  dx = g at each block's first maximum."""
+    vmap = classmethod(_batching.fold_batch)  # batching rule (retrograd.func.vmap)
 
     name = MaxPool.name
 
@@ -273,6 +275,7 @@ def _apply_mats(x, mats):
 
 class SeparablePool(Function):
     """z = x x_1 A_1 ... x_d A_d (average pooling);  dx = g x_1 A_1^T ... x_d A_d^T."""
+    vmap = classmethod(_batching.fold_batch)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, x, mats):
@@ -289,6 +292,7 @@ class SeparablePool(Function):
 class BlockPool(Function):
     """z = scale * sum over non-overlapping k-blocks of x (avg pooling with stride = kernel, no padding);
     dx = scale * g repeated over each block."""
+    vmap = classmethod(_batching.fold_batch)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, x, k, scale):
