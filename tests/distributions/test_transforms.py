@@ -120,3 +120,14 @@ def test_matrix_transforms_match_torch():
     check_against_torch(lambda m, x: SimpleNamespace(y=m.distributions.transforms.PositiveDefiniteTransform()(x)),
                         [a], ["y"])
     check_against_torch(lambda m, x: SimpleNamespace(y=m.distributions.transforms.AbsTransform()(x)), [a], ["y"])
+
+
+def test_pickled_transforms_and_inverses_still_work():
+    import pickle
+
+    c = T.ComposeTransform([T.AffineTransform(1.0, 2.0), T.ExpTransform()])
+    x = retrograd.tensor([0.3, -0.2])
+    for t in (c, c.inv, T.ExpTransform().inv):
+        u = pickle.loads(pickle.dumps(t))
+        np.testing.assert_allclose(u(x).numpy(), t(x).numpy())
+        np.testing.assert_allclose(u.inv(u(x)).numpy(), x.numpy(), rtol=1e-6)

@@ -133,6 +133,9 @@ class _InverseTransform(Transform):
         super().__init__(cache_size=transform._cache_size)
         self._inv = transform  # strong: the inverse of an inverse is the original object
 
+    def __getstate__(self):
+        return self.__dict__.copy()  # unlike a forward transform's, this _inv is the transform itself
+
     @property
     def domain(self):
         return self._inv.codomain
