@@ -22,11 +22,12 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one BLAS thread: two spin 
 import numpy as np  # noqa: E402
 
 
-def _setup(t):
+def _setup(t, batch=128):
     from bench.workloads import mlp
 
     w = mlp(t)
     model, (x,), y, loss_fn = w.model, w.inputs, w.target, w.loss_fn
+    x, y = x[:batch], y[:batch]
     params = {k: v.detach() for k, v in model.named_parameters()}
     buffers = {k: v.detach() for k, v in model.named_buffers()}
 
@@ -65,16 +66,17 @@ def _setup(t):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=128, help="samples (the workload's batch is 128)")
     parser.add_argument("--torch", action="store_true", help="also time torch.func's vmap and a loop in torch")
     args = parser.parse_args(argv)
     import retrograd
 
-    runs = {"retrograd " + k: v for k, v in _setup(retrograd).items()}
+    runs = {"retrograd " + k: v for k, v in _setup(retrograd, args.batch).items()}
     if args.torch:
         import torch
 
         torch.set_num_threads(1)
-        runs.update({"torch " + k: v for k, v in _setup(torch).items() if k in ("vmap", "loop", "backward")})
+        runs.update({"torch " + k: v for k, v in _setup(torch, args.batch).items() if k in ("vmap", "loop", "backward")})
     times = {k: [] for k in runs}
     for _ in range(args.rounds):
         for name, fn in runs.items():

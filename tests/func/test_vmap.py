@@ -34,6 +34,8 @@ FAMILIES = [  # (name, function of one sample, its batched inputs, in_dims)
     ("indexing", lambda x: (x[1], x[:, 1:3], x[..., None, 0], x.select(1, 2), x.narrow(0, 1, 2)), (X,), 0),
     ("join", lambda x, v: (retrograd.cat([x, x * 2], 1), retrograd.stack([v, v + 1]),
                            retrograd.cat([v, retrograd.ones(2, dtype=v.dtype)])) + x.split(2, 1), (X, V), 0),
+    ("masking", lambda x: (x.masked_fill(x > 0, 0.0), x.tril(), x.triu(1), retrograd.where(x > 0, x, x * 2)), (X,), 0),
+    ("batched mask", lambda a, v: a.masked_fill(v > 0, 0.0), (X[0], V), (None, 0)),
     ("conv", lambda img: F.max_pool2d(CONV(img), 2), (IMG,), 0),
     ("embedding", lambda t: EMB(t), (T,), 0),
     ("layer_norm", lambda x: LN(x), (X,), 0),

@@ -196,6 +196,15 @@ def join(cls, info, in_dims, dim, *tensors, **kwargs):
     return cls.apply(_shift(dim), *ts, **kwargs), 0
 
 
+def masked_fill(cls, info, in_dims, a, mask, value, **kwargs):
+    """masked_fill: the output has a's shape, so an unbatched a is expanded over the batch."""
+    if len(in_dims) > 2 and in_dims[2] is not None:
+        raise NoRule("masked_fill with a batched value")
+    x = a.expand((info.batch_size,) + tuple(a.shape)) if in_dims[0] is None else front(a, in_dims[0])
+    m = mask if in_dims[1] is None else _pad_to(front(mask, in_dims[1]), x.ndim - 1)
+    return cls.apply(x, m, value, **kwargs), 0
+
+
 def bmm(cls, info, in_dims, a, b, **kwargs):
     """bmm: the batched product of the samples' (b, n, k) and (b, k, m) stacks."""
     return front(a, in_dims[0]) @ front(b, in_dims[1]), 0

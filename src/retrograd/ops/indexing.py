@@ -642,6 +642,7 @@ def _bool_mask(mask, name):
 
 class MaskedFill(Function):
     """z = value where mask else a;  da = g where not mask,  dvalue = sum of g where mask."""
+    vmap = classmethod(_batching.masked_fill)  # batching rule (retrograd.func.vmap)
 
     _unlisted_inputs = (1,)  # the mask
 
