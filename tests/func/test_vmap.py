@@ -187,3 +187,51 @@ def test_gradient_through_vmap():
 
 def test_top_level_vmap_is_func_vmap():
     assert retrograd.vmap is vmap
+
+
+def _custom(base, **attrs):
+    class Double(base):
+        @staticmethod
+        def forward(x):
+            return x * 2
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            pass
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    for k, v in attrs.items():
+        setattr(Double, k, v)
+    return Double
+
+
+def test_custom_function_vmap_as_torch():
+    x = X[:, 0]
+    with pytest.raises(RuntimeError, match="does not have vmap support"):
+        vmap(_custom(retrograd.autograd.Function).apply)(x)
+
+    class OldStyle(retrograd.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    with pytest.raises(RuntimeError, match="setup_context"):
+        vmap(OldStyle.apply)(x)
+    reset_vmap_fallbacks()
+    _close(vmap(_custom(retrograd.autograd.Function, generate_vmap_rule=True).apply)(x), x * 2)
+    assert vmap_fallbacks() == {"Double": 1}  # generate_vmap_rule: run per sample here
+    calls = []
+
+    def rule(info, in_dims, a):
+        calls.append((info.batch_size, info.randomness, in_dims))
+        return a * 2, in_dims[0]
+
+    _close(vmap(_custom(retrograd.autograd.Function, vmap=staticmethod(rule)).apply, in_dims=1)(x.t()), x * 2)
+    assert calls == [(5, "error", (0,))]

@@ -247,6 +247,8 @@ def dispatch(cls, args, kwargs):
     values = [p[0] for p in pairs]
     in_dims = tuple(p[1] for p in pairs)
     batched_kwargs = any(type(v) is BatchedTensor and v._level == level for v in kwargs.values())
+    if cls.vmap is _BASE_RULE and not cls.__module__.startswith("retrograd."):
+        _check_custom_function(cls)
     if cls.vmap is not _BASE_RULE and not batched_kwargs:
         try:
             out, out_dims = cls.vmap(VmapInfo(frame.batch_size, frame.randomness), in_dims, *values, **kwargs)
@@ -255,6 +257,21 @@ def dispatch(cls, args, kwargs):
         else:
             return _wrap_outputs(out, out_dims, level)
     return _per_sample(cls, frame, values, in_dims, kwargs)
+
+
+def _check_custom_function(cls):
+    """torch's rules for a user's autograd.Function under vmap: the torch 2 style
+    (setup_context), and a vmap staticmethod or generate_vmap_rule=True (run per sample here)."""
+    if cls.setup_context is _function.Function.setup_context:
+        raise RuntimeError(
+            "In order to use an autograd.Function with functorch transforms (vmap, grad, jvp, jacrev, ...), "
+            "it must override the setup_context staticmethod. For more details, please see "
+            "https://pytorch.org/docs/main/notes/extending.func.html")
+    if not cls.generate_vmap_rule:
+        raise RuntimeError(
+            f"You tried to vmap over {cls.__name__}, but it does not have vmap support. Please override and "
+            "implement the vmap staticmethod or set generate_vmap_rule=True. For more details, please see "
+            "https://pytorch.org/docs/main/notes/extending.func.html")
 
 
 def count_fallback(name):
