@@ -149,3 +149,11 @@ def test_kumaraswamy_and_weibull_modes_are_the_density_maxima():
     # Weibull with concentration <= 1: the density decreases from 0 (torch 2.13 says scale for 0.5).
     w = D.Weibull(retrograd.tensor([2.0, 2.0, 2.0]), retrograd.tensor([0.5, 1.0, 3.0]))
     np.testing.assert_allclose(w.mode.numpy(), [0.0, 0.0, 2.0 * (2.0 / 3.0) ** (1 / 3)], rtol=1e-6)
+
+
+def test_continuous_bernoulli_checks_probs_when_validating_and_clamps_them_off_0_and_1():
+    with pytest.raises(ValueError, match="The parameter probs has invalid values"):
+        D.ContinuousBernoulli(probs=retrograd.tensor([1.5]), validate_args=True)
+    d = D.ContinuousBernoulli(probs=retrograd.tensor([0.0, 1.0]), validate_args=False)
+    assert 0 < d.probs[0].item() < 1e-6 and 1 - 1e-6 < d.probs[1].item() < 1
+    assert np.isfinite(d.log_prob(retrograd.tensor([0.3, 0.4])).numpy()).all()

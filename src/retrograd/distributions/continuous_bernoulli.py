@@ -1,161 +1,53 @@
-from __future__ import annotations
-
+"""The continuous Bernoulli distribution of Loaiza-Ganem and Cunningham (2019)."""
 import math
+from numbers import Number
 
 import retrograd
 from retrograd.distributions import constraints
+from retrograd.distributions._params import expand_params
+from retrograd.distributions.distribution import Distribution
 from retrograd.distributions.exp_family import ExponentialFamily
-from retrograd.distributions.utils import (  # noqa
-    _Number,
-    broadcast_all,
-    clamp_probs,
-    lazy_property,
-    logits_to_probs,
-    probs_to_logits,
-)
+from retrograd.distributions.utils import broadcast_all, clamp_probs, lazy_property, logits_to_probs, probs_to_logits
 from retrograd.nn.functional import binary_cross_entropy_with_logits
-
 
 __all__ = ["ContinuousBernoulli"]
 
 
 class ContinuousBernoulli(ExponentialFamily):
-    r"""
-    Creates a continuous Bernoulli distribution parameterized by :attr:`probs`
-    or :attr:`logits` (but not both).
+    r"""Continuous Bernoulli on [0, 1], given by `probs` (lambda) or `logits`, not both:
+    p(x) = C(lambda) lambda^x (1 - lambda)^(1 - x), with the normalizer
+    C(lambda) = 2 atanh(1 - 2 lambda) / (1 - 2 lambda) (2 at lambda = 1/2).
 
-    The distribution is supported in [0, 1] and parameterized by 'probs' (in
-    (0,1)) or 'logits' (real-valued). Note that, unlike the Bernoulli, 'probs'
-    does not correspond to a probability and 'logits' does not correspond to
-    log-odds, but the same names are used due to the similarity with the
-    Bernoulli. See [1] for more details.
-
-    Example::
-
-        >>> # xdoctest: +IGNORE_WANT("non-deterministic")
-        >>> m = ContinuousBernoulli(retrograd.tensor([0.3]))
-        >>> m.sample()
-        tensor([ 0.2538])
-
-    Args:
-        probs (Number, Tensor): (0,1) valued parameters
-        logits (Number, Tensor): real valued parameters whose sigmoid matches 'probs'
-
-    [1] The continuous Bernoulli: fixing a pervasive error in variational
-    autoencoders, Loaiza-Ganem G and Cunningham JP, NeurIPS 2019.
-    https://arxiv.org/abs/1907.06845
-    """
+    The closed forms divide 0 by 0 at lambda = 1/2; for lambda inside `lims` they are replaced by
+    their Taylor expansions about 1/2 (the exact forms are evaluated at a safe lambda there, so
+    that neither branch of the selection produces nan gradients)."""
 
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.unit_interval
-    _mean_carrier_measure = 0
     has_rsample = True
+    _mean_carrier_measure = 0
 
-    def __init__(
-        self,
-        probs=None,
-        logits=None,
-        lims=(0.499, 0.501),
-        validate_args=None,
-    ):
+    def __init__(self, probs=None, logits=None, lims=(0.499, 0.501), validate_args=None):
         if (probs is None) == (logits is None):
-            raise ValueError(
-                "Either `probs` or `logits` must be specified, but not both."
-            )
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        given = probs if probs is not None else logits
         if probs is not None:
-            is_scalar = isinstance(probs, _Number)
-            (self.probs,) = broadcast_all(probs)
-            # validate 'probs' here if necessary as it is later clamped for numerical stability
-            # close to 0 and 1, later on; otherwise the clamped 'probs' would always pass
-            if validate_args is not None:
-                if not self.arg_constraints["probs"].check(self.probs).all():
-                    raise ValueError("The parameter probs has invalid values")
-            self.probs = clamp_probs(self.probs)
+            (probs,) = broadcast_all(probs)
+            validate = Distribution._validate_args if validate_args is None else validate_args
+            if validate and not constraints.unit_interval.check(probs).all():
+                raise ValueError("The parameter probs has invalid values")
+            # Keep lambda off 0 and 1, where log lambda or log(1 - lambda) is infinite.
+            self.probs = clamp_probs(probs)
         else:
-            if logits is None:
-                raise AssertionError("logits is unexpectedly None")
-            is_scalar = isinstance(logits, _Number)
             (self.logits,) = broadcast_all(logits)
-        self._param = self.probs if probs is not None else self.logits
-        if is_scalar:
-            batch_shape = retrograd.Size()
-        else:
-            batch_shape = self._param.size()
         self._lims = lims
+        batch_shape = retrograd.Size() if isinstance(given, Number) else self.param_shape
         super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(ContinuousBernoulli, _instance)
+        new = expand_params(self, ContinuousBernoulli, batch_shape, _instance, ("probs", "logits"))
         new._lims = self._lims
-        batch_shape = retrograd.Size(batch_shape)
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(batch_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(batch_shape)
-            new._param = new.logits
-        super(ContinuousBernoulli, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
         return new
-
-    def _new(self, *args, **kwargs):
-        return self._param.new_empty(*args, **kwargs)
-
-    def _outside_unstable_region(self):
-        return retrograd.max(
-            retrograd.le(self.probs, self._lims[0]), retrograd.gt(self.probs, self._lims[1])
-        )
-
-    def _cut_probs(self):
-        return retrograd.where(
-            self._outside_unstable_region(),
-            self.probs,
-            self._lims[0] * retrograd.ones_like(self.probs),
-        )
-
-    def _cont_bern_log_norm(self):
-        """computes the log normalizing constant as a function of the 'probs' parameter"""
-        cut_probs = self._cut_probs()
-        cut_probs_below_half = retrograd.where(
-            retrograd.le(cut_probs, 0.5), cut_probs, retrograd.zeros_like(cut_probs)
-        )
-        cut_probs_above_half = retrograd.where(
-            retrograd.ge(cut_probs, 0.5), cut_probs, retrograd.ones_like(cut_probs)
-        )
-        log_norm = retrograd.log(
-            retrograd.abs(retrograd.log1p(-cut_probs) - retrograd.log(cut_probs))
-        ) - retrograd.where(
-            retrograd.le(cut_probs, 0.5),
-            retrograd.log1p(-2.0 * cut_probs_below_half),
-            retrograd.log(2.0 * cut_probs_above_half - 1.0),
-        )
-        x = retrograd.pow(self.probs - 0.5, 2)
-        taylor = math.log(2.0) + (4.0 / 3.0 + 104.0 / 45.0 * x) * x
-        return retrograd.where(self._outside_unstable_region(), log_norm, taylor)
-
-    @property
-    def mean(self):
-        cut_probs = self._cut_probs()
-        mus = cut_probs / (2.0 * cut_probs - 1.0) + 1.0 / (
-            retrograd.log1p(-cut_probs) - retrograd.log(cut_probs)
-        )
-        x = self.probs - 0.5
-        taylor = 0.5 + (1.0 / 3.0 + 16.0 / 45.0 * retrograd.pow(x, 2)) * x
-        return retrograd.where(self._outside_unstable_region(), mus, taylor)
-
-    @property
-    def stddev(self):
-        return retrograd.sqrt(self.variance)
-
-    @property
-    def variance(self):
-        cut_probs = self._cut_probs()
-        vars = cut_probs * (cut_probs - 1.0) / retrograd.pow(
-            1.0 - 2.0 * cut_probs, 2
-        ) + 1.0 / retrograd.pow(retrograd.log1p(-cut_probs) - retrograd.log(cut_probs), 2)
-        x = retrograd.pow(self.probs - 0.5, 2)
-        taylor = 1.0 / 12.0 - (1.0 / 15.0 - 128.0 / 945.0 * x) * x
-        return retrograd.where(self._outside_unstable_region(), vars, taylor)
 
     @lazy_property
     def logits(self):
@@ -167,79 +59,99 @@ class ContinuousBernoulli(ExponentialFamily):
 
     @property
     def param_shape(self):
-        return self._param.size()
+        return self.__dict__.get("probs", self.__dict__.get("logits")).size()
 
-    def sample(self, sample_shape=retrograd.Size()):
-        shape = self._extended_shape(sample_shape)
-        u = retrograd.rand(shape, dtype=self.probs.dtype, device=self.probs.device)
-        with retrograd.no_grad():
-            return self.icdf(u)
+    def _outside_unstable_region(self):
+        # lims[0] itself counts as outside (the exact forms are used there), as in torch.
+        lo, hi = self._lims
+        return (self.probs <= lo) | (self.probs > hi)
+
+    def _cut_probs(self):
+        """lambda where the closed forms are used; a harmless stand-in (lims[0]) elsewhere."""
+        return retrograd.where(self._outside_unstable_region(), self.probs, self._lims[0] * retrograd.ones_like(self.probs))
+
+    def _cont_bern_log_norm(self):
+        # log C(lambda) = log|log(1 - lambda) - log(lambda)| - log|1 - 2 lambda|;
+        # about 1/2, with x = (lambda - 1/2)^2: log 2 + (4/3 + 104/45 x) x.
+        lam = self._cut_probs()
+        exact = (retrograd.log1p(-lam) - lam.log()).abs().log() - (1 - 2 * lam).abs().log()
+        x = (self.probs - 0.5).pow(2)
+        taylor = math.log(2.0) + (4.0 / 3.0 + 104.0 / 45.0 * x) * x
+        return retrograd.where(self._outside_unstable_region(), exact, taylor)
+
+    @property
+    def mean(self):
+        # E x = lambda / (2 lambda - 1) + 1 / (2 atanh(1 - 2 lambda)); about 1/2, with
+        # x = lambda - 1/2: 1/2 + (1/3 + 16/45 x^2) x.
+        lam = self._cut_probs()
+        exact = lam / (2 * lam - 1) + 1 / (retrograd.log1p(-lam) - lam.log())
+        x = self.probs - 0.5
+        taylor = 0.5 + (1.0 / 3.0 + 16.0 / 45.0 * x.pow(2)) * x
+        return retrograd.where(self._outside_unstable_region(), exact, taylor)
+
+    @property
+    def stddev(self):
+        return self.variance.sqrt()
+
+    @property
+    def variance(self):
+        # Var x = lambda (lambda - 1) / (1 - 2 lambda)^2 + 1 / (log(1 - lambda) - log lambda)^2;
+        # about 1/2, with x = (lambda - 1/2)^2: 1/12 - (1/15 - 128/945 x) x.
+        lam = self._cut_probs()
+        exact = lam * (lam - 1) / (1 - 2 * lam).pow(2) + 1 / (retrograd.log1p(-lam) - lam.log()).pow(2)
+        x = (self.probs - 0.5).pow(2)
+        taylor = 1.0 / 12.0 - (1.0 / 15.0 - 128.0 / 945.0 * x) * x
+        return retrograd.where(self._outside_unstable_region(), exact, taylor)
 
     def rsample(self, sample_shape=retrograd.Size()):
+        # Reparameterization by the inverse cdf: x = F^-1(u), u ~ U(0, 1).
         shape = self._extended_shape(sample_shape)
         u = retrograd.rand(shape, dtype=self.probs.dtype, device=self.probs.device)
         return self.icdf(u)
 
+    def sample(self, sample_shape=retrograd.Size()):
+        with retrograd.no_grad():
+            return self.rsample(sample_shape)
+
     def log_prob(self, value):
+        # log p(x) = x log lambda + (1 - x) log(1 - lambda) + log C(lambda) = -BCE(logits, x) + log C
         if self._validate_args:
             self._validate_sample(value)
         logits, value = broadcast_all(self.logits, value)
-        return (
-            -binary_cross_entropy_with_logits(logits, value, reduction="none")
-            + self._cont_bern_log_norm()
-        )
+        return -binary_cross_entropy_with_logits(logits, value, reduction="none") + self._cont_bern_log_norm()
 
     def cdf(self, value):
+        # F(x) = (lambda^x (1 - lambda)^(1 - x) + lambda - 1) / (2 lambda - 1), x about 1/2,
+        # clamped to 0 below the support and 1 above.
         if self._validate_args:
             self._validate_sample(value)
-        cut_probs = self._cut_probs()
-        cdfs = (
-            retrograd.pow(cut_probs, value) * retrograd.pow(1.0 - cut_probs, 1.0 - value)
-            + cut_probs
-            - 1.0
-        ) / (2.0 * cut_probs - 1.0)
-        unbounded_cdfs = retrograd.where(self._outside_unstable_region(), cdfs, value)
-        return retrograd.where(
-            retrograd.le(value, 0.0),
-            retrograd.zeros_like(value),
-            retrograd.where(retrograd.ge(value, 1.0), retrograd.ones_like(value), unbounded_cdfs),
-        )
+        lam = self._cut_probs()
+        exact = (lam.pow(value) * (1 - lam).pow(1 - value) + lam - 1) / (2 * lam - 1)
+        inside = retrograd.where(self._outside_unstable_region(), exact, value)
+        return retrograd.where(value <= 0, 0.0, retrograd.where(value >= 1, 1.0, inside))
 
     def icdf(self, value):
-        cut_probs = self._cut_probs()
-        return retrograd.where(
-            self._outside_unstable_region(),
-            (
-                retrograd.log1p(-cut_probs + value * (2.0 * cut_probs - 1.0))
-                - retrograd.log1p(-cut_probs)
-            )
-            / (retrograd.log(cut_probs) - retrograd.log1p(-cut_probs)),
-            value,
-        )
+        # F^-1(q) = (log(1 - lambda + q (2 lambda - 1)) - log(1 - lambda)) / (log lambda - log(1 - lambda)),
+        # q about 1/2.
+        lam = self._cut_probs()
+        exact = (retrograd.log1p(-lam + value * (2 * lam - 1)) - retrograd.log1p(-lam)) / (lam.log() - retrograd.log1p(-lam))
+        return retrograd.where(self._outside_unstable_region(), exact, value)
 
     def entropy(self):
-        log_probs0 = retrograd.log1p(-self.probs)
-        log_probs1 = retrograd.log(self.probs)
-        return (
-            self.mean * (log_probs0 - log_probs1)
-            - self._cont_bern_log_norm()
-            - log_probs0
-        )
+        # H = -E log p = mu (log(1 - lambda) - log lambda) - log C(lambda) - log(1 - lambda)
+        log_1m = retrograd.log1p(-self.probs)
+        return self.mean * (log_1m - self.probs.log()) - self._cont_bern_log_norm() - log_1m
 
+    # Exponential-family form: natural parameter eta = logits, log normalizer
+    # A(eta) = log((e^eta - 1) / eta), about 0: eta/2 + eta^2/24 - eta^4/2880.
     @property
     def _natural_params(self):
         return (self.logits,)
 
     def _log_normalizer(self, x):
-        """computes the log normalizing constant as a function of the natural parameter"""
-        out_unst_reg = retrograd.max(
-            retrograd.le(x, self._lims[0] - 0.5), retrograd.gt(x, self._lims[1] - 0.5)
-        )
-        cut_nat_params = retrograd.where(
-            out_unst_reg, x, (self._lims[0] - 0.5) * retrograd.ones_like(x)
-        )
-        log_norm = retrograd.log(
-            retrograd.abs(retrograd.special.expm1(cut_nat_params))
-        ) - retrograd.log(retrograd.abs(cut_nat_params))
-        taylor = 0.5 * x + retrograd.pow(x, 2) / 24.0 - retrograd.pow(x, 4) / 2880.0
-        return retrograd.where(out_unst_reg, log_norm, taylor)
+        lo, hi = self._lims
+        outside = (x <= lo - 0.5) | (x > hi - 0.5)
+        eta = retrograd.where(outside, x, (lo - 0.5) * retrograd.ones_like(x))
+        exact = (eta.exp() - 1).abs().log() - eta.abs().log()
+        taylor = 0.5 * x + x.pow(2) / 24.0 - x.pow(4) / 2880.0
+        return retrograd.where(outside, exact, taylor)
