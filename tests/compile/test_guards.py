@@ -127,3 +127,37 @@ def test_saved_tensor_hooks_and_anomaly_run_eagerly():
     assert packed and y.grad_fn.name() == "SumBackward0"
     with retrograd.autograd.detect_anomaly():
         assert f(a).grad_fn.name() == "SumBackward0"
+
+
+def test_module_cast_to_another_dtype_recaptures():
+    lin = retrograd.nn.Linear(3, 2)
+    cm = retrograd.compile(lin)
+    cm(retrograd.tensor(rand(4, 3, dtype=np.float32)))
+    lin.double()
+    x = retrograd.tensor(rand(4, 3))
+    out = cm(x)
+    assert out.dtype == retrograd.float64
+    np.testing.assert_array_equal(out.detach().numpy(), lin(x).detach().numpy())
+
+
+def test_other_threads_are_not_recorded_during_a_capture():
+    import threading
+
+    started, release = threading.Event(), threading.Event()
+    results = []
+
+    def other():
+        started.wait()
+        results.append((retrograd.ones(2) * 5).sum().item())  # .item() in another thread: no break
+        release.set()
+
+    def fn(a):
+        started.set()
+        release.wait(5)
+        return a * 2
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    report = retrograd.compiler.explain(fn)(retrograd.ones(3))
+    thread.join()
+    assert results == [10.0] and report.graph_break_count == 0 and report.op_count == 1
