@@ -1,119 +1,74 @@
-from __future__ import annotations
-
-
+"""The Gamma distribution with shape `concentration` and inverse scale `rate`."""
 import retrograd
-from retrograd import Tensor
 from retrograd.distributions import constraints
 from retrograd.distributions._gamma_sampling import _gammainc, _standard_gamma
+from retrograd.distributions._params import batch_shape_of, expand_params
 from retrograd.distributions.exp_family import ExponentialFamily
 from retrograd.distributions.utils import broadcast_all
-from retrograd.distributions.utils import _Number
-
 
 __all__ = ["Gamma"]
 
 
-
-
 class Gamma(ExponentialFamily):
-    r"""
-    Creates a Gamma distribution parameterized by shape :attr:`concentration` and :attr:`rate`.
+    r"""Gamma(concentration a, rate b): p(x) = b^a x^(a-1) e^(-b x) / Gamma(a), x > 0."""
 
-    Example::
-
-        >>> # xdoctest: +IGNORE_WANT("non-deterministic")
-        >>> m = Gamma(retrograd.tensor([1.0]), retrograd.tensor([1.0]))
-        >>> m.sample()  # Gamma distributed with concentration=1 and rate=1
-        tensor([ 0.1046])
-
-    Args:
-        concentration (float or Tensor): shape parameter of the distribution
-            (often referred to as alpha)
-        rate (float or Tensor): rate parameter of the distribution
-            (often referred to as beta), rate = 1 / scale
-    """
-
-    # pyrefly: ignore [bad-override]
-    arg_constraints = {
-        "concentration": constraints.positive,
-        "rate": constraints.positive,
-    }
+    arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
     support = constraints.nonnegative
     has_rsample = True
     _mean_carrier_measure = 0
 
+    def __init__(self, concentration, rate, validate_args=None):
+        self.concentration, self.rate = broadcast_all(concentration, rate)
+        super().__init__(batch_shape_of((concentration, rate), self.concentration), validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        # a subclass (Chi2) passes its own fresh instance as _instance
+        return expand_params(self, Gamma, batch_shape, _instance, ("concentration", "rate"))
+
     @property
-    def mean(self) -> Tensor:
+    def mean(self):
         return self.concentration / self.rate
 
     @property
-    def mode(self) -> Tensor:
+    def mode(self):
+        # (a - 1) / b for a >= 1; for a < 1 the density is largest at 0.
         return ((self.concentration - 1) / self.rate).clamp(min=0)
 
     @property
-    def variance(self) -> Tensor:
+    def variance(self):
         return self.concentration / self.rate.pow(2)
 
-    def __init__(
-        self,
-        concentration: Tensor | float,
-        rate: Tensor | float,
-        validate_args: bool | None = None,
-    ) -> None:
-        self.concentration, self.rate = broadcast_all(concentration, rate)
-        if isinstance(concentration, _Number) and isinstance(rate, _Number):
-            batch_shape = retrograd.Size()
-        else:
-            batch_shape = self.concentration.size()
-        super().__init__(batch_shape, validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Gamma, _instance)
-        batch_shape = retrograd.Size(batch_shape)
-        new.concentration = self.concentration.expand(batch_shape)
-        new.rate = self.rate.expand(batch_shape)
-        super(Gamma, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
-
-    def rsample(self, sample_shape: _size = retrograd.Size()) -> Tensor:
+    def rsample(self, sample_shape=retrograd.Size()):
+        # x = g / b with g ~ Gamma(a, 1); g carries the implicit reparameterization gradient in a.
+        # A draw that underflows to 0 is raised to the dtype's smallest normal number (log x finite).
         shape = self._extended_shape(sample_shape)
-        value = _standard_gamma(self.concentration.expand(shape)) / self.rate.expand(
-            shape
-        )
-        value.detach().clamp_(
-            min=retrograd.finfo(value.dtype).tiny
-        )  # do not record in autograd graph
-        return value
+        x = _standard_gamma(self.concentration.expand(shape)) / self.rate.expand(shape)
+        return x.clamp(min=retrograd.finfo(x.dtype).tiny)
 
     def log_prob(self, value):
+        # log p(x) = a log b + (a - 1) log x - b x - log Gamma(a)
         value = retrograd.as_tensor(value, dtype=self.rate.dtype, device=self.rate.device)
         if self._validate_args:
             self._validate_sample(value)
-        return (
-            retrograd.xlogy(self.concentration, self.rate)
-            + retrograd.xlogy(self.concentration - 1, value)
-            - self.rate * value
-            - retrograd.lgamma(self.concentration)
-        )
-
-    def entropy(self):
-        return (
-            self.concentration
-            - retrograd.log(self.rate)
-            + retrograd.lgamma(self.concentration)
-            + (1.0 - self.concentration) * retrograd.digamma(self.concentration)
-        )
-
-    @property
-    def _natural_params(self) -> tuple[Tensor, Tensor]:
-        return (self.concentration - 1, -self.rate)
-
-    # pyrefly: ignore [bad-override]
-    def _log_normalizer(self, x, y):
-        return retrograd.lgamma(x + 1) + (x + 1) * retrograd.log(-y.reciprocal())
+        return (retrograd.xlogy(self.concentration, self.rate) + retrograd.xlogy(self.concentration - 1, value)
+                - self.rate * value - retrograd.lgamma(self.concentration))
 
     def cdf(self, value):
+        # F(x) = P(a, b x), the regularized lower incomplete gamma function
         if self._validate_args:
             self._validate_sample(value)
         return _gammainc(self.concentration, self.rate * value)
+
+    def entropy(self):
+        # H = a - log b + log Gamma(a) + (1 - a) psi(a)
+        a = self.concentration
+        return a - self.rate.log() + retrograd.lgamma(a) + (1.0 - a) * retrograd.digamma(a)
+
+    # Exponential-family form: natural parameters (a - 1, -b), sufficient statistics (log x, x),
+    # log normalizer A = log Gamma(eta1 + 1) - (eta1 + 1) log(-eta2).
+    @property
+    def _natural_params(self):
+        return (self.concentration - 1, -self.rate)
+
+    def _log_normalizer(self, x, y):
+        return retrograd.lgamma(x + 1) + (x + 1) * retrograd.log(-y.reciprocal())
