@@ -35,13 +35,14 @@ class Step:
     required one, and whether autocast cast its arguments."""
 
     __slots__ = ("fn", "spec", "kspec", "outs", "needs", "rgs", "autocast", "kind", "single", "grad_to",
-                 "differentiable")
+                 "differentiable", "flat")
 
     def __init__(self, fn, spec, kspec, outs, needs, rgs, autocast, kind="op", single=True):
         self.fn, self.spec, self.kspec, self.outs = fn, spec, kspec, outs
         self.needs, self.rgs, self.autocast, self.kind, self.single = needs, rgs, autocast, kind, single
         self.differentiable = kind == "op" and any(rgs)
         self.grad_to = ()  # (argument position, slot, shape, dtype) of each input that takes a gradient
+        self.flat = all(len(a) == 2 for a in spec)
 
     @property
     def name(self):
@@ -146,7 +147,10 @@ class Graph:
                 for s in free:
                     env[s] = None
                 continue
-            args = [_arg(a, env) for a in step.spec]
+            if step.flat:  # every argument a slot or a plain value: no nested list
+                args = [env[v] if k is True else v for k, v in step.spec]
+            else:
+                args = [_arg(a, env) for a in step.spec]
             kwargs = {k: _arg(a, env) for k, a in step.kspec.items()} if step.kspec else {}
             if step.autocast:
                 args = cast_args(fn._autocast, args)
