@@ -181,7 +181,7 @@ class _InverseTransform(Transform):
 
 
 class ComposeTransform(Transform):
-    """parts[-1](...parts[1](parts[0](x))). The log|det| of the composition is the sum of the
+    """``parts[-1](...parts[1](parts[0](x)))``. The log|det| of the composition is the sum of the
     parts' (each summed over the event dimensions it does not span itself)."""
 
     def __init__(self, parts, cache_size=0):
