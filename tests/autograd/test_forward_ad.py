@@ -43,6 +43,15 @@ def test_tangents_of_an_exited_level_do_not_come_back():
         assert fwAD.unpack_dual(d * 2).tangent is None
 
 
+def test_a_long_dual_level_keeps_references_to_live_tensors_only():
+    with fwAD.dual_level():
+        d = fwAD.make_dual(_t(rand(2)), _t(rand(2, seed=1)))
+        for _ in range(3000):
+            d = d * 1.0
+        assert len(fwAD._levels.duals) < 2100
+        np.testing.assert_allclose(fwAD.unpack_dual(d).tangent.numpy(), rand(2, seed=1))
+
+
 def test_enter_exit_dual_level_functions():
     assert fwAD.enter_dual_level() == 0
     try:

@@ -31,6 +31,7 @@ class _Levels:
     serial = 0  # distinguishes the tangents of this entry of the level from stale ones
     duals = []  # weak references to the tensors given tangents at the current level
     enabled = True  # off while an op's JVP rule runs: its own ops carry no tangents
+    prune_at = 1024  # len(duals) at which the references to dead tensors are dropped
 
 
 _levels = _Levels()
@@ -177,7 +178,11 @@ def tangent_of(t):
 
 def set_tangent(t, tangent):
     t.__dict__["_fw"] = (_levels.serial, tangent)
-    _levels.duals.append(weakref.ref(t))
+    duals = _levels.duals
+    duals.append(weakref.ref(t))
+    if len(duals) >= _levels.prune_at:  # drop the references to dead tensors (amortized)
+        duals[:] = [r for r in duals if r() is not None]
+        _levels.prune_at = max(1024, 2 * len(duals))
 
 
 def update_in_place(self, result):
