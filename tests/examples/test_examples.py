@@ -1,5 +1,6 @@
 """Each example of examples/ runs (reduced in size) in a fresh process and says what it should."""
 
+import math
 import os
 import re
 import subprocess
@@ -76,3 +77,26 @@ def test_digits_cnn_learns_and_reloads():
     out = _run("digits_cnn.py", "--epochs", "2", "--subset", "400")
     assert _accuracy(out) > 50
     assert "reloaded model agrees: True" in out
+
+
+def test_vae_elbo_rises_and_draws(tmp_path):
+    png = tmp_path / "vae.png"
+    out = _run("vae.py", "--epochs", "2", "--subset", "400", "--latent", "3", "--out", str(png))
+    elbos = [float(v) for v in re.findall(r"test ELBO (\S+)", out)]
+    assert len(elbos) == 3 and all(math.isfinite(v) for v in elbos), out
+    assert elbos[-1] > elbos[0] + 5, out
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert "matplotlib is not installed" in out and not png.exists()
+    else:
+        assert png.stat().st_size > 1000
+
+
+def test_per_sample_grads_match_a_loop_and_dp_sgd_learns():
+    out = _run("per_sample_grads.py", "--epochs", "2", "--subset", "400", "--compare")
+    m = re.search(r"max difference (\S+) \((\w+)\)", out)
+    assert m and float(m.group(1)) <= 1e-6 and m.group(2) == "equal", out
+    first, last = _losses(out)
+    assert math.isfinite(last) and last < first - 0.1, out
+    assert _accuracy(out) > 30
