@@ -26,7 +26,8 @@ from retrograd.autograd.grad_mode import is_grad_enabled
 from retrograd.autograd.function import Function
 from retrograd.func._linear import PerSampleMatmul
 from retrograd.nn.utils.stateless import functional_call
-from retrograd.ops import activation, elementwise, linear, loss, normalization, reduction, rnn, softmax
+from retrograd.ops import activation, elementwise, join, linalg, linear, loss, normalization, reduction, rnn, \
+    shape, softmax
 from retrograd.ops.rnn import rnn_layer
 from retrograd.tensor import Tensor
 from tests.helpers import check_create_graph_agrees, rand
@@ -266,7 +267,28 @@ RNN = [
     ("nn_gru_cell", [rnn.RNNLayer], *_module(lambda: nn.GRUCell(3, 4, dtype=retrograd.float64), (3,), (4,))),
 ]
 
-CASES = ELEMENTWISE + REDUCTION + ACTIVATION + LINEAR + NORMALIZATION + SOFTMAX + LOSS + RNN
+# the plain paths of the ops in small models' backward (issue 14: no op recorded per gradient)
+SHAPE = [
+    ("sigmoid", [elementwise.Sigmoid], lambda t, a: F.sigmoid(a), [(3, 4)]),
+    ("sigmoid_0dim", [elementwise.Sigmoid], lambda t, a: a.sigmoid(), [()]),
+    ("rsub_scalar", [elementwise.Sub], lambda t, a: 1 - a, [(3, 4)]),
+    ("sub_broadcast", [elementwise.Sub], lambda t, a, b: a - b, [(3, 4), (4,)]),
+    ("sub_alpha", [elementwise.Sub], lambda t, a, b: t.sub(a, b, alpha=2.5), [(3, 4), (3, 4)]),
+    ("cat", [join.Cat], lambda t, a, b: t.cat([a, b], 1), [(3, 2), (3, 4)]),
+    ("cat_one_constant", [join.Cat], lambda t, a, b: t.cat([a.detach(), b], 0), [(2, 4), (3, 4)]),
+    ("matmul_batched", [linalg.Matmul], lambda t, a, b: a @ b, [(2, 3, 4), (2, 4, 5)]),
+    ("matmul_2d", [linalg.Matmul], lambda t, a, b: t.matmul(a, b), [(3, 4), (4, 5)]),
+    ("matmul_broadcast", [linalg.Matmul], lambda t, a, b: a @ b, [(2, 3, 4), (4, 5)]),
+    ("matmul_vector", [linalg.Matmul], lambda t, a, b: a @ b, [(3, 4), (4,)]),
+    ("matmul_right_constant", [linalg.Matmul], lambda t, a, b: a @ b.detach(), [(2, 3, 4), (2, 4, 5)]),
+    ("permute", [shape.Permute], lambda t, a: a.permute(2, 0, 1) * a.permute(2, 0, 1), [(2, 3, 4)]),
+    ("transpose", [shape.Permute], lambda t, a: a.transpose(0, 1).exp(), [(3, 4)]),
+    ("reshape", [shape.Reshape], lambda t, a: a.reshape(4, 3).exp(), [(3, 4)]),
+    ("reshape_copy", [shape.Reshape], lambda t, a: a.t().reshape(-1).exp(), [(3, 4)]),
+    ("view_unsqueeze", [shape.Reshape], lambda t, a: a.view(2, 6).unsqueeze(0).exp(), [(3, 4)]),
+]
+
+CASES = ELEMENTWISE + REDUCTION + ACTIVATION + LINEAR + NORMALIZATION + SOFTMAX + LOSS + RNN + SHAPE
 
 
 def _arrays(specs, dtype):

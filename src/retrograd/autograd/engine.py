@@ -253,6 +253,8 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
                             buf[nr] = g
                         elif not graph and _owned(buf[nr]):
                             buf[nr]._data += g._data  # a sum only the engine holds
+                        elif not graph and _function.forward_hook is None:
+                            buf[nr] = _Tensor._make(buf[nr]._data + g._data)  # no Add op to record
                         else:
                             buf[nr] = buf[nr] + g
                 left = deps[fn] - 1
@@ -355,11 +357,11 @@ def _validate(node, result):
             )
     Tensor = _Tensor
     check_nan = anomaly._state.enabled and anomaly._state.check_nan
-    out = list(result)
+    out = result
     i = -1
     for fn, nr in node._next:
         i += 1
-        g = out[i]
+        g = result[i]
         if fn is None or g is None:
             continue
         if not isinstance(g, Tensor):
@@ -388,6 +390,8 @@ def _validate(node, result):
             g = g.to(dtype=Tensor._dtype_of(dtype))
         if check_nan and g.isnan().any():
             raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th output.")
+        if out is result:
+            out = list(result)  # copied only when a gradient is replaced
         out[i] = g
     return out
 

@@ -17,7 +17,7 @@ from .._callsite import format_site, position_site, user_position
 from .._backend import array_module as _xp
 from . import anomaly
 from .grad_mode import _state
-from .graph import AccumulateGrad, Node, _modules, _saved_hooks, current_saved_tensors_hooks
+from .graph import AccumulateGrad, Node, _modules, _saved_hooks
 
 _SAVED_PLAIN, _SAVED_OUTPUT, _SAVED_PACKED = 0, 1, 2
 # edges for inputs that need no gradient; non-tensor arguments (dims, scalars) are marked so
@@ -164,7 +164,10 @@ class FunctionCtx:
             if self._freed:
                 raise _second_backward_error(self)
             return tuple(self._to_save)
-        return tuple(self._unpack(entry) for entry in saved)
+        out = []  # (a loop: a generator costs more than the unpacking of one or two entries)
+        for entry in saved:
+            out.append(self._unpack(entry))
+        return tuple(out)
 
     def _unpack(self, entry):
         if entry is None:
@@ -464,7 +467,8 @@ def _record(ctx, cls, args, kwargs, results):
 
 
 def _pack_saved(ctx, results):
-    hooks = current_saved_tensors_hooks()
+    hooks = _saved_hooks.stack
+    hooks = hooks[-1] if hooks else None  # current_saved_tensors_hooks(), inlined
     entries = []
     for t in ctx._to_save:
         if t is None:

@@ -46,6 +46,9 @@ def require_tensor(name, v):
         raise TypeError(f"{name}(): argument 'other' must be Tensor, not {type(v).__name__}")
 
 
+_PY_NUMBERS = (float, int)
+
+
 def operands(a, b):
     """The arrays (or Python scalars) of ``a`` and ``b``, cast to their promoted dtype."""
     ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
@@ -55,6 +58,11 @@ def operands(a, b):
             raise _device_error(x, y)
         if x.dtype == y.dtype:
             return x, y
+    elif ta:  # a float tensor and a Python number: the tensor's dtype (the common scalar case)
+        if type(b) in _PY_NUMBERS and a._data.dtype.kind == "f":
+            return a._data, b
+    elif tb and type(a) in _PY_NUMBERS and b._data.dtype.kind == "f":
+        return a, b._data
     rt = _dtype.result_type(a, b)
     dt = rt.np
     x = a._data if ta else _scalar(a)
@@ -169,7 +177,7 @@ class Sub(Function):
 
     @staticmethod
     def forward(ctx, a, b, alpha=1):
-        bools = [isinstance(v, bool) or isinstance(v, Tensor) and v.dtype.name == "bool" for v in (a, b)]
+        bools = [isinstance(v, bool) or isinstance(v, Tensor) and v._data.dtype.kind == "b" for v in (a, b)]
         if all(bools):
             raise RuntimeError(
                 "Subtraction, the `-` operator, with two bool tensors is not supported. "
@@ -198,6 +206,8 @@ class Sub(Function):
     def backward(ctx, g):
         sa, sb = ctx.shapes
         ga = _unbroadcast(g, sa) if ctx.needs_input_grad[0] else None
+        if ctx.needs_input_grad[1] and ctx.alpha == 1 and not _grad_state.enabled:  # plain: one array
+            return ga, Tensor._make(_sum_to(-g._data, sb)), None
         gb = _unbroadcast(-g if ctx.alpha == 1 else g * -ctx.alpha, sb) if ctx.needs_input_grad[1] else None
         return ga, gb, None
 
@@ -584,6 +594,12 @@ class Sigmoid(Function):
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
+        z = out._data
+        if not _grad_state.enabled and z.ndim and z.dtype.kind == "f" and z.dtype.itemsize >= 4:
+            d = 1 - z  # plain backward: one array, g*(1-z)*z in torch's order
+            d *= g._data
+            d *= z
+            return Tensor._make(d)
         return g * out * (1 - out)
 
 

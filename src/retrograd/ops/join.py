@@ -13,6 +13,7 @@ from .. import _dtype
 from .._backend import array_module
 from ..autograd.function import Function
 from ..autograd.forward_ad import linear_jvp
+from ..autograd.grad_mode import _state as _grad_state
 from ..tensor import Tensor, _wrap_dim
 from ._method import tensor_method
 from .indexing import Index
@@ -47,15 +48,22 @@ class Cat(Function):
     def forward(ctx, dim, *tensors):
         arrays = [t._data for t in tensors]
         dt = arrays[0].dtype
-        if any(x.dtype != dt for x in arrays):
+        nd, mixed = 0, False
+        for x in arrays:  # (loops, not generators: cat runs per step in hand-written RNN cells)
+            mixed = mixed or x.dtype != dt
+            nd = max(nd, x.ndim)
+        if mixed:
             for t in tensors[1:]:
                 dt = _dtype.promote_types(_dtype.from_numpy_dtype(dt), t.dtype).np
             arrays = [x if x.dtype == dt else x.astype(dt) for x in arrays]
         ctx.dim = dim
-        nd = max(x.ndim for x in arrays)
-        ctx.sizes = [x.shape[dim] if x.ndim == nd else 0 for x in arrays]
-        ctx.skip = [x.ndim == 1 and x.shape[0] == 0 and nd != 1 for x in arrays]
-        keep = [x for x, s in zip(arrays, ctx.skip) if not s]
+        ctx.sizes, ctx.skip, keep = [], [], []
+        for x in arrays:
+            skip = x.ndim == 1 and x.shape[0] == 0 and nd != 1
+            ctx.sizes.append(x.shape[dim] if x.ndim == nd else 0)
+            ctx.skip.append(skip)
+            if not skip:
+                keep.append(x)
         xp = array_module(arrays[0])
         if not keep:
             return xp.concatenate(arrays, 0)
@@ -70,10 +78,12 @@ class Cat(Function):
             if skip:
                 grads.append(g.new_zeros(0) if ctx.needs_input_grad[i + 1] else None)
                 continue
-            if ctx.needs_input_grad[i + 1]:
-                grads.append(g.narrow(ctx.dim, start, size))
-            else:
+            if not ctx.needs_input_grad[i + 1]:
                 grads.append(None)
+            elif _grad_state.enabled:
+                grads.append(g.narrow(ctx.dim, start, size))
+            else:  # plain backward: the slice of the array, without a view op per input
+                grads.append(Tensor._make(g._data[(slice(None),) * ctx.dim + (slice(start, start + size),)]))
             start += size
         return tuple(grads)
 
@@ -85,11 +95,19 @@ def cat(tensors, dim=0):
     tensors = _tensor_list(tensors, "cat")
     if not tensors:
         raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
-    ref = next((t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)), tensors[0])
+    ref = tensors[0]
+    for t in tensors:  # the first that is not a 1-D empty tensor
+        if not (t._data.ndim == 1 and t._data.shape[0] == 0):
+            ref = t
+            break
     if ref.ndim == 0:
         raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
     d = _wrap_dim(dim, ref.ndim)
+    rs = ref._data.shape
     for i, t in enumerate(tensors):
+        ts = t._data.shape
+        if len(ts) == len(rs) and ts[:d] == rs[:d] and ts[d + 1:] == rs[d + 1:]:
+            continue  # the common case, checked on the arrays' shapes (no Size objects)
         if t.ndim == 1 and t.shape[0] == 0 and ref.ndim != 1:
             continue
         if t.ndim == 0:

@@ -5,6 +5,7 @@ from ..amp.autocast_mode import autocast_op
 from .. import _backend, _dtype
 from ..autograd.function import Function
 from ..autograd.forward_ad import fsum, linear_jvp
+from ..autograd.grad_mode import _state as _grad_state
 from ._broadcast import sum_to_shape
 from ..tensor import Tensor
 from ._inplace import _TORCH_TYPE
@@ -142,6 +143,12 @@ class Matmul(Function):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
+        x, y = a._data, b._data
+        if not _grad_state.enabled and x.ndim >= 2 and y.ndim == x.ndim and x.shape[:-2] == y.shape[:-2]:
+            # plain backward, batch dims alike: the same two products on arrays, no op recorded
+            gd = g._data
+            return (Tensor._make(_backend.matmul(gd, y.swapaxes(-1, -2))) if ctx.needs_input_grad[0] else None,
+                    Tensor._make(_backend.matmul(x.swapaxes(-1, -2), gd)) if ctx.needs_input_grad[1] else None)
         if a.ndim == 1 and b.ndim == 1:  # dot product
             return (g * b if ctx.needs_input_grad[0] else None,
                     g * a if ctx.needs_input_grad[1] else None)

@@ -10,6 +10,7 @@ from ..amp.autocast_mode import cast_args
 from .._backend import array_module
 from ..autograd.function import Function
 from ..autograd.forward_ad import linear_jvp
+from ..autograd.grad_mode import _state as _grad_state
 from .._unsupported import reject
 from ..tensor import Tensor, _wrap_dim
 from ._broadcast import broadcast_view, sum_to_shape
@@ -20,6 +21,12 @@ __all__ = ["reshape", "transpose", "swapaxes", "swapdims", "permute", "unsqueeze
 
 
 def _infer_shape(shape, numel, src_shape):
+    if -1 not in shape:  # the common case, without a generator
+        if math.prod(shape) != numel:
+            raise RuntimeError(
+                f"shape '{list(shape)}' is invalid for input of size {numel} (input shape {list(src_shape)})"
+            )
+        return tuple(shape)
     shape = list(shape)
     if shape.count(-1) > 1:
         raise RuntimeError("only one dimension can be inferred")
@@ -38,7 +45,7 @@ def _infer_shape(shape, numel, src_shape):
 def _shape_args(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         return tuple(shape[0])
-    return tuple(int(s) for s in shape)
+    return tuple(map(int, shape))
 
 
 class Reshape(Function):
@@ -72,6 +79,8 @@ class Reshape(Function):
 
     @staticmethod
     def backward(ctx, g):
+        if not _grad_state.enabled:  # plain backward: the array reshaped, no op recorded
+            return Tensor._make(g._data.reshape(ctx.shape)), None, None
         return g.reshape(ctx.shape), None, None
 
 
@@ -99,6 +108,8 @@ class Permute(Function):
         inverse = [0] * len(ctx.dims)
         for i, d in enumerate(ctx.dims):
             inverse[d] = i
+        if not _grad_state.enabled:  # plain backward: the array transposed back, no op recorded
+            return Tensor._make(g._data.transpose(inverse)), None
         return Permute.apply(g, tuple(inverse)), None  # (dims known valid: no permute() checks)
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, _bump, _check, _check_lr, _step, _eval_closure, _grad_array
+from .optimizer import Optimizer, _bump, _check, _check_lr, _step, _eval_closure
 
 __all__ = ["SGD"]
 
@@ -36,10 +36,11 @@ class SGD(Optimizer):
             nesterov = group["nesterov"]
             maximize = group["maximize"]
             for p in group["params"]:
-                if p.grad is None:
+                g = p._grad  # (params are leaves: the .grad property's non-leaf warning never applies)
+                if g is None:
                     continue
                 d = p._data
-                g = _grad_array(p, maximize)
+                g = np.negative(g._data) if maximize else g._data
                 if wd != 0:
                     g = np.add(g, np.multiply(d, wd))
                 if momentum != 0:
