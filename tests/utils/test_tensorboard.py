@@ -373,6 +373,32 @@ def test_graph_as_torch(tmp_path):
     assert op_scopes(ours.Graph()) == op_scopes(theirs.Graph())
 
 
+def onnx_file(path):
+    """A small ONNX model: Z = LeakyRelu(Relu(X @ W)), X of shape (2, batch)."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    nodes = [helper.make_node("MatMul", ["X", "W"], ["h"]), helper.make_node("Relu", ["h"], ["Y"]),
+             helper.make_node("LeakyRelu", ["Y"], ["Z"], alpha=0.5)]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("X", TensorProto.FLOAT, [2, "batch"])],
+                              [helper.make_tensor_value_info("Z", TensorProto.INT64, [2, 4])],
+                              initializer=[numpy_helper.from_array(np.ones((3, 4), np.float32), "W")])
+    onnx.save(helper.make_model(graph), str(path))
+    return str(path)
+
+
+def test_onnx_graph_read_back(tmp_path):
+    with SummaryWriter(tmp_path / "run") as w:
+        w.add_onnx_graph(onnx_file(tmp_path / "m.onnx"))
+    g = accumulate(tmp_path / "run").Graph()
+    assert [(n.name, n.op, list(n.input)) for n in g.node] == [
+        ("X", "Variable", []), ("Z", "Variable", []), ("h", "MatMul", ["X", "W"]), ("Y", "Relu", ["h"]),
+        ("Z", "LeakyRelu", ["Y"])]
+    assert [d.size for d in g.node[0].attr["shape"].shape.dim] == [2, -1]  # a symbolic size: unknown
+    assert g.node[1].attr["dtype"].type == 9  # DT_INT64
+    assert g.node[4].attr["parameters"].s == b"alpha = 0.5 = 1"  # name = value = ONNX attribute type (FLOAT)
+
+
 def test_pr_curve_raw_rejects_weights(tmp_path):
     counts = np.ones(3)
     with SummaryWriter(tmp_path) as w:
