@@ -31,24 +31,24 @@ def make_tsv(metadata, save_path, metadata_header=None):
 
 
 def make_sprite(label_img, save_path):
-    """sprite.png: the N thumbnails (N x C x H x W, floats in [0, 1] or uint8) in a square grid of
-    ceil(sqrt(N)) per side, empty cells black."""
+    """sprite.png: the N thumbnails (N x C x H x W, floats in [0, 1]) in rows of ceil(sqrt(N)), on a
+    black square canvas (the projector cuts a square sprite into the thumbnails' cells)."""
     from PIL import Image
 
     from ._utils import make_grid
-    from .summary import _to_uint8, make_np
+    from .summary import make_np
 
     images = make_np(label_img)
-    side = int(math.ceil(math.sqrt(images.shape[0])))
-    padded = np.concatenate([images, np.zeros((side * side - images.shape[0],) + images.shape[1:],
-                                              dtype=images.dtype)])
-    grid = _to_uint8(make_grid(padded, ncols=side).transpose(1, 2, 0))
-    Image.fromarray(grid).save(os.path.join(save_path, "sprite.png"))
+    grid = make_grid(images, ncols=int(math.ceil(math.sqrt(images.shape[0])))).transpose(1, 2, 0)
+    side = max(grid.shape[:2])
+    square = np.zeros((side, side, grid.shape[2]), dtype=np.uint8)
+    square[:grid.shape[0], :grid.shape[1]] = (grid * 255.0).clip(0, 255).astype(np.uint8)  # uint8 too, as torch
+    Image.fromarray(square).save(os.path.join(save_path, "sprite.png"))
 
 
 def make_mat(matlist, save_path):
     """tensors.tsv: one point per line, its coordinates tab-separated."""
-    lines = ["\t".join(str(x) for x in row) + "\n" for row in matlist]
+    lines = ["\t".join(str(x.item()) for x in row) + "\n" for row in matlist]  # float32 written as float64
     _write(os.path.join(save_path, "tensors.tsv"), "".join(lines))
 
 

@@ -25,7 +25,8 @@ def make_grid(I, ncols=8):
     assert isinstance(I, np.ndarray), "plugin error, should pass numpy array here"
     if I.shape[1] == 1:
         I = np.concatenate([I, I, I], axis=1)
-    assert I.ndim == 4 and I.shape[1] in (3, 4)
+    if I.ndim != 4 or I.shape[1] != 3:
+        raise AssertionError("Input should be a 4D numpy array with 3 channels")
     n, c, h, w = I.shape
     ncols = min(n, ncols)
     nrows = -(-n // ncols)
@@ -38,13 +39,15 @@ def make_grid(I, ncols=8):
 
 def _prepare_video(V):
     """An N x T x C x H x W video batch as T x H' x W' x C frames: the N videos in a grid per frame,
-    the grid's rows a power of two (N padded with black videos to fill them)."""
+    N padded with black videos to the next power of two, 2^(floor(log2 N) // 2) rows of them.
+    uint8 videos become floats in [0, 1]."""
     n, t, c, h, w = V.shape
     if V.dtype == np.uint8:
         V = np.float32(V) / 255.0
-    rows = 2 ** ((n.bit_length() - 1) // 2) if n > 0 else 1
-    cols = -(-n // rows)
-    V = np.concatenate([V, np.zeros((rows * cols - n, t, c, h, w))], axis=0)
+    padded = 1 << (n - 1).bit_length()  # the next power of two
+    rows = 1 << ((n.bit_length() - 1) // 2)
+    cols = padded // rows
+    V = np.concatenate([V, np.zeros((padded - n, t, c, h, w), dtype=V.dtype)], axis=0)
     V = V.reshape(rows, cols, t, c, h, w).transpose(2, 0, 4, 1, 5, 3)  # T, rows, H, cols, W, C
     return V.reshape(t, rows * h, cols * w, c)
 

@@ -156,7 +156,10 @@ def make_histogram(values, bins, max_bins=None):
         counts = np.pad(counts, (0, padding)).reshape(-1, group).sum(axis=1)
         edges = np.concatenate([edges[:-1:group], edges[-1:]])
     nonzero = np.flatnonzero(counts)
-    first, last = (nonzero[0], nonzero[-1]) if nonzero.size else (0, len(counts) - 1)
+    if nonzero.size == 0:
+        raise ValueError(f"The histogram is empty: none of the {values.size} values lies within the bins "
+                         f"[{edges[0]}, {edges[-1]}]; pass bins that cover the values")
+    first, last = nonzero[0], nonzero[-1]
     return HistogramProto(min=values.min(), max=values.max(), num=len(values), sum=values.sum(),
                           sum_squares=values @ values, bucket_limit=edges[first:last + 2].tolist(),
                           bucket=[0.0] + counts[first:last + 1].tolist())
@@ -177,7 +180,8 @@ def _to_uint8(array):
 
 
 def make_image(tensor, rescale=1, rois=None, labels=None):
-    """An encoded PNG ``Summary.Image`` of an HWC uint8 array (boxes ``rois`` drawn first)."""
+    """An encoded PNG ``Summary.Image`` of an HWC uint8 array (boxes ``rois`` drawn first), resized
+    by ``rescale``; its height and width fields keep the array's size, as torch writes them."""
     from PIL import Image
 
     height, width, channel = tensor.shape
@@ -187,7 +191,7 @@ def make_image(tensor, rescale=1, rois=None, labels=None):
     picture = picture.resize((int(width * rescale), int(height * rescale)), Image.LANCZOS)
     buffer = io.BytesIO()
     picture.save(buffer, format="PNG")
-    return Summary.Image(height=int(height * rescale), width=int(width * rescale), colorspace=channel,
+    return Summary.Image(height=height, width=width, colorspace=channel,
                          encoded_image_string=buffer.getvalue())
 
 
@@ -436,7 +440,7 @@ def mesh(tag, vertices, colors, faces, config_dict, display_name=None, descripti
     from tensorboard.plugins.mesh import metadata
     from tensorboard.plugins.mesh.plugin_data_pb2 import MeshPluginData
 
-    json_config = None if config_dict is None else json.dumps(config_dict, sort_keys=True)
+    json_config = json.dumps({} if config_dict is None else config_dict, sort_keys=True)
     parts = [(vertices, MeshPluginData.VERTEX), (faces, MeshPluginData.FACE), (colors, MeshPluginData.COLOR)]
     parts = [(make_np(array), kind) for array, kind in parts if array is not None]
     components = metadata.get_components_bitmask([kind for _, kind in parts])
