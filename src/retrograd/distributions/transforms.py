@@ -181,8 +181,9 @@ class _InverseTransform(Transform):
 
 
 class ComposeTransform(Transform):
-    """``parts[-1](...parts[1](parts[0](x)))``. The log|det| of the composition is the sum of the
-    parts' (each summed over the event dimensions it does not span itself)."""
+    """The parts applied in order: first ``parts[0]``, last ``parts[-1]``. The log|det| of the
+    composition is the sum of the parts' (each summed over the event dimensions it does not
+    span itself)."""
 
     def __init__(self, parts, cache_size=0):
         if cache_size:
