@@ -1,102 +1,36 @@
-from __future__ import annotations
-
-
+"""The negative binomial distribution: successes before `total_count` failures."""
 import retrograd
-import retrograd.nn.functional as F
 from retrograd.distributions import constraints
+from retrograd.distributions._params import expand_params
 from retrograd.distributions.distribution import Distribution
 from retrograd.distributions.gamma import Gamma
-from retrograd.distributions.utils import (
-    broadcast_all,
-    lazy_property,
-    logits_to_probs,
-    probs_to_logits,
-)
-
+from retrograd.distributions.utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
 
 __all__ = ["NegativeBinomial"]
 
 
 class NegativeBinomial(Distribution):
-    r"""
-    Creates a Negative Binomial distribution, i.e. distribution
-    of the number of successful independent and identical Bernoulli trials
-    before :attr:`total_count` failures are achieved. The probability
-    of success of each Bernoulli trial is :attr:`probs`.
+    r"""NegativeBinomial(r = total_count, p) given by `probs` (success probability) or `logits`:
+    the number of successes k before the r-th failure,
+    p(k) = Gamma(k + r) / (k! Gamma(r)) p^k (1 - p)^r, k = 0, 1, 2, ...  (r may be real)."""
 
-    Args:
-        total_count (float or Tensor): non-negative number of negative Bernoulli
-            trials to stop, although the distribution is still valid for real
-            valued count
-        probs (Tensor): Event probabilities of success in the half open interval [0, 1)
-        logits (Tensor): Event log-odds for probabilities of success
-    """
-
-    arg_constraints = {
-        "total_count": constraints.greater_than_eq(0),
-        "probs": constraints.half_open_interval(0.0, 1.0),
-        "logits": constraints.real,
-    }
+    arg_constraints = {"total_count": constraints.greater_than_eq(0), "probs": constraints.half_open_interval(0.0, 1.0),
+                       "logits": constraints.real}
     support = constraints.nonnegative_integer
 
-    def __init__(
-        self,
-        total_count,
-        probs=None,
-        logits=None,
-        validate_args=None,
-    ):
+    def __init__(self, total_count, probs=None, logits=None, validate_args=None):
         if (probs is None) == (logits is None):
-            raise ValueError(
-                "Either `probs` or `logits` must be specified, but not both."
-            )
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
         if probs is not None:
-            (
-                self.total_count,
-                self.probs,
-            ) = broadcast_all(total_count, probs)
+            self.total_count, self.probs = broadcast_all(total_count, probs)
             self.total_count = self.total_count.type_as(self.probs)
         else:
-            if logits is None:
-                raise AssertionError("logits is unexpectedly None")
-            (
-                self.total_count,
-                self.logits,
-            ) = broadcast_all(total_count, logits)
+            self.total_count, self.logits = broadcast_all(total_count, logits)
             self.total_count = self.total_count.type_as(self.logits)
-
-        self._param = self.probs if probs is not None else self.logits
-        batch_shape = self._param.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+        super().__init__(self.param_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(NegativeBinomial, _instance)
-        batch_shape = retrograd.Size(batch_shape)
-        new.total_count = self.total_count.expand(batch_shape)
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(batch_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(batch_shape)
-            new._param = new.logits
-        super(NegativeBinomial, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
-
-    def _new(self, *args, **kwargs):
-        return self._param.new_empty(*args, **kwargs)
-
-    @property
-    def mean(self):
-        return self.total_count * retrograd.exp(self.logits)
-
-    @property
-    def mode(self):
-        return ((self.total_count - 1) * self.logits.exp()).floor().clamp(min=0.0)
-
-    @property
-    def variance(self):
-        return self.mean / retrograd.sigmoid(-self.logits)
+        return expand_params(self, NegativeBinomial, batch_shape, _instance, ("total_count", "probs", "logits"))
 
     @lazy_property
     def logits(self):
@@ -108,40 +42,37 @@ class NegativeBinomial(Distribution):
 
     @property
     def param_shape(self):
-        return self._param.size()
+        return self.__dict__.get("probs", self.__dict__.get("logits")).size()
 
-    @lazy_property
-    def _gamma(self):
-        # Note we avoid validating because self.total_count can be zero.
-        return Gamma(
-            concentration=self.total_count,
-            rate=retrograd.exp(-self.logits),
-            validate_args=False,
-        )
+    @property
+    def mean(self):
+        # r p / (1 - p), i.e. r e^logits
+        return self.total_count * self.logits.exp()
+
+    @property
+    def mode(self):
+        # floor((r - 1) p / (1 - p)), 0 for r <= 1
+        return ((self.total_count - 1) * self.logits.exp()).floor().clamp(min=0.0)
+
+    @property
+    def variance(self):
+        # r p / (1 - p)^2
+        return self.mean / (1 - self.probs)
 
     def sample(self, sample_shape=retrograd.Size()):
+        # a Gamma-Poisson mixture: k ~ Poisson(lambda), lambda ~ Gamma(r, rate (1 - p) / p = e^-logits)
         with retrograd.no_grad():
-            rate = self._gamma.sample(sample_shape=sample_shape)
+            rate = Gamma(self.total_count, (-self.logits).exp(), validate_args=False).sample(sample_shape)
             return retrograd.poisson(rate)
 
     def log_prob(self, value):
+        # log p(k) = log Gamma(k + r) - log k! - log Gamma(r) + k log p + r log(1 - p), where with
+        # the logits l, k log p + r log(1 - p) = k l - (k + r) log(1 + e^l). At k = r = 0 the
+        # coefficient is 1 (log 0): it is set to 0 there rather than inf - inf.
         if self._validate_args:
             self._validate_sample(value)
-
-        log_unnormalized_prob = self.total_count * F.logsigmoid(
-            -self.logits
-        ) + value * F.logsigmoid(self.logits)
-
-        log_normalization = (
-            -retrograd.lgamma(self.total_count + value)
-            + retrograd.lgamma(1.0 + value)
-            + retrograd.lgamma(self.total_count)
-        )
-        # The case self.total_count == 0 and value == 0 has probability 1 but
-        # lgamma(0) is infinite. Handle this case separately using a function
-        # that does not modify tensors in place to allow Jit compilation.
-        log_normalization = log_normalization.masked_fill(
-            self.total_count + value == 0.0, 0.0
-        )
-
-        return log_unnormalized_prob - log_normalization
+        r, l = self.total_count, self.logits
+        log_terms = value * l - (value + r) * retrograd.logaddexp(retrograd.zeros_like(l), l)
+        log_coef = retrograd.lgamma(value + r) - retrograd.lgamma(value + 1) - retrograd.lgamma(r)
+        log_coef = retrograd.where(value + r == 0, 0.0, log_coef)
+        return log_coef + log_terms
