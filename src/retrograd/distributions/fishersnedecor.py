@@ -1,106 +1,68 @@
-from __future__ import annotations
-
-
+"""Fisher-Snedecor's F distribution: the ratio of two scaled chi-squared variables."""
 import retrograd
-from retrograd import nan
 from retrograd.distributions import constraints
+from retrograd.distributions._params import batch_shape_of, expand_params
 from retrograd.distributions.distribution import Distribution
 from retrograd.distributions.gamma import Gamma
-from retrograd.distributions.utils import _Number, broadcast_all
-
+from retrograd.distributions.utils import broadcast_all
 
 __all__ = ["FisherSnedecor"]
 
 
 class FisherSnedecor(Distribution):
-    r"""
-    Creates a Fisher-Snedecor distribution parameterized by :attr:`df1` and :attr:`df2`.
-
-    Example::
-
-        >>> # xdoctest: +IGNORE_WANT("non-deterministic")
-        >>> m = FisherSnedecor(retrograd.tensor([1.0]), retrograd.tensor([2.0]))
-        >>> m.sample()  # Fisher-Snedecor-distributed with df1=1 and df2=2
-        tensor([ 0.2453])
-
-    Args:
-        df1 (float or Tensor): degrees of freedom parameter 1
-        df2 (float or Tensor): degrees of freedom parameter 2
-    """
+    r"""F(d1 = df1, d2 = df2), the law of (X1 / d1) / (X2 / d2) with X_i ~ Chi2(d_i):
+    p(x) = (d1 / d2)^(d1/2) x^(d1/2 - 1) (1 + d1 x / d2)^(-(d1 + d2)/2) / B(d1/2, d2/2), x > 0."""
 
     arg_constraints = {"df1": constraints.positive, "df2": constraints.positive}
     support = constraints.positive
     has_rsample = True
 
-    def __init__(
-        self,
-        df1,
-        df2,
-        validate_args=None,
-    ):
+    def __init__(self, df1, df2, validate_args=None):
         self.df1, self.df2 = broadcast_all(df1, df2)
-        self._gamma1 = Gamma(self.df1 * 0.5, self.df1)
-        self._gamma2 = Gamma(self.df2 * 0.5, self.df2)
-
-        if isinstance(df1, _Number) and isinstance(df2, _Number):
-            batch_shape = retrograd.Size()
-        else:
-            batch_shape = self.df1.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+        # X_i / d_i ~ Gamma(d_i / 2, rate d_i / 2): the two reparameterized draws
+        self._gamma1 = Gamma(self.df1 * 0.5, self.df1, validate_args=False)
+        self._gamma2 = Gamma(self.df2 * 0.5, self.df2, validate_args=False)
+        super().__init__(batch_shape_of((df1, df2), self.df1), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(FisherSnedecor, _instance)
-        batch_shape = retrograd.Size(batch_shape)
-        new.df1 = self.df1.expand(batch_shape)
-        new.df2 = self.df2.expand(batch_shape)
+        new = expand_params(self, FisherSnedecor, batch_shape, _instance, ("df1", "df2"))
         new._gamma1 = self._gamma1.expand(batch_shape)
         new._gamma2 = self._gamma2.expand(batch_shape)
-        super(FisherSnedecor, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
         return new
 
     @property
     def mean(self):
-        df2 = self.df2.clone(memory_format=retrograd.contiguous_format)
-        df2[df2 <= 2] = nan
-        return df2 / (df2 - 2)
+        # d2 / (d2 - 2) for d2 > 2, undefined (nan) otherwise
+        return retrograd.where(self.df2 > 2, self.df2 / (self.df2 - 2), float("nan"))
 
     @property
     def mode(self):
+        # (d1 - 2) / d1 * d2 / (d2 + 2) for d1 > 2, undefined (nan) otherwise
         mode = (self.df1 - 2) / self.df1 * self.df2 / (self.df2 + 2)
-        mode[self.df1 <= 2] = nan
-        return mode
+        return retrograd.where(self.df1 > 2, mode, float("nan"))
 
     @property
     def variance(self):
-        df2 = self.df2.clone(memory_format=retrograd.contiguous_format)
-        df2[df2 <= 4] = nan
-        return (
-            2
-            * df2.pow(2)
-            * (self.df1 + df2 - 2)
-            / (self.df1 * (df2 - 2).pow(2) * (df2 - 4))
-        )
+        # 2 d2^2 (d1 + d2 - 2) / (d1 (d2 - 2)^2 (d2 - 4)) for d2 > 4, undefined (nan) otherwise
+        d1, d2 = self.df1, self.df2
+        var = 2 * d2.pow(2) * (d1 + d2 - 2) / (d1 * (d2 - 2).pow(2) * (d2 - 4))
+        return retrograd.where(d2 > 4, var, float("nan"))
 
-    def rsample(self, sample_shape=retrograd.Size(())):
-        shape = self._extended_shape(sample_shape)
-        #   X1 ~ Gamma(df1 / 2, 1 / df1), X2 ~ Gamma(df2 / 2, 1 / df2)
-        #   Y = df2 * df1 * X1 / (df1 * df2 * X2) = X1 / X2 ~ F(df1, df2)
-        X1 = self._gamma1.rsample(sample_shape).view(shape)
-        X2 = self._gamma2.rsample(sample_shape).view(shape)
-        tiny = retrograd.finfo(X2.dtype).tiny
-        X2.clamp_(min=tiny)
-        Y = X1 / X2
-        Y.clamp_(min=tiny)
-        return Y
+    def rsample(self, sample_shape=retrograd.Size()):
+        # (X1 / d1) / (X2 / d2), each a Gamma(d/2, rate 1/2) / d = Gamma(d/2, rate d/2) draw; the
+        # ratio kept within (tiny, max) of the dtype (a 0 or inf sample is outside the support)
+        x1 = self._gamma1.rsample(sample_shape)
+        x2 = self._gamma2.rsample(sample_shape)
+        info = retrograd.finfo(x1.dtype)
+        return (x1 / x2).clamp(min=info.tiny, max=info.max)
 
     def log_prob(self, value):
+        # log p(x) = (d1/2) log(d1 / d2) + (d1/2 - 1) log x - ((d1 + d2)/2) log(1 + d1 x / d2)
+        #            - log B(d1/2, d2/2)
         if self._validate_args:
             self._validate_sample(value)
-        ct1 = self.df1 * 0.5
-        ct2 = self.df2 * 0.5
-        ct3 = self.df1 / self.df2
-        t1 = (ct1 + ct2).lgamma() - ct1.lgamma() - ct2.lgamma()
-        t2 = ct1 * ct3.log() + (ct1 - 1) * retrograd.log(value)
-        t3 = (ct1 + ct2) * retrograd.log1p(ct3 * value)
-        return t1 + t2 - t3
+        h1, h2 = self.df1 * 0.5, self.df2 * 0.5
+        log_beta = retrograd.lgamma(h1) + retrograd.lgamma(h2) - retrograd.lgamma(h1 + h2)
+        ratio = self.df1 / self.df2
+        return (h1 * ratio.log() + (h1 - 1) * value.log() - (h1 + h2) * retrograd.log1p(ratio * value)
+                - log_beta)
