@@ -1,57 +1,25 @@
-from __future__ import annotations
-
-
+"""The inverse-gamma distribution: 1 / X for X ~ Gamma(concentration, rate)."""
 import retrograd
 from retrograd.distributions import constraints
 from retrograd.distributions.gamma import Gamma
 from retrograd.distributions.transformed_distribution import TransformedDistribution
 from retrograd.distributions.transforms import PowerTransform
 
-
 __all__ = ["InverseGamma"]
 
 
 class InverseGamma(TransformedDistribution):
-    r"""
-    Creates an inverse gamma distribution parameterized by :attr:`concentration` and :attr:`rate`
-    where::
+    r"""InverseGamma(a = concentration, b = rate): Y = 1 / X, X ~ Gamma(a, b);
+    p(y) = b^a y^(-a-1) e^(-b / y) / Gamma(a), y > 0."""
 
-        X ~ Gamma(concentration, rate)
-        Y = 1 / X ~ InverseGamma(concentration, rate)
-
-    Example::
-
-        >>> # xdoctest: +IGNORE_WANT("non-deterinistic")
-        >>> m = InverseGamma(retrograd.tensor([2.0]), retrograd.tensor([3.0]))
-        >>> m.sample()
-        tensor([ 1.2953])
-
-    Args:
-        concentration (float or Tensor): shape parameter of the distribution
-            (often referred to as alpha)
-        rate (float or Tensor): rate = 1 / scale of the distribution
-            (often referred to as beta)
-    """
-
-    arg_constraints = {
-        "concentration": constraints.positive,
-        "rate": constraints.positive,
-    }
+    arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
     support = constraints.positive
     has_rsample = True
-    base_dist: Gamma
 
-    def __init__(
-        self,
-        concentration,
-        rate,
-        validate_args=None,
-    ):
-        base_dist = Gamma(concentration, rate, validate_args=validate_args)
-        neg_one = -base_dist.rate.new_ones(())
-        super().__init__(
-            base_dist, PowerTransform(neg_one), validate_args=validate_args
-        )
+    def __init__(self, concentration, rate, validate_args=None):
+        base = Gamma(concentration, rate, validate_args=validate_args)
+        minus_one = -base.rate.new_ones(())  # y = x^-1
+        super().__init__(base, PowerTransform(minus_one), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(InverseGamma, _instance)
@@ -67,8 +35,8 @@ class InverseGamma(TransformedDistribution):
 
     @property
     def mean(self):
-        result = self.rate / (self.concentration - 1)
-        return retrograd.where(self.concentration > 1, result, retrograd.inf)
+        # b / (a - 1) for a > 1; infinite otherwise
+        return retrograd.where(self.concentration > 1, self.rate / (self.concentration - 1), float("inf"))
 
     @property
     def mode(self):
@@ -76,15 +44,12 @@ class InverseGamma(TransformedDistribution):
 
     @property
     def variance(self):
-        result = self.rate.square() / (
-            (self.concentration - 1).square() * (self.concentration - 2)
-        )
-        return retrograd.where(self.concentration > 2, result, retrograd.inf)
+        # b^2 / ((a - 1)^2 (a - 2)) for a > 2; infinite otherwise
+        a = self.concentration
+        var = self.rate.pow(2) / ((a - 1).pow(2) * (a - 2))
+        return retrograd.where(a > 2, var, float("inf"))
 
     def entropy(self):
-        return (
-            self.concentration
-            + self.rate.log()
-            + self.concentration.lgamma()
-            - (1 + self.concentration) * self.concentration.digamma()
-        )
+        # H = a + log b + log Gamma(a) - (1 + a) psi(a)
+        a = self.concentration
+        return a + self.rate.log() + retrograd.lgamma(a) - (1 + a) * retrograd.digamma(a)
