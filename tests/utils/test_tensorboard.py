@@ -233,6 +233,77 @@ def test_audio_pr_curve_tensor_and_mesh_read_back(tmp_path):
     assert sorted(acc.Tags()["tensors"]) == ["m_FACE", "m_VERTEX", "pr", "t"]
 
 
+def test_video_grid():
+    from retrograd.utils.tensorboard._utils import _prepare_video
+
+    # N videos of T frames: one grid per frame, N padded with black videos to a power of two
+    for n, (rows, cols) in {1: (1, 1), 3: (1, 4), 4: (2, 2), 5: (2, 4), 9: (2, 8), 17: (4, 8)}.items():
+        videos = np.arange(1, n + 1, dtype=np.float32).reshape(n, 1, 1, 1, 1) * np.ones((n, 2, 3, 1, 1), np.float32)
+        frames = _prepare_video(videos)
+        assert frames.shape == (2, rows, cols, 3)
+        assert frames[1, :, :, 0].reshape(-1).tolist() == list(range(1, n + 1)) + [0] * (rows * cols - n)
+    uint8 = _prepare_video(np.full((1, 1, 3, 1, 1), 51, dtype=np.uint8))
+    assert uint8.dtype == np.float32 and (uint8 == np.float32(0.2)).all()
+
+
+def test_embedding_sprite_and_precision(tmp_path):
+    pytest.importorskip("PIL")
+    images = np.random.default_rng(4).random((5, 3, 4, 6)).astype(np.float32)
+    mat = np.array([[0.1, 1.0]], dtype=np.float32).repeat(5, axis=0)
+    with SummaryWriter(tmp_path) as w:
+        w.add_embedding(mat, label_img=images)
+    folder = tmp_path / "00000" / "default"
+    assert (folder / "tensors.tsv").read_text().splitlines()[0] == "0.10000000149011612\t1.0"  # float32 as float64
+    sprite = png((folder / "sprite.png").read_bytes())
+    assert sprite.shape == (18, 18, 3)  # 3 thumbnails to a row, on a square black canvas
+    cells = (images * 255).astype(np.uint8).transpose(0, 2, 3, 1)
+    assert np.array_equal(sprite[4:8, 6:12], cells[4]) and (sprite[8:] == 0).all() and (sprite[4:8, 12:] == 0).all()
+    assert 'single_image_dim: 6' in (tmp_path / "projector_config.pbtxt").read_text()
+
+
+@requires_torch
+def test_embedding_files_as_torch(tmp_path):
+    pytest.importorskip("PIL")
+    from torch.utils.tensorboard import SummaryWriter as TorchWriter
+
+    rng = np.random.default_rng(5)
+    mat, images = rng.random((7, 3)).astype(np.float32), rng.random((7, 3, 4, 6)).astype(np.float32)
+    for lib, writer_class in [(retrograd, SummaryWriter), (torch, TorchWriter)]:
+        with writer_class(tmp_path / lib.__name__) as w:
+            w.add_embedding(lib.tensor(mat), metadata=[["a", 1]] * 7, label_img=lib.tensor(images), tag="e/1",
+                            metadata_header=["name", "n"])
+            w.add_embedding(lib.tensor(mat), label_img=lib.tensor((images * 255).astype(np.uint8)), global_step=3)
+    ours = sorted(p.relative_to(tmp_path / "retrograd") for p in (tmp_path / "retrograd").rglob("*")
+                  if p.is_file() and "tfevents" not in p.name)
+    theirs = sorted(p.relative_to(tmp_path / "torch") for p in (tmp_path / "torch").rglob("*")
+                    if p.is_file() and "tfevents" not in p.name)
+    assert ours == theirs and len(ours) == 6
+    for path in ours:
+        if path.suffix == ".png":
+            assert np.array_equal(png((tmp_path / "retrograd" / path).read_bytes()),
+                                  png((tmp_path / "torch" / path).read_bytes())), path
+        else:
+            assert (tmp_path / "retrograd" / path).read_text() == (tmp_path / "torch" / path).read_text(), path
+
+
+@requires_torch
+def test_figures_as_torch(tmp_path):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from torch.utils.tensorboard import SummaryWriter as TorchWriter
+
+    for name, writer_class in [("retrograd", SummaryWriter), ("torch", TorchWriter)]:
+        figures = [plt.figure(figsize=(2, 1), dpi=30) for _ in range(3)]
+        for i, figure in enumerate(figures):
+            figure.gca().plot([0, 1], [i, 1 - i])
+        with writer_class(tmp_path / name) as w:
+            w.add_figure("one", figures[0], 0, close=False)
+            w.add_figure("grid", figures, 1)
+        assert not plt.fignum_exists(figures[0].number)
+    assert raw_events(tmp_path / "retrograd")["."] == raw_events(tmp_path / "torch")["."]
+
+
 def test_custom_scalars_and_embedding_files(tmp_path):
     from tensorboard.plugins.custom_scalar import layout_pb2
 
@@ -458,6 +529,10 @@ def write_everything(lib, writer_class, log_dir):
         w.add_image("img_hw", lib.tensor(image[0]), 0, dataformats="HW")
         w.add_images("imgs", lib.tensor(np.stack([image, image[::-1]])), 0)
         w.add_image_with_boxes("boxes", lib.tensor(image), lib.tensor([[0.0, 0.0, 3.0, 3.0]]), 0, labels=["it"])
+        big = rng.random((3, 30, 40)).astype(np.float32)
+        w.add_image_with_boxes("boxes_half", lib.tensor(big), lib.tensor([[2.0, 3.0, 20.0, 15.0], [5.0, 5.0, 9.0, 9.0]]),
+                               0, rescale=0.5, labels=["one", "two"])
+        w.add_histogram("h_tf_merged", lib.tensor(values), 0, max_bins=5)
         w.add_text("txt", "some *text*", 4)
         w.add_hparams({"lr": 0.01, "flag": True, "opt": "adam"}, {"m": 1.5}, run_name="hp", global_step=2)
         w.add_audio("snd", lib.tensor(np.sin(np.arange(64) / 3.0)), 0, sample_rate=100)
@@ -468,6 +543,7 @@ def write_everything(lib, writer_class, log_dir):
         w.add_custom_scalars_multilinechart(["loss", "new"], category="c", title="t")
         w.add_mesh("mesh", lib.tensor(rng.random((1, 3, 3))), colors=lib.tensor(np.full((1, 3, 3), 200)),
                    config_dict={"camera": {"fov": 60}}, global_step=0)
+        w.add_mesh("bare_mesh", lib.tensor(rng.random((1, 4, 3))), faces=lib.tensor([[[0, 1, 2]]]))
 
 
 @requires_torch
