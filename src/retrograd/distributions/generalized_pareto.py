@@ -1,151 +1,95 @@
-from __future__ import annotations
-
-import math
-from numbers import Number, Real
-
+"""The generalized Pareto distribution (peaks over a threshold), with shape `concentration`."""
 import retrograd
-from retrograd import inf, nan
-from retrograd.distributions import constraints, Distribution
+from retrograd.distributions import constraints
+from retrograd.distributions._params import batch_shape_of, expand_params
+from retrograd.distributions.distribution import Distribution
 from retrograd.distributions.utils import broadcast_all
-
 
 __all__ = ["GeneralizedPareto"]
 
 
 class GeneralizedPareto(Distribution):
-    r"""
-    Creates a Generalized Pareto distribution parameterized by :attr:`loc`, :attr:`scale`, and :attr:`concentration`.
+    r"""GeneralizedPareto(loc m, scale s, concentration c), with z = (x - m) / s:
+    p(x) = (1 + c z)^(-1/c - 1) / s, on z >= 0 (and z <= -1/c when c < 0); c = 0 is the
+    exponential limit p(x) = e^-z / s. Every formula below takes that limit where c == 0."""
 
-    The Generalized Pareto distribution is a family of continuous probability distributions on the real line.
-    Special cases include Exponential (when :attr:`loc` = 0, :attr:`concentration` = 0), Pareto (when :attr:`concentration` > 0,
-    :attr:`loc` = :attr:`scale` / :attr:`concentration`), and Uniform (when :attr:`concentration` = -1).
-
-    This distribution is often used to model the tails of other distributions. This implementation is based on the
-    implementation in TensorFlow Probability.
-
-    Example::
-
-        >>> # xdoctest: +IGNORE_WANT("non-deterministic")
-        >>> m = GeneralizedPareto(retrograd.tensor([0.1]), retrograd.tensor([2.0]), retrograd.tensor([0.4]))
-        >>> m.sample()  # sample from a Generalized Pareto distribution with loc=0.1, scale=2.0, and concentration=0.4
-        tensor([ 1.5623])
-
-    Args:
-        loc (float or Tensor): Location parameter of the distribution
-        scale (float or Tensor): Scale parameter of the distribution
-        concentration (float or Tensor): Concentration parameter of the distribution
-    """
-
-    arg_constraints = {
-        "loc": constraints.real,
-        "scale": constraints.positive,
-        "concentration": constraints.real,
-    }
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive, "concentration": constraints.real}
     has_rsample = True
 
     def __init__(self, loc, scale, concentration, validate_args=None):
-        self.loc, self.scale, self.concentration = broadcast_all(
-            loc, scale, concentration
-        )
-        if (
-            isinstance(loc, Number)
-            and isinstance(scale, Number)
-            and isinstance(concentration, Number)
-        ):
-            batch_shape = retrograd.Size()
-        else:
-            batch_shape = self.loc.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+        self.loc, self.scale, self.concentration = broadcast_all(loc, scale, concentration)
+        super().__init__(batch_shape_of((loc, scale, concentration), self.loc), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(GeneralizedPareto, _instance)
-        batch_shape = retrograd.Size(batch_shape)
-        new.loc = self.loc.expand(batch_shape)
-        new.scale = self.scale.expand(batch_shape)
-        new.concentration = self.concentration.expand(batch_shape)
-        super(GeneralizedPareto, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return expand_params(self, GeneralizedPareto, batch_shape, _instance, ("loc", "scale", "concentration"))
+
+    @constraints.dependent_property(is_discrete=False, event_dim=0)
+    def support(self):
+        # [m, m - s / c] for c < 0, [m, inf) otherwise
+        upper = retrograd.where(self.concentration < 0, self.loc - self.scale / self.concentration, float("inf"))
+        return constraints.interval(self.loc, upper)
+
+    def _z(self, value):
+        return (value - self.loc) / self.scale
+
+    def _safe_c(self):
+        """c, with 1 where c == 0 (that branch is replaced by the limit; no 0 / 0 in gradients)."""
+        c = self.concentration
+        return retrograd.where(c == 0, 1.0, c)
+
+    def log_survival_function(self, value):
+        # log(1 - F(x)) = -log(1 + c z) / c;  c = 0: -z
+        z, c = self._z(value), self._safe_c()
+        return retrograd.where(self.concentration == 0, -z, -retrograd.log1p(c * z) / c)
+
+    def log_prob(self, value):
+        # log p(x) = -(1/c + 1) log(1 + c z) - log s;  c = 0: -z - log s
+        if self._validate_args:
+            self._validate_sample(value)
+        z, c = self._z(value), self._safe_c()
+        log_kernel = retrograd.where(self.concentration == 0, -z, -(1 / c + 1) * retrograd.log1p(c * z))
+        return log_kernel - self.scale.log()
+
+    def cdf(self, value):
+        # F(x) = 1 - (1 + c z)^(-1/c)
+        if self._validate_args:
+            self._validate_sample(value)
+        return -retrograd.expm1(self.log_survival_function(value))
+
+    def log_cdf(self, value):
+        # log F(x) = log(1 - exp(log survival))
+        return retrograd.log1p(-self.log_survival_function(value).exp())
+
+    def icdf(self, value):
+        # F^-1(q) = m + s ((1 - q)^(-c) - 1) / c;  c = 0: m - s log(1 - q)
+        c = self._safe_c()
+        log_tail = retrograd.log1p(-value)
+        z = retrograd.where(self.concentration == 0, -log_tail, retrograd.expm1(-c * log_tail) / c)
+        return self.loc + self.scale * z
 
     def rsample(self, sample_shape=retrograd.Size()):
+        # inversion: x = F^-1(u), u ~ U(0, 1)
         shape = self._extended_shape(sample_shape)
         u = retrograd.rand(shape, dtype=self.loc.dtype, device=self.loc.device)
         return self.icdf(u)
 
-    def log_prob(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
-        z = self._z(value)
-        eq_zero = retrograd.isclose(self.concentration, retrograd.zeros_like(self.concentration))
-        safe_conc = retrograd.where(
-            eq_zero, retrograd.ones_like(self.concentration), self.concentration
-        )
-        y = 1 / safe_conc + retrograd.ones_like(z)
-        where_nonzero = retrograd.where(y == 0, y, y * retrograd.log1p(safe_conc * z))
-        log_scale = (
-            math.log(self.scale) if isinstance(self.scale, Real) else self.scale.log()
-        )
-        return -log_scale - retrograd.where(eq_zero, z, where_nonzero)
-
-    def log_survival_function(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
-        z = self._z(value)
-        eq_zero = retrograd.isclose(self.concentration, retrograd.zeros_like(self.concentration))
-        safe_conc = retrograd.where(
-            eq_zero, retrograd.ones_like(self.concentration), self.concentration
-        )
-        where_nonzero = -retrograd.log1p(safe_conc * z) / safe_conc
-        return retrograd.where(eq_zero, -z, where_nonzero)
-
-    def log_cdf(self, value):
-        return retrograd.log1p(-retrograd.exp(self.log_survival_function(value)))
-
-    def cdf(self, value):
-        return retrograd.exp(self.log_cdf(value))
-
-    def icdf(self, value):
-        loc = self.loc
-        scale = self.scale
-        concentration = self.concentration
-        eq_zero = retrograd.isclose(concentration, retrograd.zeros_like(concentration))
-        safe_conc = retrograd.where(eq_zero, retrograd.ones_like(concentration), concentration)
-        logu = retrograd.log1p(-value)
-        where_nonzero = loc + scale / safe_conc * retrograd.expm1(-safe_conc * logu)
-        where_zero = loc - scale * logu
-        return retrograd.where(eq_zero, where_zero, where_nonzero)
-
-    def _z(self, x):
-        return (x - self.loc) / self.scale
-
     @property
     def mean(self):
-        concentration = self.concentration
-        valid = concentration < 1
-        safe_conc = retrograd.where(valid, concentration, 0.5)
-        result = self.loc + self.scale / (1 - safe_conc)
-        return retrograd.where(valid, result, nan)
-
-    @property
-    def variance(self):
-        concentration = self.concentration
-        valid = concentration < 0.5
-        safe_conc = retrograd.where(valid, concentration, 0.25)
-        result = self.scale**2 / ((1 - safe_conc) ** 2 * (1 - 2 * safe_conc))
-        return retrograd.where(valid, result, nan)
-
-    def entropy(self):
-        ans = retrograd.log(self.scale) + self.concentration + 1
-        return retrograd.broadcast_to(ans, self._batch_shape)
+        # m + s / (1 - c) for c < 1, undefined (nan) otherwise
+        c = self.concentration
+        return retrograd.where(c < 1, self.loc + self.scale / (1 - c), float("nan"))
 
     @property
     def mode(self):
         return self.loc
 
-    @constraints.dependent_property(is_discrete=False, event_dim=0)
-    def support(self):
-        lower = self.loc
-        upper = retrograd.where(
-            self.concentration < 0, lower - self.scale / self.concentration, inf
-        )
-        return constraints.interval(lower, upper)
+    @property
+    def variance(self):
+        # s^2 / ((1 - c)^2 (1 - 2c)) for c < 1/2, undefined (nan) otherwise
+        c = self.concentration
+        var = self.scale.pow(2) / ((1 - c).pow(2) * (1 - 2 * c))
+        return retrograd.where(c < 0.5, var, float("nan"))
+
+    def entropy(self):
+        # H = log s + c + 1
+        return self.scale.log() + self.concentration + 1
