@@ -1,151 +1,72 @@
-from __future__ import annotations
+r"""The LKJ distribution over Cholesky factors of correlation matrices (Lewandowski, Kurowicka
+and Joe, 2009), sampled by the onion method.
 
-"""
-This closely follows the implementation in NumPyro (https://github.com/pyro-ppl/numpyro).
+A correlation matrix's lower Cholesky factor L has unit rows: row i (0-based) is (w_i, L_ii, 0...)
+with w_i in the unit ball of R^i and L_ii = sqrt(1 - |w_i|^2). LKJ(eta) puts density
+det(C)^(eta - 1) on C = L L^T; with the Jacobian prod_i L_ii^(d - 1 - i) of L -> C, the density of
+the rows w_i (Lebesgue in each) is
 
-Original copyright notice:
+    p(L) = prod_{i=1}^{d-1} (1 - |w_i|^2)^(a_i) / Z_i,   a_i = eta - 1 + (d - 1 - i) / 2,
 
-# Copyright: Contributors to the Pyro project.
-# SPDX-License-Identifier: Apache-2.0
-"""
-
+so the rows are independent, and the unit ball's integral of (1 - |w|^2)^a in R^n gives
+Z_i = pi^(i/2) Gamma(a_i + 1) / Gamma(a_i + 1 + i/2). Equivalently |w_i|^2 ~ Beta(i/2, a_i + 1)
+and w_i / |w_i| is uniform on the sphere: the onion sampler."""
 import math
 
 import retrograd
-from retrograd.distributions import Beta, constraints
+from retrograd.distributions import constraints
+from retrograd.distributions._params import expand_params
+from retrograd.distributions.beta import Beta
 from retrograd.distributions.distribution import Distribution
-from retrograd.distributions.utils import broadcast_all
-
+from retrograd.distributions.utils import _standard_normal, broadcast_all
 
 __all__ = ["LKJCholesky"]
 
 
 class LKJCholesky(Distribution):
-    r"""
-    LKJ distribution for lower Cholesky factor of correlation matrices.
-    The distribution is controlled by ``concentration`` parameter :math:`\eta`
-    to make the probability of the correlation matrix :math:`M` generated from
-    a Cholesky factor proportional to :math:`\det(M)^{\eta - 1}`. Because of that,
-    when ``concentration == 1``, we have a uniform distribution over Cholesky
-    factors of correlation matrices::
-
-        L ~ LKJCholesky(dim, concentration)
-        X = L @ L' ~ LKJCorr(dim, concentration)
-
-    Note that this distribution samples the
-    Cholesky factor of correlation matrices and not the correlation matrices
-    themselves and thereby differs slightly from the derivations in [1] for
-    the `LKJCorr` distribution. For sampling, this uses the Onion method from
-    [1] Section 3.
-
-    Example::
-
-        >>> # xdoctest: +IGNORE_WANT("non-deterministic")
-        >>> l = LKJCholesky(3, 0.5)
-        >>> l.sample()  # l @ l.T is a sample of a correlation 3x3 matrix
-        tensor([[ 1.0000,  0.0000,  0.0000],
-                [ 0.3516,  0.9361,  0.0000],
-                [-0.1899,  0.4748,  0.8593]])
-
-    Args:
-        dimension (dim): dimension of the matrices
-        concentration (float or Tensor): concentration/shape parameter of the
-            distribution (often referred to as eta)
-
-    **References**
-
-    [1] `Generating random correlation matrices based on vines and extended onion method` (2009),
-    Daniel Lewandowski, Dorota Kurowicka, Harry Joe.
-    Journal of Multivariate Analysis. 100. 10.1016/j.jmva.2009.04.008
-    """
+    r"""LKJCholesky(dim, concentration eta): lower Cholesky factors of dim x dim correlation
+    matrices with density proportional to det(L L^T)^(eta - 1) on the matrices."""
 
     arg_constraints = {"concentration": constraints.positive}
     support = constraints.corr_cholesky
 
-    def __init__(
-        self,
-        dim,
-        concentration=1.0,
-        validate_args=None,
-    ):
+    def __init__(self, dim, concentration=1.0, validate_args=None):
         if dim < 2:
-            raise ValueError(
-                f"Expected dim to be an integer greater than or equal to 2. Found dim={dim}."
-            )
+            raise ValueError(f"Expected dim to be an integer greater than or equal to 2. Found dim={dim}.")
         self.dim = dim
         (self.concentration,) = broadcast_all(concentration)
-        batch_shape = self.concentration.size()
-        event_shape = retrograd.Size((dim, dim))
-        # This is used to draw vectorized samples from the beta distribution in Sec. 3.2 of [1].
-        marginal_conc = self.concentration + 0.5 * (self.dim - 2)
-        offset = retrograd.arange(
-            self.dim - 1,
-            dtype=self.concentration.dtype,
-            device=self.concentration.device,
-        )
-        offset = retrograd.cat([offset.new_zeros((1,)), offset])
-        beta_conc1 = offset + 0.5
-        beta_conc0 = marginal_conc.unsqueeze(-1) - 0.5 * offset
-        self._beta = Beta(beta_conc1, beta_conc0)
-        super().__init__(batch_shape, event_shape, validate_args)
+        super().__init__(self.concentration.size(), retrograd.Size((dim, dim)), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(LKJCholesky, _instance)
-        batch_shape = retrograd.Size(batch_shape)
         new.dim = self.dim
-        new.concentration = self.concentration.expand(batch_shape)
-        new._beta = self._beta.expand(batch_shape + (self.dim,))
-        super(LKJCholesky, new).__init__(
-            batch_shape, self.event_shape, validate_args=False
-        )
-        new._validate_args = self._validate_args
-        return new
+        return expand_params(self, LKJCholesky, batch_shape, new, ("concentration",))
+
+    def _row_params(self):
+        """For rows i = 1..d-1: the ball's dimension i and a_i + 1 = eta + (d - 1 - i) / 2."""
+        i = retrograd.arange(1, self.dim, dtype=self.concentration.dtype, device=self.concentration.device)
+        return i, self.concentration.unsqueeze(-1) + (self.dim - 1 - i) / 2
 
     def sample(self, sample_shape=retrograd.Size()):
-        # This uses the Onion method, but there are a few differences from [1] Sec. 3.2:
-        # - This vectorizes the for loop and also works for heterogeneous eta.
-        # - Same algorithm generalizes to n=1.
-        # - The procedure is simplified since we are sampling the cholesky factor of
-        #   the correlation matrix instead of the correlation matrix itself. As such,
-        #   we only need to generate `w`.
-        y = self._beta.sample(sample_shape).unsqueeze(-1)
-        u_normal = retrograd.randn(
-            self._extended_shape(sample_shape), dtype=y.dtype, device=y.device
-        ).tril(-1)
-        u_hypersphere = u_normal / u_normal.norm(dim=-1, keepdim=True)
-        # Replace NaNs in first row
-        u_hypersphere[..., 0, :].fill_(0.0)
-        w = retrograd.sqrt(y) * u_hypersphere
-        # Fill diagonal elements; clamp for numerical stability
-        eps = retrograd.finfo(w.dtype).tiny
-        diag_elems = retrograd.clamp(1 - retrograd.sum(w**2, dim=-1), min=eps).sqrt()
-        w += retrograd.diag_embed(diag_elems)
-        return w
+        with retrograd.no_grad():
+            i, a1 = self._row_params()
+            # |w_i|^2 ~ Beta(i / 2, a_i + 1), one per row below the first
+            y = Beta(i / 2, a1, validate_args=False).sample(sample_shape)
+            y = retrograd.cat([retrograd.zeros_like(y[..., :1]), y], -1)  # row 0 is e_1
+            # uniform directions: normal vectors on each row's first i entries, normalized
+            shape = self._extended_shape(sample_shape)
+            u = retrograd.tril(_standard_normal(shape, dtype=y.dtype, device=y.device), diagonal=-1)
+            norm = u.norm(dim=-1, keepdim=True)
+            u = u / retrograd.where(norm == 0, 1.0, norm)
+            w = u * y.sqrt().unsqueeze(-1)
+            return w + retrograd.diag_embed((1 - y).clamp(min=0).sqrt())
 
     def log_prob(self, value):
-        # See: https://mc-stan.org/docs/2_25/functions-reference/cholesky-lkj-correlation-distribution.html
-        # The probability of a correlation matrix is proportional to
-        #   determinant ** (concentration - 1) = prod(L_ii ^ 2(concentration - 1))
-        # Additionally, the Jacobian of the transformation from Cholesky factor to
-        # correlation matrix is:
-        #   prod(L_ii ^ (D - i))
-        # So the probability of a Cholesky factor is proportional to
-        #   prod(L_ii ^ (2 * concentration - 2 + D - i)) = prod(L_ii ^ order_i)
-        # with order_i = 2 * concentration - 2 + D - i
+        # log p(L) = sum_{i>=1} [2 a_i log L_ii - (i/2) log pi - log Gamma(a_i + 1) + log Gamma(a_i + 1 + i/2)]
         if self._validate_args:
             self._validate_sample(value)
-        diag_elems = value.diagonal(dim1=-1, dim2=-2)[..., 1:]
-        order = retrograd.arange(2, self.dim + 1, device=self.concentration.device)
-        order = 2 * (self.concentration - 1).unsqueeze(-1) + self.dim - order
-        unnormalized_log_pdf = retrograd.sum(order * diag_elems.log(), dim=-1)
-        # Compute normalization constant (page 1999 of [1])
-        dm1 = self.dim - 1
-        alpha = self.concentration + 0.5 * dm1
-        denominator = retrograd.lgamma(alpha) * dm1
-        numerator = retrograd.mvlgamma(alpha - 0.5, dm1)
-        # pi_constant in [1] is D * (D - 1) / 4 * log(pi)
-        # pi_constant in multigammaln is (D - 1) * (D - 2) / 4 * log(pi)
-        # hence, we need to add a pi_constant = (D - 1) * log(pi) / 2
-        pi_constant = 0.5 * dm1 * math.log(math.pi)
-        normalize_term = pi_constant + numerator - denominator
-        return unnormalized_log_pdf - normalize_term
+        i, a1 = self._row_params()
+        log_diag = value.diagonal(dim1=-2, dim2=-1)[..., 1:].log()
+        unnormalized = (2 * (a1 - 1) * log_diag).sum(-1)
+        log_z = (i / 2 * math.log(math.pi) + retrograd.lgamma(a1) - retrograd.lgamma(a1 + i / 2)).sum(-1)
+        return unnormalized - log_z
