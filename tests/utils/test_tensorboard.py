@@ -246,6 +246,28 @@ def test_video_grid():
     assert uint8.dtype == np.float32 and (uint8 == np.float32(0.2)).all()
 
 
+def test_video_read_back(tmp_path):
+    pytest.importorskip("moviepy")
+    from PIL import Image, ImageSequence
+
+    videos = np.random.default_rng(6).random((3, 4, 3, 8, 6)).astype(np.float32)
+    with SummaryWriter(tmp_path) as w:
+        w.add_video("v", retrograd.tensor(videos), 0, fps=5)
+    (event,) = accumulate(tmp_path).Images("v")
+    assert (event.width, event.height) == (4 * 6, 8)  # 3 videos padded to 4, in one row
+    frames = list(ImageSequence.Iterator(Image.open(io.BytesIO(event.encoded_image_string))))
+    assert len(frames) == 4
+
+
+def test_video_without_moviepy(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "moviepy", None)  # as if not installed
+    with SummaryWriter(tmp_path) as w:
+        w.add_video("v", np.zeros((1, 2, 3, 4, 4), np.float32), 0)
+    assert "add_video needs package moviepy" in capsys.readouterr().out
+    (event,) = [e for e in raw_events(tmp_path)["."] if e.summary.value]
+    assert event.summary.value[0].tag == "v" and not event.summary.value[0].HasField("image")  # as torch
+
+
 def test_embedding_sprite_and_precision(tmp_path):
     pytest.importorskip("PIL")
     images = np.random.default_rng(4).random((5, 3, 4, 6)).astype(np.float32)

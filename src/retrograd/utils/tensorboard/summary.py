@@ -247,8 +247,8 @@ def make_video(tensor, fps):
     try:
         import moviepy  # noqa: F401
     except ImportError:
-        print("add_video needs package moviepy")
-        return None
+        print("add_video needs package moviepy (pip install moviepy): no video written")
+        return None  # an empty value under the tag, as torch writes then
     try:
         from moviepy import ImageSequenceClip
     except ImportError:
