@@ -267,7 +267,11 @@ class Module:
         )
 
     # ------------------------------------------------------------ calling
+    _compiled_call_impl = None  # Module.compile()'s compiled call
+
     def __call__(self, *args, **kwargs):
+        if self._compiled_call_impl is not None:
+            return self._compiled_call_impl(*args, **kwargs)
         # ops created inside remember this module (retrograd.inspect names them by it)
         stack = _module_stack.stack
         stack.append(self)
@@ -280,12 +284,25 @@ class Module:
         finally:
             stack.pop()
 
-    _call_impl = __call__
+    def _call_impl(self, *args, **kwargs):
+        """The call without Module.compile's compiled path (what the compiled call captures)."""
+        compiled = self._compiled_call_impl
+        if compiled is None:
+            return self(*args, **kwargs)
+        self._compiled_call_impl = None
+        try:
+            return self(*args, **kwargs)
+        finally:
+            self._compiled_call_impl = compiled
+
     _wrapped_call_impl = __call__
 
     def compile(self, *args, **kwargs):
-        """torch.compile in place: retrograd runs eagerly, so this does nothing."""
-        return None
+        """torch.compile in place: later calls of this module run through
+        ``retrograd.compile(self._call_impl, *args, **kwargs)`` (state_dict keys unchanged)."""
+        from ..compiler import compile as compile_fn
+
+        self._compiled_call_impl = compile_fn(self._call_impl, *args, **kwargs)
 
     def _call_with_hooks(self, args, kwargs):
         for hid, hook in itertools.chain(_global_forward_pre_hooks.items(),
