@@ -161,6 +161,21 @@ def test_images_batch_is_a_grid(tmp_path):
     assert np.array_equal(png(acc.Images("nhwc")[0].encoded_image_string), grid)
 
 
+def test_boxes_need_one_label_each(tmp_path):
+    pytest.importorskip("PIL")
+    with SummaryWriter(tmp_path) as w, pytest.raises(ValueError, match="2 labels for 1 boxes"):
+        w.add_image_with_boxes("b", np.zeros((3, 4, 4)), np.zeros((1, 4)), labels=["a", "b"])  # torch drops them
+
+
+def test_histogram_with_bin_edges(tmp_path):
+    with SummaryWriter(tmp_path) as w:
+        w.add_histogram("h", np.array([1.0, 2.0]), 0, bins=np.array([0, 1, 3]))
+        with pytest.raises(ValueError, match="none of the 2 values"):
+            w.add_histogram("outside", np.array([1.0, 2.0]), 0, bins=[5, 6, 7])
+    h = accumulate(tmp_path).Histograms("h")[0].histogram_value
+    assert (list(h.bucket_limit), list(h.bucket)) == ([1.0, 3.0], [0.0, 2.0])  # the empty first bin left out
+
+
 def test_image_with_wrong_dataformats(tmp_path):
     with SummaryWriter(tmp_path) as w, pytest.raises(AssertionError, match="different"):
         w.add_image("x", np.zeros((3, 4, 5)), dataformats="HW")
@@ -195,6 +210,8 @@ def test_hparams_read_back(tmp_path):
             w.add_hparams([("lr", 0.1)], {})
         with pytest.raises(ValueError, match="int, float, str, bool"):
             w.add_hparams({"lr": [0.1]}, {})
+        with pytest.raises(ValueError, match=r"one value, got shape \(2,\)"):  # torch keeps the first silently
+            w.add_hparams({"lr": retrograd.ones(2)}, {})
 
 
 def test_figure_read_back(tmp_path):

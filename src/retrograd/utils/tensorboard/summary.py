@@ -149,7 +149,7 @@ def make_histogram(values, bins, max_bins=None):
     values = np.asarray(values, dtype=np.float64).reshape(-1)
     if values.size == 0:
         raise ValueError("The input has no element.")
-    counts, edges = np.histogram(values, bins=_tensorflow_edges() if bins == "tensorflow" else bins)
+    counts, edges = np.histogram(values, bins=_tensorflow_edges() if isinstance(bins, str) and bins == "tensorflow" else bins)
     if max_bins is not None and len(counts) > max_bins:
         group = len(counts) // max_bins
         padding = -len(counts) % group
@@ -230,11 +230,11 @@ def image_boxes(tag, tensor_image, tensor_boxes, rescale=1, dataformats="CHW", l
     """An image with bounding boxes (N x 4: xmin, ymin, xmax, ymax in pixels) and their labels."""
     array = _to_uint8(convert_to_HWC(make_np(tensor_image), dataformats))
     boxes = make_np(tensor_boxes)
-    if labels is not None:
-        if isinstance(labels, str):
-            labels = [labels]
-        if len(labels) != boxes.shape[0]:
-            labels = None
+    if isinstance(labels, str):
+        labels = [labels]
+    if labels is not None and len(labels) != boxes.shape[0]:
+        raise ValueError(f"add_image_with_boxes: {len(labels)} labels for {boxes.shape[0]} boxes; "
+                         "pass one label per box (or labels=None)")
     return Summary(value=[Summary.Value(tag=tag, image=make_image(array, rescale=rescale, rois=boxes,
                                                                   labels=labels))])
 
@@ -301,6 +301,9 @@ def audio(tag, tensor, sample_rate=44100):
 def _hparam_value(value):
     """(api_pb2.Value, DataType) of one hyperparameter: numbers (bool, tensors too) as float64."""
     if isinstance(value, Tensor):
+        if value.numel() != 1:
+            raise ValueError(f"add_hparams: a hyperparameter tensor must hold one value, got shape "
+                             f"{tuple(value.shape)}; pass tensor.item() or a one-element tensor")
         value = make_np(value).reshape(-1)[0]
     if isinstance(value, str):
         return Value(string_value=value), api_pb2.DATA_TYPE_STRING
@@ -406,7 +409,8 @@ def _pr_curve_summary(tag, data, num_thresholds):
 
 
 def pr_curve(tag, labels, predictions, num_thresholds=127, weights=None):
-    """A PR curve of binary ``labels`` against ``predictions`` in [0, 1] (``weights`` per example)."""
+    """A PR curve of binary ``labels`` against ``predictions`` in [0, 1] (``weights`` per example),
+    at most 127 thresholds (TensorBoard's limit, as torch clamps)."""
     num_thresholds = min(num_thresholds, 127)
     data = compute_curve(labels, predictions, num_thresholds=num_thresholds, weights=weights)
     return _pr_curve_summary(tag, data, num_thresholds)

@@ -100,8 +100,6 @@ class SummaryWriter:
     def add_hparams(self, hparam_dict, metric_dict, hparam_domain_discrete=None, run_name=None,
                     global_step=None):
         """Hyperparameters and their final metrics, in a sub-run ``run_name`` (default: the time)."""
-        if not isinstance(hparam_dict, dict) or not isinstance(metric_dict, dict):
-            raise TypeError("hparam_dict and metric_dict should be dictionary.")
         summaries = _summary.hparams(hparam_dict, metric_dict, hparam_domain_discrete)
         run_dir = os.path.join(self._get_file_writer().get_logdir(), run_name or str(time.time()))
         with SummaryWriter(log_dir=run_dir) as run:
@@ -156,11 +154,7 @@ class SummaryWriter:
 
     def add_image_with_boxes(self, tag, img_tensor, box_tensor, global_step=None, walltime=None, rescale=1,
                              dataformats="CHW", labels=None):
-        if labels is not None:
-            if isinstance(labels, str):
-                labels = [labels]
-            if len(labels) != box_tensor.shape[0]:
-                labels = None
+        """An image with boxes (N x 4 rows xmin, ymin, xmax, ymax, in pixels) and one label per box."""
         self._add(_summary.image_boxes(tag, img_tensor, box_tensor, rescale=rescale, dataformats=dataformats,
                                        labels=labels), global_step, walltime)
 
