@@ -1,341 +1,188 @@
-from __future__ import annotations
-
+r"""The Wishart distribution over p x p positive definite matrices: X = sum of df outer products
+of N(0, Sigma) vectors (for integer df), with Sigma given as covariance_matrix,
+precision_matrix (Sigma^-1) or scale_tril (L, Sigma = L L^T)."""
 import math
 import warnings
+from numbers import Number
 
 import retrograd
-from retrograd import nan
 from retrograd.distributions import constraints
+from retrograd.distributions.chi2 import Chi2
 from retrograd.distributions.exp_family import ExponentialFamily
-from retrograd.distributions.multivariate_normal import _precision_to_scale_tril
-from retrograd.distributions.utils import _Number, lazy_property
-
+from retrograd.distributions.multivariate_normal import _precision_to_scale_tril, _solve_lower
+from retrograd.distributions.utils import _standard_normal, lazy_property
 
 __all__ = ["Wishart"]
 
-
-def _cholesky_solve(b, tril):
-    """(tril tril^T)^-1 b by two triangular solves (torch.cholesky_solve)."""
-    y = retrograd.linalg.solve_triangular(tril, b, upper=False)
-    return retrograd.linalg.solve_triangular(tril.mT, y, upper=True)
-
-_log_2 = math.log(2)
+_DEFAULT_TRIES = 3  # redraws of singular samples when rsample's max_try_correction is None
 
 
 def _mvdigamma(x, p):
-    if not x.gt((p - 1) / 2).all():
-        raise AssertionError("Wrong domain for multivariate digamma function.")
-    return retrograd.digamma(
-        x.unsqueeze(-1)
-        - retrograd.arange(p, dtype=x.dtype, device=x.device).div(2).expand(x.shape + (-1,))
-    ).sum(-1)
-
-
-def _clamp_above_eps(x):
-    # We assume positive input for this function
-    return x.clamp(min=retrograd.finfo(x.dtype).eps)
+    """psi_p(x) = sum_{j=0}^{p-1} psi(x - j/2), the derivative of log Gamma_p(x)."""
+    j = retrograd.arange(p, dtype=x.dtype, device=x.device)
+    return retrograd.digamma(x.unsqueeze(-1) - j / 2).sum(-1)
 
 
 class Wishart(ExponentialFamily):
-    r"""
-    Creates a Wishart distribution parameterized by a symmetric positive definite matrix :math:`\Sigma`,
-    or its Cholesky decomposition :math:`\mathbf{\Sigma} = \mathbf{L}\mathbf{L}^\top`
-
-    Example:
-        >>> # xdoctest: +SKIP("FIXME: scale_tril must be at least two-dimensional")
-        >>> m = Wishart(retrograd.Tensor([2]), covariance_matrix=retrograd.eye(2))
-        >>> m.sample()  # Wishart distributed with mean=`df * I` and
-        >>> # variance(x_ij)=`df` for i != j and variance(x_ij)=`2 * df` for i == j
-
-    Args:
-        df (float or Tensor): real-valued parameter larger than the (dimension of Square matrix) - 1
-        covariance_matrix (Tensor): positive-definite covariance matrix
-        precision_matrix (Tensor): positive-definite precision matrix
-        scale_tril (Tensor): lower-triangular factor of covariance, with positive-valued diagonal
-    Note:
-        Only one of :attr:`covariance_matrix` or :attr:`precision_matrix` or
-        :attr:`scale_tril` can be specified.
-        Using :attr:`scale_tril` will be more efficient: all computations internally
-        are based on :attr:`scale_tril`. If :attr:`covariance_matrix` or
-        :attr:`precision_matrix` is passed instead, it is only used to compute
-        the corresponding lower triangular matrices using a Cholesky decomposition.
-        'retrograd.distributions.LKJCholesky' is a restricted Wishart distribution.[1]
-
-    **References**
-
-    [1] Wang, Z., Wu, Y. and Chu, H., 2018. `On equivalence of the LKJ distribution and the restricted Wishart distribution`.
-    [2] Sawyer, S., 2007. `Wishart Distributions and Inverse-Wishart Sampling`.
-    [3] Anderson, T. W., 2003. `An Introduction to Multivariate Statistical Analysis (3rd ed.)`.
-    [4] Odell, P. L. & Feiveson, A. H., 1966. `A Numerical Procedure to Generate a Sample Covariance Matrix`. JASA, 61(313):199-203.
-    [5] Ku, Y.-C. & Bloomfield, P., 2010. `Generating Random Wishart Matrices with Fractional Degrees of Freedom in OX`.
-    """
+    r"""Wishart(df nu, Sigma) on p x p matrices X:
+    p(X) = det(X)^((nu - p - 1)/2) exp(-tr(Sigma^-1 X) / 2) / (2^(nu p / 2) det(Sigma)^(nu/2) Gamma_p(nu/2)),
+    nu > p - 1."""
 
     support = constraints.positive_definite
     has_rsample = True
     _mean_carrier_measure = 0
 
+    def __init__(self, df, covariance_matrix=None, precision_matrix=None, scale_tril=None, validate_args=None):
+        given = {"covariance_matrix": covariance_matrix, "precision_matrix": precision_matrix,
+                 "scale_tril": scale_tril}
+        given = {k: v for k, v in given.items() if v is not None}
+        if len(given) != 1:  # torch raises AssertionError here
+            raise AssertionError("Exactly one of covariance_matrix or precision_matrix or scale_tril may be specified.")
+        ((name, matrix),) = given.items()
+        if matrix.dim() < 2:
+            raise ValueError(f"{name} must be at least two-dimensional, with optional leading batch dimensions")
+        if isinstance(df, Number):
+            df = retrograd.tensor(df, dtype=matrix.dtype, device=matrix.device)
+        p = matrix.shape[-1]
+        batch_shape = retrograd.broadcast_shapes(matrix.shape[:-2], df.shape)
+        event_shape = matrix.shape[-2:]
+        self.df = df.expand(batch_shape)
+        setattr(self, name, matrix.expand(batch_shape + event_shape))
+        if bool((self.df <= p - 1).any()):
+            raise ValueError(f"Value of df={df} expected to be greater than ndim - 1 = {p - 1}.")
+        if name == "scale_tril":
+            self._unbroadcasted_scale_tril = matrix
+        elif name == "covariance_matrix":
+            self._unbroadcasted_scale_tril = retrograd.linalg.cholesky(matrix)
+        else:
+            self._unbroadcasted_scale_tril = _precision_to_scale_tril(matrix)
+        super().__init__(batch_shape, event_shape, validate_args=validate_args)
+        if bool((self.df < p).any()):
+            warnings.warn("Low df values detected. Singular samples are highly likely to occur for ndim - 1 < df < ndim.")
+        # the Bartlett factor's diagonal: A_ii^2 ~ Chi2(nu - i), i = 0..p-1
+        self._dist_chi2 = Chi2(self.df.unsqueeze(-1) - retrograd.arange(p, dtype=self.df.dtype, device=self.df.device))
+
     @property
     def arg_constraints(self):
-        return {
-            "covariance_matrix": constraints.positive_definite,
-            "precision_matrix": constraints.positive_definite,
-            "scale_tril": constraints.lower_cholesky,
-            "df": constraints.greater_than(self.event_shape[-1] - 1),
-        }
-
-    def __init__(
-        self,
-        df,
-        covariance_matrix=None,
-        precision_matrix=None,
-        scale_tril=None,
-        validate_args=None,
-    ):
-        if (
-            (covariance_matrix is not None)
-            + (scale_tril is not None)
-            + (precision_matrix is not None)
-        ) != 1:
-            raise AssertionError(
-                "Exactly one of covariance_matrix or precision_matrix or scale_tril may be specified."
-            )
-
-        param = next(
-            p
-            for p in (covariance_matrix, precision_matrix, scale_tril)
-            if p is not None
-        )
-
-        if param.dim() < 2:
-            raise ValueError(
-                "scale_tril must be at least two-dimensional, with optional leading batch dimensions"
-            )
-
-        if isinstance(df, _Number):
-            batch_shape = retrograd.Size(param.shape[:-2])
-            self.df = retrograd.tensor(df, dtype=param.dtype, device=param.device)
-        else:
-            batch_shape = retrograd.broadcast_shapes(param.shape[:-2], df.shape)
-            self.df = df.expand(batch_shape)
-        event_shape = param.shape[-2:]
-
-        if self.df.le(event_shape[-1] - 1).any():
-            raise ValueError(
-                f"Value of df={df} expected to be greater than ndim - 1 = {event_shape[-1] - 1}."
-            )
-
-        if scale_tril is not None:
-            self.scale_tril = param.expand(batch_shape + (-1, -1))
-        elif covariance_matrix is not None:
-            self.covariance_matrix = param.expand(batch_shape + (-1, -1))
-        elif precision_matrix is not None:
-            self.precision_matrix = param.expand(batch_shape + (-1, -1))
-
-        if self.df.lt(event_shape[-1]).any():
-            warnings.warn(
-                "Low df values detected. Singular samples are highly likely to occur for ndim - 1 < df < ndim.",
-                stacklevel=2,
-            )
-
-        super().__init__(batch_shape, event_shape, validate_args=validate_args)
-        self._batch_dims = [-(x + 1) for x in range(len(self._batch_shape))]
-
-        if scale_tril is not None:
-            self._unbroadcasted_scale_tril = scale_tril
-        elif covariance_matrix is not None:
-            self._unbroadcasted_scale_tril = retrograd.linalg.cholesky(covariance_matrix)
-        else:  # precision_matrix is not None
-            self._unbroadcasted_scale_tril = _precision_to_scale_tril(precision_matrix)
-
-        # Chi2 distribution is needed for Bartlett decomposition sampling
-        self._dist_chi2 = retrograd.distributions.chi2.Chi2(
-            df=(
-                self.df.unsqueeze(-1)
-                - retrograd.arange(
-                    self._event_shape[-1],
-                    dtype=self._unbroadcasted_scale_tril.dtype,
-                    device=self._unbroadcasted_scale_tril.device,
-                ).expand(batch_shape + (-1,))
-            )
-        )
+        p = self._event_shape[-1]
+        return {"covariance_matrix": constraints.positive_definite, "precision_matrix": constraints.positive_definite,
+                "scale_tril": constraints.lower_cholesky, "df": constraints.greater_than(p - 1)}
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(Wishart, _instance)
         batch_shape = retrograd.Size(batch_shape)
-        cov_shape = batch_shape + self.event_shape
-        new._unbroadcasted_scale_tril = self._unbroadcasted_scale_tril.expand(cov_shape)
+        matrix_shape = batch_shape + self.event_shape
+        new._unbroadcasted_scale_tril = self._unbroadcasted_scale_tril
         new.df = self.df.expand(batch_shape)
-
-        new._batch_dims = [-(x + 1) for x in range(len(batch_shape))]
-
-        if "covariance_matrix" in self.__dict__:
-            new.covariance_matrix = self.covariance_matrix.expand(cov_shape)
-        if "scale_tril" in self.__dict__:
-            new.scale_tril = self.scale_tril.expand(cov_shape)
-        if "precision_matrix" in self.__dict__:
-            new.precision_matrix = self.precision_matrix.expand(cov_shape)
-
-        # Chi2 distribution is needed for Bartlett decomposition sampling
-        new._dist_chi2 = retrograd.distributions.chi2.Chi2(
-            df=(
-                new.df.unsqueeze(-1)
-                - retrograd.arange(
-                    self.event_shape[-1],
-                    dtype=new._unbroadcasted_scale_tril.dtype,
-                    device=new._unbroadcasted_scale_tril.device,
-                ).expand(batch_shape + (-1,))
-            )
-        )
-
+        for name in ("covariance_matrix", "scale_tril", "precision_matrix"):
+            if name in self.__dict__:
+                setattr(new, name, self.__dict__[name].expand(matrix_shape))
+        new._dist_chi2 = self._dist_chi2.expand(batch_shape + self.event_shape[-1:])
         super(Wishart, new).__init__(batch_shape, self.event_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
 
+    def _matrix_shape(self):
+        return self._batch_shape + self._event_shape
+
     @lazy_property
     def scale_tril(self):
-        return self._unbroadcasted_scale_tril.expand(
-            self._batch_shape + self._event_shape
-        )
+        return self._unbroadcasted_scale_tril.expand(self._matrix_shape())
 
     @lazy_property
     def covariance_matrix(self):
-        return (
-            self._unbroadcasted_scale_tril
-            @ self._unbroadcasted_scale_tril.transpose(-2, -1)
-        ).expand(self._batch_shape + self._event_shape)
+        L = self._unbroadcasted_scale_tril
+        return (L @ L.mT).expand(self._matrix_shape())
 
     @lazy_property
     def precision_matrix(self):
-        identity = retrograd.eye(
-            self._event_shape[-1],
-            device=self._unbroadcasted_scale_tril.device,
-            dtype=self._unbroadcasted_scale_tril.dtype,
-        )
-        return _cholesky_solve(identity, self._unbroadcasted_scale_tril).expand(
-            self._batch_shape + self._event_shape
-        )
+        L = self._unbroadcasted_scale_tril
+        L_inv = _solve_lower(L, retrograd.eye(L.shape[-1], dtype=L.dtype, device=L.device))
+        return (L_inv.mT @ L_inv).expand(self._matrix_shape())
+
+    def _df_matrix(self):
+        return self.df.view(self._batch_shape + (1, 1))
 
     @property
     def mean(self):
-        return self.df.view(self._batch_shape + (1, 1)) * self.covariance_matrix
+        # E X = nu Sigma
+        return self._df_matrix() * self.covariance_matrix
 
     @property
     def mode(self):
-        factor = self.df - self.covariance_matrix.shape[-1] - 1
-        factor[factor <= 0] = nan
-        return factor.view(self._batch_shape + (1, 1)) * self.covariance_matrix
+        # (nu - p - 1) Sigma for nu > p + 1; undefined (nan) otherwise
+        factor = self._df_matrix() - self._event_shape[-1] - 1
+        return retrograd.where(factor > 0, factor * self.covariance_matrix, float("nan"))
 
     @property
     def variance(self):
-        V = self.covariance_matrix  # has shape (batch_shape x event_shape)
-        diag_V = V.diagonal(dim1=-2, dim2=-1)
-        return self.df.view(self._batch_shape + (1, 1)) * (
-            V.pow(2) + retrograd.einsum("...i,...j->...ij", diag_V, diag_V)
-        )
+        # Var X_ij = nu (Sigma_ij^2 + Sigma_ii Sigma_jj)
+        cov = self.covariance_matrix
+        diag = cov.diagonal(dim1=-2, dim2=-1)
+        return self._df_matrix() * (cov.pow(2) + diag.unsqueeze(-1) * diag.unsqueeze(-2))
 
     def _bartlett_sampling(self, sample_shape=retrograd.Size()):
-        p = self._event_shape[-1]  # has singleton shape
+        """X = (L A)(L A)^T with the Bartlett factor A: lower triangular, A_ii = sqrt(Chi2(nu - i)),
+        A_ij ~ N(0, 1) below the diagonal (Bartlett decomposition); reparameterized in nu and L."""
+        p = self._event_shape[-1]
+        shape = self._extended_shape(sample_shape)
+        noise = retrograd.tril(_standard_normal(shape, dtype=self.df.dtype, device=self.df.device), diagonal=-1)
+        A = noise + retrograd.diag_embed(self._dist_chi2.rsample(sample_shape).sqrt())
+        LA = self._unbroadcasted_scale_tril @ A
+        return LA @ LA.mT
 
-        # Implemented Sampling using Bartlett decomposition
-        noise = _clamp_above_eps(
-            self._dist_chi2.rsample(sample_shape).sqrt()
-        ).diag_embed(dim1=-2, dim2=-1)
-
-        i, j = retrograd.tril_indices(p, p, offset=-1)
-        noise[..., i, j] = retrograd.randn(
-            retrograd.Size(sample_shape) + self._batch_shape + (int(p * (p - 1) / 2),),
-            dtype=noise.dtype,
-            device=noise.device,
-        )
-        chol = self._unbroadcasted_scale_tril @ noise
-        return chol @ chol.transpose(-2, -1)
-
-    def rsample(
-        self, sample_shape=retrograd.Size(), max_try_correction=None
-    ):
-        r"""
-        .. warning::
-            In some cases, sampling algorithm based on Bartlett decomposition may return singular matrix samples.
-            Several tries to correct singular samples are performed by default, but it may end up returning
-            singular matrix samples. Singular samples may return `-inf` values in `.log_prob()`.
-            In those cases, the user should validate the samples and either fix the value of `df`
-            or adjust `max_try_correction` value for argument in `.rsample` accordingly.
-        """
-
-        if max_try_correction is None:
-            max_try_correction = 10
-
+    def rsample(self, sample_shape=retrograd.Size(), max_try_correction=None):
+        """Draws by the Bartlett decomposition. A draw that comes out singular (possible in floating
+        point, likely when df < p) is drawn again, up to `max_try_correction` times (default 3)
+        with a "Singular sample detected." warning; it may stay singular after the last try."""
+        tries = _DEFAULT_TRIES if max_try_correction is None else max_try_correction
         sample_shape = retrograd.Size(sample_shape)
         sample = self._bartlett_sampling(sample_shape)
-
-        # Below part is to improve numerical stability temporarily and should be removed in the future
-        # torch 2.13 omits the ~ here: it warns and redraws for every regular sample
-        is_singular = ~self.support.check(sample)
-        if self._batch_shape:
-            is_singular = is_singular.amax(self._batch_dims)
-
-        if is_singular.any():
-            warnings.warn("Singular sample detected.", stacklevel=2)
-
-            for _ in range(max_try_correction):
-                sample_new = self._bartlett_sampling(is_singular[is_singular].shape)
-                sample[is_singular] = sample_new
-
-                is_singular_new = ~self.support.check(sample_new)
-                if self._batch_shape:
-                    is_singular_new = is_singular_new.amax(self._batch_dims)
-                is_singular[is_singular.clone()] = is_singular_new
-
-                if not is_singular.any():
+        singular = ~constraints.positive_definite.check(sample)
+        if bool(singular.any()):
+            warnings.warn("Singular sample detected.")
+            for _ in range(tries):
+                n = int(singular.sum())
+                if n == 0:
                     break
-
+                redraw = self._bartlett_sampling(retrograd.Size((n,)))
+                sample = sample.clone()
+                sample[singular] = redraw
+                singular = ~constraints.positive_definite.check(sample)
         return sample
 
+    def _log_det_sigma(self):
+        # log det Sigma = 2 sum_i log L_ii
+        return 2 * self._unbroadcasted_scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
+
     def log_prob(self, value):
+        # log p(X) = (nu - p - 1)/2 log det X - tr(Sigma^-1 X)/2 - nu p/2 log 2 - nu/2 log det Sigma
+        #            - log Gamma_p(nu/2)
         if self._validate_args:
             self._validate_sample(value)
-        nu = self.df  # has shape (batch_shape)
-        p = self._event_shape[-1]  # has singleton shape
-        return (
-            -nu
-            * (
-                p * _log_2 / 2
-                + self._unbroadcasted_scale_tril.diagonal(dim1=-2, dim2=-1)
-                .log()
-                .sum(-1)
-            )
-            - retrograd.mvlgamma(nu / 2, p=p)
-            + (nu - p - 1) / 2 * retrograd.linalg.slogdet(value).logabsdet
-            - _cholesky_solve(value, self._unbroadcasted_scale_tril)
-            .diagonal(dim1=-2, dim2=-1)
-            .sum(dim=-1)
-            / 2
-        )
+        nu, p = self.df, self._event_shape[-1]
+        trace = (self.precision_matrix * value).sum((-2, -1))  # tr(P X), P and X symmetric
+        return ((nu - p - 1) / 2 * retrograd.logdet(value) - trace / 2 - nu * p / 2 * math.log(2)
+                - nu / 2 * self._log_det_sigma() - retrograd.mvlgamma(nu / 2, p))
 
     def entropy(self):
-        nu = self.df  # has shape (batch_shape)
-        p = self._event_shape[-1]  # has singleton shape
-        return (
-            (p + 1)
-            * (
-                p * _log_2 / 2
-                + self._unbroadcasted_scale_tril.diagonal(dim1=-2, dim2=-1)
-                .log()
-                .sum(-1)
-            )
-            + retrograd.mvlgamma(nu / 2, p=p)
-            - (nu - p - 1) / 2 * _mvdigamma(nu / 2, p=p)
-            + nu * p / 2
-        )
+        # H = log Z - (nu - p - 1)/2 E[log det X] + nu p / 2, with
+        # log Z = nu p/2 log 2 + nu/2 log det Sigma + log Gamma_p(nu/2) and
+        # E log det X = psi_p(nu/2) + p log 2 + log det Sigma
+        nu, p = self.df, self._event_shape[-1]
+        log_det = self._log_det_sigma()
+        log_z = nu * p / 2 * math.log(2) + nu / 2 * log_det + retrograd.mvlgamma(nu / 2, p)
+        mean_log_det = _mvdigamma(nu / 2, p) + p * math.log(2) + log_det
+        return log_z - (nu - p - 1) / 2 * mean_log_det + nu * p / 2
 
+    # Exponential-family form: natural parameters (-P/2, (nu - p - 1)/2) for statistics (X, log det X);
+    # with nu = 2 eta2 + p + 1 and Sigma = (-2 eta1)^-1, A = nu/2 (p log 2 - log det(-2 eta1)) + log Gamma_p(nu/2).
     @property
     def _natural_params(self):
-        nu = self.df  # has shape (batch_shape)
-        p = self._event_shape[-1]  # has singleton shape
-        return -self.precision_matrix / 2, (nu - p - 1) / 2
+        p = self._event_shape[-1]
+        return -0.5 * self.precision_matrix, 0.5 * (self.df - p - 1)
 
     def _log_normalizer(self, x, y):
         p = self._event_shape[-1]
-        return (y + (p + 1) / 2) * (
-            -retrograd.linalg.slogdet(-2 * x).logabsdet + _log_2 * p
-        ) + retrograd.mvlgamma(y + (p + 1) / 2, p=p)
+        half_nu = y + (p + 1) / 2
+        return half_nu * (p * math.log(2) - retrograd.logdet(-2 * x)) + retrograd.mvlgamma(half_nu, p)
