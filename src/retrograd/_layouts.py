@@ -4,34 +4,31 @@ the others exist so that programs naming them get a clear error where they are u
 (``x.to(memory_format=torch.channels_last)`` raises NotImplementedError, see _unsupported.py)."""
 
 
-class layout:
+class _Named:
+    """A torch singleton that prints as ``torch.<name>`` and pickles as a reference to itself."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return f"torch.{self.name}"
+
+    def __reduce__(self):
+        return self.name  # the module-level instance of that name
+
+
+class layout(_Named):
     """A tensor memory layout (``torch.strided`` is the only one retrograd has)."""
 
-    __slots__ = ("name",)
-
-    def __init__(self, name):
-        self.name = name
-
-    def __repr__(self):
-        return f"torch.{self.name}"
-
-    def __reduce__(self):
-        return self.name  # pickled by reference to the module-level instance
+    __slots__ = ()
 
 
-class memory_format:
+class memory_format(_Named):
     """An order of a dense tensor's dimensions in memory."""
 
-    __slots__ = ("name",)
-
-    def __init__(self, name):
-        self.name = name
-
-    def __repr__(self):
-        return f"torch.{self.name}"
-
-    def __reduce__(self):
-        return self.name
+    __slots__ = ()
 
 
 strided = layout("strided")
