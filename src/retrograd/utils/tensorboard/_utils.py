@@ -56,9 +56,9 @@ def convert_to_HWC(tensor, input_format):
     """``tensor`` laid out as ``input_format`` (letters N, C, H, W, each at most once) as H x W x 3
     (or 4): a batch (N) becomes a grid, one channel or none becomes three."""
     assert len(set(input_format)) == len(input_format), (
-        f"You can not use the same dimension shorthand twice.             input_format: {input_format}")
+        f"You can not use the same dimension shorthand twice. input_format: {input_format}")
     assert len(tensor.shape) == len(input_format), (
-        "size of input tensor and input format are different.         "
+        "size of input tensor and input format are different. "
         f"tensor shape: {tensor.shape}, input_format: {input_format}")
     input_format = input_format.upper()
     if len(input_format) == 4:

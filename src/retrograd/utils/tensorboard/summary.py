@@ -57,7 +57,7 @@ def scalar(name, tensor, collections=None, new_style=False, double_precision=Fal
         raise NotImplementedError("scalar(collections=...): TensorFlow graph collections have no meaning here")
     array = make_np(tensor).squeeze()
     assert array.ndim == 0, (
-        "Tensor should contain one element (0 dimensions).             "
+        "Tensor should contain one element (0 dimensions). "
         f"Was given size: {array.size} and {array.ndim} dimensions.")
     value = float(array)
     if not new_style:
