@@ -7,9 +7,8 @@ Samples come from retrograd's generator (``retrograd.manual_seed``). Argument va
 follows ``Distribution.set_default_validate_args`` (on unless Python runs with ``-O``), raising
 torch's ValueError messages for parameters and values outside their constraints.
 
-The code follows PyTorch's ``torch/distributions``, written against retrograd's ops (PyTorch's
-BSD-style licence is in LICENSE-PyTorch beside this file; docs/differences.md lists where the
-two differ).
+Written here against retrograd's ops, each quantity from its formula; docs/differences.md
+lists where it differs from torch.
 """
 
 from . import constraints, transforms
