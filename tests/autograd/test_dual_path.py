@@ -100,11 +100,11 @@ LINEAR = [
     ("linear_weight_only", [linear.Addmm], lambda t, x, w, b: F.linear(x.detach(), w, b),
      [(5, 3), (4, 3), (4,)]),
     ("linear_input_only", [linear.Addmm], lambda t, x, w: F.linear(x, w.detach()), [(2, 5, 3), (4, 3)]),
-]
     ("per_sample_matmul_row", [PerSampleMatmul], lambda t, x, m: PerSampleMatmul.apply(x, m.expand(3, 4, 2)),
      [(3, 1, 4), (4, 2)]),
     ("per_sample_matmul_rows", [PerSampleMatmul], lambda t, x, m: PerSampleMatmul.apply(x, m.expand(3, 4, 2)),
      [(3, 5, 4), (4, 2)]),
+]
 
 NORMALIZATION = [
     ("batch_norm_train_2d", [normalization.Normalize],

@@ -684,6 +684,7 @@ def trace(input):
 
 class Triangle(Function):
     """z = a with the elements above (tril) / below (triu) the k-th diagonal zeroed;  da = the same of g."""
+    vmap = classmethod(_batching.unbatched_params)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a, k, upper):
@@ -691,7 +692,6 @@ class Triangle(Function):
         x = a._data
         xp = array_module(x)
         return xp.triu(x, k) if upper else xp.tril(x, k)
-    vmap = classmethod(_batching.unbatched_params)  # batching rule (retrograd.func.vmap)
 
     jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
 
