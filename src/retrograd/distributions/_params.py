@@ -2,6 +2,7 @@
 from numbers import Number
 
 import retrograd
+from retrograd.distributions.utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
 
 
 def batch_shape_of(given, broadcast):
@@ -27,3 +28,35 @@ def expand_params(dist, cls, batch_shape, _instance, names):
     super(cls, new).__init__(batch_shape, dist.event_shape, validate_args=False)
     new._validate_args = dist._validate_args
     return new
+
+
+def given_param(dist):
+    """The parameter a probs-or-logits family was given (`probs` or `logits`, whichever is set)."""
+    return dist.__dict__.get("probs", dist.__dict__.get("logits"))
+
+
+# `param_shape` of a probs-or-logits family: the shape of the parameter it was given.
+given_param_shape = property(lambda self: given_param(self).size(), doc="The shape of the given probs or logits.")
+
+
+class BinaryProbsOrLogits:
+    """Mixin for the families of a binary event given by `probs` (P(success)) or by `logits`
+    (log-odds), not both: whichever was not given is computed from the other on first use."""
+
+    def _set_probs_or_logits(self, probs, logits, *counts):
+        """Check that exactly one of probs / logits is given, broadcast it with `counts` (say a
+        total_count) and store it; returns the broadcast counts, in the parameter's dtype."""
+        if (probs is None) == (logits is None):
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        name, given = ("probs", probs) if probs is not None else ("logits", logits)
+        *counts, given = broadcast_all(*counts, given)
+        setattr(self, name, given)
+        return tuple(count.type_as(given) for count in counts)
+
+    @lazy_property
+    def logits(self):
+        return probs_to_logits(self.probs, is_binary=True)
+
+    @lazy_property
+    def probs(self):
+        return logits_to_probs(self.logits, is_binary=True)

@@ -1,17 +1,15 @@
 """The Bernoulli distribution: a coin that lands 1 with probability `probs`."""
-from numbers import Number
-
 import retrograd
 from retrograd.distributions import constraints
-from retrograd.distributions._params import expand_params
+from retrograd.distributions._params import BinaryProbsOrLogits, expand_params, given_param, given_param_shape
 from retrograd.distributions.exp_family import ExponentialFamily
-from retrograd.distributions.utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from retrograd.distributions.utils import broadcast_all
 from retrograd.nn.functional import binary_cross_entropy_with_logits
 
 __all__ = ["Bernoulli"]
 
 
-class Bernoulli(ExponentialFamily):
+class Bernoulli(BinaryProbsOrLogits, ExponentialFamily):
     r"""Bernoulli distribution given by `probs` (P(x = 1)) or by `logits` (log-odds), not both:
     p(x) = probs^x (1 - probs)^(1 - x), x in {0, 1}."""
 
@@ -21,32 +19,13 @@ class Bernoulli(ExponentialFamily):
     _mean_carrier_measure = 0
 
     def __init__(self, probs=None, logits=None, validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        given = probs if probs is not None else logits
-        if probs is not None:
-            (self.probs,) = broadcast_all(probs)
-        else:
-            (self.logits,) = broadcast_all(logits)
-        batch_shape = retrograd.Size() if isinstance(given, Number) else self.param_shape
-        super().__init__(batch_shape, validate_args=validate_args)
+        self._set_probs_or_logits(probs, logits)
+        super().__init__(self.param_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         return expand_params(self, Bernoulli, batch_shape, _instance, ("probs", "logits"))
 
-    # Whichever of probs / logits was not given is computed from the other on first use.
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
-
-    @property
-    def param_shape(self):
-        given = self.__dict__.get("probs", self.__dict__.get("logits"))
-        return given.size()
+    param_shape = given_param_shape
 
     @property
     def mean(self):
@@ -79,7 +58,7 @@ class Bernoulli(ExponentialFamily):
         return binary_cross_entropy_with_logits(self.logits, self.probs, reduction="none")
 
     def enumerate_support(self, expand=True):
-        dtype = self.__dict__.get("probs", self.__dict__.get("logits")).dtype
+        dtype = given_param(self).dtype
         values = retrograd.arange(2, dtype=dtype).reshape((2,) + (1,) * len(self.batch_shape))
         return values.expand((2,) + self.batch_shape) if expand else values
 

@@ -1,9 +1,8 @@
 """The binomial distribution: successes in `total_count` independent trials."""
 import retrograd
 from retrograd.distributions import constraints
-from retrograd.distributions._params import expand_params
+from retrograd.distributions._params import BinaryProbsOrLogits, expand_params, given_param, given_param_shape
 from retrograd.distributions.distribution import Distribution
-from retrograd.distributions.utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
 from retrograd.random import _rng
 from retrograd.sampling import _host, _on_device_of
 from retrograd.tensor import Tensor
@@ -11,7 +10,7 @@ from retrograd.tensor import Tensor
 __all__ = ["Binomial"]
 
 
-class Binomial(Distribution):
+class Binomial(BinaryProbsOrLogits, Distribution):
     r"""Binomial(n = total_count, p) given by `probs` or `logits` (not both):
     p(k) = C(n, k) p^k (1 - p)^(n - k), k = 0..n."""
 
@@ -20,14 +19,7 @@ class Binomial(Distribution):
     has_enumerate_support = True
 
     def __init__(self, total_count=1, probs=None, logits=None, validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        if probs is not None:
-            self.total_count, self.probs = broadcast_all(total_count, probs)
-            self.total_count = self.total_count.type_as(self.probs)
-        else:
-            self.total_count, self.logits = broadcast_all(total_count, logits)
-            self.total_count = self.total_count.type_as(self.logits)
+        (self.total_count,) = self._set_probs_or_logits(probs, logits, total_count)
         super().__init__(self.param_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
@@ -37,17 +29,7 @@ class Binomial(Distribution):
     def support(self):
         return constraints.integer_interval(0, self.total_count)
 
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
-
-    @property
-    def param_shape(self):
-        return self.__dict__.get("probs", self.__dict__.get("logits")).size()
+    param_shape = given_param_shape
 
     @property
     def mean(self):
@@ -91,9 +73,6 @@ class Binomial(Distribution):
         n = int(self.total_count.max())
         if not bool((self.total_count == n).all()):
             raise NotImplementedError("Inhomogeneous total count not supported by `enumerate_support`.")
-        values = retrograd.arange(1 + n, dtype=self._param_dtype(), device=self.total_count.device)
+        values = retrograd.arange(1 + n, dtype=given_param(self).dtype, device=self.total_count.device)
         values = values.view((-1,) + (1,) * len(self.batch_shape))
         return values.expand((-1,) + self.batch_shape) if expand else values
-
-    def _param_dtype(self):
-        return self.__dict__.get("probs", self.__dict__.get("logits")).dtype

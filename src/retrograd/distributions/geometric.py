@@ -1,17 +1,15 @@
 """The geometric distribution: the number of failures before the first success."""
-from numbers import Number
-
 import retrograd
 from retrograd.distributions import constraints
-from retrograd.distributions._params import expand_params
+from retrograd.distributions._params import BinaryProbsOrLogits, expand_params, given_param
 from retrograd.distributions.distribution import Distribution
-from retrograd.distributions.utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from retrograd.distributions.utils import broadcast_all
 from retrograd.nn.functional import binary_cross_entropy_with_logits
 
 __all__ = ["Geometric"]
 
 
-class Geometric(Distribution):
+class Geometric(BinaryProbsOrLogits, Distribution):
     r"""Geometric(p) given by `probs` (success probability) or `logits`, not both:
     p(k) = (1 - p)^k p, k = 0, 1, 2, ..."""
 
@@ -19,15 +17,8 @@ class Geometric(Distribution):
     support = constraints.nonnegative_integer
 
     def __init__(self, probs=None, logits=None, validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        given = probs if probs is not None else logits
-        if probs is not None:
-            (self.probs,) = broadcast_all(probs)
-        else:
-            (self.logits,) = broadcast_all(logits)
-        batch_shape = retrograd.Size() if isinstance(given, Number) else given.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+        self._set_probs_or_logits(probs, logits)
+        super().__init__(given_param(self).size(), validate_args=validate_args)
         # p = 0 passes unit_interval but makes no distribution (no success ever): torch rejects it
         if self._validate_args and probs is not None and not bool((self.probs > 0).all()):
             raise ValueError(f"Expected parameter probs ({type(self.probs).__name__} of shape "
@@ -36,14 +27,6 @@ class Geometric(Distribution):
 
     def expand(self, batch_shape, _instance=None):
         return expand_params(self, Geometric, batch_shape, _instance, ("probs", "logits"))
-
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
 
     @property
     def mean(self):

@@ -1,15 +1,14 @@
 """The negative binomial distribution: successes before `total_count` failures."""
 import retrograd
 from retrograd.distributions import constraints
-from retrograd.distributions._params import expand_params
+from retrograd.distributions._params import BinaryProbsOrLogits, expand_params, given_param_shape
 from retrograd.distributions.distribution import Distribution
 from retrograd.distributions.gamma import Gamma
-from retrograd.distributions.utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
 
 __all__ = ["NegativeBinomial"]
 
 
-class NegativeBinomial(Distribution):
+class NegativeBinomial(BinaryProbsOrLogits, Distribution):
     r"""NegativeBinomial(r = total_count, p) given by `probs` (success probability) or `logits`:
     the number of successes k before the r-th failure,
     p(k) = Gamma(k + r) / (k! Gamma(r)) p^k (1 - p)^r, k = 0, 1, 2, ...  (r may be real)."""
@@ -19,30 +18,13 @@ class NegativeBinomial(Distribution):
     support = constraints.nonnegative_integer
 
     def __init__(self, total_count, probs=None, logits=None, validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        if probs is not None:
-            self.total_count, self.probs = broadcast_all(total_count, probs)
-            self.total_count = self.total_count.type_as(self.probs)
-        else:
-            self.total_count, self.logits = broadcast_all(total_count, logits)
-            self.total_count = self.total_count.type_as(self.logits)
+        (self.total_count,) = self._set_probs_or_logits(probs, logits, total_count)
         super().__init__(self.param_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         return expand_params(self, NegativeBinomial, batch_shape, _instance, ("total_count", "probs", "logits"))
 
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
-
-    @property
-    def param_shape(self):
-        return self.__dict__.get("probs", self.__dict__.get("logits")).size()
+    param_shape = given_param_shape
 
     @property
     def mean(self):

@@ -1,19 +1,17 @@
 """The relaxed (Concrete / Gumbel-softmax) Bernoulli distribution of Maddison et al. (2017) and
 Jang et al. (2017): a continuous stand-in for a coin flip that can be reparameterized."""
-from numbers import Number
-
 import retrograd
 from retrograd.distributions import constraints
-from retrograd.distributions._params import expand_params
+from retrograd.distributions._params import BinaryProbsOrLogits, expand_params, given_param_shape
 from retrograd.distributions.distribution import Distribution
 from retrograd.distributions.transformed_distribution import TransformedDistribution
 from retrograd.distributions.transforms import SigmoidTransform
-from retrograd.distributions.utils import broadcast_all, clamp_probs, lazy_property, logits_to_probs, probs_to_logits
+from retrograd.distributions.utils import broadcast_all, clamp_probs
 
 __all__ = ["LogitRelaxedBernoulli", "RelaxedBernoulli"]
 
 
-class LogitRelaxedBernoulli(Distribution):
+class LogitRelaxedBernoulli(BinaryProbsOrLogits, Distribution):
     r"""The logit of a RelaxedBernoulli: y = (logit(p) + logit(u)) / temperature, u ~ U(0, 1)
     (logit(u) is a Logistic(0, 1) noise). With x = logits (log-odds) and t = temperature,
     log p(y) = log t + x - t y - 2 log(1 + exp(x - t y))."""
@@ -23,32 +21,15 @@ class LogitRelaxedBernoulli(Distribution):
 
     def __init__(self, temperature, probs=None, logits=None, validate_args=None):
         self.temperature = temperature
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        given = probs if probs is not None else logits
-        if probs is not None:
-            (self.probs,) = broadcast_all(probs)
-        else:
-            (self.logits,) = broadcast_all(logits)
-        batch_shape = retrograd.Size() if isinstance(given, Number) else self.param_shape
-        super().__init__(batch_shape, validate_args=validate_args)
+        self._set_probs_or_logits(probs, logits)
+        super().__init__(self.param_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = expand_params(self, LogitRelaxedBernoulli, batch_shape, _instance, ("probs", "logits"))
         new.temperature = self.temperature
         return new
 
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
-
-    @property
-    def param_shape(self):
-        return self.__dict__.get("probs", self.__dict__.get("logits")).size()
+    param_shape = given_param_shape
 
     def rsample(self, sample_shape=retrograd.Size()):
         # y = (logit(p) + logit(u)) / t, with p and u kept off 0 and 1 so both logits are finite.
