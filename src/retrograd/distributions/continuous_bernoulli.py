@@ -1,19 +1,18 @@
 """The continuous Bernoulli distribution of Loaiza-Ganem and Cunningham (2019)."""
 import math
-from numbers import Number
 
 import retrograd
 from retrograd.distributions import constraints
-from retrograd.distributions._params import expand_params
+from retrograd.distributions._params import BinaryProbsOrLogits, expand_params, given_param_shape
 from retrograd.distributions.distribution import Distribution
 from retrograd.distributions.exp_family import ExponentialFamily
-from retrograd.distributions.utils import broadcast_all, clamp_probs, lazy_property, logits_to_probs, probs_to_logits
+from retrograd.distributions.utils import broadcast_all, clamp_probs, lazy_property, logits_to_probs
 from retrograd.nn.functional import binary_cross_entropy_with_logits
 
 __all__ = ["ContinuousBernoulli"]
 
 
-class ContinuousBernoulli(ExponentialFamily):
+class ContinuousBernoulli(BinaryProbsOrLogits, ExponentialFamily):
     r"""Continuous Bernoulli on [0, 1], given by `probs` (lambda) or `logits`, not both:
     p(x) = C(lambda) lambda^x (1 - lambda)^(1 - x), with the normalizer
     C(lambda) = 2 atanh(1 - 2 lambda) / (1 - 2 lambda) (2 at lambda = 1/2).
@@ -28,21 +27,15 @@ class ContinuousBernoulli(ExponentialFamily):
     _mean_carrier_measure = 0
 
     def __init__(self, probs=None, logits=None, lims=(0.499, 0.501), validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        given = probs if probs is not None else logits
+        self._set_probs_or_logits(probs, logits)
         if probs is not None:
-            (probs,) = broadcast_all(probs)
             validate = Distribution._validate_args if validate_args is None else validate_args
-            if validate and not constraints.unit_interval.check(probs).all():
+            if validate and not constraints.unit_interval.check(self.probs).all():
                 raise ValueError("The parameter probs has invalid values")
             # Keep lambda off 0 and 1, where log lambda or log(1 - lambda) is infinite.
-            self.probs = clamp_probs(probs)
-        else:
-            (self.logits,) = broadcast_all(logits)
+            self.probs = clamp_probs(self.probs)
         self._lims = lims
-        batch_shape = retrograd.Size() if isinstance(given, Number) else self.param_shape
-        super().__init__(batch_shape, validate_args=validate_args)
+        super().__init__(self.param_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = expand_params(self, ContinuousBernoulli, batch_shape, _instance, ("probs", "logits"))
@@ -50,16 +43,10 @@ class ContinuousBernoulli(ExponentialFamily):
         return new
 
     @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
     def probs(self):
         return clamp_probs(logits_to_probs(self.logits, is_binary=True))
 
-    @property
-    def param_shape(self):
-        return self.__dict__.get("probs", self.__dict__.get("logits")).size()
+    param_shape = given_param_shape
 
     def _outside_unstable_region(self):
         # lims[0] itself counts as outside (the exact forms are used there), as in torch.
