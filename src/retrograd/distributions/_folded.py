@@ -3,10 +3,29 @@
 import math
 
 import retrograd
+from retrograd.distributions import constraints
+from retrograd.distributions.transforms import AbsTransform
 
 
 class FoldedAtZero:
-    """Mixin for a TransformedDistribution(symmetric base centered at 0, AbsTransform())."""
+    """Mixin for a TransformedDistribution(symmetric base centered at 0, AbsTransform()); the
+    class names the base family (a location-scale family) as `_base_family`."""
+
+    arg_constraints = {"scale": constraints.positive}
+    support = constraints.nonnegative
+    has_rsample = True
+    _base_family = None
+
+    def __init__(self, scale, validate_args=None):
+        super().__init__(self._base_family(0, scale, validate_args=False), AbsTransform(), validate_args=validate_args)
+
+    @property
+    def scale(self):
+        return self.base_dist.scale
+
+    @property
+    def mode(self):
+        return retrograd.zeros_like(self.scale)
 
     def log_prob(self, value):
         # log p(y) = log 2 + log p_base(y) for y >= 0, -inf below.

@@ -1,12 +1,9 @@
 """The half-normal distribution: |X| for X ~ Normal(0, scale)."""
 import math
 
-import retrograd
-from retrograd.distributions import constraints
 from retrograd.distributions._folded import FoldedAtZero
 from retrograd.distributions.normal import Normal
 from retrograd.distributions.transformed_distribution import TransformedDistribution
-from retrograd.distributions.transforms import AbsTransform
 
 __all__ = ["HalfNormal"]
 
@@ -14,29 +11,16 @@ __all__ = ["HalfNormal"]
 class HalfNormal(FoldedAtZero, TransformedDistribution):
     r"""Half-normal distribution: p(y) = sqrt(2 / pi) / scale * exp(-y^2 / (2 scale^2)), y >= 0."""
 
-    arg_constraints = {"scale": constraints.positive}
-    support = constraints.nonnegative
-    has_rsample = True
-
-    def __init__(self, scale, validate_args=None):
-        super().__init__(Normal(0, scale, validate_args=False), AbsTransform(), validate_args=validate_args)
+    _base_family = Normal
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(HalfNormal, _instance)
         return super().expand(batch_shape, _instance=new)
 
     @property
-    def scale(self):
-        return self.base_dist.scale
-
-    @property
     def mean(self):
         # E|X| = scale sqrt(2 / pi)
         return self.scale * math.sqrt(2 / math.pi)
-
-    @property
-    def mode(self):
-        return retrograd.zeros_like(self.scale)
 
     @property
     def variance(self):
