@@ -30,36 +30,25 @@ def _mahalanobis_sq(L, diff):
     return _solve_lower(L, diff.unsqueeze(-1)).squeeze(-1).pow(2).sum(-1)
 
 
-class MultivariateNormal(Distribution):
-    r"""MultivariateNormal(loc mu, Sigma) over the last dim, Sigma given by exactly one of
-    `covariance_matrix`, `precision_matrix` (Sigma^-1) or `scale_tril` (L, Sigma = L L^T):
-    p(x) = exp(-(x - mu)^T Sigma^-1 (x - mu) / 2) / sqrt((2 pi)^n det Sigma)."""
+class _GivenBySigma:
+    """Mixin for the families (MultivariateNormal, Wishart) given a covariance Sigma by exactly one
+    of `covariance_matrix`, `precision_matrix` or `scale_tril`: they keep the given matrix
+    (broadcast) and its lower Cholesky factor L at the matrix's own batch shape
+    (`_unbroadcasted_scale_tril`, no copies for a shared Sigma); the matrices not given are
+    derived from L on first use, in the shape `_matrix_shape()`."""
 
-    arg_constraints = {"loc": constraints.real_vector, "covariance_matrix": constraints.positive_definite,
-                       "precision_matrix": constraints.positive_definite,
-                       "scale_tril": constraints.lower_cholesky}
-    support = constraints.real_vector
-    has_rsample = True
-
-    def __init__(self, loc, covariance_matrix=None, precision_matrix=None, scale_tril=None, validate_args=None):
-        if loc.dim() < 1:
-            raise ValueError("loc must be at least one-dimensional.")
+    @staticmethod
+    def _the_given_sigma(covariance_matrix, precision_matrix, scale_tril, error):
+        """(name, matrix) of the one Sigma parameter given; `error` (torch's type) if not exactly one."""
         given = {"covariance_matrix": covariance_matrix, "precision_matrix": precision_matrix,
                  "scale_tril": scale_tril}
         given = {k: v for k, v in given.items() if v is not None}
         if len(given) != 1:
-            raise ValueError("Exactly one of covariance_matrix or precision_matrix or scale_tril may be specified.")
+            raise error("Exactly one of covariance_matrix or precision_matrix or scale_tril may be specified.")
         ((name, matrix),) = given.items()
-        if matrix.dim() < 2:
-            raise ValueError(f"{name} matrix must be at least two-dimensional, "
-                             "with optional leading batch dimensions")
-        batch_shape = retrograd.broadcast_shapes(matrix.shape[:-2], loc.shape[:-1])
-        event_shape = loc.shape[-1:]
-        # the given matrix is kept (broadcast to the batch shape); the others are derived lazily
-        setattr(self, name, matrix.expand(batch_shape + matrix.shape[-2:]))
-        self.loc = loc.expand(batch_shape + event_shape)
-        super().__init__(batch_shape, event_shape, validate_args=validate_args)
-        # L at the given matrix's own batch shape (no copies for a shared covariance)
+        return name, matrix
+
+    def _set_scale_tril(self, name, matrix):
         if name == "scale_tril":
             self._unbroadcasted_scale_tril = matrix
         elif name == "covariance_matrix":
@@ -67,21 +56,12 @@ class MultivariateNormal(Distribution):
         else:
             self._unbroadcasted_scale_tril = _precision_to_scale_tril(matrix)
 
-    def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(MultivariateNormal, _instance)
-        batch_shape = retrograd.Size(batch_shape)
-        matrix_shape = batch_shape + self.event_shape + self.event_shape
-        new.loc = self.loc.expand(batch_shape + self.event_shape)
+    def _expand_sigma(self, new, matrix_shape):
+        """Give the expanded instance `new` L and the Sigma parameters computed so far."""
         new._unbroadcasted_scale_tril = self._unbroadcasted_scale_tril
         for name in ("covariance_matrix", "scale_tril", "precision_matrix"):
             if name in self.__dict__:
                 setattr(new, name, self.__dict__[name].expand(matrix_shape))
-        super(MultivariateNormal, new).__init__(batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
-
-    def _matrix_shape(self):
-        return self._batch_shape + self._event_shape + self._event_shape
 
     @lazy_property
     def scale_tril(self):
@@ -99,6 +79,46 @@ class MultivariateNormal(Distribution):
         L = self._unbroadcasted_scale_tril
         L_inv = _solve_lower(L, retrograd.eye(L.shape[-1], dtype=L.dtype, device=L.device))
         return (L_inv.mT @ L_inv).expand(self._matrix_shape())
+
+
+class MultivariateNormal(_GivenBySigma, Distribution):
+    r"""MultivariateNormal(loc mu, Sigma) over the last dim, Sigma given by exactly one of
+    `covariance_matrix`, `precision_matrix` (Sigma^-1) or `scale_tril` (L, Sigma = L L^T):
+    p(x) = exp(-(x - mu)^T Sigma^-1 (x - mu) / 2) / sqrt((2 pi)^n det Sigma)."""
+
+    arg_constraints = {"loc": constraints.real_vector, "covariance_matrix": constraints.positive_definite,
+                       "precision_matrix": constraints.positive_definite,
+                       "scale_tril": constraints.lower_cholesky}
+    support = constraints.real_vector
+    has_rsample = True
+
+    def __init__(self, loc, covariance_matrix=None, precision_matrix=None, scale_tril=None, validate_args=None):
+        if loc.dim() < 1:
+            raise ValueError("loc must be at least one-dimensional.")
+        name, matrix = self._the_given_sigma(covariance_matrix, precision_matrix, scale_tril, ValueError)
+        if matrix.dim() < 2:
+            raise ValueError(f"{name} matrix must be at least two-dimensional, "
+                             "with optional leading batch dimensions")
+        batch_shape = retrograd.broadcast_shapes(matrix.shape[:-2], loc.shape[:-1])
+        event_shape = loc.shape[-1:]
+        # the given matrix is kept (broadcast to the batch shape); the others are derived lazily
+        setattr(self, name, matrix.expand(batch_shape + matrix.shape[-2:]))
+        self.loc = loc.expand(batch_shape + event_shape)
+        super().__init__(batch_shape, event_shape, validate_args=validate_args)
+        self._set_scale_tril(name, matrix)
+
+    def expand(self, batch_shape, _instance=None):
+        new = self._get_checked_instance(MultivariateNormal, _instance)
+        batch_shape = retrograd.Size(batch_shape)
+        matrix_shape = batch_shape + self.event_shape + self.event_shape
+        new.loc = self.loc.expand(batch_shape + self.event_shape)
+        self._expand_sigma(new, matrix_shape)
+        super(MultivariateNormal, new).__init__(batch_shape, self.event_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    def _matrix_shape(self):
+        return self._batch_shape + self._event_shape + self._event_shape
 
     @property
     def mean(self):

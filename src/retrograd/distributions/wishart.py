@@ -9,8 +9,8 @@ import retrograd
 from retrograd.distributions import constraints
 from retrograd.distributions.chi2 import Chi2
 from retrograd.distributions.exp_family import ExponentialFamily
-from retrograd.distributions.multivariate_normal import _precision_to_scale_tril, _solve_lower
-from retrograd.distributions.utils import _standard_normal, lazy_property
+from retrograd.distributions.multivariate_normal import _GivenBySigma
+from retrograd.distributions.utils import _standard_normal
 
 __all__ = ["Wishart"]
 
@@ -23,7 +23,7 @@ def _mvdigamma(x, p):
     return retrograd.digamma(x.unsqueeze(-1) - j / 2).sum(-1)
 
 
-class Wishart(ExponentialFamily):
+class Wishart(_GivenBySigma, ExponentialFamily):
     r"""Wishart(df nu, Sigma) on p x p matrices X:
     p(X) = det(X)^((nu - p - 1)/2) exp(-tr(Sigma^-1 X) / 2) / (2^(nu p / 2) det(Sigma)^(nu/2) Gamma_p(nu/2)),
     nu > p - 1."""
@@ -33,12 +33,8 @@ class Wishart(ExponentialFamily):
     _mean_carrier_measure = 0
 
     def __init__(self, df, covariance_matrix=None, precision_matrix=None, scale_tril=None, validate_args=None):
-        given = {"covariance_matrix": covariance_matrix, "precision_matrix": precision_matrix,
-                 "scale_tril": scale_tril}
-        given = {k: v for k, v in given.items() if v is not None}
-        if len(given) != 1:  # torch raises AssertionError here
-            raise AssertionError("Exactly one of covariance_matrix or precision_matrix or scale_tril may be specified.")
-        ((name, matrix),) = given.items()
+        # torch raises AssertionError when not exactly one is given
+        name, matrix = self._the_given_sigma(covariance_matrix, precision_matrix, scale_tril, AssertionError)
         if matrix.dim() < 2:
             raise ValueError(f"{name} must be at least two-dimensional, with optional leading batch dimensions")
         if isinstance(df, Number):
@@ -50,12 +46,7 @@ class Wishart(ExponentialFamily):
         setattr(self, name, matrix.expand(batch_shape + event_shape))
         if bool((self.df <= p - 1).any()):
             raise ValueError(f"Value of df={df} expected to be greater than ndim - 1 = {p - 1}.")
-        if name == "scale_tril":
-            self._unbroadcasted_scale_tril = matrix
-        elif name == "covariance_matrix":
-            self._unbroadcasted_scale_tril = retrograd.linalg.cholesky(matrix)
-        else:
-            self._unbroadcasted_scale_tril = _precision_to_scale_tril(matrix)
+        self._set_scale_tril(name, matrix)
         super().__init__(batch_shape, event_shape, validate_args=validate_args)
         if bool((self.df < p).any()):
             warnings.warn("Low df values detected. Singular samples are highly likely to occur for ndim - 1 < df < ndim.")
@@ -72,11 +63,8 @@ class Wishart(ExponentialFamily):
         new = self._get_checked_instance(Wishart, _instance)
         batch_shape = retrograd.Size(batch_shape)
         matrix_shape = batch_shape + self.event_shape
-        new._unbroadcasted_scale_tril = self._unbroadcasted_scale_tril
         new.df = self.df.expand(batch_shape)
-        for name in ("covariance_matrix", "scale_tril", "precision_matrix"):
-            if name in self.__dict__:
-                setattr(new, name, self.__dict__[name].expand(matrix_shape))
+        self._expand_sigma(new, matrix_shape)
         new._dist_chi2 = self._dist_chi2.expand(batch_shape + self.event_shape[-1:])
         super(Wishart, new).__init__(batch_shape, self.event_shape, validate_args=False)
         new._validate_args = self._validate_args
@@ -84,21 +72,6 @@ class Wishart(ExponentialFamily):
 
     def _matrix_shape(self):
         return self._batch_shape + self._event_shape
-
-    @lazy_property
-    def scale_tril(self):
-        return self._unbroadcasted_scale_tril.expand(self._matrix_shape())
-
-    @lazy_property
-    def covariance_matrix(self):
-        L = self._unbroadcasted_scale_tril
-        return (L @ L.mT).expand(self._matrix_shape())
-
-    @lazy_property
-    def precision_matrix(self):
-        L = self._unbroadcasted_scale_tril
-        L_inv = _solve_lower(L, retrograd.eye(L.shape[-1], dtype=L.dtype, device=L.device))
-        return (L_inv.mT @ L_inv).expand(self._matrix_shape())
 
     def _df_matrix(self):
         return self.df.view(self._batch_shape + (1, 1))
