@@ -15,7 +15,7 @@ from .exponential import Exponential
 from .gamma import Gamma
 from .geometric import Geometric
 from .gumbel import Gumbel
-from .kl import _infinite_like, _normal_cross_entropy, register_kl
+from .kl import _kl_infinity, _normal_cross_entropy, register_kl
 from .laplace import Laplace
 from .normal import Normal
 from .poisson import Poisson
@@ -176,18 +176,8 @@ def _kl_uniform_gamma(p, q):
     return retrograd.where(inside, -p.entropy() + _gamma_cross_entropy(q, p.mean, mean_log), float("inf"))
 
 
-# q puts no mass on part of p's support: +inf
-
-@register_kl(Exponential, Beta)
-@register_kl(Gamma, Beta)
-@register_kl(Gamma, Uniform)
-@register_kl(Gumbel, Beta)
-@register_kl(Gumbel, Gamma)
-@register_kl(Laplace, Beta)
-@register_kl(Laplace, Gamma)
-@register_kl(Normal, Beta)
-@register_kl(Normal, Gamma)
-@register_kl(Poisson, Bernoulli)
-@register_kl(Poisson, Binomial)
-def _kl_unbounded_p_bounded_q(p, q):
-    return _infinite_like(p.mean)
+# q puts no mass on part of p's support: +inf (kl.py's _kl_infinity)
+for _p, _q in ((Exponential, Beta), (Gamma, Beta), (Gamma, Uniform), (Gumbel, Beta), (Gumbel, Gamma),
+               (Laplace, Beta), (Laplace, Gamma), (Normal, Beta), (Normal, Gamma), (Poisson, Bernoulli),
+               (Poisson, Binomial)):
+    register_kl(_p, _q)(_kl_infinity)
