@@ -7,16 +7,28 @@ before it initialises the process group, or exits with a nonzero code.
 """
 
 import sys
+import time
 
 from . import _mpi
 
 _previous_hook = None
 
 
+# mpiexec forwards a rank's output asynchronously, and MPI_Abort can end the job before a line
+# written just before it is passed on: wait this long between the two
+FORWARD_S = 0.5
+
+
+def abort_with(line, code=1):
+    """Print ``line`` to stderr, let mpiexec forward it, end every rank of the job with ``code``."""
+    print(line, file=sys.stderr, flush=True)
+    time.sleep(FORWARD_S)
+    _mpi.mpi().COMM_WORLD.Abort(code)
+
+
 def abort_job(rank, message, code=1):
     """Print ``rank R failed: message`` and end every rank of the job with exit code ``code``."""
-    print(f"rank {rank} failed: {message}; ending the job (MPI_Abort)", file=sys.stderr, flush=True)
-    _mpi.mpi().COMM_WORLD.Abort(code)
+    abort_with(f"rank {rank} failed: {message}; ending the job (MPI_Abort)", code)
 
 
 def install_excepthook(rank):

@@ -7,11 +7,10 @@ which rank, which operation and the timeout, and calls ``MPI_Abort``, which ends
 the job with exit code 1 (as torch's NCCL watchdog tears the job down).
 """
 
-import sys
 import threading
 import time
 
-from . import _mpi
+from . import _faults
 
 
 class Watchdog:
@@ -68,7 +67,6 @@ class Watchdog:
                 self._abort(slot[0], slot[1])
 
     def _abort(self, op, timeout):
-        print(f"[rank {self._rank}] retrograd.distributed: {op} did not complete within the timeout "
-              f"of {timeout} (set by init_process_group(timeout=...)): a peer rank is stuck, has died "
-              "or is running a different collective; aborting the job", file=sys.stderr, flush=True)
-        _mpi.mpi().COMM_WORLD.Abort(1)
+        _faults.abort_with(f"[rank {self._rank}] retrograd.distributed: {op} did not complete within the "
+                           f"timeout of {timeout} (set by init_process_group(timeout=...)): a peer rank is "
+                           "stuck, has died or is running a different collective; aborting the job")
