@@ -92,3 +92,36 @@ class Categorical(Distribution):
         values = retrograd.arange(n, dtype=retrograd.long, device=self.probs.device)
         values = values.reshape((n,) + (1,) * len(self.batch_shape))
         return values.expand((n,) + self.batch_shape) if expand else values
+
+
+class _OverCategorical:
+    """Mixin for the families built on a Categorical over the K categories (`self._categorical`,
+    given the same probs or logits): its probs, logits and param_shape are theirs, and their
+    event shape is (K,)."""
+
+    arg_constraints = {"probs": constraints.simplex, "logits": constraints.independent(constraints.real, 1)}
+
+    def _init_over_categorical(self, probs, logits, validate_args):
+        self._categorical = Categorical(probs, logits)
+        super().__init__(self._categorical.batch_shape, self._categorical.param_shape[-1:], validate_args=validate_args)
+
+    def _expand_over_categorical(self, cls, batch_shape, _instance):
+        """`expand` for class `cls`: a new instance over the expanded Categorical (the caller adds
+        its other state)."""
+        new = self._get_checked_instance(cls, _instance)
+        new._categorical = self._categorical.expand(batch_shape)
+        super(cls, new).__init__(retrograd.Size(batch_shape), self.event_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    @property
+    def probs(self):
+        return self._categorical.probs
+
+    @property
+    def logits(self):
+        return self._categorical.logits
+
+    @property
+    def param_shape(self):
+        return self._categorical.param_shape

@@ -2,7 +2,7 @@
 import retrograd
 from retrograd.distributions import constraints
 from retrograd.distributions.binomial import Binomial
-from retrograd.distributions.categorical import Categorical
+from retrograd.distributions.categorical import _OverCategorical
 from retrograd.distributions.distribution import Distribution
 from retrograd.distributions.utils import broadcast_all
 from retrograd.nn.functional import one_hot
@@ -10,46 +10,27 @@ from retrograd.nn.functional import one_hot
 __all__ = ["Multinomial"]
 
 
-class Multinomial(Distribution):
+class Multinomial(_OverCategorical, Distribution):
     r"""Multinomial distribution over count vectors x (event shape (K,), sum x = total_count):
     p(x) = n! / prod_k x_k! * prod_k p_k^x_k, n = total_count. Parameters as for Categorical.
     sample() needs one shared integer total_count; log_prob does not use it."""
-
-    arg_constraints = {"probs": constraints.simplex, "logits": constraints.independent(constraints.real, 1)}
 
     def __init__(self, total_count=1, probs=None, logits=None, validate_args=None):
         if not isinstance(total_count, int):
             raise NotImplementedError("inhomogeneous total_count is not supported")
         self.total_count = total_count
-        self._categorical = Categorical(probs=probs, logits=logits)
+        self._init_over_categorical(probs, logits, validate_args)
         self._binomial = Binomial(total_count=total_count, probs=self.probs)
-        super().__init__(self._categorical.batch_shape, self._categorical.param_shape[-1:], validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Multinomial, _instance)
-        batch_shape = retrograd.Size(batch_shape)
+        new = self._expand_over_categorical(Multinomial, batch_shape, _instance)
         new.total_count = self.total_count
-        new._categorical = self._categorical.expand(batch_shape)
-        new._binomial = self._binomial.expand(batch_shape + self.event_shape)
-        super(Multinomial, new).__init__(batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
+        new._binomial = self._binomial.expand(retrograd.Size(batch_shape) + self.event_shape)
         return new
 
     @constraints.dependent_property(is_discrete=True, event_dim=1)
     def support(self):
         return constraints.multinomial(self.total_count)
-
-    @property
-    def probs(self):
-        return self._categorical.probs
-
-    @property
-    def logits(self):
-        return self._categorical.logits
-
-    @property
-    def param_shape(self):
-        return self._categorical.param_shape
 
     @property
     def mean(self):

@@ -1,45 +1,26 @@
 """The one-hot categorical distribution: a Categorical whose outcomes are one-hot vectors."""
 import retrograd
 from retrograd.distributions import constraints
-from retrograd.distributions.categorical import Categorical
+from retrograd.distributions.categorical import _OverCategorical
 from retrograd.distributions.distribution import Distribution
 from retrograd.nn.functional import one_hot
 
 __all__ = ["OneHotCategorical", "OneHotCategoricalStraightThrough"]
 
 
-class OneHotCategorical(Distribution):
+class OneHotCategorical(_OverCategorical, Distribution):
     r"""Categorical distribution over one-hot vectors of length K (its event shape is (K,)):
     p(e_k) = probs[..., k]. Parameters as for Categorical."""
 
-    arg_constraints = {"probs": constraints.simplex, "logits": constraints.independent(constraints.real, 1)}
     support = constraints.one_hot
     has_enumerate_support = True
 
     def __init__(self, probs=None, logits=None, validate_args=None):
         # All the work is the Categorical's over the index of the hot entry.
-        self._categorical = Categorical(probs, logits)
-        super().__init__(self._categorical.batch_shape, self._categorical.param_shape[-1:], validate_args=validate_args)
+        self._init_over_categorical(probs, logits, validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(OneHotCategorical, _instance)
-        batch_shape = retrograd.Size(batch_shape)
-        new._categorical = self._categorical.expand(batch_shape)
-        super(OneHotCategorical, new).__init__(batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
-
-    @property
-    def probs(self):
-        return self._categorical.probs
-
-    @property
-    def logits(self):
-        return self._categorical.logits
-
-    @property
-    def param_shape(self):
-        return self._categorical.param_shape
+        return self._expand_over_categorical(OneHotCategorical, batch_shape, _instance)
 
     @property
     def mean(self):

@@ -4,7 +4,7 @@ import math
 
 import retrograd
 from retrograd.distributions import constraints
-from retrograd.distributions.categorical import Categorical
+from retrograd.distributions.categorical import _OverCategorical
 from retrograd.distributions.distribution import Distribution
 from retrograd.distributions.transformed_distribution import TransformedDistribution
 from retrograd.distributions.transforms import ExpTransform
@@ -13,40 +13,22 @@ from retrograd.distributions.utils import clamp_probs
 __all__ = ["ExpRelaxedCategorical", "RelaxedOneHotCategorical"]
 
 
-class ExpRelaxedCategorical(Distribution):
+class ExpRelaxedCategorical(_OverCategorical, Distribution):
     r"""The log of a RelaxedOneHotCategorical (the ExpConcrete distribution): with Gumbel noise
     g_k, y = log_softmax((logits + g) / t). For K categories, x = logits and t = temperature,
     log p(y) = log (K-1)! + (K-1) log t + sum_k (x_k - t y_k) - K logsumexp_k(x_k - t y_k)."""
 
-    arg_constraints = {"probs": constraints.simplex, "logits": constraints.independent(constraints.real, 1)}
     support = constraints.independent(constraints.real, 1)
     has_rsample = True
 
     def __init__(self, temperature, probs=None, logits=None, validate_args=None):
-        self._categorical = Categorical(probs, logits)
         self.temperature = temperature
-        super().__init__(self._categorical.batch_shape, self._categorical.param_shape[-1:], validate_args=validate_args)
+        self._init_over_categorical(probs, logits, validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(ExpRelaxedCategorical, _instance)
-        batch_shape = retrograd.Size(batch_shape)
+        new = self._expand_over_categorical(ExpRelaxedCategorical, batch_shape, _instance)
         new.temperature = self.temperature
-        new._categorical = self._categorical.expand(batch_shape)
-        super(ExpRelaxedCategorical, new).__init__(batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
         return new
-
-    @property
-    def param_shape(self):
-        return self._categorical.param_shape
-
-    @property
-    def logits(self):
-        return self._categorical.logits
-
-    @property
-    def probs(self):
-        return self._categorical.probs
 
     def rsample(self, sample_shape=retrograd.Size()):
         # Gumbel noise g = -log(-log u), u ~ U(0, 1) kept off 0 and 1; then the scores
