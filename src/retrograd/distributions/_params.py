@@ -2,6 +2,8 @@
 from numbers import Number
 
 import retrograd
+from retrograd.distributions import constraints
+from retrograd.distributions.distribution import Distribution
 from retrograd.distributions.utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
 
 
@@ -25,7 +27,8 @@ def expand_params(dist, cls, batch_shape, _instance, names):
         if name in dist.__dict__:
             value = dist.__dict__[name]
             setattr(new, name, value.expand(batch_shape + value.shape[len(dist.batch_shape):]))
-    super(cls, new).__init__(batch_shape, dist.event_shape, validate_args=False)
+    # Distribution's own initializer: the family's (or a mixin's, as LocScale's) takes parameters
+    Distribution.__init__(new, batch_shape, dist.event_shape, validate_args=False)
     new._validate_args = dist._validate_args
     return new
 
@@ -60,3 +63,16 @@ class BinaryProbsOrLogits:
     @lazy_property
     def probs(self):
         return logits_to_probs(self.logits, is_binary=True)
+
+
+class LocScale:
+    """Mixin for the location-scale families on the real line given by `loc` and `scale`
+    (Normal, Laplace, Cauchy): both are broadcast to the batch shape."""
+
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.real
+    has_rsample = True
+
+    def __init__(self, loc, scale, validate_args=None):
+        self.loc, self.scale = broadcast_all(loc, scale)
+        super().__init__(batch_shape_of((loc, scale), self.loc), validate_args=validate_args)

@@ -2,25 +2,15 @@
 import math
 
 import retrograd
-from retrograd.distributions import constraints
-from retrograd.distributions._params import batch_shape_of, expand_params
+from retrograd.distributions._params import LocScale, expand_params
 from retrograd.distributions.distribution import Distribution
-from retrograd.distributions.utils import broadcast_all
 
 __all__ = ["Cauchy"]
 
 
-class Cauchy(Distribution):
+class Cauchy(LocScale, Distribution):
     r"""Cauchy distribution: p(x) = 1 / (pi scale (1 + ((x - loc) / scale)^2)).
     Its mean is undefined (nan) and its variance infinite."""
-
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(batch_shape_of((loc, scale), self.loc), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         return expand_params(self, Cauchy, batch_shape, _instance, ("loc", "scale"))

@@ -2,24 +2,14 @@
 import math
 
 import retrograd
-from retrograd.distributions import constraints
-from retrograd.distributions._params import batch_shape_of, expand_params
+from retrograd.distributions._params import LocScale, expand_params
 from retrograd.distributions.distribution import Distribution
-from retrograd.distributions.utils import broadcast_all
 
 __all__ = ["Laplace"]
 
 
-class Laplace(Distribution):
+class Laplace(LocScale, Distribution):
     r"""Laplace distribution: p(x) = exp(-|x - loc| / scale) / (2 scale)."""
-
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(batch_shape_of((loc, scale), self.loc), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         return expand_params(self, Laplace, batch_shape, _instance, ("loc", "scale"))

@@ -2,28 +2,20 @@
 import math
 
 import retrograd
-from retrograd.distributions import constraints
-from retrograd.distributions._params import batch_shape_of, expand_params
+from retrograd.distributions._params import LocScale, expand_params
 from retrograd.distributions.exp_family import ExponentialFamily
-from retrograd.distributions.utils import _standard_normal, broadcast_all
+from retrograd.distributions.utils import _standard_normal
 
 __all__ = ["Normal"]
 
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
 
-class Normal(ExponentialFamily):
+class Normal(LocScale, ExponentialFamily):
     r"""Normal distribution with mean `loc` and standard deviation `scale`:
     p(x) = exp(-(x - loc)^2 / (2 scale^2)) / (scale sqrt(2 pi))."""
 
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
     _mean_carrier_measure = 0
-
-    def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(batch_shape_of((loc, scale), self.loc), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         return expand_params(self, Normal, batch_shape, _instance, ("loc", "scale"))
