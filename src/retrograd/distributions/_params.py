@@ -76,3 +76,20 @@ class LocScale:
     def __init__(self, loc, scale, validate_args=None):
         self.loc, self.scale = broadcast_all(loc, scale)
         super().__init__(batch_shape_of((loc, scale), self.loc), validate_args=validate_args)
+
+
+class RelaxedOfBase:
+    """Mixin for a relaxed family built as a transform of its base distribution (RelaxedBernoulli,
+    RelaxedOneHotCategorical): its temperature, logits and probs are the base's."""
+
+    @property
+    def temperature(self):
+        return self.base_dist.temperature
+
+    @property
+    def logits(self):
+        return self.base_dist.logits
+
+    @property
+    def probs(self):
+        return self.base_dist.probs

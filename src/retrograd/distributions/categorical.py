@@ -1,7 +1,7 @@
 """The categorical distribution over K classes {0, ..., K-1}."""
 import retrograd
 from retrograd.distributions import constraints
-from retrograd.distributions._params import expand_params
+from retrograd.distributions._params import expand_params, given_param_shape
 from retrograd.distributions.distribution import Distribution
 from retrograd.distributions.utils import lazy_property, logits_to_probs, probs_to_logits
 
@@ -48,9 +48,7 @@ class Categorical(Distribution):
     def probs(self):
         return logits_to_probs(self.logits)
 
-    @property
-    def param_shape(self):
-        return self.__dict__.get("probs", self.__dict__.get("logits")).size()
+    param_shape = given_param_shape
 
     @property
     def mean(self):

@@ -2,7 +2,7 @@
 Jang et al. (2017): a continuous stand-in for a coin flip that can be reparameterized."""
 import retrograd
 from retrograd.distributions import constraints
-from retrograd.distributions._params import BinaryProbsOrLogits, expand_params, given_param_shape
+from retrograd.distributions._params import BinaryProbsOrLogits, RelaxedOfBase, expand_params, given_param_shape
 from retrograd.distributions.distribution import Distribution
 from retrograd.distributions.transformed_distribution import TransformedDistribution
 from retrograd.distributions.transforms import SigmoidTransform
@@ -48,7 +48,7 @@ class LogitRelaxedBernoulli(BinaryProbsOrLogits, Distribution):
         return retrograd.log(retrograd.as_tensor(self.temperature, dtype=z.dtype)) + z - 2 * retrograd.log1p(z.exp())
 
 
-class RelaxedBernoulli(TransformedDistribution):
+class RelaxedBernoulli(RelaxedOfBase, TransformedDistribution):
     r"""Relaxed Bernoulli on (0, 1): sigmoid of a LogitRelaxedBernoulli. As the temperature goes
     to 0 its samples approach a Bernoulli(probs)'s 0s and 1s."""
 
@@ -63,15 +63,3 @@ class RelaxedBernoulli(TransformedDistribution):
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(RelaxedBernoulli, _instance)
         return super().expand(batch_shape, _instance=new)
-
-    @property
-    def temperature(self):
-        return self.base_dist.temperature
-
-    @property
-    def logits(self):
-        return self.base_dist.logits
-
-    @property
-    def probs(self):
-        return self.base_dist.probs

@@ -4,6 +4,7 @@ import math
 
 import retrograd
 from retrograd.distributions import constraints
+from retrograd.distributions._params import RelaxedOfBase
 from retrograd.distributions.categorical import _OverCategorical
 from retrograd.distributions.distribution import Distribution
 from retrograd.distributions.transformed_distribution import TransformedDistribution
@@ -51,7 +52,7 @@ class ExpRelaxedCategorical(_OverCategorical, Distribution):
         return (z - z.logsumexp(dim=-1, keepdim=True)).sum(-1) + log_scale
 
 
-class RelaxedOneHotCategorical(TransformedDistribution):
+class RelaxedOneHotCategorical(RelaxedOfBase, TransformedDistribution):
     r"""Relaxed one-hot categorical on the simplex: exp of an ExpRelaxedCategorical, i.e.
     softmax((logits + Gumbel noise) / temperature). As the temperature goes to 0 its samples
     approach one-hot vectors drawn from Categorical(probs)."""
@@ -67,15 +68,3 @@ class RelaxedOneHotCategorical(TransformedDistribution):
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(RelaxedOneHotCategorical, _instance)
         return super().expand(batch_shape, _instance=new)
-
-    @property
-    def temperature(self):
-        return self.base_dist.temperature
-
-    @property
-    def logits(self):
-        return self.base_dist.logits
-
-    @property
-    def probs(self):
-        return self.base_dist.probs
