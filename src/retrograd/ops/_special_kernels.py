@@ -6,6 +6,7 @@ ulps, its infinities and nans at poles included. Callers convert dtypes and sile
 floating-point warnings (inf and nan results are the answers there, not accidents).
 """
 
+import functools
 import math
 
 import numpy as np
@@ -77,7 +78,7 @@ def _lgamma_near_one(e):
     """ln Gamma(1 + e) for |e| <= 0.25 by its Taylor series -gamma e + sum_k (-1)^k zeta(k)/k e^k:
     accurate relative to the value, which vanishes at e = 0 (the rational function, reached by
     a shift, loses digits there)."""
-    return e * polevl(e, _LGAMMA_TAYLOR)
+    return e * polevl(e, _lgamma_taylor())
 
 
 def lgamma(x):
@@ -205,7 +206,11 @@ def zeta(x, q):
 # the Taylor coefficients of ln Gamma(1 + e) / e, highest power first: (-1)^k zeta(k)/k for
 # k = 40 .. 2, then -Euler's gamma (40 terms: 0.25^40 / 40 is far below double rounding)
 _EULER_GAMMA = 0.57721566490153286061
-_LGAMMA_TAYLOR = tuple((-1.0) ** k * float(zeta(float(k), 1.0)) / k for k in range(40, 1, -1)) + (-_EULER_GAMMA,)
+
+
+@functools.cache
+def _lgamma_taylor():  # computed on first use: 39 zeta values cost ~6 ms, too much for every import
+    return tuple((-1.0) ** k * float(zeta(float(k), 1.0)) / k for k in range(40, 1, -1)) + (-_EULER_GAMMA,)
 
 
 def polygamma(n, x):
