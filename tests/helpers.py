@@ -1,5 +1,8 @@
 """Shared test helpers: one line checks an op against finite differences and against torch."""
 
+import importlib
+import pkgutil
+
 import numpy as np
 import pytest
 
@@ -12,6 +15,22 @@ except ImportError:  # the torch comparisons use the recorded values; tests need
     torch = None
 
 requires_torch = pytest.mark.skipif(torch is None, reason="torch is not installed")
+
+# retrograd modules that, as torch's, cannot be imported without an optional package
+_NEEDS_OPTIONAL = {"tensorboard"}
+
+
+def retrograd_modules():
+    """Import and yield every module of retrograd (but ``__main__``), leaving out those whose
+    optional package is not installed (retrograd.utils.tensorboard without tensorboard)."""
+    for info in pkgutil.walk_packages(retrograd.__path__, "retrograd."):
+        if info.name.endswith("__main__"):
+            continue
+        try:
+            yield importlib.import_module(info.name)
+        except ModuleNotFoundError as e:
+            if e.name not in _NEEDS_OPTIONAL:
+                raise
 
 
 def rand(*shape, low=-1.0, high=1.0, seed=0, dtype=np.float64):

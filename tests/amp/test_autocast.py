@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import retrograd
-from helpers import requires_torch, torch
+from helpers import requires_torch, retrograd_modules, torch
 from retrograd.amp import autocast_mode
 from retrograd.autograd.function import Function
 from tests.amp._autocast_cases import ABSENT, CASES, TORCH_LISTS, UNSUPPORTED, Maker, policy
@@ -84,9 +84,7 @@ def test_unsupported_listed_ops_raise(name):
 
 def _declarations():
     """Every autocast declaration in retrograd: on Function subclasses, and on public functions."""
-    import importlib
-    import pkgutil
-
+        
     found = {}
     todo = [Function]
     while todo:
@@ -94,8 +92,7 @@ def _declarations():
         todo.extend(cls.__subclasses__())
         if "_autocast" in vars(cls) and cls is not Function:
             found[f"{cls.__module__}.{cls.__qualname__}"] = cls._autocast
-    for mod in pkgutil.walk_packages(retrograd.__path__, "retrograd."):
-        module = importlib.import_module(mod.name)
+    for module in retrograd_modules():
         for attr, obj in vars(module).items():
             if callable(obj) and not isinstance(obj, type) and "_autocast" in getattr(obj, "__dict__", {}):
                 # on the public function itself (a decorator that slid onto a helper fails here)

@@ -10,9 +10,7 @@ finds such backwards in the source, so a new one cannot be added without a case 
 """
 
 import ast
-import importlib
 import inspect
-import pkgutil
 import textwrap
 import types
 
@@ -30,7 +28,7 @@ from retrograd.ops import activation, elementwise, join, linalg, linear, loss, n
     shape, softmax
 from retrograd.ops.rnn import rnn_layer
 from retrograd.tensor import Tensor
-from tests.helpers import check_create_graph_agrees, rand
+from tests.helpers import check_create_graph_agrees, rand, retrograd_modules
 
 F = retrograd.nn.functional
 nn = retrograd.nn
@@ -370,9 +368,8 @@ def _subclasses(cls):
 
 def dual_path_functions():
     """retrograd's Function classes whose backward branches on grad mode."""
-    for info in pkgutil.walk_packages(retrograd.__path__, "retrograd."):
-        if not info.name.endswith("__main__"):
-            importlib.import_module(info.name)
+    for _ in retrograd_modules():  # importing them defines their Function classes
+        pass
     found = set()
     for cls in _subclasses(Function):
         backward = cls.__dict__.get("backward")
