@@ -4,7 +4,6 @@ train/eval and rebound parameters capture again; matching calls replay; the reco
 import warnings
 
 import numpy as np
-import pytest
 
 import retrograd
 from retrograd._compile.replay import CompiledFunction

@@ -15,7 +15,6 @@ from numbers import Number
 
 import retrograd
 import retrograd.nn.functional as F
-from retrograd import Tensor
 from retrograd.tensor import Size
 
 from . import constraints

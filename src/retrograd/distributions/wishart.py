@@ -97,7 +97,6 @@ class Wishart(_GivenBySigma, ExponentialFamily):
     def _bartlett_sampling(self, sample_shape=retrograd.Size()):
         """X = (L A)(L A)^T with the Bartlett factor A: lower triangular, A_ii = sqrt(Chi2(nu - i)),
         A_ij ~ N(0, 1) below the diagonal (Bartlett decomposition); reparameterized in nu and L."""
-        p = self._event_shape[-1]
         shape = self._extended_shape(sample_shape)
         noise = retrograd.tril(_standard_normal(shape, dtype=self.df.dtype, device=self.df.device), diagonal=-1)
         A = noise + retrograd.diag_embed(self._dist_chi2.rsample(sample_shape).sqrt())

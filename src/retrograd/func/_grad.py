@@ -184,7 +184,7 @@ def _graph_reaches_outside(outputs, leaves):
 def _call_prepared(func, args, argnums):
     """Run ``func`` with the inputs at ``argnums`` (pytrees) made differentiable."""
     args = list(args)
-    specs, all_leaves, all_levels, prepared_trees = [], [], [], []
+    specs, all_leaves, all_levels = [], [], []
     for i in argnums:
         leaves, spec = _pytree.flatten(args[i])
         ready = [_prepare(x) for x in leaves]
