@@ -222,22 +222,34 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=F
                 _then(_average(out, pg.size(), op), writeback))
 
 
-def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group_dst=None):
-    """On rank ``dst``, ``gather_list[i]`` gets rank i's ``tensor``."""
+def _rooted(op, tensor, tensors, list_name, group, rank, group_rank, kind):
+    """The checks gather and scatter share: ``tensor`` and the list, the group, the root rank
+    (``kind`` 'dst' or 'src'; rank 0 by default, as torch), the list given on the root only.
+    Returns (process group, root, whether this rank is it), or None off the group."""
     _check_tensor(tensor, "tensor")
-    if gather_list is not None:
-        _check_tensor_list(gather_list, "gather_list")
+    if tensors is not None:
+        _check_tensor_list(tensors, list_name)
     pg = _resolve(group)
     if pg is None:
         return None
-    if dst is None and group_dst is None:
-        dst = 0  # torch's default destination
-    root = _root(pg, "gather", dst, group_dst, "dst")
+    if rank is None and group_rank is None:
+        rank = 0
+    root = _root(pg, op, rank, group_rank, kind)
     is_root = pg.rank() == root
-    if is_root and not gather_list:
-        raise ValueError("Argument ``gather_list`` must be specified on destination rank.")
-    if not is_root and gather_list:
-        raise ValueError("Argument ``gather_list`` must NOT be specified on non-destination ranks.")
+    place = "destination" if kind == "dst" else "source"
+    if is_root and not tensors:
+        raise ValueError(f"Argument ``{list_name}`` must be specified on {place} rank.")
+    if not is_root and tensors:
+        raise ValueError(f"Argument ``{list_name}`` must NOT be specified on non-{place} ranks.")
+    return pg, root, is_root
+
+
+def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group_dst=None):
+    """On rank ``dst``, ``gather_list[i]`` gets rank i's ``tensor``."""
+    rooted = _rooted("gather", tensor, gather_list, "gather_list", group, dst, group_dst, "dst")
+    if rooted is None:
+        return None
+    pg, root, is_root = rooted
     arr, _ = _array(tensor, pg, "gather")
     _debug.check(pg, "GATHER", [tensor])
     comm, send = pg._comm, _mpi.buffer(arr)
@@ -255,20 +267,10 @@ def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group
 
 def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, group_src=None):
     """Rank i's ``tensor`` gets ``scatter_list[i]`` of rank ``src``."""
-    _check_tensor(tensor, "tensor")
-    if scatter_list is not None:
-        _check_tensor_list(scatter_list, "scatter_list")
-    pg = _resolve(group)
-    if pg is None:
+    rooted = _rooted("scatter", tensor, scatter_list, "scatter_list", group, src, group_src, "src")
+    if rooted is None:
         return None
-    if src is None and group_src is None:
-        src = 0  # torch's default source
-    root = _root(pg, "scatter", src, group_src, "src")
-    is_root = pg.rank() == root
-    if is_root and not scatter_list:
-        raise ValueError("Argument ``scatter_list`` must be specified on source rank.")
-    if not is_root and scatter_list:
-        raise ValueError("Argument ``scatter_list`` must NOT be specified on non-source ranks.")
+    pg, root, is_root = rooted
     out, writeback = _array(tensor, pg, "scatter")
     _debug.check(pg, "SCATTER", [tensor])
     send = None
