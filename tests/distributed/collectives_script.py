@@ -274,12 +274,17 @@ def gather_and_scatter(r, n):
         src_list = [rank_tensor(i, torch.int64) * 10 for i in range(n)] if r == root else None
         dist.scatter(out, src_list, src=root)
         np.testing.assert_array_equal(out.numpy(), expected(n, torch.int64)[r] * 10)
-    try:
-        dist.gather(rank_tensor(r), None if r == 1 else [torch.zeros(4)] * n, dst=1)
-    except ValueError as e:
-        assert "gather_list" in str(e)
-    else:
-        raise AssertionError("gather without gather_list on dst did not raise")
+    # torch's errors, raised before any communication: the root without the list, the others with one
+    for op, name, place, kw in (("gather", "gather_list", "destination", "dst"),
+                                ("scatter", "scatter_list", "source", "src")):
+        try:
+            getattr(dist, op)(rank_tensor(r), None if r == 1 else [torch.zeros(4)] * n, **{kw: 1})
+        except ValueError as e:
+            want = (f"Argument ``{name}`` must be specified on {place} rank." if r == 1 else
+                    f"Argument ``{name}`` must NOT be specified on non-{place} ranks.")
+            assert str(e) == want, (str(e), want)
+        else:
+            raise AssertionError(f"{op} with a misplaced {name} did not raise")
 
 
 @check
