@@ -44,9 +44,9 @@ FAMILIES = [  # (name, function of one sample, its batched inputs, in_dims)
 ]
 
 
-# families whose functions read values outside an op (Python-level checks and statistics):
+# families whose functions read values outside an op (Python-level checks):
 # vmap runs them once per sample, and says so
-LOOPED = {"embedding": {"_check_indices (reads values)": 1}, "layer_norm": {"_stats (reads values)": 1}}
+LOOPED = {"embedding": {"_check_indices (reads values)": 1}}
 
 
 def _loop(fn, inputs, in_dims):

@@ -14,6 +14,19 @@ class NoRule(NotImplementedError):
     (and counts it, retrograd.func.vmap_fallbacks())."""
 
 
+def batched(*tensors):
+    """Whether vmap runs and one of ``tensors`` is a sample's view of a batch (a BatchedTensor):
+    functionals that compute on arrays before their op (statistics, windows) pass the op
+    placeholders instead, and the op's rule computes on the whole batch."""
+    from ..autograd import function
+
+    if function.batch_hook is None:
+        return False
+    from ..func._batched import BatchedTensor
+
+    return any(type(t) is BatchedTensor for t in tensors)
+
+
 def front(a, d):
     """``a`` with its vmapped dim ``d`` moved to the front (None: unbatched, unchanged)."""
     return a if d is None or d == 0 else a.movedim(d, 0)

@@ -24,6 +24,7 @@ from ..autograd.forward_ad import fsum
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..tensor import Tensor
 from ._kernel_dtypes import check_floating
+from . import _batching
 from ._broadcast import sum_to_shape
 from ._rows import col_sums, row_sums
 
@@ -109,17 +110,83 @@ class Normalize(Function):
         return gx, gw, gb, None, None, None, None, None, None, None, None
 
 
-# torch's node names for the normalizations Normalize computes
+# torch's node names for the normalizations Normalize computes. Under vmap their functionals
+# pass None for the statistics (which they would read from the batch's arrays), and each rule
+# normalizes the whole batch by its functional on plain tensors: w and b batched (an ensemble's,
+# or the parameters of vmap(grad(f))) are applied after, per sample.
+def _batch_first(info, x, d):
+    return x.expand((info.batch_size,) + tuple(x.shape)) if d is None else _batching.front(x, d)
+
+
+def _affine_per_sample(y, w, dw, b, db, shape):
+    """y * w + b for a batch y (batch dim first), w and b (batched or not) as `shape` per sample."""
+    if w is not None:
+        y = y * (w.reshape(shape) if dw is None else _batching.front(w, dw).reshape((-1,) + tuple(shape)))
+    if b is not None:
+        y = y + (b.reshape(shape) if db is None else _batching.front(b, db).reshape((-1,) + tuple(shape)))
+    return y
+
+
+def _folded(x, norm):
+    """``norm`` of x (B, N, ...) with the batch folded into N (norms of each sample's rows)."""
+    y = norm(x.reshape((-1,) + tuple(x.shape[2:])))
+    return y.reshape(tuple(x.shape))
+
+
 class BatchNorm(Normalize):
     _backward_name = "NativeBatchNormBackward0"
+
+    @classmethod
+    def vmap(cls, info, in_dims, x, w, b, view, axes, cshape, mean, rstd, eps, *rest):
+        """Instance norm (statistics per row and channel): the batch folded into N. Batch norm
+        in training (statistics per channel over N and space): the samples' channels side by
+        side, (N, B*C, ...), so each sample's statistics are its own."""
+        x = _batch_first(info, x, in_dims[0])
+        if 0 not in axes:
+            y = _folded(x, lambda v: instance_norm(v, eps=eps))
+        else:
+            n, c = x.shape[1], x.shape[2]
+            side = x.movedim(0, 1).reshape((n, -1) + tuple(x.shape[3:]))
+            y = batch_norm(side, None, None, training=True, eps=eps).reshape(
+                (n, x.shape[0], c) + tuple(x.shape[3:])).movedim(1, 0)
+        return _affine_per_sample(y, w, in_dims[1], b, in_dims[2], cshape), 0
 
 
 class LayerNorm(Normalize):
     _backward_name = "NativeLayerNormBackward0"
 
+    @classmethod
+    def vmap(cls, info, in_dims, x, w, b, view, axes, shape, mean, rstd, eps, *rest):
+        """Layer norm over the last dims: the batch dim is one more leading dim."""
+        x = _batch_first(info, x, in_dims[0])
+        if in_dims[1] is None and in_dims[2] is None:
+            return layer_norm(x, shape, w, b, eps), 0
+        y = layer_norm(x, shape, None, None, eps)
+        return _affine_per_sample(y, w, in_dims[1], b, in_dims[2], (1,) * (x.ndim - 1 - len(shape)) + shape), 0
+
 
 class GroupNorm(Normalize):
     _backward_name = "NativeGroupNormBackward0"
+
+    @classmethod
+    def vmap(cls, info, in_dims, x, w, b, view, axes, cshape, mean, rstd, eps, *rest):
+        """Group norm (statistics per row and group): the batch folded into N."""
+        x = _batch_first(info, x, in_dims[0])
+        if in_dims[1] is None and in_dims[2] is None:
+            return _folded(x, lambda v: group_norm(v, view[1], w, b, eps)), 0
+        y = _folded(x, lambda v: group_norm(v, view[1], None, None, eps))
+        return _affine_per_sample(y, w, in_dims[1], b, in_dims[2], cshape), 0
+
+
+def _running_stats_not_batched(input, running_mean, running_var):
+    """torch's error for batch statistics of a batched input that would update unbatched running ones."""
+    if _batching.batched(input) and any(t is not None and not _batching.batched(t) for t in (running_mean, running_var)):
+        return RuntimeError(
+            "Batch norm got a batched tensor as input while the running_mean or running_var, which will be "
+            "updated in place, were not batched.\nIf you are using a module and do not need eval mode, please "
+            "set `track_running_stats` to be False.If you are using a prebuilt module and do not need eval "
+            "mode, please see the functorch website for resources on how to patch your module to work with vmap")
+    return None
 
 
 def _sum_to(a, shape):
@@ -214,9 +281,12 @@ def _stats(xd, view, axes, eps):
 
 def _affine_eval(x, mean, var, weight, bias, eps, cshape):
     """(x - mean) / sqrt(var + eps) * w + b with fixed statistics: y = x * scale + shift."""
-    xp = _xp(x._data)
-    rstd = Tensor._make((1.0 / xp.sqrt(var._data + eps)).astype(x._data.dtype, copy=False))
-    mean = Tensor._make(mean._data.astype(x._data.dtype, copy=False))
+    if _batching.batched(mean, var):  # an ensemble's running statistics: by ops, on the batch
+        rstd, mean = (var + eps).rsqrt().to(x.dtype), mean.to(x.dtype)
+    else:
+        xp = _xp(x._data)
+        rstd = Tensor._make((1.0 / xp.sqrt(var._data + eps)).astype(x._data.dtype, copy=False))
+        mean = Tensor._make(mean._data.astype(x._data.dtype, copy=False))
     scale = rstd if weight is None else weight * rstd
     shift = -mean * scale
     if bias is not None:
@@ -258,6 +328,11 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if n <= 1:
         raise _one_value_per_channel(input.shape)
     axes = (0,) + tuple(range(2, input.ndim))
+    error = _running_stats_not_batched(input, running_mean, running_var)
+    if error is not None:
+        raise error
+    if running_mean is None and running_var is None and _batching.batched(input, weight, bias):
+        return BatchNorm.apply(input, weight, bias, tuple(input.shape), axes, cshape, None, None, eps)
     mean, rstd, var, xc = _stats(input._data, input.shape, axes, eps)
     if running_mean is not None:
         _update_running(running_mean, mean.reshape(c), momentum)
@@ -293,6 +368,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05, cudnn
     if input.numel() == 0:
         return _empty_norm(input, weight, bias)
     view = (input.numel() // m if m else 0, m)
+    if _batching.batched(input, weight, bias):  # statistics by the rule, on the batch
+        return LayerNorm.apply(input, weight, bias, view, (1,), normalized_shape, None, None, eps)
     mean, rstd, _, xc = _stats(input._data, view, (1,), eps)
     return LayerNorm.apply(input, weight, bias, view, (1,), normalized_shape, mean, rstd, eps, xc)
 
@@ -321,8 +398,10 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05, cudnn_enabl
     if input.numel() == 0:
         return _empty_norm(input, weight, bias, (1, c) + (1,) * (input.ndim - 2))
     view = (n, num_groups, input.numel() // max(n * num_groups, 1))
-    mean, rstd, _, xc = _stats(input._data, view, (2,), eps)
     cshape = (1, c) + (1,) * (input.ndim - 2)
+    if _batching.batched(input, weight, bias):  # statistics by the rule, on the batch
+        return GroupNorm.apply(input, weight, bias, view, (2,), cshape, None, None, eps)
+    mean, rstd, _, xc = _stats(input._data, view, (2,), eps)
     return GroupNorm.apply(input, weight, bias, view, (2,), cshape, mean, rstd, eps, xc,
                            (1, num_groups, 1) if num_groups == c else None)
 
@@ -347,6 +426,11 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     if m <= 1:
         raise ValueError(f"Expected more than 1 spatial element when training, got input size {list(input.shape)}")
     view = (n, c, m)
+    error = _running_stats_not_batched(input, running_mean, running_var)
+    if error is not None:
+        raise error
+    if running_mean is None and running_var is None and _batching.batched(input, weight, bias):
+        return BatchNorm.apply(input, weight, bias, view, (2,), cshape, None, None, eps)
     mean, rstd, var, xc = _stats(input._data, view, (2,), eps)
     if running_mean is not None:
         _update_running(running_mean, mean.reshape(n, c).mean(0), momentum)

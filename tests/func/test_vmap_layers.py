@@ -1,0 +1,142 @@
+"""vmap's batching rules of the layers (normalization, pooling, attention, einsum, RNNs, padding
+and shape ops, gather/scatter, transposed conv, fold/unfold, distances, quantiles): each case
+batched equals a loop over the samples, with no op run per sample; vmap(grad(f)) equals each
+sample's gradient; and both equal torch.func's where torch is installed."""
+
+import numpy as np
+import pytest
+
+import retrograd
+from retrograd.func import grad, reset_vmap_fallbacks, vmap, vmap_fallbacks
+from tests.helpers import torch
+
+B = 3
+
+
+def _arr(*shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape)
+
+
+def _idx(high, *shape, seed=0):
+    return np.random.default_rng(seed).integers(0, high, shape)
+
+
+# (name, make(t, F) -> function of one sample, inputs (arrays, batched along in_dims), in_dims,
+#  argnums differentiated by the vmap(grad) check (None: values only))
+CASES = [
+    ("layer_norm", lambda t, F: lambda x: F.layer_norm(x, (5,)), [_arr(B, 2, 5)], 0, 0),
+    ("layer_norm 2 dims, weights", lambda t, F: lambda x, w, b: F.layer_norm(x, (3, 5), w, b),
+     [_arr(B, 2, 3, 5), _arr(3, 5, seed=1), _arr(3, 5, seed=2)], (0, None, None), (0, 1, 2)),
+    ("layer_norm ensemble", lambda t, F: lambda x, w, b: F.layer_norm(x, (5,), w, b),
+     [_arr(B, 2, 5), _arr(B, 5, seed=1), _arr(B, 5, seed=2)], 0, (0, 1, 2)),
+    ("layer_norm shared input", lambda t, F: lambda x, w: F.layer_norm(x, (5,), w),
+     [_arr(2, 5), _arr(B, 5, seed=1)], (None, 0), 1),
+    ("group_norm", lambda t, F: lambda x, w, b: F.group_norm(x, 2, w, b),
+     [_arr(B, 2, 4, 3), _arr(4, seed=1), _arr(4, seed=2)], (0, None, None), (0, 1, 2)),
+    ("group_norm ensemble", lambda t, F: lambda x, w, b: F.group_norm(x, 4, w, b),
+     [_arr(B, 2, 4, 3, 2), _arr(B, 4, seed=1), _arr(B, 4, seed=2)], 0, (0, 1, 2)),
+    ("batch_norm train", lambda t, F: lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+     [_arr(B, 4, 3, 2), _arr(3, seed=1), _arr(3, seed=2)], (0, None, None), (0, 1, 2)),
+    ("batch_norm train 2d, ensemble", lambda t, F: lambda x, w, b: F.batch_norm(x, None, None, w, b, True),
+     [_arr(B, 5, 3), _arr(B, 3, seed=1), _arr(B, 3, seed=2)], 0, (0, 1, 2)),
+    ("batch_norm eval", lambda t, F: lambda x, m, v, w: F.batch_norm(x, m, v, w),
+     [_arr(B, 4, 3, 2), _arr(3, seed=1), np.abs(_arr(3, seed=2)), _arr(3, seed=3)], (0, None, None, None), (0, 3)),
+    ("batch_norm eval, ensemble statistics", lambda t, F: lambda x, m, v: F.batch_norm(x, m, v),
+     [_arr(B, 4, 3), _arr(B, 3, seed=1), np.abs(_arr(B, 3, seed=2))], 0, 0),
+    ("instance_norm", lambda t, F: lambda x, w, b: F.instance_norm(x, weight=w, bias=b),
+     [_arr(B, 2, 3, 4), _arr(3, seed=1), _arr(3, seed=2)], (0, None, None), (0, 1, 2)),
+]
+
+
+def _modules(lib):
+    return (retrograd, retrograd.nn.functional) if lib == "rg" else (torch, torch.nn.functional)
+
+
+def _tensors(lib, arrays):
+    t = _modules(lib)[0]
+    return [t.tensor(a) if isinstance(a, np.ndarray) else a for a in arrays]
+
+
+def _sample(xs, dims, i):
+    return [x if d is None else x.select(d, i) for x, d in zip(xs, dims)]
+
+
+def _dims(in_dims, n):
+    return in_dims if isinstance(in_dims, tuple) else (in_dims,) * n
+
+
+def _flat(out):
+    return list(out) if isinstance(out, (tuple, list)) else [out]
+
+
+def _scalar(fn):
+    """A scalar function of the outputs whose gradient reaches every output element."""
+    def f(*args):
+        total = 0
+        for o in _flat(fn(*args)):
+            if o.dtype.is_floating_point:
+                total = total + (o * o).sum() + o.sum()
+        return total
+    return f
+
+
+def _close(a, b, tol=1e-10):
+    a, b = _flat(a), _flat(b)
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        assert tuple(x.shape) == tuple(y.shape), (x.shape, y.shape)
+        np.testing.assert_allclose(np.asarray(x.detach().numpy(), dtype=float),
+                                   np.asarray(y.detach().numpy(), dtype=float), rtol=tol, atol=tol)
+
+
+def _stacked(outs):
+    first = _flat(outs[0])
+    return [retrograd.stack([_flat(o)[j] for o in outs]) for j in range(len(first))]
+
+
+@pytest.mark.parametrize("name, make, arrays, in_dims, argnums", CASES, ids=[c[0] for c in CASES])
+def test_rule_equals_a_loop_and_torch(name, make, arrays, in_dims, argnums):
+    fn = make(*_modules("rg"))
+    xs = _tensors("rg", arrays)
+    dims = _dims(in_dims, len(xs))
+    reset_vmap_fallbacks()
+    out = vmap(fn, in_dims=in_dims)(*xs)
+    assert vmap_fallbacks() == {}, "an op ran per sample"
+    _close(out, _stacked([fn(*_sample(xs, dims, i)) for i in range(B)]))
+    grads = None
+    if argnums is not None:
+        reset_vmap_fallbacks()
+        grads = vmap(grad(_scalar(fn), argnums=argnums), in_dims=in_dims)(*xs)
+        assert vmap_fallbacks() == {}, "an op ran per sample under vmap(grad)"
+        per_sample = [grad(_scalar(fn), argnums=argnums)(*_sample(xs, dims, i)) for i in range(B)]
+        _close(grads, _stacked(per_sample))
+    if torch is None:
+        return
+    tfn = make(*_modules("torch"))
+    txs = _tensors("torch", arrays)
+    _close(out, [retrograd.tensor(o.numpy()) for o in _flat(torch.func.vmap(tfn, in_dims=in_dims)(*txs))])
+    if argnums is not None:
+        tgrads = torch.func.vmap(torch.func.grad(_scalar(tfn), argnums=argnums), in_dims=in_dims)(*txs)
+        _close(grads, [retrograd.tensor(g.numpy()) for g in _flat(tgrads)])
+
+
+def test_nested_vmap_of_layer_norm_and_group_norm():
+    F = retrograd.nn.functional
+    x = retrograd.tensor(_arr(B, 2, 4, 3))
+    reset_vmap_fallbacks()
+    _close(vmap(vmap(lambda a: F.layer_norm(a, (3,))))(x), F.layer_norm(x, (3,)))
+    _close(vmap(vmap(lambda a: F.group_norm(a[None], 2)[0]))(x), F.group_norm(x.reshape(-1, 4, 3), 2).reshape(x.shape))
+    assert vmap_fallbacks() == {}
+
+
+def test_batch_norm_training_with_unbatched_running_stats_raises_as_torch():
+    F = retrograd.nn.functional
+    bn = retrograd.nn.BatchNorm1d(3).double()
+    with pytest.raises(RuntimeError, match="running_mean or running_var, which will be updated in place"):
+        vmap(bn)(retrograd.tensor(_arr(B, 4, 3)))
+    with pytest.raises(RuntimeError, match="were not batched"):
+        vmap(lambda a: F.instance_norm(a, retrograd.zeros(3), retrograd.ones(3)))(retrograd.tensor(_arr(B, 2, 3, 4)))
+    bn.eval()  # running statistics read, not written: batched
+    reset_vmap_fallbacks()
+    _close(vmap(bn)(retrograd.tensor(_arr(B, 4, 3))), bn(retrograd.tensor(_arr(B, 4, 3)).reshape(-1, 3)).reshape(B, 4, 3))
+    assert vmap_fallbacks() == {}
