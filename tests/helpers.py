@@ -16,6 +16,18 @@ except ImportError:  # the torch comparisons use the recorded values; tests need
 
 requires_torch = pytest.mark.skipif(torch is None, reason="torch is not installed")
 
+
+def gpu_cupy():
+    """CuPy, for a test that runs on a GPU; skips the test without CuPy or without a device."""
+    cupy = pytest.importorskip("cupy")
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception:  # CuPy installed, but no driver
+        count = 0
+    if count == 0:
+        pytest.skip("needs a CUDA device (CuPy sees none)")
+    return cupy
+
 # retrograd modules that, as torch's, cannot be imported without an optional package
 _NEEDS_OPTIONAL = {"tensorboard"}
 

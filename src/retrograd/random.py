@@ -9,6 +9,8 @@ these streams are in ``retrograd.sampling``.
 
 import numpy as np
 
+from . import _philox
+
 DEFAULT_SEED = 67280421310721  # torch's seed of a new Generator (default_rng_seed_val)
 _SEED_RANGE = (-2**63, 2**64 - 1)  # torch takes a signed or unsigned 64-bit seed
 
@@ -34,7 +36,10 @@ class Generator:
         if not _SEED_RANGE[0] <= seed <= _SEED_RANGE[1]:
             raise ValueError(f"Overflow when unpacking long long: a seed must lie in [-2**63, 2**64), got {seed}")
         self._seed = seed % 2**64
-        self._rng = np.random.Generator(np.random.PCG64(self._seed))
+        if self.device.type == "cuda":  # drawn on the device (Philox, see _philox)
+            self._rng = _philox.DeviceStream(self._seed)
+        else:
+            self._rng = np.random.Generator(np.random.PCG64(self._seed))
         return self
 
     def seed(self):
@@ -46,8 +51,13 @@ class Generator:
         return self._seed
 
     def get_state(self):
+        """The stream's state as a uint8 CPU tensor: for a CUDA generator torch's 16 bytes (seed,
+        then offset, little-endian); for the CPU one NumPy's PCG64 state (not torch's layout)."""
         from .tensor import Tensor
 
+        if self.device.type == "cuda":
+            encoded = np.array([self._rng.seed, self._rng.offset], dtype="<u8").view(np.uint8)
+            return Tensor._make(encoded.copy())
         state = self._rng.bit_generator.state
         encoded = np.frombuffer(repr(state).encode(), dtype=np.uint8).copy()
         return Tensor._make(encoded)
@@ -55,16 +65,23 @@ class Generator:
     def set_state(self, state):
         import ast
 
-        raw = bytes(state._data.astype(np.uint8).tolist()).decode()
-        self._rng.bit_generator.state = ast.literal_eval(raw)
+        raw = bytes(state._data.astype(np.uint8).tolist())
+        if self.device.type == "cuda":
+            if len(raw) != 16:
+                raise RuntimeError(f"RNG state is wrong size: a CUDA generator's state is 16 bytes (seed, offset), "
+                                   f"got {len(raw)}; pass a tensor from torch.cuda.get_rng_state()")
+            self._seed, offset = (int(v) for v in np.frombuffer(raw, dtype="<u8"))
+            self._rng = _philox.DeviceStream(self._seed, offset)
+            return self
+        self._rng.bit_generator.state = ast.literal_eval(raw.decode())
         return self
 
 
 # the process's streams start from fresh random seeds, as torch's: unseeded runs differ
 default_generator = Generator()
 default_generator.seed()
-# the stream of CUDA tensors' random numbers (drawn on the host, then copied), seeded by
-# torch.manual_seed and torch.cuda.manual_seed as torch's CUDA generator is
+# the stream of CUDA tensors' random numbers (drawn on the device by _philox's kernel), seeded
+# by torch.manual_seed and torch.cuda.manual_seed as torch's CUDA generator is
 cuda_generator = Generator(device="cuda")
 cuda_generator.seed()
 
@@ -84,6 +101,15 @@ def _rng(generator=None, device=None):
     if device is not None and str(getattr(device, "type", device)).startswith("cuda"):
         return cuda_generator._rng
     return default_generator._rng
+
+
+def _host_rng(generator=None, like=None):
+    """A NumPy stream for draws computed on the host next to host arrays (multinomial, Bernoulli
+    with tensor probabilities, ...): _rng's for the CPU; for CUDA, NumPy's Philox keyed by the CUDA
+    generator's (seed, offset), which it advances."""
+    rng = _rng(generator, like)
+    host = getattr(rng, "host", None)  # a DeviceStream's (also through compile's watcher)
+    return rng if host is None else host()
 
 
 def manual_seed(seed):

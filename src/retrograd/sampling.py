@@ -18,7 +18,7 @@ from .ops._kernel_dtypes import check_floating, scalar_name
 from .ops._method import tensor_method
 from .ops._broadcast import broadcast_shapes
 from .ops._out import ANY, INTO, NONE, SAME, takes_out
-from .random import _rng
+from .random import _host_rng, _rng
 from .tensor import Tensor
 
 __all__ = ["multinomial", "bernoulli", "poisson", "normal"]
@@ -36,7 +36,7 @@ def _host(t):
 
 def _on_device_of(arr, like, dtype):
     """``arr`` in ``dtype`` (a retrograd dtype) on the device of tensor ``like``."""
-    arr = _backend.cast(np.asarray(arr), dtype.np)
+    arr = _backend.cast(_backend.as_array(arr, _backend.array_module(arr)), dtype.np)  # a device draw stays there
     return arr if like is None else _backend.to_device(arr, like.device)
 
 
@@ -76,7 +76,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
     if p.size and (p.sum(axis=1) <= 0).any():
         raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0): every row needs a "
                            "positive weight")
-    rng = _rng(generator, input)
+    rng = _host_rng(generator, input)
     if replacement:
         cdf = np.cumsum(p, axis=1)
         # u < the row's total, so u falls in a category of positive weight (side='right' skips
@@ -119,7 +119,7 @@ class Bernoulli(Function):
 
     @staticmethod
     def forward(ctx, p, generator):
-        draw = _rng(generator, p).random(tuple(p.shape)) < _check_p_tensor(p)
+        draw = _host_rng(generator, p).random(tuple(p.shape)) < _check_p_tensor(p)
         return _on_device_of(draw, p, p.dtype)
 
     @staticmethod
@@ -167,7 +167,8 @@ def bernoulli_(self, p=0.5, *, generator=None):
     else:
         _check_p(float(p))
         probs = float(p)
-    return _fill_random(self, _rng(generator, self).random(shape) < probs)
+    rng = (_host_rng if isinstance(p, Tensor) else _rng)(generator, self)  # tensor probabilities are on the host
+    return _fill_random(self, rng.random(shape) < probs)
 
 
 # ------------------------------------------------------------------------------- poisson
@@ -222,7 +223,7 @@ class Normal(Function):
         ctx.inputs = [(tuple(t.shape), t.dtype) if isinstance(t, Tensor) else None for t in (mean, std)]
         m = _host(mean) if isinstance(mean, Tensor) else mean
         s = _host(std) if isinstance(std, Tensor) else std
-        draw = _rng(generator, like).standard_normal(shape) * s + m
+        draw = _host_rng(generator, like).standard_normal(shape) * s + m
         return _on_device_of(draw, like, dtype or like.dtype)
 
     @staticmethod
@@ -276,7 +277,8 @@ normal = takes_out(dtype=INTO, resize_warning=None)(normal)  # torch's factories
 def _fill_random(self, values):
     """Write ``values`` into ``self`` as an in-place op (version bump; leaf check; a non-leaf's
     gradient through the old values becomes zero, as after copy_)."""
-    self.copy_(Tensor._make(_backend.cast(np.asarray(values), self._data.dtype)))
+    values = _backend.as_array(values, _backend.array_module(values))  # a device draw stays there
+    self.copy_(Tensor._make(_backend.cast(values, self._data.dtype)))
     return self
 
 

@@ -8,7 +8,7 @@ from retrograd.distributions import constraints
 from retrograd.distributions._params import batch_shape_of, expand_params
 from retrograd.distributions.distribution import Distribution
 from retrograd.distributions.utils import broadcast_all
-from retrograd.random import _rng
+from retrograd.random import _host_rng
 from retrograd.sampling import _host, _on_device_of
 from retrograd.tensor import Tensor
 
@@ -118,5 +118,5 @@ class VonMises(Distribution):
         shape = self._extended_shape(sample_shape)
         with retrograd.no_grad():
             loc, kappa = (t.expand(shape) for t in (self.loc, self.concentration))
-            draws = _best_fisher(_host(loc), _host(kappa), _rng(None, loc))
+            draws = _best_fisher(_host(loc), _host(kappa), _host_rng(None, loc))
             return Tensor._make(_on_device_of(draws, loc, loc.dtype))

@@ -19,7 +19,7 @@ __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_"
 def _write(tensor, values):
     """Store host array ``values`` into ``tensor``'s memory (its dtype and device)."""
     data = tensor._data
-    values = np.asarray(values)
+    values = _backend.as_array(values, _backend.array_module(values))  # host, or a device draw
     if not isinstance(data, np.ndarray):
         values = _backend.to_device(values, tensor.device)
     data[...] = values.astype(data.dtype, copy=False)
