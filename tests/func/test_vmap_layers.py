@@ -45,6 +45,16 @@ CASES = [
      [_arr(B, 4, 3), _arr(B, 3, seed=1), np.abs(_arr(B, 3, seed=2))], 0, 0),
     ("instance_norm", lambda t, F: lambda x, w, b: F.instance_norm(x, weight=w, bias=b),
      [_arr(B, 2, 3, 4), _arr(3, seed=1), _arr(3, seed=2)], (0, None, None), (0, 1, 2)),
+    ("max_pool2d blocks", lambda t, F: lambda x: F.max_pool2d(x, 2), [_arr(B, 2, 3, 4, 6)], 0, 0),
+    ("max_pool2d windows, indices", lambda t, F: lambda x: F.max_pool2d(x, 3, 2, 1, return_indices=True),
+     [_arr(B, 2, 3, 7, 6)], 0, 0),
+    ("max_pool1d unbatched sample, dilation", lambda t, F: lambda x: F.max_pool1d(x, 2, 1, dilation=2),
+     [_arr(B, 3, 9)], 0, 0),
+    ("max_pool3d", lambda t, F: lambda x: F.max_pool3d(x, 2, 1), [_arr(B, 1, 2, 3, 3, 4)], 0, 0),
+    ("adaptive_max_pool2d", lambda t, F: lambda x: F.adaptive_max_pool2d(x, (2, 3), return_indices=True),
+     [_arr(B, 2, 3, 5, 7)], 0, 0),
+    ("nearest upsampling, avg_pool", lambda t, F: lambda x: F.avg_pool2d(F.interpolate(x, scale_factor=2), 3),
+     [_arr(B, 2, 3, 4, 4)], 0, 0),
 ]
 
 

@@ -240,6 +240,46 @@ def _folded(cls, x, rest, kwargs):
     return out.reshape((b, n) + tuple(out.shape[1:]))
 
 
+def fold_all(cls, info, in_dims, *args, **kwargs):
+    """Ops on (N, ...) tensors that treat each n on its own, all tensors alike (max pooling with
+    its values and flat indices, gathers and scatters by them): every tensor's batch folded
+    into N (an unbatched one expanded over the batch first), the outputs unfolded."""
+    from ..tensor import Tensor
+
+    b = info.batch_size
+    new = []
+    for a, d in zip(args, in_dims):
+        if isinstance(a, Tensor):
+            a = a.expand((b,) + tuple(a.shape)) if d is None else front(a, d)
+            a = a.reshape((-1,) + tuple(a.shape[2:]))
+        new.append(a)
+    out = cls.apply(*new, **kwargs)
+    if isinstance(out, tuple):
+        return tuple(o.reshape((b, -1) + tuple(o.shape[1:])) for o in out), 0
+    return out.reshape((b, -1) + tuple(out.shape[1:])), 0
+
+
+def rows_arrays(fn, x):
+    """Array code of a sample, ``fn(array of (N, ...)) -> arrays with N first`` (windows and
+    indices a functional finds before its op), run once on a batch under vmap: x's batch dims
+    (of every running vmap) folded into N, the results' N unfolded and batched as x is."""
+    from ..func._batched import BatchedTensor, wrap
+    from ..tensor import Tensor
+
+    levels, v = [], x
+    while type(v) is BatchedTensor:
+        levels.append(v._level)
+        v = v._value
+    lead = tuple(v.shape[:len(levels) + 1])
+    results = []
+    for a in fn(v._data.reshape((-1,) + tuple(v.shape[len(levels) + 1:]))):
+        t = Tensor._make(a.reshape(lead + tuple(a.shape[1:])))
+        for level in reversed(levels):
+            t = wrap(t, level)
+        results.append(t)
+    return results
+
+
 def unbatched_params(cls, info, in_dims, x, *rest, **kwargs):
     """Ops acting on the trailing dims of x with unbatched other arguments (layer_norm over
     normalized_shape, embedding's lookup): the batch dim is one more leading dim."""

@@ -70,6 +70,7 @@ def _gather_flat(x, idx):
 
 class GatherFlat(Function):
     """z = x at flat spatial indices idx;  dx = g scattered (added) back to idx."""
+    vmap = classmethod(_batching.fold_all)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, x, idx, unique):
@@ -94,6 +95,12 @@ class ScatterFlat(Function):
         ctx.save_for_backward(idx)
         return _scatter_flat(g._data, idx._data, tuple(shape), unique)
 
+    @classmethod
+    def vmap(cls, info, in_dims, g, idx, shape, unique):
+        """The batch folded into N of g, idx and the shape (indices are per row and channel)."""
+        out, _ = _batching.fold_all(cls, info, in_dims, g, idx, (info.batch_size * shape[0],) + tuple(shape[1:]), unique)
+        return out, 0
+
     jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
 
     @staticmethod
@@ -107,6 +114,8 @@ class MaxPool(Function):
     dx = g scattered to idx."""
 
     _unlisted_inputs = (1, 2)  # the values and their indices
+    # under vmap the values and indices come as tensors of the batch (_window_arrays)
+    vmap = classmethod(_batching.fold_all)  # batching rule (retrograd.func.vmap)
 
     def name(self):  # torch's names by the pooled dims (it pools 1-d as 2-d)
         return "MaxPool3DWithIndicesBackward0" if len(self.x_shape) == 5 else "MaxPool2DWithIndicesBackward0"
@@ -115,7 +124,7 @@ class MaxPool(Function):
     def forward(ctx, x, values, idx, unique):
         ctx.x_shape, ctx.unique = x.shape, unique
         ctx.save_for_backward(idx)
-        return values
+        return values._data if isinstance(values, Tensor) else values
 
     @staticmethod
     def jvp(ctx, tx, *_):
@@ -212,6 +221,7 @@ class MaxPoolBlocks(Function):
 class MaxPoolBlocksScatter(Function):
     """dx = g placed at each block's first maximum of x, 0 elsewhere;  dg = gather of the
     incoming gradient at those places."""
+    vmap = classmethod(_batching.fold_all)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, g, x, out, k):
@@ -237,6 +247,7 @@ class MaxPoolBlocksScatter(Function):
 
 class MaxPoolBlocksGather(Function):
     """z = y at each block's first maximum of x;  dy = g placed back there."""
+    vmap = classmethod(_batching.fold_all)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, y, x, out, k):
@@ -317,6 +328,7 @@ class BlockPool(Function):
 
 class BlockRepeat(Function):
     """z = scale * g repeated over k-blocks (the adjoint of BlockPool);  dg = scale * block sums of gz."""
+    vmap = classmethod(_batching.fold_batch)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, g, k, scale):
@@ -449,6 +461,15 @@ def _max_pool_arrays(x, k, s, p, d, out):
     return best, flat
 
 
+def _window_arrays(find, x):
+    """(max values, flat indices) of x's windows by ``find`` on arrays; under vmap found once on
+    the whole batch, as tensors of it."""
+    if _batching.batched(x):
+        return _batching.rows_arrays(find, x)
+    values, idx = find(x._data)
+    return values, Tensor._make(idx)
+
+
 def _max_pool(name, nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     x, unbatched = _batched(input, nd, name)
     k, s, p, d, out = _pool_args(name, nd, x, kernel_size, stride, padding, dilation, ceil_mode)
@@ -456,9 +477,8 @@ def _max_pool(name, nd, input, kernel_size, stride, padding, dilation, ceil_mode
             and all(n % ki == 0 for n, ki in zip(x.shape[2:], k)):
         y = MaxPoolBlocks.apply(x, k)  # the common MaxPool2d(2): no flat indices needed
         return y.squeeze(0) if unbatched else y
-    values, idx = _max_pool_arrays(x._data, k, s, p, d, out)
+    values, idx_t = _window_arrays(lambda a: _max_pool_arrays(a, k, s, p, d, out), x)
     unique = all(si >= di * (ki - 1) + 1 for si, di, ki in zip(s, d, k))
-    idx_t = Tensor._make(idx)
     y = MaxPool.apply(x, values, idx_t, unique)
     if unbatched:
         y, idx_t = y.squeeze(0), idx_t.squeeze(0)
@@ -626,9 +646,8 @@ def _adaptive_max_arrays(x, out):
 
 def _adaptive_max(name, nd, input, output_size, return_indices):
     x, unbatched, out = _adaptive_args(name, nd, input, output_size)
-    values, idx = _adaptive_max_arrays(x._data, out)
+    values, idx_t = _window_arrays(lambda a: _adaptive_max_arrays(a, out), x)
     unique = all(n % o == 0 for n, o in zip(x.shape[2:], out))  # windows overlap otherwise
-    idx_t = Tensor._make(idx)
     y = MaxPool.apply(x, values, idx_t, unique)
     if unbatched:
         y, idx_t = y.squeeze(0), idx_t.squeeze(0)
