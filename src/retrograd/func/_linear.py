@@ -42,14 +42,35 @@ class PerSampleMatmul(Function):
     def backward(ctx, g):
         x, m = ctx.saved_tensors
         need = ctx.needs_input_grad
+        md = m._data[0]
         if not _state.enabled:  # plain backward: the same formulas on arrays, no graph
-            gd, xd, md = g._data, x._data, m._data[0]
+            gd, xd = g._data, x._data
             b, n, k = xd.shape
             gx = Tensor._make(_backend.matmul(gd.reshape(b * n, -1), md.T).reshape(b, n, k)) if need[0] else None
-            gm = None
-            if need[1]:  # one outer product per sample when a sample has one row
-                gm = Tensor._make(xd[:, 0, :, None] * gd[:, 0, None, :] if n == 1 else xd.transpose(0, 2, 1) @ gd)
+            gm = Tensor._make(_weight_grads(xd, gd, md)) if need[1] else None
             return gx, gm
         gx = g @ m.transpose(-1, -2) if need[0] else None  # dX_b = G_b M^T
-        gm = x.transpose(-1, -2) @ g if need[1] else None  # dM_b = X_b^T G_b
+        if need[1]:  # dM_b = X_b^T G_b, laid out as M is (see _weight_grads)
+            gm = (g.transpose(-1, -2) @ x).transpose(-1, -2) if _transposed(md) else x.transpose(-1, -2) @ g
+        else:
+            gm = None
         return gx, gm
+
+
+def _transposed(md):
+    """True when the shared matrix is stored column by column (M = W^T of a linear layer)."""
+    return md.ndim == 2 and md.strides[0] < md.strides[1]
+
+
+def _weight_grads(xd, gd, md):
+    """dM_b = X_b^T G_b for every sample b, as one array (B, k, n): the result writes
+    B * k * n numbers (the per-sample gradients are B times the weight), so it is computed
+    in one pass over the output, as a broadcast outer product when a sample has one row, and
+    in M's own memory order: for M = W^T the array is (B, n, k) in memory, so that the
+    weight's gradient W_b = M_b^T is contiguous (as torch.func returns it) and later
+    reshapes of it need no copy."""
+    n = xd.shape[1]
+    if _transposed(md):  # computed as (G_b^T X_b)^T
+        gmt = gd[:, 0, :, None] * xd[:, 0, None, :] if n == 1 else gd.transpose(0, 2, 1) @ xd
+        return gmt.transpose(0, 2, 1)
+    return xd[:, 0, :, None] * gd[:, 0, None, :] if n == 1 else xd.transpose(0, 2, 1) @ gd
