@@ -58,11 +58,11 @@ def test_segment_keeps_nothing_and_recomputes_once():
         return h
 
     packed = []
-    # an outer hook sees only what is saved outside the segment
+    # an outer hook sees what is saved outside the segment and the segment's input (as torch's)
     with saved_tensors_hooks(lambda t: packed.append(t) or t, lambda t: t):
         y = checkpoint(segment, x)
         loss = (y ** 2).sum()
-    assert len(packed) == 1  # only the pow outside the segment saved its input
+    assert len(packed) == 2 and packed[0] is x  # the segment's input, then the pow's input
     loss.backward()
     assert len(calls) == 2  # forward + exactly one recompute
 
@@ -186,3 +186,64 @@ def test_checkpoint_frees_each_segment_during_backward():
     plain, every4 = run(8), run(4)
     # ideal: 2 segment inputs + one segment's 8 activations, against all 16: about 0.6
     assert every4 < 0.75 * plain
+
+
+def _nested(x, Ws):
+    """An outer checkpoint around two inner ones (of two blocks each)."""
+    def inner(Wpair):
+        def f(h):
+            for W in Wpair:
+                h = _block(h, W)
+            return h
+        return f
+
+    def outer(h):
+        h = checkpoint(inner(Ws[:2]), h, use_reentrant=False)
+        return checkpoint(inner(Ws[2:]), h, use_reentrant=False)
+
+    return (checkpoint(outer, x, use_reentrant=False) ** 2).sum()
+
+
+def test_nested_checkpoints_give_the_plain_gradients():
+    loss_a, ga = _grads(_plain)
+    loss_b, gb = _grads(_nested)
+    assert loss_a == loss_b
+    for a, b in zip(ga, gb):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_nested_checkpoint_keeps_only_the_outermost_input():
+    """The inner segments' inputs are saved through the outer checkpoint's hooks, so the forward
+    keeps only the outer input (as torch, whose outer saved-tensor hook also sees the inner input)."""
+    Ws = _params()
+    x = torch.randn(5, 8, dtype=torch.float64, requires_grad=True)
+    packed = []
+    with saved_tensors_hooks(lambda t: packed.append(t) or t, lambda t: t):
+        loss = _nested(x, Ws)
+    assert len(packed) == 2 and packed[0] is x  # the outer input and the final pow's input
+    loss.backward()  # the inner inputs come back from the outer recompute
+    assert x.grad is not None and all(W.grad is not None for W in Ws)
+
+
+def test_recomputed_values_leave_as_backward_passes_them():
+    """A recomputed activation is dropped once the nodes that saved it have run their backward,
+    not kept until the whole segment is done."""
+    import weakref
+
+    Ws = _params()
+    x = torch.randn(5, 8, dtype=torch.float64, requires_grad=True)
+    made, seen = [], {}
+
+    def segment(h):
+        outs = []
+        for W in Ws:
+            h = _block(h, W)
+            outs.append(h)
+        made.append([weakref.ref(o) for o in outs])  # forward, then the recompute's
+        outs[1].register_hook(lambda g: seen.update(alive=[r() is not None for r in made[-1]]))
+        return h
+
+    (checkpoint(segment, x, use_reentrant=False) ** 2).sum().backward()
+    # when block 1's output gets its gradient, blocks 2 and 3 are done: block 2's output (saved
+    # by block 3's matmul) is gone, block 0's output (saved by block 1's matmul) is still there
+    assert seen["alive"] == [True, False, False, False]

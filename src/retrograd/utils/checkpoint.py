@@ -2,9 +2,16 @@
 and recompute the segment once when backward first needs one of those values.
 
 Built on saved-tensor hooks (``autograd.graph.saved_tensors_hooks``): during the
-forward, every tensor an op inside the segment saves is replaced by a small index;
+forward, every tensor an op inside the segment saves is replaced by a small slot;
 the first unpack reruns the segment (with the RNG and autocast state of the forward)
-and collects the recomputed saved tensors in the same order.
+and collects the recomputed saved tensors in the same order. Each recomputed tensor is
+dropped when the node that saved it lets go of its slot (after that node's backward), so
+a segment's activations leave memory one by one as backward walks back through it.
+
+The segment's inputs are themselves saved for backward through the hooks in force where
+``checkpoint`` is called: inside another checkpointed segment, an inner segment's inputs
+are dropped and recomputed by the outer one, so nested checkpoints keep only the
+outermost inputs (the memory of multi-level plans, ``inspect.checkpoint_plan``).
 """
 
 import threading
@@ -59,24 +66,44 @@ def _detach_args(args):
     return out
 
 
+class _Slot:
+    """What the forward saves in place of a tensor of a checkpointed segment: its position in
+    the segment's recompute. When the saving node drops it, the recomputed value goes too."""
+
+    __slots__ = ("segment", "index", "__weakref__")
+
+    def __init__(self, segment, index):
+        self.segment, self.index = segment, index
+
+    def __del__(self):
+        segment = self.segment
+        segment.alive.discard(self.index)
+        if segment.recomputed is not None:
+            segment.recomputed[self.index] = None
+
+
 class _Segment:
     """One checkpointed call: its inputs, how to rerun it, and the recomputed values."""
 
     def __init__(self, fn, args, kwargs, preserve_rng_state):
-        self.fn, self.args, self.kwargs = fn, args, kwargs
+        self.fn, self.kwargs = fn, kwargs
+        self.args = _save_inputs(args)
         self.rng_state = _random.get_rng_state() if preserve_rng_state else None
         self.autocast = _capture_autocast()
         self.meta = []  # (shape, dtype, saving op) of each tensor saved in the forward
+        self.alive = set()  # positions whose slot a node still holds
         self.recomputed = None
 
     def pack(self, tensor):
         self.meta.append((tuple(tensor.shape), tensor.dtype, graph.current_saving_node()))
-        return len(self.meta) - 1
+        index = len(self.meta) - 1
+        self.alive.add(index)
+        return _Slot(self, index)
 
-    def unpack(self, index):
+    def unpack(self, slot):
         if self.recomputed is None:
             self.recompute()
-        t = self.recomputed[index]
+        t = self.recomputed[slot.index]
         if t is None:
             raise CheckpointError(
                 f"torch.utils.checkpoint: the recompute saved fewer tensors ({len(self.recomputed)}) "
@@ -96,10 +123,10 @@ class _Segment:
                         f"different metadata than during the forward pass. tensor at position {i} "
                         f"saved by {op}: forward {{'shape': {list(shape)}, 'dtype': {dtype}}}, "
                         f"recomputed {{'shape': {list(t.shape)}, 'dtype': {t.dtype}}}")
-            values.append(t)
+            values.append(t if i in self.alive else None)  # a slot already dropped needs no value
             return i
 
-        args = _detach_args(self.args)
+        args = _detach_args(_load_inputs(self.args))
         with _random.fork_rng(enabled=self.rng_state is not None):
             if self.rng_state is not None:
                 _random.set_rng_state(self.rng_state)
@@ -107,9 +134,35 @@ class _Segment:
             # (values -> tensor -> grad_fn -> unpack -> values would be a cycle kept until gc)
             with enable_grad(), _autocast_context(self.autocast), graph.saved_tensors_hooks(pack, _unused):
                 self.fn(*args, **self.kwargs)
-        values.extend([None] * (len(self.meta) - len(values)))
+        if len(values) < len(self.meta):
+            raise CheckpointError(
+                f"torch.utils.checkpoint: the recompute saved fewer tensors ({len(values)}) than the "
+                f"forward ({len(self.meta)}): the checkpointed function must run the same ops")
         self.recomputed = values
         self.fn = self.args = self.kwargs = None  # the segment's inputs are no longer needed
+
+
+def _save_inputs(args):
+    """The segment's arguments, each tensor saved through the saved-tensor hooks in force (an
+    enclosing checkpoint drops it and recomputes it; with no hooks it is kept as it is)."""
+    hooks = graph.current_saved_tensors_hooks()
+    if hooks is None:
+        return args
+    pack, unpack = hooks
+    return [_Packed(pack(a), unpack) if isinstance(a, Tensor) else a for a in args]
+
+
+def _load_inputs(args):
+    return [a.unpack(a.value) if isinstance(a, _Packed) else a for a in args]
+
+
+class _Packed:
+    """An input saved through an enclosing pair of saved-tensor hooks."""
+
+    __slots__ = ("value", "unpack")
+
+    def __init__(self, value, unpack):
+        self.value, self.unpack = value, unpack
 
 
 def _unused(index):
