@@ -1,28 +1,26 @@
-"""Replay: run a captured graph's forward as a flat loop over its steps, under ONE graph node.
+"""Replay: a captured graph's forward and backward as generated array code, under ONE graph node.
 
 ``Graph`` holds the steps of a capture (capture.py) and the environment layout: slots
 0..n-1 are the function's tensor inputs, then the live tensors (parameters, buffers,
-globals: read at every call, so updates between calls take effect), then constants and
-op outputs. ``Graph.run(inputs)`` calls each step's ``forward`` (the op's own NumPy code)
-with a fresh context, without ``Function.apply``: no per-op graph node, no grad-mode
-switch, no module calls or Python code of the user's function. It runs inside
-``CompiledFunction.apply``, whose one node (``CompiledFunctionBackward``) links the outputs
-to the inputs and live tensors; its backward calls the recorded contexts' ``backward``
-formulas in reverse order, summing gradients per slot, and hands the engine the gradients
-of the inputs and live tensors (hooks on those and ``AccumulateGrad`` run as usual).
+globals: their arrays are read at every call, so updates between calls take effect), then
+constants and op outputs. ``Graph.program`` (codegen.py) is the steps written as two flat
+Python functions over arrays: no Function.apply, no Tensor or graph node per op, no module
+calls or Python code of the user's function. A replay is one ``CompiledFunction.apply``: its
+forward runs the generated forward and makes one Tensor per output; its node
+(``CompiledFunctionBackward``) links the outputs to the inputs and live tensors, and its
+backward runs the generated backward and hands the engine the gradients of the inputs and
+live tensors (hooks on those and ``AccumulateGrad`` run as usual).
 
 Double backward (``create_graph=True``) through the node raises, as torch.compile's does.
 """
 
 import numpy as np
 
-from .._backend import array_module as _xp
-from ..amp.autocast_mode import cast_args
 from ..autograd import function as _function
-from ..autograd.function import Function, _wrap_output
+from ..autograd.function import Function
 from ..autograd.grad_mode import _state as _grad_state
 from ..tensor import Tensor
-from ..ops._broadcast import sum_to_shape
+from .codegen import Program
 from .graph_break import global_hooks as _global_hooks
 
 _make = Tensor._make
@@ -47,14 +45,6 @@ class Step:
     @property
     def name(self):
         return getattr(self.fn, "__name__", "alias")
-
-
-def _arg(spec, env):
-    if spec[0] is True:
-        return env[spec[1]]
-    if spec[0] is False:
-        return spec[1]
-    return spec[1](_arg(s, env) for s in spec[2])
 
 
 class Graph:
@@ -85,18 +75,9 @@ class Graph:
                                      for i, a in enumerate(step.spec) if a[0] is True and rg[a[1]])
         self.out_rg = tuple(rg[s] for s in out_slots)
         self.op_count = sum(1 for s in self.steps if s.kind == "op")
-        # each slot is dropped from the env after the step that reads it last (as eager frees an
-        # intermediate once nothing holds it), except the outputs and the arguments
-        last = {}
-        for i, step in enumerate(self.steps):
-            for s in _slots_of(step.spec) + _slots_of(tuple(step.kspec.values())):
-                last[s] = i
-        keep = set(out_slots) | set(self.input_slots)
-        self.free_after = [[] for _ in self.steps]
-        for s, i in last.items():
-            if s not in keep and capture.slots[s][0] in ("op", "array"):
-                self.free_after[i].append(s)
         self.out_meta = {s: (t._data.shape, t._data.dtype) for s, (kind, t) in enumerate(capture.slots) if kind == "op"}
+        self.out_meta_at = [(t._data.shape, t._data.dtype) for t in (capture.slots[s][1] for s in out_slots)]
+        self.program = Program(self, capture.slots)
 
     def check(self):
         """The guards beyond the call's key: module training flags, the bindings of live tensors,
@@ -116,141 +97,44 @@ class Graph:
                 return False
         return True
 
-    def run(self, inputs):
-        """The forward: every step's NumPy code; returns the env and the contexts for backward."""
-        env = [None] * self.n_slots
-        for s, t in zip(self.input_slots, inputs):
-            env[s] = t
-        for s, t in self.consts:
-            env[s] = t
-        ctxs = []
-        for step, free in zip(self.steps, self.free_after):
-            fn = step.fn
-            if step.kind == "alias":
-                env[step.outs[0]] = _make(env[step.spec[0][1]]._data)
-                ctxs.append(None)
-                for s in free:
-                    env[s] = None
-                continue
-            if step.kind == "arrays":  # statistics a normalization computes before its op
-                for slot, a in zip(step.outs, fn(env[step.spec[0][1]]._data, *(a[1] for a in step.spec[1:]))):
-                    env[slot] = a
-                ctxs.append(None)
-                continue
-            if step.kind == "compare":
-                env[step.outs[0]] = _make(fn(*(_arg(a, env) for a in step.spec)))
-                ctxs.append(None)
-                continue
-            if step.kind == "draw":
-                env[step.outs[0]] = _make(fn(env[step.spec[0][1]]))
-                ctxs.append(None)
-                for s in free:
-                    env[s] = None
-                continue
-            if step.flat:  # every argument a slot or a plain value: no nested list
-                args = [env[v] if k is True else v for k, v in step.spec]
-            else:
-                args = [_arg(a, env) for a in step.spec]
-            kwargs = {k: _arg(a, env) for k, a in step.kspec.items()} if step.kspec else {}
-            if step.autocast:
-                args = cast_args(fn._autocast, args)
-            ctx = fn.__new__(fn)
-            ctx.needs_input_grad = step.needs
-            out = fn._forward_ctx(ctx, *args, **kwargs)
-            if type(out) is np.ndarray:
-                env[step.outs[0]] = _make(out)
-            else:
-                outs = (out,) if step.single else out
-                for slot, o in zip(step.outs, outs):
-                    if slot is not None:
-                        env[slot] = _wrap_output(o, args, ctx)
-            ctxs.append(ctx if step.differentiable else None)
-            for s in free:
-                env[s] = None
-        return env, ctxs
-
-    def backward(self, ctxs, grads):
-        """The gradients of the inputs and live tensors, from the outputs' ``grads``. Not differentiable
-        again: with create_graph (grad mode on in backward) it raises, as torch.compile's backward."""
-        if _grad_state.enabled:
-            raise RuntimeError(
-                "torch.compile: double backward (create_graph=True, or autograd.grad of a gradient) through a "
-                "compiled graph is not supported, as in torch.compile; run that function eagerly (don't compile "
-                "it, or wrap it in torch.compiler.disable).")
-        genv = {}
-        for slot, g in zip(self.out_slots, grads):
-            if g is not None:
-                _add(genv, slot, g)
-        pop = genv.pop
-        for step, ctx in zip(reversed(self.steps), reversed(ctxs)):
-            if ctx is None:
-                continue
-            outs = step.outs
-            if len(outs) == 1:
-                g = pop(outs[0], None)
-                if g is None:
-                    continue
-                gs = (g,)
-            else:
-                gs = [pop(o, None) if o is not None else None for o in outs]
-                if all(g is None for g in gs):
-                    continue
-            if len(gs) > 1 and ctx._materialize_grads and any(g is None for g in gs):
-                like = next(g for g in gs if g is not None)._data
-                gs = [g if g is not None or o is None else _make(_xp(like).zeros(*self.out_meta[o]))
-                      for g, o in zip(gs, step.outs)]
-            result = step.fn.backward(ctx, *gs)
-            if not isinstance(result, tuple):
-                result = (result,)
-            for i, slot, shape, dtype in step.grad_to:
-                g = result[i] if i < len(result) else None
-                if g is None:
-                    continue
-                if g._data.shape != shape:
-                    g = sum_to_shape(g, shape)
-                if g._data.dtype != dtype:
-                    g = g.to(dtype=Tensor._dtype_of(dtype))
-                _add(genv, slot, g)
-        return tuple(genv.get(s) for s in self.input_slots)
-
-
-def _slots_of(specs):
-    out = []
-    for a in specs:
-        if a[0] is True:
-            out.append(a[1])
-        elif a[0] == "list":
-            out.extend(_slots_of(a[2]))
-    return out
-
-
-def _add(genv, slot, g):
-    prev = genv.get(slot)
-    genv[slot] = g if prev is None else prev + g
-
 
 class CompiledFunction(Function):
-    """The one graph node of a replayed call: forward runs the graph, backward its recorded
-    backward formulas (see the module docstring)."""
+    """The one graph node of a replayed call: forward runs the generated forward on the arrays,
+    backward the generated backward (see the module docstring)."""
 
     _backward_name = "CompiledFunctionBackward"
 
     @staticmethod
     def forward(ctx, graph, *tensors):
-        env, ctxs = graph.run(tensors)
-        ctx.graph, ctx.ctxs = graph, ctxs
-        outs = tuple(env[s] for s in graph.out_slots)
-        non_diff = [o for o, rg in zip(outs, graph.out_rg) if not rg]
+        program = graph.program
+        outs, saved = program.forward(*[t._data for t in tensors])
+        ctx.graph, ctx.saved = graph, saved
+        results = [_make(o) for o in outs]
+        non_diff = [r for r, rg in zip(results, graph.out_rg) if not rg]
         if non_diff:
             ctx.mark_non_differentiable(*non_diff)
-        return outs
+        keep = [tensors[j] for j in program.saved_inputs] + [results[j] for j in program.saved_outputs]
+        if keep:  # for the version checks: an in-place change before backward raises, as eager
+            ctx.save_for_backward(*keep)
+        return tuple(results)
 
     @staticmethod
     def backward(ctx, *grads):
-        if ctx.ctxs is None:
+        if ctx.saved is None:
             raise _function._second_backward_error(ctx)
-        return (None,) + ctx.graph.backward(ctx.ctxs, grads)
+        graph = ctx.graph
+        if _grad_state.enabled:
+            raise RuntimeError(
+                "torch.compile: double backward (create_graph=True, or autograd.grad of a gradient) through a "
+                "compiled graph is not supported, as in torch.compile; run that function eagerly (don't compile "
+                "it, or wrap it in torch.compiler.disable).")
+        ctx.saved_tensors  # noqa: B018  (the version checks)
+        arrays = [None if g is None else g._data for g in grads]
+        if any(a is None for a in arrays):  # an output no gradient reached: zeros, as the engine materializes them
+            arrays = [np.zeros(*graph.out_meta_at[k]) if a is None else a for k, a in enumerate(arrays)]
+        result = graph.program.backward(ctx.saved, arrays)
+        return (None,) + tuple(None if g is None else _make(g) for g in result)
 
     def _release(self):
         super()._release()
-        self.ctxs = None
+        self.saved = None

@@ -1,0 +1,394 @@
+"""Codegen: a captured Graph turned into two flat Python functions over arrays.
+
+``Program(graph)`` writes the source of ``forward(*arrays)`` and ``backward(saved, grads)``
+and compiles them once. Each recorded op becomes a few lines of NumPy calls on local
+variables (``v<slot>`` for the env slot's array, ``g<slot>`` for its gradient): the op's
+array-level kernel and backward formula as lowerings.py writes them (the same NumPy calls as
+the op's own forward and plain backward, so values are bitwise eager's). An op with no
+lowering, or a step of another kind (a comparison, a normalization's statistics, a dropout
+draw, an alias), is one call of a generic helper that wraps the arrays in Tensors and runs
+the op's own ``forward``/``backward`` (as the Tensor-level replay did).
+
+``forward`` returns the outputs' arrays and the tuple of forward values that the backward
+reads (its saved values, found by name in the backward's source); ``backward`` gets that
+tuple and the outputs' gradient arrays (None for an output without one), sums each slot's
+gradient in the order the Tensor-level replay did (last op first, then each op's inputs in
+order), and returns the gradient arrays of the graph's inputs and live tensors (None where
+none reached). Gradient shapes are static (guards fix every input shape), so summing a
+broadcast gradient back is decided when the code is written, not at each call.
+"""
+
+import re
+
+import numpy as np
+
+from .._backend import array_module as _xp
+from ..amp.autocast_mode import cast_args
+from ..autograd.function import _wrap_output
+from ..tensor import Tensor
+from ..ops.elementwise import _sum_to
+
+_make = Tensor._make
+_NAME = re.compile(r"\b[vc]\d+\w*")
+
+
+class Emitter:
+    """What a lowering writes into: forward and backward lines, constants, gradient sums."""
+
+    def __init__(self, graph):
+        self.graph = graph
+        self.fwd = []
+        self.bwd = []
+        self.ns = {"np": np, "_make": _make, "_generic_forward": _generic_forward,
+                   "_generic_backward": _generic_backward, "_sum_to": _sum_to}
+        self._consts = {}
+        self.state = {}  # slot -> "set" | "maybe": whether its gradient variable holds a value
+        self.maybe_slots = set()  # gradient variables that start as None
+        self._conditional = 0  # > 0 inside an `if g is not None:` block of the backward
+        self._tmp = 0
+
+    # ---------------------------------------------------------------- names
+    def const(self, value):
+        """The name of a constant of the generated code (a value of the capture, or a helper)."""
+        key = id(value)
+        name = self._consts.get(key)
+        if name is None:
+            name = f"k{len(self._consts)}"
+            self._consts[key] = name
+            self.ns[name] = value
+            self.ns.setdefault("_keep", []).append(value)
+        return name
+
+    def tmp(self, prefix="t"):
+        self._tmp += 1
+        return f"{prefix}{self._tmp}"
+
+    # ---------------------------------------------------------------- lines
+    def f(self, line):
+        self.fwd.append(line)
+
+    def b(self, line):
+        self.bwd.append("    " * self._conditional + line)
+
+    def begin_if(self, cond):
+        self.b(f"if {cond}:")
+        self._conditional += 1
+
+    def end_if(self):
+        self._conditional -= 1
+
+    def grad(self, slot, expr):
+        """Add ``expr`` (an array of slot's shape and dtype) to slot's gradient."""
+        state = self.state.get(slot)
+        name = f"g{slot}"
+        if state is None:
+            self.b(f"{name} = {expr}")
+            if self._conditional:
+                self.state[slot] = "maybe"
+                self.maybe_slots.add(slot)
+            else:
+                self.state[slot] = "set"
+        elif state == "set":
+            self.b(f"{name} = {name} + {expr}")
+        else:
+            t = self.tmp("b")
+            self.b(f"{t} = {expr}")
+            self.b(f"{name} = {t} if {name} is None else {name} + {t}")
+            if not self._conditional:
+                self.state[slot] = "set"
+
+
+class StepView:
+    """A step as a lowering sees it: its arguments' names, shapes, dtypes and constant values,
+    its outputs' names and metadata, which arguments take a gradient."""
+
+    def __init__(self, em, step, index, slots):
+        self.em, self.step, self.index = em, step, index
+        self._slots = slots  # the capture's (kind, tensor) per slot
+        self.grad_positions = {i: slot for i, slot, _, _ in step.grad_to}
+
+    @property
+    def cls(self):
+        return self.step.fn
+
+    @property
+    def nargs(self):
+        return len(self.step.spec)
+
+    def is_tensor(self, i):
+        spec = self.step.spec[i]
+        return spec[0] is True and self._slots[spec[1]][0] != "array"
+
+    def value(self, i):
+        """The constant (non-tensor) argument ``i``."""
+        return self.step.spec[i][1]
+
+    def a(self, i):
+        """An expression for argument ``i``: its variable, or a constant's name."""
+        spec = self.step.spec[i]
+        if spec[0] is True:
+            return f"v{spec[1]}"
+        if spec[0] is False:
+            return self.em.const(spec[1])
+        raise ValueError("a nested list argument")
+
+    def tensor(self, i):
+        spec = self.step.spec[i]
+        return self._slots[spec[1]][1]
+
+    def shape(self, i):
+        return self.tensor(i)._data.shape
+
+    def dtype(self, i):
+        return self.tensor(i)._data.dtype
+
+    def o(self, j=0):
+        return f"v{self.step.outs[j]}"
+
+    def oshape(self, j=0):
+        return self._slots[self.step.outs[j]][1]._data.shape
+
+    def odtype(self, j=0):
+        return self._slots[self.step.outs[j]][1]._data.dtype
+
+    def needs(self, i):
+        return i in self.grad_positions
+
+    def grad(self, i, expr):
+        self.em.grad(self.grad_positions[i], expr)
+
+    def g(self, j=0):
+        return f"g{self.step.outs[j]}"
+
+
+class Program:
+    """The generated forward and backward of a Graph (see the module docstring)."""
+
+    def __init__(self, graph, capture_slots):
+        em = Emitter(graph)
+        for s, t in graph.consts:  # constants (zeros, arange, tensor(...) made in the function): globals
+            em.ns[f"v{s}"] = t._data
+        if not all(type(t._data) is np.ndarray for _, t in capture_slots if t is not None):
+            lowerings = {}  # CuPy arrays: every op through its own code (the lowerings write NumPy calls)
+        else:
+            from .lowerings import LOWERINGS as lowerings
+        backs = []  # per step: (StepView, the lowering's backward writer) or None
+        for index, step in enumerate(graph.steps):
+            view = StepView(em, step, index, capture_slots)
+            backs.append(self._forward_step(em, view, lowerings))
+        # the backward: output gradients first, then each step's formula, last step first
+        for k, slot in enumerate(graph.out_slots):  # (CompiledFunction passes zeros for a missing one)
+            if graph.out_rg[k]:
+                em.grad(slot, f"grads[{k}]")
+        for entry in reversed(backs):
+            if entry is None:
+                continue
+            view, write = entry
+            outs = [s for s in view.step.outs if s is not None]
+            states = [em.state.get(s) for s in outs]
+            if all(st is None for st in states):
+                continue  # no gradient reaches this op
+            guard = [f"g{s} is not None" for s, st in zip(outs, states) if st == "maybe"]
+            if guard and len(view.step.outs) == 1:
+                em.begin_if(guard[0])
+            elif len(view.step.outs) > 1 or guard:
+                # several outputs: those without a gradient get zeros (materialized, as eager's engine)
+                for s, st in zip(view.step.outs, [em.state.get(s) if s is not None else None
+                                                 for s in view.step.outs]):
+                    if s is None or st == "set":
+                        continue
+                    shape, dtype = graph.out_meta[s]
+                    zeros = em.const(np.zeros(shape, dtype))
+                    if st is None:
+                        em.b(f"g{s} = {zeros}.copy()")
+                    else:
+                        em.b(f"g{s} = {zeros}.copy() if g{s} is None else g{s}")
+                guard = []
+            write(em, view)
+            if guard:
+                em.end_if()
+        ret = _tuple(f"g{s}" if em.state.get(s) else "None" for s in graph.input_slots)
+        bwd_body = [f"g{s} = None" for s in sorted(em.maybe_slots)] + em.bwd + [f"return {ret}"]
+        saved = sorted(set(_NAME.findall("\n".join(bwd_body))) & (_defined(em.fwd) | {f"v{s}" for s in graph.input_slots}), key=_natural)
+        args = ", ".join(f"v{s}" for s in graph.input_slots)
+        fwd_src = [f"def forward({args}):"] + ["    " + x for x in em.fwd] + \
+                  [f"    return {_tuple(f'v{s}' for s in graph.out_slots)}, {_tuple(saved)}"]
+        bwd_src = ["def backward(saved, grads):"]
+        if saved:
+            bwd_src.append(f"    {_tuple(saved)} = saved")
+        bwd_src += ["    " + x for x in bwd_body]
+        self.source = "\n".join(fwd_src) + "\n\n" + "\n".join(bwd_src) + "\n"
+        self.source_lines = len(fwd_src) + len(bwd_src)
+        ns = em.ns
+        exec(compile(self.source, f"<retrograd.compile {graph.name}>", "exec"), ns)  # noqa: S102
+        self.forward, self.backward = ns["forward"], ns["backward"]
+        self.generic = sum(1 for name in self._consts_of(ns) if isinstance(ns[name], GenericStep))
+        # the inputs and outputs whose arrays the backward reads: CompiledFunction saves their Tensors,
+        # so that an in-place change before backward raises as eager's version check does
+        self.saved_inputs = tuple(j for j, s in enumerate(graph.input_slots) if f"v{s}" in saved)
+        self.saved_outputs = tuple(j for j, s in enumerate(graph.out_slots) if f"v{s}" in saved)
+
+    @staticmethod
+    def _consts_of(ns):
+        return [k for k in ns if re.fullmatch(r"k\d+", k)]
+
+    @staticmethod
+    def _forward_step(em, view, lowerings):
+        step = view.step
+        if step.kind == "alias":
+            em.f(f"{view.o()} = v{step.spec[0][1]}")
+            return None
+        if step.kind == "arrays":  # statistics a normalization computes before its op
+            k = em.const(step.fn)
+            rest = "".join(f", {em.const(a[1])}" for a in step.spec[1:])
+            em.f(f"{', '.join(f'v{s}' for s in step.outs)}, = {k}(v{step.spec[0][1]}{rest})")
+            return None
+        if step.kind in ("compare", "draw"):
+            k = em.const(step.fn)
+            args = ", ".join(f"_make({view.a(i)})" if step.spec[i][0] is True else view.a(i)
+                             for i in range(len(step.spec)))
+            em.f(f"{view.o()} = {k}({args})")
+            return None
+        lower = lowerings.get(step.fn)
+        if lower is not None and not step.autocast and step.flat and not step.kspec:
+            write = lower(em, view)
+            if write is not False:
+                return (view, write) if step.differentiable and write is not None else None
+        return _generic(em, view)
+
+
+def _generic(em, view):
+    """An op without a lowering: its own forward and backward through the generic helpers."""
+    step = view.step
+    s = em.const(GenericStep(step, view._slots))
+    vals = ", ".join(f"v{x}" for x in _GenericArgs.slots(step))
+    ctx = f"c{view.index}"
+    outs = [f"v{x}" if x is not None else "_" for x in step.outs]
+    em.f(f"{ctx}, ({', '.join(outs)},) = _generic_forward({s}, ({vals}{',' if vals else ''}))")
+    if not step.differentiable:
+        return None
+    return (view, lambda em, view: _generic_writer(em, view, s))
+
+
+def _generic_writer(em, view, s):
+    step = view.step
+    r = em.tmp("r")
+    gs = ", ".join(f"g{x}" if x is not None else "None" for x in step.outs)
+    em.b(f"{r} = _generic_backward({s}, c{view.index}, ({gs},))")
+    for k, (i, slot, _, _) in enumerate(step.grad_to):
+        em.begin_if(f"{r}[{k}] is not None")
+        em.grad(slot, f"{r}[{k}]")
+        em.end_if()
+
+
+class _GenericArgs:
+    @staticmethod
+    def slots(step):
+        out = []
+        for a in list(step.spec) + list(step.kspec.values()):
+            _collect(a, out)
+        return out
+
+
+def _collect(spec, out):
+    if spec[0] is True:
+        out.append(spec[1])
+    elif spec[0] == "list":
+        for s in spec[2]:
+            _collect(s, out)
+
+
+class GenericStep:
+    """An op run by its own forward and backward on Tensors wrapping the env's arrays."""
+
+    def __init__(self, step, slots):
+        self.step = step
+        self.raw = {s for s in _GenericArgs.slots(step) if slots[s][0] == "array"}
+        self.order = {}
+        for s in _GenericArgs.slots(step):
+            self.order.setdefault(s, len(self.order))
+        self.positions = _GenericArgs.slots(step)
+        self.meta = [(slots[o][1]._data.shape, slots[o][1]._data.dtype) if o is not None else None
+                     for o in step.outs]
+
+    def args(self, values):
+        tensors = {}
+        for s, v in zip(self.positions, values):
+            if s not in tensors:
+                tensors[s] = v if s in self.raw else _make(v)
+        step = self.step
+        args = [self._arg(a, tensors) for a in step.spec]
+        kwargs = {k: self._arg(a, tensors) for k, a in step.kspec.items()}
+        return args, kwargs
+
+    def _arg(self, spec, tensors):
+        if spec[0] is True:
+            return tensors[spec[1]]
+        if spec[0] is False:
+            return spec[1]
+        return spec[1](self._arg(s, tensors) for s in spec[2])
+
+
+def _generic_forward(g, values):
+    step = g.step
+    fn = step.fn
+    args, kwargs = g.args(values)
+    if step.autocast:
+        args = cast_args(fn._autocast, args)
+    ctx = fn.__new__(fn)
+    ctx.needs_input_grad = step.needs
+    out = fn._forward_ctx(ctx, *args, **kwargs)
+    outs = (out,) if step.single else out
+    arrays = []
+    for slot, o in zip(step.outs, outs):
+        if slot is None:
+            arrays.append(None)
+            continue
+        t = _wrap_output(o, args, ctx)
+        arrays.append(t._data)
+    return (ctx if step.differentiable else None), arrays
+
+
+def _generic_backward(g, ctx, grads):
+    """The op's backward on Tensor gradients; the arrays for each of step.grad_to (None where
+    it gave none), summed to the input's shape and cast to its dtype."""
+    step = g.step
+    gs = [None if x is None else _make(x) for x in grads]
+    if len(gs) > 1 and ctx._materialize_grads:
+        like = next(x for x in grads if x is not None)
+        gs = [x if x is not None or m is None else _make(_xp(like).zeros(*m)) for x, m in zip(gs, g.meta)]
+    result = step.fn.backward(ctx, *gs)
+    if not isinstance(result, tuple):
+        result = (result,)
+    out = []
+    for i, _, shape, dtype in step.grad_to:
+        r = result[i] if i < len(result) else None
+        if r is None:
+            out.append(None)
+            continue
+        a = r._data
+        if a.shape != shape:
+            a = _sum_to(a, shape)
+        if a.dtype != dtype:
+            a = a.astype(dtype)
+        out.append(a)
+    return out
+
+
+def _defined(lines):
+    names = set()
+    for line in lines:
+        if "=" in line:
+            lhs = line.split("=", 1)[0]
+            names.update(_NAME.findall(lhs))
+    return names
+
+
+def _natural(name):
+    return name
+
+
+def _tuple(names):
+    """The source of a tuple of ``names`` (``()``, ``(a,)``, ``(a, b)``)."""
+    names = list(names)
+    return f"({', '.join(names)},)" if names else "()"

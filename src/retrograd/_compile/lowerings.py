@@ -1,0 +1,346 @@
+"""Lowerings: each op's array-level forward kernel and backward formula, as generated lines.
+
+``LOWERINGS[op class](em, v)`` writes the op's forward into the Emitter (codegen.py) for the
+StepView ``v`` and returns the writer of its backward (called later, in reverse order), None
+when the op has no backward, or False when this call is not one it lowers (then the op runs
+through the generic helper: its own forward and backward on Tensors). Each lowering makes the
+same NumPy calls, in the same order, as the op's forward and its plain (grad-mode-off)
+backward in ops/*.py, calling the op module's own array helpers where it has them, so that
+replay is bitwise eager. Shapes are static: broadcasting sums are decided here.
+"""
+
+import numpy as np
+
+from .. import _backend
+from ..ops import elementwise as _ew
+from ..ops import indexing as _ix
+from ..ops import join as _join
+from ..ops import linear as _linear
+from ..ops import loss as _loss
+from ..ops import shape as _shape
+from ..ops import softmax as _sm
+from ..ops._broadcast import broadcast_view
+from ..ops._rows import col_sums, sums
+
+_PY_NUMBERS = (int, float)
+
+
+def _sum_to(em, v, expr, i):
+    """``expr`` (an array of the op output's shape) summed to argument i's shape."""
+    shape = v.shape(i)
+    if v.oshape() == shape:
+        return expr
+    return f"_sum_to({expr}, {shape!r})"
+
+
+def _operands(v):
+    """Whether the binary op's operands are ones the lowering takes as eager's ``operands`` gives
+    them: two tensors of one dtype, or a float tensor and a Python int/float."""
+    ta, tb = v.is_tensor(0), v.is_tensor(1)
+    if ta and tb:
+        return v.dtype(0) == v.dtype(1)
+    if ta:
+        return type(v.value(1)) in _PY_NUMBERS and v.dtype(0).kind == "f"
+    if tb:
+        return type(v.value(0)) in _PY_NUMBERS and v.dtype(1).kind == "f"
+    return False
+
+
+def _alpha_one(v):
+    return v.nargs < 3 or (not v.is_tensor(2) and v.value(2) == 1)
+
+
+# ---------------------------------------------------------------- elementwise
+def add(em, v):
+    if not (_operands(v) and _alpha_one(v)):
+        return False
+    em.f(f"{v.o()} = {v.a(0)} + {v.a(1)}")
+
+    def backward(em, v):
+        for i in (0, 1):
+            if v.needs(i):
+                v.grad(i, _sum_to(em, v, v.g(), i))
+    return backward
+
+
+def sub(em, v):
+    if not (_operands(v) and _alpha_one(v)):
+        return False
+    em.f(f"{v.o()} = {v.a(0)} - {v.a(1)}")
+
+    def backward(em, v):
+        if v.needs(0):
+            v.grad(0, _sum_to(em, v, v.g(), 0))
+        if v.needs(1):
+            v.grad(1, _sum_to(em, v, f"-{v.g()}", 1))
+    return backward
+
+
+def mul(em, v):
+    if not _operands(v):
+        return False
+    mul_ = em.const(_ew._mul)
+    em.f(f"{v.o()} = {mul_}({v.a(0)}, {v.a(1)})")
+
+    def backward(em, v):
+        if v.needs(0):
+            v.grad(0, _sum_to(em, v, f"{mul_}({v.g()}, {v.a(1)})", 0))
+        if v.needs(1):
+            v.grad(1, _sum_to(em, v, f"{mul_}({v.g()}, {v.a(0)})", 1))
+    return backward
+
+
+def tanh(em, v):
+    if v.dtype(0).kind != "f" or not v.oshape():
+        return False
+    em.f(f"{v.o()} = np.tanh({v.a(0)})")
+
+    def backward(em, v):
+        d = em.tmp("b")
+        z = v.o()
+        em.b(f"{d} = {z} * {z}")
+        em.b(f"np.subtract(1, {d}, out={d})")
+        em.b(f"{d} *= {v.g()}")
+        v.grad(0, d)
+    return backward
+
+
+def sigmoid(em, v):
+    dt = v.dtype(0)
+    if dt.kind != "f" or dt.itemsize < 4 or not v.oshape():
+        return False
+    em.f(f"{v.o()} = {em.const(_ew.sigmoid_array)}({v.a(0)})")
+
+    def backward(em, v):
+        d = em.tmp("b")
+        em.b(f"{d} = 1 - {v.o()}")
+        em.b(f"{d} *= {v.g()}")
+        em.b(f"{d} *= {v.o()}")
+        v.grad(0, d)
+    return backward
+
+
+def relu(em, v):
+    dt = v.dtype(0)
+    if dt.kind != "f":
+        return False
+    zero = em.const(dt.type(0))
+    if int(np.prod(v.shape(0))) < _ew._SMALL:
+        em.f(f"{v.o()} = np.maximum({zero}, {v.a(0)})")
+    else:
+        em.f(f"{v.o()} = np.clip({v.a(0)}, {zero}, {em.const(dt.type(np.inf))})")
+
+    def backward(em, v):
+        v.grad(0, f"{v.g()} * {em.const(_ew._relu_mask)}({v.o()})")
+    return backward
+
+
+def clone(em, v):
+    em.f(f"{v.o()} = {v.a(0)}.copy()")
+
+    def backward(em, v):
+        v.grad(0, v.g())
+    return backward
+
+
+# ---------------------------------------------------------------- shape
+def permute(em, v):
+    dims = tuple(v.value(1))
+    em.f(f"{v.o()} = {v.a(0)}.transpose({dims!r})")
+    inverse = [0] * len(dims)
+    for i, d in enumerate(dims):
+        inverse[d] = i
+
+    def backward(em, v):
+        v.grad(0, f"{v.g()}.transpose({tuple(inverse)!r})")
+    return backward
+
+
+def reshape(em, v):
+    strict = v.nargs > 2 and v.value(2)
+    x = v.tensor(0)._data
+    if strict and not x.flags.c_contiguous and x.size > 1:
+        return False
+    em.f(f"{v.o()} = {v.a(0)}.reshape({v.oshape()!r})")
+
+    def backward(em, v):
+        v.grad(0, f"{v.g()}.reshape({v.shape(0)!r})")
+    return backward
+
+
+def expand(em, v):
+    em.f(f"{v.o()} = {em.const(broadcast_view)}({v.a(0)}, {v.value(1)!r})")
+
+    def backward(em, v):
+        v.grad(0, _sum_to(em, v, v.g(), 0))
+    return backward
+
+
+def index(em, v):
+    if v.value(2):  # advanced indexing: the generic path (add_at for repeated indices)
+        return False
+    key = em.const(v.value(1))
+    em.f(f"{v.o()} = {v.a(0)}[{key}]")
+
+    def backward(em, v):
+        z = em.tmp("b")
+        em.b(f"{z} = np.zeros({v.shape(0)!r}, dtype={v.g()}.dtype)")
+        em.b(f"{z}[{key}] = {v.g()}")
+        v.grad(0, z)
+    return backward
+
+
+def _same_dtypes(v, positions):
+    dts = {v.dtype(i) for i in positions}
+    return len(dts) == 1 and all(v.is_tensor(i) for i in positions)
+
+
+def cat(em, v):
+    dim = v.value(0)
+    parts = range(1, v.nargs)
+    if not _same_dtypes(v, parts) or len({len(v.shape(i)) for i in parts}) != 1 or dim < 0:
+        return False
+    em.f(f"{v.o()} = np.concatenate([{', '.join(v.a(i) for i in parts)}], {dim})")
+
+    def backward(em, v):
+        start = 0
+        for i in parts:
+            size = v.shape(i)[dim]
+            if v.needs(i):
+                v.grad(i, f"{v.g()}[{':, ' * dim}{start}:{start + size}]")
+            start += size
+    return backward
+
+
+def stack(em, v):
+    dim = v.value(0)
+    parts = range(1, v.nargs)
+    if not _same_dtypes(v, parts) or dim < 0:
+        return False
+    em.f(f"{v.o()} = np.stack([{', '.join(v.a(i) for i in parts)}], {dim})")
+
+    def backward(em, v):
+        for k, i in enumerate(parts):
+            if v.needs(i):
+                v.grad(i, f"{v.g()}[{':, ' * dim}{k}]")
+    return backward
+
+
+def split(em, v):
+    dim, bounds = v.value(1), v.value(2)
+    if dim < 0:
+        return False
+    lead = ":, " * dim
+    em.f(f"{', '.join(v.o(j) for j in range(len(bounds)))}, = "
+         f"{', '.join(f'{v.a(0)}[{lead}{b}:{e}]' for b, e in bounds)},")
+
+    def backward(em, v):
+        gs = [v.g(j) for j in range(len(bounds))]
+        if len(gs) == 1:
+            v.grad(0, gs[0])
+        else:
+            v.grad(0, f"np.concatenate([{', '.join(gs)}], {dim})")
+    return backward
+
+
+# ---------------------------------------------------------------- linear algebra, losses, softmax
+def addmm(em, v):
+    b, x, m = 0, 1, 2
+    if not (v.is_tensor(x) and v.is_tensor(m) and v.dtype(x) == v.dtype(m)):
+        return False
+    has_b = v.is_tensor(b)
+    if not has_b and v.value(b) is not None or has_b and v.dtype(b) != v.dtype(x):
+        return False
+    em.f(f"{v.o()} = {em.const(_backend.matmul)}({v.a(x)}, {v.a(m)})")
+    if has_b:
+        em.f(f"{v.o()} += {v.a(b)}")
+
+    def backward(em, v):
+        g = v.g()
+        if v.needs(b):
+            v.grad(b, f"{em.const(col_sums)}({g})")
+        if v.needs(x):
+            v.grad(x, f"{g} @ {v.a(m)}.T")
+        if v.needs(m):
+            v.grad(m, f"({g}.T @ {v.a(x)}).T")
+    return backward
+
+
+def mse_loss(em, v):
+    if not (v.is_tensor(0) and v.is_tensor(1)) or v.dtype(0) != v.dtype(1) or v.shape(0) != v.shape(1):
+        return False
+    mean = v.value(2)
+    size = int(np.prod(v.shape(0)))
+    d = f"{v.o()}_d"
+    em.f(f"{d} = {v.a(0)} - {v.a(1)}")
+    em.f(f"{d} *= {d}")
+    total = f"{d}.sum()"
+    em.f(f"{v.o()} = np.asarray({total} / {d}.size if {mean!r} else {total}, dtype={d}.dtype)")
+    scale = em.const(v.dtype(0).type(2.0 / size if mean else 2.0))
+
+    def backward(em, v):
+        t = em.tmp("b")
+        em.b(f"{t} = {v.a(0)} - {v.a(1)}")
+        em.b(f"{t} *= {v.g()} * {scale}")
+        if v.needs(0):
+            v.grad(0, t)
+        if v.needs(1):
+            v.grad(1, f"-{t}")
+    return backward
+
+
+def _float_softmax(v):
+    dt = v.dtype(0)
+    return dt.kind == "f" and dt.itemsize >= 4 and v.shape(0) and int(np.prod(v.shape(0)))
+
+
+def softmax(em, v):
+    if not _float_softmax(v):
+        return False
+    dim = v.value(1)
+    em.f(f"{v.o()} = {em.const(_sm._along)}({v.a(0)}, {em.const(_sm._softmax)}, {dim!r})")
+
+    def backward(em, v):
+        t = em.tmp("b")
+        s = em.const(sums)
+        em.b(f"{t} = {v.g()} - {s}({v.g()} * {v.o()}, {dim!r})")
+        em.b(f"{t} *= {v.o()}")
+        v.grad(0, t)
+    return backward
+
+
+def log_softmax(em, v):
+    if not _float_softmax(v):
+        return False
+    dim = v.value(1)
+    em.f(f"{v.o()} = {em.const(_sm._along)}({v.a(0)}, {em.const(_sm._log_softmax)}, {dim!r})")
+
+    def backward(em, v):
+        t = em.tmp("b")
+        em.b(f"{t} = np.exp({v.o()})")
+        em.b(f"{t} *= {em.const(sums)}({v.g()}, {dim!r})")
+        em.b(f"np.subtract({v.g()}, {t}, out={t})")
+        v.grad(0, t)
+    return backward
+
+
+def _unchanged(cls, base):
+    """Whether op class ``cls`` runs ``base``'s forward and backward (a subclass for a name only)."""
+    return all(getattr(cls, name) is getattr(base, name) for name in ("forward", "backward", "_forward_ctx"))
+
+
+LOWERINGS = {
+    _ew.Add: add, _ew.Sub: sub, _ew.Mul: mul, _ew.Tanh: tanh, _ew.Sigmoid: sigmoid, _ew.Relu: relu,
+    _ew.Clone: clone, _linear.Addmm: addmm, _loss.MseLoss: mse_loss, _sm.Softmax: softmax,
+    _sm.LogSoftmax: log_softmax, _join.Cat: cat, _join.Stack: stack, _join.Split: split,
+}
+for _cls in (_shape.Permute, _shape.Transpose, _shape.TMatrix):
+    if _unchanged(_cls, _shape.Permute):
+        LOWERINGS[_cls] = permute
+for _cls in (_shape.Reshape, _shape.UnsafeView, _shape.Unsqueeze, _shape.Squeeze, _shape.SqueezeDim):
+    if _unchanged(_cls, _shape.Reshape):
+        LOWERINGS[_cls] = reshape
+for _cls in (_ix.Index, _ix.Slice, _ix.Select):
+    if _unchanged(_cls, _ix.Index):
+        LOWERINGS[_cls] = index
+LOWERINGS[_shape.Expand] = expand
