@@ -55,6 +55,23 @@ CASES = [
      [_arr(B, 2, 3, 5, 7)], 0, 0),
     ("nearest upsampling, avg_pool", lambda t, F: lambda x: F.avg_pool2d(F.interpolate(x, scale_factor=2), 3),
      [_arr(B, 2, 3, 4, 4)], 0, 0),
+    ("attention", lambda t, F: lambda q, k, v: F.scaled_dot_product_attention(q, k, v),
+     [_arr(B, 2, 4, 5), _arr(B, 2, 3, 5, seed=1), _arr(B, 2, 3, 6, seed=2)], 0, (0, 1, 2)),
+    ("attention causal, shared keys", lambda t, F: lambda q, k, v: F.scaled_dot_product_attention(
+        q, k, v, is_causal=True), [_arr(B, 4, 5), _arr(2, 4, 5, seed=1), _arr(2, 4, 3, seed=2)], (0, None, None), 0),
+    ("attention per-sample mask, gqa", lambda t, F: lambda q, k, v, m: F.scaled_dot_product_attention(
+        q, k, v, m, enable_gqa=True), [_arr(4, 3, 5), _arr(2, 2, 5, seed=1), _arr(2, 2, 5, seed=2), _arr(B, 3, 2, seed=3)],
+     (None, None, None, 0), 3),
+    ("einsum", lambda t, F: lambda a, b: (t.einsum("ij,jk->ik", a, b), t.einsum("ii->i", b[:, :3]),
+                                          t.einsum("...j,kj", a, a), t.einsum("bij,bjk->bik", a[None], b[None])),
+     [_arr(B, 2, 3), _arr(3, 4, seed=1)], (0, None), (0, 1)),
+    ("einsum both batched", lambda t, F: lambda a, b: t.einsum("ij,kj->ki", a, b),
+     [_arr(B, 2, 3), _arr(B, 4, 3, seed=1)], 0, (0, 1)),
+    ("pad", lambda t, F: lambda x: (F.pad(x, (1, 2)), F.pad(x, (0, 1, 2, -1), value=3.0)), [_arr(B, 2, 3)], 0, 0),
+    ("roll, tile, repeat", lambda t, F: lambda x: (x.roll(1, 0), x.roll((1, -2), (0, 1)), x.roll(2), x.tile((2,)),
+                                                   x.tile((2, 1, 3)), x.repeat(2, 1, 1)), [_arr(B, 2, 3)], 0, 0),
+    ("diagonal, diag_embed", lambda t, F: lambda x: (x.diagonal(), x.diagonal(1, 1, 0), t.diag_embed(x, 1),
+                                                     t.diagonal(x[None], 0, 2, 1)), [_arr(B, 3, 4)], 0, 0),
 ]
 
 

@@ -19,6 +19,7 @@ from .._backend import array_module
 from .._backend import matmul as _matmul  # half precision accumulates in float32, as torch
 from ..autograd.function import Function
 from ..tensor import Tensor
+from . import _batching
 from ._broadcast import sum_to_shape
 
 __all__ = []
@@ -48,6 +49,9 @@ def _softmax_rows(S, xp):
 class ScaledDotProductAttention(Function):
     """O = dropout(softmax(Q K^T * scale + M)) V, and P = softmax(...) as a second output;
     dV = A^T G,  dS = P*(dP - sum(dP*P)),  dQ = dS K scale,  dK = dS^T Q scale,  dM = dS."""
+    # batching rule (retrograd.func.vmap): the products broadcast over leading dims, so the batch
+    # dim goes first in q, k, v, the mask and the keep-mask alike, each padded to one rank
+    vmap = classmethod(_batching.elementwise)
 
     @staticmethod
     def forward(ctx, q, k, v, mask, keep, scale, dropout_p, groups):
@@ -75,6 +79,23 @@ class ScaledDotProductAttention(Function):
         ctx.set_materialize_grads(False)
         ctx.save_for_backward(q, k, v, keep, Pt)
         return O, Pt
+
+    @staticmethod
+    def jvp(ctx, tq, tk, tv, tm, *_):
+        """dS = (dQ K^T + Q dK^T) * scale + dM,  dP = P * (dS - sum(P * dS, -1)),
+        dO = dA V + A dV  (A = P * keep/(1-p), dA = dP * keep/(1-p))."""
+        q, k, v, mask, keep = ctx._fw_args[:5]
+        P = ctx._fw_results[1]
+        groups = ctx.groups
+        ke, ve = _repeat_heads(k, groups), _repeat_heads(v, groups)
+        dS = (tq @ ke.transpose(-2, -1) + q @ _repeat_heads(tk, groups).transpose(-2, -1)) * ctx.scale
+        if tm is not None:
+            dS = dS + tm
+        dP = P * (dS - (P * dS).sum(-1, keepdim=True))
+        A, dA = P, dP
+        if keep is not None:
+            A, dA = P * keep * _keep_scale(ctx.dropout_p), dP * keep * _keep_scale(ctx.dropout_p)
+        return dA @ ve + A @ _repeat_heads(tv, groups), dP
 
     @staticmethod
     def backward(ctx, gO, gP):

@@ -424,6 +424,16 @@ class Einsum(Function):
     broadcast back)."""
     _autocast = "lower"
 
+    @classmethod
+    def vmap(cls, info, in_dims, subs, out_sub, *operands):
+        """One more letter, unused by the equation, for the batch dim of the batched operands
+        and of the result."""
+        letter = next(c for c in "zyxwvutsrqponmlkjihgfedcbaZYXWVUTSRQPONMLKJIHGFEDCBA"
+                      if c != "." and all(c not in s for s in subs) and c not in out_sub)
+        ops = [t if d is None else _batching.front(t, d) for t, d in zip(operands, in_dims[2:])]
+        subs = [s if d is None else letter + s for s, d in zip(subs, in_dims[2:])]
+        return cls.apply(subs, letter + out_sub, *ops), 0
+
     @staticmethod
     def forward(ctx, subs, out_sub, *operands):
         dt = _einsum_dtype(subs, out_sub, operands).np
@@ -608,6 +618,11 @@ class Diagonal(Function):
         ctx.shape, ctx.args = a.shape, (offset, d1, d2)
         return _diag_view(a._data, offset, d1, d2)
 
+    @classmethod
+    def vmap(cls, info, in_dims, a, offset, d1, d2):
+        """The batch dim first: the diagonal of the dims one further on."""
+        return cls.apply(_batching.front(a, in_dims[0]), offset, d1 + 1, d2 + 1), 0
+
     jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
 
     @staticmethod
@@ -617,6 +632,12 @@ class Diagonal(Function):
 
 class DiagonalScatter(Function):
     """z = zeros(shape) with g on the offset diagonal of dims (d1, d2);  dg = diagonal of gz."""
+
+    @classmethod
+    def vmap(cls, info, in_dims, g, shape, offset, d1, d2):
+        """The batch dim first: each sample's diagonal written into its own zeros."""
+        g = _batching.front(g, in_dims[0])
+        return cls.apply(g, (g.shape[0],) + tuple(shape), offset, d1 + 1, d2 + 1), 0
 
     @staticmethod
     def forward(ctx, g, shape, offset, d1, d2):

@@ -374,6 +374,11 @@ class Tile(Function):
         ctx.shape, ctx.reps = a.shape, reps
         return array_module(x).tile(x, reps)
 
+    @classmethod
+    def vmap(cls, info, in_dims, a, reps):
+        """The batch dim first (the sample padded to len(reps) dims), tiled once."""
+        return cls.apply(_batching._pad_to(_batching.front(a, in_dims[0]), len(reps)), (1,) + tuple(reps)), 0
+
     jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
 
     @staticmethod
@@ -536,6 +541,14 @@ def rot90(input, k=1, dims=(0, 1)):
 class Roll(Function):
     """z = a shifted cyclically;  da = g rolled back by -shifts."""
 
+    @classmethod
+    def vmap(cls, info, in_dims, a, shifts, dims):
+        """Rolls of the samples' dims (one past the batch dim); of each flattened sample for dims=None."""
+        x = _batching.front(a, in_dims[0])
+        if dims is not None:
+            return cls.apply(x, shifts, tuple(d + 1 for d in dims)), 0
+        return cls.apply(x.reshape(x.shape[0], -1), (shifts,), (1,)).reshape(tuple(x.shape)), 0
+
     @staticmethod
     def forward(ctx, a, shifts, dims):
         ctx.shifts, ctx.dims = shifts, dims
@@ -656,6 +669,11 @@ def ravel(input):
 
 class ConstantPad(Function):
     """z = a surrounded by ``value`` (negative pads crop);  da = g sliced back to a's region."""
+
+    @classmethod
+    def vmap(cls, info, in_dims, a, pads, value):
+        """The batch dim first, not padded."""
+        return cls.apply(_batching.front(a, in_dims[0]), ((0, 0),) + tuple(pads), value), 0
 
     @staticmethod
     def forward(ctx, a, pads, value):
