@@ -78,13 +78,19 @@ def device_of(arr):
     return device("cuda", arr.device.id)
 
 
+class CudaUnavailableError(RuntimeError, AssertionError):
+    """A call needs CUDA and there is none. torch raises RuntimeError there in its CUDA build on a
+    machine without a GPU, and AssertionError ("Torch not compiled with CUDA enabled") in its
+    CPU-only build; code written for either catches this."""
+
+
 def module_for(dev):
     """The array module for a device, with a clear error when CUDA is not there."""
     dev = device(dev) if not isinstance(dev, device) else dev
     if dev.type == "cpu":
         return np
     if not cuda_available():
-        raise RuntimeError(
+        raise CudaUnavailableError(
             f"Cannot use device '{dev}': retrograd runs CUDA tensors through CuPy, and "
             "CuPy or a CUDA device is not available here. Install cupy (for example "
             "`pip install cupy-cuda12x`) on a machine with an NVIDIA GPU, or use device='cpu'."
@@ -100,8 +106,10 @@ def to_device(arr, dev):
     if dev.type == "cpu":
         return cupy.asnumpy(arr)
     xp = module_for(dev)
-    with xp.cuda.Device(dev.index or 0):
+    if dev.index is None:  # 'cuda': the current GPU (cuda.set_device), as torch's
         return xp.asarray(arr)
+    with xp.cuda.Device(dev.index):  # from another GPU: CuPy's copy() lands on the current device
+        return arr.copy() if isinstance(arr, xp.ndarray) else xp.asarray(arr)
 
 
 def as_array(x, xp=np):
