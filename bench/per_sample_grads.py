@@ -1,15 +1,25 @@
 """``python -m bench.per_sample_grads``: per-sample gradients of the mlp workload's model
-(784-512-512-10, batch 128, cross-entropy) three ways, in alternating rounds:
+(784-512-512-10, batch 128, cross-entropy), in alternating rounds:
 
 - ``vmap``: ``vmap(grad(loss), in_dims=(None, None, 0, 0))`` over ``functional_call``
-  (torch's per-sample-gradient recipe);
-- ``loop``: one ``autograd.grad`` per sample, in a Python loop;
-- ``backward``: one ordinary backward of the whole batch (the batch's summed gradient only);
-- ``floor``: writing the per-sample gradients' bytes once (NumPy broadcast products of the
-  same shapes into fresh arrays): what any method that returns them must pay.
+  (torch's per-sample-gradient recipe), giving one (batch, *param.shape) tensor per parameter;
+- ``loop``: one ``autograd.grad`` per sample in a Python loop, then ``stack`` per parameter:
+  torch's tutorial's loop, which returns the same tensors as ``vmap``;
+- ``loop unstacked``: the loop alone (a list of each sample's gradients, not one tensor);
+- ``backward``: one ordinary backward of the whole batch (the batch's summed gradient only:
+  it writes the parameters' size once, the per-sample gradients write it ``batch`` times);
+- ``floor fresh``: the per-sample gradients' bytes written once into fresh arrays (NumPy
+  broadcast products of the same shapes): what any method that returns them in new memory
+  pays (page faults and the kernel's zeroing included);
+- ``floor reused``: the same products into arrays allocated once (no page faults).
 
-Medians of ``--rounds`` rounds are printed in milliseconds, with torch's vmap and loop
-beside when torch is installed (``--torch``). One BLAS thread each.
+Each round runs every method twice back to back and times the second call: the steady state
+of a training loop, where the memory a step frees is reused by the next. (On a VM that hands
+memory freed for ~2 s back to its host, such as this project's Firecracker machines, a call
+after a pause pays the host's page faults: the first call in the process is printed apart.)
+The measured memory bandwidth (a NumPy copy of the per-sample gradients' size) gives the
+lowest time any method can take to write them. Medians in milliseconds, with torch's vmap,
+loop and backward beside when torch is installed (``--torch``). One BLAS thread each.
 """
 
 import argparse
@@ -39,56 +49,88 @@ def _setup(t, batch=128):
     def vmap_run():
         return per_sample(params, buffers, x, y)
 
-    def loop_run():
+    def loop_unstacked_run():
         ps = list(model.parameters())
         return [t.autograd.grad(loss_fn(model(x[i:i + 1]), y[i:i + 1]), ps) for i in range(x.shape[0])]
+
+    def loop_run():
+        return [t.stack(shards) for shards in zip(*loop_unstacked_run())]
 
     def backward_run():
         return t.autograd.grad(loss_fn(model(x), y), list(model.parameters()))
 
-    shapes = [tuple(v.shape) for v in params.values()]
+    return {"vmap": vmap_run, "loop": loop_run, "loop unstacked": loop_unstacked_run, "backward": backward_run}
 
-    def floor_run():
-        rng = np.random.default_rng(0)
-        out = []
-        for s in shapes:
-            a = rng.standard_normal((x.shape[0],) + s[:1], dtype=np.float32)
-            if len(s) == 2:
-                b = rng.standard_normal((x.shape[0], s[1]), dtype=np.float32)
-                out.append(a[:, :, None] * b[:, None, :])
-            else:
-                out.append(a.copy())
+
+def _floors(shapes, batch):
+    """The per-sample gradients' bytes written by NumPy alone: (into fresh arrays, into arrays
+    allocated once)."""
+    rng = np.random.default_rng(0)
+    a = [rng.standard_normal((batch, s[0]), dtype=np.float32) for s in shapes]
+    b = [rng.standard_normal((batch, s[1]), dtype=np.float32) if len(s) == 2 else None for s in shapes]
+    out = [np.zeros((batch,) + s, np.float32) for s in shapes]
+
+    def fresh():
+        return [ai[:, :, None] * bi[:, None, :] if bi is not None else ai.copy() for ai, bi in zip(a, b)]
+
+    def reused():
+        for ai, bi, o in zip(a, b, out):
+            np.multiply(ai[:, :, None], bi[:, None, :], out=o) if bi is not None else np.copyto(o, ai)
         return out
 
-    return {"vmap": vmap_run, "loop": loop_run, "backward": backward_run, "floor": floor_run}
+    return {"floor fresh": fresh, "floor reused": reused}
+
+
+def _bandwidth(nbytes, rounds=5):
+    """GB/s moved by a NumPy copy of ``nbytes`` between arrays allocated once (the bytes read
+    and the bytes written both counted)."""
+    src = np.ones(nbytes // 4, np.float32)
+    dst = np.zeros_like(src)
+    best = min(_timed(lambda: np.copyto(dst, src)) for _ in range(rounds))
+    return 2 * nbytes / best / 1e6
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    fn()
+    return (time.perf_counter() - start) * 1e3
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--batch", type=int, default=128, help="samples (the workload's batch is 128)")
-    parser.add_argument("--torch", action="store_true", help="also time torch.func's vmap and a loop in torch")
+    parser.add_argument("--torch", action="store_true", help="also time torch.func's vmap, the loop and backward in torch")
     args = parser.parse_args(argv)
     import retrograd
 
-    runs = {"retrograd " + k: v for k, v in _setup(retrograd, args.batch).items()}
+    mine = _setup(retrograd, args.batch)
+    first = _timed(mine["vmap"])  # the first call in the process: its memory is new to it
+    shapes = [tuple(g.shape[1:]) for g in mine["vmap"]().values()]
+    runs = {"retrograd " + k: v for k, v in mine.items()}
+    runs.update(_floors(shapes, args.batch))
     if args.torch:
         import torch
 
         torch.set_num_threads(1)
-        runs.update({"torch " + k: v for k, v in _setup(torch, args.batch).items() if k in ("vmap", "loop", "backward")})
+        runs.update({"torch " + k: v for k, v in _setup(torch, args.batch).items() if k != "loop unstacked"})
     times = {k: [] for k in runs}
     for _ in range(args.rounds):
         for name, fn in runs.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append((time.perf_counter() - start) * 1e3)
+            fn()  # the step before: the memory it frees is what the timed call reuses
+            times[name].append(_timed(fn))
     med = {k: statistics.median(v) for k, v in times.items()}
     for k, v in med.items():
-        print(f"{k:22s} {v:9.1f} ms  (rounds: {', '.join(f'{x:.0f}' for x in times[k])})")
-    r = med["retrograd vmap"]
-    print(f"retrograd: loop / vmap = {med['retrograd loop'] / r:.1f}x, vmap / backward = "
-          f"{r / med['retrograd backward']:.1f}x, vmap / floor = {r / med['retrograd floor']:.1f}x")
+        print(f"{k:26s} {v:9.1f} ms  (rounds: {', '.join(f'{x:.0f}' for x in times[k])})")
+    nbytes = args.batch * sum(int(np.prod(s)) for s in shapes) * 4
+    gbs = _bandwidth(nbytes)
+    v, b = med["retrograd vmap"], med["retrograd backward"]
+    print(f"retrograd first vmap call in the process: {first:.1f} ms")
+    print(f"retrograd: loop / vmap = {med['retrograd loop'] / v:.1f}x (unstacked {med['retrograd loop unstacked'] / v:.1f}x), "
+          f"vmap / backward = {v / b:.1f}x, vmap / floor fresh = {v / med['floor fresh']:.2f}x")
+    print(f"per-sample gradients: {nbytes / 1e6:.0f} MB; a copy moves {gbs:.1f} GB/s (read + write), so "
+          f"writing them takes >= {nbytes / gbs / 1e6:.1f} ms; 3x one backward is {3 * b:.1f} ms, which needs "
+          f"{nbytes / (3 * b) / 1e6:.1f} GB/s of writes")
     return med
 
 
