@@ -167,3 +167,39 @@ def test_batch_norm_training_with_unbatched_running_stats_raises_as_torch():
     reset_vmap_fallbacks()
     _close(vmap(bn)(retrograd.tensor(_arr(B, 4, 3))), bn(retrograd.tensor(_arr(B, 4, 3)).reshape(-1, 3)).reshape(B, 4, 3))
     assert vmap_fallbacks() == {}
+
+
+RECURRENT = [("RNN", dict(nonlinearity="relu")), ("LSTM", dict(num_layers=2, bidirectional=True)),
+             ("GRU", dict(batch_first=True)), ("LSTM", dict(proj_size=2)), ("RNN", dict(bidirectional=True))]
+
+
+@pytest.mark.parametrize("kind, options", RECURRENT, ids=[f"{k} {o}" for k, o in RECURRENT])
+def test_recurrent_layers_batched_and_per_sample_gradients(kind, options):
+    """vmap of a recurrent module (the samples' sequences side by side in one layer), and its
+    per-sample parameter gradients (the layer replayed step by step with batched weights)."""
+    retrograd.manual_seed(0)
+    module = getattr(retrograd.nn, kind)(5, 4, **options).double()
+    x = retrograd.tensor(_arr(B, 4, 2, 5))
+    params = {k: v.detach() for k, v in module.named_parameters()}
+
+    def run(lib_module, functional_call):
+        return lambda p, a: _flat(functional_call(lib_module, p, (a,)))[0]
+
+    f = run(module, retrograd.func.functional_call)
+    reset_vmap_fallbacks()
+    out = vmap(f, in_dims=(None, 0))(params, x)
+    grads = vmap(grad(_scalar(f)), in_dims=(None, 0))(params, x)
+    assert vmap_fallbacks() == {}
+    _close(out, retrograd.stack([f(params, x[i]) for i in range(B)]))
+    for i in range(B):
+        _close(list(grad(_scalar(f))(params, x[i]).values()), [g[i] for g in grads.values()])
+    if torch is None:
+        return
+    tmodule = getattr(torch.nn, kind)(5, 4, **options).double()
+    tparams = {k: torch.tensor(v.numpy()) for k, v in params.items()}
+    tf = run(tmodule, torch.func.functional_call)
+    tx = torch.tensor(x.numpy())
+    # torch.func.vmap has no batching rule for its recurrent layers (it raises): torch per sample
+    _close(out, retrograd.tensor(torch.stack([tf(tparams, tx[i]) for i in range(B)]).detach().numpy()))
+    tgrads = [torch.func.grad(_scalar(tf))(tparams, tx[i]) for i in range(B)]
+    _close(list(grads.values()), [retrograd.tensor(torch.stack([g[k] for g in tgrads]).numpy()) for k in grads])

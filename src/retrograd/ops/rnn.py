@@ -36,10 +36,13 @@ as slow as an unfused RNN).
 
 import numpy as np
 
+from . import _cuda_kernels
 from .._backend import array_module
 from .._backend import matmul as _matmul
+from ..autograd.forward_ad import composite_jvp
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state
+from . import _batching
 from ..tensor import Tensor as _Tensor
 
 _NUM_GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
@@ -206,30 +209,32 @@ def _lstm_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched):
     hb = xp.empty(P * B, dtype=dt)
     cp = None
     mul, tanh = xp.multiply, xp.tanh
+    fused = type(W) is not np.ndarray and _cuda_kernels.fits(W)  # CUDA: a step's gate math in one kernel
     for k, (s, e, _, m) in enumerate(sched):
         n = e - s
         g4, c = Gs[k], Cs[k]
         xp.matmul(W, Zs[k], out=g4)
-        tanh(g4, out=g4)
-        sig = g4[:3 * H]  # i, f, o = (1 + tanh(a/2))/2
-        sig *= 0.5
-        sig += 0.5
-        i, f, o, g = g4.reshape(4, H, n)
-        mul(f, _prev_cols(cp, c0, n, m, xp), out=c)  # c_t = f*c_{t-1} + i*g
-        ig = tmp[:H * n].reshape(H, n)
-        mul(i, g, out=ig)
-        c += ig
-        tc = tanh(c, out=ig)
         # h_t^T goes to the next step's Z rows (straight there when it feeds all of them)
         m1 = m_next[k]
         z1 = Zs[k + 1][:P]
         h = z1 if m1 == n == z1.shape[1] else hb[:P * n].reshape(P, n)
-        if M is None:
-            mul(o, tc, out=h)  # h_t = o*tanh(c_t)
+        mh = h if M is None else M[:, s:e]  # o*tanh(c_t): h_t, or W_hr's input with a projection
+        if fused:
+            _cuda_kernels.lstm_cell_forward(g4, _prev_cols(cp, c0, n, m, xp), c, mh)
         else:
-            mm = M[:, s:e]
-            mul(o, tc, out=mm)  # h_t = W_hr (o*tanh(c_t))
-            xp.matmul(w_hr, mm, out=h)
+            tanh(g4, out=g4)
+            sig = g4[:3 * H]  # i, f, o = (1 + tanh(a/2))/2
+            sig *= 0.5
+            sig += 0.5
+            i, f, o, g = g4.reshape(4, H, n)
+            mul(f, _prev_cols(cp, c0, n, m, xp), out=c)  # c_t = f*c_{t-1} + i*g
+            ig = tmp[:H * n].reshape(H, n)
+            mul(i, g, out=ig)
+            c += ig
+            tc = tanh(c, out=ig)
+            mul(o, tc, out=mh)
+        if M is not None:
+            xp.matmul(w_hr, mh, out=h)  # h_t = W_hr (o*tanh(c_t))
         if h is not z1:
             z1[:, :m1] = h[:, :m1]
         Hs[s:e] = h.T
@@ -244,8 +249,16 @@ def _gru_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched):
     N = X.shape[0]
     Hs = xp.empty((N, H), dtype=X.dtype)
     HN = xp.empty((N, H), dtype=X.dtype)  # W_hn h + b_hn, needed for dr
+    fused = type(G) is not np.ndarray and _cuda_kernels.fits(G)  # CUDA: a step's gate math in one kernel
     for s, e, ps, m in sched:
         hp = _prev(Hs, h0, s, e, ps, m, xp)
+        if fused:
+            hp = xp.ascontiguousarray(hp)
+            gh = _matmul(hp, w_hh.T)
+            if b_hh is not None:
+                gh += b_hh
+            _cuda_kernels.gru_cell_forward(G[s:e], gh, hp, HN[s:e], Hs[s:e])
+            continue
         gh = _recurrent(w_hh, hp, xp)
         if b_hh is not None:
             gh += b_hh
@@ -324,6 +337,7 @@ def _lstm_dir_backward(xp, mode, Hs, saved, h0, c0, w_hh, w_hr, sched, douts, dh
     db = xp.empty(4 * H * B, dtype=dt)
     Gs, Cs = _blocks(G, 4 * H, sched), _blocks(C, H, sched)
     mul, sub = xp.multiply, xp.subtract
+    fused = type(G) is not np.ndarray and _cuda_kernels.fits(G)  # CUDA: a step's gate math in one kernel
     # Per step, few NumPy calls on contiguous blocks that stay in cache:
     #   dG_t = gate'(a_t) * K_t,  gate' = s(1-s) for i, f, o and 1-g^2 for g,
     #   K_t = [dc_t*g, dc_t*c_{t-1}, dm_t*tanh(c_t), dc_t*i]
@@ -340,6 +354,13 @@ def _lstm_dir_backward(xp, mode, Hs, saved, h0, c0, w_hh, w_hr, sched, douts, dh
         if M is not None:
             dHT[:, s:e] = dm
             dm = xp.matmul(whr, dm, out=dmp[:H * n].reshape(H, n))  # through h_t = W_hr m_t
+        if fused:
+            dG = dGT[:, s:e]
+            _cuda_kernels.lstm_cell_backward(gt, Cs[k], _prev_cols(Cs[k - 1] if k else None, c0, n, m, xp), dm,
+                                             dcT[:, :n], dG)
+            if k or need_h0:
+                xp.matmul(whhT, dG, out=dhT[:, :n])
+            continue
         tc = xp.tanh(Cs[k], out=tcb[:H * n].reshape(H, n))
         # dc_t = dm_t * o * (1 - tanh^2 c_t) + dc_{t+1} * f_{t+1}   (dc holds the second term)
         dct = mul(tc, tc, out=dcb[:H * n].reshape(H, n))
@@ -372,9 +393,16 @@ def _gru_dir_backward(xp, mode, Hs, saved, h0, c0, w_hh, w_hr, sched, douts, dh,
     H = HN.shape[1]
     dGi = xp.empty_like(G)
     dGh = xp.empty_like(G)
+    fused = type(G) is not np.ndarray and _cuda_kernels.fits(G)  # CUDA: a step's gate math in one kernel
     for k in range(len(sched) - 1, -1, -1):
         s, e, ps, m = sched[k]
         n = e - s
+        if fused:
+            hp = xp.ascontiguousarray(_prev(Hs, h0, s, e, ps, m, xp))
+            _cuda_kernels.gru_cell_backward(G[s:e], HN[s:e], hp, xp.ascontiguousarray(douts[k]), dh[:n],
+                                            dGi[s:e], dGh[s:e])
+            dh[:n] += dGh[s:e] @ w_hh
+            continue
         dhn = dh[:n] + douts[k]
         g = G[s:e]
         r, z, nn = g[:, :H], g[:, H:2 * H], g[:, 2 * H:]
@@ -440,6 +468,27 @@ class RNNLayer(Function):
     """
     _autocast = "lower"
 
+    @classmethod
+    def vmap(cls, info, in_dims, x, w_ih, w_hh, b_ih, b_hh, h0, c0, w_hr, mode, batch_sizes, reverse):
+        """Padded sequences with unbatched weights: the samples' sequences side by side, (T, B*N, I),
+        in one layer (batched weights take the replay in rnn_directions instead)."""
+        if batch_sizes is not None or any(in_dims[i] is not None for i in (1, 2, 3, 4, 7)):
+            raise _batching.NoRule(f"{cls.__name__} with packed sequences or batched weights")
+        b = info.batch_size
+
+        def first(t, d):
+            return t.expand((b,) + tuple(t.shape)) if d is None else _batching.front(t, d)
+
+        x = first(x, in_dims[0])
+        t, n = x.shape[1], x.shape[2]
+        side = x.movedim(0, 1).reshape(t, b * n, x.shape[3])
+        h = first(h0, in_dims[5]).reshape(b * n, -1)
+        c = None if c0 is None else first(c0, in_dims[6]).reshape(b * n, -1)
+        res = cls.apply(side, w_ih, w_hh, b_ih, b_hh, h, c, w_hr, mode, None, reverse)
+        out = res[0].reshape(t, b, n, -1)
+        states = tuple(r.reshape(b, n, -1) for r in res[1:])
+        return (out,) + states, (1,) + (0,) * len(states)
+
     @staticmethod
     def forward(ctx, x, w_ih, w_hh, b_ih, b_hh, h0, c0, w_hr, mode, batch_sizes, reverse):
         X = x._data
@@ -462,6 +511,18 @@ class RNNLayer(Function):
         # change of the output is caught by the version check)
         ctx.save_for_backward(x, h0, c0, out, *weights, *[_Tensor._make(a) for a in saved])
         return (out, hn, cn) if mode == "LSTM" else (out, hn)
+
+    @staticmethod
+    def jvp(ctx, *tangents):
+        """The tangents of the layer's step-by-step replay (_replay_layer) by its ops' rules:
+        per step dpre_t = dx_t W_ih^T + x_t dW_ih^T + dh_{t-1} W_hh^T + h_{t-1} dW_hh^T + db,
+        then RNN: dh_t = act'(pre_t) dpre_t;  LSTM: d(i, f, o) = s(1-s) dpre, dg = (1-g^2) dpre,
+        dc_t = df c_{t-1} + f dc_{t-1} + di g + i dg,  dh_t = do tanh c_t + o (1 - tanh^2 c_t) dc_t
+        (then W_hr);  GRU: dr, dz alike, dn = (1-n^2)(dpre_n + dr hn + r dhn) with hn = W_hn h + b_hn,
+        dh_t = dn + dz (h_{t-1} - n) + z (dh_{t-1} - dn). A finished sequence keeps its tangent."""
+        mode, batch_sizes, reverse = ctx._fw_args[8:]
+        return composite_jvp(lambda *a: _replay_layer(mode, reverse, *a, batch_sizes),
+                             ctx._fw_args[:8], tangents[:8])
 
     @staticmethod
     def backward(ctx, dout, dhn, dcn=None):
@@ -628,8 +689,14 @@ def rnn_directions(mode, input, h0, c0, weights, batch_sizes=None):
     outs, hs, cs = [], [], []
     for d, w in enumerate(weights):
         w_ih, w_hh, b_ih, b_hh, w_hr = tuple(w) + (None,) * (5 - len(w))
-        res = _LAYER[mode].apply(input, w_ih, w_hh, b_ih, b_hh, h0[d], c0[d] if c0 is not None else None,
-                                 w_hr, mode, batch_sizes, d == 1)
+        if _batching.batched(w_ih, w_hh, b_ih, b_hh, w_hr):
+            # vmap over weights (an ensemble's, or vmap(grad(f))'s parameters): the step-by-step
+            # replay, each step's ops batched by their rules (per-sample weight gradients)
+            res = _replay_layer(mode, d == 1, input, w_ih, w_hh, b_ih, b_hh, h0[d],
+                                c0[d] if c0 is not None else None, w_hr, batch_sizes)
+        else:
+            res = _LAYER[mode].apply(input, w_ih, w_hh, b_ih, b_hh, h0[d], c0[d] if c0 is not None else None,
+                                     w_hr, mode, batch_sizes, d == 1)
         outs.append(res[0])
         hs.append(res[1])
         if mode == "LSTM":
