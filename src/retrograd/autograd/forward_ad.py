@@ -373,6 +373,27 @@ def slicewise_jvp(ctx, t, *_):
     return Sum.apply(t * w, ctx.dims, ctx.keepdim, None)
 
 
+def composite_jvp(fn, args, tangents):
+    """The JVP of a fused op through its unfused form ``fn`` (written with ops that have JVP
+    rules): ``fn`` runs on aliases of the tensor arguments that carry ``tangents``, with
+    forward AD switched back on (an op's jvp runs with it off); the outputs' tangents."""
+    from ..tensor import Tensor
+
+    aliases = []
+    for a, t in zip(args, tangents):
+        if isinstance(a, Tensor) and t is not None:
+            a = a.view_as(a)  # (no tangent of its own: forward AD is off here)
+            set_tangent(a, t)
+        aliases.append(a)
+    enabled, _levels.enabled = _levels.enabled, True
+    try:
+        outs = fn(*aliases)
+    finally:
+        _levels.enabled = enabled
+    outs = outs if isinstance(outs, tuple) else (outs,)
+    return tuple(tangent_of(o) if isinstance(o, Tensor) else None for o in outs)
+
+
 def fsum(*terms):
     """The sum of the terms that are not None (a JVP's contributions of each input)."""
     total = None
