@@ -146,6 +146,13 @@ class Det(Function):
         return out
 
     @staticmethod
+    def jvp(ctx, tA):
+        """dd = <cof(A), dA>, cof(A) = d A^-T: backward's gradient for g = 1 (from the SVD where
+        A is singular)."""
+        d = ctx._fw_results[0]
+        return (Det.backward(ctx, d.new_ones(d.shape)) * tA).sum((-2, -1))
+
+    @staticmethod
     def backward(ctx, g):
         A, d = ctx.saved_tensors
         if (d._data == 0).any():  # singular: the cofactor matrix from the SVD (first order only)
@@ -336,15 +343,30 @@ class QR(Function):
         ctx.save_for_backward(Q, R)
         return Q, R
 
-    @staticmethod
-    def backward(ctx, gQ, gR):
-        Q, R = ctx.saved_tensors
+    def _check_differentiable(ctx):
         m, n = ctx.mn
         if m < n or (ctx.mode == "complete" and m != n):
             raise NotImplementedError(
                 f"The derivative of linalg.qr is implemented here for matrices with m >= n and "
                 f"mode='reduced' (got a {m}x{n} matrix, mode={ctx.mode!r})"
             )
+
+    @staticmethod
+    def jvp(ctx, tA, _mode):
+        """With B = Q^T dA R^-1 and L its strictly lower triangle: Q^T dQ = L - L^T (skew) and
+        dR R^-1 = B - L + L^T (upper), so dR = (B - L + L^T) R,  dQ = dA R^-1 - Q (B - L + L^T)."""
+        ctx._check_differentiable()
+        Q, R = ctx._fw_results
+        dAR = solve(R.mT, tA.mT).mT  # dA R^-1 = (R^-T dA^T)^T
+        B = Q.mT @ dAR
+        L = tril(B, -1)
+        W = B - L + L.mT
+        return dAR - Q @ W, W @ R
+
+    @staticmethod
+    def backward(ctx, gQ, gR):
+        Q, R = ctx.saved_tensors
+        ctx._check_differentiable()
         M = triu(gR) @ R.mT - Q.mT @ gQ  # R's lower triangle is constant zero
         N = triu(M) + triu(M, 1).mT
         X = gQ + Q @ N
@@ -386,6 +408,34 @@ class SVD(Function):
         ctx.mn = A.shape[-2:]
         ctx.save_for_backward(U, S, Vh)
         return U, S, Vh
+
+    @staticmethod
+    def jvp(ctx, tA, _full):
+        """With dP = U^T dA V, F_jk = 1/(S_k^2 - S_j^2) (0 on the diagonal):  dS = diag(dP),
+        dU = U (F o (dP S + S dP^T)) + (I - U U^T) dA V S^-1,
+        dV = V (F o (S dP + dP^T S)) + (I - V V^T) dA^T U S^-1;
+        as torch, the extra singular vectors of full_matrices=True (m != n) get zero tangents."""
+        U, S, Vh = ctx._fw_results
+        m, n = ctx.mn
+        k = min(m, n)
+        U, V = U[..., :k], Vh[..., :k, :].mT
+        dP = U.mT @ tA @ V
+        Ssq = S * S
+        eye = Tensor._make(array_module(S._data).eye(k, dtype=S._data.dtype))
+        F = (1 - eye) / (Ssq.unsqueeze(-2) - Ssq.unsqueeze(-1) + eye)
+        Sr, Sc = S.unsqueeze(-2), S.unsqueeze(-1)  # S as a row (scales columns), as a column
+        dU = U @ (F * (dP * Sr + Sc * dP.mT))
+        dV = V @ (F * (Sc * dP + dP.mT * Sr))
+        if m > k:
+            dU = dU + (tA @ V - U @ dP) / Sr
+        if n > k:
+            dV = dV + (tA.mT @ U - V @ dP.mT) / Sr
+        if ctx.full and m != n:  # zero columns (rows of dVh) for the vectors beyond the k-th
+            from .ops.join import cat
+
+            dU = cat([dU, dU.new_zeros(tuple(dU.shape[:-1]) + (m - dU.shape[-1],))], -1)
+            dV = cat([dV, dV.new_zeros(tuple(dV.shape[:-1]) + (n - dV.shape[-1],))], -1)
+        return dU, diagonal(dP, 0, -2, -1), dV.mT
 
     @staticmethod
     def backward(ctx, gU, gS, gVh):
@@ -477,6 +527,17 @@ class Eigh(Function):
         L, V = Tensor._make(w), Tensor._make(v)
         ctx.save_for_backward(L, V)
         return L, V
+
+    @staticmethod
+    def jvp(ctx, tA, _uplo):
+        """With P = V^T dA V and F_ij = 1/(L_j - L_i) (0 on the diagonal):  dL = diag(P),
+        dV = V (F o P) (as torch's, dA taken as given: symmetric tangents keep A symmetric)."""
+        L, V = ctx._fw_results
+        n = L.shape[-1]
+        eye = Tensor._make(array_module(L._data).eye(n, dtype=L._data.dtype))
+        F = (1 - eye) / (L.unsqueeze(-2) - L.unsqueeze(-1) + eye)
+        P = V.mT @ tA @ V
+        return diagonal(P, 0, -2, -1), V @ (F * P)
 
     @staticmethod
     def backward(ctx, gL, gV):

@@ -486,6 +486,18 @@ class ScatterReduce(Function):
         return result
 
     @staticmethod
+    def jvp(ctx, ta, tsrc, *_):
+        """Each element of a and of src feeds one element of z (a its own, src_i z[key_i]):
+        dz = da * dz/da + (dsrc * dz/dsrc) added at key, the partials being backward's
+        gradients for g = 1."""
+        z = ctx._fw_results[0]
+        pa, psrc = ScatterReduce.backward(ctx, z.new_ones(z.shape))[:2]
+        dz = ta * pa if pa is not None else z.new_zeros(z.shape)
+        if psrc is not None:
+            dz = IndexPut.apply(dz, ctx.key, True, tsrc * psrc, True)
+        return dz
+
+    @staticmethod
     def backward(ctx, g):
         a, src, result = ctx.saved_tensors
         key, reduce, include_self = ctx.key, ctx.reduce, ctx.include_self

@@ -919,6 +919,18 @@ class CTCLoss(Function):
         return xp.asarray(out.astype(dtype))
 
     @staticmethod
+    def jvp(ctx, tlp, *_):
+        """dL_n = sum_{t,c} dL_n/dlp[t, n, c] dlp[t, n, c] (backward's per-sample gradient), then
+        the reduction ('mean': each L_n / (target length * N))."""
+        (grad,) = ctx.saved_tensors
+        per = (grad * tlp).sum((0, 2)) if grad.ndim == 3 else (grad * tlp).sum()
+        if ctx.reduction == "none":
+            return per
+        if ctx.reduction == "mean":
+            per = per * _const(_backend.array_module(grad._data).asarray(ctx.scale.astype(grad._data.dtype)))
+        return per.sum()
+
+    @staticmethod
     def backward(ctx, g):
         (grad,) = ctx.saved_tensors
         if ctx.reduction == "none":

@@ -544,6 +544,22 @@ class Cumprod(Function):
         return out
 
     @staticmethod
+    def jvp(ctx, ta, *_):
+        """dz = z * cumsum(da/a); where a has zeros, the product rule step by step instead:
+        dz_i = dz_{i-1} a_i + z_{i-1} da_i."""
+        a, z = ctx._fw_args[0], ctx._fw_results[0]
+        if a.ndim == 0:
+            return ta
+        d = ctx.dim
+        if not bool((a._data == 0).any()):
+            return z * cumsum(ta / a, d)
+        cols, tcols, zcols = ([t.select(d, i).unsqueeze(d) for i in range(a.shape[d])] for t in (a, ta, z))
+        out = [tcols[0]]
+        for i in range(1, len(cols)):
+            out.append(out[-1] * cols[i] + zcols[i - 1] * tcols[i])
+        return _cat(out, d)
+
+    @staticmethod
     def backward(ctx, g):
         a, z = ctx.saved_tensors
         if g.ndim == 0:
@@ -597,6 +613,17 @@ class Logcumsumexp(Function):
         return out
 
     @staticmethod
+    def jvp(ctx, ta, *_):
+        """dz_i = sum_{j<=i} e^(a_j - z_i) da_j, summed in log space for the positive and the
+        negative parts of da: dz = e^(lcse(a + log da+) - z) - e^(lcse(a + log da-) - z)."""
+        a, z = ctx._fw_args[0], ctx._fw_results[0]
+        if a.ndim == 0:
+            return ta
+        log_pos, log_neg = _signed_logs(ta)
+        return (Logcumsumexp.apply(a + log_pos, ctx.dim) - z).exp() - \
+            (Logcumsumexp.apply(a + log_neg, ctx.dim) - z).exp()
+
+    @staticmethod
     def backward(ctx, g):
         a, z = ctx.saved_tensors
         if g.ndim == 0:
@@ -606,13 +633,16 @@ class Logcumsumexp(Function):
         def reverse_lcse(t):
             return Logcumsumexp.apply(t.flip(d), d).flip(d)
 
-        # log|g| on each sign's support, a huge finite negative elsewhere: exact zeros after exp,
-        # and no inf - inf (nan) anywhere in this backward or in its own derivative
-        low = _very_negative(g._data.dtype)
-        pos, neg = g > 0, g < 0
-        log_pos = where(pos, where(pos, g, 1.0).log(), low)
-        log_neg = where(neg, where(neg, -g, 1.0).log(), low)
+        log_pos, log_neg = _signed_logs(g)
         return (a + reverse_lcse(log_pos - z)).exp() - (a + reverse_lcse(log_neg - z)).exp(), None
+
+
+def _signed_logs(g):
+    """(log g where g > 0, log -g where g < 0), a huge finite negative elsewhere: exact zeros
+    after exp, and no inf - inf (nan) in logcumsumexp's derivatives or in their own."""
+    low = _very_negative(g._data.dtype)
+    pos, neg = g > 0, g < 0
+    return where(pos, where(pos, g, 1.0).log(), low), where(neg, where(neg, -g, 1.0).log(), low)
 
 
 def _very_negative(dt):
@@ -726,6 +756,16 @@ class Quantile(Function):
         ctx.save_for_backward(Tensor._make(xp.stack(lo_idx)), Tensor._make(xp.stack(hi_idx)),
                               Tensor._make(xp.stack(weights)))
         return out
+
+    @staticmethod
+    def jvp(ctx, ta, *_):
+        """dz = (1 - w) da[source of sorted[lo]] + w da[source of sorted[hi]]."""
+        lo, hi, w = ctx.saved_tensors
+        dim = ctx.dim + 1  # after the leading q dimension
+        work = ta.reshape(-1) if ctx.flat else (ta if ta.ndim else ta.reshape(1))
+        work = work.unsqueeze(0).expand((lo.shape[0],) + tuple(work.shape))
+        dz = (1 - w) * work.gather(dim, lo) + w * work.gather(dim, hi)
+        return dz.reshape(ctx._fw_results[0].shape)
 
     @staticmethod
     def backward(ctx, g):
