@@ -54,3 +54,32 @@ def test_per_sample_gradients_keep_a_graph_for_an_outer_derivative(rows):
         np.testing.assert_allclose(gw[i].detach().numpy(), g.detach().numpy(), rtol=1e-6, atol=1e-6)
         expected = expected + retrograd.autograd.grad(g.pow(2).sum(), w)[0]
     np.testing.assert_allclose(outer.numpy(), expected.numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_a_weight_multiplied_by_matmul_takes_the_same_op():
+    """x @ W (a hand-written layer) under vmap(grad(f)): one product for all the samples'
+    rows (not one per sample), the gradients equal a loop's."""
+    from retrograd.func._grad import _bottom
+
+    nodes = []
+
+    def f(m, xb):
+        y = xb @ m
+        nodes.append(type(_bottom(y)[0].grad_fn._next[0][0]).__name__)  # under the squeeze of the row
+        return y.tanh().sum()
+
+    m, x = W.t().contiguous(), retrograd.tensor(rng.standard_normal((5, 4)))
+    g = vmap(grad(f), in_dims=(None, 0))(m, x)
+    assert nodes == ["PerSampleMatmul"] and g.is_contiguous()
+    for i in range(5):
+        w = m.clone().requires_grad_()
+        (e,) = retrograd.autograd.grad((x[i] @ w).tanh().sum(), w)
+        np.testing.assert_allclose(g[i].numpy(), e.numpy(), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("f", [lambda w, xb: F.linear(xb, w).sum(), lambda w, xb: (xb @ w.t()).sum()],
+                         ids=["linear", "matmul"])
+def test_operands_of_two_dtypes_raise_torchs_error(f):
+    x = retrograd.randn(3, 4)  # float32 samples, a float64 weight: products do not promote
+    with pytest.raises(RuntimeError, match="expected m1 and m2 to have the same dtype, but got: float != double"):
+        vmap(grad(f), in_dims=(None, 0))(W, x)

@@ -12,6 +12,8 @@ from .. import _backend
 from ..autograd.forward_ad import fsum
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state
+from ..ops.elementwise import _device_error
+from ..ops.linalg import check_same_dtype
 from ..tensor import Tensor
 
 
@@ -27,8 +29,12 @@ class PerSampleMatmul(Function):
 
     @staticmethod
     def forward(ctx, x, m):
-        ctx.save_for_backward(x, m)
         xd, md = x._data, m._data[0]
+        if type(xd) is not type(md):
+            raise _device_error(xd, md)
+        if xd.dtype != md.dtype:  # products do not promote: torch's error for mm
+            check_same_dtype("mm", x, m)
+        ctx.save_for_backward(x, m)
         b, n, k = xd.shape
         return _backend.matmul(xd.reshape(b * n, k), md).reshape(b, n, md.shape[1])
 

@@ -128,7 +128,13 @@ def matmul(cls, info, in_dims, a, b, *rest, **kwargs):
         a = _pad_to(a, lead + 2)
     if db is not None:
         b = _pad_to(b, lead + 2)
-    out = cls.apply(a, b, *rest, **kwargs)
+    from ..func._linear import PerSampleMatmul, shares_weight
+
+    if (da is not None and a.ndim == 3 and shares_weight(b) and a.shape[-1] == b.shape[-2]
+            and not rest and not kwargs):  # x @ W of vmap(grad(f)): as in addmm below
+        out = PerSampleMatmul.apply(a, b)
+    else:
+        out = cls.apply(a, b, *rest, **kwargs)
     if rb == 1 and db is not None:
         out = out.squeeze(-1)
     if ra == 1 and da is not None:
