@@ -127,10 +127,16 @@ def cast(x, dtype):
 
 
 def matmul(x, y):
-    """``x @ y``. float16 and bfloat16 go through float32 BLAS and are rounded back, as
-    torch accumulates low-precision products in float32 (NumPy has no fast half matmul)."""
-    dt = x.dtype
-    if dt.itemsize == 2 and dt.kind in "fV":
-        xp = array_module(x)
-        return xp.matmul(x.astype(xp.float32), y.astype(xp.float32)).astype(dt)
+    """``x @ y``. On the CPU float16 and bfloat16 go through float32 BLAS and are rounded back, as
+    torch accumulates low-precision products in float32 (NumPy has no fast half matmul). On CUDA
+    CuPy's cuBLAS multiplies float16 itself (tensor cores, float32 accumulation) and a bfloat16
+    array (_bfloat16.DeviceBFloat16) multiplies in float32 and rounds back; two GPUs raise."""
+    if type(x) is np.ndarray:
+        dt = x.dtype
+        if dt.itemsize == 2 and dt.kind in "fV":
+            return np.matmul(x.astype(np.float32), y.astype(np.float32)).astype(dt)
+        return x @ y
+    if type(y) is not np.ndarray and x.device != y.device:
+        raise RuntimeError("Expected all tensors to be on the same device, but found at least two devices, "
+                           f"{device_of(x)} and {device_of(y)}! Move them with .to(device).")
     return x @ y

@@ -74,13 +74,14 @@ def _construct(cls, args, device):
                            f"device type: {_backend.device(device).type} was passed")
     where = _device_kind(cls) if device is None else device
     if not args:
-        return _on(Tensor._make(np.zeros((0,), dtype=cls.dtype.np)), where)
+        return _on(Tensor._make(_backend.module_for(where).zeros((0,), dtype=cls.dtype.np)), where)
     if _is_size(args):
         size = tuple(args[0]) if len(args) == 1 and isinstance(args[0], Size) else args
         for n in size:
             if n < 0:
                 raise RuntimeError(f"Trying to create tensor with negative dimension {n}: {list(size)}")
-        return _on(Tensor._make(np.zeros(tuple(int(n) for n in size), dtype=cls.dtype.np)), where)
+        return _on(Tensor._make(_backend.module_for(where).zeros(tuple(int(n) for n in size), dtype=cls.dtype.np)),
+                   where)  # made on the device
     if len(args) > 1:
         bad = next(a for a in args if not _is_int(a))
         raise TypeError(f"new(): argument 'size' failed to unpack the object at pos {args.index(bad) + 1} "

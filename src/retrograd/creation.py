@@ -93,7 +93,7 @@ def as_tensor(data, dtype=None, device=None):
     if isinstance(data, Tensor):
         out = data if dtype is None else data.to(dtype)
         return out if device is None else out.to(device)
-    if isinstance(data, np.ndarray):
+    if isinstance(data, np.ndarray) or _backend.device_of(data).type == "cuda":  # NumPy or CuPy: shared
         return _finish(data, dtype, device)
     return tensor(data, dtype=dtype, device=device)
 

@@ -107,9 +107,16 @@ class Tensor:
 
     # ------------------------------------------------------------ construction
     def __init__(self, *args, dtype=None, device=None, requires_grad=False):
-        """``Tensor(data)`` copies data as float32; ``Tensor(2, 3)`` is uninitialised."""
+        """``Tensor(data)`` copies data as float32; ``Tensor(2, 3)`` is uninitialised. A CPU tensor,
+        as torch's legacy constructor (device='cuda' raises; a CuPy array is copied to the host)."""
+        if device is not None and _backend.device(device).type != "cpu":
+            raise RuntimeError(f"legacy constructor expects device type: cpu but device type: "
+                               f"{_backend.device(device).type} was passed (make CUDA tensors with "
+                               f"torch.empty/zeros/tensor(..., device='{device}'))")
         if len(args) == 1 and not isinstance(args[0], int):
             data = args[0]
+            if _backend.device_of(data).type == "cuda":  # torch copies CUDA array-interface data to the CPU
+                data = _backend.to_device(data, "cpu")
             arr = _to_array(data, dtype or _dtype.get_default_dtype())
         else:
             shape = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
@@ -234,8 +241,10 @@ class Tensor:
         root = data
         while getattr(root, "base", None) is not None and hasattr(root.base, "dtype"):
             root = root.base
-        if root is data or not isinstance(data, np.ndarray):
+        if root is data:
             return 0
+        if not isinstance(data, np.ndarray):  # CuPy: the device pointers' difference
+            return (data.data.ptr - root.data.ptr) // data.itemsize
         start = data.__array_interface__["data"][0] - root.__array_interface__["data"][0]
         return start // data.itemsize
 
@@ -676,15 +685,17 @@ def _wrap_dim(dim, ndim):
     return dim % n
 
 
-def _to_array(data, dtype=None, xp=np):
-    """Copy Python data (nested lists, scalars, arrays, tensors) into a new array."""
+def _to_array(data, dtype=None):
+    """Copy Python data (nested lists, scalars, arrays, tensors) into a new array (a CuPy array's
+    copy stays on its GPU)."""
     if isinstance(data, Tensor):
         arr = data._data
         return arr.astype(dtype.np) if dtype is not None else arr.copy()
+    xp = _backend.array_module(data)
     if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat(data)):
         data = _tensors_to_lists(data)
     if dtype is None:
-        if isinstance(data, (np.ndarray, np.generic)) or hasattr(data, "__cuda_array_interface__"):
+        if isinstance(data, (np.ndarray, np.generic)) or xp is not np:
             arr = xp.array(data)
             _dtype.from_numpy_dtype(arr.dtype)  # reject types torch lacks
             return arr

@@ -54,7 +54,7 @@ def operands(a, b):
     ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
     if ta and tb:
         x, y = a._data, b._data
-        if type(x) is not type(y):
+        if type(x) is not type(y) or (type(x) is not np.ndarray and x.device != y.device):  # CPU/GPU, two GPUs
             raise _device_error(x, y)
         if x.dtype == y.dtype:
             return x, y

@@ -44,7 +44,8 @@ class Sum(Function):
     def forward(ctx, a, dims, keepdim, dtype):
         x = _accumulation_input(a, dtype)
         ctx.shape, ctx.dims, ctx.keepdim = a.shape, dims, keepdim
-        if x.dtype.itemsize == 2 and x.dtype.kind in "fV":  # half: accumulate in float32, as torch
+        if x.dtype.itemsize == 2 and x.dtype.kind in "fV" and type(x) is np.ndarray:  # half: accumulate in
+            # float32, as torch (CuPy's float16 sum accumulates in float32 itself)
             return x.sum(axis=dims, keepdims=keepdim, dtype=np.float32).astype(x.dtype)
         return x.sum(axis=dims, keepdims=keepdim)
 
@@ -600,14 +601,9 @@ class Logcumsumexp(Function):
         ctx.dim = dim
         if x.ndim == 0 or x.size == 0:
             out = x.copy()
-        elif xp is np:
+        else:
             with np.errstate(all="ignore"):
-                out = np.logaddexp.accumulate(x, axis=dim)
-        else:  # CuPy has no logaddexp.accumulate: a loop over the dim
-            out = xp.moveaxis(x.copy(), dim, 0)
-            for i in range(1, out.shape[0]):
-                out[i] = xp.logaddexp(out[i - 1], out[i])
-            out = xp.moveaxis(out, 0, dim)
+                out = scan(xp, xp.logaddexp, x, dim)
         out = Tensor._make(out)
         ctx.save_for_backward(a, out)
         return out
@@ -652,6 +648,19 @@ def _very_negative(dt):
         return -1e37
 
 
+def scan(xp, ufunc, x, axis):
+    """The inclusive scan of ``ufunc`` (associative) along ``axis``: NumPy's ``accumulate`` on the
+    host; on a device (CuPy's ufuncs accumulate only add) log2(n) elementwise passes, each
+    combining every element with the one 2**k before it."""
+    if xp is np:
+        return ufunc.accumulate(x, axis=axis)
+    out, k = xp.moveaxis(x, axis, 0).copy(), 1
+    while k < out.shape[0]:
+        out = xp.concatenate([out[:k], ufunc(out[k:], out[:-k])])
+        k *= 2
+    return xp.moveaxis(out, 0, axis)
+
+
 class _CumExtreme(Function):
     """Base of cummax/cummin: z_i = the running extreme of a along dim, with the index it came
     from (the latest among ties, nan sticks);  da = g summed into those indices."""
@@ -664,12 +673,12 @@ class _CumExtreme(Function):
         if x.ndim == 0:
             values, idx = x.copy(), xp.zeros((), dtype=np.int64)
         else:
-            values = ctx.ufunc(xp).accumulate(x, axis=dim) if x.size else x.copy()
+            values = scan(xp, ctx.ufunc(xp), x, dim) if x.size else x.copy()
             pos = xp.arange(x.shape[dim]).reshape([-1 if i == dim else 1 for i in range(x.ndim)])
             hit = x == values
             if x.dtype.kind == "f":
                 hit |= xp.isnan(x)
-            idx = xp.maximum.accumulate(xp.where(hit, pos, 0), axis=dim) if x.size else xp.zeros(x.shape, np.int64)
+            idx = scan(xp, xp.maximum, xp.where(hit, pos, 0), dim) if x.size else xp.zeros(x.shape, np.int64)
         idx_t = Tensor._make(idx.astype(np.int64))
         ctx.dim = dim
         ctx.mark_non_differentiable(idx_t)
