@@ -72,6 +72,19 @@ CASES = [
                                                    x.tile((2, 1, 3)), x.repeat(2, 1, 1)), [_arr(B, 2, 3)], 0, 0),
     ("diagonal, diag_embed", lambda t, F: lambda x: (x.diagonal(), x.diagonal(1, 1, 0), t.diag_embed(x, 1),
                                                      t.diagonal(x[None], 0, 2, 1)), [_arr(B, 3, 4)], 0, 0),
+    ("indexing by index tensors", lambda t, F: lambda x: (
+        x[t.tensor([2, 0, 2])], x[:, t.tensor([[1], [0]])], x[t.tensor([0, 1]), :, t.tensor([1, 2])],
+        x[1, :, t.tensor([0, 0])], x[..., 1, t.tensor([True, False, True, True])], x[t.tensor([1, 2]), 0]),
+     [_arr(B, 3, 2, 4)], 0, 0),
+    ("gather, index_select, take", lambda t, F: lambda x: (
+        x.gather(1, t.tensor([[0, 3], [1, 1], [2, 0]])), x.index_select(1, t.tensor([3, 0])),
+        x.take(t.tensor([[5, 0]])), t.take_along_dim(x, t.tensor([[1], [0], [3]]), 1)), [_arr(B, 3, 4)], 0, 0),
+    ("scatter, index_put, index_add", lambda t, F: lambda x, y: (
+        y.scatter(1, t.tensor([[0, 3], [1, 2], [2, 0]]), x[:, :2]),
+        t.zeros(3, 4, dtype=t.float64).scatter_add(1, t.tensor([[0, 0], [1, 2], [3, 3]]), x[:, 1:3]),
+        y.index_put((t.tensor([0, 2]), t.tensor([1, 1])), x[0, :2], accumulate=True),
+        x.index_put((t.tensor([2]),), y[0]), y.index_add(1, t.tensor([0, 2, 0, 1]), x)),
+     [_arr(B, 3, 4), _arr(3, 4, seed=1)], (0, None), 0),
 ]
 
 

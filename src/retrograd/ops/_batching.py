@@ -103,14 +103,31 @@ def permutation(cls, info, in_dims, a, dims, *rest, **kwargs):
     return cls.apply(x, (0,) + tuple(d + 1 for d in dims), *rest, **kwargs), 0
 
 
+def batch_position(key):
+    """Where a leading slice added to the NumPy ``key`` leaves the batch dim in the result: first,
+    unless NumPy puts the advanced-index dims first (arrays, with ints among them, not adjacent
+    in the key), and then right after those dims."""
+    import numpy as np
+
+    arrays = [k for k in key if hasattr(k, "ndim") and not isinstance(k, np.generic) and k.ndim > 0]
+    if not arrays:
+        return 0
+    at = [i for i, k in enumerate(key) if any(k is a for a in arrays)
+          or isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_))]
+    if at[-1] - at[0] + 1 == len(at):
+        return 0
+    return len(np.broadcast_shapes(*[(int(np.count_nonzero(a)),) if a.dtype == np.bool_ else a.shape
+                                     for a in arrays]))
+
+
 def index_key(cls, info, in_dims, a, key, *rest, **kwargs):
-    """Basic indexing (ints, slices, None, Ellipsis): the batch dim kept by a leading slice."""
+    """Indexing by a NumPy key (basic, or advanced by unbatched index arrays): the batch dim kept
+    by a leading slice, where NumPy's layout puts it (batch_position)."""
     keys = key if isinstance(key, tuple) else (key,)
-    if any(not (k is None or k is Ellipsis or isinstance(k, (int, slice))) for k in keys) \
-            or any(d is not None for d in in_dims[1:]):
-        raise NoRule("indexing with tensors")
+    if any(d is not None for d in in_dims[1:]):
+        raise NoRule("indexing with batched keys")
     x = front(a, in_dims[0])
-    return cls.apply(x, (slice(None),) + keys, *rest, **kwargs), 0
+    return cls.apply(x, (slice(None),) + keys, *rest, **kwargs), batch_position(keys)
 
 
 def matmul(cls, info, in_dims, a, b, *rest, **kwargs):

@@ -176,6 +176,14 @@ class IndexScatter(Function):
 class IndexPut(Function):
     """z = a with z[key] = v;  da = g with zeros at key,  dv = g[key] (summed to v's shape)."""
 
+    @classmethod
+    def vmap(cls, info, in_dims, g, shape, key, advanced):
+        """g laid out as the batched indexing's result (batch dim where NumPy puts it), scattered
+        into the batch's zeros by the key after a leading slice."""
+        keys = key if isinstance(key, tuple) else (key,)
+        g = g.movedim(in_dims[0], _batching.batch_position(keys))
+        return cls.apply(g, (info.batch_size,) + tuple(shape), (slice(None),) + keys, advanced), 0
+
     @staticmethod
     def forward(ctx, a, key, advanced, value, accumulate=False):
         out = a._data.copy()
@@ -196,6 +204,19 @@ class IndexPut(Function):
                 f"to indexing result of shape {list(target)}"
             ) from None
         return out
+
+    @classmethod
+    def vmap(cls, info, in_dims, a, key, advanced, value, accumulate=False):
+        """The key after a leading slice, on the batch (an unbatched input expanded: the op
+        copies it); a tensor value laid out as the batched indexing's result."""
+        keys = key if isinstance(key, tuple) else (key,)
+        b = info.batch_size
+        x = a.expand((b,) + tuple(a.shape)) if in_dims[0] is None else _batching.front(a, in_dims[0])
+        if isinstance(value, Tensor):
+            rank = np.empty(tuple(x.shape[1:]), dtype=np.bool_)[keys].ndim
+            v = value.unsqueeze(0) if in_dims[3] is None else _batching.front(value, in_dims[3])
+            value = _batching._pad_to(v, rank).movedim(0, _batching.batch_position(keys))
+        return cls.apply(x, (slice(None),) + keys, advanced, value, accumulate), 0
 
     @staticmethod
     def jvp(ctx, ta, _key, _advanced, tvalue, *_):
