@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from . import _batching
+from . import _batching, _cuda_kernels
 from ..amp.autocast_mode import autocast_op
 from .. import _backend
 from ..autograd.function import Function
@@ -115,6 +115,9 @@ class Gelu(Function):
         check_floating("GeluKernelImpl", a)
         ctx.approximate = approximate
         x = a._data
+        if type(x) is not np.ndarray and _cuda_kernels.fits(x):  # CUDA: one fused kernel each way
+            ctx.save_for_backward(a, None)
+            return _cuda_kernels.gelu_forward(x, approximate)
         xp = _backend.array_module(x)
         if approximate == "tanh":
             ctx.save_for_backward(a)
@@ -133,14 +136,16 @@ class Gelu(Function):
 
     @staticmethod
     def backward(ctx, g):
+        saved = ctx.saved_tensors
+        a, d = saved[0], saved[-1]  # d: Phi + a*phi (CPU erf form), None from CUDA, else a again
+        if d is None and not _grad_state.enabled:  # saved by the CUDA forward: the fused kernel
+            return Tensor._make(_cuda_kernels.gelu_backward(a._data, g._data, ctx.approximate)), None
         if ctx.approximate == "tanh":
-            (a,) = ctx.saved_tensors
             inner = _SQRT_2_OVER_PI * (a + 0.044715 * a * a * a)
             t = tanh(inner)
             d_inner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * a * a)
             return g * (0.5 * (1 + t) + 0.5 * a * (1 - t * t) * d_inner), None
-        a, d = ctx.saved_tensors
-        if not _grad_state.enabled:  # plain backward: g times the derivative saved by forward
+        if d is not None and not _grad_state.enabled:  # plain backward: g times the derivative saved by forward
             return Tensor._make(g._data * d._data), None
         cdf = 0.5 * (1 + erf(a * _INV_SQRT_2))
         pdf = _INV_SQRT_2PI * (-0.5 * a * a).exp()

@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from . import _batching
+from . import _batching, _cuda_kernels
 from ..amp.autocast_mode import autocast_op
 from .. import _backend
 from ..autograd.function import Function
@@ -410,8 +410,12 @@ class NLLLoss(Function):
         m, c = a.shape
         dtype = a.dtype
         w = weight._data.astype(dtype, copy=False) if weight is not None else None
-        valid, tt, wt = _target_weights(xp, target._data.reshape(-1), c, w, ignore_index, dtype)
-        rows = -wt * a[xp.arange(m), tt]
+        t = target._data.reshape(-1)
+        if type(a) is not np.ndarray and t.dtype == np.int64 and _cuda_kernels.fits(a, w):
+            valid, tt, wt, rows = _nll_rows_cuda(a, t, w, ignore_index)
+        else:
+            valid, tt, wt = _target_weights(xp, t, c, w, ignore_index, dtype)
+            rows = -wt * a[xp.arange(m), tt]
         acc = np.float32 if dtype.itemsize == 2 else None  # torch sums half precision in float32
         total = float(wt.sum(dtype=acc))
         ctx.reduction, ctx.total, ctx.ignore_index, ctx.shape = reduction, total, ignore_index, tuple(logp.shape)
@@ -441,7 +445,11 @@ class NLLLoss(Function):
         valid, tt, wt = ctx.rows
         if not _state.enabled:  # plain backward: write the m nonzeros, no dense one-hot product
             with np.errstate(invalid="ignore", divide="ignore"):
-                coef = xp.broadcast_to(_coef(g._data, ctx.reduction, ctx.total, m, valid), (m, 1))
+                coef = _coef(g._data, ctx.reduction, ctx.total, m, valid)
+            if type(wt) is not np.ndarray and _cuda_kernels.fits(wt):  # CUDA: every entry in one kernel
+                gx = _cuda_kernels.nll_backward(tt, wt, coef, c)
+                return _grad_layout(_const(gx), ctx.shape), None, None, None, None
+            coef = xp.broadcast_to(coef, (m, 1))
             gx = xp.zeros((m, c), dtype=dtype)
             gx[xp.arange(m), tt] = -wt * coef[:, 0]
             return _grad_layout(_const(gx), ctx.shape), None, None, None, None
@@ -449,6 +457,16 @@ class NLLLoss(Function):
         onehot[xp.arange(m), tt] = wt
         gx = -(_const(onehot) * _coef(g, ctx.reduction, ctx.total, m, valid))
         return _grad_layout(gx, ctx.shape), None, None, None, None
+
+
+def _nll_rows_cuda(a, t, w, ignore_index):
+    """_target_weights and the rows' losses -w_t logp[i, t_i] of a CuPy (M, C) array in one kernel."""
+    rows, wt, bad = _cuda_kernels.nll_forward(a, t, w, ignore_index)
+    first = int(bad)  # (the host learns of a target out of bounds, as _target_weights' check)
+    if first != 2**31 - 1:
+        raise IndexError(f"Target {int(t[first])} is out of bounds.")
+    valid = t != ignore_index
+    return valid, _backend.array_module(t).where(valid, t, 0), wt, rows
 
 
 @autocast_op("fp32")

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..amp.autocast_mode import autocast_op
 from .. import _backend
+from . import _cuda_kernels
 from ..autograd.function import Function
 from ..autograd.forward_ad import fsum
 from ..autograd.grad_mode import is_grad_enabled, no_grad
@@ -52,6 +53,11 @@ class Normalize(Function):
         ctx.x_shape = x.shape
         ctx.b_shape = None if b is None else b.shape
         xd = x._data
+        if mean is None:  # CUDA layer norm (see layer_norm): statistics and affine in one kernel
+            y, mean, rstd = _cuda_kernels.layer_norm_forward(
+                xd.reshape(view), *(None if t is None else t._data.reshape(-1) for t in (w, b)), eps)
+            ctx.save_for_backward(x, w, Tensor._make(mean), Tensor._make(rstd), None)
+            return y.reshape(xd.shape)
         y = xd.reshape(view) - mean if xc is None else xc  # xc: a scratch copy made by the caller
         xhat = None
         if w is not None and wview is not None:
@@ -200,6 +206,15 @@ def _normalize_backward_arrays(ctx, x, w, mean, rstd, xhat, g):
     """The closed-form backward on arrays, in few passes (the path without create_graph)."""
     view, axes, wshape, wview = ctx.view, ctx.axes, ctx.wshape, ctx.wview
     need = ctx.needs_input_grad
+    if type(g._data) is not np.ndarray and type(ctx) is LayerNorm and _cuda_kernels.fits(
+            x._data, g._data, mean._data, rstd._data, None if w is None else w._data):
+        dx, dw, db = _cuda_kernels.layer_norm_backward(
+            x._data.reshape(view), None if w is None else w._data.reshape(-1), g._data.reshape(view),
+            mean._data, rstd._data, need[0], w is not None and need[1], need[2])
+        return (None if dx is None else Tensor._make(dx.reshape(ctx.x_shape)),
+                None if dw is None else Tensor._make(dw.reshape(w.shape)),
+                None if db is None else Tensor._make(db.reshape(ctx.b_shape)),
+                None, None, None, None, None, None, None, None)
     rstd = rstd._data
     if xhat is None:
         xhat = x._data.reshape(view) - mean._data
@@ -370,7 +385,12 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05, cudnn
     view = (input.numel() // m if m else 0, m)
     if _batching.batched(input, weight, bias):  # statistics by the rule, on the batch
         return LayerNorm.apply(input, weight, bias, view, (1,), normalized_shape, None, None, eps)
-    mean, rstd, _, xc = _stats(input._data, view, (1,), eps)
+    xd = input._data
+    params = (weight, bias)
+    if type(xd) is not np.ndarray and _cuda_kernels.fits(xd, *(t._data for t in params if t is not None)):
+        # CUDA: the forward computes the statistics in its fused kernel (mean and rstd None)
+        return LayerNorm.apply(input, weight, bias, view, (1,), normalized_shape, None, None, eps)
+    mean, rstd, _, xc = _stats(xd, view, (1,), eps)
     return LayerNorm.apply(input, weight, bias, view, (1,), normalized_shape, mean, rstd, eps, xc)
 
 

@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 
-from . import _batching
+from . import _batching, _cuda_kernels
 from .. import _backend, _dtype
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state
@@ -36,9 +36,12 @@ def _round(a, low):
     return a.astype(low).astype(np.float32)
 
 
-def _along(x, fn, dim):
+def _along(x, fn, dim, kernel=None):
     """fn(x, dim, low) for a 0-dim x as one element; an empty x is returned as a copy.
-    Half precision is computed in float32 and rounded back at the end (see _float32)."""
+    Half precision is computed in float32 and rounded back at the end (see _float32).
+    On CUDA the last dim of a contiguous array goes through the fused ``kernel``."""
+    if type(x) is not np.ndarray and dim == x.ndim - 1 and x.size and _cuda_kernels.fits(x):
+        return kernel(x)
     if x.size == 0:
         return x.copy()
     xf, low = _float32(x)
@@ -66,6 +69,11 @@ def _log_softmax(x, dim, low=None):
     return z
 
 
+def _fused(z, g, dim):
+    """Whether the backward runs as one CUDA kernel: CuPy arrays, rows along the last dim."""
+    return type(z) is not np.ndarray and dim == z.ndim - 1 and _cuda_kernels.fits(z, g)
+
+
 class Softmax(Function):
     """z = e^(a - max a)/sum(e^(a - max a));  da = z*(g - sum(g*z))."""
     vmap = classmethod(_batching.along_dims(1))  # batching rule (retrograd.func.vmap)
@@ -74,7 +82,7 @@ class Softmax(Function):
     @staticmethod
     def forward(ctx, a, dim):
         ctx.dim = dim
-        out = Tensor._make(_along(a._data, _softmax, dim))
+        out = Tensor._make(_along(a._data, _softmax, dim, _cuda_kernels.softmax_forward))
         ctx.save_for_backward(out)
         return out
 
@@ -88,6 +96,8 @@ class Softmax(Function):
     def backward(ctx, g):
         (z,) = ctx.saved_tensors
         if not _state.enabled and z.ndim:  # plain backward: (g - sum(g*z))*z, on arrays
+            if _fused(z._data, g._data, ctx.dim):
+                return Tensor._make(_cuda_kernels.softmax_backward(z._data, g._data)), None
             zd, gd, low = _float32(z._data, g._data)
             gz = gd - sums(gd * zd, ctx.dim)
             gz *= zd
@@ -103,7 +113,7 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, a, dim):
         ctx.dim = dim
-        out = Tensor._make(_along(a._data, _log_softmax, dim))
+        out = Tensor._make(_along(a._data, _log_softmax, dim, _cuda_kernels.log_softmax_forward))
         ctx.save_for_backward(out)
         return out
 
@@ -117,6 +127,8 @@ class LogSoftmax(Function):
     def backward(ctx, g):
         (z,) = ctx.saved_tensors
         if not _state.enabled and z.ndim:  # plain backward: g - e^z*sum(g), on arrays
+            if _fused(z._data, g._data, ctx.dim):
+                return Tensor._make(_cuda_kernels.log_softmax_backward(z._data, g._data)), None
             zd, gd, low = _float32(z._data, g._data)
             xp = _backend.array_module(zd)
             e = xp.exp(zd)

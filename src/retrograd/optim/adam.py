@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 
+from ..ops import _cuda_kernels
 
 from .optimizer import (Optimizer, _bump, _check, _check_betas, _check_lr, _eval_closure, _grad_array, _incr_step,
                         _lerp_, _mul_addcmul_, _step, _step_tensor, _zeros_like)
@@ -41,16 +42,14 @@ class Adam(Optimizer):
             amsgrad = group["amsgrad"]
             maximize = group["maximize"]
             decoupled = group["decoupled_weight_decay"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
+            params = [p for p in group["params"] if p.grad is not None]
+            if params and type(params[0]._data) is not np.ndarray and _step_cuda(
+                    self, params, lr, beta1, beta2, eps, wd, amsgrad, maximize, decoupled):
+                continue
+            for p in params:
                 state = self.state[p]
                 if len(state) == 0:
-                    state["step"] = _step_tensor()
-                    state["exp_avg"] = _zeros_like(p)
-                    state["exp_avg_sq"] = _zeros_like(p)
-                    if amsgrad:
-                        state["max_exp_avg_sq"] = _zeros_like(p)
+                    _init_state(state, p, amsgrad)
                 d = p._data
                 g = _grad_array(p, maximize)
                 step = _incr_step(state)
@@ -79,6 +78,40 @@ class Adam(Optimizer):
                 d += denom
                 _bump(p)
         return loss
+
+
+def _init_state(state, p, amsgrad):
+    state["step"] = _step_tensor()
+    state["exp_avg"] = _zeros_like(p)
+    state["exp_avg_sq"] = _zeros_like(p)
+    if amsgrad:
+        state["max_exp_avg_sq"] = _zeros_like(p)
+
+
+def _step_cuda(opt, params, lr, beta1, beta2, eps, wd, amsgrad, maximize, decoupled):
+    """The group's update as one CUDA kernel launch (one per distinct step count), when every
+    parameter, gradient and state is a CuPy array of one dtype the kernels take; False otherwise."""
+    states = [opt.state[p] for p in params]
+    for state, p in zip(states, params):
+        if len(state) == 0:
+            _init_state(state, p, amsgrad)
+    keys = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ())
+    if not _cuda_kernels.fits(*(p._data for p in params), *(p.grad._data for p in params),
+                              *(state[k]._data for state in states for k in keys)):
+        return False
+    by_step = {}
+    for state, p in zip(states, params):
+        by_step.setdefault(_incr_step(state), []).append((p, state))
+    for step, group in by_step.items():
+        _cuda_kernels.adam_step(
+            *([p._data for p, _ in group], [p.grad._data for p, _ in group],
+              [state["exp_avg"]._data for _, state in group], [state["exp_avg_sq"]._data for _, state in group],
+              [state["max_exp_avg_sq"]._data for _, state in group] if amsgrad else None),
+            lr=lr, beta1=beta1, beta2=beta2, eps=eps, wd=wd, step_size=lr / (1 - beta1**step),
+            bc2_sqrt=math.sqrt(1 - beta2**step), decoupled=decoupled, maximize=maximize)
+    for p in params:
+        _bump(p)
+    return True
 
 
 class AdamW(Adam):

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ..ops import _cuda_kernels
 from ..tensor import Tensor
 from .optimizer import Optimizer, _bump, _check, _check_lr, _step, _eval_closure
 
@@ -35,7 +36,11 @@ class SGD(Optimizer):
             wd = group["weight_decay"]
             nesterov = group["nesterov"]
             maximize = group["maximize"]
-            for p in group["params"]:
+            params = group["params"]
+            if params and type(params[0]._data) is not np.ndarray and _step_cuda(
+                    self, params, lr, momentum, dampening, wd, nesterov, maximize):
+                continue
+            for p in params:
                 g = p._grad  # (params are leaves: the .grad property's non-leaf warning never applies)
                 if g is None:
                     continue
@@ -63,3 +68,37 @@ class SGD(Optimizer):
                 d -= np.multiply(g, lr)
                 _bump(p)
         return loss
+
+
+def _step_cuda(opt, params, lr, momentum, dampening, wd, nesterov, maximize):
+    """The group's update in one CUDA kernel launch (two when some momentum buffers are new,
+    which the kernel fills with g), when every parameter, gradient and buffer is a CuPy array
+    of one dtype the kernels take; False otherwise."""
+    params = [p for p in params if p._grad is not None]
+    if not params or not _cuda_kernels.fits(*(p._data for p in params), *(p._grad._data for p in params)):
+        return False
+    scalars = dict(lr=lr, momentum=momentum, dampening=dampening, wd=wd, nesterov=nesterov, maximize=maximize)
+    if momentum == 0:
+        _cuda_kernels.sgd_step([p._data for p in params], [p._grad._data for p in params], None, first=False,
+                               **scalars)
+    else:
+        bufs = [opt.state[p].get("momentum_buffer") for p in params]
+        if not _cuda_kernels.fits(*(b._data for b in bufs if b is not None), params[0]._data):
+            return False
+        for first in (True, False):
+            chosen = [(p, b) for p, b in zip(params, bufs) if (b is None) == first]
+            if not chosen:
+                continue
+            if first:
+                chosen = [(p, _new_buffer(opt, p)) for p, _ in chosen]
+            _cuda_kernels.sgd_step([p._data for p, _ in chosen], [p._grad._data for p, _ in chosen],
+                                   [b._data for _, b in chosen], first=first, **scalars)
+    for p in params:
+        _bump(p)
+    return True
+
+
+def _new_buffer(opt, p):
+    """A momentum buffer for p, filled by the kernel's first step."""
+    buf = opt.state[p]["momentum_buffer"] = Tensor._make(np.empty_like(p._data))
+    return buf
