@@ -126,13 +126,14 @@ def inv(A):
 def inv_ex(A, *, check_errors=False):
     """(inverse, info): info is 0 where A was invertible."""
     _check_square(A, "inv_ex")
+    xp = array_module(A._data)
     try:
-        return _inv_ex(Inv.apply(A), Tensor._make(np.zeros(A.shape[:-2], dtype=np.int32)))
+        return _inv_ex(Inv.apply(A), Tensor._make(xp.zeros(A.shape[:-2], dtype=np.int32)))
     except LinAlgError:
         if check_errors:
             raise
-        nan = Tensor._make(np.full(A.shape, np.nan, dtype=A._data.dtype))
-        return _inv_ex(nan, Tensor._make(np.ones(A.shape[:-2], dtype=np.int32)))
+        nan = Tensor._make(xp.full(A.shape, np.nan, dtype=A._data.dtype))
+        return _inv_ex(nan, Tensor._make(xp.ones(A.shape[:-2], dtype=np.int32)))
 
 
 class Det(Function):
@@ -202,8 +203,9 @@ def slogdet(A):
     """(sign, log|det A|); the log is differentiable, the sign is not."""
     _check_square(A, "slogdet")
     logabs = LogAbsDet.apply(A)
-    sign = array_module(A._data).linalg.slogdet(A._data)[0]
-    return _slogdet(Tensor._make(np.asarray(sign, dtype=A._data.dtype)), logabs)
+    xp = array_module(A._data)
+    sign = xp.linalg.slogdet(A._data)[0]
+    return _slogdet(Tensor._make(xp.asarray(sign, dtype=A._data.dtype)), logabs)
 
 
 # ---------------------------------------------------------------------------- solve
@@ -315,13 +317,14 @@ def cholesky(A, *, upper=False):
 @takes_out(dtype=SAME)
 def cholesky_ex(A, *, upper=False, check_errors=False):
     """(L, info): info is 0 where the factorization succeeded."""
+    xp = array_module(A._data)
     try:
-        return _cholesky_ex(cholesky(A, upper=upper), Tensor._make(np.zeros(A.shape[:-2], np.int32)))
+        return _cholesky_ex(cholesky(A, upper=upper), Tensor._make(xp.zeros(A.shape[:-2], np.int32)))
     except LinAlgError:
         if check_errors:
             raise
-        nan = Tensor._make(np.full(A.shape, np.nan, dtype=A._data.dtype))
-        return _cholesky_ex(nan, Tensor._make(np.ones(A.shape[:-2], np.int32)))
+        nan = Tensor._make(xp.full(A.shape, np.nan, dtype=A._data.dtype))
+        return _cholesky_ex(nan, Tensor._make(xp.ones(A.shape[:-2], np.int32)))
 
 
 # ---------------------------------------------------------------------------- qr

@@ -13,7 +13,7 @@ import numpy as np
 from . import _backend, _dtype
 from .autograd.function import Function
 from ._unsupported import reject
-from .creation import _check_pin_memory, _float_dtype, _size, check_from_to
+from .creation import _at, _check_pin_memory, _float_dtype, _size, check_from_to
 from .ops._kernel_dtypes import check_floating, scalar_name
 from .ops._method import tensor_method
 from .ops._broadcast import broadcast_shapes
@@ -260,6 +260,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
     _check_pin_memory(pin_memory)
     _check_std(float(std))
     dt = _float_dtype(dtype)
+    device = _at(device)  # torch.set_default_device's device when none is given
     draw = _rng(generator, device).standard_normal(_size((size,) if isinstance(size, int) else (tuple(size),)))
     arr = _backend.cast(draw * float(std) + float(mean), dt.np)
     out = Tensor._make(arr if device is None else _backend.to_device(arr, device))

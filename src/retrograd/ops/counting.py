@@ -148,6 +148,9 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False):  # no
     data's min and max), or the edges given as a 1-D tensor. A value counts in bin i when
     edges[i] <= value < edges[i+1], the last bin including its right edge; values outside and nan
     are left out. weight: each value's weight (default 1); density: hist / (sum(hist) * bin width)."""
+    if input.is_cuda:
+        raise NotImplementedError(f"torch.histogram has no CUDA kernel in torch (input on {input.device}): use "
+                                  "torch.histc on CUDA tensors, or histogram(input.cpu(), ...)")
     if isinstance(bins, Tensor):
         if range is not None:
             raise TypeError("histogram(): range= is taken with an int bins only; with a bins tensor the "

@@ -97,6 +97,29 @@ def add_at(z, key, values):
         cupyx.scatter_add(z, key, values)
 
 
+def multiply_at(z, key, values):
+    """z[key] *= values, multiplying over repeated indices. CuPy has no multiply.at: on a device,
+    the values sharing a target are multiplied by a segmented scan over the targets sorted
+    (log2(n) passes), then each target is written once."""
+    xp = _backend.array_module(z)
+    if xp is np:
+        np.multiply.at(z, key, values)
+        return
+    parts = xp.broadcast_arrays(*key, values)
+    target = sum(k.astype(np.int64) * int(np.prod(z.shape[d + 1:], dtype=np.int64)) for d, k in enumerate(parts[:-1]))
+    order = xp.argsort(target.reshape(-1), kind="stable")
+    t, v = target.reshape(-1)[order], parts[-1].reshape(-1)[order]
+    k = 1
+    while k < t.size:  # v_i: the product of v over its segment's elements up to i
+        v = xp.concatenate([v[:k], xp.where(t[k:] == t[:-k], v[k:] * v[:-k], v[k:])])
+        k *= 2
+    last = xp.concatenate([t[1:] != t[:-1], xp.ones(min(t.size, 1), dtype=np.bool_)])
+    flat = xp.concatenate([z.reshape(-1), xp.ones(1, dtype=z.dtype)])  # a spare slot for the other rows
+    dest = xp.where(last, t, z.size)
+    flat[dest] = flat[dest] * v
+    z[...] = flat[:-1].reshape(z.shape)
+
+
 class Index(Function):
     """z = a[key];  da = zeros with g added at key."""
     vmap = classmethod(_batching.index_key)  # batching rule (retrograd.func.vmap)
@@ -491,6 +514,8 @@ class ScatterReduce(Function):
                  "amin": np.minimum}[reduce]
         if xp is np:
             ufunc.at(out, key, s)
+        elif reduce == "prod":
+            multiply_at(out, key, s)
         else:  # CuPy
             import cupyx
 
