@@ -169,3 +169,68 @@ def test_infeasible_because_of_new_gradients_says_so():
     w = WORKLOADS["deep"](torch, blocks=8, width=256, batch=16)  # weights >> activations
     with pytest.raises(CheckpointBudgetError, match="new .grad buffers, which checkpointing does not reduce"):
         checkpoint_plan(w.model, w.inputs, 500_000, loss_fn=_loss)
+
+
+def _two_level_plans(n, model):
+    """Every plan of one level, and with each checkpointed segment of two or more modules also
+    recomputed under every inner plan of its modules."""
+    for plan in _all_plans(n, model):
+        options = []
+        for s in plan:
+            opts = [s]
+            if s.checkpoint and s.stop - s.start >= 2:
+                for inner in _all_plans(s.stop - s.start, model):
+                    opts.append(CheckpointSegment(s.start, s.stop, [], True,
+                                                  [CheckpointSegment(i.start + s.start, i.stop + s.start, [],
+                                                                     i.checkpoint) for i in inner]))
+            options.append(opts)
+        yield from (list(p) for p in itertools.product(*options))
+
+
+def test_two_level_program_finds_every_feasible_budget_against_brute_force():
+    torch.manual_seed(0)
+    widths = [16, 64, 24, 96, 32]
+    mods = []
+    for a, b in zip(widths, widths[1:]):
+        mods += [nn.Linear(a, b), nn.Tanh()]
+    model = nn.Sequential(*mods[:-1])
+    x = torch.randn(64, 16)
+    rec = _record_step(model, (x,), _loss, list(model.children()))
+    prof = _profile(rec, model)
+    prof.fwd_s = [1.0 + (i * 7) % 5 for i in range(prof.n)]
+    cost = _Model(prof, sequential=True)
+    peaks = {}
+    for p in _two_level_plans(prof.n, cost):
+        peak = cost.peak(p)
+        peaks[peak] = min(peaks.get(peak, float("inf")), cost.recompute(p))
+    assert cost.min_peak(two_level=True) == pytest.approx(min(peaks), rel=1e-3)
+    ordered = sorted(peaks)
+    for budget in ordered[:: max(1, len(ordered) // 12)] + [ordered[0] - 1]:
+        fits = [c for p, c in peaks.items() if p <= budget]
+        best = cost.best(budget, two_level=True)
+        assert cost.feasible(budget, two_level=True) == bool(fits) == (best is not None)
+        if fits:
+            segs = [CheckpointSegment(j, k, [], c, inner) for j, k, c, inner in best]
+            assert cost.peak(segs) <= budget
+            flat = cost.best(budget)  # two levels never cost more than the best single level
+            if flat is not None:
+                assert cost.recompute(segs) <= cost.recompute([CheckpointSegment(j, k, [], c) for j, k, c in flat]) + 1e-9
+
+
+def test_two_level_plan_fits_where_one_level_cannot(deep):
+    model, x, unconstrained = deep
+    rec = _record_step(model, (x,), _loss, list(model.layers.children()))
+    cost = _Model(_profile(rec, model.layers), sequential=True)
+    one, two = cost.min_peak(), cost.min_peak(two_level=True)
+    assert two < 0.9 * one
+    budget = (one + two) // 2
+    plain = _grads(model, x)
+    plan = checkpoint_plan(model, (x,), budget, loss_fn=_loss, apply=True)
+    try:
+        assert plan.method == "dp2" and any(s.inner for s in plan.segments)
+        assert "recomputed with" in str(plan) and "two levels" in str(plan)
+        assert _measured_peak(model, x) <= budget
+        for a, b in zip(plain, _grads(model, x)):
+            np.testing.assert_array_equal(a, b)
+    finally:
+        plan.remove()

@@ -23,6 +23,13 @@ of kept bytes against recompute time at each cut; up to 64 modules). Chen et al.
 sqrt(n) segments (``checkpoint_sequential``'s uniform cut, all but the last segment
 checkpointed) is computed beside it as the baseline. The recompute cost of a module is
 its forward time, measured on the example inputs.
+
+When no plan of one level fits, plans of two levels are searched: a checkpointed segment
+whose recompute is itself cut into segments, checkpointed again (nested ``utils.checkpoint``
+keeps only the outermost inputs). Each run of modules gets its inner plans from the same
+program over its modules (the Pareto front of their peak against their recompute, among the
+inner plans of least kept memory and peak), and the outer program chooses among them: exact
+in which budgets can be met, and the least recompute among those inner plans.
 """
 
 import bisect
@@ -37,6 +44,7 @@ from .memory import _fmt
 from .memory_plan import _ALLOC, _OP, _Recorder
 
 _EXACT_MAX_MODULES = 64
+_TWO_LEVEL_MAX_MODULES = 40  # inner plans for every run of modules: O(n^3) steps of the program
 
 
 class CheckpointBudgetError(ValueError):
@@ -57,6 +65,7 @@ class CheckpointSegment:
     stop: int
     modules: list
     checkpoint: bool
+    inner: list = None  # two-level plans: the segments its recompute runs (checkpointed again)
 
 
 class CheckpointPlan:
@@ -66,7 +75,7 @@ class CheckpointPlan:
     checkpointed modules), ``peak_bytes`` (the predicted peak of the step with the plan),
     ``unconstrained_peak_bytes`` (without checkpointing), ``budget_bytes``,
     ``recompute_seconds`` and ``recompute_fraction`` (the extra forward time per step, and
-    as a fraction of the model's forward), ``method`` ('dp' or 'uniform'), ``baseline`` (the
+    as a fraction of the model's forward), ``method`` ('dp', 'dp2' for two levels, or 'uniform'), ``baseline`` (the
     sqrt(n) plan, a CheckpointPlan), ``applied``. ``apply()`` wraps the checkpointed
     segments with ``utils.checkpoint``; ``remove()`` undoes it. ``str(plan)`` is a summary."""
 
@@ -90,9 +99,10 @@ class CheckpointPlan:
         return [m for s in self.segments if s.checkpoint for m in s.modules]
 
     def __str__(self):
-        ranges = ", ".join(f"[{s.start}:{s.stop}]" for s in self.segments if s.checkpoint) or "none"
+        ranges = ", ".join(_range(s) for s in self.segments if s.checkpoint) or "none"
+        how = {"dp": "exact dynamic program", "dp2": "exact dynamic program, two levels"}
         lines = [f"checkpoint plan for {self.sequence} ({sum(s.stop - s.start for s in self.segments)} modules, "
-                 f"{'exact dynamic program' if self.method == 'dp' else 'uniform segments'}):",
+                 f"{how.get(self.method, 'uniform segments')}):",
                  f"  checkpointed segments: {ranges}",
                  f"  predicted peak {_fmt(self.peak_bytes)} (budget {_fmt(self.budget_bytes)}, "
                  f"without checkpointing {_fmt(self.unconstrained_peak_bytes)})",
@@ -118,17 +128,9 @@ class CheckpointPlan:
         c = self._container
         children = list(c.children())
         if isinstance(c, nn.Sequential):
-            segments = [(children[s.start:s.stop], s.checkpoint) for s in self.segments]
-
-            def forward(input):
-                for mods, ckpt in segments:
-                    run = _run(mods)
-                    input = checkpoint(run, input, use_reentrant=False) if ckpt else run(input)
-                return input
-
             had = "forward" in c.__dict__
             old = c.__dict__.get("forward")
-            c.forward = forward
+            c.forward = _run_segments(children, self.segments)
             self._undo.append((c, had, old))
         else:
             for s in self.segments:
@@ -153,6 +155,11 @@ class CheckpointPlan:
         return self
 
 
+def _range(segment):
+    inner = [_range(s) for s in segment.inner or () if s.checkpoint]
+    return f"[{segment.start}:{segment.stop}]" + (f" (recomputed with {', '.join(inner)} checkpointed)" if inner else "")
+
+
 def _run(mods):
     def run(x):
         for m in mods:
@@ -160,6 +167,21 @@ def _run(mods):
         return x
 
     return run
+
+
+def _run_segments(children, segments):
+    """A forward running ``segments`` of ``children`` in turn, each plainly or under checkpoint;
+    a segment with an inner plan checkpoints the run of that plan, whose own segments are
+    checkpointed again (the outer recompute keeps only the inner segments' inputs)."""
+    runs = [(_run(children[s.start:s.stop]) if s.inner is None else _run_segments(children, s.inner),
+             s.checkpoint) for s in segments]
+
+    def forward(input):
+        for run, ckpt in runs:
+            input = checkpoint(run, input, use_reentrant=False) if ckpt else run(input)
+        return input
+
+    return forward
 
 
 def _checkpointed(forward):
@@ -323,6 +345,7 @@ class _Model:
                       for i in range(n)]
         self.rise = [max((r for _, _, r in prof.fwd_ops[i]), default=0) for i in range(n)]
         self._h = {}
+        self._inner = None
 
     def allowed(self, j, k, ckpt):
         return not (ckpt and self.singles_only and k - j > 1)
@@ -369,48 +392,79 @@ class _Model:
     def peak(self, segments):
         kept, worst = 0, self.p.fixed
         for s in segments:
-            worst = max(worst, kept + self.h(s.start, s.stop, s.checkpoint))
+            h = self.h(s.start, s.stop, s.checkpoint) if s.inner is None else self.nested_h(s.start, s.stop, s.inner)
+            worst = max(worst, kept + h)
             kept += self.stored(s.start, s.stop, s.checkpoint)
         return max(worst, kept + self.p.suffix)
 
     def recompute(self, segments):
-        return sum(self.cost(s.start, s.stop, s.checkpoint) for s in segments)
+        return sum(self.cost(s.start, s.stop, s.checkpoint) + (self.recompute(s.inner) if s.inner else 0.0)
+                   for s in segments)
+
+    def nested_h(self, j, k, inner):
+        """``h`` of segment [j, k) checkpointed with an inner plan: its forward keeps what a
+        checkpointed segment keeps; its recompute runs the inner plan, whose segments keep what
+        they keep and peak as they would in a plan of their own."""
+        kept, worst = 0, max(self.fwd[i][j] for i in range(j, k))
+        for s in inner:
+            worst = max(worst, kept + self.h(s.start, s.stop, s.checkpoint))
+            kept += self.stored(s.start, s.stop, s.checkpoint)
+        first = min(self.first[i] for i in range(j, k))[1]
+        return max(worst, kept + first + max(self.rise[i] for i in range(j, k)))
 
     # ---------------------------------------------------------------- searches
-    def best(self, budget):
-        """The plan with the least recompute whose peak is <= budget (exact), or None."""
+    def _options(self, j, k, two_level):
+        """The ways to run segment [j, k): (h, stored bytes, recompute seconds, (ckpt, inner))."""
+        for ckpt in (False, True):
+            if self.allowed(j, k, ckpt):
+                yield self.h(j, k, ckpt), self.stored(j, k, ckpt), self.cost(j, k, ckpt), (ckpt, None)
+        if two_level:
+            for h, cost, inner in self.inner_plans().get((j, k), ()):
+                yield h, self.stored(j, k, True), self.cost(j, k, True) + cost, (True, inner)
+
+    def _fronts(self, budget, two_level):
+        """Pareto fronts over the cut points: fronts[k] lists the plans of modules [0, k) that
+        stay under ``budget``, as (kept bytes, recompute, back pointer), less kept memory only
+        where it costs more recompute."""
         n = self.n
-        if self.p.fixed > budget:
-            return None
         fronts = [[] for _ in range(n + 1)]
-        fronts[0] = [(0, 0.0, None)]  # (kept bytes, recompute, (previous entry, j, ckpt))
+        fronts[0] = [(0, 0.0, None)]
         for k in range(1, n + 1):
             cand = []
             for j in range(k):
                 for entry in fronts[j]:
                     kept, cost = entry[0], entry[1]
-                    for ckpt in (False, True):
-                        if self.allowed(j, k, ckpt) and kept + self.h(j, k, ckpt) <= budget:
-                            cand.append((kept + self.stored(j, k, ckpt), cost + self.cost(j, k, ckpt),
-                                         (entry, j, ckpt)))
+                    for h, stored, c, how in self._options(j, k, two_level):
+                        if kept + h <= budget:
+                            cand.append((kept + stored, cost + c, (entry, j, how)))
             cand.sort(key=lambda e: (e[0], e[1]))
             front = []
-            for e in cand:  # keep the Pareto front: less kept memory only if it costs more
+            for e in cand:
                 if not front or e[1] < front[-1][1]:
                     front.append(e)
             fronts[k] = front
-        done = [e for e in fronts[n] if e[0] + self.p.suffix <= budget]
+        return fronts
+
+    def best(self, budget, two_level=False):
+        """The plan with the least recompute whose peak is <= budget (exact over the plans of
+        one level, or, with ``two_level``, also over checkpointed segments whose recompute is
+        itself checkpointed with one of ``inner_plans``), as [(start, stop, ckpt)] or, with
+        ``two_level``, [(start, stop, ckpt, inner)]; None if none fits."""
+        if self.p.fixed > budget:
+            return None
+        done = [e for e in self._fronts(budget, two_level)[self.n] if e[0] + self.p.suffix <= budget]
         if not done:
             return None
         entry = min(done, key=lambda e: (e[1], e[0]))
-        segments, k = [], n
+        segments, k = [], self.n
         while entry[2] is not None:
-            prev, j, ckpt = entry[2]
-            segments.append((j, k, ckpt))
+            prev, j, (ckpt, inner) = entry[2]
+            segments.append((j, k, ckpt, inner))
             entry, k = prev, j
-        return _merge(reversed(segments))
+        segments = _merge(reversed(segments))
+        return segments if two_level else [s[:3] for s in segments]
 
-    def feasible(self, budget):
+    def feasible(self, budget, two_level=False):
         """Whether some plan fits ``budget`` (less kept memory always helps: one value per cut)."""
         n = self.n
         if self.p.fixed > budget:
@@ -421,22 +475,64 @@ class _Model:
             for j in range(k):
                 if least[j] == math.inf:
                     continue
-                for ckpt in (False, True):
-                    if self.allowed(j, k, ckpt) and least[j] + self.h(j, k, ckpt) <= budget:
-                        least[k] = min(least[k], least[j] + self.stored(j, k, ckpt))
+                for h, stored, _, _ in self._options(j, k, two_level):
+                    if least[j] + h <= budget:
+                        least[k] = min(least[k], least[j] + stored)
         return least[n] + self.p.suffix <= budget
 
-    def min_peak(self):
+    def min_peak(self, two_level=False):
         lo, hi = 0, self.p.peak
         for _ in range(40):
             if hi - lo <= max(1, hi // 4096):
                 break
             mid = (lo + hi) // 2
-            if self.feasible(mid):
+            if self.feasible(mid, two_level):
                 hi = mid
             else:
                 lo = mid
         return hi
+
+    def inner_plans(self):
+        """For each run [j, k) of two or more modules of a Sequential, the inner plans its
+        checkpointed recompute can run, as a Pareto front of (nested_h, inner recompute seconds,
+        inner segments): the same dynamic program over the modules j .. k-1, keeping per cut
+        the plans of least (kept bytes, peak so far)."""
+        if self._inner is not None:
+            return self._inner
+        self._inner = {}
+        if self.singles_only:
+            return self._inner
+        n = self.n
+        for j in range(n):
+            fronts = {j: [(0, 0, 0.0, None)]}  # (kept, worst h so far, recompute, back pointer)
+            for a in range(j + 1, n + 1):
+                cand = [(kept + self.stored(b, a, ckpt), max(worst, kept + self.h(b, a, ckpt)),
+                         cost + self.cost(b, a, ckpt), (entry, b, ckpt))
+                        for b in range(j, a) for entry in fronts[b] for kept, worst, cost, _ in (entry,)
+                        for ckpt in (False, True)]
+                cand.sort(key=lambda e: (e[0], e[1], e[2]))
+                front = []
+                for e in cand:
+                    if not front or e[1] < front[-1][1]:
+                        front.append(e)
+                fronts[a] = front
+                if a - j < 2:
+                    continue
+                tail = min(self.first[i] for i in range(j, a))[1] + max(self.rise[i] for i in range(j, a))
+                fwd = max(self.fwd[i][j] for i in range(j, a))
+                plans = sorted((max(fwd, worst, kept + tail), cost, e) for e in front
+                               for kept, worst, cost, _ in (e,))
+                pareto = []
+                for h, cost, e in plans:
+                    if not pareto or cost < pareto[-1][1]:
+                        inner, k = [], a
+                        while e[3] is not None:
+                            e, b, ckpt = e[3]
+                            inner.append(CheckpointSegment(b, k, [], ckpt))
+                            k = b
+                        pareto.append((h, cost, inner[::-1]))
+                self._inner[(j, a)] = pareto
+        return self._inner
 
     def uniform(self, length):
         """checkpoint_sequential's cut: segments of ``length`` modules, all but the last checkpointed."""
@@ -449,13 +545,13 @@ class _Model:
 
 
 def _merge(segs):
-    """Segments as (start, stop, ckpt) with adjacent plain runs joined."""
+    """Segments as (start, stop, ckpt[, inner]) with adjacent plain runs joined."""
     out = []
-    for j, k, ckpt in segs:
-        if out and not ckpt and not out[-1][2]:
-            out[-1] = (out[-1][0], k, False)
+    for seg in segs:
+        if out and not seg[2] and not out[-1][2]:
+            out[-1] = (out[-1][0], seg[1]) + out[-1][2:]
         else:
-            out.append((j, k, ckpt))
+            out.append(tuple(seg))
     return out
 
 
@@ -504,7 +600,9 @@ def checkpoint_plan(model, example_inputs, budget_bytes, apply=False, loss_fn=No
     The units are the modules of the model's ``nn.Sequential`` or ``nn.ModuleList`` keeping
     the most activations (or ``sequence``: its path in the model, or the container); in a
     Sequential, runs of modules are checkpointed as one segment, in a ModuleList (called by the
-    model's own loop) each module alone. The peak counts what the step allocates (parameters
+    model's own loop) each module alone. Where no such plan fits, a Sequential gets a plan of
+    two levels (``method == 'dp2'``): segments whose recompute checkpoints runs of their modules
+    again (``segment.inner``). The peak counts what the step allocates (parameters
     and existing ``.grad`` buffers are the baseline), as ``inspect.memory_plan`` does, and is
     measured the same way: tracemalloc above the memory before the step.
 
@@ -545,23 +643,28 @@ def checkpoint_plan(model, example_inputs, budget_bytes, apply=False, loss_fn=No
     child_names = [f"{seq_name}.{i}" if names.get(id(best_c)) else str(i) for i in range(len(children))]
     unconstrained = best_prof.peak
 
+    def segment(j, k, ckpt, inner=None):
+        return CheckpointSegment(j, k, child_names[j:k], ckpt,
+                                 None if inner is None else [segment(s.start, s.stop, s.checkpoint) for s in inner])
+
     def plan_of(segs, method, baseline=None):
-        segments = [CheckpointSegment(j, k, child_names[j:k], ckpt) for j, k, ckpt in segs]
+        segments = [segment(*s) for s in segs]
         return CheckpointPlan(seq_name, best_c, segments, cost.peak(segments), unconstrained, budget,
                               cost.recompute(segments), best_prof.forward_s, method, baseline)
 
     n = cost.n
     baseline = plan_of(cost.uniform(max(1, round(math.sqrt(n)))), "uniform")
     if n <= _EXACT_MAX_MODULES:
-        segs = cost.best(budget)
-        method = "dp"
+        segs, method = cost.best(budget), "dp"
+        if segs is None and n <= _TWO_LEVEL_MAX_MODULES:
+            segs, method = cost.best(budget, two_level=True), "dp2"
     else:  # large: the cheapest uniform cut that fits
         fits = [cost.uniform(L) for L in range(1, n + 1)]
         fits = [s for s in fits if plan_of(s, "uniform").peak_bytes <= budget]
         segs = min(fits, key=lambda s: plan_of(s, "uniform").recompute_seconds) if fits else None
         method = "uniform"
     if segs is None:
-        least = cost.min_peak()
+        least = cost.min_peak(two_level=method == "dp2")
         grads = sum(b.bytes for b in rec.buffers if b.category == "gradients")
         why = ""
         if grads >= least // 2:
