@@ -211,7 +211,7 @@ def gpt2(t, layers=4, d=64, heads=4, ctx=16, batch=32, vocab=27):
 
         def forward(self, idx):
             b, T = idx.size()
-            pos = t.arange(0, T, dtype=t.long).unsqueeze(0)
+            pos = t.arange(0, T, dtype=t.long, device=idx.device).unsqueeze(0)
             x = self.wte(idx) + self.wpe(pos)
             for block in self.h:
                 x = block(x)
