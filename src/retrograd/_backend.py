@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from . import _malloc
+from . import _device_checks, _malloc
+from ._bfloat16 import DeviceBFloat16, to_bits
 
 try:  # CuPy is optional; without it only the CPU exists
     import cupy
@@ -66,14 +67,23 @@ def cuda_available():
 
 
 def array_module(arr):
-    """numpy or cupy: the module that computes on ``arr``."""
-    if type(arr) is np.ndarray or cupy is None:
+    """numpy or cupy: the module that computes on ``arr`` (for a CUDA bfloat16 array, CuPy through
+    _bfloat16's float32 opmath)."""
+    if type(arr) is np.ndarray:
+        return np
+    if type(arr) is DeviceBFloat16:
+        return arr.module
+    if cupy is None:
         return np
     return cupy.get_array_module(arr)
 
 
 def device_of(arr):
-    if type(arr) is np.ndarray or cupy is None or not isinstance(arr, cupy.ndarray):
+    if type(arr) is np.ndarray:
+        return CPU
+    if type(arr) is DeviceBFloat16:
+        arr = arr.bits
+    if cupy is None or not isinstance(arr, cupy.ndarray):
         return CPU
     return device("cuda", arr.device.id)
 
@@ -103,8 +113,14 @@ def to_device(arr, dev):
     dev = device(dev) if not isinstance(dev, device) else dev
     if device_of(arr) == dev:
         return arr
+    if dev.type == "cpu":  # the host waits for the device: the device's queued checks are read too
+        _device_checks.raise_pending()
+    if type(arr) is DeviceBFloat16:  # bfloat16 moves as its bits
+        return arr.get() if dev.type == "cpu" else DeviceBFloat16(to_device(arr.bits, dev))
     if dev.type == "cpu":
         return cupy.asnumpy(arr)
+    if arr.dtype.name == "bfloat16":  # an ml_dtypes array: its bits go, held as DeviceBFloat16
+        return DeviceBFloat16(to_device(np.asarray(arr).view(np.uint16), dev))
     xp = module_for(dev)
     if dev.index is None:  # 'cuda': the current GPU (cuda.set_device), as torch's
         return xp.asarray(arr)
@@ -121,6 +137,11 @@ def cast(x, dtype):
     """``x`` converted to the NumPy dtype ``dtype`` as torch converts. bfloat16 goes to integer
     types through float32: ml_dtypes' own conversion gives 0 for values that torch wraps
     (-2 -> 254 as uint8, 300 -> 44), as float32 -> integer does."""
+    if type(x) is not np.ndarray:
+        if type(x) is DeviceBFloat16:  # CUDA bfloat16: through float32 (see _bfloat16)
+            return x.astype(dtype)
+        if cupy is not None and isinstance(x, cupy.ndarray) and np.dtype(dtype).name == "bfloat16":
+            return DeviceBFloat16(to_bits(x))  # CuPy has no bfloat16: its bits, rounded on the device
     if x.dtype.name == "bfloat16" and np.dtype(dtype).kind in "iu":
         x = x.astype(np.float32)
     return x.astype(dtype)

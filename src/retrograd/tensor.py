@@ -14,6 +14,7 @@ import weakref
 import numpy as np
 
 from . import _backend, _dtype
+from ._bfloat16 import DeviceBFloat16
 from ._layouts import strided
 from ._tensor_str import tensor_repr
 from ._unsupported import reject
@@ -146,7 +147,8 @@ class Tensor:
     def _make(cls, data, requires_grad=False):
         """Wrap an array without copying (internal fast path)."""
         t = object.__new__(Tensor)
-        if type(data) is not np.ndarray and not hasattr(data, "__cuda_array_interface__"):
+        if type(data) is not np.ndarray and not hasattr(data, "__cuda_array_interface__") \
+                and type(data) is not DeviceBFloat16:  # (CUDA bfloat16, see _bfloat16)
             data = np.asarray(data)
         t._data = data
         t._requires_grad = requires_grad

@@ -423,7 +423,8 @@ def _in_float32(op, x, y):
     """op(x, y) computed in float32 and rounded once to the half operand's dtype."""
     dtype = (y if type(x) is float else x).dtype
     with np.errstate(over="ignore"):  # beyond the half type's range is inf, as in torch
-        return op(*(np.float32(v) if type(v) is float else v.astype(np.float32) for v in (x, y))).astype(dtype)
+        return _backend.cast(op(*(np.float32(v) if type(v) is float else v.astype(np.float32) for v in (x, y))),
+                             dtype)  # (CUDA bfloat16 has no astype to it)
 
 
 def _mul(x, y):

@@ -1,0 +1,276 @@
+"""bfloat16 on CUDA. CuPy has no bfloat16 dtype, so a CUDA bfloat16 tensor holds a
+``DeviceBFloat16``: the 16-bit patterns in a CuPy uint16 array, reporting ml_dtypes' bfloat16 as its
+dtype, as a CPU bfloat16 array does. Arithmetic on it is torch's "opmath": the operands widen to
+float32 (exact: a bfloat16 is the top half of a float32), CuPy computes in float32 (matmul in
+cuBLAS float32 with float32 accumulation; reductions accumulate in float32), and a floating result
+rounds back to bfloat16 once, unless a float32/float64/float16 array took part (then the result
+is that wider type, as torch promotes). Layout operations (reshape, transpose, indexing, copy)
+move the bit patterns untouched. docs/cuda.md describes the design.
+
+The conversions are the only new arithmetic, written twice: as NumPy expressions on uint32/uint16
+arrays (``to_bits``/``from_bits`` with NumPy, checked bit for bit against ml_dtypes over every
+bfloat16 value and every rounding case) and as the CUDA kernels beside them. float32 -> bfloat16
+rounds to nearest, ties to even; NaN stays NaN (sign kept, quiet: 0x7FC0), infinities and
+subnormals convert as ml_dtypes'. Other types go through float32 first, as torch's
+``c10::BFloat16(float)`` does (float64 1 + 2**-8 + 2**-30 -> 1.0; ml_dtypes' direct rounding
+gives 1.0078125).
+
+Everything here runs on NumPy arrays too (``DeviceBFloat16(numpy_bits)``), so a CPU machine tests
+the whole design; on a GPU only the kernels differ, and a GPU test checks them against NumPy.
+"""
+
+import operator
+
+import numpy as np
+
+from . import _dtype
+
+# float32 bits -> bfloat16 bits: NaN -> sign | 0x7FC0, else round to nearest even on the low 16 bits
+_TO_BITS_SOURCE = r"""
+unsigned int b = __float_as_uint(x);
+if ((b & 0x7FFFFFFFu) > 0x7F800000u) y = (unsigned short)(((b >> 16) & 0x8000u) | 0x7FC0u);
+else y = (unsigned short)((b + 0x7FFFu + ((b >> 16) & 1u)) >> 16);
+"""
+# bfloat16 bits -> float32: the bits are the top half of the float32
+_FROM_BITS_SOURCE = "x = __uint_as_float(((unsigned int)y) << 16);"
+_kernels = {}  # name -> compiled cupy.ElementwiseKernel, made on first use
+
+
+def _kernel(xp, name):
+    if name not in _kernels:
+        if name == "to_bits":
+            _kernels[name] = xp.ElementwiseKernel("float32 x", "uint16 y", _TO_BITS_SOURCE, "retrograd_f32_to_bf16")
+        else:
+            _kernels[name] = xp.ElementwiseKernel("uint16 y", "float32 x", _FROM_BITS_SOURCE, "retrograd_bf16_to_f32")
+    return _kernels[name]
+
+
+def _module(arr):
+    if isinstance(arr, (np.ndarray, np.generic)):
+        return np
+    import cupy
+
+    return cupy
+
+
+def to_bits(x):
+    """The bfloat16 bit patterns (uint16) of array ``x`` (any real dtype; converted to float32 first)."""
+    xp = _module(x)
+    x = x.astype(np.float32, copy=False)
+    if xp is not np:
+        return _kernel(xp, "to_bits")(x)
+    b = x.view(np.uint32)
+    nan = (b & np.uint32(0x7FFFFFFF)) > np.uint32(0x7F800000)
+    rounded = (b + (np.uint32(0x7FFF) + ((b >> np.uint32(16)) & np.uint32(1)))) >> np.uint32(16)
+    quiet_nan = ((b >> np.uint32(16)) & np.uint32(0x8000)) | np.uint32(0x7FC0)
+    return np.where(nan, quiet_nan, rounded).astype(np.uint16)
+
+
+def from_bits(bits):
+    """The float32 values of bfloat16 bit patterns ``bits`` (uint16): exact."""
+    xp = _module(bits)
+    if xp is not np:
+        return _kernel(xp, "from_bits")(bits)
+    return (bits.astype(np.uint32) << np.uint32(16)).view(np.float32)
+
+
+def _bf16():
+    return _dtype.bfloat16.np  # ml_dtypes' bfloat16 (imported on first use)
+
+
+def _is_bf16(dtype):
+    return dtype is not None and np.dtype(dtype) == _bf16()
+
+
+def _widen(x, seen):
+    """``x`` with DeviceBFloat16 arrays (also inside lists) as float32; ``seen`` records what took part."""
+    if type(x) is DeviceBFloat16:
+        seen["bf16"] = True
+        return from_bits(x.bits)
+    if isinstance(x, (list, tuple)):
+        return type(x)(_widen(v, seen) for v in x)
+    if isinstance(x, (np.ndarray, np.generic)) and x.dtype == _bf16():  # an ml_dtypes operand (a number
+        seen["bf16"] = True  # a bfloat16 op made): its float32 value; a 0-d one as a number
+        x = x.astype(np.float32)
+        return float(x) if x.ndim == 0 else x
+    if getattr(x, "dtype", None) is not None and getattr(x, "ndim", 0) and np.dtype(x.dtype).kind == "f":
+        seen["float"] = True  # a float16/32/64 array: the result is its (wider) type
+    return x
+
+
+def _narrow(result, seen, dtype=None):
+    """A computed result as torch returns it: floating float32 arrays back to bfloat16 when only
+    bfloat16 floats took part (or ``dtype`` asks for bfloat16)."""
+    if isinstance(result, tuple):
+        return tuple(_narrow(r, seen, dtype) for r in result)
+    kind = getattr(getattr(result, "dtype", None), "kind", None)
+    if kind != "f" or getattr(result, "ndim", None) is None:
+        return result
+    if _is_bf16(dtype) or (dtype is None and seen.get("bf16") and not seen.get("float")):
+        return DeviceBFloat16(to_bits(result))
+    return result
+
+
+def opmath(fn, args, kwargs):
+    """``fn(*args, **kwargs)`` computed in float32 for DeviceBFloat16 operands, rounded back (see above)."""
+    seen = {}
+    dtype = kwargs.get("dtype")
+    if _is_bf16(dtype):
+        kwargs = dict(kwargs, dtype=np.float32)
+    out = kwargs.get("out")
+    if type(out) is DeviceBFloat16:
+        kwargs = {k: v for k, v in kwargs.items() if k != "out"}
+    result = _narrow(fn(*_widen(args, seen), **_widen(kwargs, seen)), seen, dtype)
+    if type(out) is DeviceBFloat16:
+        out[...] = result
+        return out
+    return result
+
+
+class BFloat16Module:
+    """The array module of DeviceBFloat16 arrays (what _backend.array_module returns for them):
+    CuPy's (or NumPy's) functions through ``opmath``; types and constants as they are."""
+
+    def __init__(self, xp):
+        self.xp = xp
+
+    def __getattr__(self, name):
+        attr = getattr(self.xp, name)
+        if not callable(attr) or isinstance(attr, type):
+            return attr
+        def call(*args, **kwargs):
+            return opmath(attr, args, kwargs)
+        call.__name__ = name
+        return call
+
+
+def _binary(op, reflected=False):
+    def method(self, other):
+        return opmath(op, (other, self) if reflected else (self, other), {})
+    return method
+
+
+def _inplace(op):
+    def method(self, other):
+        self[...] = opmath(op, (self, other), {})
+        return self
+    return method
+
+
+class DeviceBFloat16:
+    """A bfloat16 array held as its bit patterns ``bits`` (a uint16 CuPy or NumPy array)."""
+
+    __slots__ = ("bits",)
+    __array_ufunc__ = None  # NumPy defers to our reflected operators
+    __array_priority__ = 100  # so does CuPy
+
+    def __init__(self, bits):
+        self.bits = bits
+
+    # ------------------------------------------------------------------ what an array tells
+    dtype = property(lambda self: _bf16())
+    shape = property(lambda self: self.bits.shape)
+    ndim = property(lambda self: self.bits.ndim)
+    size = property(lambda self: self.bits.size)
+    strides = property(lambda self: self.bits.strides)
+    nbytes = property(lambda self: self.bits.nbytes)
+    itemsize = 2
+    flags = property(lambda self: self.bits.flags)
+    data = property(lambda self: self.bits.data)
+    device = property(lambda self: self.bits.device)
+    base = property(lambda self: None if self.bits.base is None else DeviceBFloat16(self.bits.base))
+    T = property(lambda self: DeviceBFloat16(self.bits.T))
+    module = property(lambda self: BFloat16Module(_module(self.bits)))
+
+    def __len__(self):
+        return len(self.bits)
+
+    def __repr__(self):
+        return f"DeviceBFloat16({from_bits(self.bits)!r})"
+
+    # ------------------------------------------------------------------ conversions
+    def astype(self, dtype, copy=True, **kwargs):
+        """To ``dtype`` through float32 (torch's rule); to bfloat16 a copy of the bits (or self)."""
+        if _is_bf16(dtype):
+            return DeviceBFloat16(self.bits.copy()) if copy else self
+        return from_bits(self.bits).astype(dtype, copy=False, **kwargs)
+
+    def get(self):
+        """The values on the host as an ml_dtypes bfloat16 NumPy array (bit for bit)."""
+        bits = self.bits if type(self.bits) is np.ndarray else self.bits.get()
+        return bits.view(_bf16())
+
+    # ------------------------------------------------------------------ layout: the bits move
+    def copy(self, order="C"):
+        return DeviceBFloat16(self.bits.copy(order=order))
+
+    def reshape(self, *shape, **kwargs):
+        return DeviceBFloat16(self.bits.reshape(*shape, **kwargs))
+
+    def transpose(self, *axes):
+        return DeviceBFloat16(self.bits.transpose(*axes))
+
+    def swapaxes(self, a, b):
+        return DeviceBFloat16(self.bits.swapaxes(a, b))
+
+    def ravel(self, order="C"):
+        return DeviceBFloat16(self.bits.ravel(order))
+
+    def squeeze(self, axis=None):
+        return DeviceBFloat16(self.bits.squeeze(axis))
+
+    def view(self, dtype=None):
+        if dtype is None or _is_bf16(dtype):
+            return DeviceBFloat16(self.bits.view())
+        return self.bits.view(dtype)
+
+    def __getitem__(self, key):
+        return DeviceBFloat16(self.bits[key])
+
+    def __setitem__(self, key, value):
+        if type(value) is DeviceBFloat16:
+            self.bits[key] = value.bits
+        else:
+            xp = _module(self.bits)
+            self.bits[key] = to_bits(xp.asarray(value, dtype=np.float32))
+
+    # ------------------------------------------------------------------ arithmetic: opmath
+    def __getattr__(self, name):
+        """Other methods (sum, mean, max, clip, any, argmax, ...): the float32 array's, via opmath."""
+        method = getattr(from_bits(self.bits), name)
+        if not callable(method):
+            return method
+
+        def call(*args, **kwargs):
+            return opmath(lambda *a, **k: getattr(a[0], name)(*a[1:], **k), (self,) + args, kwargs)
+        return call
+
+    __add__, __radd__ = _binary(operator.add), _binary(operator.add, True)
+    __sub__, __rsub__ = _binary(operator.sub), _binary(operator.sub, True)
+    __mul__, __rmul__ = _binary(operator.mul), _binary(operator.mul, True)
+    __truediv__, __rtruediv__ = _binary(operator.truediv), _binary(operator.truediv, True)
+    __floordiv__, __rfloordiv__ = _binary(operator.floordiv), _binary(operator.floordiv, True)
+    __mod__, __rmod__ = _binary(operator.mod), _binary(operator.mod, True)
+    __pow__, __rpow__ = _binary(operator.pow), _binary(operator.pow, True)
+    __matmul__, __rmatmul__ = _binary(operator.matmul), _binary(operator.matmul, True)
+    __lt__, __le__ = _binary(operator.lt), _binary(operator.le)
+    __gt__, __ge__ = _binary(operator.gt), _binary(operator.ge)
+    __eq__, __ne__ = _binary(operator.eq), _binary(operator.ne)
+    __iadd__, __isub__ = _inplace(operator.add), _inplace(operator.sub)
+    __imul__, __itruediv__ = _inplace(operator.mul), _inplace(operator.truediv)
+    __hash__ = None
+
+    def __neg__(self):
+        return DeviceBFloat16(self.bits ^ self.bits.dtype.type(0x8000))  # flip the sign bit (NaN too)
+
+    def __abs__(self):
+        return DeviceBFloat16(self.bits & self.bits.dtype.type(0x7FFF))
+
+    def __bool__(self):
+        return bool(from_bits(self.bits))
+
+    def __float__(self):
+        return float(from_bits(self.bits))
+
+    def item(self):
+        return from_bits(self.bits).item()

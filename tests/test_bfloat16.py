@@ -1,0 +1,164 @@
+"""bfloat16 on CUDA (src/retrograd/_bfloat16.py): the float32 <-> bfloat16 conversions bit for bit
+against ml_dtypes (every bfloat16 value, every rounding case, NaN, inf, subnormals), and the
+DeviceBFloat16 array's opmath (float32 compute, one rounding) run over NumPy bits against ml_dtypes;
+on a GPU, the CUDA kernels against NumPy and bfloat16 tensors through .to, matmul and autocast."""
+
+import ml_dtypes
+import numpy as np
+import pytest
+
+import retrograd as R
+from retrograd._bfloat16 import DeviceBFloat16, from_bits, to_bits
+from tests.helpers import gpu_cupy, torch
+
+BF16 = np.dtype(ml_dtypes.bfloat16)
+ALL_BITS = np.arange(2**16, dtype=np.uint32).astype(np.uint16)
+
+
+def rounding_cases():
+    """Every bfloat16's float32 with low halves 0, 1, just below/at/above the tie, and all ones:
+    393,216 float32 patterns over every exponent, sign, NaN payload, inf and subnormal."""
+    hi = np.arange(2**16, dtype=np.uint32) << np.uint32(16)
+    lows = np.array([0, 1, 0x7FFF, 0x8000, 0x8001, 0xFFFF], dtype=np.uint32)
+    return (hi[:, None] | lows[None, :]).reshape(-1).view(np.float32)
+
+
+def test_every_bfloat16_widens_to_ml_dtypes_float32_bit_for_bit():
+    ours = from_bits(ALL_BITS)
+    theirs = ALL_BITS.view(BF16).astype(np.float32)
+    assert ours.dtype == np.float32 and np.array_equal(ours.view(np.uint32), theirs.view(np.uint32))
+
+
+def test_float32_rounds_to_bfloat16_as_ml_dtypes_bit_for_bit():
+    with np.errstate(invalid="ignore"):
+        for x in (rounding_cases(), np.random.default_rng(0).integers(0, 2**32, 2**20, dtype=np.uint32).view(np.float32)):
+            assert np.array_equal(to_bits(x), x.astype(BF16).view(np.uint16))
+
+
+def test_ties_go_to_even_and_nan_stays_a_quiet_nan_with_its_sign():
+    x = np.array([0x3F808000, 0x3F818000, 0x3F808001, 0x7F800001, 0xFF800001, 0x7FFFFFFF, 0x7F7FFFFF,
+                  0x00000001, 0x80008000, 0x7F800000], dtype=np.uint32).view(np.float32)
+    assert [hex(b) for b in to_bits(x)] == ["0x3f80", "0x3f82", "0x3f81", "0x7fc0", "0xffc0", "0x7fc0", "0x7f80",
+                                            "0x0", "0x8000", "0x7f80"]
+
+
+def test_other_types_convert_through_float32_as_torch():
+    v = np.array([1 + 2**-8 + 2**-30])  # float64: rounding it straight to bfloat16 would give 1.0078125
+    assert from_bits(to_bits(v)).tolist() == [1.0]
+    if torch is not None:
+        assert torch.tensor(v).to(torch.bfloat16).item() == 1.0
+    assert from_bits(to_bits(np.array([3, -70000, 2**24 + 1]))).tolist() == [3.0, -70144.0, 16777216.0]
+
+
+def bf(values):
+    """A DeviceBFloat16 over NumPy bits, and the ml_dtypes array of the same values."""
+    host = np.asarray(values, dtype=np.float32).astype(BF16)
+    return DeviceBFloat16(host.view(np.uint16).copy()), host
+
+
+def same(ours, theirs):
+    assert type(ours) is DeviceBFloat16 and ours.dtype == BF16 and ours.shape == theirs.shape
+    assert np.array_equal(ours.bits, theirs.view(np.uint16)), (from_bits(ours.bits), theirs)
+
+
+def test_elementwise_arithmetic_rounds_once_as_ml_dtypes():
+    rng = np.random.default_rng(1)
+    (a, ha), (b, hb) = bf(rng.standard_normal((4, 5)) * 3), bf(rng.standard_normal((4, 5)))
+    for op in (lambda x, y: x + y, lambda x, y: x - y, lambda x, y: x * y, lambda x, y: x / y,
+               lambda x, y: -x, lambda x, y: abs(x)):
+        same(op(a, b), op(ha, hb))
+    # a Python number joins as a float32 (torch's opmath scalar), not rounded to bfloat16 first as
+    # ml_dtypes does: x * 0.1 is x * float32(0.1), rounded once
+    same(a * 0.1, (ha.astype(np.float32) * np.float32(0.1)).astype(BF16))
+    same(2.5 - a, (np.float32(2.5) - ha.astype(np.float32)).astype(BF16))
+    if torch is not None:
+        expected = (torch.from_numpy(ha.astype(np.float32)).to(torch.bfloat16) * 0.1).view(torch.int16).numpy()
+        assert np.array_equal((a * 0.1).bits, expected.view(np.uint16))
+    xp = a.module
+    same(xp.exp(a), np.exp(ha))
+    same(xp.maximum(a, b), np.maximum(ha, hb))
+    same(xp.where(a > b, a, b), np.where(ha > hb, ha, hb))
+    assert (a > b).dtype == bool and np.array_equal(a > b, ha > hb)
+
+
+def test_an_ml_dtypes_number_joins_as_its_float32_value():
+    a, ha = bf([1.5, -2.0])
+    scalar = np.asarray(0.1, dtype=BF16)  # what elementwise.operands makes of a Python float for bfloat16
+    same(a * scalar, ha * scalar)
+
+
+def test_a_wider_float_operand_gives_its_type_and_dtype_asks_for_one():
+    a, ha = bf([1.5, -2.0])
+    wide = a + np.array([0.1, 0.2], dtype=np.float32)
+    assert type(wide) is np.ndarray and wide.dtype == np.float32
+    assert np.array_equal(wide, ha.astype(np.float32) + np.float32([0.1, 0.2]))
+    assert type(a.sum(dtype=np.float32)) is not DeviceBFloat16
+    zeros = a.module.zeros((2, 3), dtype=BF16)
+    assert type(zeros) is DeviceBFloat16 and zeros.shape == (2, 3)
+
+
+def test_reductions_and_matmul_accumulate_in_float32_and_round_once():
+    rng = np.random.default_rng(2)
+    (a, ha), (b, hb) = bf(rng.standard_normal((16, 32))), bf(rng.standard_normal((32, 8)))
+    f32 = ha.astype(np.float32)
+    same(a @ b, (f32 @ hb.astype(np.float32)).astype(BF16))
+    same(a.sum(axis=1), f32.sum(axis=1).astype(BF16))
+    same(a.mean(), np.asarray(f32.mean()).astype(BF16))
+    ones, _ = bf(np.ones(5000))
+    assert float(ones.sum()) == 4992.0  # float32 sum 5000, rounded once (a bfloat16 accumulator stops at 256)
+
+
+def test_layout_moves_bits_and_writes_round():
+    a, ha = bf(np.arange(12.0).reshape(3, 4) / 3)
+    same(a.T, ha.T)
+    same(a.reshape(4, 3)[1:, ::2], ha.reshape(4, 3)[1:, ::2])
+    same(a.copy(), ha)
+    a[0] = np.array([1 / 3] * 4, dtype=np.float32)
+    ha[0] = np.float32(1 / 3)
+    same(a, ha)
+    a += 1.0
+    ha = ha + ha.dtype.type(1.0)
+    same(a, ha)
+    assert a.astype(np.int64).tolist() == ha.astype(np.float32).astype(np.int64).tolist()
+    assert np.array_equal(a.get(), ha) and a.get().dtype == BF16
+    out, _ = bf(np.zeros(4))
+    assert a.module.add(a[0], a[1], out=out) is out
+    same(out, ha[0] + ha[1])
+
+
+# ------------------------------------------------------------------------------ on a GPU
+
+
+def test_the_cuda_kernels_compute_numpys_conversions():
+    cupy = gpu_cupy()
+    assert np.array_equal(cupy.asnumpy(from_bits(cupy.asarray(ALL_BITS))).view(np.uint32),
+                          from_bits(ALL_BITS).view(np.uint32))
+    x = rounding_cases()
+    assert np.array_equal(cupy.asnumpy(to_bits(cupy.asarray(x))), to_bits(x))
+
+
+def test_bfloat16_cuda_tensors_convert_multiply_and_train_under_autocast():
+    cupy = gpu_cupy()
+    x = R.randn(32, 16)
+    xc = x.to("cuda").to(R.bfloat16)
+    assert xc.dtype == R.bfloat16 and xc.device.type == "cuda" and type(xc._data) is DeviceBFloat16
+    assert R.equal(xc.cpu(), x.to(R.bfloat16))  # the same bits as the CPU conversion
+    assert R.equal(xc.float().cpu(), x.to(R.bfloat16).float())
+    w = R.randn(16, 8)
+    assert R.allclose((xc @ w.to("cuda").to(R.bfloat16)).float().cpu(),
+                      (x.to(R.bfloat16) @ w.to(R.bfloat16)).float(), rtol=1e-2, atol=1e-2)
+    model = R.nn.Sequential(R.nn.Linear(16, 32), R.nn.ReLU(), R.nn.Linear(32, 4)).to("cuda")
+    opt = R.optim.SGD(model.parameters(), lr=0.1)
+    xs, ys = x.to("cuda"), R.randint(0, 4, (32,)).to("cuda")
+    losses = []
+    for _ in range(5):
+        with R.autocast("cuda", dtype=R.bfloat16):
+            out = model(xs)
+            assert out.dtype == R.bfloat16
+            loss = R.nn.functional.cross_entropy(out, ys)
+        assert loss.dtype == R.float32
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0] and isinstance(model[0].weight.grad._data, cupy.ndarray)
