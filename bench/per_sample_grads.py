@@ -18,8 +18,10 @@ of a training loop, where the memory a step frees is reused by the next. (On a V
 memory freed for ~2 s back to its host, such as this project's Firecracker machines, a call
 after a pause pays the host's page faults: the first call in the process is printed apart.)
 The measured memory bandwidth (a NumPy copy of the per-sample gradients' size) gives the
-lowest time any method can take to write them. Medians in milliseconds, with torch's vmap,
-loop and backward beside when torch is installed (``--torch``). One BLAS thread each.
+lowest time any method can take to write them. Medians in milliseconds of wall time and of
+the process's CPU time (user + system, page faults included: on a machine shared with other
+processes it leaves out the time spent waiting for a core), with torch's vmap, loop and
+backward beside when torch is installed (``--torch``). One BLAS thread each.
 """
 
 import argparse
@@ -90,10 +92,17 @@ def _bandwidth(nbytes, rounds=5):
     return 2 * nbytes / best / 1e6
 
 
-def _timed(fn):
-    start = time.perf_counter()
+def _timed(fn, clock=time.perf_counter):
+    start = clock()
     fn()
-    return (time.perf_counter() - start) * 1e3
+    return (clock() - start) * 1e3
+
+
+def _both(fn):
+    """(wall ms, CPU ms) of one call."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return (time.perf_counter() - wall) * 1e3, (time.process_time() - cpu) * 1e3
 
 
 def main(argv=None):
@@ -114,20 +123,27 @@ def main(argv=None):
 
         torch.set_num_threads(1)
         runs.update({"torch " + k: v for k, v in _setup(torch, args.batch).items() if k != "loop unstacked"})
-    times = {k: [] for k in runs}
+    times, cpu = {k: [] for k in runs}, {k: [] for k in runs}
     for _ in range(args.rounds):
         for name, fn in runs.items():
             fn()  # the step before: the memory it frees is what the timed call reuses
-            times[name].append(_timed(fn))
+            wall, used = _both(fn)
+            times[name].append(wall)
+            cpu[name].append(used)
     med = {k: statistics.median(v) for k, v in times.items()}
+    cpu_med = {k: statistics.median(v) for k, v in cpu.items()}
+    print(f"{'':26s} {'wall':>9s}     {'CPU':>7s}")
     for k, v in med.items():
-        print(f"{k:26s} {v:9.1f} ms  (rounds: {', '.join(f'{x:.0f}' for x in times[k])})")
+        print(f"{k:26s} {v:9.1f} ms  {cpu_med[k]:7.1f} ms  (wall rounds: {', '.join(f'{x:.0f}' for x in times[k])})")
     nbytes = args.batch * sum(int(np.prod(s)) for s in shapes) * 4
     gbs = _bandwidth(nbytes)
     v, b = med["retrograd vmap"], med["retrograd backward"]
     print(f"retrograd first vmap call in the process: {first:.1f} ms")
-    print(f"retrograd: loop / vmap = {med['retrograd loop'] / v:.1f}x (unstacked {med['retrograd loop unstacked'] / v:.1f}x), "
-          f"vmap / backward = {v / b:.1f}x, vmap / floor fresh = {v / med['floor fresh']:.2f}x")
+    for clock, m in (("wall", med), ("CPU", cpu_med)):
+        r = m["retrograd vmap"]
+        print(f"retrograd ({clock}): loop / vmap = {m['retrograd loop'] / r:.1f}x (unstacked "
+              f"{m['retrograd loop unstacked'] / r:.1f}x), vmap / backward = {r / m['retrograd backward']:.1f}x, "
+              f"vmap / floor fresh = {r / m['floor fresh']:.2f}x")
     print(f"per-sample gradients: {nbytes / 1e6:.0f} MB; a copy moves {gbs:.1f} GB/s (read + write), so "
           f"writing them takes >= {nbytes / gbs / 1e6:.1f} ms; 3x one backward is {3 * b:.1f} ms, which needs "
           f"{nbytes / (3 * b) / 1e6:.1f} GB/s of writes")
