@@ -40,17 +40,19 @@ def test_per_sample_weight_gradients_equal_a_loop_and_are_contiguous(rows, loss,
 
 
 @pytest.mark.parametrize("rows", [(), (3,)], ids=["one row per sample", "three rows per sample"])
-def test_per_sample_gradients_keep_a_graph_for_an_outer_derivative(rows):
+@pytest.mark.parametrize("loss, weight", [(_loss, W), (_loss_untransposed, W.t().contiguous())],
+                         ids=["weight as W^T", "weight as stored"])
+def test_per_sample_gradients_keep_a_graph_for_an_outer_derivative(rows, loss, weight):
     """The parameters require grad: the per-sample gradients carry a graph (the backward's
     formulas recorded as ops), and the derivative of their squared norm equals a loop's."""
     x = retrograd.tensor(rng.standard_normal((5,) + rows + (4,)))
-    w = W.clone().requires_grad_()
-    gw = vmap(grad(_loss), in_dims=(None, None, 0))(w, B, x)
+    w = weight.clone().requires_grad_()
+    gw = vmap(grad(loss), in_dims=(None, None, 0))(w, B, x)
     assert gw.requires_grad and gw.is_contiguous()
     (outer,) = retrograd.autograd.grad(gw.pow(2).sum(), w)
     expected = 0
     for i in range(5):
-        (g,) = retrograd.autograd.grad(_loss(w, B, x[i]), w, create_graph=True)
+        (g,) = retrograd.autograd.grad(loss(w, B, x[i]), w, create_graph=True)
         np.testing.assert_allclose(gw[i].detach().numpy(), g.detach().numpy(), rtol=1e-6, atol=1e-6)
         expected = expected + retrograd.autograd.grad(g.pow(2).sum(), w)[0]
     np.testing.assert_allclose(outer.numpy(), expected.numpy(), rtol=1e-6, atol=1e-6)
