@@ -355,7 +355,7 @@ class QR(Function):
             )
 
     @staticmethod
-    def jvp(ctx, tA, _mode):
+    def jvp(ctx, tA, *_):
         """With B = Q^T dA R^-1 and L its strictly lower triangle: Q^T dQ = L - L^T (skew) and
         dR R^-1 = B - L + L^T (upper), so dR = (B - L + L^T) R,  dQ = dA R^-1 - Q (B - L + L^T)."""
         ctx._check_differentiable()
@@ -413,7 +413,7 @@ class SVD(Function):
         return U, S, Vh
 
     @staticmethod
-    def jvp(ctx, tA, _full):
+    def jvp(ctx, tA, *_):
         """With dP = U^T dA V, F_jk = 1/(S_k^2 - S_j^2) (0 on the diagonal):  dS = diag(dP),
         dU = U (F o (dP S + S dP^T)) + (I - U U^T) dA V S^-1,
         dV = V (F o (S dP + dP^T S)) + (I - V V^T) dA^T U S^-1;
@@ -532,7 +532,7 @@ class Eigh(Function):
         return L, V
 
     @staticmethod
-    def jvp(ctx, tA, _uplo):
+    def jvp(ctx, tA, *_):
         """With P = V^T dA V and F_ij = 1/(L_j - L_i) (0 on the diagonal):  dL = diag(P),
         dV = V (F o P) (as torch's, dA taken as given: symmetric tangents keep A symmetric)."""
         L, V = ctx._fw_results

@@ -32,6 +32,20 @@ CASES = {
     "hessian": lambda T: T.autograd.functional.hessian(G, X(T)),
     "hessian_tuple": lambda T: T.autograd.functional.hessian(lambda x, y: (x.exp() * y).sum(),
                                                              (X(T), Y(T))),
+    # vectorize=True: vmap over the output gradients (reverse) or over the tangents (forward mode)
+    "jacobian_vectorized": lambda T: T.autograd.functional.jacobian(
+        lambda x, y: (x * 2, (x * y).sum(), F(x, y)), (X(T), Y(T)), vectorize=True),
+    "jacobian_vectorized_unused": lambda T: T.autograd.functional.jacobian(
+        lambda x, y: (x.exp(), y * 0 + 1), (Y(T), Y(T)), vectorize=True),
+    "jacobian_forward_mode": lambda T: T.autograd.functional.jacobian(
+        lambda x, y: (x * 2, (x * y).sum(), F(x, y)), (X(T), Y(T)), vectorize=True, strategy="forward-mode"),
+    "jacobian_forward_mode_single": lambda T: T.autograd.functional.jacobian(
+        lambda x: x.exp().cumprod(0), Y(T), vectorize=True, strategy="forward-mode"),
+    "hessian_vectorized": lambda T: T.autograd.functional.hessian(
+        lambda x, y: (x.exp() * y).sum() + G(x), (X(T), Y(T)), vectorize=True),
+    "hessian_forward_mode": lambda T: T.autograd.functional.hessian(
+        lambda x, y: (x.exp() * y).sum() + G(x), (X(T), Y(T)), vectorize=True,
+        outer_jacobian_strategy="forward-mode"),
     "vjp": lambda T: T.autograd.functional.vjp(F, (X(T), Y(T)), Y(T) * 3),
     "vjp_scalar": lambda T: T.autograd.functional.vjp(G, X(T)),
     "jvp": lambda T: T.autograd.functional.jvp(F, (X(T), Y(T)), (X(T) * 2, Y(T) - 1)),
@@ -88,3 +102,49 @@ def test_strict_and_bad_v():
         fn.vjp(lambda a: a * 2, y)
     with pytest.raises(RuntimeError, match="shape"):
         fn.vjp(lambda a: a * 2, y, retrograd.ones(3))
+
+
+def _seeing_batches(seen):
+    """x**2 as a custom Function that records whether its backward and jvp got a batch (vmap)."""
+    from retrograd.func import BatchedTensor
+
+    class Square(retrograd.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            seen.append(("backward", isinstance(g, BatchedTensor)))
+            return 2 * ctx.saved_tensors[0] * g
+
+        @staticmethod
+        def jvp(ctx, t):
+            seen.append(("jvp", isinstance(t, BatchedTensor)))
+            return 2 * ctx._fw_args[0] * t
+
+    return Square.apply
+
+
+@pytest.mark.parametrize("kwargs,expected", [
+    (dict(), [("backward", False)] * 3),  # one backward per row
+    (dict(vectorize=True), [("backward", True)]),  # all the rows at once
+    (dict(vectorize=True, strategy="forward-mode"), [("jvp", True)]),  # all the columns at once
+])
+def test_vectorize_batches_the_rows_or_columns_with_vmap(kwargs, expected):
+    seen = []
+    x = Y(retrograd)
+    jac = retrograd.autograd.functional.jacobian(_seeing_batches(seen), x, **kwargs)
+    assert seen == expected
+    np.testing.assert_allclose(jac.numpy(), np.diag(2 * x.numpy()), rtol=1e-15)
+
+
+def test_vectorized_jacobian_with_create_graph_stays_differentiable():
+    fn = retrograd.autograd.functional
+    x = Y(retrograd).requires_grad_()
+    jac = fn.jacobian(lambda a: a.exp() * a.sum(), x, create_graph=True, vectorize=True)
+    assert jac.requires_grad
+    (g,) = retrograd.autograd.grad(jac.sum(), x)
+    expected = fn.jacobian(lambda a: fn.jacobian(lambda b: b.exp() * b.sum(), a, create_graph=True).sum(), x)
+    np.testing.assert_allclose(g.numpy(), expected.numpy(), rtol=1e-12)

@@ -218,17 +218,154 @@ def test_gen_non_contig_grad_outputs_gives_backward_strided_gradients():
         assert not all(seen), m
 
 
-@pytest.mark.parametrize("check,kwargs", [
-    ("gradcheck", dict(check_batched_grad=True)),
-    ("gradcheck", dict(check_forward_ad=True)),
-    ("gradcheck", dict(check_forward_ad=True, check_batched_forward_grad=True)),
-    ("gradgradcheck", dict(check_batched_grad=True)),
-    ("gradgradcheck", dict(check_fwd_over_rev=True)),
+# ---------------------------------------------------------------------------- forward mode and vmap
+
+
+def _square_with_jvp(jvp_rule, module=T, backward_rule=None):
+    """x**2 as a custom Function with a right backward and the given jvp rule (x, t) -> tangent;
+    ``backward_rule`` (x, g) -> gradient replaces the backward when given."""
+    class Square(module.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            ctx.save_for_forward(x)
+            return x ** 2
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return backward_rule(x, g) if backward_rule else 2 * x * g
+
+        @staticmethod
+        def jvp(ctx, t):
+            (x,) = ctx.saved_tensors
+            return jvp_rule(x, t)
+
+    return Square
+
+
+def test_check_forward_ad_passes_right_jvps():
+    x, y = _x(0.3, -1.2, 2.0), _x(1.5, 0.7, -0.4)
+    f = lambda a, b: ((a * b).exp() / (1 + b * b), a.cumprod(0), T.linalg.det(T.outer(a, b) + T.eye(3, dtype=T.float64)))  # noqa: E731
+    for kw in (dict(), dict(fast_mode=True), dict(check_backward_ad=False), dict(check_batched_grad=True),
+               dict(check_batched_forward_grad=True)):
+        assert gradcheck(f, (x, y), check_forward_ad=True, **kw), kw
+    assert gradcheck(_square_with_jvp(lambda x, t: 2 * x * t).apply, (x,), check_forward_ad=True)
+
+
+def test_a_wrong_jvp_fails_with_torch_message():
+    bad = lambda m: _square_with_jvp(lambda x, t: 3 * x * t, m).apply  # noqa: E731 - should be 2x
+    x = _x(1.0, 2.0)
+    expected = ("Jacobian computed with forward mode mismatch for output 0 with respect to input 0,\n"
+                "numerical:tensor([[2.0000, 0.0000],\n        [0.0000, 4.0000]], dtype=torch.float64)\n"
+                "analytical:tensor([[3., 0.],\n        [0., 6.]], dtype=torch.float64)\n")
+    messages = []
+    for m in (T, torch) if torch is not None else (T,):
+        xm = m.tensor([1.0, 2.0], dtype=m.float64, requires_grad=True)
+        for kw in (dict(), dict(check_backward_ad=False)):
+            with pytest.raises(RuntimeError) as e:  # GradcheckError, in both
+                m.autograd.gradcheck(bad(m), (xm,), check_forward_ad=True, **kw)
+            messages.append((type(e.value).__name__, str(e.value)))
+    assert set(messages) == {("GradcheckError", expected)}
+    assert gradcheck(bad(T), (x,), check_forward_ad=True, raise_exception=False) is False
+    assert gradcheck(bad(T), (x,)) is True  # forward mode is not checked by default
+    with pytest.raises(GradcheckError, match="(?s)^Jacobian computed with forward mode mismatch.*fast_mode compares J u"):
+        gradcheck(bad(T), (x,), check_forward_ad=True, fast_mode=True)
+    assert set(_gradcheck_both(bad, check_forward_ad=True, fast_mode=True)) == {False}
+
+
+def test_a_jvp_wrong_for_one_input_names_it():
+    class Mul(T.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, y):
+            ctx.save_for_backward(x, y)
+            return x * y
+
+        @staticmethod
+        def backward(ctx, g):
+            x, y = ctx.saved_tensors
+            return g * y, g * x
+
+        @staticmethod
+        def jvp(ctx, tx, ty):
+            x, y = ctx._fw_args
+            return tx * y + ty * y  # ty should multiply x
+
+    with pytest.raises(GradcheckError, match="^Jacobian computed with forward mode mismatch for output 0 with "
+                                             "respect to input 1,"):
+        gradcheck(Mul.apply, (_x(1.0, 2.0), _x(3.0, 4.0)), check_forward_ad=True)
+
+
+def test_an_undefined_tangent_must_act_as_zeros():
+    """A function whose tangent changes when an input carries no tangent at all (rather than
+    zeros): the Jacobians pass (every input carries one there), the undefined-tangent check fails."""
+    fw = T.autograd.forward_ad
+
+    def f(a, b):
+        out = a * b
+        if fw.unpack_dual(b).tangent is None and fw.unpack_dual(out).tangent is not None:
+            primal, tangent = fw.unpack_dual(out)
+            out = fw.make_dual(primal.clone(), tangent * 2)
+        return out
+
+    x, y = _x(1.0, 2.0), _x(3.0, 4.0)
+    with pytest.raises(GradcheckError, match="^Mismatch in tangent values for output with index: 0 when input: 1 "
+                                             "has an undefined tangent value"):
+        gradcheck(f, (x, y), check_forward_ad=True, check_backward_ad=False)
+    assert gradcheck(f, (x, y), check_forward_ad=True, check_backward_ad=False, check_undefined_grad=False)
+
+
+def _batch_dependent_square():
+    """Right derivatives, except under vmap: backward and jvp triple a batched gradient."""
+    from retrograd.func import BatchedTensor
+
+    def triple_if_batched(v, r):
+        return r * (3 if isinstance(v, BatchedTensor) else 1)
+
+    return _square_with_jvp(lambda x, t: triple_if_batched(t, 2 * x * t),
+                            backward_rule=lambda x, g: triple_if_batched(g, 2 * x * g)).apply
+
+
+@pytest.mark.parametrize("kwargs,what", [
+    (dict(check_batched_grad=True), "gradients"),
+    (dict(check_forward_ad=True, check_batched_forward_grad=True), "forward-mode gradients"),
 ])
-def test_what_retrograd_lacks_raises_naming_the_argument(check, kwargs):
-    fn = {"gradcheck": gradcheck, "gradgradcheck": gradgradcheck}[check]
-    with pytest.raises(NotImplementedError, match="check_(batched_grad|forward_ad|batched_forward_grad)=True"):
-        fn(lambda a: a * a, (_x(1.0, 2.0),), **kwargs)
+def test_batched_checks_compare_vmap_with_a_loop(kwargs, what):
+    f = _batch_dependent_square()
+    x = _x(1.0, 2.0)
+    assert gradcheck(f, (x,), check_forward_ad=True)  # right one at a time
+    with pytest.raises(GradcheckError, match=f"^For output 0 and input 0:\n\nThe {what} computed by vmap"):
+        gradcheck(f, (x,), **kwargs)
+    assert gradcheck(f, (x,), raise_exception=False, **kwargs) is False
+
+
+@pytest.mark.parametrize("kwargs", [dict(check_batched_grad=True),
+                                    dict(check_forward_ad=True, check_batched_forward_grad=True)])
+def test_a_rule_that_cannot_run_under_vmap_fails_as_torch(kwargs):
+    """.item() in backward and jvp: right one at a time, an error under vmap."""
+    messages = []
+    for m in (T, torch) if torch is not None else (T,):
+        item = lambda x, v: v * (v.sum().item() * 0 + 1) * 2 * x  # noqa: E731
+        f = _square_with_jvp(item, m, backward_rule=item).apply
+        x = m.tensor([1.0, 2.0], dtype=m.float64, requires_grad=True)
+        assert m.autograd.gradcheck(f, (x,), check_forward_ad=True)
+        with pytest.raises(RuntimeError) as e:
+            m.autograd.gradcheck(f, (x,), **kwargs)
+        messages.append(str(e.value).split(":")[0])
+    assert set(messages) == {"While computing batched gradients, got"}
+
+
+def test_gradgradcheck_forward_over_reverse_and_batched():
+    x, y = _x(0.3, -1.2, 2.0), _x(1.5, 0.7, -0.4)
+    f = lambda a, b: (a * b).exp() / (1 + b * b) + a.logcumsumexp(0)  # noqa: E731
+    assert gradgradcheck(f, (x, y), check_fwd_over_rev=True)
+    assert gradgradcheck(f, (x, y), check_fwd_over_rev=True, check_rev_over_rev=False, check_undefined_grad=False)
+    assert gradgradcheck(f, (x, y), check_batched_grad=True)
+    # a backward right to first order whose own tangent is wrong: detach() hides x from it
+    Bad = _square_with_jvp(lambda x, t: 2 * x * t, backward_rule=lambda x, g: g * 2 * x.detach())
+    assert gradcheck(Bad.apply, (x,), check_forward_ad=True)
+    with pytest.raises(GradcheckError, match="^Jacobian computed with forward mode mismatch"):
+        gradgradcheck(Bad.apply, (x,), check_fwd_over_rev=True, check_rev_over_rev=False, check_undefined_grad=False)
 
 
 @pytest.mark.parametrize("check,kwargs", [

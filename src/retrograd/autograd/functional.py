@@ -4,7 +4,9 @@ and forward-mode AD (autograd.forward_ad).
 Inputs are differentiated as fresh leaves (detached copies that require grad, or views of
 the inputs when ``create_graph=True``, so that the results stay differentiable in them).
 ``hvp`` is forward-over-reverse (the tangent of the gradient); ``jvp`` is torch's double-backward
-trick, as torch's; ``jacobian(strategy="forward-mode")`` takes one dual pass per input element.
+trick, as torch's. ``jacobian(vectorize=True)`` batches its passes with retrograd.func.vmap, as
+torch's: the vjps of all the rows of an output at once (reverse mode), or the jvps of all the
+input elements' basis vectors at once (``strategy="forward-mode"``, which needs vectorize=True).
 """
 
 from .engine import grad as _grad
@@ -116,10 +118,11 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
 
 def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
              strategy="reverse-mode"):
-    """d func(inputs) / d inputs, one row of the output at a time (reverse mode), or one
-    column at a time by forward-mode AD (strategy="forward-mode", which needs vectorize=True,
-    as torch). Shapes: output.shape + input.shape; tuples of tuples for several
-    outputs/inputs. ``vectorize`` (torch: vmap over the rows or columns) gives the same values."""
+    """d func(inputs) / d inputs, by reverse mode one row of the output at a time, or all rows
+    at once with ``vectorize=True`` (vmap over the output gradients); or by forward-mode AD
+    (strategy="forward-mode", which needs vectorize=True, as torch), all columns at once (vmap
+    over the tangents). Shapes: output.shape + input.shape; tuples of tuples for several
+    outputs/inputs."""
     _check_strategy(strategy, vectorize, strict)
     if strategy == "forward-mode":
         if create_graph:
@@ -128,6 +131,8 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
                 "not supported together (yet). Please either set `create_graph=False` or "
                 "`strategy=\"reverse-mode\"`.")
         return _jacfwd(func, inputs, strict, vectorize)
+    if vectorize:
+        return _jacrev_vectorized(func, inputs, create_graph)
     with enable_grad():
         inputs, tuple_in = _as_tuple(inputs)
         xs = _prepare(inputs, create_graph)
@@ -155,9 +160,47 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
                     block = x.detach().new_zeros(tuple(out.shape) + tuple(x.shape))
                 per_input.append(block if create_graph else block.detach())
             jac.append(tuple(per_input))
+    return _nest(jac, tuple_in, tuple_out)
+
+
+def _nest(jac, tuple_in, tuple_out):
+    """jac[output][input] as torch returns it: tuples only where the inputs/outputs were."""
     if not tuple_out:
         return jac[0] if tuple_in else jac[0][0]
     return tuple(j if tuple_in else j[0] for j in jac)
+
+
+def _jacrev_vectorized(func, inputs, create_graph):
+    """The Jacobian by reverse mode, all the rows of an output at once: vmap of the vjp
+    (retrograd.func.vjp) over the standard basis of that output."""
+    from ..creation import eye, zeros_like
+    from ..func import vjp as _func_vjp
+    from ..func import vmap
+
+    inputs, tuple_in = _as_tuple(inputs)
+    structure = {}
+
+    def outputs_of(*xs):
+        outs, structure["tuple_out"] = _as_tuple(func(*xs))
+        return outs
+
+    with enable_grad():
+        xs = _prepare(inputs, create_graph)
+        outputs, vjp_fn = _func_vjp(outputs_of, *xs)
+        jac = []
+        for k, out in enumerate(outputs):
+            def row(v, k=k):
+                cts = tuple(v.reshape(out.shape) if j == k else zeros_like(o) for j, o in enumerate(outputs))
+                return vjp_fn(cts, create_graph=create_graph)
+            n = out.numel()
+            rows = vmap(row)(eye(n, dtype=out.dtype, device=out.device)) if n else \
+                tuple(x.detach().new_zeros((0,) + tuple(x.shape)) for x in xs)
+            blocks = []
+            for x, r in zip(xs, rows):
+                block = r.reshape(tuple(out.shape) + tuple(x.shape))
+                blocks.append(block if create_graph else block.detach())
+            jac.append(tuple(blocks))
+    return _nest(jac, tuple_in, structure["tuple_out"])
 
 
 def _check_strategy(strategy, vectorize, strict):
@@ -173,9 +216,11 @@ def _check_strategy(strategy, vectorize, strict):
 
 def _jacfwd(func, inputs, strict, vectorize):
     """The Jacobian by forward-mode AD: column k is the tangent of the outputs for the k-th
-    standard basis vector of the (flattened, concatenated) inputs."""
-    from . import forward_ad as fwAD
-    from ..ops.join import stack
+    standard basis vector of the (flattened, concatenated) inputs, all columns at once (vmap
+    of the jvp over the basis)."""
+    from ..creation import eye
+    from ..func import jvp as _func_jvp
+    from ..func import vmap
 
     if strict:
         raise RuntimeError("torch.autograd.functional.jacobian: `strict=True` and `strategy=\"forward-mode\"` "
@@ -185,36 +230,35 @@ def _jacfwd(func, inputs, strict, vectorize):
         raise NotImplementedError("Computing Jacobian using forward-AD or forward-over-reverse Hessian is"
                                   "only implemented for `vectorize=True`.")
     inputs, tuple_in = _as_tuple(inputs)
-    columns, outputs, tuple_out = None, None, False
-    for j, x in enumerate(inputs):
-        for k in range(x.numel()):
-            with fwAD.dual_level():
-                duals = []
-                for i, y in enumerate(inputs):
-                    t = y.detach().new_zeros(y.shape)
-                    if i == j:
-                        t.view(-1)[k] = 1
-                    duals.append(fwAD.make_dual(y, t))
-                outs, tuple_out = _as_tuple(func(*duals))
-                jv = []
-                for o in outs:
-                    primal, tangent = fwAD.unpack_dual(o)
-                    jv.append(tangent if tangent is not None else primal.detach().new_zeros(primal.shape))
-            if columns is None:
-                outputs = [o.detach() for o in outs]
-                columns = [[[] for _ in inputs] for _ in outs]
-            for c, t in zip(columns, jv):
-                c[j].append(t.reshape(-1))
+    sizes = [x.numel() for x in inputs]
+    structure = {}
+
+    def outputs_of(*xs):
+        outs, structure["tuple_out"] = _as_tuple(func(*xs))
+        return outs
+
+    def push(basis_row):
+        tangents, k = [], 0
+        for x, n in zip(inputs, sizes):
+            tangents.append(basis_row[k:k + n].reshape(tuple(x.shape)).to(x.dtype))
+            k += n
+        return _func_jvp(outputs_of, tuple(inputs), tuple(tangents))[1]
+
+    total = sum(sizes)
+    if total:
+        columns = vmap(push)(eye(total, dtype=inputs[0].dtype, device=inputs[0].device))
+    else:  # no input elements: empty Jacobians
+        columns = tuple(o.detach().new_zeros((0,) + tuple(o.shape)) for o in outputs_of(*inputs))
     jac = []
-    for o, per_input in zip(outputs, columns):
-        blocks = []
-        for x, cols in zip(inputs, per_input):
-            shape = tuple(o.shape) + tuple(x.shape)
-            blocks.append(stack(cols, -1).reshape(shape) if cols else o.new_zeros(shape))
+    for col in columns:  # (total, *out.shape): split by input, the input dims last
+        out_shape, blocks, k = tuple(col.shape[1:]), [], 0
+        for x, n in zip(inputs, sizes):
+            part = col.detach().narrow(0, k, n)
+            part = part.movedim(0, -1) if part.ndim > 1 else part
+            blocks.append(part.reshape(out_shape + tuple(x.shape)))
+            k += n
         jac.append(tuple(blocks))
-    if not tuple_out:
-        return jac[0] if tuple_in else jac[0][0]
-    return tuple(j if tuple_in else j[0] for j in jac)
+    return _nest(jac, tuple_in, structure["tuple_out"])
 
 
 def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,

@@ -7,10 +7,15 @@ As torch's, for each differentiable output y and each input x that requires grad
 - gradients have x's shape (and dtype, with ``check_grad_dtypes``);
 - backward multiplies by the output gradient: zero output gradients give zero input gradients
   (``masked``: up to allclose rather than exactly, as torch's check for masked inputs);
-- ``check_undefined_grad``: backward accepts undefined (None) output gradients, treated as zeros.
-Forward-mode AD and vmap do not exist in retrograd: ``check_forward_ad``,
-``check_batched_forward_grad``, ``check_batched_grad`` (and gradgradcheck's
-``check_fwd_over_rev``) raise NotImplementedError when True.
+- ``check_undefined_grad``: backward accepts undefined (None) output gradients, treated as zeros;
+- ``check_batched_grad``: vmap over output gradients (retrograd.func.vmap of a vjp) equals the
+  vjps one at a time.
+With ``check_forward_ad`` the same Jacobian is built by forward-mode AD (autograd.forward_ad), a
+column per input element (``fast_mode``: J u for the random unit vector u) and compared with
+the numerical one; an input without a tangent counts as a zero tangent
+(``check_undefined_grad``); ``check_batched_forward_grad``: vmap over tangents equals the jvps
+one at a time. ``check_backward_ad=False`` leaves the reverse-mode checks out. gradgradcheck's
+``check_fwd_over_rev`` runs the forward-mode checks on the gradient (forward over reverse).
 """
 
 import warnings
@@ -123,13 +128,21 @@ def _analytical(output, diff_inputs, grad_outputs, nondet_tol, check_grad_dtypes
     return runs[0]
 
 
-def _mismatch(k, r, numerical, analytical, extra=""):
-    return GradcheckError(f"Jacobian mismatch for output {k:d} with respect to input {r:d},\n"
-                          f"numerical:{numerical}\nanalytical:{analytical}\n{extra}")
+def _fmt(values):
+    """Values as torch prints them in its messages: a float64 tensor."""
+    return repr(_tensor_cls()._make(np.asarray(values, dtype=np.float64)))
 
 
-def _slow_check(func, inputs, wrt, outputs, eps, atol, rtol, nondet_tol, check_grad_dtypes):
-    numerical = _numerical_jacobians(func, inputs, wrt, eps)
+def _mismatch(k, r, numerical, analytical, extra="", mode=""):
+    return GradcheckError(f"Jacobian {mode}mismatch for output {k:d} with respect to input {r:d},\n"
+                          f"numerical:{_fmt(numerical)}\nanalytical:{_fmt(analytical)}\n{extra}")
+
+
+FAST_MODE_NOTE = ("(fast_mode compares {what} for random unit vectors u{and_v}; gradcheck(..., "
+                  "fast_mode=False) shows the whole Jacobians)\n")
+
+
+def _slow_check(func, inputs, wrt, outputs, eps, atol, rtol, nondet_tol, check_grad_dtypes, numerical):
     diff_inputs = [inputs[i] for i in wrt]
     for k, out in enumerate(outputs):
         if not out.requires_grad:
@@ -150,13 +163,13 @@ def _unit_vector(rng, n):
     return v / norm if norm else v
 
 
-def _fast_check(func, inputs, wrt, outputs, eps, atol, rtol, nondet_tol, check_grad_dtypes):
-    """torch's fast mode: compare v^T J u from finite differences along u and from the vjp with v."""
-    rng = np.random.default_rng(0)
-    us = [_unit_vector(rng, inputs[i].numel()) for i in wrt]
+def _fast_check(func, inputs, wrt, outputs, eps, atol, rtol, nondet_tol, check_grad_dtypes, numerical):
+    """torch's fast mode: compare v^T J u from finite differences along u and from the vjp with v
+    (``numerical``: the finite differences along each u, from _fast_directions)."""
+    us, numerical = numerical
+    rng = np.random.default_rng(1)
     diff = [k for k, o in enumerate(outputs) if o.requires_grad]
     vs = {k: _unit_vector(rng, outputs[k].numel()) for k in diff}
-    numerical = [_directional(func, inputs, i, u, eps) for i, u in zip(wrt, us)]
     diff_inputs = [inputs[i] for i in wrt]
     for d, k in enumerate(diff):
         v = vs[k].astype(outputs[k]._data.dtype).reshape(outputs[k].shape)
@@ -166,8 +179,173 @@ def _fast_check(func, inputs, wrt, outputs, eps, atol, rtol, nondet_tol, check_g
             n = float(vs[k] @ numerical[r][k])
             adjusted_atol = atol * us[r].sum() * vs[k].sum()
             if not np.isclose(a, n, rtol=rtol, atol=adjusted_atol):
-                raise _mismatch(d, r, n, a, "(fast_mode compares v^T J u for random unit vectors u "
-                                "and v; gradcheck(..., fast_mode=False) shows the whole Jacobians)\n")
+                raise _mismatch(d, r, n, a, FAST_MODE_NOTE.format(what="v^T J u", and_v=" and v"))
+
+
+def _fast_directions(func, inputs, wrt, eps):
+    """fast_mode's random unit vector u of each input, and the finite differences along it."""
+    rng = np.random.default_rng(0)
+    us = [_unit_vector(rng, inputs[i].numel()) for i in wrt]
+    return us, [_directional(func, inputs, i, u, eps) for i, u in zip(wrt, us)]
+
+
+# ------------------------------------------------------------------ forward mode
+
+
+def _tangents(func, inputs, tangents, positions):
+    """The tangents (flattened float64, zeros where none) of the outputs at ``positions`` when
+    input i carries ``tangents[i]`` (an array; inputs not in the dict carry none)."""
+    from . import forward_ad as fw
+
+    Tensor = _tensor_cls()
+    with fw.dual_level():
+        args = list(inputs)
+        for i, t in tangents.items():
+            args[i] = fw.make_dual(inputs[i], Tensor._make(np.asarray(t, dtype=inputs[i]._data.dtype)
+                                                           .reshape(inputs[i].shape)))
+        outs = _outputs(func, args)
+        result = []
+        for k in positions:
+            t = fw.unpack_dual(outs[k]).tangent
+            result.append(np.zeros(outs[k].numel()) if t is None else t._data.astype(np.float64).ravel().copy())
+    return result
+
+
+def _forward_check(func, inputs, wrt, outputs, atol, rtol, fast_mode, numerical):
+    """The Jacobian by forward-mode AD, one dual pass per input element (fast_mode: one along
+    u), against the numerical one. Every differentiable input carries a tangent (zeros but for
+    the input of the column), as torch's."""
+    diff = [k for k, o in enumerate(outputs) if o.requires_grad]
+
+    def along(i, t):
+        return _tangents(func, inputs, {j: t if j == i else np.zeros(inputs[j].numel()) for j in wrt}, diff)
+
+    if fast_mode:
+        us, along_u = numerical
+        for r, (i, u) in enumerate(zip(wrt, us)):
+            for d, (a, k) in enumerate(zip(along(i, u), diff)):
+                n = along_u[r][k]
+                if not np.allclose(a, n, rtol=rtol, atol=atol):
+                    raise _mismatch(d, r, n, a, FAST_MODE_NOTE.format(what="J u", and_v=""),
+                                    mode="computed with forward mode ")
+        return
+    for r, i in enumerate(wrt):
+        n_in = inputs[i].numel()
+        columns = [along(i, np.eye(1, n_in, j).ravel()) for j in range(n_in)]
+        for d, k in enumerate(diff):
+            a = np.stack([c[d] for c in columns]) if columns else np.zeros((0, outputs[k].numel()))
+            n = numerical[r][k]
+            if n.shape != a.shape or not np.allclose(a, n, rtol=rtol, atol=atol):
+                raise _mismatch(d, r, n, a, mode="computed with forward mode ")
+
+
+def _check_undefined_tangents(func, inputs, wrt, outputs, atol, rtol):
+    """An input without a tangent counts as one with a zero tangent: for each differentiable
+    input, the outputs' tangents with its tangent left out equal those with zeros (the other
+    inputs carrying random tangents)."""
+    rng = np.random.default_rng(2)
+    diff = [k for k, o in enumerate(outputs) if o.requires_grad]
+    tangents = {i: rng.standard_normal(inputs[i].numel()) for i in wrt}
+    for r, i in enumerate(wrt):
+        others = {j: t for j, t in tangents.items() if j != i}
+        expected = _tangents(func, inputs, {**others, i: np.zeros(inputs[i].numel())}, diff)
+        got = _tangents(func, inputs, others, diff)
+        for d, (g, e) in enumerate(zip(got, expected)):
+            if not np.allclose(g, e, rtol=rtol, atol=atol):
+                raise GradcheckError(
+                    f"Mismatch in tangent values for output with index: {d} when input: {r} has an undefined "
+                    f"tangent value. Got: {_fmt(g)} but expected: {_fmt(e)} (the tangents with a zero tangent "
+                    "for that input)")
+
+
+# ------------------------------------------------------------------ batched (vmap) checks
+
+BATCHED_HINT = ("\n\ngradcheck ran the {what} of a batch of {vectors} through retrograd.func.vmap "
+                "(one batching rule per op) and one at a time; {fix}, or pass "
+                "gradcheck(..., {flag}=False) to leave this check out.")
+
+
+def _batched_failure(error, what, vectors, flag):
+    fix = ("the ops of the function (and of its backward) must run under vmap: a custom Function needs "
+           "a vmap staticmethod or generate_vmap_rule=True")
+    return GradcheckError(f"While computing batched gradients, got: {error}"
+                          + BATCHED_HINT.format(what=what, vectors=vectors, fix=fix, flag=flag))
+
+
+def _batched_mismatch(d, r, batched, looped, what):
+    return GradcheckError(f"For output {d} and input {r}:\n\nThe {what} computed by vmap over a batch "
+                          f"differ from those computed one at a time.\n\nGot:\n{_fmt(batched)}\n\n"
+                          f"Expected:\n{_fmt(looped)}")
+
+
+_BATCH = 2  # vectors per batched check
+
+
+def _restricted(func, inputs, positions, diff):
+    """func of the inputs at ``positions`` only (the others fixed), giving the outputs at ``diff``."""
+    def f(*xs):
+        args = list(inputs)
+        for i, x in zip(positions, xs):
+            args[i] = x
+        outs = _outputs(func, args)
+        return tuple(outs[k] for k in diff)
+    return f
+
+
+def _compare_batched(batched, looped, d_of, r_of, atol, rtol, what):
+    """batched[e] (B, ...) against looped[b][e], for each entry e of the results."""
+    for e, got in enumerate(batched):
+        want = np.stack([looped[b][e]._data.astype(np.float64) for b in range(_BATCH)])
+        got = got._data.astype(np.float64)
+        if got.shape != want.shape or not np.allclose(got, want, rtol=rtol, atol=atol):
+            raise _batched_mismatch(d_of(e), r_of(e), got, want, what)
+
+
+def _check_batched_grad(func, inputs, wrt, outputs, atol, rtol):
+    """For each differentiable output, vmap of the vjp over a batch of random output
+    gradients equals the vjps one at a time."""
+    from ..func import vjp, vmap
+
+    Tensor = _tensor_cls()
+    rng = np.random.default_rng(3)
+    diff = [k for k, o in enumerate(outputs) if o.requires_grad]
+    _, vjp_fn = vjp(_restricted(func, inputs, wrt, diff), *[inputs[i] for i in wrt])
+    for d, k in enumerate(diff):
+        out = outputs[k]
+        batch = Tensor._make(rng.standard_normal((_BATCH,) + tuple(out.shape)).astype(out._data.dtype))
+
+        def row(v, d=d):
+            return tuple(vjp_fn(tuple(v if e == d else outputs[j].detach().new_zeros(outputs[j].shape)
+                                      for e, j in enumerate(diff))))
+        try:
+            batched = vmap(row)(batch)
+        except Exception as e:  # noqa: BLE001 - any failure under vmap is the check's finding
+            raise _batched_failure(e, "vjps", "output gradients", "check_batched_grad") from e
+        looped = [row(batch[b]) for b in range(_BATCH)]
+        _compare_batched(batched, looped, lambda e, d=d: d, lambda e: e, atol, rtol, "gradients")
+
+
+def _check_batched_forward_grad(func, inputs, wrt, outputs, atol, rtol):
+    """For each differentiable input, vmap of the jvp over a batch of random tangents equals
+    the jvps one at a time."""
+    from ..func import jvp, vmap
+
+    Tensor = _tensor_cls()
+    rng = np.random.default_rng(4)
+    diff = [k for k, o in enumerate(outputs) if o.requires_grad]
+    for r, i in enumerate(wrt):
+        x = inputs[i]
+        f = _restricted(func, inputs, [i], diff)
+        batch = Tensor._make(rng.standard_normal((_BATCH,) + tuple(x.shape)).astype(x._data.dtype))
+
+        def push(t, f=f, x=x):
+            return tuple(jvp(f, (x,), (t,))[1])
+        try:
+            batched = vmap(push)(batch)
+        except Exception as e:  # noqa: BLE001 - any failure under vmap is the check's finding
+            raise _batched_failure(e, "jvps", "tangents", "check_batched_forward_grad") from e
+        looped = [push(batch[b]) for b in range(_BATCH)]
+        _compare_batched(batched, looped, lambda e: e, lambda e, r=r: r, atol, rtol, "forward-mode gradients")
 
 
 def _check_no_differentiable_outputs(func, inputs, wrt, eps):
@@ -236,11 +414,6 @@ def _check_undefined_grad(func, inputs, diff_inputs):
                                  "grads are undefined or zero.")
 
 
-def _not_implemented(name, value, why):
-    if value:
-        raise NotImplementedError(f"{name}=True: {why}, which retrograd does not have; pass {name}=False")
-
-
 def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True,
               nondet_tol=0.0, check_undefined_grad=True, check_grad_dtypes=False,
               check_batched_grad=False, check_batched_forward_grad=False, check_forward_ad=False,
@@ -253,12 +426,10 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
         raise AssertionError("Setting check_batched_grad=True requires check_backward_ad to be True")
     if check_batched_forward_grad and not check_forward_ad:
         raise AssertionError("Setting check_batched_forward_grad=True requires check_forward_ad to be True")
-    _not_implemented("check_forward_ad", check_forward_ad, "it needs forward-mode AD")
-    _not_implemented("check_batched_forward_grad", check_batched_forward_grad, "it needs forward-mode AD and vmap")
-    _not_implemented("check_batched_grad", check_batched_grad, "it needs vmap")
     try:
         _gradcheck(func, _as_tuple(inputs), eps, atol, rtol, nondet_tol, check_undefined_grad,
-                   check_grad_dtypes, fast_mode, masked)
+                   check_grad_dtypes, fast_mode, masked, check_backward_ad, check_forward_ad,
+                   check_batched_grad, check_batched_forward_grad)
     except GradcheckError:
         if raise_exception:
             raise
@@ -267,7 +438,8 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
 
 
 def _gradcheck(func, inputs, eps, atol, rtol, nondet_tol, check_undefined_grad, check_grad_dtypes,
-               fast_mode, masked):
+               fast_mode, masked, check_backward_ad, check_forward_ad, check_batched_grad,
+               check_batched_forward_grad):
     Tensor = _tensor_cls()
     wrt = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     if not wrt:
@@ -283,12 +455,22 @@ def _gradcheck(func, inputs, eps, atol, rtol, nondet_tol, check_undefined_grad, 
     if not any(o.requires_grad for o in outputs):
         _check_no_differentiable_outputs(func, inputs, wrt, eps)
         return
-    check = _fast_check if fast_mode else _slow_check
-    check(func, inputs, wrt, outputs, eps, atol, rtol, nondet_tol, check_grad_dtypes)
-    diff_inputs = [inputs[i] for i in wrt]
-    _check_backward_multiplies_by_grad_output(outputs, diff_inputs, masked)
-    if check_undefined_grad:
-        _check_undefined_grad(func, inputs, diff_inputs)
+    numerical = _fast_directions(func, inputs, wrt, eps) if fast_mode else _numerical_jacobians(func, inputs, wrt, eps)
+    if check_backward_ad:
+        check = _fast_check if fast_mode else _slow_check
+        check(func, inputs, wrt, outputs, eps, atol, rtol, nondet_tol, check_grad_dtypes, numerical)
+        diff_inputs = [inputs[i] for i in wrt]
+        _check_backward_multiplies_by_grad_output(outputs, diff_inputs, masked)
+        if check_undefined_grad:
+            _check_undefined_grad(func, inputs, diff_inputs)
+        if check_batched_grad:
+            _check_batched_grad(func, inputs, wrt, outputs, atol, rtol)
+    if check_forward_ad:
+        _forward_check(func, inputs, wrt, outputs, atol, rtol, fast_mode, numerical)
+        if check_undefined_grad:
+            _check_undefined_tangents(func, inputs, wrt, outputs, atol, rtol)
+        if check_batched_forward_grad:
+            _check_batched_forward_grad(func, inputs, wrt, outputs, atol, rtol)
 
 
 def _non_contiguous(arr):
