@@ -86,21 +86,21 @@ cuda_generator = Generator(device="cuda")
 cuda_generator.seed()
 
 
-# retrograd.func.vmap's check of random draws while a vmap runs (torch's randomness modes), else None
+# retrograd.func.vmap's view of a stream while a vmap runs (torch's randomness modes: it raises,
+# passes the stream on, or draws for every sample at once), else None
 vmap_hook = None
 
 
 def _rng(generator=None, device=None):
     """The NumPy stream to draw from: ``generator``'s, else the CUDA one for a CUDA ``device``
     (a device, its name, or a tensor on it), else the CPU one."""
-    if vmap_hook is not None:
-        vmap_hook()
     if generator is not None:
-        return generator._rng
-    device = getattr(device, "device", device)
-    if device is not None and str(getattr(device, "type", device)).startswith("cuda"):
-        return cuda_generator._rng
-    return default_generator._rng
+        rng = generator._rng
+    else:
+        device = getattr(device, "device", device)
+        cuda = device is not None and str(getattr(device, "type", device)).startswith("cuda")
+        rng = cuda_generator._rng if cuda else default_generator._rng
+    return rng if vmap_hook is None else vmap_hook(rng)
 
 
 def _host_rng(generator=None, like=None):

@@ -36,6 +36,8 @@ def _host(t):
 
 def _on_device_of(arr, like, dtype):
     """``arr`` in ``dtype`` (a retrograd dtype) on the device of tensor ``like``."""
+    if hasattr(arr, "_vmap_levels"):  # a draw per sample of vmap(randomness='different'): keep its mark
+        return arr.astype(dtype.np, copy=False)
     arr = _backend.cast(_backend.as_array(arr, _backend.array_module(arr)), dtype.np)  # a device draw stays there
     return arr if like is None else _backend.to_device(arr, like.device)
 
@@ -278,6 +280,10 @@ normal = takes_out(dtype=INTO, resize_warning=None)(normal)  # torch's factories
 def _fill_random(self, values):
     """Write ``values`` into ``self`` as an in-place op (version bump; leaf check; a non-leaf's
     gradient through the old values becomes zero, as after copy_)."""
+    if hasattr(values, "_vmap_levels"):  # a draw per sample of vmap(randomness='different')
+        from .func._randomness import in_place_draw
+
+        return self.copy_(in_place_draw(self, values))
     values = _backend.as_array(values, _backend.array_module(values))  # a device draw stays there
     self.copy_(Tensor._make(_backend.cast(values, self._data.dtype)))
     return self

@@ -149,6 +149,8 @@ class Tensor:
         t = object.__new__(Tensor)
         if type(data) is not np.ndarray and not hasattr(data, "__cuda_array_interface__") \
                 and type(data) is not DeviceBFloat16:  # (CUDA bfloat16, see _bfloat16)
+            if hasattr(data, "_vmap_levels"):  # vmap(randomness='different')'s draw: a batch of samples
+                return data.batched()
             data = np.asarray(data)
         t._data = data
         t._requires_grad = requires_grad

@@ -15,6 +15,7 @@ from ..autograd import function as _function
 from ..ops._batching import NoRule
 from ..tensor import Size, Tensor
 from .. import random as _random
+from . import _randomness
 
 VmapInfo = namedtuple("VmapInfo", ["batch_size", "randomness"])
 
@@ -299,10 +300,12 @@ def _per_sample(cls, frame, values, in_dims, kwargs):
     _fallbacks[cls.__name__] += 1
     kw = {k: _unwrap(v, frame.level) for k, v in kwargs.items()}
     results = []
-    for i in range(frame.batch_size):
-        args_i = [_sample(v, d, i) for v, d in zip(values, in_dims)]
-        kwargs_i = {k: _sample(v, d, i) for k, (v, d) in kw.items()}
-        results.append(cls.apply(*args_i, **kwargs_i))
+    with _randomness.looping(frame.randomness):  # a random op's draws: one sample's each
+        for i in range(frame.batch_size):
+            _randomness.next_sample()
+            args_i = [_sample(v, d, i) for v, d in zip(values, in_dims)]
+            kwargs_i = {k: _sample(v, d, i) for k, (v, d) in kw.items()}
+            results.append(cls.apply(*args_i, **kwargs_i))
     first = results[0]
     if isinstance(first, tuple):
         return tuple(wrap(stack([r[j] for r in results]), frame.level) if isinstance(first[j], Tensor)
@@ -318,28 +321,11 @@ def _sample(v, d, i):
     return v.select(d, i)
 
 
-def _random_draw():
-    """random._rng's hook while vmap runs: torch's rules for random ops inside vmap."""
-    if not _frames:
-        return
-    mode = _frames[-1].randomness
-    if mode == "error":
-        raise RuntimeError(
-            "vmap: called random operation while in randomness error mode. Please either use "
-            "the 'same' or 'different' randomness flags on vmap or perform the randomness "
-            "operation out of vmap")
-    if mode == "different":
-        raise NotImplementedError(
-            "vmap(randomness='different'): retrograd does not yet draw random numbers per sample "
-            "inside vmap; use randomness='same' (one draw shared by the samples) or draw outside "
-            "vmap and pass the numbers in with in_dims")
-
-
 def push(batch_size, randomness):
     frame = _Frame(len(_frames) + 1, batch_size, randomness)
     _frames.append(frame)
     _function.batch_hook = dispatch
-    _random.vmap_hook = _random_draw
+    _random.vmap_hook = _randomness.view_of  # torch's randomness modes (func/_randomness.py)
     return frame
 
 

@@ -3,7 +3,7 @@
 import functools
 
 from ..tensor import Tensor
-from . import _batched, _pytree
+from . import _batched, _pytree, _randomness
 
 _RANDOMNESS = ("error", "different", "same")
 
@@ -16,7 +16,8 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
     """``func`` mapped over a dim of its inputs: each op runs once on the whole batch through
     its batching rule (torch.func.vmap). ``in_dims``/``out_dims``: the mapped dim of each input
     and output (an int, None, or a pytree matching the inputs/outputs); ``randomness``: 'error',
-    'same' (one draw shared by the samples); ``chunk_size``: samples per call of ``func``."""
+    'same' (one draw shared by the samples) or 'different' (a draw per sample, all in one call:
+    func/_randomness.py); ``chunk_size``: samples per call of ``func``."""
     if randomness not in _RANDOMNESS:
         raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', or 'same'. Got {randomness}")
     if chunk_size is not None and chunk_size < 1:
@@ -101,7 +102,8 @@ def _run(func, name, leaves, dims, spec, kwargs, size, out_dims, randomness):
         _batched.pop()
     if reader is not None:  # a function read values outside an op: the whole func once per sample
         _batched.count_fallback(f"{reader} (reads values)")
-        return _per_sample(func, name, leaves, dims, spec, kwargs, size, out_dims)
+        with _randomness.looping(randomness):  # a random op's draws: one sample's each
+            return _per_sample(func, name, leaves, dims, spec, kwargs, size, out_dims)
     out_leaves, out_spec = _pytree.flatten(out)
     odims = _out_dims(out_dims, out, name)
     result = []
@@ -136,6 +138,7 @@ def _per_sample(func, name, leaves, dims, spec, kwargs, size, out_dims):
 
     outs = []
     for i in range(size):
+        _randomness.next_sample()
         sample = [x if d is None else x.select(d, i) for x, d in zip(leaves, dims)]
         outs.append(func(*_pytree.unflatten(sample, spec), **kwargs))
     flat = [_pytree.flatten(o)[0] for o in outs]

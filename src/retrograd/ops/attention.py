@@ -208,7 +208,8 @@ def attention_with_weights(query, key, value, attn_mask=None, dropout_p=0.0, is_
         heads = (key.shape[-3] * groups,) if key.ndim >= 3 else ()
         shape = np.broadcast_shapes(tuple(query.shape[:-2]), tuple(key.shape[:-3]) + heads)
         keep_arr = _rng(generator, query).random(shape + (L, S)) >= dropout_p
-        keep = Tensor._make(array_module(query._data).asarray(keep_arr))
+        keep = Tensor._make(keep_arr if type(keep_arr) is not np.ndarray and hasattr(keep_arr, "_vmap_levels")
+                            else array_module(query._data).asarray(keep_arr))  # (vmap's draw per sample)
     out, P = ScaledDotProductAttention.apply(query, key, value, attn_mask, keep, scale,
                                              float(dropout_p), groups)
     return out, P, keep
