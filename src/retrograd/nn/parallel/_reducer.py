@@ -150,6 +150,8 @@ class Reducer:
         self.static_unused = None  # static_graph: the unused parameters found in the first iteration
         self.static_globally_used = None  # static_graph: which parameters some rank used then
         self.unused = []
+        self.training_ranks = None  # inside join(): the Work counting the ranks still training
+        self.divide_by_training_ranks = False
         self._reset_iteration()
         if self.per_bucket_caps:
             limits = self.per_bucket_caps
@@ -171,6 +173,7 @@ class Reducer:
         return [self.bucket_bytes_cap]
 
     def _reset_iteration(self):
+        self.divisor = None  # the world size, or inside join() the ranks training (known in backward)
         self.ready = np.zeros(len(self.params), dtype=bool)
         self.next_bucket = 0
         self.marked_unused = False
@@ -247,6 +250,45 @@ class Reducer:
         self._initialize_buckets(buckets, caps)
         self.ready_order = []
         return True
+
+    def set_training_ranks(self, work, divide_by_training_ranks):
+        """Inside ``join()``: the allreduce counting the ranks still training this iteration,
+        waited for before the gradients are averaged (and divided by that count if asked)."""
+        if self.training_ranks is not None:  # a forward without a synchronized backward (no_sync)
+            self.training_ranks.wait()
+        self.training_ranks = work
+        self.divide_by_training_ranks = divide_by_training_ranks
+
+    def _divisor(self):
+        if self.divisor is None:
+            self.divisor = self.world_size
+            work, self.training_ranks = self.training_ranks, None
+            if work is not None:
+                work.wait()
+                if self.divide_by_training_ranks:
+                    self.divisor = int(work.result()[0].item())
+        return self.divisor
+
+    def shadow_backward(self):
+        """On a rank that has joined: the collectives of a synchronized backward of the others,
+        with zero gradients (each bucket's allreduce or comm hook, then the used-parameters
+        allreduce where the others make one)."""
+        pending = []
+        for b, bucket in enumerate(self.buckets):
+            zeros = _Bucket(bucket.indices, self.params, bucket.limit)
+            if self.comm_hook is None:
+                pending.append(dist.all_reduce(zeros.buffer, group=self.group, async_op=True))
+            else:
+                state, hook = self.comm_hook
+                pending.append(hook(state, GradBucket(b, len(self.buckets), zeros.buffer, zeros.views,
+                                                      [self.params[i] for i in bucket.indices])))
+        for p in pending:
+            p.wait()
+        if self.static_globally_used is None and (self.find_unused or self.static_graph):
+            used = creation.tensor(np.zeros(len(self.params), dtype=np.int32))
+            dist.all_reduce(used, group=self.group)
+            if self.static_graph:
+                self.static_globally_used = used._data > 0
 
     def prepare_for_backward(self, outputs):
         """Expect the hooks of the coming backward; with ``find_unused_parameters`` (or in the
@@ -338,10 +380,10 @@ class Reducer:
             view._data[...] = 0
         elif grad is view:  # gradient_as_bucket_view: accumulated in place already
             if divide:
-                view._data /= self.world_size
+                view._data /= self._divisor()
         else:
             if divide:
-                array_module(view._data).divide(grad._data, self.world_size, out=view._data)
+                array_module(view._data).divide(grad._data, self._divisor(), out=view._data)
             else:
                 view._data[...] = grad._data
             if self.gradient_as_bucket_view:
@@ -371,6 +413,7 @@ class Reducer:
     # ------------------------------------------------------------------ after backward
 
     def _finalize(self):
+        self._divisor()  # (completes join()'s count when no gradient was divided)
         for bucket in self.buckets:
             if bucket.work is not None:
                 bucket.work.wait()

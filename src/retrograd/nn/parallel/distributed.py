@@ -9,8 +9,10 @@ from dataclasses import fields, is_dataclass
 
 from ... import distributed as dist
 from ...autograd.grad_mode import is_grad_enabled, no_grad
+from ...distributed.algorithms.join import Join, Joinable, _JoinConfig
 from ...tensor import Tensor
 from ..module import Module
+from ._join_hook import DDPJoinHook, find_common_rank, global_requires_backward_grad_sync
 from ._reducer import _MB, DEFAULT_BUCKET_CAP_MB, DEFAULT_FIRST_BUCKET_BYTES, Reducer
 
 __all__ = ["DistributedDataParallel"]
@@ -33,7 +35,7 @@ def _not_here(name, value, why):
     raise NotImplementedError(f"DistributedDataParallel({name}={value!r}): {why}")
 
 
-class DistributedDataParallel(Module):
+class DistributedDataParallel(Module, Joinable):
     """Data parallelism across the ranks of ``process_group`` (default: the world), as torch's.
 
     At construction rank 0's parameters and buffers are broadcast (``init_sync``). In a
@@ -46,8 +48,8 @@ class DistributedDataParallel(Module):
     rank 0's buffers before each forward; ``gradient_as_bucket_view`` makes each ``.grad`` a
     view into its bucket (no copy back); ``static_graph`` finds the unused parameters once, in
     the first iteration; ``register_comm_hook`` replaces the allreduce (see
-    ``retrograd.distributed.algorithms.ddp_comm_hooks``). CPU modules take ``device_ids=None``
-    and ``output_device=None``, as torch's.
+    ``retrograd.distributed.algorithms.ddp_comm_hooks``); ``join()`` trains ranks with uneven
+    numbers of batches. CPU modules take ``device_ids=None`` and ``output_device=None``, as torch's.
     """
 
     def __init__(self, module, device_ids=None, output_device=None, dim=0, broadcast_buffers=None, init_sync=True,
@@ -161,6 +163,8 @@ class DistributedDataParallel(Module):
                                gradient_as_bucket_view=gradient_as_bucket_view, batched_grad_copy=batched_grad_copy,
                                static_graph=self.static_graph)
         self._comm_hooks = []
+        self._join_config = _JoinConfig.construct_disabled_join_config()
+        self._divide_by_initial_world_size = True
 
     @property
     def broadcast_buffers(self):
@@ -187,9 +191,10 @@ class DistributedDataParallel(Module):
                                f"{list(mine[i])}, while rank 0 has {list(theirs[0][i])}: build the same model on "
                                "every rank")
 
-    def _sync_module_states(self, buffers):
-        """Rank 0's parameters (and buffers) to every rank, in place."""
-        src = dist.get_global_rank(self.process_group, 0)
+    def _sync_module_states(self, buffers, src=None):
+        """Rank ``src``'s (default: the group's rank 0) parameters (and buffers) to every rank, in place."""
+        if src is None:
+            src = dist.get_global_rank(self.process_group, 0)
         tensors = list(self._module_parameters)
         if buffers:
             tensors += self.modules_buffers
@@ -202,8 +207,13 @@ class DistributedDataParallel(Module):
     def will_sync_module_buffers(self):
         return self.require_forward_param_sync and self.forward_sync_buffers and len(self.modules_buffers) > 0
 
-    def _sync_buffers(self):
-        src = dist.get_global_rank(self.process_group, 0)
+    def _sync_buffers(self, joined=False):
+        """The buffers of the group's rank 0 to every rank; inside ``join()``, of the highest
+        rank still training."""
+        if self._join_config.enable:
+            src = dist.get_global_rank(self.process_group, find_common_rank(self, not joined))
+        else:
+            src = dist.get_global_rank(self.process_group, 0)
         self.modules_buffers = [b for n, b in self.module.named_buffers() if n not in self.parameters_to_ignore]
         with no_grad():
             for b in self.modules_buffers:
@@ -213,10 +223,15 @@ class DistributedDataParallel(Module):
         grad_sync = is_grad_enabled() and self.require_backward_grad_sync
         if grad_sync:
             self.reducer.prepare_for_forward()
+        count = Join.notify_join_context(self)  # inside join(): the count of ranks still training
+        if count is not None:
+            self.reducer.set_training_ranks(count, not self._divide_by_initial_world_size)
         if is_grad_enabled():
             self.reducer.rebuild_buckets()
         if self.will_sync_module_buffers():
             self._sync_buffers()
+        if self._join_config.enable:
+            global_requires_backward_grad_sync(self, joined=False)  # tells the joined ranks
         output = self.module(*inputs, **kwargs)
         if grad_sync:
             self.require_forward_param_sync = True
@@ -236,6 +251,28 @@ class DistributedDataParallel(Module):
             yield
         finally:
             self.require_backward_grad_sync = old
+
+    # ------------------------------------------------------------------ uneven inputs
+
+    def join(self, divide_by_initial_world_size=True, enable=True, throw_on_early_termination=False):
+        """``with ddp.join():`` around a training loop whose number of iterations differs between
+        ranks (see ``distributed.algorithms.Join``): a rank out of inputs contributes zero gradients
+        to the others' averages until all are done, then every rank takes the model of the last
+        rank to finish. The averages divide by the initial world size, or, with
+        ``divide_by_initial_world_size=False``, by the number of ranks still training."""
+        return Join([self], enable, throw_on_early_termination,
+                    divide_by_initial_world_size=divide_by_initial_world_size)
+
+    def join_hook(self, **kwargs):
+        return DDPJoinHook(self, divide_by_initial_world_size=kwargs.get("divide_by_initial_world_size", True))
+
+    @property
+    def join_device(self):
+        return self.device
+
+    @property
+    def join_process_group(self):
+        return self.process_group
 
     # ------------------------------------------------------------------ communication hooks
 

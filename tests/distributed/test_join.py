@@ -1,0 +1,46 @@
+"""Join and DistributedDataParallel.join() with uneven inputs on 2 MPI ranks (one mpiexec for
+the checks of join_script.py), and what needs no MPI."""
+
+import inspect
+import json
+
+import pytest
+from mpi_run import requires_mpi, run_ranks
+
+import join_script
+from retrograd.distributed.algorithms import Join, Joinable, JoinHook
+from retrograd.nn.parallel import DistributedDataParallel
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    out = tmp_path_factory.mktemp("join")
+    proc = run_ranks("join_script.py", out, timeout=240)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return [json.loads((out / f"rank{r}.json").read_text()) for r in range(2)]
+
+
+@requires_mpi
+@pytest.mark.parametrize("name", list(join_script.CHECKS))
+def test_join_on_two_ranks(results, name):
+    for rank in range(2):
+        assert results[rank][name] == "ok", f"rank {rank}: {results[rank][name]}"
+
+
+def test_join_needs_a_joinable():
+    with pytest.raises(ValueError, match="requires at least one joinable"):
+        Join([])
+
+
+def test_joinable_is_abstract_and_hooks_do_nothing_by_default():
+    with pytest.raises(TypeError):
+        Joinable()
+    hook = JoinHook()
+    assert hook.main_hook() is None and hook.post_hook(True) is None
+
+
+def test_signatures_are_torchs():
+    assert str(inspect.signature(DistributedDataParallel.join)) == (
+        "(self, divide_by_initial_world_size=True, enable=True, throw_on_early_termination=False)")
+    assert list(inspect.signature(Join).parameters) == [
+        "joinables", "enable", "throw_on_early_termination", "kwargs"]
