@@ -85,6 +85,16 @@ CASES = [
         y.index_put((t.tensor([0, 2]), t.tensor([1, 1])), x[0, :2], accumulate=True),
         x.index_put((t.tensor([2]),), y[0]), y.index_add(1, t.tensor([0, 2, 0, 1]), x)),
      [_arr(B, 3, 4), _arr(3, 4, seed=1)], (0, None), 0),
+    ("conv2d per-sample weights", lambda t, F: lambda x, w, b: F.conv2d(x, w, b, padding=1, groups=2),
+     [_arr(B, 2, 4, 5, 5), _arr(B, 6, 2, 3, 3, seed=1), _arr(B, 6, seed=2)], 0, (0, 1, 2)),
+    ("conv1d shared input, per-sample weights", lambda t, F: lambda x, w: F.conv1d(x, w, stride=2),
+     [_arr(2, 3, 9), _arr(B, 4, 3, 3, seed=1)], (None, 0), 1),
+    ("conv_transpose2d", lambda t, F: lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, output_padding=1),
+     [_arr(B, 2, 3, 4, 4), _arr(3, 2, 3, 3, seed=1), _arr(2, seed=2)], (0, None, None), (0, 1, 2)),
+    ("conv_transpose1d per-sample weights", lambda t, F: lambda x, w: F.conv_transpose1d(x, w, groups=2),
+     [_arr(B, 2, 4, 6), _arr(B, 4, 3, 2, seed=1)], 0, (0, 1)),
+    ("unfold, fold", lambda t, F: lambda x: (F.unfold(x, 2, padding=1), F.fold(F.unfold(x, (2, 3)), (4, 5), (2, 3))),
+     [_arr(B, 2, 3, 4, 5)], 0, 0),
 ]
 
 

@@ -326,10 +326,43 @@ def _fit(t, shape):
     return t[(slice(None), slice(None)) + tuple(slice(0, s) for s in shape)]
 
 
+def _samples_as_groups(info, x, d, n=None):
+    """A batch (B, N, C, ...) of per-sample inputs as one input (N, B*C, ...) whose channel groups
+    are the samples' (an unbatched one expanded first; ``n``: N for an unbatched (C, ...) weight)."""
+    b = info.batch_size
+    x = x.expand((b,) + tuple(x.shape)) if d is None else _batching.front(x, d)
+    return x.movedim(0, 1).reshape((x.shape[1], -1) + tuple(x.shape[3:]))
+
+
+def _stacked_params(info, t, d):
+    """A per-sample weight or bias (B, O, ...) (an unbatched one expanded) as (B*O, ...)."""
+    if t is None:
+        return None
+    t = t.expand((info.batch_size,) + tuple(t.shape)) if d is None else _batching.front(t, d)
+    return t.reshape((-1,) + tuple(t.shape[2:]))
+
+
+def _from_groups(info, y):
+    """(N, B*O, ...) back to the samples' (B, N, O, ...)."""
+    return y.reshape((y.shape[0], info.batch_size, -1) + tuple(y.shape[2:])).movedim(1, 0)
+
+
+def _grouped_rule(cls, info, in_dims, x, w, b, *rest):
+    """Conv and conv_transpose under vmap. Unbatched weights: the batch folded into N. Batched
+    weights (an ensemble's, or vmap(grad(f))'s parameters): the samples as groups of one grouped
+    convolution, (N, B*C, ...) with (B*O, ...) weights and B times the groups."""
+    if in_dims[1] is None and in_dims[2] is None:
+        return _batching.fold_batch(cls, info, in_dims, x, w, b, *rest)
+    *args, p = rest
+    y = cls.apply(_samples_as_groups(info, x, in_dims[0]), _stacked_params(info, w, in_dims[1]),
+                  _stacked_params(info, b, in_dims[2]), *args, p._replace(groups=p.groups * info.batch_size))
+    return _from_groups(info, y), 0
+
+
 class Conv(Function):
     """y = conv(x, w) + b;  dx = conv_transpose(g, w),  dw = conv_weight_grad(x, g),  db = sum of g
     over batch and space."""
-    vmap = classmethod(_batching.fold_batch)  # batching rule (retrograd.func.vmap)
+    vmap = classmethod(_grouped_rule)  # batching rule (retrograd.func.vmap)
 
     _backward_name = "ConvolutionBackward0"
     _listed_inputs = 3  # (input, weight, bias), bias None when absent, as torch
@@ -366,6 +399,7 @@ class Conv(Function):
 class ConvInputGrad(Function):
     """z = conv_transpose(g, w) + b (the input gradient of conv, to spatial size `size`);
     dg = conv(gz, w),  dw = conv_weight_grad(gz, g),  db = sum of gz over batch and space."""
+    vmap = classmethod(_grouped_rule)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, g, w, b, size, p):
@@ -404,6 +438,15 @@ class ConvTranspose(ConvInputGrad):
 class ConvWeightGrad(Function):
     """z = conv_weight_grad(x, g) (the weight gradient of conv);
     dx = conv_transpose(g, gz),  dg = conv(x, gz)."""
+
+    @classmethod
+    def vmap(cls, info, in_dims, x, g, w_shape, p, cols=None):
+        """Each sample's weight gradient: the samples as groups of one grouped weight gradient,
+        (B*O, C/groups, ...). (``cols``, im2col of an unbatched x kept by conv's forward, is
+        recomputed for the grouped input.)"""
+        z = cls.apply(_samples_as_groups(info, x, in_dims[0]), _samples_as_groups(info, g, in_dims[1]),
+                      (info.batch_size * w_shape[0],) + tuple(w_shape[1:]), p._replace(groups=p.groups * info.batch_size))
+        return z.reshape((info.batch_size,) + tuple(w_shape)), 0
 
     @staticmethod
     def forward(ctx, x, g, w_shape, p, cols=None):
@@ -589,6 +632,7 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
 class Unfold(Function):
     """z = im2col(x): (N, C*K, L) columns of sliding blocks;  dx = fold(g) (col2im)."""
+    vmap = classmethod(_batching.fold_batch)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, x, kshape, out, p):
@@ -606,6 +650,12 @@ class Unfold(Function):
 
 class Fold(Function):
     """z = col2im(cols): sum of the (N, C*K, L) blocks into (N, C, *size);  dcols = unfold(g)."""
+
+    @classmethod
+    def vmap(cls, info, in_dims, cols, x_shape, kshape, out, p):
+        """The batch folded into N, of the columns and of the output shape."""
+        shape = (info.batch_size * x_shape[0],) + tuple(x_shape[1:])
+        return _batching.fold_batch(cls, info, in_dims, cols, shape, kshape, out, p)
 
     @staticmethod
     def forward(ctx, cols, x_shape, kshape, out, p):
