@@ -95,6 +95,16 @@ CASES = [
      [_arr(B, 2, 4, 6), _arr(B, 4, 3, 2, seed=1)], 0, (0, 1)),
     ("unfold, fold", lambda t, F: lambda x: (F.unfold(x, 2, padding=1), F.fold(F.unfold(x, (2, 3)), (4, 5), (2, 3))),
      [_arr(B, 2, 3, 4, 5)], 0, 0),
+    ("cdist, pdist, norms", lambda t, F: lambda x, y: (
+        t.cdist(x, y), t.cdist(x, y, p=1.5), t.cdist(x, y, compute_mode="use_mm_for_euclid_dist"), F.pdist(x, 3),
+        x.norm(p=3, dim=1), F.pairwise_distance(x, y[:4]), F.cosine_similarity(x, y[1:])),
+     [_arr(B, 4, 3), _arr(5, 3, seed=1)], (0, None), (0, 1)),
+    ("cdist both batched", lambda t, F: lambda x, y: t.cdist(x, y, compute_mode="use_mm_for_euclid_dist"),
+     [_arr(B, 4, 3), _arr(B, 2, 3, seed=1)], 0, (0, 1)),
+    ("quantile", lambda t, F: lambda x: (x.quantile(0.3, dim=1), x.quantile(t.tensor([0.2, 0.9], dtype=t.float64)),
+                                         x.quantile(0.5, keepdim=True), t.nanquantile(x, 0.7, 0, keepdim=True,
+                                                                                      interpolation="midpoint")),
+     [_arr(B, 3, 5)], 0, 0),
 ]
 
 

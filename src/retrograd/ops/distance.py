@@ -13,6 +13,7 @@ from ..amp.autocast_mode import autocast_op
 from .._backend import array_module
 from ..autograd.function import Function
 from ..tensor import Tensor, _wrap_dim
+from . import _batching
 from ._broadcast import broadcast_shapes
 from ._kernel_dtypes import not_implemented_for, scalar_name
 
@@ -28,6 +29,7 @@ def _mask(cond):
 class PNorm(Function):
     """n = ||x||_p over the last dim (p = 0, inf, or > 0);
     dx = g sign(x) |x|^(p-1) / n^(p-1)  (0 where n = 0; inf: shared among the maxima; 0: none)."""
+    vmap = classmethod(_batching.unbatched_params)  # batching rule: the batch is one more leading dim
 
     @staticmethod
     def forward(ctx, x, p, keepdim):
@@ -90,6 +92,14 @@ def _pnorm(x, p, keepdim=False):
 class EuclidCdist(Function):
     """d_ij = ||x_i - y_j||_2 via |x|^2 + |y|^2 - 2 x.y;
     with w = g/d (0 where d = 0): dx = x * rowsum(w) - w y,  dy = y * colsum(w) - w^T x."""
+
+    @classmethod
+    def vmap(cls, info, in_dims, x1, x2):
+        """The batch dim first in both (an unbatched one expanded over it): one more batch dim."""
+        b = info.batch_size
+        a1, a2 = (x.expand((b,) + tuple(x.shape)) if d is None else _batching.front(x, d)
+                  for x, d in zip((x1, x2), in_dims))
+        return cls.apply(a1, a2), 0
 
     @staticmethod
     def forward(ctx, x1, x2):

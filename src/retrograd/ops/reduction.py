@@ -716,6 +716,18 @@ class Quantile(Function):
     da = g*(1 - w) into the source of sorted[lo] and g*w into that of sorted[hi]."""
     _autocast = {"cpu": "fp32"}
 
+    @classmethod
+    def vmap(cls, info, in_dims, a, qs, dim, keepdim, interpolation, ignore_nan):
+        """The batch dim first: quantiles along dim + 1, or of each flattened sample (dim None);
+        the result's batch dim follows the quantiles' dim."""
+        x = _batching.front(a, in_dims[0])
+        if x.ndim == 1:
+            raise _batching.NoRule("quantile of 0-dim samples")
+        if dim is not None:
+            return cls.apply(x, qs, dim + 1, keepdim, interpolation, ignore_nan), 1
+        z = cls.apply(x.reshape(x.shape[0], -1), qs, 1, True, interpolation, ignore_nan)
+        return z.reshape((len(qs), x.shape[0]) + ((1,) * (x.ndim - 1) if keepdim else ())), 1
+
     @staticmethod
     def forward(ctx, a, qs, dim, keepdim, interpolation, ignore_nan):
         x = a._data
