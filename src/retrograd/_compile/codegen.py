@@ -176,14 +176,13 @@ class Program:
         for index, step in enumerate(graph.steps):
             view = StepView(em, step, index, capture_slots)
             backs.append(self._forward_step(em, view, lowerings))
-        # the backward: output gradients first, then each step's formula, last step first
+        # the backward: output gradients first, then each step's formula in the order eager's engine
+        # runs the nodes (so that each gradient is summed in eager's order)
         for k, slot in enumerate(graph.out_slots):  # (CompiledFunction passes zeros for a missing one)
             if graph.out_rg[k]:
                 em.grad(slot, f"grads[{k}]")
-        for entry in reversed(backs):
-            if entry is None:
-                continue
-            view, write = entry
+        for index in _engine_order(graph, backs, capture_slots):
+            view, write = backs[index]
             outs = [s for s in view.step.outs if s is not None]
             states = [em.state.get(s) for s in outs]
             if all(st is None for st in states):
@@ -255,6 +254,51 @@ class Program:
             if write is not False:
                 return (view, write) if step.differentiable and write is not None else None
         return _generic(em, view)
+
+
+def _engine_order(graph, backs, slots):
+    """The differentiable steps in the order autograd/engine.py runs their nodes for a backward
+    from the graph's outputs: a node is ready once every node it feeds has run; the ready list is
+    a stack; a node's inputs are visited in argument order (leaves' AccumulateGrad nodes are
+    not steps and are left out). Gradients are summed in the order their consumers run."""
+    producer = {}
+    for index, entry in enumerate(backs):
+        if entry is not None:
+            for s in entry[0].step.outs:
+                if s is not None:
+                    producer[s] = index
+
+    def edges(index):
+        step = backs[index][0].step
+        out = []
+        for a in step.spec:
+            if a[0] is True and slots[a[1]][0] in ("input", "live", "op") and slots[a[1]][1]._requires_grad:
+                out.append(producer.get(a[1], ("leaf", a[1])))
+        return out
+
+    roots = list(dict.fromkeys(producer[s] for s, rg in zip(graph.out_slots, graph.out_rg) if rg and s in producer))
+    deps, seen, stack = {}, set(roots), list(roots)
+    while stack:
+        node = stack.pop()
+        if type(node) is tuple:
+            continue
+        for fn in edges(node):
+            deps[fn] = deps.get(fn, 0) + 1
+            if fn not in seen:
+                seen.add(fn)
+                stack.append(fn)
+    order = []
+    ready = [n for n in roots if deps.get(n, 0) == 0]
+    while ready:
+        node = ready.pop()
+        order.append(node)
+        leaves = []
+        for fn in edges(node):
+            deps[fn] -= 1
+            if not deps[fn]:
+                (leaves if type(fn) is tuple else ready).append(fn)
+        ready += [n for n in leaves if type(n) is not tuple]
+    return order
 
 
 def _generic(em, view):

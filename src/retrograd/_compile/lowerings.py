@@ -15,6 +15,7 @@ from .. import _backend
 from ..ops import elementwise as _ew
 from ..ops import indexing as _ix
 from ..ops import join as _join
+from ..ops import linalg as _linalg
 from ..ops import linear as _linear
 from ..ops import loss as _loss
 from ..ops import shape as _shape
@@ -132,6 +133,47 @@ def relu(em, v):
 
     def backward(em, v):
         v.grad(0, f"{v.g()} * {em.const(_ew._relu_mask)}({v.o()})")
+    return backward
+
+
+def pow_(em, v):
+    """tensor ** number (a float tensor): z = _pow(x, b);  da = g*(b*a^(b-1)) (g*0 for b = 0)."""
+    if not (v.is_tensor(0) and not v.is_tensor(1) and type(v.value(1)) in _PY_NUMBERS and v.dtype(0).kind == "f"):
+        return False
+    b = v.value(1)
+    pw, mul_ = em.const(_ew._pow), em.const(_ew._mul)
+    em.f("with np.errstate(divide='ignore', invalid='ignore', over='ignore'):")
+    em.f(f"    {v.o()} = {pw}({v.a(0)}, {v.a(1)})")
+
+    def backward(em, v):
+        if b == 0:
+            v.grad(0, f"{mul_}({v.g()}, 0)")
+            return
+        em.b("with np.errstate(divide='ignore', invalid='ignore', over='ignore'):")
+        em.b(f"    {v.g()}_p = {pw}({v.a(0)}, {em.const(b - 1)})")
+        v.grad(0, f"{mul_}({v.g()}, {mul_}({v.a(1)}, {v.g()}_p))")
+    return backward
+
+
+def masked_fill(em, v):
+    """z = value where mask else a (a Python number value);  da = g with 0 where mask."""
+    if not (v.is_tensor(0) and v.is_tensor(1) and not v.is_tensor(2) and type(v.value(2)) in _PY_NUMBERS + (bool,)):
+        return False
+    dt = v.dtype(0)
+    shape = np.broadcast_shapes(v.shape(0), v.shape(1))
+    fill = em.const(_backend.cast(np.asarray(v.value(2)), dt))
+    if shape == v.shape(0):
+        em.f(f"{v.o()} = {v.a(0)}.copy()")
+    else:
+        em.f(f"{v.o()} = np.broadcast_to({v.a(0)}, {shape!r}).copy()")
+    em.f(f"np.copyto({v.o()}, {fill}, where={v.a(1)})")
+    zero = em.const(_backend.cast(np.asarray(0.0), dt))
+
+    def backward(em, v):
+        t = em.tmp("b")
+        em.b(f"{t} = {v.g()}.copy()")
+        em.b(f"np.copyto({t}, {zero}, where={v.a(1)})")
+        v.grad(0, _sum_to(em, v, t, 0))
     return backward
 
 
@@ -266,6 +308,24 @@ def addmm(em, v):
     return backward
 
 
+def matmul(em, v):
+    """Batched or 2-D products with alike batch dims (the plain backward's case); else generic."""
+    if not (v.is_tensor(0) and v.is_tensor(1)) or v.dtype(0) != v.dtype(1):
+        return False
+    sa, sb = v.shape(0), v.shape(1)
+    if len(sa) < 2 or len(sb) != len(sa) or sa[:-2] != sb[:-2]:
+        return False
+    mm = em.const(_backend.matmul)
+    em.f(f"{v.o()} = {mm}({v.a(0)}, {v.a(1)})")
+
+    def backward(em, v):
+        if v.needs(0):
+            v.grad(0, f"{mm}({v.g()}, {v.a(1)}.swapaxes(-1, -2))")
+        if v.needs(1):
+            v.grad(1, f"{mm}({v.a(0)}.swapaxes(-1, -2), {v.g()})")
+    return backward
+
+
 def mse_loss(em, v):
     if not (v.is_tensor(0) and v.is_tensor(1)) or v.dtype(0) != v.dtype(1) or v.shape(0) != v.shape(1):
         return False
@@ -331,7 +391,7 @@ def _unchanged(cls, base):
 
 LOWERINGS = {
     _ew.Add: add, _ew.Sub: sub, _ew.Mul: mul, _ew.Tanh: tanh, _ew.Sigmoid: sigmoid, _ew.Relu: relu,
-    _ew.Clone: clone, _linear.Addmm: addmm, _loss.MseLoss: mse_loss, _sm.Softmax: softmax,
+    _ew.Clone: clone, _ew.Pow: pow_, _ix.MaskedFill: masked_fill, _linalg.Matmul: matmul, _linear.Addmm: addmm, _loss.MseLoss: mse_loss, _sm.Softmax: softmax,
     _sm.LogSoftmax: log_softmax, _join.Cat: cat, _join.Stack: stack, _join.Split: split,
 }
 for _cls in (_shape.Permute, _shape.Transpose, _shape.TMatrix):
