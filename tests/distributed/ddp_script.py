@@ -15,6 +15,7 @@ import retrograd.distributed as dist
 from retrograd import nn
 from retrograd.distributed.algorithms.ddp_comm_hooks import default_hooks
 from retrograd.nn.parallel import DistributedDataParallel as DDP
+from retrograd.utils.checkpoint import checkpoint
 
 CHECKS = {}
 
@@ -172,6 +173,44 @@ def static_graph_trains_as_one_process(r, n):
     train(model, r, n, ddp=DDP(model, static_graph=True))
     for p, q in zip(params(model), params(train(mlp(seed=0), r, n))):
         np.testing.assert_allclose(p, q, rtol=0, atol=1e-12)
+
+
+class SharedCheckpointed(nn.Module):
+    """One Linear run in two reentrant checkpoints: its hook fires in two nested backwards."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.inp = nn.Linear(6, 16).double()
+        self.shared = nn.Linear(16, 16).double()
+        self.head = nn.Linear(16, 3).double()
+
+    def forward(self, x):
+        block = lambda h: torch.tanh(self.shared(h))  # noqa: E731
+        h = checkpoint(block, torch.tanh(self.inp(x)), use_reentrant=True)
+        h = checkpoint(block, h, use_reentrant=True)
+        return self.head(h)
+
+
+@check
+def static_graph_reduces_a_weight_shared_by_reentrant_checkpoints(r, n):
+    model = SharedCheckpointed()
+    train(model, r, n, ddp=DDP(model, static_graph=True))
+    assert DDP(SharedCheckpointed(), static_graph=True).reducer.hooks_per_iteration is None
+    for p, q in zip(params(model), params(train(SharedCheckpointed(), r, n))):
+        np.testing.assert_allclose(p, q, rtol=0, atol=1e-12)
+
+
+@check
+def reentrant_checkpoints_sharing_a_weight_need_static_graph(r, n):
+    ddp = DDP(SharedCheckpointed())
+    x, y = batch(0)
+    try:
+        nn.functional.mse_loss(ddp(half(x, r, n)), half(y, r, n)).backward()
+    except RuntimeError as e:
+        assert "Expected to mark a variable ready only once" in str(e)
+    else:
+        raise AssertionError("no error")
 
 
 class Branchy(nn.Module):

@@ -45,6 +45,15 @@ def queue_callback(callback):
     stack[-1].append(callback)
 
 
+def queue_outermost_callback(callback):
+    """Like queue_callback, but run when the outermost backward running on this thread ends
+    (not a reentrant one started inside it, e.g. by a checkpoint's backward)."""
+    stack = getattr(_final_callbacks, "stack", None)
+    if not stack:
+        raise RuntimeError("Final callbacks can only be installed during backward pass.")
+    stack[0].append(callback)
+
+
 class _ExecutionEngine:
     """``Variable._execution_engine``: the engine's one public hook, ``queue_callback``."""
 

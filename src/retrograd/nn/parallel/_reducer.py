@@ -27,7 +27,7 @@ import numpy as np
 
 from ... import creation, distributed as dist, int64
 from ..._backend import array_module
-from ...autograd.engine import queue_callback
+from ...autograd.engine import queue_callback, queue_outermost_callback
 from ...autograd.grad_mode import no_grad
 from ...tensor import Tensor
 
@@ -148,6 +148,9 @@ class Reducer:
         self.ready_order = []
         self.locally_used = np.zeros(len(params), dtype=bool)
         self.static_unused = None  # static_graph: the unused parameters found in the first iteration
+        self.hooks_per_iteration = None  # static_graph: how often each parameter's hook fired then
+        self.hook_count = np.zeros(len(params), dtype=np.int64)
+        self.delayed = False  # static_graph's first iteration: reduce everything after backward
         self.static_globally_used = None  # static_graph: which parameters some rank used then
         self.unused = []
         self.training_ranks = None  # inside join(): the Work counting the ranks still training
@@ -173,6 +176,8 @@ class Reducer:
         return [self.bucket_bytes_cap]
 
     def _reset_iteration(self):
+        self.hook_count[:] = 0
+        self.delayed = False
         self.divisor = None  # the world size, or inside join() the ranks training (known in backward)
         self.ready = np.zeros(len(self.params), dtype=bool)
         self.next_bucket = 0
@@ -299,13 +304,14 @@ class Reducer:
         for bucket in self.buckets:
             bucket.pending = len(bucket.indices)
             bucket.work = bucket.future = None
-        if self.static_graph and self.static_unused is not None:
-            self.unused = self.static_unused
-        elif self.find_unused or self.static_graph:
+        if self.static_graph:
+            # the first iteration counts the hooks and reduces after backward (the graph is not
+            # walked: a reentrant backward reaches parameters the forward's graph does not show)
+            self.delayed = self.static_unused is None
+            self.unused = self.static_unused or []
+        elif self.find_unused:
             used = self._reachable(outputs)
             self.unused = [i for i in range(len(self.params)) if i not in used]
-            if self.static_graph:
-                self.static_unused = self.unused
         else:
             self.unused = []
 
@@ -335,6 +341,17 @@ class Reducer:
             self.locally_used[index] = True  # also under no_sync: used once in the session is used
         if not self.expect_hooks:
             return  # no_sync(), or a backward of no synchronized forward: gradients just accumulate
+        if self.static_graph:
+            # a parameter used in several reentrant backwards (checkpoints) is ready at its last hook
+            self.hook_count[index] += 1
+            if self.delayed:
+                if self.hook_count[index] == 1 and not self.has_rebuilt:
+                    self.ready_order.append(index)
+                if self.hook_count.sum() == 1:
+                    queue_outermost_callback(self._delayed_reduce)
+                return
+            if self.hook_count[index] < self.hooks_per_iteration[index]:
+                return
         if not self.has_rebuilt:
             self.ready_order.append(index)
         if not self.marked_unused:
@@ -368,6 +385,15 @@ class Reducer:
             self.next_bucket += 1
         if self.next_bucket == len(self.buckets):
             queue_callback(self._finalize)
+
+    def _delayed_reduce(self):
+        """static_graph's first iteration, after the whole backward: the hook counts and the
+        unused parameters are now known; every bucket is reduced at once."""
+        self.hooks_per_iteration = self.hook_count.copy()
+        self.static_unused = [i for i in range(len(self.params)) if not self.hook_count[i]]
+        self.delayed = False
+        for i in range(len(self.params)):
+            self._mark_ready(i)
 
     def _copy_grad_to_bucket(self, bucket, pos):
         """The gradient into its bucket view, divided by the world size unless a comm hook
