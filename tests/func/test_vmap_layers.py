@@ -105,6 +105,17 @@ CASES = [
                                          x.quantile(0.5, keepdim=True), t.nanquantile(x, 0.7, 0, keepdim=True,
                                                                                       interpolation="midpoint")),
      [_arr(B, 3, 5)], 0, 0),
+    ("scatter_reduce", lambda t, F: lambda x, y: (
+        y.scatter_reduce(1, t.tensor([[0, 0], [1, 2], [3, 3]]), x[:, :2], "sum"),
+        y.scatter_reduce(1, t.tensor([[0, 0], [1, 2], [3, 3]]), x[:, 1:3], "amax", include_self=False),
+        y.scatter_reduce(0, t.tensor([[2, 0, 1, 0]]), x[:1], "mean")), [_arr(B, 3, 4), _arr(3, 4, seed=1)], (0, None), 0),
+    ("per-sample indices", lambda t, F: lambda x, i, j: (
+        x.gather(1, i), t.take_along_dim(x, i[:, :1], 1), x.index_select(1, j), x.index_select(0, j[:2]), x[j],
+        x[j[:2, None]], t.gather(x, 0, j[:2, None])), [_arr(B, 3, 4), _idx(4, B, 3, 2), _idx(3, B, 5, seed=1)], 0, 0),
+    ("per-sample indices into a shared table", lambda t, F: lambda w, i: (w[i], w.gather(0, i[:, None].expand(3, 4))),
+     [_arr(5, 4), _idx(5, B, 3)], (None, 0), 0),
+    ("grid_sample", lambda t, F: lambda x, g: F.grid_sample(x, g, align_corners=False),
+     [_arr(B, 1, 2, 4, 5), _arr(B, 1, 3, 3, 2, seed=1) * 0.9], 0, (0, 1)),
 ]
 
 
@@ -236,3 +247,17 @@ def test_recurrent_layers_batched_and_per_sample_gradients(kind, options):
     _close(out, retrograd.tensor(torch.stack([tf(tparams, tx[i]) for i in range(B)]).detach().numpy()))
     tgrads = [torch.func.grad(_scalar(tf))(tparams, tx[i]) for i in range(B)]
     _close(list(grads.values()), [retrograd.tensor(torch.stack([g[k] for g in tgrads]).numpy()) for k in grads])
+
+
+def test_zero_grad_to_batched():
+    """grid_sample's node that gives the grid a zero gradient, with either argument batched."""
+    from retrograd.ops.upsample import _ZeroGradTo
+
+    y, other = retrograd.tensor(_arr(B, 2, 3)), retrograd.tensor(_arr(4, seed=1))
+    reset_vmap_fallbacks()
+    _close(vmap(_ZeroGradTo.apply, in_dims=(0, None))(y, other), y)
+    _close(vmap(_ZeroGradTo.apply, in_dims=(None, 0))(y[0], y[:, 0]), y[0].expand(B, 2, 3))
+    gy, go = vmap(grad(lambda a, o: (_ZeroGradTo.apply(a, o) ** 2).sum(), argnums=(0, 1)))(y, y[:, :, 0])
+    assert vmap_fallbacks() == {}
+    _close(gy, 2 * y)
+    _close(go, retrograd.zeros(B, 2, dtype=retrograd.float64))

@@ -9,6 +9,9 @@ the result again. Rules call ops through ``apply`` on ordinary tensors, so autog
 the batched computation (gradients inside vmap are per sample: retrograd.func.grad).
 """
 
+from ..autograd import function as _function
+
+
 class NoRule(NotImplementedError):
     """Raised by a rule for a case it does not batch: vmap then runs the op once per sample
     (and counts it, retrograd.func.vmap_fallbacks())."""
@@ -18,13 +21,25 @@ def batched(*tensors):
     """Whether vmap runs and one of ``tensors`` is a sample's view of a batch (a BatchedTensor):
     functionals that compute on arrays before their op (statistics, windows) pass the op
     placeholders instead, and the op's rule computes on the whole batch."""
-    from ..autograd import function
-
-    if function.batch_hook is None:
+    if _function.batch_hook is None:
         return False
     from ..func._batched import BatchedTensor
 
     return any(type(t) is BatchedTensor for t in tensors)
+
+
+def on_batch(fn, *tensors):
+    """``fn(*tensors)`` for a functional that computes on its tensors' arrays before its ops
+    (indices, sampling coordinates), under vmap: called once on the batch of the innermost vmap
+    among ``tensors``, each with that batch dim first (an unbatched one expanded over it; fn
+    treats it as one more leading dim), its output batched again there."""
+    from ..func._batched import BatchedTensor, wrap
+
+    level = max(t._level for t in tensors if type(t) is BatchedTensor)
+    size = next(t._value.shape[0] for t in tensors if type(t) is BatchedTensor and t._level == level)
+    out = fn(*[t._value if type(t) is BatchedTensor and t._level == level else t.expand((size,) + tuple(t.shape))
+               for t in tensors])
+    return tuple(wrap(o, level) for o in out) if isinstance(out, tuple) else wrap(out, level)
 
 
 def front(a, d):

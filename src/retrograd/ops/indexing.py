@@ -179,6 +179,14 @@ class Select(Index):
 class IndexScatter(Function):
     """z = zeros(shape) with g added at key (the backward of Index);  dg = gz[key]."""
 
+    @classmethod
+    def vmap(cls, info, in_dims, g, shape, key, advanced):
+        """g laid out as the batched indexing's result (batch dim where NumPy puts it), scattered
+        into the batch's zeros by the key after a leading slice."""
+        keys = key if isinstance(key, tuple) else (key,)
+        g = g.movedim(in_dims[0], _batching.batch_position(keys))
+        return cls.apply(g, (info.batch_size,) + tuple(shape), (slice(None),) + keys, advanced), 0
+
     @staticmethod
     def forward(ctx, g, shape, key, advanced):
         ctx.key, ctx.advanced = key, advanced
@@ -200,12 +208,17 @@ class IndexPut(Function):
     """z = a with z[key] = v;  da = g with zeros at key,  dv = g[key] (summed to v's shape)."""
 
     @classmethod
-    def vmap(cls, info, in_dims, g, shape, key, advanced):
-        """g laid out as the batched indexing's result (batch dim where NumPy puts it), scattered
-        into the batch's zeros by the key after a leading slice."""
+    def vmap(cls, info, in_dims, a, key, advanced, value, accumulate=False):
+        """The key after a leading slice, on the batch (an unbatched input expanded: the op
+        copies it); a tensor value laid out as the batched indexing's result."""
         keys = key if isinstance(key, tuple) else (key,)
-        g = g.movedim(in_dims[0], _batching.batch_position(keys))
-        return cls.apply(g, (info.batch_size,) + tuple(shape), (slice(None),) + keys, advanced), 0
+        b = info.batch_size
+        x = a.expand((b,) + tuple(a.shape)) if in_dims[0] is None else _batching.front(a, in_dims[0])
+        if isinstance(value, Tensor):
+            rank = np.empty(tuple(x.shape[1:]), dtype=np.bool_)[keys].ndim
+            v = value.unsqueeze(0) if in_dims[3] is None else _batching.front(value, in_dims[3])
+            value = _batching._pad_to(v, rank).movedim(0, _batching.batch_position(keys))
+        return cls.apply(x, (slice(None),) + keys, advanced, value, accumulate), 0
 
     @staticmethod
     def forward(ctx, a, key, advanced, value, accumulate=False):
@@ -227,19 +240,6 @@ class IndexPut(Function):
                 f"to indexing result of shape {list(target)}"
             ) from None
         return out
-
-    @classmethod
-    def vmap(cls, info, in_dims, a, key, advanced, value, accumulate=False):
-        """The key after a leading slice, on the batch (an unbatched input expanded: the op
-        copies it); a tensor value laid out as the batched indexing's result."""
-        keys = key if isinstance(key, tuple) else (key,)
-        b = info.batch_size
-        x = a.expand((b,) + tuple(a.shape)) if in_dims[0] is None else _batching.front(a, in_dims[0])
-        if isinstance(value, Tensor):
-            rank = np.empty(tuple(x.shape[1:]), dtype=np.bool_)[keys].ndim
-            v = value.unsqueeze(0) if in_dims[3] is None else _batching.front(value, in_dims[3])
-            value = _batching._pad_to(v, rank).movedim(0, _batching.batch_position(keys))
-        return cls.apply(x, (slice(None),) + keys, advanced, value, accumulate), 0
 
     @staticmethod
     def jvp(ctx, ta, _key, _advanced, tvalue, *_):
@@ -295,6 +295,11 @@ def _torch_layout(key, ndim):
 
 
 def getitem(self, key):
+    if type(key) is not tuple and _batching.batched(key) and key.dtype.name.startswith("int") and self.ndim:
+        from ..creation import arange  # x[idx], per-sample idx: the batch's rows picked by (b, idx)
+
+        return _batching.on_batch(lambda x, i: x[(arange(i.shape[0]).reshape((-1,) + (1,) * (i.ndim - 1)), i)],
+                                  self, key)
     key, advanced = convert_key(key)
     out = Index.apply(self, key, advanced)
     if advanced:
@@ -417,6 +422,9 @@ def _gather_key(input, dim, index, name):
 def gather(input, dim, index, *, sparse_grad=False):
     """z[i][j] = input[index[i][j]][j] (dim=0);  da = g added at those positions."""
     reject("gather", sparse_grad=sparse_grad)
+    if _batching.batched(index) and input.ndim and index.ndim:  # per-sample indices: one gather of the batch
+        d = _wrap_dim(dim, input.ndim)
+        return _batching.on_batch(lambda x, i: gather(x, d + 1, i), input, index)
     if isinstance(index, Tensor) and index.numel() == 0:  # torch checks only dim then: empty, da = 0
         _wrap_dim(dim, input.ndim or 1)
         empty = Gather.apply(input.reshape(-1), (array_module(index._data).zeros(0, dtype=np.int64),), True)
@@ -494,6 +502,17 @@ class ScatterReduce(Function):
     Gradients as torch: sum: da = g, dsrc = g[index]; mean: both divided by the count;
     prod: da = g*z/a, dsrc = g[index]*z[index]/src; amax/amin: shared evenly among the
     elements equal to the result."""
+
+    @classmethod
+    def vmap(cls, info, in_dims, a, src, key, reduce, include_self):
+        """The key (an index array for every dim) after a leading slice, on the batch (unbatched
+        tensors expanded over it: the op copies its input)."""
+        if _batching.batch_position(key):
+            raise _batching.NoRule("scatter_reduce with a key NumPy lays out advanced-first")
+        b = info.batch_size
+        x, s = (t.expand((b,) + tuple(t.shape)) if d is None else _batching.front(t, d)
+                for t, d in zip((a, src), in_dims))
+        return cls.apply(x, s, (slice(None),) + tuple(key), reduce, include_self), 0
 
     @staticmethod
     def forward(ctx, a, src, key, reduce, include_self):
@@ -624,6 +643,9 @@ def _dim_index(input, dim, index, name):
 def index_select(input, dim, index):
     """The entries ``index`` (1-D) along ``dim``;  da = g added back at them."""
     d = _wrap_dim(dim, input.ndim or 1)
+    if _batching.batched(index) and input.ndim and index.ndim == 1:  # per-sample indices: a gather of the batch
+        return _batching.on_batch(lambda x, i: take_along_dim(
+            x, i.reshape((i.shape[0],) + (1,) * d + (-1,) + (1,) * (x.ndim - d - 2)), d + 1), input, index)
     if input.ndim == 0 and isinstance(index, Tensor) and index.numel() != 1:
         raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got {index.numel()} value(s)")
     try:
@@ -842,6 +864,9 @@ def take_along_dim(input, indices, dim=None):
     """gather after broadcasting input and indices (all but ``dim``); flattened when dim is None."""
     if dim is None:
         return take(input, indices.reshape(-1))
+    if _batching.batched(indices) and input.ndim == indices.ndim:  # per-sample indices: along dim + 1 of the batch
+        d = _wrap_dim(dim, max(input.ndim, 1))
+        return _batching.on_batch(lambda x, i: take_along_dim(x, i, d + 1), input, indices)
     idx = _index_array(indices, "take_along_dim")
     if input.ndim != idx.ndim:
         raise RuntimeError(

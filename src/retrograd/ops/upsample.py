@@ -16,6 +16,7 @@ from ..amp.autocast_mode import autocast_op, cast_args
 from .. import _backend
 from ..autograd.function import Function
 from ..tensor import Tensor
+from . import _batching
 from .pooling import BlockRepeat, SeparablePool, _adaptive_bounds
 
 __all__ = ["pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle", "affine_grid_generator",
@@ -304,6 +305,10 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
         raise RuntimeError(f"grid_sampler(): expected grid to have size 2 in last dimension and the batch size of "
                            f"input, but got grid with sizes {list(grid.shape)} for input {list(input.shape)}")
     align_corners = bool(align_corners)
+    if _batching.batched(input, grid):  # under vmap: the samples' rows side by side, (B*N, ...)
+        return _batching.on_batch(lambda x, g: grid_sample(
+            x.flatten(0, 1), g.flatten(0, 1), mode, padding_mode, align_corners).unflatten(0, tuple(x.shape[:2])),
+            input, grid)
     n, c, h, w = input.shape
     ho, wo = grid.shape[1:3]
     ix = _source_coord(grid[..., 0], w, padding_mode, align_corners)
@@ -337,6 +342,14 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
 
 class _ZeroGradTo(Function):
     """z = y (with `other` as an input whose gradient is zero);  dy = g,  dother = 0."""
+
+    @classmethod
+    def vmap(cls, info, in_dims, y, other):
+        """Both with the batch dim first (an unbatched one expanded over it)."""
+        b = info.batch_size
+        y, other = (t.expand((b,) + tuple(t.shape)) if d is None else _batching.front(t, d)
+                    for t, d in zip((y, other), in_dims))
+        return cls.apply(y, other), 0
 
     @staticmethod
     def forward(ctx, y, other):
