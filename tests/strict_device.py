@@ -38,13 +38,8 @@ _SUPPORTED_KINDS = "biufc"
 
 # NumPy functions CuPy does not have (its comparison table): np.<name>(device array) raises there.
 _MISSING = frozenset({
-    "apply_over_axes", "frompyfunc", "require", "nditer", "nested_iters", "ndenumerate", "memmap",
-    "busday_count", "busday_offset", "is_busday", "datetime_as_string", "datetime_data",
-    "fromregex", "genfromtxt", "piecewise", "asmatrix", "bmat", "place", "put_along_axis",
-    "nanquantile", "nanpercentile", "ediff1d", "setxor1d", "trapezoid", "unwrap", "interp",
-    "fill_diagonal", "linalg.matrix_norm", "linalg.vector_norm", "linalg.eig", "linalg.eigvals",
-    "linalg.cross", "linalg.outer", "linalg.vecdot", "linalg.matrix_transpose", "linalg.svdvals",
-    "linalg.diagonal", "linalg.trace", "linalg.tensordot", "linalg.matmul",
+    "frompyfunc", "require", "nditer", "nested_iters", "ndenumerate", "memmap", "fromregex", "asmatrix",
+    "bmat", "busday_count", "busday_offset", "is_busday", "datetime_as_string", "datetime_data",
 })
 # ufunc methods CuPy implements, per method (CuPy's ufunc tracker, v12+): None means every ufunc
 _UFUNC_METHODS = {
@@ -174,6 +169,15 @@ def _has_bool_mask(key):
     return any(isinstance(k, np.ndarray) and k.dtype == np.bool_ and k.ndim for k in items)
 
 
+def _along_axis_wrapped(args, kwargs):
+    """take_along_axis/put_along_axis's indices modulo the axis (CuPy indexes with wrap-around)."""
+    arr, indices, *rest = args
+    axis = kwargs.get("axis", rest[-1] if rest else None)
+    if axis is not None and arr.shape[axis]:
+        indices = indices % arr.shape[axis]
+    return (arr, indices, *rest)
+
+
 def _call(name, func, args, kwargs, host_ok=False):
     """func (NumPy's) on the unwrapped arguments, its results wrapped; ``out=`` keeps its object."""
     if name in _SYNCING:
@@ -181,6 +185,8 @@ def _call(name, func, args, kwargs, host_ok=False):
     out = kwargs.get("out")
     args = _unwrap(args, host_ok)
     kwargs = {k: _unwrap(v, host_ok) for k, v in kwargs.items()}
+    if name in ("take_along_axis", "put_along_axis"):
+        args = _along_axis_wrapped(args, kwargs)
     with np.errstate(all="ignore"):  # GPU kernels never warn
         result = func(*args, **kwargs)
     if out is not None:
@@ -703,7 +709,16 @@ def _philox(seed, offset, out, size=None):
     out[...] = _wrap(_philox.blocks(np, size, int(seed), int(offset)))
 
 
-EMULATED = {"retrograd_philox4x32_10": _philox}
+def _bfloat16(name):
+    def convert(x, size=None):
+        from retrograd import _bfloat16
+
+        return _wrap(getattr(_bfloat16, name)(_unwrap(x)))  # the kernels' NumPy twins
+    return convert
+
+
+EMULATED = {"retrograd_philox4x32_10": _philox, "retrograd_f32_to_bf16": _bfloat16("to_bits"),
+            "retrograd_bf16_to_f32": _bfloat16("from_bits")}
 cupy.ElementwiseKernel = ElementwiseKernel
 
 
@@ -747,7 +762,7 @@ def array(obj, dtype=None, copy=True, order="K", subok=False, ndmin=0):
 @contextlib.contextmanager
 def installed():
     """Within: retrograd's 'cuda' device is this module (one fake GPU); ``syncs`` starts empty."""
-    from retrograd import _backend
+    from retrograd import _backend, _device_checks
 
     saved = _backend.cupy, {k: sys.modules.get(k) for k in ("cupyx", "cupyx.scipy", "cupyx.scipy.special")}
     _backend.cupy = cupy
@@ -756,6 +771,7 @@ def installed():
     try:
         yield cupy
     finally:
+        _device_checks._pending.clear()  # checks of this fake device's arrays die with it
         _backend.cupy = saved[0]
         for k, v in saved[1].items():
             if v is None:

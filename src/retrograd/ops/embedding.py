@@ -11,6 +11,7 @@ import numpy as np
 
 from . import _batching
 from .. import _backend
+from .._device_checks import check
 from ..autograd.function import Function
 from ..autograd.forward_ad import linear_jvp
 from ..autograd.grad_mode import no_grad
@@ -106,11 +107,11 @@ def _check_indices(input, num, name):
     if input.dtype.is_floating_point or input.dtype.name == "bool":
         raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the following scalar types: "
                            f"Long, Int; but got {input.type()} instead (while checking arguments for {name})")
-    if input.numel():
-        lo, hi = int(input._data.min()), int(input._data.max())
-        if lo < 0 or hi >= num:
-            raise IndexError(f"index out of range in self ({name}: index {hi if hi >= num else lo} is not in "
-                             f"[0, {num}) for a weight with {num} rows)")
+    if input.numel():  # on a device: read at the next synchronisation, as torch's device-side assert
+        x = input._data
+        check((x < 0) | (x >= num), lambda: IndexError(
+            f"index out of range in self ({name}: index {x.max() if (x >= num).any() else x.min()} is not in "
+            f"[0, {num}) for a weight with {num} rows)"))
 
 
 def _padding_idx(padding_idx, num):

@@ -344,6 +344,7 @@ Tensor.index_put_ = index_put_
 # ---------------------------------------------------------------------------- gather / scatter family
 
 from .._backend import array_module  # noqa: E402
+from .._device_checks import check  # noqa: E402
 from ..tensor import _wrap_dim  # noqa: E402
 from ._inplace import make_inplace  # noqa: E402
 from ._method import tensor_method  # noqa: E402
@@ -368,15 +369,25 @@ def _index_array(index, name, what="index"):
 
 
 def _check_bounds(arr, size, dim, name, negative=False):
+    """Every index in [0, size) (or [-size, size)): at once on the CPU; on a device at the next
+    synchronisation, as torch's device-side assert (no host round trip per index op)."""
     if arr.size == 0:
         return arr
-    lo, hi = int(arr.min()), int(arr.max())
-    if hi >= size or lo < (-size if negative else 0):
-        bad = hi if hi >= size else lo
-        if name in ("index_select", "index_add", "index_copy", "index_fill", "take", "put"):
-            raise IndexError(f"{name}(): index {bad} is out of range for dimension {dim} with size {size}")
-        raise RuntimeError(f"index {bad} is out of bounds for dimension {dim} with size {size}")
+    low = -size if negative else 0
+    if type(arr) is np.ndarray:
+        lo, hi = int(arr.min()), int(arr.max())
+        if hi >= size or lo < low:
+            raise _out_of_range(hi if hi >= size else lo, size, dim, name)
+    else:
+        check((arr >= size) | (arr < low), lambda: _out_of_range(
+            int(arr.max()) if bool((arr >= size).any()) else int(arr.min()), size, dim, name))
     return arr
+
+
+def _out_of_range(bad, size, dim, name):
+    if name in ("index_select", "index_add", "index_copy", "index_fill", "take", "put"):
+        return IndexError(f"{name}(): index {bad} is out of range for dimension {dim} with size {size}")
+    return RuntimeError(f"index {bad} is out of bounds for dimension {dim} with size {size}")
 
 
 def _dim_key(idx, dim, xp):

@@ -16,6 +16,7 @@ import numpy as np
 from . import _batching, _cuda_kernels
 from ..amp.autocast_mode import autocast_op
 from .. import _backend
+from .._device_checks import check
 from ..autograd.function import Function
 from ..autograd.forward_ad import diagonal_jvp, fsum
 from ..autograd.grad_mode import _state
@@ -301,9 +302,8 @@ def _target_weights(xp, t, c, w, ignore_index, dtype):
     and each row's class weight w_t (0 on ignored rows)."""
     valid = t != ignore_index
     tt = xp.where(valid, t, 0)
-    bad = (tt < 0) | (tt >= c)
-    if bad.any():
-        raise IndexError(f"Target {int(tt[bad][0])} is out of bounds.")
+    bad = (tt < 0) | (tt >= c)  # on a device: read at the next synchronisation (torch's device-side assert)
+    check(bad, lambda: IndexError(f"Target {int(tt[bad][0])} is out of bounds."))
     wt = w[tt] * valid if w is not None else valid
     return valid, tt, wt.astype(dtype, copy=False)
 
@@ -313,11 +313,12 @@ def _coef(g, reduction, total, m, valid):
     mean, g for the sum, g_i for none. A mean over no weight (every target ignored) is nan, but
     torch's gradient is still 0 on ignored rows (not 0 * inf = nan): where(valid, g / 0, 0)."""
     if reduction == "mean":
-        if total == 0:
+        if not isinstance(total, float) or total == 0:  # (a device total is not read on the host)
             if isinstance(g, Tensor):
                 from .comparison import where
 
-                return where(_const(valid.reshape(m, 1)), g / total, 0.0)
+                return where(_const(valid.reshape(m, 1)), g / (total if isinstance(total, float) else _const(total)),
+                             0.0)
             with np.errstate(divide="ignore", invalid="ignore"):
                 return _backend.array_module(valid).where(valid.reshape(m, 1), g / total, 0)
         return g / total
@@ -417,14 +418,16 @@ class NLLLoss(Function):
             valid, tt, wt = _target_weights(xp, t, c, w, ignore_index, dtype)
             rows = -wt * a[xp.arange(m), tt]
         acc = np.float32 if dtype.itemsize == 2 else None  # torch sums half precision in float32
-        total = float(wt.sum(dtype=acc))
+        total = wt.sum(dtype=acc)  # on a device it stays there: the mean divides by it without a round trip
+        total = float(total) if xp is np else total
         ctx.reduction, ctx.total, ctx.ignore_index, ctx.shape = reduction, total, ignore_index, tuple(logp.shape)
         ctx.mc = (m, c)
         ctx.rows = valid, tt, wt  # read from target and weight, which are saved for their version checks
         ctx.save_for_backward(target, weight)
         with np.errstate(invalid="ignore", divide="ignore"):
             if reduction == "mean":
-                return xp.asarray(rows.sum(dtype=acc) / total if total else xp.nan, dtype=dtype)  # torch: nan
+                return xp.asarray(rows.sum(dtype=acc) / total if xp is not np or total else xp.nan,
+                                  dtype=dtype)  # torch: nan for a mean over no weight (on a device: 0/0)
             if reduction == "sum":
                 return xp.asarray(rows.sum(dtype=acc), dtype=dtype)
         return rows.reshape(tuple(target.shape))
@@ -462,9 +465,8 @@ class NLLLoss(Function):
 def _nll_rows_cuda(a, t, w, ignore_index):
     """_target_weights and the rows' losses -w_t logp[i, t_i] of a CuPy (M, C) array in one kernel."""
     rows, wt, bad = _cuda_kernels.nll_forward(a, t, w, ignore_index)
-    first = int(bad)  # (the host learns of a target out of bounds, as _target_weights' check)
-    if first != 2**31 - 1:
-        raise IndexError(f"Target {int(t[first])} is out of bounds.")
+    # the first row whose target is out of bounds (2**31 - 1: none), read at the next synchronisation
+    check(bad != 2**31 - 1, lambda: IndexError(f"Target {int(t[int(bad)])} is out of bounds."))
     valid = t != ignore_index
     return valid, _backend.array_module(t).where(valid, t, 0), wt, rows
 

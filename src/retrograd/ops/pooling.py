@@ -17,6 +17,7 @@ import numpy as np
 from . import _batching
 from ..amp.autocast_mode import autocast_op
 from .. import _backend
+from .._device_checks import check
 from ..autograd.function import Function
 from ..autograd.forward_ad import linear_jvp
 from ..tensor import Tensor
@@ -166,7 +167,8 @@ def _first_max_hits(x, out, k):
     As torch: the first maximum of a block, or its last NaN when it has one."""
     xb = _blocks(x, k)
     offsets = list(np.ndindex(*k))
-    if out.dtype.kind == "f" and bool(_xp(out).isnan(out).any()):
+    xp = _xp(out)  # on a device the NaN-aware way always (the same hits without NaN; no round trip to ask)
+    if out.dtype.kind == "f" and (xp is not np or bool(xp.isnan(out).any())):
         nan_hits = {off: hit for off, hit, _ in _first_hits(xb, offsets[::-1], lambda v: v != v)}
         for off, hit, _ in _first_hits(xb, offsets, lambda v: v == out):  # never true in NaN blocks
             yield _offset(off), hit | nan_hits[off]
@@ -432,7 +434,8 @@ def _max_pool_arrays(x, k, s, p, d, out):
         pos = (np.arange(out[j]) * s[j] - p[j]) * strides[j]
         base = base + xp.asarray(pos.reshape((out[j],) + (1,) * (nd - 1 - j)))
     shifts = np.array([sum(di * oi * st for di, oi, st in zip(d, off, strides)) for off in offsets], dtype=np.int64)
-    nan = bool(xp.isnan(best).any()) if best.dtype.kind == "f" else False
+    # the NaN-aware hits where there are NaNs; on a device always (the same without NaN; no round trip to ask)
+    nan = best.dtype.kind == "f" and (xp is not np or bool(xp.isnan(best).any()))
     K = len(offsets)
     if K <= 16:
         # bit i of `code` says offset i holds the max; its lowest set bit is the first such offset
@@ -697,9 +700,9 @@ def _max_unpool(name, nd, input, indices, kernel_size, stride, padding, output_s
         raise RuntimeError(f"{name}: Expected shape of indices to be same as that of the input tensor "
                            f"({list(x.shape)}) but got indices tensor with shape: {list(indices.shape)}")
     total = int(np.prod(size))
-    if idx.numel() and (int(idx._data.min()) < 0 or int(idx._data.max()) >= total):
-        raise RuntimeError(f"{name}: Found an invalid max index: {int(idx._data.max())} (output volumes are of "
-                           f"size {'x'.join(map(str, size))})")
+    i = idx._data  # on a device: read at the next synchronisation, as torch's device-side assert
+    check((i < 0) | (i >= total), lambda: RuntimeError(
+        f"{name}: Found an invalid max index: {int(i.max())} (output volumes are of size {'x'.join(map(str, size))})"))
     y = ScatterFlat.apply(x, idx, x.shape[:2] + size, True)
     return y.squeeze(0) if unbatched else y
 
