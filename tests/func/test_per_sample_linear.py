@@ -1,7 +1,7 @@
-"""func/_linear.py: PerSampleMatmul, the linear layer of vmap(grad(f)): each sample's gradient of a shared
-weight equals a loop of autograd.grad, laid out as torch.func lays it out (contiguous), for
-one or several rows per sample, a weight used as W^T (nn.Linear) or as is, and with a graph
-kept for an outer derivative."""
+"""func/_linear.py's PerSampleMatmul, the linear layer of vmap(grad(f)): each sample's
+gradient of a shared weight equals a loop of autograd.grad, laid out as torch.func lays it
+out (contiguous), for one or several rows per sample, a weight used as W^T (nn.Linear) or as
+is, and with a graph kept for an outer derivative."""
 
 import numpy as np
 import pytest
