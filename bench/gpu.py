@@ -236,7 +236,8 @@ def benchmark(frameworks, sizes, device, seconds, names=tuple(CASES), budget=flo
 
 def table(results, title):
     """The markdown table: ms per step for each framework, ratio retrograd/torch, target."""
-    rows = [f"### {title}", "", "| workload | torch ms | retrograd ms | ratio | target | first loss torch / retrograd |",
+    rows = [f"### {title}", "",
+            "| workload | torch ms | retrograd ms | ratio | target | first loss torch / retrograd |",
             "| --- | --- | --- | --- | --- | --- |"]
     for name, r in results.items():
         th, rg = r.get("torch", {}), r.get("retrograd", {})

@@ -337,11 +337,12 @@ extern "C" __global__ void nll_backward(const long long* target, const T* weight
 # the internal order i, f, o, g, and the rows of W for i, f, o are halved, so the block holds
 # a/2 for those gates: sigmoid(a) = (1 + tanh(a/2))/2.  One thread per (unit j, column q):
 #   i, f, o = sigmoid;  g = tanh;  c = f c_prev + i g;  h = o tanh(c)
-# (the activated gates overwrite the block: the backward reads them).
+# (the activated gates overwrite the block: the backward reads them). h goes to h (H, n) and,
+# when has_out, transposed to out (n, H), the layer's output rows.
 
 _kernel_source(r"""
 extern "C" __global__ void lstm_cell_forward(T* gates, const T* c_prev, long long cp_rs, long long cp_cs,
-                                             T* c, T* h, long long h_rs, int H, int n) {
+                                             T* c, T* h, long long h_rs, T* out, int has_out, int H, int n) {
     long long Hn = (long long)H * n;
     for (long long k = blockIdx.x * (long long)blockDim.x + threadIdx.x; k < Hn;
          k += (long long)gridDim.x * blockDim.x) {
@@ -356,7 +357,9 @@ extern "C" __global__ void lstm_cell_forward(T* gates, const T* c_prev, long lon
         gates[3 * Hn + k] = g;
         T c_t = f * c_prev[j * cp_rs + q * cp_cs] + i * g;
         c[k] = c_t;
-        h[j * h_rs + q] = o * tanh(c_t);
+        T h_t = o * tanh(c_t);
+        h[j * h_rs + q] = h_t;
+        if (has_out) out[q * H + j] = h_t;
     }
 }
 """)
@@ -701,12 +704,14 @@ def _strides(a):
     return tuple(_i64(s // a.itemsize) for s in a.strides)
 
 
-def lstm_cell_forward(gates, c_prev, c, h):
+def lstm_cell_forward(gates, c_prev, c, h, out=None):
     """One LSTM step in rnn.py's transposed layout: gates (4H, n) pre-activations (i, f, o rows
-    halved) become the activations; writes c (H, n) and h (rows strided, columns contiguous)."""
+    halved) become the activations; writes c (H, n), h (rows strided, columns contiguous) and,
+    when given, h transposed into out (n, H) contiguous."""
     H, n = c.shape
     _launch("lstm_cell_forward", gates.dtype, _grid(H * n),
-            (gates, c_prev, *_strides(c_prev), c, h, _strides(h)[0], _i32(H), _i32(n)))
+            (gates, c_prev, *_strides(c_prev), c, h, _strides(h)[0], h if out is None else out,
+             _i32(out is not None), _i32(H), _i32(n)))
 
 
 def lstm_cell_backward(gates, c, c_prev, dm, dc, dG):

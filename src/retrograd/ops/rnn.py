@@ -190,13 +190,22 @@ def _lstm_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched):
     if bias:
         W[:, K - 1] = _ifog(b_ih + b_hh, H, xp)
     W[:3 * H] *= 0.5
-    Zs = _blocks(xp.empty(K * N, dtype=dt), K, sched)
-    for z, (s, e, _, m) in zip(Zs, sched):
-        z[P:P + I] = X[s:e].T
+    Z = xp.empty(K * N, dtype=dt)
+    Zs = _blocks(Z, K, sched)
+    fused = type(W) is not np.ndarray and _cuda_kernels.fits(W)  # CUDA: a step's gate math in one kernel
+    if fused and N == B * len(sched):  # every step B rows: all steps' x^T and 1 in one copy each
+        Zv = Z.reshape(len(sched), K, B)
+        Zv[:, P:P + I] = X.reshape(len(sched), B, I).transpose(0, 2, 1)
         if bias:
-            z[K - 1] = 1
-        if m < e - s:  # sequences whose previous state is the initial one
-            z[:P, m:] = h0[m:e - s].T
+            Zv[:, K - 1] = 1
+        Zs[0][:P] = h0.T  # the first step's previous state
+    else:
+        for z, (s, e, _, m) in zip(Zs, sched):
+            z[P:P + I] = X[s:e].T
+            if bias:
+                z[K - 1] = 1
+            if m < e - s:  # sequences whose previous state is the initial one
+                z[:P, m:] = h0[m:e - s].T
     G = xp.empty(4 * H * N, dtype=dt)
     C = xp.empty(H * N, dtype=dt)
     Gs, Cs = _blocks(G, 4 * H, sched), _blocks(C, H, sched)
@@ -209,7 +218,6 @@ def _lstm_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched):
     hb = xp.empty(P * B, dtype=dt)
     cp = None
     mul, tanh = xp.multiply, xp.tanh
-    fused = type(W) is not np.ndarray and _cuda_kernels.fits(W)  # CUDA: a step's gate math in one kernel
     for k, (s, e, _, m) in enumerate(sched):
         n = e - s
         g4, c = Gs[k], Cs[k]
@@ -219,8 +227,8 @@ def _lstm_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched):
         z1 = Zs[k + 1][:P]
         h = z1 if m1 == n == z1.shape[1] else hb[:P * n].reshape(P, n)
         mh = h if M is None else M[:, s:e]  # o*tanh(c_t): h_t, or W_hr's input with a projection
-        if fused:
-            _cuda_kernels.lstm_cell_forward(g4, _prev_cols(cp, c0, n, m, xp), c, mh)
+        if fused:  # (h_t also written to the output's rows, without a projection)
+            _cuda_kernels.lstm_cell_forward(g4, _prev_cols(cp, c0, n, m, xp), c, mh, Hs[s:e] if M is None else None)
         else:
             tanh(g4, out=g4)
             sig = g4[:3 * H]  # i, f, o = (1 + tanh(a/2))/2
@@ -237,8 +245,10 @@ def _lstm_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched):
             xp.matmul(w_hr, mh, out=h)  # h_t = W_hr (o*tanh(c_t))
         if h is not z1:
             z1[:, :m1] = h[:, :m1]
-        Hs[s:e] = h.T
-        cn[m1:n] = c[:, m1:].T  # the rows that do not go on end here: final cells
+        if not fused or M is not None:
+            Hs[s:e] = h.T
+        if m1 < n:
+            cn[m1:n] = c[:, m1:].T  # the rows that do not go on end here: final cells
         cp = c
     return Hs, cn, [G, C] + ([M] if M is not None else [])
 
