@@ -151,8 +151,105 @@ class Capture:
         for gen in (_random.default_generator, _random.cuda_generator):
             self._undo.append((gen, "_rng", gen._rng))
             gen._rng = _WatchedRng(gen._rng, self)
+        self._install_training()
         self._undo.append((_function, "profile_hook", None))
         _function.profile_hook = self._hook
+
+    def _install_training(self):
+        """backward(), the optimizers' step and zero_grad, and Module.zero_grad become steps of the
+        graph (a training step compiles whole); any other write of a ``.grad`` breaks the graph."""
+        from ..nn.module import Module
+        from ..optim import optimizer as _optimizer
+
+        cap = self
+        backward = Tensor.__dict__["backward"]
+
+        def tensor_backward(t, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+            if not cap.mine():
+                return backward(t, gradient, retain_graph, create_graph, inputs)
+            cap._record_backward(t, gradient, retain_graph, create_graph, inputs)
+            cap.depth += 1
+            try:
+                return backward(t, gradient, retain_graph, create_graph, inputs)
+            finally:
+                cap.depth -= 1
+                cap._after_call()
+
+        self._undo.append((Tensor, "backward", backward))
+        Tensor.backward = tensor_backward
+        hooked = _optimizer._hooked_step
+
+        def hooked_step(opt, fn, args, kwargs, no_grad):
+            if not cap.mine():
+                return hooked(opt, fn, args, kwargs, no_grad)
+            if args or kwargs:
+                cap.graph_break(f"{type(opt).__name__}.step(closure) (a closure re-evaluates the model: not captured)",
+                                skip=4)
+            cap._record_call(hooked, (opt, fn, args, kwargs, no_grad), f"{type(opt).__name__}.step")
+            return cap._call(hooked, opt, fn, args, kwargs, no_grad)
+
+        self._undo.append((_optimizer, "_hooked_step", hooked))
+        _optimizer._hooked_step = hooked_step
+        for owner in (_optimizer.Optimizer, Module):
+            original = owner.__dict__["zero_grad"]
+
+            def zero_grad(obj, set_to_none=True, _original=original):
+                if not cap.mine():
+                    return _original(obj, set_to_none)
+                cap._record_call(_original, (obj, set_to_none), f"{type(obj).__name__}.zero_grad")
+                return cap._call(_original, obj, set_to_none)
+
+            self._undo.append((owner, "zero_grad", original))
+            owner.zero_grad = zero_grad
+        grad = Tensor.__dict__["grad"]
+
+        def set_grad(t, value):
+            if cap.mine():
+                cap.graph_break("a .grad assigned inside the compiled function (only backward(), "
+                                "optimizer.zero_grad() and Module.zero_grad() are captured)")
+            grad.__set__(t, value)
+
+        def del_grad(t):
+            if cap.mine():
+                cap.graph_break("a .grad deleted inside the compiled function")
+            grad.__delete__(t)
+
+        self._undo.append((Tensor, "grad", grad))
+        Tensor.grad = property(grad.fget, set_grad, del_grad, grad.__doc__)
+
+    def _record_backward(self, t, gradient, retain_graph, create_graph, inputs):
+        if gradient is not None or retain_graph or create_graph or inputs is not None:
+            self.graph_break("backward() with gradient=, retain_graph=, create_graph= or inputs= inside the "
+                             "compiled function (only a plain loss.backward() is captured)", skip=4)
+        slot = self._slot.get(id(t))
+        if slot is None or self.slots[slot][0] != "op" or not t._requires_grad:
+            self.graph_break("backward() of a tensor that no recorded op made", skip=4)
+            return
+        self.steps.append(Step(None, ((True, slot),), {}, (), (), (), False, kind="backward"))
+
+    def _record_call(self, fn, args, name):
+        step = Step(fn, tuple((False, a) for a in args), {}, (), (), (), False, kind="call")
+        step.label = name
+        self.steps.append(step)
+
+    def _call(self, fn, *args):
+        self.depth += 1
+        try:
+            return fn(*args)
+        finally:
+            self.depth -= 1
+            self._after_call()
+
+    def _after_call(self):
+        """After a captured backward or optimizer call: the gradients it left are made by no recorded
+        op (a later op reading one breaks the graph), and the in-place updates of the live tensors
+        (parameters) are the call's own, replayed with it (not in-place changes to break on)."""
+        for s, (kind, t) in enumerate(self.slots):
+            if kind in ("input", "live") and t._grad is not None:
+                self._made[id(t._grad)] = t._grad
+                self._keep.append(t._grad)
+        live = {id(t._vc) for kind, t in self.slots if kind == "live"}  # (a view shares its base's counter)
+        self._versions = [(t, t._vc[0]) if id(t._vc) in live else (t, v) for t, v in self._versions]
 
     def _uninstall(self):
         for owner, name, original in reversed(self._undo):
@@ -373,9 +470,54 @@ class Capture:
                         self.graph_break("the function returns a view of its input (views are not captured)")
                         return None
             out_slots.append(slot)
+        if any(step.kind == "backward" for step in self.steps):
+            self._check_training(out_slots)
         if self.breaks:
             return None
         return Graph(self, out_slots, treedef, name)
+
+    def _check_training(self, out_slots):
+        """A training step replays only if each backward() ends in leaves without hooks (their .grad is
+        written as AccumulateGrad writes it) and each output that requires grad went through a
+        backward() (its graph is spent then, as eager's)."""
+        spent = set()
+        for index, step in enumerate(self.steps):
+            if step.kind != "backward":
+                continue
+            reached = self._reached(step.spec[0][1], index)
+            spent |= reached
+            for s in reached:
+                kind, t = self.slots[s]
+                if kind in ("input", "live") and (t.grad_fn is not None or t._hooks or t._post_accumulate_hooks):
+                    self.graph_break(f"backward() reaches a tensor of shape {list(t.shape)} that is not a leaf or "
+                                     "has hooks (only leaves' AccumulateGrad is captured)")
+                    return
+        for s in out_slots:
+            kind, t = self.slots[s]
+            if kind == "op" and t._requires_grad and s not in spent:
+                self.graph_break("the function calls backward() and returns a tensor that requires grad which "
+                                 "no backward() inside it went through")
+                return
+
+    def _reached(self, loss, upto):
+        """The slots whose tensors requiring grad backward() from slot ``loss`` goes through."""
+        producer = {}
+        for step in self.steps[:upto]:
+            if step.differentiable:
+                for o in step.outs:
+                    producer[o] = step
+        reached, stack = set(), [loss]
+        while stack:
+            s = stack.pop()
+            if s in reached:
+                continue
+            reached.add(s)
+            step = producer.get(s)
+            if step is not None:
+                stack.extend(a[1] for a in step.spec if a[0] is True and self.slots[a[1]][1] is not None
+                             and self.slots[a[1]][0] in ("input", "live", "op")
+                             and self.slots[a[1]][1]._requires_grad)
+        return reached
 
 
 class _Compare:

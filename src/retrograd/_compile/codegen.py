@@ -19,6 +19,7 @@ broadcast gradient back is decided when the code is written, not at each call.
 """
 
 import re
+import sys
 
 import numpy as np
 
@@ -29,6 +30,7 @@ from ..tensor import Tensor
 from ..ops.elementwise import _sum_to
 
 _make = Tensor._make
+_getrefcount = sys.getrefcount
 _NAME = re.compile(r"\b[vc]\d+\w*")
 
 
@@ -46,6 +48,14 @@ class Emitter:
         self.maybe_slots = set()  # gradient variables that start as None
         self._conditional = 0  # > 0 inside an `if g is not None:` block of the backward
         self._tmp = 0
+        self.prefix = "g"  # of the gradient variables: g<slot>; g<step>_<slot> in a training step
+        self.inline = False  # a training step: backward lines go where the backward() call was
+
+    def gname(self, slot):
+        return f"{self.prefix}{slot}"
+
+    def reset_grads(self, prefix):
+        self.prefix, self.state, self.maybe_slots = prefix, {}, set()
 
     # ---------------------------------------------------------------- names
     def const(self, value):
@@ -68,7 +78,7 @@ class Emitter:
         self.fwd.append(line)
 
     def b(self, line):
-        self.bwd.append("    " * self._conditional + line)
+        (self.fwd if self.inline else self.bwd).append("    " * self._conditional + line)
 
     def begin_if(self, cond):
         self.b(f"if {cond}:")
@@ -80,7 +90,7 @@ class Emitter:
     def grad(self, slot, expr):
         """Add ``expr`` (an array of slot's shape and dtype) to slot's gradient."""
         state = self.state.get(slot)
-        name = f"g{slot}"
+        name = self.gname(slot)
         if state is None:
             self.b(f"{name} = {expr}")
             if self._conditional:
@@ -158,57 +168,48 @@ class StepView:
         self.em.grad(self.grad_positions[i], expr)
 
     def g(self, j=0):
-        return f"g{self.step.outs[j]}"
+        return self.em.gname(self.step.outs[j])
 
 
 class Program:
-    """The generated forward and backward of a Graph (see the module docstring)."""
+    """The generated code of a Graph (see the module docstring): ``forward`` and ``backward`` for a
+    graph of ops; ``run`` for a training step (a graph with backward() and optimizer calls)."""
 
     def __init__(self, graph, capture_slots):
-        em = Emitter(graph)
+        em = self.em = Emitter(graph)
+        self.graph, self.slots = graph, capture_slots
         for s, t in graph.consts:  # constants (zeros, arange, tensor(...) made in the function): globals
             em.ns[f"v{s}"] = t._data
         if not all(type(t._data) is np.ndarray for _, t in capture_slots if t is not None):
-            lowerings = {}  # CuPy arrays: every op through its own code (the lowerings write NumPy calls)
+            self.lowerings = {}  # CuPy arrays: every op through its own code (the lowerings write NumPy calls)
         else:
-            from .lowerings import LOWERINGS as lowerings
-        backs = []  # per step: (StepView, the lowering's backward writer) or None
+            from .lowerings import LOWERINGS
+
+            self.lowerings = LOWERINGS
+        self.backs = []  # per step: (StepView, the lowering's backward writer) or None
+        if graph.trains:
+            source = self._training()
+        else:
+            source = self._forward_backward()
+        self.source = source
+        self.source_lines = source.count("\n")
+        ns = em.ns
+        exec(compile(source, f"<retrograd.compile {graph.name}>", "exec"), ns)  # noqa: S102
+        self.forward, self.backward, self.run = ns.get("forward"), ns.get("backward"), ns.get("run")
+        self.generic = sum(1 for name in self._consts_of(ns) if isinstance(ns[name], GenericStep))
+
+    def _forward_backward(self):
+        em, graph = self.em, self.graph
         for index, step in enumerate(graph.steps):
-            view = StepView(em, step, index, capture_slots)
-            backs.append(self._forward_step(em, view, lowerings))
+            self.backs.append(self._forward_step(em, StepView(em, step, index, self.slots), self.lowerings))
         # the backward: output gradients first, then each step's formula in the order eager's engine
         # runs the nodes (so that each gradient is summed in eager's order)
-        for k, slot in enumerate(graph.out_slots):  # (CompiledFunction passes zeros for a missing one)
-            if graph.out_rg[k]:
-                em.grad(slot, f"grads[{k}]")
-        for index in _engine_order(graph, backs, capture_slots):
-            view, write = backs[index]
-            outs = [s for s in view.step.outs if s is not None]
-            states = [em.state.get(s) for s in outs]
-            if all(st is None for st in states):
-                continue  # no gradient reaches this op
-            guard = [f"g{s} is not None" for s, st in zip(outs, states) if st == "maybe"]
-            if guard and len(view.step.outs) == 1:
-                em.begin_if(guard[0])
-            elif len(view.step.outs) > 1 or guard:
-                # several outputs: those without a gradient get zeros (materialized, as eager's engine)
-                for s, st in zip(view.step.outs, [em.state.get(s) if s is not None else None
-                                                 for s in view.step.outs]):
-                    if s is None or st == "set":
-                        continue
-                    shape, dtype = graph.out_meta[s]
-                    zeros = em.const(np.zeros(shape, dtype))
-                    if st is None:
-                        em.b(f"g{s} = {zeros}.copy()")
-                    else:
-                        em.b(f"g{s} = {zeros}.copy() if g{s} is None else g{s}")
-                guard = []
-            write(em, view)
-            if guard:
-                em.end_if()
-        ret = _tuple(f"g{s}" if em.state.get(s) else "None" for s in graph.input_slots)
-        bwd_body = [f"g{s} = None" for s in sorted(em.maybe_slots)] + em.bwd + [f"return {ret}"]
-        saved = sorted(set(_NAME.findall("\n".join(bwd_body))) & (_defined(em.fwd) | {f"v{s}" for s in graph.input_slots}), key=_natural)
+        seeds = [(slot, f"grads[{k}]") for k, slot in enumerate(graph.out_slots) if graph.out_rg[k]]
+        self._backward(seeds, len(graph.steps))  # (CompiledFunction passes zeros for a missing gradient)
+        ret = _tuple(em.gname(s) if em.state.get(s) else "None" for s in graph.input_slots)
+        bwd_body = [f"{em.gname(s)} = None" for s in sorted(em.maybe_slots)] + em.bwd + [f"return {ret}"]
+        known = _defined(em.fwd) | {f"v{s}" for s in graph.input_slots}
+        saved = sorted(set(_NAME.findall("\n".join(bwd_body))) & known)
         args = ", ".join(f"v{s}" for s in graph.input_slots)
         fwd_src = [f"def forward({args}):"] + ["    " + x for x in em.fwd] + \
                   [f"    return {_tuple(f'v{s}' for s in graph.out_slots)}, {_tuple(saved)}"]
@@ -216,16 +217,76 @@ class Program:
         if saved:
             bwd_src.append(f"    {_tuple(saved)} = saved")
         bwd_src += ["    " + x for x in bwd_body]
-        self.source = "\n".join(fwd_src) + "\n\n" + "\n".join(bwd_src) + "\n"
-        self.source_lines = len(fwd_src) + len(bwd_src)
-        ns = em.ns
-        exec(compile(self.source, f"<retrograd.compile {graph.name}>", "exec"), ns)  # noqa: S102
-        self.forward, self.backward = ns["forward"], ns["backward"]
-        self.generic = sum(1 for name in self._consts_of(ns) if isinstance(ns[name], GenericStep))
         # the inputs and outputs whose arrays the backward reads: CompiledFunction saves their Tensors,
         # so that an in-place change before backward raises as eager's version check does
         self.saved_inputs = tuple(j for j, s in enumerate(graph.input_slots) if f"v{s}" in saved)
         self.saved_outputs = tuple(j for j, s in enumerate(graph.out_slots) if f"v{s}" in saved)
+        return "\n".join(fwd_src) + "\n\n" + "\n".join(bwd_src) + "\n"
+
+    def _training(self):
+        """One function ``run(T)`` (T: the input and live Tensors): the ops' forward lines, at each
+        backward() the backward lines of the ops before it from that loss (its gradient ones, as
+        eager's), then each leaf's gradient added to its ``.grad`` (AccumulateGrad's rule); at each
+        optimizer or zero_grad call, that call."""
+        em, graph = self.em, self.graph
+        em.inline = True
+        em.ns["_deliver"] = deliver
+        position = {s: j for j, s in enumerate(graph.input_slots)}
+        for j, s in enumerate(graph.input_slots):
+            em.f(f"v{s} = T[{j}]._data")
+        for index, step in enumerate(graph.steps):
+            if step.kind == "backward":
+                self.backs.append(None)
+                loss = step.spec[0][1]
+                em.reset_grads(f"g{index}_")
+                start = len(em.fwd)
+                self._backward([(loss, f"np.ones_like(v{loss})")], index)
+                em.fwd[start:start] = [f"{em.gname(s)} = None" for s in sorted(em.maybe_slots)]
+                for s in graph.input_slots:
+                    state = em.state.get(s)
+                    if state is None:
+                        continue
+                    if state == "maybe":
+                        em.f(f"if {em.gname(s)} is not None:")
+                    em.f(f"{'    ' if state == 'maybe' else ''}_deliver(T[{position[s]}], {em.gname(s)})")
+            elif step.kind == "call":
+                em.f(f"{em.const(step.fn)}({', '.join(em.const(a[1]) for a in step.spec)})")
+                self.backs.append(None)
+            else:
+                self.backs.append(self._forward_step(em, StepView(em, step, index, self.slots), self.lowerings))
+        body = ["    " + x for x in em.fwd]
+        return "\n".join(["def run(T):"] + body + [f"    return {_tuple(f'v{s}' for s in graph.out_slots)}"]) + "\n"
+
+    def _backward(self, seeds, upto):
+        """The backward lines from ``seeds`` ((slot, gradient expression)) through the steps before
+        ``upto``, in eager's engine order."""
+        em, graph = self.em, self.graph
+        for slot, expr in seeds:
+            em.grad(slot, expr)
+        backs = self.backs[:upto]
+        for index in _engine_order([s for s, _ in seeds], backs, self.slots):
+            view, write = backs[index]
+            outs = [s for s in view.step.outs if s is not None]
+            states = [em.state.get(s) for s in outs]
+            if all(st is None for st in states):
+                continue  # no gradient reaches this op
+            guard = [f"{em.gname(s)} is not None" for s, st in zip(outs, states) if st == "maybe"]
+            if guard and len(view.step.outs) == 1:
+                em.begin_if(guard[0])
+            elif len(view.step.outs) > 1 or guard:
+                # several outputs: those without a gradient get zeros (materialized, as eager's engine)
+                for s in view.step.outs:
+                    st = em.state.get(s) if s is not None else "set"
+                    if st == "set":
+                        continue
+                    shape, dtype = graph.out_meta[s]
+                    zeros, g = em.const(np.zeros(shape, dtype)), em.gname(s)
+                    em.b(f"{g} = {zeros}.copy()" if st is None else f"{g} = {zeros}.copy() if {g} is None else {g}")
+                    em.state[s] = "set"
+                guard = []
+            write(em, view)
+            if guard:
+                em.end_if()
 
     @staticmethod
     def _consts_of(ns):
@@ -256,7 +317,7 @@ class Program:
         return _generic(em, view)
 
 
-def _engine_order(graph, backs, slots):
+def _engine_order(seed_slots, backs, slots):
     """The differentiable steps in the order autograd/engine.py runs their nodes for a backward
     from the graph's outputs: a node is ready once every node it feeds has run; the ready list is
     a stack; a node's inputs are visited in argument order (leaves' AccumulateGrad nodes are
@@ -276,7 +337,7 @@ def _engine_order(graph, backs, slots):
                 out.append(producer.get(a[1], ("leaf", a[1])))
         return out
 
-    roots = list(dict.fromkeys(producer[s] for s, rg in zip(graph.out_slots, graph.out_rg) if rg and s in producer))
+    roots = list(dict.fromkeys(producer[s] for s in seed_slots if s in producer))
     deps, seen, stack = {}, set(roots), list(roots)
     while stack:
         node = stack.pop()
@@ -317,7 +378,7 @@ def _generic(em, view):
 def _generic_writer(em, view, s):
     step = view.step
     r = em.tmp("r")
-    gs = ", ".join(f"g{x}" if x is not None else "None" for x in step.outs)
+    gs = ", ".join(em.gname(x) if x is not None else "None" for x in step.outs)
     em.b(f"{r} = _generic_backward({s}, c{view.index}, ({gs},))")
     for k, (i, slot, _, _) in enumerate(step.grad_to):
         em.begin_if(f"{r}[{k}] is not None")
@@ -419,6 +480,35 @@ def _generic_backward(g, ctx, grads):
     return out
 
 
+def _refs_of(g):
+    return _getrefcount(g)
+
+
+def _sole_refs():
+    """getrefcount of an array held only by one local of the calling generated code, as ``deliver``
+    sees it (measured, not assumed: it differs between Python versions)."""
+    def probe():
+        g = np.zeros(1)
+        return _refs_of(g)
+    return probe()
+
+
+def deliver(var, g):
+    """Add gradient array ``g`` into leaf ``var``'s ``.grad`` as eager's AccumulateGrad does: the first
+    gradient becomes ``.grad`` (the array itself when the generated code alone holds it, else a
+    contiguous copy), a later one is added in place."""
+    grad = var._grad
+    if grad is None:
+        sole = type(g) is np.ndarray and g.base is None and g.flags.c_contiguous and g.flags.writeable \
+            and _getrefcount(g) <= _SOLE
+        var._grad = _make(g if sole else g.copy())
+    elif grad._requires_grad:
+        var._grad = grad + _make(g)
+    else:
+        grad._data += g
+        grad._vc[0] += 1
+
+
 def _defined(lines):
     names = set()
     for line in lines:
@@ -428,11 +518,10 @@ def _defined(lines):
     return names
 
 
-def _natural(name):
-    return name
-
-
 def _tuple(names):
     """The source of a tuple of ``names`` (``()``, ``(a,)``, ``(a, b)``)."""
     names = list(names)
     return f"({', '.join(names)},)" if names else "()"
+
+
+_SOLE = _sole_refs()  # (the probe's frames hold the array as deliver's caller and deliver do)

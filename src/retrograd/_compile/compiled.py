@@ -15,7 +15,7 @@ from ..autograd import function as _function
 from ..tensor import Tensor
 from . import guards
 from .capture import Capture
-from .replay import CompiledFunction
+from .replay import CompiledFunction, run_training
 
 
 class config:
@@ -59,7 +59,7 @@ class Compiled:
             for graph in entries:
                 if graph is None:
                     return self.fn(*args, **kwargs)
-                if graph.check():
+                if graph.check(tensors):
                     return self.replay(graph, tensors)
         if _function.profile_hook is not None:  # a profiler holds the op hook: run eagerly, uncaptured
             return self.fn(*args, **kwargs)
@@ -104,8 +104,10 @@ class Compiled:
         n = graph.n_inputs
         ins = tensors if len(tensors) == n else _unique(tensors)
         args = (*ins, *graph.live)
-        outs = CompiledFunction.apply(graph, *args)
-        result = list(outs)
+        if graph.trains:
+            result = run_training(graph, args)
+        else:
+            result = list(CompiledFunction.apply(graph, *args))
         for i, s in enumerate(graph.out_slots):  # an input or live tensor returned as itself
             j = graph.arg_position.get(s)
             if j is not None:

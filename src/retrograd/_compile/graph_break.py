@@ -47,7 +47,6 @@ BREAKING_METHODS = {
     "__index__": "a tensor used as a Python index reads its value",
     "__repr__": "printing a tensor reads its values",
     "__format__": "formatting a tensor reads its values",
-    "backward": "backward() inside the compiled function (its ops are not captured in this version)",
     "register_hook": "a tensor hook registered inside the compiled function",
     "retain_grad": "retain_grad() inside the compiled function",
 }

@@ -33,7 +33,7 @@ class Step:
     required one, and whether autocast cast its arguments."""
 
     __slots__ = ("fn", "spec", "kspec", "outs", "needs", "rgs", "autocast", "kind", "single", "grad_to",
-                 "differentiable", "flat")
+                 "differentiable", "flat", "label")
 
     def __init__(self, fn, spec, kspec, outs, needs, rgs, autocast, kind="op", single=True):
         self.fn, self.spec, self.kspec, self.outs = fn, spec, kspec, outs
@@ -41,9 +41,12 @@ class Step:
         self.differentiable = kind == "op" and any(rgs)
         self.grad_to = ()  # (argument position, slot, shape, dtype) of each input that takes a gradient
         self.flat = all(len(a) == 2 for a in spec)
+        self.label = None  # a "call" step's name (Adam.step, SGD.zero_grad)
 
     @property
     def name(self):
+        if self.kind in ("backward", "call"):
+            return self.label or "backward"
         return getattr(self.fn, "__name__", "alias")
 
 
@@ -76,14 +79,27 @@ class Graph:
         self.out_rg = tuple(rg[s] for s in out_slots)
         self.op_count = sum(1 for s in self.steps if s.kind == "op")
         self.out_meta = {s: (t._data.shape, t._data.dtype) for s, (kind, t) in enumerate(capture.slots) if kind == "op"}
+        self.trains = any(step.kind in ("backward", "call") for step in self.steps)  # a training step
+        # a training step's tensors that backward() delivers .grad to: leaves without hooks at each call
+        self.delivered = tuple(j for j, s in enumerate(self.input_slots)
+                               if self.trains and capture.slots[s][1]._requires_grad)
         self.out_meta_at = [(t._data.shape, t._data.dtype) for t in (capture.slots[s][1] for s in out_slots)]
         self.program = Program(self, capture.slots)
 
-    def check(self):
+    def check(self, inputs):
         """The guards beyond the call's key: module training flags, the bindings of live tensors,
-        their shapes, dtypes and requires_grad."""
+        their shapes, dtypes and requires_grad; for a training step, that the tensors it writes
+        ``.grad`` of are leaves without hooks."""
         if _global_hooks():
             return False
+        if self.delivered:
+            if len(inputs) != self.n_inputs:  # a tensor passed twice is one input
+                inputs = list({id(t): t for t in inputs}.values())
+            tensors = (*inputs, *self.live)
+            for j in self.delivered:
+                t = tensors[j]
+                if t.grad_fn is not None or t._hooks or t._post_accumulate_hooks:
+                    return False
         for m, flag in zip(self.modules, self.training):
             if m.training != flag or m._forward_pre_hooks or m._forward_hooks or m._backward_hooks \
                     or m._backward_pre_hooks:
@@ -138,3 +154,24 @@ class CompiledFunction(Function):
     def _release(self):
         super()._release()
         self.saved = None
+
+
+def run_training(graph, tensors):
+    """Replay a training step (a graph with backward() and optimizer calls): the generated ``run``
+    with grad mode off (as eager's backward and optimizer step run); the outputs that required grad
+    come back requiring grad, with a node whose graph is spent (a second backward raises, as eager's)."""
+    enabled = _grad_state.enabled
+    _grad_state.enabled = False
+    try:
+        outs = graph.program.run(tensors)
+    finally:
+        _grad_state.enabled = enabled
+    results = []
+    for o, rg in zip(outs, graph.out_rg):
+        t = _make(o)
+        if rg and enabled:
+            node = CompiledFunction.__new__(CompiledFunction)
+            node.saved, node._next, node._out_meta, node._freed = None, (), [(o.shape, o.dtype)], True
+            t._requires_grad, t.grad_fn, t._output_nr = True, node, 0
+        results.append(t)
+    return results
