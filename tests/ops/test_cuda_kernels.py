@@ -228,10 +228,11 @@ def _layer_pair(cls, dtype, **kwargs):
 
 @pytest.mark.parametrize("dtype,tol", DTYPES, ids=DTYPE_IDS)
 @pytest.mark.parametrize("mode", ["LSTM", "GRU"])
-@pytest.mark.parametrize("bidirectional", [False, True])
-def test_recurrent_layers(cuda, dtype, tol, mode, bidirectional):
+@pytest.mark.parametrize("bidirectional,bias", [(False, True), (True, True), (False, False)],
+                         ids=["one-way", "bidirectional", "no-bias"])
+def test_recurrent_layers(cuda, dtype, tol, mode, bidirectional, bias):
     layers = _layer_pair(getattr(R.nn, mode), dtype, input_size=5, hidden_size=6, num_layers=2,
-                         bidirectional=bidirectional)
+                         bidirectional=bidirectional, bias=bias)
     rng = np.random.default_rng(6)
     x, h0 = _pair(rng.standard_normal((7, 3, 5)), dtype), _pair(rng.standard_normal((4 if bidirectional else 2, 3, 6)),
                                                                  dtype)

@@ -391,26 +391,30 @@ extern "C" __global__ void lstm_cell_backward(const T* gates, const T* c, const 
 
 
 # --------------------------------------------------------------------------- GRU step
-# Rows of a step (n, 3H): gi = W_i x + b_i (in place: becomes r, z, n), gh = W_h h_prev + b_h.
+# Rows of a step (n, 3H): gi = W_i x + b_i (in place: becomes r, z, n), gh = W_h h_prev + b_h
+# (b_h added here when has_b).
 #   r = sigmoid(gi_r + gh_r),  z = sigmoid(gi_z + gh_z),  n = tanh(gi_n + r gh_n),
 #   h = (1 - z) n + z h_prev  (written as (h_prev - n) z + n);  gh_n is kept for dr.
 
 _kernel_source(r"""
-extern "C" __global__ void gru_cell_forward(T* gi, const T* gh, const T* h_prev, long long hp_rs,
-                                            T* hn_out, T* h, int H, int n) {
+extern "C" __global__ void gru_cell_forward(T* gi, const T* W_h_h, const T* b_h, int has_b, const T* h_prev,
+                                            long long hp_rs, T* hn_out, T* h, int H, int n) {
     long long count = (long long)H * n;
     for (long long k = blockIdx.x * (long long)blockDim.x + threadIdx.x; k < count;
          k += (long long)gridDim.x * blockDim.x) {
         long long q = k / H, j = k - q * H;
         T* a = gi + q * 3 * H;
-        const T* b = gh + q * 3 * H;
-        T r = sigmoid(a[j] + b[j]);
-        T z = sigmoid(a[H + j] + b[H + j]);
-        T nt = tanh(a[2 * H + j] + r * b[2 * H + j]);
+        const T* w = W_h_h + q * 3 * H;
+        T gh_r = w[j] + (has_b ? b_h[j] : T(0));
+        T gh_z = w[H + j] + (has_b ? b_h[H + j] : T(0));
+        T gh_n = w[2 * H + j] + (has_b ? b_h[2 * H + j] : T(0));
+        T r = sigmoid(a[j] + gh_r);
+        T z = sigmoid(a[H + j] + gh_z);
+        T nt = tanh(a[2 * H + j] + r * gh_n);
         a[j] = r;
         a[H + j] = z;
         a[2 * H + j] = nt;
-        hn_out[q * H + j] = b[2 * H + j];
+        hn_out[q * H + j] = gh_n;
         h[q * H + j] = (h_prev[q * hp_rs + j] - nt) * z + nt;
     }
 }
@@ -722,11 +726,13 @@ def lstm_cell_backward(gates, c, c_prev, dm, dc, dG):
              _strides(dG)[0], _i32(H), _i32(n)))
 
 
-def gru_cell_forward(gi, gh, h_prev, hn, h):
-    """One GRU step: gi (n, 3H) becomes r, z, n; hn (n, H) gets gh's n part; h (n, H) the state."""
+def gru_cell_forward(gi, W_h_h, b_h, h_prev, hn, h):
+    """One GRU step: gi (n, 3H) becomes r, z, n from gh = W_h_h (h_prev W_hh^T, (n, 3H)) + b_h
+    (None: no bias); hn (n, H) gets gh's n part; h (n, H) the state."""
     n, H = h.shape
     _launch("gru_cell_forward", gi.dtype, _grid(H * n),
-            (gi, gh, h_prev, _strides(h_prev)[0], hn, h, _i32(H), _i32(n)))
+            (gi, W_h_h, W_h_h if b_h is None else b_h, _i32(b_h is not None), h_prev, _strides(h_prev)[0], hn, h,
+             _i32(H), _i32(n)))
 
 
 def gru_cell_backward(gates, hn, h_prev, dout, dh, dgi, dgh):

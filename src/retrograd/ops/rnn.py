@@ -264,10 +264,7 @@ def _gru_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched):
         hp = _prev(Hs, h0, s, e, ps, m, xp)
         if fused:
             hp = xp.ascontiguousarray(hp)
-            gh = _matmul(hp, w_hh.T)
-            if b_hh is not None:
-                gh += b_hh
-            _cuda_kernels.gru_cell_forward(G[s:e], gh, hp, HN[s:e], Hs[s:e])
+            _cuda_kernels.gru_cell_forward(G[s:e], _matmul(hp, w_hh.T), b_hh, hp, HN[s:e], Hs[s:e])
             continue
         gh = _recurrent(w_hh, hp, xp)
         if b_hh is not None:
