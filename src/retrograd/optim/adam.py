@@ -42,11 +42,13 @@ class Adam(Optimizer):
             amsgrad = group["amsgrad"]
             maximize = group["maximize"]
             decoupled = group["decoupled_weight_decay"]
-            params = [p for p in group["params"] if p.grad is not None]
+            params = group["params"]
             if params and type(params[0]._data) is not np.ndarray and _step_cuda(
                     self, params, lr, beta1, beta2, eps, wd, amsgrad, maximize, decoupled):
                 continue
             for p in params:
+                if p.grad is None:
+                    continue
                 state = self.state[p]
                 if len(state) == 0:
                     _init_state(state, p, amsgrad)
@@ -91,6 +93,9 @@ def _init_state(state, p, amsgrad):
 def _step_cuda(opt, params, lr, beta1, beta2, eps, wd, amsgrad, maximize, decoupled):
     """The group's update as one CUDA kernel launch (one per distinct step count), when every
     parameter, gradient and state is a CuPy array of one dtype the kernels take; False otherwise."""
+    params = [p for p in params if p.grad is not None]
+    if not params:
+        return False
     states = [opt.state[p] for p in params]
     for state, p in zip(states, params):
         if len(state) == 0:
