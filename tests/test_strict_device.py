@@ -136,6 +136,58 @@ def test_op_forward_and_backward_on_the_device_equal_the_cpu(name, fn, specs, cu
             _host(got)
 
 
+NO_ROUND_TRIP = [  # ops whose device path used to ask the device a question (a host synchronisation)
+    ("prod_backward", lambda r, x: x.prod(1).sum().backward()),
+    ("clip_grad_norm", lambda r, x: (x.sum().backward(), r.nn.utils.clip_grad_norm_([x], 0.5))),
+    ("int_floor_division", lambda r, x: r.div(r.tensor([5, 7, -3]), r.tensor([2, 0, 2]), rounding_mode="floor")),
+    ("embedding", lambda r, x: r.nn.functional.embedding(r.tensor([[0, 2]]), x).sum().backward()),
+    ("cross_entropy", lambda r, x: r.nn.functional.cross_entropy(x, r.tensor([0, 3, 1])).backward()),
+    ("gather_scatter", lambda r, x: (x.gather(1, r.tensor([[0], [3], [1]])).sum()
+                                     + x.scatter_reduce(0, r.tensor([[0, 1, 0, 2]]), x[:1], "prod").sum()).backward()),
+    ("max_pool", lambda r, x: r.nn.functional.max_pool2d(x.reshape(1, 1, 3, 4), 2, 1).sum().backward()),
+    ("cummax_logcumsumexp", lambda r, x: (x.cummax(1).values + x.logcumsumexp(1)).sum().backward()),
+]
+
+
+@pytest.mark.parametrize("name,fn", NO_ROUND_TRIP, ids=[c[0] for c in NO_ROUND_TRIP])
+def test_op_on_the_device_asks_the_device_nothing(name, fn, cuda):
+    x = retrograd.tensor(np.random.default_rng(0).uniform(0.5, 1.5, (3, 4))).requires_grad_()
+    syncs.clear()
+    fn(retrograd, x)
+    assert len(syncs) == 0, f"host round trips of {name}:\n{syncs!r}"
+
+
+def test_integer_division_by_zero_on_the_device_does_not_raise(cuda):
+    """As torch's CUDA kernels (only its CPU kernel raises ZeroDivisionError): the device's result."""
+    assert retrograd.div(retrograd.tensor([5]), retrograd.tensor([0]), rounding_mode="floor").is_cuda
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        retrograd.div(retrograd.tensor([5], device="cpu"), retrograd.tensor([0], device="cpu"), rounding_mode="floor")
+
+
+def test_gradcheck_on_the_device(cuda):
+    x = retrograd.randn(3, 4, dtype=retrograd.float64).requires_grad_()
+    w = retrograd.randn(4, 2, dtype=retrograd.float64).requires_grad_()
+
+    def f(a, b):
+        return (a @ b).tanh()
+
+    assert retrograd.autograd.gradcheck(f, (x, w))
+    assert retrograd.autograd.gradcheck(f, (x, w), fast_mode=True, check_forward_ad=True, check_batched_grad=True)
+    assert retrograd.autograd.gradgradcheck(f, (x, w), gen_non_contig_grad_outputs=True)
+    with pytest.raises(RuntimeError, match="Jacobian mismatch"):  # (GradcheckError)
+        retrograd.autograd.gradcheck(lambda a, b: _WrongGrad.apply(f(a, b)), (x, w))
+
+
+class _WrongGrad(retrograd.autograd.Function):
+    @staticmethod
+    def forward(ctx, a):
+        return a.clone()
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 1.01
+
+
 # ---------------------------------------------------------------------------- every function with out=
 
 
@@ -201,6 +253,7 @@ def _step(w, model, optimizer, device):
     optimizer.zero_grad()
     loss = w.loss_fn(model(*inputs), target)
     loss.backward()
+    retrograd.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     optimizer.step()
     return loss
 

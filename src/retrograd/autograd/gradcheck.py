@@ -43,6 +43,22 @@ UNDEFINED_GRAD_HINT = (
 )
 
 
+def _host(arr):
+    """A float64 host copy of a tensor's array: the Jacobians are built and compared on the host
+    (an explicit copy from a device)."""
+    from .._backend import to_device
+
+    return to_device(arr, "cpu").astype(np.float64)
+
+
+def _like(arr, t):
+    """The host array ``arr`` in t's dtype on t's device: a direction, output gradient or tangent
+    fed to t's graph."""
+    from .._backend import to_device
+
+    return to_device(np.asarray(arr).astype(t._data.dtype), t.device)
+
+
 def _tensor_cls():
     from ..tensor import Tensor
 
@@ -59,7 +75,7 @@ def _outputs(func, inputs):
 
 
 def _flat_outputs(func, inputs):
-    return [o._data.astype(np.float64).ravel().copy() for o in _outputs(func, inputs)]
+    return [_host(o._data).ravel() for o in _outputs(func, inputs)]
 
 
 def _directional(func, inputs, i, direction, eps):
@@ -75,10 +91,11 @@ def _perturbed_outputs(func, inputs, i, direction, eps):
     may itself differentiate (gradgradcheck)."""
     x = inputs[i]._data
     orig = x.copy()
+    step = _like(direction.reshape(x.shape), inputs[i])
     try:
-        x += eps * direction.reshape(x.shape).astype(x.dtype)
+        x += eps * step
         plus = _flat_outputs(func, inputs)
-        x[...] = orig - eps * direction.reshape(x.shape).astype(x.dtype)
+        x[...] = orig - eps * step
         minus = _flat_outputs(func, inputs)
     finally:
         x[...] = orig
@@ -100,7 +117,7 @@ def _numerical_jacobians(func, inputs, wrt, eps):
 def _vjps(output, diff_inputs, grad_output, check_grad_dtypes):
     """Input gradients for output gradient ``grad_output`` (zeros where unused), checked."""
     Tensor = _tensor_cls()
-    grads = autograd_grad(output, diff_inputs, Tensor._make(grad_output), retain_graph=True,
+    grads = autograd_grad(output, diff_inputs, Tensor._make(_like(grad_output, output)), retain_graph=True,
                           allow_unused=True)
     rows = []
     for x, g in zip(diff_inputs, grads):
@@ -111,7 +128,7 @@ def _vjps(output, diff_inputs, grad_output, check_grad_dtypes):
             raise GradcheckError("Analytical gradient has incorrect size")
         if check_grad_dtypes and g.dtype != x.dtype:
             raise GradcheckError("Gradient has dtype mismatch")
-        rows.append(g._data.astype(np.float64).ravel())
+        rows.append(_host(g._data).ravel())
     return rows
 
 
@@ -201,13 +218,12 @@ def _tangents(func, inputs, tangents, positions):
     with fw.dual_level():
         args = list(inputs)
         for i, t in tangents.items():
-            args[i] = fw.make_dual(inputs[i], Tensor._make(np.asarray(t, dtype=inputs[i]._data.dtype)
-                                                           .reshape(inputs[i].shape)))
+            args[i] = fw.make_dual(inputs[i], Tensor._make(_like(np.reshape(t, inputs[i].shape), inputs[i])))
         outs = _outputs(func, args)
         result = []
         for k in positions:
             t = fw.unpack_dual(outs[k]).tangent
-            result.append(np.zeros(outs[k].numel()) if t is None else t._data.astype(np.float64).ravel().copy())
+            result.append(np.zeros(outs[k].numel()) if t is None else _host(t._data).ravel())
     return result
 
 
@@ -295,8 +311,8 @@ def _restricted(func, inputs, positions, diff):
 def _compare_batched(batched, looped, d_of, r_of, atol, rtol, what):
     """batched[e] (B, ...) against looped[b][e], for each entry e of the results."""
     for e, got in enumerate(batched):
-        want = np.stack([looped[b][e]._data.astype(np.float64) for b in range(_BATCH)])
-        got = got._data.astype(np.float64)
+        want = np.stack([_host(looped[b][e]._data) for b in range(_BATCH)])
+        got = _host(got._data)
         if got.shape != want.shape or not np.allclose(got, want, rtol=rtol, atol=atol):
             raise _batched_mismatch(d_of(e), r_of(e), got, want, what)
 
@@ -312,7 +328,7 @@ def _check_batched_grad(func, inputs, wrt, outputs, atol, rtol):
     _, vjp_fn = vjp(_restricted(func, inputs, wrt, diff), *[inputs[i] for i in wrt])
     for d, k in enumerate(diff):
         out = outputs[k]
-        batch = Tensor._make(rng.standard_normal((_BATCH,) + tuple(out.shape)).astype(out._data.dtype))
+        batch = Tensor._make(_like(rng.standard_normal((_BATCH,) + tuple(out.shape)), out))
 
         def row(v, d=d):
             return tuple(vjp_fn(tuple(v if e == d else outputs[j].detach().new_zeros(outputs[j].shape)
@@ -336,7 +352,7 @@ def _check_batched_forward_grad(func, inputs, wrt, outputs, atol, rtol):
     for r, i in enumerate(wrt):
         x = inputs[i]
         f = _restricted(func, inputs, [i], diff)
-        batch = Tensor._make(rng.standard_normal((_BATCH,) + tuple(x.shape)).astype(x._data.dtype))
+        batch = Tensor._make(_like(rng.standard_normal((_BATCH,) + tuple(x.shape)), x))
 
         def push(t, f=f, x=x):
             return tuple(jvp(f, (x,), (t,))[1])
@@ -356,9 +372,8 @@ def _check_no_differentiable_outputs(func, inputs, wrt, eps):
 
 
 def _check_backward_multiplies_by_grad_output(outputs, diff_inputs, masked):
-    Tensor = _tensor_cls()
     diff_outputs = [o for o in outputs if o.requires_grad]
-    zeros = [Tensor._make(np.zeros(o.shape, dtype=o._data.dtype)) for o in diff_outputs]
+    zeros = [o.detach().new_zeros(o.shape) for o in diff_outputs]
     grads = autograd_grad(diff_outputs, diff_inputs, zeros, retain_graph=True, allow_unused=True)
     for g, x in zip(grads, diff_inputs):
         if g is None:
@@ -391,7 +406,6 @@ class _UndefinedGrad(Function):
 
 def _check_undefined_grad(func, inputs, diff_inputs):
     """Backward must accept undefined output gradients (all of them, then one at a time)."""
-    Tensor = _tensor_cls()
 
     def diff_outputs():
         return [o for o in _outputs(func, inputs) if o.requires_grad]
@@ -400,7 +414,7 @@ def _check_undefined_grad(func, inputs, diff_inputs):
     cases = [[True] * n] + ([[i == j for j in range(n)] for i in range(n)] if n > 1 else [])
     for undefined in cases:
         outs = [_UndefinedGrad.apply(o) if u else o for o, u in zip(diff_outputs(), undefined)]
-        zeros = [Tensor._make(np.zeros(o.shape, dtype=o._data.dtype)) for o in outs]
+        zeros = [o.detach().new_zeros(o.shape) for o in outs]
         try:
             grads = autograd_grad(outs, diff_inputs, zeros, allow_unused=True)
         except (RuntimeError, TypeError, AttributeError) as e:
@@ -475,7 +489,9 @@ def _gradcheck(func, inputs, eps, atol, rtol, nondet_tol, check_undefined_grad, 
 
 def _non_contiguous(arr):
     """A copy of ``arr`` whose memory is strided (every other element of a larger buffer)."""
-    buf = np.empty(arr.shape + (2,), dtype=arr.dtype)
+    from .._backend import array_module
+
+    buf = array_module(arr).empty(arr.shape + (2,), dtype=arr.dtype)
     view = buf[..., 0]
     view[...] = arr
     return view
@@ -498,8 +514,7 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     inputs = _as_tuple(inputs)
     if grad_outputs is None:
         rng = np.random.default_rng(0)
-        arrays = [rng.standard_normal(o.shape).astype(o._data.dtype)
-                  for o in _outputs(func, inputs) if o.requires_grad]
+        arrays = [_like(rng.standard_normal(o.shape), o) for o in _outputs(func, inputs) if o.requires_grad]
         if gen_non_contig_grad_outputs:
             arrays = [_non_contiguous(a) for a in arrays]
         grad_outputs = tuple(Tensor._make(a).requires_grad_() for a in arrays)

@@ -64,6 +64,15 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     grads = _grads(parameters)
     if not grads:
         return
+    if isinstance(total_norm, Tensor) and _backend.array_module(total_norm._data) is not _backend.np:
+        # a device's norm stays there (no round trip): the coefficient min(max_norm / (total + 1e-6), 1)
+        # is computed on the device too, nan for a nan norm as on the host
+        xp = _backend.array_module(total_norm._data)
+        coef = xp.minimum(float(max_norm) / (total_norm._data.astype(_backend.np.float64) + 1e-6), 1.0)
+        for g in grads:
+            g._data *= coef.astype(g._data.dtype)
+            g._vc[0] += 1
+        return
     total = float(total_norm.item() if isinstance(total_norm, Tensor) else total_norm)
     coef = min(float(max_norm) / (total + 1e-6), 1.0) if total == total else math.nan
     for g in grads:
