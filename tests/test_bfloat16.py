@@ -162,3 +162,53 @@ def test_bfloat16_cuda_tensors_convert_multiply_and_train_under_autocast():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < losses[0] and isinstance(model[0].weight.grad._data, cupy.ndarray)
+
+
+# ------------------------------------------------------------- on the strict CuPy stand-in
+
+
+@pytest.fixture
+def strict():
+    strict_device = pytest.importorskip("strict_device")  # tests/strict_device.py: its kernels run our NumPy twins
+    with strict_device.installed():
+        yield strict_device
+
+
+def test_bfloat16_device_tensors_on_the_stand_in_convert_as_the_cpu(strict):
+    x = R.randn(32, 16)
+    xc = x.to("cuda").to(R.bfloat16)
+    assert xc.dtype == R.bfloat16 and xc.device.type == "cuda" and type(xc._data) is DeviceBFloat16
+    assert isinstance(xc._data.bits, strict.cupy.ndarray)
+    assert R.equal(xc.cpu(), x.to(R.bfloat16)) and R.equal(xc.float().cpu(), x.to(R.bfloat16).float())
+    assert R.equal(x.to(R.bfloat16).to("cuda").cpu(), x.to(R.bfloat16))  # host bfloat16 moves as its bits
+    w = R.randn(16, 8)
+    product = xc @ w.to("cuda").to(R.bfloat16)
+    assert product.dtype == R.bfloat16
+    assert R.equal(product.cpu(), x.to(R.bfloat16) @ w.to(R.bfloat16))  # both: float32 products rounded once
+
+
+def test_an_mlp_trains_under_bfloat16_autocast_on_the_stand_in(strict):
+    R.manual_seed(0)
+    model = R.nn.Sequential(R.nn.Linear(16, 32), R.nn.ReLU(), R.nn.Linear(32, 4))
+    device_model = R.nn.Sequential(R.nn.Linear(16, 32), R.nn.ReLU(), R.nn.Linear(32, 4))
+    device_model.load_state_dict(model.state_dict())
+    device_model.to("cuda")
+    x, y = R.randn(64, 16), R.randint(0, 4, (64,))
+    for m, xs, ys, device in ((model, x, y, "cpu"), (device_model, x.to("cuda"), y.to("cuda"), "cuda")):
+        opt = R.optim.SGD(m.parameters(), lr=0.5)
+        losses = []
+        for _ in range(5):
+            with R.autocast(device, dtype=R.bfloat16):
+                out = m(xs)
+                assert out.dtype == R.bfloat16
+                loss = R.nn.functional.cross_entropy(out, ys)
+            assert loss.dtype == R.float32
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        assert losses[-1] < losses[0]
+        if device == "cpu":
+            cpu_losses = losses
+    np.testing.assert_allclose(losses, cpu_losses, rtol=2e-2)
+    assert isinstance(device_model[0].weight.grad._data, strict.cupy.ndarray)

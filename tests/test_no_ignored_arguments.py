@@ -356,13 +356,13 @@ def test_cuda_manual_seed_seeds_the_stream_of_cuda_tensors_only():
     retrograd.manual_seed(1)
     cpu = retrograd.rand(3).tolist()
     retrograd.cuda.manual_seed(7)
-    cuda = rg_random._rng(None, "cuda").random(3)
+    cuda = rg_random._host_rng(None, "cuda").random(3)
     retrograd.manual_seed(1)
     assert retrograd.rand(3).tolist() == cpu  # the CPU stream is not cuda.manual_seed's
     retrograd.cuda.manual_seed(7)
-    assert (rg_random._rng(None, "cuda").random(3) == cuda).all()
+    assert (rg_random._host_rng(None, "cuda").random(3) == cuda).all()
     retrograd.manual_seed(7)  # torch.manual_seed seeds every device's generator
-    assert (rg_random._rng(None, "cuda").random(3) == cuda).all()
+    assert (rg_random._host_rng(None, "cuda").random(3) == cuda).all()
     if torch is not None:  # torch without CUDA: cuda.manual_seed leaves the CPU stream alone too
         torch.manual_seed(1)
         a = torch.rand(3)
@@ -377,10 +377,10 @@ def test_fork_rng_forks_the_cuda_stream_unless_devices_is_empty():
     retrograd.manual_seed(3)
     before = rg_random.cuda_generator.get_state()
     with rg_random.fork_rng():
-        rg_random._rng(None, "cuda").random(5)
+        rg_random._host_rng(None, "cuda").random(5)
     assert rg_random.cuda_generator.get_state().tolist() == before.tolist()
     with rg_random.fork_rng(devices=[]):
-        rg_random._rng(None, "cuda").random(5)
+        rg_random._host_rng(None, "cuda").random(5)
     assert rg_random.cuda_generator.get_state().tolist() != before.tolist()
     with pytest.raises(NotImplementedError, match="device_type='mps'"):
         rg_random.fork_rng(device_type="mps")

@@ -159,3 +159,45 @@ def test_randn_rand_randint_and_dropout_are_drawn_on_the_device():
     R.nn.init.uniform_(w, -1, 1)
     w.normal_()
     assert isinstance(w._data, cupy.ndarray)
+
+
+# ------------------------------------------------------------- on the strict CuPy stand-in
+
+
+@pytest.fixture
+def strict():
+    strict_device = pytest.importorskip("strict_device")  # tests/strict_device.py
+    with strict_device.installed():
+        yield strict_device
+
+
+def test_draws_on_the_stand_in_are_the_kernels_numbers_with_no_host_round_trip(strict):
+    R.manual_seed(5)
+    x = R.randn(64, 32, device="cuda")
+    assert isinstance(x._data, strict.cupy.ndarray)
+    np.testing.assert_array_equal(x._data.get(), stream(5).standard_normal((64, 32), np.float32))
+    np.testing.assert_array_equal(R.rand(100, device="cuda", dtype=R.float64)._data.get(), stream(5, 1).random(100))
+    np.testing.assert_array_equal(R.randint(0, 10, (100,), device="cuda")._data.get(),
+                                  stream(5, 2).integers(0, 10, size=100))
+    assert sorted(R.randperm(50, device="cuda")._data.get().tolist()) == list(range(50))
+    state = R.cuda.get_rng_state()
+    strict.syncs.clear()  # (the checks above copied to the host)
+    a = R.nn.functional.dropout(R.ones(1000, device="cuda"), 0.5)
+    w = R.empty(20, 30, device="cuda")
+    R.nn.init.normal_(w)
+    R.nn.init.uniform_(w, -1, 1)
+    w.normal_().uniform_().exponential_()
+    assert not strict.syncs, strict.syncs  # every draw stayed on the device
+    R.cuda.set_rng_state(state)
+    assert R.equal(a, R.nn.functional.dropout(R.ones(1000, device="cuda"), 0.5))
+    assert 400 < int((a == 0).sum()) < 600
+
+
+def test_host_side_samplers_on_the_stand_in(strict):
+    R.manual_seed(9)
+    p = R.full((200,), 0.3, device="cuda")
+    assert R.bernoulli(p).device.type == "cuda"
+    assert R.multinomial(R.ones(4, device="cuda"), 2).device.type == "cuda"
+    assert R.normal(R.zeros(3, device="cuda"), R.ones(3, device="cuda")).device.type == "cuda"
+    assert R.poisson(R.ones(5, device="cuda")).device.type == "cuda"
+    assert R_random.cuda_generator._rng.offset == 4

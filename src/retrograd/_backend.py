@@ -3,7 +3,7 @@
 import numpy as np
 
 from . import _device_checks, _malloc
-from ._bfloat16 import DeviceBFloat16, to_bits
+from ._bfloat16 import DeviceBFloat16, into, opmath, to_bits
 
 try:  # CuPy is optional; without it only the CPU exists
     import cupy
@@ -145,6 +145,29 @@ def cast(x, dtype):
     if x.dtype.name == "bfloat16" and np.dtype(dtype).kind in "iu":
         x = x.astype(np.float32)
     return x.astype(dtype)
+
+
+def full(xp, shape, value, dtype):
+    """``xp.full``, also for bfloat16 on CUDA (which CuPy cannot allocate: a DeviceBFloat16)."""
+    if xp is not np and np.dtype(dtype).name == "bfloat16":
+        return DeviceBFloat16(to_bits(xp.full(shape, value, dtype=np.float32)))
+    return xp.full(shape, value, dtype=dtype)
+
+
+def call(fn, *args):
+    """``fn(*args)`` for a device function outside the array module (cupyx's): CUDA bfloat16
+    arguments through _bfloat16's float32 opmath."""
+    if any(type(a) is DeviceBFloat16 for a in args):
+        return opmath(fn, args, {})
+    return fn(*args)
+
+
+def call_into(fn, out, *args):
+    """``fn(out, *args)`` for a device function writing into ``out`` (cupyx.scatter_add, ...),
+    CUDA bfloat16 arrays written in float32 and rounded back once."""
+    if type(out) is DeviceBFloat16 or any(type(a) is DeviceBFloat16 for a in args):
+        return into(fn, out, *args)
+    return fn(out, *args)
 
 
 def matmul(x, y):

@@ -33,24 +33,27 @@ else y = (unsigned short)((b + 0x7FFFu + ((b >> 16) & 1u)) >> 16);
 """
 # bfloat16 bits -> float32: the bits are the top half of the float32
 _FROM_BITS_SOURCE = "x = __uint_as_float(((unsigned int)y) << 16);"
-_kernels = {}  # name -> compiled cupy.ElementwiseKernel, made on first use
+_kernels = {}  # (array module, name) -> its compiled cupy.ElementwiseKernel, made on first use
 
 
 def _kernel(xp, name):
-    if name not in _kernels:
+    kernel = _kernels.get((xp, name))
+    if kernel is None:
         if name == "to_bits":
-            _kernels[name] = xp.ElementwiseKernel("float32 x", "uint16 y", _TO_BITS_SOURCE, "retrograd_f32_to_bf16")
+            kernel = xp.ElementwiseKernel("float32 x", "uint16 y", _TO_BITS_SOURCE, "retrograd_f32_to_bf16")
         else:
-            _kernels[name] = xp.ElementwiseKernel("uint16 y", "float32 x", _FROM_BITS_SOURCE, "retrograd_bf16_to_f32")
-    return _kernels[name]
+            kernel = xp.ElementwiseKernel("uint16 y", "float32 x", _FROM_BITS_SOURCE, "retrograd_bf16_to_f32")
+        _kernels[(xp, name)] = kernel
+    return kernel
 
 
 def _module(arr):
+    """NumPy for host arrays, else the backend's CuPy (or the tests' stand-in for it)."""
     if isinstance(arr, (np.ndarray, np.generic)):
         return np
-    import cupy
+    from . import _backend
 
-    return cupy
+    return _backend.cupy
 
 
 def to_bits(x):
@@ -82,6 +85,13 @@ def _is_bf16(dtype):
     return dtype is not None and np.dtype(dtype) == _bf16()
 
 
+def _is_dtype_bf16(x):
+    try:
+        return np.dtype(x) == _bf16()
+    except TypeError:  # a type that is no dtype
+        return False
+
+
 def _widen(x, seen):
     """``x`` with DeviceBFloat16 arrays (also inside lists) as float32; ``seen`` records what took part."""
     if type(x) is DeviceBFloat16:
@@ -89,6 +99,9 @@ def _widen(x, seen):
         return from_bits(x.bits)
     if isinstance(x, (list, tuple)):
         return type(x)(_widen(v, seen) for v in x)
+    if isinstance(x, (np.dtype, type)) and _is_dtype_bf16(x):  # a dtype argument: computed in float32
+        seen["bf16 dtype"] = True
+        return np.dtype(np.float32)
     if isinstance(x, (np.ndarray, np.generic)) and x.dtype == _bf16():  # an ml_dtypes operand (a number
         seen["bf16"] = True  # a bfloat16 op made): its float32 value; a 0-d one as a number
         x = x.astype(np.float32)
@@ -106,7 +119,7 @@ def _narrow(result, seen, dtype=None):
     kind = getattr(getattr(result, "dtype", None), "kind", None)
     if kind != "f" or getattr(result, "ndim", None) is None:
         return result
-    if _is_bf16(dtype) or (dtype is None and seen.get("bf16") and not seen.get("float")):
+    if _is_bf16(dtype) or seen.get("bf16 dtype") or (dtype is None and seen.get("bf16") and not seen.get("float")):
         return DeviceBFloat16(to_bits(result))
     return result
 
@@ -127,12 +140,46 @@ def opmath(fn, args, kwargs):
     return result
 
 
+def into(fn, out, *args):
+    """``fn(out, *args)`` for a function that writes into ``out`` (cupyx.scatter_add, ...): a
+    DeviceBFloat16 ``out`` is written in float32 and rounded back once; bfloat16 arguments widen."""
+    seen = {}
+    target = from_bits(out.bits) if type(out) is DeviceBFloat16 else out
+    fn(target, *_widen(args, seen))
+    if type(out) is DeviceBFloat16:
+        out[...] = target
+    return out
+
+
+class _StrideTricks:
+    """``lib.stride_tricks`` for DeviceBFloat16: windows over the bits (the same 2-byte strides)."""
+
+    def __init__(self, xp):
+        self.xp = xp
+
+    def as_strided(self, x, shape=None, strides=None, **kwargs):
+        if type(x) is not DeviceBFloat16:
+            return self.xp.lib.stride_tricks.as_strided(x, shape=shape, strides=strides, **kwargs)
+        return DeviceBFloat16(self.xp.lib.stride_tricks.as_strided(x.bits, shape=shape, strides=strides, **kwargs))
+
+    def sliding_window_view(self, x, *args, **kwargs):
+        if type(x) is not DeviceBFloat16:
+            return self.xp.lib.stride_tricks.sliding_window_view(x, *args, **kwargs)
+        return DeviceBFloat16(self.xp.lib.stride_tricks.sliding_window_view(x.bits, *args, **kwargs))
+
+
 class BFloat16Module:
     """The array module of DeviceBFloat16 arrays (what _backend.array_module returns for them):
     CuPy's (or NumPy's) functions through ``opmath``; types and constants as they are."""
 
     def __init__(self, xp):
         self.xp = xp
+
+    @property
+    def lib(self):
+        import types
+
+        return types.SimpleNamespace(stride_tricks=_StrideTricks(self.xp))
 
     def __getattr__(self, name):
         attr = getattr(self.xp, name)

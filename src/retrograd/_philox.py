@@ -44,7 +44,7 @@ for (int r = 0; r < 10; ++r) {
 }
 out[4 * i] = c0; out[4 * i + 1] = c1; out[4 * i + 2] = c2; out[4 * i + 3] = c3;
 """
-_kernel = []  # the compiled cupy.ElementwiseKernel, made on first use
+_kernels = {}  # array module -> its compiled ElementwiseKernel, made on first use
 
 
 def philox4x32(counter, key):
@@ -68,12 +68,13 @@ def blocks(xp, n, seed, offset):
         counter = (idx & np.uint64(_MASK32), idx >> np.uint64(32),
                    np.full(n, offset & _MASK32, np.uint64), np.full(n, offset >> 32, np.uint64))
         return np.stack(philox4x32(counter, (seed & _MASK32, seed >> 32)), axis=1)
-    if not _kernel:
-        _kernel.append(xp.ElementwiseKernel("uint64 seed, uint64 offset", "raw uint32 out", _KERNEL_SOURCE,
-                                            "retrograd_philox4x32_10"))
+    kernel = _kernels.get(xp)
+    if kernel is None:
+        kernel = _kernels[xp] = xp.ElementwiseKernel("uint64 seed, uint64 offset", "raw uint32 out",
+                                                     _KERNEL_SOURCE, "retrograd_philox4x32_10")
     out = xp.empty((n, 4), dtype=xp.uint32)
     if n:
-        _kernel[0](np.uint64(seed), np.uint64(offset), out, size=n)
+        kernel(np.uint64(seed), np.uint64(offset), out, size=n)
     return out
 
 

@@ -122,7 +122,7 @@ def numel(input):
 def _filled(size, value, dtype, device, requires_grad, default=None):
     dtype = _dtype.to_dtype(dtype) if dtype is not None else (default or _dtype.get_default_dtype())
     xp = _backend.module_for(device) if device is not None else np
-    arr = xp.full(_size(size), value, dtype=dtype.np)
+    arr = _backend.full(xp, _size(size), value, dtype.np)
     return _finish(arr, None, None, requires_grad)
 
 

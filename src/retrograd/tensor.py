@@ -648,7 +648,7 @@ class Tensor:
             size = tuple(size[0])
         dtype = _dtype.to_dtype(dtype) if dtype is not None else self.dtype
         xp = _backend.array_module(self._data) if device is None else _backend.module_for(device)
-        out = Tensor._make(xp.full(tuple(size), value, dtype=dtype.np))
+        out = Tensor._make(_backend.full(xp, tuple(size), value, dtype.np))
         if requires_grad:
             out.requires_grad = True
         return out

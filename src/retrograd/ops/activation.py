@@ -350,7 +350,7 @@ class Threshold(Function):
         ctx.save_for_backward(a)
         x = a._data
         xp = _backend.array_module(x)
-        return xp.where(x <= threshold, xp.asarray(value).astype(x.dtype), x)
+        return xp.where(x <= threshold, _backend.cast(xp.asarray(value), x.dtype), x)
 
     jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
 
@@ -422,7 +422,7 @@ class RreluWithNoise(Function):
         from ..random import _rng
 
         x = a._data
-        r = _rng(generator, a).uniform(lower, upper, size=x.shape).astype(x.dtype)
+        r = _backend.cast(_rng(generator, a).uniform(lower, upper, size=x.shape), x.dtype)
         if _backend.device_of(x).type != "cpu":
             r = _backend.to_device(r, _backend.device_of(x))
         xp = _backend.array_module(x)

@@ -28,7 +28,7 @@ def _keep_mask(input, shape, p):
     """A 0/1 array of `shape` in input's dtype and device: 1 with probability 1 - p."""
     dt = input._data.dtype
     draw = _rng(None, input).random(shape, dtype=np.float32 if dt == np.float32 else np.float64)
-    keep = (draw >= p).astype(dt)
+    keep = _backend.cast(draw >= p, dt)
     xp = _backend.array_module(input._data)
     return keep if xp is np else xp.asarray(keep)
 

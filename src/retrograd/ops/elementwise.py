@@ -54,7 +54,8 @@ def operands(a, b):
     ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
     if ta and tb:
         x, y = a._data, b._data
-        if type(x) is not type(y) or (type(x) is not np.ndarray and x.device != y.device):  # CPU/GPU, two GPUs
+        if (type(x) is not type(y) or (type(x) is not np.ndarray and x.device != y.device)) \
+                and _backend.device_of(x) != _backend.device_of(y):  # CPU and GPU, two GPUs
             raise _device_error(x, y)
         if x.dtype == y.dtype:
             return x, y
@@ -68,9 +69,9 @@ def operands(a, b):
     x = a._data if ta else _scalar(a)
     y = b._data if tb else _scalar(b)
     if ta and x.dtype != dt:
-        x = x.astype(dt)
+        x = x.astype(dt) if type(x) is np.ndarray else _backend.cast(x, dt)  # (CUDA bfloat16: no astype)
     if tb and y.dtype != dt:
-        y = y.astype(dt)
+        y = y.astype(dt) if type(y) is np.ndarray else _backend.cast(y, dt)
     if rt is _dtype.bfloat16 and not (ta and tb):  # ml_dtypes widens bfloat16 op Python float to float32
         x, y = (x if ta else np.asarray(x, dtype=dt)), (y if tb else np.asarray(y, dtype=dt))
     return x, y

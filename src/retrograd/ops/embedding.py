@@ -66,7 +66,7 @@ class RowScatter(Function):
         else:
             import cupyx
 
-            cupyx.scatter_add(out, flat, rows)
+            _backend.call_into(cupyx.scatter_add, out, flat, rows)
         return out
 
     jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents

@@ -94,7 +94,7 @@ def add_at(z, key, values):
         from .._flags import alert_not_deterministic
 
         alert_not_deterministic("scatter-add on CUDA (indexing backward, index_add_, ...)")
-        cupyx.scatter_add(z, key, values)
+        _backend.call_into(cupyx.scatter_add, z, key, values)
 
 
 def multiply_at(z, key, values):
@@ -549,8 +549,8 @@ class ScatterReduce(Function):
         else:  # CuPy
             import cupyx
 
-            getattr(cupyx, {"sum": "scatter_add", "mean": "scatter_add", "amax": "scatter_max",
-                            "amin": "scatter_min"}[reduce])(out, key, s)
+            _backend.call_into(getattr(cupyx, {"sum": "scatter_add", "mean": "scatter_add", "amax": "scatter_max",
+                                               "amin": "scatter_min"}[reduce]), out, key, s)
         if reduce == "mean":
             div = xp.where(count > 0, count, 1)
             out = out / div if x.dtype.kind == "f" else out // div.astype(x.dtype)
@@ -578,7 +578,7 @@ class ScatterReduce(Function):
         a, src, result = ctx.saved_tensors
         key, reduce, include_self = ctx.key, ctx.reduce, ctx.include_self
         xp = array_module(g._data)
-        count = Tensor._make(xp.maximum(ctx.count, 1).astype(g._data.dtype))
+        count = Tensor._make(_backend.cast(xp.maximum(ctx.count, 1), g._data.dtype))
         hit = Tensor._make(ctx.count > (1 if include_self else 0))
         ga = gs = None
         if reduce in ("sum", "mean"):
@@ -755,7 +755,7 @@ class MaskedFill(Function):
             raise broadcast_error(a.shape, mask.shape, ("self", "mask")) from None
         # a copy, then the fill through the mask (2x faster than xp.where here)
         out = x.copy() if shape == x.shape else xp.broadcast_to(x, shape).copy()
-        xp.copyto(out, xp.asarray(v).astype(x.dtype), where=m)
+        xp.copyto(out, _backend.cast(xp.asarray(v), x.dtype), where=m)
         return out
 
     @staticmethod

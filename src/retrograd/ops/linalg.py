@@ -448,7 +448,7 @@ class Einsum(Function):
         half = dt.itemsize == 2 and dt.kind in "fV"  # float16/bfloat16: float32 sums, rounded back, as torch
         out = xp.einsum(eq, *[x.astype(np.float32) for x in arrays] if half else arrays,
                         optimize="greedy" if big else False)
-        return out.astype(dt) if half else out
+        return _backend.cast(out, dt) if half else out
 
     @staticmethod
     def jvp(ctx, _subs, _out, *tangents):

@@ -208,7 +208,7 @@ class _SmoothL1(Function):
         ad = xp.abs(a)
         small = ad < beta
         ctx.beta, ctx.scale = beta, scale
-        ctx.save_for_backward(d, _const(small.astype(a.dtype)))
+        ctx.save_for_backward(d, _const(_backend.cast(small, a.dtype)))
         loss = xp.where(small, 0.5 * a * a / beta, ad - 0.5 * beta)
         return loss * scale if scale != 1 else loss
 
@@ -305,7 +305,7 @@ def _target_weights(xp, t, c, w, ignore_index, dtype):
     bad = (tt < 0) | (tt >= c)  # on a device: read at the next synchronisation (torch's device-side assert)
     check(bad, lambda: IndexError(f"Target {int(tt[bad][0])} is out of bounds."))
     wt = w[tt] * valid if w is not None else valid
-    return valid, tt, wt.astype(dtype, copy=False)
+    return valid, tt, _backend.cast(wt, dtype)
 
 
 def _coef(g, reduction, total, m, valid):
@@ -615,7 +615,7 @@ def _xlogy_self(t):
 
 
 def _mask(cond_array, dtype):
-    return _const(cond_array.astype(dtype.np))
+    return _const(_backend.cast(cond_array, dtype.np))
 
 
 @autocast_op("fp32")

@@ -300,7 +300,7 @@ def _affine_eval(x, mean, var, weight, bias, eps, cshape):
         rstd, mean = (var + eps).rsqrt().to(x.dtype), mean.to(x.dtype)
     else:
         xp = _xp(x._data)
-        rstd = Tensor._make((1.0 / xp.sqrt(var._data + eps)).astype(x._data.dtype, copy=False))
+        rstd = Tensor._make(_backend.cast(1.0 / xp.sqrt(var._data + eps), x._data.dtype))
         mean = Tensor._make(mean._data.astype(x._data.dtype, copy=False))
     scale = rstd if weight is None else weight * rstd
     shift = -mean * scale

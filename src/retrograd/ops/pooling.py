@@ -58,7 +58,7 @@ def _scatter_flat(g, idx, shape, unique):
 
         alert_not_deterministic("max-pool backward on CUDA (CuPy's atomic scatter-add)")
         out = xp.zeros((nc, size), dtype=g.dtype)
-        cupyx.scatter_add(out, (xp.arange(nc)[:, None], i2), g2)
+        _backend.call_into(cupyx.scatter_add, out, (xp.arange(nc)[:, None], i2), g2)
     return out.reshape(shape)
 
 
@@ -293,7 +293,7 @@ class SeparablePool(Function):
     @staticmethod
     def forward(ctx, x, mats):
         ctx.mats = mats
-        return _apply_mats(x._data, [m.astype(x._data.dtype, copy=False) for m in mats])
+        return _apply_mats(x._data, [_backend.cast(m, x._data.dtype) for m in mats])
 
     jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
 

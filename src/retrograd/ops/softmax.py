@@ -33,7 +33,7 @@ def _float32(*arrays):
 
 def _round(a, low):
     """a (float32) rounded to the half-precision dtype ``low``, kept in float32."""
-    return a.astype(low).astype(np.float32)
+    return _backend.cast(a, low).astype(np.float32)
 
 
 def _along(x, fn, dim, kernel=None):
@@ -47,7 +47,7 @@ def _along(x, fn, dim, kernel=None):
     xf, low = _float32(x)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         out = fn(xf.reshape(x.shape or (1,)), dim, low).reshape(x.shape)
-    return out if low is None else out.astype(low)
+    return out if low is None else _backend.cast(out, low)
 
 
 def _softmax(x, dim, low=None):
@@ -101,7 +101,7 @@ class Softmax(Function):
             zd, gd, low = _float32(z._data, g._data)
             gz = gd - sums(gd * zd, ctx.dim)
             gz *= zd
-            return Tensor._make(gz if low is None else gz.astype(low)), None
+            return Tensor._make(gz if low is None else _backend.cast(gz, low)), None
         return z * (g - (g * z).sum(ctx.dim, keepdim=True)), None
 
 
@@ -134,7 +134,7 @@ class LogSoftmax(Function):
             e = xp.exp(zd)
             e *= sums(gd, ctx.dim)
             xp.subtract(gd, e, out=e)
-            return Tensor._make(e if low is None else e.astype(low)), None
+            return Tensor._make(e if low is None else _backend.cast(e, low)), None
         return g - z.exp() * g.sum(ctx.dim, keepdim=True), None
 
 
