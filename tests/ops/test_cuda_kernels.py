@@ -251,6 +251,22 @@ def test_recurrent_layers(cuda, dtype, tol, mode, bidirectional, bias):
     assert cuda.count(step + "_forward") == 7 * 2 * (1 + bidirectional)
 
 
+def test_lstm_batch_first_reads_strided_output_gradients(cuda):
+    """batch_first: each step's dout rows are strided (a view of (B, T, H)); the step kernel
+    adds them to dh_t itself."""
+    cpu, gpu = _layer_pair(R.nn.LSTM, np.float64, input_size=3, hidden_size=5, batch_first=True)
+    x = np.random.default_rng(9).standard_normal((4, 6, 3))
+    outs = []
+    for model, dev in ((cpu, "cpu"), (gpu, "cuda")):
+        xt = R.tensor(x, device=dev, requires_grad=True)
+        out, _ = model(xt)
+        (out * R.tensor(np.arange(out.numel()).reshape(out.shape) % 7 - 3.0, device=dev)).sum().backward()
+        outs.append([out, xt.grad] + [p.grad for p in model.parameters()])
+    for got, want in zip(outs[1], outs[0]):
+        _close(got, want, 1e-12)
+    assert cuda.count("lstm_cell_backward") == 6
+
+
 def test_lstm_with_projection_and_packed_sequences(cuda):
     cpu, gpu = _layer_pair(R.nn.LSTM, np.float64, input_size=4, hidden_size=6, proj_size=3, batch_first=True)
     x = np.random.default_rng(7).standard_normal((3, 5, 4))

@@ -364,21 +364,23 @@ extern "C" __global__ void lstm_cell_forward(T* gates, const T* c_prev, long lon
 }
 """)
 
-# Backward of one step (dm = dL/dh_t, dc holds dc_{t+1} f_{t+1} on entry and dc_t f_t on exit):
+# Backward of one step (dm = dL/dh_t, plus dout^T (n, H) when has_dout; dc holds dc_{t+1} f_{t+1}
+# on entry and dc_t f_t on exit):
 #   dc_t = dm o (1 - tanh^2 c) + dc;
 #   di = dc_t g i(1-i),  df = dc_t c_prev f(1-f),  do = dm tanh(c) o(1-o),  dg = dc_t i (1-g^2)
 
 _kernel_source(r"""
 extern "C" __global__ void lstm_cell_backward(const T* gates, const T* c, const T* c_prev, long long cp_rs,
-                                              long long cp_cs, const T* dm, long long dm_rs, T* dc,
-                                              long long dc_rs, T* dG, long long dG_rs, int H, int n) {
+                                              long long cp_cs, const T* dm, long long dm_rs, const T* dout,
+                                              long long do_rs, int has_dout, T* dc, long long dc_rs, T* dG,
+                                              long long dG_rs, int H, int n) {
     long long Hn = (long long)H * n;
     for (long long k = blockIdx.x * (long long)blockDim.x + threadIdx.x; k < Hn;
          k += (long long)gridDim.x * blockDim.x) {
         long long j = k / n, q = k - j * n;
         T i = gates[k], f = gates[Hn + k], o = gates[2 * Hn + k], g = gates[3 * Hn + k];
         T tc = tanh(c[k]);
-        T dm_k = dm[j * dm_rs + q];
+        T dm_k = dm[j * dm_rs + q] + (has_dout ? dout[q * do_rs + j] : T(0));
         T dc_t = dm_k * o * (T(1) - tc * tc) + dc[j * dc_rs + q];
         dG[j * dG_rs + q] = dc_t * g * i * (T(1) - i);
         dG[(H + j) * dG_rs + q] = dc_t * c_prev[j * cp_rs + q * cp_cs] * f * (T(1) - f);
@@ -718,11 +720,15 @@ def lstm_cell_forward(gates, c_prev, c, h, out=None):
              _i32(out is not None), _i32(H), _i32(n)))
 
 
-def lstm_cell_backward(gates, c, c_prev, dm, dc, dG):
-    """One LSTM step's gate gradients into dG (4H, n) (rows strided); dc updated in place."""
+def lstm_cell_backward(gates, c, c_prev, dm, dc, dG, dout=None):
+    """One LSTM step's gate gradients into dG (4H, n) (rows strided) from dL/dh_t = dm (H, n) (+ dout^T,
+    dout (n, H), when given); dc updated in place."""
     H, n = c.shape
+    if dout is not None and dout.strides[1] != dout.itemsize:
+        dout = _backend.cupy.ascontiguousarray(dout)
     _launch("lstm_cell_backward", gates.dtype, _grid(H * n),
-            (gates, c, c_prev, *_strides(c_prev), dm, _strides(dm)[0], dc, _strides(dc)[0], dG,
+            (gates, c, c_prev, *_strides(c_prev), dm, _strides(dm)[0], dm if dout is None else dout,
+             _strides(dm if dout is None else dout)[0], _i32(dout is not None), dc, _strides(dc)[0], dG,
              _strides(dG)[0], _i32(H), _i32(n)))
 
 

@@ -345,6 +345,7 @@ def _lstm_dir_backward(xp, mode, Hs, saved, h0, c0, w_hh, w_hr, sched, douts, dh
     Gs, Cs = _blocks(G, 4 * H, sched), _blocks(C, H, sched)
     mul, sub = xp.multiply, xp.subtract
     fused = type(G) is not np.ndarray and _cuda_kernels.fits(G)  # CUDA: a step's gate math in one kernel
+    fold = fused and M is None  # ... which also adds dout_t to dh_t
     # Per step, few NumPy calls on contiguous blocks that stay in cache:
     #   dG_t = gate'(a_t) * K_t,  gate' = s(1-s) for i, f, o and 1-g^2 for g,
     #   K_t = [dc_t*g, dc_t*c_{t-1}, dm_t*tanh(c_t), dc_t*i]
@@ -357,14 +358,15 @@ def _lstm_dir_backward(xp, mode, Hs, saved, h0, c0, w_hh, w_hr, sched, douts, dh
         dm = dmb[:P * n].reshape(P, n)
         # dm_t = dL/dh_t: from the output and from step t+1 (written as the transposes: the
         # iteration then runs along dout's rows, about 2x faster than along its columns)
-        xp.add(dhT[:, :n].T, douts[k], out=dm.T)
+        if not fold:
+            xp.add(dhT[:, :n].T, douts[k], out=dm.T)
         if M is not None:
             dHT[:, s:e] = dm
             dm = xp.matmul(whr, dm, out=dmp[:H * n].reshape(H, n))  # through h_t = W_hr m_t
         if fused:
             dG = dGT[:, s:e]
-            _cuda_kernels.lstm_cell_backward(gt, Cs[k], _prev_cols(Cs[k - 1] if k else None, c0, n, m, xp), dm,
-                                             dcT[:, :n], dG)
+            _cuda_kernels.lstm_cell_backward(gt, Cs[k], _prev_cols(Cs[k - 1] if k else None, c0, n, m, xp),
+                                             dhT[:, :n] if fold else dm, dcT[:, :n], dG, douts[k] if fold else None)
             if k or need_h0:
                 xp.matmul(whhT, dG, out=dhT[:, :n])
             continue
