@@ -21,7 +21,8 @@ import strict_device
 from strict_device import syncs
 
 from tests.autograd.test_forward_ad_ops import CASES as OP_CASES, _arrays, _floating
-from tests.ops import test_out
+from tests.helpers import _inputs
+from tests.ops import test_comparison, test_core_ops, test_indexing, test_join, test_out
 
 RANDOM_OPS = {"rrelu", "dropout", "attention_dropout", "module_hooks"}  # drawn from the CUDA stream: not compared
 
@@ -103,26 +104,49 @@ def test_installed_makes_cuda_the_strict_device(cuda):
 # ---------------------------------------------------------------------------- every op's forward and backward
 
 
+def _tensors(result):
+    result = result if isinstance(result, (tuple, list)) else (result,)
+    return [r for r in result if isinstance(r, retrograd.Tensor)]
+
+
 def _forward_backward(fn, arrays, device):
-    """fn's floating outputs and its inputs' gradients under a fixed cotangent, as NumPy."""
+    """fn's floating outputs and its inputs' gradients under a fixed cotangent (NumPy arrays are
+    tensors on ``device``, floating ones requiring grad; other arguments pass through)."""
     retrograd.manual_seed(0)
-    xs = [retrograd.tensor(a, device=device) for a in arrays]
+    xs = [retrograd.tensor(a, device=device) if isinstance(a, np.ndarray) else a for a in arrays]
     for x in xs:
-        if x.dtype.is_floating_point:
+        if isinstance(x, retrograd.Tensor) and x.dtype.is_floating_point:
             x.requires_grad_()
-    outs = _floating(fn(retrograd, *xs))
+    outs = _tensors(fn(retrograd, *xs))
     rng = np.random.default_rng(7)
     pairs = [(o, retrograd.tensor(rng.standard_normal(tuple(o.shape)), dtype=o.dtype, device=device))
-             for o in outs if o.requires_grad]
-    wrt = [x for x in xs if x.requires_grad]
+             for o in _floating(outs) if o.requires_grad]
+    wrt = [x for x in xs if isinstance(x, retrograd.Tensor) and x.requires_grad]
     grads = retrograd.autograd.grad([o for o, _ in pairs], wrt, [c for _, c in pairs], allow_unused=True) \
         if pairs else []
     return outs, [g for g in grads if g is not None]
 
 
+# the op tables of tests/ops that run check_op(fn, *specs): (id, fn, specs, input range)
+OP_TABLES = ([(f"core_ops.{c[0]}", c[1], c[2], c[3]) for c in test_core_ops.CASES]
+             + [(f"comparison.{c[0]}", c[1], c[2:], {}) for c in test_comparison.CASES]
+             + [(f"indexing.{c[0]}", c[1], c[2:], {}) for c in test_indexing.CASES]
+             + [(f"indexing.{c[0]}", lambda t, x, a, fn=c[1]: fn(t, x * 1, a) * 2, ((3, 4), c[2]), {})
+                for c in test_indexing.INPLACE]
+             + [(f"join.{c[0]}", c[1], c[2:], {}) for c in test_join.CASES])
+
+
+@pytest.mark.parametrize("name,fn,specs,bounds", OP_TABLES, ids=[c[0] for c in OP_TABLES])
+def test_op_of_the_op_tests_on_the_device_equals_the_cpu(name, fn, specs, bounds, cuda):
+    _device_equals_cpu(name, fn, _inputs(specs, 0, bounds.get("low", -1.0), bounds.get("high", 1.0)))
+
+
 @pytest.mark.parametrize("name,fn,specs", [c[:3] for c in OP_CASES], ids=[c[0] for c in OP_CASES])
 def test_op_forward_and_backward_on_the_device_equal_the_cpu(name, fn, specs, cuda):
-    arrays = _arrays(specs, 0)
+    _device_equals_cpu(name, fn, _arrays(specs, 0))
+
+
+def _device_equals_cpu(name, fn, arrays):
     retrograd.set_default_device(None)
     want_outs, want_grads = _forward_backward(fn, arrays, "cpu")
     retrograd.set_default_device("cuda")
@@ -191,11 +215,6 @@ class _WrongGrad(retrograd.autograd.Function):
 # ---------------------------------------------------------------------------- every function with out=
 
 
-def _results(result):
-    result = result if isinstance(result, (tuple, list)) else (result,)
-    return [r for r in result if hasattr(r, "device")]
-
-
 CPU_ONLY = {"histogram"}  # torch has no CUDA kernel for it: NotImplementedError
 
 
@@ -203,10 +222,10 @@ CPU_ONLY = {"histogram"}  # torch has no CUDA kernel for it: NotImplementedError
 def test_function_on_the_device_equals_the_cpu(name, cuda):
     retrograd.set_default_device(None)
     retrograd.manual_seed(0)
-    want = _results(test_out._call(retrograd, name)[0])
+    want = _tensors(test_out._call(retrograd, name)[0])
     retrograd.set_default_device("cuda")
     retrograd.manual_seed(0)
-    got = _results(test_out._call(retrograd, name)[0])
+    got = _tensors(test_out._call(retrograd, name)[0])
     assert len(got) == len(want)
     for g, w in zip(got, want):
         assert g.dtype == w.dtype and g.shape == w.shape
