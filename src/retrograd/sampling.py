@@ -125,6 +125,11 @@ class Bernoulli(Function):
         return _on_device_of(draw, p, p.dtype)
 
     @staticmethod
+    def jvp(ctx, tp, *_):
+        """dz = 0 (as torch's)."""
+        return tp * 0
+
+    @staticmethod
     def backward(ctx, g):
         return g * 0, None
 
@@ -139,6 +144,11 @@ class BernoulliScalar(Function):
     def forward(ctx, input, p, generator):
         _check_p(p)
         return _on_device_of(_rng(generator, input).random(tuple(input.shape)) < p, input, input.dtype)
+
+    @staticmethod
+    def jvp(ctx, *tangents):
+        raise NotImplementedError("Trying to use forward AD with aten::bernoulli that does not support it "
+                                  "(bernoulli(input, p) with a number p; bernoulli(p_tensor) has a zero tangent)")
 
     @staticmethod
     def backward(ctx, g):
@@ -190,6 +200,11 @@ class Poisson(Function):
         return _on_device_of(_rng(generator, rate).poisson(lam).astype(np.float64), rate, rate.dtype)
 
     @staticmethod
+    def jvp(ctx, trate, *_):
+        """dz = 0 (as torch's)."""
+        return trate * 0
+
+    @staticmethod
     def backward(ctx, g):
         return g * 0, None
 
@@ -227,6 +242,12 @@ class Normal(Function):
         s = _host(std) if isinstance(std, Tensor) else std
         draw = _host_rng(generator, like).standard_normal(shape) * s + m
         return _on_device_of(draw, like, dtype or like.dtype)
+
+    @staticmethod
+    def jvp(ctx, *tangents):
+        """dz = 0 (as torch's)."""
+        z = ctx._fw_results[0]
+        return z.new_zeros(z.shape)
 
     @staticmethod
     def backward(ctx, g):

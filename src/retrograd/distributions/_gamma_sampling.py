@@ -143,6 +143,12 @@ class StandardGamma(Function):
         return z
 
     @staticmethod
+    def jvp(ctx, talpha, *_):
+        """dz = dalpha * dz/dalpha (at fixed CDF value; torch's forward AD raises here)."""
+        concentration, z = ctx.saved_tensors
+        return talpha * StandardGammaGrad.apply(concentration, z)
+
+    @staticmethod
     def backward(ctx, g):
         concentration, z = ctx.saved_tensors
         return g * StandardGammaGrad.apply(concentration, z), None
@@ -155,6 +161,10 @@ class StandardGammaGrad(Function):
     def forward(ctx, concentration, sample):
         return _on_device_of(standard_gamma_grad(_host(sample), _host(concentration)), concentration,
                              concentration.dtype)
+
+    @staticmethod
+    def jvp(ctx, *tangents):
+        raise NotImplementedError("the derivative for '_standard_gamma_grad' is not implemented.")
 
     @staticmethod
     def backward(ctx, g):
@@ -191,12 +201,24 @@ class SampleDirichlet(Function):
         return x
 
     @staticmethod
-    def backward(ctx, g):
+    def _d(ctx):
+        """D = dirichlet_grad(x, alpha, sum(alpha)): dx_i/dalpha_j = D_j (delta_ij - x_i)."""
         concentration, x = ctx.saved_tensors
         alpha = _host(concentration)
         grad = dirichlet_grad(_host(x), alpha, alpha.sum(-1, keepdims=True))
-        grad = Tensor._make(_on_device_of(grad, concentration, concentration.dtype))
-        return grad * (g - (x * g).sum(-1, True)), None
+        return Tensor._make(_on_device_of(grad, concentration, concentration.dtype)), x
+
+    @staticmethod
+    def jvp(ctx, talpha, *_):
+        """dx = D dalpha - x sum(D dalpha) (torch's forward AD raises here)."""
+        D, x = SampleDirichlet._d(ctx)
+        w = D * talpha
+        return w - x * w.sum(-1, True)
+
+    @staticmethod
+    def backward(ctx, g):
+        D, x = SampleDirichlet._d(ctx)
+        return D * (g - (x * g).sum(-1, True)), None
 
 
 def regularized_gamma_p(a, x):
@@ -249,6 +271,16 @@ class GammaIncP(Function):
     def forward(ctx, a, x):
         ctx.save_for_backward(a, x)
         return _on_device_of(regularized_gamma_p(_host(a), _host(x)), x, x.dtype)
+
+    @staticmethod
+    def jvp(ctx, ta, tx):
+        """dz = dx * x^(a-1) e^-x / Gamma(a); no derivative in a."""
+        from ..autograd.forward_ad import tangent_of
+
+        a, x = ctx.saved_tensors
+        if tangent_of(ctx._fw_args[0]) is not None:
+            raise NotImplementedError("the derivative for 'igamma: input' is not implemented.")
+        return tx * ((a - 1) * x.log() - x - a.lgamma()).exp()
 
     @staticmethod
     def backward(ctx, g):

@@ -38,6 +38,11 @@ class GatherRows(Function):
         return out
 
     @staticmethod
+    def jvp(ctx, *tangents):
+        """dout[i] = dx[idx[i]], 0 in the padding rows (x's tangent comes first)."""
+        return GatherRows.apply(tangents[0], ctx.idx, 0.0)
+
+    @staticmethod
     def backward(ctx, g):
         return ScatterRows.apply(g, ctx.idx, ctx.n), None, None
 
@@ -54,6 +59,11 @@ class ScatterRows(Function):
         out[xp.asarray(idx[valid])] = G[xp.asarray(valid)]
         ctx.idx = idx
         return out
+
+    @staticmethod
+    def jvp(ctx, *tangents):
+        """dout[idx[i]] = dg[i] (linear in g, whose tangent comes first)."""
+        return ScatterRows.apply(tangents[0], ctx.idx, ctx.n)
 
     @staticmethod
     def backward(ctx, g):
