@@ -1,14 +1,17 @@
 """``python -m bench.compile``: retrograd.compile against eager torch, short alternating runs.
 
-For each workload (``tiny`` and ``mlp`` by default): a training step (zero_grad, forward and
-loss, backward, SGD step) with the forward and loss compiled by ``retrograd.compile``, against
-the same step in eager torch and eager retrograd, timed in this one process in alternating
-rounds (A B C A B C ...). Prints the medians, the ratios compiled/torch and compiled/eager
-retrograd, the compile time (the first compiled call: capture = one eager run recording the
-ops) and the graph breaks, one JSON line per workload with ``--json``.
+For each workload (``tiny``, ``mlp``, ``gpt2`` and ``grucell`` by default): a training step
+(zero_grad, forward and loss, backward, SGD step) four ways, timed in this one process in
+alternating rounds (A B C D A B C D ...): eager torch, eager retrograd, retrograd with the forward
+and loss compiled by ``retrograd.compile`` ("compiled"), and retrograd with the whole step
+function compiled ("step": backward and the optimizer step captured too). Prints the medians,
+the ratios to eager torch, the compile times (the first compiled call: capture = one eager run
+recording the ops, then writing and compiling the generated code) and the graph breaks; the
+rows as JSON with ``--json``.
 """
 
 import argparse
+import functools
 import json
 import statistics
 import sys
@@ -17,27 +20,33 @@ import time
 from bench.workloads import WORKLOADS
 
 
-def _step_fn(t, name, compiled):
+def _step_fn(t, name, mode):
+    """(step function, compile seconds or None, the compiled callable or None) for ``mode``:
+    "eager", "compiled" (forward and loss compiled) or "step" (the whole step compiled)."""
     w = WORKLOADS[name](t)
     opt = t.optim.SGD(w.model.parameters(), lr=0.01)
 
     def forward(x, y):
         return w.loss_fn(w.model(x), y)
 
-    fwd = t.compile(forward) if compiled else forward
-    compile_s = None
-    if compiled:
-        t0 = time.perf_counter()
-        fwd(*w.inputs, w.target)
-        compile_s = time.perf_counter() - t0
+    fwd = t.compile(forward) if mode == "compiled" else forward
 
-    def step():
+    def step(*batch):  # (the batch as arguments, as a training loop passes each batch)
         opt.zero_grad()
-        loss = fwd(*w.inputs, w.target)
+        loss = fwd(*batch)
         loss.backward()
         opt.step()
+        return loss
 
-    return step, compile_s, fwd
+    compiled = {"compiled": fwd, "step": t.compile(step) if mode == "step" else None}.get(mode)
+    batch = (*w.inputs, w.target)
+    run = functools.partial(compiled if mode == "step" else step, *batch)
+    compile_s = None
+    if compiled is not None:
+        t0 = time.perf_counter()
+        run()
+        compile_s = time.perf_counter() - t0
+    return run, compile_s, compiled
 
 
 def _timed(fn, seconds):
@@ -54,8 +63,8 @@ def measure(name, rounds, seconds):
     import retrograd
     import torch
 
-    runs = {"compiled": _step_fn(retrograd, name, True), "retrograd": _step_fn(retrograd, name, False),
-            "torch": _step_fn(torch, name, False)}
+    runs = {"torch": _step_fn(torch, name, "eager"), "retrograd": _step_fn(retrograd, name, "eager"),
+            "compiled": _step_fn(retrograd, name, "compiled"), "step": _step_fn(retrograd, name, "step")}
     for step, _, _ in runs.values():
         for _ in range(3):
             step()
@@ -64,16 +73,20 @@ def measure(name, rounds, seconds):
         for k, (step, _, _) in runs.items():
             times[k].append(statistics.median(_timed(step, seconds)))
     med = {k: statistics.median(v) for k, v in times.items()}
-    breaks = [b.reason for b in runs["compiled"][2]._compiled.last_breaks]
-    return {"workload": name, "compiled_step_s": med["compiled"], "retrograd_step_s": med["retrograd"],
-            "torch_step_s": med["torch"], "compiled_vs_torch": med["compiled"] / med["torch"],
-            "compiled_vs_eager": med["compiled"] / med["retrograd"], "compile_s": runs["compiled"][1],
-            "graph_breaks": breaks, "torch_threads": torch.get_num_threads()}
+    row = {"workload": name, "torch_threads": torch.get_num_threads()}
+    for k in runs:
+        row[f"{k}_step_s"] = med[k]
+        row[f"{k}_vs_torch"] = med[k] / med["torch"]
+        row[f"{k}_spread"] = (min(times[k]) / med["torch"], max(times[k]) / med["torch"])
+    for k in ("compiled", "step"):
+        row[f"{k}_compile_s"] = runs[k][1]
+        row[f"{k}_breaks"] = [b.reason for b in runs[k][2]._compiled.last_breaks]
+    return row
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m bench.compile", description=__doc__.splitlines()[0])
-    p.add_argument("--workloads", default="tiny,mlp")
+    p.add_argument("--workloads", default="tiny,mlp,gpt2,grucell")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--seconds", type=float, default=0.5, help="timing budget per run and round (default 0.5)")
     p.add_argument("--json", default=None, help="write the results to this JSON file")
@@ -87,12 +100,14 @@ def main(argv=None):
         retrograd.set_num_threads(args.threads)
         torch.set_num_threads(args.threads)
     rows = [measure(n, args.rounds, args.seconds) for n in args.workloads.split(",")]
-    print(f"{'workload':10} {'compiled':>10} {'eager rg':>10} {'torch':>10} {'c/torch':>8} {'c/eager':>8} "
-          f"{'compile':>8}  breaks")
+    print(f"{'workload':9} {'torch':>9} {'eager rg':>9} {'compiled':>9} {'step':>9}  {'rg/t':>5} {'comp/t':>6} "
+          f"{'step/t':>6}  {'compile':>7} {'step c.':>7}  breaks")
     for r in rows:
-        print(f"{r['workload']:10} {r['compiled_step_s'] * 1e3:9.3f}ms {r['retrograd_step_s'] * 1e3:9.3f}ms "
-              f"{r['torch_step_s'] * 1e3:9.3f}ms {r['compiled_vs_torch']:8.2f} {r['compiled_vs_eager']:8.2f} "
-              f"{r['compile_s'] * 1e3:7.1f}ms  {len(r['graph_breaks'])} {r['graph_breaks'][:2]}")
+        breaks = r["compiled_breaks"] + r["step_breaks"]
+        print(f"{r['workload']:9} {r['torch_step_s'] * 1e3:7.3f}ms {r['retrograd_step_s'] * 1e3:7.3f}ms "
+              f"{r['compiled_step_s'] * 1e3:7.3f}ms {r['step_step_s'] * 1e3:7.3f}ms  {r['retrograd_vs_torch']:5.2f} "
+              f"{r['compiled_vs_torch']:6.2f} {r['step_vs_torch']:6.2f}  {r['compiled_compile_s'] * 1e3:5.0f}ms "
+              f"{r['step_compile_s'] * 1e3:5.0f}ms  {len(breaks)} {breaks[:2]}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)

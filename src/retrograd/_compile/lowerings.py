@@ -27,11 +27,14 @@ _PY_NUMBERS = (int, float)
 
 
 def _sum_to(em, v, expr, i):
-    """``expr`` (an array of the op output's shape) summed to argument i's shape."""
-    shape = v.shape(i)
-    if v.oshape() == shape:
+    """``expr`` (an array of the op output's shape) summed to argument i's shape (ops/elementwise.py's
+    _sum_to, with its dims found here: the shapes are static)."""
+    shape, out = v.shape(i), v.oshape()
+    if out == shape:
         return expr
-    return f"_sum_to({expr}, {shape!r})"
+    lead = len(out) - len(shape)
+    dims = tuple(range(lead)) + tuple(lead + k for k, n in enumerate(shape) if n == 1 and out[lead + k] != 1)
+    return f"({expr}).sum(axis={dims!r}, keepdims=True).reshape({shape!r})"
 
 
 def _operands(v):
@@ -80,14 +83,19 @@ def sub(em, v):
 def mul(em, v):
     if not _operands(v):
         return False
-    mul_ = em.const(_ew._mul)
-    em.f(f"{v.o()} = {mul_}({v.a(0)}, {v.a(1)})")
+    half = any(v.is_tensor(i) and v.dtype(i).itemsize == 2 for i in (0, 1))
+    if half:  # _mul's float32 product for a half tensor times a Python float
+        mul_ = em.const(_ew._mul)
+        product = lambda x, y: f"{mul_}({x}, {y})"  # noqa: E731
+    else:  # _mul is x * y then
+        product = lambda x, y: f"{x} * {y}"  # noqa: E731
+    em.f(f"{v.o()} = {product(v.a(0), v.a(1))}")
 
     def backward(em, v):
         if v.needs(0):
-            v.grad(0, _sum_to(em, v, f"{mul_}({v.g()}, {v.a(1)})", 0))
+            v.grad(0, _sum_to(em, v, product(v.g(), v.a(1)), 0))
         if v.needs(1):
-            v.grad(1, _sum_to(em, v, f"{mul_}({v.g()}, {v.a(0)})", 1))
+            v.grad(1, _sum_to(em, v, product(v.g(), v.a(0)), 1))
     return backward
 
 
