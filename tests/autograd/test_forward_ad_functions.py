@@ -22,7 +22,6 @@ DOUBLE_VJP = {
     "retrograd._compile.replay.CompiledFunction",  # a recorded graph: its ops' rules would need a replay
     "retrograd.nn.modules._sync_batch_norm.SyncBatchNormFunction",  # statistics all-reduced over ranks
     "retrograd.utils.checkpoint._ReentrantCheckpoint",  # reruns the forward in its backward
-    "retrograd.autograd.gradcheck._UndefinedGrad",  # gradcheck's reverse-mode probe
 }
 
 

@@ -400,6 +400,11 @@ class _UndefinedGrad(Function):
         return x._data.copy()
 
     @staticmethod
+    def jvp(ctx, t):
+        """An identity in forward mode."""
+        return t.clone()
+
+    @staticmethod
     def backward(ctx, g):
         return g * 0 if ctx.materialize else None
 
