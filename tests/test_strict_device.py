@@ -12,6 +12,7 @@ NumPy as CuPy does. Any NumPy-only call on a device code path fails here without
 """
 
 import copy
+import functools
 
 import numpy as np
 import pytest
@@ -248,8 +249,10 @@ def test_cpu_only_function_raises_on_the_device(name, cuda):
 WORKLOADS = ["mlp", "cnn", "transformer", "lstm"]
 
 
+@functools.cache
 def _small(name):
-    """The bench workload ``name`` built on the CPU, with a smaller batch where that keeps it fast."""
+    """The bench workload ``name`` built on the CPU (once: the tests train copies of its model),
+    with a smaller batch where that keeps it fast."""
     from bench.workloads import WORKLOADS as ALL
 
     retrograd.set_default_device(None)
@@ -281,7 +284,7 @@ def _step(w, model, optimizer, device):
 @pytest.mark.parametrize("name", WORKLOADS)
 def test_training_step_on_the_device_equals_the_cpu_without_host_round_trips(name, opt, cuda):
     w = _small(name)
-    cpu_model, dev_model = w.model, copy.deepcopy(w.model).to("cuda")
+    cpu_model, dev_model = copy.deepcopy(w.model), copy.deepcopy(w.model).to("cuda")
     kwargs = {"lr": 0.01, "momentum": 0.9} if opt == "SGD" else {"lr": 1e-3}
     cpu_opt = getattr(retrograd.optim, opt)(cpu_model.parameters(), **kwargs)
     dev_opt = getattr(retrograd.optim, opt)(dev_model.parameters(), **kwargs)
