@@ -168,9 +168,63 @@ class _StrideTricks:
         return DeviceBFloat16(self.xp.lib.stride_tricks.sliding_window_view(x.bits, *args, **kwargs))
 
 
+# functions that only move elements (views and copies): for bfloat16 operands they run on the
+# bits, so a view stays a view of the array's memory and nothing rounds (0 bits are +0.0, the
+# fill of tril/triu/diag/pad)
+_LAYOUT = frozenset({"reshape", "ravel", "transpose", "swapaxes", "moveaxis", "expand_dims", "squeeze",
+                     "broadcast_to", "diagonal", "diag", "tril", "triu", "flip", "fliplr", "flipud", "rot90",
+                     "roll", "atleast_1d", "atleast_2d", "atleast_3d", "take", "take_along_axis", "repeat",
+                     "tile", "ascontiguousarray", "copy", "concatenate", "stack", "hstack", "vstack",
+                     "split", "array_split", "broadcast_arrays", "pad", "asarray", "array"})
+# functions that write into their first argument
+_WRITERS = frozenset({"copyto", "put", "putmask", "place", "fill_diagonal"})
+
+
+def _all_bf16(args):
+    """Every array among ``args`` (also inside a first list argument) is a DeviceBFloat16."""
+    items = args[0] if args and isinstance(args[0], (list, tuple)) else args[:1]
+    return bool(items) and all(type(a) is DeviceBFloat16 for a in items)
+
+
+def _on_bits(fn, args, kwargs):
+    """``fn`` applied to the bits of DeviceBFloat16 arguments; array results wrapped back."""
+    bits = [x.bits if type(x) is DeviceBFloat16 else x for x in args]
+    if args and isinstance(args[0], (list, tuple)):  # concatenate, stack, ...: a sequence of arrays
+        bits[0] = [a.bits for a in args[0]]
+    out = fn(*bits, **kwargs)
+    if isinstance(out, (list, tuple)):
+        return type(out)(DeviceBFloat16(o) for o in out)
+    return DeviceBFloat16(out)
+
+
+def _layout_ok(name, args, kwargs):
+    if name not in _LAYOUT or not _all_bf16(args):
+        return False
+    if name in ("asarray", "array") and kwargs.get("dtype") is not None and not _is_bf16(kwargs["dtype"]):
+        return False
+    return name != "pad" or kwargs.get("mode", "constant") == "constant" and not kwargs.get("constant_values")
+
+
+class _Ufunc:
+    """A ufunc of BFloat16Module: calls and reductions through opmath, ``at`` writing through ``into``."""
+
+    def __init__(self, ufunc):
+        self.ufunc = ufunc
+
+    def __call__(self, *args, **kwargs):
+        return opmath(self.ufunc, args, kwargs)
+
+    def at(self, a, *args):
+        return into(self.ufunc.at, a, *args)
+
+    def __getattr__(self, method):  # reduce, accumulate, outer, reduceat
+        return lambda *args, **kwargs: opmath(getattr(self.ufunc, method), args, kwargs)
+
+
 class BFloat16Module:
     """The array module of DeviceBFloat16 arrays (what _backend.array_module returns for them):
-    CuPy's (or NumPy's) functions through ``opmath``; types and constants as they are."""
+    CuPy's (or NumPy's) functions through ``opmath``, layout functions on the bits, writers
+    through ``into``; types and constants as they are."""
 
     def __init__(self, xp):
         self.xp = xp
@@ -185,7 +239,14 @@ class BFloat16Module:
         attr = getattr(self.xp, name)
         if not callable(attr) or isinstance(attr, type):
             return attr
+        if type(attr).__name__ == "ufunc":
+            return _Ufunc(attr)
+        if name in _WRITERS:
+            return lambda out, *args, **kwargs: into(lambda o, *a: attr(o, *a, **kwargs), out, *args)
+
         def call(*args, **kwargs):
+            if _layout_ok(name, args, kwargs):
+                return _on_bits(attr, args, {k: v for k, v in kwargs.items() if k != "dtype"})
             return opmath(attr, args, kwargs)
         call.__name__ = name
         return call
@@ -202,6 +263,9 @@ def _inplace(op):
         self[...] = opmath(op, (self, other), {})
         return self
     return method
+
+
+_METHOD_LAYOUT = frozenset({"diagonal", "repeat", "take", "flatten", "compress", "choose", "__copy__"})
 
 
 class DeviceBFloat16:
@@ -283,7 +347,14 @@ class DeviceBFloat16:
 
     # ------------------------------------------------------------------ arithmetic: opmath
     def __getattr__(self, name):
-        """Other methods (sum, mean, max, clip, any, argmax, ...): the float32 array's, via opmath."""
+        """Other methods (sum, mean, max, clip, any, argmax, ...): the float32 array's, via opmath;
+        layout methods (diagonal, repeat, take, flatten, ...) on the bits; fill and sort in place."""
+        if name.startswith("__"):  # no array protocol (__array__, ...): NumPy/CuPy must not see float32 here
+            raise AttributeError(f"'DeviceBFloat16' object has no attribute {name!r}")
+        if name in _METHOD_LAYOUT:
+            return lambda *args, **kwargs: DeviceBFloat16(getattr(self.bits, name)(*args, **kwargs))
+        if name in ("fill", "sort"):
+            return lambda *args, **kwargs: into(lambda t, *a: getattr(t, name)(*a, **kwargs), self, *args) and None
         method = getattr(from_bits(self.bits), name)
         if not callable(method):
             return method

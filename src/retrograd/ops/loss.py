@@ -320,7 +320,7 @@ def _coef(g, reduction, total, m, valid):
                 return where(_const(valid.reshape(m, 1)), g / (total if isinstance(total, float) else _const(total)),
                              0.0)
             with np.errstate(divide="ignore", invalid="ignore"):
-                return _backend.array_module(valid).where(valid.reshape(m, 1), g / total, 0)
+                return _backend.call(_backend.array_module(valid).where, valid.reshape(m, 1), g / total, 0)
         return g / total
     if reduction == "sum":
         return g
