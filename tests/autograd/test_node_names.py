@@ -118,6 +118,14 @@ CASES = {
     "masked_fill": lambda t: _leaf(t, 3).masked_fill(t.tensor([True, False, True]), 0.0),
     "masked_fill_tensor_value": lambda t: _leaf(t, 3).masked_fill(t.tensor([True, False, True]), t.tensor(0.0)),
     "causal_mask": lambda t: _leaf(t, 3, 3).masked_fill(t.tril(t.ones(3, 3)) == 0, float("-inf")),
+    "interpolate_linear": lambda t: t.nn.functional.interpolate(_leaf(t, 1, 2, 5), size=7, mode="linear"),
+    "interpolate_bilinear": lambda t: t.nn.functional.interpolate(_leaf(t, 1, 2, 5, 4), size=(3, 7), mode="bilinear"),
+    "interpolate_bicubic_antialias": lambda t: t.nn.functional.interpolate(
+        _leaf(t, 1, 2, 9, 8), size=(3, 4), mode="bicubic", antialias=True),
+    "interpolate_lanczos": lambda t: t.nn.functional.interpolate(
+        _leaf(t, 1, 2, 9, 8), size=(3, 4), mode="lanczos", antialias=True),
+    "interpolate_trilinear": lambda t: t.nn.functional.interpolate(_leaf(t, 1, 1, 3, 4, 5), size=2, mode="trilinear"),
+    "interpolate_area": lambda t: t.nn.functional.interpolate(_leaf(t, 1, 2, 6, 6), size=(4, 5), mode="area"),
 }
 
 
@@ -225,6 +233,12 @@ EXPECTED = {
     'masked_fill': ['MaskedFillBackward0', ACC],
     'masked_fill_tensor_value': ['MaskedFillBackward1', ACC, None],
     'causal_mask': ['MaskedFillBackward0', ACC],
+    'interpolate_linear': ['UpsampleLinear1DBackward0', ACC],
+    'interpolate_bilinear': ['UpsampleBilinear2DBackward0', ACC],
+    'interpolate_bicubic_antialias': ['UpsampleBicubic2DAaBackward0', ACC],
+    'interpolate_lanczos': ['UpsampleLanczos2DAaBackward0', ACC],
+    'interpolate_trilinear': ['UpsampleTrilinear3DBackward0', ACC],
+    'interpolate_area': ['AdaptiveAvgPool2DBackward0', ACC],
 }
 
 

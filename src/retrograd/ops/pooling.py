@@ -291,15 +291,17 @@ class SeparablePool(Function):
     vmap = classmethod(_batching.fold_batch)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
-    def forward(ctx, x, mats):
+    def forward(ctx, x, mats, name=None):
         ctx.mats = mats
+        if name is not None:  # the node's name in torch (interpolate's modes: UpsampleBilinear2DBackward0 ...)
+            ctx._backward_name = name
         return _apply_mats(x._data, [_backend.cast(m, x._data.dtype) for m in mats])
 
     jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
 
     @staticmethod
     def backward(ctx, g):
-        return SeparablePool.apply(g, [m.T for m in ctx.mats]), None
+        return SeparablePool.apply(g, [m.T for m in ctx.mats]), None, None
 
 
 class BlockPool(Function):

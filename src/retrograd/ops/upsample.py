@@ -17,6 +17,7 @@ from .. import _backend
 from ..autograd.function import Function
 from ..tensor import Tensor
 from . import _batching
+from ._kernel_dtypes import not_implemented_for
 from .pooling import BlockRepeat, SeparablePool, _adaptive_bounds
 
 __all__ = ["pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle", "affine_grid_generator",
@@ -25,7 +26,8 @@ FUNCTIONAL = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear"
               "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle", "affine_grid", "grid_sample"]
 
 _LINEAR = {"linear": 1, "bilinear": 2, "trilinear": 3}
-_MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area")
+_MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "lanczos", "area")
+_MODE_LIST = "nearest | linear | bilinear | bicubic | trilinear | lanczos | area | nearest-exact"
 
 
 def _source_scale(n_in, n_out, scale, align_corners):
@@ -77,6 +79,60 @@ def _cubic_matrix(n_in, n_out, scale, align_corners, A=-0.75):
     return a
 
 
+def _triangle(x):
+    return np.maximum(0.0, 1.0 - np.abs(x))
+
+
+def _keys_cubic(x, A=-0.5):
+    """Keys' cubic convolution kernel with a = -0.5 (Pillow's and torch's antialiased bicubic)."""
+    x = np.abs(x)
+    return np.where(x < 1, ((A + 2) * x - (A + 3)) * x * x + 1,
+                    np.where(x < 2, (((x - 5) * x + 8) * x - 4) * A, 0.0))
+
+
+def _lanczos3(x):
+    return np.where(np.abs(x) < 3, np.sinc(x) * np.sinc(x / 3), 0.0)
+
+
+_ANTIALIAS_FILTERS = {"bilinear": (_triangle, 1.0), "bicubic": (_keys_cubic, 2.0), "lanczos": (_lanczos3, 3.0)}
+
+
+def _antialias_matrix(n_in, n_out, scale, align_corners, mode):
+    """Resampling with the filter stretched by the downscale factor s (Pillow's method, torch's
+    antialias=True): output i averages the inputs j around its center c = s (i + 1/2) with
+    weights filter((j + 1/2 - c) / s), normalized to sum 1; the filter's support r grows to r s.
+    Upscaling (s < 1) keeps the filter as it is."""
+    filt, radius = _ANTIALIAS_FILTERS[mode]
+    s = _source_scale(n_in, n_out, scale, align_corners)
+    stretch = max(s, 1.0)
+    support = radius * stretch
+    a = np.zeros((n_out, n_in))
+    for i in range(n_out):
+        center = s * (i + 0.5)
+        lo, hi = max(int(center - support + 0.5), 0), min(int(center + support + 0.5), n_in)
+        w = filt((np.arange(lo, hi) + 0.5 - center) / stretch)
+        total = w.sum()
+        a[i, lo:hi] = w / total if total != 0 else w
+    return a
+
+
+def _resample_uint8(x, mats, xp):
+    """uint8 images as torch (and Pillow) resample them: the width pass, then the height pass,
+    each rounding back to 0..255, with the weights in fixed point (the most fraction bits, up to
+    22, that keep the largest weight within int16)."""
+    y = x.astype(xp.int64)
+    for axis, m in ((3, mats[1]), (2, mats[0])):
+        if m.shape[0] == m.shape[1] and np.array_equal(m, np.eye(m.shape[0])):
+            continue  # the size is unchanged along this axis: no pass
+        bits = 0
+        while bits < 22 and int(0.5 + np.abs(m).max() * (1 << (bits + 1))) < (1 << 15):
+            bits += 1
+        q = xp.asarray(np.floor(m * (1 << bits) + 0.5).astype(np.int64))
+        y = xp.moveaxis(xp.tensordot(q, xp.moveaxis(y, axis, 0), axes=(1, 0)), 0, axis)
+        y = xp.clip((y + (1 << (bits - 1))) >> bits, 0, 255)
+    return y.astype(xp.uint8)
+
+
 def _area_matrix(n_in, n_out):
     a = np.zeros((n_out, n_in))
     for o, (lo, hi) in enumerate(_adaptive_bounds(n_in, n_out)):
@@ -110,21 +166,31 @@ def _sizes(input, nd, size, scale_factor, recompute_scale_factor):
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None, recompute_scale_factor=None,
                 antialias=False):
-    """Resample (N, C, *spatial) input to `size` (or spatial * scale_factor) with `mode`."""
+    """Resample (N, C, *spatial) input to `size` (or spatial * scale_factor) with `mode`.
+    ``antialias=True`` (4-D input; 'bilinear', 'bicubic', and 'lanczos', which needs it) widens
+    the filter by the downscale factor, as Pillow and torch do; uint8 images are resampled in
+    fixed point as theirs."""
     if mode not in _MODES:
         raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for "
-                                  f"the modes: nearest | linear | bilinear | bicubic | trilinear | area | "
-                                  f"nearest-exact (got {mode})")
-    if antialias:
-        raise NotImplementedError("interpolate: antialias=True is not supported by retrograd")
+                                  f"the modes: {_MODE_LIST} (got {mode})")
+    if antialias and (mode not in _ANTIALIAS_FILTERS or input.ndim != 4):
+        raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and requires a 4-D "
+                         "tensor as input")
     if mode in ("nearest", "nearest-exact", "area") and align_corners is not None:
         raise ValueError("align_corners option can only be set with the interpolating modes: linear | bilinear | "
                          "bicubic | trilinear")
     nd = input.ndim - 2
-    if nd < 1 or nd > 3:
+    if nd < 1 or nd > 3 or (mode == "lanczos" and nd != 2):
         raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for "
-                                  f"the modes: nearest | linear | bilinear | bicubic | trilinear | area | "
-                                  f"nearest-exact (got {mode})")
+                                  f"the modes: {_MODE_LIST} (got {mode})")
+    if mode == "lanczos":
+        if align_corners:
+            raise ValueError("Lanczos mode does not support align_corners=True")
+        if not antialias:
+            raise ValueError("Lanczos mode requires antialias=True")
+    if antialias and input.dtype.name not in ("float32", "float64", "uint8"):
+        raise not_implemented_for("compute_index_ranges_weights", input.dtype,
+                                  "antialiased resampling takes float32, float64 or uint8 images")
     if mode in _LINEAR and _LINEAR[mode] != nd:
         raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs {_LINEAR[mode] + 2}D input")
     if mode == "bicubic" and nd != 2:
@@ -140,6 +206,12 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if mode == "nearest" and all(o % n == 0 for o, n in zip(out, spatial)):  # whole-number upscaling
         return BlockRepeat.apply(input, tuple(o // n for o, n in zip(out, spatial)), 1.0)
     ac = bool(align_corners)
+    xp = _backend.array_module(input._data)
+    if antialias:
+        mats = [_antialias_matrix(n, o, s, ac, mode) for n, o, s in zip(input.shape[2:], out, scales)]
+        if input.dtype.name == "uint8":
+            return Tensor._make(_resample_uint8(input._data, mats, xp))
+        return SeparablePool.apply(input, [xp.asarray(m) for m in mats], _node_name(mode, nd, True))
     mats = []
     for n, o, s in zip(input.shape[2:], out, scales):
         if mode == "nearest":
@@ -153,8 +225,20 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         else:
             a = _linear_matrix(n, o, s, ac)
         mats.append(a)
-    xp = _backend.array_module(input._data)
-    return SeparablePool.apply(input, [xp.asarray(m) for m in mats])
+    return SeparablePool.apply(input, [xp.asarray(m) for m in mats], _node_name(mode, nd, False))
+
+
+_KERNEL_NAMES = {"nearest": "UpsampleNearest", "nearest-exact": "UpsampleNearestExact", "linear": "UpsampleLinear",
+                 "bilinear": "UpsampleBilinear", "bicubic": "UpsampleBicubic", "trilinear": "UpsampleTrilinear",
+                 "lanczos": "UpsampleLanczos", "area": "AdaptiveAvgPool"}
+
+
+def _node_name(mode, nd, antialias):
+    """torch's node for the mode's kernel (UpsampleBicubic2DAaBackward0); 1-d area mode is
+    adaptive_avg_pool2d between an unsqueeze and a squeeze there, so its node has its own name."""
+    if mode == "area" and nd == 1:
+        return None
+    return f"{_KERNEL_NAMES[mode]}{nd}D{'Aa' if antialias else ''}Backward0"
 
 
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
