@@ -80,14 +80,14 @@ def _param_names(params):
 def program(dtype):
     """One C++ translation unit: every kernel for ``dtype`` in a namespace of its own, and an
     ``extern "C" launch_<name>(grid, block, <the kernel's parameters>)`` for each."""
-    parts = [_SHIM, f"typedef {K._CTYPES[np.dtype(dtype)]} T;  // for the launch functions' parameters\n"]
+    parts = [_SHIM]
     for name in K.KERNELS:
         src = K.source(name, dtype, block=BLOCK)
         params = _SIGNATURE.search(src).group(2)
-        parts.append(f"namespace k_{name} {{\n{src}\n}}\n")
         call = ", ".join(_param_names(params))
-        parts.append(f'extern "C" void launch_{name}(unsigned grid, unsigned block, {params}) '
-                     f"{{ rg_launch(grid, block, [&] {{ k_{name}::{name}({call}); }}); }}\n")
+        parts.append(f"namespace k_{name} {{\n{src}\n"
+                     f'extern "C" void launch_{name}(unsigned grid, unsigned block, {params}) '
+                     f"{{ rg_launch(grid, block, [&] {{ {name}({call}); }}); }}\n}}\n")
     return "".join(parts)
 
 
@@ -133,6 +133,10 @@ def host_array(a):
 
 
 def _c_arg(v):
+    if isinstance(v, np.void):  # a struct passed by value: its bytes, in a struct of 8-byte words
+        words = ctypes.c_uint64 * (v.dtype.itemsize // 8)
+        struct = type("Struct", (ctypes.Structure,), {"_fields_": [("words", words)]})
+        return struct.from_buffer_copy(v.tobytes())
     if isinstance(v, np.generic):
         return np.ctypeslib.as_ctypes_type(v.dtype)(v.item())
     return ctypes.c_void_p(host_array(v).ctypes.data)  # (a view: its first element)
@@ -145,7 +149,7 @@ class Emulator:
         self.libs = libs
         self.calls = []
 
-    def launch(self, name, dtype, grid, args):
+    def launch(self, name, dtype, grid, args, device=None):
         self.calls.append(name)
         fn = getattr(self.libs[np.dtype(dtype)], f"launch_{name}")
         fn.restype = None

@@ -99,7 +99,7 @@ def cuda(request, monkeypatch):
         if not _gpu_ready():
             pytest.skip("no GPU with CuPy here")
         launch = K._launch
-        monkeypatch.setattr(K, "_launch", lambda name, *a: (calls.append(name), launch(name, *a)))
+        monkeypatch.setattr(K, "_launch", lambda name, *a, **k: (calls.append(name), launch(name, *a, **k)))
         yield calls
         return
     strict_device = pytest.importorskip("tests.strict_device")
@@ -110,7 +110,6 @@ def cuda(request, monkeypatch):
     monkeypatch.setattr(K, "_ready", lambda: True)
     monkeypatch.setattr(K, "_launch", emulator.launch)
     monkeypatch.setattr(K, "_address", lambda a: cuda_emulator.host_array(a).ctypes.data)
-    monkeypatch.setattr(K, "_TABLES", {})
     monkeypatch.setattr(K, "BLOCK", cuda_emulator.BLOCK)
     monkeypatch.setattr(K, "_MAX_GRID", 3)
     with strict_device.installed():
@@ -320,3 +319,29 @@ def test_multi_tensor_optimizer_step(cuda, dtype, tol, name):
         _close(g, w, tol * 10)
     kernel = "adam_step" if name.startswith("adam") else "sgd_step"
     assert [c for c in cuda if c.endswith("_step")] == [kernel] * 3  # one launch per step
+
+
+@pytest.mark.parametrize("name", ["adam_wd_amsgrad_max", "sgd_momentum"])
+def test_optimizer_step_over_more_tensors_than_one_launch_takes(cuda, name):
+    """41 parameters: two launches of at most K.MAX_TENSORS (32) per step, equal to the CPU's update."""
+    def train(dev):
+        R.manual_seed(0)
+        layers = [R.nn.Linear(3, 3) for _ in range(20)] + [R.nn.Linear(3, 1, bias=False)]
+        model = R.nn.Sequential(*layers).double().to(dev)
+        opt = OPTIMIZERS[name](model.parameters())
+        x = R.tensor(np.random.default_rng(10).standard_normal((5, 3)), device=dev)
+        for _ in range(2):
+            opt.zero_grad()
+            model(x).pow(2).mean().backward()
+            opt.step()
+        return list(model.parameters())
+
+    want = train("cpu")
+    cuda.clear()
+    got = train("cuda")
+    assert len(got) == 41
+    for g, w in zip(got, want):
+        _close(g, w, 1e-12)
+    kernel = "adam_step" if name.startswith("adam") else "sgd_step"
+    assert cuda.count(kernel) == 4
+

@@ -455,38 +455,45 @@ extern "C" __global__ void gru_cell_backward(const T* gates, const T* hn, const 
 
 
 # ----------------------------------------------------- multi-tensor optimizer updates
-# One launch updates every parameter of a group: the tensors' addresses come in tables
-# (unsigned long long, one entry per tensor) with `ends` the running total of their sizes;
-# element k belongs to the tensor whose range [ends[t-1], ends[t]) holds it.
-_FIND_TENSOR = r"""
-__device__ int find_tensor(const long long* ends, int count, long long k) {
+# One launch updates up to RG_MAX_TENSORS parameters: their addresses come by value, in the
+# kernel's parameter struct (no host-to-device copy): row r of `address` holds the r-th array of
+# each tensor (Adam: p, grad, m, v, vmax; SGD: p, grad, momentum buffer), and `ends` the running
+# total of the tensors' sizes: element k belongs to the tensor t whose range [ends[t-1], ends[t])
+# holds it.
+MAX_TENSORS = 32
+_TENSORS = r"""
+#define RG_MAX_TENSORS %d
+struct Tensors {
+    unsigned long long address[5][RG_MAX_TENSORS];
+    long long ends[RG_MAX_TENSORS];
+};
+
+__device__ int find_tensor(const Tensors& ts, int count, long long k) {
     int lo = 0, hi = count - 1;  // the first t with k < ends[t]
     while (lo < hi) {
         int mid = (lo + hi) / 2;
-        if (k < ends[mid]) hi = mid; else lo = mid + 1;
+        if (k < ts.ends[mid]) hi = mid; else lo = mid + 1;
     }
     return lo;
 }
-"""
+""" % MAX_TENSORS
 
 # Adam (optim/adam.py's order of operations): g = -grad when maximizing; weight decay:
 # p *= 1 - lr wd (decoupled, AdamW) or g += wd p;  m = lerp(m, g, 1 - b1);
 # v = b2 v + (1 - b2) g^2;  (amsgrad: v = vmax = max(vmax, v));
 # p += -step_size m / (sqrt(v)/sqrt(1 - b2^t) + eps),  step_size = lr/(1 - b1^t).
-_kernel_source(_FIND_TENSOR + r"""
-extern "C" __global__ void adam_step(const unsigned long long* params, const unsigned long long* grads,
-                                     const unsigned long long* exp_avgs, const unsigned long long* exp_avg_sqs,
-                                     const unsigned long long* max_exp_avg_sqs, const long long* ends,
-                                     int count, long long total, T lr, T beta1, T beta2, T eps, T wd,
+_kernel_source(_TENSORS + r"""
+extern "C" __global__ void adam_step(Tensors ts, int count, T lr, T beta1, T beta2, T eps, T wd,
                                      T step_size, T bc2_sqrt, int decoupled, int amsgrad, int maximize) {
+    long long total = ts.ends[count - 1];
     for (long long k = blockIdx.x * (long long)blockDim.x + threadIdx.x; k < total;
          k += (long long)gridDim.x * blockDim.x) {
-        int t = find_tensor(ends, count, k);
-        long long e = k - (t ? ends[t - 1] : 0);
-        T* p = (T*)params[t] + e;
-        T* m = (T*)exp_avgs[t] + e;
-        T* v = (T*)exp_avg_sqs[t] + e;
-        T g = ((const T*)grads[t])[e];
+        int t = find_tensor(ts, count, k);
+        long long e = k - (t ? ts.ends[t - 1] : 0);
+        T* p = (T*)ts.address[0][t] + e;
+        T g = ((const T*)ts.address[1][t])[e];
+        T* m = (T*)ts.address[2][t] + e;
+        T* v = (T*)ts.address[3][t] + e;
         if (maximize) g = -g;
         if (wd != T(0)) {
             if (decoupled) *p *= T(1) - lr * wd;
@@ -497,7 +504,7 @@ extern "C" __global__ void adam_step(const unsigned long long* params, const uns
         *v = *v * beta2 + g * g * (T(1) - beta2);
         T v_hat = *v;
         if (amsgrad) {
-            T* vmax = (T*)max_exp_avg_sqs[t] + e;
+            T* vmax = (T*)ts.address[4][t] + e;
             *vmax = fmax(*vmax, *v);
             v_hat = *vmax;
         }
@@ -510,21 +517,20 @@ extern "C" __global__ void adam_step(const unsigned long long* params, const uns
 # SGD (optim/sgd.py): g = -grad when maximizing;  g += wd p;  with momentum:
 # buf = g at the first step, else momentum buf + (1 - dampening) g;  g = g + momentum buf
 # (Nesterov) or buf;  p -= lr g.
-_kernel_source(_FIND_TENSOR + r"""
-extern "C" __global__ void sgd_step(const unsigned long long* params, const unsigned long long* grads,
-                                    const unsigned long long* bufs, const long long* ends, int count,
-                                    long long total, T lr, T momentum, T dampening, T wd, int nesterov,
+_kernel_source(_TENSORS + r"""
+extern "C" __global__ void sgd_step(Tensors ts, int count, T lr, T momentum, T dampening, T wd, int nesterov,
                                     int maximize, int first) {
+    long long total = ts.ends[count - 1];
     for (long long k = blockIdx.x * (long long)blockDim.x + threadIdx.x; k < total;
          k += (long long)gridDim.x * blockDim.x) {
-        int t = find_tensor(ends, count, k);
-        long long e = k - (t ? ends[t - 1] : 0);
-        T* p = (T*)params[t] + e;
-        T g = ((const T*)grads[t])[e];
+        int t = find_tensor(ts, count, k);
+        long long e = k - (t ? ts.ends[t - 1] : 0);
+        T* p = (T*)ts.address[0][t] + e;
+        T g = ((const T*)ts.address[1][t])[e];
         if (maximize) g = -g;
         if (wd != T(0)) g = g + *p * wd;
         if (momentum != T(0)) {
-            T* buf = (T*)bufs[t] + e;
+            T* buf = (T*)ts.address[2][t] + e;
             *buf = first ? g : *buf * momentum + (dampening == T(0) ? g : g * (T(1) - dampening));
             g = nesterov ? g + *buf * momentum : *buf;
         }
@@ -583,8 +589,10 @@ def _grid(n):
     return (max(1, min((n + BLOCK - 1) // BLOCK, _MAX_GRID)),)
 
 
-def _launch(name, dtype, grid, args):
-    with _backend.cupy.cuda.Device(args[0].device.id):
+def _launch(name, dtype, grid, args, device=None):
+    """Kernel ``name`` for ``dtype`` on ``grid`` blocks of BLOCK threads, on the GPU of ``device``
+    (an array; default: the first argument)."""
+    with _backend.cupy.cuda.Device((args[0] if device is None else device).device.id):
         _kernel(name, dtype)(grid, (BLOCK,), args)
 
 
@@ -748,56 +756,44 @@ def gru_cell_backward(gates, hn, h_prev, dout, dh, dgi, dgh):
             (gates, hn, h_prev, _strides(h_prev)[0], dout, _strides(dout)[0], dh, dgi, dgh, _i32(H), _i32(n)))
 
 
-# pointer tables by their addresses: in a steady training loop CuPy's pool hands the same
-# blocks to the same gradients, so the tables are built (one host-to-device copy) only when
-# an address changes
-_TABLES = {}
-_TABLES_MAX = 16
+_TENSORS_DTYPE = np.dtype([("address", np.uint64, (5, MAX_TENSORS)), ("ends", np.int64, (MAX_TENSORS,))],
+                          align=True)
 
 
 def _address(a):
     return a.data.ptr
 
 
-def _table(arrays):
-    key = tuple(_address(a) for a in arrays)
-    t = _TABLES.get(key)
-    if t is None:
-        if len(_TABLES) >= _TABLES_MAX:
-            _TABLES.pop(next(iter(_TABLES)))
-        t = _TABLES[key] = _backend.cupy.asarray(np.array(key, dtype=np.uint64))
-    return t
-
-
-def _ends(arrays):
-    sizes = tuple(a.size for a in arrays)
-    key = ("ends",) + sizes
-    t = _TABLES.get(key)
-    if t is None:
-        t = _TABLES[key] = _backend.cupy.asarray(np.cumsum(sizes, dtype=np.int64))
-    return t, int(sum(sizes))
+def _tensor_chunks(*lists):
+    """(Tensors struct, count, total elements) per run of at most MAX_TENSORS tensors; ``lists``
+    are the arrays of each row (None: a row the kernel does not read)."""
+    n = len(lists[0])
+    for start in range(0, n, MAX_TENSORS):
+        stop = min(n, start + MAX_TENSORS)
+        ts = np.zeros((), dtype=_TENSORS_DTYPE)
+        for row, arrays in enumerate(lists):
+            if arrays is not None:
+                ts["address"][row, :stop - start] = [_address(a) for a in arrays[start:stop]]
+        ts["ends"][:stop - start] = np.cumsum([a.size for a in lists[0][start:stop]])
+        yield ts[()], stop - start, int(ts["ends"][stop - start - 1])
 
 
 def adam_step(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, *, lr, beta1, beta2, eps, wd,
               step_size, bc2_sqrt, decoupled, maximize):
     """One Adam/AdamW update of every array in ``params`` (lists of CuPy arrays of one dtype, on
-    one device) in one launch; max_exp_avg_sqs None without amsgrad."""
+    one device), one launch per MAX_TENSORS; max_exp_avg_sqs None without amsgrad."""
     f = params[0].dtype.type
-    ends, total = _ends(params)
-    amsgrad = max_exp_avg_sqs is not None
-    tables = [_table(a) for a in (params, grads, exp_avgs, exp_avg_sqs)]
-    tables.append(_table(max_exp_avg_sqs) if amsgrad else tables[3])
-    _launch("adam_step", params[0].dtype, _grid(total),
-            (*tables, ends, _i32(len(params)), _i64(total), f(lr), f(beta1), f(beta2), f(eps), f(wd),
-             f(step_size), f(bc2_sqrt), _i32(decoupled), _i32(amsgrad), _i32(maximize)))
+    for ts, count, total in _tensor_chunks(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs):
+        _launch("adam_step", params[0].dtype, _grid(total),
+                (ts, _i32(count), f(lr), f(beta1), f(beta2), f(eps), f(wd), f(step_size), f(bc2_sqrt),
+                 _i32(decoupled), _i32(max_exp_avg_sqs is not None), _i32(maximize)), params[0])
 
 
 def sgd_step(params, grads, bufs, *, lr, momentum, dampening, wd, nesterov, maximize, first):
-    """One SGD update of every array in ``params`` in one launch; bufs the momentum buffers
-    (None without momentum), filled with g at the first step."""
+    """One SGD update of every array in ``params``, one launch per MAX_TENSORS; bufs the momentum
+    buffers (None without momentum), filled with g at the first step."""
     f = params[0].dtype.type
-    ends, total = _ends(params)
-    tp, tg = _table(params), _table(grads)
-    _launch("sgd_step", params[0].dtype, _grid(total),
-            (tp, tg, tp if bufs is None else _table(bufs), ends, _i32(len(params)), _i64(total), f(lr),
-             f(momentum), f(dampening), f(wd), _i32(nesterov), _i32(maximize), _i32(first)))
+    for ts, count, total in _tensor_chunks(params, grads, bufs):
+        _launch("sgd_step", params[0].dtype, _grid(total),
+                (ts, _i32(count), f(lr), f(momentum), f(dampening), f(wd), _i32(nesterov), _i32(maximize),
+                 _i32(first)), params[0])
