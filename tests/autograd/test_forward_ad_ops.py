@@ -517,3 +517,55 @@ def test_no_derivative_in_the_first_argument_of_zeta_and_igamma(fn):
     with fwAD.dual_level():
         with pytest.raises(NotImplementedError, match="the derivative for"):
             fn(retrograd, fwAD.make_dual(a, retrograd.ones(3, dtype=retrograd.float64)), b)
+
+
+# the explicit rules of the ops that used to take the double-VJP fallback are written with
+# differentiable ops: reverse mode through a JVP (d/dx of u·(J(x) v)) equals finite differences
+# (quantile's J is constant in x; det's singular branch is first order only, as its backward)
+REVERSE_OVER_FORWARD = ["cumprod_zeros", "logcumsumexp_large", "quantile_variants", "scatter_reduce_all",
+                        "gru_bidirectional", "lstm_proj", "attention_masks", "det_slogdet",
+                        "qr_factors", "svd_vectors", "eigh_vectors"]
+
+
+def _u_dot_jvp(fn, arrays, tangents, us, requires_grad=False):
+    """u·(J(x) v) as a retrograd scalar (a function of the inputs x when they require grad)."""
+    fw = retrograd.autograd.forward_ad
+    retrograd.manual_seed(0)
+    xs = [retrograd.tensor(a).requires_grad_(requires_grad) for a in arrays]
+    with fw.dual_level():
+        outs = _floating(fn(retrograd, *[fw.make_dual(x, retrograd.tensor(v)) for x, v in zip(xs, tangents)]))
+        total = 0.0
+        for o, u in zip(outs, us):
+            t = fw.unpack_dual(o).tangent
+            if t is not None:
+                total = total + (t * retrograd.tensor(u)).sum()
+    return xs, total
+
+
+@pytest.mark.parametrize("name", REVERSE_OVER_FORWARD)
+def test_reverse_mode_through_the_jvp(name):
+    fn, specs = next((c[1], c[2]) for c in CASES if c[0] == name)
+    arrays, tangents = _case_inputs(specs)
+    rng = np.random.default_rng(11)
+    us = [rng.standard_normal(a.shape) for a in forward_jvp(fn, arrays, tangents)]
+    xs, total = _u_dot_jvp(fn, arrays, tangents, us, requires_grad=True)
+    grads = retrograd.autograd.grad(total, xs, allow_unused=True) if total.requires_grad else ()
+    ds = [rng.standard_normal(np.shape(a)) for a in arrays]
+    analytic = sum(float((g.numpy() * d).sum()) for g, d in zip(grads, ds) if g is not None)
+    eps = 1e-6
+    plus = float(_u_dot_jvp(fn, [a + eps * d for a, d in zip(arrays, ds)], tangents, us)[1])
+    minus = float(_u_dot_jvp(fn, [a - eps * d for a, d in zip(arrays, ds)], tangents, us)[1])
+    assert analytic == pytest.approx((plus - minus) / (2 * eps), rel=1e-5, abs=1e-6), name
+
+
+def test_ctc_loss_is_not_twice_differentiable_in_either_mode():
+    """torch's _ctc_loss_backward has no derivative: reverse over forward raises as double backward."""
+    fn, specs = next((c[1], c[2]) for c in CASES if c[0] == "ctc_reductions")
+    arrays, tangents = _case_inputs(specs)
+    xs, total = _u_dot_jvp(fn, arrays, tangents, [np.ones(np.shape(a)) for a in forward_jvp(fn, arrays, tangents)],
+                           requires_grad=True)
+    with pytest.raises(RuntimeError, match="derivative for aten::_ctc_loss_backward is not implemented"):
+        retrograd.autograd.grad(total, xs)
+    (g,) = retrograd.autograd.grad(fn(retrograd, *xs)[1], xs, create_graph=True)
+    with pytest.raises(RuntimeError, match="derivative for aten::_ctc_loss_backward is not implemented"):
+        retrograd.autograd.grad(g.sum(), xs)

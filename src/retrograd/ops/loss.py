@@ -883,7 +883,8 @@ def _ctc_one(lp, labels, blank):
 class CTCLoss(Function):
     """Connectionist temporal classification: L_n = -log sum over alignments of prod_t
     p_t(label);  dlp[t, c] = g_n (exp(lp[t, c]) - exp(log sum_{s: l'_s = c} alpha_t(s) beta_t(s)
-    + L_n - lp[t, c])), torch's gradient (exact after a log_softmax). Not twice differentiable."""
+    + L_n - lp[t, c])), torch's gradient (exact after a log_softmax). Not twice differentiable:
+    differentiating dlp (or the tangent, forward over reverse) raises torch's error."""
 
     @staticmethod
     def forward(ctx, log_probs, targets, input_lengths, target_lengths, blank, reduction, zero_infinity):
@@ -935,14 +936,14 @@ class CTCLoss(Function):
         ctx.reduction = reduction
         grad = grad[:, 0] if unbatched else grad
         xp = _xp(log_probs)
-        ctx.save_for_backward(_const(xp.asarray(grad.astype(dtype))))
+        ctx.save_for_backward(_const(xp.asarray(grad.astype(dtype))), log_probs)
         return xp.asarray(out.astype(dtype))
 
     @staticmethod
     def jvp(ctx, tlp, *_):
         """dL_n = sum_{t,c} dL_n/dlp[t, n, c] dlp[t, n, c] (backward's per-sample gradient), then
         the reduction ('mean': each L_n / (target length * N))."""
-        (grad,) = ctx.saved_tensors
+        grad = CTCLoss._gradient(ctx)
         per = (grad * tlp).sum((0, 2)) if grad.ndim == 3 else (grad * tlp).sum()
         if ctx.reduction == "none":
             return per
@@ -951,8 +952,17 @@ class CTCLoss(Function):
         return per.sum()
 
     @staticmethod
+    def _gradient(ctx):
+        """dL_n/dlp (torch's _ctc_loss_backward) as a node of log_probs whose own derivative
+        raises torch's error (NotDifferentiable), not as a constant (a silent zero)."""
+        from .counting import NotDifferentiable
+
+        grad, log_probs = ctx.saved_tensors
+        return NotDifferentiable.apply("_ctc_loss_backward", grad, log_probs)
+
+    @staticmethod
     def backward(ctx, g):
-        (grad,) = ctx.saved_tensors
+        grad = CTCLoss._gradient(ctx)
         if ctx.reduction == "none":
             gn = g.reshape(1, -1, 1) if grad.ndim == 3 else g
         elif ctx.reduction == "mean":
