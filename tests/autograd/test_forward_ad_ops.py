@@ -569,3 +569,31 @@ def test_ctc_loss_is_not_twice_differentiable_in_either_mode():
     (g,) = retrograd.autograd.grad(fn(retrograd, *xs)[1], xs, create_graph=True)
     with pytest.raises(RuntimeError, match="derivative for aten::_ctc_loss_backward is not implemented"):
         retrograd.autograd.grad(g.sum(), xs)
+
+
+def _lstm_loss(r, x):
+    r.manual_seed(0)
+    return (r.nn.LSTM(2, 3).double()(x.reshape(3, 1, 2))[0] ** 2).sum()
+
+
+HVP_CASES = {  # scalar functions of a 6-vector through the ops whose rules used to be the fallback
+    "lstm": _lstm_loss,
+    "attention": lambda r, x: r.nn.functional.scaled_dot_product_attention(
+        x.reshape(1, 3, 2), x.reshape(1, 3, 2) * 2, x.reshape(1, 3, 2).exp()).pow(2).sum(),
+    "svd": lambda r, x: (r.linalg.svd(x.reshape(3, 2), full_matrices=False).S ** 3).sum(),
+    "eigh": lambda r, x: r.linalg.eigh(x[:4].reshape(2, 2) + x[:4].reshape(2, 2).mT).eigenvalues.exp().sum(),
+    "cumprod_logcumsumexp": lambda r, x: (x.cumprod(0) + x.logcumsumexp(0)).pow(2).sum(),
+    "qr_det": lambda r, x: r.linalg.qr(x.reshape(3, 2)).R.pow(3).sum() + r.linalg.det(x[:4].reshape(2, 2)) ** 2,
+    "scatter_reduce": lambda r, x: x[:3].scatter_reduce(0, r.tensor([0, 2, 2]), x[3:], "prod").pow(2).sum(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HVP_CASES))
+def test_hvp_forward_over_reverse_equals_reverse_over_reverse(name):
+    """functional.hvp (forward AD through the forward pass and the backward) against vhp."""
+    fn = HVP_CASES[name]
+    x, v = retrograd.tensor(rand(6, seed=20)), retrograd.tensor(rand(6, seed=21))
+    _, hv = retrograd.autograd.functional.hvp(lambda a: fn(retrograd, a), x, v)
+    _, vh = retrograd.autograd.functional.vhp(lambda a: fn(retrograd, a), x, v)
+    np.testing.assert_allclose(hv.numpy(), vh.numpy(), rtol=1e-10, atol=1e-12)
+    assert np.abs(hv.numpy()).max() > 0
