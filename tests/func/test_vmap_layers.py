@@ -114,6 +114,10 @@ CASES = [
         x[j[:2, None]], t.gather(x, 0, j[:2, None])), [_arr(B, 3, 4), _idx(4, B, 3, 2), _idx(3, B, 5, seed=1)], 0, 0),
     ("per-sample indices into a shared table", lambda t, F: lambda w, i: (w[i], w.gather(0, i[:, None].expand(3, 4))),
      [_arr(5, 4), _idx(5, B, 3)], (None, 0), 0),
+    ("embedding", lambda t, F: lambda i, w: (F.embedding(i, w), F.embedding(i, w, padding_idx=2)),
+     [_idx(5, B, 2, 3), _arr(5, 4)], (0, None), 1),
+    ("embedding per-sample tables", lambda t, F: lambda i, w: (F.embedding(i, w), F.embedding(i, w, padding_idx=-1)),
+     [_idx(5, B, 3), _arr(B, 5, 4)], 0, 1),
     ("grid_sample", lambda t, F: lambda x, g: F.grid_sample(x, g, align_corners=False),
      [_arr(B, 1, 2, 4, 5), _arr(B, 1, 3, 3, 2, seed=1) * 0.9], 0, (0, 1)),
 ]

@@ -42,6 +42,11 @@ def on_batch(fn, *tensors):
     return tuple(wrap(o, level) for o in out) if isinstance(out, tuple) else wrap(out, level)
 
 
+def level(t):
+    """The vmap level ``t`` is batched at (its innermost), 0 for an unbatched tensor."""
+    return getattr(t, "_level", 0) if batched(t) else 0
+
+
 def front(a, d):
     """``a`` with its vmapped dim ``d`` moved to the front (None: unbatched, unchanged)."""
     return a if d is None or d == 0 else a.movedim(d, 0)

@@ -152,6 +152,24 @@ def _factor(idx, padding_idx, scale_grad_by_freq, dtype):
     return Tensor._make(f.astype(dtype, copy=False))
 
 
+def _batched_lookup(input, weight, padding_idx):
+    """embedding of per-sample indices under vmap, once for the batch: a table shared by the
+    samples looks up the batch's indices; per-sample tables (an ensemble's, or vmap(grad(f))'s
+    parameters) are indexed at (sample, index), the padding rows detached (no gradient)."""
+    if _batching.level(weight) < _batching.level(input):
+        return _batching.on_batch(lambda i: embedding(i, weight, padding_idx), input)
+
+    def per_sample(i, w):
+        from ..creation import arange
+
+        _check_indices(i, w.shape[1], "embedding")
+        rows = w[(arange(w.shape[0]).reshape((-1,) + (1,) * (i.ndim - 1)), i)]
+        pad = _padding_idx(padding_idx, w.shape[1])
+        return rows if pad is None else rows.detach().where((i == pad).unsqueeze(-1), rows)
+
+    return _batching.on_batch(per_sample, input, weight)
+
+
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
               sparse=False):
     """weight[input]: one row of weight (num_embeddings, D) per index. padding_idx's row gets no gradient;
@@ -160,6 +178,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     if weight.ndim != 2:
         raise RuntimeError(f"'weight' must be 2-D, got weight of size {list(weight.shape)}")
     num = weight.shape[0]
+    if _batching.batched(input) and max_norm is None and not scale_grad_by_freq:
+        return _batched_lookup(input, weight, padding_idx)
     _check_indices(input, num, "embedding")
     padding_idx = _padding_idx(padding_idx, num)
     idx = input._data.astype(np.int64, copy=False)
