@@ -23,7 +23,9 @@ from strict_device import syncs
 
 from tests.autograd.test_forward_ad_ops import CASES as OP_CASES, _arrays, _floating
 from tests.helpers import _inputs
-from tests.ops import test_comparison, test_core_ops, test_indexing, test_join, test_out
+from tests.ops import (test_activation, test_attention, test_comparison, test_conv, test_core_ops, test_counting,
+                       test_distance, test_indexing, test_join, test_linalg, test_math, test_out, test_shape,
+                       test_softmax, test_sorting)
 
 RANDOM_OPS = {"rrelu", "dropout", "attention_dropout", "module_hooks"}  # drawn from the CUDA stream: not compared
 
@@ -134,7 +136,18 @@ OP_TABLES = ([(f"core_ops.{c[0]}", c[1], c[2], c[3]) for c in test_core_ops.CASE
              + [(f"indexing.{c[0]}", c[1], c[2:], {}) for c in test_indexing.CASES]
              + [(f"indexing.{c[0]}", lambda t, x, a, fn=c[1]: fn(t, x * 1, a) * 2, ((3, 4), c[2]), {})
                 for c in test_indexing.INPLACE]
-             + [(f"join.{c[0]}", c[1], c[2:], {}) for c in test_join.CASES])
+             + [(f"join.{c[0]}", c[1], c[2:], {}) for c in test_join.CASES]
+             + [(f"math.{c[0]}", c[1], ((3, 4),), c[2]) for c in test_math.UNARY]
+             + [(f"math.{c[0]}", c[1], tuple(s for s in c[2:4] if s is not None), c[4]) for c in test_math.BINARY]
+             + [(f"math.{c[0]}", c[1], c[2:], {"low": -2, "high": 2}) for c in test_math.TERNARY]
+             + [(f"activation.{c[0]}", c[1], ((3, 4),), {"low": -2, "high": 2}) for c in test_activation.ACTIVATIONS]
+             + [(f"softmax.{c[0]}", c[1], ((3, 4),), {"low": -3, "high": 3}) for c in test_softmax.CASES]
+             + [(f"{m.__name__.rsplit('_', 1)[-1]}.{c[0]}", c[1], c[2:], {})
+                for m in (test_attention, test_distance, test_linalg, test_sorting, test_shape)
+                for c in m.CASES]
+             + [(f"counting.{c[0]}", c[1], c[2:], {}) for c in test_counting.DIFF_CASES]
+             + [(f"conv.{conv.__name__}{i}", lambda t, x, w, conv=conv, kw=kw: getattr(t.nn.functional, conv.__name__)(
+                 x, w, **kw), (xs, ws), {}) for i, (conv, xs, ws, kw) in enumerate(test_conv.KERNEL_PATHS)])
 
 
 @pytest.mark.parametrize("name,fn,specs,bounds", OP_TABLES, ids=[c[0] for c in OP_TABLES])
@@ -242,6 +255,108 @@ def test_function_on_the_device_equals_the_cpu(name, cuda):
 def test_cpu_only_function_raises_on_the_device(name, cuda):
     with pytest.raises(NotImplementedError, match="no CUDA kernel"):
         test_out._call(retrograd, name)
+
+
+# ---------------------------------------------------------------------------- nn layers
+
+LAYERS = [  # (id, module(nn), input shape): forward, backward and buffers (running stats) compared
+    ("linear", lambda nn: nn.Linear(4, 3), (2, 4)),
+    ("bilinear", lambda nn: _Pair(nn.Bilinear(4, 4, 3)), (2, 4)),
+    ("conv1d", lambda nn: nn.Conv1d(2, 3, 3, padding=1, stride=2), (2, 2, 7)),
+    ("conv2d_groups_dilation", lambda nn: nn.Conv2d(4, 4, 3, groups=2, dilation=2), (1, 4, 7, 7)),
+    ("conv_transpose2d", lambda nn: nn.ConvTranspose2d(2, 3, 3, stride=2, output_padding=1), (1, 2, 4, 4)),
+    ("conv3d", lambda nn: nn.Conv3d(1, 2, 2), (1, 1, 3, 3, 3)),
+    ("batch_norm2d", lambda nn: nn.BatchNorm2d(3), (4, 3, 2, 2)),
+    ("batch_norm1d_eval", lambda nn: nn.BatchNorm1d(3).eval(), (4, 3)),
+    ("instance_norm", lambda nn: nn.InstanceNorm1d(3, affine=True, track_running_stats=True), (2, 3, 5)),
+    ("layer_norm", lambda nn: nn.LayerNorm(4), (2, 3, 4)),
+    ("group_norm", lambda nn: nn.GroupNorm(2, 4), (2, 4, 3)),
+    ("rms_norm", lambda nn: nn.RMSNorm(4), (2, 4)),
+    ("embedding_padding_max_norm", lambda nn: nn.Embedding(6, 3, padding_idx=0, max_norm=1.0), None),
+    ("embedding_bag_max", lambda nn: nn.EmbeddingBag(6, 3, mode="max"), None),
+    ("embedding_bag_mean", lambda nn: nn.EmbeddingBag(6, 3, mode="mean", scale_grad_by_freq=True), None),
+    ("embedding_bag_max_empty_bag", lambda nn: _Bags(nn.EmbeddingBag(6, 3, mode="max")), None),
+    ("max_pool2d", lambda nn: nn.MaxPool2d(3, 2, padding=1), (1, 2, 5, 5)),
+    ("max_pool1d_indices", lambda nn: nn.MaxPool1d(2, return_indices=True), (1, 2, 6)),
+    ("avg_pool2d_ceil", lambda nn: nn.AvgPool2d(2, ceil_mode=True, count_include_pad=False), (1, 2, 5, 5)),
+    ("adaptive_max_pool2d", lambda nn: nn.AdaptiveMaxPool2d((2, 3)), (1, 2, 5, 7)),
+    ("adaptive_avg_pool1d", lambda nn: nn.AdaptiveAvgPool1d(3), (2, 3, 7)),
+    ("lp_pool", lambda nn: nn.LPPool2d(2, 2), (1, 1, 4, 4)),
+    ("upsample_bicubic", lambda nn: nn.Upsample(scale_factor=2, mode="bicubic", align_corners=True), (1, 1, 3, 3)),
+    ("pixel_shuffle", lambda nn: nn.PixelShuffle(2), (1, 4, 2, 2)),
+    ("rnn_bidirectional", lambda nn: nn.RNN(3, 4, num_layers=2, bidirectional=True), (5, 2, 3)),
+    ("gru_batch_first", lambda nn: nn.GRU(3, 4, batch_first=True), (2, 5, 3)),
+    ("lstm_proj", lambda nn: nn.LSTM(3, 4, proj_size=2), (5, 2, 3)),
+    ("lstm_cell", lambda nn: nn.LSTMCell(3, 4), (2, 3)),
+    ("multihead_attention", lambda nn: _SelfAttention(nn.MultiheadAttention(4, 2, batch_first=True)), (2, 3, 4)),
+    ("transformer_encoder_layer", lambda nn: nn.TransformerEncoderLayer(4, 2, 8, dropout=0.0), (3, 2, 4)),
+    ("prelu", lambda nn: nn.PReLU(3), (2, 3)),
+    ("glu_softmin_flatten", lambda nn: nn.Sequential(nn.GLU(), nn.Softmin(1), nn.Flatten()), (2, 4, 2)),
+    ("cosine_similarity", lambda nn: _Pair(nn.CosineSimilarity()), (2, 4)),
+]
+
+
+class _SelfAttention(retrograd.nn.Module):
+    def __init__(self, attention):
+        super().__init__()
+        self.attention = attention
+
+    def forward(self, x):
+        return self.attention(x, x, x)
+
+
+class _Pair(retrograd.nn.Module):
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(x, x.flip(0))
+
+
+class _Bags(retrograd.nn.Module):
+    """An EmbeddingBag over the flattened indices in bags [0, 2), [2, 2) (empty) and [2, 8)."""
+
+    def __init__(self, bag):
+        super().__init__()
+        self.bag = bag
+
+    def forward(self, idx):
+        return self.bag(idx.reshape(-1), retrograd.tensor([0, 2, 2], device=idx.device))
+
+
+def _layer_input(name, shape, device):
+    if shape is None:  # index inputs of the embeddings
+        return retrograd.tensor([[0, 2, 5, 2], [1, 1, 0, 3]], device=device)
+    return retrograd.tensor(np.random.default_rng(1).uniform(-1, 1, shape), dtype=retrograd.float32,
+                            device=device).requires_grad_()
+
+
+def _run_layer(module, name, shape, device):
+    retrograd.set_default_device(None if device == "cpu" else device)
+    x = _layer_input(name, shape, device)
+    outs = _tensors(module(x))
+    outs = [o for group in outs for o in (group if isinstance(group, (tuple, list)) else [group])]
+    floating = [o for o in outs if o.dtype.is_floating_point and o.requires_grad]
+    rng = np.random.default_rng(2)
+    sum(((o * retrograd.tensor(rng.standard_normal(tuple(o.shape)), dtype=o.dtype, device=device)).sum()
+         for o in floating), retrograd.zeros((), device=device)).backward()
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    return outs + ([x.grad] if x.requires_grad else []) + grads + list(module.buffers())
+
+
+@pytest.mark.parametrize("name,make,shape", LAYERS, ids=[c[0] for c in LAYERS])
+def test_layer_forward_backward_and_buffers_on_the_device_equal_the_cpu(name, make, shape, cuda):
+    retrograd.set_default_device(None)
+    retrograd.manual_seed(0)
+    cpu = make(retrograd.nn)
+    device = copy.deepcopy(cpu).to("cuda")
+    want = _run_layer(cpu, name, shape, "cpu")
+    got = _run_layer(device, name, shape, "cuda")
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype and g.shape == w.shape
+        np.testing.assert_allclose(_host(g), w.detach().numpy(), rtol=2e-5, atol=2e-6)
 
 
 # ---------------------------------------------------------------------------- training steps

@@ -250,12 +250,29 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     return out
 
 
+def _bag_max_scattered(rows, bag, nbags, xp):
+    """_bag_max on a device, where CuPy has no maximum/minimum.reduceat: each bag's max and the
+    first row holding it by scatter max/min (ufunc.at), and no host round trip."""
+    n, d = rows.shape
+    r = rows._data
+    mx = xp.full((nbags, d), -np.inf, dtype=r.dtype)
+    xp.maximum.at(mx, bag, r)
+    first = xp.full((nbags, d), n, dtype=np.int64)
+    xp.minimum.at(first, bag, xp.where(r == mx[bag], xp.arange(n)[:, None], n))
+    filled = xp.zeros(nbags, dtype=bool)
+    filled[bag] = True
+    picked = rows[Tensor._make(xp.where(filled[:, None], first, 0)), Tensor._make(xp.arange(d)[None, :])]
+    return picked * Tensor._make(filled[:, None].astype(r.dtype))
+
+
 def _bag_max(rows, bag, nbags, xp):
     """Per-bag, per-column max of rows (bags are contiguous runs of `bag`); empty bags are zeros."""
     n, d = rows.shape
     out_rows = xp.zeros((nbags, d), dtype=np.int64)
     if n == 0:
         return Tensor._make(xp.zeros((nbags, d), dtype=rows._data.dtype))
+    if xp is not np:
+        return _bag_max_scattered(rows, bag, nbags, xp)
     starts = xp.nonzero(xp.r_[True, bag[1:] != bag[:-1]])[0]
     ids = bag[starts]
     r = rows._data
