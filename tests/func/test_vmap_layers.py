@@ -118,6 +118,10 @@ CASES = [
      [_idx(5, B, 2, 3), _arr(5, 4)], (0, None), 1),
     ("embedding per-sample tables", lambda t, F: lambda i, w: (F.embedding(i, w), F.embedding(i, w, padding_idx=-1)),
      [_idx(5, B, 3), _arr(B, 5, 4)], 0, 1),
+    ("sort, topk, argmax", lambda t, F: lambda x: (
+        *x.sort(1), *x.sort(0, descending=True), x.argsort(-1), *x.topk(2), *x.topk(2, 0, largest=False),
+        *x.kthvalue(2, 1, keepdim=True), x.argmax(), x.argmax(1), x.argmin(0, keepdim=True)),
+     [_arr(B, 3, 5)], 0, 0),
     ("grid_sample", lambda t, F: lambda x, g: F.grid_sample(x, g, align_corners=False),
      [_arr(B, 1, 2, 4, 5), _arr(B, 1, 3, 3, 2, seed=1) * 0.9], 0, (0, 1)),
 ]
@@ -265,3 +269,12 @@ def test_zero_grad_to_batched():
     assert vmap_fallbacks() == {}
     _close(gy, 2 * y)
     _close(go, retrograd.zeros(B, 2, dtype=retrograd.float64))
+
+
+def test_argmax_of_all_elements_keeps_the_samples_dims():
+    """argmax(keepdim=True) of a (3, 5) sample is (1, 1), so the batch's is (B, 1, 1) (torch.func.vmap
+    gives (B, 1) there, unlike its own per-sample result)."""
+    x = retrograd.tensor(_arr(B, 3, 5))
+    out = vmap(lambda a: a.argmax(keepdim=True))(x)
+    _close(out, retrograd.stack([x[i].argmax(keepdim=True) for i in range(B)]))
+    assert tuple(out.shape) == (B, 1, 1)

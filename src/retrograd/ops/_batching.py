@@ -39,7 +39,10 @@ def on_batch(fn, *tensors):
     size = next(t._value.shape[0] for t in tensors if type(t) is BatchedTensor and t._level == level)
     out = fn(*[t._value if type(t) is BatchedTensor and t._level == level else t.expand((size,) + tuple(t.shape))
                for t in tensors])
-    return tuple(wrap(o, level) for o in out) if isinstance(out, tuple) else wrap(out, level)
+    if isinstance(out, tuple):  # (a named pair such as sort's keeps its type)
+        wrapped = [wrap(o, level) for o in out]
+        return out._make(wrapped) if hasattr(out, "_make") else tuple(wrapped)
+    return wrap(out, level)
 
 
 def level(t):

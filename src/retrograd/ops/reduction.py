@@ -1043,6 +1043,13 @@ def aminmax(input, *, dim=None, keepdim=False):
 def _arg(fn_name, input, dim, keepdim):
     if input.dtype.name == "bool":
         raise RuntimeError(f"{fn_name}(): does not support bool input (convert with .int() first)")
+    if _batching.batched(input) and input.ndim:  # under vmap: the batch's indices at once
+        if dim is not None:
+            d = _wrap_dim(dim, input.ndim)
+            return _batching.on_batch(lambda x: _arg(fn_name, x, d + 1, keepdim), input)
+        shape = (1,) * input.ndim if keepdim else ()
+        return _batching.on_batch(lambda x: _arg(fn_name, x.reshape(x.shape[0], -1), 1, False).reshape(
+            (x.shape[0],) + shape), input)
     x = input._data
     xp = _backend.array_module(x)
     if dim is None:

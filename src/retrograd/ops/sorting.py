@@ -10,6 +10,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from . import _batching
 from .._backend import array_module
 from ..tensor import Tensor, _wrap_dim
 from ._method import tensor_method
@@ -64,6 +65,8 @@ def sort(input, dim=-1, descending=False, stable=False):
     if input.ndim == 0:
         return return_types.sort(input.clone(), _int64(array_module(input._data).zeros((), np.int64)))
     dim = _wrap_dim(dim, input.ndim)
+    if _batching.batched(input):  # under vmap: the batch sorted along dim + 1 at once
+        return _batching.on_batch(lambda x: sort(x, dim + 1, descending, stable), input)
     idx = _argsort(input._data, dim, descending)
     return return_types.sort(_pick(input, dim, idx), _int64(idx))
 
@@ -73,6 +76,9 @@ def argsort(input, dim=-1, descending=False, stable=False):
     """The indices that sort ``input`` along ``dim``."""
     if input.ndim == 0:
         return _int64(array_module(input._data).zeros((), np.int64))
+    if _batching.batched(input):  # under vmap: the batch's indices along dim + 1 at once
+        d = _wrap_dim(dim, input.ndim)
+        return _batching.on_batch(lambda x: argsort(x, d + 1, descending, stable), input)
     return _int64(_argsort(input._data, _wrap_dim(dim, input.ndim), descending))
 
 
@@ -93,6 +99,8 @@ def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002
         raise RuntimeError(f"selected index k out of range (k = {k}, size of dim {dim} = {n})")
     if input.ndim == 0:
         return return_types.topk(input.clone(), _int64(array_module(input._data).zeros((), np.int64)))
+    if _batching.batched(input):  # under vmap: the batch's top k along dim + 1 at once
+        return _batching.on_batch(lambda x: topk(x, k, dim + 1, largest, sorted), input)
     idx = _argsort(input._data, dim, largest)
     idx = idx[(slice(None),) * dim + (slice(0, k),)]
     return return_types.topk(_pick(input, dim, idx), _int64(idx))
@@ -110,6 +118,8 @@ def kthvalue(input, k, dim=-1, keepdim=False):
         )
     if input.ndim == 0:
         return return_types.kthvalue(input.clone(), _int64(array_module(input._data).zeros((), np.int64)))
+    if _batching.batched(input):  # under vmap: the batch's k-th values along dim + 1 at once
+        return _batching.on_batch(lambda x: kthvalue(x, k, dim + 1, keepdim), input)
     idx = _argsort(input._data, dim, False)
     idx = idx[(slice(None),) * dim + (slice(k - 1, k),)]
     values = _pick(input, dim, idx)
