@@ -88,6 +88,17 @@ def test_ops_without_a_rule_run_per_sample_and_are_counted():
     assert vmap_fallbacks() == {}
 
 
+def test_array_code_on_a_batched_tensor_runs_per_sample_and_is_counted():
+    """Any array operation on a batched tensor's values (here unary minus) makes vmap run the
+    function once per sample, never a TypeError."""
+    def f(a):
+        return retrograd.Tensor._make(-a._data) * 2
+
+    reset_vmap_fallbacks()
+    _close(vmap(f)(X), _loop(f, (X,), 0))
+    assert list(vmap_fallbacks().values()) == [1]
+
+
 def test_in_dims_out_dims_variants():
     x = X[:, 0]  # (5, 4)
     _close(vmap(lambda a: a * 2, in_dims=1)(x.t()), x * 2)

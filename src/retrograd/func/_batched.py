@@ -87,6 +87,9 @@ class _LogicalArray:
     __array__ = __gt__ = __ge__ = __lt__ = __le__ = __eq__ = __ne__ = __getitem__ = __setitem__ = _values
     __iadd__ = __isub__ = __imul__ = __itruediv__ = _values
     __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __rtruediv__ = _values
+    __neg__ = __pos__ = __abs__ = __invert__ = __pow__ = __rpow__ = __floordiv__ = __mod__ = _values
+    __and__ = __or__ = __xor__ = __matmul__ = __rmatmul__ = __len__ = __iter__ = __bool__ = _values
+    __float__ = __int__ = __index__ = _values
     __hash__ = None
 
 
