@@ -359,6 +359,52 @@ def test_layer_forward_backward_and_buffers_on_the_device_equal_the_cpu(name, ma
         np.testing.assert_allclose(_host(g), w.detach().numpy(), rtol=2e-5, atol=2e-6)
 
 
+# ---------------------------------------------------------------------------- optimizers and init
+
+OPTIMIZERS = [
+    ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01)), ("Adam", dict(lr=0.01, amsgrad=True)),
+    ("AdamW", dict(lr=0.01)), ("RMSprop", dict(lr=0.01, momentum=0.5, centered=True)), ("Adagrad", dict(lr=0.1)),
+    ("Adadelta", dict()), ("Adamax", dict(lr=0.01)), ("NAdam", dict(lr=0.01)), ("RAdam", dict(lr=0.01)),
+    ("Rprop", dict()), ("ASGD", dict(lr=0.01)), ("Adafactor", dict(lr=0.01)), ("LBFGS", dict(lr=0.5)),
+]
+
+
+@pytest.mark.parametrize("name,kwargs", OPTIMIZERS, ids=[c[0] for c in OPTIMIZERS])
+def test_optimizer_steps_on_the_device_equal_the_cpu(name, kwargs, cuda):
+    start = np.random.default_rng(3).uniform(-1, 1, (3, 4))
+    results = []
+    for device in ("cpu", "cuda"):
+        w = retrograd.tensor(start, device=device).requires_grad_()
+        opt = getattr(retrograd.optim, name)([w], **kwargs)
+
+        def closure(w=w, opt=opt):
+            opt.zero_grad()
+            loss = ((w * w).sum(1) - w.sum(0).mean()).pow(2).sum()
+            loss.backward()
+            return loss
+
+        syncs.clear()
+        for _ in range(3):
+            opt.step(closure)
+        if name != "LBFGS":  # (LBFGS's line search reads the loss on the host, as torch's)
+            assert len(syncs) == 0, f"host round trips of {name}.step:\n{syncs!r}"
+        results.append(w)
+    np.testing.assert_allclose(_host(results[1]), results[0].detach().numpy(), rtol=1e-6, atol=1e-9)
+
+
+INITS = ["constant_", "dirac_", "eye_", "kaiming_normal_", "kaiming_uniform_", "normal_", "ones_", "orthogonal_",
+         "sparse_", "trunc_normal_", "uniform_", "xavier_normal_", "xavier_uniform_", "zeros_"]
+
+
+@pytest.mark.parametrize("name", INITS)
+def test_init_fills_a_device_tensor_on_the_device(name, cuda):
+    w = retrograd.empty(4, 3, 3) if name == "dirac_" else retrograd.empty(4, 6)
+    args = {"constant_": (0.5,), "sparse_": (0.5,)}.get(name, ())
+    out = getattr(retrograd.nn.init, name)(w, *args)
+    assert out is w and w.is_cuda and type(w._data) is strict_device.ndarray
+    assert np.isfinite(_host(w)).all()
+
+
 # ---------------------------------------------------------------------------- training steps
 
 WORKLOADS = ["mlp", "cnn", "transformer", "lstm"]

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 
+from .._backend import array_module
 from ..tensor import Tensor
 from .optimizer import Optimizer, _bump, _eval_closure, _grad_array, _incr_step, _lerp_, _step, _step_tensor
 
@@ -48,12 +49,13 @@ class Adafactor(Optimizer):
                 if p.grad is None:
                     continue
                 data = p._data
+                xp = array_module(data)
                 state = self.state[p]
                 if len(state) == 0:
                     state["step"] = _step_tensor()
                     if data.ndim > 1:
-                        state["row_var"] = Tensor._make(np.zeros(data.shape[:-1] + (1,), data.dtype))
-                        state["col_var"] = Tensor._make(np.zeros(data.shape[:-2] + (1, data.shape[-1]), data.dtype))
+                        state["row_var"] = Tensor._make(xp.zeros(data.shape[:-1] + (1,), data.dtype))
+                        state["col_var"] = Tensor._make(xp.zeros(data.shape[:-2] + (1, data.shape[-1]), data.dtype))
                     else:
                         state["variance"] = Tensor._make(np.zeros_like(data))
                 g = _grad_array(p, group["maximize"])
@@ -61,7 +63,10 @@ class Adafactor(Optimizer):
                 t = _incr_step(state)
                 one_minus_beta2 = t**decay
                 rho = min(lr, 1 / math.sqrt(t))
-                alpha = max(eps2, float(np.linalg.norm(data.reshape(-1))) / math.sqrt(data.size)) * rho
+                if xp is np:
+                    alpha = max(eps2, float(np.linalg.norm(data.reshape(-1))) / math.sqrt(data.size)) * rho
+                else:  # the norms stay on the device (no round trip per parameter)
+                    alpha = xp.maximum(eps2, xp.linalg.norm(data.reshape(-1)) / math.sqrt(data.size)) * rho
                 if wd != 0:
                     data *= 1 - lr * wd
                 sq = np.multiply(g, g)
@@ -79,7 +84,8 @@ class Adafactor(Optimizer):
                 np.maximum(var, e1 * e1, out=var)
                 update = np.sqrt(var, out=var)
                 np.divide(g, update, out=update)
-                denom = max(1.0, float(np.linalg.norm(update.reshape(-1))) / (math.sqrt(update.size) * d_clip))
+                rms = xp.linalg.norm(update.reshape(-1)) / (math.sqrt(update.size) * d_clip)
+                denom = max(1.0, float(rms)) if xp is np else xp.maximum(1.0, rms)  # (on a device: stays there)
                 update *= -alpha / denom
                 data += update
                 _bump(p)
