@@ -13,6 +13,7 @@ import numpy as np
 
 from ._backend import array_module
 from .autograd.function import Function
+from .ops import _batching
 from .ops._broadcast import sum_to_shape
 from .ops.linalg import diag_embed, diagonal, matmul, tril, triu
 from .ops.linalg import chain_matmul as _chain_matmul
@@ -87,6 +88,7 @@ def _singular(name):
 
 class Inv(Function):
     """Z = A^-1;  dA = -Z^T G Z^T."""
+    vmap = classmethod(_batching.unbatched_params)  # batching rule: the batch is one more stack dim
     _autocast = {"cpu": "fp32"}
 
     @staticmethod
@@ -138,6 +140,7 @@ def inv_ex(A, *, check_errors=False):
 
 class Det(Function):
     """d = det A;  dA = g d A^-T = g cofactor(A) (from the SVD when A is singular)."""
+    vmap = classmethod(_batching.unbatched_params)  # batching rule: the batch is one more stack dim
 
     @staticmethod
     def forward(ctx, A):
@@ -177,6 +180,7 @@ def det(A):
 
 class LogAbsDet(Function):
     """l = log|det A|;  dA = g A^-T."""
+    vmap = classmethod(_batching.unbatched_params)  # batching rule: the batch is one more stack dim
 
     @staticmethod
     def forward(ctx, A):
@@ -203,9 +207,13 @@ def slogdet(A):
     """(sign, log|det A|); the log is differentiable, the sign is not."""
     _check_square(A, "slogdet")
     logabs = LogAbsDet.apply(A)
+    sign = _batching.on_batch(_det_sign, A) if _batching.batched(A) else _det_sign(A)  # (vmap: the batch's at once)
+    return _slogdet(sign, logabs)
+
+
+def _det_sign(A):
     xp = array_module(A._data)
-    sign = xp.linalg.slogdet(A._data)[0]
-    return _slogdet(Tensor._make(xp.asarray(sign, dtype=A._data.dtype)), logabs)
+    return Tensor._make(xp.asarray(xp.linalg.slogdet(A._data)[0], dtype=A._data.dtype))
 
 
 # ---------------------------------------------------------------------------- solve
@@ -213,6 +221,8 @@ def slogdet(A):
 
 class Solve(Function):
     """X = A^-1 B;  dB = A^-T G,  dA = -dB X^T (each summed over broadcast batch dims)."""
+    # batching rule: the batch dim first in A and B alike (B a matrix here), padded to one rank
+    vmap = classmethod(_batching.elementwise)
 
     @staticmethod
     def forward(ctx, A, B):
@@ -274,6 +284,7 @@ def _phi(M):
 
 class Cholesky(Function):
     """L with A = L L^T;  dA = sym(L^-T Phi(L^T G) L^-1), Phi = lower triangle, diagonal halved."""
+    vmap = classmethod(_batching.unbatched_params)  # batching rule: the batch is one more stack dim
     _autocast = {"cpu": "fp32"}
 
     @staticmethod
@@ -333,6 +344,7 @@ def cholesky_ex(A, *, upper=False, check_errors=False):
 class QR(Function):
     """A = Q R;  with M = triu(gR) R^T - Q^T gQ and N = M's upper triangle copied to the lower,
     dA = (gQ + Q N) R^-T  (m >= n, reduced, or square)."""
+    vmap = classmethod(_batching.unbatched_params)  # batching rule: the batch is one more stack dim
     _autocast = {"cpu": "fp32"}
 
     @staticmethod
@@ -399,6 +411,7 @@ class SVD(Function):
     """A = U diag(S) Vh (reduced);  with E_jk = S_k^2 - S_j^2 and skew(X) = X - X^T,
     dA = U [skew(U^T gU)/E S + S skew(V^T gV)/E + diag(gS)] Vh
          + (I - U U^T) gU S^-1 Vh + U S^-1 gV^T (I - V V^T)."""
+    vmap = classmethod(_batching.unbatched_params)  # batching rule: the batch is one more stack dim
     _autocast = {"cpu": "fp32"}
 
     @staticmethod
@@ -520,6 +533,7 @@ def cross(input, other, *, dim=-1):
 class Eigh(Function):
     """A = V diag(L) V^T (symmetric A, from its lower triangle);  with F_ij = 1/(L_j - L_i),
     dA = V (diag(gL) + F o (V^T gV)) V^T, symmetrized."""
+    vmap = classmethod(_batching.unbatched_params)  # batching rule: the batch is one more stack dim
     _autocast = {"cpu": "fp32"}
 
     @staticmethod

@@ -122,6 +122,12 @@ CASES = [
         *x.sort(1), *x.sort(0, descending=True), x.argsort(-1), *x.topk(2), *x.topk(2, 0, largest=False),
         *x.kthvalue(2, 1, keepdim=True), x.argmax(), x.argmax(1), x.argmin(0, keepdim=True)),
      [_arr(B, 3, 5)], 0, 0),
+    ("linalg", lambda t, F: lambda a, b: (
+        t.linalg.inv(a), t.linalg.det(a), t.linalg.slogdet(a)[1], t.linalg.solve(a, b), t.linalg.solve(a, b[:, 0]),
+        t.linalg.cholesky(a @ a.mT + t.eye(3, dtype=t.float64)), t.linalg.qr(a)[1].abs(), t.linalg.svd(a)[1],
+        t.linalg.eigh(a + a.mT)[0]), [_arr(B, 3, 3), _arr(B, 3, 2, seed=1)], 0, (0, 1)),
+    ("linalg solve, shared matrix", lambda t, F: lambda a, b: t.linalg.solve(a, b),
+     [_arr(3, 3), _arr(B, 3, 2, seed=1)], (None, 0), (0, 1)),
     ("grid_sample", lambda t, F: lambda x, g: F.grid_sample(x, g, align_corners=False),
      [_arr(B, 1, 2, 4, 5), _arr(B, 1, 3, 3, 2, seed=1) * 0.9], 0, (0, 1)),
 ]
