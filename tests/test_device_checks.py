@@ -28,6 +28,9 @@ BAD_INDEX = [
      RuntimeError, "index 3 is out of bounds for dimension 1 with size 3"),
     ("index_select", lambda r, d: r.ones(2, 3, device=d).index_select(0, r.tensor([2], device=d)),
      IndexError, "index 2 is out of range for dimension 0 with size 2"),
+    ("binary_cross_entropy", lambda r, d: r.nn.functional.binary_cross_entropy(r.tensor([0.5, 1.5], device=d),
+                                                                               r.ones(2, device=d)),
+     RuntimeError, "all elements of input should be between 0 and 1"),
     ("max_unpool", lambda r, d: r.nn.functional.max_unpool1d(r.ones(1, 1, 2, device=d), r.tensor([[[0, 9]]], device=d), 2),
      RuntimeError, "Found an invalid max index: 9"),
 ]

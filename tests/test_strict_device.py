@@ -184,6 +184,10 @@ NO_ROUND_TRIP = [  # ops whose device path used to ask the device a question (a 
                                      + x.scatter_reduce(0, r.tensor([[0, 1, 0, 2]]), x[:1], "prod").sum()).backward()),
     ("max_pool", lambda r, x: r.nn.functional.max_pool2d(x.reshape(1, 1, 3, 4), 2, 1).sum().backward()),
     ("cummax_logcumsumexp", lambda r, x: (x.cummax(1).values + x.logcumsumexp(1)).sum().backward()),
+    ("median", lambda r, x: (x.median() + x.median(1).values.sum()).backward()),
+    ("binary_cross_entropy", lambda r, x: r.nn.functional.binary_cross_entropy(x / 2, x / 3).backward()),
+    ("spectral_norm", lambda r, x: r.nn.utils.parametrizations.spectral_norm(r.nn.Linear(4, 2))(x.float()).sum()
+     .backward()),
 ]
 
 

@@ -496,8 +496,8 @@ class BinaryCrossEntropy(Function):
     def forward(ctx, p, y, weight):
         a, b = p._data, y._data
         xp = _backend.array_module(a)
-        if ((a < 0) | (a > 1)).any() or xp.isnan(a).any():
-            raise RuntimeError("all elements of input should be between 0 and 1")
+        # on a device: read at the next synchronisation, as torch's device-side assert
+        check((a < 0) | (a > 1) | xp.isnan(a), lambda: RuntimeError("all elements of input should be between 0 and 1"))
         with np.errstate(divide="ignore"):
             lp = xp.maximum(xp.log(a), -100)
             l1p = xp.maximum(xp.log1p(-a), -100)

@@ -273,7 +273,7 @@ def _lower_median_index(xp, x, dim):
     n = x.shape[dim]
     idx = xp.take(order, (n - 1) // 2, axis=dim)
     has_nan = xp.isnan(x).any(axis=dim) if x.dtype.kind == "f" else None
-    if has_nan is not None and bool(has_nan.any()):
+    if has_nan is not None and (xp is not np or bool(has_nan.any())):  # (a device is not asked)
         idx = xp.where(has_nan, xp.argmax(xp.isnan(x), axis=dim), idx)
     return idx
 
@@ -367,10 +367,9 @@ def _median_all(xp, x, dims, keepdim):
     flat = x.reshape(-1)
     if flat.size == 0:
         return xp.full((1,) * x.ndim if keepdim else (), xp.nan, dtype=x.dtype)
-    if flat.dtype.kind == "f" and bool(xp.isnan(flat).any()):
-        v = xp.asarray(xp.nan, dtype=x.dtype)
-    else:
-        v = xp.sort(flat)[(flat.size - 1) // 2]
+    v = xp.sort(flat)[(flat.size - 1) // 2]
+    if flat.dtype.kind == "f":  # nan if there is one (selected on the device: no round trip to ask)
+        v = xp.where(xp.isnan(flat).any(), xp.asarray(xp.nan, dtype=x.dtype), v)
     return v.reshape((1,) * x.ndim) if keepdim else xp.asarray(v)
 
 

@@ -34,7 +34,7 @@ def weight_norm(module, name="weight", dim=0):
 
 def _normalize(a, eps):
     xp = _backend.array_module(a)
-    return a / max(float(xp.sqrt((a * a).sum())), eps)
+    return a / xp.maximum(xp.sqrt((a * a).sum()), eps)  # (on a device the norm stays there)
 
 
 class _SpectralNorm(Module):
