@@ -211,12 +211,14 @@ class Program:
         known = _defined(em.fwd) | {f"v{s}" for s in graph.input_slots}
         saved = sorted(set(_NAME.findall("\n".join(bwd_body))) & known)
         args = ", ".join(f"v{s}" for s in graph.input_slots)
-        fwd_src = [f"def forward({args}):"] + ["    " + x for x in em.fwd] + \
-                  [f"    return {_tuple(f'v{s}' for s in graph.out_slots)}, {_tuple(saved)}"]
+        params = [f"v{s}" for s in graph.input_slots]
+        fwd_src = [f"def forward({args}):"] + _with_dels(
+            ["    " + x for x in em.fwd] + [f"    return {_tuple(f'v{s}' for s in graph.out_slots)}, {_tuple(saved)}"],
+            params)
         bwd_src = ["def backward(saved, grads):"]
         if saved:
             bwd_src.append(f"    {_tuple(saved)} = saved")
-        bwd_src += ["    " + x for x in bwd_body]
+        bwd_src += _with_dels(["    " + x for x in bwd_body], saved)
         # the inputs and outputs whose arrays the backward reads: CompiledFunction saves their Tensors,
         # so that an in-place change before backward raises as eager's version check does
         self.saved_inputs = tuple(j for j, s in enumerate(graph.input_slots) if f"v{s}" in saved)
@@ -254,8 +256,8 @@ class Program:
                 self.backs.append(None)
             else:
                 self.backs.append(self._forward_step(em, StepView(em, step, index, self.slots), self.lowerings))
-        body = ["    " + x for x in em.fwd]
-        return "\n".join(["def run(T):"] + body + [f"    return {_tuple(f'v{s}' for s in graph.out_slots)}"]) + "\n"
+        body = _with_dels(["    " + x for x in em.fwd] + [f"    return {_tuple(f'v{s}' for s in graph.out_slots)}"])
+        return "\n".join(["def run(T):"] + body) + "\n"
 
     def _backward(self, seeds, upto):
         """The backward lines from ``seeds`` ((slot, gradient expression)) through the steps before
@@ -507,6 +509,41 @@ def deliver(var, g):
     else:
         grad._data += g
         grad._vc[0] += 1
+
+
+_VAR = re.compile(r"\b(?:[vgbrc]\d+\w*|T)\b")
+
+
+def _with_dels(body, params=()):
+    """``body`` (a function's lines, one level indented) with ``del`` of each variable after the
+    statement that reads it last, as eager frees an intermediate once nothing holds it (memory comes
+    back to the allocator while still hot). Only variables bound by an unconditional statement (or
+    parameters) are deleted; a ``return`` ends the body."""
+    statements = []  # (first line, last line) of each top-level statement
+    for i, line in enumerate(body):
+        if line.startswith("        ") and statements:
+            statements[-1][1] = i
+        else:
+            statements.append([i, i])
+    bound = set(params)
+    last = {}
+    for k, (a, b) in enumerate(statements):
+        head = body[a]
+        if "=" in head and not head.lstrip().startswith(("if ", "with ", "return")):
+            bound.update(_VAR.findall(head.split("=", 1)[0]))
+        for i in range(a, b + 1):
+            for name in _VAR.findall(body[i]):
+                last[name] = k
+    dels = {}
+    for name, k in last.items():
+        if name in bound and name != "T" and not body[statements[k][0]].lstrip().startswith("return"):
+            dels.setdefault(k, []).append(name)
+    out = []
+    for k, (a, b) in enumerate(statements):
+        out.extend(body[a:b + 1])
+        if k in dels:
+            out.append(f"    del {', '.join(sorted(dels[k]))}")
+    return out
 
 
 def _defined(lines):
