@@ -199,6 +199,11 @@ def test_op_on_the_device_asks_the_device_nothing(name, fn, cuda):
     assert len(syncs) == 0, f"host round trips of {name}:\n{syncs!r}"
 
 
+def test_qr_r_mode_results_are_on_the_device(cuda):
+    q, r = retrograd.linalg.qr(retrograd.randn(4, 3), mode="r")
+    assert q.is_cuda and q.numel() == 0 and r.is_cuda and r.shape == (3, 3)
+
+
 def test_integer_division_by_zero_on_the_device_does_not_raise(cuda):
     """As torch's CUDA kernels (only its CPU kernel raises ZeroDivisionError): the device's result."""
     assert retrograd.div(retrograd.tensor([5]), retrograd.tensor([0]), rounding_mode="floor").is_cuda

@@ -399,8 +399,9 @@ def qr(A, mode="reduced"):
                            "(default), 'r', or 'complete'")
     if mode == "r":
         _check_lapack_dtype(A, "qr")
-        r = array_module(A._data).linalg.qr(A._data, mode="r")
-        return _qr(Tensor._make(np.zeros(0, dtype=A._data.dtype)), Tensor._make(r))
+        xp = array_module(A._data)
+        r = xp.linalg.qr(A._data, mode="r")
+        return _qr(Tensor._make(xp.zeros(0, dtype=A._data.dtype)), Tensor._make(r))
     return _qr(*QR.apply(A, mode))
 
 
