@@ -97,7 +97,7 @@ def _erf_array(x):
     if xp is not np:
         from cupyx.scipy import special
 
-        return special.erf(x)
+        return _backend.call(special.erf, x)
     special = _scipy_special()
     if special is not None:
         return special.erf(x).astype(x.dtype, copy=False)

@@ -194,11 +194,11 @@ def _evenly(g, a, z, dims, keepdim, nan_equal=True):
     if nan_equal and ad.dtype.kind == "f":
         mask |= xp.isnan(ad) & xp.isnan(zd)
     with np.errstate(all="ignore"):
-        count = mask.sum(axis=dims, keepdims=True).astype(ad.dtype)
+        count = _backend.cast(mask.sum(axis=dims, keepdims=True), ad.dtype)
     share = _keep(g, shape, dims, keepdim) / Tensor._make(count)
     if nan_equal:
         return where(_bool_tensor(mask), share, 0.0)
-    return share * Tensor._make(mask.astype(ad.dtype))
+    return share * Tensor._make(_backend.cast(mask, ad.dtype))
 
 
 def _index_mask(indices, shape, dim, keepdim):
@@ -759,7 +759,7 @@ class Quantile(Function):
             if not ignore_nan:  # a slice with nan takes its last sorted element (a nan), as torch
                 bad = nan.any(axis=dim, keepdims=True)
                 lo, hi, w = xp.where(bad, n - 1, lo), xp.where(bad, n - 1, hi), xp.where(bad, 0.0, w)
-            w = w.astype(x.dtype)
+            w = _backend.cast(w, x.dtype)
             lo = xp.clip(lo, 0, builtins.max(n - 1, 0)).astype(np.int64)
             hi = xp.clip(hi, 0, builtins.max(n - 1, 0)).astype(np.int64)
             vlo, vhi = xp.take_along_axis(srt, lo, axis=dim), xp.take_along_axis(srt, hi, axis=dim)
