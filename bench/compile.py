@@ -49,17 +49,17 @@ def _step_fn(t, name, mode):
     return run, compile_s, compiled
 
 
-def _timed(fn, seconds):
+def _timed(fn, seconds, clock=time.perf_counter):
     times = []
     start = time.perf_counter()
     while len(times) < 3 or time.perf_counter() - start < seconds:
-        t0 = time.perf_counter()
+        t0 = clock()
         fn()
-        times.append(time.perf_counter() - t0)
+        times.append(clock() - t0)
     return times
 
 
-def measure(name, rounds, seconds):
+def measure(name, rounds, seconds, clock=time.perf_counter):
     import retrograd
     import torch
 
@@ -71,7 +71,7 @@ def measure(name, rounds, seconds):
     times = {k: [] for k in runs}
     for _ in range(rounds):
         for k, (step, _, _) in runs.items():
-            times[k].append(statistics.median(_timed(step, seconds)))
+            times[k].append(statistics.median(_timed(step, seconds, clock)))
     med = {k: statistics.median(v) for k, v in times.items()}
     row = {"workload": name, "torch_threads": torch.get_num_threads()}
     for k in runs:
@@ -92,6 +92,9 @@ def main(argv=None):
     p.add_argument("--json", default=None, help="write the results to this JSON file")
     p.add_argument("--threads", type=int, default=None,
                    help="BLAS/intra-op threads for both frameworks (default: leave each framework's own)")
+    p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                   help="time each step by wall clock (default) or by this process's CPU time (steadier "
+                        "on a machine other jobs load)")
     args = p.parse_args(argv)
     if args.threads is not None:
         import retrograd
@@ -99,7 +102,8 @@ def main(argv=None):
 
         retrograd.set_num_threads(args.threads)
         torch.set_num_threads(args.threads)
-    rows = [measure(n, args.rounds, args.seconds) for n in args.workloads.split(",")]
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    rows = [measure(n, args.rounds, args.seconds, clock) for n in args.workloads.split(",")]
     print(f"{'workload':9} {'torch':>9} {'eager rg':>9} {'compiled':>9} {'step':>9}  {'rg/t':>5} {'comp/t':>6} "
           f"{'step/t':>6}  {'compile':>7} {'step c.':>7}  breaks")
     for r in rows:

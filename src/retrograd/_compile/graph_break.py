@@ -89,11 +89,16 @@ def breaking_call(reason, capture, skip=2):
 
 def global_hooks():
     """Whether global module hooks are registered (nn.modules.module.register_module_*_hook)."""
-    from ..nn.module import (_global_backward_hooks, _global_backward_pre_hooks, _global_forward_hooks,
-                             _global_forward_pre_hooks)
+    m = _module[0]
+    if m is None:
+        import importlib
 
-    return bool(_global_forward_pre_hooks or _global_forward_hooks or _global_backward_hooks
-                or _global_backward_pre_hooks)
+        m = _module[0] = importlib.import_module("retrograd.nn.module")  # (nn.module, not nn's attribute)
+    return bool(m._global_forward_pre_hooks or m._global_forward_hooks or m._global_backward_hooks
+                or m._global_backward_pre_hooks)
+
+
+_module = [None]  # retrograd.nn.module, imported on first use (it imports this package's users)
 
 
 def has_hooks(module):

@@ -44,6 +44,19 @@ def _build(treedef, it):
 
 def call_key(args, kwargs):
     """(key, the tensor leaves in order)."""
+    amp = tuple(sorted(_amp_state.dtypes.items(), key=str)) if _amp_state.dtypes else ()
+    if not kwargs:  # the common call: tensors as positional arguments (the same key as below)
+        parts = []
+        for x in args:
+            if type(x) is not Tensor:
+                break
+            d = x._data
+            parts.append((Tensor, d.shape, d.dtype, type(d), x._requires_grad))
+        else:
+            tree = _POSITIONAL.get(len(args))
+            if tree is None:
+                tree = _POSITIONAL[len(args)] = flatten((args, {}), [])
+            return (tree, tuple(parts), _grad_state.enabled, amp), list(args)
     leaves = []
     tree = flatten((args, kwargs), leaves)
     parts = []
@@ -59,8 +72,11 @@ def call_key(args, kwargs):
                 parts.append((type(x), x))
             except TypeError:
                 parts.append(("id", id(x)))
-    key = (tree, tuple(parts), _grad_state.enabled, tuple(sorted(_amp_state.dtypes.items(), key=str)))
+    key = (tree, tuple(parts), _grad_state.enabled, amp)
     return key, tensors
+
+
+_POSITIONAL = {}  # number of positional tensor arguments -> the treedef of (args, {})
 
 
 def eager_only():
