@@ -27,6 +27,8 @@ RANDOM_OPS = {  # a function of one (6, 5) sample that draws
     "bernoulli": lambda t, a: a * t.bernoulli(t.full((6, 5), 0.5, dtype=t.float64)),
     "normal_ of a batched tensor": lambda t, a: a.clone().normal_(),
     "attention dropout": lambda t, a: t.nn.functional.scaled_dot_product_attention(a, a, a, dropout_p=0.5),
+    "Normal.rsample": lambda t, a: t.distributions.Normal(a, 1.0).rsample(),
+    "Bernoulli.sample": lambda t, a: t.distributions.Bernoulli(probs=a * 0.5).sample(),
 }
 NOT_IN_TORCH = {"rrelu"}  # torch.func.vmap raises "we do not yet support aten::rrelu" in every mode
 

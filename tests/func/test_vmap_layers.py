@@ -128,6 +128,11 @@ CASES = [
         t.linalg.eigh(a + a.mT)[0]), [_arr(B, 3, 3), _arr(B, 3, 2, seed=1)], 0, (0, 1)),
     ("linalg solve, shared matrix", lambda t, F: lambda a, b: t.linalg.solve(a, b),
      [_arr(3, 3), _arr(B, 3, 2, seed=1)], (None, 0), (0, 1)),
+    ("label smoothing, one_hot, masks", lambda t, F: lambda x, y: (
+        F.cross_entropy(x, y, label_smoothing=0.2), F.one_hot(y, 5) * x, ~(y > 2), (y > 1).logical_not(),
+        (x > 0) & (y < 3)[:, None], (y > 1) | (y < 3), t.logical_xor(x > 0, x < 1), t.logical_and(y > 0, y[0] > 1),
+        y & 3, y << 1, (x > 0).all(), (x > -1).any(1), (y > 2).all(0, keepdim=True)),
+     [_arr(B, 4, 5), _idx(5, B, 4)], 0, None),  # (torch.func's vmap(grad) of these raises: values only)
     ("grid_sample", lambda t, F: lambda x, g: F.grid_sample(x, g, align_corners=False),
      [_arr(B, 1, 2, 4, 5), _arr(B, 1, 3, 3, 2, seed=1) * 0.9], 0, (0, 1)),
 ]

@@ -8,6 +8,7 @@ import warnings
 
 import retrograd
 from retrograd import Tensor
+from retrograd.ops import _batching
 from retrograd.tensor import Size
 
 from . import constraints
@@ -62,7 +63,7 @@ class Distribution:
             if param not in self.__dict__ and isinstance(getattr(type(self), param, None), lazy_property):
                 continue  # a parameter derived from another (probs from logits): not computed yet
             value = getattr(self, param)
-            if not constraint.check(value).all():
+            if not _batching.all_true(constraint.check(value)):
                 raise ValueError(
                     f"Expected parameter {param} ({type(value).__name__} of shape {tuple(value.shape)}) "
                     f"of distribution {self!r} to satisfy the constraint {constraint!r}, "
@@ -189,7 +190,7 @@ class Distribution:
                 raise ValueError(f"Value is not broadcastable with batch_shape+event_shape: "
                                  f"{value.size()} vs {expected}.")
         support = self.support
-        if not support.check(value).all():
+        if not _batching.all_true(support.check(value)):
             raise ValueError(
                 f"Expected value argument ({type(value).__name__} of shape {tuple(value.shape)}) "
                 f"to be within the support ({support!r}) of the distribution {self!r}, "

@@ -45,6 +45,29 @@ def on_batch(fn, *tensors):
     return wrap(out, level)
 
 
+def on_batch_broadcast(fn, *args):
+    """``fn(*args)`` for an elementwise functional computed on arrays (bitwise and logical ops)
+    under vmap: once on the batch (on_batch), its tensors padded to one rank after the batch dim
+    so that they broadcast as the samples do; other arguments as given."""
+    from ..tensor import Tensor
+
+    rank = max(a.ndim for a in args if isinstance(a, Tensor))
+
+    def call(*values):
+        padded = iter(_pad_to(v, rank) for v in values)
+        return fn(*[next(padded) if isinstance(a, Tensor) else a for a in args])
+
+    return on_batch(call, *[a for a in args if isinstance(a, Tensor)])
+
+
+def all_true(t):
+    """Whether every element of bool tensor ``t`` is True; under vmap, of every sample (the
+    check of an argument validation, as torch._is_all_true, not data-dependent control flow)."""
+    while type(t).__name__ == "BatchedTensor":
+        t = t._value
+    return bool(t.all())
+
+
 def level(t):
     """The vmap level ``t`` is batched at (its innermost), 0 for an unbatched tensor."""
     return getattr(t, "_level", 0) if batched(t) else 0

@@ -137,6 +137,8 @@ def sign(input):
 def _bitwise(op, name, symbol):
     def fn(input, other):
         check_integral(f"{name}_cpu", *(t for t in (input, other) if isinstance(t, Tensor)))
+        if _batching.batched(input, other):  # under vmap: the whole batch at once
+            return _batching.on_batch_broadcast(fn, input, other)
         x, y = operands(input, other)
         if isinstance(x, float) or isinstance(y, float):
             raise not_implemented_for(f"{name}_cpu", float32, f"{name} takes integer or bool operands")
@@ -159,6 +161,8 @@ Tensor.__rxor__ = lambda self, other: bitwise_xor(other, self)
 def bitwise_not(input):
     """Elementwise bitwise NOT: z = ~a (logical not for bool tensors); integer or bool tensors only."""
     check_integral("bitwise_not_cpu", input)
+    if _batching.batched(input):  # under vmap: the whole batch at once
+        return _batching.on_batch(bitwise_not, input)
     return Tensor._make(~input._data)
 
 
@@ -174,6 +178,8 @@ Tensor.__invert__ = _invert
 @tensor_method()
 def logical_not(input):
     """Elementwise logical NOT: z = (a == 0), a bool tensor."""
+    if _batching.batched(input):  # under vmap: the whole batch at once
+        return _batching.on_batch(logical_not, input)
     return Tensor._make(_backend.array_module(input._data).logical_not(input._data))
 
 
@@ -255,6 +261,8 @@ def isreal(input):
 def _logical(op, name):
     def fn(input, other):
         require_tensor(name, other)
+        if _batching.batched(input, other):  # under vmap: the whole batch at once
+            return _batching.on_batch_broadcast(fn, input, other)
         x, y = _array(input), _array(other)
         xp = _backend.array_module(x)
         return Tensor._make(xp.asarray(broadcast_op(lambda u, v: op(xp, u != 0, v != 0), x, y, input, other)))
@@ -273,6 +281,8 @@ def _shift(op, name, symbol):
     def fn(input, other):
         kernel = {"bitwise_left_shift": "lshift_cpu", "bitwise_right_shift": "rshift_cpu"}[name]
         check_integral(kernel, *(t for t in (input, other) if isinstance(t, Tensor)))
+        if _batching.batched(input, other):  # under vmap: the whole batch at once
+            return _batching.on_batch_broadcast(fn, input, other)
         x, y = operands(input, other)
         if isinstance(x, float) or isinstance(y, float):
             raise not_implemented_for(kernel, float32, "shifts take integer operands")

@@ -9,6 +9,7 @@ from .._backend import array_module
 from .._linspace import linspace_array
 from ..autograd.function import Function
 from ..tensor import Tensor, _wrap_dim
+from . import _batching
 from ._kernel_dtypes import check_floating, not_implemented_for
 from ._method import tensor_method
 from ._out import NONE, SAME, takes_out
@@ -247,6 +248,8 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
 
 def one_hot(tensor, num_classes=-1):
     """int64 tensor with a trailing dim of size num_classes: 1 at each value, 0 elsewhere."""
+    if num_classes != -1 and _batching.batched(tensor):  # under vmap: the whole batch at once
+        return _batching.on_batch(lambda t: one_hot(t, num_classes), tensor)
     x = tensor._data
     if x.dtype != np.int64:
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")

@@ -1147,6 +1147,9 @@ Tensor.cumprod_ = make_inplace(cumprod, "cumprod_")
 
 
 def _logical_reduce(name, input, dim, keepdim):
+    if _batching.batched(input):  # under vmap: the whole batch at once, over the samples' dims
+        dims = tuple(d + 1 for d in normalize_dims(dim, input.ndim))
+        return _batching.on_batch(lambda x: _logical_reduce(name, x, dims, keepdim), input)
     x = input._data
     xp = _backend.array_module(x)
     dims = normalize_dims(dim, x.ndim)
