@@ -55,3 +55,19 @@ def test_the_table_gives_the_ratio_against_torch(tmp_path):
     for name, by_fw in report["results"].items():
         ratio = by_fw["retrograd"]["ms"] / by_fw["torch"]["ms"]
         assert f"| {ratio:.2f}x | {gpu.TARGETS[name]}x |" in md
+
+
+def test_without_cupy_or_carried_wheels_the_script_says_what_to_carry(monkeypatch, tmp_path):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_cupy(name, *args, **kwargs):
+        if name == "cupy":
+            raise ImportError("no cupy here")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_cupy)
+    monkeypatch.setattr(gpu, "ROOT", str(tmp_path))
+    line = gpu.ensure_cupy({"cuda": "13.0"}, site=str(tmp_path / "site"))
+    assert line == "no CuPy and no wheel in .whl/ (pip download cupy-cuda13x into .whl/ and carry it)"
