@@ -736,19 +736,44 @@ cupyx.scatter_min = _scatter(np.minimum)
 cupyx.scipy = types.ModuleType("cupyx.scipy")
 
 
-def _scipy_special():
-    special = types.ModuleType("cupyx.scipy.special")
+def _host_special(name):
+    """cupyx.scipy.special's ``name`` as a host function: SciPy's where it is installed, else
+    retrograd's own float64 NumPy kernels (CuPy needs no SciPy, so neither does the stand-in)."""
     try:
         import scipy.special as host
-    except ImportError:  # without SciPy, cupyx.scipy.special's functions are absent here
-        return special
-    for name in ("erf", "erfc", "erfinv", "erfcinv", "erfcx", "gammaln", "digamma", "polygamma", "i0", "i0e",
-                 "i1", "i1e", "ndtr", "ndtri", "log_ndtr", "zeta", "gamma", "expit", "logit", "log_expit",
-                 "xlogy", "xlog1py", "entr", "betaln", "gammainc", "gammaincc", "multigammaln", "sinc", "k0",
-                 "k0e", "k1", "k1e", "spherical_yn", "bessel_j0", "j0", "j1", "y0", "y1", "softmax",
-                 "log_softmax", "logsumexp", "rel_entr", "kl_div", "huber", "pseudo_huber", "sici", "boxcox"):
-        if hasattr(host, name):
-            setattr(special, name, _function(f"special.{name}", getattr(host, name)))
+
+        return getattr(host, name, None)
+    except ImportError:
+        pass
+    from retrograd.ops import _special_kernels as K
+    from retrograd.ops.math import _erfinv_array
+
+    xlog1py = lambda x, y: np.where((x == 0) & ~np.isnan(y), 0.0, x * np.log1p(y))  # noqa: E731
+    return {"erfinv": _erfinv_array, "gammaln": K.lgamma, "xlog1py": xlog1py,
+            "gammainc": lambda a, x: K.incomplete_gamma(a, x, upper=False),
+            "gammaincc": lambda a, x: K.incomplete_gamma(a, x, upper=True)}.get(name, getattr(K, name, None))
+
+
+def _special_function(name, host):
+    """A device function of cupyx.scipy.special: host's values, in the inputs' float dtype."""
+    def f(*args):
+        arrays = [a._a for a in args if isinstance(a, ndarray)]
+        dtype = np.result_type(*arrays, np.float32) if arrays else np.float64
+        with np.errstate(all="ignore"):
+            out = host(*(a._a if isinstance(a, ndarray) else a for a in args))
+        return _wrap(np.asarray(out).astype(dtype, copy=False))
+
+    f.__name__ = name
+    return f
+
+
+def _scipy_special():
+    special = types.ModuleType("cupyx.scipy.special")
+    for name in ("erf", "erfc", "erfinv", "erfcx", "gammaln", "digamma", "polygamma", "i0", "i0e", "i1", "i1e",
+                 "ndtr", "ndtri", "log_ndtr", "zeta", "gammainc", "gammaincc", "xlog1py"):
+        host = _host_special(name)
+        if host is not None:
+            setattr(special, name, _special_function(name, host))
     return special
 
 
