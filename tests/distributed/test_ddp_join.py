@@ -7,7 +7,7 @@ import json
 import pytest
 from mpi_run import requires_mpi, run_ranks
 
-import join_script
+import ddp_join_script as join_script
 from retrograd.distributed.algorithms import Join, Joinable, JoinHook
 from retrograd.nn.parallel import DistributedDataParallel
 
@@ -15,7 +15,7 @@ from retrograd.nn.parallel import DistributedDataParallel
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
     out = tmp_path_factory.mktemp("join")
-    proc = run_ranks("join_script.py", out, timeout=240)
+    proc = run_ranks("ddp_join_script.py", out, timeout=240)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return [json.loads((out / f"rank{r}.json").read_text()) for r in range(2)]
 

@@ -1,5 +1,5 @@
 """Uneven inputs under ``Join`` / ``DistributedDataParallel.join()``, run on each rank under
-``mpiexec -n 2`` by tests/distributed/test_join.py: ``python join_script.py OUT_DIR`` writes
+``mpiexec -n 2`` by tests/distributed/test_ddp_join.py: ``python ddp_join_script.py OUT_DIR`` writes
 ``OUT_DIR/rank<R>.json`` mapping each check's name to "ok" or the failure. Rank 0 has more
 batches than rank 1 in every check."""
 
