@@ -107,11 +107,20 @@ def _check_indices(input, num, name):
     if input.dtype.is_floating_point or input.dtype.name == "bool":
         raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the following scalar types: "
                            f"Long, Int; but got {input.type()} instead (while checking arguments for {name})")
-    if input.numel():  # on a device: read at the next synchronisation, as torch's device-side assert
-        x = input._data
-        check((x < 0) | (x >= num), lambda: IndexError(
-            f"index out of range in self ({name}: index {x.max() if (x >= num).any() else x.min()} is not in "
-            f"[0, {num}) for a weight with {num} rows)"))
+    if not input.numel():
+        return
+    x = input._data
+
+    def error():
+        lo, hi = int(x.min()), int(x.max())
+        return IndexError(f"index out of range in self ({name}: index {hi if hi >= num else lo} is not in "
+                          f"[0, {num}) for a weight with {num} rows)")
+
+    if type(x) is np.ndarray:
+        if x.min() < 0 or x.max() >= num:
+            raise error()
+    else:  # on a device: read at the next synchronisation, as torch's device-side assert
+        check((x < 0) | (x >= num), error)
 
 
 def _padding_idx(padding_idx, num):
