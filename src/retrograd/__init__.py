@@ -31,6 +31,7 @@ from .ops.sorting import *  # noqa: F403
 from .ops.distance import *  # noqa: F403
 from .ops.counting import *  # noqa: F403
 from .ops.statistics import *  # noqa: F403
+from .ops.numeric import *  # noqa: F403  (copysign, ldexp, frexp, nextafter, heaviside, gcd, lcm)
 from .ops.conv import *  # noqa: F403
 from .ops.pooling import *  # noqa: F403
 from .ops.normalization import *  # noqa: F403
@@ -38,6 +39,7 @@ from .ops.upsample import *  # noqa: F403
 from .ops.special import *  # noqa: F403  (lgamma, digamma, polygamma, ...: torch.special's top-level ops)
 from .ops._broadcast import broadcast_shapes
 from .creation import *  # noqa: F403
+from ._windows import *  # noqa: F403  (hann_window, hamming_window, ...)
 from .sampling import *  # noqa: F403  (multinomial, bernoulli, poisson, normal; Tensor.bernoulli_, ...)
 from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from ._threads import get_num_interop_threads, get_num_threads, set_num_interop_threads, set_num_threads

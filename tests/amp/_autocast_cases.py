@@ -190,6 +190,10 @@ CASES = {
     "upsample_bilinear2d": lambda t, F, m: F.interpolate(m(1, 2, 3, 3), scale_factor=2, mode="bilinear"),
     "upsample_trilinear3d": lambda t, F, m: F.interpolate(m(1, 2, 2, 2, 2), scale_factor=2, mode="trilinear"),
     "upsample_bicubic2d": lambda t, F, m: F.interpolate(m(1, 2, 3, 3), scale_factor=2, mode="bicubic"),
+    "_upsample_bilinear2d_aa": lambda t, F, m: F.interpolate(m(1, 2, 6, 6), scale_factor=0.5, mode="bilinear",
+                                                             antialias=True),
+    "_upsample_bicubic2d_aa": lambda t, F, m: F.interpolate(m(1, 2, 6, 6), scale_factor=0.5, mode="bicubic",
+                                                            antialias=True),
     "adaptive_avg_pool3d.area": lambda t, F, m: F.interpolate(m(1, 2, 4, 4, 4), scale_factor=0.5, mode="area"),
     "prod": lambda t, F, m: t.prod(m(5)),
     "prod.dim_int": lambda t, F, m: m(3, 4).prod(1),
@@ -285,11 +289,4 @@ ABSENT = {
     "linalg_tensorsolve": "linalg.tensorsolve",
     **{f"fft_{k}": "fft" for k in ("fft", "fft2", "fftn", "hfft", "ifft", "ifft2", "ifftn", "ihfft", "irfft",
                                    "irfft2", "irfftn", "rfft", "rfft2", "rfftn")},
-}
-# listed ops whose retrograd form raises NotImplementedError (antialiased interpolation)
-UNSUPPORTED = {
-    "_upsample_bilinear2d_aa": lambda t, F, m: F.interpolate(m(1, 2, 3, 3), scale_factor=2, mode="bilinear",
-                                                             antialias=True),
-    "_upsample_bicubic2d_aa": lambda t, F, m: F.interpolate(m(1, 2, 3, 3), scale_factor=2, mode="bicubic",
-                                                            antialias=True),
 }

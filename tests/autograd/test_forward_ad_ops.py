@@ -72,6 +72,9 @@ CASES = [
     ("pow_scalar", lambda r, a: a ** 3, [(4,)]),
     ("rpow", lambda r, b: 2.0 ** b, [(4,)]),
     ("neg_clone", lambda r, a: (-a).clone(), [(3,)]),
+    ("copysign", lambda r, a, b: r.copysign(a, b), [("pos", 3, 4), (4,)]),
+    ("frexp_mantissa", lambda r, a: r.frexp(a * 3.0).mantissa, [("pos", 5)]),
+    ("nextafter", lambda r, a, b: r.nextafter(a, b), [(3, 4), (4,)]),
     ("to", lambda r, a: a.to(r.float32), [(3,)], 5e-2),  # float32 finite differences
     ("exp_log_sqrt", lambda r, a: a.exp() + a.log() + a.sqrt(), [("pos", 4)]),
     ("abs_tanh_sigmoid_relu", lambda r, a: a.abs() + a.tanh() + a.sigmoid() + a.relu(), [(5,)]),

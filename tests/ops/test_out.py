@@ -49,6 +49,9 @@ CASES = {
         "remainder", "fmod", "atan2", "arctan2", "hypot", "logaddexp", "logaddexp2", "xlogy", "maximum",
         "minimum", "fmax", "fmin", "eq", "ne", "not_equal", "lt", "less", "le", "less_equal", "gt",
         "greater", "ge", "greater_equal", "logical_and", "logical_or", "logical_xor"]},
+    **{n: (lambda m: ((T(m, X), T(m, POS)), {})) for n in ["copysign", "nextafter", "heaviside"]},
+    "ldexp": lambda m: ((T(m, X), T(m, IDX)), {}), "frexp": lambda m: ((T(m, X),), {}),
+    **{n: (lambda m: ((T(m, IDX * 6), T(m, IDX + 4)), {})) for n in ["gcd", "lcm"]},
     "bitwise_left_shift": lambda m: ((T(m, IDX), T(m, IDX)), {}),
     "bitwise_right_shift": lambda m: ((T(m, IDX * 8), T(m, IDX)), {}),
     "clamp": lambda m: ((T(m, X), -0.5, 0.5), {}), "clip": lambda m: ((T(m, X), -0.5, 0.5), {}),
@@ -151,7 +154,7 @@ NOT_DIFFERENTIABLE = {"histc"}  # torch writes an out that requires grad
 # composite in torch: out receives the result through copy_, which autograd records
 COMPOSITE = {"inner", "tensordot", "quantile", "nanquantile", "linalg.matrix_norm", "linalg.norm"}
 # torch records a node that raises only in backward; retrograd raises at the call
-GRAD_RAISES_EARLY = {"diag", "floor_divide", "histogram"}
+GRAD_RAISES_EARLY = {"diag", "floor_divide", "heaviside", "histogram"}
 
 
 def _fn(m, name):

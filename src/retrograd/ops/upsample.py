@@ -188,9 +188,6 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             raise ValueError("Lanczos mode does not support align_corners=True")
         if not antialias:
             raise ValueError("Lanczos mode requires antialias=True")
-    if antialias and input.dtype.name not in ("float32", "float64", "uint8"):
-        raise not_implemented_for("compute_index_ranges_weights", input.dtype,
-                                  "antialiased resampling takes float32, float64 or uint8 images")
     if mode in _LINEAR and _LINEAR[mode] != nd:
         raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs {_LINEAR[mode] + 2}D input")
     if mode == "bicubic" and nd != 2:
@@ -208,6 +205,12 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     ac = bool(align_corners)
     xp = _backend.array_module(input._data)
     if antialias:
+        cpu = input.device.type == "cpu"
+        if input.dtype.name not in (("float32", "float64", "uint8") if cpu else ("float16", "bfloat16", "float32",
+                                                                                  "float64")):
+            raise not_implemented_for("compute_index_ranges_weights", input.dtype,
+                                      "antialiased resampling takes float32, float64 or uint8 images on the CPU, "
+                                      "floating point ones on CUDA")
         mats = [_antialias_matrix(n, o, s, ac, mode) for n, o, s in zip(input.shape[2:], out, scales)]
         if input.dtype.name == "uint8":
             return Tensor._make(_resample_uint8(input._data, mats, xp))
