@@ -260,3 +260,14 @@ def test_every_op_in_bfloat16_on_the_stand_in_equals_the_cpus_or_raises(case):
     if name not in RANDOM:  # float32 opmath rounded once against ml_dtypes' per-op rounding: bfloat16's precision
         for g, w in zip(got, want):
             np.testing.assert_allclose(g, w, rtol=3e-2, atol=3e-2)
+
+
+def test_a_bfloat16_device_view_of_a_split_reshapes_without_a_copy(strict):
+    """Attention splits q, k, v along the last dim and views them per head (the bf16 GPT)."""
+    x = R.randn(2, 3, 12)
+    q, k, v = x.to("cuda").to(R.bfloat16).split(4, dim=-1)
+    heads = q.view(2, 3, 2, 2)
+    assert tuple(heads.shape) == (2, 3, 2, 2) and heads.dtype == R.bfloat16
+    assert R.equal(heads.cpu(), x.to(R.bfloat16)[..., :4].reshape(2, 3, 2, 2))
+    with pytest.raises(RuntimeError, match="view size is not compatible"):
+        q.transpose(0, 1).view(6, 4)

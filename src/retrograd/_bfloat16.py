@@ -280,7 +280,10 @@ class DeviceBFloat16:
 
     # ------------------------------------------------------------------ what an array tells
     dtype = property(lambda self: _bf16())
-    shape = property(lambda self: self.bits.shape)
+    def _reshape_in_place(self, shape):  # ``a.shape = s``: a view's reshape that must not copy
+        self.bits.shape = shape
+
+    shape = property(lambda self: self.bits.shape, _reshape_in_place)
     ndim = property(lambda self: self.bits.ndim)
     size = property(lambda self: self.bits.size)
     strides = property(lambda self: self.bits.strides)
