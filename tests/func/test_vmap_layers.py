@@ -133,6 +133,11 @@ CASES = [
         (x > 0) & (y < 3)[:, None], (y > 1) | (y < 3), t.logical_xor(x > 0, x < 1), t.logical_and(y > 0, y[0] > 1),
         y & 3, y << 1, (x > 0).all(), (x > -1).any(1), (y > 2).all(0, keepdim=True)),
      [_arr(B, 4, 5), _idx(5, B, 4)], 0, None),  # (torch.func's vmap(grad) of these raises: values only)
+    ("in-place ops", lambda t, F: lambda x: (
+        (lambda y: (y.__setitem__(0, 1.0), y.add_(x), y.mul_(2), y[:, 1].mul_(0), y.masked_fill_(x > 0, 0.5),
+                    F.relu(y, inplace=True), y)[-1])(x.clone()),
+        (lambda z: (z.fill_(3.0), z.copy_(x * 2), z[1:].zero_(), z)[-1])(x.clone()),
+        t.nn.ReLU(inplace=True)(x * 1)), [_arr(B, 3, 4)], 0, 0),
     ("grid_sample", lambda t, F: lambda x, g: F.grid_sample(x, g, align_corners=False),
      [_arr(B, 1, 2, 4, 5), _arr(B, 1, 3, 3, 2, seed=1) * 0.9], 0, (0, 1)),
 ]
@@ -289,3 +294,21 @@ def test_argmax_of_all_elements_keeps_the_samples_dims():
     out = vmap(lambda a: a.argmax(keepdim=True))(x)
     _close(out, retrograd.stack([x[i].argmax(keepdim=True) for i in range(B)]))
     assert tuple(out.shape) == (B, 1, 1)
+
+
+def test_in_place_op_on_an_unbatched_tensor_with_a_batched_operand_raises_as_torch():
+    for t in (retrograd,) + ((torch,) if torch is not None else ()):
+        x = t.tensor(_arr(B, 3, 4))
+        with pytest.raises(RuntimeError):  # (torch's add_ words it as a shape mismatch)
+            t.func.vmap(lambda a: t.zeros(3, 4, dtype=t.float64).add_(a))(x)
+        with pytest.raises(RuntimeError, match="inplace arithmetic"):
+            t.func.vmap(lambda a: t.zeros(3, 4, dtype=t.float64).copy_(a))(x)
+
+
+def test_in_place_op_on_a_vmapped_input_writes_into_it_as_torch():
+    x = retrograd.tensor(_arr(B, 3, 4))
+    expected = x * 2 + 1
+    reset_vmap_fallbacks()
+    vmap(lambda a: a.mul_(2).add_(1))(x)
+    assert vmap_fallbacks() == {}
+    _close(x, expected)

@@ -42,6 +42,48 @@ def _write(self, data, name):
 
 def inplace(self, name, op, *args, **kwargs):
     """Make ``self`` hold ``op(self, *args, **kwargs)``; return ``self``."""
+    if _function.batch_hook is not None:  # vmap is running
+        return _inplace_under_vmap(self, name, op, args, kwargs)
+    return _inplace(self, name, op, *args, **kwargs)
+
+
+_UNBATCHED_SELF = (
+    "vmap: inplace arithmetic(self, *extra_args) is not possible because there exists a Tensor `other` in "
+    "extra_args that has more elements than `self`. This happened due to `other` being vmapped over but "
+    "`self` not being vmapped over in a vmap. Please try to use out-of-place operators instead of inplace "
+    "arithmetic. If said operator is being called inside the PyTorch framework, please file a bug report instead.")
+
+
+def _inplace_under_vmap(self, name, op, args, kwargs):
+    """An in-place op inside vmap, as torch's: on a sample's view of a batch (a BatchedTensor),
+    the batched op's result is written into the batch's tensor by an in-place op of that tensor
+    (its version, graph and base updated as for any in-place op); on an unbatched tensor, torch's
+    error if the result is batched (it would need one value per sample)."""
+    from ..func._batched import BatchedTensor, wrap
+
+    if type(self) is not BatchedTensor:
+        def checked(value, *a, **k):
+            out = op(value, *a, **k)
+            if type(out) is BatchedTensor:
+                raise RuntimeError(_UNBATCHED_SELF + f" (in {name})")
+            return out
+
+        return _inplace(self, name, checked, *args, **kwargs)
+    level = self._level
+
+    def on_batch(value, *a, **k):  # value: the batch's tensor (its old values when tracked)
+        out = op(wrap(value, level), *a, **k)
+        if type(out) is BatchedTensor and out._level == level:
+            return out._value
+        if type(out) is BatchedTensor and out._level > level:
+            raise RuntimeError(_UNBATCHED_SELF + f" (in {name})")
+        return out.expand((value.shape[0],) + tuple(out.shape))  # the same value for every sample
+
+    _inplace(self._value, name, on_batch, *args, **kwargs)
+    return self
+
+
+def _inplace(self, name, op, *args, **kwargs):
     tracked = _state.enabled and (self._requires_grad or _any_requires_grad(args))
     if not tracked:
         result = op(self, *args, **kwargs)

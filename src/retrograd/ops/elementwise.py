@@ -866,6 +866,14 @@ Tensor.__abs__ = Tensor.abs
 class Fill(Function):
     """z = value everywhere;  da = 0 (overwritten),  dvalue = sum(g)."""
 
+    @classmethod
+    def vmap(cls, info, in_dims, a, value):
+        """The batch dim first; a per-sample value is each sample's copy source instead."""
+        x = a.expand((info.batch_size,) + tuple(a.shape)) if in_dims[0] is None else _batching.front(a, in_dims[0])
+        if in_dims[1] is None:
+            return cls.apply(x, value), 0
+        return CopyFrom.apply(x, _batching._pad_to(_batching.front(value, in_dims[1]), x.ndim - 1)), 0
+
     @staticmethod
     def forward(ctx, a, value):
         xp = _backend.array_module(a._data)
@@ -886,6 +894,14 @@ class Fill(Function):
 
 class CopyFrom(Function):
     """z = src broadcast to a's shape, in a's dtype;  da = 0 (overwritten),  dsrc = g summed back."""
+
+    @classmethod
+    def vmap(cls, info, in_dims, a, src):
+        """The batch dim first in both (src padded to a's rank, so it broadcasts as a sample's does)."""
+        x = a.expand((info.batch_size,) + tuple(a.shape)) if in_dims[0] is None else _batching.front(a, in_dims[0])
+        if in_dims[1] is not None:
+            src = _batching._pad_to(_batching.front(src, in_dims[1]), x.ndim - 1)
+        return cls.apply(x, src), 0
 
     @staticmethod
     def forward(ctx, a, src):
