@@ -271,3 +271,13 @@ def test_a_bfloat16_device_view_of_a_split_reshapes_without_a_copy(strict):
     assert R.equal(heads.cpu(), x.to(R.bfloat16)[..., :4].reshape(2, 3, 2, 2))
     with pytest.raises(RuntimeError, match="view size is not compatible"):
         q.transpose(0, 1).view(6, 4)
+
+
+def test_doubles_and_integers_round_to_bfloat16_through_float32_as_torch():
+    """torch rounds twice: 1 + 2^-8 + 2^-30 is 1 + 2^-8 in float32, a tie that goes to 1.0."""
+    v = [1 + 2 ** -8 + 2 ** -30, 3.3, -1e30, 1e39]
+    want = [1.0, 3.296875, float(np.float32(-1e30).astype(ml_dtypes.bfloat16)), float("inf")]
+    for made in (R.tensor(v, dtype=R.bfloat16), R.tensor(np.array(v), dtype=R.bfloat16),
+                 R.tensor(v, dtype=R.float64).to(R.bfloat16), R.tensor(R.tensor(v, dtype=R.float64), dtype=R.bfloat16)):
+        assert made.float().tolist() == want
+    assert R.tensor([123456789]).to(R.bfloat16).item() == 123207680.0

@@ -136,7 +136,8 @@ def as_array(x, xp=np):
 def cast(x, dtype):
     """``x`` converted to the NumPy dtype ``dtype`` as torch converts. bfloat16 goes to integer
     types through float32: ml_dtypes' own conversion gives 0 for values that torch wraps
-    (-2 -> 254 as uint8, 300 -> 44), as float32 -> integer does."""
+    (-2 -> 254 as uint8, 300 -> 44), as float32 -> integer does; and float64 and integers go
+    to bfloat16 through float32, rounding twice as torch does (1 + 2^-8 + 2^-30 -> 1.0)."""
     if type(x) is not np.ndarray:
         if type(x) is DeviceBFloat16:  # CUDA bfloat16: through float32 (see _bfloat16)
             return x.astype(dtype)
@@ -144,6 +145,9 @@ def cast(x, dtype):
             return DeviceBFloat16(to_bits(x))  # CuPy has no bfloat16: its bits, rounded on the device
     if x.dtype.name == "bfloat16" and np.dtype(dtype).kind in "iu":
         x = x.astype(np.float32)
+    elif np.dtype(dtype).name == "bfloat16" and x.dtype not in (np.float32, np.float16):
+        with np.errstate(over="ignore"):  # beyond float32's range: inf, as torch's
+            x = x.astype(np.float32)  # torch rounds float64 and integers to float32 first, then to bfloat16
     return x.astype(dtype)
 
 

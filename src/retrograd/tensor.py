@@ -694,7 +694,7 @@ def _to_array(data, dtype=None):
     copy stays on its GPU)."""
     if isinstance(data, Tensor):
         arr = data._data
-        return arr.astype(dtype.np) if dtype is not None else arr.copy()
+        return _backend.cast(arr, dtype.np) if dtype is not None else arr.copy()
     xp = _backend.array_module(data)
     if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat(data)):
         data = _tensors_to_lists(data)
@@ -705,6 +705,8 @@ def _to_array(data, dtype=None):
             return arr
         dtype = _infer_dtype(data)
     try:
+        if dtype.name == "bfloat16":  # Python floats are doubles: to bfloat16 through float32, as torch
+            return _backend.cast(xp.array(data), dtype.np)
         return xp.array(data, dtype=dtype.np)
     except OverflowError:
         if dtype._category != 1:  # not an integer type
