@@ -160,3 +160,17 @@ def test_other_threads_are_not_recorded_during_a_capture():
     report = retrograd.compiler.explain(fn)(retrograd.ones(3))
     thread.join()
     assert results == [10.0] and report.graph_break_count == 0 and report.op_count == 1
+
+
+def test_a_parameter_replaced_in_a_module_the_function_calls_recaptures():
+    # the function reaches the model through a closure, not as a compiled module: the modules it
+    # calls still bind their parameters (a new Parameter is a guard failure, not a stale read)
+    holder = {"model": retrograd.nn.Linear(3, 2)}
+    f = retrograd.compile(lambda x: holder["model"](x).sum())
+    x = retrograd.tensor(rand(4, 3, dtype=np.float32))
+    f(x)
+    f(x)
+    model = holder["model"]
+    model.weight = retrograd.nn.Parameter(model.weight.detach() * 2)
+    expected = (x.numpy() @ model.weight.detach().numpy().T + model.bias.detach().numpy()).sum()
+    np.testing.assert_allclose(f(x).item(), expected, rtol=1e-5)

@@ -82,6 +82,7 @@ class Capture:
         self.live = []  # live tensors, in slot order
         self.bindings = []  # (container, key, tensor): how a live tensor was reached
         self._owners = _owners_of(modules, fn)
+        self._scanned = 0  # self.modules whose tensors are in _owners
         self._undo = []
         # the patches are process-wide: only this thread's calls are recorded (other threads' ops
         # run as usual, as if at depth 1)
@@ -431,6 +432,10 @@ class Capture:
                              "masked indexing, or an array from .numpy()) feeds an op", skip=4)
             return self._new_slot("const", t)
         binding = self._owners.get(id(t))
+        if binding is None and len(self.modules) > self._scanned:  # a module the function called: its tensors
+            add_module_owners(self._owners, self.modules[self._scanned:])
+            self._scanned = len(self.modules)
+            binding = self._owners.get(id(t))
         if binding is not None:
             self.bindings.append(binding + (t,))
         self.live.append(t)
@@ -562,16 +567,22 @@ class _WatchedRng:
         return attr
 
 
-def _owners_of(modules, fn):
-    """id(tensor) -> (container, key): where each tensor reachable from the compiled modules'
-    parameters, buffers and attributes, or the function's globals and closure, is held."""
-    owners = {}
+def add_module_owners(owners, modules):
+    """Add to ``owners`` where each tensor held by ``modules`` and their submodules (parameters,
+    buffers, attributes) is held."""
     for root in modules:
         for m in root.modules():
             for container in (m._parameters, m._buffers, m.__dict__):
                 for k, v in container.items():
                     if isinstance(v, Tensor):
                         owners.setdefault(id(v), (container, k))
+
+
+def _owners_of(modules, fn):
+    """id(tensor) -> (container, key): where each tensor reachable from the compiled modules'
+    parameters, buffers and attributes, or the function's globals and closure, is held."""
+    owners = {}
+    add_module_owners(owners, modules)
     code_fn = getattr(fn, "__func__", fn)
     for k, v in getattr(code_fn, "__globals__", {}).items():
         if isinstance(v, Tensor):
