@@ -4,6 +4,7 @@ train/eval and rebound parameters capture again; matching calls replay; the reco
 import warnings
 
 import numpy as np
+import pytest
 
 import retrograd
 from retrograd._compile.replay import CompiledFunction
@@ -174,3 +175,12 @@ def test_a_parameter_replaced_in_a_module_the_function_calls_recaptures():
     model.weight = retrograd.nn.Parameter(model.weight.detach() * 2)
     expected = (x.numpy() @ model.weight.detach().numpy().T + model.bias.detach().numpy()).sum()
     np.testing.assert_allclose(f(x).item(), expected, rtol=1e-5)
+
+
+def test_a_gradient_read_is_bound_to_its_tensor_grad():
+    w = retrograd.tensor(rand(3), requires_grad=True)
+    f = retrograd.compile(lambda: (w.grad * w.grad).sum())
+    for k in range(3):
+        w.grad = None  # set_to_none, then a backward: a new .grad tensor each time
+        (w * (k + 1.0)).sum().backward()
+        assert f().item() == pytest.approx(3 * (k + 1.0) ** 2)

@@ -215,8 +215,15 @@ class Capture:
                 cap.graph_break("a .grad deleted inside the compiled function")
             grad.__delete__(t)
 
+        def get_grad(t):
+            g = grad.__get__(t)
+            if g is not None and cap.mine():  # a gradient the function reads: bound to t's .grad
+                cap._owners.setdefault(id(g), (_GradOf(t), "grad"))
+                cap._keep.append(g)
+            return g
+
         self._undo.append((Tensor, "grad", grad))
-        Tensor.grad = property(grad.fget, set_grad, del_grad, grad.__doc__)
+        Tensor.grad = property(get_grad, set_grad, del_grad, grad.__doc__)
 
     def _record_backward(self, t, gradient, retain_graph, create_graph, inputs):
         if gradient is not None or retain_graph or create_graph or inputs is not None:
@@ -550,6 +557,17 @@ class _DropoutMask:
     def __call__(self, input):
         keep = _dropout_mod._keep_mask(input, self.shape, self.p)
         return keep * keep.dtype.type(self.scale)
+
+
+class _GradOf:
+    """A binding's container for a gradient read as ``t.grad``: the guard is that ``t.grad`` is still
+    that tensor (backward after zero_grad(set_to_none=True) makes a new one)."""
+
+    def __init__(self, t):
+        self.t = t
+
+    def get(self, key):
+        return self.t._grad
 
 
 class _WatchedRng:
