@@ -340,3 +340,16 @@ def test_gather_and_scatter_with_an_empty_index_as_torch(xshape, dim, ishape):
             src = t.ones(*ishape, requires_grad=True)
             for out in (x.scatter(dim, index, src), x.scatter_add(dim, index, src), x.scatter(dim, index, 2.0)):
                 assert tuple(out.shape) == xshape and out.detach().numpy().tolist() == np.ones(xshape).tolist()
+
+
+@pytest.mark.parametrize("reduce", ["amax", "amin"])
+def test_scatter_reduce_extremes_without_self_in_bfloat16_and_bool(reduce):
+    """include_self=False starts amax/amin from -+inf: bfloat16 has them (it raised 'Invalid
+    integer data type'), bool stands them for by False/True (as torch)."""
+    idx = retrograd.tensor([0, 1, 0])
+    got = retrograd.zeros(4, dtype=retrograd.bfloat16).scatter_reduce(
+        0, idx, retrograd.tensor([1.0, -2.0, 3.0], dtype=retrograd.bfloat16), reduce, include_self=False)
+    assert got.tolist() == ([3.0, -2.0, 0.0, 0.0] if reduce == "amax" else [1.0, -2.0, 0.0, 0.0])
+    flags = retrograd.zeros(3, dtype=retrograd.bool).scatter_reduce(
+        0, retrograd.tensor([0, 0]), retrograd.tensor([True, False]), reduce, include_self=False)
+    assert flags.tolist() == [reduce == "amax", False, False]

@@ -535,7 +535,9 @@ class ScatterReduce(Function):
         hit = count > 0
         if not include_self:
             init = _REDUCE_INIT[reduce]
-            if x.dtype.kind != "f" and not np.isfinite(init):
+            if x.dtype.kind == "b" and not np.isfinite(init):  # bool: False and True stand for -+inf
+                init = init > 0
+            elif x.dtype.kind in "iu" and not np.isfinite(init):  # integers: their extremes stand for -+inf
                 init = np.iinfo(x.dtype).min if init < 0 else np.iinfo(x.dtype).max
             out[hit] = init
         else:
