@@ -312,3 +312,29 @@ def test_in_place_op_on_a_vmapped_input_writes_into_it_as_torch():
     vmap(lambda a: a.mul_(2).add_(1))(x)
     assert vmap_fallbacks() == {}
     _close(x, expected)
+
+
+@pytest.mark.parametrize("kind, options", [("LSTM", {}), ("GRU", dict(bidirectional=True)), ("RNN", dict(num_layers=2))])
+def test_packed_sequences_batched(kind, options):
+    """Packed sequences (pack_padded_sequence's row gathers and the layer's packed steps) of every
+    sample in one packed batch; values and gradients against a loop and torch per sample."""
+    retrograd.manual_seed(0)
+    module = getattr(retrograd.nn, kind)(5, 3, **options).double()
+    x = retrograd.tensor(_arr(B, 4, 2, 5))
+
+    def run(lib, m):
+        rnn = lib.nn.utils.rnn
+        return lambda a: rnn.pad_packed_sequence(m(rnn.pack_padded_sequence(a, [2, 4], enforce_sorted=False))[0])[0]
+
+    f = run(retrograd, module)
+    reset_vmap_fallbacks()
+    out = vmap(f)(x)
+    grads = vmap(grad(_scalar(f)))(x)
+    assert vmap_fallbacks() == {}
+    _close(out, retrograd.stack([f(x[i]) for i in range(B)]))
+    _close(grads, retrograd.stack([grad(_scalar(f))(x[i]) for i in range(B)]))
+    if torch is not None:
+        tmodule = getattr(torch.nn, kind)(5, 3, **options).double()
+        tmodule.load_state_dict({k: torch.tensor(v.numpy()) for k, v in module.state_dict().items()})
+        tf = run(torch, tmodule)
+        _close(out, [retrograd.tensor(torch.stack([tf(torch.tensor(x[i].numpy())) for i in range(B)]).detach().numpy())])

@@ -479,16 +479,20 @@ class RNNLayer(Function):
 
     @classmethod
     def vmap(cls, info, in_dims, x, w_ih, w_hh, b_ih, b_hh, h0, c0, w_hr, mode, batch_sizes, reverse):
-        """Padded sequences with unbatched weights: the samples' sequences side by side, (T, B*N, I),
-        in one layer (batched weights take the replay in rnn_directions instead)."""
-        if batch_sizes is not None or any(in_dims[i] is not None for i in (1, 2, 3, 4, 7)):
-            raise _batching.NoRule(f"{cls.__name__} with packed sequences or batched weights")
+        """Unbatched weights: the samples' sequences side by side in one layer, padded (T, B*N, I)
+        or packed (each step's rows of every sample, sequence-major; batched weights take the
+        replay in rnn_directions instead)."""
+        if any(in_dims[i] is not None for i in (1, 2, 3, 4, 7)):
+            raise _batching.NoRule(f"{cls.__name__} with batched weights")
         b = info.batch_size
 
         def first(t, d):
             return t.expand((b,) + tuple(t.shape)) if d is None else _batching.front(t, d)
 
         x = first(x, in_dims[0])
+        if batch_sizes is not None:
+            return _packed_side_by_side(cls, b, x, first(h0, in_dims[5]), None if c0 is None else first(c0, in_dims[6]),
+                                        (w_ih, w_hh, b_ih, b_hh), w_hr, mode, batch_sizes, reverse)
         t, n = x.shape[1], x.shape[2]
         side = x.movedim(0, 1).reshape(t, b * n, x.shape[3])
         h = first(h0, in_dims[5]).reshape(b * n, -1)
@@ -662,6 +666,26 @@ def _replay_backward(ctx, dout, dhn, dcn):
     for i, g in zip(targets, got):
         result[i] = g
     return (*result, None, None, None)
+
+
+def _packed_side_by_side(cls, b, x, h0, c0, weights, w_hr, mode, batch_sizes, reverse):
+    """A packed layer of B samples' packed sequences x (B, rows, I) as one packed batch: step t
+    holds the rows (sequence j, sample s) as row j*B + s, so that each step's active sequences
+    stay a prefix; h0/c0 (B, N, H) alike; the outputs put back in each sample's order."""
+    n = x.shape[1]
+    starts = np.cumsum((0,) + tuple(batch_sizes[:-1]))
+    rows = np.concatenate([(st + np.arange(k)[:, None] + n * np.arange(b)[None, :]).reshape(-1)
+                           for st, k in zip(starts, batch_sizes)])
+    back = np.argsort(rows)
+
+    def seq_major(t):
+        return t.movedim(0, 1).reshape(-1, t.shape[-1])
+
+    res = cls.apply(x.reshape(b * n, -1)[rows], *weights, seq_major(h0), None if c0 is None else seq_major(c0), w_hr,
+                    mode, tuple(b * k for k in batch_sizes), reverse)
+    out = res[0][back].reshape(b, n, -1)
+    states = tuple(r.reshape(-1, b, r.shape[-1]).movedim(1, 0) for r in res[1:])
+    return (out,) + states, 0
 
 
 class RNNTanhLayer(RNNLayer):

@@ -13,6 +13,7 @@ import numpy as np
 
 from ... import _backend
 from ...autograd.function import Function
+from ...ops import _batching
 from ...tensor import Tensor
 
 __all__ = ["PackedSequence", "pad_sequence", "pack_padded_sequence", "pad_packed_sequence",
@@ -25,6 +26,11 @@ __all__ = ["PackedSequence", "pad_sequence", "pack_padded_sequence", "pad_packed
 class GatherRows(Function):
     """out[i] = x[idx[i]], or padding_value where idx[i] < 0;  dx[idx[i]] += g[i]
     (each row of x is taken at most once, so the scatter is an assignment)."""
+
+    @classmethod
+    def vmap(cls, info, in_dims, x, idx, padding_value=0.0):
+        """The samples' rows at once: the batch dim second (after the rows), in the result too."""
+        return cls.apply(_batching.front(x, in_dims[0]).movedim(0, 1), idx, padding_value), 1
 
     @staticmethod
     def forward(ctx, x, idx, padding_value=0.0):
@@ -49,6 +55,11 @@ class GatherRows(Function):
 
 class ScatterRows(Function):
     """out (n, *) zeros with out[idx[i]] = g[i] for idx[i] >= 0;  dg[i] = dout[idx[i]]."""
+
+    @classmethod
+    def vmap(cls, info, in_dims, g, idx, n):
+        """The samples' rows at once: the batch dim second (after the rows), in the result too."""
+        return cls.apply(_batching.front(g, in_dims[0]).movedim(0, 1), idx, n), 1
 
     @staticmethod
     def forward(ctx, g, idx, n):
