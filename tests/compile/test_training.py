@@ -198,3 +198,24 @@ def test_compiled_cnn_and_lstm_loops_match_eager_losses_over_20_steps():
 def test_compiled_transformer_loop_runs_eagerly_and_matches():
     # nn.MultiheadAttention draws its dropout mask outside an op: a graph break in this version
     assert _losses(True, make=_transformer, replays=False) == _losses(False, make=_transformer)
+
+
+def test_a_scheduler_step_inside_the_step_is_replayed():
+    losses, lrs = [], []
+    for compiled in (False, True):
+        retrograd.manual_seed(0)
+        model = retrograd.nn.Linear(4, 1)
+        opt = retrograd.optim.SGD(model.parameters(), lr=0.1)
+        sched = retrograd.optim.lr_scheduler.ExponentialLR(opt, gamma=0.5)
+        base = _sgd_step(model, opt)
+
+        def step(x):
+            loss = base(x)
+            sched.step()
+            return loss
+
+        step = retrograd.compile(step, fullgraph=True) if compiled else step
+        x = retrograd.tensor(rand(3, 4, dtype=np.float32))
+        losses.append([step(x).item() for _ in range(5)])
+        lrs.append(opt.param_groups[0]["lr"])
+    assert losses[0] == losses[1] and lrs[0] == lrs[1] == 0.1 * 0.5 ** 5

@@ -26,6 +26,7 @@ an op, an in-place change of any captured tensor (the version counter moved), mo
 an op returning a Python value. The Capture gives a ``Graph`` (replay.py) or the breaks.
 """
 
+import functools
 import sys
 import threading
 
@@ -202,6 +203,24 @@ class Capture:
 
             self._undo.append((owner, "zero_grad", original))
             owner.zero_grad = zero_grad
+        from ..optim import lr_scheduler as _lr_scheduler
+
+        for owner in list(vars(_lr_scheduler).values()):
+            if isinstance(owner, type) and "step" in owner.__dict__:
+                original = owner.__dict__["step"]
+
+                def scheduler_step(sched, *args, _original=original, **kwargs):
+                    if not cap.mine():
+                        return _original(sched, *args, **kwargs)
+                    if any(isinstance(a, Tensor) for a in (*args, *kwargs.values())):
+                        cap.graph_break(f"{type(sched).__name__}.step() with a tensor argument (a value read "
+                                        "into Python)", skip=4)
+                    fn = functools.partial(_original, **kwargs) if kwargs else _original
+                    cap._record_call(fn, (sched, *args), f"{type(sched).__name__}.step")
+                    return cap._call(fn, sched, *args)
+
+                self._undo.append((owner, "step", original))
+                owner.step = scheduler_step
         grad = Tensor.__dict__["grad"]
 
         def set_grad(t, value):
