@@ -32,7 +32,8 @@ class _LSTMClassifier(retrograd.nn.Module):
 def _cnn():
     retrograd.manual_seed(0)
     nn = retrograd.nn
-    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4 * 3 * 3, 3))
+    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                         nn.Linear(4 * 3 * 3, 3))
 
 
 def _lstm():

@@ -399,7 +399,8 @@ def _unchanged(cls, base):
 
 LOWERINGS = {
     _ew.Add: add, _ew.Sub: sub, _ew.Mul: mul, _ew.Tanh: tanh, _ew.Sigmoid: sigmoid, _ew.Relu: relu,
-    _ew.Clone: clone, _ew.Pow: pow_, _ix.MaskedFill: masked_fill, _linalg.Matmul: matmul, _linear.Addmm: addmm, _loss.MseLoss: mse_loss, _sm.Softmax: softmax,
+    _ew.Clone: clone, _ew.Pow: pow_, _ix.MaskedFill: masked_fill, _linalg.Matmul: matmul,
+    _linear.Addmm: addmm, _loss.MseLoss: mse_loss, _sm.Softmax: softmax,
     _sm.LogSoftmax: log_softmax, _join.Cat: cat, _join.Stack: stack, _join.Split: split,
 }
 for _cls in (_shape.Permute, _shape.Transpose, _shape.TMatrix):
