@@ -138,6 +138,14 @@ CASES = [
                     F.relu(y, inplace=True), y)[-1])(x.clone()),
         (lambda z: (z.fill_(3.0), z.copy_(x * 2), z[1:].zero_(), z)[-1])(x.clone()),
         t.nn.ReLU(inplace=True)(x * 1)), [_arr(B, 3, 4)], 0, 0),
+    ("embedding_bag", lambda t, F: lambda i, w, p: (
+        F.embedding_bag(i, w), F.embedding_bag(i, w, mode="sum", padding_idx=1), F.embedding_bag(i, w, mode="max"),
+        F.embedding_bag(i, w, mode="mean", padding_idx=1), F.embedding_bag(i, w, mode="sum", per_sample_weights=p)),
+     [np.array([[[0, 1, 4], [1, 1, 1]], [[2, 3, 3], [4, 0, 1]], [[1, 2, 0], [3, 3, 4]]]), _arr(5, 4), _arr(B, 2, 3, seed=1)],
+     (0, None, 0), (1, 2)),
+    ("embedding_bag per-sample tables", lambda t, F: lambda i, w: (
+        F.embedding_bag(i, w, mode="sum", padding_idx=0), F.embedding(i, w, padding_idx=0)),
+     [_idx(5, 2, 3), _arr(B, 5, 4)], (None, 0), 1),
     ("grid_sample", lambda t, F: lambda x, g: F.grid_sample(x, g, align_corners=False),
      [_arr(B, 1, 2, 4, 5), _arr(B, 1, 3, 3, 2, seed=1) * 0.9], 0, (0, 1)),
 ]
@@ -338,3 +346,17 @@ def test_packed_sequences_batched(kind, options):
         tmodule.load_state_dict({k: torch.tensor(v.numpy()) for k, v in module.state_dict().items()})
         tf = run(torch, tmodule)
         _close(out, [retrograd.tensor(torch.stack([tf(torch.tensor(x[i].numpy())) for i in range(B)]).detach().numpy())])
+
+
+def test_jacobians_of_lookups_batch_their_backward_scatters():
+    """jacrev under vmap runs the backward with batched cotangents: embedding's and max pooling's
+    backward ops (RowScatter, the block scatter) batched too."""
+    F = retrograd.nn.functional
+    idx = retrograd.tensor([[0, 2], [2, 4]])
+    w = retrograd.tensor(_arr(B, 5, 3))
+    x = retrograd.tensor(_arr(B, 1, 2, 4, 4))
+    for f, a in ((lambda t: F.embedding(idx, t, padding_idx=4), w), (lambda t: F.max_pool2d(t, 2), x)):
+        reset_vmap_fallbacks()
+        jac = vmap(retrograd.func.jacrev(f))(a)
+        assert vmap_fallbacks() == {}
+        _close(jac, retrograd.stack([retrograd.func.jacrev(f)(a[i]) for i in range(B)]))

@@ -28,7 +28,24 @@ def _xp(arr):
 
 class Lookup(Function):
     """z = W[idx] (rows);  dW = rows of c * g added into zeros at idx."""
-    vmap = classmethod(_batching.index_lookup)  # batching rule (retrograd.func.vmap)
+
+    @classmethod
+    def vmap(cls, info, in_dims, w, idx, factor):
+        """Batched indices into a shared table: one more leading index dim (index_lookup).
+        Per-sample tables (an ensemble's, or vmap(grad(f))'s parameters): the rows of every
+        sample's table at the indices (by (sample, index)), the gradient scaled by the factor."""
+        if in_dims[0] is None:
+            return _batching.index_lookup(cls, info, in_dims, w, idx, factor)
+        from ..creation import arange
+
+        b = info.batch_size
+        i = idx.expand((b,) + tuple(idx.shape)) if in_dims[1] is None else _batching.front(idx, in_dims[1])
+        rows = _batching.front(w, in_dims[0])[(arange(b).reshape((-1,) + (1,) * (i.ndim - 1)), i)]
+        if factor is None:
+            return rows, 0
+        f = factor.expand((b,) + tuple(factor.shape)) if in_dims[2] is None else _batching.front(factor, in_dims[2])
+        f = f.unsqueeze(-1)
+        return rows * f + rows.detach() * (1 - f), 0  # the values of rows, the gradient f * g
 
     _backward_name = "EmbeddingBackward0"
     _unlisted_inputs = (1, 2)  # the indices and the frequency scale
@@ -49,6 +66,23 @@ class Lookup(Function):
 
 class RowScatter(Function):
     """z = zeros(num, D) with row c[pos] * g[pos] added at idx[pos];  dg = gz[idx] * c."""
+
+    @classmethod
+    def vmap(cls, info, in_dims, g, idx, num, factor):
+        """The samples' rows into one (B*num, D) table (sample s's indices moved by s*num)."""
+        from ..creation import arange
+
+        b = info.batch_size
+
+        def first(t, d):
+            return t.expand((b,) + tuple(t.shape)) if d is None else _batching.front(t, d)
+
+        rows = first(g, in_dims[0])
+        rows = rows.reshape(b, -1, rows.shape[-1])
+        at = first(idx, in_dims[1]).reshape(b, -1) + arange(b).reshape(b, 1) * num
+        scale = None if factor is None else first(factor, in_dims[3]).reshape(-1)
+        out = cls.apply(rows.reshape(-1, rows.shape[-1]), at.reshape(-1), b * num, scale)
+        return out.reshape(b, num, -1), 0
 
     @staticmethod
     def forward(ctx, g, idx, num, factor):
@@ -198,6 +232,27 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     return Lookup.apply(weight, Tensor._make(idx), factor)
 
 
+def _bags_of_rows(input, weight, mode, per_sample_weights, padding_idx):
+    """embedding_bag of a 2-D input (one bag per row) by batched ops, for vmap: the rows' embeddings
+    (embedding's batched lookup), padding entries left out, reduced over each row; empty bags 0."""
+    rows = embedding(input, weight)  # (bags, length, D)
+    keep = None if padding_idx is None else (input != _padding_idx(padding_idx, weight.shape[-2])).unsqueeze(-1)
+    if mode == "max":
+        if keep is None:
+            return rows.amax(1)
+        picked = rows.masked_fill(keep.logical_not(), float("-inf")).amax(1)
+        return picked.masked_fill(keep.any(1).logical_not(), 0.0)
+    if per_sample_weights is not None:
+        rows = rows * per_sample_weights.unsqueeze(-1)
+    if keep is not None:
+        rows = rows * keep.to(rows.dtype)
+    total = rows.sum(1)
+    if mode == "sum":
+        return total
+    count = rows.new_full((1, 1), float(input.shape[1])) if keep is None else keep.sum(1).to(rows.dtype)
+    return total / count.clamp(min=1.0)
+
+
 def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False, mode="mean",
                   sparse=False, per_sample_weights=None, include_last_offset=False, padding_idx=None):
     """Sum, mean or max of the embeddings of each bag: the rows of a 2-D input, or the segments of a 1-D
@@ -209,6 +264,9 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. per_sample_weights is only "
                                   f"supported for mode='sum' (got mode='{mode}'). Please open a feature request "
                                   "on GitHub.")
+    if input.ndim == 2 and offsets is None and max_norm is None and not scale_grad_by_freq \
+            and _batching.batched(input, weight, per_sample_weights):
+        return _bags_of_rows(input, weight, mode, per_sample_weights, padding_idx)
     num = weight.shape[0]
     xp = _xp(weight._data)
     if input.ndim == 2:
