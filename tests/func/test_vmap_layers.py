@@ -146,6 +146,8 @@ CASES = [
     ("embedding_bag per-sample tables", lambda t, F: lambda i, w: (
         F.embedding_bag(i, w, mode="sum", padding_idx=0), F.embedding(i, w, padding_idx=0)),
      [_idx(5, 2, 3), _arr(B, 5, 4)], (None, 0), 1),
+    ("masked_scatter", lambda t, F: lambda x, m, s: (x.masked_scatter(m, s), x.masked_scatter(m[0], s.flip(0))),
+     [_arr(B, 3, 4), _arr(B, 3, 4, seed=1) > 0, _arr(B, 4, 3, seed=2)], 0, (0, 2)),
     ("grid_sample", lambda t, F: lambda x, g: F.grid_sample(x, g, align_corners=False),
      [_arr(B, 1, 2, 4, 5), _arr(B, 1, 3, 3, 2, seed=1) * 0.9], 0, (0, 1)),
 ]

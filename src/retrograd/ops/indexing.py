@@ -808,6 +808,26 @@ class MaskedScatter(Function):
     """z = a with its masked positions filled, in order, from source's first elements;
     da = g where not mask,  dsource = g's masked values in front, zeros behind."""
 
+    @classmethod
+    def vmap(cls, info, in_dims, a, mask, source):
+        """Each sample's masked positions take its source's elements in order: the rank of each
+        True in its sample (a cumulative count) picks the source element, for the whole batch."""
+        from .comparison import where
+
+        b = info.batch_size
+
+        def first(t, d):
+            return t.expand((b,) + tuple(t.shape)) if d is None else _batching.front(t, d)
+
+        x = first(a, in_dims[0])
+        m = _batching._pad_to(first(mask, in_dims[1]), x.ndim - 1).expand(tuple(x.shape)).reshape(b, -1)
+        src = first(source, in_dims[2]).reshape(b, -1)
+        if not _batching.all_true(m.sum(1) <= src.shape[1]):
+            raise RuntimeError(f"masked_scatter: expected source to have at least as many elements as the "
+                               f"number of True values in mask ({src.shape[1]} per sample)")
+        rank = (m.long().cumsum(1) - 1).clamp(0, max(src.shape[1] - 1, 0))
+        return where(m, src.gather(1, rank), x.reshape(b, -1)).reshape(tuple(x.shape)), 0
+
     @staticmethod
     def forward(ctx, a, mask, source):
         x, m, s = a._data, mask._data, source._data
