@@ -85,10 +85,10 @@ def _floors(shapes, batch):
 
 def _bandwidth(nbytes, rounds=5):
     """GB/s moved by a NumPy copy of ``nbytes`` between arrays allocated once (the bytes read
-    and the bytes written both counted)."""
+    and the bytes written both counted; CPU time, the fastest of ``rounds``)."""
     src = np.ones(nbytes // 4, np.float32)
     dst = np.zeros_like(src)
-    best = min(_timed(lambda: np.copyto(dst, src)) for _ in range(rounds))
+    best = min(_timed(lambda: np.copyto(dst, src), time.process_time) for _ in range(rounds))
     return 2 * nbytes / best / 1e6
 
 
@@ -137,7 +137,7 @@ def main(argv=None):
         print(f"{k:26s} {v:9.1f} ms  {cpu_med[k]:7.1f} ms  (wall rounds: {', '.join(f'{x:.0f}' for x in times[k])})")
     nbytes = args.batch * sum(int(np.prod(s)) for s in shapes) * 4
     gbs = _bandwidth(nbytes)
-    v, b = med["retrograd vmap"], med["retrograd backward"]
+    b = cpu_med["retrograd backward"]
     print(f"retrograd first vmap call in the process: {first:.1f} ms")
     for clock, m in (("wall", med), ("CPU", cpu_med)):
         r = m["retrograd vmap"]
@@ -145,8 +145,8 @@ def main(argv=None):
               f"{m['retrograd loop unstacked'] / r:.1f}x), vmap / backward = {r / m['retrograd backward']:.1f}x, "
               f"vmap / floor fresh = {r / m['floor fresh']:.2f}x")
     print(f"per-sample gradients: {nbytes / 1e6:.0f} MB; a copy moves {gbs:.1f} GB/s (read + write), so "
-          f"writing them takes >= {nbytes / gbs / 1e6:.1f} ms; 3x one backward is {3 * b:.1f} ms, which needs "
-          f"{nbytes / (3 * b) / 1e6:.1f} GB/s of writes")
+          f"writing them takes >= {nbytes / gbs / 1e6:.1f} ms; 3x one backward is {3 * b:.1f} ms (CPU), which "
+          f"needs {nbytes / (3 * b) / 1e6:.1f} GB/s of writes")
     return med
 
 
