@@ -13,7 +13,11 @@ fake GPU whose arrays are ``ndarray`` objects of this module: they wrap a NumPy 
   (``at`` for add/maximum/minimum/bitwise ops, ``reduce`` for add/multiply, ``accumulate`` and
   ``reduceat`` for add);
 - reductions and indexing give 0-dim arrays, never NumPy scalars; integer-array indices wrap
-  around instead of raising IndexError; no bfloat16 or object dtypes.
+  around instead of raising IndexError; no bfloat16 or object dtypes; no read-only arrays;
+- CUDA C cannot run: an ``ElementwiseKernel`` runs only where ``EMULATED`` has its NumPy twin
+  (Philox, the bfloat16 conversions), and there is no ``RawKernel`` (retrograd's fused kernels then
+  keep their array code; tests/cuda_emulator.py supplies them where a test wants them);
+  ``cupyx.scipy.special`` computes with SciPy, or without it with retrograd's NumPy kernels.
 
 Each transfer to the host (``get``, ``item``, ``tolist``, ``bool()``/``int()``/``float()``, a
 boolean-mask selection, ``nonzero`` and the other functions whose output shape depends on the
@@ -36,7 +40,7 @@ import numpy as np
 
 _SUPPORTED_KINDS = "biufc"
 
-# NumPy functions CuPy does not have (its comparison table): np.<name>(device array) raises there.
+# some NumPy functions CuPy does not have (its comparison table): np.<name>(device array) raises there
 _MISSING = frozenset({
     "frompyfunc", "require", "nditer", "nested_iters", "ndenumerate", "memmap", "fromregex", "asmatrix",
     "bmat", "busday_count", "busday_offset", "is_busday", "datetime_as_string", "datetime_data",
