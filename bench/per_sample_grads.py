@@ -115,7 +115,10 @@ def main(argv=None):
 
     mine = _setup(retrograd, args.batch)
     first = _timed(mine["vmap"])  # the first call in the process: its memory is new to it
-    shapes = [tuple(g.shape[1:]) for g in mine["vmap"]().values()]
+    grads = list(mine["vmap"]().values())
+    shapes = [tuple(g.shape[1:]) for g in grads]
+    nbytes = sum(g.numel() * g.element_size() for g in grads)
+    del grads
     runs = {"retrograd " + k: v for k, v in mine.items()}
     runs.update(_floors(shapes, args.batch))
     if args.torch:
@@ -135,7 +138,6 @@ def main(argv=None):
     print(f"{'':26s} {'wall':>9s}     {'CPU':>7s}")
     for k, v in med.items():
         print(f"{k:26s} {v:9.1f} ms  {cpu_med[k]:7.1f} ms  (wall rounds: {', '.join(f'{x:.0f}' for x in times[k])})")
-    nbytes = args.batch * sum(int(np.prod(s)) for s in shapes) * 4
     gbs = _bandwidth(nbytes)
     b = cpu_med["retrograd backward"]
     print(f"retrograd first vmap call in the process: {first:.1f} ms")
