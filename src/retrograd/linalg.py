@@ -72,7 +72,8 @@ def _check_square(A, name):
         )
     if not A.dtype.is_floating_point:
         raise RuntimeError(
-            f"linalg.{name}: Expected a floating point or complex tensor as input. Got {A.dtype}"
+            f"linalg.{name}: Expected a floating point or complex tensor as input. Got {scalar_name(A.dtype)} "
+            "(convert with .float() or .double() first)"
         )
 
 
@@ -629,3 +630,597 @@ def vecdot(x, y, *, dim=-1):
 
 
 _ = matmul
+
+
+# ---------------------------------------------------------------------------- pinv, matrix_rank, lstsq
+
+__all__ += ["eigh", "eigvalsh", "solve_triangular", "matrix_power", "vecdot", "cross", "pinv", "matrix_rank",
+            "lstsq", "matrix_exp", "lu_factor", "lu_factor_ex", "lu", "lu_solve", "solve_ex", "cond",
+            "tensorinv", "tensorsolve", "vander", "householder_product"]
+
+
+def _check_float_matrix(A, name, what="A"):
+    """torch's checks of a linalg function taking (batches of) float matrices of any shape."""
+    if A.ndim < 2:
+        raise RuntimeError(f"{name}: The input tensor {what} must have at least 2 dimensions.")
+    if not A.dtype.is_floating_point:
+        raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got "
+                           f"{scalar_name(A.dtype)} (convert with .float() or .double() first)")
+
+
+def _tolerances(A, atol, rtol):
+    """torch's rule: rtol defaults to eps * max(m, n) when atol is unset (or zero), else to 0;
+    the threshold is max(atol, rtol * largest singular value). As arrays over the batch."""
+    xp = array_module(A._data)
+    eps = np.finfo(A._data.dtype).eps
+    as_array = (lambda v: v._data if isinstance(v, Tensor) else xp.asarray(0.0 if v is None else v))
+    atol_given = atol is not None and not (not isinstance(atol, Tensor) and atol == 0)
+    if rtol is None:
+        rtol = 0.0 if atol_given else eps * max(A.shape[-2:])
+    return as_array(atol), as_array(rtol)
+
+
+def _spectrum(A, hermitian):
+    """The singular values (descending) of A's arrays, or the eigenvalues' absolute values with
+    their eigenvectors when ``hermitian`` (from the lower triangle)."""
+    xp = array_module(A._data)
+    if hermitian:
+        return xp.abs(xp.linalg.eigvalsh(A._data))
+    return xp.linalg.svd(A._data, compute_uv=False)
+
+
+def _cutoff(A, s, atol, rtol):
+    """The threshold below which (or at which) singular values count as zero, per matrix."""
+    xp = array_module(A._data)
+    a, r = _tolerances(A, atol, rtol)
+    smax = s.max(-1) if s.shape[-1] else xp.zeros(s.shape[:-1], s.dtype)
+    return xp.maximum(a, r * smax)
+
+
+class Pinv(Function):
+    """P = A^+;  with the rank held fixed (Golub & Pereyra),
+    dA = -P^T G P^T + (I - A P) G^T P P^T + P^T P G^T (I - P A)."""
+    vmap = classmethod(_batching.unbatched_params)  # batching rule: the batch is one more stack dim
+
+    @staticmethod
+    def forward(ctx, A, atol, rtol, hermitian):
+        xp = array_module(A._data)
+        a = A._data
+        if hermitian:
+            w, v = xp.linalg.eigh(a)
+            cut = _cutoff(A, xp.abs(w), atol, rtol)[..., None]
+            winv = xp.where(xp.abs(w) > cut, 1 / xp.where(w == 0, 1, w), 0)
+            p = (v * winv[..., None, :]) @ xp.swapaxes(v, -1, -2)
+        else:
+            u, s, vh = xp.linalg.svd(a, full_matrices=False)
+            cut = _cutoff(A, s, atol, rtol)[..., None]
+            sinv = xp.where(s > cut, 1 / xp.where(s == 0, 1, s), 0)
+            p = (xp.swapaxes(vh, -1, -2) * sinv[..., None, :]) @ xp.swapaxes(u, -1, -2)
+        out = Tensor._make(p.astype(a.dtype))
+        ctx.save_for_backward(A, out)
+        return out
+
+    @staticmethod
+    def jvp(ctx, tA, *_):
+        """dP = -P dA P + P P^T dA^T (I - A P) + (I - P A) dA^T P^T P."""
+        A, P = ctx._fw_args[0], ctx._fw_results[0]
+        return (-(P @ tA @ P) + P @ (P.mT @ tA.mT) @ (_eye_like(A, -2) - A @ P)
+                + (_eye_like(A, -1) - P @ A) @ tA.mT @ (P.mT @ P))
+
+    @staticmethod
+    def backward(ctx, g):
+        A, P = ctx.saved_tensors
+        return (-(P.mT @ g @ P.mT) + (_eye_like(A, -2) - A @ P) @ g.mT @ (P @ P.mT)
+                + (P.mT @ P) @ g.mT @ (_eye_like(A, -1) - P @ A)), None, None, None
+
+
+def _eye_like(A, dim):
+    """The identity of size A.shape[dim] in A's dtype."""
+    n = A.shape[dim]
+    return Tensor._make(array_module(A._data).eye(n, dtype=A._data.dtype))
+
+
+@takes_out(dtype=SAME)
+def pinv(A, *, atol=None, rtol=None, hermitian=False):
+    """The Moore-Penrose pseudoinverse, from the SVD (the eigendecomposition of A's lower triangle
+    when ``hermitian``): singular values <= max(atol, rtol * largest) count as zero."""
+    if A.ndim < 2 or A.dtype.name not in ("float32", "float64"):
+        raise RuntimeError(f"linalg.pinv({_TORCH_TYPE_NAME.get(A.dtype.name, A.dtype.name)}{{{list(A.shape)}}}): "
+                           "expected a tensor with 2 or more dimensions of float, double, cfloat or cdouble types")
+    if hermitian:
+        _check_square(A, "pinv")
+        A = tril(A) + tril(A, -1).mT  # only the lower triangle is read, as LAPACK's syevd
+    return Pinv.apply(A, atol, rtol, bool(hermitian))
+
+
+_TORCH_TYPE_NAME = {"float16": "Half", "bfloat16": "BFloat16", "int64": "Long", "int32": "Int", "int16": "Short",
+                    "int8": "Char", "uint8": "Byte", "bool": "Bool", "float32": "Float", "float64": "Double"}
+
+
+@takes_out(dtype=SAME)
+def matrix_rank(A, *, atol=None, rtol=None, hermitian=False):
+    """The number of singular values (absolute eigenvalues when ``hermitian``) above
+    max(atol, rtol * largest), as int64; rtol defaults to eps * max(m, n) without atol."""
+    if A.ndim < 2:
+        raise RuntimeError("torch.linalg.matrix_rank: The input tensor input must have at least 2 dimensions.")
+    if A.dtype.name not in ("float32", "float64"):
+        raise RuntimeError(f"This function doesn't handle types other than float and double (got "
+                           f"{scalar_name(A.dtype)}: convert with .float() or .double() first)")
+    if hermitian:
+        _check_square(A, "matrix_rank")
+    s = _spectrum(A.detach(), hermitian)
+    cut = _cutoff(A, s, atol, rtol)
+    return Tensor._make((s > cut[..., None]).sum(-1).astype(np.int64))
+
+
+_lstsq = _named("linalg_lstsq", ["solution", "residuals", "rank", "singular_values"])
+_LSTSQ_DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
+
+
+def lstsq(A, B, rcond=None, *, driver=None):
+    """min ||A X - B|| (the minimum-norm X where A is rank-deficient), torch's CPU drivers:
+    gels (QR, full rank assumed; residuals whenever m > n, no rank), gelsy (rank from rcond, no
+    residuals or singular values), gelsd and gelss (the SVD; residuals when m > n and A has full
+    rank). gelsy, gelsd and gelss compute here alike, from the SVD: X = pinv(A) B, singular values
+    <= rcond * largest (default eps * max(m, n)) count as zero. B may be a (batch of) vector(s)."""
+    if A.ndim < 2:
+        raise RuntimeError("torch.linalg.lstsq: input must have at least 2 dimensions.")
+    if B.ndim < 1:
+        raise RuntimeError("torch.linalg.lstsq: other must have at least 1 dimension.")
+    if A.dtype != B.dtype:
+        raise RuntimeError(f"torch.linalg.lstsq: Expected input and other to have the same dtype, but got input's "
+                           f"dtype {_TORCH_TYPE_NAME[A.dtype.name]} and other's dtype {_TORCH_TYPE_NAME[B.dtype.name]}")
+    if A.dtype.name not in ("float32", "float64"):
+        raise RuntimeError(f"torch.linalg.lstsq: Expected a floating point or complex tensor as input. Got "
+                           f"{_TORCH_TYPE_NAME.get(A.dtype.name)} (convert with .float() or .double() first)")
+    if driver is None:
+        driver = "gelsy" if A.device.type == "cpu" else "gels"
+    if driver not in _LSTSQ_DRIVERS:
+        raise RuntimeError("torch.linalg.lstsq: parameter `driver` should be one of (gels, gelsy, gelsd, gelss)")
+    if A.device.type != "cpu" and driver != "gels":
+        raise RuntimeError("torch.linalg.lstsq: `driver` other than `gels` is not supported on CUDA")
+    vector = B.ndim == A.ndim - 1
+    if vector:
+        B = B.unsqueeze(-1)
+    if A.shape[-2] != B.shape[-2]:
+        raise RuntimeError("torch.linalg.lstsq: input.size(-2) should match other.size(-2) (got A "
+                           f"{list(A.shape)} and B {list(B.shape if not vector else B.shape[:-1])})")
+    m, n = A.shape[-2:]
+    xp = array_module(A._data)
+    empty = Tensor._make(xp.zeros(0, dtype=A._data.dtype))
+    if driver == "gels":
+        if m >= n:
+            Q, R = qr(A)
+            X = solve_triangular(R, Q.mT @ B, upper=True)
+        else:
+            Q, R = qr(A.mT)
+            X = Q @ solve_triangular(R.mT, B, upper=False)
+        rank, svals = Tensor._make(xp.zeros(0, dtype=np.int64)), empty
+        full = True
+    else:
+        if rcond is None or rcond < 0:  # LAPACK: a negative rcond means machine precision
+            rcond = None
+        X = pinv(A, rtol=rcond) @ B
+        s = _spectrum(A.detach(), False)
+        rank_arr = (s > _cutoff(A, s, None, rcond)[..., None]).sum(-1).astype(np.int64)
+        rank = Tensor._make(rank_arr)
+        svals = Tensor._make(s) if driver in ("gelsd", "gelss") else empty
+        full = bool((rank_arr == n).all())
+    if m > n and driver != "gelsy" and full:
+        residuals = ((A @ X - B) ** 2).sum(-2)
+    else:
+        residuals = empty
+    if vector:
+        X = X.squeeze(-1)
+    return _lstsq(X, residuals, rank, svals)
+
+
+# ---------------------------------------------------------------------------- matrix_exp
+
+# the [13/13] Padé approximant of exp and the largest 1-norm it takes unscaled (Higham 2005)
+_PADE13 = (64764752532480000.0, 32382376266240000.0, 7771770303897600.0, 1187353796428800.0, 129060195264000.0,
+           10559470521600.0, 670442572800.0, 33522128640.0, 1323241920.0, 40840800.0, 960960.0, 16380.0, 182.0,
+           1.0)
+_THETA13 = 5.371920351148152
+
+
+def _expm(a):
+    """exp of each matrix of the array a [..., n, n]: scaling by 2^-s, the [13/13] Padé
+    approximant, s squarings (s per matrix, from its 1-norm)."""
+    xp = array_module(a)
+    b = _PADE13
+    norm1 = xp.abs(a).sum(-2).max(-1) if a.shape[-1] else xp.zeros(a.shape[:-2])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = xp.maximum(0, xp.ceil(xp.log2(norm1 / _THETA13)))
+    s = xp.where(xp.isfinite(s), s, 0).astype(np.int64)
+    a = a / (2.0 ** s)[..., None, None].astype(a.dtype)
+    eye = xp.broadcast_to(xp.eye(a.shape[-1], dtype=a.dtype), a.shape)
+    a2 = a @ a
+    a4 = a2 @ a2
+    a6 = a4 @ a2
+    u = a @ (a6 @ (b[13] * a6 + b[11] * a4 + b[9] * a2) + b[7] * a6 + b[5] * a4 + b[3] * a2 + b[1] * eye)
+    v = a6 @ (b[12] * a6 + b[10] * a4 + b[8] * a2) + b[6] * a6 + b[4] * a4 + b[2] * a2 + b[0] * eye
+    r = xp.linalg.solve(v - u, v + u)
+    for i in range(int(s.max()) if s.size else 0):
+        r = xp.where((s > i)[..., None, None], r @ r, r)
+    return r.astype(a.dtype)
+
+
+def _block_exp_corner(A, E):
+    """The upper-right block of exp([[A, E], [0, A]]): the derivative of exp at A along E."""
+    from .ops.join import cat
+
+    n = A.shape[-1]
+    top = cat([A, E], -1)
+    bottom = cat([A.new_zeros(tuple(A.shape)), A], -1)
+    return MatrixExp.apply(cat([top, bottom], -2))[..., :n, n:]
+
+
+class MatrixExp(Function):
+    """Y = exp(A);  dA = the upper-right block of exp([[A^T, G], [0, A^T]])."""
+    vmap = classmethod(_batching.unbatched_params)  # batching rule: the batch is one more stack dim
+
+    @staticmethod
+    def forward(ctx, A):
+        ctx.save_for_backward(A)
+        return Tensor._make(_expm(A._data))
+
+    @staticmethod
+    def jvp(ctx, tA):
+        """dY = the upper-right block of exp([[A, dA], [0, A]])."""
+        A = ctx._fw_args[0]
+        return _block_exp_corner(A, tA)
+
+    @staticmethod
+    def backward(ctx, g):
+        (A,) = ctx.saved_tensors
+        return _block_exp_corner(A.mT, g)
+
+
+def matrix_exp(A):
+    """exp(A) = sum A^k / k! of square matrices (scaling and squaring, Padé [13/13])."""
+    if A.ndim < 2:
+        raise RuntimeError("linalg.matrix_exp: The input tensor A must have at least 2 dimensions.")
+    _check_square(A, "matrix_exp")
+    return MatrixExp.apply(A)
+
+
+# ---------------------------------------------------------------------------- LU
+
+
+def _lu_kernel(a):
+    """LU with partial pivoting of each matrix of a [..., m, n] (all at once, column by column):
+    (LU packed, pivots 1-based int32 as LAPACK's getrf, info: 1 + the first zero pivot's index, else 0)."""
+    xp = array_module(a)
+    batch, (m, n) = a.shape[:-2], a.shape[-2:]
+    k = min(m, n)
+    lu = a.reshape((-1, m, n)).copy()
+    rows = xp.arange(lu.shape[0])
+    piv = xp.empty((lu.shape[0], k), dtype=np.int32)
+    info = xp.zeros(lu.shape[0], dtype=np.int32)
+    for j in range(k):
+        p = j + xp.argmax(xp.abs(lu[:, j:, j]), axis=1)
+        piv[:, j] = p + 1
+        row_j = lu[rows, j].copy()
+        lu[rows, j] = lu[rows, p]
+        lu[rows, p] = row_j
+        pivot = lu[:, j, j]
+        zero = pivot == 0
+        info = xp.where(zero & (info == 0), j + 1, info).astype(np.int32)
+        lu[:, j + 1:, j] /= xp.where(zero, 1, pivot)[:, None]  # a zero pivot's column is zero below it
+        lu[:, j + 1:, j + 1:] -= lu[:, j + 1:, j, None] * lu[:, j, None, j + 1:]
+    return lu.reshape(a.shape), piv.reshape(batch + (k,)), info.reshape(batch)
+
+
+def _permutation(pivots, m, dtype, xp):
+    """P [..., m, m] with A = P L U, from LAPACK's 1-based row interchanges."""
+    batch = pivots.shape[:-1]
+    flat = pivots.reshape((-1, pivots.shape[-1])) - 1
+    perm = xp.tile(xp.arange(m), (flat.shape[0], 1))
+    rows = xp.arange(flat.shape[0])
+    for j in range(flat.shape[1]):
+        p = flat[:, j]
+        pj = perm[:, j].copy()
+        perm[:, j] = perm[rows, p]
+        perm[rows, p] = pj
+    P = xp.zeros((flat.shape[0], m, m), dtype=dtype)
+    P[rows[:, None], perm, xp.arange(m)[None, :]] = 1  # row perm[i] of A is row i of L U
+    return P.reshape(batch + (m, m))
+
+
+class LUFactor(Function):
+    """A = P L U packed as LU = L - I + U;  with M = tril(L^T gL, -1) + triu(gU U^T) (gL, gU the
+    strictly lower and upper parts of G), dA = P L^-T M U^-T (square A)."""
+    vmap = classmethod(_batching.unbatched_params)  # batching rule: the batch is one more stack dim
+
+    @staticmethod
+    def forward(ctx, A):
+        lu, piv, info = _lu_kernel(A._data)
+        LU, pivots, infos = Tensor._make(lu), Tensor._make(piv), Tensor._make(info)
+        ctx.mark_non_differentiable(pivots, infos)
+        ctx.save_for_backward(LU, pivots)
+        return LU, pivots, infos
+
+    def _factors(ctx, LU, pivots):
+        m, n = LU.shape[-2:]
+        if m != n:
+            raise NotImplementedError(f"The derivative of linalg.lu_factor is implemented here for square matrices "
+                                      f"(got {m}x{n})")
+        xp = array_module(LU._data)
+        P = Tensor._make(_permutation(pivots._data, m, LU._data.dtype, xp))
+        return P, tril(LU, -1) + _eye_like(LU, -1), triu(LU)
+
+    @staticmethod
+    def jvp(ctx, tA):
+        """With X = L^-1 P^T dA U^-1: dLU = L tril(X, -1) + triu(X) U."""
+        LU, pivots = ctx._fw_results[:2]
+        P, L, U = ctx._factors(LU, pivots)
+        X = solve_triangular(U, solve_triangular(L, P.mT @ tA, upper=False, unitriangular=True),
+                             upper=True, left=False)
+        return L @ tril(X, -1) + triu(X) @ U, None, None
+
+    @staticmethod
+    def backward(ctx, g, *_):
+        LU, pivots = ctx.saved_tensors
+        P, L, U = ctx._factors(LU, pivots)
+        M = tril(L.mT @ tril(g, -1), -1) + triu(triu(g) @ U.mT)
+        # P L^-T M U^-T
+        X = solve_triangular(U.mT, solve_triangular(L.mT, M, upper=True, unitriangular=True),
+                             upper=False, left=False)
+        return P @ X
+
+
+_lu_factor = _named("linalg_lu_factor", ["LU", "pivots"])
+_lu_factor_ex = _named("linalg_lu_factor_ex", ["LU", "pivots", "info"])
+_lu = _named("linalg_lu", ["P", "L", "U"])
+
+
+def _check_lu_input(A, name, pivot):
+    if A.ndim < 2:
+        raise RuntimeError(f"torch.lu_factor: Expected tensor with 2 or more dimensions. Got size: {list(A.shape)} "
+                           "instead")
+    _check_lapack_dtype(A, "solve")  # torch names its kernel lu_cpu
+    if not A.dtype.is_floating_point:
+        raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got "
+                           f"{scalar_name(A.dtype)} (convert with .float() or .double() first)")
+    if not pivot:
+        raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the CPU")
+
+
+@takes_out(dtype=SAME)
+def lu_factor_ex(A, *, pivot=True, check_errors=False):
+    """(LU, pivots, info): partial pivoting, L (unit lower, below the diagonal) and U packed in
+    LU, pivots 1-based int32 as LAPACK's; info > 0 where a U[i, i] is exactly zero."""
+    _check_lu_input(A, "linalg.lu_factor_ex", pivot)
+    LU, pivots, info = LUFactor.apply(A)
+    if check_errors:
+        _check_pivots("lu_factor_ex", info)
+    return _lu_factor_ex(LU, pivots, info)
+
+
+@takes_out(dtype=SAME)
+def lu_factor(A, *, pivot=True):
+    """(LU, pivots) of lu_factor_ex; a singular matrix raises, as torch's."""
+    _check_lu_input(A, "linalg.lu_factor", pivot)
+    LU, pivots, info = LUFactor.apply(A)
+    _check_pivots("lu_factor", info)
+    return _lu_factor(LU, pivots)
+
+
+def _check_pivots(name, info):
+    """torch's RuntimeError (not a LinAlgError) for the first matrix with a zero pivot."""
+    bad = info._data.reshape(-1)
+    if (bad > 0).any():
+        i = int(bad[bad > 0][0])
+        where = "" if info.ndim == 0 else f"(Batch element {int(np.argmax(bad > 0))}): "
+        raise RuntimeError(f"torch.linalg.{name}: {where}U[{i},{i}] is zero and using it on lu_solve would result "
+                           "in a division by zero. If you still want to perform the factorization, consider "
+                           "calling linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)")
+
+
+@takes_out(dtype=SAME)
+def lu(A, *, pivot=True):
+    """(P, L, U) with A = P L U: L [..., m, k] unit lower, U [..., k, n] upper, k = min(m, n)."""
+    _check_lu_input(A, "linalg.lu", pivot)
+    LU, pivots, _ = LUFactor.apply(A)
+    m, n = A.shape[-2:]
+    k = min(m, n)
+    xp = array_module(A._data)
+    P = Tensor._make(_permutation(pivots._data, m, A._data.dtype, xp))
+    eye = Tensor._make(xp.eye(m, k, dtype=A._data.dtype))
+    return _lu(P, tril(LU[..., :, :k], -1) + eye, triu(LU[..., :k, :]))
+
+
+@takes_out(dtype=SAME)
+def lu_solve(LU, pivots, B, *, left=True, adjoint=False):
+    """X with A X = B from lu_factor's (LU, pivots) (left=False: X A = B; adjoint: A^T for A)."""
+    if B.ndim < 2:
+        raise RuntimeError("linalg.lu_solve: The input tensor B must have at least 2 dimensions.")
+    if LU.ndim < 2:
+        raise RuntimeError("linalg.lu_solve: The input tensor LU must have at least 2 dimensions.")
+    if LU.shape[-1] != LU.shape[-2]:
+        raise RuntimeError(f"linalg.lu_solve: A must be batches of square matrices, but they are {LU.shape[-2]} by "
+                           f"{LU.shape[-1]} matrices")
+    if pivots.dtype.name != "int32":
+        raise RuntimeError(f"linalg.lu_solve: pivots should be a Tensor of scalar type torch.int32 (got {pivots.dtype})")
+    if LU.dtype != B.dtype:
+        raise RuntimeError(f"linalg.lu_solve: Expected LU and B to have the same dtype, but found LU of type "
+                           f"{LU.dtype} and B of type {B.dtype} instead")
+    n = LU.shape[-1]
+    if (left and B.shape[-2] != n) or (not left and B.shape[-1] != n):
+        eq = "AX = B" if left else "XA = B"
+        raise RuntimeError(f"linalg.lu_solve: Incompatible shapes of A and B for the equation {eq} ({n}x{n} and "
+                           f"{B.shape[-2]}x{B.shape[-1]})")
+    if tuple(pivots.shape) != tuple(LU.shape[:-1]):
+        raise RuntimeError(f"linalg.lu_solve: Expected LU.shape[:-1] and pivots.shape to be the same, but got "
+                           f"pivots with shape {list(pivots.shape)} instead")
+    piv = pivots._data
+    if piv.size and (piv.min() < 1 or piv.max() > n):
+        raise RuntimeError("Pivots given to lu_solve must all be greater or equal to 1. Did you properly pass the "
+                           "result of lu_factor?" if piv.min() < 1 else
+                           f"Pivots given to lu_solve must all be smaller or equal to LU.size(-2) = {n}. Did you "
+                           "properly pass the result of lu_factor?")
+    if not left:  # X A = B  <=>  A^T X^T = B^T
+        return lu_solve(LU, pivots, B.mT, adjoint=not adjoint).mT
+    P = Tensor._make(_permutation(piv, n, LU._data.dtype, array_module(LU._data)))
+    if adjoint:  # A^T X = B with A^T = U^T L^T P^T
+        Y = solve_triangular(LU.mT, B, upper=False)
+        return P @ solve_triangular(LU.mT, Y, upper=True, unitriangular=True)
+    Y = solve_triangular(LU, P.mT @ B, upper=False, unitriangular=True)
+    return solve_triangular(LU, Y, upper=True)
+
+
+_solve_ex = _named("linalg_solve_ex", ["result", "info"])
+
+
+@takes_out(dtype=SAME)
+def solve_ex(A, B, *, left=True, check_errors=False):
+    """(result, info) of solve: info is 0 where A was invertible, else the index (from 1) of U's
+    first zero pivot and result is what the factorization gives (inf/nan), as torch's."""
+    _check_square(A, "solve_ex")
+    info = _lu_kernel(A._data)[2]
+    if not (info > 0).any():
+        result = solve(A, B, left=left)
+        return _solve_ex(result, Tensor._make(info))
+    if check_errors:
+        raise LinAlgError("torch.linalg.solve_ex: The solver failed because the input matrix is singular.")
+    vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
+    a, b = (A._data, B._data[..., None] if vector else B._data) if left else (A._data.swapaxes(-1, -2),
+                                                                              B._data.swapaxes(-1, -2))
+    lu, piv, _ = _lu_kernel(a)
+    x = _lu_substitute(lu, piv, b)
+    x = x[..., 0] if vector else (x if left else x.swapaxes(-1, -2))
+    return _solve_ex(Tensor._make(x), Tensor._make(info))
+
+
+def _lu_substitute(lu, piv, b):
+    """X = U^-1 L^-1 P^T B on arrays, column by column as LAPACK's getrs: a zero U[i, i] gives
+    inf and nan (what solve_ex returns for a singular A) instead of an error."""
+    xp = array_module(lu)
+    shape = xp.broadcast_shapes(lu.shape[:-2], b.shape[:-2])
+    n = lu.shape[-1]
+    lu = xp.broadcast_to(lu, shape + (n, n))
+    x = xp.broadcast_to(b, shape + tuple(b.shape[-2:])).copy()
+    piv = xp.broadcast_to(piv, shape + (n,))
+    index = xp.indices(shape)
+    for j in range(n):  # the row interchanges, in order
+        p = piv[..., j] - 1
+        xj = x[..., j, :].copy()
+        x[..., j, :] = x[(*index, p)]
+        x[(*index, p)] = xj
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for j in range(n):  # L y = P^T b (unit diagonal)
+            x[..., j + 1:, :] -= lu[..., j + 1:, j, None] * x[..., j, None, :]
+        for j in reversed(range(n)):  # U x = y
+            x[..., j, :] /= lu[..., j, j, None]
+            x[..., :j, :] -= lu[..., :j, j, None] * x[..., j, None, :]
+    return x
+
+
+# ---------------------------------------------------------------------------- cond, tensorinv, tensorsolve
+
+
+_COND_P = (None, 2, -2, 1, -1, float("inf"), float("-inf"), "fro", "nuc")
+
+
+@takes_out(dtype=SAME)
+def cond(A, p=None):
+    """The condition number: s_max / s_min for p in (None, 2), s_min / s_max for -2 (any shape);
+    else (square A) matrix_norm(A, p) * matrix_norm(A^-1, p), inf where A is singular."""
+    if p not in _COND_P:
+        if isinstance(p, str):
+            _check_square(A, f"cond(ord={p})")
+        raise RuntimeError(f"linalg.cond got an invalid norm type: {p}")
+    _check_float_matrix(A, "linalg.cond")
+    if p in (None, 2, -2):
+        s = svdvals(A)
+        return s[..., 0] / s[..., -1] if p != -2 else s[..., -1] / s[..., 0]
+    _check_square(A, f"cond(ord={p})")
+    inverse, info = inv_ex(A)
+    value = matrix_norm(A, p) * matrix_norm(inverse, p)
+    if (info._data > 0).any():
+        value = value.masked_fill(Tensor._make(info._data > 0), float("inf"))
+    return value
+
+
+def _prod(shape):
+    out = 1
+    for s in shape:
+        out *= s
+    return out
+
+
+@takes_out(dtype=SAME)
+def tensorinv(A, ind=2):
+    """The inverse with respect to tensordot(., ., ind): reshaped to (prod(shape[:ind]),
+    prod(shape[ind:])), inverted, reshaped to shape[ind:] + shape[:ind]."""
+    if ind <= 0:
+        raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
+    rows, cols = tuple(A.shape[:ind]), tuple(A.shape[ind:])
+    if _prod(rows) != _prod(cols):
+        raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[ind:]) == "
+                           f"prod(self.shape[:ind]), but got {_prod(cols)} != {_prod(rows)}")
+    return inv(A.reshape(_prod(rows), _prod(cols))).reshape(cols + rows)
+
+
+@takes_out(dtype=SAME)
+def tensorsolve(A, B, dims=None):
+    """X with tensordot(A, X, X.ndim) = B, X of shape A.shape[B.ndim:]; ``dims``: A's dims moved
+    to the end first."""
+    if dims is not None:
+        dims = [d % A.ndim for d in dims]
+        keep = [d for d in range(A.ndim) if d not in dims]
+        A = A.permute(*(keep + dims))
+    rest = tuple(A.shape[B.ndim:])
+    if _prod(rest) != B.numel():
+        raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[other.ndim:]) == "
+                           f"prod(self.shape[:other.ndim]), but got {_prod(rest)} != {B.numel()} (A "
+                           f"{list(A.shape)}, B {list(B.shape)})")
+    return solve(A.reshape(_prod(A.shape[:B.ndim]), _prod(rest)), B.reshape(-1)).reshape(rest)
+
+
+# ---------------------------------------------------------------------------- vander, householder_product
+
+
+def vander(x, *, N=None):
+    """[..., n, N] with columns x^0, x^1, ... x^(N-1) (N defaults to x.shape[-1]), as a running
+    product (differentiable at 0); integers give int64, as torch's."""
+    from .ops.join import cat
+
+    if x.ndim < 1:
+        raise RuntimeError("linalg.vander: x must have at least 1 dimension (got a 0-d tensor)")
+    if x.dtype.name == "bool":
+        raise RuntimeError("linalg.vander supports floating point, complex, and integer tensors, but got Bool")
+    n = x.shape[-1] if N is None else N
+    if n <= 1:
+        raise RuntimeError(f"N must be greater than 1. (got N={n})")
+    cols = x.unsqueeze(-1).expand(tuple(x.shape) + (n - 1,))
+    return cat([x.new_ones(tuple(x.shape) + (1,)).to(cols.dtype), cols], -1).cumprod(-1)
+
+
+@takes_out(dtype=SAME)
+def householder_product(A, tau):
+    """The first n columns of H_1 ... H_k, H_i = I - tau_i v_i v_i^T, v_i A's i-th column below the
+    diagonal with 1 on it (LAPACK's orgqr): products of tensor ops, differentiable in both."""
+    if A.ndim < 2:
+        raise RuntimeError("torch.linalg.householder_product: input must have at least 2 dimensions.")
+    m, n = A.shape[-2:]
+    k = tau.shape[-1] if tau.ndim else 0
+    if m < n:
+        raise RuntimeError("torch.linalg.householder_product: input.shape[-2] must be greater than or equal to "
+                           f"input.shape[-1] (got {m} < {n})")
+    if tau.ndim != A.ndim - 1:
+        raise RuntimeError("torch.linalg.householder_product: Expected tau to have one dimension less than input, "
+                           f"but got tau.ndim equal to {tau.ndim} and input.ndim is equal to {A.ndim}")
+    if k > n:
+        raise RuntimeError("torch.linalg.householder_product: input.shape[-1] must be greater than or equal to "
+                           f"tau.shape[-1] (got {n} < {k})")
+    if A.dtype != tau.dtype:
+        raise RuntimeError(f"torch.linalg.householder_product: tau dtype {tau.dtype} does not match input dtype "
+                           f"{A.dtype}")
+    V = tril(A, -1) + _eye_like(A, -2)[:, :n]
+    Q = _eye_like(A, -2)[:, :n].expand(tuple(A.shape[:-2]) + (m, n))
+    for i in reversed(range(k)):  # Q = H_1 (H_2 (... H_k I))
+        v = V[..., :, i:i + 1]
+        Q = Q - tau[..., i, None, None] * (v @ (v.mT @ Q))
+    return Q

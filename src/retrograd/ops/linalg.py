@@ -918,3 +918,41 @@ def cross(input, other, dim=None):
     key = (slice(None),) * d
     return (Index.apply(a, key + (i1,), True) * Index.apply(b, key + (i2,), True)
             - Index.apply(a, key + (i2,), True) * Index.apply(b, key + (i1,), True))
+
+
+__all__ += ["pinverse", "matrix_exp", "vander"]
+
+
+@tensor_method()
+def pinverse(input, rcond=1e-15):
+    """torch.pinverse: linalg.pinv with singular values <= rcond * the largest taken as zero."""
+    from .. import linalg
+
+    return linalg.pinv(input, rtol=rcond)
+
+
+@tensor_method()
+def matrix_exp(input):
+    """torch.matrix_exp: linalg.matrix_exp."""
+    from .. import linalg
+
+    return linalg.matrix_exp(input)
+
+
+def vander(x, N=None, increasing=False):
+    """torch.vander: the columns x^(N-1) ... x^0 of the 1-D x (increasing: x^0 first); N defaults
+    to len(x); integers and bools give int64."""
+    from .. import linalg
+
+    if x.ndim != 1:
+        raise RuntimeError(f"x must be a one-dimensional tensor. (got shape {list(x.shape)})")
+    n = x.shape[0] if N is None else N
+    if n < 0:
+        raise RuntimeError(f"N must be non-negative. (got N={n})")
+    if x.dtype.name == "bool" or not x.dtype.is_floating_point:
+        x = x.to(_dtype.to_dtype("int64"))
+    if n <= 1:
+        out = x.unsqueeze(-1).new_ones((x.shape[0], n))
+        return out
+    out = linalg.vander(x, N=n)
+    return out if increasing else out.flip(-1)
