@@ -886,6 +886,31 @@ class CTCLoss(Function):
     + L_n - lp[t, c])), torch's gradient (exact after a log_softmax). Not twice differentiable:
     differentiating dlp (or the tangent, forward over reverse) raises torch's error."""
 
+    @classmethod
+    def vmap(cls, info, in_dims, log_probs, targets, input_lengths, target_lengths, blank, reduction, zero_infinity):
+        """The samples' sequences side by side, (T, B*N, C), their targets and lengths one after
+        another; each sample's losses reduced as torch reduces them ('mean': by target length)."""
+        b = info.batch_size
+
+        def first(t, d):
+            return t.expand((b,) + tuple(t.shape)) if d is None else _batching.front(t, d)
+
+        lp = first(log_probs, in_dims[0])
+        single = lp.ndim == 3  # samples of (T, C): one sequence each
+        if single:
+            lp = lp.unsqueeze(2)
+        t, n = lp.shape[1], lp.shape[2]
+        tg = first(targets, in_dims[1])
+        tg = tg.reshape(b * n, -1) if single or tg.ndim == 3 else tg.reshape(-1)  # padded rows, or concatenated
+        losses = cls.apply(lp.movedim(0, 1).reshape(t, b * n, -1), tg, list(input_lengths) * b,
+                           list(target_lengths) * b, blank, "none", zero_infinity).reshape(b, n)
+        if reduction == "sum":
+            return losses.sum(1), 0
+        if reduction == "mean":
+            lengths = losses.new_tensor([max(k, 1) for k in target_lengths])
+            return (losses / lengths).mean(1), 0
+        return (losses.reshape(b) if single else losses), 0
+
     @staticmethod
     def forward(ctx, log_probs, targets, input_lengths, target_lengths, blank, reduction, zero_infinity):
         lp_all = _backend.to_device(log_probs._data, "cpu").astype(np.float64)
