@@ -3,9 +3,7 @@
 ``OUT_DIR/rank<R>.json`` mapping each check's name to "ok" or the failure. Rank 0 has more
 batches than rank 1 in every check."""
 
-import json
 import sys
-import traceback
 
 import numpy as np
 
@@ -16,7 +14,7 @@ from retrograd.distributed.algorithms import Join, Joinable, JoinHook
 from retrograd.distributed.algorithms.ddp_comm_hooks import default_hooks
 from retrograd.nn.parallel import DistributedDataParallel as DDP
 
-from ddp_script import batch, gathered, half, mlp, params
+from ddp_script import batch, gathered, half, mlp, params, run_checks
 
 CHECKS = {}
 STEPS = {0: 5, 1: 3}  # batches per rank
@@ -170,21 +168,5 @@ def join_runs_main_hooks_while_others_train_and_post_hooks_at_the_end(r, n):
     assert c.post == (r == 0, {"seen": r})
 
 
-def main(out_dir):
-    dist.init_process_group()
-    rank, size = dist.get_rank(), dist.get_world_size()
-    results = {}
-    for name in sys.argv[2:] or list(CHECKS):
-        try:
-            CHECKS[name](rank, size)
-            results[name] = "ok"
-        except Exception:
-            results[name] = traceback.format_exc()
-        dist.barrier()
-    with open(f"{out_dir}/rank{rank}.json", "w") as f:
-        json.dump(results, f)
-    dist.destroy_process_group()
-
-
 if __name__ == "__main__":
-    main(sys.argv[1])
+    run_checks(CHECKS, sys.argv[1])

@@ -378,14 +378,16 @@ def module_attribute_and_state_dict_keys(r, n):
         raise AssertionError("device_ids=[0] on a CPU module did not raise")
 
 
-def main(out_dir):
+def run_checks(checks, out_dir):
+    """Run ``checks`` (those named on the command line, else all) on every rank, writing
+    ``out_dir/rank<R>.json``: each check's name -> "ok" or its traceback."""
     dist.init_process_group()
     rank, size = dist.get_rank(), dist.get_world_size()
-    names = sys.argv[2:] or list(CHECKS)
+    names = sys.argv[2:] or list(checks)
     results = {}
     for name in names:
         try:
-            CHECKS[name](rank, size)
+            checks[name](rank, size)
             results[name] = "ok"
         except Exception:
             results[name] = traceback.format_exc()
@@ -393,6 +395,10 @@ def main(out_dir):
     with open(f"{out_dir}/rank{rank}.json", "w") as f:
         json.dump(results, f)
     dist.destroy_process_group()
+
+
+def main(out_dir):
+    run_checks(CHECKS, out_dir)
 
 
 if __name__ == "__main__":

@@ -125,7 +125,9 @@ def _all_plans(n, model):
                 yield [CheckpointSegment(j, k, [], f) for (j, k), f in zip(pairs, flags)]
 
 
-def test_dynamic_program_is_optimal_against_brute_force():
+def _seven_module_cost_model():
+    """The cost model of a recorded 7-module Linear/Tanh Sequential, with fixed recompute costs
+    (so that the optimum is unique to check)."""
     torch.manual_seed(0)
     widths = [16, 64, 24, 96, 32]
     mods = []
@@ -135,8 +137,12 @@ def test_dynamic_program_is_optimal_against_brute_force():
     x = torch.randn(64, 16)
     rec = _record_step(model, (x,), _loss, list(model.children()))
     prof = _profile(rec, model)
-    prof.fwd_s = [1.0 + (i * 7) % 5 for i in range(prof.n)]  # fixed costs: the optimum is unique to check
-    cost = _Model(prof, sequential=True)
+    prof.fwd_s = [1.0 + (i * 7) % 5 for i in range(prof.n)]
+    return prof, _Model(prof, sequential=True)
+
+
+def test_dynamic_program_is_optimal_against_brute_force():
+    prof, cost = _seven_module_cost_model()
     plans = list(_all_plans(prof.n, cost))
     peaks = sorted({cost.peak(p) for p in plans})
     assert len(peaks) > 5
@@ -188,17 +194,7 @@ def _two_level_plans(n, model):
 
 
 def test_two_level_program_finds_every_feasible_budget_against_brute_force():
-    torch.manual_seed(0)
-    widths = [16, 64, 24, 96, 32]
-    mods = []
-    for a, b in zip(widths, widths[1:]):
-        mods += [nn.Linear(a, b), nn.Tanh()]
-    model = nn.Sequential(*mods[:-1])
-    x = torch.randn(64, 16)
-    rec = _record_step(model, (x,), _loss, list(model.children()))
-    prof = _profile(rec, model)
-    prof.fwd_s = [1.0 + (i * 7) % 5 for i in range(prof.n)]
-    cost = _Model(prof, sequential=True)
+    prof, cost = _seven_module_cost_model()
     peaks = {}
     for p in _two_level_plans(prof.n, cost):
         peak = cost.peak(p)
