@@ -142,6 +142,19 @@ def _c_arg(v):
     return ctypes.c_void_p(host_array(v).ctypes.data)  # (a view: its first element)
 
 
+def install(monkeypatch, libs, calls):
+    """For the test: retrograd's kernel launches (ops/_cuda_kernels.py) run on an Emulator of
+    ``libs``, appending each kernel's name to ``calls``; with tests/strict_device.py installed,
+    CUDA tensors then run the kernels' very sources."""
+    emulator = Emulator(libs)
+    emulator.calls = calls
+    monkeypatch.setattr(K, "_ready", lambda: True)
+    monkeypatch.setattr(K, "_launch", emulator.launch)
+    monkeypatch.setattr(K, "_address", lambda a: host_array(a).ctypes.data)
+    monkeypatch.setattr(K, "BLOCK", BLOCK)
+    monkeypatch.setattr(K, "_MAX_GRID", 3)
+
+
 class Emulator:
     """Runs launches on the CPU; ``calls`` lists the kernel names launched."""
 

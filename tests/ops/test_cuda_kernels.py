@@ -105,13 +105,7 @@ def cuda(request, monkeypatch):
     strict_device = pytest.importorskip("tests.strict_device")
     from tests import cuda_emulator
 
-    emulator = cuda_emulator.Emulator(request.getfixturevalue("_emulator_libs"))
-    emulator.calls = calls
-    monkeypatch.setattr(K, "_ready", lambda: True)
-    monkeypatch.setattr(K, "_launch", emulator.launch)
-    monkeypatch.setattr(K, "_address", lambda a: cuda_emulator.host_array(a).ctypes.data)
-    monkeypatch.setattr(K, "BLOCK", cuda_emulator.BLOCK)
-    monkeypatch.setattr(K, "_MAX_GRID", 3)
+    cuda_emulator.install(monkeypatch, request.getfixturevalue("_emulator_libs"), calls)
     with strict_device.installed():
         yield calls
 
