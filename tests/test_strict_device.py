@@ -450,9 +450,24 @@ def _step(w, model, optimizer, device):
     return loss
 
 
+@pytest.fixture(params=["array ops", "fused kernels"])
+def kernels(request, monkeypatch):
+    """The device's composites as array ops (the stand-in has no RawKernel), or as retrograd's
+    fused CUDA kernels run by tests/cuda_emulator.py (their sources built with g++ for the CPU);
+    yields (whether fused, the kernels launched)."""
+    calls = []
+    if request.param == "fused kernels":
+        from tests import cuda_emulator
+
+        if cuda_emulator.compiler() is None:
+            pytest.skip("no C++ compiler to emulate the kernels")
+        cuda_emulator.install(monkeypatch, cuda_emulator.build(), calls)
+    yield request.param == "fused kernels", calls
+
+
 @pytest.mark.parametrize("opt", ["SGD", "Adam"])
 @pytest.mark.parametrize("name", WORKLOADS)
-def test_training_step_on_the_device_equals_the_cpu_without_host_round_trips(name, opt, cuda):
+def test_training_step_on_the_device_equals_the_cpu_without_host_round_trips(name, opt, kernels, cuda):
     w = _small(name)
     cpu_model, dev_model = copy.deepcopy(w.model), copy.deepcopy(w.model).to("cuda")
     kwargs = {"lr": 0.01, "momentum": 0.9} if opt == "SGD" else {"lr": 1e-3}
@@ -464,5 +479,7 @@ def test_training_step_on_the_device_equals_the_cpu_without_host_round_trips(nam
         got = _step(w, dev_model, dev_opt, "cuda")
         assert len(syncs) == 0, f"host round trips of a {name} step:\n{syncs!r}"
         assert got.item() == pytest.approx(want, rel=1e-5)
+    fused, launched = kernels
+    assert fused == any(k.endswith("_step") for k in launched), launched  # (the optimizer's kernel ran)
     for p, q in zip(cpu_model.parameters(), dev_model.parameters()):  # (Adam moves by ~lr whatever the gradient's size)
         np.testing.assert_allclose(_host(q), p.detach().numpy(), rtol=1e-4, atol=0.1 * kwargs["lr"] if opt == "Adam" else 1e-6)
