@@ -62,7 +62,9 @@ ALLOWED = {
     ("retrograd.nn.utils.weight_norm.WeightNorm.__call__", "inputs"): "forward pre-hook signature",
     ("Tensor.__reduce_ex__", "protocol"): "pickle protocol: the reduction is the same for all",
     **{(f"retrograd.linalg.{op}.jvp", "_"): "forward AD passes a tangent per forward argument: the "
-       "non-tensor arguments' (mode, full_matrices, UPLO) are None" for op in ("QR", "SVD", "Eigh")},
+       "non-tensor arguments' (mode, full_matrices, UPLO, atol/rtol/hermitian) are None"
+       for op in ("QR", "SVD", "Eigh", "Pinv")},
+    ("retrograd.linalg.LUFactor.backward", "_"): "the pivots' and info's gradients: integers, not differentiable",
     # hints that permit what retrograd does
     ("retrograd.tensor.Tensor.cuda", "non_blocking"): "copies are synchronous, which non_blocking=True permits",
     ("retrograd.tensor.Tensor.to", "non_blocking"): "copies are synchronous, which non_blocking=True permits",

@@ -20,7 +20,7 @@ from .ops.linalg import chain_matmul as _chain_matmul
 from .ops.reduction import linalg_norm as norm, matrix_norm, vector_norm  # the norms live with the reductions
 from .tensor import Tensor
 from .ops._kernel_dtypes import not_implemented_for, scalar_name
-from .ops._out import SAME, takes_out
+from .ops._out import CAST, COPY, NONE, SAME, takes_out
 
 __all__ = ["inv", "inv_ex", "det", "slogdet", "solve", "cholesky", "cholesky_ex", "qr", "svd",
            "svdvals", "multi_dot", "matmul", "diagonal", "LinAlgError", "vector_norm", "matrix_norm", "norm"]
@@ -720,7 +720,7 @@ def _eye_like(A, dim):
     return Tensor._make(array_module(A._data).eye(n, dtype=A._data.dtype))
 
 
-@takes_out(dtype=SAME)
+@takes_out(dtype=CAST)
 def pinv(A, *, atol=None, rtol=None, hermitian=False):
     """The Moore-Penrose pseudoinverse, from the SVD (the eigendecomposition of A's lower triangle
     when ``hermitian``): singular values <= max(atol, rtol * largest) count as zero."""
@@ -737,7 +737,7 @@ _TORCH_TYPE_NAME = {"float16": "Half", "bfloat16": "BFloat16", "int64": "Long", 
                     "int8": "Char", "uint8": "Byte", "bool": "Bool", "float32": "Float", "float64": "Double"}
 
 
-@takes_out(dtype=SAME)
+@takes_out(dtype=CAST, grad=NONE)
 def matrix_rank(A, *, atol=None, rtol=None, hermitian=False):
     """The number of singular values (absolute eigenvalues when ``hermitian``) above
     max(atol, rtol * largest), as int64; rtol defaults to eps * max(m, n) without atol."""
@@ -970,9 +970,9 @@ class LUFactor(Function):
         return P @ X
 
 
-_lu_factor = _named("linalg_lu_factor", ["LU", "pivots"])
-_lu_factor_ex = _named("linalg_lu_factor_ex", ["LU", "pivots", "info"])
-_lu = _named("linalg_lu", ["P", "L", "U"])
+_lu_factor = _named("lu_factor", ["LU", "pivots"])
+_lu_factor_ex = _named("lu_factor_ex", ["LU", "pivots", "info"])
+_lu = _named("lu", ["P", "L", "U"])
 
 
 def _check_lu_input(A, name, pivot):
@@ -1070,7 +1070,7 @@ def lu_solve(LU, pivots, B, *, left=True, adjoint=False):
     return solve_triangular(LU, Y, upper=True)
 
 
-_solve_ex = _named("linalg_solve_ex", ["result", "info"])
+_solve_ex = _named("solve_ex", ["result", "info"])
 
 
 @takes_out(dtype=SAME)
@@ -1123,7 +1123,7 @@ def _lu_substitute(lu, piv, b):
 _COND_P = (None, 2, -2, 1, -1, float("inf"), float("-inf"), "fro", "nuc")
 
 
-@takes_out(dtype=SAME)
+@takes_out(dtype=CAST, grad=COPY)  # composite in torch
 def cond(A, p=None):
     """The condition number: s_max / s_min for p in (None, 2), s_min / s_max for -2 (any shape);
     else (square A) matrix_norm(A, p) * matrix_norm(A^-1, p), inf where A is singular."""
@@ -1150,7 +1150,7 @@ def _prod(shape):
     return out
 
 
-@takes_out(dtype=SAME)
+@takes_out(dtype=CAST, grad=COPY)  # composite in torch
 def tensorinv(A, ind=2):
     """The inverse with respect to tensordot(., ., ind): reshaped to (prod(shape[:ind]),
     prod(shape[ind:])), inverted, reshaped to shape[ind:] + shape[:ind]."""
@@ -1163,7 +1163,7 @@ def tensorinv(A, ind=2):
     return inv(A.reshape(_prod(rows), _prod(cols))).reshape(cols + rows)
 
 
-@takes_out(dtype=SAME)
+@takes_out(dtype=CAST, grad=COPY)  # composite in torch
 def tensorsolve(A, B, dims=None):
     """X with tensordot(A, X, X.ndim) = B, X of shape A.shape[B.ndim:]; ``dims``: A's dims moved
     to the end first."""
@@ -1198,7 +1198,7 @@ def vander(x, *, N=None):
     return cat([x.new_ones(tuple(x.shape) + (1,)).to(cols.dtype), cols], -1).cumprod(-1)
 
 
-@takes_out(dtype=SAME)
+@takes_out(dtype=CAST)
 def householder_product(A, tau):
     """The first n columns of H_1 ... H_k, H_i = I - tau_i v_i v_i^T, v_i A's i-th column below the
     diagonal with 1 on it (LAPACK's orgqr): products of tensor ops, differentiable in both."""

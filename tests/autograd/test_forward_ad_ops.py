@@ -48,6 +48,7 @@ IDX5 = np.array([0, 3, 1, 1, 2])
 _WITH_ZEROS = np.array([[0.5, -1.2, 0.0, 0.8, 1.1, -0.3], [1.3, 0.0, 0.7, 0.0, -0.6, 0.9],
                         [-0.4, 0.6, 1.4, -1.1, 0.0, 0.2]])
 _SINGULAR = np.array([[1.0, 2.0, 3.0], [0.5, -1.0, -0.5], [1.5, 1.0, 2.5]])  # column 3 = 1 + 2
+_SPD3 = np.array([[2.0, 0.5, 0.1], [0.5, 1.5, -0.3], [0.1, -0.3, 1.0]])
 _SCATTER = np.array([[0, 1, 2, 0, 1], [0, 0, 2, 2, 1]])
 _BOOL_MASK = np.array([[True, False, True, True], [False, False, False, False], [True, True, False, True]])
 
@@ -75,6 +76,7 @@ CASES = [
     ("copysign", lambda r, a, b: r.copysign(a, b), [("pos", 3, 4), (4,)]),
     ("frexp_mantissa", lambda r, a: r.frexp(a * 3.0).mantissa, [("pos", 5)]),
     ("nextafter", lambda r, a, b: r.nextafter(a, b), [(3, 4), (4,)]),
+    ("angle", lambda r, a: r.angle(a), [(3, 4)]),
     ("to", lambda r, a: a.to(r.float32), [(3,)], 5e-2),  # float32 finite differences
     ("exp_log_sqrt", lambda r, a: a.exp() + a.log() + a.sqrt(), [("pos", 4)]),
     ("abs_tanh_sigmoid_relu", lambda r, a: a.abs() + a.tanh() + a.sigmoid() + a.relu(), [(5,)]),
@@ -270,6 +272,9 @@ CASES = [
      + _svd_invariants(r, C, True), [(2, 4, 3), (3, 5), (3, 3)]),
     ("eigh_vectors", lambda r, A: (lambda L, V: (L, V ** 2, V[..., :1] * V[..., :1].mT))(*r.linalg.eigh(A + A.mT)),
      [(2, 4, 4)]),
+    ("pinv", lambda r, A, B: (r.linalg.pinv(A), r.linalg.pinv(B, hermitian=True)), [(3, 2), _SPD3]),
+    ("matrix_exp", lambda r, A: r.linalg.matrix_exp(A), [(2, 3, 3)]),
+    ("lu_factor", lambda r, A: r.linalg.lu_factor(A + _eye(r)).LU, [(2, 3, 3)]),
     # modules with full backward hooks (identity Functions around the module)
     ("module_hooks", lambda r, x: _hooked_linear(r, x), [(4, 3)]),
     ("dropout", lambda r, a: r.nn.functional.dropout(a, 0.3) + r.nn.functional.alpha_dropout(a, 0.2, training=True), [(6,)]),
