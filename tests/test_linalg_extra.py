@@ -224,3 +224,36 @@ def test_lstsq_gradient_is_pinv_b():
     a = retrograd.tensor(rng.standard_normal((5, 3)), requires_grad=True)
     b = retrograd.tensor(rng.standard_normal((5, 2)), requires_grad=True)
     assert retrograd.autograd.gradcheck(lambda x, y: tuple(retrograd.linalg.lstsq(x, y, driver="gelsd")[:2]), [a, b])
+
+
+_B = np.random.default_rng(5).standard_normal((3, 2))
+VMAP_CASES = {
+    "pinv": lambda t, a: t.linalg.pinv(a),
+    "matrix_exp": lambda t, a: t.linalg.matrix_exp(a),
+    "lu_factor": lambda t, a: t.linalg.lu_factor(a),
+    "lu_factor_ex": lambda t, a: t.linalg.lu_factor_ex(a),
+    "lu": lambda t, a: t.linalg.lu(a),
+    "lu_solve": lambda t, a: t.linalg.lu_solve(*t.linalg.lu_factor(a), t.tensor(_B)),
+    "matrix_rank": lambda t, a: t.linalg.matrix_rank(a),
+    # (its empty residuals keep shape [0] under vmap, where per-sample results stack to [4, 0])
+    "lstsq": lambda t, a: tuple(t.linalg.lstsq(a, t.tensor(_B), driver="gelsd"))[::2],
+    "solve_ex": lambda t, a: t.linalg.solve_ex(a, t.tensor(_B)),
+    "cond": lambda t, a: t.linalg.cond(a, 1),
+    "householder_product": lambda t, a: t.linalg.householder_product(a, a[0]),
+    "vander": lambda t, a: t.linalg.vander(a[0]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VMAP_CASES))
+def test_vmap_runs_once_on_the_batch(name):
+    """Under vmap: the per-sample results, with no per-sample fallback (the factorizations' rule:
+    the batch is one more stack dim; pivots, ranks and infos read on the whole batch)."""
+    fn = VMAP_CASES[name]
+    a = retrograd.tensor(np.random.default_rng(1).standard_normal((4, 3, 3)))
+    retrograd.func.reset_vmap_fallbacks()
+    got = retrograd.func.vmap(lambda x: fn(retrograd, x))(a)
+    assert retrograd.func.vmap_fallbacks() == {}
+    want = [fn(retrograd, x) for x in a]
+    for i, g in enumerate(got if isinstance(got, tuple) else (got,)):
+        w = np.stack([(s[i] if isinstance(s, tuple) else s).numpy() for s in want])
+        np.testing.assert_allclose(g.numpy(), w, rtol=1e-12, atol=1e-12)

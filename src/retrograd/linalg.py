@@ -8,6 +8,7 @@ Backward rules are written with tensor ops, so they are differentiable again.
 
 from .amp.autocast_mode import autocast_op
 from collections import namedtuple
+import functools
 
 import numpy as np
 
@@ -632,6 +633,27 @@ def vecdot(x, y, *, dim=-1):
 _ = matmul
 
 
+def _whole_batch(fn):
+    """Under vmap, run ``fn`` once on the batch (its tensors' batch dim one more leading dim of
+    matrices) rather than per sample: for the functions that read their arrays' values (pivots,
+    ranks, infos) between their ops."""
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        at = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+        if not _batching.batched(*[args[i] for i in at]):
+            return fn(*args, **kwargs)
+
+        def call(*tensors):
+            full = list(args)
+            for i, t in zip(at, tensors):
+                full[i] = t
+            return fn(*full, **kwargs)
+
+        return _batching.on_batch(call, *[args[i] for i in at])
+
+    return run
+
+
 # ---------------------------------------------------------------------------- pinv, matrix_rank, lstsq
 
 __all__ += ["eigh", "eigvalsh", "solve_triangular", "matrix_power", "vecdot", "cross", "pinv", "matrix_rank",
@@ -738,6 +760,7 @@ _TORCH_TYPE_NAME = {"float16": "Half", "bfloat16": "BFloat16", "int64": "Long", 
 
 
 @takes_out(dtype=CAST, grad=NONE)
+@_whole_batch
 def matrix_rank(A, *, atol=None, rtol=None, hermitian=False):
     """The number of singular values (absolute eigenvalues when ``hermitian``) above
     max(atol, rtol * largest), as int64; rtol defaults to eps * max(m, n) without atol."""
@@ -757,6 +780,7 @@ _lstsq = _named("linalg_lstsq", ["solution", "residuals", "rank", "singular_valu
 _LSTSQ_DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
 
 
+@_whole_batch
 def lstsq(A, B, rcond=None, *, driver=None):
     """min ||A X - B|| (the minimum-norm X where A is rank-deficient), torch's CPU drivers:
     gels (QR, full rank assumed; residuals whenever m > n, no rank), gelsy (rank from rcond, no
@@ -988,6 +1012,7 @@ def _check_lu_input(A, name, pivot):
 
 
 @takes_out(dtype=SAME)
+@_whole_batch
 def lu_factor_ex(A, *, pivot=True, check_errors=False):
     """(LU, pivots, info): partial pivoting, L (unit lower, below the diagonal) and U packed in
     LU, pivots 1-based int32 as LAPACK's; info > 0 where a U[i, i] is exactly zero."""
@@ -999,6 +1024,7 @@ def lu_factor_ex(A, *, pivot=True, check_errors=False):
 
 
 @takes_out(dtype=SAME)
+@_whole_batch
 def lu_factor(A, *, pivot=True):
     """(LU, pivots) of lu_factor_ex; a singular matrix raises, as torch's."""
     _check_lu_input(A, "linalg.lu_factor", pivot)
@@ -1019,6 +1045,7 @@ def _check_pivots(name, info):
 
 
 @takes_out(dtype=SAME)
+@_whole_batch
 def lu(A, *, pivot=True):
     """(P, L, U) with A = P L U: L [..., m, k] unit lower, U [..., k, n] upper, k = min(m, n)."""
     _check_lu_input(A, "linalg.lu", pivot)
@@ -1032,6 +1059,7 @@ def lu(A, *, pivot=True):
 
 
 @takes_out(dtype=SAME)
+@_whole_batch
 def lu_solve(LU, pivots, B, *, left=True, adjoint=False):
     """X with A X = B from lu_factor's (LU, pivots) (left=False: X A = B; adjoint: A^T for A)."""
     if B.ndim < 2:
@@ -1074,6 +1102,7 @@ _solve_ex = _named("solve_ex", ["result", "info"])
 
 
 @takes_out(dtype=SAME)
+@_whole_batch
 def solve_ex(A, B, *, left=True, check_errors=False):
     """(result, info) of solve: info is 0 where A was invertible, else the index (from 1) of U's
     first zero pivot and result is what the factorization gives (inf/nan), as torch's."""
