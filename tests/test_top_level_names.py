@@ -1,6 +1,7 @@
 """Top-level names tutorials use beside the op set: constants (pi, e, inf, nan, newaxis),
 finfo/iinfo, layouts and memory formats, typename, is_complex/is_signed/is_same_size,
-the deprecated range and set_default_tensor_type, GradScaler.
+the deprecated range and set_default_tensor_type, GradScaler, and the smaller ops programs reach for
+(isin, unravel_index, trapezoid, gradient, dist, combinations, the conjugation no-ops of real tensors, ...).
 
 Each case is an expression and torch 2.13's outcome, written down here and checked against
 torch where it is installed (``test_cases_are_torchs``), against retrograd everywhere."""
@@ -80,6 +81,30 @@ CASES = [
     ("torch.range(0, -1)", RuntimeError),
     ("torch.range(0, 1, 0)", RuntimeError),
     ("torch.GradScaler is torch.amp.GradScaler", True),
+    # sets, indices, integrals, derivatives, distances, combinations (ops/comparison, indexing, calculus, ...)
+    ("torch.isin(torch.tensor([1, 2, 3]), torch.tensor([2, 5]))", ([False, True, False], "bool")),
+    ("torch.isin(2, torch.tensor([2, 5]), invert=True)", (False, "bool")),
+    ("[c.tolist() for c in torch.unravel_index(torch.tensor([5, 1]), (2, 3))]", [[1, 0], [2, 1]]),
+    ("torch.unravel_index(torch.tensor([1.0]), (2, 3))", TypeError),
+    ("torch.trapezoid(torch.tensor([1.0, 2.0, 4.0]), torch.tensor([0.0, 1.0, 3.0]))", (7.5, "float32")),
+    ("torch.trapz(torch.tensor([1, 2, 3]), dx=2)", (8.0, "float32")),
+    ("torch.cumulative_trapezoid(torch.tensor([1.0, 2.0, 4.0]))", ([1.5, 4.5], "float32")),
+    ("torch.gradient(torch.tensor([1.0, 2.0, 4.0, 8.0]))[0]", ([1.0, 1.5, 3.0, 4.0], "float32")),
+    ("torch.gradient(torch.tensor([1.0, 2.0]), edge_order=2)", RuntimeError),
+    ("torch.dist(torch.tensor([3.0, 4.0]), torch.tensor([0.0, 0.0]))", (5.0, "float32")),
+    ("torch.combinations(torch.tensor([1, 2, 3]))", ([[1, 2], [1, 3], [2, 3]], "int64")),
+    ("torch.combinations(torch.tensor([1, 2]), with_replacement=True)", ([[1, 1], [1, 2], [2, 2]], "int64")),
+    ("torch.adjoint(torch.zeros(2, 3, 4)).shape", [2, 4, 3]),
+    ("torch.adjoint(torch.zeros(3))", RuntimeError),
+    ("[torch.conj(x) is x, torch.resolve_conj(x) is x, torch.resolve_neg(x) is x, torch.conj_physical(x) is x]"
+     " if (x := torch.zeros(2)) is not None else None", [True, True, True, True]),
+    ("torch.is_conj(torch.zeros(2)) or torch.is_neg(torch.zeros(2))", False),
+    ("torch.imag(torch.zeros(2))", RuntimeError),
+    ("torch.angle(torch.tensor([-2.0, 0.0, 3.0]))", ([3.1415927410125732, 0.0, 0.0], "float32")),
+    ("torch.renorm(torch.tensor([[3.0, 4.0], [0.3, 0.4]]), 2, 0, 1.0).tolist()[1]", [0.30000001192092896,
+                                                                                    0.4000000059604645]),
+    ("torch.narrow_copy(torch.arange(5), 0, 1, 2)", ([1, 2], "int64")),
+    ("torch.diagonal_scatter(torch.zeros(2, 2), torch.ones(2))", ([[1.0, 0.0], [0.0, 1.0]], "float32")),
 ]
 IDS = [expr for expr, _ in CASES]
 

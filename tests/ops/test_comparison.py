@@ -119,3 +119,33 @@ def test_comparison_broadcasting_matches_numpy(shapes, seed):
                       (retrograd.where(ta > tb, ta, tb), np.where(a > b, a, b))]:
         assert got.shape == shapes.result_shape
         np.testing.assert_array_equal(got.numpy(), want)
+
+
+# ---------------------------------------------------------------------------- isin
+
+ELEMS = np.array([[1, 2, 5], [3, 4, -1]])
+TESTS = np.array([2, 3, 7])
+
+
+@pytest.mark.parametrize("case", [
+    lambda t, a, b: t.isin(a, b), lambda t, a, b: t.isin(a, b, invert=True),
+    lambda t, a, b: t.isin(a, b, assume_unique=True), lambda t, a, b: t.isin(a, 2),
+    lambda t, a, b: t.isin(4, b), lambda t, a, b: t.isin(3, b, invert=True), lambda t, a, b: t.isin(a, 2.5),
+    lambda t, a, b: t.isin(a.double() / 2, b.float() / 2), lambda t, a, b: t.isin(a.float(), b),
+    lambda t, a, b: t.isin(a.float() / 0, b.float() / 0),  # nan is in nothing, inf is
+], ids=["plain", "invert", "assume_unique", "scalar_test", "scalar_element", "scalar_invert", "int_vs_float",
+        "promoted", "float_vs_int", "nan_inf"])
+def test_isin_against_torch(case):
+    check_op(case, ELEMS, TESTS)
+
+
+def test_isin_errors_and_out():
+    t = retrograd
+    with pytest.raises(TypeError, match="isin\\(\\) received an invalid combination"):
+        t.isin(2, 3)
+    with pytest.raises(RuntimeError, match="Unsupported input type encountered for isin\\(\\): Bool"):
+        t.isin(t.tensor([True, False]), t.tensor([True]))
+    out = t.empty(2, 3, dtype=t.bool)
+    assert t.isin(t.tensor(ELEMS), t.tensor(TESTS), out=out) is out
+    assert out.tolist() == [[False, True, False], [True, False, False]]
+    assert not t.isin(t.tensor([1.0, 2.0], requires_grad=True), t.tensor([2.0])).requires_grad

@@ -103,3 +103,23 @@ def test_cdist_errors_as_torch(fn, exc, match):
     for lib in [retrograd] + ([torch] if torch is not None else []):
         with pytest.raises(exc, match=match):
             fn(lib)
+
+
+@pytest.mark.parametrize("p", [2, 1, 3.5, float("inf"), -float("inf"), -1, 0.5])
+def test_dist(p):
+    check_op(lambda t, a, b: t.dist(a, b, p), (3, 4), (4,))
+    check_op(lambda t, a, b: a.dist(b, p=p), (2, 3), (2, 3), gradgradcheck=False)
+
+
+def test_dist_values_and_errors():
+    t = retrograd
+    a, b = t.tensor([[1.0, 2.0], [3.0, 5.0]]), t.tensor([0.0, 1.0])
+    assert t.dist(a, b, 0).item() == 4.0
+    assert abs(t.dist(a, b, t.tensor(2.0)).item() - math.sqrt(27)) < 1e-6
+    x = t.tensor([1.0, 1.0], requires_grad=True)
+    t.dist(x, t.tensor([1.0, 1.0])).backward()
+    assert x.grad.tolist() == [0.0, 0.0]  # 0, not nan, at distance 0
+    with pytest.raises(RuntimeError, match="input dtype should be either floating point or complex"):
+        t.dist(t.tensor([1, 2]), t.tensor([0, 1]))
+    with pytest.raises(RuntimeError, match="must match the size"):
+        t.dist(a, t.zeros(3))

@@ -353,3 +353,69 @@ def test_scatter_reduce_extremes_without_self_in_bfloat16_and_bool(reduce):
     flags = retrograd.zeros(3, dtype=retrograd.bool).scatter_reduce(
         0, retrograd.tensor([0, 0]), retrograd.tensor([True, False]), reduce, include_self=False)
     assert flags.tolist() == [reduce == "amax", False, False]
+
+
+# ---------------------------------------------------------------------------- diagonal_scatter, combinations, unravel_index
+
+@pytest.mark.parametrize("shape, src, args", [
+    ((3, 4), (3,), ()), ((3, 4), (3,), (1,)), ((3, 4), (2,), (-1,)), ((2, 3, 3), (2, 3), (0, 1, 2)),
+    ((2, 3, 4), (3, 2), (0, 0, 2)), ((3, 4), (1,), (3,))])
+def test_diagonal_scatter(shape, src, args):
+    check_op(lambda t, x, s: t.diagonal_scatter(x, s, *args), shape, src)
+    check_op(lambda t, x, s: x.diagonal_scatter(s, *args), shape, src, gradgradcheck=False)
+
+
+def test_diagonal_scatter_errors_and_dtype():
+    t = retrograd
+    with pytest.raises(RuntimeError, match=r"src size = \[2\], slice size = \[3\]"):
+        t.diagonal_scatter(t.zeros(3, 4), t.ones(2))
+    assert t.diagonal_scatter(t.zeros(2, 2), t.ones(2, dtype=t.long)).dtype == t.float32
+    assert t.diagonal_scatter(t.zeros(2, 2, dtype=t.long), t.ones(2)).tolist() == [[1, 0], [0, 1]]
+
+
+@pytest.mark.parametrize("r, with_replacement", [(2, False), (3, False), (2, True), (1, False), (3, True)])
+def test_combinations(r, with_replacement):
+    check_op(lambda t, x: t.combinations(x, r, with_replacement), (4,))
+
+
+def test_combinations_edges_and_errors():
+    t = retrograd
+    assert tuple(t.combinations(t.arange(4.0), 0).shape) == (0,)
+    assert tuple(t.combinations(t.arange(4.0), 5).shape) == (0, 5)
+    assert tuple(t.combinations(t.zeros(0), 2).shape) == (0, 2)
+    assert t.combinations(t.tensor([1, 2, 3])).tolist() == [[1, 2], [1, 3], [2, 3]]
+    with pytest.raises(RuntimeError, match="Expect a 1D vector, but got shape \\[2, 2\\]"):
+        t.combinations(t.zeros(2, 2))
+    with pytest.raises(RuntimeError, match="Expect a non-negative number, but got -1"):
+        t.combinations(t.zeros(3), -1)
+
+
+def test_unravel_index():
+    t = retrograd
+    rows, cols = t.unravel_index(t.tensor([4, 1, 5]), (2, 3))
+    assert rows.tolist() == [1, 0, 1] and cols.tolist() == [1, 1, 2] and rows.dtype == t.int64
+    assert [c.tolist() for c in t.unravel_index(t.tensor(4, dtype=t.int32), t.Size([2, 3]))] == [1, 1]
+    assert [c.tolist() for c in t.unravel_index(t.tensor([[1, 5]]), (2, 3))] == [[[0, 1]], [[1, 2]]]
+    assert [c.tolist() for c in t.unravel_index(t.tensor([6, -1, -7]), (2, 3))] == [[0, 1, 1], [0, 2, 2]]  # wraps
+    assert [c.tolist() for c in t.unravel_index(t.tensor([3]), 6)] == [[3]]
+    assert t.unravel_index(t.tensor([1]), ()) == ()
+    assert isinstance(t.unravel_index(t.tensor([1]), (2, 3)), tuple)
+
+
+@pytest.mark.parametrize("args, error, match", [
+    ((4, (2, 3)), AttributeError, "'indices' must be a Tensor"),
+    (("float", (2, 3)), TypeError, "expected 'indices' to be integer dtype, but got torch.float32"),
+    (("bool", (2, 3)), TypeError, "expected 'indices' to be integer dtype, but got torch.bool"),
+    (("int", (2, -3)), ValueError, "'shape' cannot have negative values, but got \\(2, -3\\)"),
+    (("int", (2.0, 3)), TypeError, "expected 'shape' sequence to only contain ints"),
+    (("int", (0, 3)), RuntimeError, "zero size"),
+])
+def test_unravel_index_errors(args, error, match):
+    indices = {"float": retrograd.tensor([1.0]), "bool": retrograd.tensor([True]),
+               "int": retrograd.tensor([1])}.get(args[0], args[0])
+    with pytest.raises(error, match=match):
+        retrograd.unravel_index(indices, args[1])
+    if torch is not None:  # torch raises the same type
+        with pytest.raises(error):
+            torch.unravel_index(torch.tensor(indices.tolist()) if isinstance(indices, retrograd.Tensor)
+                                else indices, args[1])

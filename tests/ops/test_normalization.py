@@ -108,3 +108,26 @@ def test_float32_and_errors():
         N.layer_norm(x, (4,))
     with pytest.raises(RuntimeError, match="divisible by num_groups"):
         N.group_norm(retrograd.zeros(2, 3, 4), 2)
+
+
+@pytest.mark.parametrize("p, dim, maxnorm", [(2, 0, 1.0), (1, 1, 1.5), (float("inf"), 0, 0.5), (3, -1, 0.8),
+                                              (2, 1, 100.0)])
+def test_renorm(p, dim, maxnorm):
+    check_op(lambda t, x: t.renorm(x, p, dim, maxnorm), (3, 4, 2) if dim == -1 else (3, 4))
+
+
+def test_renorm_inplace_values_and_errors():
+    t = retrograd
+    m = t.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    want = [[1.0, 2.0, 3.0], [4 * 5 / (77 ** 0.5 + 1e-7), 5 * 5 / (77 ** 0.5 + 1e-7), 6 * 5 / (77 ** 0.5 + 1e-7)]]
+    np.testing.assert_allclose(t.renorm(m, 2, 0, 5).numpy(), want, rtol=1e-6)
+    assert m.renorm_(2, 0, 5) is m
+    np.testing.assert_allclose(m.numpy(), want, rtol=1e-6)
+    with pytest.raises(RuntimeError, match="input needs at least 2 dimensions, got 1 dimensions"):
+        t.renorm(t.tensor([3.0, 4.0]), 2, 0, 1)
+    with pytest.raises(RuntimeError, match="expected maxnorm to be >= 0 but got -1"):
+        t.renorm(m, 2, 0, -1)
+    with pytest.raises(RuntimeError, match="non-positive-norm not supported"):
+        t.renorm(m, 0, 0, 1)
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        t.renorm(m, 2, 2, 1)

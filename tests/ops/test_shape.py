@@ -211,3 +211,20 @@ def test_pad_raises_where_torch_raises(shape, pad, mode, expected):
         else:
             with pytest.raises(expected):
                 t.nn.functional.pad(x, pad, mode=mode)
+
+
+@pytest.mark.parametrize("args", [(1, 1, 2), (0, 0, 3), (1, 4, 0)])  # (torch's backward fails for start < 0)
+def test_narrow_copy(args):
+    check_op(lambda t, x: t.narrow_copy(x, *args), (3, 4))
+    x = retrograd.arange(12.0).reshape(3, 4)
+    y = x.narrow_copy(*args)
+    assert y.data_ptr() != x.data_ptr() or y.numel() == 0  # a copy, not narrow's view
+
+
+def test_narrow_copy_errors():
+    assert retrograd.narrow_copy(retrograd.arange(6.0), 0, -2, 2).tolist() == [4.0, 5.0]
+    x = retrograd.zeros(3, 4)
+    with pytest.raises(RuntimeError, match="start \\(3\\) \\+ length \\(2\\) exceeds dimension size \\(4\\)"):
+        retrograd.narrow_copy(x, 1, 3, 2)
+    with pytest.raises(IndexError):
+        retrograd.narrow_copy(x, 2, 0, 1)

@@ -301,6 +301,32 @@ Tensor.__rlshift__ = lambda self, other: bitwise_left_shift(other, self)
 Tensor.__rrshift__ = lambda self, other: bitwise_right_shift(other, self)
 
 
+# ---------------------------------------------------------------------------- membership
+
+__all__ += ["isin"]
+
+
+@takes_out(dtype=SAME, grad=NONE)
+def isin(elements, test_elements, *, assume_unique=False, invert=False):
+    """Whether each of ``elements`` is among ``test_elements`` (either may be a Python number, not
+    both): a bool tensor of elements' shape, no gradient. Both compare in their promoted dtype (nan
+    is in nothing); ``invert`` gives the opposite; ``assume_unique`` lets the search assume that
+    neither side repeats a value (the result is then undefined where one does, as in torch)."""
+    if not isinstance(elements, Tensor) and not isinstance(test_elements, Tensor):
+        raise TypeError(f"isin() received an invalid combination of arguments - got "
+                        f"({type(elements).__name__}, {type(test_elements).__name__}): elements or "
+                        f"test_elements must be a Tensor")
+    x, y = operands(elements, test_elements)
+    dtype = getattr(x, "dtype", None) if isinstance(elements, Tensor) else getattr(y, "dtype", None)
+    if dtype is not None and dtype.kind == "b":
+        raise RuntimeError("Unsupported input type encountered for isin(): Bool; convert the tensors to an "
+                           "integer dtype first")
+    ref = elements if isinstance(elements, Tensor) else test_elements
+    xp = _backend.array_module(ref._data)
+    found = xp.isin(xp.asarray(x), xp.asarray(y), assume_unique=bool(assume_unique), invert=bool(invert))
+    return Tensor._make(xp.asarray(found))
+
+
 def _register_inplace():
     from ._inplace import make_inplace
 

@@ -1,4 +1,4 @@
-"""Distances: cdist, pdist, pairwise_distance, cosine_similarity.
+"""Distances: cdist, pdist, pairwise_distance, cosine_similarity, dist.
 
 All go through one p-norm over the last dim whose gradient is 0 (not nan) where the norm
 is 0, as torch's. Large Euclidean cdist uses the matrix-product form
@@ -17,7 +17,7 @@ from . import _batching
 from ._broadcast import broadcast_shapes
 from ._kernel_dtypes import not_implemented_for, scalar_name
 
-__all__ = ["cdist", "pdist", "pairwise_distance", "cosine_similarity"]
+__all__ = ["cdist", "pdist", "pairwise_distance", "cosine_similarity", "dist"]
 
 FUNCTIONAL = ["pdist", "pairwise_distance", "cosine_similarity"]  # also in torch.nn.functional
 
@@ -182,6 +182,21 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
         return _pnorm(diff.reshape(1), p, keepdim)
     out = _pnorm(diff, p, keepdim)
     return out
+
+
+def dist(input, other, p=2):
+    """||input - other||_p over all elements (the two broadcast), p any number (0 counts the
+    non-zeros, inf and -inf take the largest and smallest magnitude); gradients as vector_norm's
+    (0 where the distance is 0)."""
+    for t in (input, other):
+        if not (t.dtype.is_floating_point or t.dtype.is_complex):
+            raise RuntimeError(f"norm(): input dtype should be either floating point or complex. Got "
+                               f"{t.dtype} instead: convert the tensors with .float() first")
+    p = float(p.item()) if isinstance(p, Tensor) else float(p)
+    return (input - other).reshape(-1).norm(p)
+
+
+Tensor.dist = dist
 
 
 @autocast_op({"cuda": "fp32"})

@@ -966,6 +966,68 @@ def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
     return IndexPut.apply(input, (slice(None),) * dim + (slice(start, end, step),), False, src)
 
 
+@tensor_method()
+def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
+    """input with ``src`` written on its diagonal ``input.diagonal(offset, dim1, dim2)`` (src has that
+    diagonal's shape); gradients: input's outside the diagonal, src's the diagonal's."""
+    diag = input.diagonal(offset, dim1, dim2)
+    if tuple(src.shape) != tuple(diag.shape):
+        raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = {list(src.shape)}, "
+                           f"slice size = {list(diag.shape)}")
+    out = input.clone()
+    out.diagonal(offset, dim1, dim2).copy_(src)
+    return out
+
+
+def combinations(input, r=2, with_replacement=False):
+    """The length-``r`` combinations of the elements of the 1-D ``input`` (as itertools.combinations,
+    or combinations_with_replacement), one per row: a (count, r) tensor, gathered from input (so
+    gradients flow back to the elements chosen). r = 0 gives an empty 1-D tensor."""
+    import itertools
+
+    if input.ndim != 1:
+        raise RuntimeError(f"Expect a 1D vector, but got shape {list(input.shape)}")
+    if r < 0:
+        raise RuntimeError(f"Expect a non-negative number, but got {r}")
+    pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
+    if r == 0:
+        return Index.apply(input, (np.zeros(0, dtype=np.int64),), True)
+    rows = np.array(list(pick(range(input.shape[0]), r)), dtype=np.int64).reshape(-1, r)
+    return Index.apply(input, (rows,), True)
+
+
+__all__ += ["diagonal_scatter", "unravel_index", "combinations"]
+
+
+def unravel_index(indices, shape):
+    """The coordinates in a tensor of ``shape`` (an int or a sequence of ints) of each flat index in
+    ``indices``: a tuple of int64 tensors of indices' shape, one per dim of ``shape``. Indices outside
+    [0, prod(shape)) wrap around each dim, as torch's floor-division arithmetic does."""
+    if not isinstance(indices, Tensor):
+        raise AttributeError(f"unravel_index: 'indices' must be a Tensor, got {type(indices).__name__} "
+                             f"(wrap it in torch.tensor(...))")  # torch's AttributeError from the missing method
+    if indices.dtype.is_floating_point or indices.dtype.is_complex or indices.dtype.np == np.bool_:
+        raise TypeError(f"expected 'indices' to be integer dtype, but got {indices.dtype}")
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+        shape = (int(shape),)
+    if not isinstance(shape, (tuple, list)):
+        raise TypeError(f"expected 'shape' to be int or sequence of ints, but got {type(shape)}")
+    for size in shape:
+        if not isinstance(size, (int, np.integer)) or isinstance(size, bool):
+            raise TypeError(f"expected 'shape' sequence to only contain ints, but got {type(size)}")
+    shape = tuple(int(size) for size in shape)
+    if any(size < 0 for size in shape):
+        raise ValueError(f"'shape' cannot have negative values, but got {shape}")
+    if 0 in shape:
+        raise RuntimeError(f"unravel_index: 'shape' {shape} has a zero size, into which no index unravels")
+    flat = indices._data.astype(np.int64)
+    coords = []
+    for size in reversed(shape):
+        coords.append(Tensor._make(flat % size))
+        flat = flat // size
+    return tuple(reversed(coords))
+
+
 def _register_inplace():
     for name, fn in [("scatter_", scatter), ("scatter_add_", scatter_add),
                      ("scatter_reduce_", scatter_reduce), ("index_add_", index_add),

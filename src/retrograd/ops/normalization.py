@@ -23,8 +23,11 @@ from . import _cuda_kernels
 from ..autograd.function import Function
 from ..autograd.forward_ad import fsum
 from ..autograd.grad_mode import is_grad_enabled, no_grad
-from ..tensor import Tensor
+from ..tensor import Tensor, _wrap_dim
+from ._inplace import make_inplace
 from ._kernel_dtypes import check_floating
+from ._method import tensor_method
+from ._out import SAME, takes_out
 from . import _batching
 from ._broadcast import sum_to_shape
 from ._rows import col_sums, row_sums
@@ -495,3 +498,27 @@ def local_response_norm(input, size, alpha=0.0001, beta=0.75, k=1.0):
     sq = (input * input).reshape(n, c, -1)
     div = (avg @ sq).reshape(input.shape)
     return input / (div * alpha + k) ** beta
+
+
+
+__all__ += ["renorm"]
+
+
+@takes_out(dtype=SAME)
+@tensor_method()
+def renorm(input, p, dim, maxnorm):
+    """Each slice of ``input`` along ``dim`` whose p-norm exceeds ``maxnorm`` scaled to norm maxnorm
+    (by maxnorm / (norm + 1e-7), as torch); the others unchanged. Differentiable through the norm."""
+    if input.ndim < 2:
+        raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {input.ndim} dimensions")
+    if maxnorm < 0:
+        raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
+    if p <= 0:
+        raise RuntimeError(f"renorm: non-positive-norm not supported (got p={p})")
+    dim = _wrap_dim(dim, input.ndim)
+    norms = input.norm(p, dim=[d for d in range(input.ndim) if d != dim], keepdim=True)
+    factor = (maxnorm / (norms + 1e-7)).masked_fill(norms <= maxnorm, 1.0)
+    return input * factor
+
+
+Tensor.renorm_ = make_inplace(renorm, "renorm_")

@@ -15,6 +15,7 @@ from .._unsupported import reject
 from ..tensor import Tensor, _wrap_dim
 from ._broadcast import broadcast_view, sum_to_shape
 from ._method import tensor_method
+from ._out import SAME, takes_out
 
 __all__ = ["reshape", "transpose", "swapaxes", "swapdims", "permute", "unsqueeze", "squeeze",
            "flatten", "t"]
@@ -606,6 +607,16 @@ def narrow(input, dim, start, length):
     from .indexing import Slice
 
     return Slice.apply(input, (slice(None),) * dim + (slice(start, start + length),), False)
+
+
+@takes_out(dtype=SAME, resize_warning=None)  # torch resizes narrow_copy's out silently
+@tensor_method()
+def narrow_copy(input, dim, start, length):
+    """The slice [start, start+length) of dim ``dim``, as a new tensor (narrow's copy)."""
+    return narrow(input, dim, start, length).clone()
+
+
+__all__ += ["narrow_copy"]
 
 
 @tensor_method()
