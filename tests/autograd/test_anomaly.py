@@ -6,8 +6,10 @@ import inspect
 
 import pytest
 
+import retrograd
 import retrograd as T
 from retrograd.autograd import function
+from tests.helpers import requires_torch, torch
 
 
 def _line():
@@ -88,3 +90,26 @@ def test_set_detect_anomaly_and_the_decorator_install_and_remove_the_check():
     with pytest.raises(RuntimeError, match="Function 'Log'"):
         step(T.tensor([-1.0]))
     assert function.after_apply is None
+
+
+@pytest.mark.parametrize("lib", ["retrograd", pytest.param("torch", marks=requires_torch)])
+def test_set_anomaly_enabled_and_its_queries(lib):
+    t = retrograd if lib == "retrograd" else torch
+    assert not t.is_anomaly_enabled() and t.is_anomaly_check_nan_enabled()
+    try:
+        t.set_anomaly_enabled(True, False)
+        assert t.is_anomaly_enabled() and not t.is_anomaly_check_nan_enabled()
+        t.set_anomaly_enabled(True)
+        assert t.is_anomaly_check_nan_enabled()
+        x = t.tensor([0.0], requires_grad=True)
+        with pytest.raises(RuntimeError, match="returned nan values in its 0th output"):
+            (x.sqrt() * 0).sum().backward()
+        with t.autograd.set_detect_anomaly(False):
+            assert not t.is_anomaly_enabled()
+        assert t.is_anomaly_enabled()  # the context restored the setting
+        for bad in ((1,), ("x",), (True, 1)):
+            with pytest.raises(TypeError, match="must be bool"):
+                t.set_anomaly_enabled(*bad)
+    finally:
+        t.set_anomaly_enabled(False)
+    assert not t.is_anomaly_enabled() and t.is_anomaly_check_nan_enabled()

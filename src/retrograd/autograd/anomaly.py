@@ -28,11 +28,24 @@ _lock = threading.Lock()
 
 
 def is_anomaly_enabled():
+    """Whether anomaly detection is on in this thread (torch.is_anomaly_enabled)."""
     return _state.enabled
 
 
 def is_anomaly_check_nan_enabled():
+    """Whether anomaly detection raises on NaN gradients in this thread (torch.is_anomaly_check_nan_enabled)."""
     return _state.check_nan
+
+
+def set_anomaly_enabled(enabled, check_nan=True):
+    """Turn this thread's anomaly detection on or off (torch.set_anomaly_enabled; detect_anomaly's
+    state, without a context). ``check_nan``: raise on NaN gradients while on. A forward check
+    that detect_anomaly(check_forward=True) turned on stays on while enabled."""
+    for i, (name, value) in enumerate((("enabled", enabled), ("check_nan", check_nan))):
+        if not isinstance(value, bool):
+            raise TypeError(f"set_anomaly_enabled(): argument '{name}' (position {i + 1}) must be bool, not "
+                            f"{type(value).__name__}")
+    _set(enabled, check_nan, _state.check_forward and enabled)
 
 
 def _set(enabled, check_nan, check_forward):
