@@ -852,6 +852,8 @@ def _expm(a):
     """exp of each matrix of the array a [..., n, n]: scaling by 2^-s, the [13/13] Padé
     approximant, s squarings (s per matrix, from its 1-norm)."""
     xp = array_module(a)
+    if a.dtype.itemsize < 4:  # float16/bfloat16: in float32 (the Padé coefficients overflow half precision)
+        return _expm(a.astype(np.float32)).astype(a.dtype)
     b = _PADE13
     norm1 = xp.abs(a).sum(-2).max(-1) if a.shape[-1] else xp.zeros(a.shape[:-2])
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -953,8 +955,11 @@ def _permutation(pivots, m, dtype, xp):
 
 
 class LUFactor(Function):
-    """A = P L U packed as LU = L - I + U;  with M = tril(L^T gL, -1) + triu(gU U^T) (gL, gU the
-    strictly lower and upper parts of G), dA = P L^-T M U^-T (square A)."""
+    """A = P L U packed as LU = L - I + U (L [m, k], U [k, n], k = min(m, n)). With L1, U1 the
+    square k x k blocks, gL, gU the strictly lower and the upper parts of G and
+    M = tril(L1^T gL1, -1) + triu(gU1 U1^T):  dA = P L1^-T M U1^-T  (square A);
+    tall A adds the rows below, G2 U1^-T, and -L2^T G2 to M's upper part;
+    wide A adds the columns right, L1^-T G2, and -G2 U2^T to M's lower part."""
     vmap = classmethod(_batching.unbatched_params)  # batching rule: the batch is one more stack dim
 
     @staticmethod
@@ -966,32 +971,64 @@ class LUFactor(Function):
         return LU, pivots, infos
 
     def _factors(ctx, LU, pivots):
+        """P [m, m], L [m, k], U [k, n] as tensors (L and U differentiable functions of LU)."""
         m, n = LU.shape[-2:]
-        if m != n:
-            raise NotImplementedError(f"The derivative of linalg.lu_factor is implemented here for square matrices "
-                                      f"(got {m}x{n})")
+        k = min(m, n)
         xp = array_module(LU._data)
         P = Tensor._make(_permutation(pivots._data, m, LU._data.dtype, xp))
-        return P, tril(LU, -1) + _eye_like(LU, -1), triu(LU)
+        L = tril(LU[..., :, :k], -1) + Tensor._make(xp.eye(m, k, dtype=LU._data.dtype))
+        return P, L, triu(LU[..., :k, :])
 
     @staticmethod
     def jvp(ctx, tA):
-        """With X = L^-1 P^T dA U^-1: dLU = L tril(X, -1) + triu(X) U."""
+        """With C = P^T dA and X = L1^-1 C1 U1^-1: dL1 = L1 tril(X, -1), dU1 = triu(X) U1; tall A:
+        dL2 = (C2 - L2 dU1) U1^-1; wide A: dU2 = L1^-1 (C2 - dL1 U2)."""
+        from .ops.join import cat
+
         LU, pivots = ctx._fw_results[:2]
         P, L, U = ctx._factors(LU, pivots)
-        X = solve_triangular(U, solve_triangular(L, P.mT @ tA, upper=False, unitriangular=True),
+        m, n = LU.shape[-2:]
+        k = min(m, n)
+        C = P.mT @ tA
+        L1, U1 = L[..., :k, :], U[..., :, :k]
+        X = solve_triangular(U1, solve_triangular(L1, C[..., :k, :k], upper=False, unitriangular=True),
                              upper=True, left=False)
-        return L @ tril(X, -1) + triu(X) @ U, None, None
+        dL1, dU1 = L1 @ tril(X, -1), triu(X) @ U1
+        top = dL1 + dU1
+        if m > n:
+            dL2 = solve_triangular(U1, C[..., k:, :] - L[..., k:, :] @ dU1, upper=True, left=False)
+            return cat([top, dL2], -2), None, None
+        if n > m:
+            dU2 = solve_triangular(L1, C[..., :, k:] - dL1 @ U[..., :, k:], upper=False, unitriangular=True)
+            return cat([top, dU2], -1), None, None
+        return top, None, None
 
     @staticmethod
     def backward(ctx, g, *_):
+        from .ops.join import cat
+
         LU, pivots = ctx.saved_tensors
         P, L, U = ctx._factors(LU, pivots)
-        M = tril(L.mT @ tril(g, -1), -1) + triu(triu(g) @ U.mT)
-        # P L^-T M U^-T
-        X = solve_triangular(U.mT, solve_triangular(L.mT, M, upper=True, unitriangular=True),
-                             upper=False, left=False)
-        return P @ X
+        m, n = LU.shape[-2:]
+        k = min(m, n)
+        L1, U1 = L[..., :k, :], U[..., :, :k]
+        lower = L1.mT @ tril(g[..., :k, :k], -1)
+        upper = triu(g[..., :k, :k]) @ U1.mT
+        if m > n:
+            G2 = g[..., k:, :]
+            upper = upper - L[..., k:, :].mT @ G2
+            rest = solve_triangular(U1.mT, G2, upper=False, left=False)  # G2 U1^-T
+        if n > m:
+            G2 = g[..., :, k:]
+            lower = lower - G2 @ U[..., :, k:].mT
+            rest = solve_triangular(L1.mT, G2, upper=True, unitriangular=True)  # L1^-T G2
+        M = tril(lower, -1) + triu(upper)
+        # L1^-T M U1^-T
+        gC = solve_triangular(U1.mT, solve_triangular(L1.mT, M, upper=True, unitriangular=True),
+                              upper=False, left=False)
+        if m != n:
+            gC = cat([gC, rest], -2 if m > n else -1)
+        return P @ gC
 
 
 _lu_factor = _named("lu_factor", ["LU", "pivots"])

@@ -274,7 +274,8 @@ CASES = [
      [(2, 4, 4)]),
     ("pinv", lambda r, A, B: (r.linalg.pinv(A), r.linalg.pinv(B, hermitian=True)), [(3, 2), _SPD3]),
     ("matrix_exp", lambda r, A: r.linalg.matrix_exp(A), [(2, 3, 3)]),
-    ("lu_factor", lambda r, A: r.linalg.lu_factor(A + _eye(r)).LU, [(2, 3, 3)]),
+    ("lu_factor", lambda r, A, B, C: (r.linalg.lu_factor(A + _eye(r)).LU, r.linalg.lu_factor(B).LU,
+                                      r.linalg.lu_factor(C).LU), [(2, 3, 3), (4, 2), (2, 2, 4)]),
     # modules with full backward hooks (identity Functions around the module)
     ("module_hooks", lambda r, x: _hooked_linear(r, x), [(4, 3)]),
     ("dropout", lambda r, a: r.nn.functional.dropout(a, 0.3) + r.nn.functional.alpha_dropout(a, 0.2, training=True), [(6,)]),
