@@ -111,7 +111,8 @@ CASES = [
         y.scatter_reduce(0, t.tensor([[2, 0, 1, 0]]), x[:1], "mean")), [_arr(B, 3, 4), _arr(3, 4, seed=1)], (0, None), 0),
     ("per-sample indices", lambda t, F: lambda x, i, j: (
         x.gather(1, i), t.take_along_dim(x, i[:, :1], 1), x.index_select(1, j), x.index_select(0, j[:2]), x[j],
-        x[j[:2, None]], t.gather(x, 0, j[:2, None])), [_arr(B, 3, 4), _idx(4, B, 3, 2), _idx(3, B, 5, seed=1)], 0, 0),
+        x[j[:2, None]], t.gather(x, 0, j[:2, None]), x[t.arange(3), i[:, 0]], x[j[:2], i[:2, 1]], x[j[:2, None], i[0]],
+        x[0, i[:, 1]], x[j[:3], ..., None]), [_arr(B, 3, 4), _idx(4, B, 3, 2), _idx(3, B, 5, seed=1)], 0, 0),
     ("per-sample indices into a shared table", lambda t, F: lambda w, i: (w[i], w.gather(0, i[:, None].expand(3, 4))),
      [_arr(5, 4), _idx(5, B, 3)], (None, 0), 0),
     ("embedding", lambda t, F: lambda i, w: (F.embedding(i, w), F.embedding(i, w, padding_idx=2)),

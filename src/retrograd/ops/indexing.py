@@ -294,12 +294,33 @@ def _torch_layout(key, ndim):
     return (b, p) if p else None
 
 
-def getitem(self, key):
-    if type(key) is not tuple and _batching.batched(key) and key.dtype.name.startswith("int") and self.ndim:
-        from ..creation import arange  # x[idx], per-sample idx: the batch's rows picked by (b, idx)
+def _leading_index_tensors(key):
+    """The number of integer index tensors (and ints) that start ``key``, when nothing but slices,
+    None and Ellipsis follows them (then NumPy and torch lay the result out alike), else 0."""
+    n = 0
+    while n < len(key) and (isinstance(key[n], int) and not isinstance(key[n], bool) or isinstance(key[n], Tensor)
+                            and key[n].dtype.name.startswith("int")):
+        n += 1
+    rest_basic = all(k is None or k is Ellipsis or isinstance(k, slice) for k in key[n:])
+    return n if rest_basic and any(isinstance(k, Tensor) for k in key[:n]) else 0
 
-        return _batching.on_batch(lambda x, i: x[(arange(i.shape[0]).reshape((-1,) + (1,) * (i.ndim - 1)), i)],
-                                  self, key)
+
+def getitem(self, key):
+    keys = key if type(key) is tuple else (key,)
+    if _batching.batched(*keys) and self.ndim and _leading_index_tensors(keys):
+        # per-sample index tensors leading the key: the batch's elements picked by (sample, indices)
+        from ..creation import arange
+
+        n = _leading_index_tensors(keys)
+        tensors = [k for k in keys[:n] if isinstance(k, Tensor)]
+
+        def pick(x, *idx):  # (each index with the batch dim first, padded to one rank to broadcast as a sample's)
+            rank = max(i.ndim for i in idx)
+            it = iter(_batching._pad_to(i, rank - 1) for i in idx)
+            lead = [next(it) if isinstance(k, Tensor) else k for k in keys[:n]]
+            return x[(arange(x.shape[0]).reshape((-1,) + (1,) * (rank - 1)),) + tuple(lead) + keys[n:]]
+
+        return _batching.on_batch(pick, self, *tensors)
     key, advanced = convert_key(key)
     out = Index.apply(self, key, advanced)
     if advanced:
