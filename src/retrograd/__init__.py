@@ -35,6 +35,7 @@ from .ops.statistics import *  # noqa: F403
 from .ops.numeric import *  # noqa: F403  (copysign, ldexp, frexp, nextafter, heaviside, gcd, lcm)
 from .ops.calculus import *  # noqa: F403  (trapezoid, cumulative_trapezoid, gradient)
 from .ops.complex_parts import *  # noqa: F403  (conj, resolve_conj, adjoint, angle, ...: real tensors)
+from .ops.functional_toplevel import *  # noqa: F403  (torch.dropout(input, p, train), torch.batch_norm, ...)
 from .ops.conv import *  # noqa: F403
 from .ops.pooling import *  # noqa: F403
 from .ops.normalization import *  # noqa: F403
