@@ -113,6 +113,20 @@ class Graph:
                 return False
         return True
 
+    def backward(self, saved, grads):
+        """The gradients of the inputs and live tensors, from the outputs' ``grads``, by the generated
+        backward. Not differentiable again: with create_graph (grad mode on in backward) it raises,
+        as torch.compile's backward."""
+        if _grad_state.enabled:
+            raise RuntimeError(
+                "torch.compile: double backward (create_graph=True, or autograd.grad of a gradient) through a "
+                "compiled graph is not supported, as in torch.compile; run that function eagerly (don't compile "
+                "it, or wrap it in torch.compiler.disable).")
+        arrays = [None if g is None else g._data for g in grads]
+        if any(a is None for a in arrays):  # an output no gradient reached: zeros, as the engine materializes them
+            arrays = [np.zeros(*self.out_meta_at[k]) if a is None else a for k, a in enumerate(arrays)]
+        return tuple(None if g is None else _make(g) for g in self.program.backward(saved, arrays))
+
 
 class CompiledFunction(Function):
     """The one graph node of a replayed call: forward runs the generated forward on the arrays,
@@ -138,18 +152,8 @@ class CompiledFunction(Function):
     def backward(ctx, *grads):
         if ctx.saved is None:
             raise _function._second_backward_error(ctx)
-        graph = ctx.graph
-        if _grad_state.enabled:
-            raise RuntimeError(
-                "torch.compile: double backward (create_graph=True, or autograd.grad of a gradient) through a "
-                "compiled graph is not supported, as in torch.compile; run that function eagerly (don't compile "
-                "it, or wrap it in torch.compiler.disable).")
         ctx.saved_tensors  # noqa: B018  (the version checks)
-        arrays = [None if g is None else g._data for g in grads]
-        if any(a is None for a in arrays):  # an output no gradient reached: zeros, as the engine materializes them
-            arrays = [np.zeros(*graph.out_meta_at[k]) if a is None else a for k, a in enumerate(arrays)]
-        result = graph.program.backward(ctx.saved, arrays)
-        return (None,) + tuple(None if g is None else _make(g) for g in result)
+        return (None,) + ctx.graph.backward(ctx.saved, grads)
 
     def _release(self):
         super()._release()
