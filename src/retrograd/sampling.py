@@ -14,6 +14,7 @@ from . import _backend, _dtype
 from .autograd.function import Function
 from ._unsupported import reject
 from .creation import _at, _check_pin_memory, _float_dtype, _size, check_from_to
+from .ops import _batching
 from .ops._kernel_dtypes import check_floating, scalar_name
 from .ops._method import tensor_method
 from .ops._broadcast import broadcast_shapes
@@ -118,6 +119,7 @@ def _check_p_tensor(p):
 
 class Bernoulli(Function):
     """z ~ Bernoulli(p), elementwise;  dp = 0 (torch's derivative of a sample)."""
+    vmap = classmethod(_batching.random_draws)  # batching rule (retrograd.func.vmap's randomness modes)
 
     @staticmethod
     def forward(ctx, p, generator):
@@ -137,6 +139,7 @@ class Bernoulli(Function):
 class BernoulliScalar(Function):
     """z ~ Bernoulli(p) for a number p, in input's shape and dtype. torch records it and raises
     when differentiated ("derivative for aten::bernoulli is not implemented")."""
+    vmap = classmethod(_batching.random_draws)  # batching rule (retrograd.func.vmap's randomness modes)
 
     _backward_name = "NotImplemented"
 
@@ -188,6 +191,7 @@ def bernoulli_(self, p=0.5, *, generator=None):
 
 class Poisson(Function):
     """z ~ Poisson(rate), elementwise;  drate = 0 (torch's derivative of a sample)."""
+    vmap = classmethod(_batching.random_draws)  # batching rule (retrograd.func.vmap's randomness modes)
 
     @staticmethod
     def forward(ctx, rate, generator):
@@ -228,6 +232,7 @@ def _check_std(std):
 class Normal(Function):
     """z = mean + std * n with n ~ N(0, 1), mean and std tensors or numbers (at least one a tensor);
     dmean = 0, dstd = 0: torch's derivatives of a sample (NormalBackward1/2/3)."""
+    vmap = classmethod(_batching.random_draws)  # batching rule (retrograd.func.vmap's randomness modes)
 
     @staticmethod
     def forward(ctx, mean, std, generator, dtype):

@@ -106,16 +106,21 @@ def test_in_place_randomness_of_an_unbatched_tensor_raises_as_torch():
     assert (out == out[0]).all()
 
 
-def test_ops_run_per_sample_replay_same_and_draw_afresh_for_different():
-    """Bernoulli of a batched probability runs once per sample (no rule): 'same' replays the
-    first sample's numbers for the others, 'different' draws for each."""
+def test_random_ops_of_batched_tensors():
+    """Bernoulli of a batched probability: 'same' runs once per sample, replaying the first
+    sample's numbers for the others; 'different' draws the batch's numbers in one call."""
     p = retrograd.full((B, 200), 0.5, dtype=retrograd.float64)
     reset_vmap_fallbacks()
     same = vmap(retrograd.bernoulli, randomness="same")(p)
     assert vmap_fallbacks() == {"Bernoulli": 1}
     assert (same == same[0]).all()
+    reset_vmap_fallbacks()
+    retrograd.manual_seed(2)  # 'different': one draw for the batch (its rule), as bernoulli of the batch
     different = vmap(retrograd.bernoulli, randomness="different")(p)
+    assert vmap_fallbacks() == {}
     assert not (different == different[0]).all()
+    retrograd.manual_seed(2)
+    assert (different == retrograd.bernoulli(p)).all()
 
 
 def test_permutations_are_shared_as_torchs():

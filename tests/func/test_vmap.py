@@ -76,13 +76,17 @@ def test_op_family_batched_equals_loop(name, fn, inputs, in_dims):
 
 
 def test_ops_without_a_rule_run_per_sample_and_are_counted():
-    rates = retrograd.tensor(rng.uniform(1.0, 5.0, (3, 1000)))  # poisson of a tensor: no batching rule
+    # poisson of a batched tensor under randomness='same' has no batching rule (one draw replayed per sample)
+    rates = retrograd.tensor(rng.uniform(1.0, 5.0, (3, 1000)))
     reset_vmap_fallbacks()
     retrograd.manual_seed(0)
-    out = vmap(retrograd.poisson, randomness="different")(rates)
+    out = vmap(retrograd.poisson, randomness="same")(rates)
     assert vmap_fallbacks() == {"Poisson": 1}
-    retrograd.manual_seed(0)
-    _close(out, retrograd.stack([retrograd.poisson(rates[i]) for i in range(3)]))  # the loop's draws
+    expected = []
+    for i in range(3):  # each sample draws from the stream as the first did
+        retrograd.manual_seed(0)
+        expected.append(retrograd.poisson(rates[i]))
+    _close(out, retrograd.stack(expected))
     reset_vmap_fallbacks()
     assert vmap_fallbacks() == {}
 

@@ -278,6 +278,19 @@ def join(cls, info, in_dims, dim, *tensors, **kwargs):
     return cls.apply(_shift(dim), *ts, **kwargs), 0
 
 
+def random_draws(cls, info, in_dims, *args, **kwargs):
+    """Random ops of tensor inputs (bernoulli(p), normal(mean, std), poisson): with
+    randomness='different' the whole batch's numbers in one draw (tensors with the batch dim
+    first, padded to one rank); 'same' and 'error' take vmap's per-sample loop, which replays
+    the first sample's numbers or raises."""
+    if info.randomness != "different":
+        raise NoRule(f"{cls.__name__}'s numbers shared by the samples")
+    from ..func._randomness import whole_batch
+
+    with whole_batch():
+        return elementwise(cls, info, in_dims, *args, **kwargs)
+
+
 def masked_fill(cls, info, in_dims, a, mask, value, **kwargs):
     """masked_fill: the output has a's shape, so an unbatched a is expanded over the batch."""
     if len(in_dims) > 2 and in_dims[2] is not None:

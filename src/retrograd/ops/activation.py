@@ -433,16 +433,7 @@ class RreluWithNoise(Function):
     """z = a if a >= 0 else r*a, r drawn uniformly from [lower, upper] per element;
     da = g if a >= 0 else r*g."""
 
-    @classmethod
-    def vmap(cls, info, in_dims, a, lower, upper, generator):
-        """randomness='different': the whole batch's slopes drawn in one call. 'same' (one draw
-        shared by the samples) and 'error' take vmap's per-sample loop, which replays or raises."""
-        if info.randomness != "different":
-            raise _batching.NoRule("rrelu's noise shared by the samples")
-        from ..func._randomness import whole_batch
-
-        with whole_batch():
-            return cls.apply(_batching.front(a, in_dims[0]), lower, upper, generator), 0
+    vmap = classmethod(_batching.random_draws)  # batching rule (retrograd.func.vmap's randomness modes)
 
     @staticmethod
     def forward(ctx, a, lower, upper, generator):
