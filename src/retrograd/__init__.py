@@ -36,6 +36,7 @@ from .ops.numeric import *  # noqa: F403  (copysign, ldexp, frexp, nextafter, he
 from .ops.calculus import *  # noqa: F403  (trapezoid, cumulative_trapezoid, gradient)
 from .ops.complex_parts import *  # noqa: F403  (conj, resolve_conj, adjoint, angle, ...: real tensors)
 from .ops.functional_toplevel import *  # noqa: F403  (torch.dropout(input, p, train), torch.batch_norm, ...)
+from .ops.toplevel_inplace import *  # noqa: F403  (torch.sigmoid_(x), torch.exp_(x), ..., torch.fill)
 from .ops.conv import *  # noqa: F403
 from .ops.pooling import *  # noqa: F403
 from .ops.normalization import *  # noqa: F403
