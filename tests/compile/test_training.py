@@ -220,3 +220,22 @@ def test_a_scheduler_step_inside_the_step_is_replayed():
         losses.append([step(x).item() for _ in range(5)])
         lrs.append(opt.param_groups[0]["lr"])
     assert losses[0] == losses[1] and lrs[0] == lrs[1] == 0.1 * 0.5 ** 5
+
+
+def test_a_rebound_optimizer_is_a_guard_failure():
+    model = retrograd.nn.Linear(4, 1)
+    opt = retrograd.optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x):
+        opt.zero_grad()
+        model(x).sum().backward()
+        opt.step()
+
+    compiled = retrograd.compile(step)
+    x = retrograd.tensor(rand(3, 4, dtype=np.float32))
+    assert compiled(x) is None and compiled(x) is None  # a step returning None replays
+    assert compiled._compiled.last_breaks == []
+    opt = retrograd.optim.SGD(model.parameters(), lr=0.0)  # noqa: F841  (the closure now holds another one)
+    before = model.weight.detach().numpy().copy()
+    compiled(x)
+    np.testing.assert_array_equal(model.weight.detach().numpy(), before)  # lr 0: the new optimizer ran

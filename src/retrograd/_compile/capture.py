@@ -471,6 +471,7 @@ class Capture:
     def run(self, args, kwargs, flat_inputs):
         for t in flat_inputs:
             self.add_input(t)
+        self.bindings.extend(_object_bindings(self.fn))
         first_live = len(self.slots)
         self._install()
         _active.append(self)
@@ -613,6 +614,26 @@ def add_module_owners(owners, modules):
                 for k, v in container.items():
                     if isinstance(v, Tensor):
                         owners.setdefault(id(v), (container, k))
+
+
+def _object_bindings(fn):
+    """(container, key, object) for each module, optimizer and lr scheduler the function's globals
+    and closure hold: the replay calls them as captured, so rebinding one is a guard failure."""
+    from ..nn.module import Module
+    from ..optim.lr_scheduler import LRScheduler
+    from ..optim.optimizer import Optimizer
+
+    kinds = (Module, Optimizer, LRScheduler)
+    code_fn = getattr(fn, "__func__", fn)
+    out = [(code_fn.__globals__, k, v) for k, v in getattr(code_fn, "__globals__", {}).items() if isinstance(v, kinds)]
+    for cell in getattr(code_fn, "__closure__", None) or ():
+        try:
+            v = cell.cell_contents
+        except ValueError:
+            continue
+        if isinstance(v, kinds):
+            out.append((cell, None, v))
+    return out
 
 
 def _owners_of(modules, fn):

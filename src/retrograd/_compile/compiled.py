@@ -95,10 +95,14 @@ class Compiled:
         return out
 
     def _graph(self, cap, out, flat, treedef):
-        if not all(isinstance(o, Tensor) for o in flat):
-            cap.graph_break("the function returns something other than tensors (nested in tuples, lists, dicts)")
+        if not all(isinstance(o, Tensor) or o is None for o in flat):
+            cap.graph_break("the function returns something other than tensors and None (nested in tuples, lists, "
+                            "dicts)")
             return None
-        return cap.graph(out, flat, treedef, self.name)
+        graph = cap.graph(out, [o for o in flat if o is not None], treedef, self.name)
+        if graph is not None:
+            graph.none_at = tuple(i for i, o in enumerate(flat) if o is None)  # (a training step's `return None`)
+        return graph
 
     def replay(self, graph, tensors):
         n = graph.n_inputs
@@ -112,6 +116,8 @@ class Compiled:
             j = graph.arg_position.get(s)
             if j is not None:
                 result[i] = args[j]
+        for i in graph.none_at:
+            result.insert(i, None)
         return guards.unflatten(graph.treedef, result)
 
 
