@@ -269,3 +269,61 @@ def test_matrix_exp_half_precision_in_float32(dtype):
     assert got.dtype == getattr(retrograd, dtype)
     want = retrograd.linalg.matrix_exp(retrograd.tensor(a)).numpy()
     np.testing.assert_allclose(got.float().numpy(), want, rtol=1e-2)
+
+
+def _chol(t, a):
+    return t.linalg.cholesky(a @ a.mT + 3 * t.eye(a.shape[-1], dtype=a.dtype))
+
+
+TOP_LEVEL_CASES = [  # torch.* spellings (ops/linalg.py)
+    ("cholesky_solve", lambda t, a, b: t.cholesky_solve(b, _chol(t, a)), (3, 3), (3, 2)),
+    ("cholesky_solve_upper_batched", lambda t, a, b: b.cholesky_solve(_chol(t, a).mT, upper=True), (2, 3, 3), (3, 2)),
+    ("cholesky_inverse", lambda t, a: t.cholesky_inverse(_chol(t, a)), (3, 3)),
+    ("cholesky_inverse_upper", lambda t, a: _chol(t, a).mT.cholesky_inverse(upper=True), (2, 3, 3)),
+    ("triangular_solve", lambda t, a, b: t.triangular_solve(b, _well(t, a)), (3, 3), (3, 2)),
+    ("triangular_solve_lower_t_unit", lambda t, a, b: b.triangular_solve(_well(t, a), upper=False, transpose=True,
+                                                                          unitriangular=True), (2, 3, 3), (3, 2)),
+    ("lu_unpack", lambda t, a: t.lu_unpack(*t.linalg.lu_factor(a)), (3, 3)),
+    ("lu_unpack_wide_batched", lambda t, a: t.lu_unpack(*t.linalg.lu_factor(a)), (2, 2, 4)),
+    ("lu_solve_top", lambda t, a, b: t.lu_solve(b, *t.linalg.lu_factor(_well(t, a))), (3, 3), (3, 2)),
+    ("torch_lu", lambda t, a: t.lu(a, get_infos=True), (3, 3)),
+    ("torch_lu_method", lambda t, a: a.lu(), (2, 3, 3)),
+    ("orgqr", lambda t, a, tau: t.orgqr(a, tau), (4, 3), (2,)),
+]
+
+TOP_LEVEL_VALUES = [
+    # a factor that is not triangular: only its lower (upper) triangle is read, as LAPACK's potrs
+    # (torch's gradient is the whole matrix's: see docs/differences.md)
+    ("cholesky_solve_reads_the_triangle", lambda t, a, b: t.cholesky_solve(b, _well(t, a)), (3, 3), (3, 2)),
+    ("cholesky_inverse_reads_the_triangle", lambda t, a: t.cholesky_inverse(_well(t, a), upper=True), (3, 3)),
+    ("lu_unpack_parts", lambda t, a: (*t.lu_unpack(*t.linalg.lu_factor(a), unpack_data=False),
+                                      *t.lu_unpack(*t.linalg.lu_factor(a), unpack_pivots=False)), (3, 3)),
+    ("torch_lu_singular", lambda t, a: t.lu(0 * a, get_infos=True), (3, 3)),
+]
+
+
+@pytest.mark.filterwarnings("ignore:torch.(lu|lu_solve|triangular_solve) is deprecated")
+@pytest.mark.parametrize("case", TOP_LEVEL_CASES, ids=[c[0] for c in TOP_LEVEL_CASES])
+def test_top_level_op(case):
+    _, fn, *shapes = case
+    check_op(fn, *shapes)
+
+
+@pytest.mark.filterwarnings("ignore:torch.(lu|lu_solve|triangular_solve) is deprecated")
+@pytest.mark.parametrize("case", TOP_LEVEL_VALUES, ids=[c[0] for c in TOP_LEVEL_VALUES])
+def test_top_level_values(case):
+    _, fn, *specs = case
+    check_op(lambda t, *xs: [o.detach() for o in _outputs(fn(t, *xs))], *specs, gradcheck=False,
+             gradgradcheck=False)
+
+
+@pytest.mark.parametrize("name", ["lu", "lu_solve", "triangular_solve"])
+def test_deprecated_spellings_warn_as_torch(name):
+    import retrograd.ops.linalg as ops_linalg
+
+    ops_linalg._warned.discard(name)
+    call = {"lu": lambda: retrograd.lu(retrograd.eye(2)),
+            "triangular_solve": lambda: retrograd.triangular_solve(retrograd.eye(2), retrograd.eye(2)),
+            "lu_solve": lambda: retrograd.lu_solve(retrograd.eye(2), *retrograd.linalg.lu_factor(retrograd.eye(2)))}[name]
+    with pytest.warns(UserWarning, match=f"torch.{name} is deprecated in favor of torch.linalg"):
+        call()

@@ -761,6 +761,7 @@ _TORCH_TYPE_NAME = {"float16": "Half", "bfloat16": "BFloat16", "int64": "Long", 
 
 @takes_out(dtype=CAST, grad=NONE)
 @_whole_batch
+@autocast_op({"cpu": "fp32", "cuda": "keep"})  # one kernel in torch: no cast on CUDA
 def matrix_rank(A, *, atol=None, rtol=None, hermitian=False):
     """The number of singular values (absolute eigenvalues when ``hermitian``) above
     max(atol, rtol * largest), as int64; rtol defaults to eps * max(m, n) without atol."""
@@ -781,6 +782,7 @@ _LSTSQ_DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
 
 
 @_whole_batch
+@autocast_op({"cpu": "fp32", "cuda": "keep"})  # one kernel in torch: no cast on CUDA
 def lstsq(A, B, rcond=None, *, driver=None):
     """min ||A X - B|| (the minimum-norm X where A is rank-deficient), torch's CPU drivers:
     gels (QR, full rank assumed; residuals whenever m > n, no rank), gelsy (rank from rcond, no
@@ -1097,6 +1099,7 @@ def lu(A, *, pivot=True):
 
 @takes_out(dtype=SAME)
 @_whole_batch
+@autocast_op("keep")  # one kernel in torch, without a policy: its matmul is not cast
 def lu_solve(LU, pivots, B, *, left=True, adjoint=False):
     """X with A X = B from lu_factor's (LU, pivots) (left=False: X A = B; adjoint: A^T for A)."""
     if B.ndim < 2:
@@ -1190,6 +1193,7 @@ _COND_P = (None, 2, -2, 1, -1, float("inf"), float("-inf"), "fro", "nuc")
 
 
 @takes_out(dtype=CAST, grad=COPY)  # composite in torch
+@autocast_op({"cpu": "fp32", "cuda": "keep"})  # one kernel in torch: no cast on CUDA
 def cond(A, p=None):
     """The condition number: s_max / s_min for p in (None, 2), s_min / s_max for -2 (any shape);
     else (square A) matrix_norm(A, p) * matrix_norm(A^-1, p), inf where A is singular."""
@@ -1217,6 +1221,7 @@ def _prod(shape):
 
 
 @takes_out(dtype=CAST, grad=COPY)  # composite in torch
+@autocast_op({"cpu": "fp32", "cuda": "keep"})  # one kernel in torch: no cast on CUDA
 def tensorinv(A, ind=2):
     """The inverse with respect to tensordot(., ., ind): reshaped to (prod(shape[:ind]),
     prod(shape[ind:])), inverted, reshaped to shape[ind:] + shape[:ind]."""
@@ -1230,6 +1235,7 @@ def tensorinv(A, ind=2):
 
 
 @takes_out(dtype=CAST, grad=COPY)  # composite in torch
+@autocast_op({"cpu": "fp32", "cuda": "keep"})  # one kernel in torch: no cast on CUDA
 def tensorsolve(A, B, dims=None):
     """X with tensordot(A, X, X.ndim) = B, X of shape A.shape[B.ndim:]; ``dims``: A's dims moved
     to the end first."""
@@ -1265,6 +1271,7 @@ def vander(x, *, N=None):
 
 
 @takes_out(dtype=CAST)
+@autocast_op({"cpu": "fp32", "cuda": "keep"})  # one kernel in torch: no cast on CUDA
 def householder_product(A, tau):
     """The first n columns of H_1 ... H_k, H_i = I - tau_i v_i v_i^T, v_i A's i-th column below the
     diagonal with 1 on it (LAPACK's orgqr): products of tensor ops, differentiable in both."""

@@ -135,6 +135,11 @@ CASES = {
     "linalg.tensorinv": lambda m: ((T(m, SQ),), {"ind": 1}),
     "linalg.tensorsolve": lambda m: ((T(m, SQ), T(m, V3)), {}),
     "linalg.householder_product": lambda m: ((T(m, X.T), T(m, V3[:2])), {}),
+    "lu_unpack": lambda m: (tuple(m.linalg.lu_factor(T(m, SQ))), {}),
+    "lu_solve": lambda m: ((T(m, X), *m.linalg.lu_factor(T(m, SQ))), {}),
+    "cholesky_solve": lambda m: ((T(m, X), m.linalg.cholesky(T(m, SPD))), {}),
+    "cholesky_inverse": lambda m: ((m.linalg.cholesky(T(m, SPD)),), {}),
+    "triangular_solve": lambda m: ((T(m, X), T(m, SQ)), {}),
     "linalg.vecdot": lambda m: ((T(m, X), T(m, Y)), {}),
     # joining
     **{n: (lambda m: (([T(m, X), T(m, Y)],), {})) for n in [
@@ -169,7 +174,7 @@ NOT_DIFFERENTIABLE = {"histc"}  # torch writes an out that requires grad
 COMPOSITE = {"inner", "tensordot", "quantile", "nanquantile", "linalg.matrix_norm", "linalg.norm", "linalg.cond",
              "linalg.tensorinv", "linalg.tensorsolve"}
 # torch reads requires_grad of the differentiable outs only (not linalg.lu's P); takes_out refuses any
-FIRST_OUT_NOT_DIFFERENTIABLE = {"linalg.lu"}
+FIRST_OUT_NOT_DIFFERENTIABLE = {"linalg.lu", "lu_unpack"}
 # torch records a node that raises only in backward; retrograd raises at the call
 GRAD_RAISES_EARLY = {"diag", "floor_divide", "heaviside", "histogram", "conj_physical"}
 

@@ -924,6 +924,7 @@ __all__ += ["pinverse", "matrix_exp", "vander"]
 
 
 @tensor_method()
+@autocast_op({"cpu": "fp32", "cuda": "keep"})  # one kernel in torch: no cast on CUDA
 def pinverse(input, rcond=1e-15):
     """torch.pinverse: linalg.pinv with singular values <= rcond * the largest taken as zero."""
     from .. import linalg
@@ -956,3 +957,143 @@ def vander(x, N=None, increasing=False):
         return out
     out = linalg.vander(x, N=n)
     return out if increasing else out.flip(-1)
+
+
+# ---------------------------------------------------------------------------- torch.* LU, Cholesky and triangular solves
+
+__all__ += ["lu", "lu_unpack", "lu_solve", "cholesky_solve", "cholesky_inverse", "triangular_solve", "orgqr"]
+
+return_types.lu_unpack = _return_type("lu_unpack", ("P", "L", "U"))
+return_types.triangular_solve = _return_type("triangular_solve", ("solution", "cloned_coefficient"))
+return_types._lu_with_info = _return_type("_lu_with_info", ("LU", "pivots", "info"))
+
+_DEPRECATION = {
+    "lu": "torch.lu is deprecated in favor of torch.linalg.lu_factor / torch.linalg.lu_factor_ex and will be "
+          "removed in a future PyTorch release.\nLU, pivots = torch.lu(A, compute_pivots)\nshould be replaced "
+          "with\nLU, pivots = torch.linalg.lu_factor(A, compute_pivots)\nand\nLU, pivots, info = torch.lu(A, "
+          "compute_pivots, get_infos=True)\nshould be replaced with\nLU, pivots, info = "
+          "torch.linalg.lu_factor_ex(A, compute_pivots)",
+    "triangular_solve": "torch.triangular_solve is deprecated in favor of torch.linalg.solve_triangularand will be "
+                        "removed in a future PyTorch release.\ntorch.linalg.solve_triangular has its arguments "
+                        "reversed and does not return a copy of one of the inputs.\nX = torch.triangular_solve(B, "
+                        "A).solution\nshould be replaced with\nX = torch.linalg.solve_triangular(A, B).",
+    "lu_solve": "torch.lu_solve is deprecated in favor of torch.linalg.lu_solveand will be removed in a future "
+                "PyTorch release.\nNote that torch.linalg.lu_solve has its arguments reversed.\nX = "
+                "torch.lu_solve(B, LU, pivots)\nshould be replaced with\nX = torch.linalg.lu_solve(LU, pivots, B)",
+}
+_warned = set()
+
+
+def _deprecated(name):
+    """torch's deprecation UserWarning, once per process as its TORCH_WARN_ONCE."""
+    if name not in _warned:
+        _warned.add(name)
+        import warnings
+
+        warnings.warn(_DEPRECATION[name], UserWarning, stacklevel=3)
+
+
+@tensor_method()
+def lu(A, pivot=True, get_infos=False):
+    """torch.lu (deprecated): (LU, pivots) of linalg.lu_factor_ex, with its info when get_infos;
+    a singular matrix does not raise."""
+    from .. import linalg
+
+    _deprecated("lu")
+    LU, pivots, info = linalg.lu_factor_ex(A, pivot=pivot)
+    return return_types._lu_with_info(LU, pivots, info) if get_infos else (LU, pivots)
+
+
+@takes_out(dtype=SAME)
+def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True):
+    """(P, L, U) from lu_factor's packed LU and pivots; an empty tensor for what is not unpacked."""
+    m, n = LU_data.shape[-2:]
+    k = min(m, n)
+    empty = LU_data.new_zeros((0,))
+    if unpack_pivots:
+        if LU_pivots.dtype.name != "int32":
+            raise RuntimeError(f"torch.lu_unpack: LU_pivots is expected to be a contiguous tensor of torch.int32 "
+                               f"dtype. Note: this function is intended to be used with the output produced by "
+                               f"torch.linalg.lu_factor (got {LU_pivots.dtype})")
+        from ..linalg import _permutation
+
+        P = Tensor._make(_permutation(LU_pivots._data, m, LU_data._data.dtype, array_module(LU_data._data)))
+    else:
+        P = empty
+    if not unpack_data:
+        return return_types.lu_unpack(P, empty, empty)
+    eye = Tensor._make(array_module(LU_data._data).eye(m, k, dtype=LU_data._data.dtype))
+    return return_types.lu_unpack(P, tril(LU_data[..., :, :k], -1) + eye, triu(LU_data[..., :k, :]))
+
+
+@takes_out(dtype=SAME)
+@tensor_method()
+@autocast_op({"cpu": "fp32", "cuda": "keep"})  # one kernel in torch: no cast on CUDA
+def lu_solve(b, LU_data, LU_pivots):
+    """torch.lu_solve (deprecated in torch for linalg.lu_solve, with the arguments in this order)."""
+    from .. import linalg
+
+    _deprecated("lu_solve")
+    return linalg.lu_solve(LU_data, LU_pivots, b)
+
+
+def _gram(L, upper):
+    """A = L L^T (upper: U^T U) of a Cholesky factor, only its lower (upper) triangle read."""
+    return triu(L).mT @ triu(L) if upper else tril(L) @ tril(L).mT
+
+
+@takes_out(dtype=CAST)
+@tensor_method()
+@autocast_op({"cpu": "fp32", "cuda": "keep"})  # one kernel in torch: no cast on CUDA
+def cholesky_solve(B, L, upper=False):
+    """X with (L L^T) X = B from the Cholesky factor L (upper: U^T U X = B)."""
+    from .. import linalg
+
+    if B.ndim < 2 or L.ndim < 2:
+        raise RuntimeError(f"b should have at least 2 dimensions, but has {B.ndim} dimensions instead"
+                           if B.ndim < 2 else
+                           f"u should have at least 2 dimensions, but has {L.ndim} dimensions instead")
+    if B.dtype != L.dtype:
+        raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type {_TORCH_TYPE[B.dtype.name]} "
+                           f"and A of type {_TORCH_TYPE[L.dtype.name]} instead.")
+    return linalg.solve(_gram(L, upper), B)
+
+
+@takes_out(dtype=CAST)
+@tensor_method()
+@autocast_op({"cpu": "fp32", "cuda": "keep"})  # one kernel in torch: no cast on CUDA
+def cholesky_inverse(L, upper=False):
+    """(L L^T)^-1 from the Cholesky factor L (upper: (U^T U)^-1)."""
+    from .. import linalg
+
+    if L.ndim < 2:
+        raise RuntimeError(f"linalg.cholesky_inverse: The input tensor A must have at least 2 dimensions.")
+    return linalg.inv(_gram(L, upper))
+
+
+@takes_out(dtype=SAME)
+@tensor_method()
+@autocast_op({"cpu": "fp32", "cuda": "keep"})  # one kernel in torch: no cast on CUDA
+def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False):
+    """torch.triangular_solve (deprecated): (X, A's copy) with op(A) X = b, op(A) = A^T when
+    transpose, only A's ``upper`` (or lower) triangle read, its diagonal 1 when unitriangular."""
+    from .. import linalg
+
+    _deprecated("triangular_solve")
+    if b.ndim < 2 or A.ndim < 2:
+        raise RuntimeError(f"torch.triangular_solve: Expected b to have at least 2 dimensions, but it has {b.ndim} "
+                           "dimensions instead" if b.ndim < 2 else
+                           f"torch.triangular_solve: Expected A to have at least 2 dimensions, but it has {A.ndim} "
+                           "dimensions instead")
+    T = A.mT if transpose else A
+    X = linalg.solve_triangular(T, b, upper=upper != bool(transpose), unitriangular=unitriangular)
+    return return_types.triangular_solve(X, A.clone())
+
+
+@tensor_method()
+@autocast_op({"cpu": "fp32", "cuda": "keep"})  # one kernel in torch: no cast on CUDA
+def orgqr(input, tau):
+    """torch.orgqr: linalg.householder_product."""
+    from .. import linalg
+
+    return linalg.householder_product(input, tau)
