@@ -114,3 +114,16 @@ def test_no_case_takes_the_double_vjp_fallback():
         arrays, tangents = _case_inputs(specs)
         forward_jvp(fn, arrays, tangents)
     assert not fwAD._FALLBACK_OPS, sorted(fwAD._FALLBACK_OPS)
+
+
+def test_scatter_rows_tangent_goes_where_its_rows_go():
+    """ScatterRows (the inverse of packing's row gather): out[idx[i]] = g[i], and so the tangent."""
+    from retrograd.nn.utils.rnn import ScatterRows
+
+    g, t = retrograd.randn(3, 2), retrograd.randn(3, 2)
+    with fwAD.dual_level():
+        out = ScatterRows.apply(fwAD.make_dual(g, t), np.array([2, -1, 0]), 4)
+        tangent = fwAD.unpack_dual(out).tangent
+    want = np.zeros((4, 2))
+    want[[2, 0]] = t.numpy()[[0, 2]]
+    np.testing.assert_array_equal(tangent.numpy(), want)

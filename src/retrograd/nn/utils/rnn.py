@@ -68,7 +68,7 @@ class ScatterRows(Function):
         valid = idx >= 0
         out = xp.zeros((n,) + G.shape[1:], dtype=G.dtype)
         out[xp.asarray(idx[valid])] = G[xp.asarray(valid)]
-        ctx.idx = idx
+        ctx.idx, ctx.n = idx, n
         return out
 
     @staticmethod
