@@ -136,9 +136,28 @@ ERRORS = [
      "complex, and integer tensors, but got Bool"),
     (lambda t: t.vander(t.ones(2, 2)), RuntimeError, "x must be a one-dimensional tensor."),
     (lambda t: t.vander(t.ones(2), N=-1), RuntimeError, "N must be non-negative."),
+    (lambda t: t.linalg.householder_product(t.ones(2, 3), t.ones(2)), RuntimeError,
+     "torch.linalg.householder_product: input.shape[-2] must be greater than or equal to input.shape[-1]"),
+    (lambda t: t.linalg.householder_product(t.ones(3, 2), t.ones(3)), RuntimeError,
+     "torch.linalg.householder_product: input.shape[-1] must be greater than or equal to tau.shape[-1]"),
+    (lambda t: t.linalg.householder_product(t.ones(3, 2), t.ones(2, 2)), RuntimeError,
+     "Expected tau to have one dimension less than input, but got tau.ndim equal to 2 and input.ndim is equal to 2"),
+    (lambda t: t.linalg.householder_product(t.ones(3, 2), t.ones(2, dtype=t.float64)), RuntimeError,
+     "torch.linalg.householder_product: tau dtype Double does not match input dtype Float"),
+    (lambda t: t.linalg.householder_product(t.ones(3), t.ones(2)), RuntimeError,
+     "torch.linalg.householder_product: input must have at least 2 dimensions."),
+    (lambda t: t.cholesky_solve(t.ones(3), t.eye(3)), RuntimeError,
+     "b should have at least 2 dimensions, but has 1 dimensions instead"),
+    (lambda t: t.cholesky_inverse(t.ones(3)), RuntimeError,
+     "cholesky_inverse: The input tensor A must have at least 2 dimensions."),
+    (lambda t: t.triangular_solve(t.ones(3), t.eye(3)), RuntimeError,
+     "torch.triangular_solve: Expected b to have at least 2 dimensions, but it has 1 dimensions instead"),
+    (lambda t: t.lu_unpack(t.eye(3), t.ones(3, dtype=t.int64)), RuntimeError,
+     "torch.lu_unpack: LU_pivots is expected to be a contiguous tensor of torch.int32 dtype"),
 ]
 
 
+@pytest.mark.filterwarnings("ignore:torch.triangular_solve is deprecated")
 @pytest.mark.parametrize("i", range(len(ERRORS)))
 def test_errors_as_torch(i):
     call, expected, part = ERRORS[i]

@@ -1289,8 +1289,8 @@ def householder_product(A, tau):
         raise RuntimeError("torch.linalg.householder_product: input.shape[-1] must be greater than or equal to "
                            f"tau.shape[-1] (got {n} < {k})")
     if A.dtype != tau.dtype:
-        raise RuntimeError(f"torch.linalg.householder_product: tau dtype {tau.dtype} does not match input dtype "
-                           f"{A.dtype}")
+        raise RuntimeError(f"torch.linalg.householder_product: tau dtype {scalar_name(tau.dtype)} does not match "
+                           f"input dtype {scalar_name(A.dtype)}")
     V = tril(A, -1) + _eye_like(A, -2)[:, :n]
     Q = _eye_like(A, -2)[:, :n].expand(tuple(A.shape[:-2]) + (m, n))
     for i in reversed(range(k)):  # Q = H_1 (H_2 (... H_k I))

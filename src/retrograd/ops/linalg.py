@@ -1013,8 +1013,8 @@ def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True):
     if unpack_pivots:
         if LU_pivots.dtype.name != "int32":
             raise RuntimeError(f"torch.lu_unpack: LU_pivots is expected to be a contiguous tensor of torch.int32 "
-                               f"dtype. Note: this function is intended to be used with the output produced by "
-                               f"torch.linalg.lu_factor (got {LU_pivots.dtype})")
+                               f"dtype (got {LU_pivots.dtype}).\nNote: this function is intended to be used with the "
+                               "output produced by torch.linalg.lu_factor")
         from ..linalg import _permutation
 
         P = Tensor._make(_permutation(LU_pivots._data, m, LU_data._data.dtype, array_module(LU_data._data)))
@@ -1067,7 +1067,7 @@ def cholesky_inverse(L, upper=False):
     from .. import linalg
 
     if L.ndim < 2:
-        raise RuntimeError(f"linalg.cholesky_inverse: The input tensor A must have at least 2 dimensions.")
+        raise RuntimeError("cholesky_inverse: The input tensor A must have at least 2 dimensions.")
     return linalg.inv(_gram(L, upper))
 
 
