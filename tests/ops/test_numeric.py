@@ -87,3 +87,14 @@ def test_heaviside_steps_and_has_no_derivative():
     y = retrograd.heaviside(retrograd.tensor([1.0], requires_grad=True), retrograd.tensor([0.5]))
     with pytest.raises(RuntimeError, match="derivative for aten::heaviside is not implemented"):
         y.sum().backward()
+
+
+def test_frexp_and_copysign_batch_under_vmap():
+    from retrograd import func
+
+    x = retrograd.randn(4, 3) * 10
+    func.reset_vmap_fallbacks()
+    m, e = func.vmap(retrograd.frexp)(x)
+    assert retrograd.equal(m, retrograd.frexp(x).mantissa) and retrograd.equal(e, retrograd.frexp(x).exponent)
+    grads = func.vmap(func.grad(lambda a: retrograd.copysign(a, -1.0).sum()))(x)
+    assert retrograd.equal(grads, -retrograd.sign(x)) and func.vmap_fallbacks() == {}

@@ -57,6 +57,7 @@ class Copysign(Function):
 class Frexp(Function):
     """(mantissa, exponent) with input = mantissa * 2^exponent, 0.5 <= |mantissa| < 1;
     d mantissa = g / 2^exponent (the exponent is an integer: no gradient)."""
+    vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a):
