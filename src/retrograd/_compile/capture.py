@@ -107,10 +107,10 @@ class Capture:
         self._undo = graph_break.install(self)
         cap = self
         make = Tensor.__dict__["_make"]
-        make_fn = make.__func__
+        make_fn = Tensor._make  # (a staticmethod or a classmethod: callable as _make(data, requires_grad))
 
-        def _make(cls, data, requires_grad=False):
-            t = make_fn(cls, data, requires_grad)
+        def _make(data, requires_grad=False):
+            t = make_fn(data, requires_grad)
             if cap.mine():
                 slot = cap._pending.pop(id(data), None)
                 if slot is not None:  # a comparison's result (see _comparison)
@@ -123,7 +123,7 @@ class Capture:
             return t
 
         self._undo.append((Tensor, "_make", make))
-        Tensor._make = classmethod(_make)
+        Tensor._make = staticmethod(_make)
         call = Module.__dict__["__call__"]
 
         def module_call(module, *args, **kwargs):
