@@ -169,23 +169,28 @@ def _owned(t):
 
 
 def _ones_like_data(data):
+    if type(data) is np.ndarray:  # np.ones_like's Python wrapper costs ~4x these C calls
+        return np.array(1, data.dtype) if not data.ndim else np.ones(data.shape, data.dtype)
     return _array_module(data).ones_like(data)
 
 
 def _dependencies(root_nodes):
+    """{node: how many edges point to it} over the nodes reachable from ``root_nodes``."""
     deps = {}
-    seen = set(root_nodes)
-    stack = list(seen)
+    roots = set(root_nodes)
+    stack = list(roots)
     while stack:
-        node = stack.pop()
-        for fn, _ in node._next:
+        for fn, _ in stack.pop()._next:
             if fn is None:
                 continue
-            deps[fn] = deps.get(fn, 0) + 1
-            if fn not in seen:
-                seen.add(fn)
-                stack.append(fn)
-    return deps, seen
+            count = deps.get(fn)
+            if count is None:
+                deps[fn] = 1
+                if fn not in roots:  # first reached: walk its edges once
+                    stack.append(fn)
+            else:
+                deps[fn] = count + 1
+    return deps
 
 
 def _needed(root_nodes, deps, targets):
@@ -216,7 +221,7 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
     accumulate only if ``accumulate``.
     """
     root_nodes = [r[0] for r in roots]
-    deps, _ = _dependencies(root_nodes)
+    deps = _dependencies(root_nodes)
     pending = {}
     for node, nr, g in roots:
         buf = pending.get(node)
@@ -243,10 +248,21 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
         while ready:
             node = ready.pop()
             grads = pending.pop(node, None)
-            in_grads = None
-            if grads is not None and (needed is None or node in needed):
-                run = _run_node if profile_hook is None else profile_hook.evaluate
-                in_grads = run(node, grads, retain_graph, create_graph, capture, captured, accumulate)
+            if grads is None or (needed is not None and node not in needed):
+                in_grads = None
+            elif profile_hook is not None:
+                in_grads = profile_hook.evaluate(node, grads, retain_graph, create_graph, capture, captured,
+                                                 accumulate)
+            elif type(node) is AccumulateGrad:  # no edges to follow: accumulate and go on
+                var = node.variable
+                if capture is None and node._pre_hooks is None and not var._hooks:
+                    _accumulate_leaf(var, grads, create_graph)
+                else:
+                    _run_node(node, grads, retain_graph, create_graph, capture, captured, accumulate)
+                continue
+            else:
+                in_grads = _run_node(node, grads, retain_graph, create_graph, capture, captured, accumulate)
+            grads = None
             i = -1
             for fn, nr in node._next:
                 i += 1
@@ -257,8 +273,13 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
                     if g is not None:
                         buf = pending.get(fn)
                         if buf is None:
-                            buf = pending[fn] = [None] * len(fn._out_meta)
-                        if buf[nr] is None:
+                            n = len(fn._out_meta)
+                            if n == 1:
+                                pending[fn] = [g]
+                            else:
+                                buf = pending[fn] = [None] * n
+                                buf[nr] = g
+                        elif buf[nr] is None:
                             buf[nr] = g
                         elif not graph and _owned(buf[nr]):
                             buf[nr]._data += g._data  # a sum only the engine holds
@@ -290,6 +311,44 @@ def _num_outputs(node):
 
 
 def _run_node(node, grads, retain_graph, create_graph, capture, captured, accumulate):
+    if node._tensor_hooks is not None or node._retained is not None or node._pre_hooks is not None \
+            or capture is not None:
+        grads = _before_node(node, grads, create_graph, capture, captured)
+    if type(node) is AccumulateGrad:
+        if capture is None or (accumulate and (node, 0) in capture):
+            _accumulate_leaf(node.variable, grads, create_graph)
+        return None
+
+    if len(grads) > 1 and node._materialize_grads and any(g is None for g in grads):
+        some = next(g for g in grads if g is not None)
+        grads = [g if g is not None else _zeros_for(node._out_meta[i], some._data)
+                 for i, g in enumerate(grads)]
+    try:
+        if profile_hook is None:
+            result = node.backward(node, *grads)
+        else:
+            result = profile_hook.backward(node, grads)
+    except Exception as exc:
+        if node._anomaly_trace and hasattr(exc, "add_note"):
+            exc.add_note(f"Traceback of forward call that created {node.name()}:\n"
+                         f"{node._anomaly_trace}")
+        raise
+    if type(result) is not tuple and not isinstance(result, tuple):
+        result = (result,)
+    result = _validate(node, result)
+    if node._post_hooks:
+        for fn in list(node._post_hooks.values()):
+            out = fn(result, tuple(grads))
+            if out is not None:
+                result = tuple(out)
+    if not retain_graph:
+        node._release()
+    return result
+
+
+def _before_node(node, grads, create_graph, capture, captured):
+    """What runs before a node's backward when it has any: the hooks of the tensors it made,
+    retain_grad's copies, its pre-hooks, and autograd.grad's capture of its gradients."""
     hooks = node._tensor_hooks
     if hooks:
         for nr, fns in hooks.items():
@@ -315,47 +374,28 @@ def _run_node(node, grads, retain_graph, create_graph, capture, captured, accumu
             idx = capture.get((node, nr))
             if idx is not None:
                 captured[idx] = grads[nr]
-    if isinstance(node, AccumulateGrad):
-        if capture is None or (accumulate and (node, 0) in capture):
-            var = node.variable
-            with _grad_lock(var):
-                owned = var._grad is None and not create_graph and _owned(grads[0])
-                _accumulate(var, grads[0], create_graph, owned)
-                if var._post_accumulate_hooks:
-                    for fn in list(var._post_accumulate_hooks.values()):
-                        fn(var)
-        return None
+    return grads
 
-    if len(grads) > 1 and node._materialize_grads and any(g is None for g in grads):
-        some = next(g for g in grads if g is not None)
-        grads = [g if g is not None else _zeros_for(node._out_meta[i], some._data)
-                 for i, g in enumerate(grads)]
+
+def _accumulate_leaf(var, grads, create_graph):
+    """AccumulateGrad's step: ``var.grad += grads[0]`` under var's lock, then var's
+    post-accumulate hooks."""
     try:
-        if profile_hook is None:
-            result = node.backward(node, *grads)
-        else:
-            result = profile_hook.backward(node, grads)
-    except Exception as exc:
-        if node._anomaly_trace and hasattr(exc, "add_note"):
-            exc.add_note(f"Traceback of forward call that created {node.name()}:\n"
-                         f"{node._anomaly_trace}")
-        raise
-    if not isinstance(result, tuple):
-        result = (result,)
-    result = _validate(node, result)
-    if node._post_hooks:
-        for fn in list(node._post_hooks.values()):
-            out = fn(result, tuple(grads))
-            if out is not None:
-                result = tuple(out)
-    if not retain_graph:
-        node._release()
-    return result
+        lock = var._grad_lock
+    except AttributeError:
+        lock = _grad_lock(var)
+    with lock:
+        owned = var._grad is None and not create_graph and _owned(grads[0])
+        _accumulate(var, grads[0], create_graph, owned)
+        if var._post_accumulate_hooks:
+            for fn in list(var._post_accumulate_hooks.values()):
+                fn(var)
 
 
 def _validate(node, result):
     """Check each gradient against its input: count, shape (summing broadcast dims), dtype."""
-    n = len(node._next)
+    edges = node._next
+    n = len(edges)
     if len(result) != n:
         if len(result) > n and all(g is None for g in result[n:]):
             result = result[:n]
@@ -368,23 +408,26 @@ def _validate(node, result):
     check_nan = anomaly._state.enabled and anomaly._state.check_nan
     out = result
     i = -1
-    for fn, nr in node._next:
+    for fn, nr in edges:
         i += 1
-        g = result[i]
-        if fn is None or g is None:
+        if fn is None:
             continue
-        if not isinstance(g, Tensor):
+        g = result[i]
+        if g is None:
+            continue
+        if type(g) is not Tensor and not isinstance(g, Tensor):
             raise TypeError(
                 f"function {node.name()} returned a {type(g).__name__} as gradient {i}; "
                 "backward must return tensors (or None)"
             )
-        if isinstance(fn, AccumulateGrad):
+        if type(fn) is AccumulateGrad:
             data = fn.variable._data
             shape, dtype = data.shape, data.dtype
         else:
             shape, dtype = fn._out_meta[nr]
         data = g._data
-        if data.shape == shape and data.dtype == dtype and not check_nan:
+        gdtype = data.dtype
+        if data.shape == shape and (gdtype is dtype or gdtype == dtype) and not check_nan:
             continue
         if g._data.shape != shape:
             from ..ops._broadcast import sum_to_shape
