@@ -105,6 +105,34 @@ CASES = [
                                                                                     0.4000000059604645]),
     ("torch.narrow_copy(torch.arange(5), 0, 1, 2)", ([1, 2], "int64")),
     ("torch.diagonal_scatter(torch.zeros(2, 2), torch.ones(2))", ([[1.0, 0.0], [0.0, 1.0]], "float32")),
+    # split_with_sizes and the unsafe splits (ops/join.py)
+    ("[p.tolist() for p in torch.split_with_sizes(torch.arange(5), [2, 3])]", [[0, 1], [2, 3, 4]]),
+    ("torch.split_with_sizes(torch.arange(5), [2, 2])", RuntimeError),
+    ("[p.tolist() for p in torch.unsafe_split(torch.arange(5), 2)]", [[0, 1], [2, 3], [4]]),
+    ("[p.tolist() for p in torch.unsafe_chunk(torch.arange(5), 2)]", [[0, 1, 2], [3, 4]]),
+    ("[p.tolist() for p in torch.arange(5).unsafe_split_with_sizes([1, 4])]", [[0], [1, 2, 3, 4]]),
+    # device, version, layouts, autocast's deprecated queries
+    ("torch.get_device(torch.zeros(1))", -1), ("torch.zeros(1).get_device()", -1),
+    ("torch.legacy_contiguous_format is torch.contiguous_format", True),
+    ("torch.version.hip is None and isinstance(torch.version.debug, bool)", True),
+    ("torch.version.__version__ == torch.__version__", True),
+    ("[torch.is_autocast_cpu_enabled(), str(torch.get_autocast_cpu_dtype()), str(torch.get_autocast_gpu_dtype()),"
+     " torch.is_autocast_cache_enabled()]", [False, "torch.bfloat16", "torch.float16", True]),
+    ("(lambda a: (a.__enter__(), [torch.is_autocast_cpu_enabled(), str(torch.get_autocast_cpu_dtype()),"
+     " torch.is_autocast_cache_enabled()], a.__exit__(None, None, None))[1])"
+     "(torch.autocast('cpu', dtype=torch.float16, cache_enabled=False))", [True, "torch.float16", False]),
+    ("torch.is_autocast_cpu_enabled()", False),  # the region above is closed
+    # sym_* on plain numbers, cond and while_loop run eagerly
+    ("[torch.sym_int(-2.7), torch.sym_float(True), torch.sym_max(2.0, 3), torch.sym_min(2, 3.5), torch.sym_not(0),"
+     " torch.sym_sum((1, 2.5)), torch.sym_sum([]), torch.sym_ite(False, 'a', 'b')]",
+     [-2, 1.0, 3.0, 2.0, True, 3.5, 0, "b"]),
+    ("type(torch.sym_max(2, 3)).__name__", "int"), ("torch.sym_ite(0, 1, 2)", AssertionError),
+    ("torch.cond(torch.tensor(2.0) > 1, lambda a: a * 2, lambda a: a - 1, (torch.ones(2),))",
+     ([2.0, 2.0], "float32")),
+    ("torch.cond(0, lambda a: a * 2, lambda a: a - 1, [torch.ones(2)])", ([0.0, 0.0], "float32")),
+    ("torch.cond(torch.tensor([True, False]), lambda: 1, lambda: 2)", RuntimeError),
+    ("[t.tolist() for t in torch.while_loop(lambda i, s: i < 3, lambda i, s: (i + 1, s * 2),"
+     " (torch.tensor(0), torch.tensor(1.0)))]", [3, 8.0]),
 ]
 IDS = [expr for expr, _ in CASES]
 
@@ -156,3 +184,13 @@ def test_channels_last_is_refused_not_ignored():
 def test_layouts_and_formats_pickle_as_themselves():
     for obj in (retrograd.strided, retrograd.channels_last, retrograd.contiguous_format):
         assert pickle.loads(pickle.dumps(obj)) is obj
+
+
+@pytest.mark.parametrize("name, replacement", [("is_autocast_cpu_enabled", "is_autocast_enabled('cpu')"),
+                                               ("get_autocast_cpu_dtype", "get_autocast_dtype('cpu')"),
+                                               ("get_autocast_gpu_dtype", "get_autocast_dtype('cuda')")])
+def test_deprecated_autocast_queries_warn_at_the_callers_line(name, replacement):
+    with pytest.warns(DeprecationWarning, match=f"torch.{name}\\(\\) is deprecated. Please use "
+                                               f"torch.{replacement.replace('(', '.').replace(')', '.')}") as record:
+        getattr(retrograd, name)()
+    assert record[0].filename == __file__

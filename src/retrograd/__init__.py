@@ -17,6 +17,7 @@ from ._tensor_str import set_printoptions
 from ._type_info import finfo, iinfo
 from ._layouts import (channels_last, channels_last_3d, contiguous_format, layout, memory_format,
                        preserve_format, strided)
+legacy_contiguous_format = contiguous_format  # torch's older name, the same object
 from . import ops  # noqa: F401  (registers the Tensor methods)
 from .ops.elementwise import *  # noqa: F403
 from .ops.comparison import *  # noqa: F403
@@ -37,6 +38,9 @@ from .ops.calculus import *  # noqa: F403  (trapezoid, cumulative_trapezoid, gra
 from .ops.complex_parts import *  # noqa: F403  (conj, resolve_conj, adjoint, angle, ...: real tensors)
 from .ops.functional_toplevel import *  # noqa: F403  (torch.dropout(input, p, train), torch.batch_norm, ...)
 from .ops.toplevel_inplace import *  # noqa: F403  (torch.sigmoid_(x), torch.exp_(x), ..., torch.fill)
+from ._tensor_queries import get_device
+from ._symbolic import *  # noqa: F403  (sym_int, sym_max, ...: on plain numbers)
+from ._control_flow import cond, while_loop
 from .ops.conv import *  # noqa: F403
 from .ops.pooling import *  # noqa: F403
 from .ops.normalization import *  # noqa: F403
@@ -60,6 +64,7 @@ from .serialization import load, save
 from . import amp  # noqa: F401
 from . import backends  # noqa: F401  (retrograd.backends.set_malloc_tuning_enabled)
 from .amp import GradScaler, autocast, get_autocast_dtype, is_autocast_enabled  # noqa: F401 (torch's names)
+from ._legacy_autocast import *  # noqa: F403  (is_autocast_cpu_enabled, get_autocast_gpu_dtype, ...)
 from ._legacy import *  # noqa: F403  (FloatTensor, LongTensor, ...: the legacy tensor types)
 from . import _legacy
 from .func import vmap  # noqa: E402  (torch.vmap is torch.func.vmap)

@@ -91,3 +91,15 @@ def test_chunk_counts_match_torch(n, chunks):
     assert ours == theirs
     assert ([p.shape[0] for p in retrograd.zeros(n).tensor_split(chunks)]
             == [p.shape[0] for p in torch.zeros(n).tensor_split(chunks)])
+
+
+def test_split_with_sizes_and_the_unsafe_splits():
+    check_op(lambda t, x: t.split_with_sizes(x, [1, 3], dim=1), (2, 4))
+    check_op(lambda t, x: x.split_with_sizes([2, 1]), (3, 2))
+    check_op(lambda t, x: t.unsafe_split(x, 2, 1), (2, 5))
+    check_op(lambda t, x: t.unsafe_chunk(x, 2), (5, 2))
+    check_op(lambda t, x: t.unsafe_split_with_sizes(x, [3, 2]), (5,))
+    with pytest.raises(RuntimeError, match="split_with_sizes expects split_sizes to sum exactly to 5"):
+        retrograd.split_with_sizes(retrograd.arange(5), [2, 2])
+    with pytest.raises(TypeError, match="must be a sequence of ints"):
+        retrograd.split_with_sizes(retrograd.arange(5), 2)

@@ -300,6 +300,37 @@ def chunk(input, chunks, dim=0):
 
 
 @tensor_method()
+def split_with_sizes(input, split_sizes, dim=0):
+    """Pieces of the listed sizes along ``dim`` (they must sum to its size): split with a list."""
+    if isinstance(split_sizes, (int, np.integer)) or isinstance(split_sizes, Tensor):
+        raise TypeError(f"split_with_sizes(): argument 'split_sizes' must be a sequence of ints, not "
+                        f"{type(split_sizes).__name__} (torch.split takes one size)")
+    return split(input, list(split_sizes), dim)
+
+
+@tensor_method()
+def unsafe_split(input, split_size, dim=0):
+    """split, whose pieces torch does not track as views (the caller promises not to write them in
+    place); retrograd's pieces permit in-place writes either way."""
+    return split(input, split_size, dim)
+
+
+@tensor_method()
+def unsafe_split_with_sizes(input, split_sizes, dim=0):
+    """split_with_sizes without view tracking (see unsafe_split)."""
+    return split_with_sizes(input, split_sizes, dim)
+
+
+@tensor_method()
+def unsafe_chunk(input, chunks, dim=0):
+    """chunk without view tracking (see unsafe_split)."""
+    return chunk(input, chunks, dim)
+
+
+__all__ += ["split_with_sizes", "unsafe_split", "unsafe_split_with_sizes", "unsafe_chunk"]
+
+
+@tensor_method()
 def unbind(input, dim=0):
     """The slices along ``dim``, each without that dim."""
     if input.ndim == 0:
