@@ -36,6 +36,7 @@ from .. import creation as _creation
 from ..autograd import function as _function
 from ..autograd.grad_mode import _state as _grad_state
 from ..amp.autocast_mode import _state as _amp_state
+from ..ops import attention as _attention_mod
 from ..ops import dropout as _dropout_mod
 from ..ops import comparison as _comparison_mod
 from ..ops import normalization as _norm_mod
@@ -150,6 +151,8 @@ class Capture:
         _norm_mod._stats = self._stats(_norm_mod._stats)
         self._undo.append((_dropout_mod, "_dropout", _dropout_mod._dropout))
         _dropout_mod._dropout = self._dropout(_dropout_mod._dropout)
+        self._undo.append((_attention_mod, "_keep_mask", _attention_mod._keep_mask))
+        _attention_mod._keep_mask = self._attention_keep(_attention_mod._keep_mask)
         for gen in (_random.default_generator, _random.cuda_generator):
             self._undo.append((gen, "_rng", gen._rng))
             gen._rng = _WatchedRng(gen._rng, self)
@@ -373,6 +376,27 @@ class Capture:
 
         return dropout
 
+    def _attention_keep(self, original):
+        """Attention dropout's keep mask is drawn outside any op: recorded as a draw, drawn again at
+        replay from the same generator."""
+        cap = self
+
+        def keep_mask(generator, query, shape, p):
+            if not cap.mine():
+                return original(generator, query, shape, p)
+            recipe = _AttentionKeep(original, generator, shape, p)
+            cap.depth += 1
+            try:
+                keep = Tensor._make(recipe(query))
+            finally:
+                cap.depth -= 1
+            slot = self._new_slot("op", keep)
+            self.steps.append(Step(recipe, ((True, self.resolve(query)),), {}, (slot,), (False,), (False,), False,
+                                   kind="draw"))
+            return keep
+
+        return keep_mask
+
     # ------------------------------------------------------------------ the hook
     def _hook(self, cls, args, kwargs):
         if not self.mine():
@@ -588,6 +612,18 @@ class _GradOf:
 
     def get(self, key):
         return self.t._grad
+
+
+class _AttentionKeep:
+    """Attention dropout's keep mask for a query, drawn as ops/attention.py's _keep_mask draws it."""
+
+    __name__ = "attention_dropout_mask"
+
+    def __init__(self, keep_mask, generator, shape, p):
+        self.keep_mask, self.generator, self.shape, self.p = keep_mask, generator, shape, p
+
+    def __call__(self, query):
+        return self.keep_mask(self.generator, query, self.shape, self.p)._data
 
 
 class _WatchedRng:

@@ -203,16 +203,22 @@ def attention_with_weights(query, key, value, attn_mask=None, dropout_p=0.0, is_
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {dropout_p}")
     keep = None
     if dropout_p > 0.0:
-        from ..random import _rng
-
         heads = (key.shape[-3] * groups,) if key.ndim >= 3 else ()
         shape = np.broadcast_shapes(tuple(query.shape[:-2]), tuple(key.shape[:-3]) + heads)
-        keep_arr = _rng(generator, query).random(shape + (L, S)) >= dropout_p
-        keep = Tensor._make(keep_arr if type(keep_arr) is not np.ndarray and hasattr(keep_arr, "_vmap_levels")
-                            else array_module(query._data).asarray(keep_arr))  # (vmap's draw per sample)
+        keep = _keep_mask(generator, query, shape + (L, S), dropout_p)
     out, P = ScaledDotProductAttention.apply(query, key, value, attn_mask, keep, scale,
                                              float(dropout_p), groups)
     return out, P, keep
+
+
+def _keep_mask(generator, query, shape, p):
+    """Attention dropout's keep mask (True: kept) of ``shape``, drawn from ``generator`` (None: the
+    default generator of query's device). One function, so that retrograd.compile can record the draw."""
+    from ..random import _rng
+
+    keep_arr = _rng(generator, query).random(shape) >= p
+    return Tensor._make(keep_arr if type(keep_arr) is not np.ndarray and hasattr(keep_arr, "_vmap_levels")
+                        else array_module(query._data).asarray(keep_arr))  # (vmap's draw per sample)
 
 
 def _bool():
