@@ -111,6 +111,18 @@ CASES = [
     ("[p.tolist() for p in torch.unsafe_split(torch.arange(5), 2)]", [[0, 1], [2, 3], [4]]),
     ("[p.tolist() for p in torch.unsafe_chunk(torch.arange(5), 2)]", [[0, 1, 2], [3, 4]]),
     ("[p.tolist() for p in torch.arange(5).unsafe_split_with_sizes([1, 4])]", [[0], [1, 2, 3, 4]]),
+    # nonzero_static (ops/indexing.py), frombuffer (creation.py)
+    ("torch.nonzero_static(torch.tensor([1, 0, 2, 0, 3]), size=4)", ([[0], [2], [4], [-1]], "int64")),
+    ("torch.nonzero_static(torch.tensor([[1, 0], [0, 1]]), size=1, fill_value=9)", ([[0, 0]], "int64")),
+    ("torch.nonzero_static(torch.tensor(5), size=2).shape", [2, 0]),
+    ("torch.nonzero_static(torch.tensor([1]), size=-1)", RuntimeError),
+    ("torch.frombuffer(bytearray(np.arange(4, dtype=np.float32).tobytes()), dtype=torch.float32, count=2, offset=4)",
+     ([1.0, 2.0], "float32")),
+    ("(lambda b: (torch.frombuffer(b, dtype=torch.int16).fill_(3), list(b))[1])(bytearray(4))", [3, 0, 3, 0]),
+    ("torch.frombuffer(bytearray(16), dtype=torch.float32, offset=3)", ValueError),
+    ("torch.frombuffer(bytearray(16), dtype=torch.float32, count=5)", ValueError),
+    ("torch.frombuffer(bytearray(0), dtype=torch.float32)", ValueError),
+    ("torch.frombuffer(bytearray(8), dtype=torch.float32, requires_grad=True).requires_grad", True),
     # device, version, layouts, autocast's deprecated queries
     ("torch.get_device(torch.zeros(1))", -1), ("torch.zeros(1).get_device()", -1),
     ("torch.legacy_contiguous_format is torch.contiguous_format", True),

@@ -12,7 +12,7 @@ from .tensor import Tensor, _to_array
 from ._unsupported import reject
 from .ops._out import INTO, takes_out
 
-__all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "full", "empty",
+__all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "frombuffer", "zeros", "ones", "full", "empty",
            "zeros_like", "ones_like", "full_like", "empty_like", "arange", "linspace", "logspace",
            "eye", "range", "rand", "randn", "randint", "randperm", "rand_like", "randn_like",
            "randint_like", "scalar_tensor", "is_tensor", "numel", "set_default_device", "get_default_device"]
@@ -107,6 +107,38 @@ def from_numpy(array):
         raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
     _dtype.from_numpy_dtype(array.dtype)
     return Tensor._make(array)
+
+
+def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
+    """A 1-D tensor of ``dtype`` viewing the bytes of a Python buffer (bytes, bytearray, memoryview,
+    array.array, ...) from ``offset``: ``count`` elements, or all that remain (count=-1). It shares
+    memory with a writable buffer; a read-only one warns, as torch, and writing to it fails."""
+    import warnings
+
+    dtype = _dtype.to_dtype(dtype)
+    view = memoryview(buffer)
+    length, size = view.nbytes, np.dtype(dtype.np).itemsize
+    if length == 0 or count == 0:
+        raise ValueError(f"both buffer length ({length}) and count ({count}) must not be 0")
+    if not 0 <= offset < length:
+        raise ValueError(f"offset ({offset} bytes) must be non-negative and no greater than buffer length "
+                         f"({length} bytes) minus 1")
+    if count < 0:
+        if (length - offset) % size:
+            raise ValueError(f"buffer length ({length - offset} bytes) after offset ({offset} bytes) must be a "
+                             f"multiple of element size ({size})")
+        count = (length - offset) // size
+    elif count * size > length - offset:
+        raise ValueError(f"requested buffer length ({count} * {size} bytes) after offset ({offset} bytes) must "
+                         f"not be greater than actual buffer length ({length} bytes)")
+    if view.readonly:
+        warnings.warn("The given buffer is not writable, and PyTorch does not support non-writable tensors. "
+                      "This means you can write to the underlying (supposedly non-writable) buffer using the "
+                      "tensor. You may want to copy the buffer to protect its data or make it writable before "
+                      "converting it to a tensor. This type of warning will be suppressed for the rest of this "
+                      "program.", UserWarning, stacklevel=2)
+    array = np.frombuffer(buffer, dtype=dtype.np, count=count, offset=offset)
+    return Tensor._make(array).requires_grad_(requires_grad)
 
 
 def is_tensor(obj):

@@ -55,6 +55,7 @@ CASES = {
     "isin": lambda m: ((T(m, IDX), T(m, IDX[0, :2])), {"invert": True}),
     "renorm": lambda m: ((T(m, X), 2, 0, 0.5), {}), "narrow_copy": lambda m: ((T(m, X), 1, 1, 2), {}),
     "conj_physical": lambda m: ((T(m, X),), {}), "angle": lambda m: ((T(m, X),), {}),
+    "nonzero_static": lambda m: ((T(m, IDX),), {"size": 10, "fill_value": 7}),
     "bitwise_left_shift": lambda m: ((T(m, IDX), T(m, IDX)), {}),
     "bitwise_right_shift": lambda m: ((T(m, IDX * 8), T(m, IDX)), {}),
     "clamp": lambda m: ((T(m, X), -0.5, 0.5), {}), "clip": lambda m: ((T(m, X), -0.5, 0.5), {}),

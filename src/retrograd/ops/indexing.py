@@ -374,7 +374,7 @@ from .._unsupported import reject  # noqa: E402
 
 __all__ += ["gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add",
             "index_copy", "index_fill", "masked_fill", "masked_select", "masked_scatter", "take",
-            "take_along_dim", "put", "nonzero", "argwhere", "select_scatter", "slice_scatter"]
+            "take_along_dim", "put", "nonzero", "argwhere", "select_scatter", "slice_scatter", "nonzero_static"]
 
 
 def _index_array(index, name, what="index"):
@@ -965,6 +965,20 @@ def nonzero(input, *, as_tuple=False):
     if as_tuple:
         return tuple(Tensor._make(i.astype(np.int64)) for i in xp.nonzero(x.reshape(-1) if x.ndim == 0 else x))
     return Tensor._make(xp.argwhere(x).astype(np.int64))
+
+
+@takes_out(dtype=SAME)
+@tensor_method()
+def nonzero_static(input, *, size, fill_value=-1):
+    """nonzero(input) with exactly ``size`` rows: the first ``size`` indices, the missing rows filled
+    with ``fill_value`` (a shape known before the values, for compiled code)."""
+    if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 0:
+        raise RuntimeError(f"nonzero_static: 'size' must be an non-negative integer (got {size!r})")
+    xp = array_module(input._data)
+    rows = xp.argwhere(input._data).astype(np.int64)[:size]
+    out = xp.full((size, input.ndim), fill_value, dtype=np.int64)
+    out[:rows.shape[0]] = rows
+    return Tensor._make(out)
 
 
 @tensor_method()
