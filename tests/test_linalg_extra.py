@@ -152,6 +152,18 @@ ERRORS = [
      "cholesky_inverse: The input tensor A must have at least 2 dimensions."),
     (lambda t: t.triangular_solve(t.ones(3), t.eye(3)), RuntimeError,
      "torch.triangular_solve: Expected b to have at least 2 dimensions, but it has 1 dimensions instead"),
+    (lambda t: t.linalg.ldl_factor(t.ones(2, 3)), RuntimeError, "torch.linalg.ldl_factor_ex: A must be batches of "
+     "square matrices, but they are 2 by 3 matrices"),
+    (lambda t: t.linalg.ldl_factor(t.ones(3, 3, dtype=t.int64)), RuntimeError,
+     "torch.linalg.ldl_factor_ex: Expected a floating point or complex tensor as input. Got Long"),
+    (lambda t: t.linalg.ldl_factor(t.ones(3)), RuntimeError,
+     "torch.linalg.ldl_factor_ex: The input tensor A must have at least 2 dimensions."),
+    (lambda t: t.linalg.ldl_factor(t.eye(3, dtype=t.float16)), NotImplementedError,
+     "\"ldl_factor_kernel_cpu\" not implemented for 'Half'"),
+    (lambda t: t.linalg.ldl_solve(t.eye(3), t.ones(3, dtype=t.int32), t.ones(2, 1)), RuntimeError,
+     "Incompatible matrix sizes for torch.linalg.ldl_solve: each A matrix is 3 by 3 but each b matrix is 2 by 1"),
+    (lambda t: t.linalg.ldl_solve(t.eye(3), t.ones(3, dtype=t.int32), t.ones(3)), IndexError,
+     "Dimension out of range (expected to be in range of [-1, 0], but got -2)"),
     (lambda t: t.lu_unpack(t.eye(3), t.ones(3, dtype=t.int64)), RuntimeError,
      "torch.lu_unpack: LU_pivots is expected to be a contiguous tensor of torch.int32 dtype"),
 ]
@@ -346,3 +358,42 @@ def test_deprecated_spellings_warn_as_torch(name):
             "lu_solve": lambda: retrograd.lu_solve(retrograd.eye(2), *retrograd.linalg.lu_factor(retrograd.eye(2)))}[name]
     with pytest.warns(UserWarning, match=f"torch.{name} is deprecated in favor of torch.linalg"):
         call()
+
+
+def _sym(t, a):
+    return a + a.mT
+
+
+def _zero_diagonal(t, a):
+    """Symmetric with a zero diagonal: 2x2 pivot blocks."""
+    s = a + a.mT
+    return s - t.diag_embed(t.diagonal(s, 0, -2, -1))
+
+
+LDL_CASES = [  # no derivative (none in torch): LD, pivots, info and solutions against torch's
+    ("ldl_factor", lambda t, a: t.linalg.ldl_factor(_sym(t, a)), (4, 4)),
+    ("ldl_factor_2x2_blocks_batched", lambda t, a: t.linalg.ldl_factor(_zero_diagonal(t, a)), (3, 5, 5)),
+    ("ldl_factor_hermitian", lambda t, a: t.linalg.ldl_factor(_sym(t, a), hermitian=True), (3, 3)),
+    ("ldl_factor_ex_singular", lambda t, a: t.linalg.ldl_factor_ex(t.stack([_sym(t, a), 0 * a])), (3, 3)),
+    ("ldl_factor_reads_lower", lambda t, a: t.linalg.ldl_factor(t.tril(_sym(t, a)) + 5 * t.triu(a, 1)), (4, 4)),
+    ("ldl_solve", lambda t, a, b: t.linalg.ldl_solve(*t.linalg.ldl_factor(_zero_diagonal(t, a)), b), (5, 5), (5, 2)),
+    ("ldl_solve_batched_bcast", lambda t, a, b: t.linalg.ldl_solve(*t.linalg.ldl_factor(_sym(t, a)), b),
+     (2, 4, 4), (4, 3)),
+]
+
+
+@pytest.mark.parametrize("case", LDL_CASES, ids=[c[0] for c in LDL_CASES])
+def test_ldl(case):
+    _, fn, *specs = case
+    check_op(lambda t, *xs: [o.detach() for o in _outputs(fn(t, *xs))], *specs, gradcheck=False,
+             gradgradcheck=False)
+
+
+def test_ldl_has_no_derivative_as_torch():
+    a = retrograd.tensor(np.array([[0.0, 1.0, 2.0], [1.0, 0.0, 3.0], [2.0, 3.0, 0.0]]), requires_grad=True)
+    LD, pivots = retrograd.linalg.ldl_factor(a)
+    assert pivots.tolist() == [-3, -3, 3]  # torch 2.13's, as LAPACK's
+    with pytest.raises(RuntimeError, match="derivative for aten::linalg_ldl_factor_ex is not implemented"):
+        LD.sum().backward()
+    with pytest.raises(retrograd.linalg.LinAlgError, match="singular"):
+        retrograd.linalg.ldl_factor(retrograd.zeros(3, 3))

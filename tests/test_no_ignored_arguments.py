@@ -65,6 +65,7 @@ ALLOWED = {
        "non-tensor arguments' (mode, full_matrices, UPLO, atol/rtol/hermitian) are None"
        for op in ("QR", "SVD", "Eigh", "Pinv")},
     ("retrograd.linalg.LUFactor.backward", "_"): "the pivots' and info's gradients: integers, not differentiable",
+    ("retrograd.linalg.LDLSolve.forward", "ctx"): "no derivative (torch has none): nothing to save",
     # hints that permit what retrograd does
     ("retrograd.tensor.Tensor.cuda", "non_blocking"): "copies are synchronous, which non_blocking=True permits",
     ("retrograd.tensor.Tensor.to", "non_blocking"): "copies are synchronous, which non_blocking=True permits",

@@ -1297,3 +1297,218 @@ def householder_product(A, tau):
         v = V[..., :, i:i + 1]
         Q = Q - tau[..., i, None, None] * (v @ (v.mT @ Q))
     return Q
+
+
+# ---------------------------------------------------------------------------- LDL^T (Bunch-Kaufman)
+
+__all__ += ["ldl_factor", "ldl_factor_ex", "ldl_solve"]
+
+_BK_ALPHA = (1 + 17 ** 0.5) / 8  # Bunch-Kaufman's pivot threshold
+
+
+def _bunch_kaufman(a):
+    """A = P L D L^T P^T of one symmetric matrix from its lower triangle, by the Bunch-Kaufman
+    diagonal pivoting of LAPACK's sytf2 (lower): (LD, pivots 1-based, info). D has 1x1 and 2x2
+    blocks; a 2x2 block at k, k+1 gives pivots[k] = pivots[k+1] = -(row swapped with k+1) - 1."""
+    n = a.shape[-1]
+    A = np.tril(a).astype(a.dtype, copy=True)
+    piv = np.zeros(n, dtype=np.int32)
+    info = 0
+    k = 0
+    while k < n:
+        step, absakk = 1, abs(A[k, k])
+        imax = k + 1 + int(np.argmax(np.abs(A[k + 1:, k]))) if k < n - 1 else k
+        colmax = abs(A[imax, k]) if k < n - 1 else 0.0
+        if max(absakk, colmax) == 0:  # a zero column: D[k, k] = 0, nothing to eliminate
+            info = info or k + 1
+            piv[k] = k + 1
+            k += 1
+            continue
+        kp = k
+        if absakk < _BK_ALPHA * colmax:
+            rowmax = np.abs(A[imax, k:imax]).max()  # row imax left of the diagonal
+            if imax < n - 1:
+                rowmax = max(rowmax, np.abs(A[imax + 1:, imax]).max())
+            if absakk >= _BK_ALPHA * colmax * (colmax / rowmax):
+                kp = k
+            elif abs(A[imax, imax]) >= _BK_ALPHA * rowmax:
+                kp = imax
+            else:
+                kp, step = imax, 2
+        kk = k + step - 1
+        if kp != kk:  # symmetric interchange of rows/columns kk and kp in the trailing lower triangle
+            A[kp + 1:, [kk, kp]] = A[kp + 1:, [kp, kk]]
+            between = np.arange(kk + 1, kp)
+            A[between, kk], A[kp, between] = A[kp, between].copy(), A[between, kk].copy()
+            A[kk, kk], A[kp, kp] = A[kp, kp], A[kk, kk]
+            if step == 2:
+                A[k + 1, k], A[kp, k] = A[kp, k], A[k + 1, k]
+        if step == 1:
+            x = A[k + 1:, k].copy()
+            A[k + 1:, k + 1:] -= np.tril(np.outer(x, x) / A[k, k])
+            A[k + 1:, k] = x / A[k, k]
+            piv[k] = kp + 1
+        else:
+            D = np.array([[A[k, k], A[k + 1, k]], [A[k + 1, k], A[k + 1, k + 1]]])
+            W = A[k + 2:, k:k + 2].copy()
+            Lw = np.linalg.solve(D, W.T).T  # W D^-1 (D symmetric)
+            A[k + 2:, k + 2:] -= np.tril(Lw @ W.T)
+            A[k + 2:, k:k + 2] = Lw
+            piv[k] = piv[k + 1] = -(kp + 1)
+        k += step
+    return A, piv, info
+
+
+def _ldl_arrays(a):
+    flat = a.reshape((-1,) + a.shape[-2:])
+    parts = [_bunch_kaufman(m) for m in flat]
+    batch = a.shape[:-2]
+    return (np.stack([p[0] for p in parts]).reshape(a.shape) if parts else a.copy(),
+            np.stack([p[1] for p in parts]).reshape(batch + a.shape[-1:]) if parts else
+            np.zeros(batch + a.shape[-1:], np.int32),
+            np.array([p[2] for p in parts], dtype=np.int32).reshape(batch))
+
+
+_ldl_factor_ex = _named("ldl_factor_ex", ["LD", "pivots", "info"])
+_ldl_factor = _named("ldl_factor", ["LD", "pivots"])
+
+
+def _no_derivative_out(fn):
+    """For ops without a derivative that take out=: inputs that require grad are read as plain
+    values when out is given (torch writes out then, and refuses only an out that requires grad)."""
+    @functools.wraps(fn)
+    def run(*args, out=None, **kwargs):
+        if out is not None:
+            args = [a.detach() if isinstance(a, Tensor) else a for a in args]
+        return fn(*args, out=out, **kwargs)
+
+    return run
+
+
+class LDLFactor(Function):
+    """Bunch-Kaufman LDL^T: not differentiable, as in torch (backward raises its error)."""
+
+    @staticmethod
+    def forward(ctx, A):
+        LD, piv, info = (Tensor._make(x) for x in _ldl_arrays(np.asarray(A._data)))
+        ctx.mark_non_differentiable(piv, info)
+        return LD, piv, info
+
+    @staticmethod
+    def jvp(ctx, *_):
+        raise RuntimeError("derivative for aten::linalg_ldl_factor_ex is not implemented")
+
+    @staticmethod
+    def backward(ctx, *_):
+        raise RuntimeError("derivative for aten::linalg_ldl_factor_ex is not implemented")
+
+
+@_no_derivative_out
+@takes_out(dtype=SAME)
+def ldl_factor_ex(A, *, hermitian=False, check_errors=False):
+    """(LD, pivots, info): A = P L D L^T P^T of symmetric matrices read from the lower triangle
+    (LAPACK's sytrf; ``hermitian`` is the same factorization for real matrices), D block-diagonal
+    with 1x1 and 2x2 blocks; info > 0 where a D block is exactly singular. On the CPU in NumPy,
+    a loop over the batch's matrices; no derivative (none in torch either)."""
+    if A.ndim < 2:
+        raise RuntimeError("torch.linalg.ldl_factor_ex: The input tensor A must have at least 2 dimensions.")
+    if A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(f"torch.linalg.ldl_factor_ex: A must be batches of square matrices, but they are "
+                           f"{A.shape[-2]} by {A.shape[-1]} matrices")
+    if A.dtype.name in ("float16", "bfloat16"):
+        raise not_implemented_for("ldl_factor_kernel_cpu", A.dtype, "LAPACK has no half-precision routines: "
+                                  "convert with .float() first")
+    if not A.dtype.is_floating_point:
+        raise RuntimeError(f"torch.linalg.ldl_factor_ex: Expected a floating point or complex tensor as input. Got "
+                           f"{scalar_name(A.dtype)} (convert with .float() or .double() first)")
+    if A.device.type != "cpu":
+        raise NotImplementedError("linalg.ldl_factor: retrograd factors on the CPU only (NumPy); move A with .cpu()")
+    _ = bool(hermitian)  # real matrices: the symmetric and Hermitian factorizations are one
+    LD, pivots, info = LDLFactor.apply(A)
+    if check_errors and (info._data > 0).any():
+        raise LinAlgError(f"torch.linalg.ldl_factor_ex: the block D[{int(info._data.max())}] of the factorization "
+                          "is exactly singular (the matrix is singular)")
+    return _ldl_factor_ex(LD, pivots, info)
+
+
+@_no_derivative_out
+@takes_out(dtype=SAME)
+def ldl_factor(A, *, hermitian=False):
+    """(LD, pivots) of ldl_factor_ex; an exactly singular D raises LinAlgError."""
+    LD, pivots, _ = ldl_factor_ex(A, hermitian=hermitian, check_errors=True)
+    return _ldl_factor(LD, pivots)
+
+
+def _ldl_substitute(ld, piv, b):
+    """X with A X = B from one matrix's (LD, pivots) (LAPACK's sytrs, lower)."""
+    n = ld.shape[-1]
+    x = b.copy()
+    k = 0
+    while k < n:  # P L D: interchanges, then L's columns, then D's blocks
+        if piv[k] > 0:
+            p = piv[k] - 1
+            x[[k, p]] = x[[p, k]]
+            x[k + 1:] -= np.outer(ld[k + 1:, k], x[k])
+            x[k] /= ld[k, k]
+            k += 1
+        else:
+            p = -piv[k] - 1
+            x[[k + 1, p]] = x[[p, k + 1]]
+            x[k + 2:] -= ld[k + 2:, k:k + 2] @ x[k:k + 2]
+            D = np.array([[ld[k, k], ld[k + 1, k]], [ld[k + 1, k], ld[k + 1, k + 1]]])
+            x[k:k + 2] = np.linalg.solve(D, x[k:k + 2])
+            k += 2
+    k = n - 1
+    while k >= 0:  # L^T P^T, backwards
+        if piv[k] > 0:
+            x[k] -= ld[k + 1:, k] @ x[k + 1:]
+            p = piv[k] - 1
+            x[[k, p]] = x[[p, k]]
+            k -= 1
+        else:
+            x[k - 1:k + 1] -= ld[k + 1:, k - 1:k + 1].T @ x[k + 1:]
+            p = -piv[k] - 1
+            x[[k, p]] = x[[p, k]]
+            k -= 2
+    return x
+
+
+class LDLSolve(Function):
+    """X from ldl_factor's (LD, pivots): not differentiable, as in torch."""
+
+    @staticmethod
+    def forward(ctx, LD, pivots, B):
+        shape = np.broadcast_shapes(LD.shape[:-2], pivots.shape[:-1], B.shape[:-2])
+        n = LD.shape[-1]
+        ld = np.broadcast_to(np.asarray(LD._data), shape + (n, n)).reshape(-1, n, n)
+        piv = np.broadcast_to(np.asarray(pivots._data), shape + (n,)).reshape(-1, n)
+        b = np.broadcast_to(np.asarray(B._data), shape + tuple(B.shape[-2:])).reshape((-1,) + tuple(B.shape[-2:]))
+        x = [_ldl_substitute(ld[i], piv[i].astype(np.int64), b[i]) for i in range(b.shape[0])]
+        return Tensor._make(np.stack(x).reshape(shape + tuple(B.shape[-2:])) if x else
+                            np.zeros(shape + tuple(B.shape[-2:]), B._data.dtype))
+
+    @staticmethod
+    def jvp(ctx, *_):
+        raise RuntimeError("derivative for aten::linalg_ldl_solve is not implemented")
+
+    @staticmethod
+    def backward(ctx, *_):
+        raise RuntimeError("derivative for aten::linalg_ldl_solve is not implemented")
+
+
+@_no_derivative_out
+@takes_out(dtype=SAME)
+def ldl_solve(LD, pivots, B, *, hermitian=False):
+    """X with A X = B from ldl_factor's (LD, pivots) (``hermitian``: the same for real matrices);
+    no derivative (none in torch either)."""
+    if B.ndim < 2:
+        raise IndexError("Dimension out of range (expected to be in range of [-1, 0], but got -2) (ldl_solve: B "
+                         f"must have at least 2 dimensions, got shape {list(B.shape)})")
+    if LD.shape[-1] != B.shape[-2]:
+        raise RuntimeError(f"Incompatible matrix sizes for torch.linalg.ldl_solve: each A matrix is {LD.shape[-2]} by "
+                           f"{LD.shape[-1]} but each b matrix is {B.shape[-2]} by {B.shape[-1]}")
+    if LD.dtype != B.dtype:
+        raise RuntimeError(f"torch.linalg.ldl_solve: Expected LD and B to have the same dtype, but got LD with dtype "
+                           f"{scalar_name(LD.dtype)} and B with dtype {scalar_name(B.dtype)} instead")
+    _ = bool(hermitian)  # real matrices: the symmetric and Hermitian solves are one
+    return LDLSolve.apply(LD, pivots, B)
