@@ -48,3 +48,17 @@ def test_deliver_keeps_a_sole_array_and_copies_a_shared_one():
     codegen.deliver(q, np.ones(3))  # a later gradient is added in place, bumping the version
     np.testing.assert_array_equal(q.grad.numpy(), [3.0, 3.0, 3.0])
     assert q.grad._version == 1
+
+
+def test_deliver_takes_the_array_a_sole_view_shows_and_copies_when_it_is_shared():
+    p, q = retrograd.zeros(2, 3, requires_grad=True), retrograd.zeros(2, 3, requires_grad=True)
+
+    def transposed_back():  # a weight's gradient: (G^T X)^T transposed back to the weight's layout
+        g = np.ones((2, 3)).T.T
+        codegen.deliver(p, g)
+        return p.grad._data is not g and np.shares_memory(p.grad._data, g) and p.grad._data.base is None
+
+    assert transposed_back()
+    b = np.ones((2, 3))
+    codegen.deliver(q, b.T.T)  # b is still held here: copied
+    assert not np.shares_memory(q.grad.numpy(), b)

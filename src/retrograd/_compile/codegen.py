@@ -486,6 +486,21 @@ def _refs_of(g):
     return _getrefcount(g)
 
 
+def _base_refs(g):
+    b = g.base
+    return _getrefcount(b)
+
+
+def _viewed_refs():
+    """getrefcount of an array that only one view holds, as ``_sole_array`` sees it."""
+    def probe():
+        b = np.zeros((2, 2))
+        g = b.T.T
+        del b
+        return _base_refs(g)
+    return probe()
+
+
 def _sole_refs():
     """getrefcount of an array held only by one local of the calling generated code, as ``deliver``
     sees it (measured, not assumed: it differs between Python versions)."""
@@ -495,15 +510,29 @@ def _sole_refs():
     return probe()
 
 
+def _sole_array(g):
+    """``g``'s values in an array nothing else holds: ``g`` itself when the generated code alone holds
+    it, or the array it views with the same layout (a weight's gradient ``(G^T X)^T`` transposed
+    back) when only that view holds it, else a contiguous copy."""
+    if type(g) is np.ndarray and g.flags.c_contiguous and g.flags.writeable:
+        if g.base is None:
+            if _getrefcount(g) <= _SOLE + 1:  # (+1: this frame's argument)
+                return g
+        elif _getrefcount(g) <= _SOLE + 1:
+            b = g.base
+            if type(b) is np.ndarray and b.base is None and b.shape == g.shape and b.strides == g.strides \
+                    and _getrefcount(b) <= _VIEWED:
+                return b
+    return g.copy()
+
+
 def deliver(var, g):
     """Add gradient array ``g`` into leaf ``var``'s ``.grad`` as eager's AccumulateGrad does: the first
     gradient becomes ``.grad`` (the array itself when the generated code alone holds it, else a
     contiguous copy), a later one is added in place."""
     grad = var._grad
     if grad is None:
-        sole = type(g) is np.ndarray and g.base is None and g.flags.c_contiguous and g.flags.writeable \
-            and _getrefcount(g) <= _SOLE
-        var._grad = _make(g if sole else g.copy())
+        var._grad = _make(_sole_array(g))
     elif grad._requires_grad:
         var._grad = grad + _make(g)
     else:
@@ -562,3 +591,4 @@ def _tuple(names):
 
 
 _SOLE = _sole_refs()  # (the probe's frames hold the array as deliver's caller and deliver do)
+_VIEWED = _viewed_refs()  # (as _sole_array sees the array a view alone holds)
