@@ -78,9 +78,10 @@ ALLOWED = {
     ("retrograd.nn.utils.clip_grad_value_", "foreach"): "torch's _foreach kernels; the values are the same",
     ("retrograd.profiler.profiler.profile.export_chrome_trace", "use_python_export"):
         "retrograd's one exporter is in Python (what True asks for) and writes the format Kineto's does",
-    ("retrograd.sort", "stable"): "the sort is always stable, which stable=False permits",
-    ("retrograd.tensor.Tensor.sort", "stable"): "the sort is always stable, which stable=False permits",
     ("retrograd.tensor.Tensor.argsort", "stable"): "the sort is always stable, which stable=False permits",
+    **{(f"retrograd.{cls}.vmap", "info"): "the batching rule needs no batch size or randomness: the batch is in "
+       "the tensors" for cls in ("linalg.Cholesky", "linalg.Solve", "nn.utils.rnn.GatherRows",
+                                 "nn.utils.rnn.ScatterRows")},
     ("retrograd.group_norm", "cudnn_enabled"): "selects cuDNN kernels; the values are the same",
     ("retrograd.layer_norm", "cudnn_enable"): "selects cuDNN kernels; the values are the same",
     ("retrograd.topk", "sorted"): "sorted=False permits any order; sorted is one of them",
