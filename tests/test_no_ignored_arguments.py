@@ -78,7 +78,6 @@ ALLOWED = {
     ("retrograd.nn.utils.clip_grad_value_", "foreach"): "torch's _foreach kernels; the values are the same",
     ("retrograd.profiler.profiler.profile.export_chrome_trace", "use_python_export"):
         "retrograd's one exporter is in Python (what True asks for) and writes the format Kineto's does",
-    ("retrograd.tensor.Tensor.argsort", "stable"): "the sort is always stable, which stable=False permits",
     **{(f"retrograd.{cls}.vmap", "info"): "the batching rule needs no batch size or randomness: the batch is in "
        "the tensors" for cls in ("linalg.Cholesky", "linalg.Solve", "nn.utils.rnn.GatherRows",
                                  "nn.utils.rnn.ScatterRows")},
