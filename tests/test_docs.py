@@ -169,6 +169,27 @@ def _node_name_ops(m):
         "F.pad": lambda: F.pad(x, (1, 1)),
         "F.scaled_dot_product_attention": lambda: F.scaled_dot_product_attention(x[None], x[None], x[None]),
         "nn.LSTM": lambda: m.nn.LSTM(4, 2)(x[None])[0],
+        # torch's top-level names (ops/calculus.py, indexing.py, functional_toplevel.py, ...)
+        "torch.dist": lambda: m.dist(x, m.zeros(4)),
+        "torch.combinations": lambda: m.combinations(x[0]),
+        "torch.diagonal_scatter": lambda: m.diagonal_scatter(x, m.ones(3)),
+        "torch.fill": lambda: m.fill(x, 1.0),
+        "torch.trapezoid": lambda: m.trapezoid(x),
+        "torch.renorm": lambda: m.renorm(x, 2, 0, 1.0),
+        "torch.narrow_copy": lambda: m.narrow_copy(x, 1, 0, 2),
+        "torch.constant_pad_nd": lambda: m.constant_pad_nd(x, [1, 1]),
+        "torch.split_with_sizes": lambda: m.split_with_sizes(x, [1, 2])[0],
+        "torch.unsafe_split": lambda: m.unsafe_split(x, 2)[0],
+        "torch.instance_norm": lambda: m.instance_norm(x[None], None, None, None, None, True, 0.1, 1e-5, True),
+        "torch.kl_div": lambda: m.kl_div(x, x.detach().exp()),
+        "torch.binary_cross_entropy_with_logits": lambda: m.binary_cross_entropy_with_logits(x, zeros),
+        "torch.cumulative_trapezoid": lambda: m.cumulative_trapezoid(x),
+        "torch.gradient": lambda: m.gradient(x)[0],
+        "torch.adjoint": lambda: m.adjoint(x),
+        "torch.angle": lambda: m.angle(x),
+        "torch.embedding": lambda: m.embedding(x, m.tensor([1, 2])),
+        "torch.batch_norm": lambda: m.batch_norm(x, None, None, None, None, True, 0.1, 1e-5, True),
+        "torch.convolution": lambda: m.convolution(x[None], m.ones(2, 3, 2), None, [1], [0], [1], False, [0], 1),
     }
 
 
