@@ -83,8 +83,6 @@ ALLOWED = {
                                  "nn.utils.rnn.ScatterRows")},
     ("retrograd.group_norm", "cudnn_enabled"): "selects cuDNN kernels; the values are the same",
     ("retrograd.layer_norm", "cudnn_enable"): "selects cuDNN kernels; the values are the same",
-    ("retrograd.topk", "sorted"): "sorted=False permits any order; sorted is one of them",
-    ("retrograd.tensor.Tensor.topk", "sorted"): "sorted=False permits any order; sorted is one of them",
     ("retrograd.tensor.Tensor.unique", "sorted"): "sorted=False permits any order (torch's CPU sorts too)",
     # torch's *_with_indices take return_indices and always return the indices
     ("retrograd.max_pool1d_with_indices", "return_indices"): "torch ignores it too",
