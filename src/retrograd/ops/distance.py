@@ -184,6 +184,7 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     return out
 
 
+@autocast_op({"cuda": "fp32"})
 def dist(input, other, p=2):
     """||input - other||_p over all elements (the two broadcast), p any number (0 counts the
     non-zeros, inf and -inf take the largest and smallest magnitude); gradients as vector_norm's

@@ -506,6 +506,7 @@ __all__ += ["renorm"]
 
 @takes_out(dtype=SAME)
 @tensor_method()
+@autocast_op({"cuda": "fp32"})
 def renorm(input, p, dim, maxnorm):
     """Each slice of ``input`` along ``dim`` whose p-norm exceeds ``maxnorm`` scaled to norm maxnorm
     (by maxnorm / (norm + 1e-7), as torch); the others unchanged. Differentiable through the norm."""
