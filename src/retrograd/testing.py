@@ -107,12 +107,11 @@ def _compare_tensors(actual, expected, rtol, atol, equal_nan, check_device, chec
 
 
 def _host(t):
-    data = t.detach()._data
-    if type(data) is not np.ndarray:
-        from . import _backend
-
-        data = _backend.to_numpy(data)
-    return np.asarray(data).astype(np.float32) if t.dtype is _dtype.bfloat16 else np.asarray(data)
+    """t's values as a NumPy array on the host (bfloat16 as float32, which holds them exactly)."""
+    t = t.detach()
+    if t.dtype is _dtype.bfloat16:
+        t = t.float()
+    return np.asarray(t.cpu()._data)
 
 
 def _tensor_message(a, e, close, rtol, atol):
