@@ -41,6 +41,7 @@ from .ops.toplevel_inplace import *  # noqa: F403  (torch.sigmoid_(x), torch.exp
 from ._tensor_queries import get_device
 from ._symbolic import *  # noqa: F403  (sym_int, sym_max, ...: on plain numbers)
 from ._control_flow import cond, while_loop
+from .utils.dlpack import from_dlpack, to_dlpack  # (and Tensor.__dlpack__)
 from .ops.conv import *  # noqa: F403
 from .ops.pooling import *  # noqa: F403
 from .ops.normalization import *  # noqa: F403
