@@ -12,6 +12,7 @@ import functools
 
 import numpy as np
 
+from . import _backend
 from ._backend import array_module
 from .autograd.function import Function
 from .ops import _batching
@@ -1390,7 +1391,9 @@ class LDLFactor(Function):
 
     @staticmethod
     def forward(ctx, A):
-        LD, piv, info = (Tensor._make(x) for x in _ldl_arrays(np.asarray(A._data)))
+        dev = _backend.device_of(A._data)  # (on a GPU: factored on the host, the results sent back)
+        LD, piv, info = (Tensor._make(_backend.to_device(x, dev))
+                         for x in _ldl_arrays(_backend.to_device(A._data, _backend.CPU)))
         ctx.mark_non_differentiable(piv, info)
         return LD, piv, info
 
@@ -1408,7 +1411,7 @@ class LDLFactor(Function):
 def ldl_factor_ex(A, *, hermitian=False, check_errors=False):
     """(LD, pivots, info): A = P L D L^T P^T of symmetric matrices read from the lower triangle
     (LAPACK's sytrf; ``hermitian`` is the same factorization for real matrices), D block-diagonal
-    with 1x1 and 2x2 blocks; info > 0 where a D block is exactly singular. On the CPU in NumPy,
+    with 1x1 and 2x2 blocks; info > 0 where a D block is exactly singular. In NumPy on the host,
     a loop over the batch's matrices; no derivative (none in torch either)."""
     if A.ndim < 2:
         raise RuntimeError("torch.linalg.ldl_factor_ex: The input tensor A must have at least 2 dimensions.")
@@ -1421,8 +1424,6 @@ def ldl_factor_ex(A, *, hermitian=False, check_errors=False):
     if not A.dtype.is_floating_point:
         raise RuntimeError(f"torch.linalg.ldl_factor_ex: Expected a floating point or complex tensor as input. Got "
                            f"{scalar_name(A.dtype)} (convert with .float() or .double() first)")
-    if A.device.type != "cpu":
-        raise NotImplementedError("linalg.ldl_factor: retrograd factors on the CPU only (NumPy); move A with .cpu()")
     _ = bool(hermitian)  # real matrices: the symmetric and Hermitian factorizations are one
     LD, pivots, info = LDLFactor.apply(A)
     if check_errors and (info._data > 0).any():
@@ -1480,12 +1481,14 @@ class LDLSolve(Function):
     def forward(ctx, LD, pivots, B):
         shape = np.broadcast_shapes(LD.shape[:-2], pivots.shape[:-1], B.shape[:-2])
         n = LD.shape[-1]
-        ld = np.broadcast_to(np.asarray(LD._data), shape + (n, n)).reshape(-1, n, n)
-        piv = np.broadcast_to(np.asarray(pivots._data), shape + (n,)).reshape(-1, n)
-        b = np.broadcast_to(np.asarray(B._data), shape + tuple(B.shape[-2:])).reshape((-1,) + tuple(B.shape[-2:]))
+        dev = _backend.device_of(B._data)  # (on a GPU: solved on the host, the result sent back)
+        host = [_backend.to_device(t._data, _backend.CPU) for t in (LD, pivots, B)]
+        ld = np.broadcast_to(host[0], shape + (n, n)).reshape(-1, n, n)
+        piv = np.broadcast_to(host[1], shape + (n,)).reshape(-1, n)
+        b = np.broadcast_to(host[2], shape + tuple(B.shape[-2:])).reshape((-1,) + tuple(B.shape[-2:]))
         x = [_ldl_substitute(ld[i], piv[i].astype(np.int64), b[i]) for i in range(b.shape[0])]
-        return Tensor._make(np.stack(x).reshape(shape + tuple(B.shape[-2:])) if x else
-                            np.zeros(shape + tuple(B.shape[-2:]), B._data.dtype))
+        x = np.stack(x).reshape(shape + tuple(B.shape[-2:])) if x else np.zeros(shape + tuple(B.shape[-2:]), b.dtype)
+        return Tensor._make(_backend.to_device(x, dev))
 
     @staticmethod
     def jvp(ctx, *_):
