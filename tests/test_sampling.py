@@ -365,3 +365,23 @@ def test_tensor_methods_exist_as_in_torch():
     for name in ("multinomial", "bernoulli", "bernoulli_", "normal_", "cauchy_", "geometric_", "exponential_",
                  "log_normal_", "random_", "uniform_"):
         assert hasattr(torch.Tensor, name) and hasattr(R.Tensor, name), name
+
+
+def test_binomial_draws_counts_of_successes():
+    t = R
+    g = t.Generator().manual_seed(3)
+    draws = t.binomial(t.full((4000,), 10.0), t.full((4000,), 0.3), generator=g)
+    assert draws.dtype == t.float32 and set(np.unique(draws.numpy())) <= set(range(11))
+    assert abs(draws.mean().item() - 3.0) < 0.15 and abs(draws.var().item() - 2.1) < 0.3
+    again = t.binomial(t.full((4000,), 10.0), t.full((4000,), 0.3), generator=t.Generator().manual_seed(3))
+    assert t.equal(draws, again)
+    edges = t.binomial(t.tensor([5.0, 0.0, -1.0, 4.0]), t.tensor([1.5, 0.3, 0.5, 0.0]))  # p clipped, n < 0 draws 0
+    assert edges.tolist() == [5.0, 0.0, 0.0, 0.0]
+    assert t.binomial(t.tensor([5.0, 10.0], dtype=t.float64), t.tensor([0.5])).dtype == t.float64  # p broadcasts
+    with pytest.raises(ValueError, match="binomial only supports floating-point dtypes for count, got: Long"):
+        t.binomial(t.tensor([5, 10]), t.tensor([0.5, 0.1]))
+    x = t.tensor([5.0], requires_grad=True)
+    r = t.binomial(x, t.tensor([0.5]))
+    assert r.requires_grad and r.grad_fn.name() == "NotImplemented"
+    with pytest.raises(RuntimeError, match="derivative for aten::binomial is not implemented"):
+        r.sum().backward()

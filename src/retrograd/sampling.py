@@ -22,7 +22,7 @@ from .ops._out import ANY, INTO, NONE, SAME, takes_out
 from .random import _host_rng, _rng
 from .tensor import Tensor
 
-__all__ = ["multinomial", "bernoulli", "poisson", "normal"]
+__all__ = ["multinomial", "bernoulli", "poisson", "normal", "binomial"]
 
 MAX_CATEGORIES = 2**24  # torch's limit on multinomial's categories
 
@@ -216,6 +216,24 @@ class Poisson(Function):
 def poisson(input, generator=None):
     """Counts drawn from Poisson(input) elementwise (input: non-negative float rates); input's dtype."""
     return Poisson.apply(input, generator)
+
+
+def binomial(count, prob, generator=None):
+    """Successes among ``count`` trials of probability ``prob`` (float tensors that broadcast),
+    elementwise: counts in count's dtype. No derivative: torch records the draw without one (a
+    backward through it raises)."""
+    from .ops.counting import NotDifferentiable
+
+    if not count.dtype.is_floating_point:
+        raise ValueError(f"binomial only supports floating-point dtypes for count, got: {scalar_name(count.dtype)}")
+    shape = broadcast_shapes(tuple(count.shape), tuple(prob.shape))
+    n = np.broadcast_to(np.nan_to_num(_host(count)), shape)
+    p = np.broadcast_to(np.clip(np.nan_to_num(_host(prob)), 0.0, 1.0), shape)  # torch reads p outside [0, 1] clipped
+    draws = _rng(generator, count).binomial(np.maximum(n, 0).astype(np.int64), p).astype(np.float64)
+    out = Tensor._make(_on_device_of(draws, count, count.dtype))
+    if count.requires_grad or prob.requires_grad:
+        return NotDifferentiable.apply("binomial", out, count, prob)
+    return out
 
 
 # -------------------------------------------------------------------------------- normal
