@@ -89,6 +89,10 @@ ERRORS = [
     (lambda t: t.linalg.pinv(t.ones(3, 3, dtype=t.int64)), RuntimeError, "linalg.pinv(Long{[3, 3]})"),
     (lambda t: t.linalg.pinv(t.ones(3, 3, dtype=t.float16)), RuntimeError, "linalg.pinv(Half{[3, 3]})"),
     (lambda t: t.linalg.matrix_rank(t.ones(3)), RuntimeError, "must have at least 2 dimensions"),
+    (lambda t: t.linalg.matrix_rank(t.ones(3, 3), 0.1, atol=0.2), TypeError, "linalg_matrix_rank() received an "
+     "invalid combination of arguments"),
+    (lambda t: t.linalg.pinv(t.ones(3, 3), 0.1, rtol=0.2), TypeError, "linalg_pinv() received an invalid "
+     "combination of arguments"),
     (lambda t: t.linalg.matrix_rank(t.ones(3, 3, dtype=t.int64)), RuntimeError, "types other than float and double"),
     (lambda t: t.linalg.lstsq(t.ones(4, 3), t.ones(4, 2), driver="foo"), RuntimeError,
      "parameter `driver` should be one of (gels, gelsy, gelsd, gelss)"),
@@ -190,6 +194,11 @@ VALUE_CASES = [  # values (and dtypes) only: ranks, infos, rank-deficient soluti
     ("matrix_rank_atol", lambda t, a: t.linalg.matrix_rank(a, atol=1.0), _RANK2),
     ("matrix_rank_atol_rtol", lambda t, a: t.linalg.matrix_rank(a, atol=0.1, rtol=0.5), _RANK2),
     ("matrix_rank_hermitian", lambda t, a: t.linalg.matrix_rank(a @ a.mT, hermitian=True), _RANK2),
+    ("matrix_rank_tol_positional", lambda t, a: t.stack([t.linalg.matrix_rank(a, tol) for tol in (0.1, 2.0, 9.0)]),
+     _RANK2),
+    ("matrix_rank_tol_hermitian", lambda t, a: t.linalg.matrix_rank(a @ a.mT, 2.0, True), _RANK2),
+    ("pinv_rcond_positional", lambda t, a: t.linalg.pinv(a, 0.3), (4, 3)),
+    ("pinv_rcond_hermitian", lambda t, a: t.linalg.pinv(a @ a.mT, 0.01, True), (3, 3)),
     ("lstsq_rank_deficient_gelsy", lambda t, a, b: t.linalg.lstsq(a, b), _RANK2, (4, 2)),
     ("lstsq_rank_deficient_gelsd", lambda t, a, b: t.linalg.lstsq(a, b, driver="gelsd"), _RANK2, (4, 2)),
     ("lstsq_rcond", lambda t, a, b: t.linalg.lstsq(a, b, rcond=0.3, driver="gelss"), (4, 3), (4, 2)),

@@ -744,9 +744,13 @@ def _eye_like(A, dim):
 
 
 @takes_out(dtype=CAST)
-def pinv(A, *, atol=None, rtol=None, hermitian=False):
+def pinv(A, rcond=None, hermitian=False, *, atol=None, rtol=None):
     """The Moore-Penrose pseudoinverse, from the SVD (the eigendecomposition of A's lower triangle
-    when ``hermitian``): singular values <= max(atol, rtol * largest) count as zero."""
+    when ``hermitian``): singular values <= max(atol, rtol * largest) count as zero. ``rcond``
+    (positional, deprecated in torch): rtol, without atol."""
+    if rcond is not None:
+        _deprecated_tolerance("pinv", "rcond", atol, rtol)
+        rtol = rcond
     if A.ndim < 2 or A.dtype.name not in ("float32", "float64"):
         raise RuntimeError(f"linalg.pinv({_TORCH_TYPE_NAME.get(A.dtype.name, A.dtype.name)}{{{list(A.shape)}}}): "
                            "expected a tensor with 2 or more dimensions of float, double, cfloat or cdouble types")
@@ -756,6 +760,13 @@ def pinv(A, *, atol=None, rtol=None, hermitian=False):
     return Pinv.apply(A, atol, rtol, bool(hermitian))
 
 
+def _deprecated_tolerance(name, old, atol, rtol):
+    """torch's TypeError when the deprecated positional tolerance comes with atol/rtol."""
+    if atol is not None or rtol is not None:
+        raise TypeError(f"linalg_{name}() received an invalid combination of arguments: the deprecated {old} "
+                        f"cannot be given with atol or rtol (pass atol=/rtol= alone)")
+
+
 _TORCH_TYPE_NAME = {"float16": "Half", "bfloat16": "BFloat16", "int64": "Long", "int32": "Int", "int16": "Short",
                     "int8": "Char", "uint8": "Byte", "bool": "Bool", "float32": "Float", "float64": "Double"}
 
@@ -763,9 +774,13 @@ _TORCH_TYPE_NAME = {"float16": "Half", "bfloat16": "BFloat16", "int64": "Long", 
 @takes_out(dtype=CAST, grad=NONE)
 @_whole_batch
 @autocast_op({"cpu": "fp32", "cuda": "keep"})  # one kernel in torch: no cast on CUDA
-def matrix_rank(A, *, atol=None, rtol=None, hermitian=False):
+def matrix_rank(A, tol=None, hermitian=False, *, atol=None, rtol=None):
     """The number of singular values (absolute eigenvalues when ``hermitian``) above
-    max(atol, rtol * largest), as int64; rtol defaults to eps * max(m, n) without atol."""
+    max(atol, rtol * largest), as int64; rtol defaults to eps * max(m, n) without atol.
+    ``tol`` (positional, deprecated in torch): atol, with rtol 0."""
+    if tol is not None:
+        _deprecated_tolerance("matrix_rank", "tol", atol, rtol)
+        atol, rtol = tol, 0.0
     if A.ndim < 2:
         raise RuntimeError("torch.linalg.matrix_rank: The input tensor input must have at least 2 dimensions.")
     if A.dtype.name not in ("float32", "float64"):
