@@ -684,8 +684,8 @@ def _tolerances(A, atol, rtol):
 
 
 def _spectrum(A, hermitian):
-    """The singular values (descending) of A's arrays, or the eigenvalues' absolute values with
-    their eigenvectors when ``hermitian`` (from the lower triangle)."""
+    """The singular values (descending) of A's arrays, or the eigenvalues' absolute values when
+    ``hermitian`` (from the lower triangle)."""
     xp = array_module(A._data)
     if hermitian:
         return xp.abs(xp.linalg.eigvalsh(A._data))
