@@ -236,7 +236,7 @@ RANDOM = {"rrelu", "dropout", "attention_dropout"}  # the device's stream is not
 # ops whose bfloat16 CUDA path still meets a function that does not know DeviceBFloat16 (each
 # raises, none gives a wrong number): cupyx.scipy.special calls, host arrays mixed in, .astype
 # to bfloat16 on a CuPy array; and linear algebra, which has no bfloat16 kernels on the CPU either
-BF16_CUDA_GAPS = {"inverse_trig", "special_unary", "ndtri", "special_binary", "scatter_reduce",
+BF16_CUDA_GAPS = {"inverse_trig", "special_unary", "ndtri", "special_binary", "scatter_reduce", "scatter_reduce_all",
                   "scatter_reduce_prod_zeros", "embedding_bag", "bce_weight", "nll_cross_entropy", "upsample_grid",
                   "batch_norm_eval", "attention_masks", "det_slogdet", "cholesky",
                   "matrix_exp"}  # (computed in float32 from bfloat16 with .astype)
