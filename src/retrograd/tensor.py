@@ -143,9 +143,10 @@ class Tensor:
         self._retains_grad = False
         self._accumulator = None
 
-    @classmethod
-    def _make(cls, data, requires_grad=False):
-        """Wrap an array without copying (internal fast path)."""
+    @staticmethod
+    def _make(data, requires_grad=False):
+        """Wrap an array without copying (internal fast path; a staticmethod, as calling a
+        classmethod costs a bound method per call)."""
         t = object.__new__(Tensor)
         if type(data) is not np.ndarray and not hasattr(data, "__cuda_array_interface__") \
                 and type(data) is not DeviceBFloat16:  # (CUDA bfloat16, see _bfloat16)

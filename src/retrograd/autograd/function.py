@@ -423,42 +423,45 @@ def _record(ctx, cls, args, kwargs, results):
     """Make ``ctx`` the grad_fn of the differentiable outputs and link it to its inputs."""
     next_fns = []
     for a in args:
-        if isinstance(a, _Tensor):
-            if a._requires_grad:
-                if a._base is not None and a._view_version is not None and a._view_version != a._vc[0]:
-                    refresh_view(a)
-                fn = a.grad_fn
-                if fn is None:  # a leaf: its AccumulateGrad node, while some graph holds it
-                    ref = a._accumulator
-                    fn = ref() if ref is not None else None
-                    if fn is None:
-                        fn = _accumulator(a)
-                    next_fns.append((fn, 0))
-                else:
-                    next_fns.append((fn, a._output_nr))
-            else:
-                next_fns.append(_NO_EDGE)
-        else:
+        if not isinstance(a, _Tensor):
             next_fns.append(_NOT_A_TENSOR)
+        elif a._requires_grad:
+            if a._base is not None and a._view_version is not None and a._view_version != a._vc[0]:
+                refresh_view(a)
+            fn = a.grad_fn
+            if fn is None:  # a leaf: its AccumulateGrad node, while some graph holds it
+                ref = a._accumulator
+                fn = ref() if ref is not None else None
+                if fn is None:
+                    fn = _accumulator(a)
+                next_fns.append((fn, 0))
+            else:
+                next_fns.append((fn, a._output_nr))
+        else:
+            next_fns.append(_NO_EDGE)
     ctx._next = tuple(next_fns)
     non_diff = ctx._non_differentiable
     meta = []
-    for i, r in enumerate(results):
+    i = 0
+    for r in results:
         if r is None or not isinstance(r, _Tensor):
             meta.append(None)
+            i += 1
             continue
-        dt = r._data.dtype
-        meta.append((r._data.shape, dt))
-        if dt not in _FLOATING or (non_diff and any(r is n for n in non_diff)):
-            continue
-        r._requires_grad = True
-        r.grad_fn = ctx
-        r._output_nr = i
-        if ctx._view:
-            _link_view(args[0], r, cls, args, kwargs)
+        data = r._data
+        dt = data.dtype
+        meta.append((data.shape, dt))
+        if (dt.kind == "f" or dt in _FLOATING) and not (non_diff and any(r is n for n in non_diff)):
+            r._requires_grad = True
+            r.grad_fn = ctx
+            r._output_nr = i
+            if ctx._view:
+                _link_view(args[0], r, cls, args, kwargs)
+        i += 1
     ctx._out_meta = meta
-    if _modules.stack:
-        ctx._module = _modules.stack[-1]
+    stack = _modules.stack
+    if stack:
+        ctx._module = stack[-1]
     if ctx._to_save:
         ctx._saved = _pack_saved(ctx, results)
         ctx._to_save = ()
@@ -482,19 +485,18 @@ def _pack_saved(ctx, results):
             _saved_hooks.saving_node = ctx.name()
             entries.append((_SAVED_PACKED, hooks[0](t), hooks[1]))
             continue
-        output_nr = None
-        for i, r in enumerate(results):
-            if r is t:
-                output_nr = i
-                break
         vc = t._vc
         if len(vc) == 1:
             vc.append(None)  # watch_version, inlined: log in-place changes from now on
-        if output_nr is None:
-            entries.append((_SAVED_PLAIN, t, t._vc[0]))
+        output_nr = 0
+        for r in results:
+            if r is t:
+                # saving our own output by reference would be a cycle (output -> grad_fn -> output)
+                entries.append((_SAVED_OUTPUT, t._data, vc[0], vc, output_nr, t._requires_grad))
+                break
+            output_nr += 1
         else:
-            # saving our own output by reference would be a cycle (output -> grad_fn -> output)
-            entries.append((_SAVED_OUTPUT, t._data, t._vc[0], t._vc, output_nr, t._requires_grad))
+            entries.append((_SAVED_PLAIN, t, vc[0]))
     return entries
 
 
