@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import retrograd
-from tests.helpers import check_op, requires_torch, torch
+from tests.helpers import check_op, torch
 
 
 def _well(t, a):
