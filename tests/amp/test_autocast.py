@@ -128,10 +128,17 @@ def test_cpu_output_dtype(name, dtype):
         if isinstance(got, Exception):
             if mixed and policy("cpu", name) is None:  # mixed dtypes, no cast: the op's own dtype
                 continue  # rules decide (dot and bilinear raise in both libraries)
+            if in_low and name in _NO_HALF_ON_CPU and isinstance(got, NotImplementedError):
+                continue  # torch's CPU kernel has no float16/bfloat16 version either (checked with torch above)
             raise got
         expected = _expected("cpu", name, dtype, in_low, mixed)
         if expected is not None:
             assert got == expected, (name, dtype, in_low, got, expected)
+
+
+# ops whose CPU kernels torch has only in float32/float64 (uint8 too): their float16/bfloat16
+# inputs raise NotImplementedError in both libraries
+_NO_HALF_ON_CPU = {"_upsample_bilinear2d_aa", "_upsample_bicubic2d_aa"}
 
 
 @pytest.fixture
