@@ -1,6 +1,7 @@
 """Creation functions with torch's dtype inference, and seeded random generators."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -262,3 +263,23 @@ def test_linspace_is_torchs_bit_for_bit(start, end, steps, dtype):
                          (start, end, steps, dtype))
     got = retrograd.linspace(start, end, steps, dtype=getattr(retrograd, dtype)).numpy()
     assert got.dtype == expected.dtype and np.array_equal(got, expected)
+
+
+def test_from_numpy_of_a_read_only_array_warns_once_and_refuses_writes():
+    """torch warns once (its writes into such an array are undefined behaviour); retrograd's
+    in-place ops refuse them with an error that says why, not the expanded-tensor one."""
+    from retrograd import creation
+
+    a = np.arange(4.0)
+    a.setflags(write=False)
+    creation._warned_read_only[0] = False
+    with pytest.warns(UserWarning, match="The given NumPy array is not writable"):
+        t = retrograd.from_numpy(a)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        retrograd.from_numpy(a)  # once per program, as torch's
+    with pytest.raises(RuntimeError, match="memory is read-only"):
+        t.add_(1)
+    with pytest.raises(RuntimeError, match="refers to a single memory location"):
+        retrograd.zeros(1).expand(3).add_(1)
+    assert a.tolist() == [0.0, 1.0, 2.0, 3.0]

@@ -101,11 +101,21 @@ def as_tensor(data, dtype=None, device=None):
 asarray = as_tensor
 
 
+_warned_read_only = [False]
+
+
 def from_numpy(array):
-    """A tensor sharing memory with ``array``."""
+    """A tensor sharing memory with ``array``. A read-only array warns once, as torch (whose writes
+    into it are undefined behaviour; retrograd's in-place ops refuse them)."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
     _dtype.from_numpy_dtype(array.dtype)
+    if not array.flags.writeable and not _warned_read_only[0]:
+        _warned_read_only[0] = True
+        warnings.warn("The given NumPy array is not writable, and PyTorch does not support non-writable tensors. "
+                      "This means writing to this tensor will result in undefined behavior. You may want to copy "
+                      "the array to protect its data or make it writable before converting it to a tensor. This "
+                      "type of warning will be suppressed for the rest of this program.", UserWarning, stacklevel=2)
     return Tensor._make(array)
 
 

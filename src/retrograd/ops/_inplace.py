@@ -33,11 +33,16 @@ def _write(self, data, name):
     try:
         self._data[...] = data
     except ValueError:
+        arr = self._data
+        if 0 in getattr(arr, "strides", (0,)) or getattr(arr, "flags", None) is None or arr.flags.writeable:
+            raise RuntimeError(  # an expanded tensor: NumPy's broadcast views are read-only
+                "unsupported operation: more than one element of the written-to tensor refers to a "
+                f"single memory location (in {name}). Please clone() the tensor before performing "
+                "the operation.") from None
         raise RuntimeError(
-            "unsupported operation: more than one element of the written-to tensor refers to a "
-            f"single memory location (in {name}). Please clone() the tensor before performing "
-            "the operation."
-        ) from None
+            f"{name}: the tensor's memory is read-only (a non-writable NumPy array given to from_numpy or "
+            "as_tensor, or a buffer imported read-only); clone() it, or make the array writable, before "
+            "writing to it in place") from None
 
 
 def inplace(self, name, op, *args, **kwargs):
