@@ -158,3 +158,19 @@ class _TorchFunc:
         if name == "jvp":
             return lambda f, p, t, **k: fn(f, conv(p), conv(t), **k)
         return outer
+
+
+def test_has_aux_results_are_checked_with_torchs_messages():
+    """grad_and_value, vjp and jvp share one check of (output, aux): torch 2.13's texts."""
+    from retrograd.func import grad_and_value, jvp, vjp
+
+    x = retrograd.randn(3)
+    calls = {"grad_and_value(f)(*args)": lambda: grad_and_value(lambda a: a.sum(), has_aux=True)(x),
+             "vjp(f, *primals)": lambda: vjp(lambda a: a, x, has_aux=True),
+             "jvp(f, primals, tangents)": lambda: jvp(lambda a: a, (x,), (x,), has_aux=True)}
+    for where, call in calls.items():
+        with pytest.raises(RuntimeError) as info:
+            call()
+        assert str(info.value) == f"{where}: output of function f should be a tuple: (output, aux) if has_aux is True"
+    with pytest.raises(RuntimeError, match="Expected tensors, got unsupported type <class 'int'>"):
+        vjp(lambda a: (a, [1]), x, has_aux=True)

@@ -5,7 +5,7 @@ import functools
 from ..autograd import forward_ad
 from ..tensor import Tensor
 from . import _pytree
-from ._grad import _check_argnums, _check_aux
+from ._grad import _check_argnums, _split_aux
 
 
 def jvp(func, primals, tangents, *, strict=False, has_aux=False):
@@ -34,11 +34,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
         duals = [forward_ad.make_dual(p, t) for p, t in zip(p_leaves, t_leaves)]
         out = func(*_pytree.unflatten(duals, p_spec))
         if has_aux:
-            if not (isinstance(out, tuple) and len(out) == 2):
-                raise RuntimeError("jvp(f, primals, tangents): output of function f should be a tuple: "
-                                   "(output, aux) if has_aux is True")
-            out, aux = out
-            _check_aux(aux)
+            out, aux = _split_aux(out, "jvp(f, primals, tangents)")
         out_leaves, out_spec = _pytree.flatten(out)
         primal_out, tangent_out = [], []
         for o in out_leaves:

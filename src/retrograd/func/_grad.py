@@ -223,10 +223,16 @@ def _detach(x):
     return _wrap_levels(value.detach(), levels)
 
 
-def _check_aux(aux):
+def _split_aux(out, where):
+    """(output, aux) of a function called with has_aux: torch's errors for another shape of
+    result, or an aux that holds something other than tensors. ``where`` names the call."""
+    if not (isinstance(out, tuple) and len(out) == 2):
+        raise RuntimeError(f"{where}: output of function f should be a tuple: (output, aux) if has_aux is True")
+    out, aux = out
     for a in _pytree.flatten(aux)[0]:
         if not isinstance(a, Tensor):
             raise RuntimeError(f"Expected tensors, got unsupported type {type(a)}")
+    return out, aux
 
 
 def grad_and_value(func, argnums=0, has_aux=False):
@@ -240,11 +246,7 @@ def grad_and_value(func, argnums=0, has_aux=False):
         keep = _needs_graph(outer)
         out, specs, all_leaves, all_levels = _call_prepared(lambda *a: func(*a, **kwargs), args, nums)
         if has_aux:
-            if not (isinstance(out, tuple) and len(out) == 2):
-                raise RuntimeError("grad_and_value(f)(*args): output of function f should be a tuple: "
-                                   "(output, aux) if has_aux is True")
-            out, aux = out
-            _check_aux(aux)
+            out, aux = _split_aux(out, "grad_and_value(f)(*args)")
         if not isinstance(out, Tensor):
             raise RuntimeError(f"grad_and_value(f)(*args): Expected f(*args) to return a Tensor, got {type(out)}")
         if out.ndim != 0:
@@ -284,11 +286,7 @@ def vjp(func, *primals, has_aux=False):
     keep_outer = _needs_graph(outer)
     out, specs, all_leaves, all_levels = _call_prepared(func, primals, nums)
     if has_aux:
-        if not (isinstance(out, tuple) and len(out) == 2):
-            raise RuntimeError("vjp(f, *primals): output of function f should be a tuple: (output, aux) "
-                               "if has_aux is True")
-        out, aux = out
-        _check_aux(aux)
+        out, aux = _split_aux(out, "vjp(f, *primals)")
     out_leaves, out_spec = _pytree.flatten(out)
     for o in out_leaves:
         if not isinstance(o, Tensor):
