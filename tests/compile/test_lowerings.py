@@ -75,3 +75,69 @@ def test_an_input_changed_in_place_before_backward_raises_as_eager():
     x.mul_(2)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.backward()
+
+
+def _lowered_equal(fn, arrays):
+    compiled = assert_same_as_eager(fn, arrays)
+    program = _program(compiled)
+    assert program.generic == 0, program.source
+    return program
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_lowered_equals_eager(reduction):
+    # log_softmax then nll_loss, an ignored target included
+    target = np.array([1, 0, 4, -100, 2, 4])
+    fn = lambda x, t: F.cross_entropy(x * 3, t, reduction=reduction)  # noqa: E731
+    _lowered_equal(fn, [rand(6, 5, seed=0), target])
+
+
+def test_nll_loss_replays_new_targets_and_their_checks():
+    compiled = retrograd.compile(lambda x, t: F.nll_loss(x.log_softmax(1), t), fullgraph=True)
+    x = retrograd.tensor(rand(4, 3), requires_grad=True)
+    for targets in ([0, 1, 2, 1], [2, 2, 0, 1], [1, 0, 0, 0]):
+        t = retrograd.tensor(targets)
+        ref_x = retrograd.tensor(rand(4, 3), requires_grad=True)
+        ref = F.nll_loss(ref_x.log_softmax(1), t)
+        ref.backward()
+        x.grad = None
+        out = compiled(x, t)
+        out.backward()
+        np.testing.assert_array_equal(out.detach().numpy(), ref.detach().numpy())
+        np.testing.assert_array_equal(x.grad.numpy(), ref_x.grad.numpy())
+    assert _program(compiled).generic == 0
+    with pytest.raises(IndexError, match="Target 3 is out of bounds"):
+        compiled(x, retrograd.tensor([0, 3, 1, 1]))
+
+
+def test_embedding_lowered_equals_eager_with_repeated_indices():
+    # repeated rows add up in the weight's gradient; a table indexed twice (two lookups)
+    idx = np.array([[1, 3, 1], [0, 3, 3]])
+    fn = lambda w, i: F.embedding(i, w) * 2 + F.embedding(i[:, :1], w)  # noqa: E731
+    _lowered_equal(fn, [rand(5, 4), idx])
+
+
+def test_view_of_a_split_is_lowered():
+    # .view of a non-contiguous slice (attention's q, k, v of one projection): a copy-free view, as eager
+    fn = lambda a: tuple(p.view(2, 3, 2, 2).transpose(1, 2) * (k + 1) for k, p in enumerate(a.split(4, dim=2)))  # noqa: E731
+    program = _lowered_equal(fn, [rand(2, 3, 12)])
+    assert ".view()" in program.source
+
+
+def test_float32_cube_written_as_products_equals_eager():
+    # the tanh GELU's x ** 3.0: x * x * x, its backward's x ** 2.0 as x * x (bitwise powf's)
+    fn = lambda a: 0.5 * a * (1.0 + retrograd.tanh(0.79788456 * (a + 0.044715 * retrograd.pow(a, 3.0))))  # noqa: E731
+    program = _lowered_equal(fn, [rand(16, 64, dtype=np.float32, low=-4, high=4)])
+    from retrograd.ops.elementwise import _pow
+
+    assert " * v0 * v0" in program.source and _pow not in program.em.ns.values()
+
+
+def test_float32_power_two_is_the_product_for_every_mantissa():
+    # why the lowering may write x ** 2.0 as x * x: equal for each float32 in [1, 2) (other exponents
+    # scale both exactly), in the normal, subnormal and overflowing ranges
+    m = (np.arange(2 ** 23, dtype=np.uint32) | np.uint32(0x3F800000)).view(np.float32)
+    for scale in (1.0, 2.0 ** -70, 2.0 ** 63, -3.0):
+        x = m * np.float32(scale)
+        with np.errstate(under="ignore", over="ignore"):
+            np.testing.assert_array_equal(x ** 2.0, x * x)

@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import _backend
 from ..ops import elementwise as _ew
+from ..ops import embedding as _emb
 from ..ops import indexing as _ix
 from ..ops import join as _join
 from ..ops import linalg as _linalg
@@ -149,16 +150,21 @@ def pow_(em, v):
     if not (v.is_tensor(0) and not v.is_tensor(1) and type(v.value(1)) in _PY_NUMBERS and v.dtype(0).kind == "f"):
         return False
     b = v.value(1)
-    pw, mul_ = em.const(_ew._pow), em.const(_ew._mul)
+    mul_ = em.const(_ew._mul)
+    x = v.a(0)
+    cube = b == 3 and v.dtype(0) == np.float32  # _pow's x * x * x, written out; and x ** 2.0 (below) as x * x
+    pw = None if cube else em.const(_ew._pow)
     em.f("with np.errstate(divide='ignore', invalid='ignore', over='ignore'):")
-    em.f(f"    {v.o()} = {pw}({v.a(0)}, {v.a(1)})")
+    em.f(f"    {v.o()} = {x} * {x} * {x}" if cube else f"    {v.o()} = {pw}({x}, {v.a(1)})")
 
     def backward(em, v):
         if b == 0:
             v.grad(0, f"{mul_}({v.g()}, 0)")
             return
         em.b("with np.errstate(divide='ignore', invalid='ignore', over='ignore'):")
-        em.b(f"    {v.g()}_p = {pw}({v.a(0)}, {em.const(b - 1)})")
+        # float32 x ** 2.0 (powf) equals x * x bitwise (checked for every float32 mantissa; the exponent
+        # only scales), at a quarter of its cost
+        em.b(f"    {v.g()}_p = {x} * {x}" if cube else f"    {v.g()}_p = {pw}({x}, {em.const(b - 1)})")
         v.grad(0, f"{mul_}({v.g()}, {mul_}({v.a(1)}, {v.g()}_p))")
     return backward
 
@@ -209,9 +215,11 @@ def permute(em, v):
 def reshape(em, v):
     strict = v.nargs > 2 and v.value(2)
     x = v.tensor(0)._data
-    if strict and not x.flags.c_contiguous and x.size > 1:
-        return False
-    em.f(f"{v.o()} = {v.a(0)}.reshape({v.oshape()!r})")
+    if strict and not x.flags.c_contiguous and x.size > 1:  # Reshape's copy-free view (it raises if none)
+        em.f(f"{v.o()} = {v.a(0)}.view()")
+        em.f(f"{v.o()}.shape = {v.oshape()!r}")
+    else:
+        em.f(f"{v.o()} = {v.a(0)}.reshape({v.oshape()!r})")
 
     def backward(em, v):
         v.grad(0, f"{v.g()}.reshape({v.shape(0)!r})")
@@ -392,6 +400,53 @@ def log_softmax(em, v):
     return backward
 
 
+def nll_loss(em, v):
+    """NLLLoss of (M, C) log-probabilities without class weights: the forward's rows -w_t logp[i, t_i]
+    and their mean or sum; the plain backward's M nonzeros -w_t coef written into zeros."""
+    if not (v.is_tensor(0) and v.is_tensor(1) and len(v.shape(0)) == 2 and v.dtype(0) in (np.float32, np.float64)
+            and v.dtype(1).kind in "iu" and len(v.shape(1)) == 1 and v.value(2) is None
+            and v.value(4) in ("mean", "sum", "none")):
+        return False
+    (m, c), dtype, reduction = v.shape(0), v.dtype(0), v.value(4)
+    rows = em.const(np.arange(m))
+    o = v.o()
+    em.f(f"{o}_valid, {o}_tt, {o}_wt = {em.const(_loss._target_weights)}(np, {v.a(1)}, {c}, None, "
+         f"{v.a(3)}, {em.const(dtype)})")
+    em.f(f"{o}_rows = -{o}_wt * {v.a(0)}[{rows}, {o}_tt]")
+    em.f(f"{o}_total = float({o}_wt.sum())")
+    if reduction == "mean":
+        em.f("with np.errstate(invalid='ignore', divide='ignore'):")
+        em.f(f"    {o} = np.asarray({o}_rows.sum() / {o}_total if {o}_total else np.nan, dtype={em.const(dtype)})")
+    elif reduction == "sum":
+        em.f(f"{o} = np.asarray({o}_rows.sum(), dtype={em.const(dtype)})")
+    else:
+        em.f(f"{o} = {o}_rows")
+
+    def backward(em, v):
+        t = em.tmp("b")
+        em.b("with np.errstate(invalid='ignore', divide='ignore'):")
+        em.b(f"    {t}_c = {em.const(_loss._coef)}({v.g()}, {reduction!r}, {o}_total, {m}, {o}_valid)")
+        em.b(f"{t} = np.zeros({(m, c)!r}, dtype={em.const(dtype)})")
+        em.b(f"{t}[{rows}, {o}_tt] = -{o}_wt * np.broadcast_to({t}_c, {(m, 1)!r})[:, 0]")
+        v.grad(0, t)
+    return backward
+
+
+def lookup(em, v):
+    """Embedding rows W[idx] (no frequency scale);  dW = rows of g added into zeros at idx."""
+    if not (v.is_tensor(0) and v.is_tensor(1) and v.value(2) is None and len(v.shape(0)) == 2):
+        return False
+    num, d = v.shape(0)
+    em.f(f"{v.o()} = {v.a(0)}[{v.a(1)}]")
+
+    def backward(em, v):
+        t = em.tmp("b")
+        em.b(f"{t} = np.zeros({(num, d)!r}, dtype={em.const(v.odtype())})")
+        em.b(f"{em.const(_emb._add_rows)}({t}, {v.a(1)}.reshape(-1), {v.g()}.reshape(-1, {d}))")
+        v.grad(0, t)
+    return backward
+
+
 def _unchanged(cls, base):
     """Whether op class ``cls`` runs ``base``'s forward and backward (a subclass for a name only)."""
     return all(getattr(cls, name) is getattr(base, name) for name in ("forward", "backward", "_forward_ctx"))
@@ -402,6 +457,7 @@ LOWERINGS = {
     _ew.Clone: clone, _ew.Pow: pow_, _ix.MaskedFill: masked_fill, _linalg.Matmul: matmul,
     _linear.Addmm: addmm, _loss.MseLoss: mse_loss, _sm.Softmax: softmax,
     _sm.LogSoftmax: log_softmax, _join.Cat: cat, _join.Stack: stack, _join.Split: split,
+    _loss.NLLLoss: nll_loss, _emb.Lookup: lookup,
 }
 for _cls in (_shape.Permute, _shape.Transpose, _shape.TMatrix):
     if _unchanged(_cls, _shape.Permute):
