@@ -177,20 +177,17 @@ class ExplainOutput:
 
 def explain(fn, *extra_args, **extra_kwargs):
     """``explain(fn)(*args, **kwargs)``: capture ``fn`` on those arguments and report its graphs and
-    graph breaks (torch._dynamo.explain). In this version a function with a break runs eagerly
-    as a whole: graph_count is 0 then, and the breaks list each reason and line."""
+    graph breaks (torch._dynamo.explain). A function with breaks is split at them: graph_count
+    counts the segments that capture ops, and the breaks list each reason and line."""
     if extra_args or extra_kwargs:
         raise TypeError("explain(f, *args, **kwargs) is no longer supported (as in torch): call explain(f)(*args, **kwargs)")
 
     def run(*args, **kwargs):
-        from ._compile import guards
+        from ._compile.compiled import explain_graphs
 
         target = fn._orig_mod if isinstance(fn, OptimizedModule) else fn
-        c = Compiled(target, False, None, True, getattr(target, "__qualname__", type(target).__name__),
-                     module=target if isinstance(target, Module) else None)
-        key, tensors = guards.call_key(args, kwargs)
-        c.capture(key, args, kwargs, tensors)
-        graphs = [g for g in c.cache[key] if g is not None]
-        return ExplainOutput(graphs, c.last_breaks)
+        graphs, breaks = explain_graphs(target, target if isinstance(target, Module) else None,
+                                        getattr(target, "__qualname__", type(target).__name__), args, kwargs)
+        return ExplainOutput(graphs, breaks)
 
     return run

@@ -1,5 +1,6 @@
-"""Graph breaks (graph_break.py, capture.py): each runs the function eagerly for that guard set,
-with its reason and line in explain; fullgraph=True raises Unsupported naming the line."""
+"""Graph breaks (graph_break.py, capture.py): each gives eager's results (the breaking statement runs
+eagerly, the rest is split around it: test_resume.py), with its reason and line in explain;
+fullgraph=True raises Unsupported naming the line."""
 
 import re
 
@@ -63,10 +64,10 @@ BREAKS = {"branch": (_branch, "control flow"), "item": (_item, r"item\(\)"), "nu
 
 
 @pytest.mark.parametrize("name", sorted(BREAKS))
-def test_break_runs_eagerly_with_eager_results(name, capsys):
+def test_break_gives_eager_results(name, capsys):
     fn, reason = BREAKS[name]
     f = retrograd.compile(fn)
-    for seed in (0, 1, 2):
+    for seed in (0, 1, 2, 3):
         data = rand(4, 3, seed=seed)
         retrograd.manual_seed(seed)
         a = retrograd.tensor(data, requires_grad=True)
@@ -75,9 +76,13 @@ def test_break_runs_eagerly_with_eager_results(name, capsys):
         b = retrograd.tensor(data, requires_grad=True)
         out = f(b)
         np.testing.assert_array_equal(ref.detach().numpy(), out.detach().numpy())
-        assert not isinstance(out.grad_fn, retrograd._compile.replay.CompiledFunction)
+        if ref.requires_grad and ref.grad_fn is not None:
+            a.grad = b.grad = None
+            ref.sum().backward()
+            out.sum().backward()
+            np.testing.assert_array_equal(a.grad.numpy(), b.grad.numpy())
     report = retrograd.compiler.explain(fn)(retrograd.tensor(rand(4, 3), requires_grad=True))
-    assert report.graph_count == 0 and report.graph_break_count >= 1
+    assert report.graph_break_count >= 1
     assert re.search(reason, report.break_reasons[0].reason)
     assert report.break_reasons[0].user_stack[0].filename == __file__
 

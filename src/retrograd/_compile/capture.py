@@ -318,7 +318,11 @@ class Capture:
 
         def broadcast_op(op, x, y, a, b):
             out = original(op, x, y, a, b)
-            if not cap.mine() or sys._getframe(1).f_code.co_name != "compare" or not isinstance(out, np.ndarray):
+            if not cap.mine() or sys._getframe(1).f_code.co_name != "compare":
+                return out
+            if isinstance(out, np.generic):  # a 0-d comparison (x.sum() > 0): the array Tensor._make makes of it
+                out = np.asarray(out)
+            if not isinstance(out, np.ndarray):
                 return out
             slot = len(cap.slots)
             cap.slots.append(("pending", None))

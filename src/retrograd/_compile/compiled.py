@@ -3,18 +3,27 @@
 ``Compiled(fn)(*args)``: the call's key (guards.py) picks the graphs captured for it; the first
 whose ``check`` passes is replayed (replay.py). A key seen for the first time runs ``fn``
 eagerly under a Capture (capture.py): its result is the call's result, and the capture gives
-the key a Graph, or, if the graph broke, marks the key as eager (later calls with that key run
-``fn`` eagerly; ``fullgraph=True`` raised Unsupported instead). Each new key after the first is a
-recompile; past ``recompile_limit`` (torch's 8) a warning says so and new keys run eagerly.
+the key a Graph, or, if the graph broke, the function split at the breaking statements
+(resume.py: later calls with that key run the split function, whose segments are ``Compiled``
+themselves; a function that cannot be split runs eagerly for that key, as does a segment whose
+own capture breaks without a statement to split at). ``fullgraph=True`` raised Unsupported
+instead. Each new key after the first is a recompile (per code object: each segment has its
+own count, as torch's resume functions do); past ``recompile_limit`` (torch's 8) a warning says
+so and new keys run eagerly.
 """
 
+import sys
+import types
 import warnings
 import weakref
 
+from .. import _dtype
 from ..autograd import function as _function
-from ..tensor import Tensor
-from . import guards
+from .._backend import device as _device
+from ..tensor import Size, Tensor
+from . import guards, resume
 from .capture import Capture
+from .graph_break import GraphBreak, frame_position
 from .replay import CompiledFunction, run_training
 
 
@@ -29,14 +38,19 @@ _all = weakref.WeakSet()  # every Compiled, for reset()
 _recompiles = {}  # code object -> compiles so far (shared unless isolate_recompiles)
 _capturing = [0]  # a capture is recording: compiled functions called inside run eagerly
 _disabled = [0]  # inside a function wrapped by compiler.disable
+_SPLIT = "split"  # a cache entry: calls with that key run the function split at its breaks
 
 
 class Compiled:
     """``fn`` compiled (see the module docstring)."""
 
-    def __init__(self, fn, fullgraph, recompile_limit, isolate_recompiles, name, module=None):
+    def __init__(self, fn, fullgraph, recompile_limit, isolate_recompiles, name, module=None, segment_of=None):
         self.fn, self.fullgraph, self.name = fn, fullgraph, name
         self.module = module
+        self.isolate_recompiles = isolate_recompiles
+        self.segment_of = segment_of  # the resume.Split this is a segment of
+        self.split = None  # resume.Split after a break (False: the function cannot be split)
+        self.unsplittable = None  # why not
         self.recompile_limit = recompile_limit
         self.code = getattr(getattr(fn, "forward", fn), "__code__", None) if not isolate_recompiles else None
         self.cache = {}  # key -> [Graph or None (eager)]
@@ -47,6 +61,7 @@ class Compiled:
 
     def reset(self):
         self.cache.clear()
+        self.split, self.unsplittable = None, None
         self.compiles = 0
         self.warned = False
 
@@ -59,8 +74,13 @@ class Compiled:
             for graph in entries:
                 if graph is None:
                     return self.fn(*args, **kwargs)
+                if graph is _SPLIT:
+                    plan = self.plan()
+                    if plan is None:
+                        return self.fn(*args, **kwargs)
+                    return self.split(plan, args, kwargs)
                 if graph.check(tensors):
-                    return self.replay(graph, tensors)
+                    return self.replay(graph, tensors, args)
         if _function.profile_hook is not None:  # a profiler holds the op hook: run eagerly, uncaptured
             return self.fn(*args, **kwargs)
         limit = self.recompile_limit if self.recompile_limit is not None else config.recompile_limit
@@ -77,16 +97,25 @@ class Compiled:
             return self.fn(*args, **kwargs)
         return self.capture(key, args, kwargs, tensors)
 
-    def capture(self, key, args, kwargs, tensors):
+    def capture(self, key, args, kwargs, tensors, steps=None):
         cap = Capture(self.fn, self.fullgraph, (self.module,) if self.module is not None else ())
+        cap.target_code = resume.target_code(self.fn)  # where graph_break.py notes each break's position
+        if steps is not None:
+            cap.steps = steps
+        given = _containers(args) if self.segment_of is not None else ()
         _capturing[0] += 1
         try:
             out, _ = cap.run(args, kwargs, tensors)
         finally:
             _capturing[0] -= 1
+        if any(_contents(c) != before for c, before in given):
+            cap.breaks.append(GraphBreak("the code changed a list, dict or set it was given (replay would not)",
+                                         None))
         flat = []
         treedef = guards.flatten(out, flat)
-        graph = self._graph(cap, out, flat, treedef)
+        graph = self._graph(cap, out, flat, treedef, args)
+        if graph is None and not self.fullgraph and cap.breaks:
+            graph = self._resume(cap.breaks)
         self.compiles += 1
         if self.code is not None:
             _recompiles[self.code] = _recompiles.get(self.code, 0) + 1
@@ -94,17 +123,62 @@ class Compiled:
         self.cache.setdefault(key, []).append(graph)
         return out
 
-    def _graph(self, cap, out, flat, treedef):
-        if not all(isinstance(o, Tensor) or o is None for o in flat):
-            cap.graph_break("the function returns something other than tensors and None (nested in tuples, lists, "
-                            "dicts)")
+    def _graph(self, cap, out, flat, treedef, args):
+        fill = []  # (position among the leaves, the value, or the index of the argument returned)
+        for i, o in enumerate(flat):
+            if isinstance(o, Tensor):
+                continue
+            if o is None or self.segment_of is not None and type(o) in _CONSTANTS:
+                fill.append((i, o, None))  # (a training step's `return None`; a segment's Python values)
+                continue
+            j = next((j for j, a in enumerate(args) if a is o), None) if self.segment_of is not None else None
+            if j is None:
+                cap.graph_break(f"the function returns a {type(o).__name__}: only tensors, None (nested in tuples, "
+                                "lists, dicts) and, from a segment, Python numbers and strings and the objects it "
+                                "was given are replayed")
+                return None
+            fill.append((i, None, j))
+        if cap.breaks:
             return None
-        graph = cap.graph(out, [o for o in flat if o is not None], treedef, self.name)
+        graph = cap.graph(out, [o for o in flat if isinstance(o, Tensor)], treedef, self.name)
         if graph is not None:
-            graph.none_at = tuple(i for i, o in enumerate(flat) if o is None)  # (a training step's `return None`)
+            graph.fill = tuple(fill)
+            graph.none_at = tuple(i for i, o, j in fill if o is None and j is None)
         return graph
 
-    def replay(self, graph, tensors):
+    def _resume(self, breaks):
+        """After a capture that broke: _SPLIT where the function can be split at its breaks, else None
+        (eager). A segment's breaks go to its function's split (used from the next call on)."""
+        if self.segment_of is not None:
+            self.segment_of.add(breaks)
+            return None
+        if not any(b.position is not None for b in breaks):
+            return None
+        if self.split is None:
+            try:
+                self.split = resume.Split(self.fn, self._segment)
+            except resume.Unsplittable as e:
+                self.split, self.unsplittable = False, str(e)
+        if self.split is False:
+            return None
+        self.split.add(breaks)
+        return _SPLIT if self.plan() is not None else None
+
+    def plan(self):
+        """The split's current plan, or None (eager) when the function cannot be split there."""
+        if not self.split:
+            return None
+        try:
+            return self.split.current()
+        except resume.Unsplittable as e:
+            self.split, self.unsplittable = False, str(e)
+            return None
+
+    def _segment(self, fn, label):
+        return Compiled(fn, False, self.recompile_limit, self.isolate_recompiles, f"{self.name} ({label})",
+                        module=self.module, segment_of=self.split)
+
+    def replay(self, graph, tensors, args=()):
         n = graph.n_inputs
         ins = tensors if len(tensors) == n else _unique(tensors)
         args = (*ins, *graph.live)
@@ -116,9 +190,63 @@ class Compiled:
             j = graph.arg_position.get(s)
             if j is not None:
                 result[i] = args[j]
-        for i in graph.none_at:
-            result.insert(i, None)
+        for i, value, j in graph.fill:
+            result.insert(i, value if j is None else args[j])
         return guards.unflatten(graph.treedef, result)
+
+
+# the Python values a segment may return: fixed by its guards (its inputs' shapes, dtypes and values)
+_CONSTANTS = (int, float, bool, complex, str, bytes, type(resume.UNBOUND), type(Ellipsis), _dtype.dtype, _device,
+              Size)
+
+
+def _containers(args):
+    """(container, its contents) for each list, dict or set argument: a capture that changes one breaks
+    (replay would leave it unchanged)."""
+    return [(a, _contents(a)) for a in args if type(a) in (list, dict, set)]
+
+
+def _contents(c):
+    if type(c) is dict:
+        return [(k, id(v)) for k, v in c.items()]
+    if type(c) is set:
+        return {id(v) for v in c}
+    return [id(v) for v in c]
+
+
+class _PositionedSteps(list):
+    """A capture's steps, each noted with the position (graph_break.frame_position) of the compiled
+    function's frame when it was recorded: explain attributes them to the split's segments."""
+
+    def __init__(self, code):
+        super().__init__()
+        self.code, self.positions = code, []
+
+    def append(self, step):
+        self.positions.append(frame_position(self.code, sys._getframe(1))[0])
+        super().append(step)
+
+
+def explain_graphs(fn, module, name, args, kwargs):
+    """(graphs, breaks) of one run of ``fn`` for explain: the captured graph, or, where the run
+    broke and the function splits there, its steps grouped by the segment that would replay them
+    (each group an object with ``.steps``); no graph where it runs eagerly."""
+    c = Compiled(fn, False, None, True, name, module=module)
+    key, tensors = guards.call_key(args, kwargs)
+    steps = _PositionedSteps(resume.target_code(fn))
+    c.capture(key, args, kwargs, tensors, steps)
+    entry = c.cache[key][-1]
+    if entry is None:
+        return [], c.last_breaks
+    if entry is not _SPLIT:
+        return [entry], c.last_breaks
+    plan = c.plan()
+    groups = {}
+    for step, position in zip(steps, steps.positions):
+        index = plan.locate(position) if position is not None else None
+        if index is not None:
+            groups.setdefault(index, types.SimpleNamespace(steps=[])).steps.append(step)
+    return [groups[i] for i in sorted(groups)], c.last_breaks
 
 
 def _unique(tensors):

@@ -5,14 +5,17 @@ Python (``.item()``, ``.tolist()``, ``.numpy()``, ``bool(t)``, ``int(t)``, print
 calls that cannot be replayed (``backward()``, hooks registered inside the function, functions
 wrapped by ``retrograd.compiler.disable``) note a graph break when the user's code calls them
 (not when an op calls them inside its forward, which replay runs again). The call itself still
-runs eagerly. In this first version a break makes the whole function run eagerly for that
-guard set (no capture resumes after the break); ``explain`` lists each break with its reason
-and the user's source line.
+runs eagerly. Each break notes where the compiled function's own frame was (``position``: the
+source range of the instruction running there, and whether the break was called from that
+frame directly): resume.py splits the function at that statement, so the statements before
+and after it are captured and replayed while the breaking one runs eagerly. ``explain`` lists
+each break with its reason and the user's source line.
 """
 
+import sys
 import traceback
 
-from .._callsite import format_site, user_site
+from .._callsite import _user_frame, format_site, user_site
 
 
 class Unsupported(RuntimeError):
@@ -27,8 +30,11 @@ class GraphBreak:
     """One break: ``reason`` and the user's line (``site``: (filename, lineno)); ``user_stack``
     is a list of FrameSummary as in torch's explain output."""
 
-    def __init__(self, reason, site):
+    def __init__(self, reason, site, position=None, method=None, direct=False):
         self.reason, self.site = reason, site
+        # in the compiled function's frame: (lineno, end_lineno, col, end_col) of the instruction
+        # running; the Tensor method that broke; whether that frame called it itself
+        self.position, self.method, self.direct = position, method, direct
         self.user_stack = [traceback.FrameSummary(site[0], site[1], "<user code>")] if site else []
 
     def __repr__(self):
@@ -62,21 +68,26 @@ def install(capture):
         if original is None:
             continue
         undo.append((Tensor, name, original))
-        setattr(Tensor, name, _breaking(original, reason, capture))
+        setattr(Tensor, name, _breaking(original, name, reason, capture))
     return undo
 
 
-def _breaking(original, reason, capture):
+def _breaking(original, name, reason, capture):
     def method(self, *args, **kwargs):
-        if capture.mine():
-            capture.graph_break(reason)
-        return original(self, *args, **kwargs)
+        if not capture.mine():
+            return original(self, *args, **kwargs)
+        breaking_call(reason, capture, 2, name)
+        capture.depth += 1  # what it calls (printing calls tolist ...) is part of this one break
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            capture.depth -= 1
 
     method.__name__ = getattr(original, "__name__", "method")
     return method
 
 
-def breaking_call(reason, capture, skip=2):
+def breaking_call(reason, capture, skip=2, method=None):
     """Note a break at the user's line (``fullgraph`` raises Unsupported there)."""
     site = user_site(skip)
     if capture.fullgraph:
@@ -84,7 +95,30 @@ def breaking_call(reason, capture, skip=2):
             f"torch.compile(fullgraph=True): graph break at {format_site(site)}: {reason}. Remove it from "
             "the compiled function (compute with tensor ops instead of Python values), or compile without "
             "fullgraph=True to let that call run eagerly.")
-    capture.breaks.append(GraphBreak(reason, site))
+    position, direct = frame_position(getattr(capture, "target_code", None), sys._getframe(1))
+    capture.breaks.append(GraphBreak(reason, site, position, method, direct))
+
+
+def frame_position(code, frame):
+    """(position, direct): the source range ``(lineno, end_lineno, col, end_col)`` of the
+    instruction running in the innermost frame of ``code`` (None if no frame runs it), and
+    whether that frame is the innermost user frame (it made the breaking call itself), looking
+    outward from ``frame``."""
+    if code is None:
+        return None, False
+    user = _user_frame(frame)
+    f = user
+    while f is not None and f.f_code is not code:
+        f = f.f_back
+    if f is None:
+        return None, False
+    index = f.f_lasti // 2
+    for i, pos in enumerate(code.co_positions()):
+        if i == index:
+            if pos[0] is None:
+                return (f.f_lineno, f.f_lineno, None, None), f is user
+            return pos, f is user
+    return (f.f_lineno, f.f_lineno, None, None), f is user
 
 
 def global_hooks():

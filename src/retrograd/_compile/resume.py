@@ -1,0 +1,651 @@
+"""Resuming after a graph break: the compiled function split at its statements.
+
+When a capture breaks (graph_break.py notes where the compiled function's own frame was), the
+function is rebuilt from its source (``inspect.getsource`` and ``ast``) as a **driver** and
+**segments**. Each maximal run of statements that did not break becomes a segment function,
+compiled (compiled.py's ``Compiled``: captured on its first call, replayed after, guarded as
+any compiled function); the statement that broke runs eagerly in the driver; an ``if``,
+``for``, ``while`` or ``with`` holding a break (in its test or in its body) runs as Python
+control flow in the driver, its body split the same way, so the non-breaking part of a loop
+body is replayed on every iteration. The locals flow between them: a segment takes the
+locals it reads and returns the ones it assigns that are read later. Where the break is a
+value read called from the function itself (``print(loss.sum().item())``, ``if x.sum() > 0:``),
+the tensor expression it reads (``loss.sum()``, ``x.sum() > 0``) is computed at the end of the
+segment before, as torch's graph ends with it.
+
+Segments run with the function's globals and closure cells (the code is compiled with the
+function's file name and line numbers, so tracebacks and later breaks point at the user's
+lines). A later break inside a segment adds its statement and the split is rebuilt for the
+next call. Functions that cannot be split this way run eagerly for the guard set, as before:
+no source, lambdas, generators and coroutines, ``global``/``nonlocal``, inner functions that
+close over the function's locals, zero-argument ``super()``, name mangling, ``locals()``, and
+a break inside ``try``/``match`` or an ``async`` block (``Unsplittable`` names why).
+"""
+
+import __future__
+import ast
+import copy
+import inspect
+import types
+
+_FUTURE = 0
+for _name in __future__.all_feature_names:
+    _FUTURE |= getattr(__future__, _name).compiler_flag
+_GENERATOR = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE
+_FORBIDDEN_NAMES = ("super", "locals", "vars", "exec", "eval", "__class__")  # need the original frame
+# Tensor methods whose receiver, a tensor expression, is computed in the segment before the break
+VALUE_READS = ("item", "tolist", "numpy")
+_SEGS, _UNBOUND_NAME = "__rg_segs", "__rg_unbound"
+
+
+class Unsplittable(Exception):
+    """The function cannot be split at its statements (the message says why)."""
+
+
+class _Unbound:
+    """What a segment takes or returns for a local that is not bound (yet)."""
+
+    def __repr__(self):
+        return "<unbound local>"
+
+
+UNBOUND = _Unbound()
+
+
+def target(fn):
+    """(the Python function whose frame runs the compiled code, the object it is bound to or None):
+    a module's ``forward`` (also through ``Module.compile``'s ``_call_impl``), a bound method's
+    function, or the function itself."""
+    from ..nn.module import Module
+
+    if isinstance(fn, Module):
+        fn = fn.forward
+    owner = getattr(fn, "__self__", None)
+    func = getattr(fn, "__func__", fn)
+    if isinstance(owner, Module) and func is Module._call_impl:
+        fn = owner.forward
+        owner, func = getattr(fn, "__self__", None), getattr(fn, "__func__", fn)
+    return func, owner
+
+
+def target_code(fn):
+    func, _ = target(fn)
+    return getattr(func, "__code__", None)
+
+
+class Split:
+    """``fn`` as a driver and compiled segments (see the module docstring). ``positions`` are the
+    breaks seen so far; ``add`` takes new ones (the plan is rebuilt on the next call)."""
+
+    def __init__(self, fn, make_segment):
+        self.fn = fn
+        self.func, self.owner = target(fn)
+        self.make_segment = make_segment  # (segment function, label) -> a compiled callable
+        self.source = _Source(self.func)
+        self.breaks = {}  # position -> GraphBreak
+        self.plan = None
+
+    def add(self, breaks):
+        """Take the breaks of a capture; True if one of them was new."""
+        new = False
+        for b in breaks:
+            if b.position is not None and b.position not in self.breaks:
+                self.breaks[b.position] = b
+                new = True
+        if new:
+            self.plan = None
+        return new
+
+    def current(self):
+        if self.plan is None:
+            self.plan = Plan(self.source, list(self.breaks.values()), self)
+        return self.plan
+
+    def __call__(self, plan, args, kwargs):
+        if self.owner is None:
+            return plan.driver(*args, **kwargs)
+        from ..nn.module import Module, _module_stack
+
+        if not isinstance(self.owner, Module):
+            return plan.driver(self.owner, *args, **kwargs)
+        stack = _module_stack.stack  # as Module.__call__ (ops made inside remember the module)
+        stack.append(self.owner)
+        try:
+            return plan.driver(self.owner, *args, **kwargs)
+        finally:
+            stack.pop()
+
+
+class _Source:
+    """The function's parsed definition, checked to be the code that runs (its bytecode compiled
+    again from the source equals the function's)."""
+
+    def __init__(self, func):
+        code = getattr(func, "__code__", None)
+        if code is None:
+            raise Unsplittable("it has no Python code")
+        if code.co_flags & _GENERATOR:
+            raise Unsplittable("it is a generator or a coroutine")
+        if code.co_cellvars:
+            raise Unsplittable(f"inner functions close over its locals {list(code.co_cellvars)}")
+        if code.co_name == "<lambda>":
+            raise Unsplittable("it is a lambda")
+        try:
+            lines, first = inspect.getsourcelines(func)
+        except (OSError, TypeError) as e:
+            raise Unsplittable(f"its source is not available ({e})") from None
+        text = "".join(lines)
+        wrapped = text[:1] in " \t"  # an indented definition (a method): parsed inside `if 1:`
+        try:
+            tree = ast.parse("if 1:\n" + text if wrapped else text)
+        except SyntaxError as e:
+            raise Unsplittable(f"its source does not parse alone ({e.msg})") from None
+        ast.increment_lineno(tree, first - 2 if wrapped else first - 1)
+        node = tree.body[0].body[0] if wrapped else tree.body[0]
+        if not isinstance(node, ast.FunctionDef) or node.name != code.co_name:
+            raise Unsplittable("its source is not a def statement")
+        for n in ast.walk(node):
+            if isinstance(n, (ast.Global, ast.Nonlocal)):
+                raise Unsplittable("it has a global or nonlocal statement")
+            if isinstance(n, ast.Name) and n.id in _FORBIDDEN_NAMES:
+                raise Unsplittable(f"it calls {n.id}(), which needs its own frame")
+        self.func, self.code, self.node = func, code, node
+        self.flags = code.co_flags & _FUTURE
+        self.filename = code.co_filename
+        self.locals = set(code.co_varnames)
+        self.params = _params(node.args)
+        original = self.compile([node])[code.co_name]
+        if (original.co_code, original.co_names, original.co_varnames) != (code.co_code, code.co_names,
+                                                                            code.co_varnames):
+            raise Unsplittable("its source differs from the code that runs (edited since it was loaded, or "
+                               "names mangled in a class)")
+
+    def compile(self, defs, extra=()):
+        """Compile function definitions inside a factory whose parameters are the function's free
+        variables (and ``extra``); returns {name: code}."""
+        factory = ast.FunctionDef(
+            name="__rg_factory", args=_arguments([*self.code.co_freevars, *extra]),
+            body=[*defs, ast.Return(ast.Constant(None))], decorator_list=[], returns=None, type_comment=None)
+        module = ast.Module(body=[factory], type_ignores=[])
+        ast.copy_location(factory, self.node)
+        ast.fix_missing_locations(module)
+        outer = compile(module, self.filename, "exec", flags=self.flags, dont_inherit=True)
+        factory_code = next(c for c in outer.co_consts if isinstance(c, types.CodeType))
+        return {c.co_name: c for c in factory_code.co_consts if isinstance(c, types.CodeType)}
+
+    def function(self, code, cells, defaults=None, kwdefaults=None):
+        """A function of ``code`` with the function's globals and, for each free variable, the
+        function's own cell or one of ``cells`` (name -> cell)."""
+        own = dict(zip(self.code.co_freevars, self.func.__closure__ or ()))
+        closure = tuple(own[n] if n in own else cells[n] for n in code.co_freevars)
+        f = types.FunctionType(code, self.func.__globals__, code.co_name, defaults, closure)
+        f.__kwdefaults__ = kwdefaults
+        return f
+
+
+class Plan:
+    """One split of the function for a set of breaks: ``driver`` (the function to call instead)
+    and ``segments`` (each a compiled callable), ``ranges`` (source range -> segment index, or
+    None where the code runs eagerly: explain attributes the captured ops by it)."""
+
+    def __init__(self, source, breaks, split):
+        self.source = source
+        self.breaks = breaks
+        self.temps = 0
+        self.defs = []  # segment FunctionDefs
+        self.labels = []
+        self.ranges = []  # (start, end, segment index or None)
+        self.jumps = set()  # ids of the breaks that are an if/while test's truth test, moved to the driver
+        self.controls = set()  # ids of the if statements whose test was hoisted: run by the driver
+        node = source.node
+        self.names = set(source.locals)
+        body = self._body(node.body, set(), set(source.params))
+        driver = ast.FunctionDef(name=node.name, args=_strip(node.args), body=body or [ast.Pass()],
+                                 decorator_list=[], returns=None, type_comment=None)
+        ast.copy_location(driver, node)
+        codes = source.compile([driver, *self.defs], extra=(_SEGS, _UNBOUND_NAME))
+        cells = {_SEGS: types.CellType(), _UNBOUND_NAME: types.CellType(UNBOUND)}
+        self.segments = [split.make_segment(source.function(codes[d.name], cells), label)
+                         for d, label in zip(self.defs, self.labels)]
+        cells[_SEGS].cell_contents = self.segments
+        self.driver = source.function(codes[node.name], cells, source.func.__defaults__,
+                                      source.func.__kwdefaults__)
+
+    def locate(self, position):
+        """The segment index whose code holds source ``position`` (None: eager or unknown)."""
+        best = None
+        for start, end, index in self.ranges:
+            if _within(position, start, end) and (best is None or best[0] <= start and end <= best[1]):
+                best = (start, end, index)
+        return None if best is None else best[2]
+
+    # ------------------------------------------------------------------ statements
+    def _breaks_in(self, node):
+        return [b for b in self.breaks if id(b) not in self.jumps and _inside(b.position, node)]
+
+    def _body(self, stmts, after, defined):
+        """The driver's statements for ``stmts``; ``after``: the names read after them; ``defined``
+        (updated): the names surely bound."""
+        items = []
+        for s in stmts:
+            items.extend(self._hoist(s, self._breaks_in(s)))
+        out, i = [], 0
+        while i < len(items):
+            s, brk = items[i]
+            kind = self._kind(s, brk)
+            if kind == "segment":
+                j = i + 1
+                while j < len(items) and not isinstance(items[j - 1][0], ast.Return) \
+                        and self._kind(*items[j]) == "segment":
+                    j += 1
+                later = _loads([t for t, _ in items[j:]]) | after
+                out.extend(self._segment([t for t, _ in items[i:j]], later, defined))
+                i = j
+                continue
+            later = _loads([t for t, _ in items[i + 1:]]) | after
+            if kind == "control":
+                out.append(self._control(s, later, defined))
+            else:  # eager or inline: the statement itself, in the driver
+                self._eager(s)
+                out.append(s)
+                defined |= _definite([s])
+            i += 1
+        return out
+
+    def _kind(self, s, brk):
+        compound = isinstance(s, (ast.If, ast.For, ast.While, ast.With))
+        if id(s) in self.controls:
+            return "control"
+        if brk and not compound and not _has_body(s):
+            return "eager"
+        if compound and (brk or _escapes(s)):
+            return "control"
+        if brk or (_has_body(s) and _escapes(s)):
+            raise Unsplittable(f"a graph break or a return/break/continue inside a {type(s).__name__} statement "
+                               f"(line {s.lineno}) that is not split")
+        if _trivial(s):
+            return "inline"
+        return "segment"
+
+    def _eager(self, s):
+        self.ranges.append(((s.lineno, s.col_offset), (s.end_lineno, s.end_col_offset), None))
+
+    def _control(self, s, after, defined):
+        """An if/for/while/with run by the driver, its body split."""
+        self._eager(s)
+        s = copy.copy(s)
+        if isinstance(s, ast.If):
+            d_body, d_else = set(defined), set(defined)
+            s.body = self._body(s.body, after, d_body) or [ast.Pass()]
+            s.orelse = self._body(s.orelse, after, d_else)
+            defined |= d_body & d_else
+        elif isinstance(s, ast.With):
+            s.body = self._body(s.body, after, defined) or [ast.Pass()]
+        else:  # a loop: its body reads again what it and its test read
+            again = after | _loads([s])
+            inner = set(defined) | (_definite_targets(s.target) if isinstance(s, ast.For) else set())
+            s.body = self._body(s.body, again, inner) or [ast.Pass()]
+            s.orelse = self._body(s.orelse, after, set(defined))
+        return s
+
+    def _hoist(self, s, brk):
+        """[(statement, its breaks)]: ``s`` with the tensor expression a direct value read reads
+        (``x.sum()`` of ``print(x.sum().item())``, the test of ``if x.sum() > 0:``) assigned first."""
+        jumps = [b for b in brk if isinstance(s, (ast.If, ast.While)) and _is_jump(b, s.test, s)]
+        if jumps and (isinstance(s, ast.If) or not s.orelse):
+            self.jumps.update(id(b) for b in jumps)
+            brk = [b for b in brk if b not in jumps]
+        if jumps and isinstance(s, ast.If):
+            name, assign = self._temp(s.test)
+            s = copy.copy(s)
+            s.test = _load(name, s.test)
+            self.controls.add(id(s))
+            inner = self._breaks_in(assign.value)
+            return [(assign, inner), (s, [b for b in brk if b not in inner])]
+        if jumps and isinstance(s, ast.While) and not s.orelse:
+            name, assign = self._temp(s.test)
+            stop = ast.If(test=ast.UnaryOp(ast.Not(), _load(name, s.test)), body=[ast.Break()], orelse=[])
+            ast.copy_location(stop, s.test)
+            loop = ast.While(test=ast.copy_location(ast.Constant(True), s.test), body=[assign, stop, *s.body], orelse=[])
+            ast.copy_location(loop, s)
+            ast.fix_missing_locations(loop)
+            self.controls.add(id(loop))
+            return [(loop, brk)]
+        if not brk or _has_body(s):
+            return [(s, brk)]
+        hoisted, rest = [], list(brk)
+        for b in brk:
+            if not b.direct or b.method not in VALUE_READS:
+                continue
+            call = _find_call(s, b)
+            if call is None or not _hoistable(s, call.func.value):
+                continue
+            value = call.func.value
+            name, assign = self._temp(value)
+            s = _replace(s, value, _load(name, value))
+            inner = [c for c in rest if _inside(c.position, value)]
+            hoisted.append((assign, inner))
+            rest = [c for c in rest if c not in inner]
+        return [*hoisted, (s, rest)]
+
+    def _temp(self, expr):
+        name = f"__rg_t{self.temps}"
+        self.temps += 1
+        self.names.add(name)
+        assign = ast.Assign(targets=[ast.Name(name, ast.Store())], value=expr)
+        ast.copy_location(assign, expr)
+        ast.fix_missing_locations(assign)
+        return name, assign
+
+    def _segment(self, stmts, after, defined):
+        """The driver's call of a new segment running ``stmts``."""
+        index = len(self.defs)
+        first = stmts[0]
+        name = f"{self.source.node.name}__segment_{index}_at_line_{first.lineno}"
+        returns = isinstance(stmts[-1], ast.Return)
+        inputs, assigned = [], set()
+        for s in stmts:  # a local read before the segment assigns it is an input
+            for n in sorted(_loads([s]) & self.names):
+                if n not in assigned and n not in inputs:
+                    inputs.append(n)
+            assigned |= _definite([s])
+        stored = _stores(stmts) & self.names
+        outputs = [] if returns else sorted(stored & after)
+        for n in outputs:  # an output the segment may leave alone: it passes through
+            if n not in assigned and n not in inputs:
+                inputs.append(n)
+        maybe_in = [n for n in inputs if n not in defined]
+        maybe_out = [n for n in outputs if n not in assigned and n not in defined]
+        body = [_if_unbound(n, [ast.Delete([ast.Name(n, ast.Del())])]) for n in maybe_in]
+        body.extend(copy.deepcopy(stmts))
+        if not returns:
+            for n in maybe_out:
+                body.append(_read_or_unbound(f"__rg_o_{n}", n))
+            body.append(ast.Return(ast.Tuple([ast.Name(f"__rg_o_{n}" if n in maybe_out else n, ast.Load())
+                                              for n in outputs], ast.Load())))
+        seg = ast.FunctionDef(name=name, args=_arguments(inputs), body=body, decorator_list=[], returns=None,
+                              type_comment=None)
+        ast.copy_location(seg, first)
+        ast.fix_missing_locations(seg)
+        self.defs.append(seg)
+        self.labels.append(f"line {first.lineno}")
+        for s in stmts:
+            self.ranges.append(((s.lineno, s.col_offset), (s.end_lineno, s.end_col_offset), index))
+        # the driver: bind possibly unbound inputs to UNBOUND, call, unbind what came back UNBOUND
+        out = [_read_or_unbound(f"__rg_i_{n}", n) for n in maybe_in]
+        call = ast.Call(ast.Subscript(ast.Name(_SEGS, ast.Load()), ast.Constant(index), ast.Load()),
+                        [ast.Name(f"__rg_i_{n}" if n in maybe_in else n, ast.Load()) for n in inputs], [])
+        if returns:
+            out.append(ast.Return(call))
+        elif outputs:
+            out.append(ast.Assign([ast.Tuple([ast.Name(n, ast.Store()) for n in outputs], ast.Store())], call))
+            out.extend(_if_unbound(n, [ast.Delete([ast.Name(n, ast.Del())])]) for n in maybe_out)
+        else:
+            out.append(ast.Expr(call))
+        for s in out:
+            ast.copy_location(s, first)
+            ast.fix_missing_locations(s)
+        defined |= assigned | set(outputs) - set(maybe_out)
+        return out
+
+
+# ---------------------------------------------------------------------- ast helpers
+def _params(args):
+    names = [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)]
+    names += [a.arg for a in (args.vararg, args.kwarg) if a is not None]
+    return names
+
+
+def _arguments(names):
+    return ast.arguments(posonlyargs=[], args=[ast.arg(n) for n in names], vararg=None, kwonlyargs=[],
+                         kw_defaults=[], kwarg=None, defaults=[])
+
+
+def _strip(args):
+    """The definition's parameters without annotations and defaults (the driver takes the
+    function's ``__defaults__``)."""
+    args = copy.deepcopy(args)
+    for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
+        if a is not None:
+            a.annotation = None
+    args.defaults = []
+    args.kw_defaults = [None] * len(args.kwonlyargs)
+    return args
+
+
+def _load(name, where):
+    return ast.copy_location(ast.Name(name, ast.Load()), where)
+
+
+def _if_unbound(name, body):
+    test = ast.Compare(ast.Name(name, ast.Load()), [ast.Is()], [ast.Name(_UNBOUND_NAME, ast.Load())])
+    return ast.If(test=test, body=body, orelse=[])
+
+
+def _read_or_unbound(target, name):
+    """``target = name``, or UNBOUND where ``name`` is not bound."""
+    ok = ast.Assign([ast.Name(target, ast.Store())], ast.Name(name, ast.Load()))
+    unbound = ast.Assign([ast.Name(target, ast.Store())], ast.Name(_UNBOUND_NAME, ast.Load()))
+    handler = ast.ExceptHandler(type=ast.Name("NameError", ast.Load()), name=None, body=[unbound])
+    return ast.Try(body=[ok], handlers=[handler], orelse=[], finalbody=[])
+
+
+def _has_body(s):
+    return any(isinstance(getattr(s, f, None), list) and getattr(s, f) and isinstance(getattr(s, f)[0], ast.AST)
+               and f in ("body", "orelse", "finalbody", "handlers", "cases") for f in s._fields)
+
+
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.ListComp, ast.SetComp,
+           ast.DictComp, ast.GeneratorExp)
+
+
+def _loads(stmts):
+    """The names read (or deleted) anywhere in ``stmts``, nested scopes included (a superset)."""
+    out = set()
+    for s in stmts:
+        for n in ast.walk(s):
+            if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Store):
+                out.add(n.id)
+            elif isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name):
+                out.add(n.target.id)
+    return out
+
+
+def _stores(stmts):
+    """The names bound in ``stmts``' own scope."""
+    out = set()
+
+    def visit(n, top):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)):
+            out.add(n.id)
+        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            out.add(n.name)
+        elif isinstance(n, (ast.Import, ast.ImportFrom)):
+            out.update((a.asname or a.name).split(".")[0] for a in n.names)
+        elif isinstance(n, ast.ExceptHandler) and n.name:
+            out.add(n.name)
+        elif isinstance(n, (ast.MatchAs, ast.MatchStar)) and n.name:
+            out.add(n.name)
+        elif isinstance(n, ast.NamedExpr):
+            out.add(n.target.id)
+        if isinstance(n, _SCOPES) and not top:
+            for sub in ast.walk(n):  # only walrus targets leave a comprehension
+                if isinstance(sub, ast.NamedExpr):
+                    out.add(sub.target.id)
+            return
+        for child in ast.iter_child_nodes(n):
+            visit(child, False)
+
+    for s in stmts:
+        visit(s, True)
+    return out
+
+
+def _definite_targets(target):
+    if isinstance(target, ast.Name):
+        return {target.id}
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return set().union(*(_definite_targets(e) for e in target.elts)) if target.elts else set()
+    if isinstance(target, ast.Starred):
+        return _definite_targets(target.value)
+    return set()
+
+
+def _definite(stmts):
+    """The names that ``stmts`` surely bind when they run to the end (simple assignments)."""
+    out = set()
+    for s in stmts:
+        if isinstance(s, ast.Assign):
+            for t in s.targets:
+                out |= _definite_targets(t)
+        elif isinstance(s, (ast.AnnAssign, ast.AugAssign)) and (not isinstance(s, ast.AnnAssign) or s.value):
+            out |= _definite_targets(s.target)
+        elif isinstance(s, (ast.Import, ast.ImportFrom)):
+            out.update((a.asname or a.name).split(".")[0] for a in s.names)
+        elif isinstance(s, (ast.FunctionDef, ast.ClassDef)):
+            out.add(s.name)
+        elif isinstance(s, ast.With):
+            for item in s.items:
+                if item.optional_vars is not None:
+                    out |= _definite_targets(item.optional_vars)
+            out |= _definite(s.body)
+    return out
+
+
+def _escapes(s):
+    """Whether ``s`` holds a return, or a break/continue of a loop outside it."""
+    def visit(n, in_loop):
+        if isinstance(n, ast.Return):
+            return True
+        if isinstance(n, (ast.Break, ast.Continue)) and not in_loop:
+            return True
+        if isinstance(n, _SCOPES):
+            return False
+        loop = isinstance(n, (ast.For, ast.While, ast.AsyncFor))
+        for field, value in ast.iter_fields(n):
+            inner = in_loop or (loop and field == "body")
+            for child in value if isinstance(value, list) else [value]:
+                if isinstance(child, ast.AST) and visit(child, inner):
+                    return True
+        return False
+
+    return visit(s, False)
+
+
+def _trivial(s):
+    """A statement with no tensor op to capture: run in the driver as it is."""
+    if isinstance(s, (ast.Pass, ast.Break, ast.Continue, ast.Import, ast.ImportFrom, ast.FunctionDef,
+                      ast.ClassDef)):
+        return True
+    simple = (ast.Name, ast.Constant)
+    if isinstance(s, ast.Return):
+        return s.value is None or isinstance(s.value, simple) or (
+            isinstance(s.value, ast.Tuple) and all(isinstance(e, simple) for e in s.value.elts))
+    if isinstance(s, ast.Expr):
+        return isinstance(s.value, ast.Constant)
+    if isinstance(s, ast.Assign):
+        return isinstance(s.value, simple) and all(isinstance(t, ast.Name) for t in s.targets)
+    return False
+
+
+def _span(position):
+    """A co_positions entry ``(lineno, end_lineno, col, end_col)`` as ((line, col), (end_line, end_col));
+    a position without columns spans its lines."""
+    line, end_line, col, end_col = position
+    if col is None or end_col is None:
+        return (line, 0), (end_line, float("inf"))
+    return (line, col), (end_line, end_col)
+
+
+def _within(position, start, end):
+    """Whether source ``position`` (a co_positions entry) lies in [start, end] ((line, col) pairs)."""
+    a, b = _span(position)
+    return start <= a and b <= end
+
+
+def _inside(position, node):
+    return position is not None and _within(position, (node.lineno, node.col_offset),
+                                            (node.end_lineno, node.end_col_offset))
+
+
+def _same(position, node):
+    line, end_line, col, end_col = position
+    return (line, end_line, col, end_col) == (node.lineno, node.end_lineno, node.col_offset, node.end_col_offset)
+
+
+def _is_jump(b, test, stmt):
+    """Whether break ``b`` is the truth test of an if/while (``bool(tensor)`` at the test itself)."""
+    return b.method == "__bool__" and b.direct and b.position is not None and (
+        _same(b.position, test) or _same(b.position, stmt))
+
+
+def _find_call(s, b):
+    """The call ``<tensor expr>.<method>(...)`` of break ``b`` in statement ``s``."""
+    line, end_line, col, end_col = b.position
+    for n in ast.walk(s):
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == b.method \
+                and (n.end_lineno, n.end_col_offset) == (end_line, end_col):
+            return n
+    return None
+
+
+def _hoistable(s, value):
+    """Whether ``value`` (a tensor expression inside statement ``s``) may be computed before ``s``:
+    it is no plain name, it runs unconditionally and once, and nothing ``s`` evaluates before it
+    calls anything (so the order of the calls is unchanged)."""
+    if isinstance(value, (ast.Name, ast.Constant)):
+        return False
+    parents = {}
+    for n in ast.walk(s):
+        for child in ast.iter_child_nodes(n):
+            parents[child] = n
+    n = value
+    while n in parents:
+        p = parents[n]
+        if isinstance(p, _SCOPES) or isinstance(p, ast.IfExp) and n is not p.test \
+                or isinstance(p, ast.BoolOp) and n is not p.values[0] or isinstance(p, ast.NamedExpr):
+            return False
+        n = p
+    ancestors = set()
+    n = value
+    while n in parents:
+        n = parents[n]
+        ancestors.add(n)
+    start = (value.lineno, value.col_offset)
+    for n in ast.walk(s):
+        if isinstance(n, (ast.Call, ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr)) and n not in ancestors \
+                and (n.lineno, n.col_offset) < start and not _inside_node(n, value):
+            return False
+    if isinstance(s, (ast.Assign, ast.AugAssign, ast.AnnAssign)):  # targets are evaluated after the value
+        targets = s.targets if isinstance(s, ast.Assign) else [s.target]
+        if any(not isinstance(t, ast.Name) for t in targets):
+            return False
+    return True
+
+
+def _inside_node(n, outer):
+    return (outer.lineno, outer.col_offset) <= (n.lineno, n.col_offset) and \
+        (n.end_lineno, n.end_col_offset) <= (outer.end_lineno, outer.end_col_offset)
+
+
+def _replace(s, old, new):
+    """A copy of statement ``s`` with the expression node ``old`` replaced by ``new`` (the nodes on
+    the path to it are copied; the rest are shared)."""
+    if s is old:
+        return new
+    changed, fields = False, {}
+    for field, value in ast.iter_fields(s):
+        if isinstance(value, list):
+            items = [_replace(v, old, new) if isinstance(v, ast.AST) else v for v in value]
+            changed |= any(a is not b for a, b in zip(items, value))
+            fields[field] = items
+        elif isinstance(value, ast.AST):
+            item = _replace(value, old, new)
+            changed |= item is not value
+            fields[field] = item
+    if not changed:
+        return s
+    out = copy.copy(s)
+    for field, value in fields.items():
+        setattr(out, field, value)
+    return out
