@@ -2,6 +2,8 @@
 
 import math
 
+import numpy as np
+
 from . import _batching
 from ..amp.autocast_mode import autocast_op
 from .. import _backend
@@ -32,7 +34,7 @@ class Addmm(Function):
         xd = x._data
         if xd.dtype != m._data.dtype or (b is not None and b._data.dtype != xd.dtype):
             _same_dtype(x, m, b)  # here, after autocast's cast of the arguments, as torch
-        y = _backend.matmul(xd, m._data)
+        y = _product(xd, m._data)
         if b is not None:
             y += b._data
         return y
@@ -59,6 +61,22 @@ class Addmm(Function):
         gx = g @ m.t() if need[1] else None  # dX = G M^T
         gm = (g.t() @ x).t() if need[2] else None  # dM = X^T G
         return gb, gx, gm
+
+
+def _product(x, m):
+    """x @ m, where m is usually W^T, a transposed view of the weight. A small float product in
+    that shape is computed with x copied to column-major order first: OpenBLAS's small-matrix
+    kernels (the SkylakeX ones, used on AVX-512 CPUs) leave the row-major x @ W^T shape to its
+    general path once rows*out > 1200, which costs ~4 us more per call than the copy (x 32x128
+    float32, W 64x128: 7.8 -> 5.4 us; the same kernel sums, results bitwise equal). Only up to
+    2^18 multiply-adds, where OpenBLAS runs on one thread either way."""
+    if type(x) is np.ndarray and x.ndim == m.ndim == 2:
+        rows, inner = x.shape
+        n = rows * m.shape[1]
+        if 1200 < n and n * inner <= 262144 and x.dtype.char in "fd" and m.dtype == x.dtype \
+                and x.flags.c_contiguous and m.flags.f_contiguous and not m.flags.c_contiguous:
+            return np.asfortranarray(x) @ m
+    return _backend.matmul(x, m)
 
 
 def _linear(x, w, b):

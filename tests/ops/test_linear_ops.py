@@ -1,0 +1,62 @@
+"""ops/linear.py internals: the product of a small linear layer through a column-major copy of
+the input (the nn-level behaviour of linear is tested in tests/nn/test_linear.py)."""
+
+import numpy as np
+import pytest
+
+import retrograd
+from retrograd.ops import linear as linear_ops
+
+
+def _copies(monkeypatch):
+    """Count the column-major copies _product makes (np.asfortranarray as seen by linear.py)."""
+    calls = []
+
+    def counting(a):
+        calls.append(a.shape)
+        return np.asfortranarray(a)
+
+    monkeypatch.setattr(linear_ops, "np", type("np", (), {"ndarray": np.ndarray, "asfortranarray": staticmethod(counting)}))
+    return calls
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_small_product_is_bitwise_the_plain_one(dtype, monkeypatch):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((32, 128)).astype(dtype)
+    w = rng.standard_normal((64, 128)).astype(dtype)
+    calls = _copies(monkeypatch)
+    y = linear_ops._product(x, w.T)
+    assert calls == [(32, 128)]  # the column-major path was taken
+    np.testing.assert_array_equal(y, x @ w.T)
+    assert y.dtype == dtype and y.shape == (32, 64)
+
+
+@pytest.mark.parametrize("xshape, wshape, dtype, transposed", [
+    ((32, 16), (16, 16), np.float32, True),     # rows*out <= 1200: OpenBLAS's small kernel takes it
+    ((128, 256), (256, 256), np.float32, True),  # over 2^18 multiply-adds
+    ((32, 128), (64, 128), np.float16, True),    # half: through float32 BLAS (_backend.matmul)
+    ((32, 128), (128, 64), np.float32, False),   # m not a transposed view
+])
+def test_other_products_are_left_to_matmul(xshape, wshape, dtype, transposed, monkeypatch):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(xshape).astype(dtype)
+    w = rng.standard_normal(wshape).astype(dtype)
+    m = w.T if transposed else w
+    calls = _copies(monkeypatch)
+    y = linear_ops._product(x, m)
+    assert calls == []
+    np.testing.assert_array_equal(y, retrograd._backend.matmul(x, m))
+
+
+def test_linear_layer_uses_it_and_keeps_gradients():
+    retrograd.manual_seed(0)
+    lin = retrograd.nn.Linear(128, 64)
+    x = retrograd.randn(32, 128, requires_grad=True)
+    y = lin(x)
+    xd, wd, bd = x.detach().numpy(), lin.weight.detach().numpy(), lin.bias.detach().numpy()
+    np.testing.assert_array_equal(y.detach().numpy(), xd @ wd.T + bd)
+    g = np.ones((32, 64), np.float32)
+    y.backward(retrograd.from_numpy(g))
+    np.testing.assert_allclose(x.grad.numpy(), g @ wd, rtol=1e-6)
+    np.testing.assert_allclose(lin.weight.grad.numpy(), g.T @ xd, rtol=1e-5)
