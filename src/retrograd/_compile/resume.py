@@ -26,6 +26,7 @@ import __future__
 import ast
 import copy
 import inspect
+import linecache
 import types
 
 _FUTURE = 0
@@ -126,8 +127,6 @@ class _Source:
             raise Unsplittable("it has no Python code")
         if code.co_flags & _GENERATOR:
             raise Unsplittable("it is a generator or a coroutine")
-        if code.co_cellvars:
-            raise Unsplittable(f"inner functions close over its locals {list(code.co_cellvars)}")
         if code.co_name == "<lambda>":
             raise Unsplittable("it is a lambda")
         try:
@@ -145,6 +144,9 @@ class _Source:
         if not isinstance(node, ast.FunctionDef) or node.name != code.co_name:
             raise Unsplittable("its source is not a def statement")
         for n in ast.walk(node):
+            if code.co_cellvars and n is not node and isinstance(n, _INNER):
+                # (list, set and dict comprehensions run at once: each split part may have its own cell)
+                raise Unsplittable(f"an inner function or generator closes over its locals {list(code.co_cellvars)}")
             if isinstance(n, (ast.Global, ast.Nonlocal)):
                 raise Unsplittable("it has a global or nonlocal statement")
             if isinstance(n, ast.Name) and n.id in _FORBIDDEN_NAMES:
@@ -152,6 +154,7 @@ class _Source:
         self.func, self.code, self.node = func, code, node
         self.flags = code.co_flags & _FUTURE
         self.filename = code.co_filename
+        self.imports = _module_imports(code.co_filename)
         self.locals = set(code.co_varnames)
         self.params = _params(node.args)
         original = self.compile([node])[code.co_name]
@@ -166,7 +169,9 @@ class _Source:
         factory = ast.FunctionDef(
             name="__rg_factory", args=_arguments([*self.code.co_freevars, *extra]),
             body=[*defs, ast.Return(ast.Constant(None))], decorator_list=[], returns=None, type_comment=None)
-        module = ast.Module(body=[factory], type_ignores=[])
+        # (never run: the module's imports, as the compiler calls an imported module's functions
+        # with LOAD_ATTR where it calls methods with LOAD_METHOD)
+        module = ast.Module(body=[*self.imports, factory], type_ignores=[])
         ast.copy_location(factory, self.node)
         ast.fix_missing_locations(module)
         outer = compile(module, self.filename, "exec", flags=self.flags, dont_inherit=True)
@@ -390,6 +395,22 @@ class Plan:
 
 
 # ---------------------------------------------------------------------- ast helpers
+def _module_imports(filename):
+    """``import name`` for each name an import statement binds in the module scope of ``filename``."""
+    try:
+        tree = ast.parse("".join(linecache.getlines(filename)))
+    except (SyntaxError, ValueError):
+        return []
+    names, stack = set(), list(tree.body)
+    while stack:
+        s = stack.pop()
+        if isinstance(s, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in s.names if a.name != "*")
+        elif not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            stack.extend(c for c in ast.iter_child_nodes(s) if isinstance(c, ast.stmt))
+    return [ast.Import([ast.alias(n)], lineno=1, col_offset=0) for n in sorted(names)]
+
+
 def _params(args):
     names = [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)]
     names += [a.arg for a in (args.vararg, args.kwarg) if a is not None]
@@ -435,6 +456,7 @@ def _has_body(s):
                and f in ("body", "orelse", "finalbody", "handlers", "cases") for f in s._fields)
 
 
+_INNER = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.GeneratorExp)
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.ListComp, ast.SetComp,
            ast.DictComp, ast.GeneratorExp)
 
