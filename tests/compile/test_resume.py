@@ -273,7 +273,6 @@ def _torch_explain(name):
             forward = _Block.forward
 
         fn = Block()
-    fn = fn.__globals__.get(fn.__name__) if hasattr(fn, "__globals__") else fn
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
         report = torch._dynamo.explain(fn)(torch.tensor(rand(4, 3, seed=1, dtype=np.float32)))
