@@ -16,6 +16,10 @@ CASES = [
     ("stack", lambda t, x, y: t.stack([x, y]), (2, 3), (2, 3)),
     ("stack_neg", lambda t, x, y: t.stack([x, y], -1), (2, 3), (2, 3)),
     ("stack_0dim", lambda t, x, y: t.stack([x, y]), (), ()),
+    ("stack_middle", lambda t, x, y, z: t.stack([x, y, z], 1), (2, 3), (2, 3), (2, 3)),
+    ("stack_last", lambda t, x, y: t.stack([x, y], 2), (2, 3), (2, 3)),
+    ("stack_fixed_piece", lambda t, x, y: t.stack([x, y], 1), (2, 3), np.ones((2, 3))),
+    ("cat_fixed_piece", lambda t, x, y: t.cat([y, x], 1), (2, 3), np.ones((2, 2))),
     ("hstack", lambda t, x, y: t.hstack([x, y]), (2, 3), (2, 1)),
     ("hstack_1d", lambda t, x, y: t.hstack([x, y]), (2,), ()),
     ("vstack", lambda t, x, y: t.vstack([x, y]), (3,), (2, 3)),
@@ -61,6 +65,17 @@ def test_inplace_on_split_piece_updates_base_graph():
     first.mul_(5)
     (y * retrograd.arange(1.0, 5.0).reshape(4, 1)).sum().backward()
     assert a.grad[:, 0].tolist() == [5, 10, 3, 4]
+
+
+def test_stack_promotes_dtype_and_gives_each_piece_its_slice():
+    a = retrograd.tensor([[1.0, 2.0]], requires_grad=True)
+    b = retrograd.tensor([[3, 4]])
+    c = retrograd.tensor([[5.0, 6.0]], dtype=retrograd.float64, requires_grad=True)
+    out = retrograd.stack([a, b, c], 1)
+    assert out.dtype == retrograd.float64 and out.tolist() == [[[1, 2], [3, 4], [5, 6]]]
+    out.backward(retrograd.arange(6.0, dtype=retrograd.float64).reshape(1, 3, 2))
+    assert a.grad.tolist() == [[0, 1]] and a.grad.dtype == retrograd.float32
+    assert b.grad is None and c.grad.tolist() == [[4, 5]]
 
 
 def test_cat_promotes_dtype():

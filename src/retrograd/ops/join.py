@@ -47,9 +47,17 @@ class Cat(Function):
     @staticmethod
     def forward(ctx, dim, *tensors):
         arrays = [t._data for t in tensors]
-        dt = arrays[0].dtype
-        nd, mixed = 0, False
+        x0 = arrays[0]
+        dt, nd = x0.dtype, x0.ndim
         for x in arrays:  # (loops, not generators: cat runs per step in hand-written RNN cells)
+            if x.dtype != dt or x.ndim != nd:
+                break
+        else:  # the common case: one dtype and rank, so no 1-D empty tensor to skip
+            ctx.dim, ctx.skip = dim, None
+            ctx.sizes = [x.shape[dim] for x in arrays]
+            return array_module(x0).concatenate(arrays, dim)
+        mixed = False
+        for x in arrays:
             mixed = mixed or x.dtype != dt
             nd = max(nd, x.ndim)
         if mixed:
@@ -74,7 +82,7 @@ class Cat(Function):
     @staticmethod
     def backward(ctx, g):
         grads, start = [None], 0
-        for i, (size, skip) in enumerate(zip(ctx.sizes, ctx.skip)):
+        for i, (size, skip) in enumerate(zip(ctx.sizes, ctx.skip or [False] * len(ctx.sizes))):
             if skip:
                 grads.append(g.new_zeros(0) if ctx.needs_input_grad[i + 1] else None)
                 continue
@@ -136,9 +144,9 @@ def stack(tensors, dim=0):
     tensors = _tensor_list(tensors, "stack")
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
-    shape = tensors[0].shape
+    shape = tensors[0]._data.shape
     for i, t in enumerate(tensors):
-        if t.shape != shape:
+        if t._data.shape != shape:  # (the arrays' shape tuples: no Size objects)
             raise RuntimeError(
                 f"stack expects each tensor to be equal size, but got {list(shape)} at entry 0 "
                 f"and {list(t.shape)} at entry {i}"
@@ -156,21 +164,33 @@ class Stack(Function):
     def forward(ctx, dim, *tensors):
         arrays = [t._data for t in tensors]
         dt = arrays[0].dtype
-        if any(x.dtype != dt for x in arrays):
-            for t in tensors[1:]:
-                dt = _dtype.promote_types(_dtype.from_numpy_dtype(dt), t.dtype).np
-            arrays = [x if x.dtype == dt else x.astype(dt) for x in arrays]
+        for x in arrays:  # (a loop: stack runs per step in hand-written RNNs)
+            if x.dtype != dt:
+                for t in tensors[1:]:
+                    dt = _dtype.promote_types(_dtype.from_numpy_dtype(dt), t.dtype).np
+                arrays = [x if x.dtype == dt else x.astype(dt) for x in arrays]
+                break
         ctx.dim = dim
-        return array_module(arrays[0]).stack(arrays, dim)
+        shape = arrays[0].shape
+        if dim == len(shape):
+            return array_module(arrays[0]).stack(arrays, dim)
+        # joined along the existing dim, then that dim split in two (a view of the fresh
+        # contiguous result): the same copy as np.stack without its per-array Python work
+        # (16 arrays (32, 64) along dim 1: 12.4 -> 8.1 us)
+        joined = array_module(arrays[0]).concatenate(arrays, dim)
+        return joined.reshape(shape[:dim] + (len(arrays),) + shape[dim:])
 
     jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
 
     @staticmethod
     def backward(ctx, g):
-        if all(ctx.needs_input_grad[1:]):
+        need = ctx.needs_input_grad[1:]
+        if not _grad_state.enabled:  # plain backward: views of the array, without an op per input
+            ga, lead = g._data, (slice(None),) * ctx.dim
+            return (None,) + tuple(Tensor._make(ga[lead + (i,)]) if nd else None for i, nd in enumerate(need))
+        if all(need):
             return (None,) + tuple(g.unbind(ctx.dim))
-        return (None,) + tuple(g.select(ctx.dim, i) if need else None
-                               for i, need in enumerate(ctx.needs_input_grad[1:]))
+        return (None,) + tuple(g.select(ctx.dim, i) if nd else None for i, nd in enumerate(need))
 
 
 @takes_out(dtype=CAST, cast_error=TypeError)
