@@ -59,7 +59,7 @@ def _backward_inside(a):  # (a plain loss.backward() is captured: see test_train
 
 BREAKS = {"branch": (_branch, "control flow"), "item": (_item, r"item\(\)"), "numpy": (_numpy, r"numpy\(\)"),
           "argmax": (_argmax, "no recorded op"), "random": (_random_outside_op, "random numbers"),
-          "inplace": (_inplace, "(in-place|no recorded op)"), "print": (_print, "printing"),
+          "inplace": (_inplace, "(in-place|no recorded op)"), "print": (_print, r"print\(\)"),
           "batch_norm": (_batch_norm_training, "array of shape"), "backward": (_backward_inside, r"backward\(\)")}
 
 
@@ -132,3 +132,18 @@ def test_profiler_sees_the_compiled_call_as_one_op():
         np.testing.assert_array_equal(f(a).numpy(), np.exp(rand(3) * 2))
     names = [e.name for e in prof.function_events] if hasattr(prof, "function_events") else []
     assert not any("Exp" in n for n in names)
+
+
+def test_print_is_a_break_so_each_call_prints(capsys):
+    def fn(a):
+        b = a * 2
+        print("step")  # no tensor: still a side effect a replay would skip (torch breaks here too)
+        return b + 1
+
+    f = retrograd.compile(fn)
+    for _ in range(3):
+        np.testing.assert_array_equal(f(retrograd.ones(2)).numpy(), [3, 3])
+    assert capsys.readouterr().out == "step\n" * 3
+    report = retrograd.compiler.explain(fn)(retrograd.ones(2))
+    assert (report.graph_count, report.graph_break_count) == (2, 1)
+    assert "print()" in report.break_reasons[0].reason

@@ -68,6 +68,14 @@ def _print_item(x):
     return y + 1
 
 
+def _two_prints(x):
+    y = x * 2
+    print("y", y.sum().item())
+    z = y + 1
+    print("z")
+    return z * 2
+
+
 def _branch(x):
     h = x * 3
     if h.sum() > 0:
@@ -121,7 +129,7 @@ class _Net(nn.Module):
 
 
 # ---------------------------------------------------------------------- values, gradients, replays
-@pytest.mark.parametrize("fn", [_print_item, _branch, _item_in_loop, _while_on_a_value, _unbound_until_the_loop])
+@pytest.mark.parametrize("fn", [_print_item, _two_prints, _branch, _item_in_loop, _while_on_a_value, _unbound_until_the_loop])
 def test_values_and_gradients_equal_eager(fn):
     compiled = retrograd.compile(fn)
     _same(fn, compiled)
@@ -196,6 +204,19 @@ def test_the_broken_module_compiled_alone_resumes():
         np.testing.assert_array_equal(g, p.grad.numpy())
 
 
+def test_hooks_added_to_a_split_module_run():
+    retrograd.manual_seed(0)
+    block = _Block()
+    compiled = retrograd.compile(block)
+    x = retrograd.tensor(rand(4, 3, seed=1, dtype=np.float32))
+    for _ in range(3):
+        _quiet(compiled, x)
+    calls = []
+    block.register_forward_hook(lambda m, i, o: calls.append(1))
+    _quiet(compiled, x), _quiet(compiled, x)
+    assert calls == [1, 1]
+
+
 def test_parameters_updated_between_calls_take_effect():
     retrograd.manual_seed(0)
     block = _Block()
@@ -261,7 +282,7 @@ def _torch_explain(name):
     import torch
 
     torch._dynamo.reset()
-    fn = {"print_item": _print_item, "branch": _branch, "module": None}[name]
+    fn = {"print_item": _print_item, "two_prints": _two_prints, "branch": _branch, "module": None}[name]
     if fn is None:
         import torch.nn as tnn
 
@@ -279,10 +300,10 @@ def _torch_explain(name):
     return np.array([report.graph_count, report.graph_break_count])
 
 
-@pytest.mark.parametrize("name", ["print_item", "branch", "module"])
+@pytest.mark.parametrize("name", ["print_item", "two_prints", "branch", "module"])
 def test_explain_counts_as_torch(name):
     expected = reference(lambda: _torch_explain(name))
-    fn = {"print_item": _print_item, "branch": _branch, "module": None}[name]
+    fn = {"print_item": _print_item, "two_prints": _two_prints, "branch": _branch, "module": None}[name]
     if fn is None:
         retrograd.manual_seed(0)
         fn = _Block()

@@ -236,17 +236,35 @@ def explain_graphs(fn, module, name, args, kwargs):
     steps = _PositionedSteps(resume.target_code(fn))
     c.capture(key, args, kwargs, tensors, steps)
     entry = c.cache[key][-1]
-    if entry is None:
-        return [], c.last_breaks
+    plan = c.plan() if entry is _SPLIT else None
+    breaks = _one_per_statement(c.last_breaks, plan)
     if entry is not _SPLIT:
-        return [entry], c.last_breaks
-    plan = c.plan()
+        return ([] if entry is None else [entry]), breaks
     groups = {}
     for step, position in zip(steps, steps.positions):
         index = plan.locate(position) if position is not None else None
         if index is not None:
             groups.setdefault(index, types.SimpleNamespace(steps=[])).steps.append(step)
-    return [groups[i] for i in sorted(groups)], c.last_breaks
+    return [groups[i] for i in sorted(groups)], breaks
+
+
+def _one_per_statement(breaks, plan):
+    """The breaks, counting those that one run of a statement makes as one (the first): torch resumes
+    after it, in that statement (``print(t.item())`` is one break, not two)."""
+    out = []
+    for b in breaks:
+        last = out[-1] if out else None
+        if last is not None and b.position is not None and last.position is not None \
+                and b.offset is not None and last.offset is not None and b.offset > last.offset \
+                and _statement(plan, b.position) is not None \
+                and _statement(plan, b.position) == _statement(plan, last.position):
+            continue
+        out.append(b)
+    return out
+
+
+def _statement(plan, position):
+    return plan.statement(position) if plan is not None else position[0]
 
 
 def _unique(tensors):

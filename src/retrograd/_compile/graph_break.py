@@ -3,7 +3,8 @@
 While a capture records (capture.py), the Tensor methods that hand a tensor's values to
 Python (``.item()``, ``.tolist()``, ``.numpy()``, ``bool(t)``, ``int(t)``, printing) and the
 calls that cannot be replayed (``backward()``, hooks registered inside the function, functions
-wrapped by ``retrograd.compiler.disable``) note a graph break when the user's code calls them
+wrapped by ``retrograd.compiler.disable``, and ``print``: a side effect a replay would skip)
+note a graph break when the user's code calls them
 (not when an op calls them inside its forward, which replay runs again). The call itself still
 runs eagerly. Each break notes where the compiled function's own frame was (``position``: the
 source range of the instruction running there, and whether the break was called from that
@@ -12,6 +13,7 @@ and after it are captured and replayed while the breaking one runs eagerly. ``ex
 each break with its reason and the user's source line.
 """
 
+import builtins
 import sys
 import traceback
 
@@ -30,11 +32,11 @@ class GraphBreak:
     """One break: ``reason`` and the user's line (``site``: (filename, lineno)); ``user_stack``
     is a list of FrameSummary as in torch's explain output."""
 
-    def __init__(self, reason, site, position=None, method=None, direct=False):
+    def __init__(self, reason, site, position=None, method=None, direct=False, offset=None):
         self.reason, self.site = reason, site
         # in the compiled function's frame: (lineno, end_lineno, col, end_col) of the instruction
-        # running; the Tensor method that broke; whether that frame called it itself
-        self.position, self.method, self.direct = position, method, direct
+        # running and its offset; the Tensor method that broke; whether that frame called it itself
+        self.position, self.method, self.direct, self.offset = position, method, direct, offset
         self.user_stack = [traceback.FrameSummary(site[0], site[1], "<user code>")] if site else []
 
     def __repr__(self):
@@ -59,7 +61,7 @@ BREAKING_METHODS = {
 
 
 def install(capture):
-    """Patch the breaking Tensor methods to tell ``capture``; returns the undo list."""
+    """Patch the breaking Tensor methods and ``print`` to tell ``capture``; returns the undo list."""
     from ..tensor import Tensor
 
     undo = []
@@ -69,17 +71,20 @@ def install(capture):
             continue
         undo.append((Tensor, name, original))
         setattr(Tensor, name, _breaking(original, name, reason, capture))
+    original = builtins.print  # a Python side effect a replay would skip: torch breaks the graph there too
+    undo.append((builtins, "print", original))
+    builtins.print = _breaking(original, "print", "print() (a Python side effect, run eagerly)", capture)
     return undo
 
 
 def _breaking(original, name, reason, capture):
-    def method(self, *args, **kwargs):
+    def method(*args, **kwargs):
         if not capture.mine():
-            return original(self, *args, **kwargs)
+            return original(*args, **kwargs)
         breaking_call(reason, capture, 2, name)
         capture.depth += 1  # what it calls (printing calls tolist ...) is part of this one break
         try:
-            return original(self, *args, **kwargs)
+            return original(*args, **kwargs)
         finally:
             capture.depth -= 1
 
@@ -95,30 +100,30 @@ def breaking_call(reason, capture, skip=2, method=None):
             f"torch.compile(fullgraph=True): graph break at {format_site(site)}: {reason}. Remove it from "
             "the compiled function (compute with tensor ops instead of Python values), or compile without "
             "fullgraph=True to let that call run eagerly.")
-    position, direct = frame_position(getattr(capture, "target_code", None), sys._getframe(1))
-    capture.breaks.append(GraphBreak(reason, site, position, method, direct))
+    position, direct, offset = frame_position(getattr(capture, "target_code", None), sys._getframe(1))
+    capture.breaks.append(GraphBreak(reason, site, position, method, direct, offset))
 
 
 def frame_position(code, frame):
-    """(position, direct): the source range ``(lineno, end_lineno, col, end_col)`` of the
-    instruction running in the innermost frame of ``code`` (None if no frame runs it), and
-    whether that frame is the innermost user frame (it made the breaking call itself), looking
-    outward from ``frame``."""
+    """(position, direct, offset): the source range ``(lineno, end_lineno, col, end_col)`` of the
+    instruction running in the innermost frame of ``code`` (None if no frame runs it), whether
+    that frame is the innermost user frame (it made the breaking call itself), and the
+    instruction's offset; looking outward from ``frame``."""
     if code is None:
-        return None, False
+        return None, False, None
     user = _user_frame(frame)
     f = user
     while f is not None and f.f_code is not code:
         f = f.f_back
     if f is None:
-        return None, False
+        return None, False, None
     index = f.f_lasti // 2
     for i, pos in enumerate(code.co_positions()):
         if i == index:
             if pos[0] is None:
-                return (f.f_lineno, f.f_lineno, None, None), f is user
-            return pos, f is user
-    return (f.f_lineno, f.f_lineno, None, None), f is user
+                break
+            return pos, f is user, f.f_lasti
+    return (f.f_lineno, f.f_lineno, None, None), f is user, f.f_lasti
 
 
 def global_hooks():

@@ -19,6 +19,7 @@ from ..ops import join as _join
 from ..ops import linalg as _linalg
 from ..ops import linear as _linear
 from ..ops import loss as _loss
+from ..ops import normalization as _norm
 from ..ops import shape as _shape
 from ..ops import softmax as _sm
 from ..ops._broadcast import broadcast_view
@@ -309,7 +310,7 @@ def addmm(em, v):
     has_b = v.is_tensor(b)
     if not has_b and v.value(b) is not None or has_b and v.dtype(b) != v.dtype(x):
         return False
-    em.f(f"{v.o()} = {em.const(_backend.matmul)}({v.a(x)}, {v.a(m)})")
+    em.f(f"{v.o()} = {em.const(_linear._product)}({v.a(x)}, {v.a(m)})")
     if has_b:
         em.f(f"{v.o()} += {v.a(b)}")
 
@@ -447,6 +448,40 @@ def lookup(em, v):
     return backward
 
 
+class _LayerNormCtx:
+    """What layer norm's rows backward reads of its ctx."""
+
+    def __init__(self, needs, wshape, b_shape, x_shape):
+        self.needs_input_grad, self.wshape, self.b_shape, self.x_shape = needs, wshape, b_shape, x_shape
+
+
+def layer_norm(em, v):
+    """Layer norm's (rows, features) path (normalization.py: _layer_norm_rows and
+    _layer_norm_backward_rows) on the statistics step's mean, rstd and x - mean."""
+    x, w, b, view, axes, wshape, mean, rstd, eps, xc = range(10)
+    if v.nargs != 10 or v.is_tensor(xc) or not v.is_tensor(x) or not v.is_tensor(w):
+        return False
+    view_, has_b = tuple(v.value(view)), v.is_tensor(b)
+    if v.step.spec[xc][0] is not True or not has_b and v.value(b) is not None:
+        return False
+    # eager's choice of the rows path, on an x - mean as the statistics step makes it (fresh, contiguous)
+    if not _norm._rows_ok(np.empty(view_, v.dtype(x)), v.tensor(w), view_):
+        return False
+    em.f(f"{v.o()} = {em.const(_norm._layer_norm_rows)}({v.a(xc)}, {v.a(rstd)}, {v.a(w)}, "
+         f"{v.a(b) if has_b else 'None'}).reshape({v.shape(x)!r})")
+
+    def backward(em, v):
+        ctx = em.const(_LayerNormCtx(v.step.needs, tuple(v.value(wshape)), v.shape(b) if has_b else None,
+                                     v.shape(x)))
+        r = em.tmp("b")
+        em.b(f"{r} = {em.const(_norm._layer_norm_backward_rows)}({ctx}, {v.a(w)}.reshape(-1), {v.a(rstd)}, "
+             f"{v.a(xc)}, {v.g()}.reshape({view_!r}))")
+        for i in (x, w, b):
+            if v.needs(i):
+                v.grad(i, f"{r}[{i}]._data")
+    return backward
+
+
 def _unchanged(cls, base):
     """Whether op class ``cls`` runs ``base``'s forward and backward (a subclass for a name only)."""
     return all(getattr(cls, name) is getattr(base, name) for name in ("forward", "backward", "_forward_ctx"))
@@ -457,7 +492,7 @@ LOWERINGS = {
     _ew.Clone: clone, _ew.Pow: pow_, _ix.MaskedFill: masked_fill, _linalg.Matmul: matmul,
     _linear.Addmm: addmm, _loss.MseLoss: mse_loss, _sm.Softmax: softmax,
     _sm.LogSoftmax: log_softmax, _join.Cat: cat, _join.Stack: stack, _join.Split: split,
-    _loss.NLLLoss: nll_loss, _emb.Lookup: lookup,
+    _loss.NLLLoss: nll_loss, _emb.Lookup: lookup, _norm.LayerNorm: layer_norm,
 }
 for _cls in (_shape.Permute, _shape.Transpose, _shape.TMatrix):
     if _unchanged(_cls, _shape.Permute):

@@ -109,6 +109,11 @@ class Split:
 
         if not isinstance(self.owner, Module):
             return plan.driver(self.owner, *args, **kwargs)
+        if self.owner is self.fn or getattr(self.fn, "__func__", None) is Module._call_impl:
+            from .graph_break import has_hooks
+
+            if has_hooks(self.owner):  # a module's call with hooks: run them (eagerly, as a capture would)
+                return self.fn(*args, **kwargs)
         stack = _module_stack.stack  # as Module.__call__ (ops made inside remember the module)
         stack.append(self.owner)
         try:
@@ -223,6 +228,15 @@ class Plan:
             if _within(position, start, end) and (best is None or best[0] <= start and end <= best[1]):
                 best = (start, end, index)
         return None if best is None else best[2]
+
+    def statement(self, position):
+        """The source range of the innermost statement run eagerly that holds ``position`` (None if none)."""
+        best = None
+        for start, end, index in self.ranges:
+            if index is None and _within(position, start, end) and (best is None or best[0] <= start
+                                                                     and end <= best[1]):
+                best = (start, end)
+        return best
 
     # ------------------------------------------------------------------ statements
     def _breaks_in(self, node):
