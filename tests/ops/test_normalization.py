@@ -50,6 +50,48 @@ def test_layer_norm(shape, norm):
     check_op(lambda t, x, b: F(t).layer_norm(x, norm, None, b), shape, ws)
 
 
+def _layer_norm_reference(x, w, b, g, eps=1e-5):
+    """Layer norm over the last dim and its gradients, in float64 from the textbook formulas."""
+    x, w, g = (a.astype(np.float64) for a in (x, w, g))
+    xc = x - x.mean(-1, keepdims=True)
+    rstd = 1.0 / np.sqrt((xc * xc).mean(-1, keepdims=True) + eps)
+    xhat = xc * rstd
+    y = xhat * w + (0.0 if b is None else b)
+    ghat = g * w
+    dx = rstd * (ghat - ghat.mean(-1, keepdims=True) - xhat * (ghat * xhat).mean(-1, keepdims=True))
+    return y, dx, (g * xhat).sum(0), g.sum(0)
+
+
+@pytest.mark.parametrize("dtype,tol", [(np.float32, 2e-5), (np.float64, 1e-12)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_layer_norm_rows_keep_x_minus_mean(dtype, tol, bias):
+    """Contiguous float32/float64 rows take layer norm's product form (grad_fn.centered: x - mean
+    saved, y and dx built from the rank-1 table rstd_i w_j): its values and gradients against
+    the float64 formulas, and a second backward through the retained graph equal to the first
+    (the saved x - mean is read, never written)."""
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal((37, 24)) * 3 + 5).astype(dtype)
+    w, b, g = rng.standard_normal(24).astype(dtype), rng.standard_normal(24).astype(dtype), \
+        rng.standard_normal((37, 24)).astype(dtype)
+    xt, wt = retrograd.tensor(x, requires_grad=True), retrograd.tensor(w, requires_grad=True)
+    bt = retrograd.tensor(b, requires_grad=True) if bias else None
+    y = N.layer_norm(xt, (24,), wt, bt)
+    assert y.grad_fn.centered and y.dtype == xt.dtype
+    want = _layer_norm_reference(x, w, b if bias else None, g)
+    np.testing.assert_allclose(y.detach().numpy(), want[0], rtol=tol, atol=tol)
+    y.backward(retrograd.tensor(g), retain_graph=True)
+    leaves = (xt, wt, bt) if bias else (xt, wt)
+    first = [t.grad.numpy().copy() for t in leaves]
+    for got, ref in zip(first, want[1:]):
+        np.testing.assert_allclose(got, ref, rtol=tol, atol=tol * np.abs(ref).max())
+    y.backward(retrograd.tensor(g))
+    for t, once in zip(leaves, first):
+        np.testing.assert_allclose(t.grad.numpy(), 2 * once, rtol=1e-6)
+    # half precision and weights of another dtype keep the general path (x_hat saved)
+    assert not N.layer_norm(xt.half(), (24,), wt.half()).grad_fn.centered
+    assert not N.layer_norm(xt.float() if dtype == np.float64 else xt.double(), (24,), wt).grad_fn.centered
+
+
 def test_group_norm():
     check_op(lambda t, x, w, b: F(t).group_norm(x, 2, w, b), (2, 4, 3), (4,), (4,))
     check_op(lambda t, x: F(t).group_norm(x, 1), (2, 2, 2, 2))

@@ -49,6 +49,7 @@ class Normalize(Function):
     instance norm), which lets the backward fold w into per-group coefficients."""
 
     _listed_inputs = 3  # (input, weight, bias), None where absent, as torch
+    centered = False  # True where the forward saved x - mean in x_hat's place (layer norm's rows)
 
     @staticmethod
     def forward(ctx, x, w, b, view, axes, wshape, mean, rstd, eps, xc=None, wview=None):
@@ -60,6 +61,11 @@ class Normalize(Function):
             y, mean, rstd = _cuda_kernels.layer_norm_forward(
                 xd.reshape(view), *(None if t is None else t._data.reshape(-1) for t in (w, b)), eps)
             ctx.save_for_backward(x, w, Tensor._make(mean), Tensor._make(rstd), None)
+            return y.reshape(xd.shape)
+        if xc is not None and w is not None and wview is None and _rows_ok(xc, w, view):
+            y = _layer_norm_rows(xc, rstd, w._data, None if b is None else b._data)
+            ctx.centered = True  # the backward reads x - mean (saved in x_hat's place) and rstd
+            ctx.save_for_backward(x, w, Tensor._make(mean), Tensor._make(rstd), Tensor._make(xc))
             return y.reshape(xd.shape)
         y = xd.reshape(view) - mean if xc is None else xc  # xc: a scratch copy made by the caller
         xhat = None
@@ -226,7 +232,7 @@ def _normalize_backward_arrays(ctx, x, w, mean, rstd, xhat, g):
         xhat = xhat._data.reshape(view)
     gd = g._data
     gv = gd.reshape(view)
-    m = int(np.prod([view[a] for a in axes]))
+    m = math.prod([view[a] for a in axes])
     gx = gw = gb = None
     if wview is not None or w is None:  # w constant over each group: dx = g*a + xhat*c1 + c0
         s1 = gv.sum(axis=axes, keepdims=True)
@@ -243,8 +249,8 @@ def _normalize_backward_arrays(ctx, x, w, mean, rstd, xhat, g):
             gx -= a * s1 * (1.0 / m)
             gx = Tensor._make(gx.reshape(ctx.x_shape))
         return gx, gw, gb, None, None, None, None, None, None, None, None
-    if len(view) == 2 and axes == (1,) and w.numel() == view[1] and gd.dtype.itemsize >= 4:
-        return _layer_norm_backward_rows(ctx, w, rstd, xhat, gv)
+    if ctx.centered:
+        return _layer_norm_backward_rows(ctx, w._data.reshape(-1), rstd, xhat, gv)
     # per-channel w over groups of channels (group norm)
     if need[1]:
         gw = Tensor._make(_sum_to(gd * xhat.reshape(ctx.x_shape), wshape).reshape(w.shape))
@@ -261,24 +267,67 @@ def _normalize_backward_arrays(ctx, x, w, mean, rstd, xhat, g):
     return gx, gw, gb, None, None, None, None, None, None, None, None
 
 
-def _layer_norm_backward_rows(ctx, w, rstd, xhat, g):
-    """Layer norm's backward for (rows, features) arrays g and x_hat, w per feature: the sums
-    over rows and over features are matrix-vector products (see _rows.py)."""
+def _rows_ok(xc, w, view):
+    """Whether layer norm takes the (rows, features) path below: a contiguous NumPy float32 or
+    float64 x - mean of shape view = (rows, features), w one per feature in the same dtype."""
+    return (type(xc) is np.ndarray and xc.dtype in (np.float32, np.float64) and len(view) == 2
+            and xc.shape == tuple(view) and xc.flags.c_contiguous and w._data.dtype == xc.dtype
+            and w.numel() == view[1])
+
+
+def _pad(a):
+    """a's values as the first of two rows, the second zeros (see _outer)."""
+    p = np.zeros((2, a.size), dtype=a.dtype)
+    p[0] = a.reshape(-1)
+    return p
+
+
+def _outer(u, v, out):
+    """out[i, j] = u[0, i] v[0, j] (the second rows zeros) as one BLAS product (rows, 2) @ (2,
+    features): the table written at memory speed, where NumPy's broadcast of a column against
+    a row costs ~3 elementwise passes (and OpenBLAS's inner size 1 is slower still)."""
+    return np.matmul(u.T, v, out=out)
+
+
+def _layer_norm_rows(xc, rstd, w, b):
+    """y = (x - mean) * (rstd w) + b, in the scratch xc's dtype: the table rstd_i w_j as one
+    product (see _outer), then two in-place passes. xc itself is kept (saved for the backward)."""
+    y = _outer(_pad(rstd), _pad(w), np.empty_like(xc))
+    y *= xc
+    if b is not None:
+        y += b.reshape(-1)
+    return y
+
+
+def _layer_norm_backward_rows(ctx, w, rstd, xc, g):
+    """Layer norm's backward for (rows, features) arrays g and xc = x - mean, w per feature
+    (x_hat = xc * rstd). With g_hat = g * w, m1 = mean(g_hat), m2 = mean(g_hat * xc):
+        dx = g * (rstd w) + xc * (-rstd^3 m2) - rstd m1
+        dw = sum over rows of rstd * g * xc,  db = sum over rows of g
+    every sum over rows or features a matrix-vector product (see _rows.py), the table
+    rstd_i w_j one product (see _outer)."""
     need = ctx.needs_input_grad
-    wv = w._data.reshape(-1)
-    gxh = g * xhat
-    gw = Tensor._make(col_sums(gxh).reshape(w.shape)) if need[1] else None  # dw = sum g*x_hat
+    r = rstd[:, 0]
+    gxc = g * xc
+    gw = Tensor._make((r @ gxc).reshape(ctx.wshape)) if need[1] else None  # dw = sum g*x_hat
     gb = Tensor._make(col_sums(g).reshape(ctx.b_shape)) if need[2] else None  # db = sum g
     gx = None
-    if need[0]:  # dx = rstd*(g_hat - mean(g_hat) - x_hat*mean(g_hat*x_hat)), g_hat = g*w
-        inv_m = 1.0 / g.shape[1]
-        m1 = (g @ wv)[:, None] * inv_m
-        m2 = (gxh @ wv)[:, None] * inv_m
-        ghat = g * wv
-        ghat -= m1
-        ghat -= _xp(g).multiply(xhat, m2, out=gxh)
-        ghat *= rstd
-        gx = Tensor._make(ghat.reshape(ctx.x_shape))
+    if need[0]:
+        inv_m = -1.0 / g.shape[1]
+        c0 = g @ w  # sum of g_hat, then -rstd m1
+        c0 *= r
+        c0 *= inv_m
+        c1 = gxc @ w  # sum of g_hat*xc, then -rstd^3 m2
+        c1 *= r
+        c1 *= r
+        c1 *= r
+        c1 *= inv_m
+        gx = _outer(_pad(r), _pad(w), np.empty_like(g))
+        gx *= g
+        t = np.multiply(xc, c1[:, None], out=gxc)
+        t += c0[:, None]
+        gx += t
+        gx = Tensor._make(gx.reshape(ctx.x_shape))
     return gx, gw, gb, None, None, None, None, None, None, None, None
 
 
@@ -382,7 +431,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05, cudnn
     for t, what in ((weight, "weight"), (bias, "bias")):
         if t is not None and tuple(t.shape) != normalized_shape:
             raise RuntimeError(f"layer_norm: expected {what} of shape {list(normalized_shape)}, got {list(t.shape)}")
-    m = int(np.prod(normalized_shape))
+    m = math.prod(normalized_shape)
     if input.numel() == 0:
         return _empty_norm(input, weight, bias)
     view = (input.numel() // m if m else 0, m)
