@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from retrograd.ops._rows import col_sums, exp_sums, row_sums
+from retrograd.ops._rows import col_sums, exp_sums, row_sums, unshifted_exp_sums
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16, np.int64])
@@ -65,3 +65,21 @@ def test_exp_sums_of_long_rows_whose_sum_would_overflow():
     x = np.full((2, 100_000), 80.0, dtype=np.float32)  # 1e5 * e^80 overflows float32
     e, s = exp_sums(x, 1)
     np.testing.assert_allclose(e / s, 1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_unshifted_exp_sums_only_where_every_row_sum_is_safe(dtype):
+    """e^x and its row sums without the row max where no sum overflows or underflows; None
+    (the caller takes the row max) for an overflowing entry or sum, inf, nan, a row that
+    underflows, other dtypes and layouts."""
+    x = np.array([[0.0, 1.0, -2.0], [3.0, -np.inf, 0.5]], dtype=dtype)
+    e, s = unshifted_exp_sums(x)
+    np.testing.assert_array_equal(e, np.exp(x))
+    np.testing.assert_allclose(s, np.exp(x).sum(1, keepdims=True), rtol=1e-6)
+    big = 100.0 if dtype == np.float32 else 800.0  # e^x overflows the dtype
+    for bad in ([big, 0.0, 0.0], [np.inf, 0.0, 0.0], [np.nan, 0.0, 0.0], [-big, -big, -np.inf]):
+        assert unshifted_exp_sums(np.array([[0.0, 1.0, 2.0], bad], dtype=dtype)) is None
+    long_rows = np.full((2, 100_000), 80.0 if dtype == np.float32 else 700.0, dtype=dtype)
+    assert unshifted_exp_sums(long_rows) is None  # each e^x finite, their sum not
+    assert unshifted_exp_sums(np.asfortranarray(np.ones((3, 4), dtype))) is None
+    assert unshifted_exp_sums(np.ones((3, 4), np.float16)) is None

@@ -79,6 +79,21 @@ def test_inf_and_nan_like_torch():
         np.testing.assert_allclose(r, t, rtol=1e-7)
 
 
+@pytest.mark.parametrize("dtype,tol", [(np.float32, 2e-6), (np.float64, 1e-14)])
+def test_log_softmax_with_and_without_the_row_max(dtype, tol):
+    """log_softmax over the last dim is x - ln(sum e^x) where no row sum can overflow or
+    underflow (no row max), x - max - ln(sum e^(x - max)) where one can: both within a few
+    rounding errors of the float64 value, relative to the magnitude of x."""
+    rng = np.random.default_rng(1)
+    for scale, shift in ((1.0, 0.0), (8.0, -20.0), (30.0, 60.0), (1.0, 95.0), (1.0, -120.0)):
+        x = (rng.standard_normal((6, 50)) * scale + shift).astype(dtype)
+        x64 = x.astype(np.float64)
+        want = x64 - x64.max(1, keepdims=True)
+        want -= np.log(np.exp(want).sum(1, keepdims=True))
+        got = S.log_softmax(retrograd.tensor(x), 1).numpy()
+        np.testing.assert_allclose(got, want, rtol=0, atol=tol * (1 + np.abs(x64).max()))
+
+
 def test_implicit_dim_warns_and_picks_torchs_dim():
     x = retrograd.randn(2, 3)
     with pytest.warns(UserWarning, match="Implicit dimension choice for softmax"):

@@ -8,8 +8,6 @@ BLAS's gemv does the same sum at memory speed (``a @ ones``: 17 us against 150 u
 call. Other dtypes and layouts fall back to ``sum``.
 """
 
-import math
-
 import numpy as np
 
 from .._backend import array_module
@@ -41,28 +39,37 @@ def sums(a, dim):
     return row_sums(a, keepdims=True) if dim == a.ndim - 1 else a.sum(axis=dim, keepdims=True)
 
 
-# Softmax may skip the shift by the row max when no sum of e^x can overflow (every x below
-# log(largest float / row length)) and every row's sum of e^x is at least the number below
-# (no row lost to underflow): then z = x exactly, which is at least as accurate as x - max
-# (that subtraction rounds).
+# Softmax and log-softmax may skip the shift by the row max when no e^x overflows and no row
+# sum of e^x does (every sum finite), and every row's sum is at least the number below (no row
+# lost to underflow): then z = x exactly, which is at least as accurate as x - max (that
+# subtraction rounds). The sums tell: an overflow, an inf or a nan anywhere in a row makes its
+# sum inf or nan, so the exp is tried first and the row max taken only where a sum fails.
 _MIN_ROW_SUM = {np.dtype(np.float32): 1e-20, np.dtype(np.float64): 1e-280}
+
+
+def unshifted_exp_sums(x):
+    """(e, s) = (e^x, its row sums with keepdims) for the last dim of a contiguous NumPy float32
+    or float64 array where that is safe (see _MIN_ROW_SUM); None where it is not. NumPy
+    reduces short rows one at a time (~70 ns each), so a row max costs more than the exp."""
+    tiny = _MIN_ROW_SUM.get(x.dtype)
+    if not tiny or type(x) is not np.ndarray or not _blas_ok(x):
+        return None
+    with np.errstate(over="ignore", invalid="ignore"):
+        e = np.exp(x)
+        s = row_sums(e, keepdims=True)
+    # (written so that a nan sum fails both comparisons)
+    return (e, s) if s.max() < np.inf and s.min() >= tiny else None
 
 
 def exp_sums(x, dim):
     """(e, s): e = e^(x - m) and s = sum(e) along dim (keepdims), m = max(x) along dim, the
-    stable parts of softmax(x) = e/s. For the last dim of a contiguous NumPy float array
-    where it is safe (see _MIN_ROW_SUM), m = 0: NumPy reduces short rows one at a time
-    (~70 ns each), so the row max would cost more than the exp. A row holding inf or nan,
-    or only -inf, gives nan, as in torch."""
+    stable parts of softmax(x) = e/s; m = 0 for the last dim where that is safe (see
+    unshifted_exp_sums). A row holding inf or nan, or only -inf, gives nan, as in torch."""
+    if dim == x.ndim - 1:
+        found = unshifted_exp_sums(x)
+        if found is not None:
+            return found
     xp = array_module(x)
-    tiny = _MIN_ROW_SUM.get(x.dtype)
-    if tiny and xp is np and dim == x.ndim - 1 and _blas_ok(x):
-        limit = math.log(np.finfo(x.dtype).max) - math.log(x.shape[-1]) - 1.0
-        if x.max() < limit:
-            e = np.exp(x)
-            s = row_sums(e, keepdims=True)
-            if s.min() >= tiny:
-                return e, s
     e = x - xp.max(x, axis=dim, keepdims=True)
     xp.exp(e, out=e)
     return e, sums(e, dim)

@@ -17,7 +17,7 @@ from ..autograd.grad_mode import _state
 from ..tensor import Tensor, _wrap_dim
 from ._kernel_dtypes import check_floating
 from ._method import tensor_method
-from ._rows import exp_sums, sums
+from ._rows import exp_sums, sums, unshifted_exp_sums
 
 __all__ = ["softmax", "log_softmax"]
 
@@ -54,11 +54,18 @@ def _softmax(x, dim, low=None):
     e, s = exp_sums(x, dim)
     if low is not None and dim != x.ndim - 1:  # torch's kernel for a dim not last rounds e^(x - max)
         e = _round(e, low)
-    e /= s
+    _backend.array_module(s).reciprocal(s, out=s)  # one division per row, then multiplications
+    e *= s
     return e
 
 
 def _log_softmax(x, dim, low=None):
+    if low is None and dim == x.ndim - 1:
+        found = unshifted_exp_sums(x)
+        if found is not None:  # z = x - ln(sum(e^x)), written into e's buffer
+            e, s = found
+            np.log(s, out=s)
+            return np.subtract(x, s, out=e)
     xp = _backend.array_module(x)
     z = x - xp.max(x, axis=dim, keepdims=True)
     s = sums(xp.exp(z), dim)
