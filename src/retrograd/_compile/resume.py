@@ -330,11 +330,11 @@ class Plan:
             ast.fix_missing_locations(loop)
             self.controls.add(id(loop))
             return [(loop, brk)]
-        if not brk or _has_body(s):
+        if not brk or _has_body(s) and not isinstance(s, ast.If):
             return [(s, brk)]
         hoisted, rest = [], list(brk)
         for b in brk:
-            if not b.direct or b.method not in VALUE_READS:
+            if not b.direct or b.method not in VALUE_READS or isinstance(s, ast.If) and not _inside(b.position, s.test):
                 continue
             call = _find_call(s, b)
             if call is None or not _hoistable(s, call.func.value):
@@ -343,7 +343,7 @@ class Plan:
             name, assign = self._temp(value)
             s = _replace(s, value, _load(name, value))
             inner = [c for c in rest if _inside(c.position, value)]
-            hoisted.append((assign, inner))
+            hoisted.extend(self._hoist(assign, inner))
             rest = [c for c in rest if c not in inner]
         return [*hoisted, (s, rest)]
 
