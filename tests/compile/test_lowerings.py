@@ -22,6 +22,8 @@ CASES = {
     "tanh_sigmoid_relu_clone": (lambda a: (a.tanh(), a.sigmoid() * 2, F.relu(a).clone()), [(4, 6)]),
     "relu_large": (lambda a: F.relu(a) * a, [(80, 60)]),
     "linear_mse": (lambda x, w, b, y: F.mse_loss(F.linear(x, w, b).tanh(), y), [(5, 3), (4, 3), (4,), (5, 4)]),
+    # the bias gradient from a non-contiguous output gradient (col_sums' sum, not its BLAS product)
+    "linear_transposed": (lambda x, w, b: F.linear(x, w, b).t() * 2, [(50, 3), (4, 3), (4,)]),
     "mse_sum": (lambda x, y: F.mse_loss(x, y, reduction="sum"), [(5, 3), (5, 3)]),
     "softmax_logsoftmax": (lambda a: (F.softmax(a, -1) * a, F.log_softmax(a, 1)), [(3, 5)]),
     "shape": (lambda a: (a.reshape(6, 2).t() * 2, a.unsqueeze(1).expand(3, 2, 4) + 1, a.permute(1, 0)[1:3] * 3,
@@ -82,6 +84,14 @@ def _lowered_equal(fn, arrays):
     program = _program(compiled)
     assert program.generic == 0, program.source
     return program
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_layer_norm_lowered_equals_eager(dtype):
+    # (rows, features) layer norm with and without a bias, over a 3-d input: values and x, w, b gradients
+    fn = lambda x, w, b: (F.layer_norm(x, (6,), w, b) * x, F.layer_norm(x * 2, (6,), w))  # noqa: E731
+    _lowered_equal(fn, [rand(2, 5, 6, seed=0, dtype=dtype), rand(6, seed=1, dtype=dtype) + 1,
+                        rand(6, seed=2, dtype=dtype)])
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])

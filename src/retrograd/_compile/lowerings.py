@@ -317,12 +317,21 @@ def addmm(em, v):
     def backward(em, v):
         g = v.g()
         if v.needs(b):
-            v.grad(b, f"{em.const(col_sums)}({g})")
+            v.grad(b, _col_sums(em, g, v.oshape(), v.odtype()))
         if v.needs(x):
             v.grad(x, f"{g} @ {v.a(m)}.T")
         if v.needs(m):
             v.grad(m, f"({g}.T @ {v.a(x)}).T")
     return backward
+
+
+def _col_sums(em, g, shape, dtype):
+    """_rows.col_sums(g) for a static (rows, n) shape: its BLAS product with a ones vector made once
+    (the same product, so the same sums), its sum where g is not contiguous, as col_sums decides."""
+    if len(shape) != 2 or dtype not in (np.float32, np.float64) or not shape[0] * shape[1]:
+        return f"{em.const(col_sums)}({g})"
+    ones = em.const(np.ones(shape[0], dtype=dtype))
+    return f"({ones} @ {g} if {g}.flags.c_contiguous else {g}.sum(axis=(0,)))"
 
 
 def matmul(em, v):
@@ -351,8 +360,7 @@ def mse_loss(em, v):
     d = f"{v.o()}_d"
     em.f(f"{d} = {v.a(0)} - {v.a(1)}")
     em.f(f"{d} *= {d}")
-    total = f"{d}.sum()"
-    em.f(f"{v.o()} = np.asarray({total} / {d}.size if {mean!r} else {total}, dtype={d}.dtype)")
+    em.f(f"{v.o()} = np.asarray({d}.sum(){f' / {size}' if mean else ''}, dtype={d}.dtype)")
     scale = em.const(v.dtype(0).type(2.0 / size if mean else 2.0))
 
     def backward(em, v):
