@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import retrograd
-from retrograd.ops import normalization as N
+from retrograd.ops import _rows, normalization as N
 from tests.helpers import check_op, rand, requires_torch, torch
 
 
@@ -64,7 +64,7 @@ def _layer_norm_reference(x, w, b, g, eps=1e-5):
 
 @pytest.mark.parametrize("dtype,tol", [(np.float32, 2e-5), (np.float64, 1e-12)])
 @pytest.mark.parametrize("bias", [True, False])
-def test_layer_norm_rows_keep_x_minus_mean(dtype, tol, bias):
+def test_layer_norm_rows_keep_x_minus_mean(monkeypatch, dtype, tol, bias):
     """Contiguous float32/float64 rows take layer norm's product form (grad_fn.centered: x - mean
     saved, y and dx built from the rank-1 table rstd_i w_j): its values and gradients against
     the float64 formulas, and a second backward through the retained graph equal to the first
@@ -87,6 +87,14 @@ def test_layer_norm_rows_keep_x_minus_mean(dtype, tol, bias):
     y.backward(retrograd.tensor(g))
     for t, once in zip(leaves, first):
         np.testing.assert_allclose(t.grad.numpy(), 2 * once, rtol=1e-6)
+    # by blocks of rows (ops/_rows.row_blocks), dw and db the sums of the blocks' sums
+    monkeypatch.setattr(_rows, "ROW_BLOCK", 100)  # 4 rows of 24 per block, the last one row
+    xt.grad = wt.grad = None
+    if bias:
+        bt.grad = None
+    N.layer_norm(xt, (24,), wt, bt).backward(retrograd.tensor(g))
+    for t, once in zip(leaves, first):
+        np.testing.assert_allclose(t.grad.numpy(), once, rtol=tol, atol=tol * np.abs(once).max())
     # half precision and weights of another dtype keep the general path (x_hat saved)
     assert not N.layer_norm(xt.half(), (24,), wt.half()).grad_fn.centered
     assert not N.layer_norm(xt.float() if dtype == np.float64 else xt.double(), (24,), wt).grad_fn.centered

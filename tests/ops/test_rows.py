@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from retrograd.ops._rows import col_sums, exp_sums, row_sums, unshifted_exp_sums
+from retrograd.ops import _rows
+from retrograd.ops._rows import col_sums, exp_sums, last_dim_rows, row_blocks, row_sums, unshifted_exp_sums
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16, np.int64])
@@ -83,3 +84,22 @@ def test_unshifted_exp_sums_only_where_every_row_sum_is_safe(dtype):
     assert unshifted_exp_sums(long_rows) is None  # each e^x finite, their sum not
     assert unshifted_exp_sums(np.asfortranarray(np.ones((3, 4), dtype))) is None
     assert unshifted_exp_sums(np.ones((3, 4), np.float16)) is None
+
+
+@pytest.mark.parametrize("rows,width", [(1, 5), (10, 7), (3, 100), (64, 1)])
+def test_row_blocks_cover_every_row_once_in_order(monkeypatch, rows, width):
+    monkeypatch.setattr(_rows, "ROW_BLOCK", 20)
+    spans = []
+    row_blocks(lambda lo, hi: spans.append((lo, hi)), rows, width)
+    step = max(1, 20 // width)
+    assert spans == [(lo, min(lo + step, rows)) for lo in range(0, rows, step)]
+
+
+def test_last_dim_rows_takes_contiguous_float_arrays_of_one_shape():
+    a, b = np.ones((2, 3, 4), np.float32), np.zeros((2, 3, 4), np.float32)
+    views = last_dim_rows(2, a, b)
+    assert [v.shape for v in views] == [(6, 4), (6, 4)] and np.shares_memory(views[0], a)
+    assert last_dim_rows(1, a, b) is None  # not the last dim
+    assert last_dim_rows(2, a, b.astype(np.float64)) is None
+    assert last_dim_rows(2, a, np.ones((2, 3, 4), np.float32)[:, ::-1]) is None
+    assert last_dim_rows(2, a.astype(np.float16)) is None and last_dim_rows(0, np.ones(0, np.float32)) is None

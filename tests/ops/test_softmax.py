@@ -94,6 +94,39 @@ def test_log_softmax_with_and_without_the_row_max(dtype, tol):
         np.testing.assert_allclose(got, want, rtol=0, atol=tol * (1 + np.abs(x64).max()))
 
 
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_last_dim_by_row_blocks(monkeypatch, name):
+    """The last dim of float32 arrays is computed by blocks of rows (ops/_rows.row_blocks; a
+    small block size here, so that there are many), each block shifted by its rows' max only
+    where one of its row sums would overflow or underflow: values and gradients against
+    float64, and close to one block's (the blocks without an overflowing row skip the shift)."""
+    from retrograd.ops import _rows
+
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((3, 9, 16)) * 4
+    x[1, 4, 3] = 95.0  # e^95 overflows float32: that row's block takes the row max
+    x[2, 7] -= 200.0  # every e^x of this row underflows: its block too
+    g = rng.standard_normal(x.shape)
+
+    def run():
+        xt = retrograd.tensor(x.astype(np.float32), requires_grad=True)
+        y = getattr(retrograd, name)(xt, -1)
+        y.backward(retrograd.tensor(g.astype(np.float32)))
+        return y.detach().numpy(), xt.grad.numpy()
+
+    monkeypatch.setattr(_rows, "ROW_BLOCK", 48)  # 3 rows per block
+    y, dx = run()
+    monkeypatch.setattr(_rows, "ROW_BLOCK", 1 << 20)
+    y1, dx1 = run()
+    x64 = retrograd.tensor(x, requires_grad=True)
+    y64 = getattr(retrograd, name)(x64, -1)
+    y64.backward(retrograd.tensor(g))
+    np.testing.assert_allclose(y, y64.detach().numpy(), rtol=1e-5, atol=2e-5 if name == "log_softmax" else 1e-7)
+    np.testing.assert_allclose(dx, x64.grad.numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(y, y1, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(dx, dx1, rtol=1e-5, atol=1e-6)
+
+
 def test_implicit_dim_warns_and_picks_torchs_dim():
     x = retrograd.randn(2, 3)
     with pytest.warns(UserWarning, match="Implicit dimension choice for softmax"):

@@ -47,29 +47,63 @@ def sums(a, dim):
 _MIN_ROW_SUM = {np.dtype(np.float32): 1e-20, np.dtype(np.float64): 1e-280}
 
 
-def unshifted_exp_sums(x):
+def unshifted_exp_sums(x, out=None):
     """(e, s) = (e^x, its row sums with keepdims) for the last dim of a contiguous NumPy float32
-    or float64 array where that is safe (see _MIN_ROW_SUM); None where it is not. NumPy
-    reduces short rows one at a time (~70 ns each), so a row max costs more than the exp."""
+    or float64 array where that is safe (see _MIN_ROW_SUM); None where it is not (``out``, where
+    given, then holds garbage). NumPy reduces short rows one at a time (~70 ns each), so a row
+    max costs more than the exp."""
     tiny = _MIN_ROW_SUM.get(x.dtype)
     if not tiny or type(x) is not np.ndarray or not _blas_ok(x):
         return None
     with np.errstate(over="ignore", invalid="ignore"):
-        e = np.exp(x)
+        e = np.exp(x, out=out)
         s = row_sums(e, keepdims=True)
     # (written so that a nan sum fails both comparisons)
     return (e, s) if s.max() < np.inf and s.min() >= tiny else None
 
 
-def exp_sums(x, dim):
-    """(e, s): e = e^(x - m) and s = sum(e) along dim (keepdims), m = max(x) along dim, the
-    stable parts of softmax(x) = e/s; m = 0 for the last dim where that is safe (see
-    unshifted_exp_sums). A row holding inf or nan, or only -inf, gives nan, as in torch."""
+def exp_sums(x, dim, out=None):
+    """(e, s): e = e^(x - m) (into ``out`` where given) and s = sum(e) along dim (keepdims),
+    m = max(x) along dim, the stable parts of softmax(x) = e/s; m = 0 for the last dim where
+    that is safe (see unshifted_exp_sums). A row holding inf or nan, or only -inf, gives nan,
+    as in torch."""
     if dim == x.ndim - 1:
-        found = unshifted_exp_sums(x)
+        found = unshifted_exp_sums(x, out)
         if found is not None:
             return found
     xp = array_module(x)
-    e = x - xp.max(x, axis=dim, keepdims=True)
+    e = xp.subtract(x, xp.max(x, axis=dim, keepdims=True), out=out)
     xp.exp(e, out=e)
     return e, sums(e, dim)
+
+
+# elements per block of a chain of NumPy passes over rows (row_blocks): each array's block
+# (256 KiB in float32) stays in the core's L2 cache from one pass to the next, where arrays of
+# a few MiB go to memory on every pass (softmax's backward on (4096, 128): 0.67 -> 0.50 ms)
+ROW_BLOCK = 1 << 16
+
+
+def block_rows(width):
+    """Rows of ``width`` elements per block of row_blocks (at least one)."""
+    return max(1, ROW_BLOCK // max(width, 1))
+
+
+def row_blocks(fn, rows, width):
+    """fn(lo, hi) for consecutive spans [lo, hi) of range(rows), block_rows(width) rows each
+    (the last fewer): fn computes its rows' part of the result, through every pass of its
+    chain, before the next span starts."""
+    step = block_rows(width)
+    for lo in range(0, rows, step):
+        fn(lo, min(lo + step, rows))
+
+
+def last_dim_rows(dim, *arrays):
+    """(rows, width) views of arrays of one shape and dtype (contiguous NumPy float32 or
+    float64, not empty) for work along their last dim ``dim``, for row_blocks; None otherwise."""
+    a = arrays[0]
+    if dim != a.ndim - 1 or a.dtype not in _MIN_ROW_SUM or not a.size:
+        return None
+    for b in arrays:
+        if type(b) is not np.ndarray or b.dtype != a.dtype or b.shape != a.shape or not b.flags.c_contiguous:
+            return None
+    return [b.reshape(-1, a.shape[-1]) for b in arrays]

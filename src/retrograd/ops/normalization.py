@@ -30,7 +30,7 @@ from ._method import tensor_method
 from ._out import SAME, takes_out
 from . import _batching
 from ._broadcast import sum_to_shape
-from ._rows import col_sums, row_sums
+from ._rows import block_rows, col_sums, row_blocks, row_sums
 
 __all__ = ["layer_norm", "group_norm", "rms_norm"]
 FUNCTIONAL = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm", "local_response_norm"]
@@ -305,29 +305,44 @@ def _layer_norm_backward_rows(ctx, w, rstd, xc, g):
         dx = g * (rstd w) + xc * (-rstd^3 m2) - rstd m1
         dw = sum over rows of rstd * g * xc,  db = sum over rows of g
     every sum over rows or features a matrix-vector product (see _rows.py), the table
-    rstd_i w_j one product (see _outer)."""
+    rstd_i w_j one product (see _outer); computed by blocks of rows (see row_blocks), the
+    blocks' sums for dw and db added after."""
     need = ctx.needs_input_grad
-    r = rstd[:, 0]
-    gxc = g * xc
-    gw = Tensor._make((r @ gxc).reshape(ctx.wshape)) if need[1] else None  # dw = sum g*x_hat
-    gb = Tensor._make(col_sums(g).reshape(ctx.b_shape)) if need[2] else None  # db = sum g
-    gx = None
-    if need[0]:
-        inv_m = -1.0 / g.shape[1]
-        c0 = g @ w  # sum of g_hat, then -rstd m1
-        c0 *= r
-        c0 *= inv_m
-        c1 = gxc @ w  # sum of g_hat*xc, then -rstd^3 m2
-        c1 *= r
-        c1 *= r
-        c1 *= r
-        c1 *= inv_m
-        gx = _outer(_pad(r), _pad(w), np.empty_like(g))
-        gx *= g
-        t = np.multiply(xc, c1[:, None], out=gxc)
-        t += c0[:, None]
-        gx += t
-        gx = Tensor._make(gx.reshape(ctx.x_shape))
+    n, m = g.shape
+    step = block_rows(m)
+    parts = np.empty((2, -(-n // step), m), dtype=g.dtype)  # each block's sums for dw and db
+    gx = np.empty_like(g) if need[0] else None
+    pw = _pad(w)
+    inv_m = -1.0 / m
+
+    def block(lo, hi):
+        gb, xb, r = g[lo:hi], xc[lo:hi], rstd[lo:hi, 0]
+        gxc = gb * xb
+        k = lo // step
+        if need[1]:
+            np.matmul(r, gxc, out=parts[0, k])  # dw: sum of g*x_hat
+        if need[2]:
+            parts[1, k] = col_sums(gb)  # db: sum of g
+        if need[0]:
+            c0 = gb @ w  # sum of g_hat, then -rstd m1
+            c0 *= r
+            c0 *= inv_m
+            c1 = gxc @ w  # sum of g_hat*xc, then -rstd^3 m2
+            c1 *= r
+            c1 *= r
+            c1 *= r
+            c1 *= inv_m
+            out = _outer(_pad(r), pw, gx[lo:hi])
+            out *= gb
+            t = np.multiply(xb, c1[:, None], out=gxc)
+            t += c0[:, None]
+            out += t
+    row_blocks(block, n, m)
+    gw = Tensor._make((parts[0, 0] if len(parts[0]) == 1 else parts[0].sum(0)).reshape(ctx.wshape)) \
+        if need[1] else None
+    gb = Tensor._make((parts[1, 0] if len(parts[1]) == 1 else parts[1].sum(0)).reshape(ctx.b_shape)) \
+        if need[2] else None
+    gx = None if gx is None else Tensor._make(gx.reshape(ctx.x_shape))
     return gx, gw, gb, None, None, None, None, None, None, None, None
 
 

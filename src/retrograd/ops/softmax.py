@@ -17,7 +17,7 @@ from ..autograd.grad_mode import _state
 from ..tensor import Tensor, _wrap_dim
 from ._kernel_dtypes import check_floating
 from ._method import tensor_method
-from ._rows import exp_sums, sums, unshifted_exp_sums
+from ._rows import exp_sums, last_dim_rows, row_blocks, row_sums, sums, unshifted_exp_sums
 
 __all__ = ["softmax", "log_softmax"]
 
@@ -51,6 +51,9 @@ def _along(x, fn, dim, kernel=None):
 
 
 def _softmax(x, dim, low=None):
+    rows = last_dim_rows(dim, x)
+    if rows is not None:  # (for the last dim, half precision is not rounded in between)
+        return _softmax_rows(rows[0]).reshape(x.shape)
     e, s = exp_sums(x, dim)
     if low is not None and dim != x.ndim - 1:  # torch's kernel for a dim not last rounds e^(x - max)
         e = _round(e, low)
@@ -60,12 +63,9 @@ def _softmax(x, dim, low=None):
 
 
 def _log_softmax(x, dim, low=None):
-    if low is None and dim == x.ndim - 1:
-        found = unshifted_exp_sums(x)
-        if found is not None:  # z = x - ln(sum(e^x)), written into e's buffer
-            e, s = found
-            np.log(s, out=s)
-            return np.subtract(x, s, out=e)
+    rows = last_dim_rows(dim, x) if low is None else None
+    if rows is not None:
+        return _log_softmax_rows(rows[0]).reshape(x.shape)
     xp = _backend.array_module(x)
     z = x - xp.max(x, axis=dim, keepdims=True)
     s = sums(xp.exp(z), dim)
@@ -74,6 +74,65 @@ def _log_softmax(x, dim, low=None):
     else:
         z -= xp.log(s)
     return z
+
+
+# The same formulas on (rows, width) NumPy arrays along the last dim, computed by row blocks
+# (see _rows.row_blocks): one block's passes run in cache before the next block's.
+
+def _softmax_rows(x):
+    """e^x/sum(e^x) (shifted by the row max where needed: exp_sums), times the reciprocals."""
+    out = np.empty_like(x)
+
+    def block(lo, hi):
+        e, s = exp_sums(x[lo:hi], 1, out[lo:hi])
+        np.reciprocal(s, out=s)
+        e *= s
+    row_blocks(block, *x.shape)
+    return out
+
+
+def _log_softmax_rows(x):
+    """x - ln(sum(e^x)) where no row sum overflows or underflows (unshifted_exp_sums), else
+    x - m - ln(sum(e^(x - m))) with m the row max."""
+    out = np.empty_like(x)
+
+    def block(lo, hi):
+        xb, ob = x[lo:hi], out[lo:hi]
+        found = unshifted_exp_sums(xb, ob)
+        if found is not None:
+            s = np.log(found[1], out=found[1])
+            np.subtract(xb, s, out=ob)
+        else:
+            np.subtract(xb, xb.max(axis=1, keepdims=True), out=ob)
+            ob -= np.log(row_sums(np.exp(ob), keepdims=True))
+    row_blocks(block, *x.shape)
+    return out
+
+
+def _softmax_backward_rows(z, g):
+    """(g - sum(g*z))*z."""
+    out = np.empty_like(z)
+
+    def block(lo, hi):
+        gb, zb, ob = g[lo:hi], z[lo:hi], out[lo:hi]
+        np.multiply(gb, zb, out=ob)
+        np.subtract(gb, row_sums(ob, keepdims=True), out=ob)
+        ob *= zb
+    row_blocks(block, *z.shape)
+    return out
+
+
+def _log_softmax_backward_rows(z, g):
+    """g - e^z*sum(g)."""
+    out = np.empty_like(z)
+
+    def block(lo, hi):
+        gb, ob = g[lo:hi], out[lo:hi]
+        np.exp(z[lo:hi], out=ob)
+        ob *= row_sums(gb, keepdims=True)
+        np.subtract(gb, ob, out=ob)
+    row_blocks(block, *z.shape)
+    return out
 
 
 def _fused(z, g, dim):
@@ -106,8 +165,12 @@ class Softmax(Function):
             if _fused(z._data, g._data, ctx.dim):
                 return Tensor._make(_cuda_kernels.softmax_backward(z._data, g._data)), None
             zd, gd, low = _float32(z._data, g._data)
-            gz = gd - sums(gd * zd, ctx.dim)
-            gz *= zd
+            rows = last_dim_rows(ctx.dim, zd, gd)
+            if rows is not None:
+                gz = _softmax_backward_rows(*rows).reshape(zd.shape)
+            else:
+                gz = gd - sums(gd * zd, ctx.dim)
+                gz *= zd
             return Tensor._make(gz if low is None else _backend.cast(gz, low)), None
         return z * (g - (g * z).sum(ctx.dim, keepdim=True)), None
 
@@ -137,10 +200,14 @@ class LogSoftmax(Function):
             if _fused(z._data, g._data, ctx.dim):
                 return Tensor._make(_cuda_kernels.log_softmax_backward(z._data, g._data)), None
             zd, gd, low = _float32(z._data, g._data)
-            xp = _backend.array_module(zd)
-            e = xp.exp(zd)
-            e *= sums(gd, ctx.dim)
-            xp.subtract(gd, e, out=e)
+            rows = last_dim_rows(ctx.dim, zd, gd)
+            if rows is not None:
+                e = _log_softmax_backward_rows(*rows).reshape(zd.shape)
+            else:
+                xp = _backend.array_module(zd)
+                e = xp.exp(zd)
+                e *= sums(gd, ctx.dim)
+                xp.subtract(gd, e, out=e)
             return Tensor._make(e if low is None else _backend.cast(e, low)), None
         return g - z.exp() * g.sum(ctx.dim, keepdim=True), None
 
