@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import retrograd
+from retrograd.ops import rnn as rnn_ops
 from retrograd.ops.rnn import rnn_layer
 from helpers import rand, reference, torch
 
@@ -121,6 +122,41 @@ def test_gradcheck(mode, D):
 
         def fn(x, h0, *ws):  # noqa: F811
             return fn2(x, h0, None, *ws)
+
+    assert retrograd.autograd.gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4)
+
+
+def test_lstm_backward_runs_of_steps():
+    # the LSTM backward computes its gate factors for runs of steps of one row count
+    sched = rnn_ops._schedule([4, 4, 4, 3, 3, 1], reverse=False)
+    assert rnn_ops._runs(sched, 2) == [(0, 2), (2, 3), (3, 5), (5, 6)]
+    back = rnn_ops._schedule([4, 4, 4, 3, 3, 1], reverse=True)  # steps from the last one
+    assert rnn_ops._runs(back, 8) == [(0, 1), (1, 3), (3, 6)]
+    flat = np.arange(2 * 19)
+    v = rnn_ops._run_blocks(flat, 2, back, 3, 6)  # steps 2, 1, 0 (rows 8:12, 4:8, 0:4)
+    assert v.shape == (3, 2, 4) and v[0].ravel().tolist() == list(range(16, 24))
+    assert v[2].ravel().tolist() == list(range(0, 8))
+
+
+@pytest.mark.parametrize("packed", [False, True])
+@pytest.mark.parametrize("D", [1, 2])
+def test_lstm_gradcheck_over_several_runs(D, packed, monkeypatch):
+    # runs of 2 steps: factors computed per run, the first step of each run taking the previous
+    # run's cell (and the initial cell where sequences start, in the reverse direction)
+    monkeypatch.setattr(rnn_ops, "_RUN", 2)
+    lengths = [5, 4, 4, 1]
+    x, bs, weights = _packed_case("LSTM", D, lengths, I=2, H=2)
+    if not packed:
+        x, bs = rand(5, 4, 2, seed=4), None
+    inputs = [retrograd.tensor(x, requires_grad=True),
+              retrograd.tensor(rand(D, 4, 2, seed=5), requires_grad=True),
+              retrograd.tensor(rand(D, 4, 2, seed=6), requires_grad=True)] + \
+        [retrograd.tensor(a, requires_grad=True) for w in weights for a in w[:4]]
+
+    def fn(x, h0, c0, *ws):
+        ws = [ws[4 * d:4 * d + 4] for d in range(D)]
+        out, (hn, cn) = rnn_layer("LSTM", x, (h0, c0), ws, batch_sizes=bs)
+        return out, hn, cn
 
     assert retrograd.autograd.gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4)
 

@@ -314,23 +314,57 @@ def _rnn_dir_backward(xp, mode, Hs, saved, h0, c0, w_hh, w_hr, sched, douts, dh,
     return dG, dG
 
 
+_RUN = 8  # steps whose gate factors the LSTM backward computes together (1.25 MB at H 256, B 32: in L2)
+
+
+def _runs(sched, limit):
+    """The steps (processing order) in runs [ka, kb) of at most ``limit`` consecutive steps of
+    one row count n: within a run each step's previous state is all of the step before it,
+    and the run's blocks in a flat per-step buffer are adjacent (see _run_blocks)."""
+    runs, ka = [], 0
+    for k in range(1, len(sched) + 1):
+        if k == len(sched) or k - ka == limit or sched[k][1] - sched[k][0] != sched[ka][1] - sched[ka][0]:
+            runs.append((ka, k))
+            ka = k
+    return runs
+
+
+def _run_blocks(flat, rows, sched, ka, kb):
+    """Steps ka..kb-1 (one run) of a flat per-step buffer (_blocks) as one (L, rows, n) view in
+    processing order (their offsets go up with k forwards, down in the reverse direction)."""
+    n = sched[ka][1] - sched[ka][0]
+    first, last = sched[ka][0], sched[kb - 1][0]
+    if first <= last:
+        return flat[rows * first:rows * (last + n)].reshape(kb - ka, rows, n)
+    return flat[rows * last:rows * (first + n)].reshape(kb - ka, rows, n)[::-1]
+
+
 def _lstm_dir_backward(xp, mode, Hs, saved, h0, c0, w_hh, w_hr, sched, douts, dh, dc,
                        need_h0=True):
     """BPTT in the forward's transposed layout (see _lstm_dir_forward): dh^T, dc^T are kept
     (features, B) and the gate gradients dG_t^T (4H, n) in per-step blocks, so that
     dh_{t-1}^T = W_hh^T dG_t^T is one matmul in BLAS's fast shape. Returns dG^T (4H, N)
-    (internal gate order, step s:e in columns s:e), dH_out^T (P, N) and M for the
-    projection (None without)."""
+    (torch's gate order i, f, g, o, step s:e in columns s:e), dH_out^T (P, N) and M for
+    the projection (None without).
+
+    With the forward's gates s = sigmoid (i, f, o), g = tanh and cells c_t:
+      dm_t = dL/dh_t (through W_hr with a projection),  dc_t = dm_t A_t + f_{t+1} dc_{t+1},
+      dG_t = [F_i dc_t, F_f dc_t, F_g dc_t, F_o dm_t],
+    where A = o (1 - tanh^2 c), F_i = i(1-i) g, F_f = f(1-f) c_{t-1}, F_g = (1-g^2) i and
+    F_o = o(1-o) tanh c depend on the forward's values only. Those factors are computed for
+    a run of steps at once (_RUN steps: a few NumPy calls on arrays that stay in L2), so the
+    sequential loop is left with dm_t, dc_t, dG_t, the cell path f_t dc_t and the matmul."""
     G, C = saved[:2]
     M = saved[2] if len(saved) > 2 else None
     H = w_hh.shape[0] // 4
     N = Hs.shape[0]
     B, P = dh.shape
     dt = G.dtype
-    whhT = _ifog(w_hh, H, xp).T  # (P, 4H), columns in internal order (a transposed view:
-    # BLAS takes it as it is, a transposed copy would cost more than it saves)
-    whr = xp.ascontiguousarray(w_hr.T) if M is not None else None
     fused = type(G) is not np.ndarray and _cuda_kernels.fits(G)  # CUDA: a step's gate math in one kernel
+    # (P, 4H), a transposed view (BLAS takes it as it is; a transposed copy costs more than it
+    # saves): the columns in the internal order i, f, o, g of the CUDA kernel's dG, else torch's
+    whhT = _ifog(w_hh, H, xp).T if fused else w_hh.T
+    whr = xp.ascontiguousarray(w_hr.T) if M is not None else None
     # every step B rows (a padded batch): each step's dG^T goes to its own contiguous block (as
     # G's), and dG^T (4H, N) is one transposed copy of them after the loop, ~10x cheaper than
     # writing each step's columns of it (1024 rows in as many pages, a TLB miss each)
@@ -346,57 +380,70 @@ def _lstm_dir_backward(xp, mode, Hs, saved, h0, c0, w_hh, w_hr, sched, douts, dh
     dmb = xp.empty(P * B, dtype=dt)
     dmp = xp.empty(H * B, dtype=dt) if M is not None else None
     dcb = xp.empty(H * B, dtype=dt)
-    tcb = xp.empty(H * B, dtype=dt)
-    kb = xp.empty(4 * H * B, dtype=dt)
-    db = xp.empty(4 * H * B, dtype=dt)
     Gs, Cs = _blocks(G, 4 * H, sched), _blocks(C, H, sched)
     mul, sub = xp.multiply, xp.subtract
-    fold = fused and M is None  # ... which also adds dout_t to dh_t
-    # Per step, few NumPy calls on contiguous blocks that stay in cache:
-    #   dG_t = gate'(a_t) * K_t,  gate' = s(1-s) for i, f, o and 1-g^2 for g,
-    #   K_t = [dc_t*g, dc_t*c_{t-1}, dm_t*tanh(c_t), dc_t*i]
-    for k in range(len(sched) - 1, -1, -1):
-        s, e, _, m = sched[k]
-        n = e - s
-        gt = Gs[k]
-        g4 = gt.reshape(4, H, n)
-        _, f, o, g = g4
-        dm = dmb[:P * n].reshape(P, n)
-        # dm_t = dL/dh_t: from the output and from step t+1 (written as the transposes: the
-        # iteration then runs along dout's rows, about 2x faster than along its columns)
-        if not fold:
-            xp.add(dhT[:, :n].T, douts[k], out=dm.T)
-        if M is not None:
-            dHT[:, s:e] = dm
-            dm = xp.matmul(whr, dm, out=dmp[:H * n].reshape(H, n))  # through h_t = W_hr m_t
-        if fused:
+    if fused:
+        fold = M is None  # the kernel also adds dout_t to dh_t
+        for k in range(len(sched) - 1, -1, -1):
+            s, e, _, m = sched[k]
+            n = e - s
+            dm = dmb[:P * n].reshape(P, n)
+            if not fold:
+                xp.add(dhT[:, :n].T, douts[k], out=dm.T)
+            if M is not None:
+                dHT[:, s:e] = dm
+                dm = xp.matmul(whr, dm, out=dmp[:H * n].reshape(H, n))  # through h_t = W_hr m_t
             dG = dGT[:, s:e]
-            _cuda_kernels.lstm_cell_backward(gt, Cs[k], _prev_cols(Cs[k - 1] if k else None, c0, n, m, xp),
+            _cuda_kernels.lstm_cell_backward(Gs[k], Cs[k], _prev_cols(Cs[k - 1] if k else None, c0, n, m, xp),
                                              dhT[:, :n] if fold else dm, dcT[:, :n], dG, douts[k] if fold else None)
             if k or need_h0:
                 xp.matmul(whhT, dG, out=dhT[:, :n])
-            continue
-        tc = xp.tanh(Cs[k], out=tcb[:H * n].reshape(H, n))
-        # dc_t = dm_t * o * (1 - tanh^2 c_t) + dc_{t+1} * f_{t+1}   (dc holds the second term)
-        dct = mul(tc, tc, out=dcb[:H * n].reshape(H, n))
-        sub(1, dct, out=dct)
-        dct *= o
-        dct *= dm
-        dct += dcT[:, :n]
-        K = kb[:4 * H * n].reshape(4, H, n)
-        mul(g4[3::-3], dct, out=K[::3])  # [g, i]*dc_t in one call
-        mul(_prev_cols(Cs[k - 1] if k else None, c0, n, m, xp), dct, out=K[1])
-        mul(tc, dm, out=K[2])
-        d = db[:4 * H * n].reshape(4 * H, n)
-        sig, dsig = gt[:3 * H], d[:3 * H]
-        sub(1, sig, out=dsig)  # s(1-s) for i, f, o
-        dsig *= sig
-        dg = mul(g, g, out=d[3 * H:])  # 1-g^2 for g
-        sub(1, dg, out=dg)
-        dG = mul(d, K.reshape(4 * H, n), out=dGs[k] if blocked else dGT[:, s:e])
-        mul(dct, f, out=dcT[:, :n])  # the cell path to step t-1: dc_t*f_t
-        if k or need_h0:
-            xp.matmul(whhT, dG, out=dhT[:, :n])  # dh_{t-1}^T = W_hh^T dG_t^T
+        dh[...] = dhT.T
+        dc[...] = dcT.T
+        return _ifog(dGT, H, xp), dHT, M
+    L = min(_RUN, len(sched))
+    Fb = xp.empty(L * 4 * H * B, dtype=dt)  # F of a run of steps, torch's gate order
+    Ab = xp.empty(L * H * B, dtype=dt)
+    for ka, kb in reversed(_runs(sched, _RUN)):
+        n = sched[ka][1] - sched[ka][0]
+        Gr = _run_blocks(G, 4 * H, sched, ka, kb)  # (L, 4H, n): i, f, o = sigmoid, g = tanh
+        Cr = _run_blocks(C, H, sched, ka, kb)
+        F = Fb[:(kb - ka) * 4 * H * n].reshape(kb - ka, 4 * H, n)
+        A = Ab[:(kb - ka) * H * n].reshape(kb - ka, H, n)
+        i, f, o, g = Gr[:, :H], Gr[:, H:2 * H], Gr[:, 2 * H:3 * H], Gr[:, 3 * H:]
+        tc = xp.tanh(Cr, out=A)
+        Fo = sub(1, o, out=F[:, 3 * H:])
+        Fo *= o
+        Fo *= tc
+        mul(tc, tc, out=A)  # A = o (1 - tanh^2 c)
+        sub(1, A, out=A)
+        A *= o
+        Fif = sub(1, Gr[:, :2 * H], out=F[:, :2 * H])
+        Fif *= Gr[:, :2 * H]
+        F[:, :H] *= g
+        F[1:, H:2 * H] *= Cr[:-1]
+        F[0, H:2 * H] *= _prev_cols(Cs[ka - 1] if ka else None, c0, n, sched[ka][3], xp)
+        Fg = mul(g, g, out=F[:, 2 * H:3 * H])
+        sub(1, Fg, out=Fg)
+        Fg *= i
+        for k in range(kb - 1, ka - 1, -1):
+            s, e = sched[k][:2]
+            j = k - ka
+            dm = dmb[:P * n].reshape(P, n)
+            # dm_t = dL/dh_t: from the output and from step t+1 (written as the transposes: the
+            # iteration then runs along dout's rows, about 2x faster than along its columns)
+            xp.add(dhT[:, :n].T, douts[k], out=dm.T)
+            if M is not None:
+                dHT[:, s:e] = dm
+                dm = xp.matmul(whr, dm, out=dmp[:H * n].reshape(H, n))  # through h_t = W_hr m_t
+            dct = mul(dm, A[j], out=dcb[:H * n].reshape(H, n))
+            dct += dcT[:, :n]
+            dG = dGs[k] if blocked else dGT[:, s:e]
+            mul(F[j, :3 * H].reshape(3, H, n), dct, out=dG[:3 * H].reshape(3, H, n))
+            mul(F[j, 3 * H:], dm, out=dG[3 * H:])
+            mul(dct, f[j], out=dcT[:, :n])  # the cell path to step t-1: f_t dc_t
+            if k or need_h0:
+                xp.matmul(whhT, dG, out=dhT[:, :n])  # dh_{t-1}^T = W_hh^T dG_t^T
     if blocked:
         dGT = dGf.reshape(len(sched), 4 * H, B).transpose(1, 0, 2).reshape(4 * H, N)
     dh[...] = dhT.T
@@ -441,8 +488,8 @@ _BACKWARD = {"RNN_TANH": _rnn_dir_backward, "RNN_RELU": _rnn_dir_backward,
 def _lstm_weight_grads(xp, res, Hs, h0, X, sched, bias, need):
     """The LSTM's weight gradients [w_ih, w_hh, b_ih, b_hh, w_hr] (None where not needed)
     from its backward's (dG^T, dH_out^T, M): [dW_hh | dW_ih | db] = dG^T [H_prev | X | 1]
-    in one matmul (db = the sum of dG's rows), whose rows then go back from the internal
-    gate order to torch's (_ifog is an involution); dW_hr = dH_out^T M."""
+    in one matmul (db = the sum of dG's rows; dG^T's rows in torch's gate order), each
+    part copied out of it; dW_hr = dH_out^T M."""
     dGT, dHT, M = res
     N, P = Hs.shape
     I = X.shape[1]
@@ -456,7 +503,7 @@ def _lstm_weight_grads(xp, res, Hs, h0, X, sched, bias, need):
         gw = dGT @ HX
         for j, cols in ((0, slice(P, P + I)), (1, slice(0, P)), (2, P + I), (3, P + I)):
             if need[j]:
-                out[j] = _Tensor._make(_ifog(gw[:, cols], dGT.shape[0] // 4, xp))
+                out[j] = _Tensor._make(xp.ascontiguousarray(gw[:, cols]))
     if need[4] and M is not None:
         out[4] = _Tensor._make(dHT @ M.T)
     return out
@@ -560,14 +607,16 @@ class RNNLayer(Function):
         N = X.shape[0]
         Hout = dhn.shape[1]
         Hs = out._data.reshape(N, Hout)
-        dO = dout._data
+        # dL/dout in step-major memory: the dout of a batch_first layer is a transposed view, whose
+        # step rows lie a sequence apart (a cache and TLB miss per row inside the step loop)
+        dO = xp.ascontiguousarray(dout._data)
         # needs_input_grad by apply's argument: x 0, w_ih 1, w_hh 2, b_ih 3, b_hh 4, h0 5, c0 6, w_hr 7
         need = ctx.needs_input_grad
         dh = dhn._data.copy()
         dc = dcn._data.copy() if ctx.mode == "LSTM" else None
         sched = _schedule(ctx.batch_sizes, ctx.reverse)
         B = ctx.batch_sizes[0]
-        # dL/dout of each step's rows (views: a padded dout need not be contiguous)
+        # dL/dout of each step's rows (views)
         douts = [dO[st // B] if padded else dO[st:e] for st, e, _, _ in sched]
         res = _BACKWARD[ctx.mode](xp, ctx.mode, Hs, rest, h0._data, c0._data if c0 is not None else None,
                                   w_hh, w_hr, sched, douts, dh, dc, need[5])
@@ -576,8 +625,7 @@ class RNNLayer(Function):
             gw_ih, gw_hh, gb_ih, gb_hh, gw_hr = _lstm_weight_grads(
                 xp, res, Hs, h0._data, X, sched, b_ih is not None, need[1:5] + need[7:8])
             if need[0]:
-                # dX = dG W_ih, dG's columns moved back from the internal gate order
-                gx = res[0].T @ _ifog(w_ih, w_ih.shape[0] // 4, xp)
+                gx = res[0].T @ w_ih  # dX = dG W_ih
         else:
             dGi, dGh = res
             gw_ih = gw_hh = gw_hr = None
