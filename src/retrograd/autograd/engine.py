@@ -248,6 +248,8 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
         while ready:
             node = ready.pop()
             grads = pending.pop(node, None)
+            checked = True  # whether in_grads were checked against the edges' shapes and dtypes
+            release = False  # whether to free the node's saved tensors once its gradients are sent
             if grads is None or (needed is not None and node not in needed):
                 in_grads = None
             elif profile_hook is not None:
@@ -260,8 +262,25 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
                 else:
                     _run_node(node, grads, retain_graph, create_graph, capture, captured, accumulate)
                 continue
-            else:
+            elif capture is not None or node._tensor_hooks is not None or node._retained is not None \
+                    or node._pre_hooks is not None or node._post_hooks or _function.after_apply is not None \
+                    or anomaly._state.enabled:
                 in_grads = _run_node(node, grads, retain_graph, create_graph, capture, captured, accumulate)
+            else:  # a node without hooks: _run_node's steps, its gradients checked as they are sent
+                if len(grads) > 1 and node._materialize_grads and any(g is None for g in grads):
+                    grads = _materialized(node, grads)
+                try:
+                    in_grads = node.backward(node, *grads)
+                except Exception as exc:
+                    _note_forward_trace(node, exc)
+                    raise
+                if type(in_grads) is not tuple and not isinstance(in_grads, tuple):
+                    in_grads = (in_grads,)
+                if len(in_grads) != len(node._next):
+                    in_grads = _validate(node, in_grads)
+                else:
+                    checked = False
+                release = not retain_graph
             grads = None
             i = -1
             for fn, nr in node._next:
@@ -271,6 +290,15 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
                 if in_grads is not None:
                     g = in_grads[i]
                     if g is not None:
+                        if not checked:  # _validate's test, inline: the shape and dtype fn expects
+                            if type(fn) is AccumulateGrad:
+                                data = fn.variable._data
+                                shape, dtype = data.shape, data.dtype
+                            else:
+                                shape, dtype = fn._out_meta[nr]
+                            if type(g) is not _Tensor or g._data.shape != shape or (
+                                    g._data.dtype is not dtype and g._data.dtype != dtype):
+                                g = _validate(node, in_grads)[i]
                         buf = pending.get(fn)
                         if buf is None:
                             n = len(fn._out_meta)
@@ -294,6 +322,8 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
                         leaves.append(fn)
                     else:
                         ready.append(fn)
+            if release:
+                node._release()
             if leaves:  # accumulate a leaf's gradient as soon as it is complete, as torch's engine
                 ready += leaves  # (hooks such as DDP's see it early; no other node's input changes)
                 leaves.clear()
@@ -320,18 +350,14 @@ def _run_node(node, grads, retain_graph, create_graph, capture, captured, accumu
         return None
 
     if len(grads) > 1 and node._materialize_grads and any(g is None for g in grads):
-        some = next(g for g in grads if g is not None)
-        grads = [g if g is not None else _zeros_for(node._out_meta[i], some._data)
-                 for i, g in enumerate(grads)]
+        grads = _materialized(node, grads)
     try:
         if profile_hook is None:
             result = node.backward(node, *grads)
         else:
             result = profile_hook.backward(node, grads)
     except Exception as exc:
-        if node._anomaly_trace and hasattr(exc, "add_note"):
-            exc.add_note(f"Traceback of forward call that created {node.name()}:\n"
-                         f"{node._anomaly_trace}")
+        _note_forward_trace(node, exc)
         raise
     if type(result) is not tuple and not isinstance(result, tuple):
         result = (result,)
@@ -344,6 +370,18 @@ def _run_node(node, grads, retain_graph, create_graph, capture, captured, accumu
     if not retain_graph:
         node._release()
     return result
+
+
+def _materialized(node, grads):
+    """A node's gradients with zeros for the outputs that received none."""
+    some = next(g for g in grads if g is not None)
+    return [g if g is not None else _zeros_for(node._out_meta[i], some._data) for i, g in enumerate(grads)]
+
+
+def _note_forward_trace(node, exc):
+    """Anomaly mode: add to the error of a node's backward where its forward ran."""
+    if node._anomaly_trace and hasattr(exc, "add_note"):
+        exc.add_note(f"Traceback of forward call that created {node.name()}:\n{node._anomaly_trace}")
 
 
 def _before_node(node, grads, create_graph, capture, captured):

@@ -166,7 +166,10 @@ class FunctionCtx:
             return tuple(self._to_save)
         out = []  # (a loop: a generator costs more than the unpacking of one or two entries)
         for entry in saved:
-            out.append(self._unpack(entry))
+            if entry is not None and entry[0] == _SAVED_PLAIN and entry[1]._vc[0] == entry[2]:
+                out.append(entry[1])  # a saved input, unchanged since (_unpack's common case)
+            else:
+                out.append(self._unpack(entry))
         return tuple(out)
 
     def _unpack(self, entry):
@@ -310,13 +313,33 @@ class Function(FunctionCtx, Node):
         fw = None if forward_hook is None else forward_hook(args)
         state = _state
         if state.enabled:
+            # one pass over the inputs: which need a gradient, and the graph edge of each
+            # (the node that made it, or a leaf's AccumulateGrad), read before forward runs
             needs = []
+            edges = []
+            record = False
             for a in args:
-                needs.append(isinstance(a, _Tensor) and (a._requires_grad or (
-                    a._base is not None and _view_gained_grad(a))))
-            needs = tuple(needs)
-            record = True in needs
-            ctx.needs_input_grad = needs if fw is None else forward_hook.needs(needs, fw)
+                if not isinstance(a, _Tensor):
+                    needs.append(False)
+                    edges.append(_NOT_A_TENSOR)
+                    continue
+                if a._base is not None and a._view_version is not None and a._view_version != a._vc[0] \
+                        and (a._requires_grad or a._base._requires_grad):
+                    refresh_view(a)  # a view written through since its grad_fn was set
+                if a._requires_grad:
+                    record = True
+                    needs.append(True)
+                    fn = a.grad_fn
+                    if fn is None:  # a leaf: its AccumulateGrad node, while some graph holds it
+                        ref = a._accumulator
+                        fn = ref() if ref is not None else None
+                        edges.append((fn if fn is not None else _accumulator(a), 0))
+                    else:
+                        edges.append((fn, a._output_nr))
+                else:
+                    needs.append(False)
+                    edges.append(_NO_EDGE)
+            ctx.needs_input_grad = tuple(needs) if fw is None else forward_hook.needs(tuple(needs), fw)
             state.enabled = False
             try:
                 out = cls._forward_ctx(ctx, *args, **kwargs)
@@ -330,7 +353,15 @@ class Function(FunctionCtx, Node):
         if type(out) is np.ndarray:  # the common case: one new array
             result = _Tensor._make(out)
             if record:
-                _record(ctx, cls, args, kwargs, (result,))
+                ctx._next = tuple(edges)
+                dt = out.dtype
+                ctx._out_meta = [(out.shape, dt)]
+                if dt.kind == "f" or dt in _FLOATING:
+                    result._requires_grad = True
+                    result.grad_fn = ctx
+                    if ctx._view:
+                        _link_view(args[0], result, cls, args, kwargs)
+                _record_rest(ctx, (result,))
             elif ctx._view:
                 _link_view(args[0], result, cls, args, kwargs)
             if fw is not None:
@@ -343,8 +374,12 @@ class Function(FunctionCtx, Node):
         results = [_wrap_output(o, args, ctx) for o in outs]
         if ctx._dirty:
             _apply_dirty(ctx, args, results, record)
+            if record:  # the in-place op bumped versions: read the edges again now
+                edges = _edges(args)
         if record:
-            _record(ctx, cls, args, kwargs, results)
+            ctx._next = tuple(edges)
+            _record_outputs(ctx, cls, args, kwargs, results)
+            _record_rest(ctx, results)
         elif ctx._view:
             _link_view(args[0], results[0], cls, args, kwargs)
         if fw is not None:
@@ -373,15 +408,6 @@ def _link_view(src, view, cls, args, kwargs):
     view._base = src._base if src._base is not None else src
     view._view_chain = (src._view_chain or ()) + ((cls, args[1:], kwargs),)
     view._view_version = src._vc[0]
-
-
-def _view_gained_grad(view):
-    """A view made before its base became part of the graph (by an in-place op) requires
-    grad from then on, as in torch."""
-    if view._view_version is not None and view._view_version != view._vc[0] \
-            and view._base._requires_grad:
-        refresh_view(view)
-    return view._requires_grad
 
 
 def refresh_if_stale(t):
@@ -419,27 +445,25 @@ def _apply_dirty(ctx, args, results, record):
         t._vc[0] += 1
 
 
-def _record(ctx, cls, args, kwargs, results):
-    """Make ``ctx`` the grad_fn of the differentiable outputs and link it to its inputs."""
-    next_fns = []
+def _edges(args):
+    """The graph edge of each input, read after an in-place forward (``mark_dirty``) bumped
+    versions: a view written through is replayed from its base first."""
+    edges = []
     for a in args:
         if not isinstance(a, _Tensor):
-            next_fns.append(_NOT_A_TENSOR)
+            edges.append(_NOT_A_TENSOR)
         elif a._requires_grad:
             if a._base is not None and a._view_version is not None and a._view_version != a._vc[0]:
                 refresh_view(a)
             fn = a.grad_fn
-            if fn is None:  # a leaf: its AccumulateGrad node, while some graph holds it
-                ref = a._accumulator
-                fn = ref() if ref is not None else None
-                if fn is None:
-                    fn = _accumulator(a)
-                next_fns.append((fn, 0))
-            else:
-                next_fns.append((fn, a._output_nr))
+            edges.append((_accumulator(a), 0) if fn is None else (fn, a._output_nr))
         else:
-            next_fns.append(_NO_EDGE)
-    ctx._next = tuple(next_fns)
+            edges.append(_NO_EDGE)
+    return edges
+
+
+def _record_outputs(ctx, cls, args, kwargs, results):
+    """Make ``ctx`` the grad_fn of the differentiable ones among several outputs."""
     non_diff = ctx._non_differentiable
     meta = []
     i = 0
@@ -459,6 +483,11 @@ def _record(ctx, cls, args, kwargs, results):
                 _link_view(args[0], r, cls, args, kwargs)
         i += 1
     ctx._out_meta = meta
+
+
+def _record_rest(ctx, results):
+    """What every recorded node keeps besides its edges and outputs: the module running it,
+    the tensors its forward saved, and (anomaly mode) where it was created. Called by apply."""
     stack = _modules.stack
     if stack:
         ctx._module = stack[-1]
