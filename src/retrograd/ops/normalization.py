@@ -352,7 +352,11 @@ def _stats(xd, view, axes, eps):
     xv = xd.reshape(view)
     rows = len(view) == 2 and axes == (1,) and xd.dtype.itemsize >= 4
     mean = row_sums(xv, keepdims=True) * (1.0 / max(view[1], 1)) if rows else xv.mean(axis=axes, keepdims=True)
-    xc = xv - mean
+    if rows and type(xv) is np.ndarray and xv.flags.c_contiguous:  # the table -mean_i (see _outer), plus x
+        xc = _outer(_pad(-mean), _pad(np.ones(view[1], mean.dtype)), np.empty(view, mean.dtype))
+        xc += xv
+    else:
+        xc = xv - mean
     if rows:  # a sum of squares without a temporary
         var = xp.einsum("ij,ij->i", xc, xc)[:, None] * (1.0 / max(view[1], 1))
     else:
