@@ -158,6 +158,29 @@ def test_the_segments_around_a_print_are_replayed():
     assert isinstance(out.grad_fn, CompiledFunction)
 
 
+def _late_break(x):
+    y = x * 2
+    if y.sum() > 0:
+        z = y + 1
+    else:
+        z = y - 1
+        print(z.sum().item())  # first seen when a call takes this side: that segment is split then
+    return z * 3
+
+
+def test_a_break_seen_later_splits_that_segment_from_the_next_call():
+    compiled = retrograd.compile(_late_break)
+    for sign in (1, 1, -1, -1, -1, 1):
+        a, b = _leaf(0) * sign, _leaf(0) * sign
+        ref, ref_text = _quiet(_late_break, a)
+        out, text = _quiet(compiled, b)
+        assert text == ref_text
+        np.testing.assert_array_equal(ref.detach().numpy(), out.detach().numpy())
+    with count_ops() as ops:
+        _quiet(compiled, _leaf(0) * -1)
+    assert ops.pop("Mul") == 1 and ops == {"CompiledFunction": 3}  # (the -1 of the argument: eager)
+
+
 def test_the_loop_body_is_replayed_on_every_iteration():
     compiled = retrograd.compile(_item_in_loop)
     for seed in range(3):

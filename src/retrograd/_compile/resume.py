@@ -75,8 +75,8 @@ def target_code(fn):
 
 
 class Split:
-    """``fn`` as a driver and compiled segments (see the module docstring). ``positions`` are the
-    breaks seen so far; ``add`` takes new ones (the plan is rebuilt on the next call)."""
+    """``fn`` as a driver and compiled segments (see the module docstring). ``breaks`` are the
+    breaks seen so far, by position; ``add`` takes new ones (the plan is rebuilt on the next call)."""
 
     def __init__(self, fn, make_segment):
         self.fn = fn
