@@ -1,25 +1,20 @@
 """``set_num_threads`` / ``get_num_threads`` and the inter-op pair, as torch's.
 
 retrograd's parallelism is the BLAS library under NumPy (matmul, conv through matmul, linear
-algebra); every other op runs on one thread. So the intra-op thread count is the BLAS pools'
-count, read and set through threadpoolctl (imported on first use, so ``import retrograd``
-stays fast). retrograd runs no ops concurrently: it has no inter-op pool, and
+algebra) and retrograd._parallel's split of large elementwise work. The intra-op thread count
+is the BLAS pools' count, read and set through threadpoolctl (imported on first use, so
+``import retrograd`` stays fast); ``set_num_threads`` sets retrograd._parallel's too. retrograd runs no ops concurrently: it has no inter-op pool, and
 ``get_num_interop_threads()`` is 1 whatever ``set_num_interop_threads`` was given (a limit
 that retrograd never exceeds).
 """
 
-_controller = None
-
-
 def _blas():
-    """threadpoolctl's controller restricted to the BLAS pools NumPy loaded."""
-    global _controller
-    if _controller is None:
-        import numpy  # noqa: F401  (its BLAS must be loaded for threadpoolctl to see it)
-        from threadpoolctl import ThreadpoolController
+    """threadpoolctl's controller restricted to the BLAS pools loaded now (looked up at each call:
+    a library imported later, SciPy's own OpenBLAS for one, has a pool of its own)."""
+    import numpy  # noqa: F401  (its BLAS must be loaded for threadpoolctl to see it)
+    from threadpoolctl import ThreadpoolController
 
-        _controller = ThreadpoolController()
-    return _controller.select(user_api="blas")
+    return ThreadpoolController().select(user_api="blas")
 
 
 def _check_positive(n, name):
@@ -30,9 +25,13 @@ def _check_positive(n, name):
 
 
 def set_num_threads(int):  # noqa: A002 - torch's parameter name
-    """Use ``int`` threads for intra-op parallelism: the BLAS under NumPy (matmul, conv, linalg)."""
+    """Use ``int`` threads for intra-op parallelism: the BLAS under NumPy (matmul, conv, linalg)
+    and retrograd's split of large elementwise work (1: none)."""
+    from . import _parallel
+
     _check_positive(int, "set_num_threads")
     _blas().limit(limits=int)
+    _parallel.set_threads(int)
 
 
 def get_num_threads():

@@ -10,7 +10,7 @@ import operator
 import numpy as np
 
 from . import _batching
-from .. import _backend, _dtype
+from .. import _backend, _dtype, _parallel
 from ..autograd.function import Function
 from ..autograd.forward_ad import diagonal_jvp, fsum, linear_jvp
 from ..autograd.grad_mode import _state as _grad_state
@@ -556,7 +556,8 @@ class Tanh(Function):
 
     @staticmethod
     def forward(ctx, a):
-        out = Tensor._make(_backend.array_module(a._data).tanh(float_data(a)))
+        x = float_data(a)
+        out = Tensor._make(_parallel.ufunc(np.tanh, x) if type(x) is np.ndarray else _backend.array_module(x).tanh(x))
         ctx.save_for_backward(out)
         return out
 
@@ -566,11 +567,19 @@ class Tanh(Function):
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
         if not _grad_state.enabled and out.ndim:  # plain backward: one array, in place
-            d = out._data * out._data
-            _backend.array_module(d).subtract(1, d, out=d)
-            d *= g._data
-            return Tensor._make(d)
+            z, gd = out._data, g._data
+            if type(z) is np.ndarray:
+                return Tensor._make(_parallel.run(_tanh_grad, np.empty_like(z), z, gd, block=_BLOCK))
+            return Tensor._make(_tanh_grad(None, z, gd))
         return g * (1 - out * out)
+
+
+def _tanh_grad(d, z, g):
+    """d = g*(1 - z^2) in torch's order: (1 - z*z)*g, into d (None: a new array)."""
+    d = _backend.array_module(z).multiply(z, z, out=d)
+    _backend.array_module(d).subtract(1, d, out=d)
+    d *= g
+    return d
 
 
 def sigmoid_array(x):
@@ -618,7 +627,12 @@ class Relu(Function):
             # in x's dtype runs NumPy's vectorised clip loop, ~3x faster than maximum with a
             # scalar (which takes a slow path); on small ones clip's Python wrapper (~2 us) costs more
             zero = x.dtype.type(0)
-            z = xp.maximum(zero, x) if x.size < _SMALL else xp.clip(x, zero, x.dtype.type(np.inf))
+            if x.size < _SMALL:
+                z = xp.maximum(zero, x)
+            elif type(x) is np.ndarray:
+                z = _parallel.run(_relu_into, np.empty_like(x), x)
+            else:
+                z = xp.clip(x, zero, x.dtype.type(np.inf))
         elif x.dtype == np.bool_:
             raise RuntimeError("Boolean inputs not supported for relu (convert with .float() first)")
         else:
@@ -633,8 +647,23 @@ class Relu(Function):
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
         if not _grad_state.enabled:  # plain backward: ReluGrad's product, without recording it
-            return Tensor._make(g._data * _relu_mask(out._data))
+            return Tensor._make(_relu_grad(g._data, out._data))
         return ReluGrad.apply(g, out)
+
+
+def _relu_into(z, x):
+    np.clip(x, x.dtype.type(0), x.dtype.type(np.inf), out=z)
+
+
+def _relu_grad(g, z):
+    """g where z != 0, else 0 (large NumPy arrays in cache-sized parts, on several threads)."""
+    if type(g) is np.ndarray and type(z) is np.ndarray and g.shape == z.shape and g.size >= _SMALL:
+        return _parallel.run(_relu_grad_into, np.empty_like(g, np.result_type(g, z)), g, z, block=_BLOCK)
+    return g * _relu_mask(z)
+
+
+def _relu_grad_into(out, g, z):
+    np.multiply(g, _relu_mask(z), out=out)
 
 
 def _relu_mask(out):
@@ -646,6 +675,7 @@ def _relu_mask(out):
 
 
 _SMALL = 1 << 12  # elements: below this NumPy's per-call overhead outweighs a faster loop
+_BLOCK = 1 << 16  # elements per part of a chain of NumPy calls, so that its temporaries stay in cache
 
 
 class ReluGrad(Function):
@@ -657,7 +687,7 @@ class ReluGrad(Function):
     @staticmethod
     def forward(ctx, g, out):
         ctx.save_for_backward(out)
-        return g._data * _relu_mask(out._data)
+        return _relu_grad(g._data, out._data)
 
     @staticmethod
     def jvp(ctx, tg, tout):

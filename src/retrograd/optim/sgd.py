@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from .. import _parallel
 from ..ops import _cuda_kernels
 from ..tensor import Tensor
 from .optimizer import Optimizer, _bump, _check, _check_lr, _step, _eval_closure
@@ -45,29 +46,42 @@ class SGD(Optimizer):
                 if g is None:
                     continue
                 d = p._data
-                g = np.negative(g._data) if maximize else g._data
-                if wd != 0:
-                    g = np.add(g, np.multiply(d, wd))
+                buf = first = None
                 if momentum != 0:
                     state = self.state[p]
                     buf = state.get("momentum_buffer")
-                    if buf is None:
-                        buf = Tensor._make(g.copy())
-                        state["momentum_buffer"] = buf
-                    else:
-                        b = buf._data
-                        b *= momentum
-                        if dampening == 0:
-                            b += g
-                        else:
-                            b += np.multiply(g, 1 - dampening)
-                    if nesterov:
-                        g = np.add(g, np.multiply(buf._data, momentum))
-                    else:
-                        g = buf._data
-                d -= np.multiply(g, lr)
+                    first = buf is None
+                    if first:
+                        buf = state["momentum_buffer"] = Tensor._make(np.empty_like(g._data))
+                    buf = buf._data
+                _parallel.run(_update, (d, buf) if buf is not None else d, g._data, lr, momentum, dampening, wd,
+                              nesterov, maximize, first, block=_BLOCK)
                 _bump(p)
         return loss
+
+
+_BLOCK = 1 << 16  # elements: the update's temporaries stay in cache (1M-element weights: 556 -> 320 us)
+
+
+def _update(out, g, lr, momentum, dampening, wd, nesterov, maximize, first):
+    """One parameter's update on arrays, or on matching parts of them: ``out`` is the parameter
+    ``d``, or ``(d, buf)`` with the momentum buffer (``first``: the buffer is new, set to g)."""
+    d, buf = out if type(out) is tuple else (out, None)
+    if maximize:
+        g = np.negative(g)
+    if wd != 0:
+        g = np.add(g, np.multiply(d, wd))
+    if buf is not None:
+        if first:
+            np.copyto(buf, g)
+        else:
+            buf *= momentum
+            if dampening == 0:
+                buf += g
+            else:
+                buf += np.multiply(g, 1 - dampening)
+        g = np.add(g, np.multiply(buf, momentum)) if nesterov else buf
+    d -= np.multiply(g, lr)
 
 
 def _step_cuda(opt, params, lr, momentum, dampening, wd, nesterov, maximize):
