@@ -62,3 +62,29 @@ def test_deliver_takes_the_array_a_sole_view_shows_and_copies_when_it_is_shared(
     b = np.ones((2, 3))
     codegen.deliver(q, b.T.T)  # b is still held here: copied
     assert not np.shares_memory(q.grad.numpy(), b)
+
+
+def test_large_gradient_sums_go_in_place_bitwise_as_eager():
+    # a's gradient is g*2 + g*3 + g*4: two sums into the first product's array, which only the generated
+    # code holds; eager's values (the same adds)
+    compiled = assert_same_as_eager(lambda a: a * 2 + a * 3 + a * 4, [rand(64, 64)])
+    assert _program(compiled).source.count("_acc(") == 2
+    g = np.ones((64, 64))
+    assert codegen._acc(g, np.ones((64, 64))) is g and (g == 2).all()  # (only this frame holds g)
+
+
+def test_a_gradient_sum_never_writes_into_an_array_held_elsewhere():
+    # x's gradient starts as the output's gradient itself (add passes it through): summing into it in
+    # place would change the caller's gradient tensor
+    compiled = retrograd.compile(lambda x: x + x)
+    x = retrograd.tensor(rand(64, 64), requires_grad=True)
+    compiled(x)
+    out = compiled(x)
+    gt = retrograd.tensor(rand(64, 64, seed=1))
+    before = gt.numpy().copy()
+    out.backward(gt)
+    np.testing.assert_array_equal(gt.numpy(), before)
+    np.testing.assert_array_equal(x.grad.numpy(), before + before)
+    held = np.ones((64, 64))
+    view = held[:, :]
+    assert codegen._acc(held, held) is not held and (view == 1).all()

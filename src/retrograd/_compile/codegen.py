@@ -42,7 +42,7 @@ class Emitter:
         self.fwd = []
         self.bwd = []
         self.ns = {"np": np, "_make": _make, "_generic_forward": _generic_forward,
-                   "_generic_backward": _generic_backward, "_sum_to": _sum_to}
+                   "_generic_backward": _generic_backward, "_sum_to": _sum_to, "_acc": _acc}
         self._consts = {}
         self.state = {}  # slot -> "set" | "maybe": whether its gradient variable holds a value
         self.maybe_slots = set()  # gradient variables that start as None
@@ -50,6 +50,7 @@ class Emitter:
         self._tmp = 0
         self.prefix = "g"  # of the gradient variables: g<slot>; g<step>_<slot> in a training step
         self.inline = False  # a training step: backward lines go where the backward() call was
+        self.sizes = {}  # slot -> elements, where a gradient sum may go in place (NumPy arrays: see _acc)
 
     def gname(self, slot):
         return f"{self.prefix}{slot}"
@@ -99,7 +100,10 @@ class Emitter:
             else:
                 self.state[slot] = "set"
         elif state == "set":
-            self.b(f"{name} = {name} + {expr}")
+            if self.sizes.get(slot, 0) >= ACC_MIN:
+                self.b(f"{name} = _acc({name}, {expr})")
+            else:
+                self.b(f"{name} = {name} + {expr}")
         else:
             t = self.tmp("b")
             self.b(f"{t} = {expr}")
@@ -186,6 +190,7 @@ class Program:
             from .lowerings import LOWERINGS
 
             self.lowerings = LOWERINGS
+            em.sizes = {s: t._data.size for s, (_, t) in enumerate(capture_slots) if t is not None}
         self.backs = []  # per step: (StepView, the lowering's backward writer) or None
         if graph.trains:
             source = self._training()
@@ -526,6 +531,36 @@ def _sole_array(g):
     return g.copy()
 
 
+ACC_MIN = 4096  # elements: from here a gradient sum in place saves more than _acc's checks cost
+
+
+def _acc(g, e):
+    """``g + e``, written into ``g`` when that is invisible: ``g`` an array owning its memory that only the
+    calling generated code's variable holds (no Tensor, view, saved value or constant), of ``e``'s
+    shape and dtype. The same add, so the same values; in memory still in cache instead of fresh
+    pages (two sums into a (512, 256) float32 gradient: 68 -> 34 us)."""
+    if type(g) is np.ndarray and type(e) is np.ndarray and g.base is None and _getrefcount(g) <= _ACC \
+            and g.shape == e.shape and g.dtype == e.dtype and g.flags.writeable:
+        g += e
+        return g
+    return g + e
+
+
+def _acc_refs():
+    """getrefcount of an array only one local of the calling generated code holds, as ``_acc`` sees it
+    (measured, as _sole_refs)."""
+    seen = []
+
+    def probe(g, e):
+        seen.append(_getrefcount(g))
+
+    def line():
+        g = np.zeros(1)
+        g = probe(g, g)  # noqa: F841
+    line()
+    return seen[0] - 1  # (the probe's second argument is g too)
+
+
 def deliver(var, g):
     """Add gradient array ``g`` into leaf ``var``'s ``.grad`` as eager's AccumulateGrad does: the first
     gradient becomes ``.grad`` (the array itself when the generated code alone holds it, else a
@@ -590,5 +625,6 @@ def _tuple(names):
     return f"({', '.join(names)},)" if names else "()"
 
 
+_ACC = _acc_refs()  # (as _acc sees an array only the generated code holds)
 _SOLE = _sole_refs()  # (the probe's frames hold the array as deliver's caller and deliver do)
 _VIEWED = _viewed_refs()  # (as _sole_array sees the array a view alone holds)
