@@ -61,6 +61,34 @@ def test_stride1_input_grad_with_more_outputs_than_inputs(nd, kw):
              (6, 2 // kw.get("groups", 1)) + (3, 2, 2)[:nd], gradgradcheck=nd < 3)
 
 
+@pytest.mark.parametrize("samples, parts", [(1, "all"), (2, "some"), (100, "one")])
+@pytest.mark.parametrize("x_shape, w_shape, pads, dilation, groups", [
+    ((5, 2, 7), (6, 2, 3), ((2, 2),), (2,), 1),
+    ((5, 4, 6, 5), (6, 2, 3, 2), ((1, 1), (0, 1)), (1, 1), 2),
+    ((5, 2, 4, 3, 3), (4, 2, 3, 2, 2), ((1, 1), (0, 0), (1, 0)), (1, 1, 2), 1),
+])
+def test_stride1_input_grad_in_chunks_and_kernel_parts(monkeypatch, samples, parts, x_shape, w_shape, pads,
+                                                       dilation, groups):
+    """_col2im_grid in chunks of `samples` samples (of 5: the last chunk shorter) and with its matmul
+    cut into parts of the kernel offsets (all, the fewest above one, one) equals the generic col2im
+    of W^T @ G, in float64 and float16."""
+    p = C.ConvParams((1,) * len(pads), pads, dilation, groups)
+    out = C._out_shape(x_shape[2:], w_shape[2:], p)
+    n, c, o, K = x_shape[0], x_shape[1], w_shape[0], int(np.prod(w_shape[2:]))
+    S = int(np.prod([s + lo + hi for s, (lo, hi) in zip(x_shape[2:], pads)]))
+    count = {"all": K, "some": min(q for q in range(2, K + 1) if K % q == 0), "one": 1}[parts]
+    monkeypatch.setattr(C, "SMALL_GEMM", K // count * (c // groups) * (o // groups) * S)
+    g, w = rand(n, o, *out), rand(*w_shape, seed=1)
+    wt = w.reshape(groups, o // groups, -1).transpose(0, 2, 1)
+    cols = wt @ g.reshape(n, groups, o // groups, -1)
+    expected = C._col2im(cols, x_shape, w_shape[2:], out, p)
+    for dtype, tol in ((np.float64, 1e-12), (np.float16, 1e-2)):
+        monkeypatch.setattr(C, "CHUNK_BYTES", samples * c * K * S * np.dtype(dtype).itemsize)
+        got = C._col2im_grid(np, w.astype(dtype), g.astype(dtype), x_shape, p)
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got, expected, rtol=tol, atol=tol)
+
+
 def test_weight_grad_with_fewer_column_rows_than_outputs():
     # C*K < O: the columns stay batch major and the weight gradient sums N matmuls
     check_op(lambda t, x, w, b: F(t).conv2d(x, w, b, padding=1), (2, 1, 4, 5), (12, 1, 3, 3), (12,))

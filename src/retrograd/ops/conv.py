@@ -3,10 +3,10 @@
 Forward gathers every receptive field with a strided view of the (padded) input
 (``as_strided``: no copy), lays the fields out once as columns ``cols`` of shape
 (N, groups, C/groups * K, L) (K = kernel elements, L = output positions) and computes
-all outputs with one batched matmul:  Y = W @ cols  (+ b). When the columns have at
-least as many rows as the output has channels they are stored channel major,
-(groups, C/groups * K, N, L), so that the weight gradient is one matmul over all N*L
-positions (see _channel_major).
+all outputs with one batched matmul:  Y = W @ cols  (+ b). The weight gradient recomputes
+the columns of a large layer; when they have at least as many rows as the output has
+channels it stores them channel major, (groups, C/groups * K, N, L), so that it is one
+matmul over all N*L positions (see _channel_major).
 
 Backward is two more matmuls:  dW = sum_n G @ cols^T (the forward's columns are kept,
 below a size limit) and  dX = col2im(W^T @ G), where col2im adds each kernel offset's
@@ -63,37 +63,19 @@ def _xp(arr):
 # freed memory for reuse (retrograd._malloc), not by a cache here: per-thread scratch buffers
 # reused from call to call were no faster with it (cnn step 24.5 ms CPU with them, 22.5 without;
 # peak RSS 89 MB with, 78 without).
-ROW_PAD = 16  # elements (64 bytes of float32) between the rows of long temporary matrices, see _padded
-
-
-def _matmul(a, b, pad=0):
-    """a @ b (half precision goes through the backend's float32 matmul); with `pad`, into an
-    array whose rows lie `pad` elements apart beyond their length (see _padded)."""
-    if a.dtype.itemsize == 2 or not pad:
-        return _backend.matmul(a, b)
-    xp = _xp(a)
-    shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
-    return xp.matmul(a, b, out=_padded(xp, shape, np.result_type(a.dtype, b.dtype), pad))
-
-
-def _padded(xp, shape, dtype, pad, zero=False):
-    """A new array of `shape` whose rows lie `pad` elements further apart than their length:
-    rows a power of two bytes apart (here 64 KiB: 64 samples of a 16x16 grid) share cache sets,
-    which makes a matmul writing or reading them ~1.6x slower."""
-    new = xp.zeros if zero else xp.empty
-    if not pad or xp is not np:  # (NumPy's CPU caches only)
-        return new(shape, dtype=dtype)
-    return new(shape[:-1] + (shape[-1] + pad,), dtype=dtype)[..., :shape[-1]]
+SMALL_GEMM = 10 ** 6  # multiply-adds (M*N*K): OpenBLAS (SkylakeX kernels) multiplies up to this many
+# with its small-matrix kernel, ~1.4x faster than its packed one on cnn's shapes
+CHUNK_BYTES = 1 << 20  # the temporary columns of one chunk of samples (stay in L2)
 
 
 def _as_strided(xp, arr, shape, strides):
     return xp.lib.stride_tricks.as_strided(arr, shape=shape, strides=strides)
 
 
-def _pad(x, pads, fresh=False):
-    """x zero-padded on its spatial dims (no copy when there is no padding, unless fresh)."""
+def _pad(x, pads):
+    """x zero-padded on its spatial dims (no copy when there is no padding)."""
     if not any(lo or hi for lo, hi in pads):
-        return x.copy() if fresh else x
+        return x
     xp = _xp(x)
     shape = x.shape[:2] + tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], pads))
     out = xp.zeros(shape, dtype=x.dtype)
@@ -106,7 +88,6 @@ def _im2col(x, kshape, out, p, channel_major=False):
     channel_major the view of a contiguous (G, C/G * K, N, L) array, whose weight gradient is
     one matmul over all N * L positions (see _channel_major)."""
     n, c = x.shape[:2]
-    nd = len(kshape)
     G = p.groups
     L = int(np.prod(out))
     K = int(np.prod(kshape))
@@ -114,35 +95,21 @@ def _im2col(x, kshape, out, p, channel_major=False):
             lo or hi for lo, hi in p.pads):  # 1x1 convolution: the input already is its columns
         return x.reshape(n, G, c // G, L)
     xp = _xp(x)
-    if channel_major:  # gather from a (C, N, ...) copy of the input: the copy below then reads in order
-        xpad = _pad(x.swapaxes(0, 1), p.pads, fresh=True)
-    else:
-        xpad = _pad(x, p.pads)
-    d, s = p.dilation, p.stride
-    if nd > 1:
-        # two gathers: first the last dim's kernel offsets, T[j, ..., o] = xpad[..., o*s + j*d] (short
-        # runs, but K_last times the input only), then the rest from T, whose runs (rows of
-        # out[-1], and whole output planes for stride 1) are long: ~1.4x faster than one gather
-        xs = xpad.strides
-        src = xp.empty((kshape[-1],) + xpad.shape[:-1] + (out[-1],), dtype=x.dtype)
-        src[...] = _as_strided(xp, xpad, src.shape, (xs[-1] * d[-1],) + xs[:-1] + (xs[-1] * s[-1],))
-        ts = src.strides
-        st = ts[1:-1]  # strides of xpad's axes but the last, in src
-        k_st = tuple(st[2 + i] * d[i] for i in range(nd - 1)) + (ts[0],)
-        o_st = tuple(st[2 + i] * s[i] for i in range(nd - 1)) + (ts[-1],)
-    else:
-        src = xpad
-        st = xpad.strides
-        k_st = tuple(st[2 + i] * d[i] for i in range(nd))
-        o_st = tuple(st[2 + i] * s[i] for i in range(nd))
+    xpad = _pad(x, p.pads)
+    # one gather, cols[n, c, k.., o..] = xpad[n, c, o*s + k*d ..]: its runs are output rows (stride 1);
+    # on this CPU ~1.1-1.5x faster than two gathers (the last dim's kernel offsets first, then the
+    # rest from that copy), and than gathering channel major from a (C, N, ...) copy of the input
+    st = xpad.strides
+    k_st = tuple(st[2 + i] * d for i, d in enumerate(p.dilation))
+    o_st = tuple(st[2 + i] * s for i, s in enumerate(p.stride))
     if channel_major:
         shape = (c,) + tuple(kshape) + (n,) + tuple(out)
-        strides = (st[0],) + k_st + (st[1],) + o_st
+        strides = (st[1],) + k_st + (st[0],) + o_st
     else:
         shape = (n, c) + tuple(kshape) + tuple(out)
         strides = st[:2] + k_st + o_st
     cols = xp.empty(shape, dtype=x.dtype)
-    cols[...] = _as_strided(xp, src, shape, strides)
+    cols[...] = _as_strided(xp, xpad, shape, strides)
     if channel_major:
         return cols.reshape(G, c // G * K, n, L).transpose(2, 0, 1, 3)
     return cols.reshape(n, G, c // G * K, L)
@@ -200,7 +167,10 @@ def conv_forward(x, w, b, p, keep_cols=False):
     kshape = w.shape[2:]
     out = _out_shape(x.shape[2:], kshape, p)
     G = p.groups
-    cols = _im2col(x, kshape, out, p, _channel_major(x.shape[1] // G, int(np.prod(kshape)), o // G))
+    # batch major columns: each sample's matmul reads its own contiguous block, ~1.3x faster than
+    # channel major columns (whose weight gradient, one matmul, gains less: cnn's conv2 forward and
+    # weight gradient 3.6 -> 3.1 ms CPU)
+    cols = _im2col(x, kshape, out, p)
     y = _backend.matmul(w.reshape(G, o // G, -1), cols)  # (N, G, O/G, L)
     y = y.reshape((n, o) + out)
     if b is not None:
@@ -222,8 +192,8 @@ def conv_input_grad(g, w, x_shape, p):
         full = tuple(d * (k - 1) for d, k in zip(p.dilation, w.shape[2:]))
         if o <= x_shape[1] and all(lo <= f and hi <= f for (lo, hi), f in zip(p.pads, full)):
             return _full_correlation(g, w, full, p)
-        return _col2im_grid(xp, wt, g, x_shape, w.shape[2:], p)
-    cols = _matmul(wt, g.reshape(n, G, o // G, int(np.prod(out))))  # (N, G, C/G*K, L)
+        return _col2im_grid(xp, w, g, x_shape, p)
+    cols = _backend.matmul(wt, g.reshape(n, G, o // G, int(np.prod(out))))  # (N, G, C/G*K, L)
     return _col2im(cols, x_shape, w.shape[2:], out, p)
 
 
@@ -240,48 +210,63 @@ def _full_correlation(g, w, full, p):
     return conv_forward(g, wf, None, ConvParams((1,) * nd, pads, p.dilation, G))
 
 
-def _col2im_grid(xp, wt, g, x_shape, kshape, p):
-    """col2im for stride 1 over the whole batch at once, every slice-add one long contiguous run
-    per channel (K adds of (C, N*S) arrays; per-row runs are ~3x slower).
+def _col2im_grid(xp, w, g, x_shape, p):
+    """dx = col2im(W^T @ G) for stride 1, in chunks of samples, every slice-add one long
+    contiguous run per sample (K adds of (b, C*S) arrays; per-row runs are ~3x slower).
 
-    g is placed on each sample's padded input grid (S its size), output position o of sample n
-    at n*S + sum_i o_i S_i (S_i the grid's row-major strides), zeros elsewhere; so the columns
-    W^T @ G, (C, K, N*S), lie on that grid too, and kernel offset k is the flat shift
-    sum_i d_i k_i S_i. What spills past a sample's end comes from zero positions and adds nothing.
+    g is placed on each sample's padded input grid (S its size), output position o at
+    sum_i o_i S_i (S_i the grid's row-major strides), zeros elsewhere; so the columns
+    W^T @ G, (K, C, S) per sample, lie on that grid too, and kernel offset k is the flat shift
+    sum_i d_i k_i S_i. What spills past a channel's grid comes from zero positions and adds nothing.
+
+    The matmul runs per sample and per part of the kernel offsets, each at most SMALL_GEMM
+    multiply-adds where it can be (OpenBLAS's small-matrix kernel: cnn's conv2 at ~150 GFLOP/s,
+    against ~110 for its whole-grid matmul); a chunk's columns (CHUNK_BYTES) stay in cache
+    for the adds.
     """
     n, o = g.shape[:2]
     c = x_shape[1]
     G = p.groups
+    kshape = w.shape[2:]
+    K = int(np.prod(kshape))
     out = g.shape[2:]
     grid = tuple(s + lo + hi for s, (lo, hi) in zip(x_shape[2:], p.pads))
-    total = n * int(np.prod(grid))
+    S = int(np.prod(grid))
     strides = [int(np.prod(grid[i + 1:])) for i in range(len(grid))]
-    wt = xp.ascontiguousarray(wt)
-    place = (slice(None), slice(None)) + tuple(slice(0, s) for s in out)
-    if o // G >= 32 or g.dtype.itemsize == 2 or n == 0 or xp is not np:
-        gk = _padded(xp, (o, total), g.dtype, ROW_PAD, zero=True)
-        gk.reshape((o, n) + grid)[place] = g.swapaxes(0, 1)
-        cols = _matmul(wt, gk.reshape(G, o // G, total), ROW_PAD)  # (G, C/G*K, N*S)
-    else:
-        # a matmul with a short inner dim (O/G) runs ~1.5x faster one sample at a time (each
-        # writes its own S-column stretch of the same layout); g then stays batch major
-        gk = xp.zeros((n, o) + grid, dtype=g.dtype)
-        gk[place] = g
-        cols = _padded(xp, (G, wt.shape[1], total), g.dtype, ROW_PAD)
-        xp.matmul(wt, gk.reshape(n, G, o // G, total // n),
-                  out=cols.reshape(G, wt.shape[1], n, total // n).transpose(2, 0, 1, 3))
-    cols = cols.reshape(c, int(np.prod(kshape)), total)
     shifts = [sum(d * k * st for d, k, st in zip(p.dilation, offset, strides))
               for offset in itertools.product(*(range(k) for k in kshape))]  # shifts[0] == 0
-    gx = xp.empty((c, total + max(shifts)), dtype=g.dtype)
-    gx[:, :total] = cols[:, 0]
-    gx[:, total:] = 0
-    for i, sh in enumerate(shifts[1:], 1):
-        gx[:, sh:sh + total] += cols[:, i]
-    gx = gx[:, :total].reshape((c, n) + grid)
-    inner = tuple(slice(lo, lo + s) for s, (lo, _) in zip(x_shape[2:], p.pads))
-    dx = xp.empty(x_shape, dtype=g.dtype)  # batch major again (gx is channel major)
-    dx[...] = gx[(slice(None), slice(None)) + inner].swapaxes(0, 1)
+    og, cg = o // G, c // G
+    # parts of the kernel offsets: P matmuls of (K/P * C/G, O/G) @ (O/G, S) per sample and group
+    P = next((q for q in range(1, K + 1) if K % q == 0 and K // q * cg * og * S <= SMALL_GEMM), 1)
+    if xp is not np:
+        P = 1
+    wk = w.reshape(G, og, cg, K).transpose(0, 3, 2, 1)  # (G, K, C/G, O/G): rows by kernel offset
+    wk = xp.ascontiguousarray(wk.reshape(G, P, K // P * cg, og).swapaxes(0, 1))[:, None]  # (P, 1, G, M, O/G)
+    b = n if xp is not np else max(1, min(n, CHUNK_BYTES // max(1, c * K * S * g.dtype.itemsize)))
+    b = -(-n // -(-n // b)) if n else 1  # chunks of equal size
+    place = (slice(None), slice(None)) + tuple(slice(0, s) for s in out)
+    inner = (slice(None), slice(None)) + tuple(slice(lo, lo + s) for s, (lo, _) in zip(x_shape[2:], p.pads))
+    gk = xp.zeros((b, o) + grid, dtype=g.dtype)  # the positions outside `place` stay 0
+    cols = xp.empty((P, b, G, K // P * cg, S), dtype=g.dtype)
+    gx = xp.empty((b, c * S + max(shifts)), dtype=g.dtype)
+    gx[:, c * S:] = 0
+    dx = xp.empty(x_shape, dtype=g.dtype)
+    cm = cols.reshape(P, b, G, K // P, cg * S)
+    # (b, G, C/G * S) each; a shorter last chunk adds stale rows past its m too, never read
+    adds = [(gx[:, sh:sh + c * S].reshape(b, G, cg * S), cm[j // (K // P), :, :, j % (K // P)])
+            for j, sh in enumerate(shifts)]
+    for i in range(0, n, b):
+        m = min(b, n - i)
+        gk[:m][place] = g[i:i + m]
+        gm = gk[:m].reshape(1, m, G, og, S)
+        if g.dtype.itemsize == 2 or xp is not np:
+            cols[:, :m] = _backend.matmul(wk, gm)
+        else:
+            xp.matmul(wk, gm, out=cols[:, :m])
+        xp.copyto(*adds[0])
+        for dst, src in adds[1:]:
+            dst += src
+        dx[i:i + m] = gx[:m, :c * S].reshape((m, c) + grid)[inner]
     return dx
 
 
@@ -299,10 +284,10 @@ def conv_weight_grad(x, g, w_shape, p, cols=None):
     if ck.flags.c_contiguous:  # channel-major columns: one matmul over all N * L positions
         gk = xp.empty((G, o // G, n, L), dtype=g.dtype)
         gk[...] = g4.transpose(1, 2, 0, 3)
-        gwt = _matmul(ck.reshape(G, ck.shape[1], n * L), gk.reshape(G, o // G, n * L).swapaxes(1, 2))
+        gwt = _backend.matmul(ck.reshape(G, ck.shape[1], n * L), gk.reshape(G, o // G, n * L).swapaxes(1, 2))
     else:
         # dw^T = cols @ G^T runs faster in BLAS than G @ cols^T (the long L axis is contiguous in both)
-        gwt = _matmul(cols, g4.transpose(0, 1, 3, 2)).sum(0)  # (G, C/G*K, O/G)
+        gwt = _backend.matmul(cols, g4.transpose(0, 1, 3, 2)).sum(0)  # (G, C/G*K, O/G)
     return gwt.transpose(0, 2, 1).reshape(w_shape)
 
 
