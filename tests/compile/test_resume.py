@@ -129,7 +129,8 @@ class _Net(nn.Module):
 
 
 # ---------------------------------------------------------------------- values, gradients, replays
-@pytest.mark.parametrize("fn", [_print_item, _two_prints, _branch, _item_in_loop, _while_on_a_value, _unbound_until_the_loop])
+@pytest.mark.parametrize("fn", [_print_item, _two_prints, _branch, _item_in_loop, _while_on_a_value,
+                                _unbound_until_the_loop])
 def test_values_and_gradients_equal_eager(fn):
     compiled = retrograd.compile(fn)
     _same(fn, compiled)

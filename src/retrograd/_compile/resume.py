@@ -223,20 +223,13 @@ class Plan:
 
     def locate(self, position):
         """The segment index whose code holds source ``position`` (None: eager or unknown)."""
-        best = None
-        for start, end, index in self.ranges:
-            if _within(position, start, end) and (best is None or best[0] <= start and end <= best[1]):
-                best = (start, end, index)
+        best = _innermost(position, self.ranges)
         return None if best is None else best[2]
 
     def statement(self, position):
         """The source range of the innermost statement run eagerly that holds ``position`` (None if none)."""
-        best = None
-        for start, end, index in self.ranges:
-            if index is None and _within(position, start, end) and (best is None or best[0] <= start
-                                                                     and end <= best[1]):
-                best = (start, end)
-        return best
+        best = _innermost(position, [r for r in self.ranges if r[2] is None])
+        return None if best is None else best[:2]
 
     # ------------------------------------------------------------------ statements
     def _breaks_in(self, node):
@@ -325,7 +318,8 @@ class Plan:
             name, assign = self._temp(s.test)
             stop = ast.If(test=ast.UnaryOp(ast.Not(), _load(name, s.test)), body=[ast.Break()], orelse=[])
             ast.copy_location(stop, s.test)
-            loop = ast.While(test=ast.copy_location(ast.Constant(True), s.test), body=[assign, stop, *s.body], orelse=[])
+            forever = ast.copy_location(ast.Constant(True), s.test)
+            loop = ast.While(test=forever, body=[assign, stop, *s.body], orelse=[])
             ast.copy_location(loop, s)
             ast.fix_missing_locations(loop)
             self.controls.add(id(loop))
@@ -597,6 +591,15 @@ def _within(position, start, end):
     """Whether source ``position`` (a co_positions entry) lies in [start, end] ((line, col) pairs)."""
     a, b = _span(position)
     return start <= a and b <= end
+
+
+def _innermost(position, ranges):
+    """The innermost (start, end, ...) of ``ranges`` that holds ``position``, or None."""
+    best = None
+    for r in ranges:
+        if _within(position, r[0], r[1]) and (best is None or best[0] <= r[0] and r[1] <= best[1]):
+            best = r
+    return best
 
 
 def _inside(position, node):
