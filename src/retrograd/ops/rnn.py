@@ -607,17 +607,23 @@ class RNNLayer(Function):
         N = X.shape[0]
         Hout = dhn.shape[1]
         Hs = out._data.reshape(N, Hout)
-        # dL/dout in step-major memory: the dout of a batch_first layer is a transposed view, whose
-        # step rows lie a sequence apart (a cache and TLB miss per row inside the step loop)
-        dO = xp.ascontiguousarray(dout._data)
+        dO = dout._data
         # needs_input_grad by apply's argument: x 0, w_ih 1, w_hh 2, b_ih 3, b_hh 4, h0 5, c0 6, w_hr 7
         need = ctx.needs_input_grad
         dh = dhn._data.copy()
         dc = dcn._data.copy() if ctx.mode == "LSTM" else None
         sched = _schedule(ctx.batch_sizes, ctx.reverse)
         B = ctx.batch_sizes[0]
-        # dL/dout of each step's rows (views)
-        douts = [dO[st // B] if padded else dO[st:e] for st, e, _, _ in sched]
+        # dL/dout of each step's rows, views of a copy made in one pass: the step loop reads them
+        # from contiguous memory (a batch_first dout is a transposed view, its step rows a
+        # sequence apart). The LSTM backward works feature-major: its douts are the transposes of
+        # contiguous (H_out, B) blocks (its per-step add then runs along memory, not across it)
+        if padded and ctx.mode == "LSTM" and xp is np:
+            DT = np.ascontiguousarray(dO.transpose(0, 2, 1))
+            douts = [DT[st // B].T for st, _, _, _ in sched]
+        else:
+            dO = xp.ascontiguousarray(dO)
+            douts = [dO[st // B] if padded else dO[st:e] for st, e, _, _ in sched]
         res = _BACKWARD[ctx.mode](xp, ctx.mode, Hs, rest, h0._data, c0._data if c0 is not None else None,
                                   w_hh, w_hr, sched, douts, dh, dc, need[5])
         gx = None
