@@ -274,6 +274,8 @@ SHAPE = [
     ("sub_alpha", [elementwise.Sub], lambda t, a, b: t.sub(a, b, alpha=2.5), [(3, 4), (3, 4)]),
     ("cat", [join.Cat], lambda t, a, b: t.cat([a, b], 1), [(3, 2), (3, 4)]),
     ("cat_one_constant", [join.Cat], lambda t, a, b: t.cat([a.detach(), b], 0), [(2, 4), (3, 4)]),
+    ("stack", [join.Stack], lambda t, a, b: t.stack([a, b], 1), [(3, 4), (3, 4)]),
+    ("stack_one_constant", [join.Stack], lambda t, a, b: t.stack([a.detach(), b]), [(2, 4), (2, 4)]),
     ("matmul_batched", [linalg.Matmul], lambda t, a, b: a @ b, [(2, 3, 4), (2, 4, 5)]),
     ("matmul_2d", [linalg.Matmul], lambda t, a, b: t.matmul(a, b), [(3, 4), (4, 5)]),
     ("matmul_broadcast", [linalg.Matmul], lambda t, a, b: a @ b, [(2, 3, 4), (4, 5)]),
