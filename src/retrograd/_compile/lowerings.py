@@ -23,7 +23,8 @@ from ..ops import normalization as _norm
 from ..ops import shape as _shape
 from ..ops import softmax as _sm
 from ..ops._broadcast import broadcast_view
-from ..ops._rows import col_sums, sums
+from ..ops._rows import col_sums
+from ..tensor import Tensor
 
 _PY_NUMBERS = (int, float)
 
@@ -385,6 +386,21 @@ def _float_softmax(v):
     return dt.kind == "f" and dt.itemsize >= 4 and v.shape(0) and int(np.prod(v.shape(0)))
 
 
+class _SavedCtx:
+    """What softmax's and log_softmax's plain backward read of their ctx."""
+
+    __slots__ = ("saved_tensors", "dim")
+
+    def __init__(self, z, dim):
+        self.saved_tensors, self.dim = (Tensor._make(z),), dim
+
+
+def _plain_backward(cls, z, g, dim):
+    """The op's own plain backward (the generated backward runs with grad mode off) on arrays: its
+    gradient computed by its own code (by blocks of rows, in float32 for half types), so the same."""
+    return cls.backward(_SavedCtx(z, dim), Tensor._make(g))[0]._data
+
+
 def softmax(em, v):
     if not _float_softmax(v):
         return False
@@ -392,11 +408,7 @@ def softmax(em, v):
     em.f(f"{v.o()} = {em.const(_sm._along)}({v.a(0)}, {em.const(_sm._softmax)}, {dim!r})")
 
     def backward(em, v):
-        t = em.tmp("b")
-        s = em.const(sums)
-        em.b(f"{t} = {v.g()} - {s}({v.g()} * {v.o()}, {dim!r})")
-        em.b(f"{t} *= {v.o()}")
-        v.grad(0, t)
+        v.grad(0, f"{em.const(_plain_backward)}({em.const(_sm.Softmax)}, {v.o()}, {v.g()}, {dim!r})")
     return backward
 
 
@@ -407,11 +419,7 @@ def log_softmax(em, v):
     em.f(f"{v.o()} = {em.const(_sm._along)}({v.a(0)}, {em.const(_sm._log_softmax)}, {dim!r})")
 
     def backward(em, v):
-        t = em.tmp("b")
-        em.b(f"{t} = np.exp({v.o()})")
-        em.b(f"{t} *= {em.const(sums)}({v.g()}, {dim!r})")
-        em.b(f"np.subtract({v.g()}, {t}, out={t})")
-        v.grad(0, t)
+        v.grad(0, f"{em.const(_plain_backward)}({em.const(_sm.LogSoftmax)}, {v.o()}, {v.g()}, {dim!r})")
     return backward
 
 
