@@ -377,3 +377,63 @@ def test_state_dict_hooks():
     assert seen == [("pre", True, ""), ("post", [])]
     h1.remove()
     h2.remove()
+
+
+def test_registered_attribute_reads_after_routing():
+    """Once a registered name is read through __getattr__, the class answers it directly
+    (module._Registered); every read, write and delete still behaves as through __getattr__."""
+    from retrograd.nn.module import _Registered
+
+    class Net(nn.Module):
+        def __init__(self, register=True):
+            super().__init__()
+            if register:
+                self.scale = nn.Parameter(retrograd.ones(2))
+                self.register_buffer("shift", retrograd.zeros(2))
+                self.inner = nn.Linear(2, 2)
+            else:
+                self.scale = 3.0  # a plain attribute of the same name on another instance
+
+    a, b = Net(), Net(register=False)
+    first = a.scale
+    assert isinstance(Net.__dict__["scale"], _Registered)
+    assert a.scale is first is a._parameters["scale"]
+    assert a.shift is a._buffers["shift"] and a.inner is a._modules["inner"]
+    assert b.scale == 3.0  # the instance's own attribute
+    with pytest.raises(AttributeError, match="'Net' object has no attribute 'shift'"):
+        b.shift
+    assert not hasattr(Net, "scale")  # absent on the class, as in torch
+    new = nn.Parameter(retrograd.ones(2) * 2)
+    a.scale = new  # replaced through Module.__setattr__: the read sees the new one
+    assert a.scale is new
+    a._parameters["scale"] = first  # a direct write into the store (stateless, weight_norm)
+    assert a.scale is first
+    del a.scale
+    with pytest.raises(AttributeError, match="'Net' object has no attribute 'scale'"):
+        a.scale
+    a.scale = 5  # now a plain attribute of a
+    assert a.scale == 5 and "scale" not in a._parameters
+    del a.scale
+    assert not hasattr(a, "scale")
+    with pytest.raises(AttributeError):
+        del b.shift
+    c = copy.deepcopy(Net())
+    assert c.inner.weight is c._modules["inner"]._parameters["weight"]
+
+
+def test_registered_attribute_leaves_class_definitions_alone():
+    """A name some class of the MRO defines keeps that definition (torch's lookup)."""
+
+    class WithProperty(nn.Module):
+        @property
+        def weight(self):
+            return "property"
+
+        def __init__(self):
+            super().__init__()
+            self.register_parameter("bias", nn.Parameter(retrograd.ones(1)))
+
+    m = WithProperty()
+    assert m.weight == "property"
+    m.bias
+    assert m.weight == "property" and WithProperty.__dict__["weight"].__class__ is property
