@@ -88,3 +88,27 @@ def test_a_gradient_sum_never_writes_into_an_array_held_elsewhere():
     held = np.ones((64, 64))
     view = held[:, :]
     assert codegen._acc(held, held) is not held and (view == 1).all()
+
+
+def test_a_weight_gradient_is_not_transposed_twice():
+    # addmm's (g.T @ x).T, transposed back by W.t()'s backward: the product itself, read once
+    body = ["    g3 = (g5.T @ v1).T", "    del g5", "    g2 = g3.transpose((1, 0))", "    del g3",
+            "    g7 = (g5.T @ v1).T", "    g8 = g7.transpose((1, 0))", "    g9 = g7 + 1"]
+    assert codegen._fold_transposes(body) == [
+        "    g3 = g5.T @ v1", "    del g5", "    g2 = g3", "    del g3",
+        "    g7 = (g5.T @ v1).T", "    g8 = g7.transpose((1, 0))", "    g9 = g7 + 1"]  # g7 read twice: kept
+    lin = retrograd.nn.Linear(3, 4)
+    opt = retrograd.optim.SGD(lin.parameters(), lr=0.1)
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = retrograd.nn.functional.mse_loss(lin(x).tanh(), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    compiled = retrograd.compile(step)
+    x, y = retrograd.tensor(rand(5, 3, dtype=np.float32)), retrograd.tensor(rand(5, 4, dtype=np.float32))
+    compiled(x, y)
+    compiled(x, y)
+    assert ".T\n" not in _program(compiled).source and lin.weight.grad._data.base is None

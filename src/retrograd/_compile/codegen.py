@@ -223,7 +223,7 @@ class Program:
         bwd_src = ["def backward(saved, grads):"]
         if saved:
             bwd_src.append(f"    {_tuple(saved)} = saved")
-        bwd_src += _with_dels(["    " + x for x in bwd_body], saved)
+        bwd_src += _fold_transposes(_with_dels(["    " + x for x in bwd_body], saved))
         # the inputs and outputs whose arrays the backward reads: CompiledFunction saves their Tensors,
         # so that an in-place change before backward raises as eager's version check does
         self.saved_inputs = tuple(j for j, s in enumerate(graph.input_slots) if f"v{s}" in saved)
@@ -261,7 +261,8 @@ class Program:
                 self.backs.append(None)
             else:
                 self.backs.append(self._forward_step(em, StepView(em, step, index, self.slots), self.lowerings))
-        body = _with_dels(["    " + x for x in em.fwd] + [f"    return {_tuple(f'v{s}' for s in graph.out_slots)}"])
+        body = _fold_transposes(_with_dels(
+            ["    " + x for x in em.fwd] + [f"    return {_tuple(f'v{s}' for s in graph.out_slots)}"]))
         return "\n".join(["def run(T):"] + body) + "\n"
 
     def _backward(self, seeds, upto):
@@ -607,6 +608,37 @@ def _with_dels(body, params=()):
         out.extend(body[a:b + 1])
         if k in dels:
             out.append(f"    del {', '.join(sorted(dels[k]))}")
+    return out
+
+
+_TRANSPOSED = re.compile(r"( +)([gb]\w+) = \((.*)\)\.T")
+
+
+def _fold_transposes(body):
+    """``body`` with each gradient ``N = (E).T`` that is only read as ``N.transpose((1, 0))`` (a weight's
+    gradient, transposed back by W.t()'s backward) bound to ``E`` itself and read as ``N``: the same
+    values with the same strides (``E.T.T`` is a view of ``E`` laid out as it), in an array that owns its
+    memory, which .grad takes as it is and a later sum can add into in place (see deliver, _acc)."""
+    uses = {}
+    for i, line in enumerate(body):
+        if not line.lstrip().startswith("del "):
+            for name in set(_VAR.findall(line)):
+                uses.setdefault(name, []).append(i)
+    out = list(body)
+    for i, line in enumerate(body):
+        m = _TRANSPOSED.fullmatch(line)
+        if m is None:
+            continue
+        indent, name, product = m.groups()
+        at = uses.get(name, [])
+        if len(at) != 2 or at[0] != i:
+            continue
+        j = at[1]
+        read = f"{name}.transpose((1, 0))"
+        if out[j].count(read) != 1 or len(re.findall(rf"\b{name}\b", out[j])) != 1:
+            continue
+        out[i] = f"{indent}{name} = {product}"
+        out[j] = out[j].replace(read, name)
     return out
 
 
