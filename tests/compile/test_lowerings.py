@@ -34,6 +34,8 @@ CASES = {
     "attention": (lambda q, k, v, m: (((q @ k.transpose(-2, -1)) * 0.5).masked_fill(m == 0, float("-inf"))
                                       .softmax(-1) @ v), [(2, 3, 4, 5), (2, 3, 4, 5), (2, 3, 4, 5), (4, 4)]),
     "powers": (lambda a: (a ** 3.0 + a.pow(2) * a ** 0.5, a ** 0), [(3, 4)]),
+    "sum_mean": (lambda a: (a.sum(), (a * 2).sum(1), a.sum((0,), keepdim=True) * a, a.mean(),
+                            a.mean(-1, keepdim=True) * a), [(3, 4)]),
 }
 
 
@@ -158,3 +160,14 @@ def test_softmax_and_log_softmax_over_many_rows_equal_eager():
     # lowering calls that backward itself
     fn = lambda x: (F.softmax(x, -1) * x, F.log_softmax(x * 2, -1))  # noqa: E731
     _lowered_equal(fn, [rand(512, 300, dtype=np.float32)])
+
+
+def test_a_sum_loss_leaves_every_gradient_unconditional():
+    # a generic op's backward may give None, so each gradient after it was tested (if g is not None);
+    # sum is lowered: none is
+    w = retrograd.tensor(rand(3, 4), requires_grad=True)
+    compiled = retrograd.compile(lambda x: ((x @ w).tanh() * 2).sum(), fullgraph=True)
+    x = retrograd.tensor(rand(5, 3))
+    for _ in range(2):
+        compiled(x).backward()
+    assert "is not None" not in _program(compiled).source

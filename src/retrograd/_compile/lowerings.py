@@ -20,9 +20,11 @@ from ..ops import linalg as _linalg
 from ..ops import linear as _linear
 from ..ops import loss as _loss
 from ..ops import normalization as _norm
+from ..ops import reduction as _red
 from ..ops import shape as _shape
 from ..ops import softmax as _sm
 from ..ops._broadcast import broadcast_view
+from ..ops._dims import expand_reduced_array
 from ..ops._rows import col_sums
 from ..tensor import Tensor
 
@@ -386,6 +388,40 @@ def _float_softmax(v):
     return dt.kind == "f" and dt.itemsize >= 4 and v.shape(0) and int(np.prod(v.shape(0)))
 
 
+def _float_reduction(v):
+    """A sum or mean of a float32/float64 tensor in its own dtype, over a non-empty set of elements."""
+    dt = v.dtype(0)
+    return v.is_tensor(0) and dt in (np.float32, np.float64) and v.value(3) is None and int(np.prod(v.shape(0)))
+
+
+def sum_(em, v):
+    """z = x.sum(dims);  dx = g broadcast back (a read-only view, as the plain backward's)."""
+    if not _float_reduction(v):
+        return False
+    dims, keepdim = tuple(v.value(1)), v.value(2)
+    em.f(f"{v.o()} = {v.a(0)}.sum(axis={dims!r}, keepdims={keepdim!r})")
+
+    def backward(em, v):
+        v.grad(0, f"{em.const(expand_reduced_array)}({v.g()}, {v.shape(0)!r}, {dims!r}, {keepdim!r})")
+    return backward
+
+
+def mean(em, v):
+    """z = x.mean(dims);  dx = g/n broadcast back."""
+    if not _float_reduction(v):
+        return False
+    dims, keepdim = tuple(v.value(1)), v.value(2)
+    n = int(np.prod([v.shape(0)[d] for d in dims]))
+    em.f(f"{v.o()} = {v.a(0)}.mean(axis={dims!r}, keepdims={keepdim!r})")
+
+    def backward(em, v):
+        t = em.tmp("b")
+        em.b("with np.errstate(divide='ignore', invalid='ignore'):")
+        em.b(f"    {t} = np.asarray({v.g()} / {em.const(v.odtype().type(n))})")
+        v.grad(0, f"{em.const(expand_reduced_array)}({t}, {v.shape(0)!r}, {dims!r}, {keepdim!r})")
+    return backward
+
+
 class _SavedCtx:
     """What softmax's and log_softmax's plain backward read of their ctx."""
 
@@ -516,6 +552,12 @@ LOWERINGS = {
     _sm.LogSoftmax: log_softmax, _join.Cat: cat, _join.Stack: stack, _join.Split: split,
     _loss.NLLLoss: nll_loss, _emb.Lookup: lookup, _norm.LayerNorm: layer_norm,
 }
+for _cls in (_red.Sum, _red.SumDim):
+    if _unchanged(_cls, _red.Sum):
+        LOWERINGS[_cls] = sum_
+for _cls in (_red.Mean, _red.MeanDim):
+    if _unchanged(_cls, _red.Mean):
+        LOWERINGS[_cls] = mean
 for _cls in (_shape.Permute, _shape.Transpose, _shape.TMatrix):
     if _unchanged(_cls, _shape.Permute):
         LOWERINGS[_cls] = permute
