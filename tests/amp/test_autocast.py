@@ -480,3 +480,36 @@ def test_model_layer_output_dtypes_match_torch(dtype):
     if torch is not None:
         torch.manual_seed(0)
         assert _module_dtypes(torch, _model(torch, lstm), dtype) == expected
+
+
+def test_autocast_in_another_thread_leaves_this_threads_ops_alone():
+    """Autocast is thread-local: while another thread is inside a region (so Function.apply
+    cannot skip the thread-local read), this thread's ops run in float32; each thread sees its
+    own region; the count of open regions returns to zero."""
+    import threading
+
+    inside, done = threading.Event(), threading.Event()
+    seen = {}
+
+    def other():
+        with retrograd.autocast("cpu", dtype=retrograd.bfloat16):
+            a = retrograd.ones(2, 2)
+            seen["other"] = (a @ a).dtype
+            inside.set()
+            done.wait(5)
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    assert inside.wait(5)
+    assert autocast_mode._on_regions  # a region is open somewhere
+    a = retrograd.ones(2, 2)
+    here = (a @ a).dtype
+    with retrograd.autocast("cpu", dtype=retrograd.bfloat16):
+        with retrograd.autocast("cpu", enabled=False):
+            off = (a @ a).dtype
+        on = (a @ a).dtype
+    done.set()
+    thread.join()
+    assert (seen["other"], here, off, on) == (retrograd.bfloat16, retrograd.float32, retrograd.float32,
+                                              retrograd.bfloat16)
+    assert not autocast_mode._on_regions

@@ -119,3 +119,33 @@ def test_pack_receives_the_saved_tensor_like_torch():
         assert any(t is x for t in got) or len(got) == 1
         y.sum().backward()
     assert out[0] == out[1]
+
+
+def test_hooks_of_another_thread_do_not_apply_here():
+    """saved_tensors_hooks are per thread (torch's): while another thread is inside a context,
+    this thread's saves skip its hooks; the count of open contexts returns to zero."""
+    import threading
+
+    from retrograd.autograd import graph
+
+    inside, done = threading.Event(), threading.Event()
+    packed = []
+
+    def other():
+        with T.autograd.graph.saved_tensors_hooks(lambda t: packed.append(t) or t, lambda t: t):
+            x = T.ones(2, requires_grad=True)
+            (x * x).sum()
+            inside.set()
+            done.wait(5)
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    assert inside.wait(5)
+    assert graph._saved_hooks_entered
+    before = len(packed)
+    x = T.ones(2, requires_grad=True)
+    (x * x).sum().backward()
+    done.set()
+    thread.join()
+    assert before == 2 and len(packed) == 2 and x.grad.tolist() == [2.0, 2.0]
+    assert not graph._saved_hooks_entered

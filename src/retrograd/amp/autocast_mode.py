@@ -53,6 +53,10 @@ class _AutocastState(threading.local):
 
 
 _state = _AutocastState()
+# one entry per region entered, in any thread, that turns autocast on (list appends and pops are
+# atomic): while it is empty no thread has autocast on, so Function.apply skips the
+# thread-local read of _state.enabled
+_on_regions = []
 
 
 def check_policy(declaration):
@@ -210,6 +214,8 @@ class _Region:
         self._prev = (_state.enabled, _state.dtypes, _state.cache_enabled)
         _state.dtypes, _state.cache_enabled = self.dtypes, self.cache_enabled
         _state.enabled = bool(self.dtypes)
+        if self.dtypes:
+            _on_regions.append(None)
         _state.nesting += 1
         if _state.cache is None:
             _state.cache = {}
@@ -217,6 +223,8 @@ class _Region:
 
     def __exit__(self, *exc):
         _state.enabled, _state.dtypes, _state.cache_enabled = self._prev
+        if self.dtypes:
+            _on_regions.pop()
         _state.nesting -= 1
         if _state.nesting == 0:  # leaving the outermost region: drop the cached weight casts
             _state.cache = None

@@ -25,6 +25,7 @@ class _AnomalyState(threading.local):
 _state = _AnomalyState()
 _forward_checks = [0]  # how many threads have the forward check on (the observer is installed while > 0)
 _lock = threading.Lock()
+_on_threads = []  # one entry per thread with anomaly mode on: empty, it is off in every thread (hot paths test this first)
 
 
 def is_anomaly_enabled():
@@ -51,6 +52,11 @@ def set_anomaly_enabled(enabled, check_nan=True):
 def _set(enabled, check_nan, check_forward):
     """Set this thread's anomaly mode; install or remove the forward check as needed."""
     before = _state.enabled and _state.check_forward
+    if bool(enabled) != bool(_state.enabled):
+        if enabled:
+            _on_threads.append(None)
+        else:
+            _on_threads.pop()
     _state.enabled, _state.check_nan, _state.check_forward = enabled, check_nan, check_forward
     after = enabled and check_forward
     if before != after:

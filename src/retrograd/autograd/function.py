@@ -10,6 +10,7 @@ import weakref
 
 import numpy as np
 
+from ..amp.autocast_mode import _on_regions as _amp_on
 from ..amp.autocast_mode import _state as _amp_state
 from ..amp.autocast_mode import cast_args
 from .. import _dtype
@@ -17,7 +18,7 @@ from .._callsite import format_site, position_site, user_position
 from .._backend import array_module as _xp
 from . import anomaly
 from .grad_mode import _state
-from .graph import AccumulateGrad, Node, _modules, _saved_hooks
+from .graph import AccumulateGrad, Node, _modules, _saved_hooks, _saved_hooks_entered
 
 _SAVED_PLAIN, _SAVED_OUTPUT, _SAVED_PACKED = 0, 1, 2
 # edges for inputs that need no gradient; non-tensor arguments (dims, scalars) are marked so
@@ -307,7 +308,7 @@ class Function(FunctionCtx, Node):
             out = batch_hook(cls, args, kwargs)
             if out is not NotImplemented:
                 return out
-        if _amp_state.enabled and cls._autocast is not None:
+        if _amp_on and _amp_state.enabled and cls._autocast is not None:
             args = cast_args(cls._autocast, args)
         ctx = cls.__new__(cls)
         fw = None if forward_hook is None else forward_hook(args)
@@ -494,12 +495,12 @@ def _record_rest(ctx, results):
     if ctx._to_save:
         ctx._saved = _pack_saved(ctx, results)
         ctx._to_save = ()
-    if anomaly._state.enabled:
+    if anomaly._on_threads and anomaly._state.enabled:
         ctx._anomaly_trace = "".join(traceback.format_stack()[:-2])
 
 
 def _pack_saved(ctx, results):
-    hooks = _saved_hooks.stack
+    hooks = _saved_hooks.stack if _saved_hooks_entered else None
     hooks = hooks[-1] if hooks else None  # current_saved_tensors_hooks(), inlined
     entries = []
     for t in ctx._to_save:

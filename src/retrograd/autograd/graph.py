@@ -144,6 +144,7 @@ def current_saving_node():
 
 
 _saved_hooks = _HookStack()
+_saved_hooks_entered = []  # one entry per saved_tensors_hooks context entered in any thread (empty: none is)
 
 
 def current_saved_tensors_hooks():
@@ -165,10 +166,12 @@ class saved_tensors_hooks:
         if _saved_hooks.disabled:
             raise RuntimeError(_saved_hooks.disabled)
         _saved_hooks.stack.append((self.pack_hook, self.unpack_hook))
+        _saved_hooks_entered.append(None)
         return self
 
     def __exit__(self, *exc):
         _saved_hooks.stack.pop()
+        _saved_hooks_entered.pop()
         return False
 
 
