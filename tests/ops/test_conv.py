@@ -95,6 +95,21 @@ def test_weight_grad_with_fewer_column_rows_than_outputs():
     check_op(lambda t, x, w: F(t).conv1d(x, w, padding=1, groups=2), (2, 2, 5), (10, 1, 3))
 
 
+@pytest.mark.parametrize("small", [10 ** 6, 0])
+def test_weight_grad_of_kept_columns_with_and_without_contiguous_g(monkeypatch, small):
+    """Batch-major columns kept by the forward: dw^T = sum_n cols @ G^T, with G^T copied contiguous
+    (O/G >= 32 and a small matmul) or read strided; both equal the sum over windows."""
+    monkeypatch.setattr(C, "SMALL_GEMM", small)
+    x, g = rand(3, 4, 5, 6), rand(3, 64, 5, 6, seed=1)
+    p = C.ConvParams((1, 1), ((1, 1), (1, 1)), (1, 1), 2)
+    _, cols = C.conv_forward(x, rand(64, 2, 3, 3, seed=2), None, p, keep_cols=True)
+    xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    windows = np.stack([xp[:, :, i:i + 5, j:j + 6] for i in range(3) for j in range(3)], 2)  # (N, C, K, H, W)
+    windows = windows.reshape(3, 2, 2, 9, 5, 6)  # by group
+    expected = np.einsum("ngohw,ngckhw->gock", g.reshape(3, 2, 32, 5, 6), windows).reshape(64, 2, 3, 3)
+    np.testing.assert_allclose(C.conv_weight_grad(x, g, (64, 2, 3, 3), p, cols), expected, rtol=1e-12, atol=1e-12)
+
+
 def test_empty_batch_gradients():
     for groups, o in ((1, 4), (3, 30)):  # channel-major (C*K >= O) and batch-major columns
         x = retrograd.zeros(0, 3, 5, 5, requires_grad=True)
