@@ -38,7 +38,8 @@ def _reference(x, dim):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_exp_sums_give_the_shifted_softmax(rows, dtype):
     x = np.array(rows, dtype=dtype)
-    e, s = exp_sums(x, 1)
+    with np.errstate(over="ignore"):
+        e, s = exp_sums(x, 1)
     np.testing.assert_allclose(e / s, _reference(x, 1), rtol=1e-6)
     e0, s0 = exp_sums(np.ascontiguousarray(x.T), 0)  # not the last dim: always the row max
     np.testing.assert_allclose(e0 / s0, _reference(x.T, 0), rtol=1e-6)
@@ -47,7 +48,7 @@ def test_exp_sums_give_the_shifted_softmax(rows, dtype):
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_exp_sums_make_a_row_with_nan_or_inf_nan(bad):
     x = np.array([[0.0, 1.0, bad], [1.0, 2.0, 3.0]], dtype=np.float32)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):
         e, s = exp_sums(x, 1)
         p = e / s
     assert np.isnan(p[0]).all()
@@ -56,7 +57,7 @@ def test_exp_sums_make_a_row_with_nan_or_inf_nan(bad):
 
 def test_exp_sums_make_an_all_minus_inf_row_nan():
     x = np.array([[-np.inf, -np.inf], [0.0, 1.0]], dtype=np.float32)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):
         e, s = exp_sums(x, 1)
         p = e / s
     assert np.isnan(p[0]).all() and np.isfinite(p[1]).all()
@@ -64,7 +65,8 @@ def test_exp_sums_make_an_all_minus_inf_row_nan():
 
 def test_exp_sums_of_long_rows_whose_sum_would_overflow():
     x = np.full((2, 100_000), 80.0, dtype=np.float32)  # 1e5 * e^80 overflows float32
-    e, s = exp_sums(x, 1)
+    with np.errstate(over="ignore"):
+        e, s = exp_sums(x, 1)
     np.testing.assert_allclose(e / s, 1e-5, rtol=1e-4)
 
 
@@ -78,10 +80,11 @@ def test_unshifted_exp_sums_only_where_every_row_sum_is_safe(dtype):
     np.testing.assert_array_equal(e, np.exp(x))
     np.testing.assert_allclose(s, np.exp(x).sum(1, keepdims=True), rtol=1e-6)
     big = 100.0 if dtype == np.float32 else 800.0  # e^x overflows the dtype
-    for bad in ([big, 0.0, 0.0], [np.inf, 0.0, 0.0], [np.nan, 0.0, 0.0], [-big, -big, -np.inf]):
-        assert unshifted_exp_sums(np.array([[0.0, 1.0, 2.0], bad], dtype=dtype)) is None
-    long_rows = np.full((2, 100_000), 80.0 if dtype == np.float32 else 700.0, dtype=dtype)
-    assert unshifted_exp_sums(long_rows) is None  # each e^x finite, their sum not
+    with np.errstate(over="ignore", invalid="ignore"):
+        for bad in ([big, 0.0, 0.0], [np.inf, 0.0, 0.0], [np.nan, 0.0, 0.0], [-big, -big, -np.inf]):
+            assert unshifted_exp_sums(np.array([[0.0, 1.0, 2.0], bad], dtype=dtype)) is None
+        long_rows = np.full((2, 100_000), 80.0 if dtype == np.float32 else 700.0, dtype=dtype)
+        assert unshifted_exp_sums(long_rows) is None  # each e^x finite, their sum not
     assert unshifted_exp_sums(np.asfortranarray(np.ones((3, 4), dtype))) is None
     assert unshifted_exp_sums(np.ones((3, 4), np.float16)) is None
 

@@ -51,13 +51,13 @@ def unshifted_exp_sums(x, out=None):
     """(e, s) = (e^x, its row sums with keepdims) for the last dim of a contiguous NumPy float32
     or float64 array where that is safe (see _MIN_ROW_SUM); None where it is not (``out``, where
     given, then holds garbage). NumPy reduces short rows one at a time (~70 ns each), so a row
-    max costs more than the exp."""
+    max costs more than the exp. Call it under np.errstate(over="ignore", invalid="ignore"), as
+    softmax's _along does: the overflows it meets are expected."""
     tiny = _MIN_ROW_SUM.get(x.dtype)
     if not tiny or type(x) is not np.ndarray or not _blas_ok(x):
         return None
-    with np.errstate(over="ignore", invalid="ignore"):
-        e = np.exp(x, out=out)
-        s = row_sums(e, keepdims=True)
+    e = np.exp(x, out=out)
+    s = row_sums(e, keepdims=True)
     # (written so that a nan sum fails both comparisons)
     return (e, s) if s.max() < np.inf and s.min() >= tiny else None
 
@@ -65,8 +65,8 @@ def unshifted_exp_sums(x, out=None):
 def exp_sums(x, dim, out=None):
     """(e, s): e = e^(x - m) (into ``out`` where given) and s = sum(e) along dim (keepdims),
     m = max(x) along dim, the stable parts of softmax(x) = e/s; m = 0 for the last dim where
-    that is safe (see unshifted_exp_sums). A row holding inf or nan, or only -inf, gives nan,
-    as in torch."""
+    that is safe (see unshifted_exp_sums, also for the errstate to call it under). A row
+    holding inf or nan, or only -inf, gives nan, as in torch."""
     if dim == x.ndim - 1:
         found = unshifted_exp_sums(x, out)
         if found is not None:
