@@ -65,7 +65,7 @@ def _xp(arr):
 # peak RSS 89 MB with, 78 without).
 SMALL_GEMM = 10 ** 6  # multiply-adds (M*N*K): OpenBLAS (SkylakeX kernels) multiplies up to this many
 # with its small-matrix kernel, ~1.4x faster than its packed one on cnn's shapes
-CHUNK_BYTES = 1 << 20  # the temporary columns of one chunk of samples (stay in L2)
+CHUNK_BYTES = 1 << 19  # the temporary columns of one chunk of samples (stay in L2)
 
 
 def _as_strided(xp, arr, shape, strides):
