@@ -147,3 +147,33 @@ def test_anomaly_mode_of_another_thread_is_its_own():
     assert len(anomaly._on_threads) == 1
     T.autograd.set_detect_anomaly(False)
     assert not anomaly._on_threads
+
+
+def test_forward_trace_ends_at_the_line_that_called_apply():
+    """A node's forward trace (anomaly mode) is the stack up to the caller of Function.apply,
+    for one output and for several."""
+
+    class One(T.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 1
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    class Two(T.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 1, a * 2
+
+        @staticmethod
+        def backward(ctx, g1, g2):
+            return g1 + 2 * g2
+
+    x = T.ones(2, requires_grad=True)
+    with T.autograd.detect_anomaly():
+        one = One.apply(x)
+        two, _ = Two.apply(x)
+    assert one.grad_fn._anomaly_trace.rstrip().splitlines()[-1].strip() == "one = One.apply(x)"
+    assert two.grad_fn._anomaly_trace.rstrip().splitlines()[-1].strip() == "two, _ = Two.apply(x)"

@@ -348,46 +348,69 @@ class Function(FunctionCtx, Node):
                 state.enabled = True
         else:  # grad mode off (e.g. inside backward): nothing to switch or record
             record = False
+            edges = None
             ctx.needs_input_grad = (False,) * len(args) if fw is None else forward_hook.needs(None, fw)
             out = cls._forward_ctx(ctx, *args, **kwargs)
 
         if type(out) is np.ndarray:  # the common case: one new array
             result = _Tensor._make(out)
-            if record:
-                ctx._next = tuple(edges)
-                dt = out.dtype
-                ctx._out_meta = [(out.shape, dt)]
-                if dt.kind == "f" or dt in _FLOATING:
-                    result._requires_grad = True
-                    result.grad_fn = ctx
-                    if ctx._view:
-                        _link_view(args[0], result, cls, args, kwargs)
-                _record_rest(ctx, (result,))
-            elif ctx._view:
-                _link_view(args[0], result, cls, args, kwargs)
-            if fw is not None:
-                forward_hook.propagate(ctx, cls, args, kwargs, (result,), fw)
-            if after_apply is not None:
-                after_apply(cls, args, (result,))
-            return result
-        single = not isinstance(out, tuple)
-        outs = (out,) if single else out
-        results = [_wrap_output(o, args, ctx) for o in outs]
-        if ctx._dirty:
-            _apply_dirty(ctx, args, results, record)
-            if record:  # the in-place op bumped versions: read the edges again now
-                edges = _edges(args)
+        else:  # a new tensor is the other common case; anything else goes the general way
+            result = out if type(out) is _Tensor and not ctx._dirty and not ctx._non_differentiable else None
+            for a in args:
+                if a is result:  # an input returned as-is: _wrap_output makes it a view
+                    result = None
+                    break
+            if result is None:
+                return _apply_outputs(ctx, cls, args, kwargs, out, record, edges, fw)
         if record:
             ctx._next = tuple(edges)
-            _record_outputs(ctx, cls, args, kwargs, results)
-            _record_rest(ctx, results)
+            data = result._data
+            dt = data.dtype
+            ctx._out_meta = [(data.shape, dt)]
+            if dt.kind == "f" or dt in _FLOATING:
+                result._requires_grad = True
+                result.grad_fn = ctx
+                if ctx._view:
+                    _link_view(args[0], result, cls, args, kwargs)
+            # _record_rest, inline
+            stack = _modules.stack
+            if stack:
+                ctx._module = stack[-1]
+            if ctx._to_save:
+                ctx._saved = _pack_saved(ctx, (result,))
+                ctx._to_save = ()
+            if anomaly._on_threads and anomaly._state.enabled:
+                ctx._anomaly_trace = "".join(traceback.format_stack()[:-1])
         elif ctx._view:
-            _link_view(args[0], results[0], cls, args, kwargs)
+            _link_view(args[0], result, cls, args, kwargs)
         if fw is not None:
-            forward_hook.propagate(ctx, cls, args, kwargs, results, fw)
+            forward_hook.propagate(ctx, cls, args, kwargs, (result,), fw)
         if after_apply is not None:
-            after_apply(cls, args, results)
-        return results[0] if single else tuple(results)
+            after_apply(cls, args, (result,))
+        return result
+
+
+def _apply_outputs(ctx, cls, args, kwargs, out, record, edges, fw):
+    """The end of ``apply`` for a forward that returned several outputs, an input, a number,
+    or outputs marked dirty or non-differentiable."""
+    single = not isinstance(out, tuple)
+    outs = (out,) if single else out
+    results = [_wrap_output(o, args, ctx) for o in outs]
+    if ctx._dirty:
+        _apply_dirty(ctx, args, results, record)
+        if record:  # the in-place op bumped versions: read the edges again now
+            edges = _edges(args)
+    if record:
+        ctx._next = tuple(edges)
+        _record_outputs(ctx, cls, args, kwargs, results)
+        _record_rest(ctx, results)
+    elif ctx._view:
+        _link_view(args[0], results[0], cls, args, kwargs)
+    if fw is not None:
+        forward_hook.propagate(ctx, cls, args, kwargs, results, fw)
+    if after_apply is not None:
+        after_apply(cls, args, results)
+    return results[0] if single else tuple(results)
 
 
 def _wrap_output(o, args, ctx):
@@ -488,7 +511,8 @@ def _record_outputs(ctx, cls, args, kwargs, results):
 
 def _record_rest(ctx, results):
     """What every recorded node keeps besides its edges and outputs: the module running it,
-    the tensors its forward saved, and (anomaly mode) where it was created. Called by apply."""
+    the tensors its forward saved, and (anomaly mode) where it was created (the stack up to
+    apply's caller). Called by _apply_outputs; apply does the same inline for one output."""
     stack = _modules.stack
     if stack:
         ctx._module = stack[-1]
@@ -496,7 +520,7 @@ def _record_rest(ctx, results):
         ctx._saved = _pack_saved(ctx, results)
         ctx._to_save = ()
     if anomaly._on_threads and anomaly._state.enabled:
-        ctx._anomaly_trace = "".join(traceback.format_stack()[:-2])
+        ctx._anomaly_trace = "".join(traceback.format_stack()[:-3])
 
 
 def _pack_saved(ctx, results):
