@@ -352,7 +352,7 @@ class Function(FunctionCtx, Node):
             ctx.needs_input_grad = (False,) * len(args) if fw is None else forward_hook.needs(None, fw)
             out = cls._forward_ctx(ctx, *args, **kwargs)
 
-        if type(out) is np.ndarray:  # the common case: one new array
+        if type(out) is np.ndarray or isinstance(out, np.generic):  # one new array (or a full reduction's scalar)
             result = _Tensor._make(out)
         else:  # a new tensor is the other common case; anything else goes the general way
             result = out if type(out) is _Tensor and not ctx._dirty and not ctx._non_differentiable else None

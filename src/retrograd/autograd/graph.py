@@ -38,6 +38,7 @@ class Node:
     _retained = None  # {output_nr: weakref to a tensor that called retain_grad()}
     _post_hooks = None
     _pre_hooks = None
+    _hooked = False  # True once any of the four above was made (the engine's one test per node)
     _anomaly_trace = None
     _out_meta = (None,)  # (shape, dtype) per output; set on Functions when they record
     _module = None  # the nn.Module whose forward created this node
@@ -72,6 +73,7 @@ class Node:
         """``fn(grad_inputs, grad_outputs)`` runs after this node's backward."""
         if self._post_hooks is None:
             self._post_hooks = {}
+            self._hooked = True
         handle = RemovableHandle(self._post_hooks)
         self._post_hooks[handle.id] = fn
         return handle
@@ -80,6 +82,7 @@ class Node:
         """``fn(grad_outputs)`` runs before this node's backward and may replace them."""
         if self._pre_hooks is None:
             self._pre_hooks = {}
+            self._hooked = True
         handle = RemovableHandle(self._pre_hooks)
         self._pre_hooks[handle.id] = fn
         return handle
@@ -87,6 +90,7 @@ class Node:
     def _add_tensor_hook(self, output_nr, hook):
         if self._tensor_hooks is None:
             self._tensor_hooks = {}
+            self._hooked = True
         hooks = self._tensor_hooks.setdefault(output_nr, {})
         handle = RemovableHandle(hooks)
         hooks[handle.id] = hook
