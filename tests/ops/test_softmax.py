@@ -94,8 +94,9 @@ def test_log_softmax_with_and_without_the_row_max(dtype, tol):
         np.testing.assert_allclose(got, want, rtol=0, atol=tol * (1 + np.abs(x64).max()))
 
 
+@pytest.mark.parametrize("width", [16, 80])  # softmax's backward sums rows of 64 or more by np.vecdot
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
-def test_last_dim_by_row_blocks(monkeypatch, name):
+def test_last_dim_by_row_blocks(monkeypatch, name, width):
     """The last dim of float32 arrays is computed by blocks of rows (ops/_rows.row_blocks; a
     small block size here, so that there are many), each block shifted by its rows' max only
     where one of its row sums would overflow or underflow: values and gradients against
@@ -103,7 +104,7 @@ def test_last_dim_by_row_blocks(monkeypatch, name):
     from retrograd.ops import _rows
 
     rng = np.random.default_rng(2)
-    x = rng.standard_normal((3, 9, 16)) * 4
+    x = rng.standard_normal((3, 9, width)) * 4
     x[1, 4, 3] = 95.0  # e^95 overflows float32: that row's block takes the row max
     x[2, 7] -= 200.0  # every e^x of this row underflows: its block too
     g = rng.standard_normal(x.shape)
@@ -114,7 +115,7 @@ def test_last_dim_by_row_blocks(monkeypatch, name):
         y.backward(retrograd.tensor(g.astype(np.float32)))
         return y.detach().numpy(), xt.grad.numpy()
 
-    monkeypatch.setattr(_rows, "ROW_BLOCK", 48)  # 3 rows per block
+    monkeypatch.setattr(_rows, "ROW_BLOCK", 3 * width)  # 3 rows per block
     y, dx = run()
     monkeypatch.setattr(_rows, "ROW_BLOCK", 1 << 20)
     y1, dx1 = run()

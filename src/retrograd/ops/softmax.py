@@ -109,14 +109,25 @@ def _log_softmax_rows(x):
     return out
 
 
+# rows at least this long take sum(g*z) as NumPy 2's np.vecdot (no product array: (512, 128)
+# 6.9 us against 11.4 for the product and its matrix-vector sum); shorter rows pay vecdot's
+# per-row setup ((2048, 16): 24 us against 8.7)
+_VECDOT_MIN_WIDTH = 64
+_vecdot = getattr(np, "vecdot", None)  # (NumPy >= 2.0)
+
+
 def _softmax_backward_rows(z, g):
     """(g - sum(g*z))*z."""
     out = np.empty_like(z)
+    dot = _vecdot is not None and z.shape[1] >= _VECDOT_MIN_WIDTH
 
     def block(lo, hi):
         gb, zb, ob = g[lo:hi], z[lo:hi], out[lo:hi]
-        np.multiply(gb, zb, out=ob)
-        np.subtract(gb, row_sums(ob, keepdims=True), out=ob)
+        if dot:
+            s = _vecdot(gb, zb)[:, None]
+        else:
+            s = row_sums(np.multiply(gb, zb, out=ob), keepdims=True)
+        np.subtract(gb, s, out=ob)
         ob *= zb
     row_blocks(block, *z.shape)
     return out
