@@ -1,9 +1,10 @@
 """``set_num_threads`` / ``get_num_threads`` and the inter-op pair, as torch's.
 
 retrograd's parallelism is the BLAS library under NumPy (matmul, conv through matmul, linear
-algebra) and retrograd._parallel's split of large elementwise work. The intra-op thread count
-is the BLAS pools' count, read and set through threadpoolctl (imported on first use, so
-``import retrograd`` stays fast); ``set_num_threads`` sets retrograd._parallel's too. retrograd runs no ops concurrently: it has no inter-op pool, and
+algebra); every other op runs on one thread (a split over two threads was measured to lose on
+2-vCPU machines: see retrograd/_blocked.py). So the intra-op thread count is the BLAS pools'
+count, read and set through threadpoolctl (imported on first use, so ``import retrograd``
+stays fast). retrograd runs no ops concurrently: it has no inter-op pool, and
 ``get_num_interop_threads()`` is 1 whatever ``set_num_interop_threads`` was given (a limit
 that retrograd never exceeds).
 """
@@ -25,13 +26,9 @@ def _check_positive(n, name):
 
 
 def set_num_threads(int):  # noqa: A002 - torch's parameter name
-    """Use ``int`` threads for intra-op parallelism: the BLAS under NumPy (matmul, conv, linalg)
-    and retrograd's split of large elementwise work (1: none)."""
-    from . import _parallel
-
+    """Use ``int`` threads for intra-op parallelism: the BLAS under NumPy (matmul, conv, linalg)."""
     _check_positive(int, "set_num_threads")
     _blas().limit(limits=int)
-    _parallel.set_threads(int)
 
 
 def get_num_threads():

@@ -10,7 +10,7 @@ import operator
 import numpy as np
 
 from . import _batching
-from .. import _backend, _dtype, _parallel
+from .. import _backend, _blocked, _dtype
 from ..autograd.function import Function
 from ..autograd.forward_ad import diagonal_jvp, fsum, linear_jvp
 from ..autograd.grad_mode import _state as _grad_state
@@ -556,8 +556,7 @@ class Tanh(Function):
 
     @staticmethod
     def forward(ctx, a):
-        x = float_data(a)
-        out = Tensor._make(_parallel.ufunc(np.tanh, x) if type(x) is np.ndarray else _backend.array_module(x).tanh(x))
+        out = Tensor._make(_backend.array_module(a._data).tanh(float_data(a)))
         ctx.save_for_backward(out)
         return out
 
@@ -568,8 +567,8 @@ class Tanh(Function):
         (out,) = ctx.saved_tensors
         if not _grad_state.enabled and out.ndim:  # plain backward: one array, in place
             z, gd = out._data, g._data
-            if type(z) is np.ndarray:
-                return Tensor._make(_parallel.run(_tanh_grad, np.empty_like(z), z, gd, block=_BLOCK))
+            if type(z) is np.ndarray and z.size >= _blocked.MIN_SIZE:
+                return Tensor._make(_blocked.run(_tanh_grad, np.empty_like(z), z, gd))
             return Tensor._make(_tanh_grad(None, z, gd))
         return g * (1 - out * out)
 
@@ -583,11 +582,18 @@ def _tanh_grad(d, z, g):
 
 
 def sigmoid_array(x):
-    """1/(1+e^-x), computed without overflow for large |x|."""
+    """1/(1+e^-x), computed without overflow for large |x|: with e = e^-|x| and r = 1/(1+e),
+    r where x >= 0 and e*r elsewhere. On NumPy arrays as r * max(e, [x >= 0]) (e <= 1; NaN stays
+    NaN): the same products as ``where(x >= 0, r, e*r)``, whose select costs NumPy ~5 ns per
+    element (64K float32: 315 -> 84 us, process_time)."""
     xp = _backend.array_module(x)
     e = xp.exp(-xp.abs(x))
     r = 1 / (1 + e)
-    return xp.where(x >= 0, r, e * r)
+    if type(x) is not np.ndarray or x.ndim == 0 or x.dtype.kind not in "fV":
+        return xp.where(x >= 0, r, e * r)
+    e = xp.maximum(e, (x >= 0).astype(e.dtype), out=e)
+    r *= e
+    return r
 
 
 class Sigmoid(Function):
@@ -627,12 +633,7 @@ class Relu(Function):
             # in x's dtype runs NumPy's vectorised clip loop, ~3x faster than maximum with a
             # scalar (which takes a slow path); on small ones clip's Python wrapper (~2 us) costs more
             zero = x.dtype.type(0)
-            if x.size < _SMALL:
-                z = xp.maximum(zero, x)
-            elif type(x) is np.ndarray:
-                z = _parallel.run(_relu_into, np.empty_like(x), x)
-            else:
-                z = xp.clip(x, zero, x.dtype.type(np.inf))
+            z = xp.maximum(zero, x) if x.size < _SMALL else xp.clip(x, zero, x.dtype.type(np.inf))
         elif x.dtype == np.bool_:
             raise RuntimeError("Boolean inputs not supported for relu (convert with .float() first)")
         else:
@@ -651,14 +652,10 @@ class Relu(Function):
         return ReluGrad.apply(g, out)
 
 
-def _relu_into(z, x):
-    np.clip(x, x.dtype.type(0), x.dtype.type(np.inf), out=z)
-
-
 def _relu_grad(g, z):
-    """g where z != 0, else 0 (large NumPy arrays in cache-sized parts, on several threads)."""
-    if type(g) is np.ndarray and type(z) is np.ndarray and g.shape == z.shape and g.size >= _SMALL:
-        return _parallel.run(_relu_grad_into, np.empty_like(g, np.result_type(g, z)), g, z, block=_BLOCK)
+    """g where z != 0, else 0 (large NumPy arrays block by block: the mask stays in cache)."""
+    if type(g) is np.ndarray and type(z) is np.ndarray and g.shape == z.shape and g.size >= _blocked.MIN_SIZE:
+        return _blocked.run(_relu_grad_into, np.empty_like(g, np.result_type(g, z)), g, z)
     return g * _relu_mask(z)
 
 
@@ -675,7 +672,6 @@ def _relu_mask(out):
 
 
 _SMALL = 1 << 12  # elements: below this NumPy's per-call overhead outweighs a faster loop
-_BLOCK = 1 << 16  # elements per part of a chain of NumPy calls, so that its temporaries stay in cache
 
 
 class ReluGrad(Function):

@@ -4,10 +4,11 @@ import math
 
 import numpy as np
 
+from .. import _blocked
 from ..ops import _cuda_kernels
 
-from .optimizer import (Optimizer, _bump, _check, _check_betas, _check_lr, _eval_closure, _grad_array, _incr_step,
-                        _lerp_, _mul_addcmul_, _step, _step_tensor, _zeros_like)
+from .optimizer import (Optimizer, _bump, _check, _check_betas, _check_lr, _eval_closure, _incr_step, _lerp_,
+                        _mul_addcmul_, _step, _step_tensor, _zeros_like)
 
 __all__ = ["Adam", "AdamW"]
 
@@ -52,34 +53,40 @@ class Adam(Optimizer):
                 state = self.state[p]
                 if len(state) == 0:
                     _init_state(state, p, amsgrad)
-                d = p._data
-                g = _grad_array(p, maximize)
                 step = _incr_step(state)
-                if wd != 0:
-                    if decoupled:
-                        d *= 1 - lr * wd
-                    else:
-                        g = np.add(g, np.multiply(d, wd))
-                m = state["exp_avg"]._data
-                v = state["exp_avg_sq"]._data
-                _lerp_(m, g, 1 - beta1)
-                _mul_addcmul_(v, beta2, g, g, 1 - beta2)
                 bias_correction1 = 1 - beta1**step
                 bias_correction2 = 1 - beta2**step
-                step_size = lr / bias_correction1
-                bc2_sqrt = math.sqrt(bias_correction2)
-                if amsgrad:
-                    vmax = state["max_exp_avg_sq"]._data
-                    np.maximum(vmax, v, out=vmax)
-                    v = vmax
-                denom = np.sqrt(v)
-                denom /= bc2_sqrt
-                denom += eps
-                np.divide(m, denom, out=denom)
-                denom *= -step_size
-                d += denom
+                out = (p._data, state["exp_avg"]._data, state["exp_avg_sq"]._data) + (
+                    (state["max_exp_avg_sq"]._data,) if amsgrad else ())
+                _blocked.run(_update, out, p.grad._data, lr, beta1, beta2, eps, wd, decoupled, maximize,
+                             lr / bias_correction1, math.sqrt(bias_correction2))
                 _bump(p)
         return loss
+
+
+def _update(out, g, lr, beta1, beta2, eps, wd, decoupled, maximize, step_size, bc2_sqrt):
+    """One parameter's update on arrays, or on matching blocks of them (retrograd._blocked: the
+    temporaries stay in cache): ``out`` is (parameter, m, v), and vmax with amsgrad."""
+    d, m, v = out[:3]
+    if maximize:
+        g = np.negative(g)
+    if wd != 0:
+        if decoupled:
+            d *= 1 - lr * wd
+        else:
+            g = np.add(g, np.multiply(d, wd))
+    _lerp_(m, g, 1 - beta1)
+    _mul_addcmul_(v, beta2, g, g, 1 - beta2)
+    if len(out) == 4:  # amsgrad
+        vmax = out[3]
+        np.maximum(vmax, v, out=vmax)
+        v = vmax
+    denom = np.sqrt(v, out=np.empty_like(v))  # (an array also for a 0-dim parameter)
+    denom /= bc2_sqrt
+    denom += eps
+    np.divide(m, denom, out=denom)
+    denom *= -step_size
+    d += denom
 
 
 def _init_state(state, p, amsgrad):

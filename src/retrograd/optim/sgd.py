@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .. import _parallel
+from .. import _blocked
 from ..ops import _cuda_kernels
 from ..tensor import Tensor
 from .optimizer import Optimizer, _bump, _check, _check_lr, _step, _eval_closure
@@ -54,18 +54,16 @@ class SGD(Optimizer):
                     if first:
                         buf = state["momentum_buffer"] = Tensor._make(np.empty_like(g._data))
                     buf = buf._data
-                _parallel.run(_update, (d, buf) if buf is not None else d, g._data, lr, momentum, dampening, wd,
-                              nesterov, maximize, first, block=_BLOCK)
+                _blocked.run(_update, (d, buf) if buf is not None else d, g._data, lr, momentum, dampening, wd,
+                             nesterov, maximize, first)
                 _bump(p)
         return loss
 
 
-_BLOCK = 1 << 16  # elements: the update's temporaries stay in cache (1M-element weights: 556 -> 320 us)
-
-
 def _update(out, g, lr, momentum, dampening, wd, nesterov, maximize, first):
-    """One parameter's update on arrays, or on matching parts of them: ``out`` is the parameter
-    ``d``, or ``(d, buf)`` with the momentum buffer (``first``: the buffer is new, set to g)."""
+    """One parameter's update on arrays, or on matching blocks of them (retrograd._blocked: the
+    temporaries stay in cache; 1M-element weights 556 -> 320 us): ``out`` is the parameter ``d``,
+    or ``(d, buf)`` with the momentum buffer (``first``: the buffer is new, set to g)."""
     d, buf = out if type(out) is tuple else (out, None)
     if maximize:
         g = np.negative(g)
