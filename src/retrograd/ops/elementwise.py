@@ -575,7 +575,10 @@ class Tanh(Function):
 
 def _tanh_grad(d, z, g):
     """d = g*(1 - z^2) in torch's order: (1 - z*z)*g, into d (None: a new array)."""
-    d = _backend.array_module(z).multiply(z, z, out=d)
+    if d is None:
+        d = z * z
+    else:
+        np.multiply(z, z, out=d)
     _backend.array_module(d).subtract(1, d, out=d)
     d *= g
     return d
