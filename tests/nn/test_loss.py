@@ -204,6 +204,21 @@ def test_bce_with_logits_stable_and_bce_clamps():
     assert np.all(np.isfinite(p.grad.numpy()))
 
 
+def test_class_targets_checked_around_ignored_rows():
+    """Ignored rows (ignore_index, here negative) are neither checked nor counted; any other
+    target outside [0, C) raises torch's IndexError, the first one named."""
+    x = retrograd.randn(4, 3, requires_grad=True)
+    with pytest.raises(IndexError, match="Target -2 is out of bounds"):
+        F.cross_entropy(x, retrograd.tensor([0, -100, -2, 5]))
+    with pytest.raises(IndexError, match="Target 3 is out of bounds"):
+        F.nll_loss(x, retrograd.tensor([-100, 3, 0, 1]))
+    loss = F.cross_entropy(x, retrograd.tensor([0, -100, 2, -100]))
+    loss.backward()
+    logp = np.log(np.exp(x.detach().numpy()) / np.exp(x.detach().numpy()).sum(1, keepdims=True))
+    np.testing.assert_allclose(float(loss), -(logp[0, 0] + logp[2, 2]) / 2, rtol=1e-6)
+    assert np.all(x.grad.numpy()[[1, 3]] == 0)
+
+
 def test_loss_errors():
     x = retrograd.randn(4, 3)
     with pytest.raises(IndexError, match="Target 3 is out of bounds"):
