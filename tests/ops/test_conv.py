@@ -84,9 +84,10 @@ def test_stride1_input_grad_in_chunks_and_kernel_parts(monkeypatch, samples, par
     expected = C._col2im(cols, x_shape, w_shape[2:], out, p)
     for dtype, tol in ((np.float64, 1e-12), (np.float16, 1e-2)):
         monkeypatch.setattr(C, "CHUNK_BYTES", samples * c * K * S * np.dtype(dtype).itemsize)
-        got = C._col2im_grid(np, w.astype(dtype), g.astype(dtype), x_shape, p)
-        assert got.dtype == dtype
-        np.testing.assert_allclose(got, expected, rtol=tol, atol=tol)
+        for fold in (C._col2im_grid, C._col2im_grid_whole):  # (one BLAS thread, several)
+            got = fold(np, w.astype(dtype), g.astype(dtype), x_shape, p)
+            assert got.dtype == dtype
+            np.testing.assert_allclose(got, expected, rtol=tol, atol=tol)
 
 
 def test_weight_grad_with_fewer_column_rows_than_outputs():
@@ -100,6 +101,7 @@ def test_weight_grad_of_kept_columns_with_and_without_contiguous_g(monkeypatch, 
     """Batch-major columns kept by the forward: dw^T = sum_n cols @ G^T, with G^T copied contiguous
     (O/G >= 32 and a small matmul) or read strided; both equal the sum over windows."""
     monkeypatch.setattr(C, "SMALL_GEMM", small)
+    monkeypatch.setattr(C, "_blas_threads", lambda: 1)  # (batch-major columns)
     x, g = rand(3, 4, 5, 6), rand(3, 64, 5, 6, seed=1)
     p = C.ConvParams((1, 1), ((1, 1), (1, 1)), (1, 1), 2)
     _, cols = C.conv_forward(x, rand(64, 2, 3, 3, seed=2), None, p, keep_cols=True)
@@ -108,6 +110,29 @@ def test_weight_grad_of_kept_columns_with_and_without_contiguous_g(monkeypatch, 
     windows = windows.reshape(3, 2, 2, 9, 5, 6)  # by group
     expected = np.einsum("ngohw,ngckhw->gock", g.reshape(3, 2, 32, 5, 6), windows).reshape(64, 2, 3, 3)
     np.testing.assert_allclose(C.conv_weight_grad(x, g, (64, 2, 3, 3), p, cols), expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("kw", [dict(padding=1), dict(padding=2, dilation=2, groups=2), dict(stride=2)])
+def test_kernels_for_one_or_several_blas_threads(monkeypatch, kw):
+    """One BLAS thread: batch-major columns and per-sample matmuls; several: channel-major columns
+    (C*K >= O) and whole-batch matmuls. Values and gradients agree, empty batches included."""
+    p = C.ConvParams((kw.get("stride", 1),) * 2, ((kw.get("padding", 0),) * 2,) * 2, (kw.get("dilation", 1),) * 2,
+                     kw.get("groups", 1))
+    results = []
+    for threads in (1, 2):
+        monkeypatch.setattr(C, "_blas_threads", lambda: threads)
+        _, cols = C.conv_forward(rand(3, 4, 6, 5), rand(6, 4 // p.groups, 3, 3, seed=1), None, p, keep_cols=True)
+        assert cols.transpose(1, 2, 0, 3).flags.c_contiguous == (threads > 1)
+        grads = []
+        for n in (3, 0):
+            x = retrograd.tensor(rand(n, 4, 6, 5), requires_grad=True)
+            w = retrograd.tensor(rand(6, 4 // p.groups, 3, 3, seed=1), requires_grad=True)
+            y = C.conv2d(x, w, **kw)
+            (y * y).sum().backward()
+            grads += [y.detach().numpy(), x.grad.numpy(), w.grad.numpy()]
+        results.append(grads)
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
 def test_empty_batch_gradients():

@@ -66,6 +66,31 @@ def _xp(arr):
 SMALL_GEMM = 10 ** 6  # multiply-adds (M*N*K): OpenBLAS (SkylakeX kernels) multiplies up to this many
 # with its small-matrix kernel, ~1.4x faster than its packed one on cnn's shapes
 CHUNK_BYTES = 1 << 19  # the temporary columns of one chunk of samples (stay in L2)
+ROW_PAD = 16  # elements (64 bytes of float32) between the rows of long temporary matrices, see _padded
+_blas_pools = None
+
+
+def _blas_threads():
+    """The thread count of the BLAS under NumPy now (threadpoolctl's controllers, found once;
+    ~0.5 us a call). With one thread the kernels run per-sample matmuls small enough for
+    OpenBLAS's small-matrix kernel (~1.4x faster on cnn's shapes); with more, whole-batch
+    matmuls that BLAS splits over its threads (per-sample ones run on one)."""
+    global _blas_pools
+    if _blas_pools is None:
+        from threadpoolctl import ThreadpoolController
+
+        _blas_pools = ThreadpoolController().select(user_api="blas").lib_controllers
+    return max((pool.get_num_threads() or 1 for pool in _blas_pools), default=1)
+
+
+def _padded(xp, shape, dtype, pad, zero=False):
+    """A new array of `shape` whose rows lie `pad` elements further apart than their length:
+    rows a power of two bytes apart (here 64 KiB: 64 samples of a 16x16 grid) share cache sets,
+    which makes a matmul writing or reading them ~1.6x slower."""
+    new = xp.zeros if zero else xp.empty
+    if not pad or xp is not np:  # (NumPy's CPU caches only)
+        return new(shape, dtype=dtype)
+    return new(shape[:-1] + (shape[-1] + pad,), dtype=dtype)[..., :shape[-1]]
 
 
 def _as_strided(xp, arr, shape, strides):
@@ -167,12 +192,20 @@ def conv_forward(x, w, b, p, keep_cols=False):
     kshape = w.shape[2:]
     out = _out_shape(x.shape[2:], kshape, p)
     G = p.groups
-    # batch major columns: each sample's matmul reads its own contiguous block, ~1.3x faster than
-    # channel major columns (whose weight gradient, one matmul, gains less: cnn's conv2 forward and
-    # weight gradient 3.6 -> 3.1 ms CPU)
-    cols = _im2col(x, kshape, out, p)
-    y = _backend.matmul(w.reshape(G, o // G, -1), cols)  # (N, G, O/G, L)
-    y = y.reshape((n, o) + out)
+    # with one BLAS thread batch major columns: each sample's matmul reads its own contiguous block,
+    # ~1.3x faster than channel major columns, whose weight gradient, one matmul, gains less (cnn's
+    # conv2 forward and weight gradient 3.6 -> 3.1 ms); with more, the whole-batch matmuls of
+    # channel-major columns run on all threads
+    cm = _channel_major(x.shape[1] // G, int(np.prod(kshape)), o // G) and (_xp(x) is not np or _blas_threads() > 1)
+    cols = _im2col(x, kshape, out, p, cm)
+    if cm:  # one matmul over all N*L positions, then batch major (cnn's conv2 at 2 threads: 2.3 -> 1.7 ms)
+        ck = cols.transpose(1, 2, 0, 3)  # (G, C/G*K, N, L), contiguous
+        L = int(np.prod(out))
+        yk = _backend.matmul(w.reshape(G, o // G, -1), ck.reshape(ck.shape[:2] + (n * L,)))  # (G, O/G, N*L)
+        y = _xp(x).empty((n, o) + out, dtype=yk.dtype)
+        y.reshape(n, G, o // G, L)[...] = yk.reshape(G, o // G, n, L).transpose(2, 0, 1, 3)
+    else:
+        y = _backend.matmul(w.reshape(G, o // G, -1), cols).reshape((n, o) + out)  # (N, G, O/G, L)
     if b is not None:
         y += _spread_bias(b, y.shape)
     return (y, cols) if keep_cols else y
@@ -192,7 +225,9 @@ def conv_input_grad(g, w, x_shape, p):
         full = tuple(d * (k - 1) for d, k in zip(p.dilation, w.shape[2:]))
         if o <= x_shape[1] and all(lo <= f and hi <= f for (lo, hi), f in zip(p.pads, full)):
             return _full_correlation(g, w, full, p)
-        return _col2im_grid(xp, w, g, x_shape, p)
+        if xp is np and _blas_threads() == 1:
+            return _col2im_grid(xp, w, g, x_shape, p)
+        return _col2im_grid_whole(xp, w, g, x_shape, p)
     cols = _backend.matmul(wt, g.reshape(n, G, o // G, int(np.prod(out))))  # (N, G, C/G*K, L)
     return _col2im(cols, x_shape, w.shape[2:], out, p)
 
@@ -208,6 +243,44 @@ def _full_correlation(g, w, full, p):
     wf = _xp(w).ascontiguousarray(wf).reshape((G * cg, o // G) + kshape)
     pads = tuple((f - lo, f - hi) for f, (lo, hi) in zip(full, p.pads))
     return conv_forward(g, wf, None, ConvParams((1,) * nd, pads, p.dilation, G))
+
+
+def _grid(x_shape, kshape, p):
+    """(the padded input grid, its size S, each kernel offset's flat shift on it (the first 0))."""
+    grid = tuple(s + lo + hi for s, (lo, hi) in zip(x_shape[2:], p.pads))
+    strides = [int(np.prod(grid[i + 1:])) for i in range(len(grid))]
+    shifts = [sum(d * k * st for d, k, st in zip(p.dilation, offset, strides))
+              for offset in itertools.product(*(range(k) for k in kshape))]
+    return grid, int(np.prod(grid)), shifts
+
+
+def _col2im_grid_whole(xp, w, g, x_shape, p):
+    """_col2im_grid over the whole batch at once (for a BLAS on several threads, or a device):
+    one matmul per group over all N*S grid positions, channel major, then K adds of (C, N*S)."""
+    n, o = g.shape[:2]
+    c = x_shape[1]
+    G = p.groups
+    kshape = w.shape[2:]
+    grid, S, shifts = _grid(x_shape, kshape, p)
+    total = n * S
+    wt = xp.ascontiguousarray(w.reshape(G, o // G, -1).transpose(0, 2, 1))  # (G, C/G*K, O/G): rows (c, k)
+    gk = _padded(xp, (o, total), g.dtype, ROW_PAD, zero=True)
+    gk.reshape((o, n) + grid)[(slice(None), slice(None)) + tuple(slice(0, s) for s in g.shape[2:])] = g.swapaxes(0, 1)
+    if g.dtype.itemsize == 2:
+        cols = _backend.matmul(wt, gk.reshape(G, o // G, total))
+    else:
+        cols = xp.matmul(wt, gk.reshape(G, o // G, total), out=_padded(xp, (G, wt.shape[1], total), g.dtype, ROW_PAD))
+    cols = cols.reshape(c, len(shifts), total)
+    gx = xp.empty((c, total + max(shifts)), dtype=g.dtype)
+    gx[:, :total] = cols[:, 0]
+    gx[:, total:] = 0
+    for i, sh in enumerate(shifts[1:], 1):
+        gx[:, sh:sh + total] += cols[:, i]
+    gx = gx[:, :total].reshape((c, n) + grid)
+    inner = tuple(slice(lo, lo + s) for s, (lo, _) in zip(x_shape[2:], p.pads))
+    dx = xp.empty(x_shape, dtype=g.dtype)  # batch major again (gx is channel major)
+    dx[...] = gx[(slice(None), slice(None)) + inner].swapaxes(0, 1)
+    return dx
 
 
 def _col2im_grid(xp, w, g, x_shape, p):
@@ -230,11 +303,7 @@ def _col2im_grid(xp, w, g, x_shape, p):
     kshape = w.shape[2:]
     K = int(np.prod(kshape))
     out = g.shape[2:]
-    grid = tuple(s + lo + hi for s, (lo, hi) in zip(x_shape[2:], p.pads))
-    S = int(np.prod(grid))
-    strides = [int(np.prod(grid[i + 1:])) for i in range(len(grid))]
-    shifts = [sum(d * k * st for d, k, st in zip(p.dilation, offset, strides))
-              for offset in itertools.product(*(range(k) for k in kshape))]  # shifts[0] == 0
+    grid, S, shifts = _grid(x_shape, kshape, p)
     og, cg = o // G, c // G
     # parts of the kernel offsets: P matmuls of (K/P * C/G, O/G) @ (O/G, S) per sample and group
     P = next((q for q in range(1, K + 1) if K % q == 0 and K // q * cg * og * S <= SMALL_GEMM), 1)
