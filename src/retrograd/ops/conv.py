@@ -3,10 +3,12 @@
 Forward gathers every receptive field with a strided view of the (padded) input
 (``as_strided``: no copy), lays the fields out once as columns ``cols`` of shape
 (N, groups, C/groups * K, L) (K = kernel elements, L = output positions) and computes
-all outputs with one batched matmul:  Y = W @ cols  (+ b). The weight gradient recomputes
-the columns of a large layer; when they have at least as many rows as the output has
-channels it stores them channel major, (groups, C/groups * K, N, L), so that it is one
-matmul over all N*L positions (see _channel_major).
+all outputs with one batched matmul:  Y = W @ cols  (+ b). With one BLAS thread the
+matmuls run per sample, small enough for OpenBLAS's small-matrix kernel; with several (and
+when the columns have at least as many rows as the output has channels, see _channel_major)
+the columns are stored channel major, (groups, C/groups * K, N, L), and the forward and the
+weight gradient are each one matmul over all N*L positions, split over BLAS's threads
+(see _blas_threads).
 
 Backward is two more matmuls:  dW = sum_n G @ cols^T (the forward's columns are kept,
 below a size limit) and  dX = col2im(W^T @ G), where col2im adds each kernel offset's
