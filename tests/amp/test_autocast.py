@@ -504,6 +504,7 @@ def test_autocast_in_another_thread_leaves_this_threads_ops_alone():
     assert autocast_mode._on_regions  # a region is open somewhere
     a = retrograd.ones(2, 2)
     here = (a @ a).dtype
+    assert F.linear(a, a).dtype == retrograd.float32  # an autocast_op-declared function
     with retrograd.autocast("cpu", dtype=retrograd.bfloat16):
         with retrograd.autocast("cpu", enabled=False):
             off = (a @ a).dtype

@@ -189,7 +189,7 @@ def autocast_op(declaration):
     def decorate(fn):
         @functools.wraps(fn)
         def op(*args, **kwargs):
-            if not _state.enabled:
+            if not _on_regions or not _state.enabled:  # (no region open anywhere: no thread-local read)
                 return fn(*args, **kwargs)
             args, kwargs = cast_args(declaration, args, kwargs, fn.__name__)
             # the body runs with autocast off on the devices the op has a policy for; on the
