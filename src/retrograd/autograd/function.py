@@ -360,41 +360,44 @@ class Function(FunctionCtx, Node):
                 if a is result:  # an input returned as-is: _wrap_output makes it a view
                     result = None
                     break
-            if result is None:
-                return _apply_outputs(ctx, cls, args, kwargs, out, record, edges, fw)
-        if record:
-            ctx._next = tuple(edges)
-            data = result._data
-            dt = data.dtype
-            ctx._out_meta = [(data.shape, dt)]
-            if dt.kind == "f" or dt in _FLOATING:
-                result._requires_grad = True
-                result.grad_fn = ctx
-                if ctx._view:
-                    _link_view(args[0], result, cls, args, kwargs)
-            # _record_rest, inline
+        if result is not None:
+            results = (result,)
+            if record:
+                ctx._next = tuple(edges)
+                data = result._data
+                dt = data.dtype
+                ctx._out_meta = [(data.shape, dt)]
+                if dt.kind == "f" or dt in _FLOATING:
+                    result._requires_grad = True
+                    result.grad_fn = ctx
+                    if ctx._view:
+                        _link_view(args[0], result, cls, args, kwargs)
+            elif ctx._view:
+                _link_view(args[0], result, cls, args, kwargs)
+        else:
+            results = _outputs(ctx, cls, args, kwargs, out, record, edges)
+        if record:  # what every recorded node keeps besides its edges and outputs
             stack = _modules.stack
             if stack:
-                ctx._module = stack[-1]
+                ctx._module = stack[-1]  # the module running it
             if ctx._to_save:
-                ctx._saved = _pack_saved(ctx, (result,))
+                ctx._saved = _pack_saved(ctx, results)
                 ctx._to_save = ()
-            if anomaly._on_threads and anomaly._state.enabled:
+            if anomaly._on_threads and anomaly._state.enabled:  # where it was made: the stack up to apply's caller
                 ctx._anomaly_trace = "".join(traceback.format_stack()[:-1])
-        elif ctx._view:
-            _link_view(args[0], result, cls, args, kwargs)
         if fw is not None:
-            forward_hook.propagate(ctx, cls, args, kwargs, (result,), fw)
+            forward_hook.propagate(ctx, cls, args, kwargs, results, fw)
         if after_apply is not None:
-            after_apply(cls, args, (result,))
-        return result
+            after_apply(cls, args, results)
+        if result is not None:
+            return result
+        return tuple(results) if isinstance(out, tuple) else results[0]
 
 
-def _apply_outputs(ctx, cls, args, kwargs, out, record, edges, fw):
-    """The end of ``apply`` for a forward that returned several outputs, an input, a number,
-    or outputs marked dirty or non-differentiable."""
-    single = not isinstance(out, tuple)
-    outs = (out,) if single else out
+def _outputs(ctx, cls, args, kwargs, out, record, edges):
+    """apply's outputs (a list) when forward returned several, an input, a number, or
+    outputs marked dirty or non-differentiable; linked into the graph when ``record``."""
+    outs = out if isinstance(out, tuple) else (out,)
     results = [_wrap_output(o, args, ctx) for o in outs]
     if ctx._dirty:
         _apply_dirty(ctx, args, results, record)
@@ -403,14 +406,9 @@ def _apply_outputs(ctx, cls, args, kwargs, out, record, edges, fw):
     if record:
         ctx._next = tuple(edges)
         _record_outputs(ctx, cls, args, kwargs, results)
-        _record_rest(ctx, results)
     elif ctx._view:
         _link_view(args[0], results[0], cls, args, kwargs)
-    if fw is not None:
-        forward_hook.propagate(ctx, cls, args, kwargs, results, fw)
-    if after_apply is not None:
-        after_apply(cls, args, results)
-    return results[0] if single else tuple(results)
+    return results
 
 
 def _wrap_output(o, args, ctx):
@@ -507,20 +505,6 @@ def _record_outputs(ctx, cls, args, kwargs, results):
                 _link_view(args[0], r, cls, args, kwargs)
         i += 1
     ctx._out_meta = meta
-
-
-def _record_rest(ctx, results):
-    """What every recorded node keeps besides its edges and outputs: the module running it,
-    the tensors its forward saved, and (anomaly mode) where it was created (the stack up to
-    apply's caller). Called by _apply_outputs; apply does the same inline for one output."""
-    stack = _modules.stack
-    if stack:
-        ctx._module = stack[-1]
-    if ctx._to_save:
-        ctx._saved = _pack_saved(ctx, results)
-        ctx._to_save = ()
-    if anomaly._on_threads and anomaly._state.enabled:
-        ctx._anomaly_trace = "".join(traceback.format_stack()[:-3])
 
 
 def _pack_saved(ctx, results):
