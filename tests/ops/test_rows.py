@@ -23,6 +23,23 @@ def test_sums_of_a_non_contiguous_array():
     np.testing.assert_array_equal(col_sums(a), a.sum(0))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sums_by_one_kept_ones_vector_per_shape(monkeypatch, dtype):
+    """The ones vector is made once per (length, dtype), read-only, and the cache is bounded;
+    the sums are the very products with a fresh np.ones (bitwise)."""
+    monkeypatch.setattr(_rows, "_ONES", {})
+    a = np.random.default_rng(1).standard_normal((4, 8, 64)).astype(dtype)
+    rows = a.reshape(-1, 64)
+    np.testing.assert_array_equal(col_sums(a), np.ones(32, dtype) @ rows)
+    np.testing.assert_array_equal(row_sums(a), (rows @ np.ones(64, dtype)).reshape(4, 8))
+    kept = _rows._ones(a, 32)
+    assert kept is _rows._ones(a, 32) and not kept.flags.writeable and kept.dtype == dtype
+    assert set(_rows._ONES) == {(32, a.dtype), (64, a.dtype)}
+    monkeypatch.setattr(_rows, "_ONES_KEPT", 2)
+    _rows._ones(a, 5)  # a third shape: the cache starts over
+    assert set(_rows._ONES) == {(5, a.dtype)}
+
+
 def _reference(x, dim):
     e = np.exp(x - x.max(axis=dim, keepdims=True))
     return e / e.sum(axis=dim, keepdims=True)
