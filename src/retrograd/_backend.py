@@ -143,10 +143,10 @@ def cast(x, dtype):
             return x.astype(dtype)
         if cupy is not None and isinstance(x, cupy.ndarray) and np.dtype(dtype).name == "bfloat16":
             return DeviceBFloat16(to_bits(x))  # CuPy has no bfloat16: its bits, rounded on the device
-    target = np.dtype(dtype)
-    if x.dtype.name == "bfloat16" and target.kind in "iu":
+    target = np.dtype(dtype)  # (bfloat16's kind is "V": tested first, as reading .name makes a string)
+    if target.kind in "iu" and x.dtype.kind == "V" and x.dtype.name == "bfloat16":
         x = x.astype(np.float32)
-    elif target.name == "bfloat16" and x.dtype not in (np.float32, np.float16):
+    elif target.kind == "V" and target.name == "bfloat16" and x.dtype not in (np.float32, np.float16):
         with np.errstate(over="ignore"):  # beyond float32's range: inf, as torch's
             x = x.astype(np.float32)  # torch rounds float64 and integers to float32 first, then to bfloat16
     return x.astype(target)
