@@ -24,7 +24,7 @@ from retrograd.autograd.grad_mode import is_grad_enabled
 from retrograd.autograd.function import Function
 from retrograd.func._linear import PerSampleMatmul
 from retrograd.nn.utils.stateless import functional_call
-from retrograd.ops import activation, elementwise, join, linalg, linear, loss, normalization, reduction, rnn, \
+from retrograd.ops import activation, comparison, elementwise, join, linalg, linear, loss, normalization, reduction, rnn, \
     shape, softmax
 from retrograd.ops.rnn import rnn_layer
 from retrograd.tensor import Tensor
@@ -68,6 +68,9 @@ ELEMENTWISE = [
     ("relu", [elementwise.Relu], lambda t, a: a.relu(), [(3, 4)]),
     ("relu_at_zero", [elementwise.Relu], lambda t, a: F.relu(a), [RELU_AT_ZERO]),
     ("relu_large", [elementwise.Relu], lambda t, a: a.relu(), [(64, 80)]),  # the float-mask branch
+    ("where", [comparison.Where], lambda t, a, b: t.where(a > 0, a, b), [(3, 4), (4,)]),
+    ("where_zero", [comparison.Where], lambda t, a: t.where(a > 0, 0.0, a), [(3, 4)]),
+    ("where_0dim", [comparison.Where], lambda t, a, b: t.where(b > 0, a, b), [(), ()]),
 ]
 
 REDUCTION = [

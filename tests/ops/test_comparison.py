@@ -95,6 +95,46 @@ def test_where_gradients(shapes):
     check_op(lambda t, c, a, b: t.where(c > 0, a, b), shapes[0], shapes[0], shapes[1])
 
 
+def _bits(a):
+    return np.asarray(a).view({2: np.uint16, 4: np.uint32, 8: np.uint64}[np.asarray(a).dtype.itemsize])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cshape", [(3, 8), (8,)])
+def test_where_with_a_zero_and_its_gradients_bitwise_as_numpy_where(dtype, cshape):
+    """where(c, x, 0), where(c, 0, x) and where's backward pass g through bit masks (ops/_select):
+    the very bits of np.where, with nan, inf and -0 in x and g."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3, 8)).astype(dtype)
+    x.flat[::3], x.flat[1::5], x.flat[2::7] = -0.0, np.nan, -np.inf
+    c = rng.random(cshape) > 0.5
+    g = x[::-1].copy()
+    for keep in (True, False):
+        a = retrograd.tensor(x, requires_grad=True)
+        cond = retrograd.tensor(c)
+        out = retrograd.where(cond, a, 0.0) if keep else retrograd.where(cond, 0, a)
+        zero = np.zeros((), dtype)
+        np.testing.assert_array_equal(_bits(out.detach().numpy()),
+                                      _bits(np.where(c, x, zero) if keep else np.where(c, zero, x)))
+        out.backward(retrograd.tensor(g))
+        np.testing.assert_array_equal(_bits(a.grad.numpy()), _bits(np.where(c, g, zero) if keep else np.where(c, zero, g)))
+    # -0.0 is not +0: the general select keeps it
+    out = retrograd.where(retrograd.tensor(c), retrograd.tensor(x), -0.0).numpy()
+    np.testing.assert_array_equal(_bits(out), _bits(np.where(c, x, dtype(-0.0))))
+
+
+def test_where_backward_both_branches_as_arrays_and_double_backward():
+    c = retrograd.tensor([[True, False, True]])
+    a = retrograd.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+    b = retrograd.tensor([-1.0, -2.0, -3.0], requires_grad=True)
+    g = retrograd.tensor([[1.0, -2.0, np.inf], [-0.0, 5.0, np.nan]])
+    ga, gb = retrograd.autograd.grad(retrograd.where(c, a, b), (a, b), g)
+    assert np.array_equal(_bits(ga.numpy()), _bits(np.where(c.numpy(), g.numpy(), np.float32(0))))
+    np.testing.assert_array_equal(gb.numpy(), [0.0, -2.0 + 5.0, 0.0])
+    ga2, = retrograd.autograd.grad(retrograd.where(c, a, b), a, g, create_graph=True)  # the recorded path
+    np.testing.assert_array_equal(_bits(ga2.detach().numpy()), _bits(ga.numpy()))
+
+
 def test_sign_gradient_is_zero():
     check_op(lambda t, x: t.sign(x), (3,))
 

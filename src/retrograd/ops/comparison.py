@@ -1,13 +1,17 @@
 """Comparisons (bool results, no gradient), where, and sign."""
 
+import math
+
 import numpy as np
 
 from . import _batching
 from .. import _backend
 from ..autograd.function import Function
+from ..autograd.grad_mode import _state as _grad_state
 from ..tensor import Tensor
 from ._broadcast import sum_to_shape
 from ._method import tensor_method
+from ._select import zero_where_not
 from .elementwise import broadcast_op, operands, require_tensor
 from ._out import ANY, NONE, SAME, takes_out
 from .._dtype import float32
@@ -66,6 +70,9 @@ class Where(Function):
                                f"{cond.dtype}")
         ctx.save_for_backward(cond)
         ctx.shapes = (a.shape if isinstance(a, Tensor) else None, b.shape if isinstance(b, Tensor) else None)
+        out = _select_or_zero(c, x, y)
+        if out is not None:
+            return out
         xp = _backend.array_module(c)
         return _backend.call(xp.where, c, x, y)  # (CUDA bfloat16 operands: float32 opmath)
 
@@ -78,10 +85,28 @@ class Where(Function):
     def backward(ctx, g):
         (cond,) = ctx.saved_tensors
         sa, sb = ctx.shapes
+        if not _grad_state.enabled:  # plain backward: the same selections on arrays, as bit masks
+            ga = sum_to_shape(Tensor._make(zero_where_not(cond._data, g._data)), sa) if ctx.needs_input_grad[1] else None
+            gb = sum_to_shape(Tensor._make(zero_where_not(cond._data, g._data, False)), sb) \
+                if ctx.needs_input_grad[2] else None
+            return None, ga, gb
         zero = g.new_zeros(())
         ga = sum_to_shape(where(cond, g, zero), sa) if ctx.needs_input_grad[1] else None
         gb = sum_to_shape(where(cond, zero, g), sb) if ctx.needs_input_grad[2] else None
         return None, ga, gb
+
+
+def _select_or_zero(c, x, y):
+    """where(c, x, 0) or where(c, 0, y) through zero_where_not (bitwise the same, without
+    NumPy's slow select) when the zero is a Python number (+0) and the other operand a NumPy float
+    array of the result's shape; None otherwise."""
+    if type(c) is not np.ndarray:
+        return None
+    for keep, v, z in ((True, x, y), (False, y, x)):
+        if type(z) in (int, float) and z == 0 and math.copysign(1.0, z) > 0 and type(v) is np.ndarray \
+                and v.dtype.kind == "f" and v.ndim >= c.ndim and v.shape[v.ndim - c.ndim:] == c.shape:
+            return zero_where_not(c, v, keep)
+    return None
 
 
 @takes_out(dtype=SAME)
