@@ -24,8 +24,8 @@ from retrograd.autograd.grad_mode import is_grad_enabled
 from retrograd.autograd.function import Function
 from retrograd.func._linear import PerSampleMatmul
 from retrograd.nn.utils.stateless import functional_call
-from retrograd.ops import activation, comparison, elementwise, join, linalg, linear, loss, normalization, reduction, rnn, \
-    shape, softmax
+from retrograd.ops import activation, comparison, elementwise, join, linalg, linear, loss, math, normalization, reduction, \
+    rnn, shape, softmax
 from retrograd.ops.rnn import rnn_layer
 from retrograd.tensor import Tensor
 from tests.helpers import check_create_graph_agrees, rand, retrograd_modules
@@ -71,6 +71,9 @@ ELEMENTWISE = [
     ("where", [comparison.Where], lambda t, a, b: t.where(a > 0, a, b), [(3, 4), (4,)]),
     ("where_zero", [comparison.Where], lambda t, a: t.where(a > 0, 0.0, a), [(3, 4)]),
     ("where_0dim", [comparison.Where], lambda t, a, b: t.where(b > 0, a, b), [(), ()]),
+    ("clamp", [math.Clamp], lambda t, a: a.clamp(-0.5, 0.5), [(3, 4)]),
+    ("clamp_min_large", [math.Clamp], lambda t, a: a.clamp(min=0.25), [(64, 80)]),  # the np.clip forward
+    ("clamp_max_0dim", [math.Clamp], lambda t, a: t.clamp(a, max=0.0), [()]),
 ]
 
 REDUCTION = [

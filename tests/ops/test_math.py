@@ -5,6 +5,7 @@ import pytest
 from tests.properties import given, hnp, settings, st
 
 import retrograd
+from retrograd.ops import math as math_ops
 from tests.helpers import assert_values_and_grads, check_op, reference, torch
 
 POS = dict(low=0.5, high=2.0)  # inputs where log-like ops are smooth
@@ -399,3 +400,48 @@ def test_float_power_dtypes_and_errors_as_torch():
         assert t.float_power(t.tensor([1.0, 3.0]), 2, out=out) is out and out.tolist() == [1.0, 9.0]
         with pytest.raises(TypeError):
             t.float_power(2, 3)
+
+
+def _bits(a):
+    return a.view({2: np.uint16, 4: np.uint32, 8: np.uint64}[a.dtype.itemsize])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+@pytest.mark.parametrize("bounds", [(-0.5, 0.5), (0.25, None), (None, -0.25), (0.0, 0.5), (-0.5, -0.0), (1.0, -1.0),
+                                    (-1e300, 1e300), (0, None), (-2, 2)])
+def test_clamp_with_number_bounds_bitwise_as_maximum_then_minimum(dtype, bounds):
+    """Large float32/float64 arrays with nonzero finite number bounds clamp by one np.clip
+    (math._clip_numbers), others by maximum then minimum; the plain backward selects g by bit
+    masks: all bitwise the formula maximum(x, lo), minimum(., hi) and where(lo <= x <= hi, g, 0),
+    with elements at the bounds, +-0, nan and inf."""
+    lo, hi = bounds
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((64, 80)).astype(dtype)
+    x.flat[::5], x.flat[1::7], x.flat[2::11], x.flat[3::13] = -0.0, 0.0, np.nan, np.inf
+    with np.errstate(over="ignore"):
+        if lo is not None:
+            x.flat[4::17] = lo
+        if hi is not None:
+            x.flat[5::19] = hi
+    g = rng.standard_normal(x.shape).astype(dtype)
+    g.flat[::3] = -0.0
+    want = x
+    with np.errstate(over="ignore"):
+        if lo is not None:
+            want = np.maximum(want, lo)
+        if hi is not None:
+            want = np.minimum(want, hi)
+        keep = np.ones(x.shape, bool)
+        if lo is not None:
+            keep &= x >= lo
+        if hi is not None:
+            keep &= x <= hi
+    a = retrograd.tensor(x, requires_grad=True)
+    with np.errstate(over="ignore"):
+        out = a.clamp(lo, hi)
+    np.testing.assert_array_equal(_bits(out.detach().numpy()), _bits(want))
+    with np.errstate(over="ignore"):
+        out.backward(retrograd.tensor(g))
+    np.testing.assert_array_equal(_bits(a.grad.numpy()), _bits(np.where(keep, g, dtype(0))))
+    clipped = dtype != np.float16 and 0 not in bounds and not (dtype == np.float32 and bounds == (-1e300, 1e300))
+    assert (math_ops._clip_numbers(x, lo, hi) is not None) == clipped  # which path ran
