@@ -135,6 +135,20 @@ def test_where_backward_both_branches_as_arrays_and_double_backward():
     np.testing.assert_array_equal(_bits(ga2.detach().numpy()), _bits(ga.numpy()))
 
 
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_float_sign_bitwise_as_sign_with_nan_zeroed(dtype):
+    """Float sign as [x > 0] - [x < 0]: the bits of np.sign with nan -> +0 (torch's), for +-0,
+    +-inf, nan, 0-dim; abs's gradient, g * sign(x), likewise."""
+    x = np.array([[-0.0, 0.0, np.nan, -2.5, 3.0], [np.inf, -np.inf, 1e-30, -1e-30, 7.0]], dtype=dtype)
+    want = np.where(np.isnan(x), dtype(0), np.sign(x))
+    np.testing.assert_array_equal(_bits(retrograd.sign(retrograd.tensor(x)).numpy()), _bits(want))
+    assert retrograd.sign(retrograd.tensor(x[0, 3])).item() == -1.0
+    a = retrograd.tensor(x, requires_grad=True)
+    g = np.arange(-5, 5, dtype=dtype).reshape(2, 5)
+    a.abs().backward(retrograd.tensor(g))
+    np.testing.assert_array_equal(_bits(a.grad.numpy()), _bits(g * want))
+
+
 def test_sign_gradient_is_zero():
     check_op(lambda t, x: t.sign(x), (3,))
 

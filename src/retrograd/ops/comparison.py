@@ -86,9 +86,9 @@ class Where(Function):
         (cond,) = ctx.saved_tensors
         sa, sb = ctx.shapes
         if not _grad_state.enabled:  # plain backward: the same selections on arrays, as bit masks
-            ga = sum_to_shape(Tensor._make(zero_where_not(cond._data, g._data)), sa) if ctx.needs_input_grad[1] else None
-            gb = sum_to_shape(Tensor._make(zero_where_not(cond._data, g._data, False)), sb) \
-                if ctx.needs_input_grad[2] else None
+            c, gd = cond._data, g._data
+            ga = sum_to_shape(Tensor._make(zero_where_not(c, gd)), sa) if ctx.needs_input_grad[1] else None
+            gb = sum_to_shape(Tensor._make(zero_where_not(c, gd, False)), sb) if ctx.needs_input_grad[2] else None
             return None, ga, gb
         zero = g.new_zeros(())
         ga = sum_to_shape(where(cond, g, zero), sa) if ctx.needs_input_grad[1] else None
@@ -136,6 +136,10 @@ class Sign(Function):
         xp = _backend.array_module(x)
         if x.dtype == np.bool_:
             return x.copy()
+        if x.dtype.kind == "f" and type(x) is np.ndarray and x.ndim:
+            out = (x > 0).astype(x.dtype)  # [x > 0] - [x < 0]: 0 for nan and +-0 as in torch, 2x
+            out -= x < 0  # faster than sign (nan for nan) and a select
+            return out
         out = xp.sign(x)
         return xp.where(xp.isnan(x), xp.zeros((), x.dtype), out) if x.dtype.kind == "f" else out
 
