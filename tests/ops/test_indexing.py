@@ -419,3 +419,26 @@ def test_unravel_index_errors(args, error, match):
         with pytest.raises(error):
             torch.unravel_index(torch.tensor(indices.tolist()) if isinstance(indices, retrograd.Tensor)
                                 else indices, args[1])
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("value", [float("-inf"), 0.0, -0.0, 2.5])
+def test_masked_fill_bitwise_as_copy_then_copyto(dtype, value):
+    """Float masked_fill fills by bit masks (ops/_select.fill_where) and its backward is a fill
+    of 0: the bits of x.copy(); copyto(out, value, where=mask), nan and -0 included, with a
+    broadcast causal mask as attention uses it."""
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 3, 4, 4)).astype(dtype)
+    x.flat[::5], x.flat[1::7] = -0.0, np.nan
+    m = np.triu(np.ones((4, 4), bool), 1)[None, None]
+    u = {2: np.uint16, 4: np.uint32, 8: np.uint64}[x.dtype.itemsize]
+    want = x.copy()
+    np.copyto(want, np.asarray(value, dtype), where=m)
+    a = retrograd.tensor(x, requires_grad=True)
+    out = a.masked_fill(retrograd.tensor(m), value)
+    np.testing.assert_array_equal(out.detach().numpy().view(u), want.view(u))
+    g = -np.abs(rng.standard_normal(x.shape)).astype(dtype)
+    out.backward(retrograd.tensor(g))
+    gwant = g.copy()
+    np.copyto(gwant, dtype(0), where=m)
+    np.testing.assert_array_equal(a.grad.numpy().view(u), gwant.view(u))

@@ -4,7 +4,7 @@ import ml_dtypes
 import numpy as np
 import pytest
 
-from retrograd.ops._select import zero_where_not
+from retrograd.ops._select import fill_where, zero_where_not
 
 _UINT = {2: np.uint16, 4: np.uint32, 8: np.uint64}
 
@@ -35,3 +35,27 @@ def test_zero_where_not_on_a_strided_gradient():
     c = g > 0
     np.testing.assert_array_equal(zero_where_not(c, g), np.where(c, g, np.float32(0)))
     np.testing.assert_array_equal(zero_where_not(c, g, False), np.where(c, np.float32(0), g))
+
+
+@pytest.mark.parametrize("dtype", [np.float16, ml_dtypes.bfloat16, np.float32, np.float64])
+@pytest.mark.parametrize("cshape", [(4, 6), (1, 6), (6,)])
+@pytest.mark.parametrize("value", [-np.inf, 0.0, -0.0, np.nan, 2.5])
+def test_fill_where_is_bitwise_copyto(dtype, cshape, value):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((4, 6)).astype(dtype)
+    x.flat[::5], x.flat[1::7] = -0.0, np.nan
+    c = rng.random(cshape) > 0.5
+    v = np.asarray(value, dtype)
+    want = x.copy()
+    np.copyto(want, v, where=c)
+    got = fill_where(c, x, v)
+    u = _UINT[x.dtype.itemsize]
+    assert got.shape == x.shape and got.dtype == x.dtype and not np.shares_memory(got, x)
+    np.testing.assert_array_equal(got.view(u), want.view(u))
+
+
+def test_fill_where_leaves_other_arrays_to_the_caller():
+    c = np.array([True, False])
+    assert fill_where(c, np.array([1, 2]), np.asarray(0)) is None  # integers
+    assert fill_where(c, np.array([1.0, 2.0], np.complex64), np.asarray(0, np.complex64)) is None
+    assert fill_where(np.array([1, 0]), np.array([1.0, 2.0]), np.asarray(0.0)) is None  # not a bool mask
