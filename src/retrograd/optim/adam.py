@@ -48,7 +48,7 @@ class Adam(Optimizer):
                     self, params, lr, beta1, beta2, eps, wd, amsgrad, maximize, decoupled):
                 continue
             for p in params:
-                if p.grad is None:
+                if p._grad is None:
                     continue
                 state = self.state[p]
                 if len(state) == 0:
@@ -56,18 +56,22 @@ class Adam(Optimizer):
                 step = _incr_step(state)
                 bias_correction1 = 1 - beta1**step
                 bias_correction2 = 1 - beta2**step
-                out = (p._data, state["exp_avg"]._data, state["exp_avg_sq"]._data) + (
-                    (state["max_exp_avg_sq"]._data,) if amsgrad else ())
-                _blocked.run(_update, out, p.grad._data, lr, beta1, beta2, eps, wd, decoupled, maximize,
-                             lr / bias_correction1, math.sqrt(bias_correction2))
+                d, m, v = p._data, state["exp_avg"]._data, state["exp_avg_sq"]._data
+                vmax = state["max_exp_avg_sq"]._data if amsgrad else None
+                args = (p._grad._data, lr, beta1, beta2, eps, wd, decoupled, maximize, lr / bias_correction1,
+                        math.sqrt(bias_correction2))
+                if d.size < _blocked.MIN_SIZE:  # (in cache in one call: no blocks, no run() checks)
+                    _update(d, m, v, vmax, *args)
+                else:
+                    _blocked.run(_update_blocks, (d, m, v) if vmax is None else (d, m, v, vmax), *args)
                 _bump(p)
         return loss
 
 
-def _update(out, g, lr, beta1, beta2, eps, wd, decoupled, maximize, step_size, bc2_sqrt):
+def _update(d, m, v, vmax, g, lr, beta1, beta2, eps, wd, decoupled, maximize, step_size, bc2_sqrt):
     """One parameter's update on arrays, or on matching blocks of them (retrograd._blocked: the
-    temporaries stay in cache): ``out`` is (parameter, m, v), and vmax with amsgrad."""
-    d, m, v = out[:3]
+    temporaries stay in cache): the parameter ``d``, its moments ``m`` and ``v``, and with
+    amsgrad ``vmax`` (else None)."""
     if maximize:
         g = np.negative(g)
     if wd != 0:
@@ -77,16 +81,20 @@ def _update(out, g, lr, beta1, beta2, eps, wd, decoupled, maximize, step_size, b
             g = np.add(g, np.multiply(d, wd))
     _lerp_(m, g, 1 - beta1)
     _mul_addcmul_(v, beta2, g, g, 1 - beta2)
-    if len(out) == 4:  # amsgrad
-        vmax = out[3]
+    if vmax is not None:  # amsgrad
         np.maximum(vmax, v, out=vmax)
         v = vmax
-    denom = np.sqrt(v, out=np.empty_like(v))  # (an array also for a 0-dim parameter)
+    denom = np.sqrt(v) if v.ndim else np.sqrt(v, out=np.empty_like(v))  # (an array for a 0-dim parameter too)
     denom /= bc2_sqrt
     denom += eps
     np.divide(m, denom, out=denom)
     denom *= -step_size
     d += denom
+
+
+def _update_blocks(out, *args):
+    """_update on one block of (d, m, v[, vmax]) (retrograd._blocked.run's calling convention)."""
+    _update(*out[:3], out[3] if len(out) == 4 else None, *args)
 
 
 def _init_state(state, p, amsgrad):

@@ -54,8 +54,11 @@ class SGD(Optimizer):
                     if first:
                         buf = state["momentum_buffer"] = Tensor._make(np.empty_like(g._data))
                     buf = buf._data
-                _blocked.run(_update, (d, buf) if buf is not None else d, g._data, lr, momentum, dampening, wd,
-                             nesterov, maximize, first)
+                out = d if buf is None else (d, buf)
+                if d.size < _blocked.MIN_SIZE:  # (in cache in one call: no blocks, no run() checks)
+                    _update(out, g._data, lr, momentum, dampening, wd, nesterov, maximize, first)
+                else:
+                    _blocked.run(_update, out, g._data, lr, momentum, dampening, wd, nesterov, maximize, first)
                 _bump(p)
         return loss
 
