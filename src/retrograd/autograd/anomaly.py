@@ -2,12 +2,12 @@
 retrograd extension, ``check_forward=True``) fail at the first op whose forward output is not
 finite, naming the op, the user's line and summary statistics of its inputs.
 
-The forward check looks at every op's outputs through ``function.add_apply_observer``; the
-observer is installed only while some thread has the check on, so ops pay nothing otherwise.
+As torch's, the mode is process-wide: turned on in one thread, it is on in all of them. The
+forward check looks at every op's outputs through ``function.add_apply_observer``; the
+observer is installed only while the check is on, so ops pay nothing otherwise.
 """
 
 import sys
-import threading
 
 import numpy as np
 
@@ -16,30 +16,29 @@ from .._callsite import format_site, user_site
 from . import function
 
 
-class _AnomalyState(threading.local):
+class _AnomalyState:
+    """The process's anomaly mode (one for all threads, as torch's)."""
+
     enabled = False
     check_nan = True
     check_forward = False
 
 
 _state = _AnomalyState()
-_forward_checks = [0]  # how many threads have the forward check on (the observer is installed while > 0)
-_lock = threading.Lock()
-_on_threads = []  # one entry per thread with anomaly mode on: empty, it is off in every thread (hot paths test this first)
 
 
 def is_anomaly_enabled():
-    """Whether anomaly detection is on in this thread (torch.is_anomaly_enabled)."""
+    """Whether anomaly detection is on (torch.is_anomaly_enabled)."""
     return _state.enabled
 
 
 def is_anomaly_check_nan_enabled():
-    """Whether anomaly detection raises on NaN gradients in this thread (torch.is_anomaly_check_nan_enabled)."""
+    """Whether anomaly detection raises on NaN gradients (torch.is_anomaly_check_nan_enabled)."""
     return _state.check_nan
 
 
 def set_anomaly_enabled(enabled, check_nan=True):
-    """Turn this thread's anomaly detection on or off (torch.set_anomaly_enabled; detect_anomaly's
+    """Turn anomaly detection on or off (torch.set_anomaly_enabled; detect_anomaly's
     state, without a context). ``check_nan``: raise on NaN gradients while on. A forward check
     that detect_anomaly(check_forward=True) turned on stays on while enabled."""
     for i, (name, value) in enumerate((("enabled", enabled), ("check_nan", check_nan))):
@@ -50,22 +49,14 @@ def set_anomaly_enabled(enabled, check_nan=True):
 
 
 def _set(enabled, check_nan, check_forward):
-    """Set this thread's anomaly mode; install or remove the forward check as needed."""
+    """Set the anomaly mode; install or remove the forward check as needed."""
     before = _state.enabled and _state.check_forward
-    if bool(enabled) != bool(_state.enabled):
-        if enabled:
-            _on_threads.append(None)
-        else:
-            _on_threads.pop()
     _state.enabled, _state.check_nan, _state.check_forward = enabled, check_nan, check_forward
     after = enabled and check_forward
-    if before != after:
-        with _lock:
-            _forward_checks[0] += 1 if after else -1
-            if after and _forward_checks[0] == 1:
-                function.add_apply_observer(_check_forward)
-            elif not after and _forward_checks[0] == 0:
-                function.remove_apply_observer(_check_forward)
+    if after and not before:
+        function.add_apply_observer(_check_forward)
+    elif before and not after:
+        function.remove_apply_observer(_check_forward)
 
 
 def _get():

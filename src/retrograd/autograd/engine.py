@@ -263,7 +263,7 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
                     _run_node(node, grads, retain_graph, create_graph, capture, captured, accumulate)
                 continue
             elif capture is not None or node._hooked or _function.after_apply is not None \
-                    or (anomaly._on_threads and anomaly._state.enabled):
+                    or anomaly._state.enabled:
                 in_grads = _run_node(node, grads, retain_graph, create_graph, capture, captured, accumulate)
             else:  # a node without hooks: _run_node's steps, its gradients checked as they are sent
                 if len(grads) > 1 and node._materialize_grads and any(g is None for g in grads):

@@ -383,7 +383,7 @@ class Function(FunctionCtx, Node):
             if ctx._to_save:
                 ctx._saved = _pack_saved(ctx, results)
                 ctx._to_save = ()
-            if anomaly._on_threads and anomaly._state.enabled:  # where it was made: the stack up to apply's caller
+            if anomaly._state.enabled:  # where it was made: the stack up to apply's caller
                 ctx._anomaly_trace = "".join(traceback.format_stack()[:-1])
         if fw is not None:
             forward_hook.propagate(ctx, cls, args, kwargs, results, fw)
