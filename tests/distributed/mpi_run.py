@@ -1,6 +1,7 @@
 """Run a script on 2 MPI ranks from a test: ``run_ranks(script, ...)``; ``requires_mpi`` skips without MPI."""
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -41,3 +42,12 @@ def run_ranks(script, *args, n=2, timeout=120, **extra_env):
     """``mpiexec -n n python script args``; returns the CompletedProcess (text output)."""
     cmd = [mpiexec(), "-n", str(n), sys.executable, str(HERE / script), *map(str, args)]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env(**extra_env), cwd=REPO)
+
+
+def rank_results(tmp_path_factory, script, n=2, timeout=120, **extra_env):
+    """Run ``script`` on ``n`` ranks with a fresh output folder as its argument; each rank writes
+    ``rank{r}.json`` there: the list of those reports, in rank order (the run must succeed)."""
+    out = tmp_path_factory.mktemp(Path(script).stem)
+    proc = run_ranks(script, out, n=n, timeout=timeout, **extra_env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return [json.loads((out / f"rank{r}.json").read_text()) for r in range(n)]

@@ -1,14 +1,13 @@
 """Every collective of retrograd.distributed against its definition on 2 MPI ranks (one mpiexec
 for all the checks in collectives_script.py), and the errors before init_process_group."""
 
-import json
 import re
 import subprocess
 import sys
 
 import pytest
 import mpi_run
-from mpi_run import requires_mpi, run_ranks
+from mpi_run import rank_results, requires_mpi
 
 import collectives_script
 import retrograd as torch
@@ -17,10 +16,7 @@ import retrograd.distributed as dist
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    out = tmp_path_factory.mktemp("collectives")
-    proc = run_ranks("collectives_script.py", out)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return [json.loads((out / f"rank{r}.json").read_text()) for r in range(2)]
+    return rank_results(tmp_path_factory, "collectives_script.py")
 
 
 @requires_mpi

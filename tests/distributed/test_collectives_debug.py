@@ -1,18 +1,14 @@
 """TORCH_DISTRIBUTED_DEBUG=DETAIL: a collective whose tensors differ across ranks raises RuntimeError
 on both ranks naming each rank's shapes/dtypes (without it MPI would mix or hang)."""
 
-import json
 
 import pytest
-from mpi_run import requires_mpi, run_ranks
+from mpi_run import rank_results, requires_mpi
 
 
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory):
-    out = tmp_path_factory.mktemp("debug")
-    proc = run_ranks("collectives_debug_script.py", out, TORCH_DISTRIBUTED_DEBUG="DETAIL", timeout=60)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return [json.loads((out / f"rank{r}.json").read_text()) for r in range(2)]
+    return rank_results(tmp_path_factory, "collectives_debug_script.py", TORCH_DISTRIBUTED_DEBUG="DETAIL", timeout=60)
 
 
 @requires_mpi

@@ -1,11 +1,10 @@
 """DistributedDataParallel on 2 MPI ranks (one mpiexec for all the checks in ddp_script.py), and
 what needs no MPI: torch's bucket assignment and the error without a process group."""
 
-import json
 import sys
 
 import pytest
-from mpi_run import requires_mpi, run_ranks
+from mpi_run import rank_results, requires_mpi
 
 import ddp_script
 import retrograd as torch
@@ -16,10 +15,7 @@ from retrograd.nn.parallel._reducer import compute_bucket_assignment_by_size
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    out = tmp_path_factory.mktemp("ddp")
-    proc = run_ranks("ddp_script.py", out, timeout=240)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return [json.loads((out / f"rank{r}.json").read_text()) for r in range(2)]
+    return rank_results(tmp_path_factory, "ddp_script.py", timeout=240)
 
 
 @requires_mpi

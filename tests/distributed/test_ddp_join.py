@@ -2,10 +2,9 @@
 the checks of join_script.py), and what needs no MPI."""
 
 import inspect
-import json
 
 import pytest
-from mpi_run import requires_mpi, run_ranks
+from mpi_run import rank_results, requires_mpi
 
 import ddp_join_script as join_script
 from retrograd.distributed.algorithms import Join, Joinable, JoinHook
@@ -14,10 +13,7 @@ from retrograd.nn.parallel import DistributedDataParallel
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    out = tmp_path_factory.mktemp("join")
-    proc = run_ranks("ddp_join_script.py", out, timeout=240)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return [json.loads((out / f"rank{r}.json").read_text()) for r in range(2)]
+    return rank_results(tmp_path_factory, "ddp_join_script.py", timeout=240)
 
 
 @requires_mpi

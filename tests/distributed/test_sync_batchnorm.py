@@ -1,11 +1,10 @@
 """SyncBatchNorm on 2 MPI ranks equals BatchNorm on the whole batch (one mpiexec for the checks in
 sync_batchnorm_script.py); without a process group it is BatchNorm on the local batch."""
 
-import json
 
 import numpy as np
 import pytest
-from mpi_run import requires_mpi, run_ranks
+from mpi_run import rank_results, requires_mpi
 
 import retrograd as torch
 import sync_batchnorm_script
@@ -14,10 +13,7 @@ from retrograd import nn
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    out = tmp_path_factory.mktemp("syncbn")
-    proc = run_ranks("sync_batchnorm_script.py", out)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return [json.loads((out / f"rank{r}.json").read_text()) for r in range(2)]
+    return rank_results(tmp_path_factory, "sync_batchnorm_script.py")
 
 
 @requires_mpi
