@@ -443,3 +443,22 @@ def test_python_values_pass_between_segments():
     compiled = retrograd.compile(fn)
     _same(fn, compiled)
     assert _compiled._SPLIT in compiled._compiled.cache[next(iter(compiled._compiled.cache))]
+
+
+def test_a_segment_returns_an_object_it_was_given_as_itself():
+    class Options:
+        pass
+
+    options = Options()
+
+    def fn(opts, x):
+        a, y = opts, x * 2  # a segment's output: the object it was given, not one of its tensors
+        print("hi")
+        return y + 1, a
+
+    compiled = retrograd.compile(fn)
+    x = _leaf(0)
+    for _ in range(4):  # captures, then the split's segments capture, then they replay
+        (out, got), _ = _quiet(compiled, options, x)
+        assert got is options
+        np.testing.assert_array_equal(out.detach().numpy(), (x * 2 + 1).detach().numpy())

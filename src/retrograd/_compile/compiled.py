@@ -178,18 +178,18 @@ class Compiled:
         return Compiled(fn, False, self.recompile_limit, self.isolate_recompiles, f"{self.name} ({label})",
                         module=self.module, segment_of=self.split)
 
-    def replay(self, graph, tensors, args=()):
+    def replay(self, graph, tensors, args):
         n = graph.n_inputs
         ins = tensors if len(tensors) == n else _unique(tensors)
-        args = (*ins, *graph.live)
+        inputs = (*ins, *graph.live)
         if graph.trains:
-            result = run_training(graph, args)
+            result = run_training(graph, inputs)
         else:
-            result = list(CompiledFunction.apply(graph, *args))
+            result = list(CompiledFunction.apply(graph, *inputs))
         for i, s in enumerate(graph.out_slots):  # an input or live tensor returned as itself
             j = graph.arg_position.get(s)
             if j is not None:
-                result[i] = args[j]
+                result[i] = inputs[j]
         for i, value, j in graph.fill:
             result.insert(i, value if j is None else args[j])
         return guards.unflatten(graph.treedef, result)
