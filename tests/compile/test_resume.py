@@ -210,13 +210,19 @@ def test_a_break_inside_a_module_forward():
     assert {"Relu", "Sum", "Mul"} <= set(ops) and not {"Tanh", "Sigmoid", "Add"} & set(ops)
 
 
-def test_the_broken_module_compiled_alone_resumes():
+def _split_block(requires_grad=False):
+    """(a _Block, it compiled, an input) after the calls that capture, split and capture its segments."""
     retrograd.manual_seed(0)
     block = _Block()
     compiled = retrograd.compile(block)
-    x = retrograd.tensor(rand(4, 3, seed=1, dtype=np.float32), requires_grad=True)
+    x = retrograd.tensor(rand(4, 3, seed=1, dtype=np.float32), requires_grad=requires_grad)
     for _ in range(3):
         _quiet(compiled, x)
+    return block, compiled, x
+
+
+def test_the_broken_module_compiled_alone_resumes():
+    block, compiled, x = _split_block(requires_grad=True)
     with count_ops() as ops:
         out, _ = _quiet(compiled, x)
     assert ops == {"CompiledFunction": 2}
@@ -229,12 +235,7 @@ def test_the_broken_module_compiled_alone_resumes():
 
 
 def test_hooks_added_to_a_split_module_run():
-    retrograd.manual_seed(0)
-    block = _Block()
-    compiled = retrograd.compile(block)
-    x = retrograd.tensor(rand(4, 3, seed=1, dtype=np.float32))
-    for _ in range(3):
-        _quiet(compiled, x)
+    block, compiled, x = _split_block()
     calls = []
     block.register_forward_hook(lambda m, i, o: calls.append(1))
     _quiet(compiled, x), _quiet(compiled, x)
@@ -242,12 +243,7 @@ def test_hooks_added_to_a_split_module_run():
 
 
 def test_parameters_updated_between_calls_take_effect():
-    retrograd.manual_seed(0)
-    block = _Block()
-    compiled = retrograd.compile(block)
-    x = retrograd.tensor(rand(4, 3, seed=1, dtype=np.float32))
-    for _ in range(3):
-        _quiet(compiled, x)
+    block, compiled, x = _split_block()
     with retrograd.no_grad():
         block.lin.weight.mul_(-2)
         block.lin.bias.add_(0.5)
