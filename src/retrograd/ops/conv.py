@@ -30,7 +30,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import _backend
+from .. import _backend, _threads
 from ..autograd.function import Function
 from ..autograd.forward_ad import fsum, linear_jvp
 from ..tensor import Tensor
@@ -73,15 +73,14 @@ _blas_pools = None
 
 
 def _blas_threads():
-    """The thread count of the BLAS under NumPy now (threadpoolctl's controllers, found once;
-    ~0.5 us a call). With one thread the kernels run per-sample matmuls small enough for
-    OpenBLAS's small-matrix kernel (~1.4x faster on cnn's shapes); with more, whole-batch
-    matmuls that BLAS splits over its threads (per-sample ones run on one)."""
+    """The thread count of the BLAS under NumPy now: get_num_threads()'s count (retrograd._threads),
+    from its BLAS controllers found once (looking them up costs milliseconds; ~0.5 us a call). With one
+    thread the kernels run per-sample matmuls small enough for OpenBLAS's small-matrix kernel
+    (~1.4x faster on cnn's shapes); with more, whole-batch matmuls that BLAS splits over its
+    threads (per-sample ones run on one)."""
     global _blas_pools
     if _blas_pools is None:
-        from threadpoolctl import ThreadpoolController
-
-        _blas_pools = ThreadpoolController().select(user_api="blas").lib_controllers
+        _blas_pools = _threads._blas().lib_controllers
     return max((pool.get_num_threads() or 1 for pool in _blas_pools), default=1)
 
 
