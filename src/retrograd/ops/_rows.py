@@ -13,6 +13,9 @@ import numpy as np
 from .._backend import array_module
 
 
+vecdot = getattr(np, "vecdot", None)  # (NumPy >= 2.0) row dot products without a product array
+
+
 def _blas_ok(a):
     return a.dtype.char in "fd" and a.ndim >= 1 and a.size and a.flags.c_contiguous
 

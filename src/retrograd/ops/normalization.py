@@ -30,7 +30,7 @@ from ._method import tensor_method
 from ._out import SAME, takes_out
 from . import _batching
 from ._broadcast import sum_to_shape
-from ._rows import block_rows, col_sums, row_blocks, row_sums
+from ._rows import block_rows, col_sums, row_blocks, row_sums, vecdot as _vecdot
 
 __all__ = ["layer_norm", "group_norm", "rms_norm"]
 FUNCTIONAL = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm", "local_response_norm"]
@@ -344,9 +344,6 @@ def _layer_norm_backward_rows(ctx, w, rstd, xc, g):
         if need[2] else None
     gx = None if gx is None else Tensor._make(gx.reshape(ctx.x_shape))
     return gx, gw, gb, None, None, None, None, None, None, None, None
-
-
-_vecdot = getattr(np, "vecdot", None)  # (NumPy >= 2.0)
 
 
 def _stats(xd, view, axes, eps):

@@ -17,7 +17,7 @@ from ..autograd.grad_mode import _state
 from ..tensor import Tensor, _wrap_dim
 from ._kernel_dtypes import check_floating
 from ._method import tensor_method
-from ._rows import exp_sums, last_dim_rows, row_blocks, row_sums, sums, unshifted_exp_sums
+from ._rows import exp_sums, last_dim_rows, row_blocks, row_sums, sums, unshifted_exp_sums, vecdot as _vecdot
 
 __all__ = ["softmax", "log_softmax"]
 
@@ -113,7 +113,6 @@ def _log_softmax_rows(x):
 # 6.9 us against 11.4 for the product and its matrix-vector sum); shorter rows pay vecdot's
 # per-row setup ((2048, 16): 24 us against 8.7)
 _VECDOT_MIN_WIDTH = 64
-_vecdot = getattr(np, "vecdot", None)  # (NumPy >= 2.0)
 
 
 def _softmax_backward_rows(z, g):
