@@ -141,6 +141,29 @@ def test_mark_dirty():
         AddOne.apply(x)
 
 
+def test_mark_dirty_input_view_of_the_written_tensor_keeps_its_edge():
+    # torch: the view's edge is its grad_fn before forward; read after the write, its grad_fn
+    # would replay the view from the written tensor's old node, and a later use of the view
+    # would skip AddInto (a.grad [1, 1, 0, 0] instead of torch's [3, 3, 0, 0])
+    class AddInto(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, y):
+            x.add_(2 * torch.cat([y, y]))
+            ctx.mark_dirty(x)
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g, 2 * (g[:2] + g[2:])
+
+    a = torch.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    x = a * 1
+    v = x[:2]
+    AddInto.apply(x, v)
+    (v * 1).sum().backward()
+    assert a.grad.tolist() == [3.0, 3.0, 0.0, 0.0]
+
+
 def test_mark_non_differentiable_and_materialize_grads():
     got = []
 

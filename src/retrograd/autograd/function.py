@@ -399,10 +399,8 @@ def _outputs(ctx, cls, args, kwargs, out, record, edges):
     outputs marked dirty or non-differentiable; linked into the graph when ``record``."""
     outs = out if isinstance(out, tuple) else (out,)
     results = [_wrap_output(o, args, ctx) for o in outs]
-    if ctx._dirty:
-        _apply_dirty(ctx, args, results, record)
-        if record:  # the in-place op bumped versions: read the edges again now
-            edges = _edges(args)
+    if ctx._dirty:  # (the edges stay those read before forward: a view of a tensor written in
+        _apply_dirty(ctx, args, results, record)  # place is brought up to date when next used)
     if record:
         ctx._next = tuple(edges)
         _record_outputs(ctx, cls, args, kwargs, results)
@@ -465,23 +463,6 @@ def _apply_dirty(ctx, args, results, record):
                 f"(mark_dirty in {type(ctx).__name__})."
             )
         t._vc[0] += 1
-
-
-def _edges(args):
-    """The graph edge of each input, read after an in-place forward (``mark_dirty``) bumped
-    versions: a view written through is replayed from its base first."""
-    edges = []
-    for a in args:
-        if not isinstance(a, _Tensor):
-            edges.append(_NOT_A_TENSOR)
-        elif a._requires_grad:
-            if a._base is not None and a._view_version is not None and a._view_version != a._vc[0]:
-                refresh_view(a)
-            fn = a.grad_fn
-            edges.append((_accumulator(a), 0) if fn is None else (fn, a._output_nr))
-        else:
-            edges.append(_NO_EDGE)
-    return edges
 
 
 def _record_outputs(ctx, cls, args, kwargs, results):
