@@ -861,19 +861,10 @@ class Clamp(Function):
         if tlo is None and thi is None and not _grad_state.enabled and type(a._data) is np.ndarray \
                 and a._data.dtype.kind == "f":
             # plain backward with number bounds: the same mask on arrays, g selected by bit masks
-            x = a._data
-            mask = x >= lo if lo is not None else None
-            if hi is not None:
-                mask = (x <= hi) if mask is None else mask & (x <= hi)
-            return sum_to_shape(Tensor._make(zero_where_not(mask, g._data)), a.shape), None, None
+            return sum_to_shape(Tensor._make(zero_where_not(_inside(a._data, lo, hi), g._data)), a.shape), None, None
         ga = glo = ghi = None
         if ctx.needs_input_grad[0]:
-            mask = None
-            if lo is not None:
-                mask = a >= lo
-            if hi is not None:
-                mask = (a <= hi) if mask is None else mask & (a <= hi)
-            ga = sum_to_shape(where(mask, g, 0.0), a.shape)
+            ga = sum_to_shape(where(_inside(a, lo, hi), g, 0.0), a.shape)
         if ctx.needs_input_grad[1]:
             m = a < lo if hi is None else (a < lo) & (lo < hi)
             glo = sum_to_shape(where(m, g, 0.0), tlo.shape)
@@ -881,6 +872,15 @@ class Clamp(Function):
             m = a > hi if lo is None else (a > hi) | (hi < lo)
             ghi = sum_to_shape(where(m, g, 0.0), thi.shape)
         return ga, glo, ghi
+
+
+def _inside(a, lo, hi):
+    """Where clamp passes its gradient to the input: lo <= a <= hi, bounds included as torch
+    (a tensor, or an array in the plain backward; a None bound: that side open)."""
+    mask = a >= lo if lo is not None else None
+    if hi is not None:
+        mask = (a <= hi) if mask is None else mask & (a <= hi)
+    return mask
 
 
 class Lerp(Function):
