@@ -143,7 +143,6 @@ class Compiled:
         graph = cap.graph(out, [o for o in flat if isinstance(o, Tensor)], treedef, self.name)
         if graph is not None:
             graph.fill = tuple(fill)
-            graph.none_at = tuple(i for i, o, j in fill if o is None and j is None)
         return graph
 
     def _resume(self, breaks):

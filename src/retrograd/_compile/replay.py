@@ -65,7 +65,7 @@ class Graph:
         self.out_slots = out_slots
         self.arg_position = {s: j for j, s in enumerate(self.input_slots)}
         self.treedef = treedef
-        self.none_at = ()  # positions of None among the returned leaves (set by Compiled)
+        self.fill = ()  # (leaf position, value, index of the argument returned) per non-tensor leaf (Compiled)
         self.bindings = capture.bindings
         self.modules = capture.modules
         self.training = tuple(m.training for m in capture.modules)
