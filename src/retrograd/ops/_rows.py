@@ -71,15 +71,21 @@ def sums(a, dim):
 _MIN_ROW_SUM = {np.dtype(np.float32): 1e-20, np.dtype(np.float64): 1e-280}
 
 
+def numpy_rows_ok(a):
+    """Whether a is an array the NumPy row kernels here and their callers take: a contiguous,
+    non-empty NumPy float32 or float64 array of at least one dim."""
+    return type(a) is np.ndarray and a.dtype in _MIN_ROW_SUM and _blas_ok(a)
+
+
 def unshifted_exp_sums(x, out=None):
     """(e, s) = (e^x, its row sums with keepdims) for the last dim of a contiguous NumPy float32
     or float64 array where that is safe (see _MIN_ROW_SUM); None where it is not (``out``, where
     given, then holds garbage). NumPy reduces short rows one at a time (~70 ns each), so a row
     max costs more than the exp. Call it under np.errstate(over="ignore", invalid="ignore"), as
     softmax's _along does: the overflows it meets are expected."""
-    tiny = _MIN_ROW_SUM.get(x.dtype)
-    if not tiny or type(x) is not np.ndarray or not _blas_ok(x):
+    if not numpy_rows_ok(x):
         return None
+    tiny = _MIN_ROW_SUM[x.dtype]
     e = np.exp(x, out=out)
     s = row_sums(e, keepdims=True)
     # (written so that a nan sum fails both comparisons)
@@ -125,9 +131,9 @@ def last_dim_rows(dim, *arrays):
     """(rows, width) views of arrays of one shape and dtype (contiguous NumPy float32 or
     float64, not empty) for work along their last dim ``dim``, for row_blocks; None otherwise."""
     a = arrays[0]
-    if dim != a.ndim - 1 or a.dtype not in _MIN_ROW_SUM or not a.size:
+    if dim != a.ndim - 1:
         return None
     for b in arrays:
-        if type(b) is not np.ndarray or b.dtype != a.dtype or b.shape != a.shape or not b.flags.c_contiguous:
+        if not numpy_rows_ok(b) or b.dtype != a.dtype or b.shape != a.shape:
             return None
     return [b.reshape(-1, a.shape[-1]) for b in arrays]

@@ -30,7 +30,7 @@ from ._method import tensor_method
 from ._out import SAME, takes_out
 from . import _batching
 from ._broadcast import sum_to_shape
-from ._rows import block_rows, col_sums, row_blocks, row_sums, vecdot as _vecdot
+from ._rows import block_rows, col_sums, numpy_rows_ok, row_blocks, row_sums, vecdot as _vecdot
 
 __all__ = ["layer_norm", "group_norm", "rms_norm"]
 FUNCTIONAL = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm", "local_response_norm"]
@@ -270,8 +270,7 @@ def _normalize_backward_arrays(ctx, x, w, mean, rstd, xhat, g):
 def _rows_ok(xc, w, view):
     """Whether layer norm takes the (rows, features) path below: a contiguous NumPy float32 or
     float64 x - mean of shape view = (rows, features), w one per feature in the same dtype."""
-    return (type(xc) is np.ndarray and xc.dtype in (np.float32, np.float64) and len(view) == 2
-            and xc.shape == tuple(view) and xc.flags.c_contiguous and w._data.dtype == xc.dtype
+    return (numpy_rows_ok(xc) and len(view) == 2 and xc.shape == tuple(view) and w._data.dtype == xc.dtype
             and w.numel() == view[1])
 
 
