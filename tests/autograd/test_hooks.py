@@ -114,6 +114,35 @@ def test_node_hooks():
     assert seen[-1] == ("post", [2.0, 2.0]) and len(seen) == 3
 
 
+def test_accumulate_grad_node_hooks_run_after_accumulation():
+    # torch: a leaf's AccumulateGrad runs its hooks once .grad is set, with grad_inputs () and the
+    # gradient as grad_outputs; autograd.grad does not run the node, backward(inputs=...) does
+    x = T.tensor([1.0, 2.0], requires_grad=True)
+    seen = []
+
+    def hook(grad_inputs, grad_outputs):
+        seen.append((grad_inputs, grad_outputs[0].tolist(), x.grad.tolist()))
+
+    h = x * 2  # (h's graph keeps the node, which x holds weakly)
+    h.grad_fn.next_functions[0][0].register_hook(hook)
+    h.sum().backward()
+    assert seen == [((), [2.0, 2.0], [2.0, 2.0])]
+    T.autograd.grad((x * 3).sum(), x)
+    assert len(seen) == 1
+    (x * 3).sum().backward(inputs=[x])
+    assert seen[-1] == ((), [3.0, 3.0], [5.0, 5.0])
+
+    def returns_one(grad_inputs, grad_outputs):
+        return (T.zeros(2),)
+
+    y = T.tensor([1.0, 2.0], requires_grad=True)
+    h = y * 2
+    h.grad_fn.next_functions[0][0].register_hook(returns_one)
+    with pytest.raises(RuntimeError, match=r"hook 'returns_one' has returned an incorrect number of "
+                                           r"values \(got 1, but expected 0\)"):
+        h.sum().backward()
+
+
 def test_hooks_survive_in_place_on_the_hooked_tensor():
     x = T.tensor([1.0, 2.0], requires_grad=True)
     h = x * 1

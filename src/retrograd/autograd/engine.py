@@ -257,7 +257,7 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
                                                  accumulate)
             elif type(node) is AccumulateGrad:  # no edges to follow: accumulate and go on
                 var = node.variable
-                if capture is None and node._pre_hooks is None and not var._hooks:
+                if capture is None and not node._hooked and not var._hooks:
                     _accumulate_leaf(var, grads, create_graph)
                 else:
                     _run_node(node, grads, retain_graph, create_graph, capture, captured, accumulate)
@@ -346,6 +346,8 @@ def _run_node(node, grads, retain_graph, create_graph, capture, captured, accumu
     if type(node) is AccumulateGrad:
         if capture is None or (accumulate and (node, 0) in capture):
             _accumulate_leaf(node.variable, grads, create_graph)
+            if node._post_hooks:
+                _after_leaf(node, grads)
         return None
 
     if len(grads) > 1 and node._materialize_grads and any(g is None for g in grads):
@@ -369,6 +371,16 @@ def _run_node(node, grads, retain_graph, create_graph, capture, captured, accumu
     if not retain_graph:
         node._release()
     return result
+
+
+def _after_leaf(node, grads):
+    """An AccumulateGrad's own hooks, once the gradient is accumulated, as torch's: no
+    gradient inputs, the leaf's gradient as grad_outputs; a hook returns None or ()."""
+    for fn in list(node._post_hooks.values()):
+        out = fn((), tuple(grads))
+        if out is not None and len(out) != 0:
+            raise RuntimeError(f"hook '{getattr(fn, '__name__', repr(fn))}' has returned an incorrect "
+                               f"number of values (got {len(out)}, but expected 0)")
 
 
 def _materialized(node, grads):
