@@ -15,11 +15,17 @@ from .._backend import array_module
 _BITS = {2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
+def _bits_apply(cond, x):
+    """Whether the bit path applies: NumPy arrays, x of at least one dim and a float dtype of 2, 4
+    or 8 bytes, cond bool."""
+    return type(x) is np.ndarray and type(cond) is np.ndarray and x.ndim and x.dtype.kind in "fV" \
+        and x.dtype.itemsize in _BITS and cond.dtype == np.bool_
+
+
 def zero_where_not(cond, g, keep=True):
     """where(cond, g, 0) (keep=True) or where(cond, 0, g) (keep=False), bitwise, in g's shape
     and dtype; ``cond`` a bool array that broadcasts to g's shape."""
-    if type(g) is not np.ndarray or type(cond) is not np.ndarray or not g.ndim or g.dtype.kind not in "fV" \
-            or g.dtype.itemsize not in _BITS or cond.dtype != np.bool_:
+    if not _bits_apply(cond, g):
         xp = array_module(g)
         zero = xp.zeros((), g.dtype)
         return xp.where(cond, g, zero) if keep else xp.where(cond, zero, g)
@@ -35,8 +41,7 @@ def fill_where(cond, x, value):
     (x AND not-cond mask) OR (value's bits AND cond mask); None where the bit path does not
     apply (not NumPy, not a float dtype of 2, 4 or 8 bytes, cond not bool); cond broadcasts to
     x's shape. (32, 4, 16, 16) float32 with a (16, 16) causal mask: 24 -> 16 us."""
-    if type(x) is not np.ndarray or type(cond) is not np.ndarray or not x.ndim or x.dtype.kind not in "fV" \
-            or x.dtype.itemsize not in _BITS or cond.dtype != np.bool_:
+    if not _bits_apply(cond, x):
         return None
     out = zero_where_not(cond, x, False)
     u = _BITS[x.dtype.itemsize]
