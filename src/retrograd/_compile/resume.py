@@ -29,6 +29,9 @@ import inspect
 import linecache
 import types
 
+from ..autograd.graph import _modules as _module_stack
+from .graph_break import has_hooks
+
 _FUTURE = 0
 for _name in __future__.all_feature_names:
     _FUTURE |= getattr(__future__, _name).compiler_flag
@@ -79,8 +82,15 @@ class Split:
     breaks seen so far, by position; ``add`` takes new ones (the plan is rebuilt on the next call)."""
 
     def __init__(self, fn, make_segment):
+        from ..nn.module import Module
+
         self.fn = fn
         self.func, self.owner = target(fn)
+        # a module's forward: called as Module.__call__ calls it (on its module stack); `hooked`: a call
+        # of the module itself, whose hooks run (so the call runs eagerly when it has some)
+        self.module = self.owner if isinstance(self.owner, Module) else None
+        self.hooked = self.module is not None and (
+            self.owner is fn or getattr(fn, "__func__", None) is Module._call_impl)
         self.make_segment = make_segment  # (segment function, label) -> a compiled callable
         self.source = _Source(self.func)
         self.breaks = {}  # position -> GraphBreak
@@ -105,15 +115,10 @@ class Split:
     def __call__(self, plan, args, kwargs):
         if self.owner is None:
             return plan.driver(*args, **kwargs)
-        from ..nn.module import Module, _module_stack
-
-        if not isinstance(self.owner, Module):
+        if self.module is None:
             return plan.driver(self.owner, *args, **kwargs)
-        if self.owner is self.fn or getattr(self.fn, "__func__", None) is Module._call_impl:
-            from .graph_break import has_hooks
-
-            if has_hooks(self.owner):  # a module's call with hooks: run them (eagerly, as a capture would)
-                return self.fn(*args, **kwargs)
+        if self.hooked and has_hooks(self.owner):  # a module's call with hooks: run them (eagerly, as a capture would)
+            return self.fn(*args, **kwargs)
         stack = _module_stack.stack  # as Module.__call__ (ops made inside remember the module)
         stack.append(self.owner)
         try:
