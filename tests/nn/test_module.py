@@ -403,6 +403,8 @@ def test_registered_attribute_reads_after_routing():
     with pytest.raises(AttributeError, match="'Net' object has no attribute 'shift'"):
         b.shift
     assert not hasattr(Net, "scale")  # absent on the class, as in torch
+    assert "shift" in dir(a) and "shift" not in dir(b)  # dir lists what the instance has
+    assert dir(a).count("scale") == 1 and "__init__" in dir(b)
     new = nn.Parameter(retrograd.ones(2) * 2)
     a.scale = new  # replaced through Module.__setattr__: the read sees the new one
     assert a.scale is new

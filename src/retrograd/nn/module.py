@@ -111,6 +111,19 @@ def _route_attribute(cls, name):
     setattr(cls, name, _Registered(name))
 
 
+def _class_names(cls):
+    """``dir(cls)`` less the names a _Registered attribute answers (an instance lists those it
+    has: another instance of the class may have none of that name)."""
+    names = []
+    for name in dir(cls):
+        for klass in cls.__mro__:
+            if name in klass.__dict__:
+                if type(klass.__dict__[name]) is not _Registered:
+                    names.append(name)
+                break
+    return names
+
+
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
     """What ``load_state_dict`` returns: the keys it did not find and those it did not expect."""
 
@@ -497,7 +510,7 @@ class Module:
             object.__delattr__(self, name)
 
     def __dir__(self):
-        attrs = dir(self.__class__) + list(self.__dict__)
+        attrs = _class_names(type(self)) + list(self.__dict__)
         keys = attrs + list(self._parameters) + list(self._modules) + list(self._buffers)
         return sorted(k for k in set(keys) if not k[0].isdigit())
 
