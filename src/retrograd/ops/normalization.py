@@ -30,7 +30,7 @@ from ._method import tensor_method
 from ._out import SAME, takes_out
 from . import _batching
 from ._broadcast import sum_to_shape
-from ._rows import block_rows, col_sums, numpy_rows_ok, row_blocks, row_sums, vecdot as _vecdot
+from ._rows import _ones, block_rows, col_sums, numpy_rows_ok, row_blocks, row_sums, vecdot as _vecdot
 
 __all__ = ["layer_norm", "group_norm", "rms_norm"]
 FUNCTIONAL = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm", "local_response_norm"]
@@ -352,7 +352,7 @@ def _stats(xd, view, axes, eps):
     rows = len(view) == 2 and axes == (1,) and xd.dtype.itemsize >= 4
     mean = row_sums(xv, keepdims=True) * (1.0 / max(view[1], 1)) if rows else xv.mean(axis=axes, keepdims=True)
     if rows and type(xv) is np.ndarray and xv.flags.c_contiguous:  # the table -mean_i (see _outer), plus x
-        xc = _outer(_pad(-mean), _pad(np.ones(view[1], mean.dtype)), np.empty(view, mean.dtype))
+        xc = _outer(_pad(-mean), _pad(_ones(mean, view[1])), np.empty(view, mean.dtype))
         xc += xv
     else:
         xc = xv - mean
