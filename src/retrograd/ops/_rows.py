@@ -10,6 +10,7 @@ call. Other dtypes and layouts fall back to ``sum``.
 
 import numpy as np
 
+from .. import _blocked
 from .._backend import array_module
 
 
@@ -107,10 +108,11 @@ def exp_sums(x, dim, out=None):
     return e, sums(e, dim)
 
 
-# elements per block of a chain of NumPy passes over rows (row_blocks): each array's block
-# (256 KiB in float32) stays in the core's L2 cache from one pass to the next, where arrays of
-# a few MiB go to memory on every pass (softmax's backward on (4096, 128): 0.67 -> 0.50 ms)
-ROW_BLOCK = 1 << 16
+# elements per block of a chain of NumPy passes over rows (row_blocks), retrograd._blocked's
+# block size: each array's block (256 KiB in float32) stays in the core's L2 cache from one pass
+# to the next, where arrays of a few MiB go to memory on every pass (softmax's backward on
+# (4096, 128): 0.67 -> 0.50 ms)
+ROW_BLOCK = _blocked.BLOCK
 
 
 def block_rows(width):
