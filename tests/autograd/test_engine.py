@@ -146,6 +146,30 @@ def test_concurrent_backward_into_one_leaf_loses_no_update():
     assert x.grad.min().item() == 200.0 and x.grad.max().item() == 200.0
 
 
+def test_broadcast_gradients_of_a_node_are_summed_once(monkeypatch):
+    # a backward returning broadcast gradients for two inputs: both summed to their shapes by
+    # one _validate of the node's gradients (not one per mismatched input)
+    from retrograd.autograd import engine
+
+    class Add3(T.autograd.Function):
+        @staticmethod
+        def forward(ctx, a, b, c):
+            return a + b + c
+
+        @staticmethod
+        def backward(ctx, g):
+            return g, g, None  # (3, 2) each, for a (1, 2) and a (2,) input
+
+    calls = []
+    validate = engine._validate
+    monkeypatch.setattr(engine, "_validate", lambda node, grads: calls.append(node) or validate(node, grads))
+    a = T.ones(1, 2, requires_grad=True)
+    b = T.ones(2, requires_grad=True)
+    Add3.apply(a, b, T.zeros(3, 2)).sum().backward()
+    assert a.grad.tolist() == [[3.0, 3.0]] and b.grad.tolist() == [3.0, 3.0]
+    assert len(calls) == 1
+
+
 def test_retain_graph_allows_a_second_backward():
     x = _leaf([1.0, 2.0])
     y = (x.exp() * x).sum()

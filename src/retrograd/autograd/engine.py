@@ -297,7 +297,9 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
                                 shape, dtype = fn._out_meta[nr]
                             if type(g) is not _Tensor or g._data.shape != shape or (
                                     g._data.dtype is not dtype and g._data.dtype != dtype):
-                                g = _validate(node, in_grads)[i]
+                                in_grads = _validate(node, in_grads)  # all of them, once
+                                checked = True
+                                g = in_grads[i]
                         buf = pending.get(fn)
                         if buf is None:
                             n = len(fn._out_meta)
