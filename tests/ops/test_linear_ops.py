@@ -49,11 +49,13 @@ def test_other_products_are_left_to_matmul(xshape, wshape, dtype, transposed, mo
     np.testing.assert_array_equal(y, retrograd._backend.matmul(x, m))
 
 
-def test_linear_layer_uses_it_and_keeps_gradients():
+def test_linear_layer_uses_it_and_keeps_gradients(monkeypatch):
     retrograd.manual_seed(0)
     lin = retrograd.nn.Linear(128, 64)
     x = retrograd.randn(32, 128, requires_grad=True)
+    calls = _copies(monkeypatch)
     y = lin(x)
+    assert calls == [(32, 128)]  # nn.Linear's forward went through _product's column-major path
     xd, wd, bd = x.detach().numpy(), lin.weight.detach().numpy(), lin.bias.detach().numpy()
     np.testing.assert_array_equal(y.detach().numpy(), xd @ wd.T + bd)
     g = np.ones((32, 64), np.float32)
