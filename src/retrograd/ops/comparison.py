@@ -86,13 +86,15 @@ class Where(Function):
         (cond,) = ctx.saved_tensors
         sa, sb = ctx.shapes
         if not _grad_state.enabled:  # plain backward: the same selections on arrays, as bit masks
-            c, gd = cond._data, g._data
-            ga = sum_to_shape(Tensor._make(zero_where_not(c, gd)), sa) if ctx.needs_input_grad[1] else None
-            gb = sum_to_shape(Tensor._make(zero_where_not(c, gd, False)), sb) if ctx.needs_input_grad[2] else None
-            return None, ga, gb
-        zero = g.new_zeros(())
-        ga = sum_to_shape(where(cond, g, zero), sa) if ctx.needs_input_grad[1] else None
-        gb = sum_to_shape(where(cond, zero, g), sb) if ctx.needs_input_grad[2] else None
+            def pick(keep):  # g where cond (keep), else g where not cond
+                return Tensor._make(zero_where_not(cond._data, g._data, keep))
+        else:
+            zero = g.new_zeros(())
+
+            def pick(keep):
+                return where(cond, g, zero) if keep else where(cond, zero, g)
+        ga = sum_to_shape(pick(True), sa) if ctx.needs_input_grad[1] else None
+        gb = sum_to_shape(pick(False), sb) if ctx.needs_input_grad[2] else None
         return None, ga, gb
 
 
