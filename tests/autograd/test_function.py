@@ -164,6 +164,27 @@ def test_mark_dirty_input_view_of_the_written_tensor_keeps_its_edge():
     assert a.grad.tolist() == [3.0, 3.0, 0.0, 0.0]
 
 
+def test_forward_returning_another_ops_second_output():
+    # the tensor becomes output 0 of the Function (torch: y is q, FBackward; only b gets a gradient)
+    a = torch.ones(4, requires_grad=True)
+    _, q = a.split(2)  # q is output 1 of split's node
+
+    class F(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return q
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 3
+
+    b = torch.ones(2, requires_grad=True)
+    y = F.apply(b)
+    assert y is q and y.grad_fn.name() == "FBackward" and y.output_nr == 0
+    y.sum().backward()
+    assert b.grad.tolist() == [3.0, 3.0] and a.grad is None
+
+
 def test_mark_non_differentiable_and_materialize_grads():
     got = []
 

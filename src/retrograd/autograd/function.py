@@ -355,7 +355,8 @@ class Function(FunctionCtx, Node):
         if type(out) is np.ndarray or isinstance(out, np.generic):  # one new array (or a full reduction's scalar)
             result = _Tensor._make(out)
         else:  # a new tensor is the other common case; anything else goes the general way
-            result = out if type(out) is _Tensor and not ctx._dirty and not ctx._non_differentiable else None
+            result = out if type(out) is _Tensor and not ctx._dirty and not ctx._non_differentiable \
+                and out._output_nr == 0 else None  # (another op's output i > 0: renumbered the general way)
             for a in args:
                 if a is result:  # an input returned as-is: _wrap_output makes it a view
                     result = None
