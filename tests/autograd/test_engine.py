@@ -117,6 +117,38 @@ def test_grads_of_views_do_not_alias_the_graphs_tensors(create_graph):
     assert g.tolist() == list(range(6)) and x.grad.view(6).tolist() == list(range(0, 12, 2))
 
 
+def test_a_linear_layers_weight_gradient_is_taken_not_copied():
+    # the weight's gradient arrives as t()'s backward of (G^T X)^T: a view of the whole of a
+    # product only it holds, which becomes .grad as it is (a copy would double the peak)
+    import tracemalloc
+
+    w = _leaf(np.ones((300, 200)))
+    loss = T.nn.functional.linear(T.ones(4, 200, dtype=T.float64), w).sum()
+    tracemalloc.start()
+    try:
+        loss.backward()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1.5 * w._data.nbytes
+    assert w.grad.tolist() == np.full((300, 200), 4.0).tolist()
+    arr = w.grad._data
+    assert arr.flags.writeable and arr.flags.c_contiguous
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_a_grad_view_is_copied_while_its_base_is_held_elsewhere(create_graph):
+    w = _leaf(np.arange(6.0).reshape(2, 3))
+    v = w.view(6)
+    kept = []
+    v.register_hook(kept.append)  # keeps the array whose reshaped view (a whole one) reaches w
+    (v * 2).sum().backward(create_graph=create_graph)
+    assert not np.shares_memory(w.grad._data, kept[0]._data)
+    with T.no_grad():
+        w.grad.mul_(5)
+    assert kept[0].tolist() == [2.0] * 6
+
+
 def test_autograd_learns_the_tensor_class_one_way():
     from retrograd.autograd import engine, function
 

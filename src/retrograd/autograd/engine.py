@@ -154,14 +154,35 @@ def _calibrate():
 _SOLE = _calibrate()
 
 
+def _base_refs(arr):
+    """References to ``arr.base``, as seen from a function holding it in one local (as
+    ``_sole_view`` does)."""
+    base = arr.base
+    return _getrefcount(base)
+
+
+_SOLE_BASE = _base_refs(np.empty((2, 2)).T)  # a base held only by its one view
+
+
+def _sole_view(arr):
+    """True if NumPy array ``arr`` is a C-contiguous, writable view of the whole of an array
+    that only it holds (no other view of that memory exists)."""
+    base = arr.base
+    return type(base) is np.ndarray and base.base is None and base.nbytes == arr.nbytes \
+        and arr.flags.c_contiguous and arr.flags.writeable and _getrefcount(base) <= _SOLE_BASE
+
+
 def _owned(t):
     """True if gradient ``t``, reached as ``lst[i]`` with ``lst`` a list of the engine, is
     referenced only by that list slot and its NumPy array only by ``t`` (no view of it, no
     other tensor, no saved tensor, no hook kept it): the engine may then write into it or
-    hand it over as a ``.grad``. Conservative: any doubt answers False."""
+    hand it over as a ``.grad``. The array may be a C-contiguous view of the whole of an array
+    that nothing else holds (a linear layer's weight gradient, (G^T X)^T transposed back by
+    t()'s backward): its memory is as much t's. Conservative: any doubt answers False."""
     arr = t._data
-    if type(arr) is not np.ndarray or arr.base is not None or t._requires_grad \
-            or t._base is not None or t._hooks is not None:
+    if type(arr) is not np.ndarray or t._requires_grad or t._base is not None or t._hooks is not None:
+        return False
+    if arr.base is not None and not _sole_view(arr):
         return False
     del arr
     refs = _refs(t)
