@@ -45,7 +45,7 @@ from .. import random as _random
 from ..tensor import Tensor
 from . import graph_break
 from .graph_break import has_hooks as _has_hooks
-from .replay import Graph, Step
+from .replay import Graph, Step, outside_overlap, plain_leaf
 
 # functions of ops/normalization.py whose statistics (arrays, from ``_stats``) are recomputed at replay
 _STATS_CALLERS = ("layer_norm", "group_norm")
@@ -252,10 +252,25 @@ class Capture:
             self.graph_break("backward() with gradient=, retain_graph=, create_graph= or inputs= inside the "
                              "compiled function (only a plain loss.backward() is captured)", skip=4)
         slot = self._slot.get(id(t))
-        if slot is None or self.slots[slot][0] != "op" or not t._requires_grad:
-            self.graph_break("backward() of a tensor that no recorded op made", skip=4)
+        if slot is None or self.slots[slot][0] not in ("op", "input", "live") or not t._requires_grad:
+            self.graph_break("backward() of a tensor that neither a recorded op made nor the function was "
+                             "given", skip=4)
             return
-        self.steps.append(Step(None, ((True, slot),), {}, (), (), (), False, kind="backward"))
+        step = Step(None, ((True, slot),), {}, (), (), (), False, kind="backward")
+        # the input and live tensors it reaches: plain leaves get their .grad from the generated code;
+        # the others (a tensor with a graph made outside: an eager op's, another compiled graph's, an
+        # earlier segment's loss; a leaf with hooks) are the boundary, where the engine continues
+        reached = sorted(s for s in self._reached(slot, len(self.steps)) if self.slots[s][0] in ("input", "live"))
+        step.delivers = tuple(s for s in reached if plain_leaf(self.slots[s][1]))
+        step.outside = tuple(s for s in reached if s not in step.delivers)
+        if step.outside:
+            why = outside_overlap([self.slots[s][1] for s in step.outside], [self.slots[s][1] for s in step.delivers])
+            if why is not None:
+                self.graph_break(f"backward() continues into a graph made outside the compiled function, where "
+                                 f"{why}: a leaf would accumulate twice or a gradient be summed in another "
+                                 "order than eager's", skip=4)
+                return
+        self.steps.append(step)
 
     def _record_call(self, fn, args, name):
         step = Step(fn, tuple((False, a) for a in args), {}, (), (), (), False, kind="call")
@@ -530,34 +545,42 @@ class Capture:
                         self.graph_break("the function returns a view of its input (views are not captured)")
                         return None
             out_slots.append(slot)
-        if any(step.kind == "backward" for step in self.steps):
+        if any(step.kind in ("backward", "call") for step in self.steps):
             self._check_training(out_slots)
         if self.breaks:
             return None
         return Graph(self, out_slots, treedef, name)
 
     def _check_training(self, out_slots):
-        """A training step replays only if each backward() ends in leaves without hooks (their .grad is
-        written as AccumulateGrad writes it) and each output that requires grad went through a
-        backward() (its graph is spent then, as eager's)."""
-        spent = set()
+        """A graph with backward() or optimizer calls replays only if each output that requires grad went
+        through a backward() when there is one (its graph is spent then, as eager's), and no optimizer
+        step comes between an op and a later backward() or returned graph through that op (the replay
+        would differentiate with the updated parameters, where eager's backward raises on their changed
+        version). (Each backward()'s leaves and boundary were checked when it was recorded.)"""
+        from ..optim import optimizer as _optimizer
+
+        later = []  # (step index, slots) of each differentiation: a backward() inside, the outputs' graphs
         for index, step in enumerate(self.steps):
-            if step.kind != "backward":
-                continue
-            reached = self._reached(step.spec[0][1], index)
-            spent |= reached
-            for s in reached:
-                kind, t = self.slots[s]
-                if kind in ("input", "live") and (t.grad_fn is not None or t._hooks or t._post_accumulate_hooks):
-                    self.graph_break(f"backward() reaches a tensor of shape {list(t.shape)} that is not a leaf or "
-                                     "has hooks (only leaves' AccumulateGrad is captured)")
-                    return
+            if step.kind == "backward":
+                later.append((index, self._reached(step.spec[0][1], index)))
+        spent = set().union(*(r for _, r in later))
         for s in out_slots:
             kind, t = self.slots[s]
             if kind == "op" and t._requires_grad and s not in spent:
-                self.graph_break("the function calls backward() and returns a tensor that requires grad which "
-                                 "no backward() inside it went through")
+                if later:
+                    self.graph_break("the function calls backward() and returns a tensor that requires grad "
+                                     "which no backward() inside it went through")
+                    return
+                later.append((len(self.steps), self._reached(s, len(self.steps))))
+        made = set()  # outputs of the differentiable ops so far
+        for index, step in enumerate(self.steps):
+            if step.kind == "call" and step.fn is _optimizer._hooked_step \
+                    and any(k > index and made & reached for k, reached in later):
+                self.graph_break(f"{step.label}() between ops and the backward() through them (the parameters "
+                                 "it updates are saved for that backward)")
                 return
+            if step.differentiable:
+                made.update(o for o in step.outs if o is not None)
 
     def _reached(self, loss, upto):
         """The slots whose tensors requiring grad backward() from slot ``loss`` goes through."""

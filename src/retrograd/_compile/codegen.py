@@ -25,6 +25,7 @@ import numpy as np
 
 from .._backend import array_module as _xp
 from ..amp.autocast_mode import cast_args
+from ..autograd import engine as _engine
 from ..autograd.function import _wrap_output
 from ..tensor import Tensor
 from ..ops.elementwise import _sum_to
@@ -233,11 +234,12 @@ class Program:
     def _training(self):
         """One function ``run(T)`` (T: the input and live Tensors): the ops' forward lines, at each
         backward() the backward lines of the ops before it from that loss (its gradient ones, as
-        eager's), then each leaf's gradient added to its ``.grad`` (AccumulateGrad's rule); at each
+        eager's), then each leaf's gradient added to its ``.grad`` (AccumulateGrad's rule), and the
+        engine run from the boundary tensors (made outside the graph) with theirs; at each
         optimizer or zero_grad call, that call."""
         em, graph = self.em, self.graph
         em.inline = True
-        em.ns["_deliver"] = deliver
+        em.ns["_deliver"], em.ns["_outside"] = deliver, run_outside
         position = {s: j for j, s in enumerate(graph.input_slots)}
         for j, s in enumerate(graph.input_slots):
             em.f(f"v{s} = T[{j}]._data")
@@ -249,17 +251,20 @@ class Program:
                 start = len(em.fwd)
                 self._backward([(loss, f"np.ones_like(v{loss})")], index)
                 em.fwd[start:start] = [f"{em.gname(s)} = None" for s in sorted(em.maybe_slots)]
+                outside = []  # (T[j], its gradient) of each boundary tensor: the engine goes on from them
                 for s in graph.input_slots:
                     state = em.state.get(s)
                     if state is None:
                         continue
+                    if s in step.outside:
+                        outside.append(f"(T[{position[s]}], {em.gname(s)})")
+                        continue
                     if state == "maybe":
                         em.f(f"if {em.gname(s)} is not None:")
                     em.f(f"{'    ' if state == 'maybe' else ''}_deliver(T[{position[s]}], {em.gname(s)})")
-            elif step.kind == "call":
-                em.f(f"{em.const(step.fn)}({', '.join(em.const(a[1]) for a in step.spec)})")
-                self.backs.append(None)
-            else:
+                if outside:
+                    em.f(f"_outside({_tuple(outside)})")
+            else:  # (an optimizer or zero_grad call is a line of the forward: _forward_step)
                 self.backs.append(self._forward_step(em, StepView(em, step, index, self.slots), self.lowerings))
         body = _fold_transposes(_with_dels(
             ["    " + x for x in em.fwd] + [f"    return {_tuple(f'v{s}' for s in graph.out_slots)}"]))
@@ -303,6 +308,9 @@ class Program:
     @staticmethod
     def _forward_step(em, view, lowerings):
         step = view.step
+        if step.kind == "call":  # an optimizer, zero_grad or lr scheduler call
+            em.f(f"{em.const(step.fn)}({', '.join(em.const(a[1]) for a in step.spec)})")
+            return None
         if step.kind == "alias":
             em.f(f"{view.o()} = v{step.spec[0][1]}")
             return None
@@ -560,6 +568,15 @@ def deliver(var, g):
     else:
         grad._data += g
         grad._vc[0] += 1
+
+
+def run_outside(pairs):
+    """The rest of a backward() that reaches tensors made outside the compiled graph: the engine runs
+    from those tensors with the gradients the generated backward gave them ((tensor, array or None)
+    pairs), so their nodes, hooks and leaves run and free their graph as eager's do."""
+    tensors = [t for t, g in pairs if g is not None]
+    if tensors:
+        _engine.backward(tensors, [_make(g) for t, g in pairs if g is not None])
 
 
 _VAR = re.compile(r"\b(?:[vgbrc]\d+\w*|T)\b")

@@ -11,6 +11,13 @@ forward runs the generated forward and makes one Tensor per output; its node
 backward runs the generated backward and hands the engine the gradients of the inputs and
 live tensors (hooks on those and ``AccumulateGrad`` run as usual).
 
+A training step (a graph with backward() inside) is one generated ``run`` instead: at each
+backward() the backward lines, each plain leaf's gradient written into its ``.grad``, and, where
+the backward reaches tensors made outside the graph (an eager op's output, another compiled
+graph's, an earlier segment's loss, a leaf with hooks), the engine run from those boundary
+tensors with their gradients (codegen.run_outside), so the graph outside runs, hooks and frees
+as in eager's one engine run; ``outside_overlap`` says when that would not equal eager's.
+
 Double backward (``create_graph=True``) through the node raises, as torch.compile's does.
 """
 
@@ -19,6 +26,7 @@ import numpy as np
 from ..autograd import function as _function
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state as _grad_state
+from ..autograd.graph import AccumulateGrad as _AccumulateGrad
 from ..tensor import Tensor
 from .codegen import Program
 from .graph_break import global_hooks as _global_hooks
@@ -33,7 +41,7 @@ class Step:
     required one, and whether autocast cast its arguments."""
 
     __slots__ = ("fn", "spec", "kspec", "outs", "needs", "rgs", "autocast", "kind", "single", "grad_to",
-                 "differentiable", "flat", "label")
+                 "differentiable", "flat", "label", "delivers", "outside")
 
     def __init__(self, fn, spec, kspec, outs, needs, rgs, autocast, kind="op", single=True):
         self.fn, self.spec, self.kspec, self.outs = fn, spec, kspec, outs
@@ -42,6 +50,9 @@ class Step:
         self.grad_to = ()  # (argument position, slot, shape, dtype) of each input that takes a gradient
         self.flat = all(len(a) == 2 for a in spec)
         self.label = None  # a "call" step's name (Adam.step, SGD.zero_grad)
+        # a "backward" step's input and live slots: the plain leaves whose .grad the generated code
+        # writes, and the boundary tensors the engine continues from (see Graph.outside_checks)
+        self.delivers, self.outside = (), ()
 
     @property
     def name(self):
@@ -80,26 +91,39 @@ class Graph:
         self.out_rg = tuple(rg[s] for s in out_slots)
         self.op_count = sum(1 for s in self.steps if s.kind == "op")
         self.out_meta = {s: (t._data.shape, t._data.dtype) for s, (kind, t) in enumerate(capture.slots) if kind == "op"}
-        self.trains = any(step.kind in ("backward", "call") for step in self.steps)  # a training step
-        # a training step's tensors that backward() delivers .grad to: leaves without hooks at each call
-        self.delivered = tuple(j for j, s in enumerate(self.input_slots)
-                               if self.trains and capture.slots[s][1]._requires_grad)
+        # a training step: one generated run (backward() inside, or optimizer calls and no output
+        # that keeps a graph); a graph without backward() whose outputs require grad runs its calls
+        # in its forward and keeps its node (a loss logged before the backward() of a later segment)
+        calls = any(step.kind == "call" for step in self.steps)
+        self.trains = any(step.kind == "backward" for step in self.steps) or calls and not any(self.out_rg)
+        position = {s: j for j, s in enumerate(self.input_slots)}
+        # the tensors backward() delivers .grad to: plain leaves at each call (plain_leaf)
+        self.delivered = tuple(sorted({position[s] for step in self.steps for s in step.delivers}))
+        # per backward() that continues in the engine, where the guard walks the graph outside
+        # (outside_overlap): (positions of its boundary tensors, of the leaves it delivers to)
+        self.outside_checks = tuple(
+            (tuple(position[s] for s in step.outside), tuple(position[s] for s in step.delivers))
+            for step in self.steps if step.outside and (len(step.outside) > 1 or step.delivers))
         self.out_meta_at = [(t._data.shape, t._data.dtype) for t in (capture.slots[s][1] for s in out_slots)]
         self.program = Program(self, capture.slots)
 
     def check(self, inputs):
         """The guards beyond the call's key: module training flags, the bindings of live tensors,
         their shapes, dtypes and requires_grad; for a training step, that the tensors it writes
-        ``.grad`` of are leaves without hooks."""
+        ``.grad`` of are leaves without hooks, and, where a backward() continues in the engine from
+        several boundary tensors or also delivers to leaves, that the graph outside is still
+        disjoint from them (outside_overlap)."""
         if _global_hooks():
             return False
-        if self.delivered:
+        if self.delivered or self.outside_checks:
             if len(inputs) != self.n_inputs:  # a tensor passed twice is one input
                 inputs = list({id(t): t for t in inputs}.values())
             tensors = (*inputs, *self.live)
             for j in self.delivered:
-                t = tensors[j]
-                if t.grad_fn is not None or t._hooks or t._post_accumulate_hooks:
+                if not plain_leaf(tensors[j]):
+                    return False
+            for boundary, delivered in self.outside_checks:
+                if outside_overlap([tensors[j] for j in boundary], [tensors[j] for j in delivered]) is not None:
                     return False
         for m, flag in zip(self.modules, self.training):
             if m.training != flag or m._forward_pre_hooks or m._forward_hooks or m._backward_hooks \
@@ -180,3 +204,54 @@ def run_training(graph, tensors):
             t._requires_grad, t.grad_fn, t._output_nr = True, node, 0
         results.append(t)
     return results
+
+
+def plain_leaf(t):
+    """True for a leaf whose ``.grad`` the generated code may write itself (AccumulateGrad's rule):
+    no grad_fn, no hooks on it (tensor or post-accumulate hooks) or on its AccumulateGrad node."""
+    if t.grad_fn is not None or t._hooks or t._post_accumulate_hooks:
+        return False
+    ref = t._accumulator
+    node = ref() if ref is not None else None
+    return node is None or not node._hooked
+
+
+def outside_overlap(boundary, delivered):
+    """Why running the engine from the ``boundary`` tensors (with the gradients the generated backward
+    gave them) after writing the ``delivered`` leaves' .grad would not be eager's one engine run, or
+    None. It is eager's when each boundary tensor's node (with its graph) is reached from no other
+    boundary tensor and reaches none of the delivered leaves: then every node outside gets its
+    gradients in eager's order and sums, and every leaf is accumulated once (eager sums a leaf's
+    gradients before its one accumulation; two accumulations would add in another order and run its
+    hooks twice). Boundary tensors that are different outputs of one node share it."""
+    roots = {}  # node -> the output numbers the boundary tensors are of it
+    for t in boundary:
+        node = t.grad_fn
+        nr = t._output_nr if node is not None else 0
+        if node is None:
+            node = _function._accumulator(t)
+        if nr in roots.setdefault(node, set()):
+            return f"two tensors of shape {list(t.shape)} are the same output of {node.name()}"
+        roots[node].add(nr)
+    leaves = {id(t) for t in delivered}
+    owner = {}  # node -> the root whose graph reached it
+    for root in roots:
+        if root in owner:
+            return f"the graph of one input reaches another input's node {root.name()}"
+        owner[root] = root
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            if type(node) is _AccumulateGrad and id(node.variable) in leaves:
+                return (f"a tensor of shape {list(node.variable.shape)} is reached both by the ops of the "
+                        "compiled graph and through the graph of one of its inputs")
+            for fn, _ in node._next:
+                if fn is None:
+                    continue
+                seen = owner.get(fn)
+                if seen is None:
+                    owner[fn] = root
+                    stack.append(fn)
+                elif seen is not root:
+                    return f"the graphs of two inputs both reach node {fn.name()}"
+    return None
