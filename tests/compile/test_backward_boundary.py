@@ -92,7 +92,7 @@ def test_a_loss_logged_before_backward_replays_both_segments(optimizer):
 
 
 # ---------------------------------------------------------------------- an input with a graph
-def _head():
+def _make_head():
     retrograd.manual_seed(3)
     return nn.Sequential(nn.Linear(5, 7), nn.Tanh(), nn.Linear(7, 1))
 
@@ -112,7 +112,7 @@ def _stem(x, w):
 
 @pytest.mark.parametrize("source", ["eager", "compiled"])
 def test_an_input_made_by_eager_ops_or_another_compiled_graph(source):
-    head, c_head = _head(), _head()
+    head, c_head = _make_head(), _make_head()
     w, c_w = _leaf(1, (4, 5)), _leaf(1, (4, 5))
     eager_fn, compiled_fn = _head_loss(head), retrograd.compile(_head_loss(c_head))
     stem = retrograd.compile(_stem) if source == "compiled" else _stem
@@ -133,8 +133,65 @@ def test_an_input_made_by_eager_ops_or_another_compiled_graph(source):
             np.testing.assert_array_equal(p.grad.numpy(), q.grad.numpy())  # written by the generated code
 
 
+def _two_inputs(head):
+    def loss_of(h, k):  # each input read by several ops: its gradient is a sum, in eager's order
+        a = head(h)
+        loss = (a * h).sum() + (h * h).mean() + (k * a).sum() + (k.exp() * h).sum()
+        loss.backward()
+        return loss
+
+    return loss_of
+
+
+def _pair(x, w):
+    y = x @ w
+    return y.tanh(), y.sigmoid() * 3.0
+
+
+def test_two_inputs_outputs_of_one_compiled_node_or_of_separate_eager_graphs():
+    head, c_head = _make_head(), _make_head()
+    w, c_w = _leaf(1, (4, 5)), _leaf(1, (4, 5))
+    v, c_v = _leaf(7, (4, 5)), _leaf(7, (4, 5))
+    pair = retrograd.compile(_pair)
+    compiled_fn = retrograd.compile(_two_inputs(c_head))
+    pair(retrograd.tensor(rand(3, 4, seed=9).astype(np.float32)), c_v)  # (its capture: eager nodes)
+    for call in range(6):
+        x = retrograd.tensor(rand(3, 4, seed=call).astype(np.float32))
+        if call < 3:  # both outputs of one CompiledFunction node
+            h, k = _pair(x, w)
+            c_h, c_k = pair(x, c_w)
+            assert isinstance(c_h.grad_fn, CompiledFunction) and c_h.grad_fn is c_k.grad_fn
+        else:  # two eager graphs that do not meet
+            h, k = (x @ w).tanh(), (x @ v).sigmoid()
+            c_h, c_k = (x @ c_w).tanh(), (x @ c_v).sigmoid()
+        ref = _two_inputs(head)(h, k)
+        with count_backward_calls() as backwards:
+            out = compiled_fn(c_h, c_k)
+        assert backwards == ([1] if call == 0 else [])
+        assert out.item() == ref.item()
+        for a, b in zip([w, v, *head.parameters()], [c_w, c_v, *c_head.parameters()]):
+            assert (a.grad is None) == (b.grad is None) == (a is v and call < 3)
+            if a.grad is not None:
+                np.testing.assert_array_equal(a.grad.numpy(), b.grad.numpy())
+
+
+def test_two_inputs_whose_eager_graphs_meet_break():
+    head, c_head = _make_head(), _make_head()
+    w, c_w = _leaf(1, (4, 5)), _leaf(1, (4, 5))
+    compiled_fn = retrograd.compile(_two_inputs(c_head))
+    for call in range(3):
+        x = retrograd.tensor(rand(3, 4, seed=call).astype(np.float32))
+        ref = _two_inputs(head)(*_pair(x, w))  # h and k both reach y = x @ w's node
+        with count_backward_calls() as backwards:
+            out = compiled_fn(*_pair(x, c_w))
+        assert backwards == [1] and out.item() == ref.item()
+        np.testing.assert_array_equal(w.grad.numpy(), c_w.grad.numpy())
+    with pytest.raises(retrograd.compiler.Unsupported, match="the graphs of two inputs both reach node MmBackward0"):
+        retrograd.compile(_two_inputs(c_head), fullgraph=True)(*_pair(x, c_w))
+
+
 def test_hooks_on_a_tensor_outside_run_once_with_eagers_gradient():
-    head, c_head = _head(), _head()
+    head, c_head = _make_head(), _make_head()
     compiled_fn = retrograd.compile(_head_loss(c_head))
     x = retrograd.tensor(rand(3, 4, seed=2).astype(np.float32))
     w, c_w = _leaf(1, (4, 5)), _leaf(1, (4, 5))
@@ -155,7 +212,7 @@ def test_hooks_on_a_tensor_outside_run_once_with_eagers_gradient():
 
 
 def test_a_hooked_leaf_input_goes_through_the_engine():
-    head, c_head = _head(), _head()
+    head, c_head = _make_head(), _make_head()
     compiled_fn = retrograd.compile(_head_loss(c_head))
     for call in range(3):
         x, c_x = _leaf(5, (3, 5)), _leaf(5, (3, 5))
@@ -224,7 +281,7 @@ def test_post_accumulate_hooks_of_a_leaf_fire_once_on_either_side():
 
 # ---------------------------------------------------------------------- retain_graph, guards
 def test_a_spent_graph_outside_raises_as_eager():
-    head, c_head = _head(), _head()
+    head, c_head = _make_head(), _make_head()
     eager_fn, compiled_fn = _head_loss(head), retrograd.compile(_head_loss(c_head))
     w = _leaf(1, (4, 5))
     x = retrograd.tensor(rand(3, 4, seed=2).astype(np.float32))
@@ -241,7 +298,7 @@ def test_a_spent_graph_outside_raises_as_eager():
 
 
 def test_an_input_that_no_longer_requires_grad_captures_again():
-    head, c_head = _head(), _head()
+    head, c_head = _make_head(), _make_head()
     eager_fn, compiled_fn = _head_loss(head), retrograd.compile(_head_loss(c_head))
     w, c_w = _leaf(1, (4, 5)), _leaf(1, (4, 5))
     x = retrograd.tensor(rand(3, 4, seed=2).astype(np.float32))
