@@ -11,6 +11,8 @@ except ImportError:
     cupy = None
 
 
+_ndarray = np.ndarray  # (np.ndarray reads are not specialised by CPython 3.11: numpy has a module __getattr__)
+
 _malloc.tune()  # large NumPy arrays reuse freed heap memory instead of fresh page faults
 
 
@@ -69,7 +71,7 @@ def cuda_available():
 def array_module(arr):
     """numpy or cupy: the module that computes on ``arr`` (for a CUDA bfloat16 array, CuPy through
     _bfloat16's float32 opmath)."""
-    if type(arr) is np.ndarray:
+    if type(arr) is _ndarray:
         return np
     if type(arr) is DeviceBFloat16:
         return arr.module
@@ -79,7 +81,7 @@ def array_module(arr):
 
 
 def device_of(arr):
-    if type(arr) is np.ndarray:
+    if type(arr) is _ndarray:
         return CPU
     if type(arr) is DeviceBFloat16:
         arr = arr.bits
@@ -180,12 +182,12 @@ def matmul(x, y):
     torch accumulates low-precision products in float32 (NumPy has no fast half matmul). On CUDA
     CuPy's cuBLAS multiplies float16 itself (tensor cores, float32 accumulation) and a bfloat16
     array (_bfloat16.DeviceBFloat16) multiplies in float32 and rounds back; two GPUs raise."""
-    if type(x) is np.ndarray:
+    if type(x) is _ndarray:
         dt = x.dtype
         if dt.itemsize == 2 and dt.kind in "fV":
             return np.matmul(x.astype(np.float32), y.astype(np.float32)).astype(dt)
         return x @ y
-    if type(y) is not np.ndarray and x.device != y.device:
+    if type(y) is not _ndarray and x.device != y.device:
         raise RuntimeError("Expected all tensors to be on the same device, but found at least two devices, "
                            f"{device_of(x)} and {device_of(y)}! Move them with .to(device).")
     return x @ y

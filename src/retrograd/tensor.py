@@ -21,6 +21,12 @@ from ._unsupported import reject
 from .autograd import engine, function
 
 
+# NumPy's module defines __getattr__, so CPython 3.11 cannot specialise ``np.ndarray`` reads
+# (~300 machine instructions each, against ~20 for a module global): the hot paths read these
+_ndarray = np.ndarray
+_new_object = object.__new__
+
+
 class Size(tuple):
     """The shape of a tensor: a tuple that prints as ``torch.Size([4, 3])``."""
 
@@ -147,8 +153,8 @@ class Tensor:
     def _make(data, requires_grad=False):
         """Wrap an array without copying (internal fast path; a staticmethod, as calling a
         classmethod costs a bound method per call)."""
-        t = object.__new__(Tensor)
-        if type(data) is not np.ndarray and not hasattr(data, "__cuda_array_interface__") \
+        t = _new_object(Tensor)
+        if type(data) is not _ndarray and not hasattr(data, "__cuda_array_interface__") \
                 and type(data) is not DeviceBFloat16:  # (CUDA bfloat16, see _bfloat16)
             if hasattr(data, "_vmap_levels"):  # vmap(randomness='different')'s draw: a batch of samples
                 return data.batched()

@@ -21,6 +21,8 @@ from sys import getrefcount as _getrefcount
 
 import numpy as np
 
+_ndarray, _np_array, _np_ones = np.ndarray, np.array, np.ones  # (np.X reads are not specialised: see tensor.py)
+
 from .._backend import array_module as _array_module
 from . import anomaly
 from . import function as _function
@@ -168,7 +170,7 @@ def _sole_view(arr):
     """True if NumPy array ``arr`` is a C-contiguous, writable view of the whole of an array
     that only it holds (no other view of that memory exists)."""
     base = arr.base
-    return type(base) is np.ndarray and base.base is None and base.nbytes == arr.nbytes \
+    return type(base) is _ndarray and base.base is None and base.nbytes == arr.nbytes \
         and arr.flags.c_contiguous and arr.flags.writeable and _getrefcount(base) <= _SOLE_BASE
 
 
@@ -180,7 +182,7 @@ def _owned(t):
     that nothing else holds (a linear layer's weight gradient, (G^T X)^T transposed back by
     t()'s backward): its memory is as much t's. Conservative: any doubt answers False."""
     arr = t._data
-    if type(arr) is not np.ndarray or t._requires_grad or t._base is not None or t._hooks is not None:
+    if type(arr) is not _ndarray or t._requires_grad or t._base is not None or t._hooks is not None:
         return False
     if arr.base is not None and not _sole_view(arr):
         return False
@@ -190,8 +192,8 @@ def _owned(t):
 
 
 def _ones_like_data(data):
-    if type(data) is np.ndarray:  # np.ones_like's Python wrapper costs ~4x these C calls
-        return np.array(1, data.dtype) if not data.ndim else np.ones(data.shape, data.dtype)
+    if type(data) is _ndarray:  # np.ones_like's Python wrapper costs ~4x these C calls
+        return _np_array(1, data.dtype) if not data.ndim else _np_ones(data.shape, data.dtype)
     return _array_module(data).ones_like(data)
 
 

@@ -352,7 +352,7 @@ class Function(FunctionCtx, Node):
             ctx.needs_input_grad = (False,) * len(args) if fw is None else forward_hook.needs(None, fw)
             out = cls._forward_ctx(ctx, *args, **kwargs)
 
-        if type(out) is np.ndarray or isinstance(out, np.generic):  # one new array (or a full reduction's scalar)
+        if type(out) is _ndarray or isinstance(out, _np_generic):  # one new array (or a full reduction's scalar)
             result = _Tensor._make(out)
         else:  # a new tensor is the other common case; anything else goes the general way
             result = out if type(out) is _Tensor and not ctx._dirty and not ctx._non_differentiable \
@@ -567,6 +567,7 @@ def _zeros_for(meta, like):
 # modules that build or check tensors on every op or node (this one and engine.py), as a
 # module global, so those paths pay neither an import nor an attribute lookup.
 _Tensor = None
+_ndarray, _np_generic = np.ndarray, np.generic  # (module globals: np.X reads are not specialised, see tensor.py)
 
 
 def bind_tensor_class(cls):

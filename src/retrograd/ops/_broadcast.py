@@ -4,6 +4,8 @@ import numpy as np
 
 from .._backend import array_module
 
+_ndarray = np.ndarray  # (np.ndarray reads are not specialised by CPython 3.11: numpy has a module __getattr__)
+
 
 def sum_to_shape(grad, shape):
     """Sum ``grad`` over the dimensions that broadcasting added or stretched, so that it
@@ -58,7 +60,7 @@ def broadcast_shapes(*shapes):
 def broadcast_view(x, shape):
     """A read-only view of array ``x`` broadcast to ``shape`` (what np.broadcast_to makes, built
     directly for C-contiguous NumPy arrays: np.broadcast_to costs microseconds per call)."""
-    if type(x) is np.ndarray and x.flags.c_contiguous and x.size:
+    if type(x) is _ndarray and x.flags.c_contiguous and x.size:
         lead = len(shape) - x.ndim
         if lead >= 0:
             strides = [0] * lead
@@ -70,7 +72,7 @@ def broadcast_view(x, shape):
                 else:
                     break
             else:
-                view = np.ndarray(shape, x.dtype, x, 0, tuple(strides))
+                view = _ndarray(shape, x.dtype, x, 0, tuple(strides))
                 view.flags.writeable = False
                 return view
     return array_module(x).broadcast_to(x, shape)

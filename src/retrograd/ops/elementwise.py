@@ -47,6 +47,7 @@ def require_tensor(name, v):
 
 
 _PY_NUMBERS = (float, int)
+_ndarray = np.ndarray  # (np.ndarray reads are not specialised by CPython 3.11: numpy has a module __getattr__)
 
 
 def operands(a, b):
@@ -54,7 +55,7 @@ def operands(a, b):
     ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
     if ta and tb:
         x, y = a._data, b._data
-        if (type(x) is not type(y) or (type(x) is not np.ndarray and x.device != y.device)) \
+        if (type(x) is not type(y) or (type(x) is not _ndarray and x.device != y.device)) \
                 and _backend.device_of(x) != _backend.device_of(y):  # CPU and GPU, two GPUs
             raise _device_error(x, y)
         if x.dtype == y.dtype:
@@ -69,9 +70,9 @@ def operands(a, b):
     x = a._data if ta else _scalar(a)
     y = b._data if tb else _scalar(b)
     if ta and x.dtype != dt:
-        x = x.astype(dt) if type(x) is np.ndarray else _backend.cast(x, dt)  # (CUDA bfloat16: no astype)
+        x = x.astype(dt) if type(x) is _ndarray else _backend.cast(x, dt)  # (CUDA bfloat16: no astype)
     if tb and y.dtype != dt:
-        y = y.astype(dt) if type(y) is np.ndarray else _backend.cast(y, dt)
+        y = y.astype(dt) if type(y) is _ndarray else _backend.cast(y, dt)
     if rt is _dtype.bfloat16 and not (ta and tb):  # ml_dtypes widens bfloat16 op Python float to float32
         x, y = (x if ta else np.asarray(x, dtype=dt)), (y if tb else np.asarray(y, dtype=dt))
     return x, y
@@ -567,7 +568,7 @@ class Tanh(Function):
         (out,) = ctx.saved_tensors
         if not _grad_state.enabled and out.ndim:  # plain backward: one array, in place
             z, gd = out._data, g._data
-            if type(z) is np.ndarray and z.size >= _blocked.MIN_SIZE:
+            if type(z) is _ndarray and z.size >= _blocked.MIN_SIZE:
                 return Tensor._make(_blocked.run(_tanh_grad, np.empty_like(z), z, gd))
             return Tensor._make(_tanh_grad(None, z, gd))
         return g * (1 - out * out)
@@ -592,7 +593,7 @@ def sigmoid_array(x):
     xp = _backend.array_module(x)
     e = xp.exp(-xp.abs(x))
     r = 1 / (1 + e)
-    if type(x) is not np.ndarray or x.ndim == 0 or x.dtype.kind not in "fV":
+    if type(x) is not _ndarray or x.ndim == 0 or x.dtype.kind not in "fV":
         return xp.where(x >= 0, r, e * r)
     e = xp.maximum(e, (x >= 0).astype(e.dtype), out=e)
     r *= e
@@ -657,7 +658,7 @@ class Relu(Function):
 
 def _relu_grad(g, z):
     """g where z != 0, else 0 (large NumPy arrays block by block: the mask stays in cache)."""
-    if type(g) is np.ndarray and type(z) is np.ndarray and g.shape == z.shape and g.size >= _blocked.MIN_SIZE:
+    if type(g) is _ndarray and type(z) is _ndarray and g.shape == z.shape and g.size >= _blocked.MIN_SIZE:
         return _blocked.run(_relu_grad_into, np.empty_like(g, np.result_type(g, z)), g, z)
     return g * _relu_mask(z)
 

@@ -24,6 +24,9 @@ from ._out import CAST, COPY, INTO, SAME, takes_out
 __all__ = ["sum", "mean"]
 
 
+_ndarray = np.ndarray  # (np.ndarray reads are not specialised by CPython 3.11: numpy has a module __getattr__)
+
+
 def _accumulation_input(a, dtype):
     """The array of ``a`` to sum or multiply: in ``dtype`` if given, else with integers and
     bools widened to int64 (torch's rule for sum, prod, cumsum, cumprod, nansum)."""
@@ -44,7 +47,7 @@ class Sum(Function):
     def forward(ctx, a, dims, keepdim, dtype):
         x = _accumulation_input(a, dtype)
         ctx.shape, ctx.dims, ctx.keepdim = a.shape, dims, keepdim
-        if x.dtype.itemsize == 2 and x.dtype.kind in "fV" and type(x) is np.ndarray:  # half: accumulate in
+        if x.dtype.itemsize == 2 and x.dtype.kind in "fV" and type(x) is _ndarray:  # half: accumulate in
             # float32, as torch (CuPy's float16 sum accumulates in float32 itself)
             return x.sum(axis=dims, keepdims=keepdim, dtype=np.float32).astype(x.dtype)
         return x.sum(axis=dims, keepdims=keepdim)
