@@ -209,7 +209,15 @@ class Plan:
         self.temps = 0
         self.defs = []  # segment FunctionDefs
         self.labels = []
-        self.ranges = []  # (start, end, segment index or None)
+        # (start, end, segment index or None, run, graph): an eager statement's run (the breaks of the
+        # pieces of one statement with no graph between them count as one, as torch counts them); the
+        # graph (as torch counts them) a segment's ops belong to (segments with no breaking statement
+        # between them are one), or an eager operation's that torch's graph would hold (see _anf)
+        self.ranges = []
+        self.forced = set()  # ids of the statements run eagerly though they hold no break (see _anf)
+        self.combines = set()  # ids of the eager statements combining a value read's result (see _anf)
+        self.graph = 0  # the graph the next segment belongs to
+        self.runs = 0  # segments made so far
         self.jumps = set()  # ids of the breaks that are an if/while test's truth test, moved to the driver
         self.controls = set()  # ids of the if statements whose test was hoisted: run by the driver
         node = source.node
@@ -227,14 +235,15 @@ class Plan:
                                       source.func.__kwdefaults__)
 
     def locate(self, position):
-        """The segment index whose code holds source ``position`` (None: eager or unknown)."""
+        """The graph (as torch counts them) whose segment holds source ``position`` (None: eager or unknown)."""
         best = _innermost(position, self.ranges)
-        return None if best is None else best[2]
+        return None if best is None else best[4]
 
     def statement(self, position):
-        """The source range of the innermost statement run eagerly that holds ``position`` (None if none)."""
+        """The break run of the innermost statement run eagerly that holds ``position`` (None if none): the
+        breaks of one run count as one."""
         best = _innermost(position, [r for r in self.ranges if r[2] is None])
-        return None if best is None else best[:2]
+        return None if best is None else best[3]
 
     # ------------------------------------------------------------------ statements
     def _breaks_in(self, node):
@@ -243,9 +252,11 @@ class Plan:
     def _body(self, stmts, after, defined):
         """The driver's statements for ``stmts``; ``after``: the names read after them; ``defined``
         (updated): the names surely bound."""
-        items = []
+        items, origins = [], []
         for s in stmts:
-            items.extend(self._hoist(s, self._breaks_in(s)))
+            pieces = self._hoist(s, self._breaks_in(s))
+            items.extend(pieces)
+            origins.extend([s] * len(pieces))
         out, i = [], 0
         while i < len(items):
             s, brk = items[i]
@@ -263,7 +274,8 @@ class Plan:
             if kind == "control":
                 out.append(self._control(s, later, defined))
             else:  # eager or inline: the statement itself, in the driver
-                self._eager(s)
+                if kind == "eager":
+                    self._eager(s, origins[i], brk, id(s) in self.combines)
                 out.append(s)
                 defined |= _definite([s])
             i += 1
@@ -273,6 +285,8 @@ class Plan:
         compound = isinstance(s, (ast.If, ast.For, ast.While, ast.With))
         if id(s) in self.controls:
             return "control"
+        if id(s) in self.forced:
+            return "eager"
         if brk and not compound and not _has_body(s):
             return "eager"
         if compound and (brk or _escapes(s)):
@@ -284,12 +298,23 @@ class Plan:
             return "inline"
         return "segment"
 
-    def _eager(self, s):
-        self.ranges.append(((s.lineno, s.col_offset), (s.end_lineno, s.end_col_offset), None))
+    def _eager(self, s, origin=None, brk=True, combine=False):
+        """Note statement ``s`` (a piece of ``origin``) as run eagerly; one holding a break ends a graph;
+        the operation of a ``combine`` piece is counted in the graph after it (torch's graph holds it)."""
+        if brk:
+            self.graph += 1
+        self.ranges.append(((s.lineno, s.col_offset), (s.end_lineno, s.end_col_offset), None,
+                            (id(origin if origin is not None else s), self.runs), self.graph if combine else None))
+        self.runs += combine
 
     def _control(self, s, after, defined):
         """An if/for/while/with run by the driver, its body split."""
         self._eager(s)
+        s = self._split_control(s, after, defined)
+        self.graph += 1  # (the segments after it are another graph than those inside)
+        return s
+
+    def _split_control(self, s, after, defined):
         s = copy.copy(s)
         if isinstance(s, ast.If):
             d_body, d_else = set(defined), set(defined)
@@ -331,6 +356,9 @@ class Plan:
             return [(loop, brk)]
         if not brk or _has_body(s) and not isinstance(s, ast.If):
             return [(s, brk)]
+        pieces = self._anf(s, brk)
+        if pieces is not None:
+            return pieces
         hoisted, rest = [], list(brk)
         for b in brk:
             if not b.direct or b.method not in VALUE_READS or isinstance(s, ast.If) and not _inside(b.position, s.test):
@@ -346,11 +374,100 @@ class Plan:
             rest = [c for c in rest if c not in inner]
         return [*hoisted, (s, rest)]
 
-    def _temp(self, expr):
+    def _anf(self, s, brk):
+        """[(statement, its breaks)]: simple statement ``s`` split in A-normal form around its first break
+        in Python's evaluation order that one call makes (None where there is none, or the statement
+        reorders or repeats evaluation: the caller keeps it eager). The call's operands and what the
+        statement evaluates before them are assigned to temporaries first (segment work), names and
+        attribute paths (``self.lin``, a method's ``x.sum().item``) read where they are used; the call
+        runs eagerly; the rest of the statement, reading the call's result, joins the next segment.
+        A value read's result is a Python value, which a segment would be guarded by: the first
+        operation that combines it with something other than constants (``h * x.sum().item()``) runs
+        eagerly too, its other operands evaluated after the call assigned first."""
+        root = _root(s)
+        if root is None or any(isinstance(n, _REORDERING) for n in ast.walk(s)):
+            return None
+        order, parents = _evaluation(root)
+        calls = sorted((order[c], n, c, b) for n, b in enumerate(brk) for c in [_break_call(s, b)] if c in order)
+        if not calls:
+            return None
+        _, _, call, b = calls[0]
+        chain = [call]  # root ... call
+        while chain[0] is not root:
+            chain.insert(0, parents[chain[0]][0])
+        k = len(chain) - 1  # chain[k]: the operation run eagerly (the call, or what combines its value)
+        if b.direct and b.method in _VALUES:
+            while k > 0:
+                k -= 1
+                if not _passes_value(chain[k], chain[k + 1]):
+                    break
+        combine = chain[k]
+        mapping, before, between = {}, [], []
+
+        def take(e, func, into):
+            if isinstance(e, ast.Constant) or _path(e):
+                return
+            if func and isinstance(e, ast.Attribute):  # a method: its receiver computed, the method read at the call
+                take(e.value, False, into)
+                return
+            name, assign = self._temp(e)
+            mapping[e] = _load(name, e)
+            into.append(assign)
+
+        for j, a in enumerate(chain):  # what is evaluated before the call, outermost first
+            operands = _ordered(a)
+            on_path = parents[chain[j + 1]][1] if a is not call else len(operands)
+            for i, (e, _) in enumerate(operands[:on_path]):
+                take(e, isinstance(a, ast.Call) and i == 0, before)
+            if a is call:
+                break
+        if combine is not call:  # the combining operation's operands evaluated after the call
+            on_path = parents[chain[k + 1]][1]
+            for e, conditional in _ordered(combine)[on_path + 1:]:
+                if conditional:
+                    break
+                take(e, False, between)
+        hoisted = {id(a): [] for a in before + between}
+        at_call, at_combine, rest_breaks = [], [], []
+        for c in brk:
+            owner = c is not b and next((a for a in before + between if _inside(c.position, a.value)), None)
+            if owner:
+                hoisted[id(owner)].append(c)
+            elif c is b or between and _inside(c.position, call):
+                (at_call if between else at_combine).append(c)
+            elif _inside(c.position, combine):
+                at_combine.append(c)
+            else:
+                rest_breaks.append(c)
+        pieces = []
+        for a in before:
+            pieces.extend(self._hoist(a, hoisted[id(a)]))
+        if between:  # the call, then the operands after it, then the operation combining them
+            name, assign = self._temp(call, _substitute(call, mapping))
+            pieces.append((assign, at_call))
+            mapping[call] = _load(name, call)
+            for a in between:
+                pieces.extend(self._hoist(a, hoisted[id(a)]))
+        if combine is root:
+            eager, rest = _substitute(s, mapping), None
+        else:
+            name, eager = self._temp(combine, _substitute(combine, mapping))
+            rest = _substitute(s, {**mapping, combine: _load(name, combine)})
+        if not at_combine:
+            self.forced.add(id(eager))
+        if combine is not call:
+            self.combines.add(id(eager))
+        pieces.append((eager, at_combine))
+        if rest is not None:
+            pieces.extend(self._hoist(rest, rest_breaks))
+        return pieces
+
+    def _temp(self, expr, value=None):
+        """(a new temporary's name, its assignment of ``value`` (default ``expr``), placed at ``expr``)."""
         name = f"__rg_t{self.temps}"
         self.temps += 1
         self.names.add(name)
-        assign = ast.Assign(targets=[ast.Name(name, ast.Store())], value=expr)
+        assign = ast.Assign(targets=[ast.Name(name, ast.Store())], value=expr if value is None else value)
         ast.copy_location(assign, expr)
         ast.fix_missing_locations(assign)
         return name, assign
@@ -388,7 +505,8 @@ class Plan:
         self.defs.append(seg)
         self.labels.append(f"line {first.lineno}")
         for s in stmts:
-            self.ranges.append(((s.lineno, s.col_offset), (s.end_lineno, s.end_col_offset), index))
+            self.ranges.append(((s.lineno, s.col_offset), (s.end_lineno, s.end_col_offset), index, None, self.graph))
+        self.runs += 1
         # the driver: bind possibly unbound inputs to UNBOUND, call, unbind what came back UNBOUND
         out = [_read_or_unbound(f"__rg_i_{n}", n) for n in maybe_in]
         call = ast.Call(ast.Subscript(ast.Name(_SEGS, ast.Load()), ast.Constant(index), ast.Load()),
@@ -673,18 +791,23 @@ def _inside_node(n, outer):
 
 
 def _replace(s, old, new):
-    """A copy of statement ``s`` with the expression node ``old`` replaced by ``new`` (the nodes on
-    the path to it are copied; the rest are shared)."""
-    if s is old:
-        return new
+    """A copy of statement ``s`` with the expression node ``old`` replaced by ``new``."""
+    return _substitute(s, {old: new})
+
+
+def _substitute(s, mapping):
+    """A copy of ``s`` with each node that is a key of ``mapping`` replaced by its value (the nodes on
+    the paths to them are copied; the rest are shared)."""
+    if s in mapping:
+        return mapping[s]
     changed, fields = False, {}
     for field, value in ast.iter_fields(s):
         if isinstance(value, list):
-            items = [_replace(v, old, new) if isinstance(v, ast.AST) else v for v in value]
+            items = [_substitute(v, mapping) if isinstance(v, ast.AST) else v for v in value]
             changed |= any(a is not b for a, b in zip(items, value))
             fields[field] = items
         elif isinstance(value, ast.AST):
-            item = _replace(value, old, new)
+            item = _substitute(value, mapping)
             changed |= item is not value
             fields[field] = item
     if not changed:
@@ -693,3 +816,104 @@ def _replace(s, old, new):
     for field, value in fields.items():
         setattr(out, field, value)
     return out
+
+
+# ---------------------------------------------------------------------- evaluation order (_anf)
+# Tensor methods (and builtins calling them) whose result is a Python value, not a tensor
+_VALUES = (*VALUE_READS, "__float__", "__int__", "__index__", "__bool__", "__array__", "__repr__", "__format__")
+# expressions whose evaluation is reordered or suspended: a statement holding one is not split
+_REORDERING = (ast.NamedExpr, ast.Await, ast.Yield, ast.YieldFrom)
+
+
+def _root(s):
+    """The expression simple statement ``s`` evaluates first (None: a statement _anf does not split).
+    An augmented assignment's target is a name (read, as Python does, before the value: the same
+    object, as no part of the statement can rebind a local)."""
+    if isinstance(s, (ast.Expr, ast.Return, ast.Assign)):
+        return s.value
+    if isinstance(s, ast.AugAssign) and isinstance(s.target, ast.Name):
+        return s.value
+    if isinstance(s, ast.AnnAssign) and s.value is not None and s.simple:
+        return s.value
+    return None
+
+
+def _ordered(n):
+    """[(operand, conditional)] of expression ``n`` in Python's evaluation order (conditional: evaluated
+    only on some runs), or None for an expression whose operands run in their own scope, repeatedly,
+    or in an order this does not model (lambdas, comprehensions, f-strings, ``*``/``**`` unpacking)."""
+    if isinstance(n, (ast.Name, ast.Constant)):
+        return []
+    if isinstance(n, ast.Call):
+        if any(isinstance(a, ast.Starred) for a in n.args) or any(k.arg is None for k in n.keywords):
+            return None
+        return [(e, False) for e in (n.func, *n.args, *(k.value for k in n.keywords))]
+    if isinstance(n, ast.BinOp):
+        return [(n.left, False), (n.right, False)]
+    if isinstance(n, ast.UnaryOp):
+        return [(n.operand, False)]
+    if isinstance(n, ast.Compare):  # a chain stops at its first false comparison
+        return [(n.left, False), (n.comparators[0], False), *((c, True) for c in n.comparators[1:])]
+    if isinstance(n, ast.BoolOp):
+        return [(n.values[0], False), *((v, True) for v in n.values[1:])]
+    if isinstance(n, ast.IfExp):
+        return [(n.test, False), (n.body, True), (n.orelse, True)]
+    if isinstance(n, ast.Attribute):
+        return [(n.value, False)]
+    if isinstance(n, ast.Subscript):
+        return [(n.value, False), (n.slice, False)]
+    if isinstance(n, ast.Slice):
+        return [(e, False) for e in (n.lower, n.upper, n.step) if e is not None]
+    if isinstance(n, (ast.Tuple, ast.List, ast.Set)):
+        return None if any(isinstance(e, ast.Starred) for e in n.elts) else [(e, False) for e in n.elts]
+    if isinstance(n, ast.Dict):
+        if any(k is None for k in n.keys):
+            return None
+        return [(e, False) for pair in zip(n.keys, n.values) for e in pair]
+    return None
+
+
+def _evaluation(root):
+    """({node: when its evaluation completes}, {node: (parent, its position in _ordered(parent))}) for
+    the nodes of ``root`` evaluated once and unconditionally whenever it is."""
+    order, parents = {}, {}
+
+    def visit(n):
+        for i, (c, conditional) in enumerate(_ordered(n) or ()):
+            if not conditional:
+                parents[c] = (n, i)
+                visit(c)
+        order[n] = len(order)
+
+    visit(root)
+    return order, parents
+
+
+def _break_call(s, b):
+    """The call of statement ``s`` that made break ``b`` (its span is the break's position), or None."""
+    if b.position is None or b.position[2] is None:
+        return None
+    for n in ast.walk(s):
+        if isinstance(n, ast.Call) and _same(b.position, n):
+            return n
+    return _find_call(s, b) if b.direct and b.method else None
+
+
+def _path(e):
+    """Whether ``e`` is a name or an attribute path on one (``self.lin``, ``F.relu``): read where it is
+    used (it differs from reading it first only where the breaking call rebinds it)."""
+    while isinstance(e, ast.Attribute):
+        e = e.value
+    return isinstance(e, ast.Name)
+
+
+def _passes_value(parent, child):
+    """Whether ``parent`` computes a Python value from ``child``'s alone (a unary operation, or one with
+    a constant): a value read's result goes on up through it."""
+    if isinstance(parent, ast.UnaryOp):
+        return True
+    if isinstance(parent, ast.BinOp):
+        return isinstance(parent.right if child is parent.left else parent.left, ast.Constant)
+    if isinstance(parent, ast.Compare) and len(parent.comparators) == 1:
+        return isinstance(parent.comparators[0] if child is parent.left else parent.left, ast.Constant)
+    return False
