@@ -8,10 +8,16 @@ any compiled function); the statement that broke runs eagerly in the driver; an 
 ``for``, ``while`` or ``with`` holding a break (in its test or in its body) runs as Python
 control flow in the driver, its body split the same way, so the non-breaking part of a loop
 body is replayed on every iteration. The locals flow between them: a segment takes the
-locals it reads and returns the ones it assigns that are read later. Where the break is a
-value read called from the function itself (``print(loss.sum().item())``, ``if x.sum() > 0:``),
-the tensor expression it reads (``loss.sum()``, ``x.sum() > 0``) is computed at the end of the
-segment before, as torch's graph ends with it.
+locals it reads and returns the ones it assigns that are read later. A simple statement that
+breaks is split in A-normal form around the call that broke (``Plan._anf``), in Python's
+evaluation order: what it evaluates before the call is assigned to temporaries at the end of the
+segment before, the call runs eagerly, and the rest of the statement starts the segment after, as
+torch's resume functions start right after the breaking instruction (``y = m2(h *
+x.sum().item()) + m3(z)``: ``x.sum()`` before; ``m2``, ``m3`` and ``+`` after). Where that cannot
+be (a break evaluated conditionally or repeatedly, an ``if``/``while`` test) the statement runs
+eagerly, and the tensor expression a value read called from the function itself reads
+(``loss.sum()`` of ``print(loss.sum().item())``, ``x.sum() > 0`` of ``if x.sum() > 0:``) is
+computed at the end of the segment before.
 
 Segments run with the function's globals and closure cells (the code is compiled with the
 function's file name and line numbers, so tracebacks and later breaks point at the user's
