@@ -112,3 +112,61 @@ def test_a_weight_gradient_is_not_transposed_twice():
     compiled(x, y)
     compiled(x, y)
     assert ".T\n" not in _program(compiled).source and lin.weight.grad._data.base is None
+
+
+def test_a_comparison_with_a_number_is_the_array_comparison_itself():
+    # a causal mask as nanoGPT writes it: masked_fill(bias == 0, -inf) with a float buffer; the
+    # comparison runs on the arrays (no Tensor wrapping by the generic helper) and gives eager's values
+    bias = retrograd.tril(retrograd.ones(5, 5))
+
+    def fn(a):
+        return (a.masked_fill(bias == 0, float("-inf")) * 2).softmax(-1).masked_fill(a > 0.5, 0.0)
+
+    compiled = assert_same_as_eager(fn, [rand(3, 5, 5, dtype=np.float32)])
+    source = _program(compiled).source
+    assert "_make(" not in source.split("def backward")[0], source
+    assert "_generic_forward" not in source, source
+
+
+def test_a_comparison_of_tensors_of_two_dtypes_keeps_eager_casts():
+    # float32 < float64: operands promotes both to float64 first; the generic helper does that
+    assert_same_as_eager(lambda a, b: a * (a < b.double()), [rand(4, 3, dtype=np.float32), rand(4, 3, seed=1, dtype=np.float32)])
+
+
+def test_masked_fill_of_a_dying_intermediate_fills_it_in_place():
+    # the scaled scores die at masked_fill (and softmax's gradient at its backward): no copy, eager's bits
+    mask = retrograd.tensor(np.triu(np.ones((16, 16), dtype=bool), 1))
+
+    def fn(q, k):
+        att = (q @ k.transpose(-2, -1)) * 0.25
+        return att.masked_fill(mask, float("-inf")).softmax(-1)
+
+    for shape in [(32, 4, 16, 16), (3, 1, 16, 16)]:
+        compiled = assert_same_as_eager(fn, [rand(*shape, dtype=np.float32), rand(*shape, seed=1, dtype=np.float32)])
+        source = _program(compiled).source
+        assert source.count("_owned(") == 2 and ".copy()" not in source, source
+
+
+def test_owned_takes_a_sole_array_and_copies_a_shared_one():
+    def sole():
+        a = np.ones((4, 4))
+        return codegen._owned(a) is a
+
+    def sole_reshaped():  # a kernel's (rows, width) result reshaped: the view alone holds its array
+        a = np.ones((16, 2)).reshape(4, 4, 2)
+        return codegen._owned(a) is a
+
+    assert sole() and sole_reshaped()
+    held = np.ones((4, 4))
+    keep = [held]
+    assert codegen._owned(held) is not keep[0]
+    base = np.ones((16, 2))
+    view = base.reshape(4, 4, 2)
+    assert not np.shares_memory(codegen._owned(view), base)  # its array is held elsewhere
+    half = np.ones((8, 2))[:4]
+    assert not np.shares_memory(codegen._owned(half), half)  # a view of part of an array
+    t = np.ones((4, 3)).T
+    assert codegen._owned(t).flags.c_contiguous  # not C-ordered: copied to C order
+    body = ["    v2 = v1.copy()", "    del v1, v3", "    v5 = v4.copy()", "    v6 = v4 + 1"]
+    assert codegen._take_dying_copies(body) == [
+        "    v2 = _owned(v1)", "    del v1, v3", "    v5 = v4.copy()", "    v6 = v4 + 1"]

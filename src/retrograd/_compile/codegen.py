@@ -43,7 +43,8 @@ class Emitter:
         self.fwd = []
         self.bwd = []
         self.ns = {"np": np, "_make": _make, "_generic_forward": _generic_forward,
-                   "_generic_backward": _generic_backward, "_sum_to": _sum_to, "_acc": _acc}
+                   "_generic_backward": _generic_backward, "_sum_to": _sum_to, "_acc": _acc,
+                   "_owned": _owned}
         self._consts = {}
         self.state = {}  # slot -> "set" | "maybe": whether its gradient variable holds a value
         self.maybe_slots = set()  # gradient variables that start as None
@@ -218,13 +219,13 @@ class Program:
         saved = sorted(set(_NAME.findall("\n".join(bwd_body))) & known)
         args = ", ".join(f"v{s}" for s in graph.input_slots)
         params = [f"v{s}" for s in graph.input_slots]
-        fwd_src = [f"def forward({args}):"] + _with_dels(
+        fwd_src = [f"def forward({args}):"] + _take_dying_copies(_with_dels(
             ["    " + x for x in em.fwd] + [f"    return {_tuple(f'v{s}' for s in graph.out_slots)}, {_tuple(saved)}"],
-            params)
+            params))
         bwd_src = ["def backward(saved, grads):"]
         if saved:
             bwd_src.append(f"    {_tuple(saved)} = saved")
-        bwd_src += _fold_transposes(_with_dels(["    " + x for x in bwd_body], saved))
+        bwd_src += _take_dying_copies(_fold_transposes(_with_dels(["    " + x for x in bwd_body], saved)))
         # the inputs and outputs whose arrays the backward reads: CompiledFunction saves their Tensors,
         # so that an in-place change before backward raises as eager's version check does
         self.saved_inputs = tuple(j for j, s in enumerate(graph.input_slots) if f"v{s}" in saved)
@@ -266,8 +267,8 @@ class Program:
                     em.f(f"_outside({_tuple(outside)})")
             else:  # (an optimizer or zero_grad call is a line of the forward: _forward_step)
                 self.backs.append(self._forward_step(em, StepView(em, step, index, self.slots), self.lowerings))
-        body = _fold_transposes(_with_dels(
-            ["    " + x for x in em.fwd] + [f"    return {_tuple(f'v{s}' for s in graph.out_slots)}"]))
+        body = _take_dying_copies(_fold_transposes(_with_dels(
+            ["    " + x for x in em.fwd] + [f"    return {_tuple(f'v{s}' for s in graph.out_slots)}"])))
         return "\n".join(["def run(T):"] + body) + "\n"
 
     def _backward(self, seeds, upto):
@@ -318,6 +319,9 @@ class Program:
             k = em.const(step.fn)
             rest = "".join(f", {em.const(a[1])}" for a in step.spec[1:])
             em.f(f"{', '.join(f'v{s}' for s in step.outs)}, = {k}(v{step.spec[0][1]}{rest})")
+            return None
+        if step.kind == "compare" and _plain_compare(view):
+            em.f(f"{view.o()} = {em.const(step.fn.op)}({view.a(0)}, {view.a(1)})")
             return None
         if step.kind in ("compare", "draw"):
             k = em.const(step.fn)
@@ -376,6 +380,28 @@ def _engine_order(seed_slots, backs, slots):
                 (leaves if type(fn) is tuple else ready).append(fn)
         ready += [n for n in leaves if type(n) is not tuple]
     return order
+
+
+def _plain_compare(view):
+    """Whether a comparison step's operands are ones eager's ``operands`` passes to the comparison as
+    they are (two NumPy arrays of one dtype, or a float array and a Python int/float: no cast) and its
+    result is an array (not 0-dim): then the step is the comparison itself on the arrays, not the
+    generic helper's Tensor wrapping (~15 us for a causal mask's ``bias == 0``)."""
+    if not view.oshape():
+        return False
+    spec = view.step.spec
+    if any(spec[i][0] is True and not view.is_tensor(i) for i in (0, 1)):
+        return False  # (a raw array operand: the generic path passes it unwrapped)
+    ta, tb = view.is_tensor(0), view.is_tensor(1)
+    arrays = [view.tensor(i)._data for i in (0, 1) if view.is_tensor(i)]
+    if not all(type(a) is np.ndarray for a in arrays):
+        return False
+    if ta and tb:
+        return arrays[0].dtype == arrays[1].dtype
+    if ta or tb:
+        number = view.value(1 if ta else 0)
+        return type(number) in (int, float) and arrays[0].dtype.kind == "f"
+    return False
 
 
 def _generic(em, view):
@@ -556,6 +582,23 @@ def _acc(g, e):
     return g + e
 
 
+def _owned(a):
+    """``a.copy()``, or ``a`` itself where that is invisible: called as ``X = _owned(Y)`` on a ``Y`` the
+    next statement deletes (see _take_dying_copies), ``a`` a C-ordered array that only that variable
+    holds (no Tensor, alias, saved value or constant: _SOLE, as in _acc) and that owns its memory or
+    views all of an array only it holds (a kernel's result reshaped: _VIEWED, as in _sole_array).
+    masked_fill copies its input before writing the fill, and its backward the gradient: when that
+    input is a fresh intermediate that dies there, the copy is a pass for nothing."""
+    if type(a) is np.ndarray and a.flags.c_contiguous and a.flags.writeable and _getrefcount(a) <= _SOLE:
+        b = a.base
+        if b is None:
+            return a
+        if type(b) is np.ndarray and b.base is None and b.flags.c_contiguous and b.dtype == a.dtype \
+                and b.size == a.size and _getrefcount(b) <= _VIEWED:
+            return a
+    return a.copy()
+
+
 def deliver(var, g):
     """Add gradient array ``g`` into leaf ``var``'s ``.grad`` as eager's AccumulateGrad does: the first
     gradient becomes ``.grad`` (the array itself when the generated code alone holds it, else a
@@ -611,6 +654,21 @@ def _with_dels(body, params=()):
         out.extend(body[a:b + 1])
         if k in dels:
             out.append(f"    del {', '.join(sorted(dels[k]))}")
+    return out
+
+
+_COPY = re.compile(r"    (\w+) = (\w+)\.copy\(\)")
+
+
+def _take_dying_copies(body):
+    """``body`` with each top-level ``X = Y.copy()`` whose ``Y`` the next line deletes (its last read, as
+    _with_dels writes it) written ``X = _owned(Y)``: no copy where nothing else holds Y's array."""
+    out = list(body)
+    for i, line in enumerate(body[:-1]):
+        m = _COPY.fullmatch(line)
+        nxt = body[i + 1]
+        if m and nxt.startswith("    del ") and m.group(2) in nxt[8:].split(", "):
+            out[i] = f"    {m.group(1)} = _owned({m.group(2)})"
     return out
 
 
