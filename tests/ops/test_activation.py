@@ -209,3 +209,20 @@ def test_gelu_float32_cdf_accurate():
     assert float(activation.gelu(retrograd.tensor(1.0))) == pytest.approx(0.8413447, rel=1e-6)
     out = activation.gelu(retrograd.tensor([float("nan"), float("-inf"), 30.0])).numpy()
     assert np.isnan(out[0]) and np.isnan(out[1]) and out[2] == 30.0
+
+
+@pytest.mark.parametrize("need_d", [True, False])
+def test_gelu_float32_pieces_give_the_bits_of_one_piece(need_d):
+    """The erf GELU runs a long float32 array in cache-sized pieces, each through its output's
+    and derivative's pieces and one reused scratch piece: every element, the last partial piece's
+    and the specials' included, has the bits that a short array (one piece) gives it."""
+    n = 2 * activation._GELU_PIECE + 1234
+    xs = np.random.default_rng(3).standard_normal(n).astype(np.float32) * 4
+    xs[[0, 1, 2, 3, -4, -3, -2, -1]] = [np.nan, np.inf, -np.inf, -0.0, 0.0, 1e-30, 40.0, -40.0]
+    out, d = activation._gelu_erf(xs, need_d)
+    short = [activation._gelu_erf(xs[i:i + 1000], need_d) for i in range(0, n, 1000)]
+    np.testing.assert_array_equal(out.view(np.int32), np.concatenate([o for o, _ in short]).view(np.int32))
+    if need_d:
+        np.testing.assert_array_equal(d.view(np.int32), np.concatenate([g for _, g in short]).view(np.int32))
+    else:
+        assert d is None

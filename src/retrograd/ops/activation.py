@@ -159,19 +159,24 @@ _SIGN_BIT = np.int32(-2**31)
 
 
 def _normal_cdf_pdf(x):
-    """(Phi(x), phi(x)): the standard normal cdf and pdf of an array. float32 NumPy arrays use
-    the rational erfc form above in ~20 in-place passes (4x faster than scipy's erf, and the
-    pdf comes for free): gelu's absolute error is < 5e-7, below torch's own float32 gelu (1.1e-6,
-    where 1 + erf cancels); other dtypes and CuPy use erf and exp."""
+    """(Phi(x), phi(x)): the standard normal cdf and pdf of an array by erf and exp (the float32
+    NumPy arrays that GELU meets take _normal_cdf_pdf_float32 instead)."""
     f = x.dtype.type
-    if x.dtype != np.float32 or type(x) is not np.ndarray or x.ndim == 0:
-        xp = _backend.array_module(x)  # (asarray: 0-dim results stay arrays)
-        return (xp.asarray(f(0.5) * (1 + _erf_array(x * f(_INV_SQRT_2)))),
-                xp.asarray(f(_INV_SQRT_2PI) * xp.exp(f(-0.5) * x * x)))
-    a = np.abs(x)
-    t = np.add(a, f(_INV_K))
+    xp = _backend.array_module(x)  # (asarray: 0-dim results stay arrays)
+    return (xp.asarray(f(0.5) * (1 + _erf_array(x * f(_INV_SQRT_2)))),
+            xp.asarray(f(_INV_SQRT_2PI) * xp.exp(f(-0.5) * x * x)))
+
+
+def _normal_cdf_pdf_float32(x, a, t, p):
+    """(Phi(x), phi(x)) of a float32 NumPy array, by the rational erfc form above in ~20 in-place
+    passes over three buffers of x's shape (4x faster than scipy's erf, and the pdf comes for
+    free): a is scratch, the pdf is written into t and the cdf into p (GELU's absolute error is
+    < 5e-7, below torch's own float32 gelu: 1.1e-6, where 1 + erf cancels)."""
+    f = np.float32
+    np.abs(x, out=a)
+    np.add(a, f(_INV_K), out=t)
     np.divide(f(_INV_K), t, out=t)  # t = 1/(1 + k|x|) = (1/k)/(1/k + |x|), k = p/sqrt 2
-    p = np.multiply(t, f(_PHI_COEFFS[-1]))
+    np.multiply(t, f(_PHI_COEFFS[-1]), out=p)
     for c in _PHI_COEFFS[-2::-1]:  # Horner: p = -(sqrt(2 pi)/2) t P(t)
         p += f(c)
         p *= t
@@ -195,28 +200,43 @@ _GELU_PIECE = 1 << 16
 
 def _gelu_erf(x, need_d):
     """(x*Phi(x), Phi(x) + x*phi(x) when need_d else None): the erf GELU and its derivative.
-    A large contiguous NumPy float32 array goes through in L2-sized pieces (the same operations
-    on every element: the same bits as in one piece)."""
-    if type(x) is not np.ndarray or x.dtype != np.float32 or x.size <= _GELU_PIECE or not x.flags.c_contiguous:
-        return _gelu_erf_piece(x, need_d, None, None)
+    A float32 NumPy array goes through in L2-sized pieces (the same operations on every element:
+    the same bits as in one piece), each piece's passes in the output's (and the derivative's)
+    own piece and one piece of scratch reused by all pieces: four arrays' pieces in cache rather
+    than six (1M floats with the derivative: 4.3 -> 3.9 ms, cache-warm)."""
+    if type(x) is not np.ndarray or x.dtype != np.float32 or x.ndim == 0:
+        cdf, pdf = _normal_cdf_pdf(x)
+        xp = _backend.array_module(x)
+        with np.errstate(invalid="ignore"):
+            out = xp.multiply(x, cdf)
+            d = None
+            if need_d:  # the local derivative Phi + a*phi, while both are at hand
+                d = xp.multiply(x, pdf, out=pdf)
+                d += cdf
+        return out, d
     out = np.empty_like(x)
     d = np.empty_like(x) if need_d else None
-    xf, of, df = x.reshape(-1), out.reshape(-1), d.reshape(-1) if need_d else None
+    if x.size <= _GELU_PIECE or not x.flags.c_contiguous:
+        _gelu_erf_float32(x, out, d if need_d else np.empty_like(x), np.empty_like(x), need_d)
+        return out, d
+    xf, of = x.reshape(-1), out.reshape(-1)
+    tf = d.reshape(-1) if need_d else np.empty(_GELU_PIECE, np.float32)
+    p = np.empty(_GELU_PIECE, np.float32)
     for s in range(0, xf.size, _GELU_PIECE):
-        e = s + _GELU_PIECE
-        _gelu_erf_piece(xf[s:e], need_d, of[s:e], df[s:e] if need_d else None)
+        e = min(s + _GELU_PIECE, xf.size)
+        _gelu_erf_float32(xf[s:e], of[s:e], tf[s:e] if need_d else tf[:e - s], p[:e - s], need_d)
     return out, d
 
 
-def _gelu_erf_piece(x, need_d, out, d):
-    cdf, pdf = _normal_cdf_pdf(x)
-    xp = _backend.array_module(x)
+def _gelu_erf_float32(x, out, t, p, need_d):
+    """out = x*Phi(x) and, when need_d, t = Phi(x) + x*phi(x) (t is scratch otherwise), p scratch:
+    float32 NumPy arrays of one shape."""
     with np.errstate(invalid="ignore"):
-        out = xp.multiply(x, cdf, out=out)
+        cdf, pdf = _normal_cdf_pdf_float32(x, out, t, p)  # (out: scratch until the last pass)
+        np.multiply(x, cdf, out=out)
         if need_d:  # the local derivative Phi + a*phi, while both are at hand
-            d = xp.multiply(x, pdf, out=pdf if d is None else d)
+            d = np.multiply(x, pdf, out=pdf)
             d += cdf
-    return out, d
 
 
 class Silu(Function):
