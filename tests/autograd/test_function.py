@@ -366,3 +366,32 @@ def test_custom_function_multiple_outputs_matches_torch():
         return x.grad.tolist()
 
     np.testing.assert_allclose(run(torch), run(real_torch), rtol=1e-12)
+
+
+def test_array_forward_ops_keep_grad_mode_and_subclasses_that_define_forward_do_not(monkeypatch):
+    """An op flagged _array_forward (Mul) runs its forward without apply switching grad mode
+    off; a subclass defining its own forward is not flagged, so that forward runs with grad
+    mode off as every Function's does (ops it applies are not recorded)."""
+    from retrograd.ops.elementwise import Mul
+
+    class MyMul(Mul):
+        @staticmethod
+        def forward(ctx, a, b):
+            seen.append(torch.is_grad_enabled())
+            assert (a * b).grad_fn is None  # an op inside forward: not recorded
+            return Mul.forward(ctx, a, b)
+
+    seen = []
+    plain = Mul._forward_ctx
+    monkeypatch.setattr(Mul, "_forward_ctx", staticmethod(lambda ctx, *a: (seen.append(torch.is_grad_enabled()),
+                                                                             plain(ctx, *a))[1]))
+    a = torch.tensor([1.0, 2.0], requires_grad=True)
+    b = torch.tensor([3.0, 4.0], requires_grad=True)
+    y = Mul.apply(a, b)
+    assert seen == [True] and type(y.grad_fn) is Mul and torch.is_grad_enabled()
+    assert not MyMul._array_forward and Mul._array_forward
+    seen.clear()
+    z = MyMul.apply(a, b)
+    assert seen == [False, False] and type(z.grad_fn) is MyMul  # (and MyMul's a * b ran Mul's, unrecorded)
+    z.sum().backward()
+    assert a.grad.tolist() == [3.0, 4.0]

@@ -23,6 +23,7 @@ class Addmm(Function):
     """Y = b + X M, torch's addmm(bias, input, weight.t()) of a linear layer (Mm without b);
     db = sum of G over the rows,  dX = G M^T,  dM = X^T G."""
     vmap = classmethod(_batching.addmm)  # batching rule (retrograd.func.vmap)
+    _array_forward = True  # (Function._array_forward)
 
     def name(self):
         return "AddmmBackward0" if self._next[0][1] != -1 else "MmBackward0"

@@ -137,6 +137,7 @@ def _clamp_min(x, m):
 class MseLoss(Function):
     """l = c * sum (x - y)^2 with c = 1/n for the mean, 1 for the sum;  dx = 2c g (x - y),  dy = -dx."""
     vmap = classmethod(_batching.mse_loss)  # batching rule (retrograd.func.vmap)
+    _array_forward = True  # (Function._array_forward)
 
     @staticmethod
     def forward(ctx, x, y, mean):

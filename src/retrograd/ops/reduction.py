@@ -42,6 +42,7 @@ class Sum(Function):
     """z = sum over dims of a;  da = g broadcast back over those dims."""
     vmap = classmethod(_batching.along_dims(1))  # batching rule (retrograd.func.vmap)
     _autocast = {"cuda": "fp32"}
+    _array_forward = True  # (Function._array_forward)
 
     @staticmethod
     def forward(ctx, a, dims, keepdim, dtype):
@@ -64,6 +65,7 @@ class Sum(Function):
 class Mean(Function):
     """z = mean over dims of a;  da = g/n broadcast back over those dims."""
     vmap = classmethod(_batching.along_dims(1))  # batching rule (retrograd.func.vmap)
+    _array_forward = True  # (Function._array_forward)
 
     @staticmethod
     def forward(ctx, a, dims, keepdim, dtype):

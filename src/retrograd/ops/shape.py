@@ -94,6 +94,7 @@ class UnsafeView(Reshape):
 class Permute(Function):
     """z = a with dims reordered;  da = g with the inverse order."""
     vmap = classmethod(_batching.permutation)  # batching rule (retrograd.func.vmap)
+    _array_forward = True  # (Function._array_forward)
 
     _view = True
 
