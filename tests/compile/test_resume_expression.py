@@ -237,3 +237,41 @@ def test_explain_counts_as_torch(fn):
     expected = reference(lambda: _torch_explain(fn))
     report, _ = _quiet(retrograd.compiler.explain(fn), retrograd.tensor(rand(4, 3, seed=1)))
     assert [report.graph_count, report.graph_break_count] == list(expected)
+
+
+# ---------------------------------------------------------------------- a training step
+def _training(compiled):
+    """20 SGD steps whose step logs `loss.item() * 1.0 + reg(w)` before backward(): (the logged values,
+    the ops run eagerly on the last step (compiled), the parameters)."""
+    retrograd.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 1))
+    opt = retrograd.optim.SGD(model.parameters(), lr=0.1)
+    loss_fn = nn.MSELoss()
+    w = model[2].weight
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss_val = loss.item() * 1.0 + reg(w)
+        loss.backward()
+        opt.step()
+        return loss_val
+
+    run = retrograd.compile(step) if compiled else step
+    rng = np.random.default_rng(0)
+    logged, ops = [], None
+    for i in range(20):
+        x = retrograd.tensor(rng.standard_normal((8, 2)).astype(np.float32))
+        y = retrograd.tensor(rng.standard_normal((8, 1)).astype(np.float32))
+        with count_ops() if i == 19 and compiled else contextlib.nullcontext() as ops:
+            logged.append(run(x, y).detach().numpy())
+    return logged, ops, [p.detach().numpy() for p in model.parameters()]
+
+
+def test_a_training_step_logging_a_mixed_value_matches_eager_and_replays_the_rest():
+    eager, _, eager_params = _training(False)
+    compiled, ops, params = _training(True)
+    for a, b in zip(eager + eager_params, compiled + params):
+        np.testing.assert_array_equal(a, b)
+    # reg(w) replayed after the .item(); only the + combining the logged number with it runs eagerly
+    assert ops.pop("Add") == 1 and set(ops) == {"CompiledFunction"}
