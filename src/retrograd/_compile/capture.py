@@ -81,6 +81,11 @@ class Capture:
         self.modules = []  # every nn.Module called during the capture
         self._seen_modules = set()
         self.n_inputs = 0
+        # a capture for a key whose graphs failed their guards: a backward() whose graph outside overlaps
+        # breaks now; on a key's first capture it is recorded, guarded, and breaks only if it overlaps
+        # again (the first call of a compiled producer runs eagerly: its outputs' graphs meet where its
+        # replayed node's outputs would not)
+        self.recapture = False
         self.live = []  # live tensors, in slot order
         self.bindings = []  # (container, key, tensor): how a live tensor was reached
         self._owners = _owners_of(modules, fn)
@@ -265,7 +270,7 @@ class Capture:
         step.outside = tuple(s for s in reached if s not in step.delivers)
         if step.outside:
             why = outside_overlap([self.slots[s][1] for s in step.outside], [self.slots[s][1] for s in step.delivers])
-            if why is not None:
+            if why is not None and self.recapture:
                 self.graph_break(f"backward() continues into a graph made outside the compiled function, where "
                                  f"{why}: a leaf would accumulate twice or a gradient be summed in another "
                                  "order than eager's", skip=4)

@@ -100,6 +100,7 @@ class Compiled:
     def capture(self, key, args, kwargs, tensors, steps=None):
         cap = Capture(self.fn, self.fullgraph, (self.module,) if self.module is not None else ())
         cap.target_code = resume.target_code(self.fn)  # where graph_break.py notes each break's position
+        cap.recapture = key in self.cache  # (a graph of this key failed its guards: see Capture.recapture)
         if steps is not None:
             cap.steps = steps
         given = _containers(args) if self.segment_of is not None else ()
