@@ -1,6 +1,6 @@
 """ops/elementwise.py's array paths: the backward of relu and tanh on large arrays block by
-block (retrograd._blocked), and sigmoid's select without np.where, each bitwise equal to the
-plain NumPy formula."""
+block (retrograd._blocked), and sigmoid (torch's formula on float32/float64, a select without
+np.where on half precision), each bitwise equal to the plain NumPy formula."""
 
 import ml_dtypes
 import numpy as np
@@ -9,6 +9,7 @@ import pytest
 import retrograd as R
 from retrograd import _blocked
 from retrograd.ops.elementwise import sigmoid_array
+from tests.helpers import requires_torch
 
 
 @pytest.mark.parametrize("shape", [(1024, 600), (16, 8, 70, 70)])
@@ -28,10 +29,15 @@ def test_large_relu_and_tanh_backward_are_bitwise_the_formulas(shape):
         assert np.array_equal(gg.detach().numpy(), want), op
 
 
-@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, ml_dtypes.bfloat16])
-def test_sigmoid_is_bitwise_the_where_formula(dtype):
+def _sigmoid_input(dtype):
     x = (np.random.default_rng(0).standard_normal((64, 257)) * 30).astype(dtype)
-    x.flat[:6] = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, -200.0]).astype(dtype)
+    x.flat[:6] = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, -800.0]).astype(dtype)
+    return x
+
+
+@pytest.mark.parametrize("dtype", [np.float16, ml_dtypes.bfloat16])
+def test_half_precision_sigmoid_is_bitwise_the_where_formula(dtype):
+    x = _sigmoid_input(dtype)
     with np.errstate(all="ignore"):
         e = np.exp(-np.abs(x))
         r = 1 / (1 + e)
@@ -39,6 +45,34 @@ def test_sigmoid_is_bitwise_the_where_formula(dtype):
         got = sigmoid_array(x)
     assert got.dtype == want.dtype
     assert np.array_equal(got.view(np.uint8), want.view(np.uint8))  # NaN's bits too
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["contiguous", "transposed"])
+def test_sigmoid_is_bitwise_torchs_formula_without_overflow_warnings(dtype, layout, recwarn):
+    x = _sigmoid_input(dtype)
+    x = x if layout == "contiguous" else x.T
+    with np.errstate(all="ignore"):
+        want = 1 / (1 + np.exp(-x))
+    with np.errstate(over="raise"):  # the formula's overflow (x < -88.7) is expected, not an error
+        got = sigmoid_array(x)
+    assert got.dtype == want.dtype and got.shape == x.shape
+    assert got.tobytes() == want.tobytes()  # NaN's bits too
+    assert not [w for w in recwarn if "overflow" in str(w.message)]
+    first = (got if layout == "contiguous" else got.T)[0]
+    assert first[5] == 0.0 and first[2] == 0.0 and first[1] == 1.0  # x = -800, -inf, inf
+
+
+@requires_torch
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sigmoid_underflows_to_zero_where_torchs_does(dtype):
+    import torch
+
+    x = np.array([-800.0, -100.0, -90.0, -88.5, -20.0, -5.0, 0.0, 5.0, 20.0, 100.0], dtype=dtype)
+    want = torch.sigmoid(torch.from_numpy(x)).numpy()
+    got = R.sigmoid(R.tensor(x)).numpy()
+    assert np.array_equal(got == 0, want == 0)  # (float32: -100 and -90 give 0, not e^x)
+    np.testing.assert_allclose(got, want, rtol=4e-7 if dtype == "float32" else 1e-15, atol=0)
 
 
 def test_large_backward_chains_run_in_blocks(monkeypatch):
