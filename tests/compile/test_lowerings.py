@@ -171,3 +171,25 @@ def test_a_sum_loss_leaves_every_gradient_unconditional():
     for _ in range(2):
         compiled(x).backward()
     assert "is not None" not in _program(compiled).source
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # (nan and inf inputs, as eager)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+def test_masked_fill_bit_select_equals_eager_copyto(dtype):
+    # the fill as (bits AND keep) OR (fill's bits where mask): eager's np.copyto bits exactly, for nan, -0.0
+    # and inf inputs and fills, a causal mask at gpt2's shape and at an odd one; a mask that widens the
+    # input keeps copyto
+    def fn(a, m):
+        return (a.masked_fill(m == 0, float("-inf")) * 1.5, a.masked_fill(m > 0.5, float("nan")),
+                a.masked_fill(m == 0, -0.0) * a, (a * 2).masked_fill(m == 1, 0.0).softmax(-1))
+
+    for shape in [(32, 4, 16, 16), (3, 5, 7)]:
+        a = rand(*shape, dtype=dtype)
+        a.reshape(-1)[:3] = [np.nan, -0.0, np.inf]
+        m = np.tril(np.ones(shape[-2:], dtype=dtype))
+        compiled = assert_same_as_eager(fn, [a, m])
+        source = _program(compiled).source
+        assert "np.bitwise_and" in source and "np.copyto" not in source, source
+    widened = assert_same_as_eager(lambda a, m: a.masked_fill(m == 0, 2.0) * a,
+                                   [rand(5, 1, dtype=dtype), np.tril(np.ones((5, 6), dtype=dtype))])
+    assert "np.copyto" in _program(widened).source
