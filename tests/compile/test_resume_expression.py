@@ -9,6 +9,7 @@ import contextlib
 import io
 import types
 import warnings
+import weakref
 
 import numpy as np
 import pytest
@@ -178,6 +179,35 @@ def test_the_order_of_side_effects_is_eagers():
     with count_ops() as ops:
         _quiet(compiled, retrograd.tensor(rand(4, 3, seed=9), requires_grad=True))
     assert ops.pop("CompiledFunction") >= 3 and "Exp" not in ops and "Tanh" not in ops  # replayed
+
+
+# ---------------------------------------------------------------------- temporaries are dropped
+_HELD = []
+
+
+@retrograd.compiler.disable
+def _note(t):
+    _HELD[:] = [weakref.ref(t)]
+    return t.sin()
+
+
+@retrograd.compiler.disable
+def _freed():
+    return _HELD[0]() is None
+
+
+def _drops(x):
+    h = LIN2(_note(LIN1(x)))  # LIN1(x) goes to the call through a temporary
+    return h * 2, _freed()
+
+
+def test_the_driver_drops_a_temporary_once_read():
+    compiled = retrograd.compile(_drops)
+    with retrograd.no_grad():
+        for seed in range(2):  # capture, then the segments' captures (which hold what they record)
+            compiled(retrograd.tensor(rand(4, 3, seed=seed)))
+        assert _drops(retrograd.tensor(rand(4, 3, seed=5)))[1]
+        assert compiled(retrograd.tensor(rand(4, 3, seed=5)))[1]  # freed after the call, as eager's
 
 
 # ---------------------------------------------------------------------- conditional or repeated: eager

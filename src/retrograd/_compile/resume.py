@@ -212,7 +212,7 @@ class Plan:
     def __init__(self, source, breaks, split):
         self.source = source
         self.breaks = breaks
-        self.temps = 0
+        self.temps = set()  # the temporaries' names (each read once: the driver drops it after that read)
         self.defs = []  # segment FunctionDefs
         self.labels = []
         # (start, end, segment index or None, run, graph): an eager statement's run (the breaks of the
@@ -283,6 +283,7 @@ class Plan:
                 if kind == "eager":
                     self._eager(s, origins[i], brk, id(s) in self.combines)
                 out.append(s)
+                out.extend(self._release(_loads([s]), s))
                 defined |= _definite([s])
             i += 1
         return out
@@ -470,13 +471,24 @@ class Plan:
 
     def _temp(self, expr, value=None):
         """(a new temporary's name, its assignment of ``value`` (default ``expr``), placed at ``expr``)."""
-        name = f"__rg_t{self.temps}"
-        self.temps += 1
+        name = f"__rg_t{len(self.temps)}"
+        self.temps.add(name)
         self.names.add(name)
         assign = ast.Assign(targets=[ast.Name(name, ast.Store())], value=expr if value is None else value)
         ast.copy_location(assign, expr)
         ast.fix_missing_locations(assign)
         return name, assign
+
+    def _release(self, names, where):
+        """``del`` of the temporaries among ``names`` (each is read once: after that read the driver drops
+        its reference, so what it holds is freed as when the statement ran whole), or []."""
+        temps = sorted(n for n in names if n in self.temps)
+        if not temps:
+            return []
+        drop = ast.Delete([ast.Name(n, ast.Del()) for n in temps])
+        ast.copy_location(drop, where)
+        ast.fix_missing_locations(drop)
+        return [drop]
 
     def _segment(self, stmts, after, defined):
         """The driver's call of a new segment running ``stmts``."""
@@ -524,6 +536,8 @@ class Plan:
             out.extend(_if_unbound(n, [ast.Delete([ast.Name(n, ast.Del())])]) for n in maybe_out)
         else:
             out.append(ast.Expr(call))
+        if not returns:
+            out.extend(self._release(inputs, first))
         for s in out:
             ast.copy_location(s, first)
             ast.fix_missing_locations(s)
