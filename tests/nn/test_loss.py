@@ -10,6 +10,7 @@ from helpers import assert_values_and_grads, check_op, rand, reference, requires
 import retrograd
 from retrograd import nn
 import retrograd.nn.functional as F
+from retrograd.ops import loss as _loss_ops
 
 IDX = np.array([0, 2, 1, 2])
 IDX_IGN = np.array([0, -100, 1, 2])
@@ -346,3 +347,50 @@ def test_ctc_loss_module_matches_torch_1d_targets_and_infinity():
         else:
             assert res[0] == res[1] == float("inf")
     assert repr(nn.CTCLoss()) == repr(torch.nn.CTCLoss())
+
+
+# ops/loss.py's array paths: nll_loss's common case (no class weights, every target a class, none
+# ignored) in fewer passes, bitwise the general path's values and gradients
+
+
+def _loss_and_grads(x, y, reduction):
+    xt = retrograd.tensor(x, requires_grad=True)
+    loss = F.cross_entropy(xt, retrograd.tensor(y), reduction=reduction)
+    loss.backward(retrograd.ones_like(loss))
+    xt2 = retrograd.tensor(x, requires_grad=True)
+    loss2 = F.cross_entropy(xt2, retrograd.tensor(y), reduction=reduction).sum()
+    gg, = retrograd.autograd.grad(loss2, xt2, create_graph=True)  # the recorded backward
+    return [a.tobytes() for a in (loss.detach().numpy(), xt.grad.numpy(), gg.detach().numpy())]
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("shape", [(128, 10), (4, 5, 3), (7,)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+def test_nll_loss_of_plain_targets_is_bitwise_the_general_path(monkeypatch, reduction, shape, dtype):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape).astype(dtype)
+    x.flat[1] = np.nan
+    c = shape[0] if len(shape) == 1 else shape[1]
+    y = rng.integers(0, c, () if len(shape) == 1 else (shape[0],) + shape[2:])
+    general = _loss_ops._target_weights
+    calls = []
+    monkeypatch.setattr(_loss_ops, "_target_weights", lambda *a: calls.append(1) or general(*a))
+    fast = _loss_and_grads(x, y, reduction)
+    assert not calls  # the common case took the short path
+    monkeypatch.setattr(_loss_ops, "_every_target_a_class", lambda *a: False)
+    assert _loss_and_grads(x, y, reduction) == fast
+    assert calls
+
+
+def test_ignored_and_out_of_range_targets_still_take_the_general_path():
+    x = retrograd.tensor(np.arange(12.0).reshape(4, 3), requires_grad=True)
+    loss = F.cross_entropy(x, retrograd.tensor([0, 2, 1, 0]), ignore_index=0)
+    loss.backward()
+    assert x.grad[0].tolist() == [0.0, 0.0, 0.0] and x.grad[3].tolist() == [0.0, 0.0, 0.0]
+    a = np.arange(12.0).reshape(4, 3)
+    logp = a - np.log(np.exp(a).sum(1, keepdims=True))
+    assert np.isclose(loss.item(), -(logp[1, 2] + logp[2, 1]) / 2, rtol=1e-12)
+    with pytest.raises(IndexError, match="Target 3 is out of bounds"):
+        F.cross_entropy(x, retrograd.tensor([0, 3, 1, 0]))
+    with pytest.raises(IndexError, match="Target -1 is out of bounds"):
+        F.cross_entropy(x, retrograd.tensor([0, -1, 1, 0]))

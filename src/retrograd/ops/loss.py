@@ -316,6 +316,15 @@ def _target_weights(xp, t, c, w, ignore_index, dtype):
     return valid, tt, _backend.cast(wt, dtype)
 
 
+def _every_target_a_class(t, c, ignore_index):
+    """Whether NumPy class indices ``t`` (M,) all lie in [0, c) and none is ``ignore_index``:
+    from their min and max alone (an ignore_index outside that span is in no row)."""
+    if not t.size:
+        return False
+    lo, hi = t.min(), t.max()
+    return 0 <= lo and hi < c and not lo <= ignore_index <= hi
+
+
 def _coef(g, reduction, total, m, valid):
     """The upstream gradient's factor per row: g / (sum of the rows' target weights) for the
     mean, g for the sum, g_i for none. A mean over no weight (every target ignored) is nan, but
@@ -420,14 +429,22 @@ class NLLLoss(Function):
         dtype = a.dtype
         w = weight._data.astype(dtype, copy=False) if weight is not None else None
         t = target._data.reshape(-1)
+        acc = np.float32 if dtype.itemsize == 2 else None  # torch sums half precision in float32
         if type(a) is not np.ndarray and t.dtype == np.int64 and _cuda_kernels.fits(a, w):
             valid, tt, wt, rows = _nll_rows_cuda(a, t, w, ignore_index)
+        elif w is None and type(a) is np.ndarray and m <= 1 << 24 and _every_target_a_class(t, c, ignore_index):
+            # the common case in fewer passes: every weight w_t is 1 (valid and wt stay None), so
+            # -w_t logp[i, t_i] is the picked entry times -1 and their sum is m (exact up to 2^24)
+            valid = wt = None
+            tt = t
+            rows = a[np.arange(m), t] * dtype.type(-1)
+            total = float(m)
         else:
             valid, tt, wt = _target_weights(xp, t, c, w, ignore_index, dtype)
             rows = -wt * a[xp.arange(m), tt]
-        acc = np.float32 if dtype.itemsize == 2 else None  # torch sums half precision in float32
-        total = wt.sum(dtype=acc)  # on a device it stays there: the mean divides by it without a round trip
-        total = float(total) if xp is np else total
+        if wt is not None:
+            total = wt.sum(dtype=acc)  # on a device it stays there: the mean divides by it without a round trip
+            total = float(total) if xp is np else total
         ctx.reduction, ctx.total, ctx.ignore_index, ctx.shape = reduction, total, ignore_index, tuple(logp.shape)
         ctx.mc = (m, c)
         ctx.rows = valid, tt, wt  # read from target and weight, which are saved for their version checks
@@ -457,6 +474,10 @@ class NLLLoss(Function):
         if not _state.enabled:  # plain backward: write the m nonzeros, no dense one-hot product
             with np.errstate(invalid="ignore", divide="ignore"):
                 coef = _coef(g._data, ctx.reduction, ctx.total, m, valid)
+            if wt is None:  # (every w_t 1, on the host: -w_t coef is coef times -1)
+                gx = np.zeros((m, c), dtype=dtype)
+                gx[np.arange(m), tt] = np.reshape(coef, -1) * dtype.type(-1)
+                return _grad_layout(_const(gx), ctx.shape), None, None, None, None
             if type(wt) is not np.ndarray and _cuda_kernels.fits(wt):  # CUDA: every entry in one kernel
                 gx = _cuda_kernels.nll_backward(tt, wt, coef, c)
                 return _grad_layout(_const(gx), ctx.shape), None, None, None, None
@@ -465,7 +486,7 @@ class NLLLoss(Function):
             gx[xp.arange(m), tt] = -wt * coef[:, 0]
             return _grad_layout(_const(gx), ctx.shape), None, None, None, None
         onehot = xp.zeros((m, c), dtype=dtype)
-        onehot[xp.arange(m), tt] = wt
+        onehot[xp.arange(m), tt] = 1 if wt is None else wt
         gx = -(_const(onehot) * _coef(g, ctx.reduction, ctx.total, m, valid))
         return _grad_layout(gx, ctx.shape), None, None, None, None
 
