@@ -31,10 +31,12 @@ def _reference(d, grads, lr, momentum, dampening, wd, nesterov, maximize):
 @pytest.mark.parametrize("momentum,dampening,wd,nesterov,maximize", [
     c for c in itertools.product([0, 0.9], [0, 0.1], [0, 0.01], [False, True], [False, True])
     if not (c[3] and (c[0] == 0 or c[1] != 0))])
-def test_blocked_update_is_bitwise_the_whole_arrays_update(momentum, dampening, wd, nesterov, maximize):
+@pytest.mark.parametrize("shape", [(1024, 600), (512, 512)])
+def test_blocked_update_is_bitwise_the_whole_arrays_update(momentum, dampening, wd, nesterov, maximize, shape):
+    from retrograd.optim import sgd
+
     rng = np.random.default_rng(0)
-    shape = (1024, 600)  # above _blocked.MIN_SIZE: updated block by block
-    assert np.prod(shape) >= _blocked.MIN_SIZE
+    assert np.prod(shape) >= sgd.BLOCKED_FROM  # updated block by block
     d0 = rng.standard_normal(shape).astype(np.float32)
     grads = [rng.standard_normal(shape).astype(np.float32) for _ in range(3)]
     p = R.nn.Parameter(R.tensor(d0.copy()))
@@ -55,12 +57,16 @@ def test_a_large_parameter_is_updated_in_blocks_and_a_small_one_whole(monkeypatc
     calls = []
     update = sgd._update
     monkeypatch.setattr(sgd, "_update", lambda out, *a: (calls.append(1), update(out, *a)))
-    big, small = R.nn.Parameter(R.zeros(1024, 600)), R.nn.Parameter(R.zeros(100, 10))
-    for p in (big, small):
+    # from 256K elements (1 MiB of float32) on, below _blocked.MIN_SIZE: an mlp's 512x784 weight
+    big, mid, small = (R.nn.Parameter(R.zeros(*shape)) for shape in [(1024, 600), (512, 784), (511, 512)])
+    for p in (big, mid, small):
         p.grad = R.ones(p.shape)
     R.optim.SGD([big], lr=0.5, momentum=0.9).step()
     assert len(calls) == -(-1024 * 600 // _blocked.BLOCK)
     calls.clear()
+    R.optim.SGD([mid], lr=0.5).step()
+    assert len(calls) == -(-512 * 784 // _blocked.BLOCK)
+    calls.clear()
     R.optim.SGD([small], lr=0.5).step()
     assert len(calls) == 1
-    assert (big.detach().numpy() == -0.5).all() and (small.detach().numpy() == -0.5).all()
+    assert all((p.detach().numpy() == -0.5).all() for p in (big, mid, small))
