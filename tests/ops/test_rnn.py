@@ -161,6 +161,40 @@ def test_lstm_gradcheck_over_several_runs(D, packed, monkeypatch):
     assert retrograd.autograd.gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4)
 
 
+@pytest.mark.parametrize("packed", [False, True])
+def test_lstm_forward_in_row_blocks_with_one_blas_thread(packed, monkeypatch):
+    # with one BLAS thread each step's product runs as row blocks of the weights (small enough
+    # for OpenBLAS's small-matrix kernel, SMALL_GEMM, made tiny here): the whole product's values
+    # and gradients
+    x, bs, weights = _packed_case("LSTM", 2, [5, 4, 4, 1], I=2, H=4)
+    if not packed:
+        x, bs = rand(5, 4, 2, seed=4), None
+    inputs = [retrograd.tensor(x, requires_grad=True),
+              retrograd.tensor(rand(2, 4, 4, seed=5), requires_grad=True),
+              retrograd.tensor(rand(2, 4, 4, seed=6), requires_grad=True)] + \
+        [retrograd.tensor(a, requires_grad=True) for w in weights for a in w[:4]]
+
+    def fn(x, h0, c0, *ws):
+        out, (hn, cn) = rnn_layer("LSTM", x, (h0, c0), [ws[:4], ws[4:]], batch_sizes=bs)
+        return out, hn, cn
+
+    def values_and_grads():
+        outs = fn(*inputs)
+        grads = retrograd.autograd.grad(sum((o * o).sum() for o in outs), inputs)
+        return [t.detach().numpy() for t in (*outs, *grads)]
+
+    monkeypatch.setattr(rnn_ops, "_blas_threads", lambda: 2)
+    whole = values_and_grads()
+    rows = []
+    monkeypatch.setattr(rnn_ops, "_blas_threads", lambda: 1)
+    monkeypatch.setattr(rnn_ops, "SMALL_GEMM", 4 * 4 * (4 + 2 + 1))  # 4 rows of 16 (n 4, k 7)
+    monkeypatch.setattr(rnn_ops, "_small_rows", lambda m, nk, f=rnn_ops._small_rows: rows.append(f(m, nk)) or rows[-1])
+    blocks = values_and_grads()
+    assert rows == [4, 4]  # a layer per direction
+    for a, b in zip(whole, blocks):
+        np.testing.assert_allclose(b, a, rtol=1e-13, atol=1e-13)
+    assert retrograd.autograd.gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4)
+
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("D", [1, 2])
 def test_packed_gradcheck(mode, D):

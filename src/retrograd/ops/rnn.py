@@ -37,6 +37,7 @@ as slow as an unfused RNN).
 import numpy as np
 
 from . import _cuda_kernels
+from .conv import SMALL_GEMM, _blas_threads
 from .._backend import array_module
 from .._backend import matmul as _matmul
 from ..autograd.forward_ad import composite_jvp
@@ -164,6 +165,15 @@ def _prev_cols(blocks, init, n, m, xp):
     return xp.concatenate([blocks[:, :m], init[m:n].T], axis=1)
 
 
+def _small_rows(m, nk):
+    """The most rows (a divisor of m, halving) of an (m, k) @ (k, n) product, nk = n*k, whose
+    blocks stay within OpenBLAS's small-matrix kernel (SMALL_GEMM multiply-adds)."""
+    rows = m
+    while rows * nk > SMALL_GEMM and rows % 2 == 0:
+        rows //= 2
+    return rows
+
+
 def _lstm_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched):
     """LSTM in a transposed layout: every per-step array is feature-major, (features, n)
     for a step of n rows, so each gate is a contiguous row block, the step's matmul writes
@@ -190,6 +200,11 @@ def _lstm_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched):
     if bias:
         W[:, K - 1] = _ifog(b_ih + b_hh, H, xp)
     W[:3 * H] *= 0.5
+    # with one BLAS thread the step's product runs as row blocks of W small enough for OpenBLAS's
+    # small-matrix kernel (one NumPy call): its packed kernel copies all of W at every step
+    # (~1.2x slower here); with more threads the whole product, which BLAS splits over them
+    rows = _small_rows(4 * H, B * K) if xp is np and _blas_threads() == 1 else 4 * H
+    W = W.reshape(4 * H // rows, rows, K)
     Z = xp.empty(K * N, dtype=dt)
     Zs = _blocks(Z, K, sched)
     fused = type(W) is not np.ndarray and _cuda_kernels.fits(W)  # CUDA: a step's gate math in one kernel
@@ -221,7 +236,7 @@ def _lstm_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched):
     for k, (s, e, _, m) in enumerate(sched):
         n = e - s
         g4, c = Gs[k], Cs[k]
-        xp.matmul(W, Zs[k], out=g4)
+        xp.matmul(W, Zs[k], out=g4.reshape(W.shape[0], rows, n))
         # h_t^T goes to the next step's Z rows (straight there when it feeds all of them)
         m1 = m_next[k]
         z1 = Zs[k + 1][:P]
