@@ -449,6 +449,9 @@ class NLLLoss(Function):
         ctx.mc = (m, c)
         ctx.rows = valid, tt, wt  # read from target and weight, which are saved for their version checks
         ctx.save_for_backward(target, weight)
+        if wt is None and reduction != "none":  # (the common case's total m > 0: no 0/0 to silence)
+            s = rows.sum(dtype=acc)
+            return np.asarray(s / total if reduction == "mean" else s, dtype=dtype)
         with np.errstate(invalid="ignore", divide="ignore"):
             if reduction == "mean":
                 return xp.asarray(rows.sum(dtype=acc) / total if xp is not np or total else xp.nan,
