@@ -29,6 +29,7 @@ def _linear(seed):
 
 
 LIN1, LIN2 = _linear(1), _linear(2)
+HEADS = [LIN1, LIN2]
 LOG = []  # what `rec` saw, in order
 
 
@@ -102,8 +103,20 @@ def _keyword_and_subscript(x):
     return z * 3
 
 
+def _called_by_index(x):
+    h = x.exp()
+    y = HEADS[1](h * x.sum().item()) + HEADS[0](h)  # HEADS[1] read after the break, as a name is
+    return y * 2
+
+
+def _computed_callable(x):
+    h = x.exp()
+    y = getattr(LIN2, "forward")(h * x.sum().item())  # a callable computed before the break: eager, as before
+    return y * 2
+
+
 PROGRAMS = [_operand, _loss_value, _untraceable_call, _two_reads, _read_then_untraceable, _reads_as_arguments,
-            _conditional_test, _return_expression, _keyword_and_subscript]
+            _conditional_test, _return_expression, _keyword_and_subscript, _called_by_index, _computed_callable]
 # what runs eagerly on a call after the split's segments captured: each segment one CompiledFunction; the
 # break itself (untraceable's Sin); and, after a value read, the operation that combines its Python value with
 # a tensor (torch's graph holds it with a symbolic float; here a segment would be guarded by the value)
@@ -117,6 +130,8 @@ EAGER_AFTER = {
     _conditional_test: {"CompiledFunction": 2},  # (`> 0` on a Python float: no op)
     _return_expression: {"CompiledFunction": 2, "Mul": 1},
     _keyword_and_subscript: {"CompiledFunction": 2, "Mul": 1},
+    _called_by_index: {"CompiledFunction": 2, "Mul": 1},
+    _computed_callable: {"CompiledFunction": 2, "Sum": 1, "Mul": 1, "TMatrix": 1, "Addmm": 1},  # (x.exp() before, y * 2 after)
 }
 
 
@@ -252,7 +267,8 @@ def _torch_explain(fn):
             out.bias.copy_(torch.tensor(module.bias.detach().numpy()))
         return out
 
-    names = dict(fn.__globals__, LIN1=t_linear(LIN1), LIN2=t_linear(LIN2), untraceable=t_untraceable,
+    lin1, lin2 = t_linear(LIN1), t_linear(LIN2)
+    names = dict(fn.__globals__, LIN1=lin1, LIN2=lin2, HEADS=[lin1, lin2], untraceable=t_untraceable,
                  retrograd=torch)
     torch_fn = types.FunctionType(fn.__code__, names, fn.__name__)
     torch._dynamo.reset()

@@ -411,23 +411,34 @@ class Plan:
         combine = chain[k]
         mapping, before, between = {}, [], []
 
+        reads = b.direct and b.method in _VALUES and isinstance(call.func, ast.Attribute)
+        tensor = call.func.value if reads else None  # the tensor a value read reads: computed before it
+
         def take(e, func, into):
-            if isinstance(e, ast.Constant) or _path(e):
+            if isinstance(e, (ast.Constant, ast.Name)) or e is not tensor and _path(e, func):
                 return
             if func and isinstance(e, ast.Attribute):  # a method: its receiver computed, the method read at the call
                 take(e.value, False, into)
                 return
+            if func:  # a callable computed (getattr(...)(...)): a segment could not return it
+                raise Unsplittable("a computed callable")
             name, assign = self._temp(e)
             mapping[e] = _load(name, e)
             into.append(assign)
 
-        for j, a in enumerate(chain):  # what is evaluated before the call, outermost first
-            operands = _ordered(a)
-            on_path = parents[chain[j + 1]][1] if a is not call else len(operands)
-            for i, (e, _) in enumerate(operands[:on_path]):
-                take(e, isinstance(a, ast.Call) and i == 0, before)
-            if a is call:
-                break
+        temps = self.temps.copy()
+        try:
+            for j, a in enumerate(chain):  # what is evaluated before the call, outermost first
+                operands = _ordered(a)
+                on_path = parents[chain[j + 1]][1] if a is not call else len(operands)
+                for i, (e, _) in enumerate(operands[:on_path]):
+                    take(e, isinstance(a, ast.Call) and i == 0, before)
+                if a is call:
+                    break
+        except Unsplittable:  # (the statement stays eager, as before)
+            self.names -= self.temps - temps
+            self.temps = temps
+            return None
         if combine is not call:  # the combining operation's operands evaluated after the call
             on_path = parents[chain[k + 1]][1]
             for e, conditional in _ordered(combine)[on_path + 1:]:
@@ -919,12 +930,23 @@ def _break_call(s, b):
     return _find_call(s, b) if b.direct and b.method else None
 
 
-def _path(e):
-    """Whether ``e`` is a name or an attribute path on one (``self.lin``, ``F.relu``): read where it is
-    used (it differs from reading it first only where the breaking call rebinds it)."""
-    while isinstance(e, ast.Attribute):
+def _path(e, index=False):
+    """Whether ``e`` is a name or an attribute path on one (``self.lin``, ``F.relu``), with ``index``
+    also a name or constant subscript (a called ``self.heads[k]``): read where it is used (it
+    differs from reading it first only where the breaking call rebinds it)."""
+    while isinstance(e, ast.Attribute) or index and isinstance(e, ast.Subscript) and _constant_index(e.slice):
         e = e.value
     return isinstance(e, ast.Name)
+
+
+def _constant_index(e):
+    if isinstance(e, ast.Tuple):
+        return all(_constant_index(x) for x in e.elts)
+    if isinstance(e, ast.Slice):
+        return all(x is None or _constant_index(x) for x in (e.lower, e.upper, e.step))
+    if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub):
+        return _constant_index(e.operand)
+    return isinstance(e, (ast.Constant, ast.Name))
 
 
 def _passes_value(parent, child):
