@@ -23,7 +23,8 @@ import sys
 
 import numpy as np
 
-from .._backend import array_module as _xp
+from . import layout as _layout
+from .._backend import array_module as _xp, matmul as _backend_matmul
 from ..amp.autocast_mode import cast_args
 from ..autograd import engine as _engine
 from ..autograd.function import _wrap_output
@@ -31,6 +32,7 @@ from ..tensor import Tensor
 from ..ops.elementwise import _sum_to
 
 _make = Tensor._make
+_SLOT_NAME = re.compile(r"(?:v|g(?:\d+_)?)(\d+)")  # a slot's array variable: its value or its gradient
 _getrefcount = sys.getrefcount
 _NAME = re.compile(r"\b[vc]\d+\w*")
 
@@ -219,13 +221,13 @@ class Program:
         saved = sorted(set(_NAME.findall("\n".join(bwd_body))) & known)
         args = ", ".join(f"v{s}" for s in graph.input_slots)
         params = [f"v{s}" for s in graph.input_slots]
-        fwd_src = [f"def forward({args}):"] + _take_dying_copies(_with_dels(
+        fwd_src = [f"def forward({args}):"] + self._place(_take_dying_copies(_with_dels(
             ["    " + x for x in em.fwd] + [f"    return {_tuple(f'v{s}' for s in graph.out_slots)}, {_tuple(saved)}"],
-            params))
+            params)))
         bwd_src = ["def backward(saved, grads):"]
         if saved:
             bwd_src.append(f"    {_tuple(saved)} = saved")
-        bwd_src += _take_dying_copies(_fold_transposes(_with_dels(["    " + x for x in bwd_body], saved)))
+        bwd_src += self._place(_take_dying_copies(_fold_transposes(_with_dels(["    " + x for x in bwd_body], saved))))
         # the inputs and outputs whose arrays the backward reads: CompiledFunction saves their Tensors,
         # so that an in-place change before backward raises as eager's version check does
         self.saved_inputs = tuple(j for j, s in enumerate(graph.input_slots) if f"v{s}" in saved)
@@ -267,8 +269,8 @@ class Program:
                     em.f(f"_outside({_tuple(outside)})")
             else:  # (an optimizer or zero_grad call is a line of the forward: _forward_step)
                 self.backs.append(self._forward_step(em, StepView(em, step, index, self.slots), self.lowerings))
-        body = _take_dying_copies(_fold_transposes(_with_dels(
-            ["    " + x for x in em.fwd] + [f"    return {_tuple(f'v{s}' for s in graph.out_slots)}"])))
+        body = self._place(_take_dying_copies(_fold_transposes(_with_dels(
+            ["    " + x for x in em.fwd] + [f"    return {_tuple(f'v{s}' for s in graph.out_slots)}"]))))
         return "\n".join(["def run(T):"] + body) + "\n"
 
     def _backward(self, seeds, upto):
@@ -301,6 +303,20 @@ class Program:
             write(em, view)
             if guard:
                 em.end_if()
+
+    def _place(self, body):
+        """``body`` with the sources of joins and copies of views written into their place (layout.py),
+        where the lowerings wrote the lines (NumPy arrays)."""
+        if not self.lowerings:
+            return body
+        meta = {s: (t._data.shape, t._data.dtype) for s, (_, t) in enumerate(self.slots) if t is not None}
+
+        def of(name):
+            m = _SLOT_NAME.fullmatch(name)
+            return meta.get(int(m.group(1))) if m else None
+        ns = self.em.ns
+        matmuls = {k for k, x in ns.items() if x is _backend_matmul}
+        return _layout.place(body, of, ns, matmuls)
 
     @staticmethod
     def _consts_of(ns):
