@@ -142,7 +142,7 @@ def relu(em, v):
     if int(np.prod(v.shape(0))) < _ew._SMALL:
         em.f(f"{v.o()} = np.maximum({zero}, {v.a(0)})")
     else:
-        em.f(f"{v.o()} = np.clip({v.a(0)}, {zero}, {em.const(dt.type(np.inf))})")
+        em.f(f"{v.o()} = {v.a(0)}.clip({zero}, {em.const(dt.type(np.inf))})")  # (np.clip's dispatch: ~6 us more)
 
     def backward(em, v):
         v.grad(0, f"{v.g()} * {em.const(_ew._relu_mask)}({v.o()})")
