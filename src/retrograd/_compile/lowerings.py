@@ -158,8 +158,13 @@ def pow_(em, v):
     x = v.a(0)
     cube = b == 3 and v.dtype(0) == np.float32  # _pow's x * x * x, written out; and x ** 2.0 (below) as x * x
     pw = None if cube else em.const(_ew._pow)
+    sq = f"{v.o()}_sq" if cube and v.needs(0) else None  # x * x, kept for the backward's x ** 2.0
     em.f("with np.errstate(divide='ignore', invalid='ignore', over='ignore'):")
-    em.f(f"    {v.o()} = {x} * {x} * {x}" if cube else f"    {v.o()} = {pw}({x}, {v.a(1)})")
+    if sq:
+        em.f(f"    {sq} = {x} * {x}")
+        em.f(f"    {v.o()} = {sq} * {x}")
+    else:
+        em.f(f"    {v.o()} = {x} * {x} * {x}" if cube else f"    {v.o()} = {pw}({x}, {v.a(1)})")
 
     def backward(em, v):
         if b == 0:
@@ -168,9 +173,8 @@ def pow_(em, v):
         em.b("with np.errstate(divide='ignore', invalid='ignore', over='ignore'):")
         if cube:  # g * (3 * x ** 2.0) in place (products commute bitwise); float32 x ** 2.0 (powf) equals
             # x * x bitwise (checked for every float32 mantissa; the exponent only scales), at a quarter of its cost
-            p = em.tmp("b")
-            em.b(f"    {p} = {x} * {x}")
-            em.b(f"    {p} *= {v.a(1)}")
+            p = em.tmp("b")  # (the forward's x * x: one pass fewer; a new array, the saved one stays)
+            em.b(f"    {p} = {sq or f'({x} * {x})'} * {v.a(1)}")
             em.b(f"    {p} *= {v.g()}")
             v.grad(0, p)
             return
