@@ -190,7 +190,7 @@ def autocast_op(declaration):
         @functools.wraps(fn)
         def op(*args, **kwargs):
             if not _on_regions or not _state.enabled:  # (no region open anywhere: no thread-local read)
-                return fn(*args, **kwargs)
+                return fn(*args, **kwargs) if kwargs else fn(*args)  # (**{} costs ~450 machine instructions)
             args, kwargs = cast_args(declaration, args, kwargs, fn.__name__)
             # the body runs with autocast off on the devices the op has a policy for; on the
             # others its parts autocast as their own policies say (torch's decomposition)

@@ -17,11 +17,14 @@ from . import function
 
 
 class _AnomalyState:
-    """The process's anomaly mode (one for all threads, as torch's)."""
+    """The process's anomaly mode (one for all threads, as torch's). Instance attributes: every
+    recorded op and backward node reads ``enabled``, and CPython specialises an instance's own
+    attribute reads, not reads that fall through to a class attribute (~250 machine instructions)."""
 
-    enabled = False
-    check_nan = True
-    check_forward = False
+    def __init__(self):
+        self.enabled = False
+        self.check_nan = True
+        self.check_forward = False
 
 
 _state = _AnomalyState()

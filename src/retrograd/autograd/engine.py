@@ -106,7 +106,7 @@ def _root_grads(outputs, grad_outputs, create_graph):
                 ".item(), .numpy(), torch.no_grad(), or inputs that never set requires_grad=True."
             )
         if g is None:
-            if out.numel() != 1:
+            if out._data.size != 1:
                 raise RuntimeError(
                     "grad can be implicitly created only for scalar outputs; the output has "
                     f"shape {list(out.shape)}: pass gradient= (a tensor of that shape) or "
@@ -124,7 +124,8 @@ def _root_grads(outputs, grad_outputs, create_graph):
             )
         if not create_graph and g._requires_grad:
             g = g.detach()
-        refresh_if_stale(out)
+        if out._base is not None:  # (only a view can be stale)
+            refresh_if_stale(out)
         node = out.grad_fn if out.grad_fn is not None else _accumulator(out)
         roots.append((node, out._output_nr if out.grad_fn is not None else 0, g))
     return roots
@@ -249,7 +250,7 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
     for node, nr, g in roots:
         buf = pending.get(node)
         if buf is None:
-            buf = pending[node] = [None] * _num_outputs(node)
+            buf = pending[node] = [None] * len(node._out_meta)
         buf[nr] = g if buf[nr] is None else buf[nr] + g
     needed = None
     captured = None
@@ -291,8 +292,8 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
             else:  # a node without hooks: _run_node's steps, its gradients checked as they are sent
                 if len(grads) > 1 and node._materialize_grads and any(g is None for g in grads):
                     grads = _materialized(node, grads)
-                try:
-                    in_grads = node.backward(node, *grads)
+                try:  # (one gradient spelled out: a call through *grads costs ~1000 machine instructions more)
+                    in_grads = node.backward(node, grads[0]) if len(grads) == 1 else node.backward(node, *grads)
                 except Exception as exc:
                     _note_forward_trace(node, exc)
                     raise
@@ -358,10 +359,6 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
         stack.pop()
         _state.enabled = prev
     return captured
-
-
-def _num_outputs(node):
-    return len(node._out_meta)
 
 
 def _run_node(node, grads, retain_graph, create_graph, capture, captured, accumulate):
@@ -557,8 +554,9 @@ def _accumulate(var, g, create_graph, owned=False):
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, grad_variables=None,
              inputs=None):
     """Accumulate into the leaves' ``.grad`` the gradient of ``tensors`` (see Tensor.backward)."""
-    tensors = _as_list(tensors)
-    grad_tensors = _as_list(grad_tensors if grad_tensors is not None else grad_variables)
+    tensors = [tensors] if type(tensors) is _Tensor else _as_list(tensors)  # (one tensor: no call)
+    if grad_tensors is not None or grad_variables is not None:
+        grad_tensors = _as_list(grad_tensors if grad_tensors is not None else grad_variables)
     if retain_graph is None:
         retain_graph = create_graph
     roots = _root_grads(tensors, grad_tensors, create_graph)

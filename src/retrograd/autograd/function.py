@@ -187,7 +187,7 @@ class FunctionCtx:
         _, data, version, vc, output_nr, requires_grad = entry[:6]
         if vc[0] != version:
             self._raise_modified(_Tensor._make(data), version, vc[0], output_nr, vc)
-        out = _Tensor._make(data)
+        out = _make(data)
         out._vc = vc
         if requires_grad:
             out._requires_grad = True
@@ -348,22 +348,31 @@ class Function(FunctionCtx, Node):
                     needs.append(False)
                     edges.append(_NO_EDGE)
             ctx.needs_input_grad = tuple(needs) if fw is None else forward_hook.needs(tuple(needs), fw)
-            if cls._array_forward:
-                out = cls._forward_ctx(ctx, *args, **kwargs)
-            else:
+            switch = not cls._array_forward
+            if switch:
                 state.enabled = False
-                try:
-                    out = cls._forward_ctx(ctx, *args, **kwargs)
-                finally:
-                    state.enabled = True
         else:  # grad mode off (e.g. inside backward): nothing to switch or record
-            record = False
+            record = switch = False
             edges = None
             ctx.needs_input_grad = (False,) * len(args) if fw is None else forward_hook.needs(None, fw)
-            out = cls._forward_ctx(ctx, *args, **kwargs)
+        forward = cls._forward_ctx
+        try:  # (the usual arities spelled out: a call through *args costs ~1000 machine instructions more)
+            if kwargs:
+                out = forward(ctx, *args, **kwargs)
+            elif len(args) == 2:
+                out = forward(ctx, args[0], args[1])
+            elif len(args) == 1:
+                out = forward(ctx, args[0])
+            elif len(args) == 3:
+                out = forward(ctx, args[0], args[1], args[2])
+            else:
+                out = forward(ctx, *args)
+        finally:
+            if switch:
+                state.enabled = True
 
         if type(out) is _ndarray or isinstance(out, _np_generic):  # one new array (or a full reduction's scalar)
-            result = _Tensor._make(out)
+            result = _make(out)
         else:  # a new tensor is the other common case; anything else goes the general way
             result = out if type(out) is _Tensor and not ctx._dirty and not ctx._non_differentiable \
                 and out._output_nr == 0 else None  # (another op's output i > 0: renumbered the general way)
@@ -577,12 +586,14 @@ def _zeros_for(meta, like):
 # modules that build or check tensors on every op or node (this one and engine.py), as a
 # module global, so those paths pay neither an import nor an attribute lookup.
 _Tensor = None
+_make = None  # Tensor._make
 _ndarray, _np_generic = np.ndarray, np.generic  # (module globals: np.X reads are not specialised, see tensor.py)
 
 
 def bind_tensor_class(cls):
     """Make ``cls`` (retrograd.tensor.Tensor) the tensor class of function.py and engine.py."""
-    global _Tensor
+    global _Tensor, _make
     from . import engine
 
     _Tensor = engine._Tensor = cls
+    _make = cls._make  # (a plain function: Tensor._make through the class is a slower lookup)

@@ -347,6 +347,8 @@ class Module:
             if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
                     or self._backward_pre_hooks or _global_forward_pre_hooks or _global_forward_hooks
                     or _global_backward_hooks or _global_backward_pre_hooks):
+                if len(args) == 1 and not kwargs:  # (one input spelled out: a call through *args
+                    return self.forward(args[0])  # costs ~1000 machine instructions more)
                 return self.forward(*args, **kwargs)
             return self._call_with_hooks(args, kwargs)
         finally:

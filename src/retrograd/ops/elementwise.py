@@ -58,7 +58,7 @@ def operands(a, b):
         if (type(x) is not type(y) or (type(x) is not _ndarray and x.device != y.device)) \
                 and _backend.device_of(x) != _backend.device_of(y):  # CPU and GPU, two GPUs
             raise _device_error(x, y)
-        if x.dtype == y.dtype:
+        if x.dtype is y.dtype or x.dtype == y.dtype:  # (the identity: a C call less, usually)
             return x, y
     elif ta:  # a float tensor and a Python number: the tensor's dtype (the common scalar case)
         if type(b) in _PY_NUMBERS and a._data.dtype.kind == "f":
@@ -104,6 +104,11 @@ def _shape(v):
     return v._data.shape if isinstance(v, Tensor) else None
 
 
+def _shapes(a, b):
+    """(_shape(a), _shape(b)), in one call."""
+    return (a._data.shape if isinstance(a, Tensor) else None, b._data.shape if isinstance(b, Tensor) else None)
+
+
 def broadcast_op(op, x, y, a, b):
     """``op(x, y)`` with torch's error when the shapes do not broadcast."""
     try:
@@ -146,11 +151,16 @@ class Add(Function):
     @staticmethod
     def forward(ctx, a, b, alpha=1):
         x, y = operands(a, b)
-        ctx.shapes = (_shape(a), _shape(b))
+        ctx.shapes = _shapes(a, b)
         ctx.alpha = alpha
         if alpha != 1:
             y = y * alpha
-        return broadcast_op(_add, x, y, a, b)
+        try:  # (broadcast_op's steps, without its two calls)
+            return x + y
+        except ValueError:
+            raise broadcast_error(_shape(a) or (), _shape(b) or ()) from None
+        except OverflowError:
+            return broadcast_op(_add, x, y, a, b)
 
     @staticmethod
     def jvp(ctx, ta, tb, *_):
@@ -193,7 +203,7 @@ class Sub(Function):
                 "to invert a mask, use the `~` or `logical_not()` operator instead."
             )
         x, y = operands(a, b)
-        ctx.shapes = (_shape(a), _shape(b))
+        ctx.shapes = _shapes(a, b)
         ctx.alpha = alpha
         if alpha != 1:
             y = y * alpha
@@ -226,10 +236,10 @@ def _save_other_operand(ctx, a, b):
     need_a, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
     if not (need_a or need_b):  # nothing will be recorded (e.g. inside backward)
         return
-    ctx.save_for_backward(a if need_b and isinstance(a, Tensor) else None,
-                          b if need_a and isinstance(b, Tensor) else None)
-    ctx.scalars = _scalars(a, b)
-    ctx.shapes = (_shape(a), _shape(b))
+    ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
+    ctx.save_for_backward(a if need_b and ta else None, b if need_a and tb else None)
+    ctx.scalars = (None if ta else a, None if tb else b)  # (_scalars and _shapes, with the
+    ctx.shapes = (a._data.shape if ta else None, b._data.shape if tb else None)  # tests done once)
 
 
 class Mul(Function):
@@ -290,7 +300,7 @@ class Div(Function):
         ctx.save_for_backward(a if ctx.needs_input_grad[1] and isinstance(a, Tensor) else None,
                               b if isinstance(b, Tensor) else None)
         ctx.scalars = _scalars(a, b)
-        ctx.shapes = (_shape(a), _shape(b))
+        ctx.shapes = _shapes(a, b)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             if not isinstance(a, Tensor):  # number / tensor is torch's reciprocal(tensor) * number
                 return _mul(a if type(a) is float else x, _backend.array_module(y).reciprocal(y))
@@ -341,7 +351,7 @@ class Pow(Function):
                               b if isinstance(b, Tensor) else None,
                               out if isinstance(b, Tensor) else None)
         ctx.scalars = _scalars(a, b)
-        ctx.shapes = (_shape(a), _shape(b))
+        ctx.shapes = _shapes(a, b)
         return out
 
     @staticmethod
@@ -434,10 +444,14 @@ def _in_float32(op, x, y):
 
 
 def _mul(x, y):
+    if type(x) is not float and type(y) is not float:  # (no Python float: no half-and-float case)
+        return x * y
     return _in_float32(operator.mul, x, y) if _half_and_float(x, y) else x * y
 
 
 def _div(x, y):
+    if type(x) is not float and type(y) is not float:  # (no Python float: no half-and-float case)
+        return x / y
     return _in_float32(operator.truediv, x, y) if _half_and_float(x, y) else x / y
 
 

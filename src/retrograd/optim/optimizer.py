@@ -263,11 +263,13 @@ class Optimizer:
     def _zero_grad(self, set_to_none):
         for group in self.param_groups:
             for p in group["params"]:
-                g = p.grad
+                g = p._grad  # (the slot: the .grad property's read and write are two Python calls per parameter)
                 if g is None:
+                    if p.grad_fn is not None:  # the property's non-leaf warning, as torch's zero_grad gives it
+                        p.grad  # noqa: B018
                     continue
                 if set_to_none:
-                    p.grad = None
+                    p._grad = None
                 else:
                     if g.grad_fn is not None:
                         g.detach_()
