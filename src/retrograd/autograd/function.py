@@ -318,6 +318,8 @@ class Function(FunctionCtx, Node):
         if _amp_on and _amp_state.enabled and cls._autocast is not None:
             args = cast_args(cls._autocast, args)
         ctx = cls.__new__(cls)
+        ctx._hooked = False  # (Node's default as the node's own: the engine reads it per node, and
+        # CPython 3.11 does not specialise a read that falls through to a class attribute)
         fw = None if forward_hook is None else forward_hook(args)
         state = _state
         if state.enabled:

@@ -105,6 +105,7 @@ class AccumulateGrad(Node):
 
     def __init__(self, variable):
         self.variable = variable
+        self._hooked = False  # (see Function.apply: the engine reads it per node)
 
     def name(self):
         return "torch::autograd::AccumulateGrad"  # torch's name (its repr says AccumulateGrad)

@@ -274,10 +274,12 @@ class Mul(Function):
         if not _grad_state.enabled:  # plain backward: the same products on arrays
             gd = g._data
             ga = gb = None
-            if ctx.needs_input_grad[0]:
-                ga = Tensor._make(_sum_to(_mul(gd, b._data if b is not None else sb), shape_a))
+            if ctx.needs_input_grad[0]:  # (a saved operand is an array: no _mul call, which only
+                d = gd * b._data if b is not None else _mul(gd, sb)  # a Python float needs)
+                ga = Tensor._make(d if d.shape == shape_a else _sum_to(d, shape_a))
             if ctx.needs_input_grad[1]:
-                gb = Tensor._make(_sum_to(_mul(gd, a._data if a is not None else sa), shape_b))
+                d = gd * a._data if a is not None else _mul(gd, sa)
+                gb = Tensor._make(d if d.shape == shape_b else _sum_to(d, shape_b))
             return ga, gb
         ga = _unbroadcast(g * (b if b is not None else sb), shape_a) if ctx.needs_input_grad[0] else None
         gb = _unbroadcast(g * (a if a is not None else sa), shape_b) if ctx.needs_input_grad[1] else None
@@ -585,7 +587,7 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
-        if not _grad_state.enabled and out.ndim:  # plain backward: one array, in place
+        if not _grad_state.enabled and out._data.ndim:  # plain backward: one array, in place
             z, gd = out._data, g._data
             if type(z) is _ndarray and z.size >= _blocked.MIN_SIZE:
                 return Tensor._make(_blocked.run(_tanh_grad, np.empty_like(z), z, gd))

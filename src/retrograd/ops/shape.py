@@ -223,9 +223,10 @@ class SqueezeDim(Reshape):
 @tensor_method()
 def t(input):
     """Transpose of a matrix (0-D and 1-D tensors are returned as they are)."""
-    if input.ndim > 2:
-        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
-    return TMatrix.apply(input, (1, 0)) if input.ndim == 2 else input.view(tuple(input.shape))
+    ndim = input.ndim  # (read once: a property)
+    if ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {ndim}D")
+    return TMatrix.apply(input, (1, 0)) if ndim == 2 else input.view(tuple(input.shape))
 
 
 Tensor.T = property(lambda self: Permute.apply(self, tuple(reversed(range(self.ndim)))),
