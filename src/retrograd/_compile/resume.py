@@ -409,10 +409,9 @@ class Plan:
                 if not _passes_value(chain[k], chain[k + 1]):
                     break
         combine = chain[k]
-        mapping, before, between = {}, [], []
-
         reads = b.direct and b.method in _VALUES and isinstance(call.func, ast.Attribute)
         tensor = call.func.value if reads else None  # the tensor a value read reads: computed before it
+        mapping, before, between = {}, [], []  # (expression -> its temporary; the assignments before, after)
 
         def take(e, func, into):
             if isinstance(e, (ast.Constant, ast.Name)) or e is not tensor and _path(e, func):
