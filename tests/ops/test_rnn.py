@@ -163,9 +163,9 @@ def test_lstm_gradcheck_over_several_runs(D, packed, monkeypatch):
 
 @pytest.mark.parametrize("packed", [False, True])
 def test_lstm_forward_in_row_blocks_with_one_blas_thread(packed, monkeypatch):
-    # with one BLAS thread each step's product runs as row blocks of the weights (small enough
-    # for OpenBLAS's small-matrix kernel, SMALL_GEMM, made tiny here): the whole product's values
-    # and gradients
+    # with one BLAS thread and steps of at most _SMALL_BATCH rows, each step's product runs as
+    # row blocks of the weights (small enough for OpenBLAS's small-matrix kernel, SMALL_GEMM,
+    # made tiny here): the whole product's values and gradients
     x, bs, weights = _packed_case("LSTM", 2, [5, 4, 4, 1], I=2, H=4)
     if not packed:
         x, bs = rand(5, 4, 2, seed=4), None
@@ -191,6 +191,9 @@ def test_lstm_forward_in_row_blocks_with_one_blas_thread(packed, monkeypatch):
     monkeypatch.setattr(rnn_ops, "_small_rows", lambda m, nk, f=rnn_ops._small_rows: rows.append(f(m, nk)) or rows[-1])
     blocks = values_and_grads()
     assert rows == [4, 4]  # a layer per direction
+    monkeypatch.setattr(rnn_ops, "_SMALL_BATCH", 3)  # steps of more rows: the whole product
+    values_and_grads()
+    assert rows == [4, 4]
     for a, b in zip(whole, blocks):
         np.testing.assert_allclose(b, a, rtol=1e-13, atol=1e-13)
     assert retrograd.autograd.gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4)

@@ -165,6 +165,9 @@ def _prev_cols(blocks, init, n, m, xp):
     return xp.concatenate([blocks[:, :m], init[m:n].T], axis=1)
 
 
+_SMALL_BATCH = 32  # (see _lstm_dir_forward's row blocks)
+
+
 def _small_rows(m, nk):
     """The most rows (a divisor of m, halving) of an (m, k) @ (k, n) product, nk = n*k, whose
     blocks stay within OpenBLAS's small-matrix kernel (SMALL_GEMM multiply-adds)."""
@@ -200,10 +203,13 @@ def _lstm_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched):
     if bias:
         W[:, K - 1] = _ifog(b_ih + b_hh, H, xp)
     W[:3 * H] *= 0.5
-    # with one BLAS thread the step's product runs as row blocks of W small enough for OpenBLAS's
-    # small-matrix kernel (one NumPy call): its packed kernel copies all of W at every step
-    # (~1.2x slower here); with more threads the whole product, which BLAS splits over them
-    rows = _small_rows(4 * H, B * K) if xp is np and _blas_threads() == 1 else 4 * H
+    # with one BLAS thread and steps of at most _SMALL_BATCH rows, the step's product runs as row
+    # blocks of W small enough for OpenBLAS's small-matrix kernel (one NumPy call): its packed
+    # kernel copies all of W at every step (1.2-1.6x slower at batch 8-32, H 64-1024); from
+    # batch 64 the packed kernel is as fast or faster; with more threads the whole product,
+    # which BLAS splits over them
+    small = xp is np and B <= _SMALL_BATCH and _blas_threads() == 1
+    rows = _small_rows(4 * H, B * K) if small else 4 * H
     W = W.reshape(4 * H // rows, rows, K)
     Z = xp.empty(K * N, dtype=dt)
     Zs = _blocks(Z, K, sched)
