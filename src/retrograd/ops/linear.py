@@ -80,13 +80,17 @@ def _product(x, m):
     return _backend.matmul(x, m)
 
 
+# (a bound method kept: Op.apply looks the classmethod up and binds it on every call, ~460 machine instructions)
+_addmm_apply = Addmm.apply
+
+
 def _linear(x, w, b):
     """Y = X W^T + b decomposed as torch's at::linear does, so that the graph has torch's nodes:
     addmm(b, X, W.t()) for a matrix X; a contiguous X of other rank folded to a matrix first
     (views before and after); else the product of the folded X and b added after it."""
     wt = w.t()
     if x.ndim == 2:
-        return Addmm.apply(b, x, wt)
+        return _addmm_apply(b, x, wt)
     if x.ndim == 1 and b is None:
         return Matmul.apply(x, wt)
     lead = tuple(x.shape[:-1])

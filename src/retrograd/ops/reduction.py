@@ -103,11 +103,15 @@ class MeanDim(Mean):
     _backward_name = "MeanBackward1"
 
 
+# (a bound method kept: Op.apply looks the classmethod up and binds it on every call, ~460 machine instructions)
+_sum_apply = Sum.apply
+
+
 @tensor_method()
 def sum(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A001
     """Sum of elements over ``dim`` (all by default). Integers and bools sum to int64."""
     dims = normalize_dims(dim, input.ndim)
-    return (Sum if dim is None else SumDim).apply(
+    return (_sum_apply if dim is None else SumDim.apply)(
         input, dims, keepdim, _dtype.to_dtype(dtype) if dtype is not None else None)
 
 

@@ -220,13 +220,17 @@ class SqueezeDim(Reshape):
     _backward_name = "SqueezeBackward1"
 
 
+# (a bound method kept: Op.apply looks the classmethod up and binds it on every call, ~460 machine instructions)
+_t_apply = TMatrix.apply
+
+
 @tensor_method()
 def t(input):
     """Transpose of a matrix (0-D and 1-D tensors are returned as they are)."""
     ndim = input.ndim  # (read once: a property)
     if ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {ndim}D")
-    return TMatrix.apply(input, (1, 0)) if ndim == 2 else input.view(tuple(input.shape))
+    return _t_apply(input, (1, 0)) if ndim == 2 else input.view(tuple(input.shape))
 
 
 Tensor.T = property(lambda self: Permute.apply(self, tuple(reversed(range(self.ndim)))),
