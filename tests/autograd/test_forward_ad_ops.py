@@ -221,6 +221,8 @@ CASES = [
     ("max_pool_blocks", lambda r, x: r.nn.functional.max_pool2d(x, 2), [(1, 2, 4, 4)]),
     ("max_pool_grads", lambda r, x, g: _grad_of(r, lambda y: r.nn.functional.max_pool2d(y, 2), x, g),
      [(1, 1, 4, 4), (1, 1, 2, 2)]),
+    ("max_pool_blocks3_grads", lambda r, x, g: _grad_of(r, lambda y: r.nn.functional.max_pool2d(y, 3), x, g),
+     [(1, 1, 6, 6), (1, 1, 2, 2)]),
     ("max_pool_flat_grads", lambda r, x, g: _grad_of(r, lambda y: r.nn.functional.max_pool2d(y, 3, 1, 1), x, g),
      [(1, 1, 3, 3), (1, 1, 3, 3)]),
     ("avg_pools", lambda r, x: r.nn.functional.avg_pool2d(x, 2) .sum() + r.nn.functional.avg_pool2d(x, 3, 1, 1).sum()

@@ -152,3 +152,95 @@ def test_max_pool_blocks_ties_and_nan_like_torch():
         grads.append((y.detach().numpy(), x.grad.numpy()))
     np.testing.assert_array_equal(grads[0][0], grads[1][0])
     np.testing.assert_array_equal(grads[0][1], grads[1][1])
+
+
+def _bits(a):
+    a = np.ascontiguousarray(a)
+    return a.view({2: np.uint16, 4: np.uint32, 8: np.uint64}[a.dtype.itemsize])
+
+
+def _pool2_and_grad(mod, x, g, transpose=False):
+    xs = mod.tensor(x, requires_grad=True)
+    y = F(mod).max_pool2d(xs.transpose(-1, -2) if transpose else xs, 2)
+    y.backward(mod.tensor(g))
+    return y.detach().numpy(), xs.grad.numpy()
+
+
+def _quad_inputs(dtype, seed=0):
+    """ReLU'd values (whole blocks of zeros, ties), small integers (ties everywhere) and -0/+0 blocks."""
+    rng = np.random.default_rng(seed)
+    xs = [np.maximum(rng.standard_normal((3, 4, 6, 8)), 0), rng.integers(-2, 2, (3, 4, 6, 8)) * 1.0,
+          rng.choice(np.array([-0.0, 0.0, -1.0]), (3, 4, 6, 8))]
+    return [x.astype(dtype) for x in xs], rng.standard_normal((3, 4, 3, 4)).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+def test_max_pool_2x2_blocks_match_the_flat_index_path_bitwise(dtype):
+    """The 2x2 kernel (_quad_max / _quad_scatter, bit masks) against max_pool2d with indices (its own
+    kernel): the same values, the gradient at the same first maximum of each block, exact bits."""
+    xs, g = _quad_inputs(dtype)
+    for x in xs:
+        y, dx = _pool2_and_grad(retrograd, x, g)
+        xi = retrograd.tensor(x, requires_grad=True)
+        yi, _ = P.max_pool2d(xi, 2, return_indices=True)
+        yi.backward(retrograd.tensor(g))
+        assert np.array_equal(y, yi.detach().numpy()) and dx.dtype == dtype
+        np.testing.assert_array_equal(_bits(dx), _bits(xi.grad.numpy()))
+
+
+@requires_torch
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_max_pool_2x2_blocks_bitwise_like_torch(dtype):
+    """Values (the sign of a -0/+0 tie: the first in row-major order), gradients (+0 off the maximum,
+    a nan or inf gradient only at it, the last NaN of a block), strided inputs and gradients."""
+    xs, g = _quad_inputs(dtype, seed=1)
+    nan = xs[0].copy()
+    nan[0, 0, 0, 0] = nan[1, 2, 1, 1] = nan[1, 2, 0, 0] = np.nan
+    nan[0, 1, :2, :2] = np.nan
+    nan[1, 1, 2, 2], nan[1, 1, 3, 3] = np.inf, -np.inf
+    odd = g.copy()
+    odd[0, 0, 0, 0], odd[1, 0, 0, 0], odd[2, 0, 0, 0] = np.nan, np.inf, -3.0
+    for x, gx in [(x, g) for x in xs] + [(nan, g), (xs[0], odd)]:
+        for ours, theirs in zip(_pool2_and_grad(retrograd, x, gx), _pool2_and_grad(torch, x, gx)):
+            np.testing.assert_array_equal(_bits(ours), _bits(theirs))
+    gt = np.ascontiguousarray(g.swapaxes(-1, -2))  # strided input (transposed), its gradient
+    for ours, theirs in zip(_pool2_and_grad(retrograd, xs[0].swapaxes(-1, -2).copy(), g, True),
+                            _pool2_and_grad(torch, xs[0].swapaxes(-1, -2).copy(), g, True)):
+        np.testing.assert_array_equal(ours, theirs)
+    for mod in (retrograd, torch):  # a strided gradient
+        x = mod.tensor(xs[1], requires_grad=True)
+        F(mod).max_pool2d(x, 2).backward(mod.tensor(gt).transpose(-1, -2))
+        if mod is retrograd:
+            ours = x.grad.numpy()
+    np.testing.assert_array_equal(_bits(ours), _bits(x.grad.numpy()))
+
+
+@requires_torch
+def test_max_pool_2x2_blocks_double_backward_and_vmap_like_torch():
+    rng = np.random.default_rng(2)
+    x = np.maximum(rng.standard_normal((2, 3, 4, 6)), 0)
+    g, v = rng.standard_normal((2, 3, 2, 3)), rng.standard_normal(x.shape)
+    out = []
+    for mod in (retrograd, torch):
+        xs, gs = mod.tensor(x, requires_grad=True), mod.tensor(g, requires_grad=True)
+        (dx,) = mod.autograd.grad(F(mod).max_pool2d(xs, 2), xs, gs, create_graph=True)
+        (dg,) = mod.autograd.grad((dx * mod.tensor(v)).sum(), gs)  # MaxQuadScatter's backward: the gather
+        out.append((dx.detach().numpy(), dg.numpy()))
+    for ours, theirs in zip(*out):
+        np.testing.assert_array_equal(ours, theirs)
+    batch = retrograd.tensor(rng.standard_normal((4, 2, 3, 4, 4)))
+    per = retrograd.func.vmap(retrograd.func.grad(lambda a: P.max_pool2d(a, 2).pow(2).sum()))(batch)
+    loop = [retrograd.func.grad(lambda a: P.max_pool2d(a, 2).pow(2).sum())(batch[i]) for i in range(4)]
+    np.testing.assert_array_equal(per.numpy(), retrograd.stack(loop).numpy())
+
+
+def test_max_pool_2x2_blocks_keep_where_not_the_input():
+    """The 2x2 backward places g from the forward's `where` (two bool arrays), not from x's values."""
+    x = retrograd.tensor(distinct(1, 2, 4, 4), requires_grad=True)
+    y = P.max_pool2d(x, 2)
+    saved = [t for t in y.grad_fn.saved_tensors]
+    assert [t.dtype for t in saved[1:]] == [retrograd.bool, retrograd.bool]
+    assert [tuple(t.shape) for t in saved[1:]] == [(1, 2, 4, 2), (1, 2, 2, 2)]
+    x = retrograd.tensor(distinct(2, 3, 4, 6, seed=3), requires_grad=True)
+    assert retrograd.autograd.gradcheck(lambda a: P.max_pool2d(a, 2), (x,))
+    assert retrograd.autograd.gradgradcheck(lambda a: P.max_pool2d(a, 2), (x,))
