@@ -69,3 +69,16 @@ def test_into_never_copies():
     spec = ((), (("shape", (6, 2)),))
     with pytest.raises(AttributeError):
         layout.into(np.zeros((3, 4)).T, spec)  # a transposed array cannot be reshaped without a copy
+
+
+def test_forward_and_backward_functions_keep_their_own_views():
+    # a compiled forward (not a training step): its copy's view spec and the backward's join's are
+    # constants of one namespace, each under its own name
+    B, T, C, heads = 4, 5, 6, 2
+    arrays = [rand(B, T, C, dtype=np.float32), rand(3 * C, C, seed=1, dtype=np.float32),
+              rand(3 * C, seed=2, dtype=np.float32), rand(C, C, seed=3, dtype=np.float32),
+              rand(C, seed=4, dtype=np.float32)]
+    compiled = assert_same_as_eager(_attention(heads), arrays)
+    source = _source(compiled)
+    specs = [line.split("_into(")[1].split(")")[0] for line in source.splitlines() if "_into(" in line]
+    assert len(specs) == len(set(specs)) == 4, source

@@ -96,7 +96,9 @@ def place(body, meta, ns, matmuls):
             if view.shape != source_shape:
                 continue
             key = f"_into{count}"
-            count += 1
+            while key in ns:  # (another function of the same code has its own)
+                count += 1
+                key = f"_into{count}"
             ns[key] = (index, tuple(steps))
             if matmul is not None and _blas_out(view):
                 at = b.defs[source][0]
