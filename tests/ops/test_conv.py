@@ -272,3 +272,26 @@ def test_weight_grad_with_recomputed_columns(monkeypatch):
         C.conv2d(retrograd.tensor(x), ws, stride=2, padding=1).sum().backward()
         grads.append(ws.grad.numpy())
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12)
+
+
+def test_bias_gradient_of_the_plain_backward_is_two_matrix_vector_products():
+    """conv's bias gradient in a plain backward sums g over the batch, then over space, as BLAS
+    products with ones (_rows.col_sums, _rows.row_sums), close to the float64 sum; recorded
+    (create_graph) it stays the differentiable sum."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((16, 3, 20, 20)).astype(np.float32)
+    w = rng.standard_normal((8, 3, 3, 3)).astype(np.float32)
+    g = rng.standard_normal((16, 8, 20, 20)).astype(np.float32)
+    b = retrograd.zeros(8, requires_grad=True)
+    retrograd.nn.functional.conv2d(retrograd.tensor(x), retrograd.tensor(w), b, padding=1).backward(retrograd.tensor(g))
+    from retrograd.ops import _rows
+    blas = _rows.row_sums(_rows.col_sums(g.reshape(16, -1)).reshape(8, -1))
+    np.testing.assert_array_equal(b.grad.numpy(), blas)
+    assert not np.array_equal(blas, g.sum(0).sum((1, 2)))  # (so the check above tells the two apart)
+    np.testing.assert_allclose(b.grad.numpy(), g.astype(np.float64).sum((0, 2, 3)), rtol=1e-5, atol=1e-4)
+    b2 = retrograd.zeros(8, requires_grad=True)
+    y = retrograd.nn.functional.conv2d(retrograd.tensor(x), retrograd.tensor(w), b2, padding=1)
+    gt = retrograd.tensor(g, requires_grad=True)
+    (db,) = retrograd.autograd.grad(y, b2, gt, create_graph=True)
+    assert db.grad_fn is not None
+    np.testing.assert_allclose(db.detach().numpy(), b.grad.numpy(), rtol=1e-5, atol=1e-4)

@@ -31,6 +31,8 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import _backend, _threads
+from . import _rows
+from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.function import Function
 from ..autograd.forward_ad import fsum, linear_jvp
 from ..tensor import Tensor
@@ -372,6 +374,13 @@ def conv_weight_grad(x, g, w_shape, p, cols=None):
 def _bias_grad(g):
     """db[o] = sum of g[:, o] over batch and space."""
     space = tuple(range(2, g.ndim))
+    if space and not _grad_state.enabled and _rows.numpy_rows_ok(g._data):
+        # plain backward: over the batch, then over space, as two BLAS matrix-vector products
+        # (_rows: memory speed); cnn's (64, 16, 28, 28) 104 -> 22 us, (64, 32, 14, 14) 37 -> 18 us;
+        # cnn step min/median 10.78/11.01 -> 10.66/10.99 ms CPU (1 BLAS thread), 11.08/11.30 ->
+        # 10.91/11.14 ms wall (2), interleaved under chrt -f. Summed in another order: not bitwise
+        n, c = g.shape[:2]
+        return Tensor._make(_rows.row_sums(_rows.col_sums(g._data.reshape(n, -1)).reshape(c, -1)))
     if g.dtype.itemsize >= 4 and space:
         # batch first (contiguous adds of whole samples), then space: ~2x faster than one
         # reduction over (0, *space), whose inner loop runs along the short spatial rows
