@@ -100,6 +100,50 @@ def test_layer_norm_rows_keep_x_minus_mean(monkeypatch, dtype, tol, bias):
     assert not N.layer_norm(xt.float() if dtype == np.float64 else xt.double(), (24,), wt).grad_fn.centered
 
 
+@pytest.mark.parametrize("dtype,tol", [(np.float32, 2e-5), (np.float64, 1e-12)])
+@pytest.mark.parametrize("needs", [(True, False, False), (False, True, False), (False, False, True),
+                                   (False, True, True), (True, True, False)])
+def test_layer_norm_rows_backward_of_some_inputs(dtype, tol, needs):
+    """The rows path's backward (one block of rows, dw and db written directly; and by blocks)
+    computes only the gradients asked for, each against the float64 formulas, for an odd width
+    and a broadcast (zero-stride) incoming gradient: y.sum(0)'s backward."""
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal((300, 47)) * 2 - 3).astype(dtype)
+    w, b, v = (rng.standard_normal(47).astype(dtype) for _ in range(3))
+    want = _layer_norm_reference(x, w, b, np.broadcast_to(v, x.shape))
+    for block in (_rows.ROW_BLOCK, 47 * 64):  # one block; 64 rows per block (the last 44)
+        ts = [retrograd.tensor(a, requires_grad=r) for a, r in zip((x, w, b), needs)]
+        old, _rows.ROW_BLOCK = _rows.ROW_BLOCK, block
+        try:
+            y = N.layer_norm(ts[0], (47,), ts[1], ts[2])
+            assert y.grad_fn.centered
+            y.sum(0).backward(retrograd.tensor(v))
+        finally:
+            _rows.ROW_BLOCK = old
+        np.testing.assert_allclose(y.detach().numpy(), want[0], rtol=tol, atol=tol)
+        for t, r, ref in zip(ts, needs, want[1:]):
+            assert (t.grad is not None) == r
+            if r:
+                np.testing.assert_allclose(t.grad.numpy(), ref, rtol=tol, atol=tol * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(512, 64), (33, 7), (1, 1)])
+def test_row_statistics_equal_the_general_path(dtype, shape):
+    """_stats of contiguous rows (_row_stats: products and in-place passes) against the general
+    path on the same values in another layout: mean, rstd, var and x - mean, in (rows, 1)."""
+    x = (np.random.default_rng(6).standard_normal(shape) * 4 + 7).astype(dtype)
+    fast = N._stats(x, shape, (1,), 1e-5)
+    general = N._stats(np.asfortranarray(x), shape, (1,), 1e-5)
+    tol = 1e-6 if dtype == np.float32 else 1e-14
+    for got, want in zip(fast, general):  # (the means' sums in another order: x - mean to a few ulps of x)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(x).max())
+    x64 = x.astype(np.float64)
+    np.testing.assert_allclose(fast[0][:, 0], x64.mean(1), rtol=tol, atol=tol * 7)
+    np.testing.assert_allclose(fast[2][:, 0], x64.var(1), rtol=10 * tol, atol=tol)
+
+
 def test_group_norm():
     check_op(lambda t, x, w, b: F(t).group_norm(x, 2, w, b), (2, 4, 3), (4,), (4,))
     check_op(lambda t, x: F(t).group_norm(x, 1), (2, 2, 2, 2))

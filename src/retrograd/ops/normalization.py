@@ -30,7 +30,7 @@ from ._method import tensor_method
 from ._out import SAME, takes_out
 from . import _batching
 from ._broadcast import sum_to_shape
-from ._rows import _ones, block_rows, col_sums, numpy_rows_ok, row_blocks, row_sums, vecdot as _vecdot
+from ._rows import _ones, block_rows, col_sums, numpy_rows_ok, row_sums, vecdot as _vecdot
 
 __all__ = ["layer_norm", "group_norm", "rms_norm"]
 FUNCTIONAL = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm", "local_response_norm"]
@@ -224,6 +224,9 @@ def _normalize_backward_arrays(ctx, x, w, mean, rstd, xhat, g):
                 None if dw is None else Tensor._make(dw.reshape(w.shape)),
                 None if db is None else Tensor._make(db.reshape(ctx.b_shape)),
                 None, None, None, None, None, None, None, None)
+    if ctx.centered:  # layer norm's rows: x - mean saved in x_hat's place
+        return _layer_norm_backward_rows(ctx, w._data.reshape(-1), rstd._data, xhat._data.reshape(view),
+                                         g._data.reshape(view))
     rstd = rstd._data
     if xhat is None:
         xhat = x._data.reshape(view) - mean._data
@@ -249,8 +252,6 @@ def _normalize_backward_arrays(ctx, x, w, mean, rstd, xhat, g):
             gx -= a * s1 * (1.0 / m)
             gx = Tensor._make(gx.reshape(ctx.x_shape))
         return gx, gw, gb, None, None, None, None, None, None, None, None
-    if ctx.centered:
-        return _layer_norm_backward_rows(ctx, w._data.reshape(-1), rstd, xhat, gv)
     # per-channel w over groups of channels (group norm)
     if need[1]:
         gw = Tensor._make(_sum_to(gd * xhat.reshape(ctx.x_shape), wshape).reshape(w.shape))
@@ -281,6 +282,20 @@ def _pad(a):
     return p
 
 
+_PADDED_ONES = {}  # _pad of a ones vector by (length, dtype), read-only (made once per shape)
+
+
+def _padded_ones(m, dtype):
+    p = _PADDED_ONES.get((m, dtype))
+    if p is None:
+        if len(_PADDED_ONES) >= 64:
+            _PADDED_ONES.clear()
+        p = _pad(np.ones(m, dtype=dtype))
+        p.flags.writeable = False
+        _PADDED_ONES[(m, dtype)] = p
+    return p
+
+
 def _outer(u, v, out):
     """out[i, j] = u[0, i] v[0, j] (the second rows zeros) as one BLAS product (rows, 2) @ (2,
     features): the table written at memory speed, where NumPy's broadcast of a column against
@@ -304,58 +319,68 @@ def _layer_norm_backward_rows(ctx, w, rstd, xc, g):
         dx = g * (rstd w) + xc * (-rstd^3 m2) - rstd m1
         dw = sum over rows of rstd * g * xc,  db = sum over rows of g
     every sum over rows or features a matrix-vector product (see _rows.py), the table
-    rstd_i w_j one product (see _outer); computed by blocks of rows (see row_blocks), the
-    blocks' sums for dw and db added after."""
+    rstd_i w_j one product (see _outer); computed by blocks of rows (see _rows.row_blocks),
+    the blocks' sums for dw and db added after (rows of one block: written directly)."""
     need = ctx.needs_input_grad
     n, m = g.shape
     step = block_rows(m)
-    parts = np.empty((2, -(-n // step), m), dtype=g.dtype)  # each block's sums for dw and db
     gx = np.empty_like(g) if need[0] else None
-    pw = _pad(w)
-    inv_m = -1.0 / m
+    pw = _pad(w) if need[0] else None
+    r = rstd[:, 0]
+    if n <= step:
+        dw = np.empty(m, dtype=g.dtype) if need[1] else None
+        db = np.empty(m, dtype=g.dtype) if need[2] else None
+        _layer_norm_backward_block(g, xc, r, w, pw, gx, dw, db)
+    else:
+        parts = np.empty((2, -(-n // step), m), dtype=g.dtype)  # each block's sums for dw and db
+        for k, lo in enumerate(range(0, n, step)):
+            hi = lo + step
+            _layer_norm_backward_block(g[lo:hi], xc[lo:hi], r[lo:hi], w, pw, None if gx is None else gx[lo:hi],
+                                       parts[0, k] if need[1] else None, parts[1, k] if need[2] else None)
+        dw = parts[0].sum(0) if need[1] else None
+        db = parts[1].sum(0) if need[2] else None
+    return (None if gx is None else Tensor._make(gx.reshape(ctx.x_shape)),
+            None if dw is None else Tensor._make(dw.reshape(ctx.wshape)),
+            None if db is None else Tensor._make(db.reshape(ctx.b_shape))) + _NO_GRADS
 
-    def block(lo, hi):
-        gb, xb, r = g[lo:hi], xc[lo:hi], rstd[lo:hi, 0]
-        gxc = gb * xb
-        k = lo // step
-        if need[1]:
-            np.matmul(r, gxc, out=parts[0, k])  # dw: sum of g*x_hat
-        if need[2]:
-            parts[1, k] = col_sums(gb)  # db: sum of g
-        if need[0]:
-            c0 = gb @ w  # sum of g_hat, then -rstd m1
-            c0 *= r
-            c0 *= inv_m
-            c1 = gxc @ w  # sum of g_hat*xc, then -rstd^3 m2
-            c1 *= r
-            c1 *= r
-            c1 *= r
-            c1 *= inv_m
-            out = _outer(_pad(r), pw, gx[lo:hi])
-            out *= gb
-            t = np.multiply(xb, c1[:, None], out=gxc)
-            t += c0[:, None]
-            out += t
-    row_blocks(block, n, m)
-    gw = Tensor._make((parts[0, 0] if len(parts[0]) == 1 else parts[0].sum(0)).reshape(ctx.wshape)) \
-        if need[1] else None
-    gb = Tensor._make((parts[1, 0] if len(parts[1]) == 1 else parts[1].sum(0)).reshape(ctx.b_shape)) \
-        if need[2] else None
-    gx = None if gx is None else Tensor._make(gx.reshape(ctx.x_shape))
-    return gx, gw, gb, None, None, None, None, None, None, None, None
+
+_NO_GRADS = (None,) * 8  # the gradients of Normalize's arguments after (input, weight, bias)
+
+
+def _layer_norm_backward_block(g, xc, r, w, pw, gx, dw, db):
+    """_layer_norm_backward_rows on one block of rows: dx into gx, the block's sums for dw and
+    db into dw and db (each where not None); r: rstd as a vector, pw: _pad(w)."""
+    gxc = g * xc
+    if dw is not None:
+        np.matmul(r, gxc, out=dw)  # sum of g*x_hat
+    if db is not None:
+        db[...] = col_sums(g)  # sum of g
+    if gx is not None:
+        c0 = g @ w  # sum of g_hat, then -rstd m1
+        c0 *= r
+        c0 *= -1.0 / len(w)
+        c1 = gxc @ w  # sum of g_hat*xc, then -rstd^3 m2
+        c1 *= r
+        c1 *= r
+        c1 *= r
+        c1 *= -1.0 / len(w)
+        out = _outer(_pad(r), pw, gx)
+        out *= g
+        t = np.multiply(xc, c1[:, None], out=gxc)
+        t += c0[:, None]
+        out += t
 
 
 def _stats(xd, view, axes, eps):
     """(mean, rstd, biased var, x - mean) of x.reshape(view) over axes, keeping dims."""
+    if axes == (1,) and len(view) == 2 and type(xd) is np.ndarray and xd.dtype.char in "fd" and xd.size \
+            and xd.flags.c_contiguous:
+        return _row_stats(xd.reshape(view), eps)
     xp = _xp(xd)
     xv = xd.reshape(view)
     rows = len(view) == 2 and axes == (1,) and xd.dtype.itemsize >= 4
     mean = row_sums(xv, keepdims=True) * (1.0 / max(view[1], 1)) if rows else xv.mean(axis=axes, keepdims=True)
-    if rows and type(xv) is np.ndarray and xv.flags.c_contiguous:  # the table -mean_i (see _outer), plus x
-        xc = _outer(_pad(-mean), _pad(_ones(mean, view[1])), np.empty(view, mean.dtype))
-        xc += xv
-    else:
-        xc = xv - mean
+    xc = xv - mean
     if rows:  # a sum of squares without a temporary (NumPy 2's vecdot: 30% faster than einsum)
         sq = _vecdot(xc, xc) if xp is np and _vecdot is not None else xp.einsum("ij,ij->i", xc, xc)
         var = sq[:, None] * (1.0 / max(view[1], 1))
@@ -363,6 +388,28 @@ def _stats(xd, view, axes, eps):
         var = (xc * xc).mean(axis=axes, keepdims=True)
     rstd = 1.0 / xp.sqrt(var + eps)
     return mean, rstd.astype(xd.dtype, copy=False), var, xc
+
+
+def _row_stats(x, eps):
+    """_stats of a contiguous, non-empty NumPy float32 or float64 (rows, features) array x, in
+    few NumPy calls (on short rows each call's own ~0.3-0.5 us counts): the row sums as one
+    matrix-vector product (see _rows.py), x - mean as the table -mean_i (see _outer) plus x,
+    the sums of squares by vecdot, the rest in place."""
+    n, m = x.shape
+    inv = 1.0 / m
+    mean = np.matmul(x, _ones(x, m))
+    mean *= inv
+    neg = np.empty((2, n), dtype=x.dtype)  # (-mean, 0): _outer's first factor
+    np.negative(mean, out=neg[0])
+    neg[1] = 0
+    xc = _outer(neg, _padded_ones(m, x.dtype), np.empty_like(x))
+    xc += x
+    var = (_vecdot(xc, xc) if _vecdot is not None else np.einsum("ij,ij->i", xc, xc))[:, None]
+    var *= inv
+    rstd = var + eps
+    np.sqrt(rstd, out=rstd)
+    np.divide(1.0, rstd, out=rstd)
+    return mean[:, None], rstd, var, xc
 
 
 def _affine_eval(x, mean, var, weight, bias, eps, cshape):
