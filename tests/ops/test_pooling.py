@@ -244,3 +244,18 @@ def test_max_pool_2x2_blocks_keep_where_not_the_input():
     x = retrograd.tensor(distinct(2, 3, 4, 6, seed=3), requires_grad=True)
     assert retrograd.autograd.gradcheck(lambda a: P.max_pool2d(a, 2), (x,))
     assert retrograd.autograd.gradgradcheck(lambda a: P.max_pool2d(a, 2), (x,))
+
+
+def test_max_pool_indices_of_a_window_with_nans_are_its_last_nan_as_torch():
+    """torch's scan takes every NaN it meets: a window's index is its last NaN (values recorded from
+    torch 2.13), for up to 16 kernel offsets (a bit code per window) and more (a loop over them)."""
+    x = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)
+    x[0, 0, 0, 0] = x[0, 0, 1, 1] = x[0, 0, 3, 3] = np.nan
+    _, idx = P.max_pool2d(retrograd.tensor(x), 3, stride=1, padding=1, return_indices=True)
+    assert idx.numpy().tolist() == [[[[5, 5, 5, 7], [5, 5, 5, 11], [5, 5, 15, 15], [13, 14, 15, 15]]]]
+    x = np.arange(21, dtype=np.float32).reshape(1, 1, 3, 7)
+    x[0, 0, 0, 1] = x[0, 0, 2, 3] = x[0, 0, 1, 6] = np.nan
+    y, idx = P.max_pool2d(retrograd.tensor(x), (3, 6), stride=1, return_indices=True)  # 18 offsets
+    assert idx.numpy().tolist() == [[[[17, 17]]]] and np.isnan(y.numpy()).all()
+    x = np.array([[[[np.nan, 1.0, 2.0, np.nan], [np.nan, 0.0, 5.0, 1.0]]]], dtype=np.float32)
+    assert P.max_pool2d(retrograd.tensor(x), 2, return_indices=True)[1].numpy().tolist() == [[[[4, 3]]]]

@@ -576,6 +576,7 @@ def _max_pool_arrays(x, k, s, p, d, out):
     K = len(offsets)
     if K <= 16:
         # bit i of `code` says offset i holds the max; its lowest set bit is the first such offset
+        # (in a window with a NaN the bits are its NaNs, and torch's scan keeps the last: the highest)
         code = xp.zeros(best.shape, dtype=np.uint8 if K <= 8 else np.uint16)
         for i, off in enumerate(offsets):
             v = window(off)
@@ -588,13 +589,19 @@ def _max_pool_arrays(x, k, s, p, d, out):
         lut = np.zeros(1 << K, dtype=np.int64)
         lut[1:] = shifts[np.log2(c[1:] & -c[1:]).astype(np.int64)]
         shift = xp.asarray(lut).take(code)
+        if nan:
+            last = np.zeros(1 << K, dtype=np.int64)
+            last[1:] = shifts[np.frexp(c[1:])[1] - 1]
+            shift = xp.where(best != best, xp.asarray(last).take(code), shift)
     else:
         shift = xp.zeros(best.shape, dtype=np.int64)
         for i in range(K - 1, -1, -1):  # backwards: the first offset holding the max is written last
+            hit = window(offsets[i]) == best  # (never in a window with a NaN)
+            shift *= ~hit
+            shift += hit * shifts[i]
+        for i in range(K if nan else 0):  # forwards: a window's last NaN is written last, as torch's scan
             v = window(offsets[i])
-            hit = v == best
-            if nan:
-                hit |= v != v
+            hit = v != v
             shift *= ~hit
             shift += hit * shifts[i]
     flat = shift + base
