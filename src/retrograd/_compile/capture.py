@@ -43,7 +43,7 @@ from ..ops import normalization as _norm_mod
 from ..ops.elementwise import operands as _operands
 from .. import random as _random
 from ..tensor import Tensor
-from . import graph_break
+from . import graph_break, value_guards
 from .graph_break import has_hooks as _has_hooks
 from .replay import Graph, Step, outside_overlap, plain_leaf
 
@@ -523,11 +523,19 @@ class Capture:
         first_live = len(self.slots)
         self._install()
         _active.append(self)
+        reads = value_guards.Recorder(self.fn, self)  # the Python values the code reads (guarded at replay)
+        reads.start()
         try:
             out = self.fn(*args, **kwargs)
         finally:
+            reads.stop()
             _active.pop()
             self._uninstall()
+        self.values = reads.entries(self.modules)
+        moved = reads.changed()
+        if moved is not None:
+            self.breaks.append(graph_break.GraphBreak(f"the function changed a Python value it read ({moved}): "
+                                                      "a replay would not", None))
         for t, v in self._versions:
             if t._vc[0] != v:
                 self.graph_break(f"a tensor of shape {list(t.shape)} used by the function was changed in place")

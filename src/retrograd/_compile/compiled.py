@@ -21,7 +21,7 @@ from .. import _dtype
 from ..autograd import function as _function
 from .._backend import device as _device
 from ..tensor import Size, Tensor
-from . import guards, resume
+from . import guards, resume, value_guards
 from .capture import Capture
 from .graph_break import GraphBreak, frame_position
 from .replay import CompiledFunction, run_training
@@ -71,6 +71,7 @@ class Compiled:
         key, tensors = guards.call_key(args, kwargs)
         entries = self.cache.get(key)
         if entries is not None:
+            value_guards.last_failure[0] = None
             for graph in entries:
                 if graph is None:
                     return self.fn(*args, **kwargs)
@@ -90,8 +91,7 @@ class Compiled:
                 self.warned = True
                 warnings.warn(
                     f"torch._dynamo hit config.recompile_limit ({limit})\n   function: {self.name!r}\n   "
-                    "last reason: a new guard set (input shapes, dtypes, requires_grad, grad mode, autocast or "
-                    "module training flags)\nNew guard sets run eagerly from now on. Raise the limit with "
+                    f"last reason: {_last_reason()}\nNew guard sets run eagerly from now on. Raise the limit with "
                     "torch.compile(recompile_limit=...) or retrograd._compile.compiled.config.recompile_limit, "
                     "or call torch.compiler.reset().", UserWarning, stacklevel=2)
             return self.fn(*args, **kwargs)
@@ -193,6 +193,13 @@ class Compiled:
         for i, value, j in graph.fill:
             result.insert(i, value if j is None else args[j])
         return guards.unflatten(graph.treedef, result)
+
+
+def _last_reason():
+    moved = value_guards.describe(value_guards.last_failure[0])
+    if moved is not None:
+        return f"a Python value the capture read changed: {moved}"
+    return "a new guard set (input shapes, dtypes, requires_grad, grad mode, autocast or module training flags)"
 
 
 # the Python values a segment may return: fixed by its guards (its inputs' shapes, dtypes and values)

@@ -1,0 +1,353 @@
+"""Value guards: the Python values a capture read, checked at every call.
+
+A captured graph bakes in every Python value the traced code read: ``x * SCALE`` records the
+number SCALE held, ``if self.use_bias:`` the branch it took, ``self.drop.p`` dropout's rate.
+torch.compile specialises on such values and guards them (``G['SCALE'] == 2.0``); so does this.
+
+While a capture records, ``Recorder`` (a ``sys.setprofile`` hook on the capturing thread) notes
+each Python function of the user's code that starts (code outside retrograd, NumPy and the
+standard library): the global names its bytecode loads (``LOAD_GLOBAL``, resolved through the
+frame's globals; a name found in builtins instead is guarded to stay unbound in the globals), the cells of its closure (where the function object is
+known: the compiled function, a function found in a global, a cell or an attribute, or the one
+function object of that code), and the instance attributes of its first argument (``self``).
+Each value read, at the moment its function started, becomes one guard entry
+``(container, key, expected, how)``:
+
+- numbers, strings, bytes, None and bools (``EQ``): the same type and an equal value;
+- tuples, lists, dicts, sets and small NumPy arrays (``SNAP``): a snapshot compared whole, so an
+  in-place change of a list of floats is seen (objects inside compare by identity);
+- anything else (``IS``): the same object: functions, classes, modules, tensors, objects. An
+  object with instance attributes (an ``nn.Module``, a config object) also gets its attributes'
+  entries, one level further down (``self.cfg.scale``);
+- every ``nn.Module`` the capture called: its attributes (``p``, ``eps``, ``negative_slope``,
+  a user's ``temp``; not its parameter/buffer/submodule dicts, which other guards hold).
+
+``holds(entries)`` checks them (a flat loop; its cost per call is reported in docs/compile.md).
+A failure retraces as a failing shape guard does (compiled.py), counting toward the recompile
+limit; ``last_failure`` says which value moved, for the limit's warning. A function that writes
+a global or an attribute it read (``counter += 1``) fails its own guard on the next call, so it
+recaptures until the limit and then runs eagerly: never a replay without the write.
+
+Not guarded: values read through an object's class attributes (``type(self).scale``) or a
+``__slots__`` attribute, a property computing from state outside the object's ``__dict__``,
+attributes more than one object below a global, ``self`` or a module (``self.a.b.c``), NumPy
+arrays over 4096 elements (identity only), and closures of a function that neither the
+compiled function, a guarded value nor a unique function object of its code leads to (several
+closures of one code made before the call).
+"""
+
+import dis
+import gc
+import os
+import sys
+import sysconfig
+import types
+import weakref
+
+import numpy as np
+
+from ..tensor import Tensor
+
+EQ, SNAP, IS = 0, 1, 2
+_MISSING = object()  # a global name not bound in the globals (read from builtins)
+_CELL = object()  # the key of a closure cell's entry
+_SCALARS = frozenset((int, float, bool, complex, str, bytes, type(None)))
+_SNAPSHOT = (tuple, list, dict, set, frozenset)
+_SMALL_ARRAY = 4096
+_CALLABLES = (types.FunctionType, types.BuiltinFunctionType, types.MethodType, types.ModuleType, type)
+_SKIP_PREFIX = "__rg_"  # resume.py's segment plumbing (its segment list, its unbound marker)
+
+_library_dirs = None
+_global_names = {}  # code object -> the global names its bytecode loads
+last_failure = [None]  # the description of the last entry that failed (for the recompile warning)
+
+
+def _libraries():
+    global _library_dirs
+    if _library_dirs is None:
+        paths = sysconfig.get_paths()
+        dirs = {paths.get("stdlib"), paths.get("platstdlib"),
+                os.path.dirname(os.path.dirname(os.path.abspath(__file__))), os.path.dirname(np.__file__)}
+        _library_dirs = tuple(os.path.join(d, "") for d in dirs if d)
+    return _library_dirs
+
+
+def user_code(code):
+    """True for code outside retrograd, NumPy and the standard library (the code whose reads are guarded)."""
+    name = code.co_filename
+    return not name.startswith(_libraries()) and not name.startswith("<frozen")
+
+
+_user_classes = weakref.WeakKeyDictionary()
+
+
+def _user_class(cls):
+    """True for a class defined outside retrograd, NumPy and the standard library."""
+    user = _user_classes.get(cls)
+    if user is None:
+        module = sys.modules.get(cls.__module__)
+        file = getattr(module, "__file__", None)
+        user = _user_classes[cls] = file is None or not os.path.abspath(file).startswith(_libraries())
+    return user
+
+
+def global_names(code):
+    names = _global_names.get(code)
+    if names is None:
+        names = _global_names[code] = tuple(dict.fromkeys(
+            i.argval for i in dis.get_instructions(code) if i.opname in ("LOAD_GLOBAL", "LOAD_NAME")))
+    return names
+
+
+def _module_internals():
+    from ..nn.module import Module
+
+    # (and Module.compile's compiled call, which its capture unsets while it runs)
+    return frozenset(vars(Module())) - {"training"} | {"_compiled_call_impl"}
+
+
+_kinds = []  # (nn.Module, its internal attribute names, the kinds whose attributes are not guarded)
+
+
+class Recorder:
+    """Collects the entries while a capture runs (see the module docstring): ``start`` and ``stop``
+    around the function's run, then ``entries``. Each value is taken when the function reading it
+    starts, so a function that changes a value it read is seen (``changed``). Code that runs inside
+    a recorded call (the capture's depth > 0: tensor hooks during backward(), a custom Function's
+    forward) is not noted: the replay runs it again, reading its values then."""
+
+    def __init__(self, fn, capture=None):
+        from ..nn.module import Module
+
+        if not _kinds:
+            _kinds.extend((Module, _module_internals(), _unguarded_kinds()))
+        self.Module, self.internals, self.unguarded = _kinds
+        self.fn = fn
+        self.capture = capture
+        self.codes = set()  # the code objects noted
+        self.pending = []  # (code, {free name: value}) whose function object was not found yet
+        self.out, self.seen, self.functions = [], set(), {}
+        self._previous = None
+        self._on = False
+
+    # ---------------------------------------------------------------- recording
+    def start(self):
+        func = getattr(self.fn, "forward", self.fn)
+        func = getattr(func, "__func__", func)
+        if isinstance(func, types.FunctionType):
+            self._function(func, 0)
+            self._code(func.__code__, func.__globals__, _MISSING, {})
+        previous = sys.getprofile()
+        if previous is not None and not callable(previous):
+            return  # a C-level profiler (cProfile) holds the hook: only the compiled function's own reads
+        self._previous = previous
+        self._on = True
+        sys.setprofile(self._event)
+
+    def stop(self):
+        if self._on:
+            sys.setprofile(self._previous)
+            self._on = False
+
+    def _event(self, frame, event, arg):
+        if self._previous is not None:
+            self._previous(frame, event, arg)
+        if event != "call" or self.capture is not None and self.capture.depth:
+            return
+        code = frame.f_code
+        if code in self.codes or not user_code(code):
+            return
+        this, free = _MISSING, {}
+        if code.co_argcount or code.co_freevars:
+            local = frame.f_locals
+            if code.co_argcount:
+                this = local.get(code.co_varnames[0], _MISSING)
+            free = {n: local.get(n, _MISSING) for n in code.co_freevars}
+        self._code(code, frame.f_globals, this, free)
+
+    def _code(self, code, glob, this, free):
+        if code in self.codes:
+            return
+        self.codes.add(code)
+        for name in global_names(code):
+            if name.startswith(_SKIP_PREFIX):
+                continue
+            value = glob.get(name, _MISSING)
+            if value is _MISSING:  # a builtin (the capture patches print: builtins themselves are not guarded)
+                self._add(glob, name, _MISSING, IS)
+            else:
+                self._value(glob, name, value, 0)
+        if this is not _MISSING and self._guards_attributes(this):
+            self._attributes(this, 0)
+        if free and code not in self.functions:
+            self.pending.append((code, free))
+
+    # ---------------------------------------------------------------- the entries
+    def entries(self, modules):
+        """The guard entries: a tuple of (container, key, expected, how)."""
+        for code, free in self.pending:
+            if code not in self.functions:
+                found = [f for f in gc.get_referrers(code) if isinstance(f, types.FunctionType)
+                         and f.__code__ is code and _cells_hold(f, code, free)]
+                if len(found) == 1:
+                    self._function(found[0], 1)
+        for m in modules:
+            for sub in m.modules():
+                self._attributes(sub, 0)
+        return tuple(self.out)
+
+    def changed(self):
+        """The first entry whose value differs now (after the run) from when it was read: the function
+        changed it, which a replay would not (None if none did)."""
+        if holds(self.out):
+            return None
+        return describe(last_failure[0])
+
+    def _add(self, container, key, expected, how):
+        mark = (id(container), key)
+        if mark in self.seen:
+            return False
+        self.seen.add(mark)
+        self.out.append((container, key, expected, how))
+        return True
+
+    def _value(self, container, key, value, depth):
+        kind = type(value)
+        if kind in _SCALARS:
+            self._add(container, key, value, EQ)
+        elif isinstance(value, _SNAPSHOT) or isinstance(value, np.ndarray) and value.size <= _SMALL_ARRAY:
+            self._add(container, key, snapshot(value), SNAP)
+        else:
+            if not self._add(container, key, value, IS):
+                return
+            if isinstance(value, types.FunctionType):
+                self._function(value, depth + 1)
+            elif isinstance(value, types.MethodType):
+                if isinstance(value.__func__, types.FunctionType):
+                    self._function(value.__func__, depth + 1)
+                if depth < 1 and self._guards_attributes(value.__self__):
+                    self._attributes(value.__self__, depth + 1)
+            elif depth < 2 and self._guards_attributes(value):
+                self._attributes(value, depth + 1)
+
+    def _guards_attributes(self, obj):
+        """Objects with instance attributes whose values a capture may bake in: nn.Modules and the user's
+        own objects (not tensors, arrays, functions, classes, modules; not optimizers and lr schedulers,
+        whose steps the replay calls again; not objects of retrograd's, NumPy's or the standard library's
+        other classes, such as a threading.Event the function waits on)."""
+        if isinstance(obj, (*_CALLABLES, Tensor, np.ndarray, np.generic, *self.unguarded)):
+            return False
+        if not isinstance(getattr(obj, "__dict__", None), dict):
+            return False
+        return isinstance(obj, self.Module) or _user_class(type(obj))
+
+    def _attributes(self, obj, depth):
+        """An object's instance attributes (an nn.Module's, less its parameter/buffer/module/hook dicts)."""
+        d = obj.__dict__
+        skip = self.internals if isinstance(obj, self.Module) else ()
+        for k, v in list(d.items()):
+            if k in skip or isinstance(v, (Tensor, self.Module)):
+                continue  # (tensors read by ops are bound by the capture; a submodule called is guarded itself)
+            self._value(d, k, v, depth)
+
+    def _function(self, f, depth):
+        self.functions.setdefault(f.__code__, []).append(f)
+        if depth > 2:
+            return
+        for name, cell in zip(f.__code__.co_freevars, f.__closure__ or ()):
+            if name.startswith(_SKIP_PREFIX):
+                continue
+            try:
+                value = cell.cell_contents
+            except ValueError:
+                continue  # (an empty cell: the function would raise NameError reading it)
+            self._value(cell, _CELL, value, depth)
+
+
+def _unguarded_kinds():
+    """Objects whose methods the replay calls again (optimizers, lr schedulers: captured as calls), so
+    their attributes are read at replay, not baked in: identity only."""
+    from ..optim.lr_scheduler import LRScheduler
+    from ..optim.optimizer import Optimizer
+
+    return (Optimizer, LRScheduler)
+
+
+def _cells_hold(f, code, free):
+    for name, cell in zip(code.co_freevars, f.__closure__ or ()):
+        try:
+            value = cell.cell_contents
+        except ValueError:
+            value = _MISSING
+        if value is not free.get(name, _MISSING):
+            return False
+    return True
+
+
+def snapshot(value):
+    """A comparable image of a container's contents: numbers and strings by type and value, nested
+    tuples/lists/dicts/sets and small arrays by their contents, anything else by identity."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return (kind, value)
+    if kind in (tuple, list):
+        return (kind, tuple(snapshot(v) for v in value))
+    if kind is dict:
+        return (kind, tuple((snapshot(k), snapshot(v)) for k, v in value.items()))
+    if kind in (set, frozenset):
+        return (kind, frozenset(snapshot(v) for v in value))
+    if kind is np.ndarray and value.size <= _SMALL_ARRAY:
+        return (kind, value.shape, value.dtype.str, value.tobytes())
+    return ("id", id(value), value)  # (the object itself: its id stays its own while held)
+
+
+def _held(container, key):
+    if key is _CELL:
+        try:
+            return container.cell_contents
+        except ValueError:
+            return _MISSING
+    return container.get(key, _MISSING)
+
+
+def holds(entries):
+    """True when every entry still holds (see the module docstring)."""
+    for container, key, expected, how in entries:
+        held = _held(container, key) if key is _CELL else container.get(key, _MISSING)
+        if how == EQ:
+            if held is not expected and (type(held) is not type(expected) or held != expected):
+                return _failed(container, key, expected, held, how)
+        elif how == IS:
+            if held is not expected:
+                return _failed(container, key, expected, held, how)
+        elif snapshot(held) != expected:
+            return _failed(container, key, expected, held, how)
+    return True
+
+
+def _failed(container, key, expected, held, how):
+    last_failure[0] = (container, key, expected, held, how)
+    return False
+
+
+def describe(failure):
+    """A guard failure as the recompile warning names it (``G['SCALE'] == 2.0``, ``.temp == 1.0``)."""
+    if failure is None:
+        return None
+    container, key, expected, held, how = failure
+    if key is _CELL:
+        where = "a closure cell"
+    elif isinstance(container, dict) and "__builtins__" in container:
+        where = f"G[{key!r}]"
+    else:
+        where = f"attribute .{key}"
+    if how == EQ:
+        return f"{where} == {expected!r} (now {_short(held)})"
+    if how == IS:
+        return f"{where} is the object captured ({_short(expected)}; now {_short(held)})"
+    return f"{where}: its contents changed (now {_short(held)})"
+
+
+def _short(v):
+    text = "unbound" if v is _MISSING else repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."
