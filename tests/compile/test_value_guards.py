@@ -1,0 +1,249 @@
+"""Value guards (value_guards.py): the Python values a capture read — globals, closure cells,
+attributes of modules and objects — are guarded; a change recaptures (toward the recompile
+limit), an unchanged value replays, a function that changes what it read runs eagerly."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import retrograd
+from retrograd import nn
+from retrograd._compile import capture as _capture
+from tests.compile.compare import fresh_compiler  # noqa: F401
+from tests.helpers import rand
+
+SCALE = 2.0
+FACTOR = 3.0
+USE_RELU = True
+WEIGHTS = [1.0, 2.0]
+CALLS = 0
+
+
+@pytest.fixture
+def captures(monkeypatch):
+    """Counts captures (each a recorded run of a compiled function or segment)."""
+    count = [0]
+    run = _capture.Capture.run
+
+    def counted(self, *args):
+        count[0] += 1
+        return run(self, *args)
+
+    monkeypatch.setattr(_capture.Capture, "run", counted)
+    return count
+
+
+@pytest.fixture
+def restore_globals():
+    saved = {k: globals()[k] for k in ("SCALE", "FACTOR", "USE_RELU", "WEIGHTS", "CALLS")}
+    yield
+    globals().update(saved)
+    WEIGHTS[:] = [1.0, 2.0]
+
+
+pytestmark = pytest.mark.usefixtures("restore_globals")
+
+
+def _x(seed=0):
+    return retrograd.tensor(rand(2, 3, seed=seed).astype(np.float32))
+
+
+def _same(compiled, eager, *args):
+    np.testing.assert_array_equal(compiled(*args).detach().numpy(), eager(*args).detach().numpy())
+
+
+class _Scaled(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 3)
+        self.temp = 1.0
+
+    def forward(self, x):
+        return self.lin(x) / self.temp * SCALE
+
+
+def test_a_global_and_a_module_attribute_recapture_when_changed(captures):
+    global SCALE
+    retrograd.manual_seed(0)
+    m = _Scaled()
+    cm, x = retrograd.compile(m), _x()
+    _same(cm, m, x)
+    SCALE = 3.0
+    _same(cm, m, x)
+    m.temp = 0.5
+    _same(cm, m, x)
+    assert captures[0] == 3
+    _same(cm, m, x)  # unchanged: replayed
+    assert captures[0] == 3
+
+
+def test_unchanged_values_replay_without_a_new_capture(captures):
+    retrograd.manual_seed(0)
+    m = _Scaled()
+    cm, x = retrograd.compile(m), _x()
+    for _ in range(4):
+        _same(cm, m, x)
+    assert captures[0] == 1 and cm(x).grad_fn.name() == "CompiledFunctionBackward"
+
+
+def test_a_closure_cell():
+    def make():
+        k = 2.0
+
+        def fn(x):
+            return x * k
+
+        def set_k(v):
+            nonlocal k
+            k = v
+
+        return fn, set_k
+
+    fn, set_k = make()
+    f, x = retrograd.compile(fn), _x()
+    _same(f, fn, x)
+    set_k(5.0)
+    _same(f, fn, x)
+
+
+def _helper(x):
+    return x * FACTOR
+
+
+def test_a_global_read_by_a_function_the_compiled_function_calls():
+    global FACTOR
+
+    def fn(x):
+        return _helper(x) + 1
+
+    f, x = retrograd.compile(fn), _x()
+    _same(f, fn, x)
+    FACTOR = -1.5
+    _same(f, fn, x)
+
+
+class _Scaler:
+    def __init__(self):
+        self.factor = 2.0
+        self.config = type("Config", (), {})()
+        self.config.shift = 1.0
+
+    def apply(self, x):
+        return x * self.factor + self.config.shift
+
+
+def test_an_attribute_read_by_a_method_of_another_object():
+    scaler = _Scaler()
+
+    def fn(x):
+        return scaler.apply(x)
+
+    f, x = retrograd.compile(fn), _x()
+    _same(f, fn, x)
+    scaler.factor = 7.0
+    _same(f, fn, x)
+    scaler.config.shift = -4.0  # one object further down
+    _same(f, fn, x)
+
+
+def test_a_bool_flag_switches_the_branch():
+    global USE_RELU
+
+    def fn(x):
+        return x.relu() if USE_RELU else x.tanh()
+
+    f, x = retrograd.compile(fn), _x()
+    _same(f, fn, x)
+    USE_RELU = False
+    _same(f, fn, x)
+    USE_RELU = True
+    _same(f, fn, x)
+
+
+def test_an_attribute_of_a_library_module_called():
+    retrograd.manual_seed(0)
+    m = nn.Sequential(nn.Linear(3, 3), nn.LeakyReLU(0.1))
+    cm, x = retrograd.compile(m), _x()
+    _same(cm, m, x)
+    m[1].negative_slope = 0.5
+    _same(cm, m, x)
+
+
+def test_a_list_changed_in_place():
+    def fn(x):
+        return x * WEIGHTS[0] + WEIGHTS[1]
+
+    f, x = retrograd.compile(fn), _x()
+    _same(f, fn, x)
+    WEIGHTS[1] = 10.0
+    _same(f, fn, x)
+
+
+def test_a_function_that_changes_what_it_read_runs_eagerly(captures):
+    def fn(x):
+        global CALLS
+        CALLS += 1
+        return x * 2
+
+    f, x = retrograd.compile(fn), _x()
+    for n in range(1, 4):
+        f(x)
+        assert CALLS == n
+    assert captures[0] == 1  # not captured again: the function runs eagerly for this guard set
+
+
+def test_the_recompile_limit_warns_after_eight_values_and_stays_right():
+    global SCALE
+
+    def fn(x):
+        return x * SCALE
+
+    f, x = retrograd.compile(fn), _x()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for v in range(10):
+            SCALE = float(v) + 0.5
+            _same(f, fn, x)
+    limit = [w for w in caught if "recompile_limit" in str(w.message)]
+    assert len(limit) == 1 and "G['SCALE'] == 7.5" in str(limit[0].message)
+
+
+def test_a_segment_after_a_graph_break_reads_its_globals_at_each_call():
+    global SCALE
+
+    def fn(x):
+        y = x * 2
+        print("step")
+        return y * SCALE
+
+    f, x = retrograd.compile(fn), _x()
+    for v in (2.0, 2.0, 3.0, 3.0, -1.0):
+        SCALE = v
+        _same(f, fn, x)
+
+
+def test_a_learning_rate_changed_between_calls_takes_effect():
+    def run(compiled):
+        retrograd.manual_seed(0)
+        model = nn.Linear(3, 1)
+        opt = retrograd.optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x):
+            opt.zero_grad()
+            loss = model(x).pow(2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+
+        f = retrograd.compile(step) if compiled else step
+        losses = []
+        for i in range(6):
+            if i == 3:
+                opt.param_groups[0]["lr"] = 0.5
+            losses.append(f(_x(i)).item())
+        return losses, model.weight.detach().numpy()
+
+    (a, wa), (b, wb) = run(False), run(True)
+    assert a == b
+    np.testing.assert_array_equal(wa, wb)
