@@ -252,7 +252,10 @@ class Program:
                 loss = step.spec[0][1]
                 em.reset_grads(f"g{index}_")
                 start = len(em.fwd)
-                self._backward([(loss, f"np.ones_like(v{loss})")], index)
+                data = self.slots[loss][1]._data  # (shape and dtype guarded; np.array is one C call, ones_like 4)
+                dtype = em.const(data.dtype)
+                ones = f"np.array(1, {dtype})" if not data.ndim else f"np.ones({data.shape!r}, {dtype})"
+                self._backward([(loss, ones)], index)
                 em.fwd[start:start] = [f"{em.gname(s)} = None" for s in sorted(em.maybe_slots)]
                 outside = []  # (T[j], its gradient) of each boundary tensor: the engine goes on from them
                 for s in graph.input_slots:
@@ -634,8 +637,9 @@ def run_outside(pairs):
     from those tensors with the gradients the generated backward gave them ((tensor, array or None)
     pairs), so their nodes, hooks and leaves run and free their graph as eager's do."""
     tensors = [t for t, g in pairs if g is not None]
-    if tensors:
-        _engine.backward(tensors, [_make(g) for t, g in pairs if g is not None])
+    if tensors:  # (engine.backward's steps for given tensors and gradients, without retain_graph)
+        roots = _engine._root_grads(tensors, [_make(g) for t, g in pairs if g is not None], False)
+        _engine.run_backward(roots, False, False)
 
 
 _VAR = re.compile(r"\b(?:[vgbrc]\d+\w*|T)\b")
