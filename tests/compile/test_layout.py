@@ -65,6 +65,14 @@ def test_place_rewrites_single_use_view_chains_only():
     assert "    g4 = k0(a, b)" in out and "    np.copyto(g1[:, :, 0:2], g2)" in out, out
 
 
+def test_an_array_joined_twice_keeps_the_join():
+    meta = {"g1": ((2, 6), np.float32), "g2": ((2, 3), np.float32), "g3": ((3, 2), np.float32)}
+    body = ["    g3 = k0(a, b)", "    g2 = g3.transpose((1, 0))", "    del g3", "    g1 = np.concatenate([g2, g2], 1)"]
+    assert layout.place(body, meta.get, {}, {"k0"}) == body
+    compiled = assert_same_as_eager(lambda a: retrograd.cat([a.t(), a.t()], 1) * 2, [rand(3, 2)])
+    assert "np.concatenate" in _source(compiled)
+
+
 def test_into_never_copies():
     spec = ((), (("shape", (6, 2)),))
     with pytest.raises(AttributeError):

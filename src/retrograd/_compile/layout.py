@@ -154,6 +154,8 @@ def _sink(rhs, name, meta):
     m = _CONCAT.fullmatch(rhs)
     if m:
         names = m.group(1).split(", ")
+        if len(set(names)) != len(names):
+            return None  # (one array joined twice: its source would fill one place only)
         axis = int(m.group(2)) % len(shape)
         parts, off = [], 0
         for p in names:
