@@ -16,6 +16,11 @@ gradient in the order the Tensor-level replay did (last op first, then each op's
 order), and returns the gradient arrays of the graph's inputs and live tensors (None where
 none reached). Gradient shapes are static (guards fix every input shape), so summing a
 broadcast gradient back is decided when the code is written, not at each call.
+
+Passes over the written lines, each keeping the values bitwise: ``del`` after each variable's
+last read (_with_dels), a weight gradient not transposed twice (_fold_transposes), no copy of
+an array that dies at its copy (_take_dying_copies), and sources written where a join or copy
+of their views would put them (layout.py).
 """
 
 import re
