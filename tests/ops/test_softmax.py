@@ -128,6 +128,30 @@ def test_last_dim_by_row_blocks(monkeypatch, name, width):
     np.testing.assert_allclose(dx, dx1, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_contiguous_rows_path_equals_the_general_path(name, dtype):
+    """Contiguous float rows along the last dim go straight to the (rows, width) kernels (_along's
+    and the backwards' short paths); the same values through the general set-up (here a
+    non-contiguous view, a zero-stride incoming gradient: every row shifted by its max, sums in
+    another order) agree to a few ulps, forward and backward, odd width included."""
+    rng = np.random.default_rng(4)
+    x = (rng.standard_normal((37, 5, 27)) * 3).astype(dtype)
+    x[3, 2, 4] = 700.0 if dtype == np.float64 else 95.0  # a row whose e^x overflows: shifted by its max
+    g = rng.standard_normal(27).astype(dtype)
+    fn = getattr(retrograd, name)
+    xt = retrograd.tensor(x, requires_grad=True)
+    y = fn(xt, -1)
+    y.backward(retrograd.tensor(np.ascontiguousarray(np.broadcast_to(g, x.shape))))
+    xt2 = retrograd.tensor(np.ascontiguousarray(x.transpose(2, 0, 1)), requires_grad=True)
+    y2 = fn(xt2.permute(1, 2, 0), -1)  # a non-contiguous input: the general path
+    y2.sum(0).backward(retrograd.tensor(np.broadcast_to(g, x.shape[1:])))  # a zero-stride gradient
+    tol = 1e-6 if dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(y.detach().numpy(), y2.detach().numpy(), rtol=tol, atol=tol)
+    dx = xt.grad.numpy()
+    np.testing.assert_allclose(dx, xt2.grad.numpy().transpose(1, 2, 0), rtol=tol, atol=tol * np.abs(dx).max())
+
+
 def test_implicit_dim_warns_and_picks_torchs_dim():
     x = retrograd.randn(2, 3)
     with pytest.warns(UserWarning, match="Implicit dimension choice for softmax"):

@@ -17,7 +17,8 @@ from ..autograd.grad_mode import _state
 from ..tensor import Tensor, _wrap_dim
 from ._kernel_dtypes import check_floating
 from ._method import tensor_method
-from ._rows import exp_sums, last_dim_rows, row_blocks, row_sums, sums, unshifted_exp_sums, vecdot as _vecdot
+from ._rows import block_rows, exp_sums, last_dim_rows, numpy_rows_ok, row_sums, sums, unshifted_exp_sums, \
+    vecdot as _vecdot
 
 __all__ = ["softmax", "log_softmax"]
 
@@ -40,7 +41,12 @@ def _along(x, fn, dim, kernel=None):
     """fn(x, dim, low) for a 0-dim x as one element; an empty x is returned as a copy.
     Half precision is computed in float32 and rounded back at the end (see _float32).
     On CUDA the last dim of a contiguous array goes through the fused ``kernel``."""
-    if type(x) is not np.ndarray and dim == x.ndim - 1 and x.size and _cuda_kernels.fits(x):
+    if type(x) is np.ndarray:
+        rows = _ROWS.get(fn) if dim == x.ndim - 1 and numpy_rows_ok(x) else None
+        if rows is not None:  # the common case without the general set-up
+            with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+                return rows(x.reshape(-1, x.shape[-1])).reshape(x.shape)
+    elif dim == x.ndim - 1 and x.size and _cuda_kernels.fits(x):
         return kernel(x)
     if x.size == 0:
         return x.copy()
@@ -76,37 +82,52 @@ def _log_softmax(x, dim, low=None):
     return z
 
 
-# The same formulas on (rows, width) NumPy arrays along the last dim, computed by row blocks
-# (see _rows.row_blocks): one block's passes run in cache before the next block's.
+# The same formulas on (rows, width) NumPy arrays along the last dim, computed by blocks of
+# rows (see _rows.row_blocks: one block's passes run in cache before the next block's), each
+# block by a function of its rows and its part of the result.
+
+def _by_blocks(block, out, *arrays):
+    """block(rows of each array..., rows of out) for each block of rows; out returned."""
+    n, m = out.shape
+    step = block_rows(m)
+    if n <= step:  # (one block: no slices)
+        block(*arrays, out)
+    else:
+        for lo in range(0, n, step):
+            hi = lo + step
+            block(*[a[lo:hi] for a in arrays], out[lo:hi])
+    return out
+
+
+def _softmax_block(x, out):
+    """e^x/sum(e^x) (shifted by the row max where needed: exp_sums), times the reciprocals."""
+    e, s = exp_sums(x, 1, out)
+    np.reciprocal(s, out=s)
+    e *= s
+
+
+def _log_softmax_block(x, out):
+    """x - ln(sum(e^x)) where no row sum overflows or underflows (unshifted_exp_sums), else
+    x - m - ln(sum(e^(x - m))) with m the row max."""
+    found = unshifted_exp_sums(x, out)
+    if found is not None:
+        s = np.log(found[1], out=found[1])
+        np.subtract(x, s, out=out)
+    else:
+        np.subtract(x, x.max(axis=1, keepdims=True), out=out)
+        out -= np.log(row_sums(np.exp(out), keepdims=True))
+
 
 def _softmax_rows(x):
-    """e^x/sum(e^x) (shifted by the row max where needed: exp_sums), times the reciprocals."""
-    out = np.empty_like(x)
-
-    def block(lo, hi):
-        e, s = exp_sums(x[lo:hi], 1, out[lo:hi])
-        np.reciprocal(s, out=s)
-        e *= s
-    row_blocks(block, *x.shape)
-    return out
+    return _by_blocks(_softmax_block, np.empty_like(x), x)
 
 
 def _log_softmax_rows(x):
-    """x - ln(sum(e^x)) where no row sum overflows or underflows (unshifted_exp_sums), else
-    x - m - ln(sum(e^(x - m))) with m the row max."""
-    out = np.empty_like(x)
+    return _by_blocks(_log_softmax_block, np.empty_like(x), x)
 
-    def block(lo, hi):
-        xb, ob = x[lo:hi], out[lo:hi]
-        found = unshifted_exp_sums(xb, ob)
-        if found is not None:
-            s = np.log(found[1], out=found[1])
-            np.subtract(xb, s, out=ob)
-        else:
-            np.subtract(xb, xb.max(axis=1, keepdims=True), out=ob)
-            ob -= np.log(row_sums(np.exp(ob), keepdims=True))
-    row_blocks(block, *x.shape)
-    return out
+
+# _along's functions -> their forms on (rows, width) arrays
+_ROWS = {_softmax: _softmax_rows, _log_softmax: _log_softmax_rows}
 
 
 # rows at least this long take sum(g*z) as NumPy 2's np.vecdot (no product array: (512, 128)
@@ -115,34 +136,40 @@ def _log_softmax_rows(x):
 _VECDOT_MIN_WIDTH = 64
 
 
-def _softmax_backward_rows(z, g):
+def _softmax_backward_block(z, g, out):
     """(g - sum(g*z))*z."""
-    out = np.empty_like(z)
-    dot = _vecdot is not None and z.shape[1] >= _VECDOT_MIN_WIDTH
+    if _vecdot is not None and z.shape[1] >= _VECDOT_MIN_WIDTH:
+        s = _vecdot(g, z)[:, None]
+    else:
+        s = row_sums(np.multiply(g, z, out=out), keepdims=True)
+    np.subtract(g, s, out=out)
+    out *= z
 
-    def block(lo, hi):
-        gb, zb, ob = g[lo:hi], z[lo:hi], out[lo:hi]
-        if dot:
-            s = _vecdot(gb, zb)[:, None]
-        else:
-            s = row_sums(np.multiply(gb, zb, out=ob), keepdims=True)
-        np.subtract(gb, s, out=ob)
-        ob *= zb
-    row_blocks(block, *z.shape)
-    return out
+
+def _log_softmax_backward_block(z, g, out):
+    """g - e^z*sum(g)."""
+    np.exp(z, out=out)
+    out *= row_sums(g, keepdims=True)
+    np.subtract(g, out, out=out)
+
+
+def _softmax_backward_rows(z, g):
+    return _by_blocks(_softmax_backward_block, np.empty_like(z), z, g)
 
 
 def _log_softmax_backward_rows(z, g):
-    """g - e^z*sum(g)."""
-    out = np.empty_like(z)
+    return _by_blocks(_log_softmax_backward_block, np.empty_like(z), z, g)
 
-    def block(lo, hi):
-        gb, ob = g[lo:hi], out[lo:hi]
-        np.exp(z[lo:hi], out=ob)
-        ob *= row_sums(gb, keepdims=True)
-        np.subtract(gb, ob, out=ob)
-    row_blocks(block, *z.shape)
-    return out
+
+def _plain_rows(z, g, dim):
+    """(rows, width) views of z and g for the backward's common case (see last_dim_rows: NumPy
+    float32 or float64 arrays of one shape and dtype, contiguous, along the last dim) without
+    the general set-up; None otherwise."""
+    if dim == z.ndim - 1 and type(g) is np.ndarray and g.dtype == z.dtype and g.shape == z.shape \
+            and numpy_rows_ok(z) and numpy_rows_ok(g):
+        w = z.shape[-1]
+        return z.reshape(-1, w), g.reshape(-1, w)
+    return None
 
 
 def _fused(z, g, dim):
@@ -172,6 +199,9 @@ class Softmax(Function):
     def backward(ctx, g):
         (z,) = ctx.saved_tensors
         if not _state.enabled and z.ndim:  # plain backward: (g - sum(g*z))*z, on arrays
+            rows = _plain_rows(z._data, g._data, ctx.dim)
+            if rows is not None:
+                return Tensor._make(_softmax_backward_rows(*rows).reshape(z._data.shape)), None
             if _fused(z._data, g._data, ctx.dim):
                 return Tensor._make(_cuda_kernels.softmax_backward(z._data, g._data)), None
             zd, gd, low = _float32(z._data, g._data)
@@ -207,6 +237,9 @@ class LogSoftmax(Function):
     def backward(ctx, g):
         (z,) = ctx.saved_tensors
         if not _state.enabled and z.ndim:  # plain backward: g - e^z*sum(g), on arrays
+            rows = _plain_rows(z._data, g._data, ctx.dim)
+            if rows is not None:
+                return Tensor._make(_log_softmax_backward_rows(*rows).reshape(z._data.shape)), None
             if _fused(z._data, g._data, ctx.dim):
                 return Tensor._make(_cuda_kernels.log_softmax_backward(z._data, g._data)), None
             zd, gd, low = _float32(z._data, g._data)
