@@ -386,15 +386,17 @@ def _lstm_dir_backward(xp, mode, Hs, saved, h0, c0, w_hh, w_hr, sched, douts, dh
     # saves): the columns in the internal order i, f, o, g of the CUDA kernel's dG, else torch's
     whhT = _ifog(w_hh, H, xp).T if fused else w_hh.T
     whr = xp.ascontiguousarray(w_hr.T) if M is not None else None
-    # every step B rows (a padded batch): each step's dG^T goes to its own contiguous block (as
-    # G's), and dG^T (4H, N) is one transposed copy of them after the loop, ~10x cheaper than
-    # writing each step's columns of it (1024 rows in as many pages, a TLB miss each)
+    # every step B rows (a padded batch): each step's dG^T goes to its own contiguous block of a
+    # run's buffer (as G's), copied into dG^T's columns after the run, while the buffer is in
+    # L2 (~10x cheaper than writing each step's columns of dG^T: 1024 rows in as many pages, a
+    # TLB miss each; and cheaper than one copy of all steps' blocks after the loop)
     blocked = not fused and N == B * len(sched)
-    dGf = xp.empty(4 * H * N, dtype=dt) if blocked else None
-    dGs = _blocks(dGf, 4 * H, sched) if blocked else None
-    # else dG^T with step s:e in columns s:e; the rows padded by 16 entries so that the step's
-    # columns of consecutive rows do not fall in the same cache set (N is often 2^k)
-    dGT = None if blocked else xp.empty((4 * H, N + 16), dtype=dt)[:, :N]
+    dGT = xp.empty((4 * H, N), dtype=dt) if blocked else None
+    dGb = xp.empty((min(_RUN, len(sched)), 4 * H, B), dtype=dt) if blocked else None
+    if dGT is None:
+        # dG^T with step s:e in columns s:e; the rows padded by 16 entries so that the step's
+        # columns of consecutive rows do not fall in the same cache set (N is often 2^k)
+        dGT = xp.empty((4 * H, N + 16), dtype=dt)[:, :N]
     dHT = xp.empty((P, N), dtype=dt) if M is not None else None  # dL/dh_t^T for dW_hr
     dhT = xp.ascontiguousarray(dh.T)
     dcT = xp.ascontiguousarray(dc.T)
@@ -459,14 +461,16 @@ def _lstm_dir_backward(xp, mode, Hs, saved, h0, c0, w_hh, w_hr, sched, douts, dh
                 dm = xp.matmul(whr, dm, out=dmp[:H * n].reshape(H, n))  # through h_t = W_hr m_t
             dct = mul(dm, A[j], out=dcb[:H * n].reshape(H, n))
             dct += dcT[:, :n]
-            dG = dGs[k] if blocked else dGT[:, s:e]
+            dG = dGb[j] if blocked else dGT[:, s:e]
             mul(F[j, :3 * H].reshape(3, H, n), dct, out=dG[:3 * H].reshape(3, H, n))
             mul(F[j, 3 * H:], dm, out=dG[3 * H:])
             mul(dct, f[j], out=dcT[:, :n])  # the cell path to step t-1: f_t dc_t
             if k or need_h0:
                 xp.matmul(whhT, dG, out=dhT[:, :n])  # dh_{t-1}^T = W_hh^T dG_t^T
-    if blocked:
-        dGT = dGf.reshape(len(sched), 4 * H, B).transpose(1, 0, 2).reshape(4 * H, N)
+        if blocked:  # the run's steps are B columns each, ascending (or, in reverse, descending)
+            t0, t1 = sched[ka][0] // B, sched[kb - 1][0] // B
+            run = dGb[:kb - ka] if t0 <= t1 else dGb[kb - ka - 1::-1]
+            dGT.reshape(4 * H, len(sched), B)[:, min(t0, t1):max(t0, t1) + 1] = run.transpose(1, 0, 2)
     dh[...] = dhT.T
     dc[...] = dcT.T
     return dGT, dHT, M
