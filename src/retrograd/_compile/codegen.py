@@ -258,8 +258,10 @@ class Program:
                 em.reset_grads(f"g{index}_")
                 start = len(em.fwd)
                 data = self.slots[loss][1]._data  # (shape and dtype guarded; np.array is one C call, ones_like 4)
-                dtype = em.const(data.dtype)
-                ones = f"np.array(1, {dtype})" if not data.ndim else f"np.ones({data.shape!r}, {dtype})"
+                ones = f"np.ones_like(v{loss})"  # (a CuPy array's: CuPy's, through __array_function__)
+                if type(data) is np.ndarray:
+                    dtype = em.const(data.dtype)
+                    ones = f"np.array(1, {dtype})" if not data.ndim else f"np.ones({data.shape!r}, {dtype})"
                 self._backward([(loss, ones)], index)
                 em.fwd[start:start] = [f"{em.gname(s)} = None" for s in sorted(em.maybe_slots)]
                 outside = []  # (T[j], its gradient) of each boundary tensor: the engine goes on from them
