@@ -109,10 +109,18 @@ def test_unshifted_exp_sums_only_where_every_row_sum_is_safe(dtype):
 @pytest.mark.parametrize("rows,width", [(1, 5), (10, 7), (3, 100), (64, 1)])
 def test_row_blocks_cover_every_row_once_in_order(monkeypatch, rows, width):
     monkeypatch.setattr(_rows, "ROW_BLOCK", 20)
+    x = np.arange(rows * width, dtype=np.float32).reshape(rows, width)
     spans = []
-    row_blocks(lambda lo, hi: spans.append((lo, hi)), rows, width)
+
+    def block(xb, ob):  # a block's rows of x and of out, as views
+        assert np.shares_memory(ob, out) and xb.shape == ob.shape
+        spans.append((int(xb[0, 0]) // width, int(xb[-1, 0]) // width + 1))
+        np.negative(xb, out=ob)
+    out = np.empty_like(x)
+    assert row_blocks(block, out, x) is out
     step = max(1, 20 // width)
     assert spans == [(lo, min(lo + step, rows)) for lo in range(0, rows, step)]
+    np.testing.assert_array_equal(out, -x)
 
 
 def test_last_dim_rows_takes_contiguous_float_arrays_of_one_shape():

@@ -120,13 +120,20 @@ def block_rows(width):
     return max(1, ROW_BLOCK // max(width, 1))
 
 
-def row_blocks(fn, rows, width):
-    """fn(lo, hi) for consecutive spans [lo, hi) of range(rows), block_rows(width) rows each
-    (the last fewer): fn computes its rows' part of the result, through every pass of its
-    chain, before the next span starts."""
-    step = block_rows(width)
-    for lo in range(0, rows, step):
-        fn(lo, min(lo + step, rows))
+def row_blocks(block, out, *arrays):
+    """block(rows of each of ``arrays``..., the same rows of ``out``) for consecutive spans of
+    block_rows(width) rows of the (rows, width) array out (the last span fewer): block computes
+    its rows' part of the result, through every pass of its chain, before the next span starts.
+    Returns out. (One span holding every row: the arrays themselves, no slices.)"""
+    n, m = out.shape
+    step = block_rows(m)
+    if n <= step:
+        block(*arrays, out)
+    else:
+        for lo in range(0, n, step):
+            hi = lo + step
+            block(*[a[lo:hi] for a in arrays], out[lo:hi])
+    return out
 
 
 def last_dim_rows(dim, *arrays):

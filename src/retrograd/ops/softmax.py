@@ -17,7 +17,7 @@ from ..autograd.grad_mode import _state
 from ..tensor import Tensor, _wrap_dim
 from ._kernel_dtypes import check_floating
 from ._method import tensor_method
-from ._rows import block_rows, exp_sums, last_dim_rows, numpy_rows_ok, row_sums, sums, unshifted_exp_sums, \
+from ._rows import exp_sums, last_dim_rows, numpy_rows_ok, row_blocks, row_sums, sums, unshifted_exp_sums, \
     vecdot as _vecdot
 
 __all__ = ["softmax", "log_softmax"]
@@ -83,21 +83,7 @@ def _log_softmax(x, dim, low=None):
 
 
 # The same formulas on (rows, width) NumPy arrays along the last dim, computed by blocks of
-# rows (see _rows.row_blocks: one block's passes run in cache before the next block's), each
-# block by a function of its rows and its part of the result.
-
-def _by_blocks(block, out, *arrays):
-    """block(rows of each array..., rows of out) for each block of rows; out returned."""
-    n, m = out.shape
-    step = block_rows(m)
-    if n <= step:  # (one block: no slices)
-        block(*arrays, out)
-    else:
-        for lo in range(0, n, step):
-            hi = lo + step
-            block(*[a[lo:hi] for a in arrays], out[lo:hi])
-    return out
-
+# rows (see _rows.row_blocks): one block's passes run in cache before the next block's.
 
 def _softmax_block(x, out):
     """e^x/sum(e^x) (shifted by the row max where needed: exp_sums), times the reciprocals."""
@@ -119,11 +105,11 @@ def _log_softmax_block(x, out):
 
 
 def _softmax_rows(x):
-    return _by_blocks(_softmax_block, np.empty_like(x), x)
+    return row_blocks(_softmax_block, np.empty_like(x), x)
 
 
 def _log_softmax_rows(x):
-    return _by_blocks(_log_softmax_block, np.empty_like(x), x)
+    return row_blocks(_log_softmax_block, np.empty_like(x), x)
 
 
 # _along's functions -> their forms on (rows, width) arrays
@@ -154,11 +140,11 @@ def _log_softmax_backward_block(z, g, out):
 
 
 def _softmax_backward_rows(z, g):
-    return _by_blocks(_softmax_backward_block, np.empty_like(z), z, g)
+    return row_blocks(_softmax_backward_block, np.empty_like(z), z, g)
 
 
 def _log_softmax_backward_rows(z, g):
-    return _by_blocks(_log_softmax_backward_block, np.empty_like(z), z, g)
+    return row_blocks(_log_softmax_backward_block, np.empty_like(z), z, g)
 
 
 def _plain_rows(z, g, dim):
