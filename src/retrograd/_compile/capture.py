@@ -531,7 +531,7 @@ class Capture:
             reads.stop()
             _active.pop()
             self._uninstall()
-        self.values = reads.entries(self.modules)
+        self.values = value_guards.checker(reads.entries(self.modules))
         moved = reads.changed()
         if moved is not None:
             self.breaks.append(graph_break.GraphBreak(f"the function changed a Python value it read ({moved}): "

@@ -30,7 +30,6 @@ from ..autograd.graph import AccumulateGrad as _AccumulateGrad
 from ..tensor import Tensor
 from .codegen import Program
 from .graph_break import global_hooks as _global_hooks
-from .value_guards import holds as _values_hold
 
 _make = Tensor._make
 
@@ -79,7 +78,7 @@ class Graph:
         self.treedef = treedef
         self.fill = ()  # (leaf position, value, index of the argument returned) per non-tensor leaf (Compiled)
         self.bindings = capture.bindings
-        self.values = capture.values  # value_guards entries: the Python values the capture read
+        self.values = capture.values  # value_guards.checker: the Python values the capture read still hold
         self.modules = capture.modules
         self.training = tuple(m.training for m in capture.modules)
         self.live_meta = tuple((t._data.shape, t._data.dtype, t._requires_grad) for t in self.live)
@@ -138,7 +137,7 @@ class Graph:
         for t, (shape, dtype, rg) in zip(self.live, self.live_meta):
             if t._data.shape != shape or t._data.dtype != dtype or t._requires_grad != rg:
                 return False
-        return _values_hold(self.values)
+        return self.values()
 
     def backward(self, saved, grads):
         """The gradients of the inputs and live tensors, from the outputs' ``grads``, by the generated

@@ -50,6 +50,7 @@ from ..tensor import Tensor
 
 EQ, SNAP, IS = 0, 1, 2
 _MISSING = object()  # a global name not bound in the globals (read from builtins)
+_NONE = object()  # an entry's ``same`` when no object stands for its contents (a list: changed in place)
 _CELL = object()  # the key of a closure cell's entry
 _SCALARS = frozenset((int, float, bool, complex, str, bytes, type(None)))
 _SNAPSHOT = (tuple, list, dict, set, frozenset)
@@ -102,8 +103,9 @@ def global_names(code):
 def _module_internals():
     from ..nn.module import Module
 
-    # (and Module.compile's compiled call, which its capture unsets while it runs)
-    return frozenset(vars(Module())) - {"training"} | {"_compiled_call_impl"}
+    # (training: guarded for each module called by Graph.check; Module.compile's compiled call, which
+    # its capture unsets while it runs)
+    return frozenset(vars(Module())) | {"_compiled_call_impl"}
 
 
 _kinds = []  # (nn.Module, its internal attribute names, the kinds whose attributes are not guarded)
@@ -174,7 +176,7 @@ class Recorder:
                 continue
             value = glob.get(name, _MISSING)
             if value is _MISSING:  # a builtin (the capture patches print: builtins themselves are not guarded)
-                self._add(glob, name, _MISSING, IS)
+                self._add(glob, name, _MISSING, IS, _MISSING)
             else:
                 self._value(glob, name, value, 0)
         if this is not _MISSING and self._guards_attributes(this):
@@ -203,22 +205,23 @@ class Recorder:
             return None
         return describe(last_failure[0])
 
-    def _add(self, container, key, expected, how):
+    def _add(self, container, key, expected, how, same):
         mark = (id(container), key)
         if mark in self.seen:
             return False
         self.seen.add(mark)
-        self.out.append((container, key, expected, how))
+        self.out.append((container, key, expected, how, same))
         return True
 
     def _value(self, container, key, value, depth):
         kind = type(value)
         if kind in _SCALARS:
-            self._add(container, key, value, EQ)
+            self._add(container, key, value, EQ, value)
         elif isinstance(value, _SNAPSHOT) or isinstance(value, np.ndarray) and value.size <= _SMALL_ARRAY:
-            self._add(container, key, snapshot(value), SNAP)
+            # (a tuple holding nothing mutable: the same tuple is the same contents)
+            self._add(container, key, snapshot(value), SNAP, value if _frozen(value) else _NONE)
         else:
-            if not self._add(container, key, value, IS):
+            if not self._add(container, key, value, IS, value):
                 return
             if isinstance(value, types.FunctionType):
                 self._function(value, depth + 1)
@@ -312,22 +315,67 @@ def _held(container, key):
 
 def holds(entries):
     """True when every entry still holds (see the module docstring)."""
-    for container, key, expected, how in entries:
-        held = _held(container, key) if key is _CELL else container.get(key, _MISSING)
-        if how == EQ:
-            if held is not expected and (type(held) is not type(expected) or held != expected):
-                return _failed(container, key, expected, held, how)
-        elif how == IS:
-            if held is not expected:
-                return _failed(container, key, expected, held, how)
-        elif snapshot(held) != expected:
-            return _failed(container, key, expected, held, how)
+    for entry in entries:
+        if not _holds(entry):
+            return False
     return True
 
 
-def _failed(container, key, expected, held, how):
-    last_failure[0] = (container, key, expected, held, how)
-    return False
+def _holds(entry):
+    container, key, expected, how, same = entry
+    held = _held(container, key) if key is _CELL else container.get(key, _MISSING)
+    if held is same:
+        return True
+    if how == EQ:
+        ok = type(held) is type(expected) and held == expected
+    elif how == IS:
+        ok = held is expected
+    else:
+        ok = snapshot(held) == expected
+    if not ok:
+        last_failure[0] = (container, key, expected, held, how)
+    return ok
+
+
+def checker(entries):
+    """``holds(entries)`` as one generated function of no arguments: each entry a test that the value
+    held is the very object read (``c.get(k, M) is e``), falling back to the full test
+    (``_holds``) when it is not, and for a list, dict, set or array, whose contents may change in place."""
+    if not entries:
+        return _always
+    names = {"M": _MISSING, "_holds": _holds}
+    tests = []
+    for i, entry in enumerate(entries):
+        container, key, _, _, same = entry
+        names[f"c{i}"], names[f"e{i}"], names[f"s{i}"] = container, entry, same
+        if same is _NONE:
+            tests.append(f"_holds(e{i})")
+            continue
+        if key is _CELL:
+            read = f"c{i}.cell_contents"
+        elif type(key) is str:
+            read = f"c{i}.get({key!r}, M)"
+        else:
+            names[f"k{i}"] = key
+            read = f"c{i}.get(k{i}, M)"
+        tests.append(f"({read} is s{i} or _holds(e{i}))")
+    params = ", ".join(f"{n}={n}" for n in names)
+    source = (f"def check({params}):\n    try:\n        return " + " and\\\n            ".join(tests)
+              + "\n    except ValueError:\n        return False\n")  # (an emptied closure cell)
+    scope = {}
+    exec(compile(source, "<value guards>", "exec"), names, scope)
+    return scope["check"]
+
+
+def _always():
+    return True
+
+
+def _frozen(value):
+    """A tuple whose contents cannot change (numbers, strings, objects compared by identity, such tuples)."""
+    if type(value) is not tuple:
+        return False
+    return all(type(v) in _SCALARS or _frozen(v) or not isinstance(v, (*_SNAPSHOT, np.ndarray)) for v in value)
 
 
 def describe(failure):
