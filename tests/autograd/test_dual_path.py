@@ -24,8 +24,8 @@ from retrograd.autograd.grad_mode import is_grad_enabled
 from retrograd.autograd.function import Function
 from retrograd.func._linear import PerSampleMatmul
 from retrograd.nn.utils.stateless import functional_call
-from retrograd.ops import activation, comparison, elementwise, join, linalg, linear, loss, math, normalization, reduction, \
-    rnn, shape, softmax
+from retrograd.ops import activation, comparison, conv, elementwise, join, linalg, linear, loss, math, normalization, \
+    pooling, reduction, rnn, shape, softmax
 from retrograd.ops.rnn import rnn_layer
 from retrograd.tensor import Tensor
 from tests.helpers import check_create_graph_agrees, rand, retrograd_modules
@@ -294,7 +294,17 @@ SHAPE = [
     ("view_unsqueeze", [shape.Reshape], lambda t, a: a.view(2, 6).unsqueeze(0).exp(), [(3, 4)]),
 ]
 
-CASES = ELEMENTWISE + REDUCTION + ACTIVATION + LINEAR + NORMALIZATION + SOFTMAX + LOSS + RNN + SHAPE
+CONV_POOL = [
+    # the bias gradient (two matrix-vector products on arrays, a sum recorded)
+    ("conv2d_bias", [conv.Conv], lambda t, x, w, b: F.conv2d(x, w, b, padding=1), [(2, 3, 5, 5), (4, 3, 3, 3), (4,)]),
+    ("conv_transpose2d_bias", [conv.ConvInputGrad], lambda t, x, w, b: F.conv_transpose2d(x, w, b, stride=2),
+     [(2, 4, 3, 3), (4, 3, 3, 3), (3,)]),
+    # 2x2 blocks: the scatter on arrays, or MaxQuadScatter recorded; ReLU's zeros tie whole blocks
+    ("max_pool2d_2x2", [pooling.MaxPoolBlocks], lambda t, x: F.max_pool2d(x, 2), [(2, 3, 4, 6)]),
+    ("max_pool2d_2x2_ties", [pooling.MaxPoolBlocks], lambda t, x: F.max_pool2d(F.relu(x), 2), [(2, 3, 6, 4)]),
+]
+
+CASES = ELEMENTWISE + REDUCTION + ACTIVATION + LINEAR + NORMALIZATION + SOFTMAX + LOSS + RNN + SHAPE + CONV_POOL
 
 
 def _arrays(specs, dtype):
