@@ -247,3 +247,37 @@ def test_a_learning_rate_changed_between_calls_takes_effect():
     (a, wa), (b, wb) = run(False), run(True)
     assert a == b
     np.testing.assert_array_equal(wa, wb)
+
+
+class _Counting(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        self.last_rows = x.shape[0]
+        return x * 2
+
+
+def test_a_module_writing_its_attributes_runs_eagerly_and_counts_each_call():
+    m = _Counting()
+    cm, x = retrograd.compile(m), _x()
+    for n in range(1, 4):
+        _same(cm, lambda a: a * 2, x)
+        assert m.calls == n
+
+
+class _Remembering(nn.Module):
+    def forward(self, x):
+        self.last_rows = x.shape[0]  # a new attribute: a replay would not set it
+        return x * 2
+
+
+def test_a_module_setting_a_new_attribute_runs_eagerly():
+    m = _Remembering()
+    cm = retrograd.compile(m)
+    cm(_x())
+    del m.last_rows
+    cm(_x())
+    assert m.last_rows == 2

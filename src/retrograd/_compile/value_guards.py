@@ -7,11 +7,12 @@ torch.compile specialises on such values and guards them (``G['SCALE'] == 2.0``)
 While a capture records, ``Recorder`` (a ``sys.setprofile`` hook on the capturing thread) notes
 each Python function of the user's code that starts (code outside retrograd, NumPy and the
 standard library): the global names its bytecode loads (``LOAD_GLOBAL``, resolved through the
-frame's globals; a name found in builtins instead is guarded to stay unbound in the globals), the cells of its closure (where the function object is
-known: the compiled function, a function found in a global, a cell or an attribute, or the one
-function object of that code), and the instance attributes of its first argument (``self``).
-Each value read, at the moment its function started, becomes one guard entry
-``(container, key, expected, how)``:
+frame's globals; a name found in builtins instead is guarded to stay unbound in the globals),
+the cells of its closure (where the function object is known: the compiled function, a function
+found in a global, a cell or an attribute, or the one function object of that code), and the
+instance attributes of its first argument (``self``). Each value read, at the moment its
+function started, becomes one guard entry ``(container, key, expected, how, same)`` (``same``:
+the object whose identity alone shows the entry holds):
 
 - numbers, strings, bytes, None and bools (``EQ``): the same type and an equal value;
 - tuples, lists, dicts, sets and small NumPy arrays (``SNAP``): a snapshot compared whole, so an
@@ -20,17 +21,21 @@ Each value read, at the moment its function started, becomes one guard entry
   object with instance attributes (an ``nn.Module``, a config object) also gets its attributes'
   entries, one level further down (``self.cfg.scale``);
 - every ``nn.Module`` the capture called: its attributes (``p``, ``eps``, ``negative_slope``,
-  a user's ``temp``; not its parameter/buffer/submodule dicts, which other guards hold).
+  a user's ``temp``; not its parameter/buffer/submodule dicts nor its ``training`` flag, which
+  Graph.check holds).
 
-``holds(entries)`` checks them (a flat loop; its cost per call is reported in docs/compile.md).
-A failure retraces as a failing shape guard does (compiled.py), counting toward the recompile
-limit; ``last_failure`` says which value moved, for the limit's warning. A function that writes
-a global or an attribute it read (``counter += 1``) fails its own guard on the next call, so it
-recaptures until the limit and then runs eagerly: never a replay without the write.
+``checker(entries)`` makes the function that checks them at each call (each entry first as "the
+value held is the object read"); a failure retraces as a failing shape guard does (compiled.py),
+counting toward the recompile limit, and ``last_failure`` says which value moved, for the limit's
+warning. Values are taken when the function reading them starts, so a function that changes a
+value it read (``counter += 1``, ``self.calls += 1``, a list it read appended to) or sets a new
+attribute on its ``self`` is seen when the capture ends (``Recorder.changed``): the capture breaks
+and that guard set runs eagerly, never a replay without the change.
 
 Not guarded: values read through an object's class attributes (``type(self).scale``) or a
-``__slots__`` attribute, a property computing from state outside the object's ``__dict__``,
-attributes more than one object below a global, ``self`` or a module (``self.a.b.c``), NumPy
+``__slots__`` attribute, builtins rebound in ``builtins`` (the capture patches ``print``), the
+``training`` flag of a module read but not called, a property computing from state outside the
+object's ``__dict__``, attributes more than one object below a global, ``self`` or a module (``self.a.b.c``), NumPy
 arrays over 4096 elements (identity only), and closures of a function that neither the
 compiled function, a guarded value nor a unique function object of its code leads to (several
 closures of one code made before the call).
@@ -129,19 +134,22 @@ class Recorder:
         self.codes = set()  # the code objects noted
         self.pending = []  # (code, {free name: value}) whose function object was not found yet
         self.out, self.seen, self.functions = [], set(), {}
+        self.keys = []  # (an object's __dict__, its names) for each self of the user's code: a new attribute set
         self._previous = None
         self._on = False
 
     # ---------------------------------------------------------------- recording
     def start(self):
-        func = getattr(self.fn, "forward", self.fn)
-        func = getattr(func, "__func__", func)
+        bound = getattr(self.fn, "forward", self.fn)
+        func = getattr(bound, "__func__", bound)
         if isinstance(func, types.FunctionType):
             self._function(func, 0)
-            self._code(func.__code__, func.__globals__, _MISSING, {})
         previous = sys.getprofile()
         if previous is not None and not callable(previous):
-            return  # a C-level profiler (cProfile) holds the hook: only the compiled function's own reads
+            # a C-level profiler (cProfile) holds the hook: only the compiled function's own reads
+            if isinstance(func, types.FunctionType):
+                self._code(func.__code__, func.__globals__, getattr(bound, "__self__", _MISSING), {})
+            return
         self._previous = previous
         self._on = True
         sys.setprofile(self._event)
@@ -181,6 +189,7 @@ class Recorder:
                 self._value(glob, name, value, 0)
         if this is not _MISSING and self._guards_attributes(this):
             self._attributes(this, 0)
+            self.keys.append((this.__dict__, frozenset(this.__dict__)))
         if free and code not in self.functions:
             self.pending.append((code, free))
 
@@ -201,6 +210,9 @@ class Recorder:
     def changed(self):
         """The first entry whose value differs now (after the run) from when it was read: the function
         changed it, which a replay would not (None if none did)."""
+        for d, names in self.keys:
+            if frozenset(d) != names:
+                return f"attributes {sorted(set(d) ^ names)} set or deleted"
         if holds(self.out):
             return None
         return describe(last_failure[0])
