@@ -281,3 +281,22 @@ def test_a_module_setting_a_new_attribute_runs_eagerly():
     del m.last_rows
     cm(_x())
     assert m.last_rows == 2
+
+
+def test_an_attribute_of_a_users_python_module(tmp_path, monkeypatch):
+    (tmp_path / "vg_hparams.py").write_text("scale = 2.0\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import vg_hparams
+
+    def fn(x):
+        return x * vg_hparams.scale
+
+    try:
+        f, x = retrograd.compile(fn), _x()
+        _same(f, fn, x)
+        vg_hparams.scale = 5.0
+        _same(f, fn, x)
+    finally:
+        import sys
+
+        sys.modules.pop("vg_hparams", None)

@@ -4,11 +4,13 @@ A captured graph bakes in every Python value the traced code read: ``x * SCALE``
 number SCALE held, ``if self.use_bias:`` the branch it took, ``self.drop.p`` dropout's rate.
 torch.compile specialises on such values and guards them (``G['SCALE'] == 2.0``); so does this.
 
-While a capture records, ``Recorder`` (a ``sys.setprofile`` hook on the capturing thread) notes
+While a capture records, ``Recorder`` (a ``sys.settrace`` hook on the capturing thread, or
+``sys.setprofile`` where a tracer such as a debugger holds that one) notes
 each Python function of the user's code that starts (code outside retrograd, NumPy and the
 standard library): the global names its bytecode loads (``LOAD_GLOBAL``, resolved through the
 frame's globals; a name found in builtins instead is guarded to stay unbound in the globals),
-the cells of its closure (where the function object is known: the compiled function, a function
+the attributes it loads from a Python module of the user's among them (``hparams.scale``), the
+cells of its closure (where the function object is known: the compiled function, a function
 found in a global, a cell or an attribute, or the one function object of that code), and the
 instance attributes of its first argument (``self``). Each value read, at the moment its
 function started, becomes one guard entry ``(container, key, expected, how, same)`` (``same``:
@@ -98,11 +100,20 @@ def _user_class(cls):
 
 
 def global_names(code):
+    """(the global names the code loads, the attribute names it loads)."""
     names = _global_names.get(code)
     if names is None:
-        names = _global_names[code] = tuple(dict.fromkeys(
-            i.argval for i in dis.get_instructions(code) if i.opname in ("LOAD_GLOBAL", "LOAD_NAME")))
+        loads = list(dis.get_instructions(code))
+        names = _global_names[code] = (
+            tuple(dict.fromkeys(i.argval for i in loads if i.opname in ("LOAD_GLOBAL", "LOAD_NAME"))),
+            frozenset(i.argval for i in loads if i.opname in ("LOAD_ATTR", "LOAD_METHOD")))
     return names
+
+
+def _user_module(value):
+    """A Python module of the user's (``import hparams``): its attributes the code loads are guarded."""
+    file = getattr(value, "__file__", None)
+    return file is not None and not os.path.abspath(file).startswith(_libraries())
 
 
 def _module_internals():
@@ -132,6 +143,7 @@ class Recorder:
         self.fn = fn
         self.capture = capture
         self.codes = set()  # the code objects noted
+        self.done = set()  # the code objects seen starting (noted, or not the user's)
         self.pending = []  # (code, {free name: value}) whose function object was not found yet
         self.out, self.seen, self.functions = [], set(), {}
         self.keys = []  # (an object's __dict__, its names) for each self of the user's code: a new attribute set
@@ -144,29 +156,47 @@ class Recorder:
         func = getattr(bound, "__func__", bound)
         if isinstance(func, types.FunctionType):
             self._function(func, 0)
+        if sys.gettrace() is None:  # a trace function sees only calls (a profile function every C call too)
+            self._on = "trace"
+            sys.settrace(self._trace)
+            return
         previous = sys.getprofile()
         if previous is not None and not callable(previous):
-            # a C-level profiler (cProfile) holds the hook: only the compiled function's own reads
+            # a tracer (a debugger, coverage) and a C-level profiler (cProfile) hold both hooks: only the
+            # compiled function's own reads
             if isinstance(func, types.FunctionType):
                 self._code(func.__code__, func.__globals__, getattr(bound, "__self__", _MISSING), {})
             return
         self._previous = previous
-        self._on = True
+        self._on = "profile"
         sys.setprofile(self._event)
 
     def stop(self):
-        if self._on:
+        if self._on == "trace":
+            sys.settrace(None)
+        elif self._on == "profile":
             sys.setprofile(self._previous)
-            self._on = False
+        self._on = False
+
+    def _trace(self, frame, event, arg):  # (only "call" events reach a global trace function)
+        if frame.f_code not in self.done:
+            self._called(frame)
+        # (None: no line events in the frame)
 
     def _event(self, frame, event, arg):
         if self._previous is not None:
             self._previous(frame, event, arg)
-        if event != "call" or self.capture is not None and self.capture.depth:
-            return
+        if event == "call" and frame.f_code not in self.done:
+            self._called(frame)
+
+    def _called(self, frame):
         code = frame.f_code
-        if code in self.codes or not user_code(code):
+        if not user_code(code):
+            self.done.add(code)
             return
+        if self.capture is not None and self.capture.depth:
+            return
+        self.done.add(code)
         this, free = _MISSING, {}
         if code.co_argcount or code.co_freevars:
             local = frame.f_locals
@@ -179,19 +209,24 @@ class Recorder:
         if code in self.codes:
             return
         self.codes.add(code)
-        for name in global_names(code):
+        names, attributes = global_names(code)
+        for name in names:
             if name.startswith(_SKIP_PREFIX):
                 continue
             value = glob.get(name, _MISSING)
             if value is _MISSING:  # a builtin (the capture patches print: builtins themselves are not guarded)
                 self._add(glob, name, _MISSING, IS, _MISSING)
-            else:
-                self._value(glob, name, value, 0)
+                continue
+            self._value(glob, name, value, 0, attributes)
         if this is not _MISSING and self._guards_attributes(this):
             self._attributes(this, 0)
             self.keys.append((this.__dict__, frozenset(this.__dict__)))
         if free and code not in self.functions:
-            self.pending.append((code, free))
+            method = getattr(type(this), code.co_name, None) if this is not _MISSING else None
+            if isinstance(method, types.FunctionType) and method.__code__ is code:
+                self._function(method, 1)  # (a method closing over names: its function is on the class)
+            else:
+                self.pending.append((code, free))
 
     # ---------------------------------------------------------------- the entries
     def entries(self, modules):
@@ -225,7 +260,9 @@ class Recorder:
         self.out.append((container, key, expected, how, same))
         return True
 
-    def _value(self, container, key, value, depth):
+    def _value(self, container, key, value, depth, attributes=()):
+        """The entry of one value read (``attributes``: the names the reading code loads as attributes,
+        guarded on a Python module of the user's: ``hparams.scale``)."""
         kind = type(value)
         if kind in _SCALARS:
             self._add(container, key, value, EQ, value)
@@ -235,6 +272,11 @@ class Recorder:
         else:
             if not self._add(container, key, value, IS, value):
                 return
+            if attributes and isinstance(value, types.ModuleType) and _user_module(value):
+                d = value.__dict__
+                for attribute in attributes:
+                    if attribute in d:
+                        self._value(d, attribute, d[attribute], 2)
             if isinstance(value, types.FunctionType):
                 self._function(value, depth + 1)
             elif isinstance(value, types.MethodType):
@@ -269,6 +311,7 @@ class Recorder:
         self.functions.setdefault(f.__code__, []).append(f)
         if depth > 2:
             return
+        attributes = global_names(f.__code__)[1]
         for name, cell in zip(f.__code__.co_freevars, f.__closure__ or ()):
             if name.startswith(_SKIP_PREFIX):
                 continue
@@ -276,7 +319,7 @@ class Recorder:
                 value = cell.cell_contents
             except ValueError:
                 continue  # (an empty cell: the function would raise NameError reading it)
-            self._value(cell, _CELL, value, depth)
+            self._value(cell, _CELL, value, depth, attributes)
 
 
 def _unguarded_kinds():
