@@ -300,3 +300,37 @@ def test_an_attribute_of_a_users_python_module(tmp_path, monkeypatch):
         import sys
 
         sys.modules.pop("vg_hparams", None)
+
+
+def test_under_a_tracer_or_a_profiler_the_values_are_still_guarded():
+    import cProfile
+    import sys
+
+    global FACTOR
+
+    def fn(x):
+        return _helper(x) * SCALE
+
+    def tracer(frame, event, arg):  # a tracer holds sys.settrace: the recorder uses sys.setprofile
+        return None
+
+    f, x = retrograd.compile(fn), _x()
+    previous = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        _same(f, fn, x)
+        FACTOR = 4.0  # read by the helper
+        _same(f, fn, x)
+    finally:
+        sys.settrace(previous)
+    g = retrograd.compile(fn)
+    profiler = cProfile.Profile()  # a tracer and a C profiler: the compiled function's own reads
+    sys.settrace(tracer)
+    profiler.enable()
+    try:
+        _same(g, fn, x)
+        globals()["SCALE"] = -2.0
+        _same(g, fn, x)
+    finally:
+        profiler.disable()
+        sys.settrace(previous)
