@@ -66,7 +66,7 @@ _CALLABLES = (types.FunctionType, types.BuiltinFunctionType, types.MethodType, t
 _SKIP_PREFIX = "__rg_"  # resume.py's segment plumbing (its segment list, its unbound marker)
 
 _library_dirs = None
-_global_names = {}  # code object -> the global names its bytecode loads
+_global_names = weakref.WeakKeyDictionary()  # code object -> the names its bytecode loads
 last_failure = [None]  # the description of the last entry that failed (for the recompile warning)
 
 
@@ -348,11 +348,11 @@ def snapshot(value):
     kind = type(value)
     if kind in _SCALARS:
         return (kind, value)
-    if kind in (tuple, list):
+    if isinstance(value, (tuple, list)):  # (a torch.Size, a namedtuple too)
         return (kind, tuple(snapshot(v) for v in value))
-    if kind is dict:
+    if isinstance(value, dict):
         return (kind, tuple((snapshot(k), snapshot(v)) for k, v in value.items()))
-    if kind in (set, frozenset):
+    if isinstance(value, (set, frozenset)):
         return (kind, frozenset(snapshot(v) for v in value))
     if kind is np.ndarray and value.size <= _SMALL_ARRAY:
         return (kind, value.shape, value.dtype.str, value.tobytes())
@@ -428,7 +428,7 @@ def _always():
 
 def _frozen(value):
     """A tuple whose contents cannot change (numbers, strings, objects compared by identity, such tuples)."""
-    if type(value) is not tuple:
+    if not isinstance(value, tuple):
         return False
     return all(type(v) in _SCALARS or _frozen(v) or not isinstance(v, (*_SNAPSHOT, np.ndarray)) for v in value)
 
