@@ -334,3 +334,23 @@ def test_under_a_tracer_or_a_profiler_the_values_are_still_guarded():
     finally:
         profiler.disable()
         sys.settrace(previous)
+
+
+def test_a_namedtuple_attribute_replaced():
+    import collections
+
+    Hyper = collections.namedtuple("Hyper", "scale shift")
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.hyper = Hyper(2.0, 1.0)
+
+        def forward(self, x):
+            return x * self.hyper.scale + self.hyper.shift
+
+    m = Net()
+    cm, x = retrograd.compile(m), _x()
+    _same(cm, m, x)
+    m.hyper = Hyper(-3.0, 1.0)
+    _same(cm, m, x)
