@@ -70,8 +70,8 @@ class Compiled:
             return self.fn(*args, **kwargs)
         key, tensors = guards.call_key(args, kwargs)
         entries = self.cache.get(key)
+        value_guards.last_failure[0] = None  # (set by a value guard that fails now: the warning's reason)
         if entries is not None:
-            value_guards.last_failure[0] = None
             for graph in entries:
                 if graph is None:
                     return self.fn(*args, **kwargs)
