@@ -4,6 +4,8 @@ with PyTorch's public API (``import retrograd as torch``)."""
 import math as _math
 
 from . import _backend
+from ._float_warnings import install_filter as _install_filter
+_install_filter()  # NumPy's inf * 0 warnings stay out of retrograd's ops, as torch gives none
 from ._backend import device
 from ._dtype import (bfloat16, bool_ as bool, double, dtype, float, float16, float32, float64,  # noqa: A004
                      get_default_dtype, half, int, int8, int16, int32, int64, long, promote_types,

@@ -14,6 +14,7 @@ import numpy as np
 
 from . import _backend
 from ._backend import array_module
+from ._float_warnings import silent
 from .autograd.function import Function
 from .ops import _batching
 from .ops._broadcast import sum_to_shape
@@ -148,7 +149,8 @@ class Det(Function):
     @staticmethod
     def forward(ctx, A):
         _check_lapack_dtype(A, "det")  # after autocast has cast A
-        out = Tensor._make(array_module(A._data).linalg.det(A._data))
+        with silent():  # (a matrix of infs has a nan determinant silently, as in torch)
+            out = Tensor._make(array_module(A._data).linalg.det(A._data))
         ctx.save_for_backward(A, out)
         return out
 
@@ -188,7 +190,8 @@ class LogAbsDet(Function):
     @staticmethod
     def forward(ctx, A):
         _check_lapack_dtype(A, "slogdet")  # after autocast has cast A
-        sign, logabs = array_module(A._data).linalg.slogdet(A._data)
+        with silent():
+            sign, logabs = array_module(A._data).linalg.slogdet(A._data)
         ctx.save_for_backward(A)
         ctx.sign = sign
         return logabs
@@ -216,7 +219,8 @@ def slogdet(A):
 
 def _det_sign(A):
     xp = array_module(A._data)
-    return Tensor._make(xp.asarray(xp.linalg.slogdet(A._data)[0], dtype=A._data.dtype))
+    with silent():
+        return Tensor._make(xp.asarray(xp.linalg.slogdet(A._data)[0], dtype=A._data.dtype))
 
 
 # ---------------------------------------------------------------------------- solve

@@ -24,6 +24,7 @@ import numpy as np
 _ndarray, _np_array, _np_ones = np.ndarray, np.array, np.ones  # (np.X reads are not specialised: see tensor.py)
 
 from .._backend import array_module as _array_module
+from .._float_warnings import quiet as _quiet, restore as _restore
 from . import anomaly
 from . import function as _function
 from .function import _accumulator, _zeros_for, refresh_if_stale
@@ -266,6 +267,7 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
     callbacks = []
     stack = _final_callbacks.__dict__.setdefault("stack", [])
     stack.append(callbacks)
+    errstate = _quiet()  # inf * 0 in a backward formula is nan, silently, as in torch
     try:
         ready = [n for n in dict.fromkeys(root_nodes) if deps.get(n, 0) == 0]
         leaves = []
@@ -356,6 +358,7 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
         while callbacks:  # a callback may queue another, as in torch
             callbacks.pop(0)()
     finally:
+        _restore(errstate)
         stack.pop()
         _state.enabled = prev
     return captured

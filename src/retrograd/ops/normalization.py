@@ -19,6 +19,7 @@ import numpy as np
 
 from ..amp.autocast_mode import autocast_op
 from .. import _backend
+from .._float_warnings import silent
 from . import _cuda_kernels
 from ..autograd.function import Function
 from ..autograd.forward_ad import fsum
@@ -379,13 +380,14 @@ def _stats(xd, view, axes, eps):
     xp = _xp(xd)
     xv = xd.reshape(view)
     rows = len(view) == 2 and axes == (1,) and xd.dtype.itemsize >= 4
-    mean = row_sums(xv, keepdims=True) * (1.0 / max(view[1], 1)) if rows else xv.mean(axis=axes, keepdims=True)
-    xc = xv - mean
-    if rows:  # a sum of squares without a temporary (NumPy 2's vecdot: 30% faster than einsum)
-        sq = _vecdot(xc, xc) if xp is np and _vecdot is not None else xp.einsum("ij,ij->i", xc, xc)
-        var = sq[:, None] * (1.0 / max(view[1], 1))
-    else:
-        var = (xc * xc).mean(axis=axes, keepdims=True)
+    with silent():  # (ndarray.mean's inf + -inf is nan silently, as in torch)
+        mean = row_sums(xv, keepdims=True) * (1.0 / max(view[1], 1)) if rows else xv.mean(axis=axes, keepdims=True)
+        xc = xv - mean
+        if rows:  # a sum of squares without a temporary (NumPy 2's vecdot: 30% faster than einsum)
+            sq = _vecdot(xc, xc) if xp is np and _vecdot is not None else xp.einsum("ij,ij->i", xc, xc)
+            var = sq[:, None] * (1.0 / max(view[1], 1))
+        else:
+            var = (xc * xc).mean(axis=axes, keepdims=True)
     rstd = 1.0 / xp.sqrt(var + eps)
     return mean, rstd.astype(xd.dtype, copy=False), var, xc
 

@@ -18,6 +18,7 @@ from . import _batching
 from ..amp.autocast_mode import autocast_op
 from .. import _backend
 from .._device_checks import check
+from .._float_warnings import silent
 from ._select import _BITS
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state as _grad_state
@@ -414,10 +415,11 @@ def _apply_mats(x, mats):
     """x contracted along each spatial dim i with mats[i] (out_i, in_i)."""
     xp = _xp(x)
     nd = len(mats)
-    for i in range(nd - 1, -1, -1):
-        axis = 2 + i
-        # tensordot puts the new axis last; move it back to its place
-        x = xp.moveaxis(xp.tensordot(x, mats[i], axes=([axis], [1])), -1, axis)
+    with silent():  # (inf * 0 is nan silently, as in torch)
+        for i in range(nd - 1, -1, -1):
+            axis = 2 + i
+            # tensordot puts the new axis last; move it back to its place
+            x = xp.moveaxis(xp.tensordot(x, mats[i], axes=([axis], [1])), -1, axis)
     return xp.ascontiguousarray(x)
 
 

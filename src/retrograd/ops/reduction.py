@@ -9,6 +9,7 @@ import numpy as np
 
 from . import _batching
 from .. import _backend, _dtype
+from .._float_warnings import silent
 from ..autograd.function import Function
 from ..autograd.forward_ad import linear_jvp, slicewise_jvp
 from ..autograd.grad_mode import _state as _grad_state
@@ -25,6 +26,7 @@ __all__ = ["sum", "mean"]
 
 
 _ndarray = np.ndarray  # (np.ndarray reads are not specialised by CPython 3.11: numpy has a module __getattr__)
+_add_reduce = np.add.reduce  # what ndarray.sum calls through NumPy's Python wrapper (_methods._sum)
 
 
 def _accumulation_input(a, dtype):
@@ -48,10 +50,14 @@ class Sum(Function):
     def forward(ctx, a, dims, keepdim, dtype):
         x = _accumulation_input(a, dtype)
         ctx.shape, ctx.dims, ctx.keepdim = a.shape, dims, keepdim
-        if x.dtype.itemsize == 2 and x.dtype.kind in "fV" and type(x) is _ndarray:  # half: accumulate in
-            # float32, as torch (CuPy's float16 sum accumulates in float32 itself)
-            return x.sum(axis=dims, keepdims=keepdim, dtype=np.float32).astype(x.dtype)
-        return x.sum(axis=dims, keepdims=keepdim)
+        if type(x) is not _ndarray:
+            return x.sum(axis=dims, keepdims=keepdim)
+        # np.add.reduce called here, not through ndarray.sum's wrapper: inf + -inf = nan's warning
+        # then comes from this module, which retrograd's warnings filter silences (_float_warnings)
+        if x.dtype.itemsize == 2 and x.dtype.kind in "fV":  # half: accumulate in float32, as torch
+            # (CuPy's float16 sum accumulates in float32 itself)
+            return _add_reduce(x, dims, np.float32, None, keepdim).astype(x.dtype)
+        return _add_reduce(x, dims, None, None, keepdim)
 
     jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
 
@@ -854,7 +860,8 @@ class NanSum(Function):
         x = _accumulation_input(a, dtype)
         ctx.dims, ctx.keepdim = dims, keepdim
         ctx.save_for_backward(a)
-        return _backend.array_module(x).nansum(x, axis=dims, keepdims=keepdim)
+        with silent():  # (inf + -inf is nan silently, as in torch)
+            return _backend.array_module(x).nansum(x, axis=dims, keepdims=keepdim)
 
     jvp = staticmethod(slicewise_jvp)  # each element feeds one output: J t = slice sums of t·Jᵀ1
 
