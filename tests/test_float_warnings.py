@@ -101,3 +101,19 @@ def test_the_users_own_numpy_calls_keep_warning():
         np.array([np.inf]) * np.array([0.0])
         np.array([np.inf, -np.inf]).sum()
     assert len([w for w in seen if NUMPY_FLOAT_WARNING.search(str(w.message))]) == 2
+
+
+def test_compiled_code_gives_no_numpy_warning():
+    @retrograd.compile
+    def f(x, y):
+        return (x * y).sum()
+
+    x = retrograd.tensor([np.inf, 1.0], requires_grad=True)
+    y = retrograd.tensor([0.0, 2.0])
+
+    def run():
+        for _ in range(3):  # capture, then replays of the generated code
+            f(x, y).backward()
+
+    assert _numpy_float_warnings(run) == []
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 6.0])

@@ -51,7 +51,8 @@ class Emitter:
         self.bwd = []
         self.ns = {"np": np, "_make": _make, "_generic_forward": _generic_forward,
                    "_generic_backward": _generic_backward, "_sum_to": _sum_to, "_acc": _acc,
-                   "_owned": _owned}
+                   "_owned": _owned,
+                   "__name__": __name__}  # (NumPy's inf * 0 warnings from the generated code are retrograd's: see _float_warnings)
         self._consts = {}
         self.state = {}  # slot -> "set" | "maybe": whether its gradient variable holds a value
         self.maybe_slots = set()  # gradient variables that start as None
