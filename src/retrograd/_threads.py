@@ -18,6 +18,23 @@ def _blas():
     return ThreadpoolController().select(user_api="blas")
 
 
+# With one BLAS thread, conv's and the LSTM's kernels run products small enough for OpenBLAS's
+# small-matrix kernel (its packed kernel copies a whole operand per call); with more, whole
+# products that BLAS splits over its threads.
+SMALL_GEMM = 10 ** 6  # multiply-adds (M*N*K): OpenBLAS (SkylakeX kernels) multiplies up to this many
+# with its small-matrix kernel, ~1.4x faster than its packed one on cnn's shapes
+_blas_pools = None
+
+
+def blas_threads():
+    """The thread count of the BLAS under NumPy now: get_num_threads()'s count, from the BLAS
+    controllers found once (looking them up costs milliseconds; this ~0.5 us a call)."""
+    global _blas_pools
+    if _blas_pools is None:
+        _blas_pools = _blas().lib_controllers
+    return max((pool.get_num_threads() or 1 for pool in _blas_pools), default=1)
+
+
 def _check_positive(n, name):
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"{name}(): argument 'int' must be int, not {type(n).__name__}")

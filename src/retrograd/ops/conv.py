@@ -30,7 +30,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import _backend, _threads
+from .. import _backend
+from .._threads import SMALL_GEMM, blas_threads as _blas_threads  # (module globals: tests patch them here)
 from . import _rows
 from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.function import Function
@@ -67,23 +68,8 @@ def _xp(arr):
 # freed memory for reuse (retrograd._malloc), not by a cache here: per-thread scratch buffers
 # reused from call to call were no faster with it (cnn step 24.5 ms CPU with them, 22.5 without;
 # peak RSS 89 MB with, 78 without).
-SMALL_GEMM = 10 ** 6  # multiply-adds (M*N*K): OpenBLAS (SkylakeX kernels) multiplies up to this many
-# with its small-matrix kernel, ~1.4x faster than its packed one on cnn's shapes
 CHUNK_BYTES = 1 << 19  # the temporary columns of one chunk of samples (stay in L2)
 ROW_PAD = 16  # elements (64 bytes of float32) between the rows of long temporary matrices, see _padded
-_blas_pools = None
-
-
-def _blas_threads():
-    """The thread count of the BLAS under NumPy now: get_num_threads()'s count (retrograd._threads),
-    from its BLAS controllers found once (looking them up costs milliseconds; ~0.5 us a call). With one
-    thread the kernels run per-sample matmuls small enough for OpenBLAS's small-matrix kernel
-    (~1.4x faster on cnn's shapes); with more, whole-batch matmuls that BLAS splits over its
-    threads (per-sample ones run on one)."""
-    global _blas_pools
-    if _blas_pools is None:
-        _blas_pools = _threads._blas().lib_controllers
-    return max((pool.get_num_threads() or 1 for pool in _blas_pools), default=1)
 
 
 def _padded(xp, shape, dtype, pad, zero=False):

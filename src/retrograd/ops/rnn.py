@@ -37,7 +37,7 @@ as slow as an unfused RNN).
 import numpy as np
 
 from . import _cuda_kernels
-from .conv import SMALL_GEMM, _blas_threads
+from .._threads import SMALL_GEMM, blas_threads as _blas_threads
 from .._backend import array_module
 from .._backend import matmul as _matmul
 from ..autograd.forward_ad import composite_jvp
