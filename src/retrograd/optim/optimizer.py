@@ -457,16 +457,6 @@ def _mul_addcmul_(buf, decay, a, b, value):
     buf += tmp
 
 
-def _add_scaled_(dst, src, alpha):
-    """dst <- dst + alpha*src."""
-    if alpha == 1:
-        dst += src
-    elif alpha == -1:
-        dst -= src
-    else:
-        dst += np.multiply(src, alpha)
-
-
 def _value(x):
     return float(x) if isinstance(x, Tensor) else x
 
