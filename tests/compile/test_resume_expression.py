@@ -225,6 +225,45 @@ def test_the_driver_drops_a_temporary_once_read():
         assert compiled(retrograd.tensor(rand(4, 3, seed=5)))[1]  # freed after the call, as eager's
 
 
+# ---------------------------------------------------------------------- names read before the call
+SCALE = [1.0]
+HEAD = [LIN1]
+
+
+@retrograd.compiler.disable
+def _rebinds(t):
+    """A call that rebinds the global and the attribute read before it in its statement."""
+    global SCALE_NOW
+    SCALE_NOW = SCALE_NOW + 100.0
+    _HOLDER.lin = LIN2
+    return t.sin()
+
+
+SCALE_NOW = 1.0
+_HOLDER = types.SimpleNamespace(lin=LIN1)
+
+
+def _read_before_rebinding(x):
+    y = x * 2
+    z = SCALE_NOW * _HOLDER.lin(_rebinds(y))  # Python reads SCALE_NOW and _HOLDER.lin before _rebinds runs
+    return z + 1
+
+
+def test_a_global_or_attribute_read_before_the_breaking_call_is_the_value_before_it():
+    global SCALE_NOW
+    compiled = retrograd.compile(_read_before_rebinding)
+    for seed in range(4):  # capture, the segments' captures, replays
+        x = retrograd.tensor(rand(4, 3, seed=seed))
+        SCALE_NOW, _HOLDER.lin = 1.0, LIN1
+        expected = _read_before_rebinding(x)
+        SCALE_NOW, _HOLDER.lin = 1.0, LIN1
+        np.testing.assert_array_equal(compiled(x).detach().numpy(), expected.detach().numpy())
+    SCALE_NOW, _HOLDER.lin = 1.0, LIN1
+    with count_ops() as ops:
+        compiled(retrograd.tensor(rand(4, 3, seed=9)))
+    assert ops.get("CompiledFunction", 0) >= 1 and "Add" not in ops  # the rest (z + 1) replays
+
+
 # ---------------------------------------------------------------------- conditional or repeated: eager
 def _conditional(x, flag):
     y = x * 2

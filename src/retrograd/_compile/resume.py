@@ -386,8 +386,9 @@ class Plan:
         in Python's evaluation order that one call makes (None where there is none, or the statement
         reorders or repeats evaluation: the caller keeps it eager). The call's operands and what the
         statement evaluates before them are assigned to temporaries first (segment work), names and
-        attribute paths (``self.lin``, a method's ``x.sum().item``) read where they are used; the call
-        runs eagerly; the rest of the statement, reading the call's result, joins the next segment.
+        attribute paths (``self.lin``, a method's ``x.sum().item``) read where they are used, except
+        that a global or attribute path the statement uses after a call that may run user code is read
+        by the driver right before it (the call could rebind it); the call runs eagerly; the rest of the statement, reading the call's result, joins the next segment.
         A value read's result is a Python value, which a segment would be guarded by: the first
         operation that combines it with something other than constants (``h * x.sum().item()``) runs
         eagerly too, its other operands evaluated after the call assigned first."""
@@ -409,12 +410,20 @@ class Plan:
                 if not _passes_value(chain[k], chain[k + 1]):
                     break
         combine = chain[k]
-        reads = b.direct and b.method in _VALUES and isinstance(call.func, ast.Attribute)
+        value_read = b.direct and b.method in _VALUES  # (a tensor's value read runs no user code)
+        reads = value_read and isinstance(call.func, ast.Attribute)
         tensor = call.func.value if reads else None  # the tensor a value read reads: computed before it
         mapping, before, between = {}, [], []  # (expression -> its temporary; the assignments before, after)
+        early = []  # the names and paths read before the call into temporaries by the driver
 
         def take(e, func, into):
             if isinstance(e, (ast.Constant, ast.Name)) or e is not tensor and _path(e, func):
+                if into is before and not value_read and not _inside_node(e, call) and _rebindable(e, self.names):
+                    # read where Python reads it, before a call that may run user code rebinding it (a global,
+                    # an attribute): by the driver, into a temporary, right before the call
+                    name, assign = self._temp(e)
+                    mapping[e] = _load(name, e)
+                    early.append(assign)
                 return
             if func and isinstance(e, ast.Attribute):  # a method: its receiver computed, the method read at the call
                 take(e.value, False, into)
@@ -459,6 +468,9 @@ class Plan:
         pieces = []
         for a in before:
             pieces.extend(self._hoist(a, hoisted[id(a)]))
+        for a in early:
+            self.forced.add(id(a))
+            pieces.append((a, []))
         if between:  # the call, then the operands after it, then the operation combining them
             name, assign = self._temp(call, _substitute(call, mapping))
             pieces.append((assign, at_call))
@@ -929,10 +941,16 @@ def _break_call(s, b):
     return _find_call(s, b) if b.direct and b.method else None
 
 
+def _rebindable(e, local):
+    """Whether name or path ``e`` can name another object after a call: a global or builtin name, or an
+    attribute or subscript (a function's own locals, ``local``, cannot be rebound by a call it makes)."""
+    return not isinstance(e, ast.Constant) and not (isinstance(e, ast.Name) and e.id in local)
+
+
 def _path(e, index=False):
     """Whether ``e`` is a name or an attribute path on one (``self.lin``, ``F.relu``), with ``index``
-    also a name or constant subscript (a called ``self.heads[k]``): read where it is used (it
-    differs from reading it first only where the breaking call rebinds it)."""
+    also a name or constant subscript (a called ``self.heads[k]``): read where it is used (or,
+    used after a breaking call that could rebind it, right before that call: see _anf's ``early``)."""
     while isinstance(e, ast.Attribute) or index and isinstance(e, ast.Subscript) and _constant_index(e.slice):
         e = e.value
     return isinstance(e, ast.Name)
