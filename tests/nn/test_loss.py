@@ -394,3 +394,15 @@ def test_ignored_and_out_of_range_targets_still_take_the_general_path():
         F.cross_entropy(x, retrograd.tensor([0, 3, 1, 0]))
     with pytest.raises(IndexError, match="Target -1 is out of bounds"):
         F.cross_entropy(x, retrograd.tensor([0, -1, 1, 0]))
+
+
+@pytest.mark.parametrize("fn", [F.nll_loss, F.cross_entropy])
+@pytest.mark.parametrize("dtype", [retrograd.int32, retrograd.int16, retrograd.int8])
+def test_class_targets_other_than_int64_or_uint8_are_refused_as_torch(fn, dtype):
+    # torch 2.13: "expected target dtype to be Long or Byte, but got Int" (RuntimeError); int64
+    # and uint8 targets are taken
+    x = retrograd.randn(4, 3)
+    with pytest.raises(RuntimeError, match="Long or Byte"):
+        fn(x, retrograd.tensor([0, 1, 2, 1], dtype=dtype))
+    for ok in (retrograd.int64, retrograd.uint8):
+        assert fn(x, retrograd.tensor([0, 1, 2, 1], dtype=ok)).shape == ()

@@ -285,6 +285,9 @@ def _check_class_target(input, target, fn):
             f"expected scalar type Long but found {target.dtype} (the target of {fn} holds class "
             "indices; for class probabilities pass a float target of the input's shape)"
         )
+    if target.dtype.name not in ("int64", "uint8"):  # torch takes Long or Byte class indices only
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {target.dtype} (the target "
+                           f"of {fn} holds class indices: convert it with .long())")
     if input.ndim == 1:
         if target.ndim != 0:
             raise RuntimeError(
