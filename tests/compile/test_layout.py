@@ -73,6 +73,14 @@ def test_an_array_joined_twice_keeps_the_join():
     assert "np.concatenate" in _source(compiled)
 
 
+def test_a_sink_bound_before_is_left_as_it_is():
+    # g1 holds another value until the join rebinds it: making the join's array early would replace it
+    meta = {"g1": ((2, 3, 4), np.float32), "g2": ((2, 3, 4), np.float32), "g4": ((3, 2, 4), np.float32)}
+    body = ["    g1 = a + 1", "    g4 = k0(a, b)", "    g2 = g4.transpose((1, 0, 2))", "    del g4",
+            "    g7 = g1 * 2", "    g1 = g2.copy()", "    del g2"]
+    assert layout.place(body, meta.get, {}, {"k0"}) == body
+
+
 def test_into_never_copies():
     spec = ((), (("shape", (6, 2)),))
     with pytest.raises(AttributeError):

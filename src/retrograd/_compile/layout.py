@@ -79,6 +79,8 @@ def place(body, meta, ns, matmuls):
         if not m:
             continue
         name, rhs = m.groups()
+        if b.defs[name][0] != i:
+            continue  # (a name bound before: its array made early would replace the value read meanwhile)
         sink = _sink(rhs, name, meta)
         if sink is None:
             continue
