@@ -406,3 +406,13 @@ def test_class_targets_other_than_int64_or_uint8_are_refused_as_torch(fn, dtype)
         fn(x, retrograd.tensor([0, 1, 2, 1], dtype=dtype))
     for ok in (retrograd.int64, retrograd.uint8):
         assert fn(x, retrograd.tensor([0, 1, 2, 1], dtype=ok)).shape == ()
+
+
+@pytest.mark.parametrize("fn,aten", [(F.nll_loss, "nll_loss_nd"), (F.cross_entropy, "cross_entropy_loss")])
+@pytest.mark.parametrize("bad", [True, 1.0, None])
+def test_ignore_index_must_be_an_int_as_torch(fn, aten, bad):
+    # torch 2.13: "nll_loss_nd(): argument 'ignore_index' (position 5) must be int, not bool" (TypeError)
+    x, t = retrograd.randn(4, 3), retrograd.tensor([0, 1, 2, 1])
+    with pytest.raises(TypeError, match=rf"{aten}\(\): argument 'ignore_index' \(position 5\) must be int"):
+        fn(x, t, ignore_index=bad)
+    assert fn(x, t, ignore_index=np.int64(1)).shape == ()

@@ -9,6 +9,7 @@ double backward (gradient penalties, gradgradcheck) works.
 """
 
 import math
+import numbers
 import warnings
 
 import numpy as np
@@ -277,6 +278,13 @@ def _grad_layout(gx2, shape):
     return gx2.reshape(n, *rest, c).movedim(-1, 1)
 
 
+def _check_ignore_index(ignore_index, aten):
+    """torch's argument check of ignore_index (an int; aten: the name torch's message gives)."""
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, numbers.Integral):
+        raise TypeError(f"{aten}(): argument 'ignore_index' (position 5) must be int, not "
+                        f"{type(ignore_index).__name__}")
+
+
 def _check_class_target(input, target, fn):
     if input.ndim == 0:
         raise RuntimeError(f"{fn}: input must have at least 1 dimension (classes), got a 0-d tensor")
@@ -358,6 +366,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     (N, d1..) or class probabilities (input's shape), with log-softmax inside."""
     reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
+    _check_ignore_index(ignore_index, "cross_entropy_loss")
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     check_floating("log_softmax_lastdim_kernel_impl", input)
@@ -519,6 +528,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     _check_class_target(input, target, "nll_loss")
+    _check_ignore_index(ignore_index, "nll_loss_nd")
     c = input.shape[0] if input.ndim == 1 else input.shape[1]
     if weight is not None and (weight.ndim != 1 or weight.shape[0] != c):
         raise RuntimeError(
