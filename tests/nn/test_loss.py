@@ -416,3 +416,11 @@ def test_ignore_index_must_be_an_int_as_torch(fn, aten, bad):
     with pytest.raises(TypeError, match=rf"{aten}\(\): argument 'ignore_index' \(position 5\) must be int"):
         fn(x, t, ignore_index=bad)
     assert fn(x, t, ignore_index=np.int64(1)).shape == ()
+
+
+@pytest.mark.parametrize("shape,kernel", [((4, 3), "nll_loss_out_frame"), ((2, 3, 4), "nll_loss2d_forward_out_frame")])
+def test_nll_loss_of_an_integer_input_is_refused_as_torch(shape, kernel):
+    # torch 2.13: NotImplementedError '"nll_loss_out_frame" not implemented for 'Long''
+    target = retrograd.zeros((shape[0],) + shape[2:], dtype=retrograd.int64)
+    with pytest.raises(NotImplementedError, match=kernel):
+        F.nll_loss(retrograd.ones(shape, dtype=retrograd.int64), target)

@@ -527,6 +527,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     """Negative log likelihood of class indices under log-probabilities ``input``."""
     reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
+    check_floating("nll_loss_out_frame" if input.ndim <= 2 else "nll_loss2d_forward_out_frame", input)
     _check_class_target(input, target, "nll_loss")
     _check_ignore_index(ignore_index, "nll_loss_nd")
     c = input.shape[0] if input.ndim == 1 else input.shape[1]
