@@ -210,7 +210,8 @@ def _lstm_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched):
     # which BLAS splits over them
     small = xp is np and B <= _SMALL_BATCH and _blas_threads() == 1
     rows = _small_rows(4 * H, B * K) if small else 4 * H
-    W = W.reshape(4 * H // rows, rows, K)
+    if rows < 4 * H:
+        W = W.reshape(4 * H // rows, rows, K)  # (blocks, rows, K): one batched product per step
     Z = xp.empty(K * N, dtype=dt)
     Zs = _blocks(Z, K, sched)
     fused = type(W) is not np.ndarray and _cuda_kernels.fits(W)  # CUDA: a step's gate math in one kernel
@@ -242,7 +243,7 @@ def _lstm_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched):
     for k, (s, e, _, m) in enumerate(sched):
         n = e - s
         g4, c = Gs[k], Cs[k]
-        xp.matmul(W, Zs[k], out=g4.reshape(W.shape[0], rows, n))
+        xp.matmul(W, Zs[k], out=g4.reshape(-1, rows, n) if W.ndim == 3 else g4.reshape(4 * H, n))
         # h_t^T goes to the next step's Z rows (straight there when it feeds all of them)
         m1 = m_next[k]
         z1 = Zs[k + 1][:P]
