@@ -2,6 +2,7 @@
 attributes of modules and objects — are guarded; a change recaptures (toward the recompile
 limit), an unchanged value replays, a function that changes what it read runs eagerly."""
 
+import sys
 import warnings
 
 import numpy as np
@@ -144,6 +145,66 @@ def test_an_attribute_read_by_a_method_of_another_object():
     scaler.factor = 7.0
     _same(f, fn, x)
     scaler.config.shift = -4.0  # one object further down
+    _same(f, fn, x)
+
+
+class _Factor:
+    def __init__(self, s):
+        self.s = s
+
+    def apply(self, x):
+        return x * self.s
+
+
+class _TwoFactors(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 3)
+        self.factors = [_Factor(2.0), _Factor(3.0)]
+
+    def forward(self, x):
+        h = self.lin(x)
+        for f in self.factors:
+            h = f.apply(h)
+        return h
+
+
+def test_a_method_run_on_two_instances_guards_both(captures):
+    retrograd.manual_seed(0)
+    m = _TwoFactors()
+    cm, x = retrograd.compile(m), _x()
+    for _ in range(2):
+        _same(cm, m, x)
+    m.factors[1].s = 100.0  # (the second self of one code object: its attributes are guarded too)
+    _same(cm, m, x)
+    m.factors[0].s = -1.0
+    _same(cm, m, x)
+    assert captures[0] == 3
+
+
+def _scale_by(k):
+    def scale(x):
+        return x * k
+
+    return scale
+
+
+def test_two_closures_of_one_code_guard_both_cells():
+    def set_cell(f, v):
+        f.__closure__[0].cell_contents = v
+
+    scales = [_scale_by(2.0), _scale_by(3.0)]
+
+    def fn(x):
+        for s in scales:
+            x = s(x)
+        return x
+
+    f, x = retrograd.compile(fn), _x()
+    _same(f, fn, x)
+    set_cell(scales[1], 7.0)
+    _same(f, fn, x)
+    set_cell(scales[0], -1.0)
     _same(f, fn, x)
 
 
@@ -354,3 +415,19 @@ def test_a_namedtuple_attribute_replaced():
     _same(cm, m, x)
     m.hyper = Hyper(-3.0, 1.0)
     _same(cm, m, x)
+
+
+def test_a_recorder_start_that_raises_leaves_nothing_installed(monkeypatch):
+    from retrograd._compile import value_guards
+
+    start = value_guards.Recorder.start
+
+    def failing(self):
+        start(self)  # (its hook installed, then a failure)
+        raise RuntimeError("start failed")
+
+    monkeypatch.setattr(value_guards.Recorder, "start", failing)
+    f = retrograd.compile(lambda x: x * 2.0)
+    with pytest.raises(RuntimeError, match="start failed"):
+        f(_x())
+    assert sys.gettrace() is None and not _capture._active

@@ -524,8 +524,8 @@ class Capture:
         self._install()
         _active.append(self)
         reads = value_guards.Recorder(self.fn, self)  # the Python values the code reads (guarded at replay)
-        reads.start()
         try:
+            reads.start()  # (inside: a start that raised leaves no recorder, patches or capture installed)
             out = self.fn(*args, **kwargs)
         finally:
             reads.stop()

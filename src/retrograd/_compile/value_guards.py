@@ -12,7 +12,10 @@ frame's globals; a name found in builtins instead is guarded to stay unbound in 
 the attributes it loads from a Python module of the user's among them (``hparams.scale``), the
 cells of its closure (where the function object is known: the compiled function, a function
 found in a global, a cell or an attribute, or the one function object of that code), and the
-instance attributes of its first argument (``self``). Each value read, at the moment its
+instance attributes of its first argument (``self``). Globals are noted once per code object;
+``self`` and the closure cells once per distinct object (a method run on two instances guards
+both instances' attributes; two closures of one code, both cells), so each entry appears once
+however often the code runs. Each value read, at the moment its
 function started, becomes one guard entry ``(container, key, expected, how, same)`` (``same``:
 the object whose identity alone shows the entry holds):
 
@@ -143,8 +146,9 @@ class Recorder:
         self.fn = fn
         self.capture = capture
         self.codes = set()  # the code objects noted
-        self.done = set()  # the code objects seen starting (noted, or not the user's)
+        self.done = set()  # the code objects not looked at again (not the user's, or nothing per frame)
         self.pending = []  # (code, {free name: value}) whose function object was not found yet
+        self.frames = set()  # (code, ids of its free values) and ids of the selves' __dict__ noted
         self.out, self.seen, self.functions = [], set(), {}
         self.keys = []  # (an object's __dict__, its names) for each self of the user's code: a new attribute set
         self._previous = None
@@ -196,19 +200,37 @@ class Recorder:
             return
         if self.capture is not None and self.capture.depth:
             return
-        self.done.add(code)
         this, free = _MISSING, {}
         if code.co_argcount or code.co_freevars:
+            # (looked at in every frame: one method runs on several selves, one code in several closures)
             local = frame.f_locals
             if code.co_argcount:
                 this = local.get(code.co_varnames[0], _MISSING)
             free = {n: local.get(n, _MISSING) for n in code.co_freevars}
+        else:
+            self.done.add(code)
         self._code(code, frame.f_globals, this, free)
 
     def _code(self, code, glob, this, free):
-        if code in self.codes:
-            return
-        self.codes.add(code)
+        if code not in self.codes:
+            self.codes.add(code)
+            self._globals(code, glob)
+        if this is not _MISSING and self._guards_attributes(this) and id(this.__dict__) not in self.frames:
+            self.frames.add(id(this.__dict__))  # (held by self.keys: the id stays its own)
+            self._attributes(this, 0)
+            self.keys.append((this.__dict__, frozenset(this.__dict__)))
+        if free:
+            mark = (code, tuple(map(id, free.values())))  # (the values are held by self.pending)
+            if mark in self.frames:
+                return
+            self.frames.add(mark)
+            method = getattr(type(this), code.co_name, None) if this is not _MISSING else None
+            if isinstance(method, types.FunctionType) and method.__code__ is code:
+                self._function(method, 1)  # (a method closing over names: its function is on the class)
+            else:
+                self.pending.append((code, free))
+
+    def _globals(self, code, glob):
         names, attributes = global_names(code)
         for name in names:
             if name.startswith(_SKIP_PREFIX):
@@ -218,21 +240,12 @@ class Recorder:
                 self._add(glob, name, _MISSING, IS, _MISSING)
                 continue
             self._value(glob, name, value, 0, attributes)
-        if this is not _MISSING and self._guards_attributes(this):
-            self._attributes(this, 0)
-            self.keys.append((this.__dict__, frozenset(this.__dict__)))
-        if free and code not in self.functions:
-            method = getattr(type(this), code.co_name, None) if this is not _MISSING else None
-            if isinstance(method, types.FunctionType) and method.__code__ is code:
-                self._function(method, 1)  # (a method closing over names: its function is on the class)
-            else:
-                self.pending.append((code, free))
 
     # ---------------------------------------------------------------- the entries
     def entries(self, modules):
         """The guard entries: a tuple of (container, key, expected, how)."""
         for code, free in self.pending:
-            if code not in self.functions:
+            if not any(_cells_hold(f, code, free) for f in self.functions.get(code, ())):
                 found = [f for f in gc.get_referrers(code) if isinstance(f, types.FunctionType)
                          and f.__code__ is code and _cells_hold(f, code, free)]
                 if len(found) == 1:
@@ -308,7 +321,9 @@ class Recorder:
             self._value(d, k, v, depth)
 
     def _function(self, f, depth):
-        self.functions.setdefault(f.__code__, []).append(f)
+        known = self.functions.setdefault(f.__code__, [])
+        if not any(g is f for g in known):
+            known.append(f)
         if depth > 2:
             return
         attributes = global_names(f.__code__)[1]
