@@ -90,7 +90,6 @@ class Graph:
                 step.grad_to = tuple((i, a[1], capture.slots[a[1]][1]._data.shape, capture.slots[a[1]][1]._data.dtype)
                                      for i, a in enumerate(step.spec) if a[0] is True and rg[a[1]])
         self.out_rg = tuple(rg[s] for s in out_slots)
-        self.op_count = sum(1 for s in self.steps if s.kind == "op")
         self.out_meta = {s: (t._data.shape, t._data.dtype) for s, (kind, t) in enumerate(capture.slots) if kind == "op"}
         # a training step: one generated run (backward() inside, or optimizer calls and no output
         # that keeps a graph); a graph without backward() whose outputs require grad runs its calls
