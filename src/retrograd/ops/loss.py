@@ -490,21 +490,20 @@ class NLLLoss(Function):
         m, c = ctx.mc
         dtype = g._data.dtype
         valid, tt, wt = ctx.rows
-        if not _state.enabled and wt is None:  # the plain backward of every w_t 1, on the host:
-            coef = _coef(g._data, ctx.reduction, ctx.total, m, valid)  # (total m > 0: no 0/0)
-            neg = coef * dtype.type(-1)  # -w_t coef; one number but for reduction="none", where
-            gx = np.zeros((m, c), dtype=dtype)  # a number is written ~3x faster than an array
-            gx[np.arange(m), tt] = neg.reshape(-1) if neg.ndim else neg
-            return _grad_layout(_const(gx), ctx.shape), None, None, None, None
-        if not _state.enabled:  # plain backward: write the m nonzeros, no dense one-hot product
-            with np.errstate(invalid="ignore", divide="ignore"):
+        if not _state.enabled:  # plain backward: write the m nonzeros -w_t coef, no dense one-hot product
+            if wt is None:  # every w_t 1, on the host (total m > 0: no 0/0 to silence)
                 coef = _coef(g._data, ctx.reduction, ctx.total, m, valid)
-            if type(wt) is not np.ndarray and _cuda_kernels.fits(wt):  # CUDA: every entry in one kernel
-                gx = _cuda_kernels.nll_backward(tt, wt, coef, c)
-                return _grad_layout(_const(gx), ctx.shape), None, None, None, None
-            coef = xp.broadcast_to(coef, (m, 1))
+                neg = coef * dtype.type(-1)  # one number but for reduction="none" (a number is
+                neg = neg.reshape(-1) if neg.ndim else neg  # written ~3x faster than an array)
+            else:
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    coef = _coef(g._data, ctx.reduction, ctx.total, m, valid)
+                if type(wt) is not np.ndarray and _cuda_kernels.fits(wt):  # CUDA: every entry in one kernel
+                    gx = _cuda_kernels.nll_backward(tt, wt, coef, c)
+                    return _grad_layout(_const(gx), ctx.shape), None, None, None, None
+                neg = -wt * xp.broadcast_to(coef, (m, 1))[:, 0]
             gx = xp.zeros((m, c), dtype=dtype)
-            gx[xp.arange(m), tt] = -wt * coef[:, 0]
+            gx[xp.arange(m), tt] = neg
             return _grad_layout(_const(gx), ctx.shape), None, None, None, None
         onehot = xp.zeros((m, c), dtype=dtype)
         onehot[xp.arange(m), tt] = 1 if wt is None else wt
