@@ -235,6 +235,23 @@ def test_integer_division_by_zero_raises_like_torch():
             fn()
 
 
+def test_division_by_a_zero_number_follows_the_result_dtype_as_torch():
+    """Only an integer result raises: a float tensor divided by the number 0 gives inf/nan, an
+    integer one divided by False raises, an empty one divides nothing (torch 2.13)."""
+    xf = retrograd.tensor([1.5, -2.0])
+    np.testing.assert_array_equal((xf // 0).numpy(), [np.inf, -np.inf])
+    np.testing.assert_array_equal(retrograd.div(xf, 0, rounding_mode="trunc").numpy(), [np.inf, -np.inf])
+    np.testing.assert_array_equal(retrograd.fmod(xf, 0).numpy(), [np.nan, np.nan])
+    np.testing.assert_array_equal(retrograd.remainder(xf, 0).numpy(), [np.nan, np.nan])
+    np.testing.assert_array_equal((retrograd.tensor([3, -3]) // 0.0).numpy(), [np.inf, -np.inf])
+    empty = retrograd.zeros(0, dtype=retrograd.int64) // 0
+    assert empty.shape == (0,) and empty.dtype == retrograd.int64
+    for fn in (lambda: retrograd.tensor([3, -3]) // False, lambda: retrograd.tensor([3]) % False,
+               lambda: retrograd.tensor([True]) // 0):
+        with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+            fn()
+
+
 def test_errors():
     x = retrograd.tensor([1.0, 2.0])
     with pytest.raises(RuntimeError, match="At least one of 'min' or 'max'"):

@@ -87,10 +87,12 @@ def _check_int_division(name, x, y):
     (only when some quotient is computed: an empty broadcast result divides nothing)."""
     if all(getattr(v, "dtype", None) == np.bool_ or isinstance(v, bool) for v in (x, y)):
         raise not_implemented_for(f"{name}_cpu", _dtype.bool, "convert the bool tensor with .int() or .float() first")
-    if hasattr(y, "dtype") and y.dtype.kind in "biu":  # (torch's CUDA kernels divide without the check)
+    if not all(v.dtype.kind in "biu" if hasattr(v, "dtype") else isinstance(v, (int, np.integer)) for v in (x, y)):
+        return  # a floating result: division by zero gives inf/nan
+    if hasattr(y, "dtype"):  # (torch's CUDA kernels divide without the check)
         if _xp(y) is np and 0 not in np.broadcast_shapes(getattr(x, "shape", ()), y.shape) and bool((y == 0).any()):
             raise RuntimeError("ZeroDivisionError")
-    elif isinstance(y, (int, np.integer)) and not isinstance(y, bool) and y == 0:
+    elif y == 0 and getattr(x, "size", 1):  # 0 or False, dividing something
         raise RuntimeError("ZeroDivisionError")
 
 
