@@ -252,6 +252,20 @@ def test_division_by_a_zero_number_follows_the_result_dtype_as_torch():
             fn()
 
 
+@pytest.mark.parametrize("op", ["logaddexp", "logaddexp2"])
+def test_logaddexp_runs_on_the_promoted_dtype_as_torch(op):
+    """A float tensor with a bool or integer one is a float logaddexp (torch checks the common
+    dtype); two integer tensors are refused."""
+    f = getattr(retrograd, op)
+    got = f(retrograd.tensor([True, False]), retrograd.tensor(1.0))
+    assert got.dtype == retrograd.float32
+    np.testing.assert_allclose(got.numpy(), getattr(np, op)([1.0, 0.0], 1.0), rtol=1e-6)
+    assert f(retrograd.tensor([1], dtype=retrograd.int16), retrograd.tensor(1.0, dtype=retrograd.bfloat16)).dtype \
+        == retrograd.bfloat16
+    with pytest.raises(NotImplementedError, match=f"{op}_cpu\" not implemented for 'Long'"):
+        f(retrograd.tensor([1, 2]), retrograd.tensor([1, 2]))
+
+
 def test_errors():
     x = retrograd.tensor([1.0, 2.0])
     with pytest.raises(RuntimeError, match="At least one of 'min' or 'max'"):

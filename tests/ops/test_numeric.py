@@ -76,6 +76,21 @@ def test_gcd_and_lcm_of_integers(op):
         getattr(retrograd, op)(retrograd.tensor([4.0]), retrograd.tensor([6.0]))
 
 
+def test_kernels_take_the_promoted_dtype_as_torch():
+    """torch checks the common dtype: a bool tensor with an int32 one is an int32 gcd, a uint8
+    tensor with a float32 one a float32 nextafter; a bool pair is still refused."""
+    t = retrograd.tensor
+    got = retrograd.lcm(t([True, False]), t(6, dtype=retrograd.int32))
+    assert got.dtype == retrograd.int32 and got.tolist() == [6, 0]
+    assert retrograd.gcd(t(True), t([4], dtype=retrograd.int8)).tolist() == [1]
+    got = retrograd.nextafter(t(1.0), t([2], dtype=retrograd.uint8))
+    assert got.dtype == retrograd.float32 and got.item() == np.nextafter(np.float32(1), np.float32(2))
+    with pytest.raises(NotImplementedError, match="lcm_cpu\" not implemented for 'Bool'"):
+        retrograd.lcm(t([True]), t([True]))
+    with pytest.raises(NotImplementedError, match="gcd_cpu\" not implemented for 'Float'"):
+        retrograd.gcd(t(1.0), t([2], dtype=retrograd.int32))
+
+
 def test_heaviside_steps_and_has_no_derivative():
     x = np.array([-1.0, 0.0, 2.0, -0.0])
     v = np.array([0.5])

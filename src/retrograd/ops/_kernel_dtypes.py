@@ -27,6 +27,26 @@ def check_floating(kernel, *tensors):
             raise not_implemented_for(kernel, t.dtype, f"it takes float tensors: convert with .float(), got {t.dtype}")
 
 
+def check_floating_result(kernel, *operands):
+    """Refuse operands whose promoted dtype is not floating, as torch's float-only kernels of
+    several inputs do (they run on the common dtype: float32 with a bool tensor is float32)."""
+    from .._dtype import result_type
+
+    common = result_type(*operands)
+    if not common.is_floating_point:
+        raise not_implemented_for(kernel, common, f"it takes float tensors: convert with .float(), got {common}")
+
+
+def check_integer_result(kernel, *operands):
+    """Refuse operands whose promoted dtype is floating or bool, as torch's integer-only kernels
+    of several inputs do (gcd of a bool and an int32 tensor runs on int32)."""
+    from .._dtype import result_type
+
+    common = result_type(*operands)
+    if common.is_floating_point or common.name == "bool":
+        raise not_implemented_for(kernel, common, f"it takes integer tensors, got {common}")
+
+
 def check_integral(kernel, *tensors):
     """Refuse floating tensors, as torch's integer/bool-only kernels (bitwise ops) do."""
     for t in tensors:

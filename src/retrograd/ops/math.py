@@ -21,7 +21,7 @@ from ..autograd.grad_mode import _state as _grad_state
 from ..tensor import Tensor
 from ._broadcast import sum_to_shape
 from ._inplace import make_inplace
-from ._kernel_dtypes import SCALAR_NAME, check_floating, check_not_bool, not_implemented_for
+from ._kernel_dtypes import SCALAR_NAME, check_floating, check_floating_result, check_not_bool, not_implemented_for
 from ._method import tensor_method
 from .comparison import sign, where
 from .elementwise import (_SMALL, broadcast_op, div, float_data, float_operands, operands, require_tensor, sigmoid,
@@ -580,7 +580,7 @@ class Logaddexp(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        check_floating("logaddexp_cpu", a, b)
+        check_floating_result("logaddexp_cpu", a, b)
         x, y = float_operands(a, b)
         ctx.save_for_backward(a, b)
         with np.errstate(all="ignore"):
@@ -606,7 +606,7 @@ class Logaddexp2(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        check_floating("logaddexp2_cpu", a, b)
+        check_floating_result("logaddexp2_cpu", a, b)
         x, y = float_operands(a, b)
         ctx.save_for_backward(a, b)
         with np.errstate(all="ignore"):

@@ -12,7 +12,7 @@ from ..autograd.function import Function
 from ..tensor import Tensor
 from . import _batching
 from ._broadcast import sum_to_shape
-from ._kernel_dtypes import not_implemented_for
+from ._kernel_dtypes import check_floating_result, check_integer_result
 from ._method import tensor_method
 from ._out import CAST, NONE, SAME, takes_out
 from .comparison import sign
@@ -136,9 +136,7 @@ def frexp(input):
 def nextafter(input, other):
     """The next representable float after input in the direction of other, elementwise."""
     require_tensor("nextafter", other)
-    for t in (input, other):
-        if not t.dtype.is_floating_point:
-            raise not_implemented_for("nextafter_cpu", t.dtype, "it takes float tensors")
+    check_floating_result("nextafter_cpu", input, other)
     return Nextafter.apply(input, other)
 
 
@@ -160,9 +158,7 @@ def heaviside(input, values):
 
 def _integers(name, input, other):
     require_tensor(name, other)
-    for t in (input, other):
-        if t.dtype.is_floating_point or t.dtype.name == "bool":
-            raise not_implemented_for(f"{name}_cpu", t.dtype, "it takes integer tensors")
+    check_integer_result(f"{name}_cpu", input, other)
     return operands(input, other)
 
 
