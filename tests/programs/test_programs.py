@@ -16,7 +16,8 @@ import numpy as np
 
 import retrograd
 from tests.helpers import requires_torch
-from tests.programs import char_rnn, checkpoint, dataloader_workers, regression
+from tests.programs import (actor_critic, char_rnn, checkpoint, dataloader_workers, dcgan, regression,
+                            resnet, seq2seq, unet, vit, word_lm)
 from tests.reference.store import reference
 
 try:
@@ -126,3 +127,45 @@ def test_retrograds_checkpoint_loads_in_torch(tmp_path):
     model, optimizer = checkpoint.make(torch, seed=1)
     model.load_state_dict(theirs["model"])
     optimizer.load_state_dict(theirs["optimizer"])
+
+
+def test_dcgan_prints_torchs_losses_and_discriminator_outputs():
+    ours = numbers(printed(dcgan.main, retrograd))
+    assert len(ours) == 8 * 5 + 1
+    assert_same_numbers(ours, torch_numbers(dcgan, dcgan.main))
+
+
+def test_word_language_model_with_tied_weights_prints_torchs_losses_and_lr_decay():
+    ours = numbers(printed(word_lm.main, retrograd))
+    assert ours["epoch 2 lr"] == 20.0 and ours["epoch 3 lr"] == 5.0  # divided by 4 once
+    assert_same_numbers(ours, torch_numbers(word_lm, word_lm.main))
+
+
+def test_seq2seq_with_attention_prints_torchs_losses():
+    ours = numbers(printed(seq2seq.main, retrograd))
+    assert ours["epoch 6 loss"] < ours["epoch 1 loss"]
+    assert_same_numbers(ours, torch_numbers(seq2seq, seq2seq.main))
+
+
+def test_actor_critic_walks_torchs_episodes_and_prints_its_losses():
+    ours = numbers(printed(actor_critic.main, retrograd))
+    assert retrograd.get_default_dtype() == retrograd.float32  # set back
+    assert_same_numbers(ours, torch_numbers(actor_critic, actor_critic.main))
+
+
+def test_resnet_under_onecycle_and_cosine_prints_torchs_losses_and_rates():
+    ours = numbers(printed(resnet.main, retrograd))
+    assert ours["onecycle epoch 1 batch 0 lr"] < 1e-5  # the cycle's floor, max_lr / 25 / 1e4
+    assert_same_numbers(ours, torch_numbers(resnet, resnet.main))
+
+
+def test_vit_prints_torchs_losses_under_warmup_then_cosine():
+    ours = numbers(printed(vit.main, retrograd))
+    assert ours["unfold vs conv max difference below 1e-12"] == 1
+    assert_same_numbers(ours, torch_numbers(vit, vit.main))
+
+
+def test_unet_prints_torchs_losses_dice_and_plateau_rates():
+    ours = numbers(printed(unet.main, retrograd))
+    assert min(v for k, v in ours.items() if k.endswith(" lr")) < 1e-3  # the plateau cut it
+    assert_same_numbers(ours, torch_numbers(unet, unet.main))
