@@ -266,6 +266,19 @@ def test_logaddexp_runs_on_the_promoted_dtype_as_torch(op):
         f(retrograd.tensor([1, 2]), retrograd.tensor([1, 2]))
 
 
+def test_clamp_refuses_a_number_beside_a_tensor_bound_as_torch():
+    """torch's clamp takes two number bounds (a 0-dim tensor is one) or two tensor bounds: a
+    number beside a bound with dimensions is a TypeError, not a silent clamp."""
+    x = retrograd.tensor([1.0, 2.0])
+    for fn in (lambda: retrograd.clamp(x, min=0, max=retrograd.tensor([1.0])),
+               lambda: x.clamp(retrograd.tensor([0.0]), 1), lambda: x.clone().clamp_(retrograd.tensor([0.0]), 1.5),
+               lambda: retrograd.clip(x, retrograd.tensor([0.0]), 1)):
+        with pytest.raises(TypeError, match="invalid combination of arguments"):
+            fn()
+    assert retrograd.clamp(x, min=retrograd.tensor(0.0), max=1.5).tolist() == [1.0, 1.5]
+    assert retrograd.clamp(x, retrograd.tensor([0.0]), retrograd.tensor(1.0)).tolist() == [1.0, 1.0]
+
+
 def test_errors():
     x = retrograd.tensor([1.0, 2.0])
     with pytest.raises(RuntimeError, match="At least one of 'min' or 'max'"):

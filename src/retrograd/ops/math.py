@@ -1151,6 +1151,13 @@ def clamp(input, min=None, max=None):  # noqa: A002
     """min(max(input, min), max), bounds numbers or tensors; gradient 1 at the bounds."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    bounds = (min, max)  # torch's two overloads: number bounds (a 0-dim tensor is one) or tensor bounds
+    if any(isinstance(b, Tensor) and b.ndim for b in bounds) and \
+            not all(b is None or isinstance(b, Tensor) for b in bounds):
+        kinds = ", ".join(f"{n}={'Tensor' if isinstance(b, Tensor) else type(b).__name__}"
+                          for n, b in zip(("min", "max"), bounds))
+        raise TypeError(f"clamp() received an invalid combination of arguments - got (Tensor, {kinds}): "
+                        "a bound with dimensions needs the other to be a tensor too (or None)")
     return Clamp.apply(input, _int_bound(input, min), _int_bound(input, max))
 
 
