@@ -279,6 +279,17 @@ def test_clamp_refuses_a_number_beside_a_tensor_bound_as_torch():
     assert retrograd.clamp(x, retrograd.tensor([0.0]), retrograd.tensor(1.0)).tolist() == [1.0, 1.0]
 
 
+@pytest.mark.parametrize("dtype", ["int64", "int32", "uint8"])
+def test_round_of_integers_refuses_decimals_as_torch(dtype):
+    x = retrograd.tensor([1, 2], dtype=getattr(retrograd, dtype))
+    assert retrograd.round(x).tolist() == [1, 2] and x.round().dtype == x.dtype
+    with pytest.raises(NotImplementedError, match="round_vml_cpu"):
+        retrograd.round(x, decimals=0)
+    with pytest.raises(NotImplementedError, match="round_cpu"):
+        x.round(decimals=1)
+    assert retrograd.round(retrograd.tensor([1.25]), decimals=1).tolist() == [1.2000000476837158]
+
+
 def test_errors():
     x = retrograd.tensor([1.0, 2.0])
     with pytest.raises(RuntimeError, match="At least one of 'min' or 'max'"):

@@ -1017,9 +1017,14 @@ def frac(input):
 
 @takes_out(dtype=SAME)
 @tensor_method()
-def round(input, *, decimals=0):  # noqa: A001
-    """Round half to even, to ``decimals`` decimal places."""
-    return Round.apply(input, decimals)
+def round(input, *, decimals=None):  # noqa: A001
+    """Round half to even, to ``decimals`` decimal places (None: 0 places). As torch, integer
+    tensors pass through unchanged, but only without ``decimals``: given, even as 0, it needs a
+    float tensor."""
+    if decimals is not None and not input.dtype.is_floating_point:
+        raise not_implemented_for("round_vml_cpu" if decimals == 0 else "round_cpu", input.dtype,
+                                  "round(decimals=) takes float tensors: convert with .float(), or leave decimals out")
+    return Round.apply(input, 0 if decimals is None else decimals)
 
 
 @takes_out(dtype=SAME, grad=NONE)
