@@ -17,7 +17,7 @@ import numpy as np
 import retrograd
 from tests.helpers import requires_torch
 from tests.programs import (actor_critic, char_rnn, checkpoint, dataloader_workers, dcgan, regression,
-                            resnet, seq2seq, unet, vit, word_lm)
+                            resnet, seq2seq, siamese, timeseries, unet, vit, word_lm)
 from tests.reference.store import reference
 
 try:
@@ -169,3 +169,14 @@ def test_unet_prints_torchs_losses_dice_and_plateau_rates():
     ours = numbers(printed(unet.main, retrograd))
     assert min(v for k, v in ours.items() if k.endswith(" lr")) < 1e-3  # the plateau cut it
     assert_same_numbers(ours, torch_numbers(unet, unet.main))
+
+
+def test_siamese_network_prints_torchs_contrastive_triplet_and_cosine_losses():
+    ours = numbers(printed(siamese.main, retrograd))
+    assert_same_numbers(ours, torch_numbers(siamese, siamese.main))
+
+
+def test_time_series_with_packed_sequences_and_a_state_dict_round_trip_prints_torchs_losses():
+    ours = numbers(printed(timeseries.main, retrograd))
+    assert ours["best val loss"] == min(v for k, v in ours.items() if k.endswith("val loss"))
+    assert_same_numbers(ours, torch_numbers(timeseries, timeseries.main))
