@@ -177,6 +177,17 @@ def test_index_errors(fn, exc):
         fn(retrograd.zeros(3, 2), retrograd)
 
 
+@pytest.mark.parametrize("shape", [(2, 3, 4), (1, 1, 1), (2, 2, 2, 2)])
+def test_index_select_out_of_range_raises_torchs_type_per_dim(shape):
+    """torch 2.13 raises RuntimeError for a bad index along dim 1 and IndexError along dim 0 and
+    dims 2 onward (negative indices are out of range too)."""
+    x = retrograd.zeros(shape)
+    for d in range(len(shape)):
+        for bad in (shape[d], -1):
+            with pytest.raises(RuntimeError if d == 1 else IndexError, match="out of range"):
+                x.index_select(d, retrograd.tensor([bad]))
+
+
 # ---------------------------------------------------------------------------- property tests
 
 

@@ -685,9 +685,9 @@ def index_select(input, dim, index):
         raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got {index.numel()} value(s)")
     try:
         key, _ = _dim_index(input, dim, index, "index_select")
-    except IndexError as e:  # torch raises IndexError for a bad index along dim 0 of a non-empty or 1-D
-        # tensor, and RuntimeError from its kernel for the other dims and for empty 2-D and up
-        if "is out of range for dimension" in str(e) and (d != 0 or input.numel() == 0 and input.ndim > 1):
+    except IndexError as e:  # torch raises RuntimeError from its kernel for a bad index along dim 1 and
+        # for empty 2-D and up, and IndexError for the other dims (0, and 2 onward: observed in torch 2.13)
+        if "is out of range for dimension" in str(e) and (d == 1 or input.numel() == 0 and input.ndim > 1):
             raise RuntimeError(str(e)) from None
         raise
     if input.ndim == 0:
