@@ -15,7 +15,7 @@ from ._select import zero_where_not
 from .elementwise import broadcast_op, operands, require_tensor
 from ._out import ANY, NONE, SAME, takes_out
 from .._dtype import float32
-from ._kernel_dtypes import check_integral, not_implemented_for
+from ._kernel_dtypes import check_integer_result, check_integral, not_implemented_for
 
 __all__ = ["eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal",
            "not_equal", "where", "sign"]
@@ -317,6 +317,7 @@ def _shift(op, name, symbol):
         x, y = operands(input, other)
         if isinstance(x, float) or isinstance(y, float):
             raise not_implemented_for(kernel, float32, "shifts take integer operands")
+        check_integer_result(kernel, input, other)  # bool with bool (no kernel); bool with int8 is int8
         return Tensor._make(broadcast_op(op, x, y, input, other))
 
     fn.__name__ = name

@@ -1096,16 +1096,29 @@ def argmin(input, dim=None, keepdim=False):
 def median(input, dim=None, keepdim=False):
     """median(input): the lower median of all elements (nan if any is nan; ties share the
     gradient); median(input, dim, keepdim) -> (values, indices)."""
-    if input.numel():  # torch returns for an empty input before its kernel is chosen
-        check_not_bool("median_cpu" if dim is None else "median_out", input)
+    _check_median_dtype(input, dim)
     if dim is None:
         return MedianAll.apply(input, tuple(range(input.ndim)), False)
     return _select(MedianDim, "median", return_types.median, input, dim, keepdim)
 
 
+def _check_median_dtype(input, dim):
+    """torch's median kernels have no bool version: refused, but for an empty input without dim
+    (returned before a kernel is chosen) and an empty reduced dim (its IndexError comes first)."""
+    if dim is None:
+        if input.numel():
+            check_not_bool("median_cpu", input)
+    elif input.ndim == 0:
+        _wrap_dim(dim, 1)  # dims 0 and -1 only: another is an IndexError first
+        check_not_bool("median_out", input)
+    elif input.shape[_wrap_dim(dim, input.ndim)]:
+        check_not_bool("median_out", input)
+
+
 @tensor_method()
 def nanmedian(input, dim=None, keepdim=False):
     """median that ignores nan (nan only where all are nan)."""
+    _check_median_dtype(input, dim)
     if dim is None:
         return NanMedianAll.apply(input, tuple(range(input.ndim)), False)
     return _select(NanMedianDim, "nanmedian", return_types.nanmedian, input, dim, keepdim)
