@@ -295,3 +295,40 @@ def test_bias_gradient_of_the_plain_backward_is_two_matrix_vector_products():
     (db,) = retrograd.autograd.grad(y, b2, gt, create_graph=True)
     assert db.grad_fn is not None
     np.testing.assert_allclose(db.detach().numpy(), b.grad.numpy(), rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("x_shape, w_shape, kw", [
+    ((3, 1, 7, 6), (5, 1, 3, 3), dict(padding=1)),  # C*K > O: channel major at several threads
+    ((3, 1, 7, 6), (12, 1, 3, 3), dict(padding=1)),
+    ((2, 2, 7, 6), (4, 2, 3, 2), dict(stride=(2, 1), dilation=(1, 2))),
+    ((2, 3, 4, 5), (6, 3, 1, 1), dict()),  # 1x1: the columns are a copy with the row of ones
+    ((0, 1, 5, 5), (4, 1, 3, 3), dict(padding=1)),
+])
+def test_bias_of_few_column_rows_rides_in_the_matmul(monkeypatch, threads, x_shape, w_shape, kw):
+    """C*K < BIAS_ROW_MAX (one group): the bias is a last column of w against a row of ones in
+    the columns, no add over the output; values and gradients as the add's."""
+    x, w, b = rand(*x_shape), rand(*w_shape, seed=1), rand(w_shape[0], seed=2)
+    results = []
+    for fold in (True, False):  # folded (never calling _spread_bias), then added to the output
+        monkeypatch.undo()
+        monkeypatch.setattr(C, "_blas_threads", lambda: threads)
+        monkeypatch.setattr(C, *(("_spread_bias", None) if fold else ("BIAS_ROW_MAX", 0)))
+        ts = [retrograd.tensor(a, requires_grad=True) for a in (x, w, b)]
+        y = C.conv2d(*ts, **kw)
+        (y * y).sum().backward()
+        results.append([y.detach().numpy()] + [t.grad.numpy() for t in ts])
+    for a, e in zip(*results):
+        np.testing.assert_allclose(a, e, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_conv_with_folded_bias_rounds_once(dtype):
+    """A half-precision conv whose bias rides in the float32 matmul rounds y once, as torch's CPU
+    kernels do (adding the bias to the rounded product rounded twice: ~24% of the values differed)."""
+    x, w, b = rand(4, 1, 9, 9, dtype=np.float32), rand(8, 1, 3, 3, seed=1, dtype=np.float32), 4 * rand(8, seed=2, dtype=np.float32)
+    dt = getattr(retrograd, dtype)
+    xs, ws, bs = (retrograd.tensor(a).to(dt) for a in (x, w, b))
+    y = C.conv2d(xs, ws, bs, padding=1)
+    once = C.conv2d(xs.float(), ws.float(), bs.float(), padding=1).to(dt)
+    np.testing.assert_array_equal(y.float().numpy(), once.float().numpy())

@@ -47,6 +47,10 @@ FUNCTIONAL = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2
 # them, up to this size per layer: a saving for small layers, whose im2col costs as much as the matmul,
 # without holding K copies of every activation of a big network
 SAVE_COLUMNS_MAX_BYTES = 1 << 25
+# conv's bias rides in its matmul (a row of ones in the columns) below this many column rows
+# (C * K); above, the extra row costs more than adding the bias to the output (cnn's conv2,
+# 144 rows: matmul +70 us against a 50 us add)
+BIAS_ROW_MAX = 32
 
 
 class ConvParams(NamedTuple):
@@ -97,15 +101,16 @@ def _pad(x, pads):
     return out
 
 
-def _im2col(x, kshape, out, p, channel_major=False):
+def _im2col(x, kshape, out, p, channel_major=False, ones=False):
     """Columns of x: (N, G, C/G * K, L) (the one copy of the forward); contiguous, or with
     channel_major the view of a contiguous (G, C/G * K, N, L) array, whose weight gradient is
-    one matmul over all N * L positions (see _channel_major)."""
+    one matmul over all N * L positions (see _channel_major). With ones (one group only), a
+    last row of ones, (N, 1, C * K + 1, L): for a bias folded into the matmul."""
     n, c = x.shape[:2]
     G = p.groups
     L = int(np.prod(out))
     K = int(np.prod(kshape))
-    if all(k == 1 for k in kshape) and all(s == 1 for s in p.stride) and not any(
+    if not ones and all(k == 1 for k in kshape) and all(s == 1 for s in p.stride) and not any(
             lo or hi for lo, hi in p.pads):  # 1x1 convolution: the input already is its columns
         return x.reshape(n, G, c // G, L)
     xp = _xp(x)
@@ -119,14 +124,19 @@ def _im2col(x, kshape, out, p, channel_major=False):
     if channel_major:
         shape = (c,) + tuple(kshape) + (n,) + tuple(out)
         strides = (st[1],) + k_st + (st[0],) + o_st
+        rows = (G, c // G * K + ones, n, L)
     else:
         shape = (n, c) + tuple(kshape) + tuple(out)
         strides = st[:2] + k_st + o_st
-    cols = xp.empty(shape, dtype=x.dtype)
-    cols[...] = _as_strided(xp, xpad, shape, strides)
-    if channel_major:
-        return cols.reshape(G, c // G * K, n, L).transpose(2, 0, 1, 3)
-    return cols.reshape(n, G, c // G * K, L)
+        rows = (n, G, c // G * K + ones, L)
+    cols = xp.empty(rows, dtype=x.dtype)
+    if ones:
+        at = (slice(None),) * (1 - channel_major)  # the rows' axis
+        cols[at + (0, -1)] = 1
+        cols[at + (0, slice(-1))].reshape(shape)[...] = _as_strided(xp, xpad, shape, strides)
+    else:
+        cols.reshape(shape)[...] = _as_strided(xp, xpad, shape, strides)
+    return cols.transpose(2, 0, 1, 3) if channel_major else cols
 
 
 def _channel_major(c, k, o):
@@ -186,17 +196,26 @@ def conv_forward(x, w, b, p, keep_cols=False):
     # conv2 forward and weight gradient 3.6 -> 3.1 ms); with more, the whole-batch matmuls of
     # channel-major columns run on all threads
     cm = _channel_major(x.shape[1] // G, int(np.prod(kshape)), o // G) and (_xp(x) is not np or _blas_threads() > 1)
-    cols = _im2col(x, kshape, out, p, cm)
+    # the bias of a conv with few column rows as a last column of w against a row of ones in the
+    # columns: one more row in the matmul instead of a pass over y (cnn's conv1, 9 rows: forward
+    # + weight gradient 1006 -> 868 us), and half precision rounded once, as torch's
+    fold = b is not None and G == 1 and x.shape[1] * int(np.prod(kshape)) < BIAS_ROW_MAX
+    cols = _im2col(x, kshape, out, p, cm, ones=fold)
+    wk = w.reshape(G, o // G, -1)
+    if fold:
+        wk = _xp(x).concatenate((wk, b.reshape(1, o, 1)), axis=2)
     if cm:  # one matmul over all N*L positions, then batch major (cnn's conv2 at 2 threads: 2.3 -> 1.7 ms)
         ck = cols.transpose(1, 2, 0, 3)  # (G, C/G*K, N, L), contiguous
         L = int(np.prod(out))
-        yk = _backend.matmul(w.reshape(G, o // G, -1), ck.reshape(ck.shape[:2] + (n * L,)))  # (G, O/G, N*L)
+        yk = _backend.matmul(wk, ck.reshape(ck.shape[:2] + (n * L,)))  # (G, O/G, N*L)
         y = _xp(x).empty((n, o) + out, dtype=yk.dtype)
         y.reshape(n, G, o // G, L)[...] = yk.reshape(G, o // G, n, L).transpose(2, 0, 1, 3)
     else:
-        y = _backend.matmul(w.reshape(G, o // G, -1), cols).reshape((n, o) + out)  # (N, G, O/G, L)
-    if b is not None:
+        y = _backend.matmul(wk, cols).reshape((n, o) + out)  # (N, G, O/G, L)
+    if b is not None and not fold:
         y += _spread_bias(b, y.shape)
+    if fold:
+        cols = cols[:, :, :-1]  # (channel major: still the view of a contiguous array)
     return (y, cols) if keep_cols else y
 
 
