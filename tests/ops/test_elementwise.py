@@ -86,3 +86,25 @@ def test_large_backward_chains_run_in_blocks(monkeypatch):
     (R.relu(x) + R.tanh(x)).sum().backward()
     blocks = -(-1024 * 600 // _blocked.BLOCK)
     assert calls.count("_relu_grad_into") == blocks and calls.count("_tanh_grad") == blocks
+
+
+@pytest.mark.parametrize("shape, dtypes", [((64, 32, 14, 14), ("float32", "float32")),
+                                           ((70, 90), ("float32", "float64")), ((64, 16, 28, 28), ("float32",) * 2)])
+def test_relu_backward_writes_its_mask_into_the_result(monkeypatch, shape, dtypes):
+    """From 4096 elements relu's plain backward writes the mask as 1/0 straight into the result
+    and multiplies in place (one call below _blocked.MIN_SIZE, by blocks above): bitwise
+    g * (z != 0), NaN and -0 in z and g included."""
+    from retrograd.ops import elementwise
+
+    calls = []
+    fn = elementwise._relu_grad_into
+    monkeypatch.setattr(elementwise, "_relu_grad_into", lambda *a: (calls.append(1), fn(*a))[1])
+    rng = np.random.default_rng(0)
+    z = np.maximum(rng.standard_normal(shape), 0).astype(dtypes[1])
+    z.flat[:4] = [np.nan, -0.0, -np.nan, 1e-45]
+    g = rng.standard_normal(shape).astype(dtypes[0])
+    g.flat[4:6] = [np.nan, -np.inf]
+    got = elementwise._relu_grad(g, z)
+    want = g * (z != 0).astype(z.dtype)
+    assert got.dtype == want.dtype and np.array_equal(got.view(np.uint8), want.view(np.uint8))
+    assert len(calls) == max(1, -(-z.size // _blocked.BLOCK) if z.size >= _blocked.MIN_SIZE else 1)
