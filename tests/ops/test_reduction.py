@@ -326,6 +326,45 @@ def test_matrix_norm_errors():
         retrograd.linalg.matrix_norm(retrograd.ones(3, 3), 3)
 
 
+@pytest.mark.parametrize("name", ["sum", "prod", "nansum", "cumsum", "cumprod"])
+@pytest.mark.parametrize("dtype", ["int8", "int16", "int32", "uint8", "bool"])
+def test_sums_and_products_give_the_requested_dtype(name, dtype):
+    """dtype= is the result's dtype, wrapping around as torch's accumulation in it does (NumPy
+    gives int64/uint64 for small integer sums, which was returned); dtype=bool is any/all."""
+    x = retrograd.tensor([[100.5, 100.0, -1.0], [2.0, 3.0, 0.0]])
+    dt = getattr(retrograd, dtype)
+    if name.startswith("cum") and dtype == "bool":  # no bool kernel in torch
+        with pytest.raises(NotImplementedError, match=f"{name}_out_cpu"):
+            getattr(retrograd, name)(x, 0, dtype=dt)
+        return
+    out = getattr(retrograd, name)(x, 0, dtype=dt)
+    cast = x.numpy().astype(dt.np)
+    numpy_op = {"sum": np.sum, "nansum": np.sum, "prod": np.prod, "cumsum": np.cumsum, "cumprod": np.cumprod}[name]
+    with np.errstate(over="ignore"):
+        want = numpy_op(cast, axis=0).astype(dt.np)
+    assert out.dtype == dt
+    np.testing.assert_array_equal(out.numpy(), want)
+
+
+def test_mean_takes_only_floating_dtypes_as_torch():
+    x = retrograd.tensor([[1.0, 2.0]])
+    for fn in (lambda: x.mean(dtype=retrograd.int32), lambda: retrograd.mean(x, 0, dtype=retrograd.bool),
+               lambda: retrograd.nanmean(x, dtype=retrograd.int64),
+               lambda: retrograd.nanmean(retrograd.tensor([1, 2]), dtype=retrograd.float32)):
+        with pytest.raises(RuntimeError, match="floating point"):
+            fn()
+    assert retrograd.nanmean(x, 1, dtype=retrograd.float16).dtype == retrograd.float16
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_half_nansum_accumulates_in_float32_as_torch(dtype):
+    v = np.random.default_rng(0).uniform(0, 1, 3000)
+    v[7] = np.nan
+    x = retrograd.tensor(v, dtype=getattr(retrograd, dtype))
+    want = np.nansum(x.float().numpy()).astype(x.numpy().dtype)  # torch 2.13: 1496 for bfloat16
+    assert retrograd.nansum(x).item() == float(want)  # accumulating in bfloat16 stalls at 256
+
+
 # ---------------------------------------------------------------------------- properties
 
 

@@ -14,7 +14,7 @@ from ..autograd.function import Function
 from ..autograd.forward_ad import linear_jvp, slicewise_jvp
 from ..autograd.grad_mode import _state as _grad_state
 from ..tensor import Tensor, _wrap_dim
-from ._kernel_dtypes import check_not_bool
+from ._kernel_dtypes import check_not_bool, not_implemented_for
 from ._dims import expand_reduced, expand_reduced_array, normalize_dims
 from ._inplace import make_inplace
 from ._method import tensor_method
@@ -40,6 +40,13 @@ def _accumulation_input(a, dtype):
     return x
 
 
+def _in_dtype(z, dtype):
+    """The result of a sum or product in the requested dtype: NumPy widens small integer ones
+    (int8 -> int64, uint8 -> uint64), and casting back wraps around as accumulating in the
+    dtype does (torch); dtype=bool gives any/all."""
+    return z if dtype is None or z.dtype == dtype.np else z.astype(dtype.np)
+
+
 class Sum(Function):
     """z = sum over dims of a;  da = g broadcast back over those dims."""
     vmap = classmethod(_batching.along_dims(1))  # batching rule (retrograd.func.vmap)
@@ -51,13 +58,13 @@ class Sum(Function):
         x = _accumulation_input(a, dtype)
         ctx.shape, ctx.dims, ctx.keepdim = a.shape, dims, keepdim
         if type(x) is not _ndarray:
-            return x.sum(axis=dims, keepdims=keepdim)
+            return _in_dtype(x.sum(axis=dims, keepdims=keepdim), dtype)
         # np.add.reduce called here, not through ndarray.sum's wrapper: inf + -inf = nan's warning
         # then comes from this module, which retrograd's warnings filter silences (_float_warnings)
         if x.dtype.itemsize == 2 and x.dtype.kind in "fV":  # half: accumulate in float32, as torch
             # (CuPy's float16 sum accumulates in float32 itself)
             return _add_reduce(x, dims, np.float32, None, keepdim).astype(x.dtype)
-        return _add_reduce(x, dims, None, None, keepdim)
+        return _in_dtype(_add_reduce(x, dims, None, None, keepdim), dtype)
 
     jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
 
@@ -130,8 +137,16 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
             f"point or complex dtype. Got: {input.dtype}. Use .float() first, or pass dtype=."
         )
     dims = normalize_dims(dim, input.ndim)
-    return (Mean if dim is None else MeanDim).apply(
-        input, dims, keepdim, _dtype.to_dtype(dtype) if dtype is not None else None)
+    return (Mean if dim is None else MeanDim).apply(input, dims, keepdim, _float_dtype("mean", dtype))
+
+
+def _float_dtype(name, dtype):
+    """mean's and nanmean's dtype=: a floating dtype, or None."""
+    dtype = _maybe_dtype(dtype)
+    if dtype is not None and not dtype.is_floating_point:
+        raise RuntimeError(f"{name}(): could not infer output dtype. Optional dtype must be either a floating "
+                           f"point or complex dtype. Got: {dtype}. Pass a floating dtype= (torch.float32).")
+    return dtype
 
 
 
@@ -416,7 +431,7 @@ class Prod(Function):
     @staticmethod
     def forward(ctx, a, dims, keepdim, dtype):
         x = _accumulation_input(a, dtype)
-        out = Tensor._make(x.prod(axis=dims, keepdims=keepdim))
+        out = Tensor._make(_in_dtype(x.prod(axis=dims, keepdims=keepdim), dtype))
         ctx.dims, ctx.keepdim = dims, keepdim
         ctx.save_for_backward(a, out)
         return out
@@ -535,7 +550,7 @@ class Cumsum(Function):
     def forward(ctx, a, dim, dtype):
         x = _accumulation_input(a, dtype)
         ctx.dim = dim
-        return x.cumsum(axis=dim) if x.ndim else x.copy()
+        return _in_dtype(x.cumsum(axis=dim), dtype) if x.ndim else x.copy()
 
     jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
 
@@ -555,7 +570,7 @@ class Cumprod(Function):
     @staticmethod
     def forward(ctx, a, dim, dtype):
         x = _accumulation_input(a, dtype)
-        out = Tensor._make(x.cumprod(axis=dim) if x.ndim else x.copy())
+        out = Tensor._make(_in_dtype(x.cumprod(axis=dim), dtype) if x.ndim else x.copy())
         ctx.dim = dim
         ctx.save_for_backward(a, out)
         return out
@@ -861,7 +876,9 @@ class NanSum(Function):
         ctx.dims, ctx.keepdim = dims, keepdim
         ctx.save_for_backward(a)
         with silent():  # (inf + -inf is nan silently, as in torch)
-            return _backend.array_module(x).nansum(x, axis=dims, keepdims=keepdim)
+            if x.dtype.itemsize == 2 and x.dtype.kind in "fV":  # half: accumulate in float32, as torch
+                return _backend.array_module(x).nansum(x.astype(np.float32), axis=dims, keepdims=keepdim).astype(x.dtype)
+            return _in_dtype(_backend.array_module(x).nansum(x, axis=dims, keepdims=keepdim), dtype)
 
     jvp = staticmethod(slicewise_jvp)  # each element feeds one output: J t = slice sums of t·Jᵀ1
 
@@ -1142,14 +1159,21 @@ def logsumexp(input, dim, keepdim=False):
 @tensor_method()
 def cumsum(input, dim, *, dtype=None):
     """Cumulative sum along ``dim`` (integers and bools give int64)."""
-    return Cumsum.apply(input, _wrap_dim(dim, input.ndim), _maybe_dtype(dtype))
+    return Cumsum.apply(input, _wrap_dim(dim, input.ndim), _cumulative_dtype("cumsum", dtype))
 
 
 @takes_out(dtype=INTO)
 @tensor_method()
 def cumprod(input, dim, *, dtype=None):
     """Cumulative product along ``dim`` (integers and bools give int64)."""
-    return Cumprod.apply(input, _wrap_dim(dim, input.ndim), _maybe_dtype(dtype))
+    return Cumprod.apply(input, _wrap_dim(dim, input.ndim), _cumulative_dtype("cumprod", dtype))
+
+
+def _cumulative_dtype(name, dtype):
+    dtype = _maybe_dtype(dtype)
+    if dtype is _dtype.bool_:
+        raise not_implemented_for(f"{name}_out_cpu", dtype, f"{name} has no bool kernel: pass an integer dtype=")
+    return dtype
 
 
 @takes_out(dtype=SAME)
@@ -1219,11 +1243,13 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None):
 @tensor_method()
 def nanmean(input, dim=None, keepdim=False, *, dtype=None):
     """Mean of the non-nan elements."""
-    if not input.dtype.is_floating_point and dtype is None:
+    if not input.dtype.is_floating_point:  # with or without dtype=, as torch
         raise RuntimeError(f"nanmean(): expected input to have floating point dtype but got {input.dtype}")
+    dtype = _float_dtype("nanmean", dtype)
     x = input._data
     dims = normalize_dims(dim, x.ndim)
-    count = Tensor._make((~_backend.array_module(x).isnan(x)).sum(axis=dims, keepdims=keepdim).astype(x.dtype))
+    count = Tensor._make((~_backend.array_module(x).isnan(x)).sum(axis=dims, keepdims=keepdim)
+                         .astype(x.dtype if dtype is None else dtype.np))
     return nansum(input, dim, keepdim, dtype=dtype) / count
 
 
