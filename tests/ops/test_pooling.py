@@ -259,3 +259,20 @@ def test_max_pool_indices_of_a_window_with_nans_are_its_last_nan_as_torch():
     assert idx.numpy().tolist() == [[[[17, 17]]]] and np.isnan(y.numpy()).all()
     x = np.array([[[[np.nan, 1.0, 2.0, np.nan], [np.nan, 0.0, 5.0, 1.0]]]], dtype=np.float32)
     assert P.max_pool2d(retrograd.tensor(x), 2, return_indices=True)[1].numpy().tolist() == [[[[4, 3]]]]
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_quad_kept_words_are_exact_bits_or_zero(dtype):
+    """_kept (the 2x2 scatter's and gather's selection): an integer product of each word with its
+    flag's 0/1 byte keeps every bit pattern (NaN payloads, -0, inf, all ones) or gives 0."""
+    u = np.dtype(f"u{np.dtype(dtype).itemsize}")
+    info = np.iinfo(u)
+    words = np.array([0, 1, info.max, info.max >> 1, 1 << (info.bits - 1)], dtype=u)
+    words = np.concatenate([words, np.array([np.nan, -np.nan, -0.0, np.inf, -np.inf, 3.5], dtype=dtype).view(u)])
+    flags = np.arange(words.size) % 3 != 0
+    kept = P._kept(words, flags)
+    assert kept.dtype == u
+    np.testing.assert_array_equal(kept[flags], words[flags])
+    assert not kept[~flags].any()
+    out = np.full(words.shape, 7, dtype=u)
+    assert P._kept(words, flags, out=out) is out and np.array_equal(out, kept)
