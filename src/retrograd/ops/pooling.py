@@ -275,10 +275,12 @@ def _quad_max(x, keep_where):
     if not keep_where:
         return best, None
     right = np.greater(x1, x0)  # of equal values the first
-    lower = np.greater(p1, p0)
     if np.isnan(best).any():  # a NaN wins over anything before it
         right |= x1 != x1
+        lower = np.greater(p1, p0)
         lower |= p1 != p1
+    else:  # best is p1 exactly where p1 > p0: one strided operand, not two (cnn's 150 -> 95 us)
+        lower = np.not_equal(best, p0)
     return best, (right, lower)
 
 
