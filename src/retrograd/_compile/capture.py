@@ -43,7 +43,7 @@ from ..ops import normalization as _norm_mod
 from ..ops.elementwise import operands as _operands
 from .. import random as _random
 from ..tensor import Tensor
-from . import graph_break, value_guards
+from . import graph_break, symbolic, value_guards
 from .graph_break import has_hooks as _has_hooks
 from .replay import Graph, Step, outside_overlap, plain_leaf
 
@@ -94,10 +94,47 @@ class Capture:
         # the patches are process-wide: only this thread's calls are recorded (other threads' ops
         # run as usual, as if at depth 1)
         self.thread = threading.get_ident()
+        # symbolic scalars (symbolic.py): the float arguments given as SymFloats, those read into Python
+        self.token = next(symbolic._tokens)
+        self.scalar_value = {}  # slot -> the plain float of each scalar slot
+        self.static = set()  # the argument slots a value read specialized
+        self.scalar_params, self.scalar_consts = [], []  # (set by Compiled: the graph's scalar inputs, constants)
 
     def mine(self):
         """True at depth 0 on the capturing thread: a call to record (or to break on)."""
         return self.depth == 0 and threading.get_ident() == self.thread
+
+    # ------------------------------------------------------------------ symbolic scalars
+    def new_scalar(self, value):
+        """A SymFloat standing for a float argument of the call (see symbolic.py)."""
+        s = self._scalar(value, None)
+        s.roots = frozenset((s.slot,))
+        return s
+
+    def _scalar(self, value, roots):
+        slot = len(self.slots)
+        self.slots.append(("scalar", None))
+        self.scalar_value[slot] = value
+        s = symbolic.SymFloat(value)
+        s.slot, s.roots, s.token = slot, roots, self.token
+        return s
+
+    def scalar_op(self, op, operands, result):
+        """``result`` of Python arithmetic ``op`` on SymFloats and numbers, recorded as a step."""
+        spec, roots = [], frozenset()
+        for a in operands:
+            if type(a) is symbolic.SymFloat and a.token == self.token:
+                spec.append(("scalar", a.slot))
+                roots |= a.roots
+            else:
+                spec.append((False, symbolic.plain(a) if type(a) is symbolic.SymFloat else a))
+        s = self._scalar(result, roots)
+        self.steps.append(Step(op, tuple(spec), {}, (s.slot,), (False,) * len(spec), (False,), False, kind="scalar"))
+        return s
+
+    def specialize(self, s):
+        """SymFloat ``s`` was read into Python: the arguments it comes from become constants, guarded."""
+        self.static |= s.roots
 
     # ------------------------------------------------------------------ breaks
     def graph_break(self, reason, skip=3):
@@ -150,6 +187,8 @@ class Capture:
                 if original is not None:
                     self._undo.append((owner, name, original))
                     setattr(owner, name, self._creation(original))
+        self._undo.append((_comparison_mod, "operands", _comparison_mod.operands))
+        _comparison_mod.operands = _plain_operands(_comparison_mod.operands)
         self._undo.append((_comparison_mod, "broadcast_op", _comparison_mod.broadcast_op))
         _comparison_mod.broadcast_op = self._comparison(_comparison_mod.broadcast_op)
         self._undo.append((_norm_mod, "_stats", _norm_mod._stats))
@@ -278,6 +317,7 @@ class Capture:
         self.steps.append(step)
 
     def _record_call(self, fn, args, name):
+        args = symbolic.unwrap(args)  # (a number given to an optimizer or scheduler call is baked: specialized)
         step = Step(fn, tuple((False, a) for a in args), {}, (), (), (), False, kind="call")
         step.label = name
         self.steps.append(step)
@@ -316,6 +356,7 @@ class Capture:
         def create(*args, **kwargs):
             if not cap.mine():
                 return original(*args, **kwargs)
+            args, kwargs = symbolic.unwrap(args), symbolic.unwrap(kwargs)  # (the values are baked: specialized)
             cap.depth += 1
             try:
                 t = original(*args, **kwargs)
@@ -361,6 +402,7 @@ class Capture:
         cap = self
 
         def stats(xd, view, axes, eps):
+            eps = symbolic.unwrap(eps)
             out = original(xd, view, axes, eps)
             if not cap.mine() or sys._getframe(1).f_code.co_name not in _STATS_CALLERS:
                 return out
@@ -384,6 +426,7 @@ class Capture:
         cap = self
 
         def dropout(input, p, training, inplace, mask_shape):
+            p = symbolic.unwrap(p)
             if not cap.mine() or not training or p == 0.0 or inplace or not input.dtype.is_floating_point:
                 return original(input, p, training, inplace, mask_shape)
             _dropout_mod._check_p(p)
@@ -406,6 +449,7 @@ class Capture:
         cap = self
 
         def keep_mask(generator, query, shape, p):
+            p = symbolic.unwrap(p)
             if not cap.mine():
                 return original(generator, query, shape, p)
             recipe = _AttentionKeep(original, generator, shape, p)
@@ -424,9 +468,18 @@ class Capture:
     # ------------------------------------------------------------------ the hook
     def _hook(self, cls, args, kwargs):
         if not self.mine():
+            if self.scalar_value and any(type(a) is symbolic.SymFloat for a in (*args, *kwargs.values())):
+                # (a float argument that reached an op inside another's code: read as it is, specialized)
+                return cls.apply(*symbolic.unwrap(args), **symbolic.unwrap(kwargs))
             return NotImplemented
+        if self.scalar_value:  # symbolic scalars: a SymFloat argument is a slot; the op gets its plain float
+            args = tuple(a if type(a) is symbolic.SymFloat else symbolic.unwrap(a) for a in args)
+            kwargs = {k: v if type(v) is symbolic.SymFloat else symbolic.unwrap(v) for k, v in kwargs.items()}
         spec = tuple(self._spec(a) for a in args)
         kspec = {k: self._spec(v) for k, v in kwargs.items()}
+        if self.scalar_value:
+            args = tuple(symbolic.plain(a) if type(a) is symbolic.SymFloat else a for a in args)
+            kwargs = {k: symbolic.plain(v) if type(v) is symbolic.SymFloat else v for k, v in kwargs.items()}
         versions = [(a, a._vc[0]) for a in args if isinstance(a, Tensor)]
         enabled = _grad_state.enabled
         needs = tuple(enabled and isinstance(a, Tensor) and a._requires_grad for a in args)
@@ -475,6 +528,10 @@ class Capture:
         ("list", [specs]) for a list/tuple holding tensors."""
         if isinstance(a, Tensor):
             return (True, self.resolve(a))
+        if type(a) is symbolic.SymFloat:
+            if a.token == self.token:
+                return ("scalar", a.slot)
+            a = symbolic.plain(a)  # (another capture's: a float)
         if isinstance(a, (list, tuple)) and any(isinstance(x, (Tensor, np.ndarray)) for x in a):
             return ("list", type(a), tuple(self._spec(x) for x in a))
         if id(a) in self._arrays:
@@ -520,18 +577,34 @@ class Capture:
         for t in flat_inputs:
             self.add_input(t)
         self.bindings.extend(_object_bindings(self.fn))
+        groups = _WatchedGroups([b[2] for b in self.bindings] + list(args) + list(kwargs.values()), self)
         first_live = len(self.slots)
         self._install()
         _active.append(self)
         reads = value_guards.Recorder(self.fn, self)  # the Python values the code reads (guarded at replay)
+        watch = symbolic.Watch(self, value_guards.user_code) if self.scalar_value else None
         try:
             reads.start()  # (inside: a start that raised leaves no recorder, patches or capture installed)
+            groups.start()
+            if watch is not None:
+                symbolic._active[0] = self
+                watch.start()
             out = self.fn(*args, **kwargs)
+            if watch is not None:
+                out = symbolic.unwrap(out)  # (a number returned is a constant of the graph: specialized)
         finally:
+            if watch is not None:
+                watch.stop()
+                symbolic._active[0] = None
             reads.stop()
+            groups.stop()
             _active.pop()
             self._uninstall()
         self.values = value_guards.checker(reads.entries(self.modules))
+        if groups.written:
+            self.breaks.append(graph_break.GraphBreak(
+                f"the function wrote an optimizer's hyperparameters (param_groups[...][{groups.written[0]!r}]): a "
+                "replay would not (set them outside the compiled function, or with an lr scheduler)", None))
         moved = reads.changed()
         if moved is not None:
             self.breaks.append(graph_break.GraphBreak(f"the function changed a Python value it read ({moved}): "
@@ -616,6 +689,20 @@ class Capture:
         return reached
 
 
+def _plain_operands(original):
+    """A comparison's ``operands`` given the plain float of a SymFloat operand (the comparison's array
+    is eager's; its step records the SymFloat's slot)."""
+
+    def operands(a, b):
+        if type(a) is symbolic.SymFloat:
+            a = symbolic.plain(a)
+        if type(b) is symbolic.SymFloat:
+            b = symbolic.plain(b)
+        return original(a, b)
+
+    return operands
+
+
 class _Compare:
     """A comparison's kernel: ``op`` on the operands' arrays, as ops/comparison.py's compare runs it."""
 
@@ -690,6 +777,75 @@ def add_module_owners(owners, modules):
                 for k, v in container.items():
                     if isinstance(v, Tensor):
                         owners.setdefault(id(v), (container, k))
+
+
+class _WatchedGroups:
+    """The param groups of each optimizer among ``objects`` (the function's globals and closure, its
+    arguments) and the attributes of the compiled method's ``self``, watched while the capture runs: a
+    function that writes one (``g['lr'] = lr``) breaks, as the replay would not write it (the optimizer's
+    step replays with whatever the groups hold then). Each group dict is replaced by a _Group holding
+    its items for the run, then given back its (possibly written) items."""
+
+    def __init__(self, objects, capture):
+        from ..optim.optimizer import Optimizer
+
+        self.capture = capture
+        owner = getattr(capture.fn, "__self__", None)
+        objects = list(objects) + list(getattr(owner, "__dict__", {}).values())
+        self.optimizers, seen = [], set()
+        for o in objects:
+            if isinstance(o, Optimizer) and id(o) not in seen and type(o.param_groups) is list:
+                seen.add(id(o))
+                self.optimizers.append(o)
+        self.originals, self.written = [], []
+
+    def start(self):
+        for o in self.optimizers:
+            self.originals.append((o, list(o.param_groups)))
+            o.param_groups[:] = [_Group(g, self) if type(g) is dict else g for g in o.param_groups]
+
+    def stop(self):
+        for o, groups in self.originals:
+            for g, w in zip(groups, o.param_groups):
+                if type(w) is _Group:
+                    g.clear()
+                    g.update((k, symbolic.plain(v) if type(v) is symbolic.SymFloat else v) for k, v in w.items())
+            o.param_groups[:] = groups
+        self.originals = []
+
+
+class _Group(dict):
+    """A param group while a capture runs: notes the keys the function writes (see _WatchedGroups; not
+    an optimizer's or lr scheduler's step, which the replay calls again)."""
+
+    def __init__(self, items, watch):
+        super().__init__(items)
+        self._watch = watch
+
+    def _note(self, key):
+        if self._watch.capture.mine():
+            self._watch.written.append(key)
+
+    def __setitem__(self, key, value):
+        self._note(key)
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key):
+        self._note(key)
+        super().__delitem__(key)
+
+    def update(self, *args, **kwargs):
+        self._note("update")
+        super().update(*args, **kwargs)
+
+    def setdefault(self, key, default=None):
+        if key not in self:
+            self._note(key)
+        return super().setdefault(key, default)
+
+    def pop(self, key, *default):
+        self._note(key)
+        return super().pop(key, *default)
 
 
 def _object_bindings(fn):

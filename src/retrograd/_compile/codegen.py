@@ -144,13 +144,15 @@ class StepView:
         return spec[0] is True and self._slots[spec[1]][0] != "array"
 
     def value(self, i):
-        """The constant (non-tensor) argument ``i``."""
-        return self.step.spec[i][1]
+        """The constant (non-tensor) argument ``i`` (a symbolic scalar's value at the capture)."""
+        spec = self.step.spec[i]
+        return self.em.graph.scalar_value[spec[1]] if spec[0] == "scalar" else spec[1]
 
     def a(self, i):
-        """An expression for argument ``i``: its variable, or a constant's name."""
+        """An expression for argument ``i``: its variable (a tensor's array, a symbolic scalar), or a
+        constant's name."""
         spec = self.step.spec[i]
-        if spec[0] is True:
+        if spec[0] is True or spec[0] == "scalar":
             return f"v{spec[1]}"
         if spec[0] is False:
             return self.em.const(spec[1])
@@ -194,6 +196,8 @@ class Program:
         self.graph, self.slots = graph, capture_slots
         for s, t in graph.consts:  # constants (zeros, arange, tensor(...) made in the function): globals
             em.ns[f"v{s}"] = t._data
+        for s, value in graph.scalar_consts:  # float arguments the capture specialized (symbolic.py)
+            em.ns[f"v{s}"] = value
         if not all(type(t._data) is np.ndarray for _, t in capture_slots if t is not None):
             self.lowerings = {}  # CuPy arrays: every op through its own code (the lowerings write NumPy calls)
         else:
@@ -223,10 +227,10 @@ class Program:
         self._backward(seeds, len(graph.steps))  # (CompiledFunction passes zeros for a missing gradient)
         ret = _tuple(em.gname(s) if em.state.get(s) else "None" for s in graph.input_slots)
         bwd_body = [f"{em.gname(s)} = None" for s in sorted(em.maybe_slots)] + em.bwd + [f"return {ret}"]
-        known = _defined(em.fwd) | {f"v{s}" for s in graph.input_slots}
+        params = [f"v{s}" for s in (*graph.input_slots, *graph.scalar_slots)]  # (then the float arguments)
+        known = _defined(em.fwd) | set(params)
         saved = sorted(set(_NAME.findall("\n".join(bwd_body))) & known)
-        args = ", ".join(f"v{s}" for s in graph.input_slots)
-        params = [f"v{s}" for s in graph.input_slots]
+        args = ", ".join(params)
         fwd_src = [f"def forward({args}):"] + self._place(_take_dying_copies(_with_dels(
             ["    " + x for x in em.fwd] + [f"    return {_tuple(f'v{s}' for s in graph.out_slots)}, {_tuple(saved)}"],
             params)))
@@ -252,6 +256,8 @@ class Program:
         position = {s: j for j, s in enumerate(graph.input_slots)}
         for j, s in enumerate(graph.input_slots):
             em.f(f"v{s} = T[{j}]._data")
+        for j, s in enumerate(graph.scalar_slots):  # the dynamic float arguments (symbolic.py)
+            em.f(f"v{s} = S[{j}]")
         for index, step in enumerate(graph.steps):
             if step.kind == "backward":
                 self.backs.append(None)
@@ -282,7 +288,7 @@ class Program:
                 self.backs.append(self._forward_step(em, StepView(em, step, index, self.slots), self.lowerings))
         body = self._place(_take_dying_copies(_fold_transposes(_with_dels(
             ["    " + x for x in em.fwd] + [f"    return {_tuple(f'v{s}' for s in graph.out_slots)}"]))))
-        return "\n".join(["def run(T):"] + body) + "\n"
+        return "\n".join(["def run(T, S):"] + body) + "\n"
 
     def _backward(self, seeds, upto):
         """The backward lines from ``seeds`` ((slot, gradient expression)) through the steps before
@@ -342,6 +348,9 @@ class Program:
         if step.kind == "alias":
             em.f(f"{view.o()} = v{step.spec[0][1]}")
             return None
+        if step.kind == "scalar":  # Python arithmetic on a symbolic scalar: the same operation
+            em.f(f"{view.o()} = {em.const(step.fn)}({', '.join(view.a(i) for i in range(len(step.spec)))})")
+            return None
         if step.kind == "arrays":  # statistics a normalization computes before its op
             k = em.const(step.fn)
             rest = "".join(f", {em.const(a[1])}" for a in step.spec[1:])
@@ -357,11 +366,25 @@ class Program:
             em.f(f"{view.o()} = {k}({args})")
             return None
         lower = lowerings.get(step.fn)
+        symbolic = [i for i, a in enumerate(step.spec) if a[0] == "scalar"]
+        if symbolic and not (step.fn in _SCALAR_OPERANDS and max(symbolic) < 2):
+            lower = None  # (a symbolic scalar only as a binary op's operand: no decision on its value)
         if lower is not None and not step.autocast and step.flat and not step.kspec:
             write = lower(em, view)
             if write is not False:
                 return (view, write) if step.differentiable and write is not None else None
         return _generic(em, view)
+
+
+def _scalar_operands():
+    from ..ops import elementwise as _ew
+
+    return frozenset((_ew.Add, _ew.Sub, _ew.Mul))
+
+
+# ops whose lowering takes a Python float operand as it is, making no decision on its value: a symbolic
+# scalar there is a variable of the generated code; other ops take it through the generic path
+_SCALAR_OPERANDS = _scalar_operands()
 
 
 def _engine_order(seed_slots, backs, slots):
@@ -465,7 +488,7 @@ class _GenericArgs:
 
 
 def _collect(spec, out):
-    if spec[0] is True:
+    if spec[0] is True or spec[0] == "scalar":
         out.append(spec[1])
     elif spec[0] == "list":
         for s in spec[2]:
@@ -477,7 +500,7 @@ class GenericStep:
 
     def __init__(self, step, slots):
         self.step = step
-        self.raw = {s for s in _GenericArgs.slots(step) if slots[s][0] == "array"}
+        self.raw = {s for s in _GenericArgs.slots(step) if slots[s][0] in ("array", "scalar")}
         self.order = {}
         for s in _GenericArgs.slots(step):
             self.order.setdefault(s, len(self.order))
@@ -496,7 +519,7 @@ class GenericStep:
         return args, kwargs
 
     def _arg(self, spec, tensors):
-        if spec[0] is True:
+        if spec[0] is True or spec[0] == "scalar":
             return tensors[spec[1]]
         if spec[0] is False:
             return spec[1]

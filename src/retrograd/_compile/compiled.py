@@ -10,6 +10,12 @@ own capture breaks without a statement to split at). ``fullgraph=True`` raised U
 instead. Each new key after the first is a recompile (per code object: each segment has its
 own count, as torch's resume functions do); past ``recompile_limit`` (torch's 8) a warning says
 so and new keys run eagerly.
+
+Float arguments follow torch's automatic dynamic policy (symbolic.py): a float argument is a
+constant of the first capture (part of the key); when a recompile finds it changed since the
+first capture, it becomes dynamic: the key holds ``DYNAMIC`` in its place, the capture runs with a
+SymFloat there, and the graph reads the call's value at each replay. A value that the capture read
+into Python (``if s > 0``) specializes it again: that argument is a constant from then on.
 """
 
 import sys
@@ -21,7 +27,7 @@ from .. import _dtype
 from ..autograd import function as _function
 from .._backend import device as _device
 from ..tensor import Size, Tensor
-from . import guards, resume, value_guards
+from . import guards, resume, symbolic, value_guards
 from .capture import Capture
 from .graph_break import GraphBreak, frame_position
 from .replay import CompiledFunction, run_training
@@ -57,6 +63,9 @@ class Compiled:
         self.compiles = 0
         self.warned = False
         self.last_breaks = []
+        self.first_floats = {}  # call tree -> {position: value} of the float arguments at its first capture
+        self.dynamic = {}  # call tree -> the positions (index or keyword) of its dynamic float arguments
+        self.specialized = {}  # call tree -> positions a capture read the value of: constants from then on
         _all.add(self)
 
     def reset(self):
@@ -64,11 +73,17 @@ class Compiled:
         self.split, self.unsplittable = None, None
         self.compiles = 0
         self.warned = False
+        self.first_floats.clear()
+        self.dynamic.clear()
+        self.specialized.clear()
 
     def __call__(self, *args, **kwargs):
         if _capturing[0] or _disabled[0] or guards.eager_only() is not None:
             return self.fn(*args, **kwargs)
         key, tensors = guards.call_key(args, kwargs)
+        scalars = ()
+        if self.dynamic and key[0] in self.dynamic:  # dynamic float arguments: the key without their values
+            key, tensors, scalars = self._dynamic_key(args, kwargs, self.dynamic[key[0]])
         entries = self.cache.get(key)
         value_guards.last_failure[0] = None  # (set by a value guard that fails now: the warning's reason)
         if entries is not None:
@@ -81,7 +96,7 @@ class Compiled:
                         return self.fn(*args, **kwargs)
                     return self.split(plan, args, kwargs)
                 if graph.check(tensors):
-                    return self.replay(graph, tensors, args)
+                    return self.replay(graph, tensors, args, scalars)
         if _function.profile_hook is not None:  # a profiler holds the op hook: run eagerly, uncaptured
             return self.fn(*args, **kwargs)
         limit = self.recompile_limit if self.recompile_limit is not None else config.recompile_limit
@@ -95,10 +110,66 @@ class Compiled:
                     "torch.compile(recompile_limit=...) or retrograd._compile.compiled.config.recompile_limit, "
                     "or call torch.compiler.reset().", UserWarning, stacklevel=2)
             return self.fn(*args, **kwargs)
-        return self.capture(key, args, kwargs, tensors)
+        dynamic = self._automatic_dynamic(key[0], args, kwargs)
+        if dynamic:
+            key, tensors, scalars = self._dynamic_key(args, kwargs, dynamic)
+            for graph in self.cache.get(key, ()):  # (a graph of the dynamic key that failed its guards above)
+                if graph is not None and graph is not _SPLIT and graph.check(tensors):
+                    return self.replay(graph, tensors, args, scalars)
+        return self.capture(key, args, kwargs, tensors, dynamic=dynamic)
 
-    def capture(self, key, args, kwargs, tensors, steps=None):
+    # ---------------------------------------------------------------- float arguments (symbolic.py)
+    def _automatic_dynamic(self, tree, args, kwargs):
+        """The positions of the float arguments that are dynamic for this capture: those already dynamic,
+        and, as torch's automatic dynamic, those whose value changed since the tree's first capture (not
+        those a capture read the value of). Notes the first capture's values."""
+        floats = _floats(args, kwargs)
+        first = self.first_floats.get(tree)
+        if first is None:
+            self.first_floats[tree] = floats
+            return frozenset()
+        fixed = self.specialized.get(tree, ())
+        changed = {p for p, v in floats.items() if p in first and first[p] != v and p not in fixed}
+        dynamic = self.dynamic.get(tree, frozenset()) | changed
+        if dynamic:
+            self.dynamic[tree] = dynamic
+        return dynamic
+
+    @staticmethod
+    def _dynamic_key(args, kwargs, dynamic):
+        """(key, tensors, the dynamic floats' values in position order): the key of the call with
+        DYNAMIC in place of each dynamic float argument."""
+        scalars, args = [], list(args)
+        if any(type(p) is str for p in dynamic):
+            kwargs = dict(kwargs)
+        for p in _ordered(dynamic):
+            held = args if type(p) is int else kwargs
+            if (p < len(args) if type(p) is int else p in kwargs) and type(held[p]) is float:
+                scalars.append(held[p])
+                held[p] = DYNAMIC
+        key, tensors = guards.call_key(tuple(args), kwargs)
+        return key, tensors, tuple(scalars)
+
+    def _symbolic_args(self, cap, args, kwargs, dynamic):
+        """args and kwargs with a SymFloat of ``cap`` for each dynamic float argument; {slot: position}."""
+        roots = {}
+        args = list(args)
+        kwargs = dict(kwargs)
+        for p in _ordered(dynamic):
+            held = args if type(p) is int else kwargs
+            if (p < len(args) if type(p) is int else p in kwargs) and type(held[p]) is float:
+                s = cap.new_scalar(held[p])
+                roots[s.slot] = p
+                held[p] = s
+        return tuple(args), kwargs, roots
+
+    def capture(self, key, args, kwargs, tensors, steps=None, dynamic=frozenset()):
         cap = Capture(self.fn, self.fullgraph, (self.module,) if self.module is not None else ())
+        roots = {}
+        if dynamic:
+            for t in tensors:  # (the inputs' slots first: 0..n-1)
+                cap.add_input(t)
+            args, kwargs, roots = self._symbolic_args(cap, args, kwargs, dynamic)
         cap.target_code = resume.target_code(self.fn)  # where graph_break.py notes each break's position
         cap.recapture = key in self.cache  # (a graph of this key failed its guards: see Capture.recapture)
         if steps is not None:
@@ -112,6 +183,8 @@ class Compiled:
         if any(_contents(c) != before for c, before in given):
             cap.breaks.append(GraphBreak("the code changed a list, dict or set it was given (replay would not)",
                                          None))
+        if roots:
+            key = self._scalar_params(cap, key, args, kwargs, roots)
         flat = []
         treedef = guards.flatten(out, flat)
         graph = self._graph(cap, out, flat, treedef, args)
@@ -123,6 +196,24 @@ class Compiled:
         self.last_breaks = list(cap.breaks)
         self.cache.setdefault(key, []).append(graph)
         return out
+
+    def _scalar_params(self, cap, key, args, kwargs, roots):
+        """The capture's scalar inputs (cap.scalar_params: slots in position order) and constants (the
+        arguments whose value it read: specialized from now on, and the key holds their values)."""
+        fixed = {p for slot, p in roots.items() if slot in cap.static}
+        cap.scalar_params = [slot for slot in roots if slot not in cap.static]
+        cap.scalar_consts = [(slot, cap.scalar_value[slot]) for slot in roots if slot in cap.static]
+        if not fixed:
+            return key
+        tree = key[0]
+        self.specialized[tree] = self.specialized.get(tree, frozenset()) | fixed
+        self.dynamic[tree] = self.dynamic[tree] - fixed
+        if not self.dynamic[tree]:
+            del self.dynamic[tree]
+        plain = tuple(symbolic.plain(a) if type(a) is symbolic.SymFloat else a for a in args)
+        kw = {k: symbolic.plain(v) if type(v) is symbolic.SymFloat else v for k, v in kwargs.items()}
+        key, _, _ = self._dynamic_key(plain, kw, self.dynamic.get(tree, ()))
+        return key
 
     def _graph(self, cap, out, flat, treedef, args):
         fill = []  # (position among the leaves, the value, or the index of the argument returned)
@@ -178,14 +269,14 @@ class Compiled:
         return Compiled(fn, False, self.recompile_limit, self.isolate_recompiles, f"{self.name} ({label})",
                         module=self.module, segment_of=self.split)
 
-    def replay(self, graph, tensors, args):
+    def replay(self, graph, tensors, args, scalars=()):
         n = graph.n_inputs
         ins = tensors if len(tensors) == n else _unique(tensors)
         inputs = (*ins, *graph.live)
         if graph.trains:
-            result = run_training(graph, inputs)
+            result = run_training(graph, inputs, scalars)
         else:
-            result = list(CompiledFunction.apply(graph, *inputs))
+            result = list(CompiledFunction.apply(graph, *inputs, *scalars))
         for i, s in enumerate(graph.out_slots):  # an input or live tensor returned as itself
             j = graph.arg_position.get(s)
             if j is not None:
@@ -193,6 +284,28 @@ class Compiled:
         for i, value, j in graph.fill:
             result.insert(i, value if j is None else args[j])
         return guards.unflatten(graph.treedef, result)
+
+
+class _Dynamic:
+    """DYNAMIC: a dynamic float argument's place in a call's key (its value is read at replay)."""
+
+    def __repr__(self):
+        return "DYNAMIC"
+
+
+DYNAMIC = _Dynamic()
+
+
+def _floats(args, kwargs):
+    """{position: value} of the float arguments (an index, or a keyword's name)."""
+    out = {i: a for i, a in enumerate(args) if type(a) is float}
+    out.update((k, v) for k, v in kwargs.items() if type(v) is float)
+    return out
+
+
+def _ordered(positions):
+    """Positional indices in order, then keywords by name: the order of a graph's scalar inputs."""
+    return sorted(positions, key=lambda p: (type(p) is str, p if type(p) is int else 0, str(p)))
 
 
 def _last_reason():

@@ -70,6 +70,12 @@ class Graph:
         self.n_slots = len(capture.slots)
         self.n_inputs = capture.n_inputs
         self.live = list(capture.live)
+        # symbolic scalars (symbolic.py): the slots of the float arguments read at each replay (given after
+        # the tensors, in position order), and those the capture specialized, with their values
+        self.scalar_slots = tuple(capture.scalar_params)
+        self.n_scalars = len(self.scalar_slots)
+        self.scalar_consts = tuple(capture.scalar_consts)
+        self.scalar_value = capture.scalar_value  # slot -> value at the capture (codegen's StepView.value)
         live_slots = [s for s, (kind, _) in enumerate(capture.slots) if kind == "live"]
         self.input_slots = list(range(self.n_inputs)) + live_slots  # CompiledFunction's tensor arguments
         self.consts = [(s, t) for s, (kind, t) in enumerate(capture.slots) if kind == "const"]
@@ -162,7 +168,12 @@ class CompiledFunction(Function):
     @staticmethod
     def forward(ctx, graph, *tensors):
         program = graph.program
-        outs, saved = program.forward(*[t._data for t in tensors])
+        if graph.n_scalars:  # (the dynamic float arguments come after the tensors)
+            k = len(tensors) - graph.n_scalars
+            outs, saved = program.forward(*[t._data for t in tensors[:k]], *tensors[k:])
+            tensors = tensors[:k]
+        else:
+            outs, saved = program.forward(*[t._data for t in tensors])
         ctx.graph, ctx.saved = graph, saved
         results = [_make(o) for o in outs]
         non_diff = [r for r, rg in zip(results, graph.out_rg) if not rg]
@@ -178,21 +189,21 @@ class CompiledFunction(Function):
         if ctx.saved is None:
             raise _function._second_backward_error(ctx)
         ctx.saved_tensors  # noqa: B018  (the version checks)
-        return (None,) + ctx.graph.backward(ctx.saved, grads)
+        return (None,) + ctx.graph.backward(ctx.saved, grads) + (None,) * ctx.graph.n_scalars
 
     def _release(self):
         super()._release()
         self.saved = None
 
 
-def run_training(graph, tensors):
+def run_training(graph, tensors, scalars=()):
     """Replay a training step (a graph with backward() and optimizer calls): the generated ``run``
     with grad mode off (as eager's backward and optimizer step run); the outputs that required grad
     come back requiring grad, with a node whose graph is spent (a second backward raises, as eager's)."""
     enabled = _grad_state.enabled
     _grad_state.enabled = False
     try:
-        outs = graph.program.run(tensors)
+        outs = graph.program.run(tensors, scalars)
     finally:
         _grad_state.enabled = enabled
     results = []

@@ -222,6 +222,7 @@ class Plan:
         self.ranges = []
         self.forced = set()  # ids of the statements run eagerly though they hold no break (see _anf)
         self.combines = set()  # ids of the eager statements combining a value read's result (see _anf)
+        self.alone = set()  # ids of the statements computing on a float value read's result (see _ends_segment)
         self.graph = 0  # the graph the next segment belongs to
         self.runs = 0  # segments made so far
         self.jumps = set()  # ids of the breaks that are an if/while test's truth test, moved to the driver
@@ -270,7 +271,7 @@ class Plan:
             if kind == "segment":
                 j = i + 1
                 while j < len(items) and not isinstance(items[j - 1][0], ast.Return) \
-                        and self._kind(*items[j]) == "segment":
+                        and not self._ends_segment(items, j) and self._kind(*items[j]) == "segment":
                     j += 1
                 later = _loads([t for t, _ in items[j:]]) | after
                 out.extend(self._segment([t for t, _ in items[i:j]], later, defined))
@@ -287,6 +288,14 @@ class Plan:
                 defined |= _definite([s])
             i += 1
         return out
+
+    def _ends_segment(self, items, j):
+        """A statement computing on a float value read's result ends its segment where a backward() comes
+        later in it: what it computes may require grad without that backward() going through it (a logged
+        ``loss.item() + reg(w)``), which a training step's graph does not return (capture.py)."""
+        return id(items[j - 1][0]) in self.alone and any(
+            isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "backward"
+            for t, _ in items[j:] for n in ast.walk(t))
 
     def _kind(self, s, brk):
         compound = isinstance(s, (ast.If, ast.For, ast.While, ast.With))
@@ -389,9 +398,11 @@ class Plan:
         attribute paths (``self.lin``, a method's ``x.sum().item``) read where they are used, except
         that a global or attribute path the statement uses after a call that may run user code is read
         by the driver right before it (the call could rebind it); the call runs eagerly; the rest of the statement, reading the call's result, joins the next segment.
-        A value read's result is a Python value, which a segment would be guarded by: the first
-        operation that combines it with something other than constants (``h * x.sum().item()``) runs
-        eagerly too, its other operands evaluated after the call assigned first."""
+        A value read's result is a Python value: a float (``.item()``, ``float(t)``) goes to the next
+        segment, which takes it as a symbolic scalar once it changes (symbolic.py); after any other value
+        read (``.tolist()``, ``int(t)``...), which a segment would be guarded by, the first operation that
+        combines it with something other than constants runs eagerly too, its other operands evaluated
+        after the call assigned first."""
         root = _root(s)
         if root is None or any(isinstance(n, _REORDERING) for n in ast.walk(s)):
             return None
@@ -409,6 +420,9 @@ class Plan:
                 k -= 1
                 if not _passes_value(chain[k], chain[k + 1]):
                     break
+            if b.method in _SYMBOLIC:  # a float: computed on in the segment after, unless compared first
+                tests = [j for j in range(k, len(chain) - 1) if _tests_value(chain[j])]
+                k = tests[0] if tests else len(chain) - 1
         combine = chain[k]
         value_read = b.direct and b.method in _VALUES  # (a tensor's value read runs no user code)
         reads = value_read and isinstance(call.func, ast.Attribute)
@@ -488,6 +502,8 @@ class Plan:
             self.combines.add(id(eager))
         pieces.append((eager, at_combine))
         if rest is not None:
+            if combine is call and b.direct and b.method in _SYMBOLIC:
+                self.alone.add(id(rest))
             pieces.extend(self._hoist(rest, rest_breaks))
         return pieces
 
@@ -862,6 +878,9 @@ def _substitute(s, mapping):
 
 # ---------------------------------------------------------------------- evaluation order (_anf)
 # Tensor methods (and builtins calling them) whose result is a Python value, not a tensor
+# value reads whose float result the segment after takes as a symbolic scalar (symbolic.py): the
+# operation combining it joins that segment (an int, a list or an array would be guarded by value there)
+_SYMBOLIC = ("item", "__float__")
 _VALUES = (*VALUE_READS, "__float__", "__int__", "__index__", "__bool__", "__array__", "__repr__", "__format__")
 # expressions whose evaluation is reordered or suspended: a statement holding one is not split
 _REORDERING = (ast.NamedExpr, ast.Await, ast.Yield, ast.YieldFrom)
@@ -964,6 +983,12 @@ def _constant_index(e):
     if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub):
         return _constant_index(e.operand)
     return isinstance(e, (ast.Constant, ast.Name))
+
+
+def _tests_value(node):
+    """A comparison or ``not``: a float value read's result tested (a bool for the segment after, where the
+    float itself would be guarded by its value)."""
+    return isinstance(node, ast.Compare) or isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)
 
 
 def _passes_value(parent, child):

@@ -1,0 +1,205 @@
+"""Symbolic scalars: Python floats that are inputs of a capture instead of constants baked into it.
+
+torch 2.13 does not specialize floats (``torch._dynamo.config.specialize_float = False``): a float
+argument is a constant of the first graph, guarded by its value, and when a later call brings
+another value the recompile makes it a graph input (automatic dynamic), so that every later value
+replays that graph. compiled.py follows the same policy for each float leaf of a call's arguments
+(a function's argument, or a segment's: a value read's result handed to the code after a graph
+break). The capture of a dynamic float runs the function with a ``SymFloat`` in its place: a
+``float`` subclass with the same value that notes where it goes.
+
+- Passed to an op (``x * s``, ``torch.add(x, y, alpha=s)``, ``x > s``): the op gets the plain float
+  (its eager result is eager's own) and the capture records the argument as the scalar's slot, read
+  at replay from the call's argument (codegen writes it as a variable, ``v7 = v3 * v5``).
+- Arithmetic with Python numbers or other SymFloats (``s * 2 + 1``, ``-s``, ``1 / s``): the float
+  result, recorded as a step that computes it again at replay with the same Python operation (so
+  the same bits); the result is a SymFloat too.
+- Anything else reads the value into Python: a comparison or ``bool`` (``if s > 0``), ``hash``,
+  ``int``/``float``/``round``, formatting or printing, a NumPy ufunc or array made from it, a
+  ``math`` function called from the user's code with it in scope (see ``Watch``), a non-number
+  operand, a use inside an op's or a hook's code, a creation function's argument, a list or tuple
+  argument, an optimizer call's argument, the function's result. The scalar is then
+  *specialized*, as torch specializes a symbolic float that decides control flow: the capture is
+  guarded by its value (and the arguments it derives from), and the argument stays a constant of
+  later captures of that function.
+
+``SymFloat`` objects act as plain floats outside the capture that made them (one kept in a list by
+the function is still a SymFloat, with float's behaviour).
+"""
+
+import itertools
+import operator
+import sys
+
+_tokens = itertools.count(1)
+_active = [None]  # the Capture recording now with symbolic scalars
+
+
+class SymFloat(float):
+    """A float argument of a capture (see the module docstring): ``slot`` in the capture's env,
+    ``roots`` the argument slots it was computed from, ``token`` its capture's."""
+
+    __slots__ = ("slot", "roots", "token")
+
+    def __repr__(self):
+        return float.__repr__(_read(self))
+
+    __str__ = __repr__
+
+    @property
+    def real(self):
+        return _read(self)
+
+
+def plain(x):
+    """The plain float of a SymFloat (without specializing it)."""
+    return float.__float__(x)
+
+
+def recording(s):
+    """The capture ``s`` belongs to when that capture records a call at its depth 0 on its thread, else None."""
+    cap = _active[0]
+    if cap is None or cap.token != s.token:
+        return None
+    if not cap.mine():
+        cap.specialize(s)  # (inside an op, a hook or another thread: the value read as it is)
+        return None
+    return cap
+
+
+def _read(s):
+    """``s``'s value read into Python: specialized (see the module docstring)."""
+    cap = _active[0]
+    if cap is not None and cap.token == s.token:
+        cap.specialize(s)
+    return plain(s)
+
+
+def unwrap(value):
+    """``value`` with each SymFloat inside a tuple, list or dict (or ``value`` itself) specialized and
+    replaced by its plain float; ``value`` itself when it holds none."""
+    kind = type(value)
+    if kind is SymFloat:
+        return _read(value)
+    if kind in (tuple, list) or isinstance(value, tuple) and hasattr(value, "_fields"):
+        items = [unwrap(v) for v in value]
+        if all(a is b for a, b in zip(items, value)):
+            return value
+        return kind(*items) if hasattr(value, "_fields") else kind(items)
+    if kind is dict:
+        items = {k: unwrap(v) for k, v in value.items()}
+        return value if all(items[k] is v for k, v in value.items()) else items
+    if kind is slice:
+        parts = (unwrap(value.start), unwrap(value.stop), unwrap(value.step))
+        return value if all(a is b for a, b in zip(parts, (value.start, value.stop, value.step))) else slice(*parts)
+    return value
+
+
+_TRACED = (int, float, bool)  # operand types whose arithmetic with a SymFloat is recorded
+
+
+def _binary(op, name, reflected):
+    base = getattr(float, name)
+
+    def method(self, other):
+        kind = type(other)
+        if kind is not SymFloat and kind not in _TRACED:
+            result = base(plain(self), other)
+            if result is not NotImplemented:  # (a float subclass such as np.float64: the value read)
+                _read(self)
+            return result  # (NotImplemented: the other operand's method gets the SymFloat)
+        a, b = (other, self) if reflected else (self, other)
+        pa = plain(a) if type(a) is SymFloat else a
+        pb = plain(b) if type(b) is SymFloat else b
+        result = op(pa, pb)
+        cap = recording(self)
+        if cap is None or type(result) is not float:  # (a complex power: the value read)
+            if type(result) is not float:
+                _read(self)
+                if kind is SymFloat:
+                    _read(other)
+            return result
+        return cap.scalar_op(op, (a, b), result)
+
+    method.__name__ = name
+    return method
+
+
+def _unary(op, name):
+    def method(self):
+        result = op(plain(self))
+        cap = recording(self)
+        if cap is None:
+            return result
+        return cap.scalar_op(op, (self,), result)
+
+    method.__name__ = name
+    return method
+
+
+def _reads(name):
+    base = getattr(float, name)
+
+    def method(self, *args, **kwargs):
+        return base(_read(self), *(plain(a) if type(a) is SymFloat else a for a in args), **kwargs)
+
+    method.__name__ = name
+    return method
+
+
+for _name, _op in (("add", operator.add), ("sub", operator.sub), ("mul", operator.mul),
+                   ("truediv", operator.truediv), ("floordiv", operator.floordiv), ("mod", operator.mod),
+                   ("pow", operator.pow)):
+    setattr(SymFloat, f"__{_name}__", _binary(_op, f"__{_name}__", False))
+    setattr(SymFloat, f"__r{_name}__", _binary(_op, f"__r{_name}__", True))
+for _name, _op in (("neg", operator.neg), ("pos", operator.pos), ("abs", operator.abs)):
+    setattr(SymFloat, f"__{_name}__", _unary(_op, f"__{_name}__"))
+for _name in ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__bool__", "__hash__", "__int__",
+              "__float__", "__round__", "__trunc__", "__floor__", "__ceil__", "__format__", "__divmod__",
+              "__rdivmod__", "__getnewargs__", "__reduce__", "__reduce_ex__", "is_integer", "as_integer_ratio", "hex",
+              "conjugate"):
+    setattr(SymFloat, _name, _reads(_name))
+SymFloat.__hash__ = _reads("__hash__")  # (a class defining __eq__ would lose it otherwise)
+
+
+def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
+    """A NumPy ufunc on the value (``np.exp(s)``, ``array * s`` outside an op): the value read."""
+    inputs = tuple(_read(x) if type(x) is SymFloat else x for x in inputs)
+    return getattr(ufunc, method)(*inputs, **kwargs)
+
+
+SymFloat.__array_ufunc__ = _array_ufunc
+
+
+class Watch:
+    """A profile hook while a capture with symbolic scalars records: a C function called from the
+    user's code (``math.sqrt(s)``: C code that reads a float's value without calling its methods),
+    other than those that cannot read a number (``isinstance``, ``len``...), specializes each
+    SymFloat in that frame's locals."""
+
+    def __init__(self, capture, user_code):
+        self.capture, self.user_code = capture, user_code
+        self.previous = None
+
+    def start(self):
+        self.previous = sys.getprofile()
+        sys.setprofile(self._event)
+
+    def stop(self):
+        sys.setprofile(self.previous)
+
+    def _event(self, frame, event, arg):
+        if self.previous is not None:
+            self.previous(frame, event, arg)
+        if event != "c_call" or arg in _SAFE or getattr(arg, "__self__", None).__class__ in _SAFE_OWNERS:
+            return
+        if not self.user_code(frame.f_code) or not self.capture.mine():
+            return
+        for value in frame.f_locals.values():
+            if type(value) is SymFloat or type(value) in (tuple, list) and any(type(v) is SymFloat for v in value):
+                unwrap(value)
+
+
+_SAFE = frozenset((isinstance, issubclass, len, getattr, hasattr, setattr, id, iter, next, callable, print,
+                   sys._getframe, type.__call__))
+_SAFE_OWNERS = frozenset((list, dict, set))  # (their methods: list.append, dict.get...)

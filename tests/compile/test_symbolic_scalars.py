@@ -1,0 +1,295 @@
+"""Symbolic scalars (src/retrograd/_compile/symbolic.py): a float argument that changes between calls
+becomes an input of the capture after one recompile, as torch 2.13's automatic dynamic makes it a graph
+input (specialize_float=False); a float read into Python (control flow, math, a creation function)
+stays a guarded constant. Values and gradients bitwise eager's; compile counts as torch's
+(``torch._dynamo.utils.counters['stats']['unique_graphs']``, recorded for the bare install)."""
+
+import contextlib
+import io
+import math
+import types
+import warnings
+
+import numpy as np
+import pytest
+
+import retrograd
+from retrograd import nn
+from retrograd._compile import symbolic
+from tests.compile.compare import fresh_compiler  # noqa: F401
+from tests.compile.test_resume import count_ops
+from tests.helpers import rand
+from tests.reference.store import reference
+
+F = retrograd.nn.functional
+VALUES = (0.5, 0.7, 0.9, 1.1, 0.7)
+
+
+def _mul(x, s):
+    return x * s
+
+
+def _reflected(x, s):
+    return (s - x) / s + s * x
+
+
+def _derived(x, s):
+    return x * (s * 2 + 1) - (-s) / 3 + x ** 2 * (1 / s)
+
+
+def _clamp(x, s):
+    return x.clamp(min=s) * s
+
+
+def _pow(x, s):
+    return x.abs() ** s
+
+
+def _alpha(x, s):
+    return retrograd.add(x, x.exp(), alpha=s)
+
+
+def _leaky(x, s):
+    return F.leaky_relu(x, s)
+
+
+def _compare(x, s):
+    return (x > s).float() * x
+
+
+def _two_floats(x, s, t=1.0):
+    return x * s + t
+
+
+# (program, calls as (extra args) after x): each float argument changes once at least
+DYNAMIC = [(_mul, [(v,) for v in VALUES]), (_reflected, [(v,) for v in VALUES]), (_derived, [(v,) for v in VALUES]),
+           (_clamp, [(v,) for v in VALUES]), (_pow, [(v,) for v in VALUES]), (_alpha, [(v,) for v in VALUES]),
+           (_leaky, [(v,) for v in VALUES]), (_compare, [(v,) for v in VALUES]),
+           (_two_floats, [(0.5, 1.0), (0.7, 1.0), (0.9, 2.0), (0.3, 4.0)])]
+
+
+def _both(f, x, extra, compiled):
+    """(output, x's gradient) of f on a fresh leaf from array x."""
+    t = retrograd.tensor(x, requires_grad=True)
+    out = f(t, *extra)
+    out.sum().backward()
+    return out.detach().numpy(), t.grad.numpy()
+
+
+def _compiles(c):
+    return c._compiled.compiles
+
+
+def _torch_compiles(fn, calls, x):
+    """torch's graphs for ``fn`` called on x (or each of a list of arrays) with each of ``calls``."""
+    import torch
+    from torch._dynamo.utils import counters
+
+    names = dict(fn.__globals__, retrograd=torch, F=torch.nn.functional)
+    torch_fn = types.FunctionType(fn.__code__, names, fn.__name__, fn.__defaults__)
+    torch._dynamo.reset()
+    counters.clear()
+    compiled = torch.compile(torch_fn, backend="eager")
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        for k, extra in enumerate(calls):
+            compiled(torch.tensor(x[k] if isinstance(x, list) else x), *extra)
+    return counters["stats"]["unique_graphs"]
+
+
+@pytest.mark.parametrize("fn,calls", DYNAMIC, ids=lambda p: getattr(p, "__name__", ""))
+def test_a_changing_float_argument_replays_one_graph_as_torch(fn, calls):
+    x = rand(3, 4, seed=1).astype(np.float32)
+    compiled = retrograd.compile(fn)
+    for extra in calls:
+        ref_out, ref_grad = _both(fn, x, extra, False)
+        out, grad = _both(compiled, x, extra, True)
+        np.testing.assert_array_equal(out, ref_out)
+        np.testing.assert_array_equal(grad, ref_grad)
+        assert out.dtype == ref_out.dtype
+    # (two floats: the second changes at the third call, a second recompile)
+    assert _compiles(compiled) == reference(lambda: _torch_compiles(fn, calls, x)) == (3 if fn is _two_floats else 2)
+
+
+def test_the_dynamic_graph_reads_the_value_at_each_call_with_no_eager_op():
+    x = retrograd.tensor(rand(3, 4, seed=2), requires_grad=True)
+    compiled = retrograd.compile(_derived)
+    compiled(x, 0.5), compiled(x, 0.7)  # a constant, then a symbolic scalar
+    for v in (0.25, -3.0, 1e30):
+        with count_ops() as ops:
+            out = compiled(x, v)
+        assert ops == {"CompiledFunction": 1}
+        np.testing.assert_array_equal(out.detach().numpy(), _derived(x, v).detach().numpy())
+    assert _compiles(compiled) == 2
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "int64", "int32", "bool"])
+def test_scalar_promotion_is_eagers(dtype):
+    # NumPy's scalar-with-array rules as eager's: a Python float times a float32 array stays float32,
+    # an integer or bool tensor times a float gives the default float dtype
+    data = (rand(2, 3, seed=3) * 4).astype(dtype)
+    f = lambda t, s: t * s + s  # noqa: E731
+    compiled = retrograd.compile(f)
+    for v in VALUES:
+        t = retrograd.tensor(data)
+        out, ref = compiled(t, v), f(t, v)
+        assert out.dtype == ref.dtype
+        np.testing.assert_array_equal(out.numpy(), ref.numpy())
+    assert _compiles(compiled) == 2
+
+
+def _branch(x, s):
+    return x * 2 if s > 0 else x * 3
+
+
+def _math(x, s):
+    return x * math.sqrt(s)
+
+
+def _numpy(x, s):
+    return x * float(np.exp(s))
+
+
+def _creation(x, s):
+    return x + retrograd.full((3, 4), s)
+
+
+def _shape(x, n):
+    return x[:n] * 2
+
+
+def _loop(x, n):
+    for _ in range(n):
+        x = x * 2
+    return x
+
+
+def _int(x, n):
+    return x * n
+
+
+# a number read into Python, steering control flow or a shape: specialized (guarded by value), as torch
+# guards it; torch's count can be lower where it guards a relation (s > 0) or traces the read (math.sqrt,
+# full, an int argument, a symbolic shape): each new value here is a recompile
+SPECIALIZED = [(_branch, (0.5, 0.7, -0.9, 1.1), 3), (_math, (0.5, 0.7, 0.9, 1.1), 2),
+               (_numpy, (0.5, 0.7, 0.9, 1.1), None), (_creation, (0.5, 0.7, 0.9, 1.1), 2),
+               (_shape, (1, 2, 3), 2), (_loop, (1, 2, 3), 3), (_int, (2, 3, 4), 2)]
+
+
+@pytest.mark.parametrize("fn,values,torch_count", SPECIALIZED, ids=lambda p: getattr(p, "__name__", ""))
+def test_a_number_read_into_python_stays_guarded_by_its_value(fn, values, torch_count):
+    x = rand(3, 4, seed=4).astype(np.float32)
+    compiled = retrograd.compile(fn)
+    for v in (*values, values[0]):
+        ref_out, ref_grad = _both(fn, x, (v,), False)
+        out, grad = _both(compiled, x, (v,), True)  # (a stale constant would give the first value's result)
+        np.testing.assert_array_equal(out, ref_out)
+        np.testing.assert_array_equal(grad, ref_grad)
+    assert _compiles(compiled) == len(values)
+    if torch_count is not None:
+        assert reference(lambda: _torch_compiles(fn, [(v,) for v in values], x)) == torch_count
+
+
+def test_a_float_printed_is_read():
+    def f(x, s):
+        print(f"scale {s:.2f}")
+        return x * s
+
+    compiled = retrograd.compile(f)
+    x = retrograd.tensor(rand(3, seed=5))
+    for v in VALUES:
+        out, text = _quiet(compiled, x, v)
+        assert text == f"scale {v:.2f}\n"
+        np.testing.assert_array_equal(out.numpy(), (x * v).numpy())
+
+
+def _quiet(f, *args):
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        return f(*args), out.getvalue()
+
+
+def test_a_float_returned_or_kept_is_a_plain_float():
+    kept = []
+
+    def f(x, s):
+        kept.append(s * 2)
+        return x * s, s + 1
+
+    compiled = retrograd.compile(f)
+    x = retrograd.tensor(rand(3, seed=6))
+    for v in VALUES:
+        out, number = compiled(x, v)
+        assert type(number) is float and number == v + 1
+    assert all(float(k) in (2 * v for v in VALUES) for k in kept)
+    assert symbolic._active[0] is None
+
+
+# ---------------------------------------------------------------------- a value read, then resumed
+def _item(x):
+    h = x * 2
+    return h * h.mean().item()
+
+
+def test_item_then_multiply_resumes_compiled_as_torch():
+    compiled = retrograd.compile(_item)
+    for seed in range(5):
+        a = rand(3, 4, seed=10 + seed)
+        ref_out, ref_grad = _both(lambda t: _item(t), a, (), False)
+        out, grad = _both(compiled, a, (), True)
+        np.testing.assert_array_equal(out, ref_out)
+        np.testing.assert_array_equal(grad, ref_grad)
+    with count_ops() as ops:
+        compiled(retrograd.tensor(rand(3, 4, seed=20), requires_grad=True))
+    assert ops == {"CompiledFunction": 2}  # both segments replayed: `h * <value>` in the second
+    segments = compiled._compiled.split.plan.segments
+    total = compiled._compiled.compiles + sum(s.compiles for s in segments) - 1  # (the first, broken capture)
+    xs = [rand(3, 4, seed=10 + seed) for seed in range(5)]
+    assert total == reference(lambda: _torch_compiles(_item, [()] * 5, xs)) == 3
+
+
+# ---------------------------------------------------------------------- training
+def _training(compiled, write_lr=False):
+    """12 steps whose loss is scaled by a warm-up factor that changes every step (or that sets the
+    optimizer's lr itself): the losses, the parameters, the ops of the last step, the compiled step."""
+    retrograd.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 2))
+    opt = retrograd.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+    def step(x, y, factor):
+        if write_lr:
+            for g in opt.param_groups:
+                g["lr"] = factor
+        opt.zero_grad()
+        loss = ((model(x) - y) ** 2).mean() * factor
+        loss.backward()
+        opt.step()
+        return loss
+
+    run = retrograd.compile(step) if compiled else step
+    rng = np.random.default_rng(0)
+    losses, ops = [], None
+    for i in range(12):
+        x = retrograd.tensor(rng.standard_normal((4, 3)).astype(np.float32))
+        y = retrograd.tensor(rng.standard_normal((4, 2)).astype(np.float32))
+        factor = [0.1, 0.2][i % 2] if write_lr else min(1.0, (i + 1) / 10)
+        with count_ops() if compiled and i == 11 else contextlib.nullcontext() as ops:
+            losses.append(run(x, y, factor).detach().numpy())
+    return losses, [p.detach().numpy() for p in model.parameters()], ops, run
+
+
+def test_a_training_step_with_a_changing_float_replays_after_one_recompile():
+    ref_losses, ref_params, _, _ = _training(False)
+    losses, params, ops, run = _training(True)
+    for a, b in zip(ref_losses + ref_params, losses + params):
+        np.testing.assert_array_equal(a, b)
+    assert ops == {"CompiledFunction": 0} or set(ops) <= {"CompiledFunction"}  # (a training run: no op at all)
+    assert _compiles(run) == 2
+
+
+def test_a_step_writing_the_optimizers_lr_runs_eagerly_with_eagers_result():
+    # the replay would not run `g["lr"] = factor`: the optimizer would step with the lr another call set
+    ref_losses, ref_params, _, _ = _training(False, write_lr=True)
+    losses, params, _, run = _training(True, write_lr=True)
+    for a, b in zip(ref_losses + ref_params, losses + params):
+        np.testing.assert_array_equal(a, b)
+    assert "param_groups" in run._compiled.last_breaks[0].reason
