@@ -108,3 +108,19 @@ def test_relu_backward_writes_its_mask_into_the_result(monkeypatch, shape, dtype
     want = g * (z != 0).astype(z.dtype)
     assert got.dtype == want.dtype and np.array_equal(got.view(np.uint8), want.view(np.uint8))
     assert len(calls) == max(1, -(-z.size // _blocked.BLOCK) if z.size >= _blocked.MIN_SIZE else 1)
+
+
+def test_alpha_follows_torchs_rules():
+    """A bool alpha only for a bool result, a float alpha never for an integer result (torch
+    raises; both were computed), and alpha times a bool operand in the result's dtype."""
+    t = R.tensor
+    for fn in (lambda: R.add(t([1.0]), t([2.0]), alpha=True), lambda: R.sub(t([1.0]), t([2]), alpha=False),
+               lambda: R.add(t([1]), t([2]), alpha=1.5), lambda: t([1]).add_(t([2]), alpha=0.5),
+               lambda: R.rsub(t([1]), t([2]), alpha=1.5), lambda: R.add(t([1]), 2, alpha=1.0)):
+        with pytest.raises(RuntimeError, match="alpha"):
+            fn()
+    assert R.add(t([1]), 2.5, alpha=2.0).tolist() == [6.0]
+    got = R.add(t([True, False]), t([True, True]), alpha=2)
+    assert got.dtype == R.bool and got.tolist() == [True, True]
+    got = R.add(t([1], dtype=R.int8), t([True]), alpha=3)
+    assert got.dtype == R.int8 and got.tolist() == [4]

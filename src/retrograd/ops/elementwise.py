@@ -141,6 +141,12 @@ def _sum_to(arr, shape):
 # ---------------------------------------------------------------------------- arithmetic
 
 
+def _scaled_bool(a, b, y, alpha):
+    """alpha*b of a bool b in the result's dtype, as torch: and-ed for a bool result, else cast first."""
+    common = _dtype.result_type(a, b).np
+    return y & bool(alpha) if common == np.bool_ else y.astype(common) * alpha
+
+
 class Add(Function):
     """z = a + alpha*b;  da = g,  db = alpha*g."""
     vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
@@ -154,7 +160,7 @@ class Add(Function):
         ctx.shapes = _shapes(a, b)
         ctx.alpha = alpha
         if alpha != 1:
-            y = y * alpha
+            y = y * alpha if getattr(y, "dtype", None) != np.bool_ else _scaled_bool(a, b, y, alpha)
         try:  # (broadcast_op's steps, without its two calls)
             return x + y
         except ValueError:
@@ -805,19 +811,36 @@ _add_apply, _mul_apply, _tanh_apply, _relu_apply = Add.apply, Mul.apply, Tanh.ap
 @tensor_method()
 def add(input, other, *, alpha=1):
     """input + alpha * other, with broadcasting."""
+    if alpha.__class__ is not int:
+        _check_alpha(input, other, alpha)
     return _add_apply(input, other, alpha)
+
+
+def _check_alpha(a, b, alpha):
+    """torch's alpha rules: a bool alpha only for a bool result, a float one not for an integer result."""
+    result = _dtype.result_type(a, b)
+    if isinstance(alpha, bool) and result is not _dtype.bool_:
+        raise RuntimeError(f"Boolean alpha only supported for Boolean results. (alpha={alpha} with a {result} "
+                           "result: pass alpha as a number)")
+    if isinstance(alpha, float) and not result.is_floating_point:
+        raise RuntimeError(f"For integral input tensors, argument alpha must not be a floating point number. "
+                           f"(alpha={alpha} with a {result} result: pass an int alpha or convert with .float())")
 
 
 @takes_out(dtype=CAST)
 @tensor_method()
 def sub(input, other, *, alpha=1):
     """input - alpha * other, with broadcasting."""
+    if alpha.__class__ is not int:
+        _check_alpha(input, other, alpha)
     return Sub.apply(input, other, alpha)
 
 
 @tensor_method()
 def rsub(input, other, *, alpha=1):
     """other - alpha * input."""
+    if alpha.__class__ is not int:
+        _check_alpha(input, other, alpha)
     return Sub.apply(other, input * alpha if alpha != 1 else input)
 
 
