@@ -149,3 +149,6 @@ from . import cuda  # noqa: E402  (torch.cuda: CUDA through CuPy)
 cuda.amp = _DeviceAmp("cuda")
 vars(cuda).update(_legacy.CUDA_TYPES)  # torch.cuda.FloatTensor, ...
 cpu = _DeviceAmp("cpu")
+
+from ._numpy_names import install as _install_numpy_names  # noqa: E402
+_install_numpy_names(__import__("sys").modules[__name__])  # x.sum(axis=1, keepdims=True), torch.cat(ts, axis=1)
