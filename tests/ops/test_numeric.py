@@ -76,6 +76,24 @@ def test_gcd_and_lcm_of_integers(op):
         getattr(retrograd, op)(retrograd.tensor([4.0]), retrograd.tensor([6.0]))
 
 
+@pytest.mark.parametrize("a,b,shape_b,want", [
+    ("bfloat16", "float16", (1,), "float32"), ("float16", "float64", (1,), "float64"),
+    ("float16", "float64", (), "float16"), ("float16", "int8", (1,), "float16"),
+    ("int64", "float64", (), "float64"), ("int8", "int8", (1,), "float32"), ("bool", "bool", (1,), "float32")])
+def test_ldexp_result_dtype_is_torchs(a, b, shape_b, want):
+    """ldexp promotes its operands as torch (it kept the input's dtype: bfloat16 with float16 was
+    bfloat16, float16 with float64 float16)."""
+    x = retrograd.ones(1, dtype=getattr(retrograd, a))
+    e = (retrograd.ones(shape_b) * 2).to(getattr(retrograd, b))
+    got = retrograd.ldexp(x, e)
+    assert got.dtype == getattr(retrograd, want) and got.tolist() == [2.0 if b == "bool" else 4.0]
+
+
+def test_ldexp_refuses_a_bool_exponent_of_a_float_input_as_torch():
+    with pytest.raises(NotImplementedError, match="ldexp_cpu_exp\" not implemented for 'Bool'"):
+        retrograd.ldexp(retrograd.tensor([1.0]), retrograd.tensor([True]))
+
+
 def test_kernels_take_the_promoted_dtype_as_torch():
     """torch checks the common dtype: a bool tensor with an int32 one is an int32 gcd, a uint8
     tensor with a float32 one a float32 nextafter; a bool pair is still refused."""

@@ -12,7 +12,7 @@ from ..autograd.function import Function
 from ..tensor import Tensor
 from . import _batching
 from ._broadcast import sum_to_shape
-from ._kernel_dtypes import check_floating_result, check_integer_result
+from ._kernel_dtypes import check_floating_result, check_integer_result, not_implemented_for
 from ._method import tensor_method
 from ._out import CAST, NONE, SAME, takes_out
 from .comparison import sign
@@ -111,11 +111,17 @@ def copysign(input, other):
 @takes_out(dtype=SAME)
 @tensor_method()
 def ldexp(input, other):
-    """input * 2^other, elementwise, as a float (torch computes it as mul and exp2, and so do its gradients)."""
+    """input * 2^other, elementwise, as a float: torch computes it as mul and exp2 (and so do its
+    gradients), in the operands' promoted dtype when that is floating (bfloat16 with float16 is
+    float32, float16 with int8 float16), else in the default dtype."""
     require_tensor("ldexp", other)
-    if not input.dtype.is_floating_point:
-        input = input.to(_dtype.get_default_dtype())
-    return input * other.to(input.dtype).exp2()
+    common = _dtype.result_type(input, other)
+    if not common.is_floating_point:
+        return input * other.exp2()  # exp2 of integers and bools gives the default dtype
+    if other.dtype is _dtype.bool_:
+        raise not_implemented_for("ldexp_cpu_exp", other.dtype, f"a bool exponent with a {common} input: convert "
+                                  "it with .int() first")
+    return input.to(common) * other.to(common).exp2()
 
 
 return_types.frexp = _return_type("frexp", ("mantissa", "exponent"))
