@@ -453,3 +453,30 @@ def test_masked_fill_bitwise_as_copy_then_copyto(dtype, value):
     gwant = g.copy()
     np.copyto(gwant, dtype(0), where=m)
     np.testing.assert_array_equal(a.grad.numpy().view(u), gwant.view(u))
+
+
+@pytest.mark.parametrize("shape, wrap", [((3, 3), False), ((5, 3), False), ((5, 3), True), ((7, 3), True),
+                                         ((3, 5), True), ((2, 2, 2), False)])
+def test_fill_diagonal_matches_torch(shape, wrap):
+    check_op(lambda t, x: (x * 2).fill_diagonal_(0.5, wrap=wrap), shape)
+
+
+def test_fill_diagonal_wraps_a_tall_matrix_and_casts_the_value():
+    got = retrograd.zeros(5, 3).fill_diagonal_(1, wrap=True)
+    expected = np.zeros((5, 3))
+    expected[[0, 1, 2, 4], [0, 1, 2, 0]] = 1  # row 3 is the gap before the diagonal starts again
+    np.testing.assert_array_equal(got.numpy(), expected)
+    ints = retrograd.zeros(2, 2, dtype=retrograd.int64).fill_diagonal_(1.5)
+    assert ints.dtype == retrograd.int64 and ints.tolist() == [[1, 0], [0, 1]]
+    view = retrograd.zeros(4, 4)
+    view[1:, 1:].fill_diagonal_(retrograd.tensor(3.0))  # through a view, into its base
+    assert view.diagonal().tolist() == [0.0, 3.0, 3.0, 3.0] and view.sum().item() == 9.0
+
+
+def test_fill_diagonal_refuses_a_vector_unequal_dimensions_and_a_leaf():
+    with pytest.raises(RuntimeError, match="dimensions must larger than 1"):
+        retrograd.zeros(3).fill_diagonal_(1)
+    with pytest.raises(RuntimeError, match="all dimensions of input must be of equal length"):
+        retrograd.zeros(2, 3, 2).fill_diagonal_(1)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        retrograd.zeros(2, 2, requires_grad=True).fill_diagonal_(1)

@@ -1066,6 +1066,30 @@ def unravel_index(indices, shape):
     return tuple(reversed(coords))
 
 
+def _fill_diagonal(input, fill_value, wrap):
+    """input with ``fill_value`` at [i, i, ..., i] (the op written by fill_diagonal_)."""
+    shape = tuple(input.shape)
+    if len(shape) < 2:
+        raise RuntimeError(f"dimensions must larger than 1 (fill_diagonal_ on a tensor of shape {list(shape)}: "
+                           "it needs a matrix or a tensor whose dimensions are all equal)")
+    if len(shape) > 2 and len(set(shape)) > 1:
+        raise RuntimeError(f"all dimensions of input must be of equal length (fill_diagonal_ on a tensor of "
+                           f"shape {list(shape)})")
+    mask = np.zeros(shape, dtype=bool)
+    np.fill_diagonal(mask, True, wrap=wrap)  # a tall matrix's diagonal starts again below with wrap
+    mask = Tensor._make(array_module(input._data).asarray(mask))
+    return masked_fill(input, mask, fill_value.item() if isinstance(fill_value, Tensor) else fill_value)
+
+
+def fill_diagonal_(self, fill_value, wrap=False):
+    """Fill the main diagonal (``self[i, i, ..., i]``) with ``fill_value`` in place; a matrix
+    taller than wide restarts its diagonal every ``cols + 1`` rows when ``wrap``. Returns self."""
+    return inplace(self, "fill_diagonal_", _fill_diagonal, fill_value, wrap)
+
+
+Tensor.fill_diagonal_ = fill_diagonal_
+
+
 def _register_inplace():
     for name, fn in [("scatter_", scatter), ("scatter_add_", scatter_add),
                      ("scatter_reduce_", scatter_reduce), ("index_add_", index_add),
