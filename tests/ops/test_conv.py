@@ -332,3 +332,27 @@ def test_half_conv_with_folded_bias_rounds_once(dtype):
     y = C.conv2d(xs, ws, bs, padding=1)
     once = C.conv2d(xs.float(), ws.float(), bs.float(), padding=1).to(dt)
     np.testing.assert_array_equal(y.float().numpy(), once.float().numpy())
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_folded_bias_gradient_is_the_weight_gradients_last_column(monkeypatch, threads):
+    """A plain backward through a conv whose bias rode in the matmul: the columns' row of ones
+    makes the bias gradient the last column of one weight-gradient matmul (_bias_grad never
+    called); the same values as the recorded path's (create_graph: separate Functions)."""
+    monkeypatch.setattr(C, "_blas_threads", lambda: threads)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((6, 2, 9, 8)).astype(np.float32)
+    w = rng.standard_normal((5, 2, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(5).astype(np.float32)
+    g = rng.standard_normal((6, 5, 9, 8)).astype(np.float32)
+    bias_grad = C._bias_grad
+    grads = []
+    for create_graph in (False, True):
+        monkeypatch.setattr(C, "_bias_grad", bias_grad if create_graph else None)
+        ws, bs = retrograd.tensor(w, requires_grad=True), retrograd.tensor(b, requires_grad=True)
+        y = C.conv2d(retrograd.tensor(x), ws, bs, padding=1)
+        grads.append([t.numpy() if not create_graph else t.detach().numpy()
+                      for t in retrograd.autograd.grad(y, (ws, bs), retrograd.tensor(g), create_graph=create_graph)])
+    np.testing.assert_array_equal(grads[0][0], grads[1][0])  # the weight gradient: the same products
+    np.testing.assert_allclose(grads[0][1], grads[1][1], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(grads[0][1], g.astype(np.float64).sum((0, 2, 3)), rtol=1e-5, atol=1e-4)
