@@ -290,6 +290,37 @@ def test_round_of_integers_refuses_decimals_as_torch(dtype):
     assert retrograd.round(retrograd.tensor([1.25]), decimals=1).tolist() == [1.2000000476837158]
 
 
+def test_addcmul_of_integers_truncates_value_as_torch():
+    t = retrograd.tensor
+    got = retrograd.addcmul(t([1]), t([3]), t([2]), value=2.7)  # 1 + 2*3*2: torch 13 (it gave float 17.2)
+    assert got.dtype == retrograd.int64 and got.tolist() == [13]
+    assert retrograd.addcmul(t([1]), t([3]), t([2]), value=-2.7).tolist() == [-11]
+    assert t([1], dtype=retrograd.int8).addcmul_(t(1, dtype=retrograd.int8), t(2, dtype=retrograd.int8),
+                                                  value=1.5).tolist() == [3]
+    assert retrograd.addcmul(t([1.0]), t([3]), t([2]), value=2.5).tolist() == [16.0]
+    with pytest.raises(NotImplementedError, match="addcmul_cpu_out\" not implemented for 'Bool'"):
+        retrograd.addcmul(t([True]), t([True]), t([True]), value=2)
+
+
+def test_lerp_takes_end_and_weight_of_the_input_dtype_as_torch():
+    t = retrograd.tensor
+    for fn in (lambda: retrograd.lerp(t([1.0]), t([2.0], dtype=retrograd.float64), 0.5),
+               lambda: retrograd.lerp(t([1.0]), t(2.0, dtype=retrograd.float64), 0.5),
+               lambda: retrograd.lerp(t([1.0]), t([2.0]), t([0.5], dtype=retrograd.float64)),
+               lambda: t(1.0, dtype=retrograd.float16).lerp_(t(2.0), 0.5)):
+        with pytest.raises(RuntimeError, match="expected dtype .* for `(end|weight)`"):
+            fn()
+    assert retrograd.lerp(t([1.0]), t([2.0]), t(0.5, dtype=retrograd.float64)).tolist() == [1.5]  # a number
+
+
+def test_positive_refuses_bool_as_torch():
+    for fn in (lambda x: +x, retrograd.positive, lambda x: x.positive()):
+        with pytest.raises(RuntimeError, match="on a bool tensor is not supported"):
+            fn(retrograd.tensor([True]))
+    x = retrograd.tensor([1.5])
+    assert +x is x and retrograd.positive(x) is x
+
+
 def test_errors():
     x = retrograd.tensor([1.0, 2.0])
     with pytest.raises(RuntimeError, match="At least one of 'min' or 'max'"):

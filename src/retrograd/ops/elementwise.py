@@ -958,7 +958,6 @@ Tensor.__rtruediv__ = lambda self, other: Div.apply(other, self)
 Tensor.__pow__ = Tensor.pow
 Tensor.__rpow__ = lambda self, other: Pow.apply(other, self)
 Tensor.__neg__ = Tensor.neg
-Tensor.__pos__ = lambda self: self
 Tensor.__abs__ = Tensor.abs
 
 

@@ -1043,8 +1043,14 @@ def logit(input, eps=None):
 
 @tensor_method()
 def positive(input):
-    """Returns input itself: z = +a."""
+    """Returns input itself: z = +a (a bool tensor is refused, as torch)."""
+    if input.dtype is _dtype.bool_:
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported. (positive of a bool tensor: "
+                           "convert it with .int() first)")
     return input
+
+
+Tensor.__pos__ = positive
 
 
 @takes_out(dtype=CAST)
@@ -1197,7 +1203,12 @@ def clamp_max(input, max):  # noqa: A002
 @takes_out(dtype=CAST)
 @tensor_method()
 def lerp(input, end, weight):
-    """input + weight*(end - input); weight a number or a tensor."""
+    """input + weight*(end - input); weight a number or a tensor. As torch, end and a weight tensor
+    with dimensions have input's dtype (a 0-dim weight is a number)."""
+    for name, t in (("end", end), ("weight", weight)):
+        if isinstance(t, Tensor) and t.dtype != input.dtype and (name == "end" or t.ndim):
+            raise RuntimeError(f"expected dtype {input.dtype} for `{name}` but got dtype {t.dtype} (lerp computes "
+                               f"in input's dtype: convert {name} with .to({input.dtype}))")
     return Lerp.apply(input, end, weight)
 
 
@@ -1205,7 +1216,12 @@ def lerp(input, end, weight):
 @tensor_method()
 @autocast_op({"cuda": "promote"})
 def addcmul(input, tensor1, tensor2, *, value=1):
-    """input + value * tensor1 * tensor2."""
+    """input + value * tensor1 * tensor2 (for integer tensors value is truncated to an integer, as torch)."""
+    common = _dtype.result_type(input, tensor1, tensor2)
+    if common is _dtype.bool_:
+        raise not_implemented_for("addcmul_cpu_out", common, "convert the bool tensors with .int() first")
+    if isinstance(value, float) and not common.is_floating_point:
+        value = int(value)
     prod = tensor1 * tensor2
     return input + (prod if value == 1 else value * prod)
 
