@@ -128,6 +128,16 @@ def test_layer_norm_rows_backward_of_some_inputs(dtype, tol, needs):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_layer_norm_rows_of_zero_mean_give_torchs_zero_signs(dtype):
+    """The rows path's x - mean is -mean (+0.0 for a zero mean) copied by rows plus x, so a -0.0
+    in a row of mean 0 normalizes to +0.0, as torch 2.13's layer norm gives (x - mean itself
+    would give -0.0): torch.nn.LayerNorm(3, bias=False)([[-0., 0., -0.]]) has the bits of zeros."""
+    x = retrograd.tensor(np.array([[-0.0, 0.0, -0.0], [1.0, -2.0, 1.0]], dtype=dtype))
+    y = N.layer_norm(x, (3,), retrograd.ones(3, dtype=x.dtype))
+    assert y.grad_fn is None and not np.signbit(y.numpy()[0]).any()
+    assert y.numpy()[1, 0] > 0 and y.numpy()[1, 1] < 0
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape", [(512, 64), (33, 7), (1, 1)])
 def test_row_statistics_equal_the_general_path(dtype, shape):
     """_stats of contiguous rows (_row_stats: products and in-place passes) against the general

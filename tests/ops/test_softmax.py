@@ -152,6 +152,28 @@ def test_contiguous_rows_path_equals_the_general_path(name, dtype):
     np.testing.assert_allclose(dx, xt2.grad.numpy().transpose(1, 2, 0), rtol=tol, atol=tol * np.abs(dx).max())
 
 
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("width", [27, 300])
+def test_row_kernels_subtract_the_row_values_bit_for_bit(dtype, width):
+    """log_softmax's rows (unshifted) and softmax's backward rows subtract a value per row, written
+    as that value copied by rows and then subtracted (NumPy's arithmetic with a column is slower):
+    the bits of NumPy's x - c itself, the sign of a nan included (x + -c would flip it)."""
+    rng = np.random.default_rng(8)
+    x = (rng.standard_normal((40, width)) * 3).astype(dtype)
+    x[0, :] = -0.0  # e^x sums to width: x - ln(width)
+    want = np.subtract(x, np.log(np.exp(x) @ np.ones(width, dtype))[:, None])
+    got = S._log_softmax_rows(x)
+    assert np.array_equal(got.view(f"i{got.itemsize}"), want.view(f"i{want.itemsize}"))
+    z, g = S._softmax_rows(x), rng.standard_normal(x.shape).astype(dtype)
+    g[1, 3] = np.nan
+    s = np.array([np.dot(a, b) for a, b in zip(g, z)], dtype)[:, None] if width >= S._VECDOT_MIN_WIDTH \
+        else (g * z) @ np.ones(width, dtype)[:, None]
+    want = np.subtract(g, s) * z
+    got = S._softmax_backward_rows(z, g)
+    assert np.isnan(got[1]).all() and not np.signbit(got[1]).any()  # (g - nan: the nan as it came)
+    np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == np.float32 else 1e-13, atol=0)  # (sums in another order)
+
 def test_implicit_dim_warns_and_picks_torchs_dim():
     x = retrograd.randn(2, 3)
     with pytest.warns(UserWarning, match="Implicit dimension choice for softmax"):

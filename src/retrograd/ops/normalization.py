@@ -283,20 +283,6 @@ def _pad(a):
     return p
 
 
-_PADDED_ONES = {}  # _pad of a ones vector by (length, dtype), read-only (made once per shape)
-
-
-def _padded_ones(m, dtype):
-    p = _PADDED_ONES.get((m, dtype))
-    if p is None:
-        if len(_PADDED_ONES) >= 64:
-            _PADDED_ONES.clear()
-        p = _pad(np.ones(m, dtype=dtype))
-        p.flags.writeable = False
-        _PADDED_ONES[(m, dtype)] = p
-    return p
-
-
 def _outer(u, v, out):
     """out[i, j] = u[0, i] v[0, j] (the second rows zeros) as one BLAS product (rows, 2) @ (2,
     features): the table written at memory speed, where NumPy's broadcast of a column against
@@ -365,11 +351,16 @@ def _layer_norm_backward_block(g, xc, r, w, pw, gx, dw, db):
         c1 *= r
         c1 *= r
         c1 *= -1.0 / len(w)
-        out = _outer(_pad(r), pw, gx)
+        # xc*c1 + c0 (per-row c1, c0) in gx first, the row values copied by rows (NumPy's
+        # arithmetic with a column costs ~2-3 passes, the copy one: see softmax.py), then g*(rstd w)
+        t = gx
+        t[...] = c1[:, None]
+        np.multiply(xc, t, out=t)
+        gxc[...] = c0[:, None]
+        t += gxc
+        out = _outer(_pad(r), pw, gxc)
         out *= g
-        t = np.multiply(xc, c1[:, None], out=gxc)
-        t += c0[:, None]
-        out += t
+        np.add(out, t, out=t)
 
 
 def _stats(xd, view, axes, eps):
@@ -395,16 +386,15 @@ def _stats(xd, view, axes, eps):
 def _row_stats(x, eps):
     """_stats of a contiguous, non-empty NumPy float32 or float64 (rows, features) array x, in
     few NumPy calls (on short rows each call's own ~0.3-0.5 us counts): the row sums as one
-    matrix-vector product (see _rows.py), x - mean as the table -mean_i (see _outer) plus x,
-    the sums of squares by vecdot, the rest in place."""
-    n, m = x.shape
+    matrix-vector product (see _rows.py), x - mean as -mean copied by rows plus x (NumPy's
+    arithmetic with a column costs ~2-3 passes, the copy one: see softmax.py), the sums of
+    squares by vecdot, the rest in place."""
+    m = x.shape[1]
     inv = 1.0 / m
     mean = np.matmul(x, _ones(x, m))
     mean *= inv
-    neg = np.empty((2, n), dtype=x.dtype)  # (-mean, 0): _outer's first factor
-    np.negative(mean, out=neg[0])
-    neg[1] = 0
-    xc = _outer(neg, _padded_ones(m, x.dtype), np.empty_like(x))
+    xc = np.empty_like(x)
+    xc[...] = np.subtract(0.0, mean)[:, None]  # -mean (+0.0 for a zero mean)
     xc += x
     var = (_vecdot(xc, xc) if _vecdot is not None else np.einsum("ij,ij->i", xc, xc))[:, None]
     var *= inv

@@ -92,13 +92,17 @@ def _softmax_block(x, out):
     e *= s
 
 
+# NumPy's arithmetic between a (rows, width) array and a column of row values costs ~2-3 plain
+# passes (an inner loop per row), a copy of the column into every element of its row one: so
+# x - c is computed as c copied by rows, then subtracted from x (the same operation: same bits).
+
 def _log_softmax_block(x, out):
     """x - ln(sum(e^x)) where no row sum overflows or underflows (unshifted_exp_sums), else
     x - m - ln(sum(e^(x - m))) with m the row max."""
     found = unshifted_exp_sums(x, out)
     if found is not None:
-        s = np.log(found[1], out=found[1])
-        np.subtract(x, s, out=out)
+        out[...] = np.log(found[1], out=found[1])  # (e^x is done with: its sums are taken)
+        np.subtract(x, out, out=out)
     else:
         np.subtract(x, x.max(axis=1, keepdims=True), out=out)
         out -= np.log(row_sums(np.exp(out), keepdims=True))
@@ -123,12 +127,13 @@ _VECDOT_MIN_WIDTH = 64
 
 
 def _softmax_backward_block(z, g, out):
-    """(g - sum(g*z))*z."""
+    """(g - sum(g*z))*z, the sums copied by rows before the subtraction (see _log_softmax_block)."""
     if _vecdot is not None and z.shape[1] >= _VECDOT_MIN_WIDTH:
         s = _vecdot(g, z)[:, None]
     else:
         s = row_sums(np.multiply(g, z, out=out), keepdims=True)
-    np.subtract(g, s, out=out)
+    out[...] = s
+    np.subtract(g, out, out=out)
     out *= z
 
 
