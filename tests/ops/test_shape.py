@@ -228,3 +228,55 @@ def test_narrow_copy_errors():
         retrograd.narrow_copy(x, 1, 3, 2)
     with pytest.raises(IndexError):
         retrograd.narrow_copy(x, 2, 0, 1)
+
+
+def test_in_place_view_ops_reshape_the_tensor_itself():
+    x = retrograd.arange(6.0).view(2, 3)
+    assert x.t_() is x and x.shape == (3, 2) and x.stride() == (1, 3) and x.tolist() == [[0, 3], [1, 4], [2, 5]]
+    assert x.transpose_(0, 1).shape == (2, 3) and x.is_contiguous()
+    assert x.unsqueeze_(axis=0).shape == (1, 2, 3) and x.squeeze_(0).shape == (2, 3)
+    assert x.swapaxes_(0, 1).shape == (3, 2) and x.swapdims_(0, 1).shape == (2, 3)
+    assert retrograd.zeros(1, 2, 1).squeeze_().shape == (2,)
+    assert x.swapaxes(axis0=0, axis1=1).shape == (3, 2)  # NumPy's names, as torch's swapaxes
+    assert x._version == 6
+
+
+def test_in_place_view_of_a_view_still_writes_into_its_base():
+    base = retrograd.zeros(2, 3)
+    row = base[0]
+    row.unsqueeze_(0)
+    assert row.shape == (1, 3) and row._base is base
+    row.fill_(1.0)
+    assert base.tolist() == [[1, 1, 1], [0, 0, 0]]
+
+
+def test_in_place_view_ops_record_the_view_for_backward():
+    x = retrograd.ones(2, 3, requires_grad=True)
+    y = x * 2
+    y.unsqueeze_(0)
+    assert y.grad_fn.name().startswith("UnsqueezeBackward") and y._version == 1
+    (y * retrograd.arange(6.0).view(1, 2, 3)).sum().backward()
+    assert x.grad.tolist() == [[0, 2, 4], [6, 8, 10]]
+    x.grad = None
+    b = x * 1
+    v = b[1]
+    v.unsqueeze_(0)
+    v.mul_(5)  # through the in-place-made view into b's graph
+    b.sum().backward()
+    assert x.grad.tolist() == [[1, 1, 1], [5, 5, 5]]
+
+
+def test_in_place_view_ops_refuse_leaves_and_invalidate_saved_values():
+    leaf = retrograd.ones(2, 3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"):
+        leaf.unsqueeze_(0)
+    with pytest.raises(RuntimeError, match="a view of a leaf Variable"):
+        leaf[0].unsqueeze_(0)
+    with retrograd.no_grad():
+        leaf.t_()  # allowed, and the leaf stays a leaf
+    assert leaf.is_leaf and leaf.requires_grad and leaf.shape == (3, 2)
+    y = leaf * 2
+    w = y * y  # saves y
+    y.squeeze_()
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        w.sum().backward()

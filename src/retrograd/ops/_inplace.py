@@ -238,3 +238,56 @@ def make_inplace(fn, name):
     method.__doc__ = f"In-place version of :func:`{fn.__name__}`."
     return method
 
+
+
+def inplace_view(self, name, op, *args, **kwargs):
+    """Make ``self`` the view ``op(self, *args, **kwargs)`` of its own memory (another shape or
+    strides: unsqueeze_, squeeze_, t_, transpose_); return ``self``. As torch: the view op
+    becomes self's grad_fn, self's version goes up (values saved from it can no longer be
+    used), a view stays a view of its base (writes through it still reach the base), and a
+    leaf that requires grad, or a view of one, is refused while grad mode is on (under no_grad
+    it keeps its graph: a leaf stays a leaf)."""
+    if _function.batch_hook is not None:
+        raise NotImplementedError(f"{name}() inside vmap: use the out-of-place op and assign its result "
+                                  f"(x = x.{name[:-1]}(...))")
+    base = self._base
+    if base is not None:
+        refresh_if_stale(self)
+    if _state.enabled and self._requires_grad and self.grad_fn is None:
+        raise RuntimeError(LEAF_ERROR + f" (in {name} on a tensor of shape {list(self.shape)}; "
+                           "call it under torch.no_grad(), or use the out-of-place op)")
+    if _state.enabled and base is not None and base._requires_grad and base.grad_fn is None:
+        raise RuntimeError(
+            "a view of a leaf Variable that requires grad is being used in an in-place operation."
+        )
+    old = Tensor._make(self._data)
+    old.grad_fn, old._output_nr = self.grad_fn, self._output_nr
+    result = op(self, *args, **kwargs)
+    if _function.forward_hook is not None:
+        forward_ad.update_in_place(self, result)
+    self._data = result._data
+    if base is not None:  # replaying self from its base now ends in this op too
+        self._view_chain = result._view_chain
+    if _state.enabled:  # (under no_grad self keeps its graph, as in torch: a leaf stays a leaf)
+        self.grad_fn, self._output_nr = result.grad_fn, result._output_nr
+        self._requires_grad = result._requires_grad
+    vc = self._vc
+    vc[0] += 1
+    if len(vc) > 1:
+        note_inplace(vc, name)
+    if base is not None:
+        self._view_version = vc[0]
+    if self._retains_grad:
+        _move_retain_grad(self, old)
+    return self
+
+
+def make_inplace_view(fn, name):
+    """The in-place view method ``name`` for the view op ``fn(self, *args, **kwargs)``."""
+
+    def method(self, *args, **kwargs):
+        return inplace_view(self, name, fn, *args, **kwargs)
+
+    method.__name__ = name
+    method.__doc__ = f"In-place version of :func:`{fn.__name__}`: self becomes that view of its memory."
+    return method

@@ -14,6 +14,7 @@ from ..autograd.grad_mode import _state as _grad_state
 from .._unsupported import reject
 from ..tensor import Tensor, _wrap_dim
 from ._broadcast import broadcast_view, sum_to_shape
+from ._inplace import make_inplace_view
 from ._method import tensor_method
 from ._out import SAME, takes_out
 
@@ -184,7 +185,7 @@ def permute(input, *dims):
     return Permute.apply(input, dims)
 
 
-@tensor_method("transpose", "swapaxes", "swapdims")
+@tensor_method("transpose", "swapdims")
 def transpose(input, dim0, dim1):
     """Swap two dims (a view)."""
     n = input.ndim
@@ -196,7 +197,13 @@ def transpose(input, dim0, dim1):
     return Transpose.apply(input, tuple(perm))
 
 
-swapaxes = swapdims = transpose
+swapdims = transpose
+
+
+@tensor_method()
+def swapaxes(input, axis0, axis1):
+    """transpose(input, axis0, axis1): torch's NumPy-named alias (``x.swapaxes(axis0=0, axis1=1)``)."""
+    return transpose(input, axis0, axis1)
 
 
 # the same ops under torch's node names (grad_fn=<TransposeBackward0> and so on)
@@ -261,6 +268,11 @@ def squeeze(input, dim=None):
         dims = {_wrap_dim(d, input.ndim) for d in ((dim,) if isinstance(dim, int) else dim)}
         new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
     return (Squeeze if dim is None else SqueezeDim).apply(input, new)
+
+
+for _name, _op in [("unsqueeze_", unsqueeze), ("squeeze_", squeeze), ("t_", t), ("transpose_", transpose),
+                   ("swapaxes_", swapaxes), ("swapdims_", swapdims)]:
+    setattr(Tensor, _name, make_inplace_view(_op, _name))
 
 
 @tensor_method()
