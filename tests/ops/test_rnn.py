@@ -126,6 +126,22 @@ def test_gradcheck(mode, D):
     assert retrograd.autograd.gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4)
 
 
+@pytest.mark.parametrize("T", [1, 2, 4])
+def test_lstm_output_rows_copied_from_the_step_blocks(T):
+    # a padded batch without projection: every h_t but the last reaches the output through the
+    # next step's input block, in one copy after the loop (each direction's own order); the
+    # values of the step-by-step replay with tensor ops
+    D, B, I, H = 2, 3, 2, 4
+    x, h0, c0 = (retrograd.tensor(a) for a in (rand(T, B, I, seed=1), rand(D, B, H, seed=2), rand(D, B, H, seed=3)))
+    ws = _rg(_weights("LSTM", I, H, D), grad=False)
+    out, (hn, cn) = rnn_layer("LSTM", x, (h0, c0), [w[:4] for w in ws])
+    for d in range(D):
+        r_out, r_h, r_c = rnn_ops._replay_layer("LSTM", d == 1, x, *ws[d][:4], h0[d], c0[d], None, None)
+        np.testing.assert_allclose(out[..., d * H:(d + 1) * H].numpy(), r_out.numpy(), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(hn[d].numpy(), r_h.numpy(), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(cn[d].numpy(), r_c.numpy(), rtol=1e-12, atol=1e-12)
+
+
 def test_lstm_backward_runs_of_steps():
     # the LSTM backward computes its gate factors for runs of steps of one row count
     sched = rnn_ops._schedule([4, 4, 4, 3, 3, 1], reverse=False)

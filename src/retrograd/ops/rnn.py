@@ -215,7 +215,7 @@ def _lstm_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched):
     Z = xp.empty(K * N, dtype=dt)
     Zs = _blocks(Z, K, sched)
     fused = type(W) is not np.ndarray and _cuda_kernels.fits(W)  # CUDA: a step's gate math in one kernel
-    if fused and N == B * len(sched):  # every step B rows: all steps' x^T and 1 in one copy each
+    if N == B * len(sched):  # every step B rows: all steps' x^T and 1 in one copy each
         Zv = Z.reshape(len(sched), K, B)
         Zv[:, P:P + I] = X.reshape(len(sched), B, I).transpose(0, 2, 1)
         if bias:
@@ -240,6 +240,9 @@ def _lstm_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched):
     hb = xp.empty(P * B, dtype=dt)
     cp = None
     mul, tanh = xp.multiply, xp.tanh
+    # a padded batch without projection: each h_t but the last is in the next step's Z rows, so
+    # the output's rows are copied from Z in one call after the loop (not one copy a step)
+    bulk = not fused and M is None and N == B * len(sched)
     for k, (s, e, _, m) in enumerate(sched):
         n = e - s
         g4, c = Gs[k], Cs[k]
@@ -267,11 +270,18 @@ def _lstm_dir_forward(xp, mode, X, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sched):
             xp.matmul(w_hr, mh, out=h)  # h_t = W_hr (o*tanh(c_t))
         if h is not z1:
             z1[:, :m1] = h[:, :m1]
-        if not fused or M is not None:
+        if not (fused and M is None) and not (bulk and h is z1):
             Hs[s:e] = h.T
         if m1 < n:
             cn[m1:n] = c[:, m1:].T  # the rows that do not go on end here: final cells
         cp = c
+    if bulk and len(sched) > 1:  # h_t is in the Z block of the step after t in processing order
+        T = len(sched)
+        Zv, H3 = Z.reshape(T, K, B), Hs.reshape(T, B, P)
+        if sched[0][0] == 0:
+            H3[:-1] = Zv[1:, :P].transpose(0, 2, 1)
+        else:  # the reverse direction
+            H3[1:] = Zv[:-1, :P].transpose(0, 2, 1)
     return Hs, cn, [G, C] + ([M] if M is not None else [])
 
 
