@@ -293,3 +293,88 @@ def test_a_step_writing_the_optimizers_lr_runs_eagerly_with_eagers_result():
     for a, b in zip(ref_losses + ref_params, losses + params):
         np.testing.assert_array_equal(a, b)
     assert "param_groups" in run._compiled.last_breaks[0].reason
+
+
+# ---------------------------------------------------------------------- guarded globals and attributes
+SCALE = 0.5
+
+
+def _global(x):
+    return x * SCALE + SCALE
+
+
+class _Tempered(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(4, 3)
+        self.temp = 0.5
+
+    def forward(self, x):
+        return self.lin(x) / self.temp
+
+
+def test_a_global_float_that_changes_becomes_an_input_as_torch():
+    global SCALE
+    compiled = retrograd.compile(_global)
+    x = rand(3, 4, seed=7).astype(np.float32)
+    for v in VALUES:
+        SCALE = v
+        np.testing.assert_array_equal(_both(compiled, x, (), True)[0], _both(_global, x, (), False)[0])
+    assert type(SCALE) is float  # (the SymFloat it held while the capture ran is gone)
+
+    def torch_count():
+        global SCALE
+        import torch
+
+        names = dict(_global.__globals__)
+        fn = types.FunctionType(_global.__code__, names, "_global")
+        torch._dynamo.reset()
+        from torch._dynamo.utils import counters
+
+        counters.clear()
+        c = torch.compile(fn, backend="eager")
+        for v in VALUES:
+            names["SCALE"] = v
+            c(torch.tensor(x))
+        return counters["stats"]["unique_graphs"]
+
+    assert _compiles(compiled) == reference(torch_count) == 2
+    with count_ops() as ops:
+        SCALE = -2.5
+        out = compiled(retrograd.tensor(x, requires_grad=True))
+    assert ops == {"CompiledFunction": 1}
+    np.testing.assert_array_equal(out.detach().numpy(), x * np.float32(-2.5) + np.float32(-2.5))
+
+
+def test_a_module_attribute_and_a_closure_float_that_change_become_inputs():
+    retrograd.manual_seed(0)
+    model = _Tempered()
+    compiled = retrograd.compile(model)
+    x = retrograd.tensor(rand(2, 4, seed=8).astype(np.float32))
+    for v in VALUES:
+        model.temp = v
+        np.testing.assert_array_equal(compiled(x).detach().numpy(), model(x).detach().numpy())
+    assert compiled._compiled.compiles == 2 and type(model.temp) is float
+    scale = 0.5
+
+    def closure(t):
+        return t * scale
+
+    f = retrograd.compile(closure)
+    for scale in VALUES:  # noqa: B007  (the closure's cell)
+        np.testing.assert_array_equal(f(x).numpy(), (x * scale).numpy())
+    assert f._compiled.compiles == 2
+
+
+def test_a_global_float_steering_control_flow_stays_guarded():
+    global SCALE
+
+    def fn(x):
+        return x * 2 if SCALE > 0.6 else x * SCALE
+
+    compiled = retrograd.compile(fn)
+    x = retrograd.tensor(rand(3, seed=9))
+    for v in (0.5, 0.7, 0.9, 0.3, 0.5):
+        SCALE = v
+        np.testing.assert_array_equal(compiled(x).numpy(), fn(x).numpy())
+    assert _compiles(compiled) == 4  # (one per value: the comparison read it)

@@ -99,6 +99,9 @@ class Capture:
         self.scalar_value = {}  # slot -> the plain float of each scalar slot
         self.static = set()  # the argument slots a value read specialized
         self.scalar_params, self.scalar_consts = [], []  # (set by Compiled: the graph's scalar inputs, constants)
+        self.value_sources = ()  # (container, key) of the guarded floats taken as inputs (set by Compiled)
+        self.swapped = []  # (SymFloat, container, key, float) of those: the SymFloat there while the capture runs
+        self.value_inputs = []  # (container, key) of those the graph reads at each replay (set by Compiled)
 
     def mine(self):
         """True at depth 0 on the capturing thread: a call to record (or to break on)."""
@@ -579,6 +582,12 @@ class Capture:
         self.bindings.extend(_object_bindings(self.fn))
         groups = _WatchedGroups([b[2] for b in self.bindings] + list(args) + list(kwargs.values()), self)
         first_live = len(self.slots)
+        for container, key in self.value_sources:  # a guarded float that changed: a SymFloat in its place
+            held = value_guards.read(container, key)
+            if type(held) is float:
+                s = self.new_scalar(held)
+                self.swapped.append((s, container, key, held))
+                value_guards.write(container, key, s)
         self._install()
         _active.append(self)
         reads = value_guards.Recorder(self.fn, self)  # the Python values the code reads (guarded at replay)
@@ -588,7 +597,8 @@ class Capture:
             groups.start()
             if watch is not None:
                 symbolic._active[0] = self
-                watch.start()
+                if not watch.start():  # (under cProfile: every float argument a guarded constant)
+                    self.static.update(slot for slot, (kind, _) in enumerate(self.slots) if kind == "scalar")
             out = self.fn(*args, **kwargs)
             if watch is not None:
                 out = symbolic.unwrap(out)  # (a number returned is a constant of the graph: specialized)
@@ -600,7 +610,15 @@ class Capture:
             groups.stop()
             _active.pop()
             self._uninstall()
-        self.values = value_guards.checker(reads.entries(self.modules))
+            rebound = [key for s, container, key, held in self.swapped if value_guards.read(container, key) is not s]
+            for s, container, key, held in self.swapped:
+                if value_guards.read(container, key) is s:
+                    value_guards.write(container, key, held)
+        if rebound:
+            self.breaks.append(graph_break.GraphBreak(f"the function changed a Python value it read ({rebound[0]!r}): "
+                                                      "a replay would not", None))
+        read = {(id(container), key) for s, container, key, _ in self.swapped if s.slot in self.static}
+        self.values = value_guards.checker(value_guards.specialize(reads.entries(self.modules), read))
         if groups.written:
             self.breaks.append(graph_break.GraphBreak(
                 f"the function wrote an optimizer's hyperparameters (param_groups[...][{groups.written[0]!r}]): a "

@@ -66,6 +66,9 @@ class Compiled:
         self.first_floats = {}  # call tree -> {position: value} of the float arguments at its first capture
         self.dynamic = {}  # call tree -> the positions (index or keyword) of its dynamic float arguments
         self.specialized = {}  # call tree -> positions a capture read the value of: constants from then on
+        # guarded floats (globals, closure cells, attributes) that changed: (id(container), key) -> (container,
+        # key), taken as inputs by later captures; those a capture read the value of: constants again
+        self.dynamic_values, self.specialized_values = {}, set()
         _all.add(self)
 
     def reset(self):
@@ -76,6 +79,8 @@ class Compiled:
         self.first_floats.clear()
         self.dynamic.clear()
         self.specialized.clear()
+        self.dynamic_values.clear()
+        self.specialized_values.clear()
 
     def __call__(self, *args, **kwargs):
         if _capturing[0] or _disabled[0] or guards.eager_only() is not None:
@@ -96,7 +101,10 @@ class Compiled:
                         return self.fn(*args, **kwargs)
                     return self.split(plan, args, kwargs)
                 if graph.check(tensors):
+                    if graph.value_sources:  # (the guarded floats taken as inputs: read now)
+                        scalars = (*scalars, *[value_guards.read(c, k) for c, k in graph.value_sources])
                     return self.replay(graph, tensors, args, scalars)
+        self._dynamic_value(value_guards.last_failure[0])
         if _function.profile_hook is not None:  # a profiler holds the op hook: run eagerly, uncaptured
             return self.fn(*args, **kwargs)
         limit = self.recompile_limit if self.recompile_limit is not None else config.recompile_limit
@@ -119,6 +127,17 @@ class Compiled:
         return self.capture(key, args, kwargs, tensors, dynamic=dynamic)
 
     # ---------------------------------------------------------------- float arguments (symbolic.py)
+    def _dynamic_value(self, failure):
+        """A guarded float that changed (the value guard that failed: value_guards.last_failure) is taken as an
+        input by the next captures, as torch's automatic dynamic makes such a global or attribute a graph input."""
+        if failure is None:
+            return
+        container, key, expected, held, how = failure
+        mark = (id(container), key)
+        if how == value_guards.EQ and type(expected) is float and type(held) is float \
+                and mark not in self.specialized_values:
+            self.dynamic_values[mark] = (container, key)
+
     def _automatic_dynamic(self, tree, args, kwargs):
         """The positions of the float arguments that are dynamic for this capture: those already dynamic,
         and, as torch's automatic dynamic, those whose value changed since the tree's first capture (not
@@ -165,6 +184,7 @@ class Compiled:
 
     def capture(self, key, args, kwargs, tensors, steps=None, dynamic=frozenset()):
         cap = Capture(self.fn, self.fullgraph, (self.module,) if self.module is not None else ())
+        cap.value_sources = tuple(self.dynamic_values.values())
         roots = {}
         if dynamic:
             for t in tensors:  # (the inputs' slots first: 0..n-1)
@@ -183,7 +203,7 @@ class Compiled:
         if any(_contents(c) != before for c, before in given):
             cap.breaks.append(GraphBreak("the code changed a list, dict or set it was given (replay would not)",
                                          None))
-        if roots:
+        if roots or cap.swapped:
             key = self._scalar_params(cap, key, args, kwargs, roots)
         flat = []
         treedef = guards.flatten(out, flat)
@@ -203,6 +223,14 @@ class Compiled:
         fixed = {p for slot, p in roots.items() if slot in cap.static}
         cap.scalar_params = [slot for slot in roots if slot not in cap.static]
         cap.scalar_consts = [(slot, cap.scalar_value[slot]) for slot in roots if slot in cap.static]
+        for s, container, key_, _ in cap.swapped:  # the guarded floats after the arguments
+            if s.slot in cap.static:
+                cap.scalar_consts.append((s.slot, symbolic.plain(s)))
+                self.specialized_values.add((id(container), key_))
+                self.dynamic_values.pop((id(container), key_), None)
+            else:
+                cap.scalar_params.append(s.slot)
+                cap.value_inputs.append((container, key_))
         if not fixed:
             return key
         tree = key[0]

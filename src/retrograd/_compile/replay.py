@@ -76,6 +76,7 @@ class Graph:
         self.n_scalars = len(self.scalar_slots)
         self.scalar_consts = tuple(capture.scalar_consts)
         self.scalar_value = capture.scalar_value  # slot -> value at the capture (codegen's StepView.value)
+        self.value_sources = tuple(capture.value_inputs)  # (container, key) of the guarded floats among them
         live_slots = [s for s, (kind, _) in enumerate(capture.slots) if kind == "live"]
         self.input_slots = list(range(self.n_inputs)) + live_slots  # CompiledFunction's tensor arguments
         self.consts = [(s, t) for s, (kind, t) in enumerate(capture.slots) if kind == "const"]

@@ -179,14 +179,23 @@ class Watch:
 
     def __init__(self, capture, user_code):
         self.capture, self.user_code = capture, user_code
-        self.previous = None
+        self.previous, self.on = None, False
 
     def start(self):
-        self.previous = sys.getprofile()
+        """False where a C-level profiler (cProfile) holds the hook: it cannot be chained, so the capture
+        specializes every SymFloat instead."""
+        previous = sys.getprofile()
+        if previous is not None and not callable(previous):
+            return False
+        self.previous = previous
         sys.setprofile(self._event)
+        self.on = True
+        return True
 
     def stop(self):
-        sys.setprofile(self.previous)
+        if self.on:
+            sys.setprofile(self.previous)
+            self.on = False
 
     def _event(self, frame, event, arg):
         if self.previous is not None:

@@ -57,8 +57,9 @@ import weakref
 import numpy as np
 
 from ..tensor import Tensor
+from .symbolic import SymFloat, plain
 
-EQ, SNAP, IS = 0, 1, 2
+EQ, SNAP, IS, FLOAT = 0, 1, 2, 3  # (FLOAT: any float, a symbolic scalar of the capture: symbolic.py)
 _MISSING = object()  # a global name not bound in the globals (read from builtins)
 _NONE = object()  # an entry's ``same`` when no object stands for its contents (a list: changed in place)
 _CELL = object()  # the key of a closure cell's entry
@@ -279,6 +280,8 @@ class Recorder:
         kind = type(value)
         if kind in _SCALARS:
             self._add(container, key, value, EQ, value)
+        elif kind is SymFloat:  # a float the capture takes as an input (read at each replay): any float
+            self._add(container, key, plain(value), FLOAT, _NONE)
         elif isinstance(value, _SNAPSHOT) or isinstance(value, np.ndarray) and value.size <= _SMALL_ARRAY:
             # (a tuple holding nothing mutable: the same tuple is the same contents)
             self._add(container, key, snapshot(value), SNAP, value if _frozen(value) else _NONE)
@@ -374,6 +377,25 @@ def snapshot(value):
     return ("id", id(value), value)  # (the object itself: its id stays its own while held)
 
 
+def specialize(entries, held):
+    """``entries`` with each FLOAT entry of a (container, key) in ``held`` (read into Python by the capture:
+    symbolic.py) an EQ entry of the value it held."""
+    return tuple((c, k, v, EQ, v) if how == FLOAT and (id(c), k) in held else (c, k, v, how, same)
+                 for c, k, v, how, same in entries)
+
+
+def read(container, key):
+    """The value ``container`` holds at ``key`` (a closure cell's contents for the cell key), or MISSING."""
+    return _held(container, key)
+
+
+def write(container, key, value):
+    if key is _CELL:
+        container.cell_contents = value
+    else:
+        container[key] = value
+
+
 def _held(container, key):
     if key is _CELL:
         try:
@@ -398,6 +420,8 @@ def _holds(entry):
         return True
     if how == EQ:
         ok = type(held) is type(expected) and held == expected
+    elif how == FLOAT:
+        ok = type(held) is float
     elif how == IS:
         ok = held is expected
     else:
@@ -461,6 +485,8 @@ def describe(failure):
         where = f"attribute .{key}"
     if how == EQ:
         return f"{where} == {expected!r} (now {_short(held)})"
+    if how == FLOAT:
+        return f"{where} is a float (now {_short(held)})"
     if how == IS:
         return f"{where} is the object captured ({_short(expected)}; now {_short(held)})"
     return f"{where}: its contents changed (now {_short(held)})"
