@@ -47,6 +47,17 @@ CASES = [
     ("torch.cuda.LongTensor.dtype", "torch.int64"),
     ("torch.cuda.FloatTensor.is_cuda", True),
     ("torch.FloatTensor.__name__", "FloatTensor"),
+    # Tensor.new: the legacy constructor of the tensor's own type
+    ("torch.zeros(2, dtype=torch.float64).new(2, 3).shape", [2, 3]),
+    ("torch.zeros(2, dtype=torch.float64).new([1, 2])", ([1.0, 2.0], "float64")),
+    ("torch.zeros(2, dtype=torch.int64).new([1.7])", ([1], "int64")),
+    ("torch.zeros(2).new().shape", [0]),
+    ("torch.zeros(2).new(torch.Size([2, 1])).shape", [2, 1]),
+    ("torch.zeros(2).new((1, 2))", ([1.0, 2.0], "float32")),
+    ("torch.zeros(2).new(3).zero_()", ([0.0, 0.0, 0.0], "float32")),
+    ("torch.zeros(2).new(torch.tensor([1, 2]))", TypeError),
+    ("torch.zeros(2).new(2, requires_grad=True)", TypeError),
+    ("torch.zeros(2).new(2, device='cuda')", RuntimeError),
     # constructor errors
     ("torch.FloatTensor('a')", TypeError),
     ("torch.FloatTensor(2.5)", TypeError),

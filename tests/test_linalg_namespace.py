@@ -100,6 +100,19 @@ def test_errors():
     assert out.info.item() == 1
 
 
+def test_matrix_power_of_one_is_a_new_tensor_and_integers_are_powered():
+    a = retrograd.ones(2, 2, requires_grad=True)
+    b = retrograd.linalg.matrix_power(a, 1)
+    assert b is not a and b.grad_fn.name() == "CloneBackward0"
+    c = retrograd.ones(2, 2)
+    retrograd.linalg.matrix_power(c, 1).add_(1)
+    assert c.tolist() == [[1, 1], [1, 1]]  # the input is not written through the result
+    ints = retrograd.linalg.matrix_power(retrograd.tensor([[1, 1], [0, 1]]), 3)
+    assert ints.dtype == retrograd.int64 and ints.tolist() == [[1, 3], [0, 1]]
+    with pytest.raises(RuntimeError, match="linalg.inv: Expected a floating point"):
+        retrograd.linalg.matrix_power(retrograd.tensor([[1, 1], [0, 1]]), -1)
+
+
 LOW_PRECISION = {  # torch 2.13's exception for each LAPACK-backed op on float16/bfloat16
     "inv": RuntimeError, "inv_ex": RuntimeError, "slogdet": RuntimeError, "det": NotImplementedError,
     "solve": NotImplementedError, "cholesky": NotImplementedError, "cholesky_ex": NotImplementedError,

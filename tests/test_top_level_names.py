@@ -71,6 +71,13 @@ CASES = [
     ("torch.is_signed(torch.zeros(1, dtype=torch.bool))", False),
     ("torch.is_same_size(torch.zeros(2, 3), torch.ones(2, 3))", True),
     ("torch.is_same_size(torch.zeros(2, 3), torch.ones(3, 2))", False),
+    # ... and their Tensor methods; matrix_power, linalg.matrix_power's older name
+    ("[torch.zeros(2).is_signed(), torch.zeros(2, dtype=torch.uint8).is_signed()]", [True, False]),
+    ("torch.zeros(2, 3).is_same_size(torch.ones(3, 2))", False),
+    ("[torch.tensor([0.5]).is_nonzero(), torch.tensor(0).is_nonzero()]", [True, False]),
+    ("torch.zeros(2).is_nonzero()", RuntimeError),
+    ("torch.tensor([[1, 1], [0, 1]]).matrix_power(3)", ([[1, 3], [0, 1]], "int64")),
+    ("torch.matrix_power(torch.tensor([[2.0, 0.0], [0.0, 1.0]]), 2)", ([[4.0, 0.0], [0.0, 1.0]], "float32")),
     # range: end included, default dtype even for integer bounds
     ("torch.range(1, 4)", ([1.0, 2.0, 3.0, 4.0], "float32")),
     ("torch.range(4)", TypeError),  # end is required

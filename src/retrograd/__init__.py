@@ -131,6 +131,13 @@ def is_nonzero(input):
     return input.item() != 0
 
 
+Tensor.is_signed = is_signed
+Tensor.is_same_size = is_same_size
+Tensor.is_nonzero = is_nonzero
+matrix_power = linalg.matrix_power  # torch's older name of linalg.matrix_power
+Tensor.matrix_power = linalg.matrix_power.__wrapped__  # (the method: without out=)
+
+
 class _DeviceAmp:
     """``retrograd.cpu.amp`` / ``retrograd.cuda.amp``: the older per-device spellings."""
 

@@ -102,6 +102,16 @@ def _construct(cls, args, device):
     return tensor(data, dtype=cls.dtype, device=where)
 
 
+def new(self, *args, device=None, **kwargs):
+    """The legacy constructor of self's type, on self's device: ``x.new(2, 3)`` (uninitialised
+    in torch, zeros here), ``x.new([1, 2])`` (data in x's dtype), ``x.new()`` (empty),
+    ``x.new(t)`` (an alias of a tensor of x's very type)."""
+    return _type_by_name(type_name(self))(*args, device=self.device if device is None else device, **kwargs)
+
+
+Tensor.new = new
+
+
 def _is_int(a):
     return isinstance(a, (int, np.integer)) and not isinstance(a, bool)
 

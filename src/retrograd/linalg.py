@@ -63,7 +63,7 @@ def _check_lapack_dtype(A, name):
                        f"{scalar_name(A.dtype)} (convert with .float() first)")
 
 
-def _check_square(A, name):
+def _check_square(A, name, floating=True):
     if A.ndim < 2:
         raise RuntimeError(
             f"linalg.{name}: The input tensor A must have at least 2 dimensions (got shape {list(A.shape)})."
@@ -73,7 +73,7 @@ def _check_square(A, name):
             f"linalg.{name}: A must be batches of square matrices, but they are {A.shape[-2]} by "
             f"{A.shape[-1]} matrices"
         )
-    if not A.dtype.is_floating_point:
+    if floating and not A.dtype.is_floating_point:
         raise RuntimeError(
             f"linalg.{name}: Expected a floating point or complex tensor as input. Got {scalar_name(A.dtype)} "
             "(convert with .float() or .double() first)"
@@ -611,8 +611,11 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
 
 @takes_out(dtype=SAME)
 def matrix_power(A, n):
-    """A^n by repeated squaring (n < 0: the inverse's power)."""
-    _check_square(A, "matrix_power")
+    """A^n by repeated squaring (n < 0: the inverse's power, for floating A only); a new tensor
+    for every n (n = 1: a clone), of A's dtype, integers included."""
+    _check_square(A, "matrix_power", floating=False)
+    if n == 1:
+        return A.clone()
     if n == 0:
         xp = array_module(A._data)
         return Tensor._make(xp.broadcast_to(xp.eye(A.shape[-1], dtype=A._data.dtype), A.shape).copy())

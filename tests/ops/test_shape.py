@@ -280,3 +280,17 @@ def test_in_place_view_ops_refuse_leaves_and_invalidate_saved_values():
     y.squeeze_()
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         w.sum().backward()
+
+
+@pytest.mark.parametrize("size", [(1, 3), ((2, 1),), (3,), ((1, 1),), ((2, 3),)])
+def test_sum_to_size_matches_torch(size):
+    check_op(lambda t, x: x.sum_to_size(*size), (2, 3))
+
+
+def test_sum_to_size_refuses_a_size_input_does_not_broadcast_from():
+    x = retrograd.zeros(2, 3)
+    for size in ((2, 2), (1, 2, 3)):
+        with pytest.raises(RuntimeError, match="is not expandable to size"):
+            x.sum_to_size(*size)
+    with pytest.raises(TypeError, match="size"):
+        x.sum_to_size()

@@ -99,3 +99,34 @@ def test_every_top_level_inplace_name_of_torch_is_there():
     names = [n for n in dir(torch) if n.endswith("_") and not n.startswith("_") and hasattr(retrograd.Tensor, n)
              and callable(getattr(torch, n))]
     assert [n for n in names if not hasattr(retrograd, n)] == []
+
+
+MATS = {"a": np.array([[1.0, -2.0], [0.5, 3.0]]), "b": np.array([[0.0, 1.0], [2.0, -1.0]])}
+
+
+@pytest.mark.parametrize("name, args, kwargs", [
+    ("addmm_", ("a", "b"), {"beta": 0.5, "alpha": 2}),
+    ("addbmm_", ("a3", "b3"), {"beta": 0.5}),
+    ("baddbmm_", ("a3", "b3"), {"alpha": 2}),
+    ("addr_", ("v", "v"), {"beta": 2}),
+    ("copysign_", ("b",), {}),
+    ("heaviside_", ("b",), {}),
+    ("nextafter_", ("b",), {}),
+])
+def test_in_place_methods_write_the_ops_result(name, args, kwargs):
+    def make(key):
+        if key == "v":
+            return retrograd.tensor([1.0, -1.0])
+        return retrograd.tensor(MATS[key[0]]).expand(2, 2, 2) if key.endswith("3") else retrograd.tensor(MATS[key])
+
+    x = retrograd.tensor(MATS["a"]) if name not in ("baddbmm_",) else retrograd.tensor(MATS["a"]).expand(2, 2, 2).clone()
+    expected = getattr(retrograd, name[:-1])(x, *map(make, args), **kwargs)
+    got = getattr(x, name)(*map(make, args), **kwargs)
+    assert got is x and x._version == 1
+    np.testing.assert_array_equal(x.numpy(), expected.numpy())
+
+
+@requires_torch
+def test_in_place_methods_are_torchs():
+    for name in ("addmm_", "addbmm_", "baddbmm_", "addr_", "copysign_", "heaviside_", "nextafter_"):
+        assert hasattr(torch.Tensor, name) and hasattr(retrograd.Tensor, name), name

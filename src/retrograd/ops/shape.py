@@ -376,6 +376,21 @@ def broadcast_to(input, size):
     return expand(input, tuple(size))
 
 
+@tensor_method()
+def sum_to_size(input, *size):
+    """input summed down to ``size`` (sizes or one tuple), which must broadcast to input's shape:
+    the dims that broadcasting would add or stretch are summed (expand's converse)."""
+    if not size:
+        raise TypeError('sum_to_size() missing 1 required positional arguments: "size"')
+    shape = tuple(size[0]) if len(size) == 1 and not isinstance(size[0], int) else size
+    have = tuple(input.shape)
+    lead = len(have) - len(shape)
+    if lead < 0 or any(s not in (1, h) for s, h in zip(shape, have[lead:])):
+        raise RuntimeError(f"size {{{list(shape)}}} is not expandable to size {{{list(have)}}}: each size must "
+                           "be 1 or input's size at that dim, counting from the last")
+    return sum_to_shape(input, shape)
+
+
 def broadcast_tensors(*tensors):
     """Broadcast all tensors to one shape (views)."""
     from ._broadcast import broadcast_shapes

@@ -2,21 +2,22 @@
 in-place op torch has at top level (exp_, sqrt_, clamp_, zero_, fill_, index_put_, ...), each
 calling the Tensor method (ops/_inplace.py's machinery: version counters, autograd's checks).
 
-Also the in-place Tensor methods torch has whose op families registered none (addmv_, gcd_, lcm_,
-ldexp_), torch.fill (fill_'s out-of-place form) and torch.embedding_renorm_.
+Also the in-place Tensor methods torch has whose op families registered none (addmv_, addmm_,
+addbmm_, baddbmm_, addr_, gcd_, lcm_, ldexp_, copysign_, heaviside_, nextafter_), torch.fill (fill_'s
+out-of-place form) and torch.embedding_renorm_.
 """
 
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from ._inplace import LEAF_ERROR, make_inplace
 from .comparison import where
-from .linalg import addmv
-from .numeric import gcd, lcm, ldexp
+from .linalg import addbmm, addmm, addmv, addr, baddbmm
+from .numeric import copysign, gcd, heaviside, lcm, ldexp, nextafter
 
-Tensor.addmv_ = make_inplace(addmv, "addmv_")
-Tensor.gcd_ = make_inplace(gcd, "gcd_")
-Tensor.lcm_ = make_inplace(lcm, "lcm_")
-Tensor.ldexp_ = make_inplace(ldexp, "ldexp_")
+for _name, _op in [("addmv_", addmv), ("addmm_", addmm), ("addbmm_", addbmm), ("baddbmm_", baddbmm),
+                   ("addr_", addr), ("gcd_", gcd), ("lcm_", lcm), ("ldexp_", ldexp), ("copysign_", copysign),
+                   ("heaviside_", heaviside), ("nextafter_", nextafter)]:
+    setattr(Tensor, _name, make_inplace(_op, _name))
 
 # torch 2.13's top-level in-place names (dir(torch)) that call the Tensor method of the same name
 _METHODS = ["abs_", "acos_", "acosh_", "addmv_", "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan_",
