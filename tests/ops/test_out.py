@@ -71,6 +71,12 @@ CASES = {
     "logsumexp": lambda m: ((T(m, X), 1), {}),
     "cumsum": lambda m: ((T(m, X), 1), {}), "cumprod": lambda m: ((T(m, X), 1), {}),
     "logcumsumexp": lambda m: ((T(m, X), 1), {}),
+    "sum": lambda m: ((T(m, X), 1), {}), "prod": lambda m: ((T(m, X), 0), {"keepdim": True}),
+    "mean": lambda m: ((T(m, X), 1), {}),
+    "argmax": lambda m: ((T(m, X), 1), {}), "argmin": lambda m: ((T(m, X),), {}),
+    "bitwise_and": lambda m: ((T(m, IDX), T(m, IDX + 1)), {}), "bitwise_or": lambda m: ((T(m, IDX), T(m, IDX + 1)), {}),
+    "bitwise_xor": lambda m: ((T(m, IDX), T(m, IDX + 1)), {}), "bitwise_not": lambda m: ((T(m, IDX),), {}),
+    "logical_not": lambda m: ((T(m, X),), {}),
     "all": lambda m: ((T(m, X > 0), 1), {}), "any": lambda m: ((T(m, X > 0), 1), {}),
     "norm": lambda m: ((T(m, X),), {"dim": 1}),
     "linalg.vector_norm": lambda m: ((T(m, X),), {"dim": 1}),
@@ -327,6 +333,16 @@ def test_out_rejects_what_is_not_a_tensor_or_the_wrong_count():
         retrograd.sort(x, out=retrograd.empty(2, 3))
     with pytest.raises(TypeError, match="out must be a Tensor"):
         retrograd.add(x, x, out=(retrograd.empty(2, 3),))
+
+
+def test_sum_and_prod_take_out_only_with_dim_as_torch():
+    x, out = retrograd.ones(2, 3), retrograd.empty(0)
+    with pytest.raises(TypeError, match="out= without a dim"):
+        retrograd.sum(x, out=out)
+    with pytest.raises(TypeError, match="out= without an int dim"):
+        retrograd.prod(x, None, out=out)
+    assert retrograd.sum(x, None, out=out) is out and out.tolist() == 6.0
+    assert retrograd.prod(x, dim=1, out=out).tolist() == [1.0, 1.0]
 
 
 def test_out_may_be_an_input():

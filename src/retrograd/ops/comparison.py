@@ -180,14 +180,18 @@ def _bitwise(op, name, symbol):
     return fn
 
 
-bitwise_and = tensor_method("bitwise_and", "__and__")(_bitwise(lambda x, y: x & y, "bitwise_and", "&"))
-bitwise_or = tensor_method("bitwise_or", "__or__")(_bitwise(lambda x, y: x | y, "bitwise_or", "|"))
-bitwise_xor = tensor_method("bitwise_xor", "__xor__")(_bitwise(lambda x, y: x ^ y, "bitwise_xor", "^"))
+bitwise_and = takes_out(tensor_method("bitwise_and", "__and__")(_bitwise(lambda x, y: x & y, "bitwise_and", "&")),
+                        grad=NONE)
+bitwise_or = takes_out(tensor_method("bitwise_or", "__or__")(_bitwise(lambda x, y: x | y, "bitwise_or", "|")),
+                       grad=NONE)
+bitwise_xor = takes_out(tensor_method("bitwise_xor", "__xor__")(_bitwise(lambda x, y: x ^ y, "bitwise_xor", "^")),
+                        grad=NONE)
 Tensor.__rand__ = lambda self, other: bitwise_and(other, self)
 Tensor.__ror__ = lambda self, other: bitwise_or(other, self)
 Tensor.__rxor__ = lambda self, other: bitwise_xor(other, self)
 
 
+@takes_out(dtype=SAME, grad=NONE)
 @tensor_method("bitwise_not")
 def bitwise_not(input):
     """Elementwise bitwise NOT: z = ~a (logical not for bool tensors); integer or bool tensors only."""
@@ -206,6 +210,7 @@ def _invert(self):
 Tensor.__invert__ = _invert
 
 
+@takes_out(dtype=ANY, grad=NONE)
 @tensor_method()
 def logical_not(input):
     """Elementwise logical NOT: z = (a == 0), a bool tensor."""

@@ -2,6 +2,7 @@
 norms, log-sum-exp, cumulative sums and products, logical reductions, median and mode."""
 
 import builtins
+import functools
 import math
 from collections import namedtuple
 
@@ -20,7 +21,7 @@ from ._inplace import make_inplace
 from ._method import tensor_method
 from .comparison import where
 from .elementwise import float_data
-from ._out import CAST, COPY, INTO, SAME, takes_out
+from ._out import CAST, COPY, INTO, NONE, SAME, takes_out
 
 __all__ = ["sum", "mean"]
 
@@ -120,6 +121,26 @@ class MeanDim(Mean):
 _sum_apply = Sum.apply
 
 
+def _out_needs_dim(none_is_a_dim):
+    """torch's sum and prod take out= only in their overload with dim (sum's dim may be None when
+    passed, prod's must be an int): out= without it is a TypeError."""
+    def decorate(fn):
+        @functools.wraps(fn)
+        def with_dim(*args, out=None, **kwargs):
+            if out is not None:
+                given = len(args) > 1 or "dim" in kwargs
+                dim = args[1] if len(args) > 1 else kwargs.get("dim")
+                if not given or dim is None and not none_is_a_dim:
+                    raise TypeError(f"{fn.__name__}() received an invalid combination of arguments - got out= "
+                                    f"without {'a dim' if not given else 'an int dim'}: torch's {fn.__name__} takes out= "
+                                    f"only with dim ({fn.__name__}(input, dim, keepdim=False, *, dtype=None, out=None))")
+            return fn(*args, out=out, **kwargs)
+        return with_dim
+    return decorate
+
+
+@_out_needs_dim(none_is_a_dim=True)
+@takes_out(dtype=INTO)
 @tensor_method()
 def sum(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A001
     """Sum of elements over ``dim`` (all by default). Integers and bools sum to int64."""
@@ -128,6 +149,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A001
         input, dims, keepdim, _dtype.to_dtype(dtype) if dtype is not None else None)
 
 
+@takes_out(dtype=CAST)
 @tensor_method()
 def mean(input, dim=None, keepdim=False, *, dtype=None):
     """Mean of elements over ``dim`` (all by default)."""
@@ -949,6 +971,8 @@ def _maybe_dtype(dtype):
     return _dtype.to_dtype(dtype) if dtype is not None else None
 
 
+@_out_needs_dim(none_is_a_dim=False)
+@takes_out(dtype=INTO)
 @tensor_method()
 def prod(input, dim=None, keepdim=False, *, dtype=None):
     """Product of elements (over one ``dim``, or all). Integers and bools give int64."""
@@ -1097,12 +1121,14 @@ def _arg(fn_name, input, dim, keepdim):
     return Tensor._make(xp.expand_dims(out, d) if keepdim else out)
 
 
+@takes_out(dtype=SAME, grad=NONE)
 @tensor_method()
 def argmax(input, dim=None, keepdim=False):
     """Index of the largest element (flattened when dim is None; the first among ties)."""
     return _arg("argmax", input, dim, keepdim)
 
 
+@takes_out(dtype=SAME, grad=NONE)
 @tensor_method()
 def argmin(input, dim=None, keepdim=False):
     """Index of the smallest element (flattened when dim is None; the first among ties)."""
