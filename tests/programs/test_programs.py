@@ -17,7 +17,7 @@ import numpy as np
 import retrograd
 from tests.helpers import requires_torch
 from tests.programs import (actor_critic, char_rnn, checkpoint, dataloader_workers, dcgan, regression,
-                            resnet, seq2seq, siamese, timeseries, unet, vit, word_lm)
+                            resnet, seq2seq, siamese, simclr, timeseries, unet, vit, word_lm)
 from tests.reference.store import reference
 
 try:
@@ -180,3 +180,10 @@ def test_time_series_with_packed_sequences_and_a_state_dict_round_trip_prints_to
     ours = numbers(printed(timeseries.main, retrograd))
     assert ours["best val loss"] == min(v for k, v in ours.items() if k.endswith("val loss"))
     assert_same_numbers(ours, torch_numbers(timeseries, timeseries.main))
+
+
+def test_simclr_prints_torchs_contrastive_losses_and_linear_probe():
+    ours = numbers(printed(simclr.main, retrograd))
+    for step in range(6):  # the fill_diagonal_ mask and the masked softmax give one loss
+        assert abs(ours[f"step {step} nt-xent"] - ours[f"step {step} masked-softmax form"]) < 1e-12
+    assert_same_numbers(ours, torch_numbers(simclr, simclr.main))
