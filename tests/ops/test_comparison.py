@@ -203,3 +203,11 @@ def test_isin_errors_and_out():
     assert t.isin(t.tensor(ELEMS), t.tensor(TESTS), out=out) is out
     assert out.tolist() == [[False, True, False], [True, False, False]]
     assert not t.isin(t.tensor([1.0, 2.0], requires_grad=True), t.tensor([2.0])).requires_grad
+
+
+def test_where_of_shapes_that_do_not_broadcast_raises_runtime_error_as_torch():
+    cond = retrograd.zeros(3, 2) > 0
+    for fn in (lambda: retrograd.where(cond, retrograd.zeros(4, 2), retrograd.zeros(2)),
+               lambda: retrograd.where(cond, retrograd.zeros(3, 1), retrograd.zeros(3))):
+        with pytest.raises(RuntimeError, match="must match the size"):
+            fn()

@@ -118,3 +118,13 @@ def test_split_with_sizes_and_the_unsafe_splits():
         retrograd.split_with_sizes(retrograd.arange(5), [2, 2])
     with pytest.raises(TypeError, match="must be a sequence of ints"):
         retrograd.split_with_sizes(retrograd.arange(5), 2)
+
+
+def test_cat_of_only_empty_1d_tensors_checks_no_dim_as_torch():
+    """torch skips 1-D empty tensors in cat, so a list of only those takes any dim and gives an
+    empty (0,) tensor of the promoted dtype (it raised IndexError for dim=1)."""
+    for dim in (1, -2, 5):
+        got = retrograd.cat([retrograd.zeros(0), retrograd.zeros(0, dtype=retrograd.int64)], dim=dim)
+        assert got.shape == (0,) and got.dtype == retrograd.float32
+    with pytest.raises(IndexError):  # a tensor that is not skipped has its dims checked
+        retrograd.cat([retrograd.zeros(1, 0), retrograd.zeros(0)], dim=2)

@@ -321,6 +321,14 @@ def test_positive_refuses_bool_as_torch():
     assert +x is x and retrograd.positive(x) is x
 
 
+def test_integer_division_of_shapes_that_do_not_broadcast_raises_runtime_error_as_torch():
+    a, b = retrograd.zeros(4, dtype=retrograd.int8), retrograd.ones(3, dtype=retrograd.int8)
+    for fn in (lambda: a // b, lambda: retrograd.remainder(a, b), lambda: retrograd.fmod(a, b),
+               lambda: a.clone().div_(b, rounding_mode="trunc")):
+        with pytest.raises(RuntimeError, match="must match the size"):  # (was NumPy's ValueError)
+            fn()
+
+
 def test_errors():
     x = retrograd.tensor([1.0, 2.0])
     with pytest.raises(RuntimeError, match="At least one of 'min' or 'max'"):

@@ -9,7 +9,7 @@ from .. import _backend
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state as _grad_state
 from ..tensor import Tensor
-from ._broadcast import sum_to_shape
+from ._broadcast import broadcast_shapes, sum_to_shape
 from ._method import tensor_method
 from ._select import zero_where_not
 from .elementwise import broadcast_op, operands, require_tensor
@@ -70,11 +70,15 @@ class Where(Function):
                                f"{cond.dtype}")
         ctx.save_for_backward(cond)
         ctx.shapes = (a.shape if isinstance(a, Tensor) else None, b.shape if isinstance(b, Tensor) else None)
-        out = _select_or_zero(c, x, y)
-        if out is not None:
-            return out
-        xp = _backend.array_module(c)
-        return _backend.call(xp.where, c, x, y)  # (CUDA bfloat16 operands: float32 opmath)
+        try:
+            out = _select_or_zero(c, x, y)
+            if out is not None:
+                return out
+            xp = _backend.array_module(c)
+            return _backend.call(xp.where, c, x, y)  # (CUDA bfloat16 operands: float32 opmath)
+        except ValueError:  # NumPy's words for shapes that do not broadcast: torch's RuntimeError
+            broadcast_shapes(*(getattr(v, "shape", ()) for v in (c, x, y)))
+            raise
 
     @staticmethod
     def jvp(ctx, _cond, ta, tb):

@@ -110,7 +110,8 @@ def cat(tensors, dim=0):
             break
     if ref.ndim == 0:
         raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
-    d = _wrap_dim(dim, ref.ndim)
+    all_skipped = ref._data.ndim == 1 and ref._data.shape[0] == 0  # torch checks dim against no tensor then
+    d = 0 if all_skipped and isinstance(dim, int) else _wrap_dim(dim, ref.ndim)
     rs = ref._data.shape
     for i, t in enumerate(tensors):
         ts = t._data.shape

@@ -19,7 +19,7 @@ from ..autograd.function import Function
 from ..autograd.forward_ad import diagonal_jvp, fsum
 from ..autograd.grad_mode import _state as _grad_state
 from ..tensor import Tensor
-from ._broadcast import sum_to_shape
+from ._broadcast import broadcast_shapes as _broadcast_shapes, sum_to_shape
 from ._inplace import make_inplace
 from ._kernel_dtypes import SCALAR_NAME, check_floating, check_floating_result, check_not_bool, not_implemented_for
 from ._method import tensor_method
@@ -90,7 +90,7 @@ def _check_int_division(name, x, y):
     if not all(v.dtype.kind in "biu" if hasattr(v, "dtype") else isinstance(v, (int, np.integer)) for v in (x, y)):
         return  # a floating result: division by zero gives inf/nan
     if hasattr(y, "dtype"):  # (torch's CUDA kernels divide without the check)
-        if _xp(y) is np and 0 not in np.broadcast_shapes(getattr(x, "shape", ()), y.shape) and bool((y == 0).any()):
+        if _xp(y) is np and 0 not in _broadcast_shapes(getattr(x, "shape", ()), y.shape) and bool((y == 0).any()):
             raise RuntimeError("ZeroDivisionError")
     elif y == 0 and getattr(x, "size", 1):  # 0 or False, dividing something
         raise RuntimeError("ZeroDivisionError")
