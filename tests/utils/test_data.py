@@ -140,6 +140,19 @@ def test_samplers():
         data.WeightedRandomSampler([[1.0]], 1)
 
 
+def test_weighted_sampler_checks_its_weights_when_drawing_as_torch():
+    g = retrograd.Generator().manual_seed(0)
+    # more samples than non-zero weights: the zero-weight indices come last, as torch's multinomial
+    assert sorted(data.WeightedRandomSampler([0.0, 1.0], 2, replacement=False, generator=g)) == [0, 1]
+    for weights, n, replacement, message in [([0.1, 0.9], 5, False, "cannot sample n_sample > prob_dist"),
+                                             ([-1.0, 1.0], 2, True, "probability entry < 0"),
+                                             ([0.0, 0.0], 2, True, "sum of probabilities <= 0"),
+                                             ([float("inf"), 1.0], 2, True, "infinity or NaN")]:
+        sampler = data.WeightedRandomSampler(weights, n, replacement=replacement)  # made, as torch's
+        with pytest.raises(RuntimeError, match=message):
+            list(sampler)
+
+
 def test_datasets():
     ds = _tensor_ds(retrograd, 5)
     x, y = ds[2]

@@ -118,8 +118,8 @@ class SubsetRandomSampler(Sampler):
 class WeightedRandomSampler(Sampler):
     """``num_samples`` indices drawn with probabilities proportional to ``weights``.
 
-    Without replacement, all are drawn at the first ``next()`` from ``generator`` (the global
-    generator if None), as torch's ``multinomial``. With replacement they are drawn lazily, 32 at
+    Without replacement, all are drawn at the first ``next()`` by ``multinomial`` from
+    ``generator`` (the global generator if None), as torch's; invalid weights raise there too. With replacement they are drawn lazily, 32 at
     a time (``num_samples=10**10`` allocates nothing up front; torch's would allocate 80 GB), from
     a private stream seeded by one draw from ``generator`` at the first ``next()``, so the indices
     do not depend on other random draws made while iterating.
@@ -133,11 +133,6 @@ class WeightedRandomSampler(Sampler):
         w = np.asarray(weights._host_array() if isinstance(weights, Tensor) else weights, dtype=np.float64)
         if w.ndim != 1:
             raise ValueError(f"weights should be a 1d sequence but given weights have shape {tuple(w.shape)}")
-        if (w < 0).any() or not np.isfinite(w).all() or w.sum() <= 0:
-            raise RuntimeError("invalid multinomial distribution (weights must be finite, non-negative and "
-                               "not all zero)")
-        if not replacement and num_samples > np.count_nonzero(w):
-            raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
         from ...creation import tensor
 
         self.weights = tensor(w)
@@ -146,13 +141,18 @@ class WeightedRandomSampler(Sampler):
         self.generator = generator
 
     def __iter__(self):
-        from ...random import _rng
+        from ...sampling import multinomial
 
         w = self.weights._data
-        if not self.replacement:
-            yield from _rng(self.generator).choice(len(w), size=self.num_samples, replace=False,
-                                                   p=w / w.sum()).tolist()
+        if not self.replacement:  # (multinomial's checks; zero weights come last, as torch's)
+            yield from multinomial(self.weights, self.num_samples, False, generator=self.generator).tolist()
             return
+        if (w < 0).any():  # the weights are checked when drawn, as torch's multinomial does
+            raise RuntimeError("invalid multinomial distribution (encountering probability entry < 0)")
+        if not np.isfinite(w).all():
+            raise RuntimeError("invalid multinomial distribution (encountering probability entry = infinity or NaN)")
+        if w.sum() <= 0:
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
         rng = np.random.Generator(np.random.PCG64(_draw_seed(self.generator)))
         cdf = np.cumsum(w)
         cdf /= cdf[-1]
