@@ -458,3 +458,19 @@ def test_a_segment_returns_an_object_it_was_given_as_itself():
         (out, got), _ = _quiet(compiled, options, x)
         assert got is options
         np.testing.assert_array_equal(out.detach().numpy(), (x * 2 + 1).detach().numpy())
+
+
+def test_explain_says_why_a_function_that_cannot_be_split_runs_eagerly():
+    def fn(x):
+        y = x * 2
+        try:
+            print(y.sum().item())
+        finally:
+            pass
+        return y * 3
+
+    report = _explain(fn, retrograd.tensor(rand(4, 3, seed=1)))
+    assert report.graph_break_count == 1
+    reason = report.break_reasons[0].reason
+    assert reason.startswith("Tensor.item() reads a value into Python; capture cannot resume after it here")
+    assert "inside a Try statement (line" in reason  # (Compiled.unsplittable: resume.Unsplittable's reason)

@@ -18,6 +18,7 @@ SymFloat there, and the graph reads the call's value at each replay. A value tha
 into Python (``if s > 0``) specializes it again: that argument is a constant from then on.
 """
 
+import copy
 import sys
 import types
 import warnings
@@ -387,6 +388,8 @@ def explain_graphs(fn, module, name, args, kwargs):
     plan = c.plan() if entry is _SPLIT else None
     breaks = _one_per_statement(c.last_breaks, plan)
     if entry is not _SPLIT:
+        if c.unsplittable is not None:  # (why the function runs eagerly for these inputs: told with each break)
+            breaks = [_unsplit(b, c.unsplittable) for b in breaks]
         return ([] if entry is None else [entry]), breaks
     groups = {}
     for step, position in zip(steps, steps.positions):
@@ -394,6 +397,13 @@ def explain_graphs(fn, module, name, args, kwargs):
         if index is not None:
             groups.setdefault(index, types.SimpleNamespace(steps=[])).steps.append(step)
     return [groups[i] for i in sorted(groups)], breaks
+
+
+def _unsplit(b, why):
+    """Break ``b`` with the reason the function could not be split at it (resume.Unsplittable's)."""
+    out = copy.copy(b)
+    out.reason = f"{b.reason}; capture cannot resume after it here, so the whole function runs eagerly: {why}"
+    return out
 
 
 def _one_per_statement(breaks, plan):
