@@ -211,3 +211,13 @@ def test_where_of_shapes_that_do_not_broadcast_raises_runtime_error_as_torch():
                lambda: retrograd.where(cond, retrograd.zeros(3, 1), retrograd.zeros(3))):
         with pytest.raises(RuntimeError, match="must match the size"):
             fn()
+
+
+def test_where_of_two_numbers_and_of_a_0d_condition_as_torch():
+    cond = retrograd.tensor([1.0, -1.0]) > 0
+    got = retrograd.where(cond, 2, -2.5)  # Python numbers: the default dtype (it gave float64)
+    assert got.dtype == retrograd.float32 and got.tolist() == [2.0, -2.5]
+    assert retrograd.where(cond, 2, 3).dtype == retrograd.int64
+    (i,) = retrograd.where(retrograd.tensor(1.0) > 0)  # a 0-dim condition (it raised ValueError)
+    assert i.tolist() == [0]
+    assert retrograd.where(retrograd.tensor(-1.0) > 0)[0].shape == (0,)

@@ -123,3 +123,16 @@ def test_dist_values_and_errors():
         t.dist(t.tensor([1, 2]), t.tensor([0, 1]))
     with pytest.raises(RuntimeError, match="must match the size"):
         t.dist(a, t.zeros(3))
+
+
+def test_cosine_similarity_computes_in_the_common_float_dtype_as_torch():
+    F = retrograd.nn.functional
+    got = F.cosine_similarity(retrograd.tensor([[1, 2]]), retrograd.tensor([[1.0, 2.0]]))  # it gave 1.118
+    np.testing.assert_allclose(got.numpy(), [1.0], rtol=1e-6)
+    with pytest.raises(RuntimeError, match="floating point"):
+        F.cosine_similarity(retrograd.tensor([[1, 2]]), retrograd.tensor([[1, 2]]))
+
+
+def test_pairwise_distance_of_0d_tensors_is_0d_with_keepdim_as_torch():
+    got = retrograd.nn.functional.pairwise_distance(retrograd.tensor(1.0), retrograd.tensor(2.0), keepdim=True)
+    assert got.shape == ()

@@ -480,3 +480,15 @@ def test_fill_diagonal_refuses_a_vector_unequal_dimensions_and_a_leaf():
         retrograd.zeros(2, 3, 2).fill_diagonal_(1)
     with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
         retrograd.zeros(2, 2, requires_grad=True).fill_diagonal_(1)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda r: r.zeros(2).scatter(0, r.tensor([0]), r.tensor([1])),
+    lambda r: r.zeros(2, dtype=r.int8).scatter_add(0, r.tensor([0]), r.tensor([1.0], dtype=r.float16)),
+    lambda r: r.zeros(2).index_add(0, r.tensor([0]), r.tensor([1])),
+    lambda r: r.zeros(2).index_copy(0, r.tensor([0]), r.tensor([1])),
+], ids=["scatter", "scatter_add", "index_add", "index_copy"])
+def test_writes_of_another_dtype_raise_as_torch(fn):
+    """torch refuses a source of another dtype than self's (retrograd cast it silently)."""
+    with pytest.raises(RuntimeError, match="dtype|scalar type"):
+        fn(retrograd)

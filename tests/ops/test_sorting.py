@@ -122,3 +122,11 @@ def test_sort_property_matches_torch(values, descending):
     np.testing.assert_array_equal(ours.values.numpy(), theirs.values.numpy())
     np.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())
     np.testing.assert_array_equal(retrograd.unique(retrograd.tensor(a)).numpy(), torch.unique(torch.tensor(a)).numpy())
+
+
+def test_sort_of_a_0d_tensor_checks_dim_as_torch():
+    x = retrograd.tensor(1.0)
+    for fn in (lambda: retrograd.sort(x, dim=1), lambda: retrograd.argsort(x, dim=-2)):
+        with pytest.raises(IndexError, match="Dimension out of range"):
+            fn()
+    assert retrograd.sort(x, dim=-1)[0].item() == 1.0

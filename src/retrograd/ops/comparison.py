@@ -14,7 +14,7 @@ from ._method import tensor_method
 from ._select import zero_where_not
 from .elementwise import broadcast_op, operands, require_tensor
 from ._out import ANY, NONE, SAME, takes_out
-from .._dtype import float32
+from .._dtype import float32, result_type
 from ._kernel_dtypes import check_integer_result, check_integral, not_implemented_for
 
 __all__ = ["eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal",
@@ -120,7 +120,10 @@ def where(condition, input=None, other=None):
     """where(cond, a, b): elements of a where cond is True, else of b.
     where(cond) alone: the indices of the True elements, as a tuple of tensors."""
     if input is None and other is None:
-        return tuple(Tensor._make(i) for i in _backend.array_module(condition._data).nonzero(condition._data))
+        xp = _backend.array_module(condition._data)
+        return tuple(Tensor._make(i) for i in xp.nonzero(xp.atleast_1d(condition._data)))  # a 0-dim one: 1-D
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):  # two numbers: torch's dtype of them
+        input = Tensor._make(_backend.array_module(condition._data).asarray(input, dtype=result_type(input, other).np))
     return Where.apply(condition, input, other)
 
 

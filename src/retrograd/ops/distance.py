@@ -11,6 +11,7 @@ import numpy as np
 
 from ..amp.autocast_mode import autocast_op
 from .._backend import array_module
+from .._dtype import result_type
 from ..autograd.function import Function
 from ..tensor import Tensor, _wrap_dim
 from . import _batching
@@ -178,8 +179,8 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     """||x1 - x2 + eps||_p over the last dim (inputs broadcast)."""
     nd = max(x1.ndim, x2.ndim)
     diff = x1 - x2 + eps
-    if nd == 0:
-        return _pnorm(diff.reshape(1), p, keepdim)
+    if nd == 0:  # a 0-dim distance, with or without keepdim (torch)
+        return _pnorm(diff.reshape(1), p, False)
     out = _pnorm(diff, p, keepdim)
     return out
 
@@ -203,6 +204,11 @@ Tensor.dist = dist
 @autocast_op({"cuda": "fp32"})
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     """sum(x1/max(||x1||, eps) * x2/max(||x2||, eps)) over ``dim`` (inputs broadcast)."""
+    common = result_type(x1, x2)
+    if not common.is_floating_point:
+        raise RuntimeError(f"expected common dtype to be floating point, yet common dtype is {common} "
+                           "(convert the inputs with .float() first)")
+    x1, x2 = (x if x.dtype == common else x.to(common) for x in (x1, x2))  # computed in the common dtype
     shape = broadcast_shapes(x1.shape, x2.shape)
     d = _wrap_dim(dim, max(len(shape), 1))
     a = x1.expand(shape) if tuple(x1.shape) != shape else x1

@@ -491,6 +491,9 @@ def _src_for(src, index, name):
 
 
 def _scatter_impl(input, dim, index, src, accumulate, name):
+    if isinstance(src, Tensor) and src.dtype != input.dtype:
+        raise RuntimeError(f"scatter(): Expected self.dtype to be equal to src.dtype (in {name}: self {input.dtype}, "
+                           f"src {src.dtype}; convert src with .to({input.dtype}))")
     key, _ = _gather_key(input, dim, index, name)
     x = input.reshape(1) if input.ndim == 0 else input
     value = _src_for(src, index, name)
@@ -724,6 +727,9 @@ def _index_write(input, dim, index, source, accumulate, name):
 def index_add(input, dim, index, source, *, alpha=1):
     """z = input with alpha*source[i] added along dim at index[i] (repeats add up);
     da = g,  dsource = alpha * g selected at index."""
+    if isinstance(source, Tensor) and source.dtype != input.dtype:
+        raise RuntimeError(f"index_add_(): self ({input.dtype}) and source ({source.dtype}) must have the same "
+                           f"scalar type (convert source with .to({input.dtype}))")
     if alpha != 1:
         source = source * alpha
     return _index_write(input, dim, index, source, True, "index_add")
@@ -733,6 +739,9 @@ def index_add(input, dim, index, source, *, alpha=1):
 @autocast_op({"cpu": "promote"})
 def index_copy(input, dim, index, source):
     """z = input with source[i] written along dim at index[i];  da = g zeroed there,  dsource = g there."""
+    if isinstance(source, Tensor) and source.dtype != input.dtype:
+        raise RuntimeError(f"index_copy_(): self and source expected to have the same dtype, but got (self) "
+                           f"{input.dtype} and (source) {source.dtype} (convert source with .to({input.dtype}))")
     return _index_write(input, dim, index, source, False, "index_copy")
 
 

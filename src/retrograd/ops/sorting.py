@@ -63,6 +63,7 @@ def _int64(x):
 def sort(input, dim=-1, descending=False, stable=False):
     """(values, indices) sorted along ``dim``; d input = g scattered back through indices."""
     if input.ndim == 0:
+        _wrap_dim(dim, 1)  # dims 0 and -1 only, as torch
         return return_types.sort(input.clone(), _int64(array_module(input._data).zeros((), np.int64)))
     dim = _wrap_dim(dim, input.ndim)
     if _batching.batched(input):  # under vmap: the batch sorted along dim + 1 at once
@@ -75,6 +76,7 @@ def sort(input, dim=-1, descending=False, stable=False):
 def argsort(input, dim=-1, descending=False, stable=False):
     """The indices that sort ``input`` along ``dim``."""
     if input.ndim == 0:
+        _wrap_dim(dim, 1)  # dims 0 and -1 only, as torch
         return _int64(array_module(input._data).zeros((), np.int64))
     if _batching.batched(input):  # under vmap: the batch's indices along dim + 1 at once
         d = _wrap_dim(dim, input.ndim)
