@@ -492,3 +492,20 @@ def test_writes_of_another_dtype_raise_as_torch(fn):
     """torch refuses a source of another dtype than self's (retrograd cast it silently)."""
     with pytest.raises(RuntimeError, match="dtype|scalar type"):
         fn(retrograd)
+
+
+@pytest.mark.parametrize("dtype,value,want", [
+    ("uint8", -1, 255), ("uint8", 127.9, 127), ("int8", -0.5, 0), ("uint8", -1.5, RuntimeError),
+    ("uint8", 256, RuntimeError), ("int8", 127.9, RuntimeError), ("int8", 300, RuntimeError),
+    ("int16", float("nan"), RuntimeError)])
+def test_numbers_written_into_integer_tensors_convert_as_torch(dtype, value, want):
+    """x[k] = number: an int wraps for unsigned types only within +-max, a float must lie in the
+    type's range (it raised NumPy's OverflowError or wrote a wrapped value)."""
+    x = retrograd.zeros(2, dtype=getattr(retrograd, dtype))
+    if want is RuntimeError:
+        with pytest.raises(RuntimeError, match="without overflow"):
+            x[0] = value
+        return
+    x[0] = value
+    x[retrograd.tensor([1])] = value
+    assert x.tolist() == [want, want]

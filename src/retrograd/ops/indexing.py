@@ -334,6 +334,10 @@ def getitem(self, key):
 
 def setitem(self, key, value):
     key, advanced = convert_key(key)
+    if isinstance(value, (int, float)):  # a number written into an integer tensor: torch's conversion
+        from .math import _int_bound
+
+        value = _int_bound(self, value, "value written")
     if advanced and isinstance(value, Tensor) and value.ndim:
         layout = _torch_layout(key, self._data.ndim)
         if layout is not None:  # value is laid out as torch's result: permute it to NumPy's

@@ -1172,16 +1172,24 @@ def clamp(input, min=None, max=None):  # noqa: A002
     return Clamp.apply(input, _int_bound(input, min), _int_bound(input, max))
 
 
-def _int_bound(input, v):
+def _int_bound(input, v, what="clamp bound"):
     """A Python int bound in an integer tensor's type, converted as torch converts it: exact for
-    signed types, modulo 2^bits for unsigned ones (so -1 is 255 for uint8), else an error."""
-    if not isinstance(v, int) or isinstance(v, bool) or input.dtype.is_floating_point or input.dtype.name == "bool":
+    signed types, modulo 2^bits for unsigned ones (so -1 is 255 for uint8), else an error. (A float
+    must lie in the type's range: -1.5 is an error for uint8, as in torch's writes.)"""
+    if isinstance(v, bool) or input.dtype.is_floating_point or input.dtype.name == "bool":
         return v
     info = np.iinfo(input._data.dtype)
+    if isinstance(v, float) and what != "clamp bound":  # (clamp compares with a float bound instead)
+        if not info.min <= v <= info.max:  # (nan and inf too)
+            raise RuntimeError(f"value cannot be converted to type {input.dtype.name}_t without overflow "
+                               f"({what} {v} on a {input.dtype} tensor)")
+        return v
+    if not isinstance(v, int):
+        return v
     lo = -info.max if info.min == 0 else info.min
     if not lo <= v <= info.max:
         raise RuntimeError(f"value cannot be converted to type {input.dtype.name}_t without overflow "
-                           f"(clamp bound {v} on a {input.dtype} tensor)")
+                           f"({what} {v} on a {input.dtype} tensor)")
     return v % (info.max + 1) if info.min == 0 else v
 
 
