@@ -124,3 +124,15 @@ def test_alpha_follows_torchs_rules():
     assert got.dtype == R.bool and got.tolist() == [True, True]
     got = R.add(t([1], dtype=R.int8), t([True]), alpha=3)
     assert got.dtype == R.int8 and got.tolist() == [4]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16, np.int32])
+def test_small_relu_mask_is_z_not_zero(dtype):
+    """The small-array relu mask (a cast to bool for floats) is z != 0: NaN passes, -0 and +0 do not."""
+    from retrograd.ops import elementwise
+
+    z = np.array([1.5, 0.0, -0.0, np.nan, 3.0, -2.0] if np.dtype(dtype).kind == "f" else [1, 0, 0, 5, 3, 0],
+                 dtype=dtype)
+    mask = elementwise._relu_mask(z)
+    assert mask.dtype == np.bool_ and np.array_equal(mask, z != 0)
+    assert elementwise._zero_of(z.dtype) == 0 and type(elementwise._zero_of(z.dtype)) is z.dtype.type

@@ -62,3 +62,22 @@ def test_linear_layer_uses_it_and_keeps_gradients(monkeypatch):
     y.backward(retrograd.from_numpy(g))
     np.testing.assert_allclose(x.grad.numpy(), g @ wd, rtol=1e-6)
     np.testing.assert_allclose(lin.weight.grad.numpy(), g.T @ xd, rtol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16, np.int64])
+@pytest.mark.parametrize("shape", [(32, 16, 16), (1, 7, 3), (64, 128, 1)])
+def test_matrix_products_through_dot_are_bitwise_matmul(dtype, shape):
+    """_mm and _product take np.dot for NumPy float32/float64 matrices (the same BLAS call as @,
+    without the matmul ufunc's dispatch): bitwise @ in every layout Addmm passes; other dtypes
+    go through @ itself."""
+    rows, inner, cols = shape
+    rng = np.random.default_rng(1)
+    a = (rng.standard_normal((rows, inner)) * 4).astype(dtype)
+    b = (rng.standard_normal((cols, inner)) * 4).astype(dtype)
+    for x, m in ((a, b.T), (np.asfortranarray(a), b.T), (a, np.ascontiguousarray(b.T)), (a.T.copy().T, b.T)):
+        for got in (linear_ops._mm(x, m), linear_ops._mm(m.T, x.T).T):
+            want = x @ m if got.shape == (rows, cols) else (m.T @ x.T).T
+            assert got.dtype == want.dtype and np.array_equal(got, want)
+    if dtype in (np.float32, np.float64):
+        assert np.array_equal(linear_ops._product(a, b.T), a @ b.T)
+        assert np.array_equal(linear_ops._mm(a, a.T), a @ a.T)  # (BLAS's syrk for a product with its own transpose)

@@ -35,14 +35,13 @@ from .graph import AccumulateGrad
 _Tensor = None  # retrograd.tensor.Tensor, set by function.bind_tensor_class at import
 _new_lock = threading.Lock()
 profile_hook = None  # retrograd.profiler's recorder while a profile records: times each node
-_final_callbacks = threading.local()  # .stack: one callback list per backward running on this thread
 
 
 def queue_callback(callback):
     """Run ``callback()`` once the running backward has finished (torch's
     ``Variable._execution_engine.queue_callback``: DistributedDataParallel waits for its
     gradient buckets this way). Only valid while a backward runs on this thread."""
-    stack = getattr(_final_callbacks, "stack", None)
+    stack = _state.callbacks  # one callback list per backward running on this thread
     if not stack:
         raise RuntimeError("Final callbacks can only be installed during backward pass.")
     stack[-1].append(callback)
@@ -51,7 +50,7 @@ def queue_callback(callback):
 def queue_outermost_callback(callback):
     """Like queue_callback, but run when the outermost backward running on this thread ends
     (not a reentrant one started inside it, e.g. by a checkpoint's backward)."""
-    stack = getattr(_final_callbacks, "stack", None)
+    stack = _state.callbacks
     if not stack:
         raise RuntimeError("Final callbacks can only be installed during backward pass.")
     stack[0].append(callback)
@@ -259,13 +258,14 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
         captured = [None] * (max(capture.values()) + 1 if capture else 0)
         needed = _needed(root_nodes, deps, {node for node, _ in capture})
 
-    prev = _state.enabled
+    local = _state.__dict__  # this thread's grad mode and callback lists, in one lookup (grad_mode._GradState)
+    prev = local["enabled"]
     # autograd.grad inside a dual level (forward-over-reverse): the backward runs its tensor-op
     # paths so that tangents flow through it; grad() detaches the results, keeping their tangents
     graph = create_graph or (not accumulate and _function.forward_hook is not None)
-    _state.enabled = graph
+    local["enabled"] = graph
     callbacks = []
-    stack = _final_callbacks.__dict__.setdefault("stack", [])
+    stack = local["callbacks"]
     stack.append(callbacks)
     errstate = _quiet()  # inf * 0 in a backward formula is nan, silently, as in torch
     try:
@@ -360,7 +360,7 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
     finally:
         _restore(errstate)
         stack.pop()
-        _state.enabled = prev
+        local["enabled"] = prev
     return captured
 
 

@@ -18,7 +18,7 @@ from .._callsite import format_site, position_site, user_position
 from .._backend import array_module as _xp
 from . import anomaly
 from .grad_mode import _state
-from .graph import AccumulateGrad, Node, _modules, _saved_hooks, _saved_hooks_entered
+from .graph import AccumulateGrad, Node, _saved_hooks, _saved_hooks_entered
 
 _SAVED_PLAIN, _SAVED_OUTPUT, _SAVED_PACKED = 0, 1, 2
 # edges for inputs that need no gradient; non-tensor arguments (dims, scalars) are marked so
@@ -321,8 +321,8 @@ class Function(FunctionCtx, Node):
         ctx._hooked = False  # (Node's default as the node's own: the engine reads it per node, and
         # CPython 3.11 does not specialise a read that falls through to a class attribute)
         fw = None if forward_hook is None else forward_hook(args)
-        state = _state
-        if state.enabled:
+        local = _state.__dict__  # this thread's grad mode and module stack, in one lookup (grad_mode._GradState)
+        if local["enabled"]:
             # one pass over the inputs: which need a gradient, and the graph edge of each
             # (the node that made it, or a leaf's AccumulateGrad), read before forward runs
             needs = []
@@ -352,7 +352,7 @@ class Function(FunctionCtx, Node):
             ctx.needs_input_grad = tuple(needs) if fw is None else forward_hook.needs(tuple(needs), fw)
             switch = not cls._array_forward
             if switch:
-                state.enabled = False
+                local["enabled"] = False
         else:  # grad mode off (e.g. inside backward): nothing to switch or record
             record = switch = False
             edges = None
@@ -371,7 +371,7 @@ class Function(FunctionCtx, Node):
                 out = forward(ctx, *args)
         finally:
             if switch:
-                state.enabled = True
+                local["enabled"] = True
 
         if type(out) is _ndarray or isinstance(out, _np_generic):  # one new array (or a full reduction's scalar)
             result = _make(out)
@@ -399,7 +399,7 @@ class Function(FunctionCtx, Node):
         else:
             results = _outputs(ctx, cls, args, kwargs, out, record, edges)
         if record:  # what every recorded node keeps besides its edges and outputs
-            stack = _modules.stack
+            stack = local["stack"]
             if stack:
                 ctx._module = stack[-1]  # the module running it
             if ctx._to_save:

@@ -2,6 +2,8 @@
 
 import threading
 
+from .grad_mode import _state as _grad_state
+
 
 class RemovableHandle:
     """Returned by every ``register_*hook``; ``remove()`` unregisters the hook."""
@@ -129,12 +131,9 @@ class _HookStack(threading.local):
         self.saving_node = None  # the name of the op whose tensors are being packed
 
 
-class _ModuleStack(threading.local):
-    def __init__(self):
-        self.stack = []
-
-
-_modules = _ModuleStack()
+# .stack: the nn.Modules whose forward is running in this thread, innermost last (kept on the
+# grad-mode thread-local, which Function.apply reads once per op: see grad_mode._GradState)
+_modules = _grad_state
 
 
 def current_module():

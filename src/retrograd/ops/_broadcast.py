@@ -73,6 +73,6 @@ def broadcast_view(x, shape):
                     break
             else:
                 view = _ndarray(shape, x.dtype, x, 0, tuple(strides))
-                view.flags.writeable = False
+                view.setflags(write=False)  # (~1.4K machine instructions less than .flags.writeable = False)
                 return view
     return array_module(x).broadcast_to(x, shape)

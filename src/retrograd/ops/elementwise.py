@@ -47,7 +47,7 @@ def require_tensor(name, v):
 
 
 _PY_NUMBERS = (float, int)
-_ndarray = np.ndarray  # (np.ndarray reads are not specialised by CPython 3.11: numpy has a module __getattr__)
+_ndarray, _maximum = np.ndarray, np.maximum  # (np.ndarray reads are not specialised by CPython 3.11: numpy has a module __getattr__)
 
 
 def operands(a, b):
@@ -670,16 +670,16 @@ class Relu(Function):
     @staticmethod
     def forward(ctx, a):
         x = a._data
-        xp = _backend.array_module(x)
+        xp = np if type(x) is _ndarray else _backend.array_module(x)
         if x.dtype.kind == "f":
             # NaN propagates and -0 stays -0, as in torch. On large arrays clip with both bounds
             # in x's dtype runs NumPy's vectorised clip loop, ~3x faster than maximum with a
             # scalar (which takes a slow path); on small ones clip's Python wrapper (~2 us) costs
             # more. A NumPy array's own clip method: np.clip's dispatch costs ~5 us more (NumPy 2.4;
             # the mlp step's 128x512 relu 29 -> 14 us)
-            zero = x.dtype.type(0)
+            zero = _zero_of(x.dtype)
             if x.size < _SMALL:
-                z = xp.maximum(zero, x)
+                z = _maximum(zero, x) if xp is np else xp.maximum(zero, x)
             else:
                 inf = x.dtype.type(np.inf)
                 z = x.clip(zero, inf) if type(x) is _ndarray else xp.clip(x, zero, inf)
@@ -723,8 +723,19 @@ def _relu_mask(out):
     """Where relu passes its gradient: z != 0, i.e. z > 0 or NaN (torch: not z <= 0), as 1/0 in
     z's dtype for large arrays (NumPy multiplies by a bool array through a slow casting loop:
     ~20% slower there; on small ones the extra call costs more)."""
-    mask = out != 0
-    return mask if out.size < _SMALL else mask.astype(out.dtype)
+    if out.size < _SMALL:  # (a float's cast to bool is z != 0, NaN included: ~4K machine instructions
+        return out.astype(bool) if out.dtype.kind == "f" else out != 0  # less than comparing with 0)
+    return (out != 0).astype(out.dtype)
+
+
+_ZEROS = {}  # a zero scalar of each dtype: making one (dtype.type(0)) costs ~2.7K machine instructions
+
+
+def _zero_of(dtype):
+    zero = _ZEROS.get(dtype)
+    if zero is None:
+        zero = _ZEROS[dtype] = dtype.type(0)
+    return zero
 
 
 _SMALL = 1 << 12  # elements: below this NumPy's per-call overhead outweighs a faster loop

@@ -15,6 +15,8 @@ from ._rows import col_sums
 from .shape import UnsafeView
 from .linalg import Matmul, check_same_dtype
 
+_dot, _ndarray = np.dot, np.ndarray  # (module globals: np.X reads are not specialised, see tensor.py)
+
 __all__ = []  # nn-only: exported through retrograd.nn.functional
 FUNCTIONAL = ["linear", "bilinear"]
 
@@ -55,8 +57,8 @@ class Addmm(Function):
         if not _state.enabled:  # plain backward: the same formulas on arrays, no graph
             ga = g._data
             gb = Tensor._make(col_sums(ga)) if need[0] else None
-            gx = Tensor._make(ga @ m._data.T) if need[1] else None
-            gm = Tensor._make((ga.T @ x._data).T) if need[2] else None
+            gx = Tensor._make(_mm(ga, m._data.T)) if need[1] else None
+            gm = Tensor._make(_mm(ga.T, x._data).T) if need[2] else None
             return gb, gx, gm
         gb = g.sum(0) if need[0] else None  # db = sum_i G_i
         gx = g @ m.t() if need[1] else None  # dX = G M^T
@@ -71,13 +73,23 @@ def _product(x, m):
     general path once rows*out > 1200, which costs ~4 us more per call than the copy (x 32x128
     float32, W 64x128: 7.8 -> 5.4 us; the same kernel sums, results bitwise equal). Only up to
     2^18 multiply-adds, where OpenBLAS runs on one thread either way."""
-    if type(x) is np.ndarray and x.ndim == m.ndim == 2:
+    if type(x) is _ndarray and x.ndim == m.ndim == 2 and type(m) is _ndarray and x.dtype.char in "fd":
         rows, inner = x.shape
         n = rows * m.shape[1]
-        if 1200 < n and n * inner <= 262144 and x.dtype.char in "fd" and m.dtype == x.dtype \
+        if 1200 < n and n * inner <= 262144 and m.dtype == x.dtype \
                 and x.flags.c_contiguous and m.flags.f_contiguous and not m.flags.c_contiguous:
-            return np.asfortranarray(x) @ m
+            return _dot(np.asfortranarray(x), m)
+        return _dot(x, m)
     return _backend.matmul(x, m)
+
+
+def _mm(a, b):
+    """``a @ b`` for matrices: through np.dot for NumPy float32/float64 arrays, the same BLAS call
+    as the matmul ufunc's (results bitwise equal) without its dispatch (~3K machine instructions
+    per call, more than a (32,16)x(16,16) product costs)."""
+    if type(a) is _ndarray and type(b) is _ndarray and a.dtype.char in "fd":
+        return _dot(a, b)
+    return a @ b
 
 
 # (a bound method kept: Op.apply looks the classmethod up and binds it on every call, ~460 machine instructions)
