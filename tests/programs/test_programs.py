@@ -17,7 +17,7 @@ import numpy as np
 import retrograd
 from tests.helpers import requires_torch
 from tests.programs import (actor_critic, char_rnn, checkpoint, dataloader_workers, dcgan, regression,
-                            resnet, seq2seq, siamese, simclr, timeseries, unet, vit, word_lm)
+                            resnet, seq2seq, siamese, simclr, timeseries, unet, vit, wgan_gp, word_lm)
 from tests.reference.store import reference
 
 try:
@@ -187,3 +187,9 @@ def test_simclr_prints_torchs_contrastive_losses_and_linear_probe():
     for step in range(6):  # the fill_diagonal_ mask and the masked softmax give one loss
         assert abs(ours[f"step {step} nt-xent"] - ours[f"step {step} masked-softmax form"]) < 1e-12
     assert_same_numbers(ours, torch_numbers(simclr, simclr.main))
+
+
+def test_wgan_gp_prints_torchs_losses_through_a_checkpointed_gradient_penalty():
+    ours = numbers(printed(wgan_gp.main, retrograd))
+    assert ours["ema updates"] == 4
+    assert_same_numbers(ours, torch_numbers(wgan_gp, wgan_gp.main))

@@ -247,3 +247,25 @@ def test_recomputed_values_leave_as_backward_passes_them():
     # when block 1's output gets its gradient, blocks 2 and 3 are done: block 2's output (saved
     # by block 3's matmul) is gone, block 0's output (saved by block 1's matmul) is still there
     assert seen["alive"] == [True, False, False, False]
+
+
+def test_double_backward_through_a_checkpoint_equals_the_plain_calls():
+    """A gradient penalty (create_graph=True) differentiates the recomputed values, as torch's
+    non-reentrant checkpoint: second-order gradients reach the parameters and the segment's input."""
+    net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1),
+                                  torch.nn.Sigmoid()).double()
+    x0 = torch.tensor(np.random.default_rng(0).normal(size=(5, 3)), requires_grad=True)
+
+    def second_order(checkpointed):
+        net.zero_grad()
+        x = x0 * 1.5  # not a leaf: the path to x0 runs through the segment's input
+        y = checkpoint(net, x, use_reentrant=False) if checkpointed else net(x)
+        g, = torch.autograd.grad(y.sum(), x, create_graph=True)
+        penalty = (g.norm() - 1) ** 2
+        gx, = torch.autograd.grad(penalty, x0, retain_graph=True)
+        penalty.backward()
+        return [gx] + [p.grad for p in net.parameters()]
+
+    for plain, checkpointed in zip(second_order(False), second_order(True)):
+        assert plain.abs().sum().item() > 0
+        np.testing.assert_allclose(checkpointed.numpy(), plain.numpy(), rtol=1e-12, atol=1e-15)

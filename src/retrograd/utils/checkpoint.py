@@ -19,7 +19,7 @@ import threading
 from .. import random as _random
 from ..autograd import graph
 from ..autograd.function import Function
-from ..autograd.grad_mode import enable_grad, no_grad
+from ..autograd.grad_mode import enable_grad, is_grad_enabled, no_grad
 from ..tensor import Tensor
 
 __all__ = ["checkpoint", "checkpoint_sequential", "CheckpointError"]
@@ -126,13 +126,26 @@ class _Segment:
             values.append(t if i in self.alive else None)  # a slot already dropped needs no value
             return i
 
-        args = _detach_args(_load_inputs(self.args))
+        # A backward that builds a graph (create_graph=True: a gradient penalty, a Hessian-vector
+        # product) differentiates the recomputed values too, as torch's: the recompute then runs on
+        # the segment's inputs themselves and its own saved tensors are kept (those an op saves of
+        # its own outputs form cycles, freed by gc). Otherwise its graph is never walked: detached
+        # inputs, and an unpack that refers to nothing (values -> tensor -> grad_fn -> unpack ->
+        # values would be a cycle kept until gc).
+        differentiable = is_grad_enabled()
+        args = _load_inputs(self.args)
+        if not differentiable:
+            args = _detach_args(args)
+        keep = (_keep, _kept) if differentiable else (None, _unused)
         with _random.fork_rng(enabled=self.rng_state is not None):
             if self.rng_state is not None:
                 _random.set_rng_state(self.rng_state)
-            # the recompute's own graph is never walked; its unpack must not refer to `values`
-            # (values -> tensor -> grad_fn -> unpack -> values would be a cycle kept until gc)
-            with enable_grad(), _autocast_context(self.autocast), graph.saved_tensors_hooks(pack, _unused):
+
+            def saving(t):
+                index = pack(t)
+                return keep[0](t) if differentiable else index
+
+            with enable_grad(), _autocast_context(self.autocast), graph.saved_tensors_hooks(saving, keep[1]):
                 self.fn(*args, **self.kwargs)
         if len(values) < len(self.meta):
             raise CheckpointError(
@@ -167,6 +180,14 @@ class _Packed:
 
 def _unused(index):
     raise RuntimeError("a checkpoint recompute's own graph cannot be differentiated")
+
+
+def _keep(tensor):
+    return [tensor]  # (a list: the hooks' pair expects an object of its own, not the tensor)
+
+
+def _kept(box):
+    return box[0]
 
 
 def _checkpoint_nonreentrant(function, args, kwargs, preserve_rng_state):
