@@ -424,3 +424,20 @@ def test_nll_loss_of_an_integer_input_is_refused_as_torch(shape, kernel):
     target = retrograd.zeros((shape[0],) + shape[2:], dtype=retrograd.int64)
     with pytest.raises(NotImplementedError, match=kernel):
         F.nll_loss(retrograd.ones(shape, dtype=retrograd.int64), target)
+
+
+def test_triplet_losses_refuse_a_margin_that_is_not_positive_as_torch():
+    F = retrograd.nn.functional
+    a = retrograd.ones(2, 3)
+    for fn in (lambda m: F.triplet_margin_loss(a, a, a, margin=m),
+               lambda m: F.triplet_margin_with_distance_loss(a, a, a, margin=m)):
+        for m in (0.0, -1.0):
+            with pytest.raises(ValueError, match="margin must be greater than 0"):
+                fn(m)
+
+
+def test_nll_loss_of_a_0d_input_raises_value_error_as_torch():
+    with pytest.raises(ValueError, match="at least 1 dimension"):
+        retrograd.nn.functional.nll_loss(retrograd.tensor(1.0), retrograd.tensor(0))
+    with pytest.raises(RuntimeError, match="at least 1 dimension"):
+        retrograd.nn.functional.cross_entropy(retrograd.tensor(1.0), retrograd.tensor(0))

@@ -286,8 +286,9 @@ def _check_ignore_index(ignore_index, aten):
 
 
 def _check_class_target(input, target, fn):
-    if input.ndim == 0:
-        raise RuntimeError(f"{fn}: input must have at least 1 dimension (classes), got a 0-d tensor")
+    if input.ndim == 0:  # (torch's nll_loss raises ValueError, its cross_entropy RuntimeError)
+        raise (ValueError if fn == "nll_loss" else RuntimeError)(
+            f"{fn}: input must have at least 1 dimension (classes), got a 0-d tensor")
     if target.dtype.is_floating_point or target.dtype.name == "bool":
         raise RuntimeError(
             f"expected scalar type Long but found {target.dtype} (the target of {fn} holds class "
@@ -807,6 +808,7 @@ def _pairwise_distance(x1, x2, p, eps):
 def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
                         size_average=None, reduce=None, reduction="mean"):
     """max(0, d(a, p) - d(a, n) + margin) with d the p-norm distance (+eps)."""
+    _check_margin(margin)
     reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     if not (anchor.ndim == positive.ndim == negative.ndim):
@@ -822,6 +824,11 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
     return _reduce((d_ap - d_an + margin).relu(), reduction)
 
 
+def _check_margin(margin):
+    if margin <= 0:  # torch 2.13's triplet losses
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+
+
 def _minimum(a, b):
     m = _mask(a._data <= b._data, a.dtype)
     return a * m + b * (1 - m)
@@ -830,6 +837,7 @@ def _minimum(a, b):
 def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None,
                                       margin=1.0, swap=False, reduction="mean"):
     """max(0, d(a, p) - d(a, n) + margin) with a user distance (default pairwise L2)."""
+    _check_margin(margin)
     _check_reduction(reduction)
     dist = distance_function or (lambda a, b: _pairwise_distance(a, b, 2, 1e-6))
     d_ap = dist(anchor, positive)

@@ -1185,19 +1185,19 @@ def logsumexp(input, dim, keepdim=False):
 @tensor_method()
 def cumsum(input, dim, *, dtype=None):
     """Cumulative sum along ``dim`` (integers and bools give int64)."""
-    return Cumsum.apply(input, _wrap_dim(dim, input.ndim), _cumulative_dtype("cumsum", dtype))
+    return Cumsum.apply(input, _wrap_dim(dim, input.ndim), _cumulative_dtype("cumsum", input, dtype))
 
 
 @takes_out(dtype=INTO)
 @tensor_method()
 def cumprod(input, dim, *, dtype=None):
     """Cumulative product along ``dim`` (integers and bools give int64)."""
-    return Cumprod.apply(input, _wrap_dim(dim, input.ndim), _cumulative_dtype("cumprod", dtype))
+    return Cumprod.apply(input, _wrap_dim(dim, input.ndim), _cumulative_dtype("cumprod", input, dtype))
 
 
-def _cumulative_dtype(name, dtype):
+def _cumulative_dtype(name, input, dtype):
     dtype = _maybe_dtype(dtype)
-    if dtype is _dtype.bool_:
+    if dtype is _dtype.bool_ and input.ndim and input.numel():  # (a 0-dim or empty input runs no kernel)
         raise not_implemented_for(f"{name}_out_cpu", dtype, f"{name} has no bool kernel: pass an integer dtype=")
     return dtype
 
