@@ -128,3 +128,8 @@ def test_cat_of_only_empty_1d_tensors_checks_no_dim_as_torch():
         assert got.shape == (0,) and got.dtype == retrograd.float32
     with pytest.raises(IndexError):  # a tensor that is not skipped has its dims checked
         retrograd.cat([retrograd.zeros(1, 0), retrograd.zeros(0)], dim=2)
+
+
+def test_cat_checks_0d_tensors_before_dim_as_torch():
+    with pytest.raises(RuntimeError, match="zero-dimensional tensor \\(at position 1\\)"):
+        retrograd.cat([retrograd.tensor([1.0]), retrograd.tensor(2.0)], dim=3)

@@ -382,3 +382,24 @@ def test_reductions_match_numpy(arr, data):
     np.testing.assert_allclose(x.logsumexp(dim).numpy(), np.logaddexp.reduce(arr, axis=dim), rtol=1e-10)
     if arr.shape[dim] > 1:
         np.testing.assert_allclose(x.var(dim).numpy(), arr.var(dim, ddof=1), rtol=1e-9, atol=1e-12)
+
+
+def test_integer_dtype_of_an_input_requiring_grad_raises_as_torch():
+    x = retrograd.ones(2, 3, requires_grad=True)
+    for fn in (lambda: x.sum(1, dtype=retrograd.int64), lambda: retrograd.prod(x, dtype=retrograd.int32),
+               lambda: retrograd.cumsum(x, 1, dtype=retrograd.int64), lambda: retrograd.nansum(x, dtype=retrograd.int64)):
+        with pytest.raises(RuntimeError, match="Autograd not support dtype"):
+            fn()
+    with retrograd.no_grad():
+        assert x.sum(dtype=retrograd.int64).item() == 6
+    assert x.sum(dtype=retrograd.float64).requires_grad
+
+
+def test_kernel_checks_of_logcumsumexp_quantile_and_mean_as_torch():
+    with pytest.raises(NotImplementedError, match="logcumsumexp_out_cpu"):
+        retrograd.logcumsumexp(retrograd.tensor([1, 2]), 0)
+    for dt in ("float16", "bfloat16"):
+        with pytest.raises(RuntimeError, match="float or double"):
+            retrograd.quantile(retrograd.tensor([1.0, 2.0], dtype=getattr(retrograd, dt)), 0.5)
+    with pytest.raises(RuntimeError, match="could not infer output dtype"):  # dtype checked before dim
+        retrograd.mean(retrograd.tensor([[1]]), 2, dtype=retrograd.int64)

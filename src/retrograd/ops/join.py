@@ -108,8 +108,9 @@ def cat(tensors, dim=0):
         if not (t._data.ndim == 1 and t._data.shape[0] == 0):
             ref = t
             break
-    if ref.ndim == 0:
-        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
+    for i, t in enumerate(tensors):  # before dim, as torch
+        if t._data.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
     all_skipped = ref._data.ndim == 1 and ref._data.shape[0] == 0  # torch checks dim against no tensor then
     d = 0 if all_skipped and isinstance(dim, int) else _wrap_dim(dim, ref.ndim)
     rs = ref._data.shape

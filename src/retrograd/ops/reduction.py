@@ -15,7 +15,7 @@ from ..autograd.function import Function
 from ..autograd.forward_ad import linear_jvp, slicewise_jvp
 from ..autograd.grad_mode import _state as _grad_state
 from ..tensor import Tensor, _wrap_dim
-from ._kernel_dtypes import check_not_bool, not_implemented_for
+from ._kernel_dtypes import check_floating, check_not_bool, not_implemented_for, scalar_name
 from ._dims import expand_reduced, expand_reduced_array, normalize_dims
 from ._inplace import make_inplace
 from ._method import tensor_method
@@ -131,9 +131,10 @@ def _out_needs_dim(none_is_a_dim):
                 given = len(args) > 1 or "dim" in kwargs
                 dim = args[1] if len(args) > 1 else kwargs.get("dim")
                 if not given or dim is None and not none_is_a_dim:
-                    raise TypeError(f"{fn.__name__}() received an invalid combination of arguments - got out= "
-                                    f"without {'a dim' if not given else 'an int dim'}: torch's {fn.__name__} takes out= "
-                                    f"only with dim ({fn.__name__}(input, dim, keepdim=False, *, dtype=None, out=None))")
+                    name = fn.__name__
+                    raise TypeError(f"{name}() received an invalid combination of arguments - got out= without "
+                                    f"{'an int dim' if given else 'a dim'}: torch's {name} takes out= only with dim "
+                                    f"({name}(input, dim, keepdim=False, *, dtype=None, out=None))")
             return fn(*args, out=out, **kwargs)
         return with_dim
     return decorate
@@ -146,7 +147,17 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A001
     """Sum of elements over ``dim`` (all by default). Integers and bools sum to int64."""
     dims = normalize_dims(dim, input.ndim)
     return (_sum_apply if dim is None else SumDim.apply)(
-        input, dims, keepdim, _dtype.to_dtype(dtype) if dtype is not None else None)
+        input, dims, keepdim, None if dtype is None else _reduction_dtype(input, dtype))
+
+
+def _reduction_dtype(input, dtype):
+    """dtype= of a sum or product: torch's autograd refuses an integer result of an input that
+    requires grad."""
+    dtype = _dtype.to_dtype(dtype)
+    if not dtype.is_floating_point and input.requires_grad and _grad_state.enabled:
+        raise RuntimeError(f"Autograd not support dtype: {scalar_name(dtype)} (dtype={dtype} of a tensor that "
+                           "requires grad: detach it first, or pass a floating dtype)")
+    return dtype
 
 
 @takes_out(dtype=CAST)
@@ -158,8 +169,9 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
             f"mean(): could not infer output dtype. Input dtype must be either a floating "
             f"point or complex dtype. Got: {input.dtype}. Use .float() first, or pass dtype=."
         )
+    dtype = _float_dtype("mean", dtype)  # before dim, as torch
     dims = normalize_dims(dim, input.ndim)
-    return (Mean if dim is None else MeanDim).apply(input, dims, keepdim, _float_dtype("mean", dtype))
+    return (Mean if dim is None else MeanDim).apply(input, dims, keepdim, dtype)
 
 
 def _float_dtype(name, dtype):
@@ -854,8 +866,9 @@ class Quantile(Function):
 
 
 def _quantile(name, input, q, dim, keepdim, interpolation, ignore_nan):
-    if not input.dtype.is_floating_point:
-        raise RuntimeError(f"{name}() input tensor must be either float or double dtype")
+    if input.dtype.name not in ("float32", "float64"):
+        raise RuntimeError(f"{name}() input tensor must be either float or double dtype (got {input.dtype}: convert "
+                           "it with .float() first)")
     if interpolation not in ("linear", "lower", "higher", "midpoint", "nearest"):
         raise RuntimeError(f"{name}() interpolation must be one of linear, lower, higher, midpoint or nearest. "
                            f"Got {interpolation}")
@@ -899,7 +912,8 @@ class NanSum(Function):
         ctx.save_for_backward(a)
         with silent():  # (inf + -inf is nan silently, as in torch)
             if x.dtype.itemsize == 2 and x.dtype.kind in "fV":  # half: accumulate in float32, as torch
-                return _backend.array_module(x).nansum(x.astype(np.float32), axis=dims, keepdims=keepdim).astype(x.dtype)
+                xp = _backend.array_module(x)
+                return xp.nansum(x.astype(np.float32), axis=dims, keepdims=keepdim).astype(x.dtype)
             return _in_dtype(_backend.array_module(x).nansum(x, axis=dims, keepdims=keepdim), dtype)
 
     jvp = staticmethod(slicewise_jvp)  # each element feeds one output: J t = slice sums of t·Jᵀ1
@@ -982,7 +996,8 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
                             "dim at a time)")
         dim = _wrap_dim(dim, input.ndim or 1)  # a 0-d tensor takes dim 0 or -1
     dims = tuple(range(input.ndim)) if dim is None else (dim,) if input.ndim else ()
-    return Prod.apply(input, dims, keepdim and dim is not None, _maybe_dtype(dtype))
+    dtype = None if dtype is None else _reduction_dtype(input, dtype)
+    return Prod.apply(input, dims, keepdim and dim is not None, dtype)
 
 
 def _correction(dim, unbiased, correction, name):
@@ -1196,7 +1211,7 @@ def cumprod(input, dim, *, dtype=None):
 
 
 def _cumulative_dtype(name, input, dtype):
-    dtype = _maybe_dtype(dtype)
+    dtype = None if dtype is None else _reduction_dtype(input, dtype)
     if dtype is _dtype.bool_ and input.ndim and input.numel():  # (a 0-dim or empty input runs no kernel)
         raise not_implemented_for(f"{name}_out_cpu", dtype, f"{name} has no bool kernel: pass an integer dtype=")
     return dtype
@@ -1206,6 +1221,7 @@ def _cumulative_dtype(name, input, dtype):
 @tensor_method()
 def logcumsumexp(input, dim):
     """ln(cumsum(exp(input))) along ``dim``, without overflow."""
+    check_floating("logcumsumexp_out_cpu", input)
     return Logcumsumexp.apply(input, _wrap_dim(dim, input.ndim))
 
 
@@ -1263,7 +1279,8 @@ def count_nonzero(input, dim=None):
 @tensor_method()
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
     """Sum treating nan as zero."""
-    return NanSum.apply(input, normalize_dims(dim, input.ndim), keepdim, _maybe_dtype(dtype))
+    return NanSum.apply(input, normalize_dims(dim, input.ndim), keepdim,
+                        None if dtype is None else _reduction_dtype(input, dtype))
 
 
 @tensor_method()
