@@ -302,6 +302,16 @@ def test_addcmul_of_integers_truncates_value_as_torch():
         retrograd.addcmul(t([True]), t([True]), t([True]), value=2)
 
 
+def test_addcmul_and_addcdiv_compute_in_the_common_dtype_as_torch():
+    """bfloat16 operands of a float64 input: the quotient and product in float64 (they were
+    computed in bfloat16, off by ~1e-3)."""
+    x = retrograd.zeros(1, dtype=retrograd.float64)
+    a, b = retrograd.tensor([1.0], dtype=retrograd.bfloat16), retrograd.tensor([3.0], dtype=retrograd.bfloat16)
+    assert retrograd.addcdiv(x, a, b).item() == 1.0 / 3.0
+    c = retrograd.tensor([1.1], dtype=retrograd.bfloat16)
+    assert retrograd.addcmul(x, c, c).item() == float(c.item()) ** 2
+
+
 def test_lerp_takes_end_and_weight_of_the_input_dtype_as_torch():
     t = retrograd.tensor
     for fn in (lambda: retrograd.lerp(t([1.0]), t([2.0], dtype=retrograd.float64), 0.5),

@@ -1230,6 +1230,7 @@ def addcmul(input, tensor1, tensor2, *, value=1):
         raise not_implemented_for("addcmul_cpu_out", common, "convert the bool tensors with .int() first")
     if isinstance(value, float) and not common.is_floating_point:
         value = int(value)
+    tensor1, tensor2 = _in_common(common, tensor1, tensor2)
     prod = tensor1 * tensor2
     return input + (prod if value == 1 else value * prod)
 
@@ -1244,8 +1245,15 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
             "Integer division with addcdiv is no longer supported, and in a future release addcdiv "
             "will perform a true division of tensor1 and tensor2. Use torch.div with rounding_mode."
         )
+    tensor1, tensor2 = _in_common(_dtype.result_type(input, tensor1, tensor2), tensor1, tensor2)
     q = tensor1 / tensor2
     return input + (q if value == 1 else value * q)
+
+
+def _in_common(common, *tensors):
+    """addcmul's and addcdiv's operands in the dtype of all three (torch computes the product or
+    quotient in it: bfloat16 operands of a float64 input are not multiplied in bfloat16)."""
+    return tuple(t.to(common) if isinstance(t, Tensor) and t.dtype != common else t for t in tensors)
 
 
 @takes_out(dtype=SAME)
