@@ -294,3 +294,29 @@ def test_sum_to_size_refuses_a_size_input_does_not_broadcast_from():
             x.sum_to_size(*size)
     with pytest.raises(TypeError, match="size"):
         x.sum_to_size()
+
+
+@pytest.mark.parametrize("source, shape, target", [("float32", (4,), "int32"), ("float32", (2, 4), "float64"),
+                                                   ("float32", (3,), "uint8"), ("float64", (2,), "float16"),
+                                                   ("uint8", (3,), "bool"), ("float32", (), "int32")])
+def test_view_as_a_dtype_reads_the_same_bytes(source, shape, target):
+    a = np.arange(1, 1 + int(np.prod(shape)), dtype=source).reshape(shape)
+    x = retrograd.tensor(a)
+    y = x.view(getattr(retrograd, target))
+    expected = a.view(np.dtype(target))
+    assert y.dtype == getattr(retrograd, target) and tuple(y.shape) == expected.shape
+    np.testing.assert_array_equal(y.numpy(), expected)
+
+
+def test_view_as_a_dtype_shares_memory_and_refuses_what_torch_refuses():
+    z = retrograd.zeros(2)
+    z.view(retrograd.int32)[0] = 1065353216  # the bits of 1.0f
+    assert z.tolist() == [1.0, 0.0]
+    assert not retrograd.ones(2, requires_grad=True).view(retrograd.int32).requires_grad
+    for x, message in [(retrograd.ones(3), r"self.size\(-1\) must be divisible by 2 to view Float as Double"),
+                       (retrograd.ones(2, 4).t(), r"self.stride\(-1\) must be 1"),
+                       (retrograd.ones(()), r"self.dim\(\) cannot be 0"),
+                       (retrograd.ones(5)[1:], r"self.storage_offset\(\) must be divisible by 2"),
+                       (retrograd.ones(2, 3)[:, :2], r"self.stride\(0\) must be divisible by 2")]:
+        with pytest.raises(RuntimeError, match=message):
+            x.view(retrograd.float64)

@@ -151,8 +151,33 @@ def reshape(input, *shape):
 def view(input, *shape):
     """The same memory in a new shape; RuntimeError when that needs a copy."""
     if len(shape) == 1 and not isinstance(shape[0], (tuple, list, int)):
-        return input.to(shape[0])  # view(dtype) with the same itemsize is not supported
+        return _view_as_dtype(input, shape[0])
     return Reshape.apply(input, _shape_args(shape), True)
+
+
+def _view_as_dtype(input, dtype):
+    """view(dtype): the same bytes read as ``dtype``, memory and version shared, as torch's (no
+    gradient flows through it). A wider or narrower dtype divides or multiplies the last size."""
+    from ._kernel_dtypes import scalar_name
+
+    old = input.dtype
+    if dtype.itemsize != old.itemsize:
+        where = f"to view {scalar_name(old)} as {scalar_name(dtype)} (different element sizes)"
+        if input.ndim == 0:
+            raise RuntimeError(f"self.dim() cannot be 0 {where}")
+        strides = input.stride()
+        if strides[-1] != 1:
+            raise RuntimeError(f"self.stride(-1) must be 1 {where}, but got {strides[-1]}")
+        ratio = dtype.itemsize // old.itemsize
+        if ratio > 1:
+            checks = [("size(-1)", input.shape[-1]), ("storage_offset()", input.storage_offset())]
+            checks += [(f"stride({d})", st) for d, st in enumerate(strides[:-1])]
+            for what, value in checks:
+                if value % ratio:
+                    raise RuntimeError(f"self.{what} must be divisible by {ratio} {where}, but got {value}")
+    out = Tensor._make(input._data.view(dtype.np))
+    out._vc = input._vc  # an in-place write through either is a write to both
+    return out
 
 
 @tensor_method()
