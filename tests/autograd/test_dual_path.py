@@ -24,8 +24,8 @@ from retrograd.autograd.grad_mode import is_grad_enabled
 from retrograd.autograd.function import Function
 from retrograd.func._linear import PerSampleMatmul
 from retrograd.nn.utils.stateless import functional_call
-from retrograd.ops import activation, comparison, conv, elementwise, join, linalg, linear, loss, math, normalization, \
-    pooling, reduction, rnn, shape, softmax
+from retrograd.ops import activation, attention, comparison, conv, elementwise, join, linalg, linear, loss, math, \
+    normalization, pooling, reduction, rnn, shape, softmax
 from retrograd.ops.rnn import rnn_layer
 from retrograd.tensor import Tensor
 from tests.helpers import check_create_graph_agrees, rand, retrograd_modules
@@ -304,7 +304,37 @@ CONV_POOL = [
     ("max_pool2d_2x2_ties", [pooling.MaxPoolBlocks], lambda t, x: F.max_pool2d(F.relu(x), 2), [(2, 3, 6, 4)]),
 ]
 
-CASES = ELEMENTWISE + REDUCTION + ACTIVATION + LINEAR + NORMALIZATION + SOFTMAX + LOSS + RNN + SHAPE + CONV_POOL
+_SDPA = attention.ScaledDotProductAttention
+MASK35 = np.array([[1, 0, 1, 1, 0], [0, 0, 0, 0, 0], [1, 1, 1, 0, 1]], dtype=bool)  # row 1: every key masked
+
+
+def _sdpa_dropout(t, q, k, v):
+    t.manual_seed(5)
+    return F.scaled_dot_product_attention(q, k, v, dropout_p=0.3)
+
+
+ATTENTION = [  # the backward on arrays (NumPy float32/float64, one key/value head per query head), else tensor ops
+    ("sdpa", [_SDPA], lambda t, q, k, v: F.scaled_dot_product_attention(q, k, v), [(2, 3, 4), (2, 5, 4), (2, 5, 3)]),
+    ("sdpa_causal", [_SDPA], lambda t, q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
+     [(1, 2, 4, 3), (1, 2, 4, 3), (1, 2, 4, 2)]),
+    ("sdpa_bool_mask_dead_row", [_SDPA],
+     lambda t, q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=t.tensor(MASK35)),
+     [(2, 3, 4), (2, 5, 4), (2, 5, 3)]),
+    ("sdpa_float_mask", [_SDPA], lambda t, q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m),
+     [(2, 3, 4), (2, 5, 4), (2, 5, 3), (3, 5)]),
+    ("sdpa_dropout", [_SDPA], _sdpa_dropout, [(2, 3, 4), (2, 5, 4), (2, 5, 3)]),
+    ("sdpa_weights_only", [_SDPA], lambda t, q, k, v: attention.attention_with_weights(q, k, v)[1],
+     [(2, 3, 4), (2, 5, 4), (2, 5, 3)]),
+    ("sdpa_output_and_weights", [_SDPA], lambda t, q, k, v: attention.attention_with_weights(q, k, v)[:2],
+     [(2, 3, 4), (2, 5, 4), (2, 5, 3)]),
+    ("sdpa_broadcast_kv", [_SDPA], lambda t, q, k, v: F.scaled_dot_product_attention(q, k, v),
+     [(2, 2, 3, 2), (1, 2, 4, 2), (1, 2, 4, 2)]),
+    ("sdpa_gqa", [_SDPA], lambda t, q, k, v: F.scaled_dot_product_attention(q, k, v, enable_gqa=True),
+     [(1, 4, 3, 2), (1, 2, 3, 2), (1, 2, 3, 2)]),
+]
+
+CASES = ELEMENTWISE + REDUCTION + ACTIVATION + LINEAR + NORMALIZATION + SOFTMAX + LOSS + RNN + SHAPE + CONV_POOL + \
+    ATTENTION
 
 
 def _arrays(specs, dtype):

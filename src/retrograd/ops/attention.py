@@ -18,9 +18,12 @@ from ..amp.autocast_mode import autocast_op
 from .._backend import array_module
 from .._backend import matmul as _matmul  # half precision accumulates in float32, as torch
 from ..autograd.function import Function
+from ..autograd.grad_mode import _state
 from ..tensor import Tensor
 from . import _batching
 from ._broadcast import sum_to_shape
+from ._select import fill_where
+from .softmax import _softmax_backward_rows, _softmax_rows as _softmax_last
 
 __all__ = []
 FUNCTIONAL = ["scaled_dot_product_attention"]
@@ -36,6 +39,34 @@ def _repeat_heads(t, groups):
     return t.unsqueeze(-3).expand(*lead, h, groups, s, e).reshape(*lead, h * groups, s, e)
 
 
+def _rows_path(*arrays):
+    """Whether the arrays take the NumPy float32/float64 path: the scores masked by bits, the
+    softmax and its backward by softmax.py's row kernels, the backward on arrays."""
+    a = arrays[0]
+    return type(a) is np.ndarray and a.dtype in (np.float32, np.float64) and all(
+        type(b) is np.ndarray and b.dtype == a.dtype for b in arrays[1:])
+
+
+def _masked_softmax(S, m):
+    """softmax(S) along the last dim of a fresh contiguous float32/float64 NumPy array S, with the
+    bool mask m (True: may attend) or float mask m applied first; rows whose every key is masked
+    give zeros (as the general path below and torch's math kernel)."""
+    dead = None
+    if m is not None:
+        if m.dtype == np.bool_:
+            filled = fill_where(~m, S, np.array(-np.inf, S.dtype))
+            S = filled if filled is not None else np.where(m, S, -np.inf)
+            dead = ~m.any(axis=-1)
+        else:
+            S = S + m.astype(S.dtype, copy=False)  # (a mask may broadcast S to more dims)
+            dead = np.isneginf(m).all(axis=-1)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        P = _softmax_last(S.reshape(-1, S.shape[-1])).reshape(S.shape)
+    if dead is not None and dead.any():
+        P[np.broadcast_to(dead, P.shape[:-1])] = 0
+    return P
+
+
 def _softmax_rows(S, xp):
     mx = S.max(axis=-1, keepdims=True)
     mx = xp.where(xp.isfinite(mx), mx, 0)
@@ -43,7 +74,7 @@ def _softmax_rows(S, xp):
     den = E.sum(axis=-1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         P = E / den
-    return xp.where(den > 0, P, 0)  # fully masked rows: zeros, as torch
+    return xp.where(den == 0, 0, P)  # fully masked rows: zeros, as torch (a nan row stays nan, as torch)
 
 
 class ScaledDotProductAttention(Function):
@@ -62,13 +93,16 @@ class ScaledDotProductAttention(Function):
             V = xp.repeat(V, groups, axis=-3)
         S = _matmul(Q, xp.swapaxes(K, -1, -2))
         S *= scale
-        if mask is not None:
-            m = mask._data
-            if m.dtype == np.bool_:
-                S = xp.where(m, S, -np.inf)
-            else:
-                S = S + m.astype(S.dtype, copy=False)
-        P = _softmax_rows(S, xp).astype(Q.dtype, copy=False)
+        m = None if mask is None else mask._data
+        if _rows_path(Q, K, V) and S.flags.c_contiguous and S.size and (m is None or type(m) is np.ndarray):
+            P = _masked_softmax(S, m)
+        else:
+            if m is not None:
+                if m.dtype == np.bool_:
+                    S = xp.where(m, S, -np.inf)
+                else:
+                    S = S + m.astype(S.dtype, copy=False)
+            P = _softmax_rows(S, xp).astype(Q.dtype, copy=False)
         A = P
         if keep is not None:
             A = P * keep._data * Q.dtype.type(_keep_scale(dropout_p))
@@ -102,6 +136,12 @@ class ScaledDotProductAttention(Function):
         q, k, v, keep, P = ctx.saved_tensors
         need = ctx.needs_input_grad
         scale, groups = ctx.scale, ctx.groups
+        if not _state.enabled and groups == 1 and _rows_path(P._data, q._data, k._data, v._data, *(
+                g._data for g in (gO, gP) if g is not None)):
+            plain = _backward_arrays(ctx, q._data, k._data, v._data, keep, P._data,
+                                     None if gO is None else gO._data, None if gP is None else gP._data)
+            if plain is not None:
+                return plain
         ke, ve = _repeat_heads(k, groups), _repeat_heads(v, groups)
         A = P
         if keep is not None:
@@ -124,6 +164,45 @@ class ScaledDotProductAttention(Function):
             dk = _unrepeat((dS.transpose(-2, -1) @ q) * scale, groups, k.shape)
         dm = sum_to_shape(dS, ctx.mask_shape) if need[3] else None
         return dq, dk, dv, dm, None, None, None, None
+
+
+def _backward_arrays(ctx, Q, K, V, keep, P, gO, gP):
+    """The backward's formulas on arrays (the plain backward of NumPy float32/float64 inputs, one
+    key/value head per query head): dS by softmax.py's row kernel; None where an input was
+    broadcast against the others (the tensor formulas then sum its gradient to its shape)."""
+    need = ctx.needs_input_grad
+    lead = P.shape[:-2]
+    if Q.shape[:-2] != lead or K.shape[:-2] != lead or V.shape[:-2] != lead or not P.flags.c_contiguous:
+        return None
+    ks = Q.dtype.type(_keep_scale(ctx.dropout_p))
+    dv = dP = None
+    if gO is not None:
+        if need[2]:
+            A = P if keep is None else P * keep._data * ks
+            dv = Tensor._make(np.matmul(np.swapaxes(A, -1, -2), gO))
+        dA = np.matmul(gO, np.swapaxes(V, -1, -2))
+        if keep is not None:
+            dA *= keep._data
+            dA *= ks
+        dP = dA if gP is None else gP + dA
+    elif gP is not None:
+        dP = gP
+    if dP is None:
+        return None, None, None, None, None, None, None, None
+    w = P.shape[-1]
+    dS = _softmax_backward_rows(P.reshape(-1, w), np.ascontiguousarray(dP).reshape(-1, w)).reshape(P.shape)
+    dq = dk = dm = None
+    if need[0]:
+        dq = np.matmul(dS, K)
+        dq *= ctx.scale
+        dq = Tensor._make(dq)
+    if need[1]:
+        dk = np.matmul(np.swapaxes(dS, -1, -2), Q)
+        dk *= ctx.scale
+        dk = Tensor._make(dk)
+    if need[3]:
+        dm = sum_to_shape(Tensor._make(dS), ctx.mask_shape)
+    return dq, dk, dv, dm, None, None, None, None
 
 
 def _keep_scale(p):
