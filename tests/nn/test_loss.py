@@ -441,3 +441,12 @@ def test_nll_loss_of_a_0d_input_raises_value_error_as_torch():
         retrograd.nn.functional.nll_loss(retrograd.tensor(1.0), retrograd.tensor(0))
     with pytest.raises(RuntimeError, match="at least 1 dimension"):
         retrograd.nn.functional.cross_entropy(retrograd.tensor(1.0), retrograd.tensor(0))
+
+
+def test_integer_inputs_of_kl_div_and_bce_with_logits_raise_as_torch():
+    t = retrograd.tensor
+    for a, b in ((t([1, 2]), t([1, 2])), (t([1.0, 2.0]), t([1, 2])), (t([1, 2]), t([1.0, 2.0]))):
+        with pytest.raises(RuntimeError, match="kl_div: Integral inputs not supported"):
+            F.kl_div(a, b, reduction="sum")
+    with pytest.raises(NotImplementedError, match="log_sigmoid_cpu"):
+        F.binary_cross_entropy_with_logits(t([1, 2]), t([1.0, 2.0]))

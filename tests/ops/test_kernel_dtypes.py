@@ -43,6 +43,8 @@ CASES = {
     "floor int": (lambda L: L.floor(_t(L, [3], "int64")), None),
     "abs bool": (lambda L: L.abs(_t(L, [True], "bool")), NotImplementedError),
     "softsign bool": (lambda L: L.nn.functional.softsign(_t(L, [True], "bool")), NotImplementedError),
+    "hardshrink int": (lambda L: L.nn.functional.hardshrink(_t(L, [1, 2], "int64")), NotImplementedError),
+    "hardshrink bool": (lambda L: L.nn.functional.hardshrink(_t(L, [True], "bool")), NotImplementedError),
     "hardtanh bool": (lambda L: L.nn.functional.hardtanh(_t(L, [True], "bool")), RuntimeError),
     "median bool": (lambda L: L.median(_t(L, [True, False], "bool")), NotImplementedError),
     "median dim bool": (lambda L: L.median(_t(L, [True, False], "bool"), 0), NotImplementedError),

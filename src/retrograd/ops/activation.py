@@ -693,6 +693,7 @@ def glu(input, dim=-1):
 @tensor_method()
 def hardshrink(input, lambd=0.5):
     """a where |a| > lambd, else 0."""
+    check_floating("hardshrink_cpu", input)
     return Hardshrink.apply(input, lambd)
 
 

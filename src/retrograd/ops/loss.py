@@ -602,6 +602,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     stable for large |x|."""
     reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
+    check_floating("log_sigmoid_cpu", input)
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(
             f"Target size ({target.shape}) must be the same as input size ({input.shape})"
@@ -624,6 +625,9 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
         reduction = legacy_reduction(size_average, reduce)
     if reduction not in ("mean", "sum", "none", "batchmean"):
         raise ValueError(f"{reduction} is not a valid value for reduction")
+    if not (input.dtype.is_floating_point and target.dtype.is_floating_point):
+        raise RuntimeError(f"kl_div: Integral inputs not supported. (input {input.dtype}, target {target.dtype}: "
+                           "convert them with .float())")
     if reduction == "mean":
         warnings.warn(
             "reduction: 'mean' divides the total loss by both the batch size and the support "
