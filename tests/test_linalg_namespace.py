@@ -100,6 +100,13 @@ def test_errors():
     assert out.info.item() == 1
 
 
+def test_vecdot_takes_floating_tensors_only():
+    with pytest.raises(RuntimeError, match="linalg.vecdot: Expected a floating point or complex tensor as input. Got Long"):
+        retrograd.linalg.vecdot(retrograd.ones(2, dtype=retrograd.int64), retrograd.ones(2, dtype=retrograd.int64))
+    assert retrograd.linalg.vecdot(retrograd.ones(2, dtype=retrograd.float16),
+                                   retrograd.ones(2, dtype=retrograd.float16)).item() == 2.0
+
+
 def test_matrix_power_of_one_is_a_new_tensor_and_integers_are_powered():
     a = retrograd.ones(2, 2, requires_grad=True)
     b = retrograd.linalg.matrix_power(a, 1)

@@ -634,7 +634,11 @@ def matrix_power(A, n):
 @takes_out(dtype=SAME)
 @autocast_op("lower")
 def vecdot(x, y, *, dim=-1):
-    """sum(x * y) over ``dim`` (inputs broadcast)."""
+    """sum(x * y) over ``dim`` (inputs broadcast); floating tensors only, as torch's."""
+    for t in (x, y):
+        if not t.dtype.is_floating_point:
+            raise RuntimeError(f"linalg.vecdot: Expected a floating point or complex tensor as input. Got "
+                               f"{scalar_name(t.dtype)} (convert with .float() first)")
     return (x * y).sum(dim)
 
 

@@ -352,3 +352,26 @@ def test_block_diag_cartesian_prod_errors_as_torch(fn, match):
     for lib in [retrograd] + ([torch] if torch is not None else []):
         with pytest.raises(RuntimeError, match=match):
             fn(lib)
+
+
+def test_matrix_products_of_bool_tensors_are_refused_as_torch():
+    b, v, b3 = (retrograd.ones(*s, dtype=retrograd.bool) for s in ((2, 2), (2,), (2, 2, 2)))
+    for call, kernel in [(lambda: b @ b, "addmm_impl_cpu_"), (lambda: v @ b, "addmm_impl_cpu_"),
+                         (lambda: b @ v, "addmv_impl_cpu"), (lambda: v @ v, "dot"), (lambda: b3 @ b3, "bmm"),
+                         (lambda: retrograd.mm(b, b), "addmm_impl_cpu_"), (lambda: retrograd.dot(v, v), "dot"),
+                         (lambda: retrograd.einsum("ij,jk->ik", b, b), "bmm"),
+                         (lambda: retrograd.einsum("ij,ij->i", b, b), "bmm")]:
+        with pytest.raises(NotImplementedError, match=f'"{kernel}" not implemented for \'Bool\''):
+            call()
+    assert retrograd.outer(v, v).dtype == retrograd.bool  # no matrix product: allowed, as torch
+    assert retrograd.einsum("i,j->ij", v, v).dtype == retrograd.bool
+    assert (b.int() @ b.int()).tolist() == [[2, 2], [2, 2]]
+
+
+def test_einsum_summing_one_integer_operand_gives_int64_as_torch():
+    x = retrograd.full((20, 20), 100, dtype=retrograd.int8)
+    assert retrograd.einsum("ij->", x).item() == 40000  # summed in int64, not wrapped in int8
+    assert retrograd.einsum("ij->i", x).dtype == retrograd.int64
+    assert retrograd.einsum("ii->", retrograd.ones(2, 2, dtype=retrograd.bool)).dtype == retrograd.int64
+    assert retrograd.einsum("ij->ji", x).dtype == retrograd.int8  # no letter summed: the dtype kept
+    assert retrograd.einsum("ij,jk->ik", x[:2, :2], x[:2, :2]).dtype == retrograd.int8

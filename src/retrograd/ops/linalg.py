@@ -11,6 +11,7 @@ from ..tensor import Tensor
 from ._inplace import _TORCH_TYPE
 from ._method import tensor_method
 from .._unsupported import reject
+from ._kernel_dtypes import not_implemented_for
 from ._out import CAST, COPY, SAME, takes_out
 from .elementwise import _device_error
 
@@ -84,6 +85,9 @@ def _matmul_form(a_ndim, b_ndim):
     return "mm" if b_ndim == 2 else "bmm"
 
 
+_BOOL_KERNEL = {"dot": "dot", "mv": "addmv_impl_cpu", "mm": "addmm_impl_cpu_", "bmm": "bmm"}  # its bool error
+
+
 def _matmul_error(a_shape, b_shape):
     if len(a_shape) == 0 or len(b_shape) == 0:
         return RuntimeError(
@@ -119,6 +123,9 @@ class Matmul(Function):
             raise _device_error(x, y)
         if x.dtype != y.dtype:
             check_same_dtype(_matmul_form(x.ndim, y.ndim), a, b)
+        if x.dtype.kind == "b":  # torch's CPU kernels have no Bool version
+            raise not_implemented_for(_BOOL_KERNEL[_matmul_form(x.ndim, y.ndim)], a.dtype,
+                                      "matrix products take numbers: convert with .int() or .float() first")
         ctx.save_for_backward(a, b)
         ctx.ndims = (x.ndim, y.ndim)
         try:
@@ -565,6 +572,14 @@ def einsum(equation, *operands):
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     subs, out = _parse_einsum(equation, operands)
+    if len(operands) == 1 and not operands[0].dtype.is_floating_point and any(c not in out for c in subs[0]):
+        operands = (operands[0].long(),)  # one operand summed over a letter: torch's sum, int64 for integers
+    if len(operands) > 1 and any(t.dtype.name == "bool" for t in operands):
+        summed = [c for c in set("".join(subs)) if c not in out and sum(c in s for s in subs) > 1]
+        if summed:  # a contraction of two operands: torch's bmm, which has no Bool kernel
+            raise not_implemented_for("bmm", next(t.dtype for t in operands if t.dtype.name == "bool"),
+                                      "einsum contracts bool operands by a matrix product: convert with "
+                                      ".int() or .float() first")
     # sizes of each letter (1 broadcasts), and diagonals for repeated letters within an operand
     sizes = {}
     for s, t in zip(subs, operands):
