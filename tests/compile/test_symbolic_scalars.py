@@ -378,3 +378,30 @@ def test_a_global_float_steering_control_flow_stays_guarded():
         SCALE = v
         np.testing.assert_array_equal(compiled(x).numpy(), fn(x).numpy())
     assert _compiles(compiled) == 4  # (one per value: the comparison read it)
+
+
+def _scale_twice():
+    return SCALE * 2
+
+
+class _MathTemper(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.temp = 0.5
+
+    def forward(self, x):
+        return x * math.exp(self.temp)
+
+
+@pytest.mark.parametrize("how", ["global", "returned", "attribute"])
+def test_a_guarded_float_a_math_function_reads_stays_guarded(how):
+    # math's C functions read a float without calling its methods: seen from the calling frame
+    global SCALE
+    model = _MathTemper()
+    fn = {"global": lambda x: x * math.sqrt(SCALE), "returned": lambda x: x * math.exp(_scale_twice()),
+          "attribute": model}[how]
+    compiled = retrograd.compile(fn)
+    x = retrograd.tensor(rand(3, seed=11))
+    for v in (0.5, 0.7, 0.9, 1.1):
+        SCALE = model.temp = v
+        np.testing.assert_array_equal(compiled(x).numpy(), fn(x).numpy())

@@ -174,12 +174,16 @@ SymFloat.__array_ufunc__ = _array_ufunc
 class Watch:
     """A profile hook while a capture with symbolic scalars records: a C function called from the
     user's code (``math.sqrt(s)``: C code that reads a float's value without calling its methods),
-    other than those that cannot read a number (``isinstance``, ``len``...), specializes each
-    SymFloat in that frame's locals."""
+    other than those that cannot read a number (``isinstance``, ``len``, a list's methods...),
+    specializes each SymFloat that code can reach: in its frame's locals (closure cells included)
+    and their tuples, lists and dicts, returned to it by a function it called (``math.exp(f())``),
+    and a guarded float taken as an input whose name its code loads (``math.sqrt(SCALE)``,
+    ``math.exp(self.temp)``: capture.swapped)."""
 
-    def __init__(self, capture, user_code):
-        self.capture, self.user_code = capture, user_code
+    def __init__(self, capture, user_code, global_names):
+        self.capture, self.user_code, self.global_names = capture, user_code, global_names
         self.previous, self.on = None, False
+        self.returned = {}  # frame -> the SymFloats functions it called returned to it
 
     def start(self):
         """False where a C-level profiler (cProfile) holds the hook: it cannot be chained, so the capture
@@ -196,19 +200,41 @@ class Watch:
         if self.on:
             sys.setprofile(self.previous)
             self.on = False
+        self.returned = {}
 
     def _event(self, frame, event, arg):
         if self.previous is not None:
             self.previous(frame, event, arg)
+        if event == "return":
+            if _holds_sym(arg) and frame.f_back is not None and self.capture.mine():
+                self.returned.setdefault(frame.f_back, []).append(arg)
+            return
         if event != "c_call" or arg in _SAFE or getattr(arg, "__self__", None).__class__ in _SAFE_OWNERS:
             return
-        if not self.user_code(frame.f_code) or not self.capture.mine():
+        code = frame.f_code
+        if not self.user_code(code) or not self.capture.mine():
             return
         for value in frame.f_locals.values():
-            if type(value) is SymFloat or type(value) in (tuple, list) and any(type(v) is SymFloat for v in value):
+            if _holds_sym(value):
                 unwrap(value)
+        for value in self.returned.pop(frame, ()):
+            unwrap(value)
+        if self.capture.swapped:
+            names, attributes = self.global_names(code)
+            for s, container, key, _ in self.capture.swapped:
+                if key in attributes or key in names:
+                    _read(s)
+
+
+def _holds_sym(value):
+    kind = type(value)
+    if kind is SymFloat:
+        return True
+    if kind in (tuple, list):
+        return any(type(v) is SymFloat for v in value)
+    return kind is dict and any(type(v) is SymFloat for v in value.values())
 
 
 _SAFE = frozenset((isinstance, issubclass, len, getattr, hasattr, setattr, id, iter, next, callable, print,
-                   sys._getframe, type.__call__))
+                   sys._getframe))
 _SAFE_OWNERS = frozenset((list, dict, set))  # (their methods: list.append, dict.get...)
