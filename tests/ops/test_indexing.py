@@ -509,3 +509,15 @@ def test_numbers_written_into_integer_tensors_convert_as_torch(dtype, value, wan
     x[0] = value
     x[retrograd.tensor([1])] = value
     assert x.tolist() == [want, want]
+
+
+def test_a_mask_of_another_shape_raises_as_torch():
+    """NumPy lets a size-0 mask index a size-1 dim (selecting nothing); torch raises."""
+    for fn in (lambda: retrograd.zeros(1)[retrograd.zeros(0, dtype=retrograd.bool)],
+               lambda: retrograd.zeros(2, 1)[..., retrograd.zeros(0, dtype=retrograd.bool)]):
+        with pytest.raises(IndexError, match="The shape of the mask \\[0\\] at index 0"):
+            fn()
+    x = retrograd.zeros(1)
+    with pytest.raises(IndexError, match="shape of the mask"):
+        x[retrograd.zeros(0, dtype=retrograd.bool)] = 1.0
+    assert retrograd.zeros(2, 3)[1, retrograd.ones(3, dtype=retrograd.bool)].shape == (3,)

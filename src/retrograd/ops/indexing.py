@@ -323,6 +323,8 @@ def getitem(self, key):
 
         return _batching.on_batch(pick, self, *tensors)
     key, advanced = convert_key(key)
+    if advanced:
+        _check_masks(self._data.shape, key)
     out = Index.apply(self, key, advanced)
     if advanced:
         layout = _torch_layout(key, self._data.ndim)
@@ -332,8 +334,31 @@ def getitem(self, key):
     return out
 
 
+def _check_masks(shape, key):
+    """torch: a bool mask has the shape of the dims it indexes (NumPy lets a size-0 mask index a
+    size-1 dim, selecting nothing)."""
+    masks = [getattr(k, "dtype", None) == np.bool_ and k.ndim > 0 for k in key]
+    if not any(masks):
+        return
+    used = sum(k.ndim if m else int(k is not None and k is not Ellipsis) for k, m in zip(key, masks))
+    d = 0
+    for k, m in zip(key, masks):
+        if k is Ellipsis:
+            d += len(shape) - used
+        elif m:
+            for j, (a, b) in enumerate(zip(k.shape, shape[d:])):
+                if a != b:
+                    raise IndexError(f"The shape of the mask {list(k.shape)} at index {j} does not match the shape of "
+                                     f"the indexed tensor {list(shape)} at index {d + j}")
+            d += k.ndim
+        elif k is not None:
+            d += 1
+
+
 def setitem(self, key, value):
     key, advanced = convert_key(key)
+    if advanced:
+        _check_masks(self._data.shape, key)
     if isinstance(value, (int, float)):  # a number written into an integer tensor: torch's conversion
         from .math import _int_bound
 
