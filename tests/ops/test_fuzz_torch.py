@@ -7,9 +7,16 @@ same values; they must agree on the exception type when torch raises, and otherw
 shape, dtype, values and the gradients of every floating input under a random upstream
 gradient.
 
+Families: unary, binary with broadcasting, reductions, shape/indexing, matmul, nn.functional,
+in-place (the first seven); type promotion between tensors, 0-dim tensors and Python scalars
+through functions and operators, more unary ops, in-place methods and augmented assignments,
+out= of every dtype and shape, advanced indexing (get and set), joins of mixed dtypes,
+clamp/where/masked/scatter selections, reductions with keywords (dtype=, correction=, k, q),
+nn.functional with its keyword arguments.
+
 Bounded and seeded for CI (derandomized, ``RETROGRAD_FUZZ_EXAMPLES`` examples per family,
-100 by default); ``RETROGRAD_FUZZ_EXAMPLES=5000 python -m pytest tests/ops/test_fuzz_torch.py``
-runs it longer.
+100 by default, half that for the later families); ``RETROGRAD_FUZZ_EXAMPLES=5000 python -m
+pytest tests/ops/test_fuzz_torch.py`` runs it longer.
 """
 
 import os
@@ -19,7 +26,7 @@ import numpy as np
 import pytest
 
 hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import retrograd  # noqa: E402
@@ -29,7 +36,11 @@ pytestmark = pytest.mark.skipif(torch is None, reason="the fuzz test compares ag
 
 EXAMPLES = int(os.environ.get("RETROGRAD_FUZZ_EXAMPLES", "100"))
 FUZZ = settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                       HealthCheck.filter_too_much])
+# the families added later (promotion, in-place, out=, indexing, joins, selections, keyword
+# reductions and nn.functional keywords) draw half as many, to keep CI's time near the first seven's
+FUZZ_HALF = settings(FUZZ, max_examples=max(EXAMPLES // 2, 1))
 
 FLOATS = ("float32", "float64")
 ALL_DTYPES = ("float16", "bfloat16", "float32", "float64", "int8", "uint8", "int16", "int32",
@@ -450,3 +461,531 @@ def test_inplace(data):
         return z
 
     run_both(fn, arrays, dtypes, layouts)
+
+
+# ----------------------------------------------------------------- promotion, operators, scalars
+
+# Python scalars an operand may be instead of a tensor: ints (zero included: integer division
+# by zero raises in torch), floats, bools
+SCALARS = [2, -3, 0, 7, 1.5, -0.5, True, False]
+BINARY_MORE = ["bitwise_or", "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift", "copysign",
+               "logaddexp", "logaddexp2", "gcd", "lcm", "heaviside", "float_power", "true_divide",
+               "nextafter", "ldexp", "logical_or", "le", "gt", "isclose", "div_trunc", "div_floor",
+               "sub_alpha", "add_alpha", "rsub", "fmod", "remainder", "floor_divide", "mul", "pow",
+               "maximum", "eq", "atan2", "xlogy", "sub", "div"]
+OPERATORS = ["+", "-", "*", "/", "//", "%", "**", "&", "|", "^", "<<", ">>", "<", "==", "!=", ">="]
+
+
+def _operand(draw, rng, shape, dt, lay, label):
+    """An operand of a binary op: the drawn tensor, a 0-dim tensor of another dtype, or a
+    Python scalar. Returns (kind, payload): ("tensor", (array, dtype, layout)) or ("scalar", value)."""
+    kind = draw(st.sampled_from(["tensor", "tensor", "zero_dim", "scalar"]), label=label)
+    if kind == "scalar":
+        return "scalar", draw(st.sampled_from(SCALARS), label=label + " value")
+    if kind == "zero_dim":
+        zdt = _dtype(draw)
+        return "tensor", (_array(rng, (), zdt), zdt, "contiguous")
+    return "tensor", (_array(rng, shape, dt), dt, lay)
+
+
+def _binary_call(op, lib, a, b):
+    if op == "div_trunc":
+        return lib.div(a, b, rounding_mode="trunc")
+    if op == "div_floor":
+        return lib.div(a, b, rounding_mode="floor")
+    if op == "sub_alpha":
+        return lib.sub(a, b, alpha=2)
+    if op == "add_alpha":
+        return lib.add(a, b, alpha=-1.5 if a.is_floating_point() else 3)
+    return getattr(lib, op)(a, b)
+
+
+@FUZZ_HALF
+@given(st.data())
+def test_type_promotion_and_operators(data):
+    """torch's type promotion between tensors, 0-dim tensors and Python scalars of every dtype
+    (0-dim tensors and scalars do not raise a tensor's category), through functions and the
+    Python operators (reflected forms included), with integer division and remainder signs and
+    bitwise/shift ops."""
+    arrays, dtypes, layouts = _two_inputs(data.draw, same_dtype_often=False)
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    ka, pa = _operand(data.draw, rng, arrays[0].shape, dtypes[0], layouts[0], "a")
+    kb, pb = _operand(data.draw, rng, arrays[1].shape, dtypes[1], layouts[1], "b")
+    if ka == "scalar" and kb == "scalar":
+        ka, pa = "tensor", (arrays[0], dtypes[0], layouts[0])
+    use_operator = data.draw(st.booleans(), label="operator")
+    op = data.draw(st.sampled_from(OPERATORS if use_operator else BINARY_MORE), label="op")
+    tensors = [p for k, p in ((ka, pa), (kb, pb)) if k == "tensor"]
+
+    def fn(lib, *inputs):
+        it = iter(inputs)
+        a = next(it) if ka == "tensor" else pa
+        b = next(it) if kb == "tensor" else pb
+        if use_operator:
+            return eval(f"a {op} b", {}, {"a": a, "b": b})  # noqa: S307 - the drawn operator
+        if ka == "scalar":  # torch's functions take a scalar as the second argument only
+            a, b = b, a
+        return _binary_call(op, lib, a, b)
+
+    run_both(fn, [t[0] for t in tensors], [t[1] for t in tensors], [t[2] for t in tensors])
+
+
+UNARY_MORE = ["acos", "acosh", "asinh", "atanh", "tan", "log10", "lgamma", "digamma", "erfinv", "i0",
+              "sinc", "logit", "rad2deg", "positive", "bitwise_not", "isinf", "isposinf", "isneginf",
+              "fix", "angle", "negative", "absolute", "arcsin", "arctan", "isreal", "conj", "real",
+              "round_decimals", "nan_to_num_args", "logit_eps", "float_power_2", "clone", "ravel"]
+
+
+@FUZZ_HALF
+@given(st.data())
+def test_unary_more(data):
+    op = data.draw(st.sampled_from(UNARY_MORE), label="op")
+    arr, dt, lay, _ = _one_input(data.draw)
+    as_method = data.draw(st.booleans(), label="method")
+
+    def fn(lib, x):
+        if op == "round_decimals":
+            return lib.round(x, decimals=data_decimals)
+        if op == "nan_to_num_args":
+            return lib.nan_to_num(lib.log(x), nan=1.5, posinf=2.0, neginf=-3.0)
+        if op == "logit_eps":
+            return lib.logit(x, eps=0.1)
+        if op == "float_power_2":
+            return lib.float_power(x, 2)
+        return getattr(x, op)() if as_method else getattr(lib, op)(x)
+
+    data_decimals = data.draw(st.integers(-1, 2), label="decimals")
+    run_both(fn, [arr], [dt], [lay])
+
+
+# ----------------------------------------------------------------- in-place ops and out=
+
+INPLACE_MORE = ["add_scalar", "add_alpha", "mul_scalar", "div_", "div_trunc", "remainder_", "fmod_",
+                "floor_divide_", "bitwise_and_", "bitwise_or_", "bitwise_xor_", "bitwise_left_shift_",
+                "bitwise_not_", "clamp_tensor", "clamp_min_", "clamp_max_", "lerp_", "addcmul_",
+                "addcdiv_", "masked_fill_tensor", "tril_", "triu_", "logical_and_", "eq_", "lt_",
+                "sign_", "square_", "exp2_", "round_", "iadd", "isub", "imul", "itruediv", "ifloordiv",
+                "imod", "ipow", "iand", "ilshift", "copy_", "hypot_", "atan2_", "true_divide_",
+                "sub_", "pow_scalar", "nan_to_num_", "float_power_"]
+
+
+@FUZZ_HALF
+@given(st.data())
+def test_inplace_more(data):
+    """In-place methods and augmented assignments with tensor and Python scalar operands of
+    every dtype: torch refuses a result whose dtype cannot be cast into self's (a float into an
+    int tensor, an int into a bool one) and an operand that does not broadcast to self's shape."""
+    op = data.draw(st.sampled_from(INPLACE_MORE), label="op")
+    arrays, dtypes, layouts = _two_inputs(data.draw, same_dtype_often=False)
+    scalar = data.draw(st.sampled_from(SCALARS), label="scalar")
+
+    def fn(lib, x, y):
+        z = x.clone()
+        ops = {
+            "add_scalar": lambda: z.add_(scalar),
+            "add_alpha": lambda: z.add_(y, alpha=scalar),
+            "mul_scalar": lambda: z.mul_(scalar),
+            "div_trunc": lambda: z.div_(y, rounding_mode="trunc"),
+            "clamp_tensor": lambda: z.clamp_(min=y, max=y + 1),
+            "lerp_": lambda: z.lerp_(y, 0.25),
+            "addcmul_": lambda: z.addcmul_(y, y, value=scalar),
+            "addcdiv_": lambda: z.addcdiv_(y, y + 10, value=scalar),
+            "masked_fill_tensor": lambda: z.masked_fill_(y > 0, y.sum()),
+            "tril_": lambda: z.tril_(1),
+            "triu_": lambda: z.triu_(-1),
+            "round_": lambda: z.round_(),
+            "pow_scalar": lambda: z.pow_(scalar),
+            "nan_to_num_": lambda: z.nan_to_num_(nan=0.0),
+            "sign_": lambda: z.sign_(), "square_": lambda: z.square_(), "exp2_": lambda: z.exp2_(),
+            "bitwise_not_": lambda: z.bitwise_not_(),
+        }
+        if op in ops:
+            ops[op]()
+        elif op.startswith("i"):
+            sym = {"iadd": "+=", "isub": "-=", "imul": "*=", "itruediv": "/=", "ifloordiv": "//=",
+                   "imod": "%=", "ipow": "**=", "iand": "&=", "ilshift": "<<="}[op]
+            other = y if scalar in (0, True) else scalar  # a tensor or a Python scalar
+            scope = {"z": z, "o": other}
+            exec(f"z {sym} o", {}, scope)  # noqa: S102 - the drawn augmented assignment
+            return scope["z"]
+        else:
+            getattr(z, op)(y)
+        return z
+
+    # in-place comparisons: torch records a zero-gradient node (a float logical_and_ passes the
+    # gradient through unchanged); retrograd records none, so their values are compared only
+    run_both(fn, arrays, dtypes, layouts, grad=op not in ("eq_", "lt_", "logical_and_"))
+
+
+OUT_OPS = ["add", "mul", "div", "sub", "exp", "abs", "sum_dim", "mean_dim", "amax", "clamp", "where",
+           "matmul", "cumsum", "cat", "argmax", "max_dim", "sort", "floor_divide", "eq", "sqrt",
+           "bitwise_and", "neg", "prod_dim", "logical_not", "round", "remainder", "stack"]
+
+
+@FUZZ_HALF
+@given(st.data())
+def test_out_argument(data):
+    """out= of every dtype and of the right, an empty or a wrong shape: torch writes the result
+    cast to out's dtype when the cast is allowed (resizing an empty or mis-shaped out), and
+    raises RuntimeError when it is not (a float result into an integer out)."""
+    op = data.draw(st.sampled_from(OUT_OPS), label="op")
+    arrays, dtypes, layouts = _two_inputs(data.draw)
+    out_dt = _dtype(data.draw)
+    out_shape = data.draw(st.sampled_from(["same", "empty", "other"]), label="out shape")
+
+    def fn(lib, x, y):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the resize warning
+            ref = _out_call(op, lib, x, y, None)
+            shape = tuple(ref[0].shape) if isinstance(ref, tuple) else tuple(ref.shape)
+            size = {"same": shape, "empty": (0,), "other": (3,) + shape}[out_shape]
+            if isinstance(ref, tuple):  # values, indices
+                out = (lib.zeros(size, dtype=getattr(lib, out_dt)), lib.zeros(size, dtype=lib.int64))
+            else:
+                out = lib.zeros(size, dtype=getattr(lib, out_dt))
+            res = _out_call(op, lib, x.detach(), y.detach(), out)
+        assert res is out or all(a is b for a, b in zip(res, out))
+        return out
+
+    run_both(fn, arrays, dtypes, layouts, grad=False)
+
+
+def _out_call(op, lib, x, y, out):
+    kw = {} if out is None else {"out": out}
+    if op == "sum_dim":
+        return lib.sum(x, -1 if x.ndim else 0, **kw)
+    if op == "mean_dim":
+        return lib.mean(x, 0, keepdim=True, **kw)
+    if op == "prod_dim":
+        return lib.prod(x, 0, **kw)
+    if op == "amax":
+        return lib.amax(x, **kw)
+    if op == "clamp":
+        return lib.clamp(x, min=-1, max=y, **kw)
+    if op == "where":
+        return lib.where(x > 0, x, y, **kw)
+    if op == "cumsum":
+        return lib.cumsum(x, 0, **kw)
+    if op == "cat":
+        return lib.cat([x, y], 0, **kw)
+    if op == "stack":
+        return lib.stack([x, x], 0, **kw)
+    if op == "argmax":
+        return lib.argmax(x, **kw)
+    if op == "max_dim":
+        return lib.max(x, 0, **kw)
+    if op == "sort":
+        return lib.sort(x, **kw)
+    if op in ("exp", "abs", "neg", "sqrt", "logical_not", "round"):
+        return getattr(lib, op)(x, **kw)
+    return getattr(lib, op)(x, y, **kw)
+
+
+# ----------------------------------------------------------------- indexing, joining, selecting
+
+
+def _index_key(draw, rng, shape):
+    """A key for x[key], as a function of the library: ints (negative and out of range),
+    slices, None, Ellipsis, bool masks (of the right and of a wrong shape), integer tensors and
+    lists (negative, out of range), two index tensors that broadcast, a float index tensor."""
+    n = len(shape)
+    kind = draw(st.sampled_from(["int", "slice", "none_ellipsis", "mask", "mask_dim0", "int_tensor",
+                                 "list", "two_tensors", "bool_scalar", "float_tensor"]), label="key")
+    side = shape[0] if n else 1
+    if kind == "int":
+        i = draw(st.integers(-side - 1, side))
+        return lambda lib: i
+    if kind == "slice":
+        key = (slice(draw(st.integers(-3, 3)), draw(st.sampled_from([None, -1, 2, 5])),
+                     draw(st.sampled_from([None, 1, 2]))),)
+        return lambda lib: key
+    if kind == "none_ellipsis":
+        key = (None, Ellipsis, draw(st.integers(-1, 0))) if n else (None, Ellipsis)
+        return lambda lib: key
+    if kind == "bool_scalar":
+        b = draw(st.booleans())
+        return lambda lib: b
+    if kind == "list":
+        key = [int(i) for i in rng.integers(-side, side + 1, size=2)]
+        return lambda lib: key
+    arrays = {"mask": [(rng.random(shape) < 0.5, "bool")],
+              "mask_dim0": [(rng.random((draw(st.integers(0, 4)),)) < 0.5, "bool")],
+              "int_tensor": [(rng.integers(-side - 1, side + 1, size=(draw(st.integers(0, 3)),)), "int64")],
+              "two_tensors": [(rng.integers(-1, 2, size=(2, 1)), "int64"), (rng.integers(0, 2, size=(3,)), "int64")],
+              "float_tensor": [(np.zeros(2), "float32")]}[kind]
+    return lambda lib: tuple(lib.tensor(a, dtype=getattr(lib, d)) for a, d in arrays)
+
+
+@FUZZ_HALF
+@given(st.data())
+def test_advanced_indexing(data):
+    """x[key] and x[key] = value against torch: negative, bool and out-of-range indices, index
+    tensors that broadcast, masks of the wrong shape, values of other dtypes and shapes."""
+    arr, dt, lay, rng = _one_input(data.draw)
+    make_key = _index_key(data.draw, rng, arr.shape)
+    write = data.draw(st.booleans(), label="setitem")
+    value_kind = data.draw(st.sampled_from(["number", "float_number", "tensor", "row"]), label="value")
+
+    def fn(lib, x):
+        key = make_key(lib)
+        if not write:
+            return x[key]
+        z = x.clone()
+        value = {"number": 3, "float_number": -1.5, "tensor": lib.tensor(2.5, dtype=z.dtype),
+                 "row": lib.arange(z.shape[-1] if z.ndim else 1).to(z.dtype)}[value_kind]
+        z[key] = value
+        return z
+
+    run_both(fn, [arr], [dt], [lay])
+
+
+@FUZZ_HALF
+@given(st.data())
+def test_join_mixed_dtypes(data):
+    """cat/stack/hstack/vstack/dstack/column_stack of tensors of mixed dtypes (torch promotes),
+    shapes that do and do not fit, 0-dim and empty tensors."""
+    op = data.draw(st.sampled_from(["cat", "stack", "hstack", "vstack", "dstack", "column_stack",
+                                    "concat", "row_stack"]), label="op")
+    arrays, dtypes, layouts = _two_inputs(data.draw, same_dtype_often=False)
+    dim = data.draw(st.integers(-3, 3), label="dim")
+
+    def fn(lib, x, y):
+        f = getattr(lib, op)
+        if op in ("cat", "stack", "concat"):
+            return f([x, y, x], dim=dim)
+        return f([x, y])
+
+    run_both(fn, arrays, dtypes, layouts)
+
+
+SELECT_OPS = ["clamp_tensors", "clamp_min_tensor", "clamp_max_number", "clip", "where_scalars",
+              "where_tensor_number", "where_one_arg", "masked_fill_tensor", "masked_fill_number",
+              "masked_select", "masked_scatter", "take_along_dim", "take", "index_fill", "index_add",
+              "scatter_add", "scatter_reduce", "nonzero", "argwhere"]
+
+
+@FUZZ_HALF
+@given(st.data())
+def test_select_and_clamp(data):
+    """clamp with tensor bounds of other dtypes, where with scalars, masked ops, scatter/gather
+    relatives, against torch (dtypes, broadcasting, gradients)."""
+    op = data.draw(st.sampled_from(SELECT_OPS), label="op")
+    arrays, dtypes, layouts = _two_inputs(data.draw, same_dtype_often=False)
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    scalar = data.draw(st.sampled_from(SCALARS), label="scalar")
+    shape = arrays[0].shape
+    n = len(shape)
+    d = data.draw(st.integers(-max(n, 1), max(n, 1) - 1), label="dim")
+    side = shape[d] if n else 1
+    index = rng.integers(0, max(side, 1), size=(2,))
+    full_index = rng.integers(0, max(side, 1), size=shape)
+    reduce = data.draw(st.sampled_from(["sum", "prod", "mean", "amax", "amin"]), label="reduce")
+    # not followed (reported): torch's index_fill/index_add/scatter_add of 0-dim or empty tensors
+    # (no bounds check when nothing is written, a 0-dim src beside an index with dimensions)
+    assume(op not in ("index_fill", "index_add", "scatter_add") or (n and arrays[0].size and arrays[1].size
+                                                                    and arrays[1].ndim))
+
+    def fn(lib, x, y):
+        i64 = lib.int64
+        if op == "clamp_tensors":
+            return lib.clamp(x, min=y, max=y + 2)
+        if op == "clamp_min_tensor":
+            return lib.clamp_min(x, y)
+        if op == "clamp_max_number":
+            return x.clamp_max(scalar)
+        if op == "clip":
+            return lib.clip(x, min=scalar)
+        if op == "where_scalars":
+            return lib.where(y > 0, scalar, -2.5)
+        if op == "where_tensor_number":
+            return lib.where(y > 0, x, scalar)
+        if op == "where_one_arg":
+            return lib.where(x > 0)
+        if op == "masked_fill_tensor":
+            return x.masked_fill(y > 0, lib.tensor(scalar))
+        if op == "masked_fill_number":
+            return x.masked_fill(y > 0, scalar)
+        if op == "masked_select":
+            return lib.masked_select(x, y > 0)
+        if op == "masked_scatter":
+            return x.masked_scatter(y > 0, y)
+        if op == "take_along_dim":
+            return lib.take_along_dim(x, lib.tensor(full_index, dtype=i64), dim=d)
+        if op == "take":
+            return lib.take(x, lib.tensor(index - 1, dtype=i64))
+        if op == "index_fill":
+            return x.index_fill(d, lib.tensor(index, dtype=i64), scalar)
+        if op == "index_add":
+            return x.index_add(d, lib.tensor(index, dtype=i64), y, alpha=2)
+        if op == "scatter_add":
+            return x.scatter_add(d, lib.tensor(full_index, dtype=i64), y)
+        if op == "scatter_reduce":
+            return x.scatter_reduce(d, lib.tensor(full_index, dtype=i64), y, reduce, include_self=scalar is True)
+        if op == "nonzero":
+            return lib.nonzero(x)
+        return lib.argwhere(x)
+
+    run_both(fn, arrays, dtypes, layouts)
+
+
+# ----------------------------------------------------------------- reductions with keywords
+
+REDUCTIONS_MORE = ["sum_dtype", "prod_dtype", "mean_dtype", "cumsum_dtype", "nansum", "nanmean", "aminmax",
+                   "std_mean", "var_mean", "var_correction", "logcumsumexp", "cummax", "cummin", "kthvalue",
+                   "mode", "nanmedian", "quantile", "topk", "sort", "argsort", "msort", "max_keepdim",
+                   "unique", "count_nonzero_dims", "all_dim", "any_dims", "softmax_dtype", "norm_p"]
+
+
+@FUZZ_HALF
+@given(st.data())
+def test_reductions_with_keywords(data):
+    """Reductions with dim/keepdim/dtype=/correction=/k/q and friends, against torch."""
+    op = data.draw(st.sampled_from(REDUCTIONS_MORE), label="op")
+    arr, dt, lay, _ = _one_input(data.draw)
+    nd = max(arr.ndim, 1)
+    dim = data.draw(st.integers(-nd - 1, nd), label="dim")
+    keepdim = data.draw(st.booleans(), label="keepdim")
+    out_dtype = data.draw(st.sampled_from(["float32", "float64", "int32", "int64", "float16", "bool"]), label="dtype")
+    k = data.draw(st.integers(0, 3), label="k")
+
+    def fn(lib, x):
+        dtype = getattr(lib, out_dtype)
+        if op in ("sum_dtype", "prod_dtype", "mean_dtype"):
+            return getattr(lib, op[:-6])(x, dim, keepdim=keepdim, dtype=dtype)
+        if op == "cumsum_dtype":
+            return lib.cumsum(x, dim, dtype=dtype)
+        if op in ("nansum", "nanmean"):
+            return getattr(lib, op)(x, dim, keepdim=keepdim)
+        if op == "aminmax":
+            return lib.aminmax(x, dim=dim, keepdim=keepdim)
+        if op in ("std_mean", "var_mean"):
+            return getattr(lib, op)(x, dim, correction=k % 2, keepdim=keepdim)
+        if op == "var_correction":
+            return lib.var(x, dim=(dim,), correction=k)
+        if op in ("logcumsumexp", "cummax", "cummin"):
+            return getattr(lib, op)(x, dim)
+        if op == "kthvalue":
+            return lib.kthvalue(x, k + 1, dim, keepdim=keepdim)
+        if op in ("mode", "nanmedian"):
+            return getattr(lib, op)(x, dim, keepdim=keepdim)
+        if op == "quantile":
+            return lib.quantile(x, 0.25 * k, dim=dim, keepdim=keepdim)
+        if op == "topk":
+            return lib.topk(x, k, dim=dim, largest=keepdim)
+        if op in ("sort", "argsort"):
+            return getattr(lib, op)(x, dim=dim, descending=keepdim, stable=True)  # (ties: torch's order is unstable)
+        if op == "msort":
+            return lib.msort(x)
+        if op == "max_keepdim":
+            return lib.max(x, dim, keepdim=keepdim)
+        if op == "unique":
+            return lib.unique(x, sorted=True, return_inverse=keepdim, return_counts=True)
+        if op == "count_nonzero_dims":
+            return lib.count_nonzero(x, dim=(dim,))
+        if op == "all_dim":
+            return lib.all(x, dim, keepdim=keepdim)
+        if op == "any_dims":
+            return lib.any(x, dim=(dim,), keepdim=keepdim)
+        if op == "softmax_dtype":
+            return lib.softmax(x, dim, dtype=dtype)
+        return lib.norm(x, p=k + 1, dim=dim, keepdim=keepdim)
+
+    run_both(fn, [arr], [dt], [lay])
+
+
+# ----------------------------------------------------------------- nn.functional keywords
+
+NN_KEYWORDS = ["hardshrink", "softshrink", "threshold", "relu6", "celu", "selu", "hardsigmoid", "softmin",
+               "one_hot", "nll_loss", "binary_cross_entropy", "bce_with_logits", "huber_loss", "kl_div",
+               "cosine_similarity", "pairwise_distance", "leaky_relu_slope", "elu_alpha", "gelu_tanh",
+               "normalize_p", "pad_modes", "layer_norm_affine", "cross_entropy_kw", "softplus_beta",
+               "log_softmax_dtype", "dropout_eval", "hardtanh_range", "rms_norm", "group_norm", "poisson_nll_loss",
+               "smooth_l1_beta", "margin_ranking_loss", "soft_margin_loss", "gaussian_nll_loss", "triplet"]
+
+
+@FUZZ_HALF
+@given(st.data())
+def test_nn_functional_keywords(data):
+    """torch.nn.functional with its keyword arguments (weights, ignore_index, reductions,
+    slopes, modes, label smoothing, ...), against torch."""
+    op = data.draw(st.sampled_from(NN_KEYWORDS), label="op")
+    arr, dt, lay, rng = _one_input(data.draw, ("float32", "float64", "float16", "int64"), max_dims=3)
+    shape = arr.shape
+    other = _array(rng, shape, dt)
+    reduction = data.draw(st.sampled_from(["mean", "sum", "none"]), label="reduction")
+    value = data.draw(st.sampled_from([0.5, 1.0, 2.0, -0.5, 0.0]), label="value")
+    classes = shape[1] if len(shape) > 1 else (shape[0] if shape else 1)
+    target = rng.integers(-1, max(classes, 1), size=(shape[0],) if len(shape) > 1 else ())
+    weight = rng.uniform(0.5, 2.0, size=(max(classes, 1),))
+    mode = data.draw(st.sampled_from(["constant", "reflect", "replicate", "circular"]), label="mode")
+
+    def fn(lib, x, y):
+        F = lib.nn.functional
+        if op in ("hardshrink", "softshrink"):
+            return getattr(F, op)(x, lambd=abs(value))
+        if op == "threshold":
+            return F.threshold(x, value, -value)
+        if op in ("relu6", "selu", "hardsigmoid"):
+            return getattr(F, op)(x)
+        if op == "celu":
+            return F.celu(x, alpha=value if value else 1.0)
+        if op == "softmin":
+            return F.softmin(x, dim=-1)
+        if op == "one_hot":
+            return F.one_hot(x.long().abs(), num_classes=-1 if value <= 0 else 6)
+        if op == "nll_loss":
+            return F.nll_loss(x, lib.tensor(target, dtype=lib.int64), weight=lib.tensor(weight, dtype=x.dtype),
+                              ignore_index=-1, reduction=reduction)
+        if op == "binary_cross_entropy":
+            return F.binary_cross_entropy(x.sigmoid(), y.sigmoid(), reduction=reduction)
+        if op == "bce_with_logits":
+            pos_weight = y.detach().abs() if value > 0 else None  # (torch: not differentiable in it)
+            return F.binary_cross_entropy_with_logits(x, y.sigmoid(), pos_weight=pos_weight, reduction=reduction)
+        if op == "huber_loss":
+            return F.huber_loss(x, y, reduction=reduction, delta=abs(value) + 0.5)
+        if op == "kl_div":
+            return F.kl_div(x, y, reduction=reduction if reduction != "mean" else "batchmean", log_target=value > 0)
+        if op == "cosine_similarity":
+            return F.cosine_similarity(x, y, dim=-1, eps=1e-8)
+        if op == "pairwise_distance":
+            return F.pairwise_distance(x, y, p=abs(value) + 1, keepdim=value > 0)
+        if op == "leaky_relu_slope":
+            return F.leaky_relu(x, negative_slope=value)
+        if op == "elu_alpha":
+            return F.elu(x, alpha=value)
+        if op == "gelu_tanh":
+            return F.gelu(x, approximate="tanh")
+        if op == "normalize_p":
+            return F.normalize(x, p=abs(value) + 1, dim=0)
+        if op == "pad_modes":
+            return F.pad(x, (1, 1), mode=mode, value=None if mode != "constant" else value)
+        if op == "layer_norm_affine":
+            return F.layer_norm(x, x.shape[-1:], weight=y[(0,) * (y.ndim - 1)] if y.ndim else None, eps=1e-3)
+        if op == "cross_entropy_kw":
+            return F.cross_entropy(x, lib.tensor(target, dtype=lib.int64), ignore_index=-1,
+                                   label_smoothing=abs(value) / 4, reduction=reduction)
+        if op == "softplus_beta":
+            return F.softplus(x, beta=value if value else 1.0, threshold=5)
+        if op == "log_softmax_dtype":
+            return F.log_softmax(x, dim=0, dtype=lib.float64)
+        if op == "dropout_eval":
+            return F.dropout(x, p=abs(value) / 2, training=False)
+        if op == "hardtanh_range":
+            return F.hardtanh(x, min_val=-abs(value), max_val=abs(value) + 0.5)
+        if op == "rms_norm":
+            return F.rms_norm(x, x.shape[-1:], eps=None if value <= 0 else 1e-3)
+        if op == "group_norm":
+            return F.group_norm(x, 1 if value <= 0 else 2)
+        if op == "poisson_nll_loss":
+            return F.poisson_nll_loss(x, y.abs(), log_input=value > 0, full=value > 1, reduction=reduction)
+        if op == "smooth_l1_beta":
+            return F.smooth_l1_loss(x, y, beta=abs(value), reduction=reduction)
+        if op == "margin_ranking_loss":
+            return F.margin_ranking_loss(x, y, y.detach().sign(), margin=value, reduction=reduction)
+        if op == "soft_margin_loss":
+            return F.soft_margin_loss(x, y.detach().sign(), reduction=reduction)
+        if op == "gaussian_nll_loss":
+            return F.gaussian_nll_loss(x, y, y.abs() + 0.1, full=value > 0, reduction=reduction)
+        return F.triplet_margin_loss(x, y, y.flip(0) if y.ndim else y, margin=abs(value), reduction=reduction)
+
+    run_both(fn, [arr, other], [dt, dt], [lay, "contiguous"])
