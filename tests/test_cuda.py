@@ -22,6 +22,7 @@ def test_cuda_without_a_gpu_answers_as_torch():
         assert c.empty_cache() is None and dict(c.memory_stats()) == {} and c.get_rng_state_all() == []
         assert c.manual_seed(1) is None and c.manual_seed_all(1) is None and c.seed() is None
         assert c.seed_all() is None and c.set_rng_state_all([]) is None
+        assert c.is_bf16_supported() is False and c.is_bf16_supported(including_emulation=False) is False
 
 
 # torch 2.13's CPU build without a GPU, call by call: the exception type it raises, or None where
@@ -103,6 +104,14 @@ def test_current_accelerator_is_cuda_when_cupy_is_installed():
 
 
 # ------------------------------------------------------------------------------ on a GPU
+
+
+def test_bf16_is_supported_on_every_gpu_with_emulation_natively_from_ampere():
+    gpu_cupy()
+    assert R.cuda.is_bf16_supported() is True
+    assert R.cuda.is_bf16_supported(including_emulation=False) is (R.cuda.get_device_capability()[0] >= 8)
+    x = R.ones(2, device="cuda", dtype=R.bfloat16)
+    assert (x + x).tolist() == [2.0, 2.0]
 
 
 def test_events_time_the_work_between_them_and_streams_order_it():

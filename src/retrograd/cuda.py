@@ -26,6 +26,15 @@ def is_available():
     return _backend.cuda_available()
 
 
+def is_bf16_supported(including_emulation=True):
+    """Whether CUDA bfloat16 tensors work here: False without CUDA; with it, natively on compute
+    capability 8.0 and up, and on any GPU when ``including_emulation`` (retrograd's CUDA
+    bfloat16 is 16-bit patterns computed in float32 on every GPU: docs/cuda.md)."""
+    if not _backend.cuda_available():
+        return False
+    return bool(including_emulation) or get_device_capability()[0] >= 8
+
+
 def device_count():
     """The number of GPUs CuPy sees (0 without CUDA)."""
     if not _backend.cuda_available():
