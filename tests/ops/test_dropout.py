@@ -71,3 +71,21 @@ def test_alpha_dropout_statistics():
     z = D.feature_alpha_dropout(retrograd.ones(8, 6, 5), 0.5, training=True).numpy()
     for row in z.reshape(48, 5):
         assert len(np.unique(row)) == 1
+
+
+@pytest.mark.parametrize("dtype", [retrograd.float32, retrograd.float64, retrograd.float16])
+@pytest.mark.parametrize("p", [0.1, 0.5, 1.0])
+def test_scaled_keep_mask_has_the_bits_of_the_mask_times_the_scale(dtype, p):
+    """dropout's factor comes from the comparison's bools times 1/(1 - p) in one pass (float32 and
+    float64); retrograd.compile's replay draws the 0/1 mask and multiplies it by the scale: the
+    same draw gives the same bits both ways, so compiled and eager dropout agree."""
+    x = retrograd.ones(6, 7, dtype=dtype)
+    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
+    retrograd.manual_seed(4)
+    fused = D._keep_mask(x, (6, 7), p, scale)
+    retrograd.manual_seed(4)
+    keep = D._keep_mask(x, (6, 7), p)
+    plain = keep * keep.dtype.type(scale)
+    assert fused.dtype == plain.dtype == x.numpy().dtype
+    assert np.array_equal(fused.view(np.uint8), plain.view(np.uint8))
+    assert set(np.unique(keep).tolist()) <= {0.0, 1.0}

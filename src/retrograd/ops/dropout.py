@@ -24,13 +24,18 @@ def _check_p(p):
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
-def _keep_mask(input, shape, p):
-    """A 0/1 array of `shape` in input's dtype and device: 1 with probability 1 - p."""
+def _keep_mask(input, shape, p, scale=None):
+    """A 0/1 array of `shape` in input's dtype and device: 1 with probability 1 - p; times
+    ``scale`` where given (for a NumPy float32/float64 input in one pass from the comparison's
+    bools: the bits of the 0/1 array times scale, which retrograd.compile's replay computes)."""
     dt = input._data.dtype
     draw = _rng(None, input).random(shape, dtype=np.float32 if dt == np.float32 else np.float64)
+    if scale is not None and type(draw) is np.ndarray and dt in (np.float32, np.float64):
+        return np.multiply(draw >= p, dt.type(scale))
     keep = _backend.cast(draw >= p, dt)
     xp = _backend.array_module(input._data)
-    return keep if xp is np else xp.asarray(keep)
+    keep = keep if xp is np else xp.asarray(keep)
+    return keep if scale is None else keep * keep.dtype.type(scale)
 
 
 def _apply(input, factor, inplace, shift=None):
@@ -49,9 +54,8 @@ def _dropout(input, p, training, inplace, mask_shape):
         return input
     if not input.dtype.is_floating_point:
         raise RuntimeError(f"dropout: expected a floating point input, got {input.dtype}")
-    keep = _keep_mask(input, mask_shape, p)
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
-    return _apply(input, keep * keep.dtype.type(scale), inplace)
+    return _apply(input, _keep_mask(input, mask_shape, p, scale), inplace)
 
 
 def _feature_shape(input, nd, name):
