@@ -283,3 +283,19 @@ def test_from_numpy_of_a_read_only_array_warns_once_and_refuses_writes():
     with pytest.raises(RuntimeError, match="refers to a single memory location"):
         retrograd.zeros(1).expand(3).add_(1)
     assert a.tolist() == [0.0, 1.0, 2.0, 3.0]
+
+
+@pytest.mark.parametrize("size", [(2.5,), ((2, 2.5),), ("a",), (True,), (retrograd.tensor(3.0),)])
+def test_sizes_that_are_not_integers_raise_type_error_as_torch(size):
+    # torch: "empty(): argument 'size' ... must be tuple of ints"; int() used to truncate 2.5 to 2,
+    # so nn.Linear(3.5, 4) built a (4, 3) weight with in_features=3.5
+    for factory in (retrograd.empty, retrograd.zeros, retrograd.ones, retrograd.rand, retrograd.randn):
+        with pytest.raises(TypeError, match="tuple of ints"):
+            factory(*size)
+    with pytest.raises(TypeError, match="tuple of ints"):
+        retrograd.nn.Linear(size[0] if not isinstance(size[0], tuple) else 2.5, 4)
+
+
+def test_integer_like_sizes_are_taken_as_torch():
+    assert retrograd.zeros(np.int64(3), retrograd.tensor(2)).shape == (3, 2)
+    assert retrograd.zeros([]).shape == ()

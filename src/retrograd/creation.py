@@ -1,6 +1,7 @@
 """Tensor creation: from data, filled, ranges, and random."""
 
 import math
+import operator
 import warnings
 
 import numpy as np
@@ -64,10 +65,22 @@ def _finish(arr, dtype=None, device=None, requires_grad=False):
 def _size(size):
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
-    size = tuple(int(s) for s in size)
+    size = tuple(_size_entry(s, i) for i, s in enumerate(size))
     if any(s < 0 for s in size):
         raise RuntimeError(f"Trying to create tensor with negative dimension: {list(size)}")
     return size
+
+
+def _size_entry(s, position):
+    """One entry of a size as torch takes it: an int (or anything with __index__, such as a NumPy int
+    or a 0-dim integer tensor); floats, bools and strings raise torch's TypeError."""
+    if not isinstance(s, bool):
+        try:
+            return operator.index(s)
+        except TypeError:
+            pass
+    raise TypeError(f"size must be a tuple of ints, but found element of type {type(s).__name__} at pos "
+                    f"{position} ({s!r}); pass integer sizes")
 
 
 def _check_pin_memory(pin_memory):
