@@ -116,3 +116,23 @@ def test_generator_reproducible():
     init.normal_(a, generator=g1)
     init.normal_(b, generator=g2)
     np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+
+
+@pytest.mark.parametrize("fill", [init.uniform_, init.normal_, init.trunc_normal_, init.orthogonal_,
+                                  init.kaiming_uniform_, init.xavier_normal_,
+                                  lambda t: init.sparse_(t, 0.5)])
+def test_random_fills_of_integer_tensors_raise_not_implemented_as_torch(fill):
+    # torch: '"check_uniform_bounds" / "normal_kernel_cpu" not implemented for 'Long''; the draws
+    # used to be cast to 0s and 1s silently
+    with pytest.raises(NotImplementedError, match="floating-point"):
+        fill(retrograd.zeros(3, 4, dtype=retrograd.int64))
+    assert init.normal_(retrograd.zeros(0, dtype=retrograd.int64)).shape == (0,)  # torch returns
+
+
+def test_fill_bounds_are_checked_with_torchs_runtime_error():
+    with pytest.raises(RuntimeError, match="from=2 > to=1"):
+        init.uniform_(retrograd.empty(3), 2, 1)  # NumPy's ValueError escaped
+    with pytest.raises(RuntimeError, match="std >= 0.0"):
+        init.normal_(retrograd.empty(3), 0, -1)
+    with pytest.raises(RuntimeError, match="from=2 > to=1"):
+        init.trunc_normal_(retrograd.empty(3), a=2, b=1)

@@ -173,3 +173,16 @@ def test_lazy_linear():
     y = layer(retrograd.randn(2, 7))
     assert y.shape == (2, 4) and layer.weight.shape == (4, 7) and layer.in_features == 7
     assert type(layer) is nn.Linear
+
+
+def test_bilinear_without_first_features_raises_value_error_as_torch():
+    with pytest.raises(ValueError, match="in1_features must be > 0"):
+        nn.Bilinear(0, 3, 4)  # the bound 1/sqrt(0) raised ZeroDivisionError
+    assert nn.Bilinear(2, 0, 4).weight.shape == (4, 2, 0)  # torch builds this one
+
+
+def test_unflatten_keeps_a_list_size_as_torch():
+    m = nn.Unflatten(1, [2, 3])
+    assert m.unflattened_size == [2, 3]
+    assert repr(m) == "Unflatten(dim=1, unflattened_size=[2, 3])"
+    assert m(retrograd.zeros(2, 6)).shape == (2, 2, 3)

@@ -439,3 +439,62 @@ def test_registered_attribute_leaves_class_definitions_alone():
     assert m.weight == "property"
     m.bias
     assert m.weight == "property" and WithProperty.__dict__["weight"].__class__ is property
+
+
+def test_full_and_legacy_backward_hooks_do_not_mix_as_torch():
+    for first, second in (("register_full_backward_hook", "register_backward_hook"),
+                          ("register_backward_hook", "register_full_backward_hook")):
+        m = nn.Linear(2, 2)
+        getattr(m, first)(lambda mod, gi, go: None).remove()  # removing it does not reset the kind
+        with pytest.raises(RuntimeError, match="Cannot use both regular backward hooks and full"):
+            getattr(m, second)(lambda mod, gi, go: None)
+
+
+def test_legacy_backward_hook_warns_in_a_recording_forward_as_torch():
+    m = nn.Tanh()
+    m.register_backward_hook(lambda mod, gi, go: None)
+    with pytest.warns(FutureWarning, match="register_full_backward_hook"):
+        m(retrograd.ones(2, requires_grad=True))
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m(retrograd.ones(2))  # nothing to record: no warning, as torch
+        with retrograd.no_grad():
+            m(retrograd.ones(2, requires_grad=True))
+
+
+def test_set_submodule_refuses_what_torch_refuses():
+    def fresh():
+        m = nn.Sequential(nn.Linear(2, 3), nn.ReLU())
+        m.extra = 3
+        return m
+    with pytest.raises(ValueError, match="is not an nn.Module"):
+        fresh().set_submodule("0", 5)
+    m = fresh()
+    with pytest.raises(ValueError, match="is not an nn.Module"):
+        m.set_submodule("0", None)  # it removed the child
+    assert isinstance(m[0], nn.Linear)
+    for target in ("0.weight", "extra", "training"):  # they were replaced by the module
+        m = fresh()
+        with pytest.raises(AttributeError, match="is not an nn.Module"):
+            m.set_submodule(target, nn.Tanh())
+    m = fresh()
+    m.set_submodule("2", nn.Tanh())
+    assert list(m._modules) == ["0", "1", "2"]
+
+
+@pytest.mark.parametrize("args, kwargs", [(("cpu", "float64"), {}), ((retrograd.float64, retrograd.float32), {}),
+                                          ((), {"dtype": "float64"}), (("cpu", retrograd.float64, True, 5), {}),
+                                          ((retrograd.float64, "cpu"), {}), (("cpu",), {"device": "cpu"}),
+                                          (("cpu", retrograd.float64, 1), {}), ((), {"foo": 1})])
+def test_module_to_refuses_torchs_invalid_combinations(args, kwargs):
+    with pytest.raises(TypeError, match="invalid combination of arguments"):
+        nn.Linear(2, 2).to(*args, **kwargs)  # a string dtype became a device, a second dtype won
+
+
+def test_module_to_takes_torchs_forms():
+    t64 = retrograd.ones(1, dtype=retrograd.float64)
+    for args, kwargs in ((("cpu", retrograd.float64, True), {}), ((retrograd.float64, True), {}),
+                         ((t64, True), {}), ((), {"device": "cpu", "dtype": retrograd.float64}),
+                         ((None, retrograd.float64), {}), (("cpu",), {"dtype": retrograd.float64})):
+        assert nn.Linear(2, 2).to(*args, **kwargs).weight.dtype == retrograd.float64

@@ -71,18 +71,37 @@ def _calculate_correct_fan(tensor, mode):
     return fan_in if mode == "fan_in" else fan_out
 
 
+def _check_floating(tensor, fn):
+    """Random fills draw real numbers: torch refuses integer and bool tensors (NotImplementedError)."""
+    if not (tensor.is_floating_point() or tensor.is_complex()):
+        raise NotImplementedError(f"{fn} is not implemented for {tensor.dtype} tensors: it draws real "
+                                  "numbers; initialise a floating-point tensor")
+
+
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
     """Fill with U(a, b)."""
+    _check_floating(tensor, "uniform_")
+    if a > b:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > to={b}; "
+                           "pass a <= b")
     return _write(tensor, _rng(generator, tensor).uniform(a, b, size=tuple(tensor.shape)))
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
     """Fill with N(mean, std^2)."""
+    if tensor.numel():  # torch's kernel never runs (nor refuses) for an empty tensor
+        _check_floating(tensor, "normal_")
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
     return _write(tensor, _rng(generator, tensor).normal(mean, std, size=tuple(tensor.shape)))
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     """Fill with N(mean, std^2) restricted to [a, b] (absolute bounds), by resampling."""
+    _check_floating(tensor, "trunc_normal_")
+    if a > b:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > to={b}; "
+                           "trunc_normal_ needs a <= b")
     rng = _rng(generator, tensor)
     n = tensor.numel()
     out = rng.normal(mean, std, size=n)
@@ -183,6 +202,7 @@ def orthogonal_(tensor, gain=1, generator=None):
         raise ValueError("Only tensors with 2 or more dimensions are supported")
     if tensor.numel() == 0:
         return tensor
+    _check_floating(tensor, "orthogonal_")
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
     flat = _rng(generator, tensor).normal(0.0, 1.0, size=(rows, cols))
@@ -199,6 +219,7 @@ def sparse_(tensor, sparsity, std=0.01, generator=None):
     """A 2-D tensor with N(0, std^2) entries and a fraction ``sparsity`` of each column zero."""
     if tensor.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
+    _check_floating(tensor, "sparse_")
     rows, cols = tuple(tensor.shape)
     rng = _rng(generator, tensor)
     out = rng.normal(0.0, std, size=(rows, cols))

@@ -7,14 +7,15 @@ torch's: ``0.weight``, ``net.2.bias``, ``bn.running_mean``.
 """
 
 import itertools
+import warnings
 from collections import OrderedDict, namedtuple
 
 import numpy as np
 
 from ..autograd.graph import _modules as _module_stack
-from .. import _dtype
+from .. import _backend, _dtype
 from ..autograd.function import Function
-from ..autograd.grad_mode import no_grad
+from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..autograd.graph import RemovableHandle
 from .._unsupported import reject
 from ..tensor import Tensor
@@ -324,6 +325,7 @@ class Module:
         d["_forward_hooks_always_called"] = set()
         d["_backward_hooks"] = OrderedDict()
         d["_backward_pre_hooks"] = OrderedDict()
+        d["_is_full_backward_hook"] = None  # True/False once a full/legacy backward hook is registered
         d["_state_dict_hooks"] = OrderedDict()
         d["_state_dict_pre_hooks"] = OrderedDict()
         d["_load_state_dict_pre_hooks"] = OrderedDict()
@@ -399,6 +401,12 @@ class Module:
             if not any(args[i].requires_grad for i in positions):
                 positions = []
             state = _BackwardHookState(self, len(args), positions)
+            if positions and self._is_full_backward_hook is False and is_grad_enabled():
+                warnings.warn(
+                    "Using a non-full backward hook (register_backward_hook) is deprecated; retrograd runs "
+                    "it as a full backward hook (grad_input with respect to the module's inputs), where "
+                    "torch passes the gradients of the forward's last autograd node. Please use "
+                    "register_full_backward_hook to get the documented behavior.", FutureWarning, stacklevel=2)
             if positions:
                 new = _InputsHook.apply(state, *(args[i] for i in positions))
                 args = list(args)
@@ -521,7 +529,8 @@ class Module:
         for k, default in (("_forward_pre_hooks_with_kwargs", set), ("_forward_hooks_with_kwargs", set),
                            ("_forward_hooks_always_called", set), ("_backward_pre_hooks", OrderedDict),
                            ("_state_dict_pre_hooks", OrderedDict),
-                           ("_load_state_dict_post_hooks", OrderedDict)):
+                           ("_load_state_dict_post_hooks", OrderedDict),
+                           ("_is_full_backward_hook", lambda: None)):
             self.__dict__.setdefault(k, default())
 
     def register_buffer(self, name, tensor, persistent=True):
@@ -598,10 +607,14 @@ class Module:
     def set_submodule(self, target, module, strict=False):
         if target == "":
             raise ValueError("Cannot set the submodule without a target name!")
+        if not isinstance(module, Module):  # None too: set_submodule never removes a child
+            raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
         parent, _, name = target.rpartition(".")
         mod = self.get_submodule(parent)
         if strict and not hasattr(mod, name):
             raise AttributeError(mod._get_name() + " has no attribute `" + name + "`")
+        if hasattr(mod, name) and not isinstance(getattr(mod, name), Module):
+            raise AttributeError("`" + name + "` is not an nn.Module")  # a parameter, buffer or attribute
         setattr(mod, name, module)
 
     def get_parameter(self, target):
@@ -768,19 +781,7 @@ class Module:
     def to(self, *args, **kwargs):
         """Move and/or cast parameters and buffers: ``to(device)``, ``to(dtype)``,
         ``to(device, dtype)``, ``to(tensor)``. Only floating-point tensors change dtype."""
-        device = kwargs.pop("device", None)
-        dtype = kwargs.pop("dtype", None)
-        kwargs.pop("non_blocking", None)
-        reject("Module.to", memory_format=kwargs.pop("memory_format", None))
-        if kwargs:
-            raise TypeError(f"to() received an invalid combination of arguments: {sorted(kwargs)}")
-        for a in args:
-            if isinstance(a, Tensor):
-                device, dtype = a.device, a.dtype
-            elif isinstance(a, _dtype.dtype):
-                dtype = a
-            elif a is not None:
-                device = a
+        device, dtype = _parse_to(args, kwargs)
         if dtype is not None:
             dtype = _dtype.to_dtype(dtype)
             if not dtype.is_floating_point:
@@ -1021,6 +1022,10 @@ class Module:
     def register_full_backward_hook(self, hook, prepend=False):
         """``hook(module, grad_input, grad_output)`` runs once the gradients with respect
         to the module's tensor inputs are computed; it may return a new grad_input."""
+        _check_backward_hook_kind(self, True)
+        return self._add_backward_hook(hook, prepend)
+
+    def _add_backward_hook(self, hook, prepend):
         handle = RemovableHandle(self._backward_hooks)
         self._backward_hooks[handle.id] = hook
         if prepend:
@@ -1037,8 +1042,11 @@ class Module:
         return handle
 
     def register_backward_hook(self, hook):
-        """Deprecated in torch; here the same as ``register_full_backward_hook``."""
-        return self.register_full_backward_hook(hook)
+        """Deprecated in torch; here it runs as a full backward hook (grad_input with respect to the
+        module's inputs, not torch's gradients of the last autograd node), and each forward that
+        records a graph warns as torch's does."""
+        _check_backward_hook_kind(self, False)
+        return self._add_backward_hook(hook, prepend=False)
 
     # ------------------------------------------------------------ printing
     def _get_name(self):
@@ -1060,6 +1068,48 @@ class Module:
             else:
                 main += "\n  " + "\n  ".join(lines) + "\n"
         return main + ")"
+
+
+def _parse_to(args, kwargs):
+    """(device, dtype) from Module.to's forms, as torch takes them: (device=None, dtype=None,
+    non_blocking=False), (dtype, non_blocking=False), (tensor, non_blocking=False); anything else is
+    torch's TypeError. non_blocking changes nothing here: every copy completes before to() returns."""
+    kwargs = dict(kwargs)
+    reject("Module.to", memory_format=kwargs.pop("memory_format", None))
+    first = args[0] if args else None
+    if isinstance(first, (Tensor, _dtype.dtype)):
+        names = ("non_blocking",)
+        device, dtype = (first.device, first.dtype) if isinstance(first, Tensor) else (None, first)
+    else:
+        names = ("device", "dtype", "non_blocking")
+        device, dtype = None, None
+    rest = args[1:] if isinstance(first, (Tensor, _dtype.dtype)) else args
+    given = dict(zip(names, rest))
+    if len(rest) > len(names) or set(given) & set(kwargs) or set(kwargs) - set(names):
+        raise _to_type_error(args, kwargs)
+    given.update(kwargs)
+    device = given.get("device", device)
+    dtype = given.get("dtype", dtype)
+    if (dtype is not None and not isinstance(dtype, _dtype.dtype)) or \
+            not isinstance(device, (str, int, _backend.device, type(None))) or isinstance(device, bool) or \
+            not isinstance(given.get("non_blocking", False), bool):
+        raise _to_type_error(args, kwargs)
+    return device, dtype
+
+
+def _to_type_error(args, kwargs):
+    got = ", ".join([type(a).__name__ for a in args] + [f"{k}={type(v).__name__}" for k, v in kwargs.items()])
+    return TypeError(f"to() received an invalid combination of arguments - got ({got}), but expected one "
+                     "of: (device=None, dtype=None, non_blocking=False), (dtype, non_blocking=False), "
+                     "(tensor, non_blocking=False)")
+
+
+def _check_backward_hook_kind(module, full):
+    """A module takes either full backward hooks or legacy ones, never both (torch's RuntimeError)."""
+    if module._is_full_backward_hook is (not full):
+        raise RuntimeError("Cannot use both regular backward hooks and full backward hooks on a single "
+                           "Module. Please use only one of them.")
+    module._is_full_backward_hook = full
 
 
 def _remover(handle, hooks, *sets):

@@ -39,8 +39,7 @@ class Unflatten(Module):
         else:
             raise TypeError("invalid argument type for dim parameter")
         self.dim = dim
-        self.unflattened_size = tuple(unflattened_size) if isinstance(unflattened_size, list) \
-            else unflattened_size
+        self.unflattened_size = unflattened_size  # a list stays a list, as torch keeps it
 
     def forward(self, input):
         return input.unflatten(self.dim, self.unflattened_size)

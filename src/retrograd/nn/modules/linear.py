@@ -77,6 +77,9 @@ class Bilinear(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
+        if self.weight.size(1) == 0:  # the bound 1/sqrt(in1_features) needs one
+            raise ValueError(f"in1_features must be > 0, but got (in1_features={self.weight.size(1)}); "
+                             "Bilinear needs at least one feature in its first input")
         bound = 1 / math.sqrt(self.weight.size(1))
         init.uniform_(self.weight, -bound, bound)
         if self.bias is not None:
