@@ -300,8 +300,8 @@ def test_errors_match_torch():
         optim.NAdam([p], momentum_decay=-1)
     with pytest.raises(ValueError, match="Invalid lr_decay value"):
         optim.Adagrad([p], lr_decay=-1)
-    with pytest.raises(NotImplementedError, match="differentiable=True"):
-        optim.Adam([p], differentiable=True)
+    with pytest.raises(RuntimeError, match="`fused` does not support `differentiable`"):
+        optim.Adam([p], differentiable=True, fused=True)
     opt = optim.SGD([p], lr=0.1)
     with pytest.raises(ValueError, match="different number of parameter groups"):
         opt.load_state_dict({"state": {}, "param_groups": []})

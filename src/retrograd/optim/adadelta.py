@@ -2,8 +2,9 @@
 
 import numpy as np
 
-from .optimizer import (Optimizer, _bump, _check, _check_lr, _eval_closure, _grad_array, _incr_step, _mul_addcmul_,
-                        _step, _step_tensor, _zeros_like)
+from ._update_ops import ARRAYS, Slot, run_on_tensors
+from .optimizer import (Optimizer, _bump, _check, _check_lr, _differentiable_grad, _eval_closure, _incr_step,
+                        _mul_addcmul_, _step, _step_tensor, _zeros_like)
 
 __all__ = ["Adadelta"]
 
@@ -28,32 +29,43 @@ class Adadelta(Optimizer):
         loss = _eval_closure(closure)
         for group in self.param_groups:
             lr = float(group["lr"])
-            rho, eps, wd = group["rho"], group["eps"], group["weight_decay"]
+            rho, eps, wd, maximize = group["rho"], group["eps"], group["weight_decay"], group["maximize"]
+            diff = group["differentiable"]
             for p in group["params"]:
-                if p.grad is None:
+                g = _differentiable_grad(self, p, group, tensor_lr=False) if diff else p.grad
+                if g is None:
                     continue
                 state = self.state[p]
                 if len(state) == 0:
                     state["step"] = _step_tensor()
                     state["square_avg"] = _zeros_like(p)
                     state["acc_delta"] = _zeros_like(p)
-                d = p._data
-                g = _grad_array(p, group["maximize"])
                 _incr_step(state)
-                if wd != 0:
-                    g = np.add(g, np.multiply(d, wd))
-                v = state["square_avg"]._data
-                u = state["acc_delta"]._data
-                _mul_addcmul_(v, rho, g, g, 1 - rho)
-                std = np.add(v, eps)
-                np.sqrt(std, out=std)
-                delta = np.add(u, eps)
-                np.sqrt(delta, out=delta)
-                delta /= std
-                delta *= g
-                _mul_addcmul_(u, rho, delta, delta, 1 - rho)
-                if lr != 1:
-                    delta *= lr
-                d -= delta
-                _bump(p)
+                if diff:
+                    run_on_tensors(_update, p, [state["square_avg"], state["acc_delta"]], Slot(g), lr, rho, eps, wd,
+                                   maximize)
+                else:
+                    _update(p._data, state["square_avg"]._data, state["acc_delta"]._data, g._data, lr, rho, eps, wd,
+                            maximize)
+                    _bump(p)
         return loss
+
+
+def _update(d, v, u, g, lr, rho, eps, wd, maximize, xp=ARRAYS):
+    """One parameter's update: on arrays, or on slots of Tensors with ``xp=TENSORS``
+    (differentiable=True: optim/_update_ops.py)."""
+    if maximize:
+        g = xp.negative(g)
+    if wd != 0:
+        g = xp.add(g, xp.multiply(d, wd))
+    _mul_addcmul_(v, rho, g, g, 1 - rho, xp)
+    std = xp.add(v, eps)
+    std = xp.sqrt(std, out=std)
+    delta = xp.add(u, eps)
+    delta = xp.sqrt(delta, out=delta)
+    delta /= std
+    delta *= g
+    _mul_addcmul_(u, rho, delta, delta, 1 - rho, xp)
+    if lr != 1:
+        delta *= lr
+    d -= delta

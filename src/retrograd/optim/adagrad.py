@@ -3,7 +3,9 @@
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, _bump, _check, _check_lr, _eval_closure, _grad_array, _incr_step, _step, _step_tensor
+from ._update_ops import ARRAYS, Slot, run_on_tensors
+from .optimizer import (Optimizer, _bump, _check, _check_lr, _differentiable_grad, _eval_closure, _incr_step, _step,
+                        _step_tensor)
 
 __all__ = ["Adagrad"]
 
@@ -42,23 +44,33 @@ class Adagrad(Optimizer):
         loss = _eval_closure(closure)
         for group in self.param_groups:
             lr = float(group["lr"])
-            lr_decay, eps, wd = group["lr_decay"], group["eps"], group["weight_decay"]
+            lr_decay, eps, wd, maximize = group["lr_decay"], group["eps"], group["weight_decay"], group["maximize"]
+            diff = group["differentiable"]
             for p in group["params"]:
-                if p.grad is None:
+                g = _differentiable_grad(self, p, group, tensor_lr=False) if diff else p.grad
+                if g is None:
                     continue
                 state = self._init_state(p, group)
-                d = p._data
-                g = _grad_array(p, group["maximize"])
                 step = _incr_step(state)
-                if wd != 0:
-                    g = np.add(g, np.multiply(d, wd))
                 clr = lr / (1 + (step - 1) * lr_decay)
-                s = state["sum"]._data
-                s += np.multiply(g, g)
-                std = np.sqrt(s)
-                std += eps
-                np.divide(g, std, out=std)
-                std *= -clr
-                d += std
-                _bump(p)
+                if diff:
+                    run_on_tensors(_update, p, [state["sum"]], Slot(g), wd, eps, clr, maximize)
+                else:
+                    _update(p._data, state["sum"]._data, g._data, wd, eps, clr, maximize)
+                    _bump(p)
         return loss
+
+
+def _update(d, s, g, wd, eps, clr, maximize, xp=ARRAYS):
+    """One parameter's update: on arrays, or on slots of Tensors with ``xp=TENSORS``
+    (differentiable=True: optim/_update_ops.py)."""
+    if maximize:
+        g = xp.negative(g)
+    if wd != 0:
+        g = xp.add(g, xp.multiply(d, wd))
+    s += xp.multiply(g, g)
+    std = xp.sqrt(s)
+    std += eps
+    std = xp.divide(g, std, out=std)
+    std *= -clr
+    d += std

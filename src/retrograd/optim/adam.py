@@ -7,8 +7,9 @@ import numpy as np
 from .. import _blocked
 from ..ops import _cuda_kernels
 
-from .optimizer import (Optimizer, _bump, _check, _check_betas, _check_lr, _eval_closure, _incr_step, _lerp_,
-                        _mul_addcmul_, _step, _step_tensor, _zeros_like)
+from ._update_ops import ARRAYS, Slot, run_on_tensors
+from .optimizer import (Optimizer, _bump, _check, _check_betas, _check_lr, _differentiable_grad, _eval_closure,
+                        _incr_step, _lerp_, _mul_addcmul_, _step, _step_tensor, _zeros_like)
 
 __all__ = ["Adam", "AdamW"]
 
@@ -44,6 +45,9 @@ class Adam(Optimizer):
             maximize = group["maximize"]
             decoupled = group["decoupled_weight_decay"]
             params = group["params"]
+            if group["differentiable"]:
+                _step_tensors(self, group, beta1, beta2, eps, wd, amsgrad, maximize, decoupled)
+                continue
             if params and type(params[0]._data) is not np.ndarray and _step_cuda(
                     self, params, lr, beta1, beta2, eps, wd, amsgrad, maximize, decoupled):
                 continue
@@ -68,26 +72,27 @@ class Adam(Optimizer):
         return loss
 
 
-def _update(d, m, v, vmax, g, lr, beta1, beta2, eps, wd, decoupled, maximize, step_size, bc2_sqrt):
+def _update(d, m, v, vmax, g, lr, beta1, beta2, eps, wd, decoupled, maximize, step_size, bc2_sqrt, xp=ARRAYS):
     """One parameter's update on arrays, or on matching blocks of them (retrograd._blocked: the
     temporaries stay in cache): the parameter ``d``, its moments ``m`` and ``v``, and with
-    amsgrad ``vmax`` (else None)."""
+    amsgrad ``vmax`` (else None). On slots of Tensors with ``xp=TENSORS`` (differentiable=True:
+    optim/_update_ops.py)."""
     if maximize:
-        g = np.negative(g)
+        g = xp.negative(g)
     if wd != 0:
         if decoupled:
             d *= 1 - lr * wd
         else:
-            g = np.add(g, np.multiply(d, wd))
-    _lerp_(m, g, 1 - beta1)
-    _mul_addcmul_(v, beta2, g, g, 1 - beta2)
+            g = xp.add(g, xp.multiply(d, wd))
+    _lerp_(m, g, 1 - beta1, xp)
+    _mul_addcmul_(v, beta2, g, g, 1 - beta2, xp)
     if vmax is not None:  # amsgrad
-        np.maximum(vmax, v, out=vmax)
+        xp.maximum(vmax, v, out=vmax)
         v = vmax
-    denom = np.sqrt(v) if v.ndim else np.sqrt(v, out=np.empty_like(v))  # (an array for a 0-dim parameter too)
+    denom = xp.sqrt(v) if v.ndim else xp.sqrt(v, out=xp.empty_like(v))  # (an array for a 0-dim parameter too)
     denom /= bc2_sqrt
     denom += eps
-    np.divide(m, denom, out=denom)
+    denom = xp.divide(m, denom, out=denom)
     denom *= -step_size
     d += denom
 
@@ -95,6 +100,29 @@ def _update(d, m, v, vmax, g, lr, beta1, beta2, eps, wd, decoupled, maximize, st
 def _update_blocks(out, *args):
     """_update on one block of (d, m, v[, vmax]) (retrograd._blocked.run's calling convention)."""
     _update(*out[:3], out[3] if len(out) == 4 else None, *args)
+
+
+def _step_tensors(opt, group, beta1, beta2, eps, wd, amsgrad, maximize, decoupled):
+    """The group's update with differentiable=True: _update on the Tensors, recorded by autograd.
+    As torch's, the bias corrections are computed from the step tensor (float32 unless the
+    default dtype is float64), a Tensor lr gets a gradient, and the step's scale goes into the
+    denominator: d += m / (sqrt(v)/(bc2_sqrt*s) + eps/s), s = -lr/(1-b1^t) (torch's rounding)."""
+    lr = group["lr"]
+    for p in group["params"]:
+        g = _differentiable_grad(opt, p, group)
+        if g is None:
+            continue
+        state = opt.state[p]
+        if len(state) == 0:
+            _init_state(state, p, amsgrad)
+        step = state["step"]
+        if step.requires_grad:
+            raise RuntimeError("`requires_grad` is not supported for `step` in differentiable mode")
+        _incr_step(state)
+        scale = -(lr / (1 - beta1**step))
+        bc2_sqrt = (1 - beta2**step).sqrt()
+        run_on_tensors(_update, p, [state["exp_avg"], state["exp_avg_sq"], state["max_exp_avg_sq"] if amsgrad else None],
+                       Slot(g), lr, beta1, beta2, eps / scale, wd, decoupled, maximize, -1, bc2_sqrt * scale)
 
 
 def _init_state(state, p, amsgrad):

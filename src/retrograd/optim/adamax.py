@@ -2,8 +2,9 @@
 
 import numpy as np
 
-from .optimizer import (Optimizer, _bump, _check, _check_betas, _check_lr, _eval_closure, _grad_array, _incr_step,
-                        _lerp_, _step, _step_tensor, _zeros_like)
+from ._update_ops import ARRAYS, Slot, run_on_tensors
+from .optimizer import (Optimizer, _bump, _check, _check_betas, _check_lr, _differentiable_grad, _eval_closure,
+                        _incr_step, _lerp_, _step, _step_tensor, _zeros_like)
 
 __all__ = ["Adamax"]
 
@@ -28,30 +29,41 @@ class Adamax(Optimizer):
         for group in self.param_groups:
             lr = float(group["lr"])
             beta1, beta2 = (float(b) for b in group["betas"])
-            eps, wd = group["eps"], group["weight_decay"]
+            eps, wd, maximize = group["eps"], group["weight_decay"], group["maximize"]
+            diff = group["differentiable"]
             for p in group["params"]:
-                if p.grad is None:
+                g = _differentiable_grad(self, p, group, tensor_lr=False) if diff else p.grad
+                if g is None:
                     continue
                 state = self.state[p]
                 if len(state) == 0:
                     state["step"] = _step_tensor()
                     state["exp_avg"] = _zeros_like(p)
                     state["exp_inf"] = _zeros_like(p)
-                d = p._data
-                g = _grad_array(p, group["maximize"])
                 step = _incr_step(state)
-                if wd != 0:
-                    g = np.add(g, np.multiply(d, wd))
-                m = state["exp_avg"]._data
-                u = state["exp_inf"]._data
-                _lerp_(m, g, 1 - beta1)
-                u *= beta2
-                a = np.abs(g)
-                a += eps
-                np.maximum(u, a, out=u)
                 clr = lr / (1 - beta1**step)
-                np.divide(m, u, out=a)
-                a *= -clr
-                d += a
-                _bump(p)
+                if diff:
+                    run_on_tensors(_update, p, [state["exp_avg"], state["exp_inf"]], Slot(g), beta1, beta2, eps, wd,
+                                   clr, maximize)
+                else:
+                    _update(p._data, state["exp_avg"]._data, state["exp_inf"]._data, g._data, beta1, beta2, eps, wd,
+                            clr, maximize)
+                    _bump(p)
         return loss
+
+
+def _update(d, m, u, g, beta1, beta2, eps, wd, clr, maximize, xp=ARRAYS):
+    """One parameter's update: on arrays, or on slots of Tensors with ``xp=TENSORS``
+    (differentiable=True: optim/_update_ops.py)."""
+    if maximize:
+        g = xp.negative(g)
+    if wd != 0:
+        g = xp.add(g, xp.multiply(d, wd))
+    _lerp_(m, g, 1 - beta1, xp)
+    u *= beta2
+    a = xp.abs(g)
+    a += eps
+    xp.maximum(u, a, out=u)
+    a = xp.divide(m, u, out=a)
+    a *= -clr
+    d += a

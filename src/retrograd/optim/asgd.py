@@ -3,7 +3,8 @@
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import (Optimizer, _bump, _check, _check_lr, _eval_closure, _grad_array, _incr_step, _step,
+from ._update_ops import ARRAYS, Slot, run_on_tensors
+from .optimizer import (Optimizer, _bump, _check, _check_lr, _differentiable_grad, _eval_closure, _incr_step, _step,
                         _step_tensor, _zeros_like)
 
 __all__ = ["ASGD"]
@@ -28,8 +29,10 @@ class ASGD(Optimizer):
         for group in self.param_groups:
             lr = float(group["lr"])
             lambd, alpha, t0, wd = group["lambd"], group["alpha"], group["t0"], group["weight_decay"]
+            maximize, diff = group["maximize"], group["differentiable"]
             for p in group["params"]:
-                if p.grad is None:
+                g = _differentiable_grad(self, p, group) if diff else p.grad
+                if g is None:
                     continue
                 state = self.state[p]
                 if len(state) == 0:  # eta and mu are float32 scalars, rounded as torch keeps them
@@ -37,21 +40,28 @@ class ASGD(Optimizer):
                     state["eta"] = Tensor._make(np.array(lr, dtype=np.float32))
                     state["mu"] = Tensor._make(np.ones((), dtype=np.float32))
                     state["ax"] = _zeros_like(p)
-                d = p._data
-                g = _grad_array(p, group["maximize"])
                 step = _incr_step(state)
-                if wd != 0:
-                    g = np.add(g, np.multiply(d, wd))
-                eta = float(state["eta"]._data)
-                d *= 1 - lambd * eta
-                d -= np.multiply(g, eta)
-                ax = state["ax"]._data
-                mu = float(state["mu"]._data)
-                if mu != 1:
-                    ax += np.multiply(np.subtract(d, ax), mu)
+                args = (float(state["eta"]._data), float(state["mu"]._data), lambd, wd, maximize)
+                if diff:  # (eta and mu are numbers there too: a Tensor lr gets no gradient, as torch's)
+                    run_on_tensors(_update, p, [state["ax"]], Slot(g), *args)
                 else:
-                    ax[...] = d
+                    _update(p._data, state["ax"]._data, g._data, *args)
+                    _bump(p)
                 state["eta"]._data[...] = lr / ((1 + lambd * lr * step) ** alpha)
                 state["mu"]._data[...] = 1 / max(1, step - t0)
-                _bump(p)
         return loss
+
+
+def _update(d, ax, g, eta, mu, lambd, wd, maximize, xp=ARRAYS):
+    """One parameter's update and its running average ``ax``: on arrays, or on slots of Tensors
+    with ``xp=TENSORS`` (differentiable=True: optim/_update_ops.py)."""
+    if maximize:
+        g = xp.negative(g)
+    if wd != 0:
+        g = xp.add(g, xp.multiply(d, wd))
+    d *= 1 - lambd * eta
+    d -= xp.multiply(g, eta)
+    if mu != 1:
+        ax += xp.multiply(xp.subtract(d, ax), mu)
+    else:
+        xp.copyto(ax, d)

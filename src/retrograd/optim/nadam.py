@@ -2,8 +2,9 @@
 
 import numpy as np
 
-from .optimizer import (Optimizer, _bump, _check, _check_betas, _check_lr, _eval_closure, _grad_array, _incr_step,
-                        _lerp_, _mul_addcmul_, _step, _step_tensor, _zeros_like)
+from ._update_ops import ARRAYS, Slot, run_on_tensors
+from .optimizer import (Optimizer, _bump, _check, _check_betas, _check_lr, _differentiable_grad, _eval_closure,
+                        _incr_step, _lerp_, _mul_addcmul_, _step, _step_tensor, _zeros_like)
 from ..tensor import Tensor
 
 __all__ = ["NAdam"]
@@ -34,8 +35,12 @@ class NAdam(Optimizer):
             lr = float(group["lr"])
             beta1, beta2 = (float(b) for b in group["betas"])
             eps, wd, psi = group["eps"], group["weight_decay"], group["momentum_decay"]
+            decoupled, maximize, diff = group["decoupled_weight_decay"], group["maximize"], group["differentiable"]
+            if diff:
+                lr = group["lr"]  # (a Tensor lr gets a gradient)
             for p in group["params"]:
-                if p.grad is None:
+                g = _differentiable_grad(self, p, group) if diff else p.grad
+                if g is None:
                     continue
                 state = self.state[p]
                 if len(state) == 0:
@@ -43,29 +48,39 @@ class NAdam(Optimizer):
                     state["mu_product"] = Tensor._make(np.ones((), dtype=np.float32))
                     state["exp_avg"] = _zeros_like(p)
                     state["exp_avg_sq"] = _zeros_like(p)
-                d = p._data
-                g = _grad_array(p, group["maximize"])
                 step = _incr_step(state)
                 bias_correction2 = 1 - beta2**step
-                if wd != 0:
-                    if group["decoupled_weight_decay"]:
-                        d *= 1 - lr * wd
-                    else:
-                        g = np.add(g, np.multiply(d, wd))
                 mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * psi)))
                 mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * psi)))
                 mp = state["mu_product"]._data  # a float32 scalar, rounded as torch rounds it
                 mp *= mu
-                mu_product = float(mp)
-                m = state["exp_avg"]._data
-                v = state["exp_avg_sq"]._data
-                _lerp_(m, g, 1 - beta1)
-                _mul_addcmul_(v, beta2, g, g, 1 - beta2)
-                denom = np.divide(v, bias_correction2)
-                np.sqrt(denom, out=denom)
-                denom += eps
+                # (differentiable: the coefficients from the float32 tensor, torch's rounding there)
+                mu_product = state["mu_product"] if diff else float(mp)
                 mu_product_next = mu_product * mu_next
-                d += np.multiply(np.divide(g, denom), -lr * (1.0 - mu) / (1.0 - mu_product))
-                d += np.multiply(np.divide(m, denom), (-lr * mu_next) / (1.0 - mu_product_next))
-                _bump(p)
+                coefs = (-lr * (1.0 - mu) / (1.0 - mu_product), (-lr * mu_next) / (1.0 - mu_product_next))
+                args = (lr, beta1, beta2, eps, wd, decoupled, maximize, bias_correction2, coefs)
+                if diff:
+                    run_on_tensors(_update, p, [state["exp_avg"], state["exp_avg_sq"]], Slot(g), *args)
+                else:
+                    _update(p._data, state["exp_avg"]._data, state["exp_avg_sq"]._data, g._data, *args)
+                    _bump(p)
         return loss
+
+
+def _update(d, m, v, g, lr, beta1, beta2, eps, wd, decoupled, maximize, bias_correction2, coefs, xp=ARRAYS):
+    """One parameter's update: on arrays, or on slots of Tensors with ``xp=TENSORS``
+    (differentiable=True: optim/_update_ops.py)."""
+    if maximize:
+        g = xp.negative(g)
+    if wd != 0:
+        if decoupled:
+            d *= 1 - lr * wd
+        else:
+            g = xp.add(g, xp.multiply(d, wd))
+    _lerp_(m, g, 1 - beta1, xp)
+    _mul_addcmul_(v, beta2, g, g, 1 - beta2, xp)
+    denom = xp.divide(v, bias_correction2)
+    denom = xp.sqrt(denom, out=denom)
+    denom += eps
+    d += xp.multiply(xp.divide(g, denom), coefs[0])
+    d += xp.multiply(xp.divide(m, denom), coefs[1])

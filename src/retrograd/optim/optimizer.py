@@ -2,8 +2,9 @@
 
 The updates of the subclasses work on the parameters' arrays directly, in place, with
 NumPy ``out=`` ufuncs (no autograd graph, no Tensor temporaries), and bump each
-parameter's version counter once per update. ``state`` is keyed by the parameter as in
-torch, and ``state_dict()`` uses torch's layout: ``{'state': {int: {...}},
+parameter's version counter once per update. With ``differentiable=True`` the same formulas
+run on Tensors, recorded by autograd (optim/_update_ops.py). ``state`` is keyed by the
+parameter as in torch, and ``state_dict()`` uses torch's layout: ``{'state': {int: {...}},
 'param_groups': [{..., 'params': [int, ...]}]}``.
 """
 
@@ -19,6 +20,7 @@ from ..autograd import function as _function  # profile_hook: set while a profil
 from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.graph import RemovableHandle
 from ..tensor import Tensor
+from ._update_ops import ARRAYS
 
 __all__ = ["Optimizer", "required", "register_optimizer_step_pre_hook",
            "register_optimizer_step_post_hook"]
@@ -89,7 +91,8 @@ def _with_hooks(fn):
 
 
 def _step(fn):
-    """Wrap a built-in optimizer's ``step``: run the step hooks, and the update with grad mode off."""
+    """Wrap a built-in optimizer's ``step``: run the step hooks, and the update with grad mode off
+    (on for a differentiable update: _differentiable_grad)."""
 
     @functools.wraps(fn)
     def step(self, *args, **kwargs):
@@ -108,7 +111,7 @@ def _hooked_step(self, fn, args, kwargs, no_grad):
         args, kwargs = _run_pre_hooks(self, args, kwargs)
     if no_grad:
         prev = _grad_state.enabled
-        _grad_state.enabled = False
+        _grad_state.enabled = False  # (turned on by _differentiable_grad for a differentiable update)
         try:
             out = fn(self, *args, **kwargs)
         finally:
@@ -155,10 +158,8 @@ class Optimizer:
             cls.step = _with_hooks(step)  # users' optimizers get the step hooks too, as in torch
 
     def __init__(self, params, defaults):
-        if defaults.get("differentiable"):
-            raise NotImplementedError(
-                f"{type(self).__name__}(differentiable=True) is not supported: retrograd's optimizers update the "
-                "parameters' arrays in place, outside autograd, so no gradient flows through the update")
+        if defaults.get("differentiable") and defaults.get("fused"):
+            raise RuntimeError("`fused` does not support `differentiable`")
         self.defaults = defaults
         self._optimizer_step_pre_hooks = OrderedDict()
         self._optimizer_step_post_hooks = OrderedDict()
@@ -437,24 +438,42 @@ def _grad_array(p, maximize):
     return np.negative(g) if maximize else g
 
 
-def _lerp_(start, end, weight):
-    """start <- start + weight*(end - start), rounded as torch's lerp (two formulas by weight)."""
-    diff = np.subtract(end, start)
+def _lerp_(start, end, weight, xp=ARRAYS):
+    """start <- start + weight*(end - start), rounded as torch's lerp (two formulas by weight);
+    ``xp``: optim/_update_ops.py's ARRAYS, or TENSORS on slots (differentiable=True)."""
+    diff = xp.subtract(end, start)
     if weight < 0.5:
         diff *= weight
         start += diff
     else:
         diff *= 1.0 - weight
-        np.subtract(end, diff, out=start)
+        xp.subtract(end, diff, out=start)
 
 
-def _mul_addcmul_(buf, decay, a, b, value):
+def _mul_addcmul_(buf, decay, a, b, value, xp=ARRAYS):
     """buf <- buf*decay + value*a*b (the running average of squares)."""
     buf *= decay
-    tmp = np.multiply(a, b)
+    tmp = xp.multiply(a, b)
     if value != 1:
         tmp *= value
     buf += tmp
+
+
+def _differentiable_grad(opt, p, group, tensor_lr=True, foreach=False):
+    """p's gradient for a differentiable update (the .grad property: torch's warning for a non-leaf
+    parameter), after torch's checks: foreach's AssertionError (but SGD's, ``foreach=True``), and
+    the TypeError of the optimizers whose differentiable update takes lr as a number only
+    (``tensor_lr=False``). Turns grad mode on for the rest of the step (_hooked_step restores it):
+    as torch's, the update is recorded even under no_grad. (Here, not in _hooked_step: the
+    non-differentiable step reads nothing more.)"""
+    if group.get("foreach") and not foreach:
+        raise AssertionError("_foreach ops don't support autograd")
+    if not tensor_lr and isinstance(group["lr"], Tensor):
+        raise TypeError(
+            f"{type(opt).__name__}(differentiable=True) takes lr as a number, not a Tensor (as torch 2.13, whose "
+            "update passes it as a scalar argument): give float(lr), or use SGD, Adam, AdamW or RAdam to learn lr")
+    _grad_state.enabled = True
+    return p.grad
 
 
 def _value(x):

@@ -4,8 +4,9 @@ import math
 
 import numpy as np
 
-from .optimizer import (Optimizer, _bump, _check, _check_betas, _check_lr, _eval_closure, _grad_array, _incr_step,
-                        _lerp_, _mul_addcmul_, _step, _step_tensor, _zeros_like)
+from ._update_ops import ARRAYS, Slot, run_on_tensors
+from .optimizer import (Optimizer, _bump, _check, _check_betas, _check_lr, _differentiable_grad, _eval_closure,
+                        _incr_step, _lerp_, _mul_addcmul_, _step, _step_tensor, _zeros_like)
 
 __all__ = ["RAdam"]
 
@@ -35,39 +36,51 @@ class RAdam(Optimizer):
             lr = float(group["lr"])
             beta1, beta2 = (float(b) for b in group["betas"])
             eps, wd = group["eps"], group["weight_decay"]
+            decoupled, maximize, diff = group["decoupled_weight_decay"], group["maximize"], group["differentiable"]
+            if diff:
+                lr = group["lr"]  # (a Tensor lr gets a gradient)
             for p in group["params"]:
-                if p.grad is None:
+                g = _differentiable_grad(self, p, group) if diff else p.grad
+                if g is None:
                     continue
                 state = self.state[p]
                 if len(state) == 0:
                     state["step"] = _step_tensor()
                     state["exp_avg"] = _zeros_like(p)
                     state["exp_avg_sq"] = _zeros_like(p)
-                d = p._data
-                g = _grad_array(p, group["maximize"])
                 step = _incr_step(state)
-                if wd != 0:
-                    if group["decoupled_weight_decay"]:
-                        d *= 1 - lr * wd
-                    else:
-                        g = np.add(g, np.multiply(d, wd))
-                m = state["exp_avg"]._data
-                v = state["exp_avg_sq"]._data
-                _lerp_(m, g, 1 - beta1)
-                _mul_addcmul_(v, beta2, g, g, 1 - beta2)
-                bias_correction1 = 1 - beta1**step
-                bias_correction2 = 1 - beta2**step
-                upd = np.divide(m, bias_correction1)
-                rho_inf = 2 / (1 - beta2) - 1
-                rho_t = rho_inf - 2 * step * (beta2**step) / bias_correction2
-                upd *= lr
-                if rho_t > 5.0:
-                    rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
-                    denom = np.sqrt(v)
-                    denom += eps
-                    np.divide(math.sqrt(bias_correction2), denom, out=denom)
-                    upd *= denom
-                    upd *= rect
-                d -= upd
-                _bump(p)
+                args = (step, lr, beta1, beta2, eps, wd, decoupled, maximize)
+                if diff:
+                    run_on_tensors(_update, p, [state["exp_avg"], state["exp_avg_sq"]], Slot(g), *args)
+                else:
+                    _update(p._data, state["exp_avg"]._data, state["exp_avg_sq"]._data, g._data, *args)
+                    _bump(p)
         return loss
+
+
+def _update(d, m, v, g, step, lr, beta1, beta2, eps, wd, decoupled, maximize, xp=ARRAYS):
+    """One parameter's update: on arrays, or on slots of Tensors with ``xp=TENSORS``
+    (differentiable=True: optim/_update_ops.py)."""
+    if maximize:
+        g = xp.negative(g)
+    if wd != 0:
+        if decoupled:
+            d *= 1 - lr * wd
+        else:
+            g = xp.add(g, xp.multiply(d, wd))
+    _lerp_(m, g, 1 - beta1, xp)
+    _mul_addcmul_(v, beta2, g, g, 1 - beta2, xp)
+    bias_correction1 = 1 - beta1**step
+    bias_correction2 = 1 - beta2**step
+    upd = xp.divide(m, bias_correction1)
+    rho_inf = 2 / (1 - beta2) - 1
+    rho_t = rho_inf - 2 * step * (beta2**step) / bias_correction2
+    upd *= lr
+    if rho_t > 5.0:
+        rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+        denom = xp.sqrt(v)
+        denom += eps
+        denom = xp.divide(math.sqrt(bias_correction2), denom, out=denom)
+        upd *= denom
+        upd *= rect
+    d -= upd

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from .optimizer import (Optimizer, _bump, _check, _check_lr, _eval_closure, _grad_array, _incr_step, _lerp_,
+from ._update_ops import ARRAYS, Slot, run_on_tensors
+from .optimizer import (Optimizer, _bump, _check, _check_lr, _differentiable_grad, _eval_closure, _incr_step, _lerp_,
                         _mul_addcmul_, _step, _step_tensor, _zeros_like)
 
 __all__ = ["RMSprop"]
@@ -32,8 +33,10 @@ class RMSprop(Optimizer):
             lr = float(group["lr"])
             alpha, eps, wd = group["alpha"], group["eps"], group["weight_decay"]
             momentum, centered = group["momentum"], group["centered"]
+            maximize, diff = group["maximize"], group["differentiable"]
             for p in group["params"]:
-                if p.grad is None:
+                g = _differentiable_grad(self, p, group, tensor_lr=False) if diff else p.grad
+                if g is None:
                     continue
                 state = self.state[p]
                 if len(state) == 0:
@@ -43,29 +46,37 @@ class RMSprop(Optimizer):
                         state["momentum_buffer"] = _zeros_like(p)
                     if centered:
                         state["grad_avg"] = _zeros_like(p)
-                d = p._data
-                g = _grad_array(p, group["maximize"])
                 _incr_step(state)
-                if wd != 0:
-                    g = np.add(g, np.multiply(d, wd))
-                v = state["square_avg"]._data
-                _mul_addcmul_(v, alpha, g, g, 1 - alpha)
-                if centered:
-                    gavg = state["grad_avg"]._data
-                    _lerp_(gavg, g, 1 - alpha)
-                    avg = np.subtract(v, np.multiply(gavg, gavg))
-                    np.sqrt(avg, out=avg)
+                states = [state["square_avg"], state.get("grad_avg"), state.get("momentum_buffer")]
+                args = (lr, alpha, eps, wd, momentum, centered, maximize)
+                if diff:
+                    run_on_tensors(_update, p, states, Slot(g), *args)
                 else:
-                    avg = np.sqrt(v)
-                avg += eps
-                if momentum > 0:
-                    buf = state["momentum_buffer"]._data
-                    buf *= momentum
-                    buf += np.divide(g, avg)
-                    d -= np.multiply(buf, lr)
-                else:
-                    np.divide(g, avg, out=avg)
-                    avg *= -lr
-                    d += avg
-                _bump(p)
+                    _update(p._data, *(None if s is None else s._data for s in states), g._data, *args)
+                    _bump(p)
         return loss
+
+
+def _update(d, v, gavg, buf, g, lr, alpha, eps, wd, momentum, centered, maximize, xp=ARRAYS):
+    """One parameter's update (``gavg`` with centered, ``buf`` with momentum, else None): on
+    arrays, or on slots of Tensors with ``xp=TENSORS`` (differentiable=True: optim/_update_ops.py)."""
+    if maximize:
+        g = xp.negative(g)
+    if wd != 0:
+        g = xp.add(g, xp.multiply(d, wd))
+    _mul_addcmul_(v, alpha, g, g, 1 - alpha, xp)
+    if centered:
+        _lerp_(gavg, g, 1 - alpha, xp)
+        avg = xp.subtract(v, xp.multiply(gavg, gavg))
+        avg = xp.sqrt(avg, out=avg)
+    else:
+        avg = xp.sqrt(v)
+    avg += eps
+    if momentum > 0:
+        buf *= momentum
+        buf += xp.divide(g, avg)
+        d -= xp.multiply(buf, lr)
+    else:
+        avg = xp.divide(g, avg, out=avg)
+        avg *= -lr
+        d += avg

@@ -3,8 +3,9 @@
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import (Optimizer, _bump, _check_lr, _eval_closure, _grad_array, _incr_step, _step, _step_tensor,
-                        _zeros_like)
+from ._update_ops import ARRAYS, Slot, run_on_tensors
+from .optimizer import (Optimizer, _bump, _check_lr, _differentiable_grad, _eval_closure, _incr_step, _step,
+                        _step_tensor, _zeros_like)
 
 __all__ = ["Rprop"]
 
@@ -29,26 +30,37 @@ class Rprop(Optimizer):
         for group in self.param_groups:
             etaminus, etaplus = group["etas"]
             step_min, step_max = group["step_sizes"]
+            maximize, diff = group["maximize"], group["differentiable"]
             for p in group["params"]:
-                if p.grad is None:
+                g = _differentiable_grad(self, p, group, tensor_lr=False) if diff else p.grad
+                if g is None:
                     continue
                 state = self.state[p]
                 if len(state) == 0:
                     state["step"] = _step_tensor()
                     state["prev"] = _zeros_like(p)
-                    arr = p.grad._data.copy()
+                    arr = g._data.copy()
                     arr[...] = float(group["lr"])
                     state["step_size"] = Tensor._make(arr)
-                g = _grad_array(p, group["maximize"])
                 _incr_step(state)
-                prev = state["prev"]._data
-                step_size = state["step_size"]._data
-                prod = np.multiply(g, prev)
-                factor = np.where(prod > 0, etaplus, np.where(prod < 0, etaminus, 1.0)).astype(step_size.dtype)
-                step_size *= factor
-                np.clip(step_size, step_min, step_max, out=step_size)
-                g = np.where(prod < 0, 0, g).astype(g.dtype)
-                p._data -= np.sign(g) * step_size
-                prev[...] = g
-                _bump(p)
+                args = (etaminus, etaplus, step_min, step_max, maximize)
+                if diff:
+                    run_on_tensors(_update, p, [state["prev"], state["step_size"]], Slot(g), *args)
+                else:
+                    _update(p._data, state["prev"]._data, state["step_size"]._data, g._data, *args)
+                    _bump(p)
         return loss
+
+
+def _update(d, prev, step_size, g, etaminus, etaplus, step_min, step_max, maximize, xp=ARRAYS):
+    """One parameter's update: on arrays, or on slots of Tensors with ``xp=TENSORS``
+    (differentiable=True: optim/_update_ops.py; no gradient goes through the signs)."""
+    if maximize:
+        g = xp.negative(g)
+    prod = xp.value(xp.multiply(g, prev))
+    factor = np.where(prod > 0, etaplus, np.where(prod < 0, etaminus, 1.0)).astype(prod.dtype)
+    step_size *= factor
+    xp.clip(step_size, step_min, step_max, out=step_size)
+    g = xp.where(prod < 0, 0, g)
+    d -= xp.multiply(xp.sign(g), step_size)
+    xp.copyto(prev, g)

@@ -5,11 +5,10 @@ import numpy as np
 from .. import _blocked
 from ..ops import _cuda_kernels
 from ..tensor import Tensor
-from .optimizer import Optimizer, _bump, _check, _check_lr, _step, _eval_closure
+from ._update_ops import ARRAYS, Slot, run_on_tensors
+from .optimizer import Optimizer, _bump, _check, _check_lr, _differentiable_grad, _eval_closure, _step
 
 __all__ = ["SGD"]
-
-_multiply = np.multiply  # (np.X reads are not specialised by CPython 3.11: numpy has a module __getattr__)
 
 
 class SGD(Optimizer):
@@ -40,6 +39,9 @@ class SGD(Optimizer):
             nesterov = group["nesterov"]
             maximize = group["maximize"]
             params = group["params"]
+            if group["differentiable"]:
+                _step_tensors(self, group, momentum, dampening, wd, nesterov, maximize)
+                continue
             if params and type(params[0]._data) is not np.ndarray and _step_cuda(
                     self, params, lr, momentum, dampening, wd, nesterov, maximize):
                 continue
@@ -56,12 +58,11 @@ class SGD(Optimizer):
                     if first:
                         buf = state["momentum_buffer"] = Tensor._make(np.empty_like(g._data))
                     buf = buf._data
-                out = d if buf is None else (d, buf)
                 if d.size < BLOCKED_FROM:  # (in cache in one call: no blocks, no run() checks)
-                    _update(out, g._data, lr, momentum, dampening, wd, nesterov, maximize, first)
+                    _update(d, buf, g._data, lr, momentum, dampening, wd, nesterov, maximize, first)
                 else:
-                    _blocked.run(_update, out, g._data, lr, momentum, dampening, wd, nesterov, maximize, first,
-                                 min_size=BLOCKED_FROM)
+                    _blocked.run(_update_blocks, d if buf is None else (d, buf), g._data, lr, momentum, dampening, wd,
+                                 nesterov, maximize, first, min_size=BLOCKED_FROM)
                 p._vc[0] += 1  # (_bump, inline: a call per parameter)
         return loss
 
@@ -75,26 +76,49 @@ class SGD(Optimizer):
 BLOCKED_FROM = 1 << 18
 
 
-def _update(out, g, lr, momentum, dampening, wd, nesterov, maximize, first):
+def _update(d, buf, g, lr, momentum, dampening, wd, nesterov, maximize, first, xp=ARRAYS):
     """One parameter's update on arrays, or on matching blocks of them (retrograd._blocked: the
-    temporaries stay in cache; 1M-element weights 556 -> 320 us): ``out`` is the parameter ``d``,
-    or ``(d, buf)`` with the momentum buffer (``first``: the buffer is new, set to g)."""
-    d, buf = out if type(out) is tuple else (out, None)
+    temporaries stay in cache; 1M-element weights 556 -> 320 us): the parameter ``d`` and the
+    momentum buffer ``buf`` (None without momentum; ``first``: the buffer is new, set to g). On
+    slots of Tensors with ``xp=TENSORS`` (differentiable=True: optim/_update_ops.py)."""
     if maximize:
-        g = np.negative(g)
+        g = xp.negative(g)
     if wd != 0:
-        g = np.add(g, np.multiply(d, wd))
+        g = xp.add(g, xp.multiply(d, wd))
     if buf is not None:
         if first:
-            np.copyto(buf, g)
+            xp.start_buffer(buf, g)
         else:
             buf *= momentum
             if dampening == 0:
                 buf += g
             else:
-                buf += np.multiply(g, 1 - dampening)
-        g = np.add(g, np.multiply(buf, momentum)) if nesterov else buf
-    d -= _multiply(g, lr)
+                buf += xp.multiply(g, 1 - dampening)
+        g = xp.add(g, xp.multiply(buf, momentum)) if nesterov else buf
+    d -= xp.multiply(g, lr)
+
+
+def _update_blocks(out, *args):
+    """_update on one block of d or (d, buf) (retrograd._blocked.run's calling convention)."""
+    d, buf = out if type(out) is tuple else (out, None)
+    _update(d, buf, *args)
+
+
+def _step_tensors(opt, group, momentum, dampening, wd, nesterov, maximize):
+    """The group's update with differentiable=True: _update on the Tensors, recorded by autograd
+    (the gradient, a Tensor lr and a momentum buffer given in the state get gradients too)."""
+    for p in group["params"]:
+        g = _differentiable_grad(opt, p, group, foreach=True)
+        if g is None:
+            continue
+        buf = first = None
+        if momentum != 0:
+            state = opt.state[p]
+            buf = state.get("momentum_buffer")
+            first = buf is None
+            if first:
+                buf = state["momentum_buffer"] = Tensor._make(np.empty_like(p._data))
+        run_on_tensors(_update, p, [buf], Slot(g), group["lr"], momentum, dampening, wd, nesterov, maximize, first)
 
 
 def _step_cuda(opt, params, lr, momentum, dampening, wd, nesterov, maximize):
