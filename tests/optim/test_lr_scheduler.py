@@ -212,3 +212,99 @@ def test_state_dict_saves_without_pickle(case, tmp_path):
         assert not any(n.startswith("pickles/") for n in zf.namelist())
     back = retrograd.load(tmp_path / "s.pt")
     assert back.keys() == sd.keys() and back.get("last_epoch") == sd.get("last_epoch")
+
+
+def _sgd_resumed(lr=0.1, initial_lr=0.2):
+    opt = retrograd.optim.SGD([Parameter(retrograd.ones(1))], lr=lr, momentum=0.9)
+    opt.param_groups[0]["initial_lr"] = initial_lr
+    return opt
+
+
+# torch 2.13's values: resuming with last_epoch=5 keeps the group's lr at construction (the
+# chainable forms start from it), then steps on from there
+RESUMED = {
+    "ExponentialLR": (lambda o: lrs.ExponentialLR(o, 0.5, last_epoch=5), [0.05, 0.025, 0.0125]),
+    "LinearLR": (lambda o: lrs.LinearLR(o, 0.5, 1.0, 10, last_epoch=5), [0.10625, 0.1125, 0.11875]),
+    "CosineAnnealingLR": (lambda o: lrs.CosineAnnealingLR(o, 10, last_epoch=5), [0.05965628, 0.02763932, 0.00708317]),
+    "MultiplicativeLR": (lambda o: lrs.MultiplicativeLR(o, lambda e: 0.5, last_epoch=5), [0.05, 0.025, 0.0125]),
+    "PolynomialLR": (lambda o: lrs.PolynomialLR(o, 10, last_epoch=5), [0.075, 0.05, 0.025]),
+    "CosineAnnealingLR-0": (lambda o: lrs.CosineAnnealingLR(o, 10, last_epoch=0), [0.09271987, 0.08138079, 0.06709273]),
+    "StepLR": (lambda o: lrs.StepLR(o, 3, 0.5, last_epoch=5), [0.05, 0.05, 0.025]),
+}
+
+
+@pytest.mark.parametrize("name", RESUMED)
+def test_resuming_with_last_epoch_starts_from_the_groups_lr_as_torch(name):
+    make, expected = RESUMED[name]
+    opt = _sgd_resumed()
+    sched = make(opt)
+    assert sched.get_last_lr() == [opt.param_groups[0]["lr"]]
+    assert opt.param_groups[0]["lr"] == (0.05 if name == "StepLR" else 0.1)  # StepLR's epoch 6 is a step
+    got = []
+    for _ in expected:
+        opt.step()
+        sched.step()
+        got.append(opt.param_groups[0]["lr"])
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    assert sched.state_dict()["_is_initial"] is False
+
+
+def test_multiplicative_lr_given_epoch_zero_multiplies_as_torch():
+    opt = _sgd_resumed(initial_lr=0.1)
+    sched = lrs.MultiplicativeLR(opt, lambda e: 0.5)
+    opt.step()
+    with pytest.warns(UserWarning, match="epoch parameter"):
+        sched.step(0)  # not the construction step: the lr is multiplied (torch 2.13)
+    assert sched.get_last_lr() == [0.05]
+
+
+def test_resuming_without_initial_lr_raises_key_error_saying_what_to_do():
+    opt = retrograd.optim.SGD([Parameter(retrograd.ones(1))], lr=0.1)
+    with pytest.raises(KeyError, match=r"'initial_lr' is not specified in param_groups\[0\].*StepLR.*last_epoch=5"):
+        lrs.StepLR(opt, 3, last_epoch=5)
+
+
+def test_scheduler_step_before_optimizer_step_warns_as_torch():
+    opt = retrograd.optim.SGD([Parameter(retrograd.ones(1))], lr=0.1)
+    sched = lrs.StepLR(opt, 2)
+    with pytest.warns(UserWarning, match=r"Detected call of `lr_scheduler.step\(\)` before `optimizer.step\(\)`"):
+        sched.step()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sched.step()  # only the first step is checked
+        opt2 = retrograd.optim.SGD([Parameter(retrograd.ones(1))], lr=0.1)
+        sched2 = lrs.ExponentialLR(opt2, 0.5)
+        opt2.step()
+        sched2.step()
+        lrs.ReduceLROnPlateau(opt2).step(1.0)  # torch checks neither of these
+        lrs.CosineAnnealingWarmRestarts(opt2, 2).step()
+    opt3 = retrograd.optim.SGD([Parameter(retrograd.ones(1))], lr=0.1)
+    sched3 = lrs.StepLR(opt3, 2)
+    opt3.step = lambda closure=None: None
+    with pytest.warns(UserWarning, match=r"`optimizer.step\(\)` has been overridden after learning rate scheduler"):
+        sched3.step()
+
+
+TENSOR_LR = {  # torch 2.13, float32 lr tensor 0.1: the formulas run in float32 on the tensors
+    "CosineAnnealingLR": (lambda o: lrs.CosineAnnealingLR(o, 5), [0.0904508457, 0.0654508471, 0.0345491469]),
+    "LinearLR": (lambda o: lrs.LinearLR(o), [0.0466666669, 0.0599999987, 0.0733333305]),
+    "StepLR": (lambda o: lrs.StepLR(o, 2, 0.5), [0.1, 0.05, 0.05]),
+}
+
+
+@pytest.mark.parametrize("name", TENSOR_LR)
+def test_a_tensor_lr_keeps_tensors_in_get_last_lr_and_base_lrs_as_torch(name):
+    make, expected = TENSOR_LR[name]
+    lr = retrograd.tensor(0.1)
+    opt = retrograd.optim.Adam([Parameter(retrograd.ones(1))], lr=lr)
+    sched = make(opt)
+    assert isinstance(sched.base_lrs[0], retrograd.Tensor) and sched.base_lrs[0] is not lr
+    got = []
+    for _ in expected:
+        opt.step()
+        sched.step()
+        last = sched.get_last_lr()[0]
+        assert isinstance(last, retrograd.Tensor) and last is not lr and last.dtype == retrograd.float32
+        assert opt.param_groups[0]["lr"] is lr  # updated in place
+        got.append(last.item())
+    np.testing.assert_allclose(got, expected, rtol=2e-8)

@@ -21,10 +21,18 @@ __all__ = ["LRScheduler", "_LRScheduler", "StepLR", "MultiStepLR", "ExponentialL
 
 
 def _set_lr(group, lr):
-    if isinstance(group["lr"], Tensor):
-        group["lr"]._data[...] = lr
+    if isinstance(group["lr"], Tensor):  # a tensor lr is updated in place, as torch's fill_
+        group["lr"]._data[...] = lr._data if isinstance(lr, Tensor) else lr
     else:
         group["lr"] = lr
+
+
+def _copy(lr):
+    """A tensor lr is copied (a scheduler keeps its own base/last values, as torch); a number as is."""
+    return Tensor._make(lr._data.copy()) if isinstance(lr, Tensor) else lr
+
+
+_WHERE = "See more details at https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate"
 
 
 def _format_param(name, optimizer, param):
@@ -41,6 +49,7 @@ class LRScheduler:
     """Base class: ``base_lrs`` from each group's ``initial_lr``, ``last_epoch``, ``step()``."""
 
     _get_lr_called_within_step = False
+    _is_initial = False
 
     def __init__(self, optimizer, last_epoch=-1):
         if not isinstance(optimizer, Optimizer):
@@ -49,19 +58,40 @@ class LRScheduler:
         if last_epoch == -1:
             for group in optimizer.param_groups:
                 lr = group["lr"]
-                group.setdefault("initial_lr", Tensor._make(lr._data.copy()) if isinstance(lr, Tensor) else lr)
+                group.setdefault("initial_lr", _copy(lr))
         else:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
-                    raise KeyError(f"param 'initial_lr' is not specified in param_groups[{i}] when resuming an "
-                                   "optimizer")
-        self.base_lrs = [_plain(group["initial_lr"]) for group in optimizer.param_groups]
+                    raise KeyError(f"param 'initial_lr' is not specified in param_groups[{i}] when resuming "
+                                   f"{type(self).__name__} with last_epoch={last_epoch} (>= 0): load the optimizer's "
+                                   "state_dict (it holds 'initial_lr') before creating the scheduler, or pass "
+                                   "last_epoch=-1 to start the schedule afresh")
+        self.base_lrs = [_copy(group["initial_lr"]) for group in optimizer.param_groups]
         self.last_epoch = last_epoch
         self._initial_step()
 
     def _initial_step(self):
+        """The step at construction; ``_is_initial`` tells the chainable forms to keep the lr."""
         self._step_count = 0
-        self.step()
+        self._is_initial = True
+        try:
+            self.step()
+        finally:
+            self._is_initial = False
+
+    def _warn_if_optimizer_not_stepped(self):
+        """At the first step after construction, as torch: the optimizer should have stepped first."""
+        if self._step_count != 1:
+            return
+        if not getattr(self.optimizer.step, "_rg_wrapped", False):
+            warnings.warn("Seems like `optimizer.step()` has been overridden after learning rate scheduler "
+                          "initialization. Please, make sure to call `optimizer.step()` before "
+                          f"`lr_scheduler.step()`. {_WHERE}", UserWarning, stacklevel=3)
+        elif not getattr(self.optimizer, "_opt_called", False):
+            warnings.warn("Detected call of `lr_scheduler.step()` before `optimizer.step()`. In PyTorch 1.1.0 and "
+                          "later, you should call them in the opposite order: `optimizer.step()` before "
+                          "`lr_scheduler.step()`.  Failure to do this will result in PyTorch skipping the first "
+                          f"value of the learning rate schedule. {_WHERE}", UserWarning, stacklevel=3)
 
     def state_dict(self):
         """Everything but the optimizer (as torch)."""
@@ -78,6 +108,7 @@ class LRScheduler:
         raise NotImplementedError(f"{type(self).__name__} must define get_lr(): LRScheduler is abstract")
 
     def step(self, epoch=None):
+        self._warn_if_optimizer_not_stepped()
         self._step_count += 1
         self._get_lr_called_within_step = True
         try:
@@ -93,17 +124,14 @@ class LRScheduler:
             self._get_lr_called_within_step = False
         for group, lr in zip(self.optimizer.param_groups, values):
             _set_lr(group, lr)
-        self._last_lr = [_plain(group["lr"]) for group in self.optimizer.param_groups]
+        self._last_lr = self._lrs()
 
     def _lrs(self):
-        return [_plain(group["lr"]) for group in self.optimizer.param_groups]
+        """Each group's lr (a tensor lr copied: the formulas then compute in its dtype, as torch's)."""
+        return [_copy(group["lr"]) for group in self.optimizer.param_groups]
 
 
 _LRScheduler = LRScheduler
-
-
-def _plain(lr):
-    return lr.item() if isinstance(lr, Tensor) else lr
 
 
 class LambdaLR(LRScheduler):
@@ -145,9 +173,9 @@ class MultiplicativeLR(LambdaLR):
     """lr = lr * lr_lambda(epoch) at each step after the first."""
 
     def get_lr(self):
-        if self.last_epoch > 0:
-            return [lr * lmbda(self.last_epoch) for lmbda, lr in zip(self.lr_lambdas, self._lrs())]
-        return self._lrs()
+        if self._is_initial:
+            return self._lrs()
+        return [lr * lmbda(self.last_epoch) for lmbda, lr in zip(self.lr_lambdas, self._lrs())]
 
 
 class StepLR(LRScheduler):
@@ -223,7 +251,7 @@ class LinearLR(LRScheduler):
     def get_lr(self):
         if self.last_epoch == 0:
             return [lr * self.start_factor for lr in self._lrs()]
-        if self.last_epoch > self.total_iters:
+        if self._is_initial or self.last_epoch > self.total_iters:
             return self._lrs()
         ratio = 1.0 + (self.end_factor - self.start_factor) / (
             self.total_iters * self.start_factor + (self.last_epoch - 1) * (self.end_factor - self.start_factor))
@@ -242,7 +270,7 @@ class ExponentialLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
-        if self.last_epoch == 0:
+        if self.last_epoch == 0 or self._is_initial:
             return self._lrs()
         return [lr * self.gamma for lr in self._lrs()]
 
@@ -259,7 +287,7 @@ class PolynomialLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
-        if self.last_epoch == 0 or self.last_epoch > self.total_iters:
+        if self.last_epoch == 0 or self._is_initial or self.last_epoch > self.total_iters:
             return self._lrs()
         factor = ((1.0 - self.last_epoch / self.total_iters)
                   / (1.0 - (self.last_epoch - 1) / self.total_iters)) ** self.power
@@ -281,10 +309,8 @@ class CosineAnnealingLR(LRScheduler):
     def get_lr(self):
         e, T, eta = self.last_epoch, self.T_max, self.eta_min
         lrs = self._lrs()
-        if e == 0:
+        if e == 0 or self._is_initial:  # (resuming with last_epoch keeps the lr, as torch 2.13)
             return lrs
-        if self._step_count == 1 and e > 0:
-            return [eta + (base - eta) * (1 + math.cos(e * math.pi / T)) / 2 for base in self.base_lrs]
         if (e - 1 - T) % (2 * T) == 0:
             return [lr + (base - eta) * (1 - math.cos(math.pi / T)) / 2 for base, lr in zip(self.base_lrs, lrs)]
         return [(1 + math.cos(math.pi * e / T)) / (1 + math.cos(math.pi * (e - 1) / T)) * (lr - eta) + eta
@@ -609,12 +635,12 @@ class ChainedScheduler(LRScheduler):
                                  f"different from {optimizer.__class__.__name__}.")
         self._schedulers = list(schedulers)
         self.optimizer = optimizer
-        self._last_lr = [_plain(g["lr"]) for g in self._schedulers[-1].optimizer.param_groups]
+        self._last_lr = [_copy(g["lr"]) for g in self._schedulers[-1].optimizer.param_groups]
 
     def step(self):
         for s in self._schedulers:
             s.step()
-        self._last_lr = [_plain(g["lr"]) for g in self._schedulers[-1].optimizer.param_groups]
+        self._last_lr = [_copy(g["lr"]) for g in self._schedulers[-1].optimizer.param_groups]
 
     state_dict = SequentialLR.state_dict
     load_state_dict = SequentialLR.load_state_dict
