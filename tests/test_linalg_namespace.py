@@ -150,3 +150,9 @@ def test_lapack_ops_refuse_half_precision_as_torch(name, dtype):
         call(retrograd)
     assert type(info.value) is expected, f"{type(info.value).__name__}: {info.value}"
     assert "Half" in str(info.value) or "BFloat16" in str(info.value)
+
+
+def test_solve_triangular_of_integers_raises_torchs_not_implemented_error():
+    A = retrograd.ones(2, 2, dtype=retrograd.int64).triu()
+    with pytest.raises(NotImplementedError, match="triangular_solve_cpu\" not implemented for 'Long'"):
+        retrograd.linalg.solve_triangular(A, retrograd.ones(2, 1, dtype=retrograd.int64), upper=True)

@@ -600,7 +600,9 @@ def eigvalsh(A, UPLO="L"):
 def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
     """X with A X = B (left) or X A = B, reading only A's upper or lower triangle
     (its diagonal taken as 1 when unitriangular)."""
-    _check_square(A, "solve_triangular")
+    _check_square(A, "solve_triangular", floating=False)
+    if not A.dtype.is_floating_point:
+        raise not_implemented_for("triangular_solve_cpu", A.dtype, "convert with .float() or .double() first")
     T = triu(A) if upper else tril(A)
     if unitriangular:
         xp = array_module(A._data)
