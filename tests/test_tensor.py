@@ -188,6 +188,19 @@ def test_data_is_detached_and_assignable():
     assert x.tolist() == [7.0, 8.0] and x.requires_grad
 
 
+def test_data_assignment_is_checked_as_torch():
+    x = T.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match="has to be a tensor"):
+        x.data = [1.0, 2.0]  # was converted
+    with pytest.raises(RuntimeError, match="floating point or complex"):
+        x.data = T.arange(2)  # a leaf that requires grad became int64
+    with pytest.raises(RuntimeError, match="floating point or complex"):
+        (x * 2).data = T.arange(2)
+    y = T.ones(2)
+    y.data = T.arange(3)  # no grad: any dtype and shape, as torch
+    assert y.dtype is T.int64 and y.shape == (3,)
+
+
 def test_to_keeps_graph_and_returns_self_when_nothing_changes():
     x = T.tensor([1.0, 2.0], requires_grad=True)
     assert x.to(T.float32) is x and x.to("cpu") is x and x.float() is x
