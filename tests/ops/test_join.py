@@ -84,7 +84,7 @@ def test_cat_promotes_dtype():
 
 
 @pytest.mark.parametrize("fn,exc", [
-    (lambda t: t.cat([]), RuntimeError),
+    (lambda t: t.cat([]), ValueError),  # torch 2.13's type
     (lambda t: t.cat([t.zeros(2, 3), t.zeros(2, 4)]), RuntimeError),
     (lambda t: t.cat([t.zeros(2, 3), t.zeros(2)]), RuntimeError),
     (lambda t: t.cat([t.zeros(2, 3), t.zeros(2, 3)], 2), IndexError),

@@ -102,7 +102,7 @@ def cat(tensors, dim=0):
     """Join tensors along an existing dim (1-D empty tensors are skipped, as torch does)."""
     tensors = _tensor_list(tensors, "cat")
     if not tensors:
-        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     ref = tensors[0]
     for t in tensors:  # the first that is not a 1-D empty tensor
         if not (t._data.ndim == 1 and t._data.shape[0] == 0):
