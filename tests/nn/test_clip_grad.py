@@ -108,3 +108,27 @@ def test_clip_in_training_loop_matches_torch():
         results.append((n.item(), model.weight.grad.numpy().copy()))
     np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-10)
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-10)
+
+
+def test_total_norm_of_float32_and_float64_grads_is_float64_as_torch():
+    p = retrograd.ones(3, requires_grad=True)
+    p.grad = retrograd.ones(3) * 3
+    q = retrograd.ones(3, requires_grad=True, dtype=retrograd.float64)
+    q.grad = retrograd.ones(3, dtype=retrograd.float64) * 3
+    for params in ([p, q], [q, p]):
+        assert get_total_norm([t.grad for t in params]).dtype is retrograd.float64  # was the first's
+    total = clip_grad_norm_([p, q], 1.0)
+    assert total.dtype is retrograd.float64 and math.isclose(total.item(), math.sqrt(54), rel_tol=1e-6)
+
+
+def test_vector_to_parameters_makes_views_of_the_vector_as_torch():
+    m = nn.Linear(2, 3)
+    v = retrograd.arange(9.0, dtype=retrograd.float64)
+    vector_to_parameters(v, m.parameters())
+    assert m.weight.dtype is retrograd.float64  # torch's param.data = slice: the vector's dtype
+    v[0] = 100.0
+    assert m.weight[0, 0].item() == 100.0  # shares its memory (was a copy)
+    with pytest.raises(RuntimeError, match="invalid for input of size 2"):
+        vector_to_parameters(retrograd.arange(8.0), m.parameters())  # NumPy's ValueError escaped
+    with pytest.raises(RuntimeError, match="floating point or complex"):
+        vector_to_parameters(retrograd.arange(9), m.parameters())  # int weights that require grad

@@ -2,9 +2,10 @@
 ``.grad`` of parameters in place. One norm per gradient, then the norm of those norms:
 no concatenation of all gradients into one buffer."""
 
+import functools
 import math
 
-from ... import _backend
+from ... import _backend, _dtype
 from ...tensor import Tensor
 
 __all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "get_total_norm",
@@ -44,12 +45,14 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
     norm_type = float(norm_type)
     if not tensors:
         return Tensor._make(_backend.np.asarray(0.0, dtype="float32"))
-    first = tensors[0]._data
-    xp = _backend.array_module(first)
-    norms = xp.stack([xp.asarray(_norm_of(t._data, norm_type), dtype=first.dtype)
+    xp = _backend.array_module(tensors[0]._data)
+    # each norm in its tensor's dtype, stacked in their promoted dtype as torch (float32 and float64
+    # grads give a float64 total)
+    dtype = functools.reduce(_dtype.promote_types, [t.dtype for t in tensors]).np
+    norms = xp.stack([xp.asarray(xp.asarray(_norm_of(t._data, norm_type), dtype=t._data.dtype), dtype=dtype)
                       for t in tensors])
     total = _norm_of(norms, norm_type)
-    total = xp.asarray(total, dtype=first.dtype)
+    total = xp.asarray(total, dtype=dtype)
     if error_if_nonfinite and not bool(xp.isfinite(total)):
         raise RuntimeError(
             f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, "

@@ -28,7 +28,8 @@ def parameters_to_vector(parameters):
 
 
 def vector_to_parameters(vec, parameters):
-    """Copy consecutive slices of ``vec`` into the parameters (in place)."""
+    """Make each parameter's data the next slice of ``vec``, as torch: the parameters then share
+    ``vec``'s memory and take its dtype (an integer ``vec`` raises for parameters that require grad)."""
     if not isinstance(vec, Tensor):
         raise TypeError(f"expected torch.Tensor, but got: {type(vec).__name__}")
     device = None
@@ -37,6 +38,6 @@ def vector_to_parameters(vec, parameters):
         for p in parameters:
             device = _check_same_device(p, device)
             n = p.numel()
-            p._data = vec._data[pointer:pointer + n].reshape(tuple(p.shape)).astype(p._data.dtype)
+            p.data = vec[pointer:pointer + n].view_as(p).data
             p._vc[0] += 1
             pointer += n
