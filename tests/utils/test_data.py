@@ -350,3 +350,34 @@ def test_sampler_generators_as_torch():
     a = list(data.RandomSampler(range(9)))
     retrograd.manual_seed(2)
     assert a == list(data.RandomSampler(range(9))) and sorted(a) == list(range(9))
+
+
+class _Tens(data.Dataset):
+    """A dataset with its own batched __getitems__ (returning ``short`` fewer samples than asked)."""
+
+    def __init__(self, short=0):
+        self.short = short
+
+    def __len__(self):
+        return 5
+
+    def __getitem__(self, i):
+        return i
+
+    def __getitems__(self, indices):
+        return [10 * i for i in indices][: len(indices) - self.short]
+
+
+def test_stack_dataset_getitems_reads_batches_as_torch():
+    assert data.StackDataset(_Tens(), list(range(5))).__getitems__([1, 3]) == [(10, 1), (30, 3)]
+    assert data.StackDataset(a=_Tens(), b=list(range(5))).__getitems__([1, 3]) == [{"a": 10, "b": 1},
+                                                                                  {"a": 30, "b": 3}]
+    with pytest.raises(ValueError, match="Nested dataset's output size mismatch. Expected 2, got 1"):
+        data.StackDataset(list(range(5)), _Tens(short=1)).__getitems__([1, 3])
+    batches = list(data.DataLoader(data.StackDataset(_Tens(), list(range(5))), batch_size=2))
+    assert [[b.tolist() for b in batch] for batch in batches] == [[[0, 10], [0, 1]], [[20, 30], [2, 3]], [[40], [4]]]
+
+
+def test_stack_dataset_of_no_dataset_raises_value_error_as_torch():
+    with pytest.raises(ValueError, match="At least one dataset should be passed"):
+        data.StackDataset()

@@ -40,3 +40,11 @@ def test_each_epoch_is_a_new_partition_of_the_data():
     assert first != second
     for parts in (first, second):
         assert sorted(parts[0] + parts[1]) == list(range(10))
+
+
+def test_no_process_group_raises_value_error_as_torch():
+    dist = pytest.importorskip("retrograd.distributed")
+    if not dist.is_available() or dist.is_initialized():
+        pytest.skip("needs MPI available and no process group")
+    with pytest.raises(ValueError, match="Default process group has not been initialized"):
+        data.DistributedSampler(range(4))

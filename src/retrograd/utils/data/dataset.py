@@ -56,6 +56,8 @@ class StackDataset(Dataset):
             raise ValueError("Supported either ``tuple``- (via ``args``) or``dict``- (via ``kwargs``) like input/"
                              "output, but both types are given.")
         datasets = args or tuple(kwargs.values())
+        if not datasets:
+            raise ValueError("At least one dataset should be passed")
         self._length = len(datasets[0])
         if any(len(d) != self._length for d in datasets):
             raise ValueError("Size mismatch between datasets")
@@ -65,6 +67,19 @@ class StackDataset(Dataset):
         if isinstance(self.datasets, dict):
             return {k: d[index] for k, d in self.datasets.items()}
         return tuple(d[index] for d in self.datasets)
+
+    def __getitems__(self, indices):
+        """A batch of samples, each dataset read through its own ``__getitems__`` where it has one."""
+        named = self.datasets.items() if isinstance(self.datasets, dict) else enumerate(self.datasets)
+        columns = {}
+        for key, d in named:
+            values = d.__getitems__(indices) if callable(getattr(d, "__getitems__", None)) else [d[i] for i in indices]
+            if len(values) != len(indices):
+                raise ValueError(f"Nested dataset's output size mismatch. Expected {len(indices)}, got {len(values)}")
+            columns[key] = values
+        if isinstance(self.datasets, dict):
+            return [{key: values[j] for key, values in columns.items()} for j in range(len(indices))]
+        return [tuple(values[j] for values in columns.values()) for j in range(len(indices))]
 
     def __len__(self):
         return self._length

@@ -10,14 +10,15 @@ __all__ = ["DistributedSampler"]
 
 
 def _default_world(num_replicas, rank):
-    """World size and rank from ``retrograd.distributed`` when it exists and is initialised."""
+    """World size and rank from ``retrograd.distributed`` (its ValueError where no process group
+    was initialised, as torch's)."""
     if num_replicas is not None and rank is not None:
         return num_replicas, rank
     try:
         from ... import distributed as dist
     except ImportError:
         dist = None
-    if dist is None or not getattr(dist, "is_available", lambda: False)() or not dist.is_initialized():
+    if dist is None or not getattr(dist, "is_available", lambda: False)():
         raise RuntimeError("Requires distributed package to be available (or pass num_replicas and rank)")
     return (dist.get_world_size() if num_replicas is None else num_replicas,
             dist.get_rank() if rank is None else rank)
