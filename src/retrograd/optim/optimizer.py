@@ -468,10 +468,11 @@ def _differentiable_grad(opt, p, group, tensor_lr=True, foreach=False):
     non-differentiable step reads nothing more.)"""
     if group.get("foreach") and not foreach:
         raise AssertionError("_foreach ops don't support autograd")
-    if not tensor_lr and isinstance(group["lr"], Tensor):
+    if not tensor_lr and isinstance(group["lr"], Tensor) and group["lr"].requires_grad:
         raise TypeError(
-            f"{type(opt).__name__}(differentiable=True) takes lr as a number, not a Tensor (as torch 2.13, whose "
-            "update passes it as a scalar argument): give float(lr), or use SGD, Adam, AdamW or RAdam to learn lr")
+            f"{type(opt).__name__}(differentiable=True) takes lr as a number, not a Tensor that requires grad (as "
+            "torch 2.13, whose update passes it as a scalar argument): give float(lr), or use SGD, Adam, AdamW or "
+            "RAdam to learn lr")
     _grad_state.enabled = True
     return p.grad
 
