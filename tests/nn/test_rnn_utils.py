@@ -82,8 +82,27 @@ def test_errors():
     x = retrograd.zeros(4, 3, 2)
     with pytest.raises(RuntimeError, match="sorted in decreasing order"):
         U.pack_padded_sequence(x, [2, 4, 1])
-    with pytest.raises(ValueError, match="batch_size"):
+    with pytest.raises(RuntimeError, match="batch_size"):  # torch 2.13's type
         U.pack_padded_sequence(x, [4, 2])
     p = U.pack_padded_sequence(x, [4, 2, 1])
     with pytest.raises(ValueError, match="total_length"):
         U.pad_packed_sequence(p, total_length=2)
+
+
+def test_pad_sequence_keeps_the_first_sequences_dtype_as_torch():
+    out = U.pad_sequence([retrograd.ones(2), retrograd.ones(3, dtype=retrograd.float64)])
+    assert out.dtype is retrograd.float32  # cat promoted it to float64
+    out = U.pad_sequence([retrograd.ones(2, dtype=retrograd.int64), retrograd.ones(3)], padding_value=0.5)
+    assert out.dtype is retrograd.int64 and out[:, 0].tolist() == [1, 1, 0]
+
+
+def test_rnn_utils_raise_torchs_runtime_errors():
+    x = retrograd.arange(12.0).reshape(4, 3)
+    with pytest.raises(RuntimeError, match="one of left or right"):
+        U.pad_sequence([x, x], padding_side="middle")  # was ValueError
+    with pytest.raises(RuntimeError, match="0-dim"):
+        U.pad_sequence([retrograd.ones(()), retrograd.ones(())])  # was IndexError
+    with pytest.raises(RuntimeError, match="equal to batch_size"):
+        U.pack_padded_sequence(x, retrograd.tensor([4, 2]))  # was ValueError
+    with pytest.raises(RuntimeError, match="1D"):
+        U.pack_padded_sequence(x, retrograd.tensor([[4, 2, 1]]))  # was flattened and accepted

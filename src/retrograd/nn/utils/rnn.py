@@ -174,11 +174,14 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
     """Pack a padded batch (T, B, *) ((B, T, *) with batch_first) of sequences of the given
     lengths. With enforce_sorted=False the batch is sorted by decreasing length first
     (and ``unsorted_indices`` restores the order)."""
+    if np.ndim(lengths.tolist() if isinstance(lengths, Tensor) else lengths) != 1:
+        raise RuntimeError(f"'lengths' argument should be a 1D CPU int64 tensor, but got "
+                           f"{np.ndim(lengths.tolist() if isinstance(lengths, Tensor) else lengths)}D lengths")
     lengths = _lengths_array(lengths)
     B = input.shape[0] if batch_first else input.shape[1]
     T = input.shape[1] if batch_first else input.shape[0]
     if lengths.size != B:
-        raise ValueError(f"Expected `len(lengths)` to be equal to batch_size, but got "
+        raise RuntimeError(f"Expected `len(lengths)` to be equal to batch_size, but got "
                          f"{lengths.size} (batch_size={B})")
     if lengths.size and lengths.min() <= 0:
         raise RuntimeError("Length of all samples has to be greater than 0, but found an element "
@@ -250,7 +253,10 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
     if not sequences:
         raise RuntimeError("received an empty list of sequences")
     if padding_side not in ("left", "right"):
-        raise ValueError(f"Expected padding_side to be one of left or right, but got {padding_side}.")
+        raise RuntimeError(f"Expected padding_side to be one of left or right, but got {padding_side}.")
+    if any(s.dim() == 0 for s in sequences):
+        raise RuntimeError("pad_sequence pads along each sequence's first dimension: got a 0-dim tensor; "
+                           "pass tensors of shape (L, *)")
     from ...ops.join import cat
 
     lens = [s.shape[0] for s in sequences]
@@ -270,7 +276,8 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
     idx = np.where((src >= 0) & (src < L), starts[None, :] + src, -1)  # (T, B)
     if batch_first:
         idx = idx.T
-    flat = cat([s.reshape(s.shape[0], *trailing) for s in sequences], 0)
+    dtype = sequences[0].dtype  # torch's result has the first sequence's dtype (no promotion)
+    flat = cat([s.reshape(s.shape[0], *trailing).to(dtype) for s in sequences], 0)
     out = _gather_rows(flat, idx.reshape(-1), padding_value)
     return out.reshape(*idx.shape, *trailing)
 
