@@ -395,3 +395,18 @@ def test_array_forward_ops_keep_grad_mode_and_subclasses_that_define_forward_do_
     assert seen == [False, False] and type(z.grad_fn) is MyMul  # (and MyMul's a * b ran Mul's, unrecorded)
     z.sum().backward()
     assert a.grad.tolist() == [3.0, 4.0]
+
+
+def test_backward_returning_a_non_tensor_raises_runtime_error_as_torch():
+    class ReturnsFloat(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return 1.0
+
+    x = torch.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="ReturnsFloatBackward returned a float as gradient 0"):
+        ReturnsFloat.apply(x).sum().backward()

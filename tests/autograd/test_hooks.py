@@ -182,3 +182,27 @@ def test_grads_batched_is_refused():
     x = T.tensor([1.0], requires_grad=True)
     with pytest.raises(NotImplementedError):
         T.autograd.grad(x * 2, x, T.ones(3, 1), is_grads_batched=True)
+
+
+@pytest.mark.parametrize("leaf", [True, False])
+def test_a_hook_changing_the_gradients_shape_or_dtype_raises_as_torch(leaf):
+    for bad, match in [(lambda g: g[:2], r"hook '<lambda>' has changed the size of value \(was \[3\], got \[2\]\)"),
+                       (lambda g: g.double(), r"hook '<lambda>' has changed the type of value \(was torch.float32 "
+                                              r"got torch.float64\)")]:
+        x = T.ones(3, requires_grad=True)
+        t = x if leaf else x * 2
+        t.register_hook(bad)
+        with pytest.raises(RuntimeError, match=match):
+            (t * 3).sum().backward()
+        assert x.grad is None
+    x = T.ones(3, requires_grad=True)
+    x.register_hook(lambda g: [1.0, 2.0, 3.0])
+    with pytest.raises(TypeError, match="must return a Tensor"):
+        (x * 3).sum().backward()
+
+
+def test_a_post_accumulate_grad_hook_returning_a_value_raises_as_torch():
+    x = T.ones(3, requires_grad=True)
+    x.register_post_accumulate_grad_hook(lambda p: p.grad * 2)
+    with pytest.raises(RuntimeError, match="Tensor post accumulate grad hooks should return None."):
+        (x * 3).sum().backward()

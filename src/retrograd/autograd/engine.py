@@ -430,6 +430,7 @@ def _before_node(node, grads, create_graph, capture, captured):
                 for fn in list(fns.values()):
                     out = fn(grads[nr])
                     if out is not None:
+                        _check_hook_result(fn, grads[nr], out)
                         grads[nr] = out
     if node._retained:
         for nr, ref in node._retained.items():
@@ -463,7 +464,22 @@ def _accumulate_leaf(var, grads, create_graph):
         _accumulate(var, grads[0], create_graph, owned)
         if var._post_accumulate_hooks:
             for fn in list(var._post_accumulate_hooks.values()):
-                fn(var)
+                if fn(var) is not None:
+                    raise RuntimeError("Tensor post accumulate grad hooks should return None.")
+
+
+def _check_hook_result(fn, grad, out):
+    """A tensor hook's replacement gradient keeps the gradient's shape and dtype (torch's errors)."""
+    name = getattr(fn, "__name__", type(fn).__name__)
+    if not isinstance(out, _Tensor):
+        raise TypeError(f"hook '{name}' returned a {type(out).__name__}: a tensor hook must return a Tensor "
+                        "(the new gradient) or None")
+    if out._data.shape != grad._data.shape:
+        raise RuntimeError(f"hook '{name}' has changed the size of value (was {list(grad.shape)}, got "
+                           f"{list(out.shape)}): return a gradient of the tensor's shape")
+    if out._data.dtype != grad._data.dtype:
+        raise RuntimeError(f"hook '{name}' has changed the type of value (was {grad.dtype} got {out.dtype}): "
+                           f"return a gradient of dtype {grad.dtype}")
 
 
 def _validate(node, result):
@@ -490,7 +506,7 @@ def _validate(node, result):
         if g is None:
             continue
         if type(g) is not Tensor and not isinstance(g, Tensor):
-            raise TypeError(
+            raise RuntimeError(  # (torch's type: 'expected Variable or None')
                 f"function {node.name()} returned a {type(g).__name__} as gradient {i}; "
                 "backward must return tensors (or None)"
             )
