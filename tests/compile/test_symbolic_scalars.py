@@ -405,3 +405,19 @@ def test_a_guarded_float_a_math_function_reads_stays_guarded(how):
     for v in (0.5, 0.7, 0.9, 1.1):
         SCALE = model.temp = v
         np.testing.assert_array_equal(compiled(x).numpy(), fn(x).numpy())
+
+
+def _index_read(x, idx):
+    h = x * 3
+    y = h[idx.sum().item()] * 2  # an int value read used as an index: the indexing runs eagerly
+    return y.sum()
+
+
+def test_a_value_read_used_as_an_index_keeps_the_segment_after_unguarded_by_it():
+    compiled = retrograd.compile(_index_read)
+    x = retrograd.tensor(rand(8, 4, seed=12))
+    for i in range(7):
+        idx = retrograd.tensor([i])
+        np.testing.assert_array_equal(compiled(x, idx).numpy(), _index_read(x, idx).numpy())
+    # (were the int an argument of the segment after, each index would be a recompile)
+    assert [s.compiles for s in compiled._compiled.split.plan.segments] == [1, 1]

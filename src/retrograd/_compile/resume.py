@@ -398,9 +398,10 @@ class Plan:
         attribute paths (``self.lin``, a method's ``x.sum().item``) read where they are used, except
         that a global or attribute path the statement uses after a call that may run user code is read
         by the driver right before it (the call could rebind it); the call runs eagerly; the rest of the statement, reading the call's result, joins the next segment.
-        A value read's result is a Python value: a float (``.item()``, ``float(t)``) goes to the next
-        segment, which takes it as a symbolic scalar once it changes (symbolic.py); after any other value
-        read (``.tolist()``, ``int(t)``...), which a segment would be guarded by, the first operation that
+        A value read's result is a Python value: a float (``.item()``, ``float(t)``) in arithmetic goes to
+        the next segment, which takes it as a symbolic scalar once it changes (symbolic.py); compared, used
+        as an index or a call's argument (where ``.item()``'s int would guard the segment by its value), or
+        after any other value read (``.tolist()``, ``int(t)``...), the first operation that
         combines it with something other than constants runs eagerly too, its other operands evaluated
         after the call assigned first."""
         root = _root(s)
@@ -422,7 +423,10 @@ class Plan:
                     break
             if b.method in _SYMBOLIC:  # a float: computed on in the segment after, unless compared first
                 tests = [j for j in range(k, len(chain) - 1) if _tests_value(chain[j])]
-                k = tests[0] if tests else len(chain) - 1
+                if tests:
+                    k = tests[0]
+                elif isinstance(chain[k], ast.BinOp):  # (arithmetic with a tensor: `h * x.item()`; not an
+                    k = len(chain) - 1  # index or a call's argument, where an int result would be guarded)
         combine = chain[k]
         value_read = b.direct and b.method in _VALUES  # (a tensor's value read runs no user code)
         reads = value_read and isinstance(call.func, ast.Attribute)
