@@ -331,6 +331,9 @@ class Tensor:
 
     def requires_grad_(self, requires_grad=True):
         """Set requires_grad in place and return self."""
+        if not isinstance(requires_grad, bool):
+            raise TypeError("requires_grad_(): argument 'requires_grad' (position 1) must be bool, not "
+                            f"{type(requires_grad).__name__}")
         self.requires_grad = requires_grad
         return self
 
