@@ -498,3 +498,44 @@ def test_module_to_takes_torchs_forms():
                          ((t64, True), {}), ((), {"device": "cpu", "dtype": retrograd.float64}),
                          ((None, retrograd.float64), {}), (("cpu",), {"dtype": retrograd.float64})):
         assert nn.Linear(2, 2).to(*args, **kwargs).weight.dtype == retrograd.float64
+
+
+def test_load_from_state_dict_overrides_with_torchs_signature_work():
+    class Renamed(nn.Linear):  # torch's 7-argument override (loading an old checkpoint's key)
+        def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                                  unexpected_keys, error_msgs):
+            if prefix + "w" in state_dict:
+                state_dict[prefix + "weight"] = state_dict.pop(prefix + "w")
+            super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
+                                          unexpected_keys, error_msgs)
+    m = nn.Sequential(Renamed(1, 1))  # an 8th positional argument (assign) raised TypeError
+    result = m.load_state_dict({"0.w": retrograd.ones(1, 1) * 7, "0.bias": retrograd.ones(1)})
+    assert result.missing_keys == [] and result.unexpected_keys == [] and m[0].weight.item() == 7
+    seen = []
+
+    class Spy(nn.Linear):
+        def _load_from_state_dict(self, state_dict, prefix, local_metadata, *rest):
+            seen.append(local_metadata.get("assign_to_params_buffers"))
+            super()._load_from_state_dict(state_dict, prefix, local_metadata, *rest)
+    spy = Spy(1, 1)
+    new = {k: v.double() for k, v in spy.state_dict().items()}
+    spy.load_state_dict(new, assign=True)  # assign reaches overrides through the metadata, as torch
+    assert seen == [True] and spy.weight.dtype is retrograd.float64
+
+
+def test_state_dict_post_hook_must_return_none_as_torch():
+    m = nn.Linear(1, 1)
+    m.register_state_dict_post_hook(lambda mod, sd, prefix, meta: {"q": 1})
+    with pytest.raises(RuntimeError, match="must return None"):
+        m.state_dict()  # its return value replaced the state_dict
+    m = nn.Linear(1, 1)
+    m._register_state_dict_hook(lambda mod, sd, prefix, meta: {"q": 1})  # the private form may
+    assert list(m.state_dict()) == ["q"]
+
+
+@pytest.mark.parametrize("value", [0, "yes", None, 1.0, np.bool_(True)])
+def test_requires_grad_takes_only_a_bool_as_torch(value):
+    with pytest.raises(TypeError, match="must be bool"):
+        nn.Linear(1, 1).requires_grad_(value)  # truthiness was taken
+    with pytest.raises(TypeError, match="must be bool"):
+        retrograd.ones(1).requires_grad_(value)

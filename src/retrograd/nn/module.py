@@ -869,11 +869,18 @@ class Module:
         return handle
 
     def register_state_dict_post_hook(self, hook):
+        """``hook(module, state_dict, prefix, local_metadata)`` runs after state_dict; it must return
+        None (torch's RuntimeError otherwise: edit the state_dict in place)."""
+        def checked(module, state_dict, prefix, local_metadata):
+            if hook(module, state_dict, prefix, local_metadata) is not None:
+                raise RuntimeError("state_dict post-hook must return None; modify the state_dict in place")
+        return self._register_state_dict_hook(checked)
+
+    def _register_state_dict_hook(self, hook):
+        """torch's private form: the hook may return a replacement state_dict."""
         handle = RemovableHandle(self._state_dict_hooks)
         self._state_dict_hooks[handle.id] = hook
         return handle
-
-    _register_state_dict_hook = register_state_dict_post_hook
 
     def register_load_state_dict_pre_hook(self, hook):
         """``hook(module, state_dict, prefix, local_metadata, strict, missing_keys,
@@ -897,9 +904,12 @@ class Module:
         return handle
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
-                              unexpected_keys, error_msgs, assign=False):
+                              unexpected_keys, error_msgs):
         """Copy this module's own entries of ``state_dict`` in (no recursion); record
-        missing keys, unexpected keys under this prefix, and size mismatches."""
+        missing keys, unexpected keys under this prefix, and size mismatches. torch's signature,
+        so overrides written for torch work; load_state_dict's ``assign`` comes in
+        ``local_metadata["assign_to_params_buffers"]``, as in torch."""
+        assign = local_metadata.get("assign_to_params_buffers", False)
         for hook in self._load_state_dict_pre_hooks.values():
             hook(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
         local = [(k, p) for k, p in self._parameters.items() if p is not None]
@@ -968,9 +978,11 @@ class Module:
         state_dict = OrderedDict(state_dict)
 
         def load(module, prefix=""):
-            local_meta = {} if metadata is None else metadata.get(prefix[:-1], {})
+            local_meta = dict({} if metadata is None else metadata.get(prefix[:-1], {}))
+            if assign:
+                local_meta["assign_to_params_buffers"] = assign
             module._load_from_state_dict(state_dict, prefix, local_meta, True, missing,
-                                         unexpected, errors, assign)
+                                         unexpected, errors)
             for name, child in module._modules.items():
                 if child is not None:
                     load(child, prefix + name + ".")
