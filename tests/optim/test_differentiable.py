@@ -8,6 +8,9 @@ import pytest
 import retrograd
 from helpers import reference, torch
 
+# (torch's warning for reading a non-leaf parameter's .grad, which a differentiable step does as torch's does)
+pytestmark = pytest.mark.filterwarnings("ignore:The .grad attribute of a Tensor that is not a leaf")
+
 N = 5
 
 # (optimizer, kwargs, steps, Tensor lr, state given as tensors that require grad)

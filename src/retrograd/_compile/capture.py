@@ -238,8 +238,8 @@ class Capture:
                 cap.graph_break(f"{type(opt).__name__}.step(closure) (a closure re-evaluates the model: not captured)",
                                 skip=4)
             if opt.defaults.get("differentiable"):
-                cap.graph_break(f"{type(opt).__name__}(differentiable=True).step() (its update is recorded by autograd: "
-                                "runs eagerly)", skip=4)
+                cap.graph_break(f"{type(opt).__name__}(differentiable=True).step() (its update is recorded by "
+                                "autograd: runs eagerly)", skip=4)
             cap._record_call(hooked, (opt, fn, args, kwargs, no_grad), f"{type(opt).__name__}.step")
             return cap._call(hooked, opt, fn, args, kwargs, no_grad)
 

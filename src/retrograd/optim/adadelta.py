@@ -1,7 +1,5 @@
 """Adadelta: step sizes from running averages of squared gradients and squared updates."""
 
-import numpy as np
-
 from ._update_ops import ARRAYS, Slot, run_on_tensors
 from .optimizer import (Optimizer, _bump, _check, _check_lr, _differentiable_grad, _eval_closure, _incr_step,
                         _mul_addcmul_, _step, _step_tensor, _zeros_like)

@@ -1,7 +1,5 @@
 """Adagrad: per-coordinate learning rates from the sum of squared gradients."""
 
-import numpy as np
-
 from ..tensor import Tensor
 from ._update_ops import ARRAYS, Slot, run_on_tensors
 from .optimizer import (Optimizer, _bump, _check, _check_lr, _differentiable_grad, _eval_closure, _incr_step, _step,

@@ -121,8 +121,9 @@ def _step_tensors(opt, group, beta1, beta2, eps, wd, amsgrad, maximize, decouple
         _incr_step(state)
         scale = -(lr / (1 - beta1**step))
         bc2_sqrt = (1 - beta2**step).sqrt()
-        run_on_tensors(_update, p, [state["exp_avg"], state["exp_avg_sq"], state["max_exp_avg_sq"] if amsgrad else None],
-                       Slot(g), lr, beta1, beta2, eps / scale, wd, decoupled, maximize, -1, bc2_sqrt * scale)
+        states = [state["exp_avg"], state["exp_avg_sq"], state["max_exp_avg_sq"] if amsgrad else None]
+        run_on_tensors(_update, p, states, Slot(g), lr, beta1, beta2, eps / scale, wd, decoupled, maximize, -1,
+                       bc2_sqrt * scale)
 
 
 def _init_state(state, p, amsgrad):

@@ -2,8 +2,6 @@
 
 import math
 
-import numpy as np
-
 from ._update_ops import ARRAYS, Slot, run_on_tensors
 from .optimizer import (Optimizer, _bump, _check, _check_betas, _check_lr, _differentiable_grad, _eval_closure,
                         _incr_step, _lerp_, _mul_addcmul_, _step, _step_tensor, _zeros_like)

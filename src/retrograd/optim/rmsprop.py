@@ -1,7 +1,5 @@
 """RMSprop: divide the gradient by a running root mean square (centered, with momentum)."""
 
-import numpy as np
-
 from ._update_ops import ARRAYS, Slot, run_on_tensors
 from .optimizer import (Optimizer, _bump, _check, _check_lr, _differentiable_grad, _eval_closure, _incr_step, _lerp_,
                         _mul_addcmul_, _step, _step_tensor, _zeros_like)

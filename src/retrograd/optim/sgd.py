@@ -61,8 +61,8 @@ class SGD(Optimizer):
                 if d.size < BLOCKED_FROM:  # (in cache in one call: no blocks, no run() checks)
                     _update(d, buf, g._data, lr, momentum, dampening, wd, nesterov, maximize, first)
                 else:
-                    _blocked.run(_update_blocks, d if buf is None else (d, buf), g._data, lr, momentum, dampening, wd,
-                                 nesterov, maximize, first, min_size=BLOCKED_FROM)
+                    _blocked.run(_update, d, buf, g._data, lr, momentum, dampening, wd, nesterov, maximize, first,
+                                 min_size=BLOCKED_FROM)  # (buf: an input cut as d, its blocks updated in place)
                 p._vc[0] += 1  # (_bump, inline: a call per parameter)
         return loss
 
@@ -96,12 +96,6 @@ def _update(d, buf, g, lr, momentum, dampening, wd, nesterov, maximize, first, x
                 buf += xp.multiply(g, 1 - dampening)
         g = xp.add(g, xp.multiply(buf, momentum)) if nesterov else buf
     d -= xp.multiply(g, lr)
-
-
-def _update_blocks(out, *args):
-    """_update on one block of d or (d, buf) (retrograd._blocked.run's calling convention)."""
-    d, buf = out if type(out) is tuple else (out, None)
-    _update(d, buf, *args)
 
 
 def _step_tensors(opt, group, momentum, dampening, wd, nesterov, maximize):
