@@ -542,3 +542,22 @@ def test_random_graphs_match_torch_to_second_order(chunk):
             theirs = _run_graph(torch, steps, seed, second_order)
             for a, b in zip(ours, theirs):
                 np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10, err_msg=str((seed, steps)))
+
+
+def test_gradients_given_as_numbers_raise_type_error_as_torch():
+    x = T.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    for call in (lambda: T.autograd.grad((x * 2).sum(), x, grad_outputs=2.0),
+                 lambda: T.autograd.grad((x * 2).sum(), x, grad_outputs=[2.0]),
+                 lambda: (x * 2).sum().backward(2.0),
+                 lambda: (x * 2).backward([1.0, 1.0, 1.0])):
+        with pytest.raises(TypeError, match="gradients can be either Tensors or None, but got float"):
+            call()
+    assert x.grad is None
+    with pytest.raises(RuntimeError, match="got 2 tensors and 1 gradients"):
+        T.autograd.grad([x * 2, x * 3], x, grad_outputs=[T.ones(3)])
+
+
+def test_materialize_grads_with_allow_unused_false_raises_value_error_as_torch():
+    x = T.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(ValueError, match="Expected allow_unused to be True or not passed when materialize_grads=True"):
+        T.autograd.grad((x * 2).sum(), x, allow_unused=False, materialize_grads=True)

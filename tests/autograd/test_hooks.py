@@ -178,12 +178,6 @@ def test_post_accumulate_grad_hook():
     assert p.grad is None and [round(v, 6) for v in p.tolist()] == [0.8, 1.6]
 
 
-def test_grads_batched_is_refused():
-    x = T.tensor([1.0], requires_grad=True)
-    with pytest.raises(NotImplementedError):
-        T.autograd.grad(x * 2, x, T.ones(3, 1), is_grads_batched=True)
-
-
 @pytest.mark.parametrize("leaf", [True, False])
 def test_a_hook_changing_the_gradients_shape_or_dtype_raises_as_torch(leaf):
     for bad, match in [(lambda g: g[:2], r"hook '<lambda>' has changed the size of value \(was \[3\], got \[2\]\)"),

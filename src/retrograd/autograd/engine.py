@@ -90,10 +90,14 @@ def _root_grads(outputs, grad_outputs, create_graph):
     Tensor = _Tensor
     if grad_outputs is None:
         grad_outputs = [None] * len(outputs)
+    else:
+        for g in grad_outputs:  # (types first, as torch)
+            if g is not None and not isinstance(g, Tensor):
+                raise TypeError(f"gradients can be either Tensors or None, but got {type(g).__name__}: pass a "
+                                "tensor of the output's shape, e.g. torch.full_like(output, value)")
     if len(grad_outputs) != len(outputs):
         raise RuntimeError(
-            f"grad can be implicitly created only for scalar outputs: got {len(grad_outputs)} "
-            f"gradients for {len(outputs)} outputs"
+            f"got {len(outputs)} tensors and {len(grad_outputs)} gradients: pass one gradient (or None) per output"
         )
     roots = []
     for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
@@ -113,10 +117,6 @@ def _root_grads(outputs, grad_outputs, create_graph):
                     "reduce it to a scalar first (e.g. .sum() or .mean())"
                 )
             g = Tensor._make(_ones_like_data(out._data))
-        elif not isinstance(g, Tensor):
-            g = Tensor(g) if not isinstance(g, (int, float)) else Tensor._make(
-                _ones_like_data(out._data) * g
-            )
         elif g.shape != out.shape:
             raise RuntimeError(
                 f"Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and output[{i}] "
@@ -628,8 +628,14 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         warnings.warn("only_inputs argument is deprecated and is ignored now (defaults to True). To accumulate "
                       "gradient for other parts of the graph, please use torch.autograd.backward.",
                       FutureWarning, stacklevel=2)
+    if materialize_grads and allow_unused is False:
+        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, but got: "
+                         "allow_unused=False.")
     if is_grads_batched:
-        raise NotImplementedError("autograd.grad(is_grads_batched=True) is not supported in retrograd")
+        from ._batched_grad import batched_grad
+
+        return batched_grad(grad, outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
+                            materialize_grads)
     outputs, inputs = _as_list(outputs), _as_list(inputs)
     if allow_unused is None:
         allow_unused = materialize_grads
