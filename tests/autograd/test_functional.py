@@ -148,3 +148,32 @@ def test_vectorized_jacobian_with_create_graph_stays_differentiable():
     (g,) = retrograd.autograd.grad(jac.sum(), x)
     expected = fn.jacobian(lambda a: fn.jacobian(lambda b: b.exp() * b.sum(), a, create_graph=True).sum(), x)
     np.testing.assert_allclose(g.numpy(), expected.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("call, what", [
+    (lambda F, x: F.jacobian(lambda a, b: a * b, [x, x]), "inputs given to jacobian"),
+    (lambda F, x: F.hessian(lambda a, b: (a * b).sum(), [x, x]), "inputs given to hessian"),
+    (lambda F, x: F.vjp(lambda a: a * 2, [x]), "inputs given to vjp"),
+    (lambda F, x: F.vjp(lambda a: a, 3), "inputs given to vjp"),
+    (lambda F, x: F.jvp(lambda a, b: a * b, (x, x), [x, x]), "v given to jvp"),
+    (lambda F, x: F.vjp(lambda a: a * 2, x, 2.0), "v given to vjp"),
+    (lambda F, x: F.hvp(lambda a: (a * a).sum(), [x], [x]), "inputs given to hvp"),
+    (lambda F, x: F.vjp(lambda a: 3.0, x), "outputs of the user-provided function given to vjp"),
+    (lambda F, x: F.jacobian(lambda a: [a * 2], x), "outputs of the user-provided function given to jacobian"),
+    (lambda F, x: F.hessian(lambda a: 3.0, x), "outputs of the user-provided function given to hessian"),
+    (lambda F, x: F.jacobian(lambda a, b: a, (x, 3)), "inputs given to jacobian"),
+])
+def test_lists_and_non_tensors_are_refused_with_type_error_as_torch(call, what):
+    """torch takes a Tensor or a tuple of Tensors only (a list was accepted, a float output
+    gave an AttributeError)."""
+    with pytest.raises(TypeError, match=f"The {what} must be either a Tensor or a tuple of Tensors"):
+        call(retrograd.autograd.functional, retrograd.ones(3))
+
+
+def test_hessian_of_a_non_scalar_function_raises_as_torch():
+    F = retrograd.autograd.functional
+    with pytest.raises(RuntimeError, match="The Tensor returned by the function given to hessian should contain a "
+                                           "single element"):
+        F.hessian(lambda a: a * a, retrograd.ones(3))
+    with pytest.raises(RuntimeError, match="The function given to hvp should return a single Tensor"):
+        F.hvp(lambda a: ((a * a).sum(),), retrograd.ones(3), retrograd.ones(3))

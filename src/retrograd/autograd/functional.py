@@ -21,8 +21,20 @@ def _tensor_cls():
     return Tensor
 
 
-def _as_tuple(x):
-    return (tuple(x), True) if isinstance(x, (tuple, list)) else ((x,), False)
+def _as_tuple(x, what, name):
+    """(the tensors, whether x was a tuple); torch's TypeError unless x is a Tensor or a tuple of them."""
+    Tensor = _tensor_cls()
+    if isinstance(x, Tensor):
+        return (x,), False
+    if not isinstance(x, tuple):
+        raise TypeError(f"The {what} given to {name} must be either a Tensor or a tuple of Tensors but the given "
+                        f"{what} has type {type(x)}." + (" Pass tuple(...) instead of a list." if isinstance(x, list)
+                                                         else ""))
+    for i, el in enumerate(x):
+        if not isinstance(el, Tensor):
+            raise TypeError(f"The {what} given to {name} must be either a Tensor or a tuple of Tensors but the "
+                            f"element {i} of the given {what} has type {type(el)}.")
+    return x, True
 
 
 def _prepare(inputs, create_graph):
@@ -52,7 +64,7 @@ def _fill_unused(grads, like, strict, what):
 
 
 def _check_v(v, outputs, name):
-    v, _ = _as_tuple(v)
+    v, _ = _as_tuple(v, "v", name)
     if len(v) != len(outputs):
         raise RuntimeError(f"{name}: v has {len(v)} tensors but there are {len(outputs)} outputs")
     for i, (a, b) in enumerate(zip(v, outputs)):
@@ -65,9 +77,9 @@ def _check_v(v, outputs, name):
 def vjp(func, inputs, v=None, create_graph=False, strict=False):
     """(func(inputs), v^T J): the vector-Jacobian product at ``inputs``."""
     with enable_grad():
-        inputs, tuple_in = _as_tuple(inputs)
+        inputs, tuple_in = _as_tuple(inputs, "inputs", 'vjp')
         xs = _prepare(inputs, create_graph)
-        outputs, tuple_out = _as_tuple(func(*xs))
+        outputs, tuple_out = _as_tuple(func(*xs), "outputs of the user-provided function", 'vjp')
         if v is None:
             if len(outputs) != 1 or outputs[0].numel() != 1:
                 raise RuntimeError("The vector v can only be None if the user-provided function "
@@ -88,7 +100,7 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
     """(func(inputs), J v): the Jacobian-vector product, by differentiating a vjp
     (the "double backward trick")."""
     with enable_grad():
-        inputs, tuple_in = _as_tuple(inputs)
+        inputs, tuple_in = _as_tuple(inputs, "inputs", 'jvp')
         xs = _prepare(inputs, create_graph)
         if v is None:
             if len(xs) != 1 or xs[0].numel() != 1:
@@ -96,7 +108,7 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
                                    "user-provided function is a single Tensor with a single element.")
             v = (xs[0].detach().new_ones(xs[0].shape),)
         v = _check_v(v, xs, "jvp")
-        outputs, tuple_out = _as_tuple(func(*xs))
+        outputs, tuple_out = _as_tuple(func(*xs), "outputs of the user-provided function", 'jvp')
         # u is a dummy cotangent; J v = d(u^T J v)/du, and u^T J is linear in u
         us = tuple(o.detach().new_zeros(o.shape).requires_grad_(True) for o in outputs)
         diff = [(o, u) for o, u in zip(outputs, us) if o.requires_grad]
@@ -134,9 +146,9 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
     if vectorize:
         return _jacrev_vectorized(func, inputs, create_graph)
     with enable_grad():
-        inputs, tuple_in = _as_tuple(inputs)
+        inputs, tuple_in = _as_tuple(inputs, "inputs", 'jacobian')
         xs = _prepare(inputs, create_graph)
-        outputs, tuple_out = _as_tuple(func(*xs))
+        outputs, tuple_out = _as_tuple(func(*xs), "outputs of the user-provided function", 'jacobian')
         jac = []
         for out in outputs:
             flat = out.reshape(-1)
@@ -177,11 +189,11 @@ def _jacrev_vectorized(func, inputs, create_graph):
     from ..func import vjp as _func_vjp
     from ..func import vmap
 
-    inputs, tuple_in = _as_tuple(inputs)
+    inputs, tuple_in = _as_tuple(inputs, "inputs", 'jacobian')
     structure = {}
 
     def outputs_of(*xs):
-        outs, structure["tuple_out"] = _as_tuple(func(*xs))
+        outs, structure["tuple_out"] = _as_tuple(func(*xs), "outputs of the user-provided function", 'jacobian')
         return outs
 
     with enable_grad():
@@ -229,12 +241,12 @@ def _jacfwd(func, inputs, strict, vectorize):
     if not vectorize:
         raise NotImplementedError("Computing Jacobian using forward-AD or forward-over-reverse Hessian is"
                                   "only implemented for `vectorize=True`.")
-    inputs, tuple_in = _as_tuple(inputs)
+    inputs, tuple_in = _as_tuple(inputs, "inputs", 'jacobian')
     sizes = [x.numel() for x in inputs]
     structure = {}
 
     def outputs_of(*xs):
-        outs, structure["tuple_out"] = _as_tuple(func(*xs))
+        outs, structure["tuple_out"] = _as_tuple(func(*xs), "outputs of the user-provided function", 'jacobian')
         return outs
 
     def push(basis_row):
@@ -264,7 +276,7 @@ def _jacfwd(func, inputs, strict, vectorize):
 def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
             outer_jacobian_strategy="reverse-mode"):
     """Second derivatives of a scalar function: shape input.shape + input.shape."""
-    inputs_t, tuple_in = _as_tuple(inputs)
+    inputs_t, tuple_in = _as_tuple(inputs, "inputs", 'hessian')
 
     def grad_fn(*xs):
         if outer_jacobian_strategy == "forward-mode":  # the dual inputs are the inner pass's leaves, as torch's
@@ -273,10 +285,7 @@ def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
             return _grad_of(xs)
 
     def _grad_of(xs):
-        out = func(*xs)
-        if not isinstance(out, _tensor_cls()) or out.numel() != 1:
-            raise RuntimeError("The function given to hessian should return a single Tensor "
-                               "with a single element.")
+        out = _scalar_output(func(*xs), "hessian")
         g = _grad(out, xs, create_graph=True, allow_unused=True)
         return tuple(gi if gi is not None else x.detach().new_zeros(x.shape) * x.sum()
                      for gi, x in zip(g, xs))
@@ -307,7 +316,7 @@ def _hvp_forward_over_reverse(func, inputs, v, create_graph, strict):
     from . import forward_ad as fwAD
 
     with enable_grad():
-        inputs, tuple_in = _as_tuple(inputs)
+        inputs, tuple_in = _as_tuple(inputs, "inputs", 'hvp')
         xs = _prepare(inputs, create_graph)
         v = _default_v(v, xs)
         v = _check_v(v, xs, "hvp")
@@ -332,16 +341,19 @@ def _default_v(v, xs):
 
 
 def _scalar_output(out, name):
-    if not isinstance(out, _tensor_cls()) or out.numel() != 1:
-        raise RuntimeError(f"The function given to {name} should return a single Tensor "
-                           "with a single element.")
+    outs, is_tuple = _as_tuple(out, "outputs of the user-provided function", name)
+    if is_tuple:
+        raise RuntimeError(f"The function given to {name} should return a single Tensor")
+    if out.numel() != 1:
+        raise RuntimeError(f"The Tensor returned by the function given to {name} should contain a single element "
+                           f"(it has shape {list(out.shape)}): reduce it, e.g. with .sum()")
     return out
 
 
 def _hessian_product(func, inputs, v, create_graph, strict, name):
     """v^T H by differentiating <grad, v> (the double-backward trick)."""
     with enable_grad():
-        inputs, tuple_in = _as_tuple(inputs)
+        inputs, tuple_in = _as_tuple(inputs, "inputs", name)
         xs = _prepare(inputs, create_graph)
         out = _scalar_output(func(*xs), name)
         v = _check_v(_default_v(v, xs), xs, name)
