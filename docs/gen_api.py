@@ -30,6 +30,7 @@ NAMESPACES = [
     "retrograd.nn.utils.rnn",
     "retrograd.nn.utils.parametrize",
     "retrograd.nn.utils.parametrizations",
+    "retrograd.nn.utils.prune",
     "retrograd.nn.utils.stateless",
     "retrograd.optim",
     "retrograd.optim.lr_scheduler",
