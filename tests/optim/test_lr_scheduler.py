@@ -308,3 +308,16 @@ def test_a_tensor_lr_keeps_tensors_in_get_last_lr_and_base_lrs_as_torch(name):
         assert opt.param_groups[0]["lr"] is lr  # updated in place
         got.append(last.item())
     np.testing.assert_allclose(got, expected, rtol=2e-8)
+
+
+def test_get_lr_outside_step_warns_to_use_get_last_lr_as_torch():
+    for make in (lambda o: lrs.StepLR(o, 2), lambda o: lrs.CosineAnnealingWarmRestarts(o, 3),
+                 lambda o: lrs.CyclicLR(o, 0.1, 1.0), lambda o: lrs.OneCycleLR(o, 1.0, 10)):
+        opt = retrograd.optim.SGD([Parameter(retrograd.ones(1))], lr=0.1, momentum=0.9)
+        sched = make(opt)
+        with pytest.warns(UserWarning, match=r"please use `get_last_lr\(\)`"):
+            sched.get_lr()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            opt.step()
+            sched.step()  # (inside step: no warning)

@@ -104,6 +104,11 @@ class LRScheduler:
         """The learning rates set by the last ``step()``, one per param group."""
         return self._last_lr
 
+    def _warn_if_called_outside_step(self):
+        if not self._get_lr_called_within_step:
+            warnings.warn("To get the last learning rate computed by the scheduler, please use `get_last_lr()`.",
+                          UserWarning, stacklevel=3)
+
     def get_lr(self):
         raise NotImplementedError(f"{type(self).__name__} must define get_lr(): LRScheduler is abstract")
 
@@ -166,6 +171,7 @@ class LambdaLR(LRScheduler):
                 self.lr_lambdas[i].__dict__.update(fn)
 
     def get_lr(self):
+        self._warn_if_called_outside_step()
         return [base_lr * lmbda(self.last_epoch) for lmbda, base_lr in zip(self.lr_lambdas, self.base_lrs)]
 
 
@@ -173,6 +179,7 @@ class MultiplicativeLR(LambdaLR):
     """lr = lr * lr_lambda(epoch) at each step after the first."""
 
     def get_lr(self):
+        self._warn_if_called_outside_step()
         if self._is_initial:
             return self._lrs()
         return [lr * lmbda(self.last_epoch) for lmbda, lr in zip(self.lr_lambdas, self._lrs())]
@@ -187,6 +194,7 @@ class StepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        self._warn_if_called_outside_step()
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return self._lrs()
         return [lr * self.gamma for lr in self._lrs()]
@@ -204,6 +212,7 @@ class MultiStepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        self._warn_if_called_outside_step()
         if self.last_epoch not in self.milestones:
             return self._lrs()
         return [lr * self.gamma ** self.milestones[self.last_epoch] for lr in self._lrs()]
@@ -224,6 +233,7 @@ class ConstantLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        self._warn_if_called_outside_step()
         if self.last_epoch == 0:
             return [lr * self.factor for lr in self._lrs()]
         if self.last_epoch != self.total_iters:
@@ -249,6 +259,7 @@ class LinearLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        self._warn_if_called_outside_step()
         if self.last_epoch == 0:
             return [lr * self.start_factor for lr in self._lrs()]
         if self._is_initial or self.last_epoch > self.total_iters:
@@ -270,6 +281,7 @@ class ExponentialLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        self._warn_if_called_outside_step()
         if self.last_epoch == 0 or self._is_initial:
             return self._lrs()
         return [lr * self.gamma for lr in self._lrs()]
@@ -287,6 +299,7 @@ class PolynomialLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        self._warn_if_called_outside_step()
         if self.last_epoch == 0 or self._is_initial or self.last_epoch > self.total_iters:
             return self._lrs()
         factor = ((1.0 - self.last_epoch / self.total_iters)
@@ -307,6 +320,7 @@ class CosineAnnealingLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        self._warn_if_called_outside_step()
         e, T, eta = self.last_epoch, self.T_max, self.eta_min
         lrs = self._lrs()
         if e == 0 or self._is_initial:  # (resuming with last_epoch keeps the lr, as torch 2.13)
@@ -340,6 +354,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        self._warn_if_called_outside_step()
         return [self.eta_min + (base - self.eta_min) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
                 for base in self.base_lrs]
 
@@ -367,7 +382,12 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                 self.T_cur = epoch
         self.last_epoch = math.floor(epoch)
         self._step_count += 1
-        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+        self._get_lr_called_within_step = True
+        try:
+            values = self.get_lr()
+        finally:
+            self._get_lr_called_within_step = False
+        for group, lr in zip(self.optimizer.param_groups, values):
             _set_lr(group, lr)
         self._last_lr = self._lrs()
 
@@ -438,6 +458,7 @@ class CyclicLR(LRScheduler):
         return self.gamma**x
 
     def get_lr(self):
+        self._warn_if_called_outside_step()
         cycle = math.floor(1 + self.last_epoch / self.total_size)
         x = 1.0 + self.last_epoch / self.total_size - cycle
         scale_factor = x / self.step_ratio if x <= self.step_ratio else (x - 1) / (self.step_ratio - 1)
@@ -530,6 +551,7 @@ class OneCycleLR(LRScheduler):
         return (_anneal_cos if self._anneal_func_type == "cos" else _anneal_linear)(start, end, pct)
 
     def get_lr(self):
+        self._warn_if_called_outside_step()
         step_num = self.last_epoch
         if step_num > self.total_steps:
             raise ValueError(f"Tried to step {step_num} times. The specified number of total steps is "
