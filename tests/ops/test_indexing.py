@@ -521,3 +521,11 @@ def test_a_mask_of_another_shape_raises_as_torch():
     with pytest.raises(IndexError, match="shape of the mask"):
         x[retrograd.zeros(0, dtype=retrograd.bool)] = 1.0
     assert retrograd.zeros(2, 3)[1, retrograd.ones(3, dtype=retrograd.bool)].shape == (3,)
+
+
+def test_masked_fill_converts_a_number_as_torch():
+    x = retrograd.tensor([1], dtype=retrograd.uint8)
+    for v in (-0.5, 300):
+        with pytest.raises(RuntimeError, match="without overflow"):  # it wrote 0 and 44
+            x.masked_fill(retrograd.tensor(True), v)
+    assert x.masked_fill(retrograd.tensor(True), -1).tolist() == [255]

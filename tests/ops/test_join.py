@@ -133,3 +133,8 @@ def test_cat_of_only_empty_1d_tensors_checks_no_dim_as_torch():
 def test_cat_checks_0d_tensors_before_dim_as_torch():
     with pytest.raises(RuntimeError, match="zero-dimensional tensor \\(at position 1\\)"):
         retrograd.cat([retrograd.tensor([1.0]), retrograd.tensor(2.0)], dim=3)
+
+
+def test_stack_checks_dim_before_sizes_as_torch():
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        retrograd.stack([retrograd.tensor([1.0]), retrograd.tensor([1.0, 2.0])], dim=-3)

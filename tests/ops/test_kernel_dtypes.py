@@ -140,3 +140,12 @@ def test_bool_powers_keep_torch_dtypes():
     assert (b ** True).dtype == retrograd.bool and (b ** True).tolist() == [True, False]
     assert (b ** False).tolist() == [True, True]
     assert retrograd.square(b).dtype == retrograd.int64
+
+
+@pytest.mark.parametrize("fn", [
+    lambda r: r.clamp(r.tensor([True]), max=True), lambda r: r.clamp(r.tensor([True]), r.tensor(False), r.tensor([True])),
+    lambda r: r.clamp_min(r.tensor([True]), False), lambda r: r.tensor([True]).clamp_max(True)])
+def test_clamp_of_bool_tensors_is_refused_as_torch(fn):
+    with pytest.raises(NotImplementedError, match="not implemented for 'Bool'"):
+        fn(retrograd)
+    assert retrograd.tensor([True]).clamp_max(retrograd.tensor([False])).tolist() == [False]  # minimum's kernel

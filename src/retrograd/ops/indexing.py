@@ -847,6 +847,10 @@ def masked_fill(input, mask, value):
             f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
             f"{value.ndim} dimension(s)."
         )
+    if isinstance(value, (int, float)):  # a number into an integer tensor: torch's conversion
+        from .math import _int_bound
+
+        value = _int_bound(input, value, "masked_fill value")
     return MaskedFill.apply(input, mask, value)
 
 

@@ -147,13 +147,13 @@ def stack(tensors, dim=0):
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
     shape = tensors[0]._data.shape
+    d = _wrap_dim(dim, len(shape) + 1)  # before the sizes, as torch
     for i, t in enumerate(tensors):
         if t._data.shape != shape:  # (the arrays' shape tuples: no Size objects)
             raise RuntimeError(
                 f"stack expects each tensor to be equal size, but got {list(shape)} at entry 0 "
                 f"and {list(t.shape)} at entry {i}"
             )
-    d = _wrap_dim(dim, len(shape) + 1)
     return Stack.apply(d, *tensors)
 
 

@@ -1169,6 +1169,9 @@ def clamp(input, min=None, max=None):  # noqa: A002
                           for n, b in zip(("min", "max"), bounds))
         raise TypeError(f"clamp() received an invalid combination of arguments - got (Tensor, {kinds}): "
                         "a bound with dimensions needs the other to be a tensor too (or None)")
+    if input.dtype is _dtype.bool_:  # torch has no bool clamp kernel
+        kernel = "clamp_cpu" if any(isinstance(b, Tensor) for b in bounds) else "clamp_scalar_cpu"
+        raise not_implemented_for(kernel, input.dtype, "convert the bool tensor with .int() first")
     return Clamp.apply(input, _int_bound(input, min), _int_bound(input, max))
 
 
@@ -1199,12 +1202,16 @@ clip = clamp
 @tensor_method()
 def clamp_min(input, min):  # noqa: A002
     """Elementwise lower bound: z = max(a, min); min a number or a tensor."""
+    if input.dtype is _dtype.bool_ and not isinstance(min, Tensor):  # (a bool tensor bound: maximum's kernel)
+        raise not_implemented_for("clamp_min_scalar_cpu", input.dtype, "convert the bool tensor with .int() first")
     return Clamp.apply(input, _int_bound(input, min), None)
 
 
 @tensor_method()
 def clamp_max(input, max):  # noqa: A002
     """Elementwise upper bound: z = min(a, max); max a number or a tensor."""
+    if input.dtype is _dtype.bool_ and not isinstance(max, Tensor):  # (a bool tensor bound: minimum's kernel)
+        raise not_implemented_for("clamp_max_scalar_cpu", input.dtype, "convert the bool tensor with .int() first")
     return Clamp.apply(input, None, _int_bound(input, max))
 
 
