@@ -113,3 +113,11 @@ def test_empty_batch(layer):
     assert y.shape[0] == 0
     y.sum().backward()
     assert tuple(x.grad.shape) == (0, 3, 5, 5)
+
+
+@pytest.mark.parametrize("make, x", [(lambda: nn.LazyConv2d(4, 3), (1, 2, 5, 5)),
+                                     (lambda: nn.LazyConvTranspose1d(4, 3), (1, 2, 5))])
+def test_lazy_convs_materialize_in_the_dtype_they_were_moved_to(make, x):
+    m = make().double()  # materialized float32 before: mixed-dtype error in forward
+    assert m(retrograd.ones(*x, dtype=retrograd.float64)).dtype is retrograd.float64
+    assert all(p.dtype is retrograd.float64 for p in m.parameters())

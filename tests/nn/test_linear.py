@@ -186,3 +186,9 @@ def test_unflatten_keeps_a_list_size_as_torch():
     assert m.unflattened_size == [2, 3]
     assert repr(m) == "Unflatten(dim=1, unflattened_size=[2, 3])"
     assert m(retrograd.zeros(2, 6)).shape == (2, 2, 3)
+
+
+def test_lazy_linear_materializes_in_the_dtype_it_was_moved_to():
+    m = nn.LazyLinear(4).double()  # the parameters were made float32 (the constructor's dtype)
+    y = m(retrograd.ones(2, 3, dtype=retrograd.float64))
+    assert y.dtype is retrograd.float64 and m.weight.dtype is retrograd.float64 and m.weight.shape == (4, 3)

@@ -100,3 +100,11 @@ def test_lazy_norms(name, kw, shape):
     assert repr(m) == repr(t) and list(m.state_dict()) == list(t.state_dict())
     for k, v in t.state_dict().items():
         np.testing.assert_allclose(m.state_dict()[k].numpy(), v.numpy(), rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("make, x", [(lambda: nn.LazyBatchNorm1d(), (2, 3)),
+                                     (lambda: nn.LazyInstanceNorm1d(affine=True, track_running_stats=True), (2, 3, 4))])
+def test_lazy_norms_materialize_in_the_dtype_they_were_moved_to(make, x):
+    m = make().double()
+    assert m(retrograd.ones(*x, dtype=retrograd.float64)).dtype is retrograd.float64
+    assert all(t.dtype is retrograd.float64 for t in [*m.parameters(), m.running_mean, m.running_var])

@@ -186,11 +186,10 @@ class _LazyNormMixin:
         if self.num_features == 0:
             unbatched = input.ndim == getattr(self, "_nd", -10) + 1
             self.num_features = c = input.shape[0] if unbatched else input.shape[1]
-            f = self._factory
             for name in ("weight", "bias", "running_mean", "running_var"):
                 t = getattr(self, name)
-                if t is not None:
-                    t._data = creation.empty(c, **f)._data
+                if t is not None:  # the placeholder's dtype and device, after any .to()/.double()
+                    t._data = creation.empty(c, dtype=t.dtype, device=t.device)._data
             self.reset_parameters()
             self.__class__ = self.cls_to_become
             return self(input, *args, **kwargs)
@@ -200,7 +199,6 @@ class _LazyNormMixin:
 def _lazy(base, doc):
     def __init__(self, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None, dtype=None,
                  **kwargs):
-        self._factory = {"device": device, "dtype": dtype}
         base.__init__(self, 0, eps, momentum, affine, track_running_stats, device, dtype, **kwargs)
 
     cls = type("Lazy" + base.__name__, (_LazyNormMixin, base), {"__init__": __init__, "__doc__": doc,

@@ -276,16 +276,16 @@ class _LazyConvMixin:
             shape = (c, self.out_channels // g) + self.kernel_size
         else:
             shape = (self.out_channels, c // g) + self.kernel_size
-        self.weight._data = creation.empty(shape, **self._factory)._data
+        f = {"dtype": self.weight.dtype, "device": self.weight.device}  # after any .to()/.double()
+        self.weight._data = creation.empty(shape, **f)._data
         if self.bias is not None:
-            self.bias._data = creation.empty(self.out_channels, **self._factory)._data
+            self.bias._data = creation.empty(self.out_channels, **f)._data
         self.reset_parameters()
         self.__class__ = self.cls_to_become
 
 
 def _lazy(base, doc):
     def __init__(self, out_channels, kernel_size, *args, device=None, dtype=None, **kwargs):
-        self._factory = {"device": device, "dtype": dtype}
         base.__init__(self, 0, out_channels, kernel_size, *args, device=device, dtype=dtype, **kwargs)
 
     cls = type("Lazy" + base.__name__, (_LazyConvMixin, base), {"__init__": __init__, "__doc__": doc,

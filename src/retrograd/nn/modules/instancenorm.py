@@ -61,7 +61,6 @@ def _lazy(base, doc):
     # torch's lazy instance norms default to affine=True, track_running_stats=True (unlike InstanceNorm*d)
     def __init__(self, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None, dtype=None,
                  **kwargs):
-        self._factory = {"device": device, "dtype": dtype}
         base.__init__(self, 0, eps, momentum, affine, track_running_stats, device, dtype, **kwargs)
 
     cls = type("Lazy" + base.__name__, (_LazyNormMixin, base), {"__init__": __init__, "__doc__": doc,

@@ -100,7 +100,6 @@ class LazyLinear(Linear):
         Module.__init__(self)
         self.in_features = 0
         self.out_features = out_features
-        self._factory = {"device": device, "dtype": dtype}
         self.weight = Parameter(creation.empty(0, device=device, dtype=dtype))
         if bias:
             self.bias = Parameter(creation.empty(0, device=device, dtype=dtype))
@@ -114,7 +113,7 @@ class LazyLinear(Linear):
     def forward(self, input):
         if self.in_features == 0:
             self.in_features = input.shape[-1]
-            f = self._factory
+            f = {"dtype": self.weight.dtype, "device": self.weight.device}  # after any .to()/.double()
             self.weight._data = creation.empty((self.out_features, self.in_features), **f)._data
             if self.bias is not None:
                 self.bias._data = creation.empty(self.out_features, **f)._data
