@@ -7,6 +7,8 @@ stays a guarded constant. Values and gradients bitwise eager's; compile counts a
 import contextlib
 import io
 import math
+import pickle
+import statistics
 import types
 import warnings
 
@@ -421,3 +423,63 @@ def test_a_value_read_used_as_an_index_keeps_the_segment_after_unguarded_by_it()
         np.testing.assert_array_equal(compiled(x, idx).numpy(), _index_read(x, idx).numpy())
     # (were the int an argument of the segment after, each index would be a recompile)
     assert [s.compiles for s in compiled._compiled.split.plan.segments] == [1, 1]
+
+
+def test_a_replayed_clamp_gradient_is_a_float_array_as_eagers():
+    # clamp's backward selects the gradient by a bit mask: a float view of a uint32 array; a step's backward
+    # delivering it took that array (of the same shape) as .grad, which held the float bits as uint32 integers
+    def step(x, s):
+        x.clamp(min=s).sum().backward()
+
+    compiled = retrograd.compile(step)
+    data = rand(3, 4, seed=13).astype(np.float32)
+    for v in (0.1, 0.3, -0.2, 0.5):
+        x, ref = retrograd.tensor(data, requires_grad=True), retrograd.tensor(data, requires_grad=True)
+        compiled(x, v), step(ref, v)
+        assert x.grad.numpy().dtype == np.float32
+        np.testing.assert_array_equal(x.grad.numpy(), ref.grad.numpy())
+
+
+def _signed(x, s):
+    return x * float(s)  # (float() reads the value: a constant of the graph, guarded by it)
+
+
+def test_negative_zero_is_not_replayed_as_zero():
+    # -0.0 == 0.0 (and hashes so), but x * -0.0 is -0.0: a guard on a zero float checks its sign
+    global SCALE
+    x = rand(3, seed=14)
+    compiled = retrograd.compile(_signed)
+    for v in (0.0, -0.0, 0.0, -0.0):
+        out = compiled(retrograd.tensor(x), v).numpy()
+        np.testing.assert_array_equal(np.signbit(out), np.signbit(_signed(retrograd.tensor(x), v).numpy()))
+    f = lambda t: t * float(SCALE)  # noqa: E731
+    fn = retrograd.compile(f)
+    for SCALE in (0.0, -0.0, 0.0, -0.0):  # noqa: B007  (a guarded global)
+        t = retrograd.tensor(x)
+        np.testing.assert_array_equal(np.signbit(fn(t).numpy()), np.signbit(f(t).numpy()))
+
+
+def _in_attribute(x, s):
+    box = types.SimpleNamespace(s=s)
+
+    def scale():  # (C code reading an object's attribute in a callee)
+        return math.exp(box.s)
+
+    return x * scale()
+
+
+def _pickled(x, s):
+    return x * pickle.loads(pickle.dumps(s)) * statistics.mean([s, 1.0])
+
+
+@pytest.mark.parametrize("fn", [_in_attribute, _pickled], ids=lambda f: f.__name__)
+def test_a_float_in_an_attribute_pickled_or_rebuilt_by_its_type_is_eagers(fn):
+    # math.exp read one kept in an object's attribute unseen (its first value replayed); pickle refused the
+    # SymFloat (PicklingError), statistics.mean rebuilt one by its type without a slot (AttributeError)
+    compiled = retrograd.compile(fn)
+    x = rand(3, 4, seed=15).astype(np.float32)
+    for v in VALUES:
+        out, grad = _both(compiled, x, (v,), True)
+        ref_out, ref_grad = _both(fn, x, (v,), False)
+        np.testing.assert_array_equal(out, ref_out)
+        np.testing.assert_array_equal(grad, ref_grad)

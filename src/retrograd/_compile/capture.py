@@ -118,7 +118,7 @@ class Capture:
         slot = len(self.slots)
         self.slots.append(("scalar", None))
         self.scalar_value[slot] = value
-        s = symbolic.SymFloat(value)
+        s = float.__new__(symbolic.SymFloat, value)
         s.slot, s.roots, s.token = slot, roots, self.token
         return s
 

@@ -611,7 +611,7 @@ def _sole_array(g):
         elif _getrefcount(g) <= _SOLE + 1:
             b = g.base
             if type(b) is np.ndarray and b.base is None and b.shape == g.shape and b.strides == g.strides \
-                    and _getrefcount(b) <= _VIEWED:
+                    and b.dtype == g.dtype and _getrefcount(b) <= _VIEWED:  # (not a bit view: clamp's mask)
                 return b
     return g.copy()
 

@@ -9,6 +9,8 @@ global states the capture does not handle (saved-tensor hooks, anomaly mode, for
 call then runs eagerly.
 """
 
+from math import copysign
+
 from ..amp.autocast_mode import _state as _amp_state
 from ..autograd import anomaly
 from ..autograd import function as _function
@@ -69,7 +71,8 @@ def call_key(args, kwargs):
         else:
             try:
                 hash(x)
-                parts.append((type(x), x))
+                # (-0.0 == 0.0, but x * -0.0 is -0.0: a zero float's key has its sign)
+                parts.append((type(x), x) if x or type(x) is not float else (float, x, copysign(1.0, x)))
             except TypeError:
                 parts.append(("id", id(x)))
     key = (tree, tuple(parts), _grad_state.enabled, amp)

@@ -41,6 +41,15 @@ class SymFloat(float):
 
     __slots__ = ("slot", "roots", "token")
 
+    def __new__(cls, *args):
+        """``type(s)(v)`` (statistics.mean converts its result so): a plain float, as ``float(v)``;
+        the capture makes its SymFloats with ``float.__new__``."""
+        return float(*args)
+
+    def __reduce_ex__(self, protocol):
+        """Pickled and copied as the plain float (the value read)."""
+        return float, (_read(self),)
+
     def __repr__(self):
         return float.__repr__(_read(self))
 
@@ -156,7 +165,7 @@ for _name, _op in (("neg", operator.neg), ("pos", operator.pos), ("abs", operato
     setattr(SymFloat, f"__{_name}__", _unary(_op, f"__{_name}__"))
 for _name in ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__bool__", "__hash__", "__int__",
               "__float__", "__round__", "__trunc__", "__floor__", "__ceil__", "__format__", "__divmod__",
-              "__rdivmod__", "__getnewargs__", "__reduce__", "__reduce_ex__", "is_integer", "as_integer_ratio", "hex",
+              "__rdivmod__", "is_integer", "as_integer_ratio", "hex",
               "conjugate"):
     setattr(SymFloat, _name, _reads(_name))
 SymFloat.__hash__ = _reads("__hash__")  # (a class defining __eq__ would lose it otherwise)
@@ -176,7 +185,8 @@ class Watch:
     user's code (``math.sqrt(s)``: C code that reads a float's value without calling its methods),
     other than those that cannot read a number (``isinstance``, ``len``, a list's methods...),
     specializes each SymFloat that code can reach: in its frame's locals (closure cells included)
-    and their tuples, lists and dicts, returned to it by a function it called (``math.exp(f())``),
+    and their tuples, lists and dicts, its locals' attributes (``o.s = s``, then ``math.exp(o.s)`` in a callee),
+    returned to it by a function it called (``math.exp(f())``),
     and a guarded float taken as an input whose name its code loads (``math.sqrt(SCALE)``,
     ``math.exp(self.temp)``: capture.swapped)."""
 
@@ -217,6 +227,12 @@ class Watch:
         for value in frame.f_locals.values():
             if _holds_sym(value):
                 unwrap(value)
+            else:  # (an object's attribute: self.temp = s in one method, math.exp(self.temp) in another)
+                attributes = getattr(value, "__dict__", None)
+                if type(attributes) is dict:
+                    for v in attributes.values():
+                        if _holds_sym(v):
+                            unwrap(v)
         for value in self.returned.pop(frame, ()):
             unwrap(value)
         if self.capture.swapped:

@@ -53,6 +53,7 @@ import sys
 import sysconfig
 import types
 import weakref
+from math import copysign
 
 import numpy as np
 
@@ -419,7 +420,8 @@ def _holds(entry):
     if held is same:
         return True
     if how == EQ:
-        ok = type(held) is type(expected) and held == expected
+        ok = type(held) is type(expected) and held == expected \
+            and (held or type(held) is not float or copysign(1.0, held) == copysign(1.0, expected))  # (-0.0, 0.0)
     elif how == FLOAT:
         ok = type(held) is float
     elif how == IS:
