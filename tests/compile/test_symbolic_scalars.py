@@ -449,7 +449,7 @@ def test_negative_zero_is_not_replayed_as_zero():
     global SCALE
     x = rand(3, seed=14)
     compiled = retrograd.compile(_signed)
-    for v in (0.0, -0.0, 0.0, -0.0):
+    for v in (0.0, -0.0, 0.0, -0.0, np.float64(0.0), np.float64(-0.0)):
         out = compiled(retrograd.tensor(x), v).numpy()
         np.testing.assert_array_equal(np.signbit(out), np.signbit(_signed(retrograd.tensor(x), v).numpy()))
     f = lambda t: t * float(SCALE)  # noqa: E731

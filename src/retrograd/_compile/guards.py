@@ -72,7 +72,7 @@ def call_key(args, kwargs):
             try:
                 hash(x)
                 # (-0.0 == 0.0, but x * -0.0 is -0.0: a zero float's key has its sign)
-                parts.append((type(x), x) if x or type(x) is not float else (float, x, copysign(1.0, x)))
+                parts.append((type(x), x) if x or not isinstance(x, float) else (type(x), x, copysign(1.0, x)))
             except TypeError:
                 parts.append(("id", id(x)))
     key = (tree, tuple(parts), _grad_state.enabled, amp)

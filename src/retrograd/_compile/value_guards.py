@@ -421,7 +421,7 @@ def _holds(entry):
         return True
     if how == EQ:
         ok = type(held) is type(expected) and held == expected \
-            and (held or type(held) is not float or copysign(1.0, held) == copysign(1.0, expected))  # (-0.0, 0.0)
+            and (held or not isinstance(held, float) or copysign(1.0, held) == copysign(1.0, expected))  # (-0.0, 0.0)
     elif how == FLOAT:
         ok = type(held) is float
     elif how == IS:
