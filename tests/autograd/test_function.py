@@ -410,3 +410,32 @@ def test_backward_returning_a_non_tensor_raises_runtime_error_as_torch():
     x = torch.ones(3, requires_grad=True)
     with pytest.raises(RuntimeError, match="ReturnsFloatBackward returned a float as gradient 0"):
         ReturnsFloat.apply(x).sum().backward()
+
+
+def test_a_function_may_define_vjp_instead_of_backward_as_torch():
+    class Seven(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def vjp(ctx, g):
+            return g * 7
+
+    x = torch.ones(2, requires_grad=True)
+    Seven.apply(x).sum().backward()
+    assert x.grad.tolist() == [7.0, 7.0]
+
+    class Both(Seven):
+        @staticmethod
+        def vjp(ctx, g):
+            return g * 7
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 5
+
+    out = Both.apply(x)  # torch refuses at backward, not before
+    with pytest.raises(RuntimeError, match="Implementing both 'backward' and 'vjp' for a custom Function is not "
+                                           "allowed"):
+        out.sum().backward()

@@ -256,6 +256,13 @@ class Function(FunctionCtx, Node):
         if "_backward_name" not in cls.__dict__:
             internal = cls.__module__.startswith("retrograd.")
             cls._backward_name = cls.__name__ + ("Backward0" if internal else "Backward")
+        if "vjp" in cls.__dict__:  # torch's other name for backward; both defined: torch's error at backward
+            vjp = cls.__dict__["vjp"]
+            if cls.backward is not Function.backward:
+                def vjp(ctx, *grad_outputs):
+                    raise RuntimeError("Implementing both 'backward' and 'vjp' for a custom Function is not "
+                                       "allowed. You should only implement one of them.")
+            cls.backward = vjp if isinstance(vjp, staticmethod) else staticmethod(vjp)
         if cls.setup_context is not Function.setup_context:
             # torch 2's style: forward(*args) without ctx, then setup_context(ctx, inputs, output)
             forward, setup = cls.forward, cls.setup_context
