@@ -169,6 +169,8 @@ def test_cuda_policy(name, dtype, as_if_cuda):
             assert isinstance(got, RuntimeError) and "unsafe to autocast" in str(got)
             continue
         if isinstance(got, Exception):
+            if mixed and policy("cuda", name) is None:  # mixed dtypes, no cast: the op's own dtype rules
+                continue  # decide (index_copy raises in torch on every device: its meta function checks)
             raise got
         expected = _expected("cuda", name, dtype, in_low, mixed)
         if expected is not None:
