@@ -439,3 +439,26 @@ def test_a_function_may_define_vjp_instead_of_backward_as_torch():
     with pytest.raises(RuntimeError, match="Implementing both 'backward' and 'vjp' for a custom Function is not "
                                            "allowed"):
         out.sum().backward()
+
+
+def test_a_function_subclass_own_new_is_not_called_for_its_ctx_as_torch():
+    """apply makes the ctx with object.__new__ (torch makes it as an instance of the generated
+    backward class, so a subclass's __new__ never runs there either)."""
+    calls = []
+
+    class Twice(torch.autograd.Function):
+        def __new__(cls, *args, **kwargs):
+            calls.append(1)
+            return super().__new__(cls)
+
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    x = torch.ones(2, requires_grad=True)
+    Twice.apply(x).sum().backward()
+    assert calls == [] and x.grad.tolist() == [2.0, 2.0]

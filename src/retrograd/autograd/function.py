@@ -324,7 +324,7 @@ class Function(FunctionCtx, Node):
                 return out
         if _amp_on and _amp_state.enabled and cls._autocast is not None:
             args = cast_args(cls._autocast, args)
-        ctx = cls.__new__(cls)
+        ctx = _new_object(cls)  # (as torch, a Function subclass's own __new__ is not called for its ctx)
         ctx._hooked = False  # (Node's default as the node's own: the engine reads it per node, and
         # CPython 3.11 does not specialise a read that falls through to a class attribute)
         fw = None if forward_hook is None else forward_hook(args)
@@ -596,6 +596,7 @@ def _zeros_for(meta, like):
 # module global, so those paths pay neither an import nor an attribute lookup.
 _Tensor = None
 _make = None  # Tensor._make
+_new_object = object.__new__  # (cls.__new__(cls) looks the staticmethod up on each call)
 _ndarray, _np_generic = np.ndarray, np.generic  # (module globals: np.X reads are not specialised, see tensor.py)
 
 

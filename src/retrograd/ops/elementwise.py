@@ -47,7 +47,7 @@ def require_tensor(name, v):
 
 
 _PY_NUMBERS = (float, int)
-_ndarray, _maximum = np.ndarray, np.maximum  # (np.ndarray reads are not specialised by CPython 3.11: numpy has a module __getattr__)
+_ndarray, _maximum, _tanh, _subtract = np.ndarray, np.maximum, np.tanh, np.subtract  # (np.X reads are not specialised by CPython 3.11: numpy has a module __getattr__)
 
 
 def operands(a, b):
@@ -260,6 +260,8 @@ class Mul(Function):
         x, y = operands(a, b)
         _save_other_operand(ctx, a, b)
         try:  # a Python float stays one (operands makes it a bfloat16 array for a bfloat16 tensor)
+            if type(x) is _ndarray and type(y) is _ndarray and type(a) is not float and type(b) is not float:
+                return x * y  # (two arrays and no Python float: _mul's first case, without the call)
             return _mul(a if type(a) is float else x, b if type(b) is float else y)
         except ValueError:
             raise broadcast_error(_shape(a) or (), _shape(b) or ()) from None
@@ -584,7 +586,11 @@ class Tanh(Function):
 
     @staticmethod
     def forward(ctx, a):
-        out = Tensor._make(_backend.array_module(a._data).tanh(float_data(a)))
+        x = a._data
+        if type(x) is _ndarray and x.dtype.kind == "f":  # (float_data and array_module's answer, inline)
+            out = Tensor._make(_tanh(x))
+        else:
+            out = Tensor._make(_backend.array_module(x).tanh(float_data(a)))
         ctx.save_for_backward(out)
         return out
 
@@ -607,7 +613,7 @@ def _tanh_grad(d, z, g):
         d = z * z
     else:
         np.multiply(z, z, out=d)
-    _backend.array_module(d).subtract(1, d, out=d)
+    (_subtract if type(d) is _ndarray else _backend.array_module(d).subtract)(1, d, out=d)
     d *= g
     return d
 

@@ -73,22 +73,31 @@ def _product(x, m):
     general path once rows*out > 1200, which costs ~4 us more per call than the copy (x 32x128
     float32, W 64x128: 7.8 -> 5.4 us; the same kernel sums, results bitwise equal). Only up to
     2^18 multiply-adds, where OpenBLAS runs on one thread either way."""
-    if type(x) is _ndarray and x.ndim == m.ndim == 2 and type(m) is _ndarray and x.dtype.char in "fd":
+    if type(x) is np.ndarray and x.ndim == m.ndim == 2:
         rows, inner = x.shape
         n = rows * m.shape[1]
-        if 1200 < n and n * inner <= 262144 and m.dtype == x.dtype \
+        if n * inner <= _DOT_MAX and type(m) is _ndarray and x.dtype.char in "fd":
+            return _dot(x, m)
+        if 1200 < n and n * inner <= 262144 and x.dtype.char in "fd" and m.dtype == x.dtype \
                 and x.flags.c_contiguous and m.flags.f_contiguous and not m.flags.c_contiguous:
-            return _dot(np.asfortranarray(x), m)
-        return _dot(x, m)
+            return np.asfortranarray(x) @ m
     return _backend.matmul(x, m)
 
 
+# multiply-adds up to which np.dot multiplies two matrices faster than @ (callgrind, float32 x @ W^T,
+# G @ W, (G^T X)^T: 32x16x16 34.6K against 44.0K machine instructions; 32x32x32 85.4K against 83.2K,
+# where OpenBLAS's path for dot's arguments is the slower one)
+_DOT_MAX = 8192
+
+
 def _mm(a, b):
-    """``a @ b`` for matrices: through np.dot for NumPy float32/float64 arrays, the same BLAS call
-    as the matmul ufunc's (results bitwise equal) without its dispatch (~3K machine instructions
-    per call, more than a (32,16)x(16,16) product costs)."""
+    """``a @ b`` for matrices: a small product of NumPy float32/float64 arrays through np.dot, the
+    same BLAS routine as the matmul ufunc's (bitwise equal in every layout tested) without its dispatch (~3K
+    machine instructions per call, more than a (32,16)x(16,16) product costs)."""
     if type(a) is _ndarray and type(b) is _ndarray and a.dtype.char in "fd":
-        return _dot(a, b)
+        rows, inner = a.shape
+        if rows * inner * b.shape[1] <= _DOT_MAX:
+            return _dot(a, b)
     return a @ b
 
 
