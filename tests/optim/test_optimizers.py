@@ -407,3 +407,44 @@ def test_user_defined_optimizer():
     opt.step()
     np.testing.assert_allclose(p.detach().numpy(), 0.9)
     assert calls == [1] and opt.state_dict()["param_groups"] == [{"lr": 0.1, "params": [0]}]
+
+
+_CAPTURABLE = ['cuda', 'xpu', 'hpu', 'privateuseone', 'xla']
+
+
+@pytest.mark.parametrize("name, foreach, what, devices", [
+    ("Adam", False, "params and state_steps", _CAPTURABLE),
+    ("Adam", True, "params and state_steps", _CAPTURABLE[:-1]),
+    ("AdamW", False, "params and state_steps", _CAPTURABLE),
+    ("Adamax", True, "params and state_steps", _CAPTURABLE[:-1]),
+    ("ASGD", False, "params, mus, etas, and state_steps", _CAPTURABLE),
+    ("NAdam", False, "params, mu_products and state_steps", _CAPTURABLE),
+    ("NAdam", True, "params, mu_products, and state_steps", _CAPTURABLE[:-1]),
+    ("RAdam", False, "params and state_steps", _CAPTURABLE),
+    ("RMSprop", True, "params and state_steps", _CAPTURABLE),
+    ("Rprop", False, "params and state_steps", _CAPTURABLE),
+    ("Adadelta", False, "params and state_steps", _CAPTURABLE[:-1]),
+])
+@pytest.mark.parametrize("differentiable", [False, True])
+def test_capturable_with_cpu_parameters_raises_at_step_as_torch(name, foreach, what, devices, differentiable):
+    """capturable=True is accepted at construction and by a step with no gradient; a step that
+    updates a CPU parameter raises torch 2.13's AssertionError (its message recorded here) and
+    leaves the parameter unchanged."""
+    if differentiable and foreach:
+        pytest.skip("foreach with differentiable raises foreach's own AssertionError")
+    p = Parameter(retrograd.ones(2))
+    opt = getattr(optim, name)([p], capturable=True, foreach=foreach, differentiable=differentiable)
+    opt.step()
+    p.grad = retrograd.ones(2)
+    message = f"If capturable=True, {what} must be on supported devices: {devices}."
+    with pytest.raises(AssertionError) as info:
+        opt.step()
+    assert str(info.value) == message
+    np.testing.assert_array_equal(p.detach().numpy(), np.ones(2, dtype=np.float32))
+    if torch is not None:
+        tp = torch.nn.Parameter(torch.ones(2))
+        topt = getattr(torch.optim, name)([tp], capturable=True, foreach=foreach, differentiable=differentiable)
+        tp.grad = torch.ones(2)
+        with pytest.raises(AssertionError) as tinfo:
+            topt.step()
+        assert str(tinfo.value) == message

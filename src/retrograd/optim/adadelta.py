@@ -1,6 +1,7 @@
 """Adadelta: step sizes from running averages of squared gradients and squared updates."""
 
 from ._update_ops import ARRAYS, Slot, run_on_tensors
+from .optimizer import _check_capturable
 from .optimizer import (Optimizer, _bump, _check, _check_lr, _differentiable_grad, _eval_closure, _incr_step,
                         _mul_addcmul_, _step, _step_tensor, _zeros_like)
 
@@ -38,6 +39,7 @@ class Adadelta(Optimizer):
                     state["step"] = _step_tensor()
                     state["square_avg"] = _zeros_like(p)
                     state["acc_delta"] = _zeros_like(p)
+                _check_capturable(group, p, xla=False)
                 _incr_step(state)
                 if diff:
                     run_on_tensors(_update, p, [state["square_avg"], state["acc_delta"]], Slot(g), lr, rho, eps, wd,

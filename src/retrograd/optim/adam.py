@@ -8,6 +8,7 @@ from .. import _blocked
 from ..ops import _cuda_kernels
 
 from ._update_ops import ARRAYS, Slot, run_on_tensors
+from .optimizer import _check_capturable
 from .optimizer import (Optimizer, _bump, _check, _check_betas, _check_lr, _differentiable_grad, _eval_closure,
                         _incr_step, _lerp_, _mul_addcmul_, _step, _step_tensor, _zeros_like)
 
@@ -57,6 +58,7 @@ class Adam(Optimizer):
                 state = self.state[p]
                 if len(state) == 0:
                     _init_state(state, p, amsgrad)
+                _check_capturable(group, p)
                 step = _incr_step(state)
                 bias_correction1 = 1 - beta1**step
                 bias_correction2 = 1 - beta2**step
@@ -118,6 +120,7 @@ def _step_tensors(opt, group, beta1, beta2, eps, wd, amsgrad, maximize, decouple
         step = state["step"]
         if step.requires_grad:
             raise RuntimeError("`requires_grad` is not supported for `step` in differentiable mode")
+        _check_capturable(group, p)
         _incr_step(state)
         scale = -(lr / (1 - beta1**step))
         bc2_sqrt = (1 - beta2**step).sqrt()

@@ -1,6 +1,7 @@
 """Adamax: Adam with the infinity norm in place of the second moment."""
 
 from ._update_ops import ARRAYS, Slot, run_on_tensors
+from .optimizer import _check_capturable
 from .optimizer import (Optimizer, _bump, _check, _check_betas, _check_lr, _differentiable_grad, _eval_closure,
                         _incr_step, _lerp_, _step, _step_tensor, _zeros_like)
 
@@ -38,6 +39,7 @@ class Adamax(Optimizer):
                     state["step"] = _step_tensor()
                     state["exp_avg"] = _zeros_like(p)
                     state["exp_inf"] = _zeros_like(p)
+                _check_capturable(group, p)
                 step = _incr_step(state)
                 clr = lr / (1 - beta1**step)
                 if diff:

@@ -4,6 +4,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from ._update_ops import ARRAYS, Slot, run_on_tensors
+from .optimizer import _check_capturable
 from .optimizer import (Optimizer, _bump, _check, _check_lr, _differentiable_grad, _eval_closure, _incr_step, _step,
                         _step_tensor, _zeros_like)
 
@@ -40,6 +41,7 @@ class ASGD(Optimizer):
                     state["eta"] = Tensor._make(np.array(lr, dtype=np.float32))
                     state["mu"] = Tensor._make(np.ones((), dtype=np.float32))
                     state["ax"] = _zeros_like(p)
+                _check_capturable(group, p, "params, mus, etas, and state_steps")
                 step = _incr_step(state)
                 args = (float(state["eta"]._data), float(state["mu"]._data), lambd, wd, maximize)
                 if diff:  # (eta and mu are numbers there too: a Tensor lr gets no gradient, as torch's)

@@ -3,6 +3,7 @@
 import numpy as np
 
 from ._update_ops import ARRAYS, Slot, run_on_tensors
+from .optimizer import _check_capturable
 from .optimizer import (Optimizer, _bump, _check, _check_betas, _check_lr, _differentiable_grad, _eval_closure,
                         _incr_step, _lerp_, _mul_addcmul_, _step, _step_tensor, _zeros_like)
 from ..tensor import Tensor
@@ -48,6 +49,8 @@ class NAdam(Optimizer):
                     state["mu_product"] = Tensor._make(np.ones((), dtype=np.float32))
                     state["exp_avg"] = _zeros_like(p)
                     state["exp_avg_sq"] = _zeros_like(p)
+                _check_capturable(group, p, "params, mu_products, and state_steps" if group["foreach"]
+                                  else "params, mu_products and state_steps")
                 step = _incr_step(state)
                 bias_correction2 = 1 - beta2**step
                 mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * psi)))

@@ -421,6 +421,21 @@ def _step_tensor():
     return Tensor._make(np.zeros((), dtype=np.float32))
 
 
+_CAPTURABLE_DEVICES = ("cuda", "xpu", "hpu", "privateuseone", "xla")
+
+
+def _check_capturable(group, p, what="params and state_steps", xla=True, foreach_xla=False):
+    """torch's AssertionError at step() for ``capturable=True`` with a parameter on a device that
+    graph capture does not support (the CPU): the devices listed as torch 2.13 lists them, 'xla'
+    left out by its foreach update (but RMSprop's and Rprop's, ``foreach_xla``) and by Adadelta's
+    (``xla=False``)."""
+    if not group["capturable"] or p.device.type in _CAPTURABLE_DEVICES:
+        return
+    with_xla = xla and (foreach_xla or not group.get("foreach"))
+    devices = list(_CAPTURABLE_DEVICES if with_xla else _CAPTURABLE_DEVICES[:-1])
+    raise AssertionError(f"If capturable=True, {what} must be on supported devices: {devices}.")
+
+
 def _incr_step(state):
     """Add one to the state's step counter and return it as a Python float."""
     s = state["step"]

@@ -3,6 +3,7 @@
 import math
 
 from ._update_ops import ARRAYS, Slot, run_on_tensors
+from .optimizer import _check_capturable
 from .optimizer import (Optimizer, _bump, _check, _check_betas, _check_lr, _differentiable_grad, _eval_closure,
                         _incr_step, _lerp_, _mul_addcmul_, _step, _step_tensor, _zeros_like)
 
@@ -46,6 +47,7 @@ class RAdam(Optimizer):
                     state["step"] = _step_tensor()
                     state["exp_avg"] = _zeros_like(p)
                     state["exp_avg_sq"] = _zeros_like(p)
+                _check_capturable(group, p)
                 step = _incr_step(state)
                 args = (step, lr, beta1, beta2, eps, wd, decoupled, maximize)
                 if diff:

@@ -1,6 +1,7 @@
 """RMSprop: divide the gradient by a running root mean square (centered, with momentum)."""
 
 from ._update_ops import ARRAYS, Slot, run_on_tensors
+from .optimizer import _check_capturable
 from .optimizer import (Optimizer, _bump, _check, _check_lr, _differentiable_grad, _eval_closure, _incr_step, _lerp_,
                         _mul_addcmul_, _step, _step_tensor, _zeros_like)
 
@@ -44,6 +45,7 @@ class RMSprop(Optimizer):
                         state["momentum_buffer"] = _zeros_like(p)
                     if centered:
                         state["grad_avg"] = _zeros_like(p)
+                _check_capturable(group, p, foreach_xla=True)
                 _incr_step(state)
                 states = [state["square_avg"], state.get("grad_avg"), state.get("momentum_buffer")]
                 args = (lr, alpha, eps, wd, momentum, centered, maximize)

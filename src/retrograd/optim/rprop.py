@@ -4,6 +4,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from ._update_ops import ARRAYS, Slot, run_on_tensors
+from .optimizer import _check_capturable
 from .optimizer import (Optimizer, _bump, _check_lr, _differentiable_grad, _eval_closure, _incr_step, _step,
                         _step_tensor, _zeros_like)
 
@@ -42,6 +43,7 @@ class Rprop(Optimizer):
                     arr = g._data.copy()
                     arr[...] = float(group["lr"])
                     state["step_size"] = Tensor._make(arr)
+                _check_capturable(group, p, foreach_xla=True)
                 _incr_step(state)
                 args = (etaminus, etaplus, step_min, step_max, maximize)
                 if diff:
