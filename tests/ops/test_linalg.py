@@ -375,3 +375,51 @@ def test_einsum_summing_one_integer_operand_gives_int64_as_torch():
     assert retrograd.einsum("ii->", retrograd.ones(2, 2, dtype=retrograd.bool)).dtype == retrograd.int64
     assert retrograd.einsum("ij->ji", x).dtype == retrograd.int8  # no letter summed: the dtype kept
     assert retrograd.einsum("ij,jk->ik", x[:2, :2], x[:2, :2]).dtype == retrograd.int8
+
+
+_SAVE_ONLY_NEEDED = [
+    ("matmul", lambda t, a, b: a @ b, (3, 4), (4, 5)),
+    ("matmul_vec_vec", lambda t, a, b: a @ b, (4,), (4,)),
+    ("matmul_mat_vec", lambda t, a, b: a @ b, (3, 4), (4,)),
+    ("matmul_vec_mat", lambda t, a, b: a @ b, (4,), (4, 5)),
+    ("matmul_batched_bcast", lambda t, a, b: a @ b, (2, 3, 4), (1, 4, 5)),
+    ("mm", lambda t, a, b: t.mm(a, b), (3, 4), (4, 5)),
+    ("bmm", lambda t, a, b: t.bmm(a, b), (2, 3, 4), (2, 4, 5)),
+    ("mv", lambda t, a, b: t.mv(a, b), (3, 4), (4,)),
+    ("dot", lambda t, a, b: t.dot(a, b), (4,), (4,)),
+    ("addmm", lambda t, a, b: t.addmm(t.zeros(3, 5), a, b), (3, 4), (4, 5)),
+    ("inner", lambda t, a, b: t.inner(a, b), (3, 4), (5, 4)),
+    ("einsum", lambda t, a, b: t.einsum("ij,jk->ik", a, b), (3, 4), (4, 5)),
+    ("einsum_three", lambda t, a, b: t.einsum("bij,bjk,k->bi", a, b, t.ones(5)), (2, 3, 4), (2, 4, 5)),
+]
+
+
+@pytest.mark.parametrize("name, fn, sa, sb", _SAVE_ONLY_NEEDED, ids=[c[0] for c in _SAVE_ONLY_NEEDED])
+@pytest.mark.parametrize("which", [0, 1])
+def test_products_save_only_what_the_needed_gradient_reads(name, fn, sa, sb, which):
+    """As torch: with one operand requiring grad, the product saves only the other, so modifying
+    the one requiring grad in place after the forward leaves backward (and its gradient) intact;
+    modifying the saved one still raises torch's RuntimeError."""
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(sa).astype(np.float32), rng.standard_normal(sb).astype(np.float32)]
+
+    def run(t, modify):
+        ops = [t.tensor(x) for x in arrays]
+        ops[which].requires_grad_()
+        y = fn(t, *ops)
+        with t.no_grad():
+            ops[modify].add_(1)
+        y.sum().backward()
+        return ops[which].grad
+
+    grad = run(retrograd, modify=which)
+    ops = [retrograd.tensor(x) for x in arrays]
+    ops[which].requires_grad_()
+    fn(retrograd, *ops).sum().backward()
+    np.testing.assert_array_equal(grad.numpy(), ops[which].grad.numpy())
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        run(retrograd, modify=1 - which)
+    if torch is not None:
+        np.testing.assert_allclose(grad.numpy(), run(torch, modify=which).numpy(), rtol=1e-5, atol=1e-5)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            run(torch, modify=1 - which)

@@ -126,7 +126,9 @@ class Matmul(Function):
         if x.dtype.kind == "b":  # torch's CPU kernels have no Bool version
             raise not_implemented_for(_BOOL_KERNEL[_matmul_form(x.ndim, y.ndim)], a.dtype,
                                       "matrix products take numbers: convert with .int() or .float() first")
-        ctx.save_for_backward(a, b)
+        needs_a, needs_b = ctx.needs_input_grad
+        ctx.save_for_backward(a if needs_b else None, b if needs_a else None)  # only what dB, dA read, as torch
+        ctx.shapes = (x.shape, y.shape)
         ctx.ndims = (x.ndim, y.ndim)
         try:
             return _backend.matmul(x, y)
@@ -149,28 +151,30 @@ class Matmul(Function):
 
     @staticmethod
     def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        x, y = a._data, b._data
-        if not _grad_state.enabled and x.ndim >= 2 and y.ndim == x.ndim and x.shape[:-2] == y.shape[:-2]:
+        a, b = ctx.saved_tensors  # a only if dB is needed, b only if dA is
+        sa, sb = ctx.shapes
+        if not _grad_state.enabled and len(sa) >= 2 and len(sb) == len(sa) and sa[:-2] == sb[:-2]:
             # plain backward, batch dims alike: the same two products on arrays, no op recorded
             gd = g._data
-            return (Tensor._make(_backend.matmul(gd, y.swapaxes(-1, -2))) if ctx.needs_input_grad[0] else None,
-                    Tensor._make(_backend.matmul(x.swapaxes(-1, -2), gd)) if ctx.needs_input_grad[1] else None)
-        if a.ndim == 1 and b.ndim == 1:  # dot product
-            return (g * b if ctx.needs_input_grad[0] else None,
-                    g * a if ctx.needs_input_grad[1] else None)
-        a2 = a.unsqueeze(0) if a.ndim == 1 else a
-        b2 = b.unsqueeze(-1) if b.ndim == 1 else b
+            return (Tensor._make(_backend.matmul(gd, b._data.swapaxes(-1, -2))) if b is not None else None,
+                    Tensor._make(_backend.matmul(a._data.swapaxes(-1, -2), gd)) if a is not None else None)
+        if len(sa) == 1 and len(sb) == 1:  # dot product
+            return (g * b if b is not None else None,
+                    g * a if a is not None else None)
+        a2 = a.unsqueeze(0) if a is not None and len(sa) == 1 else a
+        b2 = b.unsqueeze(-1) if b is not None and len(sb) == 1 else b
         g2 = g
-        if a.ndim == 1:
+        if len(sa) == 1:
             g2 = g2.unsqueeze(-2)
-        if b.ndim == 1:
+        if len(sb) == 1:
             g2 = g2.unsqueeze(-1)
+        sa2 = (1,) + sa if len(sa) == 1 else sa
+        sb2 = sb + (1,) if len(sb) == 1 else sb
         ga = gb = None
-        if ctx.needs_input_grad[0]:
-            ga = sum_to_shape(g2 @ b2.mT, a2.shape).reshape(a.shape)
-        if ctx.needs_input_grad[1]:
-            gb = sum_to_shape(a2.mT @ g2, b2.shape).reshape(b.shape)
+        if b is not None:
+            ga = sum_to_shape(g2 @ b2.mT, sa2).reshape(sa)
+        if a is not None:
+            gb = sum_to_shape(a2.mT @ g2, sb2).reshape(sb)
         return ga, gb
 
 
@@ -447,7 +451,9 @@ class Einsum(Function):
         arrays = [t._data if t._data.dtype == dt else t._data.astype(dt) for t in operands]
         ctx.subs, ctx.out_sub = subs, out_sub
         ctx.shapes = [t.shape for t in operands]
-        ctx.save_for_backward(*operands)
+        needs = ctx.needs_input_grad[2:]  # operand i is read by the other operands' gradients only, as torch saves
+        ctx.save_for_backward(*(t if any(n for j, n in enumerate(needs) if j != i) else None
+                                for i, t in enumerate(operands)))
         eq = ",".join(subs) + "->" + out_sub
         xp = array_module(arrays[0])
         # contraction order and BLAS pay off for many or large operands; small ones run direct
