@@ -483,3 +483,24 @@ def test_a_float_in_an_attribute_pickled_or_rebuilt_by_its_type_is_eagers(fn):
         ref_out, ref_grad = _both(fn, x, (v,), False)
         np.testing.assert_array_equal(out, ref_out)
         np.testing.assert_array_equal(grad, ref_grad)
+
+
+def _root(x, s):
+    return x * s ** 0.5
+
+
+def test_a_power_whose_type_the_value_decides_stays_guarded():
+    # s ** 0.5 is complex for s < 0: replayed as a symbolic scalar, -0.5 gave a complex64 tensor where eager
+    # raises TypeError; such a power reads the value (an integral exponent or a base >= 0 need not)
+    compiled = retrograd.compile(_root)
+    x = retrograd.tensor(rand(3, seed=16).astype(np.float32))
+    for v in (0.5, 0.7):
+        np.testing.assert_array_equal(compiled(x, v).numpy(), _root(x, v).numpy())
+    with pytest.raises(TypeError, match="complex"):
+        _root(x, -0.5)
+    with pytest.raises(TypeError, match="complex"):
+        compiled(x, -0.5)
+    f = retrograd.compile(_derived)  # (s ** 2-like powers and 1 / s stay symbolic)
+    for v in VALUES:
+        np.testing.assert_array_equal(f(x, v).numpy(), _derived(x, v).numpy())
+    assert _compiles(f) == 2

@@ -122,8 +122,8 @@ def _binary(op, name, reflected):
         pb = plain(b) if type(b) is SymFloat else b
         result = op(pa, pb)
         cap = recording(self)
-        if cap is None or type(result) is not float:  # (a complex power: the value read)
-            if type(result) is not float:
+        if cap is None or type(result) is not float or op is operator.pow and not _real_power(a, b):
+            if cap is not None:  # (a complex result, or a power whose type the value decides: the value read)
                 _read(self)
                 if kind is SymFloat:
                     _read(other)
@@ -132,6 +132,12 @@ def _binary(op, name, reflected):
 
     method.__name__ = name
     return method
+
+
+def _real_power(a, b):
+    """Whether ``a ** b`` is a float for every value of its SymFloats (a negative base to a fractional
+    power is complex): an integral constant exponent, or a constant base >= 0."""
+    return type(b) is not SymFloat and float(b).is_integer() or type(a) is not SymFloat and a >= 0
 
 
 def _unary(op, name):
