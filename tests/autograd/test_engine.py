@@ -561,3 +561,24 @@ def test_materialize_grads_with_allow_unused_false_raises_value_error_as_torch()
     x = T.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(ValueError, match="Expected allow_unused to be True or not passed when materialize_grads=True"):
         T.autograd.grad((x * 2).sum(), x, allow_unused=False, materialize_grads=True)
+
+
+def test_backward_with_create_graph_warns_once_about_the_reference_cycle_as_torch(monkeypatch):
+    from retrograd.autograd import engine
+
+    monkeypatch.setattr(engine, "_create_graph_warned", False)
+    x = T.ones(2, requires_grad=True)
+    T.autograd.grad((x * x).sum(), x, create_graph=True)  # autograd.grad: no warning
+    with pytest.warns(UserWarning, match="create_graph=True will create a reference cycle"):
+        (x * x).sum().backward(create_graph=True)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (x * x).sum().backward(create_graph=True)  # once per process, as torch's
+
+
+def test_grad_with_no_inputs_raises_as_torch():
+    x = T.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="`inputs` argument to `grad\\(\\)` cannot be empty."):
+        T.autograd.grad((x * 2).sum(), [])

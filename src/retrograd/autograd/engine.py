@@ -585,12 +585,31 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         if not inputs:
             raise RuntimeError("'inputs' argument to backward() cannot be empty.")
         capture = _capture_points(inputs)
+    if create_graph:
+        _warn_create_graph_cycle()
     captured = run_backward(roots, retain_graph, create_graph, capture, accumulate=True)
     if inputs is not None:
         for t, g in zip(inputs, captured):
             if g is not None and t.grad_fn is not None:  # non-leaf inputs accumulate too
                 with _grad_lock(t):
                     _accumulate(t, g, create_graph)
+
+
+_create_graph_warned = False
+
+
+def _warn_create_graph_cycle():
+    """torch's warning, once per process, for backward(create_graph=True)."""
+    global _create_graph_warned
+    if not _create_graph_warned:
+        _create_graph_warned = True
+        import warnings
+
+        warnings.warn("Using backward() with create_graph=True will create a reference cycle between the parameter "
+                      "and its gradient which can cause a memory leak. We recommend using autograd.grad when "
+                      "creating the graph to avoid this. If you have to use this function, make sure to reset the "
+                      ".grad fields of your parameters to None after use to break the cycle and avoid the leak.",
+                      UserWarning, stacklevel=4)
 
 
 def _capture_points(inputs):
@@ -637,6 +656,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         return batched_grad(grad, outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
                             materialize_grads)
     outputs, inputs = _as_list(outputs), _as_list(inputs)
+    if not inputs:
+        raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
     if allow_unused is None:
         allow_unused = materialize_grads
     if retain_graph is None:
