@@ -645,6 +645,10 @@ class Capture:
             if kind not in ("op", "input", "live"):
                 self.graph_break(f"the function returns a tensor of shape {list(o.shape)} that no recorded op made")
                 return None
+            if kind == "op" and o.requires_grad and o.grad_fn is None:
+                self.graph_break(f"the function returns a leaf tensor of shape {list(o.shape)} made inside it "
+                                 "(requires_grad_()): replay would return a non-leaf")
+                return None
             if kind == "op":
                 for k, u in self.slots:
                     if k in ("input", "live") and isinstance(o._data, np.ndarray) \

@@ -306,10 +306,13 @@ class Compiled:
             result = run_training(graph, inputs, scalars)
         else:
             result = list(CompiledFunction.apply(graph, *inputs, *scalars))
+        first = {}
         for i, s in enumerate(graph.out_slots):  # an input or live tensor returned as itself
             j = graph.arg_position.get(s)
             if j is not None:
                 result[i] = inputs[j]
+            elif first.setdefault(s, i) != i:  # one tensor returned twice (`return [p], p`): one object, as eager's
+                result[i] = result[first[s]]
         for i, value, j in graph.fill:
             result.insert(i, value if j is None else args[j])
         return guards.unflatten(graph.treedef, result)
