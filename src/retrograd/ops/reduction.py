@@ -910,9 +910,9 @@ class NanSum(Function):
         ctx.dims, ctx.keepdim = dims, keepdim
         ctx.save_for_backward(a)
         with silent():  # (inf + -inf is nan silently, as in torch)
-            if x.dtype.itemsize == 2 and x.dtype.kind in "fV":  # half: accumulate in float32, as torch
-                xp = _backend.array_module(x)
-                return xp.nansum(x.astype(np.float32), axis=dims, keepdims=keepdim).astype(x.dtype)
+            if type(x) is np.ndarray and x.dtype.itemsize == 2 and x.dtype.kind in "fV":  # half: accumulate in
+                # float32, as torch (on NumPy: CuPy's half sums accumulate in float32 themselves)
+                return np.nansum(x.astype(np.float32), axis=dims, keepdims=keepdim).astype(x.dtype)
             return _in_dtype(_backend.array_module(x).nansum(x, axis=dims, keepdims=keepdim), dtype)
 
     jvp = staticmethod(slicewise_jvp)  # each element feeds one output: J t = slice sums of t·Jᵀ1
