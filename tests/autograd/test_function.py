@@ -462,3 +462,34 @@ def test_a_function_subclass_own_new_is_not_called_for_its_ctx_as_torch():
     x = torch.ones(2, requires_grad=True)
     Twice.apply(x).sum().backward()
     assert calls == [] and x.grad.tolist() == [2.0, 2.0]
+
+
+def test_mark_dirty_checks_its_tensors_as_torch():
+    class DirtyNotInput(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            b = a * 2
+            ctx.mark_dirty(b)
+            return b
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    class DirtyNotReturned(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            a.mul_(2)
+            ctx.mark_dirty(a)
+            return a * 1
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    with pytest.warns(UserWarning, match=r"ctx.mark_dirty\(\) received a tensor that was not an input"):
+        DirtyNotInput.apply(torch.ones(2, requires_grad=True))
+    for x in (torch.ones(2, requires_grad=True) * 1, torch.ones(2)):
+        with pytest.raises(RuntimeError, match="Some elements marked as dirty during the forward method were not "
+                                               "returned as output"):
+            DirtyNotReturned.apply(x)

@@ -485,7 +485,15 @@ def refresh_view(view):
 
 
 def _apply_dirty(ctx, args, results, record):
-    for t in ctx._dirty:
+    for t in ctx._dirty:  # torch's checks: a dirty tensor is an input, and is returned
+        if not any(t is a for a in args):
+            import warnings
+
+            warnings.warn("ctx.mark_dirty() received a tensor that was not an input. Only input Tensors that have "
+                          "been mutated should be passed to ctx.mark_dirty().", UserWarning, stacklevel=4)
+        elif not any(t is r for r in results):
+            raise RuntimeError("Some elements marked as dirty during the forward method were not returned as output. "
+                               "The inputs that are modified inplace must all be outputs of the Function.")
         if record and t.is_leaf and t._requires_grad:
             raise RuntimeError(
                 "a leaf Variable that requires grad has been used in an in-place operation "
