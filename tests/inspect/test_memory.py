@@ -18,7 +18,8 @@ def test_counts_each_buffer_once_and_names_the_ops():
     W = torch.randn(4, 4, requires_grad=True)
     x = torch.randn(3, 4)
     h = torch.tanh(x @ W)
-    loss = (h * h).sum()  # h saved twice by one Mul: one buffer
+    # h saved twice by one Mul: one buffer; x @ W saves x only (W's gradient reads x), as torch; W * W saves W
+    loss = (h * h).sum() + (W * W).sum()
     report = saved_tensors(loss)
     acts = [r for r in report.records if r.kind == "activation"]
     assert len(acts) == 1 and acts[0].bytes == 3 * 4 * 4
