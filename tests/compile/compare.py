@@ -57,3 +57,13 @@ def fresh_compiler():
     retrograd.compiler.reset()
     yield
     retrograd.compiler.reset()
+
+
+@pytest.fixture
+def torch_float_policy():
+    """torch's automatic dynamic floats (config.specialize_float = False; retrograd's default is True)."""
+    from retrograd._compile.compiled import config
+
+    config.specialize_float = False
+    yield
+    config.specialize_float = True

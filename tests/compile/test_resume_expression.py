@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import retrograd
-from tests.compile.compare import fresh_compiler  # noqa: F401
+from tests.compile.compare import fresh_compiler, torch_float_policy  # noqa: F401
 from tests.compile.test_resume import count_ops
 from tests.helpers import rand
 from tests.reference.store import reference
@@ -157,6 +157,7 @@ def _run(f, seed):
 
 
 @pytest.mark.parametrize("fn", PROGRAMS, ids=lambda f: f.__name__)
+@pytest.mark.usefixtures("torch_float_policy")  # (the counts: floats symbolic as torch's)
 def test_values_gradients_and_the_rest_replayed(fn):
     compiled = retrograd.compile(fn)
     for seed in range(4):  # capture; split, segments capture; replays (a new input each call)
@@ -354,6 +355,7 @@ def _training(compiled):
     return logged, ops, [p.detach().numpy() for p in model.parameters()]
 
 
+@pytest.mark.usefixtures("torch_float_policy")  # (the counts: floats symbolic as torch's)
 def test_a_training_step_logging_a_mixed_value_matches_eager_and_replays_the_rest():
     eager, _, eager_params = _training(False)
     compiled, ops, params = _training(True)

@@ -2,7 +2,9 @@
 becomes an input of the capture after one recompile, as torch 2.13's automatic dynamic makes it a graph
 input (specialize_float=False); a float read into Python (control flow, math, a creation function)
 stays a guarded constant. Values and gradients bitwise eager's; compile counts as torch's
-(``torch._dynamo.utils.counters['stats']['unique_graphs']``, recorded for the bare install)."""
+(``torch._dynamo.utils.counters['stats']['unique_graphs']``, recorded for the bare install).
+These tests run under torch's policy (config.specialize_float = False); retrograd's default keeps
+floats guarded constants (the last test says why)."""
 
 import contextlib
 import io
@@ -18,10 +20,12 @@ import pytest
 import retrograd
 from retrograd import nn
 from retrograd._compile import symbolic
-from tests.compile.compare import fresh_compiler  # noqa: F401
+from tests.compile.compare import fresh_compiler, torch_float_policy  # noqa: F401
 from tests.compile.test_resume import count_ops
 from tests.helpers import rand
 from tests.reference.store import reference
+
+pytestmark = pytest.mark.usefixtures("torch_float_policy")
 
 F = retrograd.nn.functional
 VALUES = (0.5, 0.7, 0.9, 1.1, 0.7)
@@ -504,3 +508,29 @@ def test_a_power_whose_type_the_value_decides_stays_guarded():
     for v in VALUES:
         np.testing.assert_array_equal(f(x, v).numpy(), _derived(x, v).numpy())
     assert _compiles(f) == 2
+
+
+@pytest.mark.parametrize("specialize", [True, False])
+def test_floats_are_guarded_constants_by_default_so_old_style_formatting_is_right(specialize):
+    """'%.4f' % v reads the float in C without calling a method of it: a symbolic float replays the
+    string of its capture (the logged loss of call 4 printed call 3's). The default guards by value."""
+    from retrograd._compile.compiled import config
+
+    config.specialize_float = specialize
+    w = retrograd.tensor(rand(4, 3), requires_grad=True)
+
+    def step(x):
+        loss = (x @ w).pow(2).mean()
+        v = loss.item()
+        print("%.4f" % v)
+        return loss
+
+    f = retrograd.compile(step)
+    logged, expected = io.StringIO(), io.StringIO()
+    for i in range(4):
+        x = retrograd.tensor(rand(5, 4, seed=i))
+        with contextlib.redirect_stdout(expected):
+            step(x)
+        with contextlib.redirect_stdout(logged):
+            f(x)
+    assert (logged.getvalue() == expected.getvalue()) is specialize

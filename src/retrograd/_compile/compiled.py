@@ -35,10 +35,17 @@ from .replay import CompiledFunction, run_training
 
 
 class config:
-    """torch._dynamo.config's recompile limit (``cache_size_limit`` is its old name)."""
+    """torch._dynamo.config's recompile limit (``cache_size_limit`` is its old name), and
+    ``specialize_float``: True (retrograd's default; torch's is False) keeps every float a constant
+    guarded by value, so a new value recompiles. False is torch's automatic dynamic (symbolic.py):
+    a float that changed becomes an input of the capture. Off by default because the capture cannot
+    see every read of a float: C code that reads it without calling its methods (``'%.3f' % s``,
+    ``decimal.Decimal(s)``, ``array.array('d', [s])``, ``map(math.exp, [s])``, a thread) would replay
+    the captured value (docs/compile.md)."""
 
     recompile_limit = 8
     cache_size_limit = 8
+    specialize_float = True
 
 
 _all = weakref.WeakSet()  # every Compiled, for reset()
@@ -133,6 +140,8 @@ class Compiled:
         input by the next captures, as torch's automatic dynamic makes such a global or attribute a graph input."""
         if failure is None:
             return
+        if config.specialize_float:
+            return
         container, key, expected, held, how = failure
         mark = (id(container), key)
         if how == value_guards.EQ and type(expected) is float and type(held) is float \
@@ -143,6 +152,8 @@ class Compiled:
         """The positions of the float arguments that are dynamic for this capture: those already dynamic,
         and, as torch's automatic dynamic, those whose value changed since the tree's first capture (not
         those a capture read the value of). Notes the first capture's values."""
+        if config.specialize_float:
+            return frozenset()
         floats = _floats(args, kwargs)
         first = self.first_floats.get(tree)
         if first is None:
