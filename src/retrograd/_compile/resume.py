@@ -421,7 +421,7 @@ class Plan:
                 k -= 1
                 if not _passes_value(chain[k], chain[k + 1]):
                     break
-            if b.method in _SYMBOLIC:  # a float: computed on in the segment after, unless compared first
+            if b.method in _symbolic_reads():  # a float: computed on in the segment after, unless compared first
                 tests = [j for j in range(k, len(chain) - 1) if _tests_value(chain[j])]
                 if tests:
                     k = tests[0]
@@ -506,7 +506,7 @@ class Plan:
             self.combines.add(id(eager))
         pieces.append((eager, at_combine))
         if rest is not None:
-            if combine is call and b.direct and b.method in _SYMBOLIC:
+            if combine is call and b.direct and b.method in _symbolic_reads():
                 self.alone.add(id(rest))
             pieces.extend(self._hoist(rest, rest_breaks))
         return pieces
@@ -885,6 +885,15 @@ def _substitute(s, mapping):
 # value reads whose float result the segment after takes as a symbolic scalar (symbolic.py): the
 # operation combining it joins that segment (an int, a list or an array would be guarded by value there)
 _SYMBOLIC = ("item", "__float__")
+
+
+def _symbolic_reads():
+    """The value reads whose float the segment after takes as a symbolic scalar: none while floats are
+    guarded constants (config.specialize_float, retrograd's default: the combining operation runs
+    eagerly, so the segment after is not recompiled for each value)."""
+    from .compiled import config
+
+    return () if config.specialize_float else _SYMBOLIC
 _VALUES = (*VALUE_READS, "__float__", "__int__", "__index__", "__bool__", "__array__", "__repr__", "__format__")
 # expressions whose evaluation is reordered or suspended: a statement holding one is not split
 _REORDERING = (ast.NamedExpr, ast.Await, ast.Yield, ast.YieldFrom)
