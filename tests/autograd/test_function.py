@@ -493,3 +493,17 @@ def test_mark_dirty_checks_its_tensors_as_torch():
         with pytest.raises(RuntimeError, match="Some elements marked as dirty during the forward method were not "
                                                "returned as output"):
             DirtyNotReturned.apply(x)
+
+
+def test_forward_returning_a_list_gives_the_list_as_torch():
+    class ReturnsList(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            return [a * 2, a * 3]
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    out = ReturnsList.apply(torch.ones(2, requires_grad=True))
+    assert type(out) is list and [o.tolist() for o in out] == [[2.0, 2.0], [3.0, 3.0]]  # (was made one tensor)

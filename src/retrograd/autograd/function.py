@@ -447,6 +447,8 @@ def _wrap_output(o, args, ctx):
         return o
     if o is None or type(o) in (int, float, bool):
         return o
+    if isinstance(o, (list, dict, str)):  # returned as is, as torch (not made a tensor)
+        return o
     return _Tensor._make(o)
 
 
