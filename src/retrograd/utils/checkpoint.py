@@ -162,20 +162,27 @@ def _save_inputs(args):
     if hooks is None:
         return args
     pack, unpack = hooks
-    return [_Packed(pack(a), unpack) if isinstance(a, Tensor) else a for a in args]
+    return [_Packed(pack(a), unpack, a.requires_grad) if isinstance(a, Tensor) else a for a in args]
 
 
 def _load_inputs(args):
-    return [a.unpack(a.value) if isinstance(a, _Packed) else a for a in args]
+    return [_load(a) if isinstance(a, _Packed) else a for a in args]
+
+
+def _load(packed):
+    """A saved input as the forward saw it: requiring grad if it did (an unpack hook such as
+    save_on_disk's gives a plain tensor), so that the recompute's ops save what the forward's saved."""
+    t = packed.unpack(packed.value)
+    return t.detach().requires_grad_() if packed.requires_grad and not t.requires_grad else t
 
 
 class _Packed:
     """An input saved through an enclosing pair of saved-tensor hooks."""
 
-    __slots__ = ("value", "unpack")
+    __slots__ = ("value", "unpack", "requires_grad")
 
-    def __init__(self, value, unpack):
-        self.value, self.unpack = value, unpack
+    def __init__(self, value, unpack, requires_grad):
+        self.value, self.unpack, self.requires_grad = value, unpack, requires_grad
 
 
 def _unused(index):
