@@ -474,6 +474,22 @@ def _mul_addcmul_(buf, decay, a, b, value, xp=ARRAYS):
     buf += tmp
 
 
+def _adam_moments(d, m, v, g, lr, beta1, beta2, wd, decoupled, maximize, xp=ARRAYS):
+    """The start of Adam's family's update (Adam, AdamW, NAdam, RAdam): g negated to maximize, the
+    weight decay (decoupled: d shrunk by 1 - lr*wd; else wd*d added to g), then the moments
+    m = lerp(m, g, 1 - beta1) and v = beta2*v + (1 - beta2)*g*g. Returns g as decayed."""
+    if maximize:
+        g = xp.negative(g)
+    if wd != 0:
+        if decoupled:
+            d *= 1 - lr * wd
+        else:
+            g = xp.add(g, xp.multiply(d, wd))
+    _lerp_(m, g, 1 - beta1, xp)
+    _mul_addcmul_(v, beta2, g, g, 1 - beta2, xp)
+    return g
+
+
 def _differentiable_grad(opt, p, group, tensor_lr=True, foreach=False):
     """p's gradient for a differentiable update (the .grad property: torch's warning for a non-leaf
     parameter), after torch's checks: foreach's AssertionError (but SGD's, ``foreach=True``), and

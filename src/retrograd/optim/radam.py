@@ -5,7 +5,7 @@ import math
 from ._update_ops import ARRAYS, Slot, run_on_tensors
 from .optimizer import _check_capturable
 from .optimizer import (Optimizer, _bump, _check, _check_betas, _check_lr, _differentiable_grad, _eval_closure,
-                        _incr_step, _lerp_, _mul_addcmul_, _step, _step_tensor, _zeros_like)
+                        _incr_step, _adam_moments, _step, _step_tensor, _zeros_like)
 
 __all__ = ["RAdam"]
 
@@ -61,15 +61,7 @@ class RAdam(Optimizer):
 def _update(d, m, v, g, step, lr, beta1, beta2, eps, wd, decoupled, maximize, xp=ARRAYS):
     """One parameter's update: on arrays, or on slots of Tensors with ``xp=TENSORS``
     (differentiable=True: optim/_update_ops.py)."""
-    if maximize:
-        g = xp.negative(g)
-    if wd != 0:
-        if decoupled:
-            d *= 1 - lr * wd
-        else:
-            g = xp.add(g, xp.multiply(d, wd))
-    _lerp_(m, g, 1 - beta1, xp)
-    _mul_addcmul_(v, beta2, g, g, 1 - beta2, xp)
+    g = _adam_moments(d, m, v, g, lr, beta1, beta2, wd, decoupled, maximize, xp)
     bias_correction1 = 1 - beta1**step
     bias_correction2 = 1 - beta2**step
     upd = xp.divide(m, bias_correction1)
