@@ -11,8 +11,9 @@ instead. Each new key after the first is a recompile (per code object: each segm
 own count, as torch's resume functions do); past ``recompile_limit`` (torch's 8) a warning says
 so and new keys run eagerly.
 
-Float arguments follow torch's automatic dynamic policy (symbolic.py): a float argument is a
-constant of the first capture (part of the key); when a recompile finds it changed since the
+Float arguments are constants guarded by value (part of the key) while ``config.specialize_float``
+(retrograd's default). With it False they follow torch's automatic dynamic policy (symbolic.py): a
+float argument is a constant of the first capture (part of the key); when a recompile finds it changed since the
 first capture, it becomes dynamic: the key holds ``DYNAMIC`` in its place, the capture runs with a
 SymFloat there, and the graph reads the call's value at each replay. A value that the capture read
 into Python (``if s > 0``) specializes it again: that argument is a constant from then on.
@@ -38,7 +39,7 @@ class config:
     """torch._dynamo.config's recompile limit (``cache_size_limit`` is its old name), and
     ``specialize_float``: True (retrograd's default; torch's is False) keeps every float a constant
     guarded by value, so a new value recompiles. False is torch's automatic dynamic (symbolic.py):
-    a float that changed becomes an input of the capture. Off by default because the capture cannot
+    a float that changed becomes an input of the capture. Not the default because the capture cannot
     see every read of a float: C code that reads it without calling its methods (``'%.3f' % s``,
     ``decimal.Decimal(s)``, ``array.array('d', [s])``, ``map(math.exp, [s])``, a thread) would replay
     the captured value (docs/compile.md)."""

@@ -882,19 +882,22 @@ def _substitute(s, mapping):
 
 # ---------------------------------------------------------------------- evaluation order (_anf)
 # Tensor methods (and builtins calling them) whose result is a Python value, not a tensor
-# value reads whose float result the segment after takes as a symbolic scalar (symbolic.py): the
-# operation combining it joins that segment (an int, a list or an array would be guarded by value there)
+_VALUES = (*VALUE_READS, "__float__", "__int__", "__index__", "__bool__", "__array__", "__repr__", "__format__")
+# value reads whose float result the segment after takes as a symbolic scalar (symbolic.py) under
+# torch's float policy: the operation combining it joins that segment (an int, a list or an array
+# would be guarded by value there)
 _SYMBOLIC = ("item", "__float__")
 
 
 def _symbolic_reads():
-    """The value reads whose float the segment after takes as a symbolic scalar: none while floats are
-    guarded constants (config.specialize_float, retrograd's default: the combining operation runs
-    eagerly, so the segment after is not recompiled for each value)."""
+    """_SYMBOLIC, or none while floats are guarded constants (config.specialize_float, retrograd's
+    default): then the combining operation runs eagerly, so the segment after is not recompiled for
+    each value."""
     from .compiled import config
 
     return () if config.specialize_float else _SYMBOLIC
-_VALUES = (*VALUE_READS, "__float__", "__int__", "__index__", "__bool__", "__array__", "__repr__", "__format__")
+
+
 # expressions whose evaluation is reordered or suspended: a statement holding one is not split
 _REORDERING = (ast.NamedExpr, ast.Await, ast.Yield, ast.YieldFrom)
 
