@@ -91,3 +91,18 @@ def test_swa_forward_and_errors():
         swa_utils.SWALR(opt, 0.1, anneal_strategy="exp")
     with pytest.raises(ValueError, match="anneal_epochs must be equal or greater than 0"):
         swa_utils.SWALR(opt, 0.1, anneal_epochs=-1)
+
+
+def test_swalr_get_lr_outside_step_warns_to_use_get_last_lr_as_torch():
+    import warnings
+
+    p = retrograd.nn.Parameter(retrograd.zeros(2))
+    opt = retrograd.optim.SGD([p], lr=0.1)
+    sched = retrograd.optim.swa_utils.SWALR(opt, swa_lr=0.05)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sched.get_lr()
+        opt.step()
+        sched.step()  # (get_lr inside step: no warning)
+    assert [str(w.message) for w in caught] == [
+        "To get the last learning rate computed by the scheduler, please use `get_last_lr()`."]
