@@ -507,3 +507,25 @@ def test_forward_returning_a_list_gives_the_list_as_torch():
 
     out = ReturnsList.apply(torch.ones(2, requires_grad=True))
     assert type(out) is list and [o.tolist() for o in out] == [[2.0, 2.0], [3.0, 3.0]]  # (was made one tensor)
+
+
+def test_a_non_tensor_output_gets_none_as_its_gradient_as_torch():
+    """forward returning (tensor, 5): backward gets (g, None); materialized zeros only stand in for tensor outputs."""
+    seen = []
+
+    class Pair(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2, 5
+
+        @staticmethod
+        def backward(ctx, g, g_count):
+            seen.append(g_count)
+            return g * 2
+
+    x = torch.ones(3, requires_grad=True)
+    y, count = Pair.apply(x)
+    assert count == 5 and type(count) is int
+    y.sum().backward()
+    assert seen == [None]
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0, 2.0])

@@ -409,9 +409,11 @@ def _after_leaf(node, grads):
 
 
 def _materialized(node, grads):
-    """A node's gradients with zeros for the outputs that received none."""
+    """A node's gradients with zeros for the tensor outputs that received none (a non-tensor output,
+    meta None, gets None, as torch's)."""
     some = next(g for g in grads if g is not None)
-    return [g if g is not None else _zeros_for(node._out_meta[i], some._data) for i, g in enumerate(grads)]
+    meta = node._out_meta
+    return [g if g is not None or meta[i] is None else _zeros_for(meta[i], some._data) for i, g in enumerate(grads)]
 
 
 def _note_forward_trace(node, exc):
