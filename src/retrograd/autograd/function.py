@@ -257,11 +257,7 @@ class Function(FunctionCtx, Node):
             internal = cls.__module__.startswith("retrograd.")
             cls._backward_name = cls.__name__ + ("Backward0" if internal else "Backward")
         if "vjp" in cls.__dict__:  # torch's other name for backward; both defined: torch's error at backward
-            vjp = cls.__dict__["vjp"]
-            if cls.backward is not Function.backward:
-                def vjp(ctx, *grad_outputs):
-                    raise RuntimeError("Implementing both 'backward' and 'vjp' for a custom Function is not "
-                                       "allowed. You should only implement one of them.")
+            vjp = cls.__dict__["vjp"] if cls.backward is Function.backward else _both_backward_and_vjp
             cls.backward = vjp if isinstance(vjp, staticmethod) else staticmethod(vjp)
         if cls.setup_context is not Function.setup_context:
             # torch 2's style: forward(*args) without ctx, then setup_context(ctx, inputs, output)
@@ -588,6 +584,11 @@ class InplaceFunction(Function):
 
 class NestedIOFunction(Function):
     """A Function taking nested inputs (torch's legacy base; here the same as Function)."""
+
+
+def _both_backward_and_vjp(ctx, *grad_outputs):
+    raise RuntimeError("Implementing both 'backward' and 'vjp' for a custom Function is not allowed. You "
+                       "should only implement one of them.")
 
 
 def _zeros_for(meta, like):
