@@ -320,3 +320,41 @@ def test_view_as_a_dtype_shares_memory_and_refuses_what_torch_refuses():
                        (retrograd.ones(2, 3)[:, :2], r"self.stride\(0\) must be divisible by 2")]:
         with pytest.raises(RuntimeError, match=message):
             x.view(retrograd.float64)
+
+
+def _views_in_place(v):
+    y = v.clone()
+    y.unsqueeze_(0)
+    y.transpose_(0, 2)
+    y.squeeze_(2)
+    y.t_()
+    y.swapdims_(0, 1)
+    y.unsqueeze_(-1)
+    y.squeeze_()
+    return y * retrograd.arange(1.0, 1 + y.shape[-1], dtype=v.dtype)
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_in_place_view_ops_inside_vmap_equal_a_loop_and_torch(batch):
+    """Inside vmap the view op's batching rule runs and the batch's tensor becomes that view (the batch
+    dim stays first: squeeze_() of a batch of 1 keeps it), as torch's vmap; gradients through it too."""
+    from retrograd.func import grad, vmap
+
+    x = retrograd.tensor(np.arange(batch * 12.0).reshape(batch, 3, 4))
+    out = vmap(_views_in_place)(x)
+    loop = retrograd.stack([_views_in_place(s) for s in x])
+    np.testing.assert_array_equal(out.numpy(), loop.numpy())
+    g = vmap(grad(lambda v: _views_in_place(v).pow(2).sum()))(x)
+    g_loop = retrograd.stack([grad(lambda v: _views_in_place(v).pow(2).sum())(s) for s in x])
+    np.testing.assert_array_equal(g.numpy(), g_loop.numpy())
+    if torch is not None and batch > 1:  # (torch 2.13's squeeze_() in vmap drops a batch dim of 1, unlike its squeeze())
+        def theirs(v):
+            y = v.clone()
+            y.unsqueeze_(0); y.transpose_(0, 2); y.squeeze_(2); y.t_(); y.swapdims_(0, 1)  # noqa: E702
+            y.unsqueeze_(-1); y.squeeze_()  # noqa: E702
+            return y * torch.arange(1.0, 1 + y.shape[-1], dtype=v.dtype)
+
+        t = torch.tensor(x.numpy())
+        np.testing.assert_array_equal(out.numpy(), torch.func.vmap(theirs)(t).numpy())
+        np.testing.assert_array_equal(
+            g.numpy(), torch.func.vmap(torch.func.grad(lambda v: theirs(v).pow(2).sum()))(t).numpy())

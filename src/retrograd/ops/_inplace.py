@@ -247,9 +247,13 @@ def inplace_view(self, name, op, *args, **kwargs):
     used), a view stays a view of its base (writes through it still reach the base), and a
     leaf that requires grad, or a view of one, is refused while grad mode is on (under no_grad
     it keeps its graph: a leaf stays a leaf)."""
-    if _function.batch_hook is not None:
-        raise NotImplementedError(f"{name}() inside vmap: use the out-of-place op and assign its result "
-                                  f"(x = x.{name[:-1]}(...))")
+    if _function.batch_hook is not None:  # vmap is running
+        from ..func._batched import BatchedTensor
+
+        if type(self) is BatchedTensor:  # the view op's batching rule, then the batch's tensor becomes that view
+            batched = op(self, *args, **kwargs)
+            inplace_view(self._value, name, lambda value: batched._value)
+            return self
     base = self._base
     if base is not None:
         refresh_if_stale(self)
