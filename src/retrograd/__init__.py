@@ -40,6 +40,7 @@ from .ops.calculus import *  # noqa: F403  (trapezoid, cumulative_trapezoid, gra
 from .ops.complex_parts import *  # noqa: F403  (conj, resolve_conj, adjoint, angle, ...: real tensors)
 from .ops.functional_toplevel import *  # noqa: F403  (torch.dropout(input, p, train), torch.batch_norm, ...)
 from .ops.toplevel_inplace import *  # noqa: F403  (torch.sigmoid_(x), torch.exp_(x), ..., torch.fill)
+from .ops.index_reduce import *  # noqa: F403  (index_reduce; Tensor.index_reduce_)
 from ._tensor_queries import get_device
 from ._symbolic import *  # noqa: F403  (sym_int, sym_max, ...: on plain numbers)
 from ._control_flow import cond, while_loop
@@ -75,7 +76,11 @@ from ._lazy import submodule_getattr as _submodule_getattr
 
 __getattr__ = _submodule_getattr(__name__)  # torch's submodules, imported on first access (retrograd._lazy)
 
-__version__ = "0.1.0"
+from .torch_version import RETROGRAD_VERSION as _RETROGRAD_VERSION, TORCH_API_VERSION as _TORCH_API_VERSION
+from .torch_version import TorchVersion as _TorchVersion
+# torch's API version, so programs branching on torch.__version__ take their 2.13 paths; retrograd's
+# own version is the local label, as torch's "+cpu" names its build (retrograd/torch_version.py)
+__version__ = _TorchVersion(f"{_TORCH_API_VERSION}+retrograd.{_RETROGRAD_VERSION}")
 uint8 = uint8
 float32 = float32
 pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan

@@ -4,7 +4,7 @@
 
 __all__ = ["__version__", "cuda", "debug", "git_version", "hip", "rocm", "xpu"]
 
-from . import __version__  # retrograd's own version (retrograd.__version__)
+from . import __version__  # torch 2.13.0's, with retrograd's own version as its local label
 debug = False
 git_version = "Unknown"  # retrograd is not built from a git checkout with its hash recorded
 hip = None

@@ -10,6 +10,7 @@ import time
 
 import retrograd as torch
 from retrograd import nn
+from retrograd.torch_version import RETROGRAD_VERSION
 from retrograd.utils.data import DataLoader, TensorDataset
 
 from . import data, diagnose, models
@@ -63,7 +64,7 @@ def run(args):
     """Train and report as ``python -m retrograd`` does; returns the exit status."""
     out = print
     x_train, y_train, x_test, y_test = data.load_split(seed=args.seed, subset=args.subset)
-    out(f"retrograd {torch.__version__}: {args.model} on the UCI 8x8 digits "
+    out(f"retrograd {RETROGRAD_VERSION}: {args.model} on the UCI 8x8 digits "
         f"({len(y_train)} train / {len(y_test)} test images), device {args.device}, "
         f"seed {args.seed}")
 

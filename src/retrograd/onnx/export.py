@@ -333,8 +333,8 @@ def _build(onnx, tracer, outputs, out_names, axes, opset, export_params, keep_in
     if keep_initializers_as_inputs:
         graph_inputs += [helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)) for t in initializers]
     graph = helper.make_graph(g.nodes, "main_graph", graph_inputs, graph_outputs, initializer=initializers)
-    from .. import __version__
+    from ..torch_version import RETROGRAD_VERSION
 
     # the oldest IR version that holds this opset, so that older runtimes read the file
-    return helper.make_model_gen_version(graph, producer_name="retrograd", producer_version=__version__,
+    return helper.make_model_gen_version(graph, producer_name="retrograd", producer_version=RETROGRAD_VERSION,
                                          opset_imports=[helper.make_opsetid("", opset)])
