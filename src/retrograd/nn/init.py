@@ -2,7 +2,9 @@
 (outside autograd) and returns it. Random draws come from retrograd's generators, so
 seeded values differ from torch's while the distributions are the same."""
 
+import functools
 import math
+import threading
 import warnings
 
 import numpy as np
@@ -14,6 +16,18 @@ __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_"
            "eye_", "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
            "kaiming_normal_", "orthogonal_", "sparse_", "uniform", "normal", "constant",
            "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal", "orthogonal"]
+
+
+_skip = threading.local()  # .on: inside nn.utils.skip_init, whose modules are left uninitialized
+
+
+def _skipped_in_skip_init(fill):
+    """``fill`` returns the tensor as it is (neither drawing nor writing) inside ``skip_init``."""
+    @functools.wraps(fill)
+    def fill_unless_skipping(tensor, *args, **kwargs):
+        return tensor if getattr(_skip, "on", False) else fill(tensor, *args, **kwargs)
+
+    return fill_unless_skipping
 
 
 def _write(tensor, values):
@@ -78,6 +92,7 @@ def _check_floating(tensor, fn):
                                   "numbers; initialise a floating-point tensor")
 
 
+@_skipped_in_skip_init
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
     """Fill with U(a, b)."""
     _check_floating(tensor, "uniform_")
@@ -87,6 +102,7 @@ def uniform_(tensor, a=0.0, b=1.0, generator=None):
     return _write(tensor, _rng(generator, tensor).uniform(a, b, size=tuple(tensor.shape)))
 
 
+@_skipped_in_skip_init
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
     """Fill with N(mean, std^2)."""
     if tensor.numel():  # torch's kernel never runs (nor refuses) for an empty tensor
@@ -96,6 +112,7 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
     return _write(tensor, _rng(generator, tensor).normal(mean, std, size=tuple(tensor.shape)))
 
 
+@_skipped_in_skip_init
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     """Fill with N(mean, std^2) restricted to [a, b] (absolute bounds), by resampling."""
     _check_floating(tensor, "trunc_normal_")
@@ -117,21 +134,25 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     return _write(tensor, out.reshape(tuple(tensor.shape)))
 
 
+@_skipped_in_skip_init
 def constant_(tensor, val):
     """Fill with ``val``."""
     return _write(tensor, np.full(tuple(tensor.shape), val))
 
 
+@_skipped_in_skip_init
 def ones_(tensor):
     """Fill with 1."""
     return constant_(tensor, 1.0)
 
 
+@_skipped_in_skip_init
 def zeros_(tensor):
     """Fill with 0."""
     return constant_(tensor, 0.0)
 
 
+@_skipped_in_skip_init
 def eye_(tensor):
     """Fill a 2-D tensor with the identity (ones on the diagonal)."""
     if tensor.ndim != 2:
@@ -139,6 +160,7 @@ def eye_(tensor):
     return _write(tensor, np.eye(*tuple(tensor.shape)))
 
 
+@_skipped_in_skip_init
 def dirac_(tensor, groups=1):
     """Fill a 3-, 4- or 5-D (conv) weight with the Dirac delta: the identity convolution
     per group."""
@@ -158,6 +180,7 @@ def dirac_(tensor, groups=1):
     return _write(tensor, out)
 
 
+@_skipped_in_skip_init
 def xavier_uniform_(tensor, gain=1.0, generator=None):
     """U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)) (Glorot)."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
@@ -165,6 +188,7 @@ def xavier_uniform_(tensor, gain=1.0, generator=None):
     return uniform_(tensor, -a, a, generator)
 
 
+@_skipped_in_skip_init
 def xavier_normal_(tensor, gain=1.0, generator=None):
     """N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out)) (Glorot)."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
@@ -178,6 +202,7 @@ def _kaiming_std(tensor, a, mode, nonlinearity):
     return gain / math.sqrt(fan)
 
 
+@_skipped_in_skip_init
 def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """U(-bound, bound) with bound = gain * sqrt(3 / fan) (He)."""
     if 0 in tuple(tensor.shape):
@@ -187,6 +212,7 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gene
     return uniform_(tensor, -bound, bound, generator)
 
 
+@_skipped_in_skip_init
 def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """N(0, std^2) with std = gain / sqrt(fan) (He)."""
     if 0 in tuple(tensor.shape):
@@ -195,6 +221,7 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gener
     return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), generator)
 
 
+@_skipped_in_skip_init
 def orthogonal_(tensor, gain=1, generator=None):
     """A (semi-)orthogonal matrix (from the QR of a Gaussian one) times ``gain``; dims
     after the first are flattened."""
@@ -215,6 +242,7 @@ def orthogonal_(tensor, gain=1, generator=None):
     return _write(tensor, (gain * q).reshape(tuple(tensor.shape)))
 
 
+@_skipped_in_skip_init
 def sparse_(tensor, sparsity, std=0.01, generator=None):
     """A 2-D tensor with N(0, std^2) entries and a fraction ``sparsity`` of each column zero."""
     if tensor.ndim != 2:

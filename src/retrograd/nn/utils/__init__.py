@@ -25,4 +25,4 @@ def _load(names):
 
 
 _load(("rnn", "weight_norm", "spectral_norm", "parametrize", "parametrizations", "stateless",
-       "fusion", "prune"))
+       "fusion", "prune", "init"))
