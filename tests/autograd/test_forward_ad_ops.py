@@ -179,6 +179,9 @@ CASES = [
      [(3, 5), (2, 5)]),
     ("scatter_reduce_prod_zeros", lambda r, a, s: a.scatter_reduce(0, r.tensor(_SCATTER), s, "prod"),
      [_WITH_ZEROS[:, :5], _WITH_ZEROS[1:, :5] + _WITH_ZEROS[:2, 1:6]]),
+    ("index_reduce", lambda r, a, s: [a.index_reduce(1, r.tensor([0, 2, 2, 1]), s, red, include_self=inc)
+                                      for red in ("prod", "mean", "amax", "amin") for inc in (True, False)],
+     [(3, 4), (3, 4)]),
     ("masked", lambda r, a, s: a.masked_fill(a > 0, 2.0) + a.masked_scatter(a < 0, s), [(3, 4), (12,)]),
     ("masked_fill_tensor", lambda r, a, v: a.masked_fill(a > 0, v), [(3, 4), ()]),
     ("where", lambda r, a, b: r.where(a > 0, a, b) + r.where(a > 0, a, 1.0), [(3, 4), (4,)]),

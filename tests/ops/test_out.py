@@ -89,6 +89,7 @@ CASES = {
     "scatter_reduce": lambda m: ((T(m, X), 1, T(m, IDX), T(m, Y), "sum"), {}),
     "index_select": lambda m: ((T(m, X), 1, T(m, IDX[0])), {}),
     "index_add": lambda m: ((T(m, X), 0, T(m, IDX[:2, 0]), T(m, Y[:2])), {}),
+    "index_reduce": lambda m: ((T(m, X), 0, T(m, IDX[:2, 0]), T(m, Y[:2]), "amax"), {}),
     "masked_select": lambda m: ((T(m, X), T(m, X > 0)), {}),
     "take_along_dim": lambda m: ((T(m, X), T(m, IDX)), {"dim": 1}),
     "nonzero": lambda m: ((T(m, X > 0),), {}),
