@@ -81,6 +81,48 @@ def test_inplace_comparisons_and_bits():
     assert s.tolist() == [-1.0, 0.0, 1.0]
 
 
+INPLACE_COMPARISONS = ["eq_", "ne_", "lt_", "le_", "gt_", "ge_", "not_equal_", "greater_", "greater_equal_",
+                       "less_", "less_equal_"]
+
+
+@pytest.mark.parametrize("name", INPLACE_COMPARISONS)
+@pytest.mark.parametrize("other_kind", ["number", "tensor", "tensor_requiring_grad"])
+def test_inplace_comparison_records_a_node_with_zero_gradients_as_torch(name, other_kind):
+    """torch records EqBackward0 (a number other) or EqBackward1 (a tensor) and the like: the
+    tensor keeps requiring grad and its gradient (and other's) is zeros (the graph was dropped)."""
+    def run(t):
+        a = t.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        other = 2.0 if other_kind == "number" else t.tensor([2.0, 2.0, 4.0],
+                                                             requires_grad=other_kind == "tensor_requiring_grad")
+        y = (a * 1) if other_kind != "tensor_requiring_grad" else t.tensor([1.0, 2.0, 3.0])
+        assert getattr(y, name)(other) is y
+        leaves = [v for v in (a, other) if isinstance(v, t.Tensor) and v.requires_grad
+                  and (other_kind != "tensor_requiring_grad" or v is other)]
+        grads = t.autograd.grad((y * t.tensor([1.0, -2.0, 3.0])).sum(), leaves)
+        return [y.grad_fn.name(), y.requires_grad, str(y.dtype), y.tolist()] + [g.tolist() for g in grads]
+
+    ours = run(retrograd)
+    assert ours == reference(lambda: run(torch), inputs=[name, other_kind])
+    assert all(v == 0.0 for g in ours[4:] for v in g)
+
+
+@pytest.mark.parametrize("name", ["logical_and_", "logical_or_", "logical_xor_", "logical_not_"])
+def test_inplace_logical_ops_keep_the_grad_fn_and_accept_a_leaf_as_torch(name):
+    """torch's logical_and_ and the like record no node: self keeps its grad_fn and requires_grad
+    (the gradient passes as before the op), and a leaf that requires grad is not refused."""
+    def run(t):
+        args = () if name == "logical_not_" else (t.tensor([1.0, 0.0, 1.0]),)
+        a = t.tensor([1.0, 2.0, 0.0], requires_grad=True)
+        y = a * 3
+        getattr(y, name)(*args)
+        (g,) = t.autograd.grad(y.sum(), a)
+        leaf = t.tensor([0.0, 1.0, 2.0], requires_grad=True)
+        getattr(leaf, name)(*args)
+        return [y.grad_fn.name(), y.tolist(), g.tolist(), leaf.requires_grad, leaf.grad_fn is None, leaf.tolist()]
+
+    assert run(retrograd) == reference(lambda: run(torch), inputs=[name])
+
+
 def test_errors():
     with pytest.raises(RuntimeError, match="not implemented for 'Float'"):
         retrograd.tensor([1.0]) << 1

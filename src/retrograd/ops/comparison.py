@@ -371,12 +371,60 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False):
     return Tensor._make(xp.asarray(found))
 
 
+class CompareInPlace(Function):
+    """self.eq_(other) and the other in-place comparisons under autograd: the comparison's 0/1
+    values (written into self, in its dtype), a node with zero gradients for self and for a
+    tensor other, as torch records (EqBackward0 for a number other, EqBackward1 for a tensor)."""
+
+    @staticmethod
+    def forward(ctx, x, other, compare, node):
+        ctx._backward_name = node + ("Backward1" if isinstance(other, Tensor) else "Backward0")
+        ctx.shapes = x._data.shape, getattr(other, "shape", None)
+        return compare(x, other)._data.astype(x._data.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        xp = _backend.array_module(g._data)
+        gx, go = (None if s is None else Tensor._make(xp.zeros(s, dtype=g._data.dtype)) for s in ctx.shapes)
+        return gx, go, None, None
+
+
+def _compare_inplace(compare, node):
+    def op(self, other):
+        if _grad_state.enabled and (self._requires_grad or getattr(other, "_requires_grad", False)):
+            return CompareInPlace.apply(self, other, compare, node)
+        return compare(self, other)
+
+    return op
+
+
+def _logical_inplace(fn, name):
+    """torch's logical_and_ and the like record nothing: self keeps its grad_fn and requires_grad
+    (its gradient passes through as before the op), and a leaf that requires grad is accepted."""
+    from ._inplace import make_inplace
+    from ..autograd.grad_mode import no_grad
+
+    method = make_inplace(fn, name)
+
+    def logical(self, *args, **kwargs):
+        with no_grad():
+            return method(self, *args, **kwargs)
+
+    logical.__name__, logical.__doc__ = name, method.__doc__
+    return logical
+
+
 def _register_inplace():
     from ._inplace import make_inplace
 
-    for name in ("eq", "ne", "lt", "le", "gt", "ge", "not_equal", "greater", "greater_equal", "less",
-                 "less_equal", "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and",
-                 "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "sign"):
+    for name, node in (("eq", "Eq"), ("ne", "Ne"), ("lt", "Lt"), ("le", "Le"), ("gt", "Gt"), ("ge", "Ge"),
+                       ("not_equal", "Ne"), ("greater", "Gt"), ("greater_equal", "Ge"), ("less", "Lt"),
+                       ("less_equal", "Le")):
+        setattr(Tensor, name + "_", make_inplace(_compare_inplace(globals()[name], node), name + "_"))
+    for name in ("logical_and", "logical_or", "logical_xor", "logical_not"):
+        setattr(Tensor, name + "_", _logical_inplace(globals()[name], name + "_"))
+    for name in ("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
+                 "bitwise_right_shift", "sign"):
         setattr(Tensor, name + "_", make_inplace(globals()[name], name + "_"))
     Tensor.__iand__ = Tensor.bitwise_and_
     Tensor.__ior__ = Tensor.bitwise_or_
