@@ -7,7 +7,7 @@ import pytest
 
 import retrograd
 from retrograd import nn
-from tests.helpers import rand, requires_torch, torch
+from tests.helpers import rand, reference, requires_torch, torch
 from tests.nn._layer_helpers import compare_modules
 
 CONV2D = [
@@ -121,3 +121,33 @@ def test_lazy_convs_materialize_in_the_dtype_they_were_moved_to(make, x):
     m = make().double()  # materialized float32 before: mixed-dtype error in forward
     assert m(retrograd.ones(*x, dtype=retrograd.float64)).dtype is retrograd.float64
     assert all(p.dtype is retrograd.float64 for p in m.parameters())
+
+
+def _outcome(f):
+    """What ``f()`` gives: its output's shape, or the type of the exception it raises."""
+    try:
+        return ["shape", list(f().shape)]
+    except Exception as e:  # noqa: BLE001 (the type is what is compared)
+        return ["raises", type(e).__name__]
+
+
+SIZE_LENGTHS = [  # (module, args, kwargs, input's dims): tuples of another length than the module's dims
+    ("Conv1d", (2, 4, (3, 3)), {}, 1), ("Conv2d", (2, 4, (3,)), {}, 2), ("Conv2d", (2, 4, (3, 3, 3)), {}, 2),
+    ("Conv2d", (2, 4, 3), {"stride": (2,)}, 2), ("Conv2d", (2, 4, 3), {"padding": (1,)}, 2),
+    ("Conv2d", (2, 4, 3), {"dilation": (2,)}, 2), ("Conv2d", (2, 4, (3,)), {"stride": (2,)}, 2),
+    ("Conv2d", (2, 4, (3,)), {"padding": "same"}, 2), ("Conv3d", (2, 4, (3,)), {}, 3),
+    ("Conv3d", (2, 4, (3, 3)), {}, 3), ("ConvTranspose2d", (2, 4, (3,)), {}, 2),
+    ("ConvTranspose2d", (2, 4, 3), {"stride": 2, "output_padding": (1,)}, 2), ("ConvTranspose3d", (2, 4, (3,)), {}, 3),
+]
+
+
+@pytest.mark.parametrize("name,args,kwargs,nd", SIZE_LENGTHS, ids=[f"{c[0]}{c[1][2:]}{c[2]}" for c in SIZE_LENGTHS])
+def test_sizes_of_another_length_are_kept_as_given_and_the_forward_raises_as_torch(name, args, kwargs, nd):
+    """torch's modules keep a kernel_size (or stride, padding, dilation) tuple as given, not
+    expanded: Conv2d(2, 4, (3,)) holds a (4, 2, 3) weight, and its forward raises RuntimeError."""
+    def run(t):
+        m = getattr(t.nn, name)(*args, **kwargs)
+        return [list(m.kernel_size), list(m.stride), list(m.weight.shape),
+                _outcome(lambda: m(t.ones((1, 2) + (8,) * nd)))]
+
+    assert run(retrograd) == reference(lambda: run(torch), inputs=[name, repr(args), repr(kwargs)])

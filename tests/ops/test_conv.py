@@ -5,7 +5,7 @@ import pytest
 
 import retrograd
 from retrograd.ops import conv as C
-from tests.helpers import check_op, rand, requires_torch, torch
+from tests.helpers import check_op, rand, reference, requires_torch, torch
 
 
 def F(t):
@@ -356,3 +356,27 @@ def test_folded_bias_gradient_is_the_weight_gradients_last_column(monkeypatch, t
     np.testing.assert_array_equal(grads[0][0], grads[1][0])  # the weight gradient: the same products
     np.testing.assert_allclose(grads[0][1], grads[1][1], rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(grads[0][1], g.astype(np.float64).sum((0, 2, 3)), rtol=1e-5, atol=1e-4)
+
+
+BLOCK_SIZES = [dict(kernel_size=(2,)), dict(kernel_size=(2, 2, 2)), dict(kernel_size=2, dilation=(1,)),
+               dict(kernel_size=2, padding=(0,)), dict(kernel_size=2, stride=(1,)), dict(kernel_size=[2, 2], stride=[1, 1])]
+
+
+@pytest.mark.parametrize("fold", [False, True])
+@pytest.mark.parametrize("kwargs", BLOCK_SIZES, ids=map(repr, BLOCK_SIZES))
+def test_unfold_and_fold_sizes_are_an_int_or_two_as_torch(kwargs, fold):
+    """torch's unfold and fold expand no 1-element tuple: RuntimeError for any length but 2."""
+    def run(t):
+        f = t.nn.functional
+        try:
+            y = f.fold(t.ones(1, 8, 49), (8, 8), **kwargs) if fold else f.unfold(t.ones(1, 2, 8, 8), **kwargs)
+            return ["shape", list(y.shape)]
+        except Exception as e:  # noqa: BLE001 (the type is what is compared)
+            return ["raises", type(e).__name__]
+
+    assert run(retrograd) == reference(lambda: run(torch), inputs=[repr(kwargs), fold])
+
+
+def test_fold_output_size_is_an_int_or_two_as_torch():
+    with pytest.raises(RuntimeError, match="expected output_size equals to 2, but got size 1"):
+        C.fold(retrograd.ones(1, 8, 49), (8,), 2)

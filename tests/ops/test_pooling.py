@@ -5,7 +5,7 @@ import pytest
 
 import retrograd
 from retrograd.ops import pooling as P
-from tests.helpers import check_op, rand, requires_torch, torch
+from tests.helpers import check_op, rand, reference, requires_torch, torch
 
 
 def F(t):
@@ -276,3 +276,48 @@ def test_quad_kept_words_are_exact_bits_or_zero(dtype):
     assert not kept[~flags].any()
     out = np.full(words.shape, 7, dtype=u)
     assert P._kept(words, flags, out=out) is out and np.array_equal(out, kept)
+
+
+def _outcome(f):
+    """What ``f()`` gives: its output's shape, or the type of the exception it raises."""
+    try:
+        return ["shape", list(f().shape)]
+    except Exception as e:  # noqa: BLE001 (the type is what is compared)
+        return ["raises", type(e).__name__]
+
+
+SIZE_LENGTHS = [  # (function, input's dims, call): sizes given as tuples of another length than the dims
+    ("max_unpool2d", 2, lambda f, x, i: f.max_unpool2d(x, i, (2,))),
+    ("max_unpool2d", 2, lambda f, x, i: f.max_unpool2d(x, i, (2, 2, 2))),
+    ("max_unpool2d", 2, lambda f, x, i: f.max_unpool2d(x, i, 2, stride=(2,))),
+    ("max_unpool2d", 2, lambda f, x, i: f.max_unpool2d(x, i, 2, padding=(0,))),
+    ("max_unpool1d", 1, lambda f, x, i: f.max_unpool1d(x, i, (2, 2))),
+    ("max_unpool3d", 3, lambda f, x, i: f.max_unpool3d(x, i, (2,))),
+    ("lp_pool2d", 2, lambda f, x, i: f.lp_pool2d(x, 2, (2,))),
+    ("lp_pool2d", 2, lambda f, x, i: f.lp_pool2d(x, 2, (2, 2, 2))),
+    ("lp_pool2d", 2, lambda f, x, i: f.lp_pool2d(x, 2, 2, stride=(2,))),
+    ("lp_pool3d", 3, lambda f, x, i: f.lp_pool3d(x, 2, (2, 2))),
+    ("adaptive_avg_pool2d", 2, lambda f, x, i: f.adaptive_avg_pool2d(x, (2,))),
+    ("adaptive_avg_pool2d", 2, lambda f, x, i: f.adaptive_avg_pool2d(x, (None, 2))),
+    ("adaptive_avg_pool3d", 3, lambda f, x, i: f.adaptive_avg_pool3d(x, (2, 2))),
+    ("adaptive_max_pool2d", 2, lambda f, x, i: f.adaptive_max_pool2d(x, (2, 2, 2))),
+    ("adaptive_max_pool1d", 1, lambda f, x, i: f.adaptive_max_pool1d(x, (2, 2))),
+    ("max_pool2d", 2, lambda f, x, i: f.max_pool2d(x, (2,))),
+    ("avg_pool2d", 2, lambda f, x, i: f.avg_pool2d(x, 2, stride=(2,))),
+    ("max_pool2d", 2, lambda f, x, i: f.max_pool2d(x, (2, 2, 2))),
+]
+
+
+@pytest.mark.parametrize("case", range(len(SIZE_LENGTHS)), ids=[f"{c[0]}-{i}" for i, c in enumerate(SIZE_LENGTHS)])
+def test_sizes_of_another_length_than_the_dims_as_torch(case):
+    """torch expands a 1-element tuple in max/avg pooling, but not in max_unpool (its default
+    output size has one value per kernel_size value), lp_pool (unpacked: ValueError) or the
+    adaptive pools (RuntimeError)."""
+    name, nd, call = SIZE_LENGTHS[case]
+
+    def run(t):
+        f = t.nn.functional
+        x, i = getattr(f, f"max_pool{nd}d")(t.ones((1, 2) + (8,) * nd), 2, return_indices=True)
+        return _outcome(lambda: call(f, x if "unpool" in name else t.ones((1, 2) + (8,) * nd), i))
+
+    assert run(retrograd) == reference(lambda: run(torch), inputs=[case, name])

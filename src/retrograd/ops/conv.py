@@ -591,7 +591,9 @@ def _conv(name, nd, input, weight, bias, stride, padding, dilation, groups):
     _check_dtypes(name, input, weight, bias)
     if weight.ndim != nd + 2:
         raise RuntimeError(f"{name}: expected weight to be {nd + 2}-dimensional (out_channels, "
-                           f"in_channels/groups, *kernel), but got weight of size {list(weight.shape)}")
+                           f"in_channels/groups, *kernel), but got weight of size {list(weight.shape)}"
+                           " (a module made with a kernel_size of another length than its dims has "
+                           "such a weight: give one int or one per dim)")
     x, unbatched = _batched(input, nd, name)
     stride = _tuple(stride, nd, "stride")
     dilation = _tuple(dilation, nd, "dilation")
@@ -654,7 +656,9 @@ def _conv_transpose(name, nd, input, weight, bias, stride, padding, output_paddi
     _check_dtypes(name, input, weight, bias)
     if weight.ndim != nd + 2:
         raise RuntimeError(f"{name}: expected weight to be {nd + 2}-dimensional (in_channels, "
-                           f"out_channels/groups, *kernel), but got weight of size {list(weight.shape)}")
+                           f"out_channels/groups, *kernel), but got weight of size {list(weight.shape)}"
+                           " (a module made with a kernel_size of another length than its dims has "
+                           "such a weight: give one int or one per dim)")
     x, unbatched = _batched(input, nd, name)
     stride = _tuple(stride, nd, "stride")
     dilation = _tuple(dilation, nd, "dilation")
@@ -751,11 +755,22 @@ class Fold(Function):
         return Unfold.apply(g, ctx.kshape, ctx.out, ctx.p), None, None, None, None
 
 
+def _pair(v, name):
+    """unfold's and fold's sizes: an int, or exactly 2 ints (torch expands no 1-element tuple here)."""
+    if isinstance(v, (int, np.integer)):
+        return (int(v),) * 2
+    v = tuple(int(i) for i in v)
+    if len(v) != 2:
+        raise RuntimeError(f"It is expected {name} equals to 2, but got size {len(v)} ({name}={list(v)}: give "
+                           "one int or 2 ints)")
+    return v
+
+
 def _block_params(kernel_size, dilation, padding, stride):
-    k = _tuple(kernel_size, 2, "kernel_size")
-    d = _tuple(dilation, 2, "dilation")
-    q = _tuple(padding, 2, "padding")
-    s = _tuple(stride, 2, "stride")
+    k = _pair(kernel_size, "kernel_size")
+    d = _pair(dilation, "dilation")
+    q = _pair(padding, "padding")
+    s = _pair(stride, "stride")
     return k, ConvParams(s, tuple((i, i) for i in q), d, 1)
 
 
@@ -781,7 +796,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
         raise RuntimeError(f"Expected 2D (unbatched) or 3D (batched) input to fold, but got input of size: "
                            f"{list(input.shape)}")
     k, p = _block_params(kernel_size, dilation, padding, stride)
-    size = _tuple(output_size, 2, "output_size")
+    size = _pair(output_size, "output_size")
     out = _out_shape(size, k, p)
     K = k[0] * k[1]
     if cols.shape[1] % K:

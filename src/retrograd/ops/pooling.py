@@ -733,10 +733,10 @@ def _adaptive_args(name, nd, input, output_size):
     if isinstance(output_size, (int, np.integer)) or output_size is None:
         output_size = (output_size,) * nd
     output_size = tuple(output_size)
-    if len(output_size) == 1 and nd > 1:
-        output_size = output_size * nd
-    if len(output_size) != nd:
-        raise ValueError(f"{name}: output_size must be an int or a tuple of {nd} ints, got {output_size}")
+    if len(output_size) != nd:  # (torch expands no 1-element tuple here)
+        what = "one int" if nd == 1 else f"{nd} values (ints or None)"
+        raise RuntimeError(f"{name}: output_size must be {nd} (an int or {what}), got {len(output_size)}: "
+                           f"{output_size}")
     out = tuple(n if o is None else int(o) for o, n in zip(output_size, x.shape[2:]))
     if any(o <= 0 for o in out) or any(n == 0 for n in x.shape[2:]):
         raise RuntimeError(f"{name}: elements of output_size must be greater than or equal to 1 and the input "
@@ -840,13 +840,21 @@ def adaptive_max_pool2d_with_indices(input, output_size, return_indices=True):
 def _max_unpool(name, nd, input, indices, kernel_size, stride, padding, output_size):
     x, unbatched = _batched(input, nd, name)
     idx = indices.unsqueeze(0) if unbatched else indices
-    k = _tuple(kernel_size, nd, "kernel_size")
-    s = k if stride is None else _tuple(stride, nd, "stride")
-    p = _tuple(padding, nd, "padding")
-    if output_size is None:
-        size = tuple((n - 1) * si - 2 * pi + ki for n, si, pi, ki in zip(x.shape[2:], s, p, k))
+    k, s, p = (v if v is None or not isinstance(v, (int, np.integer)) else (int(v),) * nd
+               for v in (kernel_size, stride, padding))
+    s = k if s is None else s
+    if output_size is None:  # torch's default size: one per kernel_size value (a 1-element tuple is not expanded)
+        if len(s) < len(k) or len(p) < len(k) or len(k) > x.ndim:
+            raise IndexError(f"{name}: kernel_size={list(k)}, stride={list(s)} and padding={list(p)} should each "
+                             f"be an int or {nd} ints (tuple index out of range)")
+        size = tuple((n - 1) * s[i] - 2 * p[i] + k[i] for i, n in enumerate(x.shape[x.ndim - len(k):]))
     else:
         size = tuple(output_size)[-nd:]
+    if len(size) != nd:
+        names = ("(length)", "(height, width)", "(depth, height, width)")[nd - 1]
+        raise RuntimeError(f"There should be exactly {('one', 'two', 'three')[nd - 1]} elements {names} in "
+                           f"output_size, but got {len(size)} elements. (kernel_size={list(k)}: give one int or "
+                           f"{nd} ints)")
     if tuple(idx.shape) != tuple(x.shape):
         raise RuntimeError(f"{name}: Expected shape of indices to be same as that of the input tensor "
                            f"({list(x.shape)}) but got indices tensor with shape: {list(indices.shape)}")
@@ -876,6 +884,9 @@ def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_siz
 
 
 def _lp_pool(nd, input, norm_type, kernel_size, stride, ceil_mode):
+    if nd > 1 and not isinstance(kernel_size, (int, np.integer)) and len(kernel_size) != nd:
+        raise ValueError(f"lp_pool{nd}d: kernel_size must be an int or {nd} ints (as torch, which unpacks "
+                         f"it), got {list(kernel_size)}")
     k = _tuple(kernel_size, nd, "kernel_size")
     pool = (avg_pool1d, avg_pool2d, avg_pool3d)[nd - 1]
     out = pool(input ** norm_type, k, stride, 0, ceil_mode)

@@ -18,10 +18,11 @@ _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 def _ntuple(v, n):
+    """An int repeated n times; a sequence kept as given, as torch's modules do (Conv2d(2, 4, (3,))
+    holds kernel_size (3,) and a (4, 2, 3) weight, and its forward raises, as torch's)."""
     if isinstance(v, (int, np.integer)):
         return (int(v),) * n
-    v = tuple(v)
-    return v * n if len(v) == 1 and n > 1 else v
+    return tuple(v)
 
 
 def _mode_index(n, lo, hi, mode):
