@@ -89,3 +89,20 @@ def test_spectral_norm_parametrization_sigma_one():
     m = nn.utils.parametrizations.spectral_norm(nn.Linear(5, 5))
     s = np.linalg.svd(m.weight.detach().numpy(), compute_uv=False)
     assert abs(s[0] - 1) < 1e-3
+
+
+class NoInverse(nn.Module):
+    def forward(self, X):
+        return X * 2
+
+    def right_inverse(self, X):
+        raise NotImplementedError("no inverse")
+
+
+def test_a_right_inverse_raising_not_implemented_keeps_the_original_as_torch():
+    m = nn.Linear(2, 2)
+    w = m.weight.detach().numpy().copy()
+    parametrize.register_parametrization(m, "weight", NoInverse())
+    np.testing.assert_array_equal(m.parametrizations.weight.original.detach().numpy(), w)
+    with pytest.raises(NotImplementedError, match="no inverse"):  # assigning still needs it
+        m.weight = retrograd.ones(2, 2)

@@ -1,15 +1,21 @@
-"""Parametrizations built on ``parametrize``: ``weight_norm`` (w = g v / ||v||) and
-``spectral_norm`` (w / sigma_max(w), sigma by power iteration in training mode)."""
+"""Parametrizations built on ``parametrize``: ``weight_norm`` (w = g v / ||v||),
+``spectral_norm`` (w / sigma_max(w), sigma by power iteration in training mode) and
+``orthogonal`` (an orthogonal matrix from the matrix exponential, the Cayley map or a product
+of Householder reflections)."""
 
-from ... import _backend
+import numpy as np
+
+from ... import _backend, linalg
 from ...autograd.grad_mode import no_grad
+from ...creation import eye, randn, zeros
+from ...ops.join import cat
 from ...random import _rng
 from ...tensor import Tensor
 from ..modules.module import Module
 from . import parametrize
 from .weight_norm import norm_except_dim
 
-__all__ = ["weight_norm", "spectral_norm"]
+__all__ = ["weight_norm", "spectral_norm", "orthogonal"]
 EXPORTS = []
 
 
@@ -104,4 +110,119 @@ def spectral_norm(module, name="weight", n_power_iterations=1, eps=1e-12, dim=No
     if dim is None:
         dim = 1 if type(module).__name__.startswith("ConvTranspose") else 0
     parametrize.register_parametrization(module, name, _SpectralNorm(weight, n_power_iterations, dim, eps))
+    return module
+
+
+_ORTHOGONAL_MAPS = ("matrix_exp", "cayley", "householder")
+
+
+def _orthonormalized(A):
+    """The Q of A = QR with R's diagonal positive: Gram-Schmidt on A's columns."""
+    q, r = linalg.qr(A)
+    return q * r.diagonal(dim1=-2, dim2=-1).sign().unsqueeze(-2)
+
+
+def _is_orthogonal(Q):
+    k = Q.shape[-1]
+    return bool(((Q.mT @ Q) - eye(k, dtype=Q.dtype, device=Q.device)).abs().max() <= 1e-5)
+
+
+class _Orthogonal(Module):
+    """Maps the stored matrix X (n x k, read as its transpose when wide) to an orthogonal one:
+    the first k columns of exp(S) or of the Cayley transform (I - S/2)^-1 (I + S/2) of the
+    skew-symmetric S built from X's strictly lower triangle, or the Householder reflections whose
+    vectors are X's columns below the diagonal, each column's sign the integer part of X's
+    diagonal. With a ``base`` buffer (trivialization) the result is ``base`` times that: X then
+    starts at -I, where every map gives I, and assigning Q sets ``base`` to Q."""
+
+    def __init__(self, weight, orthogonal_map, *, use_trivialization=True):
+        super().__init__()
+        self.shape = weight.shape
+        self.orthogonal_map = orthogonal_map
+        if use_trivialization:
+            self.register_buffer("base", None)
+
+    def forward(self, X):
+        wide = X.shape[-2] < X.shape[-1]
+        if wide:
+            X = X.mT
+        n, k = X.shape[-2:]
+        if self.orthogonal_map == "householder":
+            V = X.tril(-1)
+            tau = 2.0 / (1.0 + (V * V).sum(dim=-2))
+            Q = linalg.householder_product(V, tau) * X.diagonal(dim1=-2, dim2=-1).int().unsqueeze(-2)
+        else:
+            S = X.tril(-1)
+            if n > k:
+                S = cat([S, zeros(*S.shape[:-1], n - k, dtype=S.dtype, device=S.device)], dim=-1)
+            S = S - S.mT
+            if self.orthogonal_map == "matrix_exp":
+                Q = linalg.matrix_exp(S)
+            else:
+                I = eye(n, dtype=S.dtype, device=S.device)
+                Q = linalg.solve(I - S / 2, I + S / 2)
+            Q = Q[..., :k]
+        if hasattr(self, "base"):
+            Q = self.base @ Q
+        return Q.mT if wide else Q
+
+    def right_inverse(self, Q):
+        if Q.shape != self.shape:
+            raise ValueError(f"Expected a matrix or batch of matrices of shape {self.shape}. "
+                             f"Got a tensor of shape {Q.shape}.")
+        given = Q
+        wide = Q.shape[-2] < Q.shape[-1]
+        if wide:
+            Q = Q.mT
+        n, k = Q.shape[-2:]
+        if not hasattr(self, "base"):
+            if self.orthogonal_map != "householder":
+                raise NotImplementedError(
+                    "It is not possible to assign to the matrix exponential or the Cayley parametrizations "
+                    "when use_trivialization=False.")
+            X = _householder_vectors(Q)
+            return X.mT if wide else X
+        if n > k:  # complete Q's columns to an orthogonal n x n basis
+            extra = randn(*Q.shape[:-1], n - k, dtype=Q.dtype, device=Q.device)
+            Q = _orthonormalized(cat([Q, extra], dim=-1))
+        else:
+            Q = Q.clone() if _is_orthogonal(Q) else _orthonormalized(Q)
+        self.base = Q
+        minus_identity = zeros(*given.shape, dtype=given.dtype, device=given.device)
+        minus_identity.diagonal(dim1=-2, dim2=-1).fill_(-1.0)
+        return minus_identity
+
+
+def _householder_vectors(Q):
+    """X with Householder vectors below the diagonal (LAPACK's geqrf of Q) and on it the signs
+    that make ``_Orthogonal.forward(X)`` give back Q's QR factor Q."""
+    a = np.ascontiguousarray(Q.detach().cpu().numpy())
+    raw, tau = np.linalg.qr(a, mode="raw")  # LAPACK geqrf, its result transposed
+    x = np.swapaxes(raw, -1, -2).copy()
+    k = x.shape[-1]
+    diag = np.sign(np.diagonal(x, axis1=-2, axis2=-1))
+    diag = np.where(tau == 0, -diag, diag)  # H = I there, where forward's tau = 2 reflects
+    idx = np.arange(k)
+    x[..., idx, idx] = diag
+    return Tensor._make(_backend.to_device(x.astype(a.dtype, copy=False), Q.device))
+
+
+def orthogonal(module, name="weight", orthogonal_map=None, *, use_trivialization=True):
+    """Make ``module.<name>`` (a matrix or a batch of them) orthogonal: Q^T Q = I when tall,
+    Q Q^T = I when wide. ``orthogonal_map``: "matrix_exp" (the default for square matrices),
+    "cayley" or "householder" (the default otherwise). With ``use_trivialization`` the
+    parametrization also keeps an orthogonal ``base`` (``parametrizations.<name>.0.base``)
+    it multiplies, which assignments to ``module.<name>`` set."""
+    weight = getattr(module, name, None)
+    if not isinstance(weight, Tensor):
+        raise ValueError(f"Module '{module}' has no parameter or buffer with name '{name}'")
+    if weight.ndim < 2:
+        raise ValueError(f"Expected a matrix or batch of matrices. Got a tensor of {weight.ndim} dimensions.")
+    if orthogonal_map is None:
+        orthogonal_map = "matrix_exp" if weight.shape[-2] == weight.shape[-1] else "householder"
+    if orthogonal_map not in _ORTHOGONAL_MAPS:
+        raise ValueError('orthogonal_map has to be one of "matrix_exp", "cayley", "householder". '
+                         f"Got: {orthogonal_map}")
+    orth = _Orthogonal(weight, orthogonal_map, use_trivialization=use_trivialization)
+    parametrize.register_parametrization(module, name, orth, unsafe=True)
     return module
