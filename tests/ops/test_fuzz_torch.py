@@ -847,9 +847,6 @@ def test_reductions_with_keywords(data):
     keepdim = data.draw(st.booleans(), label="keepdim")
     out_dtype = data.draw(st.sampled_from(["float32", "float64", "int32", "int64", "float16", "bool"]), label="dtype")
     k = data.draw(st.integers(0, 3), label="k")
-    # not followed (reported): torch's CPU quantile refuses float16/bfloat16 (its CUDA one and
-    # autocast's fp32 cast take them, and retrograd computes them on the CPU too)
-    assume(not (op == "quantile" and dt in ("float16", "bfloat16")))
 
     def fn(lib, x):
         dtype = getattr(lib, out_dtype)

@@ -400,3 +400,26 @@ def test_kernel_checks_of_logcumsumexp_and_mean_as_torch():
         retrograd.logcumsumexp(retrograd.tensor([1, 2]), 0)
     with pytest.raises(RuntimeError, match="could not infer output dtype"):  # dtype checked before dim
         retrograd.mean(retrograd.tensor([[1]]), 2, dtype=retrograd.int64)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "int64"])
+@pytest.mark.parametrize("call", ["quantile", "quantile_dim", "quantile_q_tensor", "nanquantile"])
+def test_cpu_quantile_of_half_precision_raises_as_torch(dtype, call):
+    """torch's CPU quantile and nanquantile take float32 and float64 only (RuntimeError for
+    float16 and bfloat16); under CPU autocast they are cast to float32 first and run."""
+    def run(t):
+        x = t.tensor([3.0, 1.0, 4.0, 1.0, 5.0, 9.0]).to(getattr(t, dtype))
+        fn = {"quantile": lambda: t.quantile(x, 0.3), "quantile_dim": lambda: x.quantile(0.3, dim=0, keepdim=True),
+              "quantile_q_tensor": lambda: t.quantile(x, t.tensor([0.25, 0.5]).to(x.dtype)),
+              "nanquantile": lambda: t.nanquantile(x, 0.3)}[call]
+        try:
+            y = fn()
+            return [str(y.dtype), y.float().tolist()]
+        except Exception as e:  # noqa: BLE001 (the type is what is compared)
+            return [type(e).__name__]
+
+    assert run(retrograd) == reference(lambda: run(torch), inputs=[dtype, call])
+    if dtype in ("float16", "bfloat16"):
+        with retrograd.autocast("cpu", dtype=getattr(retrograd, dtype)):
+            x = retrograd.tensor([3.0, 1.0, 4.0], dtype=getattr(retrograd, dtype))
+            assert retrograd.quantile(x, 0.5).dtype == retrograd.float32

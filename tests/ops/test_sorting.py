@@ -130,3 +130,21 @@ def test_sort_of_a_0d_tensor_checks_dim_as_torch():
         with pytest.raises(IndexError, match="Dimension out of range"):
             fn()
     assert retrograd.sort(x, dim=-1)[0].item() == 1.0
+
+
+@pytest.mark.parametrize("op", ["kthvalue", "topk", "sort", "median", "nanmedian", "mode", "msort"])
+def test_bool_inputs_of_the_selection_ops_as_torch(op):
+    """torch's CPU kthvalue (NotImplementedError) and topk (RuntimeError) refuse bool tensors;
+    sort, mode and msort take them."""
+    def run(t):
+        x = t.tensor([True, False, True, True])
+        fn = {"kthvalue": lambda: t.kthvalue(x, 2).values, "topk": lambda: x.topk(2).values,
+              "sort": lambda: x.sort().values, "median": lambda: x.median(), "nanmedian": lambda: t.nanmedian(x),
+              "mode": lambda: x.mode().values, "msort": lambda: t.msort(x)}[op]
+        try:
+            y = fn()
+            return [str(y.dtype), y.tolist()]
+        except Exception as e:  # noqa: BLE001 (the type is what is compared)
+            return [type(e).__name__]
+
+    assert run(retrograd) == reference(lambda: run(torch), inputs=[op])

@@ -11,6 +11,7 @@ import numpy as np
 from . import _batching
 from .. import _backend, _dtype
 from .._float_warnings import silent
+from ..amp import autocast_mode
 from ..autograd.function import Function
 from ..autograd.forward_ad import linear_jvp, slicewise_jvp
 from ..autograd.grad_mode import _state as _grad_state
@@ -776,6 +777,12 @@ class CumMin(_CumExtreme):
     ufunc = staticmethod(lambda xp: xp.minimum)
 
 
+def _autocast_device(array):
+    """The device type of an array as autocast sees it (its tests see NumPy arrays as CUDA ones,
+    where torch's quantile takes float16 and bfloat16)."""
+    return autocast_mode._device_type(array)
+
+
 class Quantile(Function):
     """z = sorted(a)[lo] + w*(sorted(a)[hi] - sorted(a)[lo]) at position q*(n-1) along dim;
     da = g*(1 - w) into the source of sorted[lo] and g*w into that of sorted[hi]."""
@@ -796,6 +803,9 @@ class Quantile(Function):
     @staticmethod
     def forward(ctx, a, qs, dim, keepdim, interpolation, ignore_nan):
         x = a._data
+        if x.dtype.itemsize == 2 and _autocast_device(x) == "cpu":  # (after CPU autocast's float32 cast)
+            raise RuntimeError(f"quantile() input tensor must be either float or double dtype (got {a.dtype}: "
+                               "torch's CPU quantile takes float32 and float64 only; convert it with .float())")
         xp = _backend.array_module(x)
         flat = dim is None
         if flat:

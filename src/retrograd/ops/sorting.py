@@ -13,6 +13,7 @@ import numpy as np
 from . import _batching
 from .._backend import array_module
 from ..tensor import Tensor, _wrap_dim
+from ._kernel_dtypes import check_not_bool
 from ._method import tensor_method
 from .indexing import Index, _dim_key
 from .reduction import return_types
@@ -95,6 +96,9 @@ def msort(input):
 @tensor_method()
 def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002
     """The k largest (or smallest) values along ``dim`` and their indices."""
+    if input._data.dtype == np.bool_ and type(input._data) is np.ndarray:
+        raise RuntimeError("topk does not support bool dtypes on CPU (convert the bool tensor with .int() or "
+                           ".float() first)")
     dim = _wrap_dim(dim, max(input.ndim, 1))
     n = input.shape[dim] if input.ndim else 1
     if not 0 <= k <= n:
@@ -112,6 +116,8 @@ def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002
 @tensor_method()
 def kthvalue(input, k, dim=-1, keepdim=False):
     """The k-th smallest value (1-based) along ``dim`` and its index."""
+    if type(input._data) is np.ndarray:  # (torch's CPU kernel has no Bool version)
+        check_not_bool("kthvalue_cpu", input)
     dim = _wrap_dim(dim, max(input.ndim, 1))
     n = input.shape[dim] if input.ndim else 1
     if not 1 <= k <= n:
