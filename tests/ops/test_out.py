@@ -90,6 +90,14 @@ CASES = {
     "index_select": lambda m: ((T(m, X), 1, T(m, IDX[0])), {}),
     "index_add": lambda m: ((T(m, X), 0, T(m, IDX[:2, 0]), T(m, Y[:2])), {}),
     "index_reduce": lambda m: ((T(m, X), 0, T(m, IDX[:2, 0]), T(m, Y[:2]), "amax"), {}),
+    # the copying view ops (and split_copy, split_with_sizes_copy, unbind_copy: LIST_OUT)
+    "alias_copy": lambda m: ((T(m, X),), {}), "detach_copy": lambda m: ((T(m, X),), {}),
+    "diagonal_copy": lambda m: ((T(m, X), 1), {}), "expand_copy": lambda m: ((T(m, V3[:, None]), (3, 4)), {}),
+    "permute_copy": lambda m: ((T(m, X), (1, 0)), {}), "select_copy": lambda m: ((T(m, X), 1, 2), {}),
+    "slice_copy": lambda m: ((T(m, X), 1, 1, 4, 2), {}), "squeeze_copy": lambda m: ((T(m, X[:1]),), {}),
+    "t_copy": lambda m: ((T(m, X),), {}), "transpose_copy": lambda m: ((T(m, B), 0, 2), {}),
+    "unfold_copy": lambda m: ((T(m, X), 1, 2, 1), {}), "unsqueeze_copy": lambda m: ((T(m, X), 1), {}),
+    "view_copy": lambda m: ((T(m, X), (2, 6)), {}),
     "masked_select": lambda m: ((T(m, X), T(m, X > 0)), {}),
     "take_along_dim": lambda m: ((T(m, X), T(m, IDX)), {"dim": 1}),
     "nonzero": lambda m: ((T(m, X > 0),), {}),
@@ -173,6 +181,9 @@ CASES = {
     "normal": lambda m: ((0.0, 1.0, (3, 4)), {}),
     "bernoulli": lambda m: ((T(m, POS),), {}), "multinomial": lambda m: ((T(m, POS), 2), {}),
 }
+# out= a list of tensors, one a result, each written as by copy_ and None returned (torch's): checked in
+# tests/ops/test_view_copies.py
+LIST_OUT = {"split_copy", "split_with_sizes_copy", "unbind_copy"}
 RANDOM = {"rand", "randn", "randint", "randperm", "normal", "empty", "bernoulli", "multinomial"}  # values not compared
 DECOMPOSITIONS = {"linalg.qr", "linalg.svd", "linalg.eigh", "svd"}  # compared up to sign
 # torch resizes these outs without a warning (its factories, and addbmm)
@@ -187,7 +198,9 @@ COMPOSITE = {"inner", "tensordot", "quantile", "nanquantile", "linalg.matrix_nor
 # torch reads requires_grad of the differentiable outs only (not linalg.lu's P); takes_out refuses any
 FIRST_OUT_NOT_DIFFERENTIABLE = {"linalg.lu", "lu_unpack"}
 # torch records a node that raises only in backward; retrograd raises at the call
-GRAD_RAISES_EARLY = {"diag", "floor_divide", "heaviside", "histogram", "conj_physical"}
+GRAD_RAISES_EARLY = {"diag", "floor_divide", "heaviside", "histogram", "conj_physical", "alias_copy", "detach_copy",
+                     "diagonal_copy", "expand_copy", "permute_copy", "select_copy", "slice_copy", "squeeze_copy",
+                     "t_copy", "transpose_copy", "unfold_copy", "unsqueeze_copy", "view_copy"}
 
 
 def _fn(m, name):
