@@ -6,7 +6,9 @@ names and signatures. All are computed here in NumPy, with no SciPy (erf, erfc a
 ops/math.py, use SciPy when it is installed, else the C library's erf and Newton's method)."""
 
 from .ops.elementwise import sigmoid as expit
-from .ops.math import erf, erfc, erfinv, exp2, expm1, log1p, logit, round, xlogy  # noqa: A004
+from .tensor import Tensor
+from .ops._kernel_dtypes import not_implemented_for
+from .ops.math import erf, erfc, erfinv, exp2, expm1, log1p, logit, round as _round, xlogy
 from .ops.reduction import logsumexp
 from .ops.softmax import log_softmax as _log_softmax, softmax as _softmax
 from .ops.special import (  # noqa: F401
@@ -31,16 +33,37 @@ __all__ = ["airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "cheby
            "shifted_chebyshev_polynomial_w", "sinc", "softmax", "spherical_bessel_j0", "xlog1py", "xlogy", "zeta"]
 
 
+def _check_args(name, input, dim=0):
+    """torch.special's TypeErrors: input must be a Tensor, dim an int (not None, a bool or a float)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"special_{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+    if dim is None or isinstance(dim, bool) or not hasattr(type(dim), "__index__"):
+        raise TypeError(f"special_{name}(): argument 'dim' (position 2) must be int, not {type(dim).__name__}")
+
+
 def multigammaln(input, p, *, out=None):
     """The log of the multivariate gamma function of dimension p (torch.mvlgamma)."""
+    _check_args("multigammaln", input)
     return _mvlgamma(input, p, out=out)
 
 
 def softmax(input, dim, *, dtype=None):
-    """softmax along dim (torch.softmax; dim is required here, as in torch.special)."""
+    """softmax along dim (torch.softmax; dim is required here, and an int, as in torch.special)."""
+    _check_args("softmax", input, dim)
     return _softmax(input, dim, dtype=dtype)
 
 
 def log_softmax(input, dim, *, dtype=None):
-    """log_softmax along dim (torch.log_softmax; dim is required here, as in torch.special)."""
+    """log_softmax along dim (torch.log_softmax; dim is required here, and an int, as in torch.special)."""
+    _check_args("log_softmax", input, dim)
     return _log_softmax(input, dim, dtype=dtype)
+
+
+def round(input, *, decimals=0, out=None):  # noqa: A001
+    """torch.round, but integer and bool tensors raise (torch.special.round's kernel is float-only,
+    where torch.round returns them unchanged)."""
+    _check_args("round", input)
+    if not input.dtype.is_floating_point:
+        raise not_implemented_for("round_vml_cpu" if decimals == 0 else "round_cpu", input.dtype,
+                                  "torch.special.round takes float tensors: convert with .float(), or use torch.round")
+    return _round(input, decimals=decimals, out=out)

@@ -389,3 +389,81 @@ def test_special_dtype_promotion_and_inplace():
         np.testing.assert_array_equal(z.numpy(), fn(y).numpy())
     out = retrograd.empty(2, dtype=retrograd.float64)
     assert retrograd.special.ndtri(y / 2, out=out) is out
+
+
+# ---------------------------------------------------------------------------- torch's refusals (issue 12: no silent deviations)
+
+# the kernels torch 2.13 has no float16/bfloat16 version of (NotImplementedError "<name>_cpu" ...)
+NO_HALF_UNARY = ["erfcx", "ndtri", "log_ndtr", "airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1",
+                 "modified_bessel_i0", "modified_bessel_i1", "modified_bessel_k0", "modified_bessel_k1",
+                 "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "spherical_bessel_j0"]
+NO_HALF_BINARY = ["zeta", "chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v",
+                  "chebyshev_polynomial_w", "hermite_polynomial_h", "hermite_polynomial_he", "laguerre_polynomial_l",
+                  "legendre_polynomial_p", "shifted_chebyshev_polynomial_t", "shifted_chebyshev_polynomial_u",
+                  "shifted_chebyshev_polynomial_v", "shifted_chebyshev_polynomial_w"]
+
+
+@pytest.mark.parametrize("name", NO_HALF_UNARY + NO_HALF_BINARY)
+def test_kernels_without_half_precision_raise_as_torch(name):
+    fn = getattr(retrograd.special, name)
+    call = (lambda x: fn(x)) if name in NO_HALF_UNARY else (lambda x: fn(x, 2.0))
+    for dtype, scalar in ((retrograd.float16, "Half"), (retrograd.bfloat16, "BFloat16")):
+        with pytest.raises(NotImplementedError, match=f'"{name}_cpu" not implemented for \'{scalar}\''):
+            call(retrograd.tensor([0.5, 1.5], dtype=dtype))
+    if name in NO_HALF_BINARY:  # a float16 second operand makes the computation float16 too
+        with pytest.raises(NotImplementedError, match="'Half'"):
+            fn(2.0, retrograd.tensor([0.5], dtype=retrograd.float16))
+    assert call(retrograd.tensor([1, 2])).dtype == retrograd.float32  # integers still compute in float32
+
+
+@pytest.mark.parametrize("name", ["gammainc", "gammaincc"])
+def test_incomplete_gamma_of_integer_tensors_raises_as_torch(name):
+    fn = getattr(retrograd.special, name)
+    kernel = "igamma_cpu" if name == "gammainc" else "igammac_cpu"
+    with pytest.raises(NotImplementedError, match=f"\"{kernel}\" not implemented for 'Long'"):
+        fn(retrograd.tensor([1, 2]), retrograd.tensor([2, 3]))
+    with pytest.raises(NotImplementedError, match="'Bool'"):
+        fn(retrograd.tensor([True]), retrograd.tensor([False]))
+    assert fn(retrograd.tensor([1, 2]), retrograd.tensor([2.0, 3.0])).dtype == retrograd.float32
+
+
+@pytest.mark.parametrize("call", [
+    lambda s: s.i0e(0.5), lambda s: s.i1(0.5), lambda s: s.erfcx(0.5), lambda s: s.ndtri(0.5), lambda s: s.entr(0.5),
+    lambda s: s.bessel_j0(0.5), lambda s: s.airy_ai(0.5), lambda s: s.zeta(2.0, 1.0), lambda s: s.xlog1py(2.0, 1.0),
+    lambda s: s.multigammaln(0.5, 2), lambda s: s.softmax(0.5, 0), lambda s: s.log_softmax(0.5, 0),
+    lambda s: s.round(0.5)])
+def test_numbers_where_torch_special_takes_tensors_raise_type_error(call):
+    with pytest.raises(TypeError, match="must be Tensor|must be Tensors"):
+        call(retrograd.special)
+
+
+def test_special_round_refuses_integers_and_softmax_dim_must_be_an_int():
+    # torch.special.round's kernel is float-only (torch.round returns integers unchanged)
+    with pytest.raises(NotImplementedError, match="\"round_vml_cpu\" not implemented for 'Long'"):
+        retrograd.special.round(retrograd.tensor([1, 2]))
+    assert retrograd.round(retrograd.tensor([1, 2])).tolist() == [1, 2]
+    assert retrograd.special.round(retrograd.tensor([1.26]), decimals=1).item() == pytest.approx(1.3)
+    x = retrograd.tensor([1.0, 2.0])
+    for fn in (retrograd.special.softmax, retrograd.special.log_softmax):
+        for dim in (None, True, 0.0):
+            with pytest.raises(TypeError, match="argument 'dim' \\(position 2\\) must be int"):
+                fn(x, dim)
+        np.testing.assert_allclose(fn(x, retrograd.tensor(0)).numpy(), fn(x, 0).numpy())
+
+
+def test_lgamma_of_subnormal_and_tiny_values_is_finite_as_torch():
+    # ln Gamma(x) = -ln|x| - gamma x + O(x^2); 1/x overflowed to inf for |x| < 2^-1022 / ...
+    x = np.array([5e-324, 1e-310, -1e-310, 2e-308, 1e-300, -1e-11, 1e-11])
+    out = retrograd.lgamma(retrograd.tensor(x, dtype=retrograd.float64)).numpy()
+    np.testing.assert_allclose(out, -np.log(np.abs(x)) - 0.5772156649015329 * x, rtol=1e-15)
+    assert out[0] == pytest.approx(744.4400719213812, rel=1e-15)  # torch 2.13's value
+
+
+@pytest.mark.parametrize("fn", [retrograd.special.i1, retrograd.special.i1e])
+def test_i1_gradient_is_one_half_within_eps_of_zero_and_at_nan_as_torch(fn):
+    for dtype in (retrograd.float32, retrograd.float64):
+        eps = retrograd.finfo(dtype).eps
+        x = retrograd.tensor([0.0, 5e-324 if dtype == retrograd.float64 else 1e-45, eps, -eps, NAN],
+                             dtype=dtype, requires_grad=True)
+        fn(x).sum().backward()
+        assert x.grad.tolist() == [0.5] * 5  # z/x overflowed (-inf) or lost every digit (0) here

@@ -102,6 +102,8 @@ def lgamma(x):
     out[near1] = _lgamma_near_one(x[near1] - 1.0)
     near2 = np.abs(x - 2.0) <= 0.25  # ln Gamma(2 + e) = ln Gamma(1 + e) + ln(1 + e)
     out[near2] = _lgamma_near_one(x[near2] - 2.0) + np.log1p(x[near2] - 2.0)
+    tiny = (x != 0) & (np.abs(x) < 1e-10)  # ln |Gamma(x)| = -ln|x| - gamma x + O(x^2): 1/x would overflow
+    out[tiny] = -np.log(np.abs(x[tiny])) - _EULER_GAMMA * x[tiny]
     return out
 
 

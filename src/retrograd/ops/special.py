@@ -23,6 +23,7 @@ from ..autograd.forward_ad import diagonal_jvp, fsum, tangent_of
 from ..tensor import Tensor
 from . import _special_kernels as K
 from ._inplace import make_inplace
+from ._kernel_dtypes import check_floating_result, not_implemented_for
 from ._method import tensor_method
 from ._out import CAST, NONE, takes_out
 from .comparison import where
@@ -44,6 +45,21 @@ def _kernel(fn, name):
         return fn(x.astype(np.float64)).astype(x.dtype, copy=False)
 
     return staticmethod(f)
+
+
+def _require_tensor(name, input, arg="input"):
+    """torch's TypeError for a number (or anything else) where torch.special takes a Tensor."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"special_{name}(): argument '{arg}' (position 1) must be Tensor, not "
+                        f"{type(input).__name__} (wrap the value with torch.tensor(...))")
+
+
+def _refuse_half(name, array):
+    """torch's NotImplementedError for float16/bfloat16, which these kernels have no version for
+    (``array``: the values the kernel would compute on, integers already made float)."""
+    dtype = _dtype.from_numpy_dtype(array.dtype)
+    if dtype.name in ("float16", "bfloat16"):
+        raise not_implemented_for(f"{name}_cpu", dtype, "convert with .float() first")
 
 
 # ---------------------------------------------------------------------------- log gamma family
@@ -104,16 +120,25 @@ class I0e(_UnaryFloat):
     df = staticmethod(lambda g, a, z: g * (i1e(a) - a.sign() * i0e(a)))
 
 
+def _near_zero(a):
+    """|a| <= eps of a's dtype, or nan: where torch's I1/I1e derivative is its limit 1/2 at 0
+    (z/a loses all digits there, and overflows for subnormal a)."""
+    from .._type_info import finfo
+
+    return ~(a.abs() > finfo(a.dtype if a.dtype.is_floating_point else None).eps)
+
+
 class I1(_UnaryFloat):
-    """z = I1(a);  da = g*(I0(a) - z/a), g/2 at a = 0."""
+    """z = I1(a);  da = g*(I0(a) - z/a), g/2 for |a| <= eps (and nan), as torch."""
     f = _kernel(K.i1, "i1")
-    df = staticmethod(lambda g, a, z: g * where(a == 0, 0.5, i0(a) - i1(a) / where(a == 0, 1.0, a)))
+    df = staticmethod(lambda g, a, z: g * where(_near_zero(a), 0.5, i0(a) - i1(a) / where(_near_zero(a), 1.0, a)))
 
 
 class I1e(_UnaryFloat):
-    """z = exp(-|a|) I1(a);  da = g*(i0e(a) - z*(sgn(a) + 1/a)), g/2 at a = 0."""
+    """z = exp(-|a|) I1(a);  da = g*(i0e(a) - z*(sgn(a) + 1/a)), g/2 for |a| <= eps (and nan), as torch."""
     f = _kernel(K.i1e, "i1e")
-    df = staticmethod(lambda g, a, z: g * where(a == 0, 0.5, i0e(a) - i1e(a) * (a.sign() + 1 / where(a == 0, 1.0, a))))
+    df = staticmethod(lambda g, a, z: g * where(_near_zero(a), 0.5,
+                                                i0e(a) - i1e(a) * (a.sign() + 1 / where(_near_zero(a), 1.0, a))))
 
 
 class Erfcx(_UnaryFloat):
@@ -312,10 +337,14 @@ def polygamma(n, input):
     return Polygamma.apply(input, _order(n, "polygamma"))
 
 
-def _special(cls, name):
-    """torch.special's function for the unary op ``cls`` (no Tensor method, as in torch)."""
+def _special(cls, name, half=True):
+    """torch.special's function for the unary op ``cls`` (no Tensor method, as in torch);
+    ``half=False``: float16/bfloat16 raise, as torch's kernel has no version for them."""
 
     def fn(input):
+        _require_tensor(name, input)
+        if not half:
+            _refuse_half(name, input._data)
         return cls.apply(input)
 
     fn.__name__ = fn.__qualname__ = name
@@ -328,22 +357,25 @@ sinc = _unary(Sinc, "sinc")
 i0e = _special(I0e, "i0e")
 i1 = _special(I1, "i1")
 i1e = _special(I1e, "i1e")
-erfcx = _special(Erfcx, "erfcx")
+erfcx = _special(Erfcx, "erfcx", half=False)
 ndtr = _special(Ndtr, "ndtr")
-ndtri = _special(Ndtri, "ndtri")
-log_ndtr = _special(LogNdtr, "log_ndtr")
+ndtri = _special(Ndtri, "ndtri", half=False)
+log_ndtr = _special(LogNdtr, "log_ndtr", half=False)
 entr = _special(Entr, "entr")
 
 
 @takes_out(dtype=CAST)
 def xlog1py(input, other):
     """input * log1p(other), 0 where input is 0 (either may be a Python number)."""
+    _require_pair("xlog1py", input, other)
     return Xlog1py.apply(input, other)
 
 
 @takes_out(dtype=CAST)
 def zeta(input, other):
     """The Hurwitz zeta function sum_k (k + other)^-input (either may be a Python number)."""
+    _require_pair("zeta", input, other)
+    _refuse_half("zeta", float_operands(input, other)[0 if isinstance(input, Tensor) else 1])
     return Zeta.apply(input, other)
 
 
@@ -352,6 +384,7 @@ def zeta(input, other):
 def igamma(input, other):
     """The regularized lower incomplete gamma function P(input, other)."""
     _require_tensors("igamma", input, other)
+    check_floating_result("igamma_cpu", input, other)
     return Igamma.apply(input, other)
 
 
@@ -360,7 +393,15 @@ def igamma(input, other):
 def igammac(input, other):
     """The regularized upper incomplete gamma function Q(input, other) = 1 - P(input, other)."""
     _require_tensors("igammac", input, other)
+    check_floating_result("igammac_cpu", input, other)
     return Igammac.apply(input, other)
+
+
+def _require_pair(name, input, other):
+    """torch's TypeError when neither operand is a Tensor."""
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        raise TypeError(f"special_{name}() received an invalid combination of arguments - got "
+                        f"({type(input).__name__}, {type(other).__name__}): input, other or both must be Tensors")
 
 
 def _require_tensors(name, *operands):
@@ -389,7 +430,11 @@ def _not_differentiable(name, kernel):
     does not require grad."""
 
     def fn(input):
-        return Tensor._make(_on_host(kernel, float_data(input)))
+        _require_tensor(name, input, "x" if name in ("airy_ai", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1")
+                        else "input")
+        x = float_data(input)
+        _refuse_half(name, x)
+        return Tensor._make(_on_host(kernel, x))
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"{kernel.__doc__.splitlines()[0]} Not differentiable (as torch)."
@@ -412,6 +457,7 @@ def _polynomial_function(name):
             raise TypeError(f"special_{name}() received an invalid combination of arguments - got "
                             f"({type(input).__name__}, {type(n).__name__}): input, n or both must be Tensors")
         x, degree = float_operands(input, n)
+        _refuse_half(name, x if isinstance(input, Tensor) else degree)
         return Tensor._make(broadcast_op(lambda u, v: _on_host(lambda a, b: K.polynomial(name, a, b), u, v),
                                          x, degree, input, n))
 
