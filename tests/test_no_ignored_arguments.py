@@ -32,7 +32,7 @@ MODULES = ["retrograd", "retrograd.nn.functional", "retrograd.linalg", "retrogra
            "retrograd.backends.cuda", "retrograd.backends.mps", "retrograd.profiler",
            "retrograd.utils.benchmark", "retrograd.distributed", "retrograd.onnx", "retrograd.nn.parallel",
            "retrograd.futures", "retrograd.inspect", "retrograd.distributions",
-           "retrograd.distributions.constraints", "retrograd.distributions.transforms"]
+           "retrograd.distributions.constraints", "retrograd.distributions.transforms", "retrograd.multiprocessing"]
 
 # (qualified name, parameter): why it is right not to read it
 ALLOWED = {

@@ -7,6 +7,7 @@ from . import _backend
 from ._float_warnings import install_filter as _install_filter
 _install_filter()  # NumPy's inf * 0 warnings stay out of retrograd's ops, as torch gives none
 from ._backend import device
+from ._backend import AcceleratorError, OutOfMemoryError  # torch's device errors (CuPy's are mapped to them)
 from ._dtype import (bfloat16, bool_ as bool, double, dtype, float, float16, float32, float64,  # noqa: A004
                      get_default_dtype, half, int, int8, int16, int32, int64, long, promote_types,
                      set_default_dtype, short, uint8)
@@ -159,6 +160,7 @@ class _DeviceAmp:
 
 
 from . import cuda  # noqa: E402  (torch.cuda: CUDA through CuPy)
+from . import multiprocessing  # noqa: E402,F401  (registers tensors with multiprocessing's pickler, as import torch)
 cuda.amp = _DeviceAmp("cuda")
 vars(cuda).update(_legacy.CUDA_TYPES)  # torch.cuda.FloatTensor, ...
 cpu = _DeviceAmp("cpu")

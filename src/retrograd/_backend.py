@@ -96,6 +96,43 @@ class CudaUnavailableError(RuntimeError, AssertionError):
     CPU-only build; code written for either catches this."""
 
 
+class OutOfMemoryError(RuntimeError):
+    """Exception raised when device is out of memory (torch.OutOfMemoryError, which is also
+    torch.cuda.OutOfMemoryError): a CUDA allocation that CuPy's pool could not make."""
+
+
+class AcceleratorError(RuntimeError):
+    """Exception raised while executing on device (torch.AcceleratorError): a CUDA error, such as a
+    failed device-side check."""
+
+
+def device_allocator(malloc):
+    """CuPy's allocator ``malloc(nbytes)`` (its memory pool's) with its errors made torch's: CuPy's
+    OutOfMemoryError (a MemoryError) becomes OutOfMemoryError, a CUDA runtime error AcceleratorError,
+    each naming the request and chained to CuPy's. cuda.py installs it (``cupy.cuda.set_allocator``),
+    so every CUDA array retrograd makes is allocated through it."""
+    def allocate(nbytes):
+        try:
+            return malloc(nbytes)
+        except cupy.cuda.memory.OutOfMemoryError as e:
+            raise OutOfMemoryError(
+                f"CUDA out of memory. Tried to allocate {_format_bytes(nbytes)} ({e}). Free tensors that "
+                "are no longer needed (del, then torch.cuda.empty_cache() to give the cached blocks back) or "
+                "use a smaller batch") from e
+        except cupy.cuda.runtime.CUDARuntimeError as e:
+            raise AcceleratorError(f"CUDA error: {e} (allocating {_format_bytes(nbytes)})") from e
+
+    return allocate
+
+
+def _format_bytes(n):
+    for unit in ("bytes", "KiB", "MiB"):
+        if n < 1024:
+            return f"{n} {unit}" if unit == "bytes" else f"{n:.2f} {unit}"
+        n /= 1024
+    return f"{n:.2f} GiB"
+
+
 def module_for(dev):
     """The array module for a device, with a clear error when CUDA is not there."""
     dev = device(dev) if not isinstance(dev, device) else dev

@@ -8,7 +8,8 @@ torch checks inside its kernels instead and reports a failure at the next synchr
 at once; on a device it queues a flag computed on the device (no wait), and ``raise_pending``,
 called where retrograd synchronises anyway (a copy to the host, which ``.item()``, ``.tolist()``
 and ``.cpu()`` make, and ``cuda.synchronize()``), looks at every queued flag in one transfer and
-raises the first failed check's error, as a RuntimeError that names it.
+raises the first failed check's error, as an AcceleratorError (a RuntimeError, torch's type) that
+names it.
 """
 
 import numpy as np
@@ -42,4 +43,5 @@ def raise_pending():
     for flag, (_, error) in zip(failed, checks):
         if flag:
             e = error()
-            raise RuntimeError(f"CUDA error: device-side assert triggered ({type(e).__name__}: {e})") from e
+            raise _backend.AcceleratorError(
+                f"CUDA error: device-side assert triggered ({type(e).__name__}: {e})") from e

@@ -19,6 +19,7 @@ from . import _backend
 from . import random as _random
 
 CudaUnavailableError = _backend.CudaUnavailableError
+OutOfMemoryError = _backend.OutOfMemoryError  # torch.cuda.OutOfMemoryError is torch.OutOfMemoryError
 
 
 def is_available():
@@ -408,6 +409,8 @@ def memory_stats(device=None):
 
 _hook = []  # the installed peak hook (with CuPy and a GPU)
 if _backend.cuda_available():
+    # CUDA arrays come from CuPy's pool through an allocator whose errors are torch's (OutOfMemoryError)
+    _backend.cupy.cuda.set_allocator(_backend.device_allocator(_backend.cupy.get_default_memory_pool().malloc))
     _hook.append(_make_peak_hook(_backend.cupy))
     _hook[0].__enter__()  # CuPy's hooks are per thread: this one sees the importing thread's allocations
 

@@ -260,8 +260,20 @@ class Tensor:
         return start // data.itemsize
 
     def is_shared(self):
-        """Always False: retrograd has no shared-memory tensors."""
-        return False
+        """Whether the memory is shared between processes: after ``share_memory_()``, for a tensor
+        received through an mp queue, and always for CUDA tensors, as torch's."""
+        from .multiprocessing import _share
+
+        return self.is_cuda or _share.segment_of(self._data) is not None
+
+    def share_memory_(self):
+        """Move the memory to shared memory (a no-op if it is there already, and for CUDA tensors), so
+        that processes forked afterwards, and those it is sent to, write to the same memory. Every
+        tensor on this memory (views, ``detach()``) moves with it; returns self."""
+        from .multiprocessing import _share
+
+        _share.share([self])
+        return self
 
     def apply_(self, callable):
         """Apply a Python function to each element, in place (CPU only, slow, as torch)."""

@@ -754,6 +754,12 @@ class Module:
         return self
 
     def share_memory(self):
+        """Move every parameter, its ``.grad`` and every buffer to shared memory (``share_memory_()``),
+        for processes that train one model (Hogwild); the tensors stay the same objects. Returns self."""
+        from ..multiprocessing import _share
+
+        tensors = [t for p in self.parameters() for t in (p, p.grad) if t is not None]
+        _share.share(tensors + [b for b in self.buffers() if b is not None])
         return self
 
     # ------------------------------------------------------------ dtype and device
