@@ -1,4 +1,4 @@
-"""BatchNorm, InstanceNorm, LayerNorm, GroupNorm, RMSNorm, LocalResponseNorm against torch: outputs,
+"""BatchNorm, InstanceNorm, LayerNorm, GroupNorm, RMSNorm, LocalResponseNorm, CrossMapLRN2d against torch: outputs,
 gradients, running statistics over several steps, train/eval, state_dict names."""
 
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 
 import retrograd
 from retrograd import nn
-from tests.helpers import rand, requires_torch, torch
+from tests.helpers import rand, reference, requires_torch, torch
 from tests.nn._layer_helpers import compare_modules
 
 
@@ -108,3 +108,56 @@ def test_lazy_norms_materialize_in_the_dtype_they_were_moved_to(make, x):
     m = make().double()
     assert m(retrograd.ones(*x, dtype=retrograd.float64)).dtype is retrograd.float64
     assert all(t.dtype is retrograd.float64 for t in [*m.parameters(), m.running_mean, m.running_var])
+
+
+# ---------------------------------------------------------------------------- CrossMapLRN2d
+
+
+def _cross_map_lrn(lib, x, g, size, dtype):
+    xt = lib.tensor(x, dtype=getattr(lib, dtype), requires_grad=True)
+    y = lib.nn.CrossMapLRN2d(size, alpha=0.3, beta=0.8, k=1.5)(xt)
+    y.backward(lib.tensor(g, dtype=y.dtype))
+    return {"y": y.detach().numpy(), "dx": xt.grad.numpy(), "node": y.grad_fn.name(), "dtype": str(y.dtype)}
+
+
+@pytest.mark.parametrize("channels,size", [(1, 2), (3, 3), (7, 2), (7, 4), (7, 5), (8, 6), (5, 11)])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_cross_map_lrn2d_forward_and_backward_equal_torchs(channels, size, dtype):
+    """torch's numbers, which are not LocalResponseNorm's, nor its backward the derivative of its forward."""
+    x, g = rand(2, channels, 3, 4, seed=size), rand(2, channels, 3, 4, seed=size + 50)
+    got = _cross_map_lrn(retrograd, x, g, size, dtype)
+    want = reference(lambda: _cross_map_lrn(torch, x, g, size, dtype), inputs=[x, g, size, dtype])
+    assert (got["node"], got["dtype"]) == (want["node"], want["dtype"]) == ("CrossMapLRN2dBackward", f"torch.{dtype}")
+    tol = 1e-12 if dtype == "float64" else 1e-6
+    np.testing.assert_allclose(got["y"], want["y"], rtol=tol, atol=tol)
+    np.testing.assert_allclose(got["dx"], want["dx"], rtol=tol, atol=tol)
+
+
+def test_cross_map_lrn2d_scale_by_hand():
+    """s_c = k + alpha/size * (x_0^2 + the squares within (size-1)//2 channels of c, from channel 1 on),
+    y = x s^-beta: with x = 1, alpha = beta = k = 1 and 5 channels, 1/y = s (torch's values, observed)."""
+    ones = retrograd.ones(1, 5, 1, 1, dtype=retrograd.float64)
+    for size, want in [(1, [2, 3, 3, 3, 3]), (3, [5 / 3, 2, 7 / 3, 7 / 3, 2]), (4, [1.5, 1.75, 2, 2, 1.75])]:
+        y = nn.CrossMapLRN2d(size, alpha=1.0, beta=1.0, k=1.0)(ones)
+        np.testing.assert_allclose(1 / y.numpy().ravel(), want, rtol=1e-12)
+
+
+def test_cross_map_lrn2d_errors_and_repr_are_torchs():
+    m = nn.CrossMapLRN2d(3)
+    assert repr(m) == "CrossMapLRN2d(3, alpha=0.0001, beta=0.75, k=1)" and list(m.state_dict()) == []
+    for shape in [(3, 4, 5), (1, 2, 3, 4, 5)]:
+        with pytest.raises(ValueError, match=f"Expected input to be 4D, got {len(shape)}D instead"):
+            m(retrograd.randn(*shape))
+    assert m(retrograd.randn(0, 3, 2, 2)).shape == (0, 3, 2, 2)
+    with pytest.raises(IndexError, match="no channels"):
+        m(retrograd.randn(2, 0, 2, 2))
+    with pytest.raises(ZeroDivisionError):
+        nn.CrossMapLRN2d(0)(retrograd.randn(2, 3, 2, 2))
+    x = retrograd.randn(2, 3, 2, 2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="not differentiable"):  # torch's backward raises under create_graph too
+        retrograd.autograd.grad(m(x).sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError, match="size=1"):  # torch's backward fails for size 1
+        nn.CrossMapLRN2d(1)(x).sum().backward()
+    half = nn.CrossMapLRN2d(3, 0.3, 0.8, 1.5)(x.detach().half())
+    assert half.dtype == retrograd.float16
+    np.testing.assert_allclose(half.float().numpy(), nn.CrossMapLRN2d(3, 0.3, 0.8, 1.5)(x.detach()).numpy(), rtol=2e-3)

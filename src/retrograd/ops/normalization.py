@@ -609,6 +609,65 @@ def local_response_norm(input, size, alpha=0.0001, beta=0.75, k=1.0):
     return input / (div * alpha + k) ** beta
 
 
+def _channel_windows(c, lo, hi, first=False):
+    """(C, C) 0/1 matrix whose row i sums channels i - lo .. i + hi (those that exist); with
+    ``first``, channel 0 too (once)."""
+    i = np.arange(c)
+    d = i[None, :] - i[:, None]
+    m = (d >= -lo) & (d <= hi)
+    if first and c:
+        m[:, 0] = True
+    return m.astype(np.float64)
+
+
+class CrossMapLRN2d(Function):
+    """Lua Torch's cross-channel LRN of (N, C, H, W) x, as torch.nn.CrossMapLRN2d computes it:
+    s_c = k + alpha/size * (x_0^2 + sum of x_j^2 over 1 <= j, |j - c| <= (size-1)//2);  y = x s^-beta.
+    dx = g s^-beta - 2 alpha beta/size * x * (sum of g y / s over channels c - p .. c + size-1-p,
+    p = (size+1)//2): torch's backward, kept as it is although it is not the derivative of that
+    forward (channel 0 is not special in it, and its window is shifted by about half a window)."""
+
+    _backward_name = "CrossMapLRN2dBackward"  # torch's (a Python Function there)
+
+    @staticmethod
+    def _scale(x, size, alpha, k):
+        """s, and x in the dtype s is computed in (float32 for the 16-bit types, torch's opmath)."""
+        xp = _xp(x)
+        x = x if x.dtype.itemsize >= 4 else x.astype(np.float32)
+        n, c = x.shape[:2]
+        h = (size - 1) // 2
+        window = xp.asarray(_channel_windows(c, h, h, first=True), dtype=x.dtype)
+        sums = (window @ (x * x).reshape(n, c, math.prod(x.shape[2:]))).reshape(x.shape)
+        return sums * (alpha / size) + k, x
+
+    @staticmethod
+    def forward(ctx, x, size, alpha, beta, k):
+        ctx.args = (size, alpha, beta, k)
+        ctx.save_for_backward(x)
+        s, xw = CrossMapLRN2d._scale(x._data, size, alpha, k)
+        return (xw * s ** -beta).astype(x._data.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        size, alpha, beta, k = ctx.args
+        if is_grad_enabled():
+            raise RuntimeError("CrossMapLRN2d's backward is not differentiable (torch's raises under "
+                               "create_graph=True too); use torch.nn.LocalResponseNorm for a twice-differentiable LRN")
+        if size == 1:
+            raise RuntimeError("CrossMapLRN2d(size=1)'s backward fails in torch (its window runs past the "
+                               "channels); use size >= 2, or torch.nn.LocalResponseNorm(1)")
+        (x,) = ctx.saved_tensors
+        s, xw = CrossMapLRN2d._scale(x._data, size, alpha, k)
+        gd = g._data.astype(xw.dtype, copy=False)
+        ws = s ** -beta
+        n, c = xw.shape[:2]
+        lo = (size + 1) // 2
+        window = _xp(xw).asarray(_channel_windows(c, lo, size - 1 - lo), dtype=xw.dtype)
+        ratio = (gd * xw * ws / s).reshape(n, c, math.prod(xw.shape[2:]))
+        dx = gd * ws - (2 * alpha * beta / size) * xw * (window @ ratio).reshape(xw.shape)
+        return Tensor._make(dx.astype(x._data.dtype, copy=False)), None, None, None, None
+
+
 
 __all__ += ["renorm"]
 

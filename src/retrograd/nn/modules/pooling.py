@@ -5,7 +5,8 @@ from ..module import Module
 
 __all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d", "AdaptiveAvgPool1d",
            "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d",
-           "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "LPPool1d", "LPPool2d", "LPPool3d"]
+           "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "LPPool1d", "LPPool2d", "LPPool3d", "FractionalMaxPool2d",
+           "FractionalMaxPool3d"]
 
 
 class _MaxPoolNd(Module):
@@ -247,3 +248,50 @@ class LPPool3d(_LPPoolNd):
     """(sum over each window of x^p)^(1/p) over (N, C, D, H, W) input."""
 
     _fn = "lp_pool3d"
+
+
+class _FractionalMaxPoolNd(Module):
+    __constants__ = ["kernel_size", "return_indices", "output_size", "output_ratio"]
+    _fn = None
+    _nd = 2
+
+    def __init__(self, kernel_size, output_size=None, output_ratio=None, return_indices=False,
+                 _random_samples=None):
+        super().__init__()
+        n = self._nd
+        self.kernel_size = _repeat(kernel_size, n)
+        self.return_indices = return_indices
+        self.register_buffer("_random_samples", _random_samples)  # fixed windows (a state_dict entry when given)
+        self.output_size = None if output_size is None else _repeat(output_size, n)
+        self.output_ratio = None if output_ratio is None else _repeat(output_ratio, n)
+        if output_size is None and output_ratio is None:
+            raise ValueError(f"{type(self).__name__} requires specifying either an output size, or a pooling ratio")
+        if output_size is not None and output_ratio is not None:
+            raise ValueError("only one of output_size and output_ratio may be specified")
+        if self.output_ratio is not None and not all(0 < r < 1 for r in self.output_ratio):
+            raise ValueError(f"output_ratio must be between 0 and 1 (got {output_ratio})")
+
+    def forward(self, input):
+        return getattr(F, self._fn)(input, self.kernel_size, self.output_size, self.output_ratio, self.return_indices,
+                                    _random_samples=self._random_samples)
+
+
+def _repeat(v, n):
+    """A tuple of n from one value (an int or a float), a sequence as a tuple."""
+    return tuple(v) if isinstance(v, (tuple, list)) else (v,) * n
+
+
+class FractionalMaxPool2d(_FractionalMaxPoolNd):
+    """Max over kernel_size windows of (N, C, H, W) input at pseudo-random fractional steps, to
+    output_size or to output_ratio times the input size (F.fractional_max_pool2d)."""
+
+    _fn = "fractional_max_pool2d"
+    _nd = 2
+
+
+class FractionalMaxPool3d(_FractionalMaxPoolNd):
+    """Max over kernel_size windows of (N, C, T, H, W) input at pseudo-random fractional steps, to
+    output_size or to output_ratio times the input size (F.fractional_max_pool3d)."""
+
+    _fn = "fractional_max_pool3d"
+    _nd = 3
