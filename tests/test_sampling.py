@@ -228,6 +228,13 @@ def test_poisson_errors_as_torch(expr, exc):
             eval("M." + expr, {"M": M})
 
 
+def test_poisson_of_a_0_dim_rate_draws_a_0_dim_tensor():
+    """NumPy draws a Python int for a 0-dim rate: poisson(tensor(3.)) raised AttributeError."""
+    for dtype in (R.float32, R.float64):
+        draw = R.poisson(R.tensor(3.0, dtype=dtype), generator=gen())
+        assert draw.shape == () and draw.dtype == dtype and draw.item() == int(draw.item())
+
+
 def test_poisson_of_an_infinite_rate_raises():
     """torch returns a meaningless count (-9.2e18) for an infinite rate; retrograd refuses it."""
     with pytest.raises(RuntimeError, match="inf has no finite sample"):

@@ -201,7 +201,8 @@ class Poisson(Function):
             raise RuntimeError("invalid Poisson rate, expected rate to be non-negative (found a negative rate or nan)")
         if not np.isfinite(lam).all():  # torch returns a meaningless huge negative count here
             raise RuntimeError("invalid Poisson rate: inf has no finite sample; pass finite rates")
-        return _on_device_of(_rng(generator, rate).poisson(lam).astype(np.float64), rate, rate.dtype)
+        draws = np.asarray(_rng(generator, rate).poisson(lam), np.float64)  # a 0-dim rate draws a Python int
+        return _on_device_of(draws, rate, rate.dtype)
 
     @staticmethod
     def jvp(ctx, trate, *_):

@@ -119,3 +119,16 @@ def test_values_outside_the_support_raise_value_error():
         D.Binomial(3, probs=retrograd.tensor(0.5)).log_prob(retrograd.tensor(4.0))
     with pytest.raises(ValueError, match="to be within the support"):
         D.Geometric(retrograd.tensor(0.5)).log_prob(retrograd.tensor(-1.0))
+
+
+def test_samples_of_scalar_parameters_and_through_torch_binomial():
+    # Poisson(3.).sample() raised AttributeError (a 0-dim rate); NegativeBinomial's valid
+    # total_count 0 raised in its Gamma draw (torch: all zeros)
+    assert D.Poisson(3.0).sample().shape == () and D.Poisson(3.0).sample((2,)).shape == (2,)
+    assert D.NegativeBinomial(retrograd.tensor([0.0, 0.0]), 0.5).sample((3,)).tolist() == [[0.0, 0.0]] * 3
+    # Binomial.sample is torch.binomial's: an integer total_count raises its ValueError, and with
+    # validation off probs above 1 are clipped and negative counts draw 0 (NumPy's errors leaked)
+    with pytest.raises(ValueError, match="binomial only supports floating-point dtypes for count, got: Long"):
+        D.Binomial(retrograd.tensor([2, 3]), 0.5).sample()
+    assert D.Binomial(10, 1.2, validate_args=False).sample((2,)).tolist() == [10.0, 10.0]
+    assert D.Binomial(-1, 0.5, validate_args=False).sample((2,)).tolist() == [0.0, 0.0]

@@ -76,6 +76,9 @@ def test_validation_errors_as_torch():
         D.MultivariateNormal(retrograd.tensor(0.0), scale_tril=retrograd.eye(1))
     with pytest.raises(ValueError, match="scale_tril matrix must be at least two-dimensional"):
         D.MultivariateNormal(loc, scale_tril=retrograd.ones(3))
+    for name in ("covariance_matrix", "precision_matrix"):  # torch says "matrix" only after scale_tril
+        with pytest.raises(ValueError, match=f"^{name} must be at least two-dimensional"):
+            D.MultivariateNormal(loc, **{name: retrograd.ones(3)})
     with pytest.raises(ValueError, match="Expected parameter covariance_matrix .*PositiveDefinite"):
         D.MultivariateNormal(loc, covariance_matrix=-retrograd.eye(3))
     with pytest.raises(ValueError, match="Expected parameter scale_tril .*LowerCholesky"):

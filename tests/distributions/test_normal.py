@@ -64,3 +64,12 @@ def test_validate_args_errors_as_torch():
     with pytest.raises(ValueError, match="Expected value argument"):
         Normal(0.0, 1.0).log_prob(retrograd.tensor(float("nan")))
     assert Normal(0.0, -1.0, validate_args=False).scale.item() == -1.0
+
+
+def test_sample_is_torch_normal_dtype_and_errors():
+    # sample draws with torch.normal, as torch: loc's dtype when scale is wider, and a negative
+    # scale raises when validation is off (rsample computes loc + scale * eps, in the promoted dtype)
+    d = Normal(retrograd.tensor([0.0]), retrograd.tensor([1.0], dtype=retrograd.float64))
+    assert d.sample((2,)).dtype == retrograd.float32 and d.rsample((2,)).dtype == retrograd.float64
+    with pytest.raises(RuntimeError, match="normal expects all elements of std >= 0.0"):
+        Normal(retrograd.tensor([0.0, 1.0]), -1.0, validate_args=False).sample()

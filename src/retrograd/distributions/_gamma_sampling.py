@@ -121,13 +121,13 @@ def dirichlet_grad(x, concentration, total):
 
 def _draw_gammas(concentration, generator, kernel):
     """Gamma(concentration, 1) draws in float64, at least the dtype's smallest normal number
-    (torch's samplers never return 0)."""
+    (torch's samplers never return 0). A concentration <= 0 or nan draws that smallest number,
+    as torch's (NegativeBinomial's total_count 0 is valid and samples through it)."""
     check_floating(kernel, concentration)
     alpha = _host(concentration)
-    if not (alpha > 0).all():  # torch's sampler gives nan there; the distributions validate first
-        raise RuntimeError(f"{kernel}: expected every concentration > 0 (found a value <= 0 or nan)")
-    draw = _rng(generator, concentration).standard_gamma(alpha)
-    return np.maximum(draw, np.finfo(concentration.dtype.np).tiny)
+    positive = alpha > 0
+    draw = _rng(generator, concentration).standard_gamma(np.where(positive, alpha, 1.0))
+    return np.maximum(np.where(positive, draw, 0.0), np.finfo(concentration.dtype.np).tiny)
 
 
 class StandardGamma(Function):

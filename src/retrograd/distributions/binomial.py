@@ -3,9 +3,6 @@ import retrograd
 from retrograd.distributions import constraints
 from retrograd.distributions._params import BinaryProbsOrLogits, expand_params, given_param, given_param_shape
 from retrograd.distributions.distribution import Distribution
-from retrograd.random import _rng
-from retrograd.sampling import _host, _on_device_of
-from retrograd.tensor import Tensor
 
 __all__ = ["Binomial"]
 
@@ -45,11 +42,11 @@ class Binomial(BinaryProbsOrLogits, Distribution):
         return self.total_count * self.probs * (1 - self.probs)
 
     def sample(self, sample_shape=retrograd.Size()):
+        # torch.binomial: total_count's dtype, probs outside [0, 1] clipped, negative counts draw 0,
+        # and an integer total_count raises (its kernel takes float counts)
         shape = self._extended_shape(sample_shape)
         with retrograd.no_grad():
-            n, p = (t.expand(shape) for t in (self.total_count, self.probs))
-            draws = _rng(None, p).binomial(_host(n).astype(int), _host(p))
-            return Tensor._make(_on_device_of(draws, p, p.dtype))
+            return retrograd.binomial(self.total_count.expand(shape), self.probs.expand(shape))
 
     def log_prob(self, value):
         # log p(k) = log C(n, k) + k log p + (n - k) log(1 - p), with log p = l - log(1 + e^l) and

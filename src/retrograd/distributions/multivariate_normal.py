@@ -97,7 +97,7 @@ class MultivariateNormal(_GivenBySigma, Distribution):
             raise ValueError("loc must be at least one-dimensional.")
         name, matrix = self._the_given_sigma(covariance_matrix, precision_matrix, scale_tril, ValueError)
         if matrix.dim() < 2:
-            raise ValueError(f"{name} matrix must be at least two-dimensional, "
+            raise ValueError(f"{name}{' matrix' if name == 'scale_tril' else ''} must be at least two-dimensional, "
                              "with optional leading batch dimensions")
         batch_shape = retrograd.broadcast_shapes(matrix.shape[:-2], loc.shape[:-1])
         event_shape = loc.shape[-1:]

@@ -36,6 +36,12 @@ class Normal(LocScale, ExponentialFamily):
     def variance(self):
         return self.scale.pow(2)
 
+    def sample(self, sample_shape=retrograd.Size()):
+        # torch.normal, as torch's: loc's dtype, and a negative scale raises (validate_args=False)
+        shape = self._extended_shape(sample_shape)
+        with retrograd.no_grad():
+            return retrograd.normal(self.loc.expand(shape), self.scale.expand(shape))
+
     def rsample(self, sample_shape=retrograd.Size()):
         # Reparameterization: x = loc + scale * eps, eps ~ N(0, 1), so x is differentiable in both.
         eps = _standard_normal(self._extended_shape(sample_shape), dtype=self.loc.dtype, device=self.loc.device)
