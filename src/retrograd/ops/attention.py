@@ -19,6 +19,7 @@ from .._backend import array_module
 from .._backend import matmul as _matmul  # half precision accumulates in float32, as torch
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state
+from ..backends import _sdp
 from ..tensor import Tensor
 from . import _batching
 from ._broadcast import sum_to_shape
@@ -262,11 +263,15 @@ def _causal_mask(L, S, like):
 
 
 def attention_with_weights(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False,
-                           scale=None, enable_gqa=False, generator=None):
+                           scale=None, enable_gqa=False, generator=None, kernel_switches=False):
     """scaled_dot_product_attention that also returns the attention weights and the
     dropout keep-mask: (output, P, keep) with P = softmax(Q K^T scale + M) before dropout,
-    keep a bool tensor (or None without dropout). Used by nn.MultiheadAttention."""
+    keep a bool tensor (or None without dropout). Used by nn.MultiheadAttention.
+    ``kernel_switches``: refuse the inputs, as torch's SDPA, when the backends that
+    torch.nn.attention.sdpa_kernel left on cannot run them."""
     groups = _check(query, key, value, attn_mask, enable_gqa)
+    if kernel_switches:
+        _sdp.check(query, key, value, attn_mask, dropout_p, enable_gqa)
     L, S = query.shape[-2], key.shape[-2]
     if is_causal:
         causal = _causal_mask(L, S, query)
@@ -318,7 +323,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     Fully masked rows give zeros. One node in the graph (ScaledDotProductAttentionBackward0).
     """
     return attention_with_weights(query, key, value, attn_mask, dropout_p, is_causal, scale,
-                                  enable_gqa)[0]
+                                  enable_gqa, kernel_switches=True)[0]
 
 
 # ------------------------------------------------------------------ multi-head attention
@@ -446,7 +451,8 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
         kpm = kpm.reshape(N, 1, 1, S)
         mask = kpm if mask is None else mask + kpm
     p = dropout_p if training else 0.0
-    out, P, keep = attention_with_weights(q, k, v, attn_mask=mask, dropout_p=p)
+    out, P, keep = attention_with_weights(q, k, v, attn_mask=mask, dropout_p=p,
+                                          kernel_switches=not need_weights)  # (torch's SDPA path)
     out = linear(out.permute(2, 0, 1, 3).reshape(L, N, E), out_proj_weight, out_proj_bias)
     weights = None
     if need_weights:
