@@ -182,6 +182,9 @@ CASES = [
     ("index_reduce", lambda r, a, s: [a.index_reduce(1, r.tensor([0, 2, 2, 1]), s, red, include_self=inc)
                                       for red in ("prod", "mean", "amax", "amin") for inc in (True, False)],
      [(3, 4), (3, 4)]),
+    ("segment_reduce", lambda r, a: [r.segment_reduce(a, red, lengths=r.tensor([2, 0, 3, 1]), initial=init)
+                                     for red in ("sum", "mean", "max", "min", "prod") for init in (None, 0.5)
+                                     if init is not None or red in ("sum", "prod")], [(6, 2)]),
     ("masked", lambda r, a, s: a.masked_fill(a > 0, 2.0) + a.masked_scatter(a < 0, s), [(3, 4), (12,)]),
     ("masked_fill_tensor", lambda r, a, v: a.masked_fill(a > 0, v), [(3, 4), ()]),
     ("where", lambda r, a, b: r.where(a > 0, a, b) + r.where(a > 0, a, 1.0), [(3, 4), (4,)]),
