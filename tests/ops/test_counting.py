@@ -170,3 +170,80 @@ def test_histogram_out():
     hist, edges = retrograd.empty(3), retrograd.empty(4)
     got = retrograd.histogram(retrograd.tensor([1.0, 2.0, 1.0]), 3, out=(hist, edges))
     assert got.hist is hist and got.bin_edges is edges and hist.tolist() == [2.0, 0.0, 1.0]
+
+
+def _histogramdd(out):
+    return [[str(out.hist.dtype), out.hist.detach().numpy()]] + [[str(e.dtype), e.detach().numpy()]
+                                                                  for e in out.bin_edges]
+
+
+POINTS = [[0.0, 0.0], [1, 1], [1, 2], [2, 3], [0.5, 0.2]]
+HISTOGRAMDDS = [
+    lambda t: t.histogramdd(t.tensor(POINTS), bins=2),
+    lambda t: t.histogramdd(t.tensor(POINTS), bins=[2, 3]),
+    lambda t: t.histogramdd(t.tensor(POINTS), bins=(2, 3), range=[0.0, 2.0, 0.0, 3.0], density=True),
+    lambda t: t.histogramdd(t.tensor(POINTS), [t.tensor([0.0, 1, 2]), t.tensor([0.0, 1, 2, 3])]),
+    lambda t: t.histogramdd(t.tensor(POINTS), [t.tensor([0.0, 1, 2]), t.tensor([0.0, 1, 2, 3])],
+                            range=[0.0, 1.0, 0.0, 1.0]),  # range is not read with edges given, as torch
+    lambda t: t.histogramdd(t.tensor(POINTS), [t.tensor([2.0, 1, 0]), t.tensor([0.0, 1, 2, 3])]),  # decreasing
+    lambda t: t.histogramdd(t.tensor(POINTS), bins=[2, 3], weight=t.arange(5.0), density=True),
+    lambda t: t.histogramdd(t.tensor(_rand((100, 3), "float64", seed=5)), bins=[3, 4, 5], density=True),
+    lambda t: t.histogramdd(t.tensor(_rand((4, 5, 2), seed=6)), bins=4, weight=t.tensor(_rand((4, 5), seed=7))),
+    lambda t: t.histogramdd(t.tensor(np.round(_rand((60, 2), seed=8) * 2) / 2), 8, range=(-2, 2, -1, 1)),
+    lambda t: t.histogramdd(t.tensor([[1.0, 1.0], [1.0, 1.0]]), bins=2),  # an empty range widens by 0.5
+    lambda t: t.histogramdd(t.zeros(0, 2), bins=2),  # [0, 1]
+    lambda t: t.histogramdd(t.tensor([[1.0, float("nan")], [float("inf"), 0.5], [0.5, 0.5]]), 2,
+                            range=[0.0, 1.0, 0.0, 1.0]),  # left out
+]
+
+
+@pytest.mark.parametrize("i", range(len(HISTOGRAMDDS)))
+def test_histogramdd_like_torch(i):
+    fn = HISTOGRAMDDS[i]
+    out = fn(retrograd)
+    assert type(out).__name__ == "histogramdd" and out._fields == ("hist", "bin_edges")
+    assert type(out.bin_edges) is tuple
+    want = reference(lambda: _histogramdd(fn(torch)), inputs=[inspect.getsource(fn)])
+    got = _histogramdd(out)
+    assert len(got) == len(want)
+    for (dtype, ours), (want_dtype, theirs) in zip(got, want):
+        assert dtype == want_dtype
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize("fn,exc,match", [
+    (lambda t: t.histogramdd(t.tensor([1.0, 2.0]), 2), RuntimeError, "at least 2 dimensions"),
+    (lambda t: t.histogramdd(t.tensor(POINTS), [2, 3, 4]), RuntimeError, "size of bins"),
+    (lambda t: t.histogramdd(t.tensor(POINTS), [t.tensor([0.0, 1.0])]), RuntimeError, "expected 2 sequences"),
+    (lambda t: t.histogramdd(t.tensor(POINTS), [t.tensor([0.0, 1.0]), 3]), TypeError, "element 1"),
+    (lambda t: t.histogramdd(t.tensor(POINTS), t.tensor([0.0, 1.0])), TypeError, "histogramdd"),
+    (lambda t: t.histogramdd(t.tensor(POINTS), 2.5), TypeError, "histogramdd"),
+    (lambda t: t.histogramdd(t.tensor(POINTS), [2, 0]), RuntimeError, "bins must be > 0, but got 0 for dimension 1"),
+    (lambda t: t.histogramdd(t.tensor(POINTS), [t.tensor([0.0, 1.0]), t.tensor([0.0])]), RuntimeError,
+     "bins must be > 0"),
+    (lambda t: t.histogramdd(t.tensor(POINTS), [t.tensor([0.0, 1.0]), t.tensor([[0.0, 1.0]])]), RuntimeError,
+     "one dimension, but got 2 dimensions in the bins tensor for dimension 1"),
+    (lambda t: t.histogramdd(t.tensor(POINTS), [t.tensor([0.0, 1.0]), t.tensor([0.0, 1.0], dtype=t.float64)]),
+     RuntimeError, "same dtype"),
+    (lambda t: t.histogramdd(t.tensor(POINTS), 2, range=[0.0, 2.0]), RuntimeError, "should have 4 elements"),
+    (lambda t: t.histogramdd(t.tensor(POINTS), 2, range=[1.0, 0.0, 0.0, 3.0]), RuntimeError, "min should not"),
+    (lambda t: t.histogramdd(t.tensor(POINTS), 2, range=[0.0, 1.0, 0.0, float("inf")]), RuntimeError,
+     "dimension 1's range"),
+    (lambda t: t.histogramdd(t.tensor([[float("nan"), 1.0], [0.0, 1.0]]), 2), RuntimeError, "is not finite"),
+    (lambda t: t.histogramdd(t.tensor(POINTS).long(), 2), NotImplementedError, "histogramdd"),
+    (lambda t: t.histogramdd(t.tensor(POINTS), 2, weight=t.ones(5, 1)), RuntimeError, "same shape"),
+    (lambda t: t.histogramdd(t.tensor(POINTS), 2, weight=t.ones(5, dtype=t.float64)), RuntimeError, "same dtype"),
+])
+def test_histogramdd_errors_as_torch(fn, exc, match):
+    for lib in [retrograd] + ([torch] if torch is not None else []):
+        with pytest.raises(exc, match=match):
+            fn(lib)
+
+
+def test_histogramdd_recorded_without_derivative_as_torch():
+    x = retrograd.tensor(POINTS, requires_grad=True)
+    out = retrograd.histogramdd(x, 2)
+    assert out.hist.requires_grad and all(e.requires_grad for e in out.bin_edges)
+    with pytest.raises(RuntimeError, match="derivative for aten::_histogramdd_from_bin_cts is not implemented"):
+        out.hist.sum().backward()
+    assert not retrograd.histogramdd(x.detach(), 2).hist.requires_grad

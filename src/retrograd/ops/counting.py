@@ -1,6 +1,6 @@
-"""Counting: histc, histogram, bincount, diff, and one_hot (torch.nn.functional.one_hot).
+"""Counting: histc, histogram, histogramdd, bincount, diff, and one_hot (torch.nn.functional.one_hot).
 
-histc, histogram, bincount and one_hot count (no gradient, as in torch); diff is
+histc, histogram, histogramdd, bincount and one_hot count (no gradient, as in torch); diff is
 differentiable (it is made of slices and a subtraction)."""
 
 import numpy as np
@@ -14,7 +14,7 @@ from ._kernel_dtypes import check_floating, not_implemented_for
 from ._method import tensor_method
 from ._out import NONE, SAME, takes_out
 
-__all__ = ["histc", "histogram", "bincount", "diff"]
+__all__ = ["histc", "histogram", "histogramdd", "bincount", "diff"]
 
 FUNCTIONAL = ["one_hot"]  # torch.nn.functional names, re-exported by nn/functional.py
 
@@ -85,7 +85,7 @@ def _fmt(v):
     return f"{v:g}"  # C++'s default formatting of a double, as in torch's messages
 
 
-def _outer_edges(x, range, bins):  # noqa: A002 - torch's name
+def _outer_edges(x, range, bins, dim=0):  # noqa: A002 - torch's name
     if range is not None:
         range = tuple(range)  # noqa: A001
         if len(range) != 2:
@@ -99,10 +99,10 @@ def _outer_edges(x, range, bins):  # noqa: A002 - torch's name
     if lo == hi:  # as numpy: an empty range becomes one of width 1
         lo, hi = lo - 0.5, hi + 0.5
     if not (np.isfinite(lo) and np.isfinite(hi)):
-        raise RuntimeError(f"torch.histogramdd: dimension 0's range [{_fmt(lo)}, {_fmt(hi)}] is not finite")
+        raise RuntimeError(f"torch.histogramdd: dimension {dim}'s range [{_fmt(lo)}, {_fmt(hi)}] is not finite")
     if lo > hi:
         raise RuntimeError(f"torch.histogramdd: min should not exceed max, but got min {_fmt(lo)} max {_fmt(hi)} "
-                           "for dimension 0")
+                           f"for dimension {dim}")
     return lo, hi
 
 
@@ -118,17 +118,17 @@ def _check_weight(input, weight):
             f"shape [{weight.numel()}]")
 
 
-def _check_bins_tensor(input, bins):
+def _check_bins_tensor(input, bins, dim=0):
     if bins.dtype != input.dtype:
         raise RuntimeError(
             "torch.histogramdd: input tensor and bins tensors should have the same dtype, but got input with "
-            f"dtype {_CPP[input.dtype.name]} and bins for dimension 0 with dtype {_CPP[bins.dtype.name]}")
+            f"dtype {_CPP[input.dtype.name]} and bins for dimension {dim} with dtype {_CPP[bins.dtype.name]}")
     if bins.ndim != 1:
         raise RuntimeError(f"torch.histogramdd: bins tensor should have one dimension, but got {bins.ndim} "
-                           "dimensions in the bins tensor for dimension 0")
+                           f"dimensions in the bins tensor for dimension {dim}")
     if bins.numel() == 0:
         raise RuntimeError("torch.histogramdd: bins tensor should have at least 1 element, but got 0 elements in "
-                           "the bins tensor for dimension 0")
+                           f"the bins tensor for dimension {dim}")
 
 
 _CPP = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
@@ -184,6 +184,104 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False):  # no
             hist = hist / dtype.type(hist.sum())
             hist = (hist / np.diff(edges)).astype(dtype)
     return return_types.histogram(*NotDifferentiable.apply("histogram", (hist, edges), input, weight))
+
+
+return_types.histogramdd = _return_type("histogramdd", ("hist", "bin_edges"))
+
+
+def _bin_index(edges, x):
+    """Each value's bin among ``edges`` (the last bin holding its right edge), and whether it is
+    inside them (false for nan)."""
+    inside = (x >= edges[0]) & (x <= edges[-1])
+    return np.clip(_upper_bound(edges, x) - 1, 0, edges.size - 2), inside
+
+
+def histogramdd(input, bins, range=None, weight=None, density=False):  # noqa: A002 - torch's names
+    """(hist, bin_edges) of the points ``input[..., :]`` (the innermost dim holds each point's D
+    coordinates): ``bins`` an int (that many equal bins along every dim), D ints, or D 1-D tensors
+    of edges; ``range`` D (min, max) pairs flattened (default each dim's min and max). A point
+    counts in the bin whose edges hold each coordinate (the last bin of a dim includes its right
+    edge); points outside or with nan are left out. weight: each point's weight (input.shape[:-1]);
+    density: hist / (sum(hist) * bin volume). bin_edges is a tuple of D tensors."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"histogramdd(): argument 'input' must be Tensor, not {type(input).__name__}")
+    if input.is_cuda:
+        raise NotImplementedError(f"torch.histogramdd has no CUDA kernel in torch (input on {input.device}): "
+                                  "histogramdd(input.cpu(), ...)")
+    if input.ndim < 2:
+        raise RuntimeError(f"torch.histogramdd: input tensor should have at least 2 dimensions (got shape "
+                           f"{list(input.shape)}; the innermost dim holds each point's coordinates)")
+    d = input.shape[-1]
+    if isinstance(bins, (bool, float)) or not isinstance(bins, (int, np.integer, list, tuple)):
+        raise TypeError(f"histogramdd(): argument 'bins' must be int, tuple of ints or tuple of Tensors, not "
+                        f"{type(bins).__name__}")
+    if isinstance(bins, (list, tuple)):
+        tensors = [isinstance(b, Tensor) for b in bins]
+        if any(tensors) and not all(tensors):
+            raise TypeError(f"expected Tensor as element {tensors.index(False)} in argument 1, but got "
+                            f"{type(bins[tensors.index(False)]).__name__}")
+        if bins and not any(tensors) and not all(isinstance(b, (int, np.integer)) and not isinstance(b, bool)
+                                                 for b in bins):
+            raise TypeError("histogramdd(): argument 'bins' must be a tuple of ints or of Tensors")
+        if bins and all(tensors):
+            if len(bins) != d:
+                raise RuntimeError(f"torch.histogramdd: expected {d} sequences of bin edges for a {d}-dimensional "
+                                   f"histogram but got {len(bins)}")
+        elif len(bins) != d:
+            raise RuntimeError(f"histogramdd: The size of bins must be equal to the innermost dimension of the input "
+                               f"(got {len(bins)} bin counts for points of {d} coordinates).")
+    x = input._data.reshape(-1, d)
+    if weight is not None:
+        if not isinstance(weight, Tensor):
+            raise TypeError(f"histogramdd(): argument 'weight' must be Tensor, not {type(weight).__name__}")
+        if weight.dtype != input.dtype:
+            raise RuntimeError(
+                "torch.histogramdd: if weight tensor is provided, input tensor and weight tensor should have the "
+                f"same dtype, but got input({_CPP[input.dtype.name]}), and weight({_CPP[weight.dtype.name]})")
+        if tuple(weight.shape) != tuple(input.shape[:-1]):
+            raise RuntimeError(
+                "torch.histogramdd: if weight tensor is provided it should have the same shape as the input tensor "
+                f"excluding its innermost dimension, but got input with shape {list(input.shape)} and weight with "
+                f"shape {list(weight.shape)}")
+    edges = []
+    if isinstance(bins, (list, tuple)) and bins and isinstance(bins[0], Tensor):
+        for i, b in enumerate(bins):
+            _check_bins_tensor(input, b, i)
+        for i, b in enumerate(bins):
+            if b.numel() < 2:
+                raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {b.numel() - 1} for dimension {i} "
+                                   "(a bins tensor holds the edges: one more than the bins)")
+        _check_histogram_dtype(input)
+        edges = [b._data.copy() for b in bins]
+    else:
+        counts = [int(bins)] * d if not isinstance(bins, (list, tuple)) else [int(b) for b in bins]
+        for i, n in enumerate(counts):
+            if n <= 0:
+                raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {n} for dimension {i}")
+        if range is not None and len(tuple(range)) != 2 * d:
+            raise RuntimeError(f"torch.histogramdd: for a {d}-dimensional histogram range should have {2 * d} "
+                               f"elements, but got {len(tuple(range))}")
+        _check_histogram_dtype(input)
+        for i, n in enumerate(counts):
+            lo, hi = _outer_edges(x[:, i], None if range is None else tuple(range)[2 * i:2 * i + 2], n, i)
+            edges.append(linspace_array(lo, hi, n + 1, input._data.dtype))
+    shape = tuple(e.size - 1 for e in edges)
+    keep = np.ones(x.shape[0], dtype=bool)
+    flat = np.zeros(x.shape[0], dtype=np.int64)
+    for i, e in enumerate(edges):
+        pos, inside = _bin_index(e, x[:, i])
+        keep &= inside
+        flat = flat * shape[i] + pos
+    w = None if weight is None else weight._data.reshape(-1)[keep]
+    hist = np.bincount(flat[keep], weights=w, minlength=int(np.prod(shape))).reshape(shape).astype(input._data.dtype)
+    if density:  # 0/0 = nan for an empty histogram, as in torch
+        volume = np.ones(shape)
+        for i, e in enumerate(edges):
+            volume = volume * np.diff(e).reshape((-1,) + (1,) * (d - 1 - i))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            hist = (hist / hist.sum() / volume).astype(input._data.dtype)
+    hist, *edges = NotDifferentiable.apply("_histogramdd_from_bin_cts", (hist, *edges), input, weight)
+    return return_types.histogramdd(hist, tuple(edges))
 
 
 # ---------------------------------------------------------------------------- bincount
