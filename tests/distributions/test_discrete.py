@@ -112,3 +112,13 @@ def test_validation_errors_as_torch():
         D.Categorical(probs=retrograd.tensor([0.5, 0.5])).log_prob(retrograd.tensor(2))
     with pytest.raises(ValueError, match="to be within the support"):
         D.Bernoulli(probs=retrograd.tensor(0.5)).log_prob(retrograd.tensor(0.5))
+
+
+def test_bernoulli_log_prob_dtype_and_integer_values_as_torch():
+    # log_prob is -BCE-with-logits(logits, value): the value's dtype (float64 probs, float32 value:
+    # float32), and an integer value raises as torch's (retrograd computed it)
+    for cls in (D.Bernoulli, D.ContinuousBernoulli):
+        d = cls(probs=retrograd.tensor(0.3, dtype=retrograd.float64))
+        assert d.log_prob(retrograd.tensor([1.0, 0.0])).dtype == retrograd.float32
+        with pytest.raises(RuntimeError, match="can't be cast to the desired output type Long"):
+            cls(probs=retrograd.tensor(0.3)).log_prob(retrograd.tensor([1, 0]))

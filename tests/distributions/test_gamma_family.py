@@ -224,3 +224,14 @@ def test_values_outside_the_support_raise_value_error():
     with pytest.raises(ValueError, match="to be within the support .*Simplex"):
         D.Dirichlet(retrograd.tensor([1.0, 1.0])).log_prob(retrograd.tensor([0.7, 0.7]))
     assert D.Gamma(1.0, 1.0, validate_args=False).log_prob(retrograd.tensor(-0.5)).item() == 0.5
+
+
+def test_beta_log_prob_promotes_the_value_and_scalar_parameters_as_torch():
+    # torch's Beta is a Dirichlet over (x, 1 - x) whose parameters are never 0-dim: a float32
+    # value with float64 scalar parameters gives float64 (retrograd gave float32)
+    d = D.Beta(retrograd.tensor(2.0, dtype=retrograd.float64), retrograd.tensor(3.0, dtype=retrograd.float64))
+    lp = d.log_prob(retrograd.tensor([0.25, 0.5]))
+    assert lp.dtype == retrograd.float64
+    np.testing.assert_allclose(lp.numpy(), np.log(12 * np.array([0.25, 0.5]) * (1 - np.array([0.25, 0.5])) ** 2),
+                               rtol=1e-7)
+    assert D.Beta(2.0, 3.0).log_prob(retrograd.tensor(0.5, dtype=retrograd.float64)).dtype == retrograd.float64

@@ -105,3 +105,15 @@ def test_values_outside_the_support_raise_value_error():
     with pytest.raises(ValueError, match="to be within the support"):
         D.LogNormal(0.0, 1.0).log_prob(retrograd.tensor(-1.0))
     assert D.Uniform(0.0, 1.0, validate_args=False).log_prob(retrograd.tensor(1.5)).item() == float("-inf")
+
+
+def test_half_normal_log_prob_keeps_the_value_dtype_half_cauchy_casts_it_as_torch():
+    # torch's HalfNormal.log_prob computes with the value as given; its HalfCauchy converts the
+    # value to the parameters' dtype first (retrograd converted for both)
+    f32, f64 = retrograd.float32, retrograd.float64
+    value = retrograd.tensor([0.5, 1.0], dtype=f64)
+    assert D.HalfNormal(retrograd.tensor(1.0)).log_prob(value).dtype == f64
+    assert D.HalfCauchy(retrograd.tensor(1.0)).log_prob(value).dtype == f32
+    assert D.HalfNormal(retrograd.tensor(1.0, dtype=f64)).log_prob(value.float()).dtype == f32
+    with pytest.raises(RuntimeError, match="bool"):
+        D.HalfNormal(1.0).log_prob(retrograd.tensor([True, False]))

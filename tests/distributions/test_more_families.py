@@ -157,3 +157,11 @@ def test_continuous_bernoulli_checks_probs_when_validating_and_clamps_them_off_0
     d = D.ContinuousBernoulli(probs=retrograd.tensor([0.0, 1.0]), validate_args=False)
     assert 0 < d.probs[0].item() < 1e-6 and 1 - 1e-6 < d.probs[1].item() < 1
     assert np.isfinite(d.log_prob(retrograd.tensor([0.3, 0.4])).numpy()).all()
+
+
+def test_generalized_pareto_cdf_below_loc_is_nan_as_torch():
+    # with validation off, the formula gave negative probabilities below loc (torch: nan)
+    d = D.GeneralizedPareto(0.3, 1.5, retrograd.tensor([-0.5, 0.0, 0.5]), validate_args=False)
+    assert np.isnan(d.cdf(retrograd.tensor(0.0)).numpy()).all()
+    assert d.cdf(retrograd.tensor(0.3)).tolist() == [0.0, 0.0, 0.0]
+    np.testing.assert_allclose(d.cdf(retrograd.tensor(3.3)).numpy(), [1.0, 1 - np.exp(-2.0), 0.75], rtol=1e-6)

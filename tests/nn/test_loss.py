@@ -450,3 +450,19 @@ def test_integer_inputs_of_kl_div_and_bce_with_logits_raise_as_torch():
             F.kl_div(a, b, reduction="sum")
     with pytest.raises(NotImplementedError, match="log_sigmoid_cpu"):
         F.binary_cross_entropy_with_logits(t([1, 2]), t([1.0, 2.0]))
+
+
+def test_bce_with_logits_has_the_target_dtype_and_refuses_integer_targets_as_torch():
+    # torch computes into a tensor of target's dtype: float64 logits with a float32 target give
+    # float32 (retrograd gave float64), float32 logits with a float64 target float64
+    f32, f64 = retrograd.float32, retrograd.float64
+    for x_dtype, t_dtype in ((f64, f32), (f32, f64)):
+        w = retrograd.ones(2, dtype=f64)
+        for kw in ({}, {"weight": w}, {"pos_weight": w}):
+            out = F.binary_cross_entropy_with_logits(retrograd.zeros(2, dtype=x_dtype), retrograd.ones(2, dtype=t_dtype),
+                                                     reduction="none", **kw)
+            assert out.dtype == t_dtype, (x_dtype, t_dtype, kw)
+    with pytest.raises(RuntimeError, match="result type Float can't be cast to the desired output type Long"):
+        F.binary_cross_entropy_with_logits(retrograd.zeros(2), retrograd.tensor([1, 0]))
+    with pytest.raises(RuntimeError, match="with two bool tensors is not supported"):
+        F.binary_cross_entropy_with_logits(retrograd.zeros(2), retrograd.tensor([True, False]))

@@ -15,6 +15,8 @@ class FoldedAtZero:
     support = constraints.nonnegative
     has_rsample = True
     _base_family = None
+    _casts_value = False  # log_prob converts a value tensor to the parameters' dtype (torch's HalfCauchy
+    # does; its HalfNormal keeps the value's dtype, so float64 values give float64 densities)
 
     def __init__(self, scale, validate_args=None):
         super().__init__(self._base_family(0, scale, validate_args=False), AbsTransform(), validate_args=validate_args)
@@ -31,7 +33,8 @@ class FoldedAtZero:
         # log p(y) = log 2 + log p_base(y) for y >= 0, -inf below.
         if self._validate_args:
             self._validate_sample(value)
-        value = retrograd.as_tensor(value, dtype=self.base_dist.scale.dtype, device=self.base_dist.scale.device)
+        if self._casts_value or not isinstance(value, retrograd.Tensor):
+            value = retrograd.as_tensor(value, dtype=self.base_dist.scale.dtype, device=self.base_dist.scale.device)
         log_p = self.base_dist.log_prob(value) + math.log(2)
         return retrograd.where(value >= 0, log_p, float("-inf"))
 

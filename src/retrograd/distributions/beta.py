@@ -66,6 +66,11 @@ class Beta(ExponentialFamily):
         if self._validate_args:
             self._validate_sample(value)
         a, b = self.concentration1, self.concentration0
+        if isinstance(value, retrograd.Tensor) and value.dtype.is_floating_point and value.dtype != a.dtype:
+            # torch's Beta is a Dirichlet over (x, 1 - x), whose parameters are never 0-dim: the
+            # value and the parameters always promote together (a float32 value, float64 a: float64)
+            dtype = retrograd.promote_types(a.dtype, value.dtype)
+            a, b, value = a.to(dtype), b.to(dtype), value.to(dtype)
         return (retrograd.xlogy(a - 1, value) + retrograd.xlogy(b - 1, 1 - value)
                 - self._log_normalizer(a, b))
 

@@ -51,10 +51,11 @@ class GeneralizedPareto(Distribution):
         return log_kernel - self.scale.log()
 
     def cdf(self, value):
-        # F(x) = 1 - (1 + c z)^(-1/c)
+        # F(x) = 1 - (1 + c z)^(-1/c); nan below loc (validation off), as torch's (the formula gave
+        # negative probabilities there)
         if self._validate_args:
             self._validate_sample(value)
-        return -retrograd.expm1(self.log_survival_function(value))
+        return retrograd.where(self._z(value) < 0, float("nan"), -retrograd.expm1(self.log_survival_function(value)))
 
     def log_cdf(self, value):
         # log F(x) = log(1 - exp(log survival))

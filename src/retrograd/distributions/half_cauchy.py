@@ -12,6 +12,7 @@ class HalfCauchy(FoldedAtZero, TransformedDistribution):
     and variance are infinite."""
 
     _base_family = Cauchy
+    _casts_value = True
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(HalfCauchy, _instance)

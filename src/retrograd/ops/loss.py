@@ -22,7 +22,7 @@ from ..autograd.function import Function
 from ..autograd.forward_ad import diagonal_jvp, fsum
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
-from ._kernel_dtypes import check_floating
+from ._kernel_dtypes import check_floating, scalar_name
 from .softmax import LogSoftmax
 
 __all__ = []  # nn-only: exported through retrograd.nn.functional
@@ -607,6 +607,12 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         raise ValueError(
             f"Target size ({target.shape}) must be the same as input size ({input.shape})"
         )
+    if not target.dtype.is_floating_point:  # torch computes into a tensor of target's dtype
+        if target.dtype.name == "bool":
+            raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
+                               "(binary_cross_entropy_with_logits: pass a float target, target.float())")
+        raise RuntimeError(f"result type {scalar_name(input.dtype)} can't be cast to the desired output type "
+                           f"{scalar_name(target.dtype)} (binary_cross_entropy_with_logits: pass a float target)")
     sp = _Softplus.apply(-input)
     if pos_weight is not None:
         loss = (1 - target) * input + (1 + (pos_weight - 1) * target) * sp
@@ -614,6 +620,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         loss = (1 - target) * input + sp
     if weight is not None:
         loss = loss * weight
+    if loss.dtype != target.dtype:  # the loss has target's dtype (float64 logits, float32 target: float32)
+        loss = loss.to(target.dtype)
     return _reduce(loss, reduction)
 
 
