@@ -87,3 +87,27 @@ def test_functional_call_against_torch():
         functional_call(m, ({"weight": retrograd.ones(2, 3)}, {"weight": retrograd.ones(2, 3)}), (retrograd.ones(1, 3),))
     with pytest.raises(RuntimeError):
         functional_call(m, {"weight": retrograd.ones(2, 3)}, (retrograd.ones(1, 3),), strict=True)
+
+
+def _norms(nn):
+    return nn.Sequential(nn.BatchNorm1d(3), nn.Sequential(nn.BatchNorm2d(2, affine=False)),
+                         nn.InstanceNorm1d(3, track_running_stats=True), nn.SyncBatchNorm(3), nn.GroupNorm(1, 3))
+
+
+def test_replace_all_batch_norm_modules_stops_running_stats_in_place_as_torch():
+    from retrograd.func import replace_all_batch_norm_modules_
+
+    root = _norms(retrograd.nn)
+    assert replace_all_batch_norm_modules_(root) is root
+    for i in ("0", "1.0", "3"):
+        bn = root.get_submodule(i)
+        assert bn.running_mean is None and bn.running_var is None and bn.num_batches_tracked is None
+        assert bn.track_running_stats is False
+    assert root[2].track_running_stats and root[2].running_mean is not None  # InstanceNorm: not a batch norm
+    keys = list(root.state_dict())
+    if torch is not None:
+        theirs = torch.func.replace_all_batch_norm_modules_(_norms(torch.nn))
+        assert keys == list(theirs.state_dict())
+    bn = replace_all_batch_norm_modules_(retrograd.nn.BatchNorm1d(3)).eval()
+    out = bn(retrograd.randn(8, 3))  # eval mode normalizes by the batch now
+    assert retrograd.allclose(out.mean(0), retrograd.zeros(3), atol=1e-5)

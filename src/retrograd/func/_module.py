@@ -1,4 +1,5 @@
-"""functional_call and stack_module_state: modules as functions of their parameters."""
+"""functional_call, stack_module_state and replace_all_batch_norm_modules_: modules as functions
+of their parameters."""
 
 from ..nn.utils.stateless import functional_call  # noqa: F401  (torch.func's is the same function)
 
@@ -26,3 +27,19 @@ def stack_module_state(models):
     buffers = {name: stack([dict(m.named_buffers())[name] for m in models])
                for name, _ in models[0].named_buffers()}
     return params, buffers
+
+
+def replace_all_batch_norm_modules_(root):
+    """Stop every batch norm module in ``root`` (itself included) tracking running statistics, in
+    place: running_mean, running_var and num_batches_tracked become None and
+    track_running_stats False, so they normalize by the batch's statistics in eval mode too (as
+    vmap needs: no in-place update of a shared buffer). Returns root (torch.func's)."""
+    from ..nn.modules.batchnorm import _BatchNorm
+
+    for module in root.modules():
+        if isinstance(module, _BatchNorm):
+            module.running_mean = None
+            module.running_var = None
+            module.num_batches_tracked = None
+            module.track_running_stats = False
+    return root
