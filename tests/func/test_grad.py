@@ -127,6 +127,19 @@ def test_jacrev_has_aux():
     (lambda f: f.grad(lambda a: a.sum())(3.0), ValueError),
     (lambda f: f.jvp(lambda a: a, [retrograd.ones(2)], [retrograd.ones(2)]), RuntimeError),
     (lambda f: f.jvp(lambda a: a, (retrograd.ones(2),), (retrograd.ones(3),)), RuntimeError),
+    # found by the session-26 hunt (each accepted, or raised another type, before)
+    (lambda f: f.grad(lambda a, b: (a * b).sum(), argnums=(0, 0))(retrograd.ones(2), retrograd.ones(2)), RuntimeError),
+    (lambda f: f.grad(lambda a, b: (a * b).sum(), argnums=(1, -1))(retrograd.ones(2), retrograd.ones(2)), RuntimeError),
+    (lambda f: f.vjp(lambda a: a * 2, retrograd.ones(2))[1]((retrograd.ones(2),)), RuntimeError),
+    (lambda f: f.vjp(lambda a: (a, a), retrograd.ones(2))[1]([retrograd.ones(2), retrograd.ones(2)]), RuntimeError),
+    (lambda f: f.vjp(lambda a: {"a": a}, retrograd.ones(2))[1]({"b": retrograd.ones(2)}), RuntimeError),
+    (lambda f: f.vjp(lambda a: a * 2, retrograd.ones(2))[1](3.0), TypeError),
+    (lambda f: f.jvp(lambda: retrograd.ones(2), (), ()), RuntimeError),
+    (lambda f: f.jvp(lambda a: retrograd.ones(2), (retrograd.ones(2),), (retrograd.ones(2),), strict=True),
+     RuntimeError),
+    (lambda f: f.functional_call(retrograd.nn.Linear(2, 1), 3, (retrograd.ones(1, 2),)), ValueError),
+    (lambda f: f.functional_call(retrograd.nn.Linear(2, 1), [{"bias": retrograd.ones(1)}, 3], (retrograd.ones(1, 2),)),
+     ValueError),
 ])
 def test_errors_as_torch(call, error):
     with pytest.raises(error):
@@ -147,6 +160,8 @@ class _TorchFunc:
                 return torch.tensor(a.numpy())
             if isinstance(a, (list, tuple)):
                 return type(a)(conv(x) for x in a)
+            if isinstance(a, dict):
+                return {k: conv(v) for k, v in a.items()}
             return a
 
         def outer(*args, **kwargs):
@@ -157,6 +172,13 @@ class _TorchFunc:
 
         if name == "jvp":
             return lambda f, p, t, **k: fn(f, conv(p), conv(t), **k)
+        if name == "vjp":
+            def vjp(f, *p):
+                out, vjp_fn = fn(f, *conv(p))
+                return out, lambda ct: vjp_fn(conv(ct))
+            return vjp
+        if name == "functional_call":
+            return lambda m, d, a: fn(torch.nn.Linear(2, 1), d, conv(a))
         return outer
 
 
@@ -174,3 +196,13 @@ def test_has_aux_results_are_checked_with_torchs_messages():
         assert str(info.value) == f"{where}: output of function f should be a tuple: (output, aux) if has_aux is True"
     with pytest.raises(RuntimeError, match="Expected tensors, got unsupported type <class 'int'>"):
         vjp(lambda a: (a, [1]), x, has_aux=True)
+
+
+def test_jvp_strict_raises_for_an_output_independent_of_the_primals():
+    # strict=True raised NotImplementedError; torch 2.13 implements it
+    x, t = retrograd.tensor([1.0, 2.0]), retrograd.tensor([1.0, 1.0])
+    out, tangent = retrograd.func.jvp(lambda a: a * a, (x,), (t,), strict=True)
+    assert tangent.tolist() == [2.0, 4.0]
+    with pytest.raises(RuntimeError, match="strict=True\\): The output of f is independent of the inputs"):
+        retrograd.func.jvp(lambda a: (a * a, retrograd.ones(2)), (x,), (t,), strict=True)
+    assert retrograd.func.jvp(lambda a: retrograd.ones(2), (x,), (t,))[1].tolist() == [0.0, 0.0]

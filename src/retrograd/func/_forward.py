@@ -10,9 +10,8 @@ from ._grad import _check_argnums, _split_aux
 
 def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     """(func(*primals), the Jacobian-vector product J tangents) (torch.func.jvp); primals and
-    tangents are tuples of tensors (or pytrees of them) of the same structure."""
-    if strict:
-        raise NotImplementedError("jvp: strict=True is not implemented (torch's own jvp raises too)")
+    tangents are tuples of tensors (or pytrees of them) of the same structure. ``strict``: an
+    output that does not depend on the primals raises (else its tangent is zeros)."""
     if not isinstance(primals, tuple):
         raise RuntimeError("jvp(f, primals, tangents): Expected primals to be a tuple. E.g. it should be "
                            "valid to call f(*primals).")
@@ -24,6 +23,8 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
                            f"structure. For example, if primals is a tuple of 3 tensors, tangents also must be. "
                            f"Got primals with structure {_pytree.describe(primals)} and tangents with structure "
                            f"{_pytree.describe(tangents)}")
+    if not p_leaves:
+        raise RuntimeError("jvp(f, primals, tangents): Expected primals to contain at least one Tensor.")
     for p, t in zip(p_leaves, t_leaves):
         if not isinstance(p, Tensor) or not isinstance(t, Tensor):
             raise RuntimeError("jvp(f, primals, tangents): Expected primals and tangents to only contain Tensors")
@@ -42,6 +43,9 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
                 raise RuntimeError(f"jvp(f, primals, tangents): Expected f(*primals) to return only tensors, "
                                    f"got unsupported type {type(o)}")
             value, tangent = forward_ad.unpack_dual(o)
+            if tangent is None and strict:
+                raise RuntimeError("jvp(f, primals, tangents, strict=True): The output of f is independent of "
+                                   "the inputs. This is not allowed with strict=True.")
             primal_out.append(value)
             tangent_out.append(_zeros_like(value) if tangent is None else tangent)
     result = (_pytree.unflatten(primal_out, out_spec), _pytree.unflatten(tangent_out, out_spec))

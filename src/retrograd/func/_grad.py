@@ -31,7 +31,10 @@ def _check_argnums(argnums, n):
             raise RuntimeError(f"argnums must be int or Tuple[int, ...], got: {type(a)}")
         if not -n <= a < n:
             raise RuntimeError(f"Got argnum={a}, but only {n} positional inputs")
-    return tuple(a % n for a in nums)
+    nums = tuple(a % n for a in nums)
+    if len(set(nums)) != len(nums):
+        raise RuntimeError(f"argnums elements must be unique, got {nums}")
+    return nums
 
 
 def _bottom(t):
@@ -298,11 +301,14 @@ def vjp(func, *primals, has_aux=False):
 
     def vjp_fn(cotangents, retain_graph=True, create_graph=None):
         ct_leaves, ct_spec = _pytree.flatten(cotangents)
-        if len(ct_leaves) != len(out_leaves):
+        if ct_spec != out_spec:  # (a list for a tuple, or other dict keys, too)
             raise RuntimeError("Expected pytree structure of cotangents to be the same as pytree "
                                f"structure of outputs to the function. cotangents: {_pytree.describe(cotangents)}, "
                                f"primal output: {_pytree.describe(out)}")
         for o, c in zip(out_leaves, ct_leaves):
+            if not isinstance(c, Tensor):
+                raise TypeError(f"gradients can be either Tensors or None, but got {type(c).__name__}"
+                                if c is not None else "vjp_fn: a None cotangent is not supported: pass zeros")
             if tuple(o.shape) != tuple(c.shape):
                 raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of {tuple(c.shape)} and "
                                    f"output[0] has a shape of {tuple(o.shape)}.")

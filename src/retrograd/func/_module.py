@@ -1,7 +1,22 @@
 """functional_call, stack_module_state and replace_all_batch_norm_modules_: modules as functions
 of their parameters."""
 
-from ..nn.utils.stateless import functional_call  # noqa: F401  (torch.func's is the same function)
+from ..nn.utils import stateless
+
+
+def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, *, tie_weights=True,
+                    strict=False):
+    """``module(*args, **kwargs)`` with the named parameters/buffers replaced by the tensors of
+    ``parameter_and_buffer_dicts``: a dict, or a list/tuple of dicts (merged; a name in two
+    raises), as torch.func.functional_call (nn.utils.stateless's computes it)."""
+    if not isinstance(parameter_and_buffer_dicts, (dict, list, tuple)):
+        raise ValueError(f"Expected parameter_and_buffer_dicts to be a dict, or a list/tuple of dicts, but got "
+                         f"{type(parameter_and_buffer_dicts)}")
+    if not isinstance(parameter_and_buffer_dicts, dict) and \
+            not all(isinstance(d, dict) for d in parameter_and_buffer_dicts):
+        raise ValueError("Expected all elements of parameter_and_buffer_dicts to be dictionaries")
+    return stateless.functional_call(module, parameter_and_buffer_dicts, args, kwargs, tie_weights=tie_weights,
+                                     strict=strict)
 
 
 def stack_module_state(models):
