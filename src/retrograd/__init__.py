@@ -13,7 +13,7 @@ from ._dtype import (bfloat16, bool_ as bool, double, dtype, float, float16, flo
                      set_default_dtype, short, uint8)
 from ._dtype import result_type as _result_type
 from .autograd.anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled, set_anomaly_enabled
-from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled,
+from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, is_inference,
                                  is_inference_mode_enabled, no_grad, set_grad_enabled)
 from .tensor import Size, Tensor
 from ._tensor_str import set_printoptions

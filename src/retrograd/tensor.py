@@ -19,12 +19,16 @@ from ._layouts import strided
 from ._tensor_str import tensor_repr
 from ._unsupported import reject
 from .autograd import engine, function
+from .autograd.grad_mode import _InferenceVersion, _state as _grad_state, mark_inference as _mark_inference
 
 
 # NumPy's module defines __getattr__, so CPython 3.11 cannot specialise ``np.ndarray`` reads
 # (~300 machine instructions each, against ~20 for a module global): the hot paths read these
 _ndarray = np.ndarray
 _new_object = object.__new__
+# True while some thread is inside torch.inference_mode: only then do _make and _init look at
+# the thread's mode, to make the new tensor an inference tensor (autograd/grad_mode.py)
+_inference_on = False
 
 
 class Size(tuple):
@@ -148,6 +152,8 @@ class Tensor:
         self._hooks = None
         self._retains_grad = False
         self._accumulator = None
+        if _inference_on:
+            _mark_inference(self)
 
     @staticmethod
     def _make(data, requires_grad=False):
@@ -170,6 +176,8 @@ class Tensor:
         t._hooks = None
         t._retains_grad = False
         t._accumulator = None
+        if _inference_on:
+            _mark_inference(t)
         return t
 
     _dtype_of = staticmethod(_dtype.from_numpy_dtype)
@@ -339,6 +347,9 @@ class Tensor:
             )
         if value:
             _check_float_for_grad(self.dtype)
+            if type(self._vc) is _InferenceVersion and not _grad_state.inference:
+                raise RuntimeError("Setting requires_grad=True on inference tensor outside InferenceMode is not "
+                                   "allowed (clone() it outside inference_mode to get a normal tensor).")
         self._requires_grad = value
 
     def requires_grad_(self, requires_grad=True):
@@ -348,6 +359,11 @@ class Tensor:
                             f"{type(requires_grad).__name__}")
         self.requires_grad = requires_grad
         return self
+
+    def is_inference(self):
+        """True if this is an inference tensor: made inside ``torch.inference_mode()`` (or a view
+        or ``detach()`` of one)."""
+        return type(self._vc) is _InferenceVersion
 
     @property
     def is_leaf(self):
@@ -378,6 +394,8 @@ class Tensor:
     def data(self):
         """The same memory, detached from the graph (changes to it are not tracked)."""
         out = Tensor._make(self._data)
+        if type(self._vc) is _InferenceVersion:  # (its own version counter, as torch's)
+            out._vc = _InferenceVersion(out._vc)
         return out
 
     @data.setter
@@ -396,6 +414,8 @@ class Tensor:
 
     @property
     def _version(self):
+        if type(self._vc) is _InferenceVersion:
+            raise RuntimeError("Inference tensors do not track version counter.")
         return self._vc[0]
 
     @property

@@ -1,6 +1,7 @@
 """retrograd.autograd.Function: PyTorch's custom-Function API, tutorial included."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -529,3 +530,144 @@ def test_a_non_tensor_output_gets_none_as_its_gradient_as_torch():
     y.sum().backward()
     assert seen == [None]
     np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0, 2.0])
+
+
+# the same program on retrograd and on torch (skipped where torch is not installed): torch's
+# behaviour is the expectation, and the retrograd run checks the recorded messages on a bare install
+_BOTH = [pytest.param(torch, id="retrograd"), pytest.param(real_torch, id="torch", marks=requires_torch)]
+
+
+@pytest.mark.parametrize("lib", _BOTH)
+def test_a_gradient_for_an_input_that_is_not_a_tensor_raises_as_torch(lib):
+    class Scale(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, k, note):
+            return x * k
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2, ctx.grad_for_k, None
+
+    x = lib.ones(3, requires_grad=True)
+    for grad_for_k in (3.0, lib.ones(1)):
+        def run():
+            out = Scale.apply(x, 2.0, None)
+            out.grad_fn.grad_for_k = grad_for_k
+            return out
+
+        error = ("ScaleBackward returned a gradient different than None at position 2, but the corresponding "
+                 "forward input was not a Variable")
+        with pytest.raises(RuntimeError, match=error):
+            run().sum().backward()
+        with pytest.raises(RuntimeError, match=error):
+            lib.autograd.grad(run().sum(), x)
+        out = run()
+        out.grad_fn.register_hook(lambda grad_inputs, grad_outputs: None)  # (the engine's hooked path)
+        with pytest.raises(RuntimeError, match=error):
+            out.sum().backward()
+    out = Scale.apply(x, 2.0, None)
+    out.grad_fn.grad_for_k = None
+    out.sum().backward()
+    assert x.grad.tolist() == [2.0, 2.0, 2.0]
+
+
+@pytest.mark.parametrize("lib", _BOTH)
+def test_saved_tensors_is_empty_until_the_op_is_recorded_and_raises_once_freed_as_torch(lib):
+    seen, ctxs = [], []
+
+    class Save(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            seen.append(ctx.saved_tensors)
+            ctx.save_for_backward(x)
+            seen.append(ctx.saved_tensors)  # (torch: still empty inside forward)
+            ctxs.append(ctx)
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            x, = ctx.saved_tensors
+            return g * x
+
+    class Setup(lib.autograd.Function):
+        @staticmethod
+        def forward(x):
+            return x * 2
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.save_for_backward(inputs[0])
+            seen.append(ctx.saved_tensors)
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    x = lib.full((2,), 3.0, requires_grad=True)
+    y = Save.apply(x)
+    Setup.apply(x)
+    assert seen == [(), (), ()]
+    assert [t.tolist() for t in y.grad_fn.saved_tensors] == [[3.0, 3.0]]
+    y.sum().backward()
+    assert x.grad.tolist() == [3.0, 3.0]
+    with pytest.raises(RuntimeError, match=r"Trying to backward through the graph a second time \(or directly "
+                                           "access saved tensors after they have already been freed\\)"):
+        y.grad_fn.saved_tensors
+    Save.apply(lib.ones(2))  # no input needs a gradient: not recorded, nothing kept
+    assert ctxs[-1].saved_tensors == ()
+    y = Save.apply(x)
+    with pytest.warns(DeprecationWarning, match="'saved_variables' is deprecated; use 'saved_tensors'"):
+        assert [t.tolist() for t in y.grad_fn.saved_variables] == [[3.0, 3.0]]
+
+
+def _view_functions(lib):
+    def function(name, forward):
+        return type(name, (lib.autograd.Function,), {
+            "forward": staticmethod(forward),
+            "backward": staticmethod(lambda ctx, *grads: grads[0].reshape(2, 2) if grads[0].dim() == 1 else grads[0])})
+
+    return {"Flatten": function("Flatten", lambda ctx, x: x.view(-1)),
+            "Same": function("Same", lambda ctx, x: x),  # an input returned as-is is a view of it
+            "Both": function("Both", lambda ctx, x: (x.view(-1), x.view(4)))}
+
+
+_CUSTOM_VIEW = re.escape("is a view and is being modified inplace. This view was created inside a custom Function (or "
+                         "because an input was returned as-is) and the autograd logic to handle view+inplace would "
+                         "override the custom backward associated with the custom Function")
+_CUSTOM_VIEW_BASE = "is a view and its base or another view of its base has been modified inplace. This view was created"
+
+
+@pytest.mark.parametrize("lib", _BOTH)
+def test_a_view_returned_by_a_custom_function_may_not_be_modified_in_place_as_torch(lib):
+    fns = _view_functions(lib)
+    x = lib.ones(2, 2, requires_grad=True)
+    for name in ("Flatten", "Same"):
+        with pytest.raises(RuntimeError, match=f"Output 0 of {name} {_CUSTOM_VIEW}"):
+            fns[name].apply(x * 1).add_(1)
+        with pytest.raises(RuntimeError, match=f"Output 0 of {name} {_CUSTOM_VIEW}"):
+            fns[name].apply(x).mul_(2)  # (of a leaf: this error, not the leaf's)
+        with pytest.raises(RuntimeError, match=f"Output 0 of View {_CUSTOM_VIEW}"):
+            fns[name].apply(x * 1).view(-1).mul_(2)  # a view of it inherits the rule
+        with pytest.raises(RuntimeError, match=f"Output 0 of {name} {_CUSTOM_VIEW}"):
+            fns[name].apply(x * 1).unsqueeze_(0)
+    with pytest.raises(RuntimeError, match="Output 1 of Both is a view and is being modified inplace. This view is "
+                                           "the output of a function that returns multiple views"):
+        fns["Both"].apply(x * 1)[1].add_(1)
+    base = x * 1
+    out = fns["Flatten"].apply(base)
+    base.add_(1)  # allowed; using the view afterwards is not
+    with pytest.raises(RuntimeError, match=f"Output 0 of Flatten {_CUSTOM_VIEW_BASE}"):
+        out * 2
+    out = fns["Flatten"].apply(x * 1)
+    with lib.no_grad():
+        out.add_(1)  # allowed under no_grad, then the view can no longer be used
+    with pytest.raises(RuntimeError, match=f"Output 0 of Flatten {_CUSTOM_VIEW_BASE}"):
+        out * 2
+    # what stays allowed: a clone, an op that was not recorded, an ordinary view
+    out = fns["Flatten"].apply(x * 1).clone()
+    out.add_(1)
+    (out * out).sum().backward()
+    assert x.grad.tolist() == [[4.0, 4.0], [4.0, 4.0]]
+    plain = fns["Flatten"].apply(lib.ones(2, 2))
+    plain.add_(1)
+    assert plain.tolist() == [2.0, 2.0, 2.0, 2.0]

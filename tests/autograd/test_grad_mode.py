@@ -5,6 +5,8 @@ import threading
 import pytest
 
 import retrograd as T
+from tests.helpers import requires_torch
+from tests.helpers import torch as real_torch
 
 
 def _records():
@@ -146,3 +148,85 @@ def test_manual_sgd_under_no_grad():
         w.grad.zero_()
     assert w.is_leaf and w.requires_grad and w.grad_fn is None
     assert [round(v, 6) for v in w.tolist()] == [0.512, 1.024]
+
+
+# inference tensors: the same program on retrograd and on torch (skipped where torch is not installed)
+_BOTH = [pytest.param(T, id="retrograd"), pytest.param(real_torch, id="torch", marks=requires_torch)]
+_INPLACE = "Inplace update to inference tensor outside InferenceMode is not allowed"
+_SAVE = "Inference tensors cannot be saved for backward"
+_REQUIRES_GRAD = "Setting requires_grad=True on inference tensor outside InferenceMode is not allowed"
+
+
+@pytest.mark.parametrize("lib", _BOTH)
+def test_tensors_made_in_inference_mode_are_inference_tensors_as_torch(lib):
+    normal = lib.ones(3)
+    with lib.inference_mode():
+        a = lib.ones(3)
+        b = a * 2
+        leaf = lib.ones(2, requires_grad=True)
+        view_of_normal = normal.view(3)
+        normal.add_(1)  # an ordinary tensor may change inside the mode, and stays ordinary
+        a.add_(1)
+        assert a.is_inference() and b.is_inference() and lib.is_inference(a)
+        assert leaf.requires_grad and leaf.is_inference()
+        assert not view_of_normal.is_inference() and not normal.is_inference()
+        with lib.inference_mode(False):  # leaves the mode and turns grad mode on
+            assert not lib.is_inference_mode_enabled() and lib.is_grad_enabled()
+            assert not lib.ones(1).is_inference()
+            with pytest.raises(RuntimeError, match=_INPLACE):
+                a.add_(1)
+        assert lib.ones(1).is_inference()
+    with lib.no_grad():
+        assert not lib.ones(1).is_inference()
+        with lib.inference_mode(False):
+            assert lib.is_grad_enabled()
+    assert a.view(3).is_inference() and a[0].is_inference() and a.detach().is_inference() and a.data.is_inference()
+    assert not (a * 2).is_inference() and not a.clone().is_inference()
+    assert normal.tolist() == [2.0, 2.0, 2.0]
+    assert a.tolist() == [3.0, 3.0, 3.0]  # (as torch, the refused add_ wrote, then raised at the version bump)
+    with pytest.raises(TypeError, match="is_inference\\(\\): argument 'input' \\(position 1\\) must be Tensor, not int"):
+        lib.is_inference(3)
+
+
+@pytest.mark.parametrize("lib", _BOTH)
+def test_inference_tensors_outside_the_mode_as_torch(lib):
+    with lib.inference_mode():
+        a = lib.ones(3)
+    for change in (lambda: a.zero_(), lambda: a.copy_(lib.zeros(3)), lambda: a.__setitem__(0, 5.0), lambda: a.add_(1),
+                   lambda: a.view(3).mul_(2), lambda: lib.add(a, a, out=a)):
+        with pytest.raises(RuntimeError, match=_INPLACE):
+            change()
+        with lib.no_grad(), pytest.raises(RuntimeError, match=_INPLACE):
+            change()
+    assert a.tolist() == [112.0, 32.0, 32.0]  # (as torch: each op wrote, then raised at the version bump)
+    with pytest.raises(RuntimeError, match="Inference tensors do not track version counter"):
+        a._version
+    for set_requires_grad in (lambda: a.requires_grad_(), lambda: setattr(a, "requires_grad", True),
+                              lambda: lib.nn.Parameter(a)):
+        with pytest.raises(RuntimeError, match=_REQUIRES_GRAD):
+            set_requires_grad()
+    a.requires_grad_(False)
+    w = lib.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match=_SAVE):
+        w * a  # mul saves a for w's gradient
+    with pytest.raises(RuntimeError, match=_SAVE), lib.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: t):
+        w * a
+
+    class Keep(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, y):
+            ctx.save_for_backward(y)
+            return x * 1
+
+        @staticmethod
+        def backward(ctx, g):
+            return g, None
+
+    with pytest.raises(RuntimeError, match=_SAVE):
+        Keep.apply(w, a)
+    (w + a).sum().backward()  # add saves nothing: an inference tensor may take part
+    assert w.grad.tolist() == [1.0, 1.0, 1.0]
+    normal = a.clone()  # a clone made outside the mode is an ordinary tensor
+    normal.add_(1)
+    (w * normal).sum().backward()
+    assert w.grad.tolist() == [114.0, 34.0, 34.0] and normal.requires_grad_().requires_grad

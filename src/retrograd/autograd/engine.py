@@ -311,6 +311,8 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
             for fn, nr in node._next:
                 i += 1
                 if fn is None:
+                    if nr and in_grads is not None and in_grads[i] is not None:  # nr -1: not a tensor
+                        raise _function.gradient_for_a_non_tensor(node, i)
                     continue
                 if in_grads is not None:
                     g = in_grads[i]
@@ -503,6 +505,8 @@ def _validate(node, result):
     for fn, nr in edges:
         i += 1
         if fn is None:
+            if nr and result[i] is not None:  # nr -1: the input was not a tensor
+                raise _function.gradient_for_a_non_tensor(node, i)
             continue
         g = result[i]
         if g is None:

@@ -17,7 +17,7 @@ from .. import _dtype
 from .._callsite import format_site, position_site, user_position
 from .._backend import array_module as _xp
 from . import anomaly
-from .grad_mode import _state
+from .grad_mode import _SAVE_ERROR, _InferenceVersion, _state
 from .graph import AccumulateGrad, Node, _saved_hooks, _saved_hooks_entered
 
 _SAVED_PLAIN, _SAVED_OUTPUT, _SAVED_PACKED = 0, 1, 2
@@ -116,6 +116,14 @@ def _modified_by(vc, expected):
     return f" and modified by {op} at {format_site(position_site(position))}{more}"
 
 
+def gradient_for_a_non_tensor(node, i):
+    """torch's error for a backward that returned a gradient for an argument that was not a
+    tensor (a number, None, a list): the engine raises it (``i`` counts from 0)."""
+    return RuntimeError(
+        f"function {node.name()} returned a gradient different than None at position {i + 1}, but the "
+        "corresponding forward input was not a Variable (return None for arguments that are not tensors)")
+
+
 def _forward_name(node):
     """torch names the forward op in version errors: 'Mul' for MulBackward0."""
     name = node.name()
@@ -132,6 +140,10 @@ class FunctionCtx:
     _non_differentiable = ()
     _materialize_grads = True
     needs_input_grad = ()
+    # True for user-defined Functions (and the nn.Module backward-hook identities), which get
+    # torch's custom-Function rules: ctx.saved_tensors is empty until the op is recorded, and
+    # views they return (or inputs returned as-is) may not be modified in place
+    _custom = False
 
     def save_for_backward(self, *tensors):
         """Keep tensors for backward. The one place saved values pass through, so that
@@ -164,6 +176,8 @@ class FunctionCtx:
         if saved is None:
             if self._freed:
                 raise _second_backward_error(self)
+            if self._custom:  # as torch: inside forward, or when the op was not recorded
+                return ()
             return tuple(self._to_save)
         out = []  # (a loop: a generator costs more than the unpacking of one or two entries)
         for entry in saved:
@@ -172,6 +186,14 @@ class FunctionCtx:
             else:
                 out.append(self._unpack(entry))
         return tuple(out)
+
+    @property
+    def saved_variables(self):
+        """Deprecated name of ``saved_tensors``."""
+        import warnings
+
+        warnings.warn("'saved_variables' is deprecated; use 'saved_tensors'", DeprecationWarning, stacklevel=2)
+        return self.saved_tensors
 
     def _unpack(self, entry):
         if entry is None:
@@ -253,9 +275,11 @@ class Function(FunctionCtx, Node):
         super().__init_subclass__(**kwargs)
         if "forward" in cls.__dict__ and "_array_forward" not in cls.__dict__:
             cls._array_forward = False
+        internal = cls.__module__.startswith("retrograd.")
         if "_backward_name" not in cls.__dict__:
-            internal = cls.__module__.startswith("retrograd.")
             cls._backward_name = cls.__name__ + ("Backward0" if internal else "Backward")
+        if "_custom" not in cls.__dict__:
+            cls._custom = not internal
         if "vjp" in cls.__dict__:  # torch's other name for backward; both defined: torch's error at backward
             vjp = cls.__dict__["vjp"] if cls.backward is Function.backward else _both_backward_and_vjp
             cls.backward = vjp if isinstance(vjp, staticmethod) else staticmethod(vjp)
@@ -271,6 +295,8 @@ class Function(FunctionCtx, Node):
             cls._forward_ctx = staticmethod(forward_with_ctx)
         else:
             cls._forward_ctx = cls.forward
+        if cls._custom:
+            cls._forward_ctx = staticmethod(_marking_views(cls._forward_ctx))
 
     @staticmethod
     def setup_context(ctx, inputs, output):
@@ -468,8 +494,8 @@ def refresh_view(view):
     """Give a view whose memory was written in place since its grad_fn was set (through
     its base or another view) the grad_fn of replaying it from its base, as torch does."""
     base = view._base
-    view._view_version = view._vc[0]
     if not base._requires_grad:
+        view._view_version = view._vc[0]
         return
     prev = _state.enabled
     _state.enabled = True
@@ -479,6 +505,7 @@ def refresh_view(view):
             t = cls.apply(t, *args, **kwargs)
     finally:
         _state.enabled = prev
+    view._view_version = view._vc[0]  # (after the replay: a view that cannot be replayed raises each time)
     view.grad_fn, view._output_nr, view._requires_grad = t.grad_fn, t._output_nr, t._requires_grad
 
 
@@ -536,6 +563,8 @@ def _pack_saved(ctx, results):
                 f"save_for_backward can only save tensors or None, but got {type(t).__name__}"
             )
         if hooks is not None:
+            if type(t._vc) is _InferenceVersion:  # (without hooks, watching its version raises this)
+                raise RuntimeError(_SAVE_ERROR)
             _saved_hooks.saving_node = ctx.name()
             entries.append((_SAVED_PACKED, hooks[0](t), hooks[1]))
             continue
@@ -584,6 +613,81 @@ class InplaceFunction(Function):
 
 class NestedIOFunction(Function):
     """A Function taking nested inputs (torch's legacy base; here the same as Function)."""
+
+
+def _marking_views(forward):
+    """A custom Function's forward, then, when the op is recorded (an input needs a gradient),
+    each output that is a view (of an input, or made inside forward) or an input returned as-is
+    (made a view of it here) marked as torch marks them: the last step of its view chain is a
+    _CustomFunctionView, which refuses in-place changes and replays after its base changed."""
+
+    def forward_marking_views(ctx, *args, **kwargs):
+        out = forward(ctx, *args, **kwargs)
+        if True not in ctx.needs_input_grad:
+            return out
+        outs = out if isinstance(out, tuple) else (out,)
+        marked = [_mark_view(ctx, args, o, nr, len(outs) > 1) for nr, o in enumerate(outs)]
+        return tuple(marked) if isinstance(out, tuple) else marked[0]
+
+    return forward_marking_views
+
+
+def _mark_view(ctx, args, o, nr, multi):
+    if not isinstance(o, _Tensor) or any(o is d for d in ctx._dirty):
+        return o
+    if any(o is a for a in args):  # an input returned as-is: a view of it, as torch
+        src, o = o, _make(o._data)
+        o._vc = src._vc
+        o._base = src._base if src._base is not None else src
+        o._view_chain = src._view_chain or ()
+        o._view_version = src._vc[0]
+    elif o._base is None:
+        return o
+    non_diff = any(o is n for n in ctx._non_differentiable)
+    o._view_chain = (o._view_chain or ()) + ((_CustomFunctionView(ctx.name(), nr, multi, non_diff), (), {}),)
+    return o
+
+
+class _CustomFunctionView:
+    """The last step of the view chain of a view returned by a custom Function. autograd cannot
+    replay the custom op from the view's base, so, as torch: modifying the view in place raises
+    (_inplace calls refuse_inplace), and so does using it after its base (or another view of
+    the base) was modified in place (refresh_view replays the chain, reaching ``apply``)."""
+
+    __slots__ = ("name", "output_nr", "multi", "non_diff")
+
+    def __init__(self, name, output_nr, multi, non_diff):
+        self.name = name[:-8] if name.endswith("Backward") else name
+        self.output_nr, self.multi, self.non_diff = output_nr, multi, non_diff
+
+    def apply(self, _base, *args, **kwargs):
+        change = "its base or another view of its base has been modified inplace"
+        if self.non_diff:
+            raise RuntimeError(f"A view was created in no_grad mode and {change} with grad mode enabled."
+                               + _CUSTOM_VIEW)
+        raise RuntimeError(f"Output {self.output_nr} of {self.name} is a view and {change}."
+                           + (_MULTI_VIEW if self.multi else _CUSTOM_VIEW))
+
+
+_CUSTOM_VIEW = (" This view was created inside a custom Function (or because an input was returned as-is) and "
+                "the autograd logic to handle view+inplace would override the custom backward associated with "
+                "the custom Function, leading to incorrect gradients. This behavior is forbidden. You can fix "
+                "this by cloning the output of the custom Function.")
+_MULTI_VIEW = (" This view is the output of a function that returns multiple views. Such functions do not "
+               "allow the output views to be modified inplace. You should replace the inplace operation by an "
+               "out-of-place one.")
+
+
+def refuse_inplace(view, op):
+    """torch's error for an in-place op ``op`` on ``view`` (which needs a gradient) if it is a
+    view returned by a custom Function, or a view of one."""
+    for step in view._view_chain or ():
+        if type(step[0]) is _CustomFunctionView:
+            node = view.grad_fn
+            name = "None" if node is None else node.name()
+            name = name[:-9] if name.endswith("Backward0") else name[:-8] if name.endswith("Backward") else name
+            raise RuntimeError(f"Output {view._output_nr} of {name} is a view and is being modified inplace."
+                               + (_MULTI_VIEW if step[0].multi else _CUSTOM_VIEW) + f" (in {op})")
 
 
 def _both_backward_and_vjp(ctx, *grad_outputs):

@@ -1,6 +1,7 @@
 """Grad mode: whether ops record the graph. Thread-local, like torch's."""
 
 import functools
+import importlib
 import threading
 
 
@@ -113,7 +114,9 @@ class set_grad_enabled(_DecoratorContextManager):
 
 
 class inference_mode(_DecoratorContextManager):
-    """Like no_grad, for inference: nothing is recorded."""
+    """Like no_grad, for inference: nothing is recorded, and the tensors made inside are
+    inference tensors (``is_inference()``): outside the mode they cannot be modified in place nor
+    saved for backward. ``inference_mode(False)`` leaves the mode and turns grad mode on, as torch."""
 
     def __init__(self, mode=True):
         self._mode = bool(mode)
@@ -125,12 +128,73 @@ class inference_mode(_DecoratorContextManager):
 
     def __enter__(self):
         self._prev = (_state.enabled, _state.inference)
+        _state.enabled, _state.inference = not self._mode, self._mode
         if self._mode:
-            _state.enabled, _state.inference = False, True
+            _count_inference(1)
 
     def __exit__(self, *exc):
         _state.enabled, _state.inference = self._prev
+        if self._mode:
+            _count_inference(-1)
         return False
 
     def clone(self):
         return inference_mode(self._mode)
+
+
+# ------------------------------------------------------------------ inference tensors
+# A tensor made while its thread is in inference mode is an inference tensor: torch keeps no
+# version counter for it, so the two uses of a version counter become torch's errors: bumping it
+# outside inference mode (an in-place op) and watching it (saving the tensor for backward). Its
+# ``_vc`` is an _InferenceVersion, which does that; views and detach() share it, so they are
+# inference tensors too. Ordinary tensors pay nothing: Tensor._make marks a new tensor only while
+# some thread is inside inference_mode (tensor._inference_on), and checks nothing else.
+
+_INPLACE_ERROR = ("Inplace update to inference tensor outside InferenceMode is not allowed.You can make a clone to "
+                  "get a normal tensor before doing inplace update.See https://github.com/pytorch/rfcs/pull/17 for "
+                  "more details.")
+_SAVE_ERROR = ("Inference tensors cannot be saved for backward. Please do not use Tensors created in inference "
+               "mode in computation tracked by autograd. To work around this, you can make a clone to get a normal "
+               "tensor and use it in autograd, or use `torch.no_grad()` instead of `torch.inference_mode()`.")
+
+
+class _InferenceVersion(list):
+    """The version counter (``Tensor._vc``) of an inference tensor. As torch's, an in-place op
+    outside inference mode writes, then raises where it bumps the version."""
+
+    __slots__ = ()
+
+    def __setitem__(self, index, value):  # an in-place op bumps the version
+        if not _state.inference:
+            raise RuntimeError(_INPLACE_ERROR)
+        list.__setitem__(self, index, value)
+
+    def append(self, entry):  # autograd starts watching the version of a tensor it saves
+        raise RuntimeError(_SAVE_ERROR)
+
+
+def is_inference(input):
+    """True if ``input`` is an inference tensor (made inside ``torch.inference_mode()``)."""
+    from ..tensor import Tensor
+
+    if not isinstance(input, Tensor):
+        raise TypeError(f"is_inference(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+    return type(input._vc) is _InferenceVersion
+
+
+def mark_inference(tensor):
+    """Make ``tensor``, just made, an inference tensor if its thread is in inference mode."""
+    if _state.inference:
+        tensor._vc = _InferenceVersion(tensor._vc)
+
+
+_entered = 0  # inference_mode contexts open, in all threads
+_entered_lock = threading.Lock()
+
+
+def _count_inference(delta):
+    global _entered
+    tensor = importlib.import_module("..tensor", __package__)  # (the module: retrograd.tensor is the function)
+    with _entered_lock:
+        _entered += delta
+        tensor._inference_on = _entered > 0

@@ -194,12 +194,17 @@ class _BackwardHookState:
 
 class _InputsHook(Function):
     """Identity on the module's tensor inputs; its backward sees the gradients with
-    respect to them (``grad_input``) and runs the full backward hooks."""
+    respect to them (``grad_input``) and runs the full backward hooks. As torch's
+    BackwardHookFunction, a custom Function returning its inputs as-is: its outputs are views
+    that may not be modified in place (``ReLU(inplace=True)`` on them raises, as torch)."""
+
+    _custom = True
+    _backward_name = "BackwardHookFunctionBackward"
 
     @staticmethod
     def forward(ctx, state, *xs):
         ctx.state = state
-        return tuple(x._data for x in xs)
+        return xs
 
     @staticmethod
     def jvp(ctx, _state, *tangents):
@@ -218,12 +223,16 @@ class _InputsHook(Function):
 
 class _OutputsHook(Function):
     """Identity on the module's tensor outputs; its backward sees ``grad_output``, runs
-    the backward pre-hooks (which may replace it) and keeps it for the hooks."""
+    the backward pre-hooks (which may replace it) and keeps it for the hooks. Its outputs are
+    views of the module's outputs, as _InputsHook's."""
+
+    _custom = True
+    _backward_name = "BackwardHookFunctionBackward"
 
     @staticmethod
     def forward(ctx, state, *ys):
         ctx.state = state
-        return tuple(y._data for y in ys)
+        return ys
 
     @staticmethod
     def jvp(ctx, _state, *tangents):

@@ -6,7 +6,7 @@ view also rewrites its base's graph (``CopySlices``), as torch does.
 """
 
 from .. import _backend
-from ..autograd.function import _SAVED_OUTPUT, Function, note_inplace, refresh_if_stale, watch_version
+from ..autograd.function import _SAVED_OUTPUT, Function, note_inplace, refresh_if_stale, refuse_inplace, watch_version
 from ..autograd import forward_ad, function as _function
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
@@ -107,6 +107,7 @@ def _inplace(self, name, op, *args, **kwargs):
     base = self._base
     if base is not None:
         refresh_if_stale(self)
+        refuse_inplace(self, name)  # a view returned by a custom Function
     if base is not None and base._requires_grad and base.grad_fn is None:
         raise RuntimeError(
             "a view of a leaf Variable that requires grad is being used in an in-place operation."
@@ -257,6 +258,8 @@ def inplace_view(self, name, op, *args, **kwargs):
     base = self._base
     if base is not None:
         refresh_if_stale(self)
+        if _state.enabled and self._requires_grad:
+            refuse_inplace(self, name)  # a view returned by a custom Function
     if _state.enabled and self._requires_grad and self.grad_fn is None:
         raise RuntimeError(LEAF_ERROR + f" (in {name} on a tensor of shape {list(self.shape)}; "
                            "call it under torch.no_grad(), or use the out-of-place op)")
