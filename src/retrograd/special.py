@@ -59,11 +59,11 @@ def log_softmax(input, dim, *, dtype=None):
     return _log_softmax(input, dim, dtype=dtype)
 
 
-def round(input, *, decimals=0, out=None):  # noqa: A001
+def round(input, *, decimals=None, out=None):  # noqa: A001
     """torch.round, but integer and bool tensors raise (torch.special.round's kernel is float-only,
     where torch.round returns them unchanged)."""
     _check_args("round", input)
     if not input.dtype.is_floating_point:
-        raise not_implemented_for("round_vml_cpu" if decimals == 0 else "round_cpu", input.dtype,
+        raise not_implemented_for("round_vml_cpu" if decimals in (None, 0) else "round_cpu", input.dtype,
                                   "torch.special.round takes float tensors: convert with .float(), or use torch.round")
     return _round(input, decimals=decimals, out=out)
