@@ -47,6 +47,8 @@ ALLOWED = {
     ("retrograd.nn.modules.container.ParameterList.__call__", "*"): "raises: not callable, as torch's",
     ("retrograd.nn.modules.container.ParameterDict.__call__", "*"): "raises: not callable, as torch's",
     ("retrograd.nn.modules.linear.Identity.__init__", "*"): "torch documents them as 'any argument (unused)'",
+    ("retrograd.nn.modules.lazy.LazyModuleMixin.initialize_parameters", "*"):
+        "abstract: each lazy module defines it; the base raises NotImplementedError as torch's",
     ("retrograd.optim.optimizer.Optimizer.step", "closure"): "abstract: raises NotImplementedError as torch's",
     # the Transform interface passes x and y; these Jacobians are functions of x alone, as torch's
     **{(f"retrograd.distributions.transforms.{t}Transform.log_abs_det_jacobian", "y"):

@@ -2,7 +2,7 @@
 
 import importlib as _importlib
 
-from .parameter import Buffer, Parameter  # noqa: F401
+from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter  # noqa: F401
 from .module import Module  # noqa: F401
 from . import functional, init  # noqa: F401
 from .modules import *  # noqa: F401,F403

@@ -507,7 +507,7 @@ class Module:
                 )
             if isinstance(value, Buffer):
                 persistent = value.persistent
-                value = Tensor._make(value._data)
+                value = value._registered()
             else:
                 persistent = name not in self._non_persistent_buffers_set
             if buffers is None:
@@ -556,7 +556,7 @@ class Module:
                 "(torch Tensor or None required)"
             )
         if isinstance(tensor, Buffer):
-            tensor = Tensor._make(tensor._data)
+            tensor = tensor._registered()
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent_buffers_set.discard(name)

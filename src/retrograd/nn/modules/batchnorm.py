@@ -6,7 +6,9 @@ from ... import int64 as _long
 from ...autograd.grad_mode import no_grad
 from .. import functional as F
 from ..module import Module
+from ..parameter import UninitializedBuffer, UninitializedParameter
 from ._sync_batch_norm import SyncBatchNormFunction
+from .lazy import LazyModuleMixin
 from .normalization import affine_parameters, reset_affine
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm", "LazyBatchNorm1d", "LazyBatchNorm2d",
@@ -168,38 +170,43 @@ class SyncBatchNorm(_BatchNorm):
         return out
 
 
-class _LazyNormMixin:
+class _LazyNormMixin(LazyModuleMixin):
     """num_features is taken from the first input (dim 1, or dim 0 of an unbatched instance-norm input);
-    parameters and running statistics are allocated then, keeping the same objects."""
+    the UninitializedParameter weight and bias and UninitializedBuffer running statistics get their
+    shapes then, keeping the same objects."""
 
-    cls_to_become = None
+    def _lazy_placeholders(self, device, dtype):
+        if self.affine:
+            self.weight = UninitializedParameter(device=device, dtype=dtype)
+            self.bias = UninitializedParameter(device=device, dtype=dtype)
+        if self.track_running_stats:
+            self.running_mean = UninitializedBuffer(device=device, dtype=dtype)
+            self.running_var = UninitializedBuffer(device=device, dtype=dtype)
 
     def reset_parameters(self):
-        if self.num_features:
+        if not self.has_uninitialized_params() and self.num_features != 0:
             super().reset_parameters()
 
     def reset_running_stats(self):
-        if self.num_features:
+        if not self.has_uninitialized_params() and self.num_features != 0:
             super().reset_running_stats()
 
-    def __call__(self, input, *args, **kwargs):
-        if self.num_features == 0:
+    def initialize_parameters(self, input, *args, **kwargs):
+        """Shape the parameters and running statistics from the input's channels, and initialize them."""
+        if self.has_uninitialized_params():
             unbatched = input.ndim == getattr(self, "_nd", -10) + 1
             self.num_features = c = input.shape[0] if unbatched else input.shape[1]
-            for name in ("weight", "bias", "running_mean", "running_var"):
-                t = getattr(self, name)
-                if t is not None:  # the placeholder's dtype and device, after any .to()/.double()
-                    t._data = creation.empty(c, dtype=t.dtype, device=t.device)._data
-            self.reset_parameters()
-            self.__class__ = self.cls_to_become
-            return self(input, *args, **kwargs)
-        return super().__call__(input, *args, **kwargs)
+            self._materialize(dict.fromkeys(("weight", "bias", "running_mean", "running_var"), (c,)))
+        stats = self.weight if self.weight is not None else self.running_mean
+        if stats is not None:  # (also after load_state_dict materialized them; torch's stays 0 there)
+            self.num_features = stats.shape[0]
 
 
 def _lazy(base, doc):
     def __init__(self, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None, dtype=None,
                  **kwargs):
-        base.__init__(self, 0, eps, momentum, affine, track_running_stats, device, dtype, **kwargs)
+        LazyModuleMixin.__init__(self, 0, eps, momentum, affine, track_running_stats, device, dtype, **kwargs)
+        self._lazy_placeholders(device, dtype)
 
     cls = type("Lazy" + base.__name__, (_LazyNormMixin, base), {"__init__": __init__, "__doc__": doc,
                                                                  "cls_to_become": base})

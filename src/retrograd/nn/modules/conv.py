@@ -9,7 +9,8 @@ from ... import creation
 from .. import functional as F
 from .. import init
 from ..module import Module
-from ..parameter import Parameter
+from ..parameter import Parameter, UninitializedParameter
+from .lazy import LazyModuleMixin
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "LazyConv1d",
            "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d"]
@@ -250,44 +251,47 @@ class ConvTranspose3d(_ConvTranspose):
     _fn = "conv_transpose3d"
 
 
-class _LazyConvMixin:
-    """in_channels is taken from the first input; the parameters are allocated and initialised then
-    (the same Parameter objects, so an optimizer made before the first call sees them)."""
+class _LazyConvMixin(LazyModuleMixin):
+    """in_channels is taken from the first input; the UninitializedParameter weight and bias get
+    their shapes and initial values then (the same objects, so an optimizer made before the
+    first call trains them)."""
 
-    cls_to_become = None
+    def _lazy_placeholders(self, device, dtype):
+        self.weight = UninitializedParameter(device=device, dtype=dtype)
+        if self.bias is not None:
+            self.bias = UninitializedParameter(device=device, dtype=dtype)
 
     def reset_parameters(self):
-        if self.in_channels:
+        if not self.has_uninitialized_params() and self.in_channels != 0:
             super().reset_parameters()
 
-    def __call__(self, input, *args, **kwargs):
-        if self.in_channels == 0:
-            self._materialize(input)  # now of the concrete class
-            return self(input, *args, **kwargs)
-        return super().__call__(input, *args, **kwargs)
+    def _get_in_channels(self, input):
+        unbatched, batched = self._nd + 1, self._nd + 2
+        if input.ndim not in (unbatched, batched):
+            raise RuntimeError(f"Expected {unbatched}D (unbatched) or {batched}D (batched) input to "
+                               f"{self.__class__.__name__}, but got input of size: {input.shape}")
+        return input.shape[1] if input.ndim == batched else input.shape[0]
 
-    def _materialize(self, input):
-        nd = self._nd
-        c = input.shape[1] if input.ndim == nd + 2 else input.shape[0]
-        self.in_channels = c
-        g = self.groups
-        if c % g:
-            raise ValueError("in_channels must be divisible by groups")
-        if self._transposed:
-            shape = (c, self.out_channels // g) + self.kernel_size
-        else:
-            shape = (self.out_channels, c // g) + self.kernel_size
-        f = {"dtype": self.weight.dtype, "device": self.weight.device}  # after any .to()/.double()
-        self.weight._data = creation.empty(shape, **f)._data
-        if self.bias is not None:
-            self.bias._data = creation.empty(self.out_channels, **f)._data
-        self.reset_parameters()
-        self.__class__ = self.cls_to_become
+    def initialize_parameters(self, input, *args, **kwargs):
+        """Shape the weight from the input's channels (dim 1, or 0 unbatched) and initialize it."""
+        if self.has_uninitialized_params():
+            c = self.in_channels = self._get_in_channels(input)
+            g = self.groups
+            if c % g:
+                raise ValueError("in_channels must be divisible by groups")
+            if self._transposed:
+                shape = (c, self.out_channels // g) + self.kernel_size
+            else:
+                shape = (self.out_channels, c // g) + self.kernel_size
+            self._materialize({"weight": shape, "bias": (self.out_channels,)})
+        w = self.weight.shape  # (also after load_state_dict materialized it)
+        self.in_channels = w[0] if self._transposed else w[1] * self.groups
 
 
 def _lazy(base, doc):
     def __init__(self, out_channels, kernel_size, *args, device=None, dtype=None, **kwargs):
-        base.__init__(self, 0, out_channels, kernel_size, *args, device=device, dtype=dtype, **kwargs)
+        LazyModuleMixin.__init__(self, 0, out_channels, kernel_size, *args, device=device, dtype=dtype, **kwargs)
+        self._lazy_placeholders(device, dtype)
 
     cls = type("Lazy" + base.__name__, (_LazyConvMixin, base), {"__init__": __init__, "__doc__": doc,
                                                                  "cls_to_become": base})

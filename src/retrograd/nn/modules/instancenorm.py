@@ -4,7 +4,7 @@ default)."""
 import warnings
 
 from .. import functional as F
-from .batchnorm import _LazyNormMixin, _NormBase
+from .batchnorm import _lazy, _NormBase
 
 __all__ = ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LazyInstanceNorm1d", "LazyInstanceNorm2d",
            "LazyInstanceNorm3d"]
@@ -57,18 +57,8 @@ class InstanceNorm3d(_InstanceNorm):
     _nd = 3
 
 
-def _lazy(base, doc):
-    # torch's lazy instance norms default to affine=True, track_running_stats=True (unlike InstanceNorm*d)
-    def __init__(self, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None, dtype=None,
-                 **kwargs):
-        base.__init__(self, 0, eps, momentum, affine, track_running_stats, device, dtype, **kwargs)
-
-    cls = type("Lazy" + base.__name__, (_LazyNormMixin, base), {"__init__": __init__, "__doc__": doc,
-                                                                 "cls_to_become": base})
-    cls.__module__ = __name__
-    return cls
-
-
+# torch's lazy instance norms default to affine=True, track_running_stats=True (unlike InstanceNorm*d),
+# as the lazy batch norms do
 LazyInstanceNorm1d = _lazy(InstanceNorm1d, "An InstanceNorm1d whose num_features is taken from the first input.")
 LazyInstanceNorm2d = _lazy(InstanceNorm2d, "An InstanceNorm2d whose num_features is taken from the first input.")
 LazyInstanceNorm3d = _lazy(InstanceNorm3d, "An InstanceNorm3d whose num_features is taken from the first input.")

@@ -6,7 +6,8 @@ from ... import creation
 from .. import functional as F
 from .. import init
 from ..module import Module
-from ..parameter import Parameter
+from ..parameter import Parameter, UninitializedParameter
+from .lazy import LazyModuleMixin
 
 __all__ = ["Identity", "Linear", "Bilinear", "LazyLinear"]
 
@@ -93,30 +94,26 @@ class Bilinear(Module):
                 f"out_features={self.out_features}, bias={self.bias is not None}")
 
 
-class LazyLinear(Linear):
-    """A Linear whose in_features is taken from the first input it sees."""
+class LazyLinear(LazyModuleMixin, Linear):
+    """A Linear whose in_features is taken from the first input it sees (an
+    UninitializedParameter weight and bias until then)."""
+
+    cls_to_become = Linear
 
     def __init__(self, out_features, bias=True, device=None, dtype=None):
-        Module.__init__(self)
-        self.in_features = 0
+        super().__init__(0, 0, False)
         self.out_features = out_features
-        self.weight = Parameter(creation.empty(0, device=device, dtype=dtype))
+        self.weight = UninitializedParameter(device=device, dtype=dtype)
         if bias:
-            self.bias = Parameter(creation.empty(0, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+            self.bias = UninitializedParameter(device=device, dtype=dtype)
 
     def reset_parameters(self):
-        if self.in_features:
+        if not self.has_uninitialized_params() and self.in_features != 0:
             super().reset_parameters()
 
-    def forward(self, input):
-        if self.in_features == 0:
+    def initialize_parameters(self, input):
+        """Shape the weight (out_features, input.shape[-1]) and bias, and initialize them."""
+        if self.has_uninitialized_params():
             self.in_features = input.shape[-1]
-            f = {"dtype": self.weight.dtype, "device": self.weight.device}  # after any .to()/.double()
-            self.weight._data = creation.empty((self.out_features, self.in_features), **f)._data
-            if self.bias is not None:
-                self.bias._data = creation.empty(self.out_features, **f)._data
-            self.reset_parameters()
-            self.__class__ = Linear
-        return F.linear(input, self.weight, self.bias)
+            self._materialize({"weight": (self.out_features, self.in_features), "bias": (self.out_features,)})
+        self.in_features = self.weight.shape[-1]  # (also after load_state_dict materialized it)
