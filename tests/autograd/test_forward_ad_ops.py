@@ -25,7 +25,8 @@ from tests.helpers import rand, torch
 from tests.reference.store import reference
 
 # ops that torch records without a derivative, and abstract bases never applied themselves
-NOT_DIFFERENTIABLE = {"NotDifferentiable", "LDLFactor", "LDLSolve"}  # (the LDL^T ones: none in torch either)
+NOT_DIFFERENTIABLE = {"NotDifferentiable", "LDLFactor", "LDLSolve",  # (the LDL^T ones: none in torch either)
+                      "CrossMapLRN2d"}  # a backward, but its jvp raises: torch's Python Function has no forward AD
 ABSTRACT = {"_UnaryFloat", "_Rounding", "_RoundedRemainder", "_SelectAlongDim", "_ValueReduction",
             "_CumExtreme", "_Binary", "Normalize", "RNNLayer"}
 
@@ -231,6 +232,8 @@ CASES = [
      [(1, 1, 6, 6), (1, 1, 2, 2)]),
     ("max_pool_flat_grads", lambda r, x, g: _grad_of(r, lambda y: r.nn.functional.max_pool2d(y, 3, 1, 1), x, g),
      [(1, 1, 3, 3), (1, 1, 3, 3)]),
+    ("fractional_max_pool", lambda r, x: r.nn.functional.fractional_max_pool2d(  # unbatched (C, H, W)
+        x, 2, output_size=3, _random_samples=r.tensor([[[0.3, 0.6], [0.8, 0.1]]], dtype=x.dtype)), [(2, 5, 5)]),
     ("avg_pools", lambda r, x: r.nn.functional.avg_pool2d(x, 2) .sum() + r.nn.functional.avg_pool2d(x, 3, 1, 1).sum()
      + r.nn.functional.adaptive_avg_pool2d(x, 3).sum(), [(1, 2, 4, 4)]),
     ("avg_pool_grad", lambda r, x, g: _grad_of(r, lambda y: r.nn.functional.avg_pool2d(y, 2), x, g),

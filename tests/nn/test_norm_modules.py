@@ -154,8 +154,11 @@ def test_cross_map_lrn2d_errors_and_repr_are_torchs():
     with pytest.raises(ZeroDivisionError):
         nn.CrossMapLRN2d(0)(retrograd.randn(2, 3, 2, 2))
     x = retrograd.randn(2, 3, 2, 2, requires_grad=True)
-    with pytest.raises(RuntimeError, match="not differentiable"):  # torch's backward raises under create_graph too
-        retrograd.autograd.grad(m(x).sum(), x, create_graph=True)
+    (gx,) = retrograd.autograd.grad(m(x).sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError, match="derivative for aten::cross_map_lrn2d_backward is not implemented"):
+        gx.sum().backward()  # torch's backward is not differentiable either (it raises under create_graph)
+    with pytest.raises(NotImplementedError, match="forward-mode"):  # nor has it forward AD
+        retrograd.func.jvp(m, (x.detach(),), (retrograd.ones_like(x),))
     with pytest.raises(RuntimeError, match="size=1"):  # torch's backward fails for size 1
         nn.CrossMapLRN2d(1)(x).sum().backward()
     half = nn.CrossMapLRN2d(3, 0.3, 0.8, 1.5)(x.detach().half())

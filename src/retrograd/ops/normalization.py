@@ -625,7 +625,8 @@ class CrossMapLRN2d(Function):
     s_c = k + alpha/size * (x_0^2 + sum of x_j^2 over 1 <= j, |j - c| <= (size-1)//2);  y = x s^-beta.
     dx = g s^-beta - 2 alpha beta/size * x * (sum of g y / s over channels c - p .. c + size-1-p,
     p = (size+1)//2): torch's backward, kept as it is although it is not the derivative of that
-    forward (channel 0 is not special in it, and its window is shifted by about half a window)."""
+    forward (channel 0 is not special in it, and its window is shifted by about half a window).
+    As torch's, it has no forward-mode derivative and its backward is not differentiable."""
 
     _backward_name = "CrossMapLRN2dBackward"  # torch's (a Python Function there)
 
@@ -648,11 +649,15 @@ class CrossMapLRN2d(Function):
         return (xw * s ** -beta).astype(x._data.dtype, copy=False)
 
     @staticmethod
+    def jvp(ctx, *tangents):
+        raise NotImplementedError("CrossMapLRN2d has no forward-mode derivative (torch's has none either); use "
+                                  "torch.nn.LocalResponseNorm, whose forward AD is there")
+
+    @staticmethod
     def backward(ctx, g):
+        from .counting import NotDifferentiable
+
         size, alpha, beta, k = ctx.args
-        if is_grad_enabled():
-            raise RuntimeError("CrossMapLRN2d's backward is not differentiable (torch's raises under "
-                               "create_graph=True too); use torch.nn.LocalResponseNorm for a twice-differentiable LRN")
         if size == 1:
             raise RuntimeError("CrossMapLRN2d(size=1)'s backward fails in torch (its window runs past the "
                                "channels); use size >= 2, or torch.nn.LocalResponseNorm(1)")
@@ -665,7 +670,8 @@ class CrossMapLRN2d(Function):
         window = _xp(xw).asarray(_channel_windows(c, lo, size - 1 - lo), dtype=xw.dtype)
         ratio = (gd * xw * ws / s).reshape(n, c, math.prod(xw.shape[2:]))
         dx = gd * ws - (2 * alpha * beta / size) * xw * (window @ ratio).reshape(xw.shape)
-        return Tensor._make(dx.astype(x._data.dtype, copy=False)), None, None, None, None
+        dx = dx.astype(x._data.dtype, copy=False)  # (a node whose own backward raises, under create_graph)
+        return NotDifferentiable.apply("cross_map_lrn2d_backward", dx, g, x), None, None, None, None
 
 
 

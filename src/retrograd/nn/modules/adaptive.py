@@ -80,7 +80,7 @@ class AdaptiveLogSoftmaxWithLoss(Module):
         if t.numel() and (bool((t < 0).any()) or bool((t >= self.n_classes).any())):
             raise RuntimeError(f"Target values should be in [0, {self.n_classes - 1}], but values in range "
                                f"[{int(t.min())}, {int(t.max())}] were found. ")
-        head_logprob = _softmax.log_softmax(self.head(x), 1)
+        head_lp = _softmax.log_softmax(self.head(x), 1)
         # the head's column of each target: the class itself in the shortlist, else its cluster's entry
         column = t.clone()
         picked = x.new_zeros(t.shape[0])  # the tails' log-probabilities of the targets (0 in the shortlist)
@@ -91,19 +91,19 @@ class AdaptiveLogSoftmaxWithLoss(Module):
             if rows.numel() == 0:
                 continue
             column[rows] = self.shortlist_size + i
-            cluster_logprob = _softmax.log_softmax(self.tail[i](x[rows]), 1)
-            picked = picked.index_add(0, rows, cluster_logprob.gather(1, (t[rows] - low).unsqueeze(1)).squeeze(1))
-        output = head_logprob.gather(1, column.unsqueeze(1)).squeeze(1) + picked
+            within = _softmax.log_softmax(self.tail[i](x[rows]), 1)
+            picked = picked.index_add(0, rows, within.gather(1, (t[rows] - low).unsqueeze(1)).squeeze(1))
+        output = head_lp.gather(1, column.unsqueeze(1)).squeeze(1) + picked
         loss = (-output).mean()
         return _ASMoutput(output.squeeze(0) if unbatched else output, loss)
 
     def _full_log_prob(self, input, head_output):
         """(N, n_classes) log-probabilities from the head's output: the shortlist's from the
         head, each cluster's as its head entry plus the tail's log-softmax."""
-        head_logprob = _softmax.log_softmax(head_output, 1)
-        parts = [head_logprob[:, :self.shortlist_size]]
+        head_lp = _softmax.log_softmax(head_output, 1)
+        parts = [head_lp[:, :self.shortlist_size]]
         for i, tail in enumerate(self.tail):
-            cluster = head_logprob[:, self.shortlist_size + i:self.shortlist_size + i + 1]
+            cluster = head_lp[:, self.shortlist_size + i:self.shortlist_size + i + 1]
             parts.append(_softmax.log_softmax(tail(input), 1) + cluster)
         return cat(parts, 1)
 
