@@ -26,6 +26,8 @@ import sys
 import weakref
 from multiprocessing import reduction, resource_tracker, util
 
+import numpy as np
+
 _HAVE_FDS = sys.platform != "win32" and reduction.HAVE_SEND_HANDLE
 STRATEGIES = frozenset({"file_descriptor", "file_system"} if _HAVE_FDS else {"file_system"})
 strategy = "file_descriptor" if _HAVE_FDS else "file_system"
@@ -44,21 +46,14 @@ _mapped = weakref.WeakValueDictionary()  # (st_dev, st_ino) -> this process's Se
 
 
 def _map(fd, name, start, pid):
-    size = os.fstat(fd).st_size
-    seg = Segment(fd, size)
-    seg.fd, seg.name, seg.start = fd, name, start
-    seg.address = _address(seg)
     st = os.fstat(fd)
+    seg = Segment(fd, st.st_size)
+    seg.fd, seg.name, seg.start = fd, name, start
+    seg.address = np.frombuffer(seg, np.uint8, count=1).__array_interface__["data"][0]
     _mapped[st.st_dev, st.st_ino] = seg
     # (multiprocessing's finalizer, not weakref's: it also runs when a child process ends, at os._exit)
     util.Finalize(seg, _unmapped, (fd, name, pid), exitpriority=0)
     return seg
-
-
-def _address(seg):
-    import numpy as np
-
-    return np.frombuffer(seg, np.uint8, count=1).__array_interface__["data"][0]
 
 
 def _unmapped(fd, name, pid):

@@ -84,7 +84,7 @@ def share(tensors):
         holders = {}
         for o in gc.get_objects():
             # (type(): isinstance would read __class__, which some objects compute, or warn for)
-            if issubclass(type(o), Tensor) and type(o._data) is np.ndarray and id(root(o._data)) in roots:
+            if issubclass(type(o), Tensor) and isinstance(o._data, np.ndarray) and id(root(o._data)) in roots:
                 holders.setdefault(id(root(o._data)), []).append(o)
     for i, r in roots.items():
         _move(r, holders[i])
@@ -95,21 +95,21 @@ def _only_held_by(tensors):
     tensor, a module's parameters): then no other tensor can be on that memory."""
     holders = {}
     for t in tensors:
-        if not isinstance(t._data, np.ndarray):
-            continue
+        if not isinstance(t._data, np.ndarray) or segment_of(t._data) is not None:
+            continue  # (not moved)
         if t._data.base is not None:
             return False
         holders[id(t._data)] = holders.get(id(t._data), 0) + 1
     # getrefcount counts its own argument too
-    return all(sys.getrefcount(t._data) == holders[id(t._data)] + 1 for t in tensors
-               if isinstance(t._data, np.ndarray))
+    return all(sys.getrefcount(t._data) == holders[id(t._data)] + 1 for t in tensors if id(t._data) in holders)
 
 
 def _move(r, tensors):
     low, high = _byte_bounds(r)
     seg = _segment.allocate(high - low)
-    new_root = on_segment(seg, _address(r) - low, r.shape, r.dtype, r.strides, r.flags.writeable)
+    new_root = on_segment(seg, _address(r) - low, r.shape, r.dtype, r.strides)
     np.copyto(new_root, r, casting="no")
+    new_root.flags.writeable = r.flags.writeable
     for t in tensors:
         a = t._data
         t._data = new_root if a is r else on_segment(seg, _address(a) - low, a.shape, a.dtype, a.strides,
