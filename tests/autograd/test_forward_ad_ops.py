@@ -233,7 +233,8 @@ CASES = [
     ("max_pool_flat_grads", lambda r, x, g: _grad_of(r, lambda y: r.nn.functional.max_pool2d(y, 3, 1, 1), x, g),
      [(1, 1, 3, 3), (1, 1, 3, 3)]),
     ("fractional_max_pool", lambda r, x: r.nn.functional.fractional_max_pool2d(  # unbatched (C, H, W)
-        x, 2, output_size=3, _random_samples=r.tensor([[[0.3, 0.6], [0.8, 0.1]]], dtype=x.dtype)), [(2, 5, 5)]),
+        x, 2, output_size=3, _random_samples=r.tensor([[[0.3, 0.6], [0.8, 0.1]]], dtype=x.dtype, device=x.device)),
+     [(2, 5, 5)]),
     ("avg_pools", lambda r, x: r.nn.functional.avg_pool2d(x, 2) .sum() + r.nn.functional.avg_pool2d(x, 3, 1, 1).sum()
      + r.nn.functional.adaptive_avg_pool2d(x, 3).sum(), [(1, 2, 4, 4)]),
     ("avg_pool_grad", lambda r, x, g: _grad_of(r, lambda y: r.nn.functional.avg_pool2d(y, 2), x, g),
