@@ -161,6 +161,12 @@ def tensor_repr(t, prefix="tensor("):
         suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
+    if "_fw" in t.__dict__:  # a dual tensor of forward AD: its tangent, as torch prints it
+        from .autograd.forward_ad import tangent_of
+
+        tangent = tangent_of(t)
+        if tangent is not None:
+            suffixes.append(f"tangent={tangent.item()!r}" if tangent.dim() == 0 else f"tangent={tensor_repr(tangent)}")
     parts = [prefix + body]
     # as torch: a suffix that would pass the line width goes on a new line
     last_line_len = len(parts[0]) - parts[0].rfind("\n") + 1

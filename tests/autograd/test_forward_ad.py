@@ -353,3 +353,18 @@ def test_functional_forward_mode_errors_as_torch():
     assert [e[0] for e in got] == ["NotImplementedError", "NotImplementedError", "RuntimeError"]
     if torch is not None:
         assert got == _functional_errors(torch)
+
+
+def test_make_dual_of_a_number_raises_attribute_error_and_repr_shows_the_tangent_as_torch():
+    # torch's make_dual(3., t) raises AttributeError (retrograd raised TypeError), and a dual
+    # tensor's repr ends in its tangent (a 0-dim one as the number)
+    with fwAD.dual_level():
+        with pytest.raises(AttributeError, match="'float' object has no attribute 'is_floating_point'"):
+            fwAD.make_dual(3.0, retrograd.tensor([1.0]))
+        d = fwAD.make_dual(retrograd.tensor([1.0, 2.0]), retrograd.tensor([1.0, 1.0]))
+        assert repr(d * 2) == "tensor([2., 4.], tangent=tensor([2., 2.]))"
+        assert repr(fwAD.make_dual(retrograd.tensor(1.0), retrograd.tensor(0.1))) == "tensor(1., tangent=0.10000000149011612)"
+        x64 = retrograd.tensor([1.0], dtype=retrograd.float64)
+        assert repr(fwAD.make_dual(x64, x64)) == \
+            "tensor([1.], dtype=torch.float64, tangent=tensor([1.], dtype=torch.float64))"
+    assert repr(d) == "tensor([1., 2.])"  # outside the level: no tangent

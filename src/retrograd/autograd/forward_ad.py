@@ -118,8 +118,9 @@ def make_dual(tensor, tangent, *, level=None):
     _check_level(level, "_make_dual")
     from ..tensor import Tensor
 
-    if not isinstance(tensor, Tensor):
-        raise TypeError(f"make_dual(): argument 'tensor' (position 1) must be Tensor, not {type(tensor).__name__}")
+    if not isinstance(tensor, Tensor):  # torch's error: its check calls tensor.is_floating_point()
+        raise AttributeError(f"'{type(tensor).__name__}' object has no attribute 'is_floating_point' "
+                             "(make_dual: the primal must be a Tensor)")
     if not tensor.is_floating_point() and not tensor.is_complex():
         raise ValueError(f"Expected primal to be floating point or complex, but got: {tensor.dtype}")
     if not isinstance(tangent, Tensor):
