@@ -586,6 +586,14 @@ class Tensor:
     def __reduce_ex__(self, protocol):
         return (_rebuild, (self._host_array(), self._requires_grad, str(self.device)))
 
+    def __init_subclass__(cls, **kwargs):
+        """A subclass crosses process boundaries as Tensor does: through shared memory
+        (multiprocessing/reductions.py registers it with multiprocessing's pickler)."""
+        super().__init_subclass__(**kwargs)
+        from .multiprocessing import reductions
+
+        reductions.register(cls)
+
     def __deepcopy__(self, memo):
         if not self.is_leaf:
             raise RuntimeError(

@@ -50,6 +50,29 @@ def test_a_non_leaf_tensor_requiring_grad_is_refused_as_torch():
     assert not torch.ones(2).is_shared() and pickle.loads(pickle.dumps(torch.ones(2))).is_shared() is False
 
 
+class Tagged(torch.Tensor):
+    pass
+
+
+class MyParameter(torch.nn.Parameter):
+    pass
+
+
+def test_a_tensor_subclass_arrives_as_its_class_with_its_attributes_a_parameter_subclass_as_parameter():
+    tagged = Tagged([1.0, 2.0])
+    tagged.tag = "kept"
+    plain = torch.ones(2)
+    plain.tag = "dropped, as torch's"
+    got_tagged, got_plain, got_param, got_buffer = pickle.loads(ForkingPickler.dumps(
+        [tagged, plain, MyParameter(torch.zeros(2)), torch.nn.Buffer(torch.ones(2), persistent=False)]))
+    assert type(got_tagged) is Tagged and got_tagged.tag == "kept" and got_tagged.is_shared()
+    assert type(got_plain) is torch.Tensor and not hasattr(got_plain, "tag") and got_plain.is_shared()
+    assert type(got_param) is torch.nn.Parameter and got_param.requires_grad and got_param.is_shared()
+    assert got_buffer.persistent is False and got_buffer.is_shared()
+    got_tagged[0] = 5.0
+    assert tagged[0].item() == 5.0 and tagged.is_shared()
+
+
 def _double(t):
     return t * 2
 

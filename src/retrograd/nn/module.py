@@ -765,10 +765,12 @@ class Module:
     def share_memory(self):
         """Move every parameter, its ``.grad`` and every buffer to shared memory (``share_memory_()``),
         for processes that train one model (Hogwild); the tensors stay the same objects. Returns self."""
-        from ..multiprocessing import _share
-
-        tensors = [t for p in self.parameters() for t in (p, p.grad) if t is not None]
-        _share.share(tensors + [b for b in self.buffers() if b is not None])
+        for p in self.parameters():
+            p.share_memory_()  # (each tensor's own: an uninitialized parameter refuses, as torch's)
+            if p.grad is not None:
+                p.grad.share_memory_()
+        for b in self.buffers():
+            b.share_memory_()
         return self
 
     # ------------------------------------------------------------ dtype and device
