@@ -3,6 +3,7 @@ the memory moves to shared memory, every tensor on it follows, a forked child's 
 reach the parent (Hogwild training)."""
 
 import multiprocessing
+import warnings
 
 import numpy as np
 import pytest
@@ -46,6 +47,13 @@ def test_share_memory_of_a_view_moves_its_base_and_keeps_read_only_and_empty_ten
     assert empty.is_shared() and empty.shape == (0,)
     b16 = torch.ones(3, dtype=torch.bfloat16).share_memory_()
     assert b16.is_shared() and b16.dtype == torch.bfloat16 and b16.tolist() == [1.0, 1.0, 1.0]
+    frozen = np.arange(3.0)
+    frozen.flags.writeable = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (from_numpy warns that the array is not writable, as torch's)
+        read_only = torch.from_numpy(frozen)
+    assert read_only.share_memory_().is_shared() and read_only.tolist() == [0.0, 1.0, 2.0]
+    assert not read_only._data.flags.writeable  # still read-only there
 
 
 def test_only_the_tensors_given_are_moved_when_nothing_else_refers_to_their_memory(monkeypatch):
