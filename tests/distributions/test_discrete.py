@@ -122,3 +122,13 @@ def test_bernoulli_log_prob_dtype_and_integer_values_as_torch():
         assert d.log_prob(retrograd.tensor([1.0, 0.0])).dtype == retrograd.float32
         with pytest.raises(RuntimeError, match="can't be cast to the desired output type Long"):
             cls(probs=retrograd.tensor(0.3)).log_prob(retrograd.tensor([1, 0]))
+
+
+def test_probs_or_logits_families_have_torchs_private_param():
+    # `_param` (the given probs or logits tensor, which code written for torch reads) was missing
+    p = retrograd.tensor([0.3, 0.7])
+    for d, given in [(D.Bernoulli(p), "probs"), (D.Bernoulli(logits=p), "logits"), (D.Categorical(p), "probs"),
+                     (D.Binomial(3, logits=p), "logits"), (D.NegativeBinomial(3.0, p), "probs"),
+                     (D.ContinuousBernoulli(p), "probs"), (D.OneHotCategorical(logits=p), "logits")]:
+        assert d._param is getattr(d, given), type(d).__name__
+    assert D.Categorical(logits=p).expand((2,))._param.shape == (2, 2)

@@ -40,6 +40,8 @@ def given_param(dist):
 
 # `param_shape` of a probs-or-logits family: the shape of the parameter it was given.
 given_param_shape = property(lambda self: given_param(self).size(), doc="The shape of the given probs or logits.")
+# `_param` of those families: the given probs or logits tensor itself (torch's attribute)
+given_param_tensor = property(given_param, doc="The given probs or logits tensor (torch's `_param`).")
 
 
 class BinaryProbsOrLogits:

@@ -1,7 +1,7 @@
 """The Bernoulli distribution: a coin that lands 1 with probability `probs`."""
 import retrograd
 from retrograd.distributions import constraints
-from retrograd.distributions._params import BinaryProbsOrLogits, expand_params, given_param, given_param_shape
+from retrograd.distributions._params import BinaryProbsOrLogits, expand_params, given_param, given_param_shape, given_param_tensor
 from retrograd.distributions.exp_family import ExponentialFamily
 from retrograd.distributions.utils import broadcast_all
 from retrograd.nn.functional import binary_cross_entropy_with_logits
@@ -26,6 +26,7 @@ class Bernoulli(BinaryProbsOrLogits, ExponentialFamily):
         return expand_params(self, Bernoulli, batch_shape, _instance, ("probs", "logits"))
 
     param_shape = given_param_shape
+    _param = given_param_tensor
 
     @property
     def mean(self):

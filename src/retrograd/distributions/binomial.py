@@ -1,7 +1,7 @@
 """The binomial distribution: successes in `total_count` independent trials."""
 import retrograd
 from retrograd.distributions import constraints
-from retrograd.distributions._params import BinaryProbsOrLogits, expand_params, given_param, given_param_shape
+from retrograd.distributions._params import BinaryProbsOrLogits, expand_params, given_param, given_param_shape, given_param_tensor
 from retrograd.distributions.distribution import Distribution
 
 __all__ = ["Binomial"]
@@ -27,6 +27,7 @@ class Binomial(BinaryProbsOrLogits, Distribution):
         return constraints.integer_interval(0, self.total_count)
 
     param_shape = given_param_shape
+    _param = given_param_tensor
 
     @property
     def mean(self):

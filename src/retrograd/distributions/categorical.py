@@ -1,7 +1,7 @@
 """The categorical distribution over K classes {0, ..., K-1}."""
 import retrograd
 from retrograd.distributions import constraints
-from retrograd.distributions._params import expand_params, given_param_shape
+from retrograd.distributions._params import expand_params, given_param_shape, given_param_tensor
 from retrograd.distributions.distribution import Distribution
 from retrograd.distributions.utils import lazy_property, logits_to_probs, probs_to_logits
 
@@ -49,6 +49,7 @@ class Categorical(Distribution):
         return logits_to_probs(self.logits)
 
     param_shape = given_param_shape
+    _param = given_param_tensor
 
     @property
     def mean(self):

@@ -3,7 +3,7 @@ import math
 
 import retrograd
 from retrograd.distributions import constraints
-from retrograd.distributions._params import BinaryProbsOrLogits, expand_params, given_param_shape
+from retrograd.distributions._params import BinaryProbsOrLogits, expand_params, given_param_shape, given_param_tensor
 from retrograd.distributions.distribution import Distribution
 from retrograd.distributions.exp_family import ExponentialFamily
 from retrograd.distributions.utils import broadcast_all, clamp_probs, lazy_property, logits_to_probs
@@ -47,6 +47,7 @@ class ContinuousBernoulli(BinaryProbsOrLogits, ExponentialFamily):
         return clamp_probs(logits_to_probs(self.logits, is_binary=True))
 
     param_shape = given_param_shape
+    _param = given_param_tensor
 
     def _outside_unstable_region(self):
         # lims[0] itself counts as outside (the exact forms are used there), as in torch.

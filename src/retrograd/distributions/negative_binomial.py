@@ -1,7 +1,7 @@
 """The negative binomial distribution: successes before `total_count` failures."""
 import retrograd
 from retrograd.distributions import constraints
-from retrograd.distributions._params import BinaryProbsOrLogits, expand_params, given_param_shape
+from retrograd.distributions._params import BinaryProbsOrLogits, expand_params, given_param_shape, given_param_tensor
 from retrograd.distributions.distribution import Distribution
 from retrograd.distributions.gamma import Gamma
 
@@ -25,6 +25,7 @@ class NegativeBinomial(BinaryProbsOrLogits, Distribution):
         return expand_params(self, NegativeBinomial, batch_shape, _instance, ("total_count", "probs", "logits"))
 
     param_shape = given_param_shape
+    _param = given_param_tensor
 
     @property
     def mean(self):

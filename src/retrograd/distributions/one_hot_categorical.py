@@ -23,6 +23,10 @@ class OneHotCategorical(_OverCategorical, Distribution):
         return self._expand_over_categorical(OneHotCategorical, batch_shape, _instance)
 
     @property
+    def _param(self):
+        return self._categorical._param
+
+    @property
     def mean(self):
         return self.probs
 
