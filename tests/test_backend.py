@@ -55,6 +55,19 @@ def test_the_allocator_raises_cupys_out_of_memory_as_torchs(fake_cupy):
     assert type(info.value.__cause__) is _CupyOutOfMemory and "empty_cache" in str(info.value)
 
 
+def test_the_installed_allocator_is_cupys_pool_with_torchs_errors(fake_cupy):
+    installed = []
+
+    def malloc(nbytes):
+        raise _CupyOutOfMemory("Out of memory")
+
+    _backend.cupy.cuda.set_allocator = installed.append
+    _backend.cupy.get_default_memory_pool = lambda: types.SimpleNamespace(malloc=malloc)
+    _backend.install_device_allocator()
+    with pytest.raises(retrograd.OutOfMemoryError, match="Tried to allocate 2.00 KiB"):
+        installed[0](2048)
+
+
 def test_the_allocator_raises_a_cuda_error_as_accelerator_error(fake_cupy):
     def malloc(nbytes):
         raise _CudaRuntimeError("cudaErrorIllegalAddress: an illegal memory access was encountered")

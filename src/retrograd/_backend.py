@@ -109,8 +109,8 @@ class AcceleratorError(RuntimeError):
 def device_allocator(malloc):
     """CuPy's allocator ``malloc(nbytes)`` (its memory pool's) with its errors made torch's: CuPy's
     OutOfMemoryError (a MemoryError) becomes OutOfMemoryError, a CUDA runtime error AcceleratorError,
-    each naming the request and chained to CuPy's. cuda.py installs it (``cupy.cuda.set_allocator``),
-    so every CUDA array retrograd makes is allocated through it."""
+    each naming the request and chained to CuPy's. ``install_device_allocator`` makes it CuPy's
+    allocator, so every CUDA array retrograd makes is allocated through it."""
     def allocate(nbytes):
         try:
             return malloc(nbytes)
@@ -123,6 +123,11 @@ def device_allocator(malloc):
             raise AcceleratorError(f"CUDA error: {e} (allocating {_format_bytes(nbytes)})") from e
 
     return allocate
+
+
+def install_device_allocator():
+    """Make CuPy allocate from its default pool through ``device_allocator`` (cuda.py, with CUDA)."""
+    cupy.cuda.set_allocator(device_allocator(cupy.get_default_memory_pool().malloc))
 
 
 def _format_bytes(n):

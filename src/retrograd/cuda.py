@@ -409,8 +409,7 @@ def memory_stats(device=None):
 
 _hook = []  # the installed peak hook (with CuPy and a GPU)
 if _backend.cuda_available():
-    # CUDA arrays come from CuPy's pool through an allocator whose errors are torch's (OutOfMemoryError)
-    _backend.cupy.cuda.set_allocator(_backend.device_allocator(_backend.cupy.get_default_memory_pool().malloc))
+    _backend.install_device_allocator()  # CuPy's out-of-memory error becomes torch's OutOfMemoryError
     _hook.append(_make_peak_hook(_backend.cupy))
     _hook[0].__enter__()  # CuPy's hooks are per thread: this one sees the importing thread's allocations
 
