@@ -55,6 +55,7 @@ NAMESPACES = [
     "retrograd.distributions.transforms",
     "retrograd.nn.parallel",
     "retrograd.futures",
+    "retrograd.multiprocessing",
     "retrograd.onnx",
     "retrograd.compiler",
 ]
