@@ -22,6 +22,14 @@ def _report(i, queue, offset):
     queue.put(i + offset)
 
 
+def _report_parent_death_signal(i, queue):
+    import ctypes
+
+    sig = ctypes.c_int()
+    ctypes.CDLL(None).prctl(2, ctypes.byref(sig), 0, 0, 0)  # PR_GET_PDEATHSIG
+    queue.put(sig.value)
+
+
 def _raise_in_one(i):
     if i == 1:
         raise ValueError(f"boom in {i}")
@@ -40,6 +48,13 @@ def test_each_process_runs_fn_with_its_index_and_the_args():
     queue = mp.get_context("fork").SimpleQueue()
     assert mp.start_processes(_report, args=(queue, 10), nprocs=3, start_method="fork") is None
     assert sorted(queue.get() for _ in range(3)) == [10, 11, 12]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
+def test_a_child_gets_sigint_when_its_parent_dies_as_torchs():
+    queue = mp.get_context("fork").SimpleQueue()
+    mp.start_processes(_report_parent_death_signal, args=(queue,), nprocs=1, start_method="fork")
+    assert queue.get() == signal.SIGINT
 
 
 def test_an_exception_in_a_child_is_raised_with_its_traceback_and_the_others_are_ended():

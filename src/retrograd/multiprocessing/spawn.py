@@ -46,9 +46,22 @@ class ProcessExitedException(ProcessException):
         return type(self), (self.msg, self.error_index, self.error_pid, self.exit_code, self.signal_name)
 
 
+_PR_SET_PDEATHSIG = 1  # Linux prctl option: the signal this process gets when its parent dies
+
+
+def _end_with_parent():
+    """On Linux, have the kernel send SIGINT to this process when its parent dies, as torch's children
+    get (they end quietly, below) instead of running on as orphans."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGINT), 0, 0, 0)
+
+
 def _run(fn, i, args, error_file):
     """The child's entry point: ``fn(i, *args)``; an exception's traceback goes to ``error_file`` for
     the parent, and the process exits with code 1."""
+    _end_with_parent()
     try:
         fn(i, *args)
     except KeyboardInterrupt:
