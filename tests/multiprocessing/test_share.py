@@ -69,6 +69,19 @@ def test_only_the_tensors_given_are_moved_when_nothing_else_refers_to_their_memo
     assert scans and alias.is_shared()
 
 
+def test_cuda_tensors_count_as_shared_and_are_not_moved_and_cannot_be_sent_yet():
+    from multiprocessing.reduction import ForkingPickler
+
+    import strict_device
+
+    with strict_device.installed():
+        x = torch.ones(3, device="cuda")
+        data = x._data
+        assert x.is_shared() and x.share_memory_() is x and x._data is data  # torch: always shared, a no-op
+        with pytest.raises(NotImplementedError, match=r"sending a CUDA tensor \(cuda:0, shape \[3\]\)"):
+            ForkingPickler.dumps(x)
+
+
 @fork
 def test_a_forked_childs_in_place_writes_reach_the_parent_only_after_share_memory():
     shared, private = torch.zeros(3).share_memory_(), torch.zeros(3)
