@@ -27,6 +27,8 @@ def expand_params(dist, cls, batch_shape, _instance, names):
         if name in dist.__dict__:
             value = dist.__dict__[name]
             setattr(new, name, value.expand(batch_shape + value.shape[len(dist.batch_shape):]))
+    if "_given" in dist.__dict__:
+        new._given = dist._given
     # Distribution's own initializer: the family's (or a mixin's, as LocScale's) takes parameters
     Distribution.__init__(new, batch_shape, dist.event_shape, validate_args=False)
     new._validate_args = dist._validate_args
@@ -34,8 +36,9 @@ def expand_params(dist, cls, batch_shape, _instance, names):
 
 
 def given_param(dist):
-    """The parameter a probs-or-logits family was given (`probs` or `logits`, whichever is set)."""
-    return dist.__dict__.get("probs", dist.__dict__.get("logits"))
+    """The parameter a probs-or-logits family was given (`probs` or `logits`: the name its
+    initializer recorded as `_given`; the other may have been computed since)."""
+    return dist.__dict__[dist._given]
 
 
 # `param_shape` of a probs-or-logits family: the shape of the parameter it was given.
@@ -56,6 +59,7 @@ class BinaryProbsOrLogits:
         name, given = ("probs", probs) if probs is not None else ("logits", logits)
         *counts, given = broadcast_all(*counts, given)
         setattr(self, name, given)
+        self._given = name
         return tuple(count.type_as(given) for count in counts)
 
     @lazy_property

@@ -23,11 +23,13 @@ class Categorical(Distribution):
             if probs.dim() < 1:
                 raise ValueError("`probs` parameter must be at least one-dimensional.")
             self.probs = probs / probs.sum(-1, keepdim=True)
+            self._given = "probs"
         else:
             if logits.dim() < 1:
                 raise ValueError("`logits` parameter must be at least one-dimensional.")
             # Normalize: logits - logsumexp(logits) are the log-probabilities.
             self.logits = logits - logits.logsumexp(dim=-1, keepdim=True)
+            self._given = "logits"
         self._num_events = self.param_shape[-1]
         super().__init__(self.param_shape[:-1], validate_args=validate_args)
 
