@@ -6,9 +6,10 @@ every process mapping it reads and writes the same pages. A forked child inherit
 spawned process, or one that gets a tensor through a queue or a pipe, maps it from a handle. The
 sharing strategy (torch's two, ``set_sharing_strategy``) decides what a handle is:
 
-- ``'file_descriptor'`` (the default on Linux): the file has no name; a handle is a duplicate of
-  its descriptor, passed by multiprocessing's own means (``reduction.DupFd``: at a spawn, or
-  through the sending process's resource sharer, which must still run when it is received).
+- ``'file_descriptor'`` (the default; not on macOS and Windows, as torch's): the file has no name;
+  a handle is a duplicate of its descriptor, passed by multiprocessing's own means
+  (``reduction.DupFd``: at a spawn, or through the sending process's resource sharer, which must
+  still run when it is received).
 - ``'file_system'``: the file has a name; a handle is the name. An 8-byte count at the start of the
   file says how many mappings and unreceived handles use it (updated under a ``lockf`` lock); the
   one that takes it to zero removes the name. A handle pickled but never received keeps the file
@@ -28,7 +29,8 @@ from multiprocessing import reduction, resource_tracker, util
 
 import numpy as np
 
-_HAVE_FDS = sys.platform != "win32" and reduction.HAVE_SEND_HANDLE
+# as torch's: macOS and Windows have file_system alone
+_HAVE_FDS = sys.platform not in ("darwin", "win32") and reduction.HAVE_SEND_HANDLE
 STRATEGIES = frozenset({"file_descriptor", "file_system"} if _HAVE_FDS else {"file_system"})
 strategy = "file_descriptor" if _HAVE_FDS else "file_system"
 
