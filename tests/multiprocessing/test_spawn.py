@@ -40,6 +40,12 @@ def _exit_with_3(i):
     sys.exit(3)
 
 
+def _fail_or_sleep(i, seconds):
+    if i == 0:
+        sys.exit(2)
+    time.sleep(seconds)
+
+
 def _kill_myself(i):
     os.kill(os.getpid(), signal.SIGKILL)
 
@@ -79,6 +85,15 @@ def test_an_exit_code_or_a_signal_is_raised_as_process_exited_exception():
     assert info.value.exit_code == -signal.SIGKILL and info.value.signal_name == "SIGKILL"
     again = pickle.loads(pickle.dumps(info.value))
     assert (again.exit_code, again.signal_name, again.error_pid) == (-9, "SIGKILL", info.value.error_pid)
+
+
+@pytest.mark.parametrize("sleep,grace_period,exit_code", [(30, None, -signal.SIGTERM), (0.3, 30, 0)])
+def test_after_a_failure_the_others_get_sigterm_at_once_or_after_the_grace_period(sleep, grace_period, exit_code):
+    context = mp.start_processes(_fail_or_sleep, args=(sleep,), nprocs=2, join=False, start_method="fork")
+    with pytest.raises(mp.ProcessExitedException, match="process 0 terminated with exit code 2"):
+        while not context.join(grace_period=grace_period):
+            pass
+    assert context.processes[1].exitcode == exit_code  # terminated, or ended its sleep within the grace period
 
 
 def test_join_false_returns_the_context_whose_join_says_when_all_ended():
