@@ -265,14 +265,12 @@ def test_linspace_is_torchs_bit_for_bit(start, end, steps, dtype):
     assert got.dtype == expected.dtype and np.array_equal(got, expected)
 
 
-def test_from_numpy_of_a_read_only_array_warns_once_and_refuses_writes():
+def test_from_numpy_of_a_read_only_array_warns_once_and_refuses_writes(monkeypatch):
     """torch warns once (its writes into such an array are undefined behaviour); retrograd's
     in-place ops refuse them with an error that says why, not the expanded-tensor one."""
-    from retrograd import creation
-
     a = np.arange(4.0)
     a.setflags(write=False)
-    creation._warned_read_only[0] = False
+    monkeypatch.setattr("retrograd._warn_once._seen", set())
     with pytest.warns(UserWarning, match="The given NumPy array is not writable"):
         t = retrograd.from_numpy(a)
     with warnings.catch_warnings():

@@ -11,6 +11,7 @@ from ._linspace import linspace_array
 from .random import _rng
 from .tensor import Tensor, _to_array
 from ._unsupported import reject
+from ._warn_once import warn_once
 from .ops._out import INTO, takes_out
 
 __all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "frombuffer", "zeros", "ones", "full", "empty",
@@ -114,21 +115,18 @@ def as_tensor(data, dtype=None, device=None):
 asarray = as_tensor
 
 
-_warned_read_only = [False]
-
-
 def from_numpy(array):
     """A tensor sharing memory with ``array``. A read-only array warns once, as torch (whose writes
     into it are undefined behaviour; retrograd's in-place ops refuse them)."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
     _dtype.from_numpy_dtype(array.dtype)
-    if not array.flags.writeable and not _warned_read_only[0]:
-        _warned_read_only[0] = True
-        warnings.warn("The given NumPy array is not writable, and PyTorch does not support non-writable tensors. "
-                      "This means writing to this tensor will result in undefined behavior. You may want to copy "
-                      "the array to protect its data or make it writable before converting it to a tensor. This "
-                      "type of warning will be suppressed for the rest of this program.", UserWarning, stacklevel=2)
+    if not array.flags.writeable:
+        warn_once("from_numpy read-only",
+                  "The given NumPy array is not writable, and PyTorch does not support non-writable tensors. "
+                  "This means writing to this tensor will result in undefined behavior. You may want to copy "
+                  "the array to protect its data or make it writable before converting it to a tensor. This "
+                  "type of warning will be suppressed for the rest of this program.")
     return Tensor._make(array)
 
 
@@ -155,11 +153,12 @@ def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
         raise ValueError(f"requested buffer length ({count} * {size} bytes) after offset ({offset} bytes) must "
                          f"not be greater than actual buffer length ({length} bytes)")
     if view.readonly:
-        warnings.warn("The given buffer is not writable, and PyTorch does not support non-writable tensors. "
-                      "This means you can write to the underlying (supposedly non-writable) buffer using the "
-                      "tensor. You may want to copy the buffer to protect its data or make it writable before "
-                      "converting it to a tensor. This type of warning will be suppressed for the rest of this "
-                      "program.", UserWarning, stacklevel=2)
+        warn_once("frombuffer read-only",
+                  "The given buffer is not writable, and PyTorch does not support non-writable tensors. "
+                  "This means you can write to the underlying (supposedly non-writable) buffer using the "
+                  "tensor. You may want to copy the buffer to protect its data or make it writable before "
+                  "converting it to a tensor. This type of warning will be suppressed for the rest of this "
+                  "program.")
     array = np.frombuffer(buffer, dtype=dtype.np, count=count, offset=offset)
     return Tensor._make(array).requires_grad_(requires_grad)
 

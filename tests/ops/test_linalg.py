@@ -423,3 +423,58 @@ def test_products_save_only_what_the_needed_gradient_reads(name, fn, sa, sb, whi
         np.testing.assert_allclose(grad.numpy(), run(torch, modify=which).numpy(), rtol=1e-5, atol=1e-5)
         with pytest.raises(RuntimeError, match="modified by an inplace operation"):
             run(torch, modify=1 - which)
+
+
+# ---------------------------------------------------------------------------- deprecated and removed spellings
+
+def test_qr_is_linalg_qr_with_some_and_warns_as_torch(monkeypatch):
+    monkeypatch.setattr("retrograd._warn_once._seen", set())
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    a = retrograd.tensor(x, requires_grad=True)
+    with pytest.warns(UserWarning, match=r"(?s)torch.qr is deprecated in favor of torch.linalg.qr.*'reduced' if some"):
+        q, r = retrograd.qr(a)
+    assert type(retrograd.qr(a)).__name__ == "qr"
+    assert q.shape == (4, 3) and r.shape == (3, 3)
+    Q, R = a.qr(some=False)
+    assert Q.shape == (4, 4) and R.shape == (4, 3)
+    assert np.allclose((Q @ R).detach().numpy(), x)
+    r.sum().backward()
+    b = retrograd.tensor(x, requires_grad=True)
+    retrograd.linalg.qr(b).R.sum().backward()
+    assert np.array_equal(a.grad.numpy(), b.grad.numpy())
+    if torch is not None:
+        want = torch.qr(torch.tensor(x), some=False)
+        assert np.allclose(np.abs(R.detach().numpy()), np.abs(want.R.numpy()))
+
+
+REMOVED = {  # name: (call on module m, call as a Tensor method or None, words of the replacement)
+    "solve": (lambda m, a: m.solve(a, a), lambda a: a.solve(a), "X = torch.linalg.solve(A, B)"),
+    "lstsq": (lambda m, a: m.lstsq(a, a), lambda a: a.lstsq(a), "X = torch.linalg.lstsq(A, B).solution"),
+    "symeig": (lambda m, a: m.symeig(a, eigenvectors=True), lambda a: a.symeig(True), "torch.linalg.eigh(A"),
+    "eig": (lambda m, a: m.eig(a), lambda a: a.eig(eigenvectors=True), "torch.linalg.eigvals(A)"),
+    "matrix_rank": (lambda m, a: m.matrix_rank(a, symmetric=True), None, "`torch.linalg.matrix_rank` function"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REMOVED))
+def test_removed_linalg_functions_raise_naming_the_replacement_as_torch(name):
+    call, method, words = REMOVED[name]
+    a = retrograd.eye(2)
+    with pytest.raises(RuntimeError, match="deprecated since version 1.9 and is now removed") as got:
+        call(retrograd, a)
+    assert words in str(got.value)
+    if method is None:
+        assert not hasattr(retrograd.Tensor, name)
+    else:
+        with pytest.raises(RuntimeError) as got_method:
+            method(a)
+        assert str(got_method.value) == str(got.value)
+    if torch is not None:
+        with pytest.raises(RuntimeError) as want:
+            call(torch, torch.eye(2))
+        assert str(got.value) == str(want.value)
+        assert inspect.signature(getattr(retrograd, name)).parameters.keys() == \
+            inspect.signature(getattr(torch, name)).parameters.keys()
+        if method is not None:
+            assert inspect.signature(getattr(retrograd.Tensor, name)).parameters.keys() == \
+                inspect.signature(getattr(torch.Tensor, name)).parameters.keys()

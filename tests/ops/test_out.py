@@ -132,6 +132,7 @@ CASES = {
     "linalg.svd": lambda m: ((T(m, SQ),), {}),
     "linalg.svdvals": lambda m: ((T(m, SQ),), {}),
     "svd": lambda m: ((T(m, SQ),), {}),
+    "qr": lambda m: ((T(m, X),), {"some": False}),
     "histogram": lambda m: ((T(m, X), 4), {}),
     "float_power": lambda m: ((T(m, POS), 2.5), {}),
     "linalg.multi_dot": lambda m: (([T(m, X), T(m, Y.T), T(m, SQ)],), {}),
@@ -185,7 +186,7 @@ CASES = {
 # tests/ops/test_view_copies.py
 LIST_OUT = {"split_copy", "split_with_sizes_copy", "unbind_copy"}
 RANDOM = {"rand", "randn", "randint", "randperm", "normal", "empty", "bernoulli", "multinomial"}  # values not compared
-DECOMPOSITIONS = {"linalg.qr", "linalg.svd", "linalg.eigh", "svd"}  # compared up to sign
+DECOMPOSITIONS = {"linalg.qr", "linalg.svd", "linalg.eigh", "svd", "qr"}  # compared up to sign
 # torch resizes these outs without a warning (its factories, and addbmm)
 SILENT_RESIZE = {"zeros", "ones", "empty", "full", "linspace", "range", "eye", "rand", "randn", "randint", "randperm",
                  "normal", "addbmm", "bernoulli", "multinomial", "narrow_copy"}

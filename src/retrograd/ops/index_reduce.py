@@ -4,8 +4,6 @@ repeated along every other dim, so its gradients, tangents and batching rule are
 ScatterReduce's (torch's index_reduce gradients are scatter_reduce's too: shared evenly
 among the tied extremes, products of the other members for 'prod')."""
 
-import warnings
-
 import numpy as np
 
 from ..tensor import Tensor, _wrap_dim
@@ -14,11 +12,11 @@ from ._method import tensor_method
 from ._out import SAME, takes_out
 from .indexing import ScatterReduce, _dim_key
 from .._backend import array_module
+from .._warn_once import warn_once
 
 __all__ = ["index_reduce"]
 
 _REDUCES = ("prod", "mean", "amax", "amin")
-_warned = []
 
 
 class IndexReduce(ScatterReduce):
@@ -70,9 +68,7 @@ def _index_key(input, dim, index, source):
 def index_reduce(input, dim, index, source, reduce, *, include_self=True):
     """z = input with source's slices along ``dim`` reduced into z's slices ``index[i]`` by ``reduce``
     ('prod', 'mean', 'amax' or 'amin'; input's own values take part when include_self)."""
-    if not _warned:  # torch warns once per process
-        _warned.append(True)
-        warnings.warn("index_reduce() is in beta and the API may change at any time.", UserWarning, stacklevel=2)
+    warn_once("index_reduce", "index_reduce() is in beta and the API may change at any time.")
     if reduce not in _REDUCES:
         raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.")
     key = _index_key(input, dim, index, source)

@@ -982,6 +982,7 @@ def vander(x, N=None, increasing=False):
 
 # ---------------------------------------------------------------------------- torch.* LU, Cholesky and triangular solves
 
+__all__ += ["qr", "solve", "lstsq", "symeig", "eig", "matrix_rank"]
 __all__ += ["lu", "lu_unpack", "lu_solve", "cholesky_solve", "cholesky_inverse", "triangular_solve", "orgqr"]
 
 return_types.lu_unpack = _return_type("lu_unpack", ("P", "L", "U"))
@@ -1001,17 +1002,17 @@ _DEPRECATION = {
     "lu_solve": "torch.lu_solve is deprecated in favor of torch.linalg.lu_solveand will be removed in a future "
                 "PyTorch release.\nNote that torch.linalg.lu_solve has its arguments reversed.\nX = "
                 "torch.lu_solve(B, LU, pivots)\nshould be replaced with\nX = torch.linalg.lu_solve(LU, pivots, B)",
+    "qr": "torch.qr is deprecated in favor of torch.linalg.qr and will be removed in a future PyTorch release.\n"
+          "The boolean parameter 'some' has been replaced with a string parameter 'mode'.\nQ, R = torch.qr(A, "
+          "some)\nshould be replaced with\nQ, R = torch.linalg.qr(A, 'reduced' if some else 'complete')",
 }
-_warned = set()
 
 
 def _deprecated(name):
     """torch's deprecation UserWarning, once per process as its TORCH_WARN_ONCE."""
-    if name not in _warned:
-        _warned.add(name)
-        import warnings
+    from .._warn_once import warn_once
 
-        warnings.warn(_DEPRECATION[name], UserWarning, stacklevel=3)
+    warn_once(("deprecated", name), _DEPRECATION[name], stacklevel=3)
 
 
 @tensor_method()
@@ -1118,3 +1119,99 @@ def orgqr(input, tau):
     from .. import linalg
 
     return linalg.householder_product(input, tau)
+
+
+return_types.qr = _return_type("qr", ("Q", "R"))
+
+
+@takes_out(dtype=SAME)
+@tensor_method()
+def qr(input, some=True):
+    """torch.qr (deprecated): linalg.qr's (Q, R), reduced when ``some`` else complete."""
+    from .. import linalg
+
+    _deprecated("qr")
+    return return_types.qr(*linalg.qr(input, mode="reduced" if some else "complete"))
+
+
+# ---------------------------------------------------------------------------- removed in torch 1.9+
+# torch keeps these names, and their Tensor methods, only to raise RuntimeError naming the
+# replacement, whatever the arguments.
+
+_REMOVED = "This function was deprecated since version 1.9 and is now removed. "
+_REMOVED_MESSAGES = {
+    "solve": _REMOVED + "`torch.solve` is deprecated in favor of `torch.linalg.solve`. `torch.linalg.solve` has "
+    "its arguments reversed and does not return the LU factorization.\n\nTo get the LU factorization see "
+    "`torch.lu`, which can be used with `torch.lu_solve` or `torch.lu_unpack`.\nX = torch.solve(B, A).solution "
+    "should be replaced with:\nX = torch.linalg.solve(A, B)",
+    "lstsq": _REMOVED + "`torch.lstsq` is deprecated in favor of `torch.linalg.lstsq`.\n`torch.linalg.lstsq` has "
+    "reversed arguments and does not return the QR decomposition in the returned tuple (although it returns "
+    "other information about the problem).\n\nTo get the QR decomposition consider using `torch.linalg.qr`.\n\n"
+    "The returned solution in `torch.lstsq` stored the residuals of the solution in the last m - n columns of "
+    "the returned value whenever m > n. In torch.linalg.lstsq, the residuals are in the field 'residuals' of "
+    "the returned named tuple.\n\nThe unpacking of the solution, as in\nX, _ = torch.lstsq(B, A).solution"
+    "[:A.size(1)]\nshould be replaced with:\nX = torch.linalg.lstsq(A, B).solution",
+    "symeig": _REMOVED + "The default behavior has changed from using the upper triangular portion of the matrix "
+    "by default to using the lower triangular portion.\n\nL, _ = torch.symeig(A, upper=upper) should be "
+    "replaced with:\nL = torch.linalg.eigvalsh(A, UPLO='U' if upper else 'L')\n\nand\n\nL, V = "
+    "torch.symeig(A, eigenvectors=True) should be replaced with:\nL, V = torch.linalg.eigh(A, UPLO='U' if "
+    "upper else 'L')",
+    "eig": _REMOVED + "`torch.linalg.eig` returns complex tensors of dtype `cfloat` or `cdouble` rather than "
+    "real tensors mimicking complex tensors.\n\nL, _ = torch.eig(A) should be replaced with:\nL_complex = "
+    "torch.linalg.eigvals(A)\n\nand\n\nL, V = torch.eig(A, eigenvectors=True) should be replaced with:\n"
+    "L_complex, V_complex = torch.linalg.eig(A)",
+    "matrix_rank": _REMOVED.rstrip() + "\nPlease use the `torch.linalg.matrix_rank` function instead. The parameter "
+    "'symmetric' was renamed in `torch.linalg.matrix_rank()` to 'hermitian'.",
+}
+
+
+def _removed(name):
+    raise RuntimeError(_REMOVED_MESSAGES[name])
+
+
+def solve(input, A, *, out=None):
+    """Removed from torch (use linalg.solve(A, B)): raises RuntimeError saying so."""
+    _removed("solve")
+
+
+def lstsq(input, A, *, out=None):
+    """Removed from torch (use linalg.lstsq(A, B)): raises RuntimeError saying so."""
+    _removed("lstsq")
+
+
+def symeig(input, eigenvectors=False, upper=True, *, out=None):
+    """Removed from torch (use linalg.eigh / eigvalsh): raises RuntimeError saying so."""
+    _removed("symeig")
+
+
+def eig(self, eigenvectors=False, *, e=None, v=None):
+    """Removed from torch (use linalg.eig / eigvals): raises RuntimeError saying so."""
+    _removed("eig")
+
+
+def matrix_rank(input, tol=None, symmetric=False, *, out=None):
+    """Removed from torch (use linalg.matrix_rank): raises RuntimeError saying so."""
+    _removed("matrix_rank")
+
+
+def _solve_method(self, other):
+    """Removed from torch (use linalg.solve): raises RuntimeError saying so."""
+    _removed("solve")
+
+
+def _lstsq_method(self, other):
+    """Removed from torch (use linalg.lstsq): raises RuntimeError saying so."""
+    _removed("lstsq")
+
+
+def _symeig_method(self, eigenvectors=False):
+    """Removed from torch (use linalg.eigh): raises RuntimeError saying so."""
+    _removed("symeig")
+
+
+def _eig_method(self, eigenvectors=False):
+    """Removed from torch (use linalg.eig): raises RuntimeError saying so."""
+    _removed("eig")
+
+
+Tensor.solve, Tensor.lstsq, Tensor.symeig, Tensor.eig = _solve_method, _lstsq_method, _symeig_method, _eig_method
