@@ -253,3 +253,28 @@ def test_custom_function_vmap_as_torch():
 
     _close(vmap(_custom(retrograd.autograd.Function, vmap=staticmethod(rule)).apply, in_dims=1)(x.t()), x * 2)
     assert calls == [(5, "error", (0,))]
+
+
+def test_pytree_node_types_must_match_and_tensor_state_is_not_writable_inside_vmap():
+    # torch's pytrees tell a tuple from a list from a namedtuple: an in_dims/out_dims of another
+    # node type raises ValueError (retrograd accepted a list for a tuple)
+    import collections
+
+    P = collections.namedtuple("P", "x y")
+    a, b = retrograd.ones(2, 3), retrograd.ones(3)
+    f = lambda x: x[0] + x[1]  # noqa: E731
+    assert vmap(f, in_dims=((0, None),))((a, b)).shape == (2, 3)
+    assert vmap(f, in_dims=(P(0, None),))(P(a, b)).shape == (2, 3)
+    for in_dims, arg in ((([0, None],), (a, b)), (((0, None),), [a, b]), (((0, None),), P(a, b))):
+        with pytest.raises(ValueError, match="in_dims is not compatible with the structure"):
+            vmap(f, in_dims=in_dims)(arg)
+    with pytest.raises(ValueError, match="out_dims is not compatible with the structure"):
+        vmap(lambda x: (x, x), out_dims=[0, 1])(a)
+    assert vmap(lambda x: [x, x], out_dims=[0, 1])(a)[1].shape == (3, 2)
+    # requires_grad_ / requires_grad = / .data of a batched tensor: torch's RuntimeError (they
+    # raised AttributeError or returned a tensor)
+    for fn in (lambda x: x.clone().requires_grad_(), lambda x: setattr(x, "requires_grad", True)):
+        with pytest.raises(RuntimeError, match="call requires_grad_\\(\\) outside of a function being transformed"):
+            vmap(fn)(a)
+    with pytest.raises(RuntimeError, match="accessing `data` under vmap transform is not allowed"):
+        vmap(lambda x: x.data * 2)(a)

@@ -108,6 +108,13 @@ def _control_flow_error(*args, **kwargs):
         "https://github.com/pytorch/pytorch/issues .")
 
 
+_REQUIRES_GRAD_ERROR = (
+    "You are attempting to call Tensor.requires_grad_() (or perhaps using torch.autograd.functional.* APIs) "
+    "inside of a function being transformed by a functorch transform. This is unsupported, please attempt to use "
+    "the functorch transforms (e.g. grad, vjp, jacrev, jacfwd, hessian) or call requires_grad_() outside of a "
+    "function being transformed instead.")
+
+
 class BatchedTensor(Tensor):
     """One sample's view of a batch under vmap (see the module docstring)."""
 
@@ -154,6 +161,17 @@ class BatchedTensor(Tensor):
     @property
     def requires_grad(self):
         return self._value.requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        self.requires_grad_(value)
+
+    def requires_grad_(self, requires_grad=True):
+        raise RuntimeError(_REQUIRES_GRAD_ERROR)
+
+    @property
+    def data(self):
+        raise RuntimeError("accessing `data` under vmap transform is not allowed")
 
     item = tolist = numpy = __float__ = __int__ = __index__ = _item_error
     __bool__ = _control_flow_error

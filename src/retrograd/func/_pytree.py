@@ -51,7 +51,8 @@ def _broadcast(prefix, tree, out, what):
         n = len(flatten(tree)[0])
         out.extend([prefix] * n)
         return
-    if isinstance(prefix, (tuple, list)) and isinstance(tree, (tuple, list)) and len(prefix) == len(tree):
+    # a tuple for a tuple, a list for a list, a namedtuple for the same namedtuple (as torch's pytrees)
+    if isinstance(prefix, (tuple, list)) and type(prefix) is type(tree) and len(prefix) == len(tree):
         for p, t in zip(prefix, tree):
             _broadcast(p, t, out, what)
         return
