@@ -30,10 +30,11 @@ _REDUCE = ("all", "amax", "amin", "aminmax", "any", "argmax", "argmin", "argsort
 NATIVE = {
     "torch": _REDUCE + ("cat", "concat", "concatenate", "cosine_similarity", "cumulative_trapezoid",
                         "gradient", "pairwise_distance", "stack", "std_mean", "trapezoid", "trapz",
-                        "unflatten", "var_mean"),
+                        "unflatten", "var_mean", "index_reduce", "select_copy", "slice_copy", "split_copy",
+                        "split_with_sizes_copy", "squeeze_copy", "unbind_copy", "unsqueeze_copy"),
     "Tensor": _REDUCE + ("size", "stride", "cumprod_", "cumsum_", "index_add_", "index_copy_",
                          "index_fill_", "renorm_", "scatter_", "scatter_add_", "scatter_reduce_", "squeeze_",
-                         "unsqueeze_"),
+                         "unsqueeze_", "index_reduce", "index_reduce_"),
     "nn.functional": ("cosine_similarity", "pairwise_distance"),
     "linalg": ("cross", "matrix_norm", "norm", "vecdot", "vector_norm"),
     "special": ("log_softmax", "logsumexp", "softmax"),

@@ -33,7 +33,8 @@ def test_index_reduce_ties_and_zeros_share_the_gradient_as_torch():
     x = I([[1.0, 0, 2], [3, 3, 0]])
     s = I([[1.0, 2, 2], [1, 0, 0], [3, 3, 0]])
     for reduce in ("amax", "amin", "prod"):
-        check_op(lambda t, x, i, s: x.index_reduce(0, i, s, reduce), x, I([0, 0, 1]), s, gradcheck=False, gradgradcheck=False)
+        check_op(lambda t, x, i, s: x.index_reduce(0, i, s, reduce), x, I([0, 0, 1]), s, gradcheck=False,
+                 gradgradcheck=False)
 
 
 def test_index_reduce_of_integers_floors_the_mean():

@@ -34,7 +34,8 @@ def test_segment_reduce_gradcheck(reduce):
     x = retrograd.randn(7, 3, dtype=retrograd.float64, requires_grad=True)
     lengths = retrograd.tensor([2, 3, 2])
     assert retrograd.autograd.gradcheck(lambda a: retrograd.segment_reduce(a, reduce, lengths=lengths), (x,))
-    assert retrograd.autograd.gradcheck(lambda a: retrograd.segment_reduce(a, reduce, lengths=lengths, initial=0.7), (x,))
+    assert retrograd.autograd.gradcheck(
+        lambda a: retrograd.segment_reduce(a, reduce, lengths=lengths, initial=0.7), (x,))
 
 
 @pytest.mark.parametrize("reduce", REDUCES)
@@ -44,8 +45,8 @@ def test_segment_reduce_of_rows_of_lengths_and_unsafe_equals_torch(reduce):
 
 
 def test_segment_reduce_prod_is_exact_at_zeros_as_torch():
-    check_op(lambda t, x, n: t.segment_reduce(x, "prod", lengths=n, initial=3.0), I([3.0, 3.0, 0.0, 0.0, 2.0, 0.0, 3.0]),
-             I([2, 2, 3]), gradcheck=False, gradgradcheck=False)
+    check_op(lambda t, x, n: t.segment_reduce(x, "prod", lengths=n, initial=3.0),
+             I([3.0, 3.0, 0.0, 0.0, 2.0, 0.0, 3.0]), I([2, 2, 3]), gradcheck=False, gradgradcheck=False)
 
 
 TIES = I([3.0, 3.0, 0.0, 0.0, 2.0, 0.0, 3.0])
@@ -86,7 +87,8 @@ def test_segment_reduce_batches_under_vmap_as_a_loop():
     xs = retrograd.randn(3, 5, dtype=retrograd.float64)
     lengths = retrograd.tensor([[2, 3], [5, 0], [1, 4]])
     loop = retrograd.stack([retrograd.segment_reduce(x, "max", lengths=n) for x, n in zip(xs, lengths)])
-    assert retrograd.equal(retrograd.vmap(lambda x, n: retrograd.segment_reduce(x, "max", lengths=n))(xs, lengths), loop)
+    batched = retrograd.vmap(lambda x, n: retrograd.segment_reduce(x, "max", lengths=n))(xs, lengths)
+    assert retrograd.equal(batched, loop)
     shared = retrograd.tensor([2, 3])
     loop = retrograd.stack([retrograd.segment_reduce(x, "prod", lengths=shared) for x in xs])
     assert retrograd.equal(retrograd.vmap(lambda x: retrograd.segment_reduce(x, "prod", lengths=shared))(xs), loop)

@@ -35,6 +35,7 @@ def linearize(func, *primals):
             if t.dtype != p.dtype:
                 raise RuntimeError(f"tangent:{i} with dtype {t.dtype} in flattened pytree doesn't match the dtype "
                                    f"{p.dtype} of the corresponding primal.")
-        return jvp(func, primals, tangents)[1]  # (the primals themselves: an in-place change moves the point, as torch's)
+        # at the primals themselves: an in-place change of one moves the point, as torch's
+        return jvp(func, primals, tangents)[1]
 
     return output, jvp_fn

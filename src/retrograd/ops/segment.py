@@ -37,6 +37,14 @@ def _reduce_at(out, key, values, reduce):
         _backend.call_into(cupyx.scatter_max if reduce == "max" else cupyx.scatter_min, out, key, values)
 
 
+def _cells(key, r, xp):
+    """The full NumPy keys of the key's elements in x (b, j, each of the R columns) and of their
+    results in z (b, s, the same columns): (M, R) each, as ufunc.at and CuPy's scatters take them."""
+    b, j, s = key
+    cols = xp.arange(r)[None, :]
+    return (b[:, None], j[:, None], cols), (b[:, None], s[:, None], cols)
+
+
 class SegmentReduce(Function):
     """z[b, s] = reduce(x[b, j] for the elements (b, j) of segment s) (initial joins each segment).
     Partials: sum 1; mean 1/length; max/min 1 shared evenly among the elements equal to the
@@ -45,12 +53,12 @@ class SegmentReduce(Function):
     @staticmethod
     def forward(ctx, x, reduce, key, segments, lengths, initial):
         a = x._data
-        xp = _backend.array_module(a)
+        xp = _backend.array_module(key[0])  # (the index arrays': data of a half type may be a wrapper)
         work = a.dtype if a.dtype.itemsize >= 4 else np.float32  # half types accumulate in float32
-        b, j, s = key
+        at_x, at_z = _cells(key, a.shape[2], xp)
         start = _EMPTY[reduce] if initial is None else initial
         out = xp.full((a.shape[0], segments, a.shape[2]), start if reduce != "mean" else 0.0, dtype=work)
-        _reduce_at(out, (b, s), a[b, j].astype(work), reduce)
+        _reduce_at(out, at_z, _backend.cast(a[at_x], work), reduce)
         if reduce == "mean":
             count = lengths[..., None].astype(work)
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -58,53 +66,55 @@ class SegmentReduce(Function):
                 out = xp.where(count > 0, total / xp.where(count > 0, count, 1), start)
         ctx.key, ctx.reduce, ctx.lengths, ctx.initial = key, reduce, lengths, initial
         ctx.shape = a.shape
-        ctx.result = out.astype(a.dtype)
+        ctx.result = _backend.cast(out, a.dtype)
         ctx.save_for_backward(x)
         return ctx.result
 
     @staticmethod
     def _partials(ctx, a):
         """d z[b, s] / d x[b, j] for each element of the key, as (M, R) values (M elements)."""
-        b, j, s = ctx.key
-        xp = _backend.array_module(a)
-        v = a[b, j].astype(np.float64)
+        xp = _backend.array_module(ctx.key[0])
+        at_x, at_z = _cells(ctx.key, a.shape[2], xp)
+        v = _backend.cast(a[at_x], np.float64)
         reduce = ctx.reduce
         if reduce == "sum":
             return xp.ones_like(v)
         if reduce == "mean":
-            return xp.broadcast_to(1.0 / ctx.lengths[b, s][:, None], v.shape)
+            return xp.broadcast_to(1.0 / ctx.lengths[at_z[:2]], v.shape)
         if reduce in ("max", "min"):
-            hit = (v == ctx.result[b, s].astype(np.float64)).astype(np.float64)
+            hit = (v == _backend.cast(ctx.result, np.float64)[at_z]).astype(np.float64)
             ties = xp.zeros(ctx.result.shape, np.float64)
-            add_at(ties, (b, s), hit)
-            return hit / xp.maximum(ties[b, s], 1.0)
+            add_at(ties, at_z, hit)
+            return hit / xp.maximum(ties[at_z], 1.0)
         zero = v == 0  # prod: the product of the others, counting the zeros apart
         zeros = xp.zeros(ctx.result.shape, np.float64)
-        add_at(zeros, (b, s), zero.astype(np.float64))
+        add_at(zeros, at_z, zero.astype(np.float64))
         nonzero = xp.full(ctx.result.shape, 1.0 if ctx.initial is None else float(ctx.initial))
-        multiply_at(nonzero, (b, s), xp.where(zero, 1.0, v))
-        others_zero = zeros[b, s] - zero
+        multiply_at(nonzero, at_z, xp.where(zero, 1.0, v))
+        others_zero = zeros[at_z] - zero
         with np.errstate(invalid="ignore", divide="ignore"):
-            return xp.where(others_zero > 0, 0.0, nonzero[b, s] / xp.where(zero, 1.0, v))
+            return xp.where(others_zero > 0, 0.0, nonzero[at_z] / xp.where(zero, 1.0, v))
 
     @staticmethod
     def jvp(ctx, t, *_):
         """dz[b, s] = sum over the segment of dx[b, j] * partial (a segment sum of the op itself)."""
-        x = ctx._fw_args[0]
-        b, j, _s = ctx.key
-        p = _backend.array_module(x._data).zeros(ctx.shape, np.float64)
-        p[b, j] = SegmentReduce._partials(ctx, x._data)
-        return SegmentReduce.apply(t * Tensor._make(p.astype(x._data.dtype)), "sum", ctx.key,
+        a = ctx._fw_args[0]._data
+        xp = _backend.array_module(ctx.key[0])
+        p = xp.zeros(ctx.shape, np.float64)
+        p[_cells(ctx.key, a.shape[2], xp)[0]] = SegmentReduce._partials(ctx, a)
+        return SegmentReduce.apply(t * Tensor._make(_backend.cast(p, a.dtype)), "sum", ctx.key,
                                    ctx.result.shape[1], ctx.lengths, None)
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        b, j, s = ctx.key
-        grad = _backend.array_module(g._data).zeros(ctx.shape, g._data.dtype)
-        grad[b, j] = (g._data[b, s].astype(np.float64) * SegmentReduce._partials(ctx, x._data)).astype(grad.dtype)
+        xp = _backend.array_module(ctx.key[0])
+        at_x, at_z = _cells(ctx.key, ctx.shape[2], xp)
+        grad = xp.zeros(ctx.shape, np.float64)
+        grad[at_x] = _backend.cast(g._data, np.float64)[at_z] * SegmentReduce._partials(ctx, x._data)
         # torch has no derivative for this backward: a second backward through it raises
-        return NotDifferentiable.apply("_segment_reduce_backward", grad, g, x), None, None, None, None, None
+        return (NotDifferentiable.apply("_segment_reduce_backward", _backend.cast(grad, g._data.dtype), g, x),
+                None, None, None, None, None)
 
 
 def _segment_key(rows, n, lengths, offsets, unsafe, xp):
@@ -117,7 +127,8 @@ def _segment_key(rows, n, lengths, offsets, unsafe, xp):
         starts = ends - length
         covered = ends[:, -1] if length.shape[1] else xp.zeros(rows, np.int64)
         if not unsafe and rows and (covered != n).any():
-            raise RuntimeError(f"segment_reduce(): Expected all rows of lengths along axis to sum to data.size(lengths.dim()-1) "
+            raise RuntimeError("segment_reduce(): Expected all rows of lengths along axis to sum to "
+                               "data.size(lengths.dim()-1) "
                                f"when !unsafe (the data's size along axis is {n}, lengths sum to "
                                f"{covered.tolist()})")
     else:
@@ -194,6 +205,6 @@ def segment_reduce(data, reduce, *, lengths=None, indices=None, offsets=None, ax
     xp = _backend.array_module(data._data)
     key, segments, length = _segment_key(rows, n, xp.asarray(bounds) if lengths is not None else None,
                                          xp.asarray(bounds) if lengths is None else None, unsafe, xp)
-    x = data.reshape(rows, n, -1) if data.numel() else data.reshape(rows, n, int(np.prod(shape[axis + 1:], dtype=np.int64)))
+    x = data.reshape(rows, n, int(np.prod(shape[axis + 1:], dtype=np.int64)))
     out = SegmentReduce.apply(x, _REDUCES[reduce], key, segments, length, None if initial is None else float(initial))
     return out.reshape(shape[:axis] + (segments,) + shape[axis + 1:])
