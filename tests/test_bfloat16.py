@@ -237,7 +237,8 @@ RANDOM = {"rrelu", "dropout", "attention_dropout"}  # the device's stream is not
 # raises, none gives a wrong number): cupyx.scipy.special calls, host arrays mixed in, .astype
 # to bfloat16 on a CuPy array; and linear algebra, which has no bfloat16 kernels on the CPU either
 BF16_CUDA_GAPS = {"inverse_trig", "special_unary", "ndtri", "special_binary", "scatter_reduce", "scatter_reduce_all",
-                  "scatter_reduce_prod_zeros", "index_reduce", "embedding_bag", "bce_weight", "nll_cross_entropy", "upsample_grid",
+                  "scatter_reduce_prod_zeros", "index_reduce", "embedding_bag", "bce_weight", "nll_cross_entropy",
+                  "upsample_grid",
                   "batch_norm_eval", "attention_masks", "det_slogdet", "cholesky",
                   "matrix_exp"}  # (computed in float32 from bfloat16 with .astype)
 
