@@ -15,7 +15,7 @@ from .autograd.function import Function
 from ._unsupported import reject
 from .creation import _at, _check_pin_memory, _float_dtype, _size, check_from_to
 from .ops import _batching
-from .ops._kernel_dtypes import check_floating, scalar_name
+from .ops._kernel_dtypes import check_floating, not_implemented_for, scalar_name
 from .ops._method import tensor_method
 from .ops._broadcast import broadcast_shapes
 from .ops._out import ANY, INTO, NONE, SAME, takes_out
@@ -227,6 +227,8 @@ def binomial(count, prob, generator=None):
 
     if not count.dtype.is_floating_point:
         raise ValueError(f"binomial only supports floating-point dtypes for count, got: {scalar_name(count.dtype)}")
+    if count.dtype.itemsize == 2 and count.device.type == "cpu":  # torch's CPU kernel: no float16/bfloat16
+        raise not_implemented_for("binomial_cpu", count.dtype, "convert count and prob with .float() first")
     shape = broadcast_shapes(tuple(count.shape), tuple(prob.shape))
     n = np.broadcast_to(np.nan_to_num(_host(count)), shape)
     p = np.broadcast_to(np.clip(np.nan_to_num(_host(prob)), 0.0, 1.0), shape)  # torch reads p outside [0, 1] clipped

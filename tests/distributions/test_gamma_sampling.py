@@ -140,3 +140,17 @@ def test_a_sample_changed_in_place_cannot_be_differentiated(draw):
     x.mul_(2)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         x.sum().backward()
+
+
+def test_half_precision_samplers_raise_on_the_cpu_as_torch():
+    # torch's CPU gamma/dirichlet/binomial kernels have no float16/bfloat16 version (retrograd drew)
+    for dtype, name in ((retrograd.float16, "Half"), (retrograd.bfloat16, "BFloat16")):
+        ones = retrograd.ones(2, dtype=dtype)
+        with pytest.raises(NotImplementedError, match=f"\"gamma_cpu\" not implemented for '{name}'"):
+            _standard_gamma(ones)
+        with pytest.raises(NotImplementedError, match=f"\"dirichlet\" not implemented for '{name}'"):
+            _sample_dirichlet(ones)
+        with pytest.raises(NotImplementedError, match=f"\"binomial_cpu\" not implemented for '{name}'"):
+            retrograd.binomial(ones, ones / 2)
+        with pytest.raises(NotImplementedError):
+            retrograd.distributions.Beta(ones, 1.0).rsample()

@@ -25,7 +25,7 @@ The forward draws are NumPy's ``standard_gamma`` (Marsaglia and Tsang's method, 
 import numpy as np
 
 from ..autograd.function import Function
-from ..ops._kernel_dtypes import check_floating
+from ..ops._kernel_dtypes import check_floating, not_implemented_for
 from ..ops._special_kernels import digamma, lgamma
 from ..ops.shape import broadcast_tensors
 from ..random import _rng
@@ -124,6 +124,9 @@ def _draw_gammas(concentration, generator, kernel):
     (torch's samplers never return 0). A concentration <= 0 or nan draws that smallest number,
     as torch's (NegativeBinomial's total_count 0 is valid and samples through it)."""
     check_floating(kernel, concentration)
+    if concentration.dtype.itemsize == 2 and concentration.device.type == "cpu":  # torch's CPU samplers have
+        # no float16/bfloat16 version
+        raise not_implemented_for(kernel, concentration.dtype, "convert the concentration with .float() first")
     alpha = _host(concentration)
     positive = alpha > 0
     draw = _rng(generator, concentration).standard_gamma(np.where(positive, alpha, 1.0))
