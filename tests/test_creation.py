@@ -297,3 +297,49 @@ def test_sizes_that_are_not_integers_raise_type_error_as_torch(size):
 def test_integer_like_sizes_are_taken_as_torch():
     assert retrograd.zeros(np.int64(3), retrograd.tensor(2)).shape == (3, 2)
     assert retrograd.zeros([]).shape == ()
+
+
+# ---------------------------------------------------------------------------- empty_strided, pinned memory
+
+def test_empty_strided_and_new_empty_strided_have_torchs_sizes_and_strides():
+    cases = [((2, 3), (1, 2)), ((2, 3), (0, 0)), ((2, 0), (5, 1)), ((), ())]
+    for size, stride in cases:
+        x = retrograd.empty_strided(size, stride)
+        assert tuple(x.shape) == size and x.stride() == stride and x.dtype == retrograd.float32
+        if torch is not None:
+            assert torch.empty_strided(size, stride).stride() == stride
+    y = retrograd.ones(3, dtype=retrograd.float64).new_empty_strided((2, 2), (1, 2), requires_grad=True)
+    assert y.dtype == retrograd.float64 and y.stride() == (1, 2) and y.requires_grad
+    assert retrograd.ones(1).new_empty_strided((2,), (3,), dtype=retrograd.int32).dtype == retrograd.int32
+    z = retrograd.empty_strided((2, 3), (1, 2))
+    z.copy_(retrograd.arange(6.0).reshape(2, 3))
+    assert z.tolist() == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+
+
+@pytest.mark.parametrize("args, error, message", [
+    (((2, 3), (1,)), RuntimeError, r"dimensionality of sizes \(2\) must match dimensionality of strides \(1\)"),
+    (((2, -3), (1, 2)), RuntimeError, r"Trying to create tensor with negative dimension -3: \[2, -3\]"),
+    (((2, 3), (-1, 2)), RuntimeError, r"Storage size calculation overflowed with sizes=\[2, 3\] and strides=\[-1, 2\]"),
+    ((2, (1,)), TypeError, r"empty_strided\(\): argument 'size' \(position 1\) must be tuple of ints, not int"),
+])
+def test_empty_strided_errors_as_torch(args, error, message):
+    for m in [retrograd] + ([torch] if torch is not None else []):
+        with pytest.raises(error, match=message):
+            m.empty_strided(*args)
+
+
+def test_pin_memory_without_an_accelerator_raises_and_nothing_is_pinned_as_torch():
+    x = retrograd.ones(2)
+    assert x.is_pinned() is False
+    if retrograd.cuda.is_available():
+        with pytest.raises(NotImplementedError, match="does not allocate pinned host memory"):
+            x.pin_memory()
+        return
+    for m, t in [(retrograd, x)] + ([(torch, torch.ones(2))] if torch is not None else []):
+        with pytest.raises(RuntimeError, match="Cannot access accelerator device when none is available."):
+            t.pin_memory()
+        with pytest.warns(DeprecationWarning, match=r"The argument 'device' of Tensor.is_pinned\(\) is deprecated"):
+            assert t.is_pinned("cpu") is False
+        with pytest.warns(DeprecationWarning, match=r"The argument 'device' of Tensor.pin_memory\(\) is deprecated"):
+            with pytest.raises(RuntimeError, match="CPU device type not an accelerator."):
+                t.pin_memory("cpu")

@@ -17,7 +17,8 @@ from .ops._out import INTO, takes_out
 __all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "frombuffer", "zeros", "ones", "full", "empty",
            "zeros_like", "ones_like", "full_like", "empty_like", "arange", "linspace", "logspace",
            "eye", "range", "rand", "randn", "randint", "randperm", "rand_like", "randn_like",
-           "randint_like", "scalar_tensor", "is_tensor", "numel", "set_default_device", "get_default_device"]
+           "randint_like", "scalar_tensor", "is_tensor", "numel", "set_default_device", "get_default_device",
+           "empty_strided"]
 
 # the device factories use when not given one (torch.set_default_device); None: the CPU
 _default_device = [None]
@@ -91,6 +92,38 @@ def _check_pin_memory(pin_memory):
                                "allocator is available on this system.")
         raise NotImplementedError("pin_memory=True: retrograd does not allocate pinned host memory; "
                                   "pass pin_memory=False")
+
+
+def _deprecated_device_argument(method, device):
+    if device is not None:
+        warnings.warn(f"The argument 'device' of Tensor.{method}() is deprecated. Please do not pass this argument.",
+                      DeprecationWarning, stacklevel=3)
+
+
+def _is_pinned(self, device=None):
+    """Whether this tensor is in pinned (page-locked) host memory: never in retrograd, which
+    allocates none (see pin_memory)."""
+    _deprecated_device_argument("is_pinned", device)
+    return False
+
+
+def _pin_memory(self, device=None):
+    """A copy in pinned host memory. Without an accelerator it raises torch's RuntimeError, as
+    torch's does; with CUDA (CuPy) it raises NotImplementedError: retrograd allocates no pinned host
+    memory (its host-device copies are synchronous, from pageable memory)."""
+    _deprecated_device_argument("pin_memory", device)
+    self.is_pinned(device)
+    if device is not None and _backend.device(device).type == "cpu":
+        raise RuntimeError("CPU device type not an accelerator.")
+    if self.device.type != "cpu":
+        raise RuntimeError(f"cannot pin '{self.type()}' only dense CPU tensors can be pinned")
+    if not _backend.cuda_available():
+        raise RuntimeError("Cannot access accelerator device when none is available.")
+    raise NotImplementedError("Tensor.pin_memory(): retrograd does not allocate pinned host memory; copy with "
+                              ".to('cuda') from pageable memory instead")
+
+
+Tensor.is_pinned, Tensor.pin_memory = _is_pinned, _pin_memory
 
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
@@ -204,6 +237,44 @@ def empty(*size, dtype=None, device=None, requires_grad=False, layout=None,
     reject("empty", layout=layout, memory_format=memory_format)
     _check_pin_memory(pin_memory)
     return _filled(size, 0, dtype, device, requires_grad)
+
+
+def _tuple_of_ints(where, name, position, value):
+    if not isinstance(value, (tuple, list)):
+        raise TypeError(f"{where}(): argument '{name}' (position {position}) must be tuple of ints, not "
+                        f"{type(value).__name__}")
+    return tuple(_size_entry(s, i) for i, s in enumerate(value))
+
+
+def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+    """A tensor of ``size`` whose elements are ``stride`` elements apart in a new buffer just large
+    enough; initialized to zeros (torch leaves it uninitialized)."""
+    size, stride = _tuple_of_ints("empty_strided", "size", 1, size), _tuple_of_ints("empty_strided", "stride", 2, stride)
+    reject("empty_strided", layout=layout)
+    _check_pin_memory(pin_memory)
+    if len(size) != len(stride):
+        raise RuntimeError(f"dimensionality of sizes ({len(size)}) must match dimensionality of strides ({len(stride)})")
+    if any(n < 0 for n in size):
+        raise RuntimeError(f"Trying to create tensor with negative dimension {min(size)}: {list(size)}")
+    if any(st < 0 for st in stride):
+        raise RuntimeError(f"Storage size calculation overflowed with sizes={list(size)} and strides={list(stride)}")
+    extent = 0 if 0 in size else 1 + sum((n - 1) * st for n, st in zip(size, stride))
+    buffer = _filled((extent,), 0, dtype, _at(device), False)._data
+    xp = _backend.array_module(buffer)
+    itemsize = buffer.dtype.itemsize
+    arr = xp.lib.stride_tricks.as_strided(buffer, size, tuple(st * itemsize for st in stride))
+    return _finish(arr, None, None, requires_grad)
+
+
+def _new_empty_strided(self, size, stride, dtype=None, device=None, requires_grad=False, layout=None,
+                       pin_memory=False):
+    """empty_strided with this tensor's dtype and device unless given."""
+    return empty_strided(size, stride, dtype=dtype if dtype is not None else self.dtype, layout=layout,
+                         device=device if device is not None else self.device, requires_grad=requires_grad,
+                         pin_memory=pin_memory)
+
+
+Tensor.new_empty_strided = _new_empty_strided
 
 
 @takes_out(dtype=INTO, resize_warning=None)  # torch's factories resize out silently
