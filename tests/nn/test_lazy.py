@@ -126,3 +126,8 @@ def test_state_dict_keys_and_a_torch_checkpoint_load_as_torchs(name, args, shape
     np.testing.assert_allclose(ours(retrograd.tensor(x)).detach().numpy(), theirs(torch.tensor(x)).detach().numpy(),
                                rtol=1e-5, atol=1e-6)
     assert type(ours).__name__ == type(theirs).__name__ == becomes
+
+
+def test_an_unrun_lazy_checkpoint_into_a_plain_module_raises_torchs_error():
+    with pytest.raises(RuntimeError, match="Can't access the shape of an uninitialized parameter or buffer"):
+        nn.Linear(3, 4).load_state_dict(nn.LazyLinear(4).state_dict())

@@ -19,7 +19,7 @@ from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..autograd.graph import RemovableHandle
 from .._unsupported import reject
 from ..tensor import Tensor
-from .parameter import Buffer, Parameter
+from .parameter import Buffer, Parameter, is_lazy
 
 __all__ = ["Module", "register_module_forward_pre_hook", "register_module_forward_hook",
            "register_module_full_backward_hook", "register_module_full_backward_pre_hook"]
@@ -939,6 +939,8 @@ class Module:
                     missing_keys.append(key)
                 continue
             value = state_dict[key]
+            if is_lazy(value):  # an unrun lazy module's placeholder: its shape raises torch's error
+                value.shape  # noqa: B018
             try:
                 arr = _as_array(value, key)
             except RuntimeError as e:
