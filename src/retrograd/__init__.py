@@ -64,6 +64,7 @@ from ._flags import (are_deterministic_algorithms_enabled, get_deterministic_deb
                      is_deterministic_algorithms_warn_only_enabled, set_deterministic_debug_mode,
                      set_float32_matmul_precision, use_deterministic_algorithms)
 from ._warn_once import is_warn_always_enabled, set_warn_always
+from ._denormal import set_flush_denormal
 from . import accelerator  # noqa: F401  (torch.accelerator)
 from . import autograd, random  # noqa: F401
 from . import linalg  # noqa: F401  (torch.linalg)

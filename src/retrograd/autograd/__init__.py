@@ -6,6 +6,7 @@ from .engine import backward, grad
 from .function import Function, FunctionCtx, InplaceFunction, NestedIOFunction, once_differentiable
 from .grad_mode import enable_grad, inference_mode, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .multithreading import is_multithreading_enabled, set_multithreading_enabled
 from .variable import Variable, variable  # noqa: F401 (the function shadows its module, as in torch)
 from .._lazy import submodule_getattr as _submodule_getattr
 
