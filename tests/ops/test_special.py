@@ -467,3 +467,12 @@ def test_i1_gradient_is_one_half_within_eps_of_zero_and_at_nan_as_torch(fn):
                              dtype=dtype, requires_grad=True)
         fn(x).sum().backward()
         assert x.grad.tolist() == [0.5] * 5  # z/x overflowed (-inf) or lost every digit (0) here
+
+
+def test_multigammaln_gradient_at_negative_zero_is_torchs():
+    # the offsets 0, -1/2, ... began with -0.: x = -0. took digamma(-0.) = +inf, torch's -inf
+    x = retrograd.tensor([-0.0, 3.0], dtype=retrograd.float64, requires_grad=True)
+    retrograd.special.multigammaln(x, 2).sum().backward()
+    assert x.grad[0].item() == -np.inf
+    assert x.grad[1].item() == pytest.approx(float(retrograd.digamma(retrograd.tensor(3.0, dtype=retrograd.float64))
+                                                   + retrograd.digamma(retrograd.tensor(2.5, dtype=retrograd.float64))))

@@ -492,7 +492,8 @@ def mvlgamma(input, p):
         raise RuntimeError("The input tensor may not be a boolean tensor. (mvlgamma: convert it with .float())")
     if not input.dtype.is_floating_point:
         input = input.to(_dtype.get_default_dtype())
-    offsets = Tensor._make((-np.arange(p, dtype=np.float64) / 2).astype(input._data.dtype))
+    # 0, -1/2, ..., -(p-1)/2 (+0., not -0.: at x = -0. the first term is lgamma(+0.), as torch's)
+    offsets = Tensor._make((-np.arange(p, dtype=np.float64) / 2 + 0.0).astype(input._data.dtype))
     total = lgamma(input.unsqueeze(-1) + offsets.to(input.device)).sum(-1)
     return total + p * (p - 1) / 4 * math.log(math.pi)
 
