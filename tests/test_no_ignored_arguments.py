@@ -93,6 +93,8 @@ ALLOWED = {
     ("retrograd.nn.functional.adaptive_max_pool2d_with_indices", "return_indices"): "torch ignores it too",
     ("retrograd.nn.functional.fractional_max_pool2d_with_indices", "return_indices"): "torch ignores it too",
     ("retrograd.nn.functional.fractional_max_pool3d_with_indices", "return_indices"): "torch ignores it too",
+    ("retrograd.nn.functional.max_pool3d_with_indices", "return_indices"): "torch ignores it too",
+    ("retrograd.nn.functional.adaptive_max_pool3d_with_indices", "return_indices"): "torch ignores it too",
 }
 
 _LOADS = {"LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_FAST_AND_CLEAR", "LOAD_DEREF", "LOAD_CLOSURE",

@@ -136,3 +136,27 @@ def test_fill_bounds_are_checked_with_torchs_runtime_error():
         init.normal_(retrograd.empty(3), 0, -1)
     with pytest.raises(RuntimeError, match="from=2 > to=1"):
         init.trunc_normal_(retrograd.empty(3), a=2, b=1)
+
+
+DEPRECATED = {"uniform": (), "normal": (), "constant": (0.5,), "xavier_uniform": (), "xavier_normal": (),
+              "kaiming_uniform": (), "kaiming_normal": (), "orthogonal": (), "sparse": (0.5,), "eye": (),
+              "dirac": ()}
+
+
+@pytest.mark.parametrize("name", sorted(DEPRECATED))
+def test_deprecated_spellings_warn_as_torch_and_initialize_as_the_underscored_ones(name):
+    shape = (3, 3, 3) if name == "dirac" else (4, 3)
+    got = retrograd.empty(shape)
+    with pytest.warns(FutureWarning, match=f"^`nn.init.{name}` is now deprecated in favor of `nn.init.{name}_`.$"):
+        out = getattr(init, name)(got, *DEPRECATED[name])
+    assert out is got
+    want = retrograd.empty(shape)
+    retrograd.manual_seed(1)
+    with pytest.warns(FutureWarning):
+        getattr(init, name)(got, *DEPRECATED[name])
+    retrograd.manual_seed(1)
+    getattr(init, name + "_")(want, *DEPRECATED[name])
+    assert retrograd.equal(got, want)
+    if torch is not None:
+        with pytest.warns(FutureWarning, match=f"^`nn.init.{name}` is now deprecated in favor of `nn.init.{name}_`.$"):
+            getattr(torch.nn.init, name)(torch.empty(shape), *DEPRECATED[name])

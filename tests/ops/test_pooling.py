@@ -321,3 +321,20 @@ def test_sizes_of_another_length_than_the_dims_as_torch(case):
         return _outcome(lambda: call(f, x if "unpool" in name else t.ones((1, 2) + (8,) * nd), i))
 
     assert run(retrograd) == reference(lambda: run(torch), inputs=[case, name])
+
+
+@pytest.mark.parametrize("name, args", [("max_pool3d_with_indices", (2,)),
+                                        ("adaptive_max_pool3d_with_indices", ((2, 1, 3),))])
+def test_3d_with_indices_return_the_values_and_indices_of_the_pool(name, args):
+    x = np.random.default_rng(0).standard_normal((1, 2, 4, 4, 4)).astype(np.float32)
+    F = retrograd.nn.functional
+    values, indices = getattr(F, name)(retrograd.tensor(x), *args)
+    pool = getattr(F, name.replace("_with_indices", ""))
+    want_values, want_indices = pool(retrograd.tensor(x), *args, return_indices=True)
+    assert retrograd.equal(values, want_values) and retrograd.equal(indices, want_indices)
+    flat = x.reshape(1, 2, -1)
+    assert np.array_equal(np.take_along_axis(flat, indices.numpy().reshape(1, 2, -1), 2).ravel(),
+                          values.numpy().ravel())
+    if torch is not None:
+        tv, ti = getattr(torch.nn.functional, name)(torch.tensor(x), *args)
+        assert np.array_equal(ti.numpy(), indices.numpy()) and np.array_equal(tv.numpy(), values.numpy())

@@ -30,7 +30,8 @@ FUNCTIONAL = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2
               "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d",
               "adaptive_max_pool2d", "adaptive_max_pool3d", "max_unpool1d", "max_unpool2d", "max_unpool3d",
               "lp_pool1d", "lp_pool2d", "lp_pool3d", "max_pool1d_with_indices", "max_pool2d_with_indices",
-              "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices"]
+              "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices", "max_pool3d_with_indices",
+              "adaptive_max_pool3d_with_indices"]
 
 
 def _xp(arr):
@@ -667,6 +668,12 @@ def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation
     return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
 
 
+def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=False):
+    """max_pool3d returning (values, flat input indices d*H*W + h*W + w), whatever return_indices."""
+    return max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
 # ---------------------------------------------------------------------------- average pooling
 
 
@@ -832,6 +839,11 @@ def adaptive_max_pool1d_with_indices(input, output_size, return_indices=True):
 def adaptive_max_pool2d_with_indices(input, output_size, return_indices=True):
     """adaptive_max_pool2d returning (values, flat input indices)."""
     return adaptive_max_pool2d(input, output_size, True)
+
+
+def adaptive_max_pool3d_with_indices(input, output_size, return_indices=False):
+    """adaptive_max_pool3d returning (values, flat input indices), whatever return_indices."""
+    return adaptive_max_pool3d(input, output_size, True)
 
 
 # ---------------------------------------------------------------------------- unpooling, Lp pooling
