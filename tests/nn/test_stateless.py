@@ -30,3 +30,25 @@ def test_functional_call_tied_weights():
     w = retrograd.eye(2) * 2
     out = functional_call(m, {"0.weight": w}, retrograd.ones(1, 2))
     np.testing.assert_allclose(out.numpy() if not out.requires_grad else out.detach().numpy(), [[4.0, 4.0]])
+
+
+def test_tied_weights_given_twice_raise_and_count_as_given_under_strict_as_torch():
+    class Tied(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Linear(2, 2, bias=False)
+            self.b = nn.Linear(2, 2, bias=False)
+            self.b.weight = self.a.weight
+
+        def forward(self, x):
+            return self.b(self.a(x))
+
+    m, x, eye = Tied(), retrograd.ones(1, 2), retrograd.eye(2)
+    # a value for each name of a tied parameter: torch's ValueError (retrograd used both, untied)
+    with pytest.raises(ValueError, match=r"multiple values for keys \['a.weight', 'b.weight'\], which are tied"):
+        functional_call(m, {"a.weight": eye, "b.weight": 2 * eye}, (x,))
+    assert functional_call(m, {"a.weight": eye, "b.weight": 2 * eye}, (x,), tie_weights=False).tolist() == [[2.0, 2.0]]
+    # strict: giving one name of a tied parameter gives them all (retrograd said 'b.weight' was missing)
+    assert functional_call(m, {"a.weight": eye}, (x,), strict=True).tolist() == [[1.0, 1.0]]
+    with pytest.raises(RuntimeError, match="Missing key\\(s\\): 'b.weight'"):
+        functional_call(m, {"a.weight": eye}, (x,), strict=True, tie_weights=False)

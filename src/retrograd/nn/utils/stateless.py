@@ -16,6 +16,24 @@ def _owner(module, name):
 
 @contextlib.contextmanager
 def _reparametrize(module, tensors, tie_weights=False, strict=False):
+    if tie_weights:
+        # a replaced parameter replaces every name sharing it (before the strict check: a
+        # tied name is given when one of its names is)
+        by_id = {}
+        for n, p in module.named_parameters(remove_duplicate=False):
+            by_id.setdefault(id(p), []).append(n)
+        for n, b in module.named_buffers(remove_duplicate=False):
+            by_id.setdefault(id(b), []).append(n)
+        extra = {}
+        for names in by_id.values():
+            given = [n for n in names if n in tensors]
+            if len(given) > 1:
+                raise ValueError(f"functional_call got multiple values for keys {given}, which are tied. "
+                                 "Consider using tie_weights=False")
+            for n in names:
+                if given and n not in tensors:
+                    extra[n] = tensors[given[0]]
+        tensors = {**tensors, **extra}
     if strict:
         expected = {n for n, _ in module.named_parameters(remove_duplicate=False)}
         expected |= {n for n, _ in module.named_buffers(remove_duplicate=False)}
@@ -29,20 +47,6 @@ def _reparametrize(module, tensors, tie_weights=False, strict=False):
                 msgs.append("Missing key(s): {}.".format(", ".join(map(repr, missing))))
             raise RuntimeError("Error(s) in reparametrizing for {}:\n\t{}".format(
                 type(module).__name__, "\n\t".join(msgs)))
-    if tie_weights:
-        # a replaced parameter replaces every name sharing it
-        by_id = {}
-        for n, p in module.named_parameters(remove_duplicate=False):
-            by_id.setdefault(id(p), []).append(n)
-        for n, b in module.named_buffers(remove_duplicate=False):
-            by_id.setdefault(id(b), []).append(n)
-        extra = {}
-        for names in by_id.values():
-            given = [n for n in names if n in tensors]
-            for n in names:
-                if given and n not in tensors:
-                    extra[n] = tensors[given[0]]
-        tensors = {**tensors, **extra}
     saved = []
     try:
         for name, value in tensors.items():
