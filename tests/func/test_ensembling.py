@@ -34,6 +34,14 @@ def test_stack_module_state_errors():
         stack_module_state([a, b])
     with pytest.raises(RuntimeError, match="same class"):
         stack_module_state([nn.Linear(2, 2), nn.Sequential(nn.Linear(2, 2))])
+    # found by the session-26 hunt: mixed requires_grad was stacked as requiring grad, and a
+    # generator was accepted (torch's RuntimeError and TypeError)
+    with pytest.raises(RuntimeError, match="Expected weight from each model to have the same .requires_grad"):
+        stack_module_state([nn.Linear(2, 2), nn.Linear(2, 2).requires_grad_(False)])
+    with pytest.raises(TypeError):
+        stack_module_state(m for m in [nn.Linear(2, 2)])
+    params, _ = stack_module_state([nn.Linear(2, 2).requires_grad_(False)] * 2)
+    assert not params["weight"].requires_grad
 
 
 def _ensemble(t, models, x, same_minibatch):

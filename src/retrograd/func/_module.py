@@ -25,8 +25,7 @@ def stack_module_state(models):
     stacked parameters are new leaves that require grad; buffers are stacked as they are."""
     from ..ops.join import stack
 
-    models = list(models)
-    if not models:
+    if len(models) == 0:  # (a sized sequence, as torch's: a generator raises its TypeError)
         raise RuntimeError("stack_module_state: Expected at least one model, got 0.")
     if not (all(m.training for m in models) or all(not m.training for m in models)):
         raise RuntimeError("stack_module_state: Expected all models to have the same training/eval mode.")
@@ -38,6 +37,8 @@ def stack_module_state(models):
     params = {}
     for name in names:
         ps = [dict(m.named_parameters())[name] for m in models]
+        if len({p.requires_grad for p in ps}) > 1:
+            raise RuntimeError(f"Expected {name} from each model to have the same .requires_grad")
         params[name] = stack([p.detach() for p in ps]).requires_grad_(ps[0].requires_grad)
     buffers = {name: stack([dict(m.named_buffers())[name] for m in models])
                for name, _ in models[0].named_buffers()}
