@@ -476,3 +476,15 @@ def test_multigammaln_gradient_at_negative_zero_is_torchs():
     assert x.grad[0].item() == -np.inf
     assert x.grad[1].item() == pytest.approx(float(retrograd.digamma(retrograd.tensor(3.0, dtype=retrograd.float64))
                                                    + retrograd.digamma(retrograd.tensor(2.5, dtype=retrograd.float64))))
+
+
+def test_logsumexp_dim_is_required_and_multigammaln_takes_a_0_dim_integer_p_as_torch():
+    x = retrograd.tensor([3.0, 1.0])
+    for call in (lambda: retrograd.logsumexp(x, None), lambda: x.logsumexp(None),
+                 lambda: retrograd.special.logsumexp(x, None)):
+        with pytest.raises(TypeError, match="argument 'dim' .*must be tuple of ints, not NoneType"):
+            call()  # None reduced every dim (torch: dim is required)
+    assert retrograd.special.multigammaln(x, retrograd.tensor(2)).tolist() == retrograd.special.multigammaln(x, 2).tolist()
+    for p in (retrograd.tensor(2.0), retrograd.tensor([2]), retrograd.tensor(True)):
+        with pytest.raises(TypeError, match="must be int"):
+            retrograd.mvlgamma(x, p)

@@ -1202,6 +1202,8 @@ def mode(input, dim=-1, keepdim=False):
 @tensor_method()
 def logsumexp(input, dim, keepdim=False):
     """ln(sum(exp(input))) over ``dim``, without overflow."""
+    if dim is None:  # (torch's dim is required: None is not "all dims" here)
+        raise TypeError("logsumexp(): argument 'dim' (position 2) must be tuple of ints, not NoneType")
     return Logsumexp.apply(input, normalize_dims(dim, input.ndim), keepdim)
 
 

@@ -484,6 +484,8 @@ def mvlgamma(input, p):
     """The log of the multivariate gamma function of dimension p:
     sum_{i<p} ln Gamma(a - i/2) + p(p-1)/4 ln pi (inf where an a - i/2 is a pole, as torch:
     torch 2.13 no longer checks a > (p-1)/2)."""
+    if isinstance(p, Tensor) and p.dim() == 0 and not p.dtype.is_floating_point and p.dtype.name != "bool":
+        p = p.item()  # a 0-dim integer tensor is an int, as torch's parser takes it
     if isinstance(p, bool) or not isinstance(p, (int, np.integer)):
         raise TypeError(f"mvlgamma(): argument 'p' (position 2) must be int, not {type(p).__name__}")
     if p < 1:
