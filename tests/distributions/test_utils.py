@@ -68,3 +68,11 @@ def test_tril_packing_round_trip_and_gradient(diag):
     np.testing.assert_array_equal(leaf.grad.numpy(), np.full(vec.shape, 3.0))
     with pytest.raises(ValueError, match="not the size of a lower triangle"):
         vec_to_tril_matrix(retrograd.zeros(vec.shape[-1] + 1), diag)
+
+
+def test_tril_matrix_to_vec_of_a_non_square_matrix_raises_index_error_as_torch():
+    from retrograd.distributions.utils import tril_matrix_to_vec
+
+    for bad in (retrograd.zeros(2, 3), retrograd.zeros(2)):
+        with pytest.raises(IndexError, match="expects square matrices"):  # ValueError before
+            tril_matrix_to_vec(bad)

@@ -91,7 +91,7 @@ def tril_matrix_to_vec(mat, diag=0):
     row, as the last dimension."""
     n = mat.shape[-1]
     if mat.dim() < 2 or mat.shape[-2] != n:
-        raise ValueError(f"tril_matrix_to_vec expects square matrices, got shape {tuple(mat.shape)}")
+        raise IndexError(f"tril_matrix_to_vec expects square matrices, got shape {tuple(mat.shape)}")  # (torch: IndexError)
     rows, cols = np.tril_indices(n, diag)
     return mat[..., rows, cols]
 
