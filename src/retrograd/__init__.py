@@ -43,7 +43,8 @@ from .ops.functional_toplevel import *  # noqa: F403  (torch.dropout(input, p, t
 from .ops.toplevel_inplace import *  # noqa: F403  (torch.sigmoid_(x), torch.exp_(x), ..., torch.fill)
 from .ops.index_reduce import *  # noqa: F403  (index_reduce; Tensor.index_reduce_)
 from .ops import resize as _resize  # noqa: F401,E402  (Tensor.resize_, resize_as_)
-from .ops.lowrank import *  # noqa: F403,E402  (svd_lowrank, pca_lowrank, lobpcg)
+from .ops.lowrank import *  # noqa: F403,E402  (svd_lowrank, pca_lowrank)
+from .ops.lobpcg import lobpcg  # noqa: E402
 from .ops.segment import *  # noqa: F403  (segment_reduce)
 from .ops.view_copies import *  # noqa: F403  (view_copy, permute_copy, ...: a view op, then a copy)
 from ._tensor_queries import get_device

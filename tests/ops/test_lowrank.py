@@ -88,3 +88,100 @@ def test_pca_lowrank_argument_errors_as_torch():
             m.pca_lowrank(m.ones(5))
         with pytest.raises(RuntimeError, match="expected m1 and m2 to have the same dtype"):
             m.svd_lowrank(m.ones(4, 3, dtype=m.int64), q=2)
+
+
+# ---------------------------------------------------------------------------- lobpcg (ops/lobpcg.py)
+
+M = 12
+_Q = np.linalg.qr(RNG.standard_normal((M, M)))[0]
+SPECTRUM = np.arange(1.0, M + 1) ** 1.3
+SYM = _Q @ np.diag(SPECTRUM) @ _Q.T
+SPD_B = np.eye(M) * 2 + 0.1 * np.ones((M, M))
+
+
+LOBPCG_CASES = {  # name: (kwargs(m), expected eigenvalues)
+    "default": (lambda m: {}, SPECTRUM[::-1][:1]),
+    "k2": (lambda m: {"k": 2}, SPECTRUM[::-1][:2]),
+    "smallest": (lambda m: {"k": 3, "largest": False}, SPECTRUM[:3]),
+    "n": (lambda m: {"k": 2, "n": 3}, SPECTRUM[::-1][:2]),
+    "X": (lambda m: {"X": m.tensor(RNG.standard_normal((M, 3)))}, SPECTRUM[::-1][:3]),
+    "k_and_X": (lambda m: {"k": 2, "X": m.tensor(RNG.standard_normal((M, 3)))}, SPECTRUM[::-1][:2]),
+    "iK": (lambda m: {"k": 2, "iK": m.tensor(np.linalg.inv(SYM))}, SPECTRUM[::-1][:2]),
+    "basic": (lambda m: {"k": 2, "method": "basic", "largest": False}, SPECTRUM[:2]),
+    "B": (lambda m: {"k": 2, "B": m.tensor(SPD_B)}, None),
+    "tol": (lambda m: {"k": 2, "tol": 1e-4, "niter": -1}, SPECTRUM[::-1][:2]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOBPCG_CASES))
+def test_lobpcg_finds_the_extreme_eigenpairs_as_torch(name):
+    kwargs, want = LOBPCG_CASES[name]
+    E, X = (t.numpy() for t in retrograd.lobpcg(retrograd.tensor(SYM), **kwargs(retrograd)))
+    B = SPD_B if name == "B" else np.eye(M)
+    if want is None:  # the generalized problem: the largest of B^-1/2 A B^-1/2
+        w, v = np.linalg.eigh(B)
+        half = v @ np.diag(w ** -0.5) @ v.T
+        want = np.linalg.eigvalsh(half @ SYM @ half)[::-1][:2]
+    rtol = 1e-4 if name == "tol" else 1e-7
+    assert np.allclose(E, want, rtol=rtol)
+    assert np.allclose(X.T @ B @ X, np.eye(len(E)), atol=1e-7)  # B-orthonormal
+    assert np.allclose(SYM @ X, B @ X * E, atol=0.05 if name == "tol" else 1e-5)
+    if torch is not None:
+        tE, tX = torch.lobpcg(torch.tensor(SYM), **kwargs(torch))
+        assert np.allclose(tE.numpy(), E, rtol=rtol)
+        assert np.allclose(tX.numpy() @ tX.numpy().T @ B, X @ X.T @ B, atol=0.05 if name == "tol" else 1e-5)
+
+
+def test_lobpcg_batches_and_float32():
+    E, X = retrograd.lobpcg(retrograd.tensor(np.stack([SYM, 2 * SYM])), k=2)
+    assert E.shape == (2, 2) and X.shape == (2, M, 2)
+    assert np.allclose(E.numpy(), [SPECTRUM[::-1][:2], 2 * SPECTRUM[::-1][:2]])
+    E32, _ = retrograd.lobpcg(retrograd.tensor(SYM, dtype=retrograd.float32), k=2)
+    assert E32.dtype == retrograd.float32 and np.allclose(E32.numpy(), SPECTRUM[::-1][:2], rtol=1e-4)
+
+
+def test_lobpcg_niter_1_only_orthonormalizes_the_start_as_torch():
+    for m in [retrograd] + ([torch] if torch is not None else []):
+        E, X = m.lobpcg(m.tensor(SYM), k=2, niter=1)
+        assert E.tolist() == [0.0, 0.0]
+        assert np.allclose(X.numpy().T @ X.numpy(), np.eye(2))
+
+
+@pytest.mark.parametrize("largest", [True, False])
+def test_lobpcg_gradient_is_the_eigendecompositions_as_torchs(largest):
+    weights = RNG.standard_normal((M, M))
+
+    def loss(m, E, X):  # invariant under the eigenvectors' signs
+        return (E * m.tensor([1.0, 2.0], dtype=m.float64)).sum() + ((X @ X.mT) * m.tensor(weights)).sum()
+
+    a = retrograd.tensor(SYM, requires_grad=True)
+    E, X = retrograd.lobpcg(a, k=2, largest=largest, tol=1e-12)
+    assert E.grad_fn.name() == "LOBPCGAutogradFunctionBackward"
+    loss(retrograd, E, X).backward()
+    b = retrograd.tensor(SYM, requires_grad=True)
+    L, V = retrograd.linalg.eigh(b)
+    pick = [M - 1, M - 2] if largest else [0, 1]
+    loss(retrograd, L[pick], V[:, pick]).backward()
+    assert np.allclose(a.grad.numpy(), b.grad.numpy(), atol=1e-9)
+    assert np.allclose(a.grad.numpy(), a.grad.numpy().T)  # A was symmetrized, as torch's
+    if torch is not None:
+        t = torch.tensor(SYM, requires_grad=True)
+        loss(torch, *torch.lobpcg(t, k=2, largest=largest, tol=1e-12)).backward()
+        assert np.allclose(a.grad.numpy(), t.grad.numpy(), atol=1e-9)
+
+
+def test_lobpcg_errors_as_torch():
+    for m in [retrograd] + ([torch] if torch is not None else []):
+        with pytest.raises(ValueError, match=r"not applicable when the number of A rows \(=12\) is smaller than "
+                                             r"3 x the number of requested eigenpairs \(=5\)"):
+            m.lobpcg(m.tensor(SYM), k=5)
+        with pytest.raises(AssertionError, match="A must be square"):
+            m.lobpcg(m.ones(7, 6, dtype=m.float64))
+        with pytest.raises(RuntimeError, match="expected m1 and m2 to have the same dtype"):
+            m.lobpcg(m.ones(6, 6, dtype=m.int64))
+        a = m.tensor(SYM, requires_grad=True)
+        E, _ = m.lobpcg(a, k=2, B=m.tensor(SPD_B))
+        with pytest.raises(ValueError, match=r"lobpcg.backward does not support backward with B != I yet."):
+            E.sum().backward()
+    with pytest.raises(NotImplementedError, match="tracker"):
+        retrograd.lobpcg(retrograd.tensor(SYM), tracker=print)
