@@ -13,7 +13,8 @@ from .lbfgs import LBFGS
 from .rprop import Rprop
 from .asgd import ASGD
 from .adafactor import Adafactor
+from .muon import Muon
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam",
-           "LBFGS", "Rprop", "ASGD", "Adafactor", "lr_scheduler", "swa_utils"]
+           "LBFGS", "Rprop", "ASGD", "Adafactor", "Muon", "lr_scheduler", "swa_utils"]
 from . import lr_scheduler, swa_utils
