@@ -201,8 +201,12 @@ def _ones_like_data(data):
 def _dependencies(root_nodes):
     """{node: how many edges point to it} over the nodes reachable from ``root_nodes``."""
     deps = {}
-    roots = set(root_nodes)
-    stack = list(roots)
+    if len(root_nodes) == 1:  # (one root: no other root can be reached from it, the graph has no cycle)
+        roots = ()
+        stack = [root_nodes[0]]
+    else:
+        roots = set(root_nodes)
+        stack = list(roots)
     while stack:
         for fn, _ in stack.pop()._next:
             if fn is None:
@@ -210,7 +214,8 @@ def _dependencies(root_nodes):
             count = deps.get(fn)
             if count is None:
                 deps[fn] = 1
-                if fn not in roots:  # first reached: walk its edges once
+                # first reached: walk its edges once (a leaf's AccumulateGrad has none)
+                if type(fn) is not AccumulateGrad and fn not in roots:
                     stack.append(fn)
             else:
                 deps[fn] = count + 1
@@ -269,7 +274,8 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
     stack.append(callbacks)
     errstate = _quiet()  # inf * 0 in a backward formula is nan, silently, as in torch
     try:
-        ready = [n for n in dict.fromkeys(root_nodes) if deps.get(n, 0) == 0]
+        ready = [n for n in dict.fromkeys(root_nodes) if deps.get(n, 0) == 0] if len(root_nodes) > 1 \
+            else root_nodes  # (one root: nothing points to it)
         leaves = []
         while ready:
             node = ready.pop()
