@@ -192,3 +192,22 @@ def test_lazy_linear_materializes_in_the_dtype_it_was_moved_to():
     m = nn.LazyLinear(4).double()  # the parameters were made float32 (the constructor's dtype)
     y = m(retrograd.ones(2, 3, dtype=retrograd.float64))
     assert y.dtype is retrograd.float64 and m.weight.dtype is retrograd.float64 and m.weight.shape == (4, 3)
+
+
+@pytest.mark.parametrize("xshape", [(4, 3), (2, 4, 3), (3,)])
+def test_linear_broadcasts_a_bias_of_one_element_as_torch(xshape):
+    check_op(lambda t, x, w, b: t.nn.functional.linear(x, w, b), xshape, (2, 3), (1,))
+    with pytest.raises(RuntimeError, match=r"bias of shape \[2\] does not match out_features 5"):
+        nn.functional.linear(retrograd.randn(*xshape), retrograd.randn(5, 3), retrograd.randn(2))
+
+
+def test_fuse_linear_bn_eval_of_a_bias_free_linear_and_one_feature():
+    """Where it was seen: fusing Linear(3, 4, bias=False) with BatchNorm1d(1) (one feature,
+    broadcast over the four outputs) makes a bias of shape [1] and calls linear with it."""
+    lin, bn = nn.Linear(3, 4, bias=False).eval(), nn.BatchNorm1d(1).eval()
+    bn.running_mean.fill_(0.5)
+    bn.running_var.fill_(2.0)
+    x = retrograd.randn(2, 1, 3)  # (N, C=1, L=3): the batch norm's one channel
+    fused = nn.utils.fuse_linear_bn_eval(lin, bn)
+    assert tuple(fused.bias.shape) == (1,)
+    np.testing.assert_allclose(fused(x).detach().numpy(), bn(lin(x)).detach().numpy(), rtol=1e-6, atol=1e-6)

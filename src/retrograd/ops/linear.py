@@ -145,7 +145,7 @@ def _check(input, weight, bias):
             f"{list(weight.shape)}; the input's last dim must equal in_features)"
         )
     if bias is not None:
-        if weight.ndim == 2 and bias.ndim == 1 and bias.shape[0] != weight.shape[0]:
+        if weight.ndim == 2 and bias.ndim == 1 and bias.shape[0] not in (1, weight.shape[0]):
             raise RuntimeError(
                 f"linear: bias of shape {list(bias.shape)} does not match out_features "
                 f"{weight.shape[0]} of weight {list(weight.shape)}"
@@ -171,7 +171,7 @@ def linear(input, weight, bias=None):
         ok = False
     if not ok:  # the slow path: a precise error, or a weight/bias of unusual rank
         _check(input, weight, bias)
-        if weight.ndim != 2 or (bias is not None and bias.ndim != 1):
+        if weight.ndim != 2 or (bias is not None and tuple(bias.shape) != (weight.shape[0],)):  # (bias [1] broadcasts)
             if weight.ndim > 2:
                 raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {weight.ndim}D "
                                    f"(linear: weight of shape {list(weight.shape)} must be (out_features, "
