@@ -255,6 +255,7 @@ CASES = {
     "orgqr": lambda t, F, m: t.orgqr(m(3, 2), m(2)),
     "triangular_solve": lambda t, F, m: t.triangular_solve(m(3, 2), m(3, 3, spd=True)).solution,
     "svd": lambda t, F, m: t.svd(m(3, 3))[1],
+    "qr": lambda t, F, m: t.qr(m(3, 3))[1],
     # promote: one float32 input among the others
     "addcdiv": lambda t, F, m: t.addcdiv(m(3), m(3, f32=True), m(3, pos=True)),
     "addcmul": lambda t, F, m: t.addcmul(m(3), m(3, f32=True), m(3)),
@@ -292,7 +293,7 @@ ABSENT = {
     "conv_tbc": "conv_tbc", "gru_cell": "gru_cell", "lstm_cell": "lstm_cell", "rnn_relu_cell": "rnn_relu_cell",
     "rnn_tanh_cell": "rnn_tanh_cell", "frobenius_norm": "frobenius_norm",
     "nuclear_norm": "nuclear_norm", "polar": "polar", "stft": "stft", "view_as_complex": "view_as_complex",
-    "ormqr": "ormqr", "geqrf": "geqrf", "qr": "qr",
+    "ormqr": "ormqr", "geqrf": "geqrf",
     "fake_quantize_per_tensor_affine": "fake_quantize_per_tensor_affine",
     "fractional_max_pool2d": "nn.functional.fractional_max_pool2d",
     "fractional_max_pool3d": "nn.functional.fractional_max_pool3d",

@@ -154,7 +154,7 @@ _NO_HALF_ON_CUDA = {"cholesky", "inverse", "linalg_cholesky", "linalg_cholesky_e
                     "linalg_eigvalsh", "linalg_inv", "linalg_inv_ex", "linalg_qr", "linalg_solve",
                     "linalg_svd", "linalg_svdvals", "svd", "cholesky_inverse", "cholesky_solve", "linalg_cond",
                     "linalg_lstsq", "linalg_matrix_rank", "linalg_tensorinv", "linalg_tensorsolve", "lu_solve",
-                    "pinverse", "triangular_solve"}
+                    "pinverse", "triangular_solve", "qr"}
 
 
 @pytest.mark.parametrize("dtype", LOW)

@@ -1126,6 +1126,7 @@ return_types.qr = _return_type("qr", ("Q", "R"))
 
 @takes_out(dtype=SAME)
 @tensor_method()
+@autocast_op({"cpu": "fp32"})
 def qr(input, some=True):
     """torch.qr (deprecated): linalg.qr's (Q, R), reduced when ``some`` else complete."""
     from .. import linalg
