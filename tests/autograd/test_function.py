@@ -663,6 +663,21 @@ def test_a_view_returned_by_a_custom_function_may_not_be_modified_in_place_as_to
         out.add_(1)  # allowed under no_grad, then the view can no longer be used
     with pytest.raises(RuntimeError, match=f"Output 0 of Flatten {_CUSTOM_VIEW_BASE}"):
         out * 2
+
+    class Mask(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            out = x.view(-1)
+            ctx.mark_non_differentiable(out)
+            return out
+
+        @staticmethod
+        def backward(ctx, g):
+            return None
+
+    with pytest.raises(RuntimeError, match=re.escape("A view was created in no_grad mode and is being modified inplace "
+                                                     "with grad mode enabled. This view was created inside a custom")):
+        Mask.apply(x * 1).add_(1)  # (not tracked: the output needs no gradient)
     # what stays allowed: a clone, an op that was not recorded, an ordinary view
     out = fns["Flatten"].apply(x * 1).clone()
     out.add_(1)

@@ -678,16 +678,23 @@ _MULTI_VIEW = (" This view is the output of a function that returns multiple vie
                "out-of-place one.")
 
 
-def refuse_inplace(view, op):
-    """torch's error for an in-place op ``op`` on ``view`` (which needs a gradient) if it is a
-    view returned by a custom Function, or a view of one."""
+def refuse_inplace(view, op, tracked=True):
+    """torch's error for an in-place op ``op`` on ``view``, in grad mode, if it is a view returned
+    by a custom Function (or a view of one): when autograd tracks the op, or, untracked, when the
+    view was marked non-differentiable and its base needs a gradient."""
     for step in view._view_chain or ():
-        if type(step[0]) is _CustomFunctionView:
+        marker = step[0]
+        if type(marker) is not _CustomFunctionView:
+            continue
+        if marker.non_diff and (tracked or view._base._requires_grad):
+            raise RuntimeError("A view was created in no_grad mode and is being modified inplace with grad mode "
+                               "enabled." + _CUSTOM_VIEW + f" (in {op})")
+        if tracked:
             node = view.grad_fn
             name = "None" if node is None else node.name()
             name = name[:-9] if name.endswith("Backward0") else name[:-8] if name.endswith("Backward") else name
             raise RuntimeError(f"Output {view._output_nr} of {name} is a view and is being modified inplace."
-                               + (_MULTI_VIEW if step[0].multi else _CUSTOM_VIEW) + f" (in {op})")
+                               + (_MULTI_VIEW if marker.multi else _CUSTOM_VIEW) + f" (in {op})")
 
 
 def _both_backward_and_vjp(ctx, *grad_outputs):

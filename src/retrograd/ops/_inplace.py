@@ -91,6 +91,8 @@ def _inplace_under_vmap(self, name, op, args, kwargs):
 def _inplace(self, name, op, *args, **kwargs):
     tracked = _state.enabled and (self._requires_grad or _any_requires_grad(args))
     if not tracked:
+        if self._base is not None and _state.enabled:
+            refuse_inplace(self, name, tracked=False)  # a non-differentiable view returned by a custom Function
         result = op(self, *args, **kwargs)
         _check_can_write(self, result, name)
         _write(self, result._data, name)
@@ -258,8 +260,8 @@ def inplace_view(self, name, op, *args, **kwargs):
     base = self._base
     if base is not None:
         refresh_if_stale(self)
-        if _state.enabled and self._requires_grad:
-            refuse_inplace(self, name)  # a view returned by a custom Function
+        if _state.enabled:
+            refuse_inplace(self, name, self._requires_grad)  # a view returned by a custom Function
     if _state.enabled and self._requires_grad and self.grad_fn is None:
         raise RuntimeError(LEAF_ERROR + f" (in {name} on a tensor of shape {list(self.shape)}; "
                            "call it under torch.no_grad(), or use the out-of-place op)")
