@@ -282,6 +282,7 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
             grads = pending.pop(node, None)
             checked = True  # whether in_grads were checked against the edges' shapes and dtypes
             release = False  # whether to free the node's saved tensors once its gradients are sent
+            edges = None  # node._next, once read (an attribute of nodes of many classes is a slow read)
             if grads is None or (needed is not None and node not in needed):
                 in_grads = None
             elif profile_hook is not None:
@@ -307,14 +308,15 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
                     raise
                 if type(in_grads) is not tuple and not isinstance(in_grads, tuple):
                     in_grads = (in_grads,)
-                if len(in_grads) != len(node._next):
+                edges = node._next
+                if len(in_grads) != len(edges):
                     in_grads = _validate(node, in_grads)
                 else:
                     checked = False
                 release = not retain_graph
             grads = None
             i = -1
-            for fn, nr in node._next:
+            for fn, nr in (node._next if edges is None else edges):
                 i += 1
                 if fn is None:
                     if nr and in_grads is not None and in_grads[i] is not None:  # nr -1: not a tensor
@@ -323,12 +325,14 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
                 if in_grads is not None:
                     g = in_grads[i]
                     if g is not None:
+                        meta = None
                         if not checked:  # _validate's test, inline: the shape and dtype fn expects
                             if type(fn) is AccumulateGrad:
                                 data = fn.variable._data
                                 shape, dtype = data.shape, data.dtype
                             else:
-                                shape, dtype = fn._out_meta[nr]
+                                meta = fn._out_meta
+                                shape, dtype = meta[nr]
                             if type(g) is not _Tensor or g._data.shape != shape or (
                                     g._data.dtype is not dtype and g._data.dtype != dtype):
                                 in_grads = _validate(node, in_grads)  # all of them, once
@@ -336,11 +340,12 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
                                 g = in_grads[i]
                         buf = pending.get(fn)
                         if buf is None:
-                            n = len(fn._out_meta)
-                            if n == 1:
+                            if meta is None and type(fn) is not AccumulateGrad:  # (a leaf's node has one input)
+                                meta = fn._out_meta
+                            if meta is None or len(meta) == 1:
                                 pending[fn] = [g]
                             else:
-                                buf = pending[fn] = [None] * n
+                                buf = pending[fn] = [None] * len(meta)
                                 buf[nr] = g
                         elif buf[nr] is None:
                             buf[nr] = g
