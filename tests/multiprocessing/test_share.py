@@ -56,6 +56,17 @@ def test_share_memory_of_a_view_moves_its_base_and_keeps_read_only_and_empty_ten
     assert not read_only._data.flags.writeable  # still read-only there
 
 
+def test_a_shared_tensor_shrinks_in_its_memory_and_refuses_to_grow_as_torch():
+    x = torch.arange(6.0).share_memory_()
+    view = x[2:]
+    view.resize_(2)  # within the storage: still shared, still on x's memory
+    view[0] = -1.0
+    assert view.is_shared() and view.storage_offset() == 2 and x[2].item() == -1.0
+    with pytest.raises(RuntimeError, match="Trying to resize storage that is not resizable"):
+        x.resize_(7)
+    assert x.shape == (6,) and x.is_shared()
+
+
 def test_only_the_tensors_given_are_moved_when_nothing_else_refers_to_their_memory(monkeypatch):
     scans = []
     real = _share.gc.get_objects

@@ -56,9 +56,10 @@ def _byte_bounds(arr):
 
 
 def on_segment(seg, offset, shape, dtype, strides, writeable=True):
-    """An array on ``seg`` at byte ``offset`` of its data: a view of an array of all its bytes (whose
-    start ``storage_offset()`` counts from)."""
-    data = np.ndarray((len(seg) - seg.start,), np.uint8, buffer=seg, offset=seg.start)
+    """An array on ``seg`` at byte ``offset`` of its data: a view of a 1-D array of ``dtype`` over all
+    of it (the storage: ``storage_offset()`` counts from its start, ``resize_`` shrinks within it)."""
+    dtype = np.dtype(dtype)
+    data = np.ndarray(((len(seg) - seg.start) // dtype.itemsize,), dtype, buffer=seg, offset=seg.start)
     arr = np.ndarray(shape, dtype, buffer=data, offset=offset, strides=strides)
     if not writeable:
         arr.flags.writeable = False

@@ -67,6 +67,10 @@ def resize_(self, *sizes, memory_format=None):
     storage = _storage(data)
     offset = self.storage_offset() if storage is not None else 0
     if storage is None or offset + numel > storage.size:
+        if self.is_shared() and xp is np:  # (torch: "Tensors in shared memory cannot be resized")
+            raise RuntimeError(f"Trying to resize storage that is not resizable: a tensor in shared memory "
+                               f"(share_memory_(), or received from another process) cannot grow to {numel} "
+                               "elements; resize a copy (.clone()) instead")
         grown = xp.zeros(offset + numel, dtype=data.dtype)
         old = storage if storage is not None else data.ravel()
         kept = min(old.size, grown.size)
