@@ -230,3 +230,6 @@ def test_inference_tensors_outside_the_mode_as_torch(lib):
     normal.add_(1)
     (w * normal).sum().backward()
     assert w.grad.tolist() == [114.0, 34.0, 34.0] and normal.requires_grad_().requires_grad
+    with pytest.raises(RuntimeError, match=_INPLACE):
+        a.add_(w)  # tracked: as torch it writes, then raises before it records anything
+    assert a.grad_fn is None and not a.requires_grad and a.tolist() == [113.0, 33.0, 33.0]

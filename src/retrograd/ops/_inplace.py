@@ -121,14 +121,14 @@ def _inplace(self, name, op, *args, **kwargs):
     result = op(old, *args, **kwargs)
     _check_can_write(self, result, name)
     _write(self, result._data, name)
+    vc = self._vc
+    vc[0] += 1  # (before the graph changes: an inference tensor's counter raises here, as torch's)
     if _function.forward_hook is not None:
         forward_ad.update_in_place(self, result)
     if base is not None:
         _rebase_base(base, self._view_chain, result)
     self.grad_fn, self._output_nr = result.grad_fn, result._output_nr
     self._requires_grad = result._requires_grad
-    vc = self._vc
-    vc[0] += 1
     if len(vc) > 1:
         note_inplace(vc, name)
     if base is not None:
