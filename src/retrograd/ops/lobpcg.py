@@ -57,8 +57,7 @@ def _ritz(xp, S, AS, B, n, largest, method):
     """The n Ritz pairs of the block S (largest or smallest): (values, coefficients)."""
     T = S.T @ AS
     if method == "basic":
-        L = np.linalg.cholesky(S.T @ _b(B, S)) if xp is np else xp.linalg.cholesky(S.T @ _b(B, S))
-        Linv = xp.linalg.inv(L)
+        Linv = xp.linalg.inv(xp.linalg.cholesky(S.T @ _b(B, S)))
         theta, V = xp.linalg.eigh(Linv @ T @ Linv.T)
         C = Linv.T @ V
     else:
