@@ -136,3 +136,15 @@ def test_small_relu_mask_is_z_not_zero(dtype):
     mask = elementwise._relu_mask(z)
     assert mask.dtype == np.bool_ and np.array_equal(mask, z != 0)
     assert elementwise._zero_of(z.dtype) == 0 and type(elementwise._zero_of(z.dtype)) is z.dtype.type
+
+
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "div"])
+def test_an_uninitialized_parameter_raises_its_own_value_error_not_a_broadcast_error(op):
+    """torch.add(p, 1) of a lazy module's placeholder: torch's ValueError passes through the
+    broadcast catch (which reported 'shapes [0] and [] do not broadcast'); real broadcast
+    failures still raise torch's RuntimeError."""
+    p = R.nn.UninitializedParameter()
+    with pytest.raises(ValueError, match="Attempted to use an uninitialized parameter"):
+        getattr(R, op)(p, 1)
+    with pytest.raises(RuntimeError, match=r"size of tensor a \(2\) must match the size of tensor b \(3\)"):
+        getattr(R, op)(R.ones(2), R.ones(3))

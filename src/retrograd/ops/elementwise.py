@@ -113,10 +113,22 @@ def broadcast_op(op, x, y, a, b):
     """``op(x, y)`` with torch's error when the shapes do not broadcast."""
     try:
         return op(x, y)
-    except ValueError:
-        raise broadcast_error(_shape(a) or (), _shape(b) or ()) from None
+    except ValueError as e:
+        raise _broadcast_failure(e, a, b) from None
     except OverflowError:  # a Python int outside the tensor's integer range wraps, as in torch
         return op(_wrap_int(x, y), _wrap_int(y, x))
+
+
+def _broadcast_failure(error, a, b):
+    """What to raise for ``error``, a ValueError from NumPy's op on a's and b's arrays: torch's
+    RuntimeError where their shapes do not broadcast, else ``error`` itself (an uninitialized
+    parameter's placeholder raises torch's ValueError from its NumPy math: it passes through)."""
+    sa, sb = _shape(a) or (), _shape(b) or ()
+    try:
+        np.broadcast_shapes(sa, sb)
+    except ValueError:
+        return broadcast_error(sa, sb)
+    return error
 
 
 def _wrap_int(v, other):
@@ -163,8 +175,8 @@ class Add(Function):
             y = y * alpha if getattr(y, "dtype", None) != np.bool_ else _scaled_bool(a, b, y, alpha)
         try:  # (broadcast_op's steps, without its two calls)
             return x + y
-        except ValueError:
-            raise broadcast_error(_shape(a) or (), _shape(b) or ()) from None
+        except ValueError as e:
+            raise _broadcast_failure(e, a, b) from None
         except OverflowError:
             return broadcast_op(_add, x, y, a, b)
 
@@ -263,8 +275,8 @@ class Mul(Function):
             if type(x) is _ndarray and type(y) is _ndarray and type(a) is not float and type(b) is not float:
                 return x * y  # (two arrays and no Python float: _mul's first case, without the call)
             return _mul(a if type(a) is float else x, b if type(b) is float else y)
-        except ValueError:
-            raise broadcast_error(_shape(a) or (), _shape(b) or ()) from None
+        except ValueError as e:
+            raise _broadcast_failure(e, a, b) from None
         except OverflowError:
             return broadcast_op(_mul, x, y, a, b)
 
