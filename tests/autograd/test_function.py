@@ -634,7 +634,7 @@ def _view_functions(lib):
 _CUSTOM_VIEW = re.escape("is a view and is being modified inplace. This view was created inside a custom Function (or "
                          "because an input was returned as-is) and the autograd logic to handle view+inplace would "
                          "override the custom backward associated with the custom Function")
-_CUSTOM_VIEW_BASE = "is a view and its base or another view of its base has been modified inplace. This view was created"
+_CUSTOM_VIEW_BASE = "is a view and its base or another view of its base has been modified inplace. This view was"
 
 
 @pytest.mark.parametrize("lib", _BOTH)

@@ -184,7 +184,7 @@ def test_tensors_made_in_inference_mode_are_inference_tensors_as_torch(lib):
     assert not (a * 2).is_inference() and not a.clone().is_inference()
     assert normal.tolist() == [2.0, 2.0, 2.0]
     assert a.tolist() == [3.0, 3.0, 3.0]  # (as torch, the refused add_ wrote, then raised at the version bump)
-    with pytest.raises(TypeError, match="is_inference\\(\\): argument 'input' \\(position 1\\) must be Tensor, not int"):
+    with pytest.raises(TypeError, match=r"is_inference\(\): argument 'input' \(position 1\) must be Tensor, not int"):
         lib.is_inference(3)
 
 
