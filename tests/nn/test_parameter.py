@@ -21,7 +21,7 @@ EXPRESSIONS = {
     "w.shape": RuntimeError, "w + 1": ValueError, "1 - w": ValueError, "w.sum()": ValueError,
     "w.numel()": ValueError, "w.dim()": ValueError, "len(w)": ValueError, "w.tolist()": ValueError,
     "w.detach()": ValueError, "w.clone()": ValueError, "w.requires_grad_(False)": ValueError,
-    "w == w": ValueError, "w.numpy()": ValueError, "w[0]": ValueError,
+    "w == w": ValueError, "w.numpy()": ValueError, "w[0]": ValueError, "w.share_memory_()": RuntimeError,
     "lib.nn.functional.linear(lib.ones(2, 3), w)": ValueError,
     "w.size()": None, "w.ndim": None, "w.grad": None, "w.is_leaf": None, "w.float()": None, "w.cpu()": None,
     "w.to(lib.float64)": None, "w.is_floating_point()": None, "repr(w)": None, "copy.deepcopy(w)": None,

@@ -60,6 +60,8 @@ class Buffer(Tensor):
 # the methods an uninitialized tensor allows, as torch's: casts, moves and queries of its kind
 _ALLOWED = frozenset({"size", "is_complex", "is_floating_point", "half", "float", "double", "char", "short",
                       "int", "long", "cuda", "cpu", "to", "get_device"})
+# the placeholder's own methods (not Tensor's refused ones)
+_OWN_METHODS = frozenset({"materialize", "share_memory_"})
 # Tensor's own dunders that stay as they are (object protocol, not math)
 _KEPT_DUNDERS = frozenset({"__init__", "__new__", "__repr__", "__str__", "__reduce_ex__", "__reduce__",
                            "__deepcopy__", "__hash__", "__getattribute__", "__setattr__", "__delattr__",
@@ -169,7 +171,7 @@ class UninitializedTensorMixin:
 
     def __getattribute__(self, name):
         # a Tensor method that is not allowed (some are attached to Tensor after this class is made)
-        if name[0] != "_" and name not in _ALLOWED and name != "materialize" and \
+        if name[0] != "_" and name not in _ALLOWED and name not in _OWN_METHODS and \
                 callable(getattr(Tensor, name, None)) and not isinstance(getattr(Tensor, name), type):
             return _refusing(name).__get__(self)
         return object.__getattribute__(self, name)
