@@ -292,6 +292,39 @@ def test_a_training_step_with_a_logging_item_matches_the_eager_loop():
     assert ops == {}  # the step before the print replays as one generated program: no op runs eagerly
 
 
+def _numbered_training(compiled, calls=20):
+    """A step given its step number, logging every 5th: (the losses, the captures made)."""
+    retrograd.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Linear(8, 1))
+    opt = retrograd.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+    def step(i, x, y):
+        opt.zero_grad()
+        loss = ((model(x) - y) ** 2).mean()
+        loss.backward()
+        opt.step()
+        if i % 5 == 0:
+            print(f"step {i} loss {loss.item():.8f}")
+        return loss
+
+    run = retrograd.compile(step) if compiled else step
+    rng = np.random.default_rng(0)
+    x, y = (retrograd.tensor(rng.standard_normal(s).astype(np.float32)) for s in ((8, 6), (8, 1)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (no recompile-limit warning)
+        losses = [(loss.item(), text) for loss, text in (_quiet(run, i, x, y) for i in range(calls))]
+    return losses, _compiled._recompiles.get(step.__code__, 0)
+
+
+def test_a_step_number_argument_does_not_recompile_a_split_function_on_every_call():
+    # once the function runs split, a call differing only in a Python value runs split too: the segment
+    # before the branch does not take `i` and replays (eager's losses, bitwise); 20 step numbers, 2 captures
+    eager, _ = _numbered_training(False)
+    losses, captures = _numbered_training(True)
+    assert losses == eager
+    assert captures == 1
+
+
 # ---------------------------------------------------------------------- explain
 def _explain(fn, x):
     report, _ = _quiet(retrograd.compiler.explain(fn), x)

@@ -69,6 +69,9 @@ class Compiled:
         self.recompile_limit = recompile_limit
         self.code = getattr(getattr(fn, "forward", fn), "__code__", None) if not isolate_recompiles else None
         self.cache = {}  # key -> [Graph or None (eager)]
+        # the keys that run split, less their Python values: a call that differs from one only in those
+        # (a step number, an epoch) runs split too, its segments guarded on the values they take
+        self.split_shapes = set()
         self.compiles = 0
         self.warned = False
         self.last_breaks = []
@@ -82,6 +85,7 @@ class Compiled:
 
     def reset(self):
         self.cache.clear()
+        self.split_shapes.clear()
         self.split, self.unsplittable = None, None
         self.compiles = 0
         self.warned = False
@@ -113,6 +117,9 @@ class Compiled:
                     if graph.value_sources:  # (the guarded floats taken as inputs: read now)
                         scalars = (*scalars, *[value_guards.read(c, k) for c, k in graph.value_sources])
                     return self.replay(graph, tensors, args, scalars)
+        elif self.split_shapes and _shape_key(key) in self.split_shapes:
+            plan = self.plan()
+            return self.fn(*args, **kwargs) if plan is None else self.split(plan, args, kwargs)
         self._dynamic_value(value_guards.last_failure[0])
         if _function.profile_hook is not None:  # a profiler holds the op hook: run eagerly, uncaptured
             return self.fn(*args, **kwargs)
@@ -228,6 +235,8 @@ class Compiled:
             _recompiles[self.code] = _recompiles.get(self.code, 0) + 1
         self.last_breaks = list(cap.breaks)
         self.cache.setdefault(key, []).append(graph)
+        if graph is _SPLIT:
+            self.split_shapes.add(_shape_key(key))
         return out
 
     def _scalar_params(self, cap, key, args, kwargs, roots):
@@ -338,6 +347,14 @@ class _Dynamic:
 
 
 DYNAMIC = _Dynamic()
+
+
+def _shape_key(key):
+    """``key`` without the values of its Python (non-tensor) arguments: its structure, its tensors'
+    metadata, grad mode and autocast."""
+    tree, parts, grad, amp = key
+    return tree, tuple(p if len(p) == 5 and isinstance(p[0], type) and issubclass(p[0], Tensor) else p[0]
+                       for p in parts), grad, amp
 
 
 def _floats(args, kwargs):
