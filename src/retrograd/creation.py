@@ -167,8 +167,6 @@ def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
     """A 1-D tensor of ``dtype`` viewing the bytes of a Python buffer (bytes, bytearray, memoryview,
     array.array, ...) from ``offset``: ``count`` elements, or all that remain (count=-1). It shares
     memory with a writable buffer; a read-only one warns, as torch, and writing to it fails."""
-    import warnings
-
     dtype = _dtype.to_dtype(dtype)
     view = memoryview(buffer)
     length, size = view.nbytes, np.dtype(dtype.np).itemsize
@@ -249,11 +247,13 @@ def _tuple_of_ints(where, name, position, value):
 def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
     """A tensor of ``size`` whose elements are ``stride`` elements apart in a new buffer just large
     enough; initialized to zeros (torch leaves it uninitialized)."""
-    size, stride = _tuple_of_ints("empty_strided", "size", 1, size), _tuple_of_ints("empty_strided", "stride", 2, stride)
+    size = _tuple_of_ints("empty_strided", "size", 1, size)
+    stride = _tuple_of_ints("empty_strided", "stride", 2, stride)
     reject("empty_strided", layout=layout)
     _check_pin_memory(pin_memory)
     if len(size) != len(stride):
-        raise RuntimeError(f"dimensionality of sizes ({len(size)}) must match dimensionality of strides ({len(stride)})")
+        raise RuntimeError(f"dimensionality of sizes ({len(size)}) must match dimensionality of strides "
+                           f"({len(stride)})")
     if any(n < 0 for n in size):
         raise RuntimeError(f"Trying to create tensor with negative dimension {min(size)}: {list(size)}")
     if any(st < 0 for st in stride):

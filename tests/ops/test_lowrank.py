@@ -78,7 +78,8 @@ def test_svd_lowrank_is_differentiable_through_its_ops():
 def test_pca_lowrank_argument_errors_as_torch():
     for m in [retrograd] + ([torch] if torch is not None else []):
         a = m.tensor(LOW_RANK)
-        with pytest.raises(ValueError, match=r"q\(=6\) must be non-negative integer and not greater than min\(m, n\)=5"):
+        with pytest.raises(ValueError, match=r"q\(=6\) must be non-negative integer and not greater than "
+                                             r"min\(m, n\)=5"):
             m.pca_lowrank(a, q=6)
         with pytest.raises(ValueError, match=r"q\(=-1\) must be non-negative integer"):
             m.pca_lowrank(a, q=-1)
