@@ -64,8 +64,8 @@ def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10, dim=-1):
 
 # ---------------------------------------------------------------- re-exports
 
-_SOURCES = ("elementwise", "activation", "softmax", "linear", "loss", "conv", "pooling", "fractional_pooling",
-            "normalization", "dropout", "embedding", "upsample", "distance", "counting", "rnn",
+_SOURCES = ("elementwise", "activation", "softmax", "linear", "linear_cross_entropy", "loss", "conv", "pooling",
+            "fractional_pooling", "normalization", "dropout", "embedding", "upsample", "distance", "counting", "rnn",
             "attention", "shape")
 
 
