@@ -431,3 +431,72 @@ def test_a_recorder_start_that_raises_leaves_nothing_installed(monkeypatch):
     with pytest.raises(RuntimeError, match="start failed"):
         f(_x())
     assert sys.gettrace() is None and not _capture._active
+
+
+# ---------------------------------------------------------------------- attributes no code reads
+class _Policy(nn.Module):
+    """The actor-critic example's shape: lists on the module that the training loop appends to between
+    calls, never read by forward."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 2)
+        self.saved_actions, self.rewards, self.episode = [], [], 0
+
+    def forward(self, x):
+        return self.lin(x).softmax(-1)
+
+
+def test_attributes_no_code_reads_do_not_recapture(captures):
+    retrograd.manual_seed(0)
+    m = _Policy()
+    cm = retrograd.compile(m)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (no recompile-limit warning)
+        for i in range(12):
+            out = cm(_x(i))
+            m.saved_actions.append(out)
+            m.rewards.append(float(i))
+            m.episode += 1
+            np.testing.assert_array_equal(out.detach().numpy(), m(_x(i)).detach().numpy())
+    assert captures[0] == 1
+
+
+class _ReadsItsList(_Policy):
+    def forward(self, x):
+        y = self.lin(x)
+        for w in self.weights:
+            y = y * w
+        return y
+
+
+class _ReadsByComputedName(_Policy):
+    def forward(self, x):
+        return self.lin(x) * getattr(self, "wei" + "ghts")[0]
+
+
+class _DropoutWithCount(nn.Dropout):  # (retrograd's Dropout.forward reads p: its attributes stay guarded)
+    def __init__(self):
+        super().__init__(0.0)
+        self.calls = 0
+
+
+@pytest.mark.parametrize("cls", [_ReadsItsList, _ReadsByComputedName])
+def test_attributes_the_code_reads_still_recapture_when_changed(cls, captures):
+    retrograd.manual_seed(0)
+    m = cls()
+    m.weights = [2.0]
+    cm, x = retrograd.compile(m), _x()
+    _same(cm, m, x)
+    m.weights[0] = 5.0  # changed in place: a replay of the first capture would multiply by 2
+    _same(cm, m, x)
+    assert captures[0] == 2
+
+
+def test_attributes_a_library_forward_reads_still_recapture_when_changed(captures):
+    m = _DropoutWithCount()
+    cm, x = retrograd.compile(m), _x()
+    _same(cm, m, x)
+    m.p = 1.0  # read by retrograd's Dropout.forward, which is not traced: every attribute stays guarded
+    np.testing.assert_array_equal(cm(x).detach().numpy(), np.zeros((2, 3), np.float32))
+    assert captures[0] == 2

@@ -27,7 +27,12 @@ the object whose identity alone shows the entry holds):
   entries, one level further down (``self.cfg.scale``);
 - every ``nn.Module`` the capture called: its attributes (``p``, ``eps``, ``negative_slope``,
   a user's ``temp``; not its parameter/buffer/submodule dicts nor its ``training`` flag, which
-  Graph.check holds).
+  Graph.check holds). Of a module whose classes are all the user's down to ``nn.Module`` (so no
+  retrograd forward reads its attributes), only those that the user's code that ran names (its
+  bytecode's names and string constants): an actor-critic's ``saved_actions`` list, appended to
+  between calls and never read by forward, does not recapture every call. Where that code reads
+  attributes by computed names (``getattr``, ``vars``, ``__dict__``...), or under a tracer that
+  hides the other functions' reads, all of them.
 
 ``checker(entries)`` makes the function that checks them at each call (each entry first as "the
 value held is the object read"); a failure retraces as a failing shape guard does (compiled.py),
@@ -94,6 +99,22 @@ def user_code(code):
 _user_classes = weakref.WeakKeyDictionary()
 
 
+# names whose use reads attributes by a name computed at run time
+_COMPUTED_READS = frozenset(("getattr", "hasattr", "vars", "__dict__", "__getattribute__", "attrgetter", "dir",
+                             "getattr_static", "__getstate__", "__reduce__", "__reduce_ex__", "asdict"))
+
+
+def _own_module_class(cls, module):
+    """True when every class of ``cls``'s MRO before nn.Module is the user's: then only the user's code
+    (traced) and nn.Module's own methods (which read its internal dicts) read the instance's attributes."""
+    for c in cls.__mro__:
+        if c is module:
+            return True
+        if not _user_class(c):
+            return False
+    return False
+
+
 def _user_class(cls):
     """True for a class defined outside retrograd, NumPy and the standard library."""
     user = _user_classes.get(cls)
@@ -153,6 +174,11 @@ class Recorder:
         self.frames = set()  # (code, ids of its free values) and ids of the selves' __dict__ noted
         self.out, self.seen, self.functions = [], set(), {}
         self.keys = []  # (an object's __dict__, its names) for each self of the user's code: a new attribute set
+        # the attribute entries of modules whose classes are the user's down to nn.Module (no retrograd forward
+        # reads them): kept only where the user's code that ran names the attribute (``names``)
+        self.own_attributes = set()
+        self.names = set()  # the names and string constants of the user's code that ran
+        self.by_name_only = True  # False once code that ran reads attributes by computed names (getattr, vars)
         self._previous = None
         self._on = False
 
@@ -170,6 +196,7 @@ class Recorder:
         if previous is not None and not callable(previous):
             # a tracer (a debugger, coverage) and a C-level profiler (cProfile) hold both hooks: only the
             # compiled function's own reads
+            self.by_name_only = False  # (other functions' reads are not seen: every attribute guarded)
             if isinstance(func, types.FunctionType):
                 self._code(func.__code__, func.__globals__, getattr(bound, "__self__", _MISSING), {})
             return
@@ -216,6 +243,7 @@ class Recorder:
     def _code(self, code, glob, this, free):
         if code not in self.codes:
             self.codes.add(code)
+            self._names(code)
             self._globals(code, glob)
         if this is not _MISSING and self._guards_attributes(this) and id(this.__dict__) not in self.frames:
             self.frames.add(id(this.__dict__))  # (held by self.keys: the id stays its own)
@@ -231,6 +259,13 @@ class Recorder:
                 self._function(method, 1)  # (a method closing over names: its function is on the class)
             else:
                 self.pending.append((code, free))
+
+    def _names(self, code):
+        names = set(code.co_names)
+        if not names.isdisjoint(_COMPUTED_READS):
+            self.by_name_only = False
+        self.names |= names
+        self.names.update(c for c in code.co_consts if type(c) is str)
 
     def _globals(self, code, glob):
         names, attributes = global_names(code)
@@ -255,6 +290,11 @@ class Recorder:
         for m in modules:
             for sub in m.modules():
                 self._attributes(sub, 0)
+        if self.by_name_only and self.own_attributes:
+            # (an attribute no code that ran names is read by none: the program's own bookkeeping, such as
+            # a list of saved actions appended to between calls, does not recompile every call)
+            names = self.names
+            self.out = [e for e in self.out if e[1] in names or (id(e[0]), e[1]) not in self.own_attributes]
         return tuple(self.out)
 
     def changed(self):
@@ -318,10 +358,14 @@ class Recorder:
     def _attributes(self, obj, depth):
         """An object's instance attributes (an nn.Module's, less its parameter/buffer/module/hook dicts)."""
         d = obj.__dict__
-        skip = self.internals if isinstance(obj, self.Module) else ()
+        module = isinstance(obj, self.Module)
+        skip = self.internals if module else ()
+        own = module and _own_module_class(type(obj), self.Module)
         for k, v in list(d.items()):
             if k in skip or isinstance(v, (Tensor, self.Module)):
                 continue  # (tensors read by ops are bound by the capture; a submodule called is guarded itself)
+            if own:
+                self.own_attributes.add((id(d), k))
             self._value(d, k, v, depth)
 
     def _function(self, f, depth):
