@@ -26,7 +26,7 @@ from ..autograd.forward_ad import fsum
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..tensor import Tensor, _wrap_dim
 from ._inplace import make_inplace
-from ._kernel_dtypes import check_floating
+from ._kernel_dtypes import check_floating, not_implemented_for
 from ._method import tensor_method
 from ._out import SAME, takes_out
 from . import _batching
@@ -51,6 +51,7 @@ class Normalize(Function):
 
     _listed_inputs = 3  # (input, weight, bias), None where absent, as torch
     centered = False  # True where the forward saved x - mean in x_hat's place (layer norm's rows)
+    low = None  # float16/bfloat16 x (computed in float32): the dtypes of (x, w, b), for the gradients
 
     @staticmethod
     def forward(ctx, x, w, b, view, axes, wshape, mean, rstd, eps, xc=None, wview=None):
@@ -63,7 +64,9 @@ class Normalize(Function):
                 xd.reshape(view), *(None if t is None else t._data.reshape(-1) for t in (w, b)), eps)
             ctx.save_for_backward(x, w, Tensor._make(mean), Tensor._make(rstd), None)
             return y.reshape(xd.shape)
-        if xc is not None and w is not None and wview is None and _rows_ok(xc, w, view):
+        if xd.dtype.itemsize == 2:  # float16/bfloat16 x: float32 statistics and math, as torch (see _stats)
+            ctx.low = tuple(None if t is None else t.dtype for t in (x, w, b))  # the gradients' dtypes
+        if xc is not None and w is not None and wview is None and ctx.low is None and _rows_ok(xc, w, view):
             y = _layer_norm_rows(xc, rstd, w._data, None if b is None else b._data)
             ctx.centered = True  # the backward reads x - mean (saved in x_hat's place) and rstd
             ctx.save_for_backward(x, w, Tensor._make(mean), Tensor._make(rstd), Tensor._make(xc))
@@ -103,8 +106,12 @@ class Normalize(Function):
     @staticmethod
     def backward(ctx, g):
         x, w, mean, rstd, xhat = ctx.saved_tensors
+        low = ctx.low
+        if low is not None:  # float16/bfloat16 x: in float32 (as the forward), each gradient cast back
+            x, w, g = x.float(), None if w is None else w.float(), g.float()
         if not is_grad_enabled():
-            return _normalize_backward_arrays(ctx, x, w, mean, rstd, xhat, g)
+            grads = _normalize_backward_arrays(ctx, x, w, mean, rstd, xhat, g)
+            return grads if low is None else _in_dtypes(grads, low)
         view, axes, wshape = ctx.view, ctx.axes, ctx.wshape
         need = ctx.needs_input_grad
         # create_graph: the statistics as functions of x, so that the gradient is differentiable in x
@@ -123,7 +130,13 @@ class Normalize(Function):
             gw = sum_to_shape(g * xhat.reshape(ctx.x_shape), wshape).reshape(w.shape)
         if need[2]:
             gb = sum_to_shape(g, wshape).reshape(ctx.b_shape)
-        return gx, gw, gb, None, None, None, None, None, None, None, None
+        grads = gx, gw, gb, None, None, None, None, None, None, None, None
+        return grads if low is None else _in_dtypes(grads, low)
+
+
+def _in_dtypes(grads, dtypes):
+    """The gradients of (x, w, b) computed in float32 for a float16/bfloat16 x, in those inputs' dtypes."""
+    return tuple(v if v is None else v.to(dt) for v, dt in zip(grads, dtypes)) + grads[3:]
 
 
 # torch's node names for the normalizations Normalize computes. Under vmap their functionals
@@ -364,10 +377,13 @@ def _layer_norm_backward_block(g, xc, r, w, pw, gx, dw, db):
 
 
 def _stats(xd, view, axes, eps):
-    """(mean, rstd, biased var, x - mean) of x.reshape(view) over axes, keeping dims."""
+    """(mean, rstd, biased var, x - mean) of x.reshape(view) over axes, keeping dims; of a float16
+    or bfloat16 x, in float32 (torch's accumulation type for them), all four float32."""
     if axes == (1,) and len(view) == 2 and type(xd) is np.ndarray and xd.dtype.char in "fd" and xd.size \
             and xd.flags.c_contiguous:
         return _row_stats(xd.reshape(view), eps)
+    if xd.dtype.itemsize == 2:
+        return _stats(_backend.cast(xd, np.float32), view, axes, eps)
     xp = _xp(xd)
     xv = xd.reshape(view)
     rows = len(view) == 2 and axes == (1,) and xd.dtype.itemsize >= 4
@@ -405,7 +421,15 @@ def _row_stats(x, eps):
 
 
 def _affine_eval(x, mean, var, weight, bias, eps, cshape):
-    """(x - mean) / sqrt(var + eps) * w + b with fixed statistics: y = x * scale + shift."""
+    """(x - mean) / sqrt(var + eps) * w + b with fixed statistics: y = x * scale + shift. Of a
+    float16/bfloat16 x: (x - mean) * scale + b in float32, rounded once, as torch's CPU kernel."""
+    if x._data.dtype.itemsize == 2:
+        f = [None if t is None else t.float() for t in (x, mean, var, weight, bias)]
+        scale = (f[2] + eps).rsqrt()
+        if weight is not None:
+            scale = scale * f[3]
+        y = (f[0] - f[1].reshape(cshape)) * scale.reshape(cshape)
+        return (y if bias is None else y + f[4].reshape(cshape)).to(x.dtype)
     if _batching.batched(mean, var):  # an ensemble's running statistics: by ops, on the batch
         rstd, mean = (var + eps).rsqrt().to(x.dtype), mean.to(x.dtype)
     else:
@@ -419,12 +443,46 @@ def _affine_eval(x, mean, var, weight, bias, eps, cshape):
     return x * scale.reshape(cshape) + shift.reshape(cshape)
 
 
+def _half_statistics(input, params, mean, rstd, xc):
+    """Batch (and instance) norm of a float16/bfloat16 input whose parameters are of its dtype (or
+    absent): the float32 mean and rstd rounded to its dtype, then used in float32 (x - mean is
+    recomputed from the rounded mean), as torch's CPU kernel; with float32 parameters, as they are."""
+    dt = input._data.dtype
+    if dt.itemsize != 2 or any(t is not None and t._data.dtype != dt for t in params):
+        return mean, rstd, xc
+    return tuple(_backend.cast(_backend.cast(a, dt), np.float32) for a in (mean, rstd)) + (None,)
+
+
 def _update_running(running, new, momentum):
     with no_grad():
         d = running._data
-        d *= 1.0 - momentum
-        d += momentum * new.astype(d.dtype, copy=False)
+        if d.dtype.itemsize == 2:  # float16/bfloat16 running statistics: updated in float32, rounded once
+            d[...] = _backend.cast(_backend.cast(d, np.float32) * (1.0 - momentum) + momentum * new, d.dtype)
+        else:
+            d *= 1.0 - momentum
+            d += momentum * new.astype(d.dtype, copy=False)
         running._vc[0] += 1
+
+
+def _check_param_dtypes(input, params):
+    """torch's CPU rule for the parameters (weight, bias, running statistics) of batch, layer,
+    group and instance norm: each of the input's dtype, or all float32 for a float16/bfloat16
+    input (its "mixed type"); anything else raises RuntimeError."""
+    dt = input._data.dtype
+    for t in params:
+        if t is not None and t._data.dtype != dt:
+            break
+    else:
+        return
+    found = {t._data.dtype for t in params if t is not None}
+    got = ", ".join(sorted(str(d) for d in found))
+    if found != {np.dtype(np.float32)}:
+        raise RuntimeError(f"mixed dtype (CPU): expect parameter to have scalar type of Float (input {input.dtype}, "
+                           f"parameters {got}: give the parameters the input's dtype, or float32 for a "
+                           "float16/bfloat16 input)")
+    if dt.itemsize != 2:
+        raise RuntimeError(f"mixed dtype (CPU): all inputs must share same datatype. (input {input.dtype}, "
+                           f"parameters {got}: convert the parameters with .to({input.dtype}))")
 
 
 def _check_param(name, t, c, what):
@@ -440,6 +498,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     otherwise the running statistics."""
     if input.ndim < 2:
         raise ValueError(f"batch_norm: expected 2D or more input (N, C, ...), got input of size {list(input.shape)}")
+    check_floating("batch_norm", input)
+    _check_param_dtypes(input, (running_mean, running_var, weight, bias))
     c = input.shape[1]
     for t, what in ((running_mean, "running_mean"), (running_var, "running_var"), (weight, "weight"),
                     (bias, "bias")):
@@ -463,6 +523,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         _update_running(running_mean, mean.reshape(c), momentum)
     if running_var is not None:
         _update_running(running_var, var.reshape(c) * (n / (n - 1)), momentum)
+    mean, rstd, xc = _half_statistics(input, (running_mean, running_var, weight, bias), mean, rstd, xc)
     return BatchNorm.apply(input, weight, bias, tuple(input.shape), axes, cshape, mean, rstd, eps, xc, cshape)
 
 
@@ -479,11 +540,14 @@ def _empty_norm(input, weight, bias, shape=None):
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05, cudnn_enable=True):
     """Normalize over the last len(normalized_shape) dims; w and b have normalized_shape."""
     check_floating("LayerNormKernelImpl", input)
+    xd = input._data
+    dt = xd.dtype
+    if (weight is not None and weight._data.dtype is not dt) or (bias is not None and bias._data.dtype is not dt):
+        _check_param_dtypes(input, (weight, bias))  # (NumPy's dtypes are singletons: `is` is the fast test)
     if isinstance(normalized_shape, int):
         normalized_shape = (normalized_shape,)
     normalized_shape = tuple(normalized_shape)
     k = len(normalized_shape)
-    xd = input._data
     shape = xd.shape  # (the arrays' shapes: a Size per .shape costs ~0.5 us, and layer norm runs on small rows)
     if k == 0 or len(shape) < k or shape[len(shape) - k:] != normalized_shape:
         raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
@@ -518,6 +582,8 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05, cudnn_enabl
     """Normalize each group of num_groups channel groups over its channels and space; w, b per channel."""
     if input.ndim < 2:
         raise RuntimeError(f"group_norm: expected input of at least 2 dims (N, C, *), got {list(input.shape)}")
+    check_floating("GroupNormKernelImpl", input)
+    _check_param_dtypes(input, (weight, bias))
     n, c = input.shape[:2]
     if c % num_groups:
         raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input "
@@ -544,6 +610,8 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     if input.ndim < 3:
         raise ValueError(f"instance_norm: expected 3D or more input (N, C, *), got input of size "
                          f"{list(input.shape)}")
+    check_floating("batch_norm", input)  # (torch's instance norm is its batch norm: its kernel's name)
+    _check_param_dtypes(input, (weight, bias))  # (running statistics of another dtype: accepted, as torch)
     n, c = input.shape[:2]
     for t, what in ((running_mean, "running_mean"), (running_var, "running_var"), (weight, "weight"),
                     (bias, "bias")):
@@ -568,12 +636,15 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         _update_running(running_mean, mean.reshape(n, c).mean(0), momentum)
     if running_var is not None:
         _update_running(running_var, var.reshape(n, c).mean(0) * (m / (m - 1)), momentum)
+    mean, rstd, xc = _half_statistics(input, (running_mean, running_var, weight, bias), mean, rstd, xc)
     return BatchNorm.apply(input, weight, bias, view, (2,), cshape, mean, rstd, eps, xc, (1, c, 1))
 
 
 @autocast_op({"cuda": "fp32"})
 def rms_norm(input, normalized_shape, weight=None, eps=None):
-    """y = x / sqrt(mean(x^2 over the last dims) + eps) * w  (eps defaults to the dtype's machine epsilon)."""
+    """y = x / sqrt(mean(x^2 over the last dims) + eps) * w  (eps defaults to the dtype's machine
+    epsilon). float16/bfloat16 x: computed in float32 (eps float32's epsilon), then cast back, as torch."""
+    check_floating("rms_norm", input)
     if isinstance(normalized_shape, int):
         normalized_shape = (normalized_shape,)
     normalized_shape = tuple(normalized_shape)
@@ -581,13 +652,13 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     if tuple(input.shape[input.ndim - k:]) != normalized_shape:
         raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
                            f"[*, {', '.join(map(str, normalized_shape))}], but got input of size{list(input.shape)}")
+    x = input.float() if input._data.dtype.itemsize == 2 else input
     if eps is None:
-        eps = float(np.finfo(input._data.dtype).eps)
+        eps = float(np.finfo(x._data.dtype).eps)
     dims = tuple(range(input.ndim - k, input.ndim))
-    y = input * ((input * input).mean(dims, keepdim=True) + eps) ** -0.5
-    if weight is None:
-        return y
-    y = y * weight
+    y = x * ((x * x).mean(dims, keepdim=True) + eps) ** -0.5
+    if weight is not None:
+        y = y * weight
     return y if y.dtype == input.dtype else y.to(input.dtype)  # half input, float32 weight: as torch
 
 
@@ -596,16 +667,22 @@ def local_response_norm(input, size, alpha=0.0001, beta=0.75, k=1.0):
     if input.ndim < 3:
         raise ValueError(f"Expected 3D or higher dimensionality input (got {input.ndim} dimensions)")
     n, c = input.shape[:2]
+    integer = not input.dtype.is_floating_point
+    if integer and input.dtype.name != "int64":  # torch averages by its avg_pool, whose CPU kernels take int64 only
+        raise not_implemented_for("avg_pool2d" if input.ndim == 3 else "avg_pool3d_out_frame", input.dtype,
+                                  "local_response_norm takes float or int64 tensors: convert with .float()")
     if input.numel() == 0:
         return input
     lo = size // 2
     a = np.zeros((c, c))
     for i in range(c):
-        a[i, max(0, i - lo):min(c, i - lo + size)] = 1.0 / size
+        a[i, max(0, i - lo):min(c, i - lo + size)] = 1.0 if integer else 1.0 / size
     xp = _xp(input._data)
     avg = Tensor._make(xp.asarray(a, dtype=input._data.dtype))
     sq = (input * input).reshape(n, c, -1)
     div = (avg @ sq).reshape(input.shape)
+    if integer:  # int64: the window sums divided as integers (torch's int64 avg_pool), then float32
+        div = div // size
     return input / (div * alpha + k) ** beta
 
 
