@@ -500,3 +500,61 @@ def test_attributes_a_library_forward_reads_still_recapture_when_changed(capture
     m.p = 1.0  # read by retrograd's Dropout.forward, which is not traced: every attribute stays guarded
     np.testing.assert_array_equal(cm(x).detach().numpy(), np.zeros((2, 3), np.float32))
     assert captures[0] == 2
+
+
+# ---------------------------------------------------------------------- random numbers drawn in Python
+_RNG = np.random.default_rng(0)
+_DATA = retrograd.arange(100.0)
+
+
+def _draw_from_a_global_generator(x):
+    s = _RNG.integers(0, 90)
+    return _DATA[s:s + 3] * x
+
+
+def _draw_from_numpys_global_state(x):
+    return x * float(np.random.random_sample())
+
+
+def _draw_from_pythons_random(x):
+    import random
+
+    return x * random.random()
+
+
+def _draw_from_a_given_generator(x, rng):
+    return x * rng.random()
+
+
+class _Noisy(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rng = np.random.RandomState(0)
+
+    def forward(self, x):
+        return x + self.rng.uniform()
+
+
+@pytest.mark.parametrize("fn", [_draw_from_a_global_generator, _draw_from_numpys_global_state,
+                                _draw_from_pythons_random, _draw_from_a_given_generator, _Noisy()])
+def test_numbers_drawn_from_numpys_or_pythons_generators_are_drawn_at_each_call(fn):
+    # a replay would reuse the first call's draw (a slice's start, a scale): the capture breaks there and
+    # the function runs eagerly, drawing anew at each call
+    compiled = retrograd.compile(fn)
+    extra = (np.random.default_rng(1),) if fn is _draw_from_a_given_generator else ()
+    outs = [compiled(retrograd.ones(3), *extra).numpy() for _ in range(4)]
+    assert all(not np.array_equal(outs[0], o) for o in outs[1:])
+    report = retrograd.compiler.explain(compiled)(retrograd.ones(3), *extra)
+    assert report.graph_count == 0 and "drew random numbers" in report.break_reasons[0].reason
+
+
+def test_a_generator_read_but_not_drawn_from_replays(captures):
+    rng = np.random.default_rng(0)
+
+    def f(x):
+        return x * 2 if rng is not None else x
+
+    compiled = retrograd.compile(f)
+    for _ in range(3):
+        compiled(retrograd.ones(3))
+    assert captures[0] == 1

@@ -594,6 +594,8 @@ class Capture:
         self._install()
         _active.append(self)
         reads = value_guards.Recorder(self.fn, self)  # the Python values the code reads (guarded at replay)
+        for a in (*args, *kwargs.values()):  # (a random number generator given: its draws would be baked in)
+            reads.note_generator(a)
         watch = symbolic.Watch(self, value_guards.user_code, value_guards.global_names) if self.scalar_value else None
         try:
             reads.start()  # (inside: a start that raised leaves no recorder, patches or capture installed)

@@ -54,6 +54,7 @@ closures of one code made before the call).
 import dis
 import gc
 import os
+import random
 import sys
 import sysconfig
 import types
@@ -102,6 +103,24 @@ _user_classes = weakref.WeakKeyDictionary()
 # names whose use reads attributes by a name computed at run time
 _COMPUTED_READS = frozenset(("getattr", "hasattr", "vars", "__dict__", "__getattribute__", "attrgetter", "dir",
                              "getattr_static", "__getstate__", "__reduce__", "__reduce_ex__", "asdict"))
+
+
+_GENERATORS = (np.random.Generator, np.random.RandomState, np.random.BitGenerator, random.Random)
+
+
+def _rng_state(g):
+    """A comparable image of a random number generator's state (a new object each call where it has none
+    to read: Python's SystemRandom)."""
+    try:
+        if isinstance(g, np.random.Generator):
+            return snapshot(g.bit_generator.state)
+        if isinstance(g, np.random.RandomState):
+            return snapshot(g.get_state(legacy=False))
+        if isinstance(g, np.random.BitGenerator):
+            return snapshot(g.state)
+        return snapshot(g.getstate())
+    except NotImplementedError:
+        return object()
 
 
 def _own_module_class(cls, module):
@@ -179,6 +198,9 @@ class Recorder:
         self.own_attributes = set()
         self.names = set()  # the names and string constants of the user's code that ran
         self.by_name_only = True  # False once code that ran reads attributes by computed names (getattr, vars)
+        # random number generators the code could draw from, with their states when read: NumPy's and Python's
+        # global ones, and those among the values read (a draw's result is baked into the graph)
+        self.generators = {id(g): (g, _rng_state(g)) for g in (np.random.mtrand._rand, random._inst)}
         self._previous = None
         self._on = False
 
@@ -297,12 +319,22 @@ class Recorder:
             self.out = [e for e in self.out if e[1] in names or (id(e[0]), e[1]) not in self.own_attributes]
         return tuple(self.out)
 
+    def note_generator(self, value):
+        """Watch ``value``'s state if it is a random number generator (NumPy's or Python's)."""
+        if isinstance(value, _GENERATORS) and id(value) not in self.generators:
+            self.generators[id(value)] = (value, _rng_state(value))
+
     def changed(self):
         """The first entry whose value differs now (after the run) from when it was read: the function
         changed it, which a replay would not (None if none did)."""
         for d, names in self.keys:
             if frozenset(d) != names:
                 return f"attributes {sorted(set(d) ^ names)} set or deleted"
+        for g, state in self.generators.values():
+            if _rng_state(g) != state:
+                return (f"it drew random numbers from a {type(g).__module__}.{type(g).__qualname__}, whose draws a "
+                        "replay would bake in: draw them outside the compiled function and pass them in, or use "
+                        "torch's random functions")
         if holds(self.out):
             return None
         return describe(last_failure[0])
@@ -329,6 +361,7 @@ class Recorder:
         else:
             if not self._add(container, key, value, IS, value):
                 return
+            self.note_generator(value)
             if attributes and isinstance(value, types.ModuleType) and _user_module(value):
                 d = value.__dict__
                 for attribute in attributes:
