@@ -206,3 +206,23 @@ def test_jvp_strict_raises_for_an_output_independent_of_the_primals():
     with pytest.raises(RuntimeError, match="strict=True\\): The output of f is independent of the inputs"):
         retrograd.func.jvp(lambda a: (a * a, retrograd.ones(2)), (x,), (t,), strict=True)
     assert retrograd.func.jvp(lambda a: retrograd.ones(2), (x,), (t,))[1].tolist() == [0.0, 0.0]
+
+
+def test_forward_mode_transforms_of_batched_primals_inside_vmap():
+    # vmap(jacfwd(f)) and vmap(jvp(f, ...)) gave zeros: the tangent was set on the BatchedTensor,
+    # whose ops run on the tensor underneath (torch's values below, by their closed forms)
+    from retrograd.func import jacfwd, jvp, vmap
+
+    X = retrograd.tensor([[1.0, 2.0], [3.0, 4.0]])
+    jac = vmap(jacfwd(lambda x: x ** 2))(X)
+    np.testing.assert_allclose(jac.numpy(), [[[2, 0], [0, 4]], [[6, 0], [0, 8]]])
+    jac = vmap(jacfwd(lambda x: x.sin() * x.sum()))(X)
+    x = X.numpy()
+    expected = np.stack([np.diag(np.cos(r) * r.sum()) + np.sin(r)[:, None] for r in x])
+    np.testing.assert_allclose(jac.numpy(), expected, rtol=1e-6)
+    for tangent in (lambda x: retrograd.ones_like(x), lambda x: retrograd.ones(2)):  # batched or not
+        t = vmap(lambda x: jvp(lambda y: y * y, (x,), (tangent(x),))[1])(X)
+        np.testing.assert_allclose(t.numpy(), 2 * x)
+    t = vmap(lambda v: jvp(lambda y: y * y, (X[0],), (v,))[1])(X)  # batched tangent, plain primal
+    np.testing.assert_allclose(t.numpy(), 2 * x[0] * x)
+    assert vmap(vmap(jacfwd(lambda x: x ** 3)))(X.unsqueeze(0)).shape == (1, 2, 2, 2)

@@ -4,8 +4,8 @@ import functools
 
 from ..autograd import forward_ad
 from ..tensor import Tensor
-from . import _pytree
-from ._grad import _check_argnums, _split_aux
+from . import _batched, _pytree
+from ._grad import _at_running_levels, _bottom, _check_argnums, _split_aux, _wrap_levels
 
 
 def jvp(func, primals, tangents, *, strict=False, has_aux=False):
@@ -32,7 +32,8 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
             raise RuntimeError(f"jvp(f, primals, tangents): Expected primals and tangents to have the same "
                                f"shape, got {tuple(p.shape)} and {tuple(t.shape)}")
     with forward_ad.dual_level():
-        duals = [forward_ad.make_dual(p, t) for p, t in zip(p_leaves, t_leaves)]
+        lift = any(type(p) is _batched.BatchedTensor for p in p_leaves)  # a batched primal (vmap(jvp))
+        duals = [_make_dual(p, t) if lift else forward_ad.make_dual(p, t) for p, t in zip(p_leaves, t_leaves)]
         out = func(*_pytree.unflatten(duals, p_spec))
         if has_aux:
             out, aux = _split_aux(out, "jvp(f, primals, tangents)")
@@ -42,7 +43,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
             if not isinstance(o, Tensor):
                 raise RuntimeError(f"jvp(f, primals, tangents): Expected f(*primals) to return only tensors, "
                                    f"got unsupported type {type(o)}")
-            value, tangent = forward_ad.unpack_dual(o)
+            value, tangent = _unpack_dual(o)
             if tangent is None and strict:
                 raise RuntimeError("jvp(f, primals, tangents, strict=True): The output of f is independent of "
                                    "the inputs. This is not allowed with strict=True.")
@@ -52,6 +53,23 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     if has_aux:
         return result + (aux,)
     return result
+
+
+def _make_dual(primal, tangent):
+    """make_dual for a primal batched by vmap: the tangent goes on the ordinary tensor under
+    the primal's BatchedTensors (both brought to every running vmap level), so the batched ops'
+    rules carry it; the dual is wrapped back at those levels. (On the BatchedTensor itself the
+    ops, which run on the tensor underneath, never saw it: vmap(jacfwd(f)) gave zero Jacobians.)"""
+    value, levels = _at_running_levels(*_bottom(primal))
+    tangent_value, _ = _at_running_levels(*_bottom(tangent))
+    return _wrap_levels(forward_ad.make_dual(value, tangent_value), levels)
+
+
+def _unpack_dual(out):
+    """(primal, tangent or None) of an output, read on the ordinary tensor under its vmap levels."""
+    value, levels = _bottom(out)
+    primal, tangent = forward_ad.unpack_dual(value)
+    return _wrap_levels(primal, levels), None if tangent is None else _wrap_levels(tangent, levels)
 
 
 def _zeros_like(x):

@@ -59,14 +59,7 @@ def _prepare(x):
             "retrograd.func: a reverse-mode transform (grad, vjp, jacrev) of an input that carries a "
             "forward-mode tangent inside vmap (jacfwd(grad(f)), hessian through jacfwd) is not "
             "supported; use jacrev(jacrev(f)), or jvp(grad(f), ...) outside vmap")
-    # batch dims of the levels x lacks, inserted where they belong (levels outermost first)
-    for pos, frame in enumerate(frames):
-        if frame.level not in levels:
-            value = value.unsqueeze(pos)
-            shape = list(value.shape)
-            shape[pos] = frame.batch_size
-            value = value.expand(tuple(shape))
-            levels.insert(pos, frame.level)
+    value, levels = _at_running_levels(value, levels)
     if value.requires_grad:
         leaf = value.view_as(value)
     else:
@@ -77,6 +70,20 @@ def _prepare(x):
         if tangent is not None:  # forward over reverse (jvp of grad): the leaf keeps x's tangent
             forward_ad.set_tangent(leaf, tangent)
     return _wrap_levels(leaf, levels), leaf, levels
+
+
+def _at_running_levels(value, levels):
+    """(``value``, the ordinary tensor under a BatchedTensor of vmap ``levels``, with a batch dim
+    inserted, expanded, where each running vmap it lacks belongs; all the running levels)."""
+    levels = list(levels)
+    for pos, frame in enumerate(_batched.active_levels()):  # outermost first
+        if frame.level not in levels:
+            value = value.unsqueeze(pos)
+            shape = list(value.shape)
+            shape[pos] = frame.batch_size
+            value = value.expand(tuple(shape))
+            levels.insert(pos, frame.level)
+    return value, levels
 
 
 def _wrap_levels(value, levels):
