@@ -69,8 +69,8 @@ def _composition(x, w, t, b=None, cw=None, reduction="mean", upstream=None):
     """cross_entropy(linear(x, w, b), t): what linear_cross_entropy must equal."""
     xt, wt = retrograd.tensor(x, requires_grad=True), retrograd.tensor(w, requires_grad=True)
     bt = None if b is None else retrograd.tensor(b, requires_grad=True)
-    loss = F.cross_entropy(F.linear(xt, wt, bt), retrograd.tensor(t), weight=None if cw is None else retrograd.tensor(cw),
-                           reduction=reduction)
+    cwt = None if cw is None else retrograd.tensor(cw)
+    loss = F.cross_entropy(F.linear(xt, wt, bt), retrograd.tensor(t), weight=cwt, reduction=reduction)
     up = np.ones(tuple(loss.shape)) if upstream is None else upstream
     (loss * retrograd.tensor(up.astype(x.dtype))).sum().backward()
     return [loss.detach().numpy(), xt.grad.numpy(), wt.grad.numpy()] + ([] if bt is None else [bt.grad.numpy()])
@@ -156,7 +156,8 @@ def test_a_second_backward_raises_unless_allowed_and_create_graph_raises():
     with pytest.raises(RuntimeError, match="chunked backward called twice"):
         loss.backward()
     first = xt.grad.clone()
-    loss = F.linear_cross_entropy(xt, wt, retrograd.tensor(t), options=nn.LinearCrossEntropyOptions(allow_retain_graph=True))
+    allowed = nn.LinearCrossEntropyOptions(allow_retain_graph=True)
+    loss = F.linear_cross_entropy(xt, wt, retrograd.tensor(t), options=allowed)
     xt.grad = None
     loss.backward(retain_graph=True)
     loss.backward()

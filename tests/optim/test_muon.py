@@ -53,6 +53,28 @@ def test_steps_match_torch(kwargs, dtype):
             np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-7)
 
 
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_precision_parameters_match_torch(dtype):
+    """Each of torch's ops (the lerps, the weight decay, the update) computes in float32 and rounds
+    once to the parameter's dtype (NumPy's float16 and ml_dtypes' bfloat16 would round the decay
+    factor 0.998 itself first). bfloat16: up to one rounding step (one unit in the last place) apart where a float32
+    matmul of the iteration sums in another order than torch's."""
+    init, grads = _data(np.float32, steps=3)
+
+    def run(lib):
+        params = [lib.nn.Parameter(lib.tensor(a.copy()).to(getattr(lib, dtype))) for a in init]
+        opt = lib.optim.Muon(params, lr=0.02)
+        for gs in grads:
+            for p, g in zip(params, gs):
+                p.grad = lib.tensor(g.copy()).to(getattr(lib, dtype))
+            opt.step()
+        return [p.detach().float().numpy() for p in params] + [opt.state[p]["momentum_buffer"].float().numpy()
+                                                               for p in params]
+
+    for x, y in zip(run(retrograd), reference(lambda: run(torch))):
+        np.testing.assert_allclose(x, y, rtol=2**-7 if dtype == "bfloat16" else 0, atol=0)
+
+
 def test_a_larger_matrix_matches_torch_to_a_bfloat16_rounding_of_the_update():
     """On a 24 x 40 matrix the float32 matmuls may sum in another order than torch's and flip a
     bfloat16 rounding of the iteration: at most a few bfloat16 steps (2^-8) of the update differ."""

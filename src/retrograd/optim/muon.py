@@ -90,17 +90,27 @@ class Muon(Optimizer):
                 if len(state) == 0:
                     state["momentum_buffer"] = _zeros_like(p)
                 buf = state["momentum_buffer"]._data
-                _lerp_(buf, g, 1 - mu)
+                data = p._data
+                # float16/bfloat16: each of torch's ops computes in float32 and rounds once
+                wide = np.float32 if data.dtype.itemsize == 2 else data.dtype
+                buf_w, g_w = buf.astype(wide, copy=False), g.astype(wide, copy=False)
+                _lerp_(buf_w, g_w, 1 - mu)
+                if buf_w is not buf:
+                    buf[...] = buf_w.astype(buf.dtype)
                 if group["nesterov"]:
-                    update = g.copy()
-                    _lerp_(update, buf, mu)
+                    update = g_w.copy()
+                    _lerp_(update, buf.astype(wide, copy=False), mu)
+                    update = update.astype(data.dtype, copy=False)
                 else:
                     update = buf
                 ortho = _newton_schulz(update, a, b, c, group["eps"], group["ns_steps"])
-                data = p._data
-                data *= 1 - lr * wd
-                ortho = ortho.astype(data.dtype, copy=False)
+                ortho = ortho.astype(wide, copy=False)
                 ortho *= _adjusted_lr(lr, data.shape, group["adjust_lr_fn"])
-                data -= ortho
+                if wide is data.dtype:
+                    data *= 1 - lr * wd
+                    data -= ortho
+                else:
+                    decayed = (data.astype(wide) * (1 - lr * wd)).astype(data.dtype)
+                    data[...] = (decayed.astype(wide) - ortho).astype(data.dtype)
                 _bump(p)
         return loss
