@@ -240,9 +240,9 @@ class FunctionCtx:
         )
 
     def _release(self):
-        """Free what forward saved: called after backward unless retain_graph."""
+        """Free what forward saved: called after backward unless retain_graph. (``_to_save`` is
+        already empty: apply moves it into ``_saved`` when it records the node.)"""
         self._saved = None
-        self._to_save = ()
         self._freed = True
 
 
