@@ -558,3 +558,45 @@ def test_a_generator_read_but_not_drawn_from_replays(captures):
     for _ in range(3):
         compiled(retrograd.ones(3))
     assert captures[0] == 1
+
+
+def _batches():
+    for i in range(10):
+        yield retrograd.full((3,), float(i))
+
+
+_BATCHES = _batches()
+_LIST_ITERATOR = iter([retrograd.full((3,), float(i)) for i in range(10)])
+_ENUMERATED = enumerate([retrograd.full((3,), float(i)) for i in range(10)])
+
+
+def _next_of_a_generator(x):
+    return next(_BATCHES) * x
+
+
+def _next_of_a_list_iterator(x):
+    return next(_LIST_ITERATOR) * x
+
+
+def _next_of_an_enumerate(x):
+    return next(_ENUMERATED)[1] * x
+
+
+@pytest.mark.parametrize("fn", [_next_of_a_generator, _next_of_a_list_iterator, _next_of_an_enumerate])
+def test_an_iterator_advanced_inside_gives_its_next_item_at_each_call(fn):
+    # a replay would return the first call's item again: the capture sees the iterator move and breaks
+    compiled = retrograd.compile(fn)
+    assert [compiled(retrograd.ones(3)).numpy()[0] for _ in range(3)] == [0.0, 1.0, 2.0]
+    assert "it advanced a" in retrograd.compiler.explain(compiled)(retrograd.ones(3)).break_reasons[0].reason
+
+
+def test_a_generator_made_and_used_inside_replays(captures):
+    ys = [retrograd.full((3,), float(i)) for i in range(3)]
+
+    def f(x):
+        return sum(y * x for y in ys)
+
+    compiled = retrograd.compile(f)
+    for _ in range(3):
+        np.testing.assert_array_equal(compiled(retrograd.ones(3)).numpy(), np.full(3, 3.0, np.float32))
+    assert captures[0] == 1

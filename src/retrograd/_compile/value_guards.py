@@ -123,6 +123,19 @@ def _rng_state(g):
         return object()
 
 
+def _iterator_state(it):
+    """A comparable image of an iterator's position: a generator's suspended frame (where and its locals),
+    a built-in iterator's pickled form (list, tuple, range, enumerate, zip, map...); None where neither
+    can be read."""
+    if isinstance(it, types.GeneratorType):
+        f = it.gi_frame
+        return ("done",) if f is None else (f.f_lasti, snapshot(dict(f.f_locals)))
+    try:
+        return snapshot(it.__reduce__())
+    except Exception:  # noqa: BLE001 (an iterator that cannot be pickled: not watched)
+        return None
+
+
 def _own_module_class(cls, module):
     """True when every class of ``cls``'s MRO before nn.Module is the user's: then only the user's code
     (traced) and nn.Module's own methods (which read its internal dicts) read the instance's attributes."""
@@ -320,9 +333,15 @@ class Recorder:
         return tuple(self.out)
 
     def note_generator(self, value):
-        """Watch ``value``'s state if it is a random number generator (NumPy's or Python's)."""
-        if isinstance(value, _GENERATORS) and id(value) not in self.generators:
+        """Watch ``value``'s state if it is a random number generator (NumPy's or Python's) or an iterator."""
+        if id(value) in self.generators:
+            return
+        if isinstance(value, _GENERATORS):
             self.generators[id(value)] = (value, _rng_state(value))
+        elif hasattr(type(value), "__next__") and not isinstance(value, (Tensor, np.ndarray)):
+            state = _iterator_state(value)
+            if state is not None:
+                self.generators[id(value)] = (value, state)
 
     def changed(self):
         """The first entry whose value differs now (after the run) from when it was read: the function
@@ -331,9 +350,13 @@ class Recorder:
             if frozenset(d) != names:
                 return f"attributes {sorted(set(d) ^ names)} set or deleted"
         for g, state in self.generators.values():
-            if _rng_state(g) != state:
+            if not isinstance(g, _GENERATORS):
+                if _iterator_state(g) != state:
+                    return (f"it advanced a {type(g).__name__} it read; take the item outside the compiled "
+                            "function and pass it in")
+            elif _rng_state(g) != state:
                 return (f"it drew random numbers from a {type(g).__module__}.{type(g).__qualname__}, whose draws a "
-                        "replay would bake in: draw them outside the compiled function and pass them in, or use "
+                        "replay would bake in; draw them outside the compiled function and pass them in, or use "
                         "torch's random functions")
         if holds(self.out):
             return None
