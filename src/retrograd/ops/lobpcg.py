@@ -17,6 +17,8 @@ torch's; converged pairs agree with torch's up to the eigenvectors' signs.
 Gradients (B = I only, as torch's): with x_i, lambda_i a requested pair of the symmetrized A and
 M_i = (A - lambda_i I)^+ its resolvent on x_i's complement = (A - lambda_i I + x_i x_i^T)^-1 - x_i x_i^T,
 d lambda_i = x_i^T dA x_i and d x_i = -M_i dA x_i, so gA = X diag(gE) X^T - sum_i M_i gX_i x_i^T.
+Forward AD uses the same formula (torch 2.13's forward AD differentiates the iteration instead,
+which disagrees with finite differences).
 """
 
 import numpy as np
@@ -120,20 +122,34 @@ class LOBPCG(Function):
         return E, V
 
     @staticmethod
-    def backward(ctx, gE, gX):
-        from .. import linalg
+    def jvp(ctx, tA, *_):
+        """dE_i = x_i^T dA x_i, dx_i = -M_i dA x_i (B = I)."""
+        if ctx.has_B:
+            raise ValueError("lobpcg: forward AD does not support B != I.")
+        A, E, X = ctx.saved_tensors
+        AX = tA @ X
+        return (X * AX).sum(-2), -_resolvent(A, E, X, AX)
 
+    @staticmethod
+    def backward(ctx, gE, gX):
         if ctx.has_B:
             raise ValueError("lobpcg.backward does not support backward with B != I yet.")
         A, E, X = ctx.saved_tensors
-        m = A.shape[-1]
-        eye = Tensor._make(array_module(A._data).eye(m, dtype=A._data.dtype))
-        x = X.mT.unsqueeze(-1)  # (*, k, m, 1): x_i
-        shifted = A.unsqueeze(-3) - E[..., None, None] * eye + x @ x.mT  # A - lambda_i I + x_i x_i^T
-        Y = linalg.solve(shifted, gX.mT.unsqueeze(-1))  # (*, k, m, 1)
-        MgX = (Y - x @ (x.mT @ gX.mT.unsqueeze(-1))).squeeze(-1).mT  # columns M_i gX_i
-        gA = (X * gE.unsqueeze(-2)) @ X.mT - MgX @ X.mT
+        gA = (X * gE.unsqueeze(-2)) @ X.mT - _resolvent(A, E, X, gX) @ X.mT
         return gA, None, None, None, None, None, None, None, None
+
+
+def _resolvent(A, E, X, V):
+    """The columns M_i v_i, M_i = (A - E_i I + x_i x_i^T)^-1 - x_i x_i^T: A's pseudo-inverse shifted
+    by the eigenvalue E_i, on the complement of its eigenvector x_i."""
+    from .. import linalg
+
+    m = A.shape[-1]
+    eye = Tensor._make(array_module(A._data).eye(m, dtype=A._data.dtype))
+    x = X.mT.unsqueeze(-1)  # (*, k, m, 1): x_i
+    v = V.mT.unsqueeze(-1)
+    Y = linalg.solve(A.unsqueeze(-3) - E[..., None, None] * eye + x @ x.mT, v)
+    return (Y - x @ (x.mT @ v)).squeeze(-1).mT
 
 
 def _check_square(name, t):
