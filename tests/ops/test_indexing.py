@@ -6,7 +6,7 @@ import pytest
 from tests.properties import given, settings, st
 
 import retrograd
-from tests.helpers import check_op, requires_torch, torch
+from tests.helpers import check_op, reference, requires_torch, torch
 
 I = np.array  # fixed integer / bool inputs pass through check_op unchanged (no grad)
 
@@ -529,3 +529,69 @@ def test_masked_fill_converts_a_number_as_torch():
         with pytest.raises(RuntimeError, match="without overflow"):  # it wrote 0 and 44
             x.masked_fill(retrograd.tensor(True), v)
     assert x.masked_fill(retrograd.tensor(True), -1).tolist() == [255]
+
+
+def _assigned(x, key, value):
+    x[key] = value
+    return x
+
+
+EMPTY_BOUNDS = {  # name -> fn(t, bad): out-of-range indices where a tensor or the result is empty
+    "getitem_dim1_of_empty": lambda t, bad: t.zeros(0, 3)[:, bad],
+    "getitem_list_dim1_of_empty": lambda t, bad: t.zeros(0, 3)[:, [5, -9]],
+    "getitem_two_arrays": lambda t, bad: t.zeros(0, 3, 2)[:, bad, bad],
+    "getitem_of_3x0": lambda t, bad: t.zeros(3, 0)[bad],
+    "getitem_of_2x3x0": lambda t, bad: t.zeros(2, 3, 0)[:, bad],
+    "getitem_empty_slice": lambda t, bad: t.zeros(2, 3)[bad, 0:0],
+    "getitem_ellipsis": lambda t, bad: t.zeros(0, 3)[..., bad],
+    "getitem_into_size_0_dim": lambda t, bad: t.zeros(0, 3)[bad],
+    "getitem_into_0x0": lambda t, bad: t.zeros(0, 0)[bad],
+    "getitem_int_of_empty": lambda t, bad: t.zeros(0, 3)[:, 5],
+    "setitem_dim1_of_empty": lambda t, bad: _assigned(t.zeros(0, 3), (slice(None), bad), 1.0),
+    "setitem_of_3x0": lambda t, bad: _assigned(t.zeros(3, 0), bad, 1.0),
+    "setitem_into_size_0_dim": lambda t, bad: _assigned(t.zeros(0, 3), bad, 1.0),
+    "index_add_empty": lambda t, bad: t.zeros(0, 3).index_add(0, bad, t.zeros(1, 3)),
+    "index_add_2x0": lambda t, bad: t.zeros(2, 0).index_add(1, bad, t.zeros(2, 1)),
+    "index_add_empty_source": lambda t, bad: t.zeros(0, 3).index_add(1, bad, t.zeros(0, 1)),
+    "index_add_1d_empty": lambda t, bad: t.zeros(0).index_add(0, bad, t.zeros(1)),
+    "index_add_2d": lambda t, bad: t.zeros(2, 3).index_add(0, bad, t.zeros(1, 3)),
+    "index_add_1d": lambda t, bad: t.zeros(3).index_add(0, bad, t.zeros(1)),
+    "index_copy_empty": lambda t, bad: t.zeros(0, 3).index_copy(1, bad, t.zeros(0, 1)),
+    "index_copy_size_0_dim": lambda t, bad: t.zeros(2, 0).index_copy(1, bad, t.zeros(2, 1)),
+    "index_fill_empty": lambda t, bad: t.zeros(0, 3).index_fill(1, bad, 1.0),
+    "index_fill_2x0": lambda t, bad: t.zeros(2, 0).index_fill(0, bad, 1.0),
+    "index_fill_size_0_dim": lambda t, bad: t.zeros(0).index_fill(0, bad, 1.0),
+    "index_fill_negative": lambda t, bad: t.zeros(2, 3).index_fill(1, -bad + 4, 1.0),
+    "index_select_of_empty": lambda t, bad: t.zeros(0, 3).index_select(1, bad),
+    "gather_of_empty": lambda t, bad: t.zeros(0, 3).gather(0, bad.reshape(1, 1)),
+    "take_of_empty": lambda t, bad: t.zeros(0, 3).take(bad),
+    "embedding_of_empty_weight": lambda t, bad: t.nn.functional.embedding(bad, t.zeros(0, 3)),
+    "embedding_of_3x0_weight": lambda t, bad: t.nn.functional.embedding(bad, t.zeros(3, 0)),
+    "embedding": lambda t, bad: t.nn.functional.embedding(bad, t.zeros(3, 2)),
+    "embedding_bag": lambda t, bad: t.nn.functional.embedding_bag(bad.reshape(1, 1), t.zeros(3, 2)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EMPTY_BOUNDS))
+def test_out_of_range_indices_where_a_tensor_is_empty_as_torch(name):
+    """torch checks index tensors only where there is something to read or write: an empty
+    result (zeros(0, 3)[:, [5]]), an empty index_add/index_copy/index_fill input, return
+    without a check; an index into a dim of size 0 raises; index_fill counts negative indices
+    from the end; the exception types follow torch's kernels (RuntimeError for 2-D index_add
+    and embedding_bag, IndexError for 1-D)."""
+    def run(t):
+        try:
+            y = EMPTY_BOUNDS[name](t, t.tensor([5]))
+            return ["shape", list(y.shape), y.sum().item()]
+        except Exception as e:  # noqa: BLE001 (the type is what is compared)
+            return ["raises", type(e).__name__]
+
+    assert run(retrograd) == reference(lambda: run(torch), inputs=[name])
+
+
+def test_an_empty_result_of_out_of_range_indices_keeps_its_gradient():
+    x = retrograd.zeros(2, 3, requires_grad=True)
+    y = x[retrograd.tensor([5]), 0:0]
+    assert tuple(y.shape) == (1, 0) and y.grad_fn.name() == "IndexBackward0"
+    y.sum().backward()
+    assert x.grad.tolist() == [[0.0] * 3] * 2

@@ -137,7 +137,9 @@ def _add_rows(out, idx, rows):
         out[si[sel]] += rows[order[sel]]
 
 
-def _check_indices(input, num, name):
+def _check_indices(input, num, name, runtime=False):
+    """Every index in [0, num): IndexError, as torch's embedding; RuntimeError (``runtime``) as
+    its embedding_bag and its embedding of an empty weight (another kernel checks there)."""
     if input.dtype.is_floating_point or input.dtype.name == "bool":
         raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the following scalar types: "
                            f"Long, Int; but got {input.type()} instead (while checking arguments for {name})")
@@ -147,7 +149,7 @@ def _check_indices(input, num, name):
 
     def error():
         lo, hi = int(x.min()), int(x.max())
-        return IndexError(f"index out of range in self ({name}: index {hi if hi >= num else lo} is not in "
+        return (RuntimeError if runtime else IndexError)(f"index out of range in self ({name}: index {hi if hi >= num else lo} is not in "
                           f"[0, {num}) for a weight with {num} rows)")
 
     if type(x) is np.ndarray:
@@ -223,7 +225,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     num = weight.shape[0]
     if _batching.batched(input) and max_norm is None and not scale_grad_by_freq:
         return _batched_lookup(input, weight, padding_idx)
-    _check_indices(input, num, "embedding")
+    _check_indices(input, num, "embedding", runtime=weight.numel() == 0)
     padding_idx = _padding_idx(padding_idx, num)
     idx = input._data.astype(np.int64, copy=False)
     if max_norm is not None:
@@ -293,7 +295,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         psw = per_sample_weights
     else:
         raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.ndim}")
-    _check_indices(Tensor._make(flat_idx), num, "embedding_bag")
+    _check_indices(Tensor._make(flat_idx), num, "embedding_bag", runtime=True)
     padding_idx = _padding_idx(padding_idx, num)
     if max_norm is not None:
         _renorm_(weight, flat_idx, max_norm, norm_type)

@@ -325,13 +325,34 @@ def getitem(self, key):
     key, advanced = convert_key(key)
     if advanced:
         _check_masks(self._data.shape, key)
-    out = Index.apply(self, key, advanced)
+        try:
+            out = Index.apply(self, key, advanced)
+        except IndexError:
+            key = _in_range_if_empty(self._data.shape, key)
+            out = Index.apply(self, key, advanced)
+    else:
+        out = Index.apply(self, key, advanced)
     if advanced:
         layout = _torch_layout(key, self._data.ndim)
         if layout is not None:
             b, p = layout
             out = out.movedim(tuple(range(b)), tuple(range(p, p + b)))
     return out
+
+
+def _in_range_if_empty(shape, key):
+    """torch checks the index tensors' bounds only where the result has elements: for a key
+    whose result is empty (``zeros(0, 3)[:, [5]]``: shape (0, 1)), the same key with its index
+    arrays zeroed (the same, empty, result); otherwise the IndexError being handled goes on. An
+    index into a dim of size 0 always raises, as torch's."""
+    safe = tuple(np.zeros_like(k) if isinstance(k, np.ndarray) and k.dtype.kind in "iu" else k for k in key)
+    try:
+        empty = np.broadcast_to(np.empty((), dtype=np.bool_), shape)[safe].size == 0
+    except IndexError:
+        empty = False
+    if not empty:
+        raise  # noqa: PLE0704 (the caller's IndexError)
+    return safe
 
 
 def _check_masks(shape, key):
@@ -370,7 +391,12 @@ def setitem(self, key, value):
             target = np.empty(self._data.shape, dtype=np.bool_)[key].shape
             torch_shape = tuple(target[b:b + p]) + tuple(target[:b]) + tuple(target[b + p:])
             value = value.expand(torch_shape).movedim(tuple(range(p, p + b)), tuple(range(b)))
-    inplace(self, "__setitem__", IndexPut.apply, key, advanced, value)
+    try:
+        inplace(self, "__setitem__", IndexPut.apply, key, advanced, value)
+    except IndexError:
+        if not advanced:
+            raise
+        inplace(self, "__setitem__", IndexPut.apply, _in_range_if_empty(self._data.shape, key), advanced, value)
 
 
 @autocast_op({"cuda": "promote"})
@@ -692,8 +718,8 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     return out.reshape(()) if input.ndim == 0 else out
 
 
-def _dim_index(input, dim, index, name):
-    """The key selecting ``index`` (1-D) along ``dim``."""
+def _dim_index(input, dim, index, name, negative=False):
+    """The key selecting ``index`` (1-D) along ``dim`` (with ``negative``, -size..-1 count from the end)."""
     idx = _index_array(index, name)
     if idx.ndim > 1:
         raise IndexError(f"{name}(): Index is supposed to be a vector (got shape {list(index.shape)})")
@@ -701,7 +727,9 @@ def _dim_index(input, dim, index, name):
     nd = max(input.ndim, 1)
     dim = _wrap_dim(dim, nd)
     size = input.shape[dim] if input.ndim else 1
-    _check_bounds(idx, size, dim, name)
+    _check_bounds(idx, size, dim, name, negative)
+    if negative and idx.size and size:
+        idx = idx % size
     return (slice(None),) * dim + (idx,), dim
 
 
@@ -739,7 +767,10 @@ def _check_source(input, dim, key, source, name):
 
 
 def _index_write(input, dim, index, source, accumulate, name):
-    key, dim = _dim_index(input, dim, index, name)
+    try:
+        key, dim = _dim_index(input, dim, index, name, negative=name == "index_fill")  # (torch's index_fill wraps)
+    except IndexError as e:
+        return _write_out_of_range(e, input, dim, source, name)
     _check_source(input, dim, key, source, name)
     x = input.reshape(1) if input.ndim == 0 else input
     if isinstance(source, Tensor):
@@ -749,6 +780,27 @@ def _index_write(input, dim, index, source, accumulate, name):
             source = source.reshape(target)
     out = IndexPut.apply(x, key, True, source, accumulate)
     return out.reshape(()) if input.ndim == 0 else out
+
+
+def _write_out_of_range(error, input, dim, source, name):
+    """index_add/index_copy/index_fill with an index out of range, as torch: index_add of 2-D and
+    up checks nothing when input or source is empty (else RuntimeError; IndexError for 1-D);
+    index_copy and index_fill check nothing on an empty input unless the indexed dim itself has
+    size 0 (RuntimeError there). Where nothing is checked, nothing is written: input's copy."""
+    d = _wrap_dim(dim, max(input.ndim, 1))
+    size = input.shape[d] if input.ndim else 1
+    if name == "index_add":
+        if input.ndim < 2:
+            raise error
+        if input.numel() == 0 or (isinstance(source, Tensor) and source.numel() == 0):
+            return input.clone()
+        raise RuntimeError(str(error)) from None
+    if input.numel() == 0:
+        if size == 0:
+            raise RuntimeError(f"{error} (an empty tensor's dimension {d} of size 0 has no position to write: "
+                               "use an empty index)") from None
+        return input.clone()
+    raise error
 
 
 @takes_out(dtype=SAME)
