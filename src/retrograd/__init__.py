@@ -42,7 +42,7 @@ from .ops.complex_parts import *  # noqa: F403  (conj, resolve_conj, adjoint, an
 from .ops.functional_toplevel import *  # noqa: F403  (torch.dropout(input, p, train), torch.batch_norm, ...)
 from .ops.toplevel_inplace import *  # noqa: F403  (torch.sigmoid_(x), torch.exp_(x), ..., torch.fill)
 from .ops.index_reduce import *  # noqa: F403  (index_reduce; Tensor.index_reduce_)
-from .ops import resize as _resize  # noqa: F401,E402  (Tensor.resize_, resize_as_)
+from .ops.resize import *  # noqa: F403,E402  (resize_as_; Tensor.resize_, resize_as_)
 from .ops.lowrank import *  # noqa: F403,E402  (svd_lowrank, pca_lowrank)
 from .ops.lobpcg import lobpcg  # noqa: E402
 from .ops.segment import *  # noqa: F403  (segment_reduce)

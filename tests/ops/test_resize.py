@@ -63,6 +63,8 @@ def test_resize_as_takes_the_templates_size():
     assert x.tolist() == [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]
     with pytest.raises(TypeError, match="argument 'the_template' \\(position 1\\) must be Tensor, not list"):
         retrograd.arange(6.0).resize_as_([1])
+    y = retrograd.arange(6.0)
+    assert retrograd.resize_as_(y, retrograd.ones(2, 2)) is y and y.tolist() == [[0.0, 1.0], [2.0, 3.0]]
 
 
 def m_ones(t, *shape):

@@ -21,7 +21,7 @@ from .._unsupported import reject
 from ..tensor import Tensor
 from ._method import tensor_method
 
-__all__ = []
+__all__ = ["resize_as_"]  # (torch.resize_as_; resize_ is a method only, as torch's)
 
 _RANK = {channels_last: (4, "channels_last"), channels_last_3d: (5, "channels_last_3d")}
 
@@ -82,9 +82,9 @@ def resize_(self, *sizes, memory_format=None):
 
 
 @tensor_method()
-def resize_as_(self, the_template, memory_format=None):
-    """``self.resize_(the_template.size())``."""
+def resize_as_(input, the_template, memory_format=None):
+    """``input.resize_(the_template.size())``."""
     if not isinstance(the_template, Tensor):
         raise TypeError(f"resize_as_(): argument 'the_template' (position 1) must be Tensor, not "
                         f"{type(the_template).__name__}")
-    return self.resize_(the_template.shape, memory_format=memory_format)
+    return input.resize_(the_template.shape, memory_format=memory_format)
