@@ -61,8 +61,19 @@ def _compile_models(tree):
     return count
 
 
-def _names(nodes, ctx):
-    return {n.id for st in nodes for n in ast.walk(st) if isinstance(n, ast.Name) and isinstance(n.ctx, ctx)}
+def _names(nodes, ctx, skip=None):
+    """The names the nodes load or store (``ctx``; ``x += 1`` loads x too), outside the subtree ``skip``."""
+    found, todo = set(), list(nodes)
+    while todo:
+        n = todo.pop()
+        if n is skip:
+            continue
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ctx):
+            found.add(n.id)
+        if isinstance(n, ast.AugAssign) and ctx is ast.Load and isinstance(n.target, ast.Name):
+            found.add(n.target.id)
+        todo.extend(ast.iter_child_nodes(n))
+    return found
 
 
 def _carried(body):
@@ -95,9 +106,9 @@ def _compile_steps(tree):
                 continue
             targets = [n.id for n in ast.walk(loop.target) if isinstance(n, ast.Name)]
             carried = [n for n in _carried(loop.body) if n not in targets]
-            outside = _names([st for st in fn.body if st is not loop], ast.Load) - _names(loop.body, ast.Load)
+            outside = _names(fn.body, ast.Load, skip=loop)  # (read after the loop, or by an enclosing loop)
             names = carried + sorted(n for n in _names(loop.body, ast.Store) - set(carried) - set(targets)
-                                     if n in outside or n in _names(fn.body, ast.Load) - _names(loop.body, ast.Load))
+                                     if n in outside)
             params = ", ".join(targets + carried)
             returned = ", ".join(names) + ","
             step = _statement(f"@torch.compile\ndef _step{count}({params}):\n    pass")

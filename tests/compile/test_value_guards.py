@@ -600,3 +600,33 @@ def test_a_generator_made_and_used_inside_replays(captures):
     for _ in range(3):
         np.testing.assert_array_equal(compiled(retrograd.ones(3)).numpy(), np.full(3, 3.0, np.float32))
     assert captures[0] == 1
+
+
+class _Holder:
+    def __init__(self):
+        self.t = retrograd.zeros(3)
+
+
+_HOLDER = _Holder()
+_QUEUE = __import__("collections").deque(retrograd.full((3,), float(i)) for i in range(10))
+
+
+def _reads_a_tensor_attribute_of_an_object(x):
+    return _HOLDER.t * x
+
+
+def _pops_a_deque(x):
+    return _QUEUE.popleft() * x
+
+
+def test_a_tensor_attribute_of_an_object_bound_anew_is_read_anew():
+    # (a replay would multiply by the tensor the first call found there)
+    compiled = retrograd.compile(_reads_a_tensor_attribute_of_an_object)
+    assert compiled(retrograd.ones(3)).numpy().tolist() == [0.0] * 3
+    _HOLDER.t = retrograd.full((3,), 5.0)
+    assert compiled(retrograd.ones(3)).numpy().tolist() == [5.0] * 3
+
+
+def test_a_deque_popped_inside_gives_its_next_item_at_each_call():
+    compiled = retrograd.compile(_pops_a_deque)
+    assert [compiled(retrograd.ones(3)).numpy()[0] for _ in range(3)] == [0.0, 1.0, 2.0]

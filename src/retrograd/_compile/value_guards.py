@@ -51,6 +51,7 @@ compiled function, a guarded value nor a unique function object of its code lead
 closures of one code made before the call).
 """
 
+import collections
 import dis
 import gc
 import os
@@ -71,7 +72,7 @@ _MISSING = object()  # a global name not bound in the globals (read from builtin
 _NONE = object()  # an entry's ``same`` when no object stands for its contents (a list: changed in place)
 _CELL = object()  # the key of a closure cell's entry
 _SCALARS = frozenset((int, float, bool, complex, str, bytes, type(None)))
-_SNAPSHOT = (tuple, list, dict, set, frozenset)
+_SNAPSHOT = (tuple, list, dict, set, frozenset, collections.deque)
 _SMALL_ARRAY = 4096
 _CALLABLES = (types.FunctionType, types.BuiltinFunctionType, types.MethodType, types.ModuleType, type)
 _SKIP_PREFIX = "__rg_"  # resume.py's segment plumbing (its segment list, its unbound marker)
@@ -418,8 +419,9 @@ class Recorder:
         skip = self.internals if module else ()
         own = module and _own_module_class(type(obj), self.Module)
         for k, v in list(d.items()):
-            if k in skip or isinstance(v, (Tensor, self.Module)):
-                continue  # (tensors read by ops are bound by the capture; a submodule called is guarded itself)
+            if k in skip or isinstance(v, self.Module) or module and isinstance(v, Tensor):
+                continue  # (a module's tensors read by ops are bound by the capture; a submodule called is guarded
+                # itself; another object's tensor attribute is guarded by identity: one bound anew recaptures)
             if own:
                 self.own_attributes.add((id(d), k))
             self._value(d, k, v, depth)
@@ -467,7 +469,7 @@ def snapshot(value):
     kind = type(value)
     if kind in _SCALARS:
         return (kind, value)
-    if isinstance(value, (tuple, list)):  # (a torch.Size, a namedtuple too)
+    if isinstance(value, (tuple, list, collections.deque)):  # (a torch.Size, a namedtuple too)
         return (kind, tuple(snapshot(v) for v in value))
     if isinstance(value, dict):
         return (kind, tuple((snapshot(k), snapshot(v)) for k, v in value.items()))
