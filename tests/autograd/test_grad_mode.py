@@ -233,3 +233,43 @@ def test_inference_tensors_outside_the_mode_as_torch(lib):
     with pytest.raises(RuntimeError, match=_INPLACE):
         a.add_(w)  # tracked: as torch it writes, then raises before it records anything
     assert a.grad_fn is None and not a.requires_grad and a.tolist() == [113.0, 33.0, 33.0]
+
+
+@pytest.mark.parametrize("lib", _BOTH)
+def test_grad_mode_inside_inference_mode_records_nothing_as_torch(lib):
+    x = lib.ones(2, requires_grad=True)
+    with lib.inference_mode():
+        for switch_on in (lib.enable_grad, lambda: lib.set_grad_enabled(True)):
+            assert not lib.is_grad_enabled()
+            with switch_on():
+                assert lib.is_grad_enabled()  # reported on, as torch: but inference mode records nothing
+                y = x * x
+                assert not y.requires_grad and y.grad_fn is None and y.is_inference()
+                with lib.inference_mode(False):
+                    assert (x * x).requires_grad
+            assert not lib.is_grad_enabled()
+        jacobian = lib.autograd.functional.jacobian(lambda t: t.sin() * t, lib.ones(2))
+        assert jacobian.tolist() == [[0.0, 0.0], [0.0, 0.0]]  # (nothing recorded: torch's zeros too)
+    assert lib.is_grad_enabled() and (x * x).requires_grad
+
+
+@pytest.mark.parametrize("lib", _BOTH)
+def test_function_transforms_work_inside_inference_mode_as_torch(lib):
+    f = lambda t: t.sin() * t  # noqa: E731
+    with lib.inference_mode():
+        y = lib.tensor([1.0, 2.0])
+        expected = [1.3817732, 0.0770037]  # d/dt t sin t = sin t + t cos t
+        results = {
+            "grad": lib.func.grad(lambda t: f(t).sum())(y),
+            "jacrev": lib.func.jacrev(f)(y).diagonal(),
+            "jacfwd": lib.func.jacfwd(f)(y).diagonal(),
+            "vjp": lib.func.vjp(f, y)[1](lib.ones(2))[0],
+            "jvp": lib.func.jvp(f, (y,), (lib.ones(2),))[1],
+            "vmap(grad)": lib.vmap(lib.func.grad(lambda t: f(t).sum()))(y.unsqueeze(0))[0],
+        }
+        for name, result in results.items():
+            assert result.tolist() == pytest.approx(expected, rel=1e-5), name
+            assert not result.is_inference(), name  # (made outside inference mode, as torch's)
+        assert lib.func.hessian(lambda t: f(t).sum())(y).diagonal().tolist() == \
+            pytest.approx([0.2391337, -2.6508884], rel=1e-5)  # 2 cos t - t sin t
+        assert lib.vmap(f)(y.unsqueeze(0)).is_inference()  # vmap alone stays in the mode

@@ -16,6 +16,7 @@ class _GradState(threading.local):
     def __init__(self):
         self.enabled = True
         self.inference = False
+        self.inference_grad = False  # grad mode as is_grad_enabled() reports it inside inference mode
         self.stack = []
         self.callbacks = []
 
@@ -24,8 +25,19 @@ _state = _GradState()
 
 
 def is_grad_enabled():
-    """True if grad mode is on in this thread (ops record the graph)."""
-    return _state.enabled
+    """True if grad mode is on in this thread (ops record the graph, except in inference mode)."""
+    return _state.enabled or _state.inference_grad
+
+
+def _set_grad(mode):
+    """Set this thread's grad mode; returns what to restore. Inside inference mode, as torch's,
+    ``is_grad_enabled()`` says ``mode`` but nothing is recorded (``_state.enabled`` stays off)."""
+    prev = (_state.enabled, _state.inference_grad)
+    if _state.inference:
+        _state.inference_grad = mode
+    else:
+        _state.enabled = mode
+    return prev
 
 
 def is_inference_mode_enabled():
@@ -52,11 +64,10 @@ class _SetMode(_DecoratorContextManager):
     _mode = True
 
     def __enter__(self):
-        self._prev = _state.enabled
-        _state.enabled = self._mode
+        self._prev = _set_grad(self._mode)
 
     def __exit__(self, *exc):
-        _state.enabled = self._prev
+        _state.enabled, _state.inference_grad = self._prev
         return False
 
 
@@ -94,19 +105,18 @@ class set_grad_enabled(_DecoratorContextManager):
 
     def __init__(self, mode):
         self._mode = bool(mode)
-        self._prev = _state.enabled
-        _state.enabled = self._mode
+        self._prev = _set_grad(self._mode)
 
     def __enter__(self):
         pass
 
     def __exit__(self, *exc):
-        _state.enabled = self._prev
+        _state.enabled, _state.inference_grad = self._prev
         return False
 
     def __call__(self, func):
         # used as a decorator: construction switched the mode; switch it back (as torch)
-        _state.enabled = self._prev
+        _state.enabled, _state.inference_grad = self._prev
         return super().__call__(func)
 
     def clone(self):
@@ -127,13 +137,13 @@ class inference_mode(_DecoratorContextManager):
         return super().__new__(cls)
 
     def __enter__(self):
-        self._prev = (_state.enabled, _state.inference)
-        _state.enabled, _state.inference = not self._mode, self._mode
+        self._prev = (_state.enabled, _state.inference, _state.inference_grad)
+        _state.enabled, _state.inference, _state.inference_grad = not self._mode, self._mode, False
         if self._mode:
             _count_inference(1)
 
     def __exit__(self, *exc):
-        _state.enabled, _state.inference = self._prev
+        _state.enabled, _state.inference, _state.inference_grad = self._prev
         if self._mode:
             _count_inference(-1)
         return False

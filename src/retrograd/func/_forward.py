@@ -5,9 +5,10 @@ import functools
 from ..autograd import forward_ad
 from ..tensor import Tensor
 from . import _batched, _pytree
-from ._grad import _at_running_levels, _bottom, _check_argnums, _split_aux, _wrap_levels
+from ._grad import _at_running_levels, _bottom, _check_argnums, _outside_inference, _split_aux, _wrap_levels
 
 
+@_outside_inference
 def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     """(func(*primals), the Jacobian-vector product J tangents) (torch.func.jvp); primals and
     tangents are tuples of tensors (or pytrees of them) of the same structure. ``strict``: an
@@ -83,6 +84,7 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
     element, batched by vmap over the basis of tangents (torch.func.jacfwd)."""
 
     @functools.wraps(func)
+    @_outside_inference
     def wrapped(*args, **kwargs):
         from ..creation import eye, zeros
         from ._vmap import vmap

@@ -10,7 +10,7 @@ sees the whole batch, returns each sample's own gradient.
 import functools
 
 from ..autograd import engine, forward_ad
-from ..autograd.grad_mode import enable_grad, is_grad_enabled
+from ..autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, is_inference, is_inference_mode_enabled
 from ..tensor import Tensor
 from . import _batched, _pytree
 
@@ -60,6 +60,8 @@ def _prepare(x):
             "forward-mode tangent inside vmap (jacfwd(grad(f)), hessian through jacfwd) is not "
             "supported; use jacrev(jacrev(f)), or jvp(grad(f), ...) outside vmap")
     value, levels = _at_running_levels(value, levels)
+    if is_inference(value):  # (made in inference mode, taken as a normal tensor: see _outside_inference)
+        value = Tensor._make(value._data, value.requires_grad)
     if value.requires_grad:
         leaf = value.view_as(value)
     else:
@@ -191,6 +193,29 @@ def _graph_reaches_outside(outputs, leaves):
     return False
 
 
+def _outside_inference(transform):
+    """``transform`` run outside inference mode, as torch's transforms work inside it: their
+    tensor arguments made in inference mode are taken as normal tensors (aliases of the same
+    memory), and every tensor they make is a normal tensor that autograd records."""
+
+    @functools.wraps(transform)
+    def run(*args, **kwargs):
+        if not is_inference_mode_enabled():
+            return transform(*args, **kwargs)
+        with inference_mode(False):
+            leaves, spec = _pytree.flatten(args)
+            args = _pytree.unflatten([_normal_alias(x) for x in leaves], spec)
+            return transform(*args, **kwargs)
+
+    return run
+
+
+def _normal_alias(x):
+    if isinstance(x, Tensor) and type(x) is Tensor and is_inference(x):
+        return Tensor._make(x._data, x.requires_grad)
+    return x
+
+
 def _call_prepared(func, args, argnums):
     """Run ``func`` with the inputs at ``argnums`` (pytrees) made differentiable."""
     args = list(args)
@@ -250,6 +275,7 @@ def grad_and_value(func, argnums=0, has_aux=False):
     func returns (output, aux) and the value is (output, aux) (torch.func.grad_and_value)."""
 
     @functools.wraps(func)
+    @_outside_inference
     def wrapped(*args, **kwargs):
         nums = _check_argnums(argnums, len(args))
         outer = [x for i in nums for x in _pytree.flatten(args[i])[0]]
@@ -288,6 +314,7 @@ def grad(func, argnums=0, has_aux=False):
     return wrapped
 
 
+@_outside_inference
 def vjp(func, *primals, has_aux=False):
     """(func(*primals), vjp_fn): vjp_fn(cotangents) gives the vector-Jacobian products for
     each primal (torch.func.vjp)."""
@@ -306,6 +333,7 @@ def vjp(func, *primals, has_aux=False):
     levels = [x for ls in all_levels for x in ls]
     depth_at_call = _depth[0]
 
+    @_outside_inference
     def vjp_fn(cotangents, retain_graph=True, create_graph=None):
         ct_leaves, ct_spec = _pytree.flatten(cotangents)
         if ct_spec != out_spec:  # (a list for a tuple, or other dict keys, too)
@@ -344,6 +372,7 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_
         raise ValueError("jacrev: `chunk_size` should be greater than 0.")
 
     @functools.wraps(func)
+    @_outside_inference
     def wrapped(*args, **kwargs):
         from ..creation import eye
         from ._vmap import vmap
