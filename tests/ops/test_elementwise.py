@@ -148,3 +148,37 @@ def test_an_uninitialized_parameter_raises_its_own_value_error_not_a_broadcast_e
         getattr(R, op)(p, 1)
     with pytest.raises(RuntimeError, match=r"size of tensor a \(2\) must match the size of tensor b \(3\)"):
         getattr(R, op)(R.ones(2), R.ones(3))
+
+
+# torch.add/sub/mul/div of two Python numbers make a tensor of the first; a number where torch's
+# parser wants the input tensor is its TypeError (expression, torch 2.13's repr or exception text)
+NUMBER_INPUTS = [
+    ("lib.add(1, 2)", "tensor(3)"), ("lib.add(1, 2.5)", "tensor(3.5000)"), ("lib.add(True, 1)", "tensor(2)"),
+    ("lib.add(1, 2, alpha=2)", "tensor(5)"), ("lib.mul(2, 3.5)", "tensor(7.)"), ("lib.sub(2, 3)", "tensor(-1)"),
+    ("lib.div(1, 2)", "tensor(0.5000)"), ("lib.true_divide(1, 2)", "tensor(0.5000)"),
+    ("lib.div(7, 2, rounding_mode='floor')", "tensor(3)"), ("lib.add(2, lib.ones(1))", "tensor([3.])"),
+    ("lib.add('a', 1)", "TypeError: add(): argument 'input' (position 1) must be Tensor, not str"),
+    ("lib.sin(0.5)", "TypeError: sin(): argument 'input' (position 1) must be Tensor, not float"),
+    ("lib.exp(2)", "TypeError: exp(): argument 'input' (position 1) must be Tensor, not int"),
+    ("lib.sum(1.0)", "TypeError: sum(): argument 'input' (position 1) must be Tensor, not float"),
+    ("lib.logsumexp(1.0, 0)", "TypeError: logsumexp(): argument 'input' (position 1) must be Tensor, not float"),
+]
+
+
+def _number_outcome(lib, expression):
+    try:
+        return repr(eval(expression, {"lib": lib}))
+    except TypeError as e:
+        return f"TypeError: {e}"
+
+
+@pytest.mark.parametrize("expression, expected", NUMBER_INPUTS)
+def test_numbers_for_the_input_tensor_as_torch(expression, expected):
+    assert _number_outcome(R, expression) == expected
+
+
+@requires_torch
+def test_number_input_outcomes_are_torchs():
+    import torch
+
+    assert [_number_outcome(torch, e) for e, _ in NUMBER_INPUTS] == [x for _, x in NUMBER_INPUTS]

@@ -69,10 +69,18 @@ def takes_out(fn=None, *, dtype=CAST, grad=CHECK, cast_error=RuntimeError, resiz
     name = fn.__name__
     takes_device = "device" in signature.parameters
 
+    first_is_input = next(iter(signature.parameters), None) == "input"
+
     @functools.wraps(fn)
     def with_out(*args, out=None, **kwargs):
         if out is None:
-            return fn(*args, **kwargs)
+            try:
+                return fn(*args, **kwargs)
+            except AttributeError:  # (checked only on failure: the call itself stays lean)
+                if first_is_input and args and not isinstance(args[0], Tensor):
+                    raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, "
+                                    f"not {type(args[0]).__name__}") from None
+                raise
         outs = _as_tensors(out, name)
         if grad == CHECK:
             _check_not_differentiated(name, outs, args, kwargs)

@@ -840,9 +840,25 @@ _add_apply, _mul_apply, _tanh_apply, _relu_apply = Add.apply, Mul.apply, Tanh.ap
 @tensor_method()
 def add(input, other, *, alpha=1):
     """input + alpha * other, with broadcasting."""
+    if input.__class__ is not Tensor and not isinstance(input, Tensor):
+        input = _numbers_input("add", input, other)
     if alpha.__class__ is not int:
         _check_alpha(input, other, alpha)
     return _add_apply(input, other, alpha)
+
+
+def _numbers_input(name, input, other):
+    """The input of add/sub/mul/div called with two Python numbers, as torch takes it: a 0-dim
+    tensor of the number (``torch.add(1, 2)`` is ``tensor(3)``, ``torch.div(1, 2)`` ``tensor(0.5)``).
+    With a tensor other the number stays as it is (``torch.add(2, t)``); anything else is torch's
+    TypeError."""
+    from ..creation import tensor
+
+    if isinstance(other, Tensor):
+        return input
+    if not isinstance(input, (bool, int, float)) or not isinstance(other, (bool, int, float)):
+        raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+    return tensor(input)
 
 
 def _check_alpha(a, b, alpha):
@@ -860,6 +876,8 @@ def _check_alpha(a, b, alpha):
 @tensor_method()
 def sub(input, other, *, alpha=1):
     """input - alpha * other, with broadcasting."""
+    if input.__class__ is not Tensor and not isinstance(input, Tensor):
+        input = _numbers_input("sub", input, other)
     if alpha.__class__ is not int:
         _check_alpha(input, other, alpha)
     return Sub.apply(input, other, alpha)
@@ -877,6 +895,8 @@ def rsub(input, other, *, alpha=1):
 @tensor_method()
 def mul(input, other):
     """input * other, with broadcasting."""
+    if input.__class__ is not Tensor and not isinstance(input, Tensor):
+        input = _numbers_input("mul", input, other)
     return _mul_apply(input, other)
 
 
@@ -884,6 +904,8 @@ def mul(input, other):
 @tensor_method()
 def div(input, other, *, rounding_mode=None):
     """input / other (true division; integer inputs give floats)."""
+    if input.__class__ is not Tensor and not isinstance(input, Tensor):
+        input = _numbers_input("div", input, other)
     if rounding_mode is not None:
         from .math import div_rounded
 
