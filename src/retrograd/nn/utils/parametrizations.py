@@ -8,7 +8,7 @@ import numpy as np
 from ... import _backend, linalg
 from ...autograd.grad_mode import no_grad
 from ...creation import eye, randn, zeros
-from ...ops.join import cat
+from ...ops.join import cat as _cat
 from ...random import _rng
 from ...tensor import Tensor
 from ..modules.module import Module
@@ -154,7 +154,7 @@ class _Orthogonal(Module):
         else:
             S = X.tril(-1)
             if n > k:
-                S = cat([S, zeros(*S.shape[:-1], n - k, dtype=S.dtype, device=S.device)], dim=-1)
+                S = _cat([S, zeros(*S.shape[:-1], n - k, dtype=S.dtype, device=S.device)], dim=-1)
             S = S - S.mT
             if self.orthogonal_map == "matrix_exp":
                 Q = linalg.matrix_exp(S)
@@ -184,7 +184,7 @@ class _Orthogonal(Module):
             return X.mT if wide else X
         if n > k:  # complete Q's columns to an orthogonal n x n basis
             extra = randn(*Q.shape[:-1], n - k, dtype=Q.dtype, device=Q.device)
-            Q = _orthonormalized(cat([Q, extra], dim=-1))
+            Q = _orthonormalized(_cat([Q, extra], dim=-1))
         else:
             Q = Q.clone() if _is_orthogonal(Q) else _orthonormalized(Q)
         self.base = Q
