@@ -287,7 +287,7 @@ CASES = [
     ("pinv", lambda r, A, B: (r.linalg.pinv(A), r.linalg.pinv(B, hermitian=True)), [(3, 2), _SPD3]),
     # lobpcg's eigenvalues and eigenvector projectors (sign-free) of a symmetric A, spread eigenvalues
     ("lobpcg", lambda r, A: (lambda E, X: (E, X @ X.mT))(*r.lobpcg(
-        A + A.mT + r.diag(r.arange(3.0, 30.0, 3.0, dtype=r.float64)), k=2, tol=1e-12)), [(9, 9)]),
+        A + A.mT + r.diag(r.arange(3.0, 30.0, 3.0, dtype=r.float64, device=A.device)), k=2, tol=1e-12)), [(9, 9)]),
     ("matrix_exp", lambda r, A: r.linalg.matrix_exp(A), [(2, 3, 3)]),
     ("lu_factor", lambda r, A, B, C: (r.linalg.lu_factor(A + _eye(r)).LU, r.linalg.lu_factor(B).LU,
                                       r.linalg.lu_factor(C).LU), [(2, 3, 3), (4, 2), (2, 2, 4)]),
