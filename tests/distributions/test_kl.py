@@ -176,3 +176,16 @@ def test_the_pathwise_monte_carlo_kl_gradient_estimates_the_closed_form_one():
     estimate = retrograd.autograd.grad((q.log_prob(z) - target.log_prob(z)).mean(0).sum(), [mu, sigma])
     for e, g in zip(exact, estimate):
         np.testing.assert_allclose(g.numpy(), e.numpy(), atol=0.05, rtol=0.02)
+
+
+def test_pareto_normal_kl_is_silent_at_alpha_one():
+    # the variance formula's -inf at alpha = 1 plus the mean's inf squared made a nan, and NumPy's
+    # "invalid value encountered in add" (an error under warnings.simplefilter("error")); torch is silent
+    import warnings
+
+    alpha = retrograd.tensor([0.5, 1.0, 2.0, 2.5, 4.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        kl = kl_divergence(D.Pareto(retrograd.ones(5), alpha), Normal(retrograd.tensor(0.0), retrograd.tensor(1.0)))
+    # torch 2.13: [inf, inf, inf, 2.935229, 2.055233]
+    np.testing.assert_allclose(kl.numpy(), [np.inf, np.inf, np.inf, 2.935229, 2.055233], rtol=1e-5)
