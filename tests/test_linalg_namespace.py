@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import retrograd
-from tests.helpers import check_op, torch
+from tests.helpers import check_op, requires_torch, torch
 
 
 def _well(t, a):
@@ -156,3 +156,49 @@ def test_solve_triangular_of_integers_raises_torchs_not_implemented_error():
     A = retrograd.ones(2, 2, dtype=retrograd.int64).triu()
     with pytest.raises(NotImplementedError, match="triangular_solve_cpu\" not implemented for 'Long'"):
         retrograd.linalg.solve_triangular(A, retrograd.ones(2, 1, dtype=retrograd.int64), upper=True)
+
+
+# Decompositions of bool and integer matrices: torch's exception type and first words (eigh of a bool
+# matrix is NotImplementedError from its kernel; retrograd raised RuntimeError, and qr computed)
+INTEGER_DECOMPOSITIONS = [
+    ("linalg.eigh", "NotImplementedError: \"linalg_eigh_cpu\" not implemented for '{}'"),
+    ("linalg.eigvalsh", "NotImplementedError: \"linalg_eigh_cpu\" not implemented for '{}'"),
+    ("linalg.qr", "RuntimeError: linalg.qr: Expected a floating point or complex tensor as input. Got {}"),
+    ("linalg.lu", "NotImplementedError: \"lu_cpu\" not implemented for '{}'"),
+    ("linalg.lu_factor", "NotImplementedError: \"lu_cpu\" not implemented for '{}'"),
+    ("linalg.lu_factor_ex", "NotImplementedError: \"lu_cpu\" not implemented for '{}'"),
+    ("cholesky", "NotImplementedError: \"cholesky_cpu\" not implemented for '{}'"),
+    ("linalg.cholesky", "RuntimeError: linalg.cholesky: Expected a floating point or complex tensor as input. Got {}"),
+    ("linalg.svd", "RuntimeError: linalg.svd: Expected a floating point or complex tensor as input. Got {}"),
+    ("linalg.inv", "RuntimeError: linalg.inv: Expected a floating point or complex tensor as input. Got {}"),
+    ("linalg.det", "RuntimeError: linalg.det: Expected a floating point or complex tensor as input. Got {}"),
+    ("linalg.solve", "RuntimeError: linalg.solve: Expected a floating point or complex tensor as input. Got {}"),
+]
+_SCALAR_NAMES = {"bool": "Bool", "int64": "Long", "uint8": "Byte"}
+
+
+def _decomposition_outcome(lib, name, dtype, expected):
+    fn = lib
+    for part in name.split("."):
+        fn = getattr(fn, part)
+    A = lib.eye(2).to(getattr(lib, dtype))
+    try:
+        fn(A, A) if name == "linalg.solve" else fn(A)
+    except (RuntimeError, NotImplementedError) as e:
+        return f"{type(e).__name__}: {e}"[:len(expected)]
+    return "computed"
+
+
+@pytest.mark.parametrize("dtype", sorted(_SCALAR_NAMES))
+@pytest.mark.parametrize("name, expected", INTEGER_DECOMPOSITIONS)
+def test_decompositions_of_integer_matrices_raise_as_torch(name, expected, dtype):
+    expected = expected.format(_SCALAR_NAMES[dtype])
+    assert _decomposition_outcome(retrograd, name, dtype, expected) == expected
+
+
+@requires_torch
+@pytest.mark.filterwarnings("ignore:torch.cholesky is deprecated")
+def test_integer_decomposition_outcomes_are_torchs():
+    for name, expected in INTEGER_DECOMPOSITIONS:
+        for dtype, scalar in _SCALAR_NAMES.items():
+            assert _decomposition_outcome(torch, name, dtype, expected.format(scalar)) == expected.format(scalar)

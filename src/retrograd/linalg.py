@@ -401,6 +401,9 @@ def qr(A, mode="reduced"):
     """(Q, R) with A = Q R, Q orthonormal columns, R upper triangular."""
     if A.ndim < 2:
         raise RuntimeError(f"linalg.qr: The input tensor A must have at least 2 dimensions (got {A.ndim}).")
+    if not A.dtype.is_floating_point:
+        raise RuntimeError(f"linalg.qr: Expected a floating point or complex tensor as input. Got "
+                           f"{scalar_name(A.dtype)} (convert with .float() or .double() first)")
     if mode not in ("reduced", "complete", "r"):
         raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of 'reduced' "
                            "(default), 'r', or 'complete'")
@@ -584,7 +587,10 @@ _eigh = _named("eigh", ["eigenvalues", "eigenvectors"])
 def eigh(A, UPLO="L"):
     """(eigenvalues ascending, eigenvectors) of symmetric matrices (only the UPLO triangle is read).
     Gradients need distinct eigenvalues, as in torch."""
-    _check_square(A, "eigh")
+    _check_square(A, "eigh", floating=False)
+    if not A.dtype.is_floating_point:  # (torch's kernel refuses it, not its input check)
+        raise not_implemented_for("linalg_eigh_cpu", A.dtype, "eigh takes float tensors: convert with .float() or "
+                                  ".double() first")
     if UPLO not in ("L", "U"):
         raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
     return _eigh(*Eigh.apply(A, UPLO))
@@ -1072,9 +1078,9 @@ def _check_lu_input(A, name, pivot):
         raise RuntimeError(f"torch.lu_factor: Expected tensor with 2 or more dimensions. Got size: {list(A.shape)} "
                            "instead")
     _check_lapack_dtype(A, "solve")  # torch names its kernel lu_cpu
-    if not A.dtype.is_floating_point:
-        raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got "
-                           f"{scalar_name(A.dtype)} (convert with .float() or .double() first)")
+    if not A.dtype.is_floating_point:  # (torch's kernel refuses it, not its input check)
+        raise not_implemented_for("lu_cpu", A.dtype, f"{name} takes float tensors: convert with .float() or "
+                                  ".double() first")
     if not pivot:
         raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the CPU")
 

@@ -839,6 +839,9 @@ def cholesky(input, upper=False):
     """torch.cholesky (deprecated in torch for linalg.cholesky)."""
     from .. import linalg
 
+    if input.ndim >= 2 and not input.dtype.is_floating_point:  # (torch's kernel refuses it, not its input check)
+        raise not_implemented_for("cholesky_cpu", input.dtype, "cholesky takes float tensors: convert with .float() "
+                                  "or .double() first")
     return linalg.cholesky(input, upper=upper)
 
 
