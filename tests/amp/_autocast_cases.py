@@ -224,6 +224,11 @@ CASES = {
                                                                  return_indices=True), 2),
     "adaptive_avg_pool3d": lambda t, F, m: F.adaptive_avg_pool3d(m(1, 2, 4, 4, 4), 2),
     "adaptive_max_pool3d": lambda t, F, m: F.adaptive_max_pool3d(m(1, 2, 4, 4, 4), 2),
+    "fractional_max_pool2d": lambda t, F, m: (lambda x: F.fractional_max_pool2d(  # (samples fixed: torch's values)
+        x, 2, output_size=3, _random_samples=t.tensor([[[0.3, 0.7], [0.5, 0.2]]], dtype=x.dtype)))(m(1, 2, 5, 5)),
+    "fractional_max_pool3d": lambda t, F, m: (lambda x: F.fractional_max_pool3d(
+        x, 2, output_size=3, _random_samples=t.tensor([[[0.3, 0.7, 0.1], [0.5, 0.2, 0.9]]], dtype=x.dtype)))(
+        m(1, 2, 5, 5, 5)),
     "reflection_pad1d": lambda t, F, m: F.pad(m(1, 2, 4), (1, 2), mode="reflect"),
     "reflection_pad2d": lambda t, F, m: F.pad(m(1, 2, 4, 4), (1, 2, 1, 1), mode="reflect"),
     "replication_pad1d": lambda t, F, m: F.pad(m(1, 2, 4), (1, 2), mode="replicate"),
@@ -295,8 +300,6 @@ ABSENT = {
     "nuclear_norm": "nuclear_norm", "polar": "polar", "stft": "stft", "view_as_complex": "view_as_complex",
     "ormqr": "ormqr", "geqrf": "geqrf",
     "fake_quantize_per_tensor_affine": "fake_quantize_per_tensor_affine",
-    "fractional_max_pool2d": "nn.functional.fractional_max_pool2d",
-    "fractional_max_pool3d": "nn.functional.fractional_max_pool3d",
     "linalg_eig": "linalg.eig", "linalg_eigvals": "linalg.eigvals",
     **{f"fft_{k}": "fft" for k in ("fft", "fft2", "fftn", "hfft", "ifft", "ifft2", "ifftn", "ihfft", "irfft",
                                    "irfft2", "irfftn", "rfft", "rfft2", "rfftn")},
