@@ -94,6 +94,7 @@ CASES = [
     ("acosh", lambda r, a: (a + 1.5).acosh(), [("pos", 3)]),
     ("rounding", lambda r, a: a.floor() + a.ceil() + a.trunc() + a.round() + a * 1, [(4,)]),
     ("sign_signbit", lambda r, a: a.sign() + a.signbit() + a, [(4,)]),
+    ("compare_inplace", lambda r, a, b: (a * 1).lt_(b) + (a * 1).eq_(0.5) + a, [(4,), (4,)]),
     ("div_rounded", lambda r, a, b: r.div(a, b, rounding_mode="floor") + a, [(4,), ("pos", 4)]),
     ("remainder_fmod", lambda r, a, b: r.remainder(a, b) + r.fmod(a, b), [(4,), ("pos", 4)]),
     ("binary_math", lambda r, a, b: r.atan2(a, b) + r.hypot(a, b) + r.logaddexp(a, b) + r.logaddexp2(a, b),

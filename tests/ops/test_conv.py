@@ -359,7 +359,8 @@ def test_folded_bias_gradient_is_the_weight_gradients_last_column(monkeypatch, t
 
 
 BLOCK_SIZES = [dict(kernel_size=(2,)), dict(kernel_size=(2, 2, 2)), dict(kernel_size=2, dilation=(1,)),
-               dict(kernel_size=2, padding=(0,)), dict(kernel_size=2, stride=(1,)), dict(kernel_size=[2, 2], stride=[1, 1])]
+               dict(kernel_size=2, padding=(0,)), dict(kernel_size=2, stride=(1,)),
+               dict(kernel_size=[2, 2], stride=[1, 1])]
 
 
 @pytest.mark.parametrize("fold", [False, True])

@@ -6,13 +6,14 @@ import numpy as np
 
 from . import _batching
 from .. import _backend
+from ..autograd import function as _function
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state as _grad_state
 from ..tensor import Tensor
 from ._broadcast import broadcast_shapes, sum_to_shape
 from ._method import tensor_method
 from ._select import zero_where_not
-from .elementwise import broadcast_op, operands, require_tensor
+from .elementwise import broadcast_op, input_not_tensor, operands, require_tensor
 from ._out import ANY, NONE, SAME, takes_out
 from .._dtype import float32, result_type
 from ._kernel_dtypes import check_integer_result, check_integral, not_implemented_for
@@ -23,6 +24,8 @@ __all__ = ["eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less
 
 def _compare(op, symbol, *names):
     def compare(input, other):
+        if input.__class__ is not Tensor and not isinstance(input, Tensor):
+            raise input_not_tensor(names[0], input, other)
         x, y = operands(input, other)
         return Tensor._make(broadcast_op(op, x, y, input, other))
 
@@ -119,6 +122,8 @@ def _select_or_zero(c, x, y):
 def where(condition, input=None, other=None):
     """where(cond, a, b): elements of a where cond is True, else of b.
     where(cond) alone: the indices of the True elements, as a tuple of tensors."""
+    if condition.__class__ is not Tensor and not isinstance(condition, Tensor):
+        raise input_not_tensor("where", condition, *(() if input is None and other is None else (input, other)))
     if input is None and other is None:
         xp = _backend.array_module(condition._data)
         return tuple(Tensor._make(i) for i in xp.nonzero(xp.atleast_1d(condition._data)))  # a 0-dim one: 1-D
@@ -174,6 +179,8 @@ def sign(input):
 
 def _bitwise(op, name, symbol):
     def fn(input, other):
+        if input.__class__ is not Tensor and not isinstance(input, Tensor) and not isinstance(other, Tensor):
+            raise input_not_tensor(name, input, other)
         check_integral(f"{name}_cpu", *(t for t in (input, other) if isinstance(t, Tensor)))
         if _batching.batched(input, other):  # under vmap: the whole batch at once
             return _batching.on_batch_broadcast(fn, input, other)
@@ -243,6 +250,8 @@ def _array(v):
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     """|input - other| <= atol + rtol*|other| elementwise (equal infinities are close;
     nan is close to nan only with equal_nan)."""
+    if input.__class__ is not Tensor and not isinstance(input, Tensor):
+        raise input_not_tensor("isclose", input, overloads=False)
     require_tensor("isclose", other)
     if input.dtype != other.dtype:
         raise RuntimeError(f"{input.dtype} did not match {other.dtype}: isclose needs tensors of one dtype")
@@ -268,6 +277,9 @@ def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
 @tensor_method()
 def equal(input, other):
     """True if the two tensors have the same shape and the same elements."""
+    if input.__class__ is not Tensor and not isinstance(input, Tensor):
+        raise input_not_tensor("equal", input, overloads=False)
+    require_tensor("equal", other)
     if tuple(input.shape) != tuple(other.shape):
         return False
     x, y = operands(input, other)
@@ -303,6 +315,8 @@ def isreal(input):
 
 def _logical(op, name):
     def fn(input, other):
+        if input.__class__ is not Tensor and not isinstance(input, Tensor):
+            raise input_not_tensor(name, input, overloads=False)
         require_tensor(name, other)
         if _batching.batched(input, other):  # under vmap: the whole batch at once
             return _batching.on_batch_broadcast(fn, input, other)
@@ -322,6 +336,8 @@ logical_xor = _logical(lambda xp, u, v: u ^ v, "logical_xor")
 
 def _shift(op, name, symbol):
     def fn(input, other):
+        if input.__class__ is not Tensor and not isinstance(input, Tensor) and not isinstance(other, Tensor):
+            raise input_not_tensor(name, input, other)
         kernel = {"bitwise_left_shift": "lshift_cpu", "bitwise_right_shift": "rshift_cpu"}[name]
         check_integral(kernel, *(t for t in (input, other) if isinstance(t, Tensor)))
         if _batching.batched(input, other):  # under vmap: the whole batch at once
@@ -380,7 +396,12 @@ class CompareInPlace(Function):
     def forward(ctx, x, other, compare, node):
         ctx._backward_name = node + ("Backward1" if isinstance(other, Tensor) else "Backward0")
         ctx.shapes = x._data.shape, getattr(other, "shape", None)
-        return compare(x, other)._data.astype(x._data.dtype)
+        return _backend.cast(compare(x, other)._data, x._data.dtype)  # (CUDA bfloat16: no astype)
+
+    @staticmethod
+    def jvp(ctx, tx, to, *_):
+        """Piecewise constant: dz = 0."""
+        return (tx if tx is not None else to).new_zeros(ctx.shapes[0])
 
     @staticmethod
     def backward(ctx, g):
@@ -391,7 +412,8 @@ class CompareInPlace(Function):
 
 def _compare_inplace(compare, node):
     def op(self, other):
-        if _grad_state.enabled and (self._requires_grad or getattr(other, "_requires_grad", False)):
+        if _grad_state.enabled and (self._requires_grad or getattr(other, "_requires_grad", False)) \
+                or _function.forward_hook is not None:  # (forward AD: the node's zero tangent replaces self's)
             return CompareInPlace.apply(self, other, compare, node)
         return compare(self, other)
 

@@ -149,8 +149,9 @@ def _check_indices(input, num, name, runtime=False):
 
     def error():
         lo, hi = int(x.min()), int(x.max())
-        return (RuntimeError if runtime else IndexError)(f"index out of range in self ({name}: index {hi if hi >= num else lo} is not in "
-                          f"[0, {num}) for a weight with {num} rows)")
+        kind = RuntimeError if runtime else IndexError
+        return kind(f"index out of range in self ({name}: index {hi if hi >= num else lo} is not in "
+                    f"[0, {num}) for a weight with {num} rows)")
 
     if type(x) is np.ndarray:
         if x.min() < 0 or x.max() >= num:

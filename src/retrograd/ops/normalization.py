@@ -64,27 +64,32 @@ class Normalize(Function):
                 xd.reshape(view), *(None if t is None else t._data.reshape(-1) for t in (w, b)), eps)
             ctx.save_for_backward(x, w, Tensor._make(mean), Tensor._make(rstd), None)
             return y.reshape(xd.shape)
+        wd, bd, xf = None if w is None else w._data, None if b is None else b._data, xd
         if xd.dtype.itemsize == 2:  # float16/bfloat16 x: float32 statistics and math, as torch (see _stats)
             ctx.low = tuple(None if t is None else t.dtype for t in (x, w, b))  # the gradients' dtypes
+            xf, wd, bd = (a if a is None or a.dtype.itemsize == 4 else _backend.cast(a, np.float32)
+                          for a in (xd, wd, bd))
         if xc is not None and w is not None and wview is None and ctx.low is None and _rows_ok(xc, w, view):
-            y = _layer_norm_rows(xc, rstd, w._data, None if b is None else b._data)
+            y = _layer_norm_rows(xc, rstd, wd, bd)
             ctx.centered = True  # the backward reads x - mean (saved in x_hat's place) and rstd
             ctx.save_for_backward(x, w, Tensor._make(mean), Tensor._make(rstd), Tensor._make(xc))
             return y.reshape(xd.shape)
-        y = xd.reshape(view) - mean if xc is None else xc  # xc: a scratch copy made by the caller
+        y = xf.reshape(view) - mean if xc is None else xc  # xc: a scratch copy made by the caller
         xhat = None
         if w is not None and wview is not None:
-            y *= rstd * w._data.reshape(wview)
+            y *= rstd * wd.reshape(wview)
         else:
             y *= rstd
             if w is not None:  # x_hat is kept for the backward (it would cost two passes again)
                 xhat = Tensor._make(y)
-                y = y.reshape(xd.shape) * w._data.reshape(wshape)
+                y = y.reshape(xd.shape) * wd.reshape(wshape)
         y = y.reshape(xd.shape)
         if b is not None:
-            y += b._data.reshape(wshape)
+            y += bd.reshape(wshape)
         ctx.save_for_backward(x, w, Tensor._make(mean), Tensor._make(rstd), xhat)
-        return y.astype(xd.dtype, copy=False)  # half input, float32 w and b: the input's dtype, as torch
+        if ctx.low is not None:  # computed in float32: rounded once to the input's dtype
+            return _backend.cast(y, xd.dtype)
+        return y.astype(xd.dtype, copy=False)
 
     @staticmethod
     def jvp(ctx, tx, tw, tb, *_):
@@ -450,6 +455,7 @@ def _half_statistics(input, params, mean, rstd, xc):
     dt = input._data.dtype
     if dt.itemsize != 2 or any(t is not None and t._data.dtype != dt for t in params):
         return mean, rstd, xc
+    # (xc None: the forward takes x - mean from the rounded mean)
     return tuple(_backend.cast(_backend.cast(a, dt), np.float32) for a in (mean, rstd)) + (None,)
 
 
