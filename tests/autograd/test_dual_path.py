@@ -24,8 +24,8 @@ from retrograd.autograd.grad_mode import is_grad_enabled
 from retrograd.autograd.function import Function
 from retrograd.func._linear import PerSampleMatmul
 from retrograd.nn.utils.stateless import functional_call
-from retrograd.ops import activation, attention, comparison, conv, elementwise, join, linalg, linear, loss, math, \
-    normalization, pooling, reduction, rnn, shape, softmax
+from retrograd.ops import activation, attention, comparison, conv, elementwise, join, linalg, linear, linear_cross_entropy, \
+    loss, math, normalization, pooling, reduction, rnn, shape, softmax
 from retrograd.ops.rnn import rnn_layer
 from retrograd.tensor import Tensor
 from tests.helpers import check_create_graph_agrees, rand, retrograd_modules
@@ -427,10 +427,27 @@ def dual_path_functions():
     return found
 
 
+# backwards whose grad-mode test only refuses create_graph=True (as torch's do), checked below
+REFUSE_CREATE_GRAPH = {
+    linear_cross_entropy._ChunkedLinearCrossEntropy: lambda t, x, w: F.linear_cross_entropy(
+        x, w, t.tensor([0, 2, 1]), options=t.nn.LinearCrossEntropyOptions(batch_chunk_size=2)),
+}
+
+
+@pytest.mark.parametrize("cls", REFUSE_CREATE_GRAPH, ids=lambda c: c.__name__)
+def test_a_backward_refusing_create_graph_raises_there_and_runs_without(cls):
+    x, w = (retrograd.tensor(rand(*s, seed=i), requires_grad=True) for i, s in enumerate([(3, 4), (3, 4)]))
+    loss = REFUSE_CREATE_GRAPH[cls](retrograd, x, w)
+    with pytest.raises(RuntimeError, match="create_graph"):
+        retrograd.autograd.grad(loss, (x, w), create_graph=True)
+    loss = REFUSE_CREATE_GRAPH[cls](retrograd, x, w)
+    assert all(g.shape == v.shape for g, v in zip(retrograd.autograd.grad(loss, (x, w)), (x, w)))
+
+
 def test_every_dual_path_backward_is_listed():
     found = dual_path_functions()
     assert len(found) >= 10  # the scan itself works (Addmm, Softmax, Normalize, RNNLayer ...)
-    listed = {cls for case in CASES for cls in case[1]}
+    listed = {cls for case in CASES for cls in case[1]} | set(REFUSE_CREATE_GRAPH)
     missing = sorted(f"{c.__module__}.{c.__qualname__}" for c in found - listed)
     assert not missing, (f"backward of {missing} has a plain-array path and a create_graph path: "
                          "add cases for each branch of it to CASES in this file")

@@ -138,6 +138,38 @@ class _ChunkedLinearCrossEntropy(Function):
             return xp.asarray(rows.sum() / total if reduction == "mean" else rows.sum(), dtype=dtype)
 
     @staticmethod
+    def jvp(ctx, tx, tw, tb, *_):
+        """d row = wt (softmax(z) . dz - dz[target]), dz = dx W^T + x dW^T + db, chunk by chunk
+        (torch's chunked path drops the tangent; this is the reference path's)."""
+        x, w, b = ctx._fw_args[:3]
+        reduction, chunk, acc, _ = ctx.opts
+        lse, tt, wt, total = ctx.rows
+        xa, wa = x._data.reshape(-1, w.shape[1]), w._data
+        ba = None if b is None else b._data
+        xp = _backend.array_module(xa)
+        txa = None if tx is None else tx._data.reshape(xa.shape).astype(acc, copy=False)
+        trows = xp.empty(xa.shape[0], dtype=acc)
+        for s in range(0, xa.shape[0], chunk):
+            xc = xa[s:s + chunk]
+            p = _logits(xc, wa, ba, acc)
+            p -= lse[s:s + chunk, None]
+            p = xp.exp(p, out=p)  # softmax(z)
+            dz = xp.zeros_like(p)
+            if txa is not None:
+                dz += txa[s:s + chunk] @ wa.astype(acc, copy=False).T
+            if tw is not None:
+                dz += xc.astype(acc, copy=False) @ tw._data.astype(acc, copy=False).T
+            if tb is not None:
+                dz += tb._data.astype(acc, copy=False)
+            rows = xp.arange(dz.shape[0])
+            trows[s:s + chunk] = wt[s:s + chunk] * ((p * dz).sum(axis=1) - dz[rows, tt[s:s + chunk]])
+        dtype = xa.dtype
+        if reduction == "none":
+            return Tensor._make(trows.astype(dtype).reshape(tuple(ctx._fw_args[3].shape)))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return Tensor._make(xp.asarray(trows.sum() / total if reduction == "mean" else trows.sum(), dtype=dtype))
+
+    @staticmethod
     def backward(ctx, g):
         reduction, chunk, acc, allow_retain_graph = ctx.opts
         if ctx.used and not allow_retain_graph:
