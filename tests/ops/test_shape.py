@@ -358,3 +358,38 @@ def test_in_place_view_ops_inside_vmap_equal_a_loop_and_torch(batch):
         np.testing.assert_array_equal(out.numpy(), torch.func.vmap(theirs)(t).numpy())
         np.testing.assert_array_equal(
             g.numpy(), torch.func.vmap(torch.func.grad(lambda v: theirs(v).pow(2).sum()))(t).numpy())
+
+
+# expand's errors as torch's RuntimeErrors (a -1 for a new leading dim raised IndexError 'tuple index
+# out of range'; a mismatch at a non-singleton dim named no dimension): (expression, shape or message start)
+EXPAND_CASES = [
+    ("lib.tensor(0.).expand(2, -1)", RuntimeError), ("lib.tensor(0.).expand(-1)", RuntimeError),
+    ("lib.ones(2, 3).expand(-1, 2, 3)",
+     "The expanded size of the tensor (-1) isn't allowed in a leading, non-existing dimension 0"),
+    ("lib.ones(2, 3).expand(3)", "expand(torch.FloatTensor{[2, 3]}, size=[3]): the number of sizes provided (1) "
+                                 "must be greater or equal to the number of dimensions in the tensor (2)"),
+    ("lib.ones(2, 3).expand(4, 3)", "The expanded size of the tensor (4) must match the existing size (2) at "
+                                    "non-singleton dimension 0.  Target sizes: [4, 3].  Tensor sizes: [2, 3]"),
+    ("lib.ones(2, 3).expand(2, -2)", "The expanded size of the tensor (-2) must match the existing size (3) at "
+                                     "non-singleton dimension 1.  Target sizes: [2, -2].  Tensor sizes: [2, 3]"),
+    ("lib.ones(3).expand(-2, 3)", RuntimeError), ("lib.ones(1, 3).expand(-2, 3)", RuntimeError),
+    ("lib.ones(1, 3).expand(-1, 3)", (1, 3)), ("lib.ones(1, 3).expand(0, 3)", (0, 3)),
+    ("lib.ones(2, 1).expand(5, -1, 4)", (5, 2, 4)),
+]
+
+
+def _expand_outcome(lib, expression, expected):
+    try:
+        return tuple(eval(expression, {"lib": lib}).shape)
+    except RuntimeError as e:
+        return str(e)[:len(expected)] if isinstance(expected, str) else RuntimeError
+
+
+@pytest.mark.parametrize("expression, expected", EXPAND_CASES)
+def test_expand_errors_as_torch(expression, expected):
+    assert _expand_outcome(retrograd, expression, expected) == expected
+
+
+@requires_torch
+def test_expand_outcomes_are_torchs():
+    assert [_expand_outcome(torch, e, x) for e, x in EXPAND_CASES] == [x for _, x in EXPAND_CASES]

@@ -323,10 +323,31 @@ def expand(input, *sizes):
             f"in the tensor ({input.ndim})"
         )
     lead = len(sizes) - input.ndim
-    shape = tuple(input.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
+    shape = tuple(input.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
     if shape == tuple(input.shape):
         return input
-    return Expand.apply(input, shape)
+    if min(shape, default=0) < 0:  # (a -1 left for a new leading dim: broadcast_view would take it)
+        _check_expand(input, sizes, shape)
+    try:
+        return Expand.apply(input, shape)
+    except RuntimeError:  # (diagnosed only on failure: the call itself stays lean)
+        _check_expand(input, sizes, shape)
+        raise
+
+
+def _check_expand(input, sizes, shape):
+    """torch's error for the first size expand cannot take, naming its dimension."""
+    lead = len(sizes) - input.ndim
+    for i, s in enumerate(shape):
+        if i < lead and s < 0:
+            raise RuntimeError(f"The expanded size of the tensor ({s}) isn't allowed in a leading, non-existing "
+                               f"dimension {i} (expand{tuple(sizes)} of a {input.ndim}-dim tensor: -1 keeps one of "
+                               "the tensor's own dimensions; a new leading one needs its size)") from None
+        have = input.shape[i - lead] if i >= lead else s
+        if s != have and (have != 1 or s < 0):
+            raise RuntimeError(f"The expanded size of the tensor ({s}) must match the existing size ({have}) at "
+                               f"non-singleton dimension {i}.  Target sizes: {list(sizes)}.  Tensor sizes: "
+                               f"{list(input.shape)}") from None
 
 
 @tensor_method()
