@@ -145,6 +145,7 @@ def _node_name_ops(m):
     x = m.linspace(-1.0, 1.0, 12).reshape(3, 4).requires_grad_()
     image = m.linspace(-1.0, 1.0, 16).reshape(1, 1, 4, 4).requires_grad_()
     zeros = m.zeros(3, 4)
+    spd = x[:, :3].mT @ x[:, :3] + m.eye(3)  # symmetric positive definite, requires grad
     return {
         "F.linear": lambda: F.linear(x, m.ones(5, 4), m.ones(5)),
         "F.conv2d": lambda: F.conv2d(image, m.ones(1, 1, 3, 3)),
@@ -190,6 +191,38 @@ def _node_name_ops(m):
         "torch.embedding": lambda: m.embedding(x, m.tensor([1, 2])),
         "torch.batch_norm": lambda: m.batch_norm(x, None, None, None, None, True, 0.1, 1e-5, True),
         "torch.convolution": lambda: m.convolution(x[None], m.ones(2, 3, 2), None, [1], [0], [1], False, [0], 1),
+        # torch.linalg's (ops computed from others record their last op's node)
+        "torch.linalg.cholesky": lambda: m.linalg.cholesky(spd, upper=True),
+        "torch.cholesky": lambda: m.cholesky(spd, upper=True),
+        "torch.logdet": lambda: m.logdet(spd),
+        "torch.cdist": lambda: m.cdist(x, x.detach() + 1),
+        "torch.linalg.lstsq": lambda: m.linalg.lstsq(x, x).solution,
+        "torch.linalg.lu": lambda: m.linalg.lu(spd)[1],
+        "torch.linalg.cross": lambda: m.linalg.cross(x[:, :3], x.detach()[:, 1:]),
+        "torch.linalg.multi_dot": lambda: m.linalg.multi_dot([x, x.mT]),
+        "torch.chain_matmul": lambda: m.chain_matmul(x, x.mT),
+        "torch.linalg.householder_product": lambda: m.linalg.householder_product(x.mT, x[0, :3]),
+        "torch.linalg.cond": lambda: m.linalg.cond(spd),
+        "torch.linalg.solve_triangular": lambda: m.linalg.solve_triangular(spd.triu(), x[:, :3], upper=True),
+        "torch.triangular_solve": lambda: m.triangular_solve(x[:, :3], spd)[0],
+        "torch.cholesky_solve": lambda: m.cholesky_solve(x[:, :3], spd.tril()),
+        "torch.cholesky_inverse": lambda: m.cholesky_inverse(spd.tril()),
+        "torch.linalg.lu_solve": lambda: m.linalg.lu_solve(*m.linalg.lu_factor(spd.detach()), x[:, :3]),
+        "torch.linalg.matrix_norm": lambda: m.linalg.matrix_norm(x, "nuc"),
+        "torch.trace": lambda: m.trace(spd),
+        "torch.kron": lambda: m.kron(x, x),
+        "torch.linalg.qr": lambda: m.linalg.qr(x).Q,
+        "torch.linalg.svd": lambda: m.linalg.svd(x)[1],
+        "torch.linalg.eigh": lambda: m.linalg.eigh(spd)[0],
+        "torch.linalg.inv": lambda: m.linalg.inv(spd),
+        "torch.linalg.det": lambda: m.linalg.det(spd),
+        "torch.linalg.slogdet": lambda: m.linalg.slogdet(spd)[1],
+        "torch.linalg.solve": lambda: m.linalg.solve(spd, x[:, :3]),
+        "torch.linalg.pinv": lambda: m.linalg.pinv(x),
+        "torch.linalg.vector_norm": lambda: m.linalg.vector_norm(x),
+        "torch.linalg.lu_factor": lambda: m.linalg.lu_factor(spd)[0],
+        "torch.linalg.matrix_exp": lambda: m.linalg.matrix_exp(spd),
+        "torch.cholesky_lower": lambda: m.cholesky(spd),
     }
 
 

@@ -92,6 +92,7 @@ def _singular(name):
 
 class Inv(Function):
     """Z = A^-1;  dA = -Z^T G Z^T."""
+    _backward_name = "LinalgInvExBackward0"  # torch's node name
     vmap = classmethod(_batching.unbatched_params)  # batching rule: the batch is one more stack dim
     _autocast = {"cpu": "fp32"}
 
@@ -144,6 +145,7 @@ def inv_ex(A, *, check_errors=False):
 
 class Det(Function):
     """d = det A;  dA = g d A^-T = g cofactor(A) (from the SVD when A is singular)."""
+    _backward_name = "LinalgDetBackward0"  # torch's node name
     vmap = classmethod(_batching.unbatched_params)  # batching rule: the batch is one more stack dim
 
     @staticmethod
@@ -185,6 +187,7 @@ def det(A):
 
 class LogAbsDet(Function):
     """l = log|det A|;  dA = g A^-T."""
+    _backward_name = "LinalgSlogdetBackward0"  # torch's node name
     vmap = classmethod(_batching.unbatched_params)  # batching rule: the batch is one more stack dim
 
     @staticmethod
@@ -228,6 +231,7 @@ def _det_sign(A):
 
 class Solve(Function):
     """X = A^-1 B;  dB = A^-T G,  dA = -dB X^T (each summed over broadcast batch dims)."""
+    _backward_name = "LinalgSolveExBackward0"  # torch's node name
     # batching rule: the batch dim first in A and B alike (B a matrix here), padded to one rank
     vmap = classmethod(_batching.elementwise)
 
@@ -291,6 +295,7 @@ def _phi(M):
 
 class Cholesky(Function):
     """L with A = L L^T;  dA = sym(L^-T Phi(L^T G) L^-1), Phi = lower triangle, diagonal halved."""
+    _backward_name = "LinalgCholeskyExBackward0"  # torch's node name
     vmap = classmethod(_batching.unbatched_params)  # batching rule: the batch is one more stack dim
     _autocast = {"cpu": "fp32"}
 
@@ -351,6 +356,7 @@ def cholesky_ex(A, *, upper=False, check_errors=False):
 class QR(Function):
     """A = Q R;  with M = triu(gR) R^T - Q^T gQ and N = M's upper triangle copied to the lower,
     dA = (gQ + Q N) R^-T  (m >= n, reduced, or square)."""
+    _backward_name = "LinalgQrBackward0"  # torch's node name
     vmap = classmethod(_batching.unbatched_params)  # batching rule: the batch is one more stack dim
     _autocast = {"cpu": "fp32"}
 
@@ -422,6 +428,7 @@ class SVD(Function):
     """A = U diag(S) Vh (reduced);  with E_jk = S_k^2 - S_j^2 and skew(X) = X - X^T,
     dA = U [skew(U^T gU)/E S + S skew(V^T gV)/E + diag(gS)] Vh
          + (I - U U^T) gU S^-1 Vh + U S^-1 gV^T (I - V V^T)."""
+    _backward_name = "LinalgSvdBackward0"  # torch's node name
     vmap = classmethod(_batching.unbatched_params)  # batching rule: the batch is one more stack dim
     _autocast = {"cpu": "fp32"}
 
@@ -544,6 +551,7 @@ def cross(input, other, *, dim=-1):
 class Eigh(Function):
     """A = V diag(L) V^T (symmetric A, from its lower triangle);  with F_ij = 1/(L_j - L_i),
     dA = V (diag(gL) + F o (V^T gV)) V^T, symmetrized."""
+    _backward_name = "LinalgEighBackward0"  # torch's node name
     vmap = classmethod(_batching.unbatched_params)  # batching rule: the batch is one more stack dim
     _autocast = {"cpu": "fp32"}
 
@@ -722,6 +730,7 @@ def _cutoff(A, s, atol, rtol):
 class Pinv(Function):
     """P = A^+;  with the rank held fixed (Golub & Pereyra),
     dA = -P^T G P^T + (I - A P) G^T P P^T + P^T P G^T (I - P A)."""
+    _backward_name = "LinalgPinvBackward0"  # torch's node name
     vmap = classmethod(_batching.unbatched_params)  # batching rule: the batch is one more stack dim
 
     @staticmethod
@@ -921,6 +930,7 @@ def _block_exp_corner(A, E):
 
 class MatrixExp(Function):
     """Y = exp(A);  dA = the upper-right block of exp([[A^T, G], [0, A^T]])."""
+    _backward_name = "LinalgMatrixExpBackward0"  # torch's node name
     vmap = classmethod(_batching.unbatched_params)  # batching rule: the batch is one more stack dim
 
     @staticmethod
@@ -997,6 +1007,7 @@ class LUFactor(Function):
     M = tril(L1^T gL1, -1) + triu(gU1 U1^T):  dA = P L1^-T M U1^-T  (square A);
     tall A adds the rows below, G2 U1^-T, and -L2^T G2 to M's upper part;
     wide A adds the columns right, L1^-T G2, and -G2 U2^T to M's lower part."""
+    _backward_name = "LinalgLuFactorExBackward0"  # torch's node name
     vmap = classmethod(_batching.unbatched_params)  # batching rule: the batch is one more stack dim
 
     @staticmethod

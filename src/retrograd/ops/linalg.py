@@ -842,7 +842,10 @@ def cholesky(input, upper=False):
     if input.ndim >= 2 and not input.dtype.is_floating_point:  # (torch's kernel refuses it, not its input check)
         raise not_implemented_for("cholesky_cpu", input.dtype, "cholesky takes float tensors: convert with .float() "
                                   "or .double() first")
-    return linalg.cholesky(input, upper=upper)
+    L = linalg.cholesky(input, upper=upper)
+    if not upper and L.grad_fn is not None:
+        L.grad_fn._backward_name = "CholeskyBackward0"  # torch.cholesky's node (linalg.cholesky's: LinalgCholeskyEx)
+    return L
 
 
 # ---------------------------------------------------------------------------- assorted matrix builders

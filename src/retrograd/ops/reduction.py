@@ -937,6 +937,7 @@ class NanSum(Function):
 class VectorNorm(Function):
     """z = (sum |a|^p)^(1/p) over dims (max |a| for inf, min for -inf, count of nonzeros for 0);
     da = g*a*|a|^(p-2)/z^(p-1) (g*sign(a) for p = 1; ties share for +-inf; 0 where z = 0)."""
+    _backward_name = "LinalgVectorNormBackward0"  # torch's node name
     vmap = classmethod(_batching.along_dims(2))  # batching rule (retrograd.func.vmap)
     _autocast = {"cuda": "fp32"}
 
