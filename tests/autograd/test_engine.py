@@ -564,9 +564,7 @@ def test_materialize_grads_with_allow_unused_false_raises_value_error_as_torch()
 
 
 def test_backward_with_create_graph_warns_once_about_the_reference_cycle_as_torch(monkeypatch):
-    from retrograd.autograd import engine
-
-    monkeypatch.setattr(engine, "_create_graph_warned", False)
+    monkeypatch.setattr("retrograd._warn_once._seen", set())
     x = T.ones(2, requires_grad=True)
     T.autograd.grad((x * x).sum(), x, create_graph=True)  # autograd.grad: no warning
     with pytest.warns(UserWarning, match="create_graph=True will create a reference cycle"):

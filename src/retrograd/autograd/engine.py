@@ -615,21 +615,16 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
                     _accumulate(t, g, create_graph)
 
 
-_create_graph_warned = False
-
-
 def _warn_create_graph_cycle():
     """torch's warning, once per process, for backward(create_graph=True)."""
-    global _create_graph_warned
-    if not _create_graph_warned:
-        _create_graph_warned = True
-        import warnings
+    from .._warn_once import warn_once
 
-        warnings.warn("Using backward() with create_graph=True will create a reference cycle between the parameter "
-                      "and its gradient which can cause a memory leak. We recommend using autograd.grad when "
-                      "creating the graph to avoid this. If you have to use this function, make sure to reset the "
-                      ".grad fields of your parameters to None after use to break the cycle and avoid the leak.",
-                      UserWarning, stacklevel=4)
+    warn_once("backward create_graph",
+              "Using backward() with create_graph=True will create a reference cycle between the parameter "
+              "and its gradient which can cause a memory leak. We recommend using autograd.grad when "
+              "creating the graph to avoid this. If you have to use this function, make sure to reset the "
+              ".grad fields of your parameters to None after use to break the cycle and avoid the leak.",
+              UserWarning, stacklevel=4)
 
 
 def _capture_points(inputs):
