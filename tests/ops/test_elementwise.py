@@ -182,3 +182,54 @@ def test_number_input_outcomes_are_torchs():
     import torch
 
     assert [_number_outcome(torch, e) for e, _ in NUMBER_INPUTS] == [x for _, x in NUMBER_INPUTS]
+
+
+# Binary and ternary functions with a Python number for the input tensor: torch refuses them with
+# a TypeError (the parser's first line, cut after "expected one of:"), where retrograd computed
+# eq(1, 1), pow(2, 3), remainder/fmod(5, 3), copysign, bitwise ops, maximum(1, t) and raised
+# AttributeError for where(True, 1, 2), clamp_min(1, 0), equal(1, 1), dist(1, 2), isclose(1., t)
+_COMBINATION = "TypeError: {}() received an invalid combination of arguments - got ({}), but expected one of:"
+_POSITION = "TypeError: {}(): argument 'input' (position 1) must be Tensor, not {}"
+BINARY_NUMBER_INPUTS = [
+    *((f"lib.{n}(1, 1)", _COMBINATION.format(n, "int, int")) for n in ("eq", "ne", "lt", "le", "gt", "ge")),
+    ("lib.eq(1, lib.ones(1))", _COMBINATION.format("eq", "int, Tensor")),
+    *((f"lib.{n}(5, 3)", _COMBINATION.format(n, "int, int")) for n in (
+        "pow", "remainder", "fmod", "copysign", "bitwise_and", "bitwise_or", "bitwise_xor",
+        "bitwise_left_shift", "bitwise_right_shift", "rsub")),
+    ("lib.fmod(5, lib.ones(1))", _COMBINATION.format("fmod", "int, Tensor")),
+    ("lib.copysign(5, lib.ones(1))", _COMBINATION.format("copysign", "int, Tensor")),
+    ("lib.pow(2, lib.ones(1))", "tensor([2.])"), ("lib.remainder(5, lib.tensor([3]))", "tensor([2])"),
+    ("lib.bitwise_and(5, lib.tensor([3]))", "tensor([1])"),
+    *((f"lib.{n}(1, 2)", _POSITION.format(n, "int")) for n in (
+        "maximum", "minimum", "fmax", "fmin", "atan2", "hypot", "logaddexp", "logaddexp2", "gcd", "lcm",
+        "equal", "dist", "logical_and", "logical_or", "logical_xor")),
+    *((f"lib.{n}(1, lib.tensor([2]))", _POSITION.format(n, "int")) for n in (
+        "maximum", "atan2", "gcd", "logical_and", "equal")),
+    ("lib.isclose(1.0, lib.ones(1))", _POSITION.format("isclose", "float")),
+    ("lib.clamp(1, 0, 2)", _COMBINATION.format("clamp", "int, int, int")),
+    ("lib.clamp_min(1, 0)", _COMBINATION.format("clamp_min", "int, int")),
+    ("lib.clamp_max(1, lib.ones(1))", _COMBINATION.format("clamp_max", "int, Tensor")),
+    ("lib.where(True, 1, 2)", _COMBINATION.format("where", "bool, int, int")),
+    ("lib.where(True, lib.ones(1), 2)", _COMBINATION.format("where", "bool, Tensor, int")),
+]
+
+
+def _binary_number_outcome(lib, expression):
+    try:
+        return repr(eval(expression, {"lib": lib}))
+    except TypeError as e:
+        line = str(e).splitlines()[0]
+        return f"TypeError: {line[:line.index('expected one of:') + 16] if 'expected one of:' in line else line}"
+
+
+@pytest.mark.parametrize("expression, expected", BINARY_NUMBER_INPUTS)
+def test_binary_functions_refuse_a_number_input_as_torch(expression, expected):
+    assert _binary_number_outcome(R, expression) == expected
+
+
+@requires_torch
+def test_binary_number_input_outcomes_are_torchs():
+    import torch
+
+    assert [_binary_number_outcome(torch, e) for e, _ in BINARY_NUMBER_INPUTS] == \
+        [x for _, x in BINARY_NUMBER_INPUTS]

@@ -190,6 +190,10 @@ def dist(input, other, p=2):
     """||input - other||_p over all elements (the two broadcast), p any number (0 counts the
     non-zeros, inf and -inf take the largest and smallest magnitude); gradients as vector_norm's
     (0 where the distance is 0)."""
+    if input.__class__ is not Tensor and not isinstance(input, Tensor):
+        from .elementwise import input_not_tensor
+
+        raise input_not_tensor("dist", input, overloads=False)
     for t in (input, other):
         if not (t.dtype.is_floating_point or t.dtype.is_complex):
             raise RuntimeError(f"norm(): input dtype should be either floating point or complex. Got "

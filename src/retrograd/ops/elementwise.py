@@ -46,6 +46,18 @@ def require_tensor(name, v):
         raise TypeError(f"{name}(): argument 'other' must be Tensor, not {type(v).__name__}")
 
 
+def input_not_tensor(name, *args, overloads=True):
+    """torch's TypeError for a function called with a Python number (or anything not a tensor) where
+    its input tensor goes: the "invalid combination" of a function with several overloads (``eq``,
+    ``pow``), else "argument 'input' (position 1) must be Tensor" (``maximum``). Callers check only
+    when the first argument is not a tensor, so the tensor path pays nothing."""
+    if not overloads:
+        return TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(args[0]).__name__}")
+    got = ", ".join("Tensor" if isinstance(a, Tensor) else type(a).__name__ for a in args)
+    return TypeError(f"{name}() received an invalid combination of arguments - got ({got}), but expected one of: "
+                     f"({name} needs a tensor for its first argument: wrap a number with torch.tensor(x))")
+
+
 _PY_NUMBERS = (float, int)
 _ndarray, _maximum, _tanh, _subtract = np.ndarray, np.maximum, np.tanh, np.subtract  # (np.X reads are not specialised by CPython 3.11: numpy has a module __getattr__)
 
@@ -886,6 +898,8 @@ def sub(input, other, *, alpha=1):
 @tensor_method()
 def rsub(input, other, *, alpha=1):
     """other - alpha * input."""
+    if input.__class__ is not Tensor and not isinstance(input, Tensor):
+        raise input_not_tensor("rsub", input, other)
     if alpha.__class__ is not int:
         _check_alpha(input, other, alpha)
     return Sub.apply(other, input * alpha if alpha != 1 else input)
@@ -916,7 +930,9 @@ def div(input, other, *, rounding_mode=None):
 @takes_out(dtype=CAST)
 @tensor_method()
 def pow(input, exponent):  # noqa: A001
-    """input ** exponent (either may be a Python number)."""
+    """input ** exponent (either may be a Python number, not both)."""
+    if input.__class__ is not Tensor and not isinstance(input, Tensor) and not isinstance(exponent, Tensor):
+        raise input_not_tensor("pow", input, exponent)
     return Pow.apply(input, exponent)
 
 

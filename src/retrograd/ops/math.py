@@ -24,8 +24,8 @@ from ._inplace import make_inplace
 from ._kernel_dtypes import SCALAR_NAME, check_floating, check_floating_result, check_not_bool, not_implemented_for
 from ._method import tensor_method
 from .comparison import sign, where
-from .elementwise import (_SMALL, broadcast_op, div, float_data, float_operands, operands, require_tensor, sigmoid,
-                          square, true_divide)
+from .elementwise import (_SMALL, broadcast_op, div, float_data, float_operands, input_not_tensor, operands,
+                          require_tensor, sigmoid, square, true_divide)
 from ._out import CAST, NONE, SAME, takes_out
 from ._select import zero_where_not
 
@@ -1072,6 +1072,8 @@ def div_rounded(input, other, rounding_mode):
 @tensor_method()
 def remainder(input, other):
     """a - floor(a/b)*b: the remainder with the sign of b (Python's %)."""
+    if input.__class__ is not Tensor and not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        raise input_not_tensor("remainder", input, other)
     return Remainder.apply(input, other)
 
 
@@ -1079,6 +1081,8 @@ def remainder(input, other):
 @tensor_method()
 def fmod(input, other):
     """a - trunc(a/b)*b: the remainder with the sign of a (C's fmod)."""
+    if input.__class__ is not Tensor and not isinstance(input, Tensor):
+        raise input_not_tensor("fmod", input, other)
     return Fmod.apply(input, other)
 
 
@@ -1086,6 +1090,8 @@ def fmod(input, other):
 @tensor_method("atan2", "arctan2")
 def atan2(input, other):
     """Elementwise arctangent of input/other in the quadrant of (other, input): z = atan2(a, b)."""
+    if input.__class__ is not Tensor and not isinstance(input, Tensor):
+        raise input_not_tensor("atan2", input, overloads=False)
     require_tensor("atan2", other)
     return Atan2.apply(input, other)
 
@@ -1097,6 +1103,8 @@ arctan2 = atan2
 @tensor_method()
 def hypot(input, other):
     """Elementwise hypotenuse: z = sqrt(a^2 + b^2)."""
+    if input.__class__ is not Tensor and not isinstance(input, Tensor):
+        raise input_not_tensor("hypot", input, overloads=False)
     require_tensor("hypot", other)
     return Hypot.apply(input, other)
 
@@ -1105,6 +1113,8 @@ def hypot(input, other):
 @tensor_method()
 def logaddexp(input, other):
     """Elementwise z = ln(e^a + e^b), computed without overflow."""
+    if input.__class__ is not Tensor and not isinstance(input, Tensor):
+        raise input_not_tensor("logaddexp", input, overloads=False)
     require_tensor("logaddexp", other)
     return Logaddexp.apply(input, other)
 
@@ -1113,6 +1123,8 @@ def logaddexp(input, other):
 @tensor_method()
 def logaddexp2(input, other):
     """Elementwise z = log2(2^a + 2^b), computed without overflow."""
+    if input.__class__ is not Tensor and not isinstance(input, Tensor):
+        raise input_not_tensor("logaddexp2", input, overloads=False)
     require_tensor("logaddexp2", other)
     return Logaddexp2.apply(input, other)
 
@@ -1128,6 +1140,8 @@ def xlogy(input, other):
 @tensor_method()
 def maximum(input, other):
     """Elementwise max (nan propagates); ties split the gradient evenly."""
+    if input.__class__ is not Tensor and not isinstance(input, Tensor):
+        raise input_not_tensor("maximum", input, overloads=False)
     require_tensor("maximum", other)
     return Maximum.apply(input, other)
 
@@ -1136,6 +1150,8 @@ def maximum(input, other):
 @tensor_method()
 def minimum(input, other):
     """Elementwise min (nan propagates); ties split the gradient evenly."""
+    if input.__class__ is not Tensor and not isinstance(input, Tensor):
+        raise input_not_tensor("minimum", input, overloads=False)
     require_tensor("minimum", other)
     return Minimum.apply(input, other)
 
@@ -1144,6 +1160,8 @@ def minimum(input, other):
 @tensor_method()
 def fmax(input, other):
     """Elementwise max that ignores a nan operand."""
+    if input.__class__ is not Tensor and not isinstance(input, Tensor):
+        raise input_not_tensor("fmax", input, overloads=False)
     require_tensor("fmax", other)
     return Fmax.apply(input, other)
 
@@ -1152,6 +1170,8 @@ def fmax(input, other):
 @tensor_method()
 def fmin(input, other):
     """Elementwise min that ignores a nan operand."""
+    if input.__class__ is not Tensor and not isinstance(input, Tensor):
+        raise input_not_tensor("fmin", input, overloads=False)
     require_tensor("fmin", other)
     return Fmin.apply(input, other)
 
@@ -1160,6 +1180,8 @@ def fmin(input, other):
 @tensor_method("clamp", "clip")
 def clamp(input, min=None, max=None):  # noqa: A002
     """min(max(input, min), max), bounds numbers or tensors; gradient 1 at the bounds."""
+    if input.__class__ is not Tensor and not isinstance(input, Tensor):
+        raise input_not_tensor("clamp", input, min, max)
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     bounds = (min, max)  # torch's two overloads: number bounds (a 0-dim tensor is one) or tensor bounds
@@ -1202,6 +1224,8 @@ clip = clamp
 @tensor_method()
 def clamp_min(input, min):  # noqa: A002
     """Elementwise lower bound: z = max(a, min); min a number or a tensor."""
+    if input.__class__ is not Tensor and not isinstance(input, Tensor):
+        raise input_not_tensor("clamp_min", input, min)
     if input.dtype is _dtype.bool_ and not isinstance(min, Tensor):  # (a bool tensor bound: maximum's kernel)
         raise not_implemented_for("clamp_min_scalar_cpu", input.dtype, "convert the bool tensor with .int() first")
     return Clamp.apply(input, _int_bound(input, min), None)
@@ -1210,6 +1234,8 @@ def clamp_min(input, min):  # noqa: A002
 @tensor_method()
 def clamp_max(input, max):  # noqa: A002
     """Elementwise upper bound: z = min(a, max); max a number or a tensor."""
+    if input.__class__ is not Tensor and not isinstance(input, Tensor):
+        raise input_not_tensor("clamp_max", input, max)
     if input.dtype is _dtype.bool_ and not isinstance(max, Tensor):  # (a bool tensor bound: minimum's kernel)
         raise not_implemented_for("clamp_max_scalar_cpu", input.dtype, "convert the bool tensor with .int() first")
     return Clamp.apply(input, None, _int_bound(input, max))

@@ -17,7 +17,7 @@ from ._method import tensor_method
 from ._out import CAST, NONE, SAME, takes_out
 from .comparison import sign
 from .counting import NotDifferentiable
-from .elementwise import broadcast_op, float_operands, operands, require_tensor
+from .elementwise import broadcast_op, float_operands, input_not_tensor, operands, require_tensor
 from .math import _xp
 from .reduction import _return_type, return_types
 
@@ -105,6 +105,8 @@ class Nextafter(Function):
 @tensor_method()
 def copysign(input, other):
     """|input| with the sign of other (a tensor or a number), elementwise; integers become floats."""
+    if input.__class__ is not Tensor and not isinstance(input, Tensor):
+        raise input_not_tensor("copysign", input, other)
     return Copysign.apply(input, other)
 
 
@@ -172,6 +174,8 @@ def _integers(name, input, other):
 @tensor_method()
 def gcd(input, other):
     """The greatest common divisor of integers, elementwise (non-negative; gcd(0, 0) = 0)."""
+    if input.__class__ is not Tensor and not isinstance(input, Tensor):
+        raise input_not_tensor("gcd", input, overloads=False)
     x, y = _integers("gcd", input, other)
     return Tensor._make(broadcast_op(_xp(x).gcd, x, y, input, other))
 
@@ -180,5 +184,7 @@ def gcd(input, other):
 @tensor_method()
 def lcm(input, other):
     """The least common multiple of integers, elementwise (non-negative; 0 if either is 0)."""
+    if input.__class__ is not Tensor and not isinstance(input, Tensor):
+        raise input_not_tensor("lcm", input, overloads=False)
     x, y = _integers("lcm", input, other)
     return Tensor._make(broadcast_op(_xp(x).lcm, x, y, input, other))
