@@ -203,7 +203,8 @@ CASES = [
                                 + r.nn.functional.poisson_nll_loss(x, y.abs())), [(5, 4), (5, 4)]),
     ("bce", lambda r, p, y: r.nn.functional.binary_cross_entropy(p.sigmoid(), y.sigmoid()), [(5,), (5,)]),
     ("linear_cross_entropy_chunked", lambda r, x, w, b: r.nn.functional.linear_cross_entropy(  # chunks of 2 rows
-        x, w, r.tensor(IDX5), linear_bias=b, options=r.nn.LinearCrossEntropyOptions(batch_chunk_size=2)),
+        x, w, r.tensor(IDX5, device=x.device), linear_bias=b,
+        options=r.nn.LinearCrossEntropyOptions(batch_chunk_size=2)),
      [(5, 3), (4, 3), (4,)]),
     ("bce_weight", lambda r, p: r.nn.functional.binary_cross_entropy(
         p.sigmoid(), r.tensor([0.0, 1.0, 1.0, 0.0, 0.5], dtype=r.float64), weight=r.linspace(0.5, 2, 5,

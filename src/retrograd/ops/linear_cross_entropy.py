@@ -133,9 +133,9 @@ class _ChunkedLinearCrossEntropy(Function):
         ctx.used = False
         dtype = xa.dtype
         if reduction == "none":
-            return rows.astype(dtype).reshape(tuple(target.shape))
+            return _backend.cast(rows, dtype).reshape(tuple(target.shape))
         with np.errstate(invalid="ignore", divide="ignore"):  # torch: nan for a mean over no weight
-            return xp.asarray(rows.sum() / total if reduction == "mean" else rows.sum(), dtype=dtype)
+            return _backend.cast(xp.asarray(rows.sum() / total if reduction == "mean" else rows.sum()), dtype)
 
     @staticmethod
     def jvp(ctx, tx, tw, tb, *_):
@@ -165,9 +165,10 @@ class _ChunkedLinearCrossEntropy(Function):
             trows[s:s + chunk] = wt[s:s + chunk] * ((p * dz).sum(axis=1) - dz[rows, tt[s:s + chunk]])
         dtype = xa.dtype
         if reduction == "none":
-            return Tensor._make(trows.astype(dtype).reshape(tuple(ctx._fw_args[3].shape)))
+            return Tensor._make(_backend.cast(trows, dtype).reshape(tuple(ctx._fw_args[3].shape)))
         with np.errstate(invalid="ignore", divide="ignore"):
-            return Tensor._make(xp.asarray(trows.sum() / total if reduction == "mean" else trows.sum(), dtype=dtype))
+            total_tangent = trows.sum() / total if reduction == "mean" else trows.sum()
+            return Tensor._make(_backend.cast(xp.asarray(total_tangent), dtype))
 
     @staticmethod
     def backward(ctx, g):
@@ -207,9 +208,10 @@ class _ChunkedLinearCrossEntropy(Function):
                 db += dz.sum(axis=0)
         dtype = xa.dtype
         wrap = Tensor._make
-        return (None if dx is None else wrap(dx.astype(dtype, copy=False).reshape(tuple(x.shape))),
-                None if dw is None else wrap(dw.astype(dtype, copy=False)),
-                None if db is None else wrap(db.astype(dtype, copy=False))) + (None,) * 7
+        cast = _backend.cast  # (to bfloat16 on CUDA too, which CuPy's astype cannot do)
+        return (None if dx is None else wrap(cast(dx, dtype).reshape(tuple(x.shape))),
+                None if dw is None else wrap(cast(dw, dtype)),
+                None if db is None else wrap(cast(db, dtype))) + (None,) * 7
 
 
 def _logits(xc, wa, ba, acc):
