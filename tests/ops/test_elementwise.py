@@ -165,25 +165,6 @@ NUMBER_INPUTS = [
 ]
 
 
-def _number_outcome(lib, expression):
-    try:
-        return repr(eval(expression, {"lib": lib}))
-    except TypeError as e:
-        return f"TypeError: {e}"
-
-
-@pytest.mark.parametrize("expression, expected", NUMBER_INPUTS)
-def test_numbers_for_the_input_tensor_as_torch(expression, expected):
-    assert _number_outcome(R, expression) == expected
-
-
-@requires_torch
-def test_number_input_outcomes_are_torchs():
-    import torch
-
-    assert [_number_outcome(torch, e) for e, _ in NUMBER_INPUTS] == [x for _, x in NUMBER_INPUTS]
-
-
 # Binary and ternary functions with a Python number for the input tensor: torch refuses them with
 # a TypeError (the parser's first line, cut after "expected one of:"), where retrograd computed
 # eq(1, 1), pow(2, 3), remainder/fmod(5, 3), copysign, bitwise ops, maximum(1, t) and raised
@@ -214,7 +195,8 @@ BINARY_NUMBER_INPUTS = [
 ]
 
 
-def _binary_number_outcome(lib, expression):
+def _number_input_outcome(lib, expression):
+    """The repr of the result, or the TypeError's first line (cut after torch's "expected one of:")."""
     try:
         return repr(eval(expression, {"lib": lib}))
     except TypeError as e:
@@ -222,14 +204,14 @@ def _binary_number_outcome(lib, expression):
         return f"TypeError: {line[:line.index('expected one of:') + 16] if 'expected one of:' in line else line}"
 
 
-@pytest.mark.parametrize("expression, expected", BINARY_NUMBER_INPUTS)
-def test_binary_functions_refuse_a_number_input_as_torch(expression, expected):
-    assert _binary_number_outcome(R, expression) == expected
+@pytest.mark.parametrize("expression, expected", NUMBER_INPUTS + BINARY_NUMBER_INPUTS)
+def test_numbers_for_the_input_tensor_as_torch(expression, expected):
+    assert _number_input_outcome(R, expression) == expected
 
 
 @requires_torch
-def test_binary_number_input_outcomes_are_torchs():
+def test_number_input_outcomes_are_torchs():
     import torch
 
-    assert [_binary_number_outcome(torch, e) for e, _ in BINARY_NUMBER_INPUTS] == \
-        [x for _, x in BINARY_NUMBER_INPUTS]
+    cases = NUMBER_INPUTS + BINARY_NUMBER_INPUTS
+    assert [_number_input_outcome(torch, e) for e, _ in cases] == [x for _, x in cases]

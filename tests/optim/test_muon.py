@@ -10,6 +10,7 @@ import retrograd
 from helpers import reference, torch
 from retrograd import optim
 from retrograd.nn import Parameter
+from tests.optim.test_optimizers import _run as run_optimizer
 
 CONFIGS = [
     dict(),
@@ -28,17 +29,7 @@ def _data(dtype, steps=4, seed=0):
 
 
 def _run(lib, kwargs, init, grads, opt_state=None):
-    params = [lib.nn.Parameter(lib.tensor(a.copy())) for a in init]
-    opt = lib.optim.Muon(params, **kwargs)
-    if opt_state is not None:
-        opt.load_state_dict(opt_state)
-    history = []
-    for gs in grads:
-        for p, g in zip(params, gs):
-            p.grad = lib.tensor(g.copy())
-        opt.step()
-        history.append([p.detach().numpy().copy() for p in params])
-    return opt, params, history
+    return run_optimizer(lib, "Muon", kwargs, init, grads, opt_state)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
