@@ -869,7 +869,7 @@ def _numbers_input(name, input, other):
     if isinstance(other, Tensor):
         return input
     if not isinstance(input, (bool, int, float)) or not isinstance(other, (bool, int, float)):
-        raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+        raise input_not_tensor(name, input, overloads=False)
     return tensor(input)
 
 
