@@ -72,3 +72,19 @@ def test_set_warn_always_takes_a_bool_only(value):
     if torch is not None:
         with pytest.raises(RuntimeError, match=f"setWarnOnlyOnce expects a bool, but got {type(value).__name__}"):
             torch.set_warn_always(value)
+
+
+def test_warnings_name_the_callers_line_not_retrograds_own(fresh):
+    """As torch's warnings name the Python line that called into torch, whatever wrappers
+    (autocast, out=, axis= names) retrograd's function passes through."""
+    x = retrograd.ones(2, requires_grad=True)
+    calls = [lambda: retrograd.qr(retrograd.eye(2)),
+             lambda: retrograd.index_reduce(retrograd.zeros(3), 0, retrograd.tensor([0, 1]), retrograd.ones(2), "prod"),
+             lambda: retrograd.from_numpy(_read_only()),
+             lambda: (x * x).sum().backward(create_graph=True)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for call in calls:
+            call()
+    assert len(caught) == len(calls)
+    assert {w.filename for w in caught} == {__file__}, [(w.filename, w.lineno) for w in caught]

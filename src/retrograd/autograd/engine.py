@@ -624,7 +624,7 @@ def _warn_create_graph_cycle():
               "and its gradient which can cause a memory leak. We recommend using autograd.grad when "
               "creating the graph to avoid this. If you have to use this function, make sure to reset the "
               ".grad fields of your parameters to None after use to break the cycle and avoid the leak.",
-              UserWarning, stacklevel=4)
+              UserWarning)
 
 
 def _capture_points(inputs):

@@ -1018,7 +1018,7 @@ def _deprecated(name):
     """torch's deprecation UserWarning, once per process as its TORCH_WARN_ONCE."""
     from .._warn_once import warn_once
 
-    warn_once(("deprecated", name), _DEPRECATION[name], stacklevel=3)
+    warn_once(("deprecated", name), _DEPRECATION[name])
 
 
 @tensor_method()
