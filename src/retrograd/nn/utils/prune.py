@@ -235,8 +235,8 @@ class Identity(BasePruningMethod):
         return super().apply(module, name)
 
 
-class RandomUnstructured(BasePruningMethod):
-    """Prunes ``amount`` entries (a fraction or a count) chosen at random."""
+class _Unstructured(BasePruningMethod):
+    """Prunes ``amount`` entries (a fraction or a count): the first ones of ``_order``."""
 
     PRUNING_TYPE = "unstructured"
 
@@ -248,9 +248,7 @@ class RandomUnstructured(BasePruningMethod):
         k = _how_many(self.amount, t.numel())
         mask = _host(default_mask).copy()
         if k:
-            from ... import rand
-            draw = _host(rand(t.numel())).reshape(-1)
-            mask.reshape(-1)[np.argsort(-draw, kind="stable")[:k]] = 0
+            mask.reshape(-1)[self._order(t)[:k]] = 0
         return _like(default_mask, mask)
 
     @classmethod
@@ -258,25 +256,25 @@ class RandomUnstructured(BasePruningMethod):
         return super().apply(module, name, amount=amount)
 
 
-class L1Unstructured(BasePruningMethod):
+class RandomUnstructured(_Unstructured):
+    """Prunes ``amount`` entries (a fraction or a count) chosen at random."""
+
+    @staticmethod
+    def _order(t):
+        from ... import rand
+        return np.argsort(-_host(rand(t.numel())).reshape(-1), kind="stable")
+
+
+class L1Unstructured(_Unstructured):
     """Prunes the ``amount`` entries (a fraction or a count) of smallest absolute value."""
 
-    PRUNING_TYPE = "unstructured"
-
-    def __init__(self, amount):
-        _check_amount(amount)
-        self.amount = amount
-
-    def compute_mask(self, t, default_mask):
-        k = _how_many(self.amount, t.numel())
-        mask = _host(default_mask).copy()
-        if k:
-            mask.reshape(-1)[np.argsort(np.abs(_host(t)).reshape(-1), kind="stable")[:k]] = 0
-        return _like(default_mask, mask)
+    @staticmethod
+    def _order(t):
+        return np.argsort(np.abs(_host(t)).reshape(-1), kind="stable")
 
     @classmethod
     def apply(cls, module, name, amount, importance_scores=None):
-        return super().apply(module, name, amount=amount, importance_scores=importance_scores)
+        return super(_Unstructured, cls).apply(module, name, amount=amount, importance_scores=importance_scores)
 
 
 class RandomStructured(BasePruningMethod):
