@@ -138,3 +138,43 @@ def test_float32_and_errors():
 
 def test_functional_export():
     assert retrograd.nn.functional.scaled_dot_product_attention is scaled_dot_product_attention
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_precision_attention_computes_in_float32_and_rounds_once(dtype):
+    """torch's math kernel (SDPBackend.MATH) widens float16/bfloat16 to float32 and rounds the
+    output once, unless allow_fp16_bf16_reduction_math_sdp(True); so does the gradient."""
+    half = getattr(retrograd, dtype)
+    rng = np.random.default_rng(0)
+    q, k, v = (retrograd.tensor(rng.normal(size=(2, 2, 9, 4)).astype(np.float32)).to(half).requires_grad_()
+               for _ in range(3))
+    mask = retrograd.tensor(rng.normal(size=(9, 9)).astype(np.float32)).to(half)
+    out = scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=True)
+    wide = [t.detach().float().requires_grad_() for t in (q, k, v)]
+    once = scaled_dot_product_attention(*wide, attn_mask=mask.float(), is_causal=True)
+    assert out.dtype == half
+    np.testing.assert_array_equal(out.float().detach().numpy(), once.to(half).float().detach().numpy())
+    g = retrograd.tensor(rng.normal(size=(2, 2, 9, 4)).astype(np.float32)).to(half)
+    out.backward(g)
+    once.backward(g.float())
+    for t, w in zip((q, k, v), wide):
+        assert t.grad.dtype == half
+        np.testing.assert_array_equal(t.grad.float().numpy(), w.grad.to(half).float().numpy())
+    retrograd.backends.cuda.allow_fp16_bf16_reduction_math_sdp(True)
+    try:  # each product and the softmax rounded to the half type: other values
+        reduced = scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=True)
+    finally:
+        retrograd.backends.cuda.allow_fp16_bf16_reduction_math_sdp(False)
+    assert (reduced.float().detach().numpy() != out.float().detach().numpy()).any()
+
+
+@requires_torch
+def test_half_precision_attention_equals_torchs_math_kernel():
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    rng = np.random.default_rng(1)
+    arrays = [rng.normal(size=(2, 3, 7, 5)).astype(np.float32) for _ in range(3)]
+    ours = scaled_dot_product_attention(*(retrograd.tensor(a).bfloat16() for a in arrays), is_causal=True)
+    with sdpa_kernel(SDPBackend.MATH):
+        theirs = torch.nn.functional.scaled_dot_product_attention(
+            *(torch.tensor(a).bfloat16() for a in arrays), is_causal=True)
+    np.testing.assert_array_equal(ours.float().numpy(), theirs.float().numpy())

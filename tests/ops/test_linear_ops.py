@@ -81,3 +81,21 @@ def test_matrix_products_through_dot_are_bitwise_matmul(dtype, shape):
     if dtype in (np.float32, np.float64):
         assert np.array_equal(linear_ops._product(a, b.T), a @ b.T)
         assert np.array_equal(linear_ops._mm(a, a.T), a @ a.T)  # (BLAS's syrk for a product with its own transpose)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("lead", [(7,), (2, 7)])
+def test_half_precision_linear_rounds_product_plus_bias_once(dtype, lead):
+    """torch's addmm on the CPU sums x W^T and the bias in float32 and rounds once; rounding
+    the product first and adding the bias in half precision is off by an ulp in many elements."""
+    rng = np.random.default_rng(0)
+    x, w, b = (rng.normal(size=s).astype(np.float32) for s in (lead + (5,), (6, 5), (6,)))
+    half = getattr(retrograd, dtype)
+    x16, w16, b16 = (retrograd.tensor(a).to(half) for a in (x, w, b))
+    x32, w32, b32 = (t.float().numpy() for t in (x16, w16, b16))  # the exact half values
+    once = retrograd.tensor(x32 @ w32.T + b32).to(half)
+    out = retrograd.nn.functional.linear(x16, w16, b16)
+    assert out.dtype == half
+    np.testing.assert_array_equal(out.float().numpy(), once.float().numpy())
+    twice = (retrograd.tensor(x32 @ w32.T).to(half) + b16).float().numpy()
+    assert (twice != once.float().numpy()).any()  # (the inputs tell the two roundings apart)

@@ -16,8 +16,9 @@ import numpy as np
 
 import retrograd
 from tests.helpers import requires_torch
-from tests.programs import (actor_critic, char_rnn, checkpoint, dataloader_workers, dcgan, regression,
-                            resnet, seq2seq, siamese, simclr, timeseries, unet, vit, wgan_gp, word_lm)
+from tests.programs import (actor_critic, char_rnn, checkpoint, dataloader_workers, dcgan, nanogpt,
+                            regression, resnet, seq2seq, siamese, simclr, timeseries, unet, vit, wgan_gp,
+                            word_lm)
 from tests.reference.store import reference
 
 try:
@@ -193,3 +194,14 @@ def test_wgan_gp_prints_torchs_losses_through_a_checkpointed_gradient_penalty():
     ours = numbers(printed(wgan_gp.main, retrograd))
     assert ours["ema updates"] == 4
     assert_same_numbers(ours, torch_numbers(wgan_gp, wgan_gp.main))
+
+
+def test_nanogpt_prints_torchs_losses_and_samples_from_its_top_k():
+    lines = printed(nanogpt.main, retrograd)
+    ours = numbers(lines)
+    assert ours["sdpa vs masked softmax below 1e-12"] == 1
+    assert ours["num decayed parameter tensors"] == 10  # the weights: dim >= 2, the tied one once
+    assert ours["iter 7 loss"] < ours["iter 0 loss"]
+    sample = ast.literal_eval(lines[-1].removeprefix("sample "))  # drawn from the top 4
+    assert len(sample) == 16 and sample.startswith("first ") and set(sample) <= set(nanogpt.TEXT)
+    assert_same_numbers(ours, torch_numbers(nanogpt, nanogpt.main))

@@ -81,8 +81,9 @@ enable_cudnn_sdp, cudnn_sdp_enabled = _sdp_switch(SDPBackend.CUDNN_ATTENTION, "c
 
 
 def allow_fp16_bf16_reduction_math_sdp(enabled):
-    """Permit the math kernel to reduce float16/bfloat16 attention in that precision. retrograd's
-    reduces in float32 whatever this says, which True permits; the value is kept as torch's."""
+    """Permit the math kernel to reduce float16/bfloat16 attention in that precision. False (the
+    default), as torch's: it computes in float32 and rounds the output once; True: each product
+    and the softmax round to the half type (the products still accumulate in float32)."""
     if not isinstance(enabled, bool):
         raise RuntimeError(f"allow_fp16_bf16_reduction_math_sdp expects a bool, but got {type(enabled).__name__}")
     _sdp.fp16_bf16_reduction_math[0] = enabled

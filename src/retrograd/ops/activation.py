@@ -119,14 +119,18 @@ class Gelu(Function):
             ctx.save_for_backward(a, None)
             return _cuda_kernels.gelu_forward(x, approximate)
         xp = _backend.array_module(x)
+        half = x.dtype if x.dtype.itemsize == 2 and type(x) is np.ndarray else None
+        if half is not None:  # float16/bfloat16: computed in float32 and rounded once, torch's opmath
+            x = x.astype(np.float32)
         if approximate == "tanh":
             ctx.save_for_backward(a)
             inner = x.dtype.type(_SQRT_2_OVER_PI) * (x + x.dtype.type(0.044715) * x * x * x)
-            return x.dtype.type(0.5) * x * (1 + xp.tanh(inner))
-        out, d = _gelu_erf(x, ctx.needs_input_grad[0])
-        if d is not None:
-            ctx.save_for_backward(a, Tensor._make(d))
-        return out
+            out = x.dtype.type(0.5) * x * (1 + xp.tanh(inner))
+        else:
+            out, d = _gelu_erf(x, ctx.needs_input_grad[0])
+            if d is not None:  # (float32 for a half input: the plain backward rounds g*d once)
+                ctx.save_for_backward(a, Tensor._make(d))
+        return out if half is None else out.astype(half)
 
     jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
 
@@ -142,7 +146,8 @@ class Gelu(Function):
             d_inner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * a * a)
             return g * (0.5 * (1 + t) + 0.5 * a * (1 - t * t) * d_inner), None
         if d is not None and not _grad_state.enabled:  # plain backward: g times the derivative saved by forward
-            return Tensor._make(g._data * d._data), None
+            gd = g._data
+            return Tensor._make((gd * d._data).astype(gd.dtype, copy=False)), None
         cdf = 0.5 * (1 + erf(a * _INV_SQRT_2))
         pdf = _INV_SQRT_2PI * (-0.5 * a * a).exp()
         return g * (cdf + a * pdf), None

@@ -272,6 +272,14 @@ def attention_with_weights(query, key, value, attn_mask=None, dropout_p=0.0, is_
     groups = _check(query, key, value, attn_mask, enable_gqa)
     if kernel_switches:
         _sdp.check(query, key, value, attn_mask, dropout_p, enable_gqa)
+        if query.dtype.itemsize == 2 and query.dtype.is_floating_point and not _sdp.fp16_bf16_reduction_math[0]:
+            # torch's math kernel: float16/bfloat16 computed in float32, the results rounded once
+            half, mask = query.dtype, attn_mask
+            if mask is not None and mask.dtype.is_floating_point:
+                mask = mask.float()
+            out, P, keep = attention_with_weights(query.float(), key.float(), value.float(), mask, dropout_p,
+                                                  is_causal, scale, enable_gqa, generator)
+            return out.to(half), P.to(half), keep
     L, S = query.shape[-2], key.shape[-2]
     if is_causal:
         causal = _causal_mask(L, S, query)

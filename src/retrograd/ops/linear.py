@@ -37,6 +37,10 @@ class Addmm(Function):
         xd = x._data
         if xd.dtype != m._data.dtype or (b is not None and b._data.dtype != xd.dtype):
             _same_dtype(x, m, b)  # here, after autocast's cast of the arguments, as torch
+        if b is not None and xd.dtype.itemsize == 2 and type(xd) is _ndarray:
+            # float16/bfloat16: the product and the bias summed in float32, rounded once, as torch's addmm
+            f32 = np.float32
+            return (_product(xd.astype(f32), m._data.astype(f32)) + b._data.astype(f32)).astype(xd.dtype)
         y = _product(xd, m._data)
         if b is not None:
             y += b._data
