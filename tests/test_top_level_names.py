@@ -133,6 +133,15 @@ CASES = [
     # device, version, layouts, autocast's deprecated queries
     ("torch.get_device(torch.zeros(1))", -1), ("torch.zeros(1).get_device()", -1),
     ("torch.legacy_contiguous_format is torch.contiguous_format", True),
+    # the kind flags programs branch on (_tensor_queries.py): a dense tensor is none of them
+    ("[getattr(torch.ones(2), f) for f in ('is_sparse', 'is_sparse_csr', 'is_quantized', 'is_meta', 'is_nested',"
+     " 'is_mkldnn', 'is_xpu', 'is_mps', 'is_ipu', 'is_vulkan', 'is_mtia', 'is_maia')]", [False] * 12),
+    ("(lambda x: x.to_dense() is x)(torch.ones(2))", True),
+    ("torch.ones(2, dtype=torch.int64).to_dense(torch.float64)", ([1.0, 1.0], "float64")),
+    ("torch.ones(2).to_dense(masked_grad=1)", TypeError),
+    ("[torch.ones(1).layout == getattr(torch, n) for n in ('strided', 'sparse_coo', 'sparse_csr', 'sparse_csc',"
+     " 'sparse_bsr', 'sparse_bsc', 'jagged')]", [True] + [False] * 6),
+    ("[repr(torch.sparse_coo), repr(torch.jagged)]", ["torch.sparse_coo", "torch.jagged"]),
     ("torch.version.hip is None and isinstance(torch.version.debug, bool)", True),
     ("torch.version.__version__ == torch.__version__", True),
     ("[torch.is_autocast_cpu_enabled(), str(torch.get_autocast_cpu_dtype()), str(torch.get_autocast_gpu_dtype()),"
@@ -200,8 +209,14 @@ def test_channels_last_is_refused_not_ignored():
             call()
 
 
+def test_sparse_layouts_are_refused_not_ignored():
+    for layout in (retrograd.sparse_coo, retrograd.sparse_csr, retrograd.jagged):
+        with pytest.raises(NotImplementedError, match=f"layout={layout!r}"):
+            retrograd.zeros(2, 2, layout=layout)
+
+
 def test_layouts_and_formats_pickle_as_themselves():
-    for obj in (retrograd.strided, retrograd.channels_last, retrograd.contiguous_format):
+    for obj in (retrograd.strided, retrograd.sparse_coo, retrograd.channels_last, retrograd.contiguous_format):
         assert pickle.loads(pickle.dumps(obj)) is obj
 
 

@@ -18,8 +18,8 @@ from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, i
 from .tensor import Size, Tensor
 from ._tensor_str import set_printoptions
 from ._type_info import finfo, iinfo
-from ._layouts import (channels_last, channels_last_3d, contiguous_format, layout, memory_format,
-                       preserve_format, strided)
+from ._layouts import (channels_last, channels_last_3d, contiguous_format, jagged, layout, memory_format,
+                       preserve_format, sparse_bsc, sparse_bsr, sparse_coo, sparse_csc, sparse_csr, strided)
 legacy_contiguous_format = contiguous_format  # torch's older name, the same object
 from . import ops  # noqa: F401  (registers the Tensor methods)
 from .ops.elementwise import *  # noqa: F403

@@ -32,6 +32,14 @@ class memory_format(_Named):
 
 
 strided = layout("strided")
+# torch's other layouts: comparisons with them work (a retrograd tensor's layout is never one), and
+# a factory given one raises NotImplementedError (see _unsupported.py)
+sparse_coo = layout("sparse_coo")
+sparse_csr = layout("sparse_csr")
+sparse_csc = layout("sparse_csc")
+sparse_bsr = layout("sparse_bsr")
+sparse_bsc = layout("sparse_bsc")
+jagged = layout("jagged")
 contiguous_format = memory_format("contiguous_format")
 preserve_format = memory_format("preserve_format")
 channels_last = memory_format("channels_last")

@@ -16,8 +16,8 @@ import numpy as np
 
 import retrograd
 from tests.helpers import requires_torch
-from tests.programs import (actor_critic, char_rnn, checkpoint, dataloader_workers, dcgan, nanogpt,
-                            regression, resnet, seq2seq, siamese, simclr, timeseries, unet, vit, wgan_gp,
+from tests.programs import (actor_critic, char_rnn, checkpoint, dataloader_workers, dcgan, gnn, nanogpt,
+                            regression, resnet, seq2seq, siamese, simclr, timeseries, unet, vae, vit, wgan_gp,
                             word_lm)
 from tests.reference.store import reference
 
@@ -205,3 +205,19 @@ def test_nanogpt_prints_torchs_losses_and_samples_from_its_top_k():
     sample = ast.literal_eval(lines[-1].removeprefix("sample "))  # drawn from the top 4
     assert len(sample) == 16 and sample.startswith("first ") and set(sample) <= set(nanogpt.TEXT)
     assert_same_numbers(ours, torch_numbers(nanogpt, nanogpt.main))
+
+
+def test_vae_prints_torchs_losses_and_its_kl_equals_the_distributions_one():
+    ours = numbers(printed(vae.main, retrograd))
+    assert abs(ours["closed-form kl"] - ours["distributions kl"]) < 1e-12 * ours["closed-form kl"]
+    assert abs(ours["bernoulli log likelihood"] + ours["bce with logits"]) < 1e-9
+    assert ours["epoch 3 average loss"] < ours["epoch 1 average loss"]
+    assert_same_numbers(ours, torch_numbers(vae, vae.main))
+
+
+def test_gnn_message_passing_by_scatter_prints_torchs_losses():
+    ours = numbers(printed(gnn.main, retrograd))
+    assert ours["message passing vs dense gcn below 1e-12"] == 1
+    assert ours["edges after coalesce"] < ours["edges before and after coalesce"]  # duplicates dropped
+    assert ours["epoch 5 loss"] < ours["epoch 0 loss"]
+    assert_same_numbers(ours, torch_numbers(gnn, gnn.main))
