@@ -29,7 +29,7 @@ def list_backends(exclude_tags=("debug", "experimental")):
     return sorted(b for b in _BACKENDS if b not in ("eager", "aot_eager"))
 
 
-def _check(backend, mode, options, dynamic, shapes_spec):
+def _check(backend, mode, options, shapes_spec):
     if callable(backend):
         raise NotImplementedError(
             "torch.compile(backend=<callable>): retrograd captures no FX graph to hand a custom backend; pass "
@@ -46,10 +46,6 @@ def _check(backend, mode, options, dynamic, shapes_spec):
     if options:
         raise NotImplementedError(
             f"torch.compile(options={options!r}): retrograd has no inductor options to set; pass options=None")
-    if dynamic:
-        raise NotImplementedError(
-            "torch.compile(dynamic=True): retrograd captures static shapes only (each new shape is a recompile); "
-            "pass dynamic=None or False")
     if shapes_spec is not None:
         raise NotImplementedError("torch.compile(shapes_spec=...): static shapes only in retrograd; pass None")
 
@@ -63,7 +59,7 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mo
     at the first graph break instead of running that part eagerly. ``recompile_limit`` (torch's
     default 8) bounds the guard sets captured; past it calls run eagerly, with a warning.
     """
-    _check(backend, mode, options, dynamic, shapes_spec)
+    _check(backend, mode, options, shapes_spec)
     if recompile_limit is not None and (not isinstance(recompile_limit, int) or recompile_limit < 0):
         raise ValueError(f"recompile_limit must be a non-negative int or None, got {recompile_limit!r}")
     settings = dict(fullgraph=fullgraph, dynamic=dynamic, backend=backend, mode=mode, options=options,
@@ -79,8 +75,8 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mo
     label = name or getattr(model, "__qualname__", type(model).__name__)
     if isinstance(model, Module):
         return OptimizedModule(model, Compiled(model, fullgraph, recompile_limit, isolate_recompiles, label,
-                                               module=model))
-    compiled = Compiled(model, fullgraph, recompile_limit, isolate_recompiles, label)
+                                               module=model, dynamic=dynamic))
+    compiled = Compiled(model, fullgraph, recompile_limit, isolate_recompiles, label, dynamic=dynamic)
     wrapper = functools.wraps(model)(lambda *args, **kwargs: compiled(*args, **kwargs))
     wrapper._torchdynamo_orig_callable = model
     wrapper._compiled = compiled

@@ -61,7 +61,7 @@ def test_backend_mode_options_checked_as_torch():
         retrograd.compile(f, mode="fast")
     with pytest.raises(RuntimeError, match="Either mode or options"):
         retrograd.compile(f, mode="default", options={})
-    for kwargs in ({"options": {"triton.cudagraphs": False}}, {"dynamic": True}, {"backend": lambda gm, ex: gm},
+    for kwargs in ({"options": {"triton.cudagraphs": False}}, {"backend": lambda gm, ex: gm},
                    {"shapes_spec": {}}, {"backend": "tvm"}):
         with pytest.raises(NotImplementedError):
             retrograd.compile(f, **kwargs)

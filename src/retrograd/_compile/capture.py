@@ -118,7 +118,8 @@ class Capture:
         slot = len(self.slots)
         self.slots.append(("scalar", None))
         self.scalar_value[slot] = value
-        s = float.__new__(symbolic.SymFloat, value)
+        cls = symbolic.SymInt if type(value) is int else symbolic.SymFloat
+        s = cls.__base__.__new__(cls, value)
         s.slot, s.roots, s.token = slot, roots, self.token
         return s
 
@@ -126,11 +127,11 @@ class Capture:
         """``result`` of Python arithmetic ``op`` on SymFloats and numbers, recorded as a step."""
         spec, roots = [], frozenset()
         for a in operands:
-            if type(a) is symbolic.SymFloat and a.token == self.token:
+            if type(a) in symbolic.SYMBOLIC and a.token == self.token:
                 spec.append(("scalar", a.slot))
                 roots |= a.roots
             else:
-                spec.append((False, symbolic.plain(a) if type(a) is symbolic.SymFloat else a))
+                spec.append((False, symbolic.plain(a) if type(a) in symbolic.SYMBOLIC else a))
         s = self._scalar(result, roots)
         self.steps.append(Step(op, tuple(spec), {}, (s.slot,), (False,) * len(spec), (False,), False, kind="scalar"))
         return s
@@ -474,17 +475,17 @@ class Capture:
     # ------------------------------------------------------------------ the hook
     def _hook(self, cls, args, kwargs):
         if not self.mine():
-            if self.scalar_value and any(type(a) is symbolic.SymFloat for a in (*args, *kwargs.values())):
+            if self.scalar_value and any(type(a) in symbolic.SYMBOLIC for a in (*args, *kwargs.values())):
                 # (a float argument that reached an op inside another's code: read as it is, specialized)
                 return cls.apply(*symbolic.unwrap(args), **symbolic.unwrap(kwargs))
             return NotImplemented
         if self.scalar_value:  # symbolic scalars: a SymFloat argument is a slot; the op gets its plain float
-            args = tuple(a if type(a) is symbolic.SymFloat else symbolic.unwrap(a) for a in args)
+            args = tuple(a if symbolic.operand(cls, i, a) else symbolic.unwrap(a) for i, a in enumerate(args))
             kwargs = {k: v if type(v) is symbolic.SymFloat else symbolic.unwrap(v) for k, v in kwargs.items()}
         spec = tuple(self._spec(a) for a in args)
         kspec = {k: self._spec(v) for k, v in kwargs.items()}
         if self.scalar_value:
-            args = tuple(symbolic.plain(a) if type(a) is symbolic.SymFloat else a for a in args)
+            args = tuple(symbolic.plain(a) if type(a) in symbolic.SYMBOLIC else a for a in args)
             kwargs = {k: symbolic.plain(v) if type(v) is symbolic.SymFloat else v for k, v in kwargs.items()}
         versions = [(a, a._vc[0]) for a in args if isinstance(a, Tensor)]
         enabled = _grad_state.enabled
@@ -534,7 +535,7 @@ class Capture:
         ("list", [specs]) for a list/tuple holding tensors."""
         if isinstance(a, Tensor):
             return (True, self.resolve(a))
-        if type(a) is symbolic.SymFloat:
+        if type(a) in symbolic.SYMBOLIC:
             if a.token == self.token:
                 return ("scalar", a.slot)
             a = symbolic.plain(a)  # (another capture's: a float)
@@ -721,9 +722,9 @@ def _plain_operands(original):
     is eager's; its step records the SymFloat's slot)."""
 
     def operands(a, b):
-        if type(a) is symbolic.SymFloat:
+        if type(a) in symbolic.SYMBOLIC:
             a = symbolic.plain(a)
-        if type(b) is symbolic.SymFloat:
+        if type(b) in symbolic.SYMBOLIC:
             b = symbolic.plain(b)
         return original(a, b)
 

@@ -367,8 +367,11 @@ class Program:
             return None
         lower = lowerings.get(step.fn)
         symbolic = [i for i, a in enumerate(step.spec) if a[0] == "scalar"]
-        if symbolic and not (step.fn in _SCALAR_OPERANDS and max(symbolic) < 2):
-            lower = None  # (a symbolic scalar only as a binary op's operand: no decision on its value)
+        if symbolic and not (step.fn in _SCALAR_OPERANDS and max(symbolic) < 2
+                             and all(type(view.value(i)) is float for i in symbolic)):
+            # (a symbolic scalar only as a binary op's operand: no decision on its value; a symbolic int through
+            # the op's own forward, which takes one outside the tensor's dtype range as eager does)
+            lower = None
         if lower is not None and not step.autocast and step.flat and not step.kspec:
             write = lower(em, view)
             if write is not False:

@@ -11,12 +11,14 @@ instead. Each new key after the first is a recompile (per code object: each segm
 own count, as torch's resume functions do); past ``recompile_limit`` (torch's 8) a warning says
 so and new keys run eagerly.
 
-Float arguments are constants guarded by value (part of the key) while ``config.specialize_float``
-(retrograd's default). With it False they follow torch's automatic dynamic policy (symbolic.py): a
-float argument is a constant of the first capture (part of the key); when a recompile finds it changed since the
-first capture, it becomes dynamic: the key holds ``DYNAMIC`` in its place, the capture runs with a
-SymFloat there, and the graph reads the call's value at each replay. A value that the capture read
-into Python (``if s > 0``) specializes it again: that argument is a constant from then on.
+Int arguments follow torch's automatic dynamic policy (symbolic.py, stack_watch.py): an int argument is a
+constant of the first capture (part of the key); when a recompile finds it changed since the first capture, it
+becomes dynamic: the key holds ``DYNAMIC_INT`` in its place, the capture runs with a SymInt there, and the
+graph reads the call's value at each replay. A value that the capture read into Python (``if n > 0``,
+``range(n)``, ``x[:n]``) specializes it again: that argument is a constant from then on. Float arguments
+do the same where ``config.specialize_float`` is False (torch's default; retrograd's is True: constants
+guarded by value). ``compile(dynamic=False)`` makes no argument dynamic (each new value recompiles), and
+``dynamic=True`` makes every int and float argument symbolic from the first capture (shapes stay static).
 """
 
 import copy
@@ -47,6 +49,7 @@ class config:
     recompile_limit = 8
     cache_size_limit = 8
     specialize_float = True
+    specialize_int = False  # (torch's default: an int that changed becomes a symbolic input)
 
 
 _all = weakref.WeakSet()  # every Compiled, for reset()
@@ -59,8 +62,10 @@ _SPLIT = "split"  # a cache entry: calls with that key run the function split at
 class Compiled:
     """``fn`` compiled (see the module docstring)."""
 
-    def __init__(self, fn, fullgraph, recompile_limit, isolate_recompiles, name, module=None, segment_of=None):
+    def __init__(self, fn, fullgraph, recompile_limit, isolate_recompiles, name, module=None, segment_of=None,
+                 dynamic=None):
         self.fn, self.fullgraph, self.name = fn, fullgraph, name
+        self.dynamic_arg = dynamic  # compile(dynamic=): None automatic, False none, True every scalar argument
         self.module = module
         self.isolate_recompiles = isolate_recompiles
         self.segment_of = segment_of  # the resume.Split this is a segment of
@@ -75,8 +80,8 @@ class Compiled:
         self.compiles = 0
         self.warned = False
         self.last_breaks = []
-        self.first_floats = {}  # call tree -> {position: value} of the float arguments at its first capture
-        self.dynamic = {}  # call tree -> the positions (index or keyword) of its dynamic float arguments
+        self.first_scalars = {}  # call tree -> {position: value} of the int and float arguments at its first capture
+        self.dynamic = {}  # call tree -> the positions (index or keyword) of its dynamic int and float arguments
         self.specialized = {}  # call tree -> positions a capture read the value of: constants from then on
         # guarded floats (globals, closure cells, attributes) that changed: (id(container), key) -> (container,
         # key), taken as inputs by later captures; those a capture read the value of: constants again
@@ -89,7 +94,7 @@ class Compiled:
         self.split, self.unsplittable = None, None
         self.compiles = 0
         self.warned = False
-        self.first_floats.clear()
+        self.first_scalars.clear()
         self.dynamic.clear()
         self.specialized.clear()
         self.dynamic_values.clear()
@@ -142,13 +147,13 @@ class Compiled:
                     return self.replay(graph, tensors, args, scalars)
         return self.capture(key, args, kwargs, tensors, dynamic=dynamic)
 
-    # ---------------------------------------------------------------- float arguments (symbolic.py)
+    # ---------------------------------------------------------------- int and float arguments (symbolic.py)
     def _dynamic_value(self, failure):
         """A guarded float that changed (the value guard that failed: value_guards.last_failure) is taken as an
         input by the next captures, as torch's automatic dynamic makes such a global or attribute a graph input."""
         if failure is None:
             return
-        if config.specialize_float:
+        if config.specialize_float or self.dynamic_arg is False:
             return
         container, key, expected, held, how = failure
         mark = (id(container), key)
@@ -157,46 +162,58 @@ class Compiled:
             self.dynamic_values[mark] = (container, key)
 
     def _automatic_dynamic(self, tree, args, kwargs):
-        """The positions of the float arguments that are dynamic for this capture: those already dynamic,
-        and, as torch's automatic dynamic, those whose value changed since the tree's first capture (not
-        those a capture read the value of). Notes the first capture's values."""
-        if config.specialize_float:
+        """The positions of the int and float arguments that are dynamic for this capture: those already
+        dynamic, and, as torch's automatic dynamic, those whose value changed since the tree's first capture
+        (not those a capture read the value of); with dynamic=True all of them. Notes the first capture's
+        values."""
+        kinds = self._dynamic_kinds()
+        if not kinds:
             return frozenset()
-        floats = _floats(args, kwargs)
-        first = self.first_floats.get(tree)
-        if first is None:
-            self.first_floats[tree] = floats
-            return frozenset()
+        scalars = _scalars(args, kwargs, kinds)
         fixed = self.specialized.get(tree, ())
-        changed = {p for p, v in floats.items() if p in first and first[p] != v and p not in fixed}
+        first = self.first_scalars.get(tree)
+        if first is None:
+            self.first_scalars[tree] = scalars
+            if not self.dynamic_arg:
+                return frozenset()
+            first = {}
+        changed = {p for p, v in scalars.items() if p not in fixed and (
+            self.dynamic_arg or p in first and (first[p] != v or type(first[p]) is not type(v)))}
         dynamic = self.dynamic.get(tree, frozenset()) | changed
         if dynamic:
             self.dynamic[tree] = dynamic
         return dynamic
 
+    def _dynamic_kinds(self):
+        """The types of the arguments that may be dynamic."""
+        if self.dynamic_arg is False:
+            return ()
+        return tuple(kind for kind, static in ((float, config.specialize_float and not self.dynamic_arg),
+                                               (int, config.specialize_int)) if not static)
+
     @staticmethod
     def _dynamic_key(args, kwargs, dynamic):
-        """(key, tensors, the dynamic floats' values in position order): the key of the call with
-        DYNAMIC in place of each dynamic float argument."""
+        """(key, tensors, the dynamic scalars' values in position order): the key of the call with
+        DYNAMIC (a float) or DYNAMIC_INT in place of each dynamic argument."""
         scalars, args = [], list(args)
         if any(type(p) is str for p in dynamic):
             kwargs = dict(kwargs)
         for p in _ordered(dynamic):
             held = args if type(p) is int else kwargs
-            if (p < len(args) if type(p) is int else p in kwargs) and type(held[p]) is float:
+            if (p < len(args) if type(p) is int else p in kwargs) and type(held[p]) in _PLACES:
                 scalars.append(held[p])
-                held[p] = DYNAMIC
+                held[p] = _PLACES[type(held[p])]
         key, tensors = guards.call_key(tuple(args), kwargs)
         return key, tensors, tuple(scalars)
 
     def _symbolic_args(self, cap, args, kwargs, dynamic):
-        """args and kwargs with a SymFloat of ``cap`` for each dynamic float argument; {slot: position}."""
+        """args and kwargs with a SymFloat or SymInt of ``cap`` for each dynamic argument; {slot: position}."""
         roots = {}
         args = list(args)
         kwargs = dict(kwargs)
         for p in _ordered(dynamic):
             held = args if type(p) is int else kwargs
-            if (p < len(args) if type(p) is int else p in kwargs) and type(held[p]) is float:
+            if (p < len(args) if type(p) is int else p in kwargs) and type(held[p]) in _PLACES:
                 s = cap.new_scalar(held[p])
                 roots[s.slot] = p
                 held[p] = s
@@ -260,8 +277,8 @@ class Compiled:
         self.dynamic[tree] = self.dynamic[tree] - fixed
         if not self.dynamic[tree]:
             del self.dynamic[tree]
-        plain = tuple(symbolic.plain(a) if type(a) is symbolic.SymFloat else a for a in args)
-        kw = {k: symbolic.plain(v) if type(v) is symbolic.SymFloat else v for k, v in kwargs.items()}
+        plain = tuple(symbolic.plain(a) if type(a) in symbolic.SYMBOLIC else a for a in args)
+        kw = {k: symbolic.plain(v) if type(v) in symbolic.SYMBOLIC else v for k, v in kwargs.items()}
         key, _, _ = self._dynamic_key(plain, kw, self.dynamic.get(tree, ()))
         return key
 
@@ -317,7 +334,7 @@ class Compiled:
 
     def _segment(self, fn, label):
         return Compiled(fn, False, self.recompile_limit, self.isolate_recompiles, f"{self.name} ({label})",
-                        module=self.module, segment_of=self.split)
+                        module=self.module, segment_of=self.split, dynamic=self.dynamic_arg)
 
     def replay(self, graph, tensors, args, scalars=()):
         n = graph.n_inputs
@@ -340,13 +357,18 @@ class Compiled:
 
 
 class _Dynamic:
-    """DYNAMIC: a dynamic float argument's place in a call's key (its value is read at replay)."""
+    """DYNAMIC (DYNAMIC_INT): a dynamic float (int) argument's place in a call's key (its value is read at
+    replay)."""
+
+    def __init__(self, name):
+        self.name = name
 
     def __repr__(self):
-        return "DYNAMIC"
+        return self.name
 
 
-DYNAMIC = _Dynamic()
+DYNAMIC, DYNAMIC_INT = _Dynamic("DYNAMIC"), _Dynamic("DYNAMIC_INT")
+_PLACES = {float: DYNAMIC, int: DYNAMIC_INT}
 
 
 def _shape_key(key):
@@ -357,10 +379,10 @@ def _shape_key(key):
                        for p in parts), grad, amp
 
 
-def _floats(args, kwargs):
-    """{position: value} of the float arguments (an index, or a keyword's name)."""
-    out = {i: a for i, a in enumerate(args) if type(a) is float}
-    out.update((k, v) for k, v in kwargs.items() if type(v) is float)
+def _scalars(args, kwargs, kinds):
+    """{position: value} of the arguments of the types ``kinds`` (an index, or a keyword's name)."""
+    out = {i: a for i, a in enumerate(args) if type(a) in kinds}
+    out.update((k, v) for k, v in kwargs.items() if type(v) in kinds)
     return out
 
 

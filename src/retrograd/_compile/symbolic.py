@@ -25,6 +25,15 @@ break). The capture of a dynamic float runs the function with a ``SymFloat`` in 
 
 ``SymFloat`` objects act as plain floats outside the capture that made them (one kept in a list by
 the function is still a SymFloat, with float's behaviour).
+
+Ints the same way (``SymInt``, an ``int`` subclass): torch makes an int argument that changed a graph input
+too (``specialize_int = False``). An int is read by C code far more often than a float, and an int subclass
+cannot see those reads (``range(n)``, ``lst[n]``, ``'%d' % n``, ``2.5 * n``, ``np.zeros(n)`` call none of its
+methods): stack_watch.py looks at each instruction of the user's code while such a capture runs and reads
+(specializes) a symbolic scalar that any instruction but those listed there would hand to C code. Where that
+watch cannot run, every SymInt is specialized when the capture starts (the int stays a guarded constant).
+Arithmetic on a SymInt is recorded where the result's type cannot depend on the value (``n ** m`` and
+``2 ** n`` read it); a SymInt reaches an op only as an operand of ``+ - * / **`` with a tensor.
 """
 
 import itertools
@@ -60,9 +69,37 @@ class SymFloat(float):
         return _read(self)
 
 
+class SymInt(int):
+    """An int argument of a capture (as SymFloat; an int subclass cannot have __slots__, so these are
+    instance attributes)."""
+
+    def __new__(cls, *args):
+        """``type(n)(v)``: a plain int, as ``int(v)``; the capture makes its SymInts with ``int.__new__``."""
+        return int(*args)
+
+    def __reduce_ex__(self, protocol):
+        return int, (_read(self),)
+
+    def __repr__(self):
+        return int.__repr__(_read(self))
+
+    __str__ = __repr__
+
+    @property
+    def real(self):
+        return _read(self)
+
+    @property
+    def numerator(self):
+        return _read(self)
+
+
+SYMBOLIC = (SymFloat, SymInt)
+
+
 def plain(x):
-    """The plain float of a SymFloat (without specializing it)."""
-    return float.__float__(x)
+    """The plain float or int of a SymFloat or SymInt (without specializing it)."""
+    return float.__float__(x) if type(x) is SymFloat else int.__int__(x)
 
 
 def recording(s):
@@ -84,11 +121,27 @@ def _read(s):
     return plain(s)
 
 
+def operand(cls, i, a):
+    """Whether argument ``i`` of op ``cls`` is kept symbolic (a slot of the graph): a SymFloat (the op runs
+    again with the value at replay), a SymInt only as an operand of Add, Sub, Mul, Div or Pow (elsewhere an
+    int decides a shape, a dim or an index, which the graph fixes)."""
+    kind = type(a)
+    if kind is SymFloat:
+        return True
+    return kind is SymInt and i < 2 and cls in _int_operand_ops()
+
+
+def _int_operand_ops():
+    from ..ops import elementwise as ew
+
+    return (ew.Add, ew.Sub, ew.Mul, ew.Div, ew.Pow)
+
+
 def unwrap(value):
     """``value`` with each SymFloat inside a tuple, list or dict (or ``value`` itself) specialized and
     replaced by its plain float; ``value`` itself when it holds none."""
     kind = type(value)
-    if kind is SymFloat:
+    if kind in SYMBOLIC:
         return _read(value)
     if kind in (tuple, list) or isinstance(value, tuple) and hasattr(value, "_fields"):
         items = [unwrap(v) for v in value]
@@ -104,28 +157,30 @@ def unwrap(value):
     return value
 
 
-_TRACED = (int, float, bool)  # operand types whose arithmetic with a SymFloat is recorded
+_TRACED = (int, float, bool, SymFloat, SymInt)  # operand types whose arithmetic with a symbolic scalar is recorded
 
 
-def _binary(op, name, reflected):
-    base = getattr(float, name)
+def _binary(op, name, reflected, base):
+    base = getattr(base, name)
 
     def method(self, other):
         kind = type(other)
-        if kind is not SymFloat and kind not in _TRACED:
+        if kind not in _TRACED:
             result = base(plain(self), other)
-            if result is not NotImplemented:  # (a float subclass such as np.float64: the value read)
+            if result is not NotImplemented or not isinstance(other, _tensor()):
+                # (a float subclass such as np.float64, or a list that `n * [0]` repeats in C: the value read;
+                # a tensor's own method gets the scalar: a recorded operand)
                 _read(self)
-            return result  # (NotImplemented: the other operand's method gets the SymFloat)
+            return result
         a, b = (other, self) if reflected else (self, other)
-        pa = plain(a) if type(a) is SymFloat else a
-        pb = plain(b) if type(b) is SymFloat else b
+        pa = plain(a) if type(a) in SYMBOLIC else a
+        pb = plain(b) if type(b) in SYMBOLIC else b
         result = op(pa, pb)
         cap = recording(self)
-        if cap is None or type(result) is not float or op is operator.pow and not _real_power(a, b):
-            if cap is not None:  # (a complex result, or a power whose type the value decides: the value read)
+        if cap is None or type(result) not in (float, int) or not _stable(op, a, b):
+            if cap is not None:  # (a complex result, or one whose type the value decides: the value read)
                 _read(self)
-                if kind is SymFloat:
+                if kind in SYMBOLIC:
                     _read(other)
             return result
         return cap.scalar_op(op, (a, b), result)
@@ -134,10 +189,24 @@ def _binary(op, name, reflected):
     return method
 
 
-def _real_power(a, b):
-    """Whether ``a ** b`` is a float for every value of its SymFloats (a negative base to a fractional
-    power is complex): an integral constant exponent, or a constant base >= 0."""
-    return type(b) is not SymFloat and float(b).is_integer() or type(a) is not SymFloat and a >= 0
+def _stable(op, a, b):
+    """Whether ``op(a, b)``'s type is the same for every value of its symbolic operands: a symbolic float
+    exponent gives a float for a constant base >= 0 (a negative base to a fractional power is complex), a
+    symbolic int exponent a float for a float base (an int base: an int or a float by the exponent's sign),
+    a constant exponent one type for an integral exponent."""
+    if op is not operator.pow:
+        return True
+    if type(b) is SymFloat:
+        return type(a) not in SYMBOLIC and a >= 0
+    if type(b) is SymInt:
+        return type(a) in (float, SymFloat)
+    return float(b).is_integer()
+
+
+def _tensor():
+    from ..tensor import Tensor
+
+    return Tensor
 
 
 def _unary(op, name):
@@ -152,38 +221,43 @@ def _unary(op, name):
     return method
 
 
-def _reads(name):
-    base = getattr(float, name)
+def _reads(name, base):
+    base = getattr(base, name)
 
     def method(self, *args, **kwargs):
-        return base(_read(self), *(plain(a) if type(a) is SymFloat else a for a in args), **kwargs)
+        return base(_read(self), *(plain(a) if type(a) in SYMBOLIC else a for a in args), **kwargs)
 
     method.__name__ = name
     return method
 
 
-for _name, _op in (("add", operator.add), ("sub", operator.sub), ("mul", operator.mul),
-                   ("truediv", operator.truediv), ("floordiv", operator.floordiv), ("mod", operator.mod),
-                   ("pow", operator.pow)):
-    setattr(SymFloat, f"__{_name}__", _binary(_op, f"__{_name}__", False))
-    setattr(SymFloat, f"__r{_name}__", _binary(_op, f"__r{_name}__", True))
-for _name, _op in (("neg", operator.neg), ("pos", operator.pos), ("abs", operator.abs)):
-    setattr(SymFloat, f"__{_name}__", _unary(_op, f"__{_name}__"))
-for _name in ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__bool__", "__hash__", "__int__",
-              "__float__", "__round__", "__trunc__", "__floor__", "__ceil__", "__format__", "__divmod__",
-              "__rdivmod__", "is_integer", "as_integer_ratio", "hex",
-              "conjugate"):
-    setattr(SymFloat, _name, _reads(_name))
-SymFloat.__hash__ = _reads("__hash__")  # (a class defining __eq__ would lose it otherwise)
+_ARITHMETIC = (("add", operator.add), ("sub", operator.sub), ("mul", operator.mul), ("truediv", operator.truediv),
+               ("floordiv", operator.floordiv), ("mod", operator.mod), ("pow", operator.pow))
+_READS = ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__bool__", "__hash__", "__int__", "__float__",
+          "__round__", "__trunc__", "__floor__", "__ceil__", "__format__", "__divmod__", "__rdivmod__",
+          "as_integer_ratio", "conjugate")
+_INT_READS = ("__index__", "__and__", "__rand__", "__or__", "__ror__", "__xor__", "__rxor__", "__lshift__",
+              "__rlshift__", "__rshift__", "__rrshift__", "__invert__", "bit_length", "bit_count", "to_bytes",
+              "__getnewargs__", "is_integer")
+for _cls, _base, _more in ((SymFloat, float, ("is_integer", "hex")), (SymInt, int, _INT_READS)):
+    for _name, _op in _ARITHMETIC:
+        setattr(_cls, f"__{_name}__", _binary(_op, f"__{_name}__", False, _base))
+        setattr(_cls, f"__r{_name}__", _binary(_op, f"__r{_name}__", True, _base))
+    for _name, _op in (("neg", operator.neg), ("pos", operator.pos), ("abs", operator.abs)):
+        setattr(_cls, f"__{_name}__", _unary(_op, f"__{_name}__"))
+    for _name in (*_READS, *_more):
+        if hasattr(_base, _name):
+            setattr(_cls, _name, _reads(_name, _base))
+    _cls.__hash__ = _reads("__hash__", _base)  # (a class defining __eq__ would lose it otherwise)
 
 
 def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
     """A NumPy ufunc on the value (``np.exp(s)``, ``array * s`` outside an op): the value read."""
-    inputs = tuple(_read(x) if type(x) is SymFloat else x for x in inputs)
+    inputs = tuple(_read(x) if type(x) in SYMBOLIC else x for x in inputs)
     return getattr(ufunc, method)(*inputs, **kwargs)
 
 
-SymFloat.__array_ufunc__ = _array_ufunc
+SymFloat.__array_ufunc__ = SymInt.__array_ufunc__ = _array_ufunc
 
 
 class Watch:
@@ -197,22 +271,30 @@ class Watch:
     ``math.exp(self.temp)``: capture.swapped)."""
 
     def __init__(self, capture, user_code, global_names):
+        from .stack_watch import StackWatch
+
         self.capture, self.user_code, self.global_names = capture, user_code, global_names
         self.previous, self.on = None, False
         self.returned = {}  # frame -> the SymFloats functions it called returned to it
+        self.stack = StackWatch(capture, user_code)  # (C code reading a symbolic scalar in the user's code)
 
     def start(self):
         """False where a C-level profiler (cProfile) holds the hook: it cannot be chained, so the capture
-        specializes every SymFloat instead."""
+        specializes every symbolic scalar instead. Where the stack watch cannot run, the SymInts are
+        specialized (the SymFloats keep this watch's checks alone)."""
         previous = sys.getprofile()
         if previous is not None and not callable(previous):
             return False
         self.previous = previous
         sys.setprofile(self._event)
         self.on = True
+        if not self.stack.start():
+            cap = self.capture
+            cap.static.update(slot for slot, value in cap.scalar_value.items() if type(value) is int)
         return True
 
     def stop(self):
+        self.stack.stop()
         if self.on:
             sys.setprofile(self.previous)
             self.on = False

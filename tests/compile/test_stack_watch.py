@@ -1,0 +1,288 @@
+"""The stack watch (src/retrograd/_compile/stack_watch.py): C code reading a symbolic int (or float) in the
+user's code specializes it, so that no replay computes with a stale value. Each program below reads the int
+argument in a way an int subclass cannot see (range, indexing, slicing, %-formatting, a float's arithmetic,
+NumPy, struct, json, type(n)...) and is called with the int changing between calls: a design that replayed
+the capture's read would return the previous value's result. Those that keep the int in the user's frames
+(a helper's argument, a module's forward, a value returned) stay symbolic: one recompile, as torch's."""
+
+import array
+import decimal
+import json
+import math
+import struct
+import sys
+
+import numpy as np
+import pytest
+
+import retrograd
+from retrograd import nn
+from retrograd._compile import stack_watch
+from tests.compile.compare import fresh_compiler  # noqa: F401
+from tests.helpers import rand
+
+LIST = [10.0, 20.0, 30.0, 40.0, 50.0]
+VALUES = (2, 3, 1, 4, 2, 3)
+
+
+def _range(x, n):
+    for i in range(n):
+        x = x + i
+    return x
+
+
+def _index(x, n):
+    return x * LIST[n]
+
+
+def _slice(x, n):
+    return x * sum(LIST[:n])
+
+
+def _percent(x, n):
+    return x * float("%d5" % n)
+
+
+def _bool_plus(x, n):
+    return x * (True + n)
+
+
+def _numpy(x, n):
+    return x * float(np.zeros(n).size)
+
+
+def _struct(x, n):
+    return x * struct.unpack("q", struct.pack("q", n))[0]
+
+
+def _json(x, n):
+    return x * len(json.dumps(n * 111))
+
+
+def _type(x, n):
+    return x * 2 if type(n) is int else x * 3
+
+
+def _method(x, n):
+    return x * n.bit_length()
+
+
+def _divmod(x, n):
+    return x * divmod(n, 2)[1]
+
+
+def _repeat(x, n):
+    return x * len([0] * n)
+
+
+def _factorial(x, n):
+    return x * math.factorial(n)
+
+
+def _tensor_index(x, n):
+    return x[n - 1] * 2
+
+
+def _tensor_slice(x, n):
+    return x[:n] * 2
+
+
+def _reshape(x, n):
+    return x.reshape(-1)[: n * 2].reshape(n, 2) * 2
+
+
+def _sum_dim(x, n):
+    return x.sum(n % 2)
+
+
+def _stored(x, n):
+    box = _Box()
+    box.n = n
+    return x * box.scale()
+
+
+def _in_dict(x, n):
+    d = {"n": n}
+    return x * LIST[d["n"]]
+
+
+def _locals(x, n):
+    return x * LIST[locals()["n"]]
+
+
+def _varargs(x, n):
+    return _pick(x, n, 1)
+
+
+def _pick(x, *sizes):
+    return x * LIST[sizes[0]]
+
+
+def _decimal(x, n):
+    return x * float(decimal.Decimal(n) / 3)
+
+
+def _array(x, n):
+    return x * array.array("q", [n])[0]
+
+
+def _compare_float(x, n):
+    return x * 2 if 2.5 < n else x * 3
+
+
+class _Box:
+    def scale(self):
+        return LIST[self.n]
+
+
+# C-level reads: the int is specialized (guarded by value) at each of them
+READS = [_range, _index, _slice, _percent, _bool_plus, _numpy, _struct, _json, _type, _method, _divmod, _repeat,
+         _factorial, _tensor_index, _tensor_slice, _reshape, _sum_dim, _stored, _in_dict, _locals, _varargs,
+         _decimal, _array, _compare_float]
+
+
+def _run(fn, compiled, x, n):
+    return compiled(retrograd.tensor(x), n).numpy(), fn(retrograd.tensor(x), n).numpy()
+
+
+@pytest.mark.parametrize("fn", READS, ids=lambda f: f.__name__)
+def test_a_c_level_read_of_a_changing_int_gives_eagers_result(fn):
+    x = rand(4, 2, seed=1).astype(np.float32)
+    compiled = retrograd.compile(fn)
+    for n in VALUES:
+        out, ref = _run(fn, compiled, x, n)
+        np.testing.assert_array_equal(out, ref)
+    # (specialized: one capture per value, as the int guarded by value before symbolic ints)
+    assert compiled._compiled.compiles == len(set(VALUES))
+
+
+def _helper(x, n):
+    return x * n + n
+
+
+def _calls_helper(x, n):
+    return _helper(x, n) * 2
+
+
+class _Scaled(nn.Module):
+    def forward(self, x, n):
+        return x * (n + 1)
+
+
+_scaled = _Scaled()
+
+
+def _through_module(x, n):
+    return _scaled(x, n)
+
+
+def _returned(x, n):
+    m = _plus_one(n)
+    return x * m
+
+
+def _plus_one(n):
+    return n + 1
+
+
+def _cell(x, n):
+    def inner(t):
+        return t * n
+
+    return inner(x)
+
+
+# kept in the user's frames: stays symbolic (torch's count: 2 graphs for these calls)
+KEPT = [_calls_helper, _through_module, _returned, _cell]
+
+
+@pytest.mark.parametrize("fn", KEPT, ids=lambda f: f.__name__)
+def test_an_int_passed_between_the_users_functions_stays_symbolic(fn):
+    x = rand(4, 2, seed=2).astype(np.float32)
+    compiled = retrograd.compile(fn)
+    for n in VALUES:
+        out, ref = _run(fn, compiled, x, n)
+        np.testing.assert_array_equal(out, ref)
+    assert compiled._compiled.compiles == (2 if stack_watch._SUPPORTED else len(set(VALUES)))
+
+
+def test_a_foreign_trace_function_keeps_every_int_a_guarded_constant():
+    # a debugger or coverage holding sys.settrace: the watch cannot run, so the capture specializes its ints
+    x = rand(4, 2, seed=3).astype(np.float32)
+    compiled = retrograd.compile(_calls_helper)
+    previous = sys.gettrace()
+    sys.settrace(lambda frame, event, arg: None)
+    try:
+        for n in VALUES:
+            out, ref = _run(_calls_helper, compiled, x, n)
+            np.testing.assert_array_equal(out, ref)
+    finally:
+        sys.settrace(previous)
+    assert compiled._compiled.compiles == len(set(VALUES))
+
+
+def test_a_frame_the_watch_cannot_read_specializes_every_scalar(monkeypatch):
+    def unreadable(frame, nlocals):
+        raise stack_watch.Unavailable("test")
+
+    monkeypatch.setattr(stack_watch, "_stack", unreadable)
+    x = rand(4, 2, seed=4).astype(np.float32)
+    compiled = retrograd.compile(_slice)
+    for n in VALUES:
+        out, ref = _run(_slice, compiled, x, n)
+        np.testing.assert_array_equal(out, ref)
+    assert compiled._compiled.compiles == len(set(VALUES))
+
+
+def test_code_that_reads_the_int_sees_a_plain_int():
+    # the watch puts the plain int on the stack where it specializes: C code, type(n), n.__class__ and a list
+    # the function keeps never see the SymInt
+    seen = []
+
+    def f(x, n):
+        h = x * n
+        seen.extend((type(n), n.__class__, type(_plus_one(n) * 2)))
+        seen.append(n)
+        return h
+
+    compiled = retrograd.compile(f)
+    x = retrograd.tensor(rand(3, seed=5))
+    for n in (1, 2, 3):
+        np.testing.assert_array_equal(compiled(x, n).numpy(), (x * n).numpy())
+    assert seen == [int, int, int, 1, int, int, int, 2, int, int, int, 3]
+    assert all(type(v) is int for v in seen[3::4])
+
+
+@pytest.mark.parametrize("how", ["decimal", "array", "type", "global"])
+def test_a_float_read_by_c_code_is_specialized_under_torchs_float_policy(how, torch_float_policy):
+    # (the profile hook of symbolic.Watch missed these: each replayed the capture's value)
+    fn = {"decimal": lambda x, s: x * float(decimal.Decimal(s) * 2),
+          "array": lambda x, s: x * array.array("d", [s])[0],
+          "type": lambda x, s: x * 2 if type(s) is float else x * 3,
+          "global": _store_global}[how]
+    compiled = retrograd.compile(fn)
+    x = rand(3, seed=6).astype(np.float32)
+    for v in (0.5, 0.7, 0.9, 1.1):
+        out, ref = _run(fn, compiled, x, v)
+        if stack_watch._SUPPORTED or how != "global":
+            np.testing.assert_array_equal(out, ref)
+        if how == "global":
+            assert type(STORED) is float and STORED == v
+
+
+STORED = 0.0
+
+
+def _store_global(x, s):
+    global STORED
+    STORED = s
+    return x * s
+
+
+@pytest.fixture
+def torch_float_policy():
+    from retrograd._compile.compiled import config
+
+    config.specialize_float = False
+    yield
+    config.specialize_float = True
