@@ -135,6 +135,42 @@ def test_kernels_for_one_or_several_blas_threads(monkeypatch, kw):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("x_shape,w_shape,stride,padding,dilation,bias", [
+    ((3, 8, 7, 6), (5, 8, 3, 3), (1, 1), (1, 1), (1, 1), True),
+    ((2, 9, 9, 8), (4, 9, 2, 3), (2, 1), (1, 0), (1, 2), False),
+    ((2, 12, 11), (3, 12, 3), (2,), (2,), (2,), True),
+    ((2, 8, 4, 5, 4), (3, 8, 3, 2, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1), False),
+    ((0, 8, 5, 5), (3, 8, 3, 3), (1, 1), (1, 1), (1, 1), True),
+])
+def test_position_major_columns_for_a_forward_without_kept_columns(monkeypatch, x_shape, w_shape, stride,
+                                                                   padding, dilation, bias):
+    """Several BLAS threads, columns not kept (no_grad, or the input gradient as a full correlation
+    when O <= C): the columns go position major (N*L, K*C) from a channel-last copy, equal to the
+    batch-major path (float64, to 1e-12); with kept columns, or one thread, they do not."""
+    p = C.ConvParams(stride, tuple((q, q) for q in padding), dilation, 1)
+    x, w = rand(*x_shape), rand(*w_shape, seed=1)
+    b = rand(w_shape[0], seed=2) if bias else None
+    calls = []
+    positions = C._im2col_positions
+    monkeypatch.setattr(C, "_im2col_positions", lambda *a: calls.append(1) or positions(*a))
+    monkeypatch.setattr(C, "_blas_threads", lambda: 2)
+    y = C.conv_forward(x, w, b, p)
+    assert calls == [1]
+    C.conv_forward(x, w, b, p, keep_cols=True)
+    monkeypatch.setattr(C, "_blas_threads", lambda: 1)
+    expected = C.conv_forward(x, w, b, p)
+    assert calls == [1]  # (kept columns, one thread: batch-major)
+    np.testing.assert_allclose(y, expected, rtol=1e-12, atol=1e-12)
+    assert y.shape == expected.shape and y.flags.c_contiguous
+    monkeypatch.setattr(C, "_blas_threads", lambda: 2)
+    conv = getattr(F(retrograd), f"conv{len(stride)}d")
+    with retrograd.no_grad():
+        ours = conv(retrograd.tensor(x), retrograd.tensor(w), None if b is None else retrograd.tensor(b),
+                    stride=stride, padding=padding, dilation=dilation)
+    np.testing.assert_allclose(ours.numpy(), expected, rtol=1e-12, atol=1e-12)
+    assert calls == [1, 1]
+
+
 def test_empty_batch_gradients():
     for groups, o in ((1, 4), (3, 30)):  # channel-major (C*K >= O) and batch-major columns
         x = retrograd.zeros(0, 3, 5, 5, requires_grad=True)
