@@ -228,3 +228,24 @@ def test_deprecated_autocast_queries_warn_at_the_callers_line(name, replacement)
                                                f"torch.{replacement.replace('(', '.').replace(')', '.')}") as record:
         getattr(retrograd, name)()
     assert record[0].filename == __file__
+
+
+@pytest.mark.parametrize("lib", [retrograd, pytest.param(torch, marks=requires_torch)], ids=["retrograd", "torch"])
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_per_device_amp_spellings_warn_and_are_amps_classes(lib, device):
+    """torch.cpu.amp / torch.cuda.amp's autocast and GradScaler: amp's with the device fixed, each
+    deprecated with a FutureWarning at the caller's line; cache_enabled is passed on."""
+    legacy = getattr(lib, device).amp
+    with pytest.warns(FutureWarning, match=f"`torch.{device}.amp.GradScaler\\(args...\\)` is deprecated. Please "
+                                           f"use `torch.amp.GradScaler\\('{device}', args...\\)` instead.") as record:
+        scaler = legacy.GradScaler(init_scale=8.0, enabled=False)
+    assert record[0].filename == __file__
+    assert isinstance(scaler, lib.amp.GradScaler) and not scaler.is_enabled()
+    assert scaler.state_dict() == {}  # (disabled)
+    with pytest.warns(FutureWarning, match=f"`torch.{device}.amp.autocast\\(args...\\)` is deprecated") as record:
+        region = legacy.autocast(enabled=device == "cpu", cache_enabled=False)
+    assert record[0].filename == __file__ and isinstance(region, lib.amp.autocast)
+    with region:
+        assert lib.is_autocast_enabled(device) is (device == "cpu")
+        if device == "cpu":
+            assert not lib.is_autocast_cache_enabled() and lib.get_autocast_dtype("cpu") == lib.bfloat16

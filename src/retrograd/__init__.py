@@ -77,6 +77,7 @@ from . import amp  # noqa: F401
 from . import backends  # noqa: F401  (retrograd.backends.set_malloc_tuning_enabled)
 from .amp import GradScaler, autocast, get_autocast_dtype, is_autocast_enabled  # noqa: F401 (torch's names)
 from ._legacy_autocast import *  # noqa: F403  (is_autocast_cpu_enabled, get_autocast_gpu_dtype, ...)
+from . import _legacy_autocast  # noqa: E402
 from ._legacy import *  # noqa: F403  (FloatTensor, LongTensor, ...: the legacy tensor types)
 from . import _legacy
 from .func import vmap  # noqa: E402  (torch.vmap is torch.func.vmap)
@@ -157,12 +158,7 @@ class _DeviceAmp:
     def __init__(self, device_type):
         self.device_type = device_type
         self.amp = self
-
-    def autocast(self, enabled=True, dtype=None, cache_enabled=True):
-        return autocast(self.device_type, dtype=dtype, enabled=enabled)
-
-    def GradScaler(self, *args, **kwargs):
-        return amp.GradScaler(self.device_type, *args, **kwargs)
+        self.autocast, self.GradScaler = _legacy_autocast.device_amp(device_type)  # (deprecated, as torch's)
 
 
 from . import cuda  # noqa: E402  (torch.cuda: CUDA through CuPy)

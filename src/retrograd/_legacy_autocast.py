@@ -1,10 +1,14 @@
-"""torch's deprecated per-device autocast queries, which torch still has at top level:
-is_autocast_cpu_enabled, get_autocast_cpu_dtype, get_autocast_gpu_dtype (each warns, as torch,
-naming its replacement) and is_autocast_cache_enabled; they read amp's autocast state."""
+"""torch's deprecated per-device autocast spellings: the queries torch still has at top level
+(is_autocast_cpu_enabled, get_autocast_cpu_dtype, get_autocast_gpu_dtype, each warning as torch
+and naming its replacement, and is_autocast_cache_enabled), which read amp's autocast state; and
+torch.cpu.amp / torch.cuda.amp's autocast and GradScaler (``device_amp``): subclasses of amp's
+with the device fixed, warning FutureWarning as torch's."""
 
 import warnings
 
+from . import _dtype
 from .amp import autocast_mode as _autocast
+from .amp import grad_scaler as _grad_scaler
 
 __all__ = ["is_autocast_cpu_enabled", "get_autocast_cpu_dtype", "get_autocast_gpu_dtype", "is_autocast_cache_enabled"]
 
@@ -34,3 +38,32 @@ def get_autocast_gpu_dtype():
 def is_autocast_cache_enabled():
     """Whether autocast caches the lower-precision casts of parameters within a region."""
     return _autocast.current_state()[1]
+
+
+def device_amp(device_type):
+    """torch.<device_type>.amp's (autocast, GradScaler) classes."""
+    default_dtype = _dtype.float16 if device_type == "cuda" else _dtype.bfloat16
+    spelled = f"torch.{device_type}.amp"
+
+    def deprecated(name):
+        warnings.warn(f"`{spelled}.{name}(args...)` is deprecated. Please use `torch.amp.{name}('{device_type}', "
+                      "args...)` instead.", FutureWarning, stacklevel=3)
+
+    class autocast(_autocast.autocast):
+        """amp.autocast on this device (deprecated: torch.amp.autocast(device_type, ...))."""
+
+        def __init__(self, enabled=True, dtype=default_dtype, cache_enabled=True):
+            deprecated("autocast")
+            super().__init__(device_type, dtype=dtype, enabled=enabled, cache_enabled=cache_enabled)
+
+    class GradScaler(_grad_scaler.GradScaler):
+        """amp.GradScaler on this device (deprecated: torch.amp.GradScaler(device_type, ...))."""
+
+        def __init__(self, init_scale=2.0**16, growth_factor=2.0, backoff_factor=0.5, growth_interval=2000,
+                     enabled=True):
+            deprecated("GradScaler")
+            super().__init__(device_type, init_scale, growth_factor, backoff_factor, growth_interval, enabled)
+
+    for cls in (autocast, GradScaler):
+        cls.__module__, cls.__qualname__ = f"retrograd.{device_type}.amp", cls.__name__
+    return autocast, GradScaler

@@ -16,9 +16,9 @@ import numpy as np
 
 import retrograd
 from tests.helpers import requires_torch
-from tests.programs import (actor_critic, char_rnn, checkpoint, dataloader_workers, dcgan, gnn, nanogpt,
-                            regression, resnet, seq2seq, siamese, simclr, timeseries, unet, vae, vit, wgan_gp,
-                            word_lm)
+from tests.programs import (actor_critic, char_rnn, checkpoint, dataloader_workers, dcgan, gnn, hf_trainer,
+                            nanogpt, regression, resnet, seq2seq, siamese, simclr, tabular, timeseries, unet, vae,
+                            vit, wgan_gp, word_lm)
 from tests.reference.store import reference
 
 try:
@@ -221,3 +221,19 @@ def test_gnn_message_passing_by_scatter_prints_torchs_losses():
     assert ours["edges after coalesce"] < ours["edges before and after coalesce"]  # duplicates dropped
     assert ours["epoch 5 loss"] < ours["epoch 0 loss"]
     assert_same_numbers(ours, torch_numbers(gnn, gnn.main))
+
+
+def test_hf_style_trainer_resumes_from_its_checkpoint_and_prints_torchs_losses():
+    ours = numbers(printed(hf_trainer.main, retrograd))
+    assert ours["step 2 lr"] == 2e-2 and ours["step 9 lr"] == 0.0  # linear warm-up, then decay to 0
+    assert ours["logits unchanged by resize below 1e-12"] == 1
+    assert ours["step 9 loss"] < ours["step 1 loss"]
+    assert_same_numbers(ours, torch_numbers(hf_trainer, hf_trainer.main))
+
+
+def test_tabular_model_stops_early_and_prints_torchs_losses():
+    ours = numbers(printed(tabular.main, retrograd))
+    stop = int(ours["early stop epoch"])
+    assert stop < 11 and ours["best valid loss"] == min(ours[f"epoch {e} valid loss"] for e in range(stop + 1))
+    assert abs(ours["restored valid loss"] - ours["best valid loss"]) < 1e-12
+    assert_same_numbers(ours, torch_numbers(tabular, tabular.main))
