@@ -1,6 +1,10 @@
 """``python -m bench --compare torch``: each workload for retrograd and torch in fresh
 processes, alternating A B A B over rounds, then a table of medians and ratios.
 
+``--compile`` adds a third process per round, alternating with the other two (A B C, B C A, ...):
+retrograd with the whole training step compiled by ``retrograd.compile`` (bench.compile's "step"
+mode), and a second table of its step time against eager torch's of the same rounds.
+
 By default the worker processes run with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset
 (this machine sets them for old OpenBLAS builds; they halve NumPy's matmul speed); the
 BLAS library, its core type and its thread count are recorded in the output.
@@ -65,6 +69,8 @@ def summarize(name, rounds):
         row["rg_bwd_fwd"] = row["rg_backward_s"] / row["rg_forward_s"]
     if row.get("torch_forward_s") and row.get("torch_backward_s"):
         row["torch_bwd_fwd"] = row["torch_backward_s"] / row["torch_forward_s"]
+    if any("compiled" in r for r in rounds):
+        row.update(_summarize_compiled(rounds))
     floors = [r["numpy"] for r in rounds if "numpy" in r and "error" not in r["numpy"]]
     if floors:
         row["numpy_step_s"] = _median(floors, "step_s")
@@ -74,11 +80,29 @@ def summarize(name, rounds):
     return row
 
 
+def _summarize_compiled(rounds):
+    """The compiled step's median time, its ratio to eager torch's step over the rounds that ran
+    both, its compile time and graph breaks."""
+    ok = [r["compiled"] for r in rounds if "compiled" in r and "error" not in r["compiled"]]
+    if not ok:
+        return {"compiled_error": next(r["compiled"]["error"] for r in rounds if "compiled" in r)}
+    out = {"compiled_step_s": _median(ok, "step_s"), "compile_s": _median(ok, "compile_s"),
+           "compiled_breaks": max(len(r["graph_breaks"]) for r in ok)}
+    pairs = [(r["compiled"]["step_s"], r["torch"]["step_s"]) for r in rounds
+             if "compiled" in r and "error" not in r["compiled"] and "torch" in r and "error" not in r["torch"]]
+    if pairs:
+        ratios = [a / b for a, b in pairs]
+        out["compiled_ratio"] = statistics.median(ratios)
+        out["compiled_ratio_spread"] = _spread(ratios)
+    return out
+
+
 def _ms(v):
     return "-" if v is None else f"{v * 1e3:.2f}"
 
 
-def print_table(rows, out=sys.stdout):
+def print_table(rows, out=None):
+    out = out or sys.stdout  # (at the call: a redirected stdout)
     head = (f"{'workload':<12}{'rg step ms':>11}{'torch ms':>10}{'ratio':>13}{'rg fwd':>9}"
             f"{'fwd nograd':>11}{'bwd/fwd':>9}{'rg RSS MB':>10}{'torch RSS':>10}")
     print(head, file=out)
@@ -97,6 +121,21 @@ def print_table(rows, out=sys.stdout):
         print(f"{r['workload']:<12}{_ms(r['rg_step_s']):>11}{_ms(r.get('torch_step_s')):>10}{ratio:>13}"
               f"{_ms(r['rg_forward_s']):>9}{_ms(r['rg_forward_nograd_s']):>11}{bwd:>9}"
               f"{r['rg_peak_rss_mb']:>10.0f}{trss:>10}", file=out)
+    compiled = [r for r in rows if "compiled_step_s" in r or "compiled_error" in r]
+    if compiled:
+        print("\ncompiled whole step (retrograd.compile of zero_grad, forward, loss, backward, SGD step) "
+              "vs eager torch, same rounds", file=out)
+        head = f"{'workload':<12}{'compiled ms':>12}{'torch ms':>10}{'ratio':>13}{'compile ms':>12}{'breaks':>8}"
+        print(head, file=out)
+        print("-" * len(head), file=out)
+        for r in compiled:
+            if "compiled_error" in r:
+                print(f"{r['workload']:<12}  compiled step failed: {r['compiled_error']}", file=out)
+                continue
+            ratio = "-" if r.get("compiled_ratio") is None else \
+                f"{r['compiled_ratio']:.2f}±{r['compiled_ratio_spread']:.2f}"
+            print(f"{r['workload']:<12}{_ms(r['compiled_step_s']):>12}{_ms(r.get('torch_step_s')):>10}{ratio:>13}"
+                  f"{_ms(r['compile_s']):>12}{r['compiled_breaks']:>8}", file=out)
     floors = [r for r in rows if r.get("numpy_step_s")]
     if floors:
         print("\nfloor (same run): hand-written NumPy step, and matmul FLOPs / measured matmul rate", file=out)
@@ -114,6 +153,9 @@ def main(argv=None):
                    help=f"comma-separated subset of {','.join(WORKLOADS)}")
     p.add_argument("--rounds", type=int, default=3, help="A B rounds per workload (default 3)")
     p.add_argument("--seconds", type=float, default=2.0, help="timing budget per process (default 2)")
+    p.add_argument("--compile", action="store_true",
+                   help="also time retrograd with the whole training step compiled (retrograd.compile), "
+                        "in its own fresh processes alternating with the others")
     p.add_argument("--json", default=None, help="write results to this JSON file")
     p.add_argument("--keep-blas-env", action="store_true",
                    help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE as set (default: unset for the workers)")
@@ -141,12 +183,12 @@ def main(argv=None):
     rows, raw = [], {}
     for name in names:
         rounds = []
+        frameworks = ["retrograd"] + (["torch"] if compare else []) + \
+            (["compiled"] if args.compile and name != "opoverhead" else [])
         for i in range(args.rounds):
             rnd = {}
-            order = ["retrograd", "torch"] if i % 2 == 0 else ["torch", "retrograd"]
-            for fw in order:
-                if fw == "torch" and not compare:
-                    continue
+            k = i % len(frameworks)
+            for fw in frameworks[k:] + frameworks[:k]:  # (each framework first in turn)
                 rnd[fw] = run_worker(fw, name, args.seconds, env)
             if name in FLOOR_WORKLOADS:
                 rnd["numpy"] = run_worker("numpy", name, args.seconds, env)

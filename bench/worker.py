@@ -2,7 +2,9 @@
 
 Prints one JSON line: median step time (zero_grad, forward, loss, backward, SGD step),
 forward time with and without graph recording, backward time, and peak RSS.
-FRAMEWORK is retrograd, torch, or numpy (the hand-written floor for mlp and deep).
+FRAMEWORK is retrograd, torch, numpy (the hand-written floor for mlp and deep), or compiled
+(retrograd with the whole training step compiled: bench.compile's "step" mode; its step time
+and the time of its first call, which captures and compiles).
 """
 
 import json
@@ -65,6 +67,21 @@ def measure_training(t, name, seconds):
     return {"step_s": med(steps), "steps": len(steps), "forward_s": med(fwd),
             "forward_nograd_s": med(fwd_nograd), "backward_s": med(bwd),
             "step_flops": w.step_flops}
+
+
+def measure_compiled(name, seconds):
+    """The whole training step compiled by retrograd.compile (bench.compile's "step" mode, the same
+    step function): its first call captures and compiles (compile_s); the replays are timed as
+    measure_training times the eager step."""
+    import retrograd
+    from bench.compile import _step_fn
+
+    run, compile_s, compiled = _step_fn(retrograd, name, "step")
+    for _ in range(3):
+        run()
+    steps = _timed(run, seconds)
+    return {"step_s": statistics.median(steps), "steps": len(steps), "compile_s": compile_s,
+            "graph_breaks": [b.reason for b in compiled._compiled.last_breaks]}
 
 
 def measure_opoverhead(t, seconds):
@@ -171,12 +188,14 @@ def _numpy_deep(seconds):
     return {"step_s": statistics.median(_timed(step, seconds))}
 
 
-def main():
-    framework, name, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+def measure(framework, name, seconds):
+    """The JSON line's fields of one worker process (see the module docstring)."""
     result = {"framework": framework, "workload": name}
     try:
         if framework == "numpy":
             result.update(measure_numpy(name, seconds))
+        elif framework == "compiled":
+            result.update(measure_compiled(name, seconds))
         else:
             if framework == "torch":
                 import torch as t
@@ -192,7 +211,12 @@ def main():
         result["error"] = f"{type(exc).__name__}: {exc}"
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result["blas"] = _blas_info()
-    print(json.dumps(result))
+    return result
+
+
+def main():
+    framework, name, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+    print(json.dumps(measure(framework, name, seconds)))
 
 
 if __name__ == "__main__":
