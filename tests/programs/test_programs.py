@@ -17,8 +17,8 @@ import numpy as np
 import retrograd
 from tests.helpers import requires_torch
 from tests.programs import (actor_critic, char_rnn, checkpoint, dataloader_workers, dcgan, gnn, hf_trainer,
-                            nanogpt, regression, resnet, seq2seq, siamese, simclr, tabular, timeseries, unet, vae,
-                            vit, wgan_gp, word_lm)
+                            nanogpt, regression, resnet, seq2seq, siamese, simclr, style_transfer, tabular,
+                            timeseries, unet, vae, vit, wgan_gp, word_lm)
 from tests.reference.store import reference
 
 try:
@@ -237,3 +237,11 @@ def test_tabular_model_stops_early_and_prints_torchs_losses():
     assert stop < 11 and ours["best valid loss"] == min(ours[f"epoch {e} valid loss"] for e in range(stop + 1))
     assert abs(ours["restored valid loss"] - ours["best valid loss"]) < 1e-12
     assert_same_numbers(ours, torch_numbers(tabular, tabular.main))
+
+
+def test_style_transfer_by_lbfgs_on_the_image_prints_torchs_losses():
+    ours = numbers(printed(style_transfer.main, retrograd))
+    assert ours["hooked vs module style loss below 1e-12"] == 1
+    assert ours["final style loss"] < ours["run 4 style loss"] / 1000
+    assert 0 <= ours["image range"] and ours["image max"] <= 1  # clamped
+    assert_same_numbers(ours, torch_numbers(style_transfer, style_transfer.main))
