@@ -36,9 +36,9 @@ def _random_outside_op(a):
     return a + retrograd.randn(a.shape)
 
 
-def _inplace(a):
+def _inplace(a):  # (on a view: an in-place op on an intermediate itself is captured, test_inplace_capture.py)
     b = a * 1
-    b.add_(1)
+    b[0].add_(1)
     return b.exp()
 
 
@@ -47,8 +47,8 @@ def _print(a):
     return a + 1
 
 
-def _batch_norm_training(a):
-    return F.batch_norm(a, None, None, training=True)
+def _batch_norm_training(a):  # (half precision: float32/float64 are captured, test_batch_norm_capture.py)
+    return F.batch_norm(a.half(), None, None, training=True)
 
 
 def _backward_inside(a):  # (a plain loss.backward() is captured: see test_training.py)

@@ -18,12 +18,18 @@ Each tensor an op reads gets a slot of the replay environment (``Graph.env``):
 - a **constant** made by a creation function (``zeros``, ``arange``, ``tensor`` ...) during the call;
 - a **draw**: dropout's scaled mask, drawn again at replay from the same generator;
 - an **alias**: a tensor sharing an env tensor's array but made without an op (``detach()``,
-  ``.data``): the same array at replay, with no gradient through it.
+  ``.data``): the same array at replay, with no gradient through it;
+- an **array** step's result: arrays an op's caller computes from its inputs' arrays outside any op,
+  computed again at replay by the same function (layer/group/batch norm's statistics, batch norm's
+  running-statistics update and eval-mode statistics, max pooling's window maxima and indices).
 
-Anything else ends the capture with a graph break (graph_break.py): a tensor made without a
-recorded op (a comparison ``x > 0``, a mask from ``.numpy()``), random numbers drawn outside
-an op, an in-place change of any captured tensor (the version counter moved), module hooks,
-an op returning a Python value. The Capture gives a ``Graph`` (replay.py) or the breaks.
+An in-place op on a tensor an op of the capture made is recorded as the op on the tensor's slot,
+and the tensor's later reads are the op's result (_inplace); on a buffer under no_grad its result
+is written into the buffer at replay. Anything else ends the capture with a graph break
+(graph_break.py): a tensor made without a recorded op (a mask from ``.numpy()``, ``argmax``),
+random numbers drawn outside an op, another in-place change of a captured tensor (the version
+counter moved; a tensor an op saved for backward changed after), module hooks, an op returning a
+Python value. The Capture gives a ``Graph`` (replay.py) or the breaks.
 """
 
 import functools
@@ -40,6 +46,9 @@ from ..ops import attention as _attention_mod
 from ..ops import dropout as _dropout_mod
 from ..ops import comparison as _comparison_mod
 from ..ops import normalization as _norm_mod
+from ..ops import pooling as _pooling_mod
+from ..ops import _batching
+from ..ops import _inplace as _inplace_mod
 from ..ops.elementwise import operands as _operands
 from .. import random as _random
 from ..tensor import Tensor
@@ -50,6 +59,9 @@ from .replay import Graph, Step, outside_overlap, plain_leaf
 # functions of ops/normalization.py whose statistics (arrays, from ``_stats``) are recomputed at replay
 _STATS_CALLERS = ("layer_norm", "group_norm")
 # creation functions whose result depends only on their (guarded or constant) arguments
+# ops whose array arguments are functions of shapes and Python arguments only (the guards fix both): constants
+# of the graph (pooling's and interpolate's matrices)
+_CONSTANT_ARRAYS = (_pooling_mod.SeparablePool,)
 _CREATION = ("tensor", "as_tensor", "zeros", "ones", "full", "empty", "scalar_tensor", "zeros_like",
              "ones_like", "full_like", "empty_like", "arange", "linspace", "logspace", "eye")
 
@@ -78,6 +90,10 @@ class Capture:
         self._consts = {}  # id -> tensor made by a creation function at depth 0
         self._pending = {}  # id(array) -> slot: a comparison's result, until its tensor is made
         self._arrays = {}  # id(array) -> slot: statistics recomputed at replay (_stats)
+        self._const_arrays = False  # while an op of _CONSTANT_ARRAYS is recorded
+        self._copy_for = None  # the tensor an in-place op copies now: its copy reads that tensor's slot
+        self._nodes = []  # the graph nodes of the recorded ops (their saved tensors: see _check_saved)
+        self._written = []  # version counters of tensors written by captured in-place ops
         self.modules = []  # every nn.Module called during the capture
         self._seen_modules = set()
         self.n_inputs = 0
@@ -160,7 +176,11 @@ class Capture:
             t = make_fn(data, requires_grad)
             if cap.mine():
                 slot = cap._pending.pop(id(data), None)
-                if slot is not None:  # a comparison's result (see _comparison)
+                if cap._copy_for is not None:  # the value before an in-place write (see _inplace): read from its slot
+                    cap._slot[id(t)] = cap._slot[id(cap._copy_for)]
+                    cap._keep.append(t)
+                    cap._copy_for = None
+                elif slot is not None:  # a comparison's or statistics step's result (see _comparison)
                     cap.slots[slot] = ("op", t)
                     cap._slot[id(t)] = slot
                     cap._keep.append(t)
@@ -197,6 +217,14 @@ class Capture:
         _comparison_mod.broadcast_op = self._comparison(_comparison_mod.broadcast_op)
         self._undo.append((_norm_mod, "_stats", _norm_mod._stats))
         _norm_mod._stats = self._stats(_norm_mod._stats)
+        self._undo.append((_norm_mod, "_batch_stats", _norm_mod._batch_stats))
+        _norm_mod._batch_stats = self._batch_stats(_norm_mod._batch_stats)
+        self._undo.append((_norm_mod, "_eval_stats", _norm_mod._eval_stats))
+        _norm_mod._eval_stats = self._eval_stats(_norm_mod._eval_stats)
+        self._undo.append((_pooling_mod, "_window_arrays", _pooling_mod._window_arrays))
+        _pooling_mod._window_arrays = self._window_arrays(_pooling_mod._window_arrays)
+        self._undo.append((_inplace_mod, "_inplace", _inplace_mod._inplace))
+        _inplace_mod._inplace = self._inplace(_inplace_mod._inplace)
         self._undo.append((_dropout_mod, "_dropout", _dropout_mod._dropout))
         _dropout_mod._dropout = self._dropout(_dropout_mod._dropout)
         self._undo.append((_attention_mod, "_keep_mask", _attention_mod._keep_mask))
@@ -413,7 +441,7 @@ class Capture:
             out = original(xd, view, axes, eps)
             if not cap.mine() or sys._getframe(1).f_code.co_name not in _STATS_CALLERS:
                 return out
-            src = next((s for s, (_, u) in enumerate(cap.slots) if u is not None and u._data is xd), None)
+            src = cap._array_slot(xd)
             if src is None:
                 return out
             slots = []
@@ -427,6 +455,170 @@ class Capture:
             return out
 
         return stats
+
+    def _batch_stats(self, original):
+        """batch_norm's training statistics and running-statistics update (normalization._batch_stats):
+        recorded as one step that calls it again at replay (the same NumPy calls: the same values, and
+        the running buffers updated in place with their versions bumped, as eager's)."""
+        cap = self
+
+        def batch_stats(xd, shape, axes, eps, running_mean, running_var, momentum):
+            eps, momentum = symbolic.unwrap(eps), symbolic.unwrap(momentum)
+            if not cap.mine():
+                return original(xd, shape, axes, eps, running_mean, running_var, momentum)
+            src = cap._array_slot(xd)
+            running = [t for t in (running_mean, running_var) if t is not None]
+            kinds = [cap.slots[cap.resolve(t)][0] for t in running]  # (live: bound, so guarded; read at replay)
+            cap.depth += 1
+            try:
+                out = original(xd, shape, axes, eps, running_mean, running_var, momentum)
+            finally:
+                cap.depth -= 1
+            if any(k != "live" for k in kinds):
+                cap.graph_break("batch_norm's running statistics are tensors made or given in the call (only a "
+                                "module's buffers or other tensors made before the call are updated at replay)")
+                return out
+            for t in running:
+                cap._wrote(t)
+            if src is not None:
+                spec = ((True, src), (False, tuple(shape)), (False, axes), (False, eps), (False, running_mean),
+                        (False, running_var), (False, momentum))
+                cap._array_step(original, spec, out)
+            return out
+
+        return batch_stats
+
+    def _eval_stats(self, original):
+        """batch_norm's eval-mode rstd and mean from the running statistics (normalization._eval_stats),
+        made into tensors by its caller: recorded as a step reading the running tensors at replay."""
+        cap = self
+
+        def eval_stats(mean, var, eps, dtype):
+            eps = symbolic.unwrap(eps)
+            if not cap.mine():
+                return original(mean, var, eps, dtype)
+            spec = ((True, cap.resolve(mean)), (True, cap.resolve(var)), (False, eps), (False, dtype))
+            out = original(mean, var, eps, dtype)
+            slots = []
+            for a in out:  # (each becomes an op slot when its caller makes its tensor: see _make)
+                slots.append(len(cap.slots))
+                cap.slots.append(("pending", None))
+                cap._pending[id(a)] = slots[-1]
+                cap._keep.append(a)
+            cap.steps.append(Step(_OfTensors(original, 2), spec, {}, tuple(slots), (), (False,) * len(slots),
+                                  False, kind="arrays"))
+            return out
+
+        return eval_stats
+
+    def _window_arrays(self, original):
+        """max pooling's window maxima and their flat indices (pooling._window_arrays), found from the
+        input's array before MaxPool's op: recorded as a step that finds them again at replay."""
+        cap = self
+
+        def window_arrays(find, x):
+            if not cap.mine() or _batching.batched(x):
+                return original(find, x)
+            src = cap.resolve(x)
+            cap.depth += 1
+            try:
+                values, idx = original(find, x)
+            finally:
+                cap.depth -= 1
+            slots = (len(cap.slots), None)
+            cap.slots.append(("array", None))
+            cap._arrays[id(values)] = slots[0]
+            cap._keep.append(values)
+            slots = (slots[0], cap._new_slot("op", idx))
+            cap.steps.append(Step(find, ((True, src),), {}, slots, (), (False, False), False, kind="arrays"))
+            return values, idx
+
+        return window_arrays
+
+    def _array_step(self, fn, spec, out):
+        """Record ``fn`` (arguments ``spec``), whose result ``out`` is a tuple of arrays, as a step that
+        computes them again at replay; each array an "array" slot (an op's argument)."""
+        slots = []
+        for a in out:
+            slots.append(len(self.slots))
+            self.slots.append(("array", None))
+            self._arrays[id(a)] = slots[-1]
+            self._keep.append(a)
+        self.steps.append(Step(fn, spec, {}, tuple(slots), (), (False,) * len(slots), False, kind="arrays"))
+
+    def _inplace(self, original):
+        """An in-place op (ops/_inplace.py's ``_inplace``: ``x.relu_()``, ``x += y``, ``nn.ReLU(inplace=True)``)
+        on a tensor an op of the capture made, or, under no_grad or on tensors not requiring grad, on a live
+        tensor (a buffer: ``num_batches_tracked.add_(1)``): the op is recorded as usual (on the tensor's
+        slot); the tensor's later reads are the op's output slot (for an intermediate: no write at replay),
+        or its result is written into the live tensor at replay (its version bumped, as eager's). Others (an
+        input of the function, a view or a tensor sharing memory with another the capture holds, a result of
+        another dtype) run as before: the version check breaks the graph."""
+        cap = self
+
+        def inplace(t, name, op, *args, **kwargs):
+            if not cap.mine() or _function.batch_hook is not None or _function.forward_hook is not None:
+                return original(t, name, op, *args, **kwargs)
+            slot = cap._slot.get(id(t))
+            if slot is None and id(t) not in cap._made and id(t) not in cap._consts:
+                slot = cap.resolve(t)  # (a tensor made before the call: live)
+            kind = cap.slots[slot][0] if slot is not None else None
+            tracked = _grad_state.enabled and (t._requires_grad or _inplace_mod._any_requires_grad(args))
+            if t._base is not None or not (kind == "op" or kind == "live" and not tracked) \
+                    or any(u is not t and u is not None and np.may_share_memory(u._data, t._data)
+                           for _, u in cap.slots):
+                return original(t, name, op, *args, **kwargs)
+            results = []
+
+            def recorded(*a, **k):
+                results.append(op(*a, **k))
+                return results[-1]
+
+            cap._copy_for = t if tracked else None
+            try:
+                out = original(t, name, recorded, *args, **kwargs)
+            finally:
+                cap._copy_for = None
+            r = cap._slot.get(id(results[-1])) if results and isinstance(results[-1], Tensor) else None
+            if r is None or cap.slots[r][0] != "op" or results[-1]._data.dtype != t._data.dtype:
+                return out  # (a result no recorded op made, or cast on writing: the version check breaks)
+            if kind == "op":
+                cap._slot[id(t)] = r
+            else:
+                cap.slots.append(("array", None))
+                cap.steps.append(Step(_WriteInto(original, t, name), ((True, r),), {}, (len(cap.slots) - 1,), (),
+                                      (False,), False, kind="arrays"))
+            cap._wrote(t)
+            return out
+
+        return inplace
+
+    def _array_slot(self, data):
+        """The slot whose tensor holds the array ``data`` now, or None."""
+        for s, (_, u) in enumerate(self.slots):
+            if u is not None and u._data is data:
+                return self._slot.get(id(u), s)  # (a tensor written in place: the slot of its new value)
+        return None
+
+    def _wrote(self, t):
+        """``t`` was written by a captured step: its version now is the capture's (not an in-place change
+        to break on); the ops that saved it before are checked at the end (_check_saved)."""
+        self._versions = [(u, u._vc[0]) if u is t else (u, v) for u, v in self._versions]
+        self._written.append(t._vc)
+
+    def _check_saved(self):
+        """Break where a recorded op saved a tensor for backward that a captured in-place op changed
+        after: eager's backward raises there, where the replay would compute with the new values."""
+        written = {id(vc) for vc in self._written}
+        for node in self._nodes:
+            for entry in getattr(node, "_saved", None) or ():
+                if entry is None or entry[0] not in (_function._SAVED_PLAIN, _function._SAVED_OUTPUT):
+                    continue
+                vc = entry[1]._vc if entry[0] == _function._SAVED_PLAIN else entry[3]
+                if id(vc) in written and vc[0] != entry[2]:
+                    self.graph_break(f"a tensor that {node.name()} saved for backward was changed in place after "
+                                     "(eager's backward raises on it)")
+                    return
 
     def _dropout(self, original):
         """dropout's mask is drawn outside any op: recorded as a draw, drawn again at replay."""
@@ -482,8 +674,12 @@ class Capture:
         if self.scalar_value:  # symbolic scalars: a SymFloat argument is a slot; the op gets its plain float
             args = tuple(a if symbolic.operand(cls, i, a) else symbolic.unwrap(a) for i, a in enumerate(args))
             kwargs = {k: v if type(v) is symbolic.SymFloat else symbolic.unwrap(v) for k, v in kwargs.items()}
-        spec = tuple(self._spec(a) for a in args)
-        kspec = {k: self._spec(v) for k, v in kwargs.items()}
+        self._const_arrays = cls in _CONSTANT_ARRAYS
+        try:
+            spec = tuple(self._spec(a) for a in args)
+            kspec = {k: self._spec(v) for k, v in kwargs.items()}
+        finally:
+            self._const_arrays = False
         if self.scalar_value:
             args = tuple(symbolic.plain(a) if type(a) in symbolic.SYMBOLIC else a for a in args)
             kwargs = {k: symbolic.plain(v) if type(v) is symbolic.SymFloat else v for k, v in kwargs.items()}
@@ -505,6 +701,8 @@ class Capture:
             if isinstance(o, Tensor):
                 slots.append(self._new_slot("op", o))
                 rgs.append(o._requires_grad)
+                if o.grad_fn is not None and (not self._nodes or self._nodes[-1] is not o.grad_fn):
+                    self._nodes.append(o.grad_fn)
             else:
                 if o is not None:
                     self.graph_break(f"{cls.__name__} returned a Python {type(o).__name__}")
@@ -543,7 +741,7 @@ class Capture:
             return ("list", type(a), tuple(self._spec(x) for x in a))
         if id(a) in self._arrays:
             return (True, self._arrays[id(a)])
-        if isinstance(a, np.ndarray) or hasattr(a, "__cuda_array_interface__"):
+        if (isinstance(a, np.ndarray) or hasattr(a, "__cuda_array_interface__")) and not self._const_arrays:
             # an array the op's caller computed (from its inputs' values, maybe) outside any op
             self.graph_break(f"an op is called with an array of shape {list(a.shape)} computed outside the "
                              "recorded ops (e.g. batch_norm in training mode)", skip=4)
@@ -560,12 +758,11 @@ class Capture:
                 if c._data is t._data and c is not t:  # a constant's array, wrapped again: the constant
                     self.resolve(c)
                     break
-            for s, (kind, u) in enumerate(self.slots):
-                if u is not None and u._data is t._data:  # detach() / .data: the same array, no gradient through it
-                    slot = self._new_slot("op", t)
-                    self.steps.append(Step(None, ((True, s),), {}, (slot,), (False,), (False,), False,
-                                           kind="alias"))
-                    return slot
+            s = self._array_slot(t._data)
+            if s is not None:  # detach() / .data: the same array, no gradient through it
+                slot = self._new_slot("op", t)
+                self.steps.append(Step(None, ((True, s),), {}, (slot,), (False,), (False,), False, kind="alias"))
+                return slot
             self.graph_break("a tensor made by code that is no recorded op (a comparison such as x > 0, "
                              "masked indexing, or an array from .numpy()) feeds an op", skip=4)
             return self._new_slot("const", t)
@@ -637,6 +834,8 @@ class Capture:
             if t._vc[0] != v:
                 self.graph_break(f"a tensor of shape {list(t.shape)} used by the function was changed in place")
                 break
+        if self._written:
+            self._check_saved()
         return out, first_live
 
     def graph(self, out, flat_out, treedef, name):
@@ -756,6 +955,31 @@ class _DropoutMask:
     def __call__(self, input):
         keep = _dropout_mod._keep_mask(input, self.shape, self.p)
         return keep * keep.dtype.type(self.scale)
+
+
+class _OfTensors:
+    """``fn`` whose first ``n`` arguments are tensors, called at replay with arrays (wrapped)."""
+
+    def __init__(self, fn, n):
+        self.fn, self.n = fn, n
+        self.__name__ = fn.__name__
+
+    def __call__(self, *args):
+        return self.fn(*(Tensor._make(a) for a in args[:self.n]), *args[self.n:])
+
+
+class _WriteInto:
+    """A captured in-place op's result written into a live tensor at replay: eager's own ``_inplace``
+    writing the array (its version bumped, as eager's); returns that tensor's array."""
+
+    __name__ = "write_into"
+
+    def __init__(self, inplace, t, name):
+        self.inplace, self.t, self.name = inplace, t, name
+
+    def __call__(self, value):
+        self.inplace(self.t, self.name, lambda _: Tensor._make(value))
+        return (self.t._data,)
 
 
 class _GradOf:

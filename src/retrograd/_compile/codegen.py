@@ -351,10 +351,9 @@ class Program:
         if step.kind == "scalar":  # Python arithmetic on a symbolic scalar: the same operation
             em.f(f"{view.o()} = {em.const(step.fn)}({', '.join(view.a(i) for i in range(len(step.spec)))})")
             return None
-        if step.kind == "arrays":  # statistics a normalization computes before its op
+        if step.kind == "arrays":  # statistics a normalization computes before its op; a captured in-place write
             k = em.const(step.fn)
-            rest = "".join(f", {em.const(a[1])}" for a in step.spec[1:])
-            em.f(f"{', '.join(f'v{s}' for s in step.outs)}, = {k}(v{step.spec[0][1]}{rest})")
+            em.f(f"{', '.join(f'v{s}' for s in step.outs)}, = {k}({', '.join(view.a(i) for i in range(view.nargs))})")
             return None
         if step.kind == "compare" and _plain_compare(view):
             em.f(f"{view.o()} = {em.const(step.fn.op)}({view.a(0)}, {view.a(1)})")

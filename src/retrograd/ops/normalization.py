@@ -438,9 +438,8 @@ def _affine_eval(x, mean, var, weight, bias, eps, cshape):
     if _batching.batched(mean, var):  # an ensemble's running statistics: by ops, on the batch
         rstd, mean = (var + eps).rsqrt().to(x.dtype), mean.to(x.dtype)
     else:
-        xp = _xp(x._data)
-        rstd = Tensor._make(_backend.cast(1.0 / xp.sqrt(var._data + eps), x._data.dtype))
-        mean = Tensor._make(mean._data.astype(x._data.dtype, copy=False))
+        rstd, mean = _eval_stats(mean, var, eps, x._data.dtype)
+        rstd, mean = Tensor._make(rstd), Tensor._make(mean)
     scale = rstd if weight is None else weight * rstd
     shift = -mean * scale
     if bias is not None:
@@ -457,6 +456,27 @@ def _half_statistics(input, params, mean, rstd, xc):
         return mean, rstd, xc
     # (xc None: the forward takes x - mean from the rounded mean)
     return tuple(_backend.cast(_backend.cast(a, dt), np.float32) for a in (mean, rstd)) + (None,)
+
+
+def _batch_stats(xd, shape, axes, eps, running_mean, running_var, momentum):
+    """batch_norm's training statistics of the array xd (of ``shape``): (mean, rstd, biased var, x - mean)
+    over ``axes`` (_stats), with the running statistics (tensors, or None) updated from them (unbiased
+    variance). One function: compile's capture records it as one step, called again at each replay."""
+    mean, rstd, var, xc = _stats(xd, shape, axes, eps)
+    c = shape[1]
+    if running_mean is not None:
+        _update_running(running_mean, mean.reshape(c), momentum)
+    if running_var is not None:
+        n = xd.size // c
+        _update_running(running_var, var.reshape(c) * (n / (n - 1)), momentum)
+    return mean, rstd, var, xc
+
+
+def _eval_stats(mean, var, eps, dtype):
+    """The (rstd, mean) arrays in ``dtype`` of the running statistics (tensors) ``mean`` and ``var`` (batch
+    norm in eval mode). One function: compile's capture records it as one step, called again at each replay."""
+    v = var._data
+    return _backend.cast(1.0 / _xp(v).sqrt(v + eps), dtype), mean._data.astype(dtype, copy=False)
 
 
 def _update_running(running, new, momentum):
@@ -524,11 +544,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         raise error
     if running_mean is None and running_var is None and _batching.batched(input, weight, bias):
         return BatchNorm.apply(input, weight, bias, tuple(input.shape), axes, cshape, None, None, eps)
-    mean, rstd, var, xc = _stats(input._data, input.shape, axes, eps)
-    if running_mean is not None:
-        _update_running(running_mean, mean.reshape(c), momentum)
-    if running_var is not None:
-        _update_running(running_var, var.reshape(c) * (n / (n - 1)), momentum)
+    mean, rstd, var, xc = _batch_stats(input._data, input.shape, axes, eps, running_mean, running_var, momentum)
     mean, rstd, xc = _half_statistics(input, (running_mean, running_var, weight, bias), mean, rstd, xc)
     return BatchNorm.apply(input, weight, bias, tuple(input.shape), axes, cshape, mean, rstd, eps, xc, cshape)
 
