@@ -2,7 +2,15 @@
 eagerly, the rest is split around it: test_resume.py), with its reason and line in explain;
 fullgraph=True raises Unsupported naming the line."""
 
+import datetime
+import os
+import queue
 import re
+import threading
+import time
+import uuid
+import warnings
+from time import perf_counter
 
 import numpy as np
 import pytest
@@ -147,3 +155,132 @@ def test_print_is_a_break_so_each_call_prints(capsys):
     report = retrograd.compiler.explain(fn)(retrograd.ones(2))
     assert (report.graph_count, report.graph_break_count) == (2, 1)
     assert "print()" in report.break_reasons[0].reason
+
+
+# ---------------------------------------------------------------------- volatile calls (volatile.py)
+# A call whose result changes between calls with the same arguments (the clock, the OS's random bytes, a
+# queue, a file, another thread's event) breaks the graph where it is called, as torch's dynamo skips them:
+# it runs at each call, capture resuming after it. (The old code replayed the first call's value.)
+_T0 = time.perf_counter()
+
+
+def _clock(a):
+    h = a * 2
+    return h * (time.perf_counter() - _T0)
+
+
+def _clock_imported_by_name(a):
+    return a * (perf_counter() - _T0)
+
+
+def _wall_clock(a):
+    time.sleep(0.002)  # (a break itself; and the clock below moves between the calls)
+    return a * datetime.datetime.now().timestamp()
+
+
+def _entropy(a):
+    return a * float(int.from_bytes(os.urandom(5), "little"))
+
+
+def _uuid4(a):  # (uuid4 reads os.urandom for the caller: the standard library's code between)
+    return a * float(uuid.uuid4().int % 2 ** 40)
+
+
+def _nanoseconds():
+    return time.monotonic_ns()
+
+
+def _clock_in_a_helper(a):
+    h = a + 1
+    return h * float(_nanoseconds() - 10 ** 9 * int(_T0))
+
+
+@pytest.mark.parametrize("fn", [_clock, _clock_imported_by_name, _wall_clock, _entropy, _uuid4, _clock_in_a_helper])
+def test_a_volatile_call_runs_at_each_call(fn):
+    compiled, x = retrograd.compile(fn), retrograd.ones(2, dtype=retrograd.float64)
+    outs = [compiled(x)[0].item() for _ in range(4)]
+    assert len(set(outs)) == 4, outs
+    report = retrograd.compiler.explain(fn)(x)
+    assert "returns something else at each call" in report.break_reasons[-1].reason
+
+
+_ITEMS, _SIMPLE = queue.Queue(), queue.SimpleQueue()
+_STOP = threading.Event()
+
+
+def _from_a_queue(a):
+    return a * _ITEMS.get()
+
+
+def _from_a_simple_queue(a):
+    return a * _SIMPLE.get()
+
+
+def _until_an_event(a):
+    return a * 0 if _STOP.is_set() else a * 2  # (is_set: the flag is guarded)
+
+
+def test_queues_and_events_give_their_current_answer():
+    for i in range(4):
+        _ITEMS.put(float(i))
+        _SIMPLE.put(float(i))
+    for fn in (_from_a_queue, _from_a_simple_queue):
+        compiled = retrograd.compile(fn)
+        assert [compiled(retrograd.ones(1)).item() for _ in range(4)] == [0.0, 1.0, 2.0, 3.0]
+    compiled = retrograd.compile(_until_an_event)
+    assert [compiled(retrograd.ones(1)).item() for _ in range(2)] == [2.0, 2.0]
+    _STOP.set()
+    try:
+        assert compiled(retrograd.ones(1)).item() == 0.0
+    finally:
+        _STOP.clear()
+
+
+def test_a_file_read_inside_reads_the_file_at_each_call(tmp_path):
+    path = tmp_path / "scale.txt"
+
+    def fn(a):
+        with open(path) as f:
+            return a * float(f.read())
+
+    compiled = retrograd.compile(fn)
+    for v in ("2.0", "3.0", "-1.0"):
+        path.write_text(v)
+        assert compiled(retrograd.ones(1)).item() == float(v)
+
+
+def test_a_volatile_value_does_not_recompile_its_segment_at_each_call(monkeypatch):
+    # its result is a value read, as .item()'s: the operation combining it runs eagerly (floats guarded by
+    # value, retrograd's default) or takes it as a symbolic float (torch's policy), never one capture per value
+    from retrograd._compile import compiled as _compiled
+
+    lin = retrograd.nn.Linear(2, 2).double()
+
+    def fn(a):
+        h = lin(a)
+        return h * time.perf_counter()
+
+    for specialize in (True, False):
+        monkeypatch.setattr(_compiled.config, "specialize_float", specialize)
+        retrograd.compiler.reset()
+        compiled, x = retrograd.compile(fn), retrograd.ones(1, 2, dtype=retrograd.float64)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # (the recompile limit's warning would raise)
+            outs = [compiled(x)[0, 0].item() for _ in range(12)]
+        assert len(set(outs)) == 12
+        assert retrograd.compiler.explain(fn)(x).graph_count == 2  # lin before the call, the product after
+
+
+def test_a_volatile_call_under_fullgraph_raises_naming_the_line():
+    with pytest.raises(Unsupported, match=r"test_graph_break.py:\d+: time.perf_counter\(\)"):
+        retrograd.compile(_clock, fullgraph=True)(retrograd.ones(2))
+
+
+def test_volatile_calls_inside_retrograd_do_not_break():
+    # (retrograd's own code reading the clock or a lock's state is the library's business: an op is replayed)
+    def fn(a):
+        with retrograd.profiler.record_function("step"):
+            return a * 2
+
+    report = retrograd.compiler.explain(fn)(retrograd.ones(2))
+    assert report.graph_break_count == 0 and report.graph_count == 1

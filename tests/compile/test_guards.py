@@ -160,7 +160,9 @@ def test_other_threads_are_not_recorded_during_a_capture():
     thread.start()
     report = retrograd.compiler.explain(fn)(retrograd.ones(3))
     thread.join()
-    assert results == [10.0] and report.graph_break_count == 0 and report.op_count == 1
+    # (the events' set() and wait() break, as torch's: a replay would not signal the thread)
+    assert results == [10.0] and report.op_count == 1
+    assert all("threading.Event" in b.reason for b in report.break_reasons)
 
 
 def test_a_parameter_replaced_in_a_module_the_function_calls_recaptures():

@@ -630,3 +630,198 @@ def test_a_tensor_attribute_of_an_object_bound_anew_is_read_anew():
 def test_a_deque_popped_inside_gives_its_next_item_at_each_call():
     compiled = retrograd.compile(_pops_a_deque)
     assert [compiled(retrograd.ones(3)).numpy()[0] for _ in range(3)] == [0.0, 1.0, 2.0]
+
+
+# ---------------------------------------------------------------------- values read further out
+# (each a value torch's dynamo guards: a change recaptures, where a replay would use the captured one)
+class _Constants:
+    scale = 2.0  # a class attribute, read through an instance, the instance's class or the class
+
+
+_CONSTANTS = _Constants()
+
+
+def _class_attribute_through_an_instance(x):
+    return x * _CONSTANTS.scale
+
+
+def _class_attribute_through_type(x):
+    return x * type(_CONSTANTS).scale
+
+
+def _class_attribute_of_a_global_class(x):
+    return x * _Constants.scale
+
+
+class _ClassScaled(nn.Module):
+    scale = 2.0
+
+    def forward(self, x):
+        return x * self.scale
+
+
+class _Slotted:
+    __slots__ = ("scale",)
+
+    def __init__(self):
+        self.scale = 2.0
+
+
+_SLOTTED = _Slotted()
+
+
+def _slot_attribute(x):
+    return x * _SLOTTED.scale
+
+
+def _node(**attributes):
+    return type("Node", (), {})() if not attributes else _set(type("Node", (), {})(), attributes)
+
+
+def _set(obj, attributes):
+    obj.__dict__.update(attributes)
+    return obj
+
+
+_DEEP = _node(model=_node(block=_node(head=_node(scale=2.0))))
+
+
+def _four_objects_down(x):
+    return x * _DEEP.model.block.head.scale
+
+
+def _set_class_scale(v):
+    _Constants.scale = v
+
+
+def _set_module_class_scale(v):
+    _ClassScaled.scale = v
+
+
+def _set_slot(v):
+    _SLOTTED.scale = v
+
+
+def _set_deep(v):
+    _DEEP.model.block.head.scale = v
+
+
+_CHANGES = {
+    "class attribute through an instance": (_class_attribute_through_an_instance, _set_class_scale),
+    "class attribute through type(obj)": (_class_attribute_through_type, _set_class_scale),
+    "class attribute of a global class": (_class_attribute_of_a_global_class, _set_class_scale),
+    "class attribute of a module": (_ClassScaled(), _set_module_class_scale),
+    "__slots__ attribute": (_slot_attribute, _set_slot),
+    "attribute four objects down": (_four_objects_down, _set_deep),
+}
+
+
+@pytest.fixture
+def restore_objects():
+    yield
+    _Constants.scale = _ClassScaled.scale = _SLOTTED.scale = _DEEP.model.block.head.scale = 2.0
+    vars(_CONSTANTS).pop("scale", None)
+
+
+@pytest.mark.parametrize("name", sorted(_CHANGES))
+@pytest.mark.usefixtures("restore_objects")
+def test_a_value_read_further_out_recaptures_when_changed(name, captures):
+    fn, change = _CHANGES[name]
+    compiled, x = retrograd.compile(fn), _x()
+    for v in (2.0, 3.0, 3.0, -1.5):  # (the old code replayed 2.0 every time)
+        change(v)
+        _same(compiled, fn, x)
+    assert captures[0] == 3  # (2.0, 3.0, -1.5; the second 3.0 replays)
+
+
+@pytest.mark.usefixtures("restore_objects")
+def test_an_instance_attribute_shadowing_a_class_attribute_recaptures():
+    compiled, x = retrograd.compile(_class_attribute_through_an_instance), _x()
+    _same(compiled, _class_attribute_through_an_instance, x)
+    _CONSTANTS.scale = 5.0  # set on the instance: read first now
+    _same(compiled, _class_attribute_through_an_instance, x)
+
+
+def _counts_its_calls(x):
+    _Counter.calls += 1
+    return x * _Counter.calls
+
+
+class _Counter:
+    calls = 0
+
+
+def test_a_class_attribute_the_function_changes_runs_eagerly():
+    compiled = retrograd.compile(_counts_its_calls)
+    assert [compiled(retrograd.ones(1)).item() for _ in range(3)] == [1.0, 2.0, 3.0]
+    assert _Counter.calls == 3
+
+
+def _reads_a_builtin(x):
+    return x * _rg_test_builtin_scale  # noqa: F821 (bound in builtins by the test)
+
+
+def test_a_builtin_rebound_recaptures(monkeypatch):
+    import builtins
+
+    monkeypatch.setattr(builtins, "_rg_test_builtin_scale", 2.0, raising=False)
+    compiled, x = retrograd.compile(_reads_a_builtin), _x()
+    _same(compiled, _reads_a_builtin, x)
+    monkeypatch.setattr(builtins, "_rg_test_builtin_scale", 4.0)
+    _same(compiled, _reads_a_builtin, x)
+    monkeypatch.setitem(globals(), "_rg_test_builtin_scale", -1.0)  # a global of that name now shadows it
+    _same(compiled, _reads_a_builtin, x)
+
+
+def _reads_a_library_modules_number(x):
+    import math
+
+    return x * math._rg_test_scale
+
+
+def test_a_number_of_a_library_module_recaptures(monkeypatch):
+    import math
+
+    monkeypatch.setattr(math, "_rg_test_scale", 2.0, raising=False)
+    compiled, x = retrograd.compile(_reads_a_library_modules_number), _x()
+    _same(compiled, _reads_a_library_modules_number, x)
+    monkeypatch.setattr(math, "_rg_test_scale", 0.25)
+    _same(compiled, _reads_a_library_modules_number, x)
+
+
+def _environ_get(x):
+    import os
+
+    return x * float(os.environ.get("RG_TEST_SCALE", "1.0"))
+
+
+def _environ_item(x):
+    import os
+
+    return x * float(os.environ["RG_TEST_SCALE"])
+
+
+def _getenv(x):
+    import os
+
+    return x * float(os.getenv("RG_TEST_SCALE", "1.0"))  # (torch 2.13 replays the first value here)
+
+
+def _environ_contains(x):
+    import os
+
+    return x * 2 if "RG_TEST_SCALE" in os.environ else x
+
+
+@pytest.mark.parametrize("fn", [_environ_get, _environ_item, _getenv, _environ_contains])
+def test_an_environment_variable_recaptures_when_changed(fn, monkeypatch, captures):
+    monkeypatch.setenv("RG_TEST_SCALE", "2.0")
+    compiled, x = retrograd.compile(fn), _x()
+    _same(compiled, fn, x)
+    _same(compiled, fn, x)
+    monkeypatch.setenv("RG_TEST_SCALE", "3.0")
+    _same(compiled, fn, x)
+    if fn is not _environ_item:
+        monkeypatch.delenv("RG_TEST_SCALE")
+        _same(compiled, fn, x)
+    assert captures[0] == (2 if fn is _environ_item else 3)  # (the unchanged second call replays)

@@ -43,6 +43,10 @@ class GraphBreak:
         return f"GraphBreak({self.reason!r} at {format_site(self.site)})"
 
 
+# the ``method`` of a break at a volatile call (volatile.py): its result, a Python value read anew at each
+# call as a tensor's value read's is, is handled by resume.py as theirs
+VOLATILE = "<volatile call>"
+
 # Tensor methods that break the graph when user code calls them, with the reason
 BREAKING_METHODS = {
     "item": "Tensor.item() reads a value into Python",
@@ -92,15 +96,19 @@ def _breaking(original, name, reason, capture):
     return method
 
 
-def breaking_call(reason, capture, skip=2, method=None):
-    """Note a break at the user's line (``fullgraph`` raises Unsupported there)."""
-    site = user_site(skip)
+def breaking_call(reason, capture, skip=2, method=None, frame=None):
+    """Note a break at the user's line (``fullgraph`` raises Unsupported there): the line of the call
+    ``skip`` frames up, or of the user's ``frame`` making the call."""
+    if frame is None:
+        site, frame = user_site(skip), sys._getframe(1)
+    else:
+        site = (frame.f_code.co_filename, frame.f_lineno)
     if capture.fullgraph:
         raise Unsupported(
             f"torch.compile(fullgraph=True): graph break at {format_site(site)}: {reason}. Remove it from "
             "the compiled function (compute with tensor ops instead of Python values), or compile without "
             "fullgraph=True to let that call run eagerly.")
-    position, direct, offset = frame_position(getattr(capture, "target_code", None), sys._getframe(1))
+    position, direct, offset = frame_position(getattr(capture, "target_code", None), frame)
     capture.breaks.append(GraphBreak(reason, site, position, method, direct, offset))
 
 

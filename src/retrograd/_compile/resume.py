@@ -36,7 +36,7 @@ import linecache
 import types
 
 from ..autograd.graph import _modules as _module_stack
-from .graph_break import has_hooks
+from .graph_break import VOLATILE, has_hooks
 
 _FUTURE = 0
 for _name in __future__.all_feature_names:
@@ -429,7 +429,7 @@ class Plan:
                     k = len(chain) - 1  # index or a call's argument, where an int result would be guarded)
         combine = chain[k]
         value_read = b.direct and b.method in _VALUES  # (a tensor's value read runs no user code)
-        reads = value_read and isinstance(call.func, ast.Attribute)
+        reads = value_read and b.method != VOLATILE and isinstance(call.func, ast.Attribute)
         tensor = call.func.value if reads else None  # the tensor a value read reads: computed before it
         mapping, before, between = {}, [], []  # (expression -> its temporary; the assignments before, after)
         early = []  # the names and paths read before the call into temporaries by the driver
@@ -882,11 +882,13 @@ def _substitute(s, mapping):
 
 # ---------------------------------------------------------------------- evaluation order (_anf)
 # Tensor methods (and builtins calling them) whose result is a Python value, not a tensor
-_VALUES = (*VALUE_READS, "__float__", "__int__", "__index__", "__bool__", "__array__", "__repr__", "__format__")
+# (and a volatile call's: the clock's time, a queue's item; graph_break.VOLATILE, which reads no tensor)
+_VALUES = (*VALUE_READS, "__float__", "__int__", "__index__", "__bool__", "__array__", "__repr__", "__format__",
+           VOLATILE)
 # value reads whose float result the segment after takes as a symbolic scalar (symbolic.py) under
 # torch's float policy: the operation combining it joins that segment (an int, a list or an array
 # would be guarded by value there)
-_SYMBOLIC = ("item", "__float__")
+_SYMBOLIC = ("item", "__float__", VOLATILE)
 
 
 def _symbolic_reads():

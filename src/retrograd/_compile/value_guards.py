@@ -4,8 +4,8 @@ A captured graph bakes in every Python value the traced code read: ``x * SCALE``
 number SCALE held, ``if self.use_bias:`` the branch it took, ``self.drop.p`` dropout's rate.
 torch.compile specialises on such values and guards them (``G['SCALE'] == 2.0``); so does this.
 
-While a capture records, ``Recorder`` (a ``sys.settrace`` hook on the capturing thread, or
-``sys.setprofile`` where a tracer such as a debugger holds that one) notes
+While a capture records, ``Recorder`` (a ``sys.setprofile`` hook on the capturing thread, chained
+to one already there, or ``sys.settrace`` where a C-level profiler such as cProfile holds that one) notes
 each Python function of the user's code that starts (code outside retrograd, NumPy and the
 standard library): the global names its bytecode loads (``LOAD_GLOBAL``, resolved through the
 frame's globals; a name found in builtins instead is guarded to stay unbound in the globals),
@@ -25,6 +25,15 @@ the object whose identity alone shows the entry holds):
 - anything else (``IS``): the same object: functions, classes, modules, tensors, objects. An
   object with instance attributes (an ``nn.Module``, a config object) also gets its attributes'
   entries, one level further down (``self.cfg.scale``);
+- further out: two levels of attributes below a global, a cell or ``self`` are guarded whole, deeper
+  levels where the code that ran names the attribute (``self.a.b.c.d``); the class attributes of the
+  user's classes that the code names (``self.scale``, ``type(self).scale``, ``Config.scale``; not
+  data descriptors such as properties, whose values are the instance's), with the instance's
+  ``__dict__`` guarded not to shadow them later; ``__slots__`` attributes the code names (through
+  ``_SlotView``); the builtins a code loads (``abs`` rebound in ``builtins``); the numbers and strings
+  of a library's module that the code loads (``math.pi``); modules imported inside a function
+  (``sys.modules`` entries); ``os.environ``'s variables read (its ``__getitem__``: ``get``, ``in``,
+  ``os.getenv``; the whole environment where it is iterated);
 - every ``nn.Module`` the capture called: its attributes (``p``, ``eps``, ``negative_slope``,
   a user's ``temp``; not its parameter/buffer/submodule dicts nor its ``training`` flag, which
   Graph.check holds). Of a module whose classes are all the user's down to ``nn.Module`` (so no
@@ -42,15 +51,19 @@ value it read (``counter += 1``, ``self.calls += 1``, a list it read appended to
 attribute on its ``self`` is seen when the capture ends (``Recorder.changed``): the capture breaks
 and that guard set runs eagerly, never a replay without the change.
 
-Not guarded: values read through an object's class attributes (``type(self).scale``) or a
-``__slots__`` attribute, builtins rebound in ``builtins`` (the capture patches ``print``), the
-``training`` flag of a module read but not called, a property computing from state outside the
-object's ``__dict__``, attributes more than one object below a global, ``self`` or a module (``self.a.b.c``), NumPy
-arrays over 4096 elements (identity only), and closures of a function that neither the
-compiled function, a guarded value nor a unique function object of its code leads to (several
-closures of one code made before the call).
+The same hook sees the calls of volatile functions (volatile.py: the clock, ``os.urandom``, files,
+queues), whose results no guard can hold: each is a graph break at the user's call
+(``Recorder._volatile``), which then runs at every call.
+
+Not guarded: ``print`` in builtins (the capture patches it; it breaks anyway), the ``training`` flag
+of a module read but not called, attributes below two levels that no code that ran names, functions
+and classes of a library's module or class (the module's identity only), NumPy arrays over 4096
+elements (identity only), closures of a function that neither the compiled function, a guarded
+value nor a unique function object of its code leads to (several closures of one code made before
+the call), and state only C code reads (``id()`` of a new object, a C extension's state).
 """
 
+import builtins
 import collections
 import dis
 import gc
@@ -58,6 +71,7 @@ import os
 import random
 import sys
 import sysconfig
+import threading
 import types
 import weakref
 from math import copysign
@@ -65,6 +79,7 @@ from math import copysign
 import numpy as np
 
 from ..tensor import Tensor
+from . import graph_break, volatile
 from .symbolic import SymFloat, plain
 
 EQ, SNAP, IS, FLOAT = 0, 1, 2, 3  # (FLOAT: any float, a symbolic scalar of the capture: symbolic.py)
@@ -76,6 +91,13 @@ _SNAPSHOT = (tuple, list, dict, set, frozenset, collections.deque)
 _SMALL_ARRAY = 4096
 _CALLABLES = (types.FunctionType, types.BuiltinFunctionType, types.MethodType, types.ModuleType, type)
 _SKIP_PREFIX = "__rg_"  # resume.py's segment plumbing (its segment list, its unbound marker)
+_NAMED_DEPTH = 2  # attributes of objects below this depth are guarded only where the code that ran names them
+_DEEPEST = 8
+_PATCHED_BUILTINS = frozenset(("print",))  # patched by the capture (graph_break.install): not guarded
+# the standard library's reads of state that other code changes, guarded as torch guards them: os.environ's
+# (get, in, getenv go through __getitem__), a threading.Event's flag
+_STATE_READS = {os._Environ.__getitem__.__code__: "item", os._Environ.__iter__.__code__: "all",
+                os._Environ.__len__.__code__: "all", threading.Event.is_set.__code__: "flag"}
 
 _library_dirs = None
 _global_names = weakref.WeakKeyDictionary()  # code object -> the names its bytecode loads
@@ -96,6 +118,19 @@ def user_code(code):
     """True for code outside retrograd, NumPy and the standard library (the code whose reads are guarded)."""
     name = code.co_filename
     return not name.startswith(_libraries()) and not name.startswith("<frozen")
+
+
+_internal_dirs = None
+
+
+def _internal(code):
+    """True for retrograd's and NumPy's code (their calls of volatile functions are their own business: an op
+    reading the clock is run again by the replay; the capture's own machinery)."""
+    global _internal_dirs
+    if _internal_dirs is None:
+        _internal_dirs = tuple(os.path.join(d, "") for d in (
+            os.path.dirname(os.path.dirname(os.path.abspath(__file__))), os.path.dirname(np.__file__)))
+    return code.co_filename.startswith(_internal_dirs)
 
 
 _user_classes = weakref.WeakKeyDictionary()
@@ -159,14 +194,18 @@ def _user_class(cls):
 
 
 def global_names(code):
-    """(the global names the code loads, the attribute names it loads)."""
+    """(the global names the code loads, the attribute names it loads, ``from m import a``'s included)."""
     names = _global_names.get(code)
     if names is None:
         loads = list(dis.get_instructions(code))
         names = _global_names[code] = (
             tuple(dict.fromkeys(i.argval for i in loads if i.opname in ("LOAD_GLOBAL", "LOAD_NAME"))),
-            frozenset(i.argval for i in loads if i.opname in ("LOAD_ATTR", "LOAD_METHOD")))
+            frozenset(i.argval for i in loads if i.opname in ("LOAD_ATTR", "LOAD_METHOD", "IMPORT_FROM")))
+        _imports[code] = tuple(dict.fromkeys(i.argval for i in loads if i.opname == "IMPORT_NAME"))
     return names
+
+
+_imports = weakref.WeakKeyDictionary()  # code object -> the modules it imports (``import math`` in a function)
 
 
 def _user_module(value):
@@ -215,6 +254,10 @@ class Recorder:
         # random number generators the code could draw from, with their states when read: NumPy's and Python's
         # global ones, and those among the values read (a draw's result is baked into the graph)
         self.generators = {id(g): (g, _rng_state(g)) for g in (np.random.mtrand._rand, random._inst)}
+        # what was looked at by the names known then (a class's attributes: (class, an instance's __dict__ or
+        # None, depth); an object's below _NAMED_DEPTH: (object, None, depth)), looked at again in entries()
+        self.revisit = []
+        self._proxies, self._views = {}, {}  # class -> its __dict__; id(object) -> its _SlotView
         self._previous = None
         self._on = False
 
@@ -224,21 +267,21 @@ class Recorder:
         func = getattr(bound, "__func__", bound)
         if isinstance(func, types.FunctionType):
             self._function(func, 0)
-        if sys.gettrace() is None:  # a trace function sees only calls (a profile function every C call too)
+        previous = sys.getprofile()
+        if previous is None or callable(previous):  # a profile function sees the C calls too (volatile.py)
+            self._previous = previous
+            self._on = "profile"
+            sys.setprofile(self._event)
+            return
+        if sys.gettrace() is None:  # (a C-level profiler, cProfile, holds that hook: the calls, not C calls)
             self._on = "trace"
             sys.settrace(self._trace)
             return
-        previous = sys.getprofile()
-        if previous is not None and not callable(previous):
-            # a tracer (a debugger, coverage) and a C-level profiler (cProfile) hold both hooks: only the
-            # compiled function's own reads
-            self.by_name_only = False  # (other functions' reads are not seen: every attribute guarded)
-            if isinstance(func, types.FunctionType):
-                self._code(func.__code__, func.__globals__, getattr(bound, "__self__", _MISSING), {})
-            return
-        self._previous = previous
-        self._on = "profile"
-        sys.setprofile(self._event)
+        # a tracer (a debugger, coverage) and a C-level profiler (cProfile) hold both hooks: only the
+        # compiled function's own reads
+        self.by_name_only = False  # (other functions' reads are not seen: every attribute guarded)
+        if isinstance(func, types.FunctionType):
+            self._code(func.__code__, func.__globals__, getattr(bound, "__self__", _MISSING), {})
 
     def stop(self):
         if self._on == "trace":
@@ -255,11 +298,20 @@ class Recorder:
     def _event(self, frame, event, arg):
         if self._previous is not None:
             self._previous(frame, event, arg)
-        if event == "call" and frame.f_code not in self.done:
-            self._called(frame)
+        if event == "call":
+            if frame.f_code not in self.done:
+                self._called(frame)
+        elif event == "c_call" and (arg in volatile.FUNCTIONS or getattr(arg, "__self__", None).__class__ in volatile.TYPES):
+            self._volatile(frame, volatile.c_function(arg))
 
     def _called(self, frame):
         code = frame.f_code
+        if code in volatile.CODES:  # (never in self.done: each call is seen)
+            self._volatile(frame.f_back, volatile.CODES[code])
+            return
+        if code in _STATE_READS:
+            self._state(frame, _STATE_READS[code])
+            return
         if not user_code(code):
             self.done.add(code)
             return
@@ -281,10 +333,14 @@ class Recorder:
             self.codes.add(code)
             self._names(code)
             self._globals(code, glob)
-        if this is not _MISSING and self._guards_attributes(this) and id(this.__dict__) not in self.frames:
-            self.frames.add(id(this.__dict__))  # (held by self.keys: the id stays its own)
-            self._attributes(this, 0)
-            self.keys.append((this.__dict__, frozenset(this.__dict__)))
+        if this is not _MISSING and self._guards_attributes(this):
+            d = getattr(this, "__dict__", None)
+            mark = id(d) if type(d) is dict else id(self._slots(this))  # (held by self.keys, the entries)
+            if mark not in self.frames:
+                self.frames.add(mark)
+                self._attributes(this, 0)
+                if type(d) is dict:
+                    self.keys.append((d, frozenset(d)))
         if free:
             mark = (code, tuple(map(id, free.values())))  # (the values are held by self.pending)
             if mark in self.frames:
@@ -295,6 +351,49 @@ class Recorder:
                 self._function(method, 1)  # (a method closing over names: its function is on the class)
             else:
                 self.pending.append((code, free))
+
+    def _volatile(self, frame, name):
+        """A volatile function (volatile.py) called in ``frame``: a graph break at the user's call (through the
+        standard library's frames that called it for the user); none where retrograd or NumPy called it."""
+        cap = self.capture
+        if cap is None or not cap.mine():
+            return
+        f = frame
+        while f is not None and not user_code(f.f_code):
+            if _internal(f.f_code):
+                return
+            f = f.f_back
+        if f is not None:
+            graph_break.breaking_call(volatile.reason(name), cap, method=graph_break.VOLATILE, frame=f)
+
+    def _state(self, frame, what):
+        """A read of os.environ (an ``_Environ``'s ``__getitem__``: ``get``, ``in``, ``os.getenv``; its
+        ``__iter__``/``__len__``): the variable read is guarded, as torch guards it (the whole
+        environment where it is iterated); ``Event.is_set()``: the event's flag."""
+        if self.capture is not None and not self.capture.mine():
+            return
+        local = frame.f_locals
+        env = local.get("self")
+        if what == "flag":
+            flag = getattr(env, "__dict__", {}).get("_flag", _MISSING)
+            if type(flag) is bool:
+                self._value(env.__dict__, "_flag", flag, _DEEPEST)
+            return
+        data = getattr(env, "_data", None)
+        if type(data) is not dict:
+            return
+        if what == "all":
+            self._value(vars(env), "_data", data, _DEEPEST)
+            return
+        try:
+            key = env.encodekey(local["key"])
+        except Exception:  # noqa: BLE001 (a key the environment refuses: the read raises, nothing to guard)
+            return
+        value = data.get(key, _MISSING)
+        if value is _MISSING:
+            self._add(data, key, _MISSING, IS, _MISSING)
+        else:
+            self._value(data, key, value, _DEEPEST)
 
     def _names(self, code):
         names = set(code.co_names)
@@ -309,10 +408,21 @@ class Recorder:
             if name.startswith(_SKIP_PREFIX):
                 continue
             value = glob.get(name, _MISSING)
-            if value is _MISSING:  # a builtin (the capture patches print: builtins themselves are not guarded)
+            if value is _MISSING:  # a builtin: unbound in the globals, and the same in builtins
                 self._add(glob, name, _MISSING, IS, _MISSING)
+                if name not in _PATCHED_BUILTINS:
+                    b = glob.get("__builtins__", builtins)
+                    b = vars(b) if isinstance(b, types.ModuleType) else b
+                    if type(b) is dict:
+                        self._value(b, name, b.get(name, _MISSING), _DEEPEST)
                 continue
             self._value(glob, name, value, 0, attributes)
+        for name in _imports.get(code, ()):  # a module imported inside the function: a local, read like a global
+            parts = name.split(".")
+            for i in range(1, len(parts) + 1):
+                module = sys.modules.get(".".join(parts[:i]))
+                if module is not None:
+                    self._value(sys.modules, ".".join(parts[:i]), module, 0, attributes)
 
     # ---------------------------------------------------------------- the entries
     def entries(self, modules):
@@ -326,6 +436,14 @@ class Recorder:
         for m in modules:
             for sub in m.modules():
                 self._attributes(sub, 0)
+        i = 0
+        while i < len(self.revisit):  # the attributes named by code that ran after they were looked at
+            obj, instance, depth = self.revisit[i]
+            if isinstance(obj, type):
+                self._class_attributes(obj, instance, depth, True)
+            else:
+                self._attributes(obj, depth, True)
+            i += 1
         if self.by_name_only and self.own_attributes:
             # (an attribute no code that ran names is read by none: the program's own bookkeeping, such as
             # a list of saved actions appended to between calls, does not recompile every call)
@@ -383,22 +501,36 @@ class Recorder:
             # (a tuple holding nothing mutable: the same tuple is the same contents)
             self._add(container, key, snapshot(value), SNAP, value if _frozen(value) else _NONE)
         else:
-            if not self._add(container, key, value, IS, value):
+            added = self._add(container, key, value, IS, value)
+            if attributes and isinstance(value, types.ModuleType) and depth < _DEEPEST:
+                # the attributes the code loads (each code's, as it starts: a module read by several): all of a
+                # Python module of the user's; the numbers, strings and flags of a library's module (math.pi, a
+                # backend's switch; its functions are not guarded)
+                d, user = value.__dict__, _user_module(value)
+                for attribute in attributes:
+                    v = d.get(attribute, _MISSING)
+                    if v is _MISSING:
+                        continue
+                    if user:
+                        self._value(d, attribute, v, max(depth, 2), attributes)
+                    elif type(v) in _SCALARS:
+                        self._add(d, attribute, v, EQ, v)
+                    elif isinstance(v, types.ModuleType):
+                        self._value(d, attribute, v, depth + 1, attributes)
+            if not added:
                 return
             self.note_generator(value)
-            if attributes and isinstance(value, types.ModuleType) and _user_module(value):
-                d = value.__dict__
-                for attribute in attributes:
-                    if attribute in d:
-                        self._value(d, attribute, d[attribute], 2)
-            if isinstance(value, types.FunctionType):
+            if isinstance(value, type):
+                if _user_class(value):
+                    self._class_attributes(value, None, depth)
+            elif isinstance(value, types.FunctionType):
                 self._function(value, depth + 1)
             elif isinstance(value, types.MethodType):
                 if isinstance(value.__func__, types.FunctionType):
                     self._function(value.__func__, depth + 1)
                 if depth < 1 and self._guards_attributes(value.__self__):
                     self._attributes(value.__self__, depth + 1)
-            elif depth < 2 and self._guards_attributes(value):
+            elif depth < _DEEPEST and self._guards_attributes(value):
                 self._attributes(value, depth + 1)
 
     def _guards_attributes(self, obj):
@@ -408,23 +540,74 @@ class Recorder:
         other classes, such as a threading.Event the function waits on)."""
         if isinstance(obj, (*_CALLABLES, Tensor, np.ndarray, np.generic, *self.unguarded)):
             return False
-        if not isinstance(getattr(obj, "__dict__", None), dict):
+        if not isinstance(getattr(obj, "__dict__", None), dict) and not _slot_names(type(obj)):
             return False
         return isinstance(obj, self.Module) or _user_class(type(obj))
 
-    def _attributes(self, obj, depth):
-        """An object's instance attributes (an nn.Module's, less its parameter/buffer/module/hook dicts)."""
-        d = obj.__dict__
-        module = isinstance(obj, self.Module)
-        skip = self.internals if module else ()
-        own = module and _own_module_class(type(obj), self.Module)
-        for k, v in list(d.items()):
-            if k in skip or isinstance(v, self.Module) or module and isinstance(v, Tensor):
-                continue  # (a module's tensors read by ops are bound by the capture; a submodule called is guarded
-                # itself; another object's tensor attribute is guarded by identity: one bound anew recaptures)
-            if own:
-                self.own_attributes.add((id(d), k))
-            self._value(d, k, v, depth)
+    def _attributes(self, obj, depth, again=False):
+        """An object's instance attributes (an nn.Module's, less its parameter/buffer/module/hook dicts), its
+        ``__slots__`` attributes and its class's attributes that the code names. Below _NAMED_DEPTH
+        (``self.a.b.c.d``), only those the code that ran names."""
+        d = getattr(obj, "__dict__", None)
+        named = depth > _NAMED_DEPTH
+        if named and not again:
+            self.revisit.append((obj, None, depth))
+        if type(d) is dict:
+            module = isinstance(obj, self.Module)
+            skip = self.internals if module else ()
+            own = module and _own_module_class(type(obj), self.Module)
+            for k, v in list(d.items()):
+                if k in skip or isinstance(v, self.Module) or module and isinstance(v, Tensor) \
+                        or named and k not in self.names:
+                    continue  # (a module's tensors read by ops are bound by the capture; a submodule called is
+                    # guarded itself; another object's tensor attribute is guarded by identity: one bound anew
+                    # recaptures)
+                if own:
+                    self.own_attributes.add((id(d), k))
+                self._value(d, k, v, depth)
+        else:
+            d = None
+        slots = _slot_names(type(obj))
+        if slots:
+            view = self._slots(obj)
+            for k in slots & self.names:
+                v = view.get(k, _MISSING)
+                if v is _MISSING:
+                    self._add(view, k, _MISSING, IS, _MISSING)
+                else:
+                    self._value(view, k, v, depth)
+        if _user_class(type(obj)):
+            self._class_attributes(type(obj), d, depth, again)
+
+    def _class_attributes(self, cls, instance, depth, again=False):
+        """The attributes of ``cls`` and its user-defined bases that the code that ran names (a class
+        constant read as ``self.scale``, ``type(self).scale`` or ``Config.scale``: changed at run time, it
+        recaptures), and, for an instance's class (``instance``: its ``__dict__``), that the instance
+        still does not shadow them. Looked at again when the capture ends, for names read later."""
+        if not again:
+            self.revisit.append((cls, instance, depth))
+        for c in cls.__mro__:
+            if c is object or not _user_class(c):
+                continue
+            proxy = self._proxies.get(c)
+            if proxy is None:
+                proxy = self._proxies[c] = c.__dict__  # (one mappingproxy per class: its id marks the entries)
+            for name in self.names.intersection(proxy):
+                kind = type(proxy[name])
+                if name.startswith("__") and name.endswith("__") or hasattr(kind, "__set__") \
+                        or hasattr(kind, "__delete__"):
+                    continue  # (the class's machinery: __module__, __init__...; a data descriptor, whose value
+                    # is the instance's: a property, a slot, nn.Module's registered-submodule attributes)
+                if instance is not None and name not in instance:
+                    self._add(instance, name, _MISSING, IS, _MISSING)
+                self._value(proxy, name, proxy[name], max(depth, _NAMED_DEPTH))
+
+    def _slots(self, obj):
+        """The _SlotView of ``obj`` (one per object: its id marks the entries)."""
+        view = self._views.get(id(obj))
+        if view is None:
+            view = self._views[id(obj)] = _SlotView(obj)
+        return view
 
     def _function(self, f, depth):
         known = self.functions.setdefault(f.__code__, [])
@@ -450,6 +633,42 @@ def _unguarded_kinds():
     from ..optim.optimizer import Optimizer
 
     return (Optimizer, LRScheduler)
+
+
+class _SlotView:
+    """An object's ``__slots__`` attributes as a guard entry's container (``get``, and item assignment for a
+    float swapped for a symbolic scalar)."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def get(self, key, default):
+        return getattr(self.obj, key, default)
+
+    def __setitem__(self, key, value):
+        setattr(self.obj, key, value)
+
+
+_slot_cache = weakref.WeakKeyDictionary()
+
+
+def _slot_names(cls):
+    """The names of the ``__slots__`` of ``cls`` and its bases (a frozenset; empty for most classes)."""
+    names = _slot_cache.get(cls)
+    if names is None:
+        found = set()
+        for c in cls.__mro__:
+            slots = c.__dict__.get("__slots__", ())
+            found.update((slots,) if isinstance(slots, str) else slots)
+        found.discard("__dict__")
+        found.discard("__weakref__")
+        try:
+            names = _slot_cache[cls] = frozenset(found)
+        except TypeError:  # (a class that cannot be weakly referenced)
+            names = frozenset(found)
+    return names
 
 
 def _cells_hold(f, code, free):
