@@ -473,3 +473,39 @@ def test_legacy_constructor_and_storage_helpers():
     assert x.apply_(lambda v: v * 2)[1].tolist() == [6.0, 8.0, 10.0] and x._version == 1
     y = T.tensor([1.0, 2.0]).map_(T.tensor([3.0, 4.0]), lambda a, b: a + b)
     assert y.tolist() == [4.0, 6.0]
+
+
+# ------------------------------------------------------------------------- membership, lists of arrays
+
+
+@pytest.mark.parametrize("expr", [
+    "2. in M.tensor([[1., 2.], [3., 4.]])", "5 in M.tensor([1, 2])", "M.tensor(3.) in M.tensor([[1., 3.]])",
+    "M.tensor([1., 5.]) in M.tensor([[1., 2.], [3., 4.]])", "np.float64(4) in M.tensor([4.])",
+    "True in M.tensor([1, 0])", "1. in M.ones(2, requires_grad=True)",
+    "M.tensor([np.ones(2, dtype=np.float32), np.zeros(2, dtype=np.float32)])",
+    "M.tensor([np.ones(2, dtype=np.int32), np.ones(2, dtype=np.int32)])",
+    "M.tensor([np.ones(2, dtype=np.int32), [1.5, 2]])", "M.tensor([np.ones(2), np.ones(2, dtype=np.float32)])",
+    "M.tensor([np.ones(2, dtype=np.int64), np.ones(2, dtype=np.float16)])",
+    "M.tensor([np.ones(2, dtype=np.uint8), [300, 1]])", "M.as_tensor((np.arange(3), np.arange(3)))",
+    "M.tensor([np.ones(2, dtype=np.float32)], dtype=M.float64)",
+])
+def test_membership_and_lists_of_numpy_arrays_as_torch(expr):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (a list of arrays warns once: below)
+        _same(expr)
+
+
+def test_membership_refuses_other_objects_as_torch():
+    for element in ("a", None, [1.0]):
+        with pytest.raises(RuntimeError, match=f"only supports Tensor or scalar, but you passed in a {type(element)}"):
+            element in T.tensor([1.0])  # noqa: B015
+
+
+def test_a_list_of_numpy_arrays_warns_that_it_is_slow_and_an_array_operand_says_what_to_do():
+    from retrograd import _warn_once
+    _warn_once._seen.discard("tensor from ndarrays")
+    with pytest.warns(UserWarning, match="Creating a tensor from a list of numpy.ndarrays is extremely slow") as record:
+        T.tensor([np.ones(2), np.ones(2)])
+    assert record[0].filename == __file__
+    with pytest.raises(TypeError, match=r"ndarray \(shape \[2\], dtype float64\).*torch.as_tensor\(array\)"):
+        T.ones(2) - np.ones(2)

@@ -171,6 +171,9 @@ def _scalar_dtype(x):
         return get_default_dtype()
     if isinstance(x, np.generic):
         return from_numpy_dtype(x.dtype)
+    if isinstance(x, np.ndarray):  # (torch hands it to NumPy and wraps NumPy's result, without a graph)
+        raise TypeError(f"unsupported operand type ndarray (shape {list(x.shape)}, dtype {x.dtype}): retrograd "
+                        "does not compute tensors with NumPy arrays; convert it first with torch.as_tensor(array)")
     raise TypeError(f"unsupported operand type {type(x).__name__}")
 
 

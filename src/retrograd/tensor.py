@@ -580,6 +580,13 @@ class Tensor:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self._data.shape[0]))
 
+    def __contains__(self, element):
+        """``element in t``: whether element (a number, or a tensor broadcast against t) equals some entry."""
+        if not isinstance(element, (Tensor, builtins.bool, builtins.int, builtins.float, np.bool_, np.number)):
+            raise RuntimeError(f"Tensor.__contains__ only supports Tensor or scalar, but you passed in a "
+                               f"{type(element)}.")
+        return builtins.bool((element == self).any().item())
+
     def __hash__(self):
         return id(self)
 
@@ -754,6 +761,11 @@ def _to_array(data, dtype=None):
     xp = _backend.array_module(data)
     if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat(data)):
         data = _tensors_to_lists(data)
+    if isinstance(data, (list, tuple)) and data and type(data[0]) is np.ndarray:
+        from ._warn_once import warn_once
+        warn_once("tensor from ndarrays", "Creating a tensor from a list of numpy.ndarrays is extremely slow. "
+                  "Please consider converting the list to a single numpy.ndarray with numpy.array() before "
+                  "converting to a tensor.")
     if dtype is None:
         if isinstance(data, (np.ndarray, np.generic)) or xp is not np:
             arr = xp.array(data)
@@ -814,7 +826,8 @@ def _infer_dtype(data):
             stack.extend(x)
         elif isinstance(x, builtins.bool) or isinstance(x, np.bool_):
             continue
-        elif isinstance(x, np.generic) and isinstance(x, (np.integer, np.floating)):
+        elif (isinstance(x, np.generic) and isinstance(x, (np.integer, np.floating))
+              or type(x) is np.ndarray and x.ndim and x.dtype.kind in "iuf"):  # (an array in a list: its dtype, as torch)
             d = _dtype.from_numpy_dtype(x.dtype)
             np_dtype = d if np_dtype is None else _dtype.promote_types(np_dtype, d)
         elif isinstance(x, builtins.int):
