@@ -36,8 +36,8 @@ def _numpy(a):
     return a * retrograd.tensor(a.detach().numpy().max())
 
 
-def _argmax(a):  # argmax makes its index tensor without Function.apply
-    return a * a.argmax(1, keepdim=True)
+def _argmax(a):  # isnan makes its bool tensor without Function.apply (argmax: captured, test_array_steps_capture)
+    return a * a.isnan()
 
 
 def _random_outside_op(a):

@@ -61,14 +61,23 @@ def detached_after(x, y, w):
     return h * w.sum(0) + d
 
 
-@pytest.mark.parametrize("fn", [add_then_relu, chain_of_methods, residual, inplace_modules, no_grad_inplace,
+def filled_constant(x, y, w):  # DCGAN's label = full(...); ...; label.fill_(fake_label)
+    label = retrograd.full((4, 5), 1.0, dtype=retrograd.float64)
+    a = x + label  # (the value before the write)
+    label.fill_(0.5)
+    label += y
+    return a * label
+
+
+@pytest.mark.parametrize("fn", [filled_constant, add_then_relu, chain_of_methods, residual, inplace_modules, no_grad_inplace,
                                 detached_after])
 def test_inplace_ops_on_intermediates_replay_eagers_values_and_gradients(fn):
     assert_same_as_eager(fn, [X, Y, W], calls=3)  # (fullgraph=True: no break)
 
 
 def test_explain_counts_one_graph_for_inplace_modules():
-    model = nn.Sequential(nn.Linear(5, 6), nn.ReLU(inplace=True), nn.Linear(6, 4), nn.LeakyReLU(0.1, inplace=True)).double()
+    model = nn.Sequential(nn.Linear(5, 6), nn.ReLU(inplace=True), nn.Linear(6, 4),
+                          nn.LeakyReLU(0.1, inplace=True)).double()
     out = retrograd.compiler.explain(model)(retrograd.tensor(X))
     assert (out.graph_count, out.graph_break_count) == (1, 0), str(out)
 
@@ -174,3 +183,20 @@ def test_an_inplace_result_of_another_dtype_breaks():
         a, b = fn(retrograd.tensor(X)), compiled(retrograd.tensor(X))
         assert b.dtype == retrograd.float32
         np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+
+
+def test_an_inplace_change_of_a_callers_array_breaks():
+    """as_tensor shares the caller's NumPy array: eager writes into it at each call, so the change is not captured."""
+    array = np.zeros(3)
+
+    def fn(x):
+        t = retrograd.as_tensor(array)
+        t.add_(1.0)
+        return x * t
+
+    with pytest.raises(retrograd.compiler.Unsupported):
+        retrograd.compile(fn, fullgraph=True)(retrograd.ones(3, dtype=retrograd.float64))
+    compiled = retrograd.compile(fn)
+    for _ in range(3):
+        compiled(retrograd.ones(3, dtype=retrograd.float64))
+    assert array.tolist() == [4.0, 4.0, 4.0]  # (once under fullgraph, three times after)

@@ -23,8 +23,8 @@ Each tensor an op reads gets a slot of the replay environment (``Graph.env``):
   computed again at replay by the same function (layer/group/batch norm's statistics, batch norm's
   running-statistics update and eval-mode statistics, max pooling's window maxima and indices).
 
-An in-place op on a tensor an op of the capture made is recorded as the op on the tensor's slot,
-and the tensor's later reads are the op's result (_inplace); on a buffer under no_grad its result
+An in-place op on a tensor an op or a creation function of the capture made is recorded as the op
+on the tensor's slot, and the tensor's later reads are the op's result (_inplace); on a buffer under no_grad its result
 is written into the buffer at replay. Anything else ends the capture with a graph break
 (graph_break.py): a tensor made without a recorded op (a mask from ``.numpy()``, ``argmax``),
 random numbers drawn outside an op, another in-place change of a captured tensor (the version
@@ -47,6 +47,7 @@ from ..ops import dropout as _dropout_mod
 from ..ops import comparison as _comparison_mod
 from ..ops import normalization as _norm_mod
 from ..ops import pooling as _pooling_mod
+from ..ops import reduction as _reduction_mod
 from ..ops import _batching
 from ..ops import _inplace as _inplace_mod
 from ..ops.elementwise import operands as _operands
@@ -88,6 +89,7 @@ class Capture:
         self._versions = []  # (tensor, version when first seen): a change means an in-place write
         self._made = {}  # id -> tensor made at depth 0 by code that is no recorded op
         self._consts = {}  # id -> tensor made by a creation function at depth 0
+        self._fresh = set()  # ids of those whose array no one else holds (not as_tensor's)
         self._pending = {}  # id(array) -> slot: a comparison's result, until its tensor is made
         self._arrays = {}  # id(array) -> slot: statistics recomputed at replay (_stats)
         self._const_arrays = False  # while an op of _CONSTANT_ARRAYS is recorded
@@ -223,6 +225,8 @@ class Capture:
         _norm_mod._eval_stats = self._eval_stats(_norm_mod._eval_stats)
         self._undo.append((_pooling_mod, "_window_arrays", _pooling_mod._window_arrays))
         _pooling_mod._window_arrays = self._window_arrays(_pooling_mod._window_arrays)
+        self._undo.append((_reduction_mod, "_arg", _reduction_mod._arg))
+        _reduction_mod._arg = self._arg(_reduction_mod._arg)
         self._undo.append((_inplace_mod, "_inplace", _inplace_mod._inplace))
         _inplace_mod._inplace = self._inplace(_inplace_mod._inplace)
         self._undo.append((_dropout_mod, "_dropout", _dropout_mod._dropout))
@@ -402,6 +406,8 @@ class Capture:
                     cap.graph_break(f"{original.__name__}(requires_grad=True) makes a new leaf inside the function")
                 cap._consts[id(t)] = t
                 cap._keep.append(t)
+                if original.__name__ != "as_tensor":  # (as_tensor's may be a NumPy array of the caller's)
+                    cap._fresh.add(id(t))
             return t
 
         create.__name__ = original.__name__
@@ -535,6 +541,27 @@ class Capture:
 
         return window_arrays
 
+    def _arg(self, original):
+        """argmax's and argmin's indices (reduction._arg), made from the input's array without an op:
+        recorded as a step that finds them again at replay."""
+        cap = self
+
+        def arg(fn_name, input, dim, keepdim):
+            if not cap.mine() or _batching.batched(input):
+                return original(fn_name, input, dim, keepdim)
+            src = cap.resolve(input)
+            cap.depth += 1
+            try:
+                out = original(fn_name, input, dim, keepdim)
+            finally:
+                cap.depth -= 1
+            slot = cap._new_slot("op", out)
+            cap.steps.append(Step(_OfArray(original, fn_name, dim, keepdim), ((True, src),), {}, (slot,), (),
+                                  (False,), False, kind="arrays"))
+            return out
+
+        return arg
+
     def _array_step(self, fn, spec, out):
         """Record ``fn`` (arguments ``spec``), whose result ``out`` is a tuple of arrays, as a step that
         computes them again at replay; each array an "array" slot (an op's argument)."""
@@ -548,26 +575,30 @@ class Capture:
 
     def _inplace(self, original):
         """An in-place op (ops/_inplace.py's ``_inplace``: ``x.relu_()``, ``x += y``, ``nn.ReLU(inplace=True)``)
-        on a tensor an op of the capture made, or, under no_grad or on tensors not requiring grad, on a live
-        tensor (a buffer: ``num_batches_tracked.add_(1)``): the op is recorded as usual (on the tensor's
-        slot); the tensor's later reads are the op's output slot (for an intermediate: no write at replay),
-        or its result is written into the live tensor at replay (its version bumped, as eager's). Others (an
-        input of the function, a view or a tensor sharing memory with another the capture holds, a result of
-        another dtype) run as before: the version check breaks the graph."""
+        on a tensor an op or a creation function (but as_tensor) of the capture made, or, under no_grad or
+        on tensors not requiring grad, on a live tensor (a buffer: ``num_batches_tracked.add_(1)``): the op
+        is recorded as usual (on the tensor's slot); the tensor's later reads are the op's output slot (no
+        write at replay; a constant keeps its value before the write), or its result is written into the
+        live tensor at replay (its version bumped, as eager's). Others (an input of the function, a view or
+        a tensor sharing memory with another the capture holds, a result of another dtype) run as before:
+        the version check breaks the graph."""
         cap = self
 
         def inplace(t, name, op, *args, **kwargs):
             if not cap.mine() or _function.batch_hook is not None or _function.forward_hook is not None:
                 return original(t, name, op, *args, **kwargs)
             slot = cap._slot.get(id(t))
-            if slot is None and id(t) not in cap._made and id(t) not in cap._consts:
-                slot = cap.resolve(t)  # (a tensor made before the call: live)
+            if slot is None and id(t) not in cap._made:
+                slot = cap.resolve(t)  # (a tensor made before the call: live; by a creation function: const)
             kind = cap.slots[slot][0] if slot is not None else None
             tracked = _grad_state.enabled and (t._requires_grad or _inplace_mod._any_requires_grad(args))
-            if t._base is not None or not (kind == "op" or kind == "live" and not tracked) \
+            if t._base is not None or not (kind == "op" or kind == "const" and id(t) in cap._fresh
+                                           or kind == "live" and not tracked) \
                     or any(u is not t and u is not None and np.may_share_memory(u._data, t._data)
                            for _, u in cap.slots):
                 return original(t, name, op, *args, **kwargs)
+            if kind == "const":  # (the graph's constant is its value before the write)
+                cap.slots[slot] = ("const", Tensor._make(t._data.copy()))
             results = []
 
             def recorded(*a, **k):
@@ -582,7 +613,7 @@ class Capture:
             r = cap._slot.get(id(results[-1])) if results and isinstance(results[-1], Tensor) else None
             if r is None or cap.slots[r][0] != "op" or results[-1]._data.dtype != t._data.dtype:
                 return out  # (a result no recorded op made, or cast on writing: the version check breaks)
-            if kind == "op":
+            if kind != "live":
                 cap._slot[id(t)] = r
             else:
                 cap.slots.append(("array", None))
@@ -955,6 +986,18 @@ class _DropoutMask:
     def __call__(self, input):
         keep = _dropout_mod._keep_mask(input, self.shape, self.p)
         return keep * keep.dtype.type(self.scale)
+
+
+class _OfArray:
+    """``fn(name, input, *rest)`` (a function of one tensor made without an op), called at replay on an
+    array (wrapped): the array of its result."""
+
+    def __init__(self, fn, name, *rest):
+        self.fn, self.name, self.rest = fn, name, rest
+        self.__name__ = name
+
+    def __call__(self, xd):
+        return (self.fn(self.name, Tensor._make(xd), *self.rest)._data,)
 
 
 class _OfTensors:
