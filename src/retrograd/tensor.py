@@ -184,6 +184,8 @@ class Tensor:
     # a view's version when its grad_fn was last set (None: not tracked); stored in the
     # instance __dict__ of views only, to keep plain tensors small and _make fast
     _view_version = None
+    # how a view made with grad mode off was made ("no_grad", "inference"; autograd.function._link_view)
+    _view_mode = None
     _post_accumulate_hooks = None  # {id: hook(tensor)}, run after backward updates .grad
 
     # ------------------------------------------------------------ metadata
@@ -331,6 +333,8 @@ class Tensor:
     def requires_grad(self):
         """Whether autograd records operations on this tensor (settable on leaves)."""
         if not self._requires_grad and self._base is not None:
+            if self._view_mode is not None:  # made with grad mode off: as its base (torch)
+                return self._base.requires_grad
             function.refresh_if_stale(self)  # its base may have joined the graph since
         return self._requires_grad
 
@@ -368,6 +372,8 @@ class Tensor:
     @property
     def is_leaf(self):
         """True if the tensor was not made by a recorded operation (grad_fn is None); leaves get .grad."""
+        if self._base is not None:
+            function.refresh_if_stale(self)  # (a view written through since: its grad_fn now, as torch)
         return self.grad_fn is None
 
     # .grad: internal code reads and writes the slot ``_grad`` (no warning, no checks)
@@ -480,12 +486,14 @@ class Tensor:
         return out
 
     def detach_(self):
-        """Detach from the graph in place (no grad_fn, requires_grad False); not allowed on views of
-        tensors that require grad."""
-        if self._base is not None and self._base._requires_grad:
+        """Detach from the graph in place (no grad_fn, requires_grad False); not allowed on views
+        (torch refuses every view, whether or not its base requires grad)."""
+        if self._base is not None:
             raise RuntimeError(
-                "Can't detach views in-place. Use detach() instead. If you are using "
-                "DistributedDataParallel (DDP) for training..."
+                "Can't detach views in-place. Use detach() instead. If you are using DistributedDataParallel "
+                "(DDP) for training, and gradient_as_bucket_view is set as True, gradients are views of DDP "
+                "buckets, and hence detach_() cannot be called on these gradients. To fix this error, please "
+                "refer to the Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution."
             )
         self.grad_fn = None
         self._requires_grad = False

@@ -324,3 +324,75 @@ def test_pieces_of_split_follow_a_later_write_to_their_base(split):
     h.mul_(2)
     (piece * piece).sum().backward()
     assert x.grad.tolist() == [[8.0, 16.0], [0.0, 0.0]]
+
+
+# Views made with grad mode off (torch's creation meta NO_GRAD_MODE / INFERENCE_MODE): each case's
+# outcome in torch 2.13, an error's first words or what the case returns.
+_NO_GRAD_MSG = "A view was created in no_grad mode and is being modified inplace with grad mode enabled."
+_NO_GRAD_LATER = ("A view was created in no_grad mode and its base or another view of its base has been modified "
+                  "inplace with grad mode enabled.")
+_NO_GRAD_VIEW_CASES = {
+    "view of a non-leaf, changed with grad on": ("v = y[:2]", "v.mul_(2)", _NO_GRAD_MSG),
+    "view of a leaf": ("v = x.view(3)", "v.add_(1)", _NO_GRAD_MSG),
+    "base without grad, number other": ("v = (x.detach() * 2)[:2]", "v.add_(1)", "ok"),
+    "base without grad, other requires grad": ("v = (x.detach() * 2)[:2]", "v.add_(x[:2] * 1)", _NO_GRAD_MSG),
+    "view of it made with grad on": ("v = y[:2]", "v[:1].add_(1)", "Output 0 of Slice is a view of a view which "
+                                     "was created in no_grad mode and is being modified inplace with grad mode"),
+    "base changed, then the view used": ("v = y[:2]", "y.add_(1); v * 2", _NO_GRAD_LATER),
+    "changed under no_grad, then used": ("v = y[:2]", "M.no_grad().__enter__(); v.add_(1); "
+                                         "M.set_grad_enabled(True); v * 2", _NO_GRAD_LATER),
+    "base changed, then is_leaf read": ("v = y[:2]", "y.add_(1); v.is_leaf", _NO_GRAD_LATER),
+    "unbind's pieces": ("v = y.unbind(0)[1]", "v.add_(1)", _NO_GRAD_MSG),
+    "split's pieces": ("v = y.split(1)[0]", "v.add_(1)", _NO_GRAD_MSG),
+    "in-place view op": ("v = y[:2]", "v.unsqueeze_(0)", _NO_GRAD_MSG),
+    "copy_ into it": ("v = y[:2]", "v.copy_(M.ones(2))", _NO_GRAD_MSG),
+    "changed under no_grad only": ("v = y[:2]", "M.no_grad().__enter__(); v.add_(1); M.set_grad_enabled(True)", "ok"),
+    "made in inference mode": ("INFERENCE v = y[:2]", "v.add_(1)", "A view was created in inference mode and is "
+                               "being modified inplace in normal mode."),
+    "detach_ of it": ("v = (x.detach() * 2)[:2]", "v.detach_()", "Can't detach views in-place. Use detach() "
+                      "instead. If you are using DistributedDataParallel (DDP) for training, and "
+                      "gradient_as_bucket_view is set as True"),
+    # what such a view reports: it requires grad (as its base), is a leaf, and its gradient goes nowhere
+    "its flags": ("v = y[:2]", "out = (v.requires_grad, v.is_leaf, v.grad_fn is None, (v * 3).requires_grad)",
+                  (True, True, True, True)),
+    "backward through it": ("v = y[:2]", "(v * 3).sum().backward(); out = (x.grad, v.grad)", (None, None)),
+    "gradient with respect to it": ("v = y[:2]", "M.autograd.grad((v * 3).sum(), v)",
+                                    "The differentiated Tensor at index 0 appears to not have been used in the graph"),
+}
+
+
+def _no_grad_view_outcome(M, make, then):
+    x = M.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * 2
+    env = {"M": M, "x": x, "y": y.reshape(3, 1) if "unbind" in make or "split" in make else y}
+    mode = M.inference_mode() if make.startswith("INFERENCE ") else M.no_grad()
+    try:
+        with mode:
+            exec(make.removeprefix("INFERENCE "), env)
+        exec(then, env)
+    except RuntimeError as e:
+        return str(e)
+    finally:
+        M.set_grad_enabled(True)
+    return env.get("out", "ok")
+
+
+@pytest.mark.parametrize("case", list(_NO_GRAD_VIEW_CASES))
+def test_views_made_with_grad_mode_off_as_torch(case):
+    make, then, expected = _NO_GRAD_VIEW_CASES[case]
+    out = _no_grad_view_outcome(T, make, then)
+    if isinstance(expected, str) and expected != "ok":
+        assert out.startswith(expected), out
+    else:
+        assert out == expected
+
+
+@requires_torch
+@pytest.mark.parametrize("case", list(_NO_GRAD_VIEW_CASES))
+def test_no_grad_view_outcomes_are_torchs(case):
+    make, then, expected = _NO_GRAD_VIEW_CASES[case]
+    out = _no_grad_view_outcome(torch, make, then)
+    if isinstance(expected, str) and expected != "ok":
+        assert out.startswith(expected), out
+    else:
+        assert out == expected

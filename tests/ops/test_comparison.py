@@ -106,6 +106,28 @@ def test_inplace_comparison_records_a_node_with_zero_gradients_as_torch(name, ot
     assert all(v == 0.0 for g in ours[4:] for v in g)
 
 
+@pytest.mark.parametrize("dtype", ["int64", "bool"])
+@pytest.mark.parametrize("name", ["eq_", "lt_", "ge_"])
+def test_inplace_comparison_of_an_integer_tensor_with_one_requiring_grad_as_torch(name, dtype):
+    """torch records the node for an integer or bool self too: it then requires grad (the one way an
+    integer tensor does), and backward cannot pass a gradient through it (a RuntimeError)."""
+    def run(t):
+        a = t.tensor([1, 2, 3], dtype=getattr(t, dtype))
+        other = t.tensor([1.0, 0.0, 3.0], requires_grad=True)
+        assert getattr(a, name)(other) is a
+        out = [a.requires_grad, a.is_leaf, a.grad_fn.name(), str(a.dtype), a.tolist()]
+        with pytest.raises(RuntimeError):
+            a.float().sum().backward()
+        return out
+
+    values = {"int64": {"eq_": [1, 0, 1], "lt_": [0, 0, 0], "ge_": [1, 1, 1]},  # (bool: True, True, True)
+              "bool": {"eq_": [True, False, False], "lt_": [False, False, True], "ge_": [True, True, False]}}
+    expected = [True, False, name[:2].capitalize() + "Backward1", f"torch.{dtype}", values[dtype][name]]
+    assert run(retrograd) == expected
+    if torch is not None:
+        assert run(torch) == expected
+
+
 @pytest.mark.parametrize("name", ["logical_and_", "logical_or_", "logical_xor_", "logical_not_"])
 def test_inplace_logical_ops_keep_the_grad_fn_and_accept_a_leaf_as_torch(name):
     """torch's logical_and_ and the like record no node: self keeps its grad_fn and requires_grad

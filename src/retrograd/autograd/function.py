@@ -261,6 +261,7 @@ class Function(FunctionCtx, Node):
     # thread-local writes, ~1.4K machine instructions). A subclass that defines its own
     # forward does not inherit it (see __init_subclass__).
     _array_forward = False
+    _records_every_dtype = False  # True: an integer or bool output is recorded too (torch's eq_ and the like)
     _autocast = None  # the op's autocast policy: "lower", "fp32", "promote" or {device_type: ...} (amp.autocast_mode)
 
     def __init__(self, *args, **kwargs):
@@ -423,8 +424,13 @@ class Function(FunctionCtx, Node):
                     result.grad_fn = ctx
                     if ctx._view:
                         _link_view(args[0], result, cls, args, kwargs)
+                    elif result._base is not None:  # a view made inside forward, now this op's output
+                        result._view_mode = None
+                elif cls._records_every_dtype:
+                    result._requires_grad = True
+                    result.grad_fn = ctx
             elif ctx._view:
-                _link_view(args[0], result, cls, args, kwargs)
+                _link_view(args[0], result, cls, args, kwargs, local["enabled"])
         else:
             results = _outputs(ctx, cls, args, kwargs, out, record, edges)
         if record:  # what every recorded node keeps besides its edges and outputs
@@ -456,7 +462,7 @@ def _outputs(ctx, cls, args, kwargs, out, record, edges):
         ctx._next = tuple(edges)
         _record_outputs(ctx, cls, args, kwargs, results)
     elif ctx._view:
-        _link_view(args[0], results[0], cls, args, kwargs)
+        _link_view(args[0], results[0], cls, args, kwargs, _state.enabled)
     return results
 
 
@@ -474,13 +480,53 @@ def _wrap_output(o, args, ctx):
     return _Tensor._make(o)
 
 
-def _link_view(src, view, cls, args, kwargs):
+def _link_view(src, view, cls, args, kwargs, enabled=True):
     """``view`` shares ``src``'s memory: share its version counter and remember how to
-    replay the view from the base (for in-place writes through the view)."""
+    replay the view from the base (for in-place writes through the view). ``enabled``: grad
+    mode when the view was made. A view made with grad mode off, or a view of one, keeps how
+    (``_view_mode``, torch's creation meta): as torch, it requires grad when its base does (its
+    gradient goes nowhere: it is a leaf without AccumulateGrad), and autograd refuses to modify
+    it in place, or to use it after its memory was modified in place, with grad mode on
+    (``untracked_view_error``)."""
+    base = view._base = src._base if src._base is not None else src
     view._vc = src._vc
-    view._base = src._base if src._base is not None else src
     view._view_chain = (src._view_chain or ()) + ((cls, args[1:], kwargs),)
     view._view_version = src._vc[0]
+    mode = src._view_mode
+    if mode is None and not enabled:
+        mode = "inference" if _state.inference else "no_grad"
+    if mode is not None:
+        view._view_mode = mode
+        dt = view._data.dtype
+        if base._requires_grad and (dt.kind == "f" or dt in _FLOATING):
+            view._requires_grad = True
+    elif view._view_mode is not None:  # (made inside a forward, from another view)
+        view._view_mode = None
+
+
+# torch's words for how an untracked view was made: (made in, mode of the change, the block)
+_UNTRACKED_VIEW = {"no_grad": ("no_grad mode", "with grad mode enabled", "no_grad block"),
+                   "inference": ("inference mode", "in normal mode", "inference_mode block")}
+
+
+def untracked_view_error(view, change):
+    """torch's RuntimeError for a view made with grad mode off (``_link_view``) when it ``change``
+    ("is being modified inplace", or its base or another view of it was) with grad mode on."""
+    made, now, block = _UNTRACKED_VIEW[view._view_mode]
+    node = view.grad_fn
+    head = "A view" if node is None else \
+        f"Output {view._output_nr} of {_short_name(node)} is a view of a view which"
+    return RuntimeError(
+        f"{head} was created in {made} and {change} {now}. Given that this use case is ambiguous and "
+        "error-prone, it is forbidden. You can clarify your code by moving both the view and the inplace "
+        f"either both inside the {block} (if you don't want the inplace to be tracked) or both outside (if "
+        "you want the inplace to be tracked).")
+
+
+def _short_name(node):
+    """A node's name as torch's view errors print it: SliceBackward0 -> Slice."""
+    name = node.name()
+    return name[:-9] if name.endswith("Backward0") else name[:-8] if name.endswith("Backward") else name
 
 
 def refresh_if_stale(t):
@@ -497,6 +543,8 @@ def refresh_view(view):
     if not base._requires_grad:
         view._view_version = view._vc[0]
         return
+    if view._view_mode is not None:
+        raise untracked_view_error(view, "its base or another view of its base has been modified inplace")
     prev = _state.enabled
     _state.enabled = True
     try:
@@ -546,6 +594,8 @@ def _record_outputs(ctx, cls, args, kwargs, results):
             r._output_nr = i
             if ctx._view:
                 _link_view(args[0], r, cls, args, kwargs)
+            elif r._base is not None:  # a view made inside forward, now this op's output
+                r._view_mode = None
         i += 1
     ctx._out_meta = meta
 
@@ -588,6 +638,8 @@ def _accumulator(tensor):
     ref = tensor._accumulator
     acc = ref() if ref is not None else None
     if acc is None:
+        if tensor._view_mode is not None:  # a view made with grad mode off: its gradient goes nowhere
+            return None
         acc = AccumulateGrad(tensor)
         tensor._accumulator = weakref.ref(acc)
     return acc
@@ -643,6 +695,8 @@ def _mark_view(ctx, args, o, nr, multi):
         o._view_version = src._vc[0]
     elif o._base is None:
         return o
+    if o._view_mode is not None:  # made inside forward (grad mode off): the marker below says what it is
+        o._view_mode, o._requires_grad = None, False
     non_diff = any(o is n for n in ctx._non_differentiable)
     o._view_chain = (o._view_chain or ()) + ((_CustomFunctionView(ctx.name(), nr, multi, non_diff), (), {}),)
     return o
@@ -682,6 +736,8 @@ def refuse_inplace(view, op, tracked=True):
     """torch's error for an in-place op ``op`` on ``view``, in grad mode, if it is a view returned
     by a custom Function (or a view of one): when autograd tracks the op, or, untracked, when the
     view was marked non-differentiable and its base needs a gradient."""
+    if view._view_mode is not None and (tracked or view._base._requires_grad):
+        raise untracked_view_error(view, "is being modified inplace")
     for step in view._view_chain or ():
         marker = step[0]
         if type(marker) is not _CustomFunctionView:
@@ -691,8 +747,7 @@ def refuse_inplace(view, op, tracked=True):
                                "enabled." + _CUSTOM_VIEW + f" (in {op})")
         if tracked:
             node = view.grad_fn
-            name = "None" if node is None else node.name()
-            name = name[:-9] if name.endswith("Backward0") else name[:-8] if name.endswith("Backward") else name
+            name = "None" if node is None else _short_name(node)
             raise RuntimeError(f"Output {view._output_nr} of {name} is a view and is being modified inplace."
                                + (_MULTI_VIEW if marker.multi else _CUSTOM_VIEW) + f" (in {op})")
 

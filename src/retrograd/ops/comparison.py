@@ -11,6 +11,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import _state as _grad_state
 from ..tensor import Tensor
 from ._broadcast import broadcast_shapes, sum_to_shape
+from ._kernel_dtypes import SCALAR_NAME as _TORCH_TYPE
 from ._method import tensor_method
 from ._select import zero_where_not
 from .elementwise import broadcast_op, input_not_tensor, operands, require_tensor
@@ -390,12 +391,17 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False):
 class CompareInPlace(Function):
     """self.eq_(other) and the other in-place comparisons under autograd: the comparison's 0/1
     values (written into self, in its dtype), a node with zero gradients for self and for a
-    tensor other, as torch records (EqBackward0 for a number other, EqBackward1 for a tensor)."""
+    tensor other, as torch records (EqBackward0 for a number other, EqBackward1 for a tensor).
+    As torch's, it records an integer or bool self too (``a.eq_(b)``, b requiring grad, makes the
+    int64 ``a`` require grad); no gradient can pass through such a node: backward raises there."""
+
+    _records_every_dtype = True
 
     @staticmethod
     def forward(ctx, x, other, compare, node):
         ctx._backward_name = node + ("Backward1" if isinstance(other, Tensor) else "Backward0")
         ctx.shapes = x._data.shape, getattr(other, "shape", None)
+        ctx.dtype = x.dtype
         return _backend.cast(compare(x, other)._data, x._data.dtype)  # (CUDA bfloat16: no astype)
 
     @staticmethod
@@ -405,6 +411,11 @@ class CompareInPlace(Function):
 
     @staticmethod
     def backward(ctx, g):
+        if not ctx.dtype.is_floating_point:
+            raise RuntimeError(
+                f"Autograd not support dtype: {_TORCH_TYPE[ctx.dtype.name]} (the in-place comparison "
+                f"{ctx.name()[:2].lower()}_ made a {ctx.dtype} tensor require grad, as torch's does; no "
+                "gradient can pass through it)")
         xp = _backend.array_module(g._data)
         gx, go = (None if s is None else Tensor._make(xp.zeros(s, dtype=g._data.dtype)) for s in ctx.shapes)
         return gx, go, None, None

@@ -11,7 +11,7 @@ import numpy as np
 from . import _batching
 from .. import _dtype
 from .._backend import array_module
-from ..autograd.function import Function
+from ..autograd.function import Function, _link_view
 from ..autograd.forward_ad import linear_jvp
 from ..autograd.grad_mode import _state as _grad_state
 from ..tensor import Tensor, _wrap_dim
@@ -258,14 +258,11 @@ def _split_at(input, dim, bounds):
         lead = (slice(None),) * dim
         return tuple(Index.apply(input, lead + (slice(b, e),), False) for b, e in bounds)
     outs = Split.apply(input, dim, tuple(bounds))
-    base = input._base if input._base is not None else input
     lead = (slice(None),) * dim
+    enabled = _grad_state.enabled
     for o, (b, e) in zip(outs, bounds):
         # each piece replays as the basic slice it is, for in-place writes through it
-        o._vc = input._vc
-        o._base = base
-        o._view_chain = (input._view_chain or ()) + ((Index, (lead + (slice(b, e),), False), {}),)
-        o._view_version = input._vc[0]  # lets autograd replay it if its base is written later
+        _link_view(input, o, Index, (input, lead + (slice(b, e),), False), {}, enabled)
     return outs
 
 
