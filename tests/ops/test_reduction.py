@@ -423,3 +423,28 @@ def test_cpu_quantile_of_half_precision_raises_as_torch(dtype, call):
         with retrograd.autocast("cpu", dtype=getattr(retrograd, dtype)):
             x = retrograd.tensor([3.0, 1.0, 4.0], dtype=getattr(retrograd, dtype))
             assert retrograd.quantile(x, 0.5).dtype == retrograd.float32
+
+
+_HALF_NORM_INPUT = [((i * 37) % 23 - 11) * 0.173 + 0.01 * i for i in range(48)]
+# torch 2.13's vector_norm(x.reshape(3, 16), ord, dim=1) of that input, as float: half precision is
+# computed in float32 and rounded once (the bfloat16 sums of squares lost up to 2 ulp)
+_HALF_NORMS = {
+    ("bfloat16", 2): [4.71875, 4.78125, 4.8125], ("bfloat16", 1): [16.375, 16.5, 16.375],
+    ("bfloat16", 3): [3.21875, 3.28125, 3.375], ("bfloat16", 0.5): [234.0, 236.0, 230.0],
+    ("bfloat16", -1): [0.0289306640625, 0.0296630859375, 0.028564453125],
+    ("float16", 3): [3.224609375, 3.2890625, 3.380859375], ("float16", 0.5): [233.75, 236.25, 229.875],
+    ("float16", -1): [0.028961181640625, 0.0295867919921875, 0.028533935546875],
+}
+
+
+@pytest.mark.parametrize("dtype, ord", list(_HALF_NORMS))
+def test_half_precision_vector_norm_is_torchs_bit_for_bit(dtype, ord):
+    def run(t):
+        x = t.tensor(_HALF_NORM_INPUT).reshape(3, 16).to(getattr(t, dtype))
+        out = t.linalg.vector_norm(x, ord=ord, dim=1)
+        assert out.dtype == getattr(t, dtype)
+        return out.float().tolist()
+
+    assert run(retrograd) == _HALF_NORMS[dtype, ord]
+    if torch is not None:
+        assert run(torch) == _HALF_NORMS[dtype, ord]

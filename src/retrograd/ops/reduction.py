@@ -945,6 +945,9 @@ class VectorNorm(Function):
     def forward(ctx, a, ord, dims, keepdim):
         x = float_data(a)
         xp = _backend.array_module(x)
+        low = x.dtype if x.dtype.itemsize == 2 else None  # half precision: computed in float32 and
+        if low is not None:  # rounded once, as torch's kernels (bfloat16 sums of squares lost bits)
+            x = x.astype(np.float32)
         ax = xp.abs(x)
         with np.errstate(all="ignore"):
             if ord == math.inf:
@@ -959,7 +962,7 @@ class VectorNorm(Function):
                 out = xp.sqrt((x * x).sum(axis=dims, keepdims=keepdim))
             else:
                 out = (ax ** ord).sum(axis=dims, keepdims=keepdim) ** (1.0 / ord)
-        out = Tensor._make(xp.asarray(out, dtype=x.dtype))
+        out = Tensor._make(xp.asarray(out, dtype=x.dtype) if low is None else _backend.cast(xp.asarray(out), low))
         ctx.ord, ctx.dims, ctx.keepdim = ord, dims, keepdim
         ctx.save_for_backward(a, out)
         return out
