@@ -200,3 +200,18 @@ def test_an_inplace_change_of_a_callers_array_breaks():
     for _ in range(3):
         compiled(retrograd.ones(3, dtype=retrograd.float64))
     assert array.tolist() == [4.0, 4.0, 4.0]  # (once under fullgraph, three times after)
+
+
+def test_an_inplace_op_that_makes_a_tensor_require_grad_breaks():
+    def fn(x, w):
+        h = x * 2  # (does not require grad)
+        h += w  # (now it does)
+        return h * 3
+
+    x, w = retrograd.tensor(X), retrograd.tensor(Y, requires_grad=True)
+    with pytest.raises(retrograd.compiler.Unsupported):
+        retrograd.compile(fn, fullgraph=True)(x, w)
+    compiled = retrograd.compile(fn)
+    for _ in range(2):
+        compiled(x, w).sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), np.full(Y.shape, 6.0))

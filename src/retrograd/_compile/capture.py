@@ -606,13 +606,16 @@ class Capture:
                 return results[-1]
 
             cap._copy_for = t if tracked else None
+            rg = t._requires_grad
             try:
                 out = original(t, name, recorded, *args, **kwargs)
             finally:
                 cap._copy_for = None
             r = cap._slot.get(id(results[-1])) if results and isinstance(results[-1], Tensor) else None
-            if r is None or cap.slots[r][0] != "op" or results[-1]._data.dtype != t._data.dtype:
-                return out  # (a result no recorded op made, or cast on writing: the version check breaks)
+            if r is None or cap.slots[r][0] != "op" or results[-1]._data.dtype != t._data.dtype \
+                    or results[-1]._requires_grad != rg and cap.slots[slot][1] is t:
+                return out  # (a result no recorded op made, cast on writing, or that made t require grad where t
+                # stands for its value before (its slot's tensor): the version check breaks)
             if kind != "live":
                 cap._slot[id(t)] = r
             else:
