@@ -137,6 +137,10 @@ CASES = [
     ("[getattr(torch.ones(2), f) for f in ('is_sparse', 'is_sparse_csr', 'is_quantized', 'is_meta', 'is_nested',"
      " 'is_mkldnn', 'is_xpu', 'is_mps', 'is_ipu', 'is_vulkan', 'is_mtia', 'is_maia')]", [False] * 12),
     ("(lambda x: x.to_dense() is x)(torch.ones(2))", True),
+    ("[torch.amp.is_autocast_available(d) for d in ('cpu', 'cuda', 'meta')]", [True, True, False]),
+    ("torch.amp.is_autocast_available('gpu')", RuntimeError),
+    ("isinstance(torch.nn.Linear(1, 1).register_forward_hook(lambda *a: None), torch.utils.hooks.RemovableHandle)",
+     True),
     ("torch.ones(2, dtype=torch.int64).to_dense(torch.float64)", ([1.0, 1.0], "float64")),
     ("torch.ones(2).to_dense(masked_grad=1)", TypeError),
     ("[torch.ones(1).layout == getattr(torch, n) for n in ('strided', 'sparse_coo', 'sparse_csr', 'sparse_csc',"
@@ -249,3 +253,22 @@ def test_per_device_amp_spellings_warn_and_are_amps_classes(lib, device):
         assert lib.is_autocast_enabled(device) is (device == "cpu")
         if device == "cpu":
             assert not lib.is_autocast_cache_enabled() and lib.get_autocast_dtype("cpu") == lib.bfloat16
+
+
+
+@pytest.mark.parametrize("lib", [retrograd, pytest.param(torch, marks=requires_torch)], ids=["retrograd", "torch"])
+def test_cuda_amp_custom_fwd_and_bwd_warn_and_are_amps_for_cuda(lib):
+    with pytest.warns(FutureWarning, match="`torch.cuda.amp.custom_fwd\\(args...\\)` is deprecated. Please use "
+                                           "`torch.amp.custom_fwd\\(args..., device_type='cuda'\\)` instead.") as record:
+        fwd = lib.cuda.amp.custom_fwd(cast_inputs=lib.float32)(lambda ctx, x: x * 2)
+    assert record[0].filename == __file__
+    with pytest.warns(FutureWarning, match="`torch.cuda.amp.custom_bwd\\(args...\\)` is deprecated"):
+        bwd = lib.cuda.amp.custom_bwd(lambda ctx, g: g * 2)
+
+    class Double(lib.autograd.Function):
+        forward = staticmethod(fwd)
+        backward = staticmethod(bwd)
+
+    x = lib.ones(2, requires_grad=True)
+    Double.apply(x).sum().backward()
+    assert x.grad.tolist() == [2.0, 2.0]

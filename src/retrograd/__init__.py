@@ -158,7 +158,7 @@ class _DeviceAmp:
     def __init__(self, device_type):
         self.device_type = device_type
         self.amp = self
-        self.autocast, self.GradScaler = _legacy_autocast.device_amp(device_type)  # (deprecated, as torch's)
+        vars(self).update(_legacy_autocast.device_amp(device_type))  # autocast, GradScaler, ... (deprecated, as torch's)
 
 
 from . import cuda  # noqa: E402  (torch.cuda: CUDA through CuPy)

@@ -41,19 +41,20 @@ def is_autocast_cache_enabled():
 
 
 def device_amp(device_type):
-    """torch.<device_type>.amp's (autocast, GradScaler) classes."""
+    """torch.<device_type>.amp's names: autocast and GradScaler classes, and on CUDA the
+    custom_fwd / custom_bwd decorators."""
     default_dtype = _dtype.float16 if device_type == "cuda" else _dtype.bfloat16
     spelled = f"torch.{device_type}.amp"
 
-    def deprecated(name):
-        warnings.warn(f"`{spelled}.{name}(args...)` is deprecated. Please use `torch.amp.{name}('{device_type}', "
-                      "args...)` instead.", FutureWarning, stacklevel=3)
+    def deprecated(name, replacement):
+        warnings.warn(f"`{spelled}.{name}(args...)` is deprecated. Please use `torch.amp.{replacement}` instead.",
+                      FutureWarning, stacklevel=3)
 
     class autocast(_autocast.autocast):
         """amp.autocast on this device (deprecated: torch.amp.autocast(device_type, ...))."""
 
         def __init__(self, enabled=True, dtype=default_dtype, cache_enabled=True):
-            deprecated("autocast")
+            deprecated("autocast", f"autocast('{device_type}', args...)")
             super().__init__(device_type, dtype=dtype, enabled=enabled, cache_enabled=cache_enabled)
 
     class GradScaler(_grad_scaler.GradScaler):
@@ -61,9 +62,22 @@ def device_amp(device_type):
 
         def __init__(self, init_scale=2.0**16, growth_factor=2.0, backoff_factor=0.5, growth_interval=2000,
                      enabled=True):
-            deprecated("GradScaler")
+            deprecated("GradScaler", f"GradScaler('{device_type}', args...)")
             super().__init__(device_type, init_scale, growth_factor, backoff_factor, growth_interval, enabled)
 
     for cls in (autocast, GradScaler):
         cls.__module__, cls.__qualname__ = f"retrograd.{device_type}.amp", cls.__name__
-    return autocast, GradScaler
+    names = {"autocast": autocast, "GradScaler": GradScaler}
+    if device_type == "cuda":
+        def custom_fwd(fwd=None, *, cast_inputs=None):
+            """amp.custom_fwd(device_type='cuda') (deprecated: torch.amp.custom_fwd)."""
+            deprecated("custom_fwd", "custom_fwd(args..., device_type='cuda')")
+            return _autocast.custom_fwd(fwd, device_type="cuda", cast_inputs=cast_inputs)
+
+        def custom_bwd(bwd):
+            """amp.custom_bwd(device_type='cuda') (deprecated: torch.amp.custom_bwd)."""
+            deprecated("custom_bwd", "custom_bwd(args..., device_type='cuda')")
+            return _autocast.custom_bwd(bwd, device_type="cuda")
+
+        names.update(custom_fwd=custom_fwd, custom_bwd=custom_bwd)
+    return names

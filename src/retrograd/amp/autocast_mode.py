@@ -83,6 +83,22 @@ def is_autocast_enabled(device_type=None):
     return (device_type or "cuda") in _state.dtypes
 
 
+# torch's device types (the ones autocast has no kernels for here are not available)
+_TORCH_DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve", "fpga",
+                       "maia", "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia", "privateuseone")
+
+
+def is_autocast_available(device_type):
+    """Whether autocast runs on ``device_type``: 'cpu' and 'cuda' here, False for torch's other
+    device types; RuntimeError for a name that is none of them, as torch."""
+    if device_type in DEVICE_TYPES:
+        return True
+    if device_type in _TORCH_DEVICE_TYPES:
+        return False
+    raise RuntimeError(f"Expected one of {', '.join(_TORCH_DEVICE_TYPES)} device type at start of device "
+                       f"string: {device_type}")
+
+
 def get_autocast_dtype(device_type):
     """The lower-precision dtype autocast uses for device_type (the current region's, else the device default)."""
     return _state.dtypes.get(device_type) or getattr(_dtype, _DEFAULT_DTYPE[device_type])
