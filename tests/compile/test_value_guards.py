@@ -716,11 +716,119 @@ _CHANGES = {
 }
 
 
+def _scaled_by_default(x, scale=2.0):
+    return x * scale
+
+
+def _calls_a_function_with_a_default(x):
+    return _scaled_by_default(x)
+
+
+def _scaled_by_a_list_default(x, box=[2.0]):  # noqa: B006 (the mutable default is the point)
+    return x * box[0]
+
+
+def _calls_a_function_with_a_list_default(x):
+    return _scaled_by_a_list_default(x)
+
+
+def _scaled_by_its_attribute(x):
+    return x * _scaled_by_its_attribute.scale
+
+
+_scaled_by_its_attribute.scale = 2.0
+
+
+def _calls_a_function_reading_its_attribute(x):
+    return _scaled_by_its_attribute(x)
+
+
+def _times(x, scale):
+    return x * scale
+
+
+_PARTIAL = __import__("functools").partial(_times, scale=2.0)
+
+
+def _calls_a_partial(x):
+    return _PARTIAL(x)
+
+
+_IN_A_DICT = {"head": _node(scale=2.0)}
+_IN_A_LIST = [_node(scale=2.0)]
+
+
+def _reads_an_object_in_a_dict(x):
+    return x * _IN_A_DICT["head"].scale
+
+
+def _reads_an_object_in_a_list(x):
+    return x * _IN_A_LIST[0].scale
+
+
+_CONTEXT_SCALE = __import__("contextvars").ContextVar("scale", default=2.0)
+
+
+def _reads_a_context_variable(x):
+    return x * _CONTEXT_SCALE.get()
+
+
+def _set_defaults(v):
+    _scaled_by_default.__defaults__ = (v,)
+
+
+def _set_list_default(v):
+    _scaled_by_a_list_default.__defaults__[0][0] = v
+
+
+def _set_function_attribute(v):
+    _scaled_by_its_attribute.scale = v
+
+
+def _set_partial(v):
+    _PARTIAL.keywords["scale"] = v
+
+
+def _set_in_a_dict(v):
+    _IN_A_DICT["head"].scale = v
+
+
+def _set_in_a_list(v):
+    _IN_A_LIST[0].scale = v
+
+
+_CHANGES.update({
+    "default argument rebound": (_calls_a_function_with_a_default, _set_defaults),
+    "mutable default changed in place": (_calls_a_function_with_a_list_default, _set_list_default),
+    "attribute of a function": (_calls_a_function_reading_its_attribute, _set_function_attribute),
+    "keyword of a functools.partial": (_calls_a_partial, _set_partial),
+    "attribute of an object in a dict": (_reads_an_object_in_a_dict, _set_in_a_dict),
+    "attribute of an object in a list": (_reads_an_object_in_a_list, _set_in_a_list),
+    "ContextVar": (_reads_a_context_variable, _CONTEXT_SCALE.set),
+})
+
+
 @pytest.fixture
 def restore_objects():
     yield
     _Constants.scale = _ClassScaled.scale = _SLOTTED.scale = _DEEP.model.block.head.scale = 2.0
     vars(_CONSTANTS).pop("scale", None)
+    for change in (_set_defaults, _set_list_default, _set_function_attribute, _set_partial, _set_in_a_dict,
+                   _set_in_a_list, _CONTEXT_SCALE.set):
+        change(2.0)
+
+
+def test_the_default_dtype_of_a_creation_function_is_guarded():
+    def fn(x):
+        return x.sum() + retrograd.zeros(2)
+
+    compiled, x = retrograd.compile(fn), _x()
+    try:
+        for dtype in (retrograd.float32, retrograd.float64, retrograd.float32):
+            retrograd.set_default_dtype(dtype)
+            assert compiled(x).dtype == fn(x).dtype == dtype  # (the old code replayed float32)
+    finally:
+        retrograd.set_default_dtype(retrograd.float32)
 
 
 @pytest.mark.parametrize("name", sorted(_CHANGES))

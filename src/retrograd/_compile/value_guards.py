@@ -30,10 +30,15 @@ the object whose identity alone shows the entry holds):
   user's classes that the code names (``self.scale``, ``type(self).scale``, ``Config.scale``; not
   data descriptors such as properties, whose values are the instance's), with the instance's
   ``__dict__`` guarded not to shadow them later; ``__slots__`` attributes the code names (through
-  ``_SlotView``); the builtins a code loads (``abs`` rebound in ``builtins``); the numbers and strings
+  ``_AttributeView``); the builtins a code loads (``abs`` rebound in ``builtins``); the numbers and strings
   of a library's module that the code loads (``math.pi``); modules imported inside a function
   (``sys.modules`` entries); ``os.environ``'s variables read (its ``__getitem__``: ``get``, ``in``,
-  ``os.getenv``; the whole environment where it is iterated);
+  ``os.getenv``; the whole environment where it is iterated), a ``threading.Event``'s flag read by
+  ``is_set()``, a ``ContextVar``'s value read by ``get()``; a function's ``__defaults__`` and
+  ``__kwdefaults__`` and its attributes the code names; a ``functools.partial``'s function and
+  arguments; the attributes the code names of the objects inside a container read (its first
+  _CONTENTS items); and, where the capture made tensors with creation functions, the default dtype
+  and device;
 - every ``nn.Module`` the capture called: its attributes (``p``, ``eps``, ``negative_slope``,
   a user's ``temp``; not its parameter/buffer/submodule dicts nor its ``training`` flag, which
   Graph.check holds). Of a module whose classes are all the user's down to ``nn.Module`` (so no
@@ -65,7 +70,10 @@ the call), and state only C code reads (``id()`` of a new object, a C extension'
 
 import builtins
 import collections
+import contextvars
 import dis
+import functools
+import itertools
 import gc
 import os
 import random
@@ -93,6 +101,7 @@ _CALLABLES = (types.FunctionType, types.BuiltinFunctionType, types.MethodType, t
 _SKIP_PREFIX = "__rg_"  # resume.py's segment plumbing (its segment list, its unbound marker)
 _NAMED_DEPTH = 2  # attributes of objects below this depth are guarded only where the code that ran names them
 _DEEPEST = 8
+_CONTENTS = 64  # the items of a container whose objects' named attributes are guarded
 _PATCHED_BUILTINS = frozenset(("print",))  # patched by the capture (graph_break.install): not guarded
 # the standard library's reads of state that other code changes, guarded as torch guards them: os.environ's
 # (get, in, getenv go through __getitem__), a threading.Event's flag
@@ -254,10 +263,10 @@ class Recorder:
         # random number generators the code could draw from, with their states when read: NumPy's and Python's
         # global ones, and those among the values read (a draw's result is baked into the graph)
         self.generators = {id(g): (g, _rng_state(g)) for g in (np.random.mtrand._rand, random._inst)}
-        # what was looked at by the names known then (a class's attributes: (class, an instance's __dict__ or
-        # None, depth); an object's below _NAMED_DEPTH: (object, None, depth)), looked at again in entries()
+        # what was looked at by the names known then, looked at again in entries(): (kind, object, an
+        # instance's __dict__ or None, depth) for a class's attributes, an object's below _NAMED_DEPTH, a function's
         self.revisit = []
-        self._proxies, self._views = {}, {}  # class -> its __dict__; id(object) -> its _SlotView
+        self._proxies, self._views = {}, {}  # class -> its __dict__; id(object) -> its _AttributeView
         self._previous = None
         self._on = False
 
@@ -301,8 +310,16 @@ class Recorder:
         if event == "call":
             if frame.f_code not in self.done:
                 self._called(frame)
-        elif event == "c_call" and (arg in volatile.FUNCTIONS or getattr(arg, "__self__", None).__class__ in volatile.TYPES):
-            self._volatile(frame, volatile.c_function(arg))
+        elif event == "c_call":
+            if arg in volatile.FUNCTIONS:
+                self._volatile(frame, volatile.FUNCTIONS[arg])
+                return
+            owner = getattr(arg, "__self__", None)
+            kind = owner.__class__
+            if kind in volatile.TYPES:
+                self._volatile(frame, volatile.c_function(arg))
+            elif kind is contextvars.ContextVar:
+                self._context_var(frame, owner, arg.__name__)
 
     def _called(self, frame):
         code = frame.f_code
@@ -335,7 +352,7 @@ class Recorder:
             self._globals(code, glob)
         if this is not _MISSING and self._guards_attributes(this):
             d = getattr(this, "__dict__", None)
-            mark = id(d) if type(d) is dict else id(self._slots(this))  # (held by self.keys, the entries)
+            mark = id(d) if type(d) is dict else id(self._view(this))  # (held by self.keys, the entries)
             if mark not in self.frames:
                 self.frames.add(mark)
                 self._attributes(this, 0)
@@ -355,16 +372,34 @@ class Recorder:
     def _volatile(self, frame, name):
         """A volatile function (volatile.py) called in ``frame``: a graph break at the user's call (through the
         standard library's frames that called it for the user); none where retrograd or NumPy called it."""
-        cap = self.capture
-        if cap is None or not cap.mine():
-            return
+        f = self._users_call(frame)
+        if f is not None:
+            graph_break.breaking_call(volatile.reason(name), self.capture, method=graph_break.VOLATILE, frame=f)
+
+    def _users_call(self, frame):
+        """The user's frame that made the call running in ``frame`` (itself, or through the standard library's
+        frames), on the capturing thread outside any op; None where retrograd's or NumPy's code made it."""
+        if self.capture is None or not self.capture.mine():
+            return None
         f = frame
         while f is not None and not user_code(f.f_code):
             if _internal(f.f_code):
-                return
+                return None
             f = f.f_back
-        if f is not None:
-            graph_break.breaking_call(volatile.reason(name), cap, method=graph_break.VOLATILE, frame=f)
+        return f
+
+    def _context_var(self, frame, var, name):
+        """A ContextVar's ``get()``: its value guarded, as torch guards it; ``set()``/``reset()``: a volatile call
+        (a replay would not set it)."""
+        if self._users_call(frame) is None:
+            return
+        if name == "get":
+            view = self._views.get(id(var))
+            if view is None:
+                view = self._views[id(var)] = _ContextVarView(var)
+            self._value(view, "value", var.get(_MISSING), _DEEPEST)
+        else:
+            self._volatile(frame, f"ContextVar.{name}()")
 
     def _state(self, frame, what):
         """A read of os.environ (an ``_Environ``'s ``__getitem__``: ``get``, ``in``, ``os.getenv``; its
@@ -438,12 +473,20 @@ class Recorder:
                 self._attributes(sub, 0)
         i = 0
         while i < len(self.revisit):  # the attributes named by code that ran after they were looked at
-            obj, instance, depth = self.revisit[i]
-            if isinstance(obj, type):
+            kind, obj, instance, depth = self.revisit[i]
+            if kind == "class":
                 self._class_attributes(obj, instance, depth, True)
+            elif kind == "function":
+                self._function_attributes(obj, depth, True)
             else:
                 self._attributes(obj, depth, True)
             i += 1
+        if getattr(self.capture, "_consts", None):  # tensors made by creation functions: the defaults they took
+            from .. import _dtype, creation
+
+            d = vars(_dtype._default)  # (set_default_dtype sets the instance's value over the class's)
+            self._value(d, "value", d.get("value", _MISSING), _DEEPEST)
+            self._value(creation._default_device, 0, creation._default_device[0], _DEEPEST)
         if self.by_name_only and self.own_attributes:
             # (an attribute no code that ran names is read by none: the program's own bookkeeping, such as
             # a list of saved actions appended to between calls, does not recompile every call)
@@ -493,13 +536,17 @@ class Recorder:
         """The entry of one value read (``attributes``: the names the reading code loads as attributes,
         guarded on a Python module of the user's: ``hparams.scale``)."""
         kind = type(value)
-        if kind in _SCALARS:
+        if value is _MISSING:  # (not bound: it stays unbound)
+            self._add(container, key, _MISSING, IS, _MISSING)
+        elif kind in _SCALARS:
             self._add(container, key, value, EQ, value)
         elif kind is SymFloat:  # a float the capture takes as an input (read at each replay): any float
             self._add(container, key, plain(value), FLOAT, _NONE)
         elif isinstance(value, _SNAPSHOT) or isinstance(value, np.ndarray) and value.size <= _SMALL_ARRAY:
             # (a tuple holding nothing mutable: the same tuple is the same contents)
-            self._add(container, key, snapshot(value), SNAP, value if _frozen(value) else _NONE)
+            if self._add(container, key, snapshot(value), SNAP, value if _frozen(value) else _NONE) \
+                    and not isinstance(value, np.ndarray):
+                self._contents(value, depth)
         else:
             added = self._add(container, key, value, IS, value)
             if attributes and isinstance(value, types.ModuleType) and depth < _DEEPEST:
@@ -523,6 +570,10 @@ class Recorder:
             if isinstance(value, type):
                 if _user_class(value):
                     self._class_attributes(value, None, depth)
+            elif isinstance(value, functools.partial):  # (its function and the arguments it adds)
+                view = self._view(value)
+                for k in ("func", "args", "keywords"):
+                    self._value(view, k, getattr(value, k), depth + 1)
             elif isinstance(value, types.FunctionType):
                 self._function(value, depth + 1)
             elif isinstance(value, types.MethodType):
@@ -551,7 +602,7 @@ class Recorder:
         d = getattr(obj, "__dict__", None)
         named = depth > _NAMED_DEPTH
         if named and not again:
-            self.revisit.append((obj, None, depth))
+            self.revisit.append(("object", obj, None, depth))
         if type(d) is dict:
             module = isinstance(obj, self.Module)
             skip = self.internals if module else ()
@@ -569,7 +620,7 @@ class Recorder:
             d = None
         slots = _slot_names(type(obj))
         if slots:
-            view = self._slots(obj)
+            view = self._view(obj)
             for k in slots & self.names:
                 v = view.get(k, _MISSING)
                 if v is _MISSING:
@@ -585,7 +636,7 @@ class Recorder:
         recaptures), and, for an instance's class (``instance``: its ``__dict__``), that the instance
         still does not shadow them. Looked at again when the capture ends, for names read later."""
         if not again:
-            self.revisit.append((cls, instance, depth))
+            self.revisit.append(("class", cls, instance, depth))
         for c in cls.__mro__:
             if c is object or not _user_class(c):
                 continue
@@ -602,17 +653,38 @@ class Recorder:
                     self._add(instance, name, _MISSING, IS, _MISSING)
                 self._value(proxy, name, proxy[name], max(depth, _NAMED_DEPTH))
 
-    def _slots(self, obj):
-        """The _SlotView of ``obj`` (one per object: its id marks the entries)."""
+    def _view(self, obj):
+        """The _AttributeView of ``obj`` (one per object: its id marks the entries)."""
         view = self._views.get(id(obj))
         if view is None:
-            view = self._views[id(obj)] = _SlotView(obj)
+            view = self._views[id(obj)] = _AttributeView(obj)
         return view
+
+    def _contents(self, value, depth):
+        """The objects inside a list, tuple, dict, set or deque (compared by identity in its snapshot): their
+        attributes the code names (``CONFIG["model"].scale``, ``layers[0].scale``), for the first
+        _CONTENTS of each container."""
+        if depth >= _DEEPEST:
+            return
+        items = value.values() if isinstance(value, dict) else value
+        for item in itertools.islice(items, _CONTENTS):
+            if type(item) in _SCALARS:
+                continue
+            if isinstance(item, _SNAPSHOT):
+                self._contents(item, depth + 1)
+            elif self._guards_attributes(item):
+                self._attributes(item, max(depth + 1, _NAMED_DEPTH + 1))
 
     def _function(self, f, depth):
         known = self.functions.setdefault(f.__code__, [])
         if not any(g is f for g in known):
             known.append(f)
+        if f.__defaults__ is not None or f.__kwdefaults__:  # (rebound, or a mutable default changed in place)
+            view = self._view(f)
+            self._value(view, "__defaults__", f.__defaults__, _NAMED_DEPTH)
+            self._value(view, "__kwdefaults__", f.__kwdefaults__, _NAMED_DEPTH)
+        if f.__dict__:  # (a function's attributes: ``helper.scale``)
+            self._function_attributes(f, depth)
         if depth > 2:
             return
         attributes = global_names(f.__code__)[1]
@@ -626,6 +698,15 @@ class Recorder:
             self._value(cell, _CELL, value, depth, attributes)
 
 
+    def _function_attributes(self, f, depth, again=False):
+        """The attributes of function ``f`` that the code names (looked at again when the capture ends)."""
+        if not again:
+            self.revisit.append(("function", f, None, depth))
+        d = f.__dict__
+        for name in self.names.intersection(d):
+            self._value(d, name, d[name], max(depth, _NAMED_DEPTH))
+
+
 def _unguarded_kinds():
     """Objects whose methods the replay calls again (optimizers, lr schedulers: captured as calls), so
     their attributes are read at replay, not baked in: identity only."""
@@ -635,9 +716,10 @@ def _unguarded_kinds():
     return (Optimizer, LRScheduler)
 
 
-class _SlotView:
-    """An object's ``__slots__`` attributes as a guard entry's container (``get``, and item assignment for a
-    float swapped for a symbolic scalar)."""
+class _AttributeView:
+    """An object's attributes outside a ``__dict__`` (``__slots__``, a function's ``__defaults__``, a partial's
+    ``keywords``) as a guard entry's container (``get``, and item assignment for a float swapped for a
+    symbolic scalar)."""
 
     __slots__ = ("obj",)
 
@@ -649,6 +731,21 @@ class _SlotView:
 
     def __setitem__(self, key, value):
         setattr(self.obj, key, value)
+
+
+class _ContextVarView:
+    """A ContextVar's value in the current context as a guard entry's container (its one key, "value")."""
+
+    __slots__ = ("var",)
+
+    def __init__(self, var):
+        self.var = var
+
+    def get(self, key, default):
+        return self.var.get(default)
+
+    def __setitem__(self, key, value):
+        self.var.set(value)
 
 
 _slot_cache = weakref.WeakKeyDictionary()
@@ -724,6 +821,8 @@ def _held(container, key):
             return container.cell_contents
         except ValueError:
             return _MISSING
+    if type(container) is list:  # (a list's item: a module's one-item state list)
+        return container[key] if -len(container) <= key < len(container) else _MISSING
     return container.get(key, _MISSING)
 
 
@@ -737,7 +836,7 @@ def holds(entries):
 
 def _holds(entry):
     container, key, expected, how, same = entry
-    held = _held(container, key) if key is _CELL else container.get(key, _MISSING)
+    held = _held(container, key) if key is _CELL or type(container) is list else container.get(key, _MISSING)
     if held is same:
         return True
     if how == EQ:
@@ -770,6 +869,8 @@ def checker(entries):
             continue
         if key is _CELL:
             read = f"c{i}.cell_contents"
+        elif type(container) is list:
+            read = f"c{i}[{key}]"
         elif type(key) is str:
             read = f"c{i}.get({key!r}, M)"
         else:
@@ -778,7 +879,7 @@ def checker(entries):
         tests.append(f"({read} is s{i} or _holds(e{i}))")
     params = ", ".join(f"{n}={n}" for n in names)
     source = (f"def check({params}):\n    try:\n        return " + " and\\\n            ".join(tests)
-              + "\n    except ValueError:\n        return False\n")  # (an emptied closure cell)
+              + "\n    except (ValueError, IndexError):\n        return False\n")  # (an emptied closure cell; a list shortened)
     scope = {}
     exec(compile(source, "<value guards>", "exec"), names, scope)
     return scope["check"]
@@ -804,6 +905,12 @@ def describe(failure):
         where = "a closure cell"
     elif isinstance(container, dict) and "__builtins__" in container:
         where = f"G[{key!r}]"
+    elif isinstance(container, _ContextVarView):
+        where = f"ContextVar {container.var.name!r}"
+    elif isinstance(container, _AttributeView):
+        where = f"attribute .{key} of {getattr(container.obj, '__qualname__', type(container.obj).__name__)}"
+    elif isinstance(container, list):
+        where = f"item [{key}]"
     else:
         where = f"attribute .{key}"
     if how == EQ:
