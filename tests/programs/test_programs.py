@@ -16,9 +16,9 @@ import numpy as np
 
 import retrograd
 from tests.helpers import requires_torch
-from tests.programs import (actor_critic, char_rnn, checkpoint, dataloader_workers, dcgan, gnn, hf_trainer,
-                            nanogpt, regression, resnet, seq2seq, siamese, simclr, style_transfer, tabular,
-                            timeseries, unet, vae, vit, wgan_gp, word_lm)
+from tests.programs import (actor_critic, char_rnn, checkpoint, custom_parts, dataloader_workers, dcgan, gnn,
+                            hf_trainer, nanogpt, regression, resnet, seq2seq, siamese, simclr, style_transfer,
+                            tabular, timeseries, unet, vae, vit, wgan_gp, word_lm)
 from tests.reference.store import reference
 
 try:
@@ -245,3 +245,11 @@ def test_style_transfer_by_lbfgs_on_the_image_prints_torchs_losses():
     assert ours["final style loss"] < ours["run 4 style loss"] / 1000
     assert 0 <= ours["image range"] and ours["image max"] <= 1  # clamped
     assert_same_numbers(ours, torch_numbers(style_transfer, style_transfer.main))
+
+
+def test_custom_function_optimizer_and_scheduler_subclasses_print_torchs_losses():
+    ours = numbers(printed(custom_parts.main, retrograd))
+    assert ours["reversal is -0.3 times the gradient below 1e-12"] == 1
+    assert ours["weight norm identity below 1e-12"] == 1
+    assert ours["step 9 loss"] < ours["step 0 loss"] and ours["step 9 lr"] == 1e-3  # the cosine's floor
+    assert_same_numbers(ours, torch_numbers(custom_parts, custom_parts.main))
