@@ -16,7 +16,7 @@ import numpy as np
 
 import retrograd
 from tests.helpers import requires_torch
-from tests.programs import (actor_critic, char_rnn, checkpoint, custom_parts, dataloader_workers, dcgan, gnn,
+from tests.programs import (actor_critic, char_rnn, checkpoint, custom_parts, dataloader_workers, dcgan, dqn, gnn,
                             hf_trainer, nanogpt, regression, resnet, seq2seq, siamese, simclr, style_transfer,
                             tabular, timeseries, unet, vae, vit, wgan_gp, word_lm)
 from tests.reference.store import reference
@@ -253,3 +253,10 @@ def test_custom_function_optimizer_and_scheduler_subclasses_print_torchs_losses(
     assert ours["weight norm identity below 1e-12"] == 1
     assert ours["step 9 loss"] < ours["step 0 loss"] and ours["step 9 lr"] == 1e-3  # the cosine's floor
     assert_same_numbers(ours, torch_numbers(custom_parts, custom_parts.main))
+
+
+def test_dqn_with_replay_memory_and_soft_target_updates_prints_torchs_returns_and_losses():
+    ours = numbers(printed(dqn.main, retrograd))
+    assert max(v for k, v in ours.items() if k.endswith(" return")) > 0.9  # it reached the goal
+    assert 0 < ours["target minus policy abs sum"]  # the target lags behind the policy
+    assert_same_numbers(ours, torch_numbers(dqn, dqn.main))
