@@ -384,8 +384,9 @@ def _lstm_dir_backward(xp, mode, Hs, saved, h0, c0, w_hh, w_hr, sched, douts, dh
       dG_t = [F_i dc_t, F_f dc_t, F_g dc_t, F_o dm_t],
     where A = o (1 - tanh^2 c), F_i = i(1-i) g, F_f = f(1-f) c_{t-1}, F_g = (1-g^2) i and
     F_o = o(1-o) tanh c depend on the forward's values only. Those factors are computed for
-    a run of steps at once (_RUN steps: a few NumPy calls on arrays that stay in L2), so the
-    sequential loop is left with dm_t, dc_t, dG_t, the cell path f_t dc_t and the matmul."""
+    a run of steps at once (_RUN steps: a few NumPy calls on arrays that stay in L2; i g and
+    o tanh c each serve two of them), so the sequential loop is left with dm_t, dc_t, dG_t,
+    the cell path f_t dc_t and the matmul."""
     G, C = saved[:2]
     M = saved[2] if len(saved) > 2 else None
     H = w_hh.shape[0] // 4
@@ -445,39 +446,45 @@ def _lstm_dir_backward(xp, mode, Hs, saved, h0, c0, w_hh, w_hr, sched, douts, dh
         F = Fb[:(kb - ka) * 4 * H * n].reshape(kb - ka, 4 * H, n)
         A = Ab[:(kb - ka) * H * n].reshape(kb - ka, H, n)
         i, f, o, g = Gr[:, :H], Gr[:, H:2 * H], Gr[:, 2 * H:3 * H], Gr[:, 3 * H:]
+        Fi, Ff, Fg, Fo = F[:, :H], F[:, H:2 * H], F[:, 2 * H:3 * H], F[:, 3 * H:]
+        sub(1, Gr[:, :3 * H], out=F[:, :3 * H])  # 1-i, 1-f, and 1-o (for now in F_g's place)
         tc = xp.tanh(Cr, out=A)
-        Fo = sub(1, o, out=F[:, 3 * H:])
-        Fo *= o
-        Fo *= tc
-        mul(tc, tc, out=A)  # A = o (1 - tanh^2 c)
-        sub(1, A, out=A)
-        A *= o
-        Fif = sub(1, Gr[:, :2 * H], out=F[:, :2 * H])
-        Fif *= Gr[:, :2 * H]
-        F[:, :H] *= g
-        F[1:, H:2 * H] *= Cr[:-1]
-        F[0, H:2 * H] *= _prev_cols(Cs[ka - 1] if ka else None, c0, n, sched[ka][3], xp)
-        Fg = mul(g, g, out=F[:, 2 * H:3 * H])
-        sub(1, Fg, out=Fg)
-        Fg *= i
+        mul(o, tc, out=Fo)  # o tanh c
+        A *= Fo  # A = o (1 - tanh^2 c) = o - (o tanh c) tanh c
+        sub(o, A, out=A)
+        Fo *= Fg  # F_o = o(1-o) tanh c = (1-o) (o tanh c)
+        mul(i, g, out=Fg)  # i g
+        Fi *= Fg  # F_i = i(1-i) g = (1-i) (i g)
+        Fg *= g  # F_g = (1-g^2) i = i - (i g) g
+        sub(i, Fg, out=Fg)
+        Ff *= f  # F_f = f(1-f) c_{t-1}
+        Ff[1:] *= Cr[:-1]
+        Ff[0] *= _prev_cols(Cs[ka - 1] if ka else None, c0, n, sched[ka][3], xp)
+        # the step's views, made once per run (the loop below is the sequential part)
+        dmo = dmb[:P * n].reshape(P, n)
+        dmoT = dmo.T
+        dhn, dcn = dhT[:, :n], dcT[:, :n]
+        dhnT = dhn.T
+        dct = dcb[:H * n].reshape(H, n)
+        F3 = F[:, :3 * H].reshape(kb - ka, 3, H, n)
         for k in range(kb - 1, ka - 1, -1):
             s, e = sched[k][:2]
             j = k - ka
-            dm = dmb[:P * n].reshape(P, n)
             # dm_t = dL/dh_t: from the output and from step t+1 (written as the transposes: the
             # iteration then runs along dout's rows, about 2x faster than along its columns)
-            xp.add(dhT[:, :n].T, douts[k], out=dm.T)
+            xp.add(dhnT, douts[k], out=dmoT)
+            dm = dmo
             if M is not None:
                 dHT[:, s:e] = dm
                 dm = xp.matmul(whr, dm, out=dmp[:H * n].reshape(H, n))  # through h_t = W_hr m_t
-            dct = mul(dm, A[j], out=dcb[:H * n].reshape(H, n))
-            dct += dcT[:, :n]
+            mul(dm, A[j], out=dct)
+            dct += dcn
             dG = dGb[j] if blocked else dGT[:, s:e]
-            mul(F[j, :3 * H].reshape(3, H, n), dct, out=dG[:3 * H].reshape(3, H, n))
-            mul(F[j, 3 * H:], dm, out=dG[3 * H:])
-            mul(dct, f[j], out=dcT[:, :n])  # the cell path to step t-1: f_t dc_t
+            mul(F3[j], dct, out=dG[:3 * H].reshape(3, H, n))
+            mul(Fo[j], dm, out=dG[3 * H:])
+            mul(dct, f[j], out=dcn)  # the cell path to step t-1: f_t dc_t
             if k or need_h0:
-                xp.matmul(whhT, dG, out=dhT[:, :n])  # dh_{t-1}^T = W_hh^T dG_t^T
+                xp.matmul(whhT, dG, out=dhn)  # dh_{t-1}^T = W_hh^T dG_t^T
         if blocked:  # the run's steps are B columns each, ascending (or, in reverse, descending)
             t0, t1 = sched[ka][0] // B, sched[kb - 1][0] // B
             run = dGb[:kb - ka] if t0 <= t1 else dGb[kb - ka - 1::-1]
