@@ -114,11 +114,14 @@ class StackWatch:
         return None
 
     def _local(self, frame, event, arg):
+        if not self.on:  # (a generator the capture made, resumed after it)
+            frame.f_trace_opcodes = False
+            return None
         if event == "opcode" and self.failed is None:
             try:
                 self._instruction(frame)
-            except Unavailable as e:
-                self._give_up(str(e))
+            except Exception as e:  # noqa: BLE001  (never the user's code's error: the scalars specialized instead)
+                self._give_up(f"{type(e).__name__}: {e}")
         return self._local
 
     def _give_up(self, why):
