@@ -1,4 +1,4 @@
-"""Batch norm under torch.compile: training mode's statistics and running-statistics update (one recorded
+"""Batch (and instance) norm under torch.compile: training mode's statistics and running-statistics update (one recorded
 step calling normalization._batch_stats again at replay), num_batches_tracked's ``add_(1)`` (a captured
 in-place write into a buffer), eval mode's statistics from the running buffers (normalization._eval_stats):
 values, gradients, running statistics and their versions bitwise eager's over several replays; the train/eval
@@ -197,3 +197,19 @@ def test_momentum_none_still_breaks_with_eagers_running_average():
                                       compiled(retrograd.tensor(x)).detach().numpy())
     _same_state(eager, model)
     assert retrograd.compiler.explain(model)(retrograd.tensor(x)).graph_break_count == 1
+
+
+@pytest.mark.parametrize("make, shape", [(lambda: nn.InstanceNorm2d(3, affine=True), (4, 3, 5, 5)),
+                                         (lambda: nn.InstanceNorm1d(4), (2, 4, 7))], ids=["2d-affine", "1d"])
+def test_instance_norm_without_running_statistics_is_captured(make, shape, captures):
+    """(WGAN-GP's critic: its statistics are a recorded step, as layer and group norm's.)"""
+    eager, model = _pair(lambda: nn.Sequential(make(), nn.LeakyReLU(0.2)).double())
+    _steps(eager, model, shape)
+    assert captures[0] == 1
+
+
+def test_instance_norm_with_running_statistics_is_captured(captures):
+    """Its statistics and running-statistics update (normalization._instance_stats) are one recorded step."""
+    eager, model = _pair(lambda: nn.InstanceNorm1d(3, track_running_stats=True, affine=True).double())
+    _steps(eager, model, (2, 3, 6))
+    assert captures[0] == 1

@@ -57,7 +57,8 @@ from . import graph_break, symbolic, value_guards
 from .graph_break import has_hooks as _has_hooks
 from .replay import Graph, Step, outside_overlap, plain_leaf
 
-# functions of ops/normalization.py whose statistics (arrays, from ``_stats``) are recomputed at replay
+# functions of ops/normalization.py whose statistics (arrays, from ``_stats``) are recomputed at replay (batch and
+# instance norm's: _batch_stats and _instance_stats, with their running-statistics update)
 _STATS_CALLERS = ("layer_norm", "group_norm")
 # creation functions whose result depends only on their (guarded or constant) arguments
 # ops whose array arguments are functions of shapes and Python arguments only (the guards fix both): constants
@@ -219,8 +220,9 @@ class Capture:
         _comparison_mod.broadcast_op = self._comparison(_comparison_mod.broadcast_op)
         self._undo.append((_norm_mod, "_stats", _norm_mod._stats))
         _norm_mod._stats = self._stats(_norm_mod._stats)
-        self._undo.append((_norm_mod, "_batch_stats", _norm_mod._batch_stats))
-        _norm_mod._batch_stats = self._batch_stats(_norm_mod._batch_stats)
+        for name in ("_batch_stats", "_instance_stats"):
+            self._undo.append((_norm_mod, name, getattr(_norm_mod, name)))
+            setattr(_norm_mod, name, self._stats_update(getattr(_norm_mod, name)))
         self._undo.append((_norm_mod, "_eval_stats", _norm_mod._eval_stats))
         _norm_mod._eval_stats = self._eval_stats(_norm_mod._eval_stats)
         self._undo.append((_pooling_mod, "_window_arrays", _pooling_mod._window_arrays))
@@ -437,9 +439,8 @@ class Capture:
         return broadcast_op
 
     def _stats(self, original):
-        """layer_norm's and group_norm's statistics, computed from the input's array before their op
-        runs: recorded as a step that computes them again at replay (batch_norm's are not: it also
-        updates running statistics)."""
+        """layer_norm's and group_norm's statistics, computed from the input's array before their op runs:
+        recorded as a step that computes them again at replay (batch and instance norm's: _stats_update)."""
         cap = self
 
         def stats(xd, view, axes, eps):
@@ -462,37 +463,36 @@ class Capture:
 
         return stats
 
-    def _batch_stats(self, original):
-        """batch_norm's training statistics and running-statistics update (normalization._batch_stats):
-        recorded as one step that calls it again at replay (the same NumPy calls: the same values, and
-        the running buffers updated in place with their versions bumped, as eager's)."""
+    def _stats_update(self, original):
+        """batch_norm's training statistics and running-statistics update (normalization._batch_stats; instance
+        norm's: _instance_stats), from the input's array and Python values (the running statistics, tensors
+        or None, among them): recorded as one step that calls it again at replay (the same NumPy calls: the
+        same values, and the running buffers updated in place with their versions bumped, as eager's)."""
         cap = self
 
-        def batch_stats(xd, shape, axes, eps, running_mean, running_var, momentum):
-            eps, momentum = symbolic.unwrap(eps), symbolic.unwrap(momentum)
+        def stats_update(xd, *rest):
+            rest = symbolic.unwrap(rest)  # (eps, momentum: specialized)
             if not cap.mine():
-                return original(xd, shape, axes, eps, running_mean, running_var, momentum)
+                return original(xd, *rest)
             src = cap._array_slot(xd)
-            running = [t for t in (running_mean, running_var) if t is not None]
+            running = [t for t in rest if isinstance(t, Tensor)]
             kinds = [cap.slots[cap.resolve(t)][0] for t in running]  # (live: bound, so guarded; read at replay)
             cap.depth += 1
             try:
-                out = original(xd, shape, axes, eps, running_mean, running_var, momentum)
+                out = original(xd, *rest)
             finally:
                 cap.depth -= 1
             if any(k != "live" for k in kinds):
-                cap.graph_break("batch_norm's running statistics are tensors made or given in the call (only a "
-                                "module's buffers or other tensors made before the call are updated at replay)")
+                cap.graph_break("batch or instance norm's running statistics are tensors made or given in the call "
+                                "(only a module's buffers or other tensors made before the call are updated at replay)")
                 return out
             for t in running:
                 cap._wrote(t)
             if src is not None:
-                spec = ((True, src), (False, tuple(shape)), (False, axes), (False, eps), (False, running_mean),
-                        (False, running_var), (False, momentum))
-                cap._array_step(original, spec, out)
+                cap._array_step(original, ((True, src),) + tuple((False, a) for a in rest), out)
             return out
 
-        return batch_stats
+        return stats_update
 
     def _eval_stats(self, original):
         """batch_norm's eval-mode rstd and mean from the running statistics (normalization._eval_stats),

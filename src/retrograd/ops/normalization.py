@@ -487,6 +487,19 @@ def _batch_stats(xd, shape, axes, eps, running_mean, running_var, momentum):
     return mean, rstd, var, xc
 
 
+def _instance_stats(xd, view, eps, running_mean, running_var, momentum):
+    """instance_norm's statistics of the array xd over each (sample, channel) of ``view`` (n, c, m) (_stats),
+    with the running statistics (tensors, or None) updated from their means over the batch. One function:
+    compile's capture records it as one step, called again at each replay."""
+    mean, rstd, var, xc = _stats(xd, view, (2,), eps)
+    n, c, m = view
+    if running_mean is not None:
+        _update_running(running_mean, mean.reshape(n, c).mean(0), momentum)
+    if running_var is not None:
+        _update_running(running_var, var.reshape(n, c).mean(0) * (m / (m - 1)), momentum)
+    return mean, rstd, var, xc
+
+
 def _eval_stats(mean, var, eps, dtype):
     """The (rstd, mean) arrays in ``dtype`` of the running statistics (tensors) ``mean`` and ``var`` (batch
     norm in eval mode). One function: compile's capture records it as one step, called again at each replay."""
@@ -668,11 +681,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         raise error
     if running_mean is None and running_var is None and _batching.batched(input, weight, bias):
         return BatchNorm.apply(input, weight, bias, view, (2,), cshape, None, None, eps)
-    mean, rstd, var, xc = _stats(input._data, view, (2,), eps)
-    if running_mean is not None:
-        _update_running(running_mean, mean.reshape(n, c).mean(0), momentum)
-    if running_var is not None:
-        _update_running(running_var, var.reshape(n, c).mean(0) * (m / (m - 1)), momentum)
+    mean, rstd, var, xc = _instance_stats(input._data, view, eps, running_mean, running_var, momentum)
     mean, rstd, xc = _half_statistics(input, (running_mean, running_var, weight, bias), mean, rstd, xc, eps)
     return BatchNorm.apply(input, weight, bias, view, (2,), cshape, mean, rstd, eps, xc, (1, c, 1))
 
