@@ -39,3 +39,34 @@ def test_compile_arguments_act():
         model(retrograd.ones(2))
     with pytest.raises(RuntimeError, match="mode"):
         _mlp().compile(mode="no-such-mode")
+
+
+def test_a_copied_or_pickled_module_is_not_compiled():
+    # (torch's Module.__getstate__ drops the compiled call: the copy runs eagerly, its own parameters)
+    import copy
+    import pickle
+
+    model = _mlp()
+    model.compile()
+    x = retrograd.randn(4, 3)
+    out = model(x)
+    for other in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):  # (pickling raised before)
+        assert other._compiled_call_impl is None and model._compiled_call_impl is not None
+        np.testing.assert_array_equal(other(x).detach().numpy(), out.detach().numpy())
+        assert other(x).grad_fn.name() != "CompiledFunctionBackward"
+
+
+def test_train_and_eval_switches_after_compiling_in_place():
+    eager = nn.Sequential(nn.Linear(3, 8), nn.Dropout(0.5), nn.Linear(8, 2))
+    model = nn.Sequential(nn.Linear(3, 8), nn.Dropout(0.5), nn.Linear(8, 2))
+    model.load_state_dict(eager.state_dict())
+    model.compile()
+    x = retrograd.randn(5, 3)
+    for training in (True, False, True):
+        model.train(training)
+        eager.train(training)
+        for _ in range(2):
+            retrograd.manual_seed(3)
+            got = model(x)
+            retrograd.manual_seed(3)
+            np.testing.assert_array_equal(got.detach().numpy(), eager(x).detach().numpy())

@@ -533,6 +533,13 @@ class Module:
         keys = attrs + list(self._parameters) + list(self._modules) + list(self._buffers)
         return sorted(k for k in set(keys) if not k[0].isdigit())
 
+    def __getstate__(self):
+        """The instance's state less Module.compile()'s compiled call (as torch's: a pickled or deep-copied
+        module is not compiled)."""
+        state = self.__dict__.copy()
+        state.pop("_compiled_call_impl", None)
+        return state
+
     def __setstate__(self, state):
         self.__dict__.update(state)
         for k, default in (("_forward_pre_hooks_with_kwargs", set), ("_forward_hooks_with_kwargs", set),
