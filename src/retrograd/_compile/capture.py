@@ -613,7 +613,7 @@ class Capture:
                 cap._copy_for = None
             r = cap._slot.get(id(results[-1])) if results and isinstance(results[-1], Tensor) else None
             if r is None or cap.slots[r][0] != "op" or results[-1]._data.dtype != t._data.dtype \
-                    or results[-1]._requires_grad != rg and cap.slots[slot][1] is t:
+                    or t._requires_grad != rg and cap.slots[slot][1] is t:
                 return out  # (a result no recorded op made, cast on writing, or that made t require grad where t
                 # stands for its value before (its slot's tensor): the version check breaks)
             if kind != "live":
@@ -854,6 +854,8 @@ class Capture:
         if rebound:
             self.breaks.append(graph_break.GraphBreak(f"the function changed a Python value it read ({rebound[0]!r}): "
                                                       "a replay would not", None))
+        for container, key in groups.read:  # (a hyperparameter the function read: torch guards it)
+            reads.note_read(container, key)
         read = {(id(container), key) for s, container, key, _ in self.swapped if s.slot in self.static}
         self.values = value_guards.checker(value_guards.specialize(reads.entries(self.modules), read))
         if groups.written:
@@ -1096,6 +1098,7 @@ class _WatchedGroups:
                 seen.add(id(o))
                 self.optimizers.append(o)
         self.originals, self.written = [], []
+        self.read = []  # (a group dict, a key the user's code read: guarded, value_guards.Recorder.note_read)
 
     def start(self):
         for o in self.optimizers:
@@ -1119,6 +1122,19 @@ class _Group(dict):
     def __init__(self, items, watch):
         super().__init__(items)
         self._watch = watch
+        self._source = items  # (the group dict itself, given back its items when the capture ends)
+
+    def _read(self, key):
+        if self._watch.capture.mine() and value_guards.user_code(sys._getframe(2).f_code):
+            self._watch.read.append((self._source, key))  # (a user's read: x * g["lr"]; not the step's own)
+
+    def __getitem__(self, key):
+        self._read(key)
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        self._read(key)
+        return super().get(key, default)
 
     def _note(self, key):
         if self._watch.capture.mine():
