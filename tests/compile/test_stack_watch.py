@@ -130,6 +130,18 @@ def _compare_float(x, n):
     return x * 2 if 2.5 < n else x * 3
 
 
+def _bytes_map(x, n):
+    # (the lambda's frame returns i * n to bytes(), C code, not to the frame that called map)
+    return x * sum(bytes(map(lambda i: i * n, range(3))))
+
+
+THREE = 3
+
+
+def _identity(x, n):
+    return x * 2 if n is THREE else x * 3  # (a small int is one object: `is` tells 3 from other values)
+
+
 class _Box:
     def scale(self):
         return LIST[self.n]
@@ -138,7 +150,7 @@ class _Box:
 # C-level reads: the int is specialized (guarded by value) at each of them
 READS = [_range, _index, _slice, _percent, _bool_plus, _numpy, _struct, _json, _type, _method, _divmod, _repeat,
          _factorial, _tensor_index, _tensor_slice, _reshape, _sum_dim, _stored, _in_dict, _locals, _varargs,
-         _decimal, _array, _compare_float]
+         _decimal, _array, _compare_float, _bytes_map, _identity]
 
 
 def _run(fn, compiled, x, n):

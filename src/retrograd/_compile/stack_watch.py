@@ -18,7 +18,9 @@ own methods (which record the arithmetic or read the value, symbolic.py), or to 
 - a call of a Python function or method of the user's (no ``*args``/``**kwargs``, not a generator) or of a
   module whose ``forward`` is one: the arguments become that frame's locals, which the watch sees too;
   ``isinstance``, ``issubclass`` and ``callable``;
-- ``return`` to a frame of the user's code.
+- ``return`` to the user's frame whose ``CALL`` instruction called the function (not to C code that
+  frame called, such as ``bytes(map(f, ...))``);
+- ``n is None``.
 
 Any other instruction taking a symbolic operand (a subscript, a slice, a call of C code or of a library's
 function, formatting, a comparison, a container built, an attribute stored, a return into library code)
@@ -46,7 +48,7 @@ _KEEPS = frozenset((
     "NOP", "RESUME", "CACHE", "EXTENDED_ARG", "PUSH_NULL", "PRECALL", "KW_NAMES", "MAKE_CELL", "COPY_FREE_VARS",
     "LOAD_FAST", "LOAD_CONST", "LOAD_GLOBAL", "LOAD_DEREF", "LOAD_CLOSURE", "LOAD_NAME", "LOAD_CLASSDEREF",
     "LOAD_ASSERTION_ERROR", "STORE_FAST", "STORE_DEREF", "DELETE_FAST", "DELETE_DEREF", "POP_TOP", "COPY", "SWAP",
-    "IS_OP", "JUMP_FORWARD", "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT", "POP_JUMP_FORWARD_IF_NONE",
+    "JUMP_FORWARD", "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT", "POP_JUMP_FORWARD_IF_NONE",
     "POP_JUMP_FORWARD_IF_NOT_NONE", "POP_JUMP_BACKWARD_IF_NONE", "POP_JUMP_BACKWARD_IF_NOT_NONE",
     # (the scalar's own method runs: __neg__, __pos__, __invert__, __bool__)
     "UNARY_NEGATIVE", "UNARY_POSITIVE", "UNARY_INVERT", "UNARY_NOT", "POP_JUMP_FORWARD_IF_TRUE",
@@ -57,7 +59,7 @@ _KEEPS = frozenset((
 # the operands (items taken from the top of the stack) of the instructions that take a fixed number; others:
 # the whole stack
 _OPERANDS = {
-    "BINARY_OP": 2, "COMPARE_OP": 2, "CONTAINS_OP": 2, "BINARY_SUBSCR": 2, "STORE_SUBSCR": 3, "DELETE_SUBSCR": 2,
+    "BINARY_OP": 2, "COMPARE_OP": 2, "IS_OP": 2, "CONTAINS_OP": 2, "BINARY_SUBSCR": 2, "STORE_SUBSCR": 3, "DELETE_SUBSCR": 2,
     "STORE_ATTR": 2, "DELETE_ATTR": 1, "LOAD_ATTR": 1, "LOAD_METHOD": 1, "STORE_GLOBAL": 1, "STORE_NAME": 1,
     "LIST_APPEND": 1, "SET_ADD": 1, "MAP_ADD": 2, "LIST_EXTEND": 1, "SET_UPDATE": 1, "DICT_UPDATE": 1,
     "DICT_MERGE": 1, "LIST_TO_TUPLE": 1, "GET_ITER": 1, "FOR_ITER": 1, "UNPACK_SEQUENCE": 1, "UNPACK_EX": 1,
@@ -86,6 +88,9 @@ class StackWatch:
         self.previous, self.on = None, False
         self.codes = {}  # code -> ({offset: (opname, arg)}, the number of its locals, cells and free variables)
         self.failed = None  # why a frame could not be read (every symbolic scalar is then specialized)
+        # the frames of the user's functions called by a CALL instruction of a user's frame (a return hands
+        # a value to that frame's stack), and the (calling frame, code) of the CALL about to run
+        self.entered, self.expect = set(), None
 
     def start(self):
         if not _SUPPORTED or not _NB_OPS:
@@ -102,12 +107,16 @@ class StackWatch:
         if self.on:
             sys.settrace(self.previous)
             self.on = False
+        self.entered, self.expect = set(), None
 
     # ---------------------------------------------------------------- events
     def _call(self, frame, event, arg):
         if self.previous is not None:
             self.previous(frame, event, arg)
         if self.failed is None and self.user_code(frame.f_code):
+            if self.expect is not None and self.expect[0] is frame.f_back and self.expect[1] is frame.f_code:
+                self.entered.add(frame)
+            self.expect = None
             frame.f_trace_lines = False
             frame.f_trace_opcodes = True
             return self._local
@@ -142,6 +151,13 @@ class StackWatch:
         count = _count(op, arg, len(stack))
         first = len(stack) - count
         operands = stack[first:]
+        returns_to_caller = op == "RETURN_VALUE" and frame in self.entered
+        if op == "RETURN_VALUE":
+            self.entered.discard(frame)
+        if op == "CALL":  # (a function of the user's called from here returns to this frame's stack)
+            fn = operands[0] if operands[0] is not None else operands[1]
+            fn = fn.__func__ if isinstance(fn, types.MethodType) else fn
+            self.expect = (frame, fn.__code__) if isinstance(fn, types.FunctionType) else None
         if op == "CALL" and _INTROSPECTION.intersection(map(id, operands[:2])):
             # (locals() and the like hand the frame's locals to C code: each symbolic one specialized, plain there)
             names = frame.f_locals
@@ -159,7 +175,7 @@ class StackWatch:
             if cap is not None:
                 _put(base + (first + 1) * _P, s, cap.scalar_op(float, (s,), float(symbolic.plain(s))))
                 return
-        if self._keeps(frame, op, arg, operands):
+        if returns_to_caller or self._keeps(frame, op, arg, operands):
             return
         for i, v in enumerate(operands):
             if type(v) in symbolic.SYMBOLIC:
@@ -178,9 +194,8 @@ class StackWatch:
                 return False
             fn = operands[0] if operands[0] is not None else operands[1]
             return _plain_call(fn, self.user_code) or _floats_only(operands) and _retrograd_function(fn)
-        if op == "RETURN_VALUE":
-            back = frame.f_back
-            return back is not None and self.user_code(back.f_code)
+        if op == "IS_OP":  # (a symbolic scalar is not the cached small int its value is: `n is 3`)
+            return any(v is None for v in operands)
         return False
 
 
