@@ -592,10 +592,8 @@ class Capture:
                 slot = cap.resolve(t)  # (a tensor made before the call: live; by a creation function: const)
             kind = cap.slots[slot][0] if slot is not None else None
             tracked = _grad_state.enabled and (t._requires_grad or _inplace_mod._any_requires_grad(args))
-            if t._base is not None or not (kind == "op" or kind == "const" and id(t) in cap._fresh
-                                           or kind == "live" and not tracked) \
-                    or any(u is not t and u is not None and np.may_share_memory(u._data, t._data)
-                           for _, u in cap.slots):
+            capturable = kind == "op" or kind == "const" and id(t) in cap._fresh or kind == "live" and not tracked
+            if not capturable or t._base is not None or _shares_memory(t, cap.slots):
                 return original(t, name, op, *args, **kwargs)
             if kind == "const":  # (the graph's constant is its value before the write)
                 cap.slots[slot] = ("const", Tensor._make(t._data.copy()))
@@ -950,6 +948,15 @@ class Capture:
                              and self.slots[a[1]][0] in ("input", "live", "op")
                              and self.slots[a[1]][1]._requires_grad)
         return reached
+
+
+def _shares_memory(t, slots):
+    """Whether another tensor of the capture's slots may share ``t``'s memory (a view, an alias), or the
+    memory is not NumPy's (not compared: taken as shared)."""
+    if type(t._data) is not np.ndarray:
+        return True
+    return any(u is not t and u is not None
+               and (type(u._data) is not np.ndarray or np.may_share_memory(u._data, t._data)) for _, u in slots)
 
 
 def _plain_operands(original):
