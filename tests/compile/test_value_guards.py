@@ -933,3 +933,43 @@ def test_an_environment_variable_recaptures_when_changed(fn, monkeypatch, captur
         monkeypatch.delenv("RG_TEST_SCALE")
         _same(compiled, fn, x)
     assert captures[0] == (2 if fn is _environ_item else 3)  # (the unchanged second call replays)
+
+
+def test_a_hyperparameter_the_function_reads_recaptures_when_changed(captures):
+    # (the optimizer's step reads its groups at replay: an lr change between steps does not recapture; a
+    # read by the function itself, baked into the graph, does)
+    lin = nn.Linear(3, 3)
+    opt = retrograd.optim.SGD(lin.parameters(), lr=0.5)
+
+    def fn(x):
+        return x * opt.param_groups[0]["lr"]
+
+    compiled, x = retrograd.compile(fn), _x()
+    for lr in (0.5, 0.25, 0.25):
+        opt.param_groups[0]["lr"] = lr
+        _same(compiled, fn, x)  # (the old code replayed 0.5)
+    assert captures[0] == 2
+
+
+def test_the_default_dtype_read_by_the_function_is_guarded():
+    def fn(x):
+        return x * (2.0 if retrograd.get_default_dtype() == retrograd.float64 else 1.0)
+
+    compiled, x = retrograd.compile(fn), _x()
+    try:
+        for dtype in (retrograd.float32, retrograd.float64):
+            retrograd.set_default_dtype(dtype)
+            _same(compiled, fn, x)
+    finally:
+        retrograd.set_default_dtype(retrograd.float32)
+
+
+def _reads_sys_argv(x):
+    return x * 2 if "--rg-test-flag" in sys.argv else x
+
+
+def test_a_small_list_of_a_library_module_is_guarded(monkeypatch):
+    compiled, x = retrograd.compile(_reads_sys_argv), _x()
+    _same(compiled, _reads_sys_argv, x)
+    monkeypatch.setattr(sys, "argv", [*sys.argv, "--rg-test-flag"])
+    _same(compiled, _reads_sys_argv, x)

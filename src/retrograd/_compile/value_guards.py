@@ -102,6 +102,7 @@ _SKIP_PREFIX = "__rg_"  # resume.py's segment plumbing (its segment list, its un
 _NAMED_DEPTH = 2  # attributes of objects below this depth are guarded only where the code that ran names them
 _DEEPEST = 8
 _CONTENTS = 64  # the items of a container whose objects' named attributes are guarded
+_SMALL_CONTAINER = 64  # a library module's list, tuple, dict or set attribute read: guarded up to this size
 _PATCHED_BUILTINS = frozenset(("print",))  # patched by the capture (graph_break.install): not guarded
 # the standard library's reads of state that other code changes, guarded as torch guards them: os.environ's
 # (get, in, getenv go through __getitem__), a threading.Event's flag
@@ -246,6 +247,10 @@ class Recorder:
 
         if not _kinds:
             _kinds.extend((Module, _module_internals(), _unguarded_kinds()))
+            from .. import _dtype, creation
+
+            _STATE_READS[_dtype.get_default_dtype.__code__] = "defaults"
+            _STATE_READS[creation.get_default_device.__code__] = "defaults"
         self.Module, self.internals, self.unguarded = _kinds
         self.fn = fn
         self.capture = capture
@@ -376,6 +381,14 @@ class Recorder:
         if f is not None:
             graph_break.breaking_call(volatile.reason(name), self.capture, method=graph_break.VOLATILE, frame=f)
 
+    def _defaults(self):
+        """The default dtype and device (set_default_dtype, set_default_device), as torch guards them."""
+        from .. import _dtype, creation
+
+        d = vars(_dtype._default)  # (set_default_dtype sets the instance's value over the class's)
+        self._value(d, "value", d.get("value", _MISSING), _DEEPEST)
+        self._value(creation._default_device, 0, creation._default_device[0], _DEEPEST)
+
     def _users_call(self, frame):
         """The user's frame that made the call running in ``frame`` (itself, or through the standard library's
         frames), on the capturing thread outside any op; None where retrograd's or NumPy's code made it."""
@@ -406,6 +419,10 @@ class Recorder:
         ``__iter__``/``__len__``): the variable read is guarded, as torch guards it (the whole
         environment where it is iterated); ``Event.is_set()``: the event's flag."""
         if self.capture is not None and not self.capture.mine():
+            return
+        if what == "defaults":  # (get_default_dtype(), get_default_device() called by the user's code)
+            if self._users_call(frame.f_back) is not None:
+                self._defaults()
             return
         local = frame.f_locals
         env = local.get("self")
@@ -482,17 +499,17 @@ class Recorder:
                 self._attributes(obj, depth, True)
             i += 1
         if getattr(self.capture, "_consts", None):  # tensors made by creation functions: the defaults they took
-            from .. import _dtype, creation
-
-            d = vars(_dtype._default)  # (set_default_dtype sets the instance's value over the class's)
-            self._value(d, "value", d.get("value", _MISSING), _DEEPEST)
-            self._value(creation._default_device, 0, creation._default_device[0], _DEEPEST)
+            self._defaults()
         if self.by_name_only and self.own_attributes:
             # (an attribute no code that ran names is read by none: the program's own bookkeeping, such as
             # a list of saved actions appended to between calls, does not recompile every call)
             names = self.names
             self.out = [e for e in self.out if e[1] in names or (id(e[0]), e[1]) not in self.own_attributes]
         return tuple(self.out)
+
+    def note_read(self, container, key):
+        """Guard ``container[key]`` (a dict): a read the capture saw elsewhere (an optimizer's param group)."""
+        self._value(container, key, container.get(key, _MISSING), _DEEPEST)
 
     def note_generator(self, value):
         """Watch ``value``'s state if it is a random number generator (NumPy's or Python's) or an iterator."""
@@ -560,8 +577,8 @@ class Recorder:
                         continue
                     if user:
                         self._value(d, attribute, v, max(depth, 2), attributes)
-                    elif type(v) in _SCALARS:
-                        self._add(d, attribute, v, EQ, v)
+                    elif type(v) in _SCALARS or isinstance(v, _SNAPSHOT) and len(v) <= _SMALL_CONTAINER:
+                        self._value(d, attribute, v, _DEEPEST)  # (sys.argv; not sys.modules)
                     elif isinstance(v, types.ModuleType):
                         self._value(d, attribute, v, depth + 1, attributes)
             if not added:
