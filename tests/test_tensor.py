@@ -94,16 +94,22 @@ CONVERSION_ERRORS = [
     ("[1, 2][M.tensor(1.)]", TypeError, "only integer tensors of a single element"),
     ("[1, 2][M.tensor([0, 1])]", TypeError, "only integer tensors of a single element"),
     ("M.tensor([1, 2]).requires_grad_()", RuntimeError, "only Tensors of floating point"),
+    # requires_grad takes a Python bool only (retrograd took bool(value))
+    ("setattr(M.tensor([1.]), 'requires_grad', 1)", RuntimeError, "^requires_grad must be a bool$"),
+    ("setattr(M.tensor([1.]), 'requires_grad', np.True_)", RuntimeError, "^requires_grad must be a bool$"),
+    ("setattr(M.tensor([1.]), 'requires_grad', M.tensor(True))", RuntimeError, "^requires_grad must be a bool$"),
+    ("M.tensor([1.]).requires_grad_(np.True_)", TypeError, "must be bool, not numpy.bool$"),
+    ("M.tensor([1.], requires_grad=True).sum().backward(inputs=[])", RuntimeError, "^`inputs` argument to `backward\\(\\)` cannot be empty"),
 ]
 
 
 @pytest.mark.parametrize("expr,exc,match", CONVERSION_ERRORS)
 def test_conversion_errors_match_torch(expr, exc, match):
     with pytest.raises(exc, match=match):
-        eval(expr, {"M": retrograd})
+        eval(expr, {"M": retrograd, "np": np})
     if torch is not None:
         with pytest.raises(exc, match=match):
-            eval(expr, {"M": torch})
+            eval(expr, {"M": torch, "np": np})
 
 
 def test_numpy_shares_memory_and_detach_numpy_works():

@@ -72,14 +72,19 @@ _NON_LEAF_GRAD_WARNING = (
 _HEAP_TYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class defined in Python
 
 
+def _tp_name(value):
+    """The name of value's type as CPython's tp_name, which torch's messages print: "float",
+    "numpy.ndarray", "numpy.bool"."""
+    cls = type(value)
+    return cls.__name__ if cls.__flags__ & _HEAP_TYPE or cls.__module__ == "builtins" \
+        else f"{cls.__module__}.{cls.__name__}"
+
+
 def _check_assigned_grad(tensor, grad):
     """torch's rules for ``tensor.grad = grad``, in torch's order: a Tensor, not the tensor
     itself, then the same dtype, device and size."""
     if not isinstance(grad, Tensor):
-        cls = type(grad)  # named as CPython's tp_name, as torch does: "float", "numpy.ndarray"
-        name = cls.__name__ if cls.__flags__ & _HEAP_TYPE or cls.__module__ == "builtins" \
-            else f"{cls.__module__}.{cls.__name__}"
-        raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {name}")
+        raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {_tp_name(grad)}")
     if grad is tensor:
         raise RuntimeError("can't assign Variable as its own grad")
     if grad._data.dtype != tensor._data.dtype:
@@ -340,7 +345,8 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value):
-        value = bool(value)
+        if type(value) is not bool:  # (torch: a Python bool only; 1, np.True_ and tensor(True) raise)
+            raise RuntimeError("requires_grad must be a bool")
         if self.grad_fn is not None:
             if value:
                 return
@@ -360,7 +366,7 @@ class Tensor:
         """Set requires_grad in place and return self."""
         if not isinstance(requires_grad, bool):
             raise TypeError("requires_grad_(): argument 'requires_grad' (position 1) must be bool, not "
-                            f"{type(requires_grad).__name__}")
+                            f"{_tp_name(requires_grad)}")
         self.requires_grad = requires_grad
         return self
 

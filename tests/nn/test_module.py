@@ -3,6 +3,7 @@ from a torch model), train/eval, hooks, dtype moves, repr, copy and pickle."""
 
 import copy
 import pickle
+import warnings
 from collections import OrderedDict
 
 import numpy as np
@@ -539,3 +540,15 @@ def test_requires_grad_takes_only_a_bool_as_torch(value):
         nn.Linear(1, 1).requires_grad_(value)  # truthiness was taken
     with pytest.raises(TypeError, match="must be bool"):
         retrograd.ones(1).requires_grad_(value)
+
+
+def test_state_dict_with_positional_arguments_warns_as_torch():
+    """torch's deprecated state_dict(destination, prefix, keep_vars) form gives a FutureWarning
+    (retrograd took it silently); the keyword form does not."""
+    for lib in (retrograd, torch) if torch is not None else (retrograd,):
+        m = lib.nn.Linear(2, 1)
+        with pytest.warns(FutureWarning, match="^Positional args are being deprecated, use kwargs instead"):
+            assert list(m.state_dict(None, "p.")) == ["p.weight", "p.bias"]
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert list(m.state_dict(prefix="p.")) == ["p.weight", "p.bias"]

@@ -88,3 +88,22 @@ def test_buffer_placeholder_is_registered_as_itself():
         m.state_dict()
     m.stats.materialize(3)
     assert m._buffers["stats"] is b and np.shape(b.numpy()) == (3,)
+
+
+def test_deepcopy_of_a_parameter_copies_values_and_requires_grad_only_as_torch():
+    """torch's Parameter.__deepcopy__ makes type(p)(p.data.clone(), p.requires_grad): the gradient
+    and attributes set on the parameter stay behind (retrograd copied both, as for a tensor)."""
+    def run(lib):
+        p = lib.nn.Parameter(lib.tensor([1.0, 2.0]))
+        p.grad = lib.tensor([3.0, 4.0])
+        p.tag = "x"
+        frozen = lib.nn.Parameter(lib.tensor([5.0]), requires_grad=False)
+        q, f = copy.deepcopy([p, frozen])
+        pair = copy.deepcopy([p, p])
+        return (type(q).__name__, q.tolist(), q.requires_grad, q.grad, hasattr(q, "tag"), q is not p,
+                f.requires_grad, pair[0] is pair[1])
+
+    expected = ("Parameter", [1.0, 2.0], True, None, False, True, False, True)
+    assert run(retrograd) == expected
+    if torch is not None:
+        assert run(torch) == expected

@@ -110,3 +110,77 @@ def test_sizes_as_torch_takes_them():
     t.resize_(2)
     t[0] = 7.0
     assert a[0] == 7.0  # shrinking shares the array's memory
+
+
+def _set_outcome(M, case):
+    """What each set_ case gives in module M: values, shape, strides, storage offset and versions,
+    or the error's type and first words."""
+    s = M.arange(6.0)
+    x = M.tensor([1.0, 2.0, 3.0])
+    try:
+        if case == "source":
+            x.set_(s[2:])
+            x.add_(1)  # writes reach the source's memory; only x's version counts them
+            return x.tolist(), s.tolist(), x.storage_offset(), x._version, s._version, x.is_set_to(s[2:])
+        if case == "empty":
+            return x.set_() is x, tuple(x.shape), str(x.dtype), x._version
+        if case == "restrided":
+            x.set_(s, 1, (2, 2), (2, 1))
+            x[1, 1] = 9.0
+            return x.tolist(), x.stride(), x.storage_offset(), s.tolist()
+        if case == "row-major size":
+            x.set_(source=s, storage_offset=0, size=(2, 3))
+            return x.tolist(), x.stride()
+        if case == "other dtype":
+            x.set_(s.double())
+        if case == "number":
+            x.set_(5)
+        if case == "negative offset":
+            x.set_(s, -1, (2,))
+        if case == "leaf that requires grad":
+            x.requires_grad_().set_(s)
+        if case == "recorded":
+            y = M.tensor([1.0, 2.0], requires_grad=True) * 2
+            y.set_(s)
+            name = y.grad_fn.name()
+            with pytest.raises(RuntimeError) as e:
+                y.sum().backward()
+            return name, type(e.value).__name__, str(e.value)[:14]  # (torch: "set_", here "aten::set_")
+        if case == "leaf under no_grad":
+            x.requires_grad_()
+            with M.no_grad():
+                x.set_(s)
+            return x.requires_grad, x.is_leaf, x.tolist()
+    except (RuntimeError, TypeError) as e:
+        return type(e).__name__, str(e).split("\n")[0][:60]
+
+
+_SET_CASES = {  # torch 2.13's outcomes
+    "source": ([3.0, 4.0, 5.0, 6.0], [0.0, 1.0, 3.0, 4.0, 5.0, 6.0], 2, 2, 0, True),
+    "empty": (True, (0,), "torch.float32", 1),
+    "restrided": ([[1.0, 2.0], [3.0, 9.0]], (2, 1), 1, [0.0, 1.0, 2.0, 3.0, 9.0, 5.0]),
+    "row-major size": ([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]], (3, 1)),
+    "other dtype": ("RuntimeError", "Could not set tensor of type double to a tensor of type floa"),
+    "number": ("TypeError", "set_() received an invalid combination of arguments - got (i"),
+    "negative offset": ("RuntimeError", "Tensor: invalid storage offset -1"),
+    "leaf that requires grad": ("RuntimeError", "a leaf Variable that requires grad is being used in an in-pl"),
+    "recorded": ("torch::autograd::NotImplemented", "RuntimeError", "derivative for"),
+    "leaf under no_grad": (True, True, [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]),
+}
+
+
+@pytest.mark.parametrize("case", list(_SET_CASES))
+def test_set_as_torch(case):
+    assert _set_outcome(retrograd, case) == _SET_CASES[case]
+    if torch is not None:
+        assert _set_outcome(torch, case) == _SET_CASES[case]
+
+
+def test_set_over_memory_elements_share_is_read_only():
+    """torch writes each element of an overlapping tensor in turn; NumPy would too, the last write
+    winning silently: such a set_ result refuses writes with torch's overlap error."""
+    x = retrograd.tensor([1.0])
+    x.set_(retrograd.arange(6.0), 0, (2, 2), (0, 1))
+    assert x.tolist() == [[0.0, 1.0], [0.0, 1.0]]
+    with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
+        x.add_(1)

@@ -864,6 +864,9 @@ class Module:
         """An ordered dict of every parameter and persistent buffer by dotted name
         (detached, sharing memory with the module)."""
         if args:  # torch's deprecated positional form state_dict(destination, prefix, keep_vars)
+            warnings.warn("Positional args are being deprecated, use kwargs instead. Refer to https://pytorch.org/"
+                          "docs/main/generated/torch.nn.Module.html#torch.nn.Module.state_dict for details.",
+                          FutureWarning, stacklevel=2)
             destination = args[0]
             if len(args) > 1:
                 prefix = args[1]

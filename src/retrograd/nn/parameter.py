@@ -31,6 +31,14 @@ class Parameter(Tensor):
     def __reduce_ex__(self, protocol):
         return (Parameter, (Tensor._make(self._host_array().copy()), self._requires_grad))
 
+    def __deepcopy__(self, memo):
+        """A new parameter of the same class holding a copy of the values, with requires_grad; as
+        torch's, neither ``.grad`` nor attributes set on the parameter are copied."""
+        if id(self) in memo:
+            return memo[id(self)]
+        out = memo[id(self)] = type(self)(Tensor._make(self._data.copy()), self._requires_grad)
+        return out
+
 
 class Buffer(Tensor):
     """Marks a tensor to be registered as a buffer when assigned to a Module attribute

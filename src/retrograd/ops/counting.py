@@ -48,7 +48,10 @@ class NotDifferentiable(Function):
     weights): its outputs require grad when an input does, and backward raises torch's error."""
 
     def name(self):
-        return "NotImplemented"  # what torch's graph shows for such a node
+        return "torch::autograd::NotImplemented"  # what torch's graph shows for such a node
+
+    def __repr__(self):
+        return f"<NotImplemented object at {hex(id(self))}>"  # (torch's repr: the class name)
 
     @staticmethod
     def forward(ctx, name, outputs, *inputs):
