@@ -31,7 +31,7 @@ from .. import _dtype
 from ..autograd import function as _function
 from .._backend import device as _device
 from ..tensor import Size, Tensor
-from . import guards, resume, symbolic, value_guards
+from . import guards, resume, stack_watch, symbolic, value_guards
 from .capture import Capture
 from .graph_break import GraphBreak, frame_position
 from .replay import CompiledFunction, run_training
@@ -189,7 +189,8 @@ class Compiled:
         if self.dynamic_arg is False:
             return ()
         return tuple(kind for kind, static in ((float, config.specialize_float and not self.dynamic_arg),
-                                               (int, config.specialize_int)) if not static)
+                                               (int, config.specialize_int or not stack_watch.available()))
+                     if not static)
 
     @staticmethod
     def _dynamic_key(args, kwargs, dynamic):

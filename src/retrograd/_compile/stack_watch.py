@@ -76,6 +76,16 @@ _PASS_THROUGH = (isinstance, issubclass, callable)  # C functions that read no n
 _NO_PLAIN_CALL = 0x04 | 0x08 | 0x20 | 0x80 | 0x100 | 0x200  # *args, **kwargs, generator, coroutine, async
 
 
+def available():
+    """Whether a capture starting now can run the watch: CPython 3.11, no debugger or coverage holding
+    ``sys.settrace``, no C-level profiler (cProfile) holding ``sys.setprofile`` (symbolic.Watch needs it).
+    Where not, no SymInt is made at all (an int subclass would answer ``type(n) is int`` differently)."""
+    if not _SUPPORTED or not _NB_OPS or sys.gettrace() is not None:
+        return False
+    profile = sys.getprofile()
+    return profile is None or callable(profile)
+
+
 class Unavailable(Exception):
     """The watch cannot read this interpreter's frames."""
 
