@@ -27,8 +27,11 @@ function, formatting, a comparison, a container built, an attribute stored, a re
 *specializes* it (the capture is guarded by its value: symbolic.py) and puts its plain int or float on the
 stack in its place, so the C code and ``type(n)`` see a plain number. Symbolic scalars thus live only in the
 user's frames (locals, cells, the value stack) and in the recorded ops; nothing else can hold one unseen.
-Where the watch cannot run (another Python version, a debugger or coverage holding ``sys.settrace``) it says
-so and the capture specializes its SymInts when it starts: every int stays a constant guarded by value.
+Where the watch cannot run (another Python version, a debugger or coverage holding ``sys.settrace``, cProfile
+holding ``sys.setprofile``: ``available()``) no SymInt is made: every int stays a plain constant guarded by
+value. A frame whose layout fails the checks makes the watch give up: every symbolic scalar of the capture is
+specialized (the values are guarded; a SymInt already in a frame keeps its type, which only 3.11's layout
+changing under it could cause).
 """
 
 import ctypes

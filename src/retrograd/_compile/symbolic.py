@@ -31,7 +31,7 @@ too (``specialize_int = False``). An int is read by C code far more often than a
 cannot see those reads (``range(n)``, ``lst[n]``, ``'%d' % n``, ``2.5 * n``, ``np.zeros(n)`` call none of its
 methods): stack_watch.py looks at each instruction of the user's code while such a capture runs and reads
 (specializes) a symbolic scalar that any instruction but those listed there would hand to C code. Where that
-watch cannot run, every SymInt is specialized when the capture starts (the int stays a guarded constant).
+watch cannot run, no SymInt is made (the int stays a plain constant guarded by value).
 Arithmetic on a SymInt is recorded where the result's type cannot depend on the value (``n ** m`` and
 ``2 ** n`` read it); a SymInt reaches an op only as an operand of ``+ - * / **`` with a tensor.
 """
