@@ -973,3 +973,22 @@ def test_a_small_list_of_a_library_module_is_guarded(monkeypatch):
     _same(compiled, _reads_sys_argv, x)
     monkeypatch.setattr(sys, "argv", [*sys.argv, "--rg-test-flag"])
     _same(compiled, _reads_sys_argv, x)
+
+
+class _ReadsASubmodulesFlag(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 3)
+        self.flagged = nn.Dropout()  # read, never called
+
+    def forward(self, x):
+        return self.lin(x) * (2.0 if self.flagged.training else 1.0)
+
+
+def test_the_training_flag_of_a_module_read_but_not_called_is_guarded(captures):
+    m = _ReadsASubmodulesFlag()
+    compiled, x = retrograd.compile(m), _x()
+    for training in (True, False, True, False):
+        m.flagged.train(training)  # (the module itself stays in training mode; the old code replayed 2.0)
+        _same(compiled, m, x)
+    assert captures[0] == 2

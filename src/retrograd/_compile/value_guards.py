@@ -60,8 +60,10 @@ The same hook sees the calls of volatile functions (volatile.py: the clock, ``os
 queues), whose results no guard can hold: each is a graph break at the user's call
 (``Recorder._volatile``), which then runs at every call.
 
-Not guarded: ``print`` in builtins (the capture patches it; it breaks anyway), the ``training`` flag
-of a module read but not called, attributes below two levels that no code that ran names, functions
+The ``training`` flag of a module whose attributes were looked at but that was not called
+(``self.sub.training``) is guarded too (Graph.check guards those of the modules called).
+
+Not guarded: ``print`` in builtins (the capture patches it; it breaks anyway), attributes below two levels that no code that ran names, functions
 and classes of a library's module or class (the module's identity only), NumPy arrays over 4096
 elements (identity only), closures of a function that neither the compiled function, a guarded
 value nor a unique function object of its code leads to (several closures of one code made before
@@ -272,6 +274,7 @@ class Recorder:
         # instance's __dict__ or None, depth) for a class's attributes, an object's below _NAMED_DEPTH, a function's
         self.revisit = []
         self._proxies, self._views = {}, {}  # class -> its __dict__; id(object) -> its _AttributeView
+        self.walked = {}  # id -> each nn.Module whose attributes were looked at
         self._previous = None
         self._on = False
 
@@ -488,6 +491,10 @@ class Recorder:
         for m in modules:
             for sub in m.modules():
                 self._attributes(sub, 0)
+        called = {id(m) for m in modules}  # (their training flags: Graph.check)
+        for m in self.walked.values():  # a module read but not called (``self.sub.training``, a ModuleList)
+            if id(m) not in called and type(vars(m).get("training")) is bool:
+                self._value(vars(m), "training", m.training, _DEEPEST)
         i = 0
         while i < len(self.revisit):  # the attributes named by code that ran after they were looked at
             kind, obj, instance, depth = self.revisit[i]
@@ -622,6 +629,8 @@ class Recorder:
             self.revisit.append(("object", obj, None, depth))
         if type(d) is dict:
             module = isinstance(obj, self.Module)
+            if module:
+                self.walked[id(obj)] = obj
             skip = self.internals if module else ()
             own = module and _own_module_class(type(obj), self.Module)
             for k, v in list(d.items()):
