@@ -12,7 +12,9 @@ The calls, each found while the capture records, called from the user's code or 
 library's on its behalf (``uuid.uuid4`` reads ``os.urandom``, ``logging`` the clock), not from
 retrograd's or NumPy's:
 
-- C functions (seen by the capture's profile hook): the time module's clocks and ``sleep``;
+- C functions (seen by the capture's profile hook): the time module's clocks and ``sleep``; the
+  process's measures (``resource.getrusage``, ``tracemalloc.get_traced_memory``) and the garbage
+  collector's (``gc.collect``, ``gc.get_count``);
   ``datetime``'s ``now``, ``utcnow`` and ``today``; ``os``'s system calls (``urandom``, ``getpid``,
   ``stat``, ``listdir``, ``read``...; not the pure ones: ``fspath``, ``strerror``, the wait-status
   macros); ``open`` and ``input``; every method of a file object (``read``, ``readline``, ``seek``,
@@ -23,8 +25,10 @@ retrograd's or NumPy's:
 """
 
 import _io
+import _tracemalloc
 import builtins
 import datetime
+import gc
 import posix
 import queue
 import threading
@@ -50,7 +54,24 @@ def _functions():
             out[f] = f"os.{n}()"
     out[builtins.open] = "open()"
     out[builtins.input] = "input()"
+    # the process's own measures and the collector (gc.collect() frees what another call made)
+    for module, names in ((gc, ("collect", "get_count", "get_stats", "get_objects", "get_freeze_count",
+                                "enable", "disable", "freeze", "unfreeze")),
+                          (_tracemalloc, ("get_traced_memory", "get_tracemalloc_memory", "reset_peak",
+                                          "clear_traces", "start", "stop")),
+                          (_resource(), ("getrusage",))):
+        for n in names:
+            if hasattr(module, n):
+                out[getattr(module, n)] = f"{module.__name__.lstrip('_')}.{n}()"
     return out
+
+
+def _resource():
+    try:
+        import resource
+    except ImportError:  # (not on Windows)
+        return None
+    return resource
 
 
 FUNCTIONS = _functions()  # C function -> its name in the break's reason
