@@ -1,6 +1,7 @@
 """Arrays an op's caller computes outside any op, under torch.compile: max pooling's window maxima and flat
 indices (found again at replay from the input's array), pooling's and interpolate's matrices (functions of
-the guarded shapes: constants), argmax/argmin's indices (made without an op: found again at replay). Values
+the guarded shapes: constants), argmax/argmin's indices and isnan/isinf/isfinite/isposinf/isneginf's masks
+(made without an op: made again at replay). Values
 and gradients bitwise eager's over replays, with no graph break (fullgraph=True)."""
 
 import numpy as np
@@ -51,9 +52,18 @@ def arg_indices(x):
     return x * i, x.argmin(), i
 
 
+def classified(x):  # (the data has a nan and an inf)
+    y = retrograd.where(retrograd.isnan(x), retrograd.zeros_like(x), x)
+    return retrograd.where(y.isinf(), retrograd.ones_like(x), y) * 2, x.isfinite(), x.isposinf(), x.isneginf()
+
+
+SPECIAL = IMAGE.copy()
+SPECIAL[0, 0, 0, :3] = [np.nan, np.inf, -np.inf]
+
+
 @pytest.mark.parametrize("fn, data", [(max_pool_odd, IMAGE), (max_pool_strided_padded, IMAGE),
                                       (max_pool_indices, IMAGE), (adaptive_max, IMAGE), (adaptive_avg, IMAGE),
-                                      (avg_1d, SEQ), (upsample, IMAGE), (arg_indices, IMAGE)],
+                                      (avg_1d, SEQ), (upsample, IMAGE), (arg_indices, IMAGE), (classified, SPECIAL)],
                          ids=lambda v: getattr(v, "__name__", ""))
 def test_arrays_computed_outside_ops_replay_eagers_values_and_gradients(fn, data):
     assert_same_as_eager(fn, [data], calls=3)

@@ -64,6 +64,8 @@ _STATS_CALLERS = ("layer_norm", "group_norm")
 # ops whose array arguments are functions of shapes and Python arguments only (the guards fix both): constants
 # of the graph (pooling's and interpolate's matrices)
 _CONSTANT_ARRAYS = (_pooling_mod.SeparablePool,)
+# comparison.py's classifications (a bool tensor made from the input's array without an op)
+_CLASSIFY = ("isnan", "isinf", "isfinite", "isposinf", "isneginf")
 _CREATION = ("tensor", "as_tensor", "zeros", "ones", "full", "empty", "scalar_tensor", "zeros_like",
              "ones_like", "full_like", "empty_like", "arange", "linspace", "logspace", "eye")
 
@@ -228,7 +230,16 @@ class Capture:
         self._undo.append((_pooling_mod, "_window_arrays", _pooling_mod._window_arrays))
         _pooling_mod._window_arrays = self._window_arrays(_pooling_mod._window_arrays)
         self._undo.append((_reduction_mod, "_arg", _reduction_mod._arg))
-        _reduction_mod._arg = self._arg(_reduction_mod._arg)
+        _reduction_mod._arg = self._array_function(_reduction_mod._arg, 1)
+        import retrograd
+
+        for name in _CLASSIFY:  # (one function object: the Tensor method, retrograd's and comparison's)
+            original = getattr(_comparison_mod, name)
+            wrapped = self._array_function(original, 0)
+            for owner in (Tensor, retrograd, _comparison_mod):
+                if owner.__dict__.get(name) is original:
+                    self._undo.append((owner, name, original))
+                    setattr(owner, name, wrapped)
         self._undo.append((_inplace_mod, "_inplace", _inplace_mod._inplace))
         _inplace_mod._inplace = self._inplace(_inplace_mod._inplace)
         self._undo.append((_dropout_mod, "_dropout", _dropout_mod._dropout))
@@ -541,26 +552,33 @@ class Capture:
 
         return window_arrays
 
-    def _arg(self, original):
-        """argmax's and argmin's indices (reduction._arg), made from the input's array without an op:
-        recorded as a step that finds them again at replay."""
+    def _array_function(self, original, position):
+        """A function whose tensor argument (at ``position``) gives a tensor made from its array without an op
+        (argmax/argmin's indices: reduction._arg; isnan, isinf, isfinite...): recorded as a step that calls it
+        again at replay on that argument's array."""
         cap = self
 
-        def arg(fn_name, input, dim, keepdim):
-            if not cap.mine() or _batching.batched(input):
-                return original(fn_name, input, dim, keepdim)
+        def array_function(*args, **kwargs):
+            input = args[position] if len(args) > position else None
+            if not cap.mine() or not isinstance(input, Tensor) or _batching.batched(input):
+                return original(*args, **kwargs)
+            args, kwargs = symbolic.unwrap(args), symbolic.unwrap(kwargs)
             src = cap.resolve(input)
             cap.depth += 1
             try:
-                out = original(fn_name, input, dim, keepdim)
+                out = original(*args, **kwargs)
             finally:
                 cap.depth -= 1
+            if not isinstance(out, Tensor) or out._requires_grad:
+                return out  # (another result: used, it breaks as a tensor made without an op)
             slot = cap._new_slot("op", out)
-            cap.steps.append(Step(_OfArray(original, fn_name, dim, keepdim), ((True, src),), {}, (slot,), (),
+            cap.steps.append(Step(_OfArray(original, position, args, kwargs), ((True, src),), {}, (slot,), (),
                                   (False,), False, kind="arrays"))
             return out
 
-        return arg
+        array_function.__name__ = original.__name__
+        array_function.__doc__ = original.__doc__
+        return array_function
 
     def _array_step(self, fn, spec, out):
         """Record ``fn`` (arguments ``spec``), whose result ``out`` is a tuple of arrays, as a step that
@@ -1001,15 +1019,17 @@ class _DropoutMask:
 
 
 class _OfArray:
-    """``fn(name, input, *rest)`` (a function of one tensor made without an op), called at replay on an
-    array (wrapped): the array of its result."""
+    """``fn(*args, **kwargs)`` (a tensor made from the tensor ``args[position]``'s array without an op), called
+    at replay with an array (wrapped) in that place: its result's array."""
 
-    def __init__(self, fn, name, *rest):
-        self.fn, self.name, self.rest = fn, name, rest
-        self.__name__ = name
+    def __init__(self, fn, position, args, kwargs):
+        self.fn, self.position, self.args, self.kwargs = fn, position, args, kwargs
+        self.__name__ = args[0] if fn.__name__ == "_arg" else fn.__name__
 
     def __call__(self, xd):
-        return (self.fn(self.name, Tensor._make(xd), *self.rest)._data,)
+        args = list(self.args)
+        args[self.position] = Tensor._make(xd)
+        return (self.fn(*args, **self.kwargs)._data,)
 
 
 class _OfTensors:
