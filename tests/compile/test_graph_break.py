@@ -284,3 +284,28 @@ def test_volatile_calls_inside_retrograd_do_not_break():
 
     report = retrograd.compiler.explain(fn)(retrograd.ones(2))
     assert report.graph_break_count == 0 and report.graph_count == 1
+
+
+def test_a_garbage_collection_inside_runs_at_each_call():
+    import gc
+
+    full = []
+
+    def count(phase, info):
+        if phase == "start" and info["generation"] == 2:
+            full.append(1)
+
+    def fn(a):
+        h = a * 2
+        gc.collect()  # (a replay would skip it: collected once, at the capture)
+        return h + 1
+
+    compiled = retrograd.compile(fn)
+    gc.callbacks.append(count)
+    try:
+        for _ in range(4):
+            compiled(retrograd.ones(2))
+    finally:
+        gc.callbacks.remove(count)
+    assert len(full) >= 4
+    assert "gc.collect()" in retrograd.compiler.explain(fn)(retrograd.ones(2)).break_reasons[0].reason
