@@ -59,6 +59,19 @@ class Hardtanh(Function):
         return where((a > ctx.lo) & (a < ctx.hi), g, 0.0), None, None
 
 
+def _widened(x):
+    """(x in float32, its dtype) for a float16/bfloat16 NumPy array, whose activations torch's CPU
+    kernels compute in float32 and round once (opmath); else (x, None)."""
+    if x.dtype.itemsize == 2 and type(x) is np.ndarray:
+        return x.astype(np.float32), x.dtype
+    return x, None
+
+
+def _narrowed(out, half):
+    """``out`` rounded back to the half dtype ``_widened`` gave (unchanged for None)."""
+    return out if half is None else out.astype(half)
+
+
 class LeakyRelu(Function):
     """z = a if a > 0 else slope*a;  da = g if a > 0 else slope*g."""
     vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
@@ -68,8 +81,8 @@ class LeakyRelu(Function):
         check_floating("leaky_relu", a)
         ctx.slope = slope
         ctx.save_for_backward(a)
-        x = a._data
-        return _backend.array_module(x).where(x > 0, x, x * x.dtype.type(slope))
+        x, half = _widened(a._data)
+        return _narrowed(_backend.array_module(x).where(x > 0, x, x * x.dtype.type(slope)), half)
 
     jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
 
@@ -89,11 +102,11 @@ class Elu(Function):
         check_floating("elu", a)
         ctx.params = (alpha, scale, input_scale)
         ctx.save_for_backward(a)
-        x = a._data
+        x, half = _widened(a._data)
         xp = _backend.array_module(x)
         with np.errstate(over="ignore"):
             neg = alpha * xp.expm1(x * x.dtype.type(input_scale))
-        return (xp.where(x <= 0, neg, x) * x.dtype.type(scale)).astype(x.dtype, copy=False)
+        return _narrowed((xp.where(x <= 0, neg, x) * x.dtype.type(scale)).astype(x.dtype, copy=False), half)
 
     jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
 
@@ -119,9 +132,7 @@ class Gelu(Function):
             ctx.save_for_backward(a, None)
             return _cuda_kernels.gelu_forward(x, approximate)
         xp = _backend.array_module(x)
-        half = x.dtype if x.dtype.itemsize == 2 and type(x) is np.ndarray else None
-        if half is not None:  # float16/bfloat16: computed in float32 and rounded once, torch's opmath
-            x = x.astype(np.float32)
+        x, half = _widened(x)
         if approximate == "tanh":
             ctx.save_for_backward(a)
             inner = x.dtype.type(_SQRT_2_OVER_PI) * (x + x.dtype.type(0.044715) * x * x * x)
@@ -130,7 +141,7 @@ class Gelu(Function):
             out, d = _gelu_erf(x, ctx.needs_input_grad[0])
             if d is not None:  # (float32 for a half input: the plain backward rounds g*d once)
                 ctx.save_for_backward(a, Tensor._make(d))
-        return out if half is None else out.astype(half)
+        return _narrowed(out, half)
 
     jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
 
@@ -252,8 +263,8 @@ class Silu(Function):
     def forward(ctx, a):
         check_floating("silu", a)
         ctx.save_for_backward(a)
-        x = a._data
-        return x * sigmoid_array(x)
+        x, half = _widened(a._data)
+        return _narrowed(x * sigmoid_array(x), half)
 
     jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
 
@@ -280,8 +291,8 @@ class Mish(Function):
     def forward(ctx, a):
         check_floating("mish", a)
         ctx.save_for_backward(a)
-        x = a._data
-        return x * _backend.array_module(x).tanh(_softplus_array(x, 1.0, 20.0))
+        x, half = _widened(a._data)
+        return _narrowed(x * _backend.array_module(x).tanh(_softplus_array(x, 1.0, 20.0)), half)
 
     jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
 
@@ -303,7 +314,8 @@ class Softplus(Function):
         check_floating("softplus", a)
         ctx.beta, ctx.threshold = beta, threshold
         ctx.save_for_backward(a)
-        return _softplus_array(a._data, beta, threshold)
+        x, half = _widened(a._data)
+        return _narrowed(_softplus_array(x, beta, threshold), half)
 
     jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
 
@@ -360,9 +372,10 @@ class Hardswish(Function):
     def forward(ctx, a):
         check_floating("hardswish", a)
         ctx.save_for_backward(a)
-        x = a._data
+        x, half = _widened(a._data)
         six = x.dtype.type(6)
-        return (x * _backend.array_module(x).clip(x + x.dtype.type(3), 0, six) / six).astype(x.dtype, copy=False)
+        return _narrowed((x * _backend.array_module(x).clip(x + x.dtype.type(3), 0, six) / six).astype(x.dtype, copy=False),
+                         half)
 
     jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
 
@@ -380,9 +393,9 @@ class Logsigmoid(Function):
     def forward(ctx, a):
         check_floating("log_sigmoid_forward", a)
         ctx.save_for_backward(a)
-        x = a._data
+        x, half = _widened(a._data)
         xp = _backend.array_module(x)
-        return xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
+        return _narrowed(xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x))), half)
 
     jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
 

@@ -151,9 +151,10 @@ class _UnaryFloat(Function):
     @staticmethod
     def forward(ctx, a):
         x = float_data(a)
-        with np.errstate(all="ignore"):
-            out = ctx.f(_backend.array_module(x), x)
-        if out.dtype != x.dtype:  # a Python-float constant widens bfloat16 (ml_dtypes) to float32
+        wide = x.astype(np.float32) if type(x) is np.ndarray and x.dtype.itemsize == 2 else x
+        with np.errstate(all="ignore"):  # (float16/bfloat16 in float32, rounded once, as torch's opmath)
+            out = ctx.f(_backend.array_module(x), wide)
+        if out.dtype != x.dtype:  # (and a Python-float constant widens a CUDA bfloat16 to float32)
             out = out.astype(x.dtype)
         if ctx.saves == "z":
             out = Tensor._make(out)

@@ -93,6 +93,8 @@ class Mean(Function):
             n *= a.shape[d]
         ctx.n = n
         with np.errstate(invalid="ignore", divide="ignore"):
+            if n and type(x) is _ndarray and x.dtype.itemsize == 2:  # half: in float32, rounded once, as torch
+                return x.mean(axis=dims, keepdims=keepdim, dtype=np.float32).astype(x.dtype)
             return x.mean(axis=dims, keepdims=keepdim) if n else x.sum(axis=dims, keepdims=keepdim) * np.nan
 
     jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
@@ -502,7 +504,16 @@ class Var(Function):
 
     @staticmethod
     def forward(ctx, a, dims, correction, keepdim):
-        x = a._data
+        out, half = Var.variance(ctx, a, dims, correction, keepdim)
+        return out if half is None else out.astype(half)
+
+    @staticmethod
+    def variance(ctx, a, dims, correction, keepdim):
+        """The variance's array, and the half dtype to round it to: float16/bfloat16 are computed
+        in float32, as torch's CPU kernels (None for other dtypes, computed in their own)."""
+        x, half = a._data, None
+        if type(x) is _ndarray and x.dtype.itemsize == 2:
+            x, half = x.astype(np.float32), x.dtype
         xp = _backend.array_module(x)
         n = _numel(x.shape, dims)
         ctx.dims, ctx.keepdim, ctx.denom = dims, keepdim, n - correction
@@ -510,7 +521,7 @@ class Var(Function):
         with np.errstate(all="ignore"):
             mu = x.mean(axis=dims, keepdims=True) if n else xp.full([1] * x.ndim, xp.nan, x.dtype)
             dev = x - mu
-            return ((dev * dev).sum(axis=dims, keepdims=keepdim) / x.dtype.type(builtins.max(n - correction, 0)))
+            return (dev * dev).sum(axis=dims, keepdims=keepdim) / x.dtype.type(builtins.max(n - correction, 0)), half
 
     jvp = staticmethod(slicewise_jvp)  # each element feeds one output: J t = slice sums of t·Jᵀ1
 
@@ -528,8 +539,9 @@ class Std(Function):
 
     @staticmethod
     def forward(ctx, a, dims, correction, keepdim):
-        prev = Var.forward(ctx, a, dims, correction, keepdim)
-        out = Tensor._make(_backend.array_module(prev).sqrt(prev))
+        prev, half = Var.variance(ctx, a, dims, correction, keepdim)
+        root = _backend.array_module(prev).sqrt(prev)
+        out = Tensor._make(root if half is None else root.astype(half))
         ctx.save_for_backward(a, out)
         return out
 
@@ -560,7 +572,11 @@ class Logsumexp(Function):
                 m = xp.where(xp.isfinite(m), m, 0)
             else:
                 m = xp.zeros([1] * x.ndim, dtype=x.dtype)
-            s = xp.log(xp.exp(x - m).sum(axis=dims, keepdims=True)) + m
+            e = xp.exp(x - m)
+            if type(x) is _ndarray and x.dtype.itemsize == 2:  # half: torch's steps each round, the sum in float32
+                s = xp.log(e.sum(axis=dims, keepdims=True, dtype=np.float32).astype(x.dtype)) + m
+            else:
+                s = xp.log(e.sum(axis=dims, keepdims=True)) + m
         out = s if keepdim else s.reshape([n for i, n in enumerate(s.shape) if i not in dims])
         out = Tensor._make(out)
         ctx.dims, ctx.keepdim = dims, keepdim
@@ -585,6 +601,8 @@ class Cumsum(Function):
     def forward(ctx, a, dim, dtype):
         x = _accumulation_input(a, dtype)
         ctx.dim = dim
+        if x.ndim and type(x) is _ndarray and x.dtype.itemsize == 2 and x.dtype.kind in "fV":
+            return x.cumsum(axis=dim, dtype=np.float32).astype(x.dtype)  # half: float32 running sums, as torch
         return _in_dtype(x.cumsum(axis=dim), dtype) if x.ndim else x.copy()
 
     jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
