@@ -497,10 +497,11 @@ class Capture:
                 cap.graph_break("batch or instance norm's running statistics are tensors made or given in the call "
                                 "(only a module's buffers or other tensors made before the call are updated at replay)")
                 return out
+            if src is None:  # (an input made without an op: its op breaks, and the buffers' versions too)
+                return out
             for t in running:
                 cap._wrote(t)
-            if src is not None:
-                cap._array_step(original, ((True, src),) + tuple((False, a) for a in rest), out)
+            cap._array_step(original, ((True, src),) + tuple((False, a) for a in rest), out)
             return out
 
         return stats_update
