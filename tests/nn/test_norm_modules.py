@@ -164,3 +164,21 @@ def test_cross_map_lrn2d_errors_and_repr_are_torchs():
     half = nn.CrossMapLRN2d(3, 0.3, 0.8, 1.5)(x.detach().half())
     assert half.dtype == retrograd.float16
     np.testing.assert_allclose(half.float().numpy(), nn.CrossMapLRN2d(3, 0.3, 0.8, 1.5)(x.detach()).numpy(), rtol=2e-3)
+
+
+@pytest.mark.parametrize("lib", [retrograd, pytest.param(torch, marks=requires_torch)], ids=["retrograd", "torch"])
+def test_a_state_dict_without_num_batches_tracked_loads_as_torch(lib):
+    """Without metadata (a dict built by hand or converted) or at version 1, a missing
+    num_batches_tracked keeps the buffer's value; a version-2 state_dict reports it missing."""
+    nn = lib.nn
+    model = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    model[1].num_batches_tracked.fill_(7)
+    plain = {k: v.clone() for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
+    model.load_state_dict(plain)  # strict, and nothing missing
+    assert int(model[1].num_batches_tracked) == 7
+    versioned = model.state_dict()
+    del versioned["1.num_batches_tracked"]
+    with pytest.raises(RuntimeError, match='Missing key\\(s\\) in state_dict: "1.num_batches_tracked"'):
+        model.load_state_dict(versioned)
+    versioned._metadata["1"]["version"] = 1
+    assert model.load_state_dict(versioned).missing_keys == []

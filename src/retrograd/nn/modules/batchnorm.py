@@ -54,6 +54,18 @@ class _NormBase(Module):
     def _check_input_dim(self, input):
         raise NotImplementedError(f"{type(self).__name__} must define _check_input_dim (abstract base)")
 
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                              error_msgs):
+        """A state_dict from before version 2 (no metadata, as one built by hand or converted from
+        elsewhere, or version 1) has no num_batches_tracked: the buffer keeps its value, as torch's."""
+        version = local_metadata.get("version", None)
+        key = prefix + "num_batches_tracked"
+        if (version is None or version < 2) and self.track_running_stats and key not in state_dict:
+            tracked = self.num_batches_tracked
+            state_dict[key] = tracked if tracked is not None else creation.tensor(0, dtype=_long)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                                      error_msgs)
+
     def extra_repr(self):
         return ("{num_features}, eps={eps}, momentum={momentum}, affine={affine}, bias={use_bias}, "
                 "track_running_stats={track_running_stats}".format(**self.__dict__, use_bias=self.bias is not None))
