@@ -1,7 +1,7 @@
 """Arrays an op's caller computes outside any op, under torch.compile: max pooling's window maxima and flat
 indices (found again at replay from the input's array), pooling's and interpolate's matrices (functions of
-the guarded shapes: constants), argmax/argmin's indices and isnan/isinf/isfinite/isposinf/isneginf's masks
-(made without an op: made again at replay). Values
+the guarded shapes: constants), argmax/argmin's indices, isnan/isinf/isfinite/isposinf/isneginf's masks and
+gather's/scatter's keys from their index (made without an op: made again at replay). Values
 and gradients bitwise eager's over replays, with no graph break (fullgraph=True)."""
 
 import numpy as np
@@ -57,6 +57,13 @@ def classified(x):  # (the data has a nan and an inf)
     return retrograd.where(y.isinf(), retrograd.ones_like(x), y) * 2, x.isfinite(), x.isposinf(), x.isneginf()
 
 
+def gathered(x, index, src):  # (an RL loss's log_probs.gather(1, actions); one-hot by scatter)
+    y = x.gather(1, index) * 2
+    z = retrograd.zeros(3, 5, dtype=retrograd.float64).scatter_add(1, index, src)
+    return y, z, x.scatter(1, index, src * 3)
+
+
+MATRIX, INDEX, SRC = rng.normal(size=(3, 5)), rng.integers(0, 5, (3, 2)), rng.normal(size=(3, 2))
 SPECIAL = IMAGE.copy()
 SPECIAL[0, 0, 0, :3] = [np.nan, np.inf, -np.inf]
 
@@ -77,3 +84,16 @@ def test_max_pool_finds_new_windows_at_each_replay():
         (a, i), (b, j) = max_pool_indices(x), compiled(x)
         np.testing.assert_array_equal(a.numpy(), b.numpy())
         np.testing.assert_array_equal(i.numpy(), j.numpy())
+
+
+def test_gather_and_scatter_replay_eagers_values_gradients_and_index_checks():
+    assert_same_as_eager(gathered, [MATRIX, INDEX, SRC], calls=3)
+    compiled = retrograd.compile(gathered, fullgraph=True)
+    x, src = retrograd.tensor(MATRIX), retrograd.tensor(SRC)
+    compiled(x, retrograd.tensor(INDEX), src)
+    bad = retrograd.tensor(np.where(INDEX == INDEX[0, 0], 7, INDEX))
+    with pytest.raises(RuntimeError, match="index 7 is out of bounds") as replayed:
+        compiled(x, bad, src)  # (the replay checks each call's index, as eager)
+    with pytest.raises(RuntimeError) as eager:
+        gathered(x, bad, src)
+    assert str(replayed.value) == str(eager.value)

@@ -46,6 +46,7 @@ from ..ops import attention as _attention_mod
 from ..ops import dropout as _dropout_mod
 from ..ops import comparison as _comparison_mod
 from ..ops import normalization as _norm_mod
+from ..ops import indexing as _indexing_mod
 from ..ops import pooling as _pooling_mod
 from ..ops import reduction as _reduction_mod
 from ..ops import _batching
@@ -229,6 +230,8 @@ class Capture:
         _norm_mod._eval_stats = self._eval_stats(_norm_mod._eval_stats)
         self._undo.append((_pooling_mod, "_window_arrays", _pooling_mod._window_arrays))
         _pooling_mod._window_arrays = self._window_arrays(_pooling_mod._window_arrays)
+        self._undo.append((_indexing_mod, "_gather_key", _indexing_mod._gather_key))
+        _indexing_mod._gather_key = self._gather_key(_indexing_mod._gather_key)
         self._undo.append((_reduction_mod, "_arg", _reduction_mod._arg))
         _reduction_mod._arg = self._array_function(_reduction_mod._arg, 1)
         import retrograd
@@ -580,6 +583,27 @@ class Capture:
         array_function.__name__ = original.__name__
         array_function.__doc__ = original.__doc__
         return array_function
+
+    def _gather_key(self, original):
+        """gather's and scatter's NumPy key (indexing._gather_key: the index tensor's array along ``dim``, the
+        positions along the others), made outside their op: recorded as a step that makes it again at replay
+        from the input's and the index's arrays (with eager's checks of the index)."""
+        cap = self
+
+        def gather_key(input, dim, index, name):
+            if not cap.mine() or not isinstance(input, Tensor) or not isinstance(index, Tensor) \
+                    or _batching.batched(input, index):
+                return original(input, dim, index, name)
+            spec = ((True, cap.resolve(input)), (True, cap.resolve(index)))
+            cap.depth += 1
+            try:
+                key, d = original(input, dim, index, name)
+            finally:
+                cap.depth -= 1
+            cap._array_step(_KeyOf(original, dim, name), spec, key)
+            return key, d
+
+        return gather_key
 
     def _array_step(self, fn, spec, out):
         """Record ``fn`` (arguments ``spec``), whose result ``out`` is a tuple of arrays, as a step that
@@ -1031,6 +1055,18 @@ class _OfArray:
         args = list(self.args)
         args[self.position] = Tensor._make(xd)
         return (self.fn(*args, **self.kwargs)._data,)
+
+
+class _KeyOf:
+    """indexing._gather_key's key (a tuple of arrays) from the input's and the index's arrays (wrapped)."""
+
+    __name__ = "gather_key"
+
+    def __init__(self, gather_key, dim, name):
+        self.gather_key, self.dim, self.name = gather_key, dim, name
+
+    def __call__(self, x, index):
+        return self.gather_key(Tensor._make(x), self.dim, Tensor._make(index), self.name)[0]
 
 
 class _OfTensors:
