@@ -720,3 +720,14 @@ def test_a_training_step_with_a_step_number_replays_after_one_recompile():
     for a, b in zip(ref, out):
         np.testing.assert_array_equal(a, b)
     assert _compiles(f) == (2 if stack_watch._SUPPORTED else 8)  # (8: the recompile limit, then eager)
+
+
+def test_dynamic_false_keeps_a_changing_global_float_a_guarded_constant():
+    # (under torch's float policy a changed global float becomes an input; dynamic=False makes nothing dynamic)
+    global SCALE
+    compiled = retrograd.compile(_global, dynamic=False)
+    x = rand(3, 4, seed=25).astype(np.float32)
+    for v in VALUES:
+        SCALE = v
+        np.testing.assert_array_equal(_both(compiled, x, (), True)[0], _both(_global, x, (), False)[0])
+    assert _compiles(compiled) == len(set(VALUES))
