@@ -170,3 +170,58 @@ def test_owned_takes_a_sole_array_and_copies_a_shared_one():
     body = ["    v2 = v1.copy()", "    del v1, v3", "    v5 = v4.copy()", "    v6 = v4 + 1"]
     assert codegen._take_dying_copies(body) == [
         "    v2 = _owned(v1)", "    del v1, v3", "    v5 = v4.copy()", "    v6 = v4 + 1"]
+
+
+def test_an_elementwise_result_is_written_into_its_dying_operand_bitwise_as_eager():
+    # each intermediate of the chain dies at the next op: its array takes the next result (np.multiply(a, b,
+    # out=a), the same loop), where eager makes a fresh one; the values are eager's bits
+    compiled = assert_same_as_eager(lambda a, b: ((a * 2.0 + b) * 0.5).tanh().relu() - b,
+                                    [rand(200, 100, dtype=np.float32), rand(200, 100, seed=1, dtype=np.float32)])
+    source = _program(compiled).source
+    for helper in ("_into_left(np.add", "_into_left(np.multiply", "_into_self(np.tanh", "_into_right(np.subtract"):
+        assert helper in source.split("def backward")[0], source
+    assert "_into_left(np.multiply, g" in source.split("def backward")[1], source  # (gradients too)
+    inference = assert_same_as_eager(lambda a: (a * 2.0).relu() * 3.0, [rand(200, 100, dtype=np.float32)], grad=False)
+    assert "_clip_into(" in _program(inference).source  # (relu's output not saved: its input takes it)
+    small = assert_same_as_eager(lambda a: (a * 2.0 + 1.0).tanh(), [rand(4, 3, dtype=np.float32)])
+    assert "_into_" not in _program(small).source  # (below INTO_MIN elements: a fresh array is as cheap)
+
+
+def test_a_dying_operand_held_elsewhere_is_not_written():
+    # y dies at z, but the returned view v still shows y's memory: z must be a fresh array
+    def fn(a):
+        y = a * 2.0
+        v = y[:10]
+        z = y + 1.0
+        return z, v
+
+    compiled = assert_same_as_eager(fn, [rand(200, 100, dtype=np.float32)])
+    assert "_into_left(np.add" in _program(compiled).source
+
+    def sole():  # only this frame's variable holds a (or a reshaped view of an array only it holds)
+        a = np.ones(20000, np.float32)
+        b = np.ones((200, 100), np.float32).reshape(20000)
+        return codegen._into_left(np.multiply, a, 2.0) is a and codegen._into_right(np.add, 1.0, b) is b
+
+    assert sole()
+    held = np.ones(20000, np.float32)
+    keep = [held]
+    assert codegen._into_self(np.tanh, held) is not keep[0] and (keep[0] == 1).all()
+    base = np.ones((400, 50), np.float32)
+    view = base.reshape(20000)  # its array is held by base too
+    assert codegen._clip_into(view, 0.0, 0.5) is not view and (base == 1).all()
+    part = np.ones((400, 100), np.float32)[:200]  # a view of part of an array
+    assert codegen._into_left(np.multiply, part, 3.0) is not part and (part == 1).all()
+
+
+def test_write_into_dying_rewrites_only_a_dying_operand_of_the_results_shape():
+    meta = {"v1": ((128, 256), np.float32), "v2": ((128, 256), np.float32), "v3": ((128, 256), np.float32),
+            "v4": ((256,), np.float32), "v5": ((128, 256), np.float64)}.get
+    body = ["    v3 = v1 * v2 * k0", "    del v1", "    v2 = v4 + v3", "    del v3, v4",
+            "    v3 = np.tanh(v1)", "    del v1", "    v5 = v1 - v3", "    del v1, v3", "    v3 = v1 + v1", "    del v1"]
+    assert codegen._write_into_dying(body, meta) == [
+        "    v3 = v1 * v2 * k0", "    del v1",  # ((v1 * v2) * k0: v1 is not an operand of the outer product)
+        "    v2 = _into_right(np.add, v4, v3)", "    del v3, v4",  # (v4 is not of the result's shape)
+        "    v3 = _into_self(np.tanh, v1)", "    del v1",
+        "    v5 = v1 - v3", "    del v1, v3",  # (a float64 result: no float32 operand takes it)
+        "    v3 = v1 + v1", "    del v1"]

@@ -20,9 +20,11 @@ broadcast gradient back is decided when the code is written, not at each call.
 Passes over the written lines, each keeping the values bitwise: ``del`` after each variable's
 last read (_with_dels), a weight gradient not transposed twice (_fold_transposes), no copy of
 an array that dies at its copy (_take_dying_copies), and sources written where a join or copy
-of their views would put them (layout.py).
+of their views would put them (layout.py), and elementwise results written into an operand that
+dies there where nothing else holds it (_write_into_dying).
 """
 
+import ast
 import re
 import sys
 
@@ -51,7 +53,8 @@ class Emitter:
         self.bwd = []
         self.ns = {"np": np, "_make": _make, "_generic_forward": _generic_forward,
                    "_generic_backward": _generic_backward, "_sum_to": _sum_to, "_acc": _acc,
-                   "_owned": _owned,
+                   "_owned": _owned, "_into_left": _into_left, "_into_right": _into_right,
+                   "_into_self": _into_self, "_clip_into": _clip_into,
                    "__name__": __name__}  # (NumPy's inf * 0 warnings from the generated code are retrograd's: see _float_warnings)
         self._consts = {}
         self.state = {}  # slot -> "set" | "maybe": whether its gradient variable holds a value
@@ -323,7 +326,8 @@ class Program:
 
     def _place(self, body):
         """``body`` with the sources of joins and copies of views written into their place (layout.py),
-        where the lowerings wrote the lines (NumPy arrays)."""
+        then elementwise results into dying operands (_write_into_dying), where the lowerings wrote the
+        lines (NumPy arrays)."""
         if not self.lowerings:
             return body
         meta = {s: (t._data.shape, t._data.dtype) for s, (_, t) in enumerate(self.slots) if t is not None}
@@ -333,7 +337,7 @@ class Program:
             return meta.get(int(m.group(1))) if m else None
         ns = self.em.ns
         matmuls = {k for k, x in ns.items() if x is _backend_matmul}
-        return _layout.place(body, of, ns, matmuls)
+        return _write_into_dying(_layout.place(body, of, ns, matmuls), of)
 
     @staticmethod
     def _consts_of(ns):
@@ -707,6 +711,91 @@ def _with_dels(body, params=()):
         out.extend(body[a:b + 1])
         if k in dels:
             out.append(f"    del {', '.join(sorted(dels[k]))}")
+    return out
+
+
+def _unheld(a):
+    """Whether writing into ``a`` (an argument of an _into_* helper, called straight from the generated
+    code as _acc is) is invisible: a writeable array that only the calling code's variable holds (no
+    Tensor, alias, saved value or constant: _SOLE, +1 for this frame) and that owns its memory or is a
+    C-ordered view of all of an array only it holds (a product's result reshaped: _VIEWED, as in
+    _owned)."""
+    if type(a) is not np.ndarray or _getrefcount(a) > _SOLE + 1 or not a.flags.writeable:
+        return False
+    b = a.base
+    if b is None:
+        return True
+    return type(b) is np.ndarray and b.base is None and b.dtype == a.dtype and b.size == a.size \
+        and a.flags.c_contiguous and b.flags.c_contiguous and _getrefcount(b) <= _VIEWED
+
+
+def _into_left(uf, a, b):
+    """``uf(a, b)``, written into ``a`` where that is invisible (_unheld), ``a`` of the result's shape and
+    dtype (checked when the code was written): the same loop on the same values, so the same bits,
+    without a fresh array (the output's memory is the operand's, still in cache)."""
+    return uf(a, b, out=a) if _unheld(a) else uf(a, b)
+
+
+def _into_right(uf, a, b):
+    """``uf(a, b)``, written into ``b`` where that is invisible (as _into_left)."""
+    return uf(a, b, out=b) if _unheld(b) else uf(a, b)
+
+
+def _into_self(uf, a):
+    """``uf(a)``, written into ``a`` where that is invisible (as _into_left)."""
+    return uf(a, out=a) if _unheld(a) else uf(a)
+
+
+def _clip_into(a, lo, hi):
+    """``a.clip(lo, hi)`` (relu's), written into ``a`` where that is invisible (as _into_left)."""
+    return a.clip(lo, hi, out=a) if _unheld(a) else a.clip(lo, hi)
+
+
+# elements from which an elementwise result goes into its dying operand: below, the fresh array comes
+# from the allocator's small bins in cache and the helper's checks cost what they save
+INTO_MIN = 16384
+_UFUNC_OF = {ast.Add: "np.add", ast.Sub: "np.subtract", ast.Mult: "np.multiply"}
+_UNARY = {"np.tanh"}
+
+
+def _write_into_dying(body, meta):
+    """``body`` with each top-level ``X = A op B`` (op + - *), ``X = np.tanh(A)`` and ``X = A.clip(lo, hi)``
+    whose operand A (a variable, B for ``A op B`` when A is not one) the next line deletes and whose
+    shape and dtype are X's (``meta``: a slot variable's (shape, dtype) at the capture; INTO_MIN
+    elements or more) written as the same ufunc call with X written into A's array when nothing else
+    holds it (_into_left, _into_right, _into_self, _clip_into decide at each call). Eager's intermediates
+    are fresh arrays; the values are the same bits (the same ufunc loop)."""
+    out = list(body)
+    for i, line in enumerate(body[:-1]):
+        nxt = body[i + 1]
+        if not nxt.startswith("    del ") or line.startswith("     ") or " = " not in line:
+            continue
+        target, rhs = line[4:].split(" = ", 1)
+        want = meta(target)
+        if want is None or int(np.prod(want[0])) < INTO_MIN:
+            continue
+        dying = set(nxt[8:].split(", "))
+        try:
+            expr = ast.parse(rhs, mode="eval").body
+        except SyntaxError:
+            continue
+
+        def fits(node):
+            return isinstance(node, ast.Name) and node.id in dying and meta(node.id) == want
+
+        if isinstance(expr, ast.BinOp) and type(expr.op) in _UFUNC_OF:
+            uf, a, b = _UFUNC_OF[type(expr.op)], ast.unparse(expr.left), ast.unparse(expr.right)
+            if fits(expr.left) and not (isinstance(expr.right, ast.Name) and expr.right.id == expr.left.id):
+                out[i] = f"    {target} = _into_left({uf}, {a}, {b})"
+            elif fits(expr.right) and not (isinstance(expr.left, ast.Name) and expr.left.id == expr.right.id):
+                out[i] = f"    {target} = _into_right({uf}, {a}, {b})"
+        elif isinstance(expr, ast.Call) and not expr.keywords and len(expr.args) == 1 and fits(expr.args[0]) \
+                and ast.unparse(expr.func) in _UNARY:
+            out[i] = f"    {target} = _into_self({ast.unparse(expr.func)}, {expr.args[0].id})"
+        elif isinstance(expr, ast.Call) and not expr.keywords and len(expr.args) == 2 \
+                and isinstance(expr.func, ast.Attribute) and expr.func.attr == "clip" and fits(expr.func.value) \
+                and all(isinstance(x, ast.Name) for x in expr.args):
+            out[i] = f"    {target} = _clip_into({expr.func.value.id}, {expr.args[0].id}, {expr.args[1].id})"
     return out
 
 
