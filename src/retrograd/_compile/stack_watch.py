@@ -201,7 +201,7 @@ class StackWatch:
         if op == "BINARY_OP":
             return _binary_keeps(_NB_OPS[arg], *operands)
         if op == "COMPARE_OP":  # (a tensor compared with a float: the capture records the comparison's operand)
-            return _floats_only(operands) and any(isinstance(v, _tensor()) for v in operands)
+            return _floats_only(operands) and any(isinstance(v, symbolic.tensor_class()) for v in operands)
         if op == "CALL":
             if any(_holds(v) for v in operands):
                 return False
@@ -285,7 +285,7 @@ def _holds(v):
 def _binary_keeps(symbol, a, b):
     """Whether ``a <symbol> b`` calls a symbolic operand's own method first, or a tensor's (whose op then records
     the scalar): for ``+ - * / **`` (any operator for a float, as symbolic.py's ops take it)."""
-    if isinstance(a, _tensor()) or isinstance(b, _tensor()):
+    if isinstance(a, symbolic.tensor_class()) or isinstance(b, symbolic.tensor_class()):
         return symbol in _TENSOR_OPS or _floats_only((a, b)) and "=" not in symbol
     if type(a) in symbolic.SYMBOLIC:
         return True  # (its method runs first: it records the arithmetic with a number, or reads the value)
@@ -297,12 +297,6 @@ def _binary_keeps(symbol, a, b):
 
 def _floats_only(operands):
     return not any(type(v) is symbolic.SymInt for v in operands)
-
-
-def _tensor():
-    from ..tensor import Tensor
-
-    return Tensor
 
 
 def _retrograd_function(fn):

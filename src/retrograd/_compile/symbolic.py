@@ -167,7 +167,7 @@ def _binary(op, name, reflected, base):
         kind = type(other)
         if kind not in _TRACED:
             result = base(plain(self), other)
-            if result is not NotImplemented or not isinstance(other, _tensor()):
+            if result is not NotImplemented or not isinstance(other, tensor_class()):
                 # (a float subclass such as np.float64, or a list that `n * [0]` repeats in C: the value read;
                 # a tensor's own method gets the scalar: a recorded operand)
                 _read(self)
@@ -203,7 +203,7 @@ def _stable(op, a, b):
     return float(b).is_integer()
 
 
-def _tensor():
+def tensor_class():
     from ..tensor import Tensor
 
     return Tensor
