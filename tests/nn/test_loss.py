@@ -466,3 +466,72 @@ def test_bce_with_logits_has_the_target_dtype_and_refuses_integer_targets_as_tor
         F.binary_cross_entropy_with_logits(retrograd.zeros(2), retrograd.tensor([1, 0]))
     with pytest.raises(RuntimeError, match="with two bool tensors is not supported"):
         F.binary_cross_entropy_with_logits(retrograd.zeros(2), retrograd.tensor([True, False]))
+
+
+_X = [[0.2, -1.0, 0.5], [1.5, 0.1, -0.3]]
+_Y = [[0.1, 0.2, 0.3], [1.0, 0.0, 1.0]]
+_LOGITS = [[1.0, 2.0, 0.5], [0.3, -1.0, 2.0], [0.0, 0.0, 0.0], [1.0, 1.0, -2.0]]
+_PROBS = [[0.2, 0.5, 0.3], [0.1, 0.1, 0.8], [0.3, 0.3, 0.4], [1.0, 0.0, 0.0]]
+# torch 2.13's outcome of each call: (value rounded to 4 places, the warnings' first words), or
+# (the error type, its first words)
+_ARGUMENT_CASES = {
+    "mse_loss(x, y, reduction='elementwise_mean')": (0.5733, ["reduction='elementwise_mean' is deprecated"]),
+    "l1_loss(x, y, reduction='elementwise_mean')": (0.5667, ["reduction='elementwise_mean' is deprecated"]),
+    "huber_loss(x, y, reduction='elementwise_mean')": (0.2758, ["reduction='elementwise_mean' is deprecated"]),
+    "kl_div(x, y, reduction='elementwise_mean')": (-0.3472, ["reduction='elementwise_mean' is deprecated"]),
+    "cross_entropy(logits, T([0, 2, 1, 0]), reduction='elementwise_mean')":
+        (0.8724, ["reduction='elementwise_mean' is deprecated"]),
+    "poisson_nll_loss(x, y, reduction='elementwise_mean')": ("ValueError", "elementwise_mean is not a valid value"),
+    "multilabel_soft_margin_loss(x, y, reduction='elementwise_mean')": ("ValueError", "elementwise_mean is not"),
+    "mse_loss(x, y, size_average=False)": (3.44, ["size_average and reduce args will be deprecated, please use "
+                                                  "reduction='sum' instead."]),
+    "mse_loss(x, y, reduce=False).sum()": (3.44, ["size_average and reduce args will be deprecated, please use "
+                                                  "reduction='none' instead."]),
+    "cross_entropy(logits, probs, ignore_index=1)": ("RuntimeError", "ignore_index is not supported for floating "
+                                                     "point target"),
+    "cross_entropy(logits, T([0, 1, 2, 0]), label_smoothing=-0.1)": (1.6224, []),
+    "cross_entropy(logits, T([0, 1, 2, 0]), label_smoothing=1.5)": ("RuntimeError", "label_smoothing must be between"),
+    "cross_entropy(T([1.0, 2.0, 0.5]), T([1]), reduction='none')": (0.4644, []),
+    "nll_loss(T([1.0, 2.0, 0.5]).log_softmax(0), T([1]), reduction='none')": (0.4644, []),
+    "cross_entropy(T([1.0, 2.0, 0.5]), T([1, 2]))": ("ValueError", "For 1D input, 1D target must have size 1, "
+                                                      "but got target size: 2"),
+    "nll_loss(T([1.0, 2.0, 0.5]), T([[1]]))": ("RuntimeError", "0D or 1D target tensor expected, multi-target"),
+    "ctc_loss(T(_CTC).log_softmax(2), T([[1, 2], [1, 1]]), T([3, 3]), T([2, 1]), blank=3)":
+        ("RuntimeError", "blank must be in label range"),
+}
+_CTC = [[[0.1, 0.5, -0.2], [0.3, 0.0, 0.9]], [[1.0, -1.0, 0.2], [0.4, 0.4, 0.1]], [[0.0, 0.2, 0.7], [-0.5, 0.3, 0.0]]]
+
+
+def _argument_outcome(lib, call):
+    env = {name: getattr(lib.nn.functional, name) for name in ("mse_loss", "l1_loss", "huber_loss", "kl_div",
+                                                                "cross_entropy", "nll_loss", "poisson_nll_loss",
+                                                                "multilabel_soft_margin_loss", "ctc_loss")}
+    env.update(T=lib.tensor, x=lib.tensor(_X), y=lib.tensor(_Y), logits=lib.tensor(_LOGITS), probs=lib.tensor(_PROBS),
+               _CTC=_CTC)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        try:
+            value = eval(call, env)
+        except (RuntimeError, ValueError) as e:
+            return type(e).__name__, str(e)
+    messages = [str(w.message) for w in seen if w.category is UserWarning and "divides the total loss" not in
+                str(w.message)]
+    return round(value.item(), 4), messages
+
+
+@pytest.mark.parametrize("call", list(_ARGUMENT_CASES))
+def test_loss_arguments_as_torch(call):
+    """The deprecated reduction='elementwise_mean' (a warning, then 'mean', where torch's function
+    takes it: retrograd raised), the legacy arguments' warning naming the reduction they make (it
+    always said 'mean'), cross_entropy's checks (ignore_index with probabilities raises, a negative
+    label_smoothing is none, an unbatched input takes a [1] target), ctc_loss's blank out of range
+    (an IndexError before)."""
+    def agrees(outcome):
+        a, b = outcome, _ARGUMENT_CASES[call]
+        if isinstance(b[0], str):
+            return a[0] == b[0] and a[1].startswith(b[1])
+        return a[0] == b[0] and len(a[1]) == len(b[1]) and all(m.startswith(e) for m, e in zip(a[1], b[1]))
+
+    assert agrees(_argument_outcome(retrograd, call)), _argument_outcome(retrograd, call)
+    if torch is not None:
+        assert agrees(_argument_outcome(torch, call)), _argument_outcome(torch, call)

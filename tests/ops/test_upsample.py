@@ -140,3 +140,17 @@ def test_antialias_to_width_one_is_the_separable_filter():
                                  size=(17, 1), mode="bilinear", antialias=True).numpy()
     np.testing.assert_allclose(both, width_first, atol=1e-12)
     np.testing.assert_allclose(both, height_first, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic", "trilinear"])
+def test_size_and_scale_factor_are_checked_before_the_input_rank_as_torch(mode):
+    """torch's interpolate checks size/scale_factor first: a 3-D input with both, neither, or a
+    size of another rank gives its ValueError (retrograd raised the rank's NotImplementedError)."""
+    x = retrograd.arange(8.0).reshape(1, 1, 8)
+    for kwargs, message in ((dict(size=4, scale_factor=2), "only one of size or scale_factor should be defined"),
+                            (dict(), "either size or scale_factor should be defined"),
+                            (dict(size=(4, 4)), "Input and output must have the same number of spatial dimensions")):
+        with pytest.raises(ValueError, match=message):
+            retrograd.nn.functional.interpolate(x, mode=mode, **kwargs)
+    with pytest.raises(NotImplementedError):
+        retrograd.nn.functional.interpolate(x, mode=mode, size=4)

@@ -37,17 +37,22 @@ FUNCTIONAL = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entr
 # ---------------------------------------------------------------------------- helpers
 
 
-def legacy_reduction(size_average, reduce, reduction="mean"):
-    """torch's deprecated ``size_average`` / ``reduce`` arguments as a reduction string."""
+def legacy_reduction(size_average, reduce, reduction="mean", elementwise_mean=True):
+    """torch's deprecated ``size_average`` / ``reduce`` arguments as a reduction string (the warning
+    names it); without them ``reduction``, its deprecated alias 'elementwise_mean' read as 'mean'
+    with torch's warning where torch's function takes it (``elementwise_mean``)."""
     if size_average is None and reduce is None:
+        if reduction == "elementwise_mean" and elementwise_mean:
+            warnings.warn("reduction='elementwise_mean' is deprecated. Please use reduction='mean' instead.",
+                          UserWarning, stacklevel=3)
+            return "mean"
         return reduction
-    warnings.warn("size_average and reduce args will be deprecated, please use reduction='"
-                  f"{reduction}' instead.", UserWarning, stacklevel=3)
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
-    if not reduce:
-        return "none"
-    return "mean" if size_average else "sum"
+    reduction = "none" if not reduce else "mean" if size_average else "sum"
+    warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{reduction}' instead.",
+                  UserWarning, stacklevel=3)
+    return reduction
 
 
 def _reduce(loss, reduction):
@@ -245,6 +250,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
 @autocast_op("fp32")
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta)."""
+    reduction = legacy_reduction(None, None, reduction)
     _check_reduction(reduction)
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
@@ -286,6 +292,7 @@ def _check_ignore_index(ignore_index, aten):
 
 
 def _check_class_target(input, target, fn):
+    """torch's checks of class-index targets; the target to use (an unbatched input's [1] target as 0-d)."""
     if input.ndim == 0:  # (torch's nll_loss raises ValueError, its cross_entropy RuntimeError)
         raise (ValueError if fn == "nll_loss" else RuntimeError)(
             f"{fn}: input must have at least 1 dimension (classes), got a 0-d tensor")
@@ -298,12 +305,11 @@ def _check_class_target(input, target, fn):
         raise RuntimeError(f"expected target dtype to be Long or Byte, but got {target.dtype} (the target "
                            f"of {fn} holds class indices: convert it with .long())")
     if input.ndim == 1:
-        if target.ndim != 0:
-            raise RuntimeError(
-                f"{fn}: for an unbatched input of shape {list(input.shape)} the target must be a "
-                f"0-d tensor of one class index, got shape {list(target.shape)}"
-            )
-        return
+        if target.ndim > 1:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        if target.ndim == 1 and target.shape[0] != 1:
+            raise ValueError(f"For 1D input, 1D target must have size 1, but got target size: {target.shape[0]}")
+        return target.reshape(()) if target.ndim else target
     if target.ndim == 0 or target.shape[0] != input.shape[0]:
         n = target.shape[0] if target.ndim else 0
         raise ValueError(
@@ -312,6 +318,7 @@ def _check_class_target(input, target, fn):
     expect = (input.shape[0],) + tuple(input.shape[2:])
     if tuple(target.shape) != expect:
         raise RuntimeError(f"Expected target size {list(expect)}, got {list(target.shape)}")
+    return target
 
 
 def _target_weights(xp, t, c, w, ignore_index, dtype):
@@ -368,8 +375,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     _check_ignore_index(ignore_index, "cross_entropy_loss")
-    if not 0.0 <= label_smoothing <= 1.0:
+    if label_smoothing > 1.0:  # (torch checks the upper bound only: a negative value is no smoothing)
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    label_smoothing = max(label_smoothing, 0.0)
     check_floating("log_softmax_lastdim_kernel_impl", input)
     c = input.shape[0] if input.ndim == 1 else (input.shape[1] if input.ndim else 0)
     if weight is not None and (weight.ndim != 1 or weight.shape[0] != c):
@@ -378,8 +386,10 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
             f"weight tensor of shape: {list(weight.shape)}"
         )
     if target.dtype.is_floating_point:
+        if ignore_index != -100:
+            raise RuntimeError("ignore_index is not supported for floating point target")
         return _cross_entropy_probs(input, target, weight, reduction, label_smoothing)
-    _check_class_target(input, target, "cross_entropy")
+    target = _check_class_target(input, target, "cross_entropy")
     return _cross_entropy_indices(input, target, weight, ignore_index, reduction, label_smoothing)
 
 
@@ -528,7 +538,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     check_floating("nll_loss_out_frame" if input.ndim <= 2 else "nll_loss2d_forward_out_frame", input)
-    _check_class_target(input, target, "nll_loss")
+    target = _check_class_target(input, target, "nll_loss")
     _check_ignore_index(ignore_index, "nll_loss_nd")
     c = input.shape[0] if input.ndim == 1 else input.shape[1]
     if weight is not None and (weight.ndim != 1 or weight.shape[0] != c):
@@ -631,12 +641,14 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     exp(target) * (target - input). ``batchmean`` divides the sum by the batch size."""
     if size_average is not None or reduce is not None:
         reduction = legacy_reduction(size_average, reduce)
+    warn_mean = reduction == "mean"  # (not for its alias 'elementwise_mean', as torch)
+    reduction = legacy_reduction(None, None, reduction)
     if reduction not in ("mean", "sum", "none", "batchmean"):
         raise ValueError(f"{reduction} is not a valid value for reduction")
     if not (input.dtype.is_floating_point and target.dtype.is_floating_point):
         raise RuntimeError(f"kl_div: Integral inputs not supported. (input {input.dtype}, target {target.dtype}: "
                            "convert them with .float())")
-    if reduction == "mean":
+    if warn_mean:
         warnings.warn(
             "reduction: 'mean' divides the total loss by both the batch size and the support "
             "size.'batchmean' divides only by the batch size, and aligns with the KL div math "
@@ -747,7 +759,7 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
 def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,
                                 reduction="mean"):
     """-mean_c [y log sigmoid(x) + (1-y) log sigmoid(-x)] per sample."""
-    reduction = legacy_reduction(size_average, reduce, reduction)
+    reduction = legacy_reduction(size_average, reduce, reduction, elementwise_mean=False)
     _check_reduction(reduction)
     loss = target * _Softplus.apply(-input) + (1 - target) * _Softplus.apply(input)
     if weight is not None:
@@ -892,7 +904,7 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
                      reduce=None, reduction="mean"):
     """exp(input) - target * input (log_input), else input - target * log(input + eps);
     ``full`` adds Stirling's term target log target - target + 0.5 log(2 pi target) for target > 1."""
-    reduction = legacy_reduction(size_average, reduce, reduction)
+    reduction = legacy_reduction(size_average, reduce, reduction, elementwise_mean=False)
     _check_reduction(reduction)
     if log_input:
         loss = input.exp() - target * input
@@ -1082,7 +1094,11 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
              zero_infinity=False):
     """CTC loss of log-probabilities (T, N, C) (or (T, C)) against targets (N, S) padded or
     concatenated 1-D; lengths as tensors or sequences. Twice differentiable it is not."""
+    reduction = legacy_reduction(None, None, reduction)
     _check_reduction(reduction)
+    c = log_probs.shape[-1]
+    if not 0 <= blank < c:
+        raise RuntimeError(f"blank must be in label range (blank={blank}, {c} classes)")
     il, tl = _lengths(input_lengths), _lengths(target_lengths)
     n = 1 if log_probs.ndim == 2 else log_probs.shape[1]
     if len(il) != n or len(tl) != n:

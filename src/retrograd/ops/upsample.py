@@ -188,11 +188,12 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             raise ValueError("Lanczos mode does not support align_corners=True")
         if not antialias:
             raise ValueError("Lanczos mode requires antialias=True")
+    out, scales = _sizes(input, nd, size, scale_factor, recompute_scale_factor)  # (torch checks these first)
     if mode in _LINEAR and _LINEAR[mode] != nd:
         raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs {_LINEAR[mode] + 2}D input")
     if mode == "bicubic" and nd != 2:
-        raise NotImplementedError(f"Got {input.ndim}D input, but bicubic mode needs 4D input")
-    out, scales = _sizes(input, nd, size, scale_factor, recompute_scale_factor)
+        raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for "
+                                  f"the modes: {_MODE_LIST} (got {mode}; bicubic needs 4D input)")
     if any(o <= 0 for o in out):
         raise RuntimeError(f"interpolate: output size {list(out)} must be greater than 0 (input of size "
                            f"{list(input.shape)})")
