@@ -103,6 +103,10 @@ CASES = [
      'tensor([], size=(2, 0))'),
     ('zeros(0, 3, dtype=int32)',
      'tensor([], size=(0, 3), dtype=torch.int32)'),
+    ('zeros(0, 3, dtype=int64)',  # (int64 and bool name their dtype when no value shows it)
+     'tensor([], size=(0, 3), dtype=torch.int64)'),
+    ('zeros(0, dtype=bool)',
+     'tensor([], dtype=torch.bool)'),
     ('zeros(2, 0, dtype=float64, requires_grad=True)',
      'tensor([], size=(2, 0), dtype=torch.float64, requires_grad=True)'),
     ('tensor([1., 2.], requires_grad=True)',
@@ -124,7 +128,7 @@ CASES = [
 ]
 
 _NAMES = ["tensor", "arange", "ones", "zeros", "float64", "float16", "bfloat16", "int32", "uint8",
-          "int8", "int16"]
+          "int8", "int16", "int64", "bool"]
 
 
 def _eval(module, expr):

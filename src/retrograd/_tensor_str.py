@@ -155,8 +155,8 @@ def tensor_repr(t, prefix="tensor("):
         suffixes.append(f"device='{t.device}'")
     if values.size == 0 and values.shape != (0,):
         suffixes.append(f"size={tuple(values.shape)}")
-    if t.dtype not in (_dtype.get_default_dtype(), _dtype.int64, _dtype.bool_):
-        suffixes.append(f"dtype={t.dtype}")
+    if t.dtype != _dtype.get_default_dtype() and (values.size == 0 or t.dtype not in (_dtype.int64, _dtype.bool_)):
+        suffixes.append(f"dtype={t.dtype}")  # (int64 and bool show in their values, unless there are none)
     if t.grad_fn is not None:
         suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
     elif t.requires_grad:
