@@ -580,3 +580,31 @@ def test_grad_with_no_inputs_raises_as_torch():
     x = T.ones(2, requires_grad=True)
     with pytest.raises(RuntimeError, match="`inputs` argument to `grad\\(\\)` cannot be empty."):
         T.autograd.grad((x * 2).sum(), [])
+
+
+def test_a_gradient_that_requires_grad_is_accumulated_into_in_place_as_torch():
+    """torch's AccumulateGrad adds into an existing .grad in place when grad mode is off (no
+    create_graph), even one that requires grad: the same object, still requiring grad. retrograd
+    replaced it with a new tensor that did not."""
+    def run(lib):
+        x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        x.grad = lib.zeros(3).requires_grad_()
+        g = x.grad
+        (x * 2).sum().backward()
+        return x.grad is g, x.grad.requires_grad, x.grad.grad_fn is None, x.grad.tolist()
+
+    assert run(T) == (True, True, True, [2.0, 2.0, 2.0])
+    if torch is not None:
+        assert run(torch) == (True, True, True, [2.0, 2.0, 2.0])
+
+
+def test_backward_from_a_view_made_under_no_grad_raises_as_torch():
+    """Such a view requires grad (as its base) but has no graph: backward from it is torch's
+    RuntimeError (retrograd hit an AttributeError on the missing node)."""
+    for lib in (T, torch) if torch is not None else (T,):
+        x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        with lib.no_grad():
+            v = x[:2]
+        assert v.requires_grad
+        with pytest.raises(RuntimeError, match="^element 0 of tensors does not require grad and does not have a"):
+            v.backward(lib.ones(2))

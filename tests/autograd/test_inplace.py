@@ -396,3 +396,20 @@ def test_no_grad_view_outcomes_are_torchs(case):
         assert out.startswith(expected), out
     else:
         assert out == expected
+
+
+def test_retained_grad_of_a_view_follows_its_node_after_its_base_changed():
+    """After its base changed in place, a view's grad_fn is replayed from the base; retain_grad's
+    .grad follows the new node, as torch's (it stayed None: the old node never ran)."""
+    def run(M):
+        x = M.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        y = x * 2
+        v = y[1:]
+        v.retain_grad()
+        y.add_(1)
+        (v * 3).sum().backward()
+        return v.grad.tolist(), x.grad.tolist()
+
+    assert run(T) == ([3.0, 3.0], [0.0, 6.0, 6.0])
+    if torch is not None:
+        assert run(torch) == ([3.0, 3.0], [0.0, 6.0, 6.0])

@@ -103,8 +103,8 @@ def _root_grads(outputs, grad_outputs, create_graph):
     for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
         if not isinstance(out, Tensor):
             raise TypeError(f"backward expects tensors, got {type(out).__name__} at position {i}")
-        if not out._requires_grad:
-            raise RuntimeError(
+        if not out._requires_grad or out._view_mode is not None and out.grad_fn is None:  # (a view made
+            raise RuntimeError(  # under no_grad requires grad as its base, but has no graph of its own)
                 f"element {i} of tensors does not require grad and does not have a grad_fn. "
                 "The tensor was produced without recording a graph: check for .detach(), "
                 ".item(), .numpy(), torch.no_grad(), or inputs that never set requires_grad=True."
@@ -571,7 +571,8 @@ def _accumulate(var, g, create_graph, owned=False):
     """var.grad += g, under the caller's lock. The first gradient is taken as it is only if
     ``owned`` (only the engine holds g and its array: see ``_owned``); otherwise it is copied
     into a new contiguous, writable buffer, differentiably with ``create_graph``. Later ones
-    are added in place, or out of place when either side is part of a graph."""
+    are added out of place under ``create_graph`` (a graph of the sum), else in place, as torch's
+    AccumulateGrad with grad mode off, even into a grad that requires grad (it stays the object)."""
     grad = var._grad
     if grad is None:
         if owned:
@@ -580,7 +581,7 @@ def _accumulate(var, g, create_graph, owned=False):
             var._grad = g.clone()
         else:
             var._grad = _Tensor._make(g._data.copy())
-    elif create_graph or grad._requires_grad:
+    elif create_graph:
         var._grad = grad + g
     else:
         grad._data += g._data

@@ -554,7 +554,13 @@ def refresh_view(view):
     finally:
         _state.enabled = prev
     view._view_version = view._vc[0]  # (after the replay: a view that cannot be replayed raises each time)
+    old, old_nr = view.grad_fn, view._output_nr
     view.grad_fn, view._output_nr, view._requires_grad = t.grad_fn, t._output_nr, t._requires_grad
+    if view._retains_grad:  # .grad follows the view's new node, as torch's retain_grad
+        if old is not None and old._retained:
+            old._retained.pop(old_nr, None)
+        view._retains_grad = False
+        view.retain_grad()
 
 
 def _apply_dirty(ctx, args, results, record):
