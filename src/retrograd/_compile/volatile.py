@@ -29,7 +29,8 @@ import _tracemalloc
 import builtins
 import datetime
 import gc
-import posix
+import importlib
+import os
 import queue
 import threading
 import time
@@ -49,7 +50,7 @@ def _functions():
         for n in ("now", "utcnow", "today"):
             if hasattr(cls, n):
                 out[getattr(cls, n)] = f"datetime.{cls.__name__}.{n}()"
-    for n, f in vars(posix).items():
+    for n, f in vars(importlib.import_module(os.name)).items():  # (posix, or nt on Windows: os's C functions)
         if type(f) is type(len) and n not in _PURE_OS:
             out[f] = f"os.{n}()"
     out[builtins.open] = "open()"
