@@ -213,6 +213,12 @@ def test_a_dying_operand_held_elsewhere_is_not_written():
     part = np.ones((400, 100), np.float32)[:200]  # a view of part of an array
     assert codegen._into_left(np.multiply, part, 3.0) is not part and (part == 1).all()
 
+    def column_major():  # f + c is a fresh C-ordered array in NumPy: f's own layout would differ from eager's
+        f = np.asfortranarray(np.ones((200, 100), np.float32))
+        return codegen._into_left(np.add, f, np.ones((200, 100), np.float32)).flags.c_contiguous
+
+    assert column_major()
+
 
 def test_write_into_dying_rewrites_only_a_dying_operand_of_the_results_shape():
     meta = {"v1": ((128, 256), np.float32), "v2": ((128, 256), np.float32), "v3": ((128, 256), np.float32),

@@ -716,17 +716,19 @@ def _with_dels(body, params=()):
 
 def _unheld(a):
     """Whether writing into ``a`` (an argument of an _into_* helper, called straight from the generated
-    code as _acc is) is invisible: a writeable array that only the calling code's variable holds (no
-    Tensor, alias, saved value or constant: _SOLE, +1 for this frame) and that owns its memory or is a
-    C-ordered view of all of an array only it holds (a product's result reshaped: _VIEWED, as in
-    _owned)."""
-    if type(a) is not np.ndarray or _getrefcount(a) > _SOLE + 1 or not a.flags.writeable:
+    code as _acc is) is invisible: a writeable C-ordered array (a fresh result of a C-ordered operand
+    is C-ordered whatever the other's layout: the same layout as eager's) that only the calling
+    code's variable holds (no Tensor, alias, saved value or constant: _SOLE, +1 for this frame) and
+    that owns its memory or views all of an array only it holds (a product's result reshaped:
+    _VIEWED, as in _owned)."""
+    if type(a) is not np.ndarray or _getrefcount(a) > _SOLE + 1:
+        return False
+    flags = a.flags
+    if not (flags.writeable and flags.c_contiguous):
         return False
     b = a.base
-    if b is None:
-        return True
-    return type(b) is np.ndarray and b.base is None and b.dtype == a.dtype and b.size == a.size \
-        and a.flags.c_contiguous and b.flags.c_contiguous and _getrefcount(b) <= _VIEWED
+    return b is None or type(b) is np.ndarray and b.base is None and b.dtype == a.dtype and b.size == a.size \
+        and b.flags.c_contiguous and _getrefcount(b) <= _VIEWED
 
 
 def _into_left(uf, a, b):
