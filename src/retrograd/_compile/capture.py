@@ -19,14 +19,16 @@ Each tensor an op reads gets a slot of the replay environment (``Graph.env``):
 - a **draw**: dropout's scaled mask, drawn again at replay from the same generator;
 - an **alias**: a tensor sharing an env tensor's array but made without an op (``detach()``,
   ``.data``): the same array at replay, with no gradient through it;
-- an **array** step's result: arrays an op's caller computes from its inputs' arrays outside any op,
-  computed again at replay by the same function (layer/group/batch norm's statistics, batch norm's
-  running-statistics update and eval-mode statistics, max pooling's window maxima and indices).
+- an **array** step's result: arrays (or tensors made from them) an op's caller computes from its
+  inputs' arrays outside any op, computed again at replay by the same function (layer/group/batch/
+  instance norm's statistics, batch and instance norm's running-statistics update, batch norm's
+  eval-mode statistics, max pooling's window maxima and indices, gather's and scatter's keys, argmax's
+  indices, isnan's mask).
 
 An in-place op on a tensor an op or a creation function of the capture made is recorded as the op
 on the tensor's slot, and the tensor's later reads are the op's result (_inplace); on a buffer under no_grad its result
 is written into the buffer at replay. Anything else ends the capture with a graph break
-(graph_break.py): a tensor made without a recorded op (a mask from ``.numpy()``, ``argmax``),
+(graph_break.py): a tensor made without a recorded op (a mask from ``.numpy()``, ``nonzero``),
 random numbers drawn outside an op, another in-place change of a captured tensor (the version
 counter moved; a tensor an op saved for backward changed after), module hooks, an op returning a
 Python value. The Capture gives a ``Graph`` (replay.py) or the breaks.
