@@ -992,3 +992,24 @@ def test_the_training_flag_of_a_module_read_but_not_called_is_guarded(captures):
         m.flagged.train(training)  # (the module itself stays in training mode; the old code replayed 2.0)
         _same(compiled, m, x)
     assert captures[0] == 2
+
+
+def test_modules_of_the_users_that_import_each_other(tmp_path, monkeypatch):
+    # (walking a module's attributes the code loads went round the cycle until the recursion limit)
+    (tmp_path / "vg_cycle_a.py").write_text("import vg_cycle_b\nSCALE = 2.0\n")
+    (tmp_path / "vg_cycle_b.py").write_text("import vg_cycle_a\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        import vg_cycle_a
+        import vg_cycle_b
+
+        def fn(x):
+            return x * vg_cycle_b.vg_cycle_a.SCALE * vg_cycle_a.vg_cycle_b.vg_cycle_a.SCALE
+
+        compiled, x = retrograd.compile(fn), _x()
+        _same(compiled, fn, x)
+        vg_cycle_a.SCALE = 3.0
+        _same(compiled, fn, x)
+    finally:
+        sys.modules.pop("vg_cycle_a", None)
+        sys.modules.pop("vg_cycle_b", None)

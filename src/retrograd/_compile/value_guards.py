@@ -275,6 +275,7 @@ class Recorder:
         self.revisit = []
         self._proxies, self._views = {}, {}  # class -> its __dict__; id(object) -> its _AttributeView
         self.walked = {}  # id -> each nn.Module whose attributes were looked at
+        self.module_walks = set()  # (id of a Python module, id of the attribute names a code loads) looked at
         self._previous = None
         self._on = False
 
@@ -573,8 +574,10 @@ class Recorder:
                 self._contents(value, depth)
         else:
             added = self._add(container, key, value, IS, value)
-            if attributes and isinstance(value, types.ModuleType) and depth < _DEEPEST:
-                # the attributes the code loads (each code's, as it starts: a module read by several): all of a
+            if attributes and isinstance(value, types.ModuleType) and depth < _DEEPEST \
+                    and (id(value), id(attributes)) not in self.module_walks:
+                self.module_walks.add((id(value), id(attributes)))  # (once per module and code: modules import
+                # each other) the attributes the code loads (each code's, as it starts: a module read by several): all of a
                 # Python module of the user's; the numbers, strings and flags of a library's module (math.pi, a
                 # backend's switch; its functions are not guarded)
                 d, user = value.__dict__, _user_module(value)
