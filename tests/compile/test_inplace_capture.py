@@ -99,22 +99,34 @@ class Counter(nn.Module):
         return y
 
 
-def test_a_buffer_changed_in_place_under_no_grad_is_written_at_each_replay():
+def _replays_write_as_eager(make, calls=4):
+    """``make()``'s module eagerly and compiled (fullgraph), ``calls`` forward and backward calls: outputs,
+    parameters, gradients and buffers equal, and each tensor's version (bumped once per in-place write)."""
     retrograd.manual_seed(0)
-    eager = Counter()
+    eager = make()
     retrograd.manual_seed(0)
-    model = Counter()
+    model = make()
     compiled = retrograd.compile(model, fullgraph=True)
-    for call in range(4):
+    for call in range(calls):
         x = retrograd.tensor(rng.normal(size=(2, 5)).astype(np.float32))
         a, b = eager(x), compiled(x)
+        a.sum().backward()
+        b.sum().backward()
         np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
         if call:
             assert isinstance(b.grad_fn, CompiledFunction)
-        for u, v in zip(eager.buffers(), model.buffers()):
-            np.testing.assert_array_equal(u.numpy(), v.numpy())
-            assert u._version == v._version
-    assert model.calls.item() == 4
+        for (name, u), v in zip([*eager.named_parameters(), *eager.named_buffers()],
+                                [*model.parameters(), *model.buffers()]):
+            np.testing.assert_array_equal(u.detach().numpy(), v.detach().numpy(), err_msg=name)
+            assert (u.grad is None) == (v.grad is None), name
+            if u.grad is not None:
+                np.testing.assert_array_equal(u.grad.numpy(), v.grad.numpy(), err_msg=name)
+            assert u._version == v._version, name
+    return model
+
+
+def test_a_buffer_changed_in_place_under_no_grad_is_written_at_each_replay():
+    assert _replays_write_as_eager(Counter).calls.item() == 4
 
 
 def _breaks(fn, *args, requires_grad=True):
@@ -241,21 +253,7 @@ class MomentumEncoder(nn.Module):
 
 
 def test_an_average_of_parameters_under_no_grad_is_written_at_each_replay():
-    retrograd.manual_seed(0)
-    eager = MomentumEncoder()
-    retrograd.manual_seed(0)
-    model = MomentumEncoder()
-    compiled = retrograd.compile(model, fullgraph=True)
-    for call in range(4):
-        x = retrograd.tensor(rng.normal(size=(2, 5)).astype(np.float32))
-        a, b = eager(x), compiled(x)
-        a.sum().backward()
-        b.sum().backward()
-        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
-        for (name, p), q in zip(eager.named_parameters(), model.parameters()):
-            np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy(), err_msg=name)
-            np.testing.assert_array_equal(p.grad.numpy(), q.grad.numpy(), err_msg=name)
-            assert p._version == q._version, name
+    _replays_write_as_eager(MomentumEncoder)
 
 
 def test_a_parameter_updated_after_an_op_saved_it_breaks():
