@@ -458,14 +458,7 @@ class Capture:
             src = cap._array_slot(xd)
             if src is None:
                 return out
-            slots = []
-            for a in out:
-                slots.append(len(cap.slots))
-                cap.slots.append(("array", None))
-                cap._arrays[id(a)] = slots[-1]
-                cap._keep.append(a)
-            cap.steps.append(Step(original, ((True, src), (False, view), (False, axes), (False, eps)), {},
-                                  tuple(slots), (), (False,) * len(slots), False, kind="arrays"))
+            cap._array_step(original, ((True, src), (False, view), (False, axes), (False, eps)), out)
             return out
 
         return stats
