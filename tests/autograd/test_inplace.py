@@ -229,11 +229,12 @@ def _program(seed):
     return prog
 
 
-def _run_program(M, prog, seed):
-    g = np.random.default_rng(seed)
-    x = M.tensor(g.uniform(0.5, 1.5, (3, 4)), requires_grad=True)
-    w = M.tensor(g.uniform(0.5, 1.5, (24,)), requires_grad=True)
-    ts, counter = [x * 1], [0]
+def _run_program(M, prog, seed, x=None, w=None, ts=None, counter=None):
+    if x is None:
+        g = np.random.default_rng(seed)
+        x = M.tensor(g.uniform(0.5, 1.5, (3, 4)), requires_grad=True)
+        w = M.tensor(g.uniform(0.5, 1.5, (24,)), requires_grad=True)
+        ts, counter = [x * 1], [0]
 
     def q(shape):
         n = int(np.prod(shape)) if shape else 1
@@ -241,6 +242,10 @@ def _run_program(M, prog, seed):
         return (w[:n] * counter[0]).reshape(shape)
 
     for step in prog:
+        if step[-1] == "no_grad":  # (the step made under no_grad: test_..._with_no_grad_steps_...)
+            with M.no_grad():
+                _run_program(M, [step[:-1]], seed, x, w, ts, counter)
+            continue
         if step[0] == "view":
             ts.append(eval("t" + step[2], {"t": ts[step[1]]}))
         elif step[0] == "inplace":
@@ -267,6 +272,41 @@ def _outcome(M, prog, seed):
         return ("error", "modified by an inplace operation" in str(e))
     return ("ok", None if xg is None else np.array(xg.tolist()),
             None if wg is None else np.array(wg.tolist()))
+
+
+def _outcome_with_modes(M, prog, seed):
+    """The program's gradients, or which error it raised: a no_grad view written (directly, or
+    its base after it) or the error's first words. (``v[0] = ...`` on such a view names torch's
+    Select node, a view of the view; retrograd writes v through index_put_: the message's start
+    differs.)"""
+    try:
+        xg, wg = _run_program(M, prog, seed)
+    except RuntimeError as e:
+        msg = str(e)
+        if "created in no_grad mode" in msg:
+            return ("error", "no_grad view " + ("later" if "its base or another view" in msg else "direct"))
+        return ("error", msg[:40])
+    return ("ok", None if xg is None else np.array(xg.tolist()), None if wg is None else np.array(wg.tolist()))
+
+
+@requires_torch
+@pytest.mark.parametrize("chunk", range(3))
+def test_random_programs_with_no_grad_steps_match_torch(chunk):
+    """The random view/in-place programs with some views and writes made under no_grad: the
+    same error (a view made under no_grad written with grad mode on, or used after a write) or
+    the same gradients as torch."""
+    for seed in range(1000 + chunk * 40, 1000 + chunk * 40 + 40):
+        rng = random.Random(seed)
+        prog = [s + ("no_grad",) if s[0] != "loss" and rng.random() < 0.35 else s for s in _program(seed)]
+        ours, theirs = _outcome_with_modes(T, prog, seed), _outcome_with_modes(torch, prog, seed)
+        assert ours[0] == theirs[0], (seed, prog, ours, theirs)
+        if ours[0] == "error":
+            assert ours[1] == theirs[1], (seed, prog, ours[1], theirs[1])
+            continue
+        for a, b in zip(ours[1:], theirs[1:]):
+            assert (a is None) == (b is None), (seed, prog)
+            if a is not None:
+                np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12, err_msg=str((seed, prog)))
 
 
 @requires_torch

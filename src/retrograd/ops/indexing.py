@@ -7,8 +7,9 @@ import numpy as np
 from . import _batching
 from ..amp.autocast_mode import autocast_op
 from .. import _backend
-from ..autograd.function import Function
+from ..autograd.function import Function, refresh_if_stale
 from ..autograd.forward_ad import linear_jvp
+from ..autograd.grad_mode import _state as _grad_state
 from ..tensor import Tensor
 from ._broadcast import sum_to_shape
 from ._inplace import inplace
@@ -378,6 +379,8 @@ def _check_masks(shape, key):
 
 def setitem(self, key, value):
     key, advanced = convert_key(key)
+    if not advanced and self._base is not None and _grad_state.enabled:  # torch takes the view self[key]
+        refresh_if_stale(self)  # first, which brings a view written through since up to date (or raises)
     if advanced:
         _check_masks(self._data.shape, key)
     if isinstance(value, (int, float)):  # a number written into an integer tensor: torch's conversion
