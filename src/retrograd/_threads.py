@@ -1,8 +1,10 @@
 """``set_num_threads`` / ``get_num_threads`` and the inter-op pair, as torch's.
 
 retrograd's parallelism is the BLAS library under NumPy (matmul, conv through matmul, linear
-algebra); every other op runs on one thread (a split over two threads was measured to lose on
-2-vCPU machines: see retrograd/_blocked.py). So the intra-op thread count is the BLAS pools'
+algebra); every other op runs on one thread. A pool of retrograd's own (BLAS on one thread,
+matmuls and elementwise chains split in two) and an elementwise split beside BLAS's threads
+were both measured to lose on 2-vCPU machines, on every bench workload they touch (the
+numbers and why: retrograd/_blocked.py). So the intra-op thread count is the BLAS pools'
 count, read and set through threadpoolctl (imported on first use, so ``import retrograd``
 stays fast). retrograd runs no ops concurrently: it has no inter-op pool, and
 ``get_num_interop_threads()`` is 1 whatever ``set_num_interop_threads`` was given (a limit
