@@ -52,7 +52,7 @@ one-thread path). B: OpenBLAS's threads as they are, plus A's elementwise split.
 ``OPENBLAS_THREAD_TIMEOUT=4`` in the environment (OpenBLAS reads it when it loads, so
 retrograd could set it only when imported before NumPy: a user importing NumPy first keeps
 the spin). A loses on every workload but ``tiny`` (below every threshold); B wins on none
-(transformer +3 ms, deep +7 to +12 ms, the others within noise of main). Why, measured in
+(transformer +3 ms, deep +7 to +12, gpt2 +0.5, cnn +0.1 to +0.3, mlp and lstm even). Why, measured in
 isolation (``chrt -f 10``, min):
 
 - Waking a sleeping thread costs ~40 us here (the idle vCPU halts), 6-13 us while
