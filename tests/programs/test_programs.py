@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import retrograd
 from tests.helpers import requires_torch
@@ -27,6 +28,18 @@ except ImportError:
     torch = None
 
 RTOL = 1e-6
+
+
+@pytest.fixture(autouse=True)
+def restore_backend_switches():
+    """A program may set process-wide switches as scripts do (nanoGPT's allow_tf32 = True): put them back
+    for the tests after it, in both libraries."""
+    libraries = [m for m in (retrograd, torch) if m is not None]
+    saved = [(m, m.get_float32_matmul_precision(), m.backends.cudnn.allow_tf32) for m in libraries]
+    yield
+    for m, precision, cudnn_tf32 in saved:
+        m.set_float32_matmul_precision(precision)
+        m.backends.cudnn.allow_tf32 = cudnn_tf32
 
 
 def printed(main, library, *args, **kwargs):
