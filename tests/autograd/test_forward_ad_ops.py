@@ -158,6 +158,7 @@ CASES = [
     ("expand_tile_flip_roll", lambda r, a: (a.expand(2, 3, 4).sum(0) + a.tile((1, 2))[:, :4] + a.flip(0)
                                             + a.roll(1, 1)), [(3, 4)]),
     ("narrow", lambda r, a: a.narrow(1, 1, 2), [(3, 4)]),
+    ("squeeze_dims", lambda r, a: a.unsqueeze(0).unsqueeze(2).squeeze((0, 2)) * 2, [(3, 4)]),
     ("pad", lambda r, a: r.nn.functional.pad(a, (1, 2), value=3.0), [(2, 3)]),
     # join
     ("cat_stack_split", lambda r, a, b: (r.cat([a, b], 0).split(2, 0)[1].sum() + r.stack([a, b]).sum(0)),

@@ -393,3 +393,31 @@ def test_expand_errors_as_torch(expression, expected):
 @requires_torch
 def test_expand_outcomes_are_torchs():
     assert [_expand_outcome(torch, e, x) for e, x in EXPAND_CASES] == [x for _, x in EXPAND_CASES]
+
+
+_VIEW_NODES = {  # torch 2.13's node names
+    "z.squeeze_()": "SqueezeBackward3", "z.squeeze_(1)": "SqueezeBackward4", "z.squeeze_((1,))": "SqueezeBackward5",
+    "z.transpose_(0, 2)": "TransposeBackward1", "z.swapdims_(0, 1)": "TransposeBackward1",
+    "z.swapaxes_(0, 2)": "TransposeBackward1", "z.unsqueeze_(-1)": "UnsqueezeBackward1",
+    "z[0, 0].t_()": "TBackward1", "z = z.squeeze((1,))": "SqueezeBackward2", "z = z[0, 0].t()": "TBackward0",
+    "z = z[0, 0, 0].t()": "TBackward0",
+}
+
+
+@pytest.mark.parametrize("code", list(_VIEW_NODES))
+def test_view_op_node_names_as_torch(code):
+    """The in-place view ops record torch's *Backward1/3/4/5 nodes (they had the out-of-place op's),
+    squeeze of a tuple of dims SqueezeBackward2 and t() of a 1-D or 0-D tensor TBackward0 (it was a
+    ViewBackward0)."""
+    def run(lib):
+        env = {"z": lib.ones(2, 1, 2, requires_grad=True) * 1}
+        if code.startswith("z[0, 0].t_"):
+            env["z"] = env["z"][0, 0] * 1
+            exec("z.t_()", env)
+        else:
+            exec(code, env)
+        return env["z"].grad_fn.name()
+
+    assert run(retrograd) == _VIEW_NODES[code]
+    if torch is not None:
+        assert run(torch) == _VIEW_NODES[code]

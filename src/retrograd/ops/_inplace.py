@@ -281,6 +281,8 @@ def inplace_view(self, name, op, *args, **kwargs):
     if base is not None:  # replaying self from its base now ends in this op too
         self._view_chain = result._view_chain
     if _state.enabled:  # (under no_grad self keeps its graph, as in torch: a leaf stays a leaf)
+        if result.grad_fn is not None and result.grad_fn.name() in _INPLACE_VIEW_NODES:
+            result.grad_fn._backward_name = _INPLACE_VIEW_NODES[result.grad_fn.name()]
         self.grad_fn, self._output_nr = result.grad_fn, result._output_nr
         self._requires_grad = result._requires_grad
     vc = self._vc
@@ -292,6 +294,12 @@ def inplace_view(self, name, op, *args, **kwargs):
     if self._retains_grad:
         _move_retain_grad(self, old)
     return self
+
+
+# torch's nodes for the in-place view ops, by the out-of-place op's node
+_INPLACE_VIEW_NODES = {"TBackward0": "TBackward1", "TransposeBackward0": "TransposeBackward1",
+                       "UnsqueezeBackward0": "UnsqueezeBackward1", "SqueezeBackward0": "SqueezeBackward3",
+                       "SqueezeBackward1": "SqueezeBackward4", "SqueezeBackward2": "SqueezeBackward5"}
 
 
 def make_inplace_view(fn, name):

@@ -252,6 +252,10 @@ class SqueezeDim(Reshape):
     _backward_name = "SqueezeBackward1"
 
 
+class SqueezeDims(Reshape):  # (a tuple of dims: torch's squeeze.dims overload)
+    _backward_name = "SqueezeBackward2"
+
+
 # (a bound method kept: Op.apply looks the classmethod up and binds it on every call, ~460 machine instructions)
 _t_apply = TMatrix.apply
 
@@ -262,7 +266,7 @@ def t(input):
     ndim = input.ndim  # (read once: a property)
     if ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {ndim}D")
-    return _t_apply(input, (1, 0)) if ndim == 2 else input.view(tuple(input.shape))
+    return _t_apply(input, (1, 0) if ndim == 2 else tuple(range(ndim)))  # (TBackward0 for 0-D and 1-D too)
 
 
 Tensor.T = property(lambda self: Permute.apply(self, tuple(reversed(range(self.ndim)))),
@@ -292,7 +296,7 @@ def squeeze(input, dim=None):
     else:
         dims = {_wrap_dim(d, input.ndim) for d in ((dim,) if isinstance(dim, int) else dim)}
         new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
-    return (Squeeze if dim is None else SqueezeDim).apply(input, new)
+    return (Squeeze if dim is None else SqueezeDim if isinstance(dim, int) else SqueezeDims).apply(input, new)
 
 
 for _name, _op in [("unsqueeze_", unsqueeze), ("squeeze_", squeeze), ("t_", t), ("transpose_", transpose),
