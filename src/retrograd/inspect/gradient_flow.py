@@ -280,6 +280,8 @@ def _optimizer_updates(optimizer):
     trial = copy.deepcopy(optimizer)
     before = [p for g in optimizer.param_groups for p in g["params"]]
     after = [p for g in trial.param_groups for p in g["params"]]
+    for p, q in zip(before, after):  # (a deep copy of a Parameter leaves its .grad behind, as torch's)
+        q.grad = None if p.grad is None else p.grad.clone()
     from ..autograd.grad_mode import no_grad
 
     with no_grad():

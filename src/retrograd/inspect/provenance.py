@@ -227,6 +227,9 @@ def _patch():
                 and id(value) not in kept:
             _patched.append((Tensor, name, value))
             setattr(Tensor, name, _wrap(value, name))
+    copy = vars(nn.Parameter)["__deepcopy__"]  # (a Parameter's own: torch's, without .grad)
+    _patched.append((nn.Parameter, "__deepcopy__", copy))
+    nn.Parameter.__deepcopy__ = _wrap(copy, "__deepcopy__")
     prop = vars(Tensor)["data"]
     _patched.append((Tensor, "data", prop))
     Tensor.data = property(_wrap(prop.fget, "data"), prop.fset, prop.fdel, prop.__doc__)
