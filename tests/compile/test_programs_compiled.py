@@ -209,3 +209,20 @@ def test_compiled_program_prints_eagers_losses(program, how, replays, tmp_path):
             assert float(value) == pytest.approx(float(theirs.rpartition(" ")[2]), rel=1e-12, abs=0)
     else:
         assert lines == eager  # bitwise: the printed losses to 16 digits
+
+
+def _scaled_by_sum(x, scale):
+    return x * x.sum().item() * scale
+
+
+def test_a_break_inside_a_call_with_double_star_arguments_keeps_that_statement_eager(fresh_compiler):  # noqa: F811
+    # hf_trainer's step: model(**batch) breaking inside raised TypeError in the split (resume.py's _anf)
+    def f(x):
+        kw = {"scale": 2.0}
+        y = _scaled_by_sum(x, **kw) + 1
+        return y * 3
+
+    compiled = retrograd.compile(f)
+    x = retrograd.ones(3)
+    for _ in range(3):
+        assert retrograd.equal(compiled(x), f(x))

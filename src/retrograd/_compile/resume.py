@@ -456,6 +456,8 @@ class Plan:
         try:
             for j, a in enumerate(chain):  # what is evaluated before the call, outermost first
                 operands = _ordered(a)
+                if operands is None:  # (the breaking call's own `*`/`**` arguments: f(**batch))
+                    raise Unsplittable("a call with * or ** arguments")
                 on_path = parents[chain[j + 1]][1] if a is not call else len(operands)
                 for i, (e, _) in enumerate(operands[:on_path]):
                     take(e, isinstance(a, ast.Call) and i == 0, before)
