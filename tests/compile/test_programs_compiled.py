@@ -17,7 +17,8 @@ import pytest
 import retrograd
 from retrograd._compile import compiled as _compiled
 from tests.compile.compare import fresh_compiler  # noqa: F401
-from tests.programs import actor_critic, char_rnn, checkpoint, dcgan, resnet, simclr, unet, vit, word_lm
+from tests.programs import (actor_critic, char_rnn, checkpoint, dcgan, dqn, gnn, hf_trainer, nanogpt, resnet, simclr,
+                            tabular, unet, vae, vit, word_lm)
 
 _CONTAINERS = ("body", "orelse", "finalbody")
 
@@ -177,7 +178,26 @@ class Counted(list):
 CASES = [(char_rnn, "module"), (char_rnn, "step"), (word_lm, "module"), (word_lm, "step"), (simclr, "module"),
          (simclr, "step"), (vit, "module"), (vit, "step"), (checkpoint, "module"), (checkpoint, "step"),
          (actor_critic, "module"), (resnet, "module"), (resnet, "step"), (dcgan, "module"), (dcgan, "step"),
-         (unet, "module"), (unet, "step")]
+         (unet, "module"), (unet, "step"), (vae, "module"), (vae, "step"), (tabular, "module"), (tabular, "step"),
+         (gnn, "module"), (gnn, "step"), (dqn, "module"), (nanogpt, "step"), (hf_trainer, "step")]
+# Not run: nanogpt, hf_trainer, custom_parts and style_transfer compiled where their models are made (their own
+# lines then read the compiled model's state_dict/named_buffers/children, whose keys torch's OptimizedModule prefixes
+# with '_orig_mod.' too: the rewritten program fails as under torch); dqn's, custom_parts' and style_transfer's steps
+# (the loop holds a break/continue, or backward() runs in an optimizer's closure).
+
+# Programs whose step never replays: each call breaks the graph at the reason given and runs those parts eagerly
+# (a step drawing from a NumPy Generator runs that guard set eagerly; the rest changes a guarded float or makes
+# an index without an op each call).
+NO_REPLAY = {(char_rnn, "step"): "drew random numbers from a numpy.random._generator.Generator",
+             (resnet, "step"): "drew random numbers from a numpy.random._generator.Generator",
+             (vae, "step"): "drew random numbers from a numpy.random._generator.Generator",
+             (gnn, "step"): "computed outside the recorded ops",
+             (nanogpt, "step"): "made by code that is no recorded op",
+             (hf_trainer, "step"): "Tensor.tolist()"}
+# Programs that hit the recompile limit (its warning allowed): vae's step takes a new KL weight (a guarded float)
+# each call; gnn's a new graph size (a new shape) each batch; dqn's DQN and hf_trainer's model see a new batch
+# size most calls (torch's automatic dynamic shapes would make the size symbolic: not yet here; docs/compile.md).
+RECOMPILES = {(vae, "step"), (gnn, "step"), (dqn, "module"), (nanogpt, "step"), (hf_trainer, "step")}
 
 
 @pytest.mark.parametrize("program, how", CASES, ids=[f"{p.__name__.rpartition('.')[2]}-{h}" for p, h in CASES])
@@ -186,13 +206,16 @@ def test_compiled_program_prints_eagers_losses(program, how, replays, tmp_path):
     eager = _printed(program.main, *args)
     main = _rewritten(program, how, tmp_path)
     retrograd.compiler.reset()
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # no warning: neither a recompile limit hit nor any other
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         lines = _printed(main, *args)
-    if (program, how) in ((char_rnn, "step"), (resnet, "step")):
-        # its step draws from a NumPy Generator (char_rnn the batch's offsets, resnet the flip mask): that
-        # capture breaks and runs eagerly
-        assert any("drew random numbers from a numpy.random._generator.Generator" in r for r in replays.reasons)
+    eager_warnings = {"Creating a tensor from a list of numpy.ndarrays"}  # (dqn's own line, eagerly too)
+    unexpected = [str(w.message) for w in caught if not any(e in str(w.message) for e in eager_warnings)
+                  and not ((program, how) in RECOMPILES and "recompile_limit" in str(w.message))]
+    assert not unexpected  # neither a recompile limit hit (but where listed) nor any other warning
+    if (program, how) in NO_REPLAY:
+        # char_rnn's step draws the batch's offsets from a NumPy Generator, resnet's the flip mask, vae's eps
+        assert any(NO_REPLAY[program, how] in r for r in replays.reasons)
     elif (program, how) == (unet, "step"):
         # its step function is made anew each epoch and called twice: the first call captures it whole and
         # breaks (clip_grad_norm_'s .item()), the second captures its segments; its losses are still eager's
