@@ -421,7 +421,8 @@ class Recorder:
     def _state(self, frame, what):
         """A read of os.environ (an ``_Environ``'s ``__getitem__``: ``get``, ``in``, ``os.getenv``; its
         ``__iter__``/``__len__``): the variable read is guarded, as torch guards it (the whole
-        environment where it is iterated); ``Event.is_set()``: the event's flag."""
+        environment where it is iterated); ``Event.is_set()``: the event's flag; ``get_default_dtype()`` or
+        ``get_default_device()`` called by the user's code: the defaults."""
         if self.capture is not None and not self.capture.mine():
             return
         if what == "defaults":  # (get_default_dtype(), get_default_device() called by the user's code)
