@@ -298,6 +298,11 @@ class Capture:
 
             self._undo.append((owner, "zero_grad", original))
             owner.zero_grad = zero_grad
+        from ..nn.utils import clip_grad as _clip_grad
+
+        for name in ("_clip_norm", "_clip_value"):
+            self._undo.append((_clip_grad, name, getattr(_clip_grad, name)))
+            setattr(_clip_grad, name, self._clipping(getattr(_clip_grad, name)))
         from ..optim import lr_scheduler as _lr_scheduler
 
         for owner in list(vars(_lr_scheduler).values()):
@@ -338,6 +343,27 @@ class Capture:
 
         self._undo.append((Tensor, "grad", grad))
         Tensor.grad = property(get_grad, set_grad, del_grad, grad.__doc__)
+
+    def _clipping(self, original):
+        """clip_grad_norm_ / clip_grad_value_ (clip_grad._clip_norm, _clip_value): the call recorded as a step
+        of the generated code (after the backward lines before it, as optimizer.step()), calling it again at
+        replay on the parameters' .grad then; clip_grad_norm_'s total norm an op slot (its tensor at replay)."""
+        cap = self
+
+        def clip(params, *args):
+            if not cap.mine():
+                return original(params, *args)
+            args = symbolic.unwrap(args)  # (max_norm, norm_type, clip_value: specialized, baked in)
+            out = cap._call(original, params, *args)
+            if out is None:
+                cap._record_call(original, (params, *args), "clip_grad_value_")
+            else:
+                slot = cap._new_slot("op", out)
+                cap.steps.append(Step(_OfCall(original, (params, *args)), (), {}, (slot,), (), (False,), False,
+                                      kind="arrays"))
+            return out
+
+        return clip
 
     def _record_backward(self, t, gradient, retain_graph, create_graph, inputs):
         if gradient is not None or retain_graph or create_graph or inputs is not None:
@@ -1041,6 +1067,17 @@ class _OfArray:
         args = list(self.args)
         args[self.position] = Tensor._make(xd)
         return (self.fn(*args, **self.kwargs)._data,)
+
+
+class _OfCall:
+    """``fn(*args)`` (clip_grad_norm_'s call) made again at replay: its result's array."""
+
+    def __init__(self, fn, args):
+        self.fn, self.args = fn, args
+        self.__name__ = "clip_grad_norm_"
+
+    def __call__(self):
+        return (self.fn(*self.args)._data,)
 
 
 class _KeyOf:

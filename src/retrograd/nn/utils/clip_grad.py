@@ -86,7 +86,12 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
     """Rescale the gradients so that their total norm is at most ``max_norm``; returns the
     total norm before clipping (a 0-d tensor)."""
-    params = _as_list(parameters)
+    return _clip_norm(_as_list(parameters), max_norm, norm_type, error_if_nonfinite, foreach)
+
+
+def _clip_norm(params, max_norm, norm_type, error_if_nonfinite, foreach):
+    """clip_grad_norm_ on a list of parameters (a compiled function's capture records this call, replayed
+    after its backward; _compile/capture.py)."""
     grads = _grads(params)
     if not grads:
         return Tensor._make(_backend.np.asarray(0.0, dtype="float32"))
@@ -106,8 +111,13 @@ def clip_grad_norm(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False
 
 def clip_grad_value_(parameters, clip_value, foreach=None):
     """Clamp every gradient element into [-clip_value, clip_value], in place."""
+    _clip_value(_as_list(parameters), clip_value)  # (foreach: torch's _foreach kernels; the same values)
+
+
+def _clip_value(params, clip_value):
+    """clip_grad_value_ on a list of parameters (recorded by a compiled function's capture, as _clip_norm)."""
     clip_value = float(clip_value)
-    for g in _grads(parameters):
+    for g in _grads(params):
         xp = _backend.array_module(g._data)
         xp.clip(g._data, -clip_value, clip_value, out=g._data)
         g._vc[0] += 1
