@@ -36,8 +36,8 @@ def _numpy(a):
     return a * retrograd.tensor(a.detach().numpy().max())
 
 
-def _argmax(a):  # nonzero makes its result without Function.apply (argmax, isnan, |: test_*_capture.py)
-    return a * (a > 0).nonzero().sum()
+def _argmax(a):  # | of bool tensors makes its result without Function.apply (argmax, isnan: test_array_steps_capture)
+    return a * ((a > 0) | (a < 0.5))
 
 
 def _random_outside_op(a):

@@ -316,3 +316,93 @@ def torch_float_policy():
     config.specialize_float = False
     yield
     config.specialize_float = True
+
+
+# ---------------------------------------------------------------- adversarial review (session 27)
+def _calls_compared(fn, values, seed=8):
+    x = rand(2, 2, seed=seed).astype(np.float32)
+    compiled = retrograd.compile(fn)
+    for n in values:
+        out, ref = _run(fn, compiled, x, n)
+        np.testing.assert_array_equal(out, ref, err_msg=f"n={n}")
+    return compiled._compiled.compiles
+
+
+def test_an_instruction_after_an_extended_arg_is_watched():
+    # CPython 3.11 runs the instruction an EXTENDED_ARG extends without a trace event of its own (the event is
+    # the EXTENDED_ARG's): with more than 256 names, `n.__class__` (LOAD_ATTR 301) kept the SymInt unseen
+    names = "".join(f"    o.a{i} = 0\n" for i in range(300))
+    source = "def f(x, n):\n    o = _Box()\n" + names + "    return x * 2 if n.__class__ is int else x * 3\n"
+    space = {"_Box": _Box}
+    exec(compile(source, __file__, "exec"), space)
+    assert _calls_compared(space["f"], (2, 3, 4, 5)) == 4
+
+
+BIG = 1000
+
+
+def _is_big(x, n):
+    return x * 2 if n is BIG else x * 3
+
+
+def _same_object(x, n):
+    a = n
+    b = [a][0]  # (the list's item specialized)
+    return x * 2 if a is b else x * 3
+
+
+@pytest.mark.parametrize("fn", [_is_big, _same_object], ids=lambda f: f.__name__)
+def test_a_specialized_int_is_the_callers_object(fn):
+    # specializing put a new int (int.__int__) in the SymInt's place: `n is BIG` and `[n][0] is n` were False
+    # for the symbolic capture (the second value) where eager's are True
+    _calls_compared(fn, (5, BIG, 7, BIG, 2000))
+
+
+def _settrace_none(x, n):
+    previous = sys.gettrace()
+    sys.settrace(None)
+    k = len(range(n))
+    sys.settrace(previous)
+    return x * k
+
+
+def _settrace_other(x, n):
+    previous = sys.gettrace()
+    sys.settrace(lambda frame, event, arg: None)
+    k = _range_length(n)  # (a frame traced by the other function)
+    sys.settrace(previous)
+    return x * k
+
+
+def _range_length(n):
+    return len(range(n))
+
+
+def _both_hooks_dropped(x, n):
+    trace, profile = sys.gettrace(), sys.getprofile()
+    sys.setprofile(None)
+    sys.settrace(None)
+    k = len(range(n))
+    sys.settrace(trace)
+    sys.setprofile(profile)
+    return x * k
+
+
+@pytest.mark.parametrize("fn", [_settrace_none, _settrace_other, _both_hooks_dropped], ids=lambda f: f.__name__)
+def test_code_replacing_the_trace_function_specializes_every_scalar(fn):
+    # the frames run after sys.settrace(...) were not watched: `range(n)` there replayed the capture's value
+    previous, profile = sys.gettrace(), sys.getprofile()
+    try:
+        assert _calls_compared(fn, VALUES) == len(set(VALUES))
+    finally:
+        sys.settrace(previous)
+        sys.setprofile(profile)
+
+
+def _debugger_check(x, n):
+    return x * 100 if sys.gettrace() is not None else x * n
+
+
+def test_the_users_sys_gettrace_sees_no_watch():
+    # the watch's trace function is not eager's: `sys.gettrace()` in the user's code answers as eager's
+    assert _calls_compared(_debugger_check, VALUES) == (2 if stack_watch.available() else len(set(VALUES)))

@@ -209,18 +209,7 @@ def test_wgan_gp_prints_torchs_losses_through_a_checkpointed_gradient_penalty():
     assert_same_numbers(ours, torch_numbers(wgan_gp, wgan_gp.main))
 
 
-@pytest.fixture
-def tf32_flags_restored():
-    """nanogpt.py sets allow_tf32 as the script does; the libraries' flags are set back after it."""
-    libraries = [retrograd] + ([torch] if torch is not None else [])
-    saved = [(lib.get_float32_matmul_precision(), lib.backends.cudnn.allow_tf32) for lib in libraries]
-    yield
-    for lib, (precision, cudnn_tf32) in zip(libraries, saved):
-        lib.set_float32_matmul_precision(precision)
-        lib.backends.cudnn.allow_tf32 = cudnn_tf32
-
-
-def test_nanogpt_prints_torchs_losses_and_samples_from_its_top_k(tf32_flags_restored):
+def test_nanogpt_prints_torchs_losses_and_samples_from_its_top_k():
     lines = printed(nanogpt.main, retrograd)
     ours = numbers(lines)
     assert ours["sdpa vs masked softmax below 1e-12"] == 1

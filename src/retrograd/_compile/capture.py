@@ -68,8 +68,7 @@ _STATS_CALLERS = ("layer_norm", "group_norm")
 # of the graph (pooling's and interpolate's matrices)
 _CONSTANT_ARRAYS = (_pooling_mod.SeparablePool,)
 # comparison.py's classifications (a bool tensor made from the input's array without an op)
-_CLASSIFY = ("isnan", "isinf", "isfinite", "isposinf", "isneginf", "logical_not", "bitwise_not")
-_BITWISE = _comparison_mod._bitwise(None, "", "").__code__  # (bool/int &, |, ^ make their tensor as a comparison)
+_CLASSIFY = ("isnan", "isinf", "isfinite", "isposinf", "isneginf")
 _CREATION = ("tensor", "as_tensor", "zeros", "ones", "full", "empty", "scalar_tensor", "zeros_like",
              "ones_like", "full_like", "empty_like", "arange", "linspace", "logspace", "eye")
 
@@ -234,18 +233,15 @@ class Capture:
         patch(_pooling_mod, "_window_arrays", self._window_arrays)
         patch(_indexing_mod, "_gather_key", self._gather_key)
         patch(_reduction_mod, "_arg", lambda f: self._array_function(f, 1))
-        for name in _CLASSIFY:  # (the Tensor method, retrograd's and comparison's: one function object for
-            wrapped = {}  # isnan's; logical_not's method is the function its out= wrapper calls)
+        for name in _CLASSIFY:  # (one function object: the Tensor method, retrograd's and comparison's)
+            original = getattr(_comparison_mod, name)
+            wrapped = self._array_function(original, 0)
             for owner in (Tensor, retrograd, _comparison_mod):
-                original = owner.__dict__.get(name)
-                if original is not None:
-                    if id(original) not in wrapped:
-                        wrapped[id(original)] = self._array_function(original, 0)
-                    patch(owner, name, lambda _, w=wrapped[id(original)]: w)
+                if owner.__dict__.get(name) is original:
+                    patch(owner, name, lambda _: wrapped)
         patch(_inplace_mod, "_inplace", self._inplace)
         patch(_dropout_mod, "_dropout", self._dropout)
         patch(_attention_mod, "_keep_mask", self._attention_keep)
-        patch(_attention_mod, "_causal_mask", self._constant)
         for gen in (_random.default_generator, _random.cuda_generator):
             self._undo.append((gen, "_rng", gen._rng))
             gen._rng = _WatchedRng(gen._rng, self)
@@ -459,8 +455,7 @@ class Capture:
 
         def broadcast_op(op, x, y, a, b):
             out = original(op, x, y, a, b)
-            code = sys._getframe(1).f_code
-            if not cap.mine() or code.co_name != "compare" and code is not _BITWISE:
+            if not cap.mine() or sys._getframe(1).f_code.co_name != "compare":
                 return out
             if isinstance(out, np.generic):  # a 0-d comparison (x.sum() > 0): the array Tensor._make makes of it
                 out = np.asarray(out)
@@ -548,20 +543,6 @@ class Capture:
             return out
 
         return eval_stats
-
-    def _constant(self, original):
-        """A function whose tensor depends only on values the guards fix (shapes, the array module): its result
-        a constant of the graph, as a creation function's (attention's causal mask: attention._causal_mask)."""
-        cap = self
-
-        def constant(*args):
-            t = original(*args)
-            if cap.mine():
-                cap._consts[id(t)] = t
-                cap._keep.append(t)
-            return t
-
-        return constant
 
     def _window_arrays(self, original):
         """max pooling's window maxima and their flat indices (pooling._window_arrays), found from the

@@ -76,7 +76,8 @@ _TENSOR_OPS = frozenset(("+", "-", "*", "/", "**"))
 _ARITHMETIC = frozenset(("+", "-", "*", "/", "//", "%", "**"))  # a tensor's methods that pass a scalar to the op as it is
 _NB_OPS = [symbol for _, symbol in dis._nb_ops] if hasattr(dis, "_nb_ops") else []
 _PASS_THROUGH = (isinstance, issubclass, callable)  # C functions that read no number's value
-_NO_PLAIN_CALL = 0x04 | 0x08 | 0x20 | 0x80 | 0x100 | 0x200  # *args, **kwargs, generator, coroutine, async
+_SUSPENDS = 0x20 | 0x80 | 0x100 | 0x200  # generator, coroutine, iterable coroutine, async generator
+_NO_PLAIN_CALL = 0x04 | 0x08 | _SUSPENDS  # *args, **kwargs
 
 
 def available():
@@ -104,6 +105,7 @@ class StackWatch:
         # the frames of the user's functions called by a CALL instruction of a user's frame (a return hands
         # a value to that frame's stack), and the (calling frame, code) of the CALL about to run
         self.entered, self.expect = set(), None
+        self.gettrace = None  # (frame, its stack depth) after a call of sys.gettrace: eager's answer put there
 
     def start(self):
         if not _SUPPORTED or not _NB_OPS:
@@ -118,9 +120,9 @@ class StackWatch:
 
     def stop(self):
         if self.on:
-            sys.settrace(self.previous)
             self.on = False
-        self.entered, self.expect = set(), None
+            sys.settrace(self.previous)
+        self.entered, self.expect, self.gettrace = set(), None, None
 
     # ---------------------------------------------------------------- events
     def _call(self, frame, event, arg):
@@ -158,6 +160,8 @@ class StackWatch:
         if info is None:
             info = self.codes[code] = _index(code)
         op, arg = info[0].get(frame.f_lasti, ("?", None))
+        if self.gettrace is not None and self.gettrace[0] is frame:
+            self._hide(frame, info[1])
         if op in _KEEPS:
             return
         stack, base = _stack(frame, info[1])
@@ -170,7 +174,10 @@ class StackWatch:
         if op == "CALL":  # (a function of the user's called from here returns to this frame's stack)
             fn = operands[0] if operands[0] is not None else operands[1]
             fn = fn.__func__ if isinstance(fn, types.MethodType) else fn
-            self.expect = (frame, fn.__code__) if isinstance(fn, types.FunctionType) else None
+            self.expect = (frame, fn.__code__) if isinstance(fn, types.FunctionType) \
+                and not fn.__code__.co_flags & _SUSPENDS else None  # (a generator's frame returns to whoever resumes it)
+            if fn is sys.gettrace:
+                self.gettrace = (frame, first + 1)
         if op == "CALL" and _INTROSPECTION.intersection(map(id, operands[:2])):
             # (locals() and the like hand the frame's locals to C code: each symbolic one specialized, plain there)
             names = frame.f_locals
@@ -196,6 +203,15 @@ class StackWatch:
             elif _holds(v):
                 symbolic.unwrap(v)  # (a container handed to the function holding one: specialized)
 
+    def _hide(self, frame, nlocals):
+        """The instruction after ``sys.gettrace()`` in the user's code: its result is this watch's trace function,
+        which eager's call would not see (``if sys.gettrace() is None:``); the trace function before it in its place."""
+        depth = self.gettrace[1]
+        self.gettrace = None
+        stack, base = _stack(frame, nlocals)
+        if len(stack) == depth and stack[-1] == self._call:
+            _put(base + (depth - 1) * _P, stack[-1], self.previous)
+
     def _keeps(self, frame, op, arg, operands):
         """Whether instruction ``op`` leaves its symbolic operands to the user's frames or their own methods."""
         if op == "BINARY_OP":
@@ -220,7 +236,14 @@ def _is_recorder(trace):
 
 def _index(code):
     """({offset: (opname, arg)}, the number of the frame's local, cell and free variable slots)."""
-    ops = {i.offset: (i.opname, i.arg) for i in dis.get_instructions(code)}
+    ops, pending = {}, []
+    for i in dis.get_instructions(code):
+        if i.opname == "EXTENDED_ARG":  # (CPython runs the instruction it extends untraced: its event is this one's)
+            pending.append(i.offset)
+            continue
+        for offset in (*pending, i.offset):
+            ops[offset] = (i.opname, i.arg)
+        pending = []
     cells = [c for c in code.co_cellvars if c not in code.co_varnames]
     return ops, code.co_nlocals + len(cells) + len(code.co_freevars)
 

@@ -46,9 +46,10 @@ _active = [None]  # the Capture recording now with symbolic scalars
 
 class SymFloat(float):
     """A float argument of a capture (see the module docstring): ``slot`` in the capture's env,
-    ``roots`` the argument slots it was computed from, ``token`` its capture's."""
+    ``roots`` the argument slots it was computed from, ``token`` its capture's, ``value`` the plain float it
+    stands for (the caller's object itself: what specializing it puts in its place, so ``s is CONST`` is eager's)."""
 
-    __slots__ = ("slot", "roots", "token")
+    __slots__ = ("slot", "roots", "token", "value")
 
     def __new__(cls, *args):
         """``type(s)(v)`` (statistics.mean converts its result so): a plain float, as ``float(v)``;
@@ -98,7 +99,12 @@ SYMBOLIC = (SymFloat, SymInt)
 
 
 def plain(x):
-    """The plain float or int of a SymFloat or SymInt (without specializing it)."""
+    """The plain float or int of a SymFloat or SymInt (without specializing it): the very object it stands for
+    (the argument the caller gave, or an arithmetic step's result), so that identity (``n is BIG``, ``id(n)``,
+    ``[n][0] is n`` once both are specialized) is eager's."""
+    value = getattr(x, "value", None)
+    if value is not None:
+        return value
     return float.__float__(x) if type(x) is SymFloat else int.__int__(x)
 
 
@@ -275,6 +281,7 @@ class Watch:
 
         self.capture, self.user_code, self.global_names = capture, user_code, global_names
         self.previous, self.on = None, False
+        self.hooked = False  # both hooks set: from then on a call of sys.settrace or sys.setprofile specializes all
         self.returned = {}  # frame -> the SymFloats functions it called returned to it
         self.stack = StackWatch(capture, user_code)  # (C code reading a symbolic scalar in the user's code)
 
@@ -291,9 +298,14 @@ class Watch:
         if not self.stack.start():
             cap = self.capture
             cap.static.update(slot for slot, value in cap.scalar_value.items() if type(value) is int)
+        self.hooked = True
         return True
 
     def stop(self):
+        if self.hooked:  # (a hook replaced by code that ran, or dropped by an error in it: some code went unwatched)
+            self.hooked = False
+            if sys.getprofile() != self._event or self.stack.on and sys.gettrace() != self.stack._call:
+                self.stack._give_up("a trace or profile function was replaced while the capture ran")
         self.stack.stop()
         if self.on:
             sys.setprofile(self.previous)
@@ -303,6 +315,11 @@ class Watch:
     def _event(self, frame, event, arg):
         if self.previous is not None:
             self.previous(frame, event, arg)
+        if event == "c_call" and (arg is sys.settrace or arg is sys.setprofile) and self.hooked:
+            # (the code replaces a hook these watches need: the frames run after it would go unwatched, so every
+            # symbolic scalar is specialized)
+            self.stack._give_up(f"the code called sys.{arg.__name__}")
+            return
         if event == "return":
             if _holds_sym(arg) and frame.f_back is not None and self.capture.mine():
                 self.returned.setdefault(frame.f_back, []).append(arg)
