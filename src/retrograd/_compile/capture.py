@@ -68,7 +68,8 @@ _STATS_CALLERS = ("layer_norm", "group_norm")
 # of the graph (pooling's and interpolate's matrices)
 _CONSTANT_ARRAYS = (_pooling_mod.SeparablePool,)
 # comparison.py's classifications (a bool tensor made from the input's array without an op)
-_CLASSIFY = ("isnan", "isinf", "isfinite", "isposinf", "isneginf")
+_CLASSIFY = ("isnan", "isinf", "isfinite", "isposinf", "isneginf", "logical_not", "bitwise_not")
+_BITWISE = _comparison_mod._bitwise(None, "", "").__code__  # (bool/int &, |, ^ make their tensor as a comparison)
 _CREATION = ("tensor", "as_tensor", "zeros", "ones", "full", "empty", "scalar_tensor", "zeros_like",
              "ones_like", "full_like", "empty_like", "arange", "linspace", "logspace", "eye")
 
@@ -232,16 +233,20 @@ class Capture:
         patch(_norm_mod, "_eval_stats", self._eval_stats)
         patch(_pooling_mod, "_window_arrays", self._window_arrays)
         patch(_indexing_mod, "_gather_key", self._gather_key)
+        patch(_indexing_mod, "_select_key", self._select_key)
         patch(_reduction_mod, "_arg", lambda f: self._array_function(f, 1))
-        for name in _CLASSIFY:  # (one function object: the Tensor method, retrograd's and comparison's)
-            original = getattr(_comparison_mod, name)
-            wrapped = self._array_function(original, 0)
+        for name in _CLASSIFY:  # (the Tensor method, retrograd's and comparison's: one function object for
+            wrapped = {}  # isnan's; logical_not's method is the function its out= wrapper calls)
             for owner in (Tensor, retrograd, _comparison_mod):
-                if owner.__dict__.get(name) is original:
-                    patch(owner, name, lambda _: wrapped)
+                original = owner.__dict__.get(name)
+                if original is not None:
+                    if id(original) not in wrapped:
+                        wrapped[id(original)] = self._array_function(original, 0)
+                    patch(owner, name, lambda _, w=wrapped[id(original)]: w)
         patch(_inplace_mod, "_inplace", self._inplace)
         patch(_dropout_mod, "_dropout", self._dropout)
         patch(_attention_mod, "_keep_mask", self._attention_keep)
+        patch(_attention_mod, "_causal_mask", self._constant)
         for gen in (_random.default_generator, _random.cuda_generator):
             self._undo.append((gen, "_rng", gen._rng))
             gen._rng = _WatchedRng(gen._rng, self)
@@ -455,7 +460,8 @@ class Capture:
 
         def broadcast_op(op, x, y, a, b):
             out = original(op, x, y, a, b)
-            if not cap.mine() or sys._getframe(1).f_code.co_name != "compare":
+            code = sys._getframe(1).f_code
+            if not cap.mine() or code.co_name != "compare" and code is not _BITWISE:
                 return out
             if isinstance(out, np.generic):  # a 0-d comparison (x.sum() > 0): the array Tensor._make makes of it
                 out = np.asarray(out)
@@ -544,6 +550,20 @@ class Capture:
 
         return eval_stats
 
+    def _constant(self, original):
+        """A function whose tensor depends only on values the guards fix (shapes, the array module): its result
+        a constant of the graph, as a creation function's (attention's causal mask: attention._causal_mask)."""
+        cap = self
+
+        def constant(*args):
+            t = original(*args)
+            if cap.mine():
+                cap._consts[id(t)] = t
+                cap._keep.append(t)
+            return t
+
+        return constant
+
     def _window_arrays(self, original):
         """max pooling's window maxima and their flat indices (pooling._window_arrays), found from the
         input's array before MaxPool's op: recorded as a step that finds them again at replay."""
@@ -616,6 +636,25 @@ class Capture:
             return key, d
 
         return gather_key
+
+    def _select_key(self, original):
+        """index_select's key (indexing._select_key: slices, then the index tensor's array), made outside its op:
+        its array recorded as a step that makes it again at replay (with eager's bounds check and errors)."""
+        cap = self
+
+        def select_key(input, d, index):
+            if not cap.mine() or not isinstance(index, Tensor) or _batching.batched(input, index):
+                return original(input, d, index)
+            spec = ((True, cap.resolve(input)), (True, cap.resolve(index)))
+            cap.depth += 1
+            try:
+                key = original(input, d, index)
+            finally:
+                cap.depth -= 1
+            cap._array_step(_SelectKeyOf(original, d), spec, key[-1:])
+            return key
+
+        return select_key
 
     def _array_step(self, fn, spec, out):
         """Record ``fn`` (arguments ``spec``), whose result ``out`` is a tuple of arrays, as a step that
@@ -1090,6 +1129,18 @@ class _KeyOf:
 
     def __call__(self, x, index):
         return self.gather_key(Tensor._make(x), self.dim, Tensor._make(index), self.name)[0]
+
+
+class _SelectKeyOf:
+    """index_select's index array (the last of indexing._select_key's key) from the input's and the index's arrays."""
+
+    __name__ = "select_key"
+
+    def __init__(self, select_key, d):
+        self.select_key, self.d = select_key, d
+
+    def __call__(self, x, index):
+        return self.select_key(Tensor._make(x), self.d, Tensor._make(index))[-1:]
 
 
 class _OfTensors:

@@ -736,6 +736,18 @@ def _dim_index(input, dim, index, name, negative=False):
     return (slice(None),) * dim + (idx,), dim
 
 
+def _select_key(input, d, index):
+    """index_select's key (``d``: the wrapped dim), from the index tensor's array outside its op (one function, so
+    that retrograd.compile can record it)."""
+    try:
+        return _dim_index(input, d, index, "index_select")[0]
+    except IndexError as e:  # torch raises RuntimeError from its kernel for a bad index along dim 1 and
+        # for empty 2-D and up, and IndexError for the other dims (0, and 2 onward: observed in torch 2.13)
+        if "is out of range for dimension" in str(e) and (d == 1 or input.numel() == 0 and input.ndim > 1):
+            raise RuntimeError(str(e)) from None
+        raise
+
+
 @takes_out(dtype=SAME)
 @tensor_method()
 def index_select(input, dim, index):
@@ -746,13 +758,7 @@ def index_select(input, dim, index):
             x, i.reshape((i.shape[0],) + (1,) * d + (-1,) + (1,) * (x.ndim - d - 2)), d + 1), input, index)
     if input.ndim == 0 and isinstance(index, Tensor) and index.numel() != 1:
         raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got {index.numel()} value(s)")
-    try:
-        key, _ = _dim_index(input, dim, index, "index_select")
-    except IndexError as e:  # torch raises RuntimeError from its kernel for a bad index along dim 1 and
-        # for empty 2-D and up, and IndexError for the other dims (0, and 2 onward: observed in torch 2.13)
-        if "is out of range for dimension" in str(e) and (d == 1 or input.numel() == 0 and input.ndim > 1):
-            raise RuntimeError(str(e)) from None
-        raise
+    key = _select_key(input, d, index)
     if input.ndim == 0:
         return IndexSelect.apply(input.reshape(1), key, True).reshape(())
     return IndexSelect.apply(input, key, True)
