@@ -406,3 +406,58 @@ def _debugger_check(x, n):
 def test_the_users_sys_gettrace_sees_no_watch():
     # the watch's trace function is not eager's: `sys.gettrace()` in the user's code answers as eager's
     assert _calls_compared(_debugger_check, VALUES) == (2 if stack_watch.available() else len(set(VALUES)))
+
+
+_JOBS, _RESULTS = [], []
+
+
+def _job_of_argument(x, n):
+    _JOBS.append(lambda: len(range(n)))  # (run by the worker thread: no trace function there)
+    while not _RESULTS:
+        pass
+    return x * _RESULTS.pop()
+
+
+def _job_of_a_later_cell(x, n):
+    k = 0
+    _JOBS.append(lambda: len(range(k)))
+    k = n  # (the cell written after the closure was handed on)
+    while not _RESULTS:
+        pass
+    return x * _RESULTS.pop()
+
+
+def _job_object(x, n):
+    class Job:
+        def __call__(self):
+            return len(range(n))
+
+    _JOBS.append(Job())
+    while not _RESULTS:
+        pass
+    return x * _RESULTS.pop()
+
+
+@pytest.mark.parametrize("fn", [_job_of_argument, _job_of_a_later_cell, _job_object], ids=lambda f: f.__name__)
+def test_a_closure_over_the_int_run_by_another_thread_specializes_it(fn):
+    # a closure holding a SymInt handed to a worker thread (a plain list, no lock: nothing breaks the graph)
+    # read it in C unseen there, and the replay gave the capture's value
+    import threading
+    import time
+
+    stop = threading.Event()
+
+    def worker():
+        while not stop.is_set():
+            if _JOBS:
+                _RESULTS.append(_JOBS.pop()())
+            else:
+                time.sleep(0.0005)
+
+    thread = threading.Thread(target=worker, daemon=True)
+    thread.start()
+    try:
+        assert _calls_compared(fn, VALUES) == len(set(VALUES))
+    finally:
+        stop.set()
+        thread.join()

@@ -10,7 +10,7 @@ stack (``_PyInterpreterFrame``'s, read with ctypes: CPython 3.11's layout, check
 operand is left as it is only where the instruction keeps it in the user's frames, or hands it to one of its
 own methods (which record the arithmetic or read the value, symbolic.py), or to a tensor's ``+ - * / **``:
 
-- moves: loads, ``STORE_FAST``, ``STORE_DEREF``, ``POP_TOP``, ``COPY``, ``SWAP``, identity tests (``is``);
+- moves: loads, ``STORE_FAST``, ``POP_TOP``, ``COPY``, ``SWAP``, ``n is None``;
 - ``-n``, ``+n``, ``~n``, ``not n``, a jump on its truth: the scalar's own method runs;
 - ``BINARY_OP`` whose own method runs first (a symbolic left operand; a right one whose left operand is an
   int for a SymInt, a float for a SymFloat, or an int or bool for a SymFloat: Python calls the subclass's
@@ -23,10 +23,18 @@ own methods (which record the arithmetic or read the value, symbolic.py), or to 
 - ``n is None``.
 
 Any other instruction taking a symbolic operand (a subscript, a slice, a call of C code or of a library's
-function, formatting, a comparison, a container built, an attribute stored, a return into library code)
+function, formatting, a comparison, an identity test but ``is None``, a container built, an attribute, a global
+or a closure cell stored, a return into library code)
 *specializes* it (the capture is guarded by its value: symbolic.py) and puts its plain int or float on the
 stack in its place, so the C code and ``type(n)`` see a plain number. Symbolic scalars thus live only in the
 user's frames (locals, cells, the value stack) and in the recorded ops; nothing else can hold one unseen.
+A closure whose cells hold one, handed to anything but a call of it (``Thread(target=f)``, a job list a worker
+thread reads), has them specialized too: another thread runs no trace function. An instruction carrying an
+``EXTENDED_ARG`` is looked at on that prefix's event (CPython runs it without one of its own). Code that calls
+``sys.settrace`` or ``sys.setprofile`` while the capture runs (or a hook found replaced at its end: an error in
+it drops it) makes the watch give up, as below; ``sys.gettrace()`` called by the user's code gets the trace
+function there was before the capture (eager's answer) in place of the watch's. Specializing puts the very
+object the scalar stands for on the stack (symbolic.plain), so ``n is BIG`` is eager's.
 Where the watch cannot run (another Python version, a debugger or coverage holding ``sys.settrace``, cProfile
 holding ``sys.setprofile``: ``available()``) no SymInt is made: every int stays a plain constant guarded by
 value. A frame whose layout fails the checks makes the watch give up: every symbolic scalar of the capture is
@@ -50,7 +58,7 @@ _TYPES = {id(symbolic.SymFloat), id(symbolic.SymInt)}
 _KEEPS = frozenset((
     "NOP", "RESUME", "CACHE", "EXTENDED_ARG", "PUSH_NULL", "PRECALL", "KW_NAMES", "MAKE_CELL", "COPY_FREE_VARS",
     "LOAD_FAST", "LOAD_CONST", "LOAD_GLOBAL", "LOAD_DEREF", "LOAD_CLOSURE", "LOAD_NAME", "LOAD_CLASSDEREF",
-    "LOAD_ASSERTION_ERROR", "STORE_FAST", "STORE_DEREF", "DELETE_FAST", "DELETE_DEREF", "POP_TOP", "COPY", "SWAP",
+    "LOAD_ASSERTION_ERROR", "STORE_FAST", "DELETE_FAST", "DELETE_DEREF", "POP_TOP", "COPY", "SWAP",
     "JUMP_FORWARD", "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT", "POP_JUMP_FORWARD_IF_NONE",
     "POP_JUMP_FORWARD_IF_NOT_NONE", "POP_JUMP_BACKWARD_IF_NONE", "POP_JUMP_BACKWARD_IF_NOT_NONE",
     # (the scalar's own method runs: __neg__, __pos__, __invert__, __bool__)
@@ -63,7 +71,7 @@ _KEEPS = frozenset((
 # the whole stack
 _OPERANDS = {
     "BINARY_OP": 2, "COMPARE_OP": 2, "IS_OP": 2, "CONTAINS_OP": 2, "BINARY_SUBSCR": 2, "STORE_SUBSCR": 3, "DELETE_SUBSCR": 2,
-    "STORE_ATTR": 2, "DELETE_ATTR": 1, "LOAD_ATTR": 1, "LOAD_METHOD": 1, "STORE_GLOBAL": 1, "STORE_NAME": 1,
+    "STORE_ATTR": 2, "STORE_DEREF": 1, "DELETE_ATTR": 1, "LOAD_ATTR": 1, "LOAD_METHOD": 1, "STORE_GLOBAL": 1, "STORE_NAME": 1,
     "LIST_APPEND": 1, "SET_ADD": 1, "MAP_ADD": 2, "LIST_EXTEND": 1, "SET_UPDATE": 1, "DICT_UPDATE": 1,
     "DICT_MERGE": 1, "LIST_TO_TUPLE": 1, "GET_ITER": 1, "FOR_ITER": 1, "UNPACK_SEQUENCE": 1, "UNPACK_EX": 1,
     "RETURN_VALUE": 1, "YIELD_VALUE": 1, "PRINT_EXPR": 1, "IMPORT_NAME": 2, "GET_AWAITABLE": 1, "SEND": 2,
@@ -184,6 +192,11 @@ class StackWatch:
             for k, v in list(names.items()):
                 if type(v) in symbolic.SYMBOLIC:
                     names[k] = symbolic.unwrap(v)
+        if not returns_to_caller:
+            for i, v in enumerate(operands):
+                if _closes_over(v) and not (op == "CALL" and i == (0 if operands[0] is not None else 1)
+                                            and not v.__code__.co_flags & _SUSPENDS):
+                    _specialize_cells(v)  # (a closure handed on: it may run where no frame is watched)
         if not any(type(v) in symbolic.SYMBOLIC or _holds(v) for v in operands):
             return
         if op == "BINARY_OP" and type(operands[0]) is float and type(operands[1]) is symbolic.SymInt \
@@ -303,6 +316,27 @@ def _holds(v):
     if kind is slice:
         return any(type(x) in symbolic.SYMBOLIC for x in (v.start, v.stop, v.step))
     return False
+
+
+def _closes_over(v):
+    """A function of the user's whose closure holds a symbolic scalar: handed to anything but a call of it, it
+    may run in another thread (``Thread(target=...)``, a worker's queue), where no trace function watches."""
+    return type(v) is types.FunctionType and v.__closure__ is not None \
+        and any(type(_contents(c)) in symbolic.SYMBOLIC for c in v.__closure__)
+
+
+def _contents(cell):
+    try:
+        return cell.cell_contents
+    except ValueError:  # (an empty cell)
+        return None
+
+
+def _specialize_cells(fn):
+    for cell in fn.__closure__:
+        value = _contents(cell)
+        if type(value) in symbolic.SYMBOLIC:
+            cell.cell_contents = symbolic.unwrap(value)
 
 
 def _binary_keeps(symbol, a, b):
