@@ -137,3 +137,29 @@ def test_nonzero_still_breaks(fresh_compiler):  # noqa: F811
 
     report = retrograd.compiler.explain(positive_rows)(retrograd.randn(5, 2))
     assert report.graph_break_count == 1
+
+
+def test_topk_sort_and_argsort_indices_replay_each_calls_order(captures, fresh_compiler):  # noqa: F811
+    def ranked(x, w):
+        v, i = x.topk(2, dim=1)
+        s, j = retrograd.sort(x, dim=0, descending=True)
+        a = x.argsort(dim=1)
+        small = x.topk(3, dim=0, largest=False).values
+        return v * 2 + w.gather(1, i) + s[:, :2] + a[:, :2] + j[:, :2] + small.sum(0)[:2]
+
+    _same_on_new_data(ranked, _normal((4, 5), (4, 5)), captures)
+
+
+def test_topk_indices_returned_and_used_as_an_index(captures, fresh_compiler):  # noqa: F811
+    def top(x, table):
+        _, i = x.topk(3)
+        return table[i] * x.max(), i
+
+    compiled = retrograd.compile(top, fullgraph=True)
+    rng = np.random.default_rng(0)
+    table = retrograd.tensor(rng.normal(size=(6,)))
+    for _ in range(4):
+        x = retrograd.tensor(rng.normal(size=(6,)))
+        (a, i), (b, j) = top(x, table), compiled(x, table)
+        assert retrograd.equal(a, b) and retrograd.equal(i, j) and j.dtype == retrograd.int64
+    assert captures[0] == 1

@@ -40,6 +40,7 @@ import threading
 
 import numpy as np
 
+from .. import _backend
 from .. import creation as _creation
 from ..autograd import function as _function
 from ..autograd.grad_mode import _state as _grad_state
@@ -51,6 +52,7 @@ from ..ops import normalization as _norm_mod
 from ..ops import indexing as _indexing_mod
 from ..ops import pooling as _pooling_mod
 from ..ops import reduction as _reduction_mod
+from ..ops import sorting as _sorting_mod
 from ..ops import _batching
 from ..ops import _inplace as _inplace_mod
 from ..ops.elementwise import operands as _operands
@@ -234,6 +236,8 @@ class Capture:
         patch(_pooling_mod, "_window_arrays", self._window_arrays)
         patch(_indexing_mod, "_gather_key", self._gather_key)
         patch(_indexing_mod, "_select_key", self._select_key)
+        patch(_sorting_mod, "_indices", self._sort_indices)
+        patch(_sorting_mod, "_dim_key", self._pick_key)
         patch(_reduction_mod, "_arg", lambda f: self._array_function(f, 1))
         for name in _CLASSIFY:  # (the Tensor method, retrograd's and comparison's: one function object for
             wrapped = {}  # isnan's; logical_not's method is the function its out= wrapper calls)
@@ -655,6 +659,44 @@ class Capture:
             return key
 
         return select_key
+
+    def _sort_indices(self, original):
+        """sort's, argsort's and topk's index array (sorting._indices), found from the input's array outside an
+        op: recorded as a step finding it again at replay; the int64 tensor made of it (the indices returned)
+        its slot's tensor, and the array an argument of the op picking the values (through _pick_key)."""
+        cap = self
+
+        def indices(input, *args):
+            if not cap.mine() or _batching.batched(input):
+                return original(input, *args)
+            src = cap.resolve(input)
+            idx = original(input, *args)
+            if type(idx) is not np.ndarray or idx.dtype != np.int64:  # (made into a tensor by a cast: not recorded)
+                return idx
+            slot = len(cap.slots)
+            cap.slots.append(("pending", None))  # (an op slot when _int64 makes its tensor: see _make)
+            cap._pending[id(idx)] = slot
+            cap._arrays[id(idx)] = slot
+            cap._keep.append(idx)
+            cap.steps.append(Step(_IndicesOf(original, args), ((True, src),), {}, (slot,), (), (False,), False,
+                                  kind="arrays"))
+            return idx
+
+        return indices
+
+    def _pick_key(self, original):
+        """The key sorting's _pick makes from recorded indices (sorting._dim_key: them along dim, positions along
+        the others): recorded as a step making it again at replay."""
+        cap = self
+
+        def dim_key(idx, dim, xp):
+            key = original(idx, dim, xp)
+            if cap.mine() and id(idx) in cap._arrays and len(key) > 1:  # (1-D: the key is the indices alone)
+                cap._array_step(_DimKeyOf(original, dim), ((True, cap._arrays[id(idx)]),),
+                                key[:dim] + key[dim + 1:])
+            return key
+
+        return dim_key
 
     def _array_step(self, fn, spec, out):
         """Record ``fn`` (arguments ``spec``), whose result ``out`` is a tuple of arrays, as a step that
@@ -1129,6 +1171,31 @@ class _KeyOf:
 
     def __call__(self, x, index):
         return self.gather_key(Tensor._make(x), self.dim, Tensor._make(index), self.name)[0]
+
+
+class _IndicesOf:
+    """sorting._indices's array from the input's array (wrapped)."""
+
+    __name__ = "sort_indices"
+
+    def __init__(self, indices, args):
+        self.indices, self.args = indices, args
+
+    def __call__(self, x):
+        return (self.indices(Tensor._make(x), *self.args),)
+
+
+class _DimKeyOf:
+    """The positions of sorting._dim_key's key (all but the indices themselves, at ``dim``)."""
+
+    __name__ = "dim_key"
+
+    def __init__(self, dim_key, dim):
+        self.dim_key, self.dim = dim_key, dim
+
+    def __call__(self, idx):
+        key = self.dim_key(idx, self.dim, _backend.array_module(idx))
+        return key[:self.dim] + key[self.dim + 1:]
 
 
 class _SelectKeyOf:

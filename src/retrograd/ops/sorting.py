@@ -50,6 +50,13 @@ def _argsort(x, axis, descending):
     return xp.argsort(-x.astype(np.int64), axis=axis, kind="stable")
 
 
+def _indices(input, dim, descending, k=None):
+    """The indices that sort ``input`` along ``dim`` (the first ``k``: topk's), from its array outside an op
+    (one function, so that retrograd.compile can record it)."""
+    idx = _argsort(input._data, dim, descending)
+    return idx if k is None else idx[(slice(None),) * dim + (slice(0, k),)]
+
+
 def _pick(input, dim, idx):
     """input's values at ``idx`` along dim (a differentiable gather)."""
     return Index.apply(input, _dim_key(idx, dim, array_module(idx)), True)
@@ -69,7 +76,7 @@ def sort(input, dim=-1, descending=False, stable=False):
     dim = _wrap_dim(dim, input.ndim)
     if _batching.batched(input):  # under vmap: the batch sorted along dim + 1 at once
         return _batching.on_batch(lambda x: sort(x, dim + 1, descending, stable), input)
-    idx = _argsort(input._data, dim, descending)
+    idx = _indices(input, dim, descending)
     return return_types.sort(_pick(input, dim, idx), _int64(idx))
 
 
@@ -82,7 +89,7 @@ def argsort(input, dim=-1, descending=False, stable=False):
     if _batching.batched(input):  # under vmap: the batch's indices along dim + 1 at once
         d = _wrap_dim(dim, input.ndim)
         return _batching.on_batch(lambda x: argsort(x, d + 1, descending, stable), input)
-    return _int64(_argsort(input._data, _wrap_dim(dim, input.ndim), descending))
+    return _int64(_indices(input, _wrap_dim(dim, input.ndim), descending))
 
 
 @takes_out(dtype=SAME)
@@ -107,8 +114,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002
         return return_types.topk(input.clone(), _int64(array_module(input._data).zeros((), np.int64)))
     if _batching.batched(input):  # under vmap: the batch's top k along dim + 1 at once
         return _batching.on_batch(lambda x: topk(x, k, dim + 1, largest, sorted), input)
-    idx = _argsort(input._data, dim, largest)
-    idx = idx[(slice(None),) * dim + (slice(0, k),)]
+    idx = _indices(input, dim, largest, k)
     return return_types.topk(_pick(input, dim, idx), _int64(idx))
 
 
