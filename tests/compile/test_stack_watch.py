@@ -438,10 +438,21 @@ def _job_object(x, n):
     return x * _RESULTS.pop()
 
 
-@pytest.mark.parametrize("fn", [_job_of_argument, _job_of_a_later_cell, _job_object], ids=lambda f: f.__name__)
+def _job_of_a_frame(x, n):
+    import inspect
+
+    frame = inspect.currentframe()
+    _JOBS.append(lambda: len(range(frame.f_locals["n"])))  # (the frame's f_locals hold the SymInt)
+    while not _RESULTS:
+        pass
+    return x * _RESULTS.pop()
+
+
+@pytest.mark.parametrize("fn", [_job_of_argument, _job_of_a_later_cell, _job_object, _job_of_a_frame],
+                         ids=lambda f: f.__name__)
 def test_a_closure_over_the_int_run_by_another_thread_specializes_it(fn):
-    # a closure holding a SymInt handed to a worker thread (a plain list, no lock: nothing breaks the graph)
-    # read it in C unseen there, and the replay gave the capture's value
+    # a closure holding a SymInt (or the frame holding it) handed to a worker thread (a plain list, no lock:
+    # nothing breaks the graph) read it in C unseen there, and the replay gave the capture's value
     import threading
     import time
 

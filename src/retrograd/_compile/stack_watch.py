@@ -29,7 +29,8 @@ or a closure cell stored, a return into library code)
 stack in its place, so the C code and ``type(n)`` see a plain number. Symbolic scalars thus live only in the
 user's frames (locals, cells, the value stack) and in the recorded ops; nothing else can hold one unseen.
 A closure whose cells hold one, handed to anything but a call of it (``Thread(target=f)``, a job list a worker
-thread reads), has them specialized too: another thread runs no trace function. An instruction carrying an
+thread reads), has them specialized too: another thread runs no trace function; a frame or traceback object taken by any
+instruction but a move makes the watch give up (its ``f_locals`` hold the symbolic scalars). An instruction carrying an
 ``EXTENDED_ARG`` is looked at on that prefix's event (CPython runs it without one of its own). Code that calls
 ``sys.settrace`` or ``sys.setprofile`` while the capture runs (or a hook found replaced at its end: an error in
 it drops it) makes the watch give up, as below; ``sys.gettrace()`` called by the user's code gets the trace
@@ -84,6 +85,7 @@ _TENSOR_OPS = frozenset(("+", "-", "*", "/", "**"))
 _ARITHMETIC = frozenset(("+", "-", "*", "/", "//", "%", "**"))  # a tensor's methods that pass a scalar to the op as it is
 _NB_OPS = [symbol for _, symbol in dis._nb_ops] if hasattr(dis, "_nb_ops") else []
 _PASS_THROUGH = (isinstance, issubclass, callable)  # C functions that read no number's value
+_FRAMES = (types.FrameType, types.TracebackType)
 _SUSPENDS = 0x20 | 0x80 | 0x100 | 0x200  # generator, coroutine, iterable coroutine, async generator
 _NO_PLAIN_CALL = 0x04 | 0x08 | _SUSPENDS  # *args, **kwargs
 
@@ -194,6 +196,9 @@ class StackWatch:
                     names[k] = symbolic.unwrap(v)
         if not returns_to_caller:
             for i, v in enumerate(operands):
+                if type(v) in _FRAMES:  # (its f_locals hold the symbolic scalars: read anywhere, another thread too)
+                    self._give_up(f"a {type(v).__name__} object handed on")
+                    return
                 if _closes_over(v) and not (op == "CALL" and i == (0 if operands[0] is not None else 1)
                                             and not v.__code__.co_flags & _SUSPENDS):
                     _specialize_cells(v)  # (a closure handed on: it may run where no frame is watched)
