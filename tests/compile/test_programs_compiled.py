@@ -17,8 +17,8 @@ import pytest
 import retrograd
 from retrograd._compile import compiled as _compiled
 from tests.compile.compare import fresh_compiler  # noqa: F401
-from tests.programs import (actor_critic, char_rnn, checkpoint, dcgan, dqn, gnn, hf_trainer, nanogpt, regression, resnet,
-                            seq2seq, siamese, simclr, tabular, timeseries, unet, vae, vit, wgan_gp, word_lm)
+from tests.programs import (actor_critic, char_rnn, checkpoint, dcgan, dqn, gnn, hf_trainer, nanogpt, regression,
+                            resnet, seq2seq, siamese, simclr, tabular, timeseries, unet, vae, vit, wgan_gp, word_lm)
 
 _CONTAINERS = ("body", "orelse", "finalbody")
 
@@ -202,8 +202,8 @@ NO_REPLAY = {(char_rnn, "step"): "drew random numbers from a numpy.random._gener
 # each call; gnn's a new graph size (a new shape) each batch, seq2seq's a new sentence length; dqn's DQN and
 # hf_trainer's model see a new batch
 # size most calls (torch's automatic dynamic shapes would make the size symbolic: not yet here; docs/compile.md).
-RECOMPILES = {(vae, "step"), (gnn, "step"), (dqn, "module"), (nanogpt, "step"), (hf_trainer, "step"), (seq2seq, "module"),
-              (seq2seq, "step")}
+RECOMPILES = {(vae, "step"), (gnn, "step"), (dqn, "module"), (nanogpt, "step"), (hf_trainer, "step"),
+              (seq2seq, "module"), (seq2seq, "step")}
 
 
 @pytest.mark.parametrize("program, how", CASES, ids=[f"{p.__name__.rpartition('.')[2]}-{h}" for p, h in CASES])

@@ -912,7 +912,7 @@ class Capture:
         if (isinstance(a, np.ndarray) or hasattr(a, "__cuda_array_interface__")) and not self._const_arrays:
             # an array the op's caller computed (from its inputs' values, maybe) outside any op
             self.graph_break(f"an op is called with an array of shape {list(a.shape)} computed outside the "
-                             "recorded ops (e.g. index_select's index, or half-precision batch norm's statistics)", skip=4)
+                             "recorded ops (e.g. an index made by NumPy, or half-precision batch norm's statistics)", skip=4)
         return (False, a)
 
     def resolve(self, t):
