@@ -472,3 +472,27 @@ def test_a_closure_over_the_int_run_by_another_thread_specializes_it(fn):
     finally:
         stop.set()
         thread.join()
+
+
+def test_a_call_failing_before_its_frame_starts_is_not_expected_later():
+    # the watch notes the user's function a CALL is about to start (its return goes back to the user's stack);
+    # a call failing on its arguments left that note for a later frame of the same code, called from C code
+    seen = []
+
+    def h(i):
+        return i
+
+    def f():
+        try:
+            h()
+        except TypeError:
+            seen.append(watch.expect)
+
+    watch = stack_watch.StackWatch(None, lambda code: code.co_filename == __file__)
+    if not watch.start():
+        pytest.skip("the stack watch cannot run here (another Python, or a tracer holds sys.settrace)")
+    try:
+        f()
+    finally:
+        watch.stop()
+    assert seen == [None]

@@ -170,6 +170,8 @@ class StackWatch:
         if info is None:
             info = self.codes[code] = _index(code)
         op, arg = info[0].get(frame.f_lasti, ("?", None))
+        if self.expect is not None and self.expect[0] is frame:
+            self.expect = None  # (the call it expected failed before its frame started: no later frame is it)
         if self.gettrace is not None and self.gettrace[0] is frame:
             self._hide(frame, info[1])
         if op in _KEEPS:
