@@ -163,3 +163,21 @@ def test_topk_indices_returned_and_used_as_an_index(captures, fresh_compiler):  
         (a, i), (b, j) = top(x, table), compiled(x, table)
         assert retrograd.equal(a, b) and retrograd.equal(i, j) and j.dtype == retrograd.int64
     assert captures[0] == 1
+
+
+def test_a_greedy_decoder_feeding_back_topk_from_a_filled_start_token(captures, fresh_compiler):  # noqa: F811
+    # seq2seq's decoder: torch.empty(..., dtype=long).fill_(SOS) (a constant written in place) then each step's
+    # topk(1) index fed back into the embedding
+    retrograd.manual_seed(0)
+    emb, lin = retrograd.nn.Embedding(7, 3).double(), retrograd.nn.Linear(3, 7).double()
+
+    def decode(h):
+        token = retrograd.empty(2, 1, dtype=retrograd.long).fill_(5)
+        outs = []
+        for _ in range(3):
+            out = lin(emb(token) + h)
+            outs.append(out)
+            token = out.topk(1)[1].squeeze(-1).detach()
+        return retrograd.cat(outs, 1)
+
+    _same_on_new_data(decode, _normal((2, 1, 3)), captures)

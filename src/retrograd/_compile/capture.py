@@ -22,8 +22,10 @@ Each tensor an op reads gets a slot of the replay environment (``Graph.env``):
 - an **array** step's result: arrays (or tensors made from them) an op's caller computes from its
   inputs' arrays outside any op, computed again at replay by the same function (layer/group/batch/
   instance norm's statistics, batch and instance norm's running-statistics update, batch norm's
-  eval-mode statistics, max pooling's window maxima and indices, gather's and scatter's keys, argmax's
-  indices, isnan's mask).
+  eval-mode statistics, max pooling's window maxima and indices, gather's, scatter's and index_select's
+  keys, argmax's, sort's, argsort's and topk's indices, isnan's, ``~``'s and logical_not's masks;
+  bool ``&``/``|``/``^`` as comparisons; attention's causal mask a constant); clip_grad_norm_'s total
+  norm (the call made again at replay, after the backward before it, as optimizer.step()).
 
 An in-place op on a tensor an op or a creation function of the capture made is recorded as the op
 on the tensor's slot, and the tensor's later reads are the op's result (_inplace); on a buffer under no_grad its result
@@ -766,6 +768,9 @@ class Capture:
         for s, (_, u) in enumerate(self.slots):
             if u is not None and u._data is data:
                 return self._slot.get(id(u), s)  # (a tensor written in place: the slot of its new value)
+        for c in self._consts.values():  # (a constant written in place: its slot keeps its value before)
+            if c._data is data and id(c) in self._slot:
+                return self._slot[id(c)]
         return None
 
     def _wrote(self, t):
