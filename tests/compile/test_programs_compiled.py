@@ -17,6 +17,7 @@ import pytest
 import retrograd
 from retrograd._compile import compiled as _compiled
 from tests.compile.compare import fresh_compiler  # noqa: F401
+from tests.programs.test_programs import restore_backend_switches  # noqa: F401 (autouse: nanogpt's allow_tf32)
 from tests.programs import (actor_critic, char_rnn, checkpoint, dcgan, dqn, gnn, hf_trainer, nanogpt, regression,
                             resnet, seq2seq, siamese, simclr, tabular, timeseries, unet, vae, vit, wgan_gp, word_lm)
 
