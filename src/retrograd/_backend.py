@@ -37,16 +37,16 @@ class device:
         self.index = index
 
     def __eq__(self, other):
-        if isinstance(other, str):
-            other = device(other)
-        if not isinstance(other, device):
+        """Equal to a device of the same type and index only, as torch's: never to a string
+        (``device('cpu') == 'cpu'`` is False), and an index is no wildcard (``device('cuda')`` is
+        not ``device('cuda', 0)``, ``device('cpu', 0)`` not ``device('cpu')``). Code asking where a
+        tensor is compares ``.type``, or normalises the device first (``with_current_index``)."""
+        if other.__class__ is not device:
             return NotImplemented
-        return self.type == other.type and (
-            self.index == other.index or None in (self.index, other.index)
-        )
+        return self.type == other.type and self.index == other.index
 
     def __hash__(self):
-        return hash(self.type)
+        return hash((self.type, self.index))
 
     def __repr__(self):
         idx = "" if self.index is None else f", index={self.index}"
@@ -57,6 +57,16 @@ class device:
 
 
 CPU = device("cpu")
+
+
+def with_current_index(dev):
+    """``dev`` as a device, with the current GPU's index when it is ``'cuda'`` without one: the
+    device a tensor made or moved there reports (torch's ``.to('cuda')`` of a tensor on the current
+    GPU is that tensor). A CPU device keeps its index: torch's ``.to('cpu:0')`` copies."""
+    dev = dev if dev.__class__ is device else device(dev)
+    if dev.index is None and dev.type == "cuda" and cuda_available():  # (else module_for's error follows)
+        return device("cuda", cupy.cuda.runtime.getDevice())
+    return dev
 
 
 def cuda_available():
@@ -153,9 +163,11 @@ def module_for(dev):
 
 
 def to_device(arr, dev):
-    """Copy ``arr`` to ``dev`` (no copy when it is already there)."""
-    dev = device(dev) if not isinstance(dev, device) else dev
-    if device_of(arr) == dev:
+    """Copy ``arr`` to ``dev`` (no copy when it is already there: on the CPU, or on the GPU of
+    ``dev``'s index, the current one for ``'cuda'``)."""
+    dev = with_current_index(dev)
+    here = device_of(arr)
+    if here.type == dev.type and (dev.type == "cpu" or here.index == dev.index):
         return arr
     if dev.type == "cpu":  # the host waits for the device: the device's queued checks are read too
         _device_checks.raise_pending()
@@ -165,9 +177,7 @@ def to_device(arr, dev):
         return cupy.asnumpy(arr)
     if arr.dtype.name == "bfloat16":  # an ml_dtypes array: its bits go, held as DeviceBFloat16
         return DeviceBFloat16(to_device(np.asarray(arr).view(np.uint16), dev))
-    xp = module_for(dev)
-    if dev.index is None:  # 'cuda': the current GPU (cuda.set_device), as torch's
-        return xp.asarray(arr)
+    xp = module_for(dev)  # (CUDA there: with_current_index gave 'cuda' the current GPU's index)
     with xp.cuda.Device(dev.index):  # from another GPU: CuPy's copy() lands on the current device
         return arr.copy() if isinstance(arr, xp.ndarray) else xp.asarray(arr)
 

@@ -123,7 +123,7 @@ def _is_size(args):
 
 
 def _on(t, device):
-    if device != "cpu":
+    if _backend.device(device).type != "cpu":
         t._data = _backend.to_device(t._data, device)
     return t
 

@@ -294,7 +294,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
     tensors = isinstance(mean, Tensor) or isinstance(std, Tensor)
     if tensors:
         like = mean if isinstance(mean, Tensor) else std
-        same_device = device is None or _backend.device(device) == like.device  # out=: out's device
+        same_device = device is None or _backend.with_current_index(device) == like.device  # out=: out's device
         extra = {k: v for k, v in (("size", size), ("device", not same_device), ("requires_grad", requires_grad),
                                    ("layout", layout), ("pin_memory", pin_memory)) if v}
         if extra:

@@ -35,5 +35,14 @@ def test_legacy_profile_unsupported_arguments():
         retrograd.autograd.profiler.profile(use_cpu=False)
     with pytest.raises(NotImplementedError, match="use_device"):
         retrograd.autograd.profiler.profile(use_device="xpu")
+
+
+def test_legacy_profile_takes_a_device_name_not_a_device():
+    """torch 2.13 warns 'The cuda is not a valid device option.' for use_device=torch.device('cuda')
+    and profiles no device (a device is not the string 'cuda')."""
+    for device in (retrograd.device("cuda"), retrograd.device("cpu")):
+        with pytest.warns(UserWarning, match=f"The {device} is not a valid device option"):
+            prof = retrograd.autograd.profiler.profile(use_device=device)
+        assert retrograd.profiler.ProfilerActivity.CUDA not in prof._profile.activities
     with pytest.warns(UserWarning, match="CUDA kernels are not timed"):
         retrograd.autograd.profiler.profile(use_cuda=True)

@@ -6,6 +6,8 @@
 
 recording the same events as ``retrograd.profiler.profile`` (which it runs)."""
 
+import warnings
+
 from ..profiler import profiler as _profiler
 from ..profiler._record import record_function
 from ..profiler.events import EventList, FunctionEvent, FunctionEventAvg  # noqa: F401 (torch's names here)
@@ -27,6 +29,9 @@ class profile:
         if activity_filters is not None:
             raise NotImplementedError("profile(activity_filters=...): retrograd's profiler has no Kineto "
                                       "activity filters")
+        if use_device is not None and not isinstance(use_device, str):  # a torch.device is no option, as torch's
+            warnings.warn(f"The {use_device} is not a valid device option.", UserWarning, stacklevel=2)
+            use_device = None
         if use_device not in (None, "cpu", "cuda"):
             raise NotImplementedError(f"profile(use_device={use_device!r}): retrograd knows cpu and cuda")
         activities = [_profiler.ProfilerActivity.CPU]

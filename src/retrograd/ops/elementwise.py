@@ -825,7 +825,7 @@ class To(Function):
             x = _backend.cast(x, dtype.np)
         if device is not None:
             x = _backend.to_device(x, device)
-        return x
+        return x.copy() if x is a._data else x  # (.to('cpu:0') of a CPU tensor: a copy, as torch's)
 
     jvp = staticmethod(linear_jvp)  # linear in the tensor inputs: the op applied to the tangents
 
@@ -837,7 +837,7 @@ class To(Function):
 
 def _to(t, dtype, device, copy=False):
     same_dtype = dtype is None or t._data.dtype == dtype.np
-    same_device = device is None or t.device == _backend.device(device)
+    same_device = device is None or t.device == _backend.with_current_index(device)  # 'cuda': the current GPU
     if same_dtype and same_device:
         return t.clone() if copy else t
     if dtype is not None and t._requires_grad and not dtype.is_floating_point:
