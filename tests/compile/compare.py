@@ -60,6 +60,22 @@ def fresh_compiler():
 
 
 @pytest.fixture
+def captures(monkeypatch):
+    """How many captures ran (a list holding one count)."""
+    from retrograd._compile import compiled
+
+    count = [0]
+    capture = compiled.Compiled.capture
+
+    def counted(self, *args, **kwargs):
+        count[0] += 1
+        return capture(self, *args, **kwargs)
+
+    monkeypatch.setattr(compiled.Compiled, "capture", counted)
+    return count
+
+
+@pytest.fixture
 def torch_float_policy():
     """torch's automatic dynamic floats (config.specialize_float = False; retrograd's default is True)."""
     from retrograd._compile.compiled import config

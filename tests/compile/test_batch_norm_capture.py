@@ -9,25 +9,10 @@ import numpy as np
 import pytest
 
 import retrograd
-from retrograd._compile import compiled as _compiled
 from retrograd._compile.replay import CompiledFunction
-from tests.compile.compare import fresh_compiler  # noqa: F401
+from tests.compile.compare import captures, fresh_compiler  # noqa: F401
 
 nn = retrograd.nn
-
-
-@pytest.fixture
-def captures(monkeypatch):
-    """How many captures ran (a list holding one count)."""
-    count = [0]
-    capture = _compiled.Compiled.capture
-
-    def counted(self, *args, **kwargs):
-        count[0] += 1
-        return capture(self, *args, **kwargs)
-
-    monkeypatch.setattr(_compiled.Compiled, "capture", counted)
-    return count
 
 
 def _pair(make):
