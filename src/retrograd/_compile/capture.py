@@ -347,7 +347,10 @@ class Capture:
 
         def get_grad(t):
             g = grad.__get__(t)
-            if g is not None and cap.mine():  # a gradient the function reads: bound to t's .grad
+            if g is not None and cap.mine() and cap.made_inside(t):
+                # (its .grad is written by no replayed line: the capture's gradient would be replayed)
+                cap.graph_break("the .grad of a tensor made inside the compiled function read")
+            elif g is not None and cap.mine():  # a gradient the function reads: bound to t's .grad
                 cap._owners.setdefault(id(g), (_GradOf(t), "grad"))
                 cap._keep.append(g)
             return g
@@ -894,6 +897,14 @@ class Capture:
         self._keep.append(t)
         self._versions.append((t, t._vc[0]))
         return slot
+
+    def made_inside(self, t):
+        """Whether ``t`` was made while the function ran (by an op, a creation function or other code), not
+        given to it or read from outside (an input, a parameter, a global)."""
+        slot = self._slot.get(id(t))
+        if slot is not None:
+            return self.slots[slot][0] not in ("input", "live")
+        return id(t) in self._made or id(t) in self._consts
 
     def add_input(self, t):
         if id(t) in self._slot:  # the same tensor passed twice: one slot, two positions
