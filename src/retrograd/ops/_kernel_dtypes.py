@@ -4,7 +4,13 @@ torch names dtypes in these errors by their scalar type ('Long', 'Half', ...) an
 NotImplementedError when a kernel has no version for a dtype: ``"mse_cpu" not implemented
 for 'Long'``. Ops call ``check_floating``/``check_integral`` before computing, so an
 integer or bool input is refused as in torch instead of being promoted silently.
+
+Half precision (float16/bfloat16) on the CPU is computed by torch's kernels in float32 and rounded
+once at the end (their "opmath"): ``opmath(x)`` and ``rounded(out, half)`` do the same around a
+NumPy formula.
 """
+
+import numpy as np
 
 SCALAR_NAME = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
                "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
@@ -59,3 +65,16 @@ def check_not_bool(kernel, *tensors):
     for t in tensors:
         if t is not None and t.dtype.name == "bool":
             raise not_implemented_for(kernel, t.dtype, "convert the bool tensor with .int() or .float() first")
+
+
+def opmath(x):
+    """(x in float32, its dtype) for a float16/bfloat16 NumPy array, which torch's CPU kernels compute
+    in float32 and round once; else (x, None)."""
+    if x.dtype.itemsize == 2 and type(x) is np.ndarray:
+        return x.astype(np.float32), x.dtype
+    return x, None
+
+
+def rounded(out, half):
+    """``out`` rounded back to the half dtype ``opmath`` gave (unchanged for None)."""
+    return out if half is None else out.astype(half)

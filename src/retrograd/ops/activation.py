@@ -18,7 +18,7 @@ from ..autograd.function import Function
 from ..autograd.forward_ad import diagonal_jvp
 from ..autograd.grad_mode import _state as _grad_state
 from ..tensor import Tensor
-from ._kernel_dtypes import check_floating, check_not_bool
+from ._kernel_dtypes import check_floating, check_not_bool, opmath, rounded
 from ._inplace import inplace as _inplace_op
 from ._method import tensor_method
 from .comparison import where
@@ -59,19 +59,6 @@ class Hardtanh(Function):
         return where((a > ctx.lo) & (a < ctx.hi), g, 0.0), None, None
 
 
-def _widened(x):
-    """(x in float32, its dtype) for a float16/bfloat16 NumPy array, whose activations torch's CPU
-    kernels compute in float32 and round once (opmath); else (x, None)."""
-    if x.dtype.itemsize == 2 and type(x) is np.ndarray:
-        return x.astype(np.float32), x.dtype
-    return x, None
-
-
-def _narrowed(out, half):
-    """``out`` rounded back to the half dtype ``_widened`` gave (unchanged for None)."""
-    return out if half is None else out.astype(half)
-
-
 class LeakyRelu(Function):
     """z = a if a > 0 else slope*a;  da = g if a > 0 else slope*g."""
     vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
@@ -81,8 +68,8 @@ class LeakyRelu(Function):
         check_floating("leaky_relu", a)
         ctx.slope = slope
         ctx.save_for_backward(a)
-        x, half = _widened(a._data)
-        return _narrowed(_backend.array_module(x).where(x > 0, x, x * x.dtype.type(slope)), half)
+        x, half = opmath(a._data)
+        return rounded(_backend.array_module(x).where(x > 0, x, x * x.dtype.type(slope)), half)
 
     jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
 
@@ -102,11 +89,11 @@ class Elu(Function):
         check_floating("elu", a)
         ctx.params = (alpha, scale, input_scale)
         ctx.save_for_backward(a)
-        x, half = _widened(a._data)
+        x, half = opmath(a._data)
         xp = _backend.array_module(x)
         with np.errstate(over="ignore"):
             neg = alpha * xp.expm1(x * x.dtype.type(input_scale))
-        return _narrowed((xp.where(x <= 0, neg, x) * x.dtype.type(scale)).astype(x.dtype, copy=False), half)
+        return rounded((xp.where(x <= 0, neg, x) * x.dtype.type(scale)).astype(x.dtype, copy=False), half)
 
     jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
 
@@ -132,7 +119,7 @@ class Gelu(Function):
             ctx.save_for_backward(a, None)
             return _cuda_kernels.gelu_forward(x, approximate)
         xp = _backend.array_module(x)
-        x, half = _widened(x)
+        x, half = opmath(x)
         if approximate == "tanh":
             ctx.save_for_backward(a)
             inner = x.dtype.type(_SQRT_2_OVER_PI) * (x + x.dtype.type(0.044715) * x * x * x)
@@ -141,7 +128,7 @@ class Gelu(Function):
             out, d = _gelu_erf(x, ctx.needs_input_grad[0])
             if d is not None:  # (float32 for a half input: the plain backward rounds g*d once)
                 ctx.save_for_backward(a, Tensor._make(d))
-        return _narrowed(out, half)
+        return rounded(out, half)
 
     jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
 
@@ -263,8 +250,8 @@ class Silu(Function):
     def forward(ctx, a):
         check_floating("silu", a)
         ctx.save_for_backward(a)
-        x, half = _widened(a._data)
-        return _narrowed(x * sigmoid_array(x), half)
+        x, half = opmath(a._data)
+        return rounded(x * sigmoid_array(x), half)
 
     jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
 
@@ -291,8 +278,8 @@ class Mish(Function):
     def forward(ctx, a):
         check_floating("mish", a)
         ctx.save_for_backward(a)
-        x, half = _widened(a._data)
-        return _narrowed(x * _backend.array_module(x).tanh(_softplus_array(x, 1.0, 20.0)), half)
+        x, half = opmath(a._data)
+        return rounded(x * _backend.array_module(x).tanh(_softplus_array(x, 1.0, 20.0)), half)
 
     jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
 
@@ -314,8 +301,8 @@ class Softplus(Function):
         check_floating("softplus", a)
         ctx.beta, ctx.threshold = beta, threshold
         ctx.save_for_backward(a)
-        x, half = _widened(a._data)
-        return _narrowed(_softplus_array(x, beta, threshold), half)
+        x, half = opmath(a._data)
+        return rounded(_softplus_array(x, beta, threshold), half)
 
     jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
 
@@ -372,9 +359,9 @@ class Hardswish(Function):
     def forward(ctx, a):
         check_floating("hardswish", a)
         ctx.save_for_backward(a)
-        x, half = _widened(a._data)
+        x, half = opmath(a._data)
         six = x.dtype.type(6)
-        return _narrowed((x * _backend.array_module(x).clip(x + x.dtype.type(3), 0, six) / six).astype(x.dtype, copy=False),
+        return rounded((x * _backend.array_module(x).clip(x + x.dtype.type(3), 0, six) / six).astype(x.dtype, copy=False),
                          half)
 
     jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
@@ -393,9 +380,9 @@ class Logsigmoid(Function):
     def forward(ctx, a):
         check_floating("log_sigmoid_forward", a)
         ctx.save_for_backward(a)
-        x, half = _widened(a._data)
+        x, half = opmath(a._data)
         xp = _backend.array_module(x)
-        return _narrowed(xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x))), half)
+        return rounded(xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x))), half)
 
     jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
 

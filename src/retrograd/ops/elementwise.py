@@ -15,7 +15,7 @@ from ..autograd.function import Function
 from ..autograd.forward_ad import diagonal_jvp, fsum, linear_jvp
 from ..autograd.grad_mode import _state as _grad_state
 from ..tensor import Tensor
-from ._kernel_dtypes import check_not_bool, not_implemented_for
+from ._kernel_dtypes import check_not_bool, not_implemented_for, opmath, rounded
 from ._broadcast import broadcast_error, sum_to_shape
 from ._method import tensor_method
 from .._unsupported import reject
@@ -652,8 +652,9 @@ def sigmoid_array(x):
     overflow, with e = e^-|x| and r = 1/(1+e), r where x >= 0 and e*r elsewhere; on NumPy
     arrays as r * max(e, [x >= 0]) (e <= 1; NaN stays NaN): the same products as
     ``where(x >= 0, r, e*r)``, whose select costs NumPy ~5 ns per element."""
-    if type(x) is _ndarray and x.dtype.itemsize == 2:  # float16/bfloat16: in float32, rounded once, as torch
-        return sigmoid_array(x.astype(np.float32)).astype(x.dtype)
+    wide, half = opmath(x)
+    if half is not None:  # float16/bfloat16: in float32, rounded once, as torch
+        return rounded(sigmoid_array(wide), half)
     if type(x) is _ndarray and x.ndim and x.dtype.kind == "f" and x.dtype.itemsize >= 4:
         e = np.negative(x)
         with np.errstate(over="ignore"):

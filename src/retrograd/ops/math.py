@@ -21,7 +21,8 @@ from ..autograd.grad_mode import _state as _grad_state
 from ..tensor import Tensor
 from ._broadcast import broadcast_shapes as _broadcast_shapes, sum_to_shape
 from ._inplace import make_inplace
-from ._kernel_dtypes import SCALAR_NAME, check_floating, check_floating_result, check_not_bool, not_implemented_for
+from ._kernel_dtypes import (SCALAR_NAME, check_floating, check_floating_result, check_not_bool,
+                             not_implemented_for, opmath)
 from ._method import tensor_method
 from .comparison import sign, where
 from .elementwise import (_SMALL, broadcast_op, div, float_data, float_operands, input_not_tensor, operands,
@@ -151,7 +152,7 @@ class _UnaryFloat(Function):
     @staticmethod
     def forward(ctx, a):
         x = float_data(a)
-        wide = x.astype(np.float32) if type(x) is np.ndarray and x.dtype.itemsize == 2 else x
+        wide, _ = opmath(x)
         with np.errstate(all="ignore"):  # (float16/bfloat16 in float32, rounded once, as torch's opmath)
             out = ctx.f(_backend.array_module(x), wide)
         if out.dtype != x.dtype:  # (and a Python-float constant widens a CUDA bfloat16 to float32)
