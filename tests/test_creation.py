@@ -117,6 +117,20 @@ def test_tensor_copies_but_from_numpy_and_as_tensor_share_memory():
     assert retrograd.as_tensor(t) is t
 
 
+def test_as_tensor_of_an_array_copies_for_an_indexed_cpu_device():
+    # torch 2.13: as_tensor(a, device='cpu') shares a's memory, device='cpu:0' copies (a CPU tensor's device
+    # is 'cpu', without an index, so 'cpu:0' is a move, as Tensor.to('cpu:0') is)
+    for device, shares in [(None, True), ("cpu", True), (retrograd.device("cpu"), True), ("cpu:0", False),
+                           (retrograd.device("cpu", 0), False)]:
+        a = np.array([1.0, 2.0])
+        t = retrograd.as_tensor(a, device=device)
+        a[0] = 9.0
+        assert (t.tolist()[0] == 9.0) is shares, device
+        assert t.device == retrograd.device("cpu") and t.dtype is retrograd.float64
+    t = retrograd.as_tensor(np.array([1, 2]), dtype=retrograd.float32, device="cpu:0")
+    assert t.dtype is retrograd.float32 and t.tolist() == [1.0, 2.0]
+
+
 def test_tensor_of_a_tensor_copies_and_detaches():
     x = retrograd.tensor([1.0, 2.0], requires_grad=True)
     y = retrograd.tensor(x.detach())

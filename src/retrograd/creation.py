@@ -141,7 +141,8 @@ def as_tensor(data, dtype=None, device=None):
         out = data if dtype is None else data.to(dtype)
         return out if device is None else out.to(device)
     if isinstance(data, np.ndarray) or _backend.device_of(data).type == "cuda":  # NumPy or CuPy: shared
-        return _finish(data, dtype, device)
+        shared = _finish(data, dtype)  # then moved as Tensor.to moves: 'cpu:0' names another device than
+        return shared if device is None else shared.to(device)  # 'cpu' (a CPU tensor's), so it copies, as torch
     return tensor(data, dtype=dtype, device=device)
 
 
