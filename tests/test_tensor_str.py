@@ -194,7 +194,43 @@ PRINT_OPTIONS = [
      'tensor([0., 1., 2., 3., 4.,\n        5., 6., 7., 8., 9.])'),
     ({'profile': 'short'}, 'tensor([1.23456, 2.5])',
      'tensor([1.23, 2.50])'),
+    ({'profile': 'bad'}, 'tensor([1.23456, 2.5])',  # an unknown profile changes nothing
+     'tensor([1.2346, 2.5000])'),
+    ({'edgeitems': 0}, 'tensor([1.5, 2.25])',  # edgeitems=0: every size shows, a summary is [...]
+     'tensor([1.5000, 2.2500], size=(2,))'),
+    ({'edgeitems': 0}, 'ones(2, 600)',
+     'tensor([...], size=(2, 600))'),
+    ({'edgeitems': 0}, 'ones(1200, dtype=int64)',
+     'tensor([...], size=(1200,))'),
+    ({'edgeitems': 0}, 'ones(0)',
+     'tensor([])'),
+    ({'edgeitems': -1, 'threshold': 5}, 'arange(8.)',  # torch's slices [:-1] and [1:]
+     'tensor([0., 1., 2., 3., 4., 5., 6.,  ..., 1., 2., 3., 4., 5., 6., 7.])'),
+    ({'threshold': -1, 'edgeitems': 2}, 'arange(5.)',
+     'tensor([0., 1.,  ..., 3., 4.])'),
+    ({'linewidth': -5}, 'tensor([1.5, 2.])',
+     'tensor([1.5000,\n        2.0000])'),
 ]
+
+
+def test_set_printoptions_keeps_any_value_and_fails_when_printing_as_torch():
+    # torch 2.13 stores every value unchecked: an unknown profile leaves the options as they were, a bad
+    # value raises what Python raises when a tensor is printed with it
+    modules = [retrograd] if torch is None else [retrograd, torch]
+    bad = [({"precision": "a"}, ValueError), ({"precision": 2.5}, ValueError), ({"threshold": "a"}, TypeError),
+           ({"linewidth": "a"}, TypeError)]
+    for module in modules:
+        try:
+            module.set_printoptions(precision=7)
+            module.set_printoptions(profile="bad")
+            assert repr(module.tensor([1 / 3])) == "tensor([0.3333333])", module.__name__
+            for options, error in bad:
+                module.set_printoptions(profile="default")
+                module.set_printoptions(**options)
+                with pytest.raises(error):
+                    repr(module.tensor([1.5, 2.25]))
+        finally:
+            module.set_printoptions(profile="default")
 
 
 @pytest.mark.parametrize("options,expr,expected", PRINT_OPTIONS)

@@ -22,8 +22,9 @@ def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=N
                      sci_mode=None):
     """torch.set_printoptions: digits after the point, the element count above which a
     tensor is summarised, the items shown at each edge then, the line width, a profile
-    ('default', 'short', 'full'), and sci_mode (True/False forces it, None decides)."""
-    if profile is not None:
+    ('default', 'short', 'full'; any other name changes nothing, as torch), and sci_mode (True/False
+    forces it, None decides). Values are stored unchecked, as torch's: a bad one fails when printing."""
+    if profile in _PROFILES:
         _OPTS.precision, _OPTS.threshold, _OPTS.edgeitems, _OPTS.linewidth = _PROFILES[profile]
     for name, value in (("precision", precision), ("threshold", threshold),
                         ("edgeitems", edgeitems), ("linewidth", linewidth)):
@@ -97,16 +98,22 @@ def _summarized(values):
     if values.ndim == 0:
         return values
     if values.shape[0] > 2 * _OPTS.edgeitems:
-        values = np.concatenate([values[:_OPTS.edgeitems], values[-_OPTS.edgeitems:]])
-    return np.stack([_summarized(v) for v in values]) if values.ndim > 1 else values
+        values = np.concatenate([values[:_OPTS.edgeitems], _tail(values)])
+    return np.stack([_summarized(v) for v in values]) if values.ndim > 1 and len(values) else values
+
+
+def _tail(values):
+    """The last edgeitems entries (none for edgeitems=0; for a negative one, torch's slice [-edgeitems:])."""
+    return values[-_OPTS.edgeitems:] if _OPTS.edgeitems else values[:0]
 
 
 def _vector_str(values, indent, formatter, summarize):
     element_length = formatter.max_width + 2
     per_line = max(1, int(math.floor((_OPTS.linewidth - indent) / element_length)))
     if summarize and values.shape[0] > 2 * _OPTS.edgeitems:
-        items = [formatter.format(v) for v in values[:_OPTS.edgeitems].tolist()] + [" ..."] + [
-            formatter.format(v) for v in values[-_OPTS.edgeitems:].tolist()
+        edge = _OPTS.edgeitems
+        items = [formatter.format(v) for v in values[:edge].tolist()] + [" ..." if edge else "..."] + [
+            formatter.format(v) for v in _tail(values).tolist()
         ]
     else:
         items = [formatter.format(v) for v in values.tolist()]
@@ -153,7 +160,7 @@ def tensor_repr(t, prefix="tensor("):
     suffixes = []
     if t.device.type != "cpu":
         suffixes.append(f"device='{t.device}'")
-    if values.size == 0 and values.shape != (0,):
+    if values.shape != (0,) and (values.size == 0 or _OPTS.edgeitems == 0):  # (torch's: edgeitems=0 shows sizes)
         suffixes.append(f"size={tuple(values.shape)}")
     if t.dtype != _dtype.get_default_dtype() and (values.size == 0 or t.dtype not in (_dtype.int64, _dtype.bool_)):
         suffixes.append(f"dtype={t.dtype}")  # (int64 and bool show in their values, unless there are none)
