@@ -129,7 +129,10 @@ SHAPES = ["multinomial(M.tensor([0.2, 0.8]), 3, True)", "multinomial(M.ones(3, 4
           "M.zeros(3).bernoulli(0.3)", "M.full((3,), 0.5).bernoulli()",
           "rand_like(M.zeros(2, dtype=M.float64))", "randn_like(M.zeros(2, dtype=M.float16))",
           "randint_like(M.zeros(2), 3, 10)", "randint_like(M.zeros(2), high=10)",
-          "randint_like(M.zeros(2, dtype=M.bool), 2)", "randint_like(M.zeros(2, dtype=M.int64), 5, dtype=M.float32)"]
+          "randint_like(M.zeros(2, dtype=M.bool), 2)", "randint_like(M.zeros(2, dtype=M.int64), 5, dtype=M.float32)",
+          # 0-dim tensors that do not require grad pass for the numbers of normal(mean, std, size)
+          "normal(M.tensor(0.), M.tensor(1.), (3,))", "normal(M.tensor(0), 1.0, [2, 1], dtype=M.float64)",
+          "normal(M.tensor(0.), M.tensor(1.))", "normal(0.0, 1.0, M.Size([2]))"]
 # torch 2.13's (dtype, shape) of each, for the bare install
 SHAPES_TORCH = [("int64", (3,)), ("int64", (3, 2)), ("int64", (0, 1)), ("int64", (1,)), ("int64", (2,)),
                 ("int64", (1,)), ("float32", (2, 3)), ("float64", (2,)), ("int64", (2,)), ("float32", (2,)),
@@ -138,7 +141,8 @@ SHAPES_TORCH = [("int64", (3,)), ("int64", (3, 2)), ("int64", (0, 1)), ("int64",
                 ("float32", (2, 2)), ("float32", (2,)), ("float32", (2, 1)), ("float64", (2,)),
                 ("float64", (3,)), ("float32", (3,)), ("float16", (3,)), ("float64", (3,)), ("float32", (3,)),
                 ("float32", (3,)), ("float32", (3,)), ("float64", (2,)), ("float16", (2,)), ("float32", (2,)),
-                ("float32", (2,)), ("bool", (2,)), ("float32", (2,))]
+                ("float32", (2,)), ("bool", (2,)), ("float32", (2,)),
+                ("float32", (3,)), ("float64", (2, 1)), ("float32", ()), ("float32", (2,))]
 
 
 def _dtype_and_shape(M, expr):
@@ -279,6 +283,21 @@ NORMAL_ERRORS = [
      "\"normal_kernel_cpu\" not implemented for 'Long'"),
     ("normal(0.0, M.ones(3, dtype=M.int64))", NotImplementedError, "\"normal_kernel_cpu\" not implemented"),
     ("normal(0.0, 1.0, (2,), dtype=M.int64)", NotImplementedError, None),
+    # torch's four overloads: with a tensor mean or std only generator= and out=, size only with numbers
+    ("normal(M.zeros(3), M.ones(3), device='cpu')", TypeError, "normal() received an invalid combination of "
+     "arguments - got (Tensor, Tensor, device=str), but expected one of:\n * (Tensor mean, Tensor std, *, "
+     "torch.Generator generator = None, Tensor out = None)\n"),
+    ("normal(M.zeros(3), 1.0, dtype=M.float64)", TypeError, "normal() received an invalid combination of "
+     "arguments - got (Tensor, float, dtype=torch.dtype), but expected one of:"),
+    ("normal(0.0, M.ones(3), device=M.device('cpu'))", TypeError, None),
+    ("normal(M.zeros(3), M.ones(3), layout=M.strided)", TypeError, None),
+    ("normal(M.zeros(3), M.ones(3), pin_memory=True)", TypeError, None),
+    ("normal(M.tensor(0.), M.tensor(1.), dtype=M.float64)", TypeError, None),
+    ("normal(0.0, 1.0, 5)", TypeError, "normal() received an invalid combination of arguments - got (float, "
+     "float, int), but expected one of:"),
+    ("normal(0.0, 1.0, M.tensor([2, 3]))", TypeError, None),
+    ("normal(M.zeros(1), 1.0, (3,))", TypeError, None),
+    ("normal(M.tensor(0., requires_grad=True), 1.0, (3,))", TypeError, None),
 ]
 
 

@@ -283,42 +283,77 @@ class Normal(Function):
         return zeros[0], zeros[1], None, None
 
 
-def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None, requires_grad=False,
-           layout=None, pin_memory=False):
-    """Normal samples. ``normal(mean, std)`` with a tensor mean and/or std: shape broadcast from
-    them, dtype the mean's (else the std's), zero gradient to both. ``normal(mean, std, size)``
-    with numbers: a new tensor of ``size`` (default dtype unless ``dtype`` is given). A negative
-    std raises RuntimeError; ``size`` with tensor arguments, or numbers without ``size``, is a
-    TypeError as in torch."""
+_NORMAL_OVERLOADS = (
+    " * (Tensor mean, Tensor std, *, torch.Generator generator = None, Tensor out = None)\n"
+    " * (Tensor mean, float std = 1, *, torch.Generator generator = None, Tensor out = None)\n"
+    " * (float mean, Tensor std, *, torch.Generator generator = None, Tensor out = None)\n"
+    " * (float mean, float std, tuple of ints size, *, torch.Generator generator = None, Tensor out = None, "
+    "torch.dtype dtype = None, torch.layout layout = None, torch.device device = None, bool pin_memory = False, "
+    "bool requires_grad = False)\n")
 
+
+def _kind(value):
+    """The type name torch's argument parser prints: Tensor, float, tuple, torch.dtype, ..."""
+    if isinstance(value, Tensor):
+        return "Tensor"
+    if isinstance(value, _dtype.dtype):
+        return "torch.dtype"
+    if isinstance(value, _backend.device):
+        return "torch.device"
+    return "torch.layout" if type(value).__name__ == "layout" else type(value).__name__
+
+
+def _no_normal_overload(mean, std, size, given):
+    got = [_kind(mean), _kind(std)] + ([_kind(size)] if size is not None else [])
+    got += [f"{name}={_kind(value)}" for name, value in given.items()]
+    return TypeError(f"normal() received an invalid combination of arguments - got ({', '.join(got)}), but "
+                     f"expected one of:\n{_NORMAL_OVERLOADS}")
+
+
+def _as_number(x):
+    """A 0-dim tensor that does not require grad passes for torch's float mean or std; else None."""
+    if not isinstance(x, Tensor):
+        return x
+    return x.item() if x.ndim == 0 and not x.requires_grad else None
+
+
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, device=None, requires_grad=False,
+           layout=None, pin_memory=False):
+    """Normal samples, torch.normal's four overloads. ``normal(mean, std)`` with a tensor mean and/or std:
+    shape broadcast from them, dtype the mean's (else the std's), zero gradient to both; generator= and
+    out= only. ``normal(mean, std, size)`` with numbers (or 0-dim tensors that do not require grad): a new
+    tensor of ``size`` (a tuple or list; default dtype unless ``dtype`` is given). Any other combination is
+    torch's TypeError; a negative std is RuntimeError."""
+    given = {name: value for name, value in (("dtype", dtype), ("layout", layout), ("device", device),
+                                              ("pin_memory", pin_memory), ("requires_grad", requires_grad))
+             if value is not None and value is not False}
     tensors = isinstance(mean, Tensor) or isinstance(std, Tensor)
-    if tensors:
-        like = mean if isinstance(mean, Tensor) else std
-        same_device = device is None or _backend.with_current_index(device) == like.device  # out=: out's device
-        extra = {k: v for k, v in (("size", size), ("device", not same_device), ("requires_grad", requires_grad),
-                                   ("layout", layout), ("pin_memory", pin_memory)) if v}
-        if extra:
-            raise TypeError(f"normal() received an invalid combination of arguments: {sorted(extra)} only go with "
-                            "a number mean and std (normal(mean, std, size)); with tensor mean or std the "
-                            "shape, dtype and device are theirs")
+    if size is not None:
+        numbers = _as_number(mean), _as_number(std)
+        if None in numbers or not isinstance(size, (tuple, list)):
+            raise _no_normal_overload(mean, std, size, given)
+        mean, std = numbers
+    elif not tensors or given:
+        raise _no_normal_overload(mean, std, size, given)
+    return _normal(mean, std, size, generator=generator, out=out, dtype=dtype, device=device,
+                   requires_grad=requires_grad, layout=layout, pin_memory=pin_memory)
+
+
+@takes_out(dtype=INTO, resize_warning=None)  # torch's factories resize out silently
+def _normal(mean, std, size, *, generator, dtype, device, requires_grad, layout, pin_memory):
+    if size is None:  # a tensor mean or std (dtype: out's, when out= is given)
         return Normal.apply(mean, std, generator, _float_dtype(dtype) if dtype is not None else None)
-    if size is None:
-        raise TypeError("normal() received an invalid combination of arguments - got (float, float): with number "
-                        "mean and std pass size, e.g. normal(0.0, 1.0, size=(3,)), or pass tensors")
     reject("normal", layout=layout)
     _check_pin_memory(pin_memory)
     _check_std(float(std))
     dt = _float_dtype(dtype)
     device = _at(device)  # torch.set_default_device's device when none is given
-    draw = _rng(generator, device).standard_normal(_size((size,) if isinstance(size, int) else (tuple(size),)))
+    draw = _rng(generator, device).standard_normal(_size((tuple(size),)))
     arr = _backend.cast(draw * float(std) + float(mean), dt.np)
     out = Tensor._make(arr if device is None else _backend.to_device(arr, device))
     if requires_grad:
         out.requires_grad = True
     return out
-
-
-normal = takes_out(dtype=INTO, resize_warning=None)(normal)  # torch's factories resize out silently
 
 
 # --------------------------------------------------------------------- in-place random fills
