@@ -145,6 +145,30 @@ def test_an_ordering_of_devices_is_a_type_error_as_torchs():
         retrograd.device("cpu") < retrograd.device("cuda")
 
 
+def test_torchs_other_device_types_are_refused_by_name():
+    """torch.device('meta') exists (the model-ensembling tutorial moves a copy there): a
+    NotImplementedError naming it, still a RuntimeError; the old error called 'meta' unknown."""
+    model = retrograd.nn.Linear(2, 2)
+    for name in ("meta", "mps", "xla:0"):
+        with pytest.raises(NotImplementedError, match=f"retrograd has no '{name.split(':')[0]}' device"):
+            retrograd.device(name)
+    with pytest.raises(NotImplementedError, match="no 'meta' device") as caught:
+        model.to("meta")
+    assert isinstance(caught.value, RuntimeError)
+    with pytest.raises(RuntimeError, match="Expected one of cpu, cuda device type at start of device string: tpu"):
+        retrograd.device("tpu")  # no device type of torch's
+
+
+@requires_torch
+def test_torch_knows_the_device_types_refused_by_name():
+    import torch
+
+    for name in _backend.TORCH_DEVICE_TYPES:
+        assert torch.device(name).type == name
+    with pytest.raises(RuntimeError, match=", ".join(_backend.TORCH_DEVICE_TYPES)):
+        torch.device("tpu")
+
+
 def test_with_current_index_gives_cuda_the_current_gpus_index(monkeypatch):
     runtime = types.SimpleNamespace(getDeviceCount=lambda: 4, getDevice=lambda: 3)
     monkeypatch.setattr(_backend, "cupy", types.SimpleNamespace(cuda=types.SimpleNamespace(runtime=runtime)))

@@ -16,6 +16,11 @@ _ndarray = np.ndarray  # (np.ndarray reads are not specialised by CPython 3.11: 
 _malloc.tune()  # large NumPy arrays reuse freed heap memory instead of fresh page faults
 
 
+# torch's device types: the ones other than cpu and cuda are refused by name (NotImplementedError)
+TORCH_DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve", "fpga",
+                      "maia", "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia", "privateuseone")
+
+
 class device:
     """Where a tensor's memory lives: ``device('cpu')`` or ``device('cuda', 0)``."""
 
@@ -30,6 +35,11 @@ class device:
             type, _, idx = type.partition(":")
             index = int(idx)
         if type not in ("cpu", "cuda"):
+            if type in TORCH_DEVICE_TYPES:
+                raise NotImplementedError(
+                    f"retrograd has no '{type}' device: tensors live on cpu or cuda (docs/differences.md, "
+                    "'Devices and speed'); keep the module or tensor on the CPU instead"
+                )
             raise RuntimeError(
                 f"Expected one of cpu, cuda device type at start of device string: {type}"
             )

@@ -17,9 +17,10 @@ import pytest
 
 import retrograd
 from tests.helpers import requires_torch
-from tests.programs import (actor_critic, char_rnn, checkpoint, custom_parts, dataloader_workers, dcgan, dqn, gnn,
-                            hf_trainer, nanogpt, regression, resnet, seq2seq, siamese, simclr, style_transfer,
-                            tabular, timeseries, unet, vae, vit, wgan_gp, word_lm)
+from tests.programs import (actor_critic, char_rnn, checkpoint, custom_parts, dataloader_workers, dcgan, diffusion,
+                            distillation, dqn, flow, gnn, hf_trainer, moe, nanogpt, per_sample_grads, ppo,
+                            regression, resnet, seq2seq, siamese, simclr, style_transfer, tabular, timeseries, unet,
+                            vae, vit, wgan_gp, word_lm)
 from tests.reference.store import reference
 
 try:
@@ -273,3 +274,49 @@ def test_dqn_with_replay_memory_and_soft_target_updates_prints_torchs_returns_an
     assert max(v for k, v in ours.items() if k.endswith(" return")) > 0.9  # it reached the goal
     assert 0 < ours["target minus policy abs sum"]  # the target lags behind the policy
     assert_same_numbers(ours, torch_numbers(dqn, dqn.main))
+
+
+def test_ddpm_diffusion_prints_torchs_losses_schedule_and_samples():
+    ours = numbers(printed(diffusion.main, retrograd))
+    assert ours["alphas_cumprod last"] < 0.01  # the schedule ends near pure noise
+    assert ours["step 5 lr"] == 2e-3 and ours["step 0 lr"] < ours["step 1 lr"]  # the warm-up, then flat
+    assert_same_numbers(ours, torch_numbers(diffusion, diffusion.main))
+
+
+def test_mixture_of_experts_prints_torchs_losses_and_routing():
+    ours = numbers(printed(moe.main, retrograd))
+    assert ours["sparse vs dense below 1e-6"] == 1
+    assert ours["expert parameters with gradients"] == 1  # every expert got tokens
+    assert ours["step 5 ce"] < ours["step 0 ce"]
+    assert_same_numbers(ours, torch_numbers(moe, moe.main))
+
+
+def test_realnvp_flow_prints_torchs_likelihoods_and_its_log_det_is_the_jacobians():
+    ours = numbers(printed(flow.main, retrograd))
+    assert ours["inverse undoes forward below 1e-12"] == 1
+    assert ours["slogdet minus log_det below 1e-10"] == 1 and ours["jacobian sign"] == 1
+    assert ours["step 7 nll"] < ours["step 0 nll"]
+    assert_same_numbers(ours, torch_numbers(flow, flow.main))
+
+
+def test_knowledge_distillation_prints_torchs_losses():
+    ours = numbers(printed(distillation.main, retrograd))
+    assert ours["kl forms agree below 1e-12"] == 1
+    assert ours["student step 5 lr"] == 0.0125  # MultiStepLR halved it twice
+    assert_same_numbers(ours, torch_numbers(distillation, distillation.main))
+
+
+def test_ppo_prints_torchs_losses_and_diagnostics():
+    ours = numbers(printed(ppo.main, retrograd))
+    assert sum(ours[f"iteration {i} episodes ended"] for i in (1, 2, 3)) > 0  # the walks reach the ends
+    assert 0 <= ours["iteration 3 clipfrac"] <= 1
+    assert_same_numbers(ours, torch_numbers(ppo, ppo.main))
+
+
+def test_per_sample_gradients_by_torch_func_print_torchs_numbers():
+    ours = numbers(printed(per_sample_grads.main, retrograd))
+    for check in ("vmap grad vs loop", "ensemble vs loop", "jacrev vs autograd.functional",
+                  "hessian vs autograd.functional", "u.Jv equals uJ.v"):
+        assert ours[f"{check} below 1e-12"] == 1, check
+    assert ours["grad_and_value loss"] == ours["step 3 loss"]
+    assert_same_numbers(ours, torch_numbers(per_sample_grads, per_sample_grads.main))

@@ -36,7 +36,7 @@ import weakref
 
 import numpy as np
 
-from .. import _dtype
+from .. import _backend, _dtype
 
 POLICIES = ("lower", "fp32", "promote", "keep", "unsafe")
 DEVICE_TYPES = ("cpu", "cuda")
@@ -83,19 +83,14 @@ def is_autocast_enabled(device_type=None):
     return (device_type or "cuda") in _state.dtypes
 
 
-# torch's device types (the ones autocast has no kernels for here are not available)
-_TORCH_DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve", "fpga",
-                       "maia", "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia", "privateuseone")
-
-
 def is_autocast_available(device_type):
     """Whether autocast runs on ``device_type``: 'cpu' and 'cuda' here, False for torch's other
     device types; RuntimeError for a name that is none of them, as torch."""
     if device_type in DEVICE_TYPES:
         return True
-    if device_type in _TORCH_DEVICE_TYPES:
+    if device_type in _backend.TORCH_DEVICE_TYPES:
         return False
-    raise RuntimeError(f"Expected one of {', '.join(_TORCH_DEVICE_TYPES)} device type at start of device "
+    raise RuntimeError(f"Expected one of {', '.join(_backend.TORCH_DEVICE_TYPES)} device type at start of device "
                        f"string: {device_type}")
 
 
