@@ -130,7 +130,9 @@ EAGER_AFTER = {
     _reads_as_arguments: {"CompiledFunction": 3},
     _conditional_test: {"CompiledFunction": 2},  # (`> 0` on a Python float: no op, before the segment)
     _return_expression: {"CompiledFunction": 2},
-    _keyword_and_subscript: {"CompiledFunction": 2},
+    # (y[0], evaluated before the break, is an output of the first segment and a view of its output y: made
+    # again from y at replay, one Index, so that it is a view of y as eager's)
+    _keyword_and_subscript: {"CompiledFunction": 2, "Index": 1},
     _called_by_index: {"CompiledFunction": 2},
     _computed_callable: {"CompiledFunction": 2, "Sum": 1, "Mul": 1, "TMatrix": 1, "Addmm": 1},  # (x.exp() before, y * 2 after)
 }
@@ -164,7 +166,7 @@ EAGER_AFTER_GUARDED = {**EAGER_AFTER, **{
     _two_reads: {"CompiledFunction": 3, "Mul": 2},
     _read_then_untraceable: {"CompiledFunction": 2, "Mul": 1, "Sin": 1},
     _return_expression: {"CompiledFunction": 2, "Mul": 1},
-    _keyword_and_subscript: {"CompiledFunction": 2, "Mul": 1},
+    _keyword_and_subscript: {"CompiledFunction": 2, "Mul": 1, "Index": 1},
     _called_by_index: {"CompiledFunction": 2, "Mul": 1},
 }}
 

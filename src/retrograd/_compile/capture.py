@@ -117,7 +117,9 @@ class Capture:
         self.recapture = False
         self.live = []  # live tensors, in slot order
         self.bindings = []  # (container, key, tensor): how a live tensor was reached
-        self._owners = _owners_of(modules, fn)
+        self._no_grad_read = set()  # ids of the tensors whose .grad the function read as None (bound to None)
+        self._roots = _held_modules(modules, fn)
+        self._owners = _owners_of(self._roots, fn)
         self._scanned = 0  # self.modules whose tensors are in _owners
         self._undo = []
         # the patches are process-wide: only this thread's calls are recorded (other threads' ops
@@ -347,12 +349,21 @@ class Capture:
 
         def get_grad(t):
             g = grad.__get__(t)
-            if g is not None and cap.mine() and cap.made_inside(t):
+            if not cap.mine():
+                return g
+            slot = cap._slot.get(id(t))
+            if slot is not None and cap.slots[slot][0] == "input":
+                # (the replay would read the .grad of the capture's input, not of the call's)
+                cap.graph_break("the .grad of an input of the compiled function read")
+            elif g is not None and cap.made_inside(t):
                 # (its .grad is written by no replayed line: the capture's gradient would be replayed)
                 cap.graph_break("the .grad of a tensor made inside the compiled function read")
-            elif g is not None and cap.mine():  # a gradient the function reads: bound to t's .grad
+            elif g is not None:  # a gradient the function reads: bound to t's .grad
                 cap._owners.setdefault(id(g), (_GradOf(t), "grad"))
                 cap._keep.append(g)
+            elif id(t) not in cap._no_grad_read:  # (`if p.grad is not None`: guarded to stay None)
+                cap._no_grad_read.add(id(t))
+                cap.bindings.append((_GradOf(t), "grad", None))
             return g
 
         self._undo.append((Tensor, "grad", grad))
@@ -965,6 +976,7 @@ class Capture:
         for t in flat_inputs:
             self.add_input(t)
         self.bindings.extend(_object_bindings(self.fn))
+        edges = len(self.bindings)
         groups = _WatchedGroups([b[2] for b in self.bindings] + list(args) + list(kwargs.values()), self)
         first_live = len(self.slots)
         for container, key in self.value_sources:  # a guarded float that changed: a SymFloat in its place
@@ -1004,6 +1016,9 @@ class Capture:
         if rebound:
             self.breaks.append(graph_break.GraphBreak(f"the function changed a Python value it read ({rebound[0]!r}): "
                                                       "a replay would not", None))
+        # each submodule where the capture found it (`self.lin = nn.Linear(...)` or `model[0] = ...` between calls:
+        # a replay would call the old one, read its parameters)
+        self.bindings[edges:edges] = _module_edges([*self._roots, *self.modules])
         for container, key in groups.read:  # (a hyperparameter the function read: torch guards it)
             reads.note_read(container, key)
         read = {(id(container), key) for s, container, key, _ in self.swapped if s.slot in self.static}
@@ -1044,11 +1059,61 @@ class Capture:
                         self.graph_break("the function returns a view of its input (views are not captured)")
                         return None
             out_slots.append(slot)
+        views = self._output_views(flat_out, out_slots)
+        if views is None:
+            return None
         if any(step.kind in ("backward", "call") for step in self.steps):
             self._check_training(out_slots)
         if self.breaks:
             return None
-        return Graph(self, out_slots, treedef, name)
+        graph = Graph(self, out_slots, treedef, name)
+        graph.views = views
+        return graph
+
+    def _output_views(self, flat_out, out_slots):
+        """Where two outputs the ops made overlap in memory (``return h, h.t()``; a segment's ``y`` and the
+        ``y[0]`` it evaluated before a break), the replay makes the view again from the other output with
+        its op, eagerly, so that it is a view of it as eager's is (an in-place change of one reaches the
+        other's gradient and version counter): (index of the view, index of its base, op, spec, kspec) for
+        each, in the order the ops made them. None (and a break) where an output shares memory with another
+        that is not its base by one view op (nor a view of the same base)."""
+        first = {}  # slot -> the index of its first place among the outputs
+        made = []
+        for i, (o, slot) in enumerate(zip(flat_out, out_slots)):
+            if self.slots[slot][0] == "op" and first.setdefault(slot, i) == i:
+                made.append((slot, o))
+        base = {}  # view slot -> (base slot, step)
+
+        def root(slot):
+            while slot in base:
+                slot = base[slot][0]
+            return slot
+
+        for n, (a_slot, a) in enumerate(made):
+            for b_slot, b in made[n + 1:]:
+                if root(a_slot) == root(b_slot) or not _overlap(a._data, b._data):
+                    continue
+                for view, of in ((b_slot, a_slot), (a_slot, b_slot)):
+                    step = self._view_step(view, of) if view not in base else None
+                    if step is not None:
+                        base[view] = (of, step)
+                        break
+                else:
+                    self.graph_break(f"the function returns tensors of shapes {list(a.shape)} and {list(b.shape)} "
+                                     "that share memory, neither one view op of the other")
+                    return None
+        return tuple((first[v], first[of], step.fn, step.spec, step.kspec) for v, (of, step) in sorted(base.items()))
+
+    def _view_step(self, view_slot, base_slot):
+        """The step that made ``view_slot`` by one view op of ``base_slot`` alone, or None."""
+        step = next((s for s in self.steps if view_slot in s.outs), None)
+        view, of = self.slots[view_slot][1], self.slots[base_slot][1]
+        if step is None or step.kind != "op" or len(step.outs) != 1 or step.autocast \
+                or view._base is None or view._vc is not of._vc \
+                or [a for a in step.spec if a[0] is not False] != [(True, base_slot)] \
+                or any(a[0] is not False for a in step.kspec.values()):
+            return None
+        return step
 
     def _check_training(self, out_slots):
         """A graph with backward() or optimizer calls replays only if each output that requires grad went
@@ -1109,6 +1174,18 @@ def _shares_memory(t, slots):
         return True
     return any(u is not t and u is not None
                and (type(u._data) is not np.ndarray or np.may_share_memory(u._data, t._data)) for _, u in slots)
+
+
+def _overlap(a, b):
+    """Whether arrays ``a`` and ``b`` share memory (those not NumPy's are taken as sharing it)."""
+    if type(a) is not np.ndarray or type(b) is not np.ndarray:
+        return True
+    if not np.may_share_memory(a, b):
+        return False
+    try:
+        return bool(np.shares_memory(a, b, max_work=10000))
+    except np.exceptions.TooHardError:
+        return True
 
 
 def _plain_operands(original):
@@ -1400,6 +1477,32 @@ def _object_bindings(fn):
             continue
         if isinstance(v, kinds):
             out.append((cell, None, v))
+    return out
+
+
+def _held_modules(modules, fn):
+    """The compiled modules, then the modules the function's globals and closure hold and a bound method's
+    module: a parameter of one that an op reads is bound where it is held, though the module is not called
+    (``F.linear(x, model.lin.weight)``)."""
+    from ..nn.module import Module
+
+    held = [m for m in modules if isinstance(m, Module)]
+    owner = getattr(fn, "__self__", None)
+    if isinstance(owner, Module):
+        held.append(owner)
+    held += [v for _, _, v in _object_bindings(fn) if isinstance(v, Module)]
+    return list({id(m): m for m in held}.values())
+
+
+def _module_edges(roots):
+    """(parent._modules, name, child) for each submodule of ``roots``."""
+    out, seen = [], set()
+    for root in roots:
+        for m in root.modules():
+            if id(m) in seen:
+                continue
+            seen.add(id(m))
+            out += [(m._modules, name, child) for name, child in m._modules.items()]
     return out
 
 

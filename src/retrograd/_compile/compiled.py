@@ -352,6 +352,12 @@ class Compiled:
                 result[i] = inputs[j]
             elif first.setdefault(s, i) != i:  # one tensor returned twice (`return [p], p`): one object, as eager's
                 result[i] = result[first[s]]
+        for i, j, op, spec, kspec in graph.views:  # an output that is a view of another: made again from it
+            result[i] = op.apply(*[result[j] if a[0] is True else a[1] for a in spec],
+                                 **{k: a[1] for k, a in kspec.items()})
+            for k, s in enumerate(graph.out_slots):  # (returned twice)
+                if k != i and s == graph.out_slots[i]:
+                    result[k] = result[i]
         for i, value, j in graph.fill:
             result.insert(i, value if j is None else args[j])
         return guards.unflatten(graph.treedef, result)

@@ -1,7 +1,8 @@
 """Guards: when a captured graph may stand for a call.
 
 ``call_key`` reduces a call to a hashable key: each tensor argument's shape, dtype, device
-(array type), tensor class and requires_grad; every other argument's value (its identity when
+(array type), tensor class and requires_grad; which tensor arguments are one tensor passed
+twice; every other argument's value (its identity when
 it is not hashable); grad mode and the autocast state. A graph is looked up by that key, then
 ``Graph.check`` (replay.py) tests the rest: module training flags, live tensors still bound
 where they were found, with the same shape, dtype and requires_grad. ``eager_only`` names
@@ -58,6 +59,8 @@ def call_key(args, kwargs):
             tree = _POSITIONAL.get(len(args))
             if tree is None:
                 tree = _POSITIONAL[len(args)] = flatten((args, {}), [])
+            if len(args) > 1 and len({id(x) for x in args}) < len(args):
+                parts.append(_aliases(args))
             return (tree, tuple(parts), _grad_state.enabled, amp), list(args)
     leaves = []
     tree = flatten((args, kwargs), leaves)
@@ -75,8 +78,17 @@ def call_key(args, kwargs):
                 parts.append((type(x), x) if x or not isinstance(x, float) else (type(x), x, copysign(1.0, x)))
             except TypeError:
                 parts.append(("id", id(x)))
+    if len(tensors) > 1 and len({id(x) for x in tensors}) < len(tensors):
+        parts.append(_aliases(tensors))
     key = (tree, tuple(parts), _grad_state.enabled, amp)
     return key, tensors
+
+
+def _aliases(tensors):
+    """Which tensor arguments are one tensor passed again (`f(x, x)`): for each, the index of its first
+    place. A graph captured with two tensors cannot stand for one passed twice, nor the other way round."""
+    first = {}
+    return ("aliases", tuple(first.setdefault(id(t), i) for i, t in enumerate(tensors)))
 
 
 _POSITIONAL = {}  # number of positional tensor arguments -> the treedef of (args, {})

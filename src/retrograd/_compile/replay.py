@@ -113,6 +113,7 @@ class Graph:
             for step in self.steps if step.outside and (len(step.outside) > 1 or step.delivers))
         self.out_meta_at = [(t._data.shape, t._data.dtype) for t in (capture.slots[s][1] for s in out_slots)]
         self.program = Program(self, capture.slots)
+        self._depends = None  # per output, the input positions it depends on (unreached: made at first use)
 
     def check(self, inputs):
         """The guards beyond the call's key: module training flags, the bindings of live tensors,
@@ -155,9 +156,27 @@ class Graph:
                 "compiled graph is not supported, as in torch.compile; run that function eagerly (don't compile "
                 "it, or wrap it in torch.compiler.disable).")
         arrays = [None if g is None else g._data for g in grads]
+        unreached = ()
         if any(a is None for a in arrays):  # an output no gradient reached: zeros, as the engine materializes them
             arrays = [np.zeros(*self.out_meta_at[k]) if a is None else a for k, a in enumerate(arrays)]
-        return tuple(None if g is None else _make(g) for g in self.program.backward(saved, arrays))
+            unreached = self.unreached([a is not None for a in grads])  # (their inputs get None, as eager's)
+        return tuple(None if g is None or j in unreached else _make(g)
+                     for j, g in enumerate(self.program.backward(saved, arrays)))
+
+    def unreached(self, given):
+        """The input positions that no output with a gradient (``given``) depends on through the ops."""
+        if self._depends is None:
+            position = {s: j for j, s in enumerate(self.input_slots)}
+            deps = {s: {j} for s, j in position.items()}
+            for step in self.steps:
+                if step.differentiable:
+                    d = set().union(*(deps.get(slot, ()) for _, slot, _, _ in step.grad_to))
+                    for o in step.outs:
+                        if o is not None:
+                            deps[o] = d
+            self._depends = [deps.get(s, set()) for s in self.out_slots]
+        reached = set().union(*(d for d, g in zip(self._depends, given) if g))
+        return set(range(len(self.input_slots))) - reached
 
 
 class CompiledFunction(Function):
@@ -176,6 +195,7 @@ class CompiledFunction(Function):
         else:
             outs, saved = program.forward(*[t._data for t in tensors])
         ctx.graph, ctx.saved = graph, saved
+        ctx._materialize_grads = False  # (backward sees which outputs no gradient reached: see Graph.backward)
         results = [_make(o) for o in outs]
         non_diff = [r for r, rg in zip(results, graph.out_rg) if not rg]
         if non_diff:

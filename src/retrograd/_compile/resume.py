@@ -119,6 +119,11 @@ class Split:
         return self.plan
 
     def __call__(self, plan, args, kwargs):
+        driver, func = plan.driver, self.func
+        if driver.__defaults__ is not func.__defaults__ or driver.__kwdefaults__ != func.__kwdefaults__:
+            # (the function's defaults rebound since the plan was made: the driver takes them as the function
+            # would; a default changed in place is the same object)
+            driver.__defaults__, driver.__kwdefaults__ = func.__defaults__, func.__kwdefaults__
         if self.owner is None:
             return plan.driver(*args, **kwargs)
         if self.module is None:

@@ -1,0 +1,489 @@
+"""Adversarial programs around what docs/compile.md says is guarded and captured: each runs eagerly and
+compiled (worlds.py) and every observable thing is compared (values, gradients, version counters,
+requires_grad, grad_fn presence, exception types, the generator's state). A tensor attribute of a module
+replaced, a parameter replaced or its ``.data`` assigned, ``requires_grad_`` toggled, hooks added after the
+first call, a buffer changed in place outside, ``manual_seed`` between calls, a generator argument, ``out=``,
+an input aliasing a parameter, the same tensor passed twice, views of outputs changed in place, ``.grad``
+reads, backward with ``retain_graph`` and optimizer steps inside. The tests named for a program after the
+parametrized one each failed on the code before their fix (a silent wrong result)."""
+
+import numpy as np
+import pytest
+
+import retrograd as torch
+from retrograd import nn
+from tests.compile.compare import fresh_compiler  # noqa: F401
+from tests.compile.worlds import differences
+
+F = nn.functional
+R = [np.random.default_rng(0)]
+
+
+def arr(*shape):
+    return R[0].normal(size=shape)
+
+
+def assert_same(case):
+    def scenario(compile, rec):
+        R[0] = np.random.default_rng(0)
+        case(compile, rec)
+
+    assert differences(scenario) is None
+
+
+def same_tensor_twice(compile, rec):
+    def f(a, b): return a * 2 + b
+    c = compile(f)
+    x = torch.tensor(arr(3), requires_grad=True); y = torch.tensor(arr(3), requires_grad=True)
+    for args in [(x, x), (x, x), (x, y), (y, y), (x, y)]:
+        out = rec.call(c, *args)
+        if out is not None: out.sum().backward()
+        rec.state(x, y)
+
+def tensor_attr_replaced(compile, rec):
+    class M(nn.Module):
+        def __init__(s):
+            super().__init__(); s.lin = nn.Linear(3, 2).double(); s.t = torch.ones(2, dtype=torch.float64)
+        def forward(s, x): return s.lin(x) * s.t
+    m = M(); c = compile(m)
+    x = torch.tensor(arr(4, 3))
+    rec(c(x)); rec(c(x))
+    m.t = torch.full((2,), 3.0, dtype=torch.float64)
+    rec(c(x))
+    m.t.mul_(2)
+    rec(c(x))
+
+def param_replaced(compile, rec):
+    m = nn.Linear(3, 2).double(); c = compile(m)
+    x = torch.tensor(arr(4, 3))
+    rec(c(x)); rec(c(x))
+    m.weight = nn.Parameter(torch.ones(2, 3, dtype=torch.float64))
+    out = rec(c(x)); out.sum().backward(); rec.state(m.weight, m.bias)
+    m.weight.data = torch.zeros(2, 3, dtype=torch.float64)
+    out = rec(c(x)); out.sum().backward(); rec.state(m.weight, m.bias)
+    m.weight.data = torch.zeros(5, 3, dtype=torch.float64)
+    out = rec.call(c, x); rec.state(m.weight)
+    m.weight.requires_grad_(False)
+    m.weight.data = torch.zeros(2, 3, dtype=torch.float64)
+    out = rec(c(x)); out.sum().backward(); rec.state(m.weight, m.bias)
+
+def hooks_after(compile, rec):
+    m = nn.Linear(3, 2).double(); c = compile(m)
+    x = torch.tensor(arr(4, 3), requires_grad=True)
+    for i in range(5):
+        out = rec(c(x)); out.sum().backward(); rec.state(x, m.weight, m.bias)
+        if i == 1: m.register_forward_hook(lambda mod, inp, o: o * 2)
+        if i == 2: m.weight.register_hook(lambda g: g * 3)
+        if i == 3: x.register_hook(lambda g: g + 1)
+
+def buffer_mutated(compile, rec):
+    class M(nn.Module):
+        def __init__(s):
+            super().__init__(); s.register_buffer("b", torch.ones(3, dtype=torch.float64))
+        def forward(s, x): return x + s.b
+    m = M(); c = compile(m); x = torch.tensor(arr(3))
+    rec(c(x)); rec(c(x)); m.b.add_(1); rec(c(x)); m.b[0] = 7; rec(c(x)); m.b = torch.zeros(3, dtype=torch.float64); rec(c(x))
+
+def seed_between(compile, rec):
+    def f(x): return F.dropout(x, 0.5) * 2
+    c = compile(f); x = torch.ones(6, 6, requires_grad=True)
+    for i in range(4):
+        torch.manual_seed(3)
+        rec(c(x))
+    rec(c(x)); rec(c(x))
+
+def generator_arg(compile, rec):
+    def f(x, g): return x + torch.randn(3, generator=g, dtype=torch.float64)
+    c = compile(f); x = torch.ones(3, dtype=torch.float64)
+    g = torch.Generator(); g.manual_seed(1)
+    for i in range(3): rec.call(c, x, g)
+    g2 = torch.Generator(); g2.manual_seed(5)
+    rec.call(c, x, g2)
+
+def rand_like_in(compile, rec):
+    def f(x): return x * torch.rand_like(x) + torch.randn(3, dtype=torch.float64)
+    c = compile(f); x = torch.ones(3, dtype=torch.float64)
+    for i in range(3): rec.call(c, x)
+
+def out_arg(compile, rec):
+    def f(x, o):
+        torch.add(x, 1, out=o)
+        return o * 2
+    c = compile(f); x = torch.tensor(arr(3)); o = torch.zeros(3, dtype=torch.float64)
+    for i in range(3):
+        rec.call(c, x, o); rec.state(o)
+        x = torch.tensor(arr(3))
+
+def input_alias_param(compile, rec):
+    m = nn.Linear(3, 3, bias=False).double()
+    def f(x): return m(x) + x.sum()
+    c = compile(f)
+    x = torch.tensor(arr(3, 3), requires_grad=True)
+    for a in [x, x, m.weight, m.weight, x]:
+        out = rec(c(a)); out.sum().backward(); rec.state(x, m.weight)
+
+def view_returned_modified(compile, rec):
+    def f(x): return x[0], x.t(), x * 2
+    c = compile(f)
+    x = torch.tensor(arr(3, 3))
+    for i in range(3):
+        a, b, d = c(x); rec((a, b, d))
+        a.add_(1); rec.state(x)
+        b.mul_(2); rec.state(x)
+
+def view_returned_grad(compile, rec):
+    def f(x): return x.view(-1), (x * 2)[1:]
+    c = compile(f)
+    x = torch.tensor(arr(3, 3), requires_grad=True)
+    for i in range(3):
+        a, b = rec(c(x))
+        rec.call(lambda: b.add_(1)); rec((a, b))
+        (b.sum()).backward(); rec.state(x)
+        rec.call(lambda: a.mul_(2))
+
+def requires_grad_toggle(compile, rec):
+    m = nn.Linear(3, 2).double(); c = compile(m); x = torch.tensor(arr(4, 3))
+    for i in range(5):
+        out = rec(c(x))
+        if out.requires_grad: out.sum().backward()
+        rec.state(m.weight, m.bias)
+        m.bias.requires_grad_(i % 2 == 1)
+
+def retain_graph_in(compile, rec):
+    w = torch.tensor(arr(3), requires_grad=True)
+    def f(x):
+        y = (x * w).sum()
+        y.backward(retain_graph=True)
+        g = w.grad.clone()
+        y.backward()
+        return g, w.grad * 1
+    c = compile(f)
+    for i in range(3):
+        rec.call(c, torch.tensor(arr(3))); rec.state(w)
+
+def grad_read(compile, rec):
+    w = torch.tensor(arr(3), requires_grad=True)
+    def f(x):
+        (x * w).sum().backward()
+        return w.grad * 2
+    c = compile(f)
+    for i in range(4):
+        rec.call(c, torch.tensor(arr(3))); rec.state(w)
+        if i == 1: w.grad = None
+
+def opt_step_inside(compile, rec):
+    m = nn.Linear(3, 2).double(); opt = torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+    def step(x):
+        opt.zero_grad(); loss = m(x).pow(2).mean(); loss.backward(); opt.step(); return loss
+    c = compile(step)
+    for i in range(5):
+        rec.call(c, torch.tensor(arr(4, 3))); rec.state(m.weight, m.bias)
+        if i == 2: opt.param_groups[0]["lr"] = 0.5
+
+def inplace_input(compile, rec):
+    def f(x, y):
+        y.add_(1)
+        return x * y
+    c = compile(f)
+    x = torch.tensor(arr(3), requires_grad=True); y = torch.tensor(arr(3))
+    for i in range(3):
+        rec.call(c, x, y); rec.state(x, y)
+
+def view_inplace_input(compile, rec):
+    def f(x):
+        with torch.no_grad():
+            x[0] = 5.0
+        return x * 2
+    c = compile(f); x = torch.tensor(arr(3))
+    for i in range(3):
+        rec.call(c, x); rec.state(x)
+
+def detach_alias(compile, rec):
+    def f(x):
+        d = x.detach()
+        d.mul_(2)
+        return x + 1
+    c = compile(f); x = torch.tensor(arr(3), requires_grad=True)
+    for i in range(3):
+        rec.call(c, x); rec.state(x)
+
+def closure_change(compile, rec):
+    scale = [2.0]
+    k = 2.0
+    def f(x): return x * k * scale[0]
+    c = compile(f); x = torch.tensor(arr(3))
+    rec(c(x)); rec(c(x)); scale[0] = 3.0; rec(c(x));
+    def setk(v):
+        nonlocal k; k = v
+    setk(5.0); rec(c(x))
+
+def default_change(compile, rec):
+    def f(x, s=2.0, lst=[1.0]): return x * s * lst[0]
+    c = compile(f); x = torch.tensor(arr(3))
+    rec(c(x)); rec(c(x)); f.__defaults__ = (3.0, [1.0]); rec(c(x)); f.__defaults__[1][0] = 4.0; rec(c(x))
+
+def train_eval(compile, rec):
+    m = nn.Sequential(nn.Linear(3, 3), nn.Dropout(0.5), nn.LayerNorm(3)).double()
+    c = compile(m); x = torch.tensor(arr(4, 3), requires_grad=True)
+    for i in range(6):
+        out = rec(c(x)); out.sum().backward(); rec.state(x, *m.parameters())
+        if i == 1: m.eval()
+        if i == 3: m[1].train()
+
+def dtype_changes(compile, rec):
+    def f(x, y): return (x @ y.t()).softmax(-1), x.sum(0, keepdim=True)
+    c = compile(f)
+    for dt in [torch.float64, torch.float64, torch.float32, torch.float32, torch.float64]:
+        x = torch.tensor(arr(3, 4), dtype=dt, requires_grad=True); y = torch.tensor(arr(2, 4), dtype=dt)
+        out = rec(c(x, y)); (out[0].sum() + out[1].sum()).backward(); rec.state(x)
+
+def nograd_mode(compile, rec):
+    def f(x): return x.exp() * 2
+    c = compile(f); x = torch.tensor(arr(3), requires_grad=True)
+    rec(c(x)); rec(c(x))
+    with torch.no_grad():
+        rec(c(x)); rec(c(x))
+    rec(c(x))
+    with torch.enable_grad():
+        torch.set_grad_enabled(False); rec(c(x)); torch.set_grad_enabled(True)
+
+def global_tensor(compile, rec):
+    global GT
+    GT = torch.ones(3, dtype=torch.float64)
+    def f(x): return x + GT
+    c = compile(f); x = torch.tensor(arr(3))
+    rec(c(x)); rec(c(x)); GT = GT * 3; rec(c(x)); GT.add_(1); rec(c(x))
+
+def index_assign(compile, rec):
+    def f(x, i):
+        h = x * 1
+        h[i] = 0.0
+        h[:, 0] += x[:, 1]
+        return h
+    c = compile(f); x = torch.tensor(arr(4, 3), requires_grad=True)
+    for idx in [[0, 2], [0, 2], [1, 3], [0, 0]]:
+        out = rec(c(x, torch.tensor(idx))); out.sum().backward(); rec.state(x)
+
+def python_int_state(compile, rec):
+    class Cfg: n = 2
+    cfg = Cfg()
+    def f(x): return x[: cfg.n] * cfg.n
+    c = compile(f); x = torch.tensor(arr(4))
+    rec(c(x)); rec(c(x)); cfg.n = 3; rec(c(x)); Cfg.n = 1; rec(c(x)); del cfg.n; rec(c(x))
+
+
+
+CASES = [same_tensor_twice, tensor_attr_replaced, param_replaced, hooks_after, buffer_mutated, seed_between,
+         generator_arg, rand_like_in, out_arg, input_alias_param, view_returned_modified, view_returned_grad,
+         requires_grad_toggle, retain_graph_in, grad_read, opt_step_inside, inplace_input, view_inplace_input,
+         detach_alias, closure_change, default_change, train_eval, dtype_changes, nograd_mode, global_tensor,
+         index_assign, python_int_state]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.__name__)
+def test_compiled_run_observes_what_the_eager_run_does(case):
+    assert_same(case)
+
+
+# ---------------------------------------------------------------- silent wrong results found (each failed before)
+def test_same_tensor_passed_twice_then_two_tensors():
+    """f(x, x) captured one input; f(x, y) has the same key (shapes) and replayed that graph with two: a
+    TypeError (and the other way round, a graph of two inputs replayed for one tensor passed twice, which a
+    function testing ``a is b`` tells apart). The key holds which tensor arguments are one tensor."""
+    def case(compile, rec):
+        def f(a, b):
+            return a * 2 + b if a is not b else a * 5
+        c = compile(f)
+        x = torch.tensor(arr(3), requires_grad=True)
+        y = torch.tensor(arr(3), requires_grad=True)
+        for args in [(x, x), (x, x), (x, y), (x, y), (y, y), (x, y)]:
+            out = rec.call(c, *args)
+            if out is not None:
+                out.sum().backward()
+            rec.state(x, y)
+    assert_same(case)
+
+
+def default_after_break(x, s=2.0):
+    h = x ** 2
+    if h.sum() > 0:  # (a graph break: the function is split, its driver made once)
+        h = h * 2
+    return h, x * s
+
+
+def test_default_argument_rebound_after_a_graph_break():
+    """The split function's driver was made with the function's ``__defaults__`` of that time: rebinding
+    them later (``f.__defaults__ = (3.0,)``) was not seen, ``x * s`` replayed the old default."""
+    def case(compile, rec):
+        c = compile(default_after_break)
+        x = torch.tensor(arr(3))
+        try:
+            rec(c(x)); rec(c(x))
+            default_after_break.__defaults__ = (-1.5,)
+            rec(c(x)); rec(c(x))
+        finally:
+            default_after_break.__defaults__ = (2.0,)
+    assert_same(case)
+
+
+def view_changed_after_break(y):
+    v0 = y * 3
+    v5 = v0 * 1
+    v5.t().mul_(2)  # (an in-place change of a view breaks; v5.t() is evaluated by the segment before)
+    return v5
+
+
+def test_view_of_an_output_changed_in_place_after_a_graph_break():
+    """The segment before the break returned v5 and v5.t() as two unrelated tensors sharing memory: the eager
+    ``mul_`` on the second changed the values of v5 but not its autograd history, so y's gradient missed the
+    factor 2 (3 where eager gives 6). An output that is a view of another is now made again from it."""
+    def case(compile, rec):
+        c = compile(view_changed_after_break)
+        for i in range(4):
+            y = torch.tensor(arr(2, 2), requires_grad=True)
+            out = rec(c(y))
+            out.sum().backward()
+            rec.state(y)
+    assert_same(case)
+
+
+def test_outputs_that_are_views_of_each_other_changed_in_place():
+    """``return h, h.t(), h[0]``: each output changed in place, then backward through all three."""
+    def case(compile, rec):
+        def f(x):
+            h = x * 3
+            return h, h.t(), h[0]
+        c = compile(f)
+        for i in range(2):
+            for which in range(3):
+                x = torch.tensor(arr(2, 2), requires_grad=True)
+                outs = rec(c(x))
+                outs[which].mul_(2)
+                rec(outs)
+                (outs[0].sum() + outs[1].sum() * 2 + outs[2].sum() * 3).backward()
+                rec.state(x, *outs)
+    assert_same(case)
+
+
+class Holder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(2, 2).double()
+        self.t = torch.full((2,), 0.25, dtype=torch.float64)
+
+
+HELD = [None]
+
+
+def read_held(x):
+    m = HELD[0]
+    return F.linear(x, m.lin.weight) + m.t
+
+
+GLOBAL_HOLDER = None
+
+
+def read_global_holder(x):
+    return F.linear(x, GLOBAL_HOLDER.lin.weight) + GLOBAL_HOLDER.lin.bias + GLOBAL_HOLDER.t
+
+
+def test_tensors_of_a_global_module_not_called_rebound():
+    """A module the function reads but does not call (a global): its parameters (``F.linear(x,
+    M.lin.weight)``) and tensor attributes (``M.t``) were baked in: a new Parameter, a new ``t``, or a new
+    submodule were not seen. They are bound where the module holds them, and its submodules where their
+    parents hold them."""
+    def case(compile, rec):
+        global GLOBAL_HOLDER
+        GLOBAL_HOLDER = Holder()
+        c = compile(read_global_holder)
+        x = torch.tensor(arr(1, 2), requires_grad=True)
+        rec(c(x)); rec(c(x))
+        GLOBAL_HOLDER.t = torch.full((2,), 0.75, dtype=torch.float64)
+        rec(c(x)); rec(c(x))
+        GLOBAL_HOLDER.lin.weight = nn.Parameter(torch.full((2, 2), 3.0, dtype=torch.float64))
+        rec(c(x)); rec(c(x))
+        GLOBAL_HOLDER.lin = nn.Linear(2, 2).double()
+        out = rec(c(x)); rec(c(x))
+        out.sum().backward()
+        rec.state(x, GLOBAL_HOLDER.lin.weight, GLOBAL_HOLDER.lin.bias)
+    assert_same(case)
+
+
+def test_submodule_replaced_between_calls():
+    """``model[0] = nn.Linear(...)`` or ``model.lin = ...`` after the first calls: the replay still called the
+    old submodule's parameters (its own ``_parameters`` still held them). Each submodule is now bound where
+    its parent holds it."""
+    def case(compile, rec):
+        seq = nn.Sequential(nn.Linear(2, 2), nn.ReLU()).double()
+        holder = Holder()
+        c, d = compile(seq), compile(lambda_free_forward(holder))
+        x = torch.tensor(arr(3, 2))
+        rec(c(x)); rec(c(x)); rec(d(x)); rec(d(x))
+        seq[0] = nn.Linear(2, 2).double()
+        holder.lin = nn.Linear(2, 2).double()
+        rec(c(x)); rec(c(x)); rec(d(x)); rec(d(x))
+        seq[1] = nn.Tanh()
+        rec(c(x)); rec(c(x))
+    assert_same(case)
+
+
+def lambda_free_forward(m):
+    def forward(x):
+        return m.lin(x) * 2
+    return forward
+
+
+def read_input_grad(x):
+    return x.grad * 2 + x
+
+
+def test_grad_of_an_input_read():
+    """``x.grad`` of an input: the replay read the .grad of the capture's input (bound to it), not the
+    call's: now a graph break."""
+    def case(compile, rec):
+        c = compile(read_input_grad)
+        for i in range(3):
+            x = torch.tensor(arr(2), requires_grad=True)
+            x.grad = torch.tensor(arr(2))
+            rec.call(c, x)
+    assert_same(case)
+
+
+W_GRAD = [None]
+
+
+def grad_or_zero(x):
+    w = W_GRAD[0]
+    g = w.grad * 1 if w.grad is not None else w * 0
+    return g + x
+
+
+def test_grad_read_as_none_then_set():
+    """``p.grad * 1 if p.grad is not None else ...`` captured while the .grad was None replayed that branch
+    after a backward set it: a .grad read as None is now guarded to stay None."""
+    def case(compile, rec):
+        W_GRAD[0] = w = torch.tensor(arr(2), requires_grad=True)
+        c = compile(grad_or_zero)
+        x = torch.tensor(arr(2))
+        for i in range(4):
+            out = rec.call(c, x)
+            (w * out).sum().backward()
+            rec.state(w)
+    assert_same(case)
+
+
+def test_input_no_output_gradient_reaches_keeps_grad_none():
+    """``return y * 2, x * 3`` and backward through the first output only: the compiled graph's one node
+    gave x a zero gradient where eager leaves ``x.grad`` None (then an optimizer with momentum or weight
+    decay would update x). The gradient of an input no output with a gradient depends on is now None."""
+    def case(compile, rec):
+        def f(x, y):
+            return y * 2, x * 3
+        c = compile(f)
+        for i in range(3):
+            x = torch.tensor(arr(2), requires_grad=True)
+            y = torch.tensor(arr(2), requires_grad=True)
+            out = rec(c(x, y))
+            out[0].sum().backward()
+            rec.state(x, y)
+    assert_same(case)
