@@ -99,3 +99,14 @@ def test_half_precision_linear_rounds_product_plus_bias_once(dtype, lead):
     np.testing.assert_array_equal(out.float().numpy(), once.float().numpy())
     twice = (retrograd.tensor(x32 @ w32.T).to(half) + b16).float().numpy()
     assert (twice != once.float().numpy()).any()  # (the inputs tell the two roundings apart)
+
+
+@pytest.mark.parametrize("dtype, big", [("bfloat16", 256.0), ("float16", 2048.0)])
+def test_half_precision_linear_bias_gradient_is_summed_in_float32(dtype, big):
+    """The bias's gradient sums the output gradient's rows in float32 and rounds once, as torch's:
+    big + eight 1s is big + 8 (bfloat16's own running sum lost every 1 and gave 256, torch 264)."""
+    half = getattr(retrograd, dtype)
+    lin = retrograd.nn.Linear(1, 1).to(half)
+    lin(retrograd.ones(9, 1, dtype=half)).backward(retrograd.tensor([[big]] + [[1.0]] * 8, dtype=half))
+    assert lin.bias.grad.dtype == half
+    assert lin.bias.grad.item() == lin.weight.grad.item() == big + 8

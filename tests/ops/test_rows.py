@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+import retrograd
 from retrograd.ops import _rows
 from retrograd.ops._rows import col_sums, exp_sums, last_dim_rows, row_blocks, row_sums, unshifted_exp_sums
 
@@ -15,6 +16,15 @@ def test_row_and_col_sums_equal_numpy(dtype, shape):
     np.testing.assert_allclose(row_sums(a), a.sum(-1), rtol=tol, atol=tol)
     assert row_sums(a, keepdims=True).shape == a.sum(-1, keepdims=True).shape
     np.testing.assert_allclose(col_sums(a), a.sum(axis=tuple(range(a.ndim - 1))), rtol=tol, atol=tol)
+
+
+def test_col_sums_of_half_precision_sum_in_float32_and_round_once():
+    """As torch's reductions of float16/bfloat16: NumPy's bfloat16 sum rounds every add."""
+    for dt in (np.float16, retrograd.bfloat16.np):
+        big = 2048.0 if dt == np.float16 else 256.0
+        a = np.array([[big, 1.0]] + [[1.0, 1.0]] * 8, dtype=dt)
+        got = col_sums(a)
+        assert got.dtype == dt and got.tolist() == [big + 8, 9.0]
 
 
 def test_sums_of_a_non_contiguous_array():

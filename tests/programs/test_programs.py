@@ -18,9 +18,9 @@ import pytest
 import retrograd
 from tests.helpers import requires_torch
 from tests.programs import (actor_critic, char_rnn, checkpoint, custom_parts, dataloader_workers, dcgan, diffusion,
-                            distillation, dqn, flow, gnn, hf_trainer, moe, nanogpt, per_sample_grads, ppo,
-                            regression, resnet, seq2seq, siamese, simclr, style_transfer, tabular, timeseries, unet,
-                            vae, vit, wgan_gp, word_lm)
+                            distillation, dqn, flow, gnn, hf_trainer, mixed_precision, moe, nanogpt,
+                            per_sample_grads, ppo, regression, resnet, seq2seq, siamese, simclr, style_transfer,
+                            tabular, text_classifier, timeseries, unet, vae, vit, wgan_gp, word_lm)
 from tests.reference.store import reference
 
 try:
@@ -320,3 +320,20 @@ def test_per_sample_gradients_by_torch_func_print_torchs_numbers():
         assert ours[f"{check} below 1e-12"] == 1, check
     assert ours["grad_and_value loss"] == ours["step 3 loss"]
     assert_same_numbers(ours, torch_numbers(per_sample_grads, per_sample_grads.main))
+
+
+def test_text_classifier_with_embedding_bag_and_a_bucketing_sampler_prints_torchs_losses():
+    ours = numbers(printed(text_classifier.main, retrograd))
+    assert ours["masked mean vs bag below 1e-12"] == 1 and ours["padding row gradient abs sum"] == 0
+    assert ours["functional mean bag equals the module's"] == 1
+    assert ours["epoch 3 valid loss"] < ours["epoch 1 valid loss"]
+    assert_same_numbers(ours, torch_numbers(text_classifier, text_classifier.main))
+
+
+def test_mixed_precision_under_autocast_and_grad_scaler_prints_torchs_losses_and_scales():
+    ours = numbers(printed(mixed_precision.main, retrograd))
+    assert ours["step 3 skipped"] == 1 and ours["step 3 scale"] == ours["step 2 scale"] / 2  # the overflow
+    assert ours["step 4 loss"] == ours["step 3 loss"]  # the skipped step left the weights
+    assert sum(ours[f"step {s} skipped"] for s in range(6)) == 1
+    assert "autocast dtypes bfloat16 float32 float32 bfloat16 bfloat16 bfloat16" in ours
+    assert_same_numbers(ours, torch_numbers(mixed_precision, mixed_precision.main))

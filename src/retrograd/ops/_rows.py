@@ -52,8 +52,11 @@ def row_sums(a, keepdims=False):
 
 
 def col_sums(a):
-    """a summed over every axis but the last: shape (a.shape[-1],)."""
+    """a summed over every axis but the last: shape (a.shape[-1],). Half precision is summed in
+    float32 and rounded once, as torch (NumPy's own float16/bfloat16 sum rounds every add)."""
     if not _blas_ok(a) or a.ndim < 2:
+        if a.dtype.itemsize == 2 and a.dtype.kind in "fV" and type(a) is np.ndarray:
+            return a.sum(axis=tuple(range(a.ndim - 1)), dtype=np.float32).astype(a.dtype)
         return a.sum(axis=tuple(range(a.ndim - 1)))
     rows = a if a.ndim == 2 else a.reshape(-1, a.shape[-1])
     return _ones(a, rows.shape[0]) @ rows

@@ -113,6 +113,12 @@ class Normalize(Function):
         x, w, mean, rstd, xhat = ctx.saved_tensors
         low = ctx.low
         if low is not None:  # float16/bfloat16 x: in float32 (as the forward), each gradient cast back
+            if all(dt is None or dt == low[0] for dt in low[1:]):
+                # parameters of x's dtype (or none): torch saves the statistics in that dtype, and its
+                # backward reads them rounded (layer and group norm: the forward used them unrounded)
+                mean, rstd = (Tensor._make(_backend.cast(_backend.cast(t._data, x._data.dtype), np.float32))
+                              for t in (mean, rstd))
+                xhat = None  # (recomputed from the rounded statistics)
             x, w, g = x.float(), None if w is None else w.float(), g.float()
         if not is_grad_enabled():
             grads = _normalize_backward_arrays(ctx, x, w, mean, rstd, xhat, g)
