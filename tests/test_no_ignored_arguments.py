@@ -63,6 +63,8 @@ ALLOWED = {
     ("retrograd.nn.utils.spectral_norm.SpectralNorm.__call__", "inputs"): "forward pre-hook signature",
     ("retrograd.nn.utils.weight_norm.WeightNorm.__call__", "inputs"): "forward pre-hook signature",
     ("Tensor.__reduce_ex__", "protocol"): "pickle protocol: the reduction is the same for all",
+    **{("Tensor.__array_wrap__", p): "NumPy's protocol passes it; torch's wrap is a tensor whatever its value"
+       for p in ("context", "return_scalar")},
     **{(f"retrograd.linalg.{op}.jvp", "_"): "forward AD passes a tangent per forward argument: the "
        "non-tensor arguments' (mode, full_matrices, UPLO, atol/rtol/hermitian) are None"
        for op in ("QR", "SVD", "Eigh", "Pinv")},

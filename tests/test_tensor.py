@@ -514,4 +514,4 @@ def test_a_list_of_numpy_arrays_warns_that_it_is_slow_and_an_array_operand_says_
         T.tensor([np.ones(2), np.ones(2)])
     assert record[0].filename == __file__
     with pytest.raises(TypeError, match=r"ndarray \(shape \[2\], dtype float64\).*torch.as_tensor\(array\)"):
-        T.ones(2) - np.ones(2)
+        T.ones(2).sub(np.ones(2))  # (the operator - hands it to NumPy, as torch's: tests/ops/test_numpy_operands.py)

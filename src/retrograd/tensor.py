@@ -538,8 +538,17 @@ class Tensor:
         data = self._data
         return data if isinstance(data, np.ndarray) else _backend.to_device(data, "cpu")
 
-    # NumPy defers to our reflected operators: np.float64(2) * t is a Tensor
-    __array_ufunc__ = None
+    # NumPy's forward operators and its scalars' defer to ours (np.float64(2) * t is a Tensor); ours refuse
+    # an ndarray operand, so that NumPy computes t + a and wraps it (ops/_numpy_operands.py), as torch's
+    __array_priority__ = 1000
+
+    def __array_wrap__(self, array, context=None, return_scalar=False):
+        """A NumPy ufunc's result (np.exp(t), t + ndarray) as a tensor sharing its memory, as torch's:
+        a bool result becomes uint8, and a 0-dim one a 0-dim tensor (torch's wrap gives a tensor
+        whatever the ufunc, its context and NumPy's return_scalar)."""
+        if array.dtype == np.bool_:
+            array = array.astype(np.uint8)
+        return Tensor._make(array)
 
     def __array__(self, dtype=None, copy=None):
         """NumPy's protocol: copy=True always copies, copy=False never does (ValueError if it must)."""

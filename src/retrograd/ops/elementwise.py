@@ -1018,16 +1018,76 @@ for _name, _fn in [("subtract", sub), ("multiply", mul), ("divide", div), ("true
 
 # ---------------------------------------------------------------------------- operators
 
-Tensor.__add__ = Tensor.add  # the methods (the functions' out= is not an operator's)
-Tensor.__radd__ = lambda self, other: Add.apply(self, other)  # as torch: self + other (edges in that order)
-Tensor.__sub__ = Tensor.sub
-Tensor.__rsub__ = lambda self, other: Sub.apply(other, self)
-Tensor.__mul__ = Tensor.mul
-Tensor.__rmul__ = lambda self, other: Mul.apply(self, other)  # as torch: self * other
-Tensor.__truediv__ = Tensor.div
-Tensor.__rtruediv__ = lambda self, other: Div.apply(other, self)
-Tensor.__pow__ = Tensor.pow
-Tensor.__rpow__ = lambda self, other: Pow.apply(other, self)
+# A NumPy array operand: NotImplemented, so NumPy computes it (ops/_numpy_operands.py says why), but
+# a / t, which is torch's t.reciprocal() * a. Each calls the op's apply itself: one call, as the
+# methods (whose out= and alpha= the operators have not).
+
+
+def _add_operator(self, other):
+    if other.__class__ is not Tensor and isinstance(other, _ndarray):
+        return NotImplemented
+    return _add_apply(self, other, 1)
+
+
+def _radd_operator(self, other):
+    if isinstance(other, _ndarray):
+        return NotImplemented
+    return Add.apply(self, other)  # as torch: self + other (edges in that order)
+
+
+def _sub_operator(self, other):
+    if other.__class__ is not Tensor and isinstance(other, _ndarray):
+        return NotImplemented
+    return Sub.apply(self, other, 1)
+
+
+def _rsub_operator(self, other):
+    if isinstance(other, _ndarray):
+        return NotImplemented
+    return Sub.apply(other, self)
+
+
+def _mul_operator(self, other):
+    if other.__class__ is not Tensor and isinstance(other, _ndarray):
+        return NotImplemented
+    return _mul_apply(self, other)
+
+
+def _rmul_operator(self, other):
+    if isinstance(other, _ndarray):
+        return NotImplemented
+    return Mul.apply(self, other)  # as torch: self * other
+
+
+def _truediv_operator(self, other):
+    if other.__class__ is not Tensor and isinstance(other, _ndarray):
+        return NotImplemented
+    return Div.apply(self, other)
+
+
+def _rtruediv_operator(self, other):
+    if isinstance(other, _ndarray):
+        return self.reciprocal() * other  # torch's __rtruediv__ of an array: NumPy computes the product
+    return Div.apply(other, self)
+
+
+def _pow_operator(self, other):
+    if other.__class__ is not Tensor and isinstance(other, _ndarray):
+        return NotImplemented
+    return Pow.apply(self, other)
+
+
+def _rpow_operator(self, other):
+    if isinstance(other, _ndarray):
+        return NotImplemented
+    return Pow.apply(other, self)
+
+
+Tensor.__add__, Tensor.__radd__ = _add_operator, _radd_operator
+Tensor.__sub__, Tensor.__rsub__ = _sub_operator, _rsub_operator
+Tensor.__mul__, Tensor.__rmul__ = _mul_operator, _rmul_operator
+Tensor.__truediv__, Tensor.__rtruediv__ = _truediv_operator, _rtruediv_operator
+Tensor.__pow__, Tensor.__rpow__ = _pow_operator, _rpow_operator
 Tensor.__neg__ = Tensor.neg
 Tensor.__abs__ = Tensor.abs
 
