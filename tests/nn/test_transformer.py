@@ -7,7 +7,7 @@ import pytest
 
 import retrograd
 from retrograd import nn
-from helpers import rand, reference, torch
+from helpers import rand, reference, requires_torch, torch
 
 # torch's own deprecation/performance notes about the oracle's configuration
 pytestmark = pytest.mark.filterwarnings("ignore:Support for mismatched", "ignore:enable_nested_tensor")
@@ -352,3 +352,66 @@ def test_nested_path_pads_with_zeros_as_torch():
             warnings.simplefilter("ignore")  # torch's note that its nested tensors are a prototype
             ty = tenc(torch.tensor(rand(2, 4, 8, seed=1)), src_key_padding_mask=torch.tensor(pad.numpy()))
         np.testing.assert_allclose(y.numpy(), ty.numpy(), atol=1e-10)
+
+
+def _mask_warnings(lib):
+    """The mismatched-mask warnings of each call, by case: torch deprecates a padding mask whose
+    dtype differs from the attention mask's, and warns where its modules combine the two."""
+    b, d = lib.bool, lib.float64
+    x = lib.zeros(3, 2, 4, dtype=d)
+    mha = lib.nn.MultiheadAttention(4, 1).double()
+    enc_layer = lib.nn.TransformerEncoderLayer(4, 1, 8, 0.0).double()
+    encoder = lib.nn.TransformerEncoder(lib.nn.TransformerEncoderLayer(4, 1, 8, 0.0), 2,
+                                        enable_nested_tensor=False).double()
+    dec_layer = lib.nn.TransformerDecoderLayer(4, 1, 8, 0.0).double()
+    square, pad = (lambda dt: lib.zeros(3, 3, dtype=dt)), (lambda dt: lib.zeros(2, 3, dtype=dt))
+    cases = {
+        "mha float mask, bool padding": lambda: mha(x, x, x, attn_mask=square(d), key_padding_mask=pad(b)),
+        "mha bool mask, float padding": lambda: mha(x, x, x, attn_mask=square(b), key_padding_mask=pad(d)),
+        "mha float32 mask, float64 padding": lambda: mha(x, x, x, attn_mask=square(lib.float32),
+                                                         key_padding_mask=pad(d), need_weights=False),
+        "mha same dtypes": lambda: mha(x, x, x, attn_mask=square(b), key_padding_mask=pad(b)),
+        "functional": lambda: lib.nn.functional.multi_head_attention_forward(
+            x, x, x, 4, 1, mha.in_proj_weight, mha.in_proj_bias, None, None, False, 0.0, mha.out_proj.weight,
+            mha.out_proj.bias, attn_mask=square(b), key_padding_mask=pad(d)),
+        "encoder layer": lambda: enc_layer(x, src_mask=square(d), src_key_padding_mask=pad(b)),
+        "encoder": lambda: encoder(x, mask=square(d), src_key_padding_mask=pad(b)),
+        "decoder layer": lambda: dec_layer(x, x, tgt_mask=square(d), tgt_key_padding_mask=pad(b)),
+        "decoder layer, memory padding only": lambda: dec_layer(x, x, tgt_mask=square(d),
+                                                                memory_key_padding_mask=pad(b)),
+    }
+    found = {}
+    for name, call in cases.items():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            call()
+        found[name] = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    return found
+
+
+def _mismatch(mask, other):
+    return f"Support for mismatched {mask} and {other} is deprecated. Use same type for both instead."
+
+
+MASK_WARNINGS = {  # torch 2.13's
+    "mha float mask, bool padding": [_mismatch("key_padding_mask", "attn_mask")],
+    "mha bool mask, float padding": [_mismatch("key_padding_mask", "attn_mask")],
+    "mha float32 mask, float64 padding": [_mismatch("key_padding_mask", "attn_mask")] * 2,  # module, functional
+    "mha same dtypes": [],
+    "functional": [_mismatch("key_padding_mask", "attn_mask")],
+    "encoder layer": [_mismatch("src_key_padding_mask", "src_mask")],  # once: the layer passes float masks on
+    "encoder": [_mismatch("src_key_padding_mask", "mask")],
+    "decoder layer": [_mismatch("key_padding_mask", "attn_mask")],
+    "decoder layer, memory padding only": [],
+}
+
+
+def test_mismatched_mask_dtypes_warn_as_torchs():
+    """The translation tutorial's float causal mask next to bool padding masks warned in torch
+    and was silent here."""
+    assert _mask_warnings(retrograd) == MASK_WARNINGS
+
+
+@requires_torch
+def test_the_recorded_mask_warnings_are_torchs():
+    assert _mask_warnings(torch) == MASK_WARNINGS

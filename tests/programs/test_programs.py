@@ -20,7 +20,8 @@ from tests.helpers import requires_torch
 from tests.programs import (actor_critic, char_rnn, checkpoint, custom_parts, dataloader_workers, dcgan, diffusion,
                             distillation, dqn, flow, gnn, hf_trainer, mixed_precision, moe, nanogpt,
                             per_sample_grads, ppo, regression, resnet, seq2seq, siamese, simclr, style_transfer,
-                            tabular, text_classifier, timeseries, unet, vae, vit, wgan_gp, word_lm)
+                            tabular, text_classifier, timeseries, transformer_translation, unet, vae, vit, wgan_gp,
+                            word_lm)
 from tests.reference.store import reference
 
 try:
@@ -337,3 +338,11 @@ def test_mixed_precision_under_autocast_and_grad_scaler_prints_torchs_losses_and
     assert sum(ours[f"step {s} skipped"] for s in range(6)) == 1
     assert "autocast dtypes bfloat16 float32 float32 bfloat16 bfloat16 bfloat16" in ours
     assert_same_numbers(ours, torch_numbers(mixed_precision, mixed_precision.main))
+
+
+def test_transformer_translation_prints_torchs_losses_and_greedy_decodes():
+    with pytest.warns(UserWarning, match="Support for mismatched key_padding_mask and attn_mask"):  # as torch's
+        ours = numbers(printed(transformer_translation.main, retrograd))
+    assert ours["prefix equals the causal pass below 1e-12"] == 1
+    assert ours["epoch 3 train loss"] < ours["epoch 1 train loss"]
+    assert_same_numbers(ours, torch_numbers(transformer_translation, transformer_translation.main))

@@ -11,6 +11,7 @@ Rows whose every key is masked give zeros (as torch's math kernel), not NaN.
 """
 
 import math
+import warnings
 
 import numpy as np
 
@@ -354,6 +355,22 @@ def _float_mask(mask, dtype, name):
     return mask.to(dtype) if mask.dtype != dtype else mask
 
 
+def canonical_mask(mask, name, other, other_name, dtype):
+    """A padding or attention mask as torch's attention modules take it: a bool mask (True = do
+    not attend) as an additive float mask of ``dtype``, a float one as it is; with a UserWarning
+    where ``other``, the mask it is combined with, has another dtype (torch deprecates the mix)."""
+    if mask is None:
+        return None
+    if not isinstance(mask, Tensor):
+        raise TypeError(f"{name} must be a Tensor or None, not {type(mask).__name__}")
+    if mask.dtype != _bool() and not mask.dtype.is_floating_point:
+        raise AssertionError(f"only bool and floating types of {name} are supported")
+    if other is not None and mask.dtype != other.dtype:
+        warnings.warn(f"Support for mismatched {name} and {other_name} is deprecated. Use same type for both "
+                      "instead.", stacklevel=3)
+    return _float_mask(mask, dtype, name) if mask.dtype == _bool() else mask
+
+
 def _in_projection(query, key, value, E, in_proj_weight, in_proj_bias, separate, q_w, k_w, v_w):
     from .linear import linear
 
@@ -408,6 +425,7 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
     if hd * H != E:
         raise AssertionError(f"embed_dim {E} not divisible by num_heads {H}")
     dtype = query.dtype
+    key_padding_mask = canonical_mask(key_padding_mask, "key_padding_mask", attn_mask, "attn_mask", dtype)
 
     q, k, v = _in_projection(query, key, value, E, in_proj_weight, in_proj_bias,
                              use_separate_proj_weight, q_proj_weight, k_proj_weight,

@@ -6,7 +6,7 @@ head, its backward saving Q, K, V and the weights once.
 """
 
 from ... import creation
-from ...ops.attention import multi_head_attention_forward
+from ...ops.attention import canonical_mask, multi_head_attention_forward
 from .. import init
 from ..module import Module
 from ..parameter import Parameter
@@ -86,6 +86,8 @@ class MultiheadAttention(Module):
 
     def forward(self, query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
                 average_attn_weights=True, is_causal=False):
+        key_padding_mask = canonical_mask(key_padding_mask, "key_padding_mask", attn_mask, "attn_mask", query.dtype)
+        attn_mask = canonical_mask(attn_mask, "attn_mask", None, None, query.dtype)
         if self.batch_first and query.dim() == 3:
             same_kv = key is value
             same = query is key and same_kv

@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 
+from ...ops.attention import canonical_mask
 from .. import functional as F
 from ..module import Module
 from .attention import MultiheadAttention
@@ -114,6 +115,9 @@ class TransformerEncoderLayer(Module):
         self.activation = activation
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
+        src_key_padding_mask = canonical_mask(src_key_padding_mask, "src_key_padding_mask", src_mask, "src_mask",
+                                              src.dtype)
+        src_mask = canonical_mask(src_mask, "src_mask", None, None, src.dtype)
         x = src
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
@@ -213,6 +217,8 @@ class TransformerEncoder(Module):
             self.use_nested_tensor = False
 
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
+        src_key_padding_mask = canonical_mask(src_key_padding_mask, "src_key_padding_mask", mask, "mask", src.dtype)
+        mask = canonical_mask(mask, "mask", None, None, src.dtype)
         output = src
         nested = self._nested_path(src, mask, src_key_padding_mask)
         for mod in self.layers:
