@@ -61,6 +61,16 @@ def make(cell):
         nonlocal cell
         cell = v
     return fn, set_cell
+
+
+class Stepper(nn.Module):  # the same statements as a module's forward (compiled as a module)
+    def __init__(self, net, cell):
+        super().__init__()
+        self.net, self.cell = net, cell
+
+    def forward(self, x, y, idx, k, s=2.0):
+        M, cell = self.net, self.cell
+{body}
 '''
 
 # statements: {n} the new variable, {a} {b} float tensors, {d} a dim, {kd} keepdim
@@ -106,6 +116,14 @@ STATEMENTS = [
     "{n} = {a}.sum()\n{n}.backward()\nOPT.step()",
     "G_LIST.append(1.0)\n{n} = {a} * G_LIST[-1]",
     "M.scale = M.scale + 0.5\n{n} = {a} * M.scale",
+    "with torch.no_grad():\n    y.add_(1.0)\n{n} = {a} * y",
+    "y.data.mul_(0.5)\n{n} = {a} + y",
+    "{n} = {a}.view(-1)\n{n}.mul_(2)",
+    "{n} = torch.randn_like({a}) * {a}",
+    "{n} = {a} * torch.rand(1, dtype={a}.dtype)",
+    "{n} = F.dropout({a}, 0.5, training=True)",
+    "{n} = {a}.detach()\n{n}.add_(1.0)",
+    "{n} = {a}.exp()\n{n}.retain_grad()",
 ]
 EVENTS = [
     "OPT.step()\nOPT.zero_grad()", "B = 5", "B = 3", "M.float()\ndt = torch.float32", "M.double()\ndt = torch.float64",
@@ -115,8 +133,13 @@ EVENTS = [
     "M.lin.weight = nn.Parameter(torch.full((4, 4), {v}, dtype=dt))", "M.lin.weight.data = M.lin.weight.data * {v}",
     "M.lin.bias.requires_grad_(not M.lin.bias.requires_grad)", "M.lin.register_forward_hook(hook_double)",
     "M.lin.weight.register_hook(lambda g: g * 2)", "with torch.no_grad():\n    M.buf.add_(1.0)",
-    "M.buf[0] = {v}", "torch.manual_seed({i})", "grad_mode = not grad_mode",
+    "M.buf[0] = {v}", "torch.manual_seed({i})", "grad_mode = not grad_mode", "alias = not alias",
+    "M.lin.weight.requires_grad_(not M.lin.weight.requires_grad)", "G_LIST.append({v})", "M.drop.p = 0.6",
+    "M.ln.eps = 0.1", "M.lin = nn.Linear(4, 4).to(dt)", "M.t.mul_(2.0)", "mutate = not mutate",
+    "M.ln.weight.data.fill_({v})", "M.conv.weight = nn.Parameter(M.conv.weight.detach() * 2)",
 ]
+TRAINING = ["loss = {a}.pow(2).mean() + M.lin(x).sum() * 0.01", "OPT.zero_grad()", "loss.backward()", "OPT.step()",
+            "return loss"]
 
 
 def body(seed):
@@ -149,6 +172,13 @@ def body(seed):
     names = [n for n in env if n.startswith("v") and isinstance(env[n], retrograd.Tensor)]
     if not names:
         names = ["x"]
+    if r.random() < 0.25:  # a whole training step: zero_grad, loss, backward, step
+        text = "\n".join(TRAINING).format(a=r.choice(floats))
+        try:
+            exec(text.replace("return loss", "pass"), env["__globals__"], dict(env))
+            return lines + [text]
+        except Exception:
+            pass
     returned = r.sample(names, min(len(names), r.randint(1, 3)))
     if r.random() < 0.2:
         returned.append("k")
@@ -173,6 +203,7 @@ def _sample_env():
 def scenario_source(seed):
     """The scenario function: calls of fn (compiled by ``compile``) and the events between them."""
     r = random.Random(seed * 7919 + 1)
+    module = r.random() < 0.3  # the statements as a module's forward, the module compiled
     out = ["def scenario(compile, rec):",
            "    global M, OPT, G_SCALE, G_T",
            f"    rng = np.random.default_rng({seed})",
@@ -180,16 +211,21 @@ def scenario_source(seed):
            "    OPT = torch.optim.SGD(M.parameters(), lr=0.1, momentum=0.5)",
            "    fn, set_cell = make(0.75)",
            "    c = compile(fn)",
-           "    B, dt, yrg, k, grad_mode = 3, torch.float64, False, 2, True",
+           "    B, dt, yrg, k, grad_mode, alias, mutate = 3, torch.float64, False, 2, True, False, "
+           f"{r.random() < 0.3}",
            "    x = y = None"]
+    if module:
+        out += ["    stepper = Stepper(M, 0.75)",
+                "    c = compile(stepper)",
+                "    set_cell = lambda v: setattr(stepper, 'cell', v)"]
     for call in range(r.randint(3, 7)):
         out += ["    if x is None:",
                 "        x = torch.tensor(rng.normal(size=(B, 4)), dtype=dt, requires_grad=True)",
                 "    y = torch.tensor(rng.normal(size=(B, 4)), dtype=dt, requires_grad=yrg)",
                 "    idx = torch.tensor(rng.integers(0, B, size=2))",
                 "    with torch.set_grad_enabled(grad_mode):",
-                "        out = rec.call(c, x, y, idx, k)",
-                "    after(rec, out, x, y, M)"]
+                "        out = rec.call(c, x, x if alias else y, idx, k)",
+                "    after(rec, out, x, y, M, mutate)"]
         for _ in range(r.choice([0, 1, 1, 2, 3])):
             text = r.choice(EVENTS).format(v=round(r.uniform(-2, 2), 2), i=r.randint(1, 5))
             out += ["    " + line for line in text.splitlines()]
@@ -204,11 +240,14 @@ def source(seed):
     return HEADER.format(body="\n".join(lines)) + "\n\n" + "\n".join(scenario_source(seed)) + "\n"
 
 
-def after(rec, out, x, y, m):
-    """After a call: backward of the float outputs that require grad (each times a fixed weight), then the
-    state of the inputs, parameters and buffers."""
+def after(rec, out, x, y, m, mutate=False):
+    """After a call: (with ``mutate``, the first output changed in place), backward of the float outputs that
+    require grad (each times a fixed weight), then the state of the inputs, parameters and buffers."""
     if out is not None:
         flat = out if isinstance(out, tuple) else (out,)
+        if mutate and isinstance(flat[0], retrograd.Tensor) and flat[0].dtype.is_floating_point:
+            rec.call(flat[0].mul_, 2.0, label="mutate")
+            rec(flat, label="after mutate")
         total = None
         for o in flat:
             if isinstance(o, retrograd.Tensor) and o.requires_grad and o.dtype.is_floating_point:

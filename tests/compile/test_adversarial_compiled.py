@@ -487,3 +487,103 @@ def test_input_no_output_gradient_reaches_keeps_grad_none():
             out[0].sum().backward()
             rec.state(x, y)
     assert_same(case)
+
+
+class Config:
+    def __init__(self):
+        self.scale = 0.5
+        self.items = [1.0, 2.0]
+
+
+def scaled_by_argument(x, cfg, opts):
+    return x * cfg.scale * cfg.items[1] + opts["shift"]
+
+
+def counts_on_argument(x, cfg):
+    cfg.scale = cfg.scale + 0.5
+    return x * cfg.scale
+
+
+def test_attributes_and_contents_of_an_argument_changed():
+    """An object or dict argument (its identity is the key): ``cfg.scale``, ``cfg.items[1]`` or
+    ``opts["shift"]`` changed between calls replayed the first values, and a function incrementing
+    ``cfg.scale`` replayed without incrementing it. The compiled function's arguments are guarded as its
+    globals are."""
+    def case(compile, rec):
+        cfg, opts = Config(), {"shift": 1.0}
+        c, d = compile(scaled_by_argument), compile(counts_on_argument)
+        x = torch.tensor(arr(3))
+        for i in range(6):
+            rec(c(x, cfg, opts)); rec(d(x, cfg)); rec(cfg.scale)
+            [lambda: None, lambda: setattr(cfg, "scale", 3.0), lambda: cfg.items.__setitem__(1, 5.0),
+             lambda: opts.__setitem__("shift", -2.0), lambda: None, lambda: None][i]()
+    assert_same(case)
+
+
+class Counter(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.scale = 0.5
+
+
+class CountsOnSubmodule(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = Counter()
+
+    def forward(self, x):
+        m = self.net
+        m.scale = m.scale + 0.5
+        h = x * m.scale
+        return h, x * x.sum().item()
+
+
+def test_attribute_of_a_submodule_not_called_incremented():
+    """``m = self.net; m.scale = m.scale + 0.5``: the submodule is not called, so its attributes were looked at
+    when the capture ended (after the write): the segment before the ``.item()`` break replayed 1.5 for ever.
+    A module's submodules' attributes are now taken as they are when it starts."""
+    def case(compile, rec):
+        m = CountsOnSubmodule()
+        c = compile(m)
+        x = torch.tensor(arr(3))
+        for i in range(4):
+            rec(c(x)); rec(m.net.scale)
+    assert_same(case)
+
+
+def test_output_an_op_saved_changed_in_place_before_backward():
+    """``y = x.prod(-1)`` returned, ``y.mul_(2)``, then backward: eager's ProdBackward raises on its saved
+    output's version; the replay's node did not check it (the generic path reads the op's own saved tensor).
+    The tensors an op saved are checked where an output reaching that op has a gradient, and only there
+    (backward through another output does not raise, as eager's)."""
+    def case(compile, rec):
+        def f(x):
+            h = x * 1.5
+            return x.prod(-1), x.exp(), h, h.logsumexp(-1)
+        c = compile(f)
+        for which in range(4):
+            for i in range(2):
+                x = torch.tensor(arr(3, 4), requires_grad=True)
+                outs = c(x)
+                outs[which].mul_(2)
+                rec.call(outs[which].sum().backward)
+                rec.state(x)
+    assert_same(case)
+
+
+def test_loss_whose_graph_saved_nothing_backward_twice():
+    """``loss = x.sum(); loss.backward()`` inside, the loss returned, then ``loss.backward()`` again: eager's
+    second backward runs (SumBackward saved nothing, so nothing was freed) and x.grad doubles; the replay's
+    spent node raised. Such a function now breaks there (runs eagerly)."""
+    def case(compile, rec):
+        def f(x):
+            loss = x.sum()  # (a sum saves nothing; through (x * 2).sum() eager's second backward raises)
+            loss.backward()
+            return loss
+        c = compile(f)
+        for i in range(3):
+            x = torch.tensor(arr(3), requires_grad=True)
+            loss = rec(c(x))
+            rec.call(loss.backward)
+            rec.state(x)
+    assert_same(case)

@@ -117,6 +117,7 @@ class Capture:
         self.recapture = False
         self.live = []  # live tensors, in slot order
         self.bindings = []  # (container, key, tensor): how a live tensor was reached
+        self._saving = set()  # ids of the nodes a backward() inside ran that had saved tensors (then freed)
         self._no_grad_read = set()  # ids of the tensors whose .grad the function read as None (bound to None)
         self._roots = _held_modules(modules, fn)
         self._owners = _owners_of(self._roots, fn)
@@ -400,6 +401,7 @@ class Capture:
                              "given", skip=4)
             return
         step = Step(None, ((True, slot),), {}, (), (), (), False, kind="backward")
+        self._saving.update(_nodes_from(t.grad_fn, lambda node: bool(getattr(node, "_saved", None))))
         # the input and live tensors it reaches: plain leaves get their .grad from the generated code;
         # the others (a tensor with a graph made outside: an eager op's, another compiled graph's, an
         # earlier segment's loss; a leaf with hooks) are the boundary, where the engine continues
@@ -1068,7 +1070,41 @@ class Capture:
             return None
         graph = Graph(self, out_slots, treedef, name)
         graph.views = views
+        self._version_checked(graph)
         return graph
+
+    def _version_checked(self, graph):
+        """``graph.checked``: (is an output, its position, the outputs whose backward reaches it) for each input,
+        live tensor and output that an op of the capture saved for backward, or that shares its version counter
+        (a view of it), beyond those the node saves (program.saved_inputs/outputs: what the generated backward
+        reads). Eager's backward raises when one was changed in place before it and a node that saved it runs
+        (``y = x.prod(-1); y.mul_(2); y.sum().backward()``); the replay's backward checks each one when an output
+        reaching it has a gradient (CompiledFunction.backward)."""
+        graph.checked = ()
+        program = graph.program
+        if graph.trains or not hasattr(program, "saved_inputs"):
+            return
+        mine = {id(node) for node in self._nodes}
+        saved = {}  # id(version counter) -> the outputs whose backward runs a node that saved it
+        for k, s in enumerate(graph.out_slots):
+            stack, seen = [self.slots[s][1].grad_fn], set()
+            while stack:
+                node = stack.pop()
+                if node is None or id(node) not in mine or id(node) in seen:
+                    continue
+                seen.add(id(node))
+                stack.extend(fn for fn, _ in node._next)
+                for entry in getattr(node, "_saved", None) or ():
+                    if entry is not None and entry[0] in (_function._SAVED_PLAIN, _function._SAVED_OUTPUT):
+                        vc = entry[1]._vc if entry[0] == _function._SAVED_PLAIN else entry[3]
+                        saved.setdefault(id(vc), set()).add(k)
+        if not saved:
+            return
+        checked = [(False, j, frozenset(saved[id(self.slots[s][1]._vc)])) for j, s in enumerate(graph.input_slots)
+                   if id(self.slots[s][1]._vc) in saved and j not in program.saved_inputs]
+        checked += [(True, j, frozenset(saved[id(self.slots[s][1]._vc)])) for j, s in enumerate(graph.out_slots)
+                    if self.slots[s][0] == "op" and id(self.slots[s][1]._vc) in saved and j not in program.saved_outputs]
+        graph.checked = tuple(checked)
 
     def _output_views(self, flat_out, out_slots):
         """Where two outputs the ops made overlap in memory (``return h, h.t()``; a segment's ``y`` and the
@@ -1130,6 +1166,12 @@ class Capture:
         spent = set().union(*(r for _, r in later))
         for s in out_slots:
             kind, t = self.slots[s]
+            if kind == "op" and t._requires_grad and s in spent \
+                    and not _nodes_from(t.grad_fn, lambda node: id(node) in self._saving):
+                # (eager's backward through it again runs: no node on its way needs what the first one freed)
+                self.graph_break("the function returns a tensor that a backward() inside went through, whose graph "
+                                 "saved no tensor (a second backward() through it runs eagerly; the replay's raises)")
+                return
             if kind == "op" and t._requires_grad and s not in spent:
                 if later:
                     self.graph_break("the function calls backward() and returns a tensor that requires grad "
@@ -1174,6 +1216,20 @@ def _shares_memory(t, slots):
         return True
     return any(u is not t and u is not None
                and (type(u._data) is not np.ndarray or np.may_share_memory(u._data, t._data)) for _, u in slots)
+
+
+def _nodes_from(node, keep):
+    """The ids of the graph nodes reached from ``node`` (itself included) for which ``keep(node)``."""
+    out, seen, stack = set(), set(), [node]
+    while stack:
+        n = stack.pop()
+        if n is None or id(n) in seen:
+            continue
+        seen.add(id(n))
+        if keep(n):
+            out.add(id(n))
+        stack.extend(fn for fn, _ in getattr(n, "_next", ()))
+    return out
 
 
 def _overlap(a, b):

@@ -203,6 +203,9 @@ class CompiledFunction(Function):
         keep = [tensors[j] for j in program.saved_inputs] + [results[j] for j in program.saved_outputs]
         if keep:  # for the version checks: an in-place change before backward raises, as eager
             ctx.save_for_backward(*keep)
+        if graph.checked:  # those eager's ops saved, checked where an output reaching them has a gradient
+            ctx.checked = [(results[j]._vc, results[j]._vc[0], results[j]._data, j, outs) if is_out else
+                           (tensors[j], tensors[j]._vc[0], None, None, outs) for is_out, j, outs in graph.checked]
         return tuple(results)
 
     @staticmethod
@@ -210,6 +213,11 @@ class CompiledFunction(Function):
         if ctx.saved is None:
             raise _function._second_backward_error(ctx)
         ctx.saved_tensors  # noqa: B018  (the version checks)
+        for t, version, data, nr, outs in getattr(ctx, "checked", ()):
+            vc = t if nr is not None else t._vc
+            if vc[0] != version and any(grads[k] is not None for k in outs):
+                ctx._raise_modified(_make(data), version, vc[0], nr, vc) if nr is not None else \
+                    ctx._raise_modified(t, version)
         return (None,) + ctx.graph.backward(ctx.saved, grads) + (None,) * ctx.graph.n_scalars
 
     def _release(self):

@@ -77,6 +77,7 @@ import dis
 import functools
 import itertools
 import gc
+import inspect
 import os
 import random
 import sys
@@ -276,6 +277,8 @@ class Recorder:
         self._proxies, self._views = {}, {}  # class -> its __dict__; id(object) -> its _AttributeView
         self.walked = {}  # id -> each nn.Module whose attributes were looked at
         self.module_walks = set()  # (id of a Python module, id of the attribute names a code loads) looked at
+        self.top = None
+        self.arguments = []  # the holders of the compiled function's arguments whose values are guarded
         self._previous = None
         self._on = False
 
@@ -283,6 +286,7 @@ class Recorder:
     def start(self):
         bound = getattr(self.fn, "forward", self.fn)
         func = getattr(bound, "__func__", bound)
+        self.top = getattr(func, "__code__", None)  # (the compiled function's code: its arguments are guarded)
         if isinstance(func, types.FunctionType):
             self._function(func, 0)
         previous = sys.getprofile()
@@ -350,9 +354,25 @@ class Recorder:
             if code.co_argcount:
                 this = local.get(code.co_varnames[0], _MISSING)
             free = {n: local.get(n, _MISSING) for n in code.co_freevars}
+            if code is self.top:
+                self._arguments(code, local)
         else:
             self.done.add(code)
         self._code(code, frame.f_globals, this, free)
+
+    def _arguments(self, code, local):
+        """The compiled function's arguments other than tensors and numbers (the call's key holds those, and
+        the identity of the others): a list or dict's contents, an object's attributes (``f(x, cfg)`` reading
+        ``cfg.scale``), each read through a holder of its own, as a global's are."""
+        n = code.co_argcount + code.co_kwonlyargcount + bool(code.co_flags & inspect.CO_VARARGS) \
+            + bool(code.co_flags & inspect.CO_VARKEYWORDS)
+        for name in code.co_varnames[1:n]:  # (the first: ``this``, looked at by _code)
+            value = local.get(name, _MISSING)
+            if value is _MISSING or isinstance(value, (Tensor, *_SCALARS)):
+                continue
+            holder = {name: value}
+            self.arguments.append(holder)
+            self._value(holder, name, value, 0)
 
     def _code(self, code, glob, this, free):
         if code not in self.codes:
@@ -646,6 +666,10 @@ class Recorder:
                 if own:
                     self.own_attributes.add((id(d), k))
                 self._value(d, k, v, depth)
+            subs = d.get("_modules") if module else None  # (none yet in a module's __init__ before Module's)
+            for sub in subs.values() if isinstance(subs, dict) else ():  # (its submodules' too, as they are when it
+                if sub is not None and id(sub) not in self.walked:  # starts: ``M = self.net; M.scale += 1``)
+                    self._attributes(sub, depth)
         else:
             d = None
         slots = _slot_names(type(obj))
