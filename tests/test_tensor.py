@@ -515,3 +515,54 @@ def test_a_list_of_numpy_arrays_warns_that_it_is_slow_and_an_array_operand_says_
     assert record[0].filename == __file__
     with pytest.raises(TypeError, match=r"ndarray \(shape \[2\], dtype float64\).*torch.as_tensor\(array\)"):
         T.ones(2).sub(np.ones(2))  # (the operator - hands it to NumPy, as torch's: tests/ops/test_numpy_operands.py)
+
+
+@pytest.mark.parametrize("M", [T] + ([torch] if torch is not None else []))
+def test_grad_dtype_casts_a_leafs_gradients_as_torch(M):
+    """Tensor.grad_dtype (torch 2.13): the leaf's dtype by default; set, backward casts the gradients
+    it accumulates (before the leaf's hooks see them) and autograd.grad those it returns; None takes
+    them as they come; .grad = g must have it. Values recorded from torch 2.13."""
+    x = M.ones(3, requires_grad=True)
+    assert x.grad_dtype == M.float32 and M.ones(2, dtype=M.float64).grad_dtype == M.float64
+    x.grad_dtype = M.float64
+    seen = []
+    x.register_hook(lambda g: seen.append(g.dtype))
+    (x * 2).sum().backward()
+    (x * 2).sum().backward()
+    assert x.grad.dtype == M.float64 and x.grad.tolist() == [4.0, 4.0, 4.0] and seen == [M.float64] * 2
+    assert M.autograd.grad((x * 2).sum(), x)[0].dtype == M.float64
+    y = M.ones(3, requires_grad=True)
+    y.grad_dtype = M.float16
+    (y * 3.3).sum().backward()
+    assert y.grad.dtype == M.float16 and y.grad.tolist() == [3.30078125] * 3  # 3.3 rounded to float16
+    z = M.ones(3, dtype=M.float64, requires_grad=True)
+    z.grad_dtype = M.float32
+    (z / 3).sum().backward()
+    assert z.grad.dtype == M.float32
+    w = M.ones(3, requires_grad=True)
+    w.grad_dtype = None
+    assert w.grad_dtype is None
+    w.grad = M.ones(3, dtype=M.float64)  # any dtype; a float32 gradient accumulates into it
+    (w * 2).sum().backward()
+    assert w.grad.dtype == M.float64 and w.grad.tolist() == [3.0, 3.0, 3.0]
+    assert x.detach().grad_dtype == M.float32  # not carried to a new tensor
+
+
+@pytest.mark.parametrize("M", [T] + ([torch] if torch is not None else []))
+def test_grad_dtype_errors_as_torch(M):
+    x = M.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="attempting to assign a gradient with dtype 'double' to a tensor with "
+                                           "grad_dtype 'Float'. The gradient must match the tensor's grad_dtype"):
+        x.grad = M.ones(3, dtype=M.float64)
+    with pytest.raises(RuntimeError, match="grad_dtype can only be accessed on leaf tensors."):
+        (x * 2).grad_dtype
+    with pytest.raises(RuntimeError, match="grad_dtype can only be set on leaf tensors."):
+        (x * 2).grad_dtype = M.float64
+    with pytest.raises(RuntimeError, match="grad_dtype must be a torch.dtype or None, but got str"):
+        x.grad_dtype = "float64"
+    x.grad = M.zeros(3)
+    with pytest.raises(RuntimeError, match="Cannot set grad_dtype to 'Double' because there is already a gradient "
+                                           "with dtype 'float'"):
+        x.grad_dtype = M.float64
+    x.grad_dtype = None  # None always; so is the gradient's own dtype
+    x.grad_dtype = M.float32

@@ -80,18 +80,29 @@ def _tp_name(value):
         else f"{cls.__module__}.{cls.__name__}"
 
 
+# the C++ type names torch's messages give a dtype in: 'double', 'c10::Half', ...
+_C_TYPE = {"float64": "double", "float32": "float", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
+           "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
+           "bool": "bool"}
+
+
 def _check_assigned_grad(tensor, grad):
     """torch's rules for ``tensor.grad = grad``, in torch's order: a Tensor, not the tensor
-    itself, then the same dtype, device and size."""
+    itself, then the tensor's grad_dtype (unless None), device and size."""
     if not isinstance(grad, Tensor):
         raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {_tp_name(grad)}")
     if grad is tensor:
         raise RuntimeError("can't assign Variable as its own grad")
-    if grad._data.dtype != tensor._data.dtype:
+    allowed = tensor.__dict__.get("_grad_dtype", tensor.dtype)
+    if allowed is not None and grad.dtype != allowed:
+        from .ops._kernel_dtypes import SCALAR_NAME
+
         raise RuntimeError(
-            f"attempting to assign a gradient with dtype '{grad.dtype}' to a tensor with dtype "
-            f"'{tensor.dtype}'. The gradient must match the tensor's dtype: convert it first "
-            f"(grad.to({tensor.dtype}))"
+            f"attempting to assign a gradient with dtype '{_C_TYPE.get(grad.dtype.name, grad.dtype.name)}' to a "
+            f"tensor with grad_dtype '{SCALAR_NAME.get(allowed.name, allowed.name)}'. The gradient must match the "
+            "tensor's grad_dtype (defaults to the tensor's dtype). You can set the tensor's grad_dtype attribute "
+            "with a specific dtype, or None to allow any dtype. Set grad_dtype with caution. Diverging the dtypes "
+            "of a tensor and its gradient may break downstream systems that assume they match."
         )
     gd, td = grad.device, tensor.device
     if gd.type != td.type:
@@ -401,6 +412,32 @@ class Tensor:
     @grad.deleter
     def grad(self):
         self._grad = None
+
+    @property
+    def grad_dtype(self):
+        """The dtype of this leaf's .grad: backward casts the gradients it accumulates (and autograd.grad
+        those it returns for it) to it, and ``.grad = g`` must have it. The tensor's dtype unless set;
+        None takes gradients of any dtype as they come (torch 2.13)."""
+        if not self.is_leaf:
+            raise RuntimeError("grad_dtype can only be accessed on leaf tensors.")
+        return self.__dict__.get("_grad_dtype", self.dtype)
+
+    @grad_dtype.setter
+    def grad_dtype(self, value):
+        if not self.is_leaf:
+            raise RuntimeError("grad_dtype can only be set on leaf tensors.")
+        if value is not None and not isinstance(value, _dtype.dtype):
+            raise RuntimeError(f"grad_dtype must be a torch.dtype or None, but got {_tp_name(value)}")
+        grad = self._grad
+        if value is not None and grad is not None and grad.dtype != value:
+            from .ops._kernel_dtypes import SCALAR_NAME
+
+            raise RuntimeError(
+                f"Cannot set grad_dtype to '{SCALAR_NAME.get(value.name, value.name)}' because there is already a "
+                f"gradient with dtype '{_C_TYPE.get(grad.dtype.name, grad.dtype.name)}'. Please clear the gradient "
+                "(.grad = None) before changing grad_dtype, or ensure the new grad_dtype matches the existing "
+                "gradient's dtype.")
+        self.__dict__["_grad_dtype"] = value
 
     @property
     def data(self):

@@ -328,8 +328,11 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
                         meta = None
                         if not checked:  # _validate's test, inline: the shape and dtype fn expects
                             if type(fn) is AccumulateGrad:
-                                data = fn.variable._data
+                                var = fn.variable
+                                data = var._data
                                 shape, dtype = data.shape, data.dtype
+                                if "_grad_dtype" in var.__dict__:  # (its grad_dtype: _validate casts to it)
+                                    shape = None
                             else:
                                 meta = fn._out_meta
                                 shape, dtype = meta[nr]
@@ -531,8 +534,12 @@ def _validate(node, result):
                 "backward must return tensors (or None)"
             )
         if type(fn) is AccumulateGrad:
-            data = fn.variable._data
+            var = fn.variable
+            data = var._data
             shape, dtype = data.shape, data.dtype
+            if "_grad_dtype" in var.__dict__:  # a leaf's grad_dtype: its gradients' dtype (None: theirs)
+                grad_dtype = var.__dict__["_grad_dtype"]
+                dtype = g._data.dtype if grad_dtype is None else grad_dtype.np
         else:
             shape, dtype = fn._out_meta[nr]
         data = g._data
