@@ -9,7 +9,7 @@ import pytest
 import retrograd as R
 from retrograd import _blocked
 from retrograd.ops.elementwise import sigmoid_array
-from tests.helpers import requires_torch
+from tests.helpers import reference, requires_torch, torch
 
 
 @pytest.mark.parametrize("shape", [(1024, 600), (16, 8, 70, 70)])
@@ -217,3 +217,20 @@ def test_number_input_outcomes_are_torchs():
 
     cases = NUMBER_INPUTS + BINARY_NUMBER_INPUTS
     assert [_number_input_outcome(torch, e) for e, _ in cases] == [x for _, x in cases]
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_precision_powers_round_as_torchs(dtype):
+    """torch's x.pow(n) special cases: float16 x^3, x^-2, x^-0.5 computed in float32 and rounded once;
+    bfloat16 x^3 and x^-2 rounded at each product, x^-0.5 once. Before, float16's x^3 rounded
+    twice (24% of elements differed) and bfloat16's went through the general power (22-26%)."""
+    x = np.random.default_rng(4).uniform(0.1, 5, 1536).astype(np.float32)
+    powers = (3, -2, -0.5, -1, 2, 4, 2.5)
+
+    def run(lib):
+        t = lib.tensor(x).to(getattr(lib, dtype))
+        return [t.pow(p).float().numpy() for p in powers]
+
+    want = reference(lambda: run(torch), inputs=[x, dtype])
+    for p, a, b in zip(powers, run(R), want):
+        np.testing.assert_array_equal(a, b, err_msg=f"x.pow({p})")

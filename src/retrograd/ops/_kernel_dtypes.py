@@ -78,3 +78,19 @@ def opmath(x):
 def rounded(out, half):
     """``out`` rounded back to the half dtype ``opmath`` gave (unchanged for None)."""
     return out if half is None else out.astype(half)
+
+
+def opmath_tensors(*tensors):
+    """(the tensors in float32, their half dtype) when the first is a float16/bfloat16 CPU tensor,
+    else (the tensors, None): torch's CPU backward kernels (silu_backward, tanh_backward, ...)
+    compute such gradients in float32 and round once, where a formula of tensor ops rounds at
+    every op. The widening is itself an op, so a graph recorded through it (create_graph) stays whole."""
+    x = tensors[0]._data
+    if x.dtype.itemsize == 2 and type(x) is np.ndarray:
+        return tuple(None if t is None else t.float() for t in tensors), tensors[0].dtype
+    return tensors, None
+
+
+def rounded_tensor(t, half):
+    """The tensor ``t`` rounded back to the half dtype ``opmath_tensors`` gave (unchanged for None)."""
+    return t if half is None else t.to(half)

@@ -18,7 +18,7 @@ from ..autograd.function import Function
 from ..autograd.forward_ad import diagonal_jvp
 from ..autograd.grad_mode import _state as _grad_state
 from ..tensor import Tensor
-from ._kernel_dtypes import check_floating, check_not_bool, opmath, rounded
+from ._kernel_dtypes import check_floating, check_not_bool, opmath, opmath_tensors, rounded, rounded_tensor
 from ._inplace import inplace as _inplace_op
 from ._method import tensor_method
 from .comparison import where
@@ -99,10 +99,10 @@ class Elu(Function):
 
     @staticmethod
     def backward(ctx, g):
-        (a,) = ctx.saved_tensors
+        (a, g), half = opmath_tensors(*ctx.saved_tensors, g)  # (half: in float32, rounded once, as torch)
         alpha, scale, s = ctx.params
-        neg = g * (scale * alpha * s) * (where(a <= 0, a, 0.0) * s).exp()
-        return where(a <= 0, neg, g * scale), None, None, None
+        neg = g * s * (scale * alpha) * (where(a <= 0, a, 0.0) * s).exp()
+        return rounded_tensor(where(a <= 0, neg, g * scale), half), None, None, None
 
 
 class Gelu(Function):
@@ -123,7 +123,7 @@ class Gelu(Function):
         if approximate == "tanh":
             ctx.save_for_backward(a)
             inner = x.dtype.type(_SQRT_2_OVER_PI) * (x + x.dtype.type(0.044715) * x * x * x)
-            out = x.dtype.type(0.5) * x * (1 + xp.tanh(inner))
+            out = x.dtype.type(0.5) * x * (1 + _tanh_opmath(xp, inner, half))
         else:
             out, d = _gelu_erf(x, ctx.needs_input_grad[0])
             if d is not None:  # (float32 for a half input: the plain backward rounds g*d once)
@@ -139,16 +139,28 @@ class Gelu(Function):
         if d is None and not _grad_state.enabled:  # saved by the CUDA forward: the fused kernel
             return Tensor._make(_cuda_kernels.gelu_backward(a._data, g._data, ctx.approximate)), None
         if ctx.approximate == "tanh":
-            inner = _SQRT_2_OVER_PI * (a + 0.044715 * a * a * a)
-            t = tanh(inner)
-            d_inner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * a * a)
-            return g * (0.5 * (1 + t) + 0.5 * a * (1 - t * t) * d_inner), None
+            (a, g), half = opmath_tensors(a, g)  # (half: in float32, rounded once, as torch)
+            a2 = a * a
+            inner = _SQRT_2_OVER_PI * (a + 0.044715 * (a2 * a))
+            t = tanh(inner) if half is None else tanh(inner.double()).float()  # (as _tanh_opmath)
+            d_inner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * a2)
+            return rounded_tensor(g * (0.5 * (1 + t) + 0.5 * a * (1 - t * t) * d_inner), half), None
         if d is not None and not _grad_state.enabled:  # plain backward: g times the derivative saved by forward
             gd = g._data
             return Tensor._make((gd * d._data).astype(gd.dtype, copy=False)), None
+        (a, g), half = opmath_tensors(a, g)  # (half: in float32, rounded once, as torch)
         cdf = 0.5 * (1 + erf(a * _INV_SQRT_2))
         pdf = _INV_SQRT_2PI * (-0.5 * a * a).exp()
-        return g * (cdf + a * pdf), None
+        return rounded_tensor(g * (cdf + a * pdf), half), None
+
+
+def _tanh_opmath(xp, inner, half):
+    """tanh of the float32 ``inner`` of a half-precision GELU, correctly rounded (through float64) as
+    torch's vectorized tanh nearly always is: NumPy's float32 tanh is an ulp off in ~30% of elements,
+    which 1 + tanh magnifies where tanh is near -1 (x < -3: 35% of float16 results differed, now 3%)."""
+    if half is None:
+        return xp.tanh(inner)
+    return xp.tanh(inner.astype(np.float64)).astype(np.float32)
 
 
 # Abramowitz & Stegun 7.1.26: erfc(z) = t P(t) e^(-z^2), t = 1/(1 + p z), z >= 0; |error| < 1.5e-7
@@ -257,9 +269,9 @@ class Silu(Function):
 
     @staticmethod
     def backward(ctx, g):
-        (a,) = ctx.saved_tensors
+        (a, g), half = opmath_tensors(*ctx.saved_tensors, g)  # (half: in float32, rounded once, as torch)
         s = sigmoid(a)
-        return g * s * (1 + a * (1 - s))
+        return rounded_tensor(g * s * (1 + a * (1 - s)), half)
 
 
 def _softplus_array(x, beta, threshold):
@@ -285,9 +297,9 @@ class Mish(Function):
 
     @staticmethod
     def backward(ctx, g):
-        (a,) = ctx.saved_tensors
+        (a, g), half = opmath_tensors(*ctx.saved_tensors, g)  # (half: in float32, rounded once, as torch)
         t = tanh(softplus(a))
-        return g * (t + a * sigmoid(a) * (1 - t * t))
+        return rounded_tensor(g * (t + a * sigmoid(a) * (1 - t * t)), half)
 
 
 class Softplus(Function):
@@ -308,9 +320,9 @@ class Softplus(Function):
 
     @staticmethod
     def backward(ctx, g):
-        (a,) = ctx.saved_tensors
+        (a, g), half = opmath_tensors(*ctx.saved_tensors, g)  # (half: in float32, rounded once, as torch)
         ba = a * ctx.beta
-        return where(ba > ctx.threshold, g, g * sigmoid(ba)), None, None
+        return rounded_tensor(where(ba > ctx.threshold, g, g * sigmoid(ba)), half), None, None
 
 
 class Softsign(Function):
@@ -333,15 +345,17 @@ class Softsign(Function):
 
 
 class Hardsigmoid(Function):
-    """z = clamp(a/6 + 1/2, 0, 1);  da = g/6 where -3 < a < 3, else 0."""
+    """z = clamp(a + 3, 0, 6)/6;  da = g/6 where -3 < a < 3, else 0."""
     vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
     def forward(ctx, a):
         check_floating("hardsigmoid", a)
         ctx.save_for_backward(a)
-        x = a._data
-        return _backend.array_module(x).clip(x / x.dtype.type(6) + x.dtype.type(0.5), 0, 1).astype(x.dtype)
+        x, half = opmath(a._data)
+        six = x.dtype.type(6)  # clamp(a + 3, 0, 6)/6: torch's roundings (a/6 + 1/2 differs in 25% of float32 elements)
+        return rounded((_backend.array_module(x).clip(x + x.dtype.type(3), 0, six) / six).astype(x.dtype, copy=False),
+                       half)
 
     jvp = staticmethod(diagonal_jvp)  # elementwise: J v = Jᵀ v
 
@@ -368,12 +382,13 @@ class Hardswish(Function):
 
     @staticmethod
     def backward(ctx, g):
-        (a,) = ctx.saved_tensors
-        return where(a <= -3, 0.0, where(a < 3, g * (a / 3 + 0.5), g))
+        (a, g), half = opmath_tensors(*ctx.saved_tensors, g)  # (half: in float32, rounded once, as torch)
+        return rounded_tensor(where(a <= -3, 0.0, where(a < 3, g * (a / 3 + 0.5), g)), half)
 
 
 class Logsigmoid(Function):
-    """z = ln sigmoid(a) = min(a, 0) - ln(1 + e^-|a|);  da = g*(1 - sigmoid(a))."""
+    """z = ln sigmoid(a) = min(a, 0) - ln(1 + e^-|a|);  da = g*sigmoid(-a) = g*(1 - r) where a < 0, else g*r,
+    r = e^-|a|/(1 + e^-|a|)."""
     vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
@@ -389,7 +404,10 @@ class Logsigmoid(Function):
     @staticmethod
     def backward(ctx, g):
         (a,) = ctx.saved_tensors
-        return g * sigmoid(-a)
+        e = (-a.abs()).exp()  # in a's dtype: torch keeps e^-|a| from the forward, a half one in half
+        (a, g, e), half = opmath_tensors(a, g, e)  # (half: in float32, rounded once, as torch)
+        r = e / (1 + e)  # sigmoid(-|a|), in torch's form (its log_sigmoid_backward's roundings)
+        return rounded_tensor(g * where(a < 0, 1 - r, r), half)
 
 
 class Threshold(Function):

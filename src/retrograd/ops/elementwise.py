@@ -15,7 +15,7 @@ from ..autograd.function import Function
 from ..autograd.forward_ad import diagonal_jvp, fsum, linear_jvp
 from ..autograd.grad_mode import _state as _grad_state
 from ..tensor import Tensor
-from ._kernel_dtypes import check_not_bool, not_implemented_for, opmath, rounded
+from ._kernel_dtypes import check_not_bool, not_implemented_for, opmath, opmath_tensors, rounded, rounded_tensor
 from ._broadcast import broadcast_error, sum_to_shape
 from ._method import tensor_method
 from .._unsupported import reject
@@ -497,7 +497,12 @@ def _pow(x, y):
     if isinstance(y, (int, float)) and getattr(x, "dtype", None) is not None and x.dtype.kind == "f":
         special = _FLOAT_POWERS.get(y)
         if special is not None:
+            if x.dtype.itemsize == 2 and type(x) is _ndarray:  # float16: in float32, rounded once, as torch
+                return special(x.astype(np.float32)).astype(x.dtype)  # (x.pow(3): 24% of elements differed)
             return special(x)
+    elif type(x) is _ndarray and x.dtype.kind == "V" and getattr(y, "ndim", None) == 0 and float(y) in (3, -2):
+        return _FLOAT_POWERS[float(y)](x)  # torch's bfloat16 x^3 and x^-2 round at each product (22-26% differed)
+        # (operands gives bfloat16's exponent as a 0-dim array)
     return x ** y
 
 
@@ -623,12 +628,14 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
-        if not _grad_state.enabled and out._data.ndim:  # plain backward: one array, in place
-            z, gd = out._data, g._data
+        z = out._data
+        if not _grad_state.enabled and z.ndim and z.dtype.itemsize != 2:  # plain backward: one array, in place
+            gd = g._data
             if type(z) is _ndarray and z.size >= _blocked.MIN_SIZE:
                 return Tensor._make(_blocked.run(_tanh_grad, np.empty_like(z), z, gd))
             return Tensor._make(_tanh_grad(None, z, gd))
-        return g * (1 - out * out)
+        (out, g), half = opmath_tensors(out, g)  # (half: in float32, rounded once, as torch's tanh_backward)
+        return rounded_tensor(g * (1 - out * out), half)
 
 
 def _tanh_grad(d, z, g):
@@ -672,7 +679,7 @@ def sigmoid_array(x):
 
 
 class Sigmoid(Function):
-    """z = 1/(1+e^-a);  da = g*z*(1 - z)."""
+    """z = 1/(1+e^-a);  da = g*(1 - z)*z."""
     vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
     _array_forward = True  # (Function._array_forward)
 
@@ -693,7 +700,10 @@ class Sigmoid(Function):
             d *= g._data
             d *= z
             return Tensor._make(d)
-        return g * out * (1 - out)
+        half = None
+        if out._data.dtype != np.float16:  # torch's sigmoid_backward: bfloat16 in float32, rounded once;
+            (out, g), half = opmath_tensors(out, g)  # float16 rounded op by op, in this order
+        return rounded_tensor(g * (1 - out) * out, half)
 
 
 class Relu(Function):

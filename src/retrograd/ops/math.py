@@ -178,7 +178,7 @@ class Reciprocal(_UnaryFloat):
     _autocast = {"cuda": "fp32"}
     saves = "z"
     f = staticmethod(lambda xp, x: 1 / x if x.dtype.kind == "f" else xp.reciprocal(x))
-    df = staticmethod(lambda g, a, z: -g * z * z)
+    df = staticmethod(lambda g, a, z: -g * (z * z))  # (torch's order: its roundings in float16/bfloat16)
 
 
 class Rsqrt(_UnaryFloat):
@@ -186,7 +186,7 @@ class Rsqrt(_UnaryFloat):
     _autocast = {"cuda": "fp32"}
     saves = "z"
     f = staticmethod(lambda xp, x: 1 / xp.sqrt(x))
-    df = staticmethod(lambda g, a, z: -0.5 * g * z * z * z)
+    df = staticmethod(lambda g, a, z: -0.5 * g * z.pow(3))  # (torch's order and pow: its roundings)
 
 
 class Log2(_UnaryFloat):
@@ -303,14 +303,14 @@ _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 class Erf(_UnaryFloat):
     """z = erf a;  da = g*2/sqrt(pi)*e^(-a^2)."""
     f = staticmethod(lambda xp, x: _erf_array(x))
-    df = staticmethod(lambda g, a, z: g * _TWO_OVER_SQRT_PI * (-(a * a)).exp())
+    df = staticmethod(lambda g, a, z: _TWO_OVER_SQRT_PI * (-(a * a)).exp() * g)  # (torch's order: its roundings)
 
 
 class Erfc(_UnaryFloat):
     """z = 1 - erf a;  da = -g*2/sqrt(pi)*e^(-a^2)."""
     f = staticmethod(lambda xp, x: _scipy_special().erfc(x).astype(x.dtype, copy=False)
                      if xp is np and _scipy_special() is not None else 1 - _erf_array(x))
-    df = staticmethod(lambda g, a, z: -g * _TWO_OVER_SQRT_PI * (-(a * a)).exp())
+    df = staticmethod(lambda g, a, z: -_TWO_OVER_SQRT_PI * (-(a * a)).exp() * g)  # (torch's order: its roundings)
 
 
 class Erfinv(_UnaryFloat):
@@ -318,7 +318,7 @@ class Erfinv(_UnaryFloat):
     _autocast = {"cuda": "fp32"}
     saves = "z"
     f = staticmethod(lambda xp, x: _erfinv_array(x))
-    df = staticmethod(lambda g, a, z: g * (math.sqrt(math.pi) / 2) * (z * z).exp())
+    df = staticmethod(lambda g, a, z: (math.sqrt(math.pi) / 2) * (z * z).exp() * g)  # (torch's order: its roundings)
 
 
 class Frac(_UnaryFloat):
