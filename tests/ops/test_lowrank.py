@@ -184,5 +184,81 @@ def test_lobpcg_errors_as_torch():
         E, _ = m.lobpcg(a, k=2, B=m.tensor(SPD_B))
         with pytest.raises(ValueError, match=r"lobpcg.backward does not support backward with B != I yet."):
             E.sum().backward()
-    with pytest.raises(NotImplementedError, match="tracker"):
-        retrograd.lobpcg(retrograd.tensor(SYM), tracker=print)
+    with pytest.raises(TypeError, match="'int' object is not callable"):
+        retrograd.lobpcg(retrograd.tensor(SYM), tracker=5)
+
+
+@pytest.mark.parametrize("m", [retrograd] + ([torch] if torch is not None else []))
+def test_lobpcg_tracker_sees_each_step_and_can_stop_it_as_torchs(m):
+    """torch documents the tracker's worker: called at each step, with iparams/fparams/bparams, ivars
+    (istep, converged_count), bvars (force_stop: True stops), tvars (rerr), A, B, iK, E, X, S, R."""
+    a = m.tensor(SYM)
+    steps = []
+
+    def tracker(w):
+        assert w.A is a and w.B is None and w.iK is None
+        steps.append((w.ivars["istep"], w.ivars["converged_count"], w.E.clone(), tuple(w.X.shape),
+                      tuple(w.R.shape), tuple(w.tvars["rerr"].shape), dict(w.iparams), dict(w.fparams),
+                      dict(w.bparams)))
+
+    m.lobpcg(a, k=2, niter=5, tracker=tracker)
+    assert [s[0] for s in steps] == [1, 2, 3, 4, 5]
+    assert steps[0][2].tolist() == [0.0, 0.0] and steps[-1][2].min() > 0  # E: zero before the first step
+    assert all(s[3] == (M, 2) and s[4] == (M, 2) and s[5] == (2,) for s in steps)
+    iparams, fparams, bparams = steps[0][6:]
+    tol = 2.23e-16 ** 0.5  # torch's default (float32's: 1.2e-07 ** 0.5)
+    assert iparams == {"m": M, "n": 2, "k": 2, "niter": 5, "ortho_i_max": 3, "ortho_j_max": 3}
+    assert fparams == {"tol": tol, "ortho_tol": tol, "ortho_tol_drop": tol, "ortho_tol_replace": tol}
+    assert bparams == {"largest": True, "ortho_use_drop": False}
+    converged = []
+    m.lobpcg(a, k=2, tol=1e-10, niter=-1, tracker=lambda w: converged.append(w.ivars["converged_count"]))
+    assert converged[0] == 0 and converged[-1] == 2  # the leading pairs whose residual is below tol
+    stopped = []
+
+    def stopper(w):
+        stopped.append(w.ivars["istep"])
+        if w.ivars["istep"] >= 3:
+            w.bvars["force_stop"] = True
+
+    m.lobpcg(a, k=2, tracker=stopper)
+    assert stopped == [1, 2, 3]
+    basic = []
+    m.lobpcg(a, k=2, niter=2, method="basic", tracker=lambda w: basic.append(dict(w.iparams)))
+    assert basic[0] == {"m": M, "n": 2, "k": 2, "niter": 2}  # the ortho parameters are method 'ortho''s
+
+
+@pytest.mark.parametrize("m", [retrograd] + ([torch] if torch is not None else []))
+def test_lobpcg_ortho_params_update_the_ortho_methods_as_torchs(m):
+    seen = {}
+
+    def tracker(w):
+        seen.update(i=dict(w.iparams), f=dict(w.fparams), b=dict(w.bparams))
+
+    E, X = m.lobpcg(m.tensor(SYM), k=2, tracker=tracker, ortho_iparams={"ortho_i_max": 5, "extra": 1},
+                    ortho_fparams={"ortho_tol": 1e-3}, ortho_bparams={"ortho_use_drop": True})
+    assert seen["i"]["ortho_i_max"] == 5 and seen["i"]["extra"] == 1 and seen["i"]["ortho_j_max"] == 3
+    assert seen["f"]["ortho_tol"] == 1e-3 and seen["b"]["ortho_use_drop"] is True
+    assert np.allclose(E.numpy(), SPECTRUM[::-1][:2], rtol=1e-7)
+
+
+def test_lobpcg_ortho_params_bound_the_orthogonalization():
+    """ortho_i_max and ortho_j_max bound the passes (ivars ortho_i, ortho_j count them); ortho_tol is
+    the orthogonality they stop at; ortho_use_drop drops near-dependent directions (the block
+    shrinks), else they are kept, their Gram eigenvalues raised to ortho_tol_replace * the largest."""
+    passes, blocks = [], []
+
+    def tracker(w):
+        passes.append((w.ivars["ortho_i"], w.ivars["ortho_j"]))
+        blocks.append(w.S.shape[1])
+
+    a = retrograd.tensor(SYM)
+    retrograd.lobpcg(a, k=2, niter=8, tracker=tracker, ortho_iparams={"ortho_i_max": 1, "ortho_j_max": 1})
+    assert max(passes) == (1, 1)
+    passes.clear()
+    retrograd.lobpcg(a, k=2, niter=8, tracker=tracker, ortho_fparams={"ortho_tol": 0.0})  # never reached
+    assert set(passes[2:]) == {(3, 3)}
+    start = np.repeat(RNG.standard_normal((M, 1)), 2, axis=1) + 1e-14 * RNG.standard_normal((M, 2))
+    E, X = retrograd.lobpcg(a, X=retrograd.tensor(start), niter=1, ortho_bparams={"ortho_use_drop": True})
+    assert X.shape == (M, 1)  # the dependent copy dropped
+    E, X = retrograd.lobpcg(a, X=retrograd.tensor(start), niter=1)
+    assert X.shape == (M, 2)  # kept (replaced)

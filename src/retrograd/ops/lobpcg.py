@@ -36,23 +36,60 @@ def _b(B, Z):
     return Z if B is None else B @ Z
 
 
-def _orthonormalize(xp, B, Z, drop):
-    """B-orthonormal columns spanning Z's (those of a Gram eigenvalue below drop * the largest
-    are dropped): Z D V diag(s)^-1/2 from the eigendecomposition V diag(s) V^T of D Z^T B Z D,
-    D the columns' inverse norms; done twice, as one pass loses orthogonality."""
-    for _ in range(2):
+class LOBPCGWorker:
+    """The iteration's state, which lobpcg hands its ``tracker`` at each step, as torch documents its
+    LOBPCG instance: the input parameters ``iparams``, ``fparams``, ``bparams`` (integer, float and
+    boolean valued: m, n, k, niter; tol; largest; with method='ortho' also ortho_i_max, ortho_j_max,
+    ortho_tol, ortho_tol_drop, ortho_tol_replace, ortho_use_drop and any other key the ortho_*params
+    dicts gave), the iteration variables ``ivars`` (istep, iterations_left, converged_count, ortho_i,
+    ortho_j: the last orthogonalization's passes), ``fvars`` (A_norm, B_norm, X_norm), ``bvars``
+    (force_stop: a tracker that sets it True stops the iteration) and ``tvars`` (rerr: the relative
+    residual norms), the inputs ``A``, ``B``, ``iK`` and the iterates ``E``, ``X``, ``S`` (the block of
+    the last Rayleigh-Ritz step), ``R`` (the residuals), as tensors (copy them to keep them)."""
+
+    def __init__(self, A, B, iK, iparams, fparams, bparams):
+        self.A, self.B, self.iK = A, B, iK
+        self.iparams, self.fparams, self.bparams = iparams, fparams, bparams
+        self.ivars = {"istep": 0, "iterations_left": iparams["niter"], "converged_count": 0, "ortho_i": 0,
+                      "ortho_j": 0}
+        self.fvars, self.bvars, self.tvars = {}, {"force_stop": False}, {}
+        self.E = self.X = self.S = self.R = None
+
+
+def _svqb(xp, B, Z, p, state):
+    """B-orthonormal columns spanning Z's, by SVQB (Stathopoulos and Wu 2002), repeated up to
+    ortho_j_max times until |Z^T B Z - I| < ortho_tol: Z D V diag(s)^-1/2 from the eigendecomposition
+    V diag(s) V^T of D Z^T B Z D, D the columns' inverse norms. A direction whose s is below
+    ortho_tol_drop * max(s) is dropped if ortho_use_drop, else its s is raised to ortho_tol_replace *
+    max(s) (Duersch et al. 2018)."""
+    fp, bp = p
+    for j in range(1, state.iparams["ortho_j_max"] + 1):
         norms = xp.sqrt(xp.abs(xp.einsum("ij,ij->j", Z, _b(B, Z))))
         Z = Z[:, norms > 0] / norms[norms > 0]
         s, V = xp.linalg.eigh(Z.T @ _b(B, Z))
-        keep = s > drop * max(float(s.max()), 0.0) if s.size else s > 0
-        Z = Z @ (V[:, keep] / xp.sqrt(s[keep]))
+        top = max(float(s.max()), 0.0) if s.size else 0.0
+        if bp["ortho_use_drop"]:
+            keep = s > fp["ortho_tol_drop"] * top
+            Z = Z @ (V[:, keep] / xp.sqrt(s[keep]))
+        else:
+            Z = Z @ (V / xp.sqrt(xp.maximum(s, fp["ortho_tol_replace"] * top)))
+        state.ivars["ortho_j"] = j
+        if float(xp.linalg.norm(Z.T @ _b(B, Z) - xp.eye(Z.shape[1], dtype=Z.dtype))) < fp["ortho_tol"]:
+            break
     return Z
 
 
-def _project_out(B, X, Z):
-    for _ in range(2):
-        Z = Z - X @ (X.T @ _b(B, Z))
-    return Z
+def _ortho_block(xp, B, X, U, p, state):
+    """U's directions B-orthogonal to X's, B-orthonormal ('ortho' method): X projected out, then
+    SVQB, repeated up to ortho_i_max times until |X^T B U| / (|B X| |U|) < ortho_tol."""
+    fp, _ = p
+    for i in range(1, state.iparams["ortho_i_max"] + 1):
+        U = _svqb(xp, B, U - X @ (X.T @ _b(B, U)), p, state)
+        state.ivars["ortho_i"] = i
+        rerr = float(xp.linalg.norm(X.T @ _b(B, U))) / (float(xp.linalg.norm(_b(B, X))) * float(xp.linalg.norm(U)))
+        if rerr < fp["ortho_tol"]:
+            break
+    return U
 
 
 def _ritz(xp, S, AS, B, n, largest, method):
@@ -68,33 +105,44 @@ def _ritz(xp, S, AS, B, n, largest, method):
     return theta[order], C[:, order]
 
 
-def _solve_one(xp, A, B, X, iK, k, largest, method, niter, tol):
-    """(E, X) for one matrix A (arrays)."""
-    m, n = X.shape
-    eps = xp.finfo(A.dtype).eps
-    X = _orthonormalize(xp, B, X, eps) if method == "ortho" else X @ xp.linalg.inv(
+def _track(state, tracker, E, X, S, R, rerr, tol, k, step):
+    """Update the worker's iterates and call the tracker; True if it asked to stop."""
+    state.ivars.update(istep=step, iterations_left=state.iparams["niter"] - step,
+                       converged_count=int(np.argmin(np.append(np.asarray(rerr[:k] < tol), False))))
+    state.tvars["rerr"] = Tensor._make(rerr)
+    state.E, state.X, state.S, state.R = (Tensor._make(v) for v in (E, X, S, R))
+    if tracker is not None:
+        tracker(state)
+    return state.bvars["force_stop"]
+
+
+def _solve_one(xp, A, B, X, iK, k, largest, method, niter, tol, state, tracker):
+    """(E, X) for one matrix A (arrays); ``state`` is the tracker's LOBPCGWorker."""
+    p = (state.fparams, state.bparams)
+    X = _svqb(xp, B, X, p, state) if method == "ortho" else X @ xp.linalg.inv(
         xp.linalg.cholesky(X.T @ _b(B, X))).T
     E = xp.zeros(X.shape[1], dtype=A.dtype)
     a_norm = float(xp.linalg.norm(A))
     b_norm = 1.0 if B is None else float(xp.linalg.norm(B))
+    state.fvars.update(A_norm=a_norm, B_norm=b_norm, X_norm=float(xp.linalg.norm(X)))
     W = P = None
+    S = X
     step = 1
-    while step != niter:
-        step += 1
-        blocks = [X] if W is None else [X, W] + ([] if P is None else [P])
-        if method == "ortho" and W is not None:
-            Z = _orthonormalize(xp, B, _project_out(B, X, xp.concatenate(blocks[1:], axis=1)), eps)
-            blocks = [X, Z]
-        S = xp.concatenate(blocks, axis=1)
-        E, C = _ritz(xp, S, A @ S, B, n, largest, method)
-        X_new = S @ C
-        P = S[:, X.shape[1]:] @ C[X.shape[1]:] if W is not None else None
-        X = X_new
+    while True:
         R = A @ X - _b(B, X) * E
         rerr = xp.linalg.norm(R, axis=0) / ((a_norm + xp.abs(E) * b_norm) * xp.linalg.norm(X, axis=0))
-        if bool((rerr[:k] < tol).all()):
+        if _track(state, tracker, E, X, S, R, rerr, tol, k, step) or step == niter or (
+                step > 1 and bool((rerr[:k] < tol).all())):
             break
+        step += 1
         W = R if iK is None else iK @ R
+        blocks = [X] if step == 2 else [X, W] + ([] if P is None else [P])
+        if method == "ortho" and len(blocks) > 1:
+            blocks = [X, _ortho_block(xp, B, X, xp.concatenate(blocks[1:], axis=1), p, state)]
+        S = xp.concatenate(blocks, axis=1)
+        E, C = _ritz(xp, S, A @ S, B, X.shape[1], largest, method)
+        P = S[:, X.shape[1]:] @ C[X.shape[1]:] if len(blocks) > 1 else None
+        X = S @ C
     return E[:k], X[:, :k]
 
 
@@ -104,15 +152,16 @@ class LOBPCG(Function):
     _backward_name = "LOBPCGAutogradFunctionBackward"  # torch's name
 
     @staticmethod
-    def forward(ctx, A, B, X, iK, k, largest, method, niter, tol):
+    def forward(ctx, A, B, X, iK, k, largest, method, niter, tol, tracker, params):
         a = A._data
         xp = array_module(a)
         parts = [(None if t is None else t._data) for t in (B, X, iK)]
         batch = a.shape[:-2]
         Es, Xs = [], []
-        for idx in np.ndindex(*batch):
+        for idx in np.ndindex(*batch):  # (each matrix its own iteration, and worker for the tracker)
             one = [(None if p is None else (p[idx] if p.ndim > 2 else p)) for p in parts]
-            e, x = _solve_one(xp, a[idx], one[0], one[1], one[2], k, largest, method, niter, tol)
+            state = LOBPCGWorker(A, B, iK, *(dict(d) for d in params))
+            e, x = _solve_one(xp, a[idx], one[0], one[1], one[2], k, largest, method, niter, tol, state, tracker)
             Es.append(e)
             Xs.append(x)
         E = Tensor._make(xp.stack(Es).reshape(batch + Es[0].shape))
@@ -136,7 +185,7 @@ class LOBPCG(Function):
             raise ValueError("lobpcg.backward does not support backward with B != I yet.")
         A, E, X = ctx.saved_tensors
         gA = (X * gE.unsqueeze(-2)) @ X.mT - _resolvent(A, E, X, gX) @ X.mT
-        return gA, None, None, None, None, None, None, None, None
+        return gA, None, None, None, None, None, None, None, None, None, None
 
 
 def _resolvent(A, E, X, V):
@@ -160,13 +209,13 @@ def _check_square(name, t):
 def lobpcg(A, k=None, B=None, X=None, n=None, iK=None, niter=None, tol=None, largest=None, method=None,
            tracker=None, ortho_iparams=None, ortho_fparams=None, ortho_bparams=None):
     """(E, X): the k largest (largest=False: smallest) eigenvalues of A x = E B x (B = I when None),
-    descending (ascending), and their B-orthonormal eigenvectors (see the module)."""
+    descending (ascending), and their B-orthonormal eigenvectors (see the module). ``tracker(worker)``
+    is called at each step with the iteration's state (LOBPCGWorker; worker.bvars['force_stop'] = True
+    stops it); ``ortho_iparams``, ``ortho_fparams``, ``ortho_bparams`` update method 'ortho''s
+    orthogonalization parameters (ortho_i_max, ortho_j_max: 3; ortho_tol, ortho_tol_drop,
+    ortho_tol_replace: tol; ortho_use_drop: False; see _svqb and _ortho_block)."""
     from ..creation import randn
 
-    for name, value in (("tracker", tracker), ("ortho_iparams", ortho_iparams),
-                        ("ortho_fparams", ortho_fparams), ("ortho_bparams", ortho_bparams)):
-        if value is not None:
-            raise NotImplementedError(f"lobpcg({name}=...): retrograd's LOBPCG takes no {name}; leave it None")
     method = "ortho" if method is None else method
     if method not in _METHODS:
         raise ValueError(f"lobpcg: method must be 'ortho' or 'basic', got {method!r}")
@@ -185,8 +234,17 @@ def lobpcg(A, k=None, B=None, X=None, n=None, iK=None, niter=None, tol=None, lar
         dtype = A.dtype if A.dtype.is_floating_point else None
         X = randn(*A.shape[:-1], n, dtype=dtype, device=A.device)
     A[..., :1, :] @ X  # torch's dtype error for an integer A (matrix products do not promote)
-    tol = float(np.finfo(A._data.dtype).eps) ** 0.5 if tol is None else tol
+    if tol is None:  # torch's: the square root of its rounded machine epsilons
+        tol = {"float32": 1.2e-07, "float64": 2.23e-16}.get(A.dtype.name, float(np.finfo(A._data.dtype).eps)) ** 0.5
     niter = 1000 if niter is None else niter
+    largest = True if largest is None else largest
+    params = ({"m": m, "n": n, "k": min(k, n), "niter": niter}, {"tol": tol}, {"largest": largest})
+    if method == "ortho":  # torch's defaults, then the caller's (keys of its own included, as torch's)
+        for defaults, given in zip(params, (ortho_iparams, ortho_fparams, ortho_bparams)):
+            defaults.update({"ortho_i_max": 3, "ortho_j_max": 3} if "m" in defaults else
+                            {"ortho_tol": tol, "ortho_tol_drop": tol, "ortho_tol_replace": tol} if "tol" in defaults
+                            else {"ortho_use_drop": False})
+            defaults.update(given or {})
     if A.requires_grad:
         A = (A + A.mT) / 2  # as torch: A's gradient is symmetric
-    return LOBPCG.apply(A, B, X, iK, min(k, n), True if largest is None else largest, method, niter, tol)
+    return LOBPCG.apply(A, B, X, iK, min(k, n), largest, method, niter, tol, tracker, params)
