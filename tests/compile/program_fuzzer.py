@@ -45,9 +45,27 @@ class Net(nn.Module):
         self.conv = nn.Conv1d(1, 2, 3)
         self.ln = nn.LayerNorm(4)
         self.drop = nn.Dropout(0.3)
+        self.bn = nn.BatchNorm1d(4)
+        self.emb = nn.Embedding(5, 4)
+        self.gru = nn.GRUCell(4, 4)
+        self.k2 = nn.Parameter(torch.ones(1, 1, 2, 2))
         self.register_buffer("buf", torch.ones(4))
         self.scale = 0.5
         self.t = torch.full((4,), 0.25)
+
+
+class Cfg:
+    def __init__(self):
+        self.scale = 1.25
+        self.items = [0.5, 2.0]
+        self.d = {{"w": 0.75}}
+
+
+CFG = Cfg()
+
+
+def helper(t, c):
+    return t * c.scale + c.items[-1]
 
 
 def hook_double(mod, inputs, out):
@@ -55,7 +73,7 @@ def hook_double(mod, inputs, out):
 
 
 def make(cell):
-    def fn(x, y, idx, k, s=2.0):
+    def fn(x, y, idx, k, s=2.0, *, cfg=None):
 {body}
     def set_cell(v):
         nonlocal cell
@@ -68,7 +86,7 @@ class Stepper(nn.Module):  # the same statements as a module's forward (compiled
         super().__init__()
         self.net, self.cell = net, cell
 
-    def forward(self, x, y, idx, k, s=2.0):
+    def forward(self, x, y, idx, k, s=2.0, *, cfg=None):
         M, cell = self.net, self.cell
 {body}
 '''
@@ -92,6 +110,9 @@ EXPRESSIONS = [
     "{a}.long()", "idx.to({a}.dtype)", "{a}.detach()", "{a}.detach() * {b}", "{a}.clone()",
     "{a}.gather(1, idx[:, None].clamp(max=1).expand(-1, 2))", "{a}.sort({d}).values",
     "F.mse_loss({a}, {b})", "{a}.argmax({d})", "torch.zeros_like({a}) + {b}",
+    "{a} * cfg.scale", "{a} * cfg.items[0]", "{a} + cfg.d['w']", "helper({a}, cfg)", "M.bn({a})", "M.emb(idx) * {a}[:2]",
+    "M.gru({a})", "M.gru({a}, {b})", "F.conv2d({a}.reshape(1, 1, {a}.shape[0], -1), M.k2)", "F.elu({a})",
+    "torch.clamp({a}, min=-0.5, max=s)", "{a}.pow(s)", "F.leaky_relu({a}, cell)", "{a}.square().sqrt()",
 ]
 STATEMENTS = [
     "{n} = {a} * 1\n{n}[:, 0] = {b}[:, 1]",
@@ -137,6 +158,8 @@ EVENTS = [
     "M.lin.weight.requires_grad_(not M.lin.weight.requires_grad)", "G_LIST.append({v})", "M.drop.p = 0.6",
     "M.ln.eps = 0.1", "M.lin = nn.Linear(4, 4).to(dt)", "M.t.mul_(2.0)", "mutate = not mutate",
     "M.ln.weight.data.fill_({v})", "M.conv.weight = nn.Parameter(M.conv.weight.detach() * 2)",
+    "CFG.scale = {v}", "CFG.items[0] = {v}", "CFG.d['w'] = {v}", "CFG = Cfg()", "CFG.items.append({v})",
+    "M.bn.momentum = 0.5", "M.gru.weight_hh.data.mul_(0.5)",
 ]
 TRAINING = ["loss = {a}.pow(2).mean() + M.lin(x).sum() * 0.01", "OPT.zero_grad()", "loss.backward()", "OPT.step()",
             "return loss"]
@@ -196,6 +219,7 @@ def _sample_env():
     rng = np.random.default_rng(0)
     env = {"x": retrograd.tensor(rng.normal(size=(3, 4)), requires_grad=True),
            "y": retrograd.tensor(rng.normal(size=(3, 4))), "idx": retrograd.tensor([0, 2]), "k": 2, "s": 2.0,
+           "cfg": g["CFG"],
            "cell": 0.75, "__globals__": g}
     return env
 
@@ -205,10 +229,11 @@ def scenario_source(seed):
     r = random.Random(seed * 7919 + 1)
     module = r.random() < 0.3  # the statements as a module's forward, the module compiled
     out = ["def scenario(compile, rec):",
-           "    global M, OPT, G_SCALE, G_T",
+           "    global M, OPT, G_SCALE, G_T, CFG",
            f"    rng = np.random.default_rng({seed})",
            "    M = Net().double()",
-           "    OPT = torch.optim.SGD(M.parameters(), lr=0.1, momentum=0.5)",
+           "    OPT = torch.optim.SGD(M.parameters(), lr=0.1, momentum=0.5)" if r.random() < 0.6 else
+           "    OPT = torch.optim.Adam(M.parameters(), lr=0.05, weight_decay=0.01)",
            "    fn, set_cell = make(0.75)",
            "    c = compile(fn)",
            "    B, dt, yrg, k, grad_mode, alias, mutate = 3, torch.float64, False, 2, True, False, "
@@ -224,10 +249,13 @@ def scenario_source(seed):
                 "    y = torch.tensor(rng.normal(size=(B, 4)), dtype=dt, requires_grad=yrg)",
                 "    idx = torch.tensor(rng.integers(0, B, size=2))",
                 "    with torch.set_grad_enabled(grad_mode):",
-                "        out = rec.call(c, x, x if alias else y, idx, k)",
+                "        out = rec.call(c, x, x if alias else y, idx, k, cfg=CFG)",
                 "    after(rec, out, x, y, M, mutate)"]
         for _ in range(r.choice([0, 1, 1, 2, 3])):
             text = r.choice(EVENTS).format(v=round(r.uniform(-2, 2), 2), i=r.randint(1, 5))
+            if text.startswith(("M.", "with", "torch.", "OPT")):  # (one that may raise: recorded, as the calls are)
+                text = "try:\n" + "".join("    " + line + "\n" for line in text.splitlines()) + \
+                       "except Exception as e:\n    rec(type(e).__name__, label='event')"
             out += ["    " + line for line in text.splitlines()]
         if r.random() < 0.5:
             out.append("    x = None")
@@ -255,7 +283,15 @@ def after(rec, out, x, y, m, mutate=False):
                 term = (o * w).sum()
                 total = term if total is None else total + term
         if total is not None:
-            rec.call(total.backward, label="backward")
+            try:
+                total.backward()
+                rec(None, label="backward")
+            except RuntimeError as e:
+                # (the .grad that the nodes before the failing one accumulated differ: eager runs each op's node,
+                # the replay the graph's one node; docs/compile.md) the raise is compared, then those are dropped
+                rec(("raised", type(e).__name__), label="backward")
+                for t in (x, y, *m.parameters()):
+                    t.grad = None
     rec.state(x, y, *m.parameters(), *m.buffers())
 
 

@@ -557,16 +557,21 @@ def test_output_an_op_saved_changed_in_place_before_backward():
     The tensors an op saved are checked where an output reaching that op has a gradient, and only there
     (backward through another output does not raise, as eager's)."""
     def case(compile, rec):
+        ln = nn.LayerNorm(4).double()
+
         def f(x):
             h = x * 1.5
-            return x.prod(-1), x.exp(), h, h.logsumexp(-1)
+            v = x * 1
+            v[:, 0] = h[:, 1]  # (an output written in place by the function, then saved by layer norm)
+            return x.prod(-1), x.exp(), h, h.logsumexp(-1), v, ln(v) ** 2
         c = compile(f)
-        for which in range(4):
+        for which in range(5):
             for i in range(2):
                 x = torch.tensor(arr(3, 4), requires_grad=True)
                 outs = c(x)
                 outs[which].mul_(2)
                 rec.call(outs[which].sum().backward)
+                rec.call((outs[which].sum() + outs[-1].sum()).backward)
                 rec.state(x)
     assert_same(case)
 

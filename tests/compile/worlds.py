@@ -76,6 +76,8 @@ def run(scenario, compiled):
 def differences(scenario, rtol=1e-7, atol=1e-10):
     """The first difference between the eager and the compiled run of ``scenario`` (a string), or None."""
     eager, compiled = run(scenario, False), run(scenario, True)
+    if eager and eager[-1][0] == "scenario":  # (the scenario itself is broken: nothing was compared after that)
+        return f"the eager run of the scenario raised {eager[-1][1][1:]}"
     for i, (a, b) in enumerate(zip(eager, compiled)):
         where = f"record {i} ({a[0]})"
         why = _diff(a[1], b[1], rtol, atol)

@@ -1070,10 +1070,10 @@ class Capture:
             return None
         graph = Graph(self, out_slots, treedef, name)
         graph.views = views
-        self._version_checked(graph)
+        self._version_checked(graph, flat_out)
         return graph
 
-    def _version_checked(self, graph):
+    def _version_checked(self, graph, flat_out):
         """``graph.checked``: (is an output, its position, the outputs whose backward reaches it) for each input,
         live tensor and output that an op of the capture saved for backward, or that shares its version counter
         (a view of it), beyond those the node saves (program.saved_inputs/outputs: what the generated backward
@@ -1086,8 +1086,8 @@ class Capture:
             return
         mine = {id(node) for node in self._nodes}
         saved = {}  # id(version counter) -> the outputs whose backward runs a node that saved it
-        for k, s in enumerate(graph.out_slots):
-            stack, seen = [self.slots[s][1].grad_fn], set()
+        for k, o in enumerate(flat_out):
+            stack, seen = [o.grad_fn], set()
             while stack:
                 node = stack.pop()
                 if node is None or id(node) not in mine or id(node) in seen:
@@ -1102,8 +1102,8 @@ class Capture:
             return
         checked = [(False, j, frozenset(saved[id(self.slots[s][1]._vc)])) for j, s in enumerate(graph.input_slots)
                    if id(self.slots[s][1]._vc) in saved and j not in program.saved_inputs]
-        checked += [(True, j, frozenset(saved[id(self.slots[s][1]._vc)])) for j, s in enumerate(graph.out_slots)
-                    if self.slots[s][0] == "op" and id(self.slots[s][1]._vc) in saved and j not in program.saved_outputs]
+        checked += [(True, j, frozenset(saved[id(o._vc)])) for j, (s, o) in enumerate(zip(graph.out_slots, flat_out))
+                    if self.slots[s][0] == "op" and id(o._vc) in saved and j not in program.saved_outputs]
         graph.checked = tuple(checked)
 
     def _output_views(self, flat_out, out_slots):
