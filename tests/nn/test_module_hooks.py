@@ -3,6 +3,7 @@ BackwardHookFunction: the module's inputs and outputs pass through a custom Func
 them as-is, so they are views that may not be modified in place."""
 
 import re
+import warnings
 
 import pytest
 from helpers import requires_torch, torch
@@ -55,3 +56,23 @@ def test_an_in_place_op_on_a_hooked_modules_input_or_output_raises_as_torch(lib)
     out.relu_()
     (seq(x).sum() + out.sum()).backward()
     assert sorted(calls) == ["Linear", "Sequential"] and x.grad.shape == (2, 3)
+
+
+@pytest.mark.parametrize("lib", _BOTH)
+def test_a_backward_hook_without_inputs_requiring_grad_warns_as_torch(lib):
+    """The hooks then see grad_input all None (the gradients are with respect to the outputs): torch
+    warns so, also for a backward pre-hook alone; an input requiring grad gives no warning."""
+    seen = []
+    hooked = lib.nn.Linear(2, 2)
+    hooked.register_full_backward_hook(lambda m, grad_input, grad_output: seen.append(grad_input))
+    pre_only = lib.nn.Linear(2, 2)
+    pre_only.register_full_backward_pre_hook(lambda m, grad_output: None)
+    for module in (hooked, pre_only):
+        with pytest.warns(UserWarning, match="Full backward hook is firing when gradients are computed with "
+                                             "respect to module outputs since no inputs require gradients"):
+            module(lib.ones(1, 2)).sum().backward()
+    assert seen == [(None,)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        hooked(lib.ones(1, 2, requires_grad=True)).sum().backward()
+    assert seen[-1][0].shape == (1, 2)

@@ -17,8 +17,9 @@ import pytest
 
 import retrograd
 from tests.helpers import requires_torch
-from tests.programs import (actor_critic, char_rnn, checkpoint, custom_parts, dataloader_workers, dcgan, diffusion,
-                            distillation, dqn, flow, gnn, hf_trainer, mixed_precision, moe, nanogpt,
+from tests.programs import (actor_critic, char_rnn, checkpoint, ctc_speech, custom_parts, dataloader_workers, dcgan,
+                            diffusion, distillation, dqn, finetune, flow, gaussian_process, gnn, hf_trainer,
+                            mixed_precision, moe, nanogpt,
                             per_sample_grads, ppo, regression, resnet, seq2seq, siamese, simclr, style_transfer,
                             tabular, text_classifier, timeseries, transformer_translation, unet, vae, vit, wgan_gp,
                             word_lm)
@@ -346,3 +347,29 @@ def test_transformer_translation_prints_torchs_losses_and_greedy_decodes():
     assert ours["prefix equals the causal pass below 1e-12"] == 1
     assert ours["epoch 3 train loss"] < ours["epoch 1 train loss"]
     assert_same_numbers(ours, torch_numbers(transformer_translation, transformer_translation.main))
+
+
+def test_ctc_speech_recogniser_prints_torchs_losses_and_error_rate():
+    ours = numbers(printed(ctc_speech.main, retrograd))
+    assert ours["padded vs concatenated targets below 1e-10"] == 1
+    assert ours["impossible alignments"] == ours["zeroed by zero_infinity"] > 0
+    assert ours["step 5 ctc loss"] < ours["step 0 ctc loss"]
+    assert_same_numbers(ours, torch_numbers(ctc_speech, ctc_speech.main))
+
+
+def test_gaussian_process_prints_torchs_marginal_likelihoods_and_predictions():
+    ours = numbers(printed(gaussian_process.main, retrograd))
+    assert ours["cholesky vs MultivariateNormal below 1e-12"] == 1 and ours["slogdet vs cholesky below 1e-10"] == 1
+    assert ours["mvn kl vs closed form below 1e-8"] == 1
+    assert ours["lbfgs step 2 loss"] < ours["initial loss"]
+    assert_same_numbers(ours, torch_numbers(gaussian_process, gaussian_process.main))
+
+
+def test_finetuning_with_hooks_swa_fusion_and_pruning_prints_torchs_numbers():
+    with pytest.warns(UserWarning, match="Full backward hook is firing"):  # no input requires grad, as torch warns
+        ours = numbers(printed(finetune.main, retrograd))
+    assert ours["missing keys fc.weight fc.bias"] == 2 and ours["unexpected keys projection.weight"] == 1
+    assert ours["fused conv-bn equals conv then bn below 1e-12"] == 1
+    assert ours["averaged models"] == 2 and ours["backward hook calls"] == 16
+    assert 0.29 < ours["pruned sparsity"] < 0.31
+    assert_same_numbers(ours, torch_numbers(finetune, finetune.main))

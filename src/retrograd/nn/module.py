@@ -251,6 +251,9 @@ class _OutputsHook(Function):
                 grads = _check_hook_result(res, len(grads), "backward pre-hook")
         state.grad_output = grads
         if not state.positions:  # no input needs grad: the hooks run now, grad_input all None
+            warnings.warn("Full backward hook is firing when gradients are computed with respect to module outputs "
+                          "since no inputs require gradients. See https://docs.pytorch.org/docs/main/generated/"
+                          "torch.nn.Module.html#torch.nn.Module.register_full_backward_hook for more details.")
             _call_backward_hooks(module, (None,) * state.n_args, grads)
         return (None,) + grads
 
