@@ -11,7 +11,7 @@ from ..tensor import Tensor
 from ._inplace import _TORCH_TYPE
 from ._method import tensor_method
 from .._unsupported import reject
-from ._kernel_dtypes import not_implemented_for
+from ._kernel_dtypes import not_implemented_for, opmath_tensors, rounded_tensor
 from ._out import CAST, COPY, SAME, takes_out
 from .elementwise import _device_error
 
@@ -257,8 +257,18 @@ def mv(input, vec):
     return Matmul.apply(input, vec)
 
 
-def _scaled_sum(input, product, beta, alpha):
-    """beta*input + alpha*product (beta = 0 ignores input, nan included, as torch)."""
+def _scaled_sum(input, product, beta, alpha, *operands):
+    """beta*input + alpha*product(*operands) (beta = 0 ignores input, nan included, as torch).
+    float16/bfloat16 CPU tensors of one dtype: computed in float32 and rounded once, as torch's
+    kernels (the product rounded, then the sum again, differed in 20-50% of elements); the
+    gradients are then computed in float32 and rounded once too."""
+    half = None
+    if all(t.dtype == input.dtype for t in operands):
+        (input, *operands), half = opmath_tensors(input, *operands)
+    return rounded_tensor(_scaled_sum_of(input, product(*operands), beta, alpha), half)
+
+
+def _scaled_sum_of(input, product, beta, alpha):
     if alpha != 1:
         product = product * alpha
     if beta == 0:  # zero (not nan) where input is nan/inf, and a zero gradient for input
@@ -275,7 +285,7 @@ def _scaled_sum(input, product, beta, alpha):
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     """beta*input + alpha*(mat1 @ mat2)."""
     check_same_dtype("addmm", input, mat1, mat2, names=("input", "mat1", "mat2"))
-    return _scaled_sum(input, mm(mat1, mat2), beta, alpha)
+    return _scaled_sum(input, mm, beta, alpha, mat1, mat2)
 
 
 @takes_out(dtype=SAME)
@@ -284,7 +294,7 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
 def addmv(input, mat, vec, *, beta=1, alpha=1):
     """beta*input + alpha*(mat @ vec)."""
     check_same_dtype("addmv", input, mat, vec, names=("input", "mat", "vec"))
-    return _scaled_sum(input, mv(mat, vec), beta, alpha)
+    return _scaled_sum(input, mv, beta, alpha, mat, vec)
 
 
 @takes_out(dtype=CAST)
@@ -292,7 +302,12 @@ def addmv(input, mat, vec, *, beta=1, alpha=1):
 @autocast_op({"cuda": "lower"})
 def addr(input, vec1, vec2, *, beta=1, alpha=1):
     """beta*input + alpha*outer(vec1, vec2)."""
-    return _scaled_sum(input, outer(vec1, vec2), beta, alpha)
+    if input.dtype == vec1.dtype == vec2.dtype and opmath_tensors(input)[1] is not None:
+        # float16/bfloat16: torch's addr kernel computes in the half type, beta*input + (alpha*vec1)*vec2
+        # with alpha and beta rounded to it and each op rounded (its float32 opmath is not used here)
+        a, b = (float(np.asarray(v, np.float32).astype(input._data.dtype)) for v in (alpha, beta))
+        return _scaled_sum_of(input, outer(vec1 * a if alpha != 1 else vec1, vec2), b if beta != 0 else 0, 1)
+    return _scaled_sum(input, outer, beta, alpha, vec1, vec2)
 
 
 @takes_out(dtype=SAME)
@@ -301,7 +316,7 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1):
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
     """beta*input + alpha*(batch1 @ batch2), batched."""
     check_same_dtype("baddbmm", input, batch1, batch2, names=("input", "batch1", "batch2"))
-    return _scaled_sum(input, bmm(batch1, batch2), beta, alpha)
+    return _scaled_sum(input, bmm, beta, alpha, batch1, batch2)
 
 
 @takes_out(dtype=SAME, resize_warning=None)  # torch's addbmm resizes out silently
@@ -310,7 +325,13 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
     """beta*input + alpha * sum_b batch1[b] @ batch2[b]."""
     check_same_dtype("addmm", input, batch1, batch2, names=("input", "batch1", "batch2"))
-    return _scaled_sum(input, bmm(batch1, batch2).sum(0), beta, alpha)
+    if opmath_tensors(input)[1] is not None and batch1.shape[0]:
+        # float16/bfloat16: torch's addbmm is one addmm per batch, each rounded to the half type (its
+        # first with beta, the rest with beta = 1); summed in float32 and rounded once, 40% differed
+        for i in range(batch1.shape[0]):
+            input = addmm(input, batch1[i], batch2[i], beta=beta if i == 0 else 1, alpha=alpha)
+        return input
+    return _scaled_sum(input, lambda b1, b2: bmm(b1, b2).sum(0), beta, alpha, batch1, batch2)
 
 
 @takes_out(dtype=SAME)
