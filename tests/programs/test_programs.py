@@ -17,10 +17,10 @@ import pytest
 
 import retrograd
 from tests.helpers import requires_torch
-from tests.programs import (actor_critic, char_rnn, checkpoint, ctc_speech, custom_parts, dataloader_workers, dcgan,
-                            diffusion, distillation, dqn, finetune, flow, gaussian_process, gnn, hf_trainer,
-                            mixed_precision, moe, nanogpt,
-                            per_sample_grads, ppo, regression, resnet, seq2seq, siamese, simclr, style_transfer,
+from tests.programs import (actor_critic, bilstm_crf, char_rnn, checkpoint, ctc_speech, custom_parts,
+                            dataloader_workers, dcgan, diffusion, distillation, dqn, finetune, flow, gaussian_process,
+                            gnn, hf_trainer, mixed_precision, moe, nanogpt,
+                            per_sample_grads, ppo, regression, resnet, seq2seq, siamese, simclr, sngan, style_transfer,
                             tabular, text_classifier, timeseries, transformer_translation, unet, vae, vit, wgan_gp,
                             word_lm)
 from tests.reference.store import reference
@@ -373,3 +373,20 @@ def test_finetuning_with_hooks_swa_fusion_and_pruning_prints_torchs_numbers():
     assert ours["averaged models"] == 2 and ours["backward hook calls"] == 16
     assert 0.29 < ours["pruned sparsity"] < 0.31
     assert_same_numbers(ours, torch_numbers(finetune, finetune.main))
+
+
+def test_bilstm_crf_tagger_prints_torchs_likelihoods_and_viterbi_paths():
+    ours = numbers(printed(bilstm_crf.main, retrograd))
+    assert ours["forward algorithm vs brute force below 1e-12"] == 1
+    assert ours["embedding norms above max_norm before"] > 0 and ours["embedding norms above max_norm after lookup"] \
+        < ours["embedding norms above max_norm before"]  # the looked-up rows renormalised in place
+    assert ours["epoch 3 nll"] < ours["epoch 0 nll"]
+    assert_same_numbers(ours, torch_numbers(bilstm_crf, bilstm_crf.main))
+
+
+def test_spectrally_normalised_gan_with_parametrizations_prints_torchs_losses():
+    ours = numbers(printed(sngan.main, retrograd))
+    assert ours["symmetric after the copy below 1e-15"] == 1
+    assert ours["generator parametrized original is upper triangular"] == 1  # right_inverse's triu
+    assert abs(ours["fc1 spectral norm"] - 1) < 1e-3 and ours["cached weight is one tensor"] == 1
+    assert_same_numbers(ours, torch_numbers(sngan, sngan.main))
