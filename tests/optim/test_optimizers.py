@@ -448,3 +448,41 @@ def test_capturable_with_cpu_parameters_raises_at_step_as_torch(name, foreach, w
         with pytest.raises(AssertionError) as tinfo:
             topt.step()
         assert str(tinfo.value) == message
+
+
+# The optimizers' add_(x, alpha=a) steps are axpy calls (optim/_update_ops.py, retrograd._blas):
+# one rounding, as torch's. Below _blas.MIN_BYTES NumPy's multiply and add run them (two roundings),
+# so these tests lower it to put small recorded parameters through BLAS.
+_needs_blas = pytest.mark.skipif(not retrograd._blas.available(), reason="no BLAS library found under NumPy")
+
+
+@_needs_blas
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("maximize", [False, True])
+def test_weight_decay_is_torch_add_with_alpha_bitwise(dtype, maximize, monkeypatch):
+    from retrograd.optim.optimizer import _signed_decayed
+
+    monkeypatch.setattr(retrograd._blas, "MIN_BYTES", 0)
+    init, grads = _data(dtype=dtype)
+    d, g = init[0], grads[0][0]
+    kept = g.copy()
+    ours = _signed_decayed(g, d, 0.01, maximize)
+    theirs = reference(lambda: (-torch.tensor(g) if maximize else torch.tensor(g)).add(torch.tensor(d), alpha=0.01)
+                       .numpy(), [d, g, maximize])
+    assert np.array_equal(ours, theirs)
+    assert np.array_equal(g, kept)  # (the .grad's array is not written)
+
+
+@_needs_blas
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_asgd_equals_torchs_per_tensor_update_bitwise(dtype, monkeypatch):
+    """ASGD's param.add_(grad, alpha=-eta) and weight decay as axpy: torch's foreach=False values
+    (its foreach=True path rounds its average otherwise)."""
+    monkeypatch.setattr(retrograd._blas, "MIN_BYTES", 0)
+    kwargs = dict(lr=0.1, lambd=0.01, alpha=0.5, t0=2, weight_decay=0.1, maximize=True)
+    init, grads = _data(dtype=dtype)
+    _, _, ours = _run(retrograd, "ASGD", kwargs, init, grads[:5])
+    theirs = reference(lambda: _run(torch, "ASGD", dict(kwargs, foreach=False), init, grads[:5])[2])
+    for a, b in zip(ours, theirs):
+        for x, y in zip(a, b):
+            assert np.array_equal(x, y)

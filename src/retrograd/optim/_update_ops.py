@@ -1,10 +1,12 @@
 """The operations the optimizers' updates are written with, for arrays and for Tensors.
 
 Each update formula is written once, over a namespace ``xp`` of NumPy's names (``xp.add``,
-``xp.divide(a, b, out=b)``, ...) and Python's in-place operators (``d -= u``):
+``xp.divide(a, b, out=b)``, ...), Python's in-place operators (``d -= u``) and ``xp.axpy(a, x,
+y)`` for torch's ``y.add_(x, alpha=a)``:
 
 - ``ARRAYS`` (the default, ``differentiable=False``): NumPy's own functions on the parameters'
-  arrays, updated in place, outside autograd, as fast as before;
+  arrays, updated in place, outside autograd; ``axpy`` one BLAS call (retrograd._blas: one
+  pass, one rounding as torch's) where it takes the arrays;
 - ``TENSORS`` (``differentiable=True``): the same names on ``Slot``s, each holding a Tensor that
   every operation replaces by a new one recorded by autograd, so that one can backpropagate
   through the update (to the parameters before it, the gradients, the state, a Tensor lr).
@@ -18,6 +20,7 @@ place, as in torch, and a leaf that requires grad raises torch's RuntimeError.
 
 import numpy as np
 
+from .. import _blas
 from ..tensor import Tensor
 from ..ops import comparison as _comparison, elementwise as _elementwise, math as _math
 
@@ -39,12 +42,22 @@ class ARRAYS:
     clip = np.clip
     where = np.where
     copyto = np.copyto
+    copy = np.copy
     empty_like = np.empty_like
 
     @staticmethod
     def value(x):
         """The array of x (here x itself): for what no gradient goes through (a sign, a mask)."""
         return x
+
+    @staticmethod
+    def axpy(alpha, x, y):
+        """``y += alpha * x`` in place, torch's ``y.add_(x, alpha=alpha)``; returns y. One BLAS
+        call where retrograd._blas takes the arrays (one rounding, as torch's), else NumPy's
+        multiply and add."""
+        if y.nbytes < _blas.MIN_BYTES or not _blas.axpy(alpha, x, y):  # (small: no call, ~0.5 us a parameter)
+            y += x if alpha == 1 else x * alpha
+        return y
 
     @staticmethod
     def start_buffer(buf, g):
@@ -114,6 +127,13 @@ class TENSORS:
     sign = staticmethod(_slot_op(_comparison.sign))
     clip = staticmethod(_slot_op(lambda x, lo, hi: _math.clamp(x, lo, hi)))
     where = staticmethod(_slot_op(_comparison.where))
+    copy = staticmethod(_slot_op(lambda a: a))  # (a slot is never written in place: its tensor serves)
+
+    @staticmethod
+    def axpy(alpha, x, y):
+        """``y + alpha * x`` (``y + x`` for alpha 1), y's slot rebound to it; returns y."""
+        y.t = y.t + (_t(x) if type(alpha) in (int, float) and alpha == 1 else _t(x) * alpha)
+        return y
 
     @staticmethod
     def copyto(dst, src):

@@ -3,7 +3,7 @@
 from ._update_ops import ARRAYS, Slot, run_on_tensors
 from .optimizer import _check_capturable
 from .optimizer import (Optimizer, _bump, _check, _check_lr, _differentiable_grad, _eval_closure, _incr_step,
-                        _mul_addcmul_, _step, _step_tensor, _zeros_like)
+                        _mul_addcmul_, _signed_decayed, _step, _step_tensor, _zeros_like)
 
 __all__ = ["Adadelta"]
 
@@ -54,10 +54,7 @@ class Adadelta(Optimizer):
 def _update(d, v, u, g, lr, rho, eps, wd, maximize, xp=ARRAYS):
     """One parameter's update: on arrays, or on slots of Tensors with ``xp=TENSORS``
     (differentiable=True: optim/_update_ops.py)."""
-    if maximize:
-        g = xp.negative(g)
-    if wd != 0:
-        g = xp.add(g, xp.multiply(d, wd))
+    g = _signed_decayed(g, d, wd, maximize, xp)
     _mul_addcmul_(v, rho, g, g, 1 - rho, xp)
     std = xp.add(v, eps)
     std = xp.sqrt(std, out=std)
@@ -66,6 +63,4 @@ def _update(d, v, u, g, lr, rho, eps, wd, maximize, xp=ARRAYS):
     delta /= std
     delta *= g
     _mul_addcmul_(u, rho, delta, delta, 1 - rho, xp)
-    if lr != 1:
-        delta *= lr
-    d -= delta
+    xp.axpy(-lr, delta, d)

@@ -2,8 +2,8 @@
 
 from ..tensor import Tensor
 from ._update_ops import ARRAYS, Slot, run_on_tensors
-from .optimizer import (Optimizer, _bump, _check, _check_lr, _differentiable_grad, _eval_closure, _incr_step, _step,
-                        _step_tensor)
+from .optimizer import (Optimizer, _bump, _check, _check_lr, _differentiable_grad, _eval_closure, _incr_step,
+                        _signed_decayed, _step, _step_tensor)
 
 __all__ = ["Adagrad"]
 
@@ -62,10 +62,7 @@ class Adagrad(Optimizer):
 def _update(d, s, g, wd, eps, clr, maximize, xp=ARRAYS):
     """One parameter's update: on arrays, or on slots of Tensors with ``xp=TENSORS``
     (differentiable=True: optim/_update_ops.py)."""
-    if maximize:
-        g = xp.negative(g)
-    if wd != 0:
-        g = xp.add(g, xp.multiply(d, wd))
+    g = _signed_decayed(g, d, wd, maximize, xp)
     s += xp.multiply(g, g)
     std = xp.sqrt(s)
     std += eps

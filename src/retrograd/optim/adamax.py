@@ -3,7 +3,7 @@
 from ._update_ops import ARRAYS, Slot, run_on_tensors
 from .optimizer import _check_capturable
 from .optimizer import (Optimizer, _bump, _check, _check_betas, _check_lr, _differentiable_grad, _eval_closure,
-                        _incr_step, _lerp_, _step, _step_tensor, _zeros_like)
+                        _incr_step, _lerp_, _signed_decayed, _step, _step_tensor, _zeros_like)
 
 __all__ = ["Adamax"]
 
@@ -55,10 +55,7 @@ class Adamax(Optimizer):
 def _update(d, m, u, g, beta1, beta2, eps, wd, clr, maximize, xp=ARRAYS):
     """One parameter's update: on arrays, or on slots of Tensors with ``xp=TENSORS``
     (differentiable=True: optim/_update_ops.py)."""
-    if maximize:
-        g = xp.negative(g)
-    if wd != 0:
-        g = xp.add(g, xp.multiply(d, wd))
+    g = _signed_decayed(g, d, wd, maximize, xp)
     _lerp_(m, g, 1 - beta1, xp)
     u *= beta2
     a = xp.abs(g)

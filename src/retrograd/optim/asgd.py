@@ -5,8 +5,8 @@ import numpy as np
 from ..tensor import Tensor
 from ._update_ops import ARRAYS, Slot, run_on_tensors
 from .optimizer import _check_capturable
-from .optimizer import (Optimizer, _bump, _check, _check_lr, _differentiable_grad, _eval_closure, _incr_step, _step,
-                        _step_tensor, _zeros_like)
+from .optimizer import (Optimizer, _bump, _check, _check_lr, _differentiable_grad, _eval_closure, _incr_step,
+                        _signed_decayed, _step, _step_tensor, _zeros_like)
 
 __all__ = ["ASGD"]
 
@@ -57,12 +57,9 @@ class ASGD(Optimizer):
 def _update(d, ax, g, eta, mu, lambd, wd, maximize, xp=ARRAYS):
     """One parameter's update and its running average ``ax``: on arrays, or on slots of Tensors
     with ``xp=TENSORS`` (differentiable=True: optim/_update_ops.py)."""
-    if maximize:
-        g = xp.negative(g)
-    if wd != 0:
-        g = xp.add(g, xp.multiply(d, wd))
+    g = _signed_decayed(g, d, wd, maximize, xp)
     d *= 1 - lambd * eta
-    d -= xp.multiply(g, eta)
+    xp.axpy(-eta, g, d)
     if mu != 1:
         ax += xp.multiply(xp.subtract(d, ax), mu)
     else:

@@ -3,7 +3,7 @@
 from ._update_ops import ARRAYS, Slot, run_on_tensors
 from .optimizer import _check_capturable
 from .optimizer import (Optimizer, _bump, _check, _check_lr, _differentiable_grad, _eval_closure, _incr_step, _lerp_,
-                        _mul_addcmul_, _step, _step_tensor, _zeros_like)
+                        _mul_addcmul_, _signed_decayed, _step, _step_tensor, _zeros_like)
 
 __all__ = ["RMSprop"]
 
@@ -60,10 +60,7 @@ class RMSprop(Optimizer):
 def _update(d, v, gavg, buf, g, lr, alpha, eps, wd, momentum, centered, maximize, xp=ARRAYS):
     """One parameter's update (``gavg`` with centered, ``buf`` with momentum, else None): on
     arrays, or on slots of Tensors with ``xp=TENSORS`` (differentiable=True: optim/_update_ops.py)."""
-    if maximize:
-        g = xp.negative(g)
-    if wd != 0:
-        g = xp.add(g, xp.multiply(d, wd))
+    g = _signed_decayed(g, d, wd, maximize, xp)
     _mul_addcmul_(v, alpha, g, g, 1 - alpha, xp)
     if centered:
         _lerp_(gavg, g, 1 - alpha, xp)
@@ -75,7 +72,7 @@ def _update(d, v, gavg, buf, g, lr, alpha, eps, wd, momentum, centered, maximize
     if momentum > 0:
         buf *= momentum
         buf += xp.divide(g, avg)
-        d -= xp.multiply(buf, lr)
+        xp.axpy(-lr, buf, d)
     else:
         avg = xp.divide(g, avg, out=avg)
         avg *= -lr

@@ -2,11 +2,12 @@
 
 import numpy as np
 
-from .. import _blocked
+from .. import _blas, _blocked
 from ..ops import _cuda_kernels
 from ..tensor import Tensor
 from ._update_ops import ARRAYS, Slot, run_on_tensors
-from .optimizer import Optimizer, _bump, _check, _check_lr, _differentiable_grad, _eval_closure, _step
+from .optimizer import (Optimizer, _bump, _check, _check_lr, _differentiable_grad, _eval_closure, _signed_decayed,
+                        _step)
 
 __all__ = ["SGD"]
 
@@ -58,7 +59,7 @@ class SGD(Optimizer):
                     if first:
                         buf = state["momentum_buffer"] = Tensor._make(np.empty_like(g._data))
                     buf = buf._data
-                if d.size < BLOCKED_FROM:  # (in cache in one call: no blocks, no run() checks)
+                if d.size < BLOCKED_FROM or _blas.available(d.dtype):  # (in cache, or axpy's one pass)
                     _update(d, buf, g._data, lr, momentum, dampening, wd, nesterov, maximize, first)
                 else:
                     _blocked.run(_update, d, buf, g._data, lr, momentum, dampening, wd, nesterov, maximize, first,
@@ -67,35 +68,35 @@ class SGD(Optimizer):
         return loss
 
 
-# elements from which the update runs in blocks: its temporary g*lr, as large as the weight,
-# stays in cache from 256K float32 (1 MiB, the L2 of a core here) on, where the other chains of
-# retrograd._blocked.MIN_SIZE gain only from twice that. Measured (wall clock under chrt -f,
-# min of 150, caches stirred by a matmul between calls): one update 401K elements 218 -> 157 us,
-# 262K 129 -> 113, 131K 59 -> 76 (lost); the mlp step (512x784 and 512x512 weights) 2.99 ->
-# 2.86 ms on 2 BLAS threads, 4.04 -> 3.89 ms on one (old/new interleaved in one process)
+# elements from which the update runs in blocks when NumPy's formulas run it (no BLAS, or a
+# dtype that retrograd._blas does not take): its temporary g*lr, as large as the weight, stays
+# in cache from 256K float32 (1 MiB, the L2 of a core here) on, where the other chains of
+# retrograd._blocked.MIN_SIZE gain only from twice that. Measured (wall clock under chrt -f, min
+# of 150, caches stirred by a matmul between calls): one update 401K elements 218 -> 157 us, 262K
+# 129 -> 113, 131K 59 -> 76 (lost). With BLAS's axpy (one pass, no temporary) whole arrays win:
+# the mlp's six parameters alone (chrt -f 10, min of 15 x 50, interleaved) 139 us in blocks
+# against 82 whole (NumPy in blocks: 250), with momentum 374 against 280 (428), deep's 32 1M
+# weights 10.7 ms against 8.4 (24.6).
 BLOCKED_FROM = 1 << 18
 
 
 def _update(d, buf, g, lr, momentum, dampening, wd, nesterov, maximize, first, xp=ARRAYS):
-    """One parameter's update on arrays, or on matching blocks of them (retrograd._blocked: the
-    temporaries stay in cache; 1M-element weights 556 -> 320 us): the parameter ``d`` and the
-    momentum buffer ``buf`` (None without momentum; ``first``: the buffer is new, set to g). On
-    slots of Tensors with ``xp=TENSORS`` (differentiable=True: optim/_update_ops.py)."""
-    if maximize:
-        g = xp.negative(g)
-    if wd != 0:
-        g = xp.add(g, xp.multiply(d, wd))
+    """One parameter's update on arrays (or on matching blocks of them: BLOCKED_FROM), the
+    parameter ``d`` and the momentum buffer ``buf`` (None without momentum; ``first``: the
+    buffer is new, set to g) updated in place, in torch's formula: each ``y.add_(x, alpha=a)``
+    of it is ``xp.axpy(a, x, y)``, one BLAS call on the arrays that retrograd._blas takes (one
+    rounding: torch's values bitwise, tests/optim/test_sgd.py), NumPy's multiply and add on
+    others. On slots of Tensors with ``xp=TENSORS`` (differentiable=True: optim/_update_ops.py)."""
+    fresh = maximize or wd != 0  # g is then an array of this update's own (not the .grad's)
+    g = _signed_decayed(g, d, wd, maximize, xp)
     if buf is not None:
         if first:
             xp.start_buffer(buf, g)
         else:
             buf *= momentum
-            if dampening == 0:
-                buf += g
-            else:
-                buf += xp.multiply(g, 1 - dampening)
-        g = xp.add(g, xp.multiply(buf, momentum)) if nesterov else buf
-    d -= xp.multiply(g, lr)
+            xp.axpy(1 - dampening, g, buf)
+        g = xp.axpy(momentum, buf, g if fresh else xp.copy(g)) if nesterov else buf
+    xp.axpy(-lr, g, d)
 
 
 def _step_tensors(opt, group, momentum, dampening, wd, nesterov, maximize):
