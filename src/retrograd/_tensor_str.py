@@ -151,6 +151,19 @@ def array_str(values, indent):
     return _array_str(values, indent, formatter, summarize)
 
 
+def _grad_fn_name(t):
+    """The name repr shows for t's grad_fn: as torch, 'Invalid' for a view whose memory was written in
+    place since, where autograd refuses to use it (made in no_grad mode, or by a custom Function)."""
+    if t._base is not None:
+        from .autograd.function import refresh_if_stale
+
+        try:
+            refresh_if_stale(t)
+        except RuntimeError:
+            return "Invalid"
+    return None if t.grad_fn is None else t.grad_fn.name()
+
+
 def tensor_repr(t, prefix="tensor("):
     from . import _dtype
 
@@ -164,8 +177,9 @@ def tensor_repr(t, prefix="tensor("):
         suffixes.append(f"size={tuple(values.shape)}")
     if t.dtype != _dtype.get_default_dtype() and (values.size == 0 or t.dtype not in (_dtype.int64, _dtype.bool_)):
         suffixes.append(f"dtype={t.dtype}")  # (int64 and bool show in their values, unless there are none)
-    if t.grad_fn is not None:
-        suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
+    node = _grad_fn_name(t)
+    if node is not None:
+        suffixes.append(f"grad_fn=<{node}>")
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
     if "_fw" in t.__dict__:  # a dual tensor of forward AD: its tangent, as torch prints it

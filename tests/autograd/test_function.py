@@ -686,3 +686,73 @@ def test_a_view_returned_by_a_custom_function_may_not_be_modified_in_place_as_to
     plain = fns["Flatten"].apply(lib.ones(2, 2))
     plain.add_(1)
     assert plain.tolist() == [2.0, 2.0, 2.0, 2.0]
+
+
+def _non_differentiable_view(lib):
+    class Mask(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            out = x[0]
+            ctx.mark_non_differentiable(out)
+            return out
+
+        @staticmethod
+        def backward(ctx, g):
+            return None
+
+    return Mask
+
+
+_NON_DIFF_VIEW_BASE = re.escape("A view was created in no_grad mode and its base or another view of its base has been "
+                                "modified inplace with grad mode enabled. This view was created inside a custom Function")
+
+
+@pytest.mark.parametrize("lib", _BOTH)
+@pytest.mark.parametrize("base_is_leaf", [True, False])
+def test_a_non_differentiable_view_from_a_custom_function_requires_grad_as_torchs(lib, base_is_leaf):
+    """torch: a view output marked non-differentiable is a view made in no_grad mode: it requires grad
+    when its base does (retrograd said False), is a leaf without grad_fn, ops on it are recorded and its
+    gradient goes nowhere; after its base changes in place, requires_grad is still True, repr shows
+    grad_fn=<Invalid> (retrograd raised) and using it raises the custom Function's error."""
+    x = lib.ones(2, 2, requires_grad=True)
+    base = x if base_is_leaf else x * 1
+    v = _non_differentiable_view(lib).apply(base)
+    assert v.requires_grad and v.grad_fn is None and v.is_leaf and v._base is base
+    assert repr(v) == "tensor([1., 1.], requires_grad=True)"
+    y = v * 2
+    assert y.requires_grad and y.grad_fn is not None
+    y.sum().backward()  # the gradient goes nowhere
+    assert v.grad is None and x.grad is None
+    assert _non_differentiable_view(lib).apply(lib.ones(2, 2)).requires_grad is False  # (an op not recorded)
+    with pytest.raises(RuntimeError, match=re.escape("A view was created in no_grad mode and is being modified inplace "
+                                                     "with grad mode enabled. This view was created inside a custom")):
+        v.mul_(2)
+    if base_is_leaf:
+        return
+    base.mul_(2)
+    assert v.requires_grad
+    assert repr(v) == "tensor([2., 2.], grad_fn=<Invalid>)"
+    with pytest.raises(RuntimeError, match=_NON_DIFF_VIEW_BASE):
+        v.is_leaf
+    with pytest.raises(RuntimeError, match=_NON_DIFF_VIEW_BASE):
+        v * 2
+
+
+@pytest.mark.parametrize("lib", _BOTH)
+def test_the_repr_of_a_view_unusable_after_its_base_changed_shows_an_invalid_grad_fn(lib):
+    """torch prints grad_fn=<Invalid> for a view autograd refuses to use after its base was modified in
+    place: a custom Function's output view, a view made under no_grad (retrograd printed the old node
+    and requires_grad=True)."""
+    x = lib.ones(2, 2, requires_grad=True)
+    base = x * 1
+    out = _view_functions(lib)["Flatten"].apply(base)
+    base.add_(1)
+    assert repr(out) == "tensor([2., 2., 2., 2.], grad_fn=<Invalid>)"
+    with pytest.raises(RuntimeError, match=f"Output 0 of Flatten {_CUSTOM_VIEW_BASE}"):
+        out.is_leaf
+    base = x * 1
+    with lib.no_grad():
+        w = base[0]
+    base.mul_(2)
+    assert repr(w) == "tensor([2., 2.], grad_fn=<Invalid>)"
+    assert w.requires_grad

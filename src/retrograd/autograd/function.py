@@ -544,6 +544,9 @@ def refresh_view(view):
         view._view_version = view._vc[0]
         return
     if view._view_mode is not None:
+        for step in view._view_chain:  # a custom Function's non-differentiable view: its marker's error
+            if type(step[0]) is _CustomFunctionView:
+                step[0].apply(base)
         raise untracked_view_error(view, "its base or another view of its base has been modified inplace")
     prev = _state.enabled
     _state.enabled = True
@@ -701,9 +704,12 @@ def _mark_view(ctx, args, o, nr, multi):
         o._view_version = src._vc[0]
     elif o._base is None:
         return o
-    if o._view_mode is not None:  # made inside forward (grad mode off): the marker below says what it is
-        o._view_mode, o._requires_grad = None, False
     non_diff = any(o is n for n in ctx._non_differentiable)
+    if non_diff:  # torch: a view made in no_grad mode, which requires grad when its base does (True for an
+        o._view_mode = o._view_mode or "no_grad"  # input's view) and whose gradient goes nowhere
+        o._requires_grad = o._base._requires_grad and o.dtype.is_floating_point
+    elif o._view_mode is not None:  # made inside forward (grad mode off): the marker below says what it is
+        o._view_mode, o._requires_grad = None, False
     o._view_chain = (o._view_chain or ()) + ((_CustomFunctionView(ctx.name(), nr, multi, non_diff), (), {}),)
     return o
 
@@ -742,8 +748,6 @@ def refuse_inplace(view, op, tracked=True):
     """torch's error for an in-place op ``op`` on ``view``, in grad mode, if it is a view returned
     by a custom Function (or a view of one): when autograd tracks the op, or, untracked, when the
     view was marked non-differentiable and its base needs a gradient."""
-    if view._view_mode is not None and (tracked or view._base._requires_grad):
-        raise untracked_view_error(view, "is being modified inplace")
     for step in view._view_chain or ():
         marker = step[0]
         if type(marker) is not _CustomFunctionView:
@@ -756,6 +760,8 @@ def refuse_inplace(view, op, tracked=True):
             name = "None" if node is None else _short_name(node)
             raise RuntimeError(f"Output {view._output_nr} of {name} is a view and is being modified inplace."
                                + (_MULTI_VIEW if marker.multi else _CUSTOM_VIEW) + f" (in {op})")
+    if view._view_mode is not None and (tracked or view._base._requires_grad):
+        raise untracked_view_error(view, "is being modified inplace")
 
 
 def _both_backward_and_vjp(ctx, *grad_outputs):

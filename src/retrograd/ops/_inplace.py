@@ -7,7 +7,7 @@ view also rewrites its base's graph (``CopySlices``), as torch does.
 
 from .. import _backend
 from ..autograd.function import (_SAVED_OUTPUT, Function, note_inplace, refresh_if_stale, refuse_inplace,
-                                 untracked_view_error, watch_version)
+                                 watch_version)
 from ..autograd import forward_ad, function as _function
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
@@ -104,8 +104,8 @@ def _inplace(self, name, op, *args, **kwargs):
         if len(vc) > 1:  # saved for backward: log who changed it (autograd.function)
             note_inplace(vc, name)
         return self
-    if self._view_mode is not None:  # a view made with grad mode off
-        raise untracked_view_error(self, "is being modified inplace")
+    if self._view_mode is not None:  # a view made with grad mode off: untracked_view_error, or, for a custom
+        refuse_inplace(self, name)  # Function's non-differentiable view, torch's error for those (refuse_inplace)
     if self._requires_grad and self.grad_fn is None:
         raise RuntimeError(LEAF_ERROR + f" (in {name} on a tensor of shape {list(self.shape)}; "
                            "wrap manual parameter updates in torch.no_grad())")
