@@ -8,11 +8,13 @@ backward runs the recorded backward formulas: see retrograd/_compile/ and docs/c
 """
 
 import functools
+import warnings
 
 from ._compile import graph_break as _graph_break
 from ._compile.compiled import Compiled, _all, _disabled, _recompiles, config  # noqa: F401
 from ._compile.graph_break import InvalidBackend, Unsupported  # noqa: F401
-from .nn.module import Module
+from .nn.module import Module, _global_backward_hooks, _global_backward_pre_hooks, _global_forward_hooks, \
+    _global_forward_pre_hooks
 
 __all__ = ["compile", "reset", "disable", "explain", "is_compiling", "is_dynamo_compiling", "list_backends"]
 
@@ -93,6 +95,13 @@ class OptimizedModule(Module):
         object.__setattr__(self, "_compiled", compiled)
 
     def forward(self, *args, **kwargs):
+        if _global_forward_pre_hooks or _global_forward_hooks or _global_backward_hooks or _global_backward_pre_hooks:
+            # (they run for this module and again for _orig_mod, as torch's)
+            warnings.warn(
+                "Using `torch.compile(module)` when there are global hooks on modules (e.g., from "
+                "`register_module_forward_hook`); this will cause the hooks to fire an extra time for the "
+                "`OptimizedModule` created by `torch.compile(module)`. If this causes undesired behavior, please try "
+                "using `module.compile()`, or use the per-module hooks instead", UserWarning, stacklevel=2)
         return self._compiled(*args, **kwargs)
 
     def __getattr__(self, name):

@@ -592,3 +592,110 @@ def test_loss_whose_graph_saved_nothing_backward_twice():
             rec.call(loss.backward)
             rec.state(x)
     assert_same(case)
+
+
+def test_rng_state_set_inside_the_function():
+    """``st = get_rng_state(); a = dropout(x); set_rng_state(st); a + dropout(x)``: the replay did not set the
+    state back, so the second mask differed from the first (eager's two masks are equal). Setting a
+    generator's state inside now breaks there."""
+    def case(compile, rec):
+        def f(x):
+            st = torch.get_rng_state()
+            a = F.dropout(x, 0.5)
+            torch.set_rng_state(st)
+            return a + F.dropout(x, 0.5)
+        c = compile(f)
+        x = torch.ones(4, 4, dtype=torch.float64)
+        for i in range(3):
+            rec.call(c, x)
+    assert_same(case)
+
+
+def test_data_assigned_and_requires_grad_set_on_an_input_inside():
+    """``x.data = y * 2`` and ``x.requires_grad_(True)`` on an input: the replay computed with the input's
+    old array and left requires_grad unchanged. Both now break there."""
+    def case(compile, rec):
+        def f(x, y):
+            x.data = y * 2
+            return x + 1
+
+        def g(x):
+            x.requires_grad_(True)
+            return x * 2
+        c, d = compile(f), compile(g)
+        for i in range(3):
+            x, y = torch.tensor(arr(2)), torch.tensor(arr(2))
+            rec.call(c, x, y)
+            rec.state(x)
+            x = torch.tensor(arr(2))
+            rec.call(d, x)
+            rec.state(x)
+    assert_same(case)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16], ids=str)
+def test_half_precision_linear_and_tanh_gradient(dtype):
+    """In float16/bfloat16 the generated code's Addmm rounded the product and then the sum with the bias
+    (eager's Addmm sums them in float32 and rounds once: a linear layer under autocast differed by an ulp),
+    and its tanh backward computed 1 - z*z in half precision (eager: float32). Half precision now takes the
+    ops' own code for both."""
+    def case(compile, rec):
+        def f(a, b):
+            return F.linear(a, b, b[:, 0]) * 1.5, torch.tanh(a) * 1.5
+        c = compile(f)
+        for i in range(3):
+            a = torch.tensor(arr(3, 4), dtype=dtype, requires_grad=True)
+            b = torch.tensor(arr(3, 4), dtype=dtype, requires_grad=True)
+            out = rec(c(a, b))
+            (out[0].float().sum() + out[1].float().sum()).backward()
+            rec.state(a, b)
+    assert_same(case)
+
+
+def test_linear_under_autocast_between_calls():
+    def case(compile, rec):
+        lin = nn.Linear(3, 3)
+        c = compile(lambda_free(lin))
+        x = torch.tensor(arr(2, 3), dtype=torch.float32)
+        rec(c(x)); rec(c(x))
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            rec(c(x)); rec(c(x))
+        rec(c(x))
+    assert_same(case)
+
+
+def lambda_free(lin):
+    def g(t):
+        return lin(t).sum(-1)
+    return g
+
+
+def test_transposed_input_after_a_contiguous_one():
+    """``x.view(-1)`` captured with a contiguous x, then called with ``x.t()`` (same shape and dtype): eager
+    raises (view of a non-contiguous tensor), the replay returned the values. Strides are part of the key, as
+    torch guards them."""
+    def case(compile, rec):
+        def f(x):
+            return x.view(-1) * 2
+        c = compile(f)
+        a = torch.tensor(arr(4, 4))
+        for x in [a, a, a.t(), a.t(), a[:, ::2], a]:
+            rec.call(c, x)
+    assert_same(case)
+
+
+def test_global_module_hooks_fire_for_the_optimized_module_too_with_torchs_warning():
+    """torch.compile(module) with a global forward hook: the hook runs for the OptimizedModule and again for
+    the module (torch 2.13 does the same), with torch's UserWarning at each call."""
+    m = nn.Linear(2, 2).double()
+    x = torch.tensor(arr(1, 2))
+    c = torch.compile(m)
+    handle = nn.modules.module.register_module_forward_hook(lambda mod, inputs, out: out * 3)
+    try:
+        for i in range(3):
+            with pytest.warns(UserWarning, match="global hooks on modules"):
+                out = c(x)
+            np.testing.assert_allclose(out.detach().numpy(), m(x).detach().numpy() * 3)
+    finally:
+        handle.remove()
+    np.testing.assert_allclose(c(x).detach().numpy(), m(x).detach().numpy())

@@ -382,7 +382,7 @@ def _shape_key(key):
     """``key`` without the values of its Python (non-tensor) arguments: its structure, its tensors'
     metadata, grad mode and autocast."""
     tree, parts, grad, amp = key
-    return tree, tuple(p if len(p) == 5 and isinstance(p[0], type) and issubclass(p[0], Tensor) else p[0]
+    return tree, tuple(p if len(p) == 6 and isinstance(p[0], type) and issubclass(p[0], Tensor) else p[0]
                        for p in parts), grad, amp
 
 

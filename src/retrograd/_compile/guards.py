@@ -1,7 +1,8 @@
 """Guards: when a captured graph may stand for a call.
 
 ``call_key`` reduces a call to a hashable key: each tensor argument's shape, dtype, device
-(array type), tensor class and requires_grad; which tensor arguments are one tensor passed
+(array type), tensor class, requires_grad and strides (a transposed input is another key: ``view``
+raises on it, as torch guards strides); which tensor arguments are one tensor passed
 twice; every other argument's value (its identity when
 it is not hashable); grad mode and the autocast state. A graph is looked up by that key, then
 ``Graph.check`` (replay.py) tests the rest: module training flags, live tensors still bound
@@ -54,7 +55,7 @@ def call_key(args, kwargs):
             if type(x) is not Tensor:
                 break
             d = x._data
-            parts.append((Tensor, d.shape, d.dtype, type(d), x._requires_grad))
+            parts.append((Tensor, d.shape, d.dtype, type(d), x._requires_grad, d.strides))
         else:
             tree = _POSITIONAL.get(len(args))
             if tree is None:
@@ -70,7 +71,7 @@ def call_key(args, kwargs):
         if isinstance(x, Tensor):
             tensors.append(x)
             d = x._data
-            parts.append((type(x), d.shape, d.dtype, type(d), x._requires_grad))
+            parts.append((type(x), d.shape, d.dtype, type(d), x._requires_grad, d.strides))
         else:
             try:
                 hash(x)
