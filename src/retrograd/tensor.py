@@ -582,9 +582,11 @@ class Tensor:
     def __array_wrap__(self, array, context=None, return_scalar=False):
         """A NumPy ufunc's result (np.exp(t), t + ndarray) as a tensor sharing its memory, as torch's:
         a bool result becomes uint8, and a 0-dim one a 0-dim tensor (torch's wrap gives a tensor
-        whatever the ufunc, its context and NumPy's return_scalar)."""
+        whatever the ufunc, its context and NumPy's return_scalar). A dtype retrograd has no tensors of
+        (uint16, complex) is from_numpy's TypeError."""
         if array.dtype == np.bool_:
             array = array.astype(np.uint8)
+        _dtype.from_numpy_dtype(array.dtype)
         return Tensor._make(array)
 
     def __array__(self, dtype=None, copy=None):

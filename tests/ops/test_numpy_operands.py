@@ -20,6 +20,7 @@ OUTCOMES = [
     ("M.tensor([1, 2, 3]) + np.array([True, False, True])", ("int64", [2, 2, 4])),
     ("M.tensor([1, 2, 3], dtype=M.int32) + np.array(2)", ("int64", [3, 4, 5])),
     ("M.tensor([1., 2.]) + np.ones((2, 2))", ("float64", [[2.0, 3.0], [2.0, 3.0]])),
+    ("M.tensor([1, 2], dtype=M.int16) + np.array([1, 2], dtype=np.uint16)", ("int32", [2, 4])),
     ("M.tensor([1., 2., 4.]) - np.array([1., 1., 1.])", ("float64", [0.0, 1.0, 3.0])),
     ("M.tensor([1., 2., 4.]) / np.array([2., 2., 2.])", ("float64", [0.5, 1.0, 2.0])),
     ("M.tensor([5, 6]) ** np.array([2, 1])", ("int64", [25, 6])),
@@ -110,3 +111,12 @@ def test_a_ufunc_result_is_a_tensor_sharing_numpys_result():
     assert out.tolist() == [3.0, 5.0] and t.tolist() == [1.0, 2.0]
     o = np.empty(2)
     assert np.add(t, 1.0, out=o) is o  # NumPy's out=: its own array, as with torch
+
+
+def test_a_numpy_result_of_a_dtype_retrograd_lacks_is_a_type_error():
+    """torch wraps a complex128 (or uint16) NumPy result; retrograd has no such dtype (docs/differences.md):
+    from_numpy's TypeError, naming it, rather than a tensor of a dtype it cannot handle."""
+    with pytest.raises(TypeError, match="can't convert np.ndarray of type complex128"):
+        retrograd.tensor([1.0, 2.0]) + np.array([1j, 2j])
+    with pytest.raises(TypeError, match="can't convert np.ndarray of type uint16"):
+        retrograd.tensor([1], dtype=retrograd.uint8) + np.array([1], dtype=np.uint16)
