@@ -5,6 +5,10 @@ goes up, so backward can tell that values it saved were overwritten. Writing int
 view also rewrites its base's graph (``CopySlices``), as torch does.
 """
 
+import warnings
+
+import numpy as np
+
 from .. import _backend
 from ..autograd.function import (_SAVED_OUTPUT, Function, note_inplace, refresh_if_stale, refuse_inplace,
                                  watch_version)
@@ -30,20 +34,60 @@ def _check_can_write(self, result, name):
         )
 
 
+# the ops torch still lets write into an expanded tensor (with this warning), and fill_, which writes
+# one value into every element
+_DEPRECATED_ON_EXPANDED = {"index_put_": "tensor[indices] = tensor", "__setitem__": "tensor[indices] = tensor",
+                           "masked_fill_": "tensor[mask] = scalar", "index_fill_": "tensor[mask] = scalar"}
+
+
 def _write(self, data, name):
     try:
         self._data[...] = data
     except ValueError:
         arr = self._data
-        if 0 in getattr(arr, "strides", (0,)) or getattr(arr, "flags", None) is None or arr.flags.writeable:
-            raise RuntimeError(  # an expanded tensor: NumPy's broadcast views are read-only
-                "unsupported operation: more than one element of the written-to tensor refers to a "
-                f"single memory location (in {name}). Please clone() the tensor before performing "
-                "the operation.") from None
-        raise RuntimeError(
-            f"{name}: the tensor's memory is read-only (a non-writable NumPy array given to from_numpy or "
-            "as_tensor, or a buffer imported read-only); clone() it, or make the array writable, before "
-            "writing to it in place") from None
+        writable = _writable_alias(arr)  # (NumPy's broadcast views, an expanded tensor's, are read-only)
+        if writable is None:
+            if 0 in getattr(arr, "strides", (0,)) or getattr(arr, "flags", None) is None or arr.flags.writeable:
+                raise _overlap_error(name) from None
+            raise RuntimeError(
+                f"{name}: the tensor's memory is read-only (a non-writable NumPy array given to from_numpy or "
+                "as_tensor, or a buffer imported read-only); clone() it, or make the array writable, before "
+                "writing to it in place") from None
+        from .resize import _overlaps
+
+        if not _overlaps(arr.shape, arr.strides):  # a part of an expanded tensor, each element its own memory
+            writable[...] = data
+        elif name == "fill_":  # one value: every element sharing a location gets the same
+            writable[...] = data
+        elif name in _DEPRECATED_ON_EXPANDED:  # torch's kernel writes only the indexed elements
+            op = "index_put_" if name == "__setitem__" else name
+            warnings.warn(f"Use of {op} on expanded tensors is deprecated. Please clone() the tensor before "
+                          "performing this operation. This also applies to advanced indexing e.g. "
+                          f"{_DEPRECATED_ON_EXPANDED[name]}", UserWarning, stacklevel=4)
+            changed = ~((data == arr) | ((data != data) & (arr != arr)))  # (NaN as NaN unchanged)
+            writable[changed] = data[changed]
+        else:
+            raise _overlap_error(name) from None
+
+
+def _overlap_error(name):
+    return RuntimeError(
+        "unsupported operation: more than one element of the written-to tensor refers to a single memory "
+        f"location (in {name}). Please clone() the tensor before performing the operation.")
+
+
+def _writable_alias(arr):
+    """A writable array over a read-only NumPy view's memory when that memory is writable (the array
+    it views is, as an expanded tensor's base), else None."""
+    if type(arr) is not np.ndarray or arr.flags.writeable:
+        return None
+    root = arr
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    if not root.flags.writeable or not root.flags.c_contiguous and not root.flags.f_contiguous:
+        return None
+    offset = arr.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    return np.ndarray(arr.shape, arr.dtype, buffer=root, offset=offset, strides=arr.strides)
 
 
 def inplace(self, name, op, *args, **kwargs):

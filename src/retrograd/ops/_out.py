@@ -24,7 +24,7 @@ from .. import _backend
 from ..autograd.function import note_inplace
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
-from ._inplace import _TORCH_TYPE
+from ._inplace import _TORCH_TYPE, _write as write
 
 RESIZE_WARNING = (
     "An output with one or more elements was resized since it had shape {old}, which does not "
@@ -185,7 +185,7 @@ def _write(out, result, resize_warning, copy, name):
         out.copy_(result)
         return
     if out._data is not data:
-        out._data[...] = data
+        write(out, data, name)  # (an expanded out: torch's overlap error)
     vc = out._vc
     vc[0] += 1
     if len(vc) > 1:  # saved for backward: log who changed it (autograd.function)

@@ -7,6 +7,7 @@ import numpy as np
 from . import _batching
 from ..amp.autocast_mode import autocast_op
 from .. import _backend
+from ..autograd import function as _function
 from ..autograd.function import Function, refresh_if_stale
 from ..autograd.forward_ad import linear_jvp
 from ..autograd.grad_mode import _state as _grad_state
@@ -378,7 +379,11 @@ def _check_masks(shape, key):
 
 
 def setitem(self, key, value):
+    given = key
     key, advanced = convert_key(key)
+    if not advanced and _function.batch_hook is None and 0 in getattr(self._data, "strides", ()) and (
+            not self._data.flags.writeable):  # (under vmap a batched tensor's values are not read here)
+        return _set_expanded(self, key, given, value)
     if not advanced and self._base is not None and _grad_state.enabled:  # torch takes the view self[key]
         refresh_if_stale(self)  # first, which brings a view written through since up to date (or raises)
     if advanced:
@@ -400,6 +405,18 @@ def setitem(self, key, value):
         if not advanced:
             raise
         inplace(self, "__setitem__", IndexPut.apply, _in_range_if_empty(self._data.shape, key), advanced, value)
+
+
+def _set_expanded(self, key, given, value):
+    """self[key] = value for an expanded tensor, as torch's: value is copied into the view self[key]
+    (refused only if elements of that view share memory: x[0, 1] = 5 writes, x[:, 1] = 5 raises)."""
+    if _grad_state.enabled and (self._requires_grad or getattr(value, "_requires_grad", False)):
+        self[given].copy_(value)  # (the view's in-place op updates self's graph)
+        return
+    key = key if isinstance(key, tuple) else (key,)
+    view = Tensor._make(self._data[key if any(k is Ellipsis for k in key) else key + (Ellipsis,)])  # (0-dim too)
+    view._vc = self._vc  # (one memory, one version)
+    view.copy_(value)
 
 
 @autocast_op({"cuda": "promote"})
