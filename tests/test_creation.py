@@ -279,6 +279,30 @@ def test_linspace_is_torchs_bit_for_bit(start, end, steps, dtype):
     assert got.dtype == expected.dtype and np.array_equal(got, expected)
 
 
+@pytest.mark.parametrize("factory", ["linspace", "logspace"])
+def test_a_negative_count_of_steps_is_torchs_runtime_error(factory):
+    """NumPy's ValueError came through before."""
+    with pytest.raises(RuntimeError, match="number of steps must be non-negative"):
+        getattr(retrograd, factory)(0, 1, -1)
+    assert getattr(retrograd, factory)(0, 1, 0).shape == (0,)
+
+
+def test_eye_of_a_negative_size_is_torchs_runtime_error():
+    for args, name in (((-1,), "n"), ((2, -1), "m")):
+        with pytest.raises(RuntimeError, match=f"{name} must be greater or equal to 0, got -1"):
+            retrograd.eye(*args)
+
+
+def test_tensor_of_a_tensor_warns_as_torch():
+    """torch recommends sourceTensor.detach().clone(); a list of tensors is data, without a warning."""
+    with pytest.warns(UserWarning, match=r"rather than torch.tensor\(sourceTensor\)"):
+        t = retrograd.tensor(retrograd.ones(2, requires_grad=True))
+    assert not t.requires_grad
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert retrograd.tensor([retrograd.tensor(1.0), retrograd.tensor(2.0)]).tolist() == [1.0, 2.0]
+
+
 def test_from_numpy_of_a_read_only_array_warns_once_and_refuses_writes(monkeypatch):
     """torch warns once (its writes into such an array are undefined behaviour); retrograd's
     in-place ops refuse them with an error that says why, not the expanded-tensor one."""

@@ -566,3 +566,10 @@ def test_grad_dtype_errors_as_torch(M):
         x.grad_dtype = M.float64
     x.grad_dtype = None  # None always; so is the gradient's own dtype
     x.grad_dtype = M.float32
+
+
+def test_new_tensor_of_a_tensor_warns_as_torch():
+    x = retrograd.ones(2, dtype=retrograd.float64)
+    with pytest.warns(UserWarning, match=r"rather than tensor.new_tensor\(sourceTensor\)"):
+        y = x.new_tensor(retrograd.tensor([1, 2]))
+    assert y.dtype == retrograd.float64 and y.tolist() == [1.0, 2.0]

@@ -128,6 +128,19 @@ Tensor.is_pinned, Tensor.pin_memory = _is_pinned, _pin_memory
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """A new tensor holding a copy of ``data`` (floats default to float32, ints to int64)."""
+    if isinstance(data, Tensor):
+        warn_copy_construct("torch.tensor(sourceTensor)")
+    return copy_of(data, dtype, device, requires_grad, pin_memory)
+
+
+def warn_copy_construct(call):
+    """torch's warning where a tensor is copied by a constructor meant for data (``call``)."""
+    warnings.warn("To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() or "
+                  f"sourceTensor.detach().clone().requires_grad_(True), rather than {call}.", stacklevel=3)
+
+
+def copy_of(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    """``tensor(data, ...)`` without its warning about a tensor given as data."""
     device = _at(device)
     _check_pin_memory(pin_memory)
     arr = _to_array(data, _dtype.to_dtype(dtype) if dtype is not None else None)
@@ -378,6 +391,7 @@ def range(start, end, step=1, *, dtype=None, device=None, requires_grad=False): 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
     """steps values evenly spaced from start to end, both included."""
     device = _at(device)
+    _check_steps(steps)
     dtype = _dtype.to_dtype(_not_bool(dtype or _dtype.get_default_dtype(), "linspace_cpu"))
     if dtype.name in ("float32", "float64") and int(steps) > 0:
         arr = linspace_array(float(start), float(end), int(steps), dtype.np)  # torch's values, bit for bit
@@ -389,6 +403,7 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False)
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
     """steps values base^x for x evenly spaced from start to end, both included."""
     device = _at(device)
+    _check_steps(steps)
     arr = np.logspace(float(start), float(end), int(steps), base=base)
     return _finish(arr, dtype or _dtype.get_default_dtype(), device, requires_grad)
 
@@ -397,7 +412,16 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
     """An n x m (default n x n) tensor with ones on the diagonal, zeros elsewhere."""
     device = _at(device)
+    for name, size in (("n", n), ("m", m)):
+        if size is not None and size < 0:
+            raise RuntimeError(f"{name} must be greater or equal to 0, got {size}")
     return _finish(np.eye(n, m), dtype or _dtype.get_default_dtype(), device, requires_grad)
+
+
+def _check_steps(steps):
+    """torch's error for a negative count of linspace/logspace (NumPy's is a ValueError)."""
+    if int(steps) < 0:
+        raise RuntimeError(f"number of steps must be non-negative (got steps={steps})")
 
 
 def _not_bool(dtype, kernel):

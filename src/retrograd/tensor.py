@@ -763,10 +763,11 @@ class Tensor:
     # ------------------------------------------------------------ new_* constructors
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
         """A new tensor from data, with this tensor's dtype and device unless given."""
-        from .creation import tensor
+        from .creation import copy_of, warn_copy_construct
 
-        return tensor(data, dtype=dtype or self.dtype, device=device or self.device,
-                      requires_grad=requires_grad)
+        if isinstance(data, Tensor):
+            warn_copy_construct("tensor.new_tensor(sourceTensor)")
+        return copy_of(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
 
     def _new_filled(self, size, value, dtype, device, requires_grad):
         if len(size) == 1 and isinstance(size[0], (tuple, list, Size)):

@@ -595,3 +595,42 @@ def test_an_empty_result_of_out_of_range_indices_keeps_its_gradient():
     assert tuple(y.shape) == (1, 0) and y.grad_fn.name() == "IndexBackward0"
     y.sum().backward()
     assert x.grad.tolist() == [[0.0] * 3] * 2
+
+
+def _index_dtype_answers(lib):
+    """For each index op and index dtype: 'ok' or the exception type's name."""
+    x = lib.ones(3)
+    ops = {"index_select": lambda i: x.index_select(0, i),
+           "index_add": lambda i: lib.index_add(x, 0, i, lib.ones(1)),
+           "index_copy": lambda i: x.clone().index_copy_(0, i, lib.ones(1)),
+           "index_fill": lambda i: x.clone().index_fill_(0, i, 1.0),
+           "take": lambda i: x.take(i), "put": lambda i: x.clone().put_(i, lib.ones(1))}
+    found = {}
+    for name, op in ops.items():
+        for dt in ("int64", "int32", "int16", "uint8", "float32", "bool"):
+            try:
+                op(lib.tensor([0], dtype=getattr(lib, dt)))
+                found[f"{name} {dt}"] = "ok"
+            except Exception as e:  # noqa: BLE001 - the type is the answer
+                found[f"{name} {dt}"] = type(e).__name__
+    return found
+
+
+_INT32_OR_64 = {"int64": "ok", "int32": "ok", "int16": "RuntimeError", "uint8": "RuntimeError",
+                "float32": "RuntimeError", "bool": "RuntimeError"}
+_INT64 = dict(_INT32_OR_64, int32="RuntimeError")
+INDEX_DTYPE_ANSWERS = {f"{op} {dt}": answer for op, table in [
+    ("index_select", _INT32_OR_64), ("index_add", _INT32_OR_64), ("index_copy", _INT64),
+    ("index_fill", {dt: "ok" if a == "ok" else "IndexError" for dt, a in _INT64.items()}),
+    ("take", _INT64), ("put", _INT64)] for dt, answer in table.items()}  # torch 2.13's
+
+
+def test_index_ops_take_torchs_index_dtypes_and_raise_its_errors():
+    """A float index raised IndexError everywhere (torch: RuntimeError but for index_fill), and int16,
+    uint8 (and int32 where torch wants int64) indices were taken."""
+    assert _index_dtype_answers(retrograd) == INDEX_DTYPE_ANSWERS
+
+
+@requires_torch
+def test_the_recorded_index_dtype_answers_are_torchs():
+    assert _index_dtype_answers(torch) == INDEX_DTYPE_ANSWERS

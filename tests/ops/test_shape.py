@@ -421,3 +421,20 @@ def test_view_op_node_names_as_torch(code):
     assert run(retrograd) == _VIEW_NODES[code]
     if torch is not None:
         assert run(torch) == _VIEW_NODES[code]
+
+
+def test_T_of_other_than_one_or_two_dims_warns_once_as_torch(monkeypatch):
+    """torch deprecates x.T that reverses 3 or more dims, and x.T of a 0-D tensor (once per process each)."""
+    import warnings
+
+    monkeypatch.setattr("retrograd._warn_once._seen", set())
+    x = retrograd.ones(2, 3, 4)
+    with pytest.warns(UserWarning, match="The use of `x.T` on tensors of dimension other than 2"):
+        assert x.T.shape == (4, 3, 2)
+    with pytest.warns(UserWarning, match="Tensor.T is deprecated on 0-D tensors"):
+        retrograd.ones(()).T
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        x.T  # (once)
+        retrograd.ones(3).T
+        retrograd.ones(2, 3).T

@@ -154,3 +154,11 @@ def test_size_and_scale_factor_are_checked_before_the_input_rank_as_torch(mode):
             retrograd.nn.functional.interpolate(x, mode=mode, **kwargs)
     with pytest.raises(NotImplementedError):
         retrograd.nn.functional.interpolate(x, mode=mode, size=4)
+
+
+@pytest.mark.parametrize("name", ["upsample", "upsample_nearest", "upsample_bilinear"])
+def test_the_deprecated_upsample_functions_warn_as_torchs(name):
+    x = retrograd.ones(1, 1, 2, 2)
+    with pytest.warns(UserWarning, match=f"`nn.functional.{name}` is deprecated. Use `nn.functional.interpolate`"):
+        y = getattr(retrograd.nn.functional, name)(x, scale_factor=2)
+    assert y.shape == (1, 1, 4, 4)

@@ -17,7 +17,7 @@ import pytest
 
 import retrograd
 from tests.helpers import requires_torch
-from tests.programs import (actor_critic, bilstm_crf, char_rnn, checkpoint, ctc_speech, custom_parts,
+from tests.programs import (actor_critic, bilstm_crf, char_rnn, checkpoint, common_errors, ctc_speech, custom_parts,
                             dataloader_workers, dcgan, diffusion, distillation, dqn, finetune, flow, gaussian_process,
                             gnn, hf_trainer, mixed_precision, moe, nanogpt,
                             per_sample_grads, ppo, regression, resnet, seq2seq, siamese, simclr, sngan, style_transfer,
@@ -390,3 +390,11 @@ def test_spectrally_normalised_gan_with_parametrizations_prints_torchs_losses():
     assert ours["generator parametrized original is upper triangular"] == 1  # right_inverse's triu
     assert abs(ours["fc1 spectral norm"] - 1) < 1e-3 and ours["cached weight is one tensor"] == 1
     assert_same_numbers(ours, torch_numbers(sngan, sngan.main))
+
+
+def test_common_mistakes_raise_and_warn_with_torchs_types():
+    ours = numbers(printed(common_errors.main, retrograd))
+    assert len(ours) == 112
+    assert "backward twice: RuntimeError silent" in ours and "embedding index out of range: IndexError silent" in ours
+    assert "softmax without dim: ok UserWarning" in ours and "T of a 3-d tensor: ok UserWarning" in ours
+    assert_same_numbers(ours, torch_numbers(common_errors, common_errors.main))  # the labels carry the types

@@ -453,15 +453,18 @@ __all__ += ["gather", "scatter", "scatter_add", "scatter_reduce", "index_select"
             "take_along_dim", "put", "nonzero", "argwhere", "select_scatter", "slice_scatter", "nonzero_static"]
 
 
+# the index dtypes torch's ops take (int64 alone where not listed), and the error it raises for another
+_INDEX_DTYPES = {"index_select": ("int32 or int64", RuntimeError), "index_add": ("int32 or int64", RuntimeError),
+                 "index_fill": ("int64", IndexError)}
+
+
 def _index_array(index, name, what="index"):
     if not isinstance(index, Tensor):
         raise TypeError(f"{name}(): argument '{what}' must be Tensor, not {type(index).__name__}")
     arr = index._data
-    if arr.dtype != np.int64 and name not in ("index_select", "index_add", "index_copy",
-                                              "index_fill", "take", "put"):
-        raise RuntimeError(f"{name}(): Expected dtype int64 for index (got {index.dtype})")
-    if arr.dtype.kind not in "iu":
-        raise IndexError(f"{name}(): Expected dtype int32/int64 for index (got {index.dtype})")
+    allowed, error = _INDEX_DTYPES.get(name, ("int64", RuntimeError))
+    if arr.dtype != np.int64 and not (allowed == "int32 or int64" and arr.dtype == np.int32):
+        raise error(f"{name}(): Expected dtype {allowed} for index (got {index.dtype}): convert it with .long()")
     return arr
 
 

@@ -12,6 +12,7 @@ from ..autograd.function import Function
 from ..autograd.forward_ad import linear_jvp
 from ..autograd.grad_mode import _state as _grad_state
 from .._unsupported import reject
+from .._warn_once import warn_once
 from ..tensor import Tensor, _wrap_dim
 from ._broadcast import broadcast_view, sum_to_shape
 from ._inplace import make_inplace_view
@@ -269,8 +270,21 @@ def t(input):
     return _t_apply(input, (1, 0) if ndim == 2 else tuple(range(ndim)))  # (TBackward0 for 0-D and 1-D too)
 
 
-Tensor.T = property(lambda self: Permute.apply(self, tuple(reversed(range(self.ndim)))),
-                    doc="All dimensions reversed (a matrix's transpose).")
+def _reversed_dims(self):
+    """All dimensions reversed (a matrix's transpose); deprecated by torch for other than 1 or 2
+    dims, which it warns about once per process."""
+    ndim = self.ndim
+    if ndim > 2:
+        warn_once("T of ndim > 2", "The use of `x.T` on tensors of dimension other than 2 to reverse their shape is "
+                  "deprecated and it will throw an error in a future release. Consider `x.mT` to transpose batches "
+                  "of matrices or `x.permute(*torch.arange(x.ndim - 1, -1, -1))` to reverse the dimensions of a "
+                  "tensor.")
+    elif ndim == 0:
+        warn_once("T of 0-D", "Tensor.T is deprecated on 0-D tensors. This function is the identity in these cases.")
+    return Permute.apply(self, tuple(reversed(range(ndim))))
+
+
+Tensor.T = property(_reversed_dims, doc="All dimensions reversed (a matrix's transpose).")
 Tensor.mT = property(lambda self: transpose(self, -2, -1),
                      doc="The last two dimensions transposed (mH is the same: tensors are real).")
 Tensor.mH = Tensor.mT

@@ -9,6 +9,7 @@ gradient the same with the transposed matrices.
 """
 
 import math
+import warnings
 
 import numpy as np
 
@@ -245,18 +246,25 @@ def _node_name(mode, nd, antialias):
     return f"{_KERNEL_NAMES[mode]}{nd}D{'Aa' if antialias else ''}Backward0"
 
 
+def _deprecated(name):
+    warnings.warn(f"`nn.functional.{name}` is deprecated. Use `nn.functional.interpolate` instead.", stacklevel=3)
+
+
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
-    """Deprecated alias of interpolate."""
+    """Deprecated alias of interpolate (it warns so, as torch's)."""
+    _deprecated("upsample")
     return interpolate(input, size, scale_factor, mode, align_corners)
 
 
 def upsample_nearest(input, size=None, scale_factor=None):
-    """Deprecated: interpolate(..., mode='nearest')."""
+    """Deprecated: interpolate(..., mode='nearest') (it warns so, as torch's)."""
+    _deprecated("upsample_nearest")
     return interpolate(input, size, scale_factor, mode="nearest")
 
 
 def upsample_bilinear(input, size=None, scale_factor=None):
-    """Deprecated: interpolate(..., mode='bilinear', align_corners=True)."""
+    """Deprecated: interpolate(..., mode='bilinear', align_corners=True) (it warns so, as torch's)."""
+    _deprecated("upsample_bilinear")
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 
