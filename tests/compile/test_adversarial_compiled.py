@@ -699,3 +699,4 @@ def test_global_module_hooks_fire_for_the_optimized_module_too_with_torchs_warni
     finally:
         handle.remove()
     np.testing.assert_allclose(c(x).detach().numpy(), m(x).detach().numpy())
+

@@ -14,7 +14,11 @@ from tests.compile import program_fuzzer
 from tests.compile.compare import fresh_compiler  # noqa: F401
 from tests.compile.worlds import differences
 
-SEEDS = range(30)
+# the first 30, and programs that found a difference with this generator: 128 (an output written in place by the
+# function, saved by layer norm, changed before backward: not version checked), 3469 (a buffer the function
+# changes after an op saved it, backward through an output not reaching that op: the replay's node checked it and
+# raised), each failing before its fix; 384 and 913 (a backward or a loss that raises: compared as records)
+SEEDS = [*range(30), 128, 384, 913, 3469]
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -33,15 +37,18 @@ def test_the_generator_is_seeded_and_its_programs_run():
 
 
 def main(start, stop):
-    """Fuzz programs ``start``..``stop``: print each one whose compiled run differs, and the totals."""
+    """Fuzz programs ``start``..``stop``: print each one whose compiled run differs, and the totals (the known
+    difference, a second backward through a replayed graph that raises where eager's runs, apart)."""
     warnings.simplefilter("ignore")
-    begin, bad = time.time(), 0
+    begin, bad, known = time.time(), 0, 0
     for seed in range(start, stop):
         why = differences(program_fuzzer.scenario(seed))
-        if why is not None:
+        if why is not None and "second time" in why and "eager ('NoneType', None)" in why:
+            known += 1
+        elif why is not None:
             bad += 1
             print(f"program {seed}: {why[:500]}", flush=True)
-    print(f"{stop - start} programs, {bad} differ, {time.time() - begin:.1f} s")
+    print(f"{stop - start} programs, {bad} differ, {known} known differences, {time.time() - begin:.1f} s")
 
 
 if __name__ == "__main__":

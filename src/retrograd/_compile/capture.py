@@ -1076,8 +1076,8 @@ class Capture:
     def _version_checked(self, graph, flat_out):
         """``graph.checked``: (is an output, its position, the outputs whose backward reaches it) for each input,
         live tensor and output that an op of the capture saved for backward, or that shares its version counter
-        (a view of it), beyond those the node saves (program.saved_inputs/outputs: what the generated backward
-        reads). Eager's backward raises when one was changed in place before it and a node that saved it runs
+        (a view of it); they leave the tensors the node saves for its version check (program.saved_inputs/outputs:
+        what the generated backward reads), which are checked at every backward. Eager's backward raises when one was changed in place before it and a node that saved it runs
         (``y = x.prod(-1); y.mul_(2); y.sum().backward()``); the replay's backward checks each one when an output
         reaching it has a gradient (CompiledFunction.backward)."""
         graph.checked = ()
@@ -1100,10 +1100,14 @@ class Capture:
                         saved.setdefault(id(vc), set()).add(k)
         if not saved:
             return
+        # (those the generated backward reads too: checked only there, not by the node's saved tensors, as eager
+        # checks a tensor only when a node that saved it runs)
         checked = [(False, j, frozenset(saved[id(self.slots[s][1]._vc)])) for j, s in enumerate(graph.input_slots)
-                   if id(self.slots[s][1]._vc) in saved and j not in program.saved_inputs]
+                   if id(self.slots[s][1]._vc) in saved]
         checked += [(True, j, frozenset(saved[id(o._vc)])) for j, (s, o) in enumerate(zip(graph.out_slots, flat_out))
-                    if self.slots[s][0] == "op" and id(o._vc) in saved and j not in program.saved_outputs]
+                    if self.slots[s][0] == "op" and id(o._vc) in saved]
+        program.saved_inputs = tuple(j for j in program.saved_inputs if (False, j) not in {c[:2] for c in checked})
+        program.saved_outputs = tuple(j for j in program.saved_outputs if (True, j) not in {c[:2] for c in checked})
         graph.checked = tuple(checked)
 
     def _output_views(self, flat_out, out_slots):
