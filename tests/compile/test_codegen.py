@@ -1,5 +1,7 @@
 """The generated code (codegen.py): eager's gradient summation order, freeing, AccumulateGrad's rule."""
 
+import re
+
 import numpy as np
 
 import retrograd
@@ -230,4 +232,70 @@ def test_write_into_dying_rewrites_only_a_dying_operand_of_the_results_shape():
         "    v2 = _into_right(np.add, v4, v3)", "    del v3, v4",  # (v4 is not of the result's shape)
         "    v3 = _into_self(np.tanh, v1)", "    del v1",
         "    v5 = v1 - v3", "    del v1, v3",  # (a float64 result: no float32 operand takes it)
-        "    v3 = v1 + v1", "    del v1"]
+        "    v3 = _into_both(np.add, v1)", "    del v1"]
+
+
+def test_a_name_bound_in_a_with_block_is_deleted_after_its_last_read():
+    # pow's x * x and x ** 3 are bound inside np.errstate: deleted after their last read like any other
+    body = ["    with np.errstate(over='ignore'):", "        v2_sq = v1 * v1", "        v2 = v2_sq * v1",
+            "    v3 = v2 * k0", "    v4 = v2_sq + v3", "    return v4"]
+    assert codegen._with_dels(body, ["v1"]) == [
+        "    with np.errstate(over='ignore'):", "        v2_sq = v1 * v1", "        v2 = v2_sq * v1", "    del v1",
+        "    v3 = v2 * k0", "    del v2", "    v4 = v2_sq + v3", "    del v2_sq, v3", "    return v4"]
+
+
+def test_write_into_dying_inside_a_with_block_into_a_gradient_sum_and_a_square():
+    meta = {"v1": ((128, 256), np.float32), "v3_sq": ((128, 256), np.float32), "g9_1": ((128, 256), np.float32),
+            "g9_2": ((128, 256), np.float32), "v5": ((128, 256), np.float32)}.get
+    weak = {"k0"}.__contains__  # (a Python number constant)
+    body = ["    with np.errstate(over='ignore'):", "        b4 = v3_sq * k0", "        b4 *= g9_2", "    del g9_2, v3_sq",
+            "    with np.errstate(over='ignore'):", "        b5 = v5 * k0", "        b5 *= v5", "    del v5",
+            "    g9_1 = _acc(g9_1, g9_2 * k0)", "    del g9_2",
+            "    b6 = v5 * v5", "    del v5", "    b7 = v5 * k1", "    del v5"]
+    assert codegen._write_into_dying(body, meta, weak) == [
+        "    with np.errstate(over='ignore'):", "        b4 = _into_left(np.multiply, v3_sq, k0)", "        b4 *= g9_2",
+        "    del g9_2, v3_sq",
+        "    with np.errstate(over='ignore'):", "        b5 = v5 * k0", "        b5 *= v5", "    del v5",  # (read later)
+        "    g9_1 = _acc(g9_1, _into_left(np.multiply, g9_2, k0))", "    del g9_2",
+        "    b6 = _into_both(np.multiply, v5)", "    del v5",
+        "    b7 = v5 * k1", "    del v5"]  # (k1 not a Python number: the result's dtype is not known to be v5's)
+    a = np.full(20000, 3.0, np.float32)
+    assert codegen._into_both(np.multiply, a) is a and (a == 9).all()
+    held = np.full(20000, 3.0, np.float32)
+    keep = [held]
+    assert codegen._into_both(np.multiply, held) is not keep[0] and (keep[0] == 3).all()
+
+
+def test_a_compiled_tanh_gelu_step_writes_into_dying_arrays_bitwise_as_eager():
+    # the GELU of the gpt2 workload written out (pow 3, tanh): its backward's square of tanh, pow's 3 x^2 and
+    # the 0.5 x term's gradient go into arrays that die there; a whole SGD step stays eager's bits
+    import math
+
+    def make():
+        retrograd.manual_seed(0)
+        lin = retrograd.nn.Linear(64, 256)
+        return lin, retrograd.optim.SGD(lin.parameters(), lr=0.1)
+
+    def gelu(x):
+        return 0.5 * x * (1.0 + retrograd.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * retrograd.pow(x, 3.0))))
+
+    x = retrograd.tensor(rand(128, 64, dtype=np.float32))
+    runs = []
+    for compiled in (False, True):
+        lin, opt = make()
+
+        def step(x):
+            opt.zero_grad()
+            loss = (gelu(lin(x)) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+        fn = retrograd.compile(step) if compiled else step
+        runs.append(([fn(x).item() for _ in range(4)], lin.weight.detach().numpy().copy(), fn))
+    (eager_losses, eager_w, _), (losses, w, fn) = runs
+    assert losses == eager_losses
+    np.testing.assert_array_equal(w, eager_w)
+    source = _program(fn).source
+    for rewrite in (r"_into_both\(np\.multiply, v\d+\)", r"_into_left\(np\.multiply, v\d+_sq(?:_r)?, k\d+\)",
+                    r"_acc\(g\w+, _into_left\(np\.multiply, g\w+, k\d+\)\)"):
+        assert re.search(rewrite, source), source

@@ -21,7 +21,8 @@ Passes over the written lines, each keeping the values bitwise: ``del`` after ea
 last read (_with_dels), a weight gradient not transposed twice (_fold_transposes), no copy of
 an array that dies at its copy (_take_dying_copies), and sources written where a join or copy
 of their views would put them (layout.py), and elementwise results written into an operand that
-dies there where nothing else holds it (_write_into_dying).
+dies there where nothing else holds it (_write_into_dying). In a training step, before those, cheap
+values the backward reads again are computed again there instead of kept (remat.py).
 """
 
 import ast
@@ -30,7 +31,7 @@ import sys
 
 import numpy as np
 
-from . import layout as _layout
+from . import layout as _layout, remat as _remat
 from .._backend import array_module as _xp, matmul as _backend_matmul
 from ..amp.autocast_mode import cast_args
 from ..autograd import engine as _engine
@@ -40,6 +41,7 @@ from ..ops.elementwise import _sum_to
 
 _make = Tensor._make
 _SLOT_NAME = re.compile(r"(?:v|g(?:\d+_)?)(\d+)")  # a slot's array variable: its value or its gradient
+_SQUARE = re.compile(r"v(\d+)_sq")  # pow_'s x * x of a cube (lowerings.py)
 _getrefcount = sys.getrefcount
 _NAME = re.compile(r"\b[vc]\d+\w*")
 
@@ -54,7 +56,7 @@ class Emitter:
         self.ns = {"np": np, "_make": _make, "_generic_forward": _generic_forward,
                    "_generic_backward": _generic_backward, "_sum_to": _sum_to, "_acc": _acc,
                    "_owned": _owned, "_into_left": _into_left, "_into_right": _into_right,
-                   "_into_self": _into_self, "_clip_into": _clip_into,
+                   "_into_self": _into_self, "_into_both": _into_both, "_clip_into": _clip_into,
                    "__name__": __name__}  # (NumPy's inf * 0 warnings from the generated code are retrograd's: see _float_warnings)
         self._consts = {}
         self.state = {}  # slot -> "set" | "maybe": whether its gradient variable holds a value
@@ -257,6 +259,7 @@ class Program:
         em.inline = True
         em.ns["_deliver"], em.ns["_outside"] = deliver, run_outside
         position = {s: j for j, s in enumerate(graph.input_slots)}
+        starts = []  # where each backward() call's lines begin
         for j, s in enumerate(graph.input_slots):
             em.f(f"v{s} = T[{j}]._data")
         for j, s in enumerate(graph.scalar_slots):  # the dynamic float arguments (symbolic.py)
@@ -267,6 +270,7 @@ class Program:
                 loss = step.spec[0][1]
                 em.reset_grads(f"g{index}_")
                 start = len(em.fwd)
+                starts.append(start)
                 data = self.slots[loss][1]._data  # (shape and dtype guarded; np.array is one C call, ones_like 4)
                 ones = f"np.ones_like(v{loss})"  # (a CuPy array's: CuPy's, through __array_function__)
                 if type(data) is np.ndarray:
@@ -289,8 +293,10 @@ class Program:
                     em.f(f"_outside({_tuple(outside)})")
             else:  # (an optimizer or zero_grad call is a line of the forward: _forward_step)
                 self.backs.append(self._forward_step(em, StepView(em, step, index, self.slots), self.lowerings))
-        body = self._place(_take_dying_copies(_fold_transposes(_with_dels(
-            ["    " + x for x in em.fwd] + [f"    return {_tuple(f'v{s}' for s in graph.out_slots)}"]))))
+        body = ["    " + x for x in em.fwd] + [f"    return {_tuple(f'v{s}' for s in graph.out_slots)}"]
+        if self.lowerings:  # (NumPy arrays: cheap values the backward reads computed again there, remat.py)
+            body = _remat.remat(body, starts, lambda name: type(em.ns.get(name)) in (int, float))
+        body = self._place(_take_dying_copies(_fold_transposes(_with_dels(body))))
         return "\n".join(["def run(T, S):"] + body) + "\n"
 
     def _backward(self, seeds, upto):
@@ -335,9 +341,16 @@ class Program:
         def of(name):
             m = _SLOT_NAME.fullmatch(name)
             return meta.get(int(m.group(1))) if m else None
+        def of_square(name):  # (also the square pow's lowering keeps, v<slot>_sq: its output's shape and dtype;
+            # a value computed again, remat.py's X_r: X's)
+            if name.endswith(_remat.SUFFIX):
+                name = name[:-len(_remat.SUFFIX)]
+            m = _SQUARE.fullmatch(name)
+            return meta.get(int(m.group(1))) if m else of(name)
         ns = self.em.ns
         matmuls = {k for k, x in ns.items() if x is _backend_matmul}
-        return _write_into_dying(_layout.place(body, of, ns, matmuls), of)
+        return _write_into_dying(_layout.place(body, of, ns, matmuls), of_square,
+                                 lambda name: type(ns.get(name)) in (int, float))
 
     @staticmethod
     def _consts_of(ns):
@@ -699,6 +712,10 @@ def _with_dels(body, params=()):
         head = body[a]
         if "=" in head and not head.lstrip().startswith(("if ", "with ", "return")):
             bound.update(_VAR.findall(head.split("=", 1)[0]))
+        elif head.startswith("    with "):  # (its block runs whole: a name it binds is bound as at the top level)
+            for line in body[a + 1:b + 1]:
+                if "=" in line and line[8] != " " and not line.lstrip().startswith(("if ", "with ", "return")):
+                    bound.update(_VAR.findall(line.split("=", 1)[0]))
         for i in range(a, b + 1):
             for name in _VAR.findall(body[i]):
                 last[name] = k
@@ -748,6 +765,12 @@ def _into_self(uf, a):
     return uf(a, out=a) if _unheld(a) else uf(a)
 
 
+def _into_both(uf, a):
+    """``uf(a, a)`` (tanh's backward squares its output), written into ``a`` where that is invisible (as
+    _into_left): one array as both operands and the output is NumPy's in-place case, read before written."""
+    return uf(a, a, out=a) if _unheld(a) else uf(a, a)
+
+
 def _clip_into(a, lo, hi):
     """``a.clip(lo, hi)`` (relu's), written into ``a`` where that is invisible (as _into_left)."""
     return a.clip(lo, hi, out=a) if _unheld(a) else a.clip(lo, hi)
@@ -760,45 +783,102 @@ _UFUNC_OF = {ast.Add: "np.add", ast.Sub: "np.subtract", ast.Mult: "np.multiply"}
 _UNARY = {"np.tanh"}
 
 
-def _write_into_dying(body, meta):
-    """``body`` with each top-level ``X = A op B`` (op + - *), ``X = np.tanh(A)`` and ``X = A.clip(lo, hi)``
-    whose operand A (a variable, B for ``A op B`` when A is not one) the next line deletes and whose
-    shape and dtype are X's (``meta``: a slot variable's (shape, dtype) at the capture; INTO_MIN
-    elements or more) written as the same ufunc call with X written into A's array when nothing else
-    holds it (_into_left, _into_right, _into_self, _clip_into decide at each call). Eager's intermediates
-    are fresh arrays; the values are the same bits (the same ufunc loop)."""
+def _write_into_dying(body, meta, weak=lambda name: False):
+    """``body`` with each ``X = A op B`` (op + - *), ``X = np.tanh(A)``, ``X = A.clip(lo, hi)`` and
+    ``X = _acc(X, A op B)`` whose operand A (a variable, B for ``A op B`` when A is not one) dies there
+    (_dying_after: deleted by the next line, or after the ``with`` block the line is in and not read
+    in the rest of the block) and whose shape and dtype are the result's (``meta``: a slot variable's
+    (shape, dtype) at the capture; a temporary's are its operand's where the other operand is a Python
+    number (``weak(name)``) or of the same shape and dtype; INTO_MIN elements or more) written as the
+    same ufunc call with the result written into A's array when nothing else holds it (_into_left,
+    _into_right, _into_self, _into_both for ``A op A``, _clip_into decide at each call). Eager's
+    intermediates are fresh arrays; the values are the same bits (the same ufunc loop)."""
     out = list(body)
     for i, line in enumerate(body[:-1]):
-        nxt = body[i + 1]
-        if not nxt.startswith("    del ") or line.startswith("     ") or " = " not in line:
+        found = _dying_after(body, i)
+        if found is None or " = " not in line:
             continue
-        target, rhs = line[4:].split(" = ", 1)
-        want = meta(target)
-        if want is None or int(np.prod(want[0])) < INTO_MIN:
+        indent, dying = found
+        target, rhs = line[len(indent):].split(" = ", 1)
+        if not target.isidentifier():
             continue
-        dying = set(nxt[8:].split(", "))
+        acc = _ACC.fullmatch(rhs)
         try:
-            expr = ast.parse(rhs, mode="eval").body
+            expr = ast.parse(acc.group(2) if acc else rhs, mode="eval").body
         except SyntaxError:
             continue
-
-        def fits(node):
-            return isinstance(node, ast.Name) and node.id in dying and meta(node.id) == want
-
-        if isinstance(expr, ast.BinOp) and type(expr.op) in _UFUNC_OF:
-            uf, a, b = _UFUNC_OF[type(expr.op)], ast.unparse(expr.left), ast.unparse(expr.right)
-            if fits(expr.left) and not (isinstance(expr.right, ast.Name) and expr.right.id == expr.left.id):
-                out[i] = f"    {target} = _into_left({uf}, {a}, {b})"
-            elif fits(expr.right) and not (isinstance(expr.left, ast.Name) and expr.left.id == expr.right.id):
-                out[i] = f"    {target} = _into_right({uf}, {a}, {b})"
-        elif isinstance(expr, ast.Call) and not expr.keywords and len(expr.args) == 1 and fits(expr.args[0]) \
-                and ast.unparse(expr.func) in _UNARY:
-            out[i] = f"    {target} = _into_self({ast.unparse(expr.func)}, {expr.args[0].id})"
-        elif isinstance(expr, ast.Call) and not expr.keywords and len(expr.args) == 2 \
-                and isinstance(expr.func, ast.Attribute) and expr.func.attr == "clip" and fits(expr.func.value) \
-                and all(isinstance(x, ast.Name) for x in expr.args):
-            out[i] = f"    {target} = _clip_into({expr.func.value.id}, {expr.args[0].id}, {expr.args[1].id})"
+        want = meta(target) or (None if acc else _elementwise_meta(expr, meta, weak))
+        if want is None or int(np.prod(want[0])) < INTO_MIN:
+            continue
+        call = _into_call(expr, want, dying, meta)
+        if call is not None:
+            out[i] = f"{indent}{target} = {f'_acc({acc.group(1)}, {call})' if acc else call}"
     return out
+
+
+_ACC = re.compile(r"_acc\((\w+), (.*)\)")
+
+
+def _dying_after(body, i):
+    """(indent, names) for line ``i`` of ``body``: the names that die right after it (see
+    _write_into_dying), or None where no ``del`` follows it or its ``with`` block."""
+    line = body[i]
+    if line[4] != " ":  # a top-level line
+        nxt = body[i + 1]
+        return ("    ", set(nxt[8:].split(", "))) if nxt.startswith("    del ") else None
+    if line[8] == " ":
+        return None
+    a = i
+    while body[a].startswith("        "):
+        a -= 1
+    j = i
+    while j + 1 < len(body) and body[j + 1].startswith("        "):
+        j += 1
+    if not body[a].startswith("    with ") or j + 1 == len(body) or not body[j + 1].startswith("    del "):
+        return None
+    return "        ", set(body[j + 1][8:].split(", ")) - set(_VAR.findall("\n".join(body[i + 1:j + 1])))
+
+
+def _elementwise_meta(expr, meta, weak):
+    """(shape, dtype) of an elementwise ``expr``'s result where an operand tells it: ``A op B`` with B a
+    Python number (``weak``), of A's shape and dtype or A itself (or the other way round), ``np.tanh(A)``;
+    A a float array. None otherwise."""
+    def of(node):
+        return meta(node.id) if isinstance(node, ast.Name) else None
+
+    if isinstance(expr, ast.BinOp) and type(expr.op) in _UFUNC_OF:
+        for a, b in ((expr.left, expr.right), (expr.right, expr.left)):
+            m = of(a)
+            if m is not None and np.dtype(m[1]).kind == "f" \
+                    and (isinstance(b, ast.Name) and (b.id == a.id or weak(b.id) or of(b) == m)):
+                return m
+    elif isinstance(expr, ast.Call) and not expr.keywords and len(expr.args) == 1 and ast.unparse(expr.func) in _UNARY:
+        m = of(expr.args[0])
+        return m if m is not None and np.dtype(m[1]).kind == "f" else None
+    return None
+
+
+def _into_call(expr, want, dying, meta):
+    """The call writing ``expr`` into an operand of ``dying`` of shape and dtype ``want``, or None."""
+    def fits(node):
+        return isinstance(node, ast.Name) and node.id in dying and meta(node.id) == want
+
+    if isinstance(expr, ast.BinOp) and type(expr.op) in _UFUNC_OF:
+        uf, a, b = _UFUNC_OF[type(expr.op)], ast.unparse(expr.left), ast.unparse(expr.right)
+        if a == b:
+            return f"_into_both({uf}, {a})" if fits(expr.left) else None
+        if fits(expr.left):
+            return f"_into_left({uf}, {a}, {b})"
+        if fits(expr.right):
+            return f"_into_right({uf}, {a}, {b})"
+    elif isinstance(expr, ast.Call) and not expr.keywords and len(expr.args) == 1 and fits(expr.args[0]) \
+            and ast.unparse(expr.func) in _UNARY:
+        return f"_into_self({ast.unparse(expr.func)}, {expr.args[0].id})"
+    elif isinstance(expr, ast.Call) and not expr.keywords and len(expr.args) == 2 \
+            and isinstance(expr.func, ast.Attribute) and expr.func.attr == "clip" and fits(expr.func.value) \
+            and all(isinstance(x, ast.Name) for x in expr.args):
+        return f"_clip_into({expr.func.value.id}, {expr.args[0].id}, {expr.args[1].id})"
+    return None
 
 
 _COPY = re.compile(r"    (\w+) = (\w+)\.copy\(\)")
