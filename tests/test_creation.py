@@ -293,6 +293,11 @@ def test_eye_of_a_negative_size_is_torchs_runtime_error():
             retrograd.eye(*args)
 
 
+def test_randperm_of_a_negative_count_is_torchs_runtime_error():
+    with pytest.raises(RuntimeError, match="Trying to create tensor with negative dimension -1"):
+        retrograd.randperm(-1)
+
+
 def test_tensor_of_a_tensor_warns_as_torch():
     """torch recommends sourceTensor.detach().clone(); a list of tensors is data, without a warning."""
     with pytest.warns(UserWarning, match=r"rather than torch.tensor\(sourceTensor\)"):

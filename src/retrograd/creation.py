@@ -488,6 +488,8 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
     """A random permutation of 0..n-1."""
     device = _at(device)
+    if n < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
     return _finish(_rng(generator, device).permutation(n), _not_bool(dtype, "randperm") or _dtype.int64, device,
                    requires_grad)
 

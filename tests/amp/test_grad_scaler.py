@@ -59,3 +59,14 @@ def test_state_dict_round_trip():
     s2 = retrograd.amp.GradScaler("cpu")
     s2.load_state_dict(s.state_dict())
     assert s2.get_scale() == 8.0
+
+
+@pytest.mark.skipif(retrograd.cuda.is_available(), reason="a GPU is available here")
+@pytest.mark.parametrize("make", [lambda t: t.amp.GradScaler("cuda"), lambda t: t.amp.GradScaler()])
+def test_a_cuda_scaler_without_cuda_warns_and_disables_itself_as_torchs(make):
+    """It scaled the loss by 65536 (the programs' torch.cuda.amp.GradScaler() on a CPU-only machine)."""
+    with pytest.warns(UserWarning, match="GradScaler is enabled, but CUDA is not available.  Disabling."):
+        scaler = make(retrograd)
+    assert not scaler.is_enabled() and scaler.get_scale() == 1.0 and scaler.state_dict() == {}
+    loss = retrograd.tensor(2.0)
+    assert scaler.scale(loss) is loss

@@ -138,3 +138,18 @@ def test_cat_checks_0d_tensors_before_dim_as_torch():
 def test_stack_checks_dim_before_sizes_as_torch():
     with pytest.raises(IndexError, match="Dimension out of range"):
         retrograd.stack([retrograd.tensor([1.0]), retrograd.tensor([1.0, 2.0])], dim=-3)
+
+
+def test_meshgrid_without_indexing_warns_once_as_torch(monkeypatch):
+    """torch will require indexing=; until then it warns (once per process) and takes 'ij'."""
+    import warnings
+
+    monkeypatch.setattr("retrograd._warn_once._seen", set())
+    with pytest.warns(UserWarning, match="torch.meshgrid: in an upcoming release, it will be required to pass the "
+                                         "indexing argument."):
+        a, b = retrograd.meshgrid(retrograd.arange(2), retrograd.arange(3))
+    assert a.shape == (2, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        retrograd.meshgrid(retrograd.arange(2), retrograd.arange(3))  # (once)
+        retrograd.meshgrid(retrograd.arange(2), retrograd.arange(3), indexing="xy")

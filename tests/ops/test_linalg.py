@@ -427,6 +427,13 @@ def test_products_save_only_what_the_needed_gradient_reads(name, fn, sa, sb, whi
 
 # ---------------------------------------------------------------------------- deprecated and removed spellings
 
+def test_chain_matmul_warns_once_that_it_is_deprecated_as_torch(monkeypatch):
+    monkeypatch.setattr("retrograd._warn_once._seen", set())
+    a = retrograd.eye(2)
+    with pytest.warns(UserWarning, match="torch.chain_matmul is deprecated .* Use torch.linalg.multi_dot instead"):
+        assert retrograd.chain_matmul(a, a * 2).tolist() == [[2.0, 0.0], [0.0, 2.0]]
+
+
 def test_qr_is_linalg_qr_with_some_and_warns_as_torch(monkeypatch):
     monkeypatch.setattr("retrograd._warn_once._seen", set())
     x = np.random.default_rng(0).standard_normal((4, 3))

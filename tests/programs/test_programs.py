@@ -18,11 +18,10 @@ import pytest
 import retrograd
 from tests.helpers import requires_torch
 from tests.programs import (actor_critic, bilstm_crf, char_rnn, checkpoint, common_errors, ctc_speech, custom_parts,
-                            dataloader_workers, dcgan, diffusion, distillation, dqn, finetune, flow, gaussian_process,
-                            gnn, hf_trainer, mixed_precision, moe, nanogpt,
-                            per_sample_grads, ppo, regression, resnet, seq2seq, siamese, simclr, sngan, style_transfer,
-                            tabular, text_classifier, timeseries, transformer_translation, unet, vae, vit, wgan_gp,
-                            word_lm)
+                            dataloader_workers, dcgan, deprecations, diffusion, distillation, dqn, finetune, flow,
+                            gaussian_process, gnn, hf_trainer, mixed_precision, moe, nanogpt, per_sample_grads, ppo,
+                            regression, resnet, seq2seq, siamese, simclr, sngan, style_transfer, tabular,
+                            text_classifier, timeseries, transformer_translation, unet, vae, vit, wgan_gp, word_lm)
 from tests.reference.store import reference
 
 try:
@@ -398,3 +397,11 @@ def test_common_mistakes_raise_and_warn_with_torchs_types():
     assert "backward twice: RuntimeError silent" in ours and "embedding index out of range: IndexError silent" in ours
     assert "softmax without dim: ok UserWarning" in ours and "T of a 3-d tensor: ok UserWarning" in ours
     assert_same_numbers(ours, torch_numbers(common_errors, common_errors.main))  # the labels carry the types
+
+
+def test_deprecated_idioms_and_impossible_settings_answer_with_torchs_types():
+    ours = numbers(printed(deprecations.main, retrograd))
+    assert len(ours) == 55
+    assert "meshgrid without indexing: ok UserWarning" in ours and "chain_matmul: ok UserWarning" in ours
+    assert "randperm of a negative count: RuntimeError silent" in ours
+    assert_same_numbers(ours, torch_numbers(deprecations, deprecations.main))  # the labels carry the types

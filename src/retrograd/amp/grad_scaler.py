@@ -1,6 +1,8 @@
 """GradScaler: multiply the loss by a scale so small float16 gradients don't flush to
 zero, unscale before the step, skip steps whose gradients overflowed, and adapt the scale."""
 
+import warnings
+
 import numpy as np
 
 from .. import _backend
@@ -16,6 +18,9 @@ class GradScaler:
         if backoff_factor >= 1.0:
             raise ValueError("The backoff factor must be < 1.0.")
         self._device = device
+        if enabled and device == "cuda" and not _backend.cuda_available():
+            warnings.warn("torch.cuda.amp.GradScaler is enabled, but CUDA is not available.  Disabling.")
+            enabled = False  # as torch's: scale() returns the loss as it is, get_scale() is 1.0
         self._enabled = enabled
         self._scale = float(init_scale)
         self._init_scale = float(init_scale)

@@ -10,6 +10,7 @@ import numpy as np
 
 from . import _batching
 from .. import _dtype
+from .._warn_once import warn_once
 from .._backend import array_module
 from ..autograd.function import Function, _link_view
 from ..autograd.forward_ad import linear_jvp
@@ -432,6 +433,9 @@ def meshgrid(*tensors, indexing=None):
         tensors = tuple(tensors[0])
     if not tensors:
         return ()
+    if indexing is None:
+        warn_once("meshgrid indexing", "torch.meshgrid: in an upcoming release, it will be required to pass the "
+                  "indexing argument.")
     indexing = indexing or "ij"
     if indexing not in ("ij", "xy"):
         raise RuntimeError(

@@ -439,7 +439,8 @@ def kron(input, other):
 @takes_out(dtype=SAME)
 @autocast_op({"cuda": "lower"})
 def chain_matmul(*matrices):
-    """matrices[0] @ matrices[1] @ ... (deprecated in torch for linalg.multi_dot)."""
+    """matrices[0] @ matrices[1] @ ... (deprecated in torch for linalg.multi_dot, with a warning once)."""
+    _deprecated("chain_matmul")
     check_same_dtype("multi_dot", *matrices)
     result = matrices[0]
     for m in matrices[1:]:
@@ -1017,6 +1018,9 @@ return_types.triangular_solve = _return_type("triangular_solve", ("solution", "c
 return_types._lu_with_info = _return_type("_lu_with_info", ("LU", "pivots", "info"))
 
 _DEPRECATION = {
+    "chain_matmul": "torch.chain_matmul is deprecated and will be removed in a future PyTorch release. Use "
+                    "torch.linalg.multi_dot instead, which accepts a list of two or more tensors rather than "
+                    "multiple parameters.",
     "lu": "torch.lu is deprecated in favor of torch.linalg.lu_factor / torch.linalg.lu_factor_ex and will be "
           "removed in a future PyTorch release.\nLU, pivots = torch.lu(A, compute_pivots)\nshould be replaced "
           "with\nLU, pivots = torch.linalg.lu_factor(A, compute_pivots)\nand\nLU, pivots, info = torch.lu(A, "
