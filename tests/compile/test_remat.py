@@ -83,3 +83,27 @@ def test_a_compiled_gelu_training_step_computes_its_values_again_bitwise_as_eage
         np.testing.assert_array_equal(a, b)
     source = next(g for gs in fn._compiled.cache.values() for g in gs if g is not None).program.source
     assert len(re.findall(r"v\d+(?:_sq)?_r = ", source)) == 3, source  # (0.5 x, x * x, tanh + 1)
+
+
+def test_a_small_value_is_kept():
+    # below INTO_MIN elements the kept array costs less than a call computing it again
+    body = _forward_backward()
+    start = body.index("    g2 = g5 * v4")
+    assert remat.remat(body, [start], WEAK, big=lambda name: False) == body
+    # v2 small: v3 alone is one kept array for one (v1 would be kept instead): nothing computed again
+    assert remat.remat(body, [start], WEAK, big=lambda name: name != "v2") == body
+    lin = retrograd.nn.Linear(8, 16)
+    opt = retrograd.optim.SGD(lin.parameters(), lr=0.1)
+
+    def step(x):
+        opt.zero_grad()
+        y = lin(x)
+        loss = (0.5 * y * (1.0 + retrograd.tanh(y))).sum()
+        loss.backward()
+        opt.step()
+        return loss
+    fn = retrograd.compile(step)
+    for _ in range(2):
+        fn(retrograd.tensor(rand(4, 8, dtype=np.float32)))
+    source = next(g for gs in fn._compiled.cache.values() for g in gs if g is not None).program.source
+    assert "_r = " not in source, source

@@ -295,7 +295,12 @@ class Program:
                 self.backs.append(self._forward_step(em, StepView(em, step, index, self.slots), self.lowerings))
         body = ["    " + x for x in em.fwd] + [f"    return {_tuple(f'v{s}' for s in graph.out_slots)}"]
         if self.lowerings:  # (NumPy arrays: cheap values the backward reads computed again there, remat.py)
-            body = _remat.remat(body, starts, lambda name: type(em.ns.get(name)) in (int, float))
+            sizes = em.sizes
+
+            def big(name):  # (INTO_MIN elements or more: a smaller array kept costs less than a call)
+                m = _SLOT_NAME.match(name)
+                return m is not None and sizes.get(int(m.group(1)), 0) >= INTO_MIN
+            body = _remat.remat(body, starts, lambda name: type(em.ns.get(name)) in (int, float), big)
         body = self._place(_take_dying_copies(_fold_transposes(_with_dels(body))))
         return "\n".join(["def run(T, S):"] + body) + "\n"
 

@@ -33,10 +33,12 @@ _INPLACE = re.compile(r"out=|[-+*/]=|\]\s*=|\.shape\s*=|np\.(?:copyto|put|place|
 SUFFIX = "_r"
 
 
-def remat(body, starts, weak):
+def remat(body, starts, weak, big=lambda name: True):
     """``body`` (the run's lines, one level indented, before codegen's dels) with the values above
     computed again in the backward. ``starts``: the line index where each backward() call's lines
-    begin; ``weak(name)``: whether a constant's name holds a Python number."""
+    begin; ``weak(name)``: whether a constant's name holds a Python number; ``big(name)``: whether a
+    value is large enough that keeping it costs more than a call computing it again (a small array
+    kept stays in cache)."""
     statements, owner = _statements(body)
     binds = {}
     for k, (a, b) in enumerate(statements):
@@ -71,7 +73,7 @@ def remat(body, starts, weak):
         else:
             continue
         later = [s for s in starts if s > d]
-        if not later or binds.get(x) != 1 or binds.get(a, 0) > 1:
+        if not later or binds.get(x) != 1 or binds.get(a, 0) > 1 or not big(x):
             continue
         late = [i for i in uses[x] if i >= later[0]]
         if not late or not all(i > d for i in uses[x] if i != d):
