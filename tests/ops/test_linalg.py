@@ -487,10 +487,10 @@ def test_removed_linalg_functions_raise_naming_the_replacement_as_torch(name):
                 inspect.signature(getattr(torch.Tensor, name)).parameters.keys()
 
 
-_SCALED_PRODUCTS = {"addmm": ((33, 17), (33, 200), (200, 17)), "addmv": ((33,), (33, 200), (200,)),
-                    "baddbmm": ((4, 33, 17), (4, 33, 60), (4, 60, 17)),
-                    "addbmm": ((33, 17), (4, 33, 60), (4, 60, 17)), "addr": ((33, 17), (33,), (17,)),
-                    "addmm_": ((33, 17), (33, 200), (200, 17)), "baddbmm_": ((4, 33, 17), (4, 33, 60), (4, 60, 17))}
+_SCALED_PRODUCTS = {"addmm": ((9, 7), (9, 40), (40, 7)), "addmv": ((9,), (9, 40), (40,)),
+                    "baddbmm": ((3, 9, 7), (3, 9, 40), (3, 40, 7)), "addbmm": ((9, 7), (3, 9, 40), (3, 40, 7)),
+                    "addr": ((9, 7), (9,), (7,)), "addmm_": ((9, 7), (9, 40), (40, 7)),
+                    "baddbmm_": ((3, 9, 7), (3, 9, 40), (3, 40, 7))}
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
@@ -499,10 +499,12 @@ def test_half_precision_scaled_products_round_as_torchs(dtype, name):
     """beta*input + alpha*(product) in float16/bfloat16, as torch's CPU kernels: addmm, addmv and
     baddbmm (and their in-place methods) computed in float32 and rounded once, addbmm one such addmm
     per batch, addr op by op in the half type with alpha and beta rounded to it. Before, the product
-    was rounded and then the sum: 20-55% of the elements differed (addr's with alpha or beta != 1).
+    was rounded and then the sum: 20-55% of the elements differed (addr's with alpha or beta != 1). The
+    gradients as torch's: g*beta for input, the product's gradient rounded, then times alpha (computed
+    in float32 and rounded once, 25-35% of them differed where alpha != 1; addr's 15-80%).
     torch's gemm and OpenBLAS add the products in different orders: where they cancel (a result
     1e-5 of its terms) the float32 sums may round to neighbouring half values, so up to 2 elements
-    may differ by that one ulp (1 of 2244 does, in bfloat16 baddbmm_)."""
+    may differ by that one ulp."""
     rng = np.random.default_rng(11)
     arrays = [rng.standard_normal(shape).astype(np.float32) for shape in _SCALED_PRODUCTS[name]]
     scales = [(1, 1), (0.3, 0.7), (0, 1.5)]
@@ -510,16 +512,40 @@ def test_half_precision_scaled_products_round_as_torchs(dtype, name):
     def run(lib):
         results = []
         for beta, alpha in scales:
-            input, a, b = (lib.tensor(x).to(getattr(lib, dtype)) for x in arrays)
+            input, a, b = (lib.tensor(x).to(getattr(lib, dtype)).requires_grad_() for x in arrays)
             if name.endswith("_"):
-                getattr(input, name)(a, b, beta=beta, alpha=alpha)
-                results.append(input.float().numpy())
+                out = (input * 1)
+                getattr(out, name)(a, b, beta=beta, alpha=alpha)
             else:
-                results.append(getattr(lib, name)(input, a, b, beta=beta, alpha=alpha).float().numpy())
+                out = getattr(lib, name)(input, a, b, beta=beta, alpha=alpha)
+            g = lib.tensor(np.linspace(-2, 2, out.numel(), dtype=np.float32).reshape(out.shape)).to(out.dtype)
+            out.backward(g)
+            results.append([t.detach().float().numpy() for t in (out, input.grad, a.grad, b.grad)])
         return results
 
     want = reference(lambda: run(torch), inputs=arrays + [name, dtype])
     ulp = 2.0 ** (-10 if dtype == "float16" else -7)
     for (beta, alpha), got, expected in zip(scales, run(retrograd), want):
-        assert (got != expected).sum() <= 2, f"beta={beta}, alpha={alpha}: {(got != expected).sum()} differ"
-        np.testing.assert_allclose(got, expected, rtol=ulp, atol=0, err_msg=f"beta={beta}, alpha={alpha}")
+        for what, x, y in zip(("out", "input.grad", "a.grad", "b.grad"), got, expected):
+            message = f"{what}, beta={beta}, alpha={alpha}"
+            assert (x != y).sum() <= 2, f"{message}: {(x != y).sum()} differ"
+            np.testing.assert_allclose(x, y, rtol=ulp, atol=0, err_msg=message)
+
+
+@pytest.mark.parametrize("name", ["addmm", "addmv", "baddbmm", "addr"])
+def test_half_precision_scaled_product_tangents_are_torchs(name):
+    """Forward AD through the float16 scaled products: beta*d input + alpha*(product(d a, b) +
+    product(a, d b)), each op rounded to the half type, as torch's (bitwise)."""
+    rng = np.random.default_rng(12)
+    shapes = _SCALED_PRODUCTS[name]
+    arrays = [rng.standard_normal(shape).astype(np.float32) for shape in shapes]
+    tangents = [rng.standard_normal(shape).astype(np.float32) for shape in shapes]
+
+    def run(lib):
+        fw = lib.autograd.forward_ad
+        with fw.dual_level():
+            duals = [fw.make_dual(lib.tensor(x).half(), lib.tensor(t).half()) for x, t in zip(arrays, tangents)]
+            return fw.unpack_dual(getattr(lib, name)(*duals, beta=0.3, alpha=0.7)).tangent.float().numpy()
+
+    want = reference(lambda: run(torch), inputs=arrays + tangents + [name])
+    np.testing.assert_array_equal(run(retrograd), want)

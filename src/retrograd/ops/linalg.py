@@ -257,15 +257,53 @@ def mv(input, vec):
     return Matmul.apply(input, vec)
 
 
-def _scaled_sum(input, product, beta, alpha, *operands):
-    """beta*input + alpha*product(*operands) (beta = 0 ignores input, nan included, as torch).
+def _scaled_sum(input, product, beta, alpha, a, b):
+    """beta*input + alpha*product(a, b) (beta = 0 ignores input, nan included, as torch).
     float16/bfloat16 CPU tensors of one dtype: computed in float32 and rounded once, as torch's
-    kernels (the product rounded, then the sum again, differed in 20-50% of elements); the
-    gradients are then computed in float32 and rounded once too."""
-    half = None
-    if all(t.dtype == input.dtype for t in operands):
-        (input, *operands), half = opmath_tensors(input, *operands)
-    return rounded_tensor(_scaled_sum_of(input, product(*operands), beta, alpha), half)
+    kernels (the product rounded, then the sum again, differed in 20-50% of elements), with
+    torch's gradients (_HalfScaledProduct)."""
+    x = input._data
+    if x.dtype.itemsize == 2 and type(x) is np.ndarray and input.dtype == a.dtype == b.dtype:  # (opmath's test)
+        return _HalfScaledProduct.apply(input, a, b, beta, alpha, product, _in_float32_once)
+    return _scaled_sum_of(input, product(a, b), beta, alpha)
+
+
+def _in_float32_once(input, a, b, beta, alpha, product):
+    (input, a, b), half = opmath_tensors(input, a, b)
+    return rounded_tensor(_scaled_sum_of(input, product(a, b), beta, alpha), half)
+
+
+class _HalfScaledProduct(Function):
+    """z = beta*input + alpha*product(a, b) of float16/bfloat16 CPU tensors, z computed by ``value``
+    (torch's roundings); the gradients as torch's formulas round them: d input = g*beta (summed
+    over broadcast dims), d a and d b the product's gradient rounded, then times alpha and rounded
+    (computed in float32 and rounded once, 25-35% of them differed where alpha != 1)."""
+
+    def name(self):
+        return _HALF_PRODUCT_NODES[self.product]
+
+    @staticmethod
+    def forward(ctx, input, a, b, beta, alpha, product, value):
+        ctx.save_for_backward(a, b)
+        ctx.beta, ctx.alpha, ctx.product, ctx.shape = beta, alpha, product, input.shape
+        return value(input, a, b, beta, alpha, product)._data
+
+    @staticmethod
+    def jvp(ctx, t_input, t_a, t_b, *_):
+        """dz = beta*d input + alpha*(product(d a, b) + product(a, d b))."""
+        input, a, b, beta, alpha, product, _ = ctx._fw_args
+        return fsum(None if t_input is None else t_input * beta,
+                    None if t_a is None else product(t_a, b) * alpha, None if t_b is None else product(a, t_b) * alpha)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        grad_a, grad_b = _PRODUCT_GRADS[ctx.product]
+        scaled = (lambda t: t) if ctx.alpha == 1 else (lambda t: t * ctx.alpha)
+        return (sum_to_shape(g * ctx.beta, ctx.shape) if need[0] else None,
+                scaled(grad_a(g, b)) if need[1] else None, scaled(grad_b(a, g)) if need[2] else None,
+                None, None, None, None)
 
 
 def _scaled_sum_of(input, product, beta, alpha):
@@ -277,6 +315,11 @@ def _scaled_sum_of(input, product, beta, alpha):
         everywhere = Tensor._make(array_module(input._data).ones((), dtype=bool))
         return product + masked_fill(input, everywhere, 0)
     return (input * beta if beta != 1 else input) + product
+
+
+# the product's gradients (with respect to a, to b) and torch's node name, by product
+_PRODUCT_GRADS = {}
+_HALF_PRODUCT_NODES = {}
 
 
 @takes_out(dtype=SAME)
@@ -303,11 +346,15 @@ def addmv(input, mat, vec, *, beta=1, alpha=1):
 def addr(input, vec1, vec2, *, beta=1, alpha=1):
     """beta*input + alpha*outer(vec1, vec2)."""
     if input.dtype == vec1.dtype == vec2.dtype and opmath_tensors(input)[1] is not None:
-        # float16/bfloat16: torch's addr kernel computes in the half type, beta*input + (alpha*vec1)*vec2
-        # with alpha and beta rounded to it and each op rounded (its float32 opmath is not used here)
-        a, b = (float(np.asarray(v, np.float32).astype(input._data.dtype)) for v in (alpha, beta))
-        return _scaled_sum_of(input, outer(vec1 * a if alpha != 1 else vec1, vec2), b if beta != 0 else 0, 1)
+        return _HalfScaledProduct.apply(input, vec1, vec2, beta, alpha, outer, _addr_in_half)
     return _scaled_sum(input, outer, beta, alpha, vec1, vec2)
+
+
+def _addr_in_half(input, vec1, vec2, beta, alpha, product):
+    """float16/bfloat16: torch's addr kernel computes in the half type, beta*input + (alpha*vec1)*vec2
+    with alpha and beta rounded to it and each op rounded (its float32 opmath is not used here)."""
+    a, b = (float(np.asarray(v, np.float32).astype(input._data.dtype)) for v in (alpha, beta))
+    return _scaled_sum_of(input, outer(vec1 * a if alpha != 1 else vec1, vec2), b if beta != 0 else 0, 1)
 
 
 @takes_out(dtype=SAME)
@@ -370,6 +417,13 @@ def outer(input, vec2):
 
 
 ger = outer
+
+_PRODUCT_GRADS.update({mm: (lambda g, b: mm(g, b.t()), lambda a, g: mm(a.t(), g)),
+                       mv: (lambda g, b: outer(g, b), lambda a, g: mv(a.t(), g)),
+                       bmm: (lambda g, b: bmm(g, b.transpose(1, 2)), lambda a, g: bmm(a.transpose(1, 2), g)),
+                       outer: (lambda g, b: mv(g, b), lambda a, g: mv(g.t(), a))})
+_HALF_PRODUCT_NODES.update({mm: "AddmmBackward0", mv: "AddmvBackward0", bmm: "BaddbmmBackward0",
+                            outer: "AddrBackward0"})
 
 
 @takes_out(dtype=SAME, grad=COPY)  # composite in torch
