@@ -22,11 +22,11 @@ def _reference(d, grads, lr, beta1, beta2, eps, wd, amsgrad, maximize, decoupled
             else:
                 g = g + d * wd
         m = m + (g - m) * (1 - beta1)  # lerp with weight < 0.5
-        v = v * beta2 + (g * g) * (1 - beta2)
+        v = v * beta2 + ((1 - beta2) * g) * g  # (torch's order of addcmul_, unfused)
         if amsgrad:
             vmax = np.maximum(vmax, v)
         denom = np.sqrt(vmax if amsgrad else v) / math.sqrt(1 - beta2**step) + eps
-        d = d + (m / denom) * -(lr / (1 - beta1**step))
+        d = d + (-(lr / (1 - beta1**step)) * m) / denom  # (torch's addcdiv_)
     return d, m, v
 
 

@@ -2,8 +2,8 @@
 
 from ..tensor import Tensor
 from ._update_ops import ARRAYS, Slot, run_on_tensors
-from .optimizer import (Optimizer, _bump, _check, _check_lr, _differentiable_grad, _eval_closure, _incr_step,
-                        _signed_decayed, _step, _step_tensor)
+from .optimizer import (Optimizer, _addcdiv_, _bump, _check, _check_lr, _differentiable_grad, _eval_closure,
+                        _incr_step, _run_update, _scratch, _signed_decayed, _step, _step_tensor)
 
 __all__ = ["Adagrad"]
 
@@ -54,7 +54,7 @@ class Adagrad(Optimizer):
                 if diff:
                     run_on_tensors(_update, p, [state["sum"]], Slot(g), wd, eps, clr, maximize)
                 else:
-                    _update(p._data, state["sum"]._data, g._data, wd, eps, clr, maximize)
+                    _run_update(_update, (p._data, state["sum"]._data), g._data, wd, eps, clr, maximize)
                     _bump(p)
         return loss
 
@@ -63,9 +63,8 @@ def _update(d, s, g, wd, eps, clr, maximize, xp=ARRAYS):
     """One parameter's update: on arrays, or on slots of Tensors with ``xp=TENSORS``
     (differentiable=True: optim/_update_ops.py)."""
     g = _signed_decayed(g, d, wd, maximize, xp)
-    s += xp.multiply(g, g)
+    sq = xp.multiply(g, g)  # (torch's addcmul_ with value 1 fuses this with the sum: see _mul_addcmul_)
+    s += sq
     std = xp.sqrt(s)
     std += eps
-    std = xp.divide(g, std, out=std)
-    std *= -clr
-    d += std
+    _addcdiv_(d, g, std, -clr, xp, out=_scratch(sq))

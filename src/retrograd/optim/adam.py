@@ -4,13 +4,12 @@ import math
 
 import numpy as np
 
-from .. import _blocked
 from ..ops import _cuda_kernels
 
 from ._update_ops import ARRAYS, Slot, run_on_tensors
 from .optimizer import _check_capturable
 from .optimizer import (Optimizer, _bump, _check, _check_betas, _check_lr, _differentiable_grad, _eval_closure,
-                        _incr_step, _adam_moments, _step, _step_tensor, _zeros_like)
+                        _incr_step, _adam_moments, _addcdiv_, _run_update, _step, _step_tensor, _zeros_like)
 
 __all__ = ["Adam", "AdamW"]
 
@@ -66,10 +65,7 @@ class Adam(Optimizer):
                 vmax = state["max_exp_avg_sq"]._data if amsgrad else None
                 args = (p._grad._data, lr, beta1, beta2, eps, wd, decoupled, maximize, lr / bias_correction1,
                         math.sqrt(bias_correction2))
-                if d.size < _blocked.MIN_SIZE:  # (in cache in one call: no blocks, no run() checks)
-                    _update(d, m, v, vmax, *args)
-                else:
-                    _blocked.run(_update_blocks, (d, m, v) if vmax is None else (d, m, v, vmax), *args)
+                _run_update(_update, (d, m, v, vmax), *args)
                 _bump(p)
         return loss
 
@@ -79,21 +75,14 @@ def _update(d, m, v, vmax, g, lr, beta1, beta2, eps, wd, decoupled, maximize, st
     temporaries stay in cache): the parameter ``d``, its moments ``m`` and ``v``, and with
     amsgrad ``vmax`` (else None). On slots of Tensors with ``xp=TENSORS`` (differentiable=True:
     optim/_update_ops.py)."""
-    g = _adam_moments(d, m, v, g, lr, beta1, beta2, wd, decoupled, maximize, xp)
+    g, scratch = _adam_moments(d, m, v, g, lr, beta1, beta2, wd, decoupled, maximize, xp)
     if vmax is not None:  # amsgrad
         xp.maximum(vmax, v, out=vmax)
         v = vmax
     denom = xp.sqrt(v) if v.ndim else xp.sqrt(v, out=xp.empty_like(v))  # (an array for a 0-dim parameter too)
     denom /= bc2_sqrt
     denom += eps
-    denom = xp.divide(m, denom, out=denom)
-    denom *= -step_size
-    d += denom
-
-
-def _update_blocks(out, *args):
-    """_update on one block of (d, m, v[, vmax]) (retrograd._blocked.run's calling convention)."""
-    _update(*out[:3], out[3] if len(out) == 4 else None, *args)
+    _addcdiv_(d, m, denom, -step_size, xp, out=scratch)
 
 
 def _step_tensors(opt, group, beta1, beta2, eps, wd, amsgrad, maximize, decoupled):

@@ -2,8 +2,9 @@
 
 from ._update_ops import ARRAYS, Slot, run_on_tensors
 from .optimizer import _check_capturable
-from .optimizer import (Optimizer, _bump, _check, _check_betas, _check_lr, _differentiable_grad, _eval_closure,
-                        _incr_step, _lerp_, _signed_decayed, _step, _step_tensor, _zeros_like)
+from .optimizer import (Optimizer, _addcdiv_, _bump, _check, _check_betas, _check_lr, _differentiable_grad,
+                        _eval_closure, _incr_step, _lerp_, _run_update, _signed_decayed, _step, _step_tensor,
+                        _zeros_like)
 
 __all__ = ["Adamax"]
 
@@ -46,8 +47,8 @@ class Adamax(Optimizer):
                     run_on_tensors(_update, p, [state["exp_avg"], state["exp_inf"]], Slot(g), beta1, beta2, eps, wd,
                                    clr, maximize)
                 else:
-                    _update(p._data, state["exp_avg"]._data, state["exp_inf"]._data, g._data, beta1, beta2, eps, wd,
-                            clr, maximize)
+                    _run_update(_update, (p._data, state["exp_avg"]._data, state["exp_inf"]._data), g._data, beta1,
+                                beta2, eps, wd, clr, maximize)
                     _bump(p)
         return loss
 
@@ -61,6 +62,4 @@ def _update(d, m, u, g, beta1, beta2, eps, wd, clr, maximize, xp=ARRAYS):
     a = xp.abs(g)
     a += eps
     xp.maximum(u, a, out=u)
-    a = xp.divide(m, u, out=a)
-    a *= -clr
-    d += a
+    _addcdiv_(d, m, u, -clr, xp, out=a)

@@ -4,8 +4,8 @@ import numpy as np
 
 from ._update_ops import ARRAYS, Slot, run_on_tensors
 from .optimizer import _check_capturable
-from .optimizer import (Optimizer, _bump, _check, _check_betas, _check_lr, _differentiable_grad, _eval_closure,
-                        _incr_step, _adam_moments, _step, _step_tensor, _zeros_like)
+from .optimizer import (Optimizer, _adam_moments, _addcdiv_, _bump, _check, _check_betas, _check_lr,
+                        _differentiable_grad, _eval_closure, _incr_step, _run_update, _step, _step_tensor, _zeros_like)
 from ..tensor import Tensor
 
 __all__ = ["NAdam"]
@@ -61,21 +61,21 @@ class NAdam(Optimizer):
                 mu_product = state["mu_product"] if diff else float(mp)
                 mu_product_next = mu_product * mu_next
                 coefs = (-lr * (1.0 - mu) / (1.0 - mu_product), (-lr * mu_next) / (1.0 - mu_product_next))
-                args = (lr, beta1, beta2, eps, wd, decoupled, maximize, bias_correction2, coefs)
+                args = (lr, beta1, beta2, eps, wd, decoupled, maximize, bias_correction2, *coefs)
                 if diff:
                     run_on_tensors(_update, p, [state["exp_avg"], state["exp_avg_sq"]], Slot(g), *args)
                 else:
-                    _update(p._data, state["exp_avg"]._data, state["exp_avg_sq"]._data, g._data, *args)
+                    _run_update(_update, (p._data, state["exp_avg"]._data, state["exp_avg_sq"]._data), g._data, *args)
                     _bump(p)
         return loss
 
 
-def _update(d, m, v, g, lr, beta1, beta2, eps, wd, decoupled, maximize, bias_correction2, coefs, xp=ARRAYS):
+def _update(d, m, v, g, lr, beta1, beta2, eps, wd, decoupled, maximize, bias_correction2, coef_g, coef_m, xp=ARRAYS):
     """One parameter's update: on arrays, or on slots of Tensors with ``xp=TENSORS``
     (differentiable=True: optim/_update_ops.py)."""
-    g = _adam_moments(d, m, v, g, lr, beta1, beta2, wd, decoupled, maximize, xp)
+    g, scratch = _adam_moments(d, m, v, g, lr, beta1, beta2, wd, decoupled, maximize, xp)
     denom = xp.divide(v, bias_correction2)
     denom = xp.sqrt(denom, out=denom)
     denom += eps
-    d += xp.multiply(xp.divide(g, denom), coefs[0])
-    d += xp.multiply(xp.divide(m, denom), coefs[1])
+    _addcdiv_(d, g, denom, coef_g, xp, out=scratch)
+    _addcdiv_(d, m, denom, coef_m, xp, out=scratch)

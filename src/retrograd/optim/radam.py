@@ -4,8 +4,8 @@ import math
 
 from ._update_ops import ARRAYS, Slot, run_on_tensors
 from .optimizer import _check_capturable
-from .optimizer import (Optimizer, _bump, _check, _check_betas, _check_lr, _differentiable_grad, _eval_closure,
-                        _incr_step, _adam_moments, _step, _step_tensor, _zeros_like)
+from .optimizer import (Optimizer, _adam_moments, _bump, _check, _check_betas, _check_lr, _differentiable_grad,
+                        _eval_closure, _incr_step, _run_update, _step, _step_tensor, _zeros_like)
 
 __all__ = ["RAdam"]
 
@@ -53,7 +53,7 @@ class RAdam(Optimizer):
                 if diff:
                     run_on_tensors(_update, p, [state["exp_avg"], state["exp_avg_sq"]], Slot(g), *args)
                 else:
-                    _update(p._data, state["exp_avg"]._data, state["exp_avg_sq"]._data, g._data, *args)
+                    _run_update(_update, (p._data, state["exp_avg"]._data, state["exp_avg_sq"]._data), g._data, *args)
                     _bump(p)
         return loss
 
@@ -61,7 +61,7 @@ class RAdam(Optimizer):
 def _update(d, m, v, g, step, lr, beta1, beta2, eps, wd, decoupled, maximize, xp=ARRAYS):
     """One parameter's update: on arrays, or on slots of Tensors with ``xp=TENSORS``
     (differentiable=True: optim/_update_ops.py)."""
-    g = _adam_moments(d, m, v, g, lr, beta1, beta2, wd, decoupled, maximize, xp)
+    g, _ = _adam_moments(d, m, v, g, lr, beta1, beta2, wd, decoupled, maximize, xp)
     bias_correction1 = 1 - beta1**step
     bias_correction2 = 1 - beta2**step
     upd = xp.divide(m, bias_correction1)

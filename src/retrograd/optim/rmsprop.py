@@ -2,8 +2,9 @@
 
 from ._update_ops import ARRAYS, Slot, run_on_tensors
 from .optimizer import _check_capturable
-from .optimizer import (Optimizer, _bump, _check, _check_lr, _differentiable_grad, _eval_closure, _incr_step, _lerp_,
-                        _mul_addcmul_, _signed_decayed, _step, _step_tensor, _zeros_like)
+from .optimizer import (Optimizer, _addcdiv_, _bump, _check, _check_lr, _differentiable_grad, _eval_closure,
+                        _incr_step, _lerp_, _mul_addcmul_, _run_update, _signed_decayed, _step, _step_tensor,
+                        _zeros_like)
 
 __all__ = ["RMSprop"]
 
@@ -52,7 +53,8 @@ class RMSprop(Optimizer):
                 if diff:
                     run_on_tensors(_update, p, states, Slot(g), *args)
                 else:
-                    _update(p._data, *(None if s is None else s._data for s in states), g._data, *args)
+                    _run_update(_update, [p._data, *(None if s is None else s._data for s in states)], g._data, *args,
+                                whole=momentum > 0)
                     _bump(p)
         return loss
 
@@ -61,7 +63,7 @@ def _update(d, v, gavg, buf, g, lr, alpha, eps, wd, momentum, centered, maximize
     """One parameter's update (``gavg`` with centered, ``buf`` with momentum, else None): on
     arrays, or on slots of Tensors with ``xp=TENSORS`` (differentiable=True: optim/_update_ops.py)."""
     g = _signed_decayed(g, d, wd, maximize, xp)
-    _mul_addcmul_(v, alpha, g, g, 1 - alpha, xp)
+    scratch = _mul_addcmul_(v, alpha, g, g, 1 - alpha, xp)
     if centered:
         _lerp_(gavg, g, 1 - alpha, xp)
         avg = xp.subtract(v, xp.multiply(gavg, gavg))
@@ -74,6 +76,4 @@ def _update(d, v, gavg, buf, g, lr, alpha, eps, wd, momentum, centered, maximize
         buf += xp.divide(g, avg)
         xp.axpy(-lr, buf, d)
     else:
-        avg = xp.divide(g, avg, out=avg)
-        avg *= -lr
-        d += avg
+        _addcdiv_(d, g, avg, -lr, xp, out=scratch)
