@@ -103,7 +103,7 @@ def _root_grads(outputs, grad_outputs, create_graph):
     for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
         if not isinstance(out, Tensor):
             raise TypeError(f"backward expects tensors, got {type(out).__name__} at position {i}")
-        if not out._requires_grad or out._view_mode is not None and out.grad_fn is None:  # (a view made
+        if not out._requires_grad or out.grad_fn is None and out._view_mode is not None:  # (a view made
             raise RuntimeError(  # under no_grad requires grad as its base, but has no graph of its own)
                 f"element {i} of tensors does not require grad and does not have a grad_fn. "
                 "The tensor was produced without recording a graph: check for .detach(), "

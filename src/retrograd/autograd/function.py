@@ -26,6 +26,7 @@ _SAVED_PLAIN, _SAVED_OUTPUT, _SAVED_PACKED = 0, 1, 2
 _NO_EDGE, _NOT_A_TENSOR = (None, 0), (None, -1)
 # NumPy dtypes of the floating-point types (bfloat16's NumPy kind is not 'f'; _dtype adds it on first use)
 _FLOATING = _dtype.FLOATING_NP
+_FLOAT32 = np.dtype(np.float32)  # (an identity test first: most outputs are float32, and dt.kind is a slow read)
 # retrograd.profiler's recorder while a profile records, else None: apply hands it each call
 # first; it records the op and runs it through apply again (answering NotImplemented there)
 profile_hook = None
@@ -348,8 +349,6 @@ class Function(FunctionCtx, Node):
         if _amp_on and _amp_state.enabled and cls._autocast is not None:
             args = cast_args(cls._autocast, args)
         ctx = _new_object(cls)  # (as torch, a Function subclass's own __new__ is not called for its ctx)
-        ctx._hooked = False  # (Node's default as the node's own: the engine reads it per node, and
-        # CPython 3.11 does not specialise a read that falls through to a class attribute)
         fw = None if forward_hook is None else forward_hook(args)
         local = _state.__dict__  # this thread's grad mode and module stack, in one lookup (grad_mode._GradState)
         if local["enabled"]:
@@ -413,13 +412,13 @@ class Function(FunctionCtx, Node):
                     result = None
                     break
         if result is not None:
-            results = (result,)
+            results = None  # (result,) is made only where it is read: saved tensors, forward AD, observers
             if record:
-                ctx._next = tuple(edges)
+                ctx._next = edges  # (the list itself: nothing changes it, and a tuple copy per op costs ~300 instructions)
                 data = result._data
                 dt = data.dtype
-                ctx._out_meta = [(data.shape, dt)]
-                if dt.kind == "f" or dt in _FLOATING:
+                ctx._out_meta = ((data.shape, dt),)  # (a tuple: fewer objects to make and free than a list)
+                if dt is _FLOAT32 or dt.kind == "f" or dt in _FLOATING:
                     result._requires_grad = True
                     result.grad_fn = ctx
                     if ctx._view:
@@ -437,15 +436,16 @@ class Function(FunctionCtx, Node):
             stack = local["stack"]
             if stack:
                 ctx._module = stack[-1]  # the module running it
-            if ctx._to_save:
-                ctx._saved = _pack_saved(ctx, results)
+            to_save = ctx._to_save
+            if to_save:
+                ctx._saved = _pack_saved(ctx, to_save, results or (result,))
                 ctx._to_save = ()
             if anomaly._state.enabled:  # where it was made: the stack up to apply's caller
                 ctx._anomaly_trace = "".join(traceback.format_stack()[:-1])
         if fw is not None:
-            forward_hook.propagate(ctx, cls, args, kwargs, results, fw)
+            forward_hook.propagate(ctx, cls, args, kwargs, results or (result,), fw)
         if after_apply is not None:
-            after_apply(cls, args, results)
+            after_apply(cls, args, results or (result,))
         if result is not None:
             return result
         return tuple(results) if isinstance(out, tuple) else results[0]
@@ -459,7 +459,7 @@ def _outputs(ctx, cls, args, kwargs, out, record, edges):
     if ctx._dirty:  # (the edges stay those read before forward: a view of a tensor written in
         _apply_dirty(ctx, args, results, record)  # place is brought up to date when next used)
     if record:
-        ctx._next = tuple(edges)
+        ctx._next = edges
         _record_outputs(ctx, cls, args, kwargs, results)
     elif ctx._view:
         _link_view(args[0], results[0], cls, args, kwargs, _state.enabled)
@@ -609,11 +609,11 @@ def _record_outputs(ctx, cls, args, kwargs, results):
     ctx._out_meta = meta
 
 
-def _pack_saved(ctx, results):
+def _pack_saved(ctx, to_save, results):
     hooks = _saved_hooks.stack if _saved_hooks_entered else None
     hooks = hooks[-1] if hooks else None  # current_saved_tensors_hooks(), inlined
     entries = []
-    for t in ctx._to_save:
+    for t in to_save:
         if t is None:
             entries.append(None)
             continue
