@@ -107,8 +107,9 @@ def _ritz(xp, S, AS, B, n, largest, method):
 
 def _track(state, tracker, E, X, S, R, rerr, tol, k, step):
     """Update the worker's iterates and call the tracker; True if it asked to stop."""
+    converged = (rerr[:k] < tol).tolist()  # the leading pairs whose residual is below tol
     state.ivars.update(istep=step, iterations_left=state.iparams["niter"] - step,
-                       converged_count=int(np.argmin(np.append(np.asarray(rerr[:k] < tol), False))))
+                       converged_count=converged.index(False) if False in converged else len(converged))
     state.tvars["rerr"] = Tensor._make(rerr)
     state.E, state.X, state.S, state.R = (Tensor._make(v) for v in (E, X, S, R))
     if tracker is not None:
