@@ -3,6 +3,7 @@ bitwise where it runs, and False (y untouched, the caller's NumPy runs) wherever
 
 import os
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -101,6 +102,26 @@ def test_refuses_what_it_cannot_compute(any_size):
 
     assert _refused(x.view(Subclass), y) and _refused(x, np.ma.masked_array(y))
     assert not _blas.axpy(0.5, list(x), y)
+
+
+def test_refuses_equal_sizes_of_other_shapes(any_size):
+    # one flat call would take them; NumPy broadcasts (1, n) + (n,) or raises, as torch's add_ does
+    x, y = _pair(64, np.float32)
+    for xs, ys in (((1, 64), (64,)), ((64,), (1, 64)), ((64, 1), (1, 64)), ((8, 8), (64,)), ((64,), (4, 16))):
+        assert _refused(x.reshape(xs), y.reshape(ys).copy()), (xs, ys)
+
+
+def test_refuses_alphas_that_are_not_real_numbers(any_size):
+    # NumPy's multiply then raises (complex into a float array, a huge int) or broadcasts (an array)
+    x, y = _pair(64, np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (np.complex64 as a float: a ComplexWarning, the imaginary part dropped)
+        for alpha in (1j, np.complex64(1 + 1j), np.complex128(0.5), 10**400, -10**400, np.full(64, 0.5), np.array([0.5]),
+                      np.array(0.5), None, "0.5", [0.5]):
+            assert _refused(x, y.copy(), alpha), alpha
+    for alpha in (0.5, 2, True, np.float16(0.5), np.float32(0.5), np.float64(0.5), np.int64(-4), np.uint8(2)):  # (a*x exact)
+        z = y.copy()
+        assert _blas.axpy(alpha, x, z) and np.array_equal(z, y + float(alpha) * x), alpha
 
 
 def test_refuses_overlapping_memory(any_size):

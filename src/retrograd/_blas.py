@@ -20,9 +20,14 @@ and sizes beyond 2^31 - 1 are left to NumPy.
 written then): no library found (or ``RETROGRAD_BLAS=0`` in the environment at first use, or
 ``enabled`` set False), other types than ``numpy.ndarray`` (CuPy's arrays), dtypes other than
 native float32/float64 (half, bfloat16 and complex among them) or unequal ones, arrays not
-C-contiguous, not aligned, a read-only ``y``, unequal sizes, overlapping memory (NumPy buffers
-that case), and arrays below ``MIN_BYTES``, where the call costs more than NumPy's two passes. The buffers are taken through Python's buffer protocol (``ctypes.c_char.from_buffer``
-holds each exported during the call), so no pointer outlives its array.
+C-contiguous, not aligned, a read-only ``y``, unequal shapes (NumPy broadcasts or raises, where
+one flat call would not), overlapping memory (NumPy buffers that case), arrays below
+``MIN_BYTES``, where the call costs more than NumPy's two passes, and an ``alpha`` that is not a
+Python or NumPy real number (a complex one, an array, a Tensor; a Python int beyond a double's
+range): NumPy's multiply then raises or broadcasts as it does. ``y``'s buffer (and a writable
+``x``'s) is taken through Python's buffer protocol (``ctypes.c_char.from_buffer`` holds it
+exported during the call); a read-only ``x``'s address is read from NumPy while the call's
+arguments hold ``x``: no pointer outlives its array.
 
 ``scal`` (``x *= alpha``) is not here: NumPy's in-place multiply is one pass with no temporary
 already, and measured as fast as or faster than ``sscal``/``dscal`` at every size (256 to 1M
@@ -117,6 +122,7 @@ def available(dtype=None):
     return enabled and bool(_axpy) and (dtype is None or dtype in _axpy)
 
 
+_REAL = (float, int, np.floating, np.integer)  # the alphas a c_float/c_double takes as their value
 _export = ctypes.c_char.from_buffer  # a writable contiguous buffer's first byte, held exported
 _address = ctypes.addressof
 
@@ -124,13 +130,13 @@ _address = ctypes.addressof
 def axpy(alpha, x, y):
     """``y += alpha * x`` in place in one BLAS call (one rounding where the CPU has FMA); True
     when done, False (y untouched) when the caller must use NumPy (see the module's notes)."""
-    if type(x) is not np.ndarray or type(y) is not np.ndarray or not enabled:
+    if type(x) is not np.ndarray or type(y) is not np.ndarray or not enabled or not isinstance(alpha, _REAL):
         return False
     if _axpy is None:
         available()
     n = y.size
     fn = _axpy.get(y.dtype)
-    if fn is None or x.dtype != y.dtype or x.size != n or y.nbytes < MIN_BYTES or not 0 < n <= _max_size:
+    if fn is None or x.dtype != y.dtype or x.shape != y.shape or y.nbytes < MIN_BYTES or not 0 < n <= _max_size:
         return False
     fx, fy = x.flags, y.flags
     if not (fx.c_contiguous and fy.c_contiguous and fx.aligned and fy.aligned and fy.writeable):
@@ -145,6 +151,9 @@ def axpy(alpha, x, y):
     end = n * y.itemsize
     if ax < ay + end and ay < ax + end:
         return False
-    fn(n, alpha, ax, 1, ay, 1)
+    try:
+        fn(n, alpha, ax, 1, ay, 1)
+    except ctypes.ArgumentError:  # (alpha out of the float's range: raised before the call, nothing written)
+        return False
     del held_x, held_y  # (the exports end after the call)
     return True
