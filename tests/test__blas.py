@@ -124,6 +124,20 @@ def test_refuses_alphas_that_are_not_real_numbers(any_size):
         assert _blas.axpy(alpha, x, z) and np.array_equal(z, y + float(alpha) * x), alpha
 
 
+def test_broadcast_arrays_views_neither_raise_nor_warn(any_size):
+    # np.broadcast_arrays' views read writeable (with a FutureWarning) but export read-only: as x
+    # they are read, as y refused (NumPy's in-place add writes them, with its own warning)
+    x, y = _pair(64, np.float32)
+    bx = np.broadcast_arrays(x, y.reshape(1, 64))[0]
+    by = np.broadcast_arrays(y.copy(), x.reshape(1, 64))[0]
+    assert bx.shape == by.shape == (1, 64) and bx.strides[0] == by.strides[0] == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        z = y.reshape(1, 64).copy()
+        assert _blas.axpy(0.5, bx, z) and np.array_equal(z[0], y + 0.5 * x)
+        assert _refused(x.reshape(1, 64), by)
+
+
 def test_refuses_overlapping_memory(any_size):
     buf = np.arange(100, dtype=np.float64)
     assert _refused(buf, buf)  # the same array

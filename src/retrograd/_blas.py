@@ -139,14 +139,19 @@ def axpy(alpha, x, y):
     if fn is None or x.dtype != y.dtype or x.shape != y.shape or y.nbytes < MIN_BYTES or not 0 < n <= _max_size:
         return False
     fx, fy = x.flags, y.flags
-    if not (fx.c_contiguous and fy.c_contiguous and fx.aligned and fy.aligned and fy.writeable):
+    if not (fx.c_contiguous and fy.c_contiguous and fx.aligned and fy.aligned):
         return False
-    held_y = _export(y)
+    # Writable is what NumPy's buffer export says (not flags.writeable: np.broadcast_arrays' views
+    # read True there, with a FutureWarning, and are exported read-only)
+    try:
+        held_y = _export(y)
+    except (TypeError, BufferError):  # (a read-only y: NumPy's formulas raise or warn as they do)
+        return False
     ay = _address(held_y)
-    if fx.writeable:
+    try:
         held_x = _export(x)
         ax = _address(held_x)
-    else:  # (a read-only x is not exported: its address, read from NumPy, while x is alive here)
+    except (TypeError, BufferError):  # (a read-only x is not exported: its address, read from NumPy, while x is alive here)
         held_x, ax = x, x.ctypes.data
     end = n * y.itemsize
     if ax < ay + end and ay < ax + end:
