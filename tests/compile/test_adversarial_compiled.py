@@ -7,6 +7,8 @@ an input aliasing a parameter, the same tensor passed twice, views of outputs ch
 reads, backward with ``retain_graph`` and optimizer steps inside. The tests named for a program after the
 parametrized one each failed on the code before their fix (a silent wrong result)."""
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -700,3 +702,285 @@ def test_global_module_hooks_fire_for_the_optimized_module_too_with_torchs_warni
         handle.remove()
     np.testing.assert_allclose(c(x).detach().numpy(), m(x).detach().numpy())
 
+
+# ---------------------------------------------------------------- more programs around the guards (passing)
+def seed_inside(compile, rec):
+    def f(x):
+        torch.manual_seed(7)
+        return F.dropout(x, 0.5) * 2
+    c = compile(f); x = torch.ones(4, 4, dtype=torch.float64)
+    for i in range(3): rec(c(x)); rec(F.dropout(x, 0.5))
+
+
+def checkpoint_inside(compile, rec):
+    from retrograd.utils.checkpoint import checkpoint
+    lin = nn.Linear(3, 3).double()
+    def f(x): return checkpoint(lambda t: lin(t).tanh(), x, use_reentrant=False).sum()
+    c = compile(f)
+    for i in range(3):
+        x = torch.tensor(arr(2, 3), requires_grad=True)
+        out = rec.call(c, x)
+        if out is not None: out.backward()
+        rec.state(x, lin.weight)
+
+
+def saved_hooks_active(compile, rec):
+    def f(x): return (x * x).sum()
+    c = compile(f)
+    x = torch.tensor(arr(3), requires_grad=True)
+    rec(c(x)); rec(c(x))
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: t * 2, lambda t: t):
+        out = rec(c(x)); out.backward(); rec.state(x)
+    out = rec(c(x)); out.backward(); rec.state(x)
+
+
+def pre_hook_after(compile, rec):
+    m = nn.Linear(3, 2).double(); c = compile(m); x = torch.tensor(arr(4, 3))
+    rec(c(x)); rec(c(x))
+    h = m.register_forward_pre_hook(lambda mod, inp: (inp[0] * 3,))
+    rec(c(x)); rec(c(x)); h.remove(); rec(c(x))
+
+
+def train_flag_inside(compile, rec):
+    m = nn.Sequential(nn.Linear(3, 3), nn.Dropout(0.5)).double()
+    def f(x):
+        m.train(x.shape[0] > 2)
+        return m(x)
+    c = compile(f)
+    for b in [4, 4, 2, 2, 4]:
+        rec(c(torch.tensor(arr(b, 3)))); rec(m.training)
+
+
+def default_dtype_between(compile, rec):
+    def f(x): return x + torch.ones(2)
+    c = compile(f); x = torch.ones(2, dtype=torch.float64)
+    try:
+        rec(c(x)); rec(c(x)); torch.set_default_dtype(torch.float64); rec(c(x)); rec(c(x))
+    finally:
+        torch.set_default_dtype(torch.float32)
+
+
+def return_list_with_ints(compile, rec):
+    def f(x, n): return [x * n, n + 1, (x.sum(), "a")]
+    c = compile(f)
+    for n in [1, 2, 3, 3]:
+        rec(c(torch.tensor(arr(2)), n))
+
+
+def kwargs_tensors(compile, rec):
+    def f(a, b=None, *, c=None): return a * 2 + (b if b is not None else 0) - (c if c is not None else 0)
+    cc = compile(f)
+    x = torch.tensor(arr(2)); y = torch.tensor(arr(2))
+    rec(cc(x, b=y)); rec(cc(x, c=y)); rec(cc(x, y)); rec(cc(a=x, c=y)); rec(cc(x, b=y)); rec(cc(x, c=x))
+
+
+def buffer_reregistered(compile, rec):
+    class M(nn.Module):
+        def __init__(s):
+            super().__init__(); s.register_buffer("b", torch.ones(2))
+        def forward(s, x): return x * s.b
+    m = M(); c = compile(m); x = torch.ones(2)
+    rec(c(x)); rec(c(x)); m.register_buffer("b", torch.full((2,), 3.0)); rec(c(x)); m.b = torch.full((2,), 5.0); rec(c(x))
+    del m.b; m.register_buffer("b", torch.full((2,), 7.0)); rec(c(x))
+
+
+def modulelist_hooks(compile, rec):
+    layers = nn.ModuleList([nn.Linear(2, 2) for _ in range(3)]).double()
+    def f(x):
+        for l in layers: x = l(x)
+        return x
+    c = compile(f); x = torch.tensor(arr(1, 2))
+    rec(c(x)); rec(c(x)); layers[1].register_forward_hook(lambda m, i, o: o * 0); rec(c(x)); rec(c(x))
+    layers.append(nn.Linear(2, 2).double()); rec(c(x)); rec(c(x))
+    layers[0] = nn.Identity(); rec(c(x))
+
+
+def param_inplace_nograd_inside(compile, rec):
+    p = nn.Parameter(torch.ones(2, dtype=torch.float64))
+    def f(x):
+        with torch.no_grad():
+            p.mul_(0.9).add_(x.mean() * 0.1)
+        return p * x
+    c = compile(f)
+    for i in range(4):
+        x = torch.tensor(arr(2)); rec(c(x)); rec.state(p)
+
+
+def lr_changed(compile, rec):
+    m = nn.Linear(2, 1).double(); opt = torch.optim.Adam(m.parameters(), lr=0.1)
+    sched = torch.optim.lr_scheduler.StepLR(opt, 1, gamma=0.5)
+    def step(x):
+        opt.zero_grad(); l = m(x).pow(2).sum(); l.backward(); opt.step(); sched.step(); return l
+    c = compile(step)
+    for i in range(5):
+        rec(c(torch.tensor(arr(3, 2)))); rec.state(m.weight, m.bias); rec(opt.param_groups[0]["lr"])
+        if i == 2: opt.param_groups[0]["betas"] = (0.5, 0.9)
+
+
+def closure_list_append(compile, rec):
+    acc = []
+    def f(x):
+        acc.append(1)
+        return x * len(acc)
+    c = compile(f)
+    for i in range(4): rec(c(torch.ones(2))); rec(len(acc))
+
+
+def grad_of_live_changed(compile, rec):
+    w = torch.tensor(arr(2), requires_grad=True)
+    def f(x): return x * w.grad if w.grad is not None else x
+    c = compile(f)
+    w.grad = torch.ones(2, dtype=torch.float64)
+    for i in range(4):
+        rec(c(torch.tensor(arr(2))))
+        if i == 1: w.grad.mul_(3)
+        if i == 2: w.grad = torch.full((2,), 5.0, dtype=torch.float64)
+
+
+def zero_grad_setnone(compile, rec):
+    m = nn.Linear(2, 1).double(); opt = torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+    def step(x, none):
+        opt.zero_grad(set_to_none=none); l = m(x).sum(); l.backward(); opt.step(); return l
+    c = compile(step)
+    for i, none in enumerate([True, True, False, False, True]):
+        rec(c(torch.tensor(arr(3, 2)), none)); rec.state(m.weight, m.bias)
+
+
+def nested_compiled(compile, rec):
+    lin = nn.Linear(2, 2).double()
+    inner = compile(relu_of(lin))
+    def f(x): return inner(x) * 2
+    c = compile(f)
+    for i in range(3):
+        x = torch.tensor(arr(1, 2), requires_grad=True); out = rec(c(x)); out.sum().backward(); rec.state(x, lin.weight)
+
+
+def closure_tensor_replaced(compile, rec):
+    t = torch.ones(2)
+    def f(x): return x + t
+    c = compile(f)
+    rec(c(torch.zeros(2))); rec(c(torch.zeros(2)))
+    def set_t(v):
+        nonlocal t
+        t = v
+    set_t(torch.full((2,), 5.0)); rec(c(torch.zeros(2)))
+
+
+def inference_mode_between(compile, rec):
+    m = nn.Linear(2, 2).double()
+    c = compile(m); x = torch.tensor(arr(1, 2))
+    rec(c(x)); rec(c(x))
+    with torch.inference_mode():
+        rec(c(x)); rec(c(x))
+    rec(c(x))
+
+
+def disabled_helper(compile, rec):
+    calls = []
+    @torch.compiler.disable
+    def helper(t):
+        calls.append(1)
+        return t * len(calls)
+    def f(x): return helper(x) + 1
+    c = compile(f)
+    for i in range(4): rec(c(torch.ones(2))); rec(len(calls))
+
+
+def partial_argument(compile, rec):
+    def f(x, fn): return fn(x)
+    c = compile(f)
+    p = functools.partial(torch.clamp, min=0.0)
+    x = torch.tensor(arr(4))
+    rec(c(x, p)); rec(c(x, p)); p.keywords["min"] = 0.5; rec(c(x, p))
+
+
+def param_as_input_inplace(compile, rec):
+    m = nn.Linear(2, 2, bias=False).double()
+    def f(x):
+        with torch.no_grad():
+            m.weight.mul_(0.5)
+        return m(x)
+    c = compile(f)
+    for a in [torch.tensor(arr(1, 2)), torch.tensor(arr(1, 2)), m.weight, m.weight]:
+        rec.call(c, a); rec.state(m.weight)
+
+
+def zero_size(compile, rec):
+    def f(x): return x.sum(0), x.mean(0), x * 2
+    c = compile(f)
+    for n in [0, 0, 3, 0]:
+        rec.call(c, torch.tensor(arr(n, 2)))
+
+
+def nan_inputs(compile, rec):
+    def f(x): return torch.where(torch.isnan(x), torch.zeros_like(x), x).softmax(-1), x.max(-1).values
+    c = compile(f)
+    for v in [[1.0, float("nan")], [1.0, 2.0], [float("nan"), float("nan")], [float("inf"), 1.0]]:
+        rec(c(torch.tensor([v], dtype=torch.float64)))
+
+
+def negative_zero_scalar(compile, rec):
+    def f(x, s): return x * s, 1 / (x * s)
+    c = compile(f)
+    x = torch.ones(2, dtype=torch.float64)
+    for s in [0.0, 0.0, -0.0, -0.0, 0.0]:
+        rec(c(x, s))
+
+
+def int_arg_dtypes(compile, rec):
+    def f(x, n): return x * n, (x > n)
+    c = compile(f)
+    x = torch.tensor([1, 2, 3])
+    for n in [2, 2, 3, True, 2.5, 4, 5]:
+        rec(c(x, n))
+
+
+def returned_input(compile, rec):
+    def f(x, y): return x, y * 2, x
+    c = compile(f)
+    for i in range(3):
+        x = torch.tensor(arr(2), requires_grad=True); y = torch.tensor(arr(2), requires_grad=True)
+        a, b, d = c(x, y); rec((a is x, d is a)); rec((a, b, d))
+        a.sum().backward() if a.requires_grad else None
+        rec.state(x, y)
+
+
+def detach_output_inplace(compile, rec):
+    def f(x):
+        h = x * 2
+        return h, h.detach()
+    c = compile(f)
+    for i in range(3):
+        x = torch.tensor(arr(2), requires_grad=True)
+        h, d = rec(c(x)); d.mul_(3); rec((h, d)); rec.call(h.sum().backward); rec.state(x)
+
+
+def module_attr_list_of_tensors(compile, rec):
+    class M(nn.Module):
+        def __init__(s):
+            super().__init__(); s.ts = [torch.ones(2), torch.full((2,), 2.0)]
+        def forward(s, x): return x * s.ts[1]
+    m = M(); c = compile(m)
+    rec(c(torch.ones(2))); rec(c(torch.ones(2))); m.ts[1] = torch.full((2,), 7.0); rec(c(torch.ones(2)))
+    m.ts[1].mul_(2); rec(c(torch.ones(2)))
+
+
+def dict_of_tensors_arg(compile, rec):
+    def f(d): return d["a"] * 2 + d["b"]
+    c = compile(f)
+    d = {"a": torch.ones(2), "b": torch.ones(2)}
+    rec(c(d)); rec(c(d)); d["b"] = torch.full((2,), 3.0); rec(c(d)); d["c"] = 1; rec(c(d))
+
+
+def relu_of(lin):
+    def g(t):
+        return lin(t).relu()
+    return g
+
+
+MORE = [seed_inside, checkpoint_inside, saved_hooks_active, pre_hook_after, train_flag_inside, default_dtype_between, return_list_with_ints, kwargs_tensors, buffer_reregistered, modulelist_hooks, param_inplace_nograd_inside, lr_changed, closure_list_append, grad_of_live_changed, zero_grad_setnone, nested_compiled, closure_tensor_replaced, inference_mode_between, disabled_helper, partial_argument, param_as_input_inplace, zero_size, nan_inputs, negative_zero_scalar, int_arg_dtypes, returned_input, detach_output_inplace, module_attr_list_of_tensors, dict_of_tensors_arg]
+
+
+@pytest.mark.parametrize("case", MORE, ids=lambda c: c.__name__)
+def test_more_programs_compiled_observe_what_eager_does(case):
+    assert_same(case)
