@@ -369,6 +369,34 @@ class Capture:
 
         self._undo.append((Tensor, "grad", grad))
         Tensor.grad = property(get_grad, set_grad, del_grad, grad.__doc__)
+        # what a replay would not do again: a tensor's array rebound (``x.data = y``, which no op records), the
+        # requires_grad of a tensor given to the function or read from outside changed
+        data, requires = Tensor.__dict__["data"], Tensor.__dict__["requires_grad"]
+
+        def set_data(t, value):
+            if cap.mine():
+                cap.graph_break("a tensor's .data assigned inside the compiled function")
+            data.__set__(t, value)
+
+        def set_requires_grad(t, value):
+            if cap.mine() and value != t._requires_grad and not cap.made_inside(t):
+                cap.graph_break(f"requires_grad of a tensor of shape {list(t.shape)} given to the compiled function "
+                                "or read from outside changed inside it")
+            requires.__set__(t, value)
+
+        self._undo.append((Tensor, "data", data))
+        Tensor.data = property(data.__get__, set_data, None, data.__doc__)
+        self._undo.append((Tensor, "requires_grad", requires))
+        Tensor.requires_grad = property(requires.__get__, set_requires_grad, None, requires.__doc__)
+        set_state = _random.Generator.set_state
+
+        def watched_set_state(gen, state):
+            if cap.mine():  # (a replay would not set it: its draws would differ from eager's)
+                cap.graph_break("a random generator's state set inside the compiled function (set_rng_state)")
+            return set_state(gen, state)
+
+        self._undo.append((_random.Generator, "set_state", set_state))
+        _random.Generator.set_state = watched_set_state
 
     def _clipping(self, original):
         """clip_grad_norm_ / clip_grad_value_ (clip_grad._clip_norm, _clip_value): the call recorded as a step

@@ -105,7 +105,7 @@ def mul(em, v):
 
 
 def tanh(em, v):
-    if v.dtype(0).kind != "f" or not v.oshape():
+    if v.dtype(0).kind != "f" or v.dtype(0).itemsize < 4 or not v.oshape():  # (half: eager's float32 opmath)
         return False
     em.f(f"{v.o()} = np.tanh({v.a(0)})")
 
@@ -344,8 +344,8 @@ def split(em, v):
 # ---------------------------------------------------------------- linear algebra, losses, softmax
 def addmm(em, v):
     b, x, m = 0, 1, 2
-    if not (v.is_tensor(x) and v.is_tensor(m) and v.dtype(x) == v.dtype(m)):
-        return False
+    if not (v.is_tensor(x) and v.is_tensor(m) and v.dtype(x) == v.dtype(m)) or v.dtype(x).itemsize < 4:
+        return False  # (half: eager adds the bias in float32 before rounding once)
     has_b = v.is_tensor(b)
     if not has_b and v.value(b) is not None or has_b and v.dtype(b) != v.dtype(x):
         return False
