@@ -111,6 +111,7 @@ def test_refuses_equal_sizes_of_other_shapes(any_size):
         assert _refused(x.reshape(xs), y.reshape(ys).copy()), (xs, ys)
 
 
+@needs_blas  # (it computes some)
 def test_refuses_alphas_that_are_not_real_numbers(any_size):
     # NumPy's multiply then raises (complex into a float array, a huge int) or broadcasts (an array)
     x, y = _pair(64, np.float64)
@@ -124,6 +125,7 @@ def test_refuses_alphas_that_are_not_real_numbers(any_size):
         assert _blas.axpy(alpha, x, z) and np.array_equal(z, y + float(alpha) * x), alpha
 
 
+@needs_blas  # (it computes some)
 def test_broadcast_arrays_views_neither_raise_nor_warn(any_size):
     # np.broadcast_arrays' views read writeable (with a FutureWarning) but export read-only: as x
     # they are read, as y refused (NumPy's in-place add writes them, with its own warning)
@@ -138,6 +140,7 @@ def test_broadcast_arrays_views_neither_raise_nor_warn(any_size):
         assert _refused(x.reshape(1, 64), by)
 
 
+@needs_blas  # (it computes some)
 def test_refuses_overlapping_memory(any_size):
     buf = np.arange(100, dtype=np.float64)
     assert _refused(buf, buf)  # the same array
@@ -161,6 +164,27 @@ def test_off_when_disabled_or_without_a_library(monkeypatch, any_size):
     monkeypatch.setattr(_blas, "_axpy", {})
     assert _refused(x, y) and not _blas.available()
     monkeypatch.setenv("RETROGRAD_BLAS", "0")
+    assert _blas._find() == ({}, 0)
+
+
+@needs_blas
+def test_refuses_sizes_beyond_the_library_integers(monkeypatch, any_size):
+    # an LP64 library's n is a 32-bit int: larger arrays are left to NumPy (here a smaller limit
+    # stands for 2^31 - 1, whose arrays are too large for a test)
+    _blas.available()
+    monkeypatch.setattr(_blas, "_max_size", 63)
+    x, y = _pair(64, np.float32)
+    assert _refused(x, y) and _blas.axpy(0.5, x[:63], y[:63])
+
+
+def test_a_library_without_the_names_is_not_called(monkeypatch):
+    class Symbols:  # a BLAS with other names (MKL's mkl_cblas_saxpy), or saxpy without daxpy
+        mkl_cblas_saxpy = mkl_cblas_daxpy = cblas_saxpy = staticmethod(lambda *a: pytest.fail("called"))
+
+    monkeypatch.delenv("RETROGRAD_BLAS", raising=False)
+    monkeypatch.setattr(_blas, "_numpy_library", Symbols)
+    assert _blas._find() == ({}, 0)
+    monkeypatch.setattr(_blas, "_numpy_library", lambda: None)
     assert _blas._find() == ({}, 0)
 
 
