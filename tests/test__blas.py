@@ -199,9 +199,11 @@ class _FakeLibrary:
 
 
 def test_plain_names_take_the_integer_width_from_openblas_configuration():
-    assert _blas._uses_64bit_ints(_FakeLibrary(b"OpenBLAS 0.3.31 USE64BITINT DYNAMIC_ARCH"), "")
-    assert not _blas._uses_64bit_ints(_FakeLibrary(b"OpenBLAS 0.3.31 DYNAMIC_ARCH"), "")
-    assert not _blas._uses_64bit_ints(object(), "")  # not OpenBLAS (MKL's cblas_saxpy): LP64
+    assert _blas._uses_64bit_ints(_FakeLibrary(b"OpenBLAS 0.3.31 USE64BITINT DYNAMIC_ARCH"), "scipy_cblas_")
+    assert not _blas._uses_64bit_ints(_FakeLibrary(b"OpenBLAS 0.3.31 DYNAMIC_ARCH"), "scipy_cblas_")
+    assert not _blas._uses_64bit_ints(object(), "cblas_")  # not OpenBLAS (MKL's cblas_saxpy): LP64
+    # plain cblas_saxpy (another library: FlexiBLAS, MKL) beside an ILP64 scipy-openblas's string
+    assert not _blas._uses_64bit_ints(_FakeLibrary(b"OpenBLAS 0.3.31 USE64BITINT DYNAMIC_ARCH"), "cblas_")
 
 
 @needs_blas

@@ -61,7 +61,6 @@ enabled = True  # False: axpy returns False (the callers' NumPy formulas run)
 _NAMES = (  # (prefix, suffix, 64-bit integers): NumPy's builds' cblas names, most specific first
     ("scipy_cblas_", "64_", True), ("cblas_", "64_", True), ("cblas_", "_64", True),
     ("scipy_cblas_", "", None), ("cblas_", "", None))
-_CONFIG_NAMES = ("scipy_openblas_get_config{}", "openblas_get_config{}")
 
 _axpy = None  # {dtype: the library's axpy} found at first use; {} without a usable library
 _max_size = 0  # the largest size the library's integers hold
@@ -81,14 +80,15 @@ def _numpy_library():
     return None
 
 
-def _uses_64bit_ints(lib, suffix):
-    """OpenBLAS's own configuration string says USE64BITINT for an ILP64 build."""
-    for name in _CONFIG_NAMES:
-        config = getattr(lib, name.format(suffix), None)
-        if config is not None:
-            config.restype, config.argtypes = ctypes.c_char_p, ()
-            return b"USE64BITINT" in (config() or b"")
-    return False
+def _uses_64bit_ints(lib, prefix):
+    """OpenBLAS's own configuration string says USE64BITINT for an ILP64 build: the string of the
+    library with these names (``scipy_cblas_``: ``scipy_openblas_get_config``, ``cblas_``:
+    ``openblas_get_config``), not another's in the same process."""
+    config = getattr(lib, prefix.replace("cblas_", "openblas_") + "get_config", None)
+    if config is None:
+        return False
+    config.restype, config.argtypes = ctypes.c_char_p, ()
+    return b"USE64BITINT" in (config() or b"")
 
 
 def _find():
@@ -102,7 +102,7 @@ def _find():
         if not (hasattr(lib, f"{prefix}saxpy{suffix}") and hasattr(lib, f"{prefix}daxpy{suffix}")):
             continue
         if wide is None:
-            wide = _uses_64bit_ints(lib, suffix)
+            wide = _uses_64bit_ints(lib, prefix)
         integer = ctypes.c_int64 if wide else ctypes.c_int32
         found = {}
         for kind, dtype, real in (("s", np.float32, ctypes.c_float), ("d", np.float64, ctypes.c_double)):
