@@ -204,9 +204,11 @@ def main(torch):
         "cholesky of a non-positive matrix": lambda: torch.linalg.cholesky(-torch.eye(2)),
         "inverse of a singular matrix": lambda: torch.linalg.inv(torch.zeros(2, 2)),
         "solve of mismatched shapes": lambda: torch.linalg.solve(torch.eye(2), torch.ones(3)),
-        "categorical of negative probs": lambda: torch.distributions.Categorical(probs=torch.tensor([-0.5, 1.5])),
-        "normal of a negative scale": lambda: torch.distributions.Normal(0.0, -1.0),
-        "log_prob outside the support": lambda: torch.distributions.Bernoulli(0.5).log_prob(torch.tensor(2.0)),
+        "categorical of negative probs": lambda: torch.distributions.Categorical(probs=torch.tensor([-0.5, 1.5]),
+                                                                                   validate_args=True),
+        "normal of a negative scale": lambda: torch.distributions.Normal(0.0, -1.0, validate_args=True),
+        "log_prob outside the support": lambda: torch.distributions.Bernoulli(0.5, validate_args=True).log_prob(
+            torch.tensor(2.0)),
     }
     for name, fn in cases.items():
         attempt(name, fn)
