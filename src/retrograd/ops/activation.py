@@ -326,7 +326,8 @@ class Softplus(Function):
 
 
 class Softsign(Function):
-    """z = a/(1 + |a|);  da = g/(1 + |a|)^2."""
+    """z = a/(1 + |a|);  da = g/d - g*(a/d/d)*sign(a) = g/d^2, d = 1 + |a| (torch's composite a/(|a| + 1)
+    differentiated: its roundings; g/(d*d) differed from torch's in 68% of float32 elements)."""
     vmap = classmethod(_batching.elementwise)  # batching rule (retrograd.func.vmap)
 
     @staticmethod
@@ -341,7 +342,7 @@ class Softsign(Function):
     def backward(ctx, g):
         (a,) = ctx.saved_tensors
         d = 1 + a.abs()
-        return g / (d * d)
+        return g / d + (-g * (a / d / d)) * a.sign()
 
 
 class Hardsigmoid(Function):
