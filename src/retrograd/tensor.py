@@ -438,6 +438,7 @@ class Tensor:
                 "(.grad = None) before changing grad_dtype, or ensure the new grad_dtype matches the existing "
                 "gradient's dtype.")
         self.__dict__["_grad_dtype"] = value
+        engine._grad_dtypes = True  # (the engine reads a leaf's grad_dtype from now on)
 
     @property
     def data(self):

@@ -35,6 +35,9 @@ from .graph import AccumulateGrad
 _Tensor = None  # retrograd.tensor.Tensor, set by function.bind_tensor_class at import
 _new_lock = threading.Lock()
 profile_hook = None  # retrograd.profiler's recorder while a profile records: times each node
+# True once some tensor's grad_dtype was set (Tensor.grad_dtype): until then no leaf has one, and
+# run_backward's check of each leaf edge skips reading the leaf's __dict__ (~300 machine instructions)
+_grad_dtypes = False
 
 
 def queue_callback(callback):
@@ -331,7 +334,7 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
                                 var = fn.variable
                                 data = var._data
                                 shape, dtype = data.shape, data.dtype
-                                if "_grad_dtype" in var.__dict__:  # (its grad_dtype: _validate casts to it)
+                                if _grad_dtypes and "_grad_dtype" in var.__dict__:  # (its grad_dtype: _validate casts to it)
                                     shape = None
                             else:
                                 meta = fn._out_meta
