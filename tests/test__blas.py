@@ -118,7 +118,7 @@ def test_refuses_alphas_that_are_not_real_numbers(any_size):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # (np.complex64 as a float: a ComplexWarning, the imaginary part dropped)
         for alpha in (1j, np.complex64(1 + 1j), np.complex128(0.5), 10**400, -10**400, np.full(64, 0.5), np.array([0.5]),
-                      np.array(0.5), None, "0.5", [0.5]):
+                      np.array(0.5), None, "0.5", [0.5], np.timedelta64(2)):
             assert _refused(x, y.copy(), alpha), alpha
     for alpha in (0.5, 2, True, np.float16(0.5), np.float32(0.5), np.float64(0.5), np.int64(-4), np.uint8(2)):  # (a*x exact)
         z = y.copy()

@@ -132,6 +132,8 @@ def axpy(alpha, x, y):
     when done, False (y untouched) when the caller must use NumPy (see the module's notes)."""
     if type(x) is not np.ndarray or type(y) is not np.ndarray or not enabled or not isinstance(alpha, _REAL):
         return False
+    if isinstance(alpha, np.timedelta64):  # (a NumPy integer to isinstance, which NumPy's multiply refuses)
+        return False
     if _axpy is None:
         available()
     n = y.size
