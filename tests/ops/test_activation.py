@@ -292,7 +292,7 @@ def _half_run(lib, call, dtype, x, g, create_graph=False):
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
-@pytest.mark.parametrize("call, bounds", HALF_KERNELS)
+@pytest.mark.parametrize("call, bounds", HALF_KERNELS, ids=[call for call, _ in HALF_KERNELS])
 def test_half_precision_activations_and_their_gradients_are_torchs_bitwise(dtype, call, bounds):
     """torch's backward kernels (silu_backward, tanh_backward, elu_backward, ...) compute a
     float16/bfloat16 gradient in float32 and round once, like the forward: rounded at each step,
