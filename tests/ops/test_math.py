@@ -576,9 +576,10 @@ def _half_grad(lib, name, dtype, x, g):
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 @pytest.mark.parametrize("name, bounds", [("rsqrt", (0.1, 5)), ("reciprocal", (0.1, 5)), ("erf", (-3, 3)),
+                                          pytest.param("erfc", (-3, 3), marks=pytest.mark.skip(
+                                              reason="equal to torch's alone, 13-14 of 1536 subnormal half "
+                                                     "gradients an ulp off in the whole-suite run: not diagnosed")),
                                           ("erfinv", (-0.95, 0.95))])
-# erfc is left out: its half gradients equal torch's run alone, but 13-14 of 1536 (subnormal float16
-# results) differed by an ulp in CI's whole-suite run; the order dependence is not yet diagnosed
 def test_half_precision_unary_math_gradients_are_torchs_bitwise(dtype, name, bounds):
     """torch's derivatives of these ops are formulas of ops, each op rounded to the half type
     (-0.5*g*z.pow(3), -g*(z*z), 2/sqrt(pi)*exp(-a^2)*g, ...): written in another order (g*z*z,
