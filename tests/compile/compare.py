@@ -83,3 +83,34 @@ def torch_float_policy():
     config.specialize_float = False
     yield
     config.specialize_float = True
+
+
+def gelu_sgd_step_source(n_in, n_out, batch, steps=4):
+    """A Linear + tanh-GELU (the gpt2 workload's, pow 3 and tanh written out) SGD step run eagerly and
+    compiled from the same weights: asserts the losses and parameters are eager's bitwise and returns
+    the generated code of the compiled step."""
+    import math
+
+    def gelu(x):
+        return 0.5 * x * (1.0 + retrograd.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * retrograd.pow(x, 3.0))))
+
+    x = retrograd.tensor(np.random.default_rng(0).standard_normal((batch, n_in)).astype(np.float32))
+    runs = []
+    for compiled in (False, True):
+        retrograd.manual_seed(0)
+        lin = retrograd.nn.Linear(n_in, n_out)
+        opt = retrograd.optim.SGD(lin.parameters(), lr=0.1)
+
+        def step(x):
+            opt.zero_grad()
+            loss = (gelu(lin(x)) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+        fn = retrograd.compile(step) if compiled else step
+        runs.append(([fn(x).item() for _ in range(steps)], [p.detach().numpy().copy() for p in lin.parameters()], fn))
+    (eager_losses, eager_params, _), (losses, params, fn) = runs
+    assert losses == eager_losses
+    for a, b in zip(eager_params, params):
+        np.testing.assert_array_equal(a, b)
+    return next(g for gs in fn._compiled.cache.values() for g in gs if g is not None).program.source

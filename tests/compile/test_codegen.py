@@ -6,7 +6,7 @@ import numpy as np
 
 import retrograd
 from retrograd._compile import codegen
-from tests.compile.compare import assert_same_as_eager, fresh_compiler  # noqa: F401
+from tests.compile.compare import assert_same_as_eager, fresh_compiler, gelu_sgd_step_source  # noqa: F401
 from tests.helpers import rand
 
 
@@ -269,33 +269,7 @@ def test_write_into_dying_inside_a_with_block_into_a_gradient_sum_and_a_square()
 def test_a_compiled_tanh_gelu_step_writes_into_dying_arrays_bitwise_as_eager():
     # the GELU of the gpt2 workload written out (pow 3, tanh): its backward's square of tanh, pow's 3 x^2 and
     # the 0.5 x term's gradient go into arrays that die there; a whole SGD step stays eager's bits
-    import math
-
-    def make():
-        retrograd.manual_seed(0)
-        lin = retrograd.nn.Linear(64, 256)
-        return lin, retrograd.optim.SGD(lin.parameters(), lr=0.1)
-
-    def gelu(x):
-        return 0.5 * x * (1.0 + retrograd.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * retrograd.pow(x, 3.0))))
-
-    x = retrograd.tensor(rand(128, 64, dtype=np.float32))
-    runs = []
-    for compiled in (False, True):
-        lin, opt = make()
-
-        def step(x):
-            opt.zero_grad()
-            loss = (gelu(lin(x)) ** 2).mean()
-            loss.backward()
-            opt.step()
-            return loss
-        fn = retrograd.compile(step) if compiled else step
-        runs.append(([fn(x).item() for _ in range(4)], lin.weight.detach().numpy().copy(), fn))
-    (eager_losses, eager_w, _), (losses, w, fn) = runs
-    assert losses == eager_losses
-    np.testing.assert_array_equal(w, eager_w)
-    source = _program(fn).source
+    source = gelu_sgd_step_source(64, 256, 128)
     for rewrite in (r"_into_both\(np\.multiply, v\d+\)", r"_into_left\(np\.multiply, v\d+_sq(?:_r)?, k\d+\)",
                     r"_acc\(g\w+, _into_left\(np\.multiply, g\w+, k\d+\)\)"):
         assert re.search(rewrite, source), source

@@ -1,14 +1,13 @@
 """Rematerialization in a compiled training step (_compile/remat.py): cheap values computed again in the
 backward instead of kept from the forward, the same bits."""
 
-import math
 import re
 
 import numpy as np
 
 import retrograd
 from retrograd._compile import remat
-from tests.compile.compare import fresh_compiler  # noqa: F401
+from tests.compile.compare import fresh_compiler, gelu_sgd_step_source  # noqa: F401
 from tests.helpers import rand
 
 WEAK = {"k0", "k1"}.__contains__  # (constants holding Python numbers)
@@ -56,32 +55,7 @@ def test_values_are_kept_where_their_array_could_change_or_is_not_kept_anyway():
 
 
 def test_a_compiled_gelu_training_step_computes_its_values_again_bitwise_as_eager():
-    def make():
-        retrograd.manual_seed(0)
-        lin = retrograd.nn.Linear(32, 128)
-        return lin, retrograd.optim.SGD(lin.parameters(), lr=0.1)
-
-    def gelu(x):
-        return 0.5 * x * (1.0 + retrograd.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * retrograd.pow(x, 3.0))))
-
-    x = retrograd.tensor(rand(200, 32, dtype=np.float32))
-    results = []
-    for compiled in (False, True):
-        lin, opt = make()
-
-        def step(x):
-            opt.zero_grad()
-            loss = (gelu(lin(x)) ** 2).mean()
-            loss.backward()
-            opt.step()
-            return loss
-        fn = retrograd.compile(step) if compiled else step
-        results.append(([fn(x).item() for _ in range(4)], [p.detach().numpy().copy() for p in lin.parameters()], fn))
-    (eager_losses, eager_params, _), (losses, params, fn) = results
-    assert losses == eager_losses
-    for a, b in zip(eager_params, params):
-        np.testing.assert_array_equal(a, b)
-    source = next(g for gs in fn._compiled.cache.values() for g in gs if g is not None).program.source
+    source = gelu_sgd_step_source(32, 128, 200)
     assert len(re.findall(r"v\d+(?:_sq)?_r = ", source)) == 3, source  # (0.5 x, x * x, tanh + 1)
 
 
